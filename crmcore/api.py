@@ -1,0 +1,34 @@
+"""The public API of the kernel for plugins and integrators. Import from here, not from internals.
+
+Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions), the
+registries' value types (reports, jobs, search fields, profile sections, attribute specs), the domain values
+(phones, emails, money, dates, Persian text keys), the declarative base for their models, and the errors.
+"""
+from .app import CRM  # noqa: F401
+from .domain.dates import (  # noqa: F401
+    JALALI_MONTHS, format_date, format_datetime, jalali_month_bounds, jalali_month_key, jalali_year_bounds,
+    parse_date, parse_datetime, to_local, utcnow,
+)
+from .domain.emails import Email, parse_email  # noqa: F401
+from .domain.money import Money, currency_exponent, format_money, parse_money  # noqa: F401
+from .domain.phones import Phone, looks_like_phone, parse_phone  # noqa: F401
+from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens  # noqa: F401
+from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, ValidationError  # noqa: F401
+from .hooks import hookimpl, hookspec  # noqa: F401
+from .jobs import Job  # noqa: F401
+from .plugin import PluginManifest  # noqa: F401
+from .reports import Report, ReportParams, ReportResult, period_key  # noqa: F401
+from .services.attributes import AttributeSpec  # noqa: F401
+from .services.customers import (  # noqa: F401
+    PreparedCustomer, add_customer, customer_to_dict, get_customer, merge_customers, forget_customer,
+    prepare_customer, resolve_customer, update_customer,
+)
+from .services.interactions import (  # noqa: F401
+    PreparedInteraction, interaction_to_dict, list_interactions, prepare_interaction, record_interaction,
+)
+from .services.profile import ProfileSection  # noqa: F401
+from .services.search import find_customers  # noqa: F401
+from .services.search_fields import SearchField, compare, where_conditions  # noqa: F401
+from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
+from .storage.models import Customer, Interaction, OutboxEvent  # noqa: F401
+from .uow import UnitOfWork  # noqa: F401

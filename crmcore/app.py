@@ -1,0 +1,112 @@
+"""The application object: database, plugins, settings, and units of work."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from types import ModuleType
+from typing import Callable, Iterable, Iterator
+
+from .domain.dates import DEFAULT_TIMEZONE, utcnow
+from .plugin_host import PluginHost, installed_manifests, stored_states
+from .storage.engine import create_engine, resolve_url
+from .uow import UnitOfWork
+
+
+class CRM:
+    """A CRM on one database.
+
+    :param url: database URL (``--db``, else ``CRM_DATABASE_URL``, else ``sqlite:///crm.db``).
+    :param plugins: enable exactly these installed plugins for this process (tests, embedding); by default the
+        set stored in the database by ``crm plugins enable/disable`` is used.
+    :param extra_plugins: objects to register as plugins without an installed distribution (tests), as
+        ``(name, object, hookspec_module_or_None)``.
+    """
+
+    def __init__(self, url: str | None = None, *, plugins: Iterable[str] | None = None,
+                 extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = (),
+                 timezone: str | None = None, calendar: str | None = None, clock: Callable[[], datetime] | None = None,
+                 actor: str | None = None):
+        self.url = resolve_url(url)
+        self._plugin_override = None if plugins is None else list(plugins)
+        self._extra = list(extra_plugins)
+        self._engine = None
+        self._sessionmaker = None
+        self._plugins: PluginHost | None = None
+        self.timezone = timezone or os.environ.get("CRM_TIMEZONE") or DEFAULT_TIMEZONE
+        self.calendar = calendar or os.environ.get("CRM_CALENDAR") or "gregorian"
+        self.clock = clock or utcnow
+        self.actor = actor or os.environ.get("CRM_ACTOR") or os.environ.get("USER") or "cli"
+
+    # -- storage ----------------------------------------------------------------------------------------
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = create_engine(self.url)
+        return self._engine
+
+    @property
+    def sessionmaker(self):
+        if self._sessionmaker is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        return self._sessionmaker
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- plugins ----------------------------------------------------------------------------------------
+    @property
+    def plugins(self) -> PluginHost:
+        if self._plugins is None:
+            self._plugins = PluginHost(self.enabled_plugin_names(), extra_plugins=self._extra)
+        return self._plugins
+
+    def enabled_plugin_names(self) -> list[str]:
+        if self._plugin_override is not None:
+            return self._plugin_override
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            with self.sessionmaker() as session, session.begin():
+                states = stored_states(session)
+        except (OperationalError, ProgrammingError):
+            return []  # no schema yet: `crm init` creates it
+        return [n for n, on in states.items() if on and n in installed_manifests()]
+
+    def reload_plugins(self) -> None:
+        self._plugins = None
+
+    # -- units of work ----------------------------------------------------------------------------------
+    @contextmanager
+    def unit_of_work(self, actor: str | None = None, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+        """One transaction. Commits at the end of the ``with`` block, rolls back on any exception."""
+        plugins = self.plugins  # build before the transaction: loading plugins may query state
+        engine = self.engine.execution_options(crm_begin="DEFERRED") if readonly else self.engine
+        session = self.sessionmaker(bind=engine)
+        uow = UnitOfWork(self, session, actor or self.actor)
+        assert plugins is not None
+        try:
+            yield uow
+            uow.flush_outbox()
+            if readonly:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        uow._run_after_commit()
+
+    def init(self) -> list[str]:
+        """Create or upgrade the schema of the kernel and every enabled plugin (``crm init``)."""
+        from .storage.migrate import init_database
+
+        return init_database(self)

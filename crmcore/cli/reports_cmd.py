@@ -1,0 +1,75 @@
+import click
+
+from .context import console, echo_json, get_app
+
+
+@click.group()
+def reports():
+    """List and run reports."""
+
+
+@reports.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_reports(as_json):
+    """Every report of the kernel and the enabled plugins."""
+    from ..reports import report_registry
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        items = [{"name": r.name, "title": r.title, "title_fa": r.title_fa, "description": r.description}
+                 for r in report_registry(uow).values()]
+    if as_json:
+        echo_json(items)
+        return
+    for r in items:
+        click.echo(f"{r['name']}\t{r['title']}")
+
+
+@reports.command("run")
+@click.argument("name")
+@click.option("--from", "start", help="First day (Jalali or Gregorian).")
+@click.option("--to", "end", help="Last day, included.")
+@click.option("--period", type=click.Choice(["day", "week", "month", "jalali_month", "year", "jalali_year"]),
+              default="month", show_default=True)
+@click.option("--calendar", type=click.Choice(["gregorian", "jalali"]), help="Calendar of period labels.")
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="A report-specific option.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Write rows to a CSV file.")
+def run(name, start, end, period, calendar, options, as_json, csv_path):
+    """Run report NAME."""
+    from ..domain.dates import parse_date
+    from ..reports import ReportParams, run_report
+
+    app = get_app()
+    opts = {}
+    for item in options:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--option")
+        k, v = item.split("=", 1)
+        opts[k] = v
+    params = ReportParams(start=parse_date(start, field="from") if start else None,
+                          end=parse_date(end, field="to") if end else None,
+                          calendar=calendar or app.calendar, period=period, timezone=app.timezone, options=opts)
+    with app.unit_of_work(readonly=True) as uow:
+        result = run_report(uow, name, params)
+    if csv_path:
+        import csv
+
+        with open(csv_path, "w", newline="", encoding="utf-8-sig") as fh:
+            w = csv.writer(fh)
+            w.writerow(result["columns"])
+            w.writerows(result["rows"])
+    if as_json:
+        echo_json(result)
+        return
+    if csv_path:
+        click.echo(f"{len(result['rows'])} rows written to {csv_path}")
+        return
+    from rich.table import Table
+
+    table = Table(*result["columns"], title=name)
+    for row in result["rows"]:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    con = console()
+    con.print(table)
+    if result["totals"]:
+        con.print("totals: " + ", ".join(f"{k}={v}" for k, v in result["totals"].items()))

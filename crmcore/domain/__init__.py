@@ -1,0 +1,1 @@
+"""Domain values of the kernel: text keys, phones, emails, money and calendar dates."""

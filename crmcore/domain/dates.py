@@ -1,0 +1,155 @@
+"""Dates and times: Jalali and Gregorian input, UTC storage, display in the user's calendar and zone."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from ..errors import ValidationError
+from .text import to_ascii_digits
+
+DEFAULT_TIMEZONE = "Asia/Tehran"
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+JALALI_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _is_jalali_year(year: int) -> bool:
+    # Jalali years in use are 12xx-15xx; Gregorian years in a CRM are >= 1700.
+    return year < 1700
+
+
+def _gregorian_date(y: int, m: int, d: int, raw: str, field: str) -> date:
+    if _is_jalali_year(y):
+        import jdatetime
+
+        try:
+            return jdatetime.date(y, m, d).togregorian()
+        except ValueError:
+            raise ValidationError(f"{raw!r} is not a date in the Jalali calendar", field=field) from None
+    try:
+        return date(y, m, d)
+    except ValueError:
+        raise ValidationError(f"{raw!r} is not a date in the Gregorian calendar", field=field) from None
+
+
+def parse_date(raw: str | date, *, field: str = "date") -> date:
+    """Read a date written in either calendar: ``1403-07-15``, ``1403/07/15``, ``۱۴۰۳/۰۷/۱۵``, ``2024-10-06``.
+
+    Years before 1700 are Jalali. A day that does not exist in its calendar is refused.
+    """
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = to_ascii_digits(str(raw or "")).strip()
+    m = _DATE.match(text)
+    if not m:
+        compact = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+        if not compact:
+            raise ValidationError(f"{raw!r} is not a date (expected YYYY-MM-DD, Jalali or Gregorian)", field=field)
+        m = compact
+    y, mo, d = (int(x) for x in m.groups())
+    return _gregorian_date(y, mo, d, str(raw), field)
+
+
+def parse_datetime(raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, field: str = "at") -> datetime:
+    """Read a moment and return it in UTC. Naive input is local time in ``tz``; a bare date is local midnight.
+
+    Accepts ISO 8601 (``2024-10-06T14:30:00+03:30``, ``...Z``) and Jalali (``1403-07-15 14:30``).
+    """
+    if isinstance(raw, datetime):
+        dt = raw if raw.tzinfo else raw.replace(tzinfo=ZoneInfo(tz))
+        return dt.astimezone(timezone.utc)
+    if isinstance(raw, date):
+        return datetime.combine(raw, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
+    text = to_ascii_digits(str(raw or "")).strip()
+    m = _DATETIME.match(text)
+    if not m:
+        return datetime.combine(parse_date(text, field=field), time(0), ZoneInfo(tz)).astimezone(timezone.utc)
+    y, mo, d, hh, mm, ss, offset = m.groups()
+    day = _gregorian_date(int(y), int(mo), int(d), str(raw), field)
+    try:
+        local = datetime.combine(day, time(int(hh), int(mm), int(ss or 0)))
+    except ValueError:
+        raise ValidationError(f"{raw!r} has an impossible time of day", field=field) from None
+    if offset:
+        if offset == "Z":
+            zone = timezone.utc
+        else:
+            sign = 1 if offset[0] == "+" else -1
+            digits = offset[1:].replace(":", "")
+            from datetime import timedelta
+
+            zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        return local.replace(tzinfo=zone).astimezone(timezone.utc)
+    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+@attrs.frozen
+class CalendarDate:
+    """A Gregorian date viewed in a calendar (``gregorian`` or ``jalali``) for display."""
+
+    value: date
+    calendar: str = "gregorian"
+
+    def __str__(self) -> str:
+        return format_date(self.value, self.calendar)
+
+
+def format_date(value: date | datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE) -> str:
+    """``2024-10-06`` or, in the Jalali calendar, ``1403-07-15``. Datetimes are first put in ``tz``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value, tz).date()
+    if calendar == "jalali":
+        import jdatetime
+
+        j = jdatetime.date.fromgregorian(date=value)
+        return f"{j.year:04d}-{j.month:02d}-{j.day:02d}"
+    if calendar != "gregorian":
+        raise ValidationError(f"unknown calendar {calendar!r} (gregorian or jalali)", field="calendar")
+    return value.isoformat()
+
+
+def format_datetime(value: datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE) -> str:
+    if value is None:
+        return ""
+    local = to_local(value, tz)
+    return f"{format_date(local.date(), calendar)} {local:%H:%M}"
+
+
+def to_local(value: datetime, tz: str = DEFAULT_TIMEZONE) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(ZoneInfo(tz))
+
+
+def jalali_month_key(value: date) -> str:
+    """``1403-07`` for a Gregorian date in Mehr 1403."""
+    import jdatetime
+
+    j = jdatetime.date.fromgregorian(date=value)
+    return f"{j.year:04d}-{j.month:02d}"
+
+
+def jalali_month_bounds(year: int, month: int) -> tuple[date, date]:
+    """First day of the Jalali month and first day of the next, as Gregorian dates."""
+    import jdatetime
+
+    start = jdatetime.date(year, month, 1).togregorian()
+    ny, nm = (year + 1, 1) if month == 12 else (year, month + 1)
+    return start, jdatetime.date(ny, nm, 1).togregorian()
+
+
+def jalali_year_bounds(year: int) -> tuple[date, date]:
+    import jdatetime
+
+    return jdatetime.date(year, 1, 1).togregorian(), jdatetime.date(year + 1, 1, 1).togregorian()

@@ -1,0 +1,15 @@
+"""Hook specifications of the kernel (the plugin API), and the markers plugins use.
+
+Plugins implement hooks with :data:`hookimpl`; plugins that announce their own events declare them with
+:data:`hookspec` in a ``hookspecs`` module named by their manifest. Hooks are grouped by purpose:
+
+- :mod:`crmcore.hooks.lifecycle` — what a plugin contributes: reports, jobs, search fields, demo data…
+- :mod:`crmcore.hooks.events` — domain events, called inside the unit of work (raising rolls it back).
+"""
+import pluggy
+
+PROJECT = "crmcore"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+SPEC_MODULES = ("crmcore.hooks.lifecycle", "crmcore.hooks.events")

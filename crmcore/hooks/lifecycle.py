@@ -1,0 +1,80 @@
+"""Lifecycle hooks: what a plugin contributes to the application (called outside domain events)."""
+from __future__ import annotations
+
+from . import hookspec
+
+
+@hookspec
+def crm_reports():
+    """Contribute reports to the registry behind ``crm reports list`` and ``crm reports run``.
+
+    :return: a list of :class:`crmcore.reports.Report` (name, title, description and a ``run(uow, params)``
+        callable returning a :class:`crmcore.reports.ReportResult`). Report names are namespaced by the
+        plugin (``loyalty.summary``); a duplicate name is an error at startup.
+    :when: every time the report registry is built (``crm reports …``, the web report pages).
+    """
+
+
+@hookspec
+def crm_jobs():
+    """Contribute scheduled jobs run by ``crm jobs run`` (cron-friendly: expiry, evaluations, SLA breaches).
+
+    :return: a list of :class:`crmcore.jobs.Job` (name, description, ``run(uow, now)`` returning a short
+        summary dict). Each job runs in its own unit of work; a failing job is rolled back and reported, the
+        others still run.
+    :when: on ``crm jobs run`` (all jobs, or ``--only NAME``), with ``now`` given by ``--now`` or the clock.
+    """
+
+
+@hookspec
+def crm_search_fields():
+    """Contribute fields to ``crm customers find --where FIELD OP VALUE`` and to segment queries.
+
+    :return: a list of :class:`crmcore.search.SearchField`: a name (``tier``, ``points``), a value type and a
+        ``condition(op, value)`` callable returning a SQLAlchemy boolean expression on ``Customer.id``
+        (typically ``Customer.id.in_(select(...))``).
+    :when: when a ``--where`` clause or a segment is parsed.
+    """
+
+
+@hookspec
+def crm_customer_attributes():
+    """Declare custom customer attributes that the plugin validates (e.g. ``national_id``, ``membership_no``).
+
+    :return: a list of :class:`crmcore.services.attributes.AttributeSpec` (name, type, choices, required).
+        Values given with ``--attr NAME=VALUE`` are checked against these specs; unknown names are refused.
+    :when: whenever a customer is created or updated with attributes.
+    """
+
+
+@hookspec
+def crm_interaction_kinds():
+    """Register interaction kinds beyond the kernel's (purchase, refund, call, message, visit, note).
+
+    :return: a list of kind names (``survey_answer``, ``ticket_reply``…). Recording an unknown kind is refused.
+    :when: when an interaction is recorded or imported.
+    """
+
+
+@hookspec
+def crm_demo_seed(uow, customers, rng):
+    """Add the plugin's part of ``crm demo`` to a fresh database of a Persian sample business.
+
+    :param uow: the :class:`crmcore.uow.UnitOfWork` of the demo; write through the plugin's services.
+    :param customers: the demo's customers (ORM objects, purchase history already recorded).
+    :param rng: a seeded :class:`random.Random`, so the demo is reproducible.
+    :return: a list of short lines (Persian or English) for the demo's summary, e.g. ``"loyalty: 1,240 points
+        issued to 40 members"``.
+    :when: once, by ``crm demo``, after the kernel's sample data, in plugin dependency order.
+    """
+
+
+@hookspec
+def crm_customer_profile(uow, customer):
+    """Add a section to the customer's 360° profile (``crm customers show``, the web customer page).
+
+    :param customer: the :class:`crmcore.storage.models.Customer`.
+    :return: a :class:`crmcore.services.profile.ProfileSection` (key, title, JSON-ready data, optional
+        Persian title) or ``None`` when the plugin has nothing to show for this customer.
+    :when: each time a profile is shown; must only read.
+    """

@@ -1,0 +1,23 @@
+"""The kernel's own hook implementations (registered as the plugin ``kernel``)."""
+from __future__ import annotations
+
+from .hooks import hookimpl
+
+
+@hookimpl
+def crm_reports():
+    from .reports.kernel import KERNEL_REPORTS
+
+    return KERNEL_REPORTS
+
+
+@hookimpl
+def crm_search_fields():
+    from .services.search_fields import KERNEL_FIELDS
+
+    return KERNEL_FIELDS
+
+
+@hookimpl
+def crm_interaction_kinds():
+    return ["purchase", "refund", "call", "message", "visit", "note"]

@@ -1,0 +1,213 @@
+"""The plugin host: discovery through entry points, enable/disable state, dependency and version checks,
+and the pluggy PluginManager built for the enabled set."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pluggy
+
+from . import __version__
+from .errors import PluginError, PluginHookError
+from .hooks import PROJECT, SPEC_MODULES
+from .plugin import PluginManifest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+ENTRY_POINT_GROUP = "crmcore.plugins"
+KERNEL = "kernel"
+
+
+@lru_cache(maxsize=1)
+def installed_manifests() -> dict[str, PluginManifest]:
+    """Every installed plugin's manifest, by name (entry points of group ``crmcore.plugins``)."""
+    found: dict[str, PluginManifest] = {}
+    only = {n.strip() for n in os.environ.get("CRMCORE_PLUGINS_ONLY", "").split(",") if n.strip()}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if only and ep.name not in only:
+            continue  # discovery restricted (developing one plugin beside half-built others)
+        manifest = ep.load()
+        if not isinstance(manifest, PluginManifest):
+            raise PluginError(f"entry point {ep.name!r} ({ep.value}) is not a crmcore PluginManifest")
+        found[manifest.name] = manifest
+    return dict(sorted(found.items()))
+
+
+def check_kernel_compatible(manifest: PluginManifest) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    try:
+        spec = SpecifierSet(manifest.kernel)
+    except InvalidSpecifier:
+        raise PluginError(f"plugin {manifest.name!r} declares an invalid kernel range {manifest.kernel!r}") from None
+    if Version(__version__) not in spec:
+        raise PluginError(
+            f"plugin {manifest.name!r} {manifest.version} is built for crmcore {manifest.kernel}, "
+            f"but this kernel is {__version__}; install a matching version of the plugin")
+
+
+def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest]) -> list[str]:
+    """Order plugin names so each comes after what it requires."""
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name in seen:
+            return
+        if name in stack:
+            raise PluginError(f"plugins require each other in a cycle: {' -> '.join(stack + (name,))}")
+        for req in manifests[name].requires:
+            if req in manifests:
+                visit(req, stack + (name,))
+        seen.add(name)
+        ordered.append(name)
+
+    for n in sorted(names):
+        visit(n, ())
+    return ordered
+
+
+class PluginHost:
+    """Knows the installed plugins, which are enabled, and owns the pluggy manager for the enabled ones."""
+
+    def __init__(self, enabled: Iterable[str], manifests: dict[str, PluginManifest] | None = None,
+                 extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = ()):
+        self.manifests = installed_manifests() if manifests is None else manifests
+        self.enabled = dependency_order(list(enabled), self.manifests)
+        self._extra = list(extra_plugins)
+        self._pm: pluggy.PluginManager | None = None
+        self._prefixes: dict[str, str] = {}
+
+    # --- the pluggy manager -------------------------------------------------------------------------
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            self._pm = self._build()
+        return self._pm
+
+    def _build(self) -> pluggy.PluginManager:
+        pm = pluggy.PluginManager(PROJECT)
+        for mod in SPEC_MODULES:
+            pm.add_hookspecs(importlib.import_module(mod))
+        for name in self.enabled:
+            m = self.manifests[name]
+            if m.hookspecs:
+                pm.add_hookspecs(importlib.import_module(m.hookspecs))
+        for name, _obj, specs in self._extra:
+            if specs is not None:
+                pm.add_hookspecs(specs)
+        from . import kernel_hooks
+
+        pm.register(kernel_hooks, name=KERNEL)
+        self._prefixes["crmcore."] = KERNEL
+        for name in self.enabled:
+            m = self.manifests[name]
+            check_kernel_compatible(m)
+            for req in m.requires:
+                if req not in self.enabled:
+                    raise PluginError(
+                        f"plugin {name!r} requires {req!r}, which is not "
+                        f"{'enabled' if req in self.manifests else 'installed'}")
+            if m.models:
+                importlib.import_module(m.models)
+            if m.hooks:
+                module = importlib.import_module(m.hooks)
+                pm.register(module, name=name)
+            self._prefixes[m.package + "."] = name
+        for name, obj, _specs in self._extra:
+            pm.register(obj, name=name)
+            modname = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
+            self._prefixes[modname + "."] = name
+            self._prefixes[modname] = name
+        return pm
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook; if an implementation raises, raise :class:`PluginHookError` naming the plugin."""
+        caller = getattr(self.pm.hook, hook_name)
+        try:
+            return caller(**kwargs)
+        except PluginHookError:
+            raise
+        except Exception as exc:
+            plugin = self.blame(exc.__traceback__)
+            if plugin is None or plugin == KERNEL:
+                raise
+            raise PluginHookError(plugin, hook_name, exc) from exc
+
+    def blame(self, tb: TracebackType | None) -> str | None:
+        """The plugin whose code raised: the outermost traceback frame inside a registered plugin."""
+        while tb is not None:
+            modname = tb.tb_frame.f_globals.get("__name__", "")
+            for prefix, plugin in self._prefixes.items():
+                if plugin != KERNEL and (modname + ".").startswith(prefix if prefix.endswith(".") else prefix + "."):
+                    return plugin
+            tb = tb.tb_next
+        return None
+
+    def implemented_hooks(self, name: str) -> list[str]:
+        plugin = self.pm.get_plugin(name)
+        if plugin is None:
+            return []
+        return sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+
+    def is_enabled(self, name: str) -> bool:
+        return name in self.enabled
+
+
+# --- state stored in the database ---------------------------------------------------------------------
+def stored_states(session: "Session") -> dict[str, bool]:
+    from sqlalchemy import select
+
+    from .storage.models import PluginState
+
+    return {s.name: s.enabled for s in session.scalars(select(PluginState))}
+
+
+def set_state(session: "Session", name: str, enabled: bool, version: str | None) -> None:
+    from .domain.dates import utcnow
+    from .storage.models import PluginState
+
+    state = session.get(PluginState, name)
+    if state is None:
+        state = PluginState(name=name)
+        session.add(state)
+    state.enabled = enabled
+    state.version = version
+    state.changed_at = utcnow()
+
+
+def check_can_enable(name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]) -> PluginManifest:
+    if name not in manifests:
+        known = ", ".join(manifests) or "none installed"
+        raise PluginError(f"unknown plugin {name!r} (installed: {known})")
+    m = manifests[name]
+    check_kernel_compatible(m)
+    enabled = set(enabled)
+    missing = [r for r in m.requires if r not in enabled]
+    if missing:
+        req = missing[0]
+        how = (f"enable it first: crm plugins enable {req}" if req in manifests
+               else f"install it first: pip install crmcore-{req}")
+        raise PluginError(f"plugin {name!r} requires {req!r}, which is not "
+                          f"{'enabled' if req in manifests else 'installed'}; {how}")
+    return m
+
+
+def check_can_disable(name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]) -> None:
+    if name not in manifests:
+        raise PluginError(f"unknown plugin {name!r} (installed: {', '.join(manifests) or 'none'})")
+    dependants = [n for n in enabled if n != name and name in manifests.get(n, PluginManifest(n, "", "")).requires]
+    if dependants:
+        raise PluginError(f"plugin {name!r} is required by {', '.join(dependants)}; disable "
+                          f"{'it' if len(dependants) == 1 else 'them'} first")

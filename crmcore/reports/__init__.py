@@ -1,0 +1,121 @@
+"""The report registry: the kernel's reports and those plugins add through ``crm_reports``.
+
+Every report returns the same JSON shape: ``{"report": NAME, "columns": [...], "rows": [[...], ...],
+"totals": {...}}``. Amounts are exact decimal strings.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from ..errors import NotFound, ValidationError
+
+PERIODS = ("day", "week", "month", "jalali_month", "year", "jalali_year")
+
+
+@attrs.frozen
+class ReportParams:
+    """What ``crm reports run`` passes: a half-open local-date range [start, end], calendar, period, zone."""
+
+    start: date | None = None
+    end: date | None = None  # inclusive
+    calendar: str = "gregorian"
+    period: str = "month"
+    timezone: str = "Asia/Tehran"
+    options: dict[str, str] = attrs.field(factory=dict)
+
+    def utc_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """UTC moments of local midnight at ``start`` and local midnight after ``end``."""
+        zone = ZoneInfo(self.timezone)
+        lo = datetime.combine(self.start, time(0), zone).astimezone(ZoneInfo("UTC")) if self.start else None
+        hi = (datetime.combine(self.end + timedelta(days=1), time(0), zone).astimezone(ZoneInfo("UTC"))
+              if self.end else None)
+        return lo, hi
+
+    def period_key(self, moment: datetime | date) -> str:
+        """The label of the period ``moment`` falls in, in the report's zone and calendar."""
+        if isinstance(moment, datetime):
+            moment = moment.astimezone(ZoneInfo(self.timezone)).date()
+        return period_key(moment, self.period, self.calendar)
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.options.get(name, default)
+
+
+def period_key(day: date, period: str, calendar: str = "gregorian") -> str:
+    if period == "day":
+        from ..domain.dates import format_date
+
+        return format_date(day, calendar)
+    if period == "week":
+        from ..domain.dates import format_date
+
+        # Iranian weeks start on Saturday; ISO weeks on Monday
+        offset = (day.weekday() - 5) % 7 if calendar == "jalali" else day.weekday()
+        return format_date(day - timedelta(days=offset), calendar)
+    if period == "month":
+        if calendar == "jalali":
+            period = "jalali_month"
+        else:
+            return f"{day.year:04d}-{day.month:02d}"
+    if period == "jalali_month":
+        from ..domain.dates import jalali_month_key
+
+        return jalali_month_key(day)
+    if period == "year":
+        if calendar == "jalali":
+            period = "jalali_year"
+        else:
+            return f"{day.year:04d}"
+    if period == "jalali_year":
+        from ..domain.dates import jalali_month_key
+
+        return jalali_month_key(day)[:4]
+    raise ValidationError(f"unknown period {period!r} ({', '.join(PERIODS)})", field="period")
+
+
+@attrs.frozen
+class ReportResult:
+    columns: list[str]
+    rows: list[list[Any]]
+    totals: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_json(self, name: str) -> dict[str, Any]:
+        return {"report": name, "columns": list(self.columns), "rows": [list(r) for r in self.rows],
+                "totals": dict(self.totals)}
+
+
+@attrs.frozen
+class Report:
+    name: str
+    title: str
+    description: str
+    run: Callable[[Any, ReportParams], ReportResult]
+    title_fa: str | None = None
+
+
+def report_registry(uow) -> dict[str, Report]:
+    registry: dict[str, Report] = {}
+    for group in uow.call("crm_reports"):
+        for report in group or ():
+            if report.name in registry:
+                raise ValidationError(f"two plugins define the report {report.name!r}")
+            registry[report.name] = report
+    return dict(sorted(registry.items()))
+
+
+def run_report(uow, name: str, params: ReportParams) -> dict[str, Any]:
+    registry = report_registry(uow)
+    report = registry.get(name)
+    if report is None:
+        raise NotFound(f"unknown report {name!r} (available: {', '.join(registry)})", field="report")
+    if params.period not in PERIODS:
+        raise ValidationError(f"unknown period {params.period!r} ({', '.join(PERIODS)})", field="period")
+    if params.calendar not in ("gregorian", "jalali"):
+        raise ValidationError(f"unknown calendar {params.calendar!r} (gregorian or jalali)", field="calendar")
+    if params.start and params.end and params.start > params.end:
+        raise ValidationError("--from is after --to", field="from")
+    return report.run(uow, params).to_json(name)

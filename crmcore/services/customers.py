@@ -1,0 +1,399 @@
+"""Customers: add, update, look up, merge and forget."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+import attrs
+from sqlalchemy import delete, insert, select, update
+
+from ..domain.dates import parse_date
+from ..domain.emails import parse_email
+from ..domain.phones import Phone, parse_phone
+from ..domain.text import normalize, search_tokens
+from ..errors import Conflict, NotFound, ValidationError
+from ..storage.models import (
+    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction, OutboxEvent,
+)
+from .attributes import clean_attributes
+
+KINDS = ("person", "organisation")
+
+
+@attrs.frozen
+class PreparedCustomer:
+    """A customer's fields validated and normalised, before any database access (import uses it row by row)."""
+
+    name: str
+    kind: str = "person"
+    phones: tuple[Phone, ...] = ()
+    emails: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    external_id: str | None = None
+    birthday: date | None = None
+    city: str | None = None
+    address: str | None = None
+    owner: str | None = None
+    consent_sms: bool = False
+    consent_email: bool = False
+    attributes: dict[str, Any] = attrs.field(factory=dict)
+
+
+def clean_tag(tag: str) -> str:
+    t = normalize(tag).replace(" ", "-")
+    if not t:
+        raise ValidationError(f"{tag!r} is not a tag", field="tag")
+    return t
+
+
+def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable[str] = (),
+                     emails: Iterable[str] = (), tags: Iterable[str] = (), external_id: str | None = None,
+                     birthday: str | date | None = None, city: str | None = None, address: str | None = None,
+                     owner: str | None = None, consent_sms: bool = False, consent_email: bool = False,
+                     attributes: dict[str, Any] | None = None) -> PreparedCustomer:
+    """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field."""
+    display = " ".join((name or "").split())
+    if not display:
+        raise ValidationError("a name is required", field="name")
+    if len(display) > 300:
+        raise ValidationError("the name is longer than 300 characters", field="name")
+    if kind not in KINDS:
+        raise ValidationError(f"{kind!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
+    parsed_phones: list[Phone] = []
+    for raw in phones:
+        p = parse_phone(raw)
+        if p.e164 not in {x.e164 for x in parsed_phones}:
+            parsed_phones.append(p)
+    parsed_emails: list[str] = []
+    for raw in emails:
+        e = parse_email(raw).address
+        if e not in parsed_emails:
+            parsed_emails.append(e)
+    ext = (external_id or "").strip() or None
+    if ext and len(ext) > 100:
+        raise ValidationError("the external id is longer than 100 characters", field="external_id")
+    bday = parse_date(birthday, field="birthday") if birthday not in (None, "") else None
+    return PreparedCustomer(
+        name=display, kind=kind, phones=tuple(parsed_phones), emails=tuple(parsed_emails),
+        tags=tuple(dict.fromkeys(clean_tag(t) for t in tags)), external_id=ext, birthday=bday,
+        city=(" ".join(city.split()) or None) if city else None, address=(address or "").strip() or None,
+        owner=(owner or "").strip() or None, consent_sms=bool(consent_sms), consent_email=bool(consent_email),
+        attributes=dict(attributes or {}))
+
+
+def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any]) -> None:
+    errors: list[str] = []
+    for result in uow.call("crm_validate_customer", customer=customer, changes=changes):
+        errors.extend(result or ())
+    if errors:
+        raise ValidationError("; ".join(errors))
+
+
+def _index_name(session, customer_id: int, name: str) -> None:
+    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == customer_id))
+    toks = search_tokens(name)
+    if toks:
+        session.execute(insert(CustomerSearchToken), [{"customer_id": customer_id, "token": t[:300]} for t in toks])
+
+
+def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -> Customer:
+    """Create a customer from a :class:`PreparedCustomer` or from raw fields (see :func:`prepare_customer`)."""
+    p = prepared or prepare_customer(**fields)
+    session = uow.session
+    if p.external_id is not None:
+        existing = session.scalar(select(Customer.id).where(Customer.external_id == p.external_id))
+        if existing is not None:
+            raise Conflict(f"external id {p.external_id!r} already belongs to customer {existing}", field="external_id")
+    attributes = clean_attributes(uow, p.attributes) if p.attributes else {}
+    now = uow.now()
+    customer = Customer(
+        kind=p.kind, display_name=p.name, search_key=normalize(p.name)[:300], external_id=p.external_id,
+        birthday=p.birthday, city=p.city, address=p.address, owner=p.owner, consent_sms=p.consent_sms,
+        consent_email=p.consent_email, attributes=attributes, created_at=now, updated_at=now)
+    customer.phones = [CustomerPhone(e164=ph.e164, kind=ph.kind, position=i) for i, ph in enumerate(p.phones)]
+    customer.emails = [CustomerEmail(email=e, position=i) for i, e in enumerate(p.emails)]
+    customer.tags = [CustomerTag(tag=t) for t in p.tags]
+    _validate_with_plugins(uow, customer, customer_to_dict(customer, with_sections=False))
+    session.add(customer)
+    session.flush()
+    _index_name(session, customer.id, p.name)
+    uow.audit("create", "customer", customer.id, {"name": p.name}, customer_id=customer.id)
+    uow.emit("crm_customer_created", customer_id=customer.id, data={"customer_id": customer.id, "name": p.name},
+             customer=customer)
+    return customer
+
+
+def get_customer(session, customer_id: int | str, *, follow_merges: bool = True, allow_forgotten: bool = False) -> Customer:
+    """The customer with this id (following merges to the survivor) or :class:`NotFound`."""
+    try:
+        cid = int(str(customer_id).strip())
+    except ValueError:
+        raise NotFound(f"{customer_id!r} is not a customer id", field="customer") from None
+    customer = session.get(Customer, cid)
+    if customer is None:
+        raise NotFound(f"no customer with id {cid}", field="customer")
+    seen = {cid}
+    while follow_merges and customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+        if customer.id in seen:  # pragma: no cover - defensive
+            break
+        seen.add(customer.id)
+    if customer.forgotten_at is not None and not allow_forgotten:
+        raise NotFound(f"customer {cid} was forgotten at their request", field="customer")
+    return customer
+
+
+def resolve_customer(session, ref: str | int) -> Customer:
+    """Find a customer by id, external id, phone (any format) or email, as a CLI argument gives it."""
+    text = str(ref).strip()
+    if text.isdigit() and len(text) < 10:
+        found = session.get(Customer, int(text))
+        if found is not None:
+            return get_customer(session, found.id)
+    cid = session.scalar(select(Customer.id).where(Customer.external_id == text))
+    if cid is not None:
+        return get_customer(session, cid)
+    if "@" in text:
+        cid = session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == text.lower()).limit(1))
+        if cid is not None:
+            return get_customer(session, cid)
+    else:
+        try:
+            e164 = parse_phone(text).e164
+        except ValidationError:
+            e164 = None
+        if e164:
+            cid = session.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164).limit(1))
+            if cid is not None:
+                return get_customer(session, cid)
+    raise NotFound(f"no customer matches {text!r} (id, external id, phone or email)", field="customer")
+
+
+def update_customer(uow, customer_id: int, *, name: str | None = None, add_phones: Iterable[str] = (),
+                    remove_phones: Iterable[str] = (), add_emails: Iterable[str] = (),
+                    remove_emails: Iterable[str] = (), add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
+                    attributes: dict[str, Any] | None = None, **fields: Any) -> Customer:
+    """Change a customer. ``fields`` may hold kind, external_id, birthday, city, address, owner, consent_sms,
+    consent_email (``None`` leaves a field as it is; ``""`` clears it)."""
+    session = uow.session
+    customer = get_customer(session, customer_id, follow_merges=False)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; change that one")
+    changes: dict[str, list[Any]] = {}
+
+    def change(field: str, new: Any) -> None:
+        old = getattr(customer, field)
+        if old != new:
+            changes[field] = [_jsonable(old), _jsonable(new)]
+            setattr(customer, field, new)
+
+    if name is not None:
+        display = " ".join(name.split())
+        if not display:
+            raise ValidationError("a name is required", field="name")
+        change("display_name", display)
+        customer.search_key = normalize(display)[:300]
+    for field, raw in fields.items():
+        if raw is None:
+            continue
+        if field == "kind":
+            if raw not in KINDS:
+                raise ValidationError(f"{raw!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
+            change("kind", raw)
+        elif field == "external_id":
+            ext = str(raw).strip() or None
+            if ext:
+                other = session.scalar(select(Customer.id).where(Customer.external_id == ext, Customer.id != customer.id))
+                if other is not None:
+                    raise Conflict(f"external id {ext!r} already belongs to customer {other}", field="external_id")
+            change("external_id", ext)
+        elif field == "birthday":
+            change("birthday", parse_date(raw, field="birthday") if raw != "" else None)
+        elif field in ("city", "address", "owner"):
+            change(field, " ".join(str(raw).split()) or None)
+        elif field in ("consent_sms", "consent_email"):
+            change(field, bool(raw))
+        else:
+            raise ValidationError(f"unknown customer field {field!r}", field=field)
+    for raw in add_phones:
+        ph = parse_phone(raw)
+        if ph.e164 not in {p.e164 for p in customer.phones}:
+            customer.phones.append(CustomerPhone(e164=ph.e164, kind=ph.kind, position=len(customer.phones)))
+            changes.setdefault("phones_added", []).append(ph.e164)
+    for raw in remove_phones:
+        ph = parse_phone(raw)
+        match = [p for p in customer.phones if p.e164 == ph.e164]
+        if not match:
+            raise NotFound(f"customer {customer.id} has no phone {ph.e164}", field="phone")
+        customer.phones.remove(match[0])
+        changes.setdefault("phones_removed", []).append(ph.e164)
+    for raw in add_emails:
+        e = parse_email(raw).address
+        if e not in {x.email for x in customer.emails}:
+            customer.emails.append(CustomerEmail(email=e, position=len(customer.emails)))
+            changes.setdefault("emails_added", []).append(e)
+    for raw in remove_emails:
+        e = parse_email(raw).address
+        match = [x for x in customer.emails if x.email == e]
+        if not match:
+            raise NotFound(f"customer {customer.id} has no email {e}", field="email")
+        customer.emails.remove(match[0])
+        changes.setdefault("emails_removed", []).append(e)
+    for raw in add_tags:
+        t = clean_tag(raw)
+        if t not in {x.tag for x in customer.tags}:
+            customer.tags.append(CustomerTag(tag=t))
+            changes.setdefault("tags_added", []).append(t)
+    for raw in remove_tags:
+        t = clean_tag(raw)
+        match = [x for x in customer.tags if x.tag == t]
+        if match:
+            customer.tags.remove(match[0])
+            changes.setdefault("tags_removed", []).append(t)
+    if attributes:
+        cleaned = clean_attributes(uow, attributes)
+        merged = dict(customer.attributes or {})
+        for k, v in cleaned.items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = v
+        change("attributes", merged)
+    if not changes:
+        return customer
+    _validate_with_plugins(uow, customer, {k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed")) else v for k, v in changes.items()})
+    customer.updated_at = uow.now()
+    session.flush()
+    if "display_name" in changes:
+        _index_name(session, customer.id, customer.display_name)
+    uow.audit("update", "customer", customer.id, changes, customer_id=customer.id)
+    uow.emit("crm_customer_updated", customer_id=customer.id, data={"customer_id": customer.id, "changes": changes},
+             customer=customer, changes=changes)
+    return customer
+
+
+def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
+    """Merge ``other`` into ``keep``: fill keep's empty fields, add phones/emails/tags, move interactions,
+    let plugins re-point their rows (hook ``crm_customers_merged``), and leave ``other`` as a tombstone."""
+    session = uow.session
+    keep = get_customer(session, keep_id, follow_merges=False)
+    other = get_customer(session, other_id, follow_merges=False)
+    if keep.id == other.id:
+        raise ValidationError("a customer cannot be merged with itself", field="customer")
+    for c in (keep, other):
+        if c.merged_into_id is not None:
+            raise Conflict(f"customer {c.id} was already merged into {c.merged_into_id}", field="customer")
+    filled: dict[str, Any] = {}
+    for field in ("birthday", "city", "address", "owner"):
+        if getattr(keep, field) in (None, "") and getattr(other, field) not in (None, ""):
+            setattr(keep, field, getattr(other, field))
+            filled[field] = _jsonable(getattr(other, field))
+    if keep.external_id is None and other.external_id is not None:
+        ext, other.external_id = other.external_id, None
+        session.flush()
+        keep.external_id = ext
+        filled["external_id"] = ext
+    keep.consent_sms = keep.consent_sms or other.consent_sms
+    keep.consent_email = keep.consent_email or other.consent_email
+    attrs_merged = dict(other.attributes or {})
+    attrs_merged.update(keep.attributes or {})
+    keep.attributes = attrs_merged
+    for p in list(other.phones):
+        if p.e164 not in {x.e164 for x in keep.phones}:
+            keep.phones.append(CustomerPhone(e164=p.e164, kind=p.kind, position=len(keep.phones)))
+    for e in list(other.emails):
+        if e.email not in {x.email for x in keep.emails}:
+            keep.emails.append(CustomerEmail(email=e.email, position=len(keep.emails)))
+    for t in list(other.tags):
+        if t.tag not in {x.tag for x in keep.tags}:
+            keep.tags.append(CustomerTag(tag=t.tag))
+    other.phones.clear()
+    other.emails.clear()
+    other.tags.clear()
+    _validate_with_plugins(uow, keep, filled)
+    session.flush()
+    moved = session.execute(update(Interaction).where(Interaction.customer_id == other.id)
+                            .values(customer_id=keep.id)).rowcount
+    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == other.id))
+    other.merged_into_id = keep.id
+    keep.updated_at = other.updated_at = uow.now()
+    session.flush()
+    uow.audit("merge", "customer", keep.id, {"merged": other.id, "filled": filled, "interactions_moved": moved},
+              customer_id=keep.id)
+    uow.emit("crm_customers_merged", customer_id=keep.id, data={"kept": keep.id, "merged": other.id},
+             kept=keep, merged=other)
+    return keep
+
+
+def forget_customer(uow, customer_id: int) -> Customer:
+    """Erase a customer's personal data; keep anonymised aggregates (interaction kinds, amounts, dates)."""
+    session = uow.session
+    customer = get_customer(session, customer_id, follow_merges=False)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; forget that one")
+    cid = customer.id
+    customer.display_name = f"forgotten customer #{cid}"
+    customer.search_key = ""
+    customer.external_id = None
+    customer.birthday = None
+    customer.city = None
+    customer.address = None
+    customer.owner = None
+    customer.consent_sms = customer.consent_email = False
+    customer.attributes = {}
+    customer.phones.clear()
+    customer.emails.clear()
+    customer.tags.clear()
+    customer.forgotten_at = uow.now()
+    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == cid))
+    # merged-away tombstones of this person hold their old data too
+    for tomb in session.scalars(select(Customer).where(Customer.merged_into_id == cid)):
+        tomb.display_name = f"forgotten customer #{tomb.id}"
+        tomb.search_key = ""
+        tomb.external_id = tomb.birthday = tomb.city = tomb.address = tomb.owner = None
+        tomb.attributes = {}
+    session.execute(update(Interaction).where(Interaction.customer_id == cid).values(payload={}))
+    session.execute(update(AuditEntry).where(AuditEntry.customer_id == cid).values(changes={"erased": True}))
+    session.execute(update(OutboxEvent).where(OutboxEvent.customer_id == cid).values(payload={"erased": True}))
+    session.flush()
+    uow.audit("forget", "customer", cid, {"erased": True}, customer_id=cid)
+    uow.emit("crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer)
+    return customer
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str | None = None,
+                     with_sections: bool = True, uow=None) -> dict[str, Any]:
+    """The JSON form of a customer (``crm customers show --json``, the API)."""
+    from ..domain.dates import DEFAULT_TIMEZONE, format_date
+
+    data: dict[str, Any] = {
+        "id": customer.id,
+        "kind": customer.kind,
+        "name": customer.display_name,
+        "phones": [{"e164": p.e164, "kind": p.kind} for p in customer.phones],
+        "emails": [e.email for e in customer.emails],
+        "tags": [t.tag for t in customer.tags],
+        "external_id": customer.external_id,
+        "birthday": customer.birthday.isoformat() if customer.birthday else None,
+        "city": customer.city,
+        "address": customer.address,
+        "owner": customer.owner,
+        "consent": {"sms": bool(customer.consent_sms), "email": bool(customer.consent_email)},
+        "attributes": dict(customer.attributes or {}),
+        "created_at": customer.created_at.isoformat() if customer.created_at else None,
+        "merged_into": customer.merged_into_id,
+        "forgotten": customer.forgotten_at is not None,
+    }
+    if calendar == "jalali" and customer.birthday:
+        data["birthday_jalali"] = format_date(customer.birthday, "jalali", tz=tz or DEFAULT_TIMEZONE)
+    if with_sections and uow is not None:
+        from .profile import profile_sections
+
+        data["sections"] = {s.key: s.data for s in profile_sections(uow, customer)}
+    return data

@@ -1,0 +1,127 @@
+"""Interactions: purchases, refunds, calls, messages, visits, notes, and kinds plugins register."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import select
+
+from ..domain.dates import parse_datetime
+from ..domain.money import Money, parse_money
+from ..errors import Conflict, NotFound, ValidationError
+from ..storage.models import Customer, Interaction
+
+DIRECTIONS = ("in", "out")
+MONEY_KINDS = ("purchase", "refund")
+
+
+@attrs.frozen
+class PreparedInteraction:
+    kind: str
+    occurred_at: datetime
+    channel: str | None = None
+    direction: str | None = None
+    money: Money | None = None
+    external_id: str | None = None
+    related_id: int | None = None
+    payload: dict[str, Any] = attrs.field(factory=dict)
+
+
+def interaction_kinds(uow) -> set[str]:
+    cached = uow.cache.get("kernel.kinds")
+    if cached is None:
+        cached = set()
+        for group in uow.call("crm_interaction_kinds"):
+            cached.update(group or ())
+        uow.cache["kernel.kinds"] = cached
+    return cached
+
+
+def prepare_interaction(*, kind: str, occurred_at: str | datetime | None, now: datetime, tz: str,
+                        channel: str | None = None, direction: str | None = None, amount: str | None = None,
+                        currency: str | None = None, external_id: str | None = None, related_id: int | None = None,
+                        payload: dict[str, Any] | None = None, unit: str | None = None) -> PreparedInteraction:
+    kind = (kind or "").strip().lower()
+    if not kind:
+        raise ValidationError("a kind is required", field="kind")
+    at = parse_datetime(occurred_at, tz=tz, field="occurred_at") if occurred_at not in (None, "") else now
+    if direction not in (None, "") and direction not in DIRECTIONS:
+        raise ValidationError(f"{direction!r} is not a direction (in or out)", field="direction")
+    money = None
+    if amount not in (None, ""):
+        money = parse_money(amount, currency or "IRR", unit=unit)
+        if money.minor < 0:
+            raise ValidationError("amounts are positive; a refund is its own kind", field="amount")
+    elif currency:
+        raise ValidationError("a currency was given without an amount", field="amount")
+    if kind in MONEY_KINDS and money is None:
+        raise ValidationError(f"a {kind} needs an amount", field="amount")
+    ext = (str(external_id).strip() or None) if external_id is not None else None
+    if payload is not None and not isinstance(payload, dict):
+        raise ValidationError("the payload must be a JSON object", field="payload")
+    return PreparedInteraction(kind=kind, occurred_at=at, channel=(channel or None), direction=direction or None,
+                               money=money, external_id=ext, related_id=related_id, payload=dict(payload or {}))
+
+
+def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | None = None, **fields: Any) -> Interaction:
+    """Store an interaction and announce it (``crm_interaction_recorded``). A duplicate (kind, external id) is
+    refused with :class:`Conflict`."""
+    p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone, **fields)
+    if p.kind not in interaction_kinds(uow):
+        raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(interaction_kinds(uow)))})",
+                              field="kind")
+    if not customer.active:
+        raise Conflict(f"customer {customer.id} is {'merged' if customer.merged_into_id else 'forgotten'}")
+    session = uow.session
+    if p.external_id is not None:
+        existing = session.scalar(select(Interaction.id).where(Interaction.kind == p.kind,
+                                                               Interaction.external_id == p.external_id))
+        if existing is not None:
+            raise Conflict(f"a {p.kind} with external id {p.external_id!r} is already recorded (interaction {existing})",
+                           field="external_id")
+    if p.related_id is not None:
+        related = session.get(Interaction, p.related_id)
+        if related is None:
+            raise NotFound(f"no interaction with id {p.related_id}", field="related")
+        if p.kind == "refund":
+            if related.kind != "purchase":
+                raise ValidationError(f"interaction {p.related_id} is a {related.kind}, not a purchase", field="related")
+            if related.customer_id != customer.id:
+                raise ValidationError(f"purchase {p.related_id} belongs to another customer", field="related")
+            if p.money and related.currency != p.money.currency:
+                raise ValidationError("a refund must be in the purchase's currency", field="currency")
+    interaction = Interaction(
+        customer_id=customer.id, kind=p.kind, channel=p.channel, direction=p.direction, occurred_at=p.occurred_at,
+        amount_minor=p.money.minor if p.money else None, currency=p.money.currency if p.money else None,
+        external_id=p.external_id, related_id=p.related_id, payload=p.payload, recorded_at=uow.now(),
+        recorded_by=uow.actor)
+    session.add(interaction)
+    session.flush()
+    uow.emit("crm_interaction_recorded", customer_id=customer.id, data=interaction_to_dict(interaction),
+             interaction=interaction, customer=customer)
+    return interaction
+
+
+def list_interactions(session, customer_id: int, *, kind: str | None = None, limit: int | None = None) -> list[Interaction]:
+    q = select(Interaction).where(Interaction.customer_id == customer_id)
+    if kind:
+        q = q.where(Interaction.kind == kind)
+    q = q.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+    if limit:
+        q = q.limit(limit)
+    return list(session.scalars(q))
+
+
+def interaction_to_dict(i: Interaction, *, calendar: str = "gregorian", tz: str | None = None) -> dict[str, Any]:
+    data = {
+        "id": i.id, "customer_id": i.customer_id, "kind": i.kind, "channel": i.channel, "direction": i.direction,
+        "occurred_at": i.occurred_at.isoformat(),
+        "amount": str(i.money.amount) if i.money else None, "currency": i.currency,
+        "external_id": i.external_id, "related_id": i.related_id, "payload": i.payload or {},
+    }
+    if calendar == "jalali":
+        from ..domain.dates import DEFAULT_TIMEZONE, format_datetime
+
+        data["occurred_at_local"] = format_datetime(i.occurred_at, "jalali", tz=tz or DEFAULT_TIMEZONE)
+    return data

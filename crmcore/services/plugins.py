@@ -1,0 +1,90 @@
+"""Enable, disable and describe plugins (``crm plugins …``)."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..hooks import PROJECT
+from ..plugin_host import (
+    check_can_disable, check_can_enable, check_kernel_compatible, installed_manifests, set_state, stored_states,
+)
+from ..errors import PluginError
+
+
+def _states(app) -> dict[str, bool]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        with app.sessionmaker() as session, session.begin():
+            return stored_states(session)
+    except (OperationalError, ProgrammingError):
+        raise PluginError("the database has no crmcore schema yet; run: crm init") from None
+
+
+def enable_plugin(app, name: str) -> list[str]:
+    """Enable ``name`` (its requirements must be enabled) and migrate its branch; one transaction."""
+    from ..storage.migrate import plugin_has_migrations, upgrade_branch
+
+    manifests = installed_manifests()
+    enabled = [n for n, on in _states(app).items() if on]
+    if name in enabled:
+        return []
+    manifest = check_can_enable(name, enabled, manifests)
+    with app.engine.begin() as conn:
+        if plugin_has_migrations(name):
+            upgrade_branch(conn, name)
+        session = Session(bind=conn)
+        set_state(session, name, True, manifest.version)
+        session.flush()
+        session.close()
+    app.reload_plugins()
+    return [name]
+
+
+def disable_plugin(app, name: str) -> None:
+    """Disable ``name``; refused while an enabled plugin requires it. Its tables and data stay."""
+    manifests = installed_manifests()
+    states = _states(app)
+    enabled = [n for n, on in states.items() if on]
+    check_can_disable(name, enabled, manifests)
+    with app.engine.begin() as conn:
+        session = Session(bind=conn)
+        set_state(session, name, False, manifests[name].version)
+        session.flush()
+        session.close()
+    app.reload_plugins()
+
+
+def implemented_hooks(module_name: str | None) -> list[str]:
+    if not module_name:
+        return []
+    module = importlib.import_module(module_name)
+    return sorted(n for n in dir(module) if getattr(getattr(module, n), f"{PROJECT}_impl", None) is not None)
+
+
+def declared_hooks(module_name: str | None) -> list[str]:
+    if not module_name:
+        return []
+    module = importlib.import_module(module_name)
+    return sorted(n for n in dir(module) if getattr(getattr(module, n), f"{PROJECT}_spec", None) is not None)
+
+
+def describe_plugins(app, *, with_hooks: bool = True) -> list[dict[str, Any]]:
+    states = _states(app)
+    out = []
+    for name, m in installed_manifests().items():
+        try:
+            check_kernel_compatible(m)
+            compatible = True
+        except PluginError:
+            compatible = False
+        item = {"name": name, "version": m.version, "description": m.description, "enabled": bool(states.get(name)),
+                "requires": list(m.requires), "kernel": m.kernel, "compatible": compatible,
+                "distribution": m.distribution or f"crmcore-{name}"}
+        if with_hooks:
+            item["hooks"] = implemented_hooks(m.hooks)
+            item["hookspecs"] = declared_hooks(m.hookspecs)
+        out.append(item)
+    return out

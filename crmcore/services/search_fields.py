@@ -1,0 +1,120 @@
+"""Fields usable in ``--where`` clauses and segments: the kernel's, and those plugins add."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import attrs
+from sqlalchemy import func, select
+
+from ..errors import ValidationError
+
+OPS = ("=", "!=", ">=", "<=", ">", "<", "~")
+_CLAUSE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$")
+
+
+@attrs.frozen
+class SearchField:
+    """A searchable field: ``condition(op, value)`` returns a SQLAlchemy condition on customers."""
+
+    name: str
+    description: str
+    condition: Callable[[str, str], Any]
+    type: str = "str"
+    ops: tuple[str, ...] = OPS
+
+
+def parse_clause(text: str) -> tuple[str, str, str]:
+    m = _CLAUSE.match(text or "")
+    if not m:
+        raise ValidationError(f"{text!r} is not a condition (FIELD OP VALUE, e.g. tier=gold or points>=500)",
+                              field="where")
+    return m.group(1).lower(), m.group(2), m.group(3)
+
+
+def compare(column, op: str, value: Any):
+    return {"=": column == value, "!=": column != value, ">": column > value, ">=": column >= value,
+            "<": column < value, "<=": column <= value}[op]
+
+
+def _int(value: str, field: str) -> int:
+    from ..domain.text import to_ascii_digits
+
+    try:
+        return int(to_ascii_digits(value).replace(",", ""))
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a whole number", field=field) from None
+
+
+def _tag(op: str, value: str):
+    from ..domain.text import normalize
+    from ..storage.models import Customer, CustomerTag
+
+    tag = normalize(value).replace(" ", "-")
+    inner = select(CustomerTag.customer_id).where(CustomerTag.tag == tag)
+    if op == "=":
+        return Customer.id.in_(inner)
+    if op == "!=":
+        return Customer.id.not_in(inner)
+    raise ValidationError("tag takes = or !=", field="tag")
+
+
+def _text_column(name: str):
+    def condition(op: str, value: str):
+        from ..domain.text import normalize
+        from ..storage.models import Customer
+
+        col = getattr(Customer, name)
+        if op == "~":
+            return func.lower(col).contains(value.lower())
+        if op in ("=", "!="):
+            # compare the way people type: case and Arabic/Persian letter variants do not matter
+            return compare(func.lower(col), op, value.lower()) if normalize(value) == value.lower() else compare(col, op, value)
+        raise ValidationError(f"{name} takes =, != or ~", field=name)
+    return condition
+
+
+def _purchases(op: str, value: str):
+    from ..storage.models import Customer, Interaction
+
+    n = _int(value, "purchases")
+    count = (select(func.count(Interaction.id)).where(Interaction.customer_id == Customer.id,
+                                                      Interaction.kind == "purchase").scalar_subquery())
+    return compare(count, op, n)
+
+
+def _kind(op: str, value: str):
+    from ..storage.models import Customer
+
+    return compare(Customer.kind, op, value)
+
+
+KERNEL_FIELDS = [
+    SearchField("tag", "has the tag (tag=vip)", _tag),
+    SearchField("city", "city, case-insensitive (city=Tehran, city~teh)", _text_column("city")),
+    SearchField("owner", "the responsible user", _text_column("owner")),
+    SearchField("kind", "person or organisation", _kind),
+    SearchField("purchases", "number of purchases (purchases>=3)", _purchases, type="int"),
+]
+
+
+def search_fields(uow) -> dict[str, SearchField]:
+    fields: dict[str, SearchField] = {}
+    for group in uow.call("crm_search_fields"):
+        for f in group or ():
+            fields[f.name] = f
+    return fields
+
+
+def where_conditions(uow, clauses: list[str]) -> list[Any]:
+    fields = search_fields(uow)
+    conditions = []
+    for clause in clauses:
+        name, op, value = parse_clause(clause)
+        field = fields.get(name)
+        if field is None:
+            raise ValidationError(f"unknown search field {name!r} (known: {', '.join(sorted(fields))})", field="where")
+        if op not in field.ops:
+            raise ValidationError(f"{name} does not take {op} (it takes {' '.join(field.ops)})", field="where")
+        conditions.append(field.condition(op, value))
+    return conditions

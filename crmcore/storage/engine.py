@@ -1,0 +1,52 @@
+"""Engines for SQLite (the embedded default, WAL) and PostgreSQL (production)."""
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+DEFAULT_URL = "sqlite:///crm.db"
+
+
+def resolve_url(url: str | None) -> str:
+    """``--db`` wins, then ``CRM_DATABASE_URL``, then ``sqlite:///crm.db`` in the working directory."""
+    url = url or os.environ.get("CRM_DATABASE_URL") or DEFAULT_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def create_engine(url: str, **kwargs) -> Engine:
+    from sqlalchemy import create_engine as sa_create_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa_create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_connection.cursor()
+            if parsed.database and parsed.database != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # Writers take the lock at BEGIN: two processes spending one balance are serialised instead of
+            # failing late with "database is locked" or overspending.
+            mode = conn.get_execution_options().get("crm_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa_create_engine(url, **kwargs)
+
+
+def is_sqlite(url_or_engine) -> bool:
+    name = url_or_engine.dialect.name if hasattr(url_or_engine, "dialect") else make_url(url_or_engine).get_backend_name()
+    return name == "sqlite"

@@ -1,0 +1,20 @@
+"""Alembic environment shared by the kernel and every plugin branch (run through crmcore.storage.migrate)."""
+from alembic import context
+
+from crmcore.storage.base import Base
+import crmcore.storage.models  # noqa: F401  (kernel tables on the metadata)
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `crm init` / crmcore.storage.migrate, which pass a connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    include_object=config.attributes.get("include_object"),
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

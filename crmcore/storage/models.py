@@ -1,0 +1,161 @@
+"""The kernel's tables: customers and their phones, emails, tags and search tokens; interactions; the audit
+log; the outbox; plugin state and settings."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..domain.dates import utcnow
+from .base import Base, JSONType
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
+    display_name: Mapped[str] = mapped_column(String(300))
+    search_key: Mapped[str] = mapped_column(String(300), index=True)
+    external_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
+    birthday: Mapped[Optional[date]]
+    city: Mapped[Optional[str]] = mapped_column(String(100))
+    address: Mapped[Optional[str]] = mapped_column(Text)
+    owner: Mapped[Optional[str]] = mapped_column(String(100))
+    consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    forgotten_at: Mapped[Optional[datetime]]
+
+    phones: Mapped[list["CustomerPhone"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.position")
+    emails: Mapped[list["CustomerEmail"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.position")
+    tags: Mapped[list["CustomerTag"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag")
+
+    @property
+    def active(self) -> bool:
+        return self.merged_into_id is None and self.forgotten_at is None
+
+
+class CustomerPhone(Base):
+    __tablename__ = "customer_phones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="other")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+    __table_args__ = (UniqueConstraint("customer_id", "e164"),)
+
+
+class CustomerEmail(Base):
+    __tablename__ = "customer_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    customer: Mapped[Customer] = relationship(back_populates="emails")
+    __table_args__ = (UniqueConstraint("customer_id", "email"),)
+
+
+class CustomerTag(Base):
+    __tablename__ = "customer_tags"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    customer: Mapped[Customer] = relationship(back_populates="tags")
+
+
+class CustomerSearchToken(Base):
+    """Normalised name tokens, for indexed prefix search of Persian and English names."""
+
+    __tablename__ = "customer_search_tokens"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(300), primary_key=True)
+    __table_args__ = (Index("ix_customer_search_tokens_token", "token", "customer_id"),)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[Optional[str]] = mapped_column(String(40))
+    direction: Mapped[Optional[str]] = mapped_column(String(8))  # in | out
+    occurred_at: Mapped[datetime]
+    amount_minor: Mapped[Optional[int]] = mapped_column(BigInteger)
+    currency: Mapped[Optional[str]] = mapped_column(String(3))
+    external_id: Mapped[Optional[str]] = mapped_column(String(100))
+    #: the interaction this one refers to: the purchase a refund reverses, the message a reply answers
+    related_id: Mapped[Optional[int]] = mapped_column(ForeignKey("interactions.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "external_id"),
+        Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),
+        Index("ix_interactions_kind_occurred", "kind", "occurred_at"),
+    )
+
+    @property
+    def money(self):
+        from ..domain.money import Money
+
+        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[Optional[str]] = mapped_column(String(60))
+    customer_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class OutboxEvent(Base):
+    """Every domain event, written in the transaction that caused it, for at-least-once delivery."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[Optional[int]] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[Optional[datetime]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+
+class PluginState(Base):
+    __tablename__ = "crm_plugins"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[Optional[str]] = mapped_column(String(40))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(Base):
+    __tablename__ = "crm_settings"
+
+    namespace: Mapped[str] = mapped_column(String(60), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)

@@ -1,0 +1,18 @@
+"""Test support for crmcore and its plugins (registered as a pytest plugin through ``pytest11``).
+
+Fixtures (see :mod:`crmcore.testing.pytest_plugin`):
+
+- ``crm_backend``: ``"sqlite"``, and ``"postgresql"`` too when ``CRM_TEST_DATABASE_URL`` is set — every test
+  that uses a database runs on both.
+- ``crm_plugins``: the plugins to enable (default none; override it in your ``conftest.py`` or mark a test
+  ``@pytest.mark.crm_plugins("loyalty", "tiers")``).
+- ``crm_database_url``: a migrated database of its own for this test (all installed plugins' tables).
+- ``crm_app``: a :class:`crmcore.api.CRM` on it with exactly ``crm_plugins`` enabled, and a settable clock.
+- ``crm_app_factory``: more apps on the same database (other processes' view, other plugin sets).
+- ``crm_cli``: run ``crm …`` in-process against that database; returns a result with ``exit_code``,
+  ``stdout``, ``stderr`` and ``.json()``.
+- ``crm_empty_database_url``: an empty database, for tests of ``crm init`` and migrations.
+
+Helpers: :func:`outbox_events`, :func:`make_customer`, :func:`record_purchase`, :class:`FrozenClock`.
+"""
+from .helpers import FrozenClock, make_customer, outbox_events, record_purchase  # noqa: F401

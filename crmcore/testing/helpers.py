@@ -1,0 +1,61 @@
+"""Helpers for tests of the kernel and of plugins."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+
+class FrozenClock:
+    """A clock for ``CRM(clock=…)`` that stays where you put it: ``clock.set(...)``, ``clock.advance(days=1)``."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2025, 3, 21, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("give an aware datetime")
+        self.now = moment
+
+    def advance(self, **kwargs: Any) -> datetime:
+        self.now = self.now + timedelta(**kwargs)
+        return self.now
+
+
+def outbox_events(app, event: str | None = None, customer_id: int | None = None) -> list[dict[str, Any]]:
+    """The outbox rows (oldest first), optionally only of one event name or customer."""
+    from ..storage.models import OutboxEvent
+
+    with app.unit_of_work(readonly=True) as uow:
+        q = select(OutboxEvent).order_by(OutboxEvent.id)
+        if event:
+            q = q.where(OutboxEvent.event == event)
+        if customer_id is not None:
+            q = q.where(OutboxEvent.customer_id == customer_id)
+        return [{"id": o.id, "event": o.event, "customer_id": o.customer_id, "payload": o.payload}
+                for o in uow.session.scalars(q)]
+
+
+def make_customer(app, name: str = "مریم رضایی", **fields: Any) -> int:
+    """Add a customer in its own unit of work; returns the id."""
+    from ..services.customers import add_customer
+
+    with app.unit_of_work() as uow:
+        return add_customer(uow, name=name, **fields).id
+
+
+def record_purchase(app, customer_id: int, amount: str | int, *, currency: str = "IRR", at: Any = None,
+                    external_id: str | None = None, payload: dict | None = None, kind: str = "purchase",
+                    related_id: int | None = None) -> int:
+    """Record a purchase (or ``kind="refund"``) in its own unit of work, emitting the kernel event; returns the id."""
+    from ..services.customers import get_customer
+    from ..services.interactions import record_interaction
+
+    with app.unit_of_work() as uow:
+        c = get_customer(uow.session, customer_id)
+        return record_interaction(uow, c, kind=kind, amount=str(amount), currency=currency, occurred_at=at,
+                                  external_id=external_id, payload=payload, related_id=related_id).id

@@ -1,0 +1,81 @@
+"""The unit of work: one command or API call = one database transaction.
+
+Hook implementations run inside it (they receive the ``uow`` and write through ``uow.session``). Any
+exception rolls the whole transaction back. Every domain event is appended to the outbox in the same
+transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import insert
+
+from .storage.models import AuditEntry, OutboxEvent
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from .app import CRM
+
+OUTBOX_BATCH = 500
+
+
+class UnitOfWork:
+    """Holds the session of one transaction, the acting user, and the application (plugins, settings)."""
+
+    def __init__(self, app: "CRM", session: "Session", actor: str):
+        self.app = app
+        self.session = session
+        self.actor = actor
+        self._outbox: list[dict[str, Any]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        #: a place for plugins to cache per-transaction data (keyed by plugin name)
+        self.cache: dict[str, Any] = {}
+
+    # -- plugins ----------------------------------------------------------------------------------------
+    @property
+    def plugins(self):
+        return self.app.plugins
+
+    def has_plugin(self, name: str) -> bool:
+        return self.app.plugins.is_enabled(name)
+
+    def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook with this unit of work; a raising plugin is named in the :class:`PluginHookError`."""
+        return self.app.plugins.call(hook_name, uow=self, **kwargs)
+
+    def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
+             **kwargs: Any) -> list[Any]:
+        """Announce a domain event: append it to the outbox, then call the hook of the same name."""
+        self._outbox.append({"event": hook_name, "customer_id": customer_id, "payload": data or {},
+                             "created_at": self.now()})
+        if len(self._outbox) >= OUTBOX_BATCH:
+            self.flush_outbox()
+        if hasattr(self.app.plugins.hook, hook_name):
+            return self.call(hook_name, **kwargs)
+        return []
+
+    def flush_outbox(self) -> None:
+        if self._outbox:
+            rows, self._outbox = self._outbox, []
+            self.session.execute(insert(OutboxEvent), rows)
+
+    # -- audit ------------------------------------------------------------------------------------------
+    def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
+              customer_id: int | None = None) -> None:
+        self.session.add(AuditEntry(at=self.now(), actor=self.actor, action=action, entity=entity,
+                                    entity_id=None if entity_id is None else str(entity_id),
+                                    customer_id=customer_id, changes=changes or {}))
+
+    # -- time and after-commit work ----------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.app.now()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` after a successful commit (e.g. hand a message to a provider); never on rollback."""
+        self._after_commit.append(fn)
+
+    def _run_after_commit(self) -> None:
+        for fn in self._after_commit:
+            fn()
