@@ -15,4 +15,6 @@ Fixtures (see :mod:`crmcore.testing.pytest_plugin`):
 
 Helpers: :func:`outbox_events`, :func:`make_customer`, :func:`record_purchase`, :class:`FrozenClock`.
 """
-from .helpers import FrozenClock, make_customer, outbox_events, record_purchase  # noqa: F401
+from .helpers import (  # noqa: F401
+    FrozenClock, assert_migrations_match_models, make_customer, migration_differences, outbox_events, record_purchase,
+)

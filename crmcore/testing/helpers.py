@@ -59,3 +59,31 @@ def record_purchase(app, customer_id: int, amount: str | int, *, currency: str =
         c = get_customer(uow.session, customer_id)
         return record_interaction(uow, c, kind=kind, amount=str(amount), currency=currency, occurred_at=at,
                                   external_id=external_id, payload=payload, related_id=related_id).id
+
+
+def migration_differences(app, owner: str) -> list:
+    """Differences between ``owner``'s models (``kernel`` or a plugin name) and the migrated database of ``app``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from ..storage.base import Base
+    from ..storage.revision import table_owner
+
+    app.plugins.pm  # import the enabled plugins' models
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        tname = name if type_ == "table" else (table.name if table is not None else None)
+        if tname in (None, "alembic_version"):
+            return tname is None
+        return table_owner(tname) == owner
+
+    with app.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": False})
+        return compare_metadata(ctx, Base.metadata)
+
+
+def assert_migrations_match_models(app, owner: str) -> None:
+    """Fail when ``owner``'s migrations do not create exactly what its models declare."""
+    diff = migration_differences(app, owner)
+    assert not diff, f"migrations of {owner!r} differ from its models: {diff}"
