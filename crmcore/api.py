@@ -26,7 +26,7 @@ from .services.customers import (  # noqa: F401
 from .services.interactions import (  # noqa: F401
     PreparedInteraction, interaction_to_dict, list_interactions, prepare_interaction, record_interaction,
 )
-from .services.profile import ProfileSection  # noqa: F401
+from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import find_customers  # noqa: F401
 from .services.search_fields import SearchField, compare, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401

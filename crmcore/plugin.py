@@ -32,6 +32,8 @@ class PluginManifest:
     hookspecs: str | None = None
     #: ``module:attribute`` of the click group added under ``crm`` (imported when invoked)
     cli: str | None = None
+    #: the word under ``crm`` for the CLI group (default: the plugin's name; messaging uses "messages")
+    cli_name: str | None = None
     #: one-line help of the CLI group, shown by ``crm --help`` without importing the group
     cli_help: str | None = None
     #: ``package`` whose ``migrations/versions`` directory is this plugin's Alembic branch

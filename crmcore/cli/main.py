@@ -31,7 +31,7 @@ class CRMGroup(click.Group):
     def _plugin_manifests(self):
         from ..plugin_host import installed_manifests
 
-        return {m.name: m for m in installed_manifests().values() if m.cli}
+        return {(m.cli_name or m.name): m for m in installed_manifests().values() if m.cli}
 
     def list_commands(self, ctx):
         return sorted(set(KERNEL_COMMANDS) | set(self._plugin_manifests()))
