@@ -57,6 +57,7 @@ def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest])
     """Order plugin names so each comes after what it requires."""
     ordered: list[str] = []
     seen: set[str] = set()
+    wanted = set(names)
 
     def visit(name: str, stack: tuple[str, ...]) -> None:
         if name in seen:
@@ -64,12 +65,12 @@ def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest])
         if name in stack:
             raise PluginError(f"plugins require each other in a cycle: {' -> '.join(stack + (name,))}")
         for req in manifests[name].requires:
-            if req in manifests:
+            if req in wanted:  # order only what was asked for; a missing requirement is reported elsewhere
                 visit(req, stack + (name,))
         seen.add(name)
         ordered.append(name)
 
-    for n in sorted(names):
+    for n in sorted(wanted):
         visit(n, ())
     return ordered
 

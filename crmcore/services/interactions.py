@@ -38,7 +38,7 @@ def interaction_kinds(uow) -> set[str]:
     return cached
 
 
-def prepare_interaction(*, kind: str, occurred_at: str | datetime | None, now: datetime, tz: str,
+def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str | datetime | None = None,
                         channel: str | None = None, direction: str | None = None, amount: str | None = None,
                         currency: str | None = None, external_id: str | None = None, related_id: int | None = None,
                         payload: dict[str, Any] | None = None, unit: str | None = None) -> PreparedInteraction:
