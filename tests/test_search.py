@@ -64,3 +64,14 @@ def test_where_clauses(crm_app, people):
 
 def test_limit(crm_app, people):
     assert len(ids_for(crm_app, "کریمی", limit=1)) == 1
+
+
+@pytest.mark.parametrize("query", ["علیرضا", "علي رضا كريمي", "کریمی", "کری", "09121234567", "1234567", "sara@",
+                                   "SARA@example.com", "EXT-9", "sara ahm", "", "nobody", "فاطمه رضایی"])
+def test_the_cli_fast_path_answers_exactly_like_the_full_search(crm_app, people, query):
+    from crmcore.services.quickfind import quick_find
+    from crmcore.services.search import match_to_dict
+
+    with crm_app.unit_of_work(readonly=True) as uow:
+        full = [match_to_dict(m) for m in find_customers(uow, query, limit=3)]
+    assert quick_find(crm_app.url, query, limit=3) == full

@@ -148,11 +148,12 @@ def _print_profile(data, app):
 @click.option("--json", "as_json", is_flag=True)
 def find(query, where, limit, as_json):
     """Find customers by name (Persian-normalised, word prefixes), phone in any format, email or external id."""
-    from ..services.search import find_customers, match_to_dict
+    results = None if where else _quick_find(query, limit)
+    if results is None:
+        from ..services.search import find_customers, match_to_dict
 
-    app = get_app()
-    with app.unit_of_work(readonly=True) as uow:
-        results = [match_to_dict(m) for m in find_customers(uow, query, where=list(where), limit=limit)]
+        with get_app().unit_of_work(readonly=True) as uow:
+            results = [match_to_dict(m) for m in find_customers(uow, query, where=list(where), limit=limit)]
     if as_json:
         echo_json(results)
         return
@@ -161,6 +162,20 @@ def find(query, where, limit, as_json):
         return
     for r in results:
         click.echo(f"{r['id']}\t{r['name']}\t{', '.join(r['phones'])}\t{', '.join(r['emails'])}")
+
+
+def _quick_find(query, limit):
+    """The start-up-fast path (no SQLAlchemy import); None when it cannot answer (the full path then
+    answers, or explains what is wrong with the database)."""
+    from ..services.quickfind import quick_find
+    from ..storage.urls import resolve_url
+    from .context import CLIState
+
+    state = click.get_current_context().find_object(CLIState)
+    try:
+        return quick_find(resolve_url(state.db if state else None), query, limit)
+    except Exception:  # missing file or schema, unknown driver: let the full path report it properly
+        return None
 
 
 @customers.command("merge")

@@ -1,27 +1,29 @@
-"""``crm customers find``: Persian-normalised name search (word prefixes), any phone format, email, external id."""
+"""``crm customers find``: Persian-normalised name search (word prefixes), any phone format, email, external id,
+and ``--where`` fields from the kernel and plugins. Scoring lives in :mod:`crmcore.services.search_plan`."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
 from sqlalchemy import and_, case, func, or_, select
 
-from ..domain.phones import looks_like_phone, parse_phone
-from ..domain.text import compact, normalize, to_ascii_digits, tokens
 from ..errors import ValidationError
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
 from .search_fields import where_conditions
-
-_TOP = "\U0010ffff"
-CANDIDATES = 2000
+from .search_plan import (
+    CANDIDATES, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan, score_name,
+)
 
 
 @attrs.frozen
 class Match:
     customer: Customer
     score: int
-    matched: str  # phone | email | external_id | name
+    matched: str  # phone | email | external_id | name | all
+
+
+def _prefix(column, word: str):
+    return and_(column >= word, column < word + TOP)
 
 
 def find_customers(uow, query: str | None = None, *, where: list[str] | None = None, limit: int = 20) -> list[Match]:
@@ -35,66 +37,42 @@ def find_customers(uow, query: str | None = None, *, where: list[str] | None = N
         raise ValidationError("the limit must be at least 1", field="limit")
     conditions = where_conditions(uow, where or [])
     active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
-    q = (query or "").strip()
-    scored: dict[int, tuple[int, str]] = {}
-
-    def add(ids, score: int, how: str) -> None:
-        for cid in ids:
-            if cid not in scored or scored[cid][0] < score:
-                scored[cid] = (score, how)
-
-    if not q:
+    p = plan(query or "")
+    if not p.text:
         stmt = select(Customer).where(active, *conditions).order_by(Customer.id).limit(limit)
         return [Match(c, 0, "all") for c in session.scalars(stmt)]
-    if "@" in q:
-        email = q.lower()
-        add(session.scalars(select(CustomerEmail.customer_id).where(CustomerEmail.email == email)), 100, "email")
-        add(session.scalars(select(CustomerEmail.customer_id).where(
-            CustomerEmail.email >= email, CustomerEmail.email < email + _TOP).limit(CANDIDATES)), 75, "email")
-    if looks_like_phone(q):
-        try:
-            e164 = parse_phone(q).e164
-            add(session.scalars(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164)), 100, "phone")
-        except ValidationError:
-            pass
-        digits = re.sub(r"\D", "", to_ascii_digits(q)).lstrip("0")
-        if len(digits) >= 4 and not scored:
-            add(session.scalars(select(CustomerPhone.customer_id).where(
-                CustomerPhone.e164.like(f"%{digits}")).limit(CANDIDATES)), 65, "phone")
-    add(session.scalars(select(Customer.id).where(Customer.external_id == q)), 100, "external_id")
-    words = tokens(q)
-    if words:
-        key = normalize(q)
-        which = case(*[(and_(CustomerSearchToken.token >= w, CustomerSearchToken.token < w + _TOP), i)
-                       for i, w in enumerate(words)], else_=None)
-        ranges = or_(*[and_(CustomerSearchToken.token >= w, CustomerSearchToken.token < w + _TOP) for w in words])
-        stmt = (select(CustomerSearchToken.customer_id).where(ranges)
+    scores = Scores()
+    if p.email:
+        scores.add(session.scalars(select(CustomerEmail.customer_id).where(CustomerEmail.email == p.email)),
+                   SCORE_EXACT_CONTACT, "email")
+        scores.add(session.scalars(select(CustomerEmail.customer_id).where(_prefix(CustomerEmail.email, p.email))
+                                   .limit(CANDIDATES)), SCORE_EMAIL_PREFIX, "email")
+    if p.phone_e164:
+        scores.add(session.scalars(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == p.phone_e164)),
+                   SCORE_EXACT_CONTACT, "phone")
+    if p.phone_digits and not scores:
+        scores.add(session.scalars(select(CustomerPhone.customer_id).where(
+            CustomerPhone.e164.like(f"%{p.phone_digits}")).limit(CANDIDATES)), SCORE_PHONE_SUFFIX, "phone")
+    scores.add(session.scalars(select(Customer.id).where(Customer.external_id == p.text)), SCORE_EXACT_CONTACT,
+               "external_id")
+    if p.words:
+        token = CustomerSearchToken.token
+        which = case(*[(_prefix(token, w), i) for i, w in enumerate(p.words)], else_=None)
+        stmt = (select(CustomerSearchToken.customer_id).where(or_(*[_prefix(token, w) for w in p.words]))
                 .group_by(CustomerSearchToken.customer_id)
-                .having(func.count(func.distinct(which)) == len(words)).limit(CANDIDATES))
-        ids = list(session.scalars(stmt))
-        if len(words) > 1:  # "علیرضا" typed as "علی رضا" or the reverse: match the joined form too
-            joined = compact(q)
-            ids += list(session.scalars(select(CustomerSearchToken.customer_id).where(
-                CustomerSearchToken.token >= joined, CustomerSearchToken.token < joined + _TOP).limit(CANDIDATES)))
+                .having(func.count(func.distinct(which)) == len(p.words)).limit(CANDIDATES))
+        ids = set(session.scalars(stmt))
+        if p.joined:  # "علیرضا" typed as "علی رضا" or the reverse
+            ids.update(session.scalars(select(CustomerSearchToken.customer_id)
+                                       .where(_prefix(token, p.joined)).limit(CANDIDATES)))
         if ids:
-            rows = session.execute(select(Customer.id, Customer.search_key).where(Customer.id.in_(set(ids)))).all()
-            wordset = set(words)
-            for cid, skey in rows:
-                if skey == key:
-                    s = 90
-                elif skey.startswith(key) or skey.replace(" ", "").startswith(compact(q)):
-                    s = 80
-                elif wordset <= set(skey.split(" ")):
-                    s = 70
-                else:
-                    s = 60
-                add([cid], s, "name")
-    if not scored:
+            for cid, skey in session.execute(select(Customer.id, Customer.search_key).where(Customer.id.in_(ids))):
+                scores.add([cid], score_name(p, skey), "name")
+    if not scores:
         return []
-    stmt = select(Customer).where(Customer.id.in_(list(scored)), active, *conditions)
-    customers = list(session.scalars(stmt))
-    customers.sort(key=lambda c: (-scored[c.id][0], len(c.display_name), c.id))
-    return [Match(c, scored[c.id][0], scored[c.id][1]) for c in customers[:limit]]
+    customers = scores.order(session.scalars(select(Customer).where(Customer.id.in_(list(scores)), active,
+                                                                     *conditions)))
+    return [Match(c, scores[c.id][0], scores[c.id][1]) for c in customers[:limit]]
 
 
 def match_to_dict(m: Match) -> dict[str, Any]:

@@ -1,20 +1,10 @@
 """Engines for SQLite (the embedded default, WAL) and PostgreSQL (production)."""
 from __future__ import annotations
 
-import os
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-DEFAULT_URL = "sqlite:///crm.db"
-
-
-def resolve_url(url: str | None) -> str:
-    """``--db`` wins, then ``CRM_DATABASE_URL``, then ``sqlite:///crm.db`` in the working directory."""
-    url = url or os.environ.get("CRM_DATABASE_URL") or DEFAULT_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+from .urls import DEFAULT_URL, resolve_url  # noqa: F401  (re-exported)
 
 
 def create_engine(url: str, **kwargs) -> Engine:
