@@ -72,3 +72,55 @@ def disable(name):
 
     disable_plugin(get_app(), name)
     click.echo(f"plugin {name} disabled")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option("--output-dir", default="plugins", show_default=True, type=click.Path(file_okay=False),
+              help="Where the new distribution's folder is created.")
+@click.option("--description", help="One line saying what the plugin does.")
+@click.option("--author")
+@click.option("--events", help="Kernel events to handle, comma-separated (customer_created,interaction_recorded…).")
+@click.option("--tables/--no-tables", default=True, show_default=True, help="Whether the plugin stores tables.")
+@click.option("--no-input", is_flag=True, help="Do not ask; use the options and the template's defaults.")
+@click.option("--template", type=click.Path(exists=True, file_okay=False),
+              help="The cookiecutter template (default: templates/plugin of this checkout).")
+def new(name, output_dir, description, author, events, tables, no_input, template):
+    """Scaffold a new plugin distribution NAME from the cookiecutter template."""
+    from pathlib import Path
+
+    from ..errors import ValidationError
+
+    try:
+        from cookiecutter.exceptions import FailedHookException
+        from cookiecutter.main import cookiecutter
+    except ImportError:
+        raise ValidationError("the plugin template needs cookiecutter: pip install cookiecutter") from None
+    if template is None:
+        template = Path(__file__).resolve().parents[2] / "templates" / "plugin"
+        if not template.is_dir():
+            raise ValidationError("no templates/plugin here; pass --template PATH_OR_URL")
+    import re
+
+    # the template's pre-generation hook checks the same, for people running cookiecutter directly
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", name):
+        raise ValidationError(f"plugin name {name!r} must be lower case letters, digits and _ "
+                              "(2-31 characters, starting with a letter)", field="name")
+    known = {"customer_created", "customer_updated", "customers_merged", "customer_forgotten", "interaction_recorded"}
+    unknown = [e.strip() for e in (events or "").split(",") if e.strip() and e.strip() not in known]
+    if unknown:
+        raise ValidationError(f"unknown kernel event(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}",
+                              field="events")
+    context = {"plugin_name": name, "has_tables": "yes" if tables else "no"}
+    if description:
+        context["description"] = description
+    if author:
+        context["author"] = author
+    if events is not None:
+        context["handles_events"] = events
+    try:
+        path = cookiecutter(str(template), no_input=no_input, extra_context=context, output_dir=output_dir)
+    except FailedHookException as exc:
+        raise ValidationError(f"the template refused these answers: {exc}") from None
+    click.echo(f"created {path}")
+    click.echo(f"next: pip install -e {path} && crm init && crm plugins info {name}")

@@ -1,0 +1,50 @@
+"""Hook implementations: what this plugin does when the kernel announces something."""
+from __future__ import annotations
+
+from crmcore.api import ProfileSection, hookimpl
+
+from . import service
+{% set events = cookiecutter.handles_events.split(",") | map("trim") | select | list %}
+{% if "customer_created" in events %}
+
+@hookimpl
+def crm_customer_created(uow, customer):
+    """Note every new customer."""
+    service.note_event(uow, customer.id, "customer_created", customer.display_name)
+{% endif %}{% if "customer_updated" in events %}
+
+@hookimpl
+def crm_customer_updated(uow, customer, changes):
+    """Note which fields changed."""
+    service.note_event(uow, customer.id, "customer_updated", ", ".join(sorted(changes)))
+{% endif %}{% if "interaction_recorded" in events %}
+
+@hookimpl
+def crm_interaction_recorded(uow, interaction, customer):
+    """Note every interaction by kind."""
+    service.note_event(uow, customer.id, "interaction_recorded", interaction.kind)
+{% endif %}{% if cookiecutter.has_tables == "yes" %}
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    """Move this plugin's rows to the surviving customer."""
+    service.move_notes(uow, merged.id, kept.id)
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    """Erase the free text this plugin kept about the customer."""
+    service.erase_details(uow, customer.id)
+{% endif %}
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    """The plugin's section of the customer profile."""
+    return ProfileSection(key="{{ cookiecutter.plugin_name }}", title="{{ cookiecutter.description }}",
+                          data=service.summary(uow, customer.id))
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    """Nothing to seed beyond reacting to the demo's events."""
+    return ["{{ cookiecutter.plugin_name }}: ready"]

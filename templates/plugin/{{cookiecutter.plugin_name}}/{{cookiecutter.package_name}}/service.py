@@ -1,0 +1,41 @@
+"""The plugin's business logic: functions taking the unit of work first."""
+from __future__ import annotations
+
+from typing import Any
+{% if cookiecutter.has_tables == "yes" %}
+from sqlalchemy import func, select, update
+
+from .models import EventNote
+
+
+def note_event(uow, customer_id: int, event: str, detail: str = "") -> EventNote:
+    note = EventNote(customer_id=customer_id, event=event, detail=detail[:300], at=uow.now())
+    uow.session.add(note)
+    return note
+
+
+def summary(uow, customer_id: int) -> dict[str, Any]:
+    rows = uow.session.execute(select(EventNote.event, func.count(EventNote.id))
+                               .where(EventNote.customer_id == customer_id).group_by(EventNote.event))
+    return {"events": {event: count for event, count in rows}}
+
+
+def move_notes(uow, from_customer: int, to_customer: int) -> int:
+    result = uow.session.execute(update(EventNote).where(EventNote.customer_id == from_customer)
+                                 .values(customer_id=to_customer))
+    return result.rowcount
+
+
+def erase_details(uow, customer_id: int) -> None:
+    uow.session.execute(update(EventNote).where(EventNote.customer_id == customer_id).values(detail=""))
+{% else %}
+
+def note_event(uow, customer_id: int, event: str, detail: str = "") -> None:
+    counts = uow.cache.setdefault("{{ cookiecutter.plugin_name }}", {})
+    counts[(customer_id, event)] = counts.get((customer_id, event), 0) + 1
+
+
+def summary(uow, customer_id: int) -> dict[str, Any]:
+    counts = uow.cache.get("{{ cookiecutter.plugin_name }}", {})
+    return {"events": {e: n for (c, e), n in counts.items() if c == customer_id}}
+{% endif %}
