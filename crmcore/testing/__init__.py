@@ -13,8 +13,10 @@ Fixtures (see :mod:`crmcore.testing.pytest_plugin`):
   ``stdout``, ``stderr`` and ``.json()``.
 - ``crm_empty_database_url``: an empty database, for tests of ``crm init`` and migrations.
 
-Helpers: :func:`outbox_events`, :func:`make_customer`, :func:`record_purchase`, :class:`FrozenClock`.
+Helpers: :func:`outbox_events`, :func:`emit_event`, :func:`make_customer`, :func:`record_purchase`,
+:class:`FrozenClock`, :func:`assert_migrations_match_models`.
 """
 from .helpers import (  # noqa: F401
-    FrozenClock, assert_migrations_match_models, make_customer, migration_differences, outbox_events, record_purchase,
+    FrozenClock, assert_migrations_match_models, emit_event, make_customer, migration_differences, outbox_events,
+    record_purchase,
 )

@@ -87,3 +87,10 @@ def assert_migrations_match_models(app, owner: str) -> None:
     """Fail when ``owner``'s migrations do not create exactly what its models declare."""
     diff = migration_differences(app, owner)
     assert not diff, f"migrations of {owner!r} differ from its models: {diff}"
+
+
+def emit_event(app, hook_name: str, *, customer_id: int | None = None, data: dict | None = None, **kwargs: Any) -> list:
+    """Announce an event (kernel or plugin hook) in its own unit of work, as the kernel would: the outbox row is
+    written and every implementation runs; returns the implementations' results."""
+    with app.unit_of_work() as uow:
+        return uow.emit(hook_name, customer_id=customer_id, data=data or {}, **kwargs)
