@@ -1,0 +1,1 @@
+"""The Alembic branch of the surveys plugin (branch label ``surveys``)."""
