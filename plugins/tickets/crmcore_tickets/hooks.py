@@ -1,0 +1,113 @@
+"""Hook implementations of the tickets plugin: lifecycle contributions, kernel events, other plugins' events."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, hookimpl, to_ascii_digits
+
+
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def crm_search_fields():
+    def open_tickets(op: str, value: str):
+        from .models import UNSOLVED, Ticket
+
+        if op == "~":
+            raise ValidationError("open_tickets takes =, !=, <, <=, >, >=", field="open_tickets")
+        try:
+            n = int(to_ascii_digits(value).strip())
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a whole number", field="open_tickets") from None
+        count = (select(func.count()).select_from(Ticket)
+                 .where(Ticket.customer_id == Customer.id, Ticket.state.in_(UNSOLVED)).scalar_subquery())
+        return compare(count, op, n)
+
+    return [SearchField(name="open_tickets", description="unsolved support tickets (new, open, pending)",
+                        condition=open_tickets, type="int", ops=("=", "!=", ">=", "<=", ">", "<"))]
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .models import UNSOLVED, Ticket
+
+    session = uow.session
+    unsolved = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
+                               .order_by(Ticket.created_at.desc()).limit(5)).all()
+    count = session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED)))
+    last_csat = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.csat_score.is_not(None))
+                                .order_by(Ticket.csat_at.desc(), Ticket.id.desc()).limit(1)).first()
+    total = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == customer.id))
+    if not total:
+        return None
+    return ProfileSection(
+        key="tickets", title="Support tickets", title_fa="تیکت‌های پشتیبانی", order=60,
+        data={"open_count": count, "total": total,
+              "open": [{"id": t.id, "subject": t.subject, "state": t.state, "priority": t.priority,
+                        "assignee": t.assignee.username if t.assignee else None,
+                        "due_at": (t.first_response_due_at if t.first_response_at is None
+                                   else t.resolution_due_at).isoformat()
+                        if (t.first_response_due_at and t.resolution_due_at) else None} for t in unsolved],
+              "last_csat": None if last_csat is None else {
+                  "ticket_id": last_csat.id, "score": last_csat.csat_score, "at": last_csat.csat_at.isoformat()}})
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed
+
+    return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    from .models import Ticket
+
+    uow.session.execute(update(Ticket).where(Ticket.customer_id == merged.id).values(customer_id=kept.id))
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    """Erase what the customer wrote and their email address; keep subjects' existence, counts, SLA figures."""
+    from .models import Ticket, TicketMessage
+
+    ids = select(Ticket.id).where(Ticket.customer_id == customer.id)
+    uow.session.execute(update(Ticket).where(Ticket.customer_id == customer.id)
+                        .values(subject="[forgotten]", csat_comment=None))
+    uow.session.execute(update(TicketMessage).where(TicketMessage.ticket_id.in_(ids), TicketMessage.author == "customer")
+                        .values(body="[forgotten]", email_from=None))
+
+
+@hookimpl
+def tickets_create_ticket(uow, customer_id, subject, body, channel, priority, dedup_key, source):
+    from .service import open_ticket
+
+    return open_ticket(uow, customer_id, subject=subject, body=body, channel=channel or "phone",
+                       priority=priority or "normal", dedup_key=dedup_key, source=source)
+
+
+@hookimpl(optionalhook=True)
+def surveys_detractor(uow, response, customer):
+    """A detractor's survey answer becomes a high-priority ticket (once per response)."""
+    from .service import open_ticket
+
+    comment = (getattr(response, "comment", None) or "").strip()
+    body = f"امتیاز {response.score} در نظرسنجی «{response.survey_name}» (score {response.score})"
+    if comment:
+        body += f"\n\n{comment}"
+    open_ticket(uow, customer, subject=f"مشتری ناراضی: {response.survey_name} ({response.score})", body=body,
+                channel="web", priority="high", category="survey", dedup_key=f"surveys:response:{response.id}",
+                source="surveys")

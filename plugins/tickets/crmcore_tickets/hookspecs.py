@@ -1,0 +1,64 @@
+"""Events of the tickets plugin, and the hook other plugins call to open a ticket.
+
+Each event is called inside the unit of work of the command that caused it (raising rolls it back) and is
+also written to the outbox under the same name with a JSON payload.
+"""
+from __future__ import annotations
+
+from crmcore.api import hookspec
+
+
+@hookspec
+def tickets_ticket_opened(uow, ticket, customer):
+    """A ticket was opened (CLI, incoming email, another plugin through ``tickets_create_ticket``).
+
+    :param ticket: the flushed :class:`crmcore_tickets.models.Ticket` (due times already computed).
+    :param customer: its :class:`~crmcore.api.Customer`.
+    :when: inside the opening unit of work, after the ticket and its first message are flushed.
+    """
+
+
+@hookspec
+def tickets_ticket_replied(uow, ticket, message):
+    """A public reply was added to a ticket, by the customer or by an agent (internal notes are not replies).
+
+    :param message: the :class:`crmcore_tickets.models.TicketMessage`; ``message.author`` is ``customer`` or
+        ``agent``. The messaging plugin may send an agent's reply to the customer here.
+    :when: inside the replying unit of work, after the message is flushed and the ticket state updated.
+    """
+
+
+@hookspec
+def tickets_ticket_closed(uow, ticket):
+    """A ticket was closed; the CSAT question (1–5) is due now.
+
+    :return: a plugin that asks the CSAT question itself (the surveys plugin) returns its name, e.g.
+        ``"surveys"``; the ticket then records ``csat_by`` and ``crm tickets csat`` refuses to record a score
+        for it. Return ``None`` to leave the question to the tickets plugin.
+    :when: inside the closing unit of work, after ``closed_at`` is set.
+    """
+
+
+@hookspec
+def tickets_sla_breached(uow, ticket, target, due_at):
+    """A ticket missed an SLA target.
+
+    :param target: ``"first_response"`` or ``"resolution"``.
+    :param due_at: the due time (aware UTC) that passed.
+    :when: in ``crm jobs run`` (job ``tickets.sla``) once per ticket and target, or at once when a late first
+        reply or resolution is recorded before the job noticed.
+    """
+
+
+@hookspec(firstresult=True)
+def tickets_create_ticket(uow, customer_id, subject, body, channel, priority, dedup_key, source):
+    """Open a ticket for another plugin (voip's missed calls, surveys' detractors…); tickets implements it.
+
+    :param channel: one of ``phone, email, web, chat, in_person, social``.
+    :param priority: ``low, normal, high, urgent`` (``None``: normal).
+    :param dedup_key: a key unique to what caused the ticket (``"voip:call:42"``); calling again with the same
+        key returns the existing ticket instead of opening another. ``None``: no deduplication.
+    :param source: the calling plugin's name, stored on the ticket.
+    :return: the :class:`crmcore_tickets.models.Ticket` (new or existing).
+    :when: any time inside a unit of work; check ``uow.has_plugin("tickets")`` first.
+    """
