@@ -15,3 +15,10 @@ def crm_interaction_recorded(uow, interaction, customer):
         from .accrual import reverse_refund
 
         reverse_refund(uow, interaction, customer)
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS

@@ -316,3 +316,19 @@ def entry_to_dict(entry: LoyaltyEntry) -> dict[str, Any]:
         "consumed": [{"lot_id": lot, "points": pts, "expires_at": exp} for lot, pts, exp in entry.consumed_lots or ()],
         "details": entry.details or {}, "hash": entry.hash,
     }
+
+
+def expire_lots(uow, customer_id: int, due: list[LoyaltyLot], now: datetime, program: Program) -> LoyaltyEntry | None:
+    """Write one ``expire`` entry taking what is left of the member's ``due`` lots."""
+    account = lock_account(uow, customer_id)
+    consumed = []
+    total = 0
+    for lot in due:
+        if lot.remaining > 0:
+            consumed.append([lot.id, lot.remaining, _iso(lot.expires_at) or None])
+            total += lot.remaining
+            lot.remaining = 0
+    if not total:
+        return None
+    return _append(uow, account, kind="expire", points=-total, reason=f"{total} points expired",
+                   key=None, ref=None, interaction_id=None, occurred_at=now, program=program, consumed=consumed)
