@@ -45,7 +45,7 @@ def crm_customer_profile(uow, customer):
 
     session = uow.session
     unsolved = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
-                               .order_by(Ticket.created_at.desc()).limit(5)).all()
+                               .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(5)).all()
     count = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED)))
     last_csat = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.csat_score.is_not(None))

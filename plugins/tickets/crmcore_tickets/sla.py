@@ -24,14 +24,16 @@ def parse_minutes(raw: str | int, field: str) -> int:
         minutes = raw
     else:
         text = to_ascii_digits(str(raw)).strip().lower().replace(" ", "")
-        if re.fullmatch(r"-?\d+", text):
-            minutes = int(text)
+        sign = -1 if text.startswith("-") else 1
+        text = text.lstrip("+-")
+        if re.fullmatch(r"\d+", text):
+            minutes = sign * int(text)
         else:
             m = _DURATION.match(text)
             if not text or not m or not any(m.groups()):
                 raise ValidationError(f"{raw!r} is not a duration in business time (e.g. 90m, 2h, 1h30m)",
                                       field=field)
-            minutes = int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
+            minutes = sign * (int(m.group(1) or 0) * 60 + int(m.group(2) or 0))
     if minutes <= 0:
         raise ValidationError(f"the {field.replace('_', '-')} target must be a positive business time, "
                               f"not {raw!r}", field=field)
