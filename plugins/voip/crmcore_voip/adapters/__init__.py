@@ -1,0 +1,1 @@
+"""Telephony adapters: each turns a PBX's events into :class:`crmcore_voip.events.CallEvent`."""

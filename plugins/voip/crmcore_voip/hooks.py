@@ -1,0 +1,68 @@
+"""The voip plugin's hook implementations: kernel events, reports, jobs, profile section, demo data."""
+from __future__ import annotations
+
+from crmcore.api import hookimpl
+from sqlalchemy import update
+
+
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .profile import voip_profile_section
+
+    return voip_profile_section(uow, customer)
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed_demo
+
+    return seed_demo(uow, customers, rng)
+
+
+@hookimpl
+def crm_customer_created(uow, customer):
+    """Past calls from this customer's numbers (unknown callers until now) join their history."""
+    from .service import link_calls_to_customer
+
+    link_calls_to_customer(uow, customer)
+
+
+@hookimpl
+def crm_customer_updated(uow, customer, changes):
+    if "phones_added" in changes:
+        from .service import link_calls_to_customer
+
+        link_calls_to_customer(uow, customer)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    from .models import Call, FollowUp
+
+    uow.session.execute(update(Call).where(Call.customer_id == merged.id).values(customer_id=kept.id))
+    uow.session.execute(update(FollowUp).where(FollowUp.customer_id == merged.id).values(customer_id=kept.id))
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    """Erase the numbers and recordings of the customer's calls; keep times, durations and outcomes."""
+    from .models import Call, FollowUp
+
+    uow.session.execute(update(Call).where(Call.customer_id == customer.id).values(
+        caller=None, callee=None, party_e164=None, recording_url=None, details={}))
+    uow.session.execute(update(FollowUp).where(FollowUp.customer_id == customer.id).values(
+        caller_e164="forgotten", title="(forgotten)"))
