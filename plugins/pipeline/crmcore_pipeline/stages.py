@@ -65,6 +65,7 @@ def add_stage(uow, pipeline_ref: str | None, code: str, name: str, probability: 
         raise Conflict(f"pipeline {pipeline.code!r} already has a stage {code!r}", field="code")
     stage = Stage(pipeline=pipeline, code=code, name=parse_name(name), probability=parse_probability(probability),
                   name_en=(name_en or "").strip() or None, kind="open", position=len(pipeline.stages))
+    uow.session.add(stage)
     _place(pipeline, stage, before)
     uow.session.flush()
     uow.audit("create", "pipeline_stage", stage.id, {"pipeline": pipeline.code, "code": code})
