@@ -1,0 +1,120 @@
+"""Hook implementations: kernel events, lifecycle contributions, and other plugins' events (optional)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from crmcore.api import AttributeSpec, ProfileSection, hookimpl
+
+from . import triggers
+
+
+# --- lifecycle ------------------------------------------------------------------------------------------
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def crm_search_fields():
+    from .search_fields import FIELDS
+
+    return FIELDS
+
+
+@hookimpl
+def crm_customer_attributes():
+    return [AttributeSpec("language", choices=("fa", "en"), help="language of the messages the customer gets")]
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed
+
+    return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .models import ConsentChange, Message
+
+    counts = dict(uow.session.execute(select(Message.status, func.count()).where(
+        Message.customer_id == customer.id).group_by(Message.status)).all())
+    last = list(uow.session.scalars(select(Message).where(Message.customer_id == customer.id)
+                                    .order_by(Message.created_at.desc(), Message.id.desc()).limit(5)))
+    change = uow.session.scalar(select(ConsentChange).where(ConsentChange.customer_id == customer.id)
+                                .order_by(ConsentChange.at.desc(), ConsentChange.id.desc()).limit(1))
+    data = {"consent": {"sms": customer.consent_sms, "email": customer.consent_email},
+            "last_consent_change": None if change is None else {
+                "channel": change.channel, "granted": change.granted, "source": change.source,
+                "at": change.at.isoformat()},
+            "messages": counts,
+            "recent": [{"id": m.id, "channel": m.channel, "template": m.template, "status": m.status,
+                        "at": m.created_at.isoformat(), "error": m.error} for m in last]}
+    return ProfileSection("messaging", "Messages", data, title_fa="پیام‌ها", order=60)
+
+
+# --- kernel events --------------------------------------------------------------------------------------
+@hookimpl
+def crm_interaction_recorded(uow, interaction, customer):
+    triggers.purchase(uow, interaction, customer)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    from .models import ConsentChange, Message
+
+    for model in (Message, ConsentChange):
+        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    """Keep counts and dates; erase recipients, texts and consent notes."""
+    from .models import ConsentChange, Message
+
+    uow.session.execute(update(Message).where(Message.customer_id == customer.id).values(
+        recipient=None, subject=None, body="", error=None))
+    uow.session.execute(update(Message).where(Message.customer_id == customer.id,
+                                              Message.status == "queued").values(
+        status="blocked", error="customer forgotten"))
+    uow.session.execute(update(ConsentChange).where(ConsentChange.customer_id == customer.id).values(detail=None))
+
+
+# --- other plugins' events (the catalogue in docs/writing-plugins.md) ----------------------------------
+@hookimpl(optionalhook=True)
+def loyalty_points_expiring(uow, customer, points, expires_on):
+    triggers.points_expiring(uow, customer, points, expires_on)
+
+
+@hookimpl(optionalhook=True)
+def tiers_tier_changed(uow, customer, old_tier, new_tier, direction):
+    triggers.tier_changed(uow, customer, old_tier, new_tier, direction)
+
+
+@hookimpl(optionalhook=True)
+def tickets_ticket_closed(uow, ticket):
+    triggers.ticket_closed(uow, ticket)
+
+
+@hookimpl(optionalhook=True)
+def lottery_winners_drawn(uow, campaign, winners):
+    triggers.winners_drawn(uow, campaign, winners)
+
+
+@hookimpl(optionalhook=True)
+def surveys_invitation_created(uow, invitation, customer, url_token):
+    triggers.survey_invitation(uow, invitation, customer, url_token)
+
+
+@hookimpl(optionalhook=True)
+def tasks_reminder_due(uow, task, reminder):
+    triggers.reminder_due(uow, task, reminder)

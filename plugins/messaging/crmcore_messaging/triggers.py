@@ -1,0 +1,123 @@
+"""Domain events → messages: each enabled trigger of the event queues its template for the customer.
+
+Called inside the unit of work of the command that caused the event, so the message row commits (or rolls
+back) with it; sending happens after the commit or from the delivery job. The idempotency key names the
+event occurrence, the customer, the template and the channel, so a replayed event sends nothing new.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from crmcore.api import CRMError, get_customer, to_local
+
+from .outbox import queue_message
+from .service import triggers_for
+from .settings import get_settings
+
+
+def fire(uow, event: str, customer, occurrence: str, extra: dict[str, Any]) -> list:
+    """Queue the event's templates for ``customer``; ``occurrence`` identifies this happening of the event."""
+    queued = []
+    for trig in triggers_for(uow, event):
+        key = f"{event}:{occurrence}:c{customer.id}:{trig.template}:{trig.channel}"
+        queued.append(queue_message(uow, customer, template=trig.template, channel=trig.channel, trigger=event,
+                                    key=key, extra=extra))
+    return queued
+
+
+def _customer(uow, customer_id) -> Any | None:
+    if customer_id is None:
+        return None
+    try:
+        return get_customer(uow.session, customer_id)
+    except CRMError:
+        return None
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """A field of another plugin's object or dict, by the first name it has."""
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def _local_date(value: Any, uow) -> date | None:
+    if isinstance(value, datetime):
+        return to_local(value, uow.app.timezone).date()
+    return value if isinstance(value, date) else None
+
+
+def _today(uow) -> str:
+    """Occurrences keyed by local day: a rerun job that re-announces the same change sends nothing new."""
+    return to_local(uow.now(), uow.app.timezone).date().isoformat()
+
+
+def purchase(uow, interaction, customer) -> None:
+    if interaction.kind != "purchase" or not triggers_for(uow, "purchase"):
+        return
+    max_age = timedelta(hours=get_settings(uow)["thank_you_max_age_hours"])
+    if uow.now() - interaction.occurred_at > max_age:
+        return  # imported history: no thank-you for last year's purchases
+    fire(uow, "purchase", customer, f"i{interaction.id}", {
+        "amount": interaction.amount_minor or 0, "currency": interaction.currency or "IRR",
+        "purchased_at": _local_date(interaction.occurred_at, uow), "purchase_id": interaction.id})
+
+
+def points_expiring(uow, customer, points, expires_on) -> None:
+    if triggers_for(uow, "points_expiring"):
+        day = _local_date(expires_on, uow)
+        fire(uow, "points_expiring", customer, f"{day.isoformat() if day else expires_on}",
+             {"points": int(points), "expires_on": day})
+
+
+def tier_changed(uow, customer, old_tier, new_tier, direction) -> None:
+    if triggers_for(uow, "tier_changed"):
+        name = lambda t: str(_get(t, "name", "code", default=t) or "")  # noqa: E731 - tier row or plain name
+        fire(uow, "tier_changed", customer, f"{name(old_tier)}>{name(new_tier)}@{_today(uow)}",
+             {"old_tier": name(old_tier), "new_tier": name(new_tier), "direction": str(direction or "")})
+
+
+def ticket_closed(uow, ticket) -> None:
+    if triggers_for(uow, "ticket_closed"):
+        customer = _customer(uow, _get(ticket, "customer_id"))
+        if customer is not None:
+            tid = _get(ticket, "id")
+            fire(uow, "ticket_closed", customer, f"t{tid}@{_today(uow)}",
+                 {"ticket_id": tid, "ticket_subject": str(_get(ticket, "subject", "title", default=""))})
+
+
+def winners_drawn(uow, campaign, winners) -> None:
+    if not triggers_for(uow, "winners_drawn"):
+        return
+    lottery_id = _get(campaign, "id")
+    lottery = str(_get(campaign, "name", "title", default=""))
+    for winner in winners or ():
+        customer = _customer(uow, _get(winner, "customer_id"))
+        if customer is not None:
+            prize = _get(winner, "prize", "reward", default="")
+            fire(uow, "winners_drawn", customer, f"l{lottery_id}",
+                 {"lottery": lottery, "prize": str(_get(prize, "name", "title", default=prize) or "")})
+
+
+def survey_invitation(uow, invitation, customer, url_token) -> None:
+    if triggers_for(uow, "survey_invitation"):
+        base = get_settings(uow)["survey_base_url"].rstrip("/")
+        survey = _get(invitation, "survey", default=None)
+        name = _get(invitation, "survey_name", "survey_title", default=None) or (
+            _get(survey, "name", "title", default="") if survey is not None else "")
+        fire(uow, "survey_invitation", customer, f"s{_get(invitation, 'id', default=url_token)}",
+             {"survey_url": f"{base}/{url_token}" if base else str(url_token), "survey_name": str(name)})
+
+
+def reminder_due(uow, task, reminder) -> None:
+    if not triggers_for(uow, "reminder_due"):
+        return
+    customer = _customer(uow, _get(task, "customer_id"))
+    if customer is not None:
+        rid = _get(reminder, "id", default=None) if reminder is not None else None
+        due = _get(task, "due_at", default=None)
+        fire(uow, "reminder_due", customer, f"task{_get(task, 'id')}:r{rid if rid is not None else due}",
+             {"task_title": str(_get(task, "title", default="")), "due_at": _local_date(due, uow)})
