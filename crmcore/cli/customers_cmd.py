@@ -202,3 +202,12 @@ def forget(customer_id, yes):
     with get_app().unit_of_work() as uow:
         forget_customer(uow, customer_id)
     click.echo(f"customer {customer_id} forgotten")
+
+
+# bulk import, export and duplicates (crmcore.importing)
+from .export_cmd import duplicates as _duplicates, export_customers as _export_customers  # noqa: E402
+from .import_cmd import import_customers as _import_customers  # noqa: E402
+
+customers.add_command(_import_customers, "import")
+customers.add_command(_export_customers, "export")
+customers.add_command(_duplicates, "duplicates")

@@ -70,3 +70,9 @@ def list_cmd(customer, kind, limit, as_json):
     for r, when in zip(rows, shown):
         amount = f"\t{r['amount']} {r['currency']}" if r["amount"] else ""
         click.echo(f"{r['id']}\t{when}\t{r['kind']}\t{r['channel'] or ''}{amount}")
+
+
+# bulk import of histories (crmcore.importing)
+from .import_cmd import import_interactions as _import_interactions  # noqa: E402
+
+interactions.add_command(_import_interactions, "import")

@@ -1,0 +1,103 @@
+"""Batched writes that store exactly what the kernel's one-at-a-time services store.
+
+``add_customers`` = :func:`crmcore.services.customers.add_customer` for many customers: the same rows
+(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same event
+(``crm_customer_created`` with the same outbox payload), written with Core multi-row inserts.
+``record_interactions`` = :func:`crmcore.services.interactions.record_interaction` for many interactions:
+the same row and ``crm_interaction_recorded`` with the same payload, in the order given.
+
+They are only used when no enabled plugin implements the hooks involved (``crm_validate_customer`` /
+``crm_customer_created``, ``crm_interaction_recorded``): a plugin then gets the kernel's own path, one row
+after the other, so it sees every event exactly as in live use (see :func:`hooks_implemented`). Tests check
+that both paths store the same thing.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import insert
+
+from ..domain.money import Money
+from ..domain.text import normalize, search_tokens
+from ..services.customers import PreparedCustomer
+from ..services.interactions import PreparedInteraction, interaction_to_dict
+from ..storage.models import (
+    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
+)
+
+
+def hooks_implemented(uow, *names: str) -> bool:
+    """True when any enabled plugin (or the kernel) implements one of these hooks."""
+    hook = uow.plugins.hook
+    return any(getattr(hook, n).get_hookimpls() for n in names if hasattr(hook, n))
+
+
+def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
+    """Store new customers (already checked: unique external ids, clean attributes); returns their ids."""
+    if not prepared:
+        return []
+    session = uow.session
+    session.flush()
+    now = uow.now()
+    rows = [{"kind": p.kind, "display_name": p.name, "search_key": normalize(p.name)[:300], "external_id": p.external_id,
+             "birthday": p.birthday, "city": p.city, "address": p.address, "owner": p.owner,
+             "consent_sms": p.consent_sms, "consent_email": p.consent_email, "attributes": dict(p.attributes),
+             "created_at": now, "updated_at": now} for p in prepared]
+    table = Customer.__table__
+    ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    phones: list[dict[str, Any]] = []
+    emails: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
+    tokens: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
+    for cid, p in zip(ids, prepared):
+        phones.extend({"customer_id": cid, "e164": ph.e164, "kind": ph.kind, "position": i} for i, ph in enumerate(p.phones))
+        emails.extend({"customer_id": cid, "email": e, "position": i} for i, e in enumerate(p.emails))
+        tags.extend({"customer_id": cid, "tag": t} for t in p.tags)
+        tokens.extend({"customer_id": cid, "token": t} for t in {t[:300] for t in search_tokens(p.name)})
+        audit.append({"at": now, "actor": uow.actor, "action": "create", "entity": "customer", "entity_id": str(cid),
+                      "customer_id": cid, "changes": {"name": p.name}})
+    for model, values in ((CustomerPhone, phones), (CustomerEmail, emails), (CustomerTag, tags),
+                          (CustomerSearchToken, tokens), (AuditEntry, audit)):
+        if values:
+            session.execute(insert(model.__table__), values)
+    for cid, p in zip(ids, prepared):
+        uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name}, customer=None)
+    return ids
+
+
+class StoredInteraction:
+    """The stored values of an interaction, shaped like the model for :func:`interaction_to_dict`."""
+
+    __slots__ = ("id", "customer_id", "kind", "channel", "direction", "occurred_at", "amount_minor", "currency",
+                 "external_id", "related_id", "payload")
+
+    def __init__(self, **values: Any):
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    @property
+    def money(self) -> Money | None:
+        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+
+
+def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[str, Any]:
+    return {"customer_id": customer_id, "kind": p.kind, "channel": p.channel, "direction": p.direction,
+            "occurred_at": p.occurred_at, "amount_minor": p.money.minor if p.money else None,
+            "currency": p.money.currency if p.money else None, "external_id": p.external_id,
+            "related_id": p.related_id, "payload": p.payload, "recorded_at": now, "recorded_by": uow.actor}
+
+
+def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]]) -> int:
+    """Store ``(customer_id, prepared)`` pairs in the given order and announce each one; returns the count."""
+    now = uow.now()
+    rows = [interaction_row(uow, cid, p, now) for cid, p in items]
+    if not rows:
+        return 0
+    table = Interaction.__table__
+    ids = uow.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
+    for iid, row in zip(ids, rows):
+        stored = StoredInteraction(id=iid, **{k: row[k] for k in StoredInteraction.__slots__ if k != "id"})
+        uow.emit("crm_interaction_recorded", customer_id=row["customer_id"], data=interaction_to_dict(stored),
+                 interaction=stored, customer=None)
+    return len(rows)

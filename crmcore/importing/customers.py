@@ -1,0 +1,433 @@
+"""``crm customers import``: rows → customers, with dedup by normalised phone, email and customer code.
+
+Rows are read in batches. For each batch the phones, emails and codes are looked up in the database in one
+query each (rows of earlier batches are already there: the import is one transaction), so memory stays flat
+however long the file is. A row that shares a key with an existing customer, or with an earlier row, is that
+customer: ``--on-duplicate merge`` (default) fills empty fields and adds new phones, emails and tags without
+overwriting anything (differences are noted), ``update`` overwrites with the file's non-empty values, ``skip``
+leaves the customer alone. A row whose keys point at two different customers is rejected: merging them is a
+decision for a person (``crm customers duplicates``). A row without phone, email or code is new unless an
+identical record (same name, city, birthday and address, no contacts) exists — names alone never merge.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import attrs
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import selectinload
+
+from ..domain.text import normalize
+from ..errors import CRMError, ValidationError
+from ..services.customers import PreparedCustomer, add_customer, update_customer
+from ..storage.models import Customer, CustomerEmail, CustomerPhone
+from .bulk import add_customers, hooks_implemented
+from .customer_rows import CustomerRowReader, RowData
+from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
+from .sources import open_table
+from .summary import ErrorsFile, ImportSummary, Rejection
+
+ON_DUPLICATE = ("merge", "skip", "update")
+FILLABLE = ("external_id", "birthday", "city", "address", "owner")
+BATCH = 2000
+
+
+class DryRun(Exception):
+    """Raised inside the unit of work to roll a dry run back."""
+
+
+Progress = Callable[[int, int], None]  # (rows so far, position in the file)
+
+
+def batched(it: Iterable, n: int) -> Iterator[list]:
+    it = iter(it)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_run: bool = False,
+                     mapping: Iterable[str] = (), errors_path: str | Path | None = None, encoding: str | None = None,
+                     delimiter: str | None = None, sheet: str | None = None, batch_size: int = BATCH,
+                     progress: Progress | None = None, on_open: Callable[[Any], None] | None = None) -> ImportSummary:
+    """Import customers from a CSV or XLSX file in one transaction; returns the summary (rejected rows are in
+    ``summary.rejections`` and, if ``errors_path`` is given, in that CSV file)."""
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValidationError(f"{on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}", field="on_duplicate")
+    table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    errors = None
+    try:
+        cmap = map_columns(table.headers, CUSTOMER_ALIASES, parse_mapping(mapping), extra_prefixes=("attr.",))
+        if not cmap.used() & {"name", "first_name", "last_name"}:
+            raise ValidationError(
+                f"no name column among {', '.join(h for h in table.headers if h)}; name one with --mapping "
+                "COLUMN=name (or first_name / last_name)", field="mapping")
+        summary = ImportSummary("customers", str(path), format=table.format, encoding=table.encoding,
+                                delimiter=table.delimiter, dry_run=dry_run, ignored_columns=list(cmap.ignored),
+                                errors_file=str(errors_path) if errors_path else None)
+        errors = ErrorsFile(errors_path, table.headers)
+        if on_open:
+            on_open(table)
+        try:
+            with app.unit_of_work() as uow:
+                importer = CustomerImporter(uow, CustomerRowReader(uow, cmap, table.headers), on_duplicate, summary,
+                                            errors)
+                first_new = (uow.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
+                for batch in batched(table.rows, batch_size):
+                    importer.process(batch)
+                    if progress:
+                        progress(summary.rows + summary.blank, table.position())
+                importer.report_name_duplicates(first_new)
+                uow.audit("import", "customers", None, {"file": Path(path).name, **dict(summary.counts())})
+                if dry_run:
+                    raise DryRun()
+        except DryRun:
+            pass
+    finally:
+        if errors:
+            errors.close()
+        table.close()
+    return summary.finish()
+
+
+@attrs.define
+class Pending:
+    """A new customer gathered from one or more rows of the current batch."""
+
+    prepared: PreparedCustomer
+    rows: list[tuple[int, list[str]]]
+
+
+@attrs.define
+class Target:
+    kind: str  # "db" | "new"
+    ref: int   # customer id | index in the batch's pending list
+    why: str
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.kind, self.ref)
+
+
+class CustomerImporter:
+    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary, errors: ErrorsFile):
+        self.uow = uow
+        self.reader = reader
+        self.on_duplicate = on_duplicate
+        self.summary = summary
+        self.errors = errors
+        # a plugin that validates or reacts to new customers gets the kernel's one-by-one path
+        self.kernel_path = hooks_implemented(uow, "crm_validate_customer", "crm_customer_created")
+
+    def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
+        self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
+
+    # -- one batch ---------------------------------------------------------------------------------------
+    def process(self, batch: list[tuple[int, list[str]]]) -> None:
+        items: list[tuple[int, list[str], RowData]] = []
+        for row, cells in batch:
+            if self.reader.is_blank(cells):
+                self.summary.blank += 1
+                continue
+            self.summary.rows += 1
+            try:
+                items.append((row, cells, self.reader.read(cells)))
+            except CRMError as exc:
+                self.reject(row, cells, exc.field, exc.message)
+        if not items:
+            return
+        lookup = self._lookup([d.prepared for _r, _c, d in items])
+        pending: list[Pending] = []
+        keys: dict[str, int] = {}  # key → index in pending
+        for row, cells, data in items:
+            self._place(row, cells, data, lookup, pending, keys)
+        self._store(pending)
+
+    def _place(self, row, cells, data: RowData, lookup: "Lookup", pending: list[Pending], keys: dict[str, int]) -> None:
+        p = data.prepared
+        targets: dict[tuple[str, int], Target] = {}
+
+        def add(kind: str, ref: int, why: str) -> None:
+            targets.setdefault((kind, ref), Target(kind, ref, why))
+
+        own_keys = row_keys(p)
+        for key, why in own_keys:
+            for cid in lookup.ids.get(key, ()):
+                add("db", cid, why)
+            if key in keys:
+                add("new", keys[key], why)
+        if not own_keys:
+            ident = identity_key(p)
+            if ident in lookup.identical:
+                add("db", lookup.identical[ident], "the same name, city, birthday and address")
+            if ident in keys:
+                add("new", keys[ident], "the same name, city, birthday and address")
+        if len(targets) > 1:
+            described = "; ".join(self._describe(t, pending) for t in targets.values())
+            self.reject(row, cells, "row", f"it matches different customers ({described}); merge them first "
+                        "(crm customers duplicates) or correct the row")
+            return
+        if not targets:
+            index = len(pending)
+            pending.append(Pending(p, [(row, cells)]))
+            for key, _why in own_keys:
+                keys[key] = index
+            if not own_keys:
+                keys[identity_key(p)] = index
+            return
+        target = next(iter(targets.values()))
+        if self.on_duplicate == "skip":
+            self.summary.skipped += 1
+            return
+        if target.kind == "new":
+            self._merge_into_pending(row, cells, data, pending[target.ref], target, keys)
+        else:
+            self._merge_into_customer(row, cells, data, lookup.customers[target.ref], lookup.ids)
+
+    def _describe(self, t: Target, pending: list[Pending]) -> str:
+        if t.kind == "db":
+            return f"customer {t.ref} by {t.why}"
+        return f"row {pending[t.ref].rows[0][0]} by {t.why}"
+
+    # -- merging -------------------------------------------------------------------------------------------
+    def _merge_into_pending(self, row, cells, data: RowData, into: Pending, target: Target, keys) -> None:
+        current = into.prepared
+        state = customer_state(current)
+        change = merge_changes(state, data, self.on_duplicate)
+        if isinstance(change, str):
+            self.reject(row, cells, "external_id", change.format(who=f"row {into.rows[0][0]}"))
+            return
+        fields, notes = change
+        for n in notes:
+            self.summary.note(f"row {row}: {n} (kept the value of row {into.rows[0][0]})")
+        if not fields:
+            self.summary.unchanged += 1
+            return
+        into.prepared = apply_to_prepared(current, fields)
+        into.rows.append((row, cells))
+        for key, _why in row_keys(into.prepared):
+            keys[key] = target.ref
+        self.summary.merged += 1
+
+    def _merge_into_customer(self, row, cells, data: RowData, customer: Customer, lookup_ids: dict) -> None:
+        change = merge_changes(customer_state(customer), data, self.on_duplicate)
+        if isinstance(change, str):
+            self.reject(row, cells, "external_id", change.format(who=f"customer {customer.id}"))
+            return
+        fields, notes = change
+        for n in notes:
+            self.summary.note(f"row {row}: {n} (kept the value of customer {customer.id})")
+        if not fields:
+            self.summary.unchanged += 1
+            return
+        session = self.uow.session
+        savepoint = session.begin_nested()
+        try:
+            update_customer(self.uow, customer.id, name=fields.get("name"), add_phones=fields.get("phones", ()),
+                            add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
+                            attributes=fields.get("attributes") or None,
+                            **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields})
+            savepoint.commit()
+        except CRMError as exc:
+            savepoint.rollback()
+            self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
+            return
+        for key, _why in row_keys(data.prepared):  # later rows of this batch find the customer by these too
+            lookup_ids.setdefault(key, set()).add(customer.id)
+        self.summary.merged += 1
+
+    # -- storing new customers -------------------------------------------------------------------------------
+    def _store(self, pending: list[Pending]) -> None:
+        if not pending:
+            return
+        if not self.kernel_path:
+            add_customers(self.uow, [p.prepared for p in pending])
+            self.summary.created += len(pending)
+            return
+        for p in pending:
+            try:
+                add_customer(self.uow, p.prepared)
+            except ValidationError as exc:  # a plugin's crm_validate_customer refused it; nothing was stored
+                for row, cells in p.rows:
+                    self.reject(row, cells, exc.field, exc.message)
+                self.summary.merged -= len(p.rows) - 1
+                continue
+            self.summary.created += 1
+
+    # -- lookups ---------------------------------------------------------------------------------------------
+    def _lookup(self, prepared: list[PreparedCustomer]) -> "Lookup":
+        session = self.uow.session
+        session.flush()
+        exts = {p.external_id for p in prepared if p.external_id}
+        phones = {ph.e164 for p in prepared for ph in p.phones}
+        emails = {e for p in prepared for e in p.emails}
+        ids: dict[str, set[int]] = {}
+        active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
+        if exts:
+            tomb: dict[str, int] = {}
+            for cid, ext, merged in session.execute(select(Customer.id, Customer.external_id, Customer.merged_into_id)
+                                                    .where(Customer.external_id.in_(exts))):
+                if merged is None:
+                    ids.setdefault("x:" + ext, set()).add(cid)
+                else:
+                    tomb[ext] = merged
+            for ext, cid in tomb.items():  # a code kept on a merged-away record leads to the survivor
+                ids.setdefault("x:" + ext, set()).add(self._survivor(cid))
+        if phones:
+            for e164, cid in session.execute(select(CustomerPhone.e164, CustomerPhone.customer_id).join(Customer)
+                                             .where(CustomerPhone.e164.in_(phones), active)):
+                ids.setdefault("p:" + e164, set()).add(cid)
+        if emails:
+            for email, cid in session.execute(select(CustomerEmail.email, CustomerEmail.customer_id).join(Customer)
+                                              .where(CustomerEmail.email.in_(emails), active)):
+                ids.setdefault("e:" + email, set()).add(cid)
+        identical: dict[str, int] = {}
+        keyless = {normalize(p.name)[:300] for p in prepared if not row_keys(p)}
+        if keyless:
+            stmt = (select(Customer).where(Customer.search_key.in_(keyless), active, Customer.external_id.is_(None),
+                                           ~exists().where(CustomerPhone.customer_id == Customer.id),
+                                           ~exists().where(CustomerEmail.customer_id == Customer.id))
+                    .options(selectinload(Customer.tags)).order_by(Customer.id))
+            for c in session.scalars(stmt):
+                identical.setdefault(identity_key(c), c.id)
+        wanted = {cid for s in ids.values() for cid in s} | set(identical.values())
+        customers = {}
+        if wanted:
+            stmt = (select(Customer).where(Customer.id.in_(wanted))
+                    .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))
+            customers = {c.id: c for c in session.scalars(stmt)}
+        return Lookup(ids, identical, customers)
+
+    def _survivor(self, cid: int) -> int:
+        seen = set()
+        while cid not in seen:
+            seen.add(cid)
+            nxt = self.uow.session.scalar(select(Customer.merged_into_id).where(Customer.id == cid))
+            if nxt is None:
+                return cid
+            cid = nxt
+        return cid  # pragma: no cover - a cycle cannot be stored by the kernel
+
+    # -- name-only duplicates ----------------------------------------------------------------------------------
+    def report_name_duplicates(self, first_new_id: int) -> None:
+        """Customers created by this import whose normalised name and city or birthday equal another's:
+        reported, never merged."""
+        from .duplicates import name_groups
+
+        self.uow.session.flush()
+        for group in name_groups(self.uow.session, min_id=first_new_id):
+            self.summary.possible_duplicate(group)
+
+
+@attrs.define
+class Lookup:
+    ids: dict[str, set[int]]
+    identical: dict[str, int]
+    customers: dict[int, Customer]
+
+
+def row_keys(p: PreparedCustomer) -> list[tuple[str, str]]:
+    """The keys that identify a person: customer code, normalised phones and emails."""
+    keys = [("x:" + p.external_id, f"customer code {p.external_id}")] if p.external_id else []
+    keys += [("p:" + ph.e164, f"phone {ph.e164}") for ph in p.phones]
+    keys += [("e:" + e, f"email {e}") for e in p.emails]
+    return keys
+
+
+def identity_key(p) -> str:
+    """Same normalised name, city, birthday and address (for rows without any phone, email or code)."""
+    if isinstance(p, Customer):
+        name, city, birthday, address = p.display_name, p.city, p.birthday, p.address
+    else:
+        name, city, birthday, address = p.name, p.city, p.birthday, p.address
+    return "n:" + "\x1f".join([normalize(name), normalize(city), birthday.isoformat() if birthday else "",
+                               normalize(address)])
+
+
+# --- field-level merge rules ------------------------------------------------------------------------------
+def customer_state(c) -> dict[str, Any]:
+    if isinstance(c, Customer):
+        return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
+                "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),
+                "consent_email": bool(c.consent_email), "attributes": dict(c.attributes or {}),
+                "phones": [p.e164 for p in c.phones], "emails": [e.email for e in c.emails],
+                "tags": [t.tag for t in c.tags]}
+    return {"name": c.name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday, "city": c.city,
+            "address": c.address, "owner": c.owner, "consent_sms": c.consent_sms, "consent_email": c.consent_email,
+            "attributes": dict(c.attributes), "phones": [p.e164 for p in c.phones], "emails": list(c.emails),
+            "tags": list(c.tags), "_phones": list(c.phones)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return normalize(a) == normalize(b)
+    return a == b
+
+
+def merge_changes(state: dict[str, Any], data: RowData, mode: str) -> tuple[dict[str, Any], list[str]] | str:
+    """What the row adds to a customer: ``(fields, notes)``, or a refusal message (customer codes differ)."""
+    p = data.prepared
+    if p.external_id and state["external_id"] and p.external_id != state["external_id"]:
+        return (f"the row's customer code {p.external_id!r} differs from {state['external_id']!r} of {{who}}, "
+                "which has the same phone or email")
+    fields: dict[str, Any] = {}
+    notes: list[str] = []
+    new = {"external_id": p.external_id, "birthday": p.birthday, "city": p.city, "address": p.address,
+           "owner": p.owner}
+    for field, value in new.items():
+        if value in (None, ""):
+            continue
+        old = state[field]
+        if old in (None, ""):
+            fields[field] = value
+        elif not _same(old, value):
+            if mode == "update" and field != "external_id":
+                fields[field] = value
+            else:
+                notes.append(f"{field} {value!s} differs from {old!s}")
+    if not _same(p.name, state["name"]):
+        if mode == "update":
+            fields["name"] = p.name
+        else:
+            notes.append(f"name {p.name} differs from {state['name']}")
+    if "kind" in data.given and p.kind != state["kind"] and mode == "update":
+        fields["kind"] = p.kind
+    for field in ("consent_sms", "consent_email"):
+        if field in data.given and getattr(p, field) != state[field]:
+            if getattr(p, field) or mode == "update":  # merge records a yes, never takes one back
+                fields[field] = getattr(p, field)
+    attributes = {}
+    for k, v in p.attributes.items():
+        if k not in state["attributes"] or (mode == "update" and state["attributes"][k] != v):
+            attributes[k] = v
+        elif state["attributes"][k] != v:
+            notes.append(f"attribute {k} {v} differs from {state['attributes'][k]}")
+    if attributes:
+        fields["attributes"] = attributes
+    phones = [ph for ph in p.phones if ph.e164 not in state["phones"]]
+    if phones:
+        fields["phones"] = [ph.e164 for ph in phones]
+        fields["_phones"] = phones
+    emails = [e for e in p.emails if e not in state["emails"]]
+    if emails:
+        fields["emails"] = emails
+    tags = [t for t in p.tags if t not in state["tags"]]
+    if tags:
+        fields["tags"] = tags
+    return fields, notes
+
+
+def apply_to_prepared(p: PreparedCustomer, fields: dict[str, Any]) -> PreparedCustomer:
+    changes: dict[str, Any] = {k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields}
+    if "name" in fields:
+        changes["name"] = fields["name"]
+    if "attributes" in fields:
+        changes["attributes"] = {**p.attributes, **fields["attributes"]}
+    if "_phones" in fields:
+        changes["phones"] = p.phones + tuple(fields["_phones"])
+    if "emails" in fields:
+        changes["emails"] = p.emails + tuple(fields["emails"])
+    if "tags" in fields:
+        changes["tags"] = p.tags + tuple(fields["tags"])
+    return attrs.evolve(p, **changes)

@@ -1,0 +1,112 @@
+"""Probable duplicates already in the database, and merging the certain ones.
+
+Certain: two active customers share a normalised phone or email (phones are stored E.164, emails lower-case).
+Possible: the same normalised name (Persian letters folded, spaces ignored) and the same city or birthday —
+reported for a person to decide, never merged automatically. Every query is a GROUP BY in the database, so
+the finder stays fast on large tables.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from ..services.customers import merge_customers
+from ..storage.models import Customer, CustomerEmail, CustomerPhone
+
+ACTIVE = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
+
+
+def _members(session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    out = {}
+    for cid, name, city, birthday, ext in session.execute(
+            select(Customer.id, Customer.display_name, Customer.city, Customer.birthday, Customer.external_id)
+            .where(Customer.id.in_(ids))):
+        out[cid] = {"id": cid, "name": name, "city": city, "birthday": birthday.isoformat() if birthday else None,
+                    "external_id": ext}
+    return out
+
+
+def contact_groups(session) -> list[dict[str, Any]]:
+    """Customers sharing a phone or an email: ``{"match": "phone", "value": "+98…", "customers": [...]}``."""
+    groups: list[dict[str, Any]] = []
+    for model, column, label in ((CustomerPhone, CustomerPhone.e164, "phone"),
+                                 (CustomerEmail, CustomerEmail.email, "email")):
+        shared = (select(column).join(Customer, Customer.id == model.customer_id).where(ACTIVE)
+                  .group_by(column).having(func.count(func.distinct(model.customer_id)) > 1))
+        rows = session.execute(select(column, model.customer_id).join(Customer, Customer.id == model.customer_id)
+                               .where(ACTIVE, column.in_(shared)).order_by(column, model.customer_id)).all()
+        by_value: dict[str, list[int]] = {}
+        for value, cid in rows:
+            if cid not in by_value.setdefault(value, []):
+                by_value[value].append(cid)
+        for value, ids in by_value.items():
+            groups.append({"match": label, "value": value, "ids": ids, "certain": True})
+    return groups
+
+
+def name_groups(session, *, min_id: int | None = None) -> list[dict[str, Any]]:
+    """Customers with the same normalised name and the same city or birthday (``min_id``: only groups holding
+    a customer with an id at least this, i.e. created by an import that just ran)."""
+    key = func.replace(Customer.search_key, " ", "")
+    groups: list[dict[str, Any]] = []
+    for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
+        sub = (select(key.label("k"), column.label("v")).where(ACTIVE, column.is_not(None), Customer.search_key != "")
+               .group_by(key, column).having(func.count() > 1))
+        if min_id is not None:
+            sub = sub.having(func.max(Customer.id) >= min_id)
+        sub = sub.subquery()
+        rows = session.execute(select(key, column, Customer.id).join(sub, and_(key == sub.c.k, column == sub.c.v))
+                               .where(ACTIVE).order_by(key, column, Customer.id)).all()
+        by_value: dict[tuple, list[int]] = {}
+        for k, v, cid in rows:
+            by_value.setdefault((k, v), []).append(cid)
+        for (_k, v), ids in by_value.items():
+            value = v.isoformat() if hasattr(v, "isoformat") else v
+            groups.append({"match": label, "value": value, "ids": ids, "certain": False})
+    return groups
+
+
+def find_duplicates(uow, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Certain groups (shared phone/email) first, then possible ones (same name and city or birthday), each
+    with its customers' id, name, city, birthday and external id."""
+    session = uow.session
+    groups = contact_groups(session) + name_groups(session)
+    if limit is not None:
+        groups = groups[:limit]
+    members = _members(session, sorted({cid for g in groups for cid in g["ids"]})) if groups else {}
+    for g in groups:
+        g["customers"] = [members[cid] for cid in g.pop("ids")]
+    return groups
+
+
+def merge_certain_duplicates(uow) -> list[dict[str, Any]]:
+    """Merge every set of customers linked by shared phones or emails into its oldest member (kernel
+    ``merge_customers``: interactions move, plugins re-point their rows in ``crm_customers_merged``).
+    Name-only groups are left alone. Returns ``[{"kept": id, "merged": [ids]}]``."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for g in contact_groups(uow.session):
+        first = g["ids"][0]
+        for other in g["ids"][1:]:
+            a, b = find(first), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    clusters: dict[int, list[int]] = {}
+    for cid in list(parent):
+        clusters.setdefault(find(cid), []).append(cid)
+    done = []
+    for keep, ids in sorted(clusters.items()):
+        others = sorted(i for i in ids if i != keep)
+        if not others:
+            continue
+        for other in others:
+            merge_customers(uow, keep, other)
+        done.append({"kept": keep, "merged": others})
+    return done

@@ -1,0 +1,395 @@
+"""``crm interactions import``: purchase (or call, visit…) histories, announced like live recording.
+
+Each row is validated with the kernel's ``prepare_interaction``; its customer is found by customer code,
+email or phone (``--create-customers`` creates the missing ones). Every stored row emits
+``crm_interaction_recorded`` with the same payload as ``crm interactions record``, in ``occurred_at`` order per
+customer, so plugins (loyalty, tiers, surveys) react to history as to live purchases.
+
+Order: rows are handled in chunks sorted by (customer, occurred_at). Files sorted by date or by customer (the
+usual exports) stream in one pass. If a later chunk holds a row older than one already announced for the
+same customer, the transaction is rolled back and the file is read again, validated whole and sorted in
+memory first — so the guarantee holds for any file, at the cost of memory for unsorted ones.
+
+Re-import: a row whose (kind, external id) is already stored is counted as already imported. A row without an
+external id is taken as already imported when an interaction stored before this run has the same customer,
+kind, time, amount and currency (each stored interaction answers for one row).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import attrs
+from sqlalchemy import and_, func, select
+
+from ..domain.emails import parse_email
+from ..domain.phones import looks_like_phone
+from ..domain.text import to_ascii_digits
+from ..errors import CRMError, ValidationError
+from ..services.customers import add_customer, prepare_customer
+from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction, record_interaction
+from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
+from .bulk import add_customers, hooks_implemented, record_interactions
+from .customers import DryRun, Progress, batched
+from .fastphone import fast_parse_phone
+from .headers import INTERACTION_ALIASES, INTERACTION_CUSTOMER_FALLBACK, ColumnMap, header_key, map_columns, parse_mapping
+from .sources import open_table
+from .summary import ErrorsFile, ImportSummary, Rejection
+
+BATCH = 5000
+
+
+class OutOfOrder(Exception):
+    """A row is older than one already announced for its customer: redo the import sorted."""
+
+
+@attrs.define(slots=True)
+class Item:
+    row: int
+    cells: list[str]
+    ref: str
+    name: str | None
+    prepared: PreparedInteraction
+    customer_id: int | None = None
+
+
+def import_interactions(app, path: str | Path, *, create_customers: bool = False, dry_run: bool = False,
+                        mapping: Iterable[str] = (), errors_path: str | Path | None = None,
+                        encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
+                        kind: str | None = None, currency: str | None = None, unit: str | None = None,
+                        channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
+                        on_open: Callable[[Any], None] | None = None, in_memory: bool = False) -> ImportSummary:
+    """Import an interaction history in one transaction; ``kind``/``currency``/``unit``/``channel`` fill
+    columns the file lacks (or cells left empty)."""
+    defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
+    args = dict(create_customers=create_customers, dry_run=dry_run, mapping=list(mapping), errors_path=errors_path,
+                encoding=encoding, delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
+                progress=progress, on_open=on_open)
+    if not in_memory:
+        try:
+            return _attempt(app, path, in_memory=False, **args)
+        except OutOfOrder:
+            pass
+    return _attempt(app, path, in_memory=True, **args)
+
+
+def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]) -> ColumnMap:
+    hand = parse_mapping(mapping)
+    cmap = map_columns(headers, INTERACTION_ALIASES, hand, extra_prefixes=("payload.",), catch_all="payload.")
+    fields = list(cmap.fields)
+    if "customer" not in fields:
+        fallback = {header_key(a) for a in INTERACTION_CUSTOMER_FALLBACK}
+        for i, h in enumerate(headers):
+            if header_key(h) in fallback and header_key(h) not in hand:
+                fields[i] = "customer"
+                break
+        else:
+            raise ValidationError(f"no customer column among {', '.join(h for h in headers if h)}; name it with "
+                                  "--mapping COLUMN=customer (a customer code, phone or email)", field="mapping")
+    if "occurred_at" not in fields:
+        raise ValidationError("no date column (occurred_at, date, تاریخ…); name it with --mapping COLUMN=occurred_at",
+                              field="mapping")
+    if "kind" not in fields and not defaults["kind"]:
+        raise ValidationError("no kind column; give --kind (purchase, refund, call, visit…) or --mapping COLUMN=kind",
+                              field="mapping")
+    return ColumnMap(tuple(fields), cmap.ignored)
+
+
+def _attempt(app, path, *, in_memory: bool, create_customers, dry_run, mapping, errors_path, encoding, delimiter,
+             sheet, defaults, batch_size, progress, on_open) -> ImportSummary:
+    table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    errors = None
+    try:
+        cmap = _column_map(table.headers, mapping, defaults)
+        summary = ImportSummary("interactions", str(path), format=table.format, encoding=table.encoding,
+                                delimiter=table.delimiter, dry_run=dry_run,
+                                errors_file=str(errors_path) if errors_path else None)
+        errors = ErrorsFile(errors_path, table.headers)
+        if on_open:
+            on_open(table)
+        try:
+            with app.unit_of_work() as uow:
+                imp = InteractionImporter(uow, cmap, table.headers, defaults, create_customers, summary, errors)
+                held: list[Item] = []
+                for batch in batched(table.rows, batch_size):
+                    chunk = imp.resolve(imp.validate(batch))
+                    if in_memory:
+                        held.extend(chunk)
+                    else:
+                        imp.store(chunk, check_order=True)
+                    if progress:
+                        progress(summary.rows + summary.blank, table.position())
+                if in_memory:
+                    held.sort(key=lambda it: (it.customer_id, it.prepared.occurred_at, it.row))
+                    for chunk in batched(held, batch_size):
+                        imp.store(chunk, check_order=False)
+                uow.audit("import", "interactions", None, {"file": Path(path).name, **dict(summary.counts())})
+                if dry_run:
+                    raise DryRun()
+        except DryRun:
+            pass
+    finally:
+        if errors:
+            errors.close()
+        table.close()
+    return summary.finish()
+
+
+def _as_phone(ref: str) -> str | None:
+    """The E.164 form of a reference that is a phone number, else ``None``. Short codes (``00001``, ``C-17``)
+    are answered without asking libphonenumber (slow): fewer than 8 digits, or a country code starting with 0,
+    is taken as a customer code (only a few island states have shorter phone numbers)."""
+    digits = re.sub(r"\D", "", to_ascii_digits(ref))
+    compact = to_ascii_digits(ref).strip()
+    if len(digits) < 8 or compact.startswith(("+0", "000")) or not looks_like_phone(ref):
+        return None
+    try:
+        return fast_parse_phone(ref).e164
+    except ValidationError:
+        return None
+
+
+def _payload_value(text: str) -> Any:
+    """Whole numbers become ints (``"3"`` → 3, not ``"007"``); everything else stays exact text."""
+    if text.isdigit() and text.isascii() and (text == "0" or not text.startswith("0")) and len(text) < 16:
+        return int(text)
+    return text
+
+
+class InteractionImporter:
+    def __init__(self, uow, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any], create_customers: bool,
+                 summary: ImportSummary, errors: ErrorsFile):
+        self.uow = uow
+        self.fields = cmap.fields
+        self.width = len(headers)
+        self.defaults = defaults
+        self.create = create_customers
+        self.summary = summary
+        self.errors = errors
+        self.kinds = interaction_kinds(uow)
+        self.tz = uow.app.timezone
+        self.now = uow.now()
+        self.refs: dict[str, int] = {}  # customer reference → id (resolved once per run)
+        self.last_at: dict[int, Any] = {}
+        self.start_max = uow.session.scalar(select(func.max(Interaction.id))) or 0
+        self.seen_before: dict[int, Counter] = {}  # stored fingerprints of customers with history
+        self.kernel_path = hooks_implemented(uow, "crm_interaction_recorded")
+        self.kernel_customers = hooks_implemented(uow, "crm_validate_customer", "crm_customer_created")
+
+    def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
+        self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
+
+    # -- rows ------------------------------------------------------------------------------------------------
+    def validate(self, batch: list[tuple[int, list[str]]]) -> list[Item]:
+        items = []
+        for row, cells in batch:
+            if not any(c and c.strip() for c in cells):
+                self.summary.blank += 1
+                continue
+            self.summary.rows += 1
+            try:
+                items.append(self.read(row, cells))
+            except CRMError as exc:
+                self.reject(row, cells, exc.field, exc.message)
+        return items
+
+    def read(self, row: int, cells: list[str]) -> Item:
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width:]):
+            raise ValidationError(f"the row has {len(cells)} values but the header has {self.width} columns",
+                                  field="row")
+        values: dict[str, str] = {}
+        payload: dict[str, Any] = {}
+        for field, cell in zip(self.fields, cells):
+            value = cell.strip() if cell else ""
+            if field is None or not value:
+                continue
+            if field.startswith("payload."):
+                payload[field[8:]] = _payload_value(value)
+            else:
+                values[field] = value
+        ref = values.get("customer", "")
+        if not ref:
+            raise ValidationError("the customer is missing (a customer code, phone or email)", field="customer")
+        if not values.get("occurred_at"):
+            raise ValidationError("the date is missing", field="occurred_at")
+        kind = values.get("kind") or self.defaults["kind"]
+        p = prepare_interaction(kind=kind, occurred_at=values["occurred_at"], now=self.now, tz=self.tz,
+                                channel=values.get("channel") or self.defaults["channel"],
+                                direction=values.get("direction"), amount=values.get("amount"),
+                                currency=values.get("currency") or self.defaults["currency"],
+                                external_id=values.get("external_id"), payload=payload,
+                                unit=values.get("unit") or self.defaults["unit"])
+        if p.kind not in self.kinds:
+            raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
+                                  field="kind")
+        return Item(row, cells, ref, values.get("customer_name"), p)
+
+    # -- customers -----------------------------------------------------------------------------------------
+    def resolve(self, items: list[Item]) -> list[Item]:
+        missing = {it.ref for it in items if it.ref not in self.refs}
+        if missing:
+            found, problems = self._lookup(missing)
+            self.refs.update(found)
+            unknown = missing - set(found) - set(problems)
+            if unknown and self.create:
+                names = {}
+                for it in items:
+                    if it.ref in unknown:
+                        names.setdefault(it.ref, it.name)
+                created, failed = self._create(sorted(unknown), names)
+                self.refs.update(created)
+                problems.update(failed)
+            for ref in unknown - set(self.refs) - set(problems):
+                problems[ref] = (f"no customer has the code, phone or email {ref!r} "
+                                 "(give --create-customers to create missing customers)")
+        else:
+            problems = {}
+        kept = []
+        for it in items:
+            cid = self.refs.get(it.ref)
+            if cid is None:
+                self.reject(it.row, it.cells, "customer", problems.get(it.ref, f"unknown customer {it.ref!r}"))
+                continue
+            it.customer_id = cid
+            kept.append(it)
+        return kept
+
+    def _lookup(self, refs: set[str]) -> tuple[dict[str, int], dict[str, str]]:
+        session = self.uow.session
+        found: dict[str, int] = {}
+        problems: dict[str, str] = {}
+        active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
+        for cid, ext, merged, forgotten in session.execute(
+                select(Customer.id, Customer.external_id, Customer.merged_into_id, Customer.forgotten_at)
+                .where(Customer.external_id.in_(refs))):
+            while merged is not None:
+                cid, merged, forgotten = session.execute(select(Customer.id, Customer.merged_into_id,
+                                                                Customer.forgotten_at).where(Customer.id == merged)).one()
+            if forgotten is None:
+                found[ext] = cid
+        rest = refs - set(found)
+        emails: dict[str, str] = {}
+        phones: dict[str, str] = {}
+        for ref in rest:
+            try:
+                if "@" in ref:
+                    emails[parse_email(ref).address] = ref
+                elif (e164 := _as_phone(ref)) is not None:
+                    phones[e164] = ref
+            except ValidationError:
+                continue
+        for model, column, wanted in ((CustomerEmail, CustomerEmail.email, emails),
+                                      (CustomerPhone, CustomerPhone.e164, phones)):
+            if not wanted:
+                continue
+            owners: dict[str, set[int]] = {}
+            for value, cid in session.execute(select(column, model.customer_id).join(Customer)
+                                              .where(column.in_(wanted), active)):
+                owners.setdefault(value, set()).add(cid)
+            for value, ids in owners.items():
+                ref = wanted[value]
+                if len(ids) == 1:
+                    found[ref] = next(iter(ids))
+                else:
+                    problems[ref] = (f"{value} belongs to customers {', '.join(map(str, sorted(ids)))}; "
+                                     "merge them first (crm customers duplicates)")
+        return found, problems
+
+    def _create(self, refs: list[str], names: dict[str, str | None]) -> tuple[dict[str, int], dict[str, str]]:
+        prepared, keys, failed = [], [], {}
+        for ref in refs:
+            fields: dict[str, Any] = {"name": names.get(ref) or ref}
+            if "@" in ref:
+                fields["emails"] = [ref]
+            elif (e164 := _as_phone(ref)) is not None:
+                fields["phones"] = [e164]
+            else:
+                fields["external_id"] = ref
+            try:
+                prepared.append(prepare_customer(**fields))
+                keys.append(ref)
+            except CRMError as exc:
+                failed[ref] = f"cannot create customer {ref!r}: {exc}"
+        if self.kernel_customers:
+            ids = []
+            for ref, p in zip(list(keys), list(prepared)):
+                try:
+                    ids.append(add_customer(self.uow, p).id)
+                except ValidationError as exc:
+                    failed[ref] = f"cannot create customer {ref!r}: {exc}"
+                    keys.remove(ref)
+        else:
+            ids = add_customers(self.uow, prepared)
+        self.summary.customers_created += len(ids)
+        return dict(zip(keys, ids)), failed
+
+    # -- storing ---------------------------------------------------------------------------------------------
+    def store(self, items: list[Item], *, check_order: bool) -> None:
+        items = self._new_only(items)
+        items.sort(key=lambda it: (it.customer_id, it.prepared.occurred_at, it.row))
+        if check_order:
+            for it in items:
+                last = self.last_at.get(it.customer_id)
+                if last is not None and it.prepared.occurred_at < last:
+                    raise OutOfOrder()
+        for it in items:
+            self.last_at[it.customer_id] = it.prepared.occurred_at
+        if self.kernel_path:
+            session = self.uow.session
+            for it in items:
+                record_interaction(self.uow, session.get(Customer, it.customer_id), it.prepared)
+        else:
+            record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items])
+        self.summary.recorded += len(items)
+
+    def _new_only(self, items: list[Item]) -> list[Item]:
+        session = self.uow.session
+        session.flush()
+        exts = {(it.prepared.kind, it.prepared.external_id) for it in items if it.prepared.external_id}
+        stored: dict[tuple[str, str], int] = {}
+        if exts:
+            for k, ext, iid in session.execute(select(Interaction.kind, Interaction.external_id, Interaction.id)
+                                               .where(Interaction.external_id.in_({e for _k, e in exts}))):
+                stored[(k, ext)] = iid
+        need = {it.customer_id for it in items if not it.prepared.external_id} - set(self.seen_before)
+        if need and self.start_max:
+            self._load_fingerprints(need)
+        kept, in_chunk = [], set()
+        for it in items:
+            p = it.prepared
+            if p.external_id:
+                key = (p.kind, p.external_id)
+                iid = stored.get(key)
+                if iid is not None and iid <= self.start_max:
+                    self.summary.already_imported += 1
+                    continue
+                if iid is not None or key in in_chunk:
+                    self.reject(it.row, it.cells, "external_id",
+                                f"another row of this file already has {p.kind} external id {p.external_id!r}")
+                    continue
+                in_chunk.add(key)
+            else:
+                seen = self.seen_before.get(it.customer_id)
+                if seen:
+                    fp = (p.kind, p.occurred_at, p.money.minor if p.money else None, p.money.currency if p.money else None)
+                    if seen[fp] > 0:
+                        seen[fp] -= 1
+                        self.summary.already_imported += 1
+                        continue
+            kept.append(it)
+        return kept
+
+    def _load_fingerprints(self, customer_ids: set[int]) -> None:
+        for cid in customer_ids:
+            self.seen_before[cid] = Counter()
+        rows = self.uow.session.execute(
+            select(Interaction.customer_id, Interaction.kind, Interaction.occurred_at, Interaction.amount_minor,
+                   Interaction.currency, func.count())
+            .where(Interaction.customer_id.in_(customer_ids), Interaction.id <= self.start_max,
+                   Interaction.external_id.is_(None))
+            .group_by(Interaction.customer_id, Interaction.kind, Interaction.occurred_at, Interaction.amount_minor,
+                      Interaction.currency))
+        for cid, kind, at, minor, cur, n in rows:
+            self.seen_before[cid][(kind, at, minor, cur)] = n

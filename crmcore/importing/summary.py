@@ -1,0 +1,117 @@
+"""What an import did: counts, rejected rows (and the errors file), notes, possible duplicates."""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+#: how many notes / possible duplicates the summary keeps (the counts are always complete)
+KEEP = 200
+
+
+@attrs.define
+class Rejection:
+    row: int
+    field: str | None
+    reason: str
+    values: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+class ErrorsFile:
+    """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the original
+    columns with their original headers."""
+
+    def __init__(self, path: str | Path | None, headers: list[str]):
+        self.path = Path(path) if path else None
+        self._file = None
+        self._writer = None
+        self.headers = headers
+        if self.path:
+            self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["row", "field", "reason", *headers])
+
+    def write(self, r: Rejection) -> None:
+        if self._writer:
+            self._writer.writerow([r.row, r.field or "", r.reason, *r.values])
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+
+
+@attrs.define
+class ImportSummary:
+    """Counts of an import; ``rejected > 0`` makes the CLI exit with 1."""
+
+    what: str  # customers | interactions
+    file: str
+    format: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    dry_run: bool = False
+    rows: int = 0
+    blank: int = 0
+    created: int = 0
+    merged: int = 0           # rows whose data went into an existing customer or an earlier row
+    unchanged: int = 0        # rows already fully present (a re-import)
+    skipped: int = 0          # duplicates left alone (--on-duplicate skip)
+    recorded: int = 0         # interactions stored
+    already_imported: int = 0  # interactions found stored before this run
+    customers_created: int = 0
+    rejected: int = 0
+    possible_duplicates: int = 0
+    ignored_columns: list[str] = attrs.field(factory=list)
+    rejections: list[Rejection] = attrs.field(factory=list)
+    notes: list[str] = attrs.field(factory=list)
+    duplicates: list[dict[str, Any]] = attrs.field(factory=list)
+    errors_file: str | None = None
+    started: float = attrs.field(factory=time.perf_counter)
+    seconds: float = 0.0
+    hook_seconds: float = 0.0
+
+    def reject(self, rejection: Rejection, errors: ErrorsFile) -> None:
+        self.rejected += 1
+        if len(self.rejections) < KEEP:
+            self.rejections.append(rejection)
+        errors.write(rejection)
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < KEEP:
+            self.notes.append(text)
+
+    def possible_duplicate(self, item: dict[str, Any]) -> None:
+        self.possible_duplicates += 1
+        if len(self.duplicates) < KEEP:
+            self.duplicates.append(item)
+
+    def finish(self) -> "ImportSummary":
+        self.seconds = time.perf_counter() - self.started
+        return self
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def counts(self) -> list[tuple[str, int]]:
+        if self.what == "customers":
+            keys = ["rows", "created", "merged", "unchanged", "skipped", "rejected", "possible_duplicates"]
+        else:
+            keys = ["rows", "recorded", "already_imported", "customers_created", "rejected"]
+        return [(k, getattr(self, k)) for k in keys]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what, "file": self.file, "format": self.format, "encoding": self.encoding,
+            "delimiter": self.delimiter, "dry_run": self.dry_run, **dict(self.counts()), "blank_rows": self.blank,
+            "ignored_columns": self.ignored_columns, "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second), "errors_file": self.errors_file,
+            "rejections": [r.to_dict() for r in self.rejections], "notes": self.notes,
+            "possible_duplicate_list": self.duplicates,
+        }
