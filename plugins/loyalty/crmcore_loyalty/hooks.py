@@ -22,3 +22,38 @@ def crm_jobs():
     from .jobs import JOBS
 
     return JOBS
+
+
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_search_fields():
+    from .profile import POINTS_FIELD
+
+    return [POINTS_FIELD]
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .profile import profile_section
+
+    return profile_section(uow, customer)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    from .merge import merge_members
+
+    merge_members(uow, kept, merged)
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed
+
+    return seed(uow, customers, rng)
