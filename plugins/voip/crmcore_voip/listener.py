@@ -97,6 +97,8 @@ async def listen_ami(app, *, config: VoipConfig | None = None, on_pop: PopHandle
     def handle(msg) -> None:
         last_seen["at"] = tracker._at(msg)
         for event in tracker.feed(msg):
+            if tracker.snapshot is not None:  # seen on this connection: alive, whatever the snapshot says
+                tracker.snapshot.add(event.call_id)
             listener.apply_safely(event)
         if count is not None and listener.pops >= count:
             session.stop()

@@ -20,6 +20,10 @@ class AMIError(Exception):
     """The PBX refused an action or did not answer in time."""
 
 
+class AMIRefused(AMIError):
+    """The PBX answered an action with ``Response: Error``."""
+
+
 class AMIAuthError(AMIError):
     """The PBX refused the login: retrying would not help."""
 
@@ -123,10 +127,8 @@ class AMISession:
             reading = asyncio.create_task(self._read(reader))
             try:
                 reply = await self.action("Login", Username=self.username, Secret=self.secret, Events=self.events)
-            except AMIError as exc:
-                if "authentication" in str(exc).lower() or "login" in str(exc).lower():
-                    raise AMIAuthError(f"AMI login as {self.username!r} refused: {exc}") from None
-                raise
+            except AMIRefused as exc:
+                raise AMIAuthError(f"AMI login as {self.username!r} refused: {exc}") from None
             self.connections += 1
             log.info("AMI: logged in to %s:%s (%s): %s", self.host, self.port, self.banner, reply.get("Message"))
             keeping = asyncio.create_task(self._keep_alive())
@@ -210,7 +212,7 @@ class AMISession:
             self._pending.pop(aid, None)
             raise AMIError(f"no response to {name} within {self.action_timeout:g}s") from None
         if (reply.response or "").lower() not in ("success", "goodbye", "pong"):
-            raise AMIError(reply.get("Message") or f"{name} failed")
+            raise AMIRefused(reply.get("Message") or f"{name} failed")
         return reply
 
     async def action_list(self, name: str, on_item: Callable[[AMIMessage], None] | None = None, **fields) -> None:
@@ -240,7 +242,7 @@ class AMISession:
             self._lists.pop(aid, None)
             self.on_event = previous
         if (reply.response or "").lower() == "error":
-            raise AMIError(reply.get("Message") or f"{name} failed")
+            raise AMIRefused(reply.get("Message") or f"{name} failed")
 
 
 async def originate(host: str, port: int, username: str, secret: str, *, channel: str, exten: str, context: str,

@@ -65,8 +65,10 @@ class AMIMessage:
 class FrameParser:
     """Bytes in, :class:`AMIMessage` out."""
 
-    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES):
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES, *, kinds: tuple[str, ...] = ("Event", "Response")):
         self.max_frame_bytes = max_frame_bytes
+        #: a message must have one of these keys (a PBX sends events and responses; a PBX reads actions)
+        self.kinds = kinds
         self._buffer = b""
         self._lines: list[tuple[str, str]] = []
         self._frame_bytes = 0
@@ -101,9 +103,9 @@ class FrameParser:
                 return None  # stray blank line between messages
             message = AMIMessage(self._lines)
             self._lines, self._frame_bytes = [], 0
-            if message.event is None and message.response is None:
+            if not any(k in message for k in self.kinds):
                 self.dropped_frames += 1
-                log.warning("AMI: dropped a message with neither Event nor Response: %s",
+                log.warning("AMI: dropped a message with no %s: %s", " or ".join(self.kinds),
                             ", ".join(k for k, _ in message.headers)[:200])
                 return None
             return message
