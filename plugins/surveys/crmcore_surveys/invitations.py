@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,12 +16,15 @@ from .models import Invitation, Survey
 from .service import current_version
 from .settings import get_setting, survey_link
 
-TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
+TOKEN_ALPHABET = string.ascii_letters + string.digits
+TOKEN_LENGTH = 32  # 62**32 ≈ 2**190 possible tokens
 
 
 def new_token() -> str:
-    """An unguessable token from the operating system's CSPRNG (:mod:`secrets`)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """An unguessable token from the operating system's CSPRNG (:mod:`secrets`). Letters and digits only, so it
+    never starts with "-" (a command-line option), survives SMS and double-click selection, and needs no escaping
+    in a URL."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
 @attrs.frozen

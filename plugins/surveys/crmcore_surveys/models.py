@@ -63,7 +63,7 @@ class Invitation(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("surveys_versions.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    #: unguessable (secrets.token_urlsafe, 192 bits); the survey link carries it
+    #: unguessable (32 letters and digits from :mod:`secrets`, ~190 bits); the survey link carries it
     token: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     #: what caused it: manual, purchase, spend, first_purchase, ticket_closed, deal_won
