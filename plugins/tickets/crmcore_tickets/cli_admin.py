@@ -1,0 +1,233 @@
+"""``crm tickets agent|team|calendar|sla|email …``: the configuration of the help desk and email import."""
+from __future__ import annotations
+
+import click
+
+from crmcore.cli import echo_json, get_app
+
+
+# --- agents and teams ------------------------------------------------------------------------------------
+@click.group()
+def agent():
+    """Agents who answer tickets."""
+
+
+@agent.command("add")
+@click.argument("username")
+@click.option("--name", help="Display name (default: the username).")
+@click.option("--team")
+def agent_add(username, name, team):
+    from .agents import add_agent
+
+    with get_app().unit_of_work() as uow:
+        add_agent(uow, username, name=name, team=team)
+
+
+@agent.command("set")
+@click.argument("username")
+@click.option("--team", help="Move to this team ('' for none).")
+@click.option("--active/--inactive", default=None, help="Inactive agents get no new tickets.")
+def agent_set(username, team, active):
+    from .agents import set_agent
+
+    with get_app().unit_of_work() as uow:
+        set_agent(uow, username, team=team, active=active)
+
+
+@agent.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def agent_list(as_json):
+    """Agents with their unsolved tickets."""
+    from sqlalchemy import select
+
+    from .agents import agent_to_dict, open_load
+    from .models import Agent
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        agents = uow.session.scalars(select(Agent).order_by(Agent.username)).all()
+        load = open_load(uow.session, [a.id for a in agents])
+        rows = [agent_to_dict(a, load[a.id]) for a in agents]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        state = "" if r["active"] else " (inactive)"
+        click.echo(f"{r['username']}\t{r['name']}\t{r['team'] or '-'}\t{r['open_tickets']} open{state}")
+
+
+@click.group()
+def team():
+    """Teams and their assignment rule."""
+
+
+@team.command("add")
+@click.argument("name")
+@click.option("--assignment", type=click.Choice(["round_robin", "least_loaded"]), default="round_robin",
+              show_default=True)
+def team_add(name, assignment):
+    from .agents import add_team
+
+    with get_app().unit_of_work() as uow:
+        add_team(uow, name, assignment=assignment)
+
+
+@team.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def team_list(as_json):
+    from sqlalchemy import select
+
+    from .models import Agent, Team
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        rows = [{"name": t.name, "assignment": t.assignment,
+                 "agents": list(uow.session.scalars(select(Agent.username).where(Agent.team_id == t.id)
+                                                    .order_by(Agent.username)))}
+                for t in uow.session.scalars(select(Team).order_by(Team.name))]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']}\t{r['assignment']}\t{', '.join(r['agents']) or '-'}")
+
+
+# --- business calendars ----------------------------------------------------------------------------------
+@click.group()
+def calendar():
+    """Business calendars: working hours, time zone, holidays (Jalali dates)."""
+
+
+@calendar.command("set")
+@click.argument("name", default="default")
+@click.option("--hours", "hours", multiple=True, metavar="'DAYS HH:MM-HH:MM[,HH:MM-HH:MM]'",
+              help="e.g. --hours 'sat-wed 09:00-17:00' --hours 'thu 09:00-13:00' (replaces all hours).")
+@click.option("--timezone", "zone", help="e.g. Asia/Tehran")
+def calendar_set(name, hours, zone):
+    """Create or change calendar NAME (default: 'default', Sat–Wed 09–17, Thu 09–13, Asia/Tehran)."""
+    from .calendars import set_calendar
+
+    with get_app().unit_of_work() as uow:
+        set_calendar(uow, name, hours=hours, timezone=zone)
+
+
+@calendar.command("show")
+@click.argument("name", default="default")
+@click.option("--json", "as_json", is_flag=True)
+def calendar_show(name, as_json):
+    from .calendars import calendar_to_dict, find_calendar, get_calendar
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        row = find_calendar(uow.session, name) or get_calendar(uow, name)  # 'default' is shown before first use
+        data = calendar_to_dict(row)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"{data['name']} ({data['timezone']})")
+    for day, ranges in data["hours"].items():
+        click.echo(f"  {day}\t{', '.join(ranges) or 'off'}")
+    for h in data["holidays"]:
+        when = f"every year {h['jalali']}" if h["every_year"] else (
+            h["jalali"] if app.calendar == "jalali" else h["date"])
+        click.echo(f"  holiday {when}\t{h['name']}")
+
+
+@calendar.command("holiday-add")
+@click.argument("date")
+@click.option("--calendar", "name", default="default", show_default=True, help="The business calendar.")
+@click.option("--name", "label", default="", help="e.g. نوروز")
+@click.option("--every-year", is_flag=True, help="DATE is a Jalali MM-DD repeated every year (01-01 for Nowruz).")
+@click.option("--date-calendar", default="auto", show_default=True,
+              help="Calendar DATE is written in: jalali, gregorian, or auto (years before 1700 are Jalali).")
+def holiday_add(date, name, label, every_year, date_calendar):
+    """Add a holiday: `1403-11-22`, `۱۴۰۳/۱۱/۲۲`, `2025-02-10`, or `--every-year 01-01`."""
+    from .calendars import add_holiday
+
+    with get_app().unit_of_work() as uow:
+        add_holiday(uow, date, calendar=name, name=label, every_year=every_year, date_calendar=date_calendar)
+
+
+@calendar.command("holiday-remove")
+@click.argument("date")
+@click.option("--calendar", "name", default="default", show_default=True)
+@click.option("--every-year", is_flag=True)
+def holiday_remove(date, name, every_year):
+    from .calendars import remove_holiday
+
+    with get_app().unit_of_work() as uow:
+        remove_holiday(uow, date, calendar=name, every_year=every_year)
+
+
+# --- SLA policies ----------------------------------------------------------------------------------------
+@click.group()
+def sla():
+    """SLA policies: first-response and resolution targets in business time."""
+
+
+@sla.command("set")
+@click.argument("name")
+@click.option("--first-response", required=True, help="e.g. 2h, 30m, 1h30m (business time)")
+@click.option("--resolution", required=True, help="e.g. 16h")
+@click.option("--priority", help="Only tickets of this priority (default: any).")
+@click.option("--category", help="Only tickets of this category (default: any).")
+@click.option("--warn-before", default="60m", show_default=True, help="Warn this much business time ahead.")
+@click.option("--calendar", "cal", default="default", show_default=True)
+def sla_set(name, first_response, resolution, priority, category, warn_before, cal):
+    """Create or replace policy NAME (applies to tickets opened from now on)."""
+    from .sla import set_policy
+
+    with get_app().unit_of_work() as uow:
+        set_policy(uow, name, first_response=first_response, resolution=resolution, priority=priority,
+                   category=category, warn_before=warn_before, calendar=cal)
+
+
+@sla.command("remove")
+@click.argument("name")
+def sla_remove(name):
+    from .sla import remove_policy
+
+    with get_app().unit_of_work() as uow:
+        remove_policy(uow, name)
+
+
+@sla.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def sla_list(as_json):
+    from sqlalchemy import select
+
+    from .models import SlaPolicy
+    from .sla import policy_to_dict
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        rows = [policy_to_dict(p) for p in uow.session.scalars(select(SlaPolicy).order_by(SlaPolicy.name))]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']}\tpriority={r['priority'] or 'any'}\tcategory={r['category'] or 'any'}\t"
+                   f"first response {r['first_response_minutes']}m\tresolution {r['resolution_minutes']}m\t"
+                   f"calendar {r['calendar']}")
+
+
+# --- incoming email --------------------------------------------------------------------------------------
+@click.group()
+def email():
+    """Incoming email to tickets (.eml files, Maildir directories)."""
+
+
+@email.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--include-seen", is_flag=True, help="Also Maildir messages already marked seen (duplicates skip).")
+@click.option("--json", "as_json", is_flag=True)
+def email_import(paths, include_seen, as_json):
+    """Turn messages into tickets or replies; unreadable ones are listed and left unseen."""
+    from .email_in import import_emails
+
+    result = import_emails(get_app(), paths, include_seen=include_seen)
+    if as_json:
+        echo_json(result)
+        return
+    for r in result["imported"]:
+        ticket = f" #{r['ticket']}" if r["ticket"] else ""
+        click.echo(f"{r['action']}{ticket}\t{r['source']}")
+    for r in result["rejected"]:
+        click.echo(f"rejected\t{r['source']}: {r['reason']}", err=True)
