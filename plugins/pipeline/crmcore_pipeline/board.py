@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crmcore.api import Money
 from sqlalchemy import select
@@ -16,13 +17,15 @@ from .reps import get_rep
 def board(uow, *, pipeline: str | None = None, owner: str | None = None) -> dict[str, Any]:
     """``{"pipeline", "name", "columns": [{stage, name, probability, count, totals, deals: [...]}]}``.
 
-    Only open deals; each column's deals are ordered by expected close (undated last), then id.
+    Only open deals; each column's deals are ordered by expected close (undated last), then id; a deal whose
+    expected close is before today (in the app's zone) is marked ``overdue``.
     """
     pipe = get_pipeline(uow, pipeline)
     q = select(Deal).where(Deal.pipeline_id == pipe.id, Deal.status == "open")
     if owner:
         q = q.where(Deal.owner_id == get_rep(uow, owner).id)
     deals = list(uow.session.scalars(q))
+    today = uow.now().astimezone(ZoneInfo(uow.app.timezone)).date()
     names = customer_names(uow, deals)
     by_stage: dict[int, list[Deal]] = defaultdict(list)
     for d in deals:
@@ -46,6 +49,7 @@ def board(uow, *, pipeline: str | None = None, owner: str | None = None) -> dict
                        "amount": str(d.money.amount) if d.money else None, "currency": d.currency,
                        "probability": d.effective_probability, "owner": d.owner.username if d.owner else None,
                        "expected_close": d.expected_close.isoformat() if d.expected_close else None,
+                       "overdue": d.expected_close is not None and d.expected_close < today,
                        "next_activity": d.next_activity} for d in items],
         })
     return {"pipeline": pipe.code, "name": pipe.name, "columns": columns}

@@ -53,7 +53,9 @@ def render_board(data: dict[str, Any], *, calendar: str, limit: int) -> None:
             if d["owner"]:
                 cell.append(f"\n@{d['owner']}", style="cyan")
             if d["expected_close"]:
-                cell.append(f"\nclose {day_text(d['expected_close'], calendar)}", style="magenta")
+                overdue = d.get("overdue")
+                cell.append(f"\nclose {day_text(d['expected_close'], calendar)}" + (" (overdue)" if overdue else ""),
+                            style="bold red" if overdue else "magenta")
         hidden = len(col["deals"]) - limit
         if hidden > 0:
             cell.append(f"\n\n+{hidden} more", style="dim")
