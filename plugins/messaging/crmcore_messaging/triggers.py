@@ -37,9 +37,11 @@ def _customer(uow, customer_id) -> Any | None:
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
     """A field of another plugin's object or dict, by the first name it has."""
+    if obj is None or isinstance(obj, (str, int)):
+        return default
     for name in names:
         value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
+        if value is not None and not callable(value):
             return value
     return default
 

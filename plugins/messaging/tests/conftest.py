@@ -74,7 +74,7 @@ def smtp_server(tls_files):
         if users is not None:
             def authenticator(server, session, envelope, mechanism, auth_data):
                 ok = users.get(auth_data.login.decode()) == auth_data.password.decode()
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)
             kwargs.update(authenticator=authenticator, auth_require_tls=mode != "plain")
         if mode == "starttls":
             kwargs.update(tls_context=_server_tls(tls_files[1]), require_starttls=True)
