@@ -55,12 +55,14 @@ def _warn(warnings: list[str]) -> None:
 
 @surveys.command("create")
 @click.argument("name")
-@click.option("--file", "file_path", type=click.Path(dir_okay=False), help="YAML/JSON definition: title, title_fa, questions, triggers…")
+@click.option("--file", "file_path", type=click.Path(dir_okay=False),
+              help="YAML/JSON definition: title, title_fa, questions, triggers…")
 @click.option("--template", type=click.Choice(["nps", "csat", "ces"]), help="Standard bilingual questions.")
 @click.option("--title", help="English title.")
 @click.option("--title-fa", help="Persian title.")
 @click.option("--trigger", "triggers", multiple=True, metavar="EVENT [k=v…]",
-              help="purchase [sku=A,B] [category=C], spend at_least=X days=N, first_purchase days=N, ticket_closed, deal_won.")
+              help="purchase [sku=A,B] [category=C], spend at_least=X days=N, first_purchase days=N, "
+                   "ticket_closed, deal_won.")
 @click.option("--channel", type=CHANNEL_CHOICE, help="Invitation channel (default sms).")
 @click.option("--sample", type=int, help="Percentage of triggering events invited (1–100, default 100).")
 @click.option("--delay", help="Wait before sending: 0, 45m, 3h, 2d (default 0).")
@@ -124,7 +126,8 @@ def update(survey, title, title_fa, triggers, no_triggers, channel, sample, dela
 
 @surveys.command("revise")
 @click.argument("survey")
-@click.option("--file", "file_path", type=click.Path(dir_okay=False), required=True, help="The new questions (YAML/JSON).")
+@click.option("--file", "file_path", type=click.Path(dir_okay=False), required=True,
+              help="The new questions (YAML/JSON).")
 @click.option("--json", "as_json", is_flag=True)
 def revise(survey, file_path, as_json):
     """Publish a new version of SURVEY's questions; earlier answers keep the questions they answered."""

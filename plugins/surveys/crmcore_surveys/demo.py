@@ -14,7 +14,8 @@ COMMENTS_BAD = ["سفارش دیر رسید", "قیمت‌ها بالا رفته
 def seed(uow, customers, rng) -> list[str]:
     nps, _ = create_survey(
         uow, name="nps-after-purchase", title="How did we do?", title_fa="نظر شما درباره خرید",
-        questions=definition_from_template("nps"), triggers=["purchase category=زعفران", "spend at_least=20000000 days=30"],
+        questions=definition_from_template("nps"),
+        triggers=["purchase category=زعفران", "spend at_least=20000000 days=30"],
         channel="any", sample_percent=50)
     create_survey(uow, name="csat-support", title="Support satisfaction", title_fa="رضایت از پشتیبانی",
                   questions=definition_from_template("csat"), triggers=["ticket_closed"], channel="sms")

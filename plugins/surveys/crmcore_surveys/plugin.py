@@ -8,6 +8,7 @@ manifest = PluginManifest(
     description="NPS/CSAT/CES surveys triggered by events, with sampling, fatigue control and detractor follow-up",
     requires=(), kernel=">=0.1,<0.2",
     hooks="crmcore_surveys.hooks", hookspecs="crmcore_surveys.hookspecs", models="crmcore_surveys.models",
-    cli="crmcore_surveys.cli:surveys", cli_help="Satisfaction surveys (NPS, CSAT, CES): create, invite, answer, results.",
+    cli="crmcore_surveys.cli:surveys",
+    cli_help="Satisfaction surveys (NPS, CSAT, CES): create, invite, answer, results.",
     migrations="crmcore_surveys.migrations", distribution="crmcore-surveys",
 )
