@@ -141,10 +141,7 @@ class AMISession:
             if not self._stop.is_set():
                 raise AMIError("the connection was lost")
         finally:
-            for fut in self._pending.values():
-                if not fut.done():
-                    fut.set_exception(AMIError("the connection was lost"))
-            self._pending.clear()
+            self._fail_pending()
             self._lists.clear()
             self._writer = None
             writer.close()
@@ -152,12 +149,21 @@ class AMISession:
                 reading.cancel()
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            for msg in self.parser.feed(data):
-                await self._dispatch(msg)
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                for msg in self.parser.feed(data):
+                    await self._dispatch(msg)
+        finally:  # actions waiting for an answer will not get one on this connection
+            self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(AMIError("the connection was lost"))
+        self._pending.clear()
 
     async def _dispatch(self, msg: AMIMessage) -> None:
         aid = msg.action_id
