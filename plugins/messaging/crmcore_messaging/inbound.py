@@ -24,9 +24,10 @@ FINAL = ("delivered", "failed")
 
 
 def is_opt_out(text: str, keywords: list[str]) -> bool:
-    """The whole message, or its first word, is an opt-out keyword (any case, Arabic/Persian letter forms)."""
+    """The whole message, or its first word (trailing digits dropped: «لغو۱۱», STOP2), is an opt-out keyword,
+    in any case and Arabic/Persian letter form."""
     words = normalize(to_ascii_digits(text or "")).split()
-    return bool(words) and (" ".join(words) in keywords or words[0] in keywords)
+    return bool(words) and (" ".join(words) in keywords or words[0].rstrip("0123456789") in keywords)
 
 
 def handle_inbound_sms(uow, sender: str, text: str, *, provider: str = "manual") -> dict[str, Any]:

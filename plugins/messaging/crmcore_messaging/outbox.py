@@ -141,20 +141,29 @@ def deliver(app, *, now: datetime | None = None, ids: list[int] | None = None, l
     with app.unit_of_work(actor="messaging") as uow:
         totals["unknown"] += _mark_stale(uow, now)
     remaining = limit
+    channels: dict[str, Any] = {}
+    try:
+        _deliver_batches(app, now, ids, remaining, channels, totals)
+    finally:
+        for channel in channels.values():
+            getattr(channel, "close", lambda: None)()
+    return totals
+
+
+def _deliver_batches(app, now, ids, remaining, channels, totals) -> None:
     while remaining > 0:
         claimed, counts = _claim(app, now, ids, min(BATCH, remaining))
         for k, v in counts.items():
             totals[k] += v
         if not claimed:
             break
-        results = [(msg, _send(provider, msg)) for msg, provider in claimed]
+        results = [(msg, _send(channels, provider, msg)) for msg, provider in claimed]
         with app.unit_of_work(actor="messaging") as uow:
             for msg, outcome in results:
                 totals[_record(uow, msg, outcome, now)] += 1
         remaining -= len(claimed)
         if len(claimed) < BATCH:
             break
-    return totals
 
 
 def _mark_stale(uow, now: datetime) -> int:
@@ -227,11 +236,13 @@ def _rate_budget(uow, provider: Provider, now: datetime) -> int | None:
     return max(provider.rate_per_minute - (used or 0), 0)
 
 
-def _send(provider: dict[str, Any], msg: dict[str, Any]):
+def _send(channels: dict[str, Any], provider: dict[str, Any], msg: dict[str, Any]):
     out = Outgoing(message_id=msg["id"], channel=msg["channel"], recipient=msg["recipient"], body=msg["body"],
                    subject=msg["subject"], idempotency_key=msg["key"])
     try:
-        return build_channel(provider["kind"], provider["options"]).send(out)
+        if provider["name"] not in channels:
+            channels[provider["name"]] = build_channel(provider["kind"], provider["options"])
+        return channels[provider["name"]].send(out)
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not leave the message 'sending' forever

@@ -28,6 +28,17 @@ class KavenegarChannel:
         self.options = options
         self.url = str(options.get("url") or DEFAULT_URL).rstrip("/")
         self.timeout = int(options.get("timeout") or 15)
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # one connection pool per delivery run
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def send(self, out: Outgoing) -> SendResult:
         key = secret(self.options, "api_key")
@@ -35,7 +46,7 @@ class KavenegarChannel:
         if self.options.get("sender"):
             form["sender"] = str(self.options["sender"])
         try:
-            response = httpx.post(f"{self.url}/v1/{key}/sms/send.json", data=form, timeout=self.timeout)
+            response = self._http().post(f"{self.url}/v1/{key}/sms/send.json", data=form)
         except httpx.TimeoutException as exc:
             # localid makes a retry safe: the provider answers with the first send instead of sending again
             raise DeliveryError(f"Kavenegar did not answer in {self.timeout}s ({type(exc).__name__})",

@@ -20,6 +20,17 @@ class TwilioChannel:
         self.options = options
         self.url = str(options.get("url") or DEFAULT_URL).rstrip("/")
         self.timeout = int(options.get("timeout") or 15)
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # one connection pool per delivery run
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def send(self, out: Outgoing) -> SendResult:
         sid = secret(self.options, "account_sid")
@@ -33,7 +44,7 @@ class TwilioChannel:
             form["StatusCallback"] = str(self.options["status_callback"])
         endpoint = f"{self.url}/2010-04-01/Accounts/{sid}/Messages.json"
         try:
-            response = httpx.post(endpoint, data=form, auth=(sid, token), timeout=self.timeout)
+            response = self._http().post(endpoint, data=form, auth=(sid, token))
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise DeliveryError(f"cannot reach Twilio at {self.url}: {exc}", retryable=True) from None
         except httpx.TimeoutException as exc:
