@@ -6,12 +6,13 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from crmcore.api import Conflict, NotFound, ValidationError, to_ascii_digits
 
 from .businesshours import BusinessCalendar, resume_due
 from .calendars import business_calendar, get_calendar
-from .models import PRIORITIES, SlaPolicy, Ticket
+from .models import PRIORITIES, BusinessCalendarRow, SlaPolicy, Ticket
 
 RUNNING = ("new", "open")  # states in which the SLA clock runs
 TARGETS = ("first_response", "resolution")
@@ -195,7 +196,9 @@ def check_tickets(uow, now: datetime) -> dict[str, int]:
     """Flag breaches of running tickets and warn ``warn_minutes`` of business time before a due time."""
     counts = {"breached": 0, "warned": 0, "checked": 0}
     tickets = uow.session.scalars(select(Ticket).where(
-        Ticket.state.in_(RUNNING), Ticket.sla_policy_id.is_not(None)).order_by(Ticket.id)).all()
+        Ticket.state.in_(RUNNING), Ticket.sla_policy_id.is_not(None)).order_by(Ticket.id).options(
+        selectinload(Ticket.sla_policy).selectinload(SlaPolicy.calendar).selectinload(BusinessCalendarRow.holidays),
+        selectinload(Ticket.assignee))).all()
     for ticket in tickets:
         counts["checked"] += 1
         cal = calendar_of(uow, ticket)

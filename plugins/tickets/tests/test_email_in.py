@@ -1,6 +1,5 @@
 """Incoming email from real .eml files (tests/fixtures/email) and a Maildir: threading, new customers, rejects."""
 import mailbox
-import shutil
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,4 @@
 """The ticket state machine, the SLA clock through it, and refusals that change nothing."""
-from datetime import timedelta
-
 import pytest
 
 from crmcore.api import Conflict, NotFound, ValidationError

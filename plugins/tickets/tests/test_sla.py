@@ -180,3 +180,23 @@ def test_surveys_detractor_opens_one_ticket_per_response(crm_app_factory):
         [t] = uow.session.scalars(select(Ticket)).all()
         assert (t.priority, t.source, t.dedup_key, t.customer_id) == ("high", "surveys", "surveys:response:7", cid)
         assert "NPS پاییز" in t.subject and "ارسال خیلی دیر بود" in t.messages[0].body
+
+
+def test_a_plugin_can_take_over_the_csat_question(crm_app_factory):
+    from crmcore.api import hookimpl
+
+    class Surveys:
+        @hookimpl
+        def tickets_ticket_closed(self, uow, ticket):
+            return "surveys"
+
+    app = crm_app_factory(plugins=["tickets"], extra_plugins=[("surveys", Surveys(), None)])
+    cid = make_customer(app, "پریسا")
+    with app.unit_of_work() as uow:
+        tid = service.open_ticket(uow, cid, subject="x").id
+        service.close(uow, tid)
+    with pytest.raises(Conflict, match="handled by the surveys plugin"):
+        with app.unit_of_work() as uow:
+            service.record_csat(uow, tid, 5)
+    with app.unit_of_work(readonly=True) as uow:
+        assert uow.session.get(Ticket, tid).csat_by == "surveys"
