@@ -13,9 +13,10 @@ that both paths store the same thing.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from ..domain.money import Money
 from ..domain.text import normalize, search_tokens
@@ -32,6 +33,71 @@ def hooks_implemented(uow, *names: str) -> bool:
     return any(getattr(hook, n).get_hookimpls() for n in names if hasattr(hook, n))
 
 
+def insert_with_ids(session, table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` and return their new ids, in order.
+
+    SQLite: the unit of work holds the write lock from BEGIN (IMMEDIATE), so the ids are assigned here,
+    after the current maximum, and the rows go in with one multi-row executemany (SQLAlchemy would otherwise
+    insert row by row to return ids in order). PostgreSQL: ``INSERT … RETURNING`` in parameter order, which it
+    batches.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        for i, row in enumerate(rows):
+            row["id"] = start + i
+        insert_rows(session, table, rows)
+        return list(range(start, start + len(rows)))
+    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+def _processor(column, dialect):
+    """The column's bind processor; for dates and times remembered per value (an import stamps every row
+    with the same ``recorded_at`` and histories repeat the same days)."""
+    proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+    try:
+        python_type = getattr(column.type, "impl", column.type).python_type
+    except NotImplementedError:
+        python_type = object
+    if proc is None or python_type not in (datetime, date):
+        return proc
+    cache: dict[Any, Any] = {}
+
+    def cached(value):
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = proc(value)
+            if len(cache) > 10_000:
+                cache.clear()
+            return out
+
+    return cached
+
+
+def insert_rows(session, table, rows: list[dict[str, Any]]) -> None:
+    """A multi-row insert of rows that all have the same keys.
+
+    On SQLite the values go through each column type's own bind processor (exactly what SQLAlchemy would
+    send) straight into the driver's ``executemany``, skipping SQLAlchemy's per-row parameter bookkeeping,
+    which costs more than SQLite's insert itself. PostgreSQL keeps SQLAlchemy's batched multi-VALUES insert.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        session.execute(insert(table), rows)
+        return
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup or []
+    if any(name not in rows[0] for name in order):  # a column default would have to be computed: let SQLAlchemy
+        session.execute(insert(table), rows)
+        return
+    procs = [(name, _processor(table.c[name], dialect)) for name in order]
+    params = [tuple(proc(row[name]) if proc else row[name] for name, proc in procs) for row in rows]
+    conn.exec_driver_sql(compiled.string, params)
+
+
 def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     """Store new customers (already checked: unique external ids, clean attributes); returns their ids."""
     if not prepared:
@@ -43,8 +109,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
              "birthday": p.birthday, "city": p.city, "address": p.address, "owner": p.owner,
              "consent_sms": p.consent_sms, "consent_email": p.consent_email, "attributes": dict(p.attributes),
              "created_at": now, "updated_at": now} for p in prepared]
-    table = Customer.__table__
-    ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    ids = insert_with_ids(session, Customer.__table__, rows)
     phones: list[dict[str, Any]] = []
     emails: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
@@ -59,8 +124,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
                       "customer_id": cid, "changes": {"name": p.name}})
     for model, values in ((CustomerPhone, phones), (CustomerEmail, emails), (CustomerTag, tags),
                           (CustomerSearchToken, tokens), (AuditEntry, audit)):
-        if values:
-            session.execute(insert(model.__table__), values)
+        insert_rows(session, model.__table__, values)
     for cid, p in zip(ids, prepared):
         uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name}, customer=None)
     return ids
@@ -94,8 +158,7 @@ def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]]) -
     rows = [interaction_row(uow, cid, p, now) for cid, p in items]
     if not rows:
         return 0
-    table = Interaction.__table__
-    ids = uow.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
+    ids = insert_with_ids(uow.session, Interaction.__table__, rows)
     for iid, row in zip(ids, rows):
         stored = StoredInteraction(id=iid, **{k: row[k] for k in StoredInteraction.__slots__ if k != "id"})
         uow.emit("crm_interaction_recorded", customer_id=row["customer_id"], data=interaction_to_dict(stored),

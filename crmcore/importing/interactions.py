@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 import attrs
 from sqlalchemy import and_, func, select
 
+from ..domain.dates import parse_datetime
 from ..domain.emails import parse_email
 from ..domain.phones import looks_like_phone
 from ..domain.text import to_ascii_digits
@@ -171,6 +172,7 @@ class InteractionImporter:
         self.kinds = interaction_kinds(uow)
         self.tz = uow.app.timezone
         self.now = uow.now()
+        self._moments: dict[str, Any] = {}
         self.refs: dict[str, int] = {}  # customer reference → id (resolved once per run)
         self.last_at: dict[int, Any] = {}
         self.start_max = uow.session.scalar(select(func.max(Interaction.id))) or 0
@@ -215,7 +217,7 @@ class InteractionImporter:
         if not values.get("occurred_at"):
             raise ValidationError("the date is missing", field="occurred_at")
         kind = values.get("kind") or self.defaults["kind"]
-        p = prepare_interaction(kind=kind, occurred_at=values["occurred_at"], now=self.now, tz=self.tz,
+        p = prepare_interaction(kind=kind, occurred_at=self._moment(values["occurred_at"]), now=self.now, tz=self.tz,
                                 channel=values.get("channel") or self.defaults["channel"],
                                 direction=values.get("direction"), amount=values.get("amount"),
                                 currency=values.get("currency") or self.defaults["currency"],
@@ -225,6 +227,15 @@ class InteractionImporter:
             raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
                                   field="kind")
         return Item(row, cells, ref, values.get("customer_name"), p)
+
+    def _moment(self, raw: str):
+        """The kernel's ``parse_datetime``, remembered per text (histories repeat the same days)."""
+        found = self._moments.get(raw)
+        if found is None:
+            found = parse_datetime(raw, tz=self.tz, field="occurred_at")
+            if len(self._moments) < 100_000:
+                self._moments[raw] = found
+        return found
 
     # -- customers -----------------------------------------------------------------------------------------
     def resolve(self, items: list[Item]) -> list[Item]:
