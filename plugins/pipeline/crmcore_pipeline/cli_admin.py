@@ -83,6 +83,7 @@ def sources():
 @sources.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def sources_list(as_json):
+    """Lead sources, their Persian and English names."""
     from .service import list_sources
 
     with get_app().unit_of_work() as uow:
@@ -91,7 +92,8 @@ def sources_list(as_json):
     if as_json:
         echo_json(items)
     else:
-        _table(["code", "name", "name (en)", "active"], [[s["code"], s["name"], s["name_en"], s["active"]] for s in items])
+        _table(["code", "name", "name (en)", "active"],
+               [[s["code"], s["name"], s["name_en"], s["active"]] for s in items])
 
 
 @sources.command("add")
@@ -116,6 +118,7 @@ def reasons():
 @click.option("--kind", type=click.Choice(["won", "lost"]))
 @click.option("--json", "as_json", is_flag=True)
 def reasons_list(kind, as_json):
+    """Won and lost reasons (the managed list deals are closed with)."""
     from .service import list_reasons
 
     with get_app().unit_of_work() as uow:
@@ -164,6 +167,7 @@ def targets_set(rep, period, amount, currency):
 @click.option("--rep", metavar="USER")
 @click.option("--json", "as_json", is_flag=True)
 def targets_list(rep, as_json):
+    """Targets per rep and period."""
     from .service import list_targets, target_to_dict
 
     with get_app().unit_of_work(readonly=True) as uow:

@@ -212,6 +212,7 @@ def history(deal_id, as_json):
         echo_json(data)
         return
     for h in data["stages"]:
-        click.echo(f"{h['at_local']}  {h['from'] or '·'} → {h['to']}  {h['actor']}" + (f"  {h['note']}" if h["note"] else ""))
+        note = f"  {h['note']}" if h["note"] else ""
+        click.echo(f"{h['at_local']}  {h['from'] or '·'} → {h['to']}  {h['actor']}{note}")
     for a in data["activities"]:
         click.echo(f"{a['at']}  {a['kind']}  {a['actor']}  {a['note'] or ''}".rstrip())

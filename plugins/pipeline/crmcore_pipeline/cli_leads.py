@@ -12,7 +12,8 @@ def leads():
 
 @leads.command("add")
 @click.option("--title", required=True, help="What they want (e.g. «خرید عمده زعفران»).")
-@click.option("--source", required=True, metavar="SOURCE", help="website, referral, exhibition, phone, social, campaign…")
+@click.option("--source", required=True, metavar="SOURCE",
+              help="website, referral, exhibition, phone, social, campaign… (crm pipeline sources list)")
 @click.option("--name", "contact_name", help="Contact person.")
 @click.option("--phone")
 @click.option("--email")

@@ -15,7 +15,7 @@ def money_text(amount: str | None, currency: str) -> str:
     """``12,500,000 IRR`` from the JSON form of an amount; ``—`` when there is none."""
     if amount is None:
         return "—"
-    from crmcore.api import Money, format_money, parse_money
+    from crmcore.api import format_money, parse_money
 
     return format_money(parse_money(amount, currency)) if currency else str(Decimal(amount))
 

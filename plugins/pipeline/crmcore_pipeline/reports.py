@@ -6,12 +6,12 @@ amounts are summed exactly and rounded half up to the currency's minor unit once
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from crmcore.api import Customer, Money, Report, ReportParams, ReportResult, ValidationError, format_date
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from .catalog import ensure_defaults, get_pipeline
 from .deals import weighted_minor
@@ -42,6 +42,24 @@ def _int_option(params: ReportParams, name: str, default: int) -> int:
     return value
 
 
+class _PeriodKeys:
+    """Period labels of days and moments, computed once per local day (Jalali conversion is not free)."""
+
+    def __init__(self, params: ReportParams):
+        self.params = params
+        self.zone = ZoneInfo(params.timezone)
+        self.cache: dict[date, str] = {}
+
+    def of_day(self, day: date) -> str:
+        key = self.cache.get(day)
+        if key is None:
+            key = self.cache[day] = self.params.period_key(day)
+        return key
+
+    def of_moment(self, moment: datetime) -> str:
+        return self.of_day(moment.astimezone(self.zone).date())
+
+
 def funnel(uow, params: ReportParams) -> ReportResult:
     """Per period and stage: deals that entered the stage, how many later went further, and the rate."""
     pipe = get_pipeline(uow, params.option("pipeline"))
@@ -57,11 +75,12 @@ def funnel(uow, params: ReportParams) -> ReportResult:
     advanced: dict[tuple[str, int], set[int]] = defaultdict(set)
     overall_entered: dict[int, set[int]] = defaultdict(set)
     overall_advanced: dict[int, set[int]] = defaultdict(set)
+    keys = _PeriodKeys(params)
     for deal_id, path in entries.items():
         for i, (stage_id, at) in enumerate(path):
             if (lo is not None and at < lo) or (hi is not None and at >= hi):
                 continue
-            key = (params.period_key(at), stage_id)
+            key = (keys.of_moment(at), stage_id)
             entered[key].add(deal_id)
             overall_entered[stage_id].add(deal_id)
             here = stages[stage_id]
@@ -92,7 +111,9 @@ def funnel(uow, params: ReportParams) -> ReportResult:
 def forecast(uow, params: ReportParams) -> ReportResult:
     """Open deals per expected-close period and currency: count, amount, and amount weighted by probability."""
     ensure_defaults(uow)
-    q = select(Deal).where(Deal.status == "open")
+    q = (select(Deal.amount_minor, Deal.currency, Deal.expected_close,
+                func.coalesce(Deal.probability, Stage.probability))
+         .join(Stage, Stage.id == Deal.stage_id).where(Deal.status == "open"))
     if params.option("pipeline"):
         q = q.where(Deal.pipeline_id == get_pipeline(uow, params.option("pipeline")).id)
     if params.option("owner"):
@@ -100,20 +121,21 @@ def forecast(uow, params: ReportParams) -> ReportResult:
     today = uow.now().astimezone(ZoneInfo(params.timezone)).date()
     buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     undated = no_amount = overdue = 0
-    for deal in uow.session.scalars(q):
-        if deal.amount_minor is None:
+    keys = _PeriodKeys(params)
+    for minor, currency, closes, probability in uow.session.execute(q):
+        if minor is None:
             no_amount += 1
             continue
-        if deal.expected_close is None:
+        if closes is None:
             undated += 1
             continue
-        if (params.start and deal.expected_close < params.start) or (params.end and deal.expected_close > params.end):
+        if (params.start and closes < params.start) or (params.end and closes > params.end):
             continue
-        overdue += deal.expected_close < today
-        b = buckets[(params.period_key(deal.expected_close), deal.currency)]
+        overdue += closes < today
+        b = buckets[(keys.of_day(closes), currency)]
         b[0] += 1
-        b[1] += deal.amount_minor
-        b[2] += deal.amount_minor * deal.effective_probability
+        b[1] += minor
+        b[2] += minor * probability
     rows, totals = [], {}
     for (period, cur), (n, amount, weighted) in sorted(buckets.items()):
         rows.append([period, cur, n, _amount(amount, cur), _amount(weighted_minor(weighted), cur)])
@@ -161,7 +183,7 @@ def sources(uow, params: ReportParams) -> ReportResult:
         leads, converted, disq, won, amount = stats.get(src.id, [0, 0, 0, 0, 0])
         rows.append([src.code, src.name, leads, converted, disq, percent(converted, leads), won,
                      _amount(amount, currency)])
-        total = [a + b for a, b in zip(total, (leads, converted, disq, won, amount))]
+        total = [a + b for a, b in zip(total, (leads, converted, disq, won, amount), strict=True)]
     return ReportResult(
         columns=["source", "source_name", "leads", "converted", "disqualified", "conversion_pct", "won_deals",
                  "won_amount"], rows=rows,
@@ -207,7 +229,9 @@ def stale(uow, params: ReportParams) -> ReportResult:
     days = _int_option(params, "days", 14)
     now = uow.now()
     cutoff = now - timedelta(days=days)
-    q = (select(Deal, Customer.display_name, SalesRep.username).join(Customer, Customer.id == Deal.customer_id)
+    q = (select(Deal.id, Deal.title, Customer.display_name, Stage.code, SalesRep.username, Deal.last_activity_at,
+                Deal.amount_minor, Deal.currency)
+         .join(Customer, Customer.id == Deal.customer_id).join(Stage, Stage.id == Deal.stage_id)
          .outerjoin(SalesRep, SalesRep.id == Deal.owner_id)
          .where(Deal.status == "open", Deal.last_activity_at < cutoff))
     if params.option("pipeline"):
@@ -215,11 +239,11 @@ def stale(uow, params: ReportParams) -> ReportResult:
     if params.option("owner"):
         q = q.where(Deal.owner_id == get_rep(uow, params.option("owner")).id)
     found = []
-    for deal, name, owner in uow.session.execute(q):
-        idle = (now - deal.last_activity_at).days
-        found.append((-idle, deal.id, [deal.id, deal.title, name, deal.stage.code, owner,
-                                       format_date(deal.last_activity_at, params.calendar, tz=params.timezone), idle,
-                                       str(deal.money.amount) if deal.money else None, deal.currency]))
+    for deal_id, title, name, stage, owner, last, minor, currency in uow.session.execute(q):
+        idle = (now - last).days
+        found.append((-idle, deal_id, [deal_id, title, name, stage, owner,
+                                       format_date(last, params.calendar, tz=params.timezone), idle,
+                                       None if minor is None else _amount(minor, currency), currency]))
     rows = [r for _, _, r in sorted(found, key=lambda x: (x[0], x[1]))]
     return ReportResult(
         columns=["deal", "title", "customer", "stage", "owner", "last_activity", "idle_days", "amount", "currency"],

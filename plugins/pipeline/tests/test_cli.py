@@ -65,7 +65,8 @@ def test_bad_input_exits_1_with_one_line_and_changes_nothing(crm_app, crm_cli):
 def test_the_board_shows_columns_of_deals_per_stage(crm_app, crm_cli):
     cid = make_customer(crm_app, "شرکت پخش البرز")
     ok(crm_cli("pipeline", "reps", "add", "ali", "علی"))
-    for title, stage, amount in [("زعفران", "lead", "100"), ("پسته", "negotiation", "200"), ("خرما", "negotiation", "300")]:
+    for title, stage, amount in [("زعفران", "lead", "100"), ("پسته", "negotiation", "200"),
+                                 ("خرما", "negotiation", "300")]:
         ok(crm_cli("pipeline", "deals", "add", "--customer", str(cid), "--title", title, "--stage", stage,
                    "--amount", amount, "--expected-close", "1404-03-01"))
     data = ok(crm_cli("pipeline", "board", "--json")).json()

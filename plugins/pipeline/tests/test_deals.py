@@ -20,7 +20,8 @@ def deal_state(app, deal_id):
     with app.unit_of_work(readonly=True) as uow:
         d = uow.session.get(Deal, deal_id)
         return {"stage": d.stage.code, "status": d.status, "amount": d.amount_minor, "currency": d.currency,
-                "probability": d.effective_probability, "override": d.probability, "owner": d.owner and d.owner.username,
+                "probability": d.effective_probability, "override": d.probability,
+                "owner": d.owner and d.owner.username,
                 "expected_close": d.expected_close, "closed_at": d.closed_at,
                 "reason": d.close_reason and d.close_reason.code, "customer": d.customer_id,
                 "last_activity_at": d.last_activity_at}

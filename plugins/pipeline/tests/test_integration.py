@@ -43,7 +43,8 @@ def test_search_customers_with_open_deals(crm_app, run):
     with crm_app.unit_of_work(readonly=True) as uow:
         from crmcore.api import Customer
 
-        ids = lambda clause: sorted(uow.session.scalars(select(Customer.id).where(*where_conditions(uow, [clause]))))
+        def ids(clause):
+            return sorted(uow.session.scalars(select(Customer.id).where(*where_conditions(uow, [clause]))))
         assert ids("open_deals>0") == [with_deal]
         assert ids("open_deals=0") == [closed, closed + 1]
 

@@ -4,7 +4,7 @@ The data set (times UTC; Farvardin 1404 = 2025-03-21..04-20, Ordibehesht 1404 st
 
     deal  lead (source)   owner  amount           stage path (history)                                  end
     D1    L1 website      ali    100,000,000 IRR  lead 03-22, contact 03-25, proforma 04-01,            won 04-20 20:45
-                                                  negotiation 04-15                                     (= 04-21 00:15 Tehran)
+                                                  negotiation 04-15                          (= 04-21 00:15 in Tehran)
     D2    L2 website      sara    50,000,000 IRR  lead 03-23, contact 03-30                             lost 04-05
     D3    L3 referral     ali     30,000,000 IRR  lead 04-02, contact 04-22; expected 1404-03-05        open
     D4    —               sara    20,000,001 IRR  lead 04-22, probability 35%; expected 1404-02-25      open
