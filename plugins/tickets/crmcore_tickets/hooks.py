@@ -58,11 +58,15 @@ def crm_customer_profile(uow, customer):
         data={"open_count": count, "total": total,
               "open": [{"id": t.id, "subject": t.subject, "state": t.state, "priority": t.priority,
                         "assignee": t.assignee.username if t.assignee else None,
-                        "due_at": (t.first_response_due_at if t.first_response_at is None
-                                   else t.resolution_due_at).isoformat()
-                        if (t.first_response_due_at and t.resolution_due_at) else None} for t in unsolved],
+                        "due_at": _next_due(t)} for t in unsolved],
               "last_csat": None if last_csat is None else {
                   "ticket_id": last_csat.id, "score": last_csat.csat_score, "at": last_csat.csat_at.isoformat()}})
+
+
+def _next_due(t) -> str | None:
+    """The next due time while the SLA clock runs (None when it is stopped or there is no policy)."""
+    due = t.first_response_due_at if t.first_response_at is None else t.resolution_due_at
+    return due.isoformat() if due is not None and t.sla_paused_at is None else None
 
 
 @hookimpl

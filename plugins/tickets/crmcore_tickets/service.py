@@ -357,10 +357,12 @@ def list_tickets(session, *, states: Iterable[str] = (), agent: str | None = Non
         q = q.where(Ticket.assignee_id == get_agent(session, agent, active_only=False).id)
     if customer_id is not None:
         q = q.where(Ticket.customer_id == customer_id)
-    if overdue_at is not None:
-        q = q.where(Ticket.state.in_(UNSOLVED)).where(
-            ((Ticket.first_response_at.is_(None)) & (Ticket.first_response_due_at <= overdue_at))
+    if overdue_at is not None:  # breached, or past a due time while the clock runs (as tickets.backlog counts)
+        running_late = Ticket.state.in_(sla.RUNNING) & (
+            (Ticket.first_response_at.is_(None) & (Ticket.first_response_due_at <= overdue_at))
             | (Ticket.resolution_due_at <= overdue_at))
+        q = q.where(Ticket.state.in_(UNSOLVED)).where(
+            running_late | Ticket.first_response_breached_at.is_not(None) | Ticket.resolution_breached_at.is_not(None))
     if limit:
         q = q.limit(limit)
     return list(session.scalars(q))

@@ -113,3 +113,10 @@ def test_search_field_open_tickets(history):
         assert ids("open_tickets>=2") == {other}
         with pytest.raises(ValidationError, match="not a whole number"):
             ids("open_tickets>many")
+
+
+def test_overdue_list_matches_the_backlog(history, crm_cli, monkeypatch):
+    monkeypatch.setattr("crmcore.app.utcnow", history["app"].clock)
+    t1, t2, t3, t4, t5 = history["tickets"]
+    listed = crm_cli("tickets", "list", "--overdue", "--json").json()
+    assert [t["id"] for t in listed] == [t3, t4]  # t4 breached; t3's resolution was due 2025-01-05 17:00
