@@ -40,6 +40,9 @@ def record_answer(uow, token: str, raw_answers: dict[str, Any], *, answered_at: 
     at = parse_datetime(answered_at, tz=tz, field="answered_at") if answered_at not in (None, "") else uow.now()
     if at > uow.now():
         raise ValidationError("the answer time is in the future", field="answered_at")
+    if at < invitation.created_at:
+        raise ValidationError(f"the answer time is before the invitation was made "
+                              f"({format_datetime(invitation.created_at, calendar, tz=tz)})", field="answered_at")
     if at >= invitation.expires_at:
         raise Conflict(f"invitation {invitation.id} expired at "
                        f"{format_datetime(invitation.expires_at, calendar, tz=tz)}", field="token")

@@ -164,8 +164,9 @@ def _tokens(app, n):
 
 def test_csv_import_records_every_row(crm_app, tmp_path):
     t = _tokens(crm_app, 3)
+    crm_app.clock.advance(hours=1)  # invited 12:30 Tehran time, imported 13:30
     f = tmp_path / "answers.csv"
-    f.write_text(f"token,answered_at,nps,why\n{t[0]},,10,عالی\n{t[1]},2025-03-21 10:00,6,\n\n{t[2]},,۸,\n",
+    f.write_text(f"token,answered_at,nps,why\n{t[0]},,10,عالی\n{t[1]},2025-03-21 13:00,6,\n\n{t[2]},,۸,\n",
                  encoding="utf-8")
     from crmcore_surveys.answers import import_answers
 
@@ -174,19 +175,20 @@ def test_csv_import_records_every_row(crm_app, tmp_path):
     assert count(crm_app, Response) == 3 and count(crm_app, FollowUp) == 1
 
 
-@pytest.mark.parametrize("rows, row, reason", [
-    ("{0},,10,\n{1},,12,\n", 3, "out of range"),
-    ("{0},,10,\n{0},,9,\n", 3, "already answered"),
-    ("{0},,10,\nunknown,,9,\n", 3, "no invitation has this token"),
-    ("{0},2030-01-01,10,\n", 2, "in the future"),
+@pytest.mark.parametrize("rows, row, error, reason", [
+    ("{0},,10,\n{1},,12,\n", 3, ValidationError, "out of range"),
+    ("{0},,10,\n{0},,9,\n", 3, Conflict, "already answered"),
+    ("{0},,10,\nunknown,,9,\n", 3, NotFound, "no invitation has this token"),
+    ("{0},2030-01-01,10,\n", 2, ValidationError, "in the future"),
+    ("{0},,10,\n{1},1403-12-01,10,\n", 3, ValidationError, "before the invitation was made"),
 ])
-def test_csv_import_names_the_bad_row_and_stores_nothing(crm_app, tmp_path, rows, row, reason):
+def test_csv_import_names_the_bad_row_and_stores_nothing(crm_app, tmp_path, rows, row, error, reason):
     from crmcore_surveys.answers import import_answers
 
     t = _tokens(crm_app, 2)
     f = tmp_path / "answers.csv"
     f.write_text("token,answered_at,nps,why\n" + rows.format(*t), encoding="utf-8")
-    with pytest.raises(ValidationError if "range" in reason or "future" in reason else (Conflict, NotFound)) as err:
+    with pytest.raises(error) as err:
         with crm_app.unit_of_work() as uow:
             import_answers(uow, f)
     assert err.value.row == row and reason in str(err.value)
