@@ -78,20 +78,22 @@ class FrameParser:
         self.dropped_frames = 0
 
     def feed(self, data: bytes) -> list[AMIMessage]:
-        self._buffer += data
+        buffer = self._buffer + data if self._buffer else data
         out: list[AMIMessage] = []
+        pos = 0
         while True:
-            nl = self._buffer.find(b"\n")
+            nl = buffer.find(b"\n", pos)
             if nl < 0:
-                if len(self._buffer) > self.max_frame_bytes:  # a line that never ends
-                    self._drop(f"a line longer than {self.max_frame_bytes} bytes")
-                    self._buffer = b""
-                    self._skipping = True
                 break
-            raw, self._buffer = self._buffer[:nl], self._buffer[nl + 1:]
-            message = self._line(raw.rstrip(b"\r"))
+            message = self._line(buffer[pos:nl].rstrip(b"\r"))
+            pos = nl + 1
             if message is not None:
                 out.append(message)
+        self._buffer = buffer[pos:]
+        if len(self._buffer) > self.max_frame_bytes:  # a line that never ends
+            self._drop(f"a line longer than {self.max_frame_bytes} bytes")
+            self._buffer = b""
+            self._skipping = True
         return out
 
     def _line(self, raw: bytes) -> AMIMessage | None:
