@@ -1,7 +1,7 @@
 """Hook implementations of the tickets plugin: lifecycle contributions, kernel events, other plugins' events."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, hookimpl, to_ascii_digits
 
@@ -23,6 +23,8 @@ def crm_jobs():
 @hookimpl
 def crm_search_fields():
     def open_tickets(op: str, value: str):
+        from sqlalchemy import func
+
         from .models import UNSOLVED, Ticket
 
         if op == "~":
@@ -41,6 +43,8 @@ def crm_search_fields():
 
 @hookimpl
 def crm_customer_profile(uow, customer):
+    from sqlalchemy import func  # not at module level: sqlalchemy's `func` answers any attribute, hook markers too
+
     from .models import UNSOLVED, Ticket
 
     session = uow.session
