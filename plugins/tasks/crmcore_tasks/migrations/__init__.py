@@ -1,0 +1,1 @@
+"""Alembic branch ``tasks`` of the tasks plugin."""

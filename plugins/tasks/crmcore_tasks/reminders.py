@@ -1,0 +1,50 @@
+"""Announcing due reminders: each reminder of an open task once per due moment, through the
+``tasks_reminder_due`` hook (messaging sends it) and the outbox."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from .models import Task, TaskReminder
+from .service import task_event_data
+
+#: reminders are looked at for tasks due up to this far ahead (the longest accepted offset is 8 weeks)
+HORIZON = timedelta(weeks=8)
+
+
+def due_reminders(uow, now: datetime) -> list[tuple[Task, TaskReminder]]:
+    """Open tasks' reminders whose moment (due − minutes_before) has come, not yet announced for the current
+    due moment, and whose task is not overdue yet (a reminder after the fact helps nobody)."""
+    q = (select(Task, TaskReminder).join(TaskReminder, TaskReminder.task_id == Task.id)
+         .where(Task.state == "open", Task.overdue_at > now, Task.due_at <= now + HORIZON,
+                or_(TaskReminder.announced_for.is_(None), TaskReminder.announced_for != Task.due_at))
+         .order_by(Task.due_at, Task.id, TaskReminder.minutes_before.desc()))
+    found = []
+    for task, reminder in uow.session.execute(q):
+        if task.due_at - timedelta(minutes=reminder.minutes_before) <= now:
+            found.append((task, reminder))
+    return found
+
+
+def announce_due_reminders(uow, now: datetime) -> dict[str, int]:
+    """Announce every due reminder; when several reminders of one task are due at once (the job did not run
+    for a while) only the closest one is announced and the others are marked done with it."""
+    announced = skipped = 0
+    seen: set[int] = set()
+    pending = due_reminders(uow, now)
+    latest: dict[int, TaskReminder] = {}
+    for task, reminder in pending:
+        latest[task.id] = reminder  # ordered by minutes_before descending: the last is the closest to due
+    for task, reminder in pending:
+        reminder.announced_for = task.due_at
+        reminder.announced_at = now
+        if latest[task.id] is not reminder:
+            skipped += 1
+            continue
+        seen.add(task.id)
+        uow.emit("tasks_reminder_due", customer_id=task.customer_id,
+                 data={**task_event_data(task), "minutes_before": reminder.minutes_before},
+                 task=task, reminder=reminder)
+        announced += 1
+    return {"announced": announced, "superseded": skipped, "tasks": len(seen)}
