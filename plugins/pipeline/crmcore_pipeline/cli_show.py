@@ -30,6 +30,16 @@ def day_text(iso: str | None, calendar: str) -> str:
     return format_date(date.fromisoformat(iso), calendar)
 
 
+def moment_text(iso: str | None, calendar: str) -> str:
+    if not iso:
+        return ""
+    from datetime import datetime
+
+    from crmcore.api import format_datetime
+
+    return format_datetime(datetime.fromisoformat(iso), calendar)
+
+
 def render_board(data: dict[str, Any], *, calendar: str, limit: int) -> None:
     """One column per open stage: its deals as short cards, count and (weighted) totals in the header."""
     from rich.table import Table
@@ -86,14 +96,15 @@ def render_deal(d: dict[str, Any], *, calendar: str) -> None:
         f"deal {d['id']}: {d['title']}  [{d['status']}]",
         f"customer: {d['customer']} ({d['customer_id']})",
         f"pipeline: {d['pipeline']}, stage: {d['stage_name']} ({d['stage']}), probability {d['probability']}%"
-        + (" (override)" if d["probability_override"] is not None else ""),
+        + (" (override)" if d["probability_override"] is not None and d["status"] == "open" else ""),
         f"amount: {money_text(d['amount'], d['currency'])}, weighted {money_text(d['weighted_amount'], d['currency'])}",
         f"owner: {d['owner'] or '—'}, source: {d['source'] or '—'}",
         f"expected close: {day_text(d['expected_close'], calendar) or '—'}",
         f"next activity: {d['next_activity'] or '—'} {day_text(d['next_activity_on'], calendar)}".rstrip(),
     ]
     if d["status"] != "open":
-        lines.append(f"closed: {d['closed_at']} reason: {d['close_reason'] or '—'} {d['close_note'] or ''}".rstrip())
+        lines.append(f"closed: {moment_text(d['closed_at'], calendar)}, reason: {d['close_reason'] or '—'} "
+                     f"{d['close_note'] or ''}".rstrip())
     for line in lines:
         console().print(line, markup=False, highlight=False)
     for h in d.get("history", []):
