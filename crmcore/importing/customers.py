@@ -96,7 +96,7 @@ class Pending:
     """A new customer gathered from one or more rows of the current batch."""
 
     prepared: PreparedCustomer
-    rows: list[tuple[int, list[str]]]
+    rows: list[tuple[int, list[str], str]]  # (row number, cells, created | merged | unchanged)
 
 
 @attrs.define
@@ -170,7 +170,7 @@ class CustomerImporter:
             return
         if not targets:
             index = len(pending)
-            pending.append(Pending(p, [(row, cells)]))
+            pending.append(Pending(p, [(row, cells, "created")]))
             for key, _why in own_keys:
                 keys[key] = index
             if not own_keys:
@@ -203,9 +203,10 @@ class CustomerImporter:
             self.summary.note(f"row {row}: {n} (kept the value of row {into.rows[0][0]})")
         if not fields:
             self.summary.unchanged += 1
+            into.rows.append((row, cells, "unchanged"))
             return
         into.prepared = apply_to_prepared(current, fields)
-        into.rows.append((row, cells))
+        into.rows.append((row, cells, "merged"))
         for key, _why in row_keys(into.prepared):
             keys[key] = target.ref
         self.summary.merged += 1
@@ -249,9 +250,10 @@ class CustomerImporter:
             try:
                 add_customer(self.uow, p.prepared)
             except ValidationError as exc:  # a plugin's crm_validate_customer refused it; nothing was stored
-                for row, cells in p.rows:
+                for row, cells, outcome in p.rows:
                     self.reject(row, cells, exc.field, exc.message)
-                self.summary.merged -= len(p.rows) - 1
+                    if outcome != "created":
+                        setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
                 continue
             self.summary.created += 1
 

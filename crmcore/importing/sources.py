@@ -1,7 +1,8 @@
 """Read a table from a CSV or XLSX file, streaming, as rows of text cells.
 
 CSV: the encoding is found from a byte-order mark (UTF-8, UTF-16), else the whole file is checked as UTF-8
-(cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"). The delimiter is the one of
+(cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"; its Arabic yeh, the only
+yeh that code page has, is read back as Persian ی). The delimiter is the one of
 ``,`` ``;`` tab ``|`` that splits the first lines into the same number of columns; files aligned with spaces
 (like CDNOW's) are read as whitespace-separated. XLSX: openpyxl's read-only mode (streams the sheet).
 
@@ -26,6 +27,8 @@ DELIMITERS = {",": ",", ";": ";", "\t": "\t", "|": "|", "tab": "\t", "comma": ",
               "pipe": "|", "space": " ", "whitespace": " ", " ": " "}
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "cp1256": "cp1256",
              "windows-1256": "cp1256", "utf-16": "utf-16"}
+#: Windows-1256 has no Persian yeh (ی) and Persian Windows writes it as Arabic yeh (ي): give it back
+CP1256_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی"})
 SAMPLE_BYTES = 64 * 1024
 CHUNK = 1 << 20
 
@@ -148,10 +151,13 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
         delim = detect_delimiter(sample.lstrip("\ufeff"))
     counting = _CountingReader(open(path, "rb"))
     text = io.TextIOWrapper(io.BufferedReader(counting, CHUNK), encoding=enc, newline="")
+    lines: Iterator[str] = text
+    if enc == "cp1256":
+        lines = (line.translate(CP1256_TO_PERSIAN) for line in text)
     if delim == " ":
-        records: Iterator[list[str]] = (line.split() for line in text)
+        records: Iterator[list[str]] = (line.split() for line in lines)
     else:
-        records = csv.reader(text, delimiter=delim)
+        records = csv.reader(lines, delimiter=delim)
     numbered = enumerate(records, start=1)
     headers: list[str] = []
     try:
@@ -204,12 +210,14 @@ def cell_text(value) -> str:
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Table:
+    import zipfile
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ValidationError(f"{path.name} is not a readable XLSX workbook: {exc}", field="file") from None
     if sheet:
         if sheet not in wb.sheetnames:

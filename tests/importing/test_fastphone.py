@@ -1,0 +1,33 @@
+"""The import's phone fast path must give exactly what the kernel's parse_phone gives, errors included."""
+from hypothesis import given, settings, strategies as st
+
+from crmcore.api import ValidationError, parse_phone
+from crmcore.importing.fastphone import fast_parse_phone
+
+
+def outcome(fn, raw):
+    try:
+        return fn(raw)
+    except ValidationError as exc:
+        return ("error", str(exc))
+
+
+PREFIXES = st.sampled_from(["", "0", "+98", "0098", "98", "+98 ", "0098 ", "+", "00", "+980", "09"])
+DIGITS = st.text(alphabet="0123456789", min_size=6, max_size=12)
+SEPARATED = st.builds(lambda p, d, sep: p + sep.join([d[:3], d[3:6], d[6:]]), PREFIXES, DIGITS,
+                      st.sampled_from(["", " ", "-", ".", " - "]))
+PERSIAN = SEPARATED.map(lambda t: t.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+MOBILES = st.builds(lambda p, n: p + n, PREFIXES, st.from_regex(r"9[0-9]{9}", fullmatch=True))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(SEPARATED, PERSIAN, MOBILES, st.text(max_size=16)))
+def test_fast_path_equals_parse_phone(raw):
+    assert outcome(fast_parse_phone, raw) == outcome(parse_phone, raw)
+
+
+def test_known_shapes():
+    for raw in ["09121234567", "+98 912 123 4567", "۰۹۱۲۱۲۳۴۵۶۷", "00989121234567", "9121234567", "0912-123-4567"]:
+        assert fast_parse_phone(raw).e164 == "+989121234567"
+    assert fast_parse_phone("021 8888 8888").kind == "landline"
+    assert outcome(fast_parse_phone, "12345") == outcome(parse_phone, "12345")
