@@ -83,7 +83,8 @@ def main(n_deals: int = 20_000) -> None:
     base_h, base_d = best_of(baseline_history), best_of(baseline_deals)
     print(f"pipeline reports on {n_deals:,} deals, {len(history):,} stage changes (SQLite, best of 3)")
     for label, fn, base in [
-        ("pipeline.funnel (jalali months)", report("pipeline.funnel", period="jalali_month", calendar="jalali"), base_h),
+        ("pipeline.funnel (jalali months)", report("pipeline.funnel", period="jalali_month", calendar="jalali"),
+         base_h),
         ("pipeline.forecast (jalali months)", report("pipeline.forecast", period="jalali_month", calendar="jalali"),
          base_d),
         ("pipeline.stale (14 days)", report("pipeline.stale"), base_d),
