@@ -27,6 +27,8 @@ from .templating import compile_source, render_compiled
 
 log = logging.getLogger(__name__)
 BATCH = 100
+#: at most this many messages of one command are sent right after it commits; the job sends the rest
+AFTER_COMMIT_MAX = 500
 
 
 def existing_message(uow, key: str) -> Message | None:
@@ -86,6 +88,8 @@ def queue_message(uow, customer, *, template: str, channel: str, trigger: str, k
     try:
         tpl, subject, body = render_for(uow, customer, template, channel, extra)
     except CRMError as exc:
+        if strict:
+            raise
         return refuse("failed", str(exc))
     row.language, row.subject, row.body = tpl.language, subject, body
     if promotional is None:
@@ -119,6 +123,8 @@ def queue_message(uow, customer, *, template: str, channel: str, trigger: str, k
 
 def _send_after_commit(uow, message_id: int) -> None:
     pending = uow.cache.setdefault("messaging", {}).setdefault("send_after_commit", [])
+    if len(pending) >= AFTER_COMMIT_MAX:
+        return
     if not pending:
         app = uow.app
         uow.after_commit(lambda: _deliver_quietly(app, pending))

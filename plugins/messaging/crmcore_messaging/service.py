@@ -9,7 +9,7 @@ from sqlalchemy import select
 from crmcore.api import Conflict, NotFound, ValidationError, to_ascii_digits, where_conditions
 
 from .channels import validate_options
-from .models import CATEGORIES, CHANNELS, LANGUAGES, Campaign, Occasion, Provider, Template, Trigger
+from .models import CATEGORIES, LANGUAGES, Campaign, Occasion, Provider, Template, Trigger
 from .policy import check_channel
 from .templating import BASE_FIELDS, TRIGGER_FIELDS, check_source, used_fields_of
 

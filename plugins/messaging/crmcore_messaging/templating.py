@@ -148,11 +148,6 @@ def _environment() -> MessageSandbox:
 ENV = _environment()
 
 
-def used_fields(source: str) -> set[str]:
-    """Top-level names a template reads (raises ValidationError on syntax errors)."""
-    return meta.find_undeclared_variables(parse(source))
-
-
 def parse(source: str, *, field: str = "body") -> nodes.Template:
     try:
         return ENV.parse(source)
@@ -174,6 +169,7 @@ def check_source(source: str, *, field: str, allowed: set[str] | None = None, tr
 
 
 def used_fields_of(source: str, field: str) -> set[str]:
+    """Top-level names a template reads (a ValidationError on syntax errors)."""
     return meta.find_undeclared_variables(parse(source, field=field))
 
 

@@ -83,8 +83,6 @@ def smtp_server(tls_files):
         port = free_port()
         controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
         if mode == "ssl":  # the controller's self-check must trust our CA
-            import ssl
-
             controller._trigger_server = lambda: _ssl_ping(port, tls_files[0])  # noqa: SLF001
         controller.start()
         controllers.append(controller)

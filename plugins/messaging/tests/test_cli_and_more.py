@@ -8,7 +8,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 from sqlalchemy import select
 
-from crmcore.api import ReportParams, get_customer, merge_customers, forget_customer, profile_sections
+from crmcore.api import get_customer, merge_customers, forget_customer, profile_sections
 from crmcore.testing import make_customer
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_provider, save_template

@@ -1,5 +1,4 @@
 """Consent, opt-out keywords, quiet hours, frequency cap, rate limits, idempotency and stale sends."""
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
