@@ -13,6 +13,17 @@ from .storage.engine import create_engine, resolve_url
 from .uow import UnitOfWork
 
 
+def _clock_from_environment() -> Callable[[], datetime] | None:
+    """``CRM_NOW`` (ISO 8601 or Jalali) freezes the clock: for tests of the CLI and for replaying a day."""
+    value = os.environ.get("CRM_NOW")
+    if not value:
+        return None
+    from .domain.dates import parse_datetime
+
+    moment = parse_datetime(value, tz=os.environ.get("CRM_TIMEZONE") or DEFAULT_TIMEZONE, field="CRM_NOW")
+    return lambda: moment
+
+
 class CRM:
     """A CRM on one database.
 
@@ -35,7 +46,7 @@ class CRM:
         self._plugins: PluginHost | None = None
         self.timezone = timezone or os.environ.get("CRM_TIMEZONE") or DEFAULT_TIMEZONE
         self.calendar = calendar or os.environ.get("CRM_CALENDAR") or "gregorian"
-        self.clock = clock or utcnow
+        self.clock = clock or _clock_from_environment() or utcnow
         self.actor = actor or os.environ.get("CRM_ACTOR") or os.environ.get("USER") or "cli"
 
     # -- storage ----------------------------------------------------------------------------------------
@@ -94,10 +105,10 @@ class CRM:
         try:
             yield uow
             uow.flush_outbox()
-            if readonly:
-                session.rollback()
-            else:
-                session.commit()
+            if readonly and (session.new or session.dirty or session.deleted):
+                raise RuntimeError("a read-only unit of work tried to write; open it without readonly=True")
+            # a read-only unit ends with a commit too: nothing was written, and loaded objects stay usable
+            session.commit()
         except BaseException:
             session.rollback()
             raise

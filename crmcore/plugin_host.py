@@ -163,7 +163,8 @@ class PluginHost:
         return sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
 
     def is_enabled(self, name: str) -> bool:
-        return name in self.enabled
+        """Enabled: an installed plugin in the enabled set, or an object registered with ``extra_plugins``."""
+        return name in self.enabled or any(extra[0] == name for extra in self._extra)
 
 
 # --- state stored in the database ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -57,18 +58,21 @@ def disable_plugin(app, name: str) -> None:
     app.reload_plugins()
 
 
-def implemented_hooks(module_name: str | None) -> list[str]:
+def _marked(module_name: str | None, marker: str) -> list[str]:
+    """Names of the module's own functions carrying a pluggy marker (``crmcore_impl`` / ``crmcore_spec``)."""
     if not module_name:
         return []
     module = importlib.import_module(module_name)
-    return sorted(n for n in dir(module) if getattr(getattr(module, n), f"{PROJECT}_impl", None) is not None)
+    return sorted(name for name, obj in vars(module).items()
+                  if inspect.isfunction(obj) and isinstance(getattr(obj, f"{PROJECT}_{marker}", None), dict))
+
+
+def implemented_hooks(module_name: str | None) -> list[str]:
+    return _marked(module_name, "impl")
 
 
 def declared_hooks(module_name: str | None) -> list[str]:
-    if not module_name:
-        return []
-    module = importlib.import_module(module_name)
-    return sorted(n for n in dir(module) if getattr(getattr(module, n), f"{PROJECT}_spec", None) is not None)
+    return _marked(module_name, "spec")
 
 
 def describe_plugins(app, *, with_hooks: bool = True) -> list[dict[str, Any]]:

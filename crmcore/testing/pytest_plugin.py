@@ -133,13 +133,16 @@ class CLIResult:
 
 @pytest.fixture
 def crm_cli(crm_app):
-    """``crm_cli("customers", "add", "--name", "…")`` runs the ``crm`` command in-process on this database."""
+    """``crm_cli("customers", "add", "--name", "…")`` runs the ``crm`` command in-process on this database, at
+    ``crm_app``'s clock (``CRM_NOW``; pass ``env={"CRM_NOW": ""}`` for the real clock)."""
     from click.testing import CliRunner
 
     from ..cli.main import cli
 
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CLIResult:
         runner = CliRunner()
+        # the command sees the test's clock: CRM_NOW freezes it at crm_app's current moment
+        env = {"CRM_NOW": crm_app.clock().isoformat(), **(env or {})}
         result = runner.invoke(cli, ["--db", crm_app.url, *args], input=input, env=env, catch_exceptions=True)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
