@@ -105,10 +105,13 @@ class CRM:
         try:
             yield uow
             uow.flush_outbox()
-            if readonly and (session.new or session.dirty or session.deleted):
-                raise RuntimeError("a read-only unit of work tried to write; open it without readonly=True")
-            # a read-only unit ends with a commit too: nothing was written, and loaded objects stay usable
-            session.commit()
+            if readonly:
+                # a read-only unit never writes: anything it did is discarded; objects it loaded are detached
+                # first so they stay readable after the transaction ends
+                session.expunge_all()
+                session.rollback()
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise
