@@ -53,8 +53,12 @@ class Watcher:
 
     @hookimpl
     def crm_interaction_recorded(self, uow, interaction, customer):
+        """Seen events count once committed (as a plugin sending messages would do it: after commit)."""
         assert interaction.id is not None and customer.id == interaction.customer_id
-        self.recorded.append((customer.id, interaction.occurred_at.isoformat()))
+        if "watcher" not in uow.cache:
+            uow.cache["watcher"] = []
+            uow.after_commit(lambda: self.recorded.extend(uow.cache["watcher"]))
+        uow.cache["watcher"].append((customer.id, interaction.occurred_at.isoformat()))
 
     @hookimpl
     def crm_customers_merged(self, uow, kept, merged):
