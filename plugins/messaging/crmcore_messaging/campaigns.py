@@ -111,7 +111,7 @@ def run_campaign(uow, campaign: Campaign) -> dict[str, int]:
             msg = queue_message(uow, customer, template=campaign.template, channel=campaign.channel,
                                 trigger=f"campaign:{campaign.name}", key=f"campaign:{campaign.id}:c{customer.id}",
                                 extra={"campaign": campaign.name}, promotional=True, campaign_id=campaign.id,
-                                cap_counts=caps)
+                                cap_counts=caps, known_new=True)
             totals[msg.status if msg.status in totals else "queued"] += 1
     campaign.status = "done"
     campaign.started_at = campaign.started_at or uow.now()

@@ -60,13 +60,14 @@ def render_for(uow, customer, template_name: str, channel: str, extra: dict[str,
 def queue_message(uow, customer, *, template: str, channel: str, trigger: str, key: str,
                   extra: dict[str, Any] | None = None, promotional: bool | None = None,
                   campaign_id: int | None = None, strict: bool = False,
-                  cap_counts: dict[int, int] | None = None) -> Message:
+                  cap_counts: dict[int, int] | None = None, known_new: bool = False) -> Message:
     """Queue one message (or return the one already queued under ``key``: never twice).
 
     Refusals are recorded as ``blocked`` (no consent, no recipient), ``skipped`` (frequency cap) or ``failed``
     (template error) so the log tells why; with ``strict`` they raise instead and nothing is stored.
+    ``known_new``: the caller already checked that no message has this key (batch callers).
     """
-    found = existing_message(uow, key)
+    found = None if known_new else existing_message(uow, key)
     if found is not None:
         if strict:
             raise Conflict(f"message {found.id} was already queued for this ({found.status})", field="key")
@@ -165,11 +166,21 @@ def _deliver_batches(app, now, ids, remaining, channels, totals) -> None:
             break
         results = [(msg, _send(channels, provider, msg)) for msg, provider in claimed]
         with app.unit_of_work(actor="messaging") as uow:
+            # hold the batch's rows: the session's identity map only keeps weak references
+            held = (uow.session.scalars(select(Message).where(Message.id.in_([m["id"] for m, _ in results]))).all(),
+                    _preload_customers(uow, [m["customer_id"] for m, _ in results]))  # noqa: F841
             for msg, outcome in results:
                 totals[_record(uow, msg, outcome, now)] += 1
         remaining -= len(claimed)
         if len(claimed) < BATCH:
             break
+
+
+def _preload_customers(uow, ids: list[int]) -> list:
+    """Load a batch's customers in one query; while the caller holds the list, lookups by id need no query."""
+    from crmcore.api import Customer
+
+    return list(uow.session.scalars(select(Customer).where(Customer.id.in_(set(ids))))) if ids else []
 
 
 def _mark_stale(uow, now: datetime) -> int:
@@ -195,7 +206,9 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
         providers: dict[str, Provider | None] = {}
         budget: dict[str, int | None] = {}
         quiet = quiet_until(now, settings, app.timezone)
-        for msg in uow.session.scalars(q).all():
+        due = uow.session.scalars(q).all()
+        loaded = _preload_customers(uow, [m.customer_id for m in due])  # noqa: F841 - keeps them in the session
+        for msg in due:
             customer = get_customer(uow.session, msg.customer_id, follow_merges=True, allow_forgotten=True)
             if not customer.active or not has_consent(customer, msg.channel):
                 msg.status, msg.error = "blocked", no_consent_reason(customer, msg.channel) + " before sending"

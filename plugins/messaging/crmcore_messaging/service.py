@@ -58,14 +58,18 @@ def save_template(uow, *, name: str, channel: str, body: str, language: str = "f
         uow.session.add(existing)
     existing.category, existing.subject, existing.body, existing.updated_at = category, subject or None, body, now
     uow.session.flush()
+    uow.cache.get("messaging", {}).pop("templates", None)
     uow.audit("save", "messaging_template", existing.id, {"name": name, "channel": channel, "language": language})
     return existing
 
 
 def find_template(uow, name: str, channel: str, language: str | None = None, *, fallback: str = "fa") -> Template:
     """The template in ``language`` if there is one, else in ``fallback``, else any language."""
-    rows = list(uow.session.scalars(select(Template).where(Template.name == name, Template.channel == channel)
-                                    .order_by(Template.id)))
+    cache = uow.cache.setdefault("messaging", {}).setdefault("templates", {})
+    if (name, channel) not in cache:  # a campaign renders one template for thousands of customers
+        cache[(name, channel)] = list(uow.session.scalars(
+            select(Template).where(Template.name == name, Template.channel == channel).order_by(Template.id)))
+    rows = cache[(name, channel)]
     if not rows:
         raise NotFound(f"no {channel} template named {name!r}", field="template")
     for lang in (language, fallback):
@@ -100,6 +104,7 @@ def remove_template(uow, name: str, channel: str, language: str | None = None) -
             raise Conflict(f"template {name!r} is used by {', '.join(users)}", field="template")
     for row in rows:
         uow.session.delete(row)
+    uow.cache.get("messaging", {}).pop("templates", None)
     uow.audit("remove", "messaging_template", name, {"channel": channel, "language": language})
     return len(rows)
 
