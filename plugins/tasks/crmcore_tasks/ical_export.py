@@ -87,6 +87,10 @@ def _common(component, task: Task, customer_name: str) -> None:
     component.add("categories", [task.kind.replace("_", " "), KIND_LABELS_FA.get(task.kind, task.kind)])
     component.add("priority", PRIORITY_ICAL[task.priority])
     component.add("x-crmcore-task-id", str(task.id))
+    component.add("x-crmcore-kind", task.kind)
+    component.add("x-crmcore-title", task.title)
+    if task.notes:
+        component.add("x-crmcore-notes", task.notes)
     component.add("x-crmcore-customer-id", str(task.customer_id))
 
 

@@ -28,7 +28,7 @@ from crmcore.storage.models import CustomerEmail
 from . import recurrence
 from .models import Task, TaskReminder
 from .service import _announce_created, _customer, _insert, _touch, cancel_task, prepare_task
-from .values import Due, overdue_moment, parse_kind
+from .values import KINDS, Due, overdue_moment, parse_kind
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -75,7 +75,7 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
     fixed_customer = _customer(uow, customer) if customer not in (None, "") else None
     forced_kind = parse_kind(kind) if kind else None
     summary = ImportSummary()
-    unmatched: list[str] = []
+    unmatched: list[dict[str, str]] = []
     for component in cal.walk():
         if component.name not in ("VEVENT", "VTODO"):
             continue
@@ -104,7 +104,7 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
             continue
         who = fixed_customer or _match_customer(uow, item)
         if who is None:
-            unmatched.append(label)
+            unmatched.append({"uid": item["uid"], "title": item["title"], "reason": "no matching customer"})
             continue
         task = prepare_task(
             uow, customer=who, kind=forced_kind or item["kind"], title=item["title"], notes=item["notes"],
@@ -117,11 +117,12 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
         _announce_created(uow, task)
         summary.created.append(task.id)
     if unmatched and not skip_unmatched:
-        shown = "; ".join(unmatched[:5]) + (f"; and {len(unmatched) - 5} more" if len(unmatched) > 5 else "")
+        shown = "; ".join(f"{u['title']!r} (UID {u['uid']})" for u in unmatched[:5])
+        shown += f"; and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
         raise ValidationError(
             f"{len(unmatched)} event(s) in {name} match no customer by attendee email: {shown}. "
             "Give --customer, or --skip-unmatched to import the others", field="customer")
-    summary.skipped += [{"uid": u, "title": "", "reason": "no matching customer"} for u in unmatched]
+    summary.skipped += unmatched
     return summary
 
 
@@ -203,8 +204,14 @@ def _read(uow, component, name: str) -> dict[str, Any] | None:
                            if not isinstance(value, datetime) else _as_utc(value, tz))
     kind = "meeting" if not is_todo else "task"
     title = " ".join(str(component.get("SUMMARY", "")).split()) or ("جلسه" if not is_todo else "کار")
+    notes = str(component.get("DESCRIPTION", "")).strip() or None
+    if component.get("X-CRMCORE-TITLE") is not None:  # our own export: the task's fields as they were
+        title = str(component["X-CRMCORE-TITLE"])
+        notes = str(component.get("X-CRMCORE-NOTES", "")).strip() or None
+        kind = str(component.get("X-CRMCORE-KIND", kind))
+        kind = kind if kind in KINDS else "meeting"
     return {
-        "uid": uid, "title": title[:300], "notes": str(component.get("DESCRIPTION", "")).strip() or None,
+        "uid": uid, "title": title[:300], "notes": notes,
         "location": str(component.get("LOCATION", "")).strip() or None, "start": start_utc, "all_day": all_day,
         "tz": tz, "duration": duration, "rrule": rrule, "exdates": exdates, "kind": kind,
         "priority": _priority(component.get("PRIORITY")), "reminders": _reminders(component, start_utc),
