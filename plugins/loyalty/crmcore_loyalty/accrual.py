@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from crmcore.api import Customer, Interaction, ValidationError, jalali_month_bounds, jalali_year_bounds
 
-from .ledger import credit, lock_account, take_back
+from .ledger import lock_account, take_back
 from .models import LoyaltyAccrual, LoyaltyEntry
 from .program import Program
 from .programs import active_program
@@ -75,56 +75,60 @@ def _is_first_purchase(uow, program: Program, customer_id: int, interaction: Int
     return not uow.session.scalar(select(exists(q)))
 
 
-def earning_for(uow, program: Program, customer: Customer, interaction: Interaction) -> tuple[Earning, list]:
-    """Compute (without writing) what ``interaction`` earns; also returns its lines."""
-    lines = purchase_lines(interaction.payload, interaction.amount_minor or 0, program.currency)
-    day = local_day(interaction.occurred_at, uow.app.timezone)
+def _factors(uow, customer, interaction) -> list[Decimal]:
+    if customer is None or not uow.plugins.hook.loyalty_earning_multiplier.get_hookimpls():
+        return []
     factors = [f for f in uow.call("loyalty_earning_multiplier", customer=customer, interaction=interaction)
                if f is not None]
     for f in factors:
-        if not isinstance(f, Decimal) or f < 0:
+        if not isinstance(f, Decimal) or not f.is_finite() or f < 0:
             raise ValidationError(f"an earning multiplier must be a non-negative Decimal, not {f!r}",
                                   field="multiplier")
+    return factors
+
+
+def earning_context(uow, program: Program, interaction, *, customer: Customer | None, first_purchase: bool,
+                    period_tally: dict | None = None) -> tuple[Earning, list]:
+    """What ``interaction`` earns given its context (``period_tally`` carries per-period caps across a batch)."""
+    lines = purchase_lines(interaction.payload, interaction.amount_minor or 0, program.currency)
+    day = local_day(interaction.occurred_at, uow.app.timezone)
+    period_earned = None
+    if program.cap_per_period is not None:
+        lo, _hi = period_bounds(program, day, uow.app.timezone)
+        tally_key = (interaction.customer_id, lo)
+        if period_tally is None or tally_key not in period_tally:
+            period_earned = _earned_in_period(uow, program, interaction.customer_id, day)
+        else:
+            period_earned = period_tally[tally_key]
     earning = compute_earning(
-        program, amount=interaction.amount_minor or 0, lines=lines, day=day,
-        first_purchase=_is_first_purchase(uow, program, customer.id, interaction),
-        birthday_month=_is_birthday_month(customer, day, program.calendar), external_factors=factors,
-        period_earned=_earned_in_period(uow, program, customer.id, day))
+        program, amount=interaction.amount_minor or 0, lines=lines, day=day, first_purchase=first_purchase,
+        birthday_month=customer is not None and _is_birthday_month(customer, day, program.calendar),
+        external_factors=_factors(uow, customer, interaction), period_earned=period_earned)
+    if period_tally is not None and period_earned is not None:
+        period_tally[(interaction.customer_id, lo)] = period_earned + earning.points
     return earning, lines
 
 
-def accrue_purchase(uow, interaction: Interaction, customer: Customer) -> LoyaltyEntry | None:
-    """Credit the points ``interaction`` earns (once: a re-delivered event earns nothing)."""
-    program = active_program(uow)
-    if program.version is None or not program.rules or interaction.currency != program.currency:
-        return None
-    if uow.session.get(LoyaltyAccrual, interaction.id) is not None:
-        return None
-    earning, lines = earning_for(uow, program, customer, interaction)
-    entry = None
-    if earning.points > 0:
-        entry = credit(uow, customer.id, earning.points, kind="earn", reason=f"purchase {interaction.id}",
-                       key=f"accrual:{interaction.id}", interaction_id=interaction.id,
-                       occurred_at=interaction.occurred_at, program=program,
-                       details={"rules": {f.rule: f.points for f in earning.firings if f.fired and f.points}}
-                       | ({"capped": earning.capped} if earning.capped else {}))
-    uow.session.add(LoyaltyAccrual(
-        interaction_id=interaction.id, customer_id=customer.id, entry_id=entry.id if entry else None,
-        program_version=program.version, amount_minor=interaction.amount_minor or 0, refunded_minor=0,
-        points=earning.points, reversed_points=0, bonus_points=earning.bonus_points, refund_ids=[],
-        lines=[{"sku": ln.sku, "category": ln.category, "amount": ln.amount, "points": p, "refunded": 0}
-               for ln, p in zip(lines, earning.line_points)]))
-    if program.thresholds:
-        _advance_thresholds(uow, program, customer, interaction, interaction.amount_minor or 0)
-    return entry
+def earning_for(uow, program: Program, customer: Customer, interaction: Interaction) -> tuple[Earning, list]:
+    """Compute (without writing) what ``interaction`` earns; also returns its lines (``crm loyalty simulate``)."""
+    return earning_context(uow, program, interaction, customer=customer,
+                           first_purchase=_is_first_purchase(uow, program, customer.id, interaction))
 
 
-def _advance_thresholds(uow, program: Program, customer: Customer, interaction: Interaction, amount: int) -> None:
+def accrue_purchase(uow, interaction: Interaction, customer: Customer | None = None) -> None:
+    """Accrue one purchase now (once: a purchase already accrued earns nothing)."""
+    from .batch import accrue_many
+
+    accrue_many(uow, [interaction])
+
+
+def advance_thresholds(uow, program: Program, account, interaction) -> None:
+    """Count a purchase toward the spending thresholds; grant their rewards each time one is crossed."""
     from .rewards import grant_reward
 
-    account = lock_account(uow, customer.id)
     state = dict(account.state or {})
     day = local_day(interaction.occurred_at, uow.app.timezone)
+    amount = interaction.amount_minor or 0
     for rule in program.thresholds:
         if not rule.active_on(day):
             continue
@@ -132,7 +136,7 @@ def _advance_thresholds(uow, program: Program, customer: Customer, interaction: 
         times = max(progress // rule.every_minor, 0)
         state[f"threshold:{rule.name}"] = progress - times * rule.every_minor
         for n in range(times):
-            grant_reward(uow, customer.id, rule.reward, key=f"threshold:{interaction.id}:{rule.name}:{n}",
+            grant_reward(uow, account.customer_id, rule.reward, key=f"threshold:{interaction.id}:{rule.name}:{n}",
                          program=program, source="threshold")
     account.state = state
 
@@ -170,6 +174,9 @@ def _apply_refund_to_lines(lines: list[dict[str, Any]], refund: Interaction, amo
 
 def reverse_refund(uow, refund: Interaction, customer: Customer) -> LoyaltyEntry | None:
     """Take back the points of the refunded part of the purchase ``refund.related_id``."""
+    from .batch import drain
+
+    drain(uow)  # the purchase may have been recorded in this same unit of work
     accrual = uow.session.get(LoyaltyAccrual, refund.related_id)
     if accrual is None or refund.id in (accrual.refund_ids or []):
         return None

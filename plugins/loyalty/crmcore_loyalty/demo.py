@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crmcore.api import Interaction, record_interaction
 
-from .accrual import accrue_purchase
+from .batch import accrue_many
 from .check import check_ledger
 from .jobs import run_expiry
 from .ledger import balance
@@ -24,8 +24,7 @@ def seed(uow, customers, rng) -> list[str]:
     purchases = list(uow.session.scalars(select(Interaction).where(
         Interaction.kind == "purchase", Interaction.customer_id.in_(list(by_id)))
         .order_by(Interaction.occurred_at, Interaction.id)))
-    for p in purchases:  # history recorded before the program existed earns now, in time order
-        accrue_purchase(uow, p, by_id[p.customer_id])
+    accrue_many(uow, purchases)  # history recorded before the program existed earns now, in time order
     redeemed = 0
     for c in rng.sample(customers, k=min(12, len(customers))):
         points = balance(uow, c.id)

@@ -8,9 +8,9 @@ from crmcore.api import hookimpl
 @hookimpl
 def crm_interaction_recorded(uow, interaction, customer):
     if interaction.kind == "purchase":
-        from .accrual import accrue_purchase
+        from .batch import enqueue_purchase
 
-        accrue_purchase(uow, interaction, customer)
+        enqueue_purchase(uow, interaction)
     elif interaction.kind == "refund" and interaction.related_id is not None:
         from .accrual import reverse_refund
 

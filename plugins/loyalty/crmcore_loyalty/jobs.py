@@ -17,6 +17,9 @@ from .rewards import expire_vouchers
 
 
 def run_expiry(uow, now: datetime) -> dict[str, Any]:
+    from .batch import drain
+
+    drain(uow)
     program = active_program(uow)
     session = uow.session
     due: dict[int, list[LoyaltyLot]] = defaultdict(list)

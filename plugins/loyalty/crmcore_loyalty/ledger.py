@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -66,6 +66,28 @@ def lock_account(uow, customer_id: int) -> LoyaltyAccount:
     return account
 
 
+def accounts_locked(uow, customer_ids: list[int]) -> dict[int, LoyaltyAccount]:
+    """Lock (creating where missing) the accounts of many members, in customer-id order."""
+    cache = _accounts(uow)
+    missing = sorted(cid for cid in set(customer_ids) if cid not in cache)
+    session = uow.session
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        query = (select(LoyaltyAccount).where(LoyaltyAccount.customer_id.in_(chunk))
+                 .order_by(LoyaltyAccount.customer_id).with_for_update())
+        found = {a.customer_id: a for a in session.scalars(query)}
+        new = [cid for cid in chunk if cid not in found]
+        if new:
+            now = uow.now()
+            insert = _insert_for(session)
+            session.execute(insert(LoyaltyAccount).on_conflict_do_nothing(index_elements=["customer_id"]), [
+                {"customer_id": cid, "balance": 0, "deficit": 0, "owed": 0, "absorbed": 0, "entry_count": 0,
+                 "chain_head": "", "state": {}, "updated_at": now} for cid in new])
+            found = {a.customer_id: a for a in session.scalars(query)}
+        cache.update(found)
+    return {cid: cache[cid] for cid in customer_ids}
+
+
 def _insert_for(session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -84,7 +106,7 @@ def balance(uow, customer_id: int) -> int:
 
 # -- the hash chain ----------------------------------------------------------------------------------------
 def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else ""
+    return moment.astimezone(timezone.utc).isoformat() if moment is not None else ""
 
 
 def entry_digest(entry: LoyaltyEntry) -> str:

@@ -10,6 +10,9 @@ from .programs import active_program
 
 
 def merge_members(uow, kept, merged) -> None:
+    from .batch import drain
+
+    drain(uow)
     if uow.session.get(LoyaltyAccount, merged.id) is None:
         for model in (LoyaltyAccrual, LoyaltyRedemption, LoyaltyVoucher):
             uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))

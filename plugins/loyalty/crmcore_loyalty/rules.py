@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from crmcore.api import ValidationError, parse_money
+from crmcore.api import ValidationError, format_date, parse_money
 
 from .program import Program, Rule
 
@@ -89,8 +89,12 @@ def purchase_lines(payload: dict[str, Any] | None, amount: int, currency: str) -
     return lines
 
 
-def _dates(rule: Rule) -> str:
-    return f"{rule.starts or '…'} to {rule.ends or '…'}"
+def _day(day: date | None, calendar: str) -> str:
+    return format_date(day, calendar) if day else "…"
+
+
+def _inactive(rule: Rule, day: date, calendar: str) -> str:
+    return f"not active on {_day(day, calendar)} ({_day(rule.starts, calendar)} to {_day(rule.ends, calendar)})"
 
 
 def _floor(value: Decimal) -> int:
@@ -106,7 +110,7 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
     stopped_by: str | None = None
     for rule in program.earning_rules:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0, f"not active on {day} ({_dates(rule)})"))
+            firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
             continue
         if stopped_by:
             firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive rule {stopped_by!r}"))
@@ -155,7 +159,7 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
     stopped_by = None
     for rule in program.multipliers:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0, f"not active on {day} ({_dates(rule)})"))
+            firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
             continue
         if stopped_by:
             firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive multiplier {stopped_by!r}"))

@@ -221,3 +221,32 @@ def test_earning_multiplier_hook_from_another_plugin(crm_app_factory):
     cid = make_customer(app)
     record_purchase(app, cid, "170000")
     assert kinds(app, cid) == [("earn", 25)]  # floor(17 × 1.5)
+
+
+def test_purchase_and_refund_in_one_unit_of_work_and_reads_see_queued_purchases(crm_app):
+    load_base(crm_app)
+    cid = make_customer(crm_app)
+    with crm_app.unit_of_work() as uow:
+        c = get_customer(uow.session, cid)
+        p = record_interaction(uow, c, kind="purchase", amount="500000", currency="IRR")
+        assert api.balance(uow, cid) == 50  # the queued purchase is accrued before the read
+        record_interaction(uow, c, kind="purchase", amount="200000", currency="IRR")
+        record_interaction(uow, c, kind="refund", amount="500000", currency="IRR", related_id=p.id)
+    assert kinds(crm_app, cid) == [("earn", 50), ("earn", 20), ("reverse", -50)]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert check_ledger(uow)["problems"] == []
+
+
+def test_a_member_with_points_owed_settles_them_from_the_next_purchases_in_a_batch(crm_app):
+    load_base(crm_app, "clawback")
+    cid = make_customer(crm_app)
+    pid = record_purchase(crm_app, cid, "1000000")
+    with crm_app.unit_of_work() as uow:
+        api.debit(uow, cid, 100, kind="redeem", reason="all of it")
+    refund(crm_app, cid, pid, "1000000")
+    with crm_app.unit_of_work() as uow:
+        c = get_customer(uow.session, cid)
+        for amount in ("600000", "600000"):
+            record_interaction(uow, c, kind="purchase", amount=amount, currency="IRR")
+    assert kinds(crm_app, cid)[3:] == [("earn", 60), ("clawback", -60), ("earn", 60), ("clawback", -40)]
+    assert balance(crm_app, cid) == 20

@@ -1,0 +1,218 @@
+"""Purchase accrual in batches: the kernel's purchase events are queued in the unit of work and accrued
+together — before the transaction commits, or as soon as anything reads loyalty data in it.
+
+One code path serves live purchases (a queue of one) and imported histories (thousands per transaction):
+accounts are locked in customer-id order with one ``SELECT … FOR UPDATE``, the earning of each purchase is
+computed by :mod:`crmcore_loyalty.rules`, and entries, lots and accruals are written with multi-row inserts,
+each entry extending its member's hash chain exactly as a single credit would. Members with something to settle
+first (points owed under the claw-back policy, or a negative balance) take the one-at-a-time
+:func:`crmcore_loyalty.ledger.credit` path, which settles it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, func, insert, select
+
+from crmcore.api import Customer, Interaction
+
+from .ledger import accounts_locked, credit, entry_digest, entry_to_dict
+from .models import LoyaltyAccrual, LoyaltyEntry, LoyaltyLot
+from .program import Program
+from .programs import active_program
+from .rules import compute_earning, purchase_lines
+
+QUEUE = "loyalty.pending"
+CHUNK = 500
+
+
+def enqueue_purchase(uow, interaction) -> None:
+    """Queue a recorded purchase for accrual in this unit of work (checked now, accrued before commit)."""
+    program = active_program(uow)
+    if program.version is None or not program.rules or interaction.currency != program.currency:
+        return
+    purchase_lines(interaction.payload, interaction.amount_minor or 0, program.currency)  # refuse bad lines now
+    pending = uow.cache.get(QUEUE)
+    if pending is None:
+        pending = uow.cache[QUEUE] = []
+        session = uow.session
+
+        def before_commit(_session):
+            drain(uow)
+            uow.flush_outbox()
+
+        event.listen(session, "before_commit", before_commit)
+    pending.append(interaction)
+
+
+def drain(uow) -> None:
+    """Accrue every queued purchase now (called before commit and by every loyalty read or write)."""
+    pending = uow.cache.get(QUEUE)
+    while pending:
+        items, pending[:] = list(pending), []
+        accrue_many(uow, items)
+
+
+def _insert_with_ids(session, table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their ids in order (SQLite: ids assigned under the write lock BEGIN IMMEDIATE
+    holds, so the rows go in as one executemany; PostgreSQL: INSERT … RETURNING in parameter order)."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        for i, row in enumerate(rows):
+            row["id"] = start + i
+        session.execute(insert(table), rows)
+        return list(range(start, start + len(rows)))
+    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int]) -> dict[int, int]:
+    """Each member's first purchase id (earliest ``occurred_at``, then lowest id), remembered on the account."""
+    if not any(r.kind == "first_purchase" for r in program.rules):
+        return {}
+    first: dict[int, int] = {}
+    unknown = []
+    for cid in customer_ids:
+        known = (accounts[cid].state or {}).get("first_purchase")
+        if known is not None:
+            first[cid] = known
+        else:
+            unknown.append(cid)
+    for start in range(0, len(unknown), CHUNK):
+        chunk = unknown[start:start + CHUNK]
+        rows = uow.session.execute(select(Interaction.customer_id, Interaction.id).where(
+            Interaction.kind == "purchase", Interaction.customer_id.in_(chunk))
+            .order_by(Interaction.customer_id, Interaction.occurred_at, Interaction.id))
+        for cid, iid in rows:
+            if cid not in first:
+                first[cid] = iid
+                accounts[cid].state = {**(accounts[cid].state or {}), "first_purchase": iid}
+    return first
+
+
+def accrue_many(uow, interactions: list) -> None:
+    session = uow.session
+    program = active_program(uow)
+    seen: set[int] = set()
+    items = []
+    for i in interactions:
+        if i.id not in seen:
+            seen.add(i.id)
+            items.append(i)
+    done: set[int] = set()
+    for start in range(0, len(items), CHUNK):
+        chunk = [i.id for i in items[start:start + CHUNK]]
+        done.update(session.scalars(select(LoyaltyAccrual.interaction_id).where(LoyaltyAccrual.interaction_id.in_(chunk))))
+    items = [i for i in items if i.id not in done]
+    if not items:
+        return
+    customer_ids = sorted({i.customer_id for i in items})
+    accounts = accounts_locked(uow, customer_ids)
+    first = _first_purchases(uow, program, accounts, customer_ids)
+    needs_customer = (any(r.kind == "birthday_month" for r in program.rules)
+                      or bool(uow.plugins.hook.loyalty_earning_multiplier.get_hookimpls()))
+    customers: dict[int, Customer] = {}
+    if needs_customer:
+        for start in range(0, len(customer_ids), CHUNK):
+            for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids[start:start + CHUNK]))):
+                customers[c.id] = c
+    from .accrual import earning_context
+
+    period_tally: dict[tuple[int, Any], int] = {}
+    entries: list[dict[str, Any]] = []
+    lots: list[dict[str, Any]] = []
+    accruals: list[dict[str, Any]] = []
+    slow: list = []  # members with debts to settle: one at a time, through credit()
+    slow_members: set[int] = set()
+    entry_of: dict[int, int] = {}  # interaction id -> index in entries
+    now = uow.now()
+    from . import expiry as expiry_rules
+
+    for interaction in items:
+        cid = interaction.customer_id
+        account = accounts[cid]
+        earning, lines = earning_context(uow, program, interaction, customer=customers.get(cid),
+                                         first_purchase=first.get(cid) == interaction.id, period_tally=period_tally)
+        accruals.append({"interaction_id": interaction.id, "customer_id": cid, "entry_id": None,
+                         "program_version": program.version, "amount_minor": interaction.amount_minor or 0,
+                         "refunded_minor": 0, "points": earning.points, "reversed_points": 0,
+                         "bonus_points": earning.bonus_points, "refund_ids": [],
+                         "lines": [{"sku": ln.sku, "category": ln.category, "amount": ln.amount, "points": p,
+                                    "refunded": 0} for ln, p in zip(lines, earning.line_points)]})
+        if earning.points <= 0:
+            continue
+        details = {"rules": {f.rule: f.points for f in earning.firings if f.fired and f.points}}
+        if earning.capped:
+            details["capped"] = earning.capped
+        if account.owed or account.deficit or cid in slow_members:
+            slow_members.add(cid)
+            slow.append((interaction, earning.points, details, len(accruals) - 1))
+            continue
+        account.balance += earning.points
+        account.entry_count += 1
+        row = {"customer_id": cid, "seq": account.entry_count, "kind": "earn", "points": earning.points,
+               "balance_after": account.balance, "reason": f"purchase {interaction.id}",
+               "key": f"accrual:{interaction.id}", "ref": None, "interaction_id": interaction.id,
+               "actor": uow.actor, "program_version": program.version, "occurred_at": interaction.occurred_at,
+               "recorded_at": now, "consumed_lots": [], "details": details, "prev_hash": account.chain_head}
+        row["hash"] = entry_digest(_RowView(row))
+        account.chain_head = row["hash"]
+        account.updated_at = now
+        entry_of[interaction.id] = len(entries)
+        entries.append(row)
+        lots.append({"customer_id": cid, "points": earning.points, "remaining": earning.points,
+                     "earned_at": interaction.occurred_at,
+                     "expires_at": expiry_rules.expiry_for(program, interaction.occurred_at, uow.app.timezone),
+                     "warned_at": None})
+    session.flush()  # the accounts' new chain heads and state go first, then the rows
+    ids = _insert_with_ids(session, LoyaltyEntry.__table__, entries)
+    for lot, entry_id in zip(lots, ids):
+        lot["entry_id"] = entry_id
+    if lots:
+        session.execute(insert(LoyaltyLot.__table__), lots)
+    for acc in accruals:
+        index = entry_of.get(acc["interaction_id"])
+        if index is not None:
+            acc["entry_id"] = ids[index]
+    for interaction, points, details, index in slow:
+        entry = credit(uow, interaction.customer_id, points, kind="earn", reason=f"purchase {interaction.id}",
+                       key=f"accrual:{interaction.id}", interaction_id=interaction.id,
+                       occurred_at=interaction.occurred_at, program=program, details=details)
+        accruals[index]["entry_id"] = entry.id
+    session.execute(insert(LoyaltyAccrual.__table__), accruals)
+    _announce(uow, entries, ids)
+    if program.thresholds:
+        from .accrual import advance_thresholds
+
+        for interaction in items:
+            advance_thresholds(uow, program, accounts[interaction.customer_id], interaction)
+
+
+def _announce(uow, entries: list[dict[str, Any]], ids: list[int]) -> None:
+    """``loyalty_points_earned`` for each bulk-written entry (outbox always; hook only when implemented)."""
+    hooked = bool(uow.plugins.hook.loyalty_points_earned.get_hookimpls())
+    objects: dict[int, LoyaltyEntry] = {}
+    if hooked and ids:
+        for start in range(0, len(ids), CHUNK):
+            for e in uow.session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.id.in_(ids[start:start + CHUNK]))):
+                objects[e.id] = e
+    by_customer: dict[int, Customer] = {}
+    for row, entry_id in zip(entries, ids):
+        row["id"] = entry_id
+        data = entry_to_dict(_RowView(row))
+        if hooked:
+            cid = row["customer_id"]
+            customer = by_customer.get(cid) or by_customer.setdefault(cid, uow.session.get(Customer, cid))
+            uow.emit("loyalty_points_earned", customer_id=cid, data=data, customer=customer, entry=objects[entry_id])
+        else:
+            uow.emit("loyalty_points_earned", customer_id=row["customer_id"], data=data, customer=None, entry=None)
+
+
+class _RowView:
+    """An entry row dict seen as an entry (for the digest and the JSON form)."""
+
+    def __init__(self, row: dict[str, Any]):
+        self.__dict__.update(row)
+        self.__dict__.setdefault("id", None)
+
