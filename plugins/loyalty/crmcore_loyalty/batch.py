@@ -216,3 +216,26 @@ class _RowView:
         self.__dict__.update(row)
         self.__dict__.setdefault("id", None)
 
+
+
+def accrue_unaccrued(uow, *, since=None, chunk: int = 5000) -> int:
+    """Accrue every stored purchase that has no accrual yet (history recorded before the program was loaded,
+    or imported while loyalty was disabled), in ``occurred_at`` order. Returns how many were accrued."""
+    program = active_program(uow)
+    if program.version is None:
+        from crmcore.api import ValidationError
+
+        raise ValidationError("no program is loaded; run: crm loyalty program load FILE", field="program")
+    query = (select(Interaction).outerjoin(LoyaltyAccrual, LoyaltyAccrual.interaction_id == Interaction.id)
+             .where(Interaction.kind == "purchase", LoyaltyAccrual.interaction_id.is_(None),
+                    Interaction.currency == program.currency)
+             .order_by(Interaction.occurred_at, Interaction.id))
+    if since is not None:
+        query = query.where(Interaction.occurred_at >= since)
+    done = 0
+    while True:
+        items = list(uow.session.scalars(query.limit(chunk)))
+        if not items:
+            return done
+        accrue_many(uow, items)  # each gets an accrual row, so the next query moves on
+        done += len(items)

@@ -289,6 +289,21 @@ def simulate(customer, amount, skus, categories, at, as_json):
 
 
 @loyalty.command()
+@click.option("--since", help="Only purchases from this date (Jalali or Gregorian).")
+def accrue(since):
+    """Earn points for stored purchases that have none yet (history from before the program, or imported
+    while loyalty was disabled), in time order; purchases already accrued are skipped."""
+    from crmcore.api import parse_datetime
+
+    from .batch import accrue_unaccrued
+
+    app = get_app()
+    with app.unit_of_work() as uow:
+        n = accrue_unaccrued(uow, since=parse_datetime(since, tz=app.timezone, field="since") if since else None)
+    click.echo(f"{n:,} purchases accrued")
+
+
+@loyalty.command()
 @click.option("--json", "as_json", is_flag=True)
 def check(as_json):
     """Prove every cached balance equals its ledger and every member's hash chain is intact (exit 1 if not)."""

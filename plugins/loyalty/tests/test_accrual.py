@@ -250,3 +250,36 @@ def test_a_member_with_points_owed_settles_them_from_the_next_purchases_in_a_bat
             record_interaction(uow, c, kind="purchase", amount=amount, currency="IRR")
     assert kinds(crm_app, cid)[3:] == [("earn", 60), ("clawback", -60), ("earn", 60), ("clawback", -40)]
     assert balance(crm_app, cid) == 20
+
+
+def test_accrue_command_backfills_history_once(crm_app, crm_cli):
+    cid = make_customer(crm_app)
+    record_purchase(crm_app, cid, "300000", at="2024-05-01 10:00")
+    record_purchase(crm_app, cid, "100000", at="2024-04-01 10:00")
+    r = crm_cli("loyalty", "accrue")
+    assert r.exit_code == 1 and "no program is loaded" in r.stderr
+    load_base(crm_app, extra="[[rules]]\nname='welcome'\nkind='first_purchase'\npoints=7\n")
+    assert crm_cli("loyalty", "accrue").stdout.strip() == "2 purchases accrued"
+    assert crm_cli("loyalty", "accrue").stdout.strip() == "0 purchases accrued"
+    assert kinds(crm_app, cid) == [("earn", 17), ("earn", 30)]  # time order; the April purchase was the first
+
+
+def test_merging_customers_moves_points_with_their_expiry(crm_app):
+    from crmcore.api import merge_customers
+
+    load_base(crm_app)
+    kept = make_customer(crm_app, "علی رضایی")
+    merged = make_customer(crm_app, "علي رضايي")
+    record_purchase(crm_app, kept, "100000")
+    crm_app.clock.advance(days=10)
+    record_purchase(crm_app, merged, "250000")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        expiry = api.lots(uow, merged)[0].expires_at
+    with crm_app.unit_of_work() as uow:
+        merge_customers(uow, kept, merged)
+    assert kinds(crm_app, merged)[-1] == ("merge_out", -25)
+    assert kinds(crm_app, kept)[-1] == ("merge_in", 25)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert api.balance(uow, kept) == 35 and api.balance(uow, merged) == 0
+        assert sorted(lot.expires_at for lot in api.lots(uow, kept))[-1] == expiry
+        assert check_ledger(uow)["problems"] == []
