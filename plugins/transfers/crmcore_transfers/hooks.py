@@ -1,0 +1,54 @@
+"""The transfers plugin's hook implementations: the program section it owns, reports, jobs, profile,
+customer merges and forgetting, demo data."""
+from __future__ import annotations
+
+from crmcore.api import hookimpl
+
+
+@hookimpl
+def loyalty_program_sections():
+    from .policy import validate_section
+
+    return {"transfers": validate_section}
+
+
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .profile import profile_section
+
+    return profile_section(uow, customer)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    from .merge import merge_members
+
+    merge_members(uow, kept, merged)
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    from .merge import forget_member
+
+    forget_member(uow, customer)
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed
+
+    return seed(uow, customers, rng)
