@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,postgresql]" $(foreach d,$(PLUGIN_DIRS),-e ./$(d))
+	$(BIN)/python -m pip install --quiet -e ".[test,postgresql]" $(foreach d,$(PLUGIN_DIRS),-e "./$(d)[test]")
 	touch $(STAMP)
 
 demo: setup

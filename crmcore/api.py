@@ -17,7 +17,7 @@ from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, 
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
-from .reports import Report, ReportParams, ReportResult, period_key  # noqa: F401
+from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
 from .services.attributes import AttributeSpec  # noqa: F401
 from .services.customers import (  # noqa: F401
     PreparedCustomer, add_customer, customer_to_dict, get_customer, merge_customers, forget_customer,
@@ -28,7 +28,8 @@ from .services.interactions import (  # noqa: F401
 )
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import find_customers  # noqa: F401
+from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
 from .services.search_fields import SearchField, compare, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
-from .storage.models import Customer, Interaction, OutboxEvent  # noqa: F401
+from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401

@@ -130,3 +130,17 @@ def test_forget_erases_personal_data_but_keeps_aggregates(crm_app):
     with pytest.raises(NotFound, match="forgotten"):
         with crm_app.unit_of_work() as uow:
             get_customer(uow.session, cid)
+
+
+def test_settings_are_stored_per_namespace_and_audited(crm_app):
+    from crmcore.api import get_setting, set_setting, settings_of
+
+    with crm_app.unit_of_work() as uow:
+        assert get_setting(uow, "loyalty", "spend_order", "oldest") == "oldest"
+        set_setting(uow, "loyalty", "spend_order", "soonest_expiring")
+        set_setting(uow, "loyalty", "spend_order", "oldest")
+        set_setting(uow, "voip", "area_code", "021")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert settings_of(uow, "loyalty") == {"spend_order": "oldest"}
+        audit = uow.session.scalars(select(AuditEntry).where(AuditEntry.entity == "setting")).all()
+        assert [a.changes["new"] for a in audit] == ["soonest_expiring", "oldest", "021"]
