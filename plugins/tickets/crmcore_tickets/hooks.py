@@ -116,6 +116,6 @@ def surveys_detractor(uow, response, customer):
     body = f"امتیاز {response.score} در نظرسنجی «{response.survey_name}» (score {response.score})"
     if comment:
         body += f"\n\n{comment}"
-    open_ticket(uow, customer, subject=f"مشتری ناراضی: {response.survey_name} ({response.score})", body=body,
-                channel="web", priority="high", category="survey", dedup_key=f"surveys:response:{response.id}",
-                source="surveys")
+    return open_ticket(uow, customer, subject=f"مشتری ناراضی: {response.survey_name} ({response.score})", body=body,
+                       channel="web", priority="high", category="survey", dedup_key=f"surveys:response:{response.id}",
+                       source="surveys")
