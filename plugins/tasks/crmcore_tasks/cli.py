@@ -225,9 +225,7 @@ def ical(assignee, style, include_closed, output):
         with open(output, "wb") as fh:
             fh.write(data)
     else:
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        click.echo(data, nl=False)  # bytes go to the binary stream: CRLF line ends kept
 
 
 @tasks.command("import")

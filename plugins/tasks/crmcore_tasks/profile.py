@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from crmcore.api import ProfileSection
 
-from .display import task_to_dict
+from .display import format_due
 from .models import Task
 
 SHOWN = 5
@@ -27,5 +27,10 @@ def profile_section(uow, customer) -> ProfileSection | None:
     return ProfileSection(
         key="tasks", title="Tasks and appointments", title_fa="کارها و قرارها", order=60,
         data={"open": open_count, "overdue_count": overdue_count, "done": done_count,
-              "overdue": [task_to_dict(t, calendar=calendar, tz=tz, now=now) for t in overdue],
-              "upcoming": [task_to_dict(t, calendar=calendar, tz=tz, now=now) for t in upcoming]})
+              "overdue": [_brief(t, calendar, tz) for t in overdue],
+              "upcoming": [_brief(t, calendar, tz) for t in upcoming]})
+
+
+def _brief(task: Task, calendar: str, tz: str) -> dict:
+    return {"id": task.id, "kind": task.kind, "title": task.title, "due": format_due(task, calendar, tz),
+            "assignee": task.assignee, "priority": task.priority}

@@ -69,6 +69,7 @@ def normalize_rule(raw: str, *, tz: str, field: str = "rrule") -> str:
             m = _WEEKDAY.match(item)
             if not m or (m.group(1) and not 1 <= int(m.group(1)) <= 53):
                 raise _bad(raw, f"has BYDAY item {item!r} (expected MO, TU…, or 1MO, -1FR)", field)
+    _check_combinations(parts, raw, field)
     if "WKST" in parts and parts["WKST"] not in ("MO", "TU", "WE", "TH", "FR", "SA", "SU"):
         raise _bad(raw, f"has WKST={parts['WKST']}", field)
     if "UNTIL" in parts:
@@ -78,6 +79,29 @@ def normalize_rule(raw: str, *, tz: str, field: str = "rrule") -> str:
     except (ValueError, TypeError) as exc:
         raise _bad(raw, f"does not parse ({exc})", field) from None
     return canonical
+
+
+_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _check_combinations(parts: dict[str, str], raw: str, field: str) -> None:
+    """Refuse combinations RFC 5545 forbids or that can never happen: dateutil would otherwise search up to
+    the year 9999 for an occurrence (seconds of CPU) before giving up."""
+    freq = parts["FREQ"]
+    if "BYWEEKNO" in parts and freq != "YEARLY":
+        raise _bad(raw, "uses BYWEEKNO, which RFC 5545 allows only with FREQ=YEARLY", field)
+    if "BYYEARDAY" in parts and freq != "YEARLY":
+        raise _bad(raw, "uses BYYEARDAY, which this plugin allows only with FREQ=YEARLY", field)
+    if "BYMONTHDAY" in parts and freq == "WEEKLY":
+        raise _bad(raw, "uses BYMONTHDAY, which RFC 5545 does not allow with FREQ=WEEKLY", field)
+    if "BYSETPOS" in parts and (freq == "DAILY" or not ({"BYDAY", "BYMONTHDAY"} & set(parts))):
+        raise _bad(raw, "uses BYSETPOS, which needs FREQ=WEEKLY/MONTHLY/YEARLY and BYDAY or BYMONTHDAY", field)
+    if "BYMONTHDAY" in parts and "BYMONTH" in parts:
+        days = [abs(int(d)) for d in parts["BYMONTHDAY"].split(",")]
+        months = [int(m) for m in parts["BYMONTH"].split(",")]
+        if not any(d <= _MONTH_DAYS[m] for d in days for m in months):
+            raise _bad(raw, f"asks for day {parts['BYMONTHDAY']} of month {parts['BYMONTH']}, which never exists",
+                       field)
 
 
 def _until_utc(value: str, tz: str, raw: str, field: str) -> str:

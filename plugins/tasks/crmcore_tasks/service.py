@@ -150,7 +150,7 @@ def create_follow_up(uow, *, customer_id: int, title: str, kind: str = "follow_u
     assignee = extra.pop("assignee", None)
     if assignee is None:
         assignee = _owner_if_assignee(uow, customer)
-    due = due_at if due_at is not None else uow.now()
+    due = due_at if due_at is not None else uow.now().replace(second=0, microsecond=0)
     task = prepare_task(uow, customer=customer, kind=kind, title=title, due=due, dedup_key=key, source=source,
                         reference=reference, assignee=assignee, **extra)
     if key is None:

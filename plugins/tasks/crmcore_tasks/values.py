@@ -109,7 +109,7 @@ def parse_due(raw: Any, *, now: datetime, tz: str, all_day: bool | None = None, 
     m = _RELATIVE.match(low)
     if m:
         minutes = int(m.group(1)) * _UNIT_MINUTES[m.group(2)[0]]
-        return Due(at=now + timedelta(minutes=minutes), all_day=False)
+        return Due(at=(now + timedelta(minutes=minutes)).replace(second=0, microsecond=0), all_day=False)
     if _DATE_ONLY.match(text):
         day = parse_date(text, field=field)
         return Due(at=local_midnight(day, tz), all_day=True if all_day is None else all_day)

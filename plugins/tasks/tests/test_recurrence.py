@@ -68,7 +68,9 @@ def test_until_ends_the_series_and_all_day_series_keep_their_dates(crm_app, cust
 
 
 def test_rule_parsing_of_pathological_rules_is_quick_and_clear():
-    for rule in ("FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=SECONDLY"):
+    for rule in ("FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=SECONDLY",
+                 "FREQ=DAILY;BYSETPOS=2", "FREQ=MONTHLY;BYWEEKNO=60", "FREQ=WEEKLY;BYMONTHDAY=3",
+                 "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=-31"):
         with pytest.raises(ValidationError):
             canonical = recurrence.normalize_rule(rule, tz="Asia/Tehran")
             recurrence.check_has_occurrence(canonical, datetime(2025, 3, 21, tzinfo=UTC), "Asia/Tehran")
