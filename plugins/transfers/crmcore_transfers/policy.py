@@ -50,7 +50,8 @@ class Limit:
     max_points: int | None = None
 
     def describe(self, calendar: str) -> str:
-        period = {"month": f"{calendar} month", "gregorian_month": "Gregorian month",
+        period = {"month": "Jalali month" if calendar == "jalali" else "Gregorian month",
+                  "gregorian_month": "Gregorian month",
                   "jalali_month": "Jalali month"}.get(self.period, self.period)
         caps = [f"{self.max_count} transfers" if self.max_count else "", f"{self.max_points:,} points"
                 if self.max_points else ""]
