@@ -56,3 +56,10 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_search_fields():
+    from .search import FIELDS
+
+    return FIELDS

@@ -1,4 +1,6 @@
 import random
+
+import pytest
 from datetime import date, datetime, timezone
 
 from crmcore.api import ReportParams, forget_customer, merge_customers
@@ -109,3 +111,26 @@ def h_count(app):
 
     with app.unit_of_work(readonly=True) as uow:
         return uow.session.scalar(select(func.count()).select_from(Task))
+
+
+def test_search_fields_count_open_and_overdue_tasks(crm_app, customer, h):
+    from sqlalchemy import select
+
+    from crmcore.api import Customer, ValidationError, where_conditions
+
+    other = make_customer(crm_app, "Ali")
+    h.add(customer, title="long ago", due="2020-01-01 10:00")  # overdue by any clock
+    h.add(customer, title="far ahead", due="2099-01-01 10:00")
+    h.add(other, title="far ahead too", due="2099-01-01 10:00")
+
+    def find(*clauses):
+        with crm_app.unit_of_work(readonly=True) as uow:
+            q = select(Customer.id).where(*where_conditions(uow, list(clauses))).order_by(Customer.id)
+            return list(uow.session.scalars(q))
+
+    assert find("open_tasks>=2") == [customer]
+    assert find("open_tasks=1") == [other]
+    assert find("overdue_tasks>0") == [customer]
+    assert find("overdue_tasks=0") == [other]
+    with pytest.raises(ValidationError, match="not a whole number"):
+        find("open_tasks>many")
