@@ -1,0 +1,220 @@
+"""``crm transfers …``: send, accept, decline, cancel, reverse, list, show, allowance and the policy.
+CUSTOMER arguments take an id, external id, phone or email; POINTS may be written with Persian digits."""
+from __future__ import annotations
+
+import click
+
+from crmcore.cli import echo_json, get_app
+
+
+def _when(app, iso: str | None) -> str:
+    from datetime import datetime
+
+    from crmcore.api import format_datetime
+
+    return format_datetime(datetime.fromisoformat(iso), app.calendar, tz=app.timezone) if iso else "-"
+
+
+def parse_points(raw: str) -> int:
+    from crmcore.api import ValidationError, to_ascii_digits
+
+    text = to_ascii_digits(raw).replace(",", "").replace("٬", "").strip()
+    if not text.lstrip("-").isdigit():
+        raise ValidationError(f"{raw!r} is not a whole number of points", field="points")
+    return int(text)
+
+
+def _line(app, t: dict) -> str:
+    extra = f"  fee {t['fee']:,}" if t["fee"] else ""
+    due = f"  answer by {_when(app, t['respond_by'])}" if t["status"] == "pending" else ""
+    return (f"#{t['id']}\t{t['status']}\t{t['sender_id']} → {t['recipient_id']}\t{t['points']:,} points{extra}\t"
+            f"{_when(app, t['created_at'])}{due}")
+
+
+def _done(t: dict, as_json: bool, message: str) -> None:
+    echo_json(t) if as_json else click.echo(message)
+
+
+@click.group()
+def transfers():
+    """Member-to-member point transfers (انتقال امتیاز باشگاه مشتریان)."""
+
+
+@transfers.command(context_settings={"ignore_unknown_options": True})  # "-5" is an amount to refuse clearly
+@click.argument("sender")
+@click.argument("recipient")
+@click.argument("points")
+@click.option("--key", help="Idempotency key: repeating a request with it never transfers twice.")
+@click.option("--note", help="A message to the recipient (shown in the transfer).")
+@click.option("--json", "as_json", is_flag=True)
+def send(sender, recipient, points, key, note, as_json):
+    """Give POINTS from SENDER to RECIPIENT under the program's [transfers] policy."""
+    from crmcore.api import resolve_customer
+
+    from .service import send as send_points, transfer_to_dict
+
+    app = get_app()
+    amount = parse_points(points)
+    with app.unit_of_work() as uow:
+        a, b = resolve_customer(uow.session, sender), resolve_customer(uow.session, recipient)
+        transfer, created = send_points(uow, a.id, b.id, amount, key=key, note=note)
+        t = transfer_to_dict(transfer)
+    state = {"pending": f"pending until {_when(app, t['respond_by'])} (the recipient must accept)",
+             "completed": "completed"}.get(t["status"], t["status"])
+    fee = f" (fee {t['fee']:,})" if t["fee"] else ""
+    _done(t, as_json, f"transfer #{t['id']}: {t['points']:,} points{fee} {t['sender_id']} → {t['recipient_id']}, "
+                      f"{state}" + ("" if created else "; already requested with this key, nothing changed"))
+
+
+def _settle(action: str, transfer_id: int, as_json: bool, *args) -> None:
+    from . import service
+
+    app = get_app()
+    with app.unit_of_work() as uow:
+        t = service.transfer_to_dict(getattr(service, action)(uow, transfer_id, *args))
+    _done(t, as_json, f"transfer #{t['id']}: {t['status']}")
+
+
+@transfers.command()
+@click.argument("transfer_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def accept(transfer_id, as_json):
+    """The recipient accepts pending transfer TRANSFER_ID."""
+    _settle("accept", transfer_id, as_json)
+
+
+@transfers.command()
+@click.argument("transfer_id", type=int)
+@click.option("--reason", help="Why (kept in the transfer's history).")
+@click.option("--json", "as_json", is_flag=True)
+def decline(transfer_id, reason, as_json):
+    """The recipient declines pending transfer TRANSFER_ID; the sender gets points and fee back."""
+    _settle("decline", transfer_id, as_json, reason)
+
+
+@transfers.command()
+@click.argument("transfer_id", type=int)
+@click.option("--reason", help="Why (kept in the transfer's history).")
+@click.option("--json", "as_json", is_flag=True)
+def cancel(transfer_id, reason, as_json):
+    """The sender withdraws pending transfer TRANSFER_ID; points and fee come back."""
+    _settle("cancel", transfer_id, as_json, reason)
+
+
+@transfers.command()
+@click.argument("transfer_id", type=int)
+@click.option("--reason", required=True, help="Why the club reverses it (kept in the history and audit log).")
+@click.option("--json", "as_json", is_flag=True)
+def reverse(transfer_id, reason, as_json):
+    """Undo completed transfer TRANSFER_ID on both sides (refused if the recipient spent the points)."""
+    _settle("reverse", transfer_id, as_json, reason)
+
+
+@transfers.command("list")
+@click.option("--customer", help="Only transfers this customer sent or received.")
+@click.option("--status", type=click.Choice(["pending", "completed", "declined", "cancelled", "expired", "reversed"]))
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(customer, status, limit, as_json):
+    """Transfers, newest first."""
+    from crmcore.api import resolve_customer
+
+    from .service import list_transfers, transfer_to_dict
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        cid = resolve_customer(uow.session, customer).id if customer else None
+        rows = [transfer_to_dict(t) for t in list_transfers(uow, customer_id=cid, status=status, limit=limit)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no transfers")
+    for t in rows:
+        click.echo(_line(app, t))
+
+
+@transfers.command()
+@click.argument("transfer_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def show(transfer_id, as_json):
+    """One transfer with its status history and ledger entries."""
+    from .service import get_transfer, transfer_to_dict
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        t = transfer_to_dict(get_transfer(uow, transfer_id), history=True)
+    if as_json:
+        echo_json(t)
+        return
+    click.echo(_line(app, t))
+    if t["note"]:
+        click.echo(f"  note: {t['note']}")
+    click.echo(f"  allowed as: {t['circle']}; ledger entries: {t['entries']}")
+    for h in t["history"]:
+        reason = f" — {h['reason']}" if h["reason"] else ""
+        click.echo(f"  {_when(app, h['at'])}  {h['event']:<10} by {h['actor']}{reason}")
+
+
+@transfers.command()
+@click.argument("customer")
+@click.option("--json", "as_json", is_flag=True)
+def allowance(customer, as_json):
+    """What CUSTOMER may still send and receive under each period limit."""
+    from crmcore.api import resolve_customer
+
+    from .limits import allowance as compute
+    from .service import active_policy, policy_calendar
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        c = resolve_customer(uow.session, customer)
+        policy = active_policy(uow)
+        rows = compute(uow, policy, policy_calendar(uow, policy), c.id, uow.now())
+    if as_json:
+        echo_json({"customer_id": c.id, "limits": rows})
+        return
+    if not rows:
+        click.echo("the policy sets no period limits")
+    for r in rows:
+        left = [f"{r['count_left']} transfers" if r["count_left"] is not None else "",
+                f"{r['points_left']:,} points" if r["points_left"] is not None else ""]
+        click.echo(f"{r['limit']} ({r['label']}): used {r['count']} transfers, {r['points']:,} points; "
+                   f"left {' and '.join(x for x in left if x)}")
+
+
+@transfers.command()
+@click.option("--example", is_flag=True, help="Print a commented [transfers] section to paste into the program.")
+@click.option("--json", "as_json", is_flag=True)
+def policy(example, as_json):
+    """The active transfer policy (the [transfers] section of the loyalty program)."""
+    from importlib import resources
+
+    from .service import active_policy, policy_calendar
+
+    if example:
+        click.echo(resources.files("crmcore_transfers.examples").joinpath("transfers.toml").read_text("utf-8"), nl=False)
+        return
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        p = active_policy(uow)
+        data = p.to_dict(policy_calendar(uow, p))
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"recipients: {', '.join(data['recipients'])}; per transfer {data['min_points']:,} to "
+               f"{'no maximum' if data['max_points'] is None else format(data['max_points'], ',')} points; "
+               f"fee: {data['fee']}")
+    click.echo(f"acceptance: {data['acceptance']}" + (f" within {data['accept_within_days']} days"
+                                                      if data["acceptance"] == "required" else ""))
+    click.echo("received points expire " + (f"{data['expiry_days']} days after receipt or with their original lot"
+                                            if data["expiry_days"] else "with their original lot"))
+    click.echo(f"family: cooling-off {data['family_cooling_days']} days, at most {data['family_max_members']} members")
+    for lim in data["limits"]:
+        click.echo(f"limit: {lim['text']}")
+
+
+from .cli_circles import family, recipients  # noqa: E402
+
+transfers.add_command(family)
+transfers.add_command(recipients)
