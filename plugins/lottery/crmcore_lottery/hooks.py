@@ -1,0 +1,56 @@
+"""Hook implementations of the lottery plugin: purchase entries, merges, registries, profile, demo."""
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from crmcore.api import hookimpl
+
+
+@hookimpl
+def crm_interaction_recorded(uow, interaction, customer):
+    if interaction.kind == "purchase":
+        from .entries import on_purchase
+
+        on_purchase(uow, interaction)
+    elif interaction.kind == "refund":
+        from .entries import on_refund
+
+        on_refund(uow, interaction)
+
+
+@hookimpl
+def crm_customers_merged(uow, kept, merged):
+    """Entries, cards and prizes follow the surviving customer; frozen lists keep their participant ids (they
+    are covered by published hashes), and winners keep theirs in ``participant``."""
+    from .models import LotteryCard, LotteryEntry, LotteryWinner
+
+    for model in (LotteryEntry, LotteryCard, LotteryWinner):
+        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
+
+
+@hookimpl
+def crm_reports():
+    from .reports import REPORTS
+
+    return REPORTS
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def crm_customer_profile(uow, customer):
+    from .profile import customer_section
+
+    return customer_section(uow, customer)
+
+
+@hookimpl
+def crm_demo_seed(uow, customers, rng):
+    from .demo import seed
+
+    return seed(uow, customers, rng)

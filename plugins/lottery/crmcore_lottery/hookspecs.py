@@ -1,0 +1,23 @@
+"""Events the lottery plugin announces (each is also written to the outbox under the same name).
+
+Besides this hook, closing a campaign writes an outbox-only event ``lottery_entries_frozen`` whose payload is
+the published material (``campaign``, ``list_sha256``, ``seed_commitment``, ``rules_sha256``, ``closed_at``,
+``eligible``, ``entries``): publish it to members before the draw.
+"""
+from __future__ import annotations
+
+from crmcore.api import hookspec
+
+
+@hookspec
+def lottery_winners_drawn(uow, campaign, winners):
+    """A campaign was drawn: messaging congratulates the winners.
+
+    :param campaign: the :class:`crmcore_lottery.models.LotteryCampaign` (``name``, ``title``, ``title_fa``,
+        ``seed`` now revealed, ``list_sha256``, ``seed_commitment``, ``drawn_at``, ``prizes``).
+    :param winners: the flushed :class:`crmcore_lottery.models.LotteryWinner` rows in draw order: ``slot``,
+        ``prize_id`` and ``prize_rank``, ``customer_id`` (the customer to congratulate), ``participant`` (the id
+        in the frozen list), ``ticket``. Fewer winners than prizes when too few members were eligible.
+    :when: once per campaign, inside the unit of work of ``crm lottery draw`` (or the job ``lottery.draw_due``),
+        after the winners are stored. Raising rolls the draw back.
+    """

@@ -1,0 +1,43 @@
+"""Scheduled jobs (``crm jobs run``): freeze campaigns whose entry window ended; draw those whose time came."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crmcore.api import Job
+
+from .models import LotteryCampaign
+
+
+def close_due(uow, now: datetime) -> dict:
+    """Close every open campaign whose entry window has ended (its list is frozen and its hashes published)."""
+    from .freeze import close_campaign
+
+    closed = []
+    for campaign in uow.session.scalars(select(LotteryCampaign).where(
+            LotteryCampaign.status == "open", LotteryCampaign.entry_end <= now)
+            .order_by(LotteryCampaign.id).with_for_update()):
+        close_campaign(uow, campaign)
+        closed.append(campaign.name)
+    return {"closed": closed}
+
+
+def draw_due(uow, now: datetime) -> dict:
+    """Draw every closed campaign whose draw time has come and whose seed the CRM keeps (campaigns with an
+    operator-kept seed wait for ``crm lottery draw --seed``)."""
+    from .drawing import draw_campaign
+
+    drawn = []
+    for campaign in uow.session.scalars(select(LotteryCampaign).where(
+            LotteryCampaign.status == "closed", LotteryCampaign.draw_at <= now, LotteryCampaign.seed.is_not(None))
+            .order_by(LotteryCampaign.id).with_for_update()):
+        result = draw_campaign(uow, campaign)
+        drawn.append({"campaign": campaign.name, "awarded": result["awarded"]})
+    return {"drawn": drawn}
+
+
+JOBS = [
+    Job("lottery.close_due", "Freeze the entry lists of campaigns whose entry window has ended.", close_due),
+    Job("lottery.draw_due", "Draw closed campaigns whose draw time has come (seed kept by the CRM).", draw_due),
+]

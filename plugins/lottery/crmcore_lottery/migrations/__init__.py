@@ -1,0 +1,1 @@
+"""The Alembic branch of the lottery plugin (branch label ``lottery``)."""
