@@ -172,7 +172,7 @@ def _apply_refund_to_lines(lines: list[dict[str, Any]], refund: Interaction, amo
     return amount
 
 
-def reverse_refund(uow, refund: Interaction, customer: Customer) -> LoyaltyEntry | None:
+def reverse_refund(uow, refund: Interaction, customer: Customer | None = None) -> LoyaltyEntry | None:
     """Take back the points of the refunded part of the purchase ``refund.related_id``."""
     from .batch import drain
 
@@ -193,7 +193,7 @@ def reverse_refund(uow, refund: Interaction, customer: Customer) -> LoyaltyEntry
     delta = target - accrual.reversed_points
     accrual.reversed_points = target
     if program.thresholds and applied:
-        account = lock_account(uow, customer.id)
+        account = lock_account(uow, refund.customer_id)
         state = dict(account.state or {})
         for rule in program.thresholds:
             key = f"threshold:{rule.name}"
@@ -201,11 +201,11 @@ def reverse_refund(uow, refund: Interaction, customer: Customer) -> LoyaltyEntry
         account.state = state
     if delta <= 0:
         return None
-    entry = take_back(uow, customer.id, delta, kind="reverse", key=f"refund:{refund.id}",
+    entry = take_back(uow, refund.customer_id, delta, kind="reverse", key=f"refund:{refund.id}",
                       reason=f"refund {refund.id} of purchase {refund.related_id}", ref=f"purchase:{refund.related_id}",
                       interaction_id=refund.id, occurred_at=refund.occurred_at, program=program,
                       details={"refunded_amount": applied})
     from .ledger import entry_to_dict
 
-    uow.emit("loyalty_points_reversed", customer_id=customer.id, data=entry_to_dict(entry))
+    uow.emit("loyalty_points_reversed", customer_id=refund.customer_id, data=entry_to_dict(entry))
     return entry

@@ -278,9 +278,13 @@ def take_back(uow, customer_id: int, points: int, *, kind: str, reason: str, key
     to the part the member already spent — ``allow_negative`` (balance goes below zero), ``clawback`` (owed,
     taken from later earnings) or ``absorb`` (the business absorbs it, recorded on the entry and account)."""
     account = lock_account(uow, customer_id)
-    repeated = _repeat(uow, key, customer_id, kind, -points) if key else None
-    if repeated is not None:
-        return repeated
+    if key is not None:  # a repeated reversal returns the first one (its amount depended on the policy)
+        repeated = uow.cache.get("loyalty.keys", {}).get(key) or uow.session.scalar(
+            select(LoyaltyEntry).where(LoyaltyEntry.key == key))
+        if repeated is not None:
+            if repeated.customer_id != customer_id or repeated.kind != kind:
+                raise Conflict(f"the idempotency key {key!r} was already used for another operation", field="key")
+            return repeated
     available = max(account.balance, 0)
     shortfall = max(points - available, 0)
     details = dict(details or {}, requested=points, policy=program.negative_balance)

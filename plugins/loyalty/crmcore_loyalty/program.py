@@ -121,17 +121,17 @@ class Program:
     sections: dict[str, Any] = attrs.field(factory=dict)
     config: dict[str, Any] = attrs.field(factory=dict)
 
-    @property
-    def earning_rules(self) -> list[Rule]:
-        return sorted((r for r in self.rules if r.kind in EARNING_KINDS), key=lambda r: r.priority)
+    #: earning rules in evaluation order (ascending priority, then file order)
+    earning_rules: tuple[Rule, ...] = attrs.field(init=False)
+    #: multipliers in evaluation order
+    multipliers: tuple[Rule, ...] = attrs.field(init=False)
+    thresholds: tuple[Rule, ...] = attrs.field(init=False)
 
-    @property
-    def multipliers(self) -> list[Rule]:
-        return sorted((r for r in self.rules if r.kind == "multiplier"), key=lambda r: r.priority)
-
-    @property
-    def thresholds(self) -> list[Rule]:
-        return [r for r in self.rules if r.kind == "threshold"]
+    def __attrs_post_init__(self) -> None:
+        by_priority = sorted(self.rules, key=lambda r: r.priority)
+        object.__setattr__(self, "earning_rules", tuple(r for r in by_priority if r.kind in EARNING_KINDS))
+        object.__setattr__(self, "multipliers", tuple(r for r in by_priority if r.kind == "multiplier"))
+        object.__setattr__(self, "thresholds", tuple(r for r in self.rules if r.kind == "threshold"))
 
 
 DEFAULT_PROGRAM = Program()
