@@ -51,13 +51,15 @@ def name_groups(session, *, min_id: int | None = None) -> list[dict[str, Any]]:
     key = func.replace(Customer.search_key, " ", "")
     groups: list[dict[str, Any]] = []
     for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
-        sub = (select(key.label("k"), column.label("v")).where(ACTIVE, column.is_not(None), Customer.search_key != "")
-               .group_by(key, column).having(func.count() > 1))
+        # window functions: one sort of the table, where a join on the computed key would compare every pair
+        window = {"partition_by": (key, column)}
+        inner = (select(Customer.id.label("id"), key.label("k"), column.label("v"),
+                        func.count().over(**window).label("n"), func.max(Customer.id).over(**window).label("top"))
+                 .where(ACTIVE, column.is_not(None), Customer.search_key != "").subquery())
+        stmt = select(inner.c.k, inner.c.v, inner.c.id).where(inner.c.n > 1)
         if min_id is not None:
-            sub = sub.having(func.max(Customer.id) >= min_id)
-        sub = sub.subquery()
-        rows = session.execute(select(key, column, Customer.id).join(sub, and_(key == sub.c.k, column == sub.c.v))
-                               .where(ACTIVE).order_by(key, column, Customer.id)).all()
+            stmt = stmt.where(inner.c.top >= min_id)
+        rows = session.execute(stmt.order_by(inner.c.k, inner.c.v, inner.c.id)).all()
         by_value: dict[tuple, list[int]] = {}
         for k, v, cid in rows:
             by_value.setdefault((k, v), []).append(cid)
