@@ -1,0 +1,74 @@
+"""The tiers part of the customer profile, and the search fields ``tier`` and ``tier_rank``."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, normalize, to_ascii_digits
+
+from .models import TierMember
+from .qualify import Measurer, lapse_day, local_day, progress
+from .service import change_to_dict, currency_of, get_member, history, ladder_of
+from .texts import more_to
+
+
+def profile_section(uow, customer) -> ProfileSection | None:
+    ladder = ladder_of(uow)
+    if ladder is None:
+        return None
+    member = get_member(uow, customer.id)
+    tier = (ladder.get(member.tier) if member else None) or ladder.base
+    currency = currency_of(uow)
+    now = uow.now()
+    today = local_day(now, uow.app.timezone)
+    m = Measurer(uow, customer.id, currency, uow.app.timezone)
+    data = {"tier": tier.name, "title": tier.title, "title_fa": tier.title_fa, "rank": tier.rank,
+            "member": member is not None, "since": member.since.isoformat() if member else None,
+            "benefits": {"multiplier": str(tier.multiplier), "discount_percent": tier.discount_percent,
+                         "perks": list(tier.perks)},
+            "next_tier": None, "reevaluated_on": None, "downgrade_on": None,
+            "in_grace": bool(member and member.grace_until)}
+    upper = ladder.next_above(tier.name)
+    if upper is not None:
+        steps = progress(ladder, upper, m, now)
+        closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
+        text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
+        data["next_tier"] = {"name": upper.name, "title": upper.title, "title_fa": upper.title_fa,
+                             "progress": steps, "text": text, "text_fa": text_fa}
+    if not tier.is_base:
+        if member and member.grace_until:
+            data["reevaluated_on"] = data["downgrade_on"] = member.grace_until.isoformat()
+        else:
+            lapse = lapse_day(ladder, tier, m, today) or today
+            data["reevaluated_on"] = lapse.isoformat()
+            data["downgrade_on"] = (lapse + timedelta(days=tier.grace_days)).isoformat()
+    if member:
+        data["history"] = [change_to_dict(c) for c in history(uow, customer.id, limit=5, newest_first=True)]
+    return ProfileSection(key="tiers", title="Membership tier", title_fa="سطح عضویت", data=data, order=45)
+
+
+def _tier_condition(op: str, value: str):
+    name = normalize(value).strip().lower()
+    members = select(TierMember.customer_id).where(TierMember.tier == name)
+    if op == "=":
+        return Customer.id.in_(members)
+    if op == "!=":
+        return Customer.id.not_in(members)
+    raise ValidationError("tier takes = or != (tier=gold); compare levels with tier_rank>=1", field="tier")
+
+
+def _rank_condition(op: str, value: str):
+    try:
+        rank = int(to_ascii_digits(value).strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a whole-number rank (see `crm tiers ladder`)", field="tier_rank") from None
+    return Customer.id.in_(select(TierMember.customer_id).where(compare(TierMember.rank, op, rank)))
+
+
+SEARCH_FIELDS = [
+    SearchField(name="tier", description="membership tier by name (tier=gold)", condition=_tier_condition,
+                ops=("=", "!=")),
+    SearchField(name="tier_rank", description="membership tier rank (tier_rank>=1: silver and above)",
+                condition=_rank_condition, type="int", ops=("=", "!=", ">", ">=", "<", "<=")),
+]
