@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Todo, vRecur
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from crmcore.api import Customer, ValidationError
 
@@ -37,6 +38,7 @@ def export_calendar(uow, *, assignee: str, style: str = "events", include_closed
         raise ValidationError(f"{style!r} is not an export style ({', '.join(STYLES)})", field="style")
     user = uow.session.get(TaskUser, check_assignee(uow, assignee))
     q = (select(Task, Customer.display_name).join(Customer, Customer.id == Task.customer_id)
+         .options(selectinload(Task.reminders))
          .where(Task.assignee == user.username).order_by(Task.due_at, Task.id))
     if not include_closed:
         q = q.where(Task.state == "open")

@@ -27,7 +27,7 @@ from crmcore.storage.models import CustomerEmail
 
 from . import recurrence
 from .models import Task, TaskReminder
-from .service import _announce_created, _customer, _insert, _touch, cancel_task, prepare_task
+from .service import _announce_created, _customer, _insert, _touch, arm_reminders, cancel_task, prepare_task
 from .values import KINDS, Due, overdue_moment, parse_kind
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -322,6 +322,7 @@ def _update(uow, task: Task, item: dict[str, Any], due: datetime, summary: Impor
     if "due_at" in changed:
         task.due_at = due
     task.overdue_at = overdue_moment(task.due_at, task.all_day, task.timezone)
+    arm_reminders(task)
     if item["rrule"]:
         _set_series(task, item, task.due_at, "")
     else:

@@ -89,6 +89,8 @@ class TaskReminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
     minutes_before: Mapped[int] = mapped_column(Integer)
+    #: when to announce it: the task's ``due_at`` minus ``minutes_before`` (kept in step by ``arm_reminders``)
+    remind_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     #: the ``due_at`` this reminder was last announced for (a snooze or the next occurrence re-arms it)
     announced_for: Mapped[Optional[datetime]]
     announced_at: Mapped[Optional[datetime]]

@@ -2,29 +2,22 @@
 ``tasks_reminder_due`` hook (messaging sends it) and the outbox."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select
 
 from .models import Task, TaskReminder
 from .service import task_event_data
 
-#: reminders are looked at for tasks due up to this far ahead (the longest accepted offset is 8 weeks)
-HORIZON = timedelta(weeks=8)
-
 
 def due_reminders(uow, now: datetime) -> list[tuple[Task, TaskReminder]]:
     """Open tasks' reminders whose moment (due − minutes_before) has come, not yet announced for the current
     due moment, and whose task is not overdue yet (a reminder after the fact helps nobody)."""
     q = (select(Task, TaskReminder).join(TaskReminder, TaskReminder.task_id == Task.id)
-         .where(Task.state == "open", Task.overdue_at > now, Task.due_at <= now + HORIZON,
+         .where(TaskReminder.remind_at <= now, Task.state == "open", Task.overdue_at > now,
                 or_(TaskReminder.announced_for.is_(None), TaskReminder.announced_for != Task.due_at))
          .order_by(Task.due_at, Task.id, TaskReminder.minutes_before.desc()))
-    found = []
-    for task, reminder in uow.session.execute(q):
-        if task.due_at - timedelta(minutes=reminder.minutes_before) <= now:
-            found.append((task, reminder))
-    return found
+    return [(task, reminder) for task, reminder in uow.session.execute(q)]
 
 
 def announce_due_reminders(uow, now: datetime) -> dict[str, int]:

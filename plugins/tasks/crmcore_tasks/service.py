@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from crmcore.api import Conflict, Customer, NotFound, ValidationError, get_customer, resolve_customer
 
@@ -104,7 +105,14 @@ def prepare_task(uow, *, customer: Customer | int | str, kind: str, title: str, 
         ref_type=ref_type, ref_id=ref_id, source=(source or "").strip()[:60] or None,
         dedup_key=key, open_dedup_key=key, sequence=0, created_at=now, created_by=uow.actor, updated_at=now)
     task.reminders = [TaskReminder(minutes_before=m) for m in offsets]
+    arm_reminders(task)
     return task
+
+
+def arm_reminders(task: Task) -> None:
+    """Put each reminder's moment in step with the task's due moment (after any change of either)."""
+    for reminder in task.reminders:
+        reminder.remind_at = task.due_at - timedelta(minutes=reminder.minutes_before)
 
 
 def _insert(uow, task: Task) -> Task:
@@ -190,6 +198,7 @@ def _require_open(task: Task, action: str) -> None:
 def _set_due(task: Task, due_at: datetime) -> None:
     task.due_at = due_at
     task.overdue_at = overdue_moment(due_at, task.all_day, task.timezone)
+    arm_reminders(task)
 
 
 def _close(uow, task: Task, state: str) -> None:
@@ -269,7 +278,7 @@ def cancel_task(uow, task_id: int | str, *, reason: str | None = None) -> Task:
 
 def list_tasks(uow, *, assignee: str | None = None, customer: Any = None, state: str = "open",
                overdue: bool = False, ref: Any = None, limit: int = 200) -> list[Task]:
-    q = select(Task)
+    q = select(Task).options(selectinload(Task.reminders))
     if assignee:
         q = q.where(Task.assignee == check_assignee(uow, assignee))
     if customer is not None:
@@ -298,7 +307,7 @@ def agenda(uow, *, assignee: str, day: Any = None) -> dict[str, list[Task]]:
     local_day = (parse_due(day, now=uow.now(), tz=tz).at if day else uow.now()).astimezone(ZoneInfo(tz)).date()
     start = local_midnight(local_day, tz)
     end = local_midnight(local_day + timedelta(days=1), tz)
-    base = select(Task).where(Task.state == "open", Task.assignee == user)
+    base = select(Task).options(selectinload(Task.reminders)).where(Task.state == "open", Task.assignee == user)
     key = lambda t: (t.due_at, PRIORITY_RANK[t.priority], t.id)  # noqa: E731
     return {"overdue": sorted(uow.session.scalars(base.where(Task.due_at < start)), key=key),
             "today": sorted(uow.session.scalars(base.where(Task.due_at >= start, Task.due_at < end)), key=key)}
