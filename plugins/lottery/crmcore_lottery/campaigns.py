@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crmcore.api import (
     Conflict, NotFound, ValidationError, format_datetime, jalali_month_bounds, jalali_year_bounds, parse_date,
-    parse_datetime, parse_money, to_ascii_digits, where_conditions,
+    parse_money, to_ascii_digits, where_conditions,
 )
 
 from . import proof

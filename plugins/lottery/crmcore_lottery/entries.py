@@ -235,7 +235,7 @@ def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None =
         row["entries"] += int(weight)
         row["by_source"][source] = int(weight)
     names = dict(uow.session.execute(select(Customer.id, Customer.display_name)
-                                     .where(Customer.id.in_(list(people))))) if people else {}
+                                     .where(Customer.id.in_(list(people)))).all()) if people else {}
     for cid, row in people.items():
         row["name"] = names.get(cid)
     return sorted(people.values(), key=lambda r: (-r["entries"], r["customer_id"]))
