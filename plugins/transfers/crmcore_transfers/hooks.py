@@ -47,7 +47,7 @@ def crm_customer_forgotten(uow, customer):
     forget_member(uow, customer)
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after loyalty's part (pluggy calls later-registered plugins first)
 def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
