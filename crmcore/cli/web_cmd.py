@@ -1,0 +1,196 @@
+"""``crm web`` (serve the HTTP API and the web interface) and ``crm users …`` (users, roles, per-plugin
+permissions, API tokens)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .context import echo_json, get_app
+
+ROLE_CHOICE = click.Choice(["admin", "manager", "agent", "read-only"])
+LEVEL_CHOICE = click.Choice(["read", "write", "manage", "admin"])
+
+
+@click.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--secure-cookies/--no-secure-cookies", default=None,
+              help="Send cookies over HTTPS only (behind a TLS proxy); default $CRM_WEB_SECURE_COOKIES.")
+@click.option("--locale", type=click.Choice(["fa", "en"]), help="Language before anyone chooses (default fa).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes (rate limits are counted per process).")
+@click.option("--proxy", "forwarded", metavar="ADDRESSES",
+              help="Trust X-Forwarded-For/Proto from these proxy addresses (e.g. 127.0.0.1).")
+def web(host, port, secure_cookies, locale, workers, forwarded):
+    """Serve the JSON API (/api/, OpenAPI at /api/openapi.json) and the web interface."""
+    import os
+
+    import uvicorn
+
+    app = get_app()
+    if secure_cookies is not None:
+        os.environ["CRM_WEB_SECURE_COOKIES"] = "1" if secure_cookies else "0"
+    if locale:
+        os.environ["CRM_WEB_LOCALE"] = locale
+    os.environ["CRM_DATABASE_URL"] = app.url
+    os.environ["CRM_CALENDAR"] = app.calendar
+    os.environ["CRM_TIMEZONE"] = app.timezone
+    from ..web.server import check_ready
+
+    for line in check_ready(app):
+        click.echo(line, err=True)
+    click.echo(f"crm web: http://{host}:{port}/ (API: /api/, OpenAPI: /api/openapi.json)", err=True)
+    uvicorn.run("crmcore.web.server:application", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded or None, log_level="info",
+                server_header=False)
+
+
+@click.group()
+def users():
+    """Users of the web interface and the API: roles, per-plugin permissions, API tokens."""
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=ROLE_CHOICE, required=True)
+@click.option("--name", "display_name", help="The name shown in the interface.")
+@click.option("--extension", help="Phone extension whose caller-ID pops this user sees.")
+@click.option("--locale", type=click.Choice(["fa", "en"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+def add(username, role, display_name, extension, locale, password_stdin):
+    """Add a user (asks for the password)."""
+    from ..web.users import add_user
+
+    password = _password(password_stdin)
+    with get_app().unit_of_work() as uow:
+        user = add_user(uow, username, password, role, display_name=display_name, extension=extension, locale=locale)
+        click.echo(f"user {user.username} added ({user.role})")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_(as_json):
+    """List the users with their roles and permissions."""
+    from ..web.users import list_users, user_to_dict
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        rows = [user_to_dict(u) for u in list_users(uow.session)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no users yet: crm users add NAME --role admin")
+    for u in rows:
+        perms = ", ".join(f"{k}={v}" for k, v in u["permissions"].items())
+        state = "" if u["active"] else " (inactive)"
+        click.echo(f"{u['username']:<20} {u['role']:<10}{state}{'  ' + perms if perms else ''}")
+
+
+@users.command("set")
+@click.argument("username")
+@click.option("--role", type=ROLE_CHOICE)
+@click.option("--active/--inactive", default=None)
+@click.option("--name", "display_name")
+@click.option("--extension", help="'' clears it.")
+@click.option("--locale", type=click.Choice(["fa", "en", ""]))
+def set_(username, role, active, display_name, extension, locale):
+    """Change a user's role, state, name, extension or language (role and state changes end their sessions)."""
+    from ..web.users import update_user
+
+    with get_app().unit_of_work() as uow:
+        user = update_user(uow, username, role=role, active=active, display_name=display_name, extension=extension,
+                           locale=locale)
+        click.echo(f"user {user.username}: {user.role}{'' if user.active else ', inactive'}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True)
+def passwd(username, password_stdin):
+    """Set a user's password (ends their sessions)."""
+    from ..web.users import set_password
+
+    password = _password(password_stdin)
+    with get_app().unit_of_work() as uow:
+        set_password(uow, username, password)
+    click.echo(f"password of {username} changed")
+
+
+@users.command("permit")
+@click.argument("username")
+@click.argument("plugin")
+@click.argument("level", type=click.Choice(["none", "read", "write", "manage", "inherit"]))
+def permit(username, plugin, level):
+    """Give USERNAME a LEVEL for PLUGIN's pages, panels and API (none hides it; inherit follows the role)."""
+    from ..web.users import set_permission
+
+    with get_app().unit_of_work() as uow:
+        set_permission(uow, username, plugin, level)
+    click.echo(f"{username}: {plugin} = {level}")
+
+
+@users.command("remove")
+@click.argument("username")
+def remove(username):
+    """Delete a user with their sessions and tokens (the audit log keeps their name)."""
+    from ..web.users import delete_user
+
+    with get_app().unit_of_work() as uow:
+        delete_user(uow, username)
+    click.echo(f"user {username} removed")
+
+
+@users.group("token")
+def token():
+    """API tokens for integrations."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.argument("name")
+@click.option("--level", type=LEVEL_CHOICE, help="At most the user's level (default: the user's).")
+def token_create(username, name, level):
+    """Create a token NAME for USERNAME; prints the secret once."""
+    from ..web.users import create_token
+
+    with get_app().unit_of_work() as uow:
+        tok, secret = create_token(uow, username, name, level=level)
+        level = tok.level
+    click.echo(secret)
+    click.echo(f"token {name!r} for {username} ({level}); store it now, it is not shown again", err=True)
+
+
+@token.command("list")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+def token_list(username, as_json):
+    """List a user's tokens (never the secrets)."""
+    from ..web.users import get_user, token_to_dict
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        rows = [token_to_dict(t) for t in get_user(uow.session, username).tokens]
+    if as_json:
+        echo_json(rows)
+        return
+    for t in rows:
+        click.echo(f"{t['name']:<30} {t['level']:<7} {'revoked' if t['revoked'] else 'active'}  "
+                   f"last used {t['last_used_at'] or 'never'}")
+
+
+@token.command("revoke")
+@click.argument("username")
+@click.argument("name")
+def token_revoke(username, name):
+    """Revoke a token."""
+    from ..web.users import revoke_token
+
+    with get_app().unit_of_work() as uow:
+        revoke_token(uow, username, name)
+    click.echo(f"token {name!r} of {username} revoked")

@@ -1,0 +1,72 @@
+"""Web hooks: what a plugin adds to ``crm web`` (routes, pages, profile panels, boards, menu entries) and the
+event of the public lead form. The value types live in :mod:`crmcore.web.contrib`; see ``docs/web.md``."""
+from __future__ import annotations
+
+from . import hookspec
+
+
+@hookspec
+def crm_web_routes():
+    """Add JSON API routes, HTML pages or whole ASGI applications (e.g. signed webhooks) to ``crm web``.
+
+    :return: a list of :class:`crmcore.web.contrib.WebRoute` and :class:`crmcore.web.contrib.WebMount`.
+        A ``WebRoute(path, endpoint, kind="api"|"page", methods=("GET",), access="read"|"write"|"manage")``
+        is served at ``/api/p/<plugin><path>`` (kind ``api``) or ``/p/<plugin><path>`` (kind ``page``); its
+        ``endpoint(ctx)`` receives a :class:`crmcore.web.contrib.WebContext` (request, authenticated user,
+        an open unit of work acting as that user — read-only for ``access="read"`` — query and JSON body,
+        ``ctx.render(template, **vars)`` for pages) and returns a JSON-ready value (api) or
+        ``ctx.render(...)`` (page). A ``WebMount(path, app, public=False)`` mounts an ASGI app at
+        ``/hooks/<plugin><path>``; ``public=True`` skips the login check, for webhooks that verify their own
+        signatures. Access is checked against the user's level *for this plugin* (role or per-plugin grant).
+    :when: once, when the web application is built (``crm web``).
+    """
+
+
+@hookspec
+def crm_web_panels():
+    """Replace the generic rendering of the plugin's ``crm_customer_profile`` section on the customer page.
+
+    :return: a list of :class:`crmcore.web.contrib.WebPanel` ``(section, template)``: ``section`` is the key
+        of the profile section, ``template`` a Jinja2 template given as ``"package:path/in/package.html"``,
+        rendered (auto-escaped) with ``section``, ``data``, ``customer``, ``lang``, ``t`` (translate) and the
+        filters ``jdate`` (a date in the user's calendar), ``num`` (digits of the user's locale) and ``money``.
+        Without a panel the section's data is shown as a definition list.
+    :when: once, when the web application is built.
+    """
+
+
+@hookspec
+def crm_web_menu():
+    """Add entries to the navigation menu of the web interface.
+
+    :return: a list of :class:`crmcore.web.contrib.MenuItem` ``(label, href, label_fa=None,
+        access="read")``; an entry is shown to users whose level for the plugin reaches ``access``.
+    :when: once, when the web application is built.
+    """
+
+
+@hookspec
+def crm_web_boards():
+    """Offer a board of cards in columns (a sales pipeline, a ticket queue by status) at ``/boards/<plugin>/<key>``,
+    where users move cards between columns by dragging or with buttons.
+
+    :return: a list of :class:`crmcore.web.contrib.WebBoard`: ``key``, ``title`` (``title_fa``),
+        ``load(uow, params) -> BoardData`` (columns of cards, read-only) and ``move(uow, card_id, column)``
+        (called in a writing unit of work acting as the user; raise ``ValidationError``/``NotFound``/
+        ``Conflict`` to refuse: nothing is stored and the user sees the message). Moving needs ``write``
+        access for the plugin.
+    :when: once, when the web application is built.
+    """
+
+
+@hookspec
+def crm_web_lead_received(uow, customer, created, form):
+    """A visitor sent the public lead form (``/forms/lead``): turn them into a lead, a ticket, a task…
+
+    :param customer: the :class:`crmcore.storage.models.Customer` the form was filed under (tagged ``lead``).
+    :param created: ``True`` when the customer is new, ``False`` when the phone or email matched an existing one.
+    :param form: the cleaned fields: ``name``, ``phone``, ``email``, ``message``, ``source`` (the ``?source=``
+        the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent).
+    :when: inside the unit of work that stored the customer; raising rolls the submission back (the visitor
+        is asked to try again).
+    """

@@ -1,0 +1,116 @@
+"""What plugins give the web interface through the hooks of :mod:`crmcore.hooks.web`, and the context their
+endpoints receive. Cheap to import (no web framework): plugins import these from ``crmcore.web.contrib``."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+
+LEVELS = ("none", "read", "write", "manage", "admin")
+ACCESS = ("read", "write", "manage", "admin")
+
+
+def _access(_instance, attribute, value):
+    if value not in ACCESS:
+        raise ValueError(f"{attribute.name} must be one of {', '.join(ACCESS)}, not {value!r}")
+
+
+def _path(_instance, attribute, value):
+    if not value.startswith("/"):
+        raise ValueError(f"{attribute.name} must start with '/', not {value!r}")
+
+
+@attrs.frozen
+class WebRoute:
+    """A JSON API route (``kind="api"``, at ``/api/p/<plugin><path>``) or an HTML page (``kind="page"``, at
+    ``/p/<plugin><path>``). ``endpoint(ctx: WebContext)`` returns a JSON-ready value or ``ctx.render(...)``.
+    Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in ``ctx.path_params``."""
+
+    path: str = attrs.field(validator=_path)
+    endpoint: Callable[["WebContext"], Any]
+    kind: str = attrs.field(default="api", validator=attrs.validators.in_(("api", "page")))
+    methods: tuple[str, ...] = ("GET",)
+    access: str = attrs.field(default="read", validator=_access)
+    summary: str | None = None
+
+
+@attrs.frozen
+class WebMount:
+    """An ASGI application mounted at ``/hooks/<plugin><path>``. ``public=True``: no login (the app verifies
+    its callers itself, e.g. signed webhooks); otherwise a session or API token with ``access`` is required."""
+
+    path: str = attrs.field(validator=_path)
+    app: Any
+    public: bool = False
+    access: str = attrs.field(default="write", validator=_access)
+
+
+@attrs.frozen
+class WebPanel:
+    """A template replacing the generic rendering of the profile section ``section`` on the customer page."""
+
+    section: str
+    template: str  # "package:path/inside/package.html"
+
+
+@attrs.frozen
+class MenuItem:
+    label: str
+    href: str
+    label_fa: str | None = None
+    access: str = attrs.field(default="read", validator=_access)
+
+
+@attrs.frozen
+class BoardCard:
+    id: str
+    title: str
+    subtitle: str | None = None
+    customer_id: int | None = None
+    badge: str | None = None  # a short figure: an amount, a priority, a due date
+
+
+@attrs.frozen
+class BoardColumn:
+    key: str
+    title: str
+    cards: list[BoardCard] = attrs.field(factory=list)
+    title_fa: str | None = None
+    summary: str | None = None  # e.g. the column's total
+
+
+@attrs.frozen
+class BoardData:
+    columns: list[BoardColumn]
+    title: str | None = None
+
+
+@attrs.frozen
+class WebBoard:
+    """Cards in columns; ``load(uow, params)`` reads them, ``move(uow, card_id, column)`` moves one."""
+
+    key: str
+    title: str
+    load: Callable[[Any, dict[str, str]], BoardData]
+    move: Callable[[Any, str, str], Any]
+    title_fa: str | None = None
+
+
+@attrs.define
+class WebContext:
+    """What a plugin endpoint receives: the request, the user, the unit of work acting as the user."""
+
+    request: Any
+    user: Any  # crmcore.web.auth.Principal
+    uow: Any
+    plugin: str
+    path_params: dict[str, Any]
+    query: dict[str, str]
+    body: Any = None  # parsed JSON (api routes) or form fields (page routes) of unsafe methods
+    lang: str = "fa"
+    renderer: Callable[..., Any] | None = None
+
+    def render(self, template: str, title: str = "", **variables: Any):
+        """An HTML page: ``template`` (``"package:path.html"``) inside the site layout, auto-escaped."""
+        assert self.renderer is not None
+        return self.renderer(template, title=title, **variables)

@@ -1,0 +1,114 @@
+"""The interface's two languages: Persian (right to left, Jalali dates, Persian digits) and English (left to
+right, Gregorian dates). Texts are written in English in templates and code; this table gives the Persian."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ..domain.dates import format_date, format_datetime, to_local
+from ..domain.money import Money, format_money
+from ..domain.text import to_persian_digits
+
+LANGUAGES = ("fa", "en")
+
+FA: dict[str, str] = {
+    "CRM": "مدیریت مشتریان",
+    "Customers": "مشتریان", "Customer": "مشتری", "Search": "جستجو", "Reports": "گزارش‌ها",
+    "Calls": "تماس‌ها", "Users": "کاربران", "Audit log": "گزارش تغییرات", "API tokens": "توکن‌های API",
+    "Log in": "ورود", "Log out": "خروج", "Username": "نام کاربری", "Password": "گذرواژه",
+    "Name, phone, email or customer number": "نام، تلفن، ایمیل یا شماره مشتری",
+    "No customer matches.": "مشتری‌ای پیدا نشد.", "Name": "نام", "Phones": "تلفن‌ها", "Phone": "تلفن",
+    "Emails": "ایمیل‌ها", "Email": "ایمیل", "Tags": "برچسب‌ها", "City": "شهر", "Address": "نشانی",
+    "Owner": "مسئول", "Birthday": "تاریخ تولد", "External id": "شناسه بیرونی", "Created": "ایجاد",
+    "Consent": "رضایت", "SMS": "پیامک", "Recent interactions": "تعاملات اخیر", "Kind": "نوع",
+    "Channel": "کانال", "When": "زمان", "Amount": "مبلغ", "Details": "جزئیات", "New customer": "مشتری جدید",
+    "Save": "ذخیره", "Edit": "ویرایش", "Add a note": "افزودن یادداشت", "Note": "یادداشت",
+    "Record": "ثبت", "Nothing recorded yet.": "هنوز چیزی ثبت نشده است.", "Attributes": "ویژگی‌ها",
+    "From": "از", "To": "تا", "Period": "دوره", "Run": "اجرا", "Download CSV": "دریافت CSV",
+    "Totals": "جمع‌ها", "Report": "گزارش", "No rows.": "ردیفی نیست.", "Chart": "نمودار",
+    "day": "روز", "week": "هفته", "month": "ماه", "year": "سال",
+    "Move": "انتقال", "Move to": "انتقال به", "Boards": "بردها", "Empty": "خالی",
+    "Incoming call": "تماس ورودی", "Unknown caller": "تماس‌گیرنده ناشناس", "Open the customer": "پرونده مشتری",
+    "Add as customer": "افزودن به مشتریان", "Live calls": "تماس‌های زنده",
+    "Waiting for calls…": "در انتظار تماس…", "Tier": "سطح", "Points": "امتیاز", "Open tickets": "تیکت‌های باز",
+    "Last purchase": "آخرین خرید",
+    "Role": "نقش", "Active": "فعال", "Extension": "داخلی", "Language": "زبان", "Create": "ایجاد",
+    "Revoke": "باطل کردن", "Level": "سطح دسترسی", "Last used": "آخرین استفاده", "Revoked": "باطل‌شده",
+    "Token name": "نام توکن", "Copy this token now; it is not shown again:":
+        "این توکن را همین حالا کپی کنید؛ دوباره نمایش داده نمی‌شود:",
+    "Permissions": "مجوزها", "Actor": "کاربر", "Action": "عمل", "Entity": "موجودیت", "Changes": "تغییرات",
+    "Send": "ارسال", "Message": "پیام", "Thank you! We will contact you soon.": "سپاس! به‌زودی با شما تماس می‌گیریم.",
+    "Contact us": "تماس با ما", "Your name": "نام شما", "Mobile number": "شماره همراه",
+    "Wrong username or password.": "نام کاربری یا گذرواژه نادرست است.",
+    "Too many attempts; wait a minute and try again.": "تلاش‌های زیادی انجام شد؛ یک دقیقه صبر کنید و دوباره امتحان کنید.",
+    "This form expired; reload the page and send it again.": "این فرم منقضی شده است؛ صفحه را دوباره بارگذاری و ارسال کنید.",
+    "You may not do this.": "اجازه این کار را ندارید.", "Not found": "پیدا نشد", "Forbidden": "دسترسی مجاز نیست",
+    "Back": "بازگشت", "yes": "بله", "no": "خیر", "Profile": "پرونده", "Home": "خانه",
+    "Saved.": "ذخیره شد.", "Moved.": "منتقل شد.", "Persian": "فارسی", "English": "English",
+    "Change password": "تغییر گذرواژه", "New password": "گذرواژه جدید", "Account": "حساب کاربری",
+    "merged into": "ادغام شده در", "All reports": "همه گزارش‌ها", "Calendar": "تقویم",
+    "Add phone": "افزودن تلفن", "Add email": "افزودن ایمیل", "Add tag": "افزودن برچسب",
+    "Page not found.": "صفحه پیدا نشد.", "Something went wrong; the change was not saved.":
+        "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    if lang == "fa":
+        return FA.get(text, text)
+    return text
+
+
+def digits(value: Any, lang: str) -> str:
+    text = "" if value is None else str(value)
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def calendar_of(lang: str) -> str:
+    return "jalali" if lang == "fa" else "gregorian"
+
+
+def parse_moment(value: Any) -> date | datetime | None:
+    """A date or datetime from a value or an ISO 8601 string (``None`` when it is neither)."""
+    if isinstance(value, (date, datetime)):
+        return value
+    if isinstance(value, str) and 10 <= len(value) <= 40 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else None
+        except ValueError:
+            return None
+    return None
+
+
+def show_date(value: Any, lang: str, tz: str, *, with_time: bool = False) -> str:
+    moment = parse_moment(value)
+    if moment is None:
+        return digits(value, lang)
+    cal = calendar_of(lang)
+    if isinstance(moment, datetime):
+        text = format_datetime(moment, cal, tz=tz) if with_time else format_date(moment, cal, tz=tz)
+        if with_time:
+            text = text[:16]
+    else:
+        text = format_date(moment, cal, tz=tz)
+    return digits(text, lang)
+
+
+def show_time(value: Any, lang: str, tz: str) -> str:
+    moment = parse_moment(value)
+    if not isinstance(moment, datetime):
+        return ""
+    return digits(to_local(moment, tz).strftime("%H:%M"), lang)
+
+
+def show_money(amount: Any, currency: str | None, lang: str) -> str:
+    if amount in (None, ""):
+        return ""
+    try:
+        money = Money.of(str(amount), currency or "IRR")
+    except Exception:  # noqa: BLE001 - show what was stored rather than fail the page
+        return digits(f"{amount} {currency or ''}".strip(), lang)
+    return format_money(money, persian_digits=lang == "fa")

@@ -1,0 +1,66 @@
+"""Tables of the web interface: users with roles and per-plugin permissions, login sessions, API tokens.
+
+Secrets are never stored: session ids and API tokens are kept as SHA-256 digests, passwords as argon2 hashes.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..domain.dates import utcnow
+from ..storage.base import Base, JSONType
+
+
+class WebUser(Base):
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[Optional[str]] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | manager | agent | read-only
+    #: per-plugin access replacing the role's level for that plugin: {"loyalty": "read", "tickets": "none"}
+    permissions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: the phone extension whose caller-ID pops this user sees (none: every incoming call)
+    extension: Mapped[Optional[str]] = mapped_column(String(20))
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[Optional[datetime]]
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class WebSession(Base):
+    """A browser login. The cookie carries a random id; the table keeps its digest and the CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    client: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class ApiToken(Base):
+    """A bearer token for integrations, acting as its user (at most at the token's own level)."""
+
+    __tablename__ = "web_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the token's own ceiling: read | write | manage | admin (never above the user's role)
+    level: Mapped[str] = mapped_column(String(16), default="read")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
+    user: Mapped[WebUser] = relationship(back_populates="tokens")
+    __table_args__ = (Index("ix_web_api_tokens_user_name", "user_id", "name", unique=True),)

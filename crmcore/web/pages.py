@@ -1,0 +1,191 @@
+"""The pages of everyday work: customer search, the customer 360° page, reports with charts and CSV, calls,
+the audit log. Reads open read-only units of work; every change is one unit acting as the user."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import CRMError
+from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
+from ..services.interactions import list_interactions, record_interaction
+from ..services.search import find_customers, match_to_dict
+from ..storage.models import AuditEntry
+from .auth import Principal
+from .charts import bar_chart, numeric_columns
+from .deps import WebError, form_text, page_user, state
+from .panels import gather_panels
+from .reports_view import report_titles, run_named, to_csv
+from .view import redirect, render
+
+CUSTOMER_FIELDS = ("name", "phone", "email", "tags", "city", "address", "birthday", "external_id", "owner")
+
+
+def build_router() -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    @r.get("/")
+    def home(user: Principal = Depends(page_user())):
+        return redirect("/customers")
+
+    # --- customers ------------------------------------------------------------------------------
+    @r.get("/customers")
+    def customers(request: Request, q: str = "", user: Principal = Depends(page_user())):
+        web = state(request)
+        q = q[:200]
+        with web.unit(user, readonly=True) as uow:
+            results = [match_to_dict(m) for m in find_customers(uow, q, limit=30)] if q.strip() else []
+        return render(request, "customers.html", user, title="Customers", q=q, results=results)
+
+    @r.get("/customers/new")
+    def new_customer(request: Request, phone: str = "", user: Principal = Depends(page_user("write"))):
+        return render(request, "customer_form.html", user, title="New customer", form={"phone": phone[:40]},
+                      error=None)
+
+    @r.post("/customers/new")
+    async def create_customer(request: Request, user: Principal = Depends(page_user("write"))):
+        form = await request.form()
+        values = {k: form_text(form, k) for k in CUSTOMER_FIELDS}
+
+        def store() -> int:
+            with state(request).unit(user) as uow:
+                return add_customer(uow, name=values["name"], phones=[values["phone"]] if values["phone"] else [],
+                                    emails=[values["email"]] if values["email"] else [],
+                                    tags=[t for t in values["tags"].replace("،", ",").split(",") if t.strip()],
+                                    city=values["city"], address=values["address"],
+                                    birthday=values["birthday"] or None, external_id=values["external_id"],
+                                    owner=values["owner"]).id
+        try:
+            cid = await run_in_threadpool(store)
+        except CRMError as exc:
+            return render(request, "customer_form.html", user, status=422, title="New customer", form=values,
+                          error=str(exc))
+        return redirect(f"/customers/{cid}", "saved")
+
+    @r.get("/customers/{customer_id:int}")
+    def customer_page(request: Request, customer_id: int, user: Principal = Depends(page_user())):
+        return _customer_page(request, user, customer_id)
+
+    @r.post("/customers/{customer_id:int}/edit")
+    async def edit_customer(request: Request, customer_id: int, user: Principal = Depends(page_user("write"))):
+        form = await request.form()
+        fields: dict[str, Any] = {k: form_text(form, k) for k in ("city", "address", "owner", "birthday")}
+        name = form_text(form, "name")
+
+        def store() -> None:
+            with state(request).unit(user) as uow:
+                update_customer(uow, customer_id, name=name or None,
+                                add_phones=[p for p in [form_text(form, "add_phone")] if p],
+                                add_emails=[e for e in [form_text(form, "add_email")] if e],
+                                add_tags=[t for t in [form_text(form, "add_tag")] if t], **fields)
+        try:
+            await run_in_threadpool(store)
+        except CRMError as exc:
+            return _customer_page(request, user, customer_id, error=str(exc), status=422)
+        return redirect(f"/customers/{customer_id}", "saved")
+
+    @r.post("/customers/{customer_id:int}/note")
+    async def add_note(request: Request, customer_id: int, user: Principal = Depends(page_user("write"))):
+        form = await request.form()
+        text = form_text(form, "text", limit=4000)
+
+        def store() -> None:
+            if not text:
+                raise CRMError("write the note first", field="text")
+            with state(request).unit(user) as uow:
+                customer = get_customer(uow.session, customer_id)
+                note = record_interaction(uow, customer, kind="note", channel="web", payload={"text": text})
+                uow.audit("record", "interaction", note.id, {"kind": "note"}, customer_id=customer.id)
+        try:
+            await run_in_threadpool(store)
+        except CRMError as exc:
+            return _customer_page(request, user, customer_id, error=str(exc), status=422)
+        return redirect(f"/customers/{customer_id}", "saved")
+
+    # --- reports --------------------------------------------------------------------------------
+    @r.get("/reports")
+    def reports(request: Request, user: Principal = Depends(page_user())):
+        registry = report_titles(state(request), user)
+        return render(request, "reports.html", user, title="Reports", reports=list(registry.values()))
+
+    @r.get("/reports/{name}.csv")
+    def report_csv(request: Request, name: str, user: Principal = Depends(page_user())):
+        result = _run(request, user, name)
+        filename = name.replace("/", "_").replace('"', "")
+        return Response(to_csv(result), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+
+    @r.get("/reports/{name}")
+    def report(request: Request, name: str, user: Principal = Depends(page_user())):
+        web = state(request)
+        registry = report_titles(web, user)
+        if name not in registry:
+            raise WebError(404, "Page not found.")
+        q = request.query_params
+        try:
+            result = _run(request, user, name)
+            error = None
+        except CRMError as exc:
+            result, error = None, str(exc)
+        chart = bar_chart(result["columns"], result["rows"], q.get("chart")) if result else None
+        numeric = numeric_columns(result["columns"], result["rows"]) if result else []
+        lang = web.language(request, user)
+        return render(request, "report.html", user, status=422 if error else 200, title="Report",
+                      report=registry[name], result=result, error=error, chart=chart, numeric=numeric,
+                      params={"from": q.get("from", "")[:20], "to": q.get("to", "")[:20],
+                              "period": q.get("period", "month"),
+                              "calendar": q.get("calendar") or ("jalali" if lang == "fa" else "gregorian")},
+                      csv_query=request.url.query)
+
+    # --- calls and audit ------------------------------------------------------------------------
+    @r.get("/calls")
+    def calls(request: Request, user: Principal = Depends(page_user())):
+        from .events import recent_pops
+
+        with state(request).unit(user, readonly=True) as uow:
+            pops = recent_pops(uow, user, limit=20)
+        return render(request, "calls.html", user, title="Calls", pops=pops)
+
+    @r.get("/audit")
+    def audit(request: Request, actor: str = "", customer: int | None = None,
+              user: Principal = Depends(page_user("manage"))):
+        with state(request).unit(user, readonly=True) as uow:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
+            if actor:
+                q = q.where(AuditEntry.actor == actor[:100])
+            if customer is not None:
+                q = q.where(AuditEntry.customer_id == customer)
+            entries = list(uow.session.scalars(q))
+        return render(request, "audit.html", user, title="Audit log", entries=entries, actor=actor[:100],
+                      customer=customer)
+
+    return r
+
+
+def _run(request: Request, user: Principal, name: str) -> dict[str, Any]:
+    q = request.query_params
+    lang = state(request).language(request, user)
+    period = q.get("period") or "month"
+    calendar = q.get("calendar") or ("jalali" if lang == "fa" else "gregorian")
+    return run_named(state(request), user, name, q.get("from") or None, q.get("to") or None, period, calendar)
+
+
+def _customer_page(request: Request, user: Principal, customer_id: int, *, error: str | None = None,
+                   status: int = 200):
+    web = state(request)
+    with web.unit(user, readonly=True) as uow:
+        customer = get_customer(uow.session, customer_id)
+        data = customer_to_dict(customer, with_sections=False)
+        panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
+        interactions = list_interactions(uow.session, customer.id, limit=20)
+    if customer.id != customer_id:
+        return redirect(f"/customers/{customer.id}")
+    return render(request, "customer.html", user, status=status, title="Customer", c=data, panels=panels,
+                  interactions=interactions, panel_templates=web.contributions.panels, error=error,
+                  can_write=user.can("write"))
+
+
+

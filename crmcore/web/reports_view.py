@@ -1,0 +1,39 @@
+"""Reports on the web: run one with the page's or the API's parameters, and write its rows as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from ..domain.dates import parse_date
+from ..reports import ReportParams, report_registry, run_report
+
+
+def params_from(start: str | None, end: str | None, period: str, calendar: str, timezone: str) -> ReportParams:
+    return ReportParams(start=parse_date(start, field="from") if start else None,
+                        end=parse_date(end, field="to") if end else None,
+                        calendar=calendar, period=period, timezone=timezone)
+
+
+def run_named(web, user, name: str, start: str | None, end: str | None, period: str, calendar: str) -> dict[str, Any]:
+    params = params_from(start, end, period, calendar, web.crm.timezone)
+    with web.unit(user, readonly=True) as uow:
+        return run_report(uow, name, params)
+
+
+def report_titles(web, user) -> dict[str, Any]:
+    with web.unit(user, readonly=True) as uow:
+        return report_registry(uow)
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(result["columns"])
+    for row in result["rows"]:
+        writer.writerow(["" if v is None else v for v in row])
+    if result.get("totals"):
+        writer.writerow([])
+        for key, value in result["totals"].items():
+            writer.writerow([key, value])
+    return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read Persian text as UTF-8

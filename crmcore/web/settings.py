@@ -1,0 +1,60 @@
+"""Settings of ``crm web`` (command-line options override the environment):
+
+==================================  ==========================================================  ==========
+variable                            meaning                                                     default
+==================================  ==========================================================  ==========
+CRM_WEB_SECRET                      key signing the login and lead-form tokens                  generated, kept in crm_settings
+CRM_WEB_SECURE_COOKIES              ``1``: cookies only over HTTPS (``__Host-`` prefix)         ``0``
+CRM_WEB_SESSION_HOURS               how long a login lasts                                      ``12``
+CRM_WEB_LOCALE                      language before anyone chooses (``fa`` or ``en``)           ``fa``
+CRM_WEB_MAX_BODY                    largest request body in bytes                               ``1048576``
+CRM_WEB_LEAD_RATE                   lead-form posts per client address (``limits`` syntax)      ``5/minute;30/day``
+CRM_WEB_LOGIN_RATE                  login attempts per client address and username              ``10/minute``
+CRM_WEB_FORM_ANCESTORS              sites allowed to embed the lead form in a frame             ``*``
+CRM_WEB_SSE_POLL                    seconds between outbox polls for caller-ID pops            ``1``
+==================================  ==========================================================  ==========
+"""
+from __future__ import annotations
+
+import os
+
+import attrs
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@attrs.frozen
+class WebSettings:
+    secret: str | None = attrs.field(default=None, repr=False)
+    secure_cookies: bool = False
+    session_hours: float = 12.0
+    locale: str = "fa"
+    max_body: int = 1024 * 1024
+    lead_rate: str = "5/minute;30/day"
+    login_rate: str = "10/minute"
+    form_ancestors: str = "*"
+    sse_poll: float = 1.0
+    #: an event stream ends after this long (the browser reconnects where it left off); keeps servers tidy
+    sse_max_seconds: float = 300.0
+    sse_keepalive: float = 15.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "WebSettings":
+        env = dict(os.environ if env is None else env)
+        values = {
+            "secret": env.get("CRM_WEB_SECRET") or None,
+            "secure_cookies": _bool(env.get("CRM_WEB_SECURE_COOKIES")),
+            "session_hours": float(env.get("CRM_WEB_SESSION_HOURS") or 12),
+            "locale": env.get("CRM_WEB_LOCALE") or "fa",
+            "max_body": int(env.get("CRM_WEB_MAX_BODY") or 1024 * 1024),
+            "lead_rate": env.get("CRM_WEB_LEAD_RATE") or "5/minute;30/day",
+            "login_rate": env.get("CRM_WEB_LOGIN_RATE") or "10/minute",
+            "form_ancestors": env.get("CRM_WEB_FORM_ANCESTORS") or "*",
+            "sse_poll": float(env.get("CRM_WEB_SSE_POLL") or 1.0),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["locale"] not in ("fa", "en"):
+            raise ValueError(f"CRM_WEB_LOCALE must be fa or en, not {values['locale']!r}")
+        return cls(**values)

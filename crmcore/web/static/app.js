@@ -1,0 +1,122 @@
+// crmcore web: instant search, board moves by drag and drop, caller-ID pops. No framework, no CDN.
+"use strict";
+(function () {
+  var body = document.body;
+  var csrf = body.getAttribute("data-csrf") || "";
+  var i18n = {};
+  try { i18n = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { i18n = {}; }
+  var fa = body.getAttribute("data-lang") === "fa";
+  function digits(text) {
+    text = text == null ? "" : String(text);
+    return fa ? text.replace(/[0-9]/g, function (d) { return "۰۱۲۳۴۵۶۷۸۹"[d]; }) : text;
+  }
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text != null) node.textContent = text;
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+
+  // --- instant search -------------------------------------------------------------------------------
+  var q = document.getElementById("q");
+  var results = document.getElementById("results");
+  if (q && results && q.getAttribute("data-instant")) {
+    var timer = null, seq = 0;
+    q.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var mine = ++seq, text = q.value.trim();
+        history.replaceState(null, "", text ? "/customers?q=" + encodeURIComponent(text) : "/customers");
+        var none = document.getElementById("no-results");
+        if (none) none.remove();
+        if (!text) { results.textContent = ""; return; }
+        fetch(q.getAttribute("data-instant") + "?limit=20&q=" + encodeURIComponent(text), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {results: []}; })
+          .then(function (data) {
+            if (mine !== seq) return;
+            results.textContent = "";
+            data.results.forEach(function (m) {
+              var li = el("li"), a = el("a", null, {href: "/customers/" + m.id});
+              a.appendChild(el("strong", m.name));
+              li.appendChild(a);
+              var extra = m.phones.map(digits).join(" · ") + (m.city ? " · " + m.city : "");
+              li.appendChild(el("span", extra, {"class": "muted"}));
+              results.appendChild(li);
+            });
+            if (!data.results.length) results.appendChild(el("li", i18n.none || "No customer matches.", {"class": "muted"}));
+          });
+      }, 120);
+    });
+  }
+
+  // --- boards -------------------------------------------------------------------------------------------
+  var board = document.querySelector(".board[data-can-move='yes']");
+  if (board) {
+    var dragged = null, errorBox = document.getElementById("board-error");
+    board.addEventListener("dragstart", function (e) {
+      dragged = e.target.closest(".board-card");
+      if (dragged) e.dataTransfer.setData("text/plain", dragged.getAttribute("data-card"));
+    });
+    board.querySelectorAll(".column").forEach(function (col) {
+      col.addEventListener("dragover", function (e) { e.preventDefault(); col.classList.add("drop"); });
+      col.addEventListener("dragleave", function () { col.classList.remove("drop"); });
+      col.addEventListener("drop", function (e) {
+        e.preventDefault();
+        col.classList.remove("drop");
+        if (!dragged || dragged.closest(".column") === col) return;
+        var card = dragged, form = new FormData();
+        form.append("csrf_token", csrf);
+        form.append("card", card.getAttribute("data-card"));
+        form.append("column", col.getAttribute("data-column"));
+        fetch(board.getAttribute("data-move"), {method: "POST", body: form, credentials: "same-origin",
+                                                 headers: {"Accept": "application/json"}})
+          .then(function (r) { return r.json().then(function (data) { return {ok: r.ok, data: data}; }); })
+          .then(function (res) {
+            if (!res.ok) { errorBox.textContent = res.data.error || "error"; errorBox.hidden = false; return; }
+            errorBox.hidden = true;
+            location.reload();  // counts, totals and the move buttons are the server's to compute
+          });
+      });
+    });
+  }
+
+  // --- caller-ID pops -------------------------------------------------------------------------------------
+  var stream = body.getAttribute("data-calls");
+  var pops = document.getElementById("call-pops");
+  var template = document.getElementById("pop-template");
+  if (stream && window.EventSource && pops && template) {
+    var source = new EventSource(stream);
+    source.addEventListener("call", function (e) {
+      var pop = JSON.parse(e.data);
+      var node = template.content.firstElementChild.cloneNode(true);
+      node.setAttribute("data-call", pop.id);
+      node.querySelector(".pop-title").textContent = (i18n.incoming || "Incoming call") + " · " +
+        (pop.customer ? pop.customer.name : (i18n.unknown || "Unknown caller"));
+      var number = node.querySelector(".pop-number");
+      number.textContent = digits(pop.number || "");
+      number.setAttribute("dir", "ltr");
+      var facts = [];
+      ["tier", "points", "open_tickets"].forEach(function (k) {
+        if (pop.summary && pop.summary[k] != null) facts.push((i18n[k] || k) + ": " + digits(pop.summary[k]));
+      });
+      node.querySelector(".pop-summary").textContent = facts.join(" · ");
+      var link = node.querySelector(".pop-link");
+      if (pop.customer) { link.href = "/customers/" + pop.customer.id; link.textContent = i18n.open || "Open"; }
+      else if (pop.suggestion && pop.suggestion.phone) {
+        link.href = "/customers/new?phone=" + encodeURIComponent(pop.suggestion.phone); link.textContent = i18n.add || "Add";
+      } else link.remove();
+      node.querySelector(".pop-close").addEventListener("click", function () { node.remove(); });
+      pops.prepend(node);
+      setTimeout(function () { node.remove(); }, 60000);
+      var list = document.getElementById("live-calls");
+      if (list) {
+        var li = el("li");
+        li.appendChild(el("span", digits(pop.number || ""), {dir: "ltr"}));
+        li.appendChild(document.createTextNode(" "));
+        if (pop.customer) li.appendChild(el("a", pop.customer.name, {href: "/customers/" + pop.customer.id}));
+        else li.appendChild(document.createTextNode(i18n.unknown || "Unknown caller"));
+        list.prepend(li);
+      }
+    });
+  }
+})();
