@@ -1,0 +1,98 @@
+"""The lottery inside the CRM: migrations, the report, the profile, merges, jobs and the demo."""
+from datetime import datetime, timezone
+
+from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections
+from crmcore.jobs import run_jobs
+from crmcore.reports import run_report
+from crmcore.testing import assert_migrations_match_models, make_customer, record_purchase
+from crmcore_lottery.models import LotteryCampaign, LotteryWinner
+
+from lottery_test_helpers import END, IN_WINDOW, close, count, draw, new_campaign, weights
+
+UTC = timezone.utc
+
+
+def test_migrations_match_models(crm_app):
+    assert_migrations_match_models(crm_app, "lottery")
+
+
+def test_campaigns_report(crm_app):
+    new_campaign(crm_app, prizes=[{"name": "Coin", "quantity": 2}])
+    new_campaign(crm_app, name="summer", entry_start=datetime(2025, 6, 1, tzinfo=UTC),
+                 entry_end=datetime(2025, 7, 1, tzinfo=UTC))
+    for i in range(3):
+        record_purchase(crm_app, make_customer(crm_app, f"c{i}"), "1000", at=IN_WINDOW)
+    close(crm_app)
+    draw(crm_app)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        report = run_report(uow, "lottery.campaigns", ReportParams(calendar="jalali"))
+        march = run_report(uow, "lottery.campaigns", ReportParams(start=datetime(2025, 3, 5).date(),
+                                                                    end=datetime(2025, 3, 6).date()))
+    assert [r[0] for r in report["rows"]] == ["spring", "summer"]
+    spring = dict(zip(report["columns"], report["rows"][0]))
+    assert spring["status"] == "drawn" and spring["entries_from"] == "1403-12-11 03:30"
+    assert (spring["participants"], spring["entries"], spring["eligible"], spring["prizes"], spring["awarded"]) == \
+        (3, 3, 3, 2, 2)
+    assert report["totals"] == {"campaigns": 2, "entries": 3, "prizes": 3, "awarded": 2}
+    assert [r[0] for r in march["rows"]] == ["spring"]
+
+
+def test_profile_shows_entries_and_prizes(crm_app):
+    new_campaign(crm_app)
+    cid = make_customer(crm_app)
+    other = make_customer(crm_app, "بی‌شانس")
+    record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+        assert section.data == {"entries": [{"campaign": "spring", "status": "open", "entries": 1}], "prizes_won": []}
+        assert not [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"]
+    close(crm_app)
+    draw(crm_app)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+    assert section.data["prizes_won"][0]["prize"] == "Gold coin" and section.title_fa == "قرعه‌کشی"
+
+
+def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app):
+    new_campaign(crm_app, prizes=[{"name": "Coin", "quantity": 1}])
+    keep, dup = make_customer(crm_app, "علی"), make_customer(crm_app, "علي")
+    record_purchase(crm_app, dup, "1000", at=IN_WINDOW)
+    close(crm_app)
+    draw(crm_app)
+    with crm_app.unit_of_work() as uow:
+        merge_customers(uow, keep, dup)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        winner = uow.session.query(LotteryWinner).one()
+        assert (winner.participant, winner.customer_id) == (dup, keep)
+    from lottery_test_helpers import new_campaign as again
+
+    again(crm_app, name="later", entry_start=END, entry_end=datetime(2025, 5, 1, tzinfo=UTC))
+    record_purchase(crm_app, keep, "1000", at=datetime(2025, 4, 2, tzinfo=UTC))
+    assert weights(crm_app, "later") == {keep: 1}
+    from crmcore_lottery.drawing import verify_campaign
+    from crmcore_lottery.campaigns import get_campaign
+
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert verify_campaign(uow, get_campaign(uow, "spring")).ok  # merges do not disturb the proof
+
+
+def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
+    new_campaign(crm_app)
+    record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
+    assert run_jobs(crm_app) == [{"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
+                                 {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
+    crm_app.clock.set(END)
+    results = run_jobs(crm_app)
+    assert results[0]["summary"] == {"closed": ["spring"]}
+    assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}
+    assert count(crm_app, LotteryCampaign, LotteryCampaign.status == "drawn") == 1
+
+
+def test_demo_part(tmp_path):
+    from crmcore.demo import build_demo
+
+    summary = build_demo(tmp_path / "demo.db", customers=25)
+    lines = [line for line in summary["lines"] if line.startswith("lottery:")]
+    assert len(lines) == 2
+    assert "verify passed" in lines[0] and "staff excluded" in lines[0]
+    assert "40 cards printed, 10 redeemed" in lines[1]
