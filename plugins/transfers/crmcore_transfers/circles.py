@@ -24,7 +24,7 @@ def family_reason(uow, policy: Policy, sender_id: int, recipient_id: int, now: d
     if theirs is None or theirs.family_id != mine.family_id:
         return f"customer {recipient_id} is not in customer {sender_id}'s family group"
     cooling = timedelta(days=policy.family_cooling_days)
-    later = max((mine, theirs), key=lambda m: m.joined_at)
+    later = max((theirs, mine), key=lambda m: m.joined_at)  # on a tie, name the recipient
     opens = later.joined_at + cooling
     if now < opens:
         family = uow.session.get(Family, mine.family_id)

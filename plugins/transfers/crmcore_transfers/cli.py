@@ -177,10 +177,14 @@ def allowance(customer, as_json):
     if not rows:
         click.echo("the policy sets no period limits")
     for r in rows:
-        left = [f"{r['count_left']} transfers" if r["count_left"] is not None else "",
+        left = [_transfers(r["count_left"]) if r["count_left"] is not None else "",
                 f"{r['points_left']:,} points" if r["points_left"] is not None else ""]
-        click.echo(f"{r['limit']} ({r['label']}): used {r['count']} transfers, {r['points']:,} points; "
+        click.echo(f"{r['limit']} ({r['label']}): used {_transfers(r['count'])}, {r['points']:,} points; "
                    f"left {' and '.join(x for x in left if x)}")
+
+
+def _transfers(n: int) -> str:
+    return f"{n} transfer" + ("" if n == 1 else "s")
 
 
 @transfers.command()
