@@ -82,7 +82,6 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
         item = _read(uow, component, name)
         if item is None:
             continue
-        label = f"{item['title']!r} (UID {item['uid']})"
         if item["recurrence_id"]:
             summary.skipped.append({"uid": item["uid"], "title": item["title"],
                                     "reason": "a changed single occurrence of a recurring event (kept as the series)"})
@@ -95,7 +94,7 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
             else:
                 summary.skipped.append({"uid": item["uid"], "title": item["title"], "reason": "cancelled"})
             continue
-        due = _current_due(uow, item, label)
+        due = _current_due(uow, item)
         if due is None or (not include_past and overdue_moment(due, item["all_day"], item["tz"]) <= uow.now()):
             summary.skipped.append({"uid": item["uid"], "title": item["title"], "reason": "already over"})
             continue
@@ -112,7 +111,7 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
             priority=item["priority"], duration=item["duration"], reminders=item["reminders"], uid=item["uid"],
             tz=item["tz"], source="ical")
         if item["rrule"]:
-            _set_series(task, item, due, label)
+            _set_series(task, item, due)
         _insert(uow, task)
         _announce_created(uow, task)
         summary.created.append(task.id)
@@ -277,7 +276,7 @@ def _match_customer(uow, item: dict[str, Any]) -> Customer | None:
     return None
 
 
-def _current_due(uow, item: dict[str, Any], label: str) -> datetime | None:
+def _current_due(uow, item: dict[str, Any]) -> datetime | None:
     """A one-off event's start; for a series the first occurrence not yet over (None when the series ended)."""
     if not item["rrule"]:
         return item["start"]
@@ -292,7 +291,7 @@ def _current_due(uow, item: dict[str, Any], label: str) -> datetime | None:
     return moment
 
 
-def _set_series(task: Task, item: dict[str, Any], due: datetime, label: str) -> None:
+def _set_series(task: Task, item: dict[str, Any], due: datetime) -> None:
     task.rrule = item["rrule"]
     task.series_start = item["start"]
     task.occurrence_at = due
@@ -324,7 +323,7 @@ def _update(uow, task: Task, item: dict[str, Any], due: datetime, summary: Impor
     task.overdue_at = overdue_moment(task.due_at, task.all_day, task.timezone)
     arm_reminders(task)
     if item["rrule"]:
-        _set_series(task, item, task.due_at, "")
+        _set_series(task, item, task.due_at)
     else:
         task.series_start = task.occurrence_at = None
         task.exdates = []
