@@ -12,4 +12,4 @@ PROJECT = "crmcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-SPEC_MODULES = ("crmcore.hooks.lifecycle", "crmcore.hooks.events", "crmcore.hooks.web")
+SPEC_MODULES = ("crmcore.hooks.lifecycle", "crmcore.hooks.events", "crmcore.hooks.web", "crmcore.hooks.async_events")

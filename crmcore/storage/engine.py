@@ -34,7 +34,9 @@ def create_engine(url: str, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return sa_create_engine(url, **kwargs)
+    from .postgres import pool_options_from_environment  # CRM_DB_POOL_SIZE, …
+
+    return sa_create_engine(url, **{**pool_options_from_environment(), **kwargs})
 
 
 def is_sqlite(url_or_engine) -> bool:

@@ -163,3 +163,6 @@ class Setting(Base):
 
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
 from ..web import models as _web_models  # noqa: E402,F401
+# The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
+from ..outbox import models as _outbox_models  # noqa: E402,F401
+from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
