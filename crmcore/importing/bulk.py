@@ -6,10 +6,11 @@
 ``record_interactions`` = :func:`crmcore.services.interactions.record_interaction` for many interactions:
 the same row and ``crm_interaction_recorded`` with the same payload, in the order given.
 
-They are only used when no enabled plugin implements the hooks involved (``crm_validate_customer`` /
-``crm_customer_created``, ``crm_interaction_recorded``): a plugin then gets the kernel's own path, one row
-after the other, so it sees every event exactly as in live use (see :func:`hooks_implemented`). Tests check
-that both paths store the same thing.
+Plugins still get every hook: ``crm_validate_customer`` is asked about each new customer before anything is
+written (:func:`refusals`), and ``crm_customer_created`` receives the stored customers after their batch.
+Interactions are batched only when no enabled plugin implements ``crm_interaction_recorded``; otherwise the
+import calls the kernel's ``record_interaction`` row after row, so a plugin sees each event with exactly the
+database it would see live (see :func:`hooks_implemented`). Tests check that the paths store the same thing.
 """
 from __future__ import annotations
 
@@ -119,8 +120,29 @@ def insert_rows(session, table, rows: list[dict[str, Any]]) -> None:
     conn.exec_driver_sql(compiled.string, params)
 
 
+def refusals(uow, prepared: PreparedCustomer) -> list[str]:
+    """What the plugins' ``crm_validate_customer`` say about a new customer, asked exactly as
+    ``add_customer`` asks (a transient :class:`Customer` with its phones, emails and tags, all fields as
+    changes); ``[]`` when they accept it."""
+    from ..services.customers import customer_to_dict
+
+    p = prepared
+    customer = Customer(kind=p.kind, display_name=p.name, search_key=normalize(p.name)[:300], external_id=p.external_id,
+                        birthday=p.birthday, city=p.city, address=p.address, owner=p.owner,
+                        consent_sms=p.consent_sms, consent_email=p.consent_email, attributes=dict(p.attributes))
+    customer.phones = [CustomerPhone(e164=ph.e164, kind=ph.kind, position=i) for i, ph in enumerate(p.phones)]
+    customer.emails = [CustomerEmail(email=e, position=i) for i, e in enumerate(p.emails)]
+    customer.tags = [CustomerTag(tag=t) for t in p.tags]
+    errors: list[str] = []
+    for result in uow.call("crm_validate_customer", customer=customer, changes=customer_to_dict(customer, with_sections=False)):
+        errors.extend(result or ())
+    return errors
+
+
 def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
-    """Store new customers (already checked: unique external ids, clean attributes); returns their ids."""
+    """Store new customers (already checked: unique external ids, clean attributes, plugins' validation);
+    returns their ids. When a plugin implements ``crm_customer_created`` it receives each stored customer
+    (loaded with its phones, emails and tags) after the batch is written."""
     if not prepared:
         return []
     session = uow.session
@@ -146,8 +168,16 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     for model, values in ((CustomerPhone, phones), (CustomerEmail, emails), (CustomerTag, tags),
                           (CustomerSearchToken, tokens), (AuditEntry, audit)):
         insert_rows(session, model.__table__, values)
+    loaded: dict[int, Customer] = {}
+    if hooks_implemented(uow, "crm_customer_created"):
+        from sqlalchemy.orm import selectinload
+
+        loaded = {c.id: c for c in session.scalars(
+            select(Customer).where(Customer.id.in_(ids))
+            .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))}
     for cid, p in zip(ids, prepared):
-        uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name}, customer=None)
+        uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name},
+                 customer=loaded.get(cid))
     return ids
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import selectinload
 
 from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
-from ..services.customers import PreparedCustomer, add_customer, update_customer
+from ..services.customers import PreparedCustomer, update_customer
 from ..storage.models import Customer, CustomerEmail, CustomerPhone
-from .bulk import add_customers, hooks_implemented
+from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
 from .sources import open_table
@@ -117,8 +117,7 @@ class CustomerImporter:
         self.on_duplicate = on_duplicate
         self.summary = summary
         self.errors = errors
-        # a plugin that validates or reacts to new customers gets the kernel's one-by-one path
-        self.kernel_path = hooks_implemented(uow, "crm_validate_customer", "crm_customer_created")
+        self.validating = hooks_implemented(uow, "crm_validate_customer")
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -223,14 +222,19 @@ class CustomerImporter:
             self.summary.unchanged += 1
             return
         session = self.uow.session
-        savepoint = session.begin_nested()
+        # only a plugin's crm_validate_customer can refuse a change computed here: then a savepoint keeps a
+        # refused merge from leaving half-applied changes behind
+        savepoint = session.begin_nested() if self.validating else None
         try:
             update_customer(self.uow, customer.id, name=fields.get("name"), add_phones=fields.get("phones", ()),
                             add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
                             attributes=fields.get("attributes") or None,
                             **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields})
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
         except CRMError as exc:
+            if savepoint is None:
+                raise
             savepoint.rollback()
             self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
             return
@@ -242,20 +246,18 @@ class CustomerImporter:
     def _store(self, pending: list[Pending]) -> None:
         if not pending:
             return
-        if not self.kernel_path:
-            add_customers(self.uow, [p.prepared for p in pending])
-            self.summary.created += len(pending)
-            return
+        accepted = []
         for p in pending:
-            try:
-                add_customer(self.uow, p.prepared)
-            except ValidationError as exc:  # a plugin's crm_validate_customer refused it; nothing was stored
-                for row, cells, outcome in p.rows:
-                    self.reject(row, cells, exc.field, exc.message)
-                    if outcome != "created":
-                        setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
+            errors = refusals(self.uow, p.prepared) if self.validating else []
+            if not errors:
+                accepted.append(p.prepared)
                 continue
-            self.summary.created += 1
+            for row, cells, outcome in p.rows:  # a plugin refused the customer: every row of it is rejected
+                self.reject(row, cells, None, "; ".join(errors))
+                if outcome != "created":
+                    setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
+        add_customers(self.uow, accepted)
+        self.summary.created += len(accepted)
 
     # -- lookups ---------------------------------------------------------------------------------------------
     def _lookup(self, prepared: list[PreparedCustomer]) -> "Lookup":

@@ -29,10 +29,10 @@ from ..domain.emails import parse_email
 from ..domain.phones import looks_like_phone
 from ..domain.text import to_ascii_digits
 from ..errors import CRMError, ValidationError
-from ..services.customers import add_customer, prepare_customer
+from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction, record_interaction
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
-from .bulk import add_customers, hooks_implemented, record_interactions
+from .bulk import add_customers, hooks_implemented, record_interactions, refusals
 from .customers import DryRun, Progress, batched
 from .fastphone import fast_parse_phone
 from .headers import INTERACTION_ALIASES, INTERACTION_CUSTOMER_FALLBACK, ColumnMap, header_key, map_columns, parse_mapping
@@ -178,7 +178,7 @@ class InteractionImporter:
         self.start_max = uow.session.scalar(select(func.max(Interaction.id))) or 0
         self.seen_before: dict[int, Counter] = {}  # stored fingerprints of customers with history
         self.kernel_path = hooks_implemented(uow, "crm_interaction_recorded")
-        self.kernel_customers = hooks_implemented(uow, "crm_validate_customer", "crm_customer_created")
+        self.validating = hooks_implemented(uow, "crm_validate_customer")
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -323,16 +323,16 @@ class InteractionImporter:
                 keys.append(ref)
             except CRMError as exc:
                 failed[ref] = f"cannot create customer {ref!r}: {exc}"
-        if self.kernel_customers:
-            ids = []
-            for ref, p in zip(list(keys), list(prepared)):
-                try:
-                    ids.append(add_customer(self.uow, p).id)
-                except ValidationError as exc:
-                    failed[ref] = f"cannot create customer {ref!r}: {exc}"
-                    keys.remove(ref)
-        else:
-            ids = add_customers(self.uow, prepared)
+        if self.validating:
+            accepted = []
+            for ref, p in zip(keys, prepared):
+                errors = refusals(self.uow, p)
+                if errors:
+                    failed[ref] = f"cannot create customer {ref!r}: {'; '.join(errors)}"
+                else:
+                    accepted.append((ref, p))
+            keys, prepared = [r for r, _p in accepted], [p for _r, p in accepted]
+        ids = add_customers(self.uow, prepared)
         self.summary.customers_created += len(ids)
         return dict(zip(keys, ids)), failed
 
@@ -348,9 +348,11 @@ class InteractionImporter:
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
         if self.kernel_path:
-            session = self.uow.session
+            # hold this chunk's customers: the session's identity map only keeps weak references
+            wanted = {it.customer_id for it in items}
+            held = {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
             for it in items:
-                record_interaction(self.uow, session.get(Customer, it.customer_id), it.prepared)
+                record_interaction(self.uow, held[it.customer_id], it.prepared)
         else:
             record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items])
         self.summary.recorded += len(items)

@@ -196,12 +196,14 @@ def test_hand_mapping_and_first_last_names(crm_app, tmp_path):
 def test_bulk_path_stores_what_add_customer_stores(crm_app_factory, tmp_path):
     """The fast path (no plugin hooks) and the kernel's add_customer must leave the same rows and events."""
     results = []
-    for n, watcher in enumerate((None, Watcher())):
-        path = write_csv(tmp_path / f"c{n}.csv", [
-            ["name", "mobile", "email", "tags", "city", "birthday"],
-            ["علی‌رضا کریمی", f"0912123456{n}", f"a{n}@x.ir", "vip", "تهران", "1370-05-12"]])
-        app = crm_app_factory(extra_plugins=[("watcher", watcher, None)] if watcher else [])
-        import_customers(app, path)
+    for n, watcher in enumerate((None, Watcher(), "add_customer")):
+        row = ["علی‌رضا کریمی", f"0912123456{n}", f"a{n}@x.ir", "vip", "تهران", "1370-05-12"]
+        path = write_csv(tmp_path / f"c{n}.csv", [["name", "mobile", "email", "tags", "city", "birthday"], row])
+        app = crm_app_factory(extra_plugins=[("watcher", watcher, None)] if isinstance(watcher, Watcher) else [])
+        if watcher == "add_customer":
+            make_customer(app, row[0], phones=[row[1]], emails=[row[2]], tags=[row[3]], city=row[4], birthday=row[5])
+        else:
+            import_customers(app, path)
         with app.unit_of_work(readonly=True) as uow:
             c = uow.session.scalars(select(Customer).order_by(Customer.id.desc())).first()
             tokens = sorted(uow.session.scalars(select(CustomerSearchToken.token).where(
@@ -216,9 +218,9 @@ def test_bulk_path_stores_what_add_customer_stores(crm_app_factory, tmp_path):
         event = outbox_events(app, "crm_customer_created", customer_id=cid)
         results.append((data, tokens, audit, [e["payload"] for e in event] and [event[0]["payload"]["name"]]))
         assert event[0]["payload"] == {"customer_id": cid, "name": "علی‌رضا کریمی"}
-        if watcher:
+        if isinstance(watcher, Watcher):
             assert watcher.created == [cid]
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 def test_a_plugin_refusing_a_customer_rejects_its_rows(watcher_app, tmp_path):
