@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.resources
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import CRMError, Conflict, NotFound, PluginHookError
-from .deps import LoginRequired, WebError
+from .deps import LoginRequired, WebError, api_user
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import WebSettings
 from .state import WebState
@@ -65,7 +65,7 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)
-    app = FastAPI(title="crmcore", version=__version__, description=DESCRIPTION, openapi_url="/api/openapi.json",
+    app = FastAPI(title="crmcore", version=__version__, description=DESCRIPTION, openapi_url=None,
                   docs_url=None, redoc_url=None)
     app.state.web = web
 
@@ -101,7 +101,11 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/health", include_in_schema=False)
     def health():
-        return {"ok": True, "version": __version__}
+        return {"ok": True}
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(_user=Depends(api_user("read"))):
+        return JSONResponse(app.openapi())
 
     app.include_router(api.build_router())
     app.include_router(events.build_router())

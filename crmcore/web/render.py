@@ -87,8 +87,22 @@ def make_environment() -> Environment:
                 return shown
         return digits(text, lang) if text.replace(".", "", 1).replace("-", "", 1).isdigit() else text
 
+    @pass_context
+    def phone(ctx, e164: Any) -> str:
+        """Iranian numbers as Iranians write them (0912 123 4567), others in E.164; digits of the language."""
+        text = str(e164 or "")
+        if text.startswith("+98"):
+            from ..domain.phones import Phone
+
+            try:
+                text = Phone(text).national()
+            except Exception:  # noqa: BLE001 - show the stored form
+                pass
+        return digits(text, _lang(ctx))
+
     env.globals["t"] = t
-    env.filters.update(jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money, value=value,
+    env.globals["columns"] = table_columns
+    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money, value=value,
                        humanise=humanise)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
