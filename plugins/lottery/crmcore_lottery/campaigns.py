@@ -209,6 +209,9 @@ def list_campaigns(uow, status: str | None = None) -> list[LotteryCampaign]:
 
 def entry_totals(uow, campaign_id: int) -> tuple[int, int]:
     """(participants with entries, total entries) of a campaign so far."""
+    from .entries import drain
+
+    drain(uow)
     row = uow.session.execute(
         select(func.count(func.distinct(LotteryEntry.customer_id)), func.coalesce(func.sum(LotteryEntry.weight), 0))
         .where(LotteryEntry.campaign_id == campaign_id, LotteryEntry.weight > 0)).one()

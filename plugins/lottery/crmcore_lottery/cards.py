@@ -35,7 +35,8 @@ def check_symbol(body: str) -> str:
 
 
 def new_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS))
+    bits = int.from_bytes(secrets.token_bytes(10), "big") >> 5  # 80 random bits, 75 kept: 15 symbols of 5
+    body = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_SYMBOLS))
     return body + check_symbol(body)
 
 

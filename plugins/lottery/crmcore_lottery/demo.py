@@ -1,5 +1,5 @@
-"""The lottery part of ``crm demo``: an autumn raffle over the past months' purchases, closed, drawn and
-verified; and an open Nowruz raffle with lottery cards (and entries bought with points when loyalty is on)."""
+"""The lottery part of ``crm demo``: a raffle over the past four months' purchases, closed, drawn and
+verified; and an open raffle with lottery cards (and entries bought with points when loyalty is on)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,7 +13,7 @@ from .drawing import draw_campaign, verify_campaign
 from .entries import buy_with_points, collect_purchases, redeem_card
 from .freeze import close_campaign
 
-RULES_PAST = """قوانین رسمی قرعه‌کشی پاییز
+RULES_PAST = """قوانین رسمی قرعه‌کشی فصل
 ۱. هر خرید یک شانس، و هر ۱٬۰۰۰٬۰۰۰ ریال خرید یک شانس دیگر دارد.
 ۲. کارکنان فروشگاه در قرعه‌کشی شرکت داده نمی‌شوند.
 ۳. هر نفر حداکثر یک جایزه می‌برد.
@@ -22,7 +22,7 @@ RULES_PAST = """قوانین رسمی قرعه‌کشی پاییز
 Official rules: one entry per purchase plus one per 1,000,000 rials spent; staff excluded; one prize per
 person; the frozen list's hash is published before the draw and anyone can verify the result."""
 
-RULES_OPEN = """قوانین رسمی قرعه‌کشی نوروز
+RULES_OPEN = """قوانین رسمی قرعه‌کشی کارت‌های زعفران
 هر کارت قرعه‌کشی داخل بسته‌های زعفران دو شانس دارد؛ اعضای باشگاه می‌توانند با ۲۰۰ امتیاز یک شانس بخرند.
 
 Official rules: every card in saffron packs gives two entries; club members may buy an entry for 200 points."""
@@ -33,7 +33,7 @@ def seed(uow, customers, rng) -> list[str]:
     now = uow.now()
     today = _local_midnight(now.astimezone(ZoneInfo(tz)).date(), tz)
     past = create_campaign(
-        uow, name="autumn-raffle", title="Autumn raffle", title_fa="قرعه‌کشی پاییز", rules_text=RULES_PAST,
+        uow, name="season-raffle", title="Season raffle", title_fa="قرعه‌کشی فصل", rules_text=RULES_PAST,
         entry_start=today - timedelta(days=120), entry_end=today, per_purchase=1, per_amount="1000000",
         prizes=[{"name": "Bahar Azadi gold coin", "name_fa": "سکه بهار آزادی", "quantity": 1},
                 {"name": "Gift card 5,000,000 IRR", "name_fa": "کارت هدیه ۵ میلیون ریالی", "quantity": 3}])
@@ -46,7 +46,7 @@ def seed(uow, customers, rng) -> list[str]:
     drawn = draw_campaign(uow, past)
     verified = verify_campaign(uow, past).ok
     nowruz = create_campaign(
-        uow, name="nowruz-raffle", title="Nowruz raffle", title_fa="قرعه‌کشی نوروز", rules_text=RULES_OPEN,
+        uow, name="saffron-cards", title="Saffron card raffle", title_fa="قرعه‌کشی کارت‌های زعفران", rules_text=RULES_OPEN,
         entry_start=today, entry_end=today + timedelta(days=30), points_per_entry=200
         if uow.has_plugin("loyalty") else None,
         prizes=[{"name": "Saffron gift box", "name_fa": "جعبه‌ی هدیه‌ی زعفران", "quantity": 5, "stock": 5}])

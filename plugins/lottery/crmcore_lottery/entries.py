@@ -87,23 +87,51 @@ def _refunded(uow, purchase_id: int) -> int:
         Interaction.kind == "refund", Interaction.related_id == purchase_id)) or 0)
 
 
+PENDING = "lottery.pending"
+
+
 def on_purchase(uow, interaction: Interaction) -> None:
-    """A purchase recorded live or imported: entries in every open campaign whose window holds it."""
+    """A purchase recorded live or imported: entries in every open campaign whose window holds it.
+
+    The rows are queued and written together (one multi-row insert) before the transaction commits, or as
+    soon as anything in it reads entries (:func:`drain`), so an import of thousands of purchases does not pay
+    one insert per purchase."""
     for campaign in _open_campaigns(uow):
         if not campaign.entry_start <= interaction.occurred_at < campaign.entry_end:
             continue
         weight = purchase_weight(campaign, interaction.amount_minor, interaction.currency)
-        key = f"purchase:{interaction.id}"
         if weight > 0:  # a new interaction id: no entry can have its key yet
-            _add(uow, campaign, interaction.customer_id, source="purchase", weight=weight, key=key,
-                 occurred_at=interaction.occurred_at, interaction_id=interaction.id,
-                 details={"amount": str(interaction.amount_minor or 0), "currency": interaction.currency})
+            _pending(uow).append({
+                "campaign_id": campaign.id, "customer_id": interaction.customer_id, "source": "purchase",
+                "weight": weight, "key": f"purchase:{interaction.id}", "interaction_id": interaction.id,
+                "occurred_at": interaction.occurred_at, "created_at": uow.now(),
+                "details": {"amount": str(interaction.amount_minor or 0), "currency": interaction.currency}})
+
+
+def _pending(uow) -> list[dict[str, Any]]:
+    pending = uow.cache.get(PENDING)
+    if pending is None:
+        from sqlalchemy import event
+
+        pending = uow.cache[PENDING] = []
+        event.listen(uow.session, "before_commit", lambda _session: drain(uow))
+    return pending
+
+
+def drain(uow) -> None:
+    """Write the queued purchase entries of this unit of work now."""
+    pending = uow.cache.get(PENDING)
+    if pending:
+        rows, pending[:] = list(pending), []
+        for start in range(0, len(rows), 2000):
+            uow.session.execute(insert(LotteryEntry), rows[start:start + 2000])
 
 
 def on_refund(uow, refund: Interaction) -> None:
     """A refund lowers the entries its purchase earned in campaigns still open (to the net amount)."""
     if refund.related_id is None:
         return
+    drain(uow)
     entries = list(uow.session.scalars(select(LotteryEntry).join(LotteryCampaign).where(
         LotteryEntry.key == f"purchase:{refund.related_id}", LotteryCampaign.status == "open")))
     if not entries:
@@ -125,6 +153,7 @@ def collect_purchases(uow, campaign: LotteryCampaign) -> dict[str, int]:
 
     For campaigns over a past period ("all purchases of 1403") or purchases recorded before the campaign."""
     require_open(uow, campaign)
+    drain(uow)
     if not (campaign.per_purchase or campaign.per_amount):
         raise ValidationError(f"campaign {campaign.name!r} gives no entries for purchases", field="campaign")
     session = uow.session
@@ -224,6 +253,7 @@ def redeem_card(uow, campaign: LotteryCampaign, customer: Customer, code: str) -
 # -- reading ------------------------------------------------------------------------------------------------
 def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None = None) -> list[dict[str, Any]]:
     """Entries per customer (by source), most entries first."""
+    drain(uow)
     q = (select(LotteryEntry.customer_id, LotteryEntry.source, func.sum(LotteryEntry.weight))
          .where(LotteryEntry.campaign_id == campaign.id, LotteryEntry.weight > 0)
          .group_by(LotteryEntry.customer_id, LotteryEntry.source))

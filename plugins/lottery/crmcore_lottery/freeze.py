@@ -10,6 +10,7 @@ from crmcore.api import Conflict, Customer, ValidationError, format_datetime, wh
 
 from . import proof
 from .campaigns import draw_spec, tier_clause
+from .entries import drain
 from .models import LotteryCampaign, LotteryEntry, LotteryFrozenEntry, LotteryWinner
 
 #: exclusion reasons, in the order they are checked (a member is counted under the first that applies)
@@ -43,6 +44,7 @@ def recent_winners(uow, campaign: LotteryCampaign) -> set[int]:
 
 def eligibility(uow, campaign: LotteryCampaign) -> tuple[dict[int, int], dict[str, int]]:
     """(eligible members → entries, excluded members counted by reason)."""
+    drain(uow)
     people = _participants(uow, campaign)
     excluded: dict[str, set[int]] = {}
     active = _matching(uow, campaign, and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None)))

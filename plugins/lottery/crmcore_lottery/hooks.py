@@ -22,8 +22,10 @@ def crm_interaction_recorded(uow, interaction, customer):
 def crm_customers_merged(uow, kept, merged):
     """Entries, cards and prizes follow the surviving customer; frozen lists keep their participant ids (they
     are covered by published hashes), and winners keep theirs in ``participant``."""
+    from .entries import drain
     from .models import LotteryCard, LotteryEntry, LotteryWinner
 
+    drain(uow)
     for model in (LotteryEntry, LotteryCard, LotteryWinner):
         uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
 

@@ -9,6 +9,9 @@ from .models import LotteryCampaign, LotteryEntry, LotteryPrize, LotteryWinner
 
 
 def customer_section(uow, customer) -> ProfileSection | None:
+    from .entries import drain
+
+    drain(uow)
     session = uow.session
     entries = session.execute(
         select(LotteryCampaign.name, LotteryCampaign.status, func.sum(LotteryEntry.weight))

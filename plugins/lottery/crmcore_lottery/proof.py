@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 FORMAT = "crmcore-lottery-v1"
 NAME = re.compile(r"^[^\s:]{1,60}$")
@@ -48,15 +49,13 @@ class DrawSpec:
     prizes: tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
-class FrozenEntry:
+class FrozenEntry(NamedTuple):
     position: int
     participant: int
     weight: int
 
 
-@dataclass(frozen=True)
-class Win:
+class Win(NamedTuple):
     slot: int
     prize_rank: int
     position: int
@@ -126,8 +125,12 @@ def frozen_document(spec: DrawSpec, entries: list[FrozenEntry]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ENTRY = re.compile(r"entry ([1-9][0-9]*) ([1-9][0-9]*) ([1-9][0-9]*)")
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def _int(text: str, line_no: int, what: str, minimum: int) -> int:
-    if not re.fullmatch(r"\d+", text):
+    if not _DIGITS.fullmatch(text):
         raise ProofError(f"line {line_no}: {what} {text!r} is not a whole number")
     value = int(text)
     if value < minimum:
@@ -153,6 +156,13 @@ def parse_document(text: str) -> tuple[DrawSpec, list[FrozenEntry]]:
     check_hash(head["rules-sha256"], "rules-sha256")
     prizes, entries = [], []
     for no, line in enumerate(lines[4:], 5):
+        fast = _ENTRY.fullmatch(line)
+        if fast:  # the common, well-formed entry line; anything else takes the slower path with its message
+            position, participant, weight = int(fast[1]), int(fast[2]), int(fast[3])
+            if position != len(entries) + 1:
+                raise ProofError(f"line {no}: entry position {position} out of order (expected {len(entries) + 1})")
+            entries.append(FrozenEntry(position, participant, weight))
+            continue
         parts = line.split(" ")
         if parts[0] == "prize" and len(parts) == 3 and not entries:
             rank, slots = _int(parts[1], no, "rank", 1), _int(parts[2], no, "slots", 0)

@@ -14,6 +14,9 @@ COLUMNS = ["campaign", "status", "entries_from", "entries_until", "draw_at", "pa
 
 
 def campaigns_report(uow, params: ReportParams) -> ReportResult:
+    from .entries import drain
+
+    drain(uow)
     lo, hi = params.utc_bounds()
     q = select(LotteryCampaign).order_by(LotteryCampaign.entry_start, LotteryCampaign.id)
     if lo is not None:

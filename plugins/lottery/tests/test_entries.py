@@ -166,3 +166,21 @@ def test_cards_cannot_be_redeemed_outside_the_window(crm_app):
     with pytest.raises(Conflict, match="ended on 2025-05-01"):
         _redeem(crm_app, cid, code)
     assert count(crm_app, LotteryEntry) == 0
+
+
+def test_purchases_and_refunds_in_one_unit_of_work_are_entered_together(crm_app):
+    from crmcore.api import get_customer, record_interaction
+    from crmcore_lottery.entries import participant_totals
+
+    new_campaign(crm_app, per_purchase=1, per_amount="1000000")
+    cid = make_customer(crm_app)
+    with crm_app.unit_of_work() as uow:  # as an import of a history does
+        customer = get_customer(uow.session, cid)
+        kept = record_interaction(uow, customer, kind="purchase", amount="2000000", occurred_at=IN_WINDOW)
+        returned = record_interaction(uow, customer, kind="purchase", amount="3000000", occurred_at=IN_WINDOW)
+        record_interaction(uow, customer, kind="refund", amount="3000000", related_id=returned.id,
+                           occurred_at=IN_WINDOW)
+        assert [r["entries"] for r in participant_totals(uow, get_campaign(uow, "spring"))] == [3]
+        record_interaction(uow, customer, kind="purchase", amount="1000000", occurred_at=IN_WINDOW)
+        assert kept.id
+    assert weights(crm_app) == {cid: 3 + 2}
