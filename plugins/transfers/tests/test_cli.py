@@ -44,7 +44,7 @@ def test_family_send_accept_list_show_through_the_cli(crm_app, crm_cli, club):
     allowance = ok(crm_cli("transfers", "allowance", str(a), "--json")).json()
     assert allowance["limits"][0] | {"label": "1404-01", "points": 100, "points_left": 400} == allowance["limits"][0]
     text = ok(crm_cli("transfers", "allowance", str(a))).stdout
-    assert text.strip() == "500 points sent per Jalali month (1404-01): used 1 transfers, 100 points; left 400 points"
+    assert text.strip() == "500 points sent per Jalali month (1404-01): used 1 transfer, 100 points; left 400 points"
 
 
 @pytest.mark.parametrize("args, message", [
