@@ -34,6 +34,7 @@ OPS = st.lists(st.one_of(
     st.tuples(st.just("purchase"), st.integers(0, 3_000_000)),
     st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100)),
     st.tuples(st.just("redeem"), st.integers(1, 400)),
+    st.tuples(st.just("spend_all"), st.just(0)),
     st.tuples(st.just("earn"), st.integers(1, 300)),
     st.tuples(st.just("adjust"), st.integers(-300, 300).filter(bool)),
     st.tuples(st.just("expire"), st.integers(1, 120)),
@@ -59,7 +60,7 @@ def _balance(app, cid):
 def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
     load(crm_app, PROGRAM.format(policy=policy))
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(ops=OPS)
     def run(ops):
         cid = make_customer(crm_app, "عضو آزمایشی")
@@ -75,6 +76,9 @@ def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
                     p[2] += amount
             elif op[0] == "redeem":
                 _spend(crm_app, cid, op[1], "redeem")
+            elif op[0] == "spend_all":
+                if _balance(crm_app, cid) > 0:
+                    _spend(crm_app, cid, _balance(crm_app, cid), "redeem")
             elif op[0] == "earn" or (op[0] == "adjust" and op[1] > 0):
                 with crm_app.unit_of_work() as uow:
                     api.credit(uow, cid, op[1], kind=op[0], reason="property")
