@@ -96,3 +96,42 @@ def test_demo_part(tmp_path):
     assert len(lines) == 2
     assert "verify passed" in lines[0] and "staff excluded" in lines[0]
     assert "40 cards printed, 10 redeemed" in lines[1]
+
+
+def _readme_verifier() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    after = text.split("A complete verifier", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_verifier_checks_an_exported_proof(crm_app, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from crmcore_lottery.campaigns import get_campaign
+    from crmcore_lottery.drawing import proof_document
+
+    new_campaign(crm_app, prizes=[{"name": "Coin", "quantity": 1}, {"name": "Card", "quantity": 3}])
+    for i in range(6):
+        cid = make_customer(crm_app, f"c{i}")
+        for _ in range(i + 1):
+            record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
+    close(crm_app)
+    draw(crm_app)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        data = proof_document(uow, get_campaign(uow, "spring"))
+    script = tmp_path / "verify.py"
+    script.write_text(_readme_verifier(), encoding="utf-8")
+    good = tmp_path / "proof.json"
+    good.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(good)], capture_output=True, text=True)
+    assert run.stdout.strip() == "verified", run.stderr
+    data["winners"][1]["participant"], data["winners"][2]["participant"] = \
+        data["winners"][2]["participant"], data["winners"][1]["participant"]
+    swapped = tmp_path / "swapped.json"
+    swapped.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(swapped)], capture_output=True, text=True)
+    assert run.stdout.strip() == "MISMATCH"
