@@ -48,12 +48,15 @@ def family_invite(inviter, invitee):
 @click.option("--family", "family_id", type=int, help="Which family (when invited to more than one).")
 def family_accept(customer, family_id):
     """CUSTOMER accepts an invitation and joins the family (the cooling-off period starts now)."""
+    from crmcore_loyalty import api as loyalty
+
     from . import family as service
-    from .service import active_policy
+    from .policy import Policy
 
     with get_app().unit_of_work() as uow:
         cid = _customer(uow, customer)
-        member = service.accept(uow, cid, family_id, max_members=active_policy(uow).family_max_members)
+        policy = loyalty.active_program(uow).sections.get("transfers") or Policy()  # families may form first
+        member = service.accept(uow, cid, family_id, max_members=policy.family_max_members)
         text = f"customer {cid} joined family #{member.family_id}"
     click.echo(text)
 
