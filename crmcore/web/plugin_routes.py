@@ -135,7 +135,7 @@ def build_board_router() -> APIRouter:
             await run_in_threadpool(store)
         except CRMError as exc:
             if wants_json:
-                return JSONResponse({"error": str(exc), "field": exc.field}, status_code=422)
+                return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
             return board_page(request, user, plugin, key, error=str(exc), status=422)
         if wants_json:
             return JSONResponse({"ok": True, "card": card, "column": column})
