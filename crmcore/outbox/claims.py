@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from ..domain.dates import utcnow
 from ..storage.models import OutboxEvent
@@ -47,25 +47,44 @@ def ensure_partitions(session) -> None:
     session.execute(insert(RelayPartition).values([{"partition_no": n} for n in missing]).on_conflict_do_nothing())
 
 
-def lock_free_partitions(session, limit: Optional[int] = None) -> list[int]:
-    """PostgreSQL: row-lock the partitions no other relay is publishing, for this transaction."""
-    query = (select(RelayPartition.partition_no).order_by(RelayPartition.partition_no)
-             .with_for_update(skip_locked=True))
+def pending_partitions(session, peek: int) -> list[int]:
+    """The partitions of the oldest ``peek`` unpublished events, oldest first (so no partition starves)."""
+    rows = session.scalars(select(OutboxEvent.customer_id).where(OutboxEvent.published_at.is_(None))
+                           .order_by(OutboxEvent.id).limit(peek))
+    return list(dict.fromkeys(partition_of(c) for c in rows))
+
+
+def _in_order_of(numbers: list[int]):
+    return case({n: i for i, n in enumerate(numbers)}, value=RelayPartition.partition_no)
+
+
+def lock_free_partitions(session, among: list[int], limit: Optional[int] = None) -> list[int]:
+    """PostgreSQL: row-lock those of ``among`` that no other relay is publishing, for this transaction."""
+    if not among:
+        return []
+    query = (select(RelayPartition.partition_no).where(RelayPartition.partition_no.in_(among))
+             .order_by(_in_order_of(among)).with_for_update(skip_locked=True))
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
 
 
-def lease_partitions(session, holder: str, lease_seconds: float, limit: Optional[int] = None,
+def lease_partitions(session, holder: str, lease_seconds: float, among: list[int], limit: Optional[int] = None,
                      now: Optional[datetime] = None) -> list[int]:
-    """SQLite: take (or renew) the lease on partitions that are free, expired or already ours."""
+    """SQLite: lease those of ``among`` that are free, expired or already ours; give up our other leases."""
     now = now or utcnow()
-    takeable = or_(RelayPartition.holder.is_(None), RelayPartition.holder == holder,
-                   RelayPartition.lease_until < now)
-    candidates = select(RelayPartition.partition_no).where(takeable).order_by(RelayPartition.partition_no)
-    if limit:
-        candidates = candidates.limit(limit)
-    numbers = list(session.scalars(candidates))
+    numbers: list[int] = []
+    if among:
+        takeable = or_(RelayPartition.holder.is_(None), RelayPartition.holder == holder,
+                       RelayPartition.lease_until < now)
+        candidates = (select(RelayPartition.partition_no).where(RelayPartition.partition_no.in_(among), takeable)
+                      .order_by(_in_order_of(among)))
+        if limit:
+            candidates = candidates.limit(limit)
+        numbers = list(session.scalars(candidates))
+    session.execute(update(RelayPartition).where(RelayPartition.holder == holder,
+                                                 RelayPartition.partition_no.not_in(numbers))
+                    .values(holder=None, lease_until=None))
     if numbers:
         session.execute(update(RelayPartition).where(RelayPartition.partition_no.in_(numbers))
                         .values(holder=holder, lease_until=now + timedelta(seconds=lease_seconds)))

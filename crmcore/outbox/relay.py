@@ -58,8 +58,8 @@ def relay_name() -> str:
 class OutboxRelay:
     """Publishes the outbox of ``app`` through ``publisher``.
 
-    :param max_partitions: claim at most this many of the 16 partitions per batch (default all free ones);
-        with several relays on PostgreSQL, e.g. 8 lets two relays publish at the same time.
+    :param max_partitions: claim at most this many of the 16 partitions per batch (default: every free one
+        among those of the oldest pending events); e.g. 8 lets two relays publish at the same time.
     :param lease_seconds: SQLite only: how long a lease lasts without renewal (a dead relay's partitions are
         taken over after this).
     """
@@ -130,7 +130,8 @@ class OutboxRelay:
 
     def _batch_with_row_locks(self) -> BatchResult:
         with self.app.sessionmaker() as session, session.begin():
-            partitions = claims.lock_free_partitions(session, self.max_partitions)
+            wanted = claims.pending_partitions(session, self.batch_size)
+            partitions = claims.lock_free_partitions(session, wanted, self.max_partitions)
             if not partitions:
                 return BatchResult(0, ())
             events = self._pending(session, partitions)
@@ -140,7 +141,9 @@ class OutboxRelay:
 
     def _batch_with_lease(self) -> BatchResult:
         with self.app.sessionmaker() as session, session.begin():
-            partitions = claims.lease_partitions(session, self.name, self.lease_seconds, self.max_partitions)
+            wanted = claims.pending_partitions(session, self.batch_size)
+            partitions = claims.lease_partitions(session, self.name, self.lease_seconds, wanted,
+                                                 self.max_partitions)
         if not partitions:
             return BatchResult(0, ())
         with self.app.sessionmaker() as session, session.begin():
@@ -151,7 +154,6 @@ class OutboxRelay:
                 log.warning("relay %s: the lease on partitions %s ran out while publishing; another relay may "
                             "publish some events again (consumers ignore repeats)", self.name, partitions)
             self._mark(session, events, published, error)
-            claims.lease_partitions(session, self.name, self.lease_seconds, self.max_partitions)
         return self._finish(events, published, error, partitions)
 
     def release(self) -> None:
