@@ -34,7 +34,8 @@ def _is_birthday_month(customer: Customer, day: date, calendar: str) -> bool:
     if calendar == "jalali":
         import jdatetime
 
-        return jdatetime.date.fromgregorian(date=customer.birthday).month == jdatetime.date.fromgregorian(date=day).month
+        month = jdatetime.date.fromgregorian(date=customer.birthday).month
+        return month == jdatetime.date.fromgregorian(date=day).month
     return customer.birthday.month == day.month
 
 
@@ -153,7 +154,8 @@ def _apply_refund_to_lines(lines: list[dict[str, Any]], refund: Interaction, amo
 
                 want = parse_money(str(item["amount"]), refund.currency or "IRR").minor
             except (KeyError, TypeError, ValidationError):
-                raise ValidationError("each refunded line needs an amount", field=f"payload.lines[{i}].amount") from None
+                raise ValidationError("each refunded line needs an amount",
+                                      field=f"payload.lines[{i}].amount") from None
             candidates = [ln for ln in lines if ln["sku"] == sku and ln["refunded"] < ln["amount"]]
             if not candidates and not any(ln["sku"] == sku for ln in lines):
                 raise ValidationError(f"the purchase has no line with SKU {sku!r}", field=f"payload.lines[{i}].sku")

@@ -103,7 +103,8 @@ def accrue_many(uow, interactions: list) -> None:
     done: set[int] = set()
     for start in range(0, len(items), CHUNK):
         chunk = [i.id for i in items[start:start + CHUNK]]
-        done.update(session.scalars(select(LoyaltyAccrual.interaction_id).where(LoyaltyAccrual.interaction_id.in_(chunk))))
+        done.update(session.scalars(select(LoyaltyAccrual.interaction_id)
+                                    .where(LoyaltyAccrual.interaction_id.in_(chunk))))
     items = [i for i in items if i.id not in done]
     if not items:
         return

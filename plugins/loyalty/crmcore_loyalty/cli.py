@@ -77,9 +77,11 @@ def program_show(version, source, as_json):
                f"negative balance: {data['negative_balance']}, expiry: {data['expiry']}")
     caps = data["caps"]
     if caps["per_purchase"] or caps["per_period"]:
-        click.echo(f"  caps: per purchase {caps['per_purchase'] or '-'}, per {caps['period']} {caps['per_period'] or '-'}")
+        click.echo(f"  caps: per purchase {caps['per_purchase'] or '-'}, "
+                   f"per {caps['period']} {caps['per_period'] or '-'}")
     for r in p.rules:
-        what = {"per_amount": f"{r.points} per {r.per_minor:,}", "per_sku": f"{r.points} per {r.per_minor:,} of {', '.join(r.skus)}",
+        what = {"per_amount": f"{r.points} per {r.per_minor:,}",
+                "per_sku": f"{r.points} per {r.per_minor:,} of {', '.join(r.skus)}",
                 "per_category": f"{r.points} per {r.per_minor:,} in {', '.join(r.categories)}",
                 "multiplier": f"× {r.factor}" + (f" on {', '.join(r.applies_to)}" if r.applies_to else ""),
                 "threshold": f"every {r.every_minor:,} spent → {r.reward}"}.get(r.kind, f"{r.points} points")
@@ -106,7 +108,8 @@ def program_versions_cmd(as_json):
         echo_json([{k: v for k, v in r.items() if k != "_at"} for r in rows])
         return
     for r in rows:
-        click.echo(f"{r['version']:>4}  {_date(app, r['_at'])}  {r['loaded_by']}  {r['name']}  {r['source_name'] or ''}")
+        click.echo(f"{r['version']:>4}  {_date(app, r['_at'])}  {r['loaded_by']}  {r['name']}  "
+                   f"{r['source_name'] or ''}")
 
 
 # -- balances and history ----------------------------------------------------------------------------------
@@ -369,8 +372,9 @@ def vouchers_list(customer, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         c = resolve_customer(uow.session, customer)
-        rows = [voucher_to_dict(v, uow.now()) for v in customer_vouchers(uow, c.id)]
-        shown = [(v.code, v.reward_code, _date(app, v.valid_until) if v.valid_until else "-") for v in customer_vouchers(uow, c.id)]
+        found = customer_vouchers(uow, c.id)
+        rows = [voucher_to_dict(v, uow.now()) for v in found]
+        shown = [(v.code, v.reward_code, _date(app, v.valid_until) if v.valid_until else "-") for v in found]
     if as_json:
         echo_json(rows)
         return

@@ -39,7 +39,8 @@ def seed(uow, customers, rng) -> list[str]:
                        currency=refunded.currency, related_id=refunded.id, payload={"note": "مرجوعی نیمی از سفارش"})
     expiry = run_expiry(uow, uow.now())
     result = check_ledger(uow)
-    earned = uow.session.scalar(select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(LoyaltyEntry.kind == "earn"))
+    earned = uow.session.scalar(select(func.coalesce(func.sum(LoyaltyEntry.points), 0))
+                                .where(LoyaltyEntry.kind == "earn"))
     members = uow.session.scalar(select(func.count(func.distinct(LoyaltyEntry.customer_id))))
     return [
         f"loyalty: program «{program.name}» v{program.version}; {int(earned):,} points earned by {members} members "

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crmcore.api import Conflict, Customer, Interaction, NotFound, ValidationError
+from crmcore.api import Conflict, Customer, Interaction, NotFound, ValidationError, format_datetime
 
 from .accrual import local_day
 from .ledger import customer_or_404, debit, lock_account
@@ -169,6 +169,10 @@ def _effective_status(voucher: LoyaltyVoucher, now: datetime) -> str:
     return voucher.status
 
 
+def _shown(uow, moment: datetime) -> str:
+    return format_datetime(moment, uow.app.calendar, tz=uow.app.timezone)
+
+
 def use_voucher(uow, code: str, *, customer_id: int | None = None, interaction_id: int | None = None) -> LoyaltyVoucher:
     """Mark a voucher used (once), by its own member, before it expires."""
     voucher = get_voucher(uow, code)
@@ -177,10 +181,9 @@ def use_voucher(uow, code: str, *, customer_id: int | None = None, interaction_i
         raise ValidationError(f"voucher {voucher.code} belongs to another customer", field="voucher")
     status = _effective_status(voucher, now)
     if status == "used":
-        raise Conflict(f"voucher {voucher.code} was already used on {voucher.used_at:%Y-%m-%d %H:%M} UTC", field="voucher")
+        raise Conflict(f"voucher {voucher.code} was already used on {_shown(uow, voucher.used_at)}", field="voucher")
     if status == "expired":
-        raise ValidationError(f"voucher {voucher.code} expired on {voucher.valid_until:%Y-%m-%d %H:%M} UTC",
-                              field="voucher")
+        raise ValidationError(f"voucher {voucher.code} expired on {_shown(uow, voucher.valid_until)}", field="voucher")
     if interaction_id is not None:
         purchase = uow.session.get(Interaction, interaction_id)
         if purchase is None or purchase.kind != "purchase":

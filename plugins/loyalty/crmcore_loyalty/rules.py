@@ -162,7 +162,8 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
             continue
         if stopped_by:
-            firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive multiplier {stopped_by!r}"))
+            firings.append(Firing(rule.name, rule.kind, False, 0,
+                                  f"excluded by the exclusive multiplier {stopped_by!r}"))
             continue
         targets = [n for n in per_rule if not rule.applies_to or n in rule.applies_to]
         if not targets:

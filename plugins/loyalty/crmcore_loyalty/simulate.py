@@ -59,7 +59,8 @@ def simulate(uow, customer: Customer, *, amount: str, skus: list[str] = (), cate
     owed = account.owed if account is not None else 0
     return {"customer_id": customer.id, "program_version": program.version, "amount": str(money.minor),
             "currency": program.currency, "points": earning.points, "clawed_back": min(owed, earning.points),
-            "balance_before": account_balance, "balance_after": account_balance + earning.points - min(owed, earning.points),
+            "balance_before": account_balance,
+            "balance_after": account_balance + earning.points - min(owed, earning.points),
             "capped": earning.capped, "rules": [f.to_dict() for f in earning.firings],
             "lines": [{"sku": ln.sku, "category": ln.category, "amount": str(ln.amount), "points": p}
                       for ln, p in zip(lines, earning.line_points)],

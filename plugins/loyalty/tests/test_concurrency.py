@@ -8,9 +8,9 @@ from crmcore_loyalty.check import check_ledger
 from crmcore_loyalty.testing import spend_worker
 
 WORKERS = 4
-ATTEMPTS = 8
+ATTEMPTS = 5
 POINTS = 7
-START = 100  # 14 spends of 7 fit; 32 are attempted
+START = 60  # 8 spends of 7 fit; 20 are attempted
 
 
 def test_parallel_workers_never_overspend_one_balance(crm_app, crm_database_url):
