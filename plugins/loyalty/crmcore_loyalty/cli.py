@@ -15,6 +15,12 @@ def _date(app, moment) -> str:
     return format_datetime(moment, app.calendar, tz=app.timezone) if moment else "-"
 
 
+def _day(app, day) -> str:
+    from crmcore.api import format_date
+
+    return format_date(day, app.calendar) if day else "…"
+
+
 @click.group()
 def loyalty():
     """Customer club points, rewards and vouchers (باشگاه مشتریان)."""
@@ -85,7 +91,7 @@ def program_show(version, source, as_json):
                 "per_category": f"{r.points} per {r.per_minor:,} in {', '.join(r.categories)}",
                 "multiplier": f"× {r.factor}" + (f" on {', '.join(r.applies_to)}" if r.applies_to else ""),
                 "threshold": f"every {r.every_minor:,} spent → {r.reward}"}.get(r.kind, f"{r.points} points")
-        when = f" ({r.starts or '…'} to {r.ends or '…'})" if r.starts or r.ends else ""
+        when = f" ({_day(app, r.starts)} to {_day(app, r.ends)})" if r.starts or r.ends else ""
         click.echo(f"  rule {r.name}: {r.kind}, {what}, priority {r.priority}, {r.stacking}{when}")
     for w in p.rewards.values():
         click.echo(f"  reward {w.code}: {w.title_fa or w.title} ({w.kind}), {w.cost} points")
