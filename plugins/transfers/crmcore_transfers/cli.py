@@ -197,7 +197,8 @@ def policy(example, as_json):
     from .service import active_policy, policy_calendar
 
     if example:
-        click.echo(resources.files("crmcore_transfers.examples").joinpath("transfers.toml").read_text("utf-8"), nl=False)
+        example = resources.files("crmcore_transfers.examples").joinpath("transfers.toml")
+        click.echo(example.read_text("utf-8"), nl=False)
         return
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:

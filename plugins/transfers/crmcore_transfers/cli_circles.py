@@ -110,7 +110,8 @@ def family_show(customer, as_json):
 
     click.echo(f"family #{data['id']} «{data['name']}»")
     for m in data["members"]:
-        click.echo(f"  {m['customer_id']:>6}  {m['role']:<6}  joined {format_date(_dt(m['joined_at']), app.calendar, tz=app.timezone)}  {m['name']}")
+        joined = format_date(_dt(m["joined_at"]), app.calendar, tz=app.timezone)
+        click.echo(f"  {m['customer_id']:>6}  {m['role']:<6}  joined {joined}  {m['name']}")
     for i in data["open_invitations"]:
         click.echo(f"  invited: customer {i['customer_id']} (by {i['invited_by']})")
 
@@ -192,4 +193,5 @@ def recipients_list(sender, status, as_json):
     if not rows:
         click.echo("no registered recipients")
     for r in rows:
-        click.echo(f"{r['sender_id']:>6} → {r['recipient_id']:<6} {r['status']}" + (f"  {r['note']}" if r["note"] else ""))
+        note = f"  {r['note']}" if r["note"] else ""
+        click.echo(f"{r['sender_id']:>6} → {r['recipient_id']:<6} {r['status']}{note}")

@@ -57,7 +57,8 @@ def check_limits(uow, policy: Policy, calendar: str, sender_id: int, recipient_i
         who = "this transfer is" if limit.direction == "sent" else f"customer {recipient_id} would be"
         verb = "send" if limit.direction == "sent" else "receive"
         if limit.max_count is not None and count + 1 > limit.max_count:
-            _refuse(limit, calendar, period.label, who, "transfer" if count == 1 else "transfers", count, max(limit.max_count - count, 0),
+            noun = "transfer" if count == 1 else "transfers"
+            _refuse(limit, calendar, period.label, who, noun, count, max(limit.max_count - count, 0),
                     f"{verb} another")
         if limit.max_points is not None and total + points > limit.max_points:
             _refuse(limit, calendar, period.label, who, "points", total, max(limit.max_points - total, 0),

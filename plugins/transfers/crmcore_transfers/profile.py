@@ -31,7 +31,8 @@ def profile_section(uow, customer) -> ProfileSection | None:
         month = period_of(now, "month", calendar, uow.app.timezone)
         sent, received = (used(uow, customer.id, d, month.start, month.end) for d in ("sent", "received"))
         data |= {"period": month.label, "calendar": calendar,
-                 "sent": {"count": sent[0], "points": sent[1]}, "received": {"count": received[0], "points": received[1]},
+                 "sent": {"count": sent[0], "points": sent[1]},
+                 "received": {"count": received[0], "points": received[1]},
                  "allowance": allowance(uow, policy, calendar, customer.id, now)}
     pending = uow.session.execute(select(Transfer.id, Transfer.sender_id, Transfer.recipient_id, Transfer.points,
                                          Transfer.respond_by).where(

@@ -89,9 +89,9 @@ def _credit_groups(uow, transfer: Transfer, customer_id: int, groups, *, kind: s
                    reason: str) -> list[int]:
     ids = []
     for i, (expires, pts) in enumerate(groups, start=1):
-        entry = loyalty.credit(uow, customer_id, pts, kind=kind, reason=reason, key=f"transfer:{transfer.id}:{role}:{i}",
-                               expires_at=expires, ref=f"transfer:{transfer.id}",
-                               details={"transfer_id": transfer.id})
+        entry = loyalty.credit(uow, customer_id, pts, kind=kind, reason=reason,
+                               key=f"transfer:{transfer.id}:{role}:{i}", expires_at=expires,
+                               ref=f"transfer:{transfer.id}", details={"transfer_id": transfer.id})
         ids.append(entry.id)
     return ids
 
@@ -343,7 +343,8 @@ def transfer_to_dict(transfer: Transfer, *, history: bool = False) -> dict[str, 
             "expiry_days": transfer.expiry_days, "created_at": _iso(transfer.created_at),
             "respond_by": _iso(transfer.respond_by), "settled_at": _iso(transfer.settled_at),
             "reversed_at": _iso(transfer.reversed_at), "entries": dict(transfer.entries or {}),
-            "consumed": [{"lot_id": lot, "points": pts, "expires_at": exp} for lot, pts, exp in transfer.consumed or ()]}
+            "consumed": [{"lot_id": lot, "points": pts, "expires_at": exp}
+                         for lot, pts, exp in transfer.consumed or ()]}
     if history:
         data["history"] = [{"event": e.event, "status": e.status, "at": _iso(e.at), "actor": e.actor,
                             "reason": e.reason} for e in transfer.history]

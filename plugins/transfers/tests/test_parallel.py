@@ -56,7 +56,8 @@ def test_concurrent_transfers_never_overspend_or_pass_a_limit(crm_app, crm_cli, 
 
     with crm_app.unit_of_work(readonly=True) as uow:
         after = {c: loyalty.balance(uow, c) for c in everyone}
-        fees = uow.session.scalar(select(func.coalesce(func.sum(Transfer.fee), 0)).where(Transfer.status == "completed"))
+        fees = uow.session.scalar(select(func.coalesce(func.sum(Transfer.fee), 0))
+                                  .where(Transfer.status == "completed"))
         per_sender = dict(uow.session.execute(select(Transfer.sender_id, func.count()).where(
             Transfer.status.in_(COUNTED_STATUSES)).group_by(Transfer.sender_id)).all())
         points_sent = dict(uow.session.execute(select(Transfer.sender_id, func.sum(Transfer.points)).where(
