@@ -189,12 +189,14 @@ def add_prize(uow, campaign: LotteryCampaign, *, name: str, quantity: int = 1, s
 def get_campaign(uow, ref: str | int, *, lock: bool = False) -> LotteryCampaign:
     """A campaign by name or id; ``lock`` holds its row for this transaction (close, draw and entries)."""
     text = to_ascii_digits(str(ref or "")).strip()
-    q = select(LotteryCampaign).where(LotteryCampaign.name == text)
-    if text.isdigit():
-        q = select(LotteryCampaign).where((LotteryCampaign.name == text) | (LotteryCampaign.id == int(text)))
-    if lock:
-        q = q.with_for_update()
-    campaign = uow.session.scalar(q.limit(1))
+    queries = [select(LotteryCampaign).where(LotteryCampaign.name == text)]
+    if text.isdigit():  # a name wins over an id
+        queries.append(select(LotteryCampaign).where(LotteryCampaign.id == int(text)))
+    campaign = None
+    for q in queries:
+        campaign = uow.session.scalar(q.with_for_update() if lock else q)
+        if campaign is not None:
+            break
     if campaign is None:
         raise NotFound(f"no lottery campaign {ref!r}", field="campaign")
     return campaign

@@ -46,9 +46,9 @@ def seed(uow, customers, rng) -> list[str]:
     drawn = draw_campaign(uow, past)
     verified = verify_campaign(uow, past).ok
     nowruz = create_campaign(
-        uow, name="saffron-cards", title="Saffron card raffle", title_fa="قرعه‌کشی کارت‌های زعفران", rules_text=RULES_OPEN,
-        entry_start=today, entry_end=today + timedelta(days=30), points_per_entry=200
-        if uow.has_plugin("loyalty") else None,
+        uow, name="saffron-cards", title="Saffron card raffle", title_fa="قرعه‌کشی کارت‌های زعفران",
+        rules_text=RULES_OPEN, entry_start=today, entry_end=today + timedelta(days=30),
+        points_per_entry=200 if uow.has_plugin("loyalty") else None,
         prizes=[{"name": "Saffron gift box", "name_fa": "جعبه‌ی هدیه‌ی زعفران", "quantity": 5, "stock": 5}])
     _, codes = generate_batch(uow, nowruz, 40, weight=2, label="saffron packs / بسته‌های زعفران")
     holders = rng.sample(list(customers), k=min(10, len(customers)))
@@ -62,10 +62,11 @@ def seed(uow, customers, rng) -> list[str]:
             if loyalty.balance(uow, person.id) >= 400:
                 buy_with_points(uow, nowruz, person, 2, key=f"demo-{person.id}")
                 bought += 1
+    last_day = nowruz.entry_end - timedelta(seconds=1)
     lines = [f"lottery: «{past.title_fa}» drew {drawn['awarded']} prizes among {closed['eligible']} members "
              f"({collected['entries']} entries from {collected['new_entries']} purchases, staff excluded); "
              f"list SHA-256 {closed['list_sha256'][:16]}…, verify {'passed' if verified else 'FAILED'}",
-             f"lottery: «{nowruz.title_fa}» open until {format_date(nowruz.entry_end - timedelta(seconds=1), 'jalali', tz=tz)}: "
+             f"lottery: «{nowruz.title_fa}» open until {format_date(last_day, 'jalali', tz=tz)}: "
              f"40 cards printed, {len(holders)} redeemed" + (f", {bought} members bought entries with points"
                                                               if bought else "")]
     return lines

@@ -207,7 +207,8 @@ def proof_document(uow, campaign: LotteryCampaign) -> dict[str, Any]:
     }
 
 
-def verify_proof(data: Any, *, list_sha256: str | None = None, seed_commitment: str | None = None) -> proof.Verification:
+def verify_proof(data: Any, *, list_sha256: str | None = None,
+                 seed_commitment: str | None = None) -> proof.Verification:
     """Check an exported proof on its own (no database), optionally against publicly announced hashes."""
     result = proof.Verification()
     if not isinstance(data, dict) or data.get("format") != PROOF_FORMAT:

@@ -75,9 +75,12 @@ def purchase_weight(campaign: LotteryCampaign, amount_minor: int | None, currenc
 def _open_campaigns(uow) -> list[LotteryCampaign]:
     cached = uow.cache.get("lottery.open")
     if cached is None:
+        # FOR SHARE (PostgreSQL): a close running at the same time waits for this transaction, and this one
+        # waits for a close already under way and then no longer sees the campaign as open
         cached = list(uow.session.scalars(select(LotteryCampaign).where(
             LotteryCampaign.status == "open",
-            (LotteryCampaign.per_purchase > 0) | LotteryCampaign.per_amount.is_not(None))))
+            (LotteryCampaign.per_purchase > 0) | LotteryCampaign.per_amount.is_not(None))
+            .with_for_update(read=True)))
         uow.cache["lottery.open"] = cached
     return cached
 
@@ -239,8 +242,8 @@ def redeem_card(uow, campaign: LotteryCampaign, customer: Customer, code: str) -
     from .models import LotteryCardBatch
 
     _active_customer(customer)
-    card = find_card(uow, campaign, code)
     now = require_open_now(uow, campaign)
+    card = find_card(uow, campaign, code)
     batch = uow.session.get(LotteryCardBatch, card.batch_id)
     entry = _add(uow, campaign, customer.id, source="card", weight=batch.weight, key=f"card:{card.id}",
                  occurred_at=now, card_id=card.id, details={"card": f"…{card.hint}", "batch": batch.id})

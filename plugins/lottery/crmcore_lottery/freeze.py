@@ -54,10 +54,10 @@ def eligibility(uow, campaign: LotteryCampaign) -> tuple[dict[int, int], dict[st
         staff = _matching(uow, campaign, or_(*where_conditions(uow, [f"tag={t}" for t in campaign.staff_tags])))
     excluded["staff"] = staff
     excluded["recent_winner"] = recent_winners(uow, campaign)
-    excluded["segment"] = (set(people) - _matching(uow, campaign, and_(*where_conditions(uow, campaign.where_clauses)))
-                           if campaign.where_clauses else set())
-    excluded["tier"] = (set(people) - _matching(uow, campaign, and_(*where_conditions(uow, [tier_clause(campaign.min_tier)])))
-                        if campaign.min_tier else set())
+    for reason, clauses in (("segment", campaign.where_clauses),
+                            ("tier", [tier_clause(campaign.min_tier)] if campaign.min_tier else [])):
+        excluded[reason] = (set(people) - _matching(uow, campaign, and_(*where_conditions(uow, clauses)))
+                            if clauses else set())
     excluded["too_few_entries"] = {cid for cid, w in people.items() if w < campaign.min_entries}
     counts: dict[str, int] = {}
     remaining = dict(people)

@@ -14,13 +14,16 @@ def close_due(uow, now: datetime) -> dict:
     """Close every open campaign whose entry window has ended (its list is frozen and its hashes published)."""
     from .freeze import close_campaign
 
-    closed = []
+    closed, waiting = [], []
     for campaign in uow.session.scalars(select(LotteryCampaign).where(
             LotteryCampaign.status == "open", LotteryCampaign.entry_end <= now)
             .order_by(LotteryCampaign.id).with_for_update()):
+        if not campaign.prizes:  # closing would be refused: say so and let the others close
+            waiting.append(f"{campaign.name}: no prizes yet")
+            continue
         close_campaign(uow, campaign)
         closed.append(campaign.name)
-    return {"closed": closed}
+    return {"closed": closed, **({"not_closed": waiting} if waiting else {})}
 
 
 def draw_due(uow, now: datetime) -> dict:

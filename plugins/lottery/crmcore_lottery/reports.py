@@ -32,7 +32,8 @@ def campaigns_report(uow, params: ReportParams) -> ReportResult:
                func.coalesce(func.sum(LotteryEntry.weight), 0))
         .where(LotteryEntry.campaign_id.in_(ids), LotteryEntry.weight > 0).group_by(LotteryEntry.campaign_id))}
     prizes = dict(uow.session.execute(select(LotteryPrize.campaign_id, func.sum(LotteryPrize.quantity))
-                                      .where(LotteryPrize.campaign_id.in_(ids)).group_by(LotteryPrize.campaign_id)).all())
+                                      .where(LotteryPrize.campaign_id.in_(ids))
+                                      .group_by(LotteryPrize.campaign_id)).all())
     awarded = dict(uow.session.execute(select(LotteryWinner.campaign_id, func.count(LotteryWinner.id))
                                        .where(LotteryWinner.campaign_id.in_(ids))
                                        .group_by(LotteryWinner.campaign_id)).all())
@@ -42,7 +43,8 @@ def campaigns_report(uow, params: ReportParams) -> ReportResult:
     for c in campaigns:
         people, weight = entries.get(c.id, (0, 0))
         eligible = (c.close_summary or {}).get("eligible") if c.status != "open" else None
-        row = [c.name, c.status, format_datetime(c.entry_start, cal, tz=tz), format_datetime(c.entry_end - timedelta(seconds=1), cal, tz=tz),
+        last_moment = c.entry_end - timedelta(seconds=1)  # the window is half-open
+        row = [c.name, c.status, format_datetime(c.entry_start, cal, tz=tz), format_datetime(last_moment, cal, tz=tz),
                format_datetime(c.draw_at, cal, tz=tz), people, weight, eligible, int(prizes.get(c.id) or 0),
                int(awarded.get(c.id) or 0), c.list_sha256]
         rows.append(row)

@@ -141,3 +141,14 @@ def test_winners_and_proof_before_the_draw_are_refused(crm_cli, tmp_path):
     assert out.exit_code == 1 and "still open" in out.stderr
     missing = crm_cli("lottery", "show", "nope")
     assert missing.exit_code == 1 and "no lottery campaign 'nope'" in missing.stderr
+
+
+def test_prizes_can_be_added_until_close(crm_cli, crm_app):
+    assert create(crm_cli).exit_code == 0
+    out = crm_cli("lottery", "add-prize", "nowruz", "Tablet", "--quantity", "2", "--name-fa", "تبلت")
+    assert out.exit_code == 0 and "prize 3: Tablet × 2" in out.stdout
+    assert crm_cli("lottery", "close", "nowruz", "--early").exit_code == 0
+    late = crm_cli("lottery", "add-prize", "nowruz", "Phone")
+    assert late.exit_code == 1 and "its prizes are frozen" in late.stderr
+    prizes = crm_cli("lottery", "show", "nowruz", "--json").json()["prizes"]
+    assert [(p["name"], p["slots"]) for p in prizes] == [("سکه طلا", 1), ("Gift card", 2), ("Tablet", 2)]

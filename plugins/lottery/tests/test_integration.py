@@ -81,9 +81,10 @@ def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
     assert run_jobs(crm_app) == [{"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
                                  {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
+    new_campaign(crm_app, name="no-prizes", prizes=[])
     crm_app.clock.set(END)
     results = run_jobs(crm_app)
-    assert results[0]["summary"] == {"closed": ["spring"]}
+    assert results[0]["summary"] == {"closed": ["spring"], "not_closed": ["no-prizes: no prizes yet"]}
     assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}
     assert count(crm_app, LotteryCampaign, LotteryCampaign.status == "drawn") == 1
 
