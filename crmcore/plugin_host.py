@@ -108,7 +108,9 @@ class PluginHost:
 
         pm.register(kernel_hooks, name=KERNEL)
         self._prefixes["crmcore."] = KERNEL
-        for name in self.enabled:
+        # pluggy calls the last registered implementation first; registering dependants before what they
+        # require makes every hook run in dependency order (loyalty before tiers, the kernel's own last)
+        for name in reversed(self.enabled):
             m = self.manifests[name]
             check_kernel_compatible(m)
             for req in m.requires:

@@ -141,3 +141,29 @@ def test_plugins_list_json_lists_every_installed_plugin(crm_cli):
     assert [p["name"] for p in items] == list(installed_manifests())
     for p in items:
         assert set(p) >= {"name", "version", "enabled", "requires", "hooks", "hookspecs"}
+
+
+def test_hooks_run_in_dependency_order_requirements_first(crm_database_url, monkeypatch):
+    """loyalty's implementation of an event runs before tiers' (tiers requires loyalty)."""
+    calls = []
+    base = types.ModuleType("order_base_hooks")
+    dependant = types.ModuleType("order_dependant_hooks")
+
+    @hookimpl
+    def crm_customer_created(uow, customer):
+        calls.append("base")
+
+    @hookimpl
+    def crm_customer_created_dep(uow, customer):
+        calls.append("dependant")
+
+    base.crm_customer_created = crm_customer_created
+    dependant.crm_customer_created = crm_customer_created_dep
+    crm_customer_created_dep.__name__ = "crm_customer_created"
+    sys.modules["order_base_hooks"] = base
+    sys.modules["order_dependant_hooks"] = dependant
+    manifests = {"base": PluginManifest("base", "1", "b", hooks="order_base_hooks"),
+                 "dependant": PluginManifest("dependant", "1", "d", requires=("base",), hooks="order_dependant_hooks")}
+    host = PluginHost(["dependant", "base"], manifests=manifests)
+    host.call("crm_customer_created", uow=None, customer=None)
+    assert calls == ["base", "dependant"]

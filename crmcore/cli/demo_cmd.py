@@ -25,7 +25,7 @@ def demo(path, customers, seed, as_json):
     con.print(f"database: {result['database']}  (try: crm --db sqlite:///{result['database']} customers find 'علی')")
     con.print(f"plugins enabled: {', '.join(result['plugins']) or 'none (kernel only)'}")
     for line in result["lines"]:
-        con.print(f"  • {line}")
+        con.print(f"  • {line}", markup=False)
     s = result["summary"]
     con.print(f"customers: {s['totals']['customers']}, interactions: {s['totals']['interactions']} "
               f"({', '.join(f'{k}: {v}' for k, v in s['rows'])})")
