@@ -317,10 +317,10 @@ class CustomerImporter:
     def report_name_duplicates(self, first_new_id: int) -> None:
         """Customers created by this import whose normalised name and city or birthday equal another's:
         reported, never merged."""
-        from .duplicates import name_groups
+        from .duplicates import iter_name_groups
 
         self.uow.session.flush()
-        for group in name_groups(self.uow.session, min_id=first_new_id):
+        for group in iter_name_groups(self.uow.session, min_id=first_new_id):
             self.summary.possible_duplicate(group)
 
 

@@ -7,7 +7,8 @@ the finder stays fast on large tables.
 """
 from __future__ import annotations
 
-from typing import Any
+from itertools import chain, islice
+from typing import Any, Iterator
 
 from sqlalchemy import and_, func, select
 
@@ -48,8 +49,12 @@ def contact_groups(session) -> list[dict[str, Any]]:
 def name_groups(session, *, min_id: int | None = None) -> list[dict[str, Any]]:
     """Customers with the same normalised name and the same city or birthday (``min_id``: only groups holding
     a customer with an id at least this, i.e. created by an import that just ran)."""
+    return list(iter_name_groups(session, min_id=min_id))
+
+
+def iter_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """:func:`name_groups` one group at a time, streamed from the database (memory stays flat)."""
     key = func.replace(Customer.search_key, " ", "")
-    groups: list[dict[str, Any]] = []
     for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
         # window functions: one sort of the table, where a join on the computed key would compare every pair
         window = {"partition_by": (key, column)}
@@ -59,23 +64,29 @@ def name_groups(session, *, min_id: int | None = None) -> list[dict[str, Any]]:
         stmt = select(inner.c.k, inner.c.v, inner.c.id).where(inner.c.n > 1)
         if min_id is not None:
             stmt = stmt.where(inner.c.top >= min_id)
-        rows = session.execute(stmt.order_by(inner.c.k, inner.c.v, inner.c.id)).all()
-        by_value: dict[tuple, list[int]] = {}
+        rows = session.execute(stmt.order_by(inner.c.k, inner.c.v, inner.c.id).execution_options(yield_per=2000))
+        current: tuple | None = None
+        ids: list[int] = []
         for k, v, cid in rows:
-            by_value.setdefault((k, v), []).append(cid)
-        for (_k, v), ids in by_value.items():
-            value = v.isoformat() if hasattr(v, "isoformat") else v
-            groups.append({"match": label, "value": value, "ids": ids, "certain": False})
-    return groups
+            if (k, v) != current:
+                if ids:
+                    yield _name_group(label, current[1], ids)
+                current, ids = (k, v), []
+            ids.append(cid)
+        if ids:
+            yield _name_group(label, current[1], ids)
+
+
+def _name_group(label: str, value: Any, ids: list[int]) -> dict[str, Any]:
+    return {"match": label, "value": value.isoformat() if hasattr(value, "isoformat") else value, "ids": ids,
+            "certain": False}
 
 
 def find_duplicates(uow, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Certain groups (shared phone/email) first, then possible ones (same name and city or birthday), each
     with its customers' id, name, city, birthday and external id."""
     session = uow.session
-    groups = contact_groups(session) + name_groups(session)
-    if limit is not None:
-        groups = groups[:limit]
+    groups = list(islice(chain(contact_groups(session), iter_name_groups(session)), limit))
     members = _members(session, sorted({cid for g in groups for cid in g["ids"]})) if groups else {}
     for g in groups:
         g["customers"] = [members[cid] for cid in g.pop("ids")]
