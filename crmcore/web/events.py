@@ -31,13 +31,26 @@ def pop_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else None
     suggestion = payload.get("suggestion") if isinstance(payload.get("suggestion"), dict) else None
     summary = payload.get("summary") if isinstance(payload.get("summary"), dict) else {}
-    return {"id": row_id, "at": payload.get("at"), "number": payload.get("number") or payload.get("caller"),
+    number = payload.get("number") or payload.get("caller")
+    return {"id": row_id, "at": payload.get("at"), "number": number, "number_display": _national(number),
             "extension": payload.get("extension"),
             "customer": {"id": customer.get("id"), "name": customer.get("name")} if customer else None,
             "summary": {k: summary[k] for k in ("tier", "points", "open_tickets") if k in summary},
             "last_purchase": summary.get("last_purchase"),
             "others": len(payload.get("other_matches") or []),
             "suggestion": {"phone": suggestion.get("phone")} if suggestion else None}
+
+
+def _national(number: Any) -> str | None:
+    """+989121234567 → 0912 123 4567, as Iranians write it; other numbers as they are."""
+    if not isinstance(number, str) or not number.startswith("+98"):
+        return number if isinstance(number, str) else None
+    from ..domain.phones import Phone
+
+    try:
+        return Phone(number).national()
+    except Exception:  # noqa: BLE001 - a number the PBX sent oddly is still worth showing
+        return number
 
 
 def _visible(user: Principal, payload: dict[str, Any]) -> bool:

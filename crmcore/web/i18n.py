@@ -32,6 +32,11 @@ FA: dict[str, str] = {
     "Add as customer": "افزودن به مشتریان", "Live calls": "تماس‌های زنده",
     "Waiting for calls…": "در انتظار تماس…", "Tier": "سطح", "Points": "امتیاز", "Open tickets": "تیکت‌های باز",
     "Last purchase": "آخرین خرید",
+    # keys plugins commonly use in their profile data (shown by the generic panel)
+    "Balance": "مانده", "Expires": "انقضا", "Expiring": "در حال انقضا", "Open": "باز", "Status": "وضعیت",
+    "Score": "امتیاز نظرسنجی", "Nps": "NPS", "Deals": "معاملات", "Tickets": "تیکت‌ها", "Stage": "مرحله",
+    "Title": "عنوان", "Subject": "موضوع", "Priority": "اولویت", "Due": "سررسید", "Total": "جمع", "Count": "تعداد",
+    "Last call": "آخرین تماس", "Missed": "بی‌پاسخ", "Value": "ارزش", "Next": "بعدی", "Date": "تاریخ",
     "Role": "نقش", "Active": "فعال", "Extension": "داخلی", "Language": "زبان", "Create": "ایجاد",
     "Revoke": "باطل کردن", "Level": "سطح دسترسی", "Last used": "آخرین استفاده", "Revoked": "باطل‌شده",
     "Token name": "نام توکن", "Copy this token now; it is not shown again:":

@@ -3,6 +3,7 @@ in the user's language, plugin templates named ``"package:path.html"``, and the 
 from __future__ import annotations
 
 import importlib.resources
+import re
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound, pass_context
@@ -34,6 +35,9 @@ def _lang(ctx) -> str:
 
 def _tz(ctx) -> str:
     return ctx.get("tz", "Asia/Tehran")
+
+
+_AMOUNT = re.compile(r"^-?[1-9][0-9]{3,}(\.[0-9]+)?$")
 
 
 def humanise(key: Any) -> str:
@@ -102,8 +106,13 @@ def make_environment() -> Environment:
 
     env.globals["t"] = t
     env.globals["columns"] = table_columns
+    @pass_context
+    def label(ctx, key: Any) -> str:
+        """A data key as a heading: ``open_tickets`` → "Open tickets" (Persian when the table knows it)."""
+        return translate(humanise(key), _lang(ctx))
+
     env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money, value=value,
-                       humanise=humanise)
+                       humanise=label)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
     env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)

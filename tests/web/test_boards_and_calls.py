@@ -146,7 +146,7 @@ def test_plugin_routes_run_as_the_user_with_the_plugins_access(board_app, make_c
     assert "/api/p/deals/forecast" in schema["paths"]
     login(client, "viewer")
     page = client.get("/p/deals/forecast").text
-    assert '<p id="forecast">Deals ۲ &lt;i&gt;draft&lt;/i&gt;</p>' in page and '<html lang="fa" dir="rtl">' in page
+    assert '<p id="forecast">معاملات ۲ &lt;i&gt;draft&lt;/i&gt;</p>' in page and '<html lang="fa" dir="rtl">' in page
 
 
 def pop(customer_id, name, number, extension=None):
@@ -164,13 +164,26 @@ def events_of(text: str) -> list[dict]:
     return found
 
 
-def test_the_call_stream_sends_new_incoming_calls_and_resumes_after_the_last_event(client, users, crm_app):
+def test_the_call_stream_sends_new_incoming_calls_and_resumes_after_the_last_event(make_client, web_settings, users,
+                                                                                  crm_app, monkeypatch):
+    import attrs
+
+    import crmcore.web.events as events
+
+    client = make_client(crm_app, attrs.evolve(web_settings, sse_max_seconds=2.0))
     cid = make_customer(crm_app, "مریم رضایی")
     emit_event(crm_app, "voip_incoming_call", customer_id=cid, data=pop(cid, "مریم رضایی", "+989121234567"))
-    timer = threading.Timer(0.15, lambda: emit_event(crm_app, "voip_incoming_call", data=pop(None, None, "+982188776655")))
-    timer.start()
+    started = threading.Event()
+    newest = events.newest_id
+    monkeypatch.setattr(events, "newest_id", lambda uow: (newest(uow), started.set())[0])
+
+    def call_while_streaming():
+        started.wait(10)  # the stream has read where the outbox ends: this call comes after
+        emit_event(crm_app, "voip_incoming_call", data=pop(None, None, "+982188776655"))
+    caller = threading.Thread(target=call_while_streaming)
+    caller.start()
     live = client.get("/events/calls", headers=bearer(users["agent"]))
-    timer.join()
+    caller.join()
     assert live.headers["content-type"].startswith("text/event-stream")
     calls = events_of(live.text)
     assert [c["number"] for c in calls] == ["+982188776655"]  # the older call is not replayed
@@ -191,4 +204,4 @@ def test_users_with_an_extension_see_only_their_calls(client, users, crm_app):
     assert len(everyone) == 3
     login(client, "viewer")
     page = client.get("/calls").text
-    assert page.count('<span dir="ltr">') == 3 and "افزودن به مشتریان" in page
+    assert page.count('<bdi dir="ltr">') == 3 and "افزودن به مشتریان" in page

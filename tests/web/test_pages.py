@@ -117,7 +117,7 @@ def test_plugin_sections_render_generically_or_with_the_plugins_template(crm_app
     assert '<p class="club-tier">سطح: &lt;b&gt;gold&lt;/b&gt; · ۱,۲۰۰</p>' in page
     assert "<h2>باشگاه</h2>" in page
     deals = page[page.index('id="panel-deals"'):]
-    assert "<dt>Open</dt><dd>۲</dd>" in deals
+    assert "<dt>باز</dt><dd>۲</dd>" in deals
     assert "۱۴۰۳-۱۲-۳۰" in deals  # an ISO date in a plugin's data, shown in the Jalali calendar
     assert "<td>قرارداد</td>" in deals
     assert "این بخش نمایش داده نشد" in page[page.index('id="panel-broken"'):]

@@ -93,7 +93,7 @@
       node.querySelector(".pop-title").textContent = (i18n.incoming || "Incoming call") + " · " +
         (pop.customer ? pop.customer.name : (i18n.unknown || "Unknown caller"));
       var number = node.querySelector(".pop-number");
-      number.textContent = digits(pop.number || "");
+      number.textContent = digits(pop.number_display || pop.number || "");
       number.setAttribute("dir", "ltr");
       var facts = [];
       ["tier", "points", "open_tickets"].forEach(function (k) {
@@ -111,7 +111,7 @@
       var list = document.getElementById("live-calls");
       if (list) {
         var li = el("li");
-        li.appendChild(el("span", digits(pop.number || ""), {dir: "ltr"}));
+        li.appendChild(el("bdi", digits(pop.number_display || pop.number || ""), {dir: "ltr"}));
         li.appendChild(document.createTextNode(" "));
         if (pop.customer) li.appendChild(el("a", pop.customer.name, {href: "/customers/" + pop.customer.id}));
         else li.appendChild(document.createTextNode(i18n.unknown || "Unknown caller"));
