@@ -83,7 +83,6 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
     import time
 
     from ..outbox.relay import OutboxRelay
-    from ..workers.broker import make_broker
     from ..workers.publisher import DramatiqPublisher
 
     settings = _settings(broker, queue)
@@ -91,9 +90,9 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
     if not once:
         _logging(False)
     started = time.monotonic()
-    dramatiq_broker = make_broker(settings)
+    publisher = DramatiqPublisher(settings)
     try:
-        relay_ = OutboxRelay(app, DramatiqPublisher(dramatiq_broker, settings), batch_size=batch_size,
+        relay_ = OutboxRelay(app, publisher, batch_size=batch_size,
                              max_partitions=max_partitions)
         if once:
             published = relay_.run_until_empty()
@@ -102,7 +101,7 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
             published = relay_.run_forever(_stop_on_signals(), on_batch=lambda r: click.echo(
                 f"published {r.published} events (up to #{r.last_event_id})", err=True))
     finally:
-        dramatiq_broker.close()
+        publisher.close()
     seconds = time.monotonic() - started
     if as_json:
         echo_json({"published": published, "seconds": round(seconds, 3), "broker": settings.describe()})

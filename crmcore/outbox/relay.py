@@ -33,7 +33,10 @@ DEFAULT_BATCH = 500
 
 class Publisher(Protocol):
     def publish(self, event: Event) -> None:
-        """Hand one event to the broker; return only once the broker has it (raise otherwise)."""
+        """Hand one event to the broker; return only once the broker has it (raise otherwise).
+
+        A publisher may also offer ``publish_batch(events)``: all of them or none (raise), used when present.
+        """
 
 
 class RelayPublishError(CRMError):
@@ -41,7 +44,7 @@ class RelayPublishError(CRMError):
         self.event_id = event_id
         self.published = published
         super().__init__(f"the broker refused outbox event {event_id} ({type(error).__name__}: {error}); "
-                         f"{published} events before it were published, it stays pending")
+                         f"{published} events before it were published, it and the later ones stay pending")
 
 
 @attrs.frozen
@@ -99,6 +102,13 @@ class OutboxRelay:
         return [Event.from_row(r) for r in rows]
 
     def _publish(self, events: list[Event]) -> tuple[int, Optional[BaseException]]:
+        publish_batch = getattr(self.publisher, "publish_batch", None)
+        if publish_batch is not None and events:  # all or nothing (a broker transaction)
+            try:
+                publish_batch(events)
+            except Exception as exc:
+                return 0, exc
+            return len(events), None
         for done, event in enumerate(events):
             try:
                 self.publisher.publish(event)

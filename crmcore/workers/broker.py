@@ -67,8 +67,12 @@ class BrokerSettings:
         return f"{self.kind} {parts.scheme}://{host}{port}{parts.path or ''} queue {self.queue}"
 
 
-def make_broker(settings: BrokerSettings, *, retries=None):
-    """A Dramatiq broker for ``settings`` with the middleware the workers rely on (current message, retries)."""
+def make_broker(settings: BrokerSettings, *, retries=None, confirm_delivery: bool = True):
+    """A Dramatiq broker for ``settings`` with the middleware the workers rely on (current message, retries).
+
+    ``confirm_delivery`` (RabbitMQ): each enqueue waits for the broker's confirmation (the workers' retries);
+    the relay's publisher turns it off and commits each batch as a transaction instead.
+    """
     from dramatiq.middleware import (
         AgeLimit, Callbacks, CurrentMessage, Pipelines, Retries, ShutdownNotifications, TimeLimit,
     )
@@ -78,8 +82,7 @@ def make_broker(settings: BrokerSettings, *, retries=None):
     if settings.kind == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        # confirm_delivery: enqueue returns only once RabbitMQ has the message (the relay marks it published then)
-        return RabbitmqBroker(url=settings.url, confirm_delivery=True, middleware=middleware)
+        return RabbitmqBroker(url=settings.url, confirm_delivery=confirm_delivery, middleware=middleware)
     from dramatiq.brokers.redis import RedisBroker
 
     return RedisBroker(url=settings.url, namespace=settings.namespace, heartbeat_timeout=settings.heartbeat_ms,

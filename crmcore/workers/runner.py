@@ -54,9 +54,8 @@ def _relay(app, settings: BrokerSettings, stop: threading.Event) -> None:
     from ..outbox.relay import OutboxRelay
     from .publisher import DramatiqPublisher
 
-    broker = make_broker(settings)
+    publisher = DramatiqPublisher(settings)
     try:
-        relay = OutboxRelay(app, DramatiqPublisher(broker, settings))
-        relay.run_forever(stop)
+        OutboxRelay(app, publisher).run_forever(stop)
     finally:
-        broker.close()
+        publisher.close()

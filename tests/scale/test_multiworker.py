@@ -51,8 +51,8 @@ def test_several_workers_one_killed_mid_batch_handle_every_event_exactly_once(pr
                 uow.emit("scale_probe_event", customer_id=customer, data={"seq": seq, "sleep_ms": 4})
     workers = start_workers(probe_app, broker_settings, tmp_path, 3)
     broker = make_broker(broker_settings)
+    publisher = DramatiqPublisher(broker_settings)
     try:
-        publisher = DramatiqPublisher(broker, broker_settings)
         assert OutboxRelay(probe_app, publisher, batch_size=100).run_until_empty() == EVENTS
         with probe_app.sessionmaker() as s:  # a relay that died before marking would publish these again
             for row in s.scalars(select(OutboxEvent).order_by(OutboxEvent.id).limit(40)):
@@ -78,6 +78,7 @@ def test_several_workers_one_killed_mid_batch_handle_every_event_exactly_once(pr
                 proc.kill()
                 proc.wait()
         broker.close()
+        publisher.close()
 
     with probe_app.sessionmaker() as s:
         outcomes = dict(s.execute(select(ProcessedEvent.outcome, func.count()).group_by(ProcessedEvent.outcome)).all())

@@ -139,3 +139,22 @@ def test_on_postgresql_partitions_locked_by_another_relay_are_skipped(crm_app, c
         assert {e.customer_id for e in recorder.events} == {2}
     assert OutboxRelay(crm_app, recorder).run_until_empty() == 2
     assert [e.customer_id for e in recorder.events] == [2, 2, 1, 1]
+
+
+class BatchRecorder(Recorder):
+    """A publisher with all-or-nothing batches (as the RabbitMQ transaction)."""
+
+    def publish_batch(self, events):
+        if any(e.id in self.refuse for e in events):
+            raise ConnectionError("connection reset during the batch")
+        self.events.extend(events)
+
+
+def test_a_lost_batch_is_not_marked_and_is_published_again(crm_app):
+    emit_many(crm_app, [1, 2], 3)
+    with pytest.raises(RelayPublishError, match=r"refused outbox event 1 .*0 events before it were published"):
+        OutboxRelay(crm_app, BatchRecorder(refuse={4})).run_until_empty()
+    assert [(p is None, a) for _, p, a in outbox_rows(crm_app)] == [(True, 1)] + [(True, 0)] * 5
+    again = BatchRecorder()
+    assert OutboxRelay(crm_app, again, batch_size=4).run_until_empty() == 6
+    assert [e.id for e in again.events] == [1, 2, 3, 4, 5, 6]
