@@ -29,7 +29,7 @@ from .services.interactions import (  # noqa: F401
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import find_customers  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
-from .services.search_fields import SearchField, compare, where_conditions  # noqa: F401
+from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401
