@@ -104,6 +104,8 @@ class CRM:
         assert plugins is not None
         try:
             yield uow
+            if not readonly:
+                uow._run_before_commit()
             uow.flush_outbox()
             if readonly:
                 # a read-only unit never writes: anything it did is discarded; objects it loaded are detached

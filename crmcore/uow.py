@@ -30,6 +30,7 @@ class UnitOfWork:
         self.actor = actor
         self._outbox: list[dict[str, Any]] = []
         self._after_commit: list[Callable[[], None]] = []
+        self._before_commit: list[Callable[[], None]] = []
         #: a place for plugins to cache per-transaction data (keyed by plugin name)
         self.cache: dict[str, Any] = {}
 
@@ -71,6 +72,16 @@ class UnitOfWork:
     # -- time and after-commit work ----------------------------------------------------------------------
     def now(self) -> datetime:
         return self.app.now()
+
+    def before_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once just before the commit (batched work a plugin queued during the unit of work);
+        it may still write and emit events, and raising rolls everything back."""
+        if fn not in self._before_commit:
+            self._before_commit.append(fn)
+
+    def _run_before_commit(self) -> None:
+        while self._before_commit:
+            self._before_commit.pop(0)()
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` after a successful commit (e.g. hand a message to a provider); never on rollback."""

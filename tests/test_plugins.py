@@ -167,3 +167,20 @@ def test_hooks_run_in_dependency_order_requirements_first(crm_database_url, monk
     host = PluginHost(["dependant", "base"], manifests=manifests)
     host.call("crm_customer_created", uow=None, customer=None)
     assert calls == ["base", "dependant"]
+
+
+def test_before_commit_work_runs_once_inside_the_transaction(crm_app):
+    from crmcore.api import add_customer
+
+    seen = []
+    with crm_app.unit_of_work() as uow:
+        c = add_customer(uow, name="الف")
+
+        def flush_batch():
+            seen.append(c.id)
+            uow.emit("crm_customer_updated", customer_id=c.id, data={"batched": True}, customer=c, changes={})
+
+        uow.before_commit(flush_batch)
+        uow.before_commit(flush_batch)  # registered twice, runs once
+    assert seen == [c.id]
+    assert [e["event"] for e in outbox_events(crm_app)] == ["crm_customer_created", "crm_customer_updated"]
