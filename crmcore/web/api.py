@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..services.interactions import interaction_to_dict, list_interactions, record_interaction
-from ..services.search import find_customers, match_to_dict
 from .auth import Principal
 from .deps import api_user, state
 from .panels import gather_panels, sections_json
+from .search import instant_search
 
 Text300 = Field(default=None, max_length=300)
 
@@ -138,8 +138,7 @@ def build_router() -> APIRouter:
                user: Principal = Depends(api_user("read"))):
         web = state(request)
         with web.unit(user, readonly=True) as uow:
-            matches = find_customers(uow, q, limit=limit)
-            return {"query": q, "results": [match_to_dict(m) for m in matches]}
+            return {"query": q, "results": instant_search(uow, q, limit)}
 
     @r.post("/customers", tags=["customers"], status_code=201, responses=CONFLICT, summary="Add a customer")
     def create(request: Request, body: CustomerIn, user: Principal = Depends(api_user("write"))) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import CRMError
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..services.interactions import list_interactions, record_interaction
-from ..services.search import find_customers, match_to_dict
 from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .deps import WebError, form_text, page_user, state
 from .panels import gather_panels
+from .search import instant_search
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
 
@@ -37,7 +37,7 @@ def build_router() -> APIRouter:
         web = state(request)
         q = q[:200]
         with web.unit(user, readonly=True) as uow:
-            results = [match_to_dict(m) for m in find_customers(uow, q, limit=30)] if q.strip() else []
+            results = instant_search(uow, q, 30) if q.strip() else []
         return render(request, "customers.html", user, title="Customers", q=q, results=results)
 
     @r.get("/customers/new")
