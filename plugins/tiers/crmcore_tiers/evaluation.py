@@ -94,6 +94,7 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
     currency = currency_of(uow)
     summary: dict[str, Any] = {"as_of": day.isoformat(), "members": 0, "kept": 0, "downgraded": 0, "upgraded": 0,
                                "grace_started": 0, "grace_ended": 0, "notices": 0, "enrolled": 0}
+    present = day == local_day(uow.now(), tz)
     _enroll_and_upgrade(uow, ladder, moment, currency, include_base, summary)
     members = list(uow.session.scalars(select(TierMember).where(
         TierMember.since < moment, (TierMember.rank > ladder.base.rank) | TierMember.tier.not_in(
@@ -122,16 +123,18 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
                 member.grace_until = None
                 member.warned_for = None
                 summary["grace_ended"] += 1
-            lapse = lapse_day(ladder, current, m, day)
-            if lapse is not None and (lapse - day).days <= current.notice_days and member.warned_for != lapse:
-                _warn(uow, member, ladder, m, current, day, lapse, summary)
+            if present:  # notices look ahead from today only; a past day's evaluation sends none
+                lapse = lapse_day(ladder, current, m, day)
+                if lapse is not None and (lapse - day).days <= current.notice_days and member.warned_for != lapse:
+                    _warn(uow, member, ladder, m, current, day, lapse, summary)
             continue
         _, seen = tier_evidence(ladder, current, m, moment)
         why = "; ".join(describe(e, currency) for e in seen)
         if current.grace_days and member.grace_until is None:
             member.grace_until = day + timedelta(days=current.grace_days)
             summary["grace_started"] += 1
-            _warn(uow, member, ladder, m, current, day, day, summary)
+            if present:
+                _warn(uow, member, ladder, m, current, day, day, summary)
             continue
         if member.grace_until is not None and day < member.grace_until:
             summary["kept"] += 1

@@ -15,7 +15,7 @@ def run_evaluation(uow, now: datetime) -> dict[str, Any]:
 
     if ladder_of(uow) is None:
         return {"skipped": "the active loyalty program has no [[tiers]] ladder"}
-    return evaluate(uow, local_day(min(now, uow.now()), uow.app.timezone))
+    return evaluate(uow, local_day(now, uow.app.timezone))
 
 
 JOBS = [Job(name="tiers.evaluate", run=run_evaluation,

@@ -4,11 +4,13 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from .models import TierChange, TierMember
-from .service import change_tier, ladder_of
+from .service import change_tier, forget_member, ladder_of
 
 
 def merge_members(uow, kept, merged) -> None:
     session = uow.session
+    forget_member(uow, kept.id)
+    forget_member(uow, merged.id)
     gone = session.get(TierMember, merged.id)
     if gone is None:
         return

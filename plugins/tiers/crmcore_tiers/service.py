@@ -45,8 +45,19 @@ def measurer(uow, customer_id: int) -> Measurer:
     return Measurer(uow, customer_id, currency_of(uow), uow.app.timezone)
 
 
+MEMBERS = "tiers.members"
+
+
 def get_member(uow, customer_id: int) -> TierMember | None:
-    return uow.session.get(TierMember, customer_id)
+    """The member's row (remembered for the unit of work, absence included: purchases ask for it thrice)."""
+    known = uow.cache.setdefault(MEMBERS, {})
+    if customer_id not in known:
+        known[customer_id] = uow.session.get(TierMember, customer_id)
+    return known[customer_id]
+
+
+def forget_member(uow, customer_id: int) -> None:
+    uow.cache.setdefault(MEMBERS, {}).pop(customer_id, None)
 
 
 def tier_of(uow, ladder: Ladder, customer_id: int) -> Tier:
@@ -64,6 +75,7 @@ def ensure_member(uow, ladder: Ladder, customer_id: int, at: datetime) -> TierMe
     member = TierMember(customer_id=customer_id, tier=base.name, rank=base.rank, since=at, joined_at=at,
                         updated_at=uow.now())
     uow.session.add(member)
+    uow.cache.setdefault(MEMBERS, {})[customer_id] = member
     uow.session.add(TierChange(customer_id=customer_id, old_tier=None, new_tier=base.name, old_rank=None,
                                new_rank=base.rank, direction="join", reason=f"joined the club in {base.title}",
                                occurred_at=at, recorded_at=uow.now(), actor=uow.actor, details={}))
