@@ -36,6 +36,7 @@ def tiers():
 def ladder(as_json):
     """Show the tier ladder of the active loyalty program."""
     from .service import currency_of, require_ladder
+    from .texts import criterion_text
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
@@ -49,7 +50,7 @@ def ladder(as_json):
         if t.is_base:
             rule = "where every member starts"
         else:
-            parts = [f"{c.threshold} {c.metric}" + ("" if c.metric != "spend" else f" {currency}") for c in t.criteria]
+            parts = [criterion_text(c.metric, c.minor(currency), currency) for c in t.criteria]
             rule = f"{' or '.join(parts)} in {t.window.describe()}"
             if t.grace_days:
                 rule += f"; grace {t.grace_days} days"
@@ -127,8 +128,11 @@ def history(customer, limit, as_json):
     if not out:
         click.echo(f"#{c.id} has no tier history yet")
     for ch, row in zip(out, rows):
-        arrow = f"{ch['old_tier']} → {ch['new_tier']}" if ch["old_tier"] else f"joined {ch['new_tier']}"
-        click.echo(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} {arrow}: {ch['reason']}")
+        if ch["direction"] == "join":
+            click.echo(f"{_moment(app, row.occurred_at)}  join  {ch['new_tier']}")
+        else:
+            click.echo(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} {ch['old_tier']} → {ch['new_tier']}: "
+                       f"{ch['reason']}")
 
 
 @tiers.command()

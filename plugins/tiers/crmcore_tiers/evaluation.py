@@ -22,7 +22,7 @@ from crmcore.api import Customer, Interaction, ValidationError, format_date
 
 from .ladder import Ladder
 from .models import TierEvaluation, TierMember
-from .qualify import Measurer, end_of_day, lapse_day, local_day, qualified_tier, shortfall, tier_evidence
+from .qualify import TICK, Measurer, end_of_day, lapse_day, local_day, qualified_tier, shortfall, tier_evidence
 from .service import change_tier, currency_of, describe, ensure_member, require_ladder
 
 
@@ -39,7 +39,7 @@ def evaluation_moment(uow, as_of: date | None) -> tuple[date, datetime]:
     if last is not None and as_of < last:
         raise ValidationError(f"tiers were already evaluated as of {format_date(last, uow.app.calendar)}; evaluate "
                               "that day or a later one (history only moves forward)", field="as_of")
-    return as_of, min(end_of_day(as_of, uow.app.timezone), now)
+    return as_of, min(end_of_day(as_of, uow.app.timezone), now + TICK)  # what happened up to now counts
 
 
 def _warn(uow, member: TierMember, ladder: Ladder, m: Measurer, tier, today: date, lapse: date,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, normalize, to_ascii_digits
 
 from .models import TierMember
-from .qualify import Measurer, lapse_day, local_day, progress
+from .qualify import TICK, Measurer, lapse_day, local_day, progress
 from .service import change_to_dict, currency_of, get_member, history, ladder_of
 from .texts import more_to
 
@@ -31,7 +31,7 @@ def profile_section(uow, customer) -> ProfileSection | None:
             "in_grace": bool(member and member.grace_until)}
     upper = ladder.next_above(tier.name)
     if upper is not None:
-        steps = progress(ladder, upper, m, now)
+        steps = progress(ladder, upper, m, now + TICK)
         closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
         text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
         data["next_tier"] = {"name": upper.name, "title": upper.title, "title_fa": upper.title_fa,
@@ -67,8 +67,7 @@ def _rank_condition(op: str, value: str):
 
 
 SEARCH_FIELDS = [
-    SearchField(name="tier", description="membership tier by name (tier=gold)", condition=_tier_condition,
-                ops=("=", "!=")),
+    SearchField(name="tier", description="membership tier by name (tier=gold)", condition=_tier_condition),
     SearchField(name="tier_rank", description="membership tier rank (tier_rank>=1: silver and above)",
                 condition=_rank_condition, type="int", ops=("=", "!=", ">", ">=", "<", "<=")),
 ]

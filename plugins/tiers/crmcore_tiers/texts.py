@@ -26,3 +26,8 @@ def more_to(metric: str, needed: int, currency: str, title: str, title_fa: str |
     en = f"{amount_text(metric, needed, currency)} more to {title}"
     fa = f"{amount_text_fa(metric, needed, currency)} دیگر تا {title_fa or title}"
     return en, fa
+
+
+def criterion_text(metric: str, threshold: int, currency: str) -> str:
+    """``2,000 points``, ``60,000,000 rials spent``, ``7 purchases``."""
+    return amount_text(metric, threshold, currency) + (" spent" if metric == "spend" else "")
