@@ -49,8 +49,6 @@ def free_port() -> int:
 
 def build(url: str, path: Path | None, n: int) -> tuple[str, list[int], list[str]]:
     """The demo business grown to ``n`` customers; returns an API token, demo customer ids, search queries."""
-    from argon2 import PasswordHasher  # noqa: F401  (fail early when the web extra is missing)
-
     from crmcore.app import CRM
     from crmcore.demo import build_demo
     from crmcore.importing.bulk import add_customers

@@ -16,7 +16,6 @@ from .deps import api_user, state
 from .panels import gather_panels, sections_json
 from .search import instant_search
 
-Text300 = Field(default=None, max_length=300)
 
 
 class Strict(BaseModel):
@@ -149,7 +148,8 @@ def build_router() -> APIRouter:
 
     @r.get("/customers/{customer_id}", tags=["customers"], responses=NOT_FOUND,
            summary="A customer with every plugin's profile section (the 360° view)")
-    def show(request: Request, customer_id: int = CustomerId, user: Principal = Depends(api_user("read"))) -> dict[str, Any]:
+    def show(request: Request, customer_id: int = CustomerId,
+             user: Principal = Depends(api_user("read"))) -> dict[str, Any]:
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             customer = get_customer(uow.session, customer_id)
@@ -170,7 +170,8 @@ def build_router() -> APIRouter:
     @r.get("/customers/{customer_id}/interactions", tags=["interactions"], responses=NOT_FOUND,
            summary="A customer's interactions, newest first")
     def interactions(request: Request, customer_id: int = CustomerId, kind: Optional[str] = Query(None, max_length=40),
-                     limit: int = Query(50, ge=1, le=500), user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
+                     limit: int = Query(50, ge=1, le=500),
+                     user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             customer = get_customer(uow.session, customer_id)
@@ -199,7 +200,8 @@ def build_router() -> APIRouter:
 
     @r.get("/reports/{name}", tags=["reports"], responses=NOT_FOUND,
            summary="Run a report: {report, columns, rows, totals}; amounts are exact decimal strings")
-    def report(request: Request, name: str = Path(max_length=100), start: Optional[str] = Query(None, alias="from", max_length=20),
+    def report(request: Request, name: str = Path(max_length=100),
+               start: Optional[str] = Query(None, alias="from", max_length=20),
                end: Optional[str] = Query(None, alias="to", max_length=20),
                period: Literal["day", "week", "month", "jalali_month", "year", "jalali_year"] = "month",
                calendar: Literal["gregorian", "jalali"] = "gregorian",
@@ -213,7 +215,8 @@ def build_router() -> APIRouter:
     def plugins(request: Request, user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
         c = web.contributions
-        return [{"name": n, "version": web.crm.plugins.manifests[n].version if n in web.crm.plugins.manifests else None,
+        manifests = web.crm.plugins.manifests
+        return [{"name": n, "version": manifests[n].version if n in manifests else None,
                  "level": user.level_for(n),
                  "routes": [f"{'/api/p' if rt.kind == 'api' else '/p'}/{p}{rt.path}" for p, rt in c.routes if p == n],
                  "boards": [f"/boards/{p}/{k}" for (p, k) in c.boards if p == n],

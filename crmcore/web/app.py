@@ -37,7 +37,6 @@ def _wants_json(request: Request) -> bool:
 def _error(request: Request, status: int, message: str, field: str | None = None, headers=None):
     if _wants_json(request):
         return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
-    from .deps import current_principal  # noqa: F401  (the page shows the user when known)
     from .view import render
 
     principal = getattr(request.state, "principal", None)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from crmcore.api import hookimpl
 from crmcore.services.profile import ProfileSection
 from crmcore.testing import make_customer, record_purchase

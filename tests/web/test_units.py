@@ -1,0 +1,72 @@
+"""Pure parts of the web layer: levels and per-plugin grants, charts, safe redirects, dates and digits."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, strategies as st
+
+from crmcore.web.auth import Principal
+from crmcore.web.charts import bar_chart, numeric_columns
+from crmcore.web.contrib import LEVELS, WebRoute
+from crmcore.web.i18n import show_date, show_money
+from crmcore.web.view import safe_next
+
+
+def principal(role="agent", permissions=None, token_level=None):
+    return Principal(1, "u", None, role, permissions or {}, "token" if token_level else "session",
+                     token_level=token_level)
+
+
+def test_roles_grant_levels_and_plugin_grants_replace_them():
+    agent = principal("agent", {"loyalty": "read", "tickets": "manage", "voip": "none"})
+    assert agent.can("write") and not agent.can("manage")
+    assert agent.can("read", "loyalty") and not agent.can("write", "loyalty")
+    assert agent.can("manage", "tickets")
+    assert not agent.can("read", "voip")
+    viewer = principal("read-only")
+    assert viewer.can("read") and not viewer.can("write")
+    assert principal("admin").can("admin") and not principal("manager").can("admin")
+
+
+@given(role=st.sampled_from(["admin", "manager", "agent", "read-only"]),
+       grant=st.sampled_from(LEVELS[:-1]), token=st.sampled_from(LEVELS[1:]))
+def test_a_token_never_does_more_than_its_level(role, grant, token):
+    p = principal(role, {"club": grant}, token_level=token)
+    for plugin in (None, "club", "other"):
+        assert LEVELS.index(p.level_for(plugin)) <= LEVELS.index(token)
+
+
+def test_charts_use_the_first_numeric_column_exactly():
+    columns = ["period", "currency", "purchases", "net"]
+    rows = [["1403-07", "IRR", 2, "1250000.50"], ["1403-08", "IRR", 1, "-500000"]]
+    assert numeric_columns(columns, rows) == ["purchases", "net"]
+    chart = bar_chart(columns, rows, "net")
+    assert [(b.label, b.value, b.negative) for b in chart.bars] == [
+        ("1403-07", Decimal("1250000.50"), False), ("1403-08", Decimal("-500000"), True)]
+    assert chart.bars[0].width == 100.0 and 39.9 < chart.bars[1].width < 40.0
+    assert bar_chart(["kind"], [["a"]]) is None
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/customers/4?q=x", "/customers/4?q=x"), ("//evil.example/x", "/customers"), ("https://evil.example", "/customers"),
+    ("/\\evil.example", "/customers"), ("", "/customers"), (None, "/customers")])
+def test_only_local_paths_are_followed_after_login(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_dates_and_money_follow_the_language():
+    moment = datetime(2024, 10, 6, 21, 0, tzinfo=timezone.utc)  # after midnight in Tehran
+    assert show_date(moment, "fa", "Asia/Tehran") == "۱۴۰۳-۰۷-۱۶"
+    assert show_date(moment, "en", "Asia/Tehran") == "2024-10-07"
+    assert show_date(date(2024, 10, 6), "en", "Asia/Tehran") == "2024-10-06"
+    assert show_date("not a date", "fa", "Asia/Tehran") == "not a date"
+    assert show_money("1250000", "IRR", "en").startswith("1,250,000")
+
+
+def test_plugin_routes_are_checked_when_declared():
+    with pytest.raises(ValueError, match="must start with '/'"):
+        WebRoute("deals", lambda ctx: None)
+    with pytest.raises(ValueError, match="access must be one of"):
+        WebRoute("/deals", lambda ctx: None, access="everyone")
