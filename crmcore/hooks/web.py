@@ -15,9 +15,9 @@ def crm_web_routes():
         ``endpoint(ctx)`` receives a :class:`crmcore.web.contrib.WebContext` (request, authenticated user,
         an open unit of work acting as that user — read-only for ``access="read"`` — query and JSON body,
         ``ctx.render(template, **vars)`` for pages) and returns a JSON-ready value (api) or
-        ``ctx.render(...)`` (page). A ``WebMount(path, app, public=False)`` mounts an ASGI app at
-        ``/hooks/<plugin><path>``; ``public=True`` skips the login check, for webhooks that verify their own
-        signatures. Access is checked against the user's level *for this plugin* (role or per-plugin grant).
+        ``ctx.render(...)`` (page). A ``WebMount(path, app=… or factory=lambda crm: …, public=False)`` mounts an
+        ASGI app at ``/hooks/<plugin><path>``; ``public=True`` skips the login check, for webhooks that verify
+        their own signatures. Access is checked against the user's level *for this plugin* (role or per-plugin grant).
     :when: once, when the web application is built (``crm web``).
     """
 

@@ -36,13 +36,22 @@ class WebRoute:
 
 @attrs.frozen
 class WebMount:
-    """An ASGI application mounted at ``/hooks/<plugin><path>``. ``public=True``: no login (the app verifies
-    its callers itself, e.g. signed webhooks); otherwise a session or API token with ``access`` is required."""
+    """An ASGI application mounted at ``/hooks/<plugin><path>``: ``app``, or ``factory(crm)`` building it for the
+    served :class:`crmcore.app.CRM`. ``public=True``: no login (the app verifies its callers itself, e.g. signed
+    webhooks); otherwise a session or API token with ``access`` to the plugin is required."""
 
     path: str = attrs.field(validator=_path)
-    app: Any
+    app: Any = None
+    factory: Callable[[Any], Any] | None = None
     public: bool = False
     access: str = attrs.field(default="write", validator=_access)
+
+    def __attrs_post_init__(self):
+        if (self.app is None) == (self.factory is None):
+            raise ValueError("give a WebMount either app or factory")
+
+    def build(self, crm) -> Any:
+        return self.app if self.app is not None else self.factory(crm)
 
 
 @attrs.frozen

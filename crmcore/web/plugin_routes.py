@@ -65,7 +65,7 @@ def mount_plugins(app: FastAPI, web) -> None:
                           include_in_schema=route.kind == "api", tags=[plugin],
                           summary=route.summary or f"{plugin}: {route.path}")
     for plugin, mount in c.mounts:
-        app.mount(f"/hooks/{plugin}{mount.path.rstrip('/')}", _guarded(mount.app, plugin, mount, web))
+        app.mount(f"/hooks/{plugin}{mount.path.rstrip('/')}", _guarded(mount.build(web.crm), plugin, mount, web))
 
 
 def _guarded(inner, plugin: str, mount, web):

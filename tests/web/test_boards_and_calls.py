@@ -205,3 +205,26 @@ def test_users_with_an_extension_see_only_their_calls(client, users, crm_app):
     login(client, "viewer")
     page = client.get("/calls").text
     assert page.count('<bdi dir="ltr">') == 3 and "افزودن به مشتریان" in page
+
+
+def test_mounted_apps_are_public_only_when_declared(crm_app_factory, make_client, users):
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from crmcore.web.contrib import WebMount
+
+    def hello(crm):
+        return Starlette(routes=[Route("/ping", lambda request: JSONResponse({"timezone": crm.timezone}),
+                                       methods=["POST"])])
+
+    class Hooks:
+        @hookimpl
+        def crm_web_routes(self):
+            return [WebMount("/signed", factory=hello, public=True), WebMount("/private", factory=hello)]
+
+    client = make_client(crm_app_factory(extra_plugins=[("pbx", Hooks(), None)]))
+    assert client.post("/hooks/pbx/signed/ping").json() == {"timezone": "Asia/Tehran"}
+    assert client.post("/hooks/pbx/private/ping").status_code == 401
+    assert client.post("/hooks/pbx/private/ping", headers=bearer(users["viewer"])).status_code == 403
+    assert client.post("/hooks/pbx/private/ping", headers=bearer(users["agent"])).status_code == 200
