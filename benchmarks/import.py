@@ -85,8 +85,13 @@ def fresh_app(url: str | None, plugins: list[str], tmp: Path):
 def worker(task: str, path: str, url: str | None, tmp: Path) -> dict:
     from crmcore.plugin_host import installed_manifests
 
-    plugins = list(installed_manifests()) if task == "cdnow_plugins" else []
+    plugins = (list(installed_manifests()) if task == "cdnow_plugins"
+               else ["loyalty"] if task == "cdnow_loyalty" else [])
     app = fresh_app(url, plugins, tmp)
+    if task == "cdnow_loyalty":  # 1 point per whole dollar, +25 on the first purchase (loyalty's CDNOW program)
+        from crmcore_loyalty.testing import CDNOW_PROGRAM, load
+
+        load(app, CDNOW_PROGRAM)
     cpu, wall = time.process_time(), time.perf_counter()
     out: dict = {}
     if task == "customers":
@@ -96,7 +101,7 @@ def worker(task: str, path: str, url: str | None, tmp: Path) -> dict:
         out = {"rows": s.rows, "created": s.created, "merged": s.merged + s.unchanged, "rejected": s.rejected}
     elif task == "customers_core":
         out = {"rows": core_customers(app, path)}
-    elif task in ("cdnow", "cdnow_plugins"):
+    elif task in ("cdnow", "cdnow_plugins", "cdnow_loyalty"):
         from crmcore.importing import import_interactions
 
         hooks = HookTimer(app) if task == "cdnow_plugins" else None
@@ -203,7 +208,9 @@ def run(task: str, path: Path, url: str | None, tmp: Path) -> dict:
     if url:
         cmd += ["--db-url", url]
     env = dict(os.environ)
-    if task != "cdnow_plugins":
+    if task == "cdnow_loyalty":
+        env["CRMCORE_PLUGINS_ONLY"] = "loyalty"
+    elif task != "cdnow_plugins":
         env["CRMCORE_PLUGINS_ONLY"] = "none"
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
@@ -223,6 +230,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--million", action="store_true", help="Run the 1,000,000-row import whatever it costs.")
     ap.add_argument("--db-url", help="PostgreSQL URL of a scratch database (its public schema is dropped!)")
+    ap.add_argument("--only", choices=["customers", "cdnow"], help="Run one part of the benchmark.")
     ap.add_argument("--worker")
     ap.add_argument("--path")
     ap.add_argument("--tmp")
@@ -235,42 +243,62 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         n = args.customers
+        if args.only == "cdnow":
+            n = 0
         data = tmp / f"customers-{n}.csv"
-        generate(data, n)
-        imp = run("customers", data, args.db_url, tmp)
-        base = run("customers_core", data, args.db_url, tmp)
-        print(f"\ncustomers import, {n:,} rows ({imp.get('created', 0):,} created, {imp.get('merged', 0):,} "
-              f"duplicates merged, {imp.get('rejected', 0)} rejected)")
-        print(f"  crm customers import : {rate(imp)}")
-        print(f"  plain Core insert    : {rate(base)}")
-        if "error" not in imp and "error" not in base:
-            print(f"  ratio import/Core    : {imp['wall'] / base['wall']:.2f}x wall, {imp['cpu'] / base['cpu']:.2f}x CPU")
-            estimate = imp["wall"] * 1_000_000 / n
-            if args.million or estimate < 130:
-                big = tmp / "customers-1m.csv"
-                generate(big, 1_000_000)
-                million = run("customers", big, args.db_url, tmp)
-                print(f"  1,000,000 rows       : {rate(million)}")
-            else:
-                print(f"  1,000,000 rows       : not run (estimated {estimate:,.0f} s > ~2 min; use --million)")
-        if CDNOW.is_file():
-            kernel = run("cdnow", CDNOW, args.db_url, tmp)
-            core = run("cdnow_core", CDNOW, args.db_url, tmp)
-            print(f"\nCDNOW interactions import (69,659 purchases, 23,570 customers created)")
-            print(f"  kernel alone         : {rate(kernel)}")
-            print(f"  plain Core insert    : {rate(core)}")
-            if "error" not in kernel and "error" not in core:
-                print(f"  ratio import/Core    : {kernel['wall'] / core['wall']:.2f}x wall, "
-                      f"{kernel['cpu'] / core['cpu']:.2f}x CPU")
-            full = run("cdnow_plugins", CDNOW, args.db_url, tmp)
-            if "error" in full:
-                print(f"  every plugin enabled : {rate(full)}")
-            else:
-                share = full["hook_seconds"] / full["wall"] if full["wall"] else 0
-                print(f"  every plugin enabled : {rate(full)}; {share:.0%} of the time in plugin hooks "
-                      f"({', '.join(full['plugins']) or 'none installed'})")
+        if n:
+            customers_part(args, data, n, tmp)
+        if args.only != "customers":
+            cdnow_part(args, tmp)
+
+
+def customers_part(args, data: Path, n: int, tmp: Path) -> None:
+    generate(data, n)
+    imp = run("customers", data, args.db_url, tmp)
+    base = run("customers_core", data, args.db_url, tmp)
+    print(f"\ncustomers import, {n:,} rows ({imp.get('created', 0):,} created, {imp.get('merged', 0):,} "
+          f"duplicates merged, {imp.get('rejected', 0)} rejected)")
+    print(f"  crm customers import : {rate(imp)}")
+    print(f"  plain Core insert    : {rate(base)}")
+    if "error" not in imp and "error" not in base:
+        print(f"  ratio import/Core    : {imp['wall'] / base['wall']:.2f}x wall, {imp['cpu'] / base['cpu']:.2f}x CPU")
+        estimate = imp["wall"] * 1_000_000 / n
+        if args.million or estimate < 130:
+            big = tmp / "customers-1m.csv"
+            generate(big, 1_000_000)
+            million = run("customers", big, args.db_url, tmp)
+            print(f"  1,000,000 rows       : {rate(million)}")
         else:
-            print(f"\nCDNOW not found at {CDNOW}; set CDNOW=path")
+            print(f"  1,000,000 rows       : not run (estimated {estimate:,.0f} s > ~2 min; use --million)")
+
+
+def cdnow_part(args, tmp: Path) -> None:
+    if CDNOW.is_file():
+        kernel = run("cdnow", CDNOW, args.db_url, tmp)
+        core = run("cdnow_core", CDNOW, args.db_url, tmp)
+        print(f"\nCDNOW interactions import (69,659 purchases, 23,570 customers created)")
+        print(f"  kernel alone         : {rate(kernel)}")
+        print(f"  plain Core insert    : {rate(core)}")
+        if "error" not in kernel and "error" not in core:
+            print(f"  ratio import/Core    : {kernel['wall'] / core['wall']:.2f}x wall, "
+                  f"{kernel['cpu'] / core['cpu']:.2f}x CPU")
+        from crmcore.plugin_host import installed_manifests
+
+        if "loyalty" in installed_manifests():
+            loyal = run("cdnow_loyalty", CDNOW, args.db_url, tmp)
+            print(f"  loyalty enabled      : {rate(loyal)}")
+            if "error" not in loyal and "error" not in kernel:
+                print(f"  ratio loyalty/kernel : {loyal['wall'] / kernel['wall']:.2f}x wall, "
+                      f"{loyal['cpu'] / kernel['cpu']:.2f}x CPU")
+        full = run("cdnow_plugins", CDNOW, args.db_url, tmp)
+        if "error" in full:
+            print(f"  every plugin enabled : {rate(full)}")
+        else:
+            share = full["hook_seconds"] / full["wall"] if full["wall"] else 0
+            print(f"  every plugin enabled : {rate(full)}; {share:.0%} of the time in plugin hooks "
+                  f"({', '.join(full['plugins']) or 'none installed'})")
+    else:
+        print(f"\nCDNOW not found at {CDNOW}; set CDNOW=path")
 
 
 if __name__ == "__main__":

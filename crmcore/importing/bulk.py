@@ -185,7 +185,7 @@ class StoredInteraction:
     """The stored values of an interaction, shaped like the model for :func:`interaction_to_dict`."""
 
     __slots__ = ("id", "customer_id", "kind", "channel", "direction", "occurred_at", "amount_minor", "currency",
-                 "external_id", "related_id", "payload")
+                 "external_id", "related_id", "payload", "recorded_at", "recorded_by")
 
     def __init__(self, **values: Any):
         for k, v in values.items():
@@ -203,15 +203,22 @@ def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[
             "related_id": p.related_id, "payload": p.payload, "recorded_at": now, "recorded_by": uow.actor}
 
 
-def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]]) -> int:
-    """Store ``(customer_id, prepared)`` pairs in the given order and announce each one; returns the count."""
+def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]], customers: dict | None = None) -> int:
+    """Store ``(customer_id, prepared)`` pairs in the given order with one multi-row insert, then announce each
+    one exactly as :func:`crmcore.services.interactions.record_interaction` does (outbox row, then
+    ``crm_interaction_recorded`` with the interaction and its customer); returns the count.
+
+    ``customers`` maps ids to loaded :class:`Customer` objects for the hook; the importer passes them when a
+    plugin listens (without listeners, ``customer`` is ``None``: nobody reads it).
+    """
     now = uow.now()
     rows = [interaction_row(uow, cid, p, now) for cid, p in items]
     if not rows:
         return 0
     ids = insert_with_ids(uow.session, Interaction.__table__, rows)
+    customers = customers or {}
     for iid, row in zip(ids, rows):
         stored = StoredInteraction(id=iid, **{k: row[k] for k in StoredInteraction.__slots__ if k != "id"})
         uow.emit("crm_interaction_recorded", customer_id=row["customer_id"], data=interaction_to_dict(stored),
-                 interaction=stored, customer=None)
+                 interaction=stored, customer=customers.get(row["customer_id"]))
     return len(rows)

@@ -30,7 +30,7 @@ from ..domain.phones import looks_like_phone
 from ..domain.text import to_ascii_digits
 from ..errors import CRMError, ValidationError
 from ..services.customers import prepare_customer
-from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction, record_interaction
+from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, hooks_implemented, record_interactions, refusals
 from .customers import DryRun, Progress, batched
@@ -347,14 +347,12 @@ class InteractionImporter:
                     raise OutOfOrder()
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
+        held = None
         if self.kernel_path:
-            # hold this chunk's customers: the session's identity map only keeps weak references
+            # plugins listen: hand them each row's customer (held here: the identity map keeps weak references)
             wanted = {it.customer_id for it in items}
             held = {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
-            for it in items:
-                record_interaction(self.uow, held[it.customer_id], it.prepared)
-        else:
-            record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items])
+        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items], held)
         self.summary.recorded += len(items)
 
     def _new_only(self, items: list[Item]) -> list[Item]:
