@@ -138,8 +138,10 @@ def history(customer, limit, as_json):
 @tiers.command()
 @click.option("--as-of", "as_of", help="The day to evaluate (Jalali or Gregorian; default today). Not in the future, "
                                        "not before the last evaluation.")
+@click.option("--include-base", is_flag=True, help="Also check base-tier members for an upgrade (after a ladder "
+                                                 "change lowered the thresholds).")
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(as_of, as_json):
+def evaluate(as_of, include_base, as_json):
     """Downgrade members who no longer qualify (after any grace period) and warn those about to lapse."""
     from crmcore.api import parse_date
 
@@ -148,7 +150,7 @@ def evaluate(as_of, as_json):
     app = get_app()
     day = parse_date(as_of, field="as_of") if as_of else None
     with app.unit_of_work() as uow:
-        summary = run(uow, day)
+        summary = run(uow, day, include_base=include_base)
     if as_json:
         echo_json(summary)
         return

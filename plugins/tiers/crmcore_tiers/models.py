@@ -42,7 +42,7 @@ class TierChange(Base):
     new_tier: Mapped[str] = mapped_column(String(40))
     old_rank: Mapped[Optional[int]] = mapped_column(Integer)
     new_rank: Mapped[int] = mapped_column(Integer)
-    direction: Mapped[str] = mapped_column(String(8))  # join | up | down
+    direction: Mapped[str] = mapped_column(String(8))  # join | up | down | merge
     reason: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime]  # when it took effect (the purchase's time for imported history)
     recorded_at: Mapped[datetime]
