@@ -10,6 +10,8 @@ so concurrent spends from one balance are serialised and never overspend.
 - :func:`debit` — spend points from lots in the program's spend order; ``entry.consumed`` lists the lots used.
 - :func:`points_earned_between` — points earned from purchases in a window, net of refund reversals.
 - :func:`active_program` — the active program; ``.sections[name]`` holds other plugins' validated sections.
+- :func:`load_program` — validate and store program text as the next version (``crm loyalty program load``);
+  returns ``(program, created)``. Plugins that own a section (tiers, transfers) use it in their demo data.
 - :func:`ledger`, :func:`lots` — a member's entries (oldest first) and open lots.
 
 A repeated idempotency ``key`` returns the original entry and changes nothing; the same key for a different
@@ -25,7 +27,7 @@ from .batch import drain as _drain
 from .ledger import PROGRAM_EXPIRY, entry_to_dict  # noqa: F401
 from .models import LoyaltyAccount, LoyaltyEntry, LoyaltyLot, LoyaltyRedemption, LoyaltyVoucher  # noqa: F401
 from .program import Program, Reward, Rule  # noqa: F401
-from .programs import active_program  # noqa: F401
+from .programs import active_program, load_program  # noqa: F401
 
 # Every function first accrues the purchases queued in this unit of work (purchase events are accrued in
 # batches), so what it reads or writes includes the purchases recorded just before it.
@@ -104,6 +106,6 @@ def voucher_of(uow, redemption: LoyaltyRedemption) -> LoyaltyVoucher | None:
 
 __all__ = [
     "PROGRAM_EXPIRY", "balance", "credit", "debit", "entry_to_dict", "ledger", "lock_account", "lots",
-    "points_earned_between", "active_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
+    "points_earned_between", "active_program", "load_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
     "LoyaltyAccount", "LoyaltyEntry", "LoyaltyLot", "LoyaltyRedemption", "LoyaltyVoucher",
 ]
