@@ -70,7 +70,7 @@ def main() -> None:
         from crmcore.api import ReportParams
         from crmcore.reports import run_report
 
-        want, _ups = cd.expected(rows)
+        want, _ups, _downs = cd.expected(rows)
         with app.unit_of_work(readonly=True) as uow:
             got = {r[0]: r[4] for r in run_report(uow, "tiers.members", ReportParams(end=cd.AS_OF))["rows"]}
         assert got == dict(want), (got, want)
