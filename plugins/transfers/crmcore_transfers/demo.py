@@ -20,6 +20,14 @@ def sample_policy() -> Policy:
 
 def seed(uow, customers, rng) -> list[str]:
     configured = loyalty.active_program(uow).sections.get("transfers")
+    if configured is None:  # add the sample policy to the club's program, as a business would
+        config = dict(loyalty.active_program(uow).config)
+        text = resources.files("crmcore_transfers.examples").joinpath("transfers.toml").read_text(encoding="utf-8")
+        config["transfers"] = tomllib.loads(text)["transfers"]
+        import tomli_w
+
+        program, _created = loyalty.load_program(uow, tomli_w.dumps(config), source_name="program+transfers.toml")
+        configured = program.sections.get("transfers")
     policy = configured or sample_policy()
     ids = [c.id for c in customers if c.active]
     rich = sorted(ids, key=lambda cid: -loyalty.balance(uow, cid))
