@@ -205,11 +205,12 @@ def build_router() -> APIRouter:
                end: Optional[str] = Query(None, alias="to", max_length=20),
                period: Literal["day", "week", "month", "jalali_month", "year", "jalali_year"] = "month",
                calendar: Literal["gregorian", "jalali"] = "gregorian",
+               option: list[str] = Query([], max_length=20, description="report-specific NAME=VALUE"),
                user: Principal = Depends(api_user("read"))) -> dict[str, Any]:
         from .reports_view import run_named
 
         web = state(request)
-        return run_named(web, user, name, start, end, period, calendar)
+        return run_named(web, user, name, start, end, period, calendar, option)
 
     @r.get("/plugins", tags=["account"], summary="Enabled plugins and what they add to the web interface")
     def plugins(request: Request, user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ FA: dict[str, str] = {
     "Back": "بازگشت", "yes": "بله", "no": "خیر", "Profile": "پرونده", "Home": "خانه",
     "Saved.": "ذخیره شد.", "Moved.": "منتقل شد.", "Persian": "فارسی", "English": "English",
     "Change password": "تغییر گذرواژه", "New password": "گذرواژه جدید", "Account": "حساب کاربری",
-    "merged into": "ادغام شده در", "All reports": "همه گزارش‌ها", "Calendar": "تقویم",
+    "merged into": "ادغام شده در", "All reports": "همه گزارش‌ها", "Calendar": "تقویم", "Option": "گزینه",
     "Add phone": "افزودن تلفن", "Add email": "افزودن ایمیل", "Add tag": "افزودن برچسب",
     "Page not found.": "صفحه پیدا نشد.", "Something went wrong; the change was not saved.":
         "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",

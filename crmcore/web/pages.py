@@ -138,7 +138,7 @@ def build_router() -> APIRouter:
                       params={"from": q.get("from", "")[:20], "to": q.get("to", "")[:20],
                               "period": q.get("period", "month"),
                               "calendar": q.get("calendar") or ("jalali" if lang == "fa" else "gregorian")},
-                      csv_query=request.url.query)
+                      csv_query=request.url.query, options=[o for o in q.getlist("option")[:20] if o])
 
     # --- calls and audit ------------------------------------------------------------------------
     @r.get("/calls")
@@ -170,7 +170,8 @@ def _run(request: Request, user: Principal, name: str) -> dict[str, Any]:
     lang = state(request).language(request, user)
     period = q.get("period") or "month"
     calendar = q.get("calendar") or ("jalali" if lang == "fa" else "gregorian")
-    return run_named(state(request), user, name, q.get("from") or None, q.get("to") or None, period, calendar)
+    return run_named(state(request), user, name, q.get("from") or None, q.get("to") or None, period, calendar,
+                     [o for o in q.getlist("option")[:20] if o])
 
 
 def _customer_page(request: Request, user: Principal, customer_id: int, *, error: str | None = None,

@@ -89,6 +89,9 @@ def make_environment() -> Environment:
             shown = show_date(text, lang, _tz(ctx), with_time=len(text) > 10)
             if shown != digits(text, lang):
                 return shown
+        if _AMOUNT.match(text):  # an exact amount as reports and plugins send them ("5000000"): grouped
+            whole, dot, fraction = text.partition(".")
+            return digits(f"{int(whole):,}{dot}{fraction}", lang)
         return digits(text, lang) if text.replace(".", "", 1).replace("-", "", 1).isdigit() else text
 
     @pass_context
@@ -119,7 +122,7 @@ def make_environment() -> Environment:
     return env
 
 
-def table_columns(rows: list[dict[str, Any]], limit: int = 8) -> list[str]:
+def table_columns(rows: list[dict[str, Any]], limit: int = 6) -> list[str]:
     """The keys of a list of records, in first-seen order (for the generic panel's tables)."""
     seen: dict[str, None] = {}
     for row in rows:

@@ -180,3 +180,20 @@ def test_reports_run_with_jalali_periods(client, users, crm_app):
     assert unknown.status_code == 404 and "unknown report" in unknown.json()["error"]
     bad_date = client.get("/api/reports/sales.by_period", params={"from": "1403-13-01"}, headers=bearer(users["viewer"]))
     assert bad_date.status_code == 422 and bad_date.json()["field"] == "from"
+
+
+def test_report_specific_options_reach_the_report(crm_app_factory, make_client, users):
+    from crmcore.api import Report, ReportResult
+
+    class Echo:
+        @hookimpl
+        def crm_reports(self):
+            return [Report("echo.options", "Options", "echoes its options",
+                           lambda uow, params: ReportResult(["name", "value"], sorted(params.options.items())))]
+
+    client = make_client(crm_app_factory(extra_plugins=[("echo", Echo(), None)]))
+    h = bearer(users["viewer"])
+    result = client.get("/api/reports/echo.options", params=[("option", "tier=gold"), ("option", "top=5")], headers=h)
+    assert result.json()["rows"] == [["tier", "gold"], ["top", "5"]]
+    bad = client.get("/api/reports/echo.options", params={"option": "gold"}, headers=h)
+    assert bad.status_code == 422 and bad.json() == {"error": "'gold' is not NAME=VALUE", "field": "option"}

@@ -168,6 +168,7 @@ def test_report_page_draws_an_svg_chart_and_downloads_csv(client, users, crm_app
     page = client.get("/reports/sales.by_period", params={"period": "month"}).text
     assert "<svg" in page and page.count("<rect") == 2
     assert "۱۴۰۳-۰۷" in page and "۱۴۰۳-۰۸" in page
+    assert "<td>۱,۲۵۰,۰۰۰</td>" in page  # exact amounts, grouped, in Persian digits
     csv = client.get("/reports/sales.by_period.csv", params={"calendar": "jalali"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.headers["content-disposition"] == 'attachment; filename="sales.by_period.csv"'
