@@ -15,13 +15,18 @@ _CLAUSE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$")
 
 @attrs.frozen
 class SearchField:
-    """A searchable field: ``condition(op, value)`` returns a SQLAlchemy condition on customers."""
+    """A searchable field: ``condition(op, value)`` returns a SQLAlchemy condition on customers.
+
+    With ``with_uow=True`` the condition is called as ``condition(op, value, uow)``, for fields whose meaning
+    depends on stored configuration (a tier ladder) or on the unit of work's clock (overdue tasks).
+    """
 
     name: str
     description: str
-    condition: Callable[[str, str], Any]
+    condition: Callable[..., Any]
     type: str = "str"
     ops: tuple[str, ...] = OPS
+    with_uow: bool = False
 
 
 def parse_clause(text: str) -> tuple[str, str, str]:
@@ -116,5 +121,5 @@ def where_conditions(uow, clauses: list[str]) -> list[Any]:
             raise ValidationError(f"unknown search field {name!r} (known: {', '.join(sorted(fields))})", field="where")
         if op not in field.ops:
             raise ValidationError(f"{name} does not take {op} (it takes {' '.join(field.ops)})", field="where")
-        conditions.append(field.condition(op, value))
+        conditions.append(field.condition(op, value, uow) if field.with_uow else field.condition(op, value))
     return conditions

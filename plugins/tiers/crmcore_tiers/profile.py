@@ -48,14 +48,25 @@ def profile_section(uow, customer) -> ProfileSection | None:
     return ProfileSection(key="tiers", title="Membership tier", title_fa="سطح عضویت", data=data, order=45)
 
 
-def _tier_condition(op: str, value: str):
-    name = normalize(value).strip().lower()
-    members = select(TierMember.customer_id).where(TierMember.tier == name)
-    if op == "=":
-        return Customer.id.in_(members)
-    if op == "!=":
-        return Customer.id.not_in(members)
-    raise ValidationError("tier takes = or != (tier=gold); compare levels with tier_rank>=1", field="tier")
+def _tier_condition(op: str, value: str, uow=None):
+    """``tier=gold``, ``tier!=red``, and ordered comparisons along the ladder: ``tier>=silver``. A tier may be
+    named by its name or its Persian or English title (``tier=طلایی``)."""
+    wanted = normalize(value).strip().lower()
+    ladder = ladder_of(uow) if uow is not None else None
+    tier = None
+    if ladder is not None:
+        tier = next((t for t in ladder.tiers if wanted in {normalize(t.name), normalize(t.title or ""),
+                                                            normalize(t.title_fa or "")}), None)
+        if tier is None:
+            known = ", ".join(t.name for t in ladder.tiers)
+            raise ValidationError(f"unknown tier {value!r} (the ladder has: {known})", field="tier")
+    name = tier.name if tier is not None else wanted
+    if op in ("=", "!="):
+        members = select(TierMember.customer_id).where(TierMember.tier == name)
+        return Customer.id.in_(members) if op == "=" else Customer.id.not_in(members)
+    if tier is None:
+        raise ValidationError("comparing tiers needs a ladder in the loyalty program", field="tier")
+    return Customer.id.in_(select(TierMember.customer_id).where(compare(TierMember.rank, op, tier.rank)))
 
 
 def _rank_condition(op: str, value: str):
@@ -67,7 +78,8 @@ def _rank_condition(op: str, value: str):
 
 
 SEARCH_FIELDS = [
-    SearchField(name="tier", description="membership tier by name (tier=gold)", condition=_tier_condition),
+    SearchField(name="tier", description="membership tier by name or title, or along the ladder (tier>=silver)",
+                condition=_tier_condition, ops=("=", "!=", ">", ">=", "<", "<="), with_uow=True),
     SearchField(name="tier_rank", description="membership tier rank (tier_rank>=1: silver and above)",
                 condition=_rank_condition, type="int", ops=("=", "!=", ">", ">=", "<", "<=")),
 ]

@@ -81,8 +81,11 @@ def test_find_customers_by_tier(crm_app, crm_cli, tmp_path):
     assert found("tier=silver") == [silver]
     assert found("tier_rank>=1") == sorted([silver, gold])
     assert found("tier!=red", "tier_rank<2") == [silver]
-    refused = crm_cli("customers", "find", "--where", "tier>silver")
-    assert refused.exit_code == 1 and "tier_rank" in refused.stderr
+    assert found("tier>silver") == [gold]  # along the ladder, as lottery's minimum tier asks
+    assert found("tier>=silver") == sorted([silver, gold])
+    assert found("tier<silver") == [red]
+    refused = crm_cli("customers", "find", "--where", "tier>=platinum")
+    assert refused.exit_code == 1 and "unknown tier 'platinum'" in refused.stderr
 
 
 def test_reports(crm_app, crm_cli, tmp_path):
