@@ -5,6 +5,8 @@ Plugins implement hooks with :data:`hookimpl`; plugins that announce their own e
 
 - :mod:`crmcore.hooks.lifecycle` — what a plugin contributes: reports, jobs, search fields, demo data…
 - :mod:`crmcore.hooks.events` — domain events, called inside the unit of work (raising rolls it back).
+- :mod:`crmcore.hooks.web` — routes, pages, panels, boards and menu entries of the web interface.
+- :mod:`crmcore.hooks.async_events` — work done after commit by the background workers.
 """
 import pluggy
 
