@@ -72,3 +72,10 @@ def crm_interaction_recorded(uow, interaction, customer):
         Deal.customer_id == customer.id, Deal.status == "open", Deal.last_activity_at < interaction.occurred_at,
     ).values(last_activity_at=interaction.occurred_at, stale_notified_at=None).execution_options(
         synchronize_session=False))
+
+
+@hookimpl
+def crm_web_boards():
+    from .web import boards
+
+    return boards()
