@@ -106,7 +106,8 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
     if as_json:
         echo_json({"published": published, "seconds": round(seconds, 3), "broker": settings.describe()})
     else:
-        click.echo(f"published {published} events to {settings.describe()} in {seconds:.1f} s")
+        noun = "event" if published == 1 else "events"
+        click.echo(f"published {published} {noun} to {settings.describe()} in {seconds:.1f} s")
 
 
 @outbox.command("status")
