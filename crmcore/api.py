@@ -16,6 +16,8 @@ from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_
 from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, ValidationError  # noqa: F401
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
+from .outbox.event import Event  # noqa: F401
+from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
 from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
 from .services.attributes import AttributeSpec  # noqa: F401
