@@ -119,3 +119,10 @@ def surveys_detractor(uow, response, customer):
     return open_ticket(uow, customer, subject=f"مشتری ناراضی: {response.survey_name} ({response.score})", body=body,
                        channel="web", priority="high", category="survey", dedup_key=f"surveys:response:{response.id}",
                        source="surveys")
+
+
+@hookimpl
+def crm_web_boards():
+    from .web import boards
+
+    return boards()

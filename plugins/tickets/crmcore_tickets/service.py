@@ -275,6 +275,24 @@ def close(uow, ticket_id: int | str) -> Ticket:
     return ticket
 
 
+def set_state(uow, ticket_id: int | str, state: str) -> Ticket:
+    """Move a ticket to ``state`` by hand (the web queue's columns), along the state machine above: resolving
+    and closing go through :func:`resolve` and :func:`close` (resolution time, CSAT); ``new`` is never re-entered."""
+    wanted = (state or "").strip().lower().replace("-", "_").replace(" ", "_")
+    if wanted not in STATES:
+        raise ValidationError(f"{state!r} is not a state ({', '.join(STATES)})", field="state")
+    if wanted == "resolved":
+        return resolve(uow, ticket_id)
+    if wanted == "closed":
+        return close(uow, ticket_id)
+    ticket = get_ticket(uow.session, ticket_id)
+    _writable(ticket, "change it")
+    if ticket.state == wanted:
+        raise Conflict(f"ticket #{ticket.id} is {wanted} already", field="state")
+    _move(uow, ticket, wanted, uow.now())
+    return ticket
+
+
 def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
     ticket = get_ticket(uow.session, ticket_id)
     try:

@@ -1,0 +1,167 @@
+"""The ticket queue on ``crm web`` (``/boards/tickets/queue``), through the in-process web client, logged in as
+a real user with the session's CSRF token, like the kernel's tests/web."""
+import html
+import re
+import warnings
+
+import pytest
+from crmcore.testing import make_customer
+from sqlalchemy import select
+
+from crmcore.storage.models import AuditEntry
+from crmcore_tickets import service
+from crmcore_tickets.models import Ticket
+from tickets_helpers import at, standard_setup
+
+warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
+from starlette.testclient import TestClient  # noqa: E402
+
+from crmcore.web.app import create_app  # noqa: E402
+from crmcore.web.settings import WebSettings  # noqa: E402
+
+PASSWORD = "a long enough password"
+JSON = {"Accept": "application/json"}
+QUEUE = "/boards/tickets/queue"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    from argon2 import PasswordHasher, profiles
+
+    monkeypatch.setattr("crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def tickets(crm_app):
+    """One ticket per state (two new ones of different priority), a closed and a merged one; ids by name."""
+    from crmcore.web.users import add_user
+
+    standard_setup(crm_app)
+    at(crm_app, 2025, 1, 1, 9, 0)  # Wednesday 1403/10/12
+    maryam = make_customer(crm_app, "مریم رضایی", phones=["09121234567"])
+    ali = make_customer(crm_app, "علی کاظمی", phones=["09351234567"])
+    with crm_app.unit_of_work(actor="setup") as uow:
+        add_user(uow, "mina", PASSWORD, "agent")
+        add_user(uow, "omid", PASSWORD, "read-only")
+
+        def one(customer, subject, **kw):
+            return service.open_ticket(uow, customer, subject=subject, body="…", **kw).id
+
+        ids = {"normal": one(maryam, "سفارش نرسیده", agent="sara"), "urgent": one(ali, "پرداخت دو بار کسر شد",
+                                                                            priority="urgent", agent="reza"),
+               "open": one(maryam, "Wrong size", agent="sara"), "pending": one(ali, "فاکتور رسمی", agent="sara"),
+               "resolved": one(maryam, "تغییر آدرس", agent="reza"), "closed": one(ali, "سؤال قیمت", agent="reza"),
+               "duplicate": one(maryam, "سفارش نرسیده (دوباره)", agent="sara")}
+        service.agent_reply(uow, ids["open"], "در حال بررسی", agent="sara")
+        service.agent_reply(uow, ids["pending"], "کد اقتصادی را بفرستید", agent="sara", pending=True)
+        service.resolve(uow, ids["resolved"])
+        service.close(uow, ids["closed"])
+        service.merge(uow, ids["normal"], ids["duplicate"])
+    return ids
+
+
+@pytest.fixture
+def client(crm_app):
+    with TestClient(create_app(crm_app, WebSettings(secret="test-secret")), base_url="http://testserver",
+                    follow_redirects=True) as c:
+        yield c
+
+
+def login(client, username):
+    page = client.get("/login")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "form_token": token,
+                                           "next": "/customers"})
+    assert response.status_code == 200 and str(response.url).endswith("/customers"), response.text[:300]
+    return re.search(r'data-csrf="([^"]*)"', response.text).group(1)
+
+
+def columns(page):
+    """{state: [ticket ids as shown, top to bottom]} from the queue page."""
+    sections = re.findall(r'<section class="column" data-column="([^"]+)"(.*?)</section>', page, re.S)
+    return {key: [int(i) for i in re.findall(r'data-card="(\d+)"', body)] for key, body in sections}
+
+
+def states(app, ids):
+    with app.unit_of_work(readonly=True) as uow:
+        return {name: uow.session.get(Ticket, tid).state for name, tid in ids.items()}
+
+
+def test_the_queue_shows_unsolved_and_resolved_tickets_most_urgent_first(crm_app, client, tickets):
+    login(client, "omid")
+    page = client.get(QUEUE)
+    assert page.status_code == 200 and "<h1>صف تیکت‌ها</h1>" in page.text and f'href="{QUEUE}"' in page.text
+    assert columns(page.text) == {"new": [tickets["urgent"], tickets["normal"]], "open": [tickets["open"]],
+                                  "pending_customer": [tickets["pending"]], "resolved": [tickets["resolved"]]}
+    assert "در انتظار مشتری" in page.text and f"#{tickets['urgent']} پرداخت دو بار کسر شد" in page.text
+    assert f'<a href="/customers/' in page.text and "علی کاظمی" in page.text
+    urgent = re.search(rf'data-card="{tickets["urgent"]}"(.*?)</article>', page.text, re.S).group(1)
+    assert '<span class="badge">۱۴۰۳-۱۰-۱۲ ۰۹:۳۰</span>' in urgent  # first response due 30 minutes after opening, Tehran time
+    assert 'class="move"' not in page.text  # read-only: no move buttons
+    client.cookies.set("crm_lang", "en")
+    english = client.get(QUEUE).text
+    assert "<h1>Ticket queue</h1>" in english and "Waiting on the customer" in english and "2025-01-01" in english
+
+
+def test_moving_a_card_changes_the_state_through_the_state_machine(crm_app, client, tickets):
+    csrf = login(client, "mina")
+    at(crm_app, 2025, 1, 1, 10, 0)
+    moved = client.post(f"{QUEUE}/move", data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
+    assert moved.status_code == 200 and "منتقل شد" in moved.text
+    # unanswered, its first response (due 11:00) comes before the answered ticket's resolution
+    assert columns(moved.text)["open"] == [tickets["normal"], tickets["open"]]
+    for column in ("pending_customer", "resolved", "open"):  # pausing, resolving and reopening
+        answer = client.post(f"{QUEUE}/move", headers=JSON,
+                             data={"card": str(tickets["normal"]), "column": column, "csrf_token": csrf})
+        assert answer.json() == {"ok": True, "card": str(tickets["normal"]), "column": column}
+    with crm_app.unit_of_work(readonly=True) as uow:
+        t = uow.session.get(Ticket, tickets["normal"])
+        assert (t.state, t.reopen_count, t.resolved_at, t.sla_paused_at) == ("open", 1, None, None)
+        changes = uow.session.scalars(select(AuditEntry).where(
+            AuditEntry.entity == "ticket", AuditEntry.action == "state",
+            AuditEntry.entity_id == str(tickets["normal"])).order_by(AuditEntry.id)).all()
+        assert [(a.actor, a.changes["state"]) for a in changes] == [
+            ("mina", ["new", "open"]), ("mina", ["open", "pending_customer"]),
+            ("mina", ["pending_customer", "resolved"]), ("mina", ["resolved", "open"])]
+
+
+@pytest.mark.parametrize("card, column, error, field", [
+    ("open", "new", "ticket #{open} is open; it cannot become new", "state"),
+    ("resolved", "pending_customer", "ticket #{resolved} is resolved; it cannot become pending_customer", "state"),
+    ("closed", "open", "ticket #{closed} is closed; it cannot become open (closed tickets are final: open a "
+                       "follow-up ticket)", "state"),
+    ("resolved", "resolved", "ticket #{resolved} is resolved already", "ticket"),
+    ("urgent", "new", "ticket #{urgent} is new already", "state"),
+    ("duplicate", "open", "ticket #{duplicate} was merged into #{normal}; change it there", "ticket"),
+    ("urgent", "closed", "'closed' is not a column of the queue (new, open, pending_customer, resolved); "
+                         "close a ticket with: crm tickets close {urgent}", "column"),
+    ("9999", "open", "no ticket #9999", "ticket"),
+])
+def test_refused_moves_say_why_and_change_nothing(crm_app, client, tickets, card, column, error, field):
+    csrf = login(client, "mina")
+    before = states(crm_app, tickets)
+    card_id = str(tickets.get(card, card))
+    refused = client.post(f"{QUEUE}/move", headers=JSON, data={"card": card_id, "column": column, "csrf_token": csrf})
+    assert refused.status_code == 422
+    assert refused.json() == {"error": error.format(**tickets), "field": field}
+    page = client.post(f"{QUEUE}/move", data={"card": card_id, "column": column, "csrf_token": csrf})
+    assert page.status_code == 422 and error.format(**tickets) in html.unescape(page.text)
+    assert states(crm_app, tickets) == before
+
+
+def test_moves_need_write_access_and_the_csrf_token(crm_app, client, tickets):
+    csrf = login(client, "omid")
+    data = {"card": str(tickets["normal"]), "column": "open"}
+    assert client.post(f"{QUEUE}/move", data={**data, "csrf_token": csrf}).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf})
+    login(client, "mina")
+    assert client.post(f"{QUEUE}/move", headers=JSON, data=data).status_code == 403
+    assert states(crm_app, tickets)["normal"] == "new"
+
+
+def test_the_queue_of_one_agent(crm_app, client, tickets):
+    login(client, "omid")
+    reza = columns(client.get(QUEUE, params={"agent": "reza"}).text)
+    assert reza == {"new": [tickets["urgent"]], "open": [], "pending_customer": [], "resolved": [tickets["resolved"]]}
+    unknown = client.get(QUEUE, params={"agent": "nobody"})
+    assert unknown.status_code == 404 and "no agent named 'nobody'" in html.unescape(unknown.text)
