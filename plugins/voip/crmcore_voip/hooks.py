@@ -66,3 +66,14 @@ def crm_customer_forgotten(uow, customer):
         caller=None, callee=None, party_e164=None, recording_url=None, details={}))
     uow.session.execute(update(FollowUp).where(FollowUp.customer_id == customer.id).values(
         caller_e164="forgotten", title="(forgotten)"))
+
+
+@hookimpl
+def crm_web_routes():
+    """The Twilio and JSON webhooks inside ``crm web``, at ``/hooks/voip/voip/twilio`` and ``…/voip/webhook``:
+    public (no login), because every request must carry a valid signature (see :mod:`.webapp`)."""
+    from crmcore.web.contrib import WebMount
+
+    from . import webapp
+
+    return [WebMount("/", factory=lambda crm: webapp.create_app(crm), public=True)]
