@@ -6,11 +6,11 @@ receptor, 412 bad sender, 418 no credit…) are permanent.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import httpx
 
 from .base import DeliveryError, Outgoing, SendResult, secret
+from .http_api import HttpApiChannel
 
 DEFAULT_URL = "https://api.kavenegar.com"
 TEMPORARY = {409, 429}
@@ -23,22 +23,8 @@ def receptor(e164: str) -> str:
     return "00" + e164.lstrip("+")
 
 
-class KavenegarChannel:
-    def __init__(self, options: dict[str, Any]):
-        self.options = options
-        self.url = str(options.get("url") or DEFAULT_URL).rstrip("/")
-        self.timeout = int(options.get("timeout") or 15)
-        self._client: httpx.Client | None = None
-
-    def _http(self) -> httpx.Client:
-        if self._client is None:  # one connection pool per delivery run
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+class KavenegarChannel(HttpApiChannel):
+    DEFAULT_URL = DEFAULT_URL
 
     def send(self, out: Outgoing) -> SendResult:
         key = secret(self.options, "api_key")

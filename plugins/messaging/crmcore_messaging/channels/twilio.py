@@ -6,31 +6,17 @@ marked ``unknown`` rather than risk a second SMS.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import httpx
 
 from .base import DeliveryError, Outgoing, SendResult, secret
+from .http_api import HttpApiChannel
 
 DEFAULT_URL = "https://api.twilio.com"
 
 
-class TwilioChannel:
-    def __init__(self, options: dict[str, Any]):
-        self.options = options
-        self.url = str(options.get("url") or DEFAULT_URL).rstrip("/")
-        self.timeout = int(options.get("timeout") or 15)
-        self._client: httpx.Client | None = None
-
-    def _http(self) -> httpx.Client:
-        if self._client is None:  # one connection pool per delivery run
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+class TwilioChannel(HttpApiChannel):
+    DEFAULT_URL = DEFAULT_URL
 
     def send(self, out: Outgoing) -> SendResult:
         sid = secret(self.options, "account_sid")
