@@ -6,7 +6,6 @@ receptor, 412 bad sender, 418 no credit…) are permanent.
 """
 from __future__ import annotations
 
-
 import httpx
 
 from .base import DeliveryError, Outgoing, SendResult, secret

@@ -6,7 +6,6 @@ marked ``unknown`` rather than risk a second SMS.
 """
 from __future__ import annotations
 
-
 import httpx
 
 from .base import DeliveryError, Outgoing, SendResult, secret
