@@ -2,7 +2,6 @@
 and a browser-like client that logs in."""
 from __future__ import annotations
 
-import re
 import warnings
 
 import pytest
@@ -11,6 +10,8 @@ warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from crmcore.testing.web import csrf_of, form_token  # noqa: E402,F401  (re-exported to the tests)
+from crmcore.testing.web import login as shared_login  # noqa: E402
 from crmcore.web.app import create_app  # noqa: E402
 from crmcore.web.settings import WebSettings  # noqa: E402
 
@@ -69,19 +70,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def form_token(html: str) -> str:
-    return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'data-csrf="([^"]*)"', html).group(1)
-
-
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log in through the form; returns the session's CSRF token."""
-    page = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "form_token": form_token(page.text), "next": "/customers"})
-    assert response.status_code == 200, response.text[:500]
-    assert str(response.url).endswith("/customers")
-    return csrf_of(response.text)
+    return shared_login(client, username, password)

@@ -6,6 +6,8 @@ import warnings
 
 import pytest
 from crmcore.testing import make_customer
+from crmcore.testing.web import board_columns, web_client
+from crmcore.testing.web import login as shared_login
 from sqlalchemy import select
 
 from crmcore.storage.models import AuditEntry
@@ -14,10 +16,6 @@ from crmcore_tickets.models import Ticket
 from tickets_helpers import at, standard_setup
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
-from starlette.testclient import TestClient  # noqa: E402
-
-from crmcore.web.app import create_app  # noqa: E402
-from crmcore.web.settings import WebSettings  # noqa: E402
 
 PASSWORD = "a long enough password"
 JSON = {"Accept": "application/json"}
@@ -62,24 +60,17 @@ def tickets(crm_app):
 
 @pytest.fixture
 def client(crm_app):
-    with TestClient(create_app(crm_app, WebSettings(secret="test-secret")), base_url="http://testserver",
-                    follow_redirects=True) as c:
+    with web_client(crm_app) as c:
         yield c
 
 
 def login(client, username):
-    page = client.get("/login")
-    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "form_token": token,
-                                           "next": "/customers"})
-    assert response.status_code == 200 and str(response.url).endswith("/customers"), response.text[:300]
-    return re.search(r'data-csrf="([^"]*)"', response.text).group(1)
+    return shared_login(client, username, PASSWORD)
 
 
 def columns(page):
     """{state: [ticket ids as shown, top to bottom]} from the queue page."""
-    sections = re.findall(r'<section class="column" data-column="([^"]+)"(.*?)</section>', page, re.S)
-    return {key: [int(i) for i in re.findall(r'data-card="(\d+)"', body)] for key, body in sections}
+    return board_columns(page)
 
 
 def states(app, ids):
