@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import insert
-
 from .storage.models import AuditEntry, OutboxEvent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,8 +57,14 @@ class UnitOfWork:
 
     def flush_outbox(self) -> None:
         if self._outbox:
+            from .storage.bulk import insert_rows
+
             rows, self._outbox = self._outbox, []
-            self.session.execute(insert(OutboxEvent), rows)
+            for row in rows:
+                row["published_at"] = None
+                row["attempts"] = 0
+            self.session.flush()  # rows this event refers to first, then the events (driver-level insert)
+            insert_rows(self.session, OutboxEvent.__table__, rows)
 
     # -- audit ------------------------------------------------------------------------------------------
     def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
