@@ -22,8 +22,7 @@ import attrs
 from icalendar import Calendar
 from sqlalchemy import select
 
-from crmcore.api import CRMError, Customer, ValidationError, get_customer
-from crmcore.storage.models import CustomerEmail
+from crmcore.api import CRMError, Customer, CustomerEmail, ValidationError, get_customer
 
 from . import recurrence
 from .models import Task, TaskReminder
