@@ -97,9 +97,7 @@ def format_money(money: Money, *, unit: str | None = None, persian_digits: bool 
     else:
         value = money.amount
         label = "ریال" if (persian_digits and money.currency == "IRR") else money.currency
-    text = f"{value:,}" if value == value.to_integral_value() else f"{value:,.{max(1, -value.as_tuple().exponent)}f}"
-    if value == value.to_integral_value():
-        text = f"{int(value):,}"
+    text = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,}"
     if persian_digits:
         text = to_persian_digits(text).replace(",", "٬")
     return f"{text} {label}"

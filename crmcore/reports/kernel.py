@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -82,4 +81,3 @@ KERNEL_REPORTS = [
            "Purchases, refunds and net amount per day, week, month or Jalali month, per currency.", sales_by_period,
            title_fa="فروش به تفکیک دوره"),
 ]
-_ = Decimal

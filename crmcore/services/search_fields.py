@@ -66,15 +66,13 @@ def _tag(op: str, value: str):
 
 def _text_column(name: str):
     def condition(op: str, value: str):
-        from ..domain.text import normalize
         from ..storage.models import Customer
 
         col = getattr(Customer, name)
         if op == "~":
             return func.lower(col).contains(value.lower())
-        if op in ("=", "!="):
-            # compare the way people type: case and Arabic/Persian letter variants do not matter
-            return compare(func.lower(col), op, value.lower()) if normalize(value) == value.lower() else compare(col, op, value)
+        if op in ("=", "!="):  # case does not matter (Tehran = tehran)
+            return compare(func.lower(col), op, value.lower())
         raise ValidationError(f"{name} takes =, != or ~", field=name)
     return condition
 
