@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, insert, select
 
-from crmcore.api import Customer, Interaction
+from crmcore.api import Customer, Interaction, insert_with_ids
 
 from .ledger import accounts_locked, credit, entry_digest, entry_to_dict
 from .models import LoyaltyAccrual, LoyaltyEntry, LoyaltyLot
 from .program import Program
 from .programs import active_program
-from .rules import compute_earning, purchase_lines
+from .rules import purchase_lines
 
 QUEUE = "loyalty.pending"
 CHUNK = 500
@@ -51,20 +51,6 @@ def drain(uow) -> None:
     while pending:
         items, pending[:] = list(pending), []
         accrue_many(uow, items)
-
-
-def _insert_with_ids(session, table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their ids in order (SQLite: ids assigned under the write lock BEGIN IMMEDIATE
-    holds, so the rows go in as one executemany; PostgreSQL: INSERT … RETURNING in parameter order)."""
-    if not rows:
-        return []
-    if session.get_bind().dialect.name == "sqlite":
-        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
-        for i, row in enumerate(rows):
-            row["id"] = start + i
-        session.execute(insert(table), rows)
-        return list(range(start, start + len(rows)))
-    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int]) -> dict[int, int]:
@@ -167,7 +153,7 @@ def accrue_many(uow, interactions: list) -> None:
                      "expires_at": expiry_rules.expiry_for(program, interaction.occurred_at, uow.app.timezone),
                      "warned_at": None})
     session.flush()  # the accounts' new chain heads and state go first, then the rows
-    ids = _insert_with_ids(session, LoyaltyEntry.__table__, entries)
+    ids = insert_with_ids(session, LoyaltyEntry.__table__, entries) if entries else []
     for lot, entry_id in zip(lots, ids):
         lot["entry_id"] = entry_id
     if lots:
