@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crmcore.api import (
     Conflict, NotFound, ValidationError, format_datetime, jalali_month_bounds, jalali_year_bounds, parse_date,
-    parse_money, to_ascii_digits, where_conditions,
+    parse_money, search_fields, to_ascii_digits, where_conditions,
 )
 
 from . import proof
@@ -102,12 +102,12 @@ def check_eligibility(uow, where: list[str], min_tier: str | None) -> None:
     """Parse the segment clauses and the tier condition now, so a typo is refused before any entry."""
     where_conditions(uow, list(where))
     if min_tier:
+        if "tier" not in search_fields(uow):
+            raise ValidationError("a minimum tier needs the tiers plugin (no 'tier' search field is "
+                                  "installed); use --where clauses instead", field="min_tier")
         try:
             where_conditions(uow, [tier_clause(min_tier)])
         except ValidationError as exc:
-            if "unknown search field 'tier'" in str(exc):
-                raise ValidationError("a minimum tier needs the tiers plugin (no 'tier' search field is "
-                                      "installed); use --where clauses instead", field="min_tier") from None
             raise ValidationError(f"minimum tier {min_tier!r}: {exc}", field="min_tier") from None
 
 
