@@ -17,7 +17,7 @@ KERNEL_COMMANDS = {
     "jobs": ("crmcore.cli.jobs_cmd:jobs", "Run scheduled jobs (cron-friendly)."),
     "demo": ("crmcore.cli.demo_cmd:demo", "Build a demo database of a Persian sample business and summarise it."),
     "dev": ("crmcore.cli.dev_cmd:dev", "Developer tools: hook reference, plugin migrations."),
-    "worker": ("crmcore.cli.worker_cmd:worker", "Run a background worker for after-commit (async) hooks."),
+    "worker": ("crmcore.cli.worker_cmd:worker", "Run a background worker (async hooks, handed-off jobs)."),
     "outbox": ("crmcore.cli.worker_cmd:outbox", "Relay domain events to the message broker; show the backlog."),
     "web": ("crmcore.cli.web_cmd:web", "Serve the HTTP API and the web interface."),
     "users": ("crmcore.cli.web_cmd:users", "Users of the web interface: roles, permissions, API tokens."),

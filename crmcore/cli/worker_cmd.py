@@ -47,11 +47,12 @@ def _logging(verbose: bool) -> None:
 @click.option("--with-relay", is_flag=True, help="Also relay the outbox to the broker from this process.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event and the broker's own messages.")
 def worker(threads, broker, queue, with_relay, verbose):
-    """Run a background worker: hand each outbox event to the plugins' after-commit (async) hooks.
+    """Run a background worker: hand each outbox event to the plugins' after-commit (async) hooks, and run the
+    scheduled jobs handed over by `crm jobs run --via-workers`.
 
-    Start as many as you like, on one or more machines, against the same database and broker: each event is
-    handled once in effect and a customer's events in order. Stop with Ctrl-C or SIGTERM: the events in hand
-    are finished, the rest stay in the broker for the other workers.
+    Start as many as you like, on one or more machines, against the same database and broker: each event and
+    each handed-off job is handled once in effect and a customer's events in order. Stop with Ctrl-C or
+    SIGTERM: the work in hand is finished, the rest stays in the broker for the other workers.
     """
     from ..workers.runner import run_worker
 

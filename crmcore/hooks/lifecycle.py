@@ -21,8 +21,9 @@ def crm_jobs():
 
     :return: a list of :class:`crmcore.jobs.Job` (name, description, ``run(uow, now)`` returning a short
         summary dict). Each job runs in its own unit of work; a failing job is rolled back and reported, the
-        others still run.
-    :when: on ``crm jobs run`` (all jobs, or ``--only NAME``), with ``now`` given by ``--now`` or the clock.
+        others still run. Every run is recorded in ``job_runs`` (``crm jobs runs``).
+    :when: on ``crm jobs run`` (all jobs, or ``--only NAME``), with ``now`` given by ``--now`` or the clock;
+        with ``--via-workers`` in a ``crm worker`` process instead, once in effect per hand-off.
     """
 
 

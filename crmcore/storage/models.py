@@ -161,6 +161,38 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSONType)
 
 
+class JobRun(Base):
+    """One run of a scheduled job (``crm jobs run``): in the calling process, or handed to the workers.
+
+    A hand-off (``--via-workers``) is recorded ``queued`` with a unique ``run_id`` in the transaction that
+    publishes its message; the worker that takes it marks it ``running`` and writes ``ok`` (with the job's
+    summary) in the same transaction as the job's effects, so a repeated delivery finds the run done and
+    changes nothing. A failed job is rolled back and recorded ``failed`` with the error.
+    """
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), unique=True)
+    job: Mapped[str] = mapped_column(String(100))
+    #: the ``now`` the job ran for (``--now`` or the clock at the hand-off)
+    moment: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))  # queued | running | ok | failed
+    #: ``process`` (run by ``crm jobs run`` itself) or ``workers`` (handed to ``crm worker``)
+    via: Mapped[str] = mapped_column(String(10))
+    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    #: the worker (``host:pid``) that ran it last, or the process that ran it
+    worker: Mapped[Optional[str]] = mapped_column(String(120))
+    #: how many times a worker started it (more than 1: a worker died or the message came again mid-run)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+    __table_args__ = (Index("ix_job_runs_job", "job", "id"), Index("ix_job_runs_status", "status", "id"))
+
+
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
 from ..web import models as _web_models  # noqa: E402,F401
 # The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).

@@ -2,9 +2,9 @@
 
 Settings come from the command line or the environment: ``CRM_BROKER_URL`` (``amqp://user:pass@host:5672/vhost``
 or ``redis://host:6379/0``; default ``amqp://guest:guest@127.0.0.1:5672/%2F``), ``CRM_QUEUE`` (default
-``crm_events``), and for Redis ``CRM_BROKER_NAMESPACE`` (key prefix, default ``crm``) and
-``CRM_BROKER_HEARTBEAT_MS`` (after how long without a heartbeat a dead worker's messages are handed to
-another worker, default 60000).
+``crm_events``; scheduled jobs handed to the workers use ``<queue>.jobs`` beside it), and for Redis
+``CRM_BROKER_NAMESPACE`` (key prefix, default ``crm``) and ``CRM_BROKER_HEARTBEAT_MS`` (after how long without
+a heartbeat a dead worker's messages are handed to another worker, default 60000).
 """
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ class BrokerSettings:
     heartbeat_ms: int = 60_000
     #: Redis only: how many broker calls in a million run the maintenance that returns dead workers' messages
     maintenance_chance: int = 1000
+
+    @property
+    def jobs_queue(self) -> str:
+        """The queue of the scheduled jobs handed to the workers (``crm jobs run --via-workers``)."""
+        return f"{self.queue}.jobs"
 
     @property
     def kind(self) -> str:
@@ -89,9 +94,10 @@ def make_broker(settings: BrokerSettings, *, retries=None, confirm_delivery: boo
                        maintenance_chance=settings.maintenance_chance, middleware=middleware)
 
 
-def queue_counts(broker, settings: BrokerSettings) -> dict[str, int]:
-    """Messages waiting in the queue, in its delay queue (retries, order waits) and dead-lettered."""
-    q = settings.queue
+def queue_counts(broker, settings: BrokerSettings, queue: Optional[str] = None) -> dict[str, int]:
+    """Messages waiting in the queue (default: the events queue), in its delay queue (retries, order waits)
+    and dead-lettered."""
+    q = queue or settings.queue
     if settings.kind == "rabbitmq":
         ready, delayed, dead = broker.get_queue_message_counts(q)
         return {"ready": ready, "delayed": delayed, "dead": dead}
@@ -101,12 +107,14 @@ def queue_counts(broker, settings: BrokerSettings) -> dict[str, int]:
 
 
 def delete_queue(broker, settings: BrokerSettings) -> None:
-    """Remove the queue, its delay and dead-letter queues and (Redis) every key of the namespace."""
+    """Remove the events and jobs queues, their delay and dead-letter queues and (Redis) every key of the
+    namespace."""
     if settings.kind == "rabbitmq":
         from dramatiq.common import dq_name, xq_name
 
-        for name in (settings.queue, dq_name(settings.queue), xq_name(settings.queue)):
-            broker.channel.queue_delete(name)
+        for queue in (settings.queue, settings.jobs_queue):
+            for name in (queue, dq_name(queue), xq_name(queue)):
+                broker.channel.queue_delete(name)
         return
     keys = list(broker.client.scan_iter(match=f"{settings.namespace}:*", count=1000))
     if keys:

@@ -16,20 +16,44 @@ BROKER_URLS = {
 }
 
 
-def _load_probe():
-    spec = importlib.util.spec_from_file_location("crm_scale_probe", Path(__file__).with_name("probe.py"))
+def _load_probe(filename: str = "probe.py"):
+    """A module file of this directory, as ``worker_process.py`` loads it (``x.py`` → ``crm_scale_x``)."""
+    path = Path(__file__).with_name(filename)
+    spec = importlib.util.spec_from_file_location(f"crm_scale_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 PROBE = _load_probe()
+JOBS_PROBE = _load_probe("jobs_probe.py")
 
 
 @pytest.fixture
 def probe_app(crm_app_factory):
     """A CRM with the probe plugin (its after-commit hooks leave audit rows)."""
     return crm_app_factory(plugins=[], extra_plugins=[("scale_probe", PROBE, None)])
+
+
+@pytest.fixture
+def jobs_app(crm_app_factory):
+    """A CRM with the jobs probe plugin (jobs ``probe.tally``, ``probe.slow``, ``probe.broken``, ``probe.refuses``)."""
+    return crm_app_factory(plugins=[], extra_plugins=[("scale_jobs_probe", JOBS_PROBE, None)])
+
+
+@pytest.fixture
+def jobs_cli(crm_cli, crm_app_factory, monkeypatch):
+    """``crm_cli`` whose CRM has the jobs probe plugin registered (as ``worker_process.py … jobs_probe.py``)."""
+    from crmcore.cli.context import CLIState
+
+    def app(self):
+        if self._app is None:  # clock=None: the command reads CRM_NOW like a real `crm`
+            self._app = crm_app_factory(plugins=[], extra_plugins=[("scale_jobs_probe", JOBS_PROBE, None)],
+                                        clock=None, calendar=self.calendar, timezone=self.timezone)
+        return self._app
+
+    monkeypatch.setattr(CLIState, "app", property(app))
+    return crm_cli
 
 
 def broker_unreachable(url: str) -> str | None:

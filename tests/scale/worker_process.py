@@ -1,6 +1,9 @@
-"""A worker process for the multi-worker tests: ``crm worker`` with the probe plugin registered.
+"""A worker process for the multi-worker tests: ``crm worker`` with test plugins registered.
 
-usage: python worker_process.py DATABASE_URL BROKER_URL QUEUE NAMESPACE THREADS
+usage: python worker_process.py DATABASE_URL BROKER_URL QUEUE NAMESPACE THREADS [PLUGIN_FILES]
+
+PLUGIN_FILES: comma-separated module files next to this one (default ``probe.py``); ``x.py`` is registered as
+plugin ``scale_x`` (module ``crm_scale_x``).
 """
 import importlib.util
 import logging
@@ -14,13 +17,18 @@ from crmcore.workers.broker import BrokerSettings
 from crmcore.workers.runner import run_worker
 
 
-def main(url: str, broker_url: str, queue: str, namespace: str, threads: str) -> None:
+def load_plugin(filename: str):
+    stem = Path(filename).stem
+    spec = importlib.util.spec_from_file_location(f"crm_scale_{stem}", Path(__file__).with_name(filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return (f"scale_{stem}", module, None)
+
+
+def main(url: str, broker_url: str, queue: str, namespace: str, threads: str, plugins: str = "probe.py") -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
-    spec = importlib.util.spec_from_file_location("crm_scale_probe", Path(__file__).with_name("probe.py"))
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
-    app = CRM(url, plugins=[], extra_plugins=[("scale_probe", probe, None)])
+    app = CRM(url, plugins=[], extra_plugins=[load_plugin(f) for f in plugins.split(",")])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = BrokerSettings(url=broker_url, queue=queue, namespace=namespace, heartbeat_ms=1500,
