@@ -33,6 +33,6 @@ from .services.search import find_customers  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
 from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
-from .storage.bulk import insert_rows, insert_with_ids  # noqa: F401
+from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F401
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401

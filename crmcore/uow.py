@@ -47,11 +47,11 @@ class UnitOfWork:
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
              **kwargs: Any) -> list[Any]:
         """Announce a domain event: append it to the outbox, then call the hook of the same name."""
-        self._outbox.append({"event": hook_name, "customer_id": customer_id, "payload": data or {},
-                             "created_at": self.now()})
+        self._outbox.append({"event": hook_name, "customer_id": customer_id, "payload": data or {}})
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
-        if hasattr(self.app.plugins.hook, hook_name):
+        caller = getattr(self.app.plugins.hook, hook_name, None)
+        if caller is not None and caller.get_hookimpls():  # nobody listening: no call (imports emit thousands)
             return self.call(hook_name, **kwargs)
         return []
 
@@ -60,7 +60,9 @@ class UnitOfWork:
             from .storage.bulk import insert_rows
 
             rows, self._outbox = self._outbox, []
+            now = self.now()  # one stamp per flush (at most OUTBOX_BATCH events, or the commit): order is the id
             for row in rows:
+                row["created_at"] = now
                 row["published_at"] = None
                 row["attempts"] = 0
             self.session.flush()  # rows this event refers to first, then the events (driver-level insert)

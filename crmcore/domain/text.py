@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -48,6 +49,11 @@ def normalize(text: str | None) -> str:
     """
     if not text:
         return ""
+    return _normalized(text)
+
+
+@lru_cache(maxsize=65_536)  # names, cities and tags repeat: an import normalises the same text many times
+def _normalized(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_TABLE)
     # drop combining marks (Arabic harakat, Latin accents)

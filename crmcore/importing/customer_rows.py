@@ -57,7 +57,7 @@ class CustomerRowReader:
         self._dates: dict[str, date] = {}
 
     def is_blank(self, cells: list[str]) -> bool:
-        return not any(c and c.strip() for c in cells)
+        return not "".join(cells).strip()  # cells are always text (sources.cell_text)
 
     def read(self, cells: list[str]) -> RowData:
         """Validate ``cells``; raise :class:`ValidationError` naming the first bad field."""

@@ -229,6 +229,7 @@ class CustomerImporter:
             update_customer(self.uow, customer.id, name=fields.get("name"), add_phones=fields.get("phones", ()),
                             add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
                             attributes=fields.get("attributes") or None,
+                            flush=savepoint is not None,  # conflicts were ruled out above: one flush per batch
                             **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields})
             if savepoint is not None:
                 savepoint.commit()

@@ -187,7 +187,7 @@ class InteractionImporter:
     def validate(self, batch: list[tuple[int, list[str]]]) -> list[Item]:
         items = []
         for row, cells in batch:
-            if not any(c and c.strip() for c in cells):
+            if not "".join(cells).strip():  # cells are always text (sources.cell_text)
                 self.summary.blank += 1
                 continue
             self.summary.rows += 1

@@ -172,9 +172,12 @@ def resolve_customer(session, ref: str | int) -> Customer:
 def update_customer(uow, customer_id: int, *, name: str | None = None, add_phones: Iterable[str] = (),
                     remove_phones: Iterable[str] = (), add_emails: Iterable[str] = (),
                     remove_emails: Iterable[str] = (), add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
-                    attributes: dict[str, Any] | None = None, **fields: Any) -> Customer:
+                    attributes: dict[str, Any] | None = None, flush: bool = True, **fields: Any) -> Customer:
     """Change a customer. ``fields`` may hold kind, external_id, birthday, city, address, owner, consent_sms,
-    consent_email (``None`` leaves a field as it is; ``""`` clears it)."""
+    consent_email (``None`` leaves a field as it is; ``""`` clears it).
+
+    ``flush=False`` leaves writing the changed rows to the session's next flush: for callers that change
+    many customers in a row and have already ruled out conflicts (the importer flushes once per batch)."""
     session = uow.session
     customer = get_customer(session, customer_id, follow_merges=False)
     if customer.merged_into_id is not None:
@@ -263,7 +266,8 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
         return customer
     _validate_with_plugins(uow, customer, {k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed")) else v for k, v in changes.items()})
     customer.updated_at = uow.now()
-    session.flush()
+    if flush:
+        session.flush()
     if "display_name" in changes:
         _index_name(session, customer.id, customer.display_name)
     uow.audit("update", "customer", customer.id, changes, customer_id=customer.id)

@@ -10,6 +10,10 @@ from .urls import DEFAULT_URL, resolve_url  # noqa: F401  (re-exported)
 def create_engine(url: str, **kwargs) -> Engine:
     from sqlalchemy import create_engine as sa_create_engine
 
+    from .jsoncodec import dumps, loads
+
+    kwargs.setdefault("json_serializer", dumps)
+    kwargs.setdefault("json_deserializer", loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa_create_engine(url, connect_args={"timeout": 30}, **kwargs)

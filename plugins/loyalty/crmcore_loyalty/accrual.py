@@ -89,7 +89,7 @@ def _factors(uow, customer, interaction) -> list[Decimal]:
 
 
 def earning_context(uow, program: Program, interaction, *, customer: Customer | None, first_purchase: bool,
-                    period_tally: dict | None = None) -> tuple[Earning, list]:
+                    period_tally: dict | None = None, explain: bool = True) -> tuple[Earning, list]:
     """What ``interaction`` earns given its context (``period_tally`` carries per-period caps across a batch)."""
     lines = purchase_lines(interaction.payload, interaction.amount_minor or 0, program.currency)
     day = local_day(interaction.occurred_at, uow.app.timezone)
@@ -104,7 +104,7 @@ def earning_context(uow, program: Program, interaction, *, customer: Customer | 
     earning = compute_earning(
         program, amount=interaction.amount_minor or 0, lines=lines, day=day, first_purchase=first_purchase,
         birthday_month=customer is not None and _is_birthday_month(customer, day, program.calendar),
-        external_factors=_factors(uow, customer, interaction), period_earned=period_earned)
+        external_factors=_factors(uow, customer, interaction), period_earned=period_earned, explain=explain)
     if period_tally is not None and period_earned is not None:
         period_tally[(interaction.customer_id, lo)] = period_earned + earning.points
     return earning, lines

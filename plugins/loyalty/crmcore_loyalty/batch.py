@@ -12,18 +12,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from crmcore.api import Customer, Interaction, insert_with_ids
+from crmcore.api import Customer, Interaction, insert_rows, insert_with_ids, update_rows
 
 from .ledger import accounts_locked, credit, entry_digest, entry_to_dict
-from .models import LoyaltyAccrual, LoyaltyEntry, LoyaltyLot
+from .models import LoyaltyAccount, LoyaltyAccrual, LoyaltyEntry, LoyaltyLot
 from .program import Program
 from .programs import active_program
 from .rules import purchase_lines
 
 QUEUE = "loyalty.pending"
 CHUNK = 500
+#: queued purchases accrued at once while a command records many (the importer stores a member's purchases
+#: in time order, and they are stored before they are announced, so accruing a chunk early changes nothing)
+DRAIN_AT = 2000
+#: the cached columns of an account that batch accrual writes itself (one driver-level UPDATE per batch)
+ACCOUNT_FIELDS = ("balance", "entry_count", "chain_head", "state", "updated_at")
 
 
 def enqueue_purchase(uow, interaction) -> None:
@@ -43,6 +49,8 @@ def enqueue_purchase(uow, interaction) -> None:
 
         event.listen(session, "before_commit", before_commit)
     pending.append(interaction)
+    if len(pending) >= DRAIN_AT:  # an imported history: accrue as it streams in (flat memory), in order
+        drain(uow)
 
 
 def drain(uow) -> None:
@@ -53,8 +61,9 @@ def drain(uow) -> None:
         accrue_many(uow, items)
 
 
-def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int]) -> dict[int, int]:
-    """Each member's first purchase id (earliest ``occurred_at``, then lowest id), remembered on the account."""
+def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int], changed: set[int]) -> dict[int, int]:
+    """Each member's first purchase id (earliest ``occurred_at``, then lowest id), remembered on the account
+    (its customer id added to ``changed``: written by :func:`_write_accounts`)."""
     if not any(r.kind == "first_purchase" for r in program.rules):
         return {}
     first: dict[int, int] = {}
@@ -67,13 +76,16 @@ def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[i
             unknown.append(cid)
     for start in range(0, len(unknown), CHUNK):
         chunk = unknown[start:start + CHUNK]
-        rows = uow.session.execute(select(Interaction.customer_id, Interaction.id).where(
-            Interaction.kind == "purchase", Interaction.customer_id.in_(chunk))
-            .order_by(Interaction.customer_id, Interaction.occurred_at, Interaction.id))
-        for cid, iid in rows:
-            if cid not in first:
+        # the kind is checked here, not in SQL: filtering on it lets the planner pick the (kind, occurred_at)
+        # index and scan every purchase once per chunk instead of each member's own few rows
+        rows = uow.session.execute(select(Interaction.customer_id, Interaction.id, Interaction.kind)
+                                   .where(Interaction.customer_id.in_(chunk))
+                                   .order_by(Interaction.customer_id, Interaction.occurred_at, Interaction.id))
+        for cid, iid, kind in rows:
+            if kind == "purchase" and cid not in first:
                 first[cid] = iid
-                accounts[cid].state = {**(accounts[cid].state or {}), "first_purchase": iid}
+                set_committed_value(accounts[cid], "state", {**(accounts[cid].state or {}), "first_purchase": iid})
+                changed.add(cid)
     return first
 
 
@@ -96,7 +108,9 @@ def accrue_many(uow, interactions: list) -> None:
         return
     customer_ids = sorted({i.customer_id for i in items})
     accounts = accounts_locked(uow, customer_ids)
-    first = _first_purchases(uow, program, accounts, customer_ids)
+    session.flush()  # pending ORM changes of these accounts first: from here on this function writes them itself
+    changed: set[int] = set()
+    first = _first_purchases(uow, program, accounts, customer_ids, changed)
     needs_customer = (any(r.kind == "birthday_month" for r in program.rules)
                       or bool(uow.plugins.hook.loyalty_earning_multiplier.get_hookimpls()))
     customers: dict[int, Customer] = {}
@@ -113,6 +127,7 @@ def accrue_many(uow, interactions: list) -> None:
     slow: list = []  # members with debts to settle: one at a time, through credit()
     slow_members: set[int] = set()
     entry_of: dict[int, int] = {}  # interaction id -> index in entries
+    heads: dict[int, list] = {}  # member -> [balance, entry count, chain head] after this batch's entries
     now = uow.now()
     from . import expiry as expiry_rules
 
@@ -120,7 +135,8 @@ def accrue_many(uow, interactions: list) -> None:
         cid = interaction.customer_id
         account = accounts[cid]
         earning, lines = earning_context(uow, program, interaction, customer=customers.get(cid),
-                                         first_purchase=first.get(cid) == interaction.id, period_tally=period_tally)
+                                         first_purchase=first.get(cid) == interaction.id, period_tally=period_tally,
+                                         explain=False)
         accruals.append({"interaction_id": interaction.id, "customer_id": cid, "entry_id": None,
                          "program_version": program.version, "amount_minor": interaction.amount_minor or 0,
                          "refunded_minor": 0, "points": earning.points, "reversed_points": 0,
@@ -136,28 +152,32 @@ def accrue_many(uow, interactions: list) -> None:
             slow_members.add(cid)
             slow.append((interaction, earning.points, details, len(accruals) - 1))
             continue
-        account.balance += earning.points
-        account.entry_count += 1
-        row = {"customer_id": cid, "seq": account.entry_count, "kind": "earn", "points": earning.points,
-               "balance_after": account.balance, "reason": f"purchase {interaction.id}",
+        head = heads.get(cid)
+        if head is None:
+            head = heads[cid] = [account.balance, account.entry_count, account.chain_head]
+        head[0] += earning.points
+        head[1] += 1
+        row = {"customer_id": cid, "seq": head[1], "kind": "earn", "points": earning.points,
+               "balance_after": head[0], "reason": f"purchase {interaction.id}",
                "key": f"accrual:{interaction.id}", "ref": None, "interaction_id": interaction.id,
                "actor": uow.actor, "program_version": program.version, "occurred_at": interaction.occurred_at,
-               "recorded_at": now, "consumed_lots": [], "details": details, "prev_hash": account.chain_head}
-        row["hash"] = entry_digest(_RowView(row))
-        account.chain_head = row["hash"]
-        account.updated_at = now
+               "recorded_at": now, "consumed_lots": [], "details": details, "prev_hash": head[2]}
+        row["hash"] = head[2] = entry_digest(_RowView(row))
         entry_of[interaction.id] = len(entries)
         entries.append(row)
         lots.append({"customer_id": cid, "points": earning.points, "remaining": earning.points,
                      "earned_at": interaction.occurred_at,
                      "expires_at": expiry_rules.expiry_for(program, interaction.occurred_at, uow.app.timezone),
                      "warned_at": None})
-    session.flush()  # the accounts' new chain heads and state go first, then the rows
+    for cid, (balance, seq, chain_head) in heads.items():
+        for name, value in (("balance", balance), ("entry_count", seq), ("chain_head", chain_head),
+                            ("updated_at", now)):
+            set_committed_value(accounts[cid], name, value)
+    _write_accounts(session, [accounts[cid] for cid in sorted(changed | set(heads))])
     ids = insert_with_ids(session, LoyaltyEntry.__table__, entries) if entries else []
     for lot, entry_id in zip(lots, ids):
         lot["entry_id"] = entry_id
-    if lots:
-        session.execute(insert(LoyaltyLot.__table__), lots)
+    insert_rows(session, LoyaltyLot.__table__, lots)
     for acc in accruals:
         index = entry_of.get(acc["interaction_id"])
         if index is not None:
@@ -167,13 +187,20 @@ def accrue_many(uow, interactions: list) -> None:
                        key=f"accrual:{interaction.id}", interaction_id=interaction.id,
                        occurred_at=interaction.occurred_at, program=program, details=details)
         accruals[index]["entry_id"] = entry.id
-    session.execute(insert(LoyaltyAccrual.__table__), accruals)
+    insert_rows(session, LoyaltyAccrual.__table__, accruals)
     _announce(uow, entries, ids)
     if program.thresholds:
         from .accrual import advance_thresholds
 
         for interaction in items:
             advance_thresholds(uow, program, accounts[interaction.customer_id], interaction)
+
+
+def _write_accounts(session, accounts: list) -> None:
+    """Store the cached columns batch accrual set on these accounts (with ``set_committed_value``, so the
+    ORM sees nothing to flush): one multi-row UPDATE instead of one ORM UPDATE per member."""
+    update_rows(session, LoyaltyAccount.__table__, "customer_id",
+                [{"customer_id": a.customer_id, **{name: getattr(a, name) for name in ACCOUNT_FIELDS}} for a in accounts])
 
 
 def _announce(uow, entries: list[dict[str, Any]], ids: list[int]) -> None:

@@ -105,8 +105,17 @@ def balance(uow, customer_id: int) -> int:
 
 
 # -- the hash chain ----------------------------------------------------------------------------------------
-def _iso(moment: datetime | None) -> str:
-    return moment.astimezone(timezone.utc).isoformat() if moment is not None else ""
+def _iso(moment: datetime | None, _memo: dict = {}) -> str:  # noqa: B006 - a deliberate per-process memo
+    """UTC ISO text of a moment (remembered: a batch stamps every entry with the same time and a history
+    repeats the same days)."""
+    if moment is None:
+        return ""
+    text = _memo.get(moment)
+    if text is None:
+        if len(_memo) > 50_000:
+            _memo.clear()
+        text = _memo[moment] = moment.astimezone(timezone.utc).isoformat()
+    return text
 
 
 def entry_digest(entry: LoyaltyEntry) -> str:
@@ -115,7 +124,7 @@ def entry_digest(entry: LoyaltyEntry) -> str:
               str(entry.balance_after), entry.reason, entry.key or "", entry.ref or "",
               str(entry.interaction_id or ""), entry.actor, str(entry.program_version or ""),
               _iso(entry.occurred_at), _iso(entry.recorded_at),
-              json.dumps(entry.consumed_lots or [], separators=(",", ":"), ensure_ascii=False),
+              json.dumps(entry.consumed_lots, separators=(",", ":"), ensure_ascii=False) if entry.consumed_lots else "[]",
               json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)]
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 

@@ -53,6 +53,8 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     """Split ``total`` into integer parts proportional to ``weights`` (largest remainder); parts sum to total."""
     if not weights:
         return []
+    if len(weights) == 1:  # one line (most purchases): all of it
+        return [total]
     weight_sum = sum(weights)
     if weight_sum <= 0:
         return [total] + [0] * (len(weights) - 1)
@@ -101,19 +103,32 @@ def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
+def _why_amount(rule: Rule, base: int, units: int, points: int, matched: list[int]) -> str:
+    what = (f"amount {base:,}" if rule.kind == "per_amount"
+            else f"lines with SKU {', '.join(rule.skus)} worth {base:,}" if rule.kind == "per_sku"
+            else f"lines in category {', '.join(rule.categories)} worth {base:,}")
+    return (f"{what}: {units} × {rule.points} point(s) per {rule.per_minor:,}" if points
+            else f"{what}: less than {rule.per_minor:,}" if matched else "no matching line")
+
+
 def compute_earning(program: Program, *, amount: int, lines: list[Line], day: date, first_purchase: bool,
                     birthday_month: bool, external_factors: list[Decimal] = (),
-                    period_earned: int | None = None) -> Earning:
-    """Points a purchase of ``amount`` (minor units) earns on local ``day`` under ``program``."""
+                    period_earned: int | None = None, explain: bool = True) -> Earning:
+    """Points a purchase of ``amount`` (minor units) earns on local ``day`` under ``program``.
+
+    ``explain=False`` leaves each firing's ``why`` empty (batch accrual records only which rules fired and
+    their points; ``crm loyalty simulate`` explains)."""
     firings: list[Firing] = []
     per_rule: dict[str, tuple[int, list[int], int]] = {}  # rule -> (raw points, per-line weights, bonus)
     stopped_by: str | None = None
     for rule in program.earning_rules:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
+            firings.append(Firing(rule.name, rule.kind, False, 0,
+                                  _inactive(rule, day, program.calendar) if explain else ""))
             continue
         if stopped_by:
-            firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive rule {stopped_by!r}"))
+            firings.append(Firing(rule.name, rule.kind, False, 0,
+                                  f"excluded by the exclusive rule {stopped_by!r}" if explain else ""))
             continue
         weights = [0] * len(lines)
         bonus = 0
@@ -122,21 +137,17 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             if rule.kind == "per_amount":
                 matched = list(range(len(lines)))
                 base = amount
-                what = f"amount {amount:,}"
             elif rule.kind == "per_sku":
                 matched = [i for i, ln in enumerate(lines) if ln.sku in rule.skus]
                 base = sum(lines[i].amount for i in matched)
-                what = f"lines with SKU {', '.join(rule.skus)} worth {base:,}"
             else:
                 matched = [i for i, ln in enumerate(lines) if ln.category in rule.categories]
                 base = sum(lines[i].amount for i in matched)
-                what = f"lines in category {', '.join(rule.categories)} worth {base:,}"
             units = base // rule.per_minor
             points = units * rule.points
             for i in matched:
                 weights[i] = lines[i].amount
-            why = (f"{what}: {units} × {rule.points} point(s) per {rule.per_minor:,}" if points
-                   else f"{what}: less than {rule.per_minor:,}" if matched else "no matching line")
+            why = _why_amount(rule, base, units, points, matched) if explain else ""
         elif rule.kind == "fixed":
             points, bonus, why = rule.points, rule.points, "every purchase"
         elif rule.kind == "first_purchase":
@@ -159,11 +170,12 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
     stopped_by = None
     for rule in program.multipliers:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
+            firings.append(Firing(rule.name, rule.kind, False, 0,
+                                  _inactive(rule, day, program.calendar) if explain else ""))
             continue
         if stopped_by:
             firings.append(Firing(rule.name, rule.kind, False, 0,
-                                  f"excluded by the exclusive multiplier {stopped_by!r}"))
+                                  f"excluded by the exclusive multiplier {stopped_by!r}" if explain else ""))
             continue
         targets = [n for n in per_rule if not rule.applies_to or n in rule.applies_to]
         if not targets:
@@ -171,7 +183,8 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             continue
         for name in targets:
             factors[name] *= rule.factor
-        firings.append(Firing(rule.name, rule.kind, True, 0, f"× {rule.factor} on {', '.join(targets)}"))
+        firings.append(Firing(rule.name, rule.kind, True, 0,
+                              f"× {rule.factor} on {', '.join(targets)}" if explain else ""))
         if rule.stacking == "exclusive":
             stopped_by = rule.name
     external = Decimal(1)
@@ -185,7 +198,8 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
     total = 0
     finals: list[tuple[int, list[int], bool]] = []
     for name, (points, weights, bonus) in per_rule.items():
-        final = _floor(points * factors[name] * external)
+        factor = factors[name] * external
+        final = points if factor == 1 else _floor(points * factor)
         total += final
         finals.append((final, weights, bool(bonus)))
     capped = None
