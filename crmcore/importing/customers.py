@@ -25,6 +25,7 @@ from ..services.customers import PreparedCustomer, update_customer
 from ..storage.models import Customer, CustomerEmail, CustomerPhone
 from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
+from .lookups import active_owners, customers_by_external_id
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
@@ -271,22 +272,17 @@ class CustomerImporter:
         active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
         if exts:
             tomb: dict[str, int] = {}
-            for cid, ext, merged in session.execute(select(Customer.id, Customer.external_id, Customer.merged_into_id)
-                                                    .where(Customer.external_id.in_(exts))):
+            for cid, ext, merged, _forgotten in customers_by_external_id(session, exts):
                 if merged is None:
                     ids.setdefault("x:" + ext, set()).add(cid)
                 else:
                     tomb[ext] = merged
             for ext, cid in tomb.items():  # a code kept on a merged-away record leads to the survivor
                 ids.setdefault("x:" + ext, set()).add(self._survivor(cid))
-        if phones:
-            for e164, cid in session.execute(select(CustomerPhone.e164, CustomerPhone.customer_id).join(Customer)
-                                             .where(CustomerPhone.e164.in_(phones), active)):
-                ids.setdefault("p:" + e164, set()).add(cid)
-        if emails:
-            for email, cid in session.execute(select(CustomerEmail.email, CustomerEmail.customer_id).join(Customer)
-                                              .where(CustomerEmail.email.in_(emails), active)):
-                ids.setdefault("e:" + email, set()).add(cid)
+        for e164, cid in active_owners(session, CustomerPhone.e164, phones):
+            ids.setdefault("p:" + e164, set()).add(cid)
+        for email, cid in active_owners(session, CustomerEmail.email, emails):
+            ids.setdefault("e:" + email, set()).add(cid)
         identical: dict[str, int] = {}
         keyless = {normalize(p.name)[:300] for p in prepared if not row_keys(p)}
         if keyless:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import attrs
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from ..domain.dates import parse_datetime
 from ..domain.emails import parse_email
@@ -35,6 +35,7 @@ from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, hooks_implemented, record_interactions, refusals
 from .customers import DryRun, Progress, batched
 from .fastphone import fast_parse_phone
+from .lookups import active_owners, customers_by_external_id, stored_external_ids
 from .headers import INTERACTION_ALIASES, INTERACTION_CUSTOMER_FALLBACK, ColumnMap, header_key, map_columns, parse_mapping
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
@@ -271,10 +272,7 @@ class InteractionImporter:
         session = self.uow.session
         found: dict[str, int] = {}
         problems: dict[str, str] = {}
-        active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
-        for cid, ext, merged, forgotten in session.execute(
-                select(Customer.id, Customer.external_id, Customer.merged_into_id, Customer.forgotten_at)
-                .where(Customer.external_id.in_(refs))):
+        for cid, ext, merged, forgotten in customers_by_external_id(session, refs):
             while merged is not None:
                 cid, merged, forgotten = session.execute(select(Customer.id, Customer.merged_into_id,
                                                                 Customer.forgotten_at).where(Customer.id == merged)).one()
@@ -291,13 +289,11 @@ class InteractionImporter:
                     phones[e164] = ref
             except ValidationError:
                 continue
-        for model, column, wanted in ((CustomerEmail, CustomerEmail.email, emails),
-                                      (CustomerPhone, CustomerPhone.e164, phones)):
+        for column, wanted in ((CustomerEmail.email, emails), (CustomerPhone.e164, phones)):
             if not wanted:
                 continue
             owners: dict[str, set[int]] = {}
-            for value, cid in session.execute(select(column, model.customer_id).join(Customer)
-                                              .where(column.in_(wanted), active)):
+            for value, cid in active_owners(session, column, wanted):
                 owners.setdefault(value, set()).add(cid)
             for value, ids in owners.items():
                 ref = wanted[value]
@@ -360,9 +356,11 @@ class InteractionImporter:
         session.flush()
         exts = {(it.prepared.kind, it.prepared.external_id) for it in items if it.prepared.external_id}
         stored: dict[tuple[str, str], int] = {}
-        if exts:
-            for k, ext, iid in session.execute(select(Interaction.kind, Interaction.external_id, Interaction.id)
-                                               .where(Interaction.external_id.in_({e for _k, e in exts}))):
+        by_kind: dict[str, set[str]] = {}
+        for k, ext in exts:
+            by_kind.setdefault(k, set()).add(ext)
+        for k, wanted in by_kind.items():
+            for ext, iid in stored_external_ids(session, k, wanted).items():
                 stored[(k, ext)] = iid
         need = {it.customer_id for it in items if not it.prepared.external_id} - set(self.seen_before)
         if need and self.start_max:

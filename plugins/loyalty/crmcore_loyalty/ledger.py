@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from sqlalchemy import case, func, select
 
 from crmcore.api import Conflict, Customer, NotFound, ValidationError
@@ -118,14 +119,43 @@ def _iso(moment: datetime | None, _memo: dict = {}) -> str:  # noqa: B006 - a de
     return text
 
 
+def _plain(value: Any) -> bool:
+    """Only objects with string keys, arrays, strings, integers within 64 bits, booleans and nulls."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -(2 ** 63) <= value < 2 ** 63
+    if kind is dict:
+        for k, v in value.items():
+            if type(k) is not str or not _plain(v):
+                return False
+        return True
+    if kind is list:
+        for v in value:
+            if not _plain(v):
+                return False
+        return True
+    return False
+
+
+def canonical_json(value: Any, *, sort_keys: bool = False) -> str:
+    """``json.dumps(value, sort_keys=…, separators=(",", ":"), ensure_ascii=False)``, byte for byte (the hash
+    chain depends on it; a property test compares them), through orjson when the value is plain JSON."""
+    if not value and (type(value) is list or type(value) is dict):
+        return "[]" if type(value) is list else "{}"
+    if _plain(value):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+    return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+
+
 def entry_digest(entry: LoyaltyEntry) -> str:
     """SHA-256 over the entry's meaningful fields and the previous entry's hash."""
     fields = [entry.prev_hash, str(entry.customer_id), str(entry.seq), entry.kind, str(entry.points),
               str(entry.balance_after), entry.reason, entry.key or "", entry.ref or "",
               str(entry.interaction_id or ""), entry.actor, str(entry.program_version or ""),
               _iso(entry.occurred_at), _iso(entry.recorded_at),
-              json.dumps(entry.consumed_lots, separators=(",", ":"), ensure_ascii=False) if entry.consumed_lots else "[]",
-              json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)]
+              canonical_json(entry.consumed_lots or []), canonical_json(entry.details or {}, sort_keys=True)]
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 

@@ -116,19 +116,19 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
                     period_earned: int | None = None, explain: bool = True) -> Earning:
     """Points a purchase of ``amount`` (minor units) earns on local ``day`` under ``program``.
 
-    ``explain=False`` leaves each firing's ``why`` empty (batch accrual records only which rules fired and
-    their points; ``crm loyalty simulate`` explains)."""
+    ``explain=False`` lists only the rules that fired, each with an empty ``why`` (batch accrual records
+    only which rules fired and their points; ``crm loyalty simulate`` explains every rule)."""
     firings: list[Firing] = []
     per_rule: dict[str, tuple[int, list[int], int]] = {}  # rule -> (raw points, per-line weights, bonus)
     stopped_by: str | None = None
     for rule in program.earning_rules:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0,
-                                  _inactive(rule, day, program.calendar) if explain else ""))
+            if explain:
+                firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
             continue
         if stopped_by:
-            firings.append(Firing(rule.name, rule.kind, False, 0,
-                                  f"excluded by the exclusive rule {stopped_by!r}" if explain else ""))
+            if explain:
+                firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive rule {stopped_by!r}"))
             continue
         weights = [0] * len(lines)
         bonus = 0
@@ -163,23 +163,25 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             firings.append(Firing(rule.name, rule.kind, True, points, why))
             if rule.stacking == "exclusive":
                 stopped_by = rule.name
-        else:
+        elif explain:
             firings.append(Firing(rule.name, rule.kind, False, 0, why))
 
-    factors: dict[str, Decimal] = {name: Decimal(1) for name in per_rule}
+    factors: dict[str, Decimal | int] = dict.fromkeys(per_rule, 1)  # Decimal once a multiplier applies
     stopped_by = None
     for rule in program.multipliers:
         if not rule.active_on(day):
-            firings.append(Firing(rule.name, rule.kind, False, 0,
-                                  _inactive(rule, day, program.calendar) if explain else ""))
+            if explain:
+                firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
             continue
         if stopped_by:
-            firings.append(Firing(rule.name, rule.kind, False, 0,
-                                  f"excluded by the exclusive multiplier {stopped_by!r}" if explain else ""))
+            if explain:
+                firings.append(Firing(rule.name, rule.kind, False, 0,
+                                      f"excluded by the exclusive multiplier {stopped_by!r}"))
             continue
         targets = [n for n in per_rule if not rule.applies_to or n in rule.applies_to]
         if not targets:
-            firings.append(Firing(rule.name, rule.kind, False, 0, "none of its rules earned points"))
+            if explain:
+                firings.append(Firing(rule.name, rule.kind, False, 0, "none of its rules earned points"))
             continue
         for name in targets:
             factors[name] *= rule.factor
@@ -187,7 +189,7 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
                               f"× {rule.factor} on {', '.join(targets)}" if explain else ""))
         if rule.stacking == "exclusive":
             stopped_by = rule.name
-    external = Decimal(1)
+    external: Decimal | int = 1
     for f in external_factors:
         external *= f
     if external != 1 and per_rule:
@@ -222,4 +224,4 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             for i, part in enumerate(allocate(final, weights)):
                 line_points[i] += part
     return Earning(points=limit, line_points=tuple(line_points), bonus_points=bonus_points,
-                   firings=tuple(firings), factor=external, capped=capped)
+                   firings=tuple(firings), factor=Decimal(external), capped=capped)

@@ -107,3 +107,23 @@ def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
                     assert accrual is None or accrual.reversed_points == accrual.points
 
     run()
+
+
+# -- the hash chain's canonical JSON ------------------------------------------------------------------------
+_json_trees = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=500)
+@given(_json_trees, st.booleans())
+def test_canonical_json_is_byte_for_byte_json(value, sort_keys):
+    """Old chains must still verify: the digest's JSON may not change with the encoder behind it."""
+    import json
+
+    from crmcore_loyalty.ledger import canonical_json
+
+    assert canonical_json(value, sort_keys=sort_keys) == json.dumps(value, sort_keys=sort_keys, separators=(",", ":"),
+                                                                    ensure_ascii=False)
