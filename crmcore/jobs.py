@@ -12,8 +12,7 @@ import logging
 import os
 import socket
 import uuid
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import attrs
@@ -65,13 +64,12 @@ def process_name() -> str:
 
 
 def _json_default(value: Any):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)  # Money and other values: their text; a summary never fails a job
+    from .storage.jsoncodec import plain_value
+
+    try:
+        return plain_value(value)
+    except TypeError:
+        return str(value)  # Money and other values: their text; a summary never fails a job
 
 
 def storable_summary(summary: Any) -> dict[str, Any]:

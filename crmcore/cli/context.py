@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-from decimal import Decimal
-from datetime import date, datetime
 from typing import Any
 
 import click
@@ -45,13 +43,9 @@ def pass_app(fn):
 
 
 def _default(value: Any):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    from ..storage.jsoncodec import plain_value
+
+    return plain_value(value)
 
 
 def echo_json(data: Any) -> None:

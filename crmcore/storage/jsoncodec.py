@@ -11,6 +11,8 @@ JSON and which PostgreSQL refuses); amounts are never floats in crmcore.
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -35,3 +37,16 @@ def loads(text: str | bytes) -> Any:
     """Decoding stays :mod:`json` (orjson turns integers beyond 64 bits into floats, losing exactness, and
     raises ``ValueError`` where SQLAlchemy's SQLite JSON type expects ``TypeError`` for numeric cells)."""
     return json.loads(text)
+
+
+def plain_value(value: Any) -> Any:
+    """The JSON form of the values commands print and jobs summarise (a ``default=`` for :func:`json.dumps`):
+    dates and moments as ISO text, decimals as exact text, sets and tuples as arrays; anything else is a
+    ``TypeError``."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
