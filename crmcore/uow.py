@@ -31,6 +31,7 @@ class UnitOfWork:
         self._before_commit: list[Callable[[], None]] = []
         #: a place for plugins to cache per-transaction data (keyed by plugin name)
         self.cache: dict[str, Any] = {}
+        self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
 
     # -- plugins ----------------------------------------------------------------------------------------
     @property
@@ -50,10 +51,11 @@ class UnitOfWork:
         self._outbox.append({"event": hook_name, "customer_id": customer_id, "payload": data or {}})
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
-        caller = getattr(self.app.plugins.hook, hook_name, None)
-        if caller is not None and caller.get_hookimpls():  # nobody listening: no call (imports emit thousands)
-            return self.call(hook_name, **kwargs)
-        return []
+        listened = self._listened.get(hook_name)
+        if listened is None:  # nobody listening: no call (imports emit thousands)
+            caller = getattr(self.app.plugins.hook, hook_name, None)
+            listened = self._listened[hook_name] = caller is not None and bool(caller.get_hookimpls())
+        return self.call(hook_name, **kwargs) if listened else []
 
     def flush_outbox(self) -> None:
         if self._outbox:

@@ -70,18 +70,24 @@ def tokens(text: str | None) -> list[str]:
     return n.split(" ") if n else []
 
 
-def search_tokens(text: str | None) -> set[str]:
+def search_tokens(text: str | None) -> frozenset[str]:
     """Index tokens for a name: each word, each pair of adjacent words joined, and the whole name joined.
 
-    Joining lets "علیرضا" find "علی رضا" and the reverse.
+    Joining lets "علیرضا" find "علی رضا" and the reverse. Tokens are cut to 300 characters (the index
+    column's width).
     """
-    words = tokens(text)
+    return _search_tokens(normalize(text))
+
+
+@lru_cache(maxsize=65_536)  # names repeat across a customer list: an import indexes the same names many times
+def _search_tokens(normalized: str) -> frozenset[str]:
+    words = normalized.split(" ") if normalized else []
     out = set(words)
     for a, b in zip(words, words[1:]):
         out.add(a + b)
     if len(words) > 2:
         out.add("".join(words))
-    return {t for t in out if t}
+    return frozenset(t[:300] for t in out if t)
 
 
 def compact(text: str | None) -> str:

@@ -77,7 +77,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
         phones.extend({"customer_id": cid, "e164": ph.e164, "kind": ph.kind, "position": i} for i, ph in enumerate(p.phones))
         emails.extend({"customer_id": cid, "email": e, "position": i} for i, e in enumerate(p.emails))
         tags.extend({"customer_id": cid, "tag": t} for t in p.tags)
-        tokens.extend({"customer_id": cid, "token": t} for t in {t[:300] for t in search_tokens(p.name)})
+        tokens.extend({"customer_id": cid, "token": t} for t in search_tokens(p.name))
         audit.append({"at": now, "actor": uow.actor, "action": "create", "entity": "customer", "entity_id": str(cid),
                       "customer_id": cid, "changes": {"name": p.name}})
     for model, values in ((CustomerPhone, phones), (CustomerEmail, emails), (CustomerTag, tags),

@@ -23,6 +23,7 @@ KINDS = {"person": "person", "individual": "person", "شخص": "person", "حقی
          "business": "organisation", "شرکت": "organisation", "سازمان": "organisation", "حقوقی": "organisation"}
 YES = {"1", "true", "yes", "y", "x", "on", "بله", "آری", "اری", "اره", "دارد", "✓", "✔"}
 NO = {"0", "false", "no", "n", "off", "خیر", "نه", "ندارد", "-"}
+MULTI = ("phone", "email", "tags")  # fields a cell may hold several of
 
 
 def parse_yes_no(raw: str, field: str) -> bool | None:
@@ -37,8 +38,18 @@ def parse_yes_no(raw: str, field: str) -> bool | None:
     raise ValidationError(f"{raw!r} is not yes or no (yes/no, 1/0, بله/خیر)", field=field)
 
 
+_HAS_SEPARATOR = re.compile(r"[;,،؛|\n]")
+
+
 def split_values(cell: str) -> list[str]:
-    return [v for v in SPLIT.split(cell.strip()) if v] if cell and cell.strip() else []
+    if not cell:
+        return []
+    text = cell.strip()
+    if not text:
+        return []
+    if _HAS_SEPARATOR.search(text) is None:  # the common case: one value in the cell
+        return [text]
+    return [v for v in SPLIT.split(text) if v]
 
 
 @attrs.frozen
@@ -55,6 +66,9 @@ class CustomerRowReader:
         self.fields = cmap.fields
         self.width = len(headers)
         self._dates: dict[str, date] = {}
+        # the mapped columns only: (position, field, 0 single value | 1 several values | 2 attribute)
+        self._plan = [(i, f, 1 if f in MULTI else 2 if f.startswith("attr.") else 0)
+                      for i, f in enumerate(self.fields) if f is not None]
 
     def is_blank(self, cells: list[str]) -> bool:
         return not "".join(cells).strip()  # cells are always text (sources.cell_text)
@@ -67,41 +81,39 @@ class CustomerRowReader:
         single: dict[str, str] = {}
         multi: dict[str, list[str]] = {"phone": [], "email": [], "tags": []}
         attributes: dict[str, Any] = {}
-        for field, cell in zip(self.fields, cells):
-            if field is None or not cell:
+        n = len(cells)
+        for i, field, how in self._plan:
+            if i >= n:
                 continue
-            value = cell.strip()
+            value = cells[i]
             if not value:
                 continue
-            if field in multi:
-                multi[field].extend(split_values(value))
-            elif field.startswith("attr."):
-                attributes[field[5:]] = value
-            else:
+            value = value.strip()
+            if not value:
+                continue
+            if how == 0:
                 single[field] = value
+            elif how == 1:
+                multi[field].extend(split_values(value))
+            else:
+                attributes[field[5:]] = value
         name = single.get("name") or " ".join(x for x in (single.get("first_name"), single.get("last_name")) if x)
-        phones = []
-        for raw in multi["phone"]:
-            ph = fast_parse_phone(raw)
-            if ph not in phones:
-                phones.append(ph)
+        phones = [fast_parse_phone(raw) for raw in multi["phone"]]
         kind_raw = single.get("kind")
         kind = KINDS.get(normalize(kind_raw), kind_raw) if kind_raw else "person"
-        sms = parse_yes_no(single.get("consent_sms", ""), "consent_sms")
-        mail = parse_yes_no(single.get("consent_email", ""), "consent_email")
+        sms = parse_yes_no(single["consent_sms"], "consent_sms") if "consent_sms" in single else None
+        mail = parse_yes_no(single["consent_email"], "consent_email") if "consent_email" in single else None
         if attributes:
             attributes = {k: v for k, v in clean_attributes(self.uow, attributes).items() if v is not None}
         prepared = prepare_customer(
-            name=name, kind=kind, phones=(), emails=multi["email"], tags=multi["tags"],
+            name=name, kind=kind, phones=phones, emails=multi["email"], tags=multi["tags"],
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
             consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes)
-        given = set(single)
-        if sms is None:
-            given.discard("consent_sms")
-        if mail is None:
-            given.discard("consent_email")
-        return RowData(attrs.evolve(prepared, phones=tuple(phones)), frozenset(given))
+        given = frozenset(single)
+        if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
+            given = given - {f for f, v in (("consent_sms", sms), ("consent_email", mail)) if v is None}
+        return RowData(prepared, given)
 
     def _birthday(self, raw: str | None) -> date | None:
         if not raw:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
+from ..gc_tuning import fewer_collections
 from ..services.customers import PreparedCustomer, update_customer
 from ..storage.models import Customer, CustomerEmail, CustomerPhone
 from .bulk import add_customers, hooks_implemented, refusals
@@ -71,7 +72,7 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         if on_open:
             on_open(table)
         try:
-            with app.unit_of_work() as uow:
+            with fewer_collections(), app.unit_of_work() as uow:
                 importer = CustomerImporter(uow, CustomerRowReader(uow, cmap, table.headers), on_duplicate, summary,
                                             errors)
                 first_new = (uow.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1

@@ -29,6 +29,7 @@ from ..domain.emails import parse_email
 from ..domain.phones import looks_like_phone
 from ..domain.text import to_ascii_digits
 from ..errors import CRMError, ValidationError
+from ..gc_tuning import fewer_collections
 from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
@@ -112,7 +113,7 @@ def _attempt(app, path, *, in_memory: bool, create_customers, dry_run, mapping, 
         if on_open:
             on_open(table)
         try:
-            with app.unit_of_work() as uow:
+            with fewer_collections(), app.unit_of_work() as uow:
                 imp = InteractionImporter(uow, cmap, table.headers, defaults, create_customers, summary, errors)
                 held: list[Item] = []
                 for batch in batched(table.rows, batch_size):

@@ -46,12 +46,14 @@ def clean_tag(tag: str) -> str:
     return t
 
 
-def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable[str] = (),
+def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable[str | Phone] = (),
                      emails: Iterable[str] = (), tags: Iterable[str] = (), external_id: str | None = None,
                      birthday: str | date | None = None, city: str | None = None, address: str | None = None,
                      owner: str | None = None, consent_sms: bool = False, consent_email: bool = False,
                      attributes: dict[str, Any] | None = None) -> PreparedCustomer:
-    """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field."""
+    """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field.
+
+    ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own way)."""
     display = " ".join((name or "").split())
     if not display:
         raise ValidationError("a name is required", field="name")
@@ -61,8 +63,8 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
         raise ValidationError(f"{kind!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
     parsed_phones: list[Phone] = []
     for raw in phones:
-        p = parse_phone(raw)
-        if p.e164 not in {x.e164 for x in parsed_phones}:
+        p = raw if isinstance(raw, Phone) else parse_phone(raw)
+        if all(x.e164 != p.e164 for x in parsed_phones):
             parsed_phones.append(p)
     parsed_emails: list[str] = []
     for raw in emails:
@@ -72,10 +74,13 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
     ext = (external_id or "").strip() or None
     if ext and len(ext) > 100:
         raise ValidationError("the external id is longer than 100 characters", field="external_id")
-    bday = parse_date(birthday, field="birthday") if birthday not in (None, "") else None
+    if birthday is None or birthday == "":
+        bday = None
+    else:
+        bday = birthday if type(birthday) is date else parse_date(birthday, field="birthday")
     return PreparedCustomer(
         name=display, kind=kind, phones=tuple(parsed_phones), emails=tuple(parsed_emails),
-        tags=tuple(dict.fromkeys(clean_tag(t) for t in tags)), external_id=ext, birthday=bday,
+        tags=tuple(dict.fromkeys([clean_tag(t) for t in tags])) if tags else (), external_id=ext, birthday=bday,
         city=(" ".join(city.split()) or None) if city else None, address=(address or "").strip() or None,
         owner=(owner or "").strip() or None, consent_sms=bool(consent_sms), consent_email=bool(consent_email),
         attributes=dict(attributes or {}))
@@ -93,7 +98,7 @@ def _index_name(session, customer_id: int, name: str) -> None:
     session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == customer_id))
     toks = search_tokens(name)
     if toks:
-        session.execute(insert(CustomerSearchToken), [{"customer_id": customer_id, "token": t[:300]} for t in toks])
+        session.execute(insert(CustomerSearchToken), [{"customer_id": customer_id, "token": t} for t in toks])
 
 
 def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -> Customer:

@@ -31,3 +31,27 @@ def test_known_shapes():
         assert fast_parse_phone(raw).e164 == "+989121234567"
     assert fast_parse_phone("021 8888 8888").kind == "landline"
     assert outcome(fast_parse_phone, "12345") == outcome(parse_phone, "12345")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.from_regex(r"[1-9][0-9]{5,11}", fullmatch=True))
+def test_iran_number_type_equals_phonenumbers(nsn):
+    import phonenumbers
+
+    from crmcore.importing.fastphone import iran_number_type
+
+    number = phonenumbers.PhoneNumber(country_code=98, national_number=int(nsn))
+    assert iran_number_type(nsn) == phonenumbers.number_type(number)
+
+
+def test_iran_number_type_on_every_prefix():
+    """Every 4-digit prefix of a 10-digit number: the precompiled patterns agree with phonenumbers."""
+    import phonenumbers
+
+    from crmcore.importing.fastphone import iran_number_type
+
+    for prefix in range(1000, 10000):
+        for tail in ("000000", "123456", "999999", "505050"):
+            nsn = f"{prefix}{tail}"
+            number = phonenumbers.PhoneNumber(country_code=98, national_number=int(nsn))
+            assert iran_number_type(nsn) == phonenumbers.number_type(number), nsn
