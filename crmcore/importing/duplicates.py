@@ -2,18 +2,20 @@
 
 Certain: two active customers share a normalised phone or email (phones are stored E.164, emails lower-case).
 Possible: the same normalised name (Persian letters folded, spaces ignored) and the same city or birthday —
-reported for a person to decide, never merged automatically. Every query is a GROUP BY in the database, so
-the finder stays fast on large tables.
+reported for a person to decide, never merged automatically. The finder over the whole table is one window
+query per kind (a sort in the database); after an import that added few customers to a large table, their
+name twins are looked up through the name-token index instead (see :func:`iter_name_groups`).
 """
 from __future__ import annotations
 
 from itertools import chain, islice
 from typing import Any, Iterator
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select, true
 
 from ..services.customers import merge_customers
-from ..storage.models import Customer, CustomerEmail, CustomerPhone
+from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
+from .lookups import _is_postgresql, _wanted
 
 ACTIVE = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
 
@@ -52,8 +54,30 @@ def name_groups(session, *, min_id: int | None = None) -> list[dict[str, Any]]:
     return list(iter_name_groups(session, min_id=min_id))
 
 
+#: an import that added fewer customers than this share of those already there finds their name twins through
+#: the name-token index; a larger one (or a first import) sorts the whole table once per kind of group
+NEAR_SHARE = 0.25
+#: a compact name key this long may come from a name cut to 300 characters, which its tokens do not hold
+LONGEST_TOKEN_KEY = 150
+
+
 def iter_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str, Any]]:
-    """:func:`name_groups` one group at a time, streamed from the database (memory stays flat)."""
+    """:func:`name_groups` one group at a time, streamed from the database (memory stays flat).
+
+    With ``min_id`` (after an import), when the import added few customers compared with the table, only the
+    customers sharing a name key with the new ones are read: the compact name key (the normalised name
+    without spaces) is always one of a customer's search tokens (the word itself, the two words joined, or
+    all words joined), so the token index finds every twin — the same groups as the whole-table query, in
+    the order of name key, value and id (a test compares the two ways on both databases)."""
+    if min_id is not None:
+        near = _near_name_groups(session, min_id)
+        if near is not None:
+            yield from near
+            return
+    yield from _all_name_groups(session, min_id=min_id)
+
+
+def _all_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str, Any]]:
     key = func.replace(Customer.search_key, " ", "")
     for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
         # window functions: one sort of the table, where a join on the computed key would compare every pair
@@ -75,6 +99,49 @@ def iter_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str
             ids.append(cid)
         if ids:
             yield _name_group(label, current[1], ids)
+
+
+def _near_name_groups(session, min_id: int) -> list[dict[str, Any]] | None:
+    """The groups holding a customer with an id of at least ``min_id``, found through the token index; ``None``
+    when the whole-table query is the better (or the only exact) way."""
+    new = session.execute(select(Customer.id, Customer.search_key).where(
+        ACTIVE, Customer.id >= min_id, Customer.search_key != "")).all()
+    if not new:
+        return []
+    if len(new) > NEAR_SHARE * (min_id - 1):
+        return None
+    keys = sorted({skey.replace(" ", "") for _cid, skey in new})
+    if any(len(k) >= LONGEST_TOKEN_KEY for k in keys):
+        return None
+    wanted = set(keys)
+    twins: dict[int, tuple[str, Any, Any]] = {}  # a token equal to a key may be another name's word or pair
+    for start in range(0, len(keys), 500):
+        for cid, skey, city, birthday in _token_twins(session, keys[start:start + 500]):
+            key = skey.replace(" ", "")
+            if key in wanted:
+                twins[cid] = (key, city, birthday)
+    groups: list[dict[str, Any]] = []
+    for position, label in ((1, "name_city"), (2, "name_birthday")):
+        by_value: dict[tuple[str, Any], list[int]] = {}
+        for cid, values in twins.items():
+            if values[position] is not None:
+                by_value.setdefault((values[0], values[position]), []).append(cid)
+        for (_key, value), ids in sorted(by_value.items(), key=lambda item: item[0]):
+            if len(ids) > 1 and max(ids) >= min_id:
+                groups.append(_name_group(label, value, sorted(ids)))
+    return groups
+
+
+def _token_twins(session, keys: list[str]):
+    """``(id, search key, city, birthday)`` of the active customers holding one of ``keys`` as a name token."""
+    columns = (Customer.id, Customer.search_key, Customer.city, Customer.birthday)
+    if _is_postgresql(session):  # a probe of the token index per key, whatever the statistics say (lookups.py)
+        wanted = _wanted(keys, String, "keys")
+        found = (select(*columns).join(CustomerSearchToken, CustomerSearchToken.customer_id == Customer.id)
+                 .where(CustomerSearchToken.token == wanted.c.value, ACTIVE).offset(0).lateral("found"))
+        return session.execute(select(found).select_from(wanted).join(found, true())).all()
+    holders = select(CustomerSearchToken.customer_id).where(CustomerSearchToken.token.in_(keys))
+    return session.execute(select(*columns).where(Customer.id.in_(holders), ACTIVE)).all()
 
 
 def _name_group(label: str, value: Any, ids: list[int]) -> dict[str, Any]:
