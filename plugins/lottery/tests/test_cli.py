@@ -60,7 +60,10 @@ def test_bad_campaign_input_is_one_clear_line_and_nothing_is_stored(crm_cli, crm
     assert again.exit_code == 1 and "already exists" in again.stderr
 
 
-def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path):
+def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monkeypatch):
+    # a fixed seed: with a random one, the tampered weight below left the winners unchanged in about one run
+    # of a few hundred, and the "winners" failure the test expects did not come
+    monkeypatch.setattr("crmcore_lottery.proof.new_seed", lambda: "5eed" * 16)
     assert create(crm_cli).exit_code == 0
     people = [make_customer(crm_app, f"مشتری {i}", phones=[f"0912000000{i}"]) for i in range(5)]
     for i, cid in enumerate(people):
