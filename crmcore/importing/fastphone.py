@@ -73,10 +73,12 @@ def iran_number_type(nsn: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def _kinds() -> dict[int, str]:
+def _kinds() -> dict[int, str | None]:
+    """phonenumbers type → the kernel's kind; ``None`` for UNKNOWN (not a valid number)."""
     import phonenumbers
 
-    return {getattr(phonenumbers.PhoneNumberType, name): kind for name, kind in _KIND_NAMES.items()}
+    t = phonenumbers.PhoneNumberType
+    return {t.UNKNOWN: None, **{getattr(t, name): kind for name, kind in _KIND_NAMES.items()}}
 
 
 def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
@@ -88,14 +90,7 @@ def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
         return parse_phone(raw, region=DEFAULT_REGION, field=field)
     national = m.group(1)
     # +98 belongs to one region only, so "valid" is exactly "has a known type" (the property test checks it)
-    ntype = iran_number_type(national)
-    if ntype == _unknown():
+    kind = _kinds().get(iran_number_type(national), "other")
+    if kind is None:  # UNKNOWN: let parse_phone give its exact error
         return parse_phone(raw, region=DEFAULT_REGION, field=field)
-    return Phone("+98" + national, _kinds().get(ntype, "other"))
-
-
-@lru_cache(maxsize=1)
-def _unknown() -> int:
-    import phonenumbers
-
-    return phonenumbers.PhoneNumberType.UNKNOWN
+    return Phone("+98" + national, kind)
