@@ -6,6 +6,7 @@ Persian/Arabic digits and the 0098 international prefix.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import attrs
 
@@ -63,13 +64,21 @@ def parse_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "phone")
     if not phonenumbers.is_valid_number(number):
         hint = "" if text.startswith("+") else f" (numbers without a country code are read as {region} numbers)"
         raise ValidationError(f"{raw!r} is not a valid phone number{hint}", field=field)
-    ntype = phonenumbers.number_type(number)
-    kind = {
-        phonenumbers.PhoneNumberType.MOBILE: "mobile",
-        phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "mobile",
-    }.get(ntype, "other")
+    kind = phone_kind(phonenumbers.number_type(number))
     return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
+
+
+def phone_kind(number_type: int) -> str:
+    """The kernel's kind of a ``phonenumbers.PhoneNumberType``: mobile, landline or other."""
+    return _phone_kinds().get(number_type, "other")
+
+
+@lru_cache(maxsize=1)
+def _phone_kinds() -> dict[int, str]:
+    import phonenumbers
+
+    t = phonenumbers.PhoneNumberType
+    return {t.MOBILE: "mobile", t.FIXED_LINE: "landline", t.FIXED_LINE_OR_MOBILE: "mobile"}
 
 
 def looks_like_phone(text: str) -> bool:

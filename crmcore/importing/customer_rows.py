@@ -17,7 +17,9 @@ from .fastphone import fast_parse_phone
 from .headers import ColumnMap
 
 #: several phones, emails or tags in one cell: "0912…; 021…", "vip، عمده"
-SPLIT = re.compile(r"\s*[;,،؛|\n]\s*")
+_SEPARATOR = r"[;,،؛|\n]"
+SPLIT = re.compile(rf"\s*{_SEPARATOR}\s*")
+_HAS_SEPARATOR = re.compile(_SEPARATOR)
 KINDS = {"person": "person", "individual": "person", "شخص": "person", "حقیقی": "person", "فرد": "person",
          "organisation": "organisation", "organization": "organisation", "company": "organisation",
          "business": "organisation", "شرکت": "organisation", "سازمان": "organisation", "حقوقی": "organisation"}
@@ -36,9 +38,6 @@ def parse_yes_no(raw: str, field: str) -> bool | None:
     if text in NO:
         return False
     raise ValidationError(f"{raw!r} is not yes or no (yes/no, 1/0, بله/خیر)", field=field)
-
-
-_HAS_SEPARATOR = re.compile(r"[;,،؛|\n]")
 
 
 def split_values(cell: str) -> list[str]:
@@ -110,10 +109,12 @@ class CustomerRowReader:
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
             consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes)
-        given = frozenset(single)
-        if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
-            given = given - {f for f, v in (("consent_sms", sms), ("consent_email", mail)) if v is None}
-        return RowData(prepared, given)
+        given = set(single)
+        if sms is None:
+            given.discard("consent_sms")
+        if mail is None:
+            given.discard("consent_email")
+        return RowData(prepared, frozenset(given))
 
     def _birthday(self, raw: str | None) -> date | None:
         if not raw:

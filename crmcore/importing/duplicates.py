@@ -15,7 +15,7 @@ from sqlalchemy import String, and_, func, select, true
 
 from ..services.customers import merge_customers
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
-from .lookups import _is_postgresql, _wanted
+from .lookups import is_postgresql, values_as_rows
 
 ACTIVE = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
 
@@ -135,8 +135,8 @@ def _near_name_groups(session, min_id: int) -> list[dict[str, Any]] | None:
 def _token_twins(session, keys: list[str]):
     """``(id, search key, city, birthday)`` of the active customers holding one of ``keys`` as a name token."""
     columns = (Customer.id, Customer.search_key, Customer.city, Customer.birthday)
-    if _is_postgresql(session):  # a probe of the token index per key, whatever the statistics say (lookups.py)
-        wanted = _wanted(keys, String, "keys")
+    if is_postgresql(session):  # a probe of the token index per key, whatever the statistics say (lookups.py)
+        wanted = values_as_rows(keys, String, "keys")
         found = (select(*columns).join(CustomerSearchToken, CustomerSearchToken.customer_id == Customer.id)
                  .where(CustomerSearchToken.token == wanted.c.value, ACTIVE).offset(0).lateral("found"))
         return session.execute(select(found).select_from(wanted).join(found, true())).all()

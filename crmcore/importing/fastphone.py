@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..domain.phones import DEFAULT_REGION, Phone, parse_phone
+from ..domain.phones import DEFAULT_REGION, Phone, parse_phone, phone_kind
 from ..domain.text import to_ascii_digits
 
 _INVISIBLE = {0x200C: None, 0x200E: None, 0x200F: None}  # exactly what parse_phone drops
@@ -20,8 +20,6 @@ _SEPARATORS = re.compile(r"[\s\-.()/]+")
 # national number of an Iranian mobile or landline: 10 digits, not starting with 0 (and not 98…, which the
 # generic parser may read as a country code)
 _NATIONAL = re.compile(r"(?:\+98|0098|0)?([1-9]\d{9})")
-#: the phonenumbers types the kernel names (others are "other"), as in crmcore.domain.phones
-_KIND_NAMES = {"MOBILE": "mobile", "FIXED_LINE": "landline", "FIXED_LINE_OR_MOBILE": "mobile"}
 
 
 @lru_cache(maxsize=1)
@@ -72,15 +70,6 @@ def iran_number_type(nsn: str) -> int:
     return kind
 
 
-@lru_cache(maxsize=1)
-def _kinds() -> dict[int, str | None]:
-    """phonenumbers type → the kernel's kind; ``None`` for UNKNOWN (not a valid number)."""
-    import phonenumbers
-
-    t = phonenumbers.PhoneNumberType
-    return {t.UNKNOWN: None, **{getattr(t, name): kind for name, kind in _KIND_NAMES.items()}}
-
-
 def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
     """:func:`parse_phone` with region IR, faster for the common shapes; same result, same errors."""
     text = to_ascii_digits(str(raw)).translate(_INVISIBLE).strip() if raw is not None else ""
@@ -90,7 +79,9 @@ def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
         return parse_phone(raw, region=DEFAULT_REGION, field=field)
     national = m.group(1)
     # +98 belongs to one region only, so "valid" is exactly "has a known type" (the property test checks it)
-    kind = _kinds().get(iran_number_type(national), "other")
-    if kind is None:  # UNKNOWN: let parse_phone give its exact error
+    import phonenumbers
+
+    ntype = iran_number_type(national)
+    if ntype == phonenumbers.PhoneNumberType.UNKNOWN:  # not valid: parse_phone gives its exact error
         return parse_phone(raw, region=DEFAULT_REGION, field=field)
-    return Phone("+98" + national, kind)
+    return Phone("+98" + national, phone_kind(ntype))

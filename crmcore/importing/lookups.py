@@ -18,11 +18,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ..storage.models import Customer, Interaction
 
 
-def _is_postgresql(session) -> bool:
+def is_postgresql(session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _wanted(values: list[Any], sql_type, name: str):
+def values_as_rows(values: list[Any], sql_type, name: str):
     """``unnest(:values) AS wanted(value)`` — the values as rows, for a lateral probe per value."""
     return func.unnest(bindparam(name, values, type_=ARRAY(sql_type))).table_valued("value").render_derived(
         name="wanted")
@@ -35,8 +35,8 @@ def active_owners(session, column, values: Iterable[str]) -> list[tuple[str, int
     if not values:
         return []
     model = column.class_
-    if _is_postgresql(session):
-        wanted = _wanted(values, String, "values")
+    if is_postgresql(session):
+        wanted = values_as_rows(values, String, "values")
         # OFFSET 0 keeps the planner from flattening the probe into a join it would plan from estimates
         owner = select(model.customer_id).where(column == wanted.c.value).offset(0).lateral("owner")
         pairs = session.execute(select(wanted.c.value, owner.c.customer_id).select_from(wanted)
@@ -55,8 +55,8 @@ def active_customers(session, ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     alive = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
-    if _is_postgresql(session):
-        wanted = _wanted(ids, BigInteger, "ids")
+    if is_postgresql(session):
+        wanted = values_as_rows(ids, BigInteger, "ids")
         found = select(Customer.id).where(Customer.id == wanted.c.value, *alive).offset(0).lateral("found")
         return set(session.scalars(select(found.c.id).select_from(wanted).join(found, true())))
     return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), *alive)))
@@ -74,7 +74,7 @@ def stored_external_ids(session, kind: str, external_ids: Iterable[str]) -> dict
 def external_ids_query(dialect: str, kind: str, wanted: list[str]):
     """The query of :func:`stored_external_ids` for ``dialect`` (a test reads its plan)."""
     if dialect == "postgresql":
-        values = _wanted(wanted, String, "exts")
+        values = values_as_rows(wanted, String, "exts")
         found = (select(Interaction.id).where(Interaction.kind == kind, Interaction.external_id == values.c.value)
                  .limit(1).lateral("found"))
         return select(values.c.value, found.c.id).select_from(values).join(found, true())
@@ -89,8 +89,8 @@ def customers_by_external_id(session, external_ids: Iterable[str]) -> list[tuple
     if not wanted:
         return []
     columns = (Customer.id, Customer.external_id, Customer.merged_into_id, Customer.forgotten_at)
-    if _is_postgresql(session):
-        values = _wanted(wanted, String, "codes")
+    if is_postgresql(session):
+        values = values_as_rows(wanted, String, "codes")
         found = select(*columns).where(Customer.external_id == values.c.value).limit(1).lateral("found")
         return [tuple(r) for r in session.execute(select(found).select_from(values).join(found, true()))]
     return [tuple(r) for r in session.execute(select(*columns).where(Customer.external_id.in_(wanted)))]
