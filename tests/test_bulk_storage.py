@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from crmcore.storage.bulk import _copy_text, insert_rows, insert_with_ids, update_rows
-from crmcore.storage.models import AuditEntry, Customer
+from crmcore.storage.models import AuditEntry, Customer, CustomerPhone, CustomerSearchToken
 
 AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "علی\u200cرضا كريمي", "", "'quoted' \"x\""]
 
@@ -42,6 +42,30 @@ def test_awkward_values_round_trip(crm_app):
             assert c.created_at == now
             assert audit[cid].actor == "bulk\ttest"
             assert audit[cid].changes == {"name": row["display_name"]}
+
+
+def test_rows_sent_in_index_order_keep_the_ids_of_the_given_order(crm_app):
+    now = datetime(2026, 3, 20, tzinfo=timezone.utc)
+    names = ["زهرا", "Ali", "مریم", "Babak", "آرش"]  # not sorted
+    with crm_app.unit_of_work() as uow:
+        rows = [_customer_row(i, name, now) for i, name in enumerate(names)]
+        ids = insert_with_ids(uow.session, Customer.__table__, rows, index_order="search_key")
+        phones = [{"customer_id": cid, "e164": f"+98912000000{9 - i}", "kind": "mobile", "position": 0}
+                  for i, cid in enumerate(ids)]
+        phone_ids = insert_with_ids(uow.session, CustomerPhone.__table__, phones, index_order="e164")
+        insert_rows(uow.session, CustomerSearchToken.__table__,
+                    [{"customer_id": cid, "token": name} for cid, name in zip(ids, names)], index_order="token")
+    assert ids == sorted(ids) and phone_ids == sorted(phone_ids)
+    assert [row["search_key"] for row in rows] == names  # the caller's rows are not reordered
+    with crm_app.unit_of_work(readonly=True) as uow:
+        stored = dict(uow.session.execute(select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))).all())
+        stored_phones = dict(uow.session.execute(select(CustomerPhone.id, CustomerPhone.customer_id)
+                                                 .where(CustomerPhone.id.in_(phone_ids))).all())
+        tokens = dict(uow.session.execute(select(CustomerSearchToken.customer_id, CustomerSearchToken.token)
+                                          .where(CustomerSearchToken.customer_id.in_(ids))).all())
+    assert [stored[cid] for cid in ids] == names
+    assert [stored_phones[pid] for pid in phone_ids] == ids
+    assert [tokens[cid] for cid in ids] == names
 
 
 def test_update_rows_changes_only_the_given_rows(crm_app):

@@ -67,7 +67,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
              "birthday": p.birthday, "city": p.city, "address": p.address, "owner": p.owner,
              "consent_sms": p.consent_sms, "consent_email": p.consent_email, "attributes": dict(p.attributes),
              "created_at": now, "updated_at": now} for p in prepared]
-    ids = insert_with_ids(session, Customer.__table__, rows)
+    ids = insert_with_ids(session, Customer.__table__, rows, index_order="search_key")
     phones: list[dict[str, Any]] = []
     emails: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
@@ -80,9 +80,12 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
         tokens.extend({"customer_id": cid, "token": t} for t in search_tokens(p.name))
         audit.append({"at": now, "actor": uow.actor, "action": "create", "entity": "customer", "entity_id": str(cid),
                       "customer_id": cid, "changes": {"name": p.name}})
-    for model, values in ((CustomerPhone, phones), (CustomerEmail, emails), (CustomerTag, tags),
-                          (CustomerSearchToken, tokens), (AuditEntry, audit)):
-        insert_rows(session, model.__table__, values)
+    # sent in the order of their most scattered index (ids still in the order of the customers)
+    insert_with_ids(session, CustomerPhone.__table__, phones, index_order="e164")
+    insert_with_ids(session, CustomerEmail.__table__, emails, index_order="email")
+    insert_rows(session, CustomerTag.__table__, tags, index_order="tag")
+    insert_rows(session, CustomerSearchToken.__table__, tokens, index_order="token")
+    insert_rows(session, AuditEntry.__table__, audit)
     loaded: dict[int, Customer] = {}
     if hooks_implemented(uow, "crm_customer_created"):
         from sqlalchemy.orm import selectinload

@@ -184,7 +184,7 @@ class CustomerImporter:
         if target.kind == "new":
             self._merge_into_pending(row, cells, data, pending[target.ref], target, keys)
         else:
-            self._merge_into_customer(row, cells, data, lookup.customers[target.ref], lookup.ids)
+            self._merge_into_customer(row, cells, data, own_keys, lookup.customers[target.ref], lookup.ids)
 
     def _describe(self, t: Target, pending: list[Pending]) -> str:
         if t.kind == "db":
@@ -212,7 +212,8 @@ class CustomerImporter:
             keys[key] = target.ref
         self.summary.merged += 1
 
-    def _merge_into_customer(self, row, cells, data: RowData, customer: Customer, lookup_ids: dict) -> None:
+    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[tuple[str, str]], customer: Customer,
+                             lookup_ids: dict) -> None:
         change = merge_changes(customer_state(customer), data, self.on_duplicate)
         if isinstance(change, str):
             self.reject(row, cells, "external_id", change.format(who=f"customer {customer.id}"))
@@ -241,7 +242,7 @@ class CustomerImporter:
             savepoint.rollback()
             self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
             return
-        for key, _why in row_keys(data.prepared):  # later rows of this batch find the customer by these too
+        for key, _why in own_keys:  # later rows of this batch find the customer by these too
             lookup_ids.setdefault(key, set()).add(customer.id)
         self.summary.merged += 1
 
@@ -285,7 +286,7 @@ class CustomerImporter:
         for email, cid in active_owners(session, CustomerEmail.email, emails):
             ids.setdefault("e:" + email, set()).add(cid)
         identical: dict[str, int] = {}
-        keyless = {normalize(p.name)[:300] for p in prepared if not row_keys(p)}
+        keyless = {normalize(p.name)[:300] for p in prepared if not (p.external_id or p.phones or p.emails)}
         if keyless:
             stmt = (select(Customer).where(Customer.search_key.in_(keyless), active, Customer.external_id.is_(None),
                                            ~exists().where(CustomerPhone.customer_id == Customer.id),

@@ -2,7 +2,7 @@
 
 Certain: two active customers share a normalised phone or email (phones are stored E.164, emails lower-case).
 Possible: the same normalised name (Persian letters folded, spaces ignored) and the same city or birthday —
-reported for a person to decide, never merged automatically. The finder over the whole table is one window
+reported for a person to decide, never merged automatically. The finder over the whole table is one GROUP BY
 query per kind (a sort in the database); after an import that added few customers to a large table, their
 name twins are looked up through the name-token index instead (see :func:`iter_name_groups`).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import chain, islice
 from typing import Any, Iterator
 
-from sqlalchemy import String, and_, func, select, true
+from sqlalchemy import String, and_, cast, func, select, true
 
 from ..services.customers import merge_customers
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
@@ -80,36 +80,27 @@ def iter_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str
 def _all_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str, Any]]:
     key = func.replace(Customer.search_key, " ", "")
     for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
-        # window functions: one sort of the table, where a join on the computed key would compare every pair
-        window = {"partition_by": (key, column)}
-        inner = (select(Customer.id.label("id"), key.label("k"), column.label("v"),
-                        func.count().over(**window).label("n"), func.max(Customer.id).over(**window).label("top"))
-                 .where(ACTIVE, column.is_not(None), Customer.search_key != "").subquery())
-        stmt = select(inner.c.k, inner.c.v, inner.c.id).where(inner.c.n > 1)
+        # one GROUP BY (one sort of the table), where a join on the computed key would compare every pair;
+        # the group's ids come as one aggregated string (group_concat / string_agg)
+        stmt = (select(key.label("k"), column.label("v"), func.aggregate_strings(cast(Customer.id, String), ","))
+                .where(ACTIVE, column.is_not(None), Customer.search_key != "")
+                .group_by(key, column).having(func.count() > 1))
         if min_id is not None:
-            stmt = stmt.where(inner.c.top >= min_id)
-        rows = session.execute(stmt.order_by(inner.c.k, inner.c.v, inner.c.id).execution_options(yield_per=2000))
-        current: tuple | None = None
-        ids: list[int] = []
-        for k, v, cid in rows:
-            if (k, v) != current:
-                if ids:
-                    yield _name_group(label, current[1], ids)
-                current, ids = (k, v), []
-            ids.append(cid)
-        if ids:
-            yield _name_group(label, current[1], ids)
+            stmt = stmt.having(func.max(Customer.id) >= min_id)
+        for _k, value, ids in session.execute(stmt.order_by(key, column).execution_options(yield_per=2000)):
+            yield _name_group(label, value, sorted(map(int, ids.split(","))))
 
 
 def _near_name_groups(session, min_id: int) -> list[dict[str, Any]] | None:
     """The groups holding a customer with an id of at least ``min_id``, found through the token index; ``None``
     when the whole-table query is the better (or the only exact) way."""
-    new = session.execute(select(Customer.id, Customer.search_key).where(
-        ACTIVE, Customer.id >= min_id, Customer.search_key != "")).all()
-    if not new:
+    newer = (ACTIVE, Customer.id >= min_id, Customer.search_key != "")
+    count = session.scalar(select(func.count()).select_from(Customer).where(*newer))
+    if not count:
         return []
-    if len(new) > NEAR_SHARE * (min_id - 1):
+    if count > NEAR_SHARE * (min_id - 1):  # decided before reading them: a large import's names stay unread
         return None
+    new = session.execute(select(Customer.id, Customer.search_key).where(*newer)).all()
     keys = sorted({skey.replace(" ", "") for _cid, skey in new})
     if any(len(k) >= LONGEST_TOKEN_KEY for k in keys):
         return None

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Callable
 
 from sqlalchemy import func, insert, select, text
 
 
-def insert_with_ids(session, table, rows: list[dict[str, Any]]) -> list[int]:
+def insert_with_ids(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> list[int]:
     """Insert ``rows`` into ``table`` and return their new ids, in order.
 
     The ids are assigned before the insert, so the rows go in with one driver ``executemany`` (SQLAlchemy
     would otherwise insert row by row on SQLite to return ids in order): SQLite — after the current maximum,
     safe because the unit of work holds the write lock from BEGIN (IMMEDIATE); PostgreSQL — drawn from the
-    table's own sequence.
+    table's own sequence. ``index_order``: see :func:`insert_rows` (the ids still follow the given order).
     """
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
@@ -28,7 +31,7 @@ def insert_with_ids(session, table, rows: list[dict[str, Any]]) -> list[int]:
         return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
     for new_id, row in zip(ids, rows):
         row["id"] = new_id
-    insert_rows(session, table, rows)
+    insert_rows(session, table, rows, index_order=index_order)
     return ids
 
 
@@ -92,8 +95,8 @@ _MISSING = object()
 
 def _processor(column, dialect):
     """The column's bind processor; for dates and times remembered per value (an import stamps every row
-    with the same ``recorded_at`` and histories repeat the same days); for JSON, the empty object and
-    array are not encoded again and again."""
+    with the same ``recorded_at``, histories repeat the same days and a century of birthdays is 36,525 of
+    them); for JSON, the empty object and array are not encoded again and again."""
     proc = column.type.dialect_impl(dialect).bind_processor(dialect)
     try:
         python_type = getattr(column.type, "impl", column.type).python_type
@@ -122,7 +125,7 @@ def _processor(column, dialect):
             return cache[value]
         except KeyError:
             out = cache[value] = proc(value)
-            if len(cache) > 10_000:
+            if len(cache) > 40_000:  # a few MB at most
                 cache.clear()
             return out
 
@@ -166,16 +169,24 @@ def _shape(conn, table, keys: tuple[str, ...]):
     return shape
 
 
-def insert_rows(session, table, rows: list[dict[str, Any]]) -> None:
+def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> None:
     """A multi-row insert of rows that all have the same keys.
 
     The values go through each column type's own bind processor (exactly what SQLAlchemy would send)
     straight to the driver: SQLite's ``executemany`` (skipping SQLAlchemy's per-row bookkeeping, which costs
     more than SQLite's insert itself) or PostgreSQL's ``COPY`` (SQLAlchemy's multi-VALUES pages make psycopg
     re-parse a 100 kB statement per page).
+
+    ``index_order`` names a column whose index would otherwise be written all over (name tokens, phone
+    numbers): the rows are sent sorted by it, so the index B-tree is written page after page instead of
+    at random (SQLite's page cache stops spilling; a third less time for 300,000 name tokens). Only rows
+    whose order is not observable may be sorted: a table with an autoincrement id gets its ids from
+    :func:`insert_with_ids` first.
     """
     if not rows:
         return
+    if index_order is not None:
+        rows = sorted(rows, key=itemgetter(index_order))
     conn = session.connection()
     sql, names, convert = _shape(conn, table, tuple(rows[0]))
     if convert is None:

@@ -48,7 +48,8 @@ class CustomerPhone(Base):
     __tablename__ = "customer_phones"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # no index of its own: the unique (customer_id, e164) index serves lookups by customer
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="other")
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -60,7 +61,8 @@ class CustomerEmail(Base):
     __tablename__ = "customer_emails"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # no index of its own: the unique (customer_id, email) index serves lookups by customer
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     customer: Mapped[Customer] = relationship(back_populates="emails")
