@@ -3,10 +3,11 @@ in the order they come, into the kernel's `customer_search_tokens` on SQLite.
 
 Run: .venv/bin/python benchmarks/index_order.py [--customers 300000] [--repeat 3]
 
-Each customer brings three name tokens (two words and the two joined), batches of 2,000 customers as an
-import sends them, one transaction (the customers themselves are inserted untimed before their tokens). The baseline is the same rows, the same `insert_rows`, without
-`index_order`: the figures are CPU seconds of the inserts alone (best of --repeat, each run on a fresh
-database file; the two ways alternate so a slow moment of the machine hits both).
+Each customer brings three name tokens (two words and the two joined), in batches of 2,000 customers as an
+import sends them, in one transaction (the customers themselves are inserted, untimed, before their tokens).
+The baseline is the same rows through the same `insert_rows` without `index_order`. The figures are CPU
+seconds of the token inserts and the commit (best of --repeat, each run on a fresh database file; the two
+ways alternate so that a slow moment of the machine hits both).
 """
 from __future__ import annotations
 

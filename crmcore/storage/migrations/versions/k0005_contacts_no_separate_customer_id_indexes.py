@@ -5,9 +5,6 @@ Revises: k0004_jobs
 Create Date: 2026-11-26 03:21:48.458798
 """
 from alembic import op
-import sqlalchemy as sa
-from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
 
 
 revision = 'k0005_contacts'
