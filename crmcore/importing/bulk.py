@@ -23,7 +23,7 @@ from ..domain.money import Money
 from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
-from ..storage.bulk import insert_rows, insert_with_ids  # noqa: F401  (used here and by importers)
+from ..storage.bulk import insert_rows, insert_with_ids, reserve_ids  # noqa: F401  (used here and by importers)
 from ..storage.models import (
     AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
 )
@@ -67,7 +67,10 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
              "birthday": p.birthday, "city": p.city, "address": p.address, "owner": p.owner,
              "consent_sms": p.consent_sms, "consent_email": p.consent_email, "attributes": dict(p.attributes),
              "created_at": now, "updated_at": now} for p in prepared]
-    ids = insert_with_ids(session, Customer.__table__, rows, index_order="search_key")
+    ids = reserve_ids(session, Customer.__table__, len(rows))
+    phone_ids = reserve_ids(session, CustomerPhone.__table__, sum(len(p.phones) for p in prepared))
+    email_ids = reserve_ids(session, CustomerEmail.__table__, sum(len(p.emails) for p in prepared))
+    insert_with_ids(session, Customer.__table__, rows, index_order="search_key", ids=ids)
     phones: list[dict[str, Any]] = []
     emails: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
@@ -81,8 +84,8 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
         audit.append({"at": now, "actor": uow.actor, "action": "create", "entity": "customer", "entity_id": str(cid),
                       "customer_id": cid, "changes": {"name": p.name}})
     # sent in the order of their most scattered index (ids still in the order of the customers)
-    insert_with_ids(session, CustomerPhone.__table__, phones, index_order="e164")
-    insert_with_ids(session, CustomerEmail.__table__, emails, index_order="email")
+    insert_with_ids(session, CustomerPhone.__table__, phones, index_order="e164", ids=phone_ids)
+    insert_with_ids(session, CustomerEmail.__table__, emails, index_order="email", ids=email_ids)
     insert_rows(session, CustomerTag.__table__, tags, index_order="tag")
     insert_rows(session, CustomerSearchToken.__table__, tokens, index_order="token")
     insert_rows(session, AuditEntry.__table__, audit)

@@ -23,6 +23,7 @@ from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
 from ..services.customers import PreparedCustomer, update_customer
+from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone
 from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
@@ -72,7 +73,7 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         if on_open:
             on_open(table)
         try:
-            with fewer_collections(), app.unit_of_work() as uow:
+            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session):
                 importer = CustomerImporter(uow, CustomerRowReader(uow, cmap, table.headers), on_duplicate, summary,
                                             errors)
                 first_new = (uow.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1

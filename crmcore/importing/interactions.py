@@ -32,6 +32,7 @@ from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
 from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
+from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, hooks_implemented, record_interactions, refusals
 from .customers import DryRun, Progress, batched
@@ -113,7 +114,7 @@ def _attempt(app, path, *, in_memory: bool, create_customers, dry_run, mapping, 
         if on_open:
             on_open(table)
         try:
-            with fewer_collections(), app.unit_of_work() as uow:
+            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session):
                 imp = InteractionImporter(uow, cmap, table.headers, defaults, create_customers, summary, errors)
                 held: list[Item] = []
                 for batch in batched(table.rows, batch_size):

@@ -1,5 +1,6 @@
 """Driver-level multi-row inserts: exactly the values SQLAlchemy would send, without its per-row bookkeeping
-(SQLite ``executemany``, PostgreSQL ``COPY``). Used by bulk imports and by the unit of work's outbox flush."""
+(SQLite ``executemany`` or, during an import, a writer thread; PostgreSQL ``COPY``). Used by bulk imports and
+by the unit of work's outbox flush."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,32 +8,45 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Callable
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import JSON, func, insert, select, text
+
+from .background import writer_for
 
 
-def insert_with_ids(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> list[int]:
+def insert_with_ids(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None,
+                    ids: list[int] | None = None) -> list[int]:
     """Insert ``rows`` into ``table`` and return their new ids, in order.
 
     The ids are assigned before the insert, so the rows go in with one driver ``executemany`` (SQLAlchemy
     would otherwise insert row by row on SQLite to return ids in order): SQLite — after the current maximum,
     safe because the unit of work holds the write lock from BEGIN (IMMEDIATE); PostgreSQL — drawn from the
     table's own sequence. ``index_order``: see :func:`insert_rows` (the ids still follow the given order).
+    ``ids``: reserved earlier with :func:`reserve_ids`.
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
-        ids = list(range(start, start + len(rows)))
-    elif dialect == "postgresql":
-        ids = sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                                     {"t": table.name, "n": len(rows)}).scalars())
-    else:  # pragma: no cover - other databases are not supported by the kernel
-        return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    if ids is None:
+        ids = reserve_ids(session, table, len(rows))
+        if ids is None:  # pragma: no cover - other databases are not supported by the kernel
+            return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
     for new_id, row in zip(ids, rows):
         row["id"] = new_id
     insert_rows(session, table, rows, index_order=index_order)
     return ids
+
+
+def reserve_ids(session, table, count: int) -> list[int] | None:
+    """``count`` new ids for ``table`` (see :func:`insert_with_ids`); ``None`` on a database without a way.
+    Ids reserved for several tables before any of their rows is inserted keep the inserts free to run in the
+    background (:mod:`.background`): asking the table's maximum would have to wait for them."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        return list(range(start, start + count))
+    if dialect == "postgresql":
+        return sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                                      {"t": table.name, "n": count}).scalars())
+    return None  # pragma: no cover
 
 
 def _copy(conn, table, names, convert, rows) -> None:
@@ -98,10 +112,7 @@ def _processor(column, dialect):
     with the same ``recorded_at``, histories repeat the same days and a century of birthdays is 36,525 of
     them); for JSON, the empty object and array are not encoded again and again."""
     proc = column.type.dialect_impl(dialect).bind_processor(dialect)
-    try:
-        python_type = getattr(column.type, "impl", column.type).python_type
-    except NotImplementedError:
-        python_type = object
+    python_type = _python_type(column)
     if proc is None:
         return None
     if python_type is dict or python_type is list:  # JSON
@@ -132,8 +143,11 @@ def _processor(column, dialect):
     return cached
 
 
-#: (table, dialect name, column names) → (SQL, converter); converters are generated once per shape.
-_SHAPES: dict[tuple[Any, str, tuple[str, ...]], tuple[str, list[str], Callable[[dict], tuple] | None]] = {}
+#: (table, dialect name, column names) → (SQL, column names, converter, SQL for JSON rows or None); generated
+#: once per shape.
+_SHAPES: dict[tuple[Any, str, tuple[str, ...]], tuple[str, list[str], Callable[[dict], tuple] | None, str | None]] = {}
+#: column types whose driver values travel exactly as JSON (integers, text, NULL): see :mod:`.background`
+_JSON_SAFE = (int, str, bool, dict, list, date, datetime)
 
 
 def _row_converter(names: list[str], procs: list) -> Callable[[dict], tuple]:
@@ -160,9 +174,10 @@ def _shape(conn, table, keys: tuple[str, ...]):
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
         names = list(compiled.positiontup if compiled.positional else compiled.binds)
         if any(name not in keys for name in names) or not compiled.positional and dialect.name != "postgresql":
-            shape = (compiled.string, names, None)  # a column default would have to be computed: SQLAlchemy
+            shape = (compiled.string, names, None, None)  # a column default would have to be computed: SQLAlchemy
         else:
-            shape = (compiled.string, names, _row_converter(names, [_processor(table.c[n], dialect) for n in names]))
+            shape = (compiled.string, names, _row_converter(names, [_processor(table.c[n], dialect) for n in names]),
+                     _json_insert(conn, table, names) if dialect.name == "sqlite" else None)
         if len(_SHAPES) > 500:
             _SHAPES.clear()
         _SHAPES[cache_key] = shape
@@ -175,7 +190,8 @@ def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str 
     The values go through each column type's own bind processor (exactly what SQLAlchemy would send)
     straight to the driver: SQLite's ``executemany`` (skipping SQLAlchemy's per-row bookkeeping, which costs
     more than SQLite's insert itself) or PostgreSQL's ``COPY`` (SQLAlchemy's multi-VALUES pages make psycopg
-    re-parse a 100 kB statement per page).
+    re-parse a 100 kB statement per page). Within :func:`crmcore.storage.background.background_inserts`
+    (imports), SQLite's inserts are handed to a writer thread instead, as one JSON-parameter statement each.
 
     ``index_order`` names a column whose index would otherwise be written all over (name tokens, phone
     numbers): the rows are sent sorted by it, so the index B-tree is written page after page instead of
@@ -188,13 +204,46 @@ def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str 
     if index_order is not None:
         rows = sorted(rows, key=itemgetter(index_order))
     conn = session.connection()
-    sql, names, convert = _shape(conn, table, tuple(rows[0]))
+    sql, names, convert, json_sql = _shape(conn, table, tuple(rows[0]))
     if convert is None:
         session.execute(insert(table), rows)
     elif conn.dialect.name == "postgresql":
         _copy(conn, table, names, convert, rows)
     else:
-        conn.exec_driver_sql(sql, list(map(convert, rows)))
+        values = list(map(convert, rows))
+        writer = writer_for(conn.connection.dbapi_connection) if json_sql else None
+        if writer is None or not writer.submit(json_sql, values):
+            conn.exec_driver_sql(sql, values)
+
+
+def _python_type(column) -> type:
+    """The Python type of the column's values (``dict`` for JSON, whose SQLAlchemy type does not say)."""
+    column_type = getattr(column.type, "impl", column.type)
+    if isinstance(column_type, JSON):
+        return dict
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return object
+
+
+def _json_insert(conn, table, names: list[str]) -> str | None:
+    """``INSERT INTO table (names) SELECT value->>0, … FROM json_each(?)``: the rows of one batch as one JSON
+    array of arrays, for :mod:`.background`; ``None`` when a column's values would not travel exactly
+    (floats, decimals, bytes). Rows go in the array's order (``ORDER BY key``) when the table numbers them
+    itself."""
+    if not all(issubclass(_python_type(table.c[n]), _JSON_SAFE) for n in names):
+        return None
+    quote = conn.dialect.identifier_preparer.quote
+    auto = table.autoincrement_column
+    order = " ORDER BY key" if auto is not None and auto.name not in names else ""
+    values = ", ".join(f"value->>{i}" for i in range(len(names)))
+    # an integer beyond 64 bits would arrive as a float: such a row is left out, and the writer, finding
+    # fewer rows inserted than sent, fails the insert (executemany would have raised OverflowError)
+    integers = [f"typeof(value->>{i}) <> 'real'" for i, n in enumerate(names) if _python_type(table.c[n]) is int]
+    where = f" WHERE {' AND '.join(integers)}" if integers else ""
+    return (f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(n) for n in names)}) SELECT {values} FROM json_each(?){where}{order}")
 
 
 def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:

@@ -16,7 +16,9 @@ def create_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("json_deserializer", loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = sa_create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # check_same_thread: a long import hands its inserts to a second thread on the same connection
+        # (storage/background.py, which orders every use of it); SQLAlchemy already sets it for files
+        engine = sa_create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):

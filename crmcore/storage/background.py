@@ -1,0 +1,179 @@
+"""SQLite multi-row inserts written on a second thread while the import goes on (same connection, same
+transaction).
+
+An import spends about a third of its time inside SQLite writing rows and B-tree pages, and the rest in Python
+reading, checking and deduplicating the next rows. Within :func:`background_inserts` the inserts of
+:func:`crmcore.storage.bulk.insert_rows` are handed to a writer thread as one ``INSERT … SELECT … FROM
+json_each(?)`` statement per batch: SQLite runs the whole statement in C without Python's GIL, so the second
+core writes batch *k* while the first reads batch *k + 1* (a driver ``executemany`` would need the GIL back
+after every row and would crawl behind a busy thread).
+
+Consistency: before any other statement on the connection (a lookup, an ORM flush, a savepoint), and before
+commit or rollback, the main thread waits until every handed-over insert is done, so every statement still
+sees everything written before it, in order — exactly as if the inserts had run at once. An insert that fails
+is raised at that point (the unit of work then rolls the whole command back), and the inserts queued after it
+are dropped with the transaction. The values are the ones ``executemany`` would bind, carried as JSON
+(integers, text, NULL); a table with a column of another type (float, decimal, bytes) is written at once, as
+before. Only SQLite is concerned: PostgreSQL's ``COPY`` already runs in the server.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import threading
+from collections import deque
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sqlalchemy import event, exc
+
+#: SQLite ≥ 3.38 has JSON built in with the ``->>`` operator (Python's own builds since 3.11 do).
+SUPPORTED = sqlite3.sqlite_version_info >= (3, 38, 0)
+#: while the writer waits for the GIL after a statement, the main thread is asked to let go after this long
+SWITCH_INTERVAL = 0.0005
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class BackgroundWriter:
+    """One writer thread for one DBAPI connection; statements run in the order they were handed over."""
+
+    def __init__(self, dbapi_connection):
+        self.dbapi_connection = dbapi_connection
+        self._jobs: deque[tuple[str, str, int]] = deque()
+        self._lock = threading.Condition()
+        self._busy = False
+        self._closed = False
+        self._error: BaseException | None = None
+        self._failed_statement: str | None = None
+        self.statements = 0  #: statements run so far
+        self._thread = threading.Thread(target=self._run, name="crmcore-background-inserts", daemon=True)
+        self._thread.start()
+
+    def submit(self, statement: str, rows: list[tuple]) -> bool:
+        """Queue ``statement`` with ``rows`` as its JSON parameter; ``False`` when these values cannot travel
+        as JSON exactly (the caller then writes them itself, after :meth:`drain`)."""
+        try:
+            payload = _dumps(rows)
+        except (TypeError, ValueError):
+            return False
+        if "\\u0000" in payload:  # SQLite's JSON text values end at a NUL character
+            return False
+        with self._lock:
+            if self._error is None:
+                self._jobs.append((statement, payload, len(rows)))
+                self._lock.notify_all()
+        return True
+
+    def drain(self) -> None:
+        """Wait until every queued statement is done; raise the first failure (once)."""
+        with self._lock:
+            while self._jobs or self._busy:
+                self._lock.wait()
+            error, self._error = self._error, None
+            statement = self._failed_statement
+        if error is not None:
+            if isinstance(error, sqlite3.Error):
+                raise exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+            raise error
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        self._thread.join()
+
+    def _execute(self, statement: str, payload: str) -> int:
+        cursor = self.dbapi_connection.execute(statement, (payload,))
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._jobs and not self._closed:
+                    self._lock.wait()
+                if not self._jobs:
+                    return
+                statement, payload, count = self._jobs.popleft()
+                self._busy = True
+            try:
+                inserted = self._execute(statement, payload)
+                self.statements += 1
+                if inserted != count:  # rows left out by the statement's WHERE (see bulk._json_insert)
+                    raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
+                                        "beyond SQLite's 64-bit range")
+            except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()
+                with self._lock:
+                    self._error, self._failed_statement = error, statement
+                    self._jobs.clear()
+            finally:
+                with self._lock:
+                    self._busy = False
+                    self._lock.notify_all()
+
+
+_WRITERS: dict[int, BackgroundWriter] = {}
+_INTERVAL = {"users": 0, "saved": 0.0}
+_INTERVAL_LOCK = threading.Lock()
+
+
+def _shorter_switch_interval(change: int) -> None:
+    """The first block to start shortens the interpreter's switch interval, the last to end restores it
+    (imports may run side by side in one process, a web server's threads say)."""
+    with _INTERVAL_LOCK:
+        if change > 0 and _INTERVAL["users"] == 0:
+            _INTERVAL["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_INTERVAL["saved"], SWITCH_INTERVAL))
+        _INTERVAL["users"] += change
+        if change < 0 and _INTERVAL["users"] == 0:
+            sys.setswitchinterval(_INTERVAL["saved"])
+
+
+def writer_for(dbapi_connection) -> BackgroundWriter | None:
+    """The writer active for this DBAPI connection, if any (``insert_rows`` asks)."""
+    return _WRITERS.get(id(dbapi_connection)) if _WRITERS else None
+
+
+@contextmanager
+def background_inserts(session) -> Iterator[BackgroundWriter | None]:
+    """Within the block, :func:`~crmcore.storage.bulk.insert_rows` on this session's SQLite connection
+    writes on a second thread (see the module documentation); on leaving it, everything is written (and a
+    failure raised) before the caller goes on. Elsewhere (PostgreSQL, an SQLite without JSON) a no-op."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite" or not SUPPORTED:
+        yield None
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if id(dbapi_connection) in _WRITERS:  # nested: the outer block already writes in the background
+        yield _WRITERS[id(dbapi_connection)]
+        return
+    writer = BackgroundWriter(dbapi_connection)
+
+    def before_statement(*_args: Any) -> None:
+        writer.drain()
+
+    listeners = [(conn, "before_cursor_execute", before_statement), (conn, "commit", before_statement),
+                 (conn, "rollback", before_statement)]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    _WRITERS[id(dbapi_connection)] = writer
+    _shorter_switch_interval(+1)
+    failed = True
+    try:
+        yield writer
+        failed = False
+    finally:
+        _shorter_switch_interval(-1)
+        del _WRITERS[id(dbapi_connection)]
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
+        try:
+            writer.drain()
+        except Exception:
+            if not failed:
+                raise  # otherwise the block's own exception is the one that matters; all is rolled back
+        finally:
+            writer.close()

@@ -1,0 +1,165 @@
+"""crmcore.storage.background: an import's SQLite inserts on a second thread store exactly what they store
+at once, in order, and a failure among them fails the command and stores nothing."""
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from datetime import datetime, timezone
+from unittest import mock
+
+import pytest
+from sqlalchemy import func, select
+
+import crmcore.storage.background as background
+from crmcore.importing import import_customers, import_interactions
+from crmcore.storage.background import background_inserts
+from crmcore.storage.bulk import insert_rows, insert_with_ids
+from crmcore.storage.models import AuditEntry, Customer, CustomerTag, OutboxEvent
+
+from .importing.conftest import write_csv
+
+NOW = datetime(2026, 3, 20, 20, 30, tzinfo=timezone.utc)
+
+CUSTOMERS = [["نام", "نام خانوادگی", "موبایل", "ایمیل", "شهر", "تاریخ تولد", "برچسب", "کد مشتری"]]
+for i in range(60):
+    CUSTOMERS.append(["علی" if i % 2 else "Sara", f"کریمی{i % 7}", f"0912{i:07d}", f"user{i}@mail.ir",
+                      "تهران" if i % 3 else "", f"13{60 + i % 30}-0{1 + i % 9}-1{i % 9}", ["vip", "عمده", ""][i % 3],
+                      f"C{i}" if i % 4 == 0 else ""])
+    if i % 5 == 0:  # the same person again, another spelling and phone format, a new tag
+        CUSTOMERS.append(["علي", f"كريمي{i % 7}", f"+98 912 {i:07d}", f"USER{i}@MAIL.IR", "", "", "آنلاین", ""])
+HISTORY = [["customer", "kind", "occurred_at", "amount", "currency", "channel", "note"]]
+for i in range(90):
+    HISTORY.append([f"0912{i % 70:07d}", "purchase", f"1403-0{1 + i % 9}-{10 + i % 18}", str(1000 * (i + 1)), "IRR",
+                    "shop", f"یادداشت\u200cها {i}"])
+
+
+def _dump(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table, each value with its SQLite storage class."""
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {}
+        for t in tables:
+            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
+            sel = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+            out[t] = conn.execute(f'SELECT {sel} FROM "{t}" ORDER BY rowid').fetchall()
+        return out
+    finally:
+        conn.close()
+
+
+def _import_everything(app, tmp_path) -> None:
+    people = write_csv(tmp_path / "customers.csv", CUSTOMERS)
+    history = write_csv(tmp_path / "history.csv", HISTORY)
+    import_customers(app, people, batch_size=7)
+    import_customers(app, people, batch_size=11)  # again: every row merges or is unchanged
+    import_interactions(app, history, create_customers=True, batch_size=13)
+
+
+def test_imports_store_the_same_rows_with_and_without_the_writer_thread(crm_backend, crm_app_factory, tmp_path,
+                                                                        _crm_sqlite_template):
+    if crm_backend != "sqlite":
+        pytest.skip("the writer thread is SQLite's (PostgreSQL copies in the server)")
+    written = []
+    original = background.BackgroundWriter._run
+
+    def counting_run(self):
+        original(self)
+        written.append(self.statements)
+
+    with mock.patch.object(background.BackgroundWriter, "_run", counting_run):
+        threaded = crm_app_factory()
+        _import_everything(threaded, tmp_path)
+    (tmp_path / "second").mkdir()
+    url = _crm_sqlite_template.fresh(tmp_path / "second")
+    with mock.patch.object(background, "SUPPORTED", False):
+        from crmcore.app import CRM
+        from crmcore.testing.helpers import FrozenClock
+
+        at_once = CRM(url, plugins=[], clock=FrozenClock())
+        try:
+            _import_everything(at_once, tmp_path)
+        finally:
+            at_once.dispose()
+    assert sum(written) > 20  # the first app really wrote on the thread (inserts of several batches and tables)
+    first, second = _dump(threaded.url), _dump(url)
+    assert first["customers"] and first["interactions"] and first["outbox"]
+    assert first == second
+
+
+def test_a_statement_after_queued_inserts_sees_them_in_order(crm_app):
+    n = 4_000
+    original = background.BackgroundWriter._execute
+
+    def slow_execute(self, statement, payload):  # the writer is surely behind when the SELECT comes
+        time.sleep(0.05)
+        return original(self, statement, payload)
+
+    rows = [{"event": "test_event", "customer_id": None, "payload": {"n": i, "text": "علی\u200cرضا"},
+             "created_at": NOW, "published_at": None, "attempts": 0} for i in range(n)]
+    with mock.patch.object(background.BackgroundWriter, "_execute", slow_execute):
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+            for start in range(0, n, 500):
+                insert_rows(uow.session, OutboxEvent.__table__, rows[start:start + 500])
+            stored = uow.session.execute(select(OutboxEvent.payload).where(OutboxEvent.event == "test_event")
+                                         .order_by(OutboxEvent.id)).scalars().all()
+            if writer is not None:  # SQLite: the inserts went through the writer thread
+                assert writer.statements == n // 500
+    assert [p["n"] for p in stored] == list(range(n))
+    assert stored[0]["text"] == "علی\u200cرضا"
+
+
+def test_a_failing_background_insert_fails_the_command_and_stores_nothing(crm_app):
+    def run():
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+            ids = insert_with_ids(uow.session, Customer.__table__, [
+                {"kind": "person", "display_name": "Ali", "search_key": "ali", "external_id": None, "birthday": None,
+                 "city": None, "address": None, "owner": None, "consent_sms": False, "consent_email": False,
+                 "attributes": {}, "created_at": NOW, "updated_at": NOW}])
+            insert_rows(uow.session, CustomerTag.__table__, [{"customer_id": ids[0], "tag": "vip"}] * 2)  # twice
+            insert_rows(uow.session, AuditEntry.__table__, [
+                {"at": NOW, "actor": "t", "action": "after", "entity": "x", "entity_id": None, "customer_id": None,
+                 "changes": {}}])
+            uow.session.scalar(select(func.count(Customer.id)))  # the next statement raises the failure
+
+    with pytest.raises(Exception) as failure:  # SQLAlchemy's IntegrityError on SQLite, psycopg's from COPY
+        run()
+    assert "unique" in str(failure.value).lower()
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalar(select(func.count(Customer.id))) == 0
+        assert uow.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "after")) == 0
+
+
+def test_an_integer_beyond_64_bits_is_refused_not_rounded(crm_app):
+    with pytest.raises(Exception) as failure:
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+            insert_rows(uow.session, OutboxEvent.__table__, [
+                {"event": "big", "customer_id": None, "payload": {}, "created_at": NOW, "published_at": None,
+                 "attempts": 2 ** 64}])
+    assert "range" in str(failure.value)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalar(select(func.count(OutboxEvent.id)).where(OutboxEvent.event == "big")) == 0
+
+
+def test_text_with_a_nul_character_is_stored_exactly(crm_backend, crm_app):
+    if crm_backend != "sqlite":
+        pytest.skip("PostgreSQL text cannot hold NUL")
+    with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+        insert_rows(uow.session, AuditEntry.__table__, [
+            {"at": NOW, "actor": "a\x00b", "action": "nul", "entity": "x", "entity_id": None, "customer_id": None,
+             "changes": {}}])
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "nul")) == "a\x00b"
+
+
+def test_the_block_own_error_wins_and_the_switch_interval_comes_back(crm_backend, crm_app):
+    if crm_backend != "sqlite":
+        pytest.skip("on PostgreSQL the insert itself fails at once")
+    before = sys.getswitchinterval()
+    with pytest.raises(KeyError):
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+            insert_rows(uow.session, CustomerTag.__table__, [{"customer_id": 999_999, "tag": "x"}])  # no such customer
+            raise KeyError("the block's own error")
+    assert sys.getswitchinterval() == before
+    assert not background._WRITERS
