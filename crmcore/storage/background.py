@@ -1,20 +1,24 @@
-"""SQLite multi-row inserts written on a second thread while the import goes on (same connection, same
+"""An import's multi-row inserts written on a second thread while the import goes on (same connection, same
 transaction).
 
-An import spends about a third of its time inside SQLite writing rows and B-tree pages, and the rest in Python
-reading, checking and deduplicating the next rows. Within :func:`background_inserts` the inserts of
-:func:`crmcore.storage.bulk.insert_rows` are handed to a writer thread as one ``INSERT … SELECT … FROM
-json_each(?)`` statement per batch: SQLite runs the whole statement in C without Python's GIL, so the second
-core writes batch *k* while the first reads batch *k + 1* (a driver ``executemany`` would need the GIL back
-after every row and would crawl behind a busy thread).
+An import spends a good part of its time waiting for the database to write rows and index pages, and the rest
+in Python reading, checking and deduplicating the next rows. Within :func:`background_inserts` the inserts of
+:func:`crmcore.storage.bulk.insert_rows` are handed to a writer thread, so the database writes batch *k*
+while Python reads batch *k + 1*:
+
+- SQLite: one ``INSERT … SELECT … FROM json_each(?)`` statement per batch and table. SQLite runs the whole
+  statement in C without Python's GIL, on the second core (a driver ``executemany`` would need the GIL back
+  after every row and would crawl behind a busy thread). The values are the ones ``executemany`` would bind,
+  carried as JSON (integers, text, NULL); a table with a column of another type (float, decimal, bytes) is
+  written at once, as before.
+- PostgreSQL: the batch's ``COPY`` text, formatted by the main thread, is sent by the writer thread while the
+  server indexes it.
 
 Consistency: before any other statement on the connection (a lookup, an ORM flush, a savepoint), and before
 commit or rollback, the main thread waits until every handed-over insert is done, so every statement still
 sees everything written before it, in order — exactly as if the inserts had run at once. An insert that fails
 is raised at that point (the unit of work then rolls the whole command back), and the inserts queued after it
-are dropped with the transaction. The values are the ones ``executemany`` would bind, carried as JSON
-(integers, text, NULL); a table with a column of another type (float, decimal, bytes) is written at once, as
-before. Only SQLite is concerned: PostgreSQL's ``COPY`` already runs in the server.
+are dropped with the transaction.
 """
 from __future__ import annotations
 
@@ -38,9 +42,10 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circu
 class BackgroundWriter:
     """One writer thread for one DBAPI connection; statements run in the order they were handed over."""
 
-    def __init__(self, dbapi_connection):
+    def __init__(self, dbapi_connection, dbapi_error: type[Exception]):
         self.dbapi_connection = dbapi_connection
-        self._jobs: deque[tuple[str, str, int]] = deque()
+        self._dbapi_error = dbapi_error
+        self._jobs: deque[tuple[str, str, str, int]] = deque()  # (how, statement, payload, rows)
         self._lock = threading.Condition()
         self._busy = False
         self._closed = False
@@ -51,19 +56,26 @@ class BackgroundWriter:
         self._thread.start()
 
     def submit(self, statement: str, rows: list[tuple]) -> bool:
-        """Queue ``statement`` with ``rows`` as its JSON parameter; ``False`` when these values cannot travel
-        as JSON exactly (the caller then writes them itself, after :meth:`drain`)."""
+        """SQLite: queue ``statement`` with ``rows`` as its JSON parameter; ``False`` when these values cannot
+        travel as JSON exactly (the caller then writes them itself: its statement waits for the queue)."""
         try:
             payload = _dumps(rows)
         except (TypeError, ValueError):
             return False
         if "\\u0000" in payload:  # SQLite's JSON text values end at a NUL character
             return False
-        with self._lock:
-            if self._error is None:
-                self._jobs.append((statement, payload, len(rows)))
-                self._lock.notify_all()
+        self._queue(("json", statement, payload, len(rows)))
         return True
+
+    def submit_copy(self, statement: str, text: str, count: int) -> None:
+        """PostgreSQL: queue ``COPY … FROM STDIN`` with its rows as COPY text."""
+        self._queue(("copy", statement, text, count))
+
+    def _queue(self, job: tuple[str, str, str, int]) -> None:
+        with self._lock:
+            if self._error is None:  # after a failure nothing more is written: the transaction is lost
+                self._jobs.append(job)
+                self._lock.notify_all()
 
     def drain(self) -> None:
         """Wait until every queued statement is done; raise the first failure (once)."""
@@ -73,8 +85,8 @@ class BackgroundWriter:
             error, self._error = self._error, None
             statement = self._failed_statement
         if error is not None:
-            if isinstance(error, sqlite3.Error):
-                raise exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+            if isinstance(error, self._dbapi_error):
+                raise exc.DBAPIError.instance(statement, None, error, self._dbapi_error) from error
             raise error
 
     def close(self) -> None:
@@ -83,7 +95,12 @@ class BackgroundWriter:
             self._lock.notify_all()
         self._thread.join()
 
-    def _execute(self, statement: str, payload: str) -> int:
+    def _execute(self, how: str, statement: str, payload: str) -> int | None:
+        if how == "copy":
+            with self.dbapi_connection.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    copy.write(payload)
+            return None
         cursor = self.dbapi_connection.execute(statement, (payload,))
         try:
             return cursor.rowcount
@@ -97,12 +114,12 @@ class BackgroundWriter:
                     self._lock.wait()
                 if not self._jobs:
                     return
-                statement, payload, count = self._jobs.popleft()
+                how, statement, payload, count = self._jobs.popleft()
                 self._busy = True
             try:
-                inserted = self._execute(statement, payload)
+                inserted = self._execute(how, statement, payload)
                 self.statements += 1
-                if inserted != count:  # rows left out by the statement's WHERE (see bulk._json_insert)
+                if inserted is not None and inserted != count:  # rows left out by the statement's WHERE (see bulk._json_insert)
                     raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
                                         "beyond SQLite's 64-bit range")
             except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()
@@ -139,18 +156,18 @@ def writer_for(dbapi_connection) -> BackgroundWriter | None:
 
 @contextmanager
 def background_inserts(session) -> Iterator[BackgroundWriter | None]:
-    """Within the block, :func:`~crmcore.storage.bulk.insert_rows` on this session's SQLite connection
-    writes on a second thread (see the module documentation); on leaving it, everything is written (and a
-    failure raised) before the caller goes on. Elsewhere (PostgreSQL, an SQLite without JSON) a no-op."""
+    """Within the block, :func:`~crmcore.storage.bulk.insert_rows` on this session's connection writes on a
+    second thread (see the module documentation); on leaving it, everything is written (and a failure raised)
+    before the caller goes on. On an SQLite without JSON (older than 3.38) a no-op."""
     conn = session.connection()
-    if conn.dialect.name != "sqlite" or not SUPPORTED:
+    if not (conn.dialect.name == "sqlite" and SUPPORTED or conn.dialect.name == "postgresql"):
         yield None
         return
     dbapi_connection = conn.connection.dbapi_connection
     if id(dbapi_connection) in _WRITERS:  # nested: the outer block already writes in the background
         yield _WRITERS[id(dbapi_connection)]
         return
-    writer = BackgroundWriter(dbapi_connection)
+    writer = BackgroundWriter(dbapi_connection, conn.dialect.loaded_dbapi.Error)
 
     def before_statement(*_args: Any) -> None:
         writer.drain()

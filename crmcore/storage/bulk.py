@@ -56,12 +56,18 @@ def _copy(conn, table, names, convert, rows) -> None:
     of a type this formatter does not know sends the rows through ``write_row`` instead."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
+    statement = f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
     try:
         lines = ["\t".join([_copy_text(v) for v in convert(row)]) for row in rows]
     except _NotCopyText:
         lines = None
-    with conn.connection.dbapi_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+    dbapi_connection = conn.connection.dbapi_connection
+    writer = writer_for(dbapi_connection) if lines is not None else None
+    if writer is not None:
+        writer.submit_copy(statement, "\n".join(lines) + "\n", len(lines))
+        return
+    with dbapi_connection.cursor() as cursor:
+        with cursor.copy(statement) as copy:
             if lines is None:
                 write_row = copy.write_row
                 for row in rows:
