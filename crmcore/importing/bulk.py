@@ -23,7 +23,7 @@ from ..domain.money import Money
 from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
-from ..storage.bulk import insert_rows, insert_with_ids, reserve_ids  # noqa: F401  (used here and by importers)
+from ..storage.bulk import insert_rows, insert_values, insert_with_ids, reserve_ids  # noqa: F401  (used here and by importers)
 from ..storage.models import (
     AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
 )
@@ -71,24 +71,28 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     phone_ids = reserve_ids(session, CustomerPhone.__table__, sum(len(p.phones) for p in prepared))
     email_ids = reserve_ids(session, CustomerEmail.__table__, sum(len(p.emails) for p in prepared))
     insert_with_ids(session, Customer.__table__, rows, index_order="search_key", ids=ids)
-    phones: list[dict[str, Any]] = []
-    emails: list[dict[str, Any]] = []
-    tags: list[dict[str, Any]] = []
-    tokens: list[dict[str, Any]] = []
-    audit: list[dict[str, Any]] = []
+    phones: list[tuple] = []
+    emails: list[tuple] = []
+    tags: list[tuple] = []
+    tokens: list[tuple] = []
+    audit: list[tuple] = []
+    actor = uow.actor
+    next_phone, next_email = iter(phone_ids), iter(email_ids)
     for cid, p in zip(ids, prepared):
-        phones.extend({"customer_id": cid, "e164": ph.e164, "kind": ph.kind, "position": i} for i, ph in enumerate(p.phones))
-        emails.extend({"customer_id": cid, "email": e, "position": i} for i, e in enumerate(p.emails))
-        tags.extend({"customer_id": cid, "tag": t} for t in p.tags)
-        tokens.extend({"customer_id": cid, "token": t} for t in search_tokens(p.name))
-        audit.append({"at": now, "actor": uow.actor, "action": "create", "entity": "customer", "entity_id": str(cid),
-                      "customer_id": cid, "changes": {"name": p.name}})
+        phones += [(next(next_phone), cid, ph.e164, ph.kind, i) for i, ph in enumerate(p.phones)]
+        emails += [(next(next_email), cid, e, i) for i, e in enumerate(p.emails)]
+        tags += [(cid, t) for t in p.tags]
+        tokens += [(cid, t) for t in search_tokens(p.name)]
+        audit.append((now, actor, "create", "customer", str(cid), cid, {"name": p.name}))
     # sent in the order of their most scattered index (ids still in the order of the customers)
-    insert_with_ids(session, CustomerPhone.__table__, phones, index_order="e164", ids=phone_ids)
-    insert_with_ids(session, CustomerEmail.__table__, emails, index_order="email", ids=email_ids)
-    insert_rows(session, CustomerTag.__table__, tags, index_order="tag")
-    insert_rows(session, CustomerSearchToken.__table__, tokens, index_order="token")
-    insert_rows(session, AuditEntry.__table__, audit)
+    insert_values(session, CustomerPhone.__table__, ("id", "customer_id", "e164", "kind", "position"), phones,
+                  index_order="e164")
+    insert_values(session, CustomerEmail.__table__, ("id", "customer_id", "email", "position"), emails,
+                  index_order="email")
+    insert_values(session, CustomerTag.__table__, ("customer_id", "tag"), tags, index_order="tag")
+    insert_values(session, CustomerSearchToken.__table__, ("customer_id", "token"), tokens, index_order="token")
+    insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
+                                                  "changes"), audit)
     loaded: dict[int, Customer] = {}
     if hooks_implemented(uow, "crm_customer_created"):
         from sqlalchemy.orm import selectinload

@@ -156,25 +156,27 @@ _SHAPES: dict[tuple[Any, str, tuple[str, ...]], tuple[str, list[str], Callable[[
 _JSON_SAFE = (int, str, bool, dict, list, date, datetime)
 
 
-def _row_converter(names: list[str], procs: list) -> Callable[[dict], tuple]:
+def _row_converter(names: list[str], procs: list, positions: dict[str, int] | None = None) -> Callable[[Any], tuple]:
     """``row → tuple of driver values`` as one generated function: a plain tuple display of ``row[name]`` or
-    ``proc(row[name])``, with no per-value generator or ``zip`` (this is the hot loop of every import)."""
+    ``proc(row[name])``, with no per-value generator or ``zip`` (this is the hot loop of every import).
+    With ``positions`` the rows are tuples and ``row[position]`` is read instead."""
     env: dict[str, Any] = {}
     items = []
     for i, (name, proc) in enumerate(zip(names, procs)):
+        key = repr(name) if positions is None else str(positions[name])
         if proc is None:
-            items.append(f"row[{name!r}]")
+            items.append(f"row[{key}]")
         else:
             env[f"p{i}"] = proc
-            items.append(f"p{i}(row[{name!r}])")
+            items.append(f"p{i}(row[{key}])")
     source = f"def convert(row):\n    return ({', '.join(items)},)\n"
     exec(compile(source, "<crmcore.storage.bulk row converter>", "exec"), env)
     return env["convert"]
 
 
-def _shape(conn, table, keys: tuple[str, ...]):
+def _shape(conn, table, keys: tuple[str, ...], *, tuples: bool = False):
     dialect = conn.dialect
-    cache_key = (table, dialect.name, keys)
+    cache_key = (table, dialect.name, keys, tuples)
     shape = _SHAPES.get(cache_key)
     if shape is None:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
@@ -182,12 +184,23 @@ def _shape(conn, table, keys: tuple[str, ...]):
         if any(name not in keys for name in names) or not compiled.positional and dialect.name != "postgresql":
             shape = (compiled.string, names, None, None)  # a column default would have to be computed: SQLAlchemy
         else:
-            shape = (compiled.string, names, _row_converter(names, [_processor(table.c[n], dialect) for n in names]),
-                     _json_insert(conn, table, names) if dialect.name == "sqlite" else None)
+            procs = [_processor(table.c[n], dialect) for n in names]
+            if tuples and names == list(keys) and not any(procs):
+                convert = _as_is  # the given tuples are the driver values
+            else:
+                convert = _row_converter(names, procs, {k: i for i, k in enumerate(keys)} if tuples else None)
+            shape = (compiled.string, names, convert, _json_insert(conn, table, names) if dialect.name == "sqlite" else None)
         if len(_SHAPES) > 500:
             _SHAPES.clear()
         _SHAPES[cache_key] = shape
     return shape
+
+
+def _as_is(row: tuple) -> tuple:
+    return row
+
+
+
 
 
 def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> None:
@@ -197,7 +210,7 @@ def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str 
     straight to the driver: SQLite's ``executemany`` (skipping SQLAlchemy's per-row bookkeeping, which costs
     more than SQLite's insert itself) or PostgreSQL's ``COPY`` (SQLAlchemy's multi-VALUES pages make psycopg
     re-parse a 100 kB statement per page). Within :func:`crmcore.storage.background.background_inserts`
-    (imports), SQLite's inserts are handed to a writer thread instead, as one JSON-parameter statement each.
+    (imports), the inserts are handed to a writer thread instead.
 
     ``index_order`` names a column whose index would otherwise be written all over (name tokens, phone
     numbers): the rows are sent sorted by it, so the index B-tree is written page after page instead of
@@ -210,16 +223,38 @@ def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str 
     if index_order is not None:
         rows = sorted(rows, key=itemgetter(index_order))
     conn = session.connection()
-    sql, names, convert, json_sql = _shape(conn, table, tuple(rows[0]))
-    if convert is None:
+    shape = _shape(conn, table, tuple(rows[0]))
+    if shape[2] is None:
         session.execute(insert(table), rows)
-    elif conn.dialect.name == "postgresql":
-        _copy(conn, table, names, convert, rows)
     else:
-        values = list(map(convert, rows))
-        writer = writer_for(conn.connection.dbapi_connection) if json_sql else None
-        if writer is None or not writer.submit(json_sql, values):
-            conn.exec_driver_sql(sql, values)
+        _send(conn, table, shape, rows)
+
+
+def insert_values(session, table, columns: tuple[str, ...], rows: list[tuple], *,
+                  index_order: str | None = None) -> None:
+    """:func:`insert_rows` for rows given as tuples of the ``columns``' values: no dict per row, and no
+    conversion at all when the columns need none (name tokens, tags, phone numbers: most of an import's rows)."""
+    if not rows:
+        return
+    if index_order is not None:
+        rows = sorted(rows, key=itemgetter(columns.index(index_order)))
+    conn = session.connection()
+    shape = _shape(conn, table, columns, tuples=True)
+    if shape[2] is None:
+        session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+    else:
+        _send(conn, table, shape, rows)
+
+
+def _send(conn, table, shape, rows: list) -> None:
+    sql, names, convert, json_sql = shape
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, names, convert, rows)
+        return
+    values = rows if convert is _as_is else list(map(convert, rows))
+    writer = writer_for(conn.connection.dbapi_connection) if json_sql else None
+    if writer is None or not writer.submit(json_sql, values):
+        conn.exec_driver_sql(sql, values)
 
 
 def _python_type(column) -> type:
