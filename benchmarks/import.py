@@ -11,6 +11,8 @@ Printed, each measured in this run on a fresh database:
   and with every installed plugin enabled: rows/s and the share of time spent inside plugin hooks.
 Each run is a separate process so its peak RSS is its own. CPU time is printed next to wall time because
 the machine may be shared, and each figure is the best of --repeat runs (default 3; all wall times shown).
+CPU time is the whole process's: an import writes its rows on a second thread (crmcore/storage/background.py)
+while the main thread reads on, so its CPU time exceeds its wall time and its "rows/s CPU" is the lower figure.
 """
 from __future__ import annotations
 

@@ -54,6 +54,10 @@ def refusals(uow, prepared: PreparedCustomer) -> list[str]:
     return errors
 
 
+CUSTOMER_COLUMNS = ("id", "kind", "display_name", "search_key", "external_id", "birthday", "city", "address", "owner",
+                    "consent_sms", "consent_email", "attributes", "created_at", "updated_at")
+
+
 def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     """Store new customers (already checked: unique external ids, clean attributes, plugins' validation);
     returns their ids. When a plugin implements ``crm_customer_created`` it receives each stored customer
@@ -63,14 +67,13 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     session = uow.session
     session.flush()
     now = uow.now()
-    rows = [{"kind": p.kind, "display_name": p.name, "search_key": normalize(p.name)[:300], "external_id": p.external_id,
-             "birthday": p.birthday, "city": p.city, "address": p.address, "owner": p.owner,
-             "consent_sms": p.consent_sms, "consent_email": p.consent_email, "attributes": dict(p.attributes),
-             "created_at": now, "updated_at": now} for p in prepared]
-    ids = reserve_ids(session, Customer.__table__, len(rows))
+    ids = reserve_ids(session, Customer.__table__, len(prepared))
     phone_ids = reserve_ids(session, CustomerPhone.__table__, sum(len(p.phones) for p in prepared))
     email_ids = reserve_ids(session, CustomerEmail.__table__, sum(len(p.emails) for p in prepared))
-    insert_with_ids(session, Customer.__table__, rows, index_order="search_key", ids=ids)
+    insert_values(session, Customer.__table__, CUSTOMER_COLUMNS, [
+        (cid, p.kind, p.name, normalize(p.name)[:300], p.external_id, p.birthday, p.city, p.address, p.owner,
+         p.consent_sms, p.consent_email, dict(p.attributes), now, now) for cid, p in zip(ids, prepared)],
+        index_order="search_key")
     phones: list[tuple] = []
     emails: list[tuple] = []
     tags: list[tuple] = []
