@@ -3,8 +3,8 @@ transaction).
 
 An import spends a good part of its time waiting for the database to write rows and index pages, and the rest
 in Python reading, checking and deduplicating the next rows. Within :func:`background_inserts` the inserts of
-:func:`crmcore.storage.bulk.insert_rows` are handed to a writer thread, so the database writes batch *k*
-while Python reads batch *k + 1*:
+:func:`crmcore.storage.bulk.insert_rows` and ``insert_values`` are handed to a writer thread, so the database
+writes batch *k* while Python reads batch *k + 1*:
 
 - SQLite: one ``INSERT … SELECT … FROM json_each(?)`` statement per batch and table. SQLite runs the whole
   statement in C without Python's GIL, on the second core (a driver ``executemany`` would need the GIL back
@@ -119,7 +119,7 @@ class BackgroundWriter:
             try:
                 inserted = self._execute(how, statement, payload)
                 self.statements += 1
-                if inserted is not None and inserted != count:  # rows left out by the statement's WHERE (see bulk._json_insert)
+                if inserted is not None and inserted != count:  # rows left out by the WHERE of bulk._json_insert
                     raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
                                         "beyond SQLite's 64-bit range")
             except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()
@@ -183,14 +183,14 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
         yield writer
         failed = False
     finally:
-        _shorter_switch_interval(-1)
-        del _WRITERS[id(dbapi_connection)]
-        for target, name, fn in listeners:
-            event.remove(target, name, fn)
         try:
             writer.drain()
         except Exception:
             if not failed:
                 raise  # otherwise the block's own exception is the one that matters; all is rolled back
         finally:
+            _shorter_switch_interval(-1)
+            del _WRITERS[id(dbapi_connection)]
+            for target, name, fn in listeners:
+                event.remove(target, name, fn)
             writer.close()

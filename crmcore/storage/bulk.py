@@ -44,8 +44,9 @@ def reserve_ids(session, table, count: int) -> list[int] | None:
         start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
         return list(range(start, start + count))
     if dialect == "postgresql":
-        return sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                                      {"t": table.name, "n": count}).scalars())
+        return sorted(session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": count}).scalars())
     return None  # pragma: no cover
 
 
@@ -189,7 +190,8 @@ def _shape(conn, table, keys: tuple[str, ...], *, tuples: bool = False):
                 convert = _as_is  # the given tuples are the driver values
             else:
                 convert = _row_converter(names, procs, {k: i for i, k in enumerate(keys)} if tuples else None)
-            shape = (compiled.string, names, convert, _json_insert(conn, table, names) if dialect.name == "sqlite" else None)
+            json_sql = _json_insert(conn, table, names) if dialect.name == "sqlite" else None
+            shape = (compiled.string, names, convert, json_sql)
         if len(_SHAPES) > 500:
             _SHAPES.clear()
         _SHAPES[cache_key] = shape
