@@ -178,3 +178,25 @@ def test_the_block_own_error_wins_and_the_switch_interval_comes_back(crm_app):
             raise KeyError("the block's own error")
     assert sys.getswitchinterval() == before
     assert not background._WRITERS
+
+
+def test_the_queue_is_bounded_when_python_runs_ahead(crm_app):
+    original = background.BackgroundWriter._execute
+    queued = []
+
+    def slow_execute(self, *job):
+        queued.append(len(self._jobs))
+        time.sleep(0.002)
+        return original(self, *job)
+
+    rows = [{"event": "bounded", "customer_id": None, "payload": {"n": i}, "created_at": NOW, "published_at": None,
+             "attempts": 0} for i in range(background.MAX_QUEUED * 3)]
+    with mock.patch.object(background.BackgroundWriter, "_execute", slow_execute):
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+            for row in rows:  # one statement each, far more than the queue holds
+                insert_rows(uow.session, OutboxEvent.__table__, [row])
+    assert len(queued) == len(rows) and max(queued) < background.MAX_QUEUED
+    with crm_app.unit_of_work(readonly=True) as uow:
+        stored = uow.session.scalars(select(OutboxEvent.payload).where(OutboxEvent.event == "bounded")
+                                     .order_by(OutboxEvent.id)).all()
+    assert [p["n"] for p in stored] == list(range(len(rows)))

@@ -36,6 +36,8 @@ from sqlalchemy import event, exc
 SUPPORTED = sqlite3.sqlite_version_info >= (3, 38, 0)
 #: while the writer waits for the GIL after a statement, the main thread is asked to let go after this long
 SWITCH_INTERVAL = 0.0005
+#: statements waiting at most (an import's next lookup waits for all of them anyway: a batch's worth)
+MAX_QUEUED = 32
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
@@ -73,6 +75,8 @@ class BackgroundWriter:
 
     def _queue(self, job: tuple[str, str, str, int]) -> None:
         with self._lock:
+            while len(self._jobs) >= MAX_QUEUED and self._error is None:  # memory stays flat if Python runs ahead
+                self._lock.wait()
             if self._error is None:  # after a failure nothing more is written: the transaction is lost
                 self._jobs.append(job)
                 self._lock.notify_all()
