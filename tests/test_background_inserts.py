@@ -200,3 +200,27 @@ def test_the_queue_is_bounded_when_python_runs_ahead(crm_app):
         stored = uow.session.scalars(select(OutboxEvent.payload).where(OutboxEvent.event == "bounded")
                                      .order_by(OutboxEvent.id)).all()
     assert [p["n"] for p in stored] == list(range(len(rows)))
+
+
+class _OddText(str):
+    """Text of a type the COPY formatter does not know: PostgreSQL writes it at once, with ``write_row``."""
+
+
+def test_an_insert_written_at_once_waits_for_the_queue(crm_backend, crm_app):
+    original = background.BackgroundWriter._execute
+
+    def slow_execute(self, *job):  # the customers are still queued when the tags come
+        time.sleep(0.2)
+        return original(self, *job)
+
+    tag = "a\x00b" if crm_backend == "sqlite" else _OddText("vip")  # neither can go through the writer thread
+    with mock.patch.object(background.BackgroundWriter, "_execute", slow_execute):
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+            ids = insert_with_ids(uow.session, Customer.__table__, [
+                {"kind": "person", "display_name": f"Ali {i}", "search_key": f"ali {i}", "external_id": None,
+                 "birthday": None, "city": None, "address": None, "owner": None, "consent_sms": False,
+                 "consent_email": False, "attributes": {}, "created_at": NOW, "updated_at": NOW} for i in range(3)])
+            insert_rows(uow.session, CustomerTag.__table__, [{"customer_id": cid, "tag": tag} for cid in ids])
+            assert writer.statements == 1  # the customers, before the tags (their foreign key would fail)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalars(select(CustomerTag.tag).order_by(CustomerTag.customer_id)).all() == [str(tag)] * 3

@@ -63,10 +63,12 @@ def _copy(conn, table, names, convert, rows) -> None:
     except _NotCopyText:
         lines = None
     dbapi_connection = conn.connection.dbapi_connection
-    writer = writer_for(dbapi_connection) if lines is not None else None
+    writer = writer_for(dbapi_connection)
     if writer is not None:
-        writer.submit_copy(statement, "\n".join(lines) + "\n", len(lines))
-        return
+        if lines is not None:
+            writer.submit_copy(statement, "\n".join(lines) + "\n", len(lines))
+            return
+        writer.drain()  # this COPY goes round SQLAlchemy's statement events: the queue first
     with dbapi_connection.cursor() as cursor:
         with cursor.copy(statement) as copy:
             if lines is None:
@@ -150,9 +152,10 @@ def _processor(column, dialect):
     return cached
 
 
-#: (table, dialect name, column names) → (SQL, column names, converter, SQL for JSON rows or None); generated
-#: once per shape.
-_SHAPES: dict[tuple[Any, str, tuple[str, ...]], tuple[str, list[str], Callable[[dict], tuple] | None, str | None]] = {}
+#: generated once per shape: inserts (table, dialect name, column names, rows are tuples) → (SQL, column names,
+#: converter, SQL for JSON rows or None); updates (table, dialect name, ("update", key, *columns)) → (SQL,
+#: converter)
+_SHAPES: dict[tuple, tuple] = {}
 #: column types whose driver values travel exactly as JSON (integers, text, NULL): see :mod:`.background`
 _JSON_SAFE = (int, str, bool, dict, list, date, datetime)
 
@@ -200,9 +203,6 @@ def _shape(conn, table, keys: tuple[str, ...], *, tuples: bool = False):
 
 def _as_is(row: tuple) -> tuple:
     return row
-
-
-
 
 
 def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> None:
