@@ -148,6 +148,19 @@ class PluginHost:
                 raise
             raise PluginHookError(plugin, hook_name, exc) from exc
 
+    def call_one(self, impl, hook_name: str, **kwargs: Any) -> Any:
+        """Call one implementation of a hook (a pluggy ``HookImpl`` from ``get_hookimpls()``) with the
+        arguments it asks for, when the caller needs to know which plugin answered what; a raising plugin is
+        named as by :meth:`call`."""
+        try:
+            return impl.function(*[kwargs[name] for name in impl.argnames])
+        except PluginHookError:
+            raise
+        except Exception as exc:
+            if impl.plugin_name == KERNEL:
+                raise
+            raise PluginHookError(impl.plugin_name, hook_name, exc) from exc
+
     def blame(self, tb: TracebackType | None) -> str | None:
         """The plugin whose code raised: the outermost traceback frame inside a registered plugin."""
         while tb is not None:

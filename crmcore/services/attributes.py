@@ -1,12 +1,30 @@
-"""Custom customer attributes, validated by specs that plugins contribute (hook ``crm_customer_attributes``)."""
+"""Custom customer attributes, validated by specs that plugins contribute (hook ``crm_customer_attributes``).
+
+Numbers are read as people type them: Persian and Arabic-Indic digits, the Persian decimal separator (٫) and
+an optional sign; thousands separators, underscores, ``NaN`` and infinities are refused (they are not what a
+person means by a number, and NaN would not survive as JSON). Two plugins declaring the same attribute name
+with different specs is refused with both names: one would silently override the other's rules.
+"""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from ..errors import ValidationError
+from ..domain.text import to_ascii_digits
+from ..errors import PluginError, ValidationError
+
+_WHOLE = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _number_text(value: Any) -> str:
+    """``value`` as plain ASCII number text: Persian/Arabic digits and the Persian decimal separator mapped."""
+    if isinstance(value, bool):  # True is an int to Python, not a number to a person
+        return str(value)
+    return to_ascii_digits(str(value)).strip().replace("\u066b", ".")
 
 TYPES = ("str", "int", "bool", "date", "decimal")
 
@@ -29,10 +47,10 @@ class AttributeSpec:
         if self.type == "str":
             value = str(value)
         elif self.type == "int":
-            try:
-                value = int(str(value))
-            except ValueError:
-                raise ValidationError(f"{value!r} is not a whole number", field=field) from None
+            text = _number_text(value)
+            if not _WHOLE.fullmatch(text):
+                raise ValidationError(f"{value!r} is not a whole number", field=field)
+            value = int(text)
         elif self.type == "bool":
             text = str(value).strip().lower()
             if text in ("1", "true", "yes", "y", "بله", "on"):
@@ -46,20 +64,32 @@ class AttributeSpec:
 
             value = parse_date(value, field=field).isoformat()
         elif self.type == "decimal":
-            try:
-                value = str(Decimal(str(value)))
-            except InvalidOperation:
-                raise ValidationError(f"{value!r} is not a number", field=field) from None
+            text = _number_text(value)
+            if not _NUMBER.fullmatch(text):
+                raise ValidationError(f"{value!r} is not a number", field=field)
+            value = str(Decimal(text))
         if self.choices and str(value) not in self.choices:
             raise ValidationError(f"{value!r} is not one of {', '.join(self.choices)}", field=field)
         return value
 
 
 def attribute_specs(uow) -> dict[str, AttributeSpec]:
+    """Every declared attribute by name; :class:`PluginError` when two plugins declare one name differently."""
     specs: dict[str, AttributeSpec] = {}
-    for group in uow.call("crm_customer_attributes"):
+    owners: dict[str, str] = {}
+    caller = uow.plugins.hook.crm_customer_attributes
+    for impl in caller.get_hookimpls():  # registration order: the error names the earlier plugin first
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        group = uow.plugins.call_one(impl, "crm_customer_attributes", uow=uow)
         for spec in group or ():
-            specs[spec.name] = spec
+            known = specs.get(spec.name)
+            if known is not None and known != spec:
+                raise PluginError(f"attribute {spec.name!r} is declared by both {owners[spec.name]!r} and "
+                                  f"{impl.plugin_name!r} with different rules; one would silently override the "
+                                  "other: rename one of them or disable one plugin", field=f"attributes.{spec.name}")
+            specs.setdefault(spec.name, spec)
+            owners.setdefault(spec.name, impl.plugin_name)
     return specs
 
 
