@@ -112,7 +112,8 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
 
 
 @outbox.command("status")
-@click.option("--with-broker", is_flag=True, help="Also count the messages waiting in the broker's queues.")
+@click.option("--with-broker", is_flag=True,
+              help="Also count the messages waiting in the broker's events and jobs queues.")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--queue", metavar="NAME", help=QUEUE_HELP)
 @click.option("--json", "as_json", is_flag=True)
@@ -129,7 +130,8 @@ def status(with_broker, broker, queue, as_json):
         settings = _settings(broker, queue)
         b = make_broker(settings)
         try:
-            data["broker"] = {"queue": settings.describe(), **queue_counts(b, settings)}
+            data["broker"] = {"queue": settings.describe(), **queue_counts(b, settings),
+                              "jobs": {"queue": settings.jobs_queue, **queue_counts(b, settings, settings.jobs_queue)}}
         finally:
             b.close()
     if as_json:
@@ -150,6 +152,9 @@ def status(with_broker, broker, queue, as_json):
     if "broker" in data:
         b = data["broker"]
         click.echo(f"broker {b['queue']}: {b['ready']} ready, {b['delayed']} delayed, {b['dead']} dead-lettered")
+        j = b["jobs"]
+        click.echo(f"broker jobs queue {j['queue']}: {j['ready']} ready, {j['delayed']} delayed, "
+                   f"{j['dead']} dead-lettered")
     for f in data["recent_failures"]:
         click.echo(f"failed event {f['event_id']} {f['event']} (customer {f['customer_id']}) after "
                    f"{f['attempts']} attempts at {when(f['at'])}: {f['error']}")

@@ -216,6 +216,10 @@ def test_wait_without_a_worker_times_out_saying_which_and_a_later_worker_runs_th
                         "`crm jobs runs` shows their progress\n")
     assert jobs_queue_counts(broker_settings)["ready"] == 2
     assert effects(jobs_app) == []
+    status = jobs_cli("outbox", "status", "--with-broker", env=broker_env(broker_settings)).stdout
+    assert f"broker jobs queue {broker_settings.jobs_queue}: 2 ready, 0 delayed, 0 dead-lettered" in status
+    counted = jobs_cli("outbox", "status", "--with-broker", "--json", env=broker_env(broker_settings)).json()
+    assert counted["broker"]["jobs"] == {"queue": broker_settings.jobs_queue, "ready": 2, "delayed": 0, "dead": 0}
 
     workers = worker_pool(1)
     assert wait_until(lambda: {status_of(jobs_app, i) for i in (run.run_id, second)} == {"ok"}, timeout=60), (
