@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import CRM
 
 OUTBOX_BATCH = 500
+OUTBOX_COLUMNS = ("event", "customer_id", "payload", "created_at", "published_at", "attempts")
 
 
 class UnitOfWork:
@@ -26,7 +27,7 @@ class UnitOfWork:
         self.app = app
         self.session = session
         self.actor = actor
-        self._outbox: list[dict[str, Any]] = []
+        self._outbox: list[tuple[str, int | None, dict[str, Any]]] = []  # (event, customer id, payload)
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], None]] = []
         #: a place for plugins to cache per-transaction data (keyed by plugin name)
@@ -48,27 +49,37 @@ class UnitOfWork:
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
              **kwargs: Any) -> list[Any]:
         """Announce a domain event: append it to the outbox, then call the hook of the same name."""
-        self._outbox.append({"event": hook_name, "customer_id": customer_id, "payload": data or {}})
+        self._outbox.append((hook_name, customer_id, data or {}))
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
+        return self.call(hook_name, **kwargs) if self.listened(hook_name) else []
+
+    def listened(self, hook_name: str) -> bool:
+        """Whether any enabled plugin (or the kernel) implements the hook."""
         listened = self._listened.get(hook_name)
         if listened is None:  # nobody listening: no call (imports emit thousands)
             caller = getattr(self.app.plugins.hook, hook_name, None)
             listened = self._listened[hook_name] = caller is not None and bool(caller.get_hookimpls())
-        return self.call(hook_name, **kwargs) if listened else []
+        return listened
+
+    def emit_unheard(self, hook_name: str, events: list[tuple[int | None, dict[str, Any]]]) -> None:
+        """``emit`` for many events of a hook nobody implements (``listened`` is false): only their outbox
+        rows, in order, as ``emit`` would write them — a batched importer's fast path."""
+        if self.listened(hook_name):
+            raise RuntimeError(f"{hook_name} has implementations: emit each event")
+        self._outbox += [(hook_name, customer_id, data or {}) for customer_id, data in events]
+        if len(self._outbox) >= OUTBOX_BATCH:
+            self.flush_outbox()
 
     def flush_outbox(self) -> None:
         if self._outbox:
-            from .storage.bulk import insert_rows
+            from .storage.bulk import insert_values
 
-            rows, self._outbox = self._outbox, []
+            events, self._outbox = self._outbox, []
             now = self.now()  # one stamp per flush (at most OUTBOX_BATCH events, or the commit): order is the id
-            for row in rows:
-                row["created_at"] = now
-                row["published_at"] = None
-                row["attempts"] = 0
             self.session.flush()  # rows this event refers to first, then the events (driver-level insert)
-            insert_rows(self.session, OutboxEvent.__table__, rows)
+            insert_values(self.session, OutboxEvent.__table__, OUTBOX_COLUMNS,
+                          [(event, customer_id, payload, now, None, 0) for event, customer_id, payload in events])
 
     # -- audit ------------------------------------------------------------------------------------------
     def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
