@@ -82,12 +82,17 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
     tokens: list[tuple] = []
     audit: list[tuple] = []
     actor = uow.actor
-    next_phone, next_email = iter(phone_ids), iter(email_ids)
-    for cid, p in zip(ids, prepared):
-        phones += [(next(next_phone), cid, ph.e164, ph.kind, i) for i, ph in enumerate(p.phones)]
-        emails += [(next(next_email), cid, e, i) for i, e in enumerate(p.emails)]
-        tags += [(cid, t) for t in p.tags]
-        tokens += [(cid, t) for t in search_tokens(p.name)]
+    next_phone, next_email = iter(phone_ids).__next__, iter(email_ids).__next__
+    add_phone, add_email, add_tag, add_token = phones.append, emails.append, tags.append, tokens.append
+    for cid, p in zip(ids, prepared):  # plain loops: a comprehension per customer costs twice as much
+        for i, ph in enumerate(p.phones):
+            add_phone((next_phone(), cid, ph.e164, ph.kind, i))
+        for i, e in enumerate(p.emails):
+            add_email((next_email(), cid, e, i))
+        for t in p.tags:
+            add_tag((cid, t))
+        for t in search_tokens(p.name):
+            add_token((cid, t))
         audit.append((now, actor, "create", "customer", str(cid), cid, {"name": p.name}))
     # sent in the order of their most scattered index (ids still in the order of the customers)
     insert_values(session, CustomerPhone.__table__, ("id", "customer_id", "e164", "kind", "position"), phones,
