@@ -40,17 +40,6 @@ def parse_yes_no(raw: str, field: str) -> bool | None:
     raise ValidationError(f"{raw!r} is not yes or no (yes/no, 1/0, بله/خیر)", field=field)
 
 
-def split_values(cell: str) -> list[str]:
-    if not cell:
-        return []
-    text = cell.strip()
-    if not text:
-        return []
-    if _HAS_SEPARATOR.search(text) is None:  # the common case: one value in the cell
-        return [text]
-    return [v for v in SPLIT.split(text) if v]
-
-
 @attrs.frozen
 class RowData:
     """A validated row: the prepared customer plus which optional columns actually had a value."""
@@ -65,9 +54,11 @@ class CustomerRowReader:
         self.fields = cmap.fields
         self.width = len(headers)
         self._dates: dict[str, date] = {}
-        # the mapped columns only: (position, field, 0 single value | 1 several values | 2 attribute)
-        self._plan = [(i, f, 1 if f in MULTI else 2 if f.startswith("attr.") else 0)
-                      for i, f in enumerate(self.fields) if f is not None]
+        # the mapped columns only, by kind: one value, several values in a cell, an attribute
+        mapped = [(i, f) for i, f in enumerate(self.fields) if f is not None]
+        self._single = [(i, f) for i, f in mapped if f not in MULTI and not f.startswith("attr.")]
+        self._multi = [(i, f) for i, f in mapped if f in MULTI]
+        self._attributes = [(i, f[5:]) for i, f in mapped if f.startswith("attr.")]
 
     def is_blank(self, cells: list[str]) -> bool:
         return not "".join(cells).strip()  # cells are always text (sources.cell_text)
@@ -77,27 +68,31 @@ class CustomerRowReader:
         if len(cells) > self.width and any(c.strip() for c in cells[self.width:]):
             raise ValidationError(f"the row has {len(cells)} values but the header has {self.width} columns "
                                   "(an unquoted delimiter inside a value?)", field="row")
+        if len(cells) < self.width:  # a short row: the missing cells are empty
+            cells = cells + [""] * (self.width - len(cells))
         single: dict[str, str] = {}
-        multi: dict[str, list[str]] = {"phone": [], "email": [], "tags": []}
-        attributes: dict[str, Any] = {}
-        n = len(cells)
-        for i, field, how in self._plan:
-            if i >= n:
-                continue
+        for i, field in self._single:
             value = cells[i]
-            if not value:
-                continue
-            value = value.strip()
-            if not value:
-                continue
-            if how == 0:
+            if value and (value := value.strip()):
                 single[field] = value
-            elif how == 1:
-                multi[field].extend(split_values(value))
-            else:
-                attributes[field[5:]] = value
-        name = single.get("name") or " ".join(x for x in (single.get("first_name"), single.get("last_name")) if x)
-        phones = [fast_parse_phone(raw) for raw in multi["phone"]]
+        multi: dict[str, list[str]] = {"phone": [], "email": [], "tags": []}
+        for i, field in self._multi:
+            value = cells[i]
+            if value and (value := value.strip()):
+                if _HAS_SEPARATOR.search(value) is None:  # the common case: one value in the cell
+                    multi[field].append(value)
+                else:
+                    multi[field].extend(v for v in SPLIT.split(value) if v)
+        attributes: dict[str, Any] = {}
+        for i, name in self._attributes:
+            value = cells[i]
+            if value and (value := value.strip()):
+                attributes[name] = value
+        name = single.get("name")
+        if not name:  # first and last name, either of them alone
+            first, last = single.get("first_name"), single.get("last_name")
+            name = f"{first} {last}" if first and last else first or last or ""
+        phones = list(map(fast_parse_phone, multi["phone"]))
         kind_raw = single.get("kind")
         kind = KINDS.get(normalize(kind_raw), kind_raw) if kind_raw else "person"
         sms = parse_yes_no(single["consent_sms"], "consent_sms") if "consent_sms" in single else None
@@ -109,12 +104,10 @@ class CustomerRowReader:
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
             consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes)
-        given = set(single)
-        if sms is None:
-            given.discard("consent_sms")
-        if mail is None:
-            given.discard("consent_email")
-        return RowData(prepared, frozenset(given))
+        given = frozenset(single)
+        if sms is None and "consent_sms" in given or mail is None and "consent_email" in given:
+            given -= {"consent_sms" if sms is None else "", "consent_email" if mail is None else ""}
+        return RowData(prepared, given)
 
     def _birthday(self, raw: str | None) -> date | None:
         if not raw:

@@ -64,7 +64,7 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
     parsed_phones: list[Phone] = []
     for raw in phones:
         p = raw if isinstance(raw, Phone) else parse_phone(raw)
-        if all(x.e164 != p.e164 for x in parsed_phones):
+        if not parsed_phones or p.e164 not in {x.e164 for x in parsed_phones}:
             parsed_phones.append(p)
     parsed_emails: list[str] = []
     for raw in emails:
@@ -80,7 +80,7 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
         bday = birthday if type(birthday) is date else parse_date(birthday, field="birthday")
     return PreparedCustomer(
         name=display, kind=kind, phones=tuple(parsed_phones), emails=tuple(parsed_emails),
-        tags=tuple(dict.fromkeys([clean_tag(t) for t in tags])) if tags else (), external_id=ext, birthday=bday,
+        tags=tuple(dict.fromkeys(map(clean_tag, tags))) if tags else (), external_id=ext, birthday=bday,
         city=(" ".join(city.split()) or None) if city else None, address=(address or "").strip() or None,
         owner=(owner or "").strip() or None, consent_sms=bool(consent_sms), consent_email=bool(consent_email),
         attributes=dict(attributes or {}))

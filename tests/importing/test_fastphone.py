@@ -55,3 +55,11 @@ def test_iran_number_type_on_every_prefix():
             nsn = f"{prefix}{tail}"
             number = phonenumbers.PhoneNumber(country_code=98, national_number=int(nsn))
             assert iran_number_type(nsn) == phonenumbers.number_type(number), nsn
+
+
+def test_the_one_pass_cleaning_equals_to_ascii_digits_then_dropping_the_marks():
+    from crmcore.domain.text import to_ascii_digits
+    from crmcore.importing.fastphone import _CLEAN, _INVISIBLE
+
+    text = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
+    assert text.translate(_CLEAN) == to_ascii_digits(text).translate(_INVISIBLE)
