@@ -42,3 +42,11 @@ def test_refuses_what_json_refuses(bad):
 
 def test_big_integers_stay_exact():
     assert loads(dumps({"rials": 10 ** 25})) == {"rials": 10 ** 25}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_nan_and_infinities_are_refused_not_stored_as_null(bad):
+    for value in ({"score": bad}, [1, [None, bad]], {"a": {"b": (bad,)}}, {10 ** 25: bad}):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            dumps(value)
+    assert dumps({"score": 1.5, "none": None}) == '{"score":1.5,"none":null}'

@@ -4,13 +4,14 @@ Encoding uses orjson, about ten times faster than :mod:`json`, which matters whe
 JSON values per row. It is kept exactly as strict as :mod:`json`: dates, decimals or other objects in a payload
 are refused (``TypeError``), not silently turned into strings; integers beyond 64 bits and non-string keys,
 which orjson refuses but :mod:`json` accepts, fall back to :mod:`json`. Text is stored as UTF-8 (Persian
-stays readable in the database instead of ``\\uXXXX`` escapes); both encodings read back the same. One
-difference is left: a float NaN or infinity becomes ``null`` (:mod:`json` would write ``NaN``, which is not
-JSON and which PostgreSQL refuses); amounts are never floats in crmcore.
+stays readable in the database instead of ``\\uXXXX`` escapes); both encodings read back the same. A float
+NaN or infinity is refused (``ValueError``): orjson would store ``null`` in its place and :mod:`json` would
+write ``NaN``, which is not JSON and which PostgreSQL refuses; amounts are never floats in crmcore.
 """
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,11 +27,33 @@ def _refuse(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     try:
-        return orjson.dumps(value, default=_refuse, option=_OPTIONS).decode()
+        text = orjson.dumps(value, default=_refuse, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         if isinstance(exc.__cause__, TypeError) or "not JSON serializable" in str(exc):
             raise TypeError(str(exc)) from None
-        return json.dumps(value, ensure_ascii=False)  # int beyond 64 bits, non-str keys: json's behaviour
+        try:  # int beyond 64 bits, non-str keys: json's behaviour
+            return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            if _non_finite(value):
+                raise _not_finite(value) from None
+            raise
+    if b"null" in text and _non_finite(value):  # orjson writes null for NaN and infinities
+        raise _not_finite(value)
+    return text.decode()
+
+
+def _not_finite(value: Any) -> ValueError:
+    return ValueError(f"a NaN or infinite number cannot be stored as JSON: {value!r}")
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (math.inf, -math.inf)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def loads(text: str | bytes) -> Any:
