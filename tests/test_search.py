@@ -75,3 +75,34 @@ def test_the_cli_fast_path_answers_exactly_like_the_full_search(crm_app, people,
     with crm_app.unit_of_work(readonly=True) as uow:
         full = [match_to_dict(m) for m in find_customers(uow, query, limit=3)]
     assert quick_find(crm_app.url, query, limit=3) == full
+
+
+@pytest.fixture
+def common_names(crm_app):
+    """Ten customers whose names merely start with the searched words, then the one whose name holds them whole
+    (created last: the highest id)."""
+    prefixed = [make_customer(crm_app, f"علی کریمیان {n}") for n in range(10)]
+    whole = make_customer(crm_app, "علی کریمی")
+    return prefixed, whole
+
+
+def test_more_matches_than_candidates_still_rank_whole_words_first(crm_app, common_names, monkeypatch):
+    from crmcore.services import quickfind, search
+
+    prefixed, whole = common_names
+    monkeypatch.setattr(search, "CANDIDATES", 3)  # as if thousands of customers matched
+    monkeypatch.setattr(quickfind, "CANDIDATES", 3)
+    assert ids_for(crm_app, "کریمی علی")[0] == whole  # words reversed: only the word scan finds it
+    assert ids_for(crm_app, "علی کریمی")[0] == whole
+    assert ids_for(crm_app, "کریمی علی", limit=20) == [whole] + prefixed[:2]  # the cap bounds the scan
+    assert [r["id"] for r in quickfind.quick_find(crm_app.url, "کریمی علی")] == [whole] + prefixed[:2]
+
+
+@pytest.mark.parametrize("query", ["کریمی علی", "علی کریمی", "علی کر", "عل کریمیان ۳", "علی علی", "کریمیان"])
+def test_both_paths_agree_on_multi_word_queries(crm_app, common_names, query):
+    from crmcore.services.quickfind import quick_find
+    from crmcore.services.search import match_to_dict
+
+    with crm_app.unit_of_work(readonly=True) as uow:
+        full = [match_to_dict(m) for m in find_customers(uow, query, limit=5)]
+    assert full and quick_find(crm_app.url, query, limit=5) == full

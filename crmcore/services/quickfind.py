@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .search_plan import (
-    CANDIDATES, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan, score_name,
+    CANDIDATES, COUNT_CAP, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan,
+    score_name, word_order,
 )
 
 
@@ -69,15 +70,21 @@ def _find(cur, ph: str, query: str, limit: int) -> list[dict[str, Any]]:
     scores.add([r[0] for r in q("SELECT id FROM customers WHERE external_id = ?", p.text)], SCORE_EXACT_CONTACT,
                "external_id")
     if p.words:
-        ranges = " OR ".join("(token >= ? AND token < ?)" for _ in p.words)
-        cases = " ".join(f"WHEN token >= ? AND token < ? THEN {i}" for i in range(len(p.words)))
-        bounds = [x for w in p.words for x in (w, w + TOP)]
+        words = list(dict.fromkeys(p.words))
+        counts = {w: q("SELECT count(*) FROM (SELECT 1 FROM customer_search_tokens WHERE token >= ? AND token < ? "
+                       "LIMIT ?) AS found", w, w + TOP, COUNT_CAP)[0][0] for w in words} if len(words) > 1 else {}
+        driver, *others = word_order(words, counts)
+        also = "".join(f" AND EXISTS (SELECT 1 FROM customer_search_tokens t{i} WHERE t{i}.customer_id = "
+                       f"t.customer_id AND t{i}.token >= ? AND t{i}.token < ?)" for i in range(len(others)))
         ids = {r[0] for r in q(
-            f"SELECT customer_id FROM customer_search_tokens WHERE {ranges} GROUP BY customer_id "
-            f"HAVING COUNT(DISTINCT CASE {cases} END) = ? LIMIT ?", *bounds, *bounds, len(p.words), CANDIDATES)}
+            f"SELECT t.customer_id FROM customer_search_tokens t WHERE t.token >= ? AND t.token < ?{also} "
+            "ORDER BY t.token, t.customer_id LIMIT ?",
+            driver, driver + TOP, *[x for w in others for x in (w, w + TOP)], CANDIDATES)}
         if p.joined:
+            ids.update(r[0] for r in q("SELECT id FROM customers WHERE search_key >= ? AND search_key < ? "
+                                       "ORDER BY search_key, id LIMIT ?", p.key, p.key + TOP, CANDIDATES))
             ids.update(r[0] for r in q("SELECT customer_id FROM customer_search_tokens WHERE token >= ? AND token < ? "
-                                       "LIMIT ?", p.joined, p.joined + TOP, CANDIDATES))
+                                       "ORDER BY token, customer_id LIMIT ?", p.joined, p.joined + TOP, CANDIDATES))
         if ids:
             marks = ", ".join("?" for _ in ids)
             for cid, skey in q(f"SELECT id, search_key FROM customers WHERE id IN ({marks})", *ids):

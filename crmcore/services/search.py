@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..errors import ValidationError
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
 from .search_fields import where_conditions
 from .search_plan import (
-    CANDIDATES, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan, score_name,
+    CANDIDATES, COUNT_CAP, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan,
+    score_name, word_order,
 )
 
 
@@ -57,14 +59,22 @@ def find_customers(uow, query: str | None = None, *, where: list[str] | None = N
                "external_id")
     if p.words:
         token = CustomerSearchToken.token
-        which = case(*[(_prefix(token, w), i) for i, w in enumerate(p.words)], else_=None)
-        stmt = (select(CustomerSearchToken.customer_id).where(or_(*[_prefix(token, w) for w in p.words]))
-                .group_by(CustomerSearchToken.customer_id)
-                .having(func.count(func.distinct(which)) == len(p.words)).limit(CANDIDATES))
-        ids = set(session.scalars(stmt))
-        if p.joined:  # "علیرضا" typed as "علی رضا" or the reverse
-            ids.update(session.scalars(select(CustomerSearchToken.customer_id)
-                                       .where(_prefix(token, p.joined)).limit(CANDIDATES)))
+        words = list(dict.fromkeys(p.words))
+        counts = {w: session.scalar(select(func.count()).select_from(
+            select(CustomerSearchToken.customer_id).where(_prefix(token, w)).limit(COUNT_CAP).subquery()))
+            for w in words} if len(words) > 1 else {}
+        driver, *others = word_order(words, counts)
+        found = aliased(CustomerSearchToken)
+        also = [exists().where(t.customer_id == found.customer_id, _prefix(t.token, w))
+                for t, w in ((aliased(CustomerSearchToken), w) for w in others)]
+        ids = set(session.scalars(select(found.customer_id).where(_prefix(found.token, driver), *also)
+                                  .order_by(found.token, found.customer_id).limit(CANDIDATES)))
+        if p.joined:  # names starting with the words as typed: the best scores, whatever the cap above left out
+            ids.update(session.scalars(select(Customer.id).where(_prefix(Customer.search_key, p.key))
+                                       .order_by(Customer.search_key, Customer.id).limit(CANDIDATES)))
+            # "علیرضا" typed as "علی رضا" or the reverse
+            ids.update(session.scalars(select(CustomerSearchToken.customer_id).where(_prefix(token, p.joined))
+                                       .order_by(token, CustomerSearchToken.customer_id).limit(CANDIDATES)))
         if ids:
             for cid, skey in session.execute(select(Customer.id, Customer.search_key).where(Customer.id.in_(ids))):
                 scores.add([cid], score_name(p, skey), "name")

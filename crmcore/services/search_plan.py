@@ -13,6 +13,7 @@ from ..errors import ValidationError
 
 TOP = "\U0010ffff"  # upper bound of a prefix range: token >= w AND token < w + TOP
 CANDIDATES = 2000
+COUNT_CAP = 50_000  # a query word's name tokens are counted up to this many (see word_order)
 
 SCORE_EXACT_CONTACT = 100  # phone, email or external id
 SCORE_EMAIL_PREFIX = 75
@@ -48,6 +49,15 @@ def plan(query: str) -> SearchPlan:
     words = tuple(tokens(q))
     return SearchPlan(text=q, email=email, phone_e164=e164, phone_digits=digits, words=words, key=normalize(q),
                       joined=compact(q) if len(words) > 1 else None)
+
+
+def word_order(words: list[str], counts: dict[str, int]) -> list[str]:
+    """The query's words, the one to scan the name tokens by first: the word with the fewest tokens starting
+    with it (``counts``, each counted up to ``COUNT_CAP``; ties: the longer word). The others are checked per
+    candidate through the ``(customer_id, token)`` key. A candidate is a customer with, for every word, a name
+    token starting with it — found in token order (whole words first) and capped at ``CANDIDATES``, so common
+    words cost a bounded scan of the rarest word's tokens instead of grouping every match of every word."""
+    return sorted(words, key=lambda w: (counts.get(w, 0), -len(w)))
 
 
 def score_name(p: SearchPlan, search_key: str) -> int:
