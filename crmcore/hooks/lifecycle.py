@@ -43,7 +43,11 @@ def crm_customer_attributes():
     """Declare custom customer attributes that the plugin validates (e.g. ``national_id``, ``membership_no``).
 
     :return: a list of :class:`crmcore.services.attributes.AttributeSpec` (name, type, choices, required).
-        Values given with ``--attr NAME=VALUE`` are checked against these specs; unknown names are refused.
+        Values given with ``--attr NAME=VALUE`` (or an import's ``attr.NAME`` column) are checked against
+        these specs; unknown names are refused. Numbers may be typed with Persian digits and ``٫``; NaN,
+        infinities and thousands separators are refused. Two plugins declaring one name with different specs
+        are refused with a :class:`~crmcore.errors.PluginError` naming both (one would silently override the
+        other); the same spec from both is one attribute.
     :when: whenever a customer is created or updated with attributes.
     """
 
