@@ -52,24 +52,11 @@ class UnitOfWork:
         self._outbox.append((hook_name, customer_id, data or {}))
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
-        return self.call(hook_name, **kwargs) if self.listened(hook_name) else []
-
-    def listened(self, hook_name: str) -> bool:
-        """Whether any enabled plugin (or the kernel) implements the hook."""
         listened = self._listened.get(hook_name)
         if listened is None:  # nobody listening: no call (imports emit thousands)
             caller = getattr(self.app.plugins.hook, hook_name, None)
             listened = self._listened[hook_name] = caller is not None and bool(caller.get_hookimpls())
-        return listened
-
-    def emit_unheard(self, hook_name: str, events: list[tuple[int | None, dict[str, Any]]]) -> None:
-        """``emit`` for many events of a hook nobody implements (``listened`` is false): only their outbox
-        rows, in order, as ``emit`` would write them — a batched importer's fast path."""
-        if self.listened(hook_name):
-            raise RuntimeError(f"{hook_name} has implementations: emit each event")
-        self._outbox += [(hook_name, customer_id, data or {}) for customer_id, data in events]
-        if len(self._outbox) >= OUTBOX_BATCH:
-            self.flush_outbox()
+        return self.call(hook_name, **kwargs) if listened else []
 
     def flush_outbox(self) -> None:
         if self._outbox:

@@ -110,10 +110,6 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
         loaded = {c.id: c for c in session.scalars(
             select(Customer).where(Customer.id.in_(ids))
             .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))}
-    if not uow.listened("crm_customer_created"):
-        uow.emit_unheard("crm_customer_created", [(cid, {"customer_id": cid, "name": p.name})
-                                                  for cid, p in zip(ids, prepared)])
-        return ids
     for cid, p in zip(ids, prepared):
         uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name},
                  customer=loaded.get(cid))

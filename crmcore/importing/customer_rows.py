@@ -105,8 +105,9 @@ class CustomerRowReader:
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
             consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes)
         given = frozenset(single)
-        if sms is None and "consent_sms" in given or mail is None and "consent_email" in given:
-            given -= {"consent_sms" if sms is None else "", "consent_email" if mail is None else ""}
+        if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
+            # a consent cell saying neither yes nor no gives nothing
+            given -= {f for f, v in (("consent_sms", sms), ("consent_email", mail)) if v is None}
         return RowData(prepared, given)
 
     def _birthday(self, raw: str | None) -> date | None:

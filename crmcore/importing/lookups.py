@@ -12,12 +12,12 @@ a new statement for every batch.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from sqlalchemy import BigInteger, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from ..storage.jsoncodec import dumps
 from ..storage.models import Customer, Interaction
 
 
@@ -34,7 +34,7 @@ def values_as_rows(values: list[Any], sql_type, name: str):
 def json_values(values: list[Any]):
     """SQLite: ``(SELECT value FROM json_each(:values))`` for ``column.in_(…)`` and its parameters, or
     ``None`` when a value would not travel exactly as JSON text (SQLite's JSON strings end at a NUL)."""
-    payload = json.dumps(values, ensure_ascii=False)
+    payload = dumps(values)
     if "\\u0000" in payload:
         return None
     wanted = func.json_each(bindparam("values", type_=String)).table_valued("value")
