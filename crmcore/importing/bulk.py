@@ -23,9 +23,7 @@ from ..domain.money import Money
 from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
-from ..storage.bulk import (  # noqa: F401  (used here and by importers)
-    insert_rows, insert_values, insert_with_ids, reserve_ids,
-)
+from ..storage.bulk import insert_values, insert_with_ids, reserve_ids
 from ..storage.models import (
     AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
 )
