@@ -64,7 +64,7 @@ class BackgroundWriter:
     def __init__(self, dbapi_connection, dbapi_error: type[Exception]):
         self.dbapi_connection = dbapi_connection
         self._dbapi_error = dbapi_error
-        self._jobs: deque[tuple[str, str, str, int]] = deque()  # (how, statement, payload, rows)
+        self._jobs: deque[tuple[str, str, Any, int]] = deque()  # (how, statement, JSON parameters | COPY text, rows)
         self._lock = threading.Condition()
         self._busy = False
         self._closed = False
@@ -74,23 +74,28 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._run, name="crmcore-background-inserts", daemon=True)
         self._thread.start()
 
-    def submit(self, statement: str, rows: list[tuple]) -> bool:
-        """SQLite: queue ``statement`` with ``rows`` as its JSON parameter; ``False`` when these values cannot
-        travel as JSON exactly (the caller then writes them itself: its statement waits for the queue)."""
+    @staticmethod
+    def encode(rows: list[tuple]) -> str | None:
+        """The batch's rows as JSON text for :meth:`submit_json`; ``None`` when these values cannot travel as
+        JSON exactly (the caller then writes them itself: its statement waits for the queue)."""
         try:
             payload = _dumps(rows)
         except (TypeError, ValueError):
-            return False
+            return None
         if "\\u0000" in payload:  # SQLite's JSON text values end at a NUL character
-            return False
-        self._queue(("json", statement, payload, len(rows)))
-        return True
+            return None
+        return payload
+
+    def submit_json(self, statement: str, payload: str, params: tuple, count: int) -> None:
+        """SQLite: queue ``statement`` with ``payload`` (from :meth:`encode`) as its first parameter and
+        ``params`` after it; ``count`` rows are expected to be inserted."""
+        self._queue(("json", statement, (payload, *params), count))
 
     def submit_copy(self, statement: str, text: str, count: int) -> None:
         """PostgreSQL: queue ``COPY … FROM STDIN`` with its rows as COPY text."""
         self._queue(("copy", statement, text, count))
 
-    def _queue(self, job: tuple[str, str, str, int]) -> None:
+    def _queue(self, job: tuple[str, str, Any, int]) -> None:
         with self._lock:
             while len(self._jobs) >= MAX_QUEUED and self._error is None:  # memory stays flat if Python runs ahead
                 self._lock.wait()
@@ -116,13 +121,13 @@ class BackgroundWriter:
             self._lock.notify_all()
         self._thread.join()
 
-    def _execute(self, how: str, statement: str, payload: str) -> int | None:
+    def _execute(self, how: str, statement: str, payload: Any) -> int | None:
         if how == "copy":
             with self.dbapi_connection.cursor() as cursor:
                 with cursor.copy(statement) as copy:
                     copy.write(payload)
             return None
-        cursor = self.dbapi_connection.execute(statement, (payload,))
+        cursor = self.dbapi_connection.execute(statement, payload)
         try:
             return cursor.rowcount
         finally:
@@ -140,7 +145,7 @@ class BackgroundWriter:
             try:
                 inserted = self._execute(how, statement, payload)
                 self.statements += 1
-                if inserted is not None and inserted != count:  # rows left out by the WHERE of bulk._json_insert
+                if inserted is not None and inserted != count:  # rows left out by the WHERE of bulk.JsonInsert
                     raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
                                         "beyond SQLite's 64-bit range")
             except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()

@@ -3,6 +3,7 @@
 by the unit of work's outbox flush."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -153,7 +154,7 @@ def _processor(column, dialect):
 
 
 #: generated once per shape: inserts (table, dialect name, column names, rows are tuples) → (SQL, column names,
-#: converter, SQL for JSON rows or None); updates (table, dialect name, ("update", key, *columns)) → (SQL,
+#: converter, :class:`JsonInsert` or None); updates (table, dialect name, ("update", key, *columns)) → (SQL,
 #: converter)
 _SHAPES: dict[tuple, tuple] = {}
 #: column types whose driver values travel exactly as JSON (integers, text, NULL): see :mod:`.background`
@@ -193,8 +194,8 @@ def _shape(conn, table, keys: tuple[str, ...], *, tuples: bool = False):
                 convert = _as_is  # the given tuples are the driver values
             else:
                 convert = _row_converter(names, procs, {k: i for i, k in enumerate(keys)} if tuples else None)
-            json_sql = _json_insert(conn, table, names) if dialect.name == "sqlite" else None
-            shape = (compiled.string, names, convert, json_sql)
+            json_insert = _json_insert(conn, table, names) if dialect.name == "sqlite" else None
+            shape = (compiled.string, names, convert, json_insert)
         if len(_SHAPES) > 500:
             _SHAPES.clear()
         _SHAPES[cache_key] = shape
@@ -249,13 +250,13 @@ def insert_values(session, table, columns: tuple[str, ...], rows: list[tuple], *
 
 
 def _send(conn, table, shape, rows: list) -> None:
-    sql, names, convert, json_sql = shape
+    sql, names, convert, json_insert = shape
     if conn.dialect.name == "postgresql":
         _copy(conn, table, names, convert, rows)
         return
     values = rows if convert is _as_is else list(map(convert, rows))
-    writer = writer_for(conn.connection.dbapi_connection) if json_sql else None
-    if writer is None or not writer.submit(json_sql, values):
+    writer = writer_for(conn.connection.dbapi_connection) if json_insert else None
+    if writer is None or not json_insert.submit(writer, values):
         conn.exec_driver_sql(sql, values)
 
 
@@ -270,23 +271,77 @@ def _python_type(column) -> type:
         return object
 
 
-def _json_insert(conn, table, names: list[str]) -> str | None:
-    """``INSERT INTO table (names) SELECT value->>0, … FROM json_each(?)``: the rows of one batch as one JSON
-    array of arrays, for :mod:`.background`; ``None`` when a column's values would not travel exactly
-    (floats, decimals, bytes). Rows go in the array's order (``ORDER BY key``) when the table numbers them
-    itself."""
+def _json_insert(conn, table, names: list[str]) -> "JsonInsert | None":
+    """The JSON form of the table's insert for :mod:`.background`; ``None`` when a column's values would not
+    travel exactly (floats, decimals, bytes)."""
     if not all(issubclass(_python_type(table.c[n]), _JSON_SAFE) for n in names):
         return None
     quote = conn.dialect.identifier_preparer.quote
     auto = table.autoincrement_column
-    order = " ORDER BY key" if auto is not None and auto.name not in names else ""
-    values = ", ".join(f"value->>{i}" for i in range(len(names)))
-    # an integer beyond 64 bits would arrive as a float: such a row is left out, and the writer, finding
-    # fewer rows inserted than sent, fails the insert (executemany would have raised OverflowError)
-    integers = [f"typeof(value->>{i}) <> 'real'" for i, n in enumerate(names) if _python_type(table.c[n]) is int]
-    where = f" WHERE {' AND '.join(integers)}" if integers else ""
-    return (f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
-            f"({', '.join(quote(n) for n in names)}) SELECT {values} FROM json_each(?){where}{order}")
+    return JsonInsert(f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+                      f"({', '.join(quote(n) for n in names)})",
+                      integers=frozenset(i for i, n in enumerate(names) if _python_type(table.c[n]) is int),
+                      ordered=auto is not None and auto.name not in names)
+
+
+#: a run of 19 digits: the only way an integer beyond SQLite's 64 bits can appear in a batch's JSON
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+class JsonInsert:
+    """``INSERT INTO table (names) SELECT value->>0, …, ?2, … FROM json_each(?1)``: one batch of rows as one
+    JSON array of arrays (see :mod:`.background`).
+
+    Columns holding one value across the whole batch (an import's timestamps, actor, event name, empty
+    attributes, NULLs) are bound once as parameters instead of travelling in every row: SQLite 3.40 parses
+    the row's JSON again for each ``->>``, so fewer and shorter rows halve the cost of a wide table
+    (``benchmarks/json_insert.py``). Rows go in the array's order (``ORDER BY key``) when the table numbers
+    them itself. An integer beyond 64 bits would arrive as a float: when the batch's JSON holds a number that
+    long, such rows are left out by a ``WHERE`` and the writer, finding fewer rows inserted than sent, fails
+    the insert (``executemany`` would have raised ``OverflowError``; a constant one is bound and refused so).
+    """
+
+    def __init__(self, head: str, *, integers: frozenset[int], ordered: bool):
+        self._head = head
+        self._integers = integers
+        self._order = " ORDER BY key" if ordered else ""
+        self._statements: dict[tuple[tuple[int, ...], bool], str] = {}
+
+    def submit(self, writer, values: list[tuple]) -> bool:
+        """Hand the rows to ``writer``; ``False`` when they cannot travel as JSON (the caller writes them)."""
+        columns = list(zip(*values))
+        count = len(values)
+        constant = tuple(i for i, column in enumerate(columns) if column.count(column[0]) == count)
+        if constant:
+            varying = [column for i, column in enumerate(columns) if i not in constant]
+            rows: list = list(zip(*varying)) if varying else [()] * count
+            params = tuple(columns[i][0] for i in constant)
+        else:
+            rows, params = values, ()
+        payload = writer.encode(rows)
+        if payload is None:
+            return False
+        guarded = _LONG_NUMBER.search(payload) is not None
+        writer.submit_json(self._statement(constant, guarded, len(values[0])), payload, params, count)
+        return True
+
+    def _statement(self, constant: tuple[int, ...], guarded: bool, width: int) -> str:
+        key = (constant, guarded)
+        statement = self._statements.get(key)
+        if statement is None:
+            selected, checks, position = [], [], 0
+            for i in range(width):
+                if i in constant:
+                    selected.append(f"?{constant.index(i) + 2}")
+                    continue
+                selected.append(f"value->>{position}")
+                if guarded and i in self._integers:
+                    checks.append(f"typeof(value->>{position}) <> 'real'")
+                position += 1
+            where = f" WHERE {' AND '.join(checks)}" if checks else ""
+            statement = self._statements[key] = (f"{self._head} SELECT {', '.join(selected)} FROM json_each(?1)"
+                                                 f"{where}{self._order}")
+        return statement
 
 
 def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
