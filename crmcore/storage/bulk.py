@@ -284,8 +284,8 @@ def _json_insert(conn, table, names: list[str]) -> "JsonInsert | None":
                       ordered=auto is not None and auto.name not in names)
 
 
-#: a run of 19 digits: the only way an integer beyond SQLite's 64 bits can appear in a batch's JSON
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
+#: SQLite's integers
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
 
 
 class JsonInsert:
@@ -296,9 +296,9 @@ class JsonInsert:
     attributes, NULLs) are bound once as parameters instead of travelling in every row: SQLite 3.40 parses
     the row's JSON again for each ``->>``, so fewer and shorter rows halve the cost of a wide table
     (``benchmarks/json_insert.py``). Rows go in the array's order (``ORDER BY key``) when the table numbers
-    them itself. An integer beyond 64 bits would arrive as a float: when the batch's JSON holds a number that
-    long, such rows are left out by a ``WHERE`` and the writer, finding fewer rows inserted than sent, fails
-    the insert (``executemany`` would have raised ``OverflowError``; a constant one is bound and refused so).
+    them itself. An integer beyond 64 bits would arrive as a float: when a batch holds one, its rows are
+    filtered by a ``WHERE`` that leaves such rows out, and the writer, finding fewer rows inserted than sent,
+    fails the insert (``executemany`` would have raised ``OverflowError``, as binding it once does).
     """
 
     def __init__(self, head: str, *, integers: frozenset[int], ordered: bool):
@@ -309,20 +309,22 @@ class JsonInsert:
 
     def submit(self, writer, values: list[tuple]) -> bool:
         """Hand the rows to ``writer``; ``False`` when they cannot travel as JSON (the caller writes them)."""
-        columns = list(zip(*values))
-        count = len(values)
-        constant = tuple(i for i, column in enumerate(columns) if column.count(column[0]) == count)
-        if constant:
-            varying = [column for i, column in enumerate(columns) if i not in constant]
-            rows: list = list(zip(*varying)) if varying else [()] * count
-            params = tuple(columns[i][0] for i in constant)
-        else:
-            rows, params = values, ()
+        count, first, last = len(values), values[0], values[-1]
+        constant = tuple(i for i, value in enumerate(first)
+                         if value == last[i] and list(map(itemgetter(i), values)).count(value) == count)
+        varying = [i for i in range(len(first)) if i not in constant]
+        if not constant:
+            rows: list = values
+        elif len(varying) > 1:
+            rows = list(map(itemgetter(*varying), values))
+        else:  # one value per row (read as ``value``), or none at all
+            rows = list(map(itemgetter(varying[0]), values)) if varying else [0] * count
         payload = writer.encode(rows)
         if payload is None:
             return False
-        guarded = _LONG_NUMBER.search(payload) is not None
-        writer.submit_json(self._statement(constant, guarded, len(values[0])), payload, params, count)
+        guarded = not all(_fits_64_bits(values, i) for i in varying if i in self._integers)
+        writer.submit_json(self._statement(constant, guarded, len(first)), payload,
+                           tuple(first[i] for i in constant), count)
         return True
 
     def _statement(self, constant: tuple[int, ...], guarded: bool, width: int) -> str:
@@ -330,18 +332,30 @@ class JsonInsert:
         statement = self._statements.get(key)
         if statement is None:
             selected, checks, position = [], [], 0
+            single = width - len(constant) == 1
             for i in range(width):
                 if i in constant:
                     selected.append(f"?{constant.index(i) + 2}")
                     continue
-                selected.append(f"value->>{position}")
+                value = "value" if single else f"value->>{position}"
+                selected.append(value)
                 if guarded and i in self._integers:
-                    checks.append(f"typeof(value->>{position}) <> 'real'")
+                    checks.append(f"typeof({value}) <> 'real'")
                 position += 1
             where = f" WHERE {' AND '.join(checks)}" if checks else ""
             statement = self._statements[key] = (f"{self._head} SELECT {', '.join(selected)} FROM json_each(?1)"
                                                  f"{where}{self._order}")
         return statement
+
+
+def _fits_64_bits(values: list[tuple], i: int) -> bool:
+    """Whether column ``i`` of these rows holds no integer beyond SQLite's 64 bits."""
+    column = list(map(itemgetter(i), values))
+    low, high = _INT64
+    try:
+        return low <= min(column) and max(column) <= high
+    except TypeError:  # NULLs among them (or values of another type, which are not integers too long)
+        return all(not isinstance(v, int) or low <= v <= high for v in column)
 
 
 def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
