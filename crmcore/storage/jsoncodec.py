@@ -46,13 +46,27 @@ def _not_finite(value: Any) -> ValueError:
     return ValueError(f"a NaN or infinite number cannot be stored as JSON: {value!r}")
 
 
+#: the values that cannot hide a NaN (checked by exact type: the walk below runs for every payload with a null)
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return value != value or value in (math.inf, -math.inf)
+    kind = type(value)
+    if kind is float:
+        return not math.isfinite(value)
+    if kind in _PLAIN:
+        return False
     if isinstance(value, dict):
-        return any(_non_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_non_finite(v) for v in value)
+        items = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    elif isinstance(value, float):
+        return not math.isfinite(value)
+    else:
+        return False
+    for item in items:
+        if type(item) not in _PLAIN and _non_finite(item):
+            return True
     return False
 
 
