@@ -202,22 +202,6 @@ def test_the_block_own_error_wins_and_the_switch_interval_comes_back(crm_app):
     assert not background._WRITERS
 
 
-def test_sqlite_imports_get_a_larger_page_cache_and_the_connection_gets_its_own_back(crm_backend, crm_app):
-    if crm_backend != "sqlite":
-        pytest.skip("SQLite's page cache")
-    with crm_app.unit_of_work() as uow:
-        dbapi_connection = uow.session.connection().connection.dbapi_connection
-        dbapi_connection.execute("PRAGMA cache_size=-100").close()
-        with background_inserts(uow.session):
-            during = dbapi_connection.execute("PRAGMA cache_size").fetchone()[0]
-        after = dbapi_connection.execute("PRAGMA cache_size").fetchone()[0]
-        dbapi_connection.execute("PRAGMA cache_size=-500000").close()  # a larger cache is never lowered
-        with background_inserts(uow.session):
-            kept = dbapi_connection.execute("PRAGMA cache_size").fetchone()[0]
-        dbapi_connection.execute("PRAGMA cache_size=-2000").close()
-    assert (during, after, kept) == (-background.IMPORT_CACHE_KIB, -100, -500000)
-
-
 def test_the_queue_is_bounded_when_python_runs_ahead(crm_app):
     original = background.BackgroundWriter._execute
     queued = []

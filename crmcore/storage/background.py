@@ -37,10 +37,6 @@ from sqlalchemy import event, exc
 SUPPORTED = sqlite3.sqlite_version_info >= (3, 38, 0)
 #: while the writer waits for the GIL after a statement, the main thread is asked to let go after this long
 SWITCH_INTERVAL = 0.0005
-#: SQLite's page cache during an import, in KiB (the default is 2 MiB): the indexes an import writes all over
-#: (phones, emails, name tokens) stay in memory instead of spilling dirty pages to the WAL and reading them
-#: back, 5–10 % of an import's time; at most this much more memory, whatever the file's length
-IMPORT_CACHE_KIB = 32 * 1024
 #: statements waiting at most (an import's next lookup waits for all of them anyway: a batch's worth)
 MAX_QUEUED = 32
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
@@ -193,7 +189,6 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
     if id(dbapi_connection) in _WRITERS:  # nested: the outer block already writes in the background
         yield _WRITERS[id(dbapi_connection)]
         return
-    cache_size = _larger_cache(dbapi_connection) if conn.dialect.name == "sqlite" else None
     writer = BackgroundWriter(dbapi_connection, conn.dialect.loaded_dbapi.Error)
 
     def before_statement(*_args: Any) -> None:
@@ -221,23 +216,3 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
             for target, name, fn in listeners:
                 event.remove(target, name, fn)
             writer.close()
-            if cache_size is not None:
-                dbapi_connection.execute(f"PRAGMA cache_size={cache_size}").close()
-
-
-def _larger_cache(dbapi_connection) -> int:
-    """Raise the connection's page cache to :data:`IMPORT_CACHE_KIB` (never lower it); returns the setting
-    to restore."""
-    saved, page_size = _pragma(dbapi_connection, "cache_size"), _pragma(dbapi_connection, "page_size")
-    current_kib = -saved if saved < 0 else saved * page_size // 1024  # negative: KiB; positive: pages
-    if current_kib < IMPORT_CACHE_KIB:
-        dbapi_connection.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}").close()
-    return saved
-
-
-def _pragma(dbapi_connection, name: str) -> int:
-    cursor = dbapi_connection.execute(f"PRAGMA {name}")
-    try:
-        return cursor.fetchone()[0]
-    finally:
-        cursor.close()
