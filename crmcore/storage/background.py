@@ -9,8 +9,9 @@ writes batch *k* while Python reads batch *k + 1*:
 - SQLite: one ``INSERT … SELECT … FROM json_each(?)`` statement per batch and table. SQLite runs the whole
   statement in C without Python's GIL, on the second core (a driver ``executemany`` would need the GIL back
   after every row and would crawl behind a busy thread). The values are the ones ``executemany`` would bind,
-  carried as JSON (integers, text, NULL); a table with a column of another type (float, decimal, bytes) is
-  written at once, as before.
+  carried as JSON (integers, text, NULL), except the values shared by the whole batch, which are bound once
+  (:class:`crmcore.storage.bulk.JsonInsert`); a table with a column of another type (float, decimal, bytes)
+  is written at once, as before.
 - PostgreSQL: the batch's ``COPY`` text, formatted by the main thread, is sent by the writer thread while the
   server indexes it.
 
