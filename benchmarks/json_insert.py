@@ -25,7 +25,8 @@ BATCH = 2000
 def rows(n: int) -> list[tuple]:
     now = "2026-11-26 10:00:00.000000"
     return [(i, "person", f"علی محمدی {i}", f"علی محمدی {i % 5000}", f"C{i:07d}" if i % 3 == 0 else None,
-             f"19{60 + i % 40}-0{1 + i % 9}-1{i % 10}", "تهران" if i % 2 else "Tehran", None, None, 0, 0, "{}", now, now)
+             f"19{60 + i % 40}-0{1 + i % 9}-1{i % 10}", "تهران" if i % 2 else "Tehran", None, None, 0, 0, "{}",
+             now, now)
             for i in range(1, n + 1)]
 
 

@@ -243,7 +243,9 @@ def test_an_insert_written_at_once_waits_for_the_queue(crm_backend, crm_app):
                 {"kind": "person", "display_name": f"Ali {i}", "search_key": f"ali {i}", "external_id": None,
                  "birthday": None, "city": None, "address": None, "owner": None, "consent_sms": False,
                  "consent_email": False, "attributes": {}, "created_at": NOW, "updated_at": NOW} for i in range(3)])
-            insert_rows(uow.session, CustomerTag.__table__, [{"customer_id": cid, "tag": tag} for cid, tag in zip(ids, tags)])
+            insert_rows(uow.session, CustomerTag.__table__,
+                        [{"customer_id": cid, "tag": tag} for cid, tag in zip(ids, tags)])
             assert writer.statements == 1  # the customers, before the tags (their foreign key would fail)
     with crm_app.unit_of_work(readonly=True) as uow:
-        assert uow.session.scalars(select(CustomerTag.tag).order_by(CustomerTag.customer_id)).all() == list(map(str, tags))
+        stored = uow.session.scalars(select(CustomerTag.tag).order_by(CustomerTag.customer_id)).all()
+    assert stored == list(map(str, tags))

@@ -3,7 +3,6 @@
 by the unit of work's outbox flush."""
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
