@@ -164,7 +164,7 @@ def test_an_integer_beyond_64_bits_is_refused_not_rounded(crm_app, attempts):
 @pytest.mark.parametrize("entity_ids,customer_ids,changes", [
     (["a", "b", "c"], [1, 2, None], [{"i": 1}, {"i": 2}, {}]),            # every column differs
     (["a", "b", "a"], [7, None, 7], [{"i": 1}] * 3),                     # first and last alike, not the middle
-    (["a", "a", "a"], [None, None, None], [{"i": 1}, {}, {"نام": "ك"}]),  # one column differs: read whole
+    (["a", "a", "a"], [None, None, None], [{"i": 1}, {}, {"نام": "ك"}]),  # only one column differs
     (["a", "a", "a"], [5, 5, 5], [{"نام": "علی\u200cرضا"}] * 3),          # nothing differs
 ], ids=["all differ", "middle differs", "one differs", "none differs"])
 def test_batch_wide_values_are_bound_once_and_stored_exactly(crm_app, entity_ids, customer_ids, changes):

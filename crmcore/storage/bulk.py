@@ -316,8 +316,8 @@ class JsonInsert:
             rows: list = values
         elif len(varying) > 1:
             rows = list(map(itemgetter(*varying), values))
-        else:  # one value per row (read as ``value``), or none at all
-            rows = list(map(itemgetter(varying[0]), values)) if varying else [0] * count
+        else:  # itemgetter of one index gives the bare value: one-element rows, or empty ones
+            rows = list(zip(map(itemgetter(varying[0]), values))) if varying else [()] * count
         payload = writer.encode(rows)
         if payload is None:
             return False
@@ -331,15 +331,13 @@ class JsonInsert:
         statement = self._statements.get(key)
         if statement is None:
             selected, checks, position = [], [], 0
-            single = width - len(constant) == 1
             for i in range(width):
                 if i in constant:
                     selected.append(f"?{constant.index(i) + 2}")
                     continue
-                value = "value" if single else f"value->>{position}"
-                selected.append(value)
+                selected.append(f"value->>{position}")
                 if guarded and i in self._integers:
-                    checks.append(f"typeof({value}) <> 'real'")
+                    checks.append(f"typeof(value->>{position}) <> 'real'")
                 position += 1
             where = f" WHERE {' AND '.join(checks)}" if checks else ""
             statement = self._statements[key] = (f"{self._head} SELECT {', '.join(selected)} FROM json_each(?1)"
