@@ -59,6 +59,7 @@ def _iran_patterns():
 
 
 _PATTERNS: list = []  # _iran_patterns() once loaded (a cached call costs more than the lookups below)
+_KINDS: dict[int, str] = {}  # number type → the kernel's kind (phone_kind), filled as valid types are met
 
 
 def _load_patterns() -> tuple:
@@ -99,5 +100,3 @@ def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
         kind = _KINDS[ntype] = phone_kind(ntype)
     return Phone("+98" + national, kind)
 
-
-_KINDS: dict[int, str] = {}  # number type → the kernel's kind (phone_kind), filled as valid types are met

@@ -65,8 +65,10 @@ def find_customers(uow, query: str | None = None, *, where: list[str] | None = N
             for w in words} if len(words) > 1 else {}
         driver, *others = word_order(words, counts)
         found = aliased(CustomerSearchToken)
-        also = [exists().where(t.customer_id == found.customer_id, _prefix(t.token, w))
-                for t, w in ((aliased(CustomerSearchToken), w) for w in others)]
+        also = []
+        for w in others:  # each other word: some token of the same customer starts with it
+            other = aliased(CustomerSearchToken)
+            also.append(exists().where(other.customer_id == found.customer_id, _prefix(other.token, w)))
         ids = set(session.scalars(select(found.customer_id).where(_prefix(found.token, driver), *also)
                                   .order_by(found.token, found.customer_id).limit(CANDIDATES)))
         if p.joined:  # names starting with the words as typed: the best scores, whatever the cap above left out
