@@ -28,6 +28,7 @@ from ..storage.models import Customer, CustomerEmail, CustomerPhone
 from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
 from .lookups import active_owners, customers_by_external_id
+from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
@@ -121,6 +122,9 @@ class CustomerImporter:
         self.summary = summary
         self.errors = errors
         self.validating = hooks_implemented(uow, "crm_validate_customer")
+        #: merges into stored customers: written a batch at a time, unless a plugin wants the ORM customer
+        self.stored = (None if self.validating or hooks_implemented(uow, "crm_customer_updated")
+                       else StoredCustomerUpdates(uow))
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -144,6 +148,8 @@ class CustomerImporter:
         keys: dict[str, int] = {}  # key → index in pending
         for row, cells, data in items:
             self._place(row, cells, data, lookup, pending, keys)
+        if self.stored is not None:
+            self.stored.write()
         self._store(pending)
 
     def _place(self, row, cells, data: RowData, lookup: "Lookup", pending: list[Pending], keys: dict[str, int]) -> None:
@@ -213,8 +219,8 @@ class CustomerImporter:
             keys[key] = target.ref
         self.summary.merged += 1
 
-    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[tuple[str, str]], customer: Customer,
-                             lookup_ids: dict) -> None:
+    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[tuple[str, str]],
+                             customer: Customer | StoredCustomer, lookup_ids: dict) -> None:
         change = merge_changes(customer_state(customer), data, self.on_duplicate)
         if isinstance(change, str):
             self.reject(row, cells, "external_id", change.format(who=f"customer {customer.id}"))
@@ -224,6 +230,14 @@ class CustomerImporter:
             self.summary.note(f"row {row}: {n} (kept the value of customer {customer.id})")
         if not fields:
             self.summary.unchanged += 1
+            return
+        if self.stored is not None:  # no plugin can refuse it: conflicts were ruled out above
+            self.stored.update(customer, name=fields.get("name"), add_phones=fields.get("_phones", ()),
+                               add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
+                               attributes=fields.get("attributes") or None, **{
+                                   k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email")
+                                   if k in fields})
+            self._merged(customer.id, own_keys, lookup_ids)
             return
         session = self.uow.session
         # only a plugin's crm_validate_customer can refuse a change computed here: then a savepoint keeps a
@@ -243,8 +257,11 @@ class CustomerImporter:
             savepoint.rollback()
             self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
             return
+        self._merged(customer.id, own_keys, lookup_ids)
+
+    def _merged(self, customer_id: int, own_keys: list[tuple[str, str]], lookup_ids: dict) -> None:
         for key, _why in own_keys:  # later rows of this batch find the customer by these too
-            lookup_ids.setdefault(key, set()).add(customer.id)
+            lookup_ids.setdefault(key, set()).add(customer_id)
         self.summary.merged += 1
 
     # -- storing new customers -------------------------------------------------------------------------------
@@ -289,15 +306,18 @@ class CustomerImporter:
         identical: dict[str, int] = {}
         keyless = {normalize(p.name)[:300] for p in prepared if not (p.external_id or p.phones or p.emails)}
         if keyless:
-            stmt = (select(Customer).where(Customer.search_key.in_(keyless), active, Customer.external_id.is_(None),
-                                           ~exists().where(CustomerPhone.customer_id == Customer.id),
-                                           ~exists().where(CustomerEmail.customer_id == Customer.id))
-                    .options(selectinload(Customer.tags)).order_by(Customer.id))
-            for c in session.scalars(stmt):
-                identical.setdefault(identity_key(c), c.id)
+            stmt = (select(Customer.id, Customer.display_name, Customer.city, Customer.birthday, Customer.address)
+                    .where(Customer.search_key.in_(keyless), active, Customer.external_id.is_(None),
+                           ~exists().where(CustomerPhone.customer_id == Customer.id),
+                           ~exists().where(CustomerEmail.customer_id == Customer.id))
+                    .order_by(Customer.id))
+            for cid, *identity in session.execute(stmt):
+                identical.setdefault(_identity_key(*identity), cid)
         wanted = {cid for s in ids.values() for cid in s} | set(identical.values())
-        customers = {}
-        if wanted:
+        customers: dict[int, Customer] | dict[int, StoredCustomer] = {}
+        if wanted and self.stored is not None:
+            customers = load_stored_customers(session, wanted)
+        elif wanted:
             stmt = (select(Customer).where(Customer.id.in_(wanted))
                     .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))
             customers = {c.id: c for c in session.scalars(stmt)}
@@ -328,7 +348,7 @@ class CustomerImporter:
 class Lookup:
     ids: dict[str, set[int]]
     identical: dict[str, int]
-    customers: dict[int, Customer]
+    customers: dict[int, Customer] | dict[int, StoredCustomer]
 
 
 def row_keys(p: PreparedCustomer) -> list[tuple[str, str]]:
@@ -339,18 +359,23 @@ def row_keys(p: PreparedCustomer) -> list[tuple[str, str]]:
     return keys
 
 
-def identity_key(p) -> str:
+def identity_key(p: PreparedCustomer) -> str:
     """Same normalised name, city, birthday and address (for rows without any phone, email or code)."""
-    if isinstance(p, Customer):
-        name, city, birthday, address = p.display_name, p.city, p.birthday, p.address
-    else:
-        name, city, birthday, address = p.name, p.city, p.birthday, p.address
+    return _identity_key(p.name, p.city, p.birthday, p.address)
+
+
+def _identity_key(name: str, city: str | None, birthday, address: str | None) -> str:
     return "n:" + "\x1f".join([normalize(name), normalize(city), birthday.isoformat() if birthday else "",
                                normalize(address)])
 
 
 # --- field-level merge rules ------------------------------------------------------------------------------
-def customer_state(c) -> dict[str, Any]:
+def customer_state(c: Customer | StoredCustomer | PreparedCustomer) -> dict[str, Any]:
+    if isinstance(c, StoredCustomer):
+        return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
+                "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),
+                "consent_email": bool(c.consent_email), "attributes": dict(c.attributes or {}),
+                "phones": list(c.phones), "emails": list(c.emails), "tags": list(c.tags)}
     if isinstance(c, Customer):
         return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
                 "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),

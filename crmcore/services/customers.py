@@ -16,8 +16,8 @@ from ..storage.models import (
     AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction, OutboxEvent,
 )
 from .attributes import clean_attributes
+from .customer_changes import KINDS, clean_tag, jsonable, plan_update
 
-KINDS = ("person", "organisation")
 
 
 @attrs.frozen
@@ -37,13 +37,6 @@ class PreparedCustomer:
     consent_sms: bool = False
     consent_email: bool = False
     attributes: dict[str, Any] = attrs.field(factory=dict)
-
-
-def clean_tag(tag: str) -> str:
-    t = normalize(tag).replace(" ", "-")
-    if not t:
-        raise ValidationError(f"{tag!r} is not a tag", field="tag")
-    return t
 
 
 def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable[str | Phone] = (),
@@ -187,86 +180,26 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     customer = get_customer(session, customer_id, follow_merges=False)
     if customer.merged_into_id is not None:
         raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; change that one")
-    changes: dict[str, list[Any]] = {}
-
-    def change(field: str, new: Any) -> None:
-        old = getattr(customer, field)
-        if old != new:
-            changes[field] = [_jsonable(old), _jsonable(new)]
-            setattr(customer, field, new)
-
-    if name is not None:
-        display = " ".join(name.split())
-        if not display:
-            raise ValidationError("a name is required", field="name")
-        change("display_name", display)
-        customer.search_key = normalize(display)[:300]
-    for field, raw in fields.items():
-        if raw is None:
-            continue
-        if field == "kind":
-            if raw not in KINDS:
-                raise ValidationError(f"{raw!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
-            change("kind", raw)
-        elif field == "external_id":
-            ext = str(raw).strip() or None
-            if ext:
-                other = session.scalar(select(Customer.id).where(Customer.external_id == ext, Customer.id != customer.id))
-                if other is not None:
-                    raise Conflict(f"external id {ext!r} already belongs to customer {other}", field="external_id")
-            change("external_id", ext)
-        elif field == "birthday":
-            change("birthday", parse_date(raw, field="birthday") if raw != "" else None)
-        elif field in ("city", "address", "owner"):
-            change(field, " ".join(str(raw).split()) or None)
-        elif field in ("consent_sms", "consent_email"):
-            change(field, bool(raw))
-        else:
-            raise ValidationError(f"unknown customer field {field!r}", field=field)
-    for raw in add_phones:
-        ph = parse_phone(raw)
-        if ph.e164 not in {p.e164 for p in customer.phones}:
-            customer.phones.append(CustomerPhone(e164=ph.e164, kind=ph.kind, position=len(customer.phones)))
-            changes.setdefault("phones_added", []).append(ph.e164)
-    for raw in remove_phones:
-        ph = parse_phone(raw)
-        match = [p for p in customer.phones if p.e164 == ph.e164]
-        if not match:
-            raise NotFound(f"customer {customer.id} has no phone {ph.e164}", field="phone")
-        customer.phones.remove(match[0])
-        changes.setdefault("phones_removed", []).append(ph.e164)
-    for raw in add_emails:
-        e = parse_email(raw).address
-        if e not in {x.email for x in customer.emails}:
-            customer.emails.append(CustomerEmail(email=e, position=len(customer.emails)))
-            changes.setdefault("emails_added", []).append(e)
-    for raw in remove_emails:
-        e = parse_email(raw).address
-        match = [x for x in customer.emails if x.email == e]
-        if not match:
-            raise NotFound(f"customer {customer.id} has no email {e}", field="email")
-        customer.emails.remove(match[0])
-        changes.setdefault("emails_removed", []).append(e)
-    for raw in add_tags:
-        t = clean_tag(raw)
-        if t not in {x.tag for x in customer.tags}:
-            customer.tags.append(CustomerTag(tag=t))
-            changes.setdefault("tags_added", []).append(t)
-    for raw in remove_tags:
-        t = clean_tag(raw)
-        match = [x for x in customer.tags if x.tag == t]
-        if match:
-            customer.tags.remove(match[0])
-            changes.setdefault("tags_removed", []).append(t)
-    if attributes:
-        cleaned = clean_attributes(uow, attributes)
-        merged = dict(customer.attributes or {})
-        for k, v in cleaned.items():
-            if v is None:
-                merged.pop(k, None)
-            else:
-                merged[k] = v
-        change("attributes", merged)
+    plan = plan_update(uow, customer, [p.e164 for p in customer.phones], [e.email for e in customer.emails],
+                       [t.tag for t in customer.tags], external_id_owner=lambda code, cid: session.scalar(
+                           select(Customer.id).where(Customer.external_id == code, Customer.id != cid)),
+                       name=name, add_phones=add_phones, remove_phones=remove_phones, add_emails=add_emails,
+                       remove_emails=remove_emails, add_tags=add_tags, remove_tags=remove_tags,
+                       attributes=attributes, **fields)
+    for column, value in plan.columns.items():
+        setattr(customer, column, value)
+    for ph, position in plan.phones_added:
+        customer.phones.append(CustomerPhone(e164=ph.e164, kind=ph.kind, position=position))
+    for e164 in plan.phones_removed:
+        customer.phones.remove(next(p for p in customer.phones if p.e164 == e164))
+    for email, position in plan.emails_added:
+        customer.emails.append(CustomerEmail(email=email, position=position))
+    for email in plan.emails_removed:
+        customer.emails.remove(next(e for e in customer.emails if e.email == email))
+    customer.tags.extend(CustomerTag(tag=t) for t in plan.tags_added)
+    for tag in plan.tags_removed:
+        customer.tags.remove(next(t for t in customer.tags if t.tag == tag))
+    changes = plan.changes
     if not changes:
         return customer
     _validate_with_plugins(uow, customer, {k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed")) else v for k, v in changes.items()})
@@ -296,7 +229,7 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
     for field in ("birthday", "city", "address", "owner"):
         if getattr(keep, field) in (None, "") and getattr(other, field) not in (None, ""):
             setattr(keep, field, getattr(other, field))
-            filled[field] = _jsonable(getattr(other, field))
+            filled[field] = jsonable(getattr(other, field))
     if keep.external_id is None and other.external_id is not None:
         ext, other.external_id = other.external_id, None
         session.flush()
@@ -368,12 +301,6 @@ def forget_customer(uow, customer_id: int) -> Customer:
     uow.audit("forget", "customer", cid, {"erased": True}, customer_id=cid)
     uow.emit("crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer)
     return customer
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str | None = None,
