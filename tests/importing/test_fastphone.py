@@ -63,3 +63,18 @@ def test_the_one_pass_cleaning_equals_to_ascii_digits_then_dropping_the_marks():
 
     text = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
     assert text.translate(_CLEAN) == to_ascii_digits(text).translate(_INVISIBLE)
+
+
+def test_the_one_pass_compaction_equals_cleaning_stripping_and_dropping_separators():
+    """``_COMPACT`` does in one ``translate`` what the digits' cleaning, ``strip`` and a ``[\\s\\-.()/]+``
+    substitution did; and no whitespace character lies beyond the range its table was built from."""
+    import re
+    import sys
+
+    from crmcore.importing.fastphone import _CLEAN, _COMPACT
+
+    separators = re.compile(r"[\s\-.()/]+")
+    assert not [c for c in range(0x3001, sys.maxunicode + 1) if chr(c).isspace()]
+    text = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
+    for chunk in (text, " ۰۹۱۲ (123) 45-67 ", "\u2003+98\u200c912.123/4567\n", "\u3000a b\tc\u00a0"):
+        assert chunk.translate(_COMPACT) == separators.sub("", chunk.translate(_CLEAN).strip())
