@@ -7,7 +7,7 @@ transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .storage.models import AuditEntry, OutboxEvent
 
@@ -52,11 +52,32 @@ class UnitOfWork:
         self._outbox.append((hook_name, customer_id, data or {}))
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
+        return self.call(hook_name, **kwargs) if self.listened(hook_name) else []
+
+    def emit_many(self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]],
+                  **kwargs: Sequence[Any]) -> None:
+        """:meth:`emit` for many events of one hook, in order. ``events`` are ``(customer_id, data)``; each
+        keyword argument is a sequence holding that hook argument for each event. When nobody listens, only
+        the outbox rows are added (the same rows, flushed at the same points), without a call per event."""
+        if self.listened(hook_name):
+            for i, (customer_id, data) in enumerate(events):
+                self.emit(hook_name, customer_id=customer_id, data=data, **{k: v[i] for k, v in kwargs.items()})
+            return
+        done = 0
+        while done < len(events):
+            chunk = events[done:done + OUTBOX_BATCH - len(self._outbox)]
+            self._outbox.extend([(hook_name, customer_id, data or {}) for customer_id, data in chunk])
+            done += len(chunk)
+            if len(self._outbox) >= OUTBOX_BATCH:
+                self.flush_outbox()
+
+    def listened(self, hook_name: str) -> bool:
+        """Whether a plugin (or the kernel) implements the hook (plugins don't change within a unit of work)."""
         listened = self._listened.get(hook_name)
-        if listened is None:  # nobody listening: no call (imports emit thousands)
+        if listened is None:
             caller = getattr(self.app.plugins.hook, hook_name, None)
             listened = self._listened[hook_name] = caller is not None and bool(caller.get_hookimpls())
-        return self.call(hook_name, **kwargs) if listened else []
+        return listened
 
     def flush_outbox(self) -> None:
         if self._outbox:

@@ -108,9 +108,8 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
         loaded = {c.id: c for c in session.scalars(
             select(Customer).where(Customer.id.in_(ids))
             .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))}
-    for cid, p in zip(ids, prepared):
-        uow.emit("crm_customer_created", customer_id=cid, data={"customer_id": cid, "name": p.name},
-                 customer=loaded.get(cid))
+    uow.emit_many("crm_customer_created", [(cid, {"customer_id": cid, "name": p.name}) for cid, p in zip(ids, prepared)],
+                  customer=[loaded.get(cid) for cid in ids] if loaded else [None] * len(ids))
     return ids
 
 
