@@ -231,12 +231,12 @@ class CustomerImporter:
         if not fields:
             self.summary.unchanged += 1
             return
+        arguments = {"name": fields.get("name"), "add_phones": fields.get("phones", ()),
+                     "add_emails": fields.get("emails", ()), "add_tags": fields.get("tags", ()),
+                     "attributes": fields.get("attributes") or None,
+                     **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields}}
         if self.stored is not None:  # no plugin can refuse it: conflicts were ruled out above
-            self.stored.update(customer, name=fields.get("name"), add_phones=fields.get("_phones", ()),
-                               add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
-                               attributes=fields.get("attributes") or None, **{
-                                   k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email")
-                                   if k in fields})
+            self.stored.update(customer, **arguments)
             self._merged(customer.id, own_keys, lookup_ids)
             return
         session = self.uow.session
@@ -244,11 +244,8 @@ class CustomerImporter:
         # refused merge from leaving half-applied changes behind
         savepoint = session.begin_nested() if self.validating else None
         try:
-            update_customer(self.uow, customer.id, name=fields.get("name"), add_phones=fields.get("phones", ()),
-                            add_emails=fields.get("emails", ()), add_tags=fields.get("tags", ()),
-                            attributes=fields.get("attributes") or None,
-                            flush=savepoint is not None,  # conflicts were ruled out above: one flush per batch
-                            **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields})
+            update_customer(self.uow, customer.id, flush=savepoint is not None,  # else one flush per batch
+                            **arguments)
             if savepoint is not None:
                 savepoint.commit()
         except CRMError as exc:
@@ -371,21 +368,19 @@ def _identity_key(name: str, city: str | None, birthday, address: str | None) ->
 
 # --- field-level merge rules ------------------------------------------------------------------------------
 def customer_state(c: Customer | StoredCustomer | PreparedCustomer) -> dict[str, Any]:
-    if isinstance(c, StoredCustomer):
+    if isinstance(c, (Customer, StoredCustomer)):
+        if isinstance(c, StoredCustomer):
+            phones, emails, tags = list(c.phones), list(c.emails), list(c.tags)
+        else:
+            phones, emails, tags = [p.e164 for p in c.phones], [e.email for e in c.emails], [t.tag for t in c.tags]
         return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
                 "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),
                 "consent_email": bool(c.consent_email), "attributes": dict(c.attributes or {}),
-                "phones": list(c.phones), "emails": list(c.emails), "tags": list(c.tags)}
-    if isinstance(c, Customer):
-        return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
-                "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),
-                "consent_email": bool(c.consent_email), "attributes": dict(c.attributes or {}),
-                "phones": [p.e164 for p in c.phones], "emails": [e.email for e in c.emails],
-                "tags": [t.tag for t in c.tags]}
+                "phones": phones, "emails": emails, "tags": tags}
     return {"name": c.name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday, "city": c.city,
             "address": c.address, "owner": c.owner, "consent_sms": c.consent_sms, "consent_email": c.consent_email,
             "attributes": dict(c.attributes), "phones": [p.e164 for p in c.phones], "emails": list(c.emails),
-            "tags": list(c.tags), "_phones": list(c.phones)}
+            "tags": list(c.tags)}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -436,8 +431,7 @@ def merge_changes(state: dict[str, Any], data: RowData, mode: str) -> tuple[dict
         fields["attributes"] = attributes
     phones = [ph for ph in p.phones if ph.e164 not in state["phones"]]
     if phones:
-        fields["phones"] = [ph.e164 for ph in phones]
-        fields["_phones"] = phones
+        fields["phones"] = phones
     emails = [e for e in p.emails if e not in state["emails"]]
     if emails:
         fields["emails"] = emails
@@ -453,8 +447,8 @@ def apply_to_prepared(p: PreparedCustomer, fields: dict[str, Any]) -> PreparedCu
         changes["name"] = fields["name"]
     if "attributes" in fields:
         changes["attributes"] = {**p.attributes, **fields["attributes"]}
-    if "_phones" in fields:
-        changes["phones"] = p.phones + tuple(fields["_phones"])
+    if "phones" in fields:
+        changes["phones"] = p.phones + tuple(fields["phones"])
     if "emails" in fields:
         changes["emails"] = p.emails + tuple(fields["emails"])
     if "tags" in fields:

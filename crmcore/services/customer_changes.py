@@ -15,15 +15,13 @@ from typing import Any, Callable, Iterable
 import attrs
 
 from ..domain.dates import parse_date
-from ..domain.emails import parse_email
+from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
 from ..domain.text import normalize
 from ..errors import Conflict, NotFound, ValidationError
 from .attributes import clean_attributes
 
 KINDS = ("person", "organisation")
-#: the fields ``update_customer`` takes as keyword arguments, and the column each one changes
-FIELDS = ("kind", "external_id", "birthday", "city", "address", "owner", "consent_sms", "consent_email")
 
 
 @attrs.define
@@ -114,7 +112,7 @@ def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[
                remove_phones, lambda raw: raw if isinstance(raw, Phone) else parse_phone(raw),
                lambda raw: parse_phone(raw).e164, key=lambda ph: ph.e164)
     _plan_list(plan.emails_added, plan.emails_removed, changes, customer.id, "email", list(emails), add_emails,
-               remove_emails, lambda raw: parse_email(raw).address, lambda raw: parse_email(raw).address)
+               remove_emails, email_address, email_address)
     current_tags = list(tags)
     for raw in add_tags:
         t = clean_tag(raw)

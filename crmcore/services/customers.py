@@ -167,12 +167,13 @@ def resolve_customer(session, ref: str | int) -> Customer:
     raise NotFound(f"no customer matches {text!r} (id, external id, phone or email)", field="customer")
 
 
-def update_customer(uow, customer_id: int, *, name: str | None = None, add_phones: Iterable[str] = (),
+def update_customer(uow, customer_id: int, *, name: str | None = None, add_phones: Iterable[str | Phone] = (),
                     remove_phones: Iterable[str] = (), add_emails: Iterable[str] = (),
                     remove_emails: Iterable[str] = (), add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
                     attributes: dict[str, Any] | None = None, flush: bool = True, **fields: Any) -> Customer:
     """Change a customer. ``fields`` may hold kind, external_id, birthday, city, address, owner, consent_sms,
-    consent_email (``None`` leaves a field as it is; ``""`` clears it).
+    consent_email (``None`` leaves a field as it is; ``""`` clears it). ``add_phones`` may hold parsed
+    :class:`Phone` values. The rules live in :func:`crmcore.services.customer_changes.plan_update`.
 
     ``flush=False`` leaves writing the changed rows to the session's next flush: for callers that change
     many customers in a row and have already ruled out conflicts (the importer flushes once per batch)."""
