@@ -33,8 +33,9 @@ _JALALI_MONTH_STARTS = (0, 31, 62, 93, 124, 155, 186, 216, 246, 276, 306, 336)
 
 def jalali_to_gregorian(y: int, m: int, d: int) -> date:
     """``jdatetime.date(y, m, d).togregorian()``, raising ``ValueError`` as it does, but asking jdatetime
-    once per year (its first day and whether it is leap): a jdatetime date costs 10–18 µs to build, which was
-    most of an import's time spent on birthdays. A test compares the two on every day of five centuries."""
+    once per year (its first day and whether it is leap): building a jdatetime date per distinct birthday was
+    most of an import's time spent on birthdays (``benchmarks/row_checks.py``). A test compares the two on
+    every day of five centuries."""
     year = _JALALI_YEARS.get(y)
     if year is None:
         import jdatetime

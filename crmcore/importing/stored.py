@@ -63,10 +63,10 @@ def load_stored_customers(session, ids: Iterable[int]) -> dict[int, StoredCustom
     c = Customer.__table__.c
     found = {row[0]: StoredCustomer(*row) for row in session.execute(
         select(c.id, *(c[name] for name in COLUMNS)).where(c.id.in_(ids)))}
-    for model, value, order in ((CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
-                                (CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
-                                (CustomerTag, CustomerTag.tag, (CustomerTag.tag,))):
-        what = model.__tablename__[len("customer_"):]
+    for what, model, value, order in (
+            ("phones", CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
+            ("emails", CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
+            ("tags", CustomerTag, CustomerTag.tag, (CustomerTag.tag,))):
         for cid, v in session.execute(select(model.customer_id, value).where(model.customer_id.in_(ids))
                                       .order_by(model.customer_id, *order)):
             getattr(found[cid], what).append(v)
@@ -100,8 +100,6 @@ class StoredCustomerUpdates:
             raise NotImplementedError("an import never removes phones, emails or tags")
         for column, value in plan.columns.items():
             setattr(customer, column, value)
-        if plan.columns:
-            self._changed[customer.id] = customer
         if "external_id" in plan.columns and customer.external_id:
             self._codes[customer.external_id] = customer.id
         for ph, position in plan.phones_added:
@@ -114,11 +112,12 @@ class StoredCustomerUpdates:
             customer.tags.append(tag)
             self._tags.append((customer.id, tag))
         changes = plan.changes
+        if plan.columns or changes:  # a name whose normalised form alone differs changes only search_key
+            self._changed[customer.id] = customer
         if not changes:
             return changes
         uow = self.uow
         customer.updated_at = now = uow.now()
-        self._changed[customer.id] = customer
         if "display_name" in changes:
             self._renamed.add(customer.id)
         self._audit.append((now, uow.actor, "update", "customer", str(customer.id), customer.id, changes))
