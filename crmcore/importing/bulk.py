@@ -109,7 +109,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
             select(Customer).where(Customer.id.in_(ids))
             .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))}
     uow.emit_many("crm_customer_created", [(cid, {"customer_id": cid, "name": p.name}) for cid, p in zip(ids, prepared)],
-                  customer=[loaded.get(cid) for cid in ids] if loaded else [None] * len(ids))
+                  customer=[loaded.get(cid) for cid in ids])
     return ids
 
 

@@ -25,7 +25,7 @@ import attrs
 from sqlalchemy import func, select
 
 from ..domain.dates import parse_datetime
-from ..domain.emails import parse_email
+from ..domain.emails import email_address
 from ..domain.phones import looks_like_phone
 from ..domain.text import to_ascii_digits
 from ..errors import CRMError, ValidationError
@@ -286,7 +286,7 @@ class InteractionImporter:
         for ref in rest:
             try:
                 if "@" in ref:
-                    emails[parse_email(ref).address] = ref
+                    emails[email_address(ref)] = ref
                 elif (e164 := _as_phone(ref)) is not None:
                     phones[e164] = ref
             except ValidationError:

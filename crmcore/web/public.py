@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ..domain.emails import parse_email
+from ..domain.emails import email_address
 from ..domain.phones import parse_phone
 from ..errors import CRMError, ValidationError
 from ..services.customers import add_customer, get_customer, update_customer
@@ -39,7 +39,7 @@ def _clean(form) -> dict[str, Any]:
     if fields["phone"]:
         fields["phone"] = parse_phone(fields["phone"]).e164
     if fields["email"]:
-        fields["email"] = parse_email(fields["email"]).address
+        fields["email"] = email_address(fields["email"])
     return fields
 
 
