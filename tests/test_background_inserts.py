@@ -249,3 +249,25 @@ def test_an_insert_written_at_once_waits_for_the_queue(crm_backend, crm_app):
     with crm_app.unit_of_work(readonly=True) as uow:
         stored = uow.session.scalars(select(CustomerTag.tag).order_by(CustomerTag.customer_id)).all()
     assert stored == list(map(str, tags))
+
+
+def test_sqlite_gets_a_larger_page_cache_for_the_block_and_its_own_back_afterwards(crm_backend, crm_app):
+    if crm_backend != "sqlite":
+        pytest.skip("SQLite's page cache")
+
+    def cache_size(session) -> int:
+        return session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+    with crm_app.unit_of_work() as uow:
+        before = cache_size(uow.session)
+        with background_inserts(uow.session):
+            during = cache_size(uow.session)
+        after = cache_size(uow.session)
+        uow.session.connection().exec_driver_sql(f"PRAGMA cache_size={-2 * background.IMPORT_CACHE_KIB}")
+        with background_inserts(uow.session):
+            larger = cache_size(uow.session)
+        uow.session.connection().exec_driver_sql(f"PRAGMA cache_size={before}")
+    assert before > -background.IMPORT_CACHE_KIB  # SQLite's default (-2000), smaller than the import's
+    assert during == -background.IMPORT_CACHE_KIB
+    assert after == before
+    assert larger == -2 * background.IMPORT_CACHE_KIB  # a larger cache is kept, not shrunk

@@ -40,6 +40,10 @@ SUPPORTED = sqlite3.sqlite_version_info >= (3, 38, 0)
 SWITCH_INTERVAL = 0.0005
 #: statements waiting at most (an import's next lookup waits for all of them anyway: a batch's worth)
 MAX_QUEUED = 32
+#: SQLite's page cache during the block, in KiB (its default is 2,000): an import inserts into several indexes
+#: in scattered key order, and with the default cache their pages are written out and read back again and
+#: again; the larger cache is bounded (memory stays flat whatever the file's size) and given back afterwards
+IMPORT_CACHE_KIB = 32_768
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 #: orjson writes a batch about 4 times faster; dates, times and dataclasses it would write its own way are
 #: refused as by :mod:`json` (they never reach here: they are bound as text)
@@ -172,6 +176,23 @@ def _shorter_switch_interval(change: int) -> None:
             sys.setswitchinterval(_INTERVAL["saved"])
 
 
+def _larger_cache(dbapi_connection) -> int:
+    """Give SQLite's page cache at least :data:`IMPORT_CACHE_KIB`; returns the setting to restore."""
+
+    def pragma(name: str) -> int:
+        cursor = dbapi_connection.execute(f"PRAGMA {name}")
+        try:
+            return cursor.fetchone()[0]
+        finally:
+            cursor.close()
+
+    saved = pragma("cache_size")  # negative: KiB; positive: pages
+    kib = -saved if saved < 0 else saved * pragma("page_size") // 1024
+    if kib < IMPORT_CACHE_KIB:
+        dbapi_connection.execute(f"PRAGMA cache_size={-IMPORT_CACHE_KIB}").close()
+    return saved
+
+
 def writer_for(dbapi_connection) -> BackgroundWriter | None:
     """The writer active for this DBAPI connection, if any (``insert_rows`` asks)."""
     return _WRITERS.get(id(dbapi_connection)) if _WRITERS else None
@@ -190,6 +211,7 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
     if id(dbapi_connection) in _WRITERS:  # nested: the outer block already writes in the background
         yield _WRITERS[id(dbapi_connection)]
         return
+    saved_cache = _larger_cache(dbapi_connection) if conn.dialect.name == "sqlite" else None
     writer = BackgroundWriter(dbapi_connection, conn.dialect.loaded_dbapi.Error)
 
     def before_statement(*_args: Any) -> None:
@@ -217,3 +239,5 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
             for target, name, fn in listeners:
                 event.remove(target, name, fn)
             writer.close()
+            if saved_cache is not None:
+                dbapi_connection.execute(f"PRAGMA cache_size={int(saved_cache)}").close()
