@@ -81,3 +81,40 @@ def test_an_imported_row_with_nan_is_rejected_whole(crm_database_url, tmp_path):
     with app.unit_of_work() as uow:
         assert [c.attributes for c in uow.session.query(Customer)] == [{"weight": "72.5"}]
     app.dispose()
+
+
+class CountingClub(Club):
+    def __init__(self):
+        self.asked = 0
+
+    @hookimpl
+    def crm_customer_attributes(self):
+        self.asked += 1
+        return super().crm_customer_attributes()
+
+
+def test_an_import_asks_the_plugins_for_their_attributes_once_not_per_row(crm_database_url, tmp_path):
+    club = CountingClub()
+    app = CRM(crm_database_url, plugins=[], extra_plugins=[("club", club, None)])
+    sheet = tmp_path / "members.csv"
+    sheet.write_text("name,attr.member_no,attr.level\n" + "".join(f"عضو {i},۱{i},gold\n" for i in range(50)),
+                     encoding="utf-8")
+    summary = import_customers(app, sheet)
+    assert (summary.created, summary.rejected) == (50, 0)
+    assert club.asked == 1
+    with app.unit_of_work() as uow:
+        assert sorted(c.attributes["member_no"] for c in uow.session.query(Customer)) == sorted(
+            int(f"1{i}") for i in range(50))
+    app.dispose()
+
+
+def test_an_import_under_two_disagreeing_plugins_rejects_each_row_that_has_the_attribute(crm_database_url, tmp_path):
+    app = CRM(crm_database_url, plugins=[], extra_plugins=[("club", Club(), None),
+                                                           ("gym", Gym(AttributeSpec("member_no", "str")), None)])
+    sheet = tmp_path / "members.csv"
+    sheet.write_text("name,attr.member_no\nSara,12\nReza,\nAli,13\n", encoding="utf-8")
+    summary = import_customers(app, sheet)
+    assert (summary.created, summary.rejected) == (1, 2)
+    assert [(r.row, r.field) for r in summary.rejections] == [(2, "attributes.member_no"), (4, "attributes.member_no")]
+    assert all("'member_no' is declared by both 'club' and 'gym'" in r.reason for r in summary.rejections)
+    app.dispose()

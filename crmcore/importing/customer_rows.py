@@ -10,8 +10,8 @@ import attrs
 
 from ..domain.dates import parse_date
 from ..domain.text import normalize
-from ..errors import ValidationError
-from ..services.attributes import clean_attributes
+from ..errors import CRMError, ValidationError
+from ..services.attributes import AttributeSpec, attribute_specs, clean_attributes
 from ..services.customers import PreparedCustomer, prepare_customer
 from .fastphone import fast_parse_phone
 from .headers import ColumnMap
@@ -59,6 +59,13 @@ class CustomerRowReader:
         self._single = [(i, f) for i, f in mapped if f not in MULTI and not f.startswith("attr.")]
         self._multi = [(i, f) for i, f in mapped if f in MULTI]
         self._attributes = [(i, f[5:]) for i, f in mapped if f.startswith("attr.")]
+        # the plugins' attribute specs, asked once per import instead of once per row (a hook call each)
+        self._specs: dict[str, AttributeSpec] | CRMError | None = None
+        if self._attributes:
+            try:
+                self._specs = attribute_specs(uow)
+            except CRMError as exc:  # two plugins disagree: every row with an attribute is rejected, as before
+                self._specs = exc
 
     def is_blank(self, cells: list[str]) -> bool:
         return not "".join(cells).strip()  # cells are always text (sources.cell_text)
@@ -98,7 +105,10 @@ class CustomerRowReader:
         sms = parse_yes_no(single["consent_sms"], "consent_sms") if "consent_sms" in single else None
         mail = parse_yes_no(single["consent_email"], "consent_email") if "consent_email" in single else None
         if attributes:
-            attributes = {k: v for k, v in clean_attributes(self.uow, attributes).items() if v is not None}
+            if isinstance(self._specs, CRMError):
+                raise type(self._specs)(self._specs.message, field=self._specs.field)
+            attributes = {k: v for k, v in clean_attributes(self.uow, attributes, specs=self._specs).items()
+                          if v is not None}
         prepared = prepare_customer(
             name=name, kind=kind, phones=phones, emails=multi["email"], tags=multi["tags"],
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),

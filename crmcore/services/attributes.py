@@ -93,8 +93,11 @@ def attribute_specs(uow) -> dict[str, AttributeSpec]:
     return specs
 
 
-def clean_attributes(uow, values: dict[str, Any]) -> dict[str, Any]:
-    specs = attribute_specs(uow)
+def clean_attributes(uow, values: dict[str, Any], *, specs: dict[str, AttributeSpec] | None = None) -> dict[str, Any]:
+    """``values`` checked and converted by the enabled plugins' attribute specs (``specs``: as
+    :func:`attribute_specs` gave them earlier in this unit of work; an import asks once)."""
+    if specs is None:
+        specs = attribute_specs(uow)
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
         spec = specs.get(name)
