@@ -7,7 +7,9 @@ Run: .venv/bin/python benchmarks/row_checks.py [--repeat 5]
 - a phone's cleaning in `crmcore.importing.fastphone`: one `str.translate` vs translating the digits,
   `strip()` and a `[\\s\\-.()/]+` substitution;
 - a `PreparedCustomer` built with an instance dict (as now) vs the same attrs class with slots;
-- an email checked with `email_address` (the text) vs `parse_email(...).address` (an `Email` value first).
+- an email checked with `email_address` (the text) vs `parse_email(...).address` (an `Email` value first);
+- a row's dedup keys (`crmcore.importing.customers.row_keys`): the keys alone, their reasons worded only when
+  a row matches (`key_reason`), vs each key with its reason worded for every row.
 Printed: microseconds per call, the best of --repeat runs (the two ways alternate), and the ratio.
 """
 from __future__ import annotations
@@ -25,8 +27,9 @@ def main() -> None:
 
     from crmcore.domain.dates import jalali_to_gregorian
     from crmcore.domain.emails import email_address, parse_email
+    from crmcore.importing.customers import row_keys
     from crmcore.importing.fastphone import _CLEAN, _COMPACT
-    from crmcore.services.customers import PreparedCustomer
+    from crmcore.services.customers import PreparedCustomer, prepare_customer
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -57,6 +60,13 @@ def main() -> None:
                            external_id=None, birthday=None, city="تهران", address=None, owner=None,
                            consent_sms=False, consent_email=False, attributes={})
 
+    def keys_with_reasons(p):  # before: every key with its reason worded
+        keys = [("x:" + p.external_id, f"customer code {p.external_id}")] if p.external_id else []
+        keys += [("p:" + ph.e164, f"phone {ph.e164}") for ph in p.phones]
+        keys += [("e:" + e, f"email {e}") for e in p.emails]
+        return keys
+
+    person = prepare_customer(name="علی رضایی", phones=["09121234567"], emails=["ali@mail.ir"], external_id="C0001")
     cases = [
         ("Jalali date", len(days),
          lambda: [jdatetime.date(*d).togregorian() for d in days], lambda: [jalali_to_gregorian(*d) for d in days]),
@@ -65,6 +75,7 @@ def main() -> None:
          lambda: [p.translate(_COMPACT) for p in phones]),
         ("PreparedCustomer", 1, prepared(SlottedPreparedCustomer), prepared(PreparedCustomer)),
         ("email check", 1, lambda: parse_email("User1@Mail.ir").address, lambda: email_address("User1@Mail.ir")),
+        ("row keys", 1, lambda: keys_with_reasons(person), lambda: row_keys(person)),
     ]
     print("per call, best of", args.repeat, "(before → now)")
     for label, per_run, before, now in cases:

@@ -160,11 +160,11 @@ class CustomerImporter:
             targets.setdefault((kind, ref), Target(kind, ref, why))
 
         own_keys = row_keys(p)
-        for key, why in own_keys:
+        for key in own_keys:
             for cid in lookup.ids.get(key, ()):
-                add("db", cid, why)
+                add("db", cid, key_reason(key))
             if key in keys:
-                add("new", keys[key], why)
+                add("new", keys[key], key_reason(key))
         if not own_keys:
             ident = identity_key(p)
             if ident in lookup.identical:
@@ -179,7 +179,7 @@ class CustomerImporter:
         if not targets:
             index = len(pending)
             pending.append(Pending(p, [(row, cells, "created")]))
-            for key, _why in own_keys:
+            for key in own_keys:
                 keys[key] = index
             if not own_keys:
                 keys[identity_key(p)] = index
@@ -215,11 +215,11 @@ class CustomerImporter:
             return
         into.prepared = apply_to_prepared(current, fields)
         into.rows.append((row, cells, "merged"))
-        for key, _why in row_keys(into.prepared):
+        for key in row_keys(into.prepared):
             keys[key] = target.ref
         self.summary.merged += 1
 
-    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[tuple[str, str]],
+    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[str],
                              customer: Customer | StoredCustomer, lookup_ids: dict) -> None:
         change = merge_changes(customer_state(customer), data, self.on_duplicate)
         if isinstance(change, str):
@@ -256,8 +256,8 @@ class CustomerImporter:
             return
         self._merged(customer.id, own_keys, lookup_ids)
 
-    def _merged(self, customer_id: int, own_keys: list[tuple[str, str]], lookup_ids: dict) -> None:
-        for key, _why in own_keys:  # later rows of this batch find the customer by these too
+    def _merged(self, customer_id: int, own_keys: list[str], lookup_ids: dict) -> None:
+        for key in own_keys:  # later rows of this batch find the customer by these too
             lookup_ids.setdefault(key, set()).add(customer_id)
         self.summary.merged += 1
 
@@ -348,12 +348,23 @@ class Lookup:
     customers: dict[int, Customer] | dict[int, StoredCustomer]
 
 
-def row_keys(p: PreparedCustomer) -> list[tuple[str, str]]:
-    """The keys that identify a person: customer code, normalised phones and emails."""
-    keys = [("x:" + p.external_id, f"customer code {p.external_id}")] if p.external_id else []
-    keys += [("p:" + ph.e164, f"phone {ph.e164}") for ph in p.phones]
-    keys += [("e:" + e, f"email {e}") for e in p.emails]
+def row_keys(p: PreparedCustomer) -> list[str]:
+    """The keys that identify a person: customer code (``x:``), normalised phones (``p:``) and emails (``e:``)."""
+    keys = ["x:" + p.external_id] if p.external_id else []
+    for ph in p.phones:
+        keys.append("p:" + ph.e164)
+    for e in p.emails:
+        keys.append("e:" + e)
     return keys
+
+
+#: what a key's prefix says, for messages
+_KEY_KINDS = {"x": "customer code", "p": "phone", "e": "email"}
+
+
+def key_reason(key: str) -> str:
+    """``p:+98912…`` → ``phone +98912…`` (why two rows are one customer)."""
+    return f"{_KEY_KINDS[key[0]]} {key[2:]}"
 
 
 def identity_key(p: PreparedCustomer) -> str:
