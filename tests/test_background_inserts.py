@@ -6,6 +6,7 @@ import sqlite3
 import sys
 import time
 from datetime import datetime, timezone
+from functools import partial
 from unittest import mock
 
 import pytest
@@ -271,3 +272,71 @@ def test_sqlite_gets_a_larger_page_cache_for_the_block_and_its_own_back_afterwar
     assert during == -background.IMPORT_CACHE_KIB
     assert after == before
     assert larger == -2 * background.IMPORT_CACHE_KIB  # a larger cache is kept, not shrunk
+
+
+def _audit_rows(n: int, action: str) -> list[dict]:
+    return [{"at": NOW, "actor": "test", "action": action, "entity": "customer", "entity_id": str(i),
+             "customer_id": None, "changes": {"n": i}} for i in range(n)]
+
+
+def _outbox_rows(n: int) -> list[dict]:
+    return [{"event": "test_event", "customer_id": None, "payload": {"n": i}, "created_at": NOW,
+             "published_at": None, "attempts": 0} for i in range(n)]
+
+
+def _counts(connection):
+    """(audit entries of the test, test outbox events), counted on whatever thread calls it."""
+    return (connection.exec_driver_sql("SELECT count(*) FROM audit_log WHERE action = 'queued'").scalar(),
+            connection.exec_driver_sql("SELECT count(*) FROM outbox WHERE event = 'test_event'").scalar())
+
+
+def test_a_queued_call_runs_after_the_inserts_into_the_tables_it_reads_and_before_the_others(crm_app):
+    import threading
+
+    release = threading.Event()
+    with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+        connection = uow.session.connection()
+        writer.submit_call(release.wait)  # the writer is busy until everything below is queued
+        insert_rows(uow.session, AuditEntry.__table__, _audit_rows(30, "queued"))
+        insert_rows(uow.session, OutboxEvent.__table__, _outbox_rows(20))
+        ahead = writer.submit_call(partial(_counts, connection), reads=["audit_log"])
+        after_all = writer.submit_call(partial(_counts, connection))
+        release.set()
+        assert ahead.result() == (30, 0)  # it went ahead of the outbox rows, not of the audit entries
+        assert after_all.result() == (30, 20)
+        assert _counts(connection) == (30, 20)
+
+
+def test_a_failing_call_raises_in_the_caller_and_the_queue_goes_on(crm_app):
+    def broken():
+        raise LookupError("nothing here")
+
+    with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+        call = writer.submit_call(broken)
+        insert_rows(uow.session, OutboxEvent.__table__, _outbox_rows(5))
+        with pytest.raises(LookupError, match="nothing here"):
+            call.result()
+        assert _counts(uow.session.connection()) == (0, 5)
+
+
+def test_a_call_queued_after_a_failing_insert_raises_that_failure(crm_app):
+    import threading
+
+    from sqlalchemy.exc import DBAPIError
+
+    release = threading.Event()
+    ran = []
+    with pytest.raises(DBAPIError):
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+            writer.submit_call(release.wait)
+            insert_rows(uow.session, CustomerTag.__table__, [{"customer_id": 999_999, "tag": "x"}])  # no such customer
+            ahead = writer.submit_call(lambda: ran.append("ahead"), reads=["customers"])  # goes before the tags
+            call = writer.submit_call(lambda: ran.append("after"), reads=["customer_tags"])
+            release.set()
+            ahead.result()
+            try:
+                call.result()
+            finally:
+                assert call.dropped and ran == ["ahead"]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.query(CustomerTag).count() == 0

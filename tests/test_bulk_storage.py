@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from crmcore.storage.bulk import _copy_text, insert_rows, insert_with_ids, update_rows
 from crmcore.storage.models import AuditEntry, Customer, CustomerPhone, CustomerSearchToken
@@ -94,3 +95,82 @@ def test_copy_text_format(value, text):
 def test_copy_text_refuses_unknown_types():
     with pytest.raises(TypeError):
         _copy_text(1.5)
+
+
+def _updates(ids: list[int], now: datetime) -> list[dict]:
+    return [{"id": cid, "display_name": name, "city": None if i % 3 == 0 else f"شهر\t{i}",
+             "birthday": None if i % 4 == 0 else date(1360, 1, 1) + timedelta(days=40 * i), "consent_sms": i % 2 == 1,
+             "attributes": {} if i % 5 == 0 else {"n": i, "name": name, "nested": [None, True, {"x": name}]},
+             "updated_at": now + timedelta(seconds=i)}
+            for i, (cid, name) in enumerate(zip(ids, AWKWARD * 3))]
+
+
+def _stored(crm_app, ids: list[int]) -> list[tuple]:
+    with crm_app.unit_of_work(readonly=True) as uow:
+        return [(c.display_name, c.city, c.birthday, c.consent_sms, c.attributes, c.updated_at, c.external_id)
+                for c in uow.session.scalars(select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id))]
+
+
+def test_update_rows_in_the_background_stores_what_executemany_stores(crm_backend, crm_app, monkeypatch):
+    import crmcore.storage.bulk as bulk
+    from crmcore.storage.background import background_inserts
+
+    now = datetime(2026, 3, 20, 20, 30, 15, 123456, tzinfo=timezone.utc)
+    with crm_app.unit_of_work() as uow:
+        first = insert_with_ids(uow.session, Customer.__table__, [_customer_row(i, f"a{i}", now) for i in range(24)])
+        second = insert_with_ids(uow.session, Customer.__table__,
+                                 [_customer_row(100 + i, f"b{i}", now) for i in range(24)])
+    with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+        before = writer.statements
+        update_rows(uow.session, Customer.__table__, "id", _updates(first, now))
+    through_writer = writer.statements - before  # counted once written, at the end of the block
+    monkeypatch.setattr(bulk, "writer_for", lambda connection: None)
+    with crm_app.unit_of_work() as uow:
+        update_rows(uow.session, Customer.__table__, "id", _updates(second, now))
+    assert through_writer == (1 if crm_backend == "sqlite" else 0)  # one UPDATE … FROM json_each on SQLite
+    assert _stored(crm_app, first) == [row[:-1] + (f"X-{i}",) for i, row in enumerate(_stored(crm_app, second))]
+    assert _stored(crm_app, first)[1][:2] == (AWKWARD[1], "شهر\t1")
+
+
+def test_update_rows_in_the_background_keeps_executemany_for_repeated_keys_and_huge_integers(crm_app):
+    from crmcore.storage.background import background_inserts
+
+    now = datetime(2026, 3, 20, tzinfo=timezone.utc)
+    with crm_app.unit_of_work() as uow:
+        ids = insert_with_ids(uow.session, Customer.__table__, [_customer_row(i, f"c{i}", now) for i in range(2)])
+    with crm_app.unit_of_work() as uow, background_inserts(uow.session) as writer:
+        before = writer.statements
+        update_rows(uow.session, Customer.__table__, "id", [  # executemany: the later row wins
+            {"id": ids[0], "city": "first", "updated_at": now}, {"id": ids[1], "city": "other", "updated_at": now},
+            {"id": ids[0], "city": "second", "updated_at": now}])
+    assert writer.statements == before
+    assert [row[1] for row in _stored(crm_app, ids)] == ["second", "other"]
+    with pytest.raises((OverflowError, DBAPIError)):  # SQLite's driver, PostgreSQL's server
+        with crm_app.unit_of_work() as uow, background_inserts(uow.session):
+            update_rows(uow.session, Customer.__table__, "id", [{"id": ids[0], "city": "x", "updated_at": now},
+                                                                {"id": 2 ** 64, "city": "y", "updated_at": now}])
+    assert [row[1] for row in _stored(crm_app, ids)] == ["second", "other"]
+
+
+def test_an_id_counter_asks_the_table_once_then_counts(crm_backend, crm_app):
+    from sqlalchemy import event
+
+    from crmcore.storage.bulk import IdCounter
+
+    now = datetime(2026, 3, 20, tzinfo=timezone.utc)
+    with crm_app.unit_of_work() as uow:
+        stored = insert_with_ids(uow.session, Customer.__table__, [_customer_row(i, f"c{i}", now) for i in range(3)])
+        statements = []
+        event.listen(uow.session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        counter = IdCounter()
+        first, second, third = counter(uow.session, Customer.__table__, 2), counter(uow.session, Customer.__table__, 0), \
+            counter(uow.session, Customer.__table__, 3)
+        phones = counter(uow.session, CustomerPhone.__table__, 1)
+        insert_rows(uow.session, Customer.__table__, [{**_customer_row(10 + n, f"n{n}", now), "id": cid}
+                                                      for n, cid in enumerate(first + third)])
+    assert len(first + third) == len(set(first + third)) == 5 and second == []
+    assert min(first + third) > max(stored)
+    if crm_backend == "sqlite":  # the maximum once per table, then counted on
+        assert first + third == list(range(max(stored) + 1, max(stored) + 6))
+        assert phones == [1]
+        assert sum("max(" in s for s in statements) == 2

@@ -20,6 +20,14 @@ commit or rollback, the main thread waits until every handed-over insert is done
 sees everything written before it, in order — exactly as if the inserts had run at once. An insert that fails
 is raised at that point (the unit of work then rolls the whole command back), and the inserts queued after it
 are dropped with the transaction.
+
+Reads in the queue (:meth:`BackgroundWriter.submit_call`): the customer import's lookups for a batch run on
+the writer thread too, after the inserts queued before them into the tables they read (so they see those
+rows, exactly as a statement on the main thread would) but ahead of the waiting inserts into other tables,
+while the main thread reads and checks the next batch. The caller promises not to touch the connection until
+it has collected the result (:meth:`Call.result`); the statements such a call runs do not wait for the queue
+(they are its turn). An update of many rows joins the queue as one ``UPDATE … FROM json_each(?)``
+(:func:`crmcore.storage.bulk.update_rows`).
 """
 from __future__ import annotations
 
@@ -29,7 +37,7 @@ import sys
 import threading
 from collections import deque
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 from sqlalchemy import event, exc
@@ -59,19 +67,47 @@ def _dumps(rows: list[tuple]) -> str:
         return _json_dumps(rows)
 
 
+class Call:
+    """A function queued with :meth:`BackgroundWriter.submit_call`; :meth:`result` waits for it."""
+
+    __slots__ = ("_writer", "done", "dropped", "value", "error")
+
+    def __init__(self, writer: "BackgroundWriter"):
+        self._writer = writer
+        self.done = False
+        self.dropped = False  # an insert queued before it failed: it never ran
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def result(self) -> Any:
+        """The function's return value (or its exception, raised here); when an insert queued before it
+        failed, the function never ran and that failure is raised instead."""
+        writer = self._writer
+        with writer._lock:
+            while not self.done:
+                writer._lock.wait()
+        if self.dropped:
+            writer.drain()  # raises the insert's failure (unless a statement already did)
+            raise RuntimeError("a queued call was dropped: an insert before it failed")
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class BackgroundWriter:
     """One writer thread for one DBAPI connection; statements run in the order they were handed over."""
 
     def __init__(self, dbapi_connection, dbapi_error: type[Exception]):
         self.dbapi_connection = dbapi_connection
         self._dbapi_error = dbapi_error
-        self._jobs: deque[tuple[str, str, Any, int]] = deque()  # (how, statement, JSON parameters | COPY text, rows)
+        #: (how, statement, JSON parameters | COPY text | (function, Call), rows expected, table written or None)
+        self._jobs: deque[tuple[str, str, Any, int | None, str | None]] = deque()
         self._lock = threading.Condition()
         self._busy = False
         self._closed = False
         self._error: BaseException | None = None
         self._failed_statement: str | None = None
-        self.statements = 0  #: statements run so far
+        self.statements = 0  #: inserts (or COPYs) run so far
         self._thread = threading.Thread(target=self._run, name="crmcore-background-inserts", daemon=True)
         self._thread.start()
 
@@ -87,22 +123,59 @@ class BackgroundWriter:
             return None
         return payload
 
-    def submit_json(self, statement: str, payload: str, params: tuple, count: int) -> None:
+    def submit_json(self, statement: str, payload: str, params: tuple, count: int | None,
+                    table: str | None = None) -> None:
         """SQLite: queue ``statement`` with ``payload`` (from :meth:`encode`) as its first parameter and
-        ``params`` after it; ``count`` rows are expected to be inserted."""
-        self._queue(("json", statement, (payload, *params), count))
+        ``params`` after it; ``count`` rows are expected to be inserted into ``table`` (``None``: an update,
+        whatever it changes; ``table`` ``None``: unknown)."""
+        self._queue(("json", statement, (payload, *params), count, table))
 
-    def submit_copy(self, statement: str, text: str, count: int) -> None:
+    def submit_copy(self, statement: str, text: str, count: int, table: str | None = None) -> None:
         """PostgreSQL: queue ``COPY … FROM STDIN`` with its rows as COPY text."""
-        self._queue(("copy", statement, text, count))
+        self._queue(("copy", statement, text, count, table))
 
-    def _queue(self, job: tuple[str, str, Any, int]) -> None:
+    def submit_call(self, function: Callable[[], Any], *, reads: Iterable[str] | None = None) -> Call:
+        """Queue ``function`` to run on the writer thread (it may run statements on the connection). It runs
+        after every statement queued so far; with ``reads`` (the tables it reads), only after those writing
+        one of these tables (or a table not named): it goes ahead of the waiting inserts into other tables,
+        so an import's lookups need not wait for its search tokens, audit entries and outbox rows. Until
+        :meth:`Call.result` returns, the caller must not use the connection. A failure of the function is
+        raised by :meth:`Call.result` and does not stop the queue.
+
+        Every step of the database on this thread gives up the GIL and waits for it again behind the busy
+        main thread, so the function should run few statements and fetch few rows
+        (:mod:`crmcore.importing.sqlite_lookups` fetches each result as one JSON value)."""
+        call = Call(self)
+        job = ("call", "", (function, call), 0, None)
+        if reads is None:
+            self._queue(job)
+            return call
+        reads = frozenset(reads)
+        with self._lock:
+            if self._error is not None:
+                call.done = call.dropped = True
+            else:
+                jobs = self._jobs
+                position = len(jobs)
+                while position and jobs[position - 1][4] is not None and jobs[position - 1][4] not in reads:
+                    position -= 1
+                jobs.insert(position, job)
+                self._lock.notify_all()
+        return call
+
+    @property
+    def on_writer_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _queue(self, job: tuple[str, str, Any, int | None, str | None]) -> None:
         with self._lock:
             while len(self._jobs) >= MAX_QUEUED and self._error is None:  # memory stays flat if Python runs ahead
                 self._lock.wait()
             if self._error is None:  # after a failure nothing more is written: the transaction is lost
                 self._jobs.append(job)
                 self._lock.notify_all()
+            elif job[0] == "call":
+                job[2][1].done = job[2][1].dropped = True
 
     def drain(self) -> None:
         """Wait until every queued statement is done; raise the first failure (once)."""
@@ -123,6 +196,14 @@ class BackgroundWriter:
         self._thread.join()
 
     def _execute(self, how: str, statement: str, payload: Any) -> int | None:
+        if how == "call":
+            function, call = payload
+            try:
+                call.value = function()
+            except BaseException as error:  # noqa: BLE001 - raised in the caller's thread by Call.result
+                call.error = error
+            call.done = True  # the caller sees it under the lock, in _run's finally
+            return None
         if how == "copy":
             with self.dbapi_connection.cursor() as cursor:
                 with cursor.copy(statement) as copy:
@@ -141,17 +222,22 @@ class BackgroundWriter:
                     self._lock.wait()
                 if not self._jobs:
                     return
-                how, statement, payload, count = self._jobs.popleft()
+                how, statement, payload, count, _table = self._jobs.popleft()
                 self._busy = True
             try:
                 inserted = self._execute(how, statement, payload)
-                self.statements += 1
-                if inserted is not None and inserted != count:  # rows left out by the WHERE of bulk.JsonInsert
+                if how != "call":
+                    self.statements += 1
+                # rows left out by the WHERE of bulk.JsonInsert (an update's count is None: not checked)
+                if inserted is not None and count is not None and inserted != count:
                     raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
                                         "beyond SQLite's 64-bit range")
             except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()
                 with self._lock:
                     self._error, self._failed_statement = error, statement
+                    for job in self._jobs:
+                        if job[0] == "call":
+                            job[2][1].done = job[2][1].dropped = True
                     self._jobs.clear()
             finally:
                 with self._lock:
@@ -215,7 +301,8 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
     writer = BackgroundWriter(dbapi_connection, conn.dialect.loaded_dbapi.Error)
 
     def before_statement(*_args: Any) -> None:
-        writer.drain()
+        if not writer.on_writer_thread:  # a queued call's own statements run in their turn
+            writer.drain()
 
     listeners = [(conn, "before_cursor_execute", before_statement), (conn, "commit", before_statement),
                  (conn, "rollback", before_statement)]

@@ -50,6 +50,26 @@ def reserve_ids(session, table, count: int) -> list[int] | None:
     return None  # pragma: no cover
 
 
+class IdCounter:
+    """:func:`reserve_ids` for a long command that alone inserts into its tables (an import): on SQLite the
+    table's maximum is asked once, then the ids are counted on here, so reserving them does not wait for the
+    inserts still queued on the writer thread (:mod:`.background`); on PostgreSQL each call draws from the
+    table's sequence, which nothing else can take. The caller guarantees that nothing else inserts rows into
+    these tables while it counts (every row it inserts takes its id from here)."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def __call__(self, session, table, count: int) -> list[int]:
+        if session.get_bind().dialect.name != "sqlite":
+            return reserve_ids(session, table, count) or []
+        start = self._next.get(table.name)
+        if start is None:
+            start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        self._next[table.name] = start + count
+        return list(range(start, start + count))
+
+
 def _copy(conn, table, names, convert, rows) -> None:
     """PostgreSQL's COPY through psycopg (in the session's transaction): an order of magnitude faster than
     any INSERT form for thousands of rows. The rows are formatted as COPY text here (one string per row,
@@ -66,7 +86,7 @@ def _copy(conn, table, names, convert, rows) -> None:
     writer = writer_for(dbapi_connection)
     if writer is not None:
         if lines is not None:
-            writer.submit_copy(statement, "\n".join(lines) + "\n", len(lines))
+            writer.submit_copy(statement, "\n".join(lines) + "\n", len(lines), table.name)
             return
         writer.drain()  # this COPY goes round SQLAlchemy's statement events: the queue first
     with dbapi_connection.cursor() as cursor:
@@ -278,7 +298,7 @@ def _json_insert(conn, table, names: list[str]) -> "JsonInsert | None":
     quote = conn.dialect.identifier_preparer.quote
     auto = table.autoincrement_column
     return JsonInsert(f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
-                      f"({', '.join(quote(n) for n in names)})",
+                      f"({', '.join(quote(n) for n in names)})", table.name,
                       integers=frozenset(i for i, n in enumerate(names) if _python_type(table.c[n]) is int),
                       ordered=auto is not None and auto.name not in names)
 
@@ -300,8 +320,9 @@ class JsonInsert:
     fails the insert (``executemany`` would have raised ``OverflowError``, as binding it once does).
     """
 
-    def __init__(self, head: str, *, integers: frozenset[int], ordered: bool):
+    def __init__(self, head: str, table: str, *, integers: frozenset[int], ordered: bool):
         self._head = head
+        self._table = table
         self._integers = integers
         self._order = " ORDER BY key" if ordered else ""
         self._statements: dict[tuple[tuple[int, ...], bool], str] = {}
@@ -323,7 +344,7 @@ class JsonInsert:
             return False
         guarded = not all(_fits_64_bits(values, i) for i in varying if i in self._integers)
         writer.submit_json(self._statement(constant, guarded, len(first)), payload,
-                           tuple(first[i] for i in constant), count)
+                           tuple(first[i] for i in constant), count, self._table)
         return True
 
     def _statement(self, constant: tuple[int, ...], guarded: bool, width: int) -> str:
@@ -361,7 +382,10 @@ def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
     writes that would otherwise be thousands of ORM ``UPDATE`` statements (e.g. the cached balances an
     import touches). ORM objects of these rows are not refreshed: set them with
     :func:`sqlalchemy.orm.attributes.set_committed_value`. A table whose columns compute an ``onupdate``
-    value goes through SQLAlchemy's executemany instead (same result, slower)."""
+    value goes through SQLAlchemy's executemany instead (same result, slower). On SQLite within
+    :func:`crmcore.storage.background.background_inserts` the update joins the writer thread's queue as one
+    ``UPDATE … FROM json_each(?)``, like the inserts (a failure is raised by the next statement, or at the end
+    of the block); rows repeating a key, or holding an integer beyond 64 bits, keep the ``executemany``."""
     if not rows:
         return
     conn = session.connection()
@@ -370,11 +394,20 @@ def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
     shape = _SHAPES.get(cache_key)
     if shape is None:
         shape = _SHAPES[cache_key] = _update_shape(conn.dialect, table, key, keys)
-    statement, convert = shape
+    statement, convert, json_update = shape
     if convert is None:
         conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        return
+    values = list(map(convert, rows))
+    writer = writer_for(conn.connection.dbapi_connection) if json_update else None
+    # one row per key (executemany's later rows would win, a join picks any) and every integer within 64 bits
+    # (executemany raises OverflowError; JSON would turn it into a float)
+    payload = (writer.encode(values) if writer is not None and len({row[key] for row in rows}) == len(rows)
+               and all(_fits_64_bits(values, i) for i in range(len(values[0]))) else None)
+    if payload is not None:  # one statement in the queue's order, without waiting for it (background.py)
+        writer.submit_json(json_update, payload, (), None, table.name)
     else:
-        conn.exec_driver_sql(statement, list(map(convert, rows)))
+        conn.exec_driver_sql(statement, values)
 
 
 def _update_shape(dialect, table, key: str, keys: tuple[str, ...]):
@@ -385,13 +418,26 @@ def _update_shape(dialect, table, key: str, keys: tuple[str, ...]):
     compiled = stmt.compile(dialect=dialect)
     binds = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
     if any(not b.startswith("b_") for b in binds):  # an onupdate default must be computed per row
-        return stmt, None
+        return stmt, None, None
     names = [b[2:] for b in binds]
     as_tuple = _row_converter(names, [_processor(table.c[n], dialect) for n in names])
     if compiled.positional:
-        return compiled.string, as_tuple
+        return compiled.string, as_tuple, _json_update(dialect, table, key, names)
 
     def as_dict(row):  # named parameters (psycopg's pyformat)
         return dict(zip(binds, as_tuple(row)))
 
-    return compiled.string, as_dict
+    return compiled.string, as_dict, None
+
+
+def _json_update(dialect, table, key: str, names: list[str]) -> str | None:
+    """SQLite: the update of many rows as one ``UPDATE … FROM json_each(?)`` for the writer thread (a driver
+    ``executemany`` there would wait for the GIL after every row); ``None`` when a column's values would not
+    travel exactly as JSON."""
+    if dialect.name != "sqlite" or not all(issubclass(_python_type(table.c[n]), _JSON_SAFE) for n in names):
+        return None
+    quote = dialect.identifier_preparer.quote
+    name = dialect.identifier_preparer.format_table(table)
+    assignments = ", ".join(f"{quote(n)} = json_rows.value->>{i}" for i, n in enumerate(names) if n != key)
+    return (f"UPDATE {name} SET {assignments} FROM json_each(?1) AS json_rows "
+            f"WHERE {name}.{quote(key)} = json_rows.value->>{names.index(key)}")
