@@ -15,7 +15,7 @@ check that this path and ``record_interaction`` store the same thing. The driver
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import select
 
@@ -58,18 +58,19 @@ CUSTOMER_COLUMNS = ("id", "kind", "display_name", "search_key", "external_id", "
                     "consent_sms", "consent_email", "attributes", "created_at", "updated_at")
 
 
-def add_customers(uow, prepared: Sequence[PreparedCustomer]) -> list[int]:
+def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callable = reserve_ids) -> list[int]:
     """Store new customers (already checked: unique external ids, clean attributes, plugins' validation);
     returns their ids. When a plugin implements ``crm_customer_created`` it receives each stored customer
-    (loaded with its phones, emails and tags) after the batch is written."""
+    (loaded with its phones, emails and tags) after the batch is written. ``reserve``: how ids are reserved
+    (:func:`~crmcore.storage.bulk.reserve_ids`, or an import's :class:`~crmcore.storage.bulk.IdCounter`)."""
     if not prepared:
         return []
     session = uow.session
     session.flush()
     now = uow.now()
-    ids = reserve_ids(session, Customer.__table__, len(prepared))
-    phone_ids = reserve_ids(session, CustomerPhone.__table__, sum(len(p.phones) for p in prepared))
-    email_ids = reserve_ids(session, CustomerEmail.__table__, sum(len(p.emails) for p in prepared))
+    ids = reserve(session, Customer.__table__, len(prepared))
+    phone_ids = reserve(session, CustomerPhone.__table__, sum(len(p.phones) for p in prepared))
+    email_ids = reserve(session, CustomerEmail.__table__, sum(len(p.emails) for p in prepared))
     insert_values(session, Customer.__table__, CUSTOMER_COLUMNS, [
         (cid, p.kind, p.name, normalize(p.name)[:300], p.external_id, p.birthday, p.city, p.address, p.owner,
          p.consent_sms, p.consent_email, dict(p.attributes), now, now) for cid, p in zip(ids, prepared)],

@@ -11,6 +11,7 @@ identical record (same name, city, birthday and address, no contacts) exists —
 """
 from __future__ import annotations
 
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -23,11 +24,13 @@ from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
 from ..services.customers import PreparedCustomer, update_customer
-from ..storage.background import background_inserts
-from ..storage.models import Customer, CustomerEmail, CustomerPhone
+from ..storage.background import BackgroundWriter, Call, background_inserts
+from ..storage.bulk import IdCounter, reserve_ids
+from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
 from .lookups import active_owners, customers_by_external_id
+from .sqlite_lookups import SqliteBatchLookups
 from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
 from .sources import open_table
@@ -36,6 +39,10 @@ from .summary import ErrorsFile, ImportSummary, Rejection
 ON_DUPLICATE = ("merge", "skip", "update")
 FILLABLE = ("external_id", "birthday", "city", "address", "owner")
 BATCH = 2000
+#: the tables a batch's lookups read (the name search tokens, audit entries and outbox rows of the previous
+#: batch may still be waiting to be written)
+LOOKUP_TABLES = (Customer.__tablename__, CustomerPhone.__tablename__, CustomerEmail.__tablename__,
+                 CustomerTag.__tablename__)
 
 
 class DryRun(Exception):
@@ -74,14 +81,12 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         if on_open:
             on_open(table)
         try:
-            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session):
+            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session) as writer:
                 importer = CustomerImporter(uow, CustomerRowReader(uow, cmap, table.headers), on_duplicate, summary,
                                             errors)
                 first_new = (uow.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
-                for batch in batched(table.rows, batch_size):
-                    importer.process(batch)
-                    if progress:
-                        progress(summary.rows + summary.blank, table.position())
+                after_batch = (lambda: progress(summary.rows + summary.blank, table.position())) if progress else None
+                importer.run(batched(table.rows, batch_size), after_batch, writer)
                 importer.report_name_duplicates(first_new)
                 uow.audit("import", "customers", None, {"file": Path(path).name, **dict(summary.counts())})
                 if dry_run:
@@ -123,30 +128,102 @@ class CustomerImporter:
         self.errors = errors
         self.validating = hooks_implemented(uow, "crm_validate_customer")
         #: merges into stored customers: written a batch at a time, unless a plugin wants the ORM customer
-        self.stored = (None if self.validating or hooks_implemented(uow, "crm_customer_updated")
-                       else StoredCustomerUpdates(uow))
+        batched_merges = not (self.validating or hooks_implemented(uow, "crm_customer_updated"))
+        #: batches overlap (:meth:`run`) on SQLite when no plugin hook runs during them; the ids of new
+        #: customers, phones and emails are then counted here (nothing else inserts into those tables meanwhile)
+        self.overlapping = (batched_merges and not hooks_implemented(uow, "crm_customer_created")
+                            and uow.session.get_bind().dialect.name == "sqlite")
+        self.reserve = IdCounter() if self.overlapping else reserve_ids
+        self.stored = (StoredCustomerUpdates(uow, reserve=self.reserve if self.overlapping else None)
+                       if batched_merges else None)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
 
-    # -- one batch ---------------------------------------------------------------------------------------
+    # -- batches ---------------------------------------------------------------------------------------------
+    def run(self, batches: Iterable[list[tuple[int, list[str]]]], after_batch: Callable[[], None] | None,
+            writer: BackgroundWriter | None) -> None:
+        """Import every batch, one after the other (:meth:`process`), or overlapping (:attr:`overlapping`,
+        with a background writer): a batch's lookups are queued on the writer thread after the previous
+        batch's inserts into the tables they read (:data:`LOOKUP_TABLES`, ahead of its name tokens, audit
+        entries and outbox rows), and run there (:mod:`.sqlite_lookups`) while this thread reads and checks
+        the next batch, which touches no database. Both ways store the same rows in the same order (a test
+        compares them)."""
+        if writer is None or not self.overlapping:
+            for batch in batches:
+                self.process(batch)
+                if after_batch:
+                    after_batch()
+            return
+        connection = self.uow.session.connection()
+        lookups = SqliteBatchLookups(connection.dialect)
+        waiting: tuple[ReadBatch, Call | None] | None = None  # a batch read, its lookups queued
+        for batch in batches:
+            read = self.read(batch)
+            if waiting is not None:
+                self.finish(waiting[0], self._collected(waiting[1], lookups))
+            self.uow.session.flush()  # the ORM holds nothing to write: the connection is the writer's now
+            prepared = [d.prepared for _r, _c, d in read.items]
+            waiting = read, self._queue_lookup(writer, lookups, prepared, connection) if prepared else None
+            if after_batch:
+                after_batch()
+        if waiting is not None:
+            self.finish(waiting[0], self._collected(waiting[1], lookups))
+
+    def _queue_lookup(self, writer: BackgroundWriter, lookups: SqliteBatchLookups, prepared: list[PreparedCustomer],
+                      connection) -> Call:
+        """Queue :meth:`_lookup`'s queries for these rows on the writer thread: as :mod:`.sqlite_lookups`'
+        raw queries, or (a row without phone, email or code: rare) :meth:`_lookup` itself."""
+        fallback = partial(self._lookup, prepared, connection)
+        if any(not (p.external_id or p.phones or p.emails) for p in prepared):
+            return writer.submit_call(fallback, reads=LOOKUP_TABLES)
+        codes = sorted({p.external_id for p in prepared if p.external_id})
+        phones = sorted({ph.e164 for p in prepared for ph in p.phones})
+        emails = sorted({e for p in prepared for e in p.emails})
+        dbapi_connection = connection.connection.dbapi_connection
+        return writer.submit_call(partial(lookups.fetch, dbapi_connection, codes, phones, emails, fallback),
+                                  reads=LOOKUP_TABLES)
+
+    def _collected(self, call: Call | None, lookups: SqliteBatchLookups) -> "Lookup | None":
+        if call is None:
+            return None
+        found = call.result()
+        if isinstance(found, Lookup):  # the fallback ran
+            return found
+        ids, customers = lookups.assemble(found)
+        return Lookup(ids, {}, customers)
+
     def process(self, batch: list[tuple[int, list[str]]]) -> None:
-        items: list[tuple[int, list[str], RowData]] = []
+        """One batch: read and check its rows, look their keys up, place and store them."""
+        read = self.read(batch)
+        self.finish(read, self._lookup([d.prepared for _r, _c, d in read.items], self.uow.session)
+                    if read.items else None)
+
+    def read(self, batch: list[tuple[int, list[str]]]) -> "ReadBatch":
+        """The batch's rows checked by the reader; the rows it rejects are reported by :meth:`finish`, in
+        the order of the rows."""
+        read = ReadBatch([], [])
         for row, cells in batch:
             if self.reader.is_blank(cells):
                 self.summary.blank += 1
                 continue
             self.summary.rows += 1
             try:
-                items.append((row, cells, self.reader.read(cells)))
+                read.items.append((row, cells, self.reader.read(cells)))
             except CRMError as exc:
-                self.reject(row, cells, exc.field, exc.message)
-        if not items:
+                read.rejected.append((row, cells, exc.field, exc.message))
+        return read
+
+    def finish(self, read: "ReadBatch", lookup: "Lookup | None") -> None:
+        """Report the rows the reader rejected, then place each checked row (a new customer, or merged into
+        one found by ``lookup`` or into an earlier row) and store the batch."""
+        for rejected in read.rejected:
+            self.reject(*rejected)
+        if lookup is None:
             return
-        lookup = self._lookup([d.prepared for _r, _c, d in items])
         pending: list[Pending] = []
         keys: dict[str, int] = {}  # key → index in pending
-        for row, cells, data in items:
+        for row, cells, data in read.items:
             self._place(row, cells, data, lookup, pending, keys)
         if self.stored is not None:
             self.stored.write()
@@ -275,13 +352,16 @@ class CustomerImporter:
                 self.reject(row, cells, None, "; ".join(errors))
                 if outcome != "created":
                     setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
-        add_customers(self.uow, accepted)
+        add_customers(self.uow, accepted, reserve=self.reserve)
         self.summary.created += len(accepted)
 
     # -- lookups ---------------------------------------------------------------------------------------------
-    def _lookup(self, prepared: list[PreparedCustomer]) -> "Lookup":
-        session = self.uow.session
-        session.flush()
+    def _lookup(self, prepared: list[PreparedCustomer], session) -> "Lookup":
+        """The stored customers the batch's codes, phones and emails (or, for rows without any, identical
+        records) lead to. ``session``: the unit of work's session, or its connection on the writer thread
+        (merges written in batches: no ORM customer is loaded)."""
+        if session is self.uow.session:
+            session.flush()
         exts = {p.external_id for p in prepared if p.external_id}
         phones = {ph.e164 for p in prepared for ph in p.phones}
         emails = {e for p in prepared for e in p.emails}
@@ -295,7 +375,7 @@ class CustomerImporter:
                 else:
                     tomb[ext] = merged
             for ext, cid in tomb.items():  # a code kept on a merged-away record leads to the survivor
-                ids.setdefault("x:" + ext, set()).add(self._survivor(cid))
+                ids.setdefault("x:" + ext, set()).add(self._survivor(cid, session))
         for e164, cid in active_owners(session, CustomerPhone.e164, phones):
             ids.setdefault("p:" + e164, set()).add(cid)
         for email, cid in active_owners(session, CustomerEmail.email, emails):
@@ -320,11 +400,11 @@ class CustomerImporter:
             customers = {c.id: c for c in session.scalars(stmt)}
         return Lookup(ids, identical, customers)
 
-    def _survivor(self, cid: int) -> int:
+    def _survivor(self, cid: int, session) -> int:
         seen = set()
         while cid not in seen:
             seen.add(cid)
-            nxt = self.uow.session.scalar(select(Customer.merged_into_id).where(Customer.id == cid))
+            nxt = session.scalar(select(Customer.merged_into_id).where(Customer.id == cid))
             if nxt is None:
                 return cid
             cid = nxt
@@ -339,6 +419,14 @@ class CustomerImporter:
         self.uow.session.flush()
         for group in iter_name_groups(self.uow.session, min_id=first_new_id):
             self.summary.possible_duplicate(group)
+
+
+@attrs.define
+class ReadBatch:
+    """A batch's rows as read: the checked ones, and those the reader rejected (row, cells, field, reason)."""
+
+    items: list[tuple[int, list[str], RowData]]
+    rejected: list[tuple[int, list[str], str | None, str]]
 
 
 @attrs.define

@@ -9,6 +9,9 @@ per batch at 300,000 interactions). On PostgreSQL each wanted value is therefore
 SQLite the wanted values travel as one JSON array (``IN (SELECT value FROM json_each(?))``, which probes the
 same index as an ``IN`` list): the statement is compiled once, where a list of 2,000 values was rendered into
 a new statement for every batch.
+
+Each lookup takes the unit of work's session or its connection (the customer import runs them on the
+background writer's thread with the connection when a batch needs more than :mod:`.sqlite_lookups` does).
 """
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ from ..storage.jsoncodec import dumps
 from ..storage.models import Customer, Interaction
 
 
-def is_postgresql(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def is_postgresql(db) -> bool:
+    """``db``: a session, or a connection (an import's lookups on the writer thread use one)."""
+    dialect = db.dialect if hasattr(db, "dialect") else db.get_bind().dialect
+    return dialect.name == "postgresql"
 
 
 def values_as_rows(values: list[Any], sql_type, name: str):

@@ -15,7 +15,7 @@ the same rows and events.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 from sqlalchemy import delete, select
@@ -78,8 +78,10 @@ class StoredCustomerUpdates:
     :meth:`update` changes the :class:`StoredCustomer`, records the audit entry and emits the event at
     once (later rows of the batch see the change); :meth:`write` writes the batch's rows."""
 
-    def __init__(self, uow):
+    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None):
         self.uow = uow
+        #: ids for the new phones and emails (an import's IdCounter); ``None``: the database numbers them
+        self.reserve = reserve
         self._reset()
 
     def _reset(self) -> None:
@@ -141,8 +143,17 @@ class StoredCustomerUpdates:
         update_rows(session, Customer.__table__, "id", [
             {"id": cid, **{name: getattr(customer, name) for name in COLUMNS}}
             for cid, customer in self._changed.items()])
-        insert_values(session, CustomerPhone.__table__, ("customer_id", "e164", "kind", "position"), self._phones)
-        insert_values(session, CustomerEmail.__table__, ("customer_id", "email", "position"), self._emails)
+        phones, emails = self._phones, self._emails
+        if self.reserve is None:
+            insert_values(session, CustomerPhone.__table__, ("customer_id", "e164", "kind", "position"), phones)
+            insert_values(session, CustomerEmail.__table__, ("customer_id", "email", "position"), emails)
+        else:
+            insert_values(session, CustomerPhone.__table__, ("id", "customer_id", "e164", "kind", "position"),
+                          [(i, *row) for i, row in zip(self.reserve(session, CustomerPhone.__table__, len(phones)),
+                                                       phones)])
+            insert_values(session, CustomerEmail.__table__, ("id", "customer_id", "email", "position"),
+                          [(i, *row) for i, row in zip(self.reserve(session, CustomerEmail.__table__, len(emails)),
+                                                       emails)])
         insert_values(session, CustomerTag.__table__, ("customer_id", "tag"), self._tags)
         if self._renamed:
             renamed = sorted(self._renamed)
