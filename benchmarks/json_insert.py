@@ -54,7 +54,7 @@ def main() -> None:
         db.execute("PRAGMA cache_size=-32768")
 
         class Sink:  # stands for the writer thread: runs the job at once, in this thread
-            def submit_json(self, statement, payload, params, count):
+            def submit_json(self, statement, payload, params, count, table=None):
                 db.execute(statement, (payload, *params))
 
             encode = staticmethod(BackgroundWriter.encode)
