@@ -51,7 +51,7 @@ MAX_QUEUED = 32
 #: SQLite's page cache during the block, in KiB (its default is 2,000): an import inserts into several indexes
 #: in scattered key order, and with the default cache their pages are written out and read back again and
 #: again; the larger cache is bounded (memory stays flat whatever the file's size) and given back afterwards
-IMPORT_CACHE_KIB = 32_768
+IMPORT_CACHE_KIB = 16_384
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 #: orjson writes a batch about 4 times faster; dates, times and dataclasses it would write its own way are
 #: refused as by :mod:`json` (they never reach here: they are bound as text)
