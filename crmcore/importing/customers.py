@@ -8,6 +8,9 @@ overwriting anything (differences are noted), ``update`` overwrites with the fil
 leaves the customer alone. A row whose keys point at two different customers is rejected: merging them is a
 decision for a person (``crm customers duplicates``). A row without phone, email or code is new unless an
 identical record (same name, city, birthday and address, no contacts) exists — names alone never merge.
+
+On SQLite, when no plugin hook runs during the import, batches overlap (:meth:`CustomerImporter.run`): a
+batch's lookups run on the background writer's thread while the next batch is read and checked.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ email owners among the active customers, then the stored customers these lead to
 and tags), compiled once from the same SQLAlchemy statements and run on the driver connection, each result
 coming back as one JSON value (``json_group_array``). On the writer thread every step of the database gives
 up the GIL and waits for it again behind the busy main thread, and SQLAlchemy's per-statement work would hold
-the GIL the main thread needs: here the thread holds it only to start five statements and parse their JSON.
+the GIL the main thread needs: here the thread holds it only to start up to seven statements and parse the
+keys out of their JSON.
 Values are converted by their column types' result processors, as SQLAlchemy converts them. A test compares
 the result with :meth:`_lookup`'s on the same data.
 """
