@@ -32,7 +32,7 @@ from ..storage.bulk import IdCounter, reserve_ids
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from .bulk import add_customers, hooks_implemented, refusals
 from .customer_rows import CustomerRowReader, RowData
-from .lookups import active_owners, customers_by_external_id
+from .lookups import active_owners, customers_by_external_id, json_param
 from .sqlite_lookups import SqliteBatchLookups
 from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
@@ -176,16 +176,16 @@ class CustomerImporter:
     def _queue_lookup(self, writer: BackgroundWriter, lookups: SqliteBatchLookups, prepared: list[PreparedCustomer],
                       connection) -> Call:
         """Queue :meth:`_lookup`'s queries for these rows on the writer thread: as :mod:`.sqlite_lookups`'
-        raw queries, or (a row without phone, email or code: rare) :meth:`_lookup` itself."""
+        raw queries, or (a row without phone, email or code, a value with a NUL character: rare)
+        :meth:`_lookup` itself."""
         fallback = partial(self._lookup, prepared, connection)
-        if any(not (p.external_id or p.phones or p.emails) for p in prepared):
-            return writer.submit_call(fallback, reads=LOOKUP_TABLES)
-        codes = sorted({p.external_id for p in prepared if p.external_id})
-        phones = sorted({ph.e164 for p in prepared for ph in p.phones})
-        emails = sorted({e for p in prepared for e in p.emails})
+        params = [json_param(sorted(values)) for values in (
+            {p.external_id for p in prepared if p.external_id}, {ph.e164 for p in prepared for ph in p.phones},
+            {e for p in prepared for e in p.emails})]
+        if None in params or any(not (p.external_id or p.phones or p.emails) for p in prepared):
+            return writer.submit_call(fallback, reads=LOOKUP_TABLES)  # a NUL character; a row without contacts
         dbapi_connection = connection.connection.dbapi_connection
-        return writer.submit_call(partial(lookups.fetch, dbapi_connection, codes, phones, emails, fallback),
-                                  reads=LOOKUP_TABLES)
+        return writer.submit_call(partial(lookups.fetch, dbapi_connection, *params, fallback), reads=LOOKUP_TABLES)
 
     def _collected(self, call: Call | None, lookups: SqliteBatchLookups) -> "Lookup | None":
         if call is None:

@@ -36,14 +36,24 @@ def values_as_rows(values: list[Any], sql_type, name: str):
         name="wanted")
 
 
-def json_values(values: list[Any]):
-    """SQLite: ``(SELECT value FROM json_each(:values))`` for ``column.in_(…)`` and its parameters, or
-    ``None`` when a value would not travel exactly as JSON text (SQLite's JSON strings end at a NUL)."""
+def json_param(values: list[Any]) -> str | None:
+    """SQLite: ``values`` as the JSON array parameter of a ``json_each``, or ``None`` when a value would not
+    travel exactly as JSON text (SQLite's JSON strings end at a NUL)."""
     payload = dumps(values)
-    if "\\u0000" in payload:
-        return None
+    return None if "\\u0000" in payload else payload
+
+
+def json_each_values():
+    """SQLite: ``(SELECT value FROM json_each(:values))``, for ``column.in_(…)``."""
     wanted = func.json_each(bindparam("values", type_=String)).table_valued("value")
-    return select(wanted.c.value).scalar_subquery(), {"values": payload}
+    return select(wanted.c.value).scalar_subquery()
+
+
+def json_values(values: list[Any]):
+    """SQLite: :func:`json_each_values` for ``column.in_(…)`` and its parameters, or ``None`` (see
+    :func:`json_param`)."""
+    payload = json_param(values)
+    return None if payload is None else (json_each_values(), {"values": payload})
 
 
 def active_owners(session, column, values: Iterable[str]) -> list[tuple[str, int]]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import orjson
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import func, select
 
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
+from .lookups import json_each_values
 from .stored import COLUMNS, StoredCustomer
 
 ALIVE = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
@@ -26,8 +27,7 @@ ALIVE = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
 
 def _in_json(column):
     """``column IN (SELECT value FROM json_each(?))``: the wanted values as one JSON array parameter."""
-    return column.in_(select(func.json_each(bindparam("values", type_=String)).table_valued("value").c.value)
-                      .scalar_subquery())
+    return column.in_(json_each_values())
 
 
 class _Query:
@@ -83,28 +83,27 @@ class SqliteBatchLookups:
             "tags": _Query(dialect, select(CustomerTag.customer_id, CustomerTag.tag)
                            .where(_in_json(CustomerTag.customer_id)))}
 
-    def fetch(self, dbapi_connection, codes: list[str], phones: list[str], emails: list[str],
+    def fetch(self, dbapi_connection, codes: str, phones: str, emails: str,
               fallback: Callable[[], Any]) -> dict[str, Any] | Any:
         """On the writer thread (a few Python steps): the raw results for these customer codes, phones and
-        emails (each sorted), and the stored customers they lead to. A code kept by a merged-away customer
-        (whose survivor takes one query per merge), or a value holding a NUL character, leaves the batch to
-        ``fallback`` (the importer's own lookup), whose result is returned instead."""
-        params = {"codes": _json(codes), "p:": _json(phones), "e:": _json(emails)}
-        if any("\\u0000" in text for text in params.values()):  # SQLite's JSON text ends at a NUL
-            return fallback()
-        found: dict[str, Any] = {"codes": self.codes.fetch(dbapi_connection, params["codes"]) if codes else "[]"}
+        emails (each a JSON array from :func:`~crmcore.importing.lookups.json_param`), and the stored
+        customers they lead to. A code kept by a merged-away customer (whose survivor takes one query per
+        merge) leaves the batch to ``fallback`` (the importer's own lookup), whose result is returned instead."""
+        params = {"codes": codes, "p:": phones, "e:": emails}
+        found: dict[str, Any] = {"codes": self.codes.fetch(dbapi_connection, codes) if codes != "[]" else "[]"}
         wanted: set[int] = set()
         if found["codes"] != "[]":
             for cid, _code, merged in orjson.loads(found["codes"]):
                 if merged is not None:
                     return fallback()
                 wanted.add(cid)
-        for prefix, values in (("p:", phones), ("e:", emails)):
-            text = found[prefix] = self.owners[prefix].fetch(dbapi_connection, params[prefix]) if values else "[]"
+        for prefix in ("p:", "e:"):
+            text = found[prefix] = (self.owners[prefix].fetch(dbapi_connection, params[prefix])
+                                    if params[prefix] != "[]" else "[]")
             if text != "[]":
                 wanted.update(cid for _value, cid in orjson.loads(text))
         if wanted:
-            ids = _json(sorted(wanted))
+            ids = orjson.dumps(sorted(wanted)).decode()
             found["customers"] = self.customers.fetch(dbapi_connection, ids)
             for what, query in self.children.items():
                 found[what] = query.fetch(dbapi_connection, ids)
@@ -127,10 +126,6 @@ class SqliteBatchLookups:
                 for cid, value, *_order in sorted(query.rows(found[what]), key=_sort_key):
                     getattr(customers[cid], what).append(value)
         return ids, customers
-
-
-def _json(values: list) -> str:
-    return orjson.dumps(values).decode()
 
 
 def _sort_key(row: list[Any]) -> tuple:

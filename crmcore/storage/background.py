@@ -153,7 +153,7 @@ class BackgroundWriter:
         reads = frozenset(reads)
         with self._lock:
             if self._error is not None:
-                call.done = call.dropped = True
+                _drop(job)
             else:
                 jobs = self._jobs
                 position = len(jobs)
@@ -174,8 +174,8 @@ class BackgroundWriter:
             if self._error is None:  # after a failure nothing more is written: the transaction is lost
                 self._jobs.append(job)
                 self._lock.notify_all()
-            elif job[0] == "call":
-                job[2][1].done = job[2][1].dropped = True
+            else:
+                _drop(job)
 
     def drain(self) -> None:
         """Wait until every queued statement is done; raise the first failure (once)."""
@@ -236,13 +236,19 @@ class BackgroundWriter:
                 with self._lock:
                     self._error, self._failed_statement = error, statement
                     for job in self._jobs:
-                        if job[0] == "call":
-                            job[2][1].done = job[2][1].dropped = True
+                        _drop(job)
                     self._jobs.clear()
             finally:
                 with self._lock:
                     self._busy = False
                     self._lock.notify_all()
+
+
+def _drop(job: tuple) -> None:
+    """A job not run because an insert before it failed: a queued call learns it (:meth:`Call.result`)."""
+    if job[0] == "call":
+        call = job[2][1]
+        call.done = call.dropped = True
 
 
 _WRITERS: dict[int, BackgroundWriter] = {}

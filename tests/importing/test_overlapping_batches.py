@@ -12,6 +12,7 @@ from sqlalchemy import update
 from crmcore.api import AttributeSpec, hookimpl
 from crmcore.importing import import_customers
 from crmcore.importing.customers import CustomerImporter
+from crmcore.importing.lookups import json_param
 from crmcore.importing.sqlite_lookups import SqliteBatchLookups
 from crmcore.services.customers import merge_customers, prepare_customer
 from crmcore.storage.background import BackgroundWriter
@@ -66,9 +67,9 @@ def test_the_sqlite_lookups_find_what_the_importers_own_lookup_finds(sqlite_only
         prepare_customer(name="z", phones=["09125550000", "09129999999"], emails=["gone@x.ir", "new@x.ir"]),
         prepare_customer(name="w", external_id="NEW-1"),
     ]
-    codes = sorted({p.external_id for p in prepared if p.external_id})
-    phones = sorted({ph.e164 for p in prepared for ph in p.phones})
-    emails = sorted({e for p in prepared for e in p.emails})
+    codes = json_param(sorted({p.external_id for p in prepared if p.external_id}))
+    phones = json_param(sorted({ph.e164 for p in prepared for ph in p.phones}))
+    emails = json_param(sorted({e for p in prepared for e in p.emails}))
     with app.unit_of_work(readonly=True) as uow:
         importer = CustomerImporter(uow, None, "merge", None, None)
         expected = importer._lookup(prepared, uow.session)
@@ -77,9 +78,15 @@ def test_the_sqlite_lookups_find_what_the_importers_own_lookup_finds(sqlite_only
         dbapi_connection = connection.connection.dbapi_connection
         found = lookups.fetch(dbapi_connection, codes, phones, emails, lambda: pytest.fail("no fallback expected"))
         got_ids, got_customers = lookups.assemble(found)
-        # a code kept by a merged-away customer, or a NUL character, leaves the batch to the importer's lookup
-        assert lookups.fetch(dbapi_connection, ["O-1"], [], [], lambda: "fallback") == "fallback"
-        assert lookups.fetch(dbapi_connection, [], [], ["a\x00@x.ir"], lambda: "fallback") == "fallback"
+        # a code kept by a merged-away customer leaves the batch to the importer's lookup
+        assert lookups.fetch(dbapi_connection, json_param(["O-1"]), "[]", "[]", lambda: "fallback") == "fallback"
+        # so do a row without phone, email or code, and a value with a NUL character (JSON text ends there)
+        queued = []
+        writer = mock.Mock(submit_call=lambda function, reads: queued.append(function))
+        for rows in ([prepare_customer(name="بی‌تماس")], [prepare_customer(name="x", external_id="C\x001")],
+                     prepared):
+            importer._queue_lookup(writer, lookups, rows, connection)
+        assert [getattr(f.func, "__name__", None) for f in queued] == ["_lookup", "_lookup", "fetch"]
     assert got_ids == expected.ids
     assert set(got_ids) == {"p:+982188880000", "e:sara@x.ir", "x:S-1", "e:a@x.ir"}  # not the forgotten one's
     assert {cid: attrs.asdict(c) for cid, c in got_customers.items()} == {
