@@ -179,9 +179,7 @@ class CustomerImporter:
         raw queries, or (a row without phone, email or code, a value with a NUL character: rare)
         :meth:`_lookup` itself."""
         fallback = partial(self._lookup, prepared, connection)
-        params = [json_param(sorted(values)) for values in (
-            {p.external_id for p in prepared if p.external_id}, {ph.e164 for p in prepared for ph in p.phones},
-            {e for p in prepared for e in p.emails})]
+        params = [json_param(sorted(values)) for values in batch_keys(prepared)]
         if None in params or any(not (p.external_id or p.phones or p.emails) for p in prepared):
             return writer.submit_call(fallback, reads=LOOKUP_TABLES)  # a NUL character; a row without contacts
         dbapi_connection = connection.connection.dbapi_connection
@@ -365,9 +363,7 @@ class CustomerImporter:
         (merges written in batches: no ORM customer is loaded)."""
         if session is self.uow.session:
             session.flush()
-        exts = {p.external_id for p in prepared if p.external_id}
-        phones = {ph.e164 for p in prepared for ph in p.phones}
-        emails = {e for p in prepared for e in p.emails}
+        exts, phones, emails = batch_keys(prepared)
         ids: dict[str, set[int]] = {}
         active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
         if exts:
@@ -437,6 +433,12 @@ class Lookup:
     ids: dict[str, set[int]]
     identical: dict[str, int]
     customers: dict[int, Customer] | dict[int, StoredCustomer]
+
+
+def batch_keys(prepared: list[PreparedCustomer]) -> tuple[set[str], set[str], set[str]]:
+    """The customer codes, phones (E.164) and emails of a batch's rows, to look up."""
+    return ({p.external_id for p in prepared if p.external_id}, {ph.e164 for p in prepared for ph in p.phones},
+            {e for p in prepared for e in p.emails})
 
 
 def row_keys(p: PreparedCustomer) -> list[str]:

@@ -13,14 +13,15 @@ the result with :meth:`_lookup`'s on the same data.
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Callable
 
 import orjson
 from sqlalchemy import func, select
 
-from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
+from ..storage.models import Customer, CustomerEmail, CustomerPhone
 from .lookups import json_each_values
-from .stored import COLUMNS, StoredCustomer
+from .stored import CHILDREN, StoredCustomer, build_stored_customers, stored_customers_select
 
 ALIVE = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
 
@@ -63,7 +64,6 @@ class SqliteBatchLookups:
     """The queries, compiled once per import."""
 
     def __init__(self, dialect):
-        c = Customer.__table__.c
         self.codes = _Query(dialect, select(Customer.id, Customer.external_id, Customer.merged_into_id)
                             .where(_in_json(Customer.external_id)))
         self.owners = {
@@ -73,15 +73,11 @@ class SqliteBatchLookups:
             "e:": _Query(dialect, select(CustomerEmail.email, CustomerEmail.customer_id)
                          .join(Customer, Customer.id == CustomerEmail.customer_id)
                          .where(_in_json(CustomerEmail.email), *ALIVE))}
-        self.customers = _Query(dialect, select(c.id, *(c[name] for name in COLUMNS)).where(_in_json(c.id)))
-        # each row (customer id, value, sort keys…): phones and emails by position and id, tags by name
-        self.children = {
-            "phones": _Query(dialect, select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.position,
-                                             CustomerPhone.id).where(_in_json(CustomerPhone.customer_id))),
-            "emails": _Query(dialect, select(CustomerEmail.customer_id, CustomerEmail.email, CustomerEmail.position,
-                                             CustomerEmail.id).where(_in_json(CustomerEmail.customer_id))),
-            "tags": _Query(dialect, select(CustomerTag.customer_id, CustomerTag.tag)
-                           .where(_in_json(CustomerTag.customer_id)))}
+        self.customers = _Query(dialect, stored_customers_select().where(_in_json(Customer.id)))
+        # each row (customer id, value, sort keys…): JSON keeps no order, so the rows carry what to sort by
+        self.children = {what: _Query(dialect, select(model.customer_id, value, *order)
+                                      .where(_in_json(model.customer_id)))
+                         for what, model, value, order in CHILDREN}
 
     def fetch(self, dbapi_connection, codes: str, phones: str, emails: str,
               fallback: Callable[[], Any]) -> dict[str, Any] | Any:
@@ -119,15 +115,14 @@ class SqliteBatchLookups:
         for prefix in ("p:", "e:"):
             for value, cid in orjson.loads(found[prefix]):
                 ids.setdefault(prefix + value, set()).add(cid)
-        customers: dict[int, StoredCustomer] = {}
-        if "customers" in found:
-            customers = {row[0]: StoredCustomer(*row) for row in sorted(self.customers.rows(found["customers"]))}
-            for what, query in self.children.items():
-                for cid, value, *_order in sorted(query.rows(found[what]), key=_sort_key):
-                    getattr(customers[cid], what).append(value)
-        return ids, customers
+        if "customers" not in found:
+            return ids, {}
+        return ids, build_stored_customers(
+            sorted(self.customers.rows(found["customers"]), key=itemgetter(0)),
+            {what: [(row[0], row[1]) for row in sorted(query.rows(found[what]), key=_sort_key)]
+             for what, query in self.children.items()})
 
 
 def _sort_key(row: list[Any]) -> tuple:
-    """Customer id, then the sort keys after the value (or the value itself: a tag)."""
-    return (row[0], *row[2:]) if len(row) > 2 else (row[0], row[1])
+    """Customer id, then the sort keys after the value."""
+    return (row[0], *row[2:])

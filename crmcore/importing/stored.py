@@ -56,21 +56,37 @@ class StoredCustomer:
     tags: list[str] = attrs.field(factory=list)
 
 
+#: what a stored customer holds besides its columns: (attribute, table, value, sort keys after the customer id)
+CHILDREN = (("phones", CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
+            ("emails", CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
+            ("tags", CustomerTag, CustomerTag.tag, (CustomerTag.tag,)))
+
+
+def stored_customers_select():
+    """The customers' columns a :class:`StoredCustomer` is built from (the caller adds the ``WHERE``)."""
+    c = Customer.__table__.c
+    return select(c.id, *(c[name] for name in COLUMNS))
+
+
+def build_stored_customers(rows: Iterable, children: dict[str, Iterable]) -> dict[int, StoredCustomer]:
+    """:class:`StoredCustomer` values from the customers' rows and, for each of :data:`CHILDREN`, rows of
+    ``(customer id, value)`` in the order to keep."""
+    found = {row[0]: StoredCustomer(*row) for row in rows}
+    for what, values in children.items():
+        for cid, value in values:
+            getattr(found[cid], what).append(value)
+    return found
+
+
 def load_stored_customers(session, ids: Iterable[int]) -> dict[int, StoredCustomer]:
     """The customers with these ids, read with one query for the customers and one per phones, emails
     and tags."""
     ids = list(ids)
-    c = Customer.__table__.c
-    found = {row[0]: StoredCustomer(*row) for row in session.execute(
-        select(c.id, *(c[name] for name in COLUMNS)).where(c.id.in_(ids)))}
-    for what, model, value, order in (
-            ("phones", CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
-            ("emails", CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
-            ("tags", CustomerTag, CustomerTag.tag, (CustomerTag.tag,))):
-        for cid, v in session.execute(select(model.customer_id, value).where(model.customer_id.in_(ids))
-                                      .order_by(model.customer_id, *order)):
-            getattr(found[cid], what).append(v)
-    return found
+    return build_stored_customers(
+        session.execute(stored_customers_select().where(Customer.id.in_(ids))),
+        {what: session.execute(select(model.customer_id, value).where(model.customer_id.in_(ids))
+                               .order_by(model.customer_id, *order))
+         for what, model, value, order in CHILDREN})
 
 
 class StoredCustomerUpdates:
