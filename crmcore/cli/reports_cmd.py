@@ -34,7 +34,10 @@ def list_reports(as_json):
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="A report-specific option.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Write rows to a CSV file.")
-def run(name, start, end, period, calendar, options, as_json, csv_path):
+@click.option("--raw", is_flag=True,
+              help="With --csv: values exactly as stored, for programs. Without it, text a spreadsheet program "
+                   "would run as a formula gets a leading ' ; a raw file must not be opened in a spreadsheet.")
+def run(name, start, end, period, calendar, options, as_json, csv_path, raw):
     """Run report NAME."""
     from ..domain.dates import parse_date
     from ..reports import ReportParams, run_report
@@ -52,12 +55,10 @@ def run(name, start, end, period, calendar, options, as_json, csv_path):
     with app.unit_of_work(readonly=True) as uow:
         result = run_report(uow, name, params)
     if csv_path:
-        import csv
+        from ..reports import write_csv
 
         with open(csv_path, "w", newline="", encoding="utf-8-sig") as fh:
-            w = csv.writer(fh)
-            w.writerow(result["columns"])
-            w.writerows(result["rows"])
+            write_csv(fh, result, totals=False, raw=raw)
     if as_json:
         echo_json(result)
         return

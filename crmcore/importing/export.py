@@ -4,7 +4,8 @@ Headers in English (``customer_code, name, phones, …``) or Persian (``کد م�
 several phones, emails or tags are joined with ``; ``; birthdays in the application's calendar (Jalali or
 Gregorian — import reads both); custom attributes as ``attr.NAME`` columns. Rows are streamed from the
 database in batches, so memory stays flat. CSV is written as UTF-8 with a byte-order mark (Excel then shows
-Persian correctly) unless another encoding is asked for.
+Persian correctly) unless another encoding is asked for. Text a spreadsheet program would run as a formula is
+neutralised (:mod:`crmcore.domain.spreadsheet`) unless ``raw`` is asked for.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain.dates import format_date
+from ..domain.spreadsheet import safe_row, xlsx_row
 from ..errors import ValidationError
 from ..services.search_fields import where_conditions
 from ..storage.models import Customer
@@ -88,8 +90,10 @@ def _text(value: Any) -> str:
 
 
 def export_customers(uow, path: str | Path, *, persian: bool = False, calendar: str = "gregorian",
-                     where: Iterable[str] = (), encoding: str = "utf-8-sig", fmt: str | None = None) -> int:
-    """Write the customers to ``path`` (``.csv`` or ``.xlsx``, or ``fmt``); returns how many were written."""
+                     where: Iterable[str] = (), encoding: str = "utf-8-sig", fmt: str | None = None,
+                     raw: bool = False) -> int:
+    """Write the customers to ``path`` (``.csv`` or ``.xlsx``, or ``fmt``); returns how many were written.
+    ``raw``: cells exactly as stored, for programs (never to be opened in a spreadsheet program)."""
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in ("csv", "xlsx"):
@@ -103,18 +107,18 @@ def export_customers(uow, path: str | Path, *, persian: bool = False, calendar: 
         ws = wb.create_sheet("مشتریان" if persian else "customers")
         if persian:
             ws.sheet_view.rightToLeft = True
-        ws.append(headers)
+        ws.append(xlsx_row(ws, headers, raw=raw))
         for row in rows:
-            ws.append(row)
+            ws.append(xlsx_row(ws, row, raw=raw))
             count += 1
         wb.save(path)
         return count
     try:
         with open(path, "w", encoding=encoding, newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(headers)
+            writer.writerow(safe_row(headers, raw=raw))
             for row in rows:
-                writer.writerow(row)
+                writer.writerow(safe_row(row, raw=raw))
                 count += 1
     except UnicodeEncodeError as exc:
         raise ValidationError(f"a value cannot be written in {encoding}: {exc.object[exc.start:exc.end]!r}; "

@@ -119,3 +119,20 @@ def run_report(uow, name: str, params: ReportParams) -> dict[str, Any]:
     if params.start and params.end and params.start > params.end:
         raise ValidationError("--from is after --to", field="from")
     return report.run(uow, params).to_json(name)
+
+
+def write_csv(fh, result: dict[str, Any], *, totals: bool = True, raw: bool = False) -> None:
+    """A report's columns, rows and (after a blank row) totals as CSV on ``fh``, every cell through
+    :func:`crmcore.domain.spreadsheet.safe_row` (``raw``: unchanged, for programs)."""
+    import csv
+
+    from ..domain.spreadsheet import safe_row
+
+    writer = csv.writer(fh)
+    writer.writerow(safe_row(result["columns"], raw=raw))
+    for row in result["rows"]:
+        writer.writerow(safe_row(["" if v is None else v for v in row], raw=raw))
+    if totals and result.get("totals"):
+        writer.writerow([])
+        for key, value in result["totals"].items():
+            writer.writerow(safe_row([key, value], raw=raw))

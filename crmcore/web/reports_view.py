@@ -1,13 +1,12 @@
 """Reports on the web: run one with the page's or the API's parameters, and write its rows as CSV."""
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from ..domain.dates import parse_date
 from ..errors import ValidationError
-from ..reports import ReportParams, report_registry, run_report
+from ..reports import ReportParams, report_registry, run_report, write_csv
 
 
 def parse_options(items: list[str]) -> dict[str, str]:
@@ -42,12 +41,5 @@ def report_titles(web, user) -> dict[str, Any]:
 
 def to_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(result["columns"])
-    for row in result["rows"]:
-        writer.writerow(["" if v is None else v for v in row])
-    if result.get("totals"):
-        writer.writerow([])
-        for key, value in result["totals"].items():
-            writer.writerow([key, value])
-    return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read Persian text as UTF-8
+    write_csv(out, result)
+    return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read Persian text as UTF-8  # BOM: spreadsheet programs then read Persian text as UTF-8
