@@ -21,3 +21,10 @@ def crm_search_fields():
 @hookimpl
 def crm_interaction_kinds():
     return ["purchase", "refund", "call", "message", "visit", "note"]
+
+
+@hookimpl
+def crm_customer_forgotten(uow, customer):
+    from .services.leads import forget_pending_leads
+
+    forget_pending_leads(uow, customer.id)

@@ -211,3 +211,7 @@ from .import_cmd import import_customers as _import_customers  # noqa: E402
 customers.add_command(_import_customers, "import")
 customers.add_command(_export_customers, "export")
 customers.add_command(_duplicates, "duplicates")
+
+from .leads_cmd import leads as _leads  # noqa: E402
+
+customers.add_command(_leads, "leads")

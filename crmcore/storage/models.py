@@ -195,6 +195,26 @@ class JobRun(Base):
     __table_args__ = (Index("ix_job_runs_job", "job", "id"), Index("ix_job_runs_status", "status", "id"))
 
 
+class PendingLead(Base):
+    """A public lead-form submission whose phone or email matched a stored customer. An anonymous form never
+    changes a customer (else anyone could attach their own phone or email to someone else's record), so the
+    submission waits here until a person accepts it (its contacts and message go to the customer) or rejects
+    it (dropped). Both decisions are audited; the row is deleted then."""
+
+    __tablename__ = "pending_leads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    matched_by: Mapped[str] = mapped_column(String(8))  # phone | email
+    name: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    message: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[Optional[str]] = mapped_column(String(60))
+    page: Mapped[Optional[str]] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
 from ..web import models as _web_models  # noqa: E402,F401
 # The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).

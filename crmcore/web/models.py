@@ -59,7 +59,10 @@ class ApiToken(Base):
     #: the token's own ceiling: read | write | manage | admin (never above the user's role)
     level: Mapped[str] = mapped_column(String(16), default="read")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: recorded at most every few minutes (a read stays a read); shown in the token lists
     last_used_at: Mapped[Optional[datetime]]
+    #: the token stops working then (none: until revoked)
+    expires_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
 
     user: Mapped[WebUser] = relationship(back_populates="tokens")

@@ -3,23 +3,21 @@ through ``crm_web_lead_received``, a deal or a ticket of whichever plugin wants 
 
 No login; instead: a signed, time-limited form token (a post not loaded from this form is refused: CSRF), a
 hidden honeypot field, a rate limit per client address (``CRM_WEB_LEAD_RATE``), and the usual validation of
-phones and emails. A visitor whose phone or email is already known is filed under that customer (no duplicate);
-every submission is also recorded as a ``note`` interaction from the ``web-form`` channel.
+phones and emails. A visitor whose phone or email is already known never changes that customer: the
+submission waits as a pending lead for a person to accept or reject (:mod:`crmcore.services.leads`). The visitor
+is thanked the same way either way, so the form does not tell who is a customer.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.emails import email_address
 from ..domain.phones import parse_phone
 from ..errors import CRMError, ValidationError
-from ..services.customers import add_customer, get_customer, update_customer
-from ..services.interactions import record_interaction
-from ..storage.models import CustomerEmail, CustomerPhone
+from ..services.leads import file_lead
 from .deps import client_address, form_text, state
 from .view import render
 
@@ -41,30 +39,6 @@ def _clean(form) -> dict[str, Any]:
     if fields["email"]:
         fields["email"] = email_address(fields["email"])
     return fields
-
-
-def file_lead(uow, fields: dict[str, Any]):
-    """Find the visitor by phone or email, or add them; tag ``lead``; record the message; tell the plugins."""
-    session = uow.session
-    cid = None
-    if fields["phone"]:
-        cid = session.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == fields["phone"]).limit(1))
-    if cid is None and fields["email"]:
-        cid = session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == fields["email"]).limit(1))
-    created = cid is None
-    if created:
-        customer = add_customer(uow, name=fields["name"], phones=[fields["phone"]] if fields["phone"] else [],
-                                emails=[fields["email"]] if fields["email"] else [], tags=["lead", "web-form"])
-    else:
-        customer = get_customer(session, cid)
-        customer = update_customer(uow, customer.id, add_tags=["lead"],
-                                   add_phones=[fields["phone"]] if fields["phone"] else [],
-                                   add_emails=[fields["email"]] if fields["email"] else [])
-    record_interaction(uow, customer, kind="note", channel="web-form", direction="in",
-                       payload={"text": fields["message"], "source": fields["source"], "page": fields["page"],
-                                "name_given": fields["name"]})
-    uow.call("crm_web_lead_received", customer=customer, created=created, form=dict(fields))
-    return customer, created
 
 
 def build_router() -> APIRouter:

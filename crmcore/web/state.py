@@ -157,6 +157,8 @@ class WebState:
         for plugin, item in self.contributions.menu:
             if principal.can(item.access, plugin):
                 items.append((item.href, item.label_fa if lang == "fa" and item.label_fa else item.label))
+        if principal.can("write"):
+            items.append(("/leads", "Pending leads"))
         if principal.can("manage"):
             items.append(("/audit", "Audit log"))
         if principal.can("admin"):

@@ -42,12 +42,25 @@ def test_a_visitor_becomes_a_lead_and_plugins_hear_of_it(crm_app_factory, make_c
     assert ("public-form", "create", "customer") in audit(app)
 
 
-def test_a_known_visitor_is_filed_under_their_customer(client, crm_app):
-    cid = make_customer(crm_app, "نازنین کریمی", phones=["09123334455"])
-    assert send(client, name="نازنین", phone="+98 912 333 4455", email="naz@example.ir").status_code == 200
-    assert lead_customers(crm_app) == [("نازنین کریمی", ["lead"], ["+989123334455"])]
+def test_a_known_phone_or_email_never_changes_the_customer(client, crm_app):
+    """Issue 29, hole 1: a known phone with the poster's email (or a known email with their phone) used to be
+    added to the customer: anyone could take over a customer's contacts through the anonymous form."""
+    from crmcore.storage.models import Interaction, PendingLead
+
+    cid = make_customer(crm_app, "نازنین کریمی", phones=["09123334455"], emails=["naz@example.ir"])
+    before = lead_customers(crm_app)
+    by_phone = send(client, name="نازنین", phone="+98 912 333 4455", email="attacker@evil.example")
+    by_email = send(client, name="x", phone="09350001122", email="NAZ@example.ir", message="hi")
+    assert by_phone.status_code == by_email.status_code == 200 and "سپاس" in by_email.text  # no hint of a match
+    assert lead_customers(crm_app) == before
     with crm_app.unit_of_work(readonly=True) as uow:
         assert [e.email for e in uow.session.get(Customer, cid).emails] == ["naz@example.ir"]
+        assert uow.session.scalars(select(Interaction)).all() == []
+        held = [(p.customer_id, p.matched_by, p.phone, p.email) for p in uow.session.scalars(
+            select(PendingLead).order_by(PendingLead.id))]
+    assert held == [(cid, "phone", "+989123334455", "attacker@evil.example"),
+                    (cid, "email", "+989350001122", "naz@example.ir")]
+    assert audit(crm_app, "hold") == [("public-form", "hold", "pending_lead")] * 2
 
 
 def test_posts_not_loaded_from_the_form_are_refused(client, crm_app):
