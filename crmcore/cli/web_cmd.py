@@ -114,13 +114,13 @@ def set_(username, role, active, display_name, extension, locale):
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True)
 def passwd(username, password_stdin):
-    """Set a user's password (ends their sessions)."""
+    """Set a user's password (ends their sessions and revokes their API tokens)."""
     from ..web.users import set_password
 
     password = _password(password_stdin)
     with get_app().unit_of_work() as uow:
         set_password(uow, username, password)
-    click.echo(f"password of {username} changed")
+    click.echo(f"password of {username} changed; their sessions ended and their API tokens were revoked")
 
 
 @users.command("permit")
@@ -156,41 +156,62 @@ def token():
 @click.argument("username")
 @click.argument("name")
 @click.option("--level", type=LEVEL_CHOICE, help="At most the user's level (default: the user's).")
-def token_create(username, name, level):
+@click.option("--expires", metavar="LIFETIME",
+              help="Stop working after this long: 90d (days), 12h (hours), 4w (weeks). Default: until revoked.")
+def token_create(username, name, level, expires):
     """Create a token NAME for USERNAME; prints the secret once."""
-    from ..web.users import create_token
+    from ..web.users import create_token, parse_lifetime
 
-    with get_app().unit_of_work() as uow:
-        tok, secret = create_token(uow, username, name, level=level)
-        level = tok.level
+    app = get_app()
+    with app.unit_of_work() as uow:
+        tok, secret = create_token(uow, username, name, level=level, expires=parse_lifetime(expires))
+        level, until = tok.level, tok.expires_at
     click.echo(secret)
-    click.echo(f"token {name!r} for {username} ({level}); store it now, it is not shown again", err=True)
+    lasts = f"until {_when(app, until)}" if until else "until revoked"
+    click.echo(f"token {name!r} for {username} ({level}, {lasts}); store it now, it is not shown again", err=True)
+
+
+def _when(app, moment) -> str:
+    from ..domain.dates import format_datetime
+
+    return format_datetime(moment, app.calendar, tz=app.timezone) if moment else "never"
 
 
 @token.command("list")
 @click.argument("username")
 @click.option("--json", "as_json", is_flag=True)
 def token_list(username, as_json):
-    """List a user's tokens (never the secrets)."""
+    """List a user's tokens (never the secrets): level, state, last use, expiry."""
     from ..web.users import get_user, token_to_dict
 
-    with get_app().unit_of_work(readonly=True) as uow:
-        rows = [token_to_dict(t) for t in get_user(uow.session, username).tokens]
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        tokens = get_user(uow.session, username).tokens
+        rows = [token_to_dict(t, uow.now()) for t in tokens]
+        shown = [(t.name, t.level, row["state"], _when(app, t.last_used_at), _when(app, t.expires_at))
+                 for t, row in zip(tokens, rows)]
     if as_json:
         echo_json(rows)
         return
-    for t in rows:
-        click.echo(f"{t['name']:<30} {t['level']:<7} {'revoked' if t['revoked'] else 'active'}  "
-                   f"last used {t['last_used_at'] or 'never'}")
+    if not rows:
+        click.echo(f"{username} has no tokens")
+    for name, level, state, used, expires in shown:
+        click.echo(f"{name:<30} {level:<7} {state:<8} last used {used:<16}  expires {expires}")
 
 
 @token.command("revoke")
 @click.argument("username")
-@click.argument("name")
-def token_revoke(username, name):
-    """Revoke a token."""
-    from ..web.users import revoke_token
+@click.argument("name", required=False)
+@click.option("--all", "every", is_flag=True, help="Revoke every token of USERNAME (a leaked password, a leaver).")
+def token_revoke(username, name, every):
+    """Revoke the token NAME of USERNAME, or with --all every one of their tokens."""
+    from ..web.users import revoke_token, revoke_tokens
 
+    if bool(name) == every:
+        raise click.UsageError("name one token, or give --all (not both)")
     with get_app().unit_of_work() as uow:
-        revoke_token(uow, username, name)
-    click.echo(f"token {name!r} of {username} revoked")
+        if every:
+            count = revoke_tokens(uow, username)
+        else:
+            revoke_token(uow, username, name)
+    click.echo(f"{count} tokens of {username} revoked" if every else f"token {name!r} of {username} revoked")

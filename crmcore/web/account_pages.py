@@ -11,17 +11,19 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import CRMError
 from .auth import Principal
 from .contrib import LEVELS
-from .deps import client_address, current_principal, form_text, page_user, state
+from .deps import WebError, client_address, current_principal, form_text, page_user, state
 from .i18n import LANGUAGES
 from .models import ApiToken
 from .state import LANG_COOKIE
 from .users import (
-    ROLES, add_user, authenticate, create_session, create_token, end_session, list_users, revoke_token,
-    set_password, set_permission, update_user,
+    ROLES, add_user, authenticate, create_session, create_token, end_session, list_users, parse_lifetime,
+    revoke_token, set_password, set_permission, token_state, update_user,
 )
 from .view import redirect, render, safe_next
 
 FORM_MAX_AGE = 2 * 3600
+#: the lifetimes offered on the account page (the API and the CLI take any, e.g. 45d)
+TOKEN_LIFETIMES = ("30d", "90d", "365d", "")
 
 
 def build_router() -> APIRouter:
@@ -99,24 +101,32 @@ def build_router() -> APIRouter:
         with state(request).unit(user, readonly=True) as uow:
             tokens = list(uow.session.scalars(select(ApiToken).where(ApiToken.user_id == user.user_id)
                                               .order_by(ApiToken.id)))
+            now = uow.now()
         levels = [lv for lv in LEVELS[1:] if user.can(lv)]
         return render(request, "account.html", user, status=status, title="Account", tokens=tokens,
-                      new_token=new_token, error=error, levels=levels)
+                      new_token=new_token, error=error, levels=levels, lifetimes=TOKEN_LIFETIMES,
+                      states={t.id: token_state(t, now) for t in tokens})
 
     @r.get("/account")
     def account(request: Request, user: Principal = Depends(page_user())):
         return account_page(request, user)
 
+    def refuse_tokens(user: Principal) -> None:
+        if not user.may_manage_tokens:
+            raise WebError(403, "Creating or revoking tokens needs a login or an admin-level token.")
+
     @r.post("/account/tokens")
     async def token_create(request: Request, user: Principal = Depends(page_user())):
+        refuse_tokens(user)
         form = await request.form()
         name, level = form_text(form, "name", limit=100), form_text(form, "level") or user.level
+        expires = form_text(form, "expires", limit=10)
 
         def store() -> str:
             if level not in LEVELS[1:] or not user.can(level):
                 raise CRMError(f"a token cannot exceed your level ({user.level})", field="level")
             with state(request).unit(user) as uow:
-                return create_token(uow, user.username, name, level=level)[1]
+                return create_token(uow, user.username, name, level=level, expires=parse_lifetime(expires))[1]
         try:
             secret = await run_in_threadpool(store)
         except CRMError as exc:
@@ -125,6 +135,8 @@ def build_router() -> APIRouter:
 
     @r.post("/account/tokens/{name}/revoke")
     async def token_revoke(request: Request, name: str, user: Principal = Depends(page_user())):
+        refuse_tokens(user)
+
         def store() -> None:
             with state(request).unit(user) as uow:
                 revoke_token(uow, user.username, name)

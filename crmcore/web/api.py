@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..services.interactions import interaction_to_dict, list_interactions, record_interaction
 from .auth import Principal
-from .deps import api_user, state
+from .deps import WebError, api_user, state
 from .panels import gather_panels, sections_json
 from .search import instant_search
 
@@ -92,6 +92,8 @@ class SearchOut(BaseModel):
 class TokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     level: Optional[Literal["read", "write", "manage", "admin"]] = None
+    expires: Optional[str] = Field(default=None, max_length=10, examples=["90d"],
+                                   description="lifetime: days (90d), hours (12h) or weeks (4w); none: until revoked")
 
 
 class UserIn(Strict):
@@ -118,6 +120,14 @@ ERRORS = {401: {"model": ErrorOut, "description": "not authenticated"},
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such record"}}
 CONFLICT = {409: {"model": ErrorOut, "description": "clashes with stored data"}}
 CustomerId = Path(ge=1, le=2**31 - 1)
+
+
+async def token_manager(user: Principal = Depends(api_user("read"))) -> Principal:
+    """The caller, when they may create or revoke tokens (see :attr:`Principal.may_manage_tokens`)."""
+    if not user.may_manage_tokens:
+        raise WebError(403, f"the token {user.token_name!r} has {user.token_level} access; creating or revoking "
+                            "tokens needs a login or an admin-level token")
+    return user
 
 
 def _customer_json(web, customer) -> dict[str, Any]:
@@ -233,27 +243,28 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             rows = uow.session.scalars(select(ApiToken).where(ApiToken.user_id == user.user_id).order_by(ApiToken.id))
-            return [token_to_dict(t) for t in rows]
+            return [token_to_dict(t, uow.now()) for t in rows]
 
     @r.post("/tokens", tags=["account"], status_code=201, responses=CONFLICT,
-            summary="Create an API token for the caller (the secret is returned once)")
-    def new_token(request: Request, body: TokenIn, user: Principal = Depends(api_user("read"))) -> dict[str, Any]:
-        from .users import create_token, rank, token_to_dict
+            summary="Create an API token for the caller (the secret is returned once); needs a login or an "
+                    "admin-level token")
+    def new_token(request: Request, body: TokenIn,
+                  user: Principal = Depends(token_manager)) -> dict[str, Any]:
+        from .users import create_token, parse_lifetime, rank, token_to_dict
 
         web = state(request)
         level = body.level or user.level
         if rank(level) > rank(user.level):
-            from .deps import WebError
-
             raise WebError(403, f"a token cannot exceed the level of the credentials creating it ({user.level})",
                            field="level")
         with web.unit(user) as uow:
-            token, secret = create_token(uow, user.username, body.name, level=level)
-            return {**token_to_dict(token), "token": secret}
+            token, secret = create_token(uow, user.username, body.name, level=level,
+                                         expires=parse_lifetime(body.expires))
+            return {**token_to_dict(token, uow.now()), "token": secret}
 
     @r.delete("/tokens/{name}", tags=["account"], status_code=204, responses=NOT_FOUND,
-              summary="Revoke one of the caller's tokens")
-    def delete_token(request: Request, name: str = Path(max_length=100), user: Principal = Depends(api_user("read"))):
+              summary="Revoke one of the caller's tokens; needs a login or an admin-level token")
+    def delete_token(request: Request, name: str = Path(max_length=100), user: Principal = Depends(token_manager)):
         from .users import revoke_token
 
         web = state(request)

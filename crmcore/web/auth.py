@@ -55,6 +55,22 @@ class Principal:
     def can(self, access: str, plugin: str | None = None) -> bool:
         return rank(self.level_for(plugin)) >= rank(access)
 
+    @property
+    def may_manage_tokens(self) -> bool:
+        """Creating or revoking tokens needs a login or an admin-level token: a token of a lower level must
+        not mint tokens that outlive it, nor revoke its user's stronger ones."""
+        return self.via == "session" or self.token_level == "admin"
+
+    def refusal(self, access: str, plugin: str | None = None) -> str:
+        """Why this caller may not do what needs ``access``, naming what limits them: a token's own level
+        when the token is the limit, else the user's role (or their grant for the plugin)."""
+        level = self.level_for(plugin)
+        where = f" to {plugin}" if plugin else ""
+        if self.token_level is not None and level == self.token_level:
+            return (f"the token {self.token_name!r} of {self.username} has {level} access{where}: "
+                    f"this needs {access} access")
+        return f"{self.username} ({self.role}) may not do this: it needs {access} access{where}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"username": self.username, "display_name": self.display_name, "role": self.role,
                 "level": self.level, "permissions": dict(self.permissions), "via": self.via,
@@ -68,7 +84,7 @@ def session_cookie_name(secure: bool) -> str:
 def principal_from(session, *, bearer: str | None, cookie: str | None, now) -> Principal | None:
     """Look the caller up (one short read). A bearer token wins over a cookie."""
     if bearer:
-        found = find_token(session, bearer)
+        found = find_token(session, bearer, now)
         if found is None:
             return None
         user, token = found

@@ -65,8 +65,7 @@ def api_user(access: str = "read", plugin: str | None = None):
         if request.method not in SAFE_METHODS and not csrf_ok(principal, await _csrf_given(request)):
             raise WebError(403, f"missing or wrong CSRF token (send the {CSRF_HEADER} header with session cookies)")
         if not principal.can(access, plugin):
-            raise WebError(403, f"{principal.username} ({principal.role}) may not do this: it needs {access} access"
-                                + (f" to {plugin}" if plugin else ""))
+            raise WebError(403, principal.refusal(access, plugin))
         return principal
 
     return dependency

