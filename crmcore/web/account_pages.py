@@ -1,6 +1,7 @@
 """Logging in and out, the language switch, the user's own account (password, API tokens) and the admins'
-user management. Logins are rate limited per client address and username; the login form carries a signed
-token so another site cannot log a browser in (login CSRF)."""
+user management. Logins are rate limited per client address and username, and per address over all usernames
+(password spraying); password checks wait for a turn (:mod:`crmcore.web.throttle`); the login form carries a
+signed token so another site cannot log a browser in (login CSRF)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +16,7 @@ from .deps import WebError, client_address, current_principal, form_text, page_u
 from .i18n import LANGUAGES
 from .models import ApiToken
 from .state import LANG_COOKIE
+from .throttle import HashingBusy
 from .users import (
     ROLES, add_user, authenticate, create_session, create_token, end_session, list_users, parse_lifetime,
     revoke_token, set_password, set_permission, token_state, update_user,
@@ -24,15 +26,17 @@ from .view import redirect, render, safe_next
 FORM_MAX_AGE = 2 * 3600
 #: the lifetimes offered on the account page (the API and the CLI take any, e.g. 45d)
 TOKEN_LIFETIMES = ("30d", "90d", "365d", "")
+BUSY = "The server is busy; try again in a moment."
 
 
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    def login_page(request: Request, *, error: str | None = None, status: int = 200, username: str = ""):
+    def login_page(request: Request, *, error: str | None = None, status: int = 200, username: str = "",
+                   headers: dict[str, str] | None = None):
         token = state(request).serializer("login").dumps("login")
         return render(request, "login.html", None, status=status, title="Log in", error=error, form_token=token,
-                      username=username, next=safe_next(request.query_params.get("next")))
+                      username=username, next=safe_next(request.query_params.get("next")), headers=headers)
 
     @r.get("/login")
     async def login_form(request: Request):
@@ -53,7 +57,9 @@ def build_router() -> APIRouter:
         except BadData:
             return login_page(request, error="This form expired; reload the page and send it again.", status=403,
                               username=username)
-        if not web.allow(web.settings.login_rate, "login", client_address(request), username):
+        address = client_address(request)
+        if not (web.allow(web.settings.login_address_rate, "login-address", address)
+                and web.allow(web.settings.login_rate, "login", address, username)):
             return login_page(request, error="Too many attempts; wait a minute and try again.", status=429,
                               username=username)
 
@@ -65,7 +71,11 @@ def build_router() -> APIRouter:
                 raw, _row = create_session(uow, user, hours=web.settings.session_hours,
                                            client=client_address(request))
                 return raw
-        raw = await run_in_threadpool(check)
+        try:
+            async with web.hashing.turn():
+                raw = await run_in_threadpool(check)
+        except HashingBusy:
+            return login_page(request, error=BUSY, status=503, username=username, headers={"Retry-After": "5"})
         if raw is None:
             return login_page(request, error="Wrong username or password.", status=401, username=username)
         response = redirect(safe_next(form_text(form, "next")))
@@ -158,9 +168,12 @@ def build_router() -> APIRouter:
                     raise CRMError("the current password is wrong", field="current")
                 set_password(uow, user.username, new)
         try:
-            await run_in_threadpool(store)
+            async with state(request).hashing.turn():
+                await run_in_threadpool(store)
         except CRMError as exc:
             return account_page(request, user, error=str(exc), status=422)
+        except HashingBusy:
+            return account_page(request, user, error=BUSY, status=503)
         return RedirectResponse("/login", status_code=303)  # every session of the user ended
 
     # --- admins: users ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from .contrib import MenuItem, WebBoard, WebMount, WebPanel, WebRoute
 from .i18n import LANGUAGES, translate
 from .render import make_environment
 from .settings import WebSettings
+from .throttle import HashGate
 
 log = logging.getLogger("crmcore.web")
 
@@ -79,6 +80,7 @@ class WebState:
         self.contributions = Contributions.collect(crm.plugins.pm)
         self.templates = make_environment()
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.hashing = HashGate(settings.hash_concurrency, settings.hash_wait)
         self.cookie_name = session_cookie_name(settings.secure_cookies)
         self._secret: str | None = settings.secret
 

@@ -202,3 +202,83 @@ def test_every_token_of_a_user_is_revoked_at_once(client, users, crm_app, crm_cl
     assert client.get("/api/me", headers=bearer(users["admin"])).status_code == 200
     both = crm_cli("users", "token", "revoke", "--all", "manager", "second")
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+# --- hole 4: password spraying and the CPU cost of password checks -------------------------------
+class CountingHasher:
+    """The cheap argon2 hasher, counting verifications (optionally slow, to hold a turn)."""
+
+    def __init__(self, delay: float = 0.0):
+        from argon2 import PasswordHasher, profiles
+
+        self.inner = PasswordHasher.from_parameters(profiles.CHEAPEST)
+        self.delay = delay
+        self.verified = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def verify(self, hashed, password):
+        import time
+
+        self.verified += 1
+        time.sleep(self.delay)
+        return self.inner.verify(hashed, password)
+
+
+def try_login(client, username: str, password: str = "wrong password!"):
+    from crmcore.testing.web import form_token
+
+    token = form_token(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "form_token": token})
+
+
+def test_one_address_cannot_spray_passwords_over_many_usernames(crm_app, users, make_client, web_settings,
+                                                                  monkeypatch):
+    import attrs
+
+    hasher = CountingHasher()
+    monkeypatch.setattr("crmcore.web.users._hasher", lambda: hasher)
+    client = make_client(crm_app, attrs.evolve(web_settings, login_address_rate="6/10 minutes"))
+    codes = [try_login(client, f"user{i}").status_code for i in range(10)]
+    assert codes == [401] * 6 + [429] * 4
+    assert hasher.verified == 6  # refused attempts cost no hashing
+    assert try_login(client, "admin", PASSWORD).status_code == 429  # the address is stopped, whoever it names
+
+
+def test_the_address_limit_is_a_setting():
+    from crmcore.web.settings import WebSettings
+
+    assert WebSettings.from_env({}).login_address_rate == "30/10 minutes"
+    custom = WebSettings.from_env({"CRM_WEB_LOGIN_ADDRESS_RATE": "100/hour", "CRM_WEB_HASH_CONCURRENCY": "4"})
+    assert (custom.login_address_rate, custom.hash_concurrency) == ("100/hour", 4)
+
+
+def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(crm_app, users, make_client,
+                                                                         web_settings, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import attrs
+
+    hasher = CountingHasher(delay=1.0)
+    monkeypatch.setattr("crmcore.web.users._hasher", lambda: hasher)
+    settings = attrs.evolve(web_settings, hash_concurrency=1, hash_wait=0.1, login_rate="50/minute")
+    clients = [make_client(crm_app, settings)]
+    app = clients[0].app
+    from starlette.testclient import TestClient
+
+    clients += [TestClient(app, base_url="http://testserver") for _ in range(2)]  # one application, one gate
+    tokens = [c.get("/login").text for c in clients]
+    from crmcore.testing.web import form_token
+
+    def post(i):
+        return clients[i].post("/login", data={"username": "admin", "password": "wrong password!",
+                                               "form_token": form_token(tokens[i])})
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(post, range(3)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [401, 503, 503]
+    assert hasher.verified == 1
+    assert next(r for r in responses if r.status_code == 503).headers["retry-after"] == "5"
+    assert app.state.web.hashing.running == 0
+    assert try_login(clients[0], "admin", PASSWORD).status_code == 200  # turns are given back
