@@ -15,8 +15,9 @@ from sqlalchemy import delete, select
 
 from ..domain.dates import DEFAULT_TIMEZONE, format_datetime
 from ..errors import NotFound
-from ..storage.models import CustomerEmail, CustomerPhone, PendingLead
+from ..storage.models import PendingLead
 from .customers import add_customer, get_customer, update_customer
+from .duplicate_contacts import contact_matches
 from .interactions import record_interaction
 
 LEAD_TAGS = ("lead", "web-form")
@@ -27,19 +28,15 @@ def file_lead(uow, fields: dict[str, Any]):
 
     Returns ``(customer, True)`` for a new customer, ``(pending lead, False)`` when it matched one."""
     session = uow.session
-    cid, matched_by = None, None
-    if fields["phone"]:
-        cid = session.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == fields["phone"]).limit(1))
-        matched_by = "phone" if cid is not None else None
-    if cid is None and fields["email"]:
-        cid = session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == fields["email"]).limit(1))
-        matched_by = "email" if cid is not None else None
-    if cid is None:
+    matches = contact_matches(session, [fields["phone"]] if fields["phone"] else [],
+                              [fields["email"]] if fields["email"] else [])
+    if not matches:
         customer = add_customer(uow, name=fields["name"], phones=[fields["phone"]] if fields["phone"] else [],
                                 emails=[fields["email"]] if fields["email"] else [], tags=list(LEAD_TAGS))
         _file_message(uow, customer, fields)
         uow.call("crm_web_lead_received", customer=customer, created=True, form=dict(fields))
         return customer, True
+    cid, matched_by = matches[0].customer_id, matches[0].by
     lead = PendingLead(customer_id=cid, matched_by=matched_by, name=fields["name"], phone=fields["phone"] or None,
                        email=fields["email"] or None, message=fields["message"] or "",
                        source=fields["source"] or None, page=fields["page"] or None, received_at=uow.now())

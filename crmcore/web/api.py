@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
+from ..services.customers import customer_to_dict, get_customer, update_customer
 from ..services.interactions import interaction_to_dict, list_interactions, record_interaction
 from .auth import Principal
 from .deps import WebError, api_user, state
@@ -149,12 +149,28 @@ def build_router() -> APIRouter:
         with web.unit(user, readonly=True) as uow:
             return {"query": q, "results": instant_search(uow, q, limit)}
 
-    @r.post("/customers", tags=["customers"], status_code=201, responses=CONFLICT, summary="Add a customer")
-    def create(request: Request, body: CustomerIn, user: Principal = Depends(api_user("write"))) -> dict[str, Any]:
+    @r.post("/customers", tags=["customers"], status_code=201,
+            responses={200: {"description": "merged into the stored customer (on_duplicate=merge)"},
+                       409: {"model": ErrorOut, "description": "a stored customer has one of the phones or emails "
+                                                               "(named in the message), or the external id"}},
+            summary="Add a customer (a phone or email already stored: 409, unless on_duplicate says otherwise)")
+    def create(request: Request, body: CustomerIn,
+               on_duplicate: Literal["refuse", "merge", "create"] = Query(
+                   "refuse", description="when a stored customer has one of the phones or emails: refuse (409), "
+                                         "merge into them (200: empty fields filled, contacts and tags added, "
+                                         "nothing overwritten) or create a second customer (201)"),
+               user: Principal = Depends(api_user("write"))):
+        from fastapi.encoders import jsonable_encoder
+        from fastapi.responses import JSONResponse
+
+        from ..services.duplicate_contacts import add_or_merge
+
         web = state(request)
         with web.unit(user) as uow:
-            customer = add_customer(uow, **body.model_dump())
-            return _customer_json(web, customer)
+            customer, created = add_or_merge(uow, body.model_dump(), on_duplicate=on_duplicate,
+                                             given=frozenset(body.model_fields_set))
+            data = _customer_json(web, customer)
+        return JSONResponse(jsonable_encoder(data), status_code=201 if created else 200)
 
     @r.get("/customers/{customer_id}", tags=["customers"], responses=NOT_FOUND,
            summary="A customer with every plugin's profile section (the 360° view)")

@@ -282,3 +282,47 @@ def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(crm_ap
     assert next(r for r in responses if r.status_code == 503).headers["retry-after"] == "5"
     assert app.state.web.hashing.running == 0
     assert try_login(clients[0], "admin", PASSWORD).status_code == 200  # turns are given back
+
+
+# --- hole 6: silent duplicates through the API ----------------------------------------------------
+def test_the_api_refuses_a_customer_whose_phone_or_email_is_stored(client, users, crm_app):
+    from .test_api import count_customers
+
+    h = bearer(users["agent"])
+    cid = make_customer(crm_app, "مریم رضایی", phones=["09121234567"], emails=["maryam@example.ir"], city="تهران")
+    by_phone = client.post("/api/customers", json={"name": "Maryam", "phones": ["+98 912 123 4567"]}, headers=h)
+    assert by_phone.status_code == 409
+    assert by_phone.json() == {"error": f"customer {cid} (مریم رضایی) already has the phone +989121234567; send "
+                                        "on_duplicate=merge to add to them or on_duplicate=create for a second "
+                                        "customer", "field": "phones"}
+    by_email = client.post("/api/customers", json={"name": "M", "emails": ["MARYAM@example.ir"]}, headers=h)
+    assert by_email.status_code == 409 and f"customer {cid} (مریم رضایی)" in by_email.json()["error"]
+    assert count_customers(crm_app) == 1
+
+    merged = client.post("/api/customers", params={"on_duplicate": "merge"}, headers=h,
+                         json={"name": "Maryam R", "phones": ["09121234567", "09350001122"], "city": "شیراز",
+                               "address": "خیابان زند", "tags": ["vip"]})
+    assert merged.status_code == 200
+    body = merged.json()
+    assert body["id"] == cid and body["name"] == "مریم رضایی" and body["city"] == "تهران"  # nothing overwritten
+    assert [p["e164"] for p in body["phones"]] == ["+989121234567", "+989350001122"]
+    assert body["address"] == "خیابان زند" and body["tags"] == ["vip"]
+    assert count_customers(crm_app) == 1
+
+    second = client.post("/api/customers", params={"on_duplicate": "create"}, headers=h,
+                         json={"name": "مریم رضایی", "phones": ["09121234567"]})
+    assert second.status_code == 201 and second.json()["id"] != cid
+    assert count_customers(crm_app) == 2
+    bad = client.post("/api/customers", params={"on_duplicate": "ignore"}, json={"name": "x"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"] == "on_duplicate"
+    fresh = client.post("/api/customers", json={"name": "نگار", "phones": ["09190000000"]}, headers=h)
+    assert fresh.status_code == 201
+
+
+def test_contacts_of_two_customers_are_not_merged_silently(client, users, crm_app):
+    h = bearer(users["agent"])
+    one = make_customer(crm_app, "یک", phones=["09121234567"])
+    two = make_customer(crm_app, "دو", emails=["two@example.ir"])
+    both = client.post("/api/customers", params={"on_duplicate": "merge"}, headers=h,
+                       json={"name": "x", "phones": ["09121234567"], "emails": ["two@example.ir"]})
+    assert both.status_code == 409 and f"({one}, {two})" in both.json()["error"]
