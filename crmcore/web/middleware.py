@@ -59,13 +59,20 @@ class _TooLarge(Exception):
     pass
 
 
+#: with secure cookies the site is served over HTTPS: browsers are told to use nothing else for a year
+#: (no includeSubDomains: other hosts of the same domain may not be on HTTPS)
+HSTS = b"max-age=31536000"
+
+
 class SecurityHeaders:
     """Content-Security-Policy (only this site's scripts and styles), no sniffing, no framing (but the lead
-    form, which sets its own policy), no referrer leaks, and no caching of pages with personal data."""
+    form, which sets its own policy), no referrer leaks, no caching of pages with personal data, and, when the
+    site runs behind HTTPS (``hsts``: secure cookies), Strict-Transport-Security."""
 
-    def __init__(self, app, form_ancestors: str = "*"):
+    def __init__(self, app, form_ancestors: str = "*", hsts: bool = False):
         self.app = app
         self.form_ancestors = form_ancestors
+        self.hsts = hsts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -84,6 +91,8 @@ class SecurityHeaders:
                     extra.append((b"x-frame-options", b"DENY"))
                 if not path.startswith("/static/") and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
+                if self.hsts and b"strict-transport-security" not in present:
+                    extra.append((b"strict-transport-security", HSTS))
                 message = {**message, "headers": headers + extra}
             await send(message)
 

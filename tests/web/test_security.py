@@ -326,3 +326,14 @@ def test_contacts_of_two_customers_are_not_merged_silently(client, users, crm_ap
     both = client.post("/api/customers", params={"on_duplicate": "merge"}, headers=h,
                        json={"name": "x", "phones": ["09121234567"], "emails": ["two@example.ir"]})
     assert both.status_code == 409 and f"({one}, {two})" in both.json()["error"]
+
+
+# --- hole 7: the smaller items --------------------------------------------------------------------
+def test_hsts_is_sent_with_secure_cookies_only(crm_app, make_client, web_settings):
+    import attrs
+
+    plain = make_client(crm_app).get("/login")
+    assert "strict-transport-security" not in plain.headers
+    secure = make_client(crm_app, attrs.evolve(web_settings, secure_cookies=True))
+    for path in ("/login", "/forms/lead", "/static/app.css", "/api/me"):
+        assert secure.get(path).headers["strict-transport-security"] == "max-age=31536000", path

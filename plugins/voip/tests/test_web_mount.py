@@ -93,3 +93,11 @@ def test_only_the_webhooks_are_public(app):
     with web(app) as client:
         assert client.get("/api/customers").status_code == 401  # the rest of crm web still needs a login
         assert client.get("/hooks/voip/voip/twilio").status_code == 405
+
+
+def test_the_health_check_tells_anonymous_callers_nothing_about_calls(app):
+    make_customer(app, "مریم رضایی", phones=["09121234567"])
+    with web(app) as client:
+        assert twilio_post(client, TWILIO, ringing("CA9")).status_code == 200
+        health = client.get("/hooks/voip/voip/health")
+    assert health.status_code == 200 and health.json() == {"ok": True}
