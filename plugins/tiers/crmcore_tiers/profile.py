@@ -14,9 +14,12 @@ from .texts import more_to
 
 
 def profile_section(uow, customer) -> ProfileSection | None:
+    """The member's tier, benefits, progress and recent changes. Points are loyalty's data: a viewer who may
+    not read loyalty sees the progress on the other criteria only, and the changes without their reasons."""
     ladder = ladder_of(uow)
     if ladder is None:
         return None
+    points_shown = uow.may_read("loyalty")
     member = get_member(uow, customer.id)
     tier = (ladder.get(member.tier) if member else None) or ladder.base
     currency = currency_of(uow)
@@ -31,9 +34,11 @@ def profile_section(uow, customer) -> ProfileSection | None:
             "in_grace": bool(member and member.grace_until)}
     upper = ladder.next_above(tier.name)
     if upper is not None:
-        steps = progress(ladder, upper, m, now + TICK)
-        closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
-        text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
+        steps = [s for s in progress(ladder, upper, m, now + TICK) if points_shown or s["metric"] != "points"]
+        text = text_fa = None
+        if steps:
+            closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
+            text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
         data["next_tier"] = {"name": upper.name, "title": upper.title, "title_fa": upper.title_fa,
                              "progress": steps, "text": text, "text_fa": text_fa}
     if not tier.is_base:
@@ -44,8 +49,18 @@ def profile_section(uow, customer) -> ProfileSection | None:
             data["reevaluated_on"] = lapse.isoformat()
             data["downgrade_on"] = (lapse + timedelta(days=tier.grace_days)).isoformat()
     if member:
-        data["history"] = [change_to_dict(c) for c in history(uow, customer.id, limit=5, newest_first=True)]
+        changes = [change_to_dict(c) for c in history(uow, customer.id, limit=5, newest_first=True)]
+        data["history"] = changes if points_shown else [_without_points(c) for c in changes]
     return ProfileSection(key="tiers", title="Membership tier", title_fa="سطح عضویت", data=data, order=45)
+
+
+def _without_points(change: dict) -> dict:
+    """A tier change without the reason and evidence when they measured points."""
+    evidence = change["details"].get("evidence")
+    measured = evidence if isinstance(evidence, list) else [evidence] if evidence else []
+    if any(e.get("metric") == "points" for e in measured):
+        return {**change, "reason": None, "details": {}}
+    return change
 
 
 def _tier_condition(op: str, value: str, uow=None):
