@@ -36,8 +36,8 @@ class UnitOfWork:
         self._before_commit: list[Callable[[], None]] = []
         #: a place for plugins to cache per-transaction data (keyed by plugin name)
         self.cache: dict[str, Any] = {}
-        #: whether the person shown what this unit reads may see a plugin's data: the web sets it from the
-        #: user's per-plugin permissions; elsewhere (the CLI) everything may be shown
+        #: whether the person shown what this unit reads may see a plugin's data: the web sets it
+        #: from the user's per-plugin permissions; elsewhere (the CLI) everything may be shown
         self.may_read: Callable[[str], bool] = _everything
         self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
 

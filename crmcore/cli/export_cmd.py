@@ -12,9 +12,10 @@ from .context import console, echo_json, get_app
 @click.option("--where", "where", multiple=True, metavar="FIELD OP VALUE", help="Only these customers (tag=vip…).")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="CSV encoding (cp1256 for old Excel).")
 @click.option("--raw", is_flag=True,
-              help="Write values exactly as stored, for programs. Without it, text a spreadsheet program would run "
-                   "as a formula (starting with =, +, -, @) gets a leading ' ; a raw file must not be opened in "
-                   "Excel or LibreOffice (a customer named =HYPERLINK(…) becomes a live link).")
+              help="Write values exactly as stored, for programs. Without it, text a spreadsheet "
+                   "program would run as a formula (starting with =, +, -, @) gets a leading ' ; "
+                   "a raw file must not be opened in Excel or LibreOffice (a customer named "
+                   "=HYPERLINK(…) becomes a live link).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def export_customers(file, persian_headers, where, encoding, raw, as_json):
     """Write active customers to FILE (.csv or .xlsx) in the form `crm customers import` reads back."""
@@ -22,8 +23,8 @@ def export_customers(file, persian_headers, where, encoding, raw, as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        count = run(uow, file, persian=persian_headers, calendar=app.calendar, where=where, encoding=encoding,
-                    raw=raw)
+        count = run(uow, file, persian=persian_headers, calendar=app.calendar, where=where,
+                    encoding=encoding, raw=raw)
     if as_json:
         echo_json({"file": file, "customers": count})
     else:

@@ -1,4 +1,5 @@
-"""``crm customers leads``: lead-form submissions that matched a stored customer, waiting for a person."""
+"""``crm customers leads``: lead-form submissions that matched a stored customer, waiting for a
+person."""
 from __future__ import annotations
 
 import click
@@ -9,7 +10,8 @@ from .context import console, echo_json, get_app
 @click.group("leads")
 def leads():
     """Lead-form submissions whose phone or email matched a customer: accept (add their contacts and
-    message to the customer) or reject (drop). The public form never changes a customer by itself."""
+    message to the customer) or reject (drop). The public form never changes a customer by itself.
+    """
 
 
 @leads.command("list")
@@ -33,11 +35,11 @@ def list_(limit, as_json):
     for r in rows:
         c = r["customer"]
         given = ", ".join(x for x in (r["phone"], r["email"]) if x)
-        con.print(f"#{r['id']}  {r['received']}  {r['name']} — {given}", markup=False, highlight=False)
-        con.print(f"  matches customer #{c['id']} {c['name']} by {r['matched_by']} "
-                  f"(has: {', '.join(c['phones'] + c['emails']) or 'no contacts'})", markup=False, highlight=False)
-        if r["message"]:
-            con.print(f"  {r['message']}", markup=False, highlight=False)
+        has = ", ".join(c["phones"] + c["emails"]) or "no contacts"
+        for line in (f"#{r['id']}  {r['received']}  {r['name']} — {given}",
+                     f"  matches customer #{c['id']} {c['name']} by {r['matched_by']} (has: {has})",
+                     *([f"  {r['message']}"] if r["message"] else [])):
+            con.print(line, markup=False, highlight=False)
     click.echo(f"{len(rows)} pending; crm customers leads accept ID | reject ID")
 
 

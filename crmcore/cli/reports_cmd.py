@@ -35,8 +35,9 @@ def list_reports(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Write rows to a CSV file.")
 @click.option("--raw", is_flag=True,
-              help="With --csv: values exactly as stored, for programs. Without it, text a spreadsheet program "
-                   "would run as a formula gets a leading ' ; a raw file must not be opened in a spreadsheet.")
+              help="With --csv: values exactly as stored, for programs. Without it, text a "
+                   "spreadsheet program would run as a formula gets a leading ' ; a raw file must "
+                   "not be opened in a spreadsheet program.")
 def run(name, start, end, period, calendar, options, as_json, csv_path, raw):
     """Run report NAME."""
     from ..domain.dates import parse_date

@@ -120,7 +120,7 @@ def passwd(username, password_stdin):
     password = _password(password_stdin)
     with get_app().unit_of_work() as uow:
         set_password(uow, username, password)
-    click.echo(f"password of {username} changed; their sessions ended and their API tokens were revoked")
+    click.echo(f"password of {username} changed; their sessions ended, their tokens were revoked")
 
 
 @users.command("permit")
@@ -157,18 +157,21 @@ def token():
 @click.argument("name")
 @click.option("--level", type=LEVEL_CHOICE, help="At most the user's level (default: the user's).")
 @click.option("--expires", metavar="LIFETIME",
-              help="Stop working after this long: 90d (days), 12h (hours), 4w (weeks). Default: until revoked.")
+              help="Stop working after this long: 90d (days), 12h (hours), 4w (weeks). "
+                   "Default: until revoked.")
 def token_create(username, name, level, expires):
     """Create a token NAME for USERNAME; prints the secret once."""
     from ..web.users import create_token, parse_lifetime
 
     app = get_app()
     with app.unit_of_work() as uow:
-        tok, secret = create_token(uow, username, name, level=level, expires=parse_lifetime(expires))
+        lifetime = parse_lifetime(expires)
+        tok, secret = create_token(uow, username, name, level=level, expires=lifetime)
         level, until = tok.level, tok.expires_at
     click.echo(secret)
     lasts = f"until {_when(app, until)}" if until else "until revoked"
-    click.echo(f"token {name!r} for {username} ({level}, {lasts}); store it now, it is not shown again", err=True)
+    click.echo(f"token {name!r} for {username} ({level}, {lasts}); store it now, it is not shown "
+               "again", err=True)
 
 
 def _when(app, moment) -> str:
@@ -188,8 +191,8 @@ def token_list(username, as_json):
     with app.unit_of_work(readonly=True) as uow:
         tokens = get_user(uow.session, username).tokens
         rows = [token_to_dict(t, uow.now()) for t in tokens]
-        shown = [(t.name, t.level, row["state"], _when(app, t.last_used_at), _when(app, t.expires_at))
-                 for t, row in zip(tokens, rows)]
+        shown = [(t.name, t.level, row["state"], _when(app, t.last_used_at),
+                  _when(app, t.expires_at)) for t, row in zip(tokens, rows)]
     if as_json:
         echo_json(rows)
         return
@@ -202,7 +205,8 @@ def token_list(username, as_json):
 @token.command("revoke")
 @click.argument("username")
 @click.argument("name", required=False)
-@click.option("--all", "every", is_flag=True, help="Revoke every token of USERNAME (a leaked password, a leaver).")
+@click.option("--all", "every", is_flag=True,
+              help="Revoke every token of USERNAME (a leaked password, a leaver).")
 def token_revoke(username, name, every):
     """Revoke the token NAME of USERNAME, or with --all every one of their tokens."""
     from ..web.users import revoke_token, revoke_tokens
@@ -214,4 +218,7 @@ def token_revoke(username, name, every):
             count = revoke_tokens(uow, username)
         else:
             revoke_token(uow, username, name)
-    click.echo(f"{count} tokens of {username} revoked" if every else f"token {name!r} of {username} revoked")
+    if every:
+        click.echo(f"{count} tokens of {username} revoked")
+    else:
+        click.echo(f"token {name!r} of {username} revoked")

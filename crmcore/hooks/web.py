@@ -64,11 +64,12 @@ def crm_web_lead_received(uow, customer, created, form):
     """A visitor sent the public lead form (``/forms/lead``): turn them into a lead, a ticket, a task…
 
     :param customer: the :class:`crmcore.storage.models.Customer` the form was filed under (tagged ``lead``).
-    :param created: ``True`` when the customer is new; ``False`` when the phone or email matched an existing
-        customer and a person accepted the submission (``crm customers leads accept``, the /leads page): an
-        anonymous form never changes a stored customer by itself.
+    :param created: ``True`` when the customer is new; ``False`` when the phone or email matched an
+        existing customer and a person accepted the submission (``crm customers leads accept``, the
+        /leads page): an anonymous form never changes a stored customer by itself.
     :param form: the cleaned fields: ``name``, ``phone``, ``email``, ``message``, ``source`` (the ``?source=``
         the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent).
-    :when: inside the unit of work that stored the new customer, or that accepted the pending submission;
-        raising rolls it back (the visitor, or the person accepting, is asked to try again).
+    :when: inside the unit of work that stored the new customer, or that accepted the pending
+        submission; raising rolls it back (the visitor, or the person accepting, is asked to try
+        again).
     """

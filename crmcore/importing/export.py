@@ -4,8 +4,10 @@ Headers in English (``customer_code, name, phones, …``) or Persian (``کد م�
 several phones, emails or tags are joined with ``; ``; birthdays in the application's calendar (Jalali or
 Gregorian — import reads both); custom attributes as ``attr.NAME`` columns. Rows are streamed from the
 database in batches, so memory stays flat. CSV is written as UTF-8 with a byte-order mark (Excel then shows
-Persian correctly) unless another encoding is asked for. Text a spreadsheet program would run as a formula is
-neutralised (:mod:`crmcore.domain.spreadsheet`) unless ``raw`` is asked for.
+Persian correctly) unless another encoding is asked for.
+
+Text a spreadsheet program would run as a formula is neutralised (:mod:`crmcore.domain.spreadsheet`)
+unless ``raw`` is asked for.
 """
 from __future__ import annotations
 
@@ -92,8 +94,8 @@ def _text(value: Any) -> str:
 def export_customers(uow, path: str | Path, *, persian: bool = False, calendar: str = "gregorian",
                      where: Iterable[str] = (), encoding: str = "utf-8-sig", fmt: str | None = None,
                      raw: bool = False) -> int:
-    """Write the customers to ``path`` (``.csv`` or ``.xlsx``, or ``fmt``); returns how many were written.
-    ``raw``: cells exactly as stored, for programs (never to be opened in a spreadsheet program)."""
+    """Write the customers to ``path`` (``.csv`` or ``.xlsx``, or ``fmt``); returns how many were
+    written. ``raw``: cells exactly as stored, for programs (never to open in a spreadsheet)."""
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in ("csv", "xlsx"):

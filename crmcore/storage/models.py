@@ -196,15 +196,17 @@ class JobRun(Base):
 
 
 class PendingLead(Base):
-    """A public lead-form submission whose phone or email matched a stored customer. An anonymous form never
-    changes a customer (else anyone could attach their own phone or email to someone else's record), so the
-    submission waits here until a person accepts it (its contacts and message go to the customer) or rejects
-    it (dropped). Both decisions are audited; the row is deleted then."""
+    """A public lead-form submission whose phone or email matched a stored customer. An anonymous
+    form never changes a customer (else anyone could attach their own phone or email to someone
+    else's record), so the submission waits here until a person accepts it (its contacts and message
+    go to the customer) or rejects it (dropped). Both decisions are audited; the row is deleted
+    then."""
 
     __tablename__ = "pending_leads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
     matched_by: Mapped[str] = mapped_column(String(8))  # phone | email
     name: Mapped[str] = mapped_column(String(300))
     phone: Mapped[Optional[str]] = mapped_column(String(20))

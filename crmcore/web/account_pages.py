@@ -1,7 +1,7 @@
 """Logging in and out, the language switch, the user's own account (password, API tokens) and the admins'
-user management. Logins are rate limited per client address and username, and per address over all usernames
-(password spraying); password checks wait for a turn (:mod:`crmcore.web.throttle`); the login form carries a
-signed token so another site cannot log a browser in (login CSRF)."""
+user management. Logins are rate limited per client address and username, and per address over all
+usernames (password spraying); password checks wait for a turn (:mod:`crmcore.web.throttle`); the
+login form carries a signed token so another site cannot log a browser in (login CSRF)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -18,8 +18,8 @@ from .models import ApiToken
 from .state import LANG_COOKIE
 from .throttle import HashingBusy
 from .users import (
-    ROLES, add_user, authenticate, create_session, create_token, end_session, list_users, parse_lifetime,
-    revoke_token, set_password, set_permission, token_state, update_user,
+    ROLES, add_user, authenticate, create_session, create_token, end_session, list_users,
+    parse_lifetime, revoke_token, set_password, set_permission, token_state, update_user,
 )
 from .view import redirect, render, safe_next
 
@@ -32,11 +32,12 @@ BUSY = "The server is busy; try again in a moment."
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    def login_page(request: Request, *, error: str | None = None, status: int = 200, username: str = "",
-                   headers: dict[str, str] | None = None):
+    def login_page(request: Request, *, error: str | None = None, status: int = 200,
+                   username: str = "", headers: dict[str, str] | None = None):
         token = state(request).serializer("login").dumps("login")
-        return render(request, "login.html", None, status=status, title="Log in", error=error, form_token=token,
-                      username=username, next=safe_next(request.query_params.get("next")), headers=headers)
+        return render(request, "login.html", None, status=status, title="Log in", error=error,
+                      form_token=token, username=username,
+                      next=safe_next(request.query_params.get("next")), headers=headers)
 
     @r.get("/login")
     async def login_form(request: Request):
@@ -75,7 +76,8 @@ def build_router() -> APIRouter:
             async with web.hashing.turn():
                 raw = await run_in_threadpool(check)
         except HashingBusy:
-            return login_page(request, error=BUSY, status=503, username=username, headers={"Retry-After": "5"})
+            return login_page(request, error=BUSY, status=503, username=username,
+                              headers={"Retry-After": "5"})
         if raw is None:
             return login_page(request, error="Wrong username or password.", status=401, username=username)
         response = redirect(safe_next(form_text(form, "next")))
@@ -123,7 +125,8 @@ def build_router() -> APIRouter:
 
     def refuse_tokens(user: Principal) -> None:
         if not user.may_manage_tokens:
-            raise WebError(403, "Creating or revoking tokens needs a login or an admin-level token.")
+            raise WebError(403, "Creating or revoking tokens needs a login or an admin-level "
+                                "token.")
 
     @r.post("/account/tokens")
     async def token_create(request: Request, user: Principal = Depends(page_user())):
@@ -136,7 +139,8 @@ def build_router() -> APIRouter:
             if level not in LEVELS[1:] or not user.can(level):
                 raise CRMError(f"a token cannot exceed your level ({user.level})", field="level")
             with state(request).unit(user) as uow:
-                return create_token(uow, user.username, name, level=level, expires=parse_lifetime(expires))[1]
+                lifetime = parse_lifetime(expires)
+                return create_token(uow, user.username, name, level=level, expires=lifetime)[1]
         try:
             secret = await run_in_threadpool(store)
         except CRMError as exc:

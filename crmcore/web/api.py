@@ -93,7 +93,8 @@ class TokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     level: Optional[Literal["read", "write", "manage", "admin"]] = None
     expires: Optional[str] = Field(default=None, max_length=10, examples=["90d"],
-                                   description="lifetime: days (90d), hours (12h) or weeks (4w); none: until revoked")
+                                   description="lifetime: days (90d), hours (12h) or weeks (4w); "
+                                               "none: until revoked")
 
 
 class UserIn(Strict):
@@ -123,10 +124,10 @@ CustomerId = Path(ge=1, le=2**31 - 1)
 
 
 async def token_manager(user: Principal = Depends(api_user("read"))) -> Principal:
-    """The caller, when they may create or revoke tokens (see :attr:`Principal.may_manage_tokens`)."""
+    """The caller, when they may create or revoke tokens (:attr:`Principal.may_manage_tokens`)."""
     if not user.may_manage_tokens:
-        raise WebError(403, f"the token {user.token_name!r} has {user.token_level} access; creating or revoking "
-                            "tokens needs a login or an admin-level token")
+        raise WebError(403, f"the token {user.token_name!r} has {user.token_level} access; "
+                            "creating or revoking tokens needs a login or an admin-level token")
     return user
 
 
@@ -151,14 +152,17 @@ def build_router() -> APIRouter:
 
     @r.post("/customers", tags=["customers"], status_code=201,
             responses={200: {"description": "merged into the stored customer (on_duplicate=merge)"},
-                       409: {"model": ErrorOut, "description": "a stored customer has one of the phones or emails "
-                                                               "(named in the message), or the external id"}},
-            summary="Add a customer (a phone or email already stored: 409, unless on_duplicate says otherwise)")
+                       409: {"model": ErrorOut,
+                             "description": "a stored customer has one of the phones or emails "
+                                            "(named in the message), or the external id"}},
+            summary="Add a customer (a phone or email already stored: 409, unless on_duplicate "
+                    "says otherwise)")
     def create(request: Request, body: CustomerIn,
                on_duplicate: Literal["refuse", "merge", "create"] = Query(
-                   "refuse", description="when a stored customer has one of the phones or emails: refuse (409), "
-                                         "merge into them (200: empty fields filled, contacts and tags added, "
-                                         "nothing overwritten) or create a second customer (201)"),
+                   "refuse", description="when a stored customer has one of the phones or emails: "
+                                         "refuse (409), merge into them (200: empty fields "
+                                         "filled, contacts and tags added, nothing overwritten) "
+                                         "or create a second customer (201)"),
                user: Principal = Depends(api_user("write"))):
         from fastapi.encoders import jsonable_encoder
         from fastapi.responses import JSONResponse
@@ -262,8 +266,8 @@ def build_router() -> APIRouter:
             return [token_to_dict(t, uow.now()) for t in rows]
 
     @r.post("/tokens", tags=["account"], status_code=201, responses=CONFLICT,
-            summary="Create an API token for the caller (the secret is returned once); needs a login or an "
-                    "admin-level token")
+            summary="Create an API token for the caller (the secret is returned once); needs a "
+                    "login or an admin-level token")
     def new_token(request: Request, body: TokenIn,
                   user: Principal = Depends(token_manager)) -> dict[str, Any]:
         from .users import create_token, parse_lifetime, rank, token_to_dict
@@ -280,7 +284,8 @@ def build_router() -> APIRouter:
 
     @r.delete("/tokens/{name}", tags=["account"], status_code=204, responses=NOT_FOUND,
               summary="Revoke one of the caller's tokens; needs a login or an admin-level token")
-    def delete_token(request: Request, name: str = Path(max_length=100), user: Principal = Depends(token_manager)):
+    def delete_token(request: Request, name: str = Path(max_length=100),
+                     user: Principal = Depends(token_manager)):
         from .users import revoke_token
 
         web = state(request)

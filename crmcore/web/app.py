@@ -116,6 +116,7 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     plugin_routes.mount_plugins(app, web)
     static = importlib.resources.files("crmcore.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(SecurityHeaders, form_ancestors=settings.form_ancestors, hsts=settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, form_ancestors=settings.form_ancestors,
+                       hsts=settings.secure_cookies)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     return app

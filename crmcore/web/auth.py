@@ -57,18 +57,18 @@ class Principal:
 
     @property
     def may_manage_tokens(self) -> bool:
-        """Creating or revoking tokens needs a login or an admin-level token: a token of a lower level must
-        not mint tokens that outlive it, nor revoke its user's stronger ones."""
+        """Creating or revoking tokens needs a login or an admin-level token: a token of a lower
+        level must not mint tokens that outlive it, nor revoke its user's stronger ones."""
         return self.via == "session" or self.token_level == "admin"
 
     def refusal(self, access: str, plugin: str | None = None) -> str:
-        """Why this caller may not do what needs ``access``, naming what limits them: a token's own level
-        when the token is the limit, else the user's role (or their grant for the plugin)."""
+        """Why this caller may not do what needs ``access``, naming what limits them: a token's own
+        level when the token is the limit, else the user's role (or their grant for the plugin)."""
         level = self.level_for(plugin)
         where = f" to {plugin}" if plugin else ""
         if self.token_level is not None and level == self.token_level:
-            return (f"the token {self.token_name!r} of {self.username} has {level} access{where}: "
-                    f"this needs {access} access")
+            return (f"the token {self.token_name!r} of {self.username} has {level} access: "
+                    f"this needs {access} access{where}")
         return f"{self.username} ({self.role}) may not do this: it needs {access} access{where}"
 
     def to_dict(self) -> dict[str, Any]:

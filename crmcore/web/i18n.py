@@ -56,10 +56,12 @@ FA: dict[str, str] = {
     "Page not found.": "صفحه پیدا نشد.", "Something went wrong; the change was not saved.":
         "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
     "Pending leads": "سرنخ‌های در انتظار", "No pending leads.": "سرنخی در انتظار بررسی نیست.",
-    "These lead-form submissions carry the phone or email of a stored customer. Accept adds their contacts and "
-    "message to that customer; reject drops them.": "این فرم‌های تماس، تلفن یا ایمیل یک مشتری ثبت‌شده را دارند. "
-    "«پذیرش» تلفن، ایمیل و پیام را به آن مشتری می‌افزاید؛ «رد» آن‌ها را کنار می‌گذارد.",
-    "The server is busy; try again in a moment.": "سرور مشغول است؛ لحظه‌ای دیگر دوباره امتحان کنید.",
+    "These lead-form submissions carry the phone or email of a stored customer. Accept adds their "
+    "contacts and message to that customer; reject drops them.":
+        "این فرم‌های تماس، تلفن یا ایمیل یک مشتری ثبت‌شده را دارند. «پذیرش» تلفن، ایمیل و "
+        "پیام را به آن مشتری می‌افزاید؛ «رد» آن‌ها را کنار می‌گذارد.",
+    "The server is busy; try again in a moment.":
+        "سرور مشغول است؛ لحظه‌ای دیگر دوباره امتحان کنید.",
     "never": "هرگز", "after": "پس از", "days": "روز", "Expired": "منقضی‌شده",
     "Accept": "پذیرش", "Reject": "رد", "matched by": "یافته با", "phone": "تلفن", "email": "ایمیل",
 }

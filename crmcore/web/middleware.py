@@ -59,15 +59,15 @@ class _TooLarge(Exception):
     pass
 
 
-#: with secure cookies the site is served over HTTPS: browsers are told to use nothing else for a year
-#: (no includeSubDomains: other hosts of the same domain may not be on HTTPS)
+#: with secure cookies the site is served over HTTPS: browsers are told to use nothing else for a
+#: year (no includeSubDomains: other hosts of the same domain may not be on HTTPS)
 HSTS = b"max-age=31536000"
 
 
 class SecurityHeaders:
     """Content-Security-Policy (only this site's scripts and styles), no sniffing, no framing (but the lead
-    form, which sets its own policy), no referrer leaks, no caching of pages with personal data, and, when the
-    site runs behind HTTPS (``hsts``: secure cookies), Strict-Transport-Security."""
+    form, which sets its own policy), no referrer leaks, no caching of pages with personal data,
+    and, when the site runs behind HTTPS (``hsts``: secure cookies), Strict-Transport-Security."""
 
     def __init__(self, app, form_ancestors: str = "*", hsts: bool = False):
         self.app = app

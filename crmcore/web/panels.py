@@ -21,8 +21,9 @@ class Panel:
 
 
 def gather_panels(uow, customer, may_read) -> list[Panel]:
-    """Sections of the plugins ``may_read(plugin)`` allows, in the sections' order. The sections see the same
-    rule as ``uow.may_read``, so one showing another plugin's data leaves it out when that is not allowed."""
+    """Sections of the plugins ``may_read(plugin)`` allows, in the sections' order. The sections
+    see the same rule as ``uow.may_read``, so one showing another plugin's data leaves it out when
+    that is not allowed."""
     uow.may_read = may_read
     panels: list[Panel] = []
     for impl in uow.plugins.hook.crm_customer_profile.get_hookimpls():

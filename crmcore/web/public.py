@@ -4,8 +4,8 @@ through ``crm_web_lead_received``, a deal or a ticket of whichever plugin wants 
 No login; instead: a signed, time-limited form token (a post not loaded from this form is refused: CSRF), a
 hidden honeypot field, a rate limit per client address (``CRM_WEB_LEAD_RATE``), and the usual validation of
 phones and emails. A visitor whose phone or email is already known never changes that customer: the
-submission waits as a pending lead for a person to accept or reject (:mod:`crmcore.services.leads`). The visitor
-is thanked the same way either way, so the form does not tell who is a customer.
+submission waits as a pending lead for a person to accept or reject (:mod:`crmcore.services.leads`).
+The visitor is thanked the same way either way, so the form does not tell who is a customer.
 """
 from __future__ import annotations
 

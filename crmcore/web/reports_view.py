@@ -42,4 +42,4 @@ def report_titles(web, user) -> dict[str, Any]:
 def to_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
     write_csv(out, result)
-    return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read Persian text as UTF-8  # BOM: spreadsheet programs then read Persian text as UTF-8
+    return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read Persian text as UTF-8

@@ -10,12 +10,16 @@ CRM_WEB_LOCALE                      language before anyone chooses (``fa`` or ``
 CRM_WEB_MAX_BODY                    largest request body in bytes                               ``1048576``
 CRM_WEB_LEAD_RATE                   lead-form posts per client address (``limits`` syntax)      ``5/minute;30/day``
 CRM_WEB_LOGIN_RATE                  login attempts per client address and username              ``10/minute``
-CRM_WEB_LOGIN_ADDRESS_RATE          login attempts per client address, any usernames            ``30/10 minutes``
-CRM_WEB_HASH_CONCURRENCY            password checks (argon2) running at once, per process       ``2``
-CRM_WEB_HASH_WAIT                   seconds a password check waits for a turn, then 503         ``2``
 CRM_WEB_FORM_ANCESTORS              sites allowed to embed the lead form in a frame             ``*``
 CRM_WEB_SSE_POLL                    seconds between outbox polls for caller-ID pops            ``1``
 ==================================  ==========================================================  ==========
+
+Against password spraying and floods of logins (docs/web.md, Security):
+
+- ``CRM_WEB_LOGIN_ADDRESS_RATE``: login attempts per client address, whatever the usernames
+  (default ``30/10 minutes``);
+- ``CRM_WEB_HASH_CONCURRENCY``: password checks (argon2) at once in a process (default ``2``);
+- ``CRM_WEB_HASH_WAIT``: seconds a password check waits for a turn before a 503 (default ``2``).
 """
 from __future__ import annotations
 

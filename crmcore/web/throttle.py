@@ -1,7 +1,7 @@
-"""A cap on password checks running at once. An argon2 check costs a fraction of a second of one core on
-purpose; without a cap, a flood of logins (even each from its own address) would keep every core busy. A check
-beyond the cap waits its turn for a short while — asynchronously, holding no worker thread — and is then
-refused with 503 without hashing anything."""
+"""A cap on password checks running at once. An argon2 check costs a fraction of a second of one
+core on purpose; without a cap, a flood of logins (even each from its own address) would keep every
+core busy. A check beyond the cap waits its turn for a short while — asynchronously, holding no
+worker thread — and is then refused with 503 without hashing anything."""
 from __future__ import annotations
 
 import threading
@@ -18,10 +18,11 @@ class HashingBusy(Exception):
 
 
 class HashGate:
-    """At most ``limit`` password checks at once in this process; others wait up to ``wait`` seconds.
+    """At most ``limit`` password checks at once in this process; others wait up to ``wait``
+    seconds.
 
-    A counter under a lock rather than an asyncio semaphore: the same gate serves every event loop of the
-    process (test clients run one per request)."""
+    A counter under a lock rather than an asyncio semaphore: the same gate serves every event loop
+    of the process (test clients run one per request)."""
 
     def __init__(self, limit: int, wait: float):
         self.limit = limit

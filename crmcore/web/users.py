@@ -136,13 +136,14 @@ def _refuse_last_admin(uow, user: WebUser) -> None:
 
 
 def set_password(uow, username: str, password: str) -> WebUser:
-    """A new password ends every session and revokes every API token of the user: whoever learnt the old
-    password may have made a token with it."""
+    """A new password ends every session and revokes every API token of the user: whoever learnt the
+    old password may have made a token with it."""
     user = get_user(uow.session, username)
     user.password_hash = hash_password(check_password(password))
     end_sessions(uow, user)
     revoked = _revoke_all(uow, user)
-    uow.audit("set_password", "web_user", user.username, {"sessions_ended": True, "tokens_revoked": revoked})
+    uow.audit("set_password", "web_user", user.username,
+              {"sessions_ended": True, "tokens_revoked": revoked})
     return user
 
 
@@ -262,18 +263,19 @@ def parse_lifetime(text: str | None, *, field: str = "expires") -> timedelta | N
         return None
     found = LIFETIME.match(raw)
     if not found or int(found.group(1)) == 0:
-        raise ValidationError(f"{text!r} is not a lifetime: write e.g. 90d (days), 12h (hours) or 4w (weeks)",
-                              field=field)
+        raise ValidationError(f"{text!r} is not a lifetime: write e.g. 90d (days), 12h (hours) or "
+                              "4w (weeks)", field=field)
     lifetime = timedelta(**{LIFETIME_UNITS[found.group(2)]: int(found.group(1))})
     if lifetime > MAX_LIFETIME:
-        raise ValidationError(f"{text!r} is longer than ten years; leave it empty for no expiry", field=field)
+        raise ValidationError(f"{text!r} is longer than ten years; leave it empty for no expiry",
+                              field=field)
     return lifetime
 
 
 def create_token(uow, username: str, name: str, *, level: str | None = None,
                  expires: timedelta | None = None) -> tuple[ApiToken, str]:
-    """A new token for ``username`` (shown once; only its digest is stored). ``level`` defaults to the user's;
-    ``expires``: how long it works (none: until revoked)."""
+    """A new token for ``username`` (shown once; only its digest is stored). ``level`` defaults to
+    the user's; ``expires``: how long it works (none: until revoked)."""
     user = get_user(uow.session, username)
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
@@ -288,8 +290,8 @@ def create_token(uow, username: str, name: str, *, level: str | None = None,
         raise Conflict(f"{user.username} already has a token named {name!r}", field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = uow.now()
-    token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), level=level, created_at=now,
-                     expires_at=now + expires if expires else None)
+    token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), level=level,
+                     created_at=now, expires_at=now + expires if expires else None)
     uow.session.add(token)
     uow.session.flush()
     uow.audit("create_token", "web_user", user.username, {"token": name, "level": level,
@@ -325,7 +327,8 @@ def _revoke_all(uow, user: WebUser) -> int:
 
 
 def find_token(session, secret: str, now: datetime) -> tuple[WebUser, ApiToken] | None:
-    """The working token with this secret and its active user, else ``None`` (unknown, revoked, expired)."""
+    """The working token with this secret and its active user, else ``None`` (unknown, revoked,
+    expired)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
@@ -348,8 +351,9 @@ def token_state(token: ApiToken, now: datetime) -> str:
 
 
 def token_to_dict(token: ApiToken, now: datetime) -> dict[str, Any]:
-    return {"id": token.id, "name": token.name, "level": token.level, "created_at": _iso(token.created_at),
-            "last_used_at": _iso(token.last_used_at), "expires_at": _iso(token.expires_at),
+    return {"id": token.id, "name": token.name, "level": token.level,
+            "created_at": _iso(token.created_at), "last_used_at": _iso(token.last_used_at),
+            "expires_at": _iso(token.expires_at),
             "revoked": token.revoked_at is not None, "state": token_state(token, now)}
 
 

@@ -1,4 +1,5 @@
 """The holes of the web security review (issue 29), each reproduced and shown closed."""
+
 from __future__ import annotations
 
 import csv
@@ -48,7 +49,11 @@ def contacts(app, cid):
 
     with app.unit_of_work(readonly=True) as uow:
         c = uow.session.get(Customer, cid)
-        return [p.e164 for p in c.phones], [e.email for e in c.emails], sorted(t.tag for t in c.tags)
+        return (
+            [p.e164 for p in c.phones],
+            [e.email for e in c.emails],
+            sorted(t.tag for t in c.tags),
+        )
 
 
 def test_pending_leads_are_accepted_or_rejected_from_the_cli(crm_app_factory, make_client, crm_cli):
@@ -66,13 +71,17 @@ def test_pending_leads_are_accepted_or_rejected_from_the_cli(crm_app_factory, ma
     app = crm_app_factory(extra_plugins=[("pipeline_stub", Pipeline(), None)])
     client = make_client(app)
     cid = make_customer(app, "مریم رضایی", phones=["09121234567"])
-    first = held_lead(client, app, name="مریم", phone="09121234567", email="maryam@example.ir", message="سلام")
+    first = held_lead(
+        client, app, name="مریم", phone="09121234567", email="maryam@example.ir", message="سلام"
+    )
     second = held_lead(client, app, name="x", phone="09121234567", email="thief@evil.example")
     assert heard == [] and contacts(app, cid) == (["+989121234567"], [], [])
     listed = crm_cli("customers", "leads", "list", "--json")
     assert listed.exit_code == 0
     assert [(r["id"], r["matched_by"], r["email"], r["customer"]["id"]) for r in listed.json()] == [
-        (first, "phone", "maryam@example.ir", cid), (second, "phone", "thief@evil.example", cid)]
+        (first, "phone", "maryam@example.ir", cid),
+        (second, "phone", "thief@evil.example", cid),
+    ]
     text = crm_cli("customers", "leads", "list").stdout
     assert f"matches customer #{cid} مریم رضایی by phone" in text and "{" not in text
     assert crm_cli("customers", "leads", "reject", str(second)).exit_code == 0
@@ -82,13 +91,27 @@ def test_pending_leads_are_accepted_or_rejected_from_the_cli(crm_app_factory, ma
         accept_lead(uow, first)
     assert contacts(app, cid) == (["+989121234567"], ["maryam@example.ir"], ["lead"])
     assert heard == [(cid, False, "maryam@example.ir")]
-    assert "accepted" in crm_cli("customers", "leads", "accept", str(held_lead(
-        client, app, name="x", phone="09121234567", email="maryam@example.ir"))).stdout
+    assert (
+        "accepted"
+        in crm_cli(
+            "customers",
+            "leads",
+            "accept",
+            str(held_lead(client, app, name="x", phone="09121234567", email="maryam@example.ir")),
+        ).stdout
+    )
     again = crm_cli("customers", "leads", "accept", str(second))
     assert again.exit_code == 1 and "no pending lead" in again.stderr
     assert crm_cli("customers", "leads", "list", "--json").json() == []
     trail = [(actor, action) for actor, action, entity in audit(app) if entity == "pending_lead"]
-    assert [action for _actor, action in trail] == ["hold", "hold", "reject", "accept", "hold", "accept"]
+    assert [action for _actor, action in trail] == [
+        "hold",
+        "hold",
+        "reject",
+        "accept",
+        "hold",
+        "accept",
+    ]
     assert trail[0] == ("public-form", "hold") and trail[3] == ("sara", "accept")
 
 
@@ -100,7 +123,11 @@ def test_pending_leads_are_reviewed_on_a_page_with_csrf(client, users, crm_app):
     client.post("/logout", data={"csrf_token": csrf})
     csrf = login(client, "agent")
     page = client.get("/leads")
-    assert page.status_code == 200 and f'data-lead="{lead}"' in page.text and "+989121234567" in page.text
+    assert (
+        page.status_code == 200
+        and f'data-lead="{lead}"' in page.text
+        and "+989121234567" in page.text
+    )
     assert client.post(f"/leads/{lead}/accept").status_code == 403  # no CSRF token
     assert contacts(crm_app, cid) == ([], ["maryam@example.ir"], [])
     done = client.post(f"/leads/{lead}/accept", data={"csrf_token": csrf})
@@ -117,7 +144,7 @@ def test_forgetting_a_customer_drops_their_pending_leads(client, crm_app, crm_cl
     assert crm_cli("customers", "leads", "list", "--json").json() == []
 
 
-# --- hole 3: token scope, expiry, last use, password change ----------------------------------------
+# --- hole 3: token scope, expiry, last use, password change ---------------------------------------
 def make_token(app, username: str, name: str, level: str, expires=None) -> str:
     from crmcore.web.users import create_token
 
@@ -127,17 +154,26 @@ def make_token(app, username: str, name: str, level: str, expires=None) -> str:
 
 def test_a_read_token_neither_makes_nor_revokes_tokens(client, users, crm_app):
     read = make_token(crm_app, "admin", "reporting", "read")
-    refused = client.post("/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(read))
+    refused = client.post(
+        "/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(read)
+    )
     assert refused.status_code == 403
-    assert refused.json()["error"] == ("the token 'reporting' has read access; creating or revoking tokens needs "
-                                       "a login or an admin-level token")
+    assert refused.json()["error"] == (
+        "the token 'reporting' has read access; creating or revoking tokens needs "
+        "a login or an admin-level token"
+    )
     assert client.delete("/api/tokens/tests", headers=bearer(read)).status_code == 403
-    assert client.post("/account/tokens", data={"name": "spare"}, headers=bearer(read)).status_code == 403
+    assert (
+        client.post("/account/tokens", data={"name": "spare"}, headers=bearer(read)).status_code
+        == 403
+    )
     assert client.post("/account/tokens/tests/revoke", headers=bearer(read)).status_code == 403
     assert client.get("/api/me", headers=bearer(users["admin"])).status_code == 200  # still working
     names = [t["name"] for t in client.get("/api/tokens", headers=bearer(read)).json()]
     assert names == ["tests", "reporting"]
-    made = client.post("/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(users["admin"]))
+    made = client.post(
+        "/api/tokens", json={"name": "spare", "level": "read"}, headers=bearer(users["admin"])
+    )
     assert made.status_code == 201 and made.json()["token"].startswith("crm_")
     assert client.delete("/api/tokens/spare", headers=bearer(users["admin"])).status_code == 204
 
@@ -146,25 +182,34 @@ def test_a_refusal_names_the_tokens_level_not_the_users_role(client, users, crm_
     read = make_token(crm_app, "admin", "reporting", "read")
     refused = client.post("/api/customers", json={"name": "نگار"}, headers=bearer(read))
     assert refused.status_code == 403
-    assert refused.json()["error"] == "the token 'reporting' of admin has read access: this needs write access"
+    assert (
+        refused.json()["error"]
+        == "the token 'reporting' of admin has read access: this needs write access"
+    )
     assert "(admin)" not in refused.json()["error"]
 
 
 def test_tokens_expire(client, users, crm_app, crm_cli):
-    week = client.post("/api/tokens", json={"name": "week", "expires": "7d"}, headers=bearer(users["admin"]))
+    week = client.post(
+        "/api/tokens", json={"name": "week", "expires": "7d"}, headers=bearer(users["admin"])
+    )
     assert week.status_code == 201 and week.json()["expires_at"].startswith("2025-")
     secret = week.json()["token"]
     made = crm_cli("users", "token", "create", "agent", "sync", "--expires", "90d")
     assert made.exit_code == 0 and "until" in made.stderr
     bad = crm_cli("users", "token", "create", "agent", "x", "--expires", "soon")
     assert bad.exit_code == 1 and "field expires" in bad.stderr and "Traceback" not in bad.stderr
-    too_long = client.post("/api/tokens", json={"name": "x", "expires": "5000w"}, headers=bearer(users["admin"]))
+    too_long = client.post(
+        "/api/tokens", json={"name": "x", "expires": "5000w"}, headers=bearer(users["admin"])
+    )
     assert too_long.status_code == 422 and too_long.json()["field"] == "expires"
     assert client.get("/api/me", headers=bearer(secret)).status_code == 200
     crm_app.clock.advance(days=8)
     assert client.get("/api/me", headers=bearer(secret)).status_code == 401
     assert client.get("/api/me", headers=bearer(made.stdout.strip())).status_code == 200
-    states = {t["name"]: t["state"] for t in crm_cli("users", "token", "list", "admin", "--json").json()}
+    states = {
+        t["name"]: t["state"] for t in crm_cli("users", "token", "list", "admin", "--json").json()
+    }
     assert states == {"tests": "active", "week": "expired"}
 
 
@@ -182,14 +227,18 @@ def test_last_use_is_recorded_and_shown(client, users, crm_app, crm_cli):
 def test_a_new_password_revokes_every_token(client, users, crm_app, crm_cli):
     second = make_token(crm_app, "agent", "second", "read")
     assert client.get("/api/me", headers=bearer(second)).status_code == 200
-    changed = crm_cli("users", "passwd", "agent", "--password-stdin", input="another long password\n")
+    changed = crm_cli(
+        "users", "passwd", "agent", "--password-stdin", input="another long password\n"
+    )
     assert changed.exit_code == 0
     for secret in (users["agent"], second):
         assert client.get("/api/me", headers=bearer(secret)).status_code == 401
     assert client.get("/api/me", headers=bearer(users["viewer"])).status_code == 200
     csrf = login(client, "viewer")
-    client.post("/account/password", data={"current": PASSWORD, "new": "a brand new password",
-                                            "csrf_token": csrf})
+    client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "a brand new password", "csrf_token": csrf},
+    )
     assert client.get("/api/me", headers=bearer(users["viewer"])).status_code == 401
 
 
@@ -230,11 +279,14 @@ def try_login(client, username: str, password: str = "wrong password!"):
     from crmcore.testing.web import form_token
 
     token = form_token(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password, "form_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": password, "form_token": token}
+    )
 
 
-def test_one_address_cannot_spray_passwords_over_many_usernames(crm_app, users, make_client, web_settings,
-                                                                  monkeypatch):
+def test_one_address_cannot_spray_passwords_over_many_usernames(
+    crm_app, users, make_client, web_settings, monkeypatch
+):
     import attrs
 
     hasher = CountingHasher()
@@ -243,19 +295,24 @@ def test_one_address_cannot_spray_passwords_over_many_usernames(crm_app, users, 
     codes = [try_login(client, f"user{i}").status_code for i in range(10)]
     assert codes == [401] * 6 + [429] * 4
     assert hasher.verified == 6  # refused attempts cost no hashing
-    assert try_login(client, "admin", PASSWORD).status_code == 429  # the address is stopped, whoever it names
+    assert (
+        try_login(client, "admin", PASSWORD).status_code == 429
+    )  # the address is stopped, whoever it names
 
 
 def test_the_address_limit_is_a_setting():
     from crmcore.web.settings import WebSettings
 
     assert WebSettings.from_env({}).login_address_rate == "30/10 minutes"
-    custom = WebSettings.from_env({"CRM_WEB_LOGIN_ADDRESS_RATE": "100/hour", "CRM_WEB_HASH_CONCURRENCY": "4"})
+    custom = WebSettings.from_env(
+        {"CRM_WEB_LOGIN_ADDRESS_RATE": "100/hour", "CRM_WEB_HASH_CONCURRENCY": "4"}
+    )
     assert (custom.login_address_rate, custom.hash_concurrency) == ("100/hour", 4)
 
 
-def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(crm_app, users, make_client,
-                                                                         web_settings, monkeypatch):
+def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(
+    crm_app, users, make_client, web_settings, monkeypatch
+):
     from concurrent.futures import ThreadPoolExecutor
 
     import attrs
@@ -267,13 +324,22 @@ def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(crm_ap
     app = clients[0].app
     from starlette.testclient import TestClient
 
-    clients += [TestClient(app, base_url="http://testserver") for _ in range(2)]  # one application, one gate
+    clients += [
+        TestClient(app, base_url="http://testserver") for _ in range(2)
+    ]  # one application, one gate
     tokens = [c.get("/login").text for c in clients]
     from crmcore.testing.web import form_token
 
     def post(i):
-        return clients[i].post("/login", data={"username": "admin", "password": "wrong password!",
-                                               "form_token": form_token(tokens[i])})
+        return clients[i].post(
+            "/login",
+            data={
+                "username": "admin",
+                "password": "wrong password!",
+                "form_token": form_token(tokens[i]),
+            },
+        )
+
     with ThreadPoolExecutor(3) as pool:
         responses = list(pool.map(post, range(3)))
     codes = sorted(r.status_code for r in responses)
@@ -289,33 +355,63 @@ def test_the_api_refuses_a_customer_whose_phone_or_email_is_stored(client, users
     from .test_api import count_customers
 
     h = bearer(users["agent"])
-    cid = make_customer(crm_app, "مریم رضایی", phones=["09121234567"], emails=["maryam@example.ir"], city="تهران")
-    by_phone = client.post("/api/customers", json={"name": "Maryam", "phones": ["+98 912 123 4567"]}, headers=h)
+    cid = make_customer(
+        crm_app, "مریم رضایی", phones=["09121234567"], emails=["maryam@example.ir"], city="تهران"
+    )
+    by_phone = client.post(
+        "/api/customers", json={"name": "Maryam", "phones": ["+98 912 123 4567"]}, headers=h
+    )
     assert by_phone.status_code == 409
-    assert by_phone.json() == {"error": f"customer {cid} (مریم رضایی) already has the phone +989121234567; send "
-                                        "on_duplicate=merge to add to them or on_duplicate=create for a second "
-                                        "customer", "field": "phones"}
-    by_email = client.post("/api/customers", json={"name": "M", "emails": ["MARYAM@example.ir"]}, headers=h)
-    assert by_email.status_code == 409 and f"customer {cid} (مریم رضایی)" in by_email.json()["error"]
+    assert by_phone.json() == {
+        "error": f"customer {cid} (مریم رضایی) already has the phone +989121234567; send "
+        "on_duplicate=merge to add to them or on_duplicate=create for a second "
+        "customer",
+        "field": "phones",
+    }
+    by_email = client.post(
+        "/api/customers", json={"name": "M", "emails": ["MARYAM@example.ir"]}, headers=h
+    )
+    assert (
+        by_email.status_code == 409 and f"customer {cid} (مریم رضایی)" in by_email.json()["error"]
+    )
     assert count_customers(crm_app) == 1
 
-    merged = client.post("/api/customers", params={"on_duplicate": "merge"}, headers=h,
-                         json={"name": "Maryam R", "phones": ["09121234567", "09350001122"], "city": "شیراز",
-                               "address": "خیابان زند", "tags": ["vip"]})
+    merged = client.post(
+        "/api/customers",
+        params={"on_duplicate": "merge"},
+        headers=h,
+        json={
+            "name": "Maryam R",
+            "phones": ["09121234567", "09350001122"],
+            "city": "شیراز",
+            "address": "خیابان زند",
+            "tags": ["vip"],
+        },
+    )
     assert merged.status_code == 200
     body = merged.json()
-    assert body["id"] == cid and body["name"] == "مریم رضایی" and body["city"] == "تهران"  # nothing overwritten
+    assert (
+        body["id"] == cid and body["name"] == "مریم رضایی" and body["city"] == "تهران"
+    )  # nothing overwritten
     assert [p["e164"] for p in body["phones"]] == ["+989121234567", "+989350001122"]
     assert body["address"] == "خیابان زند" and body["tags"] == ["vip"]
     assert count_customers(crm_app) == 1
 
-    second = client.post("/api/customers", params={"on_duplicate": "create"}, headers=h,
-                         json={"name": "مریم رضایی", "phones": ["09121234567"]})
+    second = client.post(
+        "/api/customers",
+        params={"on_duplicate": "create"},
+        headers=h,
+        json={"name": "مریم رضایی", "phones": ["09121234567"]},
+    )
     assert second.status_code == 201 and second.json()["id"] != cid
     assert count_customers(crm_app) == 2
-    bad = client.post("/api/customers", params={"on_duplicate": "ignore"}, json={"name": "x"}, headers=h)
+    bad = client.post(
+        "/api/customers", params={"on_duplicate": "ignore"}, json={"name": "x"}, headers=h
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "on_duplicate"
-    fresh = client.post("/api/customers", json={"name": "نگار", "phones": ["09190000000"]}, headers=h)
+    fresh = client.post(
+        "/api/customers", json={"name": "نگار", "phones": ["09190000000"]}, headers=h
+    )
     assert fresh.status_code == 201
 
 
@@ -323,8 +419,12 @@ def test_contacts_of_two_customers_are_not_merged_silently(client, users, crm_ap
     h = bearer(users["agent"])
     one = make_customer(crm_app, "یک", phones=["09121234567"])
     two = make_customer(crm_app, "دو", emails=["two@example.ir"])
-    both = client.post("/api/customers", params={"on_duplicate": "merge"}, headers=h,
-                       json={"name": "x", "phones": ["09121234567"], "emails": ["two@example.ir"]})
+    both = client.post(
+        "/api/customers",
+        params={"on_duplicate": "merge"},
+        headers=h,
+        json={"name": "x", "phones": ["09121234567"], "emails": ["two@example.ir"]},
+    )
     assert both.status_code == 409 and f"({one}, {two})" in both.json()["error"]
 
 

@@ -14,8 +14,9 @@ from .texts import more_to
 
 
 def profile_section(uow, customer) -> ProfileSection | None:
-    """The member's tier, benefits, progress and recent changes. Points are loyalty's data: a viewer who may
-    not read loyalty sees the progress on the other criteria only, and the changes without their reasons."""
+    """The member's tier, benefits, progress and recent changes. Points are loyalty's data: a viewer
+    who may not read loyalty sees the progress on the other criteria only, and the changes without
+    their reasons."""
     ladder = ladder_of(uow)
     if ladder is None:
         return None
@@ -34,11 +35,13 @@ def profile_section(uow, customer) -> ProfileSection | None:
             "in_grace": bool(member and member.grace_until)}
     upper = ladder.next_above(tier.name)
     if upper is not None:
-        steps = [s for s in progress(ladder, upper, m, now + TICK) if points_shown or s["metric"] != "points"]
+        steps = [s for s in progress(ladder, upper, m, now + TICK)
+                 if points_shown or s["metric"] != "points"]
         text = text_fa = None
         if steps:
             closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
-            text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
+            text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title,
+                                    upper.title_fa)
         data["next_tier"] = {"name": upper.name, "title": upper.title, "title_fa": upper.title_fa,
                              "progress": steps, "text": text, "text_fa": text_fa}
     if not tier.is_base:

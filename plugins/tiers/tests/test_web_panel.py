@@ -1,4 +1,5 @@
 """The tiers panel on the web shows loyalty points only to users who may read loyalty (issue 29)."""
+
 import json
 
 import pytest
@@ -13,7 +14,9 @@ def tokens(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
     from crmcore.web.users import add_user, create_token, set_permission
 
-    monkeypatch.setattr("crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
     out = {}
     with crm_app.unit_of_work(actor="setup") as uow:
@@ -24,14 +27,20 @@ def tokens(crm_app, monkeypatch):
     return out
 
 
-def test_without_loyalty_permission_the_tiers_panel_shows_no_points(crm_app, crm_cli, tmp_path, tokens):
+def test_without_loyalty_permission_the_tiers_panel_shows_no_points(
+    crm_app, crm_cli, tmp_path, tokens
+):
     load_ladder(crm_cli, tmp_path, gold_extra='or_spend = "5000000"')
     cid = make_customer(crm_app, "نرگس کریمی")
     buy(crm_app, cid, 3_000_000, days_ago(crm_app, 20))  # 300 points: silver
     with web_client(crm_app) as client:
+
         def tiers_of(user):
-            response = client.get(f"/api/customers/{cid}", headers={"Authorization": f"Bearer {tokens[user]}"})
+            response = client.get(
+                f"/api/customers/{cid}", headers={"Authorization": f"Bearer {tokens[user]}"}
+            )
             return response.json()["sections"]
+
         seen = tiers_of("sara")
         assert "loyalty" in seen
         assert {s["metric"] for s in seen["tiers"]["next_tier"]["progress"]} == {"points", "spend"}
