@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 
@@ -340,10 +341,15 @@ def test_password_checks_beyond_the_cap_wait_then_get_503_without_hashing(
             },
         )
 
+    gate = app.state.web.hashing
     with ThreadPoolExecutor(3) as pool:
-        responses = list(pool.map(post, range(3)))
-    codes = sorted(r.status_code for r in responses)
-    assert codes == [401, 503, 503]
+        first = pool.submit(post, 0)
+        deadline = time.monotonic() + 5
+        while gate.running == 0 and time.monotonic() < deadline:  # the first check holds the turn
+            time.sleep(0.01)
+        others = [pool.submit(post, i) for i in (1, 2)]
+        responses = [first.result(), *(o.result() for o in others)]
+    assert [r.status_code for r in responses] == [401, 503, 503]
     assert hasher.verified == 1
     assert next(r for r in responses if r.status_code == 503).headers["retry-after"] == "5"
     assert app.state.web.hashing.running == 0
