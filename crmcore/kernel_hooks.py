@@ -21,3 +21,12 @@ def crm_search_fields():
 @hookimpl
 def crm_interaction_kinds():
     return ["purchase", "refund", "call", "message", "visit", "note"]
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import Job
+    from .outbox.repair import prune_job
+
+    return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION (30d)",
+                prune_job)]
