@@ -23,6 +23,8 @@ KERNEL_COMMANDS = {
     "users": ("crmcore.cli.web_cmd:users", "Users of the web interface: roles, permissions, API tokens."),
     "backup": ("crmcore.cli.backup_cmd:backup", "Back up the database while it is in use (cron-friendly)."),
     "restore": ("crmcore.cli.backup_cmd:restore", "Restore a backup and verify it."),
+    "export": ("crmcore.cli.portable_cmd:export", "Write every table to JSON lines (export all)."),
+    "import": ("crmcore.cli.portable_cmd:import_", "Load an export into an empty database (import all)."),
 }
 
 
