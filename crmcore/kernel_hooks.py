@@ -28,5 +28,5 @@ def crm_jobs():
     from .jobs import Job
     from .outbox.repair import prune_job
 
-    return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION (30d)",
-                prune_job)]
+    return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION "
+                "(30d)", prune_job)]

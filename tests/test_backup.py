@@ -1,6 +1,8 @@
-"""`crm backup` and `crm restore`: a backup taken while sales are being written holds every sale committed
-before it began (SQLite: also those still in the -wal file), and a restore is verified: integrity, the
-rows of every table against the manifest, and the plugins' checks (the loyalty ledger)."""
+"""`crm backup` and `crm restore`: a backup taken while sales are being written holds every sale
+committed before it began (SQLite: also those still in the -wal file), and a restore is verified:
+integrity, the rows of every table against the manifest, and the plugins' checks (the loyalty
+ledger)."""
+
 import json
 import shutil
 import sqlite3
@@ -52,14 +54,18 @@ def sqlite_path(app) -> Path:
     return Path(make_url(app.url).database)
 
 
-def test_a_backup_taken_while_sales_are_written_restores_every_committed_sale(crm_app, crm_backend, tmp_path):
+def test_a_backup_taken_while_sales_are_written_restores_every_committed_sale(
+    crm_app, crm_backend, tmp_path
+):
     customer = make_customer(crm_app, "مریم رضایی", phones=["09121234567"])
     writer = SalesWriter(crm_app, customer)
     writer.start()
     try:
         writer.wait_for(5)
         before = list(writer.committed)
-        if crm_backend == "sqlite":  # what the issue saw: a plain copy misses what is in the -wal file
+        if (
+            crm_backend == "sqlite"
+        ):  # what the issue saw: a plain copy misses what is in the -wal file
             shutil.copyfile(sqlite_path(crm_app), tmp_path / "copied.db")
         result = backup(crm_app, tmp_path / "crm.backup")
         writer.wait_for(len(writer.committed) + 5)  # the writer went on during and after the backup
@@ -68,7 +74,11 @@ def test_a_backup_taken_while_sales_are_written_restores_every_committed_sale(cr
         writer.join(timeout=30)
     assert writer.error is None
     if crm_backend == "sqlite":
-        copied = sqlite3.connect(tmp_path / "copied.db").execute("SELECT count(*) FROM interactions").fetchone()
+        copied = (
+            sqlite3.connect(tmp_path / "copied.db")
+            .execute("SELECT count(*) FROM interactions")
+            .fetchone()
+        )
         assert copied[0] < len(before)
         assert not Path(str(tmp_path / "crm.backup") + "-wal").exists()
     manifest = json.loads(manifest_path(tmp_path / "crm.backup").read_text())
@@ -80,7 +90,9 @@ def test_a_backup_taken_while_sales_are_written_restores_every_committed_sale(cr
     assert report.ok, report
     restored = sale_ids(crm_app)
     assert set(before) <= restored and len(restored) == in_backup
-    assert restored == set(writer.committed[:in_backup])  # exactly what was committed when it was taken
+    assert restored == set(
+        writer.committed[:in_backup]
+    )  # exactly what was committed when it was taken
 
 
 def test_a_damaged_backup_is_refused_and_the_database_is_left_alone(crm_app, tmp_path):
@@ -117,7 +129,10 @@ def test_restore_runs_the_loyalty_ledger_check(crm_app, crm_cli, tmp_path):
     backup(crm_app, tmp_path / "b")
     result = crm_cli("restore", str(tmp_path / "b"), "--yes")
     assert result.exit_code == 1
-    assert f"loyalty: customer {customer}, entry 1: its content does not match its hash" in result.stderr
+    assert (
+        f"loyalty: customer {customer}, entry 1: its content does not match its hash"
+        in result.stderr
+    )
     assert "VERIFICATION FAILED" in result.stdout
 
 
@@ -140,7 +155,9 @@ def test_backup_and_restore_commands(crm_app, crm_cli, tmp_path):
     assert crm_cli("backup", str(tmp_path)).exit_code != 0
 
 
-def test_a_sqlite_backup_without_its_manifest_is_verified_against_itself(crm_app, crm_backend, tmp_path):
+def test_a_sqlite_backup_without_its_manifest_is_verified_against_itself(
+    crm_app, crm_backend, tmp_path
+):
     if crm_backend != "sqlite":
         pytest.skip("a PostgreSQL archive needs its manifest")
     record_purchase(crm_app, make_customer(crm_app), 5000)

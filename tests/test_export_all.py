@@ -1,5 +1,6 @@
-"""`crm export all` and `crm import all`: the demo database (every plugin's tables) written to JSON lines and
-loaded into an empty SQLite or PostgreSQL database is the same database, row by row."""
+"""`crm export all` and `crm import all`: the demo database (every plugin's tables) written to JSON
+lines and loaded into an empty SQLite or PostgreSQL database is the same database, row by row."""
+
 import json
 
 import pytest
@@ -38,10 +39,15 @@ def table_rows(app) -> dict[str, list[tuple]]:
 
 
 def lines(directory, table):
-    return [json.loads(line) for line in (directory / f"{table}.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line)
+        for line in (directory / f"{table}.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
 
 
-def test_export_and_import_all_give_the_same_database_row_by_row(demo_url, crm_empty_database_url, tmp_path):
+def test_export_and_import_all_give_the_same_database_row_by_row(
+    demo_url, crm_empty_database_url, tmp_path
+):
     source = CRM(demo_url)
     exported = export_all(source, tmp_path / "first")
     assert exported.tables["customers"] >= 12 and exported.tables["loyalty_ledger"] > 0
@@ -56,11 +62,17 @@ def test_export_and_import_all_give_the_same_database_row_by_row(demo_url, crm_e
         assert different == []
         assert sum(len(rows) for rows in after.values()) == sum(exported.tables.values())
 
-        again = export_all(target, tmp_path / "second")  # and the files it writes are the same files
+        again = export_all(
+            target, tmp_path / "second"
+        )  # and the files it writes are the same files
         assert again.tables == exported.tables
-        for name in exported.tables:  # (PostgreSQL's jsonb orders the keys of JSON values its own way)
+        for (
+            name
+        ) in exported.tables:  # (PostgreSQL's jsonb orders the keys of JSON values its own way)
             assert lines(tmp_path / "second", name) == lines(tmp_path / "first", name), name
-        new = make_customer(target, "مشتری تازه")  # ids go on after the loaded ones (sequences moved)
+        new = make_customer(
+            target, "مشتری تازه"
+        )  # ids go on after the loaded ones (sequences moved)
         assert new == exported.tables["customers"] + 1
         with target.sessionmaker() as s:
             assert s.get(Customer, 1).merged_into_id == 12
@@ -81,11 +93,15 @@ def test_import_all_refuses_a_database_that_is_not_empty(demo_url, crm_app, tmp_
 def test_export_all_refuses_a_table_no_plugin_declares(crm_app, tmp_path):
     with crm_app.engine.begin() as conn:
         conn.execute(text("CREATE TABLE stray_notes (id integer primary key, body text)"))
-    with pytest.raises(ExportError, match="table stray_notes is in the database but no installed plugin"):
+    with pytest.raises(
+        ExportError, match="table stray_notes is in the database but no installed plugin"
+    ):
         export_all(crm_app, tmp_path / "x")
 
 
-def test_import_all_refuses_an_export_of_other_revisions(demo_url, crm_empty_database_url, tmp_path):
+def test_import_all_refuses_an_export_of_other_revisions(
+    demo_url, crm_empty_database_url, tmp_path
+):
     source = CRM(demo_url)
     export_all(source, tmp_path / "x")
     source.dispose()
@@ -94,7 +110,9 @@ def test_import_all_refuses_an_export_of_other_revisions(demo_url, crm_empty_dat
     (tmp_path / "x" / "manifest.json").write_text(json.dumps(manifest))
     target = CRM(crm_empty_database_url)
     try:
-        with pytest.raises(ExportError, match="import with the crmcore and plugin versions that exported it"):
+        with pytest.raises(
+            ExportError, match="import with the crmcore and plugin versions that exported it"
+        ):
             import_all(target, tmp_path / "x")
     finally:
         target.dispose()

@@ -1,4 +1,5 @@
 """``crm export all DIR`` and ``crm import all DIR`` (see :mod:`crmcore.storage.portable`)."""
+
 from __future__ import annotations
 
 import click
@@ -8,7 +9,8 @@ from .context import echo_json, get_app
 
 @click.group("export")
 def export():
-    """Write the whole database to files (`crm customers export` writes customers for spreadsheets)."""
+    """Write the whole database to files (`crm customers export` writes customers for
+    spreadsheets)."""
 
 
 @export.command("all")
@@ -21,10 +23,14 @@ def export_all(directory, as_json):
 
     result = run(get_app(), directory)
     if as_json:
-        echo_json({"directory": result.directory, "tables": result.tables, "seconds": result.seconds})
+        echo_json(
+            {"directory": result.directory, "tables": result.tables, "seconds": result.seconds}
+        )
         return
-    click.echo(f"exported {sum(result.tables.values()):,} rows of {len(result.tables)} tables to "
-               f"{result.directory} in {result.seconds:.1f} s")
+    click.echo(
+        f"exported {sum(result.tables.values()):,} rows of {len(result.tables)} tables to "
+        f"{result.directory} in {result.seconds:.1f} s"
+    )
 
 
 @click.group("import")
@@ -36,20 +42,29 @@ def import_():
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
 def import_all(directory, as_json):
-    """Load an export written by `crm export all` into an empty database (--db), creating its schema, then
-    run the plugins' checks (exit 1 if one finds a problem)."""
+    """Load an export written by `crm export all` into an empty database (--db), creating its
+    schema, then run the plugins' checks (exit 1 if one finds a problem)."""
     from ..storage.portable import import_all as run
 
     result = run(get_app(), directory)
     if as_json:
-        echo_json({"directory": result.directory, "tables": result.tables, "checks": result.checks,
-                   "ok": result.ok, "seconds": result.seconds})
+        echo_json(
+            {
+                "directory": result.directory,
+                "tables": result.tables,
+                "checks": result.checks,
+                "ok": result.ok,
+                "seconds": result.seconds,
+            }
+        )
     else:
         for plugin, problems in result.checks.items():
             for problem in problems:
                 click.echo(f"{plugin}: {problem}", err=True)
-        click.echo(f"imported {sum(result.tables.values()):,} rows of {len(result.tables)} tables from "
-                   f"{result.directory} in {result.seconds:.1f} s"
-                   + ("" if result.ok else "; CHECKS FAILED"))
+        click.echo(
+            f"imported {sum(result.tables.values()):,} rows of {len(result.tables)} tables from "
+            f"{result.directory} in {result.seconds:.1f} s"
+            + ("" if result.ok else "; CHECKS FAILED")
+        )
     if not result.ok:
         raise click.exceptions.Exit(1)

@@ -162,12 +162,14 @@ def status(with_broker, broker, queue, as_json):
 
 @outbox.command("republish")
 @click.option("--since", metavar="MOMENT",
-              help="Every published, unprocessed event written since MOMENT (ISO or Jalali), however recent.")
+              help="Every published, unprocessed event written since MOMENT (ISO or Jalali), "
+                   "however recent.")
 @click.option("--event-id", "event_ids", type=click.IntRange(min=1), multiple=True, metavar="ID",
-              help="Exactly this event (repeatable); processed or unpublished ones are skipped, saying why.")
+              help="Exactly this event (repeatable); processed or unpublished ones are skipped, "
+                   "saying why.")
 @click.option("--older-than", metavar="DURATION",
-              help="Without --since/--event-id: events published this long ago and not processed (default "
-                   "$CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
+              help="Without --since/--event-id: events published this long ago and not processed "
+                   "(default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--queue", metavar="NAME", help=QUEUE_HELP)
 @click.option("--json", "as_json", is_flag=True)
@@ -203,8 +205,8 @@ def republish(since, event_ids, older_than, broker, queue, as_json):
     finally:
         publisher.close()
     if as_json:
-        echo_json({"republished": ids, "skipped": [{"event_id": s.event_id, "reason": s.reason} for s in skipped],
-                   "broker": settings.describe()})
+        echo_json({"republished": ids, "broker": settings.describe(),
+                   "skipped": [{"event_id": s.event_id, "reason": s.reason} for s in skipped]})
         return
     for s in skipped:
         click.echo(f"event {s.event_id} skipped: {s.reason}")
@@ -215,10 +217,12 @@ def republish(since, event_ids, older_than, broker, queue, as_json):
 
 @outbox.command("prune")
 @click.option("--older-than", metavar="DURATION",
-              help="Delete processed events written this long ago (default $CRM_OUTBOX_RETENTION, else 30d).")
+              help="Delete processed events written this long ago (default $CRM_OUTBOX_RETENTION, "
+                   "else 30d).")
 @click.option("--json", "as_json", is_flag=True)
 def prune(older_than, as_json):
-    """Delete processed outbox events older than the retention (unpublished or unprocessed ones stay).
+    """Delete processed outbox events older than the retention (unpublished or unprocessed ones
+    stay).
 
     `crm jobs run` does the same with the default retention (job outbox.prune).
     """
@@ -227,11 +231,13 @@ def prune(older_than, as_json):
     from ..domain.dates import parse_duration
     from ..outbox import repair
 
-    age = parse_duration(older_than, field="older-than") if older_than else repair.retention_from_environment()
+    age = (parse_duration(older_than, field="older-than") if older_than
+           else repair.retention_from_environment())
     app = get_app()
     pruned = repair.prune(app, older_than=age)
     if as_json:
         echo_json({"pruned": pruned, "older_than_seconds": int(age.total_seconds())})
     else:
         label = older_than or os.environ.get(repair.RETENTION_ENV) or "30d"
-        click.echo(f"pruned {pruned:,} processed outbox event{'' if pruned == 1 else 's'} older than {label}")
+        noun = "event" if pruned == 1 else "events"
+        click.echo(f"pruned {pruned:,} processed outbox {noun} older than {label}")

@@ -26,8 +26,8 @@ def parse_duration(raw: str | timedelta, *, field: str = "duration") -> timedelt
         return raw
     m = _DURATION.match(to_ascii_digits(str(raw or "")).strip().lower())
     if not m:
-        raise ValidationError(f"{raw!r} is not a duration (a number and s, m, h or d: 45s, 10m, 12h, 30d)",
-                              field=field)
+        raise ValidationError(f"{raw!r} is not a duration (a number and s, m, h or d: 45s, 10m, "
+                              "12h, 30d)", field=field)
     try:
         return timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
     except OverflowError:

@@ -29,11 +29,12 @@ def crm_jobs():
 
 @hookspec
 def crm_check_database(uow):
-    """Check the plugin's own invariants over the whole database, after ``crm restore`` and ``crm import all``.
+    """Check the plugin's own invariants over the whole database (restore, ``crm import all``).
 
     :param uow: a read-only :class:`crmcore.uow.UnitOfWork` on the restored or imported database.
-    :return: a list of problems, one short line each naming the record (``customer 12: cached balance 50
-        but the ledger sums to 40``); an empty list when all is well. Any problem makes the command exit 1.
+    :return: a list of problems, one short line each naming the record (``customer 12: cached
+        balance 50 but the ledger sums to 40``); an empty list when all is well. Any problem makes
+        the command exit 1.
     :when: once per ``crm restore`` or ``crm import all``, after the rows are in and counted.
     """
 

@@ -67,13 +67,13 @@ class OutboxRelay:
         among those of the oldest pending events); e.g. 8 lets two relays publish at the same time.
     :param lease_seconds: SQLite only: how long a lease lasts without renewal (a dead relay's partitions are
         taken over after this).
-    :param republish_after: re-publish events published this long ago that no worker processed (default
-        ``CRM_OUTBOX_REPUBLISH_AFTER``, else 10 minutes; see :mod:`crmcore.outbox.repair`).
+    :param republish_after: re-publish events published this long ago that no worker processed
+        (default ``CRM_OUTBOX_REPUBLISH_AFTER``, else 10 minutes; see :mod:`crmcore.outbox.repair`).
     """
 
     def __init__(self, app, publisher: Publisher, *, batch_size: int = DEFAULT_BATCH,
-                 max_partitions: Optional[int] = None, lease_seconds: float = 30.0, name: Optional[str] = None,
-                 republish_after: Optional[timedelta] = None):
+                 max_partitions: Optional[int] = None, lease_seconds: float = 30.0,
+                 name: Optional[str] = None, republish_after: Optional[timedelta] = None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.app = app
@@ -182,8 +182,8 @@ class OutboxRelay:
                 claims.release_leases(session, self.name)
 
     def republish_lost(self, *, force: bool = False) -> list[int]:
-        """Re-publish the events the broker lost (published ``republish_after`` ago, never processed), when a
-        look is due (or ``force``); return their ids."""
+        """Re-publish the events the broker lost (published ``republish_after`` ago, never
+        processed), when a look is due (or ``force``); return their ids."""
         if not force and time.monotonic() < self._next_repair:
             return []
         self._next_repair = time.monotonic() + self._repair_every
@@ -191,8 +191,8 @@ class OutboxRelay:
 
     # -- loops --------------------------------------------------------------------------------------------
     def run_until_empty(self) -> int:
-        """Publish batches until nothing is pending for this relay, then re-publish lost events; return how
-        many events were published (the first time)."""
+        """Publish batches until nothing is pending for this relay, then re-publish lost events;
+        return how many events were published (the first time)."""
         total = 0
         try:
             while True:

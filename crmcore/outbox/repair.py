@@ -1,18 +1,21 @@
-"""Repairing the outbox: re-publishing events the broker lost, and pruning what the workers are done with.
+"""Repairing the outbox: re-publishing events the broker lost, and pruning what the workers are done
+with.
 
 Re-publishing: an event the relay marked published but no worker has processed (no row in
-``outbox_processed_events``) after ``CRM_OUTBOX_REPUBLISH_AFTER`` (default 10 minutes, well under the ≈20
-minutes a customer's next event waits for it before it is dead-lettered, see
-:mod:`crmcore.workers.actors`) was most likely lost by the broker. The relay publishes it again and stamps
-``published_at`` anew, so the delay counts from the last attempt. Only the oldest unprocessed event of each
-customer is re-published automatically: the ones after it are waiting for it in the broker and move on once
-it is processed. A repeat is harmless: workers handle an event once by its id.
+``outbox_processed_events``) after ``CRM_OUTBOX_REPUBLISH_AFTER`` (default 10 minutes, well under
+the ≈20 minutes a customer's next event waits for it before it is dead-lettered, see
+:mod:`crmcore.workers.actors`) was most likely lost by the broker. The relay publishes it again and
+stamps ``published_at`` anew, so the delay counts from the last attempt. Only the oldest unprocessed
+event of each customer is re-published automatically: the ones after it are waiting for it in the
+broker and move on once it is processed. A repeat is harmless: workers handle an event once by its
+id.
 
-Pruning: outbox rows older than ``CRM_OUTBOX_RETENTION`` (default 30 days) whose event a worker has processed
-(done or failed) are deleted with their ``outbox_processed_events`` row. A late repeat of a pruned event finds
-no outbox row and is ignored (:func:`crmcore.workers.consumer.handle_event`). Unpublished and unprocessed
-events are never pruned.
+Pruning: outbox rows older than ``CRM_OUTBOX_RETENTION`` (default 30 days) whose event a worker has
+processed (done or failed) are deleted with their ``outbox_processed_events`` row. A late repeat of
+a pruned event finds no outbox row and is ignored (:func:`crmcore.workers.consumer.handle_event`).
+Unpublished and unprocessed events are never pruned.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,17 +62,29 @@ def _unprocessed(event):
 
 def _first_unprocessed_of_its_customer():
     earlier = aliased(OutboxEvent)
-    return ~exists(select(earlier.id).where(earlier.customer_id == OutboxEvent.customer_id,
-                                            earlier.id < OutboxEvent.id, _unprocessed(earlier)))
+    return ~exists(
+        select(earlier.id).where(
+            earlier.customer_id == OutboxEvent.customer_id,
+            earlier.id < OutboxEvent.id,
+            _unprocessed(earlier),
+        )
+    )
 
 
 def stalled_events(session, *, published_before: datetime, limit: int = BATCH) -> list[Event]:
-    """Published before ``published_before``, not processed, and the oldest unprocessed event of their
-    customer (events without a customer each stand alone), in id order."""
-    query = (select(OutboxEvent).where(OutboxEvent.published_at.is_not(None),
-                                       OutboxEvent.published_at < published_before, _unprocessed(OutboxEvent),
-                                       OutboxEvent.customer_id.is_(None) | _first_unprocessed_of_its_customer())
-             .order_by(OutboxEvent.id).limit(limit))
+    """Published before ``published_before``, not processed, and the oldest unprocessed event of
+    their customer (events without a customer each stand alone), in id order."""
+    query = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.published_at.is_not(None),
+            OutboxEvent.published_at < published_before,
+            _unprocessed(OutboxEvent),
+            OutboxEvent.customer_id.is_(None) | _first_unprocessed_of_its_customer(),
+        )
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
     return [Event.from_row(row) for row in session.scalars(query)]
 
 
@@ -80,15 +95,20 @@ class Skipped:
 
 
 def chosen_events(session, event_ids: Iterable[int]) -> tuple[list[Event], list[Skipped]]:
-    """``crm outbox republish --event-id``: these events if published and unprocessed; the others skipped
-    with the reason. An id that is not in the outbox is refused."""
+    """``crm outbox republish --event-id``: these events if published and unprocessed; the others
+    skipped with the reason. An id that is not in the outbox is refused."""
     ids = sorted(set(event_ids))
     rows = {r.id: r for r in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))}
     missing = [i for i in ids if i not in rows]
     if missing:
         raise NotFound(f"no outbox event {missing[0]} (pruned, or never written)", field="event-id")
-    done = dict(session.execute(select(ProcessedEvent.event_id, ProcessedEvent.outcome)
-                                .where(ProcessedEvent.event_id.in_(ids))).all())
+    done = dict(
+        session.execute(
+            select(ProcessedEvent.event_id, ProcessedEvent.outcome).where(
+                ProcessedEvent.event_id.in_(ids)
+            )
+        ).all()
+    )
     events, skipped = [], []
     for i in ids:
         if i in done:
@@ -101,15 +121,25 @@ def chosen_events(session, event_ids: Iterable[int]) -> tuple[list[Event], list[
 
 
 def events_since(session, since: datetime, limit: int = BATCH, after_id: int = 0) -> list[Event]:
-    """``crm outbox republish --since``: every published, unprocessed event written since ``since``."""
-    query = (select(OutboxEvent).where(OutboxEvent.created_at >= since, OutboxEvent.id > after_id,
-                                       OutboxEvent.published_at.is_not(None), _unprocessed(OutboxEvent))
-             .order_by(OutboxEvent.id).limit(limit))
+    """``crm outbox republish --since``: every published, unprocessed event written since
+    ``since``."""
+    query = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.created_at >= since,
+            OutboxEvent.id > after_id,
+            OutboxEvent.published_at.is_not(None),
+            _unprocessed(OutboxEvent),
+        )
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
     return [Event.from_row(row) for row in session.scalars(query)]
 
 
 def publish_again(app, publisher, events: list[Event]) -> int:
-    """Hand ``events`` to the broker again (all or, on an error, none marked) and stamp them published now."""
+    """Hand ``events`` to the broker again (all or, on an error, none marked) and stamp them
+    published now."""
     if not events:
         return 0
     publish_batch = getattr(publisher, "publish_batch", None)
@@ -119,14 +149,24 @@ def publish_again(app, publisher, events: list[Event]) -> int:
         for event in events:
             publisher.publish(event)
     with app.sessionmaker() as session, session.begin():
-        session.execute(update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
-                        .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1))
-    log.info("re-published %d events the workers had not processed (first #%d)", len(events), events[0].id)
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_([e.id for e in events]))
+            .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
+        )
+    log.info(
+        "re-published %d events the workers had not processed (first #%d)",
+        len(events),
+        events[0].id,
+    )
     return len(events)
 
 
-def republish_stalled(app, publisher, *, after: timedelta, now: Optional[datetime] = None) -> list[int]:
-    """Re-publish every stalled event (see :func:`stalled_events`) published more than ``after`` ago."""
+def republish_stalled(
+    app, publisher, *, after: timedelta, now: Optional[datetime] = None
+) -> list[int]:
+    """Re-publish every stalled event (see :func:`stalled_events`) published more than ``after``
+    ago."""
     cutoff = (now or utcnow()) - after
     republished: list[int] = []
     while True:
@@ -150,14 +190,22 @@ def republish_since(app, publisher, since: datetime) -> list[int]:
 
 
 def prunable_ids(session, created_before: datetime, limit: int = PRUNE_BATCH) -> list[int]:
-    processed = exists(select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == OutboxEvent.id))
-    return list(session.scalars(select(OutboxEvent.id).where(and_(OutboxEvent.created_at < created_before,
-                                                                  processed))
-                                .order_by(OutboxEvent.id).limit(limit)))
+    processed = exists(
+        select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == OutboxEvent.id)
+    )
+    return list(
+        session.scalars(
+            select(OutboxEvent.id)
+            .where(and_(OutboxEvent.created_at < created_before, processed))
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        )
+    )
 
 
 def prune_some(session, created_before: datetime, limit: int = PRUNE_BATCH) -> int:
-    """Delete up to ``limit`` processed events written before ``created_before``; return how many."""
+    """Delete up to ``limit`` processed events written before ``created_before``; return how
+    many."""
     ids = prunable_ids(session, created_before, limit)
     if ids:
         session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(ids)))
@@ -166,8 +214,8 @@ def prune_some(session, created_before: datetime, limit: int = PRUNE_BATCH) -> i
 
 
 def prune(app, *, older_than: timedelta, now: Optional[datetime] = None) -> int:
-    """Prune in short transactions of :data:`PRUNE_BATCH` events (other writers get the database between
-    them); return how many events were deleted."""
+    """Prune in short transactions of :data:`PRUNE_BATCH` events (other writers get the database
+    between them); return how many events were deleted."""
     cutoff = (now or app.now()) - older_than
     total = 0
     while True:

@@ -290,7 +290,8 @@ def forget_customer(uow, customer_id: int) -> Customer:
     customer.tags.clear()
     customer.forgotten_at = uow.now()
     session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == cid))
-    # merged-away tombstones of this person hold their old data too, and so do the kernel's records of them
+    # merged-away tombstones of this person hold their old data too, and so do the kernel's
+    # records of them
     merged_away = merged_away_ids(session, cid)
     scrub_merged_away(session, merged_away)
     scrub_kernel_records(session, [cid, *merged_away])

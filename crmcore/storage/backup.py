@@ -1,21 +1,25 @@
-"""``crm backup PATH`` and ``crm restore PATH``: consistent copies of a live database, and their verified return.
+"""``crm backup PATH`` and ``crm restore PATH``: consistent copies of a live database, and their
+verified return.
 
-- SQLite: SQLite's online backup API copies one consistent snapshot while other processes keep writing,
-  including what is still in the ``-wal`` file (a plain copy of ``crm.db`` misses that). The copy is one
-  self-contained file (rollback journal, no ``-wal``), checked with ``PRAGMA integrity_check``.
-- PostgreSQL: ``pg_dump`` in its custom format, of the schema the CRM lives in, from a snapshot exported by a
-  ``REPEATABLE READ`` transaction that also counts the rows, so counts and dump describe the same moment.
+- SQLite: SQLite's online backup API copies one consistent snapshot while other processes keep
+  writing, including what is still in the ``-wal`` file (a plain copy of ``crm.db`` misses that).
+  The copy is one self-contained file (rollback journal, no ``-wal``), checked with ``PRAGMA
+  integrity_check``.
+- PostgreSQL: ``pg_dump`` in its custom format, of the schema the CRM lives in, from a snapshot
+  exported by a ``REPEATABLE READ`` transaction that also counts the rows, so counts and dump
+  describe the same moment.
 
-Beside the backup a manifest ``PATH.manifest.json`` records the rows of every table, the schema revisions,
-the enabled plugins and the backup's SHA-256. The backup is written under a temporary name and renamed
-when complete, so a half-written backup never looks like one.
+Beside the backup a manifest ``PATH.manifest.json`` records the rows of every table, the schema
+revisions, the enabled plugins and the backup's SHA-256. The backup is written under a temporary
+name and renamed when complete, so a half-written backup never looks like one.
 
 ``restore`` checks the backup before touching the database (digest, SQLite integrity), replaces the
-database in one step (SQLite: the backup API again, into the live file; PostgreSQL: the tables are dropped
-and the archive is loaded in a single transaction through ``psql``), then verifies: integrity, row counts
-against the manifest, and the checks plugins offer through the ``crm_check_database`` hook (the loyalty
-ledger's chains and balances, for example).
+database in one step (SQLite: the backup API again, into the live file; PostgreSQL: the tables are
+dropped and the archive is loaded in a single transaction through ``psql``), then verifies:
+integrity, row counts against the manifest, and the checks plugins offer through the
+``crm_check_database`` hook (the loyalty ledger's chains and balances, for example).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -104,7 +108,9 @@ def sqlite_file(app) -> Path:
 
 
 def _count_rows(conn, tables: list[str], quote) -> dict[str, int]:
-    return {t: conn.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0] for t in sorted(tables)}
+    return {
+        t: conn.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0] for t in sorted(tables)
+    }
 
 
 def _sqlite_quote(name: str) -> str:
@@ -112,15 +118,22 @@ def _sqlite_quote(name: str) -> str:
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
 
 
 def sqlite_integrity(conn: sqlite3.Connection) -> list[str]:
     """Problems ``PRAGMA integrity_check`` and ``foreign_key_check`` report (empty: sound)."""
     problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-    problems += [f"{r[0]} row {r[1]}: no {r[2]} row it refers to"
-                 for r in conn.execute("PRAGMA foreign_key_check")]
+    problems += [
+        f"{r[0]} row {r[1]}: no {r[2]} row it refers to"
+        for r in conn.execute("PRAGMA foreign_key_check")
+    ]
     return problems
 
 
@@ -152,7 +165,7 @@ def _check_target(path: Path, app) -> None:
         raise ValidationError("the backup cannot overwrite the database itself", field="path")
 
 
-# -- backup -------------------------------------------------------------------------------------------------
+# -- backup ----------------------------------------------------------------------------------------
 def backup(app, path: str | Path) -> BackupResult:
     """Write a consistent backup of ``app``'s database to ``path`` (and its manifest beside it)."""
     path = Path(path)
@@ -165,16 +178,30 @@ def backup(app, path: str | Path) -> BackupResult:
         else:
             counts = _backup_postgres(app, partial)
         _fsync(partial)
-        manifest = {"format": FORMAT, "version": FORMAT_VERSION, "dialect": app.engine.dialect.name,
-                    "created_at": utcnow().isoformat(), "crmcore": _crmcore_version(), **_describe(app),
-                    "schema": _postgres_schema(app), "sha256": _sha256(partial),
-                    "bytes": partial.stat().st_size, "tables": counts}
+        manifest = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "dialect": app.engine.dialect.name,
+            "created_at": utcnow().isoformat(),
+            "crmcore": _crmcore_version(),
+            **_describe(app),
+            "schema": _postgres_schema(app),
+            "sha256": _sha256(partial),
+            "bytes": partial.stat().st_size,
+            "tables": counts,
+        }
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     written = _write_manifest(path, manifest)
-    return BackupResult(str(path), str(written), manifest["dialect"], counts, manifest["bytes"],
-                        round(time.monotonic() - started, 3))
+    return BackupResult(
+        str(path),
+        str(written),
+        manifest["dialect"],
+        counts,
+        manifest["bytes"],
+        round(time.monotonic() - started, 3),
+    )
 
 
 def _crmcore_version() -> str:
@@ -209,7 +236,8 @@ def _postgres_schema(app) -> Optional[str]:
 
 
 def libpq_target(app) -> tuple[str, dict[str, str]]:
-    """The database as a libpq URI for ``pg_dump``/``psql`` (the password in ``PGPASSWORD``, not argv)."""
+    """The database as a libpq URI for ``pg_dump``/``psql`` (the password in ``PGPASSWORD``, not
+    argv)."""
     url = make_url(app.url)
     env = dict(os.environ)
     if url.password:
@@ -218,10 +246,14 @@ def libpq_target(app) -> tuple[str, dict[str, str]]:
     return uri, env
 
 
-def _run(command: list[str], env: dict[str, str], what: str, **kwargs) -> subprocess.CompletedProcess:
+def _run(
+    command: list[str], env: dict[str, str], what: str, **kwargs
+) -> subprocess.CompletedProcess:
     if shutil.which(command[0]) is None:
-        raise BackupError(f"{command[0]} is not installed; install PostgreSQL's client programs "
-                          f"(Debian: apt install postgresql-client) to {what}")
+        raise BackupError(
+            f"{command[0]} is not installed; install PostgreSQL's client programs "
+            f"(Debian: apt install postgresql-client) to {what}"
+        )
     result = subprocess.run(command, env=env, capture_output=True, **kwargs)
     if result.returncode != 0:
         raise BackupError(f"{command[0]} failed to {what}: {_last_line(result.stderr or b'')}")
@@ -235,23 +267,42 @@ def _backup_postgres(app, partial: Path) -> dict[str, int]:
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
             schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
             tables = inspect(conn).get_table_names(schema=schema)
-            counts = {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{schema}"."{t}"').scalar()
-                      for t in sorted(tables)}
-            # pg_dump reads the snapshot this open transaction exported: the same moment as the counts
-            _run(["pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--schema={schema}", "--no-owner",
-                  "--no-acl", f"--file={partial}", f"--dbname={uri}"], env, "back up the database")
+            counts = {
+                t: conn.exec_driver_sql(f'SELECT count(*) FROM "{schema}"."{t}"').scalar()
+                for t in sorted(tables)
+            }
+            # pg_dump reads the snapshot this open transaction exported: the same moment as the
+            # counts
+            _run(
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    f"--snapshot={snapshot}",
+                    f"--schema={schema}",
+                    "--no-owner",
+                    "--no-acl",
+                    f"--file={partial}",
+                    f"--dbname={uri}",
+                ],
+                env,
+                "back up the database",
+            )
     return counts
 
 
-# -- restore ------------------------------------------------------------------------------------------------
+# -- restore ---------------------------------------------------------------------------------------
 def read_manifest(path: Path, dialect: str) -> Optional[dict[str, Any]]:
-    """The backup's manifest, checked against the file; None when absent (allowed for SQLite only)."""
+    """The backup's manifest, checked against the file; None when absent (allowed for SQLite
+    only)."""
     where = manifest_path(path)
     if not where.exists():
         if dialect == "sqlite":
             return None
-        raise BackupError(f"the manifest {where} is missing; it holds the row counts a restore is verified "
-                          "against (keep it beside the backup)", field="path")
+        raise BackupError(
+            f"the manifest {where} is missing; it holds the row counts a restore is verified "
+            "against (keep it beside the backup)",
+            field="path",
+        )
     try:
         manifest = json.loads(where.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
@@ -259,11 +310,16 @@ def read_manifest(path: Path, dialect: str) -> Optional[dict[str, Any]]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{where} is not a crmcore backup manifest", field="path")
     if manifest.get("dialect") != dialect:
-        raise BackupError(f"{path} is a {manifest.get('dialect')} backup; this database is {dialect}",
-                          field="path")
+        raise BackupError(
+            f"{path} is a {manifest.get('dialect')} backup; this database is {dialect}",
+            field="path",
+        )
     if manifest.get("sha256") != _sha256(path):
-        raise BackupError(f"{path} does not match its manifest (SHA-256 differs): the file was damaged or "
-                          "replaced; nothing was restored", field="path")
+        raise BackupError(
+            f"{path} does not match its manifest (SHA-256 differs): the file was damaged or "
+            "replaced; nothing was restored",
+            field="path",
+        )
     return manifest
 
 
@@ -282,15 +338,20 @@ def restore(app, path: str | Path) -> RestoreReport:
     app.dispose()
     app.reload_plugins()
     actual = database_counts(app)
-    tables = {t: (expected.get(t, 0), actual.get(t, 0)) for t in sorted(set(expected) | set(actual))}
-    return RestoreReport(str(path), dialect, integrity, tables, run_checks(app),
-                         round(time.monotonic() - started, 3))
+    tables = {
+        t: (expected.get(t, 0), actual.get(t, 0)) for t in sorted(set(expected) | set(actual))
+    }
+    return RestoreReport(
+        str(path), dialect, integrity, tables, run_checks(app), round(time.monotonic() - started, 3)
+    )
 
 
 def database_counts(app) -> dict[str, int]:
     with app.engine.connect() as conn:
         tables = inspect(conn).get_table_names()
-        return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in sorted(tables)}
+        return {
+            t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in sorted(tables)
+        }
 
 
 def run_checks(app) -> dict[str, list[str]]:
@@ -299,7 +360,9 @@ def run_checks(app) -> dict[str, list[str]]:
         hook = uow.plugins.hook.crm_check_database
         found: dict[str, list[str]] = {}
         for impl in hook.get_hookimpls():
-            found[impl.plugin_name] = list(uow.plugins.call_one(impl, "crm_check_database", uow=uow) or [])
+            found[impl.plugin_name] = list(
+                uow.plugins.call_one(impl, "crm_check_database", uow=uow) or []
+            )
     return found
 
 
@@ -308,14 +371,21 @@ def _restore_sqlite(app, path: Path, manifest) -> tuple[dict[str, int], list[str
     try:
         problems = sqlite_integrity(source)
         if problems:
-            raise BackupError(f"{path} fails its integrity check ({problems[0]}); nothing was restored",
-                              field="path")
-        expected = manifest["tables"] if manifest else _count_rows(source, _sqlite_tables(source),
-                                                                    _sqlite_quote)
+            raise BackupError(
+                f"{path} fails its integrity check ({problems[0]}); nothing was restored",
+                field="path",
+            )
+        expected = (
+            manifest["tables"]
+            if manifest
+            else _count_rows(source, _sqlite_tables(source), _sqlite_quote)
+        )
         app.dispose()
         target = sqlite3.connect(sqlite_file(app), timeout=30)
         try:
-            source.backup(target)  # page by page under the target's write lock: readers see old or new
+            source.backup(
+                target
+            )  # page by page under the target's write lock: readers see old or new
             target.execute("PRAGMA journal_mode=WAL")
             return expected, sqlite_integrity(target)
         finally:
@@ -328,13 +398,17 @@ _SCHEMA_OR_EXTENSION = re.compile(r"^\d+; \d+ \d+ (SCHEMA|EXTENSION) ")
 
 
 def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[str]]:
-    """Drop the schema's tables and load the archive in one ``psql`` transaction: if any statement fails,
-    the database is left as it was. Constraints are created after the data and check it as they are."""
+    """Drop the schema's tables and load the archive in one ``psql`` transaction: if any statement
+    fails, the database is left as it was. Constraints are created after the data and check it as
+    they are."""
     uri, env = libpq_target(app)
     schema = _postgres_schema(app)
     if manifest.get("schema") != schema:
-        raise BackupError(f"{path} holds schema {manifest.get('schema')!r}; this database's is {schema!r} "
-                          "(restore into a database whose search_path names the same schema)", field="path")
+        raise BackupError(
+            f"{path} holds schema {manifest.get('schema')!r}; this database's is {schema!r} "
+            "(restore into a database whose search_path names the same schema)",
+            field="path",
+        )
     listing = _run(["pg_restore", "--list", str(path)], env, "read the backup").stdout.decode()
     # the schema itself and the extensions stay: only what lives in the schema is replaced
     kept = [line for line in listing.splitlines() if not _SCHEMA_OR_EXTENSION.match(line)]
@@ -348,15 +422,32 @@ def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[s
     try:
         for program in ("pg_restore", "psql"):
             if shutil.which(program) is None:
-                raise BackupError(f"{program} is not installed; install PostgreSQL's client programs "
-                                  "(Debian: apt install postgresql-client) to restore the database")
-        script = subprocess.Popen(["pg_restore", "--no-owner", "--no-acl", f"--use-list={entries}",
-                                   "--file=-", str(path)], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        # one transaction, committed only once pg_restore has produced the whole archive without error
-        loader = subprocess.Popen(["psql", "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1",
-                                   f"--dbname={uri}"], env=env, stdin=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                raise BackupError(
+                    f"{program} is not installed; install PostgreSQL's client programs "
+                    "(Debian: apt install postgresql-client) to restore the database"
+                )
+        script = subprocess.Popen(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-acl",
+                f"--use-list={entries}",
+                "--file=-",
+                str(path),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # one transaction, committed only once pg_restore has produced the whole archive without
+        # error
+        loader = subprocess.Popen(
+            ["psql", "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", f"--dbname={uri}"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             loader.stdin.write(b"SET client_min_messages = warning;\nBEGIN;\n" + drop.encode())
             shutil.copyfileobj(script.stdout, loader.stdin)
@@ -369,11 +460,15 @@ def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[s
             script.wait()
             loader.wait()
         if script.returncode != 0:
-            raise BackupError(f"pg_restore cannot read {path}, nothing was restored: "
-                              f"{_last_line(script.stderr.read())}")
+            raise BackupError(
+                f"pg_restore cannot read {path}, nothing was restored: "
+                f"{_last_line(script.stderr.read())}"
+            )
         if loader.returncode != 0:
-            raise BackupError(f"psql refused the backup, nothing was restored: "
-                              f"{_last_line(loader.stderr.read())}")
+            raise BackupError(
+                f"psql refused the backup, nothing was restored: "
+                f"{_last_line(loader.stderr.read())}"
+            )
     finally:
         entries.unlink(missing_ok=True)
     return manifest["tables"], []

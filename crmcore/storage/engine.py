@@ -48,11 +48,11 @@ def create_engine(url: str, **kwargs) -> Engine:
 
 
 def release_erased_pages(engine: Engine) -> bool:
-    """After erasing personal data: copy SQLite's ``-wal`` file into the database and truncate it, so the
-    old page images it holds are gone too (``secure_delete`` already zeroed them in the database).
+    """After erasing personal data: copy SQLite's ``-wal`` file into the database and truncate it,
+    so the old page images it holds are gone too (``secure_delete`` zeroed them in the database).
 
-    True when done; False when a reader kept the ``-wal`` busy (its next checkpoint empties it) or on
-    PostgreSQL, where old row versions stay until ``VACUUM`` (docs/operations.md)."""
+    True when done; False when a reader kept the ``-wal`` busy (its next checkpoint empties it) or
+    on PostgreSQL, where old row versions stay until ``VACUUM`` (docs/operations.md)."""
     if engine.dialect.name != "sqlite":
         return False
     raw = engine.raw_connection()  # outside a transaction: a checkpoint cannot run inside one

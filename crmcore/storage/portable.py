@@ -1,21 +1,24 @@
-"""``crm export all DIR`` and ``crm import all DIR``: every kernel and plugin table as JSON lines, and back.
+"""``crm export all DIR`` and ``crm import all DIR``: every kernel and plugin table as JSON lines,
+and back.
 
 The tables come from the one SQLAlchemy metadata the kernel and every plugin declare their models on
-(:mod:`crmcore.storage.base`), with the models of every installed plugin loaded: a plugin cannot forget
-to contribute a table. A table in the database that no installed plugin declares is refused by name
-rather than left out silently.
+(:mod:`crmcore.storage.base`), with the models of every installed plugin loaded: a plugin cannot
+forget to contribute a table. A table in the database that no installed plugin declares is refused
+by name rather than left out silently.
 
-``DIR/manifest.json`` holds the format, the schema revisions, the enabled plugins and the rows of each
-table; ``DIR/<table>.jsonl`` one JSON object per row, in primary-key order, in the same dependency order
-the tables are loaded in. Values are plain JSON: moments as ISO 8601 in UTC, dates as ISO dates, JSON
-columns as JSON. Files are written under temporary names and renamed when complete.
+``DIR/manifest.json`` holds the format, the schema revisions, the enabled plugins and the rows of
+each table; ``DIR/<table>.jsonl`` one JSON object per row, in primary-key order, in the same
+dependency order the tables are loaded in. Values are plain JSON: moments as ISO 8601 in UTC, dates
+as ISO dates, JSON columns as JSON. Files are written under temporary names and renamed when
+complete.
 
-``import all`` loads an export into an empty database (no tables, or a schema without rows): it creates
-the schema for the exported plugins, refuses when the revisions differ (export and import with the same
-crmcore; ``crm init`` upgrades afterwards), loads every table in one transaction (columns that refer to
-their own table are filled in a second pass), moves PostgreSQL's id sequences past the loaded ids, and
-runs the plugins' ``crm_check_database`` checks.
+``import all`` loads an export into an empty database (no tables, or a schema without rows): it
+creates the schema for the exported plugins, refuses when the revisions differ (export and import
+with the same crmcore; ``crm init`` upgrades afterwards), loads every table in one transaction
+(columns that refer to their own table are filled in a second pass), moves PostgreSQL's id sequences
+past the loaded ids, and runs the plugins' ``crm_check_database`` checks.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -66,8 +69,8 @@ class ImportResult:
 def all_metadata() -> MetaData:
     """The metadata with the models of the kernel and of every installed plugin (enabled or not)."""
     from ..plugin_host import installed_manifests
-    from .base import Base
     from . import models  # noqa: F401  (the kernel's tables)
+    from .base import Base
 
     for manifest in installed_manifests().values():
         if manifest.models:
@@ -96,17 +99,21 @@ def _tables_in(conn: Connection) -> set[str]:
 
 
 def exported_tables(conn: Connection) -> list[Table]:
-    """The tables of the database, in dependency order; a table no installed plugin declares is refused."""
+    """The tables of the database, in dependency order; a table no installed plugin declares is
+    refused."""
     metadata = all_metadata()
     present = _tables_in(conn)
     unknown = sorted(present - set(metadata.tables) - {ALEMBIC})
     if unknown:
-        raise ExportError(f"table {unknown[0]} is in the database but no installed plugin declares it; "
-                          "install its plugin (or drop the table) so that nothing is left out", field="table")
+        raise ExportError(
+            f"table {unknown[0]} is in the database but no installed plugin declares it; "
+            "install its plugin (or drop the table) so that nothing is left out",
+            field="table",
+        )
     return [t for t in metadata.sorted_tables if t.name in present]
 
 
-# -- values -------------------------------------------------------------------------------------------------
+# -- values ----------------------------------------------------------------------------------------
 def _kind(column) -> str:
     kind = column.type
     impl = getattr(kind, "impl", None)
@@ -139,23 +146,28 @@ def _from_json(kind: str, value: Any) -> Any:
 def _rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
     order = list(table.primary_key.columns) or list(table.columns)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
-        select(table).order_by(*order))
+        select(table).order_by(*order)
+    )
     for row in result.mappings():
         yield {name: _to_json(value) for name, value in row.items()}
 
 
-# -- export -------------------------------------------------------------------------------------------------
+# -- export ----------------------------------------------------------------------------------------
 def export_all(app, directory: str | Path) -> ExportResult:
-    """Write every table of ``app``'s database to ``directory`` (created if needed; must hold no export)."""
+    """Write every table of ``app``'s database to ``directory`` (created if needed; must hold no
+    export)."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValidationError(f"{directory} is a file; give a folder", field="dir")
     if (directory / MANIFEST).exists():
-        raise ValidationError(f"{directory} already holds an export; give an empty folder", field="dir")
+        raise ValidationError(
+            f"{directory} already holds an export; give an empty folder", field="dir"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     counts: dict[str, int] = {}
-    # one read transaction: every table from the same moment (a REPEATABLE READ snapshot on PostgreSQL)
+    # one read transaction: every table from the same moment (a REPEATABLE READ snapshot on
+    # PostgreSQL)
     engine = app.engine.execution_options(crm_begin="DEFERRED")
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
@@ -165,8 +177,14 @@ def export_all(app, directory: str | Path) -> ExportResult:
         for table in tables:
             counts[table.name] = _write_jsonl(directory / f"{table.name}.jsonl", _rows(conn, table))
         plugins = sorted(conn.execute(text("SELECT name FROM crm_plugins WHERE enabled")).scalars())
-    manifest = {"format": FORMAT, "version": FORMAT_VERSION, "dialect": app.engine.dialect.name,
-                "revisions": revisions, "plugins": plugins, "tables": counts}
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dialect": app.engine.dialect.name,
+        "revisions": revisions,
+        "plugins": plugins,
+        "tables": counts,
+    }
     _write_file(directory / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return ExportResult(str(directory), counts, round(time.monotonic() - started, 3))
 
@@ -196,7 +214,7 @@ def _write_file(path: Path, content: str) -> None:
     partial.replace(path)
 
 
-# -- import -------------------------------------------------------------------------------------------------
+# -- import ----------------------------------------------------------------------------------------
 def read_export_manifest(directory: Path) -> dict[str, Any]:
     where = directory / MANIFEST
     if not where.is_file():
@@ -209,21 +227,28 @@ def read_export_manifest(directory: Path) -> dict[str, Any]:
         raise ValidationError(f"{where} is not a crmcore export manifest", field="dir")
     for name in manifest.get("tables", {}):
         if not (directory / f"{name}.jsonl").is_file():
-            raise ValidationError(f"{directory} lacks {name}.jsonl, which its manifest lists", field="dir")
+            raise ValidationError(
+                f"{directory} lacks {name}.jsonl, which its manifest lists", field="dir"
+            )
     return manifest
 
 
 def _refuse_unless_empty(app) -> None:
-    """The target may have no tables, or tables without rows (``crm init`` records plugin states only)."""
+    """The target may have no tables, or tables without rows (``crm init`` records plugin states
+    only)."""
     with app.engine.connect() as conn:
         for name in sorted(_tables_in(conn) - {ALEMBIC, "crm_plugins"}):
             if conn.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() is not None:
-                raise ValidationError(f"the database is not empty (table {name} has rows); import into a new "
-                                      "database", field="db")
+                raise ValidationError(
+                    f"the database is not empty (table {name} has rows); import into a new "
+                    "database",
+                    field="db",
+                )
 
 
 def import_all(app, directory: str | Path) -> ImportResult:
-    """Load the export in ``directory`` into ``app``'s empty database (see the module's description)."""
+    """Load the export in ``directory`` into ``app``'s empty database (see the module's
+    description)."""
     from ..app import CRM
     from .backup import run_checks
 
@@ -235,9 +260,13 @@ def import_all(app, directory: str | Path) -> ImportResult:
 
     missing = [p for p in manifest["plugins"] if p not in installed_manifests()]
     if missing:
-        raise ExportError(f"the export needs plugin {missing[0]!r}, which is not installed here", field="plugin")
+        raise ExportError(
+            f"the export needs plugin {missing[0]!r}, which is not installed here", field="plugin"
+        )
     # the schema of every plugin that has tables in the export, enabled there or not
-    schema = CRM(app.url, plugins=sorted(set(manifest["plugins"]) | set(plugins_owning(manifest["tables"]))))
+    schema = CRM(
+        app.url, plugins=sorted(set(manifest["plugins"]) | set(plugins_owning(manifest["tables"])))
+    )
     try:
         schema.init()
     finally:
@@ -247,17 +276,25 @@ def import_all(app, directory: str | Path) -> ImportResult:
         revisions = sorted(conn.execute(text(f"SELECT version_num FROM {ALEMBIC}")).scalars())
         present = _tables_in(conn)
     if revisions != sorted(manifest["revisions"]):
-        raise ExportError(f"the export is at schema revisions {', '.join(sorted(manifest['revisions']))}; "
-                          f"this database is at {', '.join(revisions)}: import with the crmcore and plugin "
-                          "versions that exported it, then run `crm init`", field="dir")
+        raise ExportError(
+            f"the export is at schema revisions {', '.join(sorted(manifest['revisions']))}; "
+            f"this database is at {', '.join(revisions)}: import with the crmcore and plugin "
+            "versions that exported it, then run `crm init`",
+            field="dir",
+        )
     absent = sorted(set(manifest["tables"]) - present)
     if absent:
-        raise ExportError(f"table {absent[0]} of the export does not exist here (its plugin is installed but "
-                          "was not migrated)", field="dir")
+        raise ExportError(
+            f"table {absent[0]} of the export does not exist here (its plugin is installed but "
+            "was not migrated)",
+            field="dir",
+        )
     order = [t for t in metadata.sorted_tables if t.name in manifest["tables"]]
     counts: dict[str, int] = {}
     with app.engine.begin() as conn:
-        conn.execute(text("DELETE FROM crm_plugins"))  # init recorded its own; the export's replace them
+        conn.execute(
+            text("DELETE FROM crm_plugins")
+        )  # init recorded its own; the export's replace them
         for table in order:
             counts[table.name] = _load_table(conn, table, directory / f"{table.name}.jsonl")
         if conn.dialect.name == "postgresql":
@@ -265,10 +302,14 @@ def import_all(app, directory: str | Path) -> ImportResult:
     short = {t: (n, counts.get(t)) for t, n in manifest["tables"].items() if counts.get(t) != n}
     if short:
         name, (expected, loaded) = next(iter(short.items()))
-        raise ExportError(f"table {name}: the manifest lists {expected} rows, the file held {loaded}")
+        raise ExportError(
+            f"table {name}: the manifest lists {expected} rows, the file held {loaded}"
+        )
     app.dispose()
     app.reload_plugins()
-    return ImportResult(str(directory), counts, run_checks(app), round(time.monotonic() - started, 3))
+    return ImportResult(
+        str(directory), counts, run_checks(app), round(time.monotonic() - started, 3)
+    )
 
 
 def _self_references(table: Table) -> list[str]:
@@ -301,17 +342,27 @@ def _load_table(conn: Connection, table: Table, path: Path) -> int:
                 batch = []
     if batch:
         conn.execute(table.insert(), batch)
-    for row in second_pass:  # a row may refer to one loaded after it (a merge into a newer customer)
+    for (
+        row
+    ) in second_pass:  # a row may refer to one loaded after it (a merge into a newer customer)
         where = [table.c[k] == row[k] for k in key]
-        conn.execute(update(table).where(*where).values({c: v for c, v in row.items() if c not in key}))
+        conn.execute(
+            update(table).where(*where).values({c: v for c, v in row.items() if c not in key})
+        )
     return count
 
 
 def _advance_sequences(conn: Connection, tables: list[Table]) -> None:
     for table in tables:
         for column in table.primary_key.columns:
-            sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                    {"t": table.name, "c": column.name}).scalar()
+            sequence = conn.execute(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
+            ).scalar()
             if sequence:
-                conn.execute(text(f'SELECT setval(:s, coalesce((SELECT max("{column.name}") FROM '
-                                  f'"{table.name}"), 0) + 1, false)'), {"s": sequence})
+                conn.execute(
+                    text(
+                        f'SELECT setval(:s, coalesce((SELECT max("{column.name}") FROM '
+                        f'"{table.name}"), 0) + 1, false)'
+                    ),
+                    {"s": sequence},
+                )

@@ -59,7 +59,8 @@ def declare_deliver_actor(broker, queue: str, app, worker: str, *, hook_attempts
         if outcome == DUPLICATE:
             log.info("event %s was already handled; repeat delivery ignored", event.id)
         elif outcome == PRUNED:
-            log.info("event %s was processed and pruned from the outbox; repeat delivery ignored", event.id)
+            log.info("event %s was processed and pruned from the outbox; repeat delivery ignored",
+                     event.id)
         return None
 
     return dramatiq.Actor(crm_deliver_event, broker=broker, actor_name=DELIVER_ACTOR, queue_name=queue,

@@ -1,6 +1,8 @@
-"""Outbox repair: events the broker lost are published again (the relay after a delay, or `crm outbox
-republish`), so a customer's later events stop waiting for them; processed events are pruned after the
-retention (`crm outbox prune`, the job outbox.prune), and a late repeat of a pruned event changes nothing."""
+"""Outbox repair: events the broker lost are published again (the relay after a delay, or `crm
+outbox republish`), so a customer's later events stop waiting for them; processed events are pruned
+after the retention (`crm outbox prune`, the job outbox.prune), and a late repeat of a pruned event
+changes nothing."""
+
 import threading
 from datetime import timedelta
 
@@ -21,7 +23,8 @@ from .test_relay import Recorder
 
 
 class Lossy:
-    """A publisher whose broker 'loses' the first message of each event id in ``lose`` (accepts, drops)."""
+    """A publisher whose broker 'loses' the first message of each event id in ``lose`` (accepts,
+    drops)."""
 
     def __init__(self, inner, lose=()):
         self.inner = inner
@@ -45,7 +48,11 @@ def published_ids(recorder):
 
 
 def test_only_the_oldest_unprocessed_event_of_a_customer_is_republished_after_the_delay(probe_app):
-    first, other, second = emit(probe_app, 7, seq=1), emit(probe_app, 8, seq=1), emit(probe_app, 7, seq=2)
+    first, other, second = (
+        emit(probe_app, 7, seq=1),
+        emit(probe_app, 8, seq=1),
+        emit(probe_app, 7, seq=2),
+    )
     loose = emit(probe_app, None, seq=3)
     recorder = Recorder()
     relay = OutboxRelay(probe_app, recorder, republish_after=timedelta(minutes=10))
@@ -58,27 +65,38 @@ def test_only_the_oldest_unprocessed_event_of_a_customer_is_republished_after_th
     except WaitForPredecessor:
         pass
 
-    assert repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10)) == []  # too early
+    assert (
+        repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10)) == []
+    )  # too early
     later = utcnow() + timedelta(minutes=11)
-    assert repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10), now=later) == [
-        first.id, loose.id]
+    assert repair.republish_stalled(
+        probe_app, recorder, after=timedelta(minutes=10), now=later
+    ) == [first.id, loose.id]
     assert published_ids(recorder)[4:] == [first.id, loose.id]
     with probe_app.sessionmaker() as s:
         attempts = dict(s.execute(select(OutboxEvent.id, OutboxEvent.attempts)).all())
     assert attempts == {first.id: 2, other.id: 1, second.id: 1, loose.id: 2}
     # stamped anew: the delay counts from the repeat
-    assert repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10),
-                                    now=utcnow() + timedelta(minutes=9)) == []
+    assert (
+        repair.republish_stalled(
+            probe_app, recorder, after=timedelta(minutes=10), now=utcnow() + timedelta(minutes=9)
+        )
+        == []
+    )
 
     for event in (first, second, loose):
         assert handle_event(probe_app, event, worker="w") == DONE
     assert effects(probe_app) == [other.id, first.id, second.id, loose.id]
     much_later = utcnow() + timedelta(days=1)
-    assert repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10), now=much_later) == []
+    assert (
+        repair.republish_stalled(probe_app, recorder, after=timedelta(minutes=10), now=much_later)
+        == []
+    )
 
 
 def test_a_message_the_broker_lost_is_delivered_after_the_delay_and_the_next_ones_follow(
-        probe_app, broker_settings, tmp_path):
+    probe_app, broker_settings, tmp_path
+):
     events = [emit(probe_app, 5, seq=n) for n in range(4)] + [emit(probe_app, 6, seq=0)]
     workers = start_workers(probe_app, broker_settings, tmp_path, 1)
     publisher = Lossy(DramatiqPublisher(broker_settings), lose=[events[0].id])
@@ -87,7 +105,9 @@ def test_a_message_the_broker_lost_is_delivered_after_the_delay_and_the_next_one
     thread = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_seconds": 0.1})
     thread.start()
     try:
-        assert wait_until(lambda: events[4].id in processed(probe_app), timeout=30), logs_of(workers)
+        assert wait_until(lambda: events[4].id in processed(probe_app), timeout=30), logs_of(
+            workers
+        )
         assert publisher.lost == [events[0].id]
         assert events[1].id not in processed(probe_app)  # waits behind the lost one
         assert wait_until(lambda: len(processed(probe_app)) == 5, timeout=30), logs_of(workers)
@@ -109,23 +129,50 @@ def test_a_message_the_broker_lost_is_delivered_after_the_delay_and_the_next_one
 
 
 def test_republish_command_by_event_id_and_since(crm_cli, probe_app, broker_settings):
-    done, lost, pending = emit(probe_app, 1, seq=1), emit(probe_app, 2, seq=1), emit(probe_app, 3, seq=1)
+    done, lost, pending = (
+        emit(probe_app, 1, seq=1),
+        emit(probe_app, 2, seq=1),
+        emit(probe_app, 3, seq=1),
+    )
     with probe_app.sessionmaker() as s, s.begin():
-        s.execute(OutboxEvent.__table__.update().where(OutboxEvent.id.in_([done.id, lost.id]))
-                  .values(published_at=utcnow()))
+        s.execute(
+            OutboxEvent.__table__.update()
+            .where(OutboxEvent.id.in_([done.id, lost.id]))
+            .values(published_at=utcnow())
+        )
     assert handle_event(probe_app, done, worker="w") == DONE
-    env = {"CRM_BROKER_URL": broker_settings.url, "CRM_QUEUE": broker_settings.queue,
-           "CRM_BROKER_NAMESPACE": broker_settings.namespace}
-    result = crm_cli("outbox", "republish", "--event-id", str(done.id), "--event-id", str(lost.id),
-                     "--event-id", str(pending.id), "--json", env=env)
+    env = {
+        "CRM_BROKER_URL": broker_settings.url,
+        "CRM_QUEUE": broker_settings.queue,
+        "CRM_BROKER_NAMESPACE": broker_settings.namespace,
+    }
+    result = crm_cli(
+        "outbox",
+        "republish",
+        "--event-id",
+        str(done.id),
+        "--event-id",
+        str(lost.id),
+        "--event-id",
+        str(pending.id),
+        "--json",
+        env=env,
+    )
     assert result.exit_code == 0, result
     data = result.json()
     assert data["republished"] == [lost.id]
-    assert data["skipped"] == [{"event_id": done.id, "reason": "already processed (done)"},
-                               {"event_id": pending.id, "reason": "not published yet: the relay publishes it"}]
+    assert data["skipped"] == [
+        {"event_id": done.id, "reason": "already processed (done)"},
+        {"event_id": pending.id, "reason": "not published yet: the relay publishes it"},
+    ]
     text = crm_cli("outbox", "republish", "--since", "2025-03-21", env=env).stdout
     assert f"re-published 1 event to {broker_settings.describe()} (#{lost.id}…#{lost.id})" in text
-    assert crm_cli("outbox", "republish", "--since", "2025-03-21", "--event-id", "1", env=env).exit_code == 2
+    assert (
+        crm_cli(
+            "outbox", "republish", "--since", "2025-03-21", "--event-id", "1", env=env
+        ).exit_code
+        == 2
+    )
     missing = crm_cli("outbox", "republish", "--event-id", "999", env=env)
     assert missing.exit_code == 1 and "no outbox event 999" in missing.stderr
     broker = make_broker(broker_settings)
@@ -150,7 +197,9 @@ def outbox_ids(app):
         return list(s.scalars(select(OutboxEvent.id).order_by(OutboxEvent.id)))
 
 
-def test_prune_deletes_processed_events_older_than_the_retention_and_a_late_repeat_is_ignored(probe_app):
+def test_prune_deletes_processed_events_older_than_the_retention_and_a_late_repeat_is_ignored(
+    probe_app,
+):
     old_done, old_open, new_done = old_and_new_events(probe_app)
     assert repair.prune(probe_app, older_than=timedelta(days=30)) == 1
     assert outbox_ids(probe_app) == [old_open.id, new_done.id]
@@ -165,7 +214,8 @@ def test_the_jobs_prune_the_outbox_with_the_configured_retention(probe_app, monk
     old_done, old_open, new_done = old_and_new_events(probe_app)
     monkeypatch.setenv("CRM_OUTBOX_RETENTION", "50d")
     assert run_jobs(probe_app, only=["outbox.prune"]) == [
-        {"job": "outbox.prune", "ok": True, "summary": {"pruned": 0}}]
+        {"job": "outbox.prune", "ok": True, "summary": {"pruned": 0}}
+    ]
     monkeypatch.delenv("CRM_OUTBOX_RETENTION")
     assert run_jobs(probe_app, only=["outbox.prune"])[0]["summary"] == {"pruned": 1}
     assert outbox_ids(probe_app) == [old_open.id, new_done.id]
@@ -176,6 +226,9 @@ def test_prune_command(crm_cli, crm_app):
     result = crm_cli("outbox", "prune", "--older-than", "30d")
     assert result.exit_code == 0, result
     assert result.stdout.strip() == "pruned 1 processed outbox event older than 30d"
-    assert crm_cli("outbox", "prune", "--json").json() == {"pruned": 0, "older_than_seconds": 30 * 86400}
+    assert crm_cli("outbox", "prune", "--json").json() == {
+        "pruned": 0,
+        "older_than_seconds": 30 * 86400,
+    }
     bad = crm_cli("outbox", "prune", "--older-than", "soon")
     assert bad.exit_code == 1 and "'soon' is not a duration" in bad.stderr

@@ -82,8 +82,9 @@ LOTTERY_JOBS = ["lottery.close_due", "lottery.draw_due"]
 def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     new_campaign(crm_app)
     record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
-    assert run_jobs(crm_app, only=LOTTERY_JOBS) == [{"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
-                                 {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
+    assert run_jobs(crm_app, only=LOTTERY_JOBS) == [
+        {"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
+        {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
     new_campaign(crm_app, name="no-prizes", prizes=[])
     crm_app.clock.set(END)
     results = run_jobs(crm_app, only=LOTTERY_JOBS)

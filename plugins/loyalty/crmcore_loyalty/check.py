@@ -57,6 +57,6 @@ def check_ledger(uow) -> dict[str, Any]:
 
 
 def problem_lines(result: dict[str, Any]) -> list[str]:
-    """The problems of :func:`check_ledger`, one line each (``crm loyalty check``, ``crm restore``)."""
-    return [f"customer {p['customer_id']}" + (f", entry {p['seq']}" if p["seq"] else "") + f": {p['problem']}"
-            for p in result["problems"]]
+    """The problems of :func:`check_ledger`, one line each (``crm loyalty check``, restores)."""
+    return [f"customer {p['customer_id']}" + (f", entry {p['seq']}" if p["seq"] else "")
+            + f": {p['problem']}" for p in result["problems"]]
