@@ -4,7 +4,7 @@ lines and loaded into an empty SQLite or PostgreSQL database is the same databas
 import json
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from crmcore.app import CRM
 from crmcore.demo import build_demo
@@ -134,3 +134,21 @@ def test_the_commands(demo_url, tmp_path):
     assert json.loads(loaded.stdout)["ok"] is True
     twice = CliRunner().invoke(cli, ["--db", into, "import", "all", str(tmp_path / "e")])
     assert twice.exit_code == 1 and "the database is not empty" in twice.stderr
+
+
+def test_an_export_that_does_not_match_its_manifest_imports_nothing(
+    demo_url, crm_empty_database_url, tmp_path
+):
+    source = CRM(demo_url)
+    export_all(source, tmp_path / "x")
+    source.dispose()
+    lines_of = (tmp_path / "x" / "voip_calls.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "x" / "voip_calls.jsonl").write_text("\n".join(lines_of[:-1]) + "\n", encoding="utf-8")
+    target = CRM(crm_empty_database_url)
+    try:
+        with pytest.raises(ExportError, match="voip_calls.jsonl holds .* rows, the manifest lists"):
+            import_all(target, tmp_path / "x")
+        with target.sessionmaker() as s:  # customers were loaded before voip_calls: rolled back
+            assert s.scalar(select(func.count()).select_from(Customer)) == 0
+    finally:
+        target.dispose()

@@ -173,26 +173,34 @@ def backup(app, path: str | Path) -> BackupResult:
     started = time.monotonic()
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        if app.engine.dialect.name == "sqlite":
-            counts = _backup_sqlite(app, partial)
-        else:
-            counts = _backup_postgres(app, partial)
-        _fsync(partial)
-        manifest = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "dialect": app.engine.dialect.name,
-            "created_at": utcnow().isoformat(),
-            "crmcore": _crmcore_version(),
-            **_describe(app),
-            "schema": _postgres_schema(app),
-            "sha256": _sha256(partial),
-            "bytes": partial.stat().st_size,
-            "tables": counts,
-        }
-        partial.replace(path)
+        return _backup(app, path, partial, started)
+    except OSError as exc:
+        raise BackupError(f"cannot write the backup {path}: {exc.strerror}") from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy the database: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _backup(app, path: Path, partial: Path, started: float) -> BackupResult:
+    if app.engine.dialect.name == "sqlite":
+        counts = _backup_sqlite(app, partial)
+    else:
+        counts = _backup_postgres(app, partial)
+    _fsync(partial)
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dialect": app.engine.dialect.name,
+        "created_at": utcnow().isoformat(),
+        "crmcore": _crmcore_version(),
+        **_describe(app),
+        "schema": _postgres_schema(app),
+        "sha256": _sha256(partial),
+        "bytes": partial.stat().st_size,
+        "tables": counts,
+    }
+    partial.replace(path)
     written = _write_manifest(path, manifest)
     return BackupResult(
         str(path),
@@ -415,10 +423,18 @@ def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[s
     entries = path.with_name(f".{path.name}.entries-{os.getpid()}")
     entries.write_text("\n".join(kept) + "\n", encoding="utf-8")
     with app.engine.connect() as conn:
-        tables = inspect(conn).get_table_names(schema=schema)
+        found = inspect(conn)
+        existing = {
+            "VIEW": found.get_view_names(schema=schema),
+            "TABLE": found.get_table_names(schema=schema),
+            "SEQUENCE": found.get_sequence_names(schema=schema),
+        }
     app.dispose()
-    names = ", ".join(f'"{schema}"."{t}"' for t in tables)
-    drop = f"DROP TABLE IF EXISTS {names} CASCADE;\n" if tables else ""
+    drop = "".join(
+        f"DROP {kind} IF EXISTS {', '.join(_qualified(schema, n) for n in names)} CASCADE;\n"
+        for kind, names in existing.items()
+        if names
+    )
     try:
         for program in ("pg_restore", "psql"):
             if shutil.which(program) is None:
@@ -472,6 +488,10 @@ def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[s
     finally:
         entries.unlink(missing_ok=True)
     return manifest["tables"], []
+
+
+def _qualified(schema: str, name: str) -> str:
+    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
 
 
 def _last_line(data: bytes) -> str:

@@ -32,6 +32,7 @@ from typing import Any, Iterator
 import attrs
 from sqlalchemy import JSON, Date, DateTime, MetaData, Table, inspect, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from ..errors import CRMError, ValidationError
 
@@ -163,7 +164,14 @@ def export_all(app, directory: str | Path) -> ExportResult:
         raise ValidationError(
             f"{directory} already holds an export; give an empty folder", field="dir"
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return _export(app, directory)
+    except OSError as exc:
+        raise ExportError(f"cannot write the export to {directory}: {exc.strerror}") from None
+
+
+def _export(app, directory: Path) -> ExportResult:
     started = time.monotonic()
     counts: dict[str, int] = {}
     # one read transaction: every table from the same moment (a REPEATABLE READ snapshot on
@@ -291,19 +299,24 @@ def import_all(app, directory: str | Path) -> ImportResult:
         )
     order = [t for t in metadata.sorted_tables if t.name in manifest["tables"]]
     counts: dict[str, int] = {}
-    with app.engine.begin() as conn:
-        conn.execute(
-            text("DELETE FROM crm_plugins")
-        )  # init recorded its own; the export's replace them
-        for table in order:
-            counts[table.name] = _load_table(conn, table, directory / f"{table.name}.jsonl")
-        if conn.dialect.name == "postgresql":
-            _advance_sequences(conn, order)
-    short = {t: (n, counts.get(t)) for t, n in manifest["tables"].items() if counts.get(t) != n}
-    if short:
-        name, (expected, loaded) = next(iter(short.items()))
+    try:
+        with app.engine.begin() as conn:  # all tables or none
+            # init recorded its own plugin states; the export's replace them
+            conn.execute(text("DELETE FROM crm_plugins"))
+            for table in order:
+                loaded = _load_table(conn, table, directory / f"{table.name}.jsonl")
+                if loaded != manifest["tables"][table.name]:
+                    raise ExportError(
+                        f"{table.name}.jsonl holds {loaded} rows, the manifest lists "
+                        f"{manifest['tables'][table.name]}; nothing was imported"
+                    )
+                counts[table.name] = loaded
+            if conn.dialect.name == "postgresql":
+                _advance_sequences(conn, order)
+    except DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise ExportError(
-            f"table {name}: the manifest lists {expected} rows, the file held {loaded}"
+            f"the database refused a row of the export, nothing was imported: {first}"
         )
     app.dispose()
     app.reload_plugins()
