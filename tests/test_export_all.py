@@ -143,7 +143,9 @@ def test_an_export_that_does_not_match_its_manifest_imports_nothing(
     export_all(source, tmp_path / "x")
     source.dispose()
     lines_of = (tmp_path / "x" / "voip_calls.jsonl").read_text(encoding="utf-8").splitlines()
-    (tmp_path / "x" / "voip_calls.jsonl").write_text("\n".join(lines_of[:-1]) + "\n", encoding="utf-8")
+    (tmp_path / "x" / "voip_calls.jsonl").write_text(
+        "\n".join(lines_of[:-1]) + "\n", encoding="utf-8"
+    )
     target = CRM(crm_empty_database_url)
     try:
         with pytest.raises(ExportError, match="voip_calls.jsonl holds .* rows, the manifest lists"):
