@@ -74,19 +74,25 @@ def outbox():
               help="Claim at most this many of the 16 partitions per batch (lets several relays share the work).")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--queue", metavar="NAME", help=QUEUE_HELP)
+@click.option("--republish-after", metavar="DURATION",
+              help="Publish again events no worker processed this long after publishing (the broker "
+                   "lost them; default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the result as JSON.")
-def relay(once, batch_size, max_partitions, broker, queue, as_json):
+def relay(once, batch_size, max_partitions, broker, queue, republish_after, as_json):
     """Publish unpublished outbox events to the broker, in order per customer, at least once.
 
     Several relays may run at once (on PostgreSQL they share the partitions; on SQLite one relays and the
-    others stand by until its lease runs out).
+    others stand by until its lease runs out). Events the broker lost (published, but no worker
+    processed them within --republish-after) are published again.
     """
     import time
 
+    from ..domain.dates import parse_duration
     from ..outbox.relay import OutboxRelay
     from ..workers.publisher import DramatiqPublisher
 
     settings = _settings(broker, queue)
+    delay = parse_duration(republish_after, field="republish-after") if republish_after else None
     app = get_app()
     if not once:
         _logging(False)
@@ -94,7 +100,7 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
     publisher = DramatiqPublisher(settings)
     try:
         relay_ = OutboxRelay(app, publisher, batch_size=batch_size,
-                             max_partitions=max_partitions)
+                             max_partitions=max_partitions, republish_after=delay)
         if once:
             published = relay_.run_until_empty()
         else:

@@ -232,3 +232,33 @@ def test_prune_command(crm_cli, crm_app):
     }
     bad = crm_cli("outbox", "prune", "--older-than", "soon")
     assert bad.exit_code == 1 and "'soon' is not a duration" in bad.stderr
+
+
+def test_relay_once_republishes_what_was_published_longer_ago_than_the_option_says(
+    crm_cli, probe_app, broker_settings
+):
+    lost = emit(probe_app, 4, seq=1)
+    with probe_app.sessionmaker() as s, s.begin():
+        s.execute(
+            OutboxEvent.__table__.update()
+            .where(OutboxEvent.id == lost.id)
+            .values(published_at=utcnow() - timedelta(minutes=45), attempts=1)
+        )
+    env = {
+        "CRM_BROKER_URL": broker_settings.url,
+        "CRM_QUEUE": broker_settings.queue,
+        "CRM_BROKER_NAMESPACE": broker_settings.namespace,
+    }
+    waiting = crm_cli("outbox", "relay", "--once", "--republish-after", "1h", "--json", env=env)
+    assert waiting.exit_code == 0, waiting
+    with probe_app.sessionmaker() as s:
+        assert s.get(OutboxEvent, lost.id).attempts == 1  # not yet: 45 minutes < 1 hour
+    done = crm_cli("outbox", "relay", "--once", "--republish-after", "30m", "--json", env=env)
+    assert done.exit_code == 0 and done.json()["published"] == 0  # nothing new, one again
+    with probe_app.sessionmaker() as s:
+        assert s.get(OutboxEvent, lost.id).attempts == 2
+    broker = make_broker(broker_settings)
+    try:
+        assert queue_counts(broker, broker_settings)["ready"] == 1
+    finally:
+        broker.close()
