@@ -75,8 +75,8 @@ def outbox():
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--queue", metavar="NAME", help=QUEUE_HELP)
 @click.option("--republish-after", metavar="DURATION",
-              help="Publish again events no worker processed this long after publishing (the broker "
-                   "lost them; default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
+              help="Publish again events no worker processed this long after publishing (the "
+                   "broker lost them; default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the result as JSON.")
 def relay(once, batch_size, max_partitions, broker, queue, republish_after, as_json):
     """Publish unpublished outbox events to the broker, in order per customer, at least once.
