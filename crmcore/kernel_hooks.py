@@ -28,3 +28,12 @@ def crm_customer_forgotten(uow, customer):
     from .services.leads import forget_pending_leads
 
     forget_pending_leads(uow, customer.id)
+
+
+@hookimpl
+def crm_jobs():
+    from .jobs import Job
+    from .outbox.repair import prune_job
+
+    return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION "
+                "(30d)", prune_job)]

@@ -21,6 +21,10 @@ KERNEL_COMMANDS = {
     "outbox": ("crmcore.cli.worker_cmd:outbox", "Relay domain events to the message broker; show the backlog."),
     "web": ("crmcore.cli.web_cmd:web", "Serve the HTTP API and the web interface."),
     "users": ("crmcore.cli.web_cmd:users", "Users of the web interface: roles, permissions, API tokens."),
+    "backup": ("crmcore.cli.backup_cmd:backup", "Back up the database while it is in use."),
+    "restore": ("crmcore.cli.backup_cmd:restore", "Restore a backup and verify it."),
+    "export": ("crmcore.cli.portable_cmd:export", "Write every table to JSON lines (export all)."),
+    "import": ("crmcore.cli.portable_cmd:import_", "Load an export into an empty database."),
 }
 
 

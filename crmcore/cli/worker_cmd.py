@@ -74,19 +74,25 @@ def outbox():
               help="Claim at most this many of the 16 partitions per batch (lets several relays share the work).")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--queue", metavar="NAME", help=QUEUE_HELP)
+@click.option("--republish-after", metavar="DURATION",
+              help="Publish again events no worker processed this long after publishing (the "
+                   "broker lost them; default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the result as JSON.")
-def relay(once, batch_size, max_partitions, broker, queue, as_json):
+def relay(once, batch_size, max_partitions, broker, queue, republish_after, as_json):
     """Publish unpublished outbox events to the broker, in order per customer, at least once.
 
     Several relays may run at once (on PostgreSQL they share the partitions; on SQLite one relays and the
-    others stand by until its lease runs out).
+    others stand by until its lease runs out). Events the broker lost (published, but no worker
+    processed them within --republish-after) are published again.
     """
     import time
 
+    from ..domain.dates import parse_duration
     from ..outbox.relay import OutboxRelay
     from ..workers.publisher import DramatiqPublisher
 
     settings = _settings(broker, queue)
+    delay = parse_duration(republish_after, field="republish-after") if republish_after else None
     app = get_app()
     if not once:
         _logging(False)
@@ -94,7 +100,7 @@ def relay(once, batch_size, max_partitions, broker, queue, as_json):
     publisher = DramatiqPublisher(settings)
     try:
         relay_ = OutboxRelay(app, publisher, batch_size=batch_size,
-                             max_partitions=max_partitions)
+                             max_partitions=max_partitions, republish_after=delay)
         if once:
             published = relay_.run_until_empty()
         else:
@@ -158,3 +164,86 @@ def status(with_broker, broker, queue, as_json):
     for f in data["recent_failures"]:
         click.echo(f"failed event {f['event_id']} {f['event']} (customer {f['customer_id']}) after "
                    f"{f['attempts']} attempts at {when(f['at'])}: {f['error']}")
+
+
+@outbox.command("republish")
+@click.option("--since", metavar="MOMENT",
+              help="Every published, unprocessed event written since MOMENT (ISO or Jalali), "
+                   "however recent.")
+@click.option("--event-id", "event_ids", type=click.IntRange(min=1), multiple=True, metavar="ID",
+              help="Exactly this event (repeatable); processed or unpublished ones are skipped, "
+                   "saying why.")
+@click.option("--older-than", metavar="DURATION",
+              help="Without --since/--event-id: events published this long ago and not processed "
+                   "(default $CRM_OUTBOX_REPUBLISH_AFTER, else 10m).")
+@click.option("--broker", metavar="URL", help=BROKER_HELP)
+@click.option("--queue", metavar="NAME", help=QUEUE_HELP)
+@click.option("--json", "as_json", is_flag=True)
+def republish(since, event_ids, older_than, broker, queue, as_json):
+    """Publish again events the broker lost: published, but no worker processed them.
+
+    The relay does this by itself after the delay; this command does it now. Workers ignore repeats.
+    """
+    from ..domain.dates import parse_datetime, parse_duration
+    from ..outbox import repair
+    from ..workers.publisher import DramatiqPublisher
+
+    if sum(map(bool, (since, event_ids, older_than))) > 1:
+        raise click.UsageError("give one of --since, --event-id and --older-than")
+    app = get_app()
+    moment = parse_datetime(since, tz=app.timezone, field="since") if since else None
+    after = parse_duration(older_than, field="older-than") if older_than else None
+    settings = _settings(broker, queue)
+    skipped: list = []
+    if event_ids:
+        with app.sessionmaker() as session:
+            events, skipped = repair.chosen_events(session, event_ids)
+    publisher = DramatiqPublisher(settings)
+    try:
+        if event_ids:
+            ids = [e.id for e in events]
+            repair.publish_again(app, publisher, events)
+        elif moment is not None:
+            ids = repair.republish_since(app, publisher, moment)
+        else:
+            ids = repair.republish_stalled(app, publisher,
+                                           after=after or repair.republish_after_from_environment())
+    finally:
+        publisher.close()
+    if as_json:
+        echo_json({"republished": ids, "broker": settings.describe(),
+                   "skipped": [{"event_id": s.event_id, "reason": s.reason} for s in skipped]})
+        return
+    for s in skipped:
+        click.echo(f"event {s.event_id} skipped: {s.reason}")
+    noun = "event" if len(ids) == 1 else "events"
+    click.echo(f"re-published {len(ids):,} {noun} to {settings.describe()}"
+               + (f" (#{ids[0]}…#{ids[-1]})" if ids else ""))
+
+
+@outbox.command("prune")
+@click.option("--older-than", metavar="DURATION",
+              help="Delete processed events written this long ago (default $CRM_OUTBOX_RETENTION, "
+                   "else 30d).")
+@click.option("--json", "as_json", is_flag=True)
+def prune(older_than, as_json):
+    """Delete processed outbox events older than the retention (unpublished or unprocessed ones
+    stay).
+
+    `crm jobs run` does the same with the default retention (job outbox.prune).
+    """
+    import os
+
+    from ..domain.dates import parse_duration
+    from ..outbox import repair
+
+    age = (parse_duration(older_than, field="older-than") if older_than
+           else repair.retention_from_environment())
+    app = get_app()
+    pruned = repair.prune(app, older_than=age)
+    if as_json:
+        echo_json({"pruned": pruned, "older_than_seconds": int(age.total_seconds())})
+    else:
+        label = older_than or os.environ.get(repair.RETENTION_ENV) or "30d"
+        noun = "event" if pruned == 1 else "events"
+        click.echo(f"pruned {pruned:,} processed outbox {noun} older than {label}")

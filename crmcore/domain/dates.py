@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -14,6 +14,24 @@ DEFAULT_TIMEZONE = "Asia/Tehran"
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 JALALI_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"]
+
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(raw: str | timedelta, *, field: str = "duration") -> timedelta:
+    """Read a length of time: ``45s``, ``10m``, ``12h``, ``30d`` (Persian digits too)."""
+    if isinstance(raw, timedelta):
+        return raw
+    m = _DURATION.match(to_ascii_digits(str(raw or "")).strip().lower())
+    if not m:
+        raise ValidationError(f"{raw!r} is not a duration (a number and s, m, h or d: 45s, 10m, "
+                              "12h, 30d)", field=field)
+    try:
+        return timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
+    except OverflowError:
+        raise ValidationError(f"{raw!r} is too long a duration", field=field) from None
 
 
 def utcnow() -> datetime:

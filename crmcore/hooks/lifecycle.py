@@ -28,6 +28,18 @@ def crm_jobs():
 
 
 @hookspec
+def crm_check_database(uow):
+    """Check the plugin's own invariants over the whole database (restore, ``crm import all``).
+
+    :param uow: a read-only :class:`crmcore.uow.UnitOfWork` on the restored or imported database.
+    :return: a list of problems, one short line each naming the record (``customer 12: cached
+        balance 50 but the ledger sums to 40``); an empty list when all is well. Any problem makes
+        the command exit 1.
+    :when: once per ``crm restore`` or ``crm import all``, after the rows are in and counted.
+    """
+
+
+@hookspec
 def crm_search_fields():
     """Contribute fields to ``crm customers find --where FIELD OP VALUE`` and to segment queries.
 

@@ -5,6 +5,7 @@ order, hand them to the publisher one by one (each confirmed by the broker befor
 published. A crash between publishing and marking publishes those rows again on the next run: consumers are
 idempotent by event id (:mod:`crmcore.workers.consumer`). If the broker refuses a message, the rows before it
 are marked published, the refused one has its ``attempts`` increased, and :class:`RelayPublishError` is raised.
+Between batches the relay also re-publishes events the broker lost (:mod:`crmcore.outbox.repair`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Optional, Protocol
 
 import attrs
@@ -22,7 +24,7 @@ from sqlalchemy import select, update
 from ..domain.dates import utcnow
 from ..errors import CRMError
 from ..storage.models import OutboxEvent
-from . import claims
+from . import claims, repair
 from .event import Event
 from .models import RelayPartition
 
@@ -65,10 +67,13 @@ class OutboxRelay:
         among those of the oldest pending events); e.g. 8 lets two relays publish at the same time.
     :param lease_seconds: SQLite only: how long a lease lasts without renewal (a dead relay's partitions are
         taken over after this).
+    :param republish_after: re-publish events published this long ago that no worker processed
+        (default ``CRM_OUTBOX_REPUBLISH_AFTER``, else 10 minutes; see :mod:`crmcore.outbox.repair`).
     """
 
     def __init__(self, app, publisher: Publisher, *, batch_size: int = DEFAULT_BATCH,
-                 max_partitions: Optional[int] = None, lease_seconds: float = 30.0, name: Optional[str] = None):
+                 max_partitions: Optional[int] = None, lease_seconds: float = 30.0,
+                 name: Optional[str] = None, republish_after: Optional[timedelta] = None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.app = app
@@ -79,6 +84,10 @@ class OutboxRelay:
         self.name = name or relay_name()
         self.uses_row_locks = app.engine.dialect.name == "postgresql"
         self._ready = False
+        self.republish_after = republish_after or repair.republish_after_from_environment()
+        # look for lost events a few times per delay, at most once a minute
+        self._repair_every = max(0.2, min(self.republish_after.total_seconds() / 4, 60.0))
+        self._next_repair = time.monotonic()
 
     # -- one batch ------------------------------------------------------------------------------------------
     def run_once(self) -> BatchResult:
@@ -172,15 +181,25 @@ class OutboxRelay:
             with self.app.sessionmaker() as session, session.begin():
                 claims.release_leases(session, self.name)
 
+    def republish_lost(self, *, force: bool = False) -> list[int]:
+        """Re-publish the events the broker lost (published ``republish_after`` ago, never
+        processed), when a look is due (or ``force``); return their ids."""
+        if not force and time.monotonic() < self._next_repair:
+            return []
+        self._next_repair = time.monotonic() + self._repair_every
+        return repair.republish_stalled(self.app, self.publisher, after=self.republish_after)
+
     # -- loops --------------------------------------------------------------------------------------------
     def run_until_empty(self) -> int:
-        """Publish batches until nothing is pending for this relay; return how many events were published."""
+        """Publish batches until nothing is pending for this relay, then re-publish lost events;
+        return how many events were published (the first time)."""
         total = 0
         try:
             while True:
                 result = self.run_once()
                 total += result.published
                 if result.published < self.batch_size:
+                    self.republish_lost(force=True)
                     return total
         finally:
             self.release()
@@ -194,6 +213,7 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     result = self.run_once()
+                    self.republish_lost()
                 except Exception as exc:  # keep relaying through broker and database outages
                     failures += 1
                     pause = min(max_backoff, idle_seconds * 2 ** failures)

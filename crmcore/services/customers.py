@@ -12,11 +12,13 @@ from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
 from ..domain.text import normalize, search_tokens
 from ..errors import Conflict, NotFound, ValidationError
+from ..storage.engine import release_erased_pages
 from ..storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction, OutboxEvent,
+    Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
 )
 from .attributes import clean_attributes
 from .customer_changes import KINDS, clean_tag, jsonable, plan_update
+from .erasure import merged_away_ids, scrub_kernel_records, scrub_merged_away
 
 
 @attrs.frozen(slots=False)  # an instance dict: cheaper to build than slots (benchmarks/row_checks.py)
@@ -288,18 +290,15 @@ def forget_customer(uow, customer_id: int) -> Customer:
     customer.tags.clear()
     customer.forgotten_at = uow.now()
     session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == cid))
-    # merged-away tombstones of this person hold their old data too
-    for tomb in session.scalars(select(Customer).where(Customer.merged_into_id == cid)):
-        tomb.display_name = f"forgotten customer #{tomb.id}"
-        tomb.search_key = ""
-        tomb.external_id = tomb.birthday = tomb.city = tomb.address = tomb.owner = None
-        tomb.attributes = {}
-    session.execute(update(Interaction).where(Interaction.customer_id == cid).values(payload={}))
-    session.execute(update(AuditEntry).where(AuditEntry.customer_id == cid).values(changes={"erased": True}))
-    session.execute(update(OutboxEvent).where(OutboxEvent.customer_id == cid).values(payload={"erased": True}))
+    # merged-away tombstones of this person hold their old data too, and so do the kernel's
+    # records of them
+    merged_away = merged_away_ids(session, cid)
+    scrub_merged_away(session, merged_away)
+    scrub_kernel_records(session, [cid, *merged_away])
     session.flush()
     uow.audit("forget", "customer", cid, {"erased": True}, customer_id=cid)
     uow.emit("crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer)
+    uow.after_commit(lambda: release_erased_pages(uow.app.engine))
     return customer
 
 

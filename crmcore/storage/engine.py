@@ -29,6 +29,8 @@ def create_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # deleted and overwritten content is zeroed, not left readable in free space (forget)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -43,6 +45,22 @@ def create_engine(url: str, **kwargs) -> Engine:
     from .postgres import pool_options_from_environment  # CRM_DB_POOL_SIZE, …
 
     return sa_create_engine(url, **{**pool_options_from_environment(), **kwargs})
+
+
+def release_erased_pages(engine: Engine) -> bool:
+    """After erasing personal data: copy SQLite's ``-wal`` file into the database and truncate it,
+    so the old page images it holds are gone too (``secure_delete`` zeroed them in the database).
+
+    True when done; False when a reader kept the ``-wal`` busy (its next checkpoint empties it) or
+    on PostgreSQL, where old row versions stay until ``VACUUM`` (docs/operations.md)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    raw = engine.raw_connection()  # outside a transaction: a checkpoint cannot run inside one
+    try:
+        busy, _frames, _copied = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    return busy == 0
 
 
 def is_sqlite(url_or_engine) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from .broker import DELIVER_ACTOR
-from .consumer import DUPLICATE, WaitForPredecessor, handle_event
+from .consumer import DUPLICATE, PRUNED, WaitForPredecessor, handle_event
 
 log = logging.getLogger("crmcore.workers")
 
@@ -58,6 +58,9 @@ def declare_deliver_actor(broker, queue: str, app, worker: str, *, hook_attempts
             raise
         if outcome == DUPLICATE:
             log.info("event %s was already handled; repeat delivery ignored", event.id)
+        elif outcome == PRUNED:
+            log.info("event %s was processed and pruned from the outbox; repeat delivery ignored",
+                     event.id)
         return None
 
     return dramatiq.Actor(crm_deliver_event, broker=broker, actor_name=DELIVER_ACTOR, queue_name=queue,

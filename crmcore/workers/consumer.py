@@ -6,6 +6,8 @@
   rolled back).
 - In order per customer: an event waits (:class:`WaitForPredecessor`; the actor retries it shortly) until
   the customer's previous outbox event has been processed or recorded as failed.
+- Pruned: the outbox keeps processed events for a while only; a repeat that comes after its event
+  was pruned finds no outbox row and changes nothing.
 - Failures: an exception rolls the unit back and is raised for the broker to retry; on the last attempt the
   event is recorded as ``failed`` with the error, so the customer's next events can proceed.
 """
@@ -25,7 +27,7 @@ from ..storage.models import OutboxEvent
 
 log = logging.getLogger("crmcore.workers")
 
-DONE, DUPLICATE, FAILED = "done", "duplicate", "failed"
+DONE, DUPLICATE, FAILED, PRUNED = "done", "duplicate", "failed", "pruned"
 
 
 class WaitForPredecessor(CRMError):
@@ -56,7 +58,9 @@ def is_processed(app, event_id: int) -> bool:
 
 
 def handle_event(app, event: Event, *, worker: str, attempt: int = 1, final_attempt: bool = False) -> str:
-    """Handle ``event`` once in effect; return ``done``, ``duplicate`` (already handled) or ``failed``.
+    """Handle ``event`` once in effect; return ``done``, ``duplicate`` (already handled),
+    ``pruned`` (a late repeat of an event processed and pruned since, see
+    :mod:`crmcore.outbox.repair`) or ``failed``.
 
     :raises WaitForPredecessor: the customer's previous event is not processed yet (retry shortly).
     :raises Exception: what a hook raised, unless ``final_attempt`` (then the failure is recorded).
@@ -66,6 +70,8 @@ def handle_event(app, event: Event, *, worker: str, attempt: int = 1, final_atte
             session = uow.session
             if session.get(ProcessedEvent, event.id) is not None:
                 return DUPLICATE
+            if session.scalar(select(OutboxEvent.id).where(OutboxEvent.id == event.id)) is None:
+                return PRUNED  # only processed events are pruned
             waiting_for = pending_predecessor(session, event)
             if waiting_for is not None:
                 raise WaitForPredecessor(event, waiting_for)

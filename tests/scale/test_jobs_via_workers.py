@@ -23,7 +23,7 @@ from crmcore.workers.jobs import JobMessage, enqueue_job_messages, handle_job_me
 
 WORKER = Path(__file__).with_name("worker_process.py")
 EFFECT = "probe-job"
-ALL_JOBS = "probe.broken, probe.refuses, probe.slow, probe.tally"
+ALL_JOBS = "outbox.prune, probe.broken, probe.refuses, probe.slow, probe.tally"
 
 
 def broker_env(settings: BrokerSettings) -> dict[str, str]:

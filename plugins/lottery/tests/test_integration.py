@@ -76,14 +76,18 @@ def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app
         assert verify_campaign(uow, get_campaign(uow, "spring")).ok  # merges do not disturb the proof
 
 
+LOTTERY_JOBS = ["lottery.close_due", "lottery.draw_due"]
+
+
 def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     new_campaign(crm_app)
     record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
-    assert run_jobs(crm_app) == [{"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
-                                 {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
+    assert run_jobs(crm_app, only=LOTTERY_JOBS) == [
+        {"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
+        {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
     new_campaign(crm_app, name="no-prizes", prizes=[])
     crm_app.clock.set(END)
-    results = run_jobs(crm_app)
+    results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[0]["summary"] == {"closed": ["spring"], "not_closed": ["no-prizes: no prizes yet"]}
     assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}
     assert count(crm_app, LotteryCampaign, LotteryCampaign.status == "drawn") == 1

@@ -54,3 +54,9 @@ def check_ledger(uow) -> dict[str, Any]:
         if a.balance < 0 and not a.deficit:
             bad(customer_id, None, f"negative balance {a.balance} without a recorded deficit")
     return {"members": len(accounts), "entries": entries, "problems": problems}
+
+
+def problem_lines(result: dict[str, Any]) -> list[str]:
+    """The problems of :func:`check_ledger`, one line each (``crm loyalty check``, restores)."""
+    return [f"customer {p['customer_id']}" + (f", entry {p['seq']}" if p["seq"] else "")
+            + f": {p['problem']}" for p in result["problems"]]

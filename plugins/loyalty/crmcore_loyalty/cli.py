@@ -316,7 +316,7 @@ def accrue(since):
 @click.option("--json", "as_json", is_flag=True)
 def check(as_json):
     """Prove every cached balance equals its ledger and every member's hash chain is intact (exit 1 if not)."""
-    from .check import check_ledger
+    from .check import check_ledger, problem_lines
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
@@ -324,9 +324,8 @@ def check(as_json):
     if as_json:
         echo_json(result)
     else:
-        for p in result["problems"]:
-            where = f"customer {p['customer_id']}" + (f", entry {p['seq']}" if p["seq"] else "")
-            click.echo(f"{where}: {p['problem']}", err=True)
+        for line in problem_lines(result):
+            click.echo(line, err=True)
         click.echo(f"{result['members']} members, {result['entries']} entries: "
                    + ("ledger and balances agree, chains intact" if not result["problems"]
                       else f"{len(result['problems'])} problem(s)"))

@@ -46,6 +46,13 @@ def crm_customer_profile(uow, customer):
 
 
 @hookimpl
+def crm_check_database(uow):
+    from .check import check_ledger, problem_lines
+
+    return problem_lines(check_ledger(uow))
+
+
+@hookimpl
 def crm_customers_merged(uow, kept, merged):
     from .merge import merge_members
 
