@@ -20,6 +20,7 @@ currency) raises :class:`FormattingError`; the web's panels and the CLI catch it
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -228,6 +229,14 @@ class Formatter:
             return EMPTY
         return self.digits(f"{self._local(value):%H:%M}")
 
+    def period(self, key: str | None) -> str:
+        """A report period's key as written in its calendar (``1403-07``, ``1403-07-15``, ``2024``):
+        ``/`` between the parts and Persian digits on a Persian page."""
+        if key is None or key == "":
+            return EMPTY
+        text = str(key)
+        return self.digits(text.replace("-", "/") if self.persian and _PERIOD.match(text) else text)
+
     # --- anything -------------------------------------------------------------------------------------
     def value(self, value: Any) -> str:
         """Any scalar by its type: money, moments, dates, numbers, yes/no; text as it is (digits of the
@@ -244,6 +253,8 @@ class Formatter:
             return self.number(value)
         if isinstance(value, float):
             return self.number(Decimal(str(value)))
+        if isinstance(value, str) and _PERIOD.match(value):
+            return self.period(value)
         return self.digits(value)
 
     def format(self, value: Any, kind: str = "auto", *, places: int | None = None) -> str:
@@ -288,11 +299,16 @@ def _decimal(value: Any) -> Decimal:
     raise FormattingError(f"{value!r} is not a number", field="number")
 
 
+_PERIOD = re.compile(r"^\d{4}(-\d{2}){1,2}$")
+
+
 def _read_moment(value: Any) -> date | datetime | None:
-    """A date or datetime from a value or an ISO 8601 string; ``None`` for nothing or anything else."""
+    """A date or datetime from a value or an ISO 8601 string; ``None`` for nothing or anything else. A
+    string with a year before 1700 is a day already written in the Jalali calendar, not a moment."""
     if isinstance(value, (date, datetime)):
         return value
-    if isinstance(value, str) and 10 <= len(value) <= 40 and value[4:5] == "-" and value[7:8] == "-":
+    if (isinstance(value, str) and 10 <= len(value) <= 40 and value[4:5] == "-" and value[7:8] == "-"
+            and value[:4].isdigit() and int(value[:4]) >= 1700):
         try:
             return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:

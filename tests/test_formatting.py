@@ -144,3 +144,9 @@ def test_cli_language(monkeypatch):
     assert cli_language() == "fa"
     monkeypatch.setenv("CRM_LANG", "en")
     assert cli_language() == "en"
+
+
+def test_report_period_keys_keep_their_calendar():
+    assert FA.value("1403-07") == "۱۴۰۳/۰۷" and FA.value("1403-07-15") == "۱۴۰۳/۰۷/۱۵"
+    assert EN.value("1403-07-15") == "1403-07-15"  # already Jalali: never read as a Gregorian day
+    assert FA.period("2024") == "۲۰۲۴" and FA.period(None) == EMPTY
