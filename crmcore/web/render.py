@@ -129,6 +129,8 @@ def make_environment() -> Environment:
     env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money,
                        value=value, humanise=label, fmt=fmt_value)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
+    env.tests["pair"] = lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and not any(
+        isinstance(x, (dict, list)) for x in v)
     env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(
         isinstance(x, dict) for x in v)
     env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(
