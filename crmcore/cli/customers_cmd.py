@@ -170,15 +170,13 @@ def _print_profile(data, customer, panels, recent, fmt):
         con.print()
         con.print(panel_renderable(p, fmt, con.width))
     if recent:
+        from ..services.interactions import interactions_table
+        from .panels import table_renderable
+
         con.print()
         con.print(Text(label("recent"), style="bold underline"))
-        r = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
-        r.add_column(no_wrap=True)
-        r.add_column(overflow="fold")
-        r.add_column(justify="right", no_wrap=True)
-        for i in recent:
-            r.add_row(fmt.moment(i.occurred_at), i.kind, fmt.money(i.money) if i.money else "")
-        con.print(Padding(r, (0, 0, 0, 2), expand=False))
+        con.print(Padding(table_renderable(interactions_table(recent), fmt, con.width - 2), (0, 0, 0, 2),
+                          expand=False))
 
 
 @customers.command("find")

@@ -75,7 +75,8 @@ def table_renderable(table: ui.Table, fmt: Formatter, width: int) -> RenderableT
     if natural <= width:
         out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
         for i, (c, label) in enumerate(zip(table.columns, labels)):
-            numeric = c.kind in NUMERIC or all(_FIGURE.match(r[i].plain) for r in cells)
+            numeric = c.kind in NUMERIC or (all(_FIGURE.match(r[i].plain) for r in cells)
+                                            and any(r[i].plain != EMPTY for r in cells))
             out.add_column(label, justify="right" if numeric else "left", no_wrap=True)
         for row in cells:
             out.add_row(*row)
@@ -178,8 +179,9 @@ def _stat(s: ui.Stat, fmt: Formatter) -> Text:
     return value
 
 
-def panel_renderable(p: PluginPanel, fmt: Formatter, width: int = 80) -> RenderableType:
-    """One plugin's panel with its title; or one line naming the plugin whose panel failed."""
+def panel_renderable(p: PluginPanel, fmt: Formatter, width: int = 80, *, strict: bool = False) -> RenderableType:
+    """One plugin's panel with its title; or one line naming the plugin whose panel failed (``strict``:
+    raises instead, for tests)."""
     failed = Text(f"بخش افزونهٔ «{p.plugin}» نمایش داده نشد." if fmt.persian
                   else f"The panel of plugin {p.plugin} could not be shown.", style="red")
     if p.section is None:
@@ -199,6 +201,8 @@ def panel_renderable(p: PluginPanel, fmt: Formatter, width: int = 80) -> Rendera
         Console(file=_Null(), width=width).print(*body)
         return Group(Text(title, style="bold underline"), Padding(Group(*body), (0, 0, 0, 2), expand=False))
     except Exception:  # noqa: BLE001 - one plugin's bad panel must not cost the profile
+        if strict:
+            raise
         log.exception("the panel of plugin %r could not be rendered", p.plugin)
         return Group(Text(p.plugin, style="bold underline"), failed)
 

@@ -104,9 +104,11 @@ def failed(plugin: str, lang: str) -> ShownPanel:
 
 
 def render_panel(env: Environment, plugin: str, contribution, *, lang: str, variables: dict[str, Any],
-                 may: Callable[[str], bool], panel_templates: dict[str, Any] | None = None) -> ShownPanel:
+                 may: Callable[[str], bool], panel_templates: dict[str, Any] | None = None,
+                 strict: bool = False) -> ShownPanel:
     """One plugin's :class:`crmcore.ui.Panel` (or deprecated :class:`ProfileSection`) as HTML. Anything that
-    goes wrong renders as :func:`failed` and is logged with the plugin's name."""
+    goes wrong renders as :func:`failed` and is logged with the plugin's name (``strict``: raises, for
+    tests)."""
     try:
         legacy = isinstance(contribution, ProfileSection)
         if legacy:
@@ -119,5 +121,7 @@ def render_panel(env: Environment, plugin: str, contribution, *, lang: str, vari
             legacy=contribution if legacy else None, may=may, panel_templates=panel_templates or {})
         return ShownPanel(plugin, contribution.key, title_of(contribution, lang), Markup(html))
     except Exception:  # noqa: BLE001 - one plugin's bad panel must not cost the page
+        if strict:
+            raise
         log.exception("the panel of plugin %r could not be rendered", plugin)
         return failed(plugin, lang)

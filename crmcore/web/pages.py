@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services.interactions import list_interactions, record_interaction
+from ..services.interactions import interactions_table, list_interactions, record_interaction
 from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
@@ -188,7 +188,7 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
         customer = get_customer(uow.session, customer_id)
         data = customer_to_dict(customer, with_sections=False)
         panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
-        interactions = list_interactions(uow.session, customer.id, limit=20)
+        interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
     fmt = web.formatter(lang)

@@ -49,8 +49,7 @@ def deals_section(uow, customer) -> ui.Panel | None:
                  ui.Column("probability", L("Chance", "احتمال"), "percent"),
                  ui.Column("close", L("Expected close", "بستن پیش‌بینی‌شده"), "date"),
                  ui.Column("next", L("Next step", "گام بعدی")),
-                 ui.Column("next_on", L("Next step on", "تاریخ گام بعدی"), "date"),
-                 ui.Column("owner", L("Owner", "مسئول"))],
+                 ui.Column("next_on", L("Next step on", "تاریخ گام بعدی"), "date")],
         rows=rows, empty=L("No open deal.", "معاملهٔ بازی نیست."))
     return ui.Panel(key="pipeline", title=L("Deals", "معاملات"), order=40, items=[*stats, table], data=data)
 
