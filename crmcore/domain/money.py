@@ -88,16 +88,8 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
 
 
 def format_money(money: Money, *, unit: str | None = None, persian_digits: bool = False) -> str:
-    """Human form with thousands separators; IRR may be shown in toman (``unit="toman"``)."""
-    from .text import to_persian_digits
+    """Human form with thousands separators; IRR may be shown in toman (``unit="toman"``). The same as
+    :meth:`crmcore.formatting.Formatter.money` of a Persian (``persian_digits``) or English reader."""
+    from ..formatting import Formatter
 
-    if money.currency == "IRR" and unit == "toman":
-        value = Decimal(money.minor) / 10
-        label = "تومان" if persian_digits else "toman"
-    else:
-        value = money.amount
-        label = "ریال" if (persian_digits and money.currency == "IRR") else money.currency
-    text = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,}"
-    if persian_digits:
-        text = to_persian_digits(text).replace(",", "٬")
-    return f"{text} {label}"
+    return Formatter("fa" if persian_digits else "en", money_unit=unit or "rial").money(money)

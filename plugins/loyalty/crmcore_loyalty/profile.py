@@ -59,7 +59,7 @@ def profile_section(uow, customer) -> ui.Panel | None:
     items.append(ui.Table(
         columns=[ui.Column("at", L("When", "زمان"), "moment"), ui.Column("kind", L("Entry", "نوع"), "badge"),
                  ui.Column("points", L("Points", "امتیاز"), "number"),
-                 ui.Column("balance", L("Balance after", "مانده پس از آن"), "number")],
+                 ui.Column("balance", L("Balance", "مانده"), "number")],
         rows=[{"at": e.occurred_at, "kind": kind_badge(e.kind), "points": e.points, "balance": e.balance_after}
               for e in entries],
         title=L("Latest entries", "آخرین گردش‌ها"), empty=L("No entries yet.", "هنوز گردشی ثبت نشده است."),

@@ -48,7 +48,8 @@ def profile_section(uow, customer) -> ui.Panel:
         fields.append(ui.Field(L("Last consent change", "آخرین تغییر رضایت"), [ui.Badge(what), change.at]))
     items: list = []
     if counts:
-        items += [ui.Stat(label, counts[status], kind="number", tone="danger" if tone == "danger" else "neutral")
+        items += [ui.Stat(L(label.en.capitalize(), label.fa), counts[status], kind="number",
+                          tone="danger" if tone == "danger" else "neutral")
                   for status, (label, tone) in STATUSES.items() if counts.get(status)]
     items.append(ui.FieldList(fields))
     items.append(ui.Table(
