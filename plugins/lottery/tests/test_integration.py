@@ -5,7 +5,8 @@ from crmcore.api import ReportParams, get_customer, merge_customers, profile_sec
 from crmcore.jobs import run_jobs
 from crmcore.reports import run_report
 from crmcore.testing import (
-    assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text, record_purchase,
+    assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text,
+    record_purchase,
 )
 from crmcore_lottery.models import LotteryCampaign, LotteryWinner
 

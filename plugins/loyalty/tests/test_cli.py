@@ -146,7 +146,9 @@ def test_reports_profile_search_and_jobs(crm_app, crm_cli):
 
     html = panel_html(crm_app, a, "loyalty", lang="fa")
     assert_persian_panel(html)
-    assert "مانده امتیاز" in html and "۱۰۰" in html and "کسب" in html  # the balance; the earn entry's kind
+    assert (
+        "مانده امتیاز" in html and "۱۰۰" in html and "کسب" in html
+    )  # the balance; the earn entry's kind
     text = panel_text(crm_app, a, "loyalty", lang="en", width=80)
     assert "Points balance 100" in text and "[earned]" in text
     r = crm_cli("jobs", "run", "--only", "loyalty.expiry", "--json")

@@ -54,7 +54,8 @@ def test_profile_section_in_customers_show(crm_app, crm_cli, tmp_path):
 
     html = panel_html(crm_app, cid, "tiers", lang="fa")
     assert_persian_panel(html)
-    # the tier once among the fields, by its Persian name (the timeline below tells when it was reached)
+    # the tier once among the fields, by its Persian name (the timeline below tells when it was
+    # reached)
     assert '<dt>سطح</dt><dd><span class="ui-badge tone-success">نقره‌ای</span>' in html
     assert html.split("ui-timeline")[0].count("نقره‌ای") == 1 and "silver" not in html.lower()
     assert "تا سطح طلایی" in html and "<progress" in html

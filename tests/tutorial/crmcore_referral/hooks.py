@@ -26,6 +26,16 @@ def crm_customer_profile(uow, customer):
     data = service.referrals(uow, customer.id)
     if not data["rewarded_referrals"]:
         return None
-    return ui.Panel(key="referral", title=ui.Label("Referrals", "معرفی‌ها"), data=data, items=[
-        ui.Stat(ui.Label("Friends who bought", "دوستانی که خرید کردند"), data["rewarded_referrals"], kind="number"),
-        ui.Stat(ui.Label("Points earned", "امتیاز کسب‌شده"), data["points"], kind="number")])
+    return ui.Panel(
+        key="referral",
+        title=ui.Label("Referrals", "معرفی‌ها"),
+        data=data,
+        items=[
+            ui.Stat(
+                ui.Label("Friends who bought", "دوستانی که خرید کردند"),
+                data["rewarded_referrals"],
+                kind="number",
+            ),
+            ui.Stat(ui.Label("Points earned", "امتیاز کسب‌شده"), data["points"], kind="number"),
+        ],
+    )

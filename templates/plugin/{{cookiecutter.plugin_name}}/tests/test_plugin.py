@@ -45,7 +45,8 @@ def test_the_profile_panel_renders_in_persian_and_english(crm_app):
     text = panel_text(crm_app, cid, "{{ cookiecutter.plugin_name }}", width=80)
     assert "Events noted" in text and all(len(line) <= 80 for line in text.splitlines())
 {% if cookiecutter.has_tables == "yes" and "customer_created" in events %}
-    assert "مشتری شد" in html and "۱" in html  # the customer_created event, counted, in Persian digits
+    # the customer_created event, counted, in Persian digits
+    assert "مشتری شد" in html and "۱" in html
 {% endif %}
 
 def test_unknown_customer_is_a_clear_error(crm_cli):

@@ -1,6 +1,7 @@
-"""The plugin's panel of the customer profile, built from the kernel's UI components (``crmcore.api.ui``):
-the kernel renders it on the web (Persian or English) and in ``crm customers show``, formatting every value
-(numbers, dates, money) for the reader. Give every text in English and Persian with ``ui.Label``."""
+"""The plugin's panel of the customer profile, built from the kernel's UI components
+(``crmcore.api.ui``): the kernel renders it on the web (Persian or English) and in
+``crm customers show``, formatting every value (numbers, dates, money) for the reader. Give every
+text in English and Persian with ``ui.Label``."""
 from __future__ import annotations
 
 from crmcore.api import ui
