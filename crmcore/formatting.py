@@ -253,17 +253,6 @@ class Formatter:
             return "تومان" if self.persian else "toman"
         return CURRENCY_NAMES_FA.get(currency, currency) if self.persian else currency
 
-    def totals(self, totals: dict[str, Any] | None) -> str:
-        """Money per currency (``{"IRR": Money(...), "USD": ...}`` or minor-unit ints) as one
-        line."""
-        if not totals:
-            return EMPTY
-        parts = [
-            self.money(v if isinstance(v, Money) else Money(int(v), c))
-            for c, v in sorted(totals.items())
-        ]
-        return self.join(parts)
-
     # --- dates and moments
     # ----------------------------------------------------------------------------
     def _local(self, value: datetime) -> datetime:
