@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services.interactions import list_interactions, record_interaction
+from ..services.interactions import interactions_table, list_interactions, record_interaction
 from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .deps import WebError, form_text, page_user, state
-from .panels import gather_panels
+from ..reports.display import label_of, totals_lines
+from .i18n import translate
+from .panels import gather_panels, render_panels
 from .search import instant_search
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
@@ -133,7 +135,11 @@ def build_router() -> APIRouter:
         chart = bar_chart(result["columns"], result["rows"], q.get("chart")) if result else None
         numeric = numeric_columns(result["columns"], result["rows"]) if result else []
         lang = web.language(request, user)
+        fmt = web.formatter(lang)
+        totals = [(label_of(path, lambda text: translate(text, lang)), shown)
+                  for path, shown in totals_lines(result["totals"] if result else None, fmt)]
         return render(request, "report.html", user, status=422 if error else 200, title="Report",
+                      fmt=fmt, totals=totals,
                       report=registry[name], result=result, error=error, chart=chart, numeric=numeric,
                       params={"from": q.get("from", "")[:20], "to": q.get("to", "")[:20],
                               "period": q.get("period", "month"),
@@ -177,16 +183,19 @@ def _run(request: Request, user: Principal, name: str) -> dict[str, Any]:
 def _customer_page(request: Request, user: Principal, customer_id: int, *, error: str | None = None,
                    status: int = 200):
     web = state(request)
+    lang = web.language(request, user)
     with web.unit(user, readonly=True) as uow:
         customer = get_customer(uow.session, customer_id)
         data = customer_to_dict(customer, with_sections=False)
         panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
-        interactions = list_interactions(uow.session, customer.id, limit=20)
+        interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
-    return render(request, "customer.html", user, status=status, title="Customer", c=data, panels=panels,
-                  interactions=interactions, panel_templates=web.contributions.panels, error=error,
-                  can_write=user.can("write"))
-
-
-
+    fmt = web.formatter(lang)
+    shown = render_panels(web, panels, lang=lang,
+                          may=lambda plugin, access: user.can(access, plugin),
+                          variables={"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf,
+                                     "customer": data})
+    return render(request, "customer.html", user, status=status, title="Customer", c=data,
+                  panels=shown, interactions=interactions, error=error,
+                  can_write=user.can("write"), fmt=fmt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -11,6 +12,7 @@ import attrs
 from sqlalchemy import select
 
 from ..errors import PluginHookError
+from ..formatting import Formatter, money_unit_of
 from .auth import Principal, bearer_of, principal_from, session_cookie_name
 from .contrib import MenuItem, WebBoard, WebMount, WebPanel, WebRoute
 from .i18n import LANGUAGES, translate
@@ -21,6 +23,7 @@ from .throttle import HashGate
 log = logging.getLogger("crmcore.web")
 
 LANG_COOKIE = "crm_lang"
+MONEY_UNIT_TTL = 10.0  # seconds a changed money unit may take to reach the pages
 
 
 @attrs.define
@@ -83,6 +86,7 @@ class WebState:
         self.hashing = HashGate(settings.hash_concurrency, settings.hash_wait)
         self.cookie_name = session_cookie_name(settings.secure_cookies)
         self._secret: str | None = settings.secret
+        self._money_unit: tuple[str, float] | None = None
 
     # --- secrets and signing ------------------------------------------------------------------------
     @property
@@ -148,6 +152,21 @@ class WebState:
             return principal.locale
         return self.settings.locale
 
+    def formatter(self, lang: str) -> Formatter:
+        """How values are shown to a reader in ``lang``: its calendar, the server's zone, the
+        business's money unit (read from the settings at most every :data:`MONEY_UNIT_TTL`
+        seconds)."""
+        now = time.monotonic()
+        if self._money_unit is None or now - self._money_unit[1] > MONEY_UNIT_TTL:
+            try:
+                with self.crm.unit_of_work(readonly=True) as uow:
+                    unit = money_unit_of(uow)
+            except Exception:  # noqa: BLE001 - a page is still worth showing in rials
+                log.exception("the money unit setting could not be read")
+                unit = "rial"
+            self._money_unit = (unit, now)
+        return Formatter.for_language(lang, tz=self.crm.timezone, money_unit=self._money_unit[0])
+
     def menu(self, principal: Principal | None, lang: str) -> list[dict[str, str]]:
         if principal is None:
             return []
@@ -158,7 +177,9 @@ class WebState:
                 items.append((f"/boards/{plugin}/{key}", title))
         for plugin, item in self.contributions.menu:
             if principal.can(item.access, plugin):
-                items.append((item.href, item.label_fa if lang == "fa" and item.label_fa else item.label))
+                items.append(
+                    (item.href, item.label_fa if lang == "fa" and item.label_fa else item.label)
+                )
         if principal.can("write"):
             items.append(("/leads", "Pending leads"))
         if principal.can("manage"):
