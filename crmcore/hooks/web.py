@@ -66,7 +66,9 @@ def crm_web_lead_received(uow, customer, created, form):
     :param customer: the :class:`crmcore.storage.models.Customer` the form was filed under (tagged ``lead``).
     :param created: ``True`` when the customer is new, ``False`` when the phone or email matched an existing one.
     :param form: the cleaned fields: ``name``, ``phone``, ``email``, ``message``, ``source`` (the ``?source=``
-        the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent).
+        the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent),
+        ``ref`` (a referral code the link carried: ``?ref=``), ``device`` (a digest of the visitor's
+        address and browser).
     :when: inside the unit of work that stored the customer; raising rolls the submission back (the visitor
         is asked to try again).
     """
