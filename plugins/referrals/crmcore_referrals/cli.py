@@ -126,7 +126,7 @@ def list_(referrer, status, limit, as_json):
         click.echo("no referrals")
         return
     for r in rows:
-        click.echo(f"#{r['id']:<6} {r['friend_name'][:24]:<24} ← {r['referrer_name'][:20]:<20} "
+        click.echo(f"#{r['id']:<5} {r['friend_name'][:22]:<22} ← {r['referrer_name'][:18]:<18} "
                    f"{r['status']:<9} {_when(app, r['attached_at'])}")
     if total > len(rows):
         click.echo(f"… {len(rows):,} of {total:,} shown (--limit)")
@@ -150,7 +150,8 @@ def network(customer, depth, limit, as_json):
     if as_json:
         echo_json(data)
         return
-    click.echo(f"{data['name']} (#{c.id}) brought {data['total']:,} people within {depth} levels")
+    people = "person" if data["total"] == 1 else "people"
+    click.echo(f"{data['name']} (#{c.id}) brought {data['total']:,} {people} within {depth} levels")
     for lv in data["levels"]:
         click.echo(f"  level {lv['level']}: {lv['people']:,} ({lv['qualified']:,} qualified, "
                    f"{lv['pending']:,} waiting, {lv['reversed']:,} reversed)")

@@ -355,11 +355,19 @@ def network(uow, customer_id: int, *, depth: int = 3, limit: int = 50) -> dict[s
     per_level: dict[int, dict[str, int]] = {}
     for level, status, count in levels:
         per_level.setdefault(level, {"pending": 0, "qualified": 0, "reversed": 0})[status] = count
-    nearest = uow.session.execute(
-        select(tree.c.friend_id, tree.c.referrer_id, tree.c.level, tree.c.status,
-               Customer.display_name)
-        .join(Customer, Customer.id == tree.c.friend_id)
-        .order_by(tree.c.level, tree.c.friend_id).limit(limit)).all()
+    nearest: list[tuple] = []
+    frontier = [customer_id]
+    for level in range(1, depth + 1):  # breadth first, each level an indexed query cut at the limit
+        if len(nearest) >= limit or not frontier:
+            break
+        rows = uow.session.execute(
+            select(Referral.friend_id, Referral.referrer_id, literal(level), Referral.status,
+                   Customer.display_name)
+            .join(Customer, Customer.id == Referral.friend_id)
+            .where(Referral.referrer_id.in_(frontier))
+            .order_by(Referral.friend_id).limit(limit - len(nearest))).all()
+        nearest += rows
+        frontier = [r[0] for r in rows]
     total = sum(sum(v.values()) for v in per_level.values())
     return {
         "customer_id": customer_id, "depth": depth, "total": total,
