@@ -76,8 +76,12 @@ def decode(key: bytes, text: str) -> int:
 
 def code_key(uow) -> bytes:
     """This database's code key, made on first use (the migration stores one; this covers copies)."""
+    cached = uow.cache.get("referrals.code_key")
+    if cached is not None:
+        return cached
     stored = get_setting(uow, *KEY_SETTING)
     if stored is None:
         stored = secrets.token_hex(16)
         set_setting(uow, *KEY_SETTING, stored)
-    return bytes.fromhex(stored)
+    uow.cache["referrals.code_key"] = key = bytes.fromhex(stored)
+    return key

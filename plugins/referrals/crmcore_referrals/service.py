@@ -137,7 +137,8 @@ def attach(uow, friend: Customer, code: str, *, source: str = "staff", device: s
     prog = programs.active(uow)
     now = uow.now()
     device_digest = _digest(device) if device else None
-    _check(uow, friend, referrer, source=source, device=device_digest, now=now, prog=prog)
+    with uow.session.no_autoflush:  # the checks read committed rows; one flush for the new referral
+        _check(uow, friend, referrer, source=source, device=device_digest, now=now, prog=prog)
     if check_only:
         return None
     phones = sorted(_phones(uow, friend.id))
