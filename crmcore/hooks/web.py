@@ -69,7 +69,9 @@ def crm_web_lead_received(uow, customer, created, form):
         existing customer and a person accepted the submission (``crm customers leads accept``, the
         /leads page): an anonymous form never changes a stored customer by itself.
     :param form: the cleaned fields: ``name``, ``phone``, ``email``, ``message``, ``source`` (the ``?source=``
-        the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent).
+        the embedding page set, e.g. ``landing-nowruz``), ``page`` (the embedding page's URL, if sent),
+        ``ref`` (a referral code the link carried: ``?ref=``), ``device`` (a digest of the visitor's
+        address and browser).
     :when: inside the unit of work that stored the new customer, or that accepted the pending
         submission; raising rolls it back (the visitor, or the person accepting, is asked to try
         again).

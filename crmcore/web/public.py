@@ -29,7 +29,8 @@ ACTOR = "public-form"
 def _clean(form) -> dict[str, Any]:
     fields = {"name": form_text(form, "name", limit=300), "phone": form_text(form, "phone", limit=40),
               "email": form_text(form, "email", limit=254), "message": form_text(form, "message", limit=2000),
-              "source": form_text(form, "source", limit=60), "page": form_text(form, "page", limit=500)}
+              "source": form_text(form, "source", limit=60), "page": form_text(form, "page", limit=500),
+              "ref": form_text(form, "ref", limit=40)}
     if not fields["name"]:
         raise ValidationError("a name is required", field="name")
     if not fields["phone"] and not fields["email"]:
@@ -50,7 +51,8 @@ def build_router() -> APIRouter:
         token = web.serializer("lead").dumps("lead")
         headers = {"Content-Security-Policy": _csp(web.settings.form_ancestors)}
         return render(request, "lead_form.html", None, status=status, title="Contact us", headers=headers,
-                      values=values or {"source": request.query_params.get("source", "")[:60]},
+                      values=values or {"source": request.query_params.get("source", "")[:60],
+                                                "ref": request.query_params.get("ref", "")[:40]},
                       error=error, done=done, form_token=token)
 
     @r.get("/forms/lead")
@@ -63,7 +65,8 @@ def build_router() -> APIRouter:
 
         web = state(request)
         form = await request.form()
-        values = {k: form_text(form, k, limit=2000) for k in ("name", "phone", "email", "message", "source")}
+        values = {k: form_text(form, k, limit=2000) for k in ("name", "phone", "email", "message", "source",
+                                                               "ref")}
         try:
             web.serializer("lead").loads(form_text(form, "form_token"), max_age=FORM_MAX_AGE)
         except BadData:
@@ -76,6 +79,7 @@ def build_router() -> APIRouter:
 
         def store() -> None:
             fields = _clean(form)
+            fields["device"] = device_of(request)
             with web.unit(None, actor=ACTOR) as uow:
                 file_lead(uow, fields)
         try:
@@ -85,6 +89,15 @@ def build_router() -> APIRouter:
         return page(request, done=True)
 
     return r
+
+
+def device_of(request: Request) -> str:
+    """A coarse fingerprint of the visitor's device (address and browser), so that plugins can notice many
+    sign-ups from one device (referral abuse) without storing either."""
+    import hashlib
+
+    seen = f"{client_address(request)}|{request.headers.get('user-agent', '')}"
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:32]
 
 
 def _csp(ancestors: str) -> str:

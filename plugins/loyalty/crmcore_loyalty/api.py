@@ -8,6 +8,8 @@ so concurrent spends from one balance are serialised and never overspend.
 - :func:`balance` — the member's current balance (0 for a non-member).
 - :func:`credit` — add points as a new lot (``expires_at``: default the program's expiry rule, ``None`` never).
 - :func:`debit` — spend points from lots in the program's spend order; ``entry.consumed`` lists the lots used.
+- :func:`take_back` — reverse points given earlier (a refund of what earned them) under the program's
+  negative-balance policy (allow negative, claw back from later earnings, or absorb).
 - :func:`points_earned_between` — points earned from purchases in a window, net of refund reversals.
 - :func:`active_program` — the active program; ``.sections[name]`` holds other plugins' validated sections.
 - :func:`load_program` — validate and store program text as the next version (``crm loyalty program load``);
@@ -65,6 +67,17 @@ def debit(uow, customer_id: int, points: int, *, kind: str, reason: str, key: st
                          interaction_id=interaction_id, occurred_at=occurred_at, details=details)
 
 
+def take_back(uow, customer_id: int, points: int, *, kind: str, reason: str, key: str | None = None,
+              ref: str | None = None, interaction_id: int | None = None,
+              occurred_at: datetime | None = None, details: dict | None = None) -> LoyaltyEntry | None:
+    """Take back ``points`` (> 0) given earlier; the part the member already spent follows the active
+    program's negative-balance policy. A repeated ``key`` returns the first reversal."""
+    _drain(uow)
+    return _ledger.take_back(uow, customer_id, points, kind=kind, reason=reason, key=key, ref=ref,
+                             interaction_id=interaction_id, occurred_at=occurred_at,
+                             program=active_program(uow), details=details)
+
+
 def points_earned_between(uow, customer_id: int, start: datetime, end: datetime) -> int:
     """Points from purchases with ``start <= occurred_at < end``, net of refund reversals and claw-backs."""
     _drain(uow)
@@ -106,6 +119,6 @@ def voucher_of(uow, redemption: LoyaltyRedemption) -> LoyaltyVoucher | None:
 
 __all__ = [
     "PROGRAM_EXPIRY", "balance", "credit", "debit", "entry_to_dict", "ledger", "lock_account", "lots",
-    "points_earned_between", "active_program", "load_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
+    "points_earned_between", "take_back", "active_program", "load_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
     "LoyaltyAccount", "LoyaltyEntry", "LoyaltyLot", "LoyaltyRedemption", "LoyaltyVoucher",
 ]

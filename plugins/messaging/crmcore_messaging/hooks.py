@@ -105,3 +105,13 @@ def surveys_invitation_created(uow, invitation, customer, url_token):
 @hookimpl(optionalhook=True)
 def tasks_reminder_due(uow, task, reminder):
     triggers.reminder_due(uow, task, reminder)
+
+
+@hookimpl(optionalhook=True)
+def referrals_referral_attached(uow, referral, friend, referrer):
+    triggers.referral_joined(uow, referral, friend, referrer)
+
+
+@hookimpl(optionalhook=True)
+def referrals_reward_earned(uow, reward, beneficiary, friend):
+    triggers.referral_reward(uow, reward, beneficiary, friend)

@@ -42,6 +42,9 @@ TRIGGER_FIELDS: dict[str, dict[str, str]] = {
     "winners_drawn": {"lottery": "lottery campaign name", "prize": "what was won (may be empty)"},
     "survey_invitation": {"survey_url": "link to the survey", "survey_name": "survey title"},
     "reminder_due": {"task_title": "task title", "due_at": "local date the task is due"},
+    "referral_joined": {"friend_name": "the friend who joined with the member's code"},
+    "referral_reward": {"points": "points of the reward", "friend_name": "the friend whose purchase "
+                        "qualified", "role": "referrer or friend"},
     "birthday": {"age": "age in years, or None when the birth year is unknown"},
     "anniversary": {"years": "whole years of membership"},
     "occasion": {"occasion": "the occasion's name (nowruz, yalda…)"},
@@ -56,6 +59,7 @@ SAMPLE: dict[str, Any] = {
     "direction": "up", "ticket_id": 1, "ticket_subject": "ارسال سفارش", "lottery": "قرعه‌کشی نوروز",
     "prize": "سکه", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
     "due_at": date(2025, 3, 22), "age": 34, "years": 2, "occasion": "nowruz",
+    "friend_name": "سارا کریمی", "role": "referrer",
 }
 
 

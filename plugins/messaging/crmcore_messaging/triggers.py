@@ -123,3 +123,23 @@ def reminder_due(uow, task, reminder) -> None:
         due = _get(task, "due_at", default=None)
         fire(uow, "reminder_due", customer, f"task{_get(task, 'id')}:r{rid if rid is not None else due}",
              {"task_title": str(_get(task, "title", default="")), "due_at": _local_date(due, uow)})
+
+
+def referral_joined(uow, referral, friend, referrer) -> None:
+    """The member whose code brought a friend hears that the friend joined."""
+    if triggers_for(uow, "referral_joined"):
+        fire(uow, "referral_joined", referrer, f"r{_get(referral, 'id')}",
+             {"friend_name": str(_get(friend, "display_name", default=""))})
+
+
+def referral_reward(uow, reward, beneficiary, friend) -> None:
+    """A reward the referral earned; none for imported history (the thank-you age limit applies)."""
+    if not triggers_for(uow, "referral_reward") or not _get(reward, "points", default=0):
+        return
+    max_age = timedelta(hours=get_settings(uow)["thank_you_max_age_hours"])
+    earned = _get(reward, "earned_at", default=None)
+    if earned is not None and uow.now() - earned > max_age:
+        return
+    fire(uow, "referral_reward", beneficiary, f"w{_get(reward, 'id')}",
+         {"points": int(_get(reward, "points", default=0)), "role": str(_get(reward, "role", default="")),
+          "friend_name": str(_get(friend, "display_name", default=""))})

@@ -35,6 +35,16 @@ def tasks_reminder_due(uow, task, reminder):
     """tasks: a reminder is due."""
 
 
+@hookspec
+def referrals_referral_attached(uow, referral, friend, referrer):
+    """referrals: a friend joined with a member's code."""
+
+
+@hookspec
+def referrals_reward_earned(uow, reward, beneficiary, friend):
+    """referrals: a referral earned a reward."""
+
+
 SPECS = sys.modules[__name__]
 
 

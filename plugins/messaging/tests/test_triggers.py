@@ -113,6 +113,16 @@ EVENTS = [
                                                                 due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc)),
                                            reminder=SimpleNamespace(id=1))),
      "یادآوری: تحویل سفارش در 1404-01-02"),
+    ("referral_joined", "{{ friend_name }} با کد معرف شما عضو شد؛ با اولین خریدش امتیاز می‌گیرید",
+     lambda c: ("referrals_referral_attached", dict(referral=SimpleNamespace(id=4), referrer=c,
+                                                    friend=SimpleNamespace(display_name="سارا کریمی"))),
+     "سارا کریمی با کد معرف شما عضو شد؛ با اولین خریدش امتیاز می‌گیرید"),
+    ("referral_reward", "{{ points|fa }} امتیاز هدیهٔ معرفی {{ friend_name }} به حساب شما نشست",
+     lambda c: ("referrals_reward_earned", dict(
+         reward=SimpleNamespace(id=9, points=1000, role="referrer",
+                                earned_at=datetime.now(timezone.utc)),
+         beneficiary=c, friend=SimpleNamespace(display_name="سارا کریمی"))),
+     "۱۰۰۰ امتیاز هدیهٔ معرفی سارا کریمی به حساب شما نشست"),
 ]
 
 

@@ -52,3 +52,12 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
+
+
+@hookimpl(optionalhook=True)  # a question of the referrals plugin, when it is installed
+def referrals_same_household(uow, first, second):
+    """Members of one family group are one household: one may not refer the other."""
+    from .family import membership
+
+    a, b = membership(uow, first.id), membership(uow, second.id)
+    return "one family group" if a is not None and b is not None and a.family_id == b.family_id else None
