@@ -2,7 +2,9 @@
 
 Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions), the
 registries' value types (reports, jobs, search fields, profile sections, attribute specs), the domain values
-(phones, emails, money, dates, Persian text keys), the declarative base for their models, and the errors.
+(phones, emails, money, dates, Persian text keys), the declarative base for their models, the errors, and the
+record rules (``customer_clause``/``check_customer`` for customers, ``assignee_clause``/``check_assignee`` for
+a plugin's records assigned to a user).
 """
 from .app import CRM  # noqa: F401
 from .domain.dates import (  # noqa: F401
@@ -13,13 +15,18 @@ from .domain.emails import Email, parse_email  # noqa: F401
 from .domain.money import Money, currency_exponent, format_money, parse_money  # noqa: F401
 from .domain.phones import Phone, looks_like_phone, parse_phone  # noqa: F401
 from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens  # noqa: F401
-from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, ValidationError  # noqa: F401
+from .errors import (  # noqa: F401
+    CRMError, Conflict, Forbidden, NotFound, PluginError, PluginHookError, ValidationError,
+)
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
 from .outbox.event import Event  # noqa: F401
 from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
 from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
+from .services.access import (  # noqa: F401
+    Viewer, assignee_clause, check_assignee, check_customer, customer_allowed, customer_clause, reach,
+)
 from .services.attributes import AttributeSpec  # noqa: F401
 from .services.customers import (  # noqa: F401
     PreparedCustomer, add_customer, customer_to_dict, get_customer, merge_customers, forget_customer,

@@ -123,6 +123,7 @@ def _print_profile(data, app):
             ("tags", ", ".join(data["tags"])), ("external id", data["external_id"] or ""),
             ("birthday", format_date(parse_date(data["birthday"]), app.calendar) if data["birthday"] else ""),
             ("city", data["city"] or ""), ("owner", data["owner"] or ""),
+            ("assigned to", " / ".join(x for x in (data["assigned"]["user"], data["assigned"]["team"]) if x)),
             ("consent", f"sms={'yes' if data['consent']['sms'] else 'no'} email={'yes' if data['consent']['email'] else 'no'}")]
     for k, v in data["attributes"].items():
         rows.append((k, str(v)))
@@ -176,6 +177,30 @@ def _quick_find(query, limit):
         return quick_find(resolve_url(state.db if state else None), query, limit)
     except Exception:  # missing file or schema, unknown driver: let the full path report it properly
         return None
+
+
+@customers.command("assign")
+@click.argument("customers_", metavar="CUSTOMER...", nargs=-1, required=True)
+@click.option("--user", help="The owning user (username); '' clears.")
+@click.option("--team", help="The team sharing the customers; '' clears.")
+@click.option("--json", "as_json", is_flag=True)
+def assign(customers_, user, team, as_json):
+    """Give customers (id, external id, phone or email) to a user and/or a team (record rules)."""
+    from ..services.access import assign_customer, assignment_of
+    from ..services.customers import resolve_customer
+
+    if user is None and team is None:
+        raise click.UsageError("give --user and/or --team")
+    rows = []
+    with get_app().unit_of_work() as uow:
+        for ref in customers_:
+            c = assign_customer(uow, resolve_customer(uow.session, ref).id, user=user, team=team)
+            rows.append({"id": c.id, "name": c.display_name, **assignment_of(uow.session, c)})
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, team {r['team'] or '-'}")
 
 
 @customers.command("merge")

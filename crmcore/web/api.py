@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from ..services.access import assign_customer, check_customer
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..services.interactions import interaction_to_dict, list_interactions, record_interaction
 from .auth import Principal
@@ -60,6 +61,11 @@ class CustomerPatch(Strict):
     add_tags: list[str] = Field(default_factory=list, max_length=30)
     remove_tags: list[str] = Field(default_factory=list, max_length=30)
     attributes: Optional[dict[str, Any]] = None
+
+
+class AssignmentIn(Strict):
+    user: Optional[str] = Field(default=None, max_length=60, description="a username; \"\" clears")
+    team: Optional[str] = Field(default=None, max_length=100, description="a team name; \"\" clears")
 
 
 class InteractionIn(Strict):
@@ -153,6 +159,7 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             customer = get_customer(uow.session, customer_id)
+            check_customer(uow, customer, "read")
             data = customer_to_dict(customer, calendar=web.crm.calendar, tz=web.crm.timezone, with_sections=False)
             data["sections"] = sections_json(gather_panels(uow, customer, lambda p: user.can("read", p)))
         return data
@@ -167,6 +174,15 @@ def build_router() -> APIRouter:
             customer = update_customer(uow, customer_id, **fields)
             return _customer_json(web, customer)
 
+    @r.put("/customers/{customer_id}/assignment", tags=["customers"], responses=NOT_FOUND,
+           summary="Give a customer to a user and/or a team (record rules; \"\" clears, absent keeps)")
+    def assign(request: Request, body: AssignmentIn, customer_id: int = CustomerId,
+               user: Principal = Depends(api_user("write"))) -> dict[str, Any]:
+        web = state(request)
+        with web.unit(user) as uow:
+            customer = assign_customer(uow, customer_id, user=body.user, team=body.team)
+            return _customer_json(web, customer)
+
     @r.get("/customers/{customer_id}/interactions", tags=["interactions"], responses=NOT_FOUND,
            summary="A customer's interactions, newest first")
     def interactions(request: Request, customer_id: int = CustomerId, kind: Optional[str] = Query(None, max_length=40),
@@ -175,6 +191,7 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             customer = get_customer(uow.session, customer_id)
+            check_customer(uow, customer, "read")
             return [interaction_to_dict(i, calendar=web.crm.calendar, tz=web.crm.timezone)
                     for i in list_interactions(uow.session, customer.id, kind=kind, limit=limit)]
 
@@ -185,6 +202,7 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user) as uow:
             customer = get_customer(uow.session, customer_id)
+            check_customer(uow, customer, "write")
             interaction = record_interaction(uow, customer, **body.model_dump())
             uow.audit("record", "interaction", interaction.id, {"kind": interaction.kind}, customer_id=customer.id)
             return interaction_to_dict(interaction)

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import CRMError, Conflict, NotFound, PluginHookError
+from ..errors import CRMError, Conflict, Forbidden, NotFound, PluginHookError
 from .deps import LoginRequired, WebError, api_user
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import WebSettings
@@ -20,7 +20,7 @@ from .state import WebState
 
 log = logging.getLogger("crmcore.web")
 
-STATUS = {NotFound: 404, Conflict: 409}
+STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403}
 JSON_PREFIXES = ("/api/", "/events/", "/hooks/")
 
 DESCRIPTION = """The HTTP API of crmcore. Authenticate with an API token (`Authorization: Bearer crm_…`, from
