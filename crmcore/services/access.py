@@ -132,12 +132,12 @@ def reach(uow, access: str = "read") -> Reach:
         found = Reach(everyone=False, user_ids=frozenset({viewer.user_id}),
                       usernames=frozenset({viewer.username}), unassigned=unassigned, scope=scope)
     else:
-        from ..web.models import TeamMember, WebUser
+        from ..web.models import UserTeamMember, WebUser
 
-        teams = frozenset(uow.session.scalars(select(TeamMember.team_id)
-                                              .where(TeamMember.user_id == viewer.user_id)))
+        teams = frozenset(uow.session.scalars(select(UserTeamMember.team_id)
+                                              .where(UserTeamMember.user_id == viewer.user_id)))
         mates = uow.session.execute(select(WebUser.id, WebUser.username).join(
-            TeamMember, TeamMember.user_id == WebUser.id).where(TeamMember.team_id.in_(teams))).all() \
+            UserTeamMember, UserTeamMember.user_id == WebUser.id).where(UserTeamMember.team_id.in_(teams))).all() \
             if teams else []
         found = Reach(everyone=False, user_ids=frozenset({viewer.user_id, *(i for i, _ in mates)}),
                       usernames=frozenset({viewer.username, *(n for _, n in mates)}), team_ids=teams,
@@ -209,9 +209,9 @@ def default_assignment(uow) -> tuple[int | None, int | None]:
     viewer = getattr(uow, "viewer", None)
     if viewer is None:
         return None, None
-    from ..web.models import TeamMember
+    from ..web.models import UserTeamMember
 
-    teams = list(uow.session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == viewer.user_id)
+    teams = list(uow.session.scalars(select(UserTeamMember.team_id).where(UserTeamMember.user_id == viewer.user_id)
                                      .limit(2)))
     return viewer.user_id, teams[0] if len(teams) == 1 else None
 
@@ -219,7 +219,7 @@ def default_assignment(uow) -> tuple[int | None, int | None]:
 def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str | None = None):
     """Give a customer to ``user`` and/or ``team`` (``""`` clears one, ``None`` keeps it). The viewer must
     be allowed to write the customer as it is now."""
-    from ..web.models import Team, WebUser
+    from ..web.models import UserTeam, WebUser
     from .customers import get_customer
 
     customer = get_customer(uow.session, customer_id)
@@ -237,7 +237,7 @@ def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str
     if team is not None:
         found_team = None
         if team.strip():
-            found_team = uow.session.scalar(select(Team).where(Team.name == " ".join(team.split())))
+            found_team = uow.session.scalar(select(UserTeam).where(UserTeam.name == " ".join(team.split())))
             if found_team is None:
                 raise ValidationError(f"no team {team!r}", field="team")
         if (found_team.id if found_team else None) != customer.team_id:
@@ -257,17 +257,17 @@ def _username(uow, user_id: int | None) -> str | None:
 
 
 def _team_name(uow, team_id: int | None) -> str | None:
-    from ..web.models import Team
+    from ..web.models import UserTeam
 
-    return None if team_id is None else uow.session.scalar(select(Team.name).where(Team.id == team_id))
+    return None if team_id is None else uow.session.scalar(select(UserTeam.name).where(UserTeam.id == team_id))
 
 
 def assignment_of(session, customer) -> dict[str, str | None]:
     """``{"user": username, "team": name}`` of a customer (for its JSON form)."""
-    from ..web.models import Team, WebUser
+    from ..web.models import UserTeam, WebUser
 
     user = session.scalar(select(WebUser.username).where(WebUser.id == customer.owner_id)) \
         if customer.owner_id is not None else None
-    team = session.scalar(select(Team.name).where(Team.id == customer.team_id)) \
+    team = session.scalar(select(UserTeam.name).where(UserTeam.id == customer.team_id)) \
         if customer.team_id is not None else None
     return {"user": user, "team": team}

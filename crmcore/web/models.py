@@ -66,7 +66,7 @@ class ApiToken(Base):
     __table_args__ = (Index("ix_web_api_tokens_user_name", "user_id", "name", unique=True),)
 
 
-class Team(Base):
+class UserTeam(Base):
     """A group of users: the record rules' ``team`` scope (users may belong to several teams)."""
 
     __tablename__ = "crm_teams"
@@ -76,7 +76,7 @@ class Team(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TeamMember(Base):
+class UserTeamMember(Base):
     __tablename__ = "crm_team_members"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("crm_teams.id", ondelete="CASCADE"), primary_key=True)

@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import CRMError
+from ..errors import CRMError, Forbidden
 from .auth import SAFE_METHODS, Principal
 from .contrib import WebContext, WebRoute
 from .deps import WebError, api_user, form_text, page_user, state
@@ -134,9 +134,10 @@ def build_board_router() -> APIRouter:
         try:
             await run_in_threadpool(store)
         except CRMError as exc:
+            status = 403 if isinstance(exc, Forbidden) else 422
             if wants_json:
-                return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
-            return board_page(request, user, plugin, key, error=str(exc), status=422)
+                return JSONResponse({"error": exc.message, "field": exc.field}, status_code=status)
+            return board_page(request, user, plugin, key, error=str(exc), status=status)
         if wants_json:
             return JSONResponse({"ok": True, "card": card, "column": column})
         return redirect(f"/boards/{plugin}/{key}", "moved")

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from ..errors import Conflict, NotFound, ValidationError
 from .contrib import LEVELS
-from .models import ApiToken, Team, TeamMember, WebSession, WebUser
+from .models import ApiToken, UserTeam, UserTeamMember, WebSession, WebUser
 
 #: role → the access level it grants everywhere (unless a per-plugin permission says otherwise)
 ROLES = {"admin": "admin", "manager": "manage", "agent": "write", "read-only": "read"}
@@ -305,19 +305,19 @@ def _team_name(raw: str) -> str:
     return name
 
 
-def get_team(session, name: str) -> Team:
-    team = session.scalar(select(Team).where(Team.name == " ".join((name or "").split())))
+def get_team(session, name: str) -> UserTeam:
+    team = session.scalar(select(UserTeam).where(UserTeam.name == " ".join((name or "").split())))
     if team is None:
-        known = ", ".join(session.scalars(select(Team.name).order_by(Team.name))) or "none yet"
+        known = ", ".join(session.scalars(select(UserTeam.name).order_by(UserTeam.name))) or "none yet"
         raise NotFound(f"no team {name!r} (teams: {known})", field="team")
     return team
 
 
-def add_team(uow, name: str) -> Team:
+def add_team(uow, name: str) -> UserTeam:
     name = _team_name(name)
-    if uow.session.scalar(select(Team.id).where(Team.name == name)) is not None:
+    if uow.session.scalar(select(UserTeam.id).where(UserTeam.name == name)) is not None:
         raise Conflict(f"the team {name!r} already exists", field="team")
-    team = Team(name=name, created_at=uow.now())
+    team = UserTeam(name=name, created_at=uow.now())
     uow.session.add(team)
     uow.session.flush()
     uow.audit("create", "team", name, {})
@@ -332,12 +332,12 @@ def remove_team(uow, name: str) -> None:
     uow.audit("delete", "team", team.name, {})
 
 
-def set_membership(uow, team_name: str, username: str, member: bool) -> Team:
+def set_membership(uow, team_name: str, username: str, member: bool) -> UserTeam:
     team = get_team(uow.session, team_name)
     user = get_user(uow.session, username)
-    row = uow.session.get(TeamMember, (team.id, user.id))
+    row = uow.session.get(UserTeamMember, (team.id, user.id))
     if member and row is None:
-        uow.session.add(TeamMember(team_id=team.id, user_id=user.id))
+        uow.session.add(UserTeamMember(team_id=team.id, user_id=user.id))
         uow.audit("join", "team", team.name, {"user": user.username})
     elif not member and row is not None:
         uow.session.delete(row)
@@ -348,8 +348,8 @@ def set_membership(uow, team_name: str, username: str, member: bool) -> Team:
 
 def list_teams(session) -> list[dict[str, Any]]:
     members: dict[int, list[str]] = {}
-    for team_id, username in session.execute(select(TeamMember.team_id, WebUser.username).join(
-            WebUser, WebUser.id == TeamMember.user_id).order_by(WebUser.username)):
+    for team_id, username in session.execute(select(UserTeamMember.team_id, WebUser.username).join(
+            WebUser, WebUser.id == UserTeamMember.user_id).order_by(WebUser.username)):
         members.setdefault(team_id, []).append(username)
     return [{"name": t.name, "members": members.get(t.id, [])}
-            for t in session.scalars(select(Team).order_by(Team.name))]
+            for t in session.scalars(select(UserTeam).order_by(UserTeam.name))]

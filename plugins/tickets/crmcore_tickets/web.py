@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcore.api import Customer, ValidationError
+from crmcore.api import Customer, ValidationError, assignee_clause
 from crmcore.web.contrib import BoardCard, BoardColumn, BoardData, WebBoard
 from sqlalchemy import case, func, select
 
 from .agents import get_agent
-from .models import PRIORITIES, Ticket
+from .models import PRIORITIES, Agent, Ticket
 from .service import set_state
 
 #: the queue's columns: state, English and Persian titles
@@ -40,6 +40,11 @@ def load(uow, params: dict[str, str]) -> BoardData:
     where: list[Any] = [Ticket.merged_into_id.is_(None)]
     if params.get("agent"):
         where.append(Ticket.assignee_id == get_agent(session, params["agent"], active_only=False).id)
+    # tickets follow their assignee (the kernel's record rules); unassigned: the username is NULL
+    assignee = select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id).scalar_subquery()
+    readable = assignee_clause(uow, "read", assignee)
+    if readable is not None:
+        where.append(readable)
     counts = dict(session.execute(select(Ticket.state, func.count()).where(*where).group_by(Ticket.state)).all())
     columns = []
     for state, title, title_fa in COLUMNS:
