@@ -14,8 +14,9 @@ from ..services.customers import add_customer, customer_to_dict, get_customer, u
 from ..services.interactions import interaction_to_dict, list_interactions, record_interaction
 from .auth import Principal
 from .deps import api_user, state
+from .paging import CURSOR_HELP, decode_cursor, next_link, next_url, page_of_list, page_of_query
 from .panels import gather_panels, sections_json
-from .search import instant_search
+from .search import search_page
 
 
 
@@ -93,6 +94,8 @@ class Match(BaseModel):
 class SearchOut(BaseModel):
     query: str
     results: list[Match]
+    next: Optional[str] = Field(None, description="the next page's URL (also in the `Link` header); "
+                                                  "null on the last page")
 
 
 class TokenIn(Strict):
@@ -124,6 +127,8 @@ ERRORS = {401: {"model": ErrorOut, "description": "not authenticated"},
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such record"}}
 CONFLICT = {409: {"model": ErrorOut, "description": "clashes with stored data"}}
 CustomerId = Path(ge=1, le=2**31 - 1)
+LIMIT = Query(100, ge=1, le=500, description="items per page")
+CURSOR = Query(None, max_length=1000, description=CURSOR_HELP)
 
 
 def _customer_json(web, customer) -> dict[str, Any]:
@@ -139,11 +144,18 @@ def build_router() -> APIRouter:
 
     @r.get("/customers", tags=["customers"], response_model=SearchOut,
            summary="Search customers (Persian-normalised names, any phone format, email, external id)")
-    def search(request: Request, q: str = Query("", max_length=200), limit: int = Query(20, ge=1, le=100),
+    def search(request: Request, response: Response, q: str = Query("", max_length=200),
+               limit: int = Query(20, ge=1, le=100), cursor: Optional[str] = CURSOR,
                user: Principal = Depends(api_user("read"))):
         web = state(request)
+        scope = f"customers?q={q}"
+        key = decode_cursor(web, scope, cursor)
         with web.unit(user, readonly=True) as uow:
-            return {"query": q, "results": instant_search(uow, q, limit)}
+            results, next_key = search_page(uow, q, limit, key)
+        url = next_url(request, web, scope, next_key)
+        if url:
+            response.headers["Link"] = f'<{url}>; rel="next"'
+        return {"query": q, "results": results, "next": url}
 
     @r.post("/customers", tags=["customers"], status_code=201, responses=CONFLICT, summary="Add a customer")
     def create(request: Request, body: CustomerIn, user: Principal = Depends(api_user("write"))) -> dict[str, Any]:
@@ -185,15 +197,21 @@ def build_router() -> APIRouter:
 
     @r.get("/customers/{customer_id}/interactions", tags=["interactions"], responses=NOT_FOUND,
            summary="A customer's interactions, newest first")
-    def interactions(request: Request, customer_id: int = CustomerId, kind: Optional[str] = Query(None, max_length=40),
-                     limit: int = Query(50, ge=1, le=500),
+    def interactions(request: Request, response: Response, customer_id: int = CustomerId,
+                     kind: Optional[str] = Query(None, max_length=40), limit: int = Query(50, ge=1, le=500),
+                     cursor: Optional[str] = CURSOR,
                      user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
+        scope = f"interactions/{customer_id}?kind={kind or ''}"
+        key = decode_cursor(web, scope, cursor)
         with web.unit(user, readonly=True) as uow:
             customer = get_customer(uow.session, customer_id)
             check_customer(uow, customer, "read")
-            return [interaction_to_dict(i, calendar=web.crm.calendar, tz=web.crm.timezone)
-                    for i in list_interactions(uow.session, customer.id, kind=kind, limit=limit)]
+            found = list_interactions(uow.session, customer.id, kind=kind, limit=limit + 1,
+                                      after=tuple(key) if key else None)
+            page, next_key = page_of_list(found, limit, None, lambda i: (i.occurred_at, i.id))
+            response.headers.update(next_link(request, web, scope, next_key))
+            return [interaction_to_dict(i, calendar=web.crm.calendar, tz=web.crm.timezone) for i in page]
 
     @r.post("/customers/{customer_id}/interactions", tags=["interactions"], status_code=201,
             responses={**NOT_FOUND, **CONFLICT}, summary="Record a purchase, refund, call, message, visit or note")
@@ -208,13 +226,19 @@ def build_router() -> APIRouter:
             return interaction_to_dict(interaction)
 
     @r.get("/reports", tags=["reports"], summary="The reports of the kernel and the enabled plugins")
-    def reports(request: Request, user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
+    def reports(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+                user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         from ..reports import report_registry
 
         web = state(request)
+        key = decode_cursor(web, "reports", cursor)
         with web.unit(user, readonly=True) as uow:
-            return [{"name": rep.name, "title": rep.title, "title_fa": rep.title_fa, "description": rep.description}
-                    for rep in report_registry(uow).values()]
+            found = sorted(({"name": rep.name, "title": rep.title, "title_fa": rep.title_fa,
+                             "description": rep.description} for rep in report_registry(uow).values()),
+                           key=lambda x: x["name"])
+        page, next_key = page_of_list(found, limit, key, lambda x: [x["name"]])
+        response.headers.update(next_link(request, web, "reports", next_key))
+        return page
 
     @r.get("/reports/{name}", tags=["reports"], responses=NOT_FOUND,
            summary="Run a report: {report, columns, rows, totals}; amounts are exact decimal strings")
@@ -231,26 +255,34 @@ def build_router() -> APIRouter:
         return run_named(web, user, name, start, end, period, calendar, option)
 
     @r.get("/plugins", tags=["account"], summary="Enabled plugins and what they add to the web interface")
-    def plugins(request: Request, user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
+    def plugins(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+                user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
+        key = decode_cursor(web, "plugins", cursor)
         c = web.contributions
         manifests = web.crm.plugins.manifests
+        page, next_key = page_of_list(sorted(web.plugin_names()), limit, key, lambda n: [n])
+        response.headers.update(next_link(request, web, "plugins", next_key))
         return [{"name": n, "version": manifests[n].version if n in manifests else None,
                  "level": user.level_for(n),
                  "routes": [f"{'/api/p' if rt.kind == 'api' else '/p'}/{p}{rt.path}" for p, rt in c.routes if p == n],
                  "boards": [f"/boards/{p}/{k}" for (p, k) in c.boards if p == n],
                  "panels": [s for s, (p, _) in c.panels.items() if p == n]}
-                for n in web.plugin_names()]
+                for n in page]
 
     # --- tokens -----------------------------------------------------------------------------------
     @r.get("/tokens", tags=["account"], summary="The caller's API tokens")
-    def tokens(request: Request, user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
+    def tokens(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+               user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         from .models import ApiToken
         from .users import token_to_dict
 
         web = state(request)
+        key = decode_cursor(web, "tokens", cursor)
         with web.unit(user, readonly=True) as uow:
-            rows = uow.session.scalars(select(ApiToken).where(ApiToken.user_id == user.user_id).order_by(ApiToken.id))
+            rows, next_key = page_of_query(uow.session, select(ApiToken).where(ApiToken.user_id == user.user_id),
+                                           [(ApiToken.id, False)], limit, key, lambda t: [t.id])
+            response.headers.update(next_link(request, web, "tokens", next_key))
             return [token_to_dict(t) for t in rows]
 
     @r.post("/tokens", tags=["account"], status_code=201, responses=CONFLICT,
@@ -281,12 +313,18 @@ def build_router() -> APIRouter:
 
     # --- users (admins) ---------------------------------------------------------------------------
     @r.get("/users", tags=["users"], summary="Every user (admins)")
-    def users(request: Request, user: Principal = Depends(api_user("admin"))) -> list[dict[str, Any]]:
-        from .users import list_users, user_to_dict
+    def users(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+              user: Principal = Depends(api_user("admin"))) -> list[dict[str, Any]]:
+        from .models import WebUser
+        from .users import user_to_dict
 
         web = state(request)
+        key = decode_cursor(web, "users", cursor)
         with web.unit(user, readonly=True) as uow:
-            return [user_to_dict(u) for u in list_users(uow.session)]
+            rows, next_key = page_of_query(uow.session, select(WebUser), [(WebUser.username, False)], limit, key,
+                                           lambda u: [u.username])
+            response.headers.update(next_link(request, web, "users", next_key))
+            return [user_to_dict(u) for u in rows]
 
     @r.post("/users", tags=["users"], status_code=201, responses=CONFLICT, summary="Add a user (admins)")
     def add(request: Request, body: UserIn, user: Principal = Depends(api_user("admin"))) -> dict[str, Any]:

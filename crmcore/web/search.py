@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from ..services.access import customer_clause
 from ..services.quickfind import _find
-from ..services.search import find_customers, match_to_dict
+from ..services.search import Match, find_customers, match_to_dict
 from ..storage.models import Customer
+from .deps import WebError
+from .paging import page_of_list, page_of_query
 
 
 #: candidates fetched per result shown when record rules hide some customers from the caller
@@ -45,3 +47,27 @@ def _readable(uow, found: list[dict[str, Any]], restrict) -> list[dict[str, Any]
     allowed = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_([m["id"] for m in found]),
                                                                 restrict)))
     return [m for m in found if m["id"] in allowed]
+
+
+def search_page(uow, query: str, limit: int, key: list[Any] | None) -> tuple[list[dict[str, Any]], list | None]:
+    """One page of the API's search after the cursor ``key``: ``(matches, next key)``. Matches are ranked
+    (score, shorter name, id: :meth:`Scores.order`); a page after ``served`` matches searches for
+    ``served + limit + 1`` and keeps those ranked after the last one served. Without a query: every
+    readable customer by id."""
+    if not (query or "").strip():
+        stmt = select(Customer).where(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
+        restrict = customer_clause(uow, "read")
+        if restrict is not None:
+            stmt = stmt.where(restrict)
+        rows, next_key = page_of_query(uow.session, stmt, [(Customer.id, False)], limit, key, lambda c: [c.id])
+        return [match_to_dict(Match(c, 0, "all")) for c in rows], next_key
+
+    def rank(m: dict[str, Any]) -> list[Any]:
+        return [-m["score"], len(m["name"]), m["id"]]
+
+    served = key[3] if key else 0
+    if key is not None and (len(key) != 4 or not isinstance(served, int)):
+        raise WebError(400, "the cursor is not one this list gave (start again without it)", field="cursor")
+    found = instant_search(uow, query, served + limit + 1)
+    page, next_key = page_of_list(found, limit, key[:3] if key else None, rank)
+    return page, (None if next_key is None else [*next_key, served + len(page)])
