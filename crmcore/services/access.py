@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 from sqlalchemy import and_, false, or_, select
 
-from ..errors import Forbidden, ValidationError
+from ..errors import Forbidden, NotFound, ValidationError
 
 NAMESPACE = "access"
 ACCESS_KINDS = ("read", "write")
@@ -230,7 +230,7 @@ def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str
         if user.strip():
             found = uow.session.scalar(select(WebUser).where(WebUser.username == user.strip().lower()))
             if found is None:
-                raise ValidationError(f"no user {user!r}", field="user")
+                raise NotFound(f"no user {user!r}", field="user")
         if (found.id if found else None) != customer.owner_id:
             changes["owner"] = [_username(uow, customer.owner_id), found.username if found else None]
             customer.owner_id = found.id if found else None
@@ -239,7 +239,7 @@ def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str
         if team.strip():
             found_team = uow.session.scalar(select(UserTeam).where(UserTeam.name == " ".join(team.split())))
             if found_team is None:
-                raise ValidationError(f"no team {team!r}", field="team")
+                raise NotFound(f"no team {team!r}", field="team")
         if (found_team.id if found_team else None) != customer.team_id:
             changes["team"] = [_team_name(uow, customer.team_id), found_team.name if found_team else None]
             customer.team_id = found_team.id if found_team else None

@@ -80,7 +80,7 @@ def test_a_customer_of_a_team_is_its_members_and_is_reassigned(client, reps, crm
         r = client.patch(f"/api/customers/{cid}", json={"city": "یزد"}, headers=bearer(reps[who]))
         assert r.status_code == status, (who, r.text)
     unknown = client.put(f"/api/customers/{cid}/assignment", json={"team": "west"}, headers=bearer(reps["sima"]))
-    assert unknown.status_code == 422 and unknown.json()["field"] == "team"
+    assert unknown.status_code == 404 and unknown.json()["field"] == "team"
 
     out = crm_cli("customers", "assign", str(cid), "--user", "agent", "--team", "", "--json")
     assert out.exit_code == 0, out.stderr
