@@ -2,9 +2,9 @@
 
 Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions), the
 registries' value types (reports, jobs, search fields, profile sections, attribute specs), the domain values
-(phones, emails, money, dates, Persian text keys), the declarative base for their models, the errors, and the
-record rules (``customer_clause``/``check_customer`` for customers, ``assignee_clause``/``check_assignee`` for
-a plugin's records assigned to a user).
+(phones, emails, money, dates, Persian text keys), the declarative base for their models, the
+errors, and the record rules (``customer_clause``/``check_customer`` for customers,
+``assignee_clause``/``check_assignee`` for a plugin's records assigned to a user).
 """
 from .app import CRM  # noqa: F401
 from .domain.dates import (  # noqa: F401
@@ -25,7 +25,8 @@ from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
 from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
 from .services.access import (  # noqa: F401
-    Viewer, assignee_clause, check_assignee, check_customer, customer_allowed, customer_clause, reach,
+    Viewer, assignee_clause, check_assignee, check_customer, customer_allowed, customer_clause,
+    reach,
 )
 from .services.attributes import AttributeSpec  # noqa: F401
 from .services.customers import (  # noqa: F401

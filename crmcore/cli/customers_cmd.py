@@ -123,7 +123,8 @@ def _print_profile(data, app):
             ("tags", ", ".join(data["tags"])), ("external id", data["external_id"] or ""),
             ("birthday", format_date(parse_date(data["birthday"]), app.calendar) if data["birthday"] else ""),
             ("city", data["city"] or ""), ("owner", data["owner"] or ""),
-            ("assigned to", " / ".join(x for x in (data["assigned"]["user"], data["assigned"]["team"]) if x)),
+            ("assigned to", " / ".join(x for x in (data["assigned"]["user"],
+                                                   data["assigned"]["team"]) if x)),
             ("consent", f"sms={'yes' if data['consent']['sms'] else 'no'} email={'yes' if data['consent']['email'] else 'no'}")]
     for k, v in data["attributes"].items():
         rows.append((k, str(v)))
@@ -200,7 +201,8 @@ def assign(customers_, user, team, as_json):
         echo_json(rows)
         return
     for r in rows:
-        click.echo(f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, team {r['team'] or '-'}")
+        click.echo(f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, "
+                   f"team {r['team'] or '-'}")
 
 
 @customers.command("merge")

@@ -11,7 +11,8 @@ from .context import console, echo_json, get_app
 @click.option("--persian-headers", is_flag=True, help="Persian column names and values (کد مشتری، تلفن…).")
 @click.option("--where", "where", multiple=True, metavar="FIELD OP VALUE", help="Only these customers (tag=vip…).")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="CSV encoding (cp1256 for old Excel).")
-@click.option("--as", "as_user", metavar="USERNAME", help="Only the customers this user may read (record rules).")
+@click.option("--as", "as_user", metavar="USERNAME",
+              help="Only the customers this user may read (record rules).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def export_customers(file, persian_headers, where, encoding, as_user, as_json):
     """Write active customers to FILE (.csv or .xlsx) in the form `crm customers import` reads back."""

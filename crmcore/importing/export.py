@@ -42,7 +42,8 @@ YIELD = 1000
 
 def _active(where: list[str], uow):
     readable = customer_clause(uow, "read")  # record rules of the user exporting (``--as``)
-    return and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None), *where_conditions(uow, where),
+    return and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None),
+                *where_conditions(uow, where),
                 *([] if readable is None else [readable]))
 
 

@@ -103,10 +103,11 @@ def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | 
     return interaction
 
 
-def list_interactions(session, customer_id: int, *, kind: str | None = None, limit: int | None = None,
+def list_interactions(session, customer_id: int, *, kind: str | None = None,
+                      limit: int | None = None,
                       after: tuple[datetime, int] | None = None) -> list[Interaction]:
-    """A customer's interactions, newest first; ``after`` = ``(occurred_at, id)`` of the last one already
-    seen (the API's cursor) gives the older ones."""
+    """A customer's interactions, newest first; ``after`` = ``(occurred_at, id)`` of the last one
+    already seen (the API's cursor) gives the older ones."""
     q = select(Interaction).where(Interaction.customer_id == customer_id)
     if kind:
         q = q.where(Interaction.kind == kind)

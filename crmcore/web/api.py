@@ -12,10 +12,14 @@ from sqlalchemy import select
 from ..services.access import assign_customer, check_customer
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..domain.money import CURRENCY_EXPONENTS
-from ..services.interactions import MONEY_KINDS, interaction_to_dict, list_interactions, record_interaction
+from ..services.interactions import (
+    MONEY_KINDS, interaction_to_dict, list_interactions, record_interaction,
+)
 from .auth import Principal
 from .deps import api_user, state
-from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url, page_of_list, page_of_query
+from .paging import (
+    CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url, page_of_list, page_of_query,
+)
 from .panels import gather_panels, sections_json
 from .search import search_page
 from .users import MIN_PASSWORD
@@ -25,7 +29,8 @@ CURRENCIES = tuple(sorted(CURRENCY_EXPONENTS))
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)  # "true" is not a boolean, 1 is not a string
+    # strict: "true" is not a boolean, 1 is not a string
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorOut(BaseModel):
@@ -33,8 +38,10 @@ class ErrorOut(BaseModel):
     field: Optional[str] = None
 
 
-# What the schema allows is accepted, and what it refuses is refused. Where the handlers read more than a
-# schema can say (Persian digits and spaces in phones, foreign numbers, any email syntax), the pattern is
+# What the schema allows is accepted, and what it refuses is refused. Where the handlers read more
+# than a
+# schema can say (Persian digits and spaces in phones, foreign numbers, any email syntax), the
+# pattern is
 # given to the schema only (``documented``): a subset that is always accepted.
 
 
@@ -57,7 +64,8 @@ DATETIME = (rf"^({_JALALI}|{_GREGORIAN})([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5
 #: Iranian mobile numbers (landlines and foreign numbers with a country code are accepted too)
 PHONE = r"^(\+98|0)9(0[0-5]|1[0-9]|2[0-3]|3[0-9]|9[0-4])[0-9]{7}$"
 _LABEL = r"[a-z0-9]{1,20}(-[a-z0-9]{1,20}){0,2}"
-EMAIL = rf"^[a-z0-9]{{1,20}}([._+-][a-z0-9]{{1,20}}){{0,3}}@{_LABEL}(\.{_LABEL}){{0,3}}\.[a-z]{{2,20}}$"
+EMAIL = (rf"^[a-z0-9]{{1,20}}([._+-][a-z0-9]{{1,20}}){{0,3}}"
+         rf"@{_LABEL}(\.{_LABEL}){{0,3}}\.[a-z]{{2,20}}$")
 SOME_TEXT = r"\S"  # not only spaces
 TAG = r"[0-9A-Za-z]"  # a letter or digit survives normalising
 _WHOLE = r"(0|[1-9][0-9]{0,14})"
@@ -92,7 +100,8 @@ class CustomerIn(Strict):
     owner: Optional[str] = Field(default=None, max_length=100)
     consent_sms: bool = False
     consent_email: bool = False
-    attributes: dict[str, Any] = Field(default_factory=dict, description="the enabled plugins' attributes")
+    attributes: dict[str, Any] = Field(default_factory=dict,
+                                       description="the enabled plugins' attributes")
 
 
 class CustomerPatch(Strict):
@@ -112,12 +121,14 @@ class CustomerPatch(Strict):
     remove_emails: list[EmailText] = Field(default_factory=list, max_length=10)
     add_tags: list[Tag] = Field(default_factory=list, max_length=30)
     remove_tags: list[Tag] = Field(default_factory=list, max_length=30)
-    attributes: Optional[dict[str, Any]] = Field(default=None, description="the enabled plugins' attributes")
+    attributes: Optional[dict[str, Any]] = Field(default=None,
+                                                 description="the enabled plugins' attributes")
 
 
 class AssignmentIn(Strict):
     user: Optional[str] = Field(default=None, max_length=60, description="a username; \"\" clears")
-    team: Optional[str] = Field(default=None, max_length=100, description="a team name; \"\" clears")
+    team: Optional[str] = Field(default=None, max_length=100,
+                                description="a team name; \"\" clears")
 
 
 def _decimals_by_currency() -> list[dict[str, Any]]:
@@ -125,7 +136,8 @@ def _decimals_by_currency() -> list[dict[str, Any]]:
     rules = []
     for exponent in sorted(set(CURRENCY_EXPONENTS.values())):
         codes = sorted(c for c, e in CURRENCY_EXPONENTS.items() if e == exponent)
-        which: dict[str, Any] = {"properties": {"currency": {"enum": codes}}, "required": ["currency"]}
+        which: dict[str, Any] = {"properties": {"currency": {"enum": codes}},
+                                 "required": ["currency"]}
         if "IRR" in codes:
             which = {"anyOf": [which, {"not": {"required": ["currency"]}},
                                {"properties": {"currency": {"type": "null"}}}]}
@@ -143,14 +155,16 @@ class InteractionIn(Strict):
          "then": {"properties": {"amount": {"type": "string"}}, "required": ["amount"]}},
         *_decimals_by_currency()]})
 
-    kind: str = Field(min_length=1, max_length=40, examples=["note"], description="a known kind (the enum)")
+    kind: str = Field(min_length=1, max_length=40, examples=["note"],
+                      description="a known kind (the enum)")
     channel: Optional[str] = Field(default=None, max_length=40)
     direction: Optional[Literal["in", "out"]] = None
     occurred_at: Optional[str] = Field(default=None, pattern=DATETIME, max_length=40,
-                                       description="ISO 8601 or Jalali (local time without an offset); "
-                                                   "default now")
+                                       description="ISO 8601 or Jalali (local time without an "
+                                                   "offset); default now")
     amount: Optional[str] = Field(default=None, pattern=AMOUNT, max_length=40,
-                                  description="exact decimal in the currency's major unit, e.g. 1250000")
+                                  description="exact decimal in the currency's major unit, "
+                                              "e.g. 1250000")
     currency: Optional[Literal[CURRENCIES]] = None  # type: ignore[valid-type]
     external_id: Optional[str] = Field(default=None, max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -170,7 +184,8 @@ class Match(BaseModel):
 class SearchOut(BaseModel):
     query: str
     results: list[Match]
-    next: Optional[str] = Field(None, description="the next page's URL (also in the `Link` header); "
+    next: Optional[str] = Field(None,
+                                description="the next page's URL (also in the `Link` header); "
                                                   "null on the last page")
 
 
@@ -188,6 +203,9 @@ class UserIn(Strict):
     locale: Optional[Literal["fa", "en"]] = None
 
 
+Permission = Literal["none", "read", "write", "manage", "inherit"]
+
+
 class UserPatch(Strict):
     role: Optional[Literal["admin", "manager", "agent", "read-only"]] = None
     active: Optional[bool] = None
@@ -195,10 +213,11 @@ class UserPatch(Strict):
     extension: Optional[str] = Field(default=None, max_length=20)
     locale: Optional[Literal["fa", "en", ""]] = None
     permissions: dict[Annotated[str, documented(SOME_TEXT, max_length=100)],
-                      Literal["none", "read", "write", "manage", "inherit"]] = Field(default_factory=dict)
+                      Permission] = Field(default_factory=dict)
 
 
-ERRORS = {400: {"model": ErrorOut, "description": "unreadable request: a body that is not JSON, a cursor "
+ERRORS = {400: {"model": ErrorOut,
+                "description": "unreadable request: a body that is not JSON, a cursor "
                                                   "that is not one a page gave"},
           401: {"model": ErrorOut, "description": "not authenticated"},
           403: {"model": ErrorOut, "description": "not allowed"},
@@ -267,7 +286,8 @@ def build_router() -> APIRouter:
             return _customer_json(web, customer)
 
     @r.put("/customers/{customer_id}/assignment", tags=["customers"], responses=NOT_FOUND,
-           summary="Give a customer to a user and/or a team (record rules; \"\" clears, absent keeps)")
+           summary="Give a customer to a user and/or a team (record rules; \"\" clears, "
+                   "absent keeps)")
     def assign(request: Request, body: AssignmentIn, customer_id: int = CustomerId,
                user: Principal = Depends(api_user("write"))) -> dict[str, Any]:
         web = state(request)
@@ -275,10 +295,12 @@ def build_router() -> APIRouter:
             customer = assign_customer(uow, customer_id, user=body.user, team=body.team)
             return _customer_json(web, customer)
 
-    @r.get("/customers/{customer_id}/interactions", tags=["interactions"], responses={**NOT_FOUND, **PAGED},
+    @r.get("/customers/{customer_id}/interactions", tags=["interactions"],
+           responses={**NOT_FOUND, **PAGED},
            summary="A customer's interactions, newest first")
     def interactions(request: Request, response: Response, customer_id: int = CustomerId,
-                     kind: Optional[str] = Query(None, max_length=40), limit: int = Query(50, ge=1, le=500),
+                     kind: Optional[str] = Query(None, max_length=40),
+                     limit: int = Query(50, ge=1, le=500),
                      cursor: Optional[str] = CURSOR,
                      user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
@@ -291,7 +313,8 @@ def build_router() -> APIRouter:
                                       after=tuple(key) if key else None)
             page, next_key = page_of_list(found, limit, None, lambda i: (i.occurred_at, i.id))
             response.headers.update(next_link(request, web, scope, next_key))
-            return [interaction_to_dict(i, calendar=web.crm.calendar, tz=web.crm.timezone) for i in page]
+            return [interaction_to_dict(i, calendar=web.crm.calendar,
+                                        tz=web.crm.timezone) for i in page]
 
     @r.post("/customers/{customer_id}/interactions", tags=["interactions"], status_code=201,
             responses={**NOT_FOUND, **CONFLICT}, summary="Record a purchase, refund, call, message, visit or note")
@@ -305,8 +328,10 @@ def build_router() -> APIRouter:
             uow.audit("record", "interaction", interaction.id, {"kind": interaction.kind}, customer_id=customer.id)
             return interaction_to_dict(interaction)
 
-    @r.get("/reports", tags=["reports"], responses=PAGED, summary="The reports of the kernel and the enabled plugins")
-    def reports(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+    @r.get("/reports", tags=["reports"], responses=PAGED,
+           summary="The reports of the kernel and the enabled plugins")
+    def reports(request: Request, response: Response, limit: int = LIMIT,
+                cursor: Optional[str] = CURSOR,
                 user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         from ..reports import report_registry
 
@@ -314,8 +339,8 @@ def build_router() -> APIRouter:
         key = decode_cursor(web, "reports", cursor)
         with web.unit(user, readonly=True) as uow:
             found = sorted(({"name": rep.name, "title": rep.title, "title_fa": rep.title_fa,
-                             "description": rep.description} for rep in report_registry(uow).values()),
-                           key=lambda x: x["name"])
+                             "description": rep.description}
+                            for rep in report_registry(uow).values()), key=lambda x: x["name"])
         page, next_key = page_of_list(found, limit, key, lambda x: [x["name"]])
         response.headers.update(next_link(request, web, "reports", next_key))
         return page
@@ -327,17 +352,20 @@ def build_router() -> APIRouter:
                end: Optional[str] = Query(None, alias="to", max_length=20, pattern=DATE),
                period: Literal["day", "week", "month", "jalali_month", "year", "jalali_year"] = "month",
                calendar: Literal["gregorian", "jalali"] = "gregorian",
-               option: list[str] = Query([], max_length=20, description="report-specific NAME=VALUE",
-                                         json_schema_extra={"items": {"type": "string",
-                                                                      "pattern": r"^[^=]*\S[^=]*="}}),
+               option: list[str] = Query([], max_length=20,
+                                         description="report-specific NAME=VALUE",
+                                         json_schema_extra={"items": {
+                                             "type": "string", "pattern": r"^[^=]*\S[^=]*="}}),
                user: Principal = Depends(api_user("read"))) -> dict[str, Any]:
         from .reports_view import run_named
 
         web = state(request)
         return run_named(web, user, name, start, end, period, calendar, option)
 
-    @r.get("/plugins", tags=["account"], responses=PAGED, summary="Enabled plugins and what they add to the web interface")
-    def plugins(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+    @r.get("/plugins", tags=["account"], responses=PAGED,
+           summary="Enabled plugins and what they add to the web interface")
+    def plugins(request: Request, response: Response, limit: int = LIMIT,
+                cursor: Optional[str] = CURSOR,
                 user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         web = state(request)
         key = decode_cursor(web, "plugins", cursor)
@@ -354,7 +382,8 @@ def build_router() -> APIRouter:
 
     # --- tokens -----------------------------------------------------------------------------------
     @r.get("/tokens", tags=["account"], responses=PAGED, summary="The caller's API tokens")
-    def tokens(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+    def tokens(request: Request, response: Response, limit: int = LIMIT,
+               cursor: Optional[str] = CURSOR,
                user: Principal = Depends(api_user("read"))) -> list[dict[str, Any]]:
         from .models import ApiToken
         from .users import token_to_dict
@@ -362,7 +391,8 @@ def build_router() -> APIRouter:
         web = state(request)
         key = decode_cursor(web, "tokens", cursor)
         with web.unit(user, readonly=True) as uow:
-            rows, next_key = page_of_query(uow.session, select(ApiToken).where(ApiToken.user_id == user.user_id),
+            rows, next_key = page_of_query(uow.session,
+                                           select(ApiToken).where(ApiToken.user_id == user.user_id),
                                            [(ApiToken.id, False)], limit, key, lambda t: [t.id])
             response.headers.update(next_link(request, web, "tokens", next_key))
             return [token_to_dict(t) for t in rows]
@@ -395,7 +425,8 @@ def build_router() -> APIRouter:
 
     # --- users (admins) ---------------------------------------------------------------------------
     @r.get("/users", tags=["users"], responses=PAGED, summary="Every user (admins)")
-    def users(request: Request, response: Response, limit: int = LIMIT, cursor: Optional[str] = CURSOR,
+    def users(request: Request, response: Response, limit: int = LIMIT,
+              cursor: Optional[str] = CURSOR,
               user: Principal = Depends(api_user("admin"))) -> list[dict[str, Any]]:
         from .models import WebUser
         from .users import user_to_dict
@@ -403,7 +434,8 @@ def build_router() -> APIRouter:
         web = state(request)
         key = decode_cursor(web, "users", cursor)
         with web.unit(user, readonly=True) as uow:
-            rows, next_key = page_of_query(uow.session, select(WebUser), [(WebUser.username, False)], limit, key,
+            rows, next_key = page_of_query(uow.session, select(WebUser),
+                                           [(WebUser.username, False)], limit, key,
                                            lambda u: [u.username])
             response.headers.update(next_link(request, web, "users", next_key))
             return [user_to_dict(u) for u in rows]

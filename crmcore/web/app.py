@@ -26,10 +26,10 @@ JSON_PREFIXES = ("/api/", "/events/", "/hooks/")
 DESCRIPTION = """The HTTP API of crmcore. Authenticate with an API token (`Authorization: Bearer crm_…`, from
 `crm users token create USER NAME` or the Account page); browser sessions also work and then need the
 `X-CSRF-Token` header on changes. Errors are `{"error": message, "field": name-or-null}`: 401 without
-credentials, 403 without the needed level or outside the caller's record rules, 404 unknown records, 405 a
-method the path does not serve (`Allow` lists those it does), 409 clashes, 413 bodies over the limit, 400
-unreadable requests, 422 invalid input (nothing is stored). Lists are paged: `limit` and the `cursor` of the
-`Link: <…>; rel="next"` header. Plugins add routes under `/api/p/<plugin>/`."""
+credentials, 403 without the needed level or outside the caller's record rules, 404 unknown records,
+405 a method the path does not serve (`Allow` lists those it does), 409 clashes, 413 bodies over the
+limit, 400 unreadable requests, 422 invalid input (nothing is stored). Lists are paged: `limit` and
+the `cursor` of the `Link: <…>; rel="next"` header. Plugins add routes under `/api/p/<plugin>/`."""
 
 
 def _wants_json(request: Request) -> bool:

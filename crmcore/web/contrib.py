@@ -24,9 +24,10 @@ def _path(_instance, attribute, value):
 class WebRoute:
     """A JSON API route (``kind="api"``, at ``/api/p/<plugin><path>``) or an HTML page (``kind="page"``, at
     ``/p/<plugin><path>``). ``endpoint(ctx: WebContext)`` returns a JSON-ready value or ``ctx.render(...)``.
-    Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in ``ctx.path_params``.
-    ``paged=True`` (a GET api route returning a list): the endpoint returns ``ctx.page(select, order)`` and
-    the kernel takes ``?limit=`` and ``?cursor=`` and sends the next page's ``Link``, as on its own lists."""
+    Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in
+    ``ctx.path_params``. ``paged=True`` (a GET api route returning a list): the endpoint returns
+    ``ctx.page(select, order)`` and the kernel takes ``?limit=`` and ``?cursor=`` and sends the next
+    page's ``Link``, as on its own lists."""
 
     path: str = attrs.field(validator=_path)
     endpoint: Callable[["WebContext"], Any]
@@ -127,12 +128,13 @@ class WebContext:
     next_key: list[Any] | None = None
 
     def page(self, stmt, order: list[tuple[Any, bool]]) -> list[Any]:
-        """One page of ``stmt`` (a select of ORM rows) in ``order``: ``(column, descending)`` pairs, the
-        last unique (e.g. ``[(Deal.created_at, True), (Deal.id, True)]``); for ``paged`` routes."""
+        """One page of ``stmt`` (a select of ORM rows) in ``order``: ``(column, descending)`` pairs,
+        the last unique (e.g. ``[(Deal.created_at, True), (Deal.id, True)]``); for ``paged``
+        routes."""
         from .paging import page_of_query
 
         rows, self.next_key = page_of_query(self.uow.session, stmt, order, self.limit, self.after,
-                                            lambda row: [getattr(row, column.key) for column, _d in order])
+                                            lambda row: [getattr(row, c.key) for c, _d in order])
         return rows
 
     def render(self, template: str, title: str = "", **variables: Any):

@@ -1,4 +1,5 @@
-"""Tables of the web interface: users with roles and per-plugin permissions, teams, login sessions, API tokens.
+"""Tables of the web interface: users with roles and per-plugin permissions, teams, login sessions,
+API tokens.
 
 Secrets are never stored: session ids and API tokens are kept as SHA-256 digests, passwords as argon2 hashes.
 """
@@ -79,7 +80,10 @@ class UserTeam(Base):
 class UserTeamMember(Base):
     __tablename__ = "crm_team_members"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("crm_teams.id", ondelete="CASCADE"), primary_key=True)
-    # the primary key's (team_id, user_id) order serves "members of a team"; this serves "teams of a user"
-    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), primary_key=True,
+    team_id: Mapped[int] = mapped_column(ForeignKey("crm_teams.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    # the primary key's (team_id, user_id) order serves "members of a team"; this serves "teams of a
+    # user"
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"),
+                                         primary_key=True,
                                          index=True)

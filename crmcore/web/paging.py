@@ -1,9 +1,10 @@
-"""Cursor pagination of the API's lists: ``?limit=N`` and ``?cursor=…`` in, the page and a ``Link: <…>;
-rel="next"`` header out (absent on the last page).
+"""Cursor pagination of the API's lists: ``?limit=N`` and ``?cursor=…`` in, the page and a ``Link:
+<…>; rel="next"`` header out (absent on the last page).
 
-A cursor is opaque and stable: it names the sort key of the last item served (keyset pagination), signed
-with the site's key and bound to the list it came from, so records added or removed meanwhile never make a
-page repeat or skip an item that was there before; a changed or foreign cursor is refused with 400.
+A cursor is opaque and stable: it names the sort key of the last item served (keyset pagination),
+signed with the site's key and bound to the list it came from, so records added or removed meanwhile
+never make a page repeat or skip an item that was there before; a changed or foreign cursor is
+refused with 400.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy import and_, or_
 from .deps import WebError
 
 #: the cursor parameter's description in the OpenAPI schema
-CURSOR_HELP = "the `next` cursor of the previous page (from its `Link` header); omit for the first page"
-LINK_HEADER = {"Link": {"description": 'the next page: `<URL>; rel="next"` (absent on the last page)',
+CURSOR_HELP = ("the `next` cursor of the previous page (from its `Link` header); "
+               "omit for the first page")
+LINK_HEADER = {"Link": {"description": 'the next page: `<URL>; rel="next"` (none on the last)',
                         "schema": {"type": "string"}}}
 
 
@@ -48,7 +50,8 @@ def decode_cursor(web, scope: str, cursor: str | None) -> list[Any] | None:
 
     try:
         data = _serializer(web).loads(cursor)
-        if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("k"), list):
+        if not isinstance(data, dict) or data.get("s") != scope or \
+                not isinstance(data.get("k"), list):
             raise BadData("foreign cursor")
         return [_typed(v) for v in data["k"]]
     except (BadData, ValueError, TypeError):
@@ -65,12 +68,15 @@ def after(order: Sequence[tuple[Any, bool]], key: Sequence[Any]):
     return or_(*terms)
 
 
-def page_of_query(session, stmt, order: Sequence[tuple[Any, bool]], limit: int, key: list[Any] | None,
+def page_of_query(session, stmt, order: Sequence[tuple[Any, bool]], limit: int,
+                  key: list[Any] | None,
                   row_key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], list[Any] | None]:
-    """One page of ``stmt`` (a select of ORM rows) sorted by ``order`` after ``key``: ``(rows, next key)``."""
+    """One page of ``stmt`` (a select of ORM rows) sorted by ``order`` after ``key``:
+    ``(rows, next key)``."""
     if key is not None:
         if len(key) != len(order):
-            raise WebError(400, "the cursor is not one this list gave (start again without it)", field="cursor")
+            raise WebError(400, "the cursor is not one this list gave (start again without it)",
+                           field="cursor")
         stmt = stmt.where(after(order, key))
     stmt = stmt.order_by(*[c.desc() if d else c.asc() for c, d in order]).limit(limit + 1)
     rows = list(session.scalars(stmt))
@@ -79,7 +85,7 @@ def page_of_query(session, stmt, order: Sequence[tuple[Any, bool]], limit: int, 
 
 def page_of_list(items: Sequence[Any], limit: int, key: list[Any] | None,
                  item_key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], list[Any] | None]:
-    """One page of ``items`` (already in order of ``item_key``) after ``key``: ``(items, next key)``."""
+    """One page of ``items`` (in ``item_key`` order) after ``key``: ``(items, next key)``."""
     if key is not None:
         items = [i for i in items if list(item_key(i)) > key]
     page = list(items[:limit])

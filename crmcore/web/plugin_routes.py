@@ -55,12 +55,14 @@ def _endpoint(plugin: str, route: WebRoute):
         if route.kind == "page":
             return HTMLResponse(str(result))
         return JSONResponse(jsonable_encoder(result),
-                            headers=next_link(request, web, scope, next_key) if route.paged else None)
+                            headers=next_link(request, web, scope, next_key) if route.paged
+                            else None)
 
     if route.paged:
         async def endpoint(request: Request, user: Principal = Depends(dependency),
                            limit: int = Query(100, ge=1, le=500, description="items per page"),
-                           cursor: Optional[str] = Query(None, max_length=1000, description=CURSOR_HELP)):
+                           cursor: Optional[str] = Query(None, max_length=1000,
+                                                         description=CURSOR_HELP)):
             return await serve(request, user, limit, cursor)
     else:
         async def endpoint(request: Request, user: Principal = Depends(dependency)):
@@ -71,8 +73,9 @@ def _endpoint(plugin: str, route: WebRoute):
 
 
 def _cursor_scope(plugin: str, route: WebRoute, request: Request) -> str:
-    """What a paged route's cursor is bound to: the route, its path parameters and its other query."""
-    query = sorted((k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "cursor"))
+    """What a paged route's cursor is bound to: the route, its path parameters, its other query."""
+    query = sorted((k, v) for k, v in request.query_params.multi_items()
+                   if k not in ("limit", "cursor"))
     return json.dumps([plugin, route.path, sorted(request.path_params.items()), query], default=str)
 
 

@@ -21,11 +21,13 @@ OVERFETCH = 5
 
 
 def instant_search(uow, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """The best ``limit`` matches the caller may read (record rules, :mod:`crmcore.services.access`).
+    """The best ``limit`` matches the caller may read (record rules,
+    :mod:`crmcore.services.access`).
 
-    The search itself knows no rules: the matches are filtered afterwards (``_readable``), from ``OVERFETCH``
-    times as many candidates, so a caller who may read few customers can get fewer than ``limit``. A search
-    taking ``restrict=customer_clause(uow, "read")`` replaces that filter."""
+    The search itself knows no rules: the matches are filtered afterwards (``_readable``), from
+    ``OVERFETCH`` times as many candidates, so a caller who may read few customers can get fewer
+    than ``limit``. A search taking ``restrict=customer_clause(uow, "read")`` replaces that
+    filter."""
     restrict = customer_clause(uow, "read")
     fetch = limit if restrict is None else limit * OVERFETCH
     if not (query or "").strip():
@@ -44,22 +46,25 @@ def instant_search(uow, query: str, limit: int = 20) -> list[dict[str, Any]]:
 def _readable(uow, found: list[dict[str, Any]], restrict) -> list[dict[str, Any]]:
     if not found:
         return found
-    allowed = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_([m["id"] for m in found]),
-                                                                restrict)))
+    ids = [m["id"] for m in found]
+    allowed = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_(ids), restrict)))
     return [m for m in found if m["id"] in allowed]
 
 
-def search_page(uow, query: str, limit: int, key: list[Any] | None) -> tuple[list[dict[str, Any]], list | None]:
-    """One page of the API's search after the cursor ``key``: ``(matches, next key)``. Matches are ranked
-    (score, shorter name, id: :meth:`Scores.order`); a page after ``served`` matches searches for
-    ``served + limit + 1`` and keeps those ranked after the last one served. Without a query: every
-    readable customer by id."""
+def search_page(uow, query: str, limit: int,
+                key: list[Any] | None) -> tuple[list[dict[str, Any]], list | None]:
+    """One page of the API's search after the cursor ``key``: ``(matches, next key)``. Matches are
+    ranked (score, shorter name, id: :meth:`Scores.order`); a page after ``served`` matches searches
+    for ``served + limit + 1`` and keeps those ranked after the last one served. Without a query:
+    every readable customer by id."""
     if not (query or "").strip():
-        stmt = select(Customer).where(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
+        stmt = select(Customer).where(Customer.merged_into_id.is_(None),
+                                      Customer.forgotten_at.is_(None))
         restrict = customer_clause(uow, "read")
         if restrict is not None:
             stmt = stmt.where(restrict)
-        rows, next_key = page_of_query(uow.session, stmt, [(Customer.id, False)], limit, key, lambda c: [c.id])
+        rows, next_key = page_of_query(uow.session, stmt, [(Customer.id, False)], limit, key,
+                                       lambda c: [c.id])
         return [match_to_dict(Match(c, 0, "all")) for c in rows], next_key
 
     def rank(m: dict[str, Any]) -> list[Any]:
@@ -67,7 +72,8 @@ def search_page(uow, query: str, limit: int, key: list[Any] | None) -> tuple[lis
 
     served = key[3] if key else 0
     if key is not None and (len(key) != 4 or not isinstance(served, int)):
-        raise WebError(400, "the cursor is not one this list gave (start again without it)", field="cursor")
+        raise WebError(400, "the cursor is not one this list gave (start again without it)",
+                       field="cursor")
     found = instant_search(uow, query, served + limit + 1)
     page, next_key = page_of_list(found, limit, key[:3] if key else None, rank)
     return page, (None if next_key is None else [*next_key, served + len(page)])

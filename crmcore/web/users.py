@@ -297,7 +297,7 @@ def token_to_dict(token: ApiToken) -> dict[str, Any]:
             "revoked": token.revoked_at is not None}
 
 
-# --- teams (record rules' "team" scope) -------------------------------------------------------------------
+# --- teams (record rules' "team" scope) -----------------------------------------------------------
 def _team_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not name or len(name) > 100:
@@ -308,7 +308,8 @@ def _team_name(raw: str) -> str:
 def get_team(session, name: str) -> UserTeam:
     team = session.scalar(select(UserTeam).where(UserTeam.name == " ".join((name or "").split())))
     if team is None:
-        known = ", ".join(session.scalars(select(UserTeam.name).order_by(UserTeam.name))) or "none yet"
+        names = session.scalars(select(UserTeam.name).order_by(UserTeam.name))
+        known = ", ".join(names) or "none yet"
         raise NotFound(f"no team {name!r} (teams: {known})", field="team")
     return team
 

@@ -1,6 +1,7 @@
-"""Record rules (issue 29, hole 5): an agent no longer reads or changes every customer. A customer has an owner
-and a team; each role's scope (all, team, own) for reading and writing decides, on the API, the pages, the
-search, the export and the services; ``crm users scope`` and ``crm users team`` set them up."""
+"""Record rules (issue 29, hole 5): an agent no longer reads or changes every customer. A customer
+has an owner and a team; each role's scope (all, team, own) for reading and writing decides, on the
+API, the pages, the search, the export and the services; ``crm users scope`` and ``crm users team``
+set them up."""
 from __future__ import annotations
 
 import csv
@@ -53,17 +54,21 @@ def test_the_creator_owns_a_customer_and_only_owner_or_team_may_change_it(client
     refused = client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h)
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"].startswith(f"customer {cid} is not yours to write")
-    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"}, headers=h).status_code == 403
-    assert client.put(f"/api/customers/{cid}/assignment", json={"user": "agent"}, headers=h).status_code == 403
+    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"},
+                       headers=h).status_code == 403
+    assert client.put(f"/api/customers/{cid}/assignment", json={"user": "agent"},
+                      headers=h).status_code == 403
     assert client.get(f"/api/customers/{cid}", headers=h).json()["city"] is None  # nothing stored
 
-    assert client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=bearer(reps["reza"])).status_code == 200
+    assert client.patch(f"/api/customers/{cid}", json={"city": "قم"},
+                        headers=bearer(reps["reza"])).status_code == 200
     assert client.patch(f"/api/customers/{cid}", json={"city": "کرج"},
                         headers=bearer(reps["manager"])).status_code == 200  # managers write all
 
     team(crm_app, "north", "reza", "agent")  # a teammate of the owner may now change it
     assert client.patch(f"/api/customers/{cid}", json={"city": "ری"}, headers=h).status_code == 200
-    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"}, headers=h).status_code == 201
+    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"},
+                       headers=h).status_code == 201
     assert client.patch(f"/api/customers/{cid}", json={"city": "ری"},
                         headers=bearer(reps["sima"])).status_code == 403
 
@@ -73,13 +78,16 @@ def test_a_customer_of_a_team_is_its_members_and_is_reassigned(client, reps, crm
     cid = created_by(client, reps["sima"], "زهرا احمدی")
     assert client.get(f"/api/customers/{cid}", headers=bearer(reps["sima"])).json()["assigned"] == \
         {"user": "sima", "team": "south"}  # a creator in exactly one team shares with it
-    given = client.put(f"/api/customers/{cid}/assignment", json={"user": "reza"}, headers=bearer(reps["sima"]))
-    assert given.status_code == 200 and given.json()["assigned"] == {"user": "reza", "team": "south"}
+    given = client.put(f"/api/customers/{cid}/assignment", json={"user": "reza"},
+                       headers=bearer(reps["sima"]))
+    assert given.status_code == 200 and given.json()["assigned"] == {"user": "reza",
+                                                                     "team": "south"}
     # still the team's: sima keeps writing, reza as owner too; agent is in neither
     for who, status in (("sima", 200), ("reza", 200), ("agent", 403)):
         r = client.patch(f"/api/customers/{cid}", json={"city": "یزد"}, headers=bearer(reps[who]))
         assert r.status_code == status, (who, r.text)
-    unknown = client.put(f"/api/customers/{cid}/assignment", json={"team": "west"}, headers=bearer(reps["sima"]))
+    unknown = client.put(f"/api/customers/{cid}/assignment", json={"team": "west"},
+                         headers=bearer(reps["sima"]))
     assert unknown.status_code == 404 and unknown.json()["field"] == "team"
 
     out = crm_cli("customers", "assign", str(cid), "--user", "agent", "--team", "", "--json")
@@ -102,9 +110,11 @@ def test_own_read_scope_hides_other_customers_everywhere(client, reps, crm_app, 
     for q in ("رضا", "", "09120000002"):
         found = client.get("/api/customers", params={"q": q}, headers=h).json()["results"]
         assert theirs not in [m["id"] for m in found], q
-    assert [m["id"] for m in client.get("/api/customers", params={"q": "رضا"}, headers=h).json()["results"]] \
+    assert [m["id"] for m in client.get("/api/customers", params={"q": "رضا"},
+                                        headers=h).json()["results"]] \
         == [mine]
-    both = client.get("/api/customers", params={"q": "رضا"}, headers=bearer(reps["manager"])).json()["results"]
+    both = client.get("/api/customers", params={"q": "رضا"},
+                      headers=bearer(reps["manager"])).json()["results"]
     assert sorted(m["id"] for m in both) == sorted([mine, theirs])
 
     login(client, "reza")
@@ -130,28 +140,33 @@ def test_pages_refuse_changes_to_another_agents_customer(client, reps, crm_app):
     assert edit.status_code == 403
     note = client.post(f"/customers/{theirs}/note", data={"text": "سلام", "csrf_token": csrf})
     assert note.status_code == 403
-    assert client.get(f"/api/customers/{theirs}", headers=bearer(reps["sima"])).json()["city"] is None
+    assert client.get(f"/api/customers/{theirs}",
+                      headers=bearer(reps["sima"])).json()["city"] is None
     made = client.post("/customers/new", data={"name": "امید", "csrf_token": csrf_of(page.text)})
     assert made.status_code == 200
     cid = int(str(made.url).rstrip("/").split("/")[-1].split("?")[0])
-    assert client.get(f"/api/customers/{cid}", headers=bearer(reps["reza"])).json()["assigned"]["user"] == "reza"
+    assert client.get(f"/api/customers/{cid}",
+                      headers=bearer(reps["reza"])).json()["assigned"]["user"] == "reza"
 
 
 def test_unassigned_customers_are_shared_unless_made_private(client, reps, crm_app, crm_cli):
-    cid = make_customer(crm_app, "مشتری بی‌صاحب")  # e.g. from an import or the lead form: no owner, no team
+    cid = make_customer(crm_app,
+                        "مشتری بی‌صاحب")  # e.g. from an import or the lead form: no owner, no team
     h = bearer(reps["agent"])
     assert client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h).status_code == 200
     with crm_app.unit_of_work(actor="setup") as uow:
         set_unassigned(uow, "private")
     assert client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h).status_code == 403
-    assert client.patch(f"/api/customers/{cid}", json={"city": "کرج"}, headers=bearer(reps["manager"])) \
+    assert client.patch(f"/api/customers/{cid}", json={"city": "کرج"},
+                        headers=bearer(reps["manager"])) \
         .status_code == 200
 
 
 def test_scopes_and_teams_are_set_from_the_cli(crm_cli, reps, crm_app, client):
     assert crm_cli("users", "team", "add", "north").exit_code == 0
     assert crm_cli("users", "team", "join", "north", "reza", "sima").exit_code == 0
-    assert crm_cli("users", "team", "list", "--json").json() == [{"name": "north", "members": ["reza", "sima"]}]
+    assert crm_cli("users", "team", "list", "--json").json() == [{"name": "north",
+                                                                  "members": ["reza", "sima"]}]
     assert crm_cli("users", "team", "leave", "north", "sima").exit_code == 0
     assert crm_cli("users", "team", "list").stdout == "north: reza\n"
     set_ = crm_cli("users", "scope", "agent", "--read", "team", "--write", "own", "--json")
@@ -160,7 +175,8 @@ def test_scopes_and_teams_are_set_from_the_cli(crm_cli, reps, crm_app, client):
     assert set_.json()["admin"] == {"read": "all", "write": "all"}
     shown = crm_cli("users", "scope").stdout
     assert "agent      read team  write own" in shown and "unassigned records: shared" in shown
-    assert crm_cli("users", "scope", "admin", "--read", "own").exit_code == 2  # admins always reach all
+    assert crm_cli("users", "scope", "admin", "--read",
+                   "own").exit_code == 2  # admins always reach all
     assert crm_cli("users", "scope", "--read", "own").exit_code == 2
     bad = crm_cli("users", "team", "join", "west", "reza")
     assert bad.exit_code == 1 and "no team 'west'" in bad.stderr
@@ -190,7 +206,8 @@ def test_services_enforce_the_rule_for_the_unit_of_works_viewer(crm_app, reps):
         assert customer_clause(uow, "read") is None
         assert customer_clause(uow, "write") is not None
         update_customer(uow, b, city="قم")
-        for action in (lambda: update_customer(uow, a, city="قم"), lambda: merge_customers(uow, b, a),
+        for action in (lambda: update_customer(uow, a, city="قم"), lambda: merge_customers(uow, b,
+                                                                                           a),
                        lambda: forget_customer(uow, a)):
             with pytest.raises(Forbidden):
                 action()

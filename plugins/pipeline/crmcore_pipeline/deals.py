@@ -28,7 +28,8 @@ def weighted_minor(amount_times_percent: int) -> int:
 
 
 def get_deal(uow, deal_id: int | str, *, lock: bool = False, access: str = "read") -> Deal:
-    """The deal, if the acting user may ``access`` it: deals follow their rep (the kernel's record rules)."""
+    """The deal, if the acting user may ``access`` it: deals follow their rep (the kernel's record
+    rules)."""
     try:
         did = int(str(deal_id).strip())
     except ValueError:
@@ -39,13 +40,14 @@ def get_deal(uow, deal_id: int | str, *, lock: bool = False, access: str = "read
     deal = uow.session.scalar(q)
     if deal is None:
         raise NotFound(f"no deal with id {did}", field="deal")
-    check_assignee(uow, access, deal.owner.username.lower() if deal.owner else None, f"deal {deal.id}")
+    check_assignee(uow, access, deal.owner.username.lower() if deal.owner else None,
+                   f"deal {deal.id}")
     return deal
 
 
 def readable_deals(uow):
-    """A clause over deals outer-joined to their rep (``SalesRep``) selecting those the acting user may
-    read; ``None`` when they may read all."""
+    """A clause over deals outer-joined to their rep (``SalesRep``) selecting those the acting user
+    may read; ``None`` when they may read all."""
     return assignee_clause(uow, "read", func.lower(SalesRep.username))
 
 

@@ -43,7 +43,8 @@ def deals(crm_app):
         pistachio = service.create_deal(uow, customer=cid, title="Pistachio export", amount="40000000",
                                         stage="proforma", owner="ali")
         dates = service.create_deal(uow, customer=cid, title="خرما", stage="proforma", owner="sara")
-        won = service.create_deal(uow, customer=cid, title="قرارداد بسته‌شده", amount="9000000", owner="sara")
+        won = service.create_deal(uow, customer=cid, title="قرارداد بسته‌شده", amount="9000000",
+                                  owner="sara")
         service.win_deal(uow, won.id)
         return {"saffron": saffron.id, "pistachio": pistachio.id, "dates": dates.id, "won": won.id}
 
@@ -97,7 +98,8 @@ def test_moving_a_card_moves_the_deal_as_the_user(crm_app, client, deals):
     with crm_app.unit_of_work(readonly=True) as uow:
         last = uow.session.scalars(select(StageHistory).where(StageHistory.deal_id == deals["saffron"])
                                    .order_by(StageHistory.id.desc())).first()
-        assert (last.from_stage.code, last.to_stage.code, last.actor) == ("lead", "negotiation", "sara")
+        assert (last.from_stage.code, last.to_stage.code, last.actor) == ("lead", "negotiation",
+                                                                          "sara")
     by_script = client.post("/boards/pipeline/deals/move", headers=JSON,
                             data={"card": str(deals["dates"]), "column": "contact", "csrf_token": csrf})
     assert by_script.json() == {"ok": True, "card": str(deals["dates"]), "column": "contact"}
@@ -148,15 +150,17 @@ def test_the_board_filters_by_owner_and_names_an_unknown_pipeline(crm_app, clien
 
 
 def test_an_agent_moves_only_deals_of_their_own_or_their_team(crm_app, client, deals):
-    """Issue 29: any agent moved another rep's deal. Deals follow their rep (the kernel's record rules)."""
+    """Issue 29: any agent moved another rep's deal. Deals follow their rep (record rules)."""
     csrf = login(client, "sara")
     refused = client.post("/boards/pipeline/deals/move", headers=JSON,
-                          data={"card": str(deals["pistachio"]), "column": "contact", "csrf_token": csrf})
+                          data={"card": str(deals["pistachio"]), "column": "contact",
+                                "csrf_token": csrf})
     assert refused.status_code == 403, refused.text
-    assert refused.json()["error"] == (f"deal {deals['pistachio']} is assigned to ali: you may write only your "
-                                       "own or your team's")
+    assert refused.json()["error"] == (f"deal {deals['pistachio']} is assigned to ali: "
+                                       "you may write only your own or your team's")
     page = client.post("/boards/pipeline/deals/move",
-                       data={"card": str(deals["pistachio"]), "column": "contact", "csrf_token": csrf})
+                       data={"card": str(deals["pistachio"]), "column": "contact",
+                             "csrf_token": csrf})
     assert page.status_code == 403
     assert stage_of(crm_app, deals["pistachio"]) == ("proforma", "open")
     with crm_app.unit_of_work(actor="setup") as uow:
@@ -167,7 +171,8 @@ def test_an_agent_moves_only_deals_of_their_own_or_their_team(crm_app, client, d
         set_membership(uow, "sales", "ali", True)
         set_membership(uow, "sales", "sara", True)
     moved = client.post("/boards/pipeline/deals/move", headers=JSON,
-                        data={"card": str(deals["pistachio"]), "column": "contact", "csrf_token": csrf})
+                        data={"card": str(deals["pistachio"]), "column": "contact",
+                              "csrf_token": csrf})
     assert moved.status_code == 200, moved.text  # a teammate's deal
     client.post("/logout", data={"csrf_token": csrf})
     csrf = login(client, "mina")  # managers move every deal
@@ -182,5 +187,6 @@ def test_an_own_read_scope_shows_only_the_users_deals(crm_app, client, deals):
         set_role_scope(uow, "agent", read="own")
     login(client, "sara")
     page = client.get("/boards/pipeline/deals")
-    assert columns(page.text) == {"lead": [deals["saffron"]], "contact": [], "proforma": [deals["dates"]],
+    assert columns(page.text) == {"lead": [deals["saffron"]], "contact": [],
+                                  "proforma": [deals["dates"]],
                                   "negotiation": []}

@@ -21,7 +21,8 @@ from typing import Iterable
 from sqlalchemy import select
 
 from crmcore.api import (
-    Conflict, Customer, NotFound, ValidationError, check_assignee, get_customer, normalize, to_ascii_digits,
+    Conflict, Customer, NotFound, ValidationError, check_assignee, get_customer, normalize,
+    to_ascii_digits,
 )
 
 from . import sla
@@ -73,8 +74,8 @@ def get_ticket(session, ticket_id: int | str) -> Ticket:
 
 
 def editable_ticket(uow, ticket_id: int | str) -> Ticket:
-    """The ticket, if the acting user may change it: tickets follow their assignee (the kernel's record
-    rules; a teammate's or an unassigned ticket by default)."""
+    """The ticket, if the acting user may change it: tickets follow their assignee (the kernel's
+    record rules; a teammate's or an unassigned ticket by default)."""
     ticket = get_ticket(uow.session, ticket_id)
     check_assignee(uow, "write", ticket.assignee.username.lower() if ticket.assignee else None,
                    f"ticket #{ticket.id}")

@@ -41,7 +41,8 @@ def load(uow, params: dict[str, str]) -> BoardData:
     if params.get("agent"):
         where.append(Ticket.assignee_id == get_agent(session, params["agent"], active_only=False).id)
     # tickets follow their assignee (the kernel's record rules); unassigned: the username is NULL
-    assignee = select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id).scalar_subquery()
+    assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
+                .scalar_subquery())
     readable = assignee_clause(uow, "read", assignee)
     if readable is not None:
         where.append(readable)

@@ -160,13 +160,15 @@ def test_the_queue_of_one_agent(crm_app, client, tickets):
 
 
 def test_an_agent_changes_only_their_own_or_their_teams_tickets(crm_app, client, tickets):
-    """Issue 29: any agent edited every ticket. Tickets follow their assignee (the kernel's record rules)."""
+    """Issue 29: any agent edited every ticket. Tickets follow their assignee (record rules)."""
     csrf = login(client, "sara")
     refused = client.post(f"{QUEUE}/move", headers=JSON,
-                          data={"card": str(tickets["urgent"]), "column": "open", "csrf_token": csrf})
+                          data={"card": str(tickets["urgent"]), "column": "open",
+                                "csrf_token": csrf})
     assert refused.status_code == 403
-    assert refused.json() == {"error": f"ticket #{tickets['urgent']} is assigned to reza: you may write only your "
-                                       "own or your team's", "field": "assignee"}
+    assert refused.json() == {"error": f"ticket #{tickets['urgent']} is assigned to reza: "
+                                       "you may write only your own or your team's",
+                              "field": "assignee"}
     assert states(crm_app, tickets)["urgent"] == "new"
     mine = client.post(f"{QUEUE}/move", headers=JSON,
                        data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
@@ -185,8 +187,11 @@ def test_an_own_read_scope_shows_only_the_agents_tickets(crm_app, client, ticket
 
     with crm_app.unit_of_work(actor="setup") as uow:
         set_role_scope(uow, "agent", read="own")
-        unassigned = service.open_ticket(uow, service.get_ticket(uow.session, tickets["open"]).customer_id,
+        unassigned = service.open_ticket(uow, service.get_ticket(uow.session,
+                                                                 tickets["open"]).customer_id,
                                          subject="بی‌مسئول", body="…").id
     login(client, "sara")
-    assert columns(client.get(QUEUE).text) == {"new": [tickets["normal"], unassigned], "open": [tickets["open"]],
-                                               "pending_customer": [tickets["pending"]], "resolved": []}
+    assert columns(client.get(QUEUE).text) == {"new": [tickets["normal"], unassigned],
+                                               "open": [tickets["open"]],
+                                               "pending_customer": [tickets["pending"]],
+                                               "resolved": []}

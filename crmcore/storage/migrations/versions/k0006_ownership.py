@@ -28,15 +28,17 @@ def upgrade() -> None:
     op.create_table('crm_team_members',
     sa.Column('team_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['team_id'], ['crm_teams.id'], name=op.f('fk_crm_team_members_team_id_crm_teams'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_crm_team_members_user_id_web_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['crm_teams.id'],
+                            name=op.f('fk_crm_team_members_team_id_crm_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'],
+                            name=op.f('fk_crm_team_members_user_id_web_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('team_id', 'user_id', name=op.f('pk_crm_team_members'))
     )
     with op.batch_alter_table('crm_team_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_team_members_user_id'), ['user_id'], unique=False)
 
-    # SQLite: ADD COLUMN ... REFERENCES, never a batch rebuild: dropping the old customers table with
-    # foreign keys on would cascade to its phones, emails and tags
+    # SQLite: ADD COLUMN ... REFERENCES, never a batch rebuild: dropping the old customers table
+    # with foreign keys on would cascade to its phones, emails and tags
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE customers ADD COLUMN owner_id INTEGER "
                    "REFERENCES web_users (id) ON DELETE SET NULL")
