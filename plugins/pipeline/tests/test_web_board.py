@@ -185,8 +185,13 @@ def test_an_own_read_scope_shows_only_the_users_deals(crm_app, client, deals):
 
     with crm_app.unit_of_work(actor="setup") as uow:
         set_role_scope(uow, "agent", read="own")
+        cid = uow.session.get(Deal, deals["saffron"]).customer_id
     login(client, "sara")
     page = client.get("/boards/pipeline/deals")
     assert columns(page.text) == {"lead": [deals["saffron"]], "contact": [],
                                   "proforma": [deals["dates"]],
                                   "negotiation": []}
+    # the customer (unassigned, so readable) shows only sara's deals in its profile section
+    section = client.get(f"/api/customers/{cid}").json()["sections"]["pipeline"]
+    assert [d["id"] for d in section["open"]] == [deals["saffron"], deals["dates"]]
+    assert section["won_deals"] == 1  # the won deal is sara's too

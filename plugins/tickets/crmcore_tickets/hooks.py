@@ -46,12 +46,16 @@ def crm_customer_profile(uow, customer):
     from sqlalchemy import func  # not at module level: sqlalchemy's `func` answers any attribute, hook markers too
 
     from .models import UNSOLVED, Ticket
+    from .service import readable_tickets
 
     session = uow.session
-    unsolved = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
+    readable = readable_tickets(uow)  # the tickets the user may read (the kernel's record rules)
+    mine = [] if readable is None else [readable]  # the unsolved tickets listed and counted
+    unsolved = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id,
+                                                    Ticket.state.in_(UNSOLVED), *mine)
                                .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(5)).all()
     count = session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED)))
+        Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED), *mine))
     last_csat = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.csat_score.is_not(None))
                                 .order_by(Ticket.csat_at.desc(), Ticket.id.desc()).limit(1)).first()
     total = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == customer.id))

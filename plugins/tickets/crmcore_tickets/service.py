@@ -18,11 +18,11 @@ import os
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crmcore.api import (
-    Conflict, Customer, NotFound, ValidationError, check_assignee, get_customer, normalize,
-    to_ascii_digits,
+    Conflict, Customer, NotFound, ValidationError, assignee_clause, check_assignee, get_customer,
+    normalize, to_ascii_digits,
 )
 
 from . import sla
@@ -80,6 +80,13 @@ def editable_ticket(uow, ticket_id: int | str) -> Ticket:
     check_assignee(uow, "write", ticket.assignee.username.lower() if ticket.assignee else None,
                    f"ticket #{ticket.id}")
     return ticket
+
+
+def readable_tickets(uow):
+    """A clause over tickets the acting user may read (``None``: all): they follow their assignee."""
+    assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
+                .scalar_subquery())  # NULL when unassigned
+    return assignee_clause(uow, "read", assignee)
 
 
 def _writable(ticket: Ticket, action: str) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcore.api import Customer, ValidationError, assignee_clause
+from crmcore.api import Customer, ValidationError
 from crmcore.web.contrib import BoardCard, BoardColumn, BoardData, WebBoard
 from sqlalchemy import case, func, select
 
 from .agents import get_agent
-from .models import PRIORITIES, Agent, Ticket
-from .service import set_state
+from .models import PRIORITIES, Ticket
+from .service import readable_tickets, set_state
 
 #: the queue's columns: state, English and Persian titles
 COLUMNS = (("new", "New", "جدید"), ("open", "Open", "باز"),
@@ -40,10 +40,7 @@ def load(uow, params: dict[str, str]) -> BoardData:
     where: list[Any] = [Ticket.merged_into_id.is_(None)]
     if params.get("agent"):
         where.append(Ticket.assignee_id == get_agent(session, params["agent"], active_only=False).id)
-    # tickets follow their assignee (the kernel's record rules); unassigned: the username is NULL
-    assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
-                .scalar_subquery())
-    readable = assignee_clause(uow, "read", assignee)
+    readable = readable_tickets(uow)
     if readable is not None:
         where.append(readable)
     counts = dict(session.execute(select(Ticket.state, func.count()).where(*where).group_by(Ticket.state)).all())

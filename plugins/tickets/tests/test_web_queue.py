@@ -191,6 +191,11 @@ def test_an_own_read_scope_shows_only_the_agents_tickets(crm_app, client, ticket
                                                                  tickets["open"]).customer_id,
                                          subject="بی‌مسئول", body="…").id
     login(client, "sara")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        ali = service.get_ticket(uow.session, tickets["urgent"]).customer_id
+    section = client.get(f"/api/customers/{ali}").json()["sections"]["tickets"]
+    assert [t["id"] for t in section["open"]] == [tickets["pending"]]  # not reza's urgent one
+    assert (section["open_count"], section["total"]) == (1, 3)
     assert columns(client.get(QUEUE).text) == {"new": [tickets["normal"], unassigned],
                                                "open": [tickets["open"]],
                                                "pending_customer": [tickets["pending"]],
