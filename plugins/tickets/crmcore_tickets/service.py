@@ -83,7 +83,8 @@ def editable_ticket(uow, ticket_id: int | str) -> Ticket:
 
 
 def readable_tickets(uow):
-    """A clause over tickets the acting user may read (``None``: all): they follow their assignee."""
+    """A clause over tickets the acting user may read (``None``: all): tickets follow their
+    assignee."""
     assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
                 .scalar_subquery())  # NULL when unassigned
     return assignee_clause(uow, "read", assignee)
