@@ -1,14 +1,13 @@
 """The public API of the kernel for plugins and integrators. Import from here, not from internals.
 
 Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions),
-the
-registries' value types (reports, jobs, search fields, profile sections, attribute specs), the
-domain values
-(phones, emails, money, dates, Persian text keys), the declarative base for their models, the
-errors, the
-UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.Stat``, ``ui.Table``…, also importable by
-name) and
-the one formatting layer (:class:`crmcore.formatting.Formatter`) for anything shown to people.
+the registries' value types (reports, jobs, search fields, profile sections, attribute specs), the
+domain values (phones, emails, money, dates, Persian text keys), the declarative base for their
+models, the errors, the UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.Stat``,
+``ui.Table``…, also importable by name), the one formatting layer
+(:class:`crmcore.formatting.Formatter`) for anything shown to people, and the record rules
+(``customer_clause``/``check_customer`` for customers, ``assignee_clause``/``check_assignee`` for a
+plugin's records assigned to a user).
 """
 from .app import CRM  # noqa: F401
 from .domain.dates import (  # noqa: F401
@@ -22,13 +21,19 @@ from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_
 from .formatting import (  # noqa: F401
     EMPTY, Formatter, FormattingError, cli_language, formatter_for, money_unit_of,
 )
-from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, ValidationError  # noqa: F401
+from .errors import (  # noqa: F401
+    CRMError, Conflict, Forbidden, NotFound, PluginError, PluginHookError, ValidationError,
+)
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
 from .outbox.event import Event  # noqa: F401
 from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
 from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
+from .services.access import (  # noqa: F401
+    Viewer, assignee_clause, check_assignee, check_customer, customer_allowed, customer_clause,
+    reach,
+)
 from .services.attributes import AttributeSpec  # noqa: F401
 from .services.customers import (  # noqa: F401
     PreparedCustomer, add_customer, customer_to_dict, get_customer, merge_customers, forget_customer,

@@ -44,6 +44,10 @@ class Conflict(CRMError):
     """The operation clashes with stored data (duplicate external id, already merged…)."""
 
 
+class Forbidden(CRMError):
+    """The acting user may not touch this record (record rules: :mod:`crmcore.services.access`)."""
+
+
 class PluginError(CRMError):
     """Plugin management refused an operation (unknown plugin, missing requirement, incompatible kernel)."""
 

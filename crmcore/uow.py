@@ -31,6 +31,9 @@ class UnitOfWork:
         self.app = app
         self.session = session
         self.actor = actor
+        #: the user this unit acts for, whose record rules apply (crmcore.services.access); None:
+        #: unrestricted
+        self.viewer = None
         self._outbox: list[tuple[str, int | None, dict[str, Any]]] = []  # (event, customer id, payload)
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], None]] = []

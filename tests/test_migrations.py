@@ -15,3 +15,34 @@ def test_init_creates_the_schema_and_is_idempotent(crm_empty_database_url):
     tables = set(inspect(app.engine).get_table_names())
     assert {"customers", "interactions", "outbox", "audit_log", "crm_plugins"} <= tables
     app.dispose()
+
+
+def test_the_ownership_migration_gives_customers_to_the_users_their_owner_names(
+        crm_empty_database_url):
+    """k0007 adds owner and team to customers without rebuilding the table (SQLite: ADD COLUMN, so
+    their phones survive) and turns a free-text owner naming a user into that user's ownership."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from crmcore.storage.migrate import alembic_config
+
+    app = CRM(crm_empty_database_url, plugins=[])
+    with app.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "k0005_contacts")
+        conn.execute(text("INSERT INTO web_users (id, username, role, permissions, password_hash, "
+                          "active, created_at) VALUES (7, 'sara', 'agent', '{}', 'x', true, "
+                          "CURRENT_TIMESTAMP)"))
+        for cid, owner in ((1, " Sara "), (2, "someone else"), (3, None)):
+            conn.execute(text("INSERT INTO customers (id, kind, display_name, search_key, owner, "
+                              "consent_sms, consent_email, attributes, created_at, updated_at) "
+                              "VALUES (:id, 'person', 'x', 'x', :owner, false, false, '{}', "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": cid, "owner": owner})
+        conn.execute(text("INSERT INTO customer_phones (customer_id, e164, kind, position) "
+                          "VALUES (1, '+989121234567', 'mobile', 0)"))
+    assert app.init() == ["kernel"]
+    with app.engine.connect() as conn:
+        owners = conn.execute(text("SELECT id, owner_id, team_id FROM customers ORDER BY id")).all()
+        phones = conn.execute(text("SELECT count(*) FROM customer_phones")).scalar()
+    assert [tuple(r) for r in owners] == [(1, 7, None), (2, None, None), (3, None, None)]
+    assert phones == 1
+    app.dispose()

@@ -136,6 +136,7 @@ _FIELDS = {
     "city": ("City", "شهر"),
     "address": ("Address", "نشانی"),
     "owner": ("Owner", "مسئول"),
+    "assigned": ("Assigned to", "واگذارشده به"),
     "consent": ("Consent", "رضایت"),
     "created": ("Customer since", "مشتری از"),
     "recent": ("Recent interactions", "تعاملات اخیر"),
@@ -179,6 +180,8 @@ def _print_profile(data, customer, panels, recent, fmt):
         ("city", data["city"] or ""),
         ("address", data["address"] or ""),
         ("owner", data["owner"] or ""),
+        ("assigned", " / ".join(x for x in (data["assigned"]["user"], data["assigned"]["team"])
+                                if x)),
         ("consent", consent),
         ("created", fmt.date(customer.created_at) if customer.created_at else ""),
     ]
@@ -255,6 +258,31 @@ def _quick_find(query, limit):
         Exception
     ):  # missing file or schema, unknown driver: let the full path report it properly
         return None
+
+
+@customers.command("assign")
+@click.argument("customers_", metavar="CUSTOMER...", nargs=-1, required=True)
+@click.option("--user", help="The owning user (username); '' clears.")
+@click.option("--team", help="The team sharing the customers; '' clears.")
+@click.option("--json", "as_json", is_flag=True)
+def assign(customers_, user, team, as_json):
+    """Give customers (id, external id, phone or email) to a user and/or a team (record rules)."""
+    from ..services.access import assign_customer, assignment_of
+    from ..services.customers import resolve_customer
+
+    if user is None and team is None:
+        raise click.UsageError("give --user and/or --team")
+    rows = []
+    with get_app().unit_of_work() as uow:
+        for ref in customers_:
+            c = assign_customer(uow, resolve_customer(uow.session, ref).id, user=user, team=team)
+            rows.append({"id": c.id, "name": c.display_name, **assignment_of(uow.session, c)})
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, "
+                   f"team {r['team'] or '-'}")
 
 
 @customers.command("merge")

@@ -16,13 +16,18 @@ from .context import console, echo_json, get_app
                    "program would run as a formula (starting with =, +, -, @) gets a leading ' ; "
                    "a raw file must not be opened in Excel or LibreOffice (a customer named "
                    "=HYPERLINK(…) becomes a live link).")
+@click.option("--as", "as_user", metavar="USERNAME",
+              help="Only the customers this user may read (record rules).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def export_customers(file, persian_headers, where, encoding, raw, as_json):
+def export_customers(file, persian_headers, where, encoding, raw, as_user, as_json):
     """Write active customers to FILE (.csv or .xlsx) in the form `crm customers import` reads back."""
     from ..importing import export_customers as run
+    from ..services.access import viewer_for
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
+        if as_user:
+            uow.viewer = viewer_for(uow.session, as_user)
         count = run(uow, file, persian=persian_headers, calendar=app.calendar, where=where,
                     encoding=encoding, raw=raw)
     if as_json:

@@ -147,6 +147,109 @@ def remove(username):
     click.echo(f"user {username} removed")
 
 
+@users.group("team")
+def team():
+    """Teams: the record rules' "team" scope (a user may belong to several)."""
+
+
+@team.command("add")
+@click.argument("name")
+def team_add(name):
+    """Create a team."""
+    from ..web.users import add_team
+
+    with get_app().unit_of_work() as uow:
+        add_team(uow, name)
+    click.echo(f"team {name} added")
+
+
+@team.command("remove")
+@click.argument("name")
+def team_remove(name):
+    """Delete a team (its customers keep their owners)."""
+    from ..web.users import remove_team
+
+    with get_app().unit_of_work() as uow:
+        remove_team(uow, name)
+    click.echo(f"team {name} removed")
+
+
+@team.command("join")
+@click.argument("name")
+@click.argument("usernames", nargs=-1, required=True)
+def team_join(name, usernames):
+    """Put users in a team."""
+    from ..web.users import set_membership
+
+    with get_app().unit_of_work() as uow:
+        for username in usernames:
+            set_membership(uow, name, username, True)
+    click.echo(f"team {name}: {', '.join(usernames)} joined")
+
+
+@team.command("leave")
+@click.argument("name")
+@click.argument("usernames", nargs=-1, required=True)
+def team_leave(name, usernames):
+    """Take users out of a team."""
+    from ..web.users import set_membership
+
+    with get_app().unit_of_work() as uow:
+        for username in usernames:
+            set_membership(uow, name, username, False)
+    click.echo(f"team {name}: {', '.join(usernames)} left")
+
+
+@team.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def team_list(as_json):
+    """Teams and their members."""
+    from ..web.users import list_teams
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        rows = list_teams(uow.session)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no teams")
+    for t in rows:
+        click.echo(f"{t['name']}: {', '.join(t['members']) or '(nobody)'}")
+
+
+SCOPE_CHOICE = click.Choice(["all", "team", "own"])
+
+
+@users.command("scope")
+@click.argument("role", required=False, type=click.Choice(["manager", "agent", "read-only"]))
+@click.option("--read", type=SCOPE_CHOICE, help="Customers (and deals, tickets) the role may see.")
+@click.option("--write", type=SCOPE_CHOICE, help="Those it may change.")
+@click.option("--unassigned", type=click.Choice(["shared", "private"]),
+              help="Records without owner or team: everyone's (shared) or only for 'all' scopes.")
+@click.option("--json", "as_json", is_flag=True)
+def scope(role, read, write, unassigned, as_json):
+    """Record rules: show them, or set ROLE's scopes (all, team: own and the team's, own)."""
+    from ..services.access import role_scopes, set_role_scope, set_unassigned
+
+    if (read or write) and not role:
+        raise click.UsageError("name the ROLE whose scope to set")
+    readonly = not (read or write or unassigned)
+    with get_app().unit_of_work(readonly=readonly) as uow:
+        if read or write:
+            set_role_scope(uow, role, read=read, write=write)
+        if unassigned:
+            set_unassigned(uow, unassigned)
+        scopes = role_scopes(uow)
+    if as_json:
+        echo_json(scopes)
+        return
+    for name, value in scopes.items():
+        if name == "unassigned":
+            click.echo(f"unassigned records: {value}")
+        else:
+            click.echo(f"{name:<10} read {value['read']:<5} write {value['write']}")
+
+
 @users.group("token")
 def token():
     """API tokens for integrations."""

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from ..domain.dates import format_date
 from ..domain.spreadsheet import safe_row, xlsx_row
 from ..errors import ValidationError
+from ..services.access import customer_clause
 from ..services.search_fields import where_conditions
 from ..storage.models import Customer
 
@@ -44,7 +45,10 @@ YIELD = 1000
 
 
 def _active(where: list[str], uow):
-    return and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None), *where_conditions(uow, where))
+    readable = customer_clause(uow, "read")  # record rules of the user exporting (``--as``)
+    return and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None),
+                *where_conditions(uow, where),
+                *([] if readable is None else [readable]))
 
 
 def _attribute_names(uow, condition) -> list[str]:

@@ -16,6 +16,7 @@ from ..storage.engine import release_erased_pages
 from ..storage.models import (
     Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
 )
+from .access import check_customer, default_assignment
 from .attributes import clean_attributes
 from .customer_changes import KINDS, clean_tag, jsonable, plan_update
 from .erasure import merged_away_ids, scrub_kernel_records, scrub_merged_away
@@ -105,7 +106,8 @@ def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -
             raise Conflict(f"external id {p.external_id!r} already belongs to customer {existing}", field="external_id")
     attributes = clean_attributes(uow, p.attributes) if p.attributes else {}
     now = uow.now()
-    customer = Customer(
+    owner_id, team_id = default_assignment(uow)
+    customer = Customer(owner_id=owner_id, team_id=team_id,
         kind=p.kind, display_name=p.name, search_key=normalize(p.name)[:300], external_id=p.external_id,
         birthday=p.birthday, city=p.city, address=p.address, owner=p.owner, consent_sms=p.consent_sms,
         consent_email=p.consent_email, attributes=attributes, created_at=now, updated_at=now)
@@ -180,6 +182,7 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     many customers in a row and have already ruled out conflicts (the importer flushes once per batch)."""
     session = uow.session
     customer = get_customer(session, customer_id, follow_merges=False)
+    check_customer(uow, customer, "write")
     if customer.merged_into_id is not None:
         raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; change that one")
     plan = plan_update(uow, customer, [p.e164 for p in customer.phones], [e.email for e in customer.emails],
@@ -224,6 +227,8 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
     other = get_customer(session, other_id, follow_merges=False)
     if keep.id == other.id:
         raise ValidationError("a customer cannot be merged with itself", field="customer")
+    check_customer(uow, keep, "write")
+    check_customer(uow, other, "write")
     for c in (keep, other):
         if c.merged_into_id is not None:
             raise Conflict(f"customer {c.id} was already merged into {c.merged_into_id}", field="customer")
@@ -273,6 +278,7 @@ def forget_customer(uow, customer_id: int) -> Customer:
     """Erase a customer's personal data; keep anonymised aggregates (interaction kinds, amounts, dates)."""
     session = uow.session
     customer = get_customer(session, customer_id, follow_merges=False)
+    check_customer(uow, customer, "write")
     if customer.merged_into_id is not None:
         raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; forget that one")
     cid = customer.id
@@ -302,6 +308,17 @@ def forget_customer(uow, customer_id: int) -> Customer:
     return customer
 
 
+def _assigned(customer: Customer) -> dict[str, str | None]:
+    from sqlalchemy.orm import object_session
+
+    from .access import assignment_of
+
+    session = object_session(customer)
+    if session is None or (customer.owner_id is None and customer.team_id is None):
+        return {"user": None, "team": None}
+    return assignment_of(session, customer)
+
+
 def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str | None = None,
                      with_sections: bool = True, uow=None) -> dict[str, Any]:
     """The JSON form of a customer (``crm customers show --json``, the API)."""
@@ -319,6 +336,7 @@ def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str
         "city": customer.city,
         "address": customer.address,
         "owner": customer.owner,
+        "assigned": _assigned(customer),
         "consent": {"sms": bool(customer.consent_sms), "email": bool(customer.consent_email)},
         "attributes": dict(customer.attributes or {}),
         "created_at": customer.created_at.isoformat() if customer.created_at else None,

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..domain.dates import parse_datetime
 from ..domain.money import Money, parse_money
@@ -104,10 +104,17 @@ def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | 
     return interaction
 
 
-def list_interactions(session, customer_id: int, *, kind: str | None = None, limit: int | None = None) -> list[Interaction]:
+def list_interactions(session, customer_id: int, *, kind: str | None = None,
+                      limit: int | None = None,
+                      after: tuple[datetime, int] | None = None) -> list[Interaction]:
+    """A customer's interactions, newest first; ``after`` = ``(occurred_at, id)`` of the last one
+    already seen (the API's cursor) gives the older ones."""
     q = select(Interaction).where(Interaction.customer_id == customer_id)
     if kind:
         q = q.where(Interaction.kind == kind)
+    if after is not None:
+        q = q.where(or_(Interaction.occurred_at < after[0],
+                        and_(Interaction.occurred_at == after[0], Interaction.id < after[1])))
     q = q.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
     if limit:
         q = q.limit(limit)

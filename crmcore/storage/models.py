@@ -23,7 +23,14 @@ class Customer(Base):
     birthday: Mapped[Optional[date]]
     city: Mapped[Optional[str]] = mapped_column(String(100))
     address: Mapped[Optional[str]] = mapped_column(Text)
+    #: the responsible person as text (imported, free form); record rules use
+    #: ``owner_id``/``team_id``
     owner: Mapped[Optional[str]] = mapped_column(String(100))
+    #: the user owning the record and the team sharing it (record rules: crmcore.services.access)
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"),
+                                                    index=True)
+    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_teams.id", ondelete="SET NULL"),
+                                                   index=True)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

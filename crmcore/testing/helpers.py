@@ -80,7 +80,35 @@ def migration_differences(app, owner: str) -> list:
 
     with app.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": False})
-        return compare_metadata(ctx, Base.metadata)
+        diff = compare_metadata(ctx, Base.metadata)
+        if conn.dialect.name == "sqlite":
+            diff = _without_inline_sqlite_fks(conn, diff)
+        return diff
+
+
+def _without_inline_sqlite_fks(conn, diff: list) -> list:
+    """Drop the pairs "remove unnamed FK / add named FK" that only mean SQLite's reflection cannot
+    read a column's inline ``REFERENCES`` (added by ``ALTER TABLE ADD COLUMN``): its name and ON
+    DELETE. The action is compared here from ``PRAGMA foreign_key_list`` instead."""
+    from sqlalchemy import text
+
+    def key(fk) -> tuple:
+        return (fk.table.name,
+                tuple(c.name for c in fk.columns), tuple(e.target_fullname for e in fk.elements))
+
+    removed = {key(d[1]): d for d in diff if d[0] == "remove_fk" and d[1].name is None}
+    kept = []
+    for d in diff:
+        if d[0] == "add_fk" and key(d[1]) in removed:
+            table, columns, _target = key(d[1])
+            pragma = conn.execute(text(f"PRAGMA foreign_key_list({table})"))
+            actions = {row[3]: row[6] for row in pragma}
+            if all(actions.get(c) == (d[1].ondelete or "NO ACTION") for c in columns):
+                removed[key(d[1])] = None
+                continue
+        kept.append(d)
+    return [d for d in kept
+            if not (d[0] == "remove_fk" and d[1].name is None and removed.get(key(d[1])) is None)]
 
 
 def assert_migrations_match_models(app, owner: str) -> None:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import CRMError, Conflict, NotFound, PluginHookError
+from ..errors import CRMError, Conflict, Forbidden, NotFound, PluginHookError
 from .deps import LoginRequired, WebError, api_user
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import WebSettings
@@ -20,14 +20,16 @@ from .state import WebState
 
 log = logging.getLogger("crmcore.web")
 
-STATUS = {NotFound: 404, Conflict: 409}
+STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403}
 JSON_PREFIXES = ("/api/", "/events/", "/hooks/")
 
 DESCRIPTION = """The HTTP API of crmcore. Authenticate with an API token (`Authorization: Bearer crm_…`, from
 `crm users token create USER NAME` or the Account page); browser sessions also work and then need the
 `X-CSRF-Token` header on changes. Errors are `{"error": message, "field": name-or-null}`: 401 without
-credentials, 403 without the needed level, 404 unknown records, 409 clashes, 413 bodies over the limit,
-422 invalid input (nothing is stored). Plugins add routes under `/api/p/<plugin>/`."""
+credentials, 403 without the needed level or outside the caller's record rules, 404 unknown records,
+405 a method the path does not serve (`Allow` lists those it does), 409 clashes, 413 bodies over the
+limit, 400 unreadable requests, 422 invalid input (nothing is stored). Lists are paged: `limit` and
+the `cursor` of the `Link: <…>; rel="next"` header. Plugins add routes under `/api/p/<plugin>/`."""
 
 
 def _wants_json(request: Request) -> bool:
@@ -94,9 +96,16 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404:
             message = "Page not found." if not _wants_json(request) else f"no route {request.url.path}"
-        return _error(request, exc.status_code, message, None, getattr(exc, "headers", None))
+        elif exc.status_code == 405:  # every method of the path, not only the first route's
+            from .openapi import allowed_methods
+
+            allowed = allowed_methods(request.app, request.scope)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed here (allowed: {', '.join(allowed)})"
+        return _error(request, exc.status_code, message, None, headers)
 
     @app.get("/health", include_in_schema=False)
     def health():
@@ -104,7 +113,9 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi(_user=Depends(api_user("read"))):
-        return JSONResponse(app.openapi())
+        from .openapi import exact_openapi
+
+        return JSONResponse(exact_openapi(app, web))
 
     app.include_router(api.build_router())
     app.include_router(events.build_router())

@@ -24,7 +24,10 @@ def _path(_instance, attribute, value):
 class WebRoute:
     """A JSON API route (``kind="api"``, at ``/api/p/<plugin><path>``) or an HTML page (``kind="page"``, at
     ``/p/<plugin><path>``). ``endpoint(ctx: WebContext)`` returns a JSON-ready value or ``ctx.render(...)``.
-    Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in ``ctx.path_params``."""
+    Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in
+    ``ctx.path_params``. ``paged=True`` (a GET api route returning a list): the endpoint returns
+    ``ctx.page(select, order)`` and the kernel takes ``?limit=`` and ``?cursor=`` and sends the next
+    page's ``Link``, as on its own lists."""
 
     path: str = attrs.field(validator=_path)
     endpoint: Callable[["WebContext"], Any]
@@ -32,6 +35,7 @@ class WebRoute:
     methods: tuple[str, ...] = ("GET",)
     access: str = attrs.field(default="read", validator=_access)
     summary: str | None = None
+    paged: bool = False
 
 
 @attrs.frozen
@@ -121,6 +125,20 @@ class WebContext:
     body: Any = None  # parsed JSON (api routes) or form fields (page routes) of unsafe methods
     lang: str = "fa"
     renderer: Callable[..., Any] | None = None
+    #: paged routes: the page size, the key of the last item already served, and the next page's key
+    limit: int = 100
+    after: list[Any] | None = None
+    next_key: list[Any] | None = None
+
+    def page(self, stmt, order: list[tuple[Any, bool]]) -> list[Any]:
+        """One page of ``stmt`` (a select of ORM rows) in ``order``: ``(column, descending)`` pairs,
+        the last unique (e.g. ``[(Deal.created_at, True), (Deal.id, True)]``); for ``paged``
+        routes."""
+        from .paging import page_of_query
+
+        rows, self.next_key = page_of_query(self.uow.session, stmt, order, self.limit, self.after,
+                                            lambda row: [getattr(row, c.key) for c, _d in order])
+        return rows
 
     def render(self, template: str, title: str = "", **variables: Any):
         """An HTML page: ``template`` (``"package:path.html"``) inside the site layout, auto-escaped."""

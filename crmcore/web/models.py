@@ -1,4 +1,5 @@
-"""Tables of the web interface: users with roles and per-plugin permissions, login sessions, API tokens.
+"""Tables of the web interface: users with roles and per-plugin permissions, teams, login sessions,
+API tokens.
 
 Secrets are never stored: session ids and API tokens are kept as SHA-256 digests, passwords as argon2 hashes.
 """
@@ -67,3 +68,25 @@ class ApiToken(Base):
 
     user: Mapped[WebUser] = relationship(back_populates="tokens")
     __table_args__ = (Index("ix_web_api_tokens_user_name", "user_id", "name", unique=True),)
+
+
+class UserTeam(Base):
+    """A group of users: the record rules' ``team`` scope (users may belong to several teams)."""
+
+    __tablename__ = "crm_teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserTeamMember(Base):
+    __tablename__ = "crm_team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("crm_teams.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    # the primary key's (team_id, user_id) order serves "members of a team"; this serves "teams of a
+    # user"
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"),
+                                         primary_key=True,
+                                         index=True)

@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import CRMError
+from ..errors import CRMError, Forbidden
+from ..services.access import check_customer, customer_allowed
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
 from ..services.interactions import interactions_table, list_interactions, record_interaction
 from ..storage.models import AuditEntry
@@ -85,6 +86,8 @@ def build_router() -> APIRouter:
                                 add_tags=[t for t in [form_text(form, "add_tag")] if t], **fields)
         try:
             await run_in_threadpool(store)
+        except Forbidden:
+            raise
         except CRMError as exc:
             return _customer_page(request, user, customer_id, error=str(exc), status=422)
         return redirect(f"/customers/{customer_id}", "saved")
@@ -99,10 +102,13 @@ def build_router() -> APIRouter:
                 raise CRMError("write the note first", field="text")
             with state(request).unit(user) as uow:
                 customer = get_customer(uow.session, customer_id)
+                check_customer(uow, customer, "write")
                 note = record_interaction(uow, customer, kind="note", channel="web", payload={"text": text})
                 uow.audit("record", "interaction", note.id, {"kind": "note"}, customer_id=customer.id)
         try:
             await run_in_threadpool(store)
+        except Forbidden:
+            raise
         except CRMError as exc:
             return _customer_page(request, user, customer_id, error=str(exc), status=422)
         return redirect(f"/customers/{customer_id}", "saved")
@@ -186,7 +192,9 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
     lang = web.language(request, user)
     with web.unit(user, readonly=True) as uow:
         customer = get_customer(uow.session, customer_id)
+        check_customer(uow, customer, "read")
         data = customer_to_dict(customer, with_sections=False)
+        may_write = user.can("write") and customer_allowed(uow, customer, "write")
         panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
         interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
     if customer.id != customer_id:
@@ -198,4 +206,4 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
                                      "customer": data})
     return render(request, "customer.html", user, status=status, title="Customer", c=data,
                   panels=shown, interactions=interactions, error=error,
-                  can_write=user.can("write"), fmt=fmt)
+                  can_write=may_write, fmt=fmt)

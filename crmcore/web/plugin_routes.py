@@ -3,17 +3,18 @@ signed webhooks, and boards (``crm_web_boards``) with moves by drag or buttons."
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import CRMError
+from ..errors import CRMError, Forbidden
 from .auth import SAFE_METHODS, Principal
 from .contrib import WebContext, WebRoute
 from .deps import WebError, api_user, form_text, page_user, state
+from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link
 from .view import redirect, render, render_plugin_page
 
 
@@ -21,7 +22,7 @@ def _endpoint(plugin: str, route: WebRoute):
     readonly = route.access == "read" and all(m in SAFE_METHODS for m in route.methods)
     dependency = api_user(route.access, plugin) if route.kind == "api" else page_user(route.access, plugin)
 
-    async def endpoint(request: Request, user: Principal = Depends(dependency)):
+    async def serve(request: Request, user: Principal, limit: int = 100, cursor: str | None = None):
         web = state(request)
         body: Any = None
         if request.method not in SAFE_METHODS:
@@ -33,6 +34,8 @@ def _endpoint(plugin: str, route: WebRoute):
                     raise WebError(400, f"the body is not valid JSON: {exc}") from None
             else:
                 body = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        scope = _cursor_scope(plugin, route, request)
+        after = decode_cursor(web, scope, cursor) if route.paged else None
 
         def run():
             lang = web.language(request, user)
@@ -40,21 +43,40 @@ def _endpoint(plugin: str, route: WebRoute):
                 ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
                                  path_params=dict(request.path_params), query=dict(request.query_params), body=body,
                                  lang=lang, renderer=lambda template, title="", **v: render_plugin_page(
-                                     request, user, template, title, **v))
+                                     request, user, template, title, **v), limit=limit, after=after)
                 result = route.endpoint(ctx)
                 if not readonly:
                     uow.audit(f"web.{request.method.lower()}", plugin, request.url.path[:60],
                               {"path": request.url.path, "query": str(request.url.query)[:500]})
-                return result
-        result = await run_in_threadpool(run)
+                return result, ctx.next_key
+        result, next_key = await run_in_threadpool(run)
         if isinstance(result, Response):
             return result
         if route.kind == "page":
             return HTMLResponse(str(result))
-        return JSONResponse(jsonable_encoder(result))
+        return JSONResponse(jsonable_encoder(result),
+                            headers=next_link(request, web, scope, next_key) if route.paged
+                            else None)
+
+    if route.paged:
+        async def endpoint(request: Request, user: Principal = Depends(dependency),
+                           limit: int = Query(100, ge=1, le=500, description="items per page"),
+                           cursor: Optional[str] = Query(None, max_length=1000,
+                                                         description=CURSOR_HELP)):
+            return await serve(request, user, limit, cursor)
+    else:
+        async def endpoint(request: Request, user: Principal = Depends(dependency)):
+            return await serve(request, user)
 
     endpoint.__name__ = f"{plugin}_{route.path.strip('/').replace('/', '_') or 'root'}"
     return endpoint
+
+
+def _cursor_scope(plugin: str, route: WebRoute, request: Request) -> str:
+    """What a paged route's cursor is bound to: the route, its path parameters, its other query."""
+    query = sorted((k, v) for k, v in request.query_params.multi_items()
+                   if k not in ("limit", "cursor"))
+    return json.dumps([plugin, route.path, sorted(request.path_params.items()), query], default=str)
 
 
 def mount_plugins(app: FastAPI, web) -> None:
@@ -63,7 +85,8 @@ def mount_plugins(app: FastAPI, web) -> None:
         prefix = f"/api/p/{plugin}" if route.kind == "api" else f"/p/{plugin}"
         app.add_api_route(prefix + route.path, _endpoint(plugin, route), methods=list(route.methods),
                           include_in_schema=route.kind == "api", tags=[plugin],
-                          summary=route.summary or f"{plugin}: {route.path}")
+                          summary=route.summary or f"{plugin}: {route.path}",
+                          responses={200: {"headers": LINK_HEADER}} if route.paged else None)
     for plugin, mount in c.mounts:
         app.mount(f"/hooks/{plugin}{mount.path.rstrip('/')}", _guarded(mount.build(web.crm), plugin, mount, web))
 
@@ -134,9 +157,10 @@ def build_board_router() -> APIRouter:
         try:
             await run_in_threadpool(store)
         except CRMError as exc:
+            status = 403 if isinstance(exc, Forbidden) else 422
             if wants_json:
-                return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
-            return board_page(request, user, plugin, key, error=str(exc), status=422)
+                return JSONResponse({"error": exc.message, "field": exc.field}, status_code=status)
+            return board_page(request, user, plugin, key, error=str(exc), status=status)
         if wants_json:
             return JSONResponse({"ok": True, "card": card, "column": column})
         return redirect(f"/boards/{plugin}/{key}", "moved")

@@ -141,6 +141,10 @@ class WebState:
     def unit(self, principal: Principal | None, *, readonly: bool = False, actor: str | None = None) -> Iterator[Any]:
         who = actor or (principal.actor if principal else "web")
         with self.crm.unit_of_work(actor=who, readonly=readonly) as uow:
+            if principal is not None:
+                from ..services.access import Viewer
+
+                uow.viewer = Viewer(principal.user_id, principal.username, principal.role)
             yield uow
 
     # --- language and menu ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from ..errors import Conflict, NotFound, ValidationError
 from .contrib import LEVELS
-from .models import ApiToken, WebSession, WebUser
+from .models import ApiToken, UserTeam, UserTeamMember, WebSession, WebUser
 
 #: role → the access level it grants everywhere (unless a per-plugin permission says otherwise)
 ROLES = {"admin": "admin", "manager": "manage", "agent": "write", "read-only": "read"}
@@ -359,3 +359,62 @@ def token_to_dict(token: ApiToken, now: datetime) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# --- teams (record rules' "team" scope) -----------------------------------------------------------
+def _team_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name or len(name) > 100:
+        raise ValidationError("name the team (1-100 characters)", field="team")
+    return name
+
+
+def get_team(session, name: str) -> UserTeam:
+    team = session.scalar(select(UserTeam).where(UserTeam.name == " ".join((name or "").split())))
+    if team is None:
+        names = session.scalars(select(UserTeam.name).order_by(UserTeam.name))
+        known = ", ".join(names) or "none yet"
+        raise NotFound(f"no team {name!r} (teams: {known})", field="team")
+    return team
+
+
+def add_team(uow, name: str) -> UserTeam:
+    name = _team_name(name)
+    if uow.session.scalar(select(UserTeam.id).where(UserTeam.name == name)) is not None:
+        raise Conflict(f"the team {name!r} already exists", field="team")
+    team = UserTeam(name=name, created_at=uow.now())
+    uow.session.add(team)
+    uow.session.flush()
+    uow.audit("create", "team", name, {})
+    return team
+
+
+def remove_team(uow, name: str) -> None:
+    """Delete a team; its customers keep their owners and lose the team."""
+    team = get_team(uow.session, name)
+    uow.session.delete(team)
+    uow.session.flush()
+    uow.audit("delete", "team", team.name, {})
+
+
+def set_membership(uow, team_name: str, username: str, member: bool) -> UserTeam:
+    team = get_team(uow.session, team_name)
+    user = get_user(uow.session, username)
+    row = uow.session.get(UserTeamMember, (team.id, user.id))
+    if member and row is None:
+        uow.session.add(UserTeamMember(team_id=team.id, user_id=user.id))
+        uow.audit("join", "team", team.name, {"user": user.username})
+    elif not member and row is not None:
+        uow.session.delete(row)
+        uow.audit("leave", "team", team.name, {"user": user.username})
+    uow.session.flush()
+    return team
+
+
+def list_teams(session) -> list[dict[str, Any]]:
+    members: dict[int, list[str]] = {}
+    for team_id, username in session.execute(select(UserTeamMember.team_id, WebUser.username).join(
+            WebUser, WebUser.id == UserTeamMember.user_id).order_by(WebUser.username)):
+        members.setdefault(team_id, []).append(username)
+    return [{"name": t.name, "members": members.get(t.id, [])}
+            for t in session.scalars(select(UserTeam).order_by(UserTeam.name))]

@@ -9,7 +9,7 @@ from crmcore.api import Customer, Money
 from sqlalchemy import select
 
 from .catalog import get_pipeline
-from .deals import weighted_minor
+from .deals import readable_deals, weighted_minor
 from .models import Deal, SalesRep
 from .reps import get_rep
 
@@ -27,6 +27,9 @@ def board(uow, *, pipeline: str | None = None, owner: str | None = None) -> dict
          .where(Deal.pipeline_id == pipe.id, Deal.status == "open"))
     if owner:
         q = q.where(Deal.owner_id == get_rep(uow, owner).id)
+    readable = readable_deals(uow)
+    if readable is not None:
+        q = q.where(readable)
     today = uow.now().astimezone(ZoneInfo(uow.app.timezone)).date()
     by_stage: dict[int, list] = defaultdict(list)
     for row in uow.session.execute(q):

@@ -11,11 +11,11 @@ from datetime import date
 from typing import Any
 
 from crmcore.api import Conflict, Customer, Money, NotFound, ValidationError, format_date, resolve_customer
-from crmcore.api import currency_exponent
-from sqlalchemy import select
+from crmcore.api import assignee_clause, check_assignee, currency_exponent
+from sqlalchemy import func, select
 
 from .catalog import closing_stage, find_stage, first_open_stage, get_pipeline, get_reason, get_source
-from .models import DEAL_STATUSES, Deal, DealActivity, Lead, Stage, StageHistory
+from .models import DEAL_STATUSES, Deal, DealActivity, Lead, SalesRep, Stage, StageHistory
 from .reps import choose_owner, get_rep
 from .values import optional_text, parse_amount, parse_name, parse_optional_date, parse_probability
 
@@ -27,7 +27,9 @@ def weighted_minor(amount_times_percent: int) -> int:
     return (amount_times_percent + 50) // 100
 
 
-def get_deal(uow, deal_id: int | str, *, lock: bool = False) -> Deal:
+def get_deal(uow, deal_id: int | str, *, lock: bool = False, access: str = "read") -> Deal:
+    """The deal, if the acting user may ``access`` it: deals follow their rep (the kernel's record
+    rules)."""
     try:
         did = int(str(deal_id).strip())
     except ValueError:
@@ -38,7 +40,15 @@ def get_deal(uow, deal_id: int | str, *, lock: bool = False) -> Deal:
     deal = uow.session.scalar(q)
     if deal is None:
         raise NotFound(f"no deal with id {did}", field="deal")
+    check_assignee(uow, access, deal.owner.username.lower() if deal.owner else None,
+                   f"deal {deal.id}")
     return deal
+
+
+def readable_deals(uow):
+    """A clause over deals outer-joined to their rep (``SalesRep``) selecting those the acting user
+    may read; ``None`` when they may read all."""
+    return assignee_clause(uow, "read", func.lower(SalesRep.username))
 
 
 def _customer(uow, customer: Customer | int | str) -> Customer:
@@ -119,7 +129,7 @@ def create_deal(uow, *, customer: Customer | int | str, title: str, amount: str 
 
 def move_deal(uow, deal_id: int | str, stage: str, *, note: str | None = None) -> Deal:
     """Move an open deal to another open stage of its pipeline (win or lose it to close it)."""
-    deal = get_deal(uow, deal_id, lock=True)
+    deal = get_deal(uow, deal_id, lock=True, access="write")
     _require_open(deal, "move")
     target = find_stage(deal.pipeline, stage)
     if target.kind == "won":
@@ -145,7 +155,7 @@ def update_deal(uow, deal_id: int | str, **changes: Any) -> dict[str, list[Any]]
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))} of a deal", field=sorted(unknown)[0])
-    deal = get_deal(uow, deal_id, lock=True)
+    deal = get_deal(uow, deal_id, lock=True, access="write")
     done: dict[str, list[Any]] = {}
 
     def record(field: str, old: Any, new: Any) -> None:
@@ -200,7 +210,7 @@ def update_deal(uow, deal_id: int | str, **changes: Any) -> dict[str, list[Any]]
 def win_deal(uow, deal_id: int | str, *, reason: str | None = None, amount: str | int | None = None,
              note: str | None = None) -> Deal:
     """Close an open deal as won; it must have a positive amount (given here or before)."""
-    deal = get_deal(uow, deal_id, lock=True)
+    deal = get_deal(uow, deal_id, lock=True, access="write")
     _require_open(deal, "win")
     if amount not in (None, ""):
         money = parse_amount(amount, deal.currency)
@@ -214,7 +224,7 @@ def win_deal(uow, deal_id: int | str, *, reason: str | None = None, amount: str 
 
 def lose_deal(uow, deal_id: int | str, *, reason: str | None, note: str | None = None) -> Deal:
     """Close an open deal as lost, with a reason from the managed list."""
-    deal = get_deal(uow, deal_id, lock=True)
+    deal = get_deal(uow, deal_id, lock=True, access="write")
     _require_open(deal, "lose")
     if not reason:
         from .catalog import ensure_defaults
@@ -243,7 +253,7 @@ def _close(uow, deal: Deal, status: str, reason, note: str | None) -> Deal:
 
 def reopen_deal(uow, deal_id: int | str, *, stage: str | None = None, note: str | None = None) -> Deal:
     """Reopen a won or lost deal, into ``stage`` or else the stage it was closed from."""
-    deal = get_deal(uow, deal_id, lock=True)
+    deal = get_deal(uow, deal_id, lock=True, access="write")
     if deal.status == "open":
         raise Conflict(f"deal {deal.id} is already open (stage {deal.stage.code!r})", field="deal")
     if stage:
@@ -269,7 +279,7 @@ def log_activity(uow, deal_id: int | str, *, kind: str = "note", note: str | Non
     """Record something done on the deal (it is no longer stale) and optionally plan the next step."""
     if kind not in ACTIVITY_KINDS:
         raise ValidationError(f"{kind!r} is not an activity kind ({', '.join(ACTIVITY_KINDS)})", field="kind")
-    deal = get_deal(uow, deal_id)
+    deal = get_deal(uow, deal_id, access="write")
     now = uow.now()
     activity = DealActivity(deal_id=deal.id, at=now, kind=kind, note=optional_text(note, field="note"),
                             actor=uow.actor)
@@ -299,6 +309,9 @@ def list_deals(uow, *, status: str | None = "open", pipeline: str | None = None,
         q = q.where(Deal.owner_id == get_rep(uow, owner).id)
     if customer not in (None, ""):
         q = q.where(Deal.customer_id == _customer(uow, customer).id)
+    readable = readable_deals(uow)
+    if readable is not None:
+        q = q.outerjoin(SalesRep, SalesRep.id == Deal.owner_id).where(readable)
     return list(uow.session.scalars(q))
 
 

@@ -8,15 +8,18 @@ from sqlalchemy import select
 
 from crmcore.api import Money, format_date, ui
 
-from .models import Deal
+from .deals import readable_deals
+from .models import Deal, SalesRep
 
 L = ui.Label
 
 
 def deals_section(uow, customer) -> ui.Panel | None:
-    deals = list(
-        uow.session.scalars(select(Deal).where(Deal.customer_id == customer.id).order_by(Deal.id))
-    )
+    q = select(Deal).where(Deal.customer_id == customer.id)
+    readable = readable_deals(uow)  # the deals the user may read (the kernel's record rules)
+    if readable is not None:
+        q = q.outerjoin(SalesRep, SalesRep.id == Deal.owner_id).where(readable)
+    deals = list(uow.session.scalars(q.order_by(Deal.id)))
     if not deals:
         return None
     calendar, tz = uow.app.calendar, uow.app.timezone

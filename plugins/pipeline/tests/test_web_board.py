@@ -34,6 +34,8 @@ def deals(crm_app):
     cid = make_customer(crm_app, "شرکت بازرگانی کریمی", phones=["09121234567"])
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "neda", PASSWORD, "agent")
+        add_user(uow, "sara", PASSWORD, "agent")
+        add_user(uow, "mina", PASSWORD, "manager")
         add_user(uow, "reza", PASSWORD, "read-only")
         service.add_rep(uow, "sara", "سارا احمدی")
         service.add_rep(uow, "ali", "علی رضایی")
@@ -41,7 +43,8 @@ def deals(crm_app):
         pistachio = service.create_deal(uow, customer=cid, title="Pistachio export", amount="40000000",
                                         stage="proforma", owner="ali")
         dates = service.create_deal(uow, customer=cid, title="خرما", stage="proforma", owner="sara")
-        won = service.create_deal(uow, customer=cid, title="قرارداد بسته‌شده", amount="9000000", owner="ali")
+        won = service.create_deal(uow, customer=cid, title="قرارداد بسته‌شده", amount="9000000",
+                                  owner="sara")
         service.win_deal(uow, won.id)
         return {"saffron": saffron.id, "pistachio": pistachio.id, "dates": dates.id, "won": won.id}
 
@@ -87,7 +90,7 @@ def test_the_board_shows_open_deals_per_open_stage_with_totals(crm_app, client, 
 
 
 def test_moving_a_card_moves_the_deal_as_the_user(crm_app, client, deals):
-    csrf = login(client, "neda")
+    csrf = login(client, "sara")
     moved = client.post("/boards/pipeline/deals/move",
                         data={"card": str(deals["saffron"]), "column": "negotiation", "csrf_token": csrf})
     assert moved.status_code == 200 and "منتقل شد" in moved.text
@@ -96,7 +99,8 @@ def test_moving_a_card_moves_the_deal_as_the_user(crm_app, client, deals):
     with crm_app.unit_of_work(readonly=True) as uow:
         last = uow.session.scalars(select(StageHistory).where(StageHistory.deal_id == deals["saffron"])
                                    .order_by(StageHistory.id.desc())).first()
-        assert (last.from_stage.code, last.to_stage.code, last.actor) == ("lead", "negotiation", "neda")
+        assert (last.from_stage.code, last.to_stage.code, last.actor) == ("lead", "negotiation",
+                                                                          "sara")
     by_script = client.post("/boards/pipeline/deals/move", headers=JSON,
                             data={"card": str(deals["dates"]), "column": "contact", "csrf_token": csrf})
     assert by_script.json() == {"ok": True, "card": str(deals["dates"]), "column": "contact"}
@@ -111,7 +115,7 @@ def test_moving_a_card_moves_the_deal_as_the_user(crm_app, client, deals):
     ("999999", "contact", "no deal with id 999999", "deal"),
 ])
 def test_refused_moves_say_why_and_change_nothing(crm_app, client, deals, card, column, error, field):
-    csrf = login(client, "neda")
+    csrf = login(client, "sara")
     card_id = deals.get(card, card)
     before = {name: stage_of(crm_app, did) for name, did in deals.items()}
     refused = client.post("/boards/pipeline/deals/move", headers=JSON,
@@ -144,3 +148,51 @@ def test_the_board_filters_by_owner_and_names_an_unknown_pipeline(crm_app, clien
                                    "negotiation": []}
     unknown = client.get("/boards/pipeline/deals", params={"pipeline": "nope"})
     assert unknown.status_code == 404 and "unknown pipeline 'nope'" in html.unescape(unknown.text)
+
+
+def test_an_agent_moves_only_deals_of_their_own_or_their_team(crm_app, client, deals):
+    """Issue 29: any agent moved another rep's deal. Deals follow their rep (record rules)."""
+    csrf = login(client, "sara")
+    refused = client.post("/boards/pipeline/deals/move", headers=JSON,
+                          data={"card": str(deals["pistachio"]), "column": "contact",
+                                "csrf_token": csrf})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == (f"deal {deals['pistachio']} is assigned to ali: "
+                                       "you may write only your own or your team's")
+    page = client.post("/boards/pipeline/deals/move",
+                       data={"card": str(deals["pistachio"]), "column": "contact",
+                             "csrf_token": csrf})
+    assert page.status_code == 403
+    assert stage_of(crm_app, deals["pistachio"]) == ("proforma", "open")
+    with crm_app.unit_of_work(actor="setup") as uow:
+        from crmcore.web.users import add_team, add_user, set_membership
+
+        add_user(uow, "ali", PASSWORD, "agent")
+        add_team(uow, "sales")
+        set_membership(uow, "sales", "ali", True)
+        set_membership(uow, "sales", "sara", True)
+    moved = client.post("/boards/pipeline/deals/move", headers=JSON,
+                        data={"card": str(deals["pistachio"]), "column": "contact",
+                              "csrf_token": csrf})
+    assert moved.status_code == 200, moved.text  # a teammate's deal
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "mina")  # managers move every deal
+    assert client.post("/boards/pipeline/deals/move", headers=JSON, data={
+        "card": str(deals["saffron"]), "column": "contact", "csrf_token": csrf}).status_code == 200
+
+
+def test_an_own_read_scope_shows_only_the_users_deals(crm_app, client, deals):
+    from crmcore.services.access import set_role_scope
+
+    with crm_app.unit_of_work(actor="setup") as uow:
+        set_role_scope(uow, "agent", read="own")
+        cid = uow.session.get(Deal, deals["saffron"]).customer_id
+    login(client, "sara")
+    page = client.get("/boards/pipeline/deals")
+    assert columns(page.text) == {"lead": [deals["saffron"]], "contact": [],
+                                  "proforma": [deals["dates"]],
+                                  "negotiation": []}
+    # the customer (unassigned, so readable) shows only sara's deals in its profile section
+    section = client.get(f"/api/customers/{cid}").json()["sections"]["pipeline"]
+    assert [d["id"] for d in section["open"]] == [deals["saffron"], deals["dates"]]
+    assert section["won_deals"] == 1  # the won deal is sara's too

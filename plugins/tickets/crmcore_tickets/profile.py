@@ -1,6 +1,5 @@
 """The support panel of the customer profile: unsolved tickets with their next SLA deadline, and the
-last
-satisfaction score."""
+last satisfaction score."""
 
 from __future__ import annotations
 
@@ -38,16 +37,20 @@ def profile_section(uow, customer) -> ui.Panel | None:
     )
     if not total:
         return None
+    from .service import readable_tickets
+
+    readable = readable_tickets(uow)  # the tickets the user may read (the kernel's record rules)
+    mine = [] if readable is None else [readable]  # the unsolved tickets listed and counted
     unsolved = session.scalars(
         select(Ticket)
-        .where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
+        .where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED), *mine)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(5)
     ).all()
     count = session.scalar(
         select(func.count())
         .select_from(Ticket)
-        .where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
+        .where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED), *mine)
     )
     last_csat = session.scalars(
         select(Ticket)

@@ -18,9 +18,12 @@ import os
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crmcore.api import Conflict, Customer, NotFound, ValidationError, get_customer, normalize, to_ascii_digits
+from crmcore.api import (
+    Conflict, Customer, NotFound, ValidationError, assignee_clause, check_assignee, get_customer,
+    normalize, to_ascii_digits,
+)
 
 from . import sla
 from .agents import get_agent, get_team, pick_agent
@@ -68,6 +71,23 @@ def get_ticket(session, ticket_id: int | str) -> Ticket:
     if ticket is None:
         raise NotFound(f"no ticket #{tid}", field="ticket")
     return ticket
+
+
+def editable_ticket(uow, ticket_id: int | str) -> Ticket:
+    """The ticket, if the acting user may change it: tickets follow their assignee (the kernel's
+    record rules; a teammate's or an unassigned ticket by default)."""
+    ticket = get_ticket(uow.session, ticket_id)
+    check_assignee(uow, "write", ticket.assignee.username.lower() if ticket.assignee else None,
+                   f"ticket #{ticket.id}")
+    return ticket
+
+
+def readable_tickets(uow):
+    """A clause over tickets the acting user may read (``None``: all): tickets follow their
+    assignee."""
+    assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
+                .scalar_subquery())  # NULL when unassigned
+    return assignee_clause(uow, "read", assignee)
 
 
 def _writable(ticket: Ticket, action: str) -> None:
@@ -181,7 +201,7 @@ def _replied(uow, ticket: Ticket, message: TicketMessage) -> None:
 def agent_reply(uow, ticket_id: int | str, body: str, *, agent: str, pending: bool = False,
                 email_message_id: str | None = None) -> TicketMessage:
     """An agent's public reply: the first response if none yet; the ticket becomes open (or pending_customer)."""
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "reply")
     body = _text(body, "body", 100_000)
     replier = get_agent(uow.session, agent)
@@ -221,7 +241,7 @@ def customer_reply(uow, ticket_id: int | str, body: str, *, channel: str | None 
 
 def add_note(uow, ticket_id: int | str, body: str, *, agent: str) -> TicketMessage:
     """An internal note: never shown to the customer, no effect on state or SLA."""
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "add notes")
     body = _text(body, "body", 100_000)
     author = get_agent(uow.session, agent)
@@ -233,7 +253,7 @@ def add_note(uow, ticket_id: int | str, body: str, *, agent: str) -> TicketMessa
 def assign(uow, ticket_id: int | str, *, agent: str | None = None, team: str | None = None) -> Ticket:
     if not agent and not team:
         raise ValidationError("give an agent or a team", field="agent")
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "assign")
     if ticket.state == "closed":
         raise Conflict(f"ticket #{ticket.id} is closed", field="ticket")
@@ -246,7 +266,7 @@ def assign(uow, ticket_id: int | str, *, agent: str | None = None, team: str | N
 
 
 def resolve(uow, ticket_id: int | str) -> Ticket:
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "resolve it")
     now = uow.now()
     if ticket.state == "resolved":
@@ -258,7 +278,7 @@ def resolve(uow, ticket_id: int | str) -> Ticket:
 
 def close(uow, ticket_id: int | str) -> Ticket:
     """Close (resolving first when needed); the CSAT question is due. Plugins may take the question over."""
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "close it")
     now = uow.now()
     if ticket.state == "closed":
@@ -285,7 +305,7 @@ def set_state(uow, ticket_id: int | str, state: str) -> Ticket:
         return resolve(uow, ticket_id)
     if wanted == "closed":
         return close(uow, ticket_id)
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "change it")
     if ticket.state == wanted:
         raise Conflict(f"ticket #{ticket.id} is {wanted} already", field="state")
@@ -294,7 +314,7 @@ def set_state(uow, ticket_id: int | str, state: str) -> Ticket:
 
 
 def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     try:
         value = int(to_ascii_digits(str(score)).strip())
     except ValueError:
@@ -319,7 +339,7 @@ def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | N
 
 
 def retag(uow, ticket_id: int | str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Ticket:
-    ticket = get_ticket(uow.session, ticket_id)
+    ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "tag it")
     current = {t.tag for t in ticket.tags}
     drop = {clean_tag(t) for t in remove}
@@ -334,7 +354,7 @@ def retag(uow, ticket_id: int | str, *, add: Iterable[str] = (), remove: Iterabl
 
 def merge(uow, keep_id: int | str, other_id: int | str) -> Ticket:
     """Fold a duplicate into ``keep``: its messages and tags move over, it is closed and points to ``keep``."""
-    keep, other = get_ticket(uow.session, keep_id), get_ticket(uow.session, other_id)
+    keep, other = editable_ticket(uow, keep_id), editable_ticket(uow, other_id)
     if keep.id == other.id:
         raise ValidationError("a ticket cannot be merged into itself", field="ticket")
     for t in (keep, other):

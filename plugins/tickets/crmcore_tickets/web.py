@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 
 from .agents import get_agent
 from .models import PRIORITIES, Ticket
-from .service import set_state
+from .service import readable_tickets, set_state
 
 #: the queue's columns: state, English and Persian titles
 COLUMNS = (("new", "New", "جدید"), ("open", "Open", "باز"),
@@ -40,6 +40,9 @@ def load(uow, params: dict[str, str]) -> BoardData:
     where: list[Any] = [Ticket.merged_into_id.is_(None)]
     if params.get("agent"):
         where.append(Ticket.assignee_id == get_agent(session, params["agent"], active_only=False).id)
+    readable = readable_tickets(uow)
+    if readable is not None:
+        where.append(readable)
     counts = dict(session.execute(select(Ticket.state, func.count()).where(*where).group_by(Ticket.state)).all())
     columns = []
     for state, title, title_fa in COLUMNS:

@@ -39,7 +39,8 @@ def tickets(crm_app):
     maryam = make_customer(crm_app, "مریم رضایی", phones=["09121234567"])
     ali = make_customer(crm_app, "علی کاظمی", phones=["09351234567"])
     with crm_app.unit_of_work(actor="setup") as uow:
-        add_user(uow, "mina", PASSWORD, "agent")
+        add_user(uow, "mina", PASSWORD, "manager")  # a supervisor: changes every agent's tickets
+        add_user(uow, "sara", PASSWORD, "agent")
         add_user(uow, "omid", PASSWORD, "read-only")
 
         def one(customer, subject, **kw):
@@ -157,3 +158,46 @@ def test_the_queue_of_one_agent(crm_app, client, tickets):
     assert reza == {"new": [tickets["urgent"]], "open": [], "pending_customer": [], "resolved": [tickets["resolved"]]}
     unknown = client.get(QUEUE, params={"agent": "nobody"})
     assert unknown.status_code == 404 and "no agent named 'nobody'" in html.unescape(unknown.text)
+
+
+def test_an_agent_changes_only_their_own_or_their_teams_tickets(crm_app, client, tickets):
+    """Issue 29: any agent edited every ticket. Tickets follow their assignee (record rules)."""
+    csrf = login(client, "sara")
+    refused = client.post(f"{QUEUE}/move", headers=JSON,
+                          data={"card": str(tickets["urgent"]), "column": "open",
+                                "csrf_token": csrf})
+    assert refused.status_code == 403
+    assert refused.json() == {"error": f"ticket #{tickets['urgent']} is assigned to reza: "
+                                       "you may write only your own or your team's",
+                              "field": "assignee"}
+    assert states(crm_app, tickets)["urgent"] == "new"
+    mine = client.post(f"{QUEUE}/move", headers=JSON,
+                       data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
+    assert mine.status_code == 200
+    from crmcore.api import Forbidden
+    from crmcore.services.access import viewer_for
+
+    with pytest.raises(Forbidden):  # the service refuses, whatever the route
+        with crm_app.unit_of_work() as uow:
+            uow.viewer = viewer_for(uow.session, "sara")
+            service.add_note(uow, tickets["urgent"], "یادداشت", agent="sara")
+
+
+def test_an_own_read_scope_shows_only_the_agents_tickets(crm_app, client, tickets):
+    from crmcore.services.access import set_role_scope
+
+    with crm_app.unit_of_work(actor="setup") as uow:
+        set_role_scope(uow, "agent", read="own")
+        unassigned = service.open_ticket(uow, service.get_ticket(uow.session,
+                                                                 tickets["open"]).customer_id,
+                                         subject="بی‌مسئول", body="…").id
+    login(client, "sara")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        ali = service.get_ticket(uow.session, tickets["urgent"]).customer_id
+    section = client.get(f"/api/customers/{ali}").json()["sections"]["tickets"]
+    assert [t["id"] for t in section["open"]] == [tickets["pending"]]  # not reza's urgent one
+    assert (section["open_count"], section["total"]) == (1, 3)
+    assert columns(client.get(QUEUE).text) == {"new": [tickets["normal"], unassigned],
+                                               "open": [tickets["open"]],
+                                               "pending_customer": [tickets["pending"]],
+                                               "resolved": []}
