@@ -1,22 +1,11 @@
-"""Search for the web's instant results: the kernel's start-up-fast search (:mod:`crmcore.services.quickfind`,
-the same query plan and scoring as :func:`crmcore.services.search.find_customers`, tested to give the same
-answers) run on the unit of work's own pooled connection. It loads only ids and names to rank the candidates
-and the contacts of the few customers shown, where the ORM search loads every candidate's full row."""
+"""Search for the web's instant results: the kernel's search (:mod:`crmcore.services.search_plan`) on the
+unit of work's own pooled connection."""
 from __future__ import annotations
 
 from typing import Any
 
-from ..services.quickfind import _find
-from ..services.search import find_customers, match_to_dict
+from ..services.search import search_customers
 
 
-def instant_search(uow, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    if not (query or "").strip():
-        return [match_to_dict(m) for m in find_customers(uow, query, limit=limit)]
-    connection = uow.session.connection()
-    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor = connection.connection.cursor()
-    try:
-        return _find(cursor, placeholder, query, limit)
-    finally:
-        cursor.close()
+def instant_search(uow, query: str, limit: int = 20, cursor: str | None = None) -> list[dict[str, Any]]:
+    return search_customers(uow, query, limit=limit, cursor=cursor).results
