@@ -3,6 +3,7 @@
 ``restrict`` clause (e.g. record rules: which customers the user may see) added to them."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -34,14 +35,24 @@ def search_customers(uow, query: str | None = None, *, where: list[str] | None =
         conditions.append(restrict)
     connection = uow.session.connection()
     extra, binds = _extra(conditions, connection.dialect)
+    if extra is None:  # the driver's own parameter style: nothing for SQLAlchemy to parse or process
+        style = "colon" if connection.dialect.name == "sqlite" else "pyformat"
+    else:  # text() takes :name, and its typed parameters give the conditions' values their SQL form
+        style = "colon"
 
     def execute(sql: str, params: dict[str, Any], with_extra: bool) -> list[tuple]:
-        stmt = text(sql).bindparams(*binds) if with_extra else text(sql)
-        return [tuple(row) for row in connection.execute(stmt, params)]
+        if extra is None:
+            return connection.exec_driver_sql(sql, params).all()
+        stmt = _text(sql).bindparams(*binds) if with_extra else _text(sql)
+        return connection.execute(stmt, params).all()
 
-    style = "colon"  # text() takes :name and speaks each driver's own parameter style
     return search_plan.search(execute, connection.dialect.name, style, query, limit=limit, cursor=cursor,
                               extra=extra, contacts=contacts)
+
+
+@lru_cache(maxsize=256)  # a statement's text depends on the query's shape, not on its values
+def _text(sql: str):
+    return text(sql)
 
 
 def find_customers(uow, query: str | None = None, *, where: list[str] | None = None, restrict: Any = None,

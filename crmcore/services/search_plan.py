@@ -28,8 +28,9 @@ from ..domain.text import normalize, to_ascii_digits, tokens
 from ..errors import ValidationError
 
 TOP = "\U0010ffff"  # upper bound of a prefix range: token >= w AND token < w + TOP
-CANDIDATES = 300  # rows read from each candidate source at most
-COUNTED = 200  # distinct tokens starting with a word summed for its frequency (more: common anyway)
+CANDIDATES = 100  # candidates taken from each source at most
+SCANNED = 500  # name tokens of the rarest word read at most to find those holding the other words too
+COUNTED = 200  # distinct tokens starting with a word summed for its frequency (more: a common word)
 
 SCORE_EXACT_CONTACT = 100  # phone, email or external id
 SCORE_NAME_EXACT = 90
@@ -71,7 +72,9 @@ def plan(query: str | None) -> SearchPlan:
             e164 = parse_phone(q).e164
         except ValidationError:
             e164 = None
-        d = re.sub(r"\D", "", to_ascii_digits(q)).lstrip("0")
+        d = re.sub(r"\D", "", to_ascii_digits(q))
+        if d.startswith("0") and len(d) >= 10:  # a whole number with its trunk or international prefix
+            d = d.lstrip("0")
         digits = d if len(d) >= 4 else None
     key = normalize(q)
     return SearchPlan(text=q, email=email, phone_e164=e164, phone_digits=digits,
@@ -118,17 +121,22 @@ def _prefix(column: str, word: str, p: Params) -> str:
 
 
 def frequency_sql(words: Iterable[str], style: str) -> tuple[str, dict[str, Any]]:
-    """One row: for each word, how many names have a token starting with it (summed over at most
-    ``COUNTED`` distinct tokens)."""
+    """One row: for each word, how many distinct tokens start with it (counted up to ``COUNTED``) and
+    how many names have them."""
     p = Params(style)
-    cols = [f"(SELECT coalesce(sum(customers), 0) FROM (SELECT customers FROM customer_search_token_counts "
-            f"WHERE {_prefix('token', w, p)} LIMIT {p(COUNTED)}) AS f{i})" for i, w in enumerate(words)]
+    cols = [f"(SELECT count(*) * {p(1 << 32)} + coalesce(sum(customers), 0) FROM (SELECT customers "
+            f"FROM customer_search_token_counts WHERE {_prefix('token', w, p)} LIMIT {p(COUNTED)}) AS f{i})"
+            for i, w in enumerate(words)]
     return f"SELECT {', '.join(cols)}", p.values
 
 
 def word_order(words: Iterable[str], counts: Iterable[int]) -> list[str]:
-    """The query's words, the one to scan the name tokens by first: the rarest (ties: the longer word)."""
-    return [w for _, _, w in sorted((n, -len(w), w) for w, n in zip(words, counts))]
+    """The query's words, the one to scan the name tokens by first: the rarest (ties: the longer word).
+    A word starting ``COUNTED`` distinct tokens or more is common, whatever the customers counted."""
+    def key(item):
+        word, n = item
+        return (n >> 32) >= COUNTED, n & 0xFFFFFFFF, -len(word)
+    return [w for w, _ in sorted(zip(words, counts), key=key)]
 
 
 def ranked_sql(sp: SearchPlan, words: list[str], dialect: str, style: str, *, limit: int,
@@ -164,13 +172,21 @@ def ranked_sql(sp: SearchPlan, words: list[str], dialect: str, style: str, *, li
     if words:  # name candidates get grade 0 here and their score from their name below
         source(f"SELECT id FROM customers WHERE {_prefix('search_key', sp.key, p)} ORDER BY search_key, id", 0)
         driver, *others = words
-        also = "".join(f" AND EXISTS (SELECT 1 FROM customer_search_tokens o{i} WHERE o{i}.customer_id = "
-                       f"t.customer_id AND {_prefix(f'o{i}.token', w, p)})" for i, w in enumerate(others))
-        source(f"SELECT t.customer_id AS id FROM customer_search_tokens t WHERE "
-               f"{_prefix('t.token', driver, p)}{also} ORDER BY t.token, t.customer_id", 0)
-        if len(words) > 1:  # "علیرضا" typed as "علی رضا"
-            source(f"SELECT customer_id AS id FROM customer_search_tokens WHERE "
-                   f"{_prefix('token', sp.compact, p)} ORDER BY token, customer_id", 0)
+        if not others:
+            source(f"SELECT customer_id AS id FROM customer_search_tokens WHERE {_prefix('token', driver, p)} "
+                   f"ORDER BY token, customer_id", 0)
+        else:  # the first SCANNED tokens of the rarest word, kept when the customer has the others too
+            also = " AND ".join(f"EXISTS (SELECT 1 FROM customer_search_tokens o{i} WHERE o{i}.customer_id = "
+                                f"t.id AND {_prefix(f'o{i}.token', w, p)})" for i, w in enumerate(others))
+            source(f"SELECT id FROM (SELECT customer_id AS id FROM customer_search_tokens WHERE "
+                   f"{_prefix('token', driver, p)} ORDER BY token, customer_id LIMIT {p(SCANNED)}) AS t "
+                   f"WHERE {also}", 0)
+            # adjacent words as typed ("علیرضا" typed as "علی رضا"), and two words the other way round
+            # ("کریمی علی" for "علی کریمی"): the name tokens hold each pair of adjacent words joined
+            joined = [sp.compact] + ([sp.words[1] + sp.words[0]] if len(sp.words) == 2 else [])
+            for j in joined:
+                source(f"SELECT customer_id AS id FROM customer_search_tokens WHERE {_prefix('token', j, p)} "
+                       f"ORDER BY token, customer_id", 0)
     name = _name_grade(sp, dialect, p) if words else "0"
     cursor = ""
     if after:
