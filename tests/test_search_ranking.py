@@ -258,13 +258,19 @@ def test_token_counts_follow_every_change_of_names(crm_app, tmp_path):
 def test_the_rarest_word_drives_the_search(crm_app, monkeypatch):
     from crmcore.services import search_plan
 
-    rare = make_customer(crm_app, "علی نادری")
     for n in range(6):
         make_customer(crm_app, f"علی کریمی {n}")
+    rare = make_customer(crm_app, "علی رضا نادری")  # not adjacent: only the scan by words finds it
     monkeypatch.setattr(search_plan, "SCANNED", 2)  # two name tokens of the driving word are read
     monkeypatch.setattr(search_plan, "CANDIDATES", 2)
     # "علی" holds 7 customers, "ناد" 1: scanning by "علی" would not reach the one customer with both
     assert [r[0] for r in searched(crm_app, "ناد علی")] == [rare]
+
+
+def test_two_words_typed_the_other_way_round_find_a_name_written_as_one_word(crm_app):
+    glued = make_customer(crm_app, "علیرضا")
+    assert searched(crm_app, "رضا علی") == [(glued, 60, "name")]
+    assert searched(crm_app, "علی رضا") == [(glued, 80, "name")]
 
 
 def test_phone_suffixes_use_the_reversed_digits_index(crm_app):
