@@ -7,8 +7,8 @@ def test_the_callers_with_the_number_most_recently_updated_first(app):
     from crmcore.api import update_customer
 
     older = make_customer(app, "مریم رضایی", phones=["09121234567"])
-    newer = make_customer(app, "مریم", phones=["+98 912 123 4567"], external_id="+989121234567")
-    make_customer(app, "Ali", phones=["09351234567"])  # the same last digits: not the caller
+    newer = make_customer(app, "مریم", phones=["+98 912 123 4567"])
+    make_customer(app, "Ali", phones=["09351234567"], external_id="+989121234567")  # not the caller's phone
     with app.unit_of_work() as uow:
         update_customer(uow, older, city="تهران")  # now the most recently updated
     with app.unit_of_work(readonly=True) as uow:
