@@ -87,6 +87,7 @@ class Match(BaseModel):
 class SearchOut(BaseModel):
     query: str
     results: list[Match]
+    next_cursor: str | None = None  # pass as ``cursor`` for the next page; None on the last page
 
 
 class TokenIn(Strict):
@@ -134,10 +135,11 @@ def build_router() -> APIRouter:
     @r.get("/customers", tags=["customers"], response_model=SearchOut,
            summary="Search customers (Persian-normalised names, any phone format, email, external id)")
     def search(request: Request, q: str = Query("", max_length=200), limit: int = Query(20, ge=1, le=100),
-               user: Principal = Depends(api_user("read"))):
+               cursor: str | None = Query(None, max_length=60), user: Principal = Depends(api_user("read"))):
         web = state(request)
         with web.unit(user, readonly=True) as uow:
-            return {"query": q, "results": instant_search(uow, q, limit)}
+            page = instant_search(uow, q, limit, cursor)
+            return {"query": q, "results": page.results, "next_cursor": page.next_cursor}
 
     @r.post("/customers", tags=["customers"], status_code=201, responses=CONFLICT, summary="Add a customer")
     def create(request: Request, body: CustomerIn, user: Principal = Depends(api_user("write"))) -> dict[str, Any]:
