@@ -28,8 +28,8 @@ from ..domain.text import normalize, to_ascii_digits, tokens
 from ..errors import ValidationError
 
 TOP = "\U0010ffff"  # upper bound of a prefix range: token >= w AND token < w + TOP
-CANDIDATES = 100  # candidates taken from each source at most
-SCANNED = 250  # name tokens of the rarest word read at most to find those holding the other words too
+CANDIDATES = 60  # candidates taken from each source at most
+SCANNED = 150  # name tokens of the rarest word read at most to find those holding the other words too
 COUNTED = 200  # distinct tokens starting with a word summed for its frequency (more: a common word)
 
 SCORE_EXACT_CONTACT = 100  # phone, email or external id

@@ -18,7 +18,9 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
     display_name: Mapped[str] = mapped_column(String(300))
-    search_key: Mapped[str] = mapped_column(String(300), index=True)
+    # indexed with the id: names starting with a query, in a stable order (PostgreSQL's index alone would
+    # leave equal names in table order, and a search would sort every match to keep its first ones)
+    search_key: Mapped[str] = mapped_column(String(300))
     external_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
     birthday: Mapped[Optional[date]]
     city: Mapped[Optional[str]] = mapped_column(String(100))
@@ -38,6 +40,8 @@ class Customer(Base):
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.position")
     tags: Mapped[list["CustomerTag"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag")
+
+    __table_args__ = (Index("ix_customers_search_key", "search_key", "id"),)
 
     @property
     def active(self) -> bool:

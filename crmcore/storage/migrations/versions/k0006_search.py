@@ -1,4 +1,4 @@
-"""search: name token counts, phone numbers by reversed digits
+"""search: name token counts, phone numbers by reversed digits, names with their ids
 
 Revision ID: k0006_search
 Revises: k0005_contacts
@@ -31,8 +31,14 @@ def upgrade() -> None:
                "SELECT token, count(*) FROM customer_search_tokens GROUP BY token")
     expression = PHONE_REVERSED[op.get_bind().dialect.name]
     op.execute(f"CREATE INDEX ix_customer_phones_e164_reversed ON customer_phones ({expression})")
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_search_key')
+        batch_op.create_index('ix_customers_search_key', ['search_key', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_search_key')
+        batch_op.create_index('ix_customers_search_key', ['search_key'], unique=False)
     op.execute("DROP INDEX ix_customer_phones_e164_reversed")
     op.drop_table('customer_search_token_counts')
