@@ -1,22 +1,25 @@
-"""Customer search latency beside the bare indexed lookup, measured in the same run on the same database.
+"""Customer search latency beside the bare indexed lookup, measured in the same run on the same
+database.
 
 Run: .venv/bin/python benchmarks/search.py [--customers 100000 1000000] [--db sqlite postgresql]
-     [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--queries 300] [--rebuild]
+[--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--queries 300] [--rebuild]
 
 The databases are built once under /tmp/crm-search-bench (SQLite files) and as PostgreSQL databases
-``crm_search_<n>``, then reused (``--rebuild`` builds them again): the kernel's migrations create the
-schema, the customers go in with driver-level bulk inserts (executemany / COPY) in the shape the kernel
-stores them (normalised names, their search tokens and token counts, E.164 phones, emails), and the
-database is analysed (PostgreSQL: vacuumed too, as autovacuum would after a load). Names: 70 first names (Persian and English), a second first name for one in five,
-and 1,200 family names (stems with the common suffixes) — a chain's customer list, where a family name
-is shared by about a thousand people at 1,000,000 customers.
+``crm_search_<n>``, then reused (``--rebuild`` builds them again): the kernel's migrations create
+the schema, the customers go in with driver-level bulk inserts (executemany / COPY) in the shape the
+kernel stores them (normalised names, their search tokens and token counts, E.164 phones, emails),
+and the database is analysed (PostgreSQL: vacuumed too, as autovacuum would after a load). Names: 70
+first names (Persian and English), a second first name for one in five, and 1,200 family names
+(stems with the common suffixes) — a chain's customer list, where a family name is shared by about a
+thousand people at 1,000,000 customers.
 
-For each kind of query, each query runs through ``search_customers`` (what the web's instant search, the
-API and plugins call: the page with phones and emails, one unit of work per query) and through the bare
-indexed lookup that any search of that kind must at least do (one index range or equality, 20 ids, on
-the driver's own cursor), alternated query by query; p50/p95 of each, their ratio, and the process's
-peak RSS before and after (memory flat: the search keeps nothing per customer).
-"""
+For each kind of query, each query runs through ``search_customers`` (what the web's instant search,
+the API and plugins call: the page with phones and emails, one unit of work per query) and through
+the bare indexed lookup that any search of that kind must at least do (one index range or equality,
+20 ids, on the driver's own cursor), alternated query by query; p50/p95 of each, their ratio, the
+CPU time of this process per search (on SQLite the whole search's work; on PostgreSQL the client's
+part only: it tells how much of the wall time a loaded machine added), and the process's peak RSS
+before and after (memory flat: the search keeps nothing per customer)."""
 from __future__ import annotations
 
 import argparse
@@ -190,28 +193,30 @@ def measure(db: str, url: str, n: int, count: int) -> list[tuple]:
         cur = bare_conn.connection.dbapi_connection.cursor()
         mark = "?" if db == "sqlite" else "%s"
         for label, items in kinds.items():
-            ours, bare = [], []
+            ours, bare, cpu = [], [], []
             for q, *_ in warm[label]:  # other queries of the kind: the code paths and the index roots warm
                 with app.unit_of_work(readonly=True) as uow:
                     search_customers(uow, q)
             for q, sql, params in items:
                 sql = sql.replace("{r}", reversed_[db]).replace("?", mark)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 with app.unit_of_work(readonly=True) as uow:
                     found = search_customers(uow, q).results
                 ours.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
                 t = time.perf_counter()
                 cur.execute(sql, params)
                 cur.fetchall()
                 bare.append(time.perf_counter() - t)
                 if not found:
                     raise SystemExit(f"{label}: no result for {q!r}")
-            rows.append((label, _p(ours, 50), _p(ours, 95), _p(bare, 50), _p(bare, 95)))
+            rows.append((label, _p(ours, 50), _p(ours, 95), _p(bare, 50), _p(bare, 95), _p(cpu, 50)))
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     app.dispose()
-    for label, p50, p95, b50, b95 in rows:
-        print(f"| {label}, {db}, {n:,} | {p50:.2f} ms (p95 {p95:.2f}) | {b50:.3f} ms (p95 {b95:.3f}) | "
-              f"{p50 / b50:.0f}× |", flush=True)
+    for label, p50, p95, b50, b95, c50 in rows:
+        print(f"| {label}, {db}, {n:,} | {p50:.2f} ms (p95 {p95:.2f}) | {c50:.2f} ms | {b50:.3f} ms "
+              f"(p95 {b95:.3f}) | {p50 / b50:.0f}× |", flush=True)
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end", flush=True)
     print(f"  peak RSS {rss_before / 1024:.0f} MB before the queries, {rss_after / 1024:.0f} MB after "
           f"({len(rows) * (count + 40):,} searches)", flush=True)
     return rows
@@ -231,8 +236,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    print("| query, customers | search_customers p50 | bare indexed SQL p50 | ratio |")
-    print("|---|---|---|---|")
+    print("| query, customers | search_customers p50 (p95) | its CPU p50 | bare indexed SQL p50 (p95) | ratio |")
+    print("|---|---|---|---|---|")
     for db in args.db:
         for n in args.customers:
             url = url_for(db, n, args.pg_url)

@@ -1,5 +1,5 @@
-"""The search's ranking rules, against a brute-force reference over every active customer; paging, the
-``restrict`` clause, the token counts the search plans with, and the phone-suffix index."""
+"""The search's ranking rules, against a brute-force reference over every active customer; paging,
+the ``restrict`` clause, the token counts the search plans with, and the phone-suffix index."""
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select, text
@@ -14,8 +14,8 @@ from crmcore.testing import make_customer
 
 # --- the reference: the documented rules, customer by customer -----------------------------------------------
 def reference(customers: list[dict], query: str) -> list[tuple[int, int, str]]:
-    """(id, score, matched) of every matching active customer, best first, computed from the rules in
-    docs/architecture.md ("Search") without any index or cap."""
+    """(id, score, matched) of every matching active customer, best first, computed from the rules
+    in docs/architecture.md ("Search") without any index or cap."""
     sp = plan(query)
     if not sp.text:
         return [(c["id"], 0, "all") for c in sorted(customers, key=lambda c: c["id"])]

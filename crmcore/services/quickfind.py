@@ -1,10 +1,9 @@
-"""``crm customers find`` without SQLAlchemy: the search of :mod:`crmcore.services.search_plan` (the same
-statements as everywhere else) run through the DB-API driver alone.
+"""``crm customers find`` without SQLAlchemy: the search of :mod:`crmcore.services.search_plan` (the
+same statements as everywhere else) run through the DB-API driver alone.
 
-Importing SQLAlchemy and the kernel's models takes 0.6 s on a small machine, the whole answer of this path
-0.13 s (measured 2026-12-07), so the CLI's plain search (no ``--where``: those fields come from plugins and
-need the full application) connects with the driver directly.
-"""
+Importing SQLAlchemy and the kernel's models takes 0.6 s on a small machine, the whole answer of
+this path 0.13 s (measured 2026-12-07), so the CLI's plain search (no ``--where``: those fields come
+from plugins and need the full application) connects with the driver directly."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +13,8 @@ from .search_plan import Page, search
 
 
 def connect(url: str):
-    """A DB-API connection, its dialect and its parameter style for a SQLAlchemy-style URL (sqlite or
-    postgresql+psycopg)."""
+    """A DB-API connection, its dialect and its parameter style for a SQLAlchemy-style URL (sqlite
+    or postgresql+psycopg)."""
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     if scheme == "sqlite":

@@ -1,6 +1,7 @@
-"""Customer search on the unit of work's connection: the statements of :mod:`crmcore.services.search_plan`
-(the ranking and its rules) with the ``--where`` fields of the kernel and plugins and an optional
-``restrict`` clause (e.g. record rules: which customers the user may see) added to them."""
+"""Customer search on the unit of work's connection: the statements of
+:mod:`crmcore.services.search_plan` (the ranking and its rules) with the ``--where`` fields of the
+kernel and plugins and an optional ``restrict`` clause (e.g. record rules: which customers the user
+may see) added to them."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -24,18 +25,19 @@ class Match:
     matched: str  # phone | email | external_id | name | all
 
 
-def search_customers(uow, query: str | None = None, *, where: list[str] | None = None, restrict: Any = None,
-                     limit: int = 20, cursor: str | None = None, contacts: bool = True) -> Page:
-    """A page of customers matching ``query`` (name words, a phone number in any format or its last digits,
-    an email or its start, an external id), every ``where`` clause and ``restrict`` (a SQLAlchemy condition
-    on ``customers``), best first (see :mod:`crmcore.services.search_plan`). ``cursor``: the previous
-    page's ``next_cursor``."""
+def search_customers(uow, query: str | None = None, *, where: list[str] | None = None,
+                     restrict: Any = None, limit: int = 20, cursor: str | None = None,
+                     contacts: bool = True) -> Page:
+    """A page of customers matching ``query`` (name words, a phone number in any format or its last
+    digits, an email or its start, an external id), every ``where`` clause and ``restrict`` (a
+    SQLAlchemy condition on ``customers``), best first (see :mod:`crmcore.services.search_plan`).
+    ``cursor``: the previous page's ``next_cursor``."""
     conditions = where_conditions(uow, where or [])
     if restrict is not None:
         conditions.append(restrict)
     connection = uow.session.connection()
     extra, binds = _extra(conditions, connection.dialect)
-    if extra is None:  # the driver's own parameter style: nothing for SQLAlchemy to parse or process
+    if extra is None:  # the driver's own parameter style: nothing for SQLAlchemy to parse
         style = "colon" if connection.dialect.name == "sqlite" else "pyformat"
     else:  # text() takes :name, and its typed parameters give the conditions' values their SQL form
         style = "colon"
@@ -46,8 +48,8 @@ def search_customers(uow, query: str | None = None, *, where: list[str] | None =
         stmt = _text(sql).bindparams(*binds) if with_extra else _text(sql)
         return connection.execute(stmt, params).all()
 
-    return search_plan.search(execute, connection.dialect.name, style, query, limit=limit, cursor=cursor,
-                              extra=extra, contacts=contacts)
+    return search_plan.search(execute, connection.dialect.name, style, query, limit=limit,
+                              cursor=cursor, extra=extra, contacts=contacts)
 
 
 @lru_cache(maxsize=256)  # a statement's text depends on the query's shape, not on its values
@@ -55,9 +57,11 @@ def _text(sql: str):
     return text(sql)
 
 
-def find_customers(uow, query: str | None = None, *, where: list[str] | None = None, restrict: Any = None,
-                   limit: int = 20, cursor: str | None = None) -> list[Match]:
-    """:func:`search_customers` as loaded customers (with their phones and emails) and their scores."""
+def find_customers(uow, query: str | None = None, *, where: list[str] | None = None,
+                   restrict: Any = None, limit: int = 20,
+                   cursor: str | None = None) -> list[Match]:
+    """:func:`search_customers` as loaded customers (with their phones and emails) and their scores.
+    """
     page = search_customers(uow, query, where=where, restrict=restrict, limit=limit, cursor=cursor,
                             contacts=False)
     if not page.results:
@@ -66,13 +70,15 @@ def find_customers(uow, query: str | None = None, *, where: list[str] | None = N
     loaded = {c.id: c for c in uow.session.scalars(
         select(Customer).where(Customer.id.in_(ids))
         .options(selectinload(Customer.phones), selectinload(Customer.emails)))}
-    return [Match(loaded[r["id"]], r["score"], r["matched"]) for r in page.results if r["id"] in loaded]
+    return [Match(loaded[r["id"]], r["score"], r["matched"])
+            for r in page.results if r["id"] in loaded]
 
 
 def _extra(conditions: list[Any], dialect) -> tuple[str | None, list]:
-    """The conditions as SQL on the search's ``c`` (customers) and their bound values. They are written for
-    the ``customers`` table and may correlate subqueries with it, so they stay inside their own
-    ``EXISTS (SELECT … FROM customers WHERE customers.id = c.id AND …)``, a primary-key probe per candidate."""
+    """The conditions as SQL on the search's ``c`` (customers) and their bound values. They are
+    written for the ``customers`` table and may correlate subqueries with it, so they stay inside
+    their own ``EXISTS (SELECT … FROM customers WHERE customers.id = c.id AND …)``, a primary-key
+    probe per candidate."""
     if not conditions:
         return None, []
     table = Customer.__table__
@@ -80,7 +86,8 @@ def _extra(conditions: list[Any], dialect) -> tuple[str | None, list]:
     named = type(dialect)(paramstyle="named")  # text() takes :name
     named.bind_typing = BindTyping.NONE  # no casts after the names (psycopg's :x::VARCHAR)
     compiled = clause.compile(dialect=named, compile_kwargs={"render_postcompile": True})
-    binds = [bindparam(name, value, type_=compiled.binds[name].type if name in compiled.binds else None)
+    types = {name: bind.type for name, bind in compiled.binds.items()}
+    binds = [bindparam(name, value, type_=types.get(name))
              for name, value in compiled.params.items()]
     return str(compiled), binds
 

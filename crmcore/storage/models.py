@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.dates import utcnow
@@ -18,8 +20,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
     display_name: Mapped[str] = mapped_column(String(300))
-    # indexed with the id: names starting with a query, in a stable order (PostgreSQL's index alone would
-    # leave equal names in table order, and a search would sort every match to keep its first ones)
+    # indexed with the id: names starting with a query, in a stable order (PostgreSQL's index alone
+    # would leave equal names in table order, and a search would sort every match to keep a few)
     search_key: Mapped[str] = mapped_column(String(300))
     external_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
     birthday: Mapped[Optional[date]]
@@ -92,8 +94,9 @@ class CustomerSearchToken(Base):
 
 
 class CustomerSearchTokenCount(Base):
-    """How many customers have each name token: the search starts from the rarest query word. Kept with the
-    tokens (:mod:`crmcore.storage.tokens`); only the search's plan depends on it, never its results."""
+    """How many customers have each name token: the search starts from the rarest query word. Kept
+    with the tokens (:mod:`crmcore.storage.tokens`); the search's plan depends on it, its results
+    do not."""
 
     __tablename__ = "customer_search_token_counts"
 
@@ -216,7 +219,7 @@ from ..web import models as _web_models  # noqa: E402,F401
 from ..outbox import models as _outbox_models  # noqa: E402,F401
 from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
 
-# Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search's phone suffix).
+# Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search).
 from ..services.search_plan import PHONE_REVERSED as _PHONE_REVERSED  # noqa: E402
 
 PHONE_REVERSED_INDEXES = tuple(

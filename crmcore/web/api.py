@@ -135,7 +135,8 @@ def build_router() -> APIRouter:
     @r.get("/customers", tags=["customers"], response_model=SearchOut,
            summary="Search customers (Persian-normalised names, any phone format, email, external id)")
     def search(request: Request, q: str = Query("", max_length=200), limit: int = Query(20, ge=1, le=100),
-               cursor: str | None = Query(None, max_length=60), user: Principal = Depends(api_user("read"))):
+               cursor: str | None = Query(None, max_length=60),
+               user: Principal = Depends(api_user("read"))):
         web = state(request)
         with web.unit(user, readonly=True) as uow:
             page = instant_search(uow, q, limit, cursor)

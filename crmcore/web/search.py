@@ -1,5 +1,6 @@
 """Search for the web's instant results and the customer list: the kernel's search
-(:mod:`crmcore.services.search_plan`) on the unit of work's own pooled connection, a page at a time."""
+(:mod:`crmcore.services.search_plan`) on the unit of work's own pooled connection, a page at a time.
+"""
 from __future__ import annotations
 
 from ..services.search import search_customers

@@ -8,7 +8,8 @@ def test_the_callers_with_the_number_most_recently_updated_first(app):
 
     older = make_customer(app, "مریم رضایی", phones=["09121234567"])
     newer = make_customer(app, "مریم", phones=["+98 912 123 4567"])
-    make_customer(app, "Ali", phones=["09351234567"], external_id="+989121234567")  # not the caller's phone
+    # the caller's number as another customer's code: not the caller
+    make_customer(app, "Ali", phones=["09351234567"], external_id="+989121234567")
     with app.unit_of_work() as uow:
         update_customer(uow, older, city="تهران")  # now the most recently updated
     with app.unit_of_work(readonly=True) as uow:
