@@ -45,8 +45,8 @@ def count_tokens(session, counts: Counter) -> None:
 
 
 def recount_tokens(connection) -> None:
-    """Count every stored token afresh (a migration's backfill, or after writing tokens some other
-    way)."""
+    """Count every stored token afresh, after tokens were written some other way (the bulk load of
+    ``benchmarks/search.py``)."""
     connection.execute(text("DELETE FROM customer_search_token_counts"))
     connection.execute(text("INSERT INTO customer_search_token_counts (token, customers) "
                             "SELECT token, count(*) FROM customer_search_tokens GROUP BY token"))
