@@ -107,15 +107,15 @@ def parse_cursor(cursor: str | None) -> tuple[int, int, int] | None:
 
 
 class Params:
-    """Collects a statement's parameter values; ``style``: ``colon`` (``:q_0``: sqlite3 and
-    SQLAlchemy's ``text()``) or ``pyformat`` (``%(q_0)s``: psycopg)."""
+    """Collects a statement's parameter values; ``style``: ``colon`` (``:_s0``: sqlite3 and
+    SQLAlchemy's ``text()``) or ``pyformat`` (``%(_s0)s``: psycopg)."""
 
     def __init__(self, style: str):
         self.style = style
         self.values: dict[str, Any] = {}
 
     def __call__(self, value: Any) -> str:
-        name = f"q_{len(self.values)}"
+        name = f"_s{len(self.values)}"  # apart from the conditions' binds, named after columns
         self.values[name] = value
         return f":{name}" if self.style == "colon" else f"%({name})s"
 
