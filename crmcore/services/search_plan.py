@@ -205,12 +205,14 @@ def ranked_sql(sp: SearchPlan, words: list[str], dialect: str, style: str, *, li
         g, n, i = (p(x) for x in after)
         cursor = (f" WHERE grade < {g} OR (grade = {g} AND (length(display_name) > {n} OR "
                   f"(length(display_name) = {n} AND id > {i})))")
-    return (f"WITH cand (id, grade) AS ({' UNION ALL '.join(sources)}) "
+    # each candidate once before its row is read (sources overlap); grade 0: a name candidate
+    bigger = "max" if dialect == "sqlite" else "greatest"
+    return (f"WITH cand (id, grade) AS ({' UNION ALL '.join(sources)}), "
+            f"best (id, grade, lowest) AS (SELECT id, max(grade), min(grade) FROM cand GROUP BY id) "
             f"SELECT id, display_name, external_id, city, grade FROM ("
-            f"SELECT c.id, c.display_name, c.external_id, c.city, "
-            f"max(CASE WHEN cand.grade > 0 THEN cand.grade ELSE {name} END) AS grade "
-            f"FROM cand JOIN customers c ON c.id = cand.id WHERE {where} "
-            f"GROUP BY c.id, c.display_name, c.external_id, c.city) AS ranked{cursor} "
+            f"SELECT c.id, c.display_name, c.external_id, c.city, CASE WHEN best.lowest = 0 "
+            f"THEN {bigger}(best.grade, {name}) ELSE best.grade END AS grade "
+            f"FROM best JOIN customers c ON c.id = best.id WHERE {where}) AS ranked{cursor} "
             f"ORDER BY grade DESC, length(display_name), id LIMIT {p(limit)}"), p.values
 
 
