@@ -43,7 +43,8 @@ from .services.interactions import (  # noqa: F401
     PreparedInteraction, interaction_to_dict, list_interactions, prepare_interaction, record_interaction,
 )
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
-from .services.search import find_customers  # noqa: F401
+from .services.search import Match, find_customers, search_customers  # noqa: F401
+from .services.search_plan import SCORE_EXACT_CONTACT, Page  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
 from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401

@@ -46,3 +46,33 @@ def test_the_ownership_migration_gives_customers_to_the_users_their_owner_names(
     assert [tuple(r) for r in owners] == [(1, 7, None), (2, None, None), (3, None, None)]
     assert phones == 1
     app.dispose()
+
+
+def test_k0008_counts_the_stored_name_tokens_and_indexes_the_stored_phones(crm_empty_database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from crmcore.services.search import search_customers
+    from crmcore.storage.migrate import alembic_config
+
+    app = CRM(crm_empty_database_url, plugins=[])
+    with app.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "k0005_contacts")
+        for cid, name, e164 in [(1, "علی کریمی", "+989121234567"), (2, "علی رضایی", "+989351234567")]:
+            conn.execute(text("INSERT INTO customers (id, kind, display_name, search_key, consent_sms, "
+                              "consent_email, attributes, created_at, updated_at) VALUES (:id, 'person', :name, "
+                              ":name, false, false, '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                         {"id": cid, "name": name})
+            conn.execute(text("INSERT INTO customer_phones (customer_id, e164, kind, position) "
+                              "VALUES (:id, :e164, 'mobile', 0)"), {"id": cid, "e164": e164})
+            for token in name.split(" ") + [name.replace(" ", "")]:
+                conn.execute(text("INSERT INTO customer_search_tokens (customer_id, token) VALUES (:id, :t)"),
+                             {"id": cid, "t": token})
+    assert app.init() == ["kernel"]
+    with app.engine.connect() as conn:
+        counts = dict(conn.execute(text("SELECT token, customers FROM customer_search_token_counts")).all())
+    assert counts == {"علی": 2, "کریمی": 1, "رضایی": 1, "علیکریمی": 1, "علیرضایی": 1}
+    with app.unit_of_work(readonly=True) as uow:
+        assert [r["id"] for r in search_customers(uow, "1234567").results] == [1, 2]
+        assert [r["id"] for r in search_customers(uow, "کریمی علی").results] == [1]
+    app.dispose()

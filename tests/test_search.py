@@ -87,11 +87,10 @@ def common_names(crm_app):
 
 
 def test_more_matches_than_candidates_still_rank_whole_words_first(crm_app, common_names, monkeypatch):
-    from crmcore.services import quickfind, search
+    from crmcore.services import quickfind, search_plan
 
     prefixed, whole = common_names
-    monkeypatch.setattr(search, "CANDIDATES", 3)  # as if thousands of customers matched
-    monkeypatch.setattr(quickfind, "CANDIDATES", 3)
+    monkeypatch.setattr(search_plan, "CANDIDATES", 3)  # as if thousands of customers matched
     assert ids_for(crm_app, "کریمی علی")[0] == whole  # words reversed: only the word scan finds it
     assert ids_for(crm_app, "علی کریمی")[0] == whole
     assert ids_for(crm_app, "کریمی علی", limit=20) == [whole] + prefixed[:2]  # the cap bounds the scan

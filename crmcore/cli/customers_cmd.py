@@ -228,12 +228,10 @@ def find(query, where, limit, as_json):
     external id."""
     results = None if where else _quick_find(query, limit)
     if results is None:
-        from ..services.search import find_customers, match_to_dict
+        from ..services.search import search_customers
 
         with get_app().unit_of_work(readonly=True) as uow:
-            results = [
-                match_to_dict(m) for m in find_customers(uow, query, where=list(where), limit=limit)
-            ]
+            results = search_customers(uow, query, where=list(where), limit=limit).results
     if as_json:
         echo_json(results)
         return

@@ -24,8 +24,9 @@ from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
 from ..storage.bulk import insert_values, insert_with_ids, reserve_ids
+from ..storage.tokens import add_tokens
 from ..storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
+    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction,
 )
 
 
@@ -99,7 +100,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callabl
     insert_values(session, CustomerEmail.__table__, ("id", "customer_id", "email", "position"), emails,
                   index_order="email")
     insert_values(session, CustomerTag.__table__, ("customer_id", "tag"), tags, index_order="tag")
-    insert_values(session, CustomerSearchToken.__table__, ("customer_id", "token"), tokens, index_order="token")
+    add_tokens(session, tokens)
     insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
                                                   "changes"), audit)
     loaded: dict[int, Customer] = {}

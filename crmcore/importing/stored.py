@@ -18,14 +18,15 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
 import attrs
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from ..domain.text import search_tokens
 from ..services.customer_changes import plan_update
 from ..storage.bulk import insert_values, update_rows
+from ..storage.tokens import add_tokens, remove_tokens
 from ..storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag,
+    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerTag,
 )
 
 #: the columns an import may change, written for every changed customer (one statement shape)
@@ -173,8 +174,8 @@ class StoredCustomerUpdates:
         insert_values(session, CustomerTag.__table__, ("customer_id", "tag"), self._tags)
         if self._renamed:
             renamed = sorted(self._renamed)
-            session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id.in_(renamed)))
-            insert_values(session, CustomerSearchToken.__table__, ("customer_id", "token"), [
+            remove_tokens(session, renamed)
+            add_tokens(session, [
                 (cid, token) for cid in renamed for token in search_tokens(self._changed[cid].display_name)])
         insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
                                                       "changes"), self._audit)

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any, Iterable
 
 import attrs
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select, update
 
 from ..domain.dates import parse_date
 from ..domain.emails import email_address
@@ -14,8 +14,9 @@ from ..domain.text import normalize, search_tokens
 from ..errors import Conflict, NotFound, ValidationError
 from ..storage.engine import release_erased_pages
 from ..storage.models import (
-    Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction,
+    Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction,
 )
+from ..storage.tokens import add_tokens, remove_tokens
 from .access import check_customer, default_assignment
 from .attributes import clean_attributes
 from .customer_changes import KINDS, clean_tag, jsonable, plan_update
@@ -90,10 +91,8 @@ def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any]) -> 
 
 
 def _index_name(session, customer_id: int, name: str) -> None:
-    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == customer_id))
-    toks = search_tokens(name)
-    if toks:
-        session.execute(insert(CustomerSearchToken), [{"customer_id": customer_id, "token": t} for t in toks])
+    remove_tokens(session, [customer_id])
+    add_tokens(session, [(customer_id, t) for t in search_tokens(name)], index_order=None)
 
 
 def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -> Customer:
@@ -263,7 +262,7 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
     session.flush()
     moved = session.execute(update(Interaction).where(Interaction.customer_id == other.id)
                             .values(customer_id=keep.id)).rowcount
-    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == other.id))
+    remove_tokens(session, [other.id])
     other.merged_into_id = keep.id
     keep.updated_at = other.updated_at = uow.now()
     session.flush()
@@ -295,7 +294,7 @@ def forget_customer(uow, customer_id: int) -> Customer:
     customer.emails.clear()
     customer.tags.clear()
     customer.forgotten_at = uow.now()
-    session.execute(delete(CustomerSearchToken).where(CustomerSearchToken.customer_id == cid))
+    remove_tokens(session, [cid])
     # merged-away tombstones of this person hold their old data too, and so do the kernel's
     # records of them
     merged_away = merged_away_ids(session, cid)

@@ -16,12 +16,12 @@ from typing import Iterable
 from sqlalchemy import and_, delete, or_, select, update
 
 from ..outbox.models import ProcessedEvent
+from ..storage.tokens import remove_tokens
 from ..storage.models import (
     AuditEntry,
     Customer,
     CustomerEmail,
     CustomerPhone,
-    CustomerSearchToken,
     CustomerTag,
     Interaction,
     OutboxEvent,
@@ -48,7 +48,8 @@ def scrub_merged_away(session, ids: Iterable[int]) -> None:
     ids = list(ids)
     if not ids:
         return
-    for model in (CustomerPhone, CustomerEmail, CustomerTag, CustomerSearchToken):
+    remove_tokens(session, ids)  # keeps the words' counts (crmcore.storage.tokens) right
+    for model in (CustomerPhone, CustomerEmail, CustomerTag):
         session.execute(delete(model).where(model.customer_id.in_(ids)))
     for tomb in session.scalars(select(Customer).where(Customer.id.in_(ids))):
         tomb.display_name = f"forgotten customer #{tomb.id}"

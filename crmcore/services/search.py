@@ -1,20 +1,21 @@
-"""``crm customers find``: Persian-normalised name search (word prefixes), any phone format, email, external id,
-and ``--where`` fields from the kernel and plugins. Scoring lives in :mod:`crmcore.services.search_plan`."""
+"""Customer search on the unit of work's connection: the statements of
+:mod:`crmcore.services.search_plan` (the ranking and its rules) with the ``--where`` fields of the
+kernel and plugins and an optional ``restrict`` clause (e.g. record rules: which customers the user
+may see) added to them."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, exists, literal_column, select, text
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.orm import selectinload
 
-from ..errors import ValidationError
-from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerSearchToken
+from ..storage.models import Customer
+from . import search_plan
 from .search_fields import where_conditions
-from .search_plan import (
-    CANDIDATES, COUNT_CAP, SCORE_EMAIL_PREFIX, SCORE_EXACT_CONTACT, SCORE_PHONE_SUFFIX, TOP, Scores, plan,
-    score_name, word_order,
-)
+from .search_plan import Page
 
 
 @attrs.frozen
@@ -24,67 +25,71 @@ class Match:
     matched: str  # phone | email | external_id | name | all
 
 
-def _prefix(column, word: str):
-    return and_(column >= word, column < word + TOP)
-
-
-def find_customers(uow, query: str | None = None, *, where: list[str] | None = None, limit: int = 20) -> list[Match]:
-    """Customers matching ``query`` and every ``where`` clause, best first.
-
-    Scores: exact phone, email or external id 100; the whole name 90; name starting with the query 80; every
-    query word a whole word of the name 70; word prefixes 60.
-    """
-    session = uow.session
-    if limit < 1:
-        raise ValidationError("the limit must be at least 1", field="limit")
+def search_customers(uow, query: str | None = None, *, where: list[str] | None = None,
+                     restrict: Any = None, limit: int = 20, cursor: str | None = None,
+                     contacts: bool = True) -> Page:
+    """A page of customers matching ``query`` (name words, a phone number in any format or its last
+    digits, an email or its start, an external id), every ``where`` clause and ``restrict`` (a
+    SQLAlchemy condition on ``customers``), best first (see :mod:`crmcore.services.search_plan`).
+    ``cursor``: the previous page's ``next_cursor``."""
     conditions = where_conditions(uow, where or [])
-    active = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
-    p = plan(query or "")
-    if not p.text:
-        stmt = select(Customer).where(active, *conditions).order_by(Customer.id).limit(limit)
-        return [Match(c, 0, "all") for c in session.scalars(stmt)]
-    scores = Scores()
-    if p.email:
-        scores.add(session.scalars(select(CustomerEmail.customer_id).where(CustomerEmail.email == p.email)),
-                   SCORE_EXACT_CONTACT, "email")
-        scores.add(session.scalars(select(CustomerEmail.customer_id).where(_prefix(CustomerEmail.email, p.email))
-                                   .limit(CANDIDATES)), SCORE_EMAIL_PREFIX, "email")
-    if p.phone_e164:
-        scores.add(session.scalars(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == p.phone_e164)),
-                   SCORE_EXACT_CONTACT, "phone")
-    if p.phone_digits and not scores:
-        scores.add(session.scalars(select(CustomerPhone.customer_id).where(
-            CustomerPhone.e164.like(f"%{p.phone_digits}")).limit(CANDIDATES)), SCORE_PHONE_SUFFIX, "phone")
-    scores.add(session.scalars(select(Customer.id).where(Customer.external_id == p.text)), SCORE_EXACT_CONTACT,
-               "external_id")
-    if p.words:
-        token = CustomerSearchToken.token
-        words = list(dict.fromkeys(p.words))
-        counts = {w: session.scalar(select(func.count()).select_from(
-            select(CustomerSearchToken.customer_id).where(_prefix(token, w)).limit(COUNT_CAP).subquery()))
-            for w in words} if len(words) > 1 else {}
-        driver, *others = word_order(words, counts)
-        found = aliased(CustomerSearchToken)
-        also = []
-        for w in others:  # each other word: some token of the same customer starts with it
-            other = aliased(CustomerSearchToken)
-            also.append(exists().where(other.customer_id == found.customer_id, _prefix(other.token, w)))
-        ids = set(session.scalars(select(found.customer_id).where(_prefix(found.token, driver), *also)
-                                  .order_by(found.token, found.customer_id).limit(CANDIDATES)))
-        if p.joined:  # names starting with the words as typed: the best scores, whatever the cap above left out
-            ids.update(session.scalars(select(Customer.id).where(_prefix(Customer.search_key, p.key))
-                                       .order_by(Customer.search_key, Customer.id).limit(CANDIDATES)))
-            # "علیرضا" typed as "علی رضا" or the reverse
-            ids.update(session.scalars(select(CustomerSearchToken.customer_id).where(_prefix(token, p.joined))
-                                       .order_by(token, CustomerSearchToken.customer_id).limit(CANDIDATES)))
-        if ids:
-            for cid, skey in session.execute(select(Customer.id, Customer.search_key).where(Customer.id.in_(ids))):
-                scores.add([cid], score_name(p, skey), "name")
-    if not scores:
+    if restrict is not None:
+        conditions.append(restrict)
+    connection = uow.session.connection()
+    extra, binds = _extra(conditions, connection.dialect)
+    if extra is None:  # the driver's own parameter style: nothing for SQLAlchemy to parse
+        style = "colon" if connection.dialect.name == "sqlite" else "pyformat"
+    else:  # text() takes :name, and its typed parameters give the conditions' values their SQL form
+        style = "colon"
+
+    def execute(sql: str, params: dict[str, Any], with_extra: bool) -> list[tuple]:
+        if extra is None:
+            return connection.exec_driver_sql(sql, params).all()
+        stmt = _text(sql).bindparams(*binds) if with_extra else _text(sql)
+        return connection.execute(stmt, params).all()
+
+    return search_plan.search(execute, connection.dialect.name, style, query, limit=limit,
+                              cursor=cursor, extra=extra, contacts=contacts)
+
+
+@lru_cache(maxsize=256)  # a statement's text depends on the query's shape, not on its values
+def _text(sql: str):
+    return text(sql)
+
+
+def find_customers(uow, query: str | None = None, *, where: list[str] | None = None,
+                   restrict: Any = None, limit: int = 20,
+                   cursor: str | None = None) -> list[Match]:
+    """:func:`search_customers` as loaded customers (with their phones and emails) and their scores.
+    """
+    page = search_customers(uow, query, where=where, restrict=restrict, limit=limit, cursor=cursor,
+                            contacts=False)
+    if not page.results:
         return []
-    customers = scores.order(session.scalars(select(Customer).where(Customer.id.in_(list(scores)), active,
-                                                                     *conditions)))
-    return [Match(c, scores[c.id][0], scores[c.id][1]) for c in customers[:limit]]
+    ids = [r["id"] for r in page.results]
+    loaded = {c.id: c for c in uow.session.scalars(
+        select(Customer).where(Customer.id.in_(ids))
+        .options(selectinload(Customer.phones), selectinload(Customer.emails)))}
+    return [Match(loaded[r["id"]], r["score"], r["matched"])
+            for r in page.results if r["id"] in loaded]
+
+
+def _extra(conditions: list[Any], dialect) -> tuple[str | None, list]:
+    """The conditions as SQL on the search's ``c`` (customers) and their bound values. They are
+    written for the ``customers`` table and may correlate subqueries with it, so they stay inside
+    their own ``EXISTS (SELECT … FROM customers WHERE customers.id = c.id AND …)``, a primary-key
+    probe per candidate."""
+    if not conditions:
+        return None, []
+    table = Customer.__table__
+    clause = exists().where(table.c.id == literal_column("c.id"), *conditions)
+    named = type(dialect)(paramstyle="named")  # text() takes :name
+    named.bind_typing = BindTyping.NONE  # no casts after the names (psycopg's :x::VARCHAR)
+    compiled = clause.compile(dialect=named, compile_kwargs={"render_postcompile": True})
+    types = {name: bind.type for name, bind in compiled.binds.items()}
+    binds = [bindparam(name, value, type_=types.get(name))
+             for name, value in compiled.params.items()]
+    return str(compiled), binds
 
 
 def match_to_dict(m: Match) -> dict[str, Any]:

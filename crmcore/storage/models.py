@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.dates import utcnow
@@ -18,7 +20,9 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
     display_name: Mapped[str] = mapped_column(String(300))
-    search_key: Mapped[str] = mapped_column(String(300), index=True)
+    # indexed with the id: names starting with a query, in a stable order (PostgreSQL's index alone
+    # would leave equal names in table order, and a search would sort every match to keep a few)
+    search_key: Mapped[str] = mapped_column(String(300))
     external_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
     birthday: Mapped[Optional[date]]
     city: Mapped[Optional[str]] = mapped_column(String(100))
@@ -45,6 +49,8 @@ class Customer(Base):
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.position")
     tags: Mapped[list["CustomerTag"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag")
+
+    __table_args__ = (Index("ix_customers_search_key", "search_key", "id"),)
 
     @property
     def active(self) -> bool:
@@ -92,6 +98,18 @@ class CustomerSearchToken(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     token: Mapped[str] = mapped_column(String(300), primary_key=True)
     __table_args__ = (Index("ix_customer_search_tokens_token", "token", "customer_id"),)
+
+
+class CustomerSearchTokenCount(Base):
+    """How many customers have each name token: the search starts from the rarest query word. Kept
+    with the tokens (:mod:`crmcore.storage.tokens`); the search's plan depends on it, its results
+    do not."""
+
+    __tablename__ = "customer_search_token_counts"
+
+    token: Mapped[str] = mapped_column(String(300), primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    __table_args__ = {"sqlite_with_rowid": False}  # the sum over a token range reads the key alone
 
 
 class Interaction(Base):
@@ -229,3 +247,10 @@ from ..web import models as _web_models  # noqa: E402,F401
 # The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
 from ..outbox import models as _outbox_models  # noqa: E402,F401
 from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
+
+# Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search).
+from ..services.search_plan import PHONE_REVERSED as _PHONE_REVERSED  # noqa: E402
+
+PHONE_REVERSED_INDEXES = tuple(
+    Index("ix_customer_phones_e164_reversed", text(expression), _table=CustomerPhone.__table__)
+    .ddl_if(dialect=dialect) for dialect, expression in _PHONE_REVERSED.items())

@@ -8,7 +8,8 @@ also add ``?prepare_threshold=`` (empty: no server-side prepared statements) to 
 
 Trigram indexes (``pg_trgm``, created by the kernel migration ``k0003_workers`` when the extension is
 installed or can be installed): ``customers.search_key`` (normalised names, for substring and similarity
-search) and ``customer_phones.e164`` (the ``LIKE '%1234567'`` phone-suffix search). They are declared here as
+search) and ``customer_phones.e164`` (``LIKE '%…%'`` on numbers; the customer search finds last
+digits through ``ix_customer_phones_e164_reversed``). They are declared here as
 PostgreSQL-only expression indexes so Alembic's comparison of models and migrations skips them where they
 cannot exist (SQLite, or PostgreSQL without the extension).
 """

@@ -36,12 +36,15 @@ def build_router() -> APIRouter:
 
     # --- customers ------------------------------------------------------------------------------
     @r.get("/customers")
-    def customers(request: Request, q: str = "", user: Principal = Depends(page_user())):
+    def customers(request: Request, q: str = "", cursor: str = "",
+                  user: Principal = Depends(page_user())):
         web = state(request)
         q = q[:200]
         with web.unit(user, readonly=True) as uow:
-            results = instant_search(uow, q, 30) if q.strip() else []
-        return render(request, "customers.html", user, title="Customers", q=q, results=results)
+            page = instant_search(uow, q, 30, cursor[:60] or None) if q.strip() else None
+        return render(request, "customers.html", user, title="Customers", q=q,
+                      results=page.results if page else [],
+                      next_cursor=page.next_cursor if page else None)
 
     @r.get("/customers/new")
     def new_customer(request: Request, phone: str = "", user: Principal = Depends(page_user("write"))):

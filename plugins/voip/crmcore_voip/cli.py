@@ -106,7 +106,8 @@ def lookup(number, as_json):
     app = get_app()
     caller = normalize_caller(number, _config())
     with app.unit_of_work(readonly=True) as uow:
-        found = [{"id": c.id, "name": c.display_name} for c in customers_with_number(uow.session, caller.e164)]
+        found = [{"id": c.id, "name": c.display_name}
+                 for c in customers_with_number(uow, caller.e164)]
     out = {"input": number, "number": caller.e164, "kind": caller.kind, "reason": caller.reason, "customers": found}
     if as_json:
         echo_json(out)

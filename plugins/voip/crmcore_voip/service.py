@@ -107,7 +107,7 @@ def _new_call(uow, event: CallEvent, cfg: VoipConfig) -> Call:
                 caller=_clip(event.caller, 80), callee=_clip(event.callee, 80), party_e164=party.e164,
                 party_kind=party.kind, extension=_clip(event.extension, 40), started_at=event.at,
                 recording_url=event.recording_url, details={}, created_at=now, updated_at=now)
-    matches = customers_with_number(uow.session, party.e164)
+    matches = customers_with_number(uow, party.e164)
     if matches:
         call.customer_id = matches[0].id
         if len(matches) > 1:
