@@ -189,12 +189,19 @@ class SearchOut(BaseModel):
                                                   "null on the last page")
 
 
+#: what parse_lifetime accepts from the API, bounded to ten years so the description is exact
+LIFETIME_PATTERN = (r"^(?:(?:[1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)d"
+                    r"|(?:[1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-6][0-9]{3}|87[0-5][0-9]{2}|87600)h"
+                    r"|(?:[1-9][0-9]?|[1-4][0-9]{2}|50[0-9]|51[0-9]|52[01])w)$")
+
+
 class TokenIn(Strict):
     name: str = documented(SOME_TEXT, min_length=1, max_length=100)
     level: Optional[Literal["read", "write", "manage", "admin"]] = None
-    expires: Optional[str] = Field(default=None, max_length=10, examples=["90d"],
-                                   description="lifetime: days (90d), hours (12h) or weeks (4w); "
-                                               "none: until revoked")
+    expires: Optional[str] = Field(default=None, pattern=LIFETIME_PATTERN, examples=["90d"],
+                                   description="lifetime up to ten years: days (90d, at most "
+                                               "3650d), hours (12h) or weeks (4w); none: until "
+                                               "revoked")
 
 
 class UserIn(Strict):
