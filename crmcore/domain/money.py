@@ -5,7 +5,7 @@ Rial has no minor unit; a toman is 10 rials and is a display unit only (``format
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import attrs
 
@@ -19,6 +19,12 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "KRW": 0, "IQD": 3, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
 }
 DEFAULT_CURRENCY = "IRR"
+#: the largest amount, in minor units, that an amount column holds: every one is a BIGINT (signed 64 bits on
+#: SQLite and PostgreSQL); :func:`parse_money` refuses more, so no larger amount reaches the database
+MAX_MINOR = 2**63 - 1
+#: exact arithmetic for parsing: a result that would need rounding (more digits than any storable amount
+#: has) raises Inexact instead of being silently rounded to 28 digits
+_EXACT = Context(prec=40, traps=[Inexact, InvalidOperation])
 
 
 def currency_exponent(code: str, *, field: str = "currency") -> int:
@@ -60,7 +66,8 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
                 unit: str | None = None) -> Money:
     """Parse an amount typed by a person: Persian digits, thousands separators (1,250,000 or ۱٬۲۵۰٬۰۰۰).
 
-    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the currency has.
+    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the currency has,
+    and amounts beyond :data:`MAX_MINOR` minor units either way (the database could not store them).
     """
     currency = (currency or DEFAULT_CURRENCY).strip().upper()
     if currency in ("IRT", "TOMAN"):
@@ -76,11 +83,16 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex already guards
         raise ValidationError(f"{raw!r} is not an amount", field=field) from None
-    if unit == "toman":
-        value *= 10
-    elif unit not in (None, "rial"):
+    if unit not in (None, "rial", "toman"):
         raise ValidationError(f"unknown unit {unit!r} (rial or toman)", field=field)
-    scaled = value.scaleb(exp)
+    try:  # into minor units; a toman is ten rials: one more power of ten
+        scaled = _EXACT.scaleb(value, exp + (unit == "toman"))
+    except (Inexact, InvalidOperation):
+        scaled = None
+    if scaled is None or abs(scaled) > MAX_MINOR:
+        shown = repr(raw) if len(str(raw)) <= 40 else f"{str(raw)[:30]!r}… ({len(str(raw))} characters)"
+        raise ValidationError(f"{shown} is out of range: the largest amount that can be stored is "
+                              f"{format_money(Money(MAX_MINOR, currency))}", field=field)
     if scaled != scaled.to_integral_value():
         raise ValidationError(
             f"{raw!r} has more decimals than {currency} allows ({exp})", field=field)
