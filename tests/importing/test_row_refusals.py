@@ -147,18 +147,19 @@ def test_an_errors_file_that_cannot_be_written_is_a_one_line_error(crm_app, tmp_
 
 # --- what reaches the terminal --------------------------------------------------------------------------
 def test_column_names_and_values_are_echoed_with_their_escape_codes_escaped(crm_app, crm_cli, tmp_path):
-    path = write_csv(tmp_path / "c.csv", [["name", "\x1b[2J\x1b]0;owned\x07notes", "mobile"],
-                                          ["مریم", "x", "\x1b[31m0912"]])
+    path = write_csv(tmp_path / "c.csv", [["name", "\x1b[2J\x1b]0;owned\x07notes", "mobile", "free\nnotes"],
+                                          ["مریم", "x", "\x1b[31m0912", ""]])
     result = crm_cli("customers", "import", str(path))
     assert result.exit_code == 1
     out = result.stdout + result.stderr
     assert "\x1b" not in out and "\x07" not in out
-    assert "ignored columns: \\x1b[2J\\x1b]0;owned\\x07notes" in out
+    assert "ignored columns: \\x1b[2J\\x1b]0;owned\\x07notes, free\\nnotes (map them" in out
     assert "row 2: phone: '\\x1b[31m0912' is not a phone number" in out
-    bad = write_csv(tmp_path / "i.csv", [["\x1b[31mwho", "date"], ["x", "1403-07-15"]])
+    bad = write_csv(tmp_path / "i.csv", [["\x1b[31mwho\nis", "date"], ["x", "1403-07-15"]])
     result = crm_cli("interactions", "import", str(bad), "--kind", "visit")
     assert result.exit_code == 1
-    assert "\x1b" not in result.stderr and "no customer column among \\x1b[31mwho, date" in result.stderr
+    assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr
+    assert "no customer column among \\x1b[31mwho\\nis, date" in result.stderr
 
 
 def test_a_line_break_in_a_column_name_still_maps_the_column(crm_app, tmp_path):
