@@ -153,6 +153,11 @@ def _earliest_moment(tz: str) -> datetime:
     return datetime.combine(EARLIEST_DATE, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
 
 
+#: a moment after the first midnight of EARLIEST_DATE in every zone (UTC-12 at the latest): later ones need
+#: no look at their zone
+_AFTER_EARLIEST_EVERYWHERE = datetime.combine(EARLIEST_DATE, time(0), timezone.utc) + timedelta(days=1)
+
+
 def check_moment(at: datetime, now: datetime, *, tz: str = DEFAULT_TIMEZONE, margin: timedelta = FUTURE_MARGIN,
                  field: str = "occurred_at") -> datetime:
     """``at`` (UTC) if something can have happened then: at most ``margin`` after ``now`` and not before
@@ -162,7 +167,7 @@ def check_moment(at: datetime, now: datetime, *, tz: str = DEFAULT_TIMEZONE, mar
         ahead = f"{hours / 24:g} day{'s' if hours != 24 else ''}" if hours % 24 == 0 else f"{hours:g} hours"
         raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is more than {ahead} in the future",
                               field=field)
-    if at < _earliest_moment(tz):
+    if at < _AFTER_EARLIEST_EVERYWHERE and at < _earliest_moment(tz):
         raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is before "
                               f"{_in_both_calendars(EARLIEST_DATE)}", field=field)
     return at

@@ -22,8 +22,9 @@ DEFAULT_CURRENCY = "IRR"
 #: the largest amount, in minor units, that an amount column holds: every one is a BIGINT (signed 64 bits on
 #: SQLite and PostgreSQL); :func:`parse_money` refuses more, so no larger amount reaches the database
 MAX_MINOR = 2**63 - 1
-#: exact arithmetic for parsing: a result that would need rounding (more digits than any storable amount
-#: has) raises Inexact instead of being silently rounded to 28 digits
+_MAX_MINOR = Decimal(MAX_MINOR)  # compared with Decimals: twice as fast as the int
+#: exact arithmetic for long amounts: a result that would need rounding (more digits than any storable
+#: amount has) raises Inexact instead of being silently rounded to the default context's 28 digits
 _EXACT = Context(prec=40, traps=[Inexact, InvalidOperation])
 
 
@@ -85,11 +86,11 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
         raise ValidationError(f"{raw!r} is not an amount", field=field) from None
     if unit not in (None, "rial", "toman"):
         raise ValidationError(f"unknown unit {unit!r} (rial or toman)", field=field)
-    try:  # into minor units; a toman is ten rials: one more power of ten
-        scaled = _EXACT.scaleb(value, exp + (unit == "toman"))
+    try:  # into minor units (a toman is ten rials: one more power of ten), exact up to 26 digits anyway
+        scaled = value.scaleb(exp + (unit == "toman"), _EXACT if len(text) > 26 else None)
     except (Inexact, InvalidOperation):
         scaled = None
-    if scaled is None or abs(scaled) > MAX_MINOR:
+    if scaled is None or abs(scaled) > _MAX_MINOR:
         shown = repr(raw) if len(str(raw)) <= 40 else f"{str(raw)[:30]!r}… ({len(str(raw))} characters)"
         raise ValidationError(f"{shown} is out of range: the largest amount that can be stored is "
                               f"{format_money(Money(MAX_MINOR, currency))}", field=field)

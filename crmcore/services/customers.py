@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from ..domain.dates import check_birthday, local_today, parse_date, utcnow
 from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
-from ..domain.text import check_text, normalize, search_tokens
+from ..domain.text import check_text, find_control, normalize, search_tokens
 from ..errors import Conflict, NotFound, ValidationError
 from ..storage.models import (
     AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, Interaction, OutboxEvent,
@@ -48,10 +48,11 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
     ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own way).
     ``today``: the local date a birthday may not be after (:func:`customer_today`; by default the clock's in
     Tehran)."""
-    for field, text in (("name", name), ("external_id", external_id), ("city", city), ("address", address),
-                        ("owner", owner)):
-        if text:
-            check_text(text, field)
+    if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):  # one search
+        for field, text in (("name", name), ("external_id", external_id), ("city", city), ("address", address),
+                            ("owner", owner)):
+            if text:
+                check_text(text, field)
     display = " ".join((name or "").split())
     if not display:
         raise ValidationError("a name is required", field="name")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..domain.dates import FUTURE_MARGIN, check_moment, parse_datetime
 from ..domain.money import Money, parse_money
-from ..domain.text import check_text
+from ..domain.text import check_text, find_control
 from ..errors import Conflict, NotFound, ValidationError
 from ..storage.models import Customer, Interaction
 
@@ -77,16 +77,21 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
 
 def _check_payload(value: Any, field: str) -> None:
     """Every text in a payload, keys included, through :func:`check_text` (field ``payload.KEY``)."""
-    if isinstance(value, str):
-        check_text(value, field)
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for key, item in value.items():
-            inner = f"{field}.{check_text(str(key), field)}"
-            if isinstance(item, (str, dict, list)):
-                _check_payload(item, inner)
+            key = str(key)
+            if find_control(key):
+                check_text(key, field)
+            if type(item) is str:
+                if find_control(item):
+                    check_text(item, f"{field}.{key}")
+            elif isinstance(item, (str, dict, list)):
+                _check_payload(item, f"{field}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_payload(item, f"{field}[{i}]")
+    elif isinstance(value, str):
+        check_text(value, field)
 
 
 def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | None = None, **fields: Any) -> Interaction:
