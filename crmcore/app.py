@@ -25,7 +25,8 @@ def _clock_from_environment() -> Callable[[], datetime] | None:
 
 
 def _future_margin_from_environment() -> timedelta:
-    """``CRM_FUTURE_MARGIN_HOURS``: how many hours past the clock an interaction may be dated (default 24)."""
+    """``CRM_FUTURE_MARGIN_HOURS``: how many hours past the clock an interaction may be dated
+    (default 24)."""
     value = os.environ.get("CRM_FUTURE_MARGIN_HOURS", "").strip()
     if not value:
         return FUTURE_MARGIN
@@ -36,7 +37,8 @@ def _future_margin_from_environment() -> timedelta:
     except ValueError:
         hours = -1.0
     if not 0 <= hours <= 24 * 366:
-        raise ValidationError(f"{value!r} is not a number of hours from 0 to 8784", field="CRM_FUTURE_MARGIN_HOURS")
+        raise ValidationError(f"{value!r} is not a number of hours from 0 to 8784",
+                              field="CRM_FUTURE_MARGIN_HOURS")
     return timedelta(hours=hours)
 
 
@@ -48,8 +50,8 @@ class CRM:
         set stored in the database by ``crm plugins enable/disable`` is used.
     :param extra_plugins: objects to register as plugins without an installed distribution (tests), as
         ``(name, object, hookspec_module_or_None)``.
-    :param future_margin: how far past the clock an interaction may be dated (``$CRM_FUTURE_MARGIN_HOURS``,
-        else a day).
+    :param future_margin: how far past the clock an interaction may be dated
+        (``$CRM_FUTURE_MARGIN_HOURS``, else a day).
     """
 
     def __init__(self, url: str | None = None, *, plugins: Iterable[str] | None = None,
@@ -66,7 +68,8 @@ class CRM:
         self.calendar = calendar or os.environ.get("CRM_CALENDAR") or "gregorian"
         self.clock = clock or _clock_from_environment() or utcnow
         self.actor = actor or os.environ.get("CRM_ACTOR") or os.environ.get("USER") or "cli"
-        self.future_margin = future_margin if future_margin is not None else _future_margin_from_environment()
+        self.future_margin = (future_margin if future_margin is not None
+                              else _future_margin_from_environment())
 
     # -- storage ----------------------------------------------------------------------------------------
     @property

@@ -19,7 +19,8 @@ class CRMError(Exception):
         return str(self.args[0]) if self.args else ""
 
     def __str__(self) -> str:  # "row 4, field phone: ..." so a reader knows where to look
-        from .domain.text import printable  # messages quote what a person or a file gave: no escape codes
+        # messages quote what a person or a file gave: no escape codes reach a terminal
+        from .domain.text import printable
 
         where = []
         if self.row is not None:

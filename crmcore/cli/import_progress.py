@@ -37,9 +37,9 @@ def import_progress(enabled: bool | None, label: str):
 
 
 def print_summary(summary, as_json: bool) -> None:
-    """The summary as JSON or as a table, the first rejected rows, and the exit code (1 if any rejected).
-    What the file gave (column names, values quoted in reasons and notes) is shown with its control
-    characters escaped: a terminal would obey them."""
+    """The summary as JSON or as a table, the first rejected rows, and the exit code (1 if any
+    rejected). What the file gave (column names, values quoted in reasons and notes) is shown with its
+    control characters escaped: a terminal would obey them."""
     from ..domain.text import printable
     from .context import console, echo_json
 
@@ -65,7 +65,8 @@ def print_summary(summary, as_json: bool) -> None:
         if summary.rejected > 10:
             click.echo(f"… and {summary.rejected - 10:,} more rejected rows")
         if summary.rejected:
-            click.echo(f"rejected rows are in {printable(summary.errors_file)}" if summary.errors_file
+            click.echo(f"rejected rows are in {printable(summary.errors_file)}"
+                       if summary.errors_file
                        else "give --errors FILE.csv to get every rejected row with its reason")
         for note in summary.notes[:10]:
             click.echo(printable(note))

@@ -114,7 +114,8 @@ class CustomerRowReader:
             name=name, kind=kind, phones=phones, emails=multi["email"], tags=multi["tags"],
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
-            consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes, today=self.today)
+            consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes,
+            today=self.today)
         given = frozenset(single)
         if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
             # a consent cell saying neither yes nor no gives nothing

@@ -218,7 +218,8 @@ class InteractionImporter:
         ref = values.get("customer", "")
         if not ref:
             raise ValidationError("the customer is missing (a customer code, phone or email)", field="customer")
-        check_text(ref, "customer")  # it is looked up (PostgreSQL refuses a NUL even there) and may be stored
+        # looked up (PostgreSQL refuses a NUL even there) and maybe stored
+        check_text(ref, "customer")
         name = values.get("customer_name")
         if name:
             check_text(name, "customer_name")
@@ -230,7 +231,8 @@ class InteractionImporter:
                                 direction=values.get("direction"), amount=values.get("amount"),
                                 currency=values.get("currency") or self.defaults["currency"],
                                 external_id=values.get("external_id"), payload=payload,
-                                unit=values.get("unit") or self.defaults["unit"], margin=self.margin)
+                                unit=values.get("unit") or self.defaults["unit"],
+                                margin=self.margin)
         if p.kind not in self.kinds:
             raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
                                   field="kind")

@@ -42,15 +42,17 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
                      emails: Iterable[str] = (), tags: Iterable[str] = (), external_id: str | None = None,
                      birthday: str | date | None = None, city: str | None = None, address: str | None = None,
                      owner: str | None = None, consent_sms: bool = False, consent_email: bool = False,
-                     attributes: dict[str, Any] | None = None, today: date | None = None) -> PreparedCustomer:
+                     attributes: dict[str, Any] | None = None,
+                     today: date | None = None) -> PreparedCustomer:
     """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field.
 
-    ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own way).
-    ``today``: the local date a birthday may not be after (:func:`customer_today`; by default the clock's in
-    Tehran)."""
-    if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):  # one search
-        for field, text in (("name", name), ("external_id", external_id), ("city", city), ("address", address),
-                            ("owner", owner)):
+    ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own
+    way). ``today``: the local date a birthday may not be after (:func:`customer_today`; by default the
+    clock's in Tehran)."""
+    # one search over the text fields: the row check is on an import's hot path
+    if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):
+        for field, text in (("name", name), ("external_id", external_id), ("city", city),
+                            ("address", address), ("owner", owner)):
             if text:
                 check_text(text, field)
     display = " ".join((name or "").split())
@@ -87,7 +89,8 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
 
 
 def customer_today(uow) -> date:
-    """The day it is for this unit of work, in the application's time zone: no birthday may be after it."""
+    """The day it is for this unit of work, in the application's time zone: no birthday may be after
+    it."""
     return local_today(uow.now(), uow.app.timezone)
 
 

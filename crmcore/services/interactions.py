@@ -44,15 +44,17 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
                         currency: str | None = None, external_id: str | None = None, related_id: int | None = None,
                         payload: dict[str, Any] | None = None, unit: str | None = None,
                         margin: timedelta = FUTURE_MARGIN) -> PreparedInteraction:
-    """Validate and normalise an interaction's fields; raise :class:`ValidationError` naming the first bad
-    one. ``occurred_at`` may be at most ``margin`` after ``now`` (the application's ``future_margin``)."""
+    """Validate and normalise an interaction's fields; raise :class:`ValidationError` naming the first
+    bad one. ``occurred_at`` may be at most ``margin`` after ``now`` (the application's
+    ``future_margin``)."""
     kind = (kind or "").strip().lower()
     if not kind:
         raise ValidationError("a kind is required", field="kind")
     if occurred_at in (None, ""):
         at = now
     else:
-        at = check_moment(parse_datetime(occurred_at, tz=tz, field="occurred_at"), now, tz=tz, margin=margin)
+        at = check_moment(parse_datetime(occurred_at, tz=tz, field="occurred_at"), now, tz=tz,
+                          margin=margin)
     if channel:
         check_text(channel, "channel")
     if direction not in (None, "") and direction not in DIRECTIONS:
@@ -66,7 +68,9 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
         raise ValidationError("a currency was given without an amount", field="amount")
     if kind in MONEY_KINDS and money is None:
         raise ValidationError(f"a {kind} needs an amount", field="amount")
-    ext = (check_text(str(external_id), "external_id").strip() or None) if external_id is not None else None
+    ext = None
+    if external_id is not None:
+        ext = check_text(str(external_id), "external_id").strip() or None
     if payload is not None and not isinstance(payload, dict):
         raise ValidationError("the payload must be a JSON object", field="payload")
     if payload:
@@ -76,7 +80,8 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
 
 
 def _check_payload(value: Any, field: str) -> None:
-    """Every text in a payload, keys included, through :func:`check_text` (field ``payload.KEY``)."""
+    """Every text in a payload, keys included, through :func:`check_text` (field
+    ``payload.KEY``)."""
     if isinstance(value, dict):
         for key, item in value.items():
             key = str(key)
@@ -97,8 +102,8 @@ def _check_payload(value: Any, field: str) -> None:
 def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | None = None, **fields: Any) -> Interaction:
     """Store an interaction and announce it (``crm_interaction_recorded``). A duplicate (kind, external id) is
     refused with :class:`Conflict`."""
-    p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone, margin=uow.app.future_margin,
-                                        **fields)
+    p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone,
+                                        margin=uow.app.future_margin, **fields)
     if p.kind not in interaction_kinds(uow):
         raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(interaction_kinds(uow)))})",
                               field="kind")
