@@ -38,8 +38,8 @@ def import_progress(enabled: bool | None, label: str):
 
 def print_summary(summary, as_json: bool) -> None:
     """The summary as JSON or as a table, the first rejected rows, and the exit code (1 if any
-    rejected). What the file gave (column names, values quoted in reasons and notes) is shown with its
-    control characters escaped: a terminal would obey them."""
+    rejected). What the file gave (column names, values quoted in reasons and notes) is shown with
+    its control characters escaped: a terminal would obey them."""
     from ..domain.text import printable
     from .context import console, echo_json
 

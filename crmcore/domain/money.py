@@ -69,9 +69,9 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
                 unit: str | None = None) -> Money:
     """Parse an amount typed by a person: Persian digits, thousands separators (1,250,000 or ۱٬۲۵۰٬۰۰۰).
 
-    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the currency
-    has, and amounts beyond :data:`MAX_MINOR` minor units either way (the database could not store
-    them).
+    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the
+    currency has, and amounts beyond :data:`MAX_MINOR` minor units either way (the database could
+    not store them).
     """
     currency = (currency or DEFAULT_CURRENCY).strip().upper()
     if currency in ("IRT", "TOMAN"):

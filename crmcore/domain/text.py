@@ -34,9 +34,9 @@ _PUNCT = re.compile(r"[^\w\s@.+-]", re.UNICODE)
 
 
 #: characters refused in stored text: the C0 controls but tab, line feed and carriage return, DEL,
-#: the C1 controls, and lone surrogates (they have no UTF-8 form). PostgreSQL cannot store NUL, and a
-#: terminal obeys the rest when the text is shown. Format characters (ZWNJ, ZWJ, LRM, RLM, ALM, the
-#: bidi embeddings and isolates, the soft hyphen) are part of Persian text and stay.
+#: the C1 controls, and lone surrogates (they have no UTF-8 form). PostgreSQL cannot store NUL, and
+#: a terminal obeys the rest when the text is shown. Format characters (ZWNJ, ZWJ, LRM, RLM, ALM,
+#: the bidi embeddings and isolates, the soft hyphen) are part of Persian text and stay.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 #: what :func:`printable` escapes: every control character (line breaks and tabs too), lone
 #: surrogates
@@ -70,9 +70,9 @@ def escape_controls(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` safe to show on one terminal line: control characters (escape sequences, line breaks,
-    tabs) and lone surrogates written as escapes (``\\x1b``, ``\\n``); Persian format characters are
-    kept."""
+    """``text`` safe to show on one terminal line: control characters (escape sequences, line
+    breaks, tabs) and lone surrogates written as escapes (``\\x1b``, ``\\n``); Persian format
+    characters are kept."""
     return _UNPRINTABLE.sub(_escaped, text) if _UNPRINTABLE.search(text) else text
 
 

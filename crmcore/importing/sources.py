@@ -1,12 +1,12 @@
 """Read a table from a CSV or XLSX file, streaming, as rows of text cells.
 
-CSV: the encoding is found from a byte-order mark (UTF-8, UTF-16), else the whole file is checked as UTF-8
-(cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"; its Arabic yeh, the only
-yeh that code page has, is read back as Persian ی). The delimiter is the one of
-``,`` ``;`` tab ``|`` that splits the first lines into the same number of columns; files aligned with spaces
-(like CDNOW's) are read as whitespace-separated. XLSX: openpyxl's read-only mode (streams the sheet), within
-:class:`XlsxLimits` checked while the workbook is read: a crafted file is refused in one line before it fills
-the memory.
+CSV: the encoding is found from a byte-order mark (UTF-8, UTF-16), else the whole file is checked as
+UTF-8 (cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"; its Arabic
+yeh, the only yeh that code page has, is read back as Persian ی). The delimiter is the one of ``,``
+``;`` tab ``|`` that splits the first lines into the same number of columns; files aligned with
+spaces (like CDNOW's) are read as whitespace-separated. XLSX: openpyxl's read-only mode (streams the
+sheet), within :class:`XlsxLimits` checked while the workbook is read: a crafted file is refused in
+one line before it fills the memory.
 
 Row numbers are what a spreadsheet shows: the header is row 1, the first data row is row 2. Control
 characters in column names are written as escapes (``\\x1b``): the names are shown on terminals.
@@ -82,8 +82,8 @@ class _CountingReader(io.RawIOBase):
 
 def open_table(path: str | os.PathLike, *, encoding: str | None = None, delimiter: str | None = None,
                sheet: str | None = None, xlsx_limits: "XlsxLimits | None" = None) -> Table:
-    """Open ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``) and read its header row. ``xlsx_limits``: by
-    default :meth:`XlsxLimits.from_environment`."""
+    """Open ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``) and read its header row.
+    ``xlsx_limits``: by default :meth:`XlsxLimits.from_environment`."""
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{str(path)!r} is not a readable file", field="file")
@@ -217,16 +217,20 @@ def cell_text(value) -> str:
 
 @attrs.frozen
 class XlsxLimits:
-    """What an ``.xlsx`` may hold; more is refused with a one-line error, before it can fill the memory.
+    """What an ``.xlsx`` may hold; more is refused with a one-line error, before it can fill the
+    memory.
 
-    - ``unpacked``: bytes of all the workbook's parts together once unzipped, as the archive's directory
-      declares them (checked first; Python's zipfile never unpacks more than a part declares);
-    - ``cell``: characters in one cell — Excel's own limit, 32,767. While a part is unpacked, no text
-      between two XML tags may be longer than that many characters can take in UTF-8 (so one huge cell is
-      refused after a few hundred kilobytes), and each row's cells are measured exactly;
-    - ``rows``: rows of the sheet read, the header included — Excel's own limit, 1,048,576. Checked from the
-      sheet's declared size (or, when it declares none, by counting the rows' tags in one pass over the
-      sheet that unpacks without parsing) before the first row is read, and while reading.
+    - ``unpacked``: bytes of all the workbook's parts together once unzipped, as the archive's
+      directory declares them (checked first; Python's zipfile never unpacks more than a part
+      declares);
+    - ``cell``: characters in one cell — Excel's own limit, 32,767. While a part is unpacked, no
+      text between two XML tags may be longer than that many characters can take in UTF-8 (so one
+      huge cell is refused after a few hundred kilobytes), and each row's cells are measured
+      exactly;
+    - ``rows``: rows of the sheet read, the header included — Excel's own limit, 1,048,576. Checked
+      from the sheet's declared size (or, when it declares none, by counting the rows' tags in one
+      pass over the sheet that unpacks without parsing) before the first row is read, and while
+      reading.
 
     Set them with ``$CRM_XLSX_MAX_UNPACKED_MB``, ``$CRM_XLSX_MAX_CELL`` and ``$CRM_XLSX_MAX_ROWS``.
     """
@@ -235,8 +239,8 @@ class XlsxLimits:
     cell: int = 32_767
     rows: int = 1_048_576
 
-    ENVIRONMENT = (("unpacked", "CRM_XLSX_MAX_UNPACKED_MB", 1 << 20), ("cell", "CRM_XLSX_MAX_CELL", 1),
-                   ("rows", "CRM_XLSX_MAX_ROWS", 1))
+    ENVIRONMENT = (("unpacked", "CRM_XLSX_MAX_UNPACKED_MB", 1 << 20),
+                   ("cell", "CRM_XLSX_MAX_CELL", 1), ("rows", "CRM_XLSX_MAX_ROWS", 1))
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> "XlsxLimits":
@@ -260,8 +264,9 @@ _MARKUP = 1024
 
 
 class _CheckedPart:
-    """A part of the workbook as openpyxl unpacks it, measured on the way: a run of bytes without a tag
-    (``<``) longer than ``longest`` is a cell beyond the limit, refused before the XML parser holds it."""
+    """A part of the workbook as openpyxl unpacks it, measured on the way: a run of bytes without a
+    tag (``<``) longer than ``longest`` is a cell beyond the limit, refused before the XML parser
+    holds it."""
 
     def __init__(self, raw, file: str, limits: XlsxLimits):
         self._raw = raw
@@ -287,8 +292,8 @@ class _CheckedPart:
         if self._run + first > longest:
             raise self._too_big()
         last = data.rfind(b"<")
-        # a run longer than `longest` between two "<" of this piece holds a whole aligned block of half that
-        # length without any "<": only such blocks are measured (memchr speed, no bytes copied)
+        # a run longer than `longest` between two "<" of this piece holds a whole aligned block of
+        # half that length without any "<": only such blocks are measured (memchr speed, no copies)
         half = longest // 2
         for start in range(first + 1, last - half + 1, half):
             if data.find(b"<", start, start + half) < 0:
@@ -297,8 +302,8 @@ class _CheckedPart:
         self._run = len(data) - last - 1
 
     def _too_big(self) -> ValidationError:
-        return ValidationError(f"{self._file} has a cell of more than {self._limits.cell:,} characters "
-                               f"({self._limits.hint('cell')})", field="file")
+        return ValidationError(f"{self._file} has a cell of more than {self._limits.cell:,} "
+                               f"characters ({self._limits.hint('cell')})", field="file")
 
     def close(self) -> None:
         self._raw.close()
@@ -311,8 +316,8 @@ class _CheckedPart:
 
 
 def _checked_archive(path: Path, limits: XlsxLimits):
-    """The workbook's zip archive, refused when its parts declare more than ``limits.unpacked`` bytes; every
-    part opened from it is read through :class:`_CheckedPart`."""
+    """The workbook's zip archive, refused when its parts declare more than ``limits.unpacked``
+    bytes; every part opened from it is read through :class:`_CheckedPart`."""
     import zipfile
 
     class CheckedZip(zipfile.ZipFile):
@@ -324,22 +329,24 @@ def _checked_archive(path: Path, limits: XlsxLimits):
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > limits.unpacked:
         archive.close()
-        raise ValidationError(f"{path.name} unpacks to {unpacked / (1 << 20):,.0f} MB, more than the "
-                              f"{limits.unpacked / (1 << 20):,.0f} MB an .xlsx may ({limits.hint('unpacked')})",
-                              field="file")
+        raise ValidationError(f"{path.name} unpacks to {unpacked / (1 << 20):,.0f} MB, more than "
+                              f"the {limits.unpacked / (1 << 20):,.0f} MB an .xlsx may "
+                              f"({limits.hint('unpacked')})", field="file")
     return archive
 
 
 _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
-_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=[\"'][A-Z]*(\d+)(?::[A-Z]*(\d+))?[\"']")
+_DIMENSION = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=[\"'][A-Z]*(\d+)(?::[A-Z]*(\d+))?[\"']")
 _SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData[\s/>]")
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
 def _sheet_rows(archive, member: str, stop: int) -> int:
-    """The rows of a sheet part: as its ``<dimension>`` declares them, else its ``<row>`` tags counted in one
-    pass that unpacks without parsing (openpyxl, finding no dimension, would parse the whole sheet to
-    learn it has none, building an element per row); the count stops past ``stop``."""
+    """The rows of a sheet part: as its ``<dimension>`` declares them, else its ``<row>`` tags
+    counted in one pass that unpacks without parsing (openpyxl, finding no dimension, would parse
+    the whole sheet to learn it has none, building an element per row); the count stops past
+    ``stop``."""
     count, tail, tag = 0, b"", None
     with archive.open(member) as part:
         while chunk := part.read(CHUNK):
@@ -349,7 +356,8 @@ def _sheet_rows(archive, member: str, stop: int) -> int:
                 if (root is None or data_start is None) and len(data) < 4 * CHUNK:
                     tail = data  # the sheet's head is longer than a chunk: read on
                     continue
-                declared = _DIMENSION.search(data, 0, data_start.start() if data_start else len(data))
+                head_end = data_start.start() if data_start else len(data)
+                declared = _DIMENSION.search(data, 0, head_end)
                 if declared:
                     return int(declared.group(2) or declared.group(1))
                 tag = b"<" + (root.group(1) + b":" if root and root.group(1) else b"") + b"row"
@@ -369,7 +377,8 @@ def _worksheet_parts(archive) -> list[str]:
         types = fromstring(archive.read("[Content_Types].xml"))
     except (KeyError, SyntaxError):
         return []  # openpyxl says what is wrong with the file
-    return [o.get("PartName", "").lstrip("/") for o in types if o.get("ContentType") == WORKSHEET_TYPE]
+    return [o.get("PartName", "").lstrip("/") for o in types
+            if o.get("ContentType") == WORKSHEET_TYPE]
 
 
 def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
@@ -397,8 +406,10 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         if archive is not None:
             archive.close()
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0]  # openpyxl's own run over several lines
-        raise ValidationError(f"{path.name} is not a readable XLSX workbook: {detail}", field="file") from None
+        # openpyxl's own messages run over several lines
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValidationError(f"{path.name} is not a readable XLSX workbook: {detail}",
+                              field="file") from None
     except ValidationError:
         if archive is not None:
             archive.close()
@@ -406,8 +417,8 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
     try:
         if sheet:
             if sheet not in wb.sheetnames:
-                raise ValidationError(f"no sheet {sheet!r} in {path.name} (sheets: {', '.join(wb.sheetnames)})",
-                                      field="sheet")
+                raise ValidationError(f"no sheet {sheet!r} in {path.name} "
+                                      f"(sheets: {', '.join(wb.sheetnames)})", field="sheet")
             ws = wb[sheet]
         else:
             ws = wb.worksheets[0]
@@ -438,14 +449,16 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
             for values in it:
                 counter["row"] += 1
                 if counter["row"] > limits.rows:
-                    raise ValidationError(f"{path.name}: the sheet has more than {limits.rows:,} rows "
-                                          f"({limits.hint('rows')})", field="file")
+                    raise ValidationError(f"{path.name}: the sheet has more than "
+                                          f"{limits.rows:,} rows ({limits.hint('rows')})",
+                                          field="file")
                 cells = [cell_text(v) for v in values]
                 while cells and not cells[-1]:
                     cells.pop()
                 if cells and max(map(len, cells)) > limits.cell:
-                    raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} characters "
-                                          f"in row {counter['row']} ({limits.hint('cell')})", field="file")
+                    raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} "
+                                          f"characters in row {counter['row']} "
+                                          f"({limits.hint('cell')})", field="file")
                 yield counter["row"], cells
         finally:
             wb.close()

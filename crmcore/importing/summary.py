@@ -27,9 +27,10 @@ class Rejection:
 
 
 class ErrorsFile:
-    """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the original
-    columns with their original headers. Refused before anything is written when it is ``source``,
-    the file being imported (by any name: a link, ``./``, another case on a case-insensitive disk)."""
+    """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the
+    original columns with their original headers. Refused before anything is written when it is
+    ``source``, the file being imported (by any name: a link, ``./``, another case on a
+    case-insensitive disk)."""
 
     def __init__(self, path: str | Path | None, headers: list[str], *,
                  source: str | Path | None = None):

@@ -47,8 +47,8 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
     """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field.
 
     ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own
-    way). ``today``: the local date a birthday may not be after (:func:`customer_today`; by default the
-    clock's in Tehran)."""
+    way). ``today``: the local date a birthday may not be after (:func:`customer_today`; by default
+    the clock's in Tehran)."""
     # one search over the text fields: the row check is on an import's hot path
     if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):
         for field, text in (("name", name), ("external_id", external_id), ("city", city),

@@ -44,8 +44,8 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
                         currency: str | None = None, external_id: str | None = None, related_id: int | None = None,
                         payload: dict[str, Any] | None = None, unit: str | None = None,
                         margin: timedelta = FUTURE_MARGIN) -> PreparedInteraction:
-    """Validate and normalise an interaction's fields; raise :class:`ValidationError` naming the first
-    bad one. ``occurred_at`` may be at most ``margin`` after ``now`` (the application's
+    """Validate and normalise an interaction's fields; raise :class:`ValidationError` naming the
+    first bad one. ``occurred_at`` may be at most ``margin`` after ``now`` (the application's
     ``future_margin``)."""
     kind = (kind or "").strip().lower()
     if not kind:
