@@ -1,6 +1,6 @@
-"""The API refuses what the kernel's parsers refuse (amounts beyond the BIGINT columns, control characters,
-impossible birthdays and interaction dates) with 422 and the field, storing nothing — on both databases:
-PostgreSQL failed on such values with a 500 before."""
+"""The API refuses what the kernel's parsers refuse (amounts beyond the BIGINT columns, control
+characters, impossible birthdays and interaction dates) with 422 and the field, storing nothing — on
+both databases: PostgreSQL failed on such values with a 500 before."""
 from __future__ import annotations
 
 import pytest
@@ -54,9 +54,11 @@ def test_a_change_with_a_refused_value_is_422_with_the_field(client, users, crm_
     ({"kind": "note", "payload": {"text": "\x00"}}, "payload.text"),
     ({"kind": "note", "payload": {"a\x00": 1}}, "payload"),
 ])
-def test_an_interaction_with_a_refused_value_is_422_with_the_field(client, users, crm_app, body, field):
+def test_an_interaction_with_a_refused_value_is_422_with_the_field(client, users, crm_app, body,
+                                                                     field):
     cid = make_customer(crm_app, "مریم")
-    response = client.post(f"/api/customers/{cid}/interactions", json=body, headers=bearer(users["agent"]))
+    response = client.post(f"/api/customers/{cid}/interactions", json=body,
+                           headers=bearer(users["agent"]))
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert count(crm_app, Interaction.id) == 0

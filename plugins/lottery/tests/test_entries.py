@@ -31,7 +31,7 @@ def test_the_window_is_half_open_in_utc(crm_app):
 
     new_campaign(crm_app)
     cid = make_customer(crm_app)
-    crm_app.clock.set(END + timedelta(hours=1))  # both purchases have happened (none may be dated ahead)
+    crm_app.clock.set(END + timedelta(hours=1))  # both purchases have happened: none is dated ahead
     record_purchase(crm_app, cid, "1000", at=START)
     record_purchase(crm_app, cid, "1000", at=END)
     assert weights(crm_app) == {cid: 1}
