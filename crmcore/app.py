@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Callable, Iterable, Iterator
 
-from .domain.dates import DEFAULT_TIMEZONE, utcnow
+from .domain.dates import DEFAULT_TIMEZONE, FUTURE_MARGIN, utcnow
 from .plugin_host import PluginHost, installed_manifests, stored_states
 from .storage.engine import create_engine, resolve_url
 from .uow import UnitOfWork
@@ -24,6 +24,24 @@ def _clock_from_environment() -> Callable[[], datetime] | None:
     return lambda: moment
 
 
+def _future_margin_from_environment() -> timedelta:
+    """``CRM_FUTURE_MARGIN_HOURS``: how many hours past the clock an interaction may be dated
+    (default 24)."""
+    value = os.environ.get("CRM_FUTURE_MARGIN_HOURS", "").strip()
+    if not value:
+        return FUTURE_MARGIN
+    from .errors import ValidationError
+
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 24 * 366:
+        raise ValidationError(f"{value!r} is not a number of hours from 0 to 8784",
+                              field="CRM_FUTURE_MARGIN_HOURS")
+    return timedelta(hours=hours)
+
+
 class CRM:
     """A CRM on one database.
 
@@ -32,12 +50,14 @@ class CRM:
         set stored in the database by ``crm plugins enable/disable`` is used.
     :param extra_plugins: objects to register as plugins without an installed distribution (tests), as
         ``(name, object, hookspec_module_or_None)``.
+    :param future_margin: how far past the clock an interaction may be dated
+        (``$CRM_FUTURE_MARGIN_HOURS``, else a day).
     """
 
     def __init__(self, url: str | None = None, *, plugins: Iterable[str] | None = None,
                  extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = (),
                  timezone: str | None = None, calendar: str | None = None, clock: Callable[[], datetime] | None = None,
-                 actor: str | None = None):
+                 actor: str | None = None, future_margin: timedelta | None = None):
         self.url = resolve_url(url)
         self._plugin_override = None if plugins is None else list(plugins)
         self._extra = list(extra_plugins)
@@ -48,6 +68,8 @@ class CRM:
         self.calendar = calendar or os.environ.get("CRM_CALENDAR") or "gregorian"
         self.clock = clock or _clock_from_environment() or utcnow
         self.actor = actor or os.environ.get("CRM_ACTOR") or os.environ.get("USER") or "cli"
+        self.future_margin = (future_margin if future_margin is not None
+                              else _future_margin_from_environment())
 
     # -- storage ----------------------------------------------------------------------------------------
     @property

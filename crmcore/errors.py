@@ -19,13 +19,16 @@ class CRMError(Exception):
         return str(self.args[0]) if self.args else ""
 
     def __str__(self) -> str:  # "row 4, field phone: ..." so a reader knows where to look
+        # messages quote what a person or a file gave: no escape codes reach a terminal
+        from .domain.text import printable
+
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.field:
             where.append(f"field {self.field}")
         base = self.message
-        return f"{', '.join(where)}: {base}" if where else base
+        return printable(f"{', '.join(where)}: {base}" if where else base)
 
     def at_row(self, row: int) -> "CRMError":
         self.row = row

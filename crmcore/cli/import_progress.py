@@ -37,32 +37,39 @@ def import_progress(enabled: bool | None, label: str):
 
 
 def print_summary(summary, as_json: bool) -> None:
-    """The summary as JSON or as a table, the first rejected rows, and the exit code (1 if any rejected)."""
+    """The summary as JSON or as a table, the first rejected rows, and the exit code (1 if any
+    rejected). What the file gave (column names, values quoted in reasons and notes) is shown with
+    its control characters escaped: a terminal would obey them."""
+    from ..domain.text import printable
     from .context import console, echo_json
 
     if as_json:
         echo_json(summary.to_dict())
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         con = console()
-        title = f"{summary.what} import{' (dry run: nothing stored)' if summary.dry_run else ''}: {summary.file}"
+        title = (f"{summary.what} import{' (dry run: nothing stored)' if summary.dry_run else ''}: "
+                 f"{escape(printable(summary.file))}")
         t = Table(title=title, show_header=False)
         for key, value in summary.counts():
             t.add_row(key.replace("_", " "), f"{value:,}")
         t.add_row("rows/s", f"{summary.rows_per_second:,.0f}")
         con.print(t)
         if summary.ignored_columns:
-            click.echo(f"ignored columns: {', '.join(summary.ignored_columns)} (map them with --mapping COLUMN=FIELD)")
+            click.echo(f"ignored columns: {printable(', '.join(summary.ignored_columns))} "
+                       "(map them with --mapping COLUMN=FIELD)")
         for r in summary.rejections[:10]:
-            click.echo(f"row {r.row}: {r.field + ': ' if r.field else ''}{r.reason}")
+            click.echo(printable(f"row {r.row}: {r.field + ': ' if r.field else ''}{r.reason}"))
         if summary.rejected > 10:
             click.echo(f"… and {summary.rejected - 10:,} more rejected rows")
         if summary.rejected:
-            click.echo(f"rejected rows are in {summary.errors_file}" if summary.errors_file
+            click.echo(f"rejected rows are in {printable(summary.errors_file)}"
+                       if summary.errors_file
                        else "give --errors FILE.csv to get every rejected row with its reason")
         for note in summary.notes[:10]:
-            click.echo(note)
+            click.echo(printable(note))
         if len(summary.notes) > 10:
             click.echo(f"… {len(summary.notes) - 10} more notes (--json lists them)")
         if summary.possible_duplicates:

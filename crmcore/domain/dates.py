@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -13,6 +14,14 @@ from .text import to_ascii_digits
 DEFAULT_TIMEZONE = "Asia/Tehran"
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+#: the earliest day a birthday or an interaction may fall on (1278-10-11 in the Jalali calendar): an
+#: earlier one is a typing slip (a Jalali year typed where a Gregorian one was meant, a day and year
+#: swapped)
+EARLIEST_DATE = date(1900, 1, 1)
+#: how far past the clock an interaction may be dated (a till whose clock runs ahead, a sale in a
+#: zone ahead of the application's); ``CRM(future_margin=…)`` or ``$CRM_FUTURE_MARGIN_HOURS`` sets
+#: another
+FUTURE_MARGIN = timedelta(days=1)
 JALALI_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"]
 
 
@@ -102,6 +111,14 @@ def parse_datetime(raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, fi
 
     Accepts ISO 8601 (``2024-10-06T14:30:00+03:30``, ``...Z``) and Jalali (``1403-07-15 14:30``).
     """
+    try:
+        return _parse_datetime(raw, tz, field)
+    except OverflowError:  # 9999-12-31 23:00 in a zone behind UTC: past Python's last datetime
+        raise ValidationError(f"{raw!r} is past the last moment that can be stored",
+                              field=field) from None
+
+
+def _parse_datetime(raw: str | datetime | date, tz: str, field: str) -> datetime:
     if isinstance(raw, datetime):
         dt = raw if raw.tzinfo else raw.replace(tzinfo=ZoneInfo(tz))
         return dt.astimezone(timezone.utc)
@@ -128,6 +145,58 @@ def parse_datetime(raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, fi
             zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
         return local.replace(tzinfo=zone).astimezone(timezone.utc)
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+def local_today(now: datetime, tz: str = DEFAULT_TIMEZONE) -> date:
+    """The day it is at the moment ``now`` in the zone ``tz``."""
+    return to_local(now, tz).date()
+
+
+def _in_both_calendars(day: date) -> str:
+    try:
+        return f"{day.isoformat()} (Jalali {format_date(day, 'jalali')})"
+    except (ValueError, OverflowError):  # beyond the years jdatetime knows
+        return day.isoformat()
+
+
+def check_birthday(day: date, today: date, *, field: str = "birthday") -> date:
+    """``day`` if it can be a birthday: not after ``today`` (the local date, :func:`local_today`)
+    and not before :data:`EARLIEST_DATE`; else :class:`ValidationError` naming the day in both
+    calendars."""
+    if EARLIEST_DATE <= day <= today:
+        return day
+    if day > today:
+        raise ValidationError(f"{_in_both_calendars(day)} is in the future", field=field)
+    raise ValidationError(f"{_in_both_calendars(day)} is before "
+                          f"{_in_both_calendars(EARLIEST_DATE)}", field=field)
+
+
+@lru_cache(maxsize=64)
+def _earliest_moment(tz: str) -> datetime:
+    return datetime.combine(EARLIEST_DATE, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+#: a moment after the first midnight of EARLIEST_DATE in every zone (UTC-12 at the latest): later
+#: ones need no look at their zone
+_AFTER_EARLIEST_EVERYWHERE = (datetime.combine(EARLIEST_DATE, time(0), timezone.utc)
+                              + timedelta(days=1))
+
+
+def check_moment(at: datetime, now: datetime, *, tz: str = DEFAULT_TIMEZONE,
+                 margin: timedelta = FUTURE_MARGIN, field: str = "occurred_at") -> datetime:
+    """``at`` (UTC) if something can have happened then: at most ``margin`` after ``now`` and not
+    before :data:`EARLIEST_DATE` in ``tz``; else :class:`ValidationError` naming the local day in
+    both calendars."""
+    if at > now + margin:
+        hours = margin / timedelta(hours=1)
+        ahead = (f"{hours / 24:g} day{'s' if hours != 24 else ''}" if hours % 24 == 0
+                 else f"{hours:g} hours")
+        raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is more than {ahead} "
+                              "in the future", field=field)
+    if at < _AFTER_EARLIEST_EVERYWHERE and at < _earliest_moment(tz):
+        raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is before "
+                              f"{_in_both_calendars(EARLIEST_DATE)}", field=field)
+    return at
 
 
 @attrs.frozen

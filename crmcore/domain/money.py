@@ -6,7 +6,7 @@ unit="toman")``).
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import attrs
 
@@ -20,6 +20,15 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "KRW": 0, "IQD": 3, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
 }
 DEFAULT_CURRENCY = "IRR"
+#: the largest amount, in minor units, that an amount column holds: every one is a BIGINT (signed 64
+#: bits on SQLite and PostgreSQL); :func:`parse_money` refuses more, so no larger amount reaches the
+#: database
+MAX_MINOR = 2**63 - 1
+_MAX_MINOR = Decimal(MAX_MINOR)  # compared with Decimals: twice as fast as the int
+#: exact arithmetic for long amounts: a result that would need rounding (more digits than any
+#: storable amount has) raises Inexact instead of being silently rounded to the default context's 28
+#: digits
+_EXACT = Context(prec=40, traps=[Inexact, InvalidOperation])
 
 
 def currency_exponent(code: str, *, field: str = "currency") -> int:
@@ -63,7 +72,8 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
     ۱٬۲۵۰٬۰۰۰).
 
     ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the
-    currency has.
+    currency has, and amounts beyond :data:`MAX_MINOR` minor units either way (the database could
+    not store them).
     """
     currency = (currency or DEFAULT_CURRENCY).strip().upper()
     if currency in ("IRT", "TOMAN"):
@@ -79,11 +89,17 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex already guards
         raise ValidationError(f"{raw!r} is not an amount", field=field) from None
-    if unit == "toman":
-        value *= 10
-    elif unit not in (None, "rial"):
+    if unit not in (None, "rial", "toman"):
         raise ValidationError(f"unknown unit {unit!r} (rial or toman)", field=field)
-    scaled = value.scaleb(exp)
+    try:  # into minor units (a toman is ten rials: one more power of ten); exact up to 26 digits
+        scaled = value.scaleb(exp + (unit == "toman"), _EXACT if len(text) > 26 else None)
+    except (Inexact, InvalidOperation):
+        scaled = None
+    if scaled is None or abs(scaled) > _MAX_MINOR:
+        typed = str(raw)
+        shown = repr(typed) if len(typed) <= 40 else f"{typed[:30]!r}… ({len(typed)} characters)"
+        raise ValidationError(f"{shown} is out of range: the largest amount that can be stored is "
+                              f"{format_money(Money(MAX_MINOR, currency))}", field=field)
     if scaled != scaled.to_integral_value():
         raise ValidationError(
             f"{raw!r} has more decimals than {currency} allows ({exp})", field=field)

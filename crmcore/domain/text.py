@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from ..errors import ValidationError
+
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
 
@@ -29,6 +31,49 @@ for _cp in (0x200C, 0x200D, 0x200E, 0x200F, 0x00AD, 0xFEFF, 0x2066, 0x2067, 0x20
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 _PUNCT = re.compile(r"[^\w\s@.+-]", re.UNICODE)
+
+
+#: characters refused in stored text: the C0 controls but tab, line feed and carriage return, DEL,
+#: the C1 controls, and lone surrogates (they have no UTF-8 form). PostgreSQL cannot store NUL, and
+#: a terminal obeys the rest when the text is shown. Format characters (ZWNJ, ZWJ, LRM, RLM, ALM,
+#: the bidi embeddings and isolates, the soft hyphen) are part of Persian text and stay.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: what :func:`printable` escapes: every control character (line breaks and tabs too), lone
+#: surrogates
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+#: the first character of a text that :func:`check_text` refuses (a match), or ``None``: for hot
+#: paths that test several values at once and call :func:`check_text` only to word the refusal
+find_control = _CONTROL.search
+
+
+def check_text(value: str, field: str) -> str:
+    """``value``, unless it holds a control character (see ``_CONTROL``): then
+    :class:`ValidationError` naming the field, the character and its position. Every text field a
+    person or a file gives goes through this."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return value
+    raise ValidationError(f"the control character U+{ord(found.group()):04X} (at character "
+                          f"{found.start() + 1}) is not allowed in text", field=field)
+
+
+def _escaped(found: re.Match) -> str:
+    return repr(found.group())[1:-1]  # "\x1b", "\n", "\ud800"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with the characters :func:`check_text` refuses written as escapes (``\\x1b``): for
+    text that is kept but must not carry them, such as a file's column names."""
+    return _CONTROL.sub(_escaped, text) if _CONTROL.search(text) else text
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on one terminal line: control characters (escape sequences, line
+    breaks, tabs) and lone surrogates written as escapes (``\\x1b``, ``\\n``); Persian format
+    characters are kept."""
+    return _UNPRINTABLE.sub(_escaped, text) if _UNPRINTABLE.search(text) else text
 
 
 def to_ascii_digits(text: str) -> str:

@@ -12,7 +12,7 @@ from ..domain.dates import parse_date
 from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
 from ..services.attributes import AttributeSpec, attribute_specs, clean_attributes
-from ..services.customers import PreparedCustomer, prepare_customer
+from ..services.customers import PreparedCustomer, customer_today, prepare_customer
 from .fastphone import fast_parse_phone
 from .headers import ColumnMap
 
@@ -54,6 +54,7 @@ class CustomerRowReader:
         self.fields = cmap.fields
         self.width = len(headers)
         self._dates: dict[str, date] = {}
+        self.today = customer_today(uow)  # no birthday after it
         # the mapped columns only, by kind: one value, several values in a cell, an attribute
         mapped = [(i, f) for i, f in enumerate(self.fields) if f is not None]
         self._single = [(i, f) for i, f in mapped if f not in MULTI and not f.startswith("attr.")]
@@ -113,7 +114,8 @@ class CustomerRowReader:
             name=name, kind=kind, phones=phones, emails=multi["email"], tags=multi["tags"],
             external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
             city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
-            consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes)
+            consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes,
+            today=self.today)
         given = frozenset(single)
         if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
             # a consent cell saying neither yes nor no gives nothing

@@ -80,7 +80,7 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         summary = ImportSummary("customers", str(path), format=table.format, encoding=table.encoding,
                                 delimiter=table.delimiter, dry_run=dry_run, ignored_columns=list(cmap.ignored),
                                 errors_file=str(errors_path) if errors_path else None)
-        errors = ErrorsFile(errors_path, table.headers)
+        errors = ErrorsFile(errors_path, table.headers, source=path)
         if on_open:
             on_open(table)
         try:

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from ..domain.dates import parse_datetime
 from ..domain.emails import email_address
 from ..domain.phones import looks_like_phone
-from ..domain.text import to_ascii_digits
+from ..domain.text import check_text, to_ascii_digits
 from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
 from ..services.customers import prepare_customer
@@ -110,7 +110,7 @@ def _attempt(app, path, *, in_memory: bool, create_customers, dry_run, mapping, 
         summary = ImportSummary("interactions", str(path), format=table.format, encoding=table.encoding,
                                 delimiter=table.delimiter, dry_run=dry_run,
                                 errors_file=str(errors_path) if errors_path else None)
-        errors = ErrorsFile(errors_path, table.headers)
+        errors = ErrorsFile(errors_path, table.headers, source=path)
         if on_open:
             on_open(table)
         try:
@@ -175,6 +175,7 @@ class InteractionImporter:
         self.kinds = interaction_kinds(uow)
         self.tz = uow.app.timezone
         self.now = uow.now()
+        self.margin = uow.app.future_margin
         self._moments: dict[str, Any] = {}
         self.refs: dict[str, int] = {}  # customer reference → id (resolved once per run)
         self.last_at: dict[int, Any] = {}
@@ -217,6 +218,11 @@ class InteractionImporter:
         ref = values.get("customer", "")
         if not ref:
             raise ValidationError("the customer is missing (a customer code, phone or email)", field="customer")
+        # looked up (PostgreSQL refuses a NUL even there) and maybe stored
+        check_text(ref, "customer")
+        name = values.get("customer_name")
+        if name:
+            check_text(name, "customer_name")
         if not values.get("occurred_at"):
             raise ValidationError("the date is missing", field="occurred_at")
         kind = values.get("kind") or self.defaults["kind"]
@@ -225,11 +231,12 @@ class InteractionImporter:
                                 direction=values.get("direction"), amount=values.get("amount"),
                                 currency=values.get("currency") or self.defaults["currency"],
                                 external_id=values.get("external_id"), payload=payload,
-                                unit=values.get("unit") or self.defaults["unit"])
+                                unit=values.get("unit") or self.defaults["unit"],
+                                margin=self.margin)
         if p.kind not in self.kinds:
             raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
                                   field="kind")
-        return Item(row, cells, ref, values.get("customer_name"), p)
+        return Item(row, cells, ref, name, p)
 
     def _moment(self, raw: str):
         """The kernel's ``parse_datetime``, remembered per text (histories repeat the same days)."""

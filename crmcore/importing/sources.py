@@ -1,12 +1,15 @@
 """Read a table from a CSV or XLSX file, streaming, as rows of text cells.
 
-CSV: the encoding is found from a byte-order mark (UTF-8, UTF-16), else the whole file is checked as UTF-8
-(cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"; its Arabic yeh, the only
-yeh that code page has, is read back as Persian ی). The delimiter is the one of
-``,`` ``;`` tab ``|`` that splits the first lines into the same number of columns; files aligned with spaces
-(like CDNOW's) are read as whitespace-separated. XLSX: openpyxl's read-only mode (streams the sheet).
+CSV: the encoding is found from a byte-order mark (UTF-8, UTF-16), else the whole file is checked as
+UTF-8 (cheap, streaming), else it is Windows-1256 (what Persian Excel writes for "CSV"; its Arabic
+yeh, the only yeh that code page has, is read back as Persian ی). The delimiter is the one of ``,``
+``;`` tab ``|`` that splits the first lines into the same number of columns; files aligned with
+spaces (like CDNOW's) are read as whitespace-separated. XLSX: openpyxl's read-only mode (streams the
+sheet), within :class:`XlsxLimits` checked while the workbook is read: a crafted file is refused in
+one line before it fills the memory.
 
-Row numbers are what a spreadsheet shows: the header is row 1, the first data row is row 2.
+Row numbers are what a spreadsheet shows: the header is row 1, the first data row is row 2. Control
+characters in column names are written as escapes (``\\x1b``): the names are shown on terminals.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +25,7 @@ from typing import Iterator
 
 import attrs
 
+from ..domain.text import escape_controls
 from ..errors import ValidationError
 
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "|": "|", "tab": "\t", "comma": ",", "semicolon": ";",
@@ -76,14 +81,15 @@ class _CountingReader(io.RawIOBase):
 
 
 def open_table(path: str | os.PathLike, *, encoding: str | None = None, delimiter: str | None = None,
-               sheet: str | None = None) -> Table:
-    """Open ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``) and read its header row."""
+               sheet: str | None = None, xlsx_limits: "XlsxLimits | None" = None) -> Table:
+    """Open ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``) and read its header row.
+    ``xlsx_limits``: by default :meth:`XlsxLimits.from_environment`."""
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{str(path)!r} is not a readable file", field="file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _open_xlsx(path, sheet)
+        return _open_xlsx(path, sheet, xlsx_limits or XlsxLimits.from_environment())
     if suffix in (".xls", ".ods"):
         raise ValidationError(f"{path.name}: {suffix} files are not read; save the sheet as .xlsx or .csv",
                               field="file")
@@ -162,7 +168,7 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
     headers: list[str] = []
     try:
         for _n, cells in numbered:
-            headers = [c.strip().lstrip("\ufeff").strip() for c in cells]
+            headers = [escape_controls(c.strip().lstrip("\ufeff").strip()) for c in cells]
             break
     except UnicodeDecodeError as exc:
         text.close()
@@ -209,47 +215,253 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _open_xlsx(path: Path, sheet: str | None) -> Table:
+@attrs.frozen
+class XlsxLimits:
+    """What an ``.xlsx`` may hold; more is refused with a one-line error, before it can fill the
+    memory.
+
+    - ``unpacked``: bytes of all the workbook's parts together once unzipped, as the archive's
+      directory declares them (checked first; Python's zipfile never unpacks more than a part
+      declares);
+    - ``cell``: characters in one cell — Excel's own limit, 32,767. While a part is unpacked, no
+      text between two XML tags may be longer than that many characters can take in UTF-8 (so one
+      huge cell is refused after a few hundred kilobytes), and each row's cells are measured
+      exactly;
+    - ``rows``: rows of the sheet read, the header included — Excel's own limit, 1,048,576. Checked
+      from the sheet's declared size (or, when it declares none, by counting the rows' tags in one
+      pass over the sheet that unpacks without parsing) before the first row is read, and while
+      reading.
+
+    Set them with ``$CRM_XLSX_MAX_UNPACKED_MB``, ``$CRM_XLSX_MAX_CELL`` and ``$CRM_XLSX_MAX_ROWS``.
+    """
+
+    unpacked: int = 1 << 30
+    cell: int = 32_767
+    rows: int = 1_048_576
+
+    ENVIRONMENT = (("unpacked", "CRM_XLSX_MAX_UNPACKED_MB", 1 << 20),
+                   ("cell", "CRM_XLSX_MAX_CELL", 1), ("rows", "CRM_XLSX_MAX_ROWS", 1))
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> "XlsxLimits":
+        environ = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for name, variable, unit in cls.ENVIRONMENT:
+            text = environ.get(variable, "").strip()
+            if text:
+                if not text.isdigit() or int(text) < 1:
+                    raise ValidationError(f"{text!r} is not a whole number above 0", field=variable)
+                values[name] = int(text) * unit
+        return cls(**values)
+
+    def hint(self, name: str) -> str:
+        variable = next(v for n, v, _u in self.ENVIRONMENT if n == name)
+        return f"set {variable} to allow more"
+
+
+#: bytes of text between two XML tags, besides the cell's own characters, that one cell may carry
+_MARKUP = 1024
+
+
+class _CheckedPart:
+    """A part of the workbook as openpyxl unpacks it, measured on the way: a run of bytes without a
+    tag (``<``) longer than ``longest`` is a cell beyond the limit, refused before the XML parser
+    holds it."""
+
+    def __init__(self, raw, file: str, limits: XlsxLimits):
+        self._raw = raw
+        self._file = file
+        self._limits = limits
+        self._longest = limits.cell * 4 + _MARKUP  # UTF-8 takes at most 4 bytes a character
+        self._run = 0  # bytes since the last "<"
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._check(data)
+        return data
+
+    def _check(self, data: bytes) -> None:
+        longest = self._longest
+        first = data.find(b"<")
+        if first < 0:
+            self._run += len(data)
+            if self._run > longest:
+                raise self._too_big()
+            return
+        if self._run + first > longest:
+            raise self._too_big()
+        last = data.rfind(b"<")
+        # a run longer than `longest` between two "<" of this piece holds a whole aligned block of
+        # half that length without any "<": only such blocks are measured (memchr speed, no copies)
+        half = longest // 2
+        for start in range(first + 1, last - half + 1, half):
+            if data.find(b"<", start, start + half) < 0:
+                if data.find(b"<", start + half) - data.rfind(b"<", 0, start) - 1 > longest:
+                    raise self._too_big()
+        self._run = len(data) - last - 1
+
+    def _too_big(self) -> ValidationError:
+        return ValidationError(f"{self._file} has a cell of more than {self._limits.cell:,} "
+                               f"characters ({self._limits.hint('cell')})", field="file")
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _checked_archive(path: Path, limits: XlsxLimits):
+    """The workbook's zip archive, refused when its parts declare more than ``limits.unpacked``
+    bytes; every part opened from it is read through :class:`_CheckedPart`."""
     import zipfile
 
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    class CheckedZip(zipfile.ZipFile):
+        def open(self, name, mode="r", *args, **kwargs):
+            part = super().open(name, mode, *args, **kwargs)
+            return _CheckedPart(part, path.name, limits) if mode == "r" else part
+
+    archive = CheckedZip(path)
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > limits.unpacked:
+        archive.close()
+        raise ValidationError(f"{path.name} unpacks to {unpacked / (1 << 20):,.0f} MB, more than "
+                              f"the {limits.unpacked / (1 << 20):,.0f} MB an .xlsx may "
+                              f"({limits.hint('unpacked')})", field="file")
+    return archive
+
+
+_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
+_DIMENSION = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=[\"'][A-Z]*(\d+)(?::[A-Z]*(\d+))?[\"']")
+_SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData[\s/>]")
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+
+
+def _sheet_rows(archive, member: str, stop: int) -> int:
+    """The rows of a sheet part: as its ``<dimension>`` declares them, else its ``<row>`` tags
+    counted in one pass that unpacks without parsing (openpyxl, finding no dimension, would parse
+    the whole sheet to learn it has none, building an element per row); the count stops past
+    ``stop``."""
+    count, tail, tag = 0, b"", None
+    with archive.open(member) as part:
+        while chunk := part.read(CHUNK):
+            data = tail + chunk
+            if tag is None:
+                root, data_start = _ROOT.search(data), _SHEET_DATA.search(data)
+                if (root is None or data_start is None) and len(data) < 4 * CHUNK:
+                    tail = data  # the sheet's head is longer than a chunk: read on
+                    continue
+                head_end = data_start.start() if data_start else len(data)
+                declared = _DIMENSION.search(data, 0, head_end)
+                if declared:
+                    return int(declared.group(2) or declared.group(1))
+                tag = b"<" + (root.group(1) + b":" if root and root.group(1) else b"") + b"row"
+            cut = data.rfind(b"<")  # a tag cut by the chunk's end is counted with the next chunk
+            data, tail = (data[:cut], data[cut:]) if cut >= max(0, len(data) - 64) else (data, b"")
+            count += data.count(tag) - data.count(tag + b"B")  # not <rowBreaks>
+            if count > stop:
+                break
+    return count
+
+
+def _worksheet_parts(archive) -> list[str]:
+    """The worksheet parts of the workbook, as its ``[Content_Types].xml`` lists them."""
+    from xml.etree.ElementTree import fromstring
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        types = fromstring(archive.read("[Content_Types].xml"))
+    except (KeyError, SyntaxError):
+        return []  # openpyxl says what is wrong with the file
+    return [o.get("PartName", "").lstrip("/") for o in types
+            if o.get("ContentType") == WORKSHEET_TYPE]
+
+
+def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
+    import zipfile
+
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    archive = None
+    try:
+        archive = _checked_archive(path, limits)
+        sheet_rows: dict[str, int] = {}
+        for member in _worksheet_parts(archive):
+            if member in archive.NameToInfo:
+                sheet_rows[member] = _sheet_rows(archive, member, limits.rows)
+        if max(sheet_rows.values(), default=0) > limits.rows:
+            raise ValidationError(f"{path.name}: a sheet has more than {limits.rows:,} rows "
+                                  f"({limits.hint('rows')})", field="file")
+        # load_workbook(path, read_only=True, data_only=True), reading through the checked archive
+        reader = ExcelReader(path, read_only=True, data_only=True)
+        reader.archive.close()
+        reader.archive = archive
+        reader.read()
+        wb = reader.wb
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ValidationError(f"{path.name} is not a readable XLSX workbook: {exc}", field="file") from None
-    if sheet:
-        if sheet not in wb.sheetnames:
-            wb.close()
-            raise ValidationError(f"no sheet {sheet!r} in {path.name} (sheets: {', '.join(wb.sheetnames)})",
-                                  field="sheet")
-        ws = wb[sheet]
-    else:
-        ws = wb.worksheets[0]
-    it = ws.iter_rows(values_only=True)
-    counter = {"row": 0}
-    headers: list[str] = []
-    for values in it:
-        counter["row"] += 1
-        headers = [cell_text(v).strip() for v in values]
-        break
+        if archive is not None:
+            archive.close()
+        # openpyxl's own messages run over several lines
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValidationError(f"{path.name} is not a readable XLSX workbook: {detail}",
+                              field="file") from None
+    except ValidationError:
+        if archive is not None:
+            archive.close()
+        raise
+    try:
+        if sheet:
+            if sheet not in wb.sheetnames:
+                raise ValidationError(f"no sheet {sheet!r} in {path.name} "
+                                      f"(sheets: {', '.join(wb.sheetnames)})", field="sheet")
+            ws = wb[sheet]
+        else:
+            ws = wb.worksheets[0]
+        # openpyxl's read-only sheet knows its part in the archive
+        declared = ws.max_row or sheet_rows.get(getattr(ws, "_worksheet_path", None), 0)
+        it = ws.iter_rows(values_only=True)
+        counter = {"row": 0}
+        headers: list[str] = []
+        for values in it:
+            counter["row"] += 1
+            headers = [escape_controls(cell_text(v).strip()) for v in values]
+            break
+    except BaseException:
+        wb.close()
+        raise
     while headers and not headers[-1]:
         headers.pop()
     if not any(headers):
         wb.close()
         raise ValidationError(f"{path.name} is empty: the first row must hold the column names", field="file")
+    if any(len(h) > limits.cell for h in headers):
+        wb.close()
+        raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} characters "
+                              f"({limits.hint('cell')})", field="file")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             for values in it:
                 counter["row"] += 1
+                if counter["row"] > limits.rows:
+                    raise ValidationError(f"{path.name}: the sheet has more than "
+                                          f"{limits.rows:,} rows ({limits.hint('rows')})",
+                                          field="file")
                 cells = [cell_text(v) for v in values]
                 while cells and not cells[-1]:
                     cells.pop()
+                if cells and max(map(len, cells)) > limits.cell:
+                    raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} "
+                                          f"characters in row {counter['row']} "
+                                          f"({limits.hint('cell')})", field="file")
                 yield counter["row"], cells
         finally:
             wb.close()
 
-    return Table(headers=headers, rows=rows(), format="xlsx", size=ws.max_row or 0, unit="rows",
+    return Table(headers=headers, rows=rows(), format="xlsx", size=declared, unit="rows",
                  position=lambda: counter["row"], close=wb.close)

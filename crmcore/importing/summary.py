@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import csv
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import attrs
+
+from ..errors import ValidationError
 
 #: how many notes / possible duplicates the summary keeps (the counts are always complete)
 KEEP = 200
@@ -24,16 +27,27 @@ class Rejection:
 
 
 class ErrorsFile:
-    """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the original
-    columns with their original headers."""
+    """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the
+    original columns with their original headers. Refused before anything is written when it is
+    ``source``, the file being imported (by any name: a link, ``./``, another case on a
+    case-insensitive disk)."""
 
-    def __init__(self, path: str | Path | None, headers: list[str]):
+    def __init__(self, path: str | Path | None, headers: list[str], *,
+                 source: str | Path | None = None):
         self.path = Path(path) if path else None
         self._file = None
         self._writer = None
         self.headers = headers
         if self.path:
-            self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            if source is not None and self.path.exists() and os.path.samefile(self.path, source):
+                raise ValidationError(f"the errors file {str(self.path)!r} is the file being "
+                                      "imported; give another file for the rejected rows",
+                                      field="errors")
+            try:
+                self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise ValidationError(f"cannot write the errors file {str(self.path)!r}: "
+                                      f"{exc.strerror}", field="errors") from None
             self._writer = csv.writer(self._file)
             self._writer.writerow(["row", "field", "reason", *headers])
 

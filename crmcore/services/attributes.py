@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ..domain.text import to_ascii_digits
+from ..domain.text import check_text, to_ascii_digits
 from ..errors import PluginError, ValidationError
 
 _WHOLE = re.compile(r"[+-]?\d+")
@@ -45,7 +45,7 @@ class AttributeSpec:
                 raise ValidationError("a value is required", field=field)
             return None
         if self.type == "str":
-            value = str(value)
+            value = check_text(str(value), field)
         elif self.type == "int":
             text = _number_text(value)
             if not _WHOLE.fullmatch(text):

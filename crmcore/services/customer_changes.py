@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from ..domain.dates import parse_date
+from ..domain.dates import check_birthday, local_today, parse_date
 from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
-from ..domain.text import normalize
+from ..domain.text import check_text, normalize
 from ..errors import Conflict, NotFound, ValidationError
 from .attributes import clean_attributes
 
@@ -50,7 +50,7 @@ def jsonable(value: Any) -> Any:
 
 
 def clean_tag(tag: str) -> str:
-    t = normalize(tag).replace(" ", "-")
+    t = normalize(check_text(tag, "tag")).replace(" ", "-")
     if not t:
         raise ValidationError(f"{tag!r} is not a tag", field="tag")
     return t
@@ -79,7 +79,7 @@ def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[
             columns[field] = new
 
     if name is not None:
-        display = " ".join(name.split())
+        display = " ".join(check_text(name, "name").split())
         if not display:
             raise ValidationError("a name is required", field="name")
         change("display_name", display)
@@ -94,16 +94,17 @@ def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[
                 raise ValidationError(f"{raw!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
             change("kind", raw)
         elif field == "external_id":
-            ext = str(raw).strip() or None
+            ext = check_text(str(raw), "external_id").strip() or None
             if ext:
                 other = external_id_owner(ext, customer.id)
                 if other is not None:
                     raise Conflict(f"external id {ext!r} already belongs to customer {other}", field="external_id")
             change("external_id", ext)
         elif field == "birthday":
-            change("birthday", parse_date(raw, field="birthday") if raw != "" else None)
+            change("birthday", None if raw == "" else check_birthday(
+                parse_date(raw, field="birthday"), local_today(uow.now(), uow.app.timezone)))
         elif field in ("city", "address", "owner"):
-            change(field, " ".join(str(raw).split()) or None)
+            change(field, " ".join(check_text(str(raw), field).split()) or None)
         elif field in ("consent_sms", "consent_email"):
             change(field, bool(raw))
         else:

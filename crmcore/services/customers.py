@@ -7,10 +7,10 @@ from typing import Any, Iterable
 import attrs
 from sqlalchemy import select, update
 
-from ..domain.dates import parse_date
+from ..domain.dates import check_birthday, local_today, parse_date, utcnow
 from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
-from ..domain.text import normalize, search_tokens
+from ..domain.text import check_text, find_control, normalize, search_tokens
 from ..errors import Conflict, NotFound, ValidationError
 from ..storage.engine import release_erased_pages
 from ..storage.models import (
@@ -46,10 +46,19 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
                      emails: Iterable[str] = (), tags: Iterable[str] = (), external_id: str | None = None,
                      birthday: str | date | None = None, city: str | None = None, address: str | None = None,
                      owner: str | None = None, consent_sms: bool = False, consent_email: bool = False,
-                     attributes: dict[str, Any] | None = None) -> PreparedCustomer:
+                     attributes: dict[str, Any] | None = None,
+                     today: date | None = None) -> PreparedCustomer:
     """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field.
 
-    ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own way)."""
+    ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own
+    way). ``today``: the local date a birthday may not be after (:func:`customer_today`; by default
+    the clock's in Tehran)."""
+    # one search over the text fields: the row check is on an import's hot path
+    if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):
+        for field, text in (("name", name), ("external_id", external_id), ("city", city),
+                            ("address", address), ("owner", owner)):
+            if text:
+                check_text(text, field)
     display = " ".join((name or "").split())
     if not display:
         raise ValidationError("a name is required", field="name")
@@ -74,12 +83,19 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
         bday = None
     else:
         bday = birthday if type(birthday) is date else parse_date(birthday, field="birthday")
+        check_birthday(bday, today or local_today(utcnow()))
     return PreparedCustomer(
         name=display, kind=kind, phones=tuple(parsed_phones), emails=tuple(parsed_emails),
         tags=tuple(dict.fromkeys(map(clean_tag, tags))) if tags else (), external_id=ext, birthday=bday,
         city=(" ".join(city.split()) or None) if city else None, address=(address or "").strip() or None,
         owner=(owner or "").strip() or None, consent_sms=bool(consent_sms), consent_email=bool(consent_email),
         attributes=dict(attributes or {}))
+
+
+def customer_today(uow) -> date:
+    """The day it is for this unit of work, in the application's time zone: no birthday may be after
+    it."""
+    return local_today(uow.now(), uow.app.timezone)
 
 
 def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any]) -> None:
@@ -97,7 +113,7 @@ def _index_name(session, customer_id: int, name: str) -> None:
 
 def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -> Customer:
     """Create a customer from a :class:`PreparedCustomer` or from raw fields (see :func:`prepare_customer`)."""
-    p = prepared or prepare_customer(**fields)
+    p = prepared or prepare_customer(**{"today": customer_today(uow), **fields})
     session = uow.session
     if p.external_id is not None:
         existing = session.scalar(select(Customer.id).where(Customer.external_id == p.external_id))

@@ -1,14 +1,15 @@
 """Interactions: purchases, refunds, calls, messages, visits, notes, and kinds plugins register."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 from sqlalchemy import and_, or_, select
 
-from ..domain.dates import parse_datetime
+from ..domain.dates import FUTURE_MARGIN, check_moment, parse_datetime
 from ..domain.money import Money, parse_money
+from ..domain.text import check_text, find_control
 from ..errors import Conflict, NotFound, ValidationError
 from ..storage.models import Customer, Interaction
 
@@ -41,11 +42,21 @@ def interaction_kinds(uow) -> set[str]:
 def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str | datetime | None = None,
                         channel: str | None = None, direction: str | None = None, amount: str | None = None,
                         currency: str | None = None, external_id: str | None = None, related_id: int | None = None,
-                        payload: dict[str, Any] | None = None, unit: str | None = None) -> PreparedInteraction:
+                        payload: dict[str, Any] | None = None, unit: str | None = None,
+                        margin: timedelta = FUTURE_MARGIN) -> PreparedInteraction:
+    """Validate and normalise an interaction's fields; raise :class:`ValidationError` naming the
+    first bad one. ``occurred_at`` may be at most ``margin`` after ``now`` (the application's
+    ``future_margin``)."""
     kind = (kind or "").strip().lower()
     if not kind:
         raise ValidationError("a kind is required", field="kind")
-    at = parse_datetime(occurred_at, tz=tz, field="occurred_at") if occurred_at not in (None, "") else now
+    if occurred_at in (None, ""):
+        at = now
+    else:
+        at = check_moment(parse_datetime(occurred_at, tz=tz, field="occurred_at"), now, tz=tz,
+                          margin=margin)
+    if channel:
+        check_text(channel, "channel")
     if direction not in (None, "") and direction not in DIRECTIONS:
         raise ValidationError(f"{direction!r} is not a direction (in or out)", field="direction")
     money = None
@@ -57,18 +68,43 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
         raise ValidationError("a currency was given without an amount", field="amount")
     if kind in MONEY_KINDS and money is None:
         raise ValidationError(f"a {kind} needs an amount", field="amount")
-    ext = (str(external_id).strip() or None) if external_id is not None else None
+    ext = None
+    if external_id is not None:
+        ext = check_text(str(external_id), "external_id").strip() or None
     if payload is not None and not isinstance(payload, dict):
         raise ValidationError("the payload must be a JSON object", field="payload")
+    if payload:
+        _check_payload(payload, "payload")
     return PreparedInteraction(kind=kind, occurred_at=at, channel=(channel or None), direction=direction or None,
                                money=money, external_id=ext, related_id=related_id, payload=dict(payload or {}))
+
+
+def _check_payload(value: Any, field: str) -> None:
+    """Every text in a payload, keys included, through :func:`check_text` (field
+    ``payload.KEY``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key = str(key)
+            if find_control(key):
+                check_text(key, field)
+            if type(item) is str:
+                if find_control(item):
+                    check_text(item, f"{field}.{key}")
+            elif isinstance(item, (str, dict, list)):
+                _check_payload(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_payload(item, f"{field}[{i}]")
+    elif isinstance(value, str):
+        check_text(value, field)
 
 
 def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | None = None, **fields: Any) -> Interaction:
     """Store an interaction and announce it (``crm_interaction_recorded``). A duplicate (kind,
     external id) is
     refused with :class:`Conflict`."""
-    p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone, **fields)
+    p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone,
+                                        margin=uow.app.future_margin, **fields)
     if p.kind not in interaction_kinds(uow):
         raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(interaction_kinds(uow)))})",
                               field="kind")

@@ -81,6 +81,7 @@ def test_winners_of_the_last_draws_are_excluded(crm_app):
     won = {w["customer_id"] for w in draw(crm_app, "first")["winners"]}
     new_campaign(crm_app, name="second", exclude_recent_winners=1, entry_start=END,
                  entry_end=datetime(2025, 5, 1, tzinfo=UTC))
+    crm_app.clock.set(datetime(2025, 4, 10, 12, tzinfo=UTC))  # the purchases below have happened
     for cid in ids:
         record_purchase(crm_app, cid, "1000", at=datetime(2025, 4, 10, tzinfo=UTC))
     out = close(crm_app, "second")
