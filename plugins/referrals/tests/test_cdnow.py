@@ -80,6 +80,7 @@ def test_cdnow_referral_rewards_equal_an_independent_computation(crm_app):
         for friend, referrer in referrer_of.items():
             service.attach(uow, get_customer(uow.session, ids[friend]),
                            service.code_of(uow, ids[referrer]), source="import")
+    crm_app.clock.set(datetime(1999, 1, 1, tzinfo=timezone.utc))  # the history is recorded later
     zone = ZoneInfo("Asia/Tehran")
     order = sorted(range(len(rows)), key=lambda i: (rows[i][1], i))
     for start in range(0, len(order), 500):

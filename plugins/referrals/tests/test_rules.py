@@ -69,6 +69,7 @@ def test_the_monthly_cap_counts_per_jalali_month(crm_app):
     f1, f2, f3 = (make_customer(crm_app, f"دوست {i}") for i in range(3))
     for f in (f1, f2, f3):
         attach(crm_app, f, ali)
+    crm_app.clock.set(datetime(2025, 4, 1, 8, tzinfo=timezone.utc))  # recorded afterwards
     record_purchase(crm_app, f1, 500_000, at="2025-03-11 10:00")
     record_purchase(crm_app, f2, 500_000, at="2025-03-19 10:00")  # still Esfand: capped
     record_purchase(crm_app, f3, 500_000, at="2025-03-21 10:00")  # 1 Farvardin 1404: a new month
