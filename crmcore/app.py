@@ -83,9 +83,12 @@ class CRM:
             return self._plugin_override
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
+        from .storage.schema import check_not_newer
+
         try:
             with self.sessionmaker() as session, session.begin():
                 states = stored_states(session)
+                check_not_newer(session.connection())
         except (OperationalError, ProgrammingError):
             return []  # no schema yet: `crm init` creates it
         return [n for n, on in states.items() if on and n in installed_manifests()]
