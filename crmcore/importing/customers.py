@@ -85,7 +85,8 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         run = ImportRun(app, "customers", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                         chunk_rows=chunk_rows)
         with run.held(), fewer_collections():
-            errors = ErrorsFile(errors_path, table.headers, keep_through=run.last_row if run.resumed else None)
+            errors = run.errors = ErrorsFile(errors_path, table.headers,
+                                             keep_through=run.last_row if run.resumed else None)
             if on_open:
                 on_open(table)
             after_batch = (lambda: progress(summary.rows + summary.blank, table.position())) if progress else None

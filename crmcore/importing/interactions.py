@@ -126,7 +126,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     errors = None
     try:
-        errors = ErrorsFile(errors_path, table.headers, keep_through=run.last_row if run.last_row > 1 else None)
+        errors = run.errors = ErrorsFile(errors_path, table.headers,
+                                         keep_through=run.last_row if run.last_row > 1 else None)
         if on_open:
             on_open(table)
         imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -28,7 +29,7 @@ from sqlalchemy import select, update
 
 from ..storage.locks import exclusive
 from ..storage.models import ImportRun as ImportRunRow
-from .summary import ImportSummary
+from .summary import ErrorsFile, ImportSummary
 
 #: a chunk ends after the batch that reaches this many rows …
 CHUNK_ROWS = 10_000
@@ -38,6 +39,8 @@ CHUNK_SECONDS = 1.0
 #: (which asks every 2 ms, :data:`crmcore.storage.engine.LOCK_POLL`) takes it first
 YIELD_SECONDS = 0.01
 LOCK = "import"
+#: a waiting import names the import that started (or committed a chunk) this recently, else the last seen
+WAIT_NAME_SECONDS = 1.0
 
 
 class DryRun(Exception):
@@ -122,6 +125,7 @@ class ImportRun:
         self.last_row = 1  # the header
         self.extra: dict[str, Any] = {}
         self.committed = 0  # chunks committed by this process
+        self.errors: ErrorsFile | None = None  # the importer's errors file: flushed before each commit
         self._saved: dict[str, Any] = summary.state()  # the summary as of the last commit
 
     # -- the run ---------------------------------------------------------------------------------------------
@@ -139,10 +143,18 @@ class ImportRun:
     def _waiting(self) -> None:
         if self.on_wait is None:
             return
-        with self.app.unit_of_work(readonly=True) as uow:
-            row = uow.session.execute(
-                select(ImportRunRow.id, ImportRunRow.kind, ImportRunRow.file_name)
-                .where(ImportRunRow.status == "running").order_by(ImportRunRow.updated_at.desc()).limit(1)).first()
+        since = self.app.now() - timedelta(seconds=WAIT_NAME_SECONDS)
+        deadline = time.monotonic() + WAIT_NAME_SECONDS
+        while True:  # the other import may have the lock but not yet its row: give it a moment
+            late = time.monotonic() > deadline  # then the last one seen (one that started long ago)
+            with self.app.unit_of_work(readonly=True) as uow:
+                row = uow.session.execute(
+                    select(ImportRunRow.id, ImportRunRow.kind, ImportRunRow.file_name)
+                    .where(ImportRunRow.status == "running", late or ImportRunRow.updated_at >= since)
+                    .order_by(ImportRunRow.updated_at.desc()).limit(1)).first()
+            if row is not None or late:
+                break
+            time.sleep(0.05)
         what = f"import #{row.id} ({row.kind}, {row.file_name})" if row else "another import"
         self.on_wait(f"waiting for {what} to finish")
 
@@ -154,6 +166,7 @@ class ImportRun:
                                            ImportRunRow.digest == digest, ImportRunRow.options_digest == opts)
                 .order_by(ImportRunRow.id.desc()).limit(1)).first()
             if found is not None:  # we hold the lock: its process is gone
+                found.updated_at = uow.now()
                 self.id, self.last_row = found.id, found.last_row
                 self.extra = dict(found.state.get("extra") or {})
                 self.summary.restore(found.state.get("summary") or {})
@@ -217,6 +230,8 @@ class ImportRun:
         self.summary.restore(self._saved)
 
     def _record(self, uow, chunk: Chunk) -> None:
+        if self.errors is not None:
+            self.errors.flush()
         done = chunk.is_last()
         values: dict[str, Any] = {
             "chunks": ImportRunRow.chunks + 1, "updated_at": uow.now(),

@@ -52,6 +52,12 @@ class ErrorsFile:
         if self._writer:
             self._writer.writerow([r.row, r.field or "", r.reason, *r.values])
 
+    def flush(self) -> None:
+        """Write out what is buffered (an import does before each commit, so a killed import's file holds
+        every rejected row of its committed chunks)."""
+        if self._file:
+            self._file.flush()
+
     def close(self) -> None:
         if self._file:
             self._file.close()

@@ -26,8 +26,8 @@ def lock_path(url, name: str) -> Path | None:
     return Path(parsed.database).with_name(Path(parsed.database).name + f".{name}.lock")
 
 
-def _advisory_key(name: str) -> str:
-    return f"hashtext(current_schema() || ':crm-{name}')"
+#: the advisory lock's key: the lock's name in this schema (tests and tenants share one PostgreSQL database)
+KEY = "hashtext(current_schema() || '/crm-' || :name)"
 
 
 @contextmanager
@@ -54,15 +54,14 @@ def exclusive(engine: Engine, name: str, on_wait: Callable[[], None] | None = No
             lock.release()
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        key = _advisory_key(name)
-        if not conn.scalar(text(f"SELECT pg_try_advisory_lock({key})")):
+        if not conn.scalar(text(f"SELECT pg_try_advisory_lock({KEY})"), {"name": name}):
             if on_wait:
                 on_wait()
-            conn.execute(text(f"SELECT pg_advisory_lock({key})"))
+            conn.execute(text(f"SELECT pg_advisory_lock({KEY})"), {"name": name})
         try:
             yield
         finally:
-            conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
+            conn.execute(text(f"SELECT pg_advisory_unlock({KEY})"), {"name": name})
 
 
 def is_held(engine: Engine, name: str) -> bool:
@@ -81,9 +80,8 @@ def is_held(engine: Engine, name: str) -> bool:
         lock.release()
         return False
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        key = _advisory_key(name)
-        if conn.scalar(text(f"SELECT pg_try_advisory_lock({key})")):
-            conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
+        if conn.scalar(text(f"SELECT pg_try_advisory_lock({KEY})"), {"name": name}):
+            conn.execute(text(f"SELECT pg_advisory_unlock({KEY})"), {"name": name})
             return False
         return True
 
@@ -92,4 +90,4 @@ def transaction_lock(connection, name: str) -> None:
     """PostgreSQL: wait for and hold the lock ``name`` until the connection's transaction ends (``crm init``);
     SQLite needs none (a writing transaction holds the database's write lock from its BEGIN)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"SELECT pg_advisory_xact_lock({_advisory_key(name)})"))
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({KEY})"), {"name": name})
