@@ -59,11 +59,9 @@ def init_database(app: "CRM") -> list[str]:
     manifests = installed_manifests()
     done: list[str] = []
     from .locks import transaction_lock
-    from .schema import check_not_newer
 
-    with app.engine.begin() as conn:
+    with app.engine.begin() as conn:  # app.engine refuses a database newer than this code
         transaction_lock(conn, "init")  # two `crm init` at once: the second waits, then finds all done
-        check_not_newer(conn)
         upgrade_branch(conn, "kernel")
         done.append("kernel")
         session = Session(bind=conn)
