@@ -1,7 +1,8 @@
 """``crm customers import``: rows → customers, with dedup by normalised phone, email and customer code.
 
 Rows are read in batches. For each batch the phones, emails and codes are looked up in the database in one
-query each (rows of earlier batches are already there: the import is one transaction), so memory stays flat
+query each (rows of earlier batches are already there: written in this chunk's transaction or committed
+with an earlier chunk, :mod:`.runs`), so memory stays flat
 however long the file is. A row that shares a key with an existing customer, or with an earlier row, is that
 customer: ``--on-duplicate merge`` (default) fills empty fields and adds new phones, emails and tags without
 overwriting anything (differences are noted), ``update`` overwrites with the file's non-empty values, ``skip``

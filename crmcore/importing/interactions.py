@@ -7,12 +7,14 @@ customer, so plugins (loyalty, tiers, surveys) react to history as to live purch
 
 Order: rows are handled in chunks sorted by (customer, occurred_at). Files sorted by date or by customer (the
 usual exports) stream in one pass. If a later chunk holds a row older than one already announced for the
-same customer, the transaction is rolled back and the file is read again, validated whole and sorted in
-memory first — so the guarantee holds for any file, at the cost of memory for unsorted ones.
+same customer, that chunk's transaction is rolled back and the rest of the file (all of it, unless chunks
+were already committed: :mod:`.runs`) is read again, validated whole and sorted in memory first, and stored
+in one transaction — so the guarantee holds for any file, at the cost of memory for unsorted ones.
 
 Re-import: a row whose (kind, external id) is already stored is counted as already imported. A row without an
 external id is taken as already imported when an interaction stored before this run has the same customer,
-kind, time, amount and currency (each stored interaction answers for one row).
+kind, time, amount and currency (each stored interaction answers for one row); "before this run" is kept
+across a resume, so a resumed import does not count its own earlier chunks as already imported.
 """
 from __future__ import annotations
 
