@@ -99,7 +99,7 @@ class CRM:
             from .errors import SchemaError
             from .storage.schema import NOT_INITIALISED, is_initialised
 
-            if not is_initialised(self.engine):  # `crm init` creates it (and needs no plugin for that)
+            if not is_initialised(self.engine):  # `crm init` creates it (and needs no plugin)
                 raise SchemaError(NOT_INITIALISED) from None
             raise
         return [n for n, on in states.items() if on and n in installed_manifests()]

@@ -60,8 +60,10 @@ class PluginHookError(CRMError):
 
 
 class DatabaseBusy(CRMError):
-    """Another process held the database's write lock for longer than this command waits (SQLite)."""
+    """Another process held the database's write lock for longer than this command waits
+    (SQLite)."""
 
 
 class SchemaError(CRMError):
-    """The database's schema does not fit this code: not initialised yet, or newer than this crmcore."""
+    """The database's schema does not fit this code: not initialised yet, or newer than this
+    crmcore."""

@@ -25,15 +25,15 @@ KERNEL = "kernel"
 
 
 def installed_manifests() -> dict[str, PluginManifest]:
-    """Every installed plugin's manifest, by name (entry points of group ``crmcore.plugins``); a plugin
-    whose package cannot be imported is left out (:func:`broken_plugins`)."""
+    """Every installed plugin's manifest, by name (entry points of group ``crmcore.plugins``); a
+    plugin whose package cannot be imported is left out (:func:`broken_plugins`)."""
     return _discover()[0]
 
 
 def broken_plugins() -> dict[str, str]:
     """Plugins whose distribution is installed but whose package cannot be imported (a half-removed
-    install), by entry-point name: a one-line message naming it and how to remove it. Such a plugin is
-    treated as not installed, so every command that does not need it keeps working."""
+    install), by entry-point name: a one-line message naming it and how to remove it. Such a plugin
+    is treated as not installed, so every command that does not need it keeps working."""
     return _discover()[1]
 
 
@@ -47,11 +47,12 @@ def _discover() -> tuple[dict[str, PluginManifest], dict[str, str]]:
             continue  # discovery restricted (developing one plugin beside half-built others)
         try:
             manifest = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import failure: the plugin is unusable, not the CLI
+        except Exception as exc:  # noqa: BLE001 - any import failure: that plugin is unusable
             dist = getattr(getattr(ep, "dist", None), "name", None) or ep.name
             detail = " ".join(str(exc).split()) or type(exc).__name__
-            broken[ep.name] = (f"plugin {ep.name!r} is installed (distribution {dist}) but cannot be imported "
-                               f"({type(exc).__name__}: {detail}); remove it with: pip uninstall {dist}")
+            broken[ep.name] = (f"plugin {ep.name!r} is installed (distribution {dist}) but cannot "
+                               f"be imported ({type(exc).__name__}: {detail}); remove it with: "
+                               f"pip uninstall {dist}")
             continue
         if not isinstance(manifest, PluginManifest):
             raise PluginError(f"entry point {ep.name!r} ({ep.value}) is not a crmcore PluginManifest")

@@ -1,7 +1,8 @@
-"""What the CLI says, in one line, about a failure the user (or the machine's state) caused rather than a bug:
-a user error (:class:`~crmcore.errors.CRMError`), a busy, missing or unreachable database, a database not
-initialised, a broker that cannot be reached. :class:`crmcore.cli.main.CRMGroup` asks here once for every
-command (kernel and plugins)."""
+"""What the CLI says, in one line, about a failure the user (or the machine's state) caused rather
+than a bug: a user error (:class:`~crmcore.errors.CRMError`), a busy, missing or unreachable
+database, a database not initialised, a broker that cannot be reached.
+:class:`crmcore.cli.main.CRMGroup` asks here once for every command (kernel and plugins)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,8 @@ def one_line(text: str) -> str:
 
 
 def user_message(exc: BaseException, state: Any) -> str | None:
-    """The one-line message for ``exc``, or ``None`` when it is a bug (the traceback then matters)."""
+    """The one-line message for ``exc``, or ``None`` when it is a bug (the traceback then
+    matters)."""
     from ..errors import CRMError, DatabaseBusy
 
     if isinstance(exc, DatabaseBusy):
@@ -29,8 +31,10 @@ def user_message(exc: BaseException, state: Any) -> str | None:
         return _database_message(exc, state)
     if _is_broker_error(exc):
         detail = one_line(str(exc)) or type(exc).__name__
-        return (f"cannot reach the message broker ({detail}); check that it is running and --broker or "
-                "$CRM_BROKER_URL")
+        return (
+            f"cannot reach the message broker ({detail}); check that it is running and --broker or "
+            "$CRM_BROKER_URL"
+        )
     return None
 
 
@@ -63,8 +67,10 @@ def _database_message(exc, state: Any) -> str:
     if "database is locked" in detail or "database is busy" in detail:
         return _busy(state) or "the database is busy: another command is writing; try again"
     if isinstance(exc, sa.IntegrityError):
-        return (f"the database refused the change ({detail}): another command may have stored the same thing "
-                "at the same moment; try again")
+        return (
+            f"the database refused the change ({detail}): another command may have stored the same "
+            "thing at the same moment; try again"
+        )
     try:
         initialised = is_initialised(_engine(state))
     except Exception:  # noqa: BLE001 - the database cannot even be asked

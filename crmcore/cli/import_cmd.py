@@ -38,8 +38,9 @@ def _file_options(fn):
 def import_customers(file, on_duplicate, dry_run, errors_path, mapping, encoding, delimiter, sheet, as_json, progress):
     """Import customers from a CSV or XLSX FILE (English or Persian headers).
 
-    Invalid rows are rejected whole (exit code 1, see --errors); the others are imported, committed a chunk
-    at a time. Run again on the same file, an interrupted import goes on after its last committed row.
+    Invalid rows are rejected whole (exit code 1, see --errors); the others are imported, committed
+    a chunk at a time. Run again on the same file, an interrupted import goes on after its last
+    committed row.
     """
     from ..importing import import_customers as run
 
@@ -62,8 +63,8 @@ def import_interactions(file, create_customers, kind, currency, unit, channel, d
                         encoding, delimiter, sheet, as_json, progress):
     """Import an interaction history (customer, kind, occurred_at, amount, currency, channel, external_id; other
     columns go into the payload) from a CSV or XLSX FILE. Each row is announced like a live recording, in time
-    order per customer. Run again on the same file, an interrupted import goes on after its last committed
-    row."""
+    order per customer. Run again on the same file, an interrupted import goes on after its last
+    committed row."""
     from ..importing import import_interactions as run
 
     with import_progress(progress, "interactions") as (on_open, tick):

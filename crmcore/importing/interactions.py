@@ -7,14 +7,15 @@ customer, so plugins (loyalty, tiers, surveys) react to history as to live purch
 
 Order: rows are handled in chunks sorted by (customer, occurred_at). Files sorted by date or by customer (the
 usual exports) stream in one pass. If a later chunk holds a row older than one already announced for the
-same customer, that chunk's transaction is rolled back and the rest of the file (all of it, unless chunks
-were already committed: :mod:`.runs`) is read again, validated whole and sorted in memory first, and stored
-in one transaction — so the guarantee holds for any file, at the cost of memory for unsorted ones.
+same customer, that chunk's transaction is rolled back and the rest of the file (all of it, unless
+chunks were already committed: :mod:`.runs`) is read again, validated whole and sorted in memory
+first, and stored in one transaction — so the guarantee holds for any file, at the cost of memory
+for unsorted ones.
 
 Re-import: a row whose (kind, external id) is already stored is counted as already imported. A row without an
 external id is taken as already imported when an interaction stored before this run has the same customer,
-kind, time, amount and currency (each stored interaction answers for one row); "before this run" is kept
-across a resume, so a resumed import does not count its own earlier chunks as already imported.
+kind, time, amount and currency (each stored interaction answers for one row); "before this run" is
+kept across a resume, so a resumed import does not count its own earlier chunks as already imported.
 """
 from __future__ import annotations
 
@@ -68,16 +69,17 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                         kind: str | None = None, currency: str | None = None, unit: str | None = None,
                         channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
                         on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
-                        on_wait: Callable[[str], None] | None = None, chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
-    """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is told
-    when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill columns the file
-    lacks (or cells left empty)."""
+                        on_wait: Callable[[str], None] | None = None,
+                        chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+    """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
+    told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
+    columns the file lacks (or cells left empty)."""
     defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     try:
         cmap = _column_map(table.headers, list(mapping), defaults)
-        summary = ImportSummary("interactions", str(path), format=table.format, encoding=table.encoding,
-                                delimiter=table.delimiter, dry_run=dry_run,
+        summary = ImportSummary("interactions", str(path), format=table.format,
+                                encoding=table.encoding, delimiter=table.delimiter, dry_run=dry_run,
                                 errors_file=str(errors_path) if errors_path else None)
     finally:
         table.close()
@@ -86,8 +88,8 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
     run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                     chunk_rows=chunk_rows)
     args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
-                delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size, progress=progress,
-                on_open=on_open, cmap=cmap)
+                delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
+                progress=progress, on_open=on_open, cmap=cmap)
     with run.held(), fewer_collections():
         if not in_memory:
             try:
@@ -119,11 +121,11 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
     return ColumnMap(tuple(fields), cmap.ignored)
 
 
-def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding, delimiter,
-             sheet, defaults, batch_size, progress, on_open, cmap) -> ImportSummary:
-    """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a row
-    older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all of them
-    validated, sorted and stored in one transaction."""
+def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
+             delimiter, sheet, defaults, batch_size, progress, on_open, cmap) -> ImportSummary:
+    """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
+    row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
+    of them validated, sorted and stored in one transaction."""
     summary = run.summary
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     errors = None
@@ -150,7 +152,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                     for part in batched(held, batch_size):
                         imp.store(part, check_order=False)
                 if chunk.is_last():
-                    uow.audit("import", "interactions", None, {"file": Path(path).name, **dict(summary.counts())})
+                    uow.audit("import", "interactions", None,
+                              {"file": Path(path).name, **dict(summary.counts())})
     finally:
         if errors:
             errors.close()
@@ -180,8 +183,8 @@ def _payload_value(text: str) -> Any:
 
 
 class InteractionImporter:
-    def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any], create_customers: bool,
-                 summary: ImportSummary, errors: ErrorsFile):
+    def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
+                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile):
         self.fields = cmap.fields
         self.width = len(headers)
         self.defaults = defaults
@@ -193,13 +196,15 @@ class InteractionImporter:
         self.seen_before: dict[int, Counter] = {}  # stored fingerprints of customers with history
 
     def bind(self, uow, run: ImportRun) -> None:
-        """Work in this chunk's unit of work. Interactions stored before the run began (``start_max``, kept
-        by the run across a resume) are the ones a row without external id may already be."""
+        """Work in this chunk's unit of work. Interactions stored before the run began
+        (``start_max``, kept by the run across a resume) are the ones a row without external id may
+        already be."""
         self.uow = uow
         self.kinds = interaction_kinds(uow)
         self.tz = uow.app.timezone
         self.now = uow.now()
-        #: customer reference → id, resolved once per chunk (between chunks a customer may be merged)
+        #: customer reference → id, resolved once per chunk (between chunks a customer may be
+        #: merged)
         self.refs: dict[str, int] = {}
         if "start_max" not in run.extra:
             run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0

@@ -1,20 +1,24 @@
-"""An import run: one import at a time per database, committed a chunk at a time, resumed after a crash.
+"""An import run: one import at a time per database, committed a chunk at a time, resumed after a
+crash.
 
-- **One at a time**: an import holds the database's ``import`` lock (:mod:`crmcore.storage.locks`) from
-  start to end; a second import (of any kind, from any process) says ``waiting for import #12 …`` and waits.
-  So two imports never interleave their lookups and inserts, and cannot create the same customer twice.
-- **Chunks**: the rows are read in batches (the importer's size); a *chunk* is one or more whole batches,
-  committed in one transaction together with the run's progress (``import_runs``: the last row committed,
-  the summary so far). A chunk ends after the batch that reaches :data:`CHUNK_ROWS` rows or
-  :data:`CHUNK_SECONDS` seconds, so on SQLite the write lock is held for about a second at a time; between
-  chunks the import lets go of it for :data:`YIELD_SECONDS` so a waiting command (a sale at the till) gets
-  its turn.
-- **Resume**: a run left ``running`` by a killed process (or one that failed: a plugin raised, the disk was
-  full) is resumed by the same command on the same file (same SHA-256) with the same options: the rows up to
-  its last committed row are skipped and its summary goes on, so the totals are those of one whole run.
-- **Dry run**: the whole file is one transaction, rolled back (nothing to resume; on SQLite it holds the
-  write lock throughout).
+- **One at a time**: an import holds the database's ``import`` lock (:mod:`crmcore.storage.locks`)
+  from start to end; a second import (of any kind, from any process) says ``waiting for import #12
+  …`` and waits. So two imports never interleave their lookups and inserts, and cannot create the
+  same customer twice.
+- **Chunks**: the rows are read in batches (the importer's size); a *chunk* is one or more whole
+  batches, committed in one transaction together with the run's progress (``import_runs``: the last
+  row committed, the summary so far). A chunk ends after the batch that reaches :data:`CHUNK_ROWS`
+  rows or :data:`CHUNK_SECONDS` seconds, so on SQLite the write lock is held for about a second at a
+  time; between chunks the import lets go of it for :data:`YIELD_SECONDS` so a waiting command (a
+  sale at the till) gets its turn.
+- **Resume**: a run left ``running`` by a killed process (or one that failed: a plugin raised, the
+  disk was full) is resumed by the same command on the same file (same SHA-256) with the same
+  options: the rows up to its last committed row are skipped and its summary goes on, so the totals
+  are those of one whole run.
+- **Dry run**: the whole file is one transaction, rolled back (nothing to resume; on SQLite it holds
+  the write lock throughout).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,11 +39,12 @@ from .summary import ErrorsFile, ImportSummary
 CHUNK_ROWS = 10_000
 #: … or that ends this many seconds after the chunk began
 CHUNK_SECONDS = 1.0
-#: SQLite: after committing a chunk the import waits this long, so a command waiting for the write lock
-#: (which asks every 2 ms, :data:`crmcore.storage.engine.LOCK_POLL`) takes it first
+#: SQLite: after committing a chunk the import waits this long, so a command waiting for the write
+#: lock (which asks every 2 ms, :data:`crmcore.storage.engine.LOCK_POLL`) takes it first
 YIELD_SECONDS = 0.01
 LOCK = "import"
-#: a waiting import names the import that started (or committed a chunk) this recently, else the last seen
+#: a waiting import names the import that started (or committed a chunk) this recently, else the
+#: last seen
 WAIT_NAME_SECONDS = 1.0
 
 
@@ -103,15 +108,27 @@ class _Peekable:
 
 
 class ImportRun:
-    """One import's run: its lock, its ``import_runs`` row, its chunks (see the module documentation).
+    """One import's run: its lock, its ``import_runs`` row, its chunks (see the module
+    documentation).
 
-    ``options``: everything that changes what the import stores (a run is resumed only with the same ones).
-    ``extra``: the importer's own values to keep across a resume (set before the first chunk commits).
+    ``options``: everything that changes what the import stores (a run is resumed only with the same
+    ones). ``extra``: the importer's own values to keep across a resume (set before the first chunk
+    commits).
     """
 
-    def __init__(self, app, kind: str, path: str | Path, options: dict[str, Any], summary: ImportSummary,
-                 *, dry_run: bool = False, on_wait: Callable[[str], None] | None = None,
-                 chunk_rows: int = CHUNK_ROWS, chunk_seconds: float = CHUNK_SECONDS):
+    def __init__(
+        self,
+        app,
+        kind: str,
+        path: str | Path,
+        options: dict[str, Any],
+        summary: ImportSummary,
+        *,
+        dry_run: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        chunk_seconds: float = CHUNK_SECONDS,
+    ):
         self.app = app
         self.kind = kind
         self.path = Path(path)
@@ -125,14 +142,16 @@ class ImportRun:
         self.last_row = 1  # the header
         self.extra: dict[str, Any] = {}
         self.committed = 0  # chunks committed by this process
-        self.errors: ErrorsFile | None = None  # the importer's errors file: flushed before each commit
+        self.errors: ErrorsFile | None = (
+            None  # the importer's errors file: flushed before each commit
+        )
         self._saved: dict[str, Any] = summary.state()  # the summary as of the last commit
 
-    # -- the run ---------------------------------------------------------------------------------------------
+    # -- the run -----------------------------------------------------------------------------------
     @contextmanager
     def held(self) -> Iterator["ImportRun"]:
-        """Take the import lock (waiting, with a message, while another import runs), then resume this file's
-        interrupted run or start a new one."""
+        """Take the import lock (waiting, with a message, while another import runs), then resume
+        this file's interrupted run or start a new one."""
         if self.dry_run:
             yield self
             return
@@ -150,8 +169,12 @@ class ImportRun:
             with self.app.unit_of_work(readonly=True) as uow:
                 row = uow.session.execute(
                     select(ImportRunRow.id, ImportRunRow.kind, ImportRunRow.file_name)
-                    .where(ImportRunRow.status == "running", late or ImportRunRow.updated_at >= since)
-                    .order_by(ImportRunRow.updated_at.desc()).limit(1)).first()
+                    .where(
+                        ImportRunRow.status == "running", late or ImportRunRow.updated_at >= since
+                    )
+                    .order_by(ImportRunRow.updated_at.desc())
+                    .limit(1)
+                ).first()
             if row is not None or late:
                 break
             time.sleep(0.05)
@@ -162,9 +185,16 @@ class ImportRun:
         digest, opts = file_digest(self.path), options_digest(self.options)
         with self.app.unit_of_work() as uow:
             found = uow.session.scalars(
-                select(ImportRunRow).where(ImportRunRow.kind == self.kind, ImportRunRow.status == "running",
-                                           ImportRunRow.digest == digest, ImportRunRow.options_digest == opts)
-                .order_by(ImportRunRow.id.desc()).limit(1)).first()
+                select(ImportRunRow)
+                .where(
+                    ImportRunRow.kind == self.kind,
+                    ImportRunRow.status == "running",
+                    ImportRunRow.digest == digest,
+                    ImportRunRow.options_digest == opts,
+                )
+                .order_by(ImportRunRow.id.desc())
+                .limit(1)
+            ).first()
             if found is not None:  # we hold the lock: its process is gone
                 found.updated_at = uow.now()
                 self.id, self.last_row = found.id, found.last_row
@@ -174,9 +204,19 @@ class ImportRun:
                 self._saved = self.summary.state()
             else:
                 now = uow.now()
-                row = ImportRunRow(kind=self.kind, file_name=self.path.name[:300], digest=digest,
-                                   options_digest=opts, status="running", last_row=1, chunks=0, state={},
-                                   actor=uow.actor, started_at=now, updated_at=now)
+                row = ImportRunRow(
+                    kind=self.kind,
+                    file_name=self.path.name[:300],
+                    digest=digest,
+                    options_digest=opts,
+                    status="running",
+                    last_row=1,
+                    chunks=0,
+                    state={},
+                    actor=uow.actor,
+                    started_at=now,
+                    updated_at=now,
+                )
                 uow.session.add(row)
                 uow.session.flush()
                 self.id = row.id
@@ -193,9 +233,10 @@ class ImportRun:
             if item[0] > last:
                 yield item
 
-    # -- chunks ----------------------------------------------------------------------------------------------
+    # -- chunks ------------------------------------------------------------------------------------
     def chunks(self, batches: Iterable[list], *, whole: bool = False) -> Iterator[Chunk]:
-        """The run's chunks (at least one, maybe empty); ``whole`` (and a dry run): one chunk of everything."""
+        """The run's chunks (at least one, maybe empty); ``whole`` (and a dry run): one chunk of
+        everything."""
         source = _Peekable(batches)
         one = whole or self.dry_run
         limit_rows = float("inf") if one else self.chunk_rows
@@ -208,8 +249,8 @@ class ImportRun:
 
     @contextmanager
     def transaction(self, chunk: Chunk, **uow_options: Any) -> Iterator[Any]:
-        """The unit of work of one chunk: committed together with the run's progress (``done`` when it is the
-        last chunk); a dry run's is rolled back."""
+        """The unit of work of one chunk: committed together with the run's progress (``done`` when
+        it is the last chunk); a dry run's is rolled back."""
         try:
             with self.app.unit_of_work(**uow_options) as uow:
                 yield uow
@@ -226,7 +267,8 @@ class ImportRun:
             time.sleep(YIELD_SECONDS)  # let a waiting command take the write lock
 
     def rewind(self) -> None:
-        """Take the summary back to the last commit (the chunk after it was rolled back and is done again)."""
+        """Take the summary back to the last commit (the chunk after it was rolled back and is done
+        again)."""
         self.summary.restore(self._saved)
 
     def _record(self, uow, chunk: Chunk) -> None:
@@ -234,7 +276,8 @@ class ImportRun:
             self.errors.flush()
         done = chunk.is_last()
         values: dict[str, Any] = {
-            "chunks": ImportRunRow.chunks + 1, "updated_at": uow.now(),
+            "chunks": ImportRunRow.chunks + 1,
+            "updated_at": uow.now(),
             "state": {"summary": self.summary.state(), "extra": self.extra},
         }
         if chunk.last_row is not None:

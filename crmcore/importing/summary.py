@@ -27,9 +27,10 @@ class ErrorsFile:
     """Rejected rows as CSV (UTF-8 with BOM, so Excel shows Persian): row, field, reason, then the original
     columns with their original headers."""
 
-    def __init__(self, path: str | Path | None, headers: list[str], *, keep_through: int | None = None):
-        """``keep_through``: a resumed import keeps the rows the file already holds up to this row number
-        (those of its committed chunks) and writes the rest anew."""
+    def __init__(self, path: str | Path | None, headers: list[str], *,
+                 keep_through: int | None = None):
+        """``keep_through``: a resumed import keeps the rows the file already holds up to this row
+        number (those of its committed chunks) and writes the rest anew."""
         self.path = Path(path) if path else None
         self._file = None
         self._writer = None
@@ -53,8 +54,8 @@ class ErrorsFile:
             self._writer.writerow([r.row, r.field or "", r.reason, *r.values])
 
     def flush(self) -> None:
-        """Write out what is buffered (an import does before each commit, so a killed import's file holds
-        every rejected row of its committed chunks)."""
+        """Write out what is buffered (an import does before each commit, so a killed import's file
+        holds every rejected row of its committed chunks)."""
         if self._file:
             self._file.flush()
 
@@ -110,9 +111,11 @@ class ImportSummary:
         if len(self.duplicates) < KEEP:
             self.duplicates.append(item)
 
-    #: what :meth:`state` keeps: the counts and the lists (the file's format comes from the file again)
-    _STATE = ("rows", "blank", "created", "merged", "unchanged", "skipped", "recorded", "already_imported",
-              "customers_created", "rejected", "possible_duplicates", "notes", "duplicates")
+    #: what :meth:`state` keeps: the counts and the lists (the file's format comes from the file
+    #: again)
+    _STATE = ("rows", "blank", "created", "merged", "unchanged", "skipped", "recorded",
+              "already_imported", "customers_created", "rejected", "possible_duplicates", "notes",
+              "duplicates")
 
     def state(self) -> dict[str, Any]:
         """The summary so far, as JSON values: an import records it with each committed chunk."""

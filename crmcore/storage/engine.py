@@ -12,19 +12,20 @@ from .urls import DEFAULT_URL, resolve_url  # noqa: F401  (re-exported)
 
 #: how long a command waits for SQLite's write lock, in seconds (``CRM_LOCK_WAIT`` overrides)
 LOCK_WAIT = 30.0
-#: how often a waiting command asks for the lock again, in seconds. SQLite's own busy handler sleeps up to
-#: 100 ms between tries, so a writer that lets go for a few milliseconds (an import between its chunks) would
-#: be taken again by itself before a waiting command tries; asking every few milliseconds here instead, a
-#: waiting command gets the lock in the import's next pause.
+#: how often a waiting command asks for the lock again, in seconds. SQLite's own busy handler sleeps
+#: up to 100 ms between tries, so a writer that lets go for a few milliseconds (an import between
+#: its chunks) would be taken again by itself before a waiting command tries; asking every few
+#: milliseconds here instead, a waiting command gets the lock in the import's next pause.
 LOCK_POLL = 0.002
-#: SQLite's own busy timeout for the other statements, in milliseconds (the connection's set-up statements
-#: wait as long as a BEGIN does)
+#: SQLite's own busy timeout for the other statements, in milliseconds (the connection's set-up
+#: statements wait as long as a BEGIN does)
 STATEMENT_BUSY_MS = 20
 SQLITE_BUSY = 5
 
 
 def lock_wait() -> float:
-    """Seconds a command waits for SQLite's write lock (``CRM_LOCK_WAIT``, else :data:`LOCK_WAIT`)."""
+    """Seconds a command waits for SQLite's write lock (``CRM_LOCK_WAIT``, else
+    :data:`LOCK_WAIT`)."""
     value = os.environ.get("CRM_LOCK_WAIT")
     try:
         return float(value) if value else LOCK_WAIT
@@ -33,8 +34,8 @@ def lock_wait() -> float:
 
 
 def begin_immediate(dbapi_connection, wait: float) -> None:
-    """``BEGIN IMMEDIATE``, asked again every :data:`LOCK_POLL` seconds for up to ``wait`` seconds; then
-    :class:`~crmcore.errors.DatabaseBusy`."""
+    """``BEGIN IMMEDIATE``, asked again every :data:`LOCK_POLL` seconds for up to ``wait`` seconds;
+    then :class:`~crmcore.errors.DatabaseBusy`."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -46,7 +47,8 @@ def begin_immediate(dbapi_connection, wait: float) -> None:
             if time.monotonic() >= deadline:
                 from ..errors import DatabaseBusy
 
-                raise DatabaseBusy("the database is busy: another command is writing; try again") from None
+                raise DatabaseBusy("the database is busy: another command is writing; "
+                                   "try again") from None
         time.sleep(LOCK_POLL)
 
 
@@ -62,18 +64,20 @@ def create_engine(url: str, **kwargs) -> Engine:
         # check_same_thread: a long import hands its inserts to a second thread on the same connection
         # (storage/background.py, which orders every use of it); SQLAlchemy already sets it for files
         wait = lock_wait()
-        engine = sa_create_engine(url, connect_args={"timeout": wait, "check_same_thread": False}, **kwargs)
+        engine = sa_create_engine(url, connect_args={"timeout": wait, "check_same_thread": False},
+                                  **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_connection.cursor()
-            cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")  # turning WAL on may wait for a writer
+            # turning WAL on may wait for a writer
+            cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             if parsed.database and parsed.database != ":memory:":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={STATEMENT_BUSY_MS}")  # BEGIN waits on its own (below)
+            cur.execute(f"PRAGMA busy_timeout={STATEMENT_BUSY_MS}")  # BEGIN waits on its own
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -1,10 +1,11 @@
-"""Named locks that several processes on one database take in turn (one import at a time, one ``crm init``).
+"""Named locks that several processes on one database take in turn (one import at a time, one ``crm
+init``).
 
-SQLite: a lock file beside the database file (``crm.db.NAME.lock``, held with the operating system's file
-lock, so a killed process lets go at once). PostgreSQL: a session advisory lock, keyed by the lock's name and
-the schema, on a connection of its own held for the whole block (a killed process's connection ends, and its
-lock with it). An in-memory SQLite database is one process's: no lock.
-"""
+SQLite: a lock file beside the database file (``crm.db.NAME.lock``, held with the operating system's
+file lock, so a killed process lets go at once). PostgreSQL: a session advisory lock, keyed by the
+lock's name and the schema, on a connection of its own held for the whole block (a killed process's
+connection ends, and its lock with it). An in-memory SQLite database is one process's: no lock."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,21 +20,29 @@ FILE_POLL = 0.05
 
 
 def lock_path(url, name: str) -> Path | None:
-    """The lock file of ``name`` for an SQLite database file; ``None`` for others and in-memory ones."""
+    """The lock file of ``name`` for an SQLite database file; ``None`` for others and in-memory
+    ones."""
     parsed = make_url(str(url)) if not hasattr(url, "get_backend_name") else url
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
         return None
     return Path(parsed.database).with_name(Path(parsed.database).name + f".{name}.lock")
 
 
-#: the advisory lock's key: the lock's name in this schema (tests and tenants share one PostgreSQL database)
+#: the advisory lock's key: the lock's name in this schema (tests and tenants share one PostgreSQL
+#: database)
 KEY = "hashtext(current_schema() || '/crm-' || :name)"
 
 
 @contextmanager
-def exclusive(engine: Engine, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the lock ``name`` for the block; when another process holds it, call ``on_wait`` (once) and
-    wait for it."""
+def exclusive(
+    engine: Engine, name: str, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold the lock ``name`` for the block; when another process holds it, call ``on_wait`` (once)
+    and wait for it."""
     path = lock_path(engine.url, name)
     if engine.dialect.name == "sqlite":
         if path is None:
@@ -87,7 +96,8 @@ def is_held(engine: Engine, name: str) -> bool:
 
 
 def transaction_lock(connection, name: str) -> None:
-    """PostgreSQL: wait for and hold the lock ``name`` until the connection's transaction ends (``crm init``);
-    SQLite needs none (a writing transaction holds the database's write lock from its BEGIN)."""
+    """PostgreSQL: wait for and hold the lock ``name`` until the connection's transaction ends
+    (``crm init``); SQLite needs none (a writing transaction holds the database's write lock from
+    its BEGIN)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SELECT pg_advisory_xact_lock({KEY})"), {"name": name})

@@ -61,7 +61,7 @@ def init_database(app: "CRM") -> list[str]:
     from .locks import transaction_lock
 
     with app.engine.begin() as conn:  # app.engine refuses a database newer than this code
-        transaction_lock(conn, "init")  # two `crm init` at once: the second waits, then finds all done
+        transaction_lock(conn, "init")  # a second `crm init` waits, then finds all done
         upgrade_branch(conn, "kernel")
         done.append("kernel")
         session = Session(bind=conn)

@@ -197,12 +197,13 @@ class JobRun(Base):
 
 
 class ImportRun(Base):
-    """One run of ``crm customers import`` / ``crm interactions import`` (:mod:`crmcore.importing.runs`).
+    """One run of ``crm customers import`` / ``crm interactions import``
+    (:mod:`crmcore.importing.runs`).
 
-    An import commits a chunk of rows at a time and records here, in the chunk's transaction, the last row
-    committed and the summary so far; a run left ``running`` by a killed process is resumed by the same
-    command on the same file (same ``digest``) with the same options (``options_digest``).
-    """
+    An import commits a chunk of rows at a time and records here, in the chunk's transaction, the
+    last row committed and the summary so far; a run left ``running`` by a killed process is resumed
+    by the same command on the same file (same ``digest``) with the same options
+    (``options_digest``). """
 
     __tablename__ = "import_runs"
 

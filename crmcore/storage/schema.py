@@ -1,6 +1,7 @@
 """Whether a database's schema fits this code: initialised at all, and not newer than this crmcore's
 migrations (old code on an upgraded database would misread it). Asked without importing Alembic: the
 revisions are read from the migration files' text."""
+
 from __future__ import annotations
 
 import re
@@ -29,16 +30,19 @@ def kernel_revisions() -> tuple[str, ...]:
 
 
 def check_not_newer(connection) -> None:
-    """Raise :class:`SchemaError` when the database's kernel revision is one this code does not know (a
-    newer crmcore migrated it). A database without the version table passes (``crm init`` creates it)."""
+    """Raise :class:`SchemaError` when the database's kernel revision is one this code does not know
+    (a newer crmcore migrated it). A database without the version table passes (``crm init`` creates
+    it)."""
     if not inspect(connection).has_table("alembic_version"):
         return
     stored = [r[0] for r in connection.execute(text("SELECT version_num FROM alembic_version"))]
     known = kernel_revisions()
     for revision in stored:
         if KERNEL_REVISION.fullmatch(revision) and revision not in known:
-            raise SchemaError(f"this database is newer than this crmcore (database {revision}, this crmcore "
-                              f"{known[-1]}); upgrade crmcore")
+            raise SchemaError(
+                f"this database is newer than this crmcore (database {revision}, this crmcore "
+                f"{known[-1]}); upgrade crmcore"
+            )
 
 
 def is_initialised(engine) -> bool:

@@ -1,5 +1,7 @@
-"""Imports that share the database: chunks committed and recorded, other commands served between them, a
-killed import resumed with exact totals, one import at a time (no duplicates from parallel imports)."""
+"""Imports that share the database: chunks committed and recorded, other commands served between
+them, a killed import resumed with exact totals, one import at a time (no duplicates from parallel
+imports)."""
+
 import csv
 import os
 import signal
@@ -25,8 +27,8 @@ N = 400
 
 
 def customers_file(path: Path, n: int = N, start: int = 0, *, bad: bool = True) -> Path:
-    """``n`` people; every tenth row (i % 10 == 5) is row i - 5 again (its phone in another format, a new tag:
-    merged); with ``bad``, rows with i % 50 == 7 have a broken phone (rejected)."""
+    """``n`` people; every tenth row (i % 10 == 5) is row i - 5 again (its phone in another format,
+    a new tag: merged); with ``bad``, rows with i % 50 == 7 have a broken phone (rejected)."""
     rows = [["name", "mobile", "email", "tags", "customer code"]]
     for i in range(start, start + n):
         if bad and i % 50 == 7:
@@ -46,8 +48,8 @@ def expected_customers(n: int = N) -> dict:
 
 
 def history_file(path: Path, customers: int, per_customer: int) -> Path:
-    """Purchases of the first ``customers`` people of :func:`customers_file` (by customer code), sorted by
-    date; every other one with an invoice number (external id)."""
+    """Purchases of the first ``customers`` people of :func:`customers_file` (by customer code),
+    sorted by date; every other one with an invoice number (external id)."""
     codes = [f"C{i:05d}" for i in range(customers * 2) if i % 10 != 5][:customers]
     rows = [["customer", "kind", "date", "amount", "invoice"]]
     k = 0
@@ -55,7 +57,15 @@ def history_file(path: Path, customers: int, per_customer: int) -> Path:
         for c, code in enumerate(codes):
             k += 1
             moment = date(2024, 1, 1) + timedelta(days=day)
-            rows.append([code, "purchase", f"{moment} 10:{c % 60:02d}", str(1000 + k), f"F-{k}" if k % 2 else ""])
+            rows.append(
+                [
+                    code,
+                    "purchase",
+                    f"{moment} 10:{c % 60:02d}",
+                    str(1000 + k),
+                    f"F-{k}" if k % 2 else "",
+                ]
+            )
     return write_csv(path, rows)
 
 
@@ -66,9 +76,13 @@ def count(app, model, *where) -> int:
 
 def phones_owned_twice(app) -> int:
     with app.unit_of_work(readonly=True) as uow:
-        owners = (select(CustomerPhone.e164).join(Customer, Customer.id == CustomerPhone.customer_id)
-                  .where(Customer.merged_into_id.is_(None)).group_by(CustomerPhone.e164)
-                  .having(func.count() > 1))
+        owners = (
+            select(CustomerPhone.e164)
+            .join(Customer, Customer.id == CustomerPhone.customer_id)
+            .where(Customer.merged_into_id.is_(None))
+            .group_by(CustomerPhone.e164)
+            .having(func.count() > 1)
+        )
         return len(uow.session.execute(owners).all())
 
 
@@ -76,7 +90,8 @@ def counts(summary) -> dict:
     return {k: getattr(summary, k) for k in ("rows", "created", "merged", "rejected")}
 
 
-# --- chunks ------------------------------------------------------------------------------------------------
+# --- chunks
+# ------------------------------------------------------------------------------------------------
 def test_chunks_are_committed_and_recorded(crm_app, tmp_path):
     path = customers_file(tmp_path / "c.csv")
     s = import_customers(crm_app, path, chunk_rows=100, batch_size=50)
@@ -84,30 +99,46 @@ def test_chunks_are_committed_and_recorded(crm_app, tmp_path):
     with crm_app.unit_of_work(readonly=True) as uow:
         (run,) = uow.session.scalars(select(ImportRun))
     assert (run.kind, run.status, run.last_row, run.chunks) == ("customers", "done", N + 1, 4)
-    assert run.state["summary"]["created"] == s.created and s.import_id == run.id and s.resumed_after is None
-    again = import_customers(crm_app, path)  # a finished run is not resumed: a re-import changes nothing
+    assert (
+        run.state["summary"]["created"] == s.created
+        and s.import_id == run.id
+        and s.resumed_after is None
+    )
+    again = import_customers(
+        crm_app, path
+    )  # a finished run is not resumed: a re-import changes nothing
     e = expected_customers()
-    assert (again.created, again.unchanged, again.resumed_after) == (0, e["created"] + e["merged"], None)
+    assert (again.created, again.unchanged, again.resumed_after) == (
+        0,
+        e["created"] + e["merged"],
+        None,
+    )
 
 
 def test_dry_run_stores_nothing_and_records_no_run(crm_app, tmp_path):
-    s = import_customers(crm_app, customers_file(tmp_path / "c.csv"), dry_run=True, chunk_rows=100, batch_size=50)
+    s = import_customers(
+        crm_app, customers_file(tmp_path / "c.csv"), dry_run=True, chunk_rows=100, batch_size=50
+    )
     assert counts(s) == expected_customers()
     assert count(crm_app, Customer) == 0 and count(crm_app, ImportRun) == 0
 
 
-# --- other commands during an import (SQLite: one writer at a time) ----------------------------------------
+# --- other commands during an import (SQLite: one writer at a time)
+# ----------------------------------------
 def _slow(progress_started: threading.Event, delay: float):
     def progress(_rows, _position):
         progress_started.set()
         time.sleep(delay)
+
     return progress
 
 
 @pytest.mark.parametrize("kind", ["customers", "interactions"])
-def test_a_purchase_is_recorded_while_an_import_runs(crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path,
-                                                     kind):
-    """SQLite has one writer at a time (PostgreSQL never made a purchase wait for an import). The import takes about 2 s (40 slowed batches); `crm interactions record` waits at most 1 s for the
+def test_a_purchase_is_recorded_while_an_import_runs(
+    crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path, kind
+):
+    """SQLite has one writer at a time (PostgreSQL never made a purchase wait for an import). The
+    import takes about 2 s (40 slowed batches); `crm interactions record` waits at most 1 s for the
     write lock, so it succeeds only if the import lets go of it between its chunks."""
     if crm_backend != "sqlite":
         pytest.skip("SQLite only")
@@ -131,8 +162,16 @@ def test_a_purchase_is_recorded_while_an_import_runs(crm_backend, crm_app, crm_c
     thread.start()
     assert started.wait(10), failure
     began = time.monotonic()
-    result = crm_cli("interactions", "record", "09350000000", "--kind", "purchase", "--amount", "1000",
-                     env={"CRM_LOCK_WAIT": "1"})
+    result = crm_cli(
+        "interactions",
+        "record",
+        "09350000000",
+        "--kind",
+        "purchase",
+        "--amount",
+        "1000",
+        env={"CRM_LOCK_WAIT": "1"},
+    )
     waited = time.monotonic() - began
     still_importing = thread.is_alive()
     thread.join()
@@ -142,18 +181,36 @@ def test_a_purchase_is_recorded_while_an_import_runs(crm_backend, crm_app, crm_c
     assert count(crm_app, Interaction, Interaction.amount_minor == 1000) == 1
 
 
-# --- a killed import goes on where it stopped ---------------------------------------------------------------
-def _kill_mid_file(url: str, kind: str, path: Path, min_chunks: int, errors: Path | None = None) -> None:
-    """Start the slowed import in a process of its own and SIGKILL it once ``min_chunks`` are committed."""
+# --- a killed import goes on where it stopped
+# ---------------------------------------------------------------
+def _kill_mid_file(
+    url: str, kind: str, path: Path, min_chunks: int, errors: Path | None = None
+) -> None:
+    """Start the slowed import in a process of its own and SIGKILL it once ``min_chunks`` are
+    committed."""
     probe = CRM(url, plugins=[])
-    proc = subprocess.Popen([sys.executable, str(SLOW_IMPORT), url, kind, str(path), "40", "20", "0.05",
-                             str(errors or "")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(SLOW_IMPORT),
+            url,
+            kind,
+            str(path),
+            "40",
+            "20",
+            "0.05",
+            str(errors or ""),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             with probe.unit_of_work(readonly=True) as uow:
-                chunks = uow.session.scalar(select(func.max(ImportRun.chunks)).where(ImportRun.kind == kind))
+                chunks = uow.session.scalar(
+                    select(func.max(ImportRun.chunks)).where(ImportRun.kind == kind)
+                )
             if (chunks or 0) >= min_chunks:
                 break
             time.sleep(0.02)
@@ -181,7 +238,10 @@ def test_a_killed_customer_import_resumes_with_exact_totals(crm_app, crm_cli, tm
     out = result.json()
     assert {k: out[k] for k in ("rows", "created", "merged", "rejected")} == expected_customers()
     assert out["import_id"] == run.id and out["resumed_after_row"] == run.last_row
-    assert count(crm_app, Customer) == expected_customers()["created"] and phones_owned_twice(crm_app) == 0
+    assert (
+        count(crm_app, Customer) == expected_customers()["created"]
+        and phones_owned_twice(crm_app) == 0
+    )
     with open(errors, encoding="utf-8-sig") as f:
         rejected_rows = [int(r[0]) for r in list(csv.reader(f))[1:]]
     assert rejected_rows == [i + 2 for i in range(N) if i % 50 == 7]  # each once, in order
@@ -197,7 +257,12 @@ def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp
     result = crm_cli("interactions", "import", str(path), "--json")
     assert result.exit_code == 0, result.stdout[-3000:]
     out = result.json()
-    assert (out["rows"], out["recorded"], out["already_imported"], out["rejected"]) == (600, 600, 0, 0)
+    assert (out["rows"], out["recorded"], out["already_imported"], out["rejected"]) == (
+        600,
+        600,
+        0,
+        0,
+    )
     assert out["resumed_after_row"] is not None
     assert count(crm_app, Interaction) == 600
     with crm_app.unit_of_work(readonly=True) as uow:
@@ -206,7 +271,8 @@ def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp
     assert count(crm_app, OutboxEvent, OutboxEvent.event == "crm_interaction_recorded") == 600
 
 
-# --- imports at the same time --------------------------------------------------------------------------------
+# --- imports at the same time
+# --------------------------------------------------------------------------------
 def _together(jobs):
     """Run the jobs in threads at the same moment; returns their results (exceptions re-raised)."""
     results, errors, barrier = [None] * len(jobs), [], threading.Barrier(len(jobs))
@@ -228,21 +294,39 @@ def _together(jobs):
     return results
 
 
-def test_parallel_imports_of_overlapping_files_give_the_database_of_one_import(crm_app, crm_app_factory, tmp_path):
+def test_parallel_imports_of_overlapping_files_give_the_database_of_one_import(
+    crm_app, crm_app_factory, tmp_path
+):
     first = customers_file(tmp_path / "a.csv", 300, 0, bad=False)
-    second = customers_file(tmp_path / "b.csv", 300, 150, bad=False)  # rows 150…299 are in both files
+    second = customers_file(
+        tmp_path / "b.csv", 300, 150, bad=False
+    )  # rows 150…299 are in both files
     waits: list[str] = []
     apps = [crm_app_factory(clock=None), crm_app_factory(clock=None)]
-    _together([lambda: import_customers(apps[0], first, chunk_rows=40, batch_size=20, on_wait=waits.append),
-               lambda: import_customers(apps[1], second, chunk_rows=40, batch_size=20, on_wait=waits.append)])
+    _together(
+        [
+            lambda: import_customers(
+                apps[0], first, chunk_rows=40, batch_size=20, on_wait=waits.append
+            ),
+            lambda: import_customers(
+                apps[1], second, chunk_rows=40, batch_size=20, on_wait=waits.append
+            ),
+        ]
+    )
     people = {f"0912{i:07d}" for i in range(450)}
     assert count(crm_app, Customer) == len(people) - 45  # rows i % 10 == 5 are row i - 5 again
     assert phones_owned_twice(crm_app) == 0
     assert len(waits) == 1 and waits[0].startswith("waiting for import #")
 
-    history = history_file(tmp_path / "h.csv", 40, 10)  # the same history twice at once: stored once
-    summaries = _together([lambda: import_interactions(apps[0], history, chunk_rows=40, batch_size=20),
-                           lambda: import_interactions(apps[1], history, chunk_rows=40, batch_size=20)])
+    history = history_file(
+        tmp_path / "h.csv", 40, 10
+    )  # the same history twice at once: stored once
+    summaries = _together(
+        [
+            lambda: import_interactions(apps[0], history, chunk_rows=40, batch_size=20),
+            lambda: import_interactions(apps[1], history, chunk_rows=40, batch_size=20),
+        ]
+    )
     assert count(crm_app, Interaction) == 400
     assert sorted(s.recorded for s in summaries) == [0, 400]
 
