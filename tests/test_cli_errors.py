@@ -275,3 +275,24 @@ def test_an_unreachable_broker_is_one_line(database, tmp_path):
         "(Error 111 connecting to 127.0.0.1:9. Connection refused.); "
         "check that it is running and --broker or $CRM_BROKER_URL"
     ]
+
+
+def test_an_older_database_says_run_init(database, tmp_path):
+    """crmcore upgraded, `crm init` not run yet: the import's table is missing; the user is told what to
+    do (and `crm init` does it)."""
+    from crmcore.storage.schema import kernel_revisions
+
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE import_runs"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :old WHERE version_num = :new"),
+                     {"old": kernel_revisions()[-2], "new": kernel_revisions()[-1]})
+    engine.dispose()
+    sample = tmp_path / "c.csv"
+    sample.write_text("name,mobile\nAli,09121234567\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", database, "customers", "import", str(sample)])
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [
+        f"Error: this database is older than this crmcore (database {kernel_revisions()[-2]}, this "
+        f"crmcore {kernel_revisions()[-1]}); run: crm init"])
+    assert CliRunner().invoke(cli, ["--db", database, "init"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["--db", database, "customers", "import", str(sample)]).exit_code == 0

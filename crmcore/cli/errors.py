@@ -60,7 +60,7 @@ def _busy(state: Any) -> str | None:
 def _database_message(exc, state: Any) -> str:
     from sqlalchemy import exc as sa
 
-    from ..storage.schema import NOT_INITIALISED, is_initialised
+    from ..storage.schema import NOT_INITIALISED, is_initialised, older_message
 
     text = str(getattr(exc, "orig", None) or exc).strip()
     detail = one_line(text.splitlines()[0]) if text else type(exc).__name__
@@ -72,12 +72,13 @@ def _database_message(exc, state: Any) -> str:
             "thing at the same moment; try again"
         )
     try:
-        initialised = is_initialised(_engine(state))
+        engine = _engine(state)
+        if not is_initialised(engine):
+            return NOT_INITIALISED
+        older = older_message(engine)
     except Exception:  # noqa: BLE001 - the database cannot even be asked
         return f"cannot use the database: {detail}"
-    if not initialised:
-        return NOT_INITIALISED
-    return f"database error: {detail}"
+    return older or f"database error: {detail}"
 
 
 def _is_broker_error(exc: BaseException) -> bool:

@@ -45,6 +45,21 @@ def check_not_newer(connection) -> None:
             )
 
 
+def older_message(engine) -> str | None:
+    """When the database's kernel schema is behind this code's (crmcore upgraded, ``crm init`` not run
+    since): what to say; else ``None``."""
+    with engine.connect().execution_options(crm_begin="DEFERRED") as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        stored = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    known = kernel_revisions()
+    for revision in stored:
+        if revision in known and revision != known[-1]:
+            return (f"this database is older than this crmcore (database {revision}, this crmcore "
+                    f"{known[-1]}); run: crm init")
+    return None
+
+
 def is_initialised(engine) -> bool:
     """Whether the kernel's schema exists (its version table is there)."""
     return inspect(engine).has_table("alembic_version")
