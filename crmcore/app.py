@@ -92,8 +92,9 @@ class CRM:
             return self._plugin_override
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
+        reading = self.engine.execution_options(crm_begin="DEFERRED")  # SQLite: no write lock to wait for
         try:
-            with self.sessionmaker() as session, session.begin():
+            with self.sessionmaker(bind=reading) as session, session.begin():
                 states = stored_states(session)
         except (OperationalError, ProgrammingError):
             from .errors import SchemaError
