@@ -75,7 +75,16 @@ class CRM:
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = create_engine(self.url)
+            from .storage.schema import check_not_newer
+
+            engine = create_engine(self.url)
+            try:  # old code must not read or write a schema it does not know
+                with engine.connect().execution_options(crm_begin="DEFERRED") as conn:
+                    check_not_newer(conn)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
         return self._engine
 
     @property
@@ -105,11 +114,17 @@ class CRM:
             return self._plugin_override
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
+        reading = self.engine.execution_options(crm_begin="DEFERRED")  # SQLite: no write lock to wait for
         try:
-            with self.sessionmaker() as session, session.begin():
+            with self.sessionmaker(bind=reading) as session, session.begin():
                 states = stored_states(session)
         except (OperationalError, ProgrammingError):
-            return []  # no schema yet: `crm init` creates it
+            from .errors import SchemaError
+            from .storage.schema import NOT_INITIALISED, is_initialised
+
+            if not is_initialised(self.engine):  # `crm init` creates it (and needs no plugin)
+                raise SchemaError(NOT_INITIALISED) from None
+            raise
         return [n for n, on in states.items() if on and n in installed_manifests()]
 
     def reload_plugins(self) -> None:

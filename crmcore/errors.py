@@ -64,3 +64,13 @@ class PluginHookError(CRMError):
         self.cause = cause
         detail = str(cause) or type(cause).__name__
         super().__init__(f"plugin {plugin!r} failed in {hook}: {detail}")
+
+
+class DatabaseBusy(CRMError):
+    """Another process held the database's write lock for longer than this command waits
+    (SQLite)."""
+
+
+class SchemaError(CRMError):
+    """The database's schema does not fit this code: not initialised yet, or newer than this
+    crmcore."""

@@ -24,19 +24,42 @@ ENTRY_POINT_GROUP = "crmcore.plugins"
 KERNEL = "kernel"
 
 
-@lru_cache(maxsize=1)
 def installed_manifests() -> dict[str, PluginManifest]:
-    """Every installed plugin's manifest, by name (entry points of group ``crmcore.plugins``)."""
+    """Every installed plugin's manifest, by name (entry points of group ``crmcore.plugins``); a
+    plugin whose package cannot be imported is left out (:func:`broken_plugins`)."""
+    return _discover()[0]
+
+
+def broken_plugins() -> dict[str, str]:
+    """Plugins whose distribution is installed but whose package cannot be imported (a half-removed
+    install), by entry-point name: a one-line message naming it and how to remove it. Such a plugin
+    is treated as not installed, so every command that does not need it keeps working."""
+    return _discover()[1]
+
+
+@lru_cache(maxsize=1)
+def _discover() -> tuple[dict[str, PluginManifest], dict[str, str]]:
     found: dict[str, PluginManifest] = {}
+    broken: dict[str, str] = {}
     only = {n.strip() for n in os.environ.get("CRMCORE_PLUGINS_ONLY", "").split(",") if n.strip()}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if only and ep.name not in only:
             continue  # discovery restricted (developing one plugin beside half-built others)
-        manifest = ep.load()
+        try:
+            manifest = ep.load()
+        except Exception as exc:  # noqa: BLE001 - any import failure: that plugin is unusable
+            dist = getattr(getattr(ep, "dist", None), "name", None) or ep.name
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            broken[ep.name] = (f"plugin {ep.name!r} is installed (distribution {dist}) but cannot "
+                               f"be imported ({type(exc).__name__}: {detail}); remove it with: "
+                               f"pip uninstall {dist}")
+            continue
         if not isinstance(manifest, PluginManifest):
             raise PluginError(f"entry point {ep.name!r} ({ep.value}) is not a crmcore PluginManifest")
         found[manifest.name] = manifest
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items())), broken
+
+
 
 
 def check_kernel_compatible(manifest: PluginManifest) -> None:

@@ -7,6 +7,10 @@ from .context import get_app
 from .import_progress import import_progress, print_summary
 
 
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
 def _file_options(fn):
     for option in reversed([
         click.option("--dry-run", is_flag=True, help="Check and count everything, store nothing."),
@@ -34,14 +38,16 @@ def _file_options(fn):
 def import_customers(file, on_duplicate, dry_run, errors_path, mapping, encoding, delimiter, sheet, as_json, progress):
     """Import customers from a CSV or XLSX FILE (English or Persian headers).
 
-    Invalid rows are rejected whole (exit code 1, see --errors); the others are imported in one transaction.
+    Invalid rows are rejected whole (exit code 1, see --errors); the others are imported, committed
+    a chunk at a time. Run again on the same file, an interrupted import goes on after its last
+    committed row.
     """
     from ..importing import import_customers as run
 
     with import_progress(progress, "customers") as (on_open, tick):
         summary = run(get_app(), file, on_duplicate=on_duplicate, dry_run=dry_run, mapping=mapping,
                       errors_path=errors_path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                      progress=tick, on_open=on_open)
+                      progress=tick, on_open=on_open, on_wait=_say)
     print_summary(summary, as_json)
 
 
@@ -57,11 +63,13 @@ def import_interactions(file, create_customers, kind, currency, unit, channel, d
                         encoding, delimiter, sheet, as_json, progress):
     """Import an interaction history (customer, kind, occurred_at, amount, currency, channel, external_id; other
     columns go into the payload) from a CSV or XLSX FILE. Each row is announced like a live recording, in time
-    order per customer."""
+    order per customer. Run again on the same file, an interrupted import goes on after its last
+    committed row."""
     from ..importing import import_interactions as run
 
     with import_progress(progress, "interactions") as (on_open, tick):
         summary = run(get_app(), file, create_customers=create_customers, dry_run=dry_run, mapping=mapping,
                       errors_path=errors_path, encoding=encoding, delimiter=delimiter, sheet=sheet, kind=kind,
-                      currency=currency, unit=unit, channel=channel, progress=tick, on_open=on_open)
+                      currency=currency, unit=unit, channel=channel, progress=tick, on_open=on_open,
+                      on_wait=_say)
     print_summary(summary, as_json)

@@ -57,6 +57,9 @@ def print_summary(summary, as_json: bool) -> None:
             t.add_row(key.replace("_", " "), f"{value:,}")
         t.add_row("rows/s", f"{summary.rows_per_second:,.0f}")
         con.print(t)
+        if summary.resumed_after is not None:
+            click.echo(f"resumed import #{summary.import_id}: rows up to {summary.resumed_after:,} "
+                       "were imported by its interrupted run (counted above)")
         if summary.ignored_columns:
             click.echo(f"ignored columns: {printable(', '.join(summary.ignored_columns))} "
                        "(map them with --mapping COLUMN=FIELD)")

@@ -49,6 +49,11 @@ class CRMGroup(click.Group):
             return _load(KERNEL_COMMANDS[name][0])
         manifest = self._plugin_manifests().get(name)
         if manifest is None:
+            from ..plugin_host import broken_plugins
+
+            broken = broken_plugins().get(name)
+            if broken is not None:  # its command group is the plugin's own: it cannot be loaded
+                raise click.ClickException(broken)
             return None
         group = _load(manifest.cli)
         return _guard_enabled(group, manifest.name)
@@ -61,12 +66,22 @@ class CRMGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
     def invoke(self, ctx):
-        from ..errors import CRMError
+        """Every command's failures that a user can cause end here as one line on stderr (exit 1)
+        (:mod:`.errors`); a plugin that cannot be imported is named in one line first."""
+        from ..plugin_host import broken_plugins
+        from .errors import user_message
 
+        for message in broken_plugins().values():
+            click.echo(f"warning: {message}", err=True)
         try:
             return super().invoke(ctx)
-        except CRMError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            message = user_message(exc, ctx.obj)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
 
 
 def _guard_enabled(group: click.Command, plugin: str) -> click.Command:

@@ -1,13 +1,15 @@
 """``crm customers import``: rows → customers, with dedup by normalised phone, email and customer code.
 
 Rows are read in batches. For each batch the phones, emails and codes are looked up in the database in one
-query each (rows of earlier batches are already there: the import is one transaction), so memory stays flat
-however long the file is. A row that shares a key with an existing customer, or with an earlier row, is that
-customer: ``--on-duplicate merge`` (default) fills empty fields and adds new phones, emails and tags without
-overwriting anything (differences are noted), ``update`` overwrites with the file's non-empty values, ``skip``
-leaves the customer alone. A row whose keys point at two different customers is rejected: merging them is a
-decision for a person (``crm customers duplicates``). A row without phone, email or code is new unless an
-identical record (same name, city, birthday and address, no contacts) exists — names alone never merge.
+query each (rows of earlier batches are already there: written in this chunk's transaction or
+committed with an earlier chunk, :mod:`.runs`), so memory stays flat however long the file is. A row
+that shares a key with an existing customer, or with an earlier row, is that customer:
+``--on-duplicate merge`` (default) fills empty fields and adds new phones, emails and tags without
+overwriting anything (differences are noted), ``update`` overwrites with the file's non-empty
+values, ``skip`` leaves the customer alone. A row whose keys point at two different customers is
+rejected: merging them is a decision for a person (``crm customers duplicates``). A row without
+phone, email or code is new unless an identical record (same name, city, birthday and address, no
+contacts) exists — names alone never merge.
 
 On SQLite, when no plugin hook runs during the import, batches overlap (:meth:`CustomerImporter.run`): a
 batch's lookups run on the background writer's thread while the next batch is read and checked.
@@ -36,6 +38,7 @@ from .lookups import active_owners, customers_by_external_id, json_param
 from .sqlite_lookups import SqliteBatchLookups
 from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
+from .runs import CHUNK_ROWS, DryRun, ImportRun  # noqa: F401  (DryRun: re-exported)
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
 
@@ -46,10 +49,6 @@ BATCH = 2000
 #: batch may still be waiting to be written)
 LOOKUP_TABLES = (Customer.__tablename__, CustomerPhone.__tablename__, CustomerEmail.__tablename__,
                  CustomerTag.__tablename__)
-
-
-class DryRun(Exception):
-    """Raised inside the unit of work to roll a dry run back."""
 
 
 Progress = Callable[[int, int], None]  # (rows so far, position in the file)
@@ -64,9 +63,13 @@ def batched(it: Iterable, n: int) -> Iterator[list]:
 def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_run: bool = False,
                      mapping: Iterable[str] = (), errors_path: str | Path | None = None, encoding: str | None = None,
                      delimiter: str | None = None, sheet: str | None = None, batch_size: int = BATCH,
-                     progress: Progress | None = None, on_open: Callable[[Any], None] | None = None) -> ImportSummary:
-    """Import customers from a CSV or XLSX file in one transaction; returns the summary (rejected rows are in
-    ``summary.rejections`` and, if ``errors_path`` is given, in that CSV file)."""
+                     progress: Progress | None = None, on_open: Callable[[Any], None] | None = None,
+                     on_wait: Callable[[str], None] | None = None,
+                     chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+    """Import customers from a CSV or XLSX file, a chunk of rows per transaction (:mod:`.runs`: one
+    import at a time, ``on_wait`` told when this one waits for another; an interrupted run of the
+    same file is resumed); returns the summary (rejected rows are in ``summary.rejections`` and, if
+    ``errors_path`` is given, in that CSV file)."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValidationError(f"{on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}", field="on_duplicate")
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
@@ -80,22 +83,29 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
         summary = ImportSummary("customers", str(path), format=table.format, encoding=table.encoding,
                                 delimiter=table.delimiter, dry_run=dry_run, ignored_columns=list(cmap.ignored),
                                 errors_file=str(errors_path) if errors_path else None)
-        errors = ErrorsFile(errors_path, table.headers, source=path)
-        if on_open:
-            on_open(table)
-        try:
-            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session) as writer:
-                importer = CustomerImporter(uow, CustomerRowReader(uow, cmap, table.headers), on_duplicate, summary,
-                                            errors)
-                first_new = (uow.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
-                after_batch = (lambda: progress(summary.rows + summary.blank, table.position())) if progress else None
-                importer.run(batched(table.rows, batch_size), after_batch, writer)
-                importer.report_name_duplicates(first_new)
-                uow.audit("import", "customers", None, {"file": Path(path).name, **dict(summary.counts())})
-                if dry_run:
-                    raise DryRun()
-        except DryRun:
-            pass
+        options = {"on_duplicate": on_duplicate, "mapping": list(mapping), "encoding": encoding,
+                   "delimiter": delimiter, "sheet": sheet}
+        run = ImportRun(app, "customers", path, options, summary, dry_run=dry_run, on_wait=on_wait,
+                        chunk_rows=chunk_rows)
+        with run.held(), fewer_collections():
+            errors = run.errors = ErrorsFile(errors_path, table.headers, source=path,
+                                             keep_through=run.last_row if run.resumed else None)
+            if on_open:
+                on_open(table)
+            after_batch = ((lambda: progress(summary.rows + summary.blank, table.position()))
+                           if progress else None)
+            for chunk in run.chunks(batched(run.remaining(table.rows), batch_size)):
+                with run.transaction(chunk) as uow, background_inserts(uow.session) as writer:
+                    if "first_new" not in run.extra:  # this run's first new customer (name twins)
+                        run.extra["first_new"] = (uow.session.scalar(
+                            select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
+                    reader = CustomerRowReader(uow, cmap, table.headers)
+                    importer = CustomerImporter(uow, reader, on_duplicate, summary, errors)
+                    importer.run(chunk, after_batch, writer)
+                    if chunk.is_last():
+                        importer.report_name_duplicates(run.extra["first_new"])
+                        uow.audit("import", "customers", None,
+                                  {"file": Path(path).name, **dict(summary.counts())})
     finally:
         if errors:
             errors.close()

@@ -7,12 +7,15 @@ customer, so plugins (loyalty, tiers, surveys) react to history as to live purch
 
 Order: rows are handled in chunks sorted by (customer, occurred_at). Files sorted by date or by customer (the
 usual exports) stream in one pass. If a later chunk holds a row older than one already announced for the
-same customer, the transaction is rolled back and the file is read again, validated whole and sorted in
-memory first — so the guarantee holds for any file, at the cost of memory for unsorted ones.
+same customer, that chunk's transaction is rolled back and the rest of the file (all of it, unless
+chunks were already committed: :mod:`.runs`) is read again, validated whole and sorted in memory
+first, and stored in one transaction — so the guarantee holds for any file, at the cost of memory
+for unsorted ones.
 
 Re-import: a row whose (kind, external id) is already stored is counted as already imported. A row without an
 external id is taken as already imported when an interaction stored before this run has the same customer,
-kind, time, amount and currency (each stored interaction answers for one row).
+kind, time, amount and currency (each stored interaction answers for one row); "before this run" is
+kept across a resume, so a resumed import does not count its own earlier chunks as already imported.
 """
 from __future__ import annotations
 
@@ -35,9 +38,10 @@ from ..services.interactions import PreparedInteraction, interaction_kinds, prep
 from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, hooks_implemented, record_interactions, refusals
-from .customers import DryRun, Progress, batched
+from .customers import Progress, batched
 from .fastphone import fast_parse_phone
 from .lookups import active_owners, customers_by_external_id, stored_external_ids
+from .runs import CHUNK_ROWS, ImportRun
 from .headers import INTERACTION_ALIASES, INTERACTION_CUSTOMER_FALLBACK, ColumnMap, header_key, map_columns, parse_mapping
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
@@ -64,19 +68,35 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                         encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
                         kind: str | None = None, currency: str | None = None, unit: str | None = None,
                         channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
-                        on_open: Callable[[Any], None] | None = None, in_memory: bool = False) -> ImportSummary:
-    """Import an interaction history in one transaction; ``kind``/``currency``/``unit``/``channel`` fill
+                        on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
+                        on_wait: Callable[[str], None] | None = None,
+                        chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+    """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
+    told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
     columns the file lacks (or cells left empty)."""
     defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
-    args = dict(create_customers=create_customers, dry_run=dry_run, mapping=list(mapping), errors_path=errors_path,
-                encoding=encoding, delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
-                progress=progress, on_open=on_open)
-    if not in_memory:
-        try:
-            return _attempt(app, path, in_memory=False, **args)
-        except OutOfOrder:
-            pass
-    return _attempt(app, path, in_memory=True, **args)
+    table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    try:
+        cmap = _column_map(table.headers, list(mapping), defaults)
+        summary = ImportSummary("interactions", str(path), format=table.format,
+                                encoding=table.encoding, delimiter=table.delimiter, dry_run=dry_run,
+                                errors_file=str(errors_path) if errors_path else None)
+    finally:
+        table.close()
+    options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
+               "delimiter": delimiter, "sheet": sheet, **defaults}
+    run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
+                    chunk_rows=chunk_rows)
+    args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
+                delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
+                progress=progress, on_open=on_open, cmap=cmap)
+    with run.held(), fewer_collections():
+        if not in_memory:
+            try:
+                return _attempt(app, path, run, in_memory=False, **args)
+            except OutOfOrder:
+                run.rewind()
+        return _attempt(app, path, run, in_memory=True, **args)
 
 
 def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]) -> ColumnMap:
@@ -101,39 +121,39 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
     return ColumnMap(tuple(fields), cmap.ignored)
 
 
-def _attempt(app, path, *, in_memory: bool, create_customers, dry_run, mapping, errors_path, encoding, delimiter,
-             sheet, defaults, batch_size, progress, on_open) -> ImportSummary:
+def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
+             delimiter, sheet, defaults, batch_size, progress, on_open, cmap) -> ImportSummary:
+    """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
+    row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
+    of them validated, sorted and stored in one transaction."""
+    summary = run.summary
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     errors = None
     try:
-        cmap = _column_map(table.headers, mapping, defaults)
-        summary = ImportSummary("interactions", str(path), format=table.format, encoding=table.encoding,
-                                delimiter=table.delimiter, dry_run=dry_run,
-                                errors_file=str(errors_path) if errors_path else None)
-        errors = ErrorsFile(errors_path, table.headers, source=path)
+        errors = run.errors = ErrorsFile(errors_path, table.headers, source=path,
+                                         keep_through=run.last_row if run.last_row > 1 else None)
         if on_open:
             on_open(table)
-        try:
-            with fewer_collections(), app.unit_of_work() as uow, background_inserts(uow.session):
-                imp = InteractionImporter(uow, cmap, table.headers, defaults, create_customers, summary, errors)
+        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors)
+        for chunk in run.chunks(batched(run.remaining(table.rows), batch_size), whole=in_memory):
+            with run.transaction(chunk) as uow, background_inserts(uow.session):
+                imp.bind(uow, run)
                 held: list[Item] = []
-                for batch in batched(table.rows, batch_size):
-                    chunk = imp.resolve(imp.validate(batch))
+                for batch in chunk:
+                    items = imp.resolve(imp.validate(batch))
                     if in_memory:
-                        held.extend(chunk)
+                        held.extend(items)
                     else:
-                        imp.store(chunk, check_order=True)
+                        imp.store(items, check_order=True)
                     if progress:
                         progress(summary.rows + summary.blank, table.position())
                 if in_memory:
                     held.sort(key=lambda it: (it.customer_id, it.prepared.occurred_at, it.row))
-                    for chunk in batched(held, batch_size):
-                        imp.store(chunk, check_order=False)
-                uow.audit("import", "interactions", None, {"file": Path(path).name, **dict(summary.counts())})
-                if dry_run:
-                    raise DryRun()
-        except DryRun:
-            pass
+                    for part in batched(held, batch_size):
+                        imp.store(part, check_order=False)
+                if chunk.is_last():
+                    uow.audit("import", "interactions", None,
+                              {"file": Path(path).name, **dict(summary.counts())})
     finally:
         if errors:
             errors.close()
@@ -163,24 +183,33 @@ def _payload_value(text: str) -> Any:
 
 
 class InteractionImporter:
-    def __init__(self, uow, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any], create_customers: bool,
-                 summary: ImportSummary, errors: ErrorsFile):
-        self.uow = uow
+    def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
+                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile):
         self.fields = cmap.fields
         self.width = len(headers)
         self.defaults = defaults
         self.create = create_customers
         self.summary = summary
         self.errors = errors
+        self._moments: dict[str, Any] = {}
+        self.last_at: dict[int, Any] = {}
+        self.seen_before: dict[int, Counter] = {}  # stored fingerprints of customers with history
+
+    def bind(self, uow, run: ImportRun) -> None:
+        """Work in this chunk's unit of work. Interactions stored before the run began
+        (``start_max``, kept by the run across a resume) are the ones a row without external id may
+        already be."""
+        self.uow = uow
         self.kinds = interaction_kinds(uow)
         self.tz = uow.app.timezone
         self.now = uow.now()
         self.margin = uow.app.future_margin
-        self._moments: dict[str, Any] = {}
-        self.refs: dict[str, int] = {}  # customer reference → id (resolved once per run)
-        self.last_at: dict[int, Any] = {}
-        self.start_max = uow.session.scalar(select(func.max(Interaction.id))) or 0
-        self.seen_before: dict[int, Counter] = {}  # stored fingerprints of customers with history
+        #: customer reference → id, resolved once per chunk (between chunks a customer may be
+        #: merged)
+        self.refs: dict[str, int] = {}
+        if "start_max" not in run.extra:
+            run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0
+        self.start_max = run.extra["start_max"]
         self.kernel_path = hooks_implemented(uow, "crm_interaction_recorded")
         self.validating = hooks_implemented(uow, "crm_validate_customer")
 

@@ -33,7 +33,10 @@ class ErrorsFile:
     case-insensitive disk)."""
 
     def __init__(self, path: str | Path | None, headers: list[str], *,
-                 source: str | Path | None = None):
+                 source: str | Path | None = None, keep_through: int | None = None):
+        """``source``: the file being imported (refused as the errors file). ``keep_through``: a
+        resumed import keeps the rows the file already holds up to this row number (those of its
+        committed chunks) and writes the rest anew."""
         self.path = Path(path) if path else None
         self._file = None
         self._writer = None
@@ -43,6 +46,7 @@ class ErrorsFile:
                 raise ValidationError(f"the errors file {str(self.path)!r} is the file being "
                                       "imported; give another file for the rejected rows",
                                       field="errors")
+            kept = self._kept(keep_through) if keep_through is not None else []
             try:
                 self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             except OSError as exc:
@@ -50,10 +54,24 @@ class ErrorsFile:
                                       f"{exc.strerror}", field="errors") from None
             self._writer = csv.writer(self._file)
             self._writer.writerow(["row", "field", "reason", *headers])
+            self._writer.writerows(kept)
+
+    def _kept(self, through: int) -> list[list[str]]:
+        if not self.path or not self.path.is_file():
+            return []
+        with open(self.path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        return [r for r in rows if r and r[0].isdigit() and int(r[0]) <= through]
 
     def write(self, r: Rejection) -> None:
         if self._writer:
             self._writer.writerow([r.row, r.field or "", r.reason, *r.values])
+
+    def flush(self) -> None:
+        """Write out what is buffered (an import does before each commit, so a killed import's file
+        holds every rejected row of its committed chunks)."""
+        if self._file:
+            self._file.flush()
 
     def close(self) -> None:
         if self._file:
@@ -89,6 +107,8 @@ class ImportSummary:
     started: float = attrs.field(factory=time.perf_counter)
     seconds: float = 0.0
     hook_seconds: float = 0.0
+    import_id: int | None = None  # the run in import_runs (none for a dry run)
+    resumed_after: int | None = None  # a resumed import: the last row its earlier run committed
 
     def reject(self, rejection: Rejection, errors: ErrorsFile) -> None:
         self.rejected += 1
@@ -104,6 +124,24 @@ class ImportSummary:
         self.possible_duplicates += 1
         if len(self.duplicates) < KEEP:
             self.duplicates.append(item)
+
+    #: what :meth:`state` keeps: the counts and the lists (the file's format comes from the file
+    #: again)
+    _STATE = ("rows", "blank", "created", "merged", "unchanged", "skipped", "recorded",
+              "already_imported", "customers_created", "rejected", "possible_duplicates", "notes",
+              "duplicates")
+
+    def state(self) -> dict[str, Any]:
+        """The summary so far, as JSON values: an import records it with each committed chunk."""
+        return {**{k: getattr(self, k) for k in self._STATE},
+                "rejections": [[r.row, r.field, r.reason, r.values] for r in self.rejections]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go on from :meth:`state` (a resumed import)."""
+        for k in self._STATE:
+            if k in state:
+                setattr(self, k, state[k])
+        self.rejections = [Rejection(*r) for r in state.get("rejections", ())]
 
     def finish(self) -> "ImportSummary":
         self.seconds = time.perf_counter() - self.started
@@ -127,5 +165,6 @@ class ImportSummary:
             "ignored_columns": self.ignored_columns, "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second), "errors_file": self.errors_file,
             "rejections": [r.to_dict() for r in self.rejections], "notes": self.notes,
-            "possible_duplicate_list": self.duplicates,
+            "possible_duplicate_list": self.duplicates, "import_id": self.import_id,
+            "resumed_after_row": self.resumed_after,
         }

@@ -21,7 +21,10 @@ def _states(app) -> dict[str, bool]:
         with app.sessionmaker() as session, session.begin():
             return stored_states(session)
     except (OperationalError, ProgrammingError):
-        raise PluginError("the database has no crmcore schema yet; run: crm init") from None
+        from ..errors import SchemaError
+        from ..storage.schema import NOT_INITIALISED
+
+        raise SchemaError(NOT_INITIALISED) from None
 
 
 def enable_plugin(app, name: str) -> list[str]:

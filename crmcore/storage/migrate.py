@@ -58,7 +58,10 @@ def init_database(app: "CRM") -> list[str]:
 
     manifests = installed_manifests()
     done: list[str] = []
-    with app.engine.begin() as conn:
+    from .locks import transaction_lock
+
+    with app.engine.begin() as conn:  # app.engine refuses a database newer than this code
+        transaction_lock(conn, "init")  # a second `crm init` waits, then finds all done
         upgrade_branch(conn, "kernel")
         done.append("kernel")
         session = Session(bind=conn)

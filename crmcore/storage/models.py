@@ -242,6 +242,37 @@ class PendingLead(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ImportRun(Base):
+    """One run of ``crm customers import`` / ``crm interactions import``
+    (:mod:`crmcore.importing.runs`).
+
+    An import commits a chunk of rows at a time and records here, in the chunk's transaction, the
+    last row committed and the summary so far; a run left ``running`` by a killed process is resumed
+    by the same command on the same file (same ``digest``) with the same options
+    (``options_digest``). """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # customers | interactions
+    file_name: Mapped[str] = mapped_column(String(300))
+    #: SHA-256 of the file's bytes, and of the options that change what is stored
+    digest: Mapped[str] = mapped_column(String(64))
+    options_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))  # running | done | failed
+    #: the file's row number (the header is row 1) of the last row whose chunk is committed
+    last_row: Mapped[int] = mapped_column(Integer, default=1)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    #: the summary so far and what the importer needs to go on (ids at the start of the run)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    actor: Mapped[Optional[str]] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[Optional[datetime]]
+
+    __table_args__ = (Index("ix_import_runs_kind_status", "kind", "status", "id"),)
+
+
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
 from ..web import models as _web_models  # noqa: E402,F401
 # The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
