@@ -43,6 +43,7 @@ NO_DATABASE = {
     "jobs list",
     "reports list",
     "customers find",
+    "restore",  # checks the named backup first; restoring into an empty database is its purpose
 }
 BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 #: commands that report item by item on stdout and exit 1 when an item failed (each job of
@@ -186,7 +187,7 @@ def test_every_command_on_a_database_without_schema(crm_empty_database_url, tmp_
     for name, (code, lines) in outcomes.items():
         if name == "init":
             assert code == 0
-        elif name not in NO_DATABASE:
+        elif name not in NO_DATABASE and code != 2:  # a usage error is said before any database
             assert code == 1 and lines == [
                 "Error: this database is not initialised (no schema); run: crm init"
             ], (name, lines)
@@ -228,7 +229,10 @@ def test_every_command_on_a_newer_database(newer_database, tmp_path):
             "(database k0999_future, this crmcore k0"
         )
     ]
-    assert set(outcomes) - set(newer) <= NO_DATABASE - {"plugins list", "plugins info"}
+    usage = {n for n, (code, _) in outcomes.items() if code == 2}  # said before any database
+    others = set(outcomes) - set(newer) - usage
+    assert others <= NO_DATABASE - {"plugins list", "plugins info"}, {
+        n: outcomes[n] for n in others - NO_DATABASE}
 
 
 @pytest.fixture

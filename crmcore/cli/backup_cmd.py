@@ -51,9 +51,10 @@ def restore(path, yes, as_json):
 
     Stop `crm web`, the workers and the relay first: they would keep working on the old data.
     """
-    from ..storage.backup import restore as run
+    from ..storage.backup import check_backup, restore as run
 
     app = get_app()
+    check_backup(app, path)  # a wrong or damaged file is refused before the question
     if not yes and not click.confirm(
         f"Replace every row of {app.engine.url.render_as_string()} with the " f"backup {path}?",
         default=False,

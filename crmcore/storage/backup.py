@@ -331,6 +331,27 @@ def read_manifest(path: Path, dialect: str) -> Optional[dict[str, Any]]:
     return manifest
 
 
+def check_backup(app, path: str | Path) -> None:
+    """Refuse, before anything is asked or changed, a path that is not a sound backup for this
+    database: missing, without a matching manifest, or (SQLite) not a database or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"no backup file {path}", field="path")
+    read_manifest(path, app.engine.dialect.name)
+    if app.engine.dialect.name == "sqlite":
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            problems = sqlite_integrity(source)
+        except sqlite3.DatabaseError as exc:  # not a database at all: a wrong file was named
+            raise BackupError(f"{path} is not a SQLite backup ({exc}); nothing was restored",
+                              field="path") from None
+        finally:
+            source.close()
+        if problems:
+            raise BackupError(f"{path} fails its integrity check ({problems[0]}); nothing was "
+                              "restored", field="path")
+
+
 def restore(app, path: str | Path) -> RestoreReport:
     """Replace ``app``'s database with the backup at ``path`` and verify the result."""
     path = Path(path)
@@ -377,7 +398,11 @@ def run_checks(app) -> dict[str, list[str]]:
 def _restore_sqlite(app, path: Path, manifest) -> tuple[dict[str, int], list[str]]:
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        problems = sqlite_integrity(source)
+        try:
+            problems = sqlite_integrity(source)
+        except sqlite3.DatabaseError as exc:  # not a database at all: a wrong file was named
+            raise BackupError(f"{path} is not a SQLite backup ({exc}); nothing was restored",
+                              field="path") from None
         if problems:
             raise BackupError(
                 f"{path} fails its integrity check ({problems[0]}); nothing was restored",
