@@ -120,3 +120,10 @@
     });
   }
 })();
+
+// --- installable app: the service worker keeps the app shell --------------------------------------------
+(function () {
+  if ("serviceWorker" in navigator && document.body.getAttribute("data-sw") === "yes") {
+    navigator.serviceWorker.register("/sw.js", {scope: "/"}).catch(function () { /* the site works without it */ });
+  }
+})();
