@@ -70,3 +70,19 @@ def crm_web_lead_received(uow, customer, created, form):
     :when: inside the unit of work that stored the customer; raising rolls the submission back (the visitor
         is asked to try again).
     """
+
+
+@hookspec
+def crm_web_segment_actions():
+    """Offer an action on a whole segment of customers in the customer list (``/customers``), beside the
+    kernel's bulk actions (tag, assign an owner, export): e.g. hand the segment to a messaging campaign.
+
+    :return: a list of :class:`crmcore.web.contrib.SegmentAction`: ``key``, ``label`` (``label_fa``),
+        ``fields`` (:class:`crmcore.web.contrib.SegmentField`: what the user fills in, ``options(uow)`` for a
+        drop-down), ``access`` (the user's level for the plugin needed to see and run it) and
+        ``run(uow, clauses, values) -> str``: called in a writing unit of work acting as the user with the
+        segment's ``--where`` clauses (the same clauses ``crm customers export --where`` reads) and the filled
+        fields; returns the message shown to the user. Raise ``ValidationError``/``Conflict`` to refuse:
+        nothing is stored and the user sees the message.
+    :when: once, when the web application is built; ``run`` when a user applies the action.
+    """

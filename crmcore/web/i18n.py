@@ -54,7 +54,20 @@ FA: dict[str, str] = {
     "merged into": "ادغام شده در", "All reports": "همه گزارش‌ها", "Calendar": "تقویم", "Option": "گزینه",
     "Add phone": "افزودن تلفن", "Add email": "افزودن ایمیل", "Add tag": "افزودن برچسب",
     "Page not found.": "صفحه پیدا نشد.", "Something went wrong; the change was not saved.":
-        "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
+        "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو",
+    # the customer list
+    "Saved segments": "بخش‌های ذخیره‌شده", "Filters": "فیلترها", "Tag": "برچسب", "Any": "همه",
+    "Last purchase from": "آخرین خرید از", "Last purchase to": "آخرین خرید تا",
+    "Spent at least": "خرید دست‌کم", "Spent at most": "خرید حداکثر",
+    "More conditions, one a line (points>=500, open_tickets>0)":
+        "شرط‌های دیگر، هر کدام در یک خط (points>=500، open_tickets>0)",
+    "Sort": "مرتب‌سازی", "Newest first": "جدیدترین", "Oldest first": "قدیمی‌ترین", "Name A–Z": "نام (الف تا ی)",
+    "Name Z–A": "نام (ی تا الف)", "Filter": "اعمال فیلتر", "Clear": "پاک کردن", "Segment name": "نام بخش",
+    "Save as segment": "ذخیره به عنوان بخش", "Delete this segment": "حذف این بخش",
+    "{n} customers": "{n} مشتری", "Bulk action": "عملیات گروهی", "Assign owner": "تعیین مسئول",
+    "Export CSV": "خروجی CSV", "Tag or owner": "برچسب یا مسئول",
+    "every customer in the list": "همه مشتریان فهرست", "Apply": "اجرا", "Choose": "انتخاب", "Spent": "جمع خرید",
+    "Pages": "صفحه‌ها", "Page {p} of {n}": "صفحه {p} از {n}", "Previous": "قبلی", "Next page": "بعدی", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
 }
 
 

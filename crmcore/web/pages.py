@@ -17,7 +17,6 @@ from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .deps import WebError, form_text, page_user, state
 from .panels import gather_panels
-from .search import instant_search
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
 
@@ -31,15 +30,7 @@ def build_router() -> APIRouter:
     def home(user: Principal = Depends(page_user())):
         return redirect("/customers")
 
-    # --- customers ------------------------------------------------------------------------------
-    @r.get("/customers")
-    def customers(request: Request, q: str = "", user: Principal = Depends(page_user())):
-        web = state(request)
-        q = q[:200]
-        with web.unit(user, readonly=True) as uow:
-            results = instant_search(uow, q, 30) if q.strip() else []
-        return render(request, "customers.html", user, title="Customers", q=q, results=results)
-
+    # --- customers (the list is in customer_list.py) -----------------------------------------------
     @r.get("/customers/new")
     def new_customer(request: Request, phone: str = "", user: Principal = Depends(page_user("write"))):
         return render(request, "customer_form.html", user, title="New customer", form={"phone": phone[:40]},
