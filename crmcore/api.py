@@ -2,7 +2,9 @@
 
 Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions), the
 registries' value types (reports, jobs, search fields, profile sections, attribute specs), the domain values
-(phones, emails, money, dates, Persian text keys), the declarative base for their models, and the errors.
+(phones, emails, money, dates, Persian text keys), the declarative base for their models, the errors, the
+UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.Stat``, ``ui.Table``…, also importable by name) and
+the one formatting layer (:class:`crmcore.formatting.Formatter`) for anything shown to people.
 """
 from .app import CRM  # noqa: F401
 from .domain.dates import (  # noqa: F401
@@ -13,6 +15,9 @@ from .domain.emails import Email, parse_email  # noqa: F401
 from .domain.money import Money, currency_exponent, format_money, parse_money  # noqa: F401
 from .domain.phones import Phone, looks_like_phone, parse_phone  # noqa: F401
 from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens  # noqa: F401
+from .formatting import (  # noqa: F401
+    EMPTY, Formatter, FormattingError, cli_language, formatter_for, money_unit_of,
+)
 from .errors import CRMError, Conflict, NotFound, PluginError, PluginHookError, ValidationError  # noqa: F401
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
@@ -36,3 +41,8 @@ from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
 from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F401
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401
+from . import ui  # noqa: F401
+from .ui import (  # noqa: F401
+    Action, ActionField, Badge, Chart, Column, Field, FieldList, Label, Link, Panel, Progress, Section, Stat,
+    Table, TimelineEntry,
+)

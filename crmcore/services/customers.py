@@ -331,5 +331,5 @@ def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str
     if with_sections and uow is not None:
         from .profile import profile_sections
 
-        data["sections"] = {s.key: s.data for s in profile_sections(uow, customer)}
+        data["sections"] = {s.key: s.json() for s in profile_sections(uow, customer)}
     return data

@@ -1,13 +1,7 @@
 """The interface's two languages: Persian (right to left, Jalali dates, Persian digits) and English (left to
-right, Gregorian dates). Texts are written in English in templates and code; this table gives the Persian."""
+right, Gregorian dates). Texts are written in English in templates and code; this table gives the Persian.
+Values (dates, money, numbers) are shown by :mod:`crmcore.formatting`, not here."""
 from __future__ import annotations
-
-from datetime import date, datetime
-from typing import Any
-
-from ..domain.dates import format_date, format_datetime, to_local
-from ..domain.money import Money, format_money
-from ..domain.text import to_persian_digits
 
 LANGUAGES = ("fa", "en")
 
@@ -54,7 +48,9 @@ FA: dict[str, str] = {
     "merged into": "ادغام شده در", "All reports": "همه گزارش‌ها", "Calendar": "تقویم", "Option": "گزینه",
     "Add phone": "افزودن تلفن", "Add email": "افزودن ایمیل", "Add tag": "افزودن برچسب",
     "Page not found.": "صفحه پیدا نشد.", "Something went wrong; the change was not saved.":
-        "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو",
+        "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
+    "The panel of plugin {plugin} could not be shown.": "بخش افزونهٔ «{plugin}» نمایش داده نشد.",
+    "{shown} of {total}": "{shown} از {total}", "Show all": "نمایش همه", "Goal": "هدف",
     # the customer list
     "Saved segments": "بخش‌های ذخیره‌شده", "Filters": "فیلترها", "Tag": "برچسب", "Any": "همه",
     "Last purchase from": "آخرین خرید از", "Last purchase to": "آخرین خرید تا",
@@ -67,7 +63,7 @@ FA: dict[str, str] = {
     "{n} customers": "{n} مشتری", "Bulk action": "عملیات گروهی", "Assign owner": "تعیین مسئول",
     "Export CSV": "خروجی CSV", "Tag or owner": "برچسب یا مسئول",
     "every customer in the list": "همه مشتریان فهرست", "Apply": "اجرا", "Choose": "انتخاب", "Spent": "جمع خرید",
-    "Pages": "صفحه‌ها", "Page {p} of {n}": "صفحه {p} از {n}", "Previous": "قبلی", "Next page": "بعدی", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
+    "Pages": "صفحه‌ها", "Page {p} of {n}": "صفحه {p} از {n}", "Previous": "قبلی", "Next page": "بعدی",
 }
 
 
@@ -75,58 +71,3 @@ def translate(text: str, lang: str) -> str:
     if lang == "fa":
         return FA.get(text, text)
     return text
-
-
-def digits(value: Any, lang: str) -> str:
-    text = "" if value is None else str(value)
-    return to_persian_digits(text) if lang == "fa" else text
-
-
-def calendar_of(lang: str) -> str:
-    return "jalali" if lang == "fa" else "gregorian"
-
-
-def parse_moment(value: Any) -> date | datetime | None:
-    """A date or datetime from a value or an ISO 8601 string (``None`` when it is neither)."""
-    if isinstance(value, (date, datetime)):
-        return value
-    if isinstance(value, str) and 10 <= len(value) <= 40 and value[4:5] == "-" and value[7:8] == "-":
-        try:
-            if len(value) == 10:
-                return date.fromisoformat(value)
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else None
-        except ValueError:
-            return None
-    return None
-
-
-def show_date(value: Any, lang: str, tz: str, *, with_time: bool = False) -> str:
-    moment = parse_moment(value)
-    if moment is None:
-        return digits(value, lang)
-    cal = calendar_of(lang)
-    if isinstance(moment, datetime):
-        text = format_datetime(moment, cal, tz=tz) if with_time else format_date(moment, cal, tz=tz)
-        if with_time:
-            text = text[:16]
-    else:
-        text = format_date(moment, cal, tz=tz)
-    return digits(text, lang)
-
-
-def show_time(value: Any, lang: str, tz: str) -> str:
-    moment = parse_moment(value)
-    if not isinstance(moment, datetime):
-        return ""
-    return digits(to_local(moment, tz).strftime("%H:%M"), lang)
-
-
-def show_money(amount: Any, currency: str | None, lang: str) -> str:
-    if amount in (None, ""):
-        return ""
-    try:
-        money = Money.of(str(amount), currency or "IRR")
-    except Exception:  # noqa: BLE001 - show what was stored rather than fail the page
-        return digits(f"{amount} {currency or ''}".strip(), lang)
-    return format_money(money, persian_digits=lang == "fa")

@@ -16,7 +16,7 @@ from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .deps import WebError, form_text, page_user, state
-from .panels import gather_panels
+from .panels import gather_panels, render_panels
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
 
@@ -168,6 +168,7 @@ def _run(request: Request, user: Principal, name: str) -> dict[str, Any]:
 def _customer_page(request: Request, user: Principal, customer_id: int, *, error: str | None = None,
                    status: int = 200):
     web = state(request)
+    lang = web.language(request, user)
     with web.unit(user, readonly=True) as uow:
         customer = get_customer(uow.session, customer_id)
         data = customer_to_dict(customer, with_sections=False)
@@ -175,9 +176,8 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
         interactions = list_interactions(uow.session, customer.id, limit=20)
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
-    return render(request, "customer.html", user, status=status, title="Customer", c=data, panels=panels,
-                  interactions=interactions, panel_templates=web.contributions.panels, error=error,
-                  can_write=user.can("write"))
-
-
-
+    fmt = web.formatter(lang)
+    shown = render_panels(web, panels, lang=lang, may=lambda plugin, access: user.can(access, plugin),
+                          variables={"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf, "customer": data})
+    return render(request, "customer.html", user, status=status, title="Customer", c=data, panels=shown,
+                  interactions=interactions, error=error, can_write=user.can("write"), fmt=fmt)

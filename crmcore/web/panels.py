@@ -1,6 +1,7 @@
-"""The customer page's panels: every enabled plugin's ``crm_customer_profile`` section, each known by the
-plugin that gave it (so per-plugin permissions apply), rendered by the plugin's template (``crm_web_panels``)
-or generically as a definition list. A plugin that fails costs its own panel, never the page."""
+"""The customer page's panels: every enabled plugin's ``crm_customer_profile`` contribution (a
+:class:`crmcore.ui.Panel`, or a deprecated :class:`ProfileSection`), each known by the plugin that gave it (so
+per-plugin permissions apply). A plugin that fails, in its hook or when its panel is rendered, costs its own
+panel, never the page."""
 from __future__ import annotations
 
 import logging
@@ -8,21 +9,21 @@ from typing import Any
 
 import attrs
 
-from ..services.profile import ProfileSection
+from ..services.profile import Contribution
 
 log = logging.getLogger("crmcore.web")
 
 
 @attrs.frozen
-class Panel:
+class PluginPanel:
     plugin: str
-    section: ProfileSection | None
+    section: Contribution | None
     error: str | None = None
 
 
-def gather_panels(uow, customer, may_read) -> list[Panel]:
-    """Sections of the plugins ``may_read(plugin)`` allows, in the sections' order."""
-    panels: list[Panel] = []
+def gather_panels(uow, customer, may_read) -> list[PluginPanel]:
+    """Contributions of the plugins ``may_read(plugin)`` allows, in their ``order``."""
+    panels: list[PluginPanel] = []
     for impl in uow.plugins.hook.crm_customer_profile.get_hookimpls():
         plugin = impl.plugin_name
         if not may_read(plugin):
@@ -33,12 +34,37 @@ def gather_panels(uow, customer, may_read) -> list[Panel]:
                 section = impl.function(*[kwargs[a] for a in impl.argnames])
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the customer
             log.exception("profile section of plugin %r failed for customer %s", plugin, customer.id)
-            panels.append(Panel(plugin, None, f"{type(exc).__name__}: {exc}"[:300]))
+            panels.append(PluginPanel(plugin, None, f"{type(exc).__name__}: {exc}"[:300]))
             continue
         if section is not None:
-            panels.append(Panel(plugin, section))
-    return sorted(panels, key=lambda p: (p.section.order, p.section.key) if p.section else (10**6, p.plugin))
+            panels.append(PluginPanel(plugin, section))
+    return sorted(panels, key=lambda p: (getattr(p.section, "order", 10**6), getattr(p.section, "key", p.plugin)))
 
 
-def sections_json(panels: list[Panel]) -> dict[str, Any]:
-    return {p.section.key: p.section.data for p in panels if p.section is not None}
+def sections_json(panels: list[PluginPanel]) -> dict[str, Any]:
+    """``{key: machine form}`` of the panels (``Panel.json()``: its ``data`` or what its components hold)."""
+    out: dict[str, Any] = {}
+    for p in panels:
+        if p.section is None:
+            continue
+        try:
+            out[p.section.key] = p.section.json()
+        except Exception:  # noqa: BLE001 - a panel whose data cannot be read costs its own key
+            log.exception("the data of plugin %r's panel could not be read", p.plugin)
+    return out
+
+
+def render_panels(web, panels: list[PluginPanel], *, lang: str, variables: dict[str, Any], may) -> list:
+    """Each panel as HTML (:func:`crmcore.web.components.render_panel`); ``may(plugin, access)`` says
+    whether the user may use an action of the plugin."""
+    from .components import failed, render_panel
+
+    shown = []
+    for p in panels:
+        if p.section is None:
+            shown.append(failed(p.plugin, lang))
+            continue
+        shown.append(render_panel(web.templates, p.plugin, p.section, lang=lang, variables=variables,
+                                  may=lambda access, plugin=p.plugin: may(plugin, access),
+                                  panel_templates=web.contributions.panels))
+    return shown

@@ -1,15 +1,19 @@
 """Server-side HTML: the Jinja2 environment (auto-escaped everywhere), its filters for dates, digits and money
-in the user's language, plugin templates named ``"package:path.html"``, and the generic profile panel."""
+in the user's language (all through the page's :class:`crmcore.formatting.Formatter`), plugin templates named
+``"package:path.html"``, and the generic profile panel."""
 from __future__ import annotations
 
 import importlib.resources
 import re
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound, pass_context
 from markupsafe import Markup
 
-from .i18n import digits, show_date, show_money, show_time, translate
+from ..domain.money import Money
+from ..formatting import EMPTY, Formatter, read_moment
+from .i18n import translate
 
 TEMPLATES = importlib.resources.files("crmcore.web") / "templates"
 
@@ -33,8 +37,13 @@ def _lang(ctx) -> str:
     return ctx.get("lang", "fa")
 
 
-def _tz(ctx) -> str:
-    return ctx.get("tz", "Asia/Tehran")
+def formatter_of(ctx) -> Formatter:
+    """The page's :class:`Formatter` (``fmt``, set by :func:`crmcore.web.view.render`), else one for the
+    page's language and zone."""
+    fmt = ctx.get("fmt")
+    if isinstance(fmt, Formatter):
+        return fmt
+    return Formatter.for_language(_lang(ctx), tz=ctx.get("tz") or None)
 
 
 _AMOUNT = re.compile(r"^-?[1-9][0-9]{3,}(\.[0-9]+)?$")
@@ -54,45 +63,53 @@ def make_environment() -> Environment:
 
     @pass_context
     def jdate(ctx, value: Any) -> str:
-        return show_date(value, _lang(ctx), _tz(ctx))
+        """A day in the reader's calendar (also of a datetime or an ISO string); other text unchanged."""
+        if value not in (None, "") and read_moment(value) is None:
+            return formatter_of(ctx).digits(value)
+        return formatter_of(ctx).date(value)
 
     @pass_context
     def jdatetime(ctx, value: Any) -> str:
-        return show_date(value, _lang(ctx), _tz(ctx), with_time=True)
+        if value not in (None, "") and read_moment(value) is None:
+            return formatter_of(ctx).digits(value)
+        return formatter_of(ctx).moment(value)
 
     @pass_context
     def hhmm(ctx, value: Any) -> str:
-        return show_time(value, _lang(ctx), _tz(ctx))
+        return formatter_of(ctx).time(value)
 
     @pass_context
     def num(ctx, value: Any) -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = f"{value:,}"
-        return digits(value, _lang(ctx))
+        fmt = formatter_of(ctx)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return fmt.number(value)
+        return fmt.digits(value)
 
     @pass_context
     def money(ctx, amount: Any, currency: str | None = None) -> str:
-        return show_money(amount, currency, _lang(ctx))
+        """``Money`` as the reader reads it; or an amount in the major unit of ``currency`` (IRR when
+        not given), as reports send them. Text that is not an amount is shown as it is."""
+        fmt = formatter_of(ctx)
+        if amount is None or amount == "":
+            return EMPTY
+        if not isinstance(amount, Money):
+            try:
+                amount = Money.of(str(amount), currency or "IRR")
+            except Exception:  # noqa: BLE001 - show what was stored rather than fail the page
+                return fmt.digits(f"{amount} {currency or ''}".strip())
+        return fmt.money(amount)
 
     @pass_context
     def value(ctx, v: Any) -> str:
-        """A scalar from a plugin's data, shown in the user's language (dates, digits, yes/no)."""
-        lang = _lang(ctx)
-        if v is None or v == "":
-            return "—"
-        if isinstance(v, bool):
-            return translate("yes" if v else "no", lang)
-        if isinstance(v, int):
-            return digits(f"{v:,}", lang)
-        text = str(v)
-        if len(text) >= 10 and text[4:5] == "-" and text[7:8] == "-":
-            shown = show_date(text, lang, _tz(ctx), with_time=len(text) > 10)
-            if shown != digits(text, lang):
-                return shown
-        if _AMOUNT.match(text):  # an exact amount as reports and plugins send them ("5000000"): grouped
-            whole, dot, fraction = text.partition(".")
-            return digits(f"{int(whole):,}{dot}{fraction}", lang)
-        return digits(text, lang) if text.replace(".", "", 1).replace("-", "", 1).isdigit() else text
+        """A scalar from a plugin's or a report's data, shown in the user's language (dates, digits,
+        yes/no, grouped amounts)."""
+        fmt = formatter_of(ctx)
+        if isinstance(v, str):
+            if len(v) >= 10 and read_moment(v) is not None:
+                return fmt.moment(v) if len(v) > 10 else fmt.date(v)
+            if _AMOUNT.match(v):  # an exact amount as reports and plugins send them ("5000000"): grouped
+                return fmt.number(Decimal(v))
+        return fmt.value(v)
 
     @pass_context
     def phone(ctx, e164: Any) -> str:
@@ -105,20 +122,30 @@ def make_environment() -> Environment:
                 text = Phone(text).national()
             except Exception:  # noqa: BLE001 - show the stored form
                 pass
-        return digits(text, _lang(ctx))
+        return formatter_of(ctx).digits(text)
 
-    env.globals["t"] = t
-    env.globals["columns"] = table_columns
     @pass_context
     def label(ctx, key: Any) -> str:
         """A data key as a heading: ``open_tickets`` → "Open tickets" (Persian when the table knows it)."""
         return translate(humanise(key), _lang(ctx))
 
-    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money, value=value,
-                       humanise=label)
+    @pass_context
+    def fmt_value(ctx, v: Any, kind: str = "auto", places: int | None = None) -> str:
+        """``v`` formatted as ``kind`` (:meth:`Formatter.format`); raises for a value it cannot show."""
+        return formatter_of(ctx).format(v, kind, places=places)
+
+    env.globals["t"] = t
+    env.globals["columns"] = table_columns
+    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money,
+                       value=value, humanise=label, fmt=fmt_value)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
-    env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
-    env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+    env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(
+        isinstance(x, dict) for x in v)
+    env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(
+        not isinstance(x, (dict, list)) for x in v)
+    from .components import install
+
+    install(env)
     return env
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -11,6 +12,7 @@ import attrs
 from sqlalchemy import select
 
 from ..errors import PluginHookError
+from ..formatting import Formatter, money_unit_of
 from .auth import Principal, bearer_of, principal_from, session_cookie_name
 from .contrib import MenuItem, SegmentAction, WebBoard, WebMount, WebPanel, WebRoute
 from .i18n import LANGUAGES, translate
@@ -20,6 +22,7 @@ from .settings import WebSettings
 log = logging.getLogger("crmcore.web")
 
 LANG_COOKIE = "crm_lang"
+MONEY_UNIT_TTL = 10.0  # seconds a changed money unit may take to reach the pages
 
 
 @attrs.define
@@ -86,6 +89,7 @@ class WebState:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.cookie_name = session_cookie_name(settings.secure_cookies)
         self._secret: str | None = settings.secret
+        self._money_unit: tuple[str, float] | None = None
 
     # --- secrets and signing ------------------------------------------------------------------------
     @property
@@ -150,6 +154,20 @@ class WebState:
         if principal is not None and principal.locale in LANGUAGES:
             return principal.locale
         return self.settings.locale
+
+    def formatter(self, lang: str) -> Formatter:
+        """How values are shown to a reader in ``lang``: its calendar, the server's zone, the business's
+        money unit (read from the settings at most every :data:`MONEY_UNIT_TTL` seconds)."""
+        now = time.monotonic()
+        if self._money_unit is None or now - self._money_unit[1] > MONEY_UNIT_TTL:
+            try:
+                with self.crm.unit_of_work(readonly=True) as uow:
+                    unit = money_unit_of(uow)
+            except Exception:  # noqa: BLE001 - a page is still worth showing in rials
+                log.exception("the money unit setting could not be read")
+                unit = "rial"
+            self._money_unit = (unit, now)
+        return Formatter.for_language(lang, tz=self.crm.timezone, money_unit=self._money_unit[0])
 
     def menu(self, principal: Principal | None, lang: str) -> list[dict[str, str]]:
         if principal is None:

@@ -22,6 +22,7 @@ def render(request: Request, template: str, principal: Principal | None, *, stat
     lang = web.language(request, principal)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     notice = NOTICES.get(request.query_params.get("ok", ""))
+    variables.setdefault("fmt", web.formatter(lang))
     html = web.templates.get_template(template).render(
         lang=lang, dir="rtl" if lang == "fa" else "ltr", tz=web.crm.timezone, user=principal,
         menu=web.menu(principal, lang), csrf=principal.csrf if principal else None, path=request.url.path,
@@ -50,7 +51,8 @@ def render_plugin_page(request: Request, principal: Principal | None, template: 
 
     web = state(request)
     lang = web.language(request, principal)
-    inner = web.templates.get_template(template).render(lang=lang, tz=web.crm.timezone, user=principal,
+    fmt = variables.pop("fmt", None) or web.formatter(lang)
+    inner = web.templates.get_template(template).render(lang=lang, tz=web.crm.timezone, user=principal, fmt=fmt,
                                                         csrf=principal.csrf if principal else None,
                                                         columns=table_columns, **variables)
-    return render(request, "plugin_page.html", principal, title=title, content=Markup(inner))
+    return render(request, "plugin_page.html", principal, title=title, content=Markup(inner), fmt=fmt)

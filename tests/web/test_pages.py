@@ -60,7 +60,7 @@ def test_customer_page_is_rtl_and_jalali_in_persian_and_ltr_gregorian_in_english
     login(client, "viewer")
     fa = client.get(f"/customers/{cid}")
     assert '<html lang="fa" dir="rtl">' in fa.text
-    assert "۱۳۷۰-۰۵-۱۲" in fa.text
+    assert "۱۳۷۰/۰۵/۱۲" in fa.text
     en = client.get(f"/lang/en?next=/customers/{cid}")
     assert str(en.url).endswith(f"/customers/{cid}")
     assert '<html lang="en" dir="ltr">' in en.text
@@ -112,13 +112,13 @@ def test_plugin_sections_render_generically_or_with_the_plugins_template(crm_app
     cid = make_customer(app, "مریم")
     login(client, "viewer")
     page = client.get(f"/customers/{cid}").text
-    assert '<p class="club-tier">سطح: &lt;b&gt;gold&lt;/b&gt; · ۱,۲۰۰</p>' in page
+    assert '<p class="club-tier">سطح: &lt;b&gt;gold&lt;/b&gt; · ۱٬۲۰۰</p>' in page
     assert "<h2>باشگاه</h2>" in page
     deals = page[page.index('id="panel-deals"'):]
     assert "<dt>باز</dt><dd>۲</dd>" in deals
-    assert "۱۴۰۳-۱۲-۳۰" in deals  # an ISO date in a plugin's data, shown in the Jalali calendar
+    assert "۱۴۰۳/۱۲/۳۰" in deals  # an ISO date in a plugin's data, shown in the Jalali calendar
     assert "<td>قرارداد</td>" in deals
-    assert "این بخش نمایش داده نشد" in page[page.index('id="panel-broken"'):]
+    assert "بخش افزونهٔ «broken» نمایش داده نشد" in page[page.index('id="panel-broken"'):]
 
 
 def test_forms_need_the_session_csrf_token_and_change_nothing_without_it(client, users, crm_app):
@@ -167,8 +167,8 @@ def test_report_page_draws_an_svg_chart_and_downloads_csv(client, users, crm_app
     login(client, "viewer")
     page = client.get("/reports/sales.by_period", params={"period": "month"}).text
     assert "<svg" in page and page.count("<rect") == 2
-    assert "۱۴۰۳-۰۷" in page and "۱۴۰۳-۰۸" in page
-    assert "<td>۱,۲۵۰,۰۰۰</td>" in page  # exact amounts, grouped, in Persian digits
+    assert "۱۴۰۳/۰۷" in page and "۱۴۰۳/۰۸" in page
+    assert "<td>۱٬۲۵۰٬۰۰۰</td>" in page  # exact amounts, grouped, in Persian digits
     csv = client.get("/reports/sales.by_period.csv", params={"calendar": "jalali"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.headers["content-disposition"] == 'attachment; filename="sales.by_period.csv"'

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 from crmcore.web.auth import Principal
 from crmcore.web.charts import bar_chart, numeric_columns
 from crmcore.web.contrib import LEVELS, WebRoute
-from crmcore.web.i18n import show_date, show_money
+from crmcore.api import Formatter, Money
 from crmcore.web.view import safe_next
 
 
@@ -56,13 +56,27 @@ def test_only_local_paths_are_followed_after_login(target, expected):
     assert safe_next(target) == expected
 
 
-def test_dates_and_money_follow_the_language():
+def test_page_filters_show_dates_and_money_through_the_formatter():
+    from crmcore.web.render import make_environment
+
+    env = make_environment()
+
+    def show(source, lang, **values):
+        return env.from_string(source).render(lang=lang, tz="Asia/Tehran", **values)
+
     moment = datetime(2024, 10, 6, 21, 0, tzinfo=timezone.utc)  # after midnight in Tehran
-    assert show_date(moment, "fa", "Asia/Tehran") == "۱۴۰۳-۰۷-۱۶"
-    assert show_date(moment, "en", "Asia/Tehran") == "2024-10-07"
-    assert show_date(date(2024, 10, 6), "en", "Asia/Tehran") == "2024-10-06"
-    assert show_date("not a date", "fa", "Asia/Tehran") == "not a date"
-    assert show_money("1250000", "IRR", "en").startswith("1,250,000")
+    assert show("{{ m | jdate }}", "fa", m=moment) == "۱۴۰۳/۰۷/۱۶"
+    assert show("{{ m | jdate }}", "en", m=moment) == "2024-10-07"
+    assert show("{{ m | jdatetime }}", "en", m=moment) == "2024-10-07 00:30"
+    assert show("{{ m | jdate }}", "en", m=date(2024, 10, 6)) == "2024-10-06"
+    assert show("{{ m | jdate }}", "fa", m="not a date") == "not a date"
+    assert show("{{ a | money('IRR') }}", "en", a="1250000") == "1,250,000 IRR"
+    assert show("{{ a | money }}", "fa", a=Money(7550, "USD")) == "۷۵٫۵۰ دلار"
+    assert show("{{ n | num }}", "fa", n=1029000000) == "۱٬۰۲۹٬۰۰۰٬۰۰۰"
+    assert show("{{ v | value }}", "fa", v="5000000") == "۵٬۰۰۰٬۰۰۰"
+    assert show("{{ v | value }}", "fa", v=None) == "—"
+    toman = Formatter.for_language("fa", money_unit="toman")
+    assert show("{{ a | money }}", "fa", a=Money(12_500_000, "IRR"), fmt=toman) == "۱٬۲۵۰٬۰۰۰ تومان"
 
 
 def test_plugin_routes_are_checked_when_declared():

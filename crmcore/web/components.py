@@ -1,0 +1,152 @@
+"""The web side of the UI contract (:mod:`crmcore.ui`): the Jinja globals and tests the component templates
+(``_components.html``) use, and :func:`render_panel`, which renders one plugin's panel on its own so that a
+component of an unknown kind or a value that cannot be formatted costs that panel only: the page shows
+which plugin failed and the error is logged with the plugin's name."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any, Callable
+
+import attrs
+from jinja2 import Environment, pass_context
+from markupsafe import Markup
+
+from .. import ui
+from ..domain.money import Money
+from ..services.profile import ProfileSection, warn_deprecated
+from .charts import bar_chart
+from .i18n import translate
+
+log = logging.getLogger("crmcore.web")
+
+KINDS: dict[type, str] = {ui.Stat: "stat", ui.FieldList: "fields", ui.Table: "table", ui.Progress: "progress",
+                          ui.TimelineEntry: "timeline", ui.Badge: "badge", ui.Link: "link", ui.Action: "action",
+                          ui.Chart: "chart", ui.Section: "section"}
+#: kinds shown together when they follow each other (a row of KPIs, one timeline, a row of buttons)
+RUNS = {"stat": "stats", "timeline": "timeline", "badge": "badges", "link": "badges", "action": "actions"}
+NUMERIC = ("number", "money", "percent")
+
+
+class ComponentError(ValueError):
+    """A panel holds something that is not a component of :mod:`crmcore.ui`."""
+
+
+def kind_of(item: Any) -> str:
+    kind = KINDS.get(type(item))
+    if kind is None:
+        raise ComponentError(f"{type(item).__name__} is not a component of crmcore.ui "
+                             f"(known: {', '.join(sorted(KINDS.values()))})")
+    return kind
+
+
+def groups(items) -> list[tuple[str, Any]]:
+    """``items`` as ``(kind, item)``, with runs of stats, timeline entries, badges and actions gathered into
+    one ``(run kind, [items])``. Raises :class:`ComponentError` for an unknown component."""
+    out: list[tuple[str, Any]] = []
+    for item in items:
+        kind = kind_of(item)
+        run = RUNS.get(kind)
+        if run is not None:
+            if out and out[-1][0] == run:
+                out[-1][1].append(item)
+            else:
+                out.append((run, [item]))
+        else:
+            out.append((kind, item))
+    return out
+
+
+@attrs.frozen
+class ChartView:
+    bars: list[dict[str, Any]]
+    height: int
+    row_height: int
+    truncated: int
+
+
+def chart_view(chart: ui.Chart, fmt) -> ChartView:
+    """The geometry of the kernel's SVG bar chart (:func:`crmcore.web.charts.bar_chart`) with the bars'
+    labels and values formatted for the reader."""
+    lang = fmt.lang
+    numbers: list[Decimal] = []
+    for _, value in chart.bars:
+        if isinstance(value, Money):
+            numbers.append(value.amount)
+        else:
+            numbers.append(Decimal(str(value)) if not isinstance(value, Decimal) else value)
+    geometry = bar_chart(["label", "value"], [[i, n] for i, n in enumerate(numbers)], "value")
+    bars = []
+    for bar in geometry.bars if geometry else []:
+        label, value = chart.bars[int(bar.label)]
+        bars.append({"label": ui.text_of(label, lang), "value": fmt.format(value, chart.kind), "y": bar.y,
+                     "width": bar.width, "negative": bar.negative})
+    return ChartView(bars, geometry.height if geometry else 0, geometry.row_height if geometry else 0,
+                     geometry.truncated if geometry else 0)
+
+
+def install(env: Environment) -> None:
+    """Give the environment what ``_components.html`` uses."""
+
+    @pass_context
+    def ui_text(ctx, value) -> str:
+        return ui.text_of(value, ctx.get("lang", "fa"))
+
+    @pass_context
+    def ui_chart(ctx, chart: ui.Chart) -> ChartView:
+        from .render import formatter_of
+
+        return chart_view(chart, formatter_of(ctx))
+
+    @pass_context
+    def ui_may(ctx, access: str) -> bool:
+        may = ctx.get("may")
+        return bool(may(access)) if callable(may) else False
+
+    env.globals.update(ui_groups=groups, ui_text=ui_text, ui_chart=ui_chart, ui_may=ui_may, ui_numeric=NUMERIC)
+    env.tests.update(ui_badge=lambda v: isinstance(v, ui.Badge), ui_link=lambda v: isinstance(v, ui.Link),
+                     ui_progress=lambda v: isinstance(v, ui.Progress), ui_label=lambda v: isinstance(v, ui.Label),
+                     ui_list=lambda v: isinstance(v, (list, tuple)))
+
+
+@attrs.frozen
+class ShownPanel:
+    """A plugin's panel as HTML, or the error that kept it from showing."""
+
+    plugin: str
+    key: str
+    title: str
+    html: Markup | None
+    error: bool = False
+
+
+def title_of(contribution, lang: str) -> str:
+    if isinstance(contribution, ProfileSection):
+        return contribution.title_fa if lang == "fa" and contribution.title_fa else contribution.title
+    return ui.text_of(contribution.title, lang)
+
+
+def failed(plugin: str, lang: str) -> ShownPanel:
+    message = translate("The panel of plugin {plugin} could not be shown.", lang).format(plugin=plugin)
+    return ShownPanel(plugin, plugin, plugin, Markup('<p class="error" role="alert">{}</p>').format(message),
+                      error=True)
+
+
+def render_panel(env: Environment, plugin: str, contribution, *, lang: str, variables: dict[str, Any],
+                 may: Callable[[str], bool], panel_templates: dict[str, Any] | None = None) -> ShownPanel:
+    """One plugin's :class:`crmcore.ui.Panel` (or deprecated :class:`ProfileSection`) as HTML. Anything that
+    goes wrong renders as :func:`failed` and is logged with the plugin's name."""
+    try:
+        legacy = isinstance(contribution, ProfileSection)
+        if legacy:
+            warn_deprecated(contribution, plugin)
+        elif not isinstance(contribution, ui.Panel):
+            raise ComponentError(f"crm_customer_profile returned {type(contribution).__name__}, "
+                                 "not a crmcore.ui.Panel")
+        html = env.get_template("_ui_panel.html").render(
+            variables, lang=lang, plugin=plugin, panel=None if legacy else contribution,
+            legacy=contribution if legacy else None, may=may, panel_templates=panel_templates or {})
+        return ShownPanel(plugin, contribution.key, title_of(contribution, lang), Markup(html))
+    except Exception:  # noqa: BLE001 - one plugin's bad panel must not cost the page
+        log.exception("the panel of plugin %r could not be rendered", plugin)
+        return failed(plugin, lang)
