@@ -60,7 +60,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | No
 
 def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     """Build the web application for ``crm`` (a :class:`crmcore.app.CRM`)."""
-    from . import account_pages, api, customer_list, events, pages, plugin_routes, public, shell
+    from . import account_pages, api, customer_list, dashboard, events, pages, plugin_routes, public, shell
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)
@@ -111,6 +111,7 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(account_pages.build_router())
     app.include_router(public.build_router())
     app.include_router(plugin_routes.build_board_router())
+    app.include_router(dashboard.build_router())
     app.include_router(customer_list.build_router())
     app.include_router(pages.build_router())
     app.include_router(shell.build_router())

@@ -26,10 +26,6 @@ CUSTOMER_FIELDS = ("name", "phone", "email", "tags", "city", "address", "birthda
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    @r.get("/")
-    def home(user: Principal = Depends(page_user())):
-        return redirect("/customers")
-
     # --- customers (the list is in customer_list.py) -----------------------------------------------
     @r.get("/customers/new")
     def new_customer(request: Request, phone: str = "", user: Principal = Depends(page_user("write"))):
