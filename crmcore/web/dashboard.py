@@ -96,14 +96,15 @@ class Dashboard:
         return default if node is None else node
 
     def stat(self, label: ui.Text, name: str, path: str, *, kind: str = "number", currency: str | None = None,
-             start: date | None = None, end: date | None = None, period: str = "month",
+             minor: bool = False, start: date | None = None, end: date | None = None, period: str = "month",
              options: dict[str, str] | None = None, hint: ui.Text | None = None, tone: str = "neutral",
              default: Any = 0) -> ui.Stat:
-        """A :class:`crmcore.ui.Stat` showing one value of a report and linking to that report."""
+        """A :class:`crmcore.ui.Stat` showing one value of a report and linking to that report. Money: the
+        report's decimal amount in ``currency``, or its count of minor units with ``minor=True``."""
         raw = self.value(name, path, start=start, end=end, period=period, options=options, default=default)
         shown: Any = raw
         if kind == "money":
-            shown = Money.of(str(raw), currency or "IRR")
+            shown = Money(int(raw), currency or "IRR") if minor else Money.of(str(raw), currency or "IRR")
         elif kind in ("number", "percent") and isinstance(raw, str):
             shown = Decimal(raw)
         self.figures.append({"plugin": self.plugin, "report": name, "path": path, "value": raw,
@@ -164,13 +165,15 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
     base = d.value("customers.retention", "totals.customers_before")
     again = d.value("customers.retention", "totals.bought_again")
     bars: list[tuple[ui.Text, Any]] = [(ui.Label("This business", "این کسب‌وکار"), rate.value or 0)]
-    names = {"retail": ("Retail", "خرده‌فروشی"), "it_services": ("IT services", "خدمات فناوری اطلاعات"),
+    names = {"retail": ("Retail", "خرده‌فروشی"), "it_services": ("IT services", "فناوری اطلاعات"),
              "professional_services": ("Professional services", "خدمات حرفه‌ای")}
     bars += [(ui.Label(*names[k]), v) for k, v in RETENTION_BENCHMARKS.items()]
     panels.append(ui.Panel(key="retention", title=ui.Label("Retention", "نگهداشت مشتری"), order=30, items=[
         ui.Stat(rate.label, rate.value, kind="percent", href=rate.href,
                 hint=ui.Label(f"{again:,} of {base:,} of last year's buyers bought again",
-                              f"{_fa_int(again)} از {_fa_int(base)} خریدار سال قبل دوباره خریدند")),
+                              f"{_fa_int(again)} از {_fa_int(base)} خریدار سال قبل دوباره خریدند") if base else
+                ui.Label("Not enough history yet: nobody bought in the year before",
+                         "هنوز سابقه کافی نیست: در سال قبل از آن خریدی ثبت نشده")),
         ui.Chart(bars, kind="percent", title=ui.Label("Against the industry figures", "در برابر ارقام صنعت")),
     ]))
     return panels
