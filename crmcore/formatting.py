@@ -257,6 +257,18 @@ class Formatter:
             return self.period(value)
         return self.digits(value)
 
+    def loose(self, value: Any) -> str:
+        """A value as reports and older plugin data carry it: ISO strings become dates or moments, exact
+        decimal strings (``"1250000"``, ``"86.4"``) numbers with grouping, the rest :meth:`value`."""
+        if isinstance(value, str):
+            if len(value) >= 10 and _read_moment(value) is not None:
+                return self.moment(value) if len(value) > 10 else self.date(value)
+            if _DECIMAL.match(value):
+                return self.number(Decimal(value))
+        if isinstance(value, (list, tuple)):
+            return self.join(self.loose(v) for v in value) if value else EMPTY
+        return self.value(value)
+
     def format(self, value: Any, kind: str = "auto", *, places: int | None = None) -> str:
         """``value`` as ``kind``: ``auto`` (by type), ``text``, ``number``, ``percent``, ``money``, ``date``,
         ``moment``, ``time``. Raises :class:`FormattingError` for a value ``kind`` cannot show."""
@@ -299,6 +311,7 @@ def _decimal(value: Any) -> Decimal:
     raise FormattingError(f"{value!r} is not a number", field="number")
 
 
+_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _PERIOD = re.compile(r"^\d{4}(-\d{2}){1,2}$")
 
 

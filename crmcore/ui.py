@@ -257,6 +257,44 @@ COMPONENTS = (Stat, FieldList, Table, Progress, TimelineEntry, Badge, Link, Acti
 Component = Union[Stat, FieldList, Table, Progress, TimelineEntry, Badge, Link, Action, Chart, Section]
 
 
+class ComponentError(ValueError):
+    """A panel holds something that is not a component of this module."""
+
+
+KINDS: dict[type, str] = {Stat: "stat", FieldList: "fields", Table: "table", Progress: "progress",
+                          TimelineEntry: "timeline", Badge: "badge", Link: "link", Action: "action",
+                          Chart: "chart", Section: "section"}
+#: kinds shown together when they follow each other (a row of KPIs, one timeline, a row of buttons)
+RUNS = {"stat": "stats", "timeline": "timeline", "badge": "badges", "link": "badges", "action": "actions",
+        "progress": "progresses"}
+
+
+def kind_of(item: Any) -> str:
+    """The kind of a component (``stat``, ``table``…); :class:`ComponentError` for anything else."""
+    kind = KINDS.get(type(item))
+    if kind is None:
+        raise ComponentError(f"{type(item).__name__} is not a component of crmcore.ui "
+                             f"(known: {', '.join(sorted(KINDS.values()))})")
+    return kind
+
+
+def groups(items) -> list[tuple[str, Any]]:
+    """``items`` as ``(kind, item)`` for the renderers, with runs of stats, timeline entries, badges and
+    actions gathered into one ``(run kind, [items])``. Raises :class:`ComponentError` for an unknown one."""
+    out: list[tuple[str, Any]] = []
+    for item in items:
+        kind = kind_of(item)
+        run = RUNS.get(kind)
+        if run is not None:
+            if out and out[-1][0] == run:
+                out[-1][1].append(item)
+            else:
+                out.append((run, [item]))
+        else:
+            out.append((kind, item))
+    return out
+
+
 @attrs.frozen
 class Panel:
     """One plugin's card on the customer's 360° page (and its part of ``crm customers show``).

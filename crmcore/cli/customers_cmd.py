@@ -1,5 +1,3 @@
-import json
-
 import click
 
 from .context import console, echo_json, get_app
@@ -94,50 +92,93 @@ def update(customer_id, name, kind, add_phone, remove_phone, add_email, remove_e
 @click.argument("customer")
 @click.option("--json", "as_json", is_flag=True)
 def show(customer, as_json):
-    """Show a customer's 360° profile (id, external id, phone or email), with every plugin's section."""
+    """Show a customer's 360° profile (id, external id, phone or email), with every plugin's panel.
+
+    The text form shows the plugins' components in the chosen calendar and zone (``--calendar``,
+    ``--tz``) and language (``CRM_LANG=fa``); ``--json`` keeps the machine form: each plugin's section is
+    its panel's ``data`` (or, without it, what its components hold)."""
+    from ..formatting import Formatter, money_unit_of
     from ..services.customers import customer_to_dict, resolve_customer
     from ..services.interactions import list_interactions
+    from ..services.profile import gather_panels
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         c = resolve_customer(uow.session, customer)
-        data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, uow=uow)
         recent = list_interactions(uow.session, c.id, limit=5)
-        data["recent_interactions"] = [
-            {"id": i.id, "kind": i.kind, "occurred_at": i.occurred_at.isoformat(),
-             "amount": str(i.money.amount) if i.money else None, "currency": i.currency} for i in recent]
-    if as_json:
-        echo_json(data)
-        return
-    _print_profile(data, app)
+        if as_json:
+            data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, uow=uow)
+            data["recent_interactions"] = [
+                {"id": i.id, "kind": i.kind, "occurred_at": i.occurred_at.isoformat(),
+                 "amount": str(i.money.amount) if i.money else None, "currency": i.currency} for i in recent]
+            echo_json(data)
+            return
+        data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
+        panels = gather_panels(uow, c)
+        fmt = Formatter.for_app(app, money_unit=money_unit_of(uow))
+        _print_profile(data, c, panels, recent, fmt)
 
 
-def _print_profile(data, app):
+_FIELDS = {"phones": ("Phones", "تلفن‌ها"), "emails": ("Emails", "ایمیل‌ها"), "tags": ("Tags", "برچسب‌ها"),
+           "external_id": ("External id", "شناسه بیرونی"), "birthday": ("Birthday", "تاریخ تولد"),
+           "city": ("City", "شهر"), "address": ("Address", "نشانی"), "owner": ("Owner", "مسئول"),
+           "consent": ("Consent", "رضایت"), "created": ("Customer since", "مشتری از"),
+           "recent": ("Recent interactions", "تعاملات اخیر")}
+
+
+def _print_profile(data, customer, panels, recent, fmt):
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
-    from ..domain.dates import format_date, parse_date
+    from ..domain.phones import Phone
+    from .panels import panel_renderable
+
+    def label(key):
+        en, fa = _FIELDS[key]
+        return fa if fmt.persian else en
+
+    def phone(e164):
+        try:
+            return fmt.digits(Phone(e164).national() if e164.startswith("+98") else e164)
+        except Exception:  # noqa: BLE001 - show the stored form
+            return e164
 
     con = console()
-    con.print(f"[bold]{data['name']}[/bold]  #{data['id']}  ({data['kind']})")
-    rows = [("phones", ", ".join(p["e164"] for p in data["phones"])), ("emails", ", ".join(data["emails"])),
-            ("tags", ", ".join(data["tags"])), ("external id", data["external_id"] or ""),
-            ("birthday", format_date(parse_date(data["birthday"]), app.calendar) if data["birthday"] else ""),
-            ("city", data["city"] or ""), ("owner", data["owner"] or ""),
-            ("consent", f"sms={'yes' if data['consent']['sms'] else 'no'} email={'yes' if data['consent']['email'] else 'no'}")]
-    for k, v in data["attributes"].items():
-        rows.append((k, str(v)))
-    t = Table(show_header=False, box=None)
+    head = Text(data["name"], style="bold")
+    head.append(f"  #{fmt.digits(data['id'])}")
+    if data["kind"] != "person":
+        head.append(f"  ({data['kind']})")
+    con.print(head)
+    consent = (f"{'SMS' if not fmt.persian else 'پیامک'} {fmt.yes_no(data['consent']['sms'])} · "
+               f"{'email' if not fmt.persian else 'ایمیل'} {fmt.yes_no(data['consent']['email'])}")
+    rows = [("phones", fmt.join(phone(p["e164"]) for p in data["phones"])), ("emails", fmt.join(data["emails"])),
+            ("tags", fmt.join(data["tags"])), ("external_id", data["external_id"] or ""),
+            ("birthday", fmt.date(customer.birthday) if customer.birthday else ""),
+            ("city", data["city"] or ""), ("address", data["address"] or ""), ("owner", data["owner"] or ""),
+            ("consent", consent), ("created", fmt.date(customer.created_at) if customer.created_at else "")]
+    t = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    t.add_column(style="dim", no_wrap=True)
+    t.add_column(overflow="fold")
     for k, v in rows:
         if v:
-            t.add_row(k, v)
+            t.add_row(label(k), v)
+    for k, v in data["attributes"].items():
+        t.add_row(str(k), fmt.value(v))
     con.print(t)
-    for key, section in data.get("sections", {}).items():
-        con.print(f"[bold]{key}[/bold]: " + json.dumps(section, ensure_ascii=False, default=str))
-    if data["recent_interactions"]:
-        con.print("[bold]recent[/bold]")
-        for i in data["recent_interactions"]:
-            amount = f" {i['amount']} {i['currency']}" if i["amount"] else ""
-            con.print(f"  {i['occurred_at'][:16]}  {i['kind']}{amount}")
+    for p in panels:
+        con.print()
+        con.print(panel_renderable(p, fmt, con.width))
+    if recent:
+        con.print()
+        con.print(Text(label("recent"), style="bold underline"))
+        r = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        r.add_column(no_wrap=True)
+        r.add_column(overflow="fold")
+        r.add_column(justify="right", no_wrap=True)
+        for i in recent:
+            r.add_row(fmt.moment(i.occurred_at), i.kind, fmt.money(i.money) if i.money else "")
+        con.print(Padding(r, (0, 0, 0, 2), expand=False))
 
 
 @customers.command("find")

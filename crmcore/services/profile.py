@@ -4,12 +4,15 @@ Plugins return a :class:`crmcore.ui.Panel` of typed components. The older :class
 shown as a generic key/value list) is accepted for one more release with a ``DeprecationWarning``."""
 from __future__ import annotations
 
+import logging
 import warnings
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import attrs
 
 from ..ui import Panel
+
+log = logging.getLogger("crmcore.profile")
 
 
 @attrs.frozen
@@ -45,3 +48,35 @@ def profile_sections(uow, customer) -> list[Contribution]:
         if isinstance(s, ProfileSection):
             warn_deprecated(s)
     return sorted(sections, key=lambda s: (s.order, s.key))
+
+
+@attrs.frozen
+class PluginPanel:
+    """What one plugin contributed to a customer's profile, or the error its hook raised."""
+
+    plugin: str
+    section: Contribution | None
+    error: str | None = None
+
+
+def gather_panels(uow, customer, may_read: Callable[[str], bool] = lambda plugin: True) -> list[PluginPanel]:
+    """Every contribution of the plugins ``may_read(plugin)`` allows, each known by its plugin and in their
+    ``order``. A plugin whose hook raises costs its own panel (the error is logged with its name and kept
+    in ``error``), never the profile: each hook runs in its own savepoint."""
+    panels: list[PluginPanel] = []
+    for impl in uow.plugins.hook.crm_customer_profile.get_hookimpls():
+        plugin = impl.plugin_name
+        if not may_read(plugin):
+            continue
+        kwargs = {"uow": uow, "customer": customer}
+        try:
+            with uow.session.begin_nested():
+                section = impl.function(*[kwargs[a] for a in impl.argnames])
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the customer
+            log.exception("profile section of plugin %r failed for customer %s", plugin, customer.id)
+            panels.append(PluginPanel(plugin, None, f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        if section is not None:
+            panels.append(PluginPanel(plugin, section))
+    return sorted(panels, key=lambda p: (getattr(p.section, "order", 10**6),
+                                         getattr(p.section, "key", p.plugin)))

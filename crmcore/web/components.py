@@ -15,46 +15,13 @@ from markupsafe import Markup
 from .. import ui
 from ..domain.money import Money
 from ..services.profile import ProfileSection, warn_deprecated
+from ..ui import ComponentError, groups
 from .charts import bar_chart
 from .i18n import translate
 
 log = logging.getLogger("crmcore.web")
 
-KINDS: dict[type, str] = {ui.Stat: "stat", ui.FieldList: "fields", ui.Table: "table", ui.Progress: "progress",
-                          ui.TimelineEntry: "timeline", ui.Badge: "badge", ui.Link: "link", ui.Action: "action",
-                          ui.Chart: "chart", ui.Section: "section"}
-#: kinds shown together when they follow each other (a row of KPIs, one timeline, a row of buttons)
-RUNS = {"stat": "stats", "timeline": "timeline", "badge": "badges", "link": "badges", "action": "actions"}
 NUMERIC = ("number", "money", "percent")
-
-
-class ComponentError(ValueError):
-    """A panel holds something that is not a component of :mod:`crmcore.ui`."""
-
-
-def kind_of(item: Any) -> str:
-    kind = KINDS.get(type(item))
-    if kind is None:
-        raise ComponentError(f"{type(item).__name__} is not a component of crmcore.ui "
-                             f"(known: {', '.join(sorted(KINDS.values()))})")
-    return kind
-
-
-def groups(items) -> list[tuple[str, Any]]:
-    """``items`` as ``(kind, item)``, with runs of stats, timeline entries, badges and actions gathered into
-    one ``(run kind, [items])``. Raises :class:`ComponentError` for an unknown component."""
-    out: list[tuple[str, Any]] = []
-    for item in items:
-        kind = kind_of(item)
-        run = RUNS.get(kind)
-        if run is not None:
-            if out and out[-1][0] == run:
-                out[-1][1].append(item)
-            else:
-                out.append((run, [item]))
-        else:
-            out.append((kind, item))
-    return out
 
 
 @attrs.frozen
@@ -90,7 +57,11 @@ def install(env: Environment) -> None:
 
     @pass_context
     def ui_text(ctx, value) -> str:
-        return ui.text_of(value, ctx.get("lang", "fa"))
+        """A plugin's text in the page's language, with the language's digits."""
+        from .render import formatter_of
+
+        fmt = formatter_of(ctx)
+        return fmt.digits(ui.text_of(value, fmt.lang)) if fmt.persian else ui.text_of(value, fmt.lang)
 
     @pass_context
     def ui_chart(ctx, chart: ui.Chart) -> ChartView:

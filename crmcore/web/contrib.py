@@ -76,7 +76,8 @@ class BoardCard:
     title: str
     subtitle: str | None = None
     customer_id: int | None = None
-    badge: str | None = None  # a short figure: an amount, a priority, a due date
+    #: a short figure: an amount (``Money``), a priority, a due date (``date``); shown by the formatting layer
+    badge: Any = None
 
 
 @attrs.frozen
@@ -85,7 +86,8 @@ class BoardColumn:
     title: str
     cards: list[BoardCard] = attrs.field(factory=list)
     title_fa: str | None = None
-    summary: str | None = None  # e.g. the column's total
+    #: e.g. the column's total: text, a ``Money`` or a list of them (one per currency)
+    summary: Any = None
 
 
 @attrs.frozen

@@ -16,6 +16,8 @@ from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .deps import WebError, form_text, page_user, state
+from ..reports.display import label_of, totals_lines
+from .i18n import translate
 from .panels import gather_panels, render_panels
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
@@ -120,7 +122,11 @@ def build_router() -> APIRouter:
         chart = bar_chart(result["columns"], result["rows"], q.get("chart")) if result else None
         numeric = numeric_columns(result["columns"], result["rows"]) if result else []
         lang = web.language(request, user)
-        return render(request, "report.html", user, status=422 if error else 200, title="Report",
+        fmt = web.formatter(lang)
+        totals = [(label_of(path, lambda text: translate(text, lang)), shown)
+                  for path, shown in totals_lines(result["totals"] if result else None, fmt)]
+        return render(request, "report.html", user, status=422 if error else 200, title="Report", fmt=fmt,
+                      totals=totals,
                       report=registry[name], result=result, error=error, chart=chart, numeric=numeric,
                       params={"from": q.get("from", "")[:20], "to": q.get("to", "")[:20],
                               "period": q.get("period", "month"),

@@ -7,38 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import attrs
-
-from ..services.profile import Contribution
+from ..services.profile import PluginPanel, gather_panels  # noqa: F401  (the web's panels are these)
 
 log = logging.getLogger("crmcore.web")
-
-
-@attrs.frozen
-class PluginPanel:
-    plugin: str
-    section: Contribution | None
-    error: str | None = None
-
-
-def gather_panels(uow, customer, may_read) -> list[PluginPanel]:
-    """Contributions of the plugins ``may_read(plugin)`` allows, in their ``order``."""
-    panels: list[PluginPanel] = []
-    for impl in uow.plugins.hook.crm_customer_profile.get_hookimpls():
-        plugin = impl.plugin_name
-        if not may_read(plugin):
-            continue
-        kwargs = {"uow": uow, "customer": customer}
-        try:
-            with uow.session.begin_nested():
-                section = impl.function(*[kwargs[a] for a in impl.argnames])
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the customer
-            log.exception("profile section of plugin %r failed for customer %s", plugin, customer.id)
-            panels.append(PluginPanel(plugin, None, f"{type(exc).__name__}: {exc}"[:300]))
-            continue
-        if section is not None:
-            panels.append(PluginPanel(plugin, section))
-    return sorted(panels, key=lambda p: (getattr(p.section, "order", 10**6), getattr(p.section, "key", p.plugin)))
 
 
 def sections_json(panels: list[PluginPanel]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ in the user's language (all through the page's :class:`crmcore.formatting.Format
 from __future__ import annotations
 
 import importlib.resources
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -44,9 +43,6 @@ def formatter_of(ctx) -> Formatter:
     if isinstance(fmt, Formatter):
         return fmt
     return Formatter.for_language(_lang(ctx), tz=ctx.get("tz") or None)
-
-
-_AMOUNT = re.compile(r"^-?[1-9][0-9]{3,}(\.[0-9]+)?$")
 
 
 def humanise(key: Any) -> str:
@@ -102,14 +98,8 @@ def make_environment() -> Environment:
     @pass_context
     def value(ctx, v: Any) -> str:
         """A scalar from a plugin's or a report's data, shown in the user's language (dates, digits,
-        yes/no, grouped amounts)."""
-        fmt = formatter_of(ctx)
-        if isinstance(v, str):
-            if len(v) >= 10 and read_moment(v) is not None:
-                return fmt.moment(v) if len(v) > 10 else fmt.date(v)
-            if _AMOUNT.match(v):  # an exact amount as reports and plugins send them ("5000000"): grouped
-                return fmt.number(Decimal(v))
-        return fmt.value(v)
+        yes/no, grouped amounts): :meth:`Formatter.loose`."""
+        return formatter_of(ctx).loose(v)
 
     @pass_context
     def phone(ctx, e164: Any) -> str:
@@ -139,6 +129,8 @@ def make_environment() -> Environment:
     env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money,
                        value=value, humanise=label, fmt=fmt_value)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
+    env.tests["pair"] = lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and not any(
+        isinstance(x, (dict, list)) for x in v)
     env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(
         isinstance(x, dict) for x in v)
     env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(

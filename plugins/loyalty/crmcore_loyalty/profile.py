@@ -5,28 +5,75 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, to_ascii_digits
+from crmcore.api import Customer, SearchField, ValidationError, compare, to_ascii_digits, ui
 
 from .ledger import entry_to_dict, ledger, lots
 from .models import LoyaltyAccount
 from .programs import active_program
 
 
-def profile_section(uow, customer) -> ProfileSection | None:
+#: the ledger's entry kinds as a member reads them
+KIND_LABELS = {"earn": ("earned", "کسب"), "purchase": ("purchase", "خرید"), "redeem": ("redeemed", "استفاده"),
+               "expire": ("expired", "انقضا"), "adjust": ("adjustment", "اصلاح"), "reverse": ("reversed", "برگشت"),
+               "clawback": ("clawback", "بازپس‌گیری"), "refund": ("refund", "مرجوعی"),
+               "merge_in": ("merged in", "ادغام (ورود)"), "merge_out": ("merged out", "ادغام (خروج)"),
+               "transfer_in": ("transfer received", "انتقال دریافتی"),
+               "transfer_out": ("transfer sent", "انتقال ارسالی")}
+L = ui.Label
+
+
+def kind_badge(kind: str) -> ui.Badge:
+    en, fa = KIND_LABELS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+    tone = "success" if kind in ("earn", "purchase", "transfer_in", "merge_in") else (
+        "danger" if kind in ("expire", "clawback") else "neutral")
+    return ui.Badge(L(en, fa), tone=tone)
+
+
+def profile_section(uow, customer) -> ui.Panel | None:
     account = uow.session.get(LoyaltyAccount, customer.id)
     if account is None:
         return None
     program = active_program(uow)
-    horizon = uow.now() + timedelta(days=program.expiry_warning_days or 30)
-    soon = [{"points": lot.remaining, "expires_at": lot.expires_at.isoformat()}
-            for lot in lots(uow, customer.id) if lot.expires_at is not None and lot.expires_at <= horizon]
-    return ProfileSection(
-        key="loyalty", title="Loyalty", title_fa="باشگاه مشتریان", order=40,
-        data={"balance": account.balance, "owed": account.owed,
-              "expiring_soon": soon, "expiring_within_days": program.expiry_warning_days or 30,
-              "last_entries": [{k: v for k, v in entry_to_dict(e).items() if k in
-                                ("seq", "kind", "points", "balance_after", "reason", "occurred_at")}
-                               for e in ledger(uow, customer.id, limit=5, newest_first=True)]})
+    days = program.expiry_warning_days or 30
+    horizon = uow.now() + timedelta(days=days)
+    soon_lots = [lot for lot in lots(uow, customer.id) if lot.expires_at is not None and lot.expires_at <= horizon]
+    entries = ledger(uow, customer.id, limit=5, newest_first=True)
+    data = {"balance": account.balance, "owed": account.owed,
+            "expiring_soon": [{"points": lot.remaining, "expires_at": lot.expires_at.isoformat()} for lot in soon_lots],
+            "expiring_within_days": days,
+            "last_entries": [{k: v for k, v in entry_to_dict(e).items() if k in
+                              ("seq", "kind", "points", "balance_after", "reason", "occurred_at")} for e in entries]}
+    stats = [ui.Stat(L("Points balance", "مانده امتیاز"), account.balance, kind="number")]
+    if soon_lots:
+        stats.append(ui.Stat(L(f"Expiring within {days} days", f"در حال انقضا تا {days} روز"),
+                             sum(lot.remaining for lot in soon_lots), kind="number", tone="warning"))
+    if account.owed:
+        stats.append(ui.Stat(L("Owed", "بدهی امتیاز"), account.owed, kind="number", tone="danger"))
+    items: list = stats
+    if soon_lots:
+        items.append(ui.Table(
+            columns=[ui.Column("expires", L("Expires", "تاریخ انقضا"), "moment"),
+                     ui.Column("points", L("Points", "امتیاز"), "number")],
+            rows=[{"expires": lot.expires_at, "points": lot.remaining} for lot in soon_lots[:5]],
+            title=L("Expiring soon", "به‌زودی منقضی می‌شود"), total=len(soon_lots)))
+    items.append(ui.Table(
+        columns=[ui.Column("at", L("When", "زمان"), "moment"), ui.Column("kind", L("Entry", "نوع"), "badge"),
+                 ui.Column("points", L("Points", "امتیاز"), "number"),
+                 ui.Column("balance", L("Balance after", "مانده پس از آن"), "number")],
+        rows=[{"at": e.occurred_at, "kind": kind_badge(e.kind), "points": e.points, "balance": e.balance_after}
+              for e in entries],
+        title=L("Latest entries", "آخرین گردش‌ها"), empty=L("No entries yet.", "هنوز گردشی ثبت نشده است."),
+        total=account_entries(uow, customer.id), more_href=None))
+    return ui.Panel(key="loyalty", title=L("Loyalty", "باشگاه مشتریان"), order=40, items=items, data=data)
+
+
+def account_entries(uow, customer_id: int) -> int:
+    from sqlalchemy import func
+
+    from .models import LoyaltyEntry
+
+    return uow.session.scalar(select(func.count()).select_from(LoyaltyEntry).where(
+        LoyaltyEntry.customer_id == customer_id)) or 0
 
 
 def _points_condition(op: str, value: str):

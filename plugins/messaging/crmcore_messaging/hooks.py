@@ -1,9 +1,9 @@
 """Hook implementations: kernel events, lifecycle contributions, and other plugins' events (optional)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from crmcore.api import AttributeSpec, ProfileSection, hookimpl
+from crmcore.api import AttributeSpec, hookimpl
 
 from . import triggers
 
@@ -44,22 +44,9 @@ def crm_demo_seed(uow, customers, rng):
 
 @hookimpl
 def crm_customer_profile(uow, customer):
-    from .models import ConsentChange, Message
+    from .profile import profile_section
 
-    counts = dict(uow.session.execute(select(Message.status, func.count()).where(
-        Message.customer_id == customer.id).group_by(Message.status)).all())
-    last = list(uow.session.scalars(select(Message).where(Message.customer_id == customer.id)
-                                    .order_by(Message.created_at.desc(), Message.id.desc()).limit(5)))
-    change = uow.session.scalar(select(ConsentChange).where(ConsentChange.customer_id == customer.id)
-                                .order_by(ConsentChange.at.desc(), ConsentChange.id.desc()).limit(1))
-    data = {"consent": {"sms": customer.consent_sms, "email": customer.consent_email},
-            "last_consent_change": None if change is None else {
-                "channel": change.channel, "granted": change.granted, "source": change.source,
-                "at": change.at.isoformat()},
-            "messages": counts,
-            "recent": [{"id": m.id, "channel": m.channel, "template": m.template, "status": m.status,
-                        "at": m.created_at.isoformat(), "error": m.error} for m in last]}
-    return ProfileSection("messaging", "Messages", data, title_fa="پیام‌ها", order=60)
+    return profile_section(uow, customer)
 
 
 # --- kernel events --------------------------------------------------------------------------------------

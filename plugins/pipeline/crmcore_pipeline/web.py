@@ -3,6 +3,7 @@ one column per open stage with its totals; moving a card moves the deal through 
 closed deal or a closing stage is refused with the plugin's own message (win or lose a deal from its card)."""
 from __future__ import annotations
 
+from crmcore.api import Money
 from crmcore.web.contrib import BoardCard, BoardColumn, BoardData, WebBoard
 
 from .board import board
@@ -13,9 +14,10 @@ def load(uow, params: dict[str, str]) -> BoardData:
     b = board(uow, pipeline=params.get("pipeline"), owner=params.get("owner"))
     return BoardData(title=b["name"], columns=[
         BoardColumn(key=c["stage"], title=c.get("name_en") or c["name"], title_fa=c["name"],
-                    summary=", ".join(f'{t["amount"]} {cur}' for cur, t in c["totals"].items()),
+                    summary=[Money.of(t["amount"], cur) for cur, t in c["totals"].items()],
                     cards=[BoardCard(id=str(d["id"]), title=d["title"], subtitle=d["customer"],
-                                     badge=d["amount"]) for d in c["deals"]])
+                                     badge=None if d["amount"] is None else Money.of(d["amount"], d["currency"]))
+                           for d in c["deals"]])
         for c in b["columns"]])
 
 

@@ -1,17 +1,23 @@
-"""The customer's profile section: open tasks, the next one, and the overdue ones (read only)."""
+"""The customer's profile panel: open tasks, the next ones, and the overdue ones (read only)."""
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from crmcore.api import ProfileSection
+from crmcore.api import ui
 
 from .display import format_due
 from .models import Task
+from .values import KIND_LABELS_FA
 
 SHOWN = 5
+L = ui.Label
+PRIORITIES = {"low": (L("low", "کم"), "neutral"), "normal": (L("normal", "عادی"), "neutral"),
+              "high": (L("high", "زیاد"), "warning"), "urgent": (L("urgent", "فوری"), "danger")}
 
 
-def profile_section(uow, customer) -> ProfileSection | None:
+def profile_section(uow, customer) -> ui.Panel | None:
     now = uow.now()
     base = select(Task).where(Task.customer_id == customer.id, Task.state == "open")
     open_count = uow.session.scalar(select(func.count()).select_from(base.subquery()))
@@ -24,11 +30,37 @@ def profile_section(uow, customer) -> ProfileSection | None:
     overdue_count = uow.session.scalar(
         select(func.count()).select_from(base.where(Task.overdue_at <= now).subquery()))
     upcoming = list(uow.session.scalars(base.where(Task.overdue_at > now).order_by(Task.due_at).limit(SHOWN)))
-    return ProfileSection(
-        key="tasks", title="Tasks and appointments", title_fa="کارها و قرارها", order=60,
-        data={"open": open_count, "overdue_count": overdue_count, "done": done_count,
-              "overdue": [_brief(t, calendar, tz) for t in overdue],
-              "upcoming": [_brief(t, calendar, tz) for t in upcoming]})
+    data = {"open": open_count, "overdue_count": overdue_count, "done": done_count,
+            "overdue": [_brief(t, calendar, tz) for t in overdue],
+            "upcoming": [_brief(t, calendar, tz) for t in upcoming]}
+    items: list = [ui.Stat(L("Open", "باز"), open_count, kind="number"),
+                   ui.Stat(L("Overdue", "عقب‌افتاده"), overdue_count, kind="number",
+                           tone="danger" if overdue_count else "neutral"),
+                   ui.Stat(L("Done", "انجام‌شده"), done_count, kind="number")]
+    if overdue:
+        items.append(_table(overdue, L("Overdue", "عقب‌افتاده"), overdue_count))
+    items.append(_table(upcoming, L("Coming up", "پیش رو"), open_count - overdue_count,
+                        empty=L("Nothing planned.", "برنامه‌ای نیست.")))
+    return ui.Panel(key="tasks", title=L("Tasks and appointments", "کارها و قرارها"), order=60, items=items,
+                    data=data)
+
+
+def _due(task: Task):
+    """All-day tasks are due on a day of their own zone; others at a moment."""
+    if task.all_day:
+        return task.due_at.astimezone(ZoneInfo(task.timezone)).date()
+    return task.due_at
+
+
+def _table(tasks: list[Task], title: ui.Label, total: int, empty: ui.Label | None = None) -> ui.Table:
+    return ui.Table(
+        columns=[ui.Column("due", L("Due", "سررسید"), "auto"), ui.Column("kind", L("Kind", "نوع"), "badge"),
+                 ui.Column("title", L("Task", "کار")), ui.Column("assignee", L("Assignee", "مسئول")),
+                 ui.Column("priority", L("Priority", "اولویت"), "badge")],
+        rows=[{"due": _due(t), "kind": ui.Badge(L(t.kind.replace("_", " "), KIND_LABELS_FA.get(t.kind, t.kind))),
+               "title": t.title, "assignee": t.assignee,
+               "priority": ui.Badge(*PRIORITIES.get(t.priority, (L(t.priority), "neutral")))} for t in tasks],
+        title=title, total=total, empty=empty)
 
 
 def _brief(task: Task, calendar: str, tz: str) -> dict:

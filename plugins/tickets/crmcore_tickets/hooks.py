@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, hookimpl, to_ascii_digits
+from crmcore.api import Customer, SearchField, ValidationError, compare, hookimpl, to_ascii_digits
 
 
 @hookimpl
@@ -43,34 +43,9 @@ def crm_search_fields():
 
 @hookimpl
 def crm_customer_profile(uow, customer):
-    from sqlalchemy import func  # not at module level: sqlalchemy's `func` answers any attribute, hook markers too
+    from .profile import profile_section
 
-    from .models import UNSOLVED, Ticket
-
-    session = uow.session
-    unsolved = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED))
-                               .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(5)).all()
-    count = session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.customer_id == customer.id, Ticket.state.in_(UNSOLVED)))
-    last_csat = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.csat_score.is_not(None))
-                                .order_by(Ticket.csat_at.desc(), Ticket.id.desc()).limit(1)).first()
-    total = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == customer.id))
-    if not total:
-        return None
-    return ProfileSection(
-        key="tickets", title="Support tickets", title_fa="تیکت‌های پشتیبانی", order=60,
-        data={"open_count": count, "total": total,
-              "open": [{"id": t.id, "subject": t.subject, "state": t.state, "priority": t.priority,
-                        "assignee": t.assignee.username if t.assignee else None,
-                        "due_at": _next_due(t)} for t in unsolved],
-              "last_csat": None if last_csat is None else {
-                  "ticket_id": last_csat.id, "score": last_csat.csat_score, "at": last_csat.csat_at.isoformat()}})
-
-
-def _next_due(t) -> str | None:
-    """The next due time while the SLA clock runs (None when it is stopped or there is no policy)."""
-    due = t.first_response_due_at if t.first_response_at is None else t.resolution_due_at
-    return due.isoformat() if due is not None and t.sla_paused_at is None else None
+    return profile_section(uow, customer)
 
 
 @hookimpl

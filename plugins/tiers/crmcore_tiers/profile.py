@@ -1,11 +1,13 @@
 """The tiers part of the customer profile, and the search fields ``tier`` and ``tier_rank``."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from crmcore.api import Customer, ProfileSection, SearchField, ValidationError, compare, normalize, to_ascii_digits
+from crmcore.api import (
+    Customer, Money, SearchField, ValidationError, compare, normalize, to_ascii_digits, ui,
+)
 
 from .models import TierMember
 from .qualify import TICK, Measurer, lapse_day, local_day, progress
@@ -13,7 +15,18 @@ from .service import change_to_dict, currency_of, get_member, history, ladder_of
 from .texts import more_to
 
 
-def profile_section(uow, customer) -> ProfileSection | None:
+L = ui.Label
+METRICS = {"points": L("Points", "امتیاز"), "purchases": L("Purchases", "تعداد خرید"),
+           "spend": L("Spend", "مبلغ خرید")}
+DIRECTIONS = {"join": (L("joined", "عضویت"), "info"), "up": (L("upgraded", "ارتقا"), "success"),
+              "down": (L("downgraded", "تنزل"), "warning"), "merge": (L("merged", "ادغام"), "neutral")}
+
+
+def _title(tier) -> ui.Label:
+    return L(tier.title or tier.name, tier.title_fa or tier.title or tier.name)
+
+
+def profile_section(uow, customer) -> ui.Panel | None:
     ladder = ladder_of(uow)
     if ladder is None:
         return None
@@ -30,6 +43,7 @@ def profile_section(uow, customer) -> ProfileSection | None:
             "next_tier": None, "reevaluated_on": None, "downgrade_on": None,
             "in_grace": bool(member and member.grace_until)}
     upper = ladder.next_above(tier.name)
+    steps: list = []
     if upper is not None:
         steps = progress(ladder, upper, m, now + TICK)
         closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
@@ -43,9 +57,46 @@ def profile_section(uow, customer) -> ProfileSection | None:
             lapse = lapse_day(ladder, tier, m, today) or today
             data["reevaluated_on"] = lapse.isoformat()
             data["downgrade_on"] = (lapse + timedelta(days=tier.grace_days)).isoformat()
+    changes = history(uow, customer.id, limit=5, newest_first=True) if member else []
     if member:
-        data["history"] = [change_to_dict(c) for c in history(uow, customer.id, limit=5, newest_first=True)]
-    return ProfileSection(key="tiers", title="Membership tier", title_fa="سطح عضویت", data=data, order=45)
+        data["history"] = [change_to_dict(c) for c in changes]
+
+    fields = [ui.Field(L("Tier", "سطح"), ui.Badge(_title(tier), tone="info" if tier.is_base else "success"))]
+    if member:
+        fields.append(ui.Field(L("Member since", "عضو از"), member.since, kind="date"))
+    if tier.multiplier != 1:
+        fields.append(ui.Field(L("Points multiplier", "ضریب امتیاز"), tier.multiplier, kind="number"))
+    if tier.discount_percent:
+        fields.append(ui.Field(L("Discount", "تخفیف"), tier.discount_percent, kind="percent"))
+    if tier.perks:
+        fields.append(ui.Field(L("Perks", "مزایا"), list(tier.perks)))
+    if data["downgrade_on"]:
+        fields.append(ui.Field(L("Re-evaluated on", "بازبینی در"), date.fromisoformat(data["reevaluated_on"])))
+        fields.append(ui.Field(L("Downgrade on", "تنزل سطح در"), date.fromisoformat(data["downgrade_on"])))
+    if data["in_grace"]:
+        fields.append(ui.Field(L("Status", "وضعیت"), ui.Badge(L("in grace", "در مهلت"), tone="warning")))
+    items: list = [ui.FieldList(fields)]
+    if upper is not None:
+        text, text_fa = data["next_tier"]["text"], data["next_tier"]["text_fa"]
+        bars = []
+        for step in steps:
+            money = step["metric"] == "spend"
+            value = Money(int(step["have"]), currency) if money else step["have"]
+            goal = Money(int(step["threshold"]), currency) if money else step["threshold"]
+            bars.append(ui.Progress(METRICS.get(step["metric"], L(step["metric"])), value, goal,
+                                    kind="money" if money else "number"))
+        title = _title(upper)
+        items.append(ui.Section(L(f"Toward {title.en}", f"تا سطح {title.fa}"), bars + [ui.Badge(L(text, text_fa))]))
+    if changes:
+        items += [_change_entry(ladder, c) for c in changes]
+    return ui.Panel(key="tiers", title=L("Membership tier", "سطح عضویت"), items=items, order=45, data=data)
+
+
+def _change_entry(ladder, change) -> ui.TimelineEntry:
+    new = ladder.get(change.new_tier)
+    title = _title(new) if new is not None else L(change.new_tier)
+    kind, tone = DIRECTIONS.get(change.direction, (L(change.direction), "neutral"))
+    return ui.TimelineEntry(change.occurred_at, title, kind=kind, tone=tone)
 
 
 def _tier_condition(op: str, value: str, uow=None):
