@@ -107,7 +107,8 @@ class Dashboard:
             shown = Money(int(raw), currency or "IRR") if minor else Money.of(str(raw), currency or "IRR")
         elif kind in ("number", "percent") and isinstance(raw, str):
             shown = Decimal(raw)
-        self.figures.append({"plugin": self.plugin, "report": name, "path": path, "value": raw,
+        self.figures.append({"plugin": self.plugin, "report": name, "path": path, "value": raw, "kind": kind,
+                             "currency": currency if kind == "money" else None, "minor": minor,
                              "from": start.isoformat() if start else None, "to": end.isoformat() if end else None,
                              "period": period, "calendar": self.calendar, "options": dict(options or {}),
                              "label": ui.text_of(label, "en")})
