@@ -51,7 +51,7 @@ FA: dict[str, str] = {
         "خطایی رخ داد؛ تغییر ذخیره نشد.", "Menu": "منو", "This section could not be shown.": "این بخش نمایش داده نشد.", "Close": "بستن",
     "The panel of plugin {plugin} could not be shown.": "بخش افزونهٔ «{plugin}» نمایش داده نشد.",
     "{shown} of {total}": "{shown} از {total}", "Show all": "نمایش همه", "Goal": "هدف",
-    "Dashboard": "پیشخوان",
+    "Dashboard": "پیشخوان", "Not a phone number": "شماره تلفن معتبر نیست",
     # the customer list
     "Saved segments": "بخش‌های ذخیره‌شده", "Filters": "فیلترها", "Tag": "برچسب", "Any": "همه",
     "Last purchase from": "آخرین خرید از", "Last purchase to": "آخرین خرید تا",
