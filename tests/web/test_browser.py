@@ -114,8 +114,8 @@ def test_a_day_at_the_desk(live_server, page):
     expect(page.locator("h1")).to_have_text("مهدی کاظمی")
     panel = page.locator("#panel-club")
     expect(panel).to_contain_text("باشگاه مشتریان")
-    expect(panel).to_contain_text("۱,۲۵۰")
-    expect(panel).to_contain_text("۱۴۰۴-۰۳-۱۱")  # 2025-06-01 in the Jalali calendar
+    expect(panel).to_contain_text("۱٬۲۵۰")
+    expect(panel).to_contain_text("۱۴۰۴/۰۳/۱۱")  # 2025-06-01 in the Jalali calendar
     shot("03-customer")
 
     page.goto(base + "/boards/deals/deals")

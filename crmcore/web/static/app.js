@@ -145,7 +145,16 @@
   // on English pages. The server reads either calendar, with Persian or Latin digits.
   var dates = document.querySelectorAll("input[data-date]");
   if (dates.length && fa && window.jalaliDatepicker) {
-    dates.forEach(function (input) { input.setAttribute("data-jdp", ""); });
+    dates.forEach(function (input) {
+      input.setAttribute("data-jdp", "");
+      // the picker writes Latin digits; the page shows Persian ones (the server reads both)
+      ["change", "input"].forEach(function (name) {
+        input.addEventListener(name, function () {
+          var shown = local(input.value);
+          if (shown !== input.value) input.value = shown;
+        });
+      });
+    });
     window.jalaliDatepicker.startWatch({persianDigits: true, autoReadOnlyInput: false, showTodayBtn: true,
                                         showEmptyBtn: true, useDropDownYears: true, zIndex: 20,
                                         separatorChars: {date: "/"}});
