@@ -1,13 +1,15 @@
-"""Pictures of the web interface for the docs: builds the demo business (``crm demo``), serves ``crm web`` on it
-and photographs the dashboard, a customer's 360° page and the sales board at desktop (1366 px) and phone
-(390 px) widths with Playwright driving Debian's Chromium; writes small palette PNGs to ``docs/img/``.
+"""Pictures of the web interface for the docs: builds the demo business (``crm demo``), serves
+``crm web`` on it and photographs the dashboard, a customer's 360° page and the sales board at
+desktop (1366 px) and phone (390 px) widths with Playwright driving Debian's Chromium; writes small
+palette PNGs to ``docs/img/``.
 
     .venv/bin/python scripts/screenshots.py            # a fresh demo database in a temporary folder
     .venv/bin/python scripts/screenshots.py --db crm-demo.db --out /tmp/shots --lang en
 
-Needs ``apt-get install chromium`` (/usr/bin/chromium) and the ``playwright`` and ``pillow`` packages
-(``pip install -e .[test,dev]``).
+Needs ``apt-get install chromium`` (/usr/bin/chromium) and the ``playwright`` and ``pillow``
+packages (``pip install -e .[test,dev]``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +23,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--font-render-hinting=none"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--font-render-hinting=none",
+]
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 PASSWORD = "screenshots only, not a real password"
 #: the pages photographed: (name, path); ``{customer}`` is the demo customer with the most going on
-PAGES = [("dashboard", "/"), ("customer", "/customers/{customer}"), ("board", "/boards/pipeline/deals")]
+PAGES = [
+    ("dashboard", "/"),
+    ("customer", "/customers/{customer}"),
+    ("board", "/boards/pipeline/deals"),
+]
 
 
 def free_port() -> int:
@@ -47,8 +61,12 @@ def busiest_customer(app) -> int:
     from crmcore.storage.models import Interaction
 
     with app.unit_of_work(readonly=True) as uow:
-        return uow.session.execute(select(Interaction.customer_id).group_by(Interaction.customer_id)
-                                   .order_by(func.count().desc(), Interaction.customer_id).limit(1)).scalar_one()
+        return uow.session.execute(
+            select(Interaction.customer_id)
+            .group_by(Interaction.customer_id)
+            .order_by(func.count().desc(), Interaction.customer_id)
+            .limit(1)
+        ).scalar_one()
 
 
 def serve(app):
@@ -58,8 +76,14 @@ def serve(app):
     from crmcore.web.settings import WebSettings
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, WebSettings(secret="screenshots")), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app, WebSettings(secret="screenshots")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -83,7 +107,9 @@ def optimise(path: Path) -> None:
     from PIL import Image
 
     with Image.open(path) as image:
-        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        small = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
     small.save(path, optimize=True)
 
 
@@ -94,9 +120,12 @@ def take(base: str, out: Path, customer: int, lang: str, full_page: bool) -> lis
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for width_name, (width, height) in WIDTHS.items():
-            context = browser.new_context(viewport={"width": width, "height": height},
-                                          locale="fa-IR" if lang == "fa" else "en-US",
-                                          device_scale_factor=1, service_workers="block")
+            context = browser.new_context(
+                viewport={"width": width, "height": height},
+                locale="fa-IR" if lang == "fa" else "en-US",
+                device_scale_factor=1,
+                service_workers="block",
+            )
             page = context.new_page()
             page.goto(base + "/login")
             page.fill("input[name=username]", "owner")
@@ -119,10 +148,14 @@ def take(base: str, out: Path, customer: int, lang: str, full_page: bool) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, help="an existing demo database (default: build a fresh one)")
+    parser.add_argument(
+        "--db", type=Path, help="an existing demo database (default: build a fresh one)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--lang", choices=("fa", "en"), default="fa")
-    parser.add_argument("--viewport-only", action="store_true", help="the first screen only, not the full page")
+    parser.add_argument(
+        "--viewport-only", action="store_true", help="the first screen only, not the full page"
+    )
     args = parser.parse_args(argv)
     from crmcore.app import CRM
 
@@ -146,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             app.dispose()
     total = sum(p.stat().st_size for p in written)
     for p in written:
-        print(f"{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}  {p.stat().st_size // 1024} KB")
+        print(
+            f"{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}  {p.stat().st_size // 1024} KB"
+        )
     print(f"{len(written)} pictures, {total // 1024} KB")
     return 0
 

@@ -1,6 +1,8 @@
-"""The customer list (``/customers``): filters that become ``--where`` clauses (the language of segments,
-campaigns and ``crm customers export --where``), server-side sorting and paging, saved segments, and bulk
-actions: tag, assign an owner, export, and the segment actions plugins offer (a messaging campaign)."""
+"""The customer list (``/customers``): filters that become ``--where`` clauses (the language of
+segments, campaigns and ``crm customers export --where``), server-side sorting and paging, saved
+segments, and bulk actions: tag, assign an owner, export, and the segment actions plugins offer
+(a messaging campaign)."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +15,16 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError, ValidationError
-from ..services.customer_list import (PER_PAGE, SORTS, customer_ids, delete_segment, get_segment,
-                                      list_customers, list_segments, save_segment)
+from ..services.customer_list import (
+    PER_PAGE,
+    SORTS,
+    customer_ids,
+    delete_segment,
+    get_segment,
+    list_customers,
+    list_segments,
+    save_segment,
+)
 from ..services.customers import update_customer
 from ..services.search_fields import search_fields
 from .auth import Principal
@@ -22,23 +32,38 @@ from .deps import WebError, form_text, page_user, state
 from .view import redirect, render
 
 #: the list's own filters: query parameter → how it becomes a clause (value filled in)
-SIMPLE = (("tag", "tag={}"), ("city", "city={}"), ("owner", "owner={}"), ("consent", "consent={}"),
-          ("last_from", "last_purchase>={}"), ("last_to", "last_purchase<={}"),
-          ("spent_min", "spent>={}"), ("spent_max", "spent<={}"))
-SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "name": "Name A–Z", "-name": "Name Z–A"}
+SIMPLE = (
+    ("tag", "tag={}"),
+    ("city", "city={}"),
+    ("owner", "owner={}"),
+    ("consent", "consent={}"),
+    ("last_from", "last_purchase>={}"),
+    ("last_to", "last_purchase<={}"),
+    ("spent_min", "spent>={}"),
+    ("spent_max", "spent<={}"),
+)
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "name": "Name A–Z",
+    "-name": "Name Z–A",
+}
 MAX_CLAUSES = 20
 BULK_LIMIT = 5000
 
 
 def plugin_filters(uow, lang: str) -> list[dict[str, Any]]:
-    """Fields plugins add to ``--where`` that offer choices (``SearchField.choices``): drop-down filters."""
+    """Fields plugins add to ``--where`` that offer choices (``SearchField.choices``): drop-down
+    filters."""
     shown = []
     for field in search_fields(uow).values():
         if field.choices is None:
             continue
         label = (field.label_fa if lang == "fa" and field.label_fa else field.label) or field.name
-        options = [(value, title_fa if lang == "fa" and title_fa else title)
-                   for value, title, title_fa in field.choices(uow)]
+        options = [
+            (value, title_fa if lang == "fa" and title_fa else title)
+            for value, title, title_fa in field.choices(uow)
+        ]
         shown.append({"name": field.name, "label": label, "options": options})
     return shown
 
@@ -62,17 +87,27 @@ def clauses_of(params, choice_names: list[str]) -> list[str]:
 
 
 def form_of(clauses: list[str], choice_names: list[str]) -> dict[str, Any]:
-    """The filter form showing ``clauses`` (a saved segment): known shapes fill their fields, the rest ``where``."""
+    """The filter form showing ``clauses`` (a saved segment): known shapes fill their fields, the
+    rest ``where``."""
     form: dict[str, Any] = {"where": []}
     for clause in clauses:
         for name, pattern in SIMPLE:
             prefix = pattern[:-2]
-            if clause.startswith(prefix) and name not in form and not clause[len(prefix):].startswith("="):
-                form[name] = clause[len(prefix):]
+            if (
+                clause.startswith(prefix)
+                and name not in form
+                and not clause[len(prefix) :].startswith("=")
+            ):
+                form[name] = clause[len(prefix) :]
                 break
         else:
             field, _, value = clause.partition("=")
-            if field in choice_names and f"f.{field}" not in form and value and not field.endswith(("!", "<", ">")):
+            if (
+                field in choice_names
+                and f"f.{field}" not in form
+                and value
+                and not field.endswith(("!", "<", ">"))
+            ):
                 form[f"f.{field}"] = value
             else:
                 form["where"].append(clause)
@@ -102,42 +137,74 @@ def build_router() -> APIRouter:
                     clauses = list(segment.clauses)
                 else:
                     clauses = clauses_of(params, names)
-                listing = list_customers(uow, clauses, query=q, sort=sort, page=page, per_page=per_page)
+                listing = list_customers(
+                    uow, clauses, query=q, sort=sort, page=page, per_page=per_page
+                )
             except CRMError as exc:
                 clauses = clauses if "clauses" in locals() else []
                 error, status = str(exc), 422
         form = form_of(clauses, names)
-        actions = [(plugin, a) for plugin, a in web.contributions.segment_actions if user.can(a.access, plugin)]
+        actions = [
+            (plugin, a)
+            for plugin, a in web.contributions.segment_actions
+            if user.can(a.access, plugin)
+        ]
         with web.unit(user, readonly=True) as uow:
-            action_options = {a.key: {f.name: f.options(uow) for f in a.fields if f.options}
-                              for _p, a in actions}
+            action_options = {
+                a.key: {f.name: f.options(uow) for f in a.fields if f.options} for _p, a in actions
+            }
         state_query = _query(clauses, q)
-        return render(request, "customers.html", user, status=status, title="Customers", q=q, sort=sort,
-                      sorts=list(SORTS), sort_labels=SORT_LABELS, listing=listing, error=error, form=form, filters=filters,
-                      segments=segments, segment=segment, clauses=clauses, state_query=state_query,
-                      page_link=lambda n: "/customers?" + _query(clauses, q, sort=sort, page=n,
-                                                                  per_page=listing.per_page if listing else 50),
-                      sort_link=lambda key: "/customers?" + _query(clauses, q, sort=key),
-                      per_pages=PER_PAGE, actions=actions, action_options=action_options,
-                      can_write=user.can("write"), can_export=user.can("manage"))
+        return render(
+            request,
+            "customers.html",
+            user,
+            status=status,
+            title="Customers",
+            q=q,
+            sort=sort,
+            sorts=list(SORTS),
+            sort_labels=SORT_LABELS,
+            listing=listing,
+            error=error,
+            form=form,
+            filters=filters,
+            segments=segments,
+            segment=segment,
+            clauses=clauses,
+            state_query=state_query,
+            page_link=lambda n: "/customers?"
+            + _query(clauses, q, sort=sort, page=n, per_page=listing.per_page if listing else 50),
+            sort_link=lambda key: "/customers?" + _query(clauses, q, sort=key),
+            per_pages=PER_PAGE,
+            actions=actions,
+            action_options=action_options,
+            can_write=user.can("write"),
+            can_export=user.can("manage"),
+        )
 
     @r.post("/customers/segments")
     async def create_segment(request: Request, user: Principal = Depends(page_user("write"))):
         form = await request.form()
-        clauses = [c for c in form.getlist("clause") if isinstance(c, str) and c.strip()][:MAX_CLAUSES]
+        clauses = [c for c in form.getlist("clause") if isinstance(c, str) and c.strip()][
+            :MAX_CLAUSES
+        ]
         name = form_text(form, "name", limit=200)
 
         def store() -> int:
             with state(request).unit(user) as uow:
                 return save_segment(uow, name, clauses).id
+
         sid = await run_in_threadpool(store)
         return redirect(f"/customers?segment={sid}", "saved")
 
     @r.post("/customers/segments/{segment_id:int}/delete")
-    async def remove_segment(request: Request, segment_id: int, user: Principal = Depends(page_user("write"))):
+    async def remove_segment(
+        request: Request, segment_id: int, user: Principal = Depends(page_user("write"))
+    ):
         def store() -> None:
             with state(request).unit(user) as uow:
                 delete_segment(uow, segment_id)
+
         await run_in_threadpool(store)
         return redirect("/customers", "saved")
 
@@ -145,16 +212,22 @@ def build_router() -> APIRouter:
     async def bulk(request: Request, user: Principal = Depends(page_user("write"))):
         form = await request.form()
         action = form_text(form, "action", limit=100)
-        clauses = [c for c in form.getlist("clause") if isinstance(c, str) and c.strip()][:MAX_CLAUSES]
+        clauses = [c for c in form.getlist("clause") if isinstance(c, str) and c.strip()][
+            :MAX_CLAUSES
+        ]
         q = form_text(form, "q", limit=200)
-        chosen = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()][:BULK_LIMIT]
+        chosen = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()][
+            :BULK_LIMIT
+        ]
         everyone = form_text(form, "scope") == "all"
         back = "/customers?" + _query(clauses, q)
         web = state(request)
         if action == "export":
             return _export(request, user, clauses, q)
         if action.startswith("plugin:"):
-            message = await run_in_threadpool(_segment_action, request, user, action[7:], clauses, q, form)
+            message = await run_in_threadpool(
+                _segment_action, request, user, action[7:], clauses, q, form
+            )
             return render(request, "done.html", user, title="Customers", message=message, back=back)
         if action not in ("tag", "owner"):
             raise WebError(422, f"unknown action {action!r}", field="action")
@@ -162,15 +235,21 @@ def build_router() -> APIRouter:
         if not value:
             raise WebError(422, "give the tag or the owner first", field="value")
         if not chosen and not everyone:
-            raise WebError(422, "tick the customers first, or choose every customer in the list", field="id")
+            raise WebError(
+                422, "tick the customers first, or choose every customer in the list", field="id"
+            )
 
         def store() -> int:
             with web.unit(user) as uow:
                 if everyone:
-                    ids = list(uow.session.scalars(customer_ids(uow, clauses, q).limit(BULK_LIMIT + 1)))
+                    ids = list(
+                        uow.session.scalars(customer_ids(uow, clauses, q).limit(BULK_LIMIT + 1))
+                    )
                     if len(ids) > BULK_LIMIT:
-                        raise ValidationError(f"the list has more than {BULK_LIMIT:,} customers: narrow it first",
-                                              field="scope")
+                        raise ValidationError(
+                            f"the list has more than {BULK_LIMIT:,} customers: narrow it first",
+                            field="scope",
+                        )
                 else:
                     ids = chosen
                 for cid in ids:
@@ -179,13 +258,16 @@ def build_router() -> APIRouter:
                     else:
                         update_customer(uow, cid, owner=value)
                 return len(ids)
+
         await run_in_threadpool(store)
         return redirect(back, "saved")
 
     return r
 
 
-def _segment_action(request: Request, user: Principal, key: str, clauses: list[str], q: str, form) -> str:
+def _segment_action(
+    request: Request, user: Principal, key: str, clauses: list[str], q: str, form
+) -> str:
     web = state(request)
     found = [(p, a) for p, a in web.contributions.segment_actions if a.key == key]
     if not found:
@@ -194,7 +276,9 @@ def _segment_action(request: Request, user: Principal, key: str, clauses: list[s
     if not user.can(action.access, plugin):
         raise WebError(403, "You may not do this.")
     if q.strip():
-        raise WebError(422, "a segment is chosen by filters only: clear the search text first", field="q")
+        raise WebError(
+            422, "a segment is chosen by filters only: clear the search text first", field="q"
+        )
     values = {f.name: form_text(form, f"{key}.{f.name}", limit=300) for f in action.fields}
     missing = [f.name for f in action.fields if f.required and not values[f.name]]
     if missing:
@@ -204,18 +288,25 @@ def _segment_action(request: Request, user: Principal, key: str, clauses: list[s
 
 
 def _export(request: Request, user: Principal, clauses: list[str], q: str):
-    """The list as CSV through the kernel's export (``crm customers export --where`` gives the same rows)."""
+    """The list as CSV through the kernel's export (``crm customers export --where`` gives the same
+    rows)."""
     from ..importing.export import customer_rows
 
     if not user.can("manage"):
         raise WebError(403, "You may not do this.")
     if q.strip():
-        raise WebError(422, "an export is chosen by filters only: clear the search text first", field="q")
+        raise WebError(
+            422, "an export is chosen by filters only: clear the search text first", field="q"
+        )
     web = state(request)
     lang = web.language(request, user)
     with web.unit(user) as uow:
-        headers, rows = customer_rows(uow, persian=lang == "fa", calendar="jalali" if lang == "fa" else "gregorian",
-                                      where=clauses)
+        headers, rows = customer_rows(
+            uow,
+            persian=lang == "fa",
+            calendar="jalali" if lang == "fa" else "gregorian",
+            where=clauses,
+        )
         buffer = io.StringIO()
         buffer.write("\ufeff")
         writer = csv.writer(buffer)
@@ -225,8 +316,11 @@ def _export(request: Request, user: Principal, clauses: list[str], q: str):
             writer.writerow(row)
             count += 1
         uow.audit("export", "customer", None, {"where": clauses, "rows": count, "via": "web"})
-    return StreamingResponse(iter([buffer.getvalue()]), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
 
 
 def _query(clauses: list[str], q: str, **extra: Any) -> str:
@@ -240,4 +334,3 @@ def _int(value: str | None, default: int) -> int:
         return max(1, min(int(value or default), 10**6))
     except ValueError:
         return default
-

@@ -1,7 +1,9 @@
-"""Form fields that fit Iran: a phone number is parsed by the kernel (:func:`crmcore.domain.phones.parse_phone`)
-and shown beside the field as it will be stored, both when the page is drawn and as the user types
-(``/api/phone``); dates get the Jalali picker on Persian pages (``app.js``); amounts are grouped as typed and
-read back exactly by :func:`crmcore.domain.money.parse_money`."""
+"""Form fields that fit Iran: a phone number is parsed by the kernel
+(:func:`crmcore.domain.phones.parse_phone`) and shown beside the field as it will be stored, both
+when the page is drawn and as the user types (``/api/phone``); dates get the Jalali picker on
+Persian pages (``app.js``); amounts are grouped as typed and read back exactly by
+:func:`crmcore.domain.money.parse_money`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,15 +20,19 @@ KINDS_FA = {"mobile": "همراه", "landline": "ثابت", "other": "سایر"}
 
 
 def phone_preview(raw: str | None, lang: str) -> dict[str, Any]:
-    """What a typed phone number becomes: ``{"ok", "text", "e164"}``; ``text`` is shown beside the field."""
+    """What a typed phone number becomes: ``{"ok", "text", "e164"}``; ``text`` is shown beside the
+    field."""
     raw = (raw or "").strip()[:40]
     if not raw:
         return {"ok": None, "text": "", "e164": None}
     try:
         phone = parse_phone(raw)
     except ValidationError as exc:
-        return {"ok": False, "text": translate("Not a phone number", lang) if lang == "fa" else exc.message,
-                "e164": None}
+        return {
+            "ok": False,
+            "text": translate("Not a phone number", lang) if lang == "fa" else exc.message,
+            "e164": None,
+        }
     national = phone.national() if phone.e164.startswith("+98") else phone.e164
     kind = KINDS_FA.get(phone.kind, phone.kind) if lang == "fa" else phone.kind
     if lang == "fa":

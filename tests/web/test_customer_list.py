@@ -1,6 +1,7 @@
-"""The customer list (``/customers``): filters as ``--where`` clauses, plugin filters with choices, server-side
-sorting and paging, saved segments, bulk actions (tag, owner, export equal to ``crm customers export``) and a
-plugin's segment action (messaging: a campaign over the same clauses)."""
+"""The customer list (``/customers``): filters as ``--where`` clauses, plugin filters with choices,
+server-side sorting and paging, saved segments, bulk actions (tag, owner, export equal to ``crm
+customers export``) and a plugin's segment action (messaging: a campaign over the same clauses)."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,14 @@ def listed(html: str) -> list[int]:
 @pytest.fixture
 def shop(crm_app):
     ids = {
-        "maryam": make_customer(crm_app, "مریم رضایی", phones=["09121234567"], city="تهران", tags=["vip"],
-                                consent_sms=True),
+        "maryam": make_customer(
+            crm_app,
+            "مریم رضایی",
+            phones=["09121234567"],
+            city="تهران",
+            tags=["vip"],
+            consent_sms=True,
+        ),
         "ali": make_customer(crm_app, "علی محمدی", city="اصفهان", tags=["vip"]),
         "sara": make_customer(crm_app, "سارا احمدی", city="تهران"),
     }
@@ -38,15 +45,26 @@ def shop(crm_app):
 def test_filters_become_clauses_and_select_the_right_customers(client, users, shop):
     login(client, "viewer")
     assert sorted(listed(client.get("/customers", params={"tag": "vip"}).text)) == sorted(
-        [shop["maryam"], shop["ali"]])
-    assert listed(client.get("/customers", params={"city": "تهران", "tag": "vip"}).text) == [shop["maryam"]]
+        [shop["maryam"], shop["ali"]]
+    )
+    assert listed(client.get("/customers", params={"city": "تهران", "tag": "vip"}).text) == [
+        shop["maryam"]
+    ]
     assert listed(client.get("/customers", params={"consent": "sms"}).text) == [shop["maryam"]]
     # spent is purchases minus refunds, typed with grouping or Persian digits
-    assert listed(client.get("/customers", params={"spent_min": "۲٬۰۰۰٬۰۰۱"}).text) == [shop["maryam"]]
-    assert listed(client.get("/customers", params={"spent_max": "2,999,999", "tag": "vip"}).text) == [shop["ali"]]
-    assert listed(client.get("/customers", params={"last_from": "1403-01-01"}).text) == [shop["maryam"]]
+    assert listed(client.get("/customers", params={"spent_min": "۲٬۰۰۰٬۰۰۱"}).text) == [
+        shop["maryam"]
+    ]
+    assert listed(
+        client.get("/customers", params={"spent_max": "2,999,999", "tag": "vip"}).text
+    ) == [shop["ali"]]
+    assert listed(client.get("/customers", params={"last_from": "1403-01-01"}).text) == [
+        shop["maryam"]
+    ]
     assert listed(client.get("/customers", params={"last_to": "1403-01-01"}).text) == [shop["ali"]]
-    assert listed(client.get("/customers", params={"where": "purchases>=1\ncity~اصف"}).text) == [shop["ali"]]
+    assert listed(client.get("/customers", params={"where": "purchases>=1\ncity~اصف"}).text) == [
+        shop["ali"]
+    ]
 
 
 def test_a_bad_filter_names_itself_and_shows_no_rows(client, users, shop):
@@ -63,7 +81,9 @@ def test_sorting_and_paging_happen_on_the_server(client, users, crm_app):
     login(client, "viewer")
     first = client.get("/customers", params={"per_page": 25})
     assert listed(first.text) == ids[::-1][:25] and "صفحه ۱ از ۲" in first.text
-    second = client.get(re.search(r'rel="next" href="([^"]+)"', first.text).group(1).replace("&amp;", "&"))
+    second = client.get(
+        re.search(r'rel="next" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    )
     assert listed(second.text) == ids[::-1][25:]
     by_name = client.get("/customers", params={"sort": "name", "per_page": 25})
     assert listed(by_name.text) == ids[:25]
@@ -74,11 +94,23 @@ class Colours:
     def crm_search_fields(self):
         def condition(op, value):
             return Customer.city == {"red": "تهران", "blue": "اصفهان"}[value]
-        return [SearchField("colour", "a colour", condition, ops=("=",), label="Colour", label_fa="رنگ",
-                            choices=lambda uow: [("red", "Red", "قرمز"), ("blue", "Blue", "آبی")])]
+
+        return [
+            SearchField(
+                "colour",
+                "a colour",
+                condition,
+                ops=("=",),
+                label="Colour",
+                label_fa="رنگ",
+                choices=lambda uow: [("red", "Red", "قرمز"), ("blue", "Blue", "آبی")],
+            )
+        ]
 
 
-def test_plugin_fields_with_choices_are_drop_down_filters(crm_app_factory, make_client, users, shop):
+def test_plugin_fields_with_choices_are_drop_down_filters(
+    crm_app_factory, make_client, users, shop
+):
     app = crm_app_factory(extra_plugins=[("colours", Colours(), None)])
     client = make_client(app)
     login(client, "viewer")
@@ -89,25 +121,43 @@ def test_plugin_fields_with_choices_are_drop_down_filters(crm_app_factory, make_
 
 def test_segments_are_saved_listed_and_reopened_with_their_filters(client, users, shop, crm_app):
     csrf = login(client, "manager")
-    saved = client.post("/customers/segments", data={"csrf_token": csrf, "name": "وی‌آی‌پی تهران",
-                                                     "clause": ["tag=vip", "city=تهران"]})
+    saved = client.post(
+        "/customers/segments",
+        data={"csrf_token": csrf, "name": "وی‌آی‌پی تهران", "clause": ["tag=vip", "city=تهران"]},
+    )
     assert saved.status_code == 200 and listed(saved.text) == [shop["maryam"]]
     assert "وی‌آی‌پی تهران" in client.get("/customers").text
     assert 'name="city" value="تهران"' in saved.text  # the form shows the segment's filters
-    again = client.post("/customers/segments", data={"csrf_token": csrf, "name": "وی‌آی‌پی تهران",
-                                                     "clause": ["tag=vip"]})
+    again = client.post(
+        "/customers/segments",
+        data={"csrf_token": csrf, "name": "وی‌آی‌پی تهران", "clause": ["tag=vip"]},
+    )
     assert again.status_code == 409
-    bad = client.post("/customers/segments", data={"csrf_token": csrf, "name": "x", "clause": ["tier>gold"]})
+    bad = client.post(
+        "/customers/segments", data={"csrf_token": csrf, "name": "x", "clause": ["tier>gold"]}
+    )
     assert bad.status_code == 422
 
 
-def test_bulk_tag_and_owner_change_the_chosen_or_all_listed_customers(client, make_client, users, shop, crm_app):
+def test_bulk_tag_and_owner_change_the_chosen_or_all_listed_customers(
+    client, make_client, users, shop, crm_app
+):
     csrf = login(client, "agent")
-    r = client.post("/customers/bulk", data={"csrf_token": csrf, "action": "tag", "value": "نوروز",
-                                             "id": [str(shop["sara"])]})
+    r = client.post(
+        "/customers/bulk",
+        data={"csrf_token": csrf, "action": "tag", "value": "نوروز", "id": [str(shop["sara"])]},
+    )
     assert r.status_code == 200
-    r = client.post("/customers/bulk", data={"csrf_token": csrf, "action": "owner", "value": "reza",
-                                             "scope": "all", "clause": ["tag=vip"]})
+    r = client.post(
+        "/customers/bulk",
+        data={
+            "csrf_token": csrf,
+            "action": "owner",
+            "value": "reza",
+            "scope": "all",
+            "clause": ["tag=vip"],
+        },
+    )
     assert r.status_code == 200
     with crm_app.unit_of_work(readonly=True) as uow:
         assert [t.tag for t in get_customer(uow.session, shop["sara"]).tags] == ["نوروز"]
@@ -115,15 +165,20 @@ def test_bulk_tag_and_owner_change_the_chosen_or_all_listed_customers(client, ma
     assert owners == {shop["maryam"]: "reza", shop["ali"]: "reza", shop["sara"]: None}
     other = make_client(crm_app)
     viewer = login(other, "viewer")
-    denied = other.post("/customers/bulk", data={"csrf_token": viewer, "action": "tag", "value": "x",
-                                                  "scope": "all"})
+    denied = other.post(
+        "/customers/bulk",
+        data={"csrf_token": viewer, "action": "tag", "value": "x", "scope": "all"},
+    )
     assert denied.status_code == 403
 
 
-def test_export_gives_the_rows_crm_customers_export_gives(client, make_client, users, shop, crm_app, crm_cli,
-                                                         tmp_path):
+def test_export_gives_the_rows_crm_customers_export_gives(
+    client, make_client, users, shop, crm_app, crm_cli, tmp_path
+):
     csrf = login(client, "manager")
-    r = client.post("/customers/bulk", data={"csrf_token": csrf, "action": "export", "clause": ["tag=vip"]})
+    r = client.post(
+        "/customers/bulk", data={"csrf_token": csrf, "action": "export", "clause": ["tag=vip"]}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     web_rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     out = tmp_path / "vip.csv"
@@ -133,7 +188,10 @@ def test_export_gives_the_rows_crm_customers_export_gives(client, make_client, u
     assert len(web_rows) == 3
     other = make_client(crm_app)
     agent = login(other, "agent")
-    assert other.post("/customers/bulk", data={"csrf_token": agent, "action": "export"}).status_code == 403
+    assert (
+        other.post("/customers/bulk", data={"csrf_token": agent, "action": "export"}).status_code
+        == 403
+    )
 
 
 @pytest.mark.crm_plugins("messaging")
@@ -141,13 +199,23 @@ def test_messaging_takes_the_segment_as_a_campaign(client, users, shop, crm_app,
     from crmcore_messaging.service import save_template
 
     with crm_app.unit_of_work() as uow:
-        save_template(uow, name="nowruz", channel="sms", body="نوروز مبارک {{ name }}", category="promotional")
+        save_template(
+            uow, name="nowruz", channel="sms", body="نوروز مبارک {{ name }}", category="promotional"
+        )
     csrf = login(client, "manager")
     page = client.get("/customers", params={"tag": "vip"}).text
     assert 'id="action-campaign"' in page and '<option value="nowruz">' in page
-    r = client.post("/customers/bulk", data={"csrf_token": csrf, "action": "plugin:campaign", "clause": ["tag=vip"],
-                                             "campaign.name": "nowruz-vip", "campaign.template": "nowruz",
-                                             "campaign.channel": "sms"})
+    r = client.post(
+        "/customers/bulk",
+        data={
+            "csrf_token": csrf,
+            "action": "plugin:campaign",
+            "clause": ["tag=vip"],
+            "campaign.name": "nowruz-vip",
+            "campaign.template": "nowruz",
+            "campaign.channel": "sms",
+        },
+    )
     assert r.status_code == 200 and "nowruz-vip" in r.text
     shown = crm_cli("messages", "campaigns", "count", "nowruz-vip", "--json")
     assert shown.exit_code == 0, shown

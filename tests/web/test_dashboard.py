@@ -1,6 +1,7 @@
-"""The dashboard at ``/`` on the demo business: every figure equals the report behind it as the CLI prints it
-(``crm reports run … --json``) and links to that report's page; widgets follow the user's role; a plugin whose
-widget fails costs its widget, named, never the page."""
+"""The dashboard at ``/`` on the demo business: every figure equals the report behind it as the CLI
+prints it (``crm reports run … --json``) and links to that report's page; widgets follow the
+user's role; a plugin whose widget fails costs its widget, named, never the page."""
+
 from __future__ import annotations
 
 import html
@@ -30,8 +31,18 @@ def at_path(node, path: str):
 
 
 def cli_report(url: str, figure: dict) -> dict:
-    args = ["--db", url, "reports", "run", figure["report"], "--json", "--period", figure["period"],
-            "--calendar", figure["calendar"]]
+    args = [
+        "--db",
+        url,
+        "reports",
+        "run",
+        figure["report"],
+        "--json",
+        "--period",
+        figure["period"],
+        "--calendar",
+        figure["calendar"],
+    ]
     if figure["from"]:
         args += ["--from", figure["from"]]
     if figure["to"]:
@@ -59,14 +70,22 @@ def test_every_dashboard_figure_equals_the_cli_report_and_links_to_it(demo, user
     figures = client.get("/api/dashboard").json()["figures"]
     reports = {f["report"] for f in figures}
     assert {"tasks.due", "tasks.overdue", "tickets.backlog", "customers.summary"} <= reports
-    links = {html.unescape(h) for h in re.findall(r'<a class="ui-stat-value" href="([^"]+)"', shown)}
-    shown_values = {(html.unescape(h), v.strip()) for h, v in
-                    re.findall(r'<a class="ui-stat-value" href="([^"]+)">([^<]*)</a>', shown)}
+    links = {
+        html.unescape(h) for h in re.findall(r'<a class="ui-stat-value" href="([^"]+)"', shown)
+    }
+    shown_values = {
+        (html.unescape(h), v.strip())
+        for h, v in re.findall(r'<a class="ui-stat-value" href="([^"]+)">([^<]*)</a>', shown)
+    }
     with app.unit_of_work(readonly=True) as uow:
         fmt = formatter_for(uow, "fa")
     for figure in figures:
-        expected = at_path(cli_report(app.url, figure)["totals"], figure["path"].removeprefix("totals."))
-        if expected is None:  # no row for it (no sales in IRR this month): the dashboard shows its default
+        expected = at_path(
+            cli_report(app.url, figure)["totals"], figure["path"].removeprefix("totals.")
+        )
+        if (
+            expected is None
+        ):  # no row for it (no sales in IRR this month): the dashboard shows its default
             assert figure["value"] in (0, None), figure
         else:
             assert figure["value"] == expected, figure
@@ -74,14 +93,21 @@ def test_every_dashboard_figure_equals_the_cli_report_and_links_to_it(demo, user
         assert client.get(href).status_code == 200
         value = figure["value"]
         if figure["kind"] == "money":
-            value = (Money(int(value), figure["currency"]) if figure["minor"]
-                     else Money.of(str(value), figure["currency"]))
+            value = (
+                Money(int(value), figure["currency"])
+                if figure["minor"]
+                else Money.of(str(value), figure["currency"])
+            )
         text = fmt.format(Decimal(value) if isinstance(value, str) else value, figure["kind"])
-        assert any(v == text for h, v in shown_values if h.startswith(f"/reports/{figure['report']}?")), (
-            figure, text)
+        assert any(
+            v == text for h, v in shown_values if h.startswith(f"/reports/{figure['report']}?")
+        ), (figure, text)
     page_params = [dict(parse_qsl(urlsplit(h).query)) for h in links]
     assert all(p["calendar"] == "jalali" for p in page_params)
-    assert any(re.fullmatch(r"1[34]\d\d/\d\d/\d\d|1[34]\d\d-\d\d-\d\d", p.get("from", "")) for p in page_params)
+    assert any(
+        re.fullmatch(r"1[34]\d\d/\d\d/\d\d|1[34]\d\d-\d\d-\d\d", p.get("from", ""))
+        for p in page_params
+    )
 
 
 def test_widgets_follow_the_role(demo):
@@ -95,7 +121,11 @@ def test_widgets_follow_the_role(demo):
     assert "sales" not in {w["key"] for w in for_agent["widgets"]}
     agent_tasks = [f for f in for_agent["figures"] if f["report"].startswith("tasks.")]
     assert agent_tasks and all(f["options"].get("user") == "sara" for f in agent_tasks)
-    assert all("user" not in f["options"] for f in for_manager["figures"] if f["report"].startswith("tasks."))
+    assert all(
+        "user" not in f["options"]
+        for f in for_manager["figures"]
+        if f["report"].startswith("tasks.")
+    )
     page = agent.get("/").text
     assert 'id="widget-tasks"' in page and 'id="widget-sales"' not in page
 
@@ -106,7 +136,9 @@ class Broken:
         raise RuntimeError("the widget's database is on fire")
 
 
-def test_a_failing_widget_costs_only_itself_and_names_its_plugin(crm_app_factory, make_client, users, caplog):
+def test_a_failing_widget_costs_only_itself_and_names_its_plugin(
+    crm_app_factory, make_client, users, caplog
+):
     app = crm_app_factory(extra_plugins=[("broken", Broken(), None)])
     client = make_client(app)
     login(client, "manager")

@@ -1,6 +1,7 @@
-"""The installable app and what ships with it: the manifest and service worker served from the root with the
-whole site as scope, the app shell the worker caches, the font and the date picker with their licences, all
-inside the Python package (no CDN)."""
+"""The installable app and what ships with it: the manifest and service worker served from the root
+with the whole site as scope, the app shell the worker caches, the font and the date picker with
+their licences, all inside the Python package (no CDN)."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -17,16 +18,22 @@ STATIC = ROOT / "crmcore" / "web" / "static"
 
 def test_manifest_makes_the_app_installable(client):
     r = client.get("/manifest.webmanifest")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("application/manifest+json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/manifest+json"
+    )
     m = r.json()
     assert m["start_url"] == "/" and m["scope"] == "/" and m["display"] == "standalone"
     assert m["lang"] == "fa" and m["dir"] == "rtl" and m["name"] == "مدیریت مشتریان"
     sizes = {i["sizes"] for i in m["icons"]}
-    assert {"192x192", "512x512"} <= sizes and any(i.get("purpose") == "maskable" for i in m["icons"])
+    assert {"192x192", "512x512"} <= sizes and any(
+        i.get("purpose") == "maskable" for i in m["icons"]
+    )
     for icon in m["icons"]:
         got = client.get(icon["src"])
         assert got.status_code == 200 and got.content[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = int.from_bytes(got.content[16:20], "big"), int.from_bytes(got.content[20:24], "big")
+        width, height = int.from_bytes(got.content[16:20], "big"), int.from_bytes(
+            got.content[20:24], "big"
+        )
         assert f"{width}x{height}" == icon["sizes"]
 
 
@@ -64,6 +71,9 @@ def test_vendored_assets_come_with_their_licences():
 def test_package_data_ships_every_static_file():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["*"]
-    missing = [str(p.relative_to(STATIC)) for p in STATIC.rglob("*") if p.is_file()
-               and not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)]
+    missing = [
+        str(p.relative_to(STATIC))
+        for p in STATIC.rglob("*")
+        if p.is_file() and not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
+    ]
     assert missing == [], f"not in pyproject's package-data: {missing}"
