@@ -1,9 +1,13 @@
 """The public API of the kernel for plugins and integrators. Import from here, not from internals.
 
-Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions), the
-registries' value types (reports, jobs, search fields, profile sections, attribute specs), the domain values
-(phones, emails, money, dates, Persian text keys), the declarative base for their models, the errors, the
-UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.Stat``, ``ui.Table``…, also importable by name) and
+Plugins use: the hook markers, the manifest, the unit of work's services (customers, interactions),
+the
+registries' value types (reports, jobs, search fields, profile sections, attribute specs), the
+domain values
+(phones, emails, money, dates, Persian text keys), the declarative base for their models, the
+errors, the
+UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.Stat``, ``ui.Table``…, also importable by
+name) and
 the one formatting layer (:class:`crmcore.formatting.Formatter`) for anything shown to people.
 """
 from .app import CRM  # noqa: F401
@@ -43,6 +47,19 @@ from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag,
 from .uow import UnitOfWork  # noqa: F401
 from . import ui  # noqa: F401
 from .ui import (  # noqa: F401
-    Action, ActionField, Badge, Chart, Column, Field, FieldList, Label, Link, Panel, Progress, Section, Stat,
-    Table, TimelineEntry,
+    Action,
+    ActionField,
+    Badge,
+    Chart,
+    Column,
+    Field,
+    FieldList,
+    Label,
+    Link,
+    Panel,
+    Progress,
+    Section,
+    Stat,
+    Table,
+    TimelineEntry,
 )

@@ -1,22 +1,29 @@
 """How values are shown to people: one formatting layer for the web, the CLI, reports and messages.
 
 A :class:`Formatter` is built from the reader's language (``fa`` or ``en``), calendar (``jalali`` or
-``gregorian``), time zone (``Asia/Tehran`` by default) and the business's IRR display unit (``rial`` or
-``toman``, the kernel setting ``kernel.money_unit``). Stored values stay exact and in UTC; they become text
+``gregorian``), time zone (``Asia/Tehran`` by default) and the business's IRR display unit (``rial``
+or
+``toman``, the kernel setting ``kernel.money_unit``). Stored values stay exact and in UTC; they
+become text
 only here, at the edge:
 
 * moments (aware UTC datetimes) are put in the reader's zone and calendar: ``۱۴۰۳/۰۷/۱۵ ۱۴:۳۰`` (fa,
-  Jalali) or ``2024-10-06 14:30`` (en, Gregorian). Persian dates use ``/`` between their parts: it keeps a
-  run of Persian digits together in right-to-left text, where ``-`` would let the parts change places;
-* money in the currency's major unit with its decimals (``Money(7550, "USD")`` → ``75.50 USD``), IRR in
+  Jalali) or ``2024-10-06 14:30`` (en, Gregorian). Persian dates use ``/`` between their parts: it
+  keeps a
+  run of Persian digits together in right-to-left text, where ``-`` would let the parts change
+  places;
+* money in the currency's major unit with its decimals (``Money(7550, "USD")`` → ``75.50 USD``), IRR
+in
   rials or tomans per the business's setting (``۱٬۲۵۰٬۰۰۰ تومان``);
-* numbers and percentages with one grouping style per language: ``1,250,000`` and ``12.5%`` in English,
+* numbers and percentages with one grouping style per language: ``1,250,000`` and ``12.5%`` in
+English,
   ``۱٬۲۵۰٬۰۰۰`` and ``۱۲٫۵٪`` in Persian (Persian digits, Arabic thousands and decimal separators);
 * nothing (``None``, ``""``) as one placeholder, :data:`EMPTY` (``—``).
 
 A value that cannot be shown the way it was asked for (a string where money was expected, an unknown
 currency) raises :class:`FormattingError`; the web's panels and the CLI catch it per plugin panel.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,15 +47,59 @@ MONEY_UNITS = ("rial", "toman")
 #: where the business's IRR display unit is stored (``crm`` settings namespace and key)
 MONEY_UNIT_SETTING = ("kernel", "money_unit")
 
-GREGORIAN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                    "October", "November", "December"]
-GREGORIAN_MONTHS_FA = ["ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت", "سپتامبر", "اکتبر",
-                       "نوامبر", "دسامبر"]
-JALALI_MONTHS_EN = ["Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr", "Aban",
-                    "Azar", "Dey", "Bahman", "Esfand"]
+GREGORIAN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+GREGORIAN_MONTHS_FA = [
+    "ژانویه",
+    "فوریه",
+    "مارس",
+    "آوریل",
+    "مه",
+    "ژوئن",
+    "ژوئیه",
+    "اوت",
+    "سپتامبر",
+    "اکتبر",
+    "نوامبر",
+    "دسامبر",
+]
+JALALI_MONTHS_EN = [
+    "Farvardin",
+    "Ordibehesht",
+    "Khordad",
+    "Tir",
+    "Mordad",
+    "Shahrivar",
+    "Mehr",
+    "Aban",
+    "Azar",
+    "Dey",
+    "Bahman",
+    "Esfand",
+]
 #: Persian names of the currencies a business here meets; others show their ISO code
-CURRENCY_NAMES_FA = {"IRR": "ریال", "USD": "دلار", "EUR": "یورو", "AED": "درهم", "TRY": "لیر",
-                     "GBP": "پوند", "CNY": "یوآن", "IQD": "دینار عراق"}
+CURRENCY_NAMES_FA = {
+    "IRR": "ریال",
+    "USD": "دلار",
+    "EUR": "یورو",
+    "AED": "درهم",
+    "TRY": "لیر",
+    "GBP": "پوند",
+    "CNY": "یوآن",
+    "IQD": "دینار عراق",
+}
 
 _FA_GROUP, _FA_DECIMAL, _FA_PERCENT = "\u066c", "\u066b", "\u066a"  # ٬ ٫ ٪
 
@@ -59,7 +110,9 @@ class FormattingError(ValidationError):
 
 def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
-        raise ValidationError(f"{field} must be one of {', '.join(allowed)}, not {value!r}", field=field)
+        raise ValidationError(
+            f"{field} must be one of {', '.join(allowed)}, not {value!r}", field=field
+        )
     return value
 
 
@@ -67,34 +120,54 @@ def _zone(_instance, _attribute, value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {value!r} (e.g. Asia/Tehran, UTC)", field="timezone") from None
+        raise ValidationError(
+            f"unknown time zone {value!r} (e.g. Asia/Tehran, UTC)", field="timezone"
+        ) from None
 
 
 @attrs.frozen
 class Formatter:
-    """The reader's way of seeing values. Build one with :meth:`for_language`, :meth:`for_app` (CLI) or
+    """The reader's way of seeing values. Build one with :meth:`for_language`, :meth:`for_app` (CLI)
+    or
     :func:`formatter_for` (a unit of work, which also reads the business's money unit); then call
-    :meth:`moment`, :meth:`date`, :meth:`money`, :meth:`number`, :meth:`percent` or :meth:`value`."""
+    :meth:`moment`, :meth:`date`, :meth:`money`, :meth:`number`, :meth:`percent` or
+    :meth:`value`."""
 
-    lang: str = attrs.field(default="fa", validator=lambda _i, _a, v: _choice(v, LANGUAGES, "language"))
-    calendar: str = attrs.field(default="jalali",
-                                validator=lambda _i, _a, v: _choice(v, CALENDARS, "calendar"))
+    lang: str = attrs.field(
+        default="fa", validator=lambda _i, _a, v: _choice(v, LANGUAGES, "language")
+    )
+    calendar: str = attrs.field(
+        default="jalali", validator=lambda _i, _a, v: _choice(v, CALENDARS, "calendar")
+    )
     tz: str = attrs.field(default=DEFAULT_TIMEZONE, validator=_zone)
-    money_unit: str = attrs.field(default="rial",
-                                  validator=lambda _i, _a, v: _choice(v, MONEY_UNITS, "money_unit"))
+    money_unit: str = attrs.field(
+        default="rial", validator=lambda _i, _a, v: _choice(v, MONEY_UNITS, "money_unit")
+    )
 
-    # --- construction ---------------------------------------------------------------------------------
+    # --- construction
+    # ---------------------------------------------------------------------------------
     @classmethod
-    def for_language(cls, lang: str, *, calendar: str | None = None, tz: str | None = None,
-                     money_unit: str = "rial") -> "Formatter":
+    def for_language(
+        cls,
+        lang: str,
+        *,
+        calendar: str | None = None,
+        tz: str | None = None,
+        money_unit: str = "rial",
+    ) -> "Formatter":
         """Jalali for Persian, Gregorian for English, unless a calendar is given."""
         lang = lang if lang in LANGUAGES else "fa"
-        return cls(lang, calendar or ("jalali" if lang == "fa" else "gregorian"), tz or DEFAULT_TIMEZONE,
-                   money_unit)
+        return cls(
+            lang,
+            calendar or ("jalali" if lang == "fa" else "gregorian"),
+            tz or DEFAULT_TIMEZONE,
+            money_unit,
+        )
 
     @classmethod
     def for_app(cls, app, *, lang: str | None = None, money_unit: str = "rial") -> "Formatter":
-        """The CLI's formatter: the app's calendar and zone (``--calendar``, ``--tz``); the language is
+        """The CLI's formatter: the app's calendar and zone (``--calendar``, ``--tz``); the language
+        is
         ``lang``, else :func:`cli_language` (``CRM_LANG`` or a Persian locale)."""
         return cls(lang or cli_language(), app.calendar, app.timezone, money_unit)
 
@@ -105,7 +178,8 @@ class Formatter:
     def persian(self) -> bool:
         return self.lang == "fa"
 
-    # --- text ------------------------------------------------------------------------------------------
+    # --- text
+    # ------------------------------------------------------------------------------------------
     def digits(self, text: Any) -> str:
         """``text`` with Persian digits on a Persian page (and unchanged otherwise)."""
         text = "" if text is None else str(text)
@@ -121,7 +195,8 @@ class Formatter:
     def join(self, items) -> str:
         return ("، " if self.persian else ", ").join(items)
 
-    # --- numbers --------------------------------------------------------------------------------------
+    # --- numbers
+    # --------------------------------------------------------------------------------------
     def _grouped(self, value: Decimal, places: int | None) -> str:
         if places is not None:
             value = value.quantize(Decimal(1).scaleb(-places))
@@ -133,21 +208,25 @@ class Formatter:
         return sign + text
 
     def number(self, value: Any, *, places: int | None = None) -> str:
-        """``1250000`` → ``1,250,000`` / ``۱٬۲۵۰٬۰۰۰``; Decimals keep their decimals (or ``places``)."""
+        """``1250000`` → ``1,250,000`` / ``۱٬۲۵۰٬۰۰۰``; Decimals keep their decimals (or
+        ``places``)."""
         if value is None or value == "":
             return EMPTY
         return self._grouped(_decimal(value), places)
 
     def percent(self, value: Any, *, places: int = 0) -> str:
-        """A value in percent points: ``63`` → ``63%`` / ``۶۳٪``; ``Decimal("12.5"), places=1`` → ``12.5%``."""
+        """A value in percent points: ``63`` → ``63%`` / ``۶۳٪``; ``Decimal("12.5"), places=1`` →
+        ``12.5%``."""
         if value is None or value == "":
             return EMPTY
         text = self._grouped(_decimal(value), places)
         return text + (_FA_PERCENT if self.persian else "%")
 
-    # --- money ----------------------------------------------------------------------------------------
+    # --- money
+    # ----------------------------------------------------------------------------------------
     def money(self, value: Money | None, *, unit: bool = True) -> str:
-        """A :class:`~crmcore.domain.money.Money` in its major unit: ``75.50 USD``, ``۱٬۲۵۰٬۰۰۰ ریال`` or
+        """A :class:`~crmcore.domain.money.Money` in its major unit: ``75.50 USD``, ``۱٬۲۵۰٬۰۰۰
+        ریال`` or
         ``۱۲۵٬۰۰۰ تومان`` (IRR per the business's unit); ``unit=False`` leaves out the currency."""
         if value is None:
             return EMPTY
@@ -160,7 +239,11 @@ class Formatter:
             name = "تومان" if self.persian else "toman"
         else:
             amount = value.amount
-            name = CURRENCY_NAMES_FA.get(value.currency, value.currency) if self.persian else value.currency
+            name = (
+                CURRENCY_NAMES_FA.get(value.currency, value.currency)
+                if self.persian
+                else value.currency
+            )
         text = self._grouped(amount, places)
         return f"{text} {name}" if unit else text
 
@@ -170,16 +253,12 @@ class Formatter:
             return "تومان" if self.persian else "toman"
         return CURRENCY_NAMES_FA.get(currency, currency) if self.persian else currency
 
-    def totals(self, totals: dict[str, Any] | None) -> str:
-        """Money per currency (``{"IRR": Money(...), "USD": ...}`` or minor-unit ints) as one line."""
-        if not totals:
-            return EMPTY
-        parts = [self.money(v if isinstance(v, Money) else Money(int(v), c)) for c, v in sorted(totals.items())]
-        return self.join(parts)
-
-    # --- dates and moments ----------------------------------------------------------------------------
+    # --- dates and moments
+    # ----------------------------------------------------------------------------
     def _local(self, value: datetime) -> datetime:
-        if value.tzinfo is None:  # stored moments are UTC; a naive one read back from SQLite is UTC too
+        if (
+            value.tzinfo is None
+        ):  # stored moments are UTC; a naive one read back from SQLite is UTC too
             value = value.replace(tzinfo=timezone.utc)
         return value.astimezone(ZoneInfo(self.tz))
 
@@ -201,7 +280,8 @@ class Formatter:
         return self.digits(text)
 
     def date(self, value: date | datetime | str | None, *, long: bool = False) -> str:
-        """A day in the reader's calendar (``۱۴۰۳/۰۷/۱۵``, ``2024-10-06``; ``long``: ``15 مهر 1403``).
+        """A day in the reader's calendar (``۱۴۰۳/۰۷/۱۵``, ``2024-10-06``; ``long``: ``15 مهر
+        1403``).
         A datetime is first put in the reader's zone; an ISO string is read first."""
         value = _read_moment(value)
         if value is None:
@@ -211,7 +291,8 @@ class Formatter:
         return self._day(value, long)
 
     def moment(self, value: datetime | date | str | None, *, seconds: bool = False) -> str:
-        """A point in time in the reader's zone and calendar: ``۱۴۰۳/۰۷/۱۵ ۱۴:۳۰``. A plain date shows as
+        """A point in time in the reader's zone and calendar: ``۱۴۰۳/۰۷/۱۵ ۱۴:۳۰``. A plain date
+        shows as
         :meth:`date`."""
         value = _read_moment(value)
         if value is None:
@@ -237,9 +318,11 @@ class Formatter:
         text = str(key)
         return self.digits(text.replace("-", "/") if self.persian and _PERIOD.match(text) else text)
 
-    # --- anything -------------------------------------------------------------------------------------
+    # --- anything
+    # -------------------------------------------------------------------------------------
     def value(self, value: Any) -> str:
-        """Any scalar by its type: money, moments, dates, numbers, yes/no; text as it is (digits of the
+        """Any scalar by its type: money, moments, dates, numbers, yes/no; text as it is (digits of
+        the
         language); nothing as :data:`EMPTY`."""
         if value is None or value == "":
             return EMPTY
@@ -258,8 +341,10 @@ class Formatter:
         return self.digits(value)
 
     def loose(self, value: Any) -> str:
-        """A value as reports and older plugin data carry it: ISO strings become dates or moments, exact
-        decimal strings (``"1250000"``, ``"86.4"``) numbers with grouping, the rest :meth:`value`."""
+        """A value as reports and older plugin data carry it: ISO strings become dates or moments,
+        exact
+        decimal strings (``"1250000"``, ``"86.4"``) numbers with grouping, the rest
+        :meth:`value`."""
         if isinstance(value, str):
             if len(value) >= 10 and _read_moment(value) is not None:
                 return self.moment(value) if len(value) > 10 else self.date(value)
@@ -270,7 +355,8 @@ class Formatter:
         return self.value(value)
 
     def format(self, value: Any, kind: str = "auto", *, places: int | None = None) -> str:
-        """``value`` as ``kind``: ``auto`` (by type), ``text``, ``number``, ``percent``, ``money``, ``date``,
+        """``value`` as ``kind``: ``auto`` (by type), ``text``, ``number``, ``percent``, ``money``,
+        ``date``,
         ``moment``, ``time``. Raises :class:`FormattingError` for a value ``kind`` cannot show."""
         try:
             if kind == "auto":
@@ -290,7 +376,9 @@ class Formatter:
         except FormattingError:
             raise
         except (ValidationError, ValueError, TypeError, InvalidOperation, ArithmeticError) as exc:
-            raise FormattingError(f"{value!r} cannot be shown as {kind}: {exc}", field=kind) from None
+            raise FormattingError(
+                f"{value!r} cannot be shown as {kind}: {exc}", field=kind
+            ) from None
         raise FormattingError(f"unknown value kind {kind!r}", field="kind")
 
 
@@ -316,12 +404,19 @@ _PERIOD = re.compile(r"^\d{4}(-\d{2}){1,2}$")
 
 
 def _read_moment(value: Any) -> date | datetime | None:
-    """A date or datetime from a value or an ISO 8601 string; ``None`` for nothing or anything else. A
+    """A date or datetime from a value or an ISO 8601 string; ``None`` for nothing or anything else.
+    A
     string with a year before 1700 is a day already written in the Jalali calendar, not a moment."""
     if isinstance(value, (date, datetime)):
         return value
-    if (isinstance(value, str) and 10 <= len(value) <= 40 and value[4:5] == "-" and value[7:8] == "-"
-            and value[:4].isdigit() and int(value[:4]) >= 1700):
+    if (
+        isinstance(value, str)
+        and 10 <= len(value) <= 40
+        and value[4:5] == "-"
+        and value[7:8] == "-"
+        and value[:4].isdigit()
+        and int(value[:4]) >= 1700
+    ):
         try:
             return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
@@ -348,14 +443,19 @@ def cli_language() -> str:
 
 
 def money_unit_of(uow) -> str:
-    """The business's IRR display unit (``rial`` unless set: ``crm`` setting ``kernel.money_unit``)."""
+    """The business's IRR display unit (``rial`` unless set: ``crm`` setting
+    ``kernel.money_unit``)."""
     from .services.settings import get_setting
 
     unit = get_setting(uow, *MONEY_UNIT_SETTING, "rial")
     return unit if unit in MONEY_UNITS else "rial"
 
 
-def formatter_for(uow, lang: str, *, calendar: str | None = None, tz: str | None = None) -> Formatter:
-    """The formatter of a reader in ``lang`` in this business (its money unit read from the settings)."""
-    return Formatter.for_language(lang, calendar=calendar, tz=tz or uow.app.timezone,
-                                  money_unit=money_unit_of(uow))
+def formatter_for(
+    uow, lang: str, *, calendar: str | None = None, tz: str | None = None
+) -> Formatter:
+    """The formatter of a reader in ``lang`` in this business (its money unit read from the
+    settings)."""
+    return Formatter.for_language(
+        lang, calendar=calendar, tz=tz or uow.app.timezone, money_unit=money_unit_of(uow)
+    )

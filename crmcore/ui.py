@@ -1,9 +1,14 @@
-"""The UI contract for plugins: typed components the kernel renders on the web (Jinja templates, right to
-left on Persian pages) and in the CLI (rich text), always through one :class:`crmcore.formatting.Formatter`.
+"""The UI contract for plugins: typed components the kernel renders on the web (Jinja templates,
+right to
+left on Persian pages) and in the CLI (rich text), always through one
+:class:`crmcore.formatting.Formatter`.
 
-A plugin describes *what* to show, never how: values stay typed (:class:`~crmcore.domain.money.Money`,
-``Decimal``, ``int``, aware ``datetime`` in UTC, ``date``) and become text only when rendered, in the
-reader's language, calendar, digits, time zone and money unit. Texts a reader sees are :class:`Label`
+A plugin describes *what* to show, never how: values stay typed
+(:class:`~crmcore.domain.money.Money`,
+``Decimal``, ``int``, aware ``datetime`` in UTC, ``date``) and become text only when rendered, in
+the
+reader's language, calendar, digits, time zone and money unit. Texts a reader sees are
+:class:`Label`
 (English and Persian) or plain ``str`` (shown as given: a name, a subject typed by a user).
 
 The hook ``crm_customer_profile`` returns a :class:`Panel`::
@@ -20,11 +25,13 @@ The hook ``crm_customer_profile`` returns a :class:`Panel`::
         data={"balance": 1250})  # the machine form for ``--json`` and the API (optional)
 
 Components: :class:`Stat` (a KPI), :class:`FieldList` of :class:`Field`, :class:`Table` of typed
-:class:`Column`, :class:`Progress` toward a goal, :class:`TimelineEntry`, :class:`Badge`, :class:`Link`,
+:class:`Column`, :class:`Progress` toward a goal, :class:`TimelineEntry`, :class:`Badge`,
+:class:`Link`,
 :class:`Action` (a button or small form posting to one of the plugin's page routes, with CSRF),
 :class:`Chart` (the kernel's SVG bar chart), :class:`Section` (a titled group inside a panel) and
 :class:`Panel` (one plugin's card: title, order, components).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -72,6 +79,7 @@ def _one_of(allowed: tuple[str, ...]):
     def check(_instance, attribute, value):
         if value not in allowed:
             raise ValueError(f"{attribute.name} must be one of {', '.join(allowed)}, not {value!r}")
+
     return check
 
 
@@ -80,7 +88,9 @@ def _href(_instance, attribute, value):
     if value is None:
         return
     if not isinstance(value, str) or not (
-            (value.startswith("/") and not value.startswith("//")) or value.startswith(("tel:", "mailto:"))):
+        (value.startswith("/") and not value.startswith("//"))
+        or value.startswith(("tel:", "mailto:"))
+    ):
         raise ValueError(f"{attribute.name} must be a local path, tel: or mailto:, not {value!r}")
 
 
@@ -125,7 +135,8 @@ class Stat:
 
 @attrs.frozen
 class Field:
-    """A labelled value in a :class:`FieldList`. ``value`` may also be a :class:`Badge`, a :class:`Link`
+    """A labelled value in a :class:`FieldList`. ``value`` may also be a :class:`Badge`, a
+    :class:`Link`
     or a list of them."""
 
     label: Text = attrs.field(validator=_text)
@@ -144,7 +155,8 @@ class FieldList:
 @attrs.frozen
 class Column:
     """A table column: the row key it shows, its heading and what it holds (:data:`COLUMN_KINDS`).
-    ``badge``/``link``/``progress`` columns hold :class:`Badge`/:class:`Link`/:class:`Progress` cells."""
+    ``badge``/``link``/``progress`` columns hold :class:`Badge`/:class:`Link`/:class:`Progress`
+    cells."""
 
     key: str
     label: Text = attrs.field(validator=_text)
@@ -154,8 +166,10 @@ class Column:
 
 @attrs.frozen
 class Table:
-    """Rows (mappings of column key → value) under typed columns. ``total``: how many rows there are in
-    all when ``rows`` shows only the first ones (the table then says so, with ``more_href`` to the rest);
+    """Rows (mappings of column key → value) under typed columns. ``total``: how many rows there are
+    in
+    all when ``rows`` shows only the first ones (the table then says so, with ``more_href`` to the
+    rest);
     ``empty``: the text shown when there are no rows."""
 
     columns: tuple[Column, ...] = attrs.field(converter=_tuple)
@@ -168,8 +182,10 @@ class Table:
 
 @attrs.frozen
 class Progress:
-    """Progress toward a goal: ``value`` of ``goal`` (numbers, or :class:`Money` of one currency), shown
-    as a bar with both figures; ``hint`` says what reaching it means ("2,000,000 rials more to Gold")."""
+    """Progress toward a goal: ``value`` of ``goal`` (numbers, or :class:`Money` of one currency),
+    shown
+    as a bar with both figures; ``hint`` says what reaching it means ("2,000,000 rials more to
+    Gold")."""
 
     label: Text = attrs.field(validator=_text)
     value: Any
@@ -182,7 +198,10 @@ class Progress:
         """How far along, from 0 to 1."""
         value, goal = self.value, self.goal
         if isinstance(value, Money) or isinstance(goal, Money):
-            if not (isinstance(value, Money) and isinstance(goal, Money)) or value.currency != goal.currency:
+            if (
+                not (isinstance(value, Money) and isinstance(goal, Money))
+                or value.currency != goal.currency
+            ):
                 raise ValueError("progress in money needs value and goal in the same currency")
             value, goal = value.minor, goal.minor
         value, goal = Decimal(value), Decimal(goal)
@@ -193,7 +212,8 @@ class Progress:
 
 @attrs.frozen
 class TimelineEntry:
-    """Something that happened (or will) at ``at`` (aware UTC ``datetime``, or a ``date``): a title, an
+    """Something that happened (or will) at ``at`` (aware UTC ``datetime``, or a ``date``): a title,
+    an
     optional detail line, a kind word shown as a badge, a link."""
 
     at: datetime | date
@@ -206,7 +226,8 @@ class TimelineEntry:
 
 @attrs.frozen
 class ActionField:
-    """An input of an :class:`Action`'s form. ``options`` (for ``select``): pairs of value and text."""
+    """An input of an :class:`Action`'s form. ``options`` (for ``select``): pairs of value and
+    text."""
 
     name: str
     label: Text = attrs.field(validator=_text)
@@ -218,9 +239,12 @@ class ActionField:
 
 @attrs.frozen
 class Action:
-    """A button, or a small form when it has ``fields``, that POSTs (with the user's CSRF token) to the
-    plugin's page route ``path`` (``/deals/3/win`` → ``/p/<plugin>/deals/3/win``), declared by the plugin
-    in ``crm_web_routes`` with ``methods=("POST",)``. Shown to users whose level for the plugin reaches
+    """A button, or a small form when it has ``fields``, that POSTs (with the user's CSRF token) to
+    the
+    plugin's page route ``path`` (``/deals/3/win`` → ``/p/<plugin>/deals/3/win``), declared by the
+    plugin
+    in ``crm_web_routes`` with ``methods=("POST",)``. Shown to users whose level for the plugin
+    reaches
     ``access``; ``confirm`` asks before posting. The CLI lists actions by their label only."""
 
     label: Text = attrs.field(validator=_text)
@@ -228,7 +252,9 @@ class Action:
     fields: tuple[ActionField, ...] = attrs.field(default=(), converter=_tuple)
     confirm: Text | None = attrs.field(default=None, validator=_text)
     tone: str = attrs.field(default="neutral", validator=_one_of(TONES))
-    access: str = attrs.field(default="write", validator=_one_of(("read", "write", "manage", "admin")))
+    access: str = attrs.field(
+        default="write", validator=_one_of(("read", "write", "manage", "admin"))
+    )
 
     def target(self, plugin: str) -> str:
         return f"/p/{plugin}{self.path}"
@@ -236,7 +262,8 @@ class Action:
 
 @attrs.frozen
 class Chart:
-    """A horizontal bar chart (the kernel's inline SVG, no script): ``bars`` are pairs of label and value
+    """A horizontal bar chart (the kernel's inline SVG, no script): ``bars`` are pairs of label and
+    value
     (numbers, or :class:`Money` of one currency with ``kind="money"``)."""
 
     bars: tuple[tuple[Text, Any], ...] = attrs.field(converter=_tuple)
@@ -254,33 +281,54 @@ class Section:
 
 #: every component kind a panel may hold
 COMPONENTS = (Stat, FieldList, Table, Progress, TimelineEntry, Badge, Link, Action, Chart, Section)
-Component = Union[Stat, FieldList, Table, Progress, TimelineEntry, Badge, Link, Action, Chart, Section]
+Component = Union[
+    Stat, FieldList, Table, Progress, TimelineEntry, Badge, Link, Action, Chart, Section
+]
 
 
 class ComponentError(ValueError):
     """A panel holds something that is not a component of this module."""
 
 
-KINDS: dict[type, str] = {Stat: "stat", FieldList: "fields", Table: "table", Progress: "progress",
-                          TimelineEntry: "timeline", Badge: "badge", Link: "link", Action: "action",
-                          Chart: "chart", Section: "section"}
+KINDS: dict[type, str] = {
+    Stat: "stat",
+    FieldList: "fields",
+    Table: "table",
+    Progress: "progress",
+    TimelineEntry: "timeline",
+    Badge: "badge",
+    Link: "link",
+    Action: "action",
+    Chart: "chart",
+    Section: "section",
+}
 #: kinds shown together when they follow each other (a row of KPIs, one timeline, a row of buttons)
-RUNS = {"stat": "stats", "timeline": "timeline", "badge": "badges", "link": "badges", "action": "actions",
-        "progress": "progresses"}
+RUNS = {
+    "stat": "stats",
+    "timeline": "timeline",
+    "badge": "badges",
+    "link": "badges",
+    "action": "actions",
+    "progress": "progresses",
+}
 
 
 def kind_of(item: Any) -> str:
     """The kind of a component (``stat``, ``table``…); :class:`ComponentError` for anything else."""
     kind = KINDS.get(type(item))
     if kind is None:
-        raise ComponentError(f"{type(item).__name__} is not a component of crmcore.ui "
-                             f"(known: {', '.join(sorted(KINDS.values()))})")
+        raise ComponentError(
+            f"{type(item).__name__} is not a component of crmcore.ui "
+            f"(known: {', '.join(sorted(KINDS.values()))})"
+        )
     return kind
 
 
 def groups(items) -> list[tuple[str, Any]]:
-    """``items`` as ``(kind, item)`` for the renderers, with runs of stats, timeline entries, badges and
-    actions gathered into one ``(run kind, [items])``. Raises :class:`ComponentError` for an unknown one."""
+    """``items`` as ``(kind, item)`` for the renderers, with runs of stats, timeline entries, badges
+    and
+    actions gathered into one ``(run kind, [items])``. Raises :class:`ComponentError` for an unknown
+    one."""
     out: list[tuple[str, Any]] = []
     for item in items:
         kind = kind_of(item)
@@ -299,8 +347,10 @@ def groups(items) -> list[tuple[str, Any]]:
 class Panel:
     """One plugin's card on the customer's 360° page (and its part of ``crm customers show``).
 
-    ``key`` names it (``--json`` shows it under ``sections.<key>``), ``title`` in both languages, ``order``
-    places it among the others (lower first), ``items`` its components in order. ``data`` is the machine
+    ``key`` names it (``--json`` shows it under ``sections.<key>``), ``title`` in both languages,
+    ``order``
+    places it among the others (lower first), ``items`` its components in order. ``data`` is the
+    machine
     form for ``crm customers show --json`` and the API; without it that form is derived from the
     components (:func:`components_data`)."""
 
@@ -336,8 +386,10 @@ def _plain(value: Any) -> Any:
 
 
 def components_data(items: Sequence[Any]) -> dict[str, Any]:
-    """The JSON-ready form of components, for panels without ``data``: stats and fields by their English
-    label, tables as lists of rows keyed by column key, timeline entries as a list, sections nested by
+    """The JSON-ready form of components, for panels without ``data``: stats and fields by their
+    English
+    label, tables as lists of rows keyed by column key, timeline entries as a list, sections nested
+    by
     title. Actions are left out (they are not data)."""
     out: dict[str, Any] = {}
     for item in items:
@@ -352,11 +404,14 @@ def components_data(items: Sequence[Any]) -> dict[str, Any]:
             out[text_of(item.label, "en")] = _plain(item)
         elif isinstance(item, TimelineEntry):
             out.setdefault("timeline", []).append(
-                {"at": _plain(item.at), "title": _plain(item.title), "detail": _plain(item.detail)})
+                {"at": _plain(item.at), "title": _plain(item.title), "detail": _plain(item.detail)}
+            )
         elif isinstance(item, (Badge, Link)):
             out.setdefault("badges", []).append(_plain(item))
         elif isinstance(item, Chart):
-            out[text_of(item.title, "en") or "chart"] = [[_plain(k), _plain(v)] for k, v in item.bars]
+            out[text_of(item.title, "en") or "chart"] = [
+                [_plain(k), _plain(v)] for k, v in item.bars
+            ]
         elif isinstance(item, Section):
             out[text_of(item.title, "en") or f"section_{len(out)}"] = components_data(item.items)
     return out

@@ -1,5 +1,6 @@
 """The one formatting layer: calendars, digits, zones, money in major units (0/2/3 decimals, toman),
 numbers, percentages, the empty placeholder, and the errors for values that cannot be shown."""
+
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -43,14 +44,17 @@ def test_leap_esfand_and_new_year():
     assert FA.date(date(2025, 3, 21)) == "۱۴۰۴/۰۱/۰۱"
 
 
-@pytest.mark.parametrize("money, en, fa", [
-    (Money(7550, "USD"), "75.50 USD", "۷۵٫۵۰ دلار"),
-    (Money(7500, "USD"), "75.00 USD", "۷۵٫۰۰ دلار"),
-    (Money(-125, "EUR"), "-1.25 EUR", "-۱٫۲۵ یورو"),
-    (Money(12_500_000, "IRR"), "12,500,000 IRR", "۱۲٬۵۰۰٬۰۰۰ ریال"),
-    (Money(1_234_567, "KWD"), "1,234.567 KWD", "۱٬۲۳۴٫۵۶۷ KWD"),
-    (Money(1000, "JPY"), "1,000 JPY", "۱٬۰۰۰ JPY"),
-])
+@pytest.mark.parametrize(
+    "money, en, fa",
+    [
+        (Money(7550, "USD"), "75.50 USD", "۷۵٫۵۰ دلار"),
+        (Money(7500, "USD"), "75.00 USD", "۷۵٫۰۰ دلار"),
+        (Money(-125, "EUR"), "-1.25 EUR", "-۱٫۲۵ یورو"),
+        (Money(12_500_000, "IRR"), "12,500,000 IRR", "۱۲٬۵۰۰٬۰۰۰ ریال"),
+        (Money(1_234_567, "KWD"), "1,234.567 KWD", "۱٬۲۳۴٫۵۶۷ KWD"),
+        (Money(1000, "JPY"), "1,000 JPY", "۱٬۰۰۰ JPY"),
+    ],
+)
 def test_money_in_the_major_unit_with_the_currencys_decimals(money, en, fa):
     assert EN.money(money) == en
     assert FA.money(money) == fa
@@ -83,8 +87,16 @@ def test_percentages():
 
 def test_one_empty_placeholder_for_everything():
     for f in (FA, EN):
-        assert {f.value(None), f.value(""), f.money(None), f.date(None), f.moment(None), f.number(None),
-                f.percent(None), f.time(None)} == {EMPTY}
+        assert {
+            f.value(None),
+            f.value(""),
+            f.money(None),
+            f.date(None),
+            f.moment(None),
+            f.number(None),
+            f.percent(None),
+            f.time(None),
+        } == {EMPTY}
     assert EMPTY == "—"
 
 

@@ -95,7 +95,8 @@ def show(customer, as_json):
     """Show a customer's 360° profile (id, external id, phone or email), with every plugin's panel.
 
     The text form shows the plugins' components in the chosen calendar and zone (``--calendar``,
-    ``--tz``) and language (``CRM_LANG=fa``); ``--json`` keeps the machine form: each plugin's section is
+    ``--tz``) and language (``CRM_LANG=fa``); ``--json`` keeps the machine form: each plugin's
+    section is
     its panel's ``data`` (or, without it, what its components hold)."""
     from ..formatting import Formatter, money_unit_of
     from ..services.customers import customer_to_dict, resolve_customer
@@ -109,8 +110,15 @@ def show(customer, as_json):
         if as_json:
             data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, uow=uow)
             data["recent_interactions"] = [
-                {"id": i.id, "kind": i.kind, "occurred_at": i.occurred_at.isoformat(),
-                 "amount": str(i.money.amount) if i.money else None, "currency": i.currency} for i in recent]
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "occurred_at": i.occurred_at.isoformat(),
+                    "amount": str(i.money.amount) if i.money else None,
+                    "currency": i.currency,
+                }
+                for i in recent
+            ]
             echo_json(data)
             return
         data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
@@ -119,11 +127,19 @@ def show(customer, as_json):
         _print_profile(data, c, panels, recent, fmt)
 
 
-_FIELDS = {"phones": ("Phones", "تلفن‌ها"), "emails": ("Emails", "ایمیل‌ها"), "tags": ("Tags", "برچسب‌ها"),
-           "external_id": ("External id", "شناسه بیرونی"), "birthday": ("Birthday", "تاریخ تولد"),
-           "city": ("City", "شهر"), "address": ("Address", "نشانی"), "owner": ("Owner", "مسئول"),
-           "consent": ("Consent", "رضایت"), "created": ("Customer since", "مشتری از"),
-           "recent": ("Recent interactions", "تعاملات اخیر")}
+_FIELDS = {
+    "phones": ("Phones", "تلفن‌ها"),
+    "emails": ("Emails", "ایمیل‌ها"),
+    "tags": ("Tags", "برچسب‌ها"),
+    "external_id": ("External id", "شناسه بیرونی"),
+    "birthday": ("Birthday", "تاریخ تولد"),
+    "city": ("City", "شهر"),
+    "address": ("Address", "نشانی"),
+    "owner": ("Owner", "مسئول"),
+    "consent": ("Consent", "رضایت"),
+    "created": ("Customer since", "مشتری از"),
+    "recent": ("Recent interactions", "تعاملات اخیر"),
+}
 
 
 def _print_profile(data, customer, panels, recent, fmt):
@@ -150,13 +166,22 @@ def _print_profile(data, customer, panels, recent, fmt):
     if data["kind"] != "person":
         head.append(f"  ({data['kind']})")
     con.print(head)
-    consent = (f"{'SMS' if not fmt.persian else 'پیامک'} {fmt.yes_no(data['consent']['sms'])} · "
-               f"{'email' if not fmt.persian else 'ایمیل'} {fmt.yes_no(data['consent']['email'])}")
-    rows = [("phones", fmt.join(phone(p["e164"]) for p in data["phones"])), ("emails", fmt.join(data["emails"])),
-            ("tags", fmt.join(data["tags"])), ("external_id", data["external_id"] or ""),
-            ("birthday", fmt.date(customer.birthday) if customer.birthday else ""),
-            ("city", data["city"] or ""), ("address", data["address"] or ""), ("owner", data["owner"] or ""),
-            ("consent", consent), ("created", fmt.date(customer.created_at) if customer.created_at else "")]
+    consent = (
+        f"{'SMS' if not fmt.persian else 'پیامک'} {fmt.yes_no(data['consent']['sms'])} · "
+        f"{'email' if not fmt.persian else 'ایمیل'} {fmt.yes_no(data['consent']['email'])}"
+    )
+    rows = [
+        ("phones", fmt.join(phone(p["e164"]) for p in data["phones"])),
+        ("emails", fmt.join(data["emails"])),
+        ("tags", fmt.join(data["tags"])),
+        ("external_id", data["external_id"] or ""),
+        ("birthday", fmt.date(customer.birthday) if customer.birthday else ""),
+        ("city", data["city"] or ""),
+        ("address", data["address"] or ""),
+        ("owner", data["owner"] or ""),
+        ("consent", consent),
+        ("created", fmt.date(customer.created_at) if customer.created_at else ""),
+    ]
     t = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
     t.add_column(style="dim", no_wrap=True)
     t.add_column(overflow="fold")
@@ -170,31 +195,42 @@ def _print_profile(data, customer, panels, recent, fmt):
         con.print()
         con.print(panel_renderable(p, fmt, con.width))
     if recent:
+        from ..services.interactions import interactions_table
+        from .panels import table_renderable
+
         con.print()
         con.print(Text(label("recent"), style="bold underline"))
-        r = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
-        r.add_column(no_wrap=True)
-        r.add_column(overflow="fold")
-        r.add_column(justify="right", no_wrap=True)
-        for i in recent:
-            r.add_row(fmt.moment(i.occurred_at), i.kind, fmt.money(i.money) if i.money else "")
-        con.print(Padding(r, (0, 0, 0, 2), expand=False))
+        con.print(
+            Padding(
+                table_renderable(interactions_table(recent), fmt, con.width - 2),
+                (0, 0, 0, 2),
+                expand=False,
+            )
+        )
 
 
 @customers.command("find")
 @click.argument("query", required=False, default="")
-@click.option("--where", "where", multiple=True, metavar="FIELD OP VALUE",
-              help="Extra condition, e.g. tag=vip, city=تهران, purchases>=3 (plugins add fields: tier=gold).")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FIELD OP VALUE",
+    help="Extra condition, e.g. tag=vip, city=تهران, purchases>=3 (plugins add fields: tier=gold).",
+)
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def find(query, where, limit, as_json):
-    """Find customers by name (Persian-normalised, word prefixes), phone in any format, email or external id."""
+    """Find customers by name (Persian-normalised, word prefixes), phone in any format, email or
+    external id."""
     results = None if where else _quick_find(query, limit)
     if results is None:
         from ..services.search import find_customers, match_to_dict
 
         with get_app().unit_of_work(readonly=True) as uow:
-            results = [match_to_dict(m) for m in find_customers(uow, query, where=list(where), limit=limit)]
+            results = [
+                match_to_dict(m) for m in find_customers(uow, query, where=list(where), limit=limit)
+            ]
     if as_json:
         echo_json(results)
         return
@@ -215,7 +251,9 @@ def _quick_find(query, limit):
     state = click.get_current_context().find_object(CLIState)
     try:
         return quick_find(resolve_url(state.db if state else None), query, limit)
-    except Exception:  # missing file or schema, unknown driver: let the full path report it properly
+    except (
+        Exception
+    ):  # missing file or schema, unknown driver: let the full path report it properly
         return None
 
 
@@ -223,7 +261,8 @@ def _quick_find(query, limit):
 @click.argument("keep_id")
 @click.argument("other_id")
 def merge(keep_id, other_id):
-    """Merge OTHER_ID into KEEP_ID (interactions, contacts, tags and plugin data move to KEEP_ID)."""
+    """Merge OTHER_ID into KEEP_ID (interactions, contacts, tags and plugin data move to
+    KEEP_ID)."""
     from ..services.customers import merge_customers
 
     with get_app().unit_of_work() as uow:
@@ -238,7 +277,9 @@ def forget(customer_id, yes):
     """Erase a customer's personal data (the right to be forgotten); anonymised aggregates stay."""
     from ..services.customers import forget_customer
 
-    if not yes and not click.confirm(f"Erase all personal data of customer {customer_id}?", default=False):
+    if not yes and not click.confirm(
+        f"Erase all personal data of customer {customer_id}?", default=False
+    ):
         raise click.exceptions.Exit(1)
     with get_app().unit_of_work() as uow:
         forget_customer(uow, customer_id)

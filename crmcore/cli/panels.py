@@ -1,7 +1,12 @@
-"""The CLI side of the UI contract (:mod:`crmcore.ui`): plugin panels as text with rich, every value through
-the same :class:`crmcore.formatting.Formatter` as the web. Tables fold long cells instead of cutting them, so
-they stay readable at 80 columns, also when stdout is not a terminal. Actions are web forms and are not
-shown here. A panel that cannot be rendered prints one line naming its plugin; the error is logged."""
+"""The CLI side of the UI contract (:mod:`crmcore.ui`): plugin panels as text with rich, every value
+through
+the same :class:`crmcore.formatting.Formatter` as the web. Tables fold long cells instead of cutting
+them, so
+they stay readable at 80 columns, also when stdout is not a terminal. Actions are web forms and are
+not
+shown here. A panel that cannot be rendered prints one line naming its plugin; the error is
+logged."""
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +26,16 @@ from ..services.profile import PluginPanel, ProfileSection, warn_deprecated
 
 log = logging.getLogger("crmcore.cli")
 NUMERIC = ("number", "money", "percent")
-#: a cell that is a figure (grouped digits, Latin or Persian, with an optional sign, decimals, unit or %)
+#: a cell that is a figure (grouped digits, Latin or Persian, with an optional sign, decimals, unit
+#: or %)
 _FIGURE = re.compile(r"^(-?[0-9۰-۹][0-9۰-۹,٬]*([.٫][0-9۰-۹]+)?(%|٪| \S+)?|—)$")
-TONE_STYLES = {"neutral": "", "info": "cyan", "success": "green", "warning": "yellow", "danger": "red"}
+TONE_STYLES = {
+    "neutral": "",
+    "info": "cyan",
+    "success": "green",
+    "warning": "yellow",
+    "danger": "red",
+}
 
 
 def _text(value: ui.Text | None, fmt: Formatter) -> str:
@@ -33,7 +45,8 @@ def _text(value: ui.Text | None, fmt: Formatter) -> str:
 
 
 def shown(value: Any, fmt: Formatter, kind: str = "auto", places: int | None = None) -> Text:
-    """One value as styled text: badges in brackets with their tone, links by their text, progress as %."""
+    """One value as styled text: badges in brackets with their tone, links by their text, progress
+    as %."""
     if isinstance(value, ui.Badge):
         return Text(f"[{_text(value.text, fmt)}]", style=TONE_STYLES[value.tone])
     if isinstance(value, ui.Link):
@@ -59,7 +72,8 @@ def _pairs(rows: list[tuple[str, Text]]) -> Table:
 
 
 def table_renderable(table: ui.Table, fmt: Formatter, width: int) -> RenderableType:
-    """Columns when they fit in ``width``; else each row as its own block of label/value lines (a table
+    """Columns when they fit in ``width``; else each row as its own block of label/value lines (a
+    table
     squeezed into 80 columns would cut every cell to a few letters)."""
     parts: list[RenderableType] = []
     if table.title:
@@ -68,14 +82,29 @@ def table_renderable(table: ui.Table, fmt: Formatter, width: int) -> RenderableT
         parts.append(Text(_text(table.empty, fmt) if table.empty else EMPTY, style="dim"))
         return Group(*parts)
     labels = [_text(c.label, fmt) for c in table.columns]
-    cells = [[shown(row.get(c.key), fmt, c.kind if c.kind not in ("badge", "link", "progress") else "auto",
-                    c.places) for c in table.columns] for row in table.rows]
-    natural = sum(max([cell_len(label)] + [cell_len(r[i].plain) for r in cells]) + 2
-                  for i, label in enumerate(labels))
+    cells = [
+        [
+            shown(
+                row.get(c.key),
+                fmt,
+                c.kind if c.kind not in ("badge", "link", "progress") else "auto",
+                c.places,
+            )
+            for c in table.columns
+        ]
+        for row in table.rows
+    ]
+    natural = sum(
+        max([cell_len(label)] + [cell_len(r[i].plain) for r in cells]) + 2
+        for i, label in enumerate(labels)
+    )
     if natural <= width:
         out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
         for i, (c, label) in enumerate(zip(table.columns, labels)):
-            numeric = c.kind in NUMERIC or all(_FIGURE.match(r[i].plain) for r in cells)
+            numeric = c.kind in NUMERIC or (
+                all(_FIGURE.match(r[i].plain) for r in cells)
+                and any(r[i].plain != EMPTY for r in cells)
+            )
             out.add_column(label, justify="right" if numeric else "left", no_wrap=True)
         for row in cells:
             out.add_row(*row)
@@ -84,10 +113,17 @@ def table_renderable(table: ui.Table, fmt: Formatter, width: int) -> RenderableT
         for n, row in enumerate(cells):
             if n:
                 parts.append(Text("·" * 3, style="dim"))
-            parts.append(_pairs([(label, value) for label, value in zip(labels, row) if value.plain != EMPTY]))
+            parts.append(
+                _pairs(
+                    [(label, value) for label, value in zip(labels, row) if value.plain != EMPTY]
+                )
+            )
     if table.total is not None and table.total > len(table.rows):
-        more = (f"{fmt.number(len(table.rows))} از {fmt.number(table.total)}" if fmt.persian
-                else f"{fmt.number(len(table.rows))} of {fmt.number(table.total)}")
+        more = (
+            f"{fmt.number(len(table.rows))} از {fmt.number(table.total)}"
+            if fmt.persian
+            else f"{fmt.number(len(table.rows))} of {fmt.number(table.total)}"
+        )
         parts.append(Text(more, style="dim"))
     return Group(*parts)
 
@@ -103,7 +139,11 @@ def _progresses(items: list[ui.Progress], fmt: Formatter) -> RenderableType:
         filled = round(p.fraction * width)
         bar = Text("█" * filled, style="green")
         bar.append("░" * (width - filled), style="dim")
-        grid.add_row(_text(p.label, fmt), bar, f"{fmt.format(p.value, p.kind)} / {fmt.format(p.goal, p.kind)}")
+        grid.add_row(
+            _text(p.label, fmt),
+            bar,
+            f"{fmt.format(p.value, p.kind)} / {fmt.format(p.goal, p.kind)}",
+        )
         if p.hint:
             hints.append(Text(_text(p.hint, fmt), style="dim"))
     return Group(grid, *hints)
@@ -121,8 +161,11 @@ def _chart(chart: ui.Chart, fmt: Formatter) -> RenderableType:
     grid.add_column(no_wrap=True)
     grid.add_column(justify="right", no_wrap=True)
     for (label, value), number in zip(chart.bars, values):
-        grid.add_row(_text(label, fmt), "█" * max(1, round(abs(number) / largest * 24)),
-                     fmt.format(value, chart.kind))
+        grid.add_row(
+            _text(label, fmt),
+            "█" * max(1, round(abs(number) / largest * 24)),
+            fmt.format(value, chart.kind),
+        )
     return Group(Text(_text(chart.title, fmt), style="bold"), grid) if chart.title else grid
 
 
@@ -139,7 +182,14 @@ def renderables(items, fmt: Formatter, width: int = 76) -> list[RenderableType]:
                 line.append_text(_stat(stat, fmt))
             out.append(line)
         elif kind == "fields":
-            out.append(_pairs([(_text(f.label, fmt), shown(f.value, fmt, f.kind, f.places)) for f in item.fields]))
+            out.append(
+                _pairs(
+                    [
+                        (_text(f.label, fmt), shown(f.value, fmt, f.kind, f.places))
+                        for f in item.fields
+                    ]
+                )
+            )
         elif kind == "table":
             out.append(table_renderable(item, fmt, width))
         elif kind == "progresses":
@@ -178,10 +228,18 @@ def _stat(s: ui.Stat, fmt: Formatter) -> Text:
     return value
 
 
-def panel_renderable(p: PluginPanel, fmt: Formatter, width: int = 80) -> RenderableType:
-    """One plugin's panel with its title; or one line naming the plugin whose panel failed."""
-    failed = Text(f"بخش افزونهٔ «{p.plugin}» نمایش داده نشد." if fmt.persian
-                  else f"The panel of plugin {p.plugin} could not be shown.", style="red")
+def panel_renderable(
+    p: PluginPanel, fmt: Formatter, width: int = 80, *, strict: bool = False
+) -> RenderableType:
+    """One plugin's panel with its title; or one line naming the plugin whose panel failed
+    (``strict``:
+    raises instead, for tests)."""
+    failed = Text(
+        f"بخش افزونهٔ «{p.plugin}» نمایش داده نشد."
+        if fmt.persian
+        else f"The panel of plugin {p.plugin} could not be shown.",
+        style="red",
+    )
     if p.section is None:
         return Group(Text(p.plugin, style="bold underline"), failed)
     try:
@@ -194,11 +252,17 @@ def panel_renderable(p: PluginPanel, fmt: Formatter, width: int = 80) -> Rendera
             title = _text(section.title, fmt)
             body = renderables(section.items, fmt, width - 2)
         else:
-            raise TypeError(f"crm_customer_profile returned {type(section).__name__}, not a crmcore.ui.Panel")
+            raise TypeError(
+                f"crm_customer_profile returned {type(section).__name__}, not a crmcore.ui.Panel"
+            )
         # render now, so a value that cannot be formatted fails here, inside the panel's own try
         Console(file=_Null(), width=width).print(*body)
-        return Group(Text(title, style="bold underline"), Padding(Group(*body), (0, 0, 0, 2), expand=False))
+        return Group(
+            Text(title, style="bold underline"), Padding(Group(*body), (0, 0, 0, 2), expand=False)
+        )
     except Exception:  # noqa: BLE001 - one plugin's bad panel must not cost the profile
+        if strict:
+            raise
         log.exception("the panel of plugin %r could not be rendered", p.plugin)
         return Group(Text(p.plugin, style="bold underline"), failed)
 

@@ -73,18 +73,22 @@ def run(name, start, end, period, calendar, options, as_json, csv_path):
     from .. import ui
     from .panels import table_renderable
 
-    # the report's rows as a table of the UI contract: columns when they fit, one block per row when not
-    rows = ui.Table(columns=[ui.Column(str(i), c.replace("_", " ")) for i, c in enumerate(result["columns"])],
-                    rows=[{str(i): fmt.loose(v) for i, v in enumerate(row)} for row in result["rows"]],
-                    title=name)
+    # the report's rows as a table of the UI contract: columns when they fit, one block per row
+    # when not
+    rows = ui.Table(
+        columns=[ui.Column(str(i), c.replace("_", " ")) for i, c in enumerate(result["columns"])],
+        rows=[{str(i): fmt.loose(v) for i, v in enumerate(row)} for row in result["rows"]],
+        title=name,
+    )
     con = console()
     con.print(table_renderable(rows, fmt, con.width))
     lines = totals_lines(result["totals"], fmt)
     if lines:
-        totals = Table(show_header=False, box=None, padding=(0, 2, 0, 0), title="totals", title_justify="left")
+        totals = Table(
+            show_header=False, box=None, padding=(0, 2, 0, 0), title="totals", title_justify="left"
+        )
         totals.add_column(style="dim", overflow="fold")
         totals.add_column(justify="right", no_wrap=True)
         for path, shown in lines:
             totals.add_row(label_of(path), shown)
         con.print(totals)
-

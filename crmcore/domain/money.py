@@ -1,6 +1,7 @@
 """Exact money: an integer count of the currency's minor unit plus an ISO 4217 code.
 
-Rial has no minor unit; a toman is 10 rials and is a display unit only (``format_money(..., unit="toman")``).
+Rial has no minor unit; a toman is 10 rials and is a display unit only (``format_money(...,
+unit="toman")``).
 """
 from __future__ import annotations
 
@@ -58,9 +59,11 @@ _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 
 def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, field: str = "amount",
                 unit: str | None = None) -> Money:
-    """Parse an amount typed by a person: Persian digits, thousands separators (1,250,000 or ۱٬۲۵۰٬۰۰۰).
+    """Parse an amount typed by a person: Persian digits, thousands separators (1,250,000 or
+    ۱٬۲۵۰٬۰۰۰).
 
-    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the currency has.
+    ``unit="toman"`` multiplies by 10 into rials. Refuses floats' noise: more decimals than the
+    currency has.
     """
     currency = (currency or DEFAULT_CURRENCY).strip().upper()
     if currency in ("IRT", "TOMAN"):
@@ -88,16 +91,10 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
 
 
 def format_money(money: Money, *, unit: str | None = None, persian_digits: bool = False) -> str:
-    """Human form with thousands separators; IRR may be shown in toman (``unit="toman"``)."""
-    from .text import to_persian_digits
+    """Human form with thousands separators; IRR may be shown in toman (``unit="toman"``). The same
+    as
+    :meth:`crmcore.formatting.Formatter.money` of a Persian (``persian_digits``) or English
+    reader."""
+    from ..formatting import Formatter
 
-    if money.currency == "IRR" and unit == "toman":
-        value = Decimal(money.minor) / 10
-        label = "تومان" if persian_digits else "toman"
-    else:
-        value = money.amount
-        label = "ریال" if (persian_digits and money.currency == "IRR") else money.currency
-    text = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,}"
-    if persian_digits:
-        text = to_persian_digits(text).replace(",", "٬")
-    return f"{text} {label}"
+    return Formatter("fa" if persian_digits else "en", money_unit=unit or "rial").money(money)

@@ -79,12 +79,13 @@ def crm_customer_profile(uow, customer):
     """Add a section to the customer's 360° profile (``crm customers show``, the web customer page).
 
     :param customer: the :class:`crmcore.storage.models.Customer`.
-    :return: a :class:`crmcore.ui.Panel` (``key``, ``title`` as ``ui.Label(en, fa)``, ``order``, typed
-        components in ``items``: ``ui.Stat``, ``ui.FieldList``, ``ui.Table``, ``ui.Progress``,
-        ``ui.TimelineEntry``, ``ui.Badge``, ``ui.Action``, ``ui.Chart``…, and optionally ``data``, the
-        JSON-ready machine form shown by ``--json``), or ``None`` when the plugin has nothing to show for
-        this customer. The kernel formats every value for the reader (calendar, digits, zone, money unit)
-        on the web and in the CLI. A :class:`crmcore.services.profile.ProfileSection` (a dict in ``data``,
-        shown as a generic key/value list) still works for one release, with a ``DeprecationWarning``.
+    :return: a :class:`crmcore.ui.Panel` (``key``, ``title`` as ``ui.Label(en, fa)``,
+        ``order``, typed components in ``items``: ``ui.Stat``, ``ui.FieldList``, ``ui.Table``,
+        ``ui.Progress``, ``ui.TimelineEntry``, ``ui.Badge``, ``ui.Action``, ``ui.Chart``…, and
+        optionally ``data``, the JSON-ready machine form shown by ``--json``), or ``None`` when the
+        plugin has nothing to show for this customer. The kernel formats every value for the reader
+        (calendar, digits, zone, money unit) on the web and in the CLI. A
+        :class:`crmcore.services.profile.ProfileSection` (a dict in ``data``, shown as a generic
+        key/value list) still works for one release, with a ``DeprecationWarning``.
     :when: each time a profile is shown; must only read.
     """

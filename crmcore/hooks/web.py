@@ -30,7 +30,8 @@ def crm_web_panels():
         of the profile section, ``template`` a Jinja2 template given as ``"package:path/in/package.html"``,
         rendered (auto-escaped) with ``section``, ``data``, ``customer``, ``lang``, ``t`` (translate) and the
         filters ``jdate`` (a date in the user's calendar), ``num`` (digits of the user's locale) and ``money``.
-        Without a panel the section's data is shown as a definition list.
+        Without a panel the section's data is shown as a definition list. Only for the deprecated
+        ``ProfileSection``: a :class:`crmcore.ui.Panel` of components is rendered by the kernel.
     :when: once, when the web application is built.
     """
 

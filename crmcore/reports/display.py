@@ -1,10 +1,14 @@
 """A report's totals for people: the nested ``totals`` dict of a result (``{"by_currency": {"IRR":
-{"amount": "1042210000", ...}}, "period": "month"}``) as labelled lines, each value through the reader's
+{"amount": "1042210000", ...}}, "period": "month"}``) as labelled lines, each value through the
+reader's
 :class:`crmcore.formatting.Formatter`, for the CLI's text mode and the web's report page alike.
 
-Amounts in totals are exact decimal strings in the currency's major unit; they are shown as money when the
-currency is known from their place (under ``by_currency.<code>``) or from a ``currency`` beside them.
+Amounts in totals are exact decimal strings in the currency's major unit; they are shown as money
+when the
+currency is known from their place (under ``by_currency.<code>``) or from a ``currency`` beside
+them.
 Keys ending in ``_pct`` are percentages."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -14,8 +18,19 @@ from ..domain.money import CURRENCY_EXPONENTS, Money
 from ..formatting import EMPTY, Formatter
 
 #: totals keys whose string values are amounts of money
-MONEY_KEYS = {"amount", "weighted_amount", "refunded", "net", "target", "won", "won_amount", "liability",
-              "revenue", "spend", "value"}
+MONEY_KEYS = {
+    "amount",
+    "weighted_amount",
+    "refunded",
+    "net",
+    "target",
+    "won",
+    "won_amount",
+    "liability",
+    "revenue",
+    "spend",
+    "value",
+}
 #: keys that only say how the report was run (already shown by the page or the command line)
 HIDDEN = {"calendar", "currency"}
 
@@ -25,7 +40,8 @@ def humanise(key: str) -> str:
 
 
 def totals_lines(totals: dict[str, Any] | None, fmt: Formatter) -> list[tuple[list[str], str]]:
-    """``[(path of keys, shown value)]`` of every leaf of ``totals``: ``(["by_currency", "IRR", "amount"],
+    """``[(path of keys, shown value)]`` of every leaf of ``totals``: ``(["by_currency", "IRR",
+    "amount"],
     "1,042,210,000 IRR")``. The caller turns the keys into labels (translated on the web)."""
     out: list[tuple[list[str], str]] = []
     if not totals:
@@ -34,7 +50,9 @@ def totals_lines(totals: dict[str, Any] | None, fmt: Formatter) -> list[tuple[li
     return out
 
 
-def _walk(node: dict[str, Any], path: list[str], currency: str | None, fmt: Formatter, out: list) -> None:
+def _walk(
+    node: dict[str, Any], path: list[str], currency: str | None, fmt: Formatter, out: list
+) -> None:
     here = node.get("currency") if isinstance(node.get("currency"), str) else currency
     for key, value in node.items():
         key = str(key)
@@ -69,5 +87,9 @@ def _shown(key: str, value: Any, currency: str | None, fmt: Formatter) -> str:
 
 def label_of(path: list[str], translate=lambda text: text) -> str:
     """``["by_currency", "IRR", "amount"]`` → ``IRR · Amount`` (``by_*`` grouping keys left out)."""
-    parts = [p if p in CURRENCY_EXPONENTS else translate(humanise(p)) for p in path if not p.startswith("by_")]
+    parts = [
+        p if p in CURRENCY_EXPONENTS else translate(humanise(p))
+        for p in path
+        if not p.startswith("by_")
+    ]
     return " · ".join(parts) or translate(humanise(path[-1]))

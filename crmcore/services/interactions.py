@@ -65,7 +65,8 @@ def prepare_interaction(*, kind: str, now: datetime, tz: str, occurred_at: str |
 
 
 def record_interaction(uow, customer: Customer, prepared: PreparedInteraction | None = None, **fields: Any) -> Interaction:
-    """Store an interaction and announce it (``crm_interaction_recorded``). A duplicate (kind, external id) is
+    """Store an interaction and announce it (``crm_interaction_recorded``). A duplicate (kind,
+    external id) is
     refused with :class:`Conflict`."""
     p = prepared or prepare_interaction(now=uow.now(), tz=uow.app.timezone, **fields)
     if p.kind not in interaction_kinds(uow):
@@ -125,3 +126,76 @@ def interaction_to_dict(i: Interaction, *, calendar: str = "gregorian", tz: str 
 
         data["occurred_at_local"] = format_datetime(i.occurred_at, "jalali", tz=tz or DEFAULT_TIMEZONE)
     return data
+
+
+#: interaction kinds and channels as a reader names them (others are shown as written)
+KIND_LABELS = {
+    "purchase": ("purchase", "خرید"),
+    "refund": ("refund", "مرجوعی"),
+    "call": ("call", "تماس"),
+    "message": ("message", "پیام"),
+    "note": ("note", "یادداشت"),
+    "visit": ("visit", "مراجعه"),
+    "survey_answer": ("survey answer", "پاسخ نظرسنجی"),
+    "email": ("email", "ایمیل"),
+    "meeting": ("meeting", "جلسه"),
+    "ticket": ("ticket", "تیکت"),
+}
+CHANNEL_LABELS = {
+    "web": ("web", "وب"),
+    "store": ("store", "فروشگاه"),
+    "phone": ("phone", "تلفن"),
+    "sms": ("SMS", "پیامک"),
+    "email": ("email", "ایمیل"),
+    "pos": ("POS", "صندوق"),
+    "app": ("app", "اپ"),
+    "whatsapp": ("WhatsApp", "واتس‌اپ"),
+    "telegram": ("Telegram", "تلگرام"),
+    "instagram": ("Instagram", "اینستاگرام"),
+    "import": ("import", "ورود فایل"),
+}
+
+
+def kind_label(kind: str):
+    """The :class:`crmcore.ui.Label` of an interaction kind."""
+    from ..ui import Label
+
+    en, fa = KIND_LABELS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+    return Label(en, fa)
+
+
+def channel_label(channel: str | None):
+    from ..ui import Label
+
+    if not channel:
+        return None
+    en, fa = CHANNEL_LABELS.get(channel, (channel, channel))
+    return Label(en, fa)
+
+
+def interactions_table(interactions, *, title=None):
+    """Recent interactions as a :class:`crmcore.ui.Table` (the customer page and ``crm customers
+    show``)."""
+    from ..ui import Badge, Column, Label, Table
+
+    return Table(
+        columns=[
+            Column("at", Label("When", "زمان"), "moment"),
+            Column("kind", Label("Kind", "نوع"), "badge"),
+            Column("channel", Label("Channel", "کانال")),
+            Column("amount", Label("Amount", "مبلغ"), "money"),
+            Column("details", Label("Details", "جزئیات")),
+        ],
+        rows=[
+            {
+                "at": i.occurred_at,
+                "kind": Badge(kind_label(i.kind)),
+                "channel": channel_label(i.channel),
+                "amount": i.money,
+                "details": (i.payload or {}).get("text") if isinstance(i.payload, dict) else None,
+            }
+            for i in interactions
+        ],
+        title=title,
+        empty=Label("Nothing recorded yet.", "هنوز چیزی ثبت نشده است."),
+    )

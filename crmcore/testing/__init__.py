@@ -14,9 +14,20 @@ Fixtures (see :mod:`crmcore.testing.pytest_plugin`):
 - ``crm_empty_database_url``: an empty database, for tests of ``crm init`` and migrations.
 
 Helpers: :func:`outbox_events`, :func:`emit_event`, :func:`make_customer`, :func:`record_purchase`,
-:class:`FrozenClock`, :func:`assert_migrations_match_models`.
+:class:`FrozenClock`, :func:`assert_migrations_match_models`, and :func:`panel_html` /
+:func:`panel_text` / :func:`assert_persian_panel` (a plugin's customer-profile panel as the web page
+and ``crm customers show`` render it, and what is wrong with it on a Persian page).
 """
+
 from .helpers import (  # noqa: F401
-    FrozenClock, assert_migrations_match_models, emit_event, make_customer, migration_differences, outbox_events,
+    FrozenClock,
+    assert_migrations_match_models,
+    emit_event,
+    make_customer,
+    migration_differences,
+    outbox_events,
     record_purchase,
+)
+from .panels import (  # noqa: F401,E402
+    assert_persian_panel, panel_html, panel_text, persian_panel_problems,
 )

@@ -76,7 +76,8 @@ class BoardCard:
     title: str
     subtitle: str | None = None
     customer_id: int | None = None
-    #: a short figure: an amount (``Money``), a priority, a due date (``date``); shown by the formatting layer
+    #: a short figure: an amount (``Money``), a priority, a due date (``date``); shown by the
+    #: formatting layer
     badge: Any = None
 
 

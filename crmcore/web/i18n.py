@@ -1,6 +1,6 @@
 """The interface's two languages: Persian (right to left, Jalali dates, Persian digits) and English (left to
-right, Gregorian dates). Texts are written in English in templates and code; this table gives the Persian.
-Values (dates, money, numbers) are shown by :mod:`crmcore.formatting`, not here."""
+right, Gregorian dates). Texts are written in English in templates and code; this table gives the
+Persian. Values (dates, money, numbers) are shown by :mod:`crmcore.formatting`, not here."""
 from __future__ import annotations
 
 LANGUAGES = ("fa", "en")

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services.interactions import list_interactions, record_interaction
+from ..services.interactions import interactions_table, list_interactions, record_interaction
 from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
@@ -125,8 +125,8 @@ def build_router() -> APIRouter:
         fmt = web.formatter(lang)
         totals = [(label_of(path, lambda text: translate(text, lang)), shown)
                   for path, shown in totals_lines(result["totals"] if result else None, fmt)]
-        return render(request, "report.html", user, status=422 if error else 200, title="Report", fmt=fmt,
-                      totals=totals,
+        return render(request, "report.html", user, status=422 if error else 200, title="Report",
+                      fmt=fmt, totals=totals,
                       report=registry[name], result=result, error=error, chart=chart, numeric=numeric,
                       params={"from": q.get("from", "")[:20], "to": q.get("to", "")[:20],
                               "period": q.get("period", "month"),
@@ -175,11 +175,14 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
         customer = get_customer(uow.session, customer_id)
         data = customer_to_dict(customer, with_sections=False)
         panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
-        interactions = list_interactions(uow.session, customer.id, limit=20)
+        interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
     fmt = web.formatter(lang)
-    shown = render_panels(web, panels, lang=lang, may=lambda plugin, access: user.can(access, plugin),
-                          variables={"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf, "customer": data})
-    return render(request, "customer.html", user, status=status, title="Customer", c=data, panels=shown,
-                  interactions=interactions, error=error, can_write=user.can("write"), fmt=fmt)
+    shown = render_panels(web, panels, lang=lang,
+                          may=lambda plugin, access: user.can(access, plugin),
+                          variables={"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf,
+                                     "customer": data})
+    return render(request, "customer.html", user, status=status, title="Customer", c=data,
+                  panels=shown, interactions=interactions, error=error,
+                  can_write=user.can("write"), fmt=fmt)

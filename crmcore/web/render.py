@@ -1,6 +1,6 @@
 """Server-side HTML: the Jinja2 environment (auto-escaped everywhere), its filters for dates, digits and money
-in the user's language (all through the page's :class:`crmcore.formatting.Formatter`), plugin templates named
-``"package:path.html"``, and the generic profile panel."""
+in the user's language (all through the page's :class:`crmcore.formatting.Formatter`), plugin
+templates named ``"package:path.html"``, and the generic profile panel."""
 from __future__ import annotations
 
 import importlib.resources
@@ -37,8 +37,8 @@ def _lang(ctx) -> str:
 
 
 def formatter_of(ctx) -> Formatter:
-    """The page's :class:`Formatter` (``fmt``, set by :func:`crmcore.web.view.render`), else one for the
-    page's language and zone."""
+    """The page's :class:`Formatter` (``fmt``, set by :func:`crmcore.web.view.render`), else one
+    for the page's language and zone."""
     fmt = ctx.get("fmt")
     if isinstance(fmt, Formatter):
         return fmt
@@ -59,7 +59,8 @@ def make_environment() -> Environment:
 
     @pass_context
     def jdate(ctx, value: Any) -> str:
-        """A day in the reader's calendar (also of a datetime or an ISO string); other text unchanged."""
+        """A day in the reader's calendar (also of a datetime or an ISO string); other text
+        unchanged."""
         if value not in (None, "") and read_moment(value) is None:
             return formatter_of(ctx).digits(value)
         return formatter_of(ctx).date(value)
@@ -83,8 +84,8 @@ def make_environment() -> Environment:
 
     @pass_context
     def money(ctx, amount: Any, currency: str | None = None) -> str:
-        """``Money`` as the reader reads it; or an amount in the major unit of ``currency`` (IRR when
-        not given), as reports send them. Text that is not an amount is shown as it is."""
+        """``Money`` as the reader reads it; or an amount in the major unit of ``currency`` (IRR
+        when not given), as reports send them. Text that is not an amount is shown as it is."""
         fmt = formatter_of(ctx)
         if amount is None or amount == "":
             return EMPTY
@@ -121,7 +122,8 @@ def make_environment() -> Environment:
 
     @pass_context
     def fmt_value(ctx, v: Any, kind: str = "auto", places: int | None = None) -> str:
-        """``v`` formatted as ``kind`` (:meth:`Formatter.format`); raises for a value it cannot show."""
+        """``v`` formatted as ``kind`` (:meth:`Formatter.format`); raises for a value it cannot
+        show."""
         return formatter_of(ctx).format(v, kind, places=places)
 
     @pass_context
@@ -134,8 +136,8 @@ def make_environment() -> Environment:
     env.globals["t"] = t
     env.globals["parsed_phone"] = parsed_phone
     env.globals["columns"] = table_columns
-    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num, money=money,
-                       value=value, humanise=label, fmt=fmt_value)
+    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num,
+                       money=money, value=value, humanise=label, fmt=fmt_value)
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["pair"] = lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and not any(
         isinstance(x, (dict, list)) for x in v)

@@ -156,8 +156,9 @@ class WebState:
         return self.settings.locale
 
     def formatter(self, lang: str) -> Formatter:
-        """How values are shown to a reader in ``lang``: its calendar, the server's zone, the business's
-        money unit (read from the settings at most every :data:`MONEY_UNIT_TTL` seconds)."""
+        """How values are shown to a reader in ``lang``: its calendar, the server's zone, the
+        business's money unit (read from the settings at most every :data:`MONEY_UNIT_TTL`
+        seconds)."""
         now = time.monotonic()
         if self._money_unit is None or now - self._money_unit[1] > MONEY_UNIT_TTL:
             try:
@@ -179,7 +180,9 @@ class WebState:
                 items.append((f"/boards/{plugin}/{key}", title))
         for plugin, item in self.contributions.menu:
             if principal.can(item.access, plugin):
-                items.append((item.href, item.label_fa if lang == "fa" and item.label_fa else item.label))
+                items.append(
+                    (item.href, item.label_fa if lang == "fa" and item.label_fa else item.label)
+                )
         if principal.can("manage"):
             items.append(("/audit", "Audit log"))
         if principal.can("admin"):

@@ -52,7 +52,9 @@ def render_plugin_page(request: Request, principal: Principal | None, template: 
     web = state(request)
     lang = web.language(request, principal)
     fmt = variables.pop("fmt", None) or web.formatter(lang)
-    inner = web.templates.get_template(template).render(lang=lang, tz=web.crm.timezone, user=principal, fmt=fmt,
+    inner = web.templates.get_template(template).render(lang=lang, tz=web.crm.timezone,
+                                                        user=principal, fmt=fmt,
                                                         csrf=principal.csrf if principal else None,
                                                         columns=table_columns, **variables)
-    return render(request, "plugin_page.html", principal, title=title, content=Markup(inner), fmt=fmt)
+    return render(request, "plugin_page.html", principal, title=title, content=Markup(inner),
+                  fmt=fmt)

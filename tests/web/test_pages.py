@@ -203,8 +203,13 @@ def test_audit_log_shows_changes_readably(client, users, crm_app):
         update_customer(uow, cid, city="یزد")
     login(client, "manager")
     page = client.get("/audit").text
-    table = page[page.index("<tbody>"):page.index("</tbody>")]
-    assert "شیراز ← یزد" in table and "\\u" not in table and "{&#34;" not in table and '{"' not in table
+    table = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert (
+        "شیراز ← یزد" in table
+        and "\\u" not in table
+        and "{&#34;" not in table
+        and '{"' not in table
+    )
 
 
 def test_report_totals_are_formatted_not_dicts(client, users, crm_app):
@@ -212,6 +217,6 @@ def test_report_totals_are_formatted_not_dicts(client, users, crm_app):
     record_purchase(crm_app, cid, "1250000", at="1403-07-15 10:00")
     login(client, "viewer")
     page = client.get("/reports/sales.by_period", params={"period": "month"}).text
-    totals = page[page.index("<h2>جمع‌ها</h2>"):]
+    totals = page[page.index("<h2>جمع‌ها</h2>") :]
     assert "۱٬۲۵۰٬۰۰۰ ریال" in totals and "IRR" in totals
     assert "{" not in totals.split("</dl>")[0] and "None" not in totals

@@ -4,7 +4,10 @@ from datetime import datetime, timezone
 from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections
 from crmcore.jobs import run_jobs
 from crmcore.reports import run_report
-from crmcore.testing import assert_migrations_match_models, make_customer, record_purchase
+from crmcore.testing import (
+    assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text,
+    record_purchase,
+)
 from crmcore_lottery.models import LotteryCampaign, LotteryWinner
 
 from lottery_test_helpers import END, IN_WINDOW, close, count, draw, new_campaign, weights
@@ -50,7 +53,11 @@ def test_profile_shows_entries_and_prizes(crm_app):
     draw(crm_app)
     with crm_app.unit_of_work(readonly=True) as uow:
         (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
-    assert section.data["prizes_won"][0]["prize"] == "Gold coin" and section.title_fa == "قرعه‌کشی"
+    assert section.data["prizes_won"][0]["prize"] == "Gold coin" and section.title.fa == "قرعه‌کشی"
+    html = panel_html(crm_app, cid, "lottery", lang="fa")
+    assert_persian_panel(html)
+    assert "برندهٔ" in html and "<time" in html  # the prize won, on the panel's timeline
+    assert "Gold coin" in panel_text(crm_app, cid, "lottery", lang="en")
 
 
 def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app):

@@ -10,15 +10,15 @@ from crmcore.cli import echo_json, get_app
 
 
 def _date(app, moment) -> str:
-    from crmcore.api import format_datetime
+    from crmcore.api import Formatter
 
-    return format_datetime(moment, app.calendar, tz=app.timezone) if moment else "-"
+    return Formatter.for_app(app).moment(moment)
 
 
 def _day(app, day) -> str:
-    from crmcore.api import format_date
+    from crmcore.api import Formatter
 
-    return format_date(day, app.calendar) if day else "…"
+    return Formatter.for_app(app).date(day)
 
 
 @click.group()

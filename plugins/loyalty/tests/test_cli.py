@@ -142,5 +142,14 @@ def test_reports_profile_search_and_jobs(crm_app, crm_cli):
     assert [c["id"] for c in (found.json() if isinstance(found.json(), list) else found.json()["results"])] == [a]
     show = crm_cli("customers", "show", str(a), "--json").json()
     assert json.dumps(show, ensure_ascii=False).count('"balance": 100') == 1
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(crm_app, a, "loyalty", lang="fa")
+    assert_persian_panel(html)
+    assert (
+        "مانده امتیاز" in html and "۱۰۰" in html and "کسب" in html
+    )  # the balance; the earn entry's kind
+    text = panel_text(crm_app, a, "loyalty", lang="en", width=80)
+    assert "Points balance 100" in text and "[earned]" in text
     r = crm_cli("jobs", "run", "--only", "loyalty.expiry", "--json")
     assert r.exit_code == 0, r.stderr

@@ -11,9 +11,9 @@ CHANNEL = click.Choice(["sms", "email"])
 
 
 def _when(app, moment) -> str:
-    from crmcore.api import format_datetime
+    from crmcore.api import Formatter
 
-    return format_datetime(moment, app.calendar, tz=app.timezone) if moment else ""
+    return Formatter.for_app(app).moment(moment)
 
 
 def _body(body: str | None, body_file: str | None) -> str:

@@ -108,6 +108,11 @@ def test_report_and_profile(crm_app, crm_cli, configured, customer):
         [section] = [s for s in profile_sections(uow, get_customer(uow.session, customer)) if s.key == "messaging"]
     assert section.data["consent"] == {"sms": True, "email": True}
     assert section.data["messages"] == {"delivered": 1}
+    from crmcore.testing import assert_persian_panel, panel_html
+
+    html = panel_html(crm_app, customer, "messaging", lang="fa")
+    assert_persian_panel(html)
+    assert "تحویل شد" in html and "اجازهٔ پیامک" in html
 
 
 def test_merge_moves_messages_and_forget_erases_texts(crm_app, configured, customer, crm_cli):

@@ -16,9 +16,12 @@ def load(uow, params: dict[str, str]) -> BoardData:
         BoardColumn(key=c["stage"], title=c.get("name_en") or c["name"], title_fa=c["name"],
                     summary=[Money.of(t["amount"], cur) for cur, t in c["totals"].items()],
                     cards=[BoardCard(id=str(d["id"]), title=d["title"], subtitle=d["customer"],
-                                     badge=None if d["amount"] is None else Money.of(d["amount"], d["currency"]))
-                           for d in c["deals"]])
+                                     badge=_amount(d)) for d in c["deals"]])
         for c in b["columns"]])
+
+
+def _amount(deal: dict) -> Money | None:
+    return None if deal["amount"] is None else Money.of(deal["amount"], deal["currency"])
 
 
 def boards() -> list[WebBoard]:

@@ -29,6 +29,14 @@ def test_the_profile_shows_open_deals_in_the_apps_calendar(crm_app_factory, crm_
                   "currency": "IRR", "probability": 10, "owner": None, "expected_close": "1404-02-10",
                   "next_activity": "ارسال کاتالوگ", "next_activity_on": "1404-01-12"}],
         "won_deals": 1, "lost_deals": 0, "won_amount": {"IRR": "7000000"}}
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(jalali, cid, "pipeline", lang="fa")
+    assert_persian_panel(html)
+    assert "۵٬۰۰۰٬۰۰۰ ریال" in html and "۱۴۰۴/۰۲/۱۰" in html and "سرنخ" in html
+    assert "۷٬۰۰۰٬۰۰۰ ریال" in html
+    text = panel_text(jalali, cid, "pipeline", lang="en", width=80)
+    assert "5,000,000 IRR" in text and "1404-02-10" in text
     other = make_customer(crm_app, "بدون معامله")
     with crm_app.unit_of_work(readonly=True) as uow:
         assert "pipeline" not in customer_to_dict(get_customer(uow.session, other), uow=uow)["sections"]

@@ -76,7 +76,8 @@ def test_the_board_shows_open_deals_per_open_stage_with_totals(crm_app, client, 
                                   "proforma": [deals["pistachio"], deals["dates"]], "negotiation": []}
     assert "ارسال پیش‌فاکتور" in page.text and "خرید عمده زعفران" in page.text and "شرکت بازرگانی کریمی" in page.text
     proforma = re.search(r'data-column="proforma"(.*?)</section>', page.text, re.S).group(1)
-    assert '<p class="muted">۴۰٬۰۰۰٬۰۰۰ ریال</p>' in proforma  # the column's total (the undated deal has no amount)
+    # the column's total (the undated deal has no amount)
+    assert '<p class="muted">۴۰٬۰۰۰٬۰۰۰ ریال</p>' in proforma
     assert '<span class="badge">۴۰٬۰۰۰٬۰۰۰ ریال</span>' in proforma  # grouped, in Persian digits
     assert "قرارداد بسته‌شده" not in page.text  # closed deals are not on the board
     assert 'class="move"' not in page.text  # read-only users see no move buttons

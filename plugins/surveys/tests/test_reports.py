@@ -100,11 +100,18 @@ def test_profile_shows_last_scores(crm_app, customer):
     answered(crm_app, "csat", customer, {"csat": 4})
     with crm_app.unit_of_work(readonly=True) as uow:
         [section] = [s for s in profile_sections(uow, get_customer(uow.session, customer)) if s.key == "surveys"]
-    assert section.title_fa == "نظرسنجی‌ها"
+    assert section.title.fa == "نظرسنجی‌ها"
     assert section.data["last_scores"]["nps"]["score"] == 9
     assert section.data["last_scores"]["csat"] == {"score": 4, "survey": "csat", "answered_at": "2025-03-22 12:30"}
     assert "ces" not in section.data["last_scores"]
     assert (section.data["responses"], section.data["open_followups"]) == (3, 1)
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(crm_app, customer, "surveys", lang="fa")
+    assert_persian_panel(html)
+    assert "رضایت (۱ تا ۵)" in html and "پیگیری‌های باز" in html
+    text = panel_text(crm_app, customer, "surveys", lang="en")
+    assert "Satisfaction (1–5)" in text and "csat" not in text.lower().replace("satisfaction", "")
 
 
 def test_merge_moves_invitations_responses_and_followups(crm_app, customer):

@@ -1,4 +1,5 @@
 """The customer's profile panel: open tasks, the next ones, and the overdue ones (read only)."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -13,8 +14,12 @@ from .values import KIND_LABELS_FA
 
 SHOWN = 5
 L = ui.Label
-PRIORITIES = {"low": (L("low", "کم"), "neutral"), "normal": (L("normal", "عادی"), "neutral"),
-              "high": (L("high", "زیاد"), "warning"), "urgent": (L("urgent", "فوری"), "danger")}
+PRIORITIES = {
+    "low": (L("low", "کم"), "neutral"),
+    "normal": (L("normal", "عادی"), "neutral"),
+    "high": (L("high", "زیاد"), "warning"),
+    "urgent": (L("urgent", "فوری"), "danger"),
+}
 
 
 def profile_section(uow, customer) -> ui.Panel | None:
@@ -22,27 +27,56 @@ def profile_section(uow, customer) -> ui.Panel | None:
     base = select(Task).where(Task.customer_id == customer.id, Task.state == "open")
     open_count = uow.session.scalar(select(func.count()).select_from(base.subquery()))
     done_count = uow.session.scalar(
-        select(func.count()).select_from(Task).where(Task.customer_id == customer.id, Task.state == "done"))
+        select(func.count())
+        .select_from(Task)
+        .where(Task.customer_id == customer.id, Task.state == "done")
+    )
     if not open_count and not done_count:
         return None
     calendar, tz = uow.app.calendar, uow.app.timezone
-    overdue = list(uow.session.scalars(base.where(Task.overdue_at <= now).order_by(Task.due_at).limit(SHOWN)))
+    overdue = list(
+        uow.session.scalars(base.where(Task.overdue_at <= now).order_by(Task.due_at).limit(SHOWN))
+    )
     overdue_count = uow.session.scalar(
-        select(func.count()).select_from(base.where(Task.overdue_at <= now).subquery()))
-    upcoming = list(uow.session.scalars(base.where(Task.overdue_at > now).order_by(Task.due_at).limit(SHOWN)))
-    data = {"open": open_count, "overdue_count": overdue_count, "done": done_count,
-            "overdue": [_brief(t, calendar, tz) for t in overdue],
-            "upcoming": [_brief(t, calendar, tz) for t in upcoming]}
-    items: list = [ui.Stat(L("Open", "باز"), open_count, kind="number"),
-                   ui.Stat(L("Overdue", "عقب‌افتاده"), overdue_count, kind="number",
-                           tone="danger" if overdue_count else "neutral"),
-                   ui.Stat(L("Done", "انجام‌شده"), done_count, kind="number")]
+        select(func.count()).select_from(base.where(Task.overdue_at <= now).subquery())
+    )
+    upcoming = list(
+        uow.session.scalars(base.where(Task.overdue_at > now).order_by(Task.due_at).limit(SHOWN))
+    )
+    data = {
+        "open": open_count,
+        "overdue_count": overdue_count,
+        "done": done_count,
+        "overdue": [_brief(t, calendar, tz) for t in overdue],
+        "upcoming": [_brief(t, calendar, tz) for t in upcoming],
+    }
+    items: list = [
+        ui.Stat(L("Open", "باز"), open_count, kind="number"),
+        ui.Stat(
+            L("Overdue", "عقب‌افتاده"),
+            overdue_count,
+            kind="number",
+            tone="danger" if overdue_count else "neutral",
+        ),
+        ui.Stat(L("Done", "انجام‌شده"), done_count, kind="number"),
+    ]
     if overdue:
         items.append(_table(overdue, L("Overdue", "عقب‌افتاده"), overdue_count))
-    items.append(_table(upcoming, L("Coming up", "پیش رو"), open_count - overdue_count,
-                        empty=L("Nothing planned.", "برنامه‌ای نیست.")))
-    return ui.Panel(key="tasks", title=L("Tasks and appointments", "کارها و قرارها"), order=60, items=items,
-                    data=data)
+    items.append(
+        _table(
+            upcoming,
+            L("Coming up", "پیش رو"),
+            open_count - overdue_count,
+            empty=L("Nothing planned.", "برنامه‌ای نیست."),
+        )
+    )
+    return ui.Panel(
+        key="tasks",
+        title=L("Tasks and appointments", "کارها و قرارها"),
+        order=60,
+        items=items,
+        data=data,
+    )
 
 
 def _due(task: Task):
@@ -52,17 +86,39 @@ def _due(task: Task):
     return task.due_at
 
 
-def _table(tasks: list[Task], title: ui.Label, total: int, empty: ui.Label | None = None) -> ui.Table:
+def _table(
+    tasks: list[Task], title: ui.Label, total: int, empty: ui.Label | None = None
+) -> ui.Table:
     return ui.Table(
-        columns=[ui.Column("due", L("Due", "سررسید"), "auto"), ui.Column("kind", L("Kind", "نوع"), "badge"),
-                 ui.Column("title", L("Task", "کار")), ui.Column("assignee", L("Assignee", "مسئول")),
-                 ui.Column("priority", L("Priority", "اولویت"), "badge")],
-        rows=[{"due": _due(t), "kind": ui.Badge(L(t.kind.replace("_", " "), KIND_LABELS_FA.get(t.kind, t.kind))),
-               "title": t.title, "assignee": t.assignee,
-               "priority": ui.Badge(*PRIORITIES.get(t.priority, (L(t.priority), "neutral")))} for t in tasks],
-        title=title, total=total, empty=empty)
+        columns=[
+            ui.Column("due", L("Due", "سررسید"), "auto"),
+            ui.Column("kind", L("Kind", "نوع"), "badge"),
+            ui.Column("title", L("Task", "کار")),
+            ui.Column("assignee", L("Assignee", "مسئول")),
+            ui.Column("priority", L("Priority", "اولویت"), "badge"),
+        ],
+        rows=[
+            {
+                "due": _due(t),
+                "kind": ui.Badge(L(t.kind.replace("_", " "), KIND_LABELS_FA.get(t.kind, t.kind))),
+                "title": t.title,
+                "assignee": t.assignee,
+                "priority": ui.Badge(*PRIORITIES.get(t.priority, (L(t.priority), "neutral"))),
+            }
+            for t in tasks
+        ],
+        title=title,
+        total=total,
+        empty=empty,
+    )
 
 
 def _brief(task: Task, calendar: str, tz: str) -> dict:
-    return {"id": task.id, "kind": task.kind, "title": task.title, "due": format_due(task, calendar, tz),
-            "assignee": task.assignee, "priority": task.priority}
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "title": task.title,
+        "due": format_due(task, calendar, tz),
+        "assignee": task.assignee,
+        "priority": task.priority,
+    }

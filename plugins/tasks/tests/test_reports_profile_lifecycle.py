@@ -66,10 +66,15 @@ def test_profile_section_shows_open_overdue_and_upcoming(crm_app, customer, h):
         from crmcore.api import get_customer
 
         [section] = [s for s in profile_sections(uow, get_customer(uow.session, customer)) if s.key == "tasks"]
-    assert section.title_fa == "کارها و قرارها"
+    assert section.title.fa == "کارها و قرارها"
     assert (section.data["open"], section.data["overdue_count"]) == (2, 1)
     assert [t["title"] for t in section.data["overdue"]] == ["overdue"]
     assert [t["title"] for t in section.data["upcoming"]] == ["next"]
+    from crmcore.testing import assert_persian_panel, panel_html
+
+    html = panel_html(crm_app, customer, "tasks", lang="fa")
+    assert_persian_panel(html)
+    assert "عقب‌افتاده" in html and "پیش رو" in html
 
 
 def test_merge_moves_tasks_and_completions_to_the_kept_customer(crm_app, customer, h):

@@ -89,12 +89,18 @@ def test_profile_section_shows_open_tickets_and_last_csat(history):
     t1, t2, t3, t4, t5 = history["tickets"]
     with app.unit_of_work(readonly=True) as uow:
         [section] = [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "tickets"]
-        assert section.title_fa == "تیکت‌های پشتیبانی"
+        assert section.title.fa == "تیکت‌های پشتیبانی"
         assert section.data["open_count"] == 2 and section.data["total"] == 3
         assert [t["id"] for t in section.data["open"]] == [t4, t3]
         assert section.data["last_csat"] == {"ticket_id": t5, "score": 5, "at": "2025-02-01T06:30:00+00:00"}
         [mine] = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "tickets"]
         assert mine.data["open_count"] == 0 and mine.data["last_csat"] is None
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(app, other, "tickets", lang="fa")
+    assert_persian_panel(html)
+    assert "تیکت‌های حل‌نشده" in html and "آخرین امتیاز رضایت" in html and "۱۴۰۳/۱۰/۱۵" in html
+    assert "pending_customer" not in panel_text(app, other, "tickets", lang="en")
 
 
 def test_search_field_open_tickets(history):

@@ -8,15 +8,15 @@ from crmcore.cli import echo_json, get_app
 
 
 def _day(app, value) -> str:
-    from crmcore.api import format_date
+    from crmcore.api import Formatter
 
-    return format_date(value, app.calendar, tz=app.timezone) if value else "-"
+    return Formatter.for_app(app).date(value)
 
 
 def _moment(app, value) -> str:
-    from crmcore.api import format_datetime
+    from crmcore.api import Formatter
 
-    return format_datetime(value, app.calendar, tz=app.timezone) if value else "-"
+    return Formatter.for_app(app).moment(value)
 
 
 @click.group()

@@ -16,10 +16,17 @@ from .texts import more_to
 
 
 L = ui.Label
-METRICS = {"points": L("Points", "امتیاز"), "purchases": L("Purchases", "تعداد خرید"),
-           "spend": L("Spend", "مبلغ خرید")}
-DIRECTIONS = {"join": (L("joined", "عضویت"), "info"), "up": (L("upgraded", "ارتقا"), "success"),
-              "down": (L("downgraded", "تنزل"), "warning"), "merge": (L("merged", "ادغام"), "neutral")}
+METRICS = {
+    "points": L("Points", "امتیاز"),
+    "purchases": L("Purchases", "تعداد خرید"),
+    "spend": L("Spend", "مبلغ خرید"),
+}
+DIRECTIONS = {
+    "join": (L("joined", "عضویت"), "info"),
+    "up": (L("upgraded", "ارتقا"), "success"),
+    "down": (L("downgraded", "تنزل"), "warning"),
+    "merge": (L("merged", "ادغام"), "neutral"),
+}
 
 
 def _title(tier) -> ui.Label:
@@ -36,20 +43,39 @@ def profile_section(uow, customer) -> ui.Panel | None:
     now = uow.now()
     today = local_day(now, uow.app.timezone)
     m = Measurer(uow, customer.id, currency, uow.app.timezone)
-    data = {"tier": tier.name, "title": tier.title, "title_fa": tier.title_fa, "rank": tier.rank,
-            "member": member is not None, "since": member.since.isoformat() if member else None,
-            "benefits": {"multiplier": str(tier.multiplier), "discount_percent": tier.discount_percent,
-                         "perks": list(tier.perks)},
-            "next_tier": None, "reevaluated_on": None, "downgrade_on": None,
-            "in_grace": bool(member and member.grace_until)}
+    data = {
+        "tier": tier.name,
+        "title": tier.title,
+        "title_fa": tier.title_fa,
+        "rank": tier.rank,
+        "member": member is not None,
+        "since": member.since.isoformat() if member else None,
+        "benefits": {
+            "multiplier": str(tier.multiplier),
+            "discount_percent": tier.discount_percent,
+            "perks": list(tier.perks),
+        },
+        "next_tier": None,
+        "reevaluated_on": None,
+        "downgrade_on": None,
+        "in_grace": bool(member and member.grace_until),
+    }
     upper = ladder.next_above(tier.name)
     steps: list = []
     if upper is not None:
         steps = progress(ladder, upper, m, now + TICK)
         closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
-        text, text_fa = more_to(closest["metric"], closest["needed"], currency, upper.title, upper.title_fa)
-        data["next_tier"] = {"name": upper.name, "title": upper.title, "title_fa": upper.title_fa,
-                             "progress": steps, "text": text, "text_fa": text_fa}
+        text, text_fa = more_to(
+            closest["metric"], closest["needed"], currency, upper.title, upper.title_fa
+        )
+        data["next_tier"] = {
+            "name": upper.name,
+            "title": upper.title,
+            "title_fa": upper.title_fa,
+            "progress": steps,
+            "text": text,
+            "text_fa": text_fa,
+        }
     if not tier.is_base:
         if member and member.grace_until:
             data["reevaluated_on"] = data["downgrade_on"] = member.grace_until.isoformat()
@@ -61,20 +87,32 @@ def profile_section(uow, customer) -> ui.Panel | None:
     if member:
         data["history"] = [change_to_dict(c) for c in changes]
 
-    fields = [ui.Field(L("Tier", "سطح"), ui.Badge(_title(tier), tone="info" if tier.is_base else "success"))]
+    fields = [
+        ui.Field(
+            L("Tier", "سطح"), ui.Badge(_title(tier), tone="info" if tier.is_base else "success")
+        )
+    ]
     if member:
         fields.append(ui.Field(L("Member since", "عضو از"), member.since, kind="date"))
     if tier.multiplier != 1:
-        fields.append(ui.Field(L("Points multiplier", "ضریب امتیاز"), tier.multiplier, kind="number"))
+        fields.append(
+            ui.Field(L("Points multiplier", "ضریب امتیاز"), tier.multiplier, kind="number")
+        )
     if tier.discount_percent:
         fields.append(ui.Field(L("Discount", "تخفیف"), tier.discount_percent, kind="percent"))
     if tier.perks:
         fields.append(ui.Field(L("Perks", "مزایا"), list(tier.perks)))
     if data["downgrade_on"]:
-        fields.append(ui.Field(L("Re-evaluated on", "بازبینی در"), date.fromisoformat(data["reevaluated_on"])))
-        fields.append(ui.Field(L("Downgrade on", "تنزل سطح در"), date.fromisoformat(data["downgrade_on"])))
+        fields.append(
+            ui.Field(L("Re-evaluated on", "بازبینی در"), date.fromisoformat(data["reevaluated_on"]))
+        )
+        fields.append(
+            ui.Field(L("Downgrade on", "تنزل سطح در"), date.fromisoformat(data["downgrade_on"]))
+        )
     if data["in_grace"]:
-        fields.append(ui.Field(L("Status", "وضعیت"), ui.Badge(L("in grace", "در مهلت"), tone="warning")))
+        fields.append(
+            ui.Field(L("Status", "وضعیت"), ui.Badge(L("in grace", "در مهلت"), tone="warning"))
+        )
     items: list = [ui.FieldList(fields)]
     if upper is not None:
         text, text_fa = data["next_tier"]["text"], data["next_tier"]["text_fa"]
@@ -83,13 +121,25 @@ def profile_section(uow, customer) -> ui.Panel | None:
             money = step["metric"] == "spend"
             value = Money(int(step["have"]), currency) if money else step["have"]
             goal = Money(int(step["threshold"]), currency) if money else step["threshold"]
-            bars.append(ui.Progress(METRICS.get(step["metric"], L(step["metric"])), value, goal,
-                                    kind="money" if money else "number"))
+            bars.append(
+                ui.Progress(
+                    METRICS.get(step["metric"], L(step["metric"])),
+                    value,
+                    goal,
+                    kind="money" if money else "number",
+                )
+            )
         title = _title(upper)
-        items.append(ui.Section(L(f"Toward {title.en}", f"تا سطح {title.fa}"), bars + [ui.Badge(L(text, text_fa))]))
+        items.append(
+            ui.Section(
+                L(f"Toward {title.en}", f"تا سطح {title.fa}"), bars + [ui.Badge(L(text, text_fa))]
+            )
+        )
     if changes:
         items += [_change_entry(ladder, c) for c in changes]
-    return ui.Panel(key="tiers", title=L("Membership tier", "سطح عضویت"), items=items, order=45, data=data)
+    return ui.Panel(
+        key="tiers", title=L("Membership tier", "سطح عضویت"), items=items, order=45, data=data
+    )
 
 
 def _change_entry(ladder, change) -> ui.TimelineEntry:
@@ -100,14 +150,22 @@ def _change_entry(ladder, change) -> ui.TimelineEntry:
 
 
 def _tier_condition(op: str, value: str, uow=None):
-    """``tier=gold``, ``tier!=red``, and ordered comparisons along the ladder: ``tier>=silver``. A tier may be
+    """``tier=gold``, ``tier!=red``, and ordered comparisons along the ladder: ``tier>=silver``. A
+    tier may be
     named by its name or its Persian or English title (``tier=طلایی``)."""
     wanted = normalize(value).strip().lower()
     ladder = ladder_of(uow) if uow is not None else None
     tier = None
     if ladder is not None:
-        tier = next((t for t in ladder.tiers if wanted in {normalize(t.name), normalize(t.title or ""),
-                                                            normalize(t.title_fa or "")}), None)
+        tier = next(
+            (
+                t
+                for t in ladder.tiers
+                if wanted
+                in {normalize(t.name), normalize(t.title or ""), normalize(t.title_fa or "")}
+            ),
+            None,
+        )
         if tier is None:
             known = ", ".join(t.name for t in ladder.tiers)
             raise ValidationError(f"unknown tier {value!r} (the ladder has: {known})", field="tier")
@@ -117,14 +175,18 @@ def _tier_condition(op: str, value: str, uow=None):
         return Customer.id.in_(members) if op == "=" else Customer.id.not_in(members)
     if tier is None:
         raise ValidationError("comparing tiers needs a ladder in the loyalty program", field="tier")
-    return Customer.id.in_(select(TierMember.customer_id).where(compare(TierMember.rank, op, tier.rank)))
+    return Customer.id.in_(
+        select(TierMember.customer_id).where(compare(TierMember.rank, op, tier.rank))
+    )
 
 
 def _rank_condition(op: str, value: str):
     try:
         rank = int(to_ascii_digits(value).strip())
     except ValueError:
-        raise ValidationError(f"{value!r} is not a whole-number rank (see `crm tiers ladder`)", field="tier_rank") from None
+        raise ValidationError(
+            f"{value!r} is not a whole-number rank (see `crm tiers ladder`)", field="tier_rank"
+        ) from None
     return Customer.id.in_(select(TierMember.customer_id).where(compare(TierMember.rank, op, rank)))
 
 
@@ -134,9 +196,21 @@ def _tier_choices(uow) -> list[tuple[str, str, str | None]]:
 
 
 SEARCH_FIELDS = [
-    SearchField(name="tier", description="membership tier by name or title, or along the ladder (tier>=silver)",
-                condition=_tier_condition, ops=("=", "!=", ">", ">=", "<", "<="), with_uow=True,
-                choices=_tier_choices, label="Tier", label_fa="سطح عضویت"),
-    SearchField(name="tier_rank", description="membership tier rank (tier_rank>=1: silver and above)",
-                condition=_rank_condition, type="int", ops=("=", "!=", ">", ">=", "<", "<=")),
+    SearchField(
+        name="tier",
+        description="membership tier by name or title, or along the ladder (tier>=silver)",
+        condition=_tier_condition,
+        ops=("=", "!=", ">", ">=", "<", "<="),
+        with_uow=True,
+        choices=_tier_choices,
+        label="Tier",
+        label_fa="سطح عضویت",
+    ),
+    SearchField(
+        name="tier_rank",
+        description="membership tier rank (tier_rank>=1: silver and above)",
+        condition=_rank_condition,
+        type="int",
+        ops=("=", "!=", ">", ">=", "<", "<="),
+    ),
 ]

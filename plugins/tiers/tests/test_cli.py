@@ -50,6 +50,17 @@ def test_profile_section_in_customers_show(crm_app, crm_cli, tmp_path):
     fresh = crm_cli("customers", "show", str(stranger), "--json").json()["sections"]["tiers"]
     assert fresh["tier"] == "red" and fresh["member"] is False
     assert fresh["next_tier"]["text"] == "300 points more to Silver"
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(crm_app, cid, "tiers", lang="fa")
+    assert_persian_panel(html)
+    # the tier once among the fields, by its Persian name (the timeline below tells when it was
+    # reached)
+    assert '<dt>سطح</dt><dd><span class="ui-badge tone-success">نقره‌ای</span>' in html
+    assert html.split("ui-timeline")[0].count("نقره‌ای") == 1 and "silver" not in html.lower()
+    assert "تا سطح طلایی" in html and "<progress" in html
+    text = panel_text(crm_app, cid, "tiers", lang="en", width=80)
+    assert "[Silver]" in text and "Toward Gold" in text and "120,000 rials more to Gold" in text
 
 
 def test_history_command(crm_app, crm_cli, tmp_path):

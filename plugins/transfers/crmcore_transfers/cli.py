@@ -8,11 +8,9 @@ from crmcore.cli import echo_json, get_app
 
 
 def _when(app, iso: str | None) -> str:
-    from datetime import datetime
+    from crmcore.api import Formatter
 
-    from crmcore.api import format_datetime
-
-    return format_datetime(datetime.fromisoformat(iso), app.calendar, tz=app.timezone) if iso else "-"
+    return Formatter.for_app(app).moment(iso)
 
 
 def parse_points(raw: str) -> int:

@@ -38,6 +38,12 @@ def test_profile_shows_this_periods_totals_allowance_pending_and_family(crm_app,
     theirs = profile(crm_app, b).data
     assert theirs["received"] == {"count": 2, "points": 150}
     assert theirs["allowance"][1]["points_left"] == 50 and theirs["pending"][0]["direction"] == "in"
+    from crmcore.testing import assert_persian_panel, panel_html
+
+    html = panel_html(crm_app, a, "transfers", lang="fa")
+    assert_persian_panel(html)
+    assert "خانواده یزدانی" in html and "در انتظار پاسخ" in html
+    assert f'href="/customers/{b}"' in html
 
 
 def test_summary_report_per_jalali_month(crm_app, crm_cli, tmp_path):

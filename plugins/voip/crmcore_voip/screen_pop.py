@@ -31,7 +31,8 @@ def gather_profile(uow, customer) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide who is calling
         log.warning("screen pop for customer %s without profile sections: %s", customer.id, exc)
         return {}
-    return {s.key: s.data for s in sections}
+    # each panel's machine form: its data, or what its components hold
+    return {s.key: s.json() for s in sections}
 
 
 def _pick(data: Any, *names: str) -> Any:

@@ -289,9 +289,15 @@ def test_profile_section(app):
     feed(app, *answered_call("s1"), *missed("s2", 400))
     with app.unit_of_work(readonly=True) as uow:
         [section] = [s for s in uow.call("crm_customer_profile", customer=get_customer(uow.session, cid)) if s]
-    assert (section.key, section.title_fa) == ("voip", "تماس‌ها")
+    assert (section.key, section.title.fa) == ("voip", "تماس‌ها")
     assert (section.data["calls"], section.data["answered"], section.data["missed"]) == (2, 1, 1)
     assert section.data["open_follow_ups"] == 1 and section.data["recent"][0]["status"] == "missed"
+    from crmcore.testing import assert_persian_panel, panel_html, panel_text
+
+    html = panel_html(app, cid, "voip", lang="fa")
+    assert_persian_panel(html)
+    assert "بی‌پاسخ" in html and "پاسخ داده شد" in html
+    assert "missed" in panel_text(app, cid, "voip", lang="en")
 
 
 def test_calls_report_per_agent_and_period(app):

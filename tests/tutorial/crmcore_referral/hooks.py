@@ -1,5 +1,5 @@
 """The referral plugin's hook implementations."""
-from crmcore.api import AttributeSpec, ProfileSection, hookimpl
+from crmcore.api import AttributeSpec, hookimpl, ui
 
 from . import service
 
@@ -26,4 +26,16 @@ def crm_customer_profile(uow, customer):
     data = service.referrals(uow, customer.id)
     if not data["rewarded_referrals"]:
         return None
-    return ProfileSection(key="referral", title="Referrals", title_fa="معرفی‌ها", data=data)
+    return ui.Panel(
+        key="referral",
+        title=ui.Label("Referrals", "معرفی‌ها"),
+        data=data,
+        items=[
+            ui.Stat(
+                ui.Label("Friends who bought", "دوستانی که خرید کردند"),
+                data["rewarded_referrals"],
+                kind="number",
+            ),
+            ui.Stat(ui.Label("Points earned", "امتیاز کسب‌شده"), data["points"], kind="number"),
+        ],
+    )

@@ -33,6 +33,22 @@ def test_interactions_are_counted_and_follow_a_merge(crm_app, crm_cli):
     assert data["events"]["interaction_recorded"] == 1
 
 {% endif %}{% endif %}
+def test_the_profile_panel_renders_in_persian_and_english(crm_app):
+    from crmcore.testing import panel_html, panel_text
+
+    cid = make_customer(crm_app, "نرگس یزدانی")
+    html = panel_html(crm_app, cid, "{{ cookiecutter.plugin_name }}", lang="fa")
+    assert "<h2>{{ cookiecutter.description_fa }}</h2>" in html and "رویدادهای ثبت‌شده" in html
+    assert "{{ cookiecutter.description }}" not in html and "Events noted" not in html
+    english = panel_html(crm_app, cid, "{{ cookiecutter.plugin_name }}", lang="en")
+    assert "<h2>{{ cookiecutter.description }}</h2>" in english and "Events noted" in english
+    text = panel_text(crm_app, cid, "{{ cookiecutter.plugin_name }}", width=80)
+    assert "Events noted" in text and all(len(line) <= 80 for line in text.splitlines())
+{% if cookiecutter.has_tables == "yes" and "customer_created" in events %}
+    # the customer_created event, counted, in Persian digits
+    assert "مشتری شد" in html and "۱" in html
+{% endif %}
+
 def test_unknown_customer_is_a_clear_error(crm_cli):
     result = crm_cli("{{ cookiecutter.plugin_name }}", "show", "424242")
     assert result.exit_code == 1

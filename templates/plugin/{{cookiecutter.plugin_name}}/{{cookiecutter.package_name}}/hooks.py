@@ -1,7 +1,7 @@
 """Hook implementations: what this plugin does when the kernel announces something."""
 from __future__ import annotations
 
-from crmcore.api import ProfileSection, hookimpl
+from crmcore.api import hookimpl
 
 from . import service
 {% set events = cookiecutter.handles_events.split(",") | map("trim") | select | list %}
@@ -39,9 +39,10 @@ def crm_customer_forgotten(uow, customer):
 
 @hookimpl
 def crm_customer_profile(uow, customer):
-    """The plugin's section of the customer profile."""
-    return ProfileSection(key="{{ cookiecutter.plugin_name }}", title="{{ cookiecutter.description }}",
-                          data=service.summary(uow, customer.id))
+    """The plugin's panel on the customer's 360° page and in ``crm customers show``."""
+    from .profile import profile_panel
+
+    return profile_panel(uow, customer)
 
 
 @hookimpl
