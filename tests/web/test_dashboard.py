@@ -75,7 +75,7 @@ def test_every_dashboard_figure_equals_the_cli_report_and_links_to_it(demo, user
     }
     shown_values = {
         (html.unescape(h), v.strip())
-        for h, v in re.findall(r'<a class="ui-stat-value" href="([^"]+)">([^<]*)</a>', shown)
+        for h, v in re.findall(r'<a class="ui-stat-value" href="([^"]+)"\s*>([^<]*)</a>', shown)
     }
     with app.unit_of_work(readonly=True) as uow:
         fmt = formatter_for(uow, "fa")

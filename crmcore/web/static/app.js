@@ -148,11 +148,9 @@
     dates.forEach(function (input) {
       input.setAttribute("data-jdp", "");
       // the picker writes Latin digits; the page shows Persian ones (the server reads both)
-      ["change", "input"].forEach(function (name) {
-        input.addEventListener(name, function () {
-          var shown = local(input.value);
-          if (shown !== input.value) input.value = shown;
-        });
+      input.addEventListener("change", function () {
+        var shown = local(input.value);
+        if (shown !== input.value) input.value = shown;
       });
     });
     window.jalaliDatepicker.startWatch({persianDigits: true, autoReadOnlyInput: false, showTodayBtn: true,
