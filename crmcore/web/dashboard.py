@@ -325,7 +325,9 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
     )
     base = d.value("customers.retention", "totals.customers_before")
     again = d.value("customers.retention", "totals.bought_again")
-    bars: list[tuple[ui.Text, Any]] = [(ui.Label("This business", "این کسب‌وکار"), rate.value or 0)]
+    bars: list[tuple[ui.Text, Any]] = []
+    if rate.value is not None:  # without last year's buyers there is no rate to set beside them
+        bars.append((ui.Label("This business", "این کسب‌وکار"), rate.value))
     names = {
         "retail": ("Retail", "خرده‌فروشی"),
         "it_services": ("IT services", "فناوری اطلاعات"),
