@@ -44,6 +44,10 @@ def shop(crm_app):
 
 def test_filters_become_clauses_and_select_the_right_customers(client, users, shop):
     login(client, "viewer")
+    page = client.get("/customers", params={"sort": "oldest"}).text
+    # each row: the last purchase in the reader's calendar, spent (purchases minus refunds) in rials
+    assert "۱۴۰۳/۱۰/۰۱" in page and "۱۴۰۲/۰۵/۰۱" in page
+    assert "۲۵٬۰۰۰٬۰۰۰ ریال" in page and "۲٬۰۰۰٬۰۰۰ ریال" in page
     assert sorted(listed(client.get("/customers", params={"tag": "vip"}).text)) == sorted(
         [shop["maryam"], shop["ali"]]
     )
