@@ -109,7 +109,8 @@ def report_registry(uow) -> dict[str, Report]:
 
 def run_report(uow, name: str, params: ReportParams, *,
                registry: dict[str, Report] | None = None) -> dict[str, Any]:
-    """Run a report (``crm reports run``); ``registry`` from :func:`report_registry` when running several."""
+    """Run a report (``crm reports run``); ``registry`` from :func:`report_registry` when running
+    several."""
     registry = registry if registry is not None else report_registry(uow)
     report = registry.get(name)
     if report is None:

@@ -19,8 +19,9 @@ class SearchField:
 
     With ``with_uow=True`` the condition is called as ``condition(op, value, uow)``, for fields whose meaning
     depends on stored configuration (a tier ladder) or on the unit of work's clock (overdue tasks).
-    ``choices(uow)``, when given, lists the values a person picks from (``[(value, label, label_fa)]``): the
-    customer list of ``crm web`` shows the field as a drop-down filter.
+    ``choices(uow)``, when given, lists the values a person picks from
+    (``[(value, label, label_fa)]``): the customer list of ``crm web`` shows the field as a
+    drop-down filter.
     """
 
     name: str
@@ -104,18 +105,21 @@ def _last_purchase(op: str, value: str):
     start, next_start = parse_datetime(day), parse_datetime(day + timedelta(days=1))
     last = (select(func.max(Interaction.occurred_at)).where(
         Interaction.customer_id == Customer.id, Interaction.kind == "purchase").scalar_subquery())
-    return {"<": last < start, "<=": last < next_start, ">": last >= next_start, ">=": last >= start,
-            "=": (last >= start) & (last < next_start), "!=": (last < start) | (last >= next_start)}[op]
+    return {"<": last < start, "<=": last < next_start, ">": last >= next_start,
+            ">=": last >= start, "=": (last >= start) & (last < next_start),
+            "!=": (last < start) | (last >= next_start)}[op]
 
 
 def spent_minor():
-    """A customer's purchases minus refunds in the default currency's minor unit (rials), as a subquery."""
+    """A customer's purchases minus refunds in the default currency's minor unit (rials), as a
+    correlated subquery."""
     from sqlalchemy import case
 
     from ..domain.money import DEFAULT_CURRENCY
     from ..storage.models import Customer, Interaction
 
-    signed = case((Interaction.kind == "refund", -Interaction.amount_minor), else_=Interaction.amount_minor)
+    signed = case((Interaction.kind == "refund", -Interaction.amount_minor),
+                  else_=Interaction.amount_minor)
     return (select(func.coalesce(func.sum(signed), 0)).where(
         Interaction.customer_id == Customer.id, Interaction.kind.in_(("purchase", "refund")),
         Interaction.currency == DEFAULT_CURRENCY).scalar_subquery())
@@ -130,7 +134,8 @@ def _spent(op: str, value: str):
 def _consent(op: str, value: str):
     from ..storage.models import Customer
 
-    column = {"sms": Customer.consent_sms, "email": Customer.consent_email}.get(value.strip().lower())
+    columns = {"sms": Customer.consent_sms, "email": Customer.consent_email}
+    column = columns.get(value.strip().lower())
     if column is None:
         raise ValidationError(f"consent is sms or email, not {value!r}", field="consent")
     return column.is_(op == "=")
@@ -152,7 +157,7 @@ KERNEL_FIELDS = [
                 _last_purchase, type="date", ops=DATE_OPS),
     SearchField("spent", "purchases minus refunds in rials (spent>=50000000)", _spent, type="money",
                 ops=DATE_OPS),
-    SearchField("consent", "agreed to promotional messages on a channel (consent=sms, consent!=email)",
+    SearchField("consent", "agreed to promotional messages on a channel (consent=sms)",
                 _consent, ops=("=", "!=")),
 ]
 

@@ -203,8 +203,8 @@ from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes
 
 
 class Segment(Base):
-    """A saved customer segment: a name and the ``--where`` clauses that select its customers (evaluated
-    when used, so the segment follows the data)."""
+    """A saved customer segment: a name and the ``--where`` clauses that select its customers
+    (evaluated when used, so the segment follows the data)."""
 
     __tablename__ = "customer_segments"
 

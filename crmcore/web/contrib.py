@@ -130,7 +130,8 @@ class WebContext:
 
 @attrs.frozen
 class SegmentField:
-    """A value a segment action asks for: free text, or one of ``options(uow) -> [(value, label)]``."""
+    """A value a segment action asks for: free text, or one of
+    ``options(uow) -> [(value, label)]``."""
 
     name: str
     label: str
@@ -141,7 +142,8 @@ class SegmentField:
 
 @attrs.frozen
 class SegmentAction:
-    """An action on the customers a segment's ``--where`` clauses select (see ``crm_web_segment_actions``)."""
+    """An action on the customers a segment's ``--where`` clauses select (see
+    ``crm_web_segment_actions``)."""
 
     key: str
     label: str

@@ -128,7 +128,8 @@ def make_environment() -> Environment:
 
     @pass_context
     def parsed_phone(ctx, raw: Any) -> dict[str, Any]:
-        """The kernel's reading of a typed phone number, shown beside the field (``forms.phone_preview``)."""
+        """The kernel's reading of a typed phone number, shown beside the field
+        (``forms.phone_preview``)."""
         from .forms import phone_preview
 
         return phone_preview(raw if isinstance(raw, str) else "", _lang(ctx))

@@ -173,7 +173,8 @@ class WebState:
     def menu(self, principal: Principal | None, lang: str) -> list[dict[str, str]]:
         if principal is None:
             return []
-        items = [("/", "Dashboard"), ("/customers", "Customers"), ("/reports", "Reports"), ("/calls", "Calls")]
+        items = [("/", "Dashboard"), ("/customers", "Customers"), ("/reports", "Reports"),
+                 ("/calls", "Calls")]
         for (plugin, key), board in sorted(self.contributions.boards.items()):
             if principal.can("read", plugin):
                 title = board.title_fa if lang == "fa" and board.title_fa else board.title

@@ -152,15 +152,19 @@ def forecast(uow, params: ReportParams) -> ReportResult:
 
 
 def stages(uow, params: ReportParams) -> ReportResult:
-    """Open deals now, per open stage of a pipeline: count, amount and weighted amount per currency."""
+    """Open deals now, per open stage of a pipeline: count, amount and weighted amount per
+    currency."""
     pipe = get_pipeline(uow, params.option("pipeline"))
-    q = (select(Deal.stage_id, Deal.currency, func.count(Deal.id), func.coalesce(func.sum(Deal.amount_minor), 0),
-                func.coalesce(func.sum(Deal.amount_minor * func.coalesce(Deal.probability, Stage.probability)), 0))
+    weighted_sum = func.sum(Deal.amount_minor * func.coalesce(Deal.probability, Stage.probability))
+    q = (select(Deal.stage_id, Deal.currency, func.count(Deal.id),
+                func.coalesce(func.sum(Deal.amount_minor), 0), func.coalesce(weighted_sum, 0))
          .join(Stage, Stage.id == Deal.stage_id)
-         .where(Deal.status == "open", Deal.pipeline_id == pipe.id).group_by(Deal.stage_id, Deal.currency))
+         .where(Deal.status == "open", Deal.pipeline_id == pipe.id)
+         .group_by(Deal.stage_id, Deal.currency))
     if params.option("owner"):
         q = q.where(Deal.owner_id == get_rep(uow, params.option("owner")).id)
-    found = {(stage_id, cur): (n, amount, weighted) for stage_id, cur, n, amount, weighted in uow.session.execute(q)}
+    found = {(stage_id, cur): (n, amount, weighted)
+             for stage_id, cur, n, amount, weighted in uow.session.execute(q)}
     currencies = sorted({cur for _, cur in found}) or ["IRR"]
     rows, totals = [], {}
     for stage in (s for s in pipe.stages if s.kind == "open"):
@@ -172,11 +176,13 @@ def stages(uow, params: ReportParams) -> ReportResult:
             t[0] += n
             t[1] += amount
             t[2] += weighted
+    by_currency = {cur: {"deals": n, "amount": _amount(a, cur),
+                         "weighted_amount": _amount(weighted_minor(w), cur)}
+                   for cur, (n, a, w) in sorted(totals.items())}
     return ReportResult(
-        columns=["stage", "stage_name", "stage_name_en", "currency", "deals", "amount", "weighted_amount"],
-        rows=rows, totals={"pipeline": pipe.code, "by_currency": {
-            cur: {"deals": n, "amount": _amount(a, cur), "weighted_amount": _amount(weighted_minor(w), cur)}
-            for cur, (n, a, w) in sorted(totals.items())}})
+        columns=["stage", "stage_name", "stage_name_en", "currency", "deals", "amount",
+                 "weighted_amount"],
+        rows=rows, totals={"pipeline": pipe.code, "by_currency": by_currency})
 
 
 def sources(uow, params: ReportParams) -> ReportResult:
@@ -286,8 +292,8 @@ REPORTS = [
            "Open deals per expected-close month (Jalali with --calendar jalali): amount and weighted amount "
            "(options pipeline=CODE, owner=USER).", forecast, title_fa="پیش‌بینی فروش"),
     Report("pipeline.stages", "Open deals per stage",
-           "Open deals now in each open stage: count, amount and weighted amount (options pipeline=CODE, "
-           "owner=USER).", stages, title_fa="معاملات باز در هر مرحله"),
+           "Open deals now in each open stage: count, amount and weighted amount (options "
+           "pipeline=CODE, owner=USER).", stages, title_fa="معاملات باز در هر مرحله"),
     Report("pipeline.sources", "Lead sources",
            "Leads created per source: converted, conversion rate, deals won and won amount (option currency=IRR).",
            sources, title_fa="منابع سرنخ"),

@@ -1,5 +1,5 @@
-"""Reports: ``tasks.overdue`` (open tasks past due, now), ``tasks.due`` (open tasks due in a range, by default
-today) and ``tasks.completed`` (per user and period)."""
+"""Reports: ``tasks.overdue`` (open tasks past due, now), ``tasks.due`` (open tasks due in a range,
+by default today) and ``tasks.completed`` (per user and period)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -64,11 +64,12 @@ def _due(uow, params) -> ReportResult:
         q = q.where(Task.due_at < hi)
     rows, per_kind = [], defaultdict(int)
     for task, name in uow.session.execute(_narrowed(q, params)):
-        rows.append([task.id, task.customer_id, name, task.assignee or UNASSIGNED, task.kind, task.title,
-                     format_due(task, params.calendar, params.timezone)])
+        rows.append([task.id, task.customer_id, name, task.assignee or UNASSIGNED, task.kind,
+                     task.title, format_due(task, params.calendar, params.timezone)])
         per_kind[task.kind] += 1
-    return ReportResult(columns=["task", "customer", "customer_name", "assignee", "kind", "title", "due"],
-                        rows=rows, totals={"due": len(rows), "by_kind": dict(sorted(per_kind.items()))})
+    columns = ["task", "customer", "customer_name", "assignee", "kind", "title", "due"]
+    return ReportResult(columns=columns, rows=rows,
+                        totals={"due": len(rows), "by_kind": dict(sorted(per_kind.items()))})
 
 
 def _completed(uow, params) -> ReportResult:
@@ -93,8 +94,8 @@ def _completed(uow, params) -> ReportResult:
 
 REPORTS = [
     Report(name="tasks.overdue", title="Overdue tasks", title_fa="کارهای عقب‌افتاده",
-           description="Open tasks past due now, oldest first (--option user=U, kind=K; --from/--to filter the "
-                       "due date)",
+           description="Open tasks past due now, oldest first (--option user=U, kind=K; "
+                       "--from/--to filter the due date)",
            run=_overdue),
     Report(name="tasks.due", title="Open tasks due", title_fa="کارهای سررسید",
            description="Open tasks due from --from to --to (default: today), earliest first "
