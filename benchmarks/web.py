@@ -1,5 +1,5 @@
-"""Web benchmarks: the dashboard, the customer (360°) page with every plugin's panel, the customer list with
-filters, and the search API, on 100,000 customers with their purchases.
+"""Web benchmarks: the dashboard, the customer (360°) page with every plugin's panel, the customer
+list with filters, and the search API, on 100,000 customers with their purchases.
 
 Run: .venv/bin/python benchmarks/web.py [--customers 100000] [--requests 300] [--db-url postgresql+psycopg://…]
 
@@ -13,11 +13,11 @@ What it does, all in this run:
    name prefixes and phones in several formats; then the same with 4 concurrent clients for throughput.
 
 Printed: median and 95th percentile latency per endpoint; and, as baselines measured in the same run, the
-same work done in-process without HTTP (so the HTTP + auth overhead shows), and `GET /health` (a bare
-FastAPI endpoint: the floor of one HTTP round trip through uvicorn and the framework), with each page's ratio
-to it. Targets: dashboard and customer page < 30 ms median, the customer list < 30 ms for filters with an
-index (tag, city, consent, sort by name), search < 30 ms. The machine may be shared: CPU time of the server is
-printed beside wall time.
+same work done in-process without HTTP (so the HTTP + auth overhead shows), and `GET /health`
+(a bare FastAPI endpoint: the floor of one HTTP round trip through uvicorn and the framework),
+with each page's ratio to it. Targets: dashboard and customer page < 30 ms median, the customer
+list < 30 ms for filters with an index (tag, city, consent, sort by name), search < 30 ms. The
+machine may be shared: CPU time of the server is printed beside wall time.
 """
 from __future__ import annotations
 
@@ -42,10 +42,12 @@ LAST = ["محمدی", "حسینی", "کریمی", "رضایی", "احمدی", "�
         "نوروزی", "یزدانی", "شریفی", "طاهری", "Karimi", "Ahmadi", "Tehrani", "Shirazi"]
 CITIES = ["تهران", "اصفهان", "شیراز", "مشهد", "تبریز", "کرج", "رشت", "یزد"]
 TOKEN_NAME = "benchmark"
-#: the customer list's filters measured; INDEXED are those an index serves (the target applies to them)
-LIST_QUERIES = {"newest first": {}, "tag": {"tag": "bench"}, "city + sort by name": {"city": "اصفهان", "sort": "name"},
+#: the customer list's filters measured; INDEXED: those an index serves (the target applies to them)
+LIST_QUERIES = {"newest first": {}, "tag": {"tag": "bench"},
+                "city + sort by name": {"city": "اصفهان", "sort": "name"},
                 "consent": {"consent": "sms"}, "tag + page 40": {"tag": "bench", "page": "40"},
-                "spent range (aggregate, no index)": {"spent_min": "20,000,000", "spent_max": "60,000,000"},
+                "spent range (aggregate, no index)": {"spent_min": "20,000,000",
+                                                      "spent_max": "60,000,000"},
                 "last purchase (aggregate, no index)": {"last_from": "1404-01-01"}}
 INDEXED = ("newest first", "tag", "city + sort by name", "consent", "tag + page 40")
 
@@ -106,7 +108,8 @@ def build(url: str, path: Path | None, n: int) -> tuple[str, list[int], list[str
 
 
 def add_purchases(kernel, first: int, rng: random.Random) -> int:
-    """0–3 purchases per grown customer over the last two years (the dashboard's reports read them)."""
+    """0–3 purchases per grown customer over the last two years (the dashboard's reports read
+    them)."""
     from datetime import timedelta
 
     from sqlalchemy import insert, select
@@ -123,7 +126,8 @@ def add_purchases(kernel, first: int, rng: random.Random) -> int:
         for _ in range(rng.randrange(0, 4)):
             rows.append({"customer_id": cid, "kind": "purchase", "channel": "store", "amount_minor":
                          rng.randrange(10, 500) * 100_000, "currency": "IRR", "payload": {},
-                         "occurred_at": now - timedelta(days=rng.randrange(0, 730), minutes=rng.randrange(0, 600)),
+                         "occurred_at": now - timedelta(days=rng.randrange(0, 730),
+                                                        minutes=rng.randrange(0, 600)),
                          "recorded_at": now})
         if len(rows) >= 20_000 or cid == ids[-1]:
             with kernel.unit_of_work() as uow:
@@ -241,7 +245,8 @@ def main() -> None:
                 search = timed(lambda i: client.get("/api/customers", params={"q": queries[i % len(queries)]})
                                .raise_for_status(), n)
                 dashboard = timed(lambda i: client.get("/").raise_for_status(), max(n // 3, 20))
-                lists = {name: timed(lambda i, q=query: client.get("/customers", params=q).raise_for_status(),
+                lists = {name: timed(lambda i, q=query: client.get("/customers", params=q)
+                                     .raise_for_status(),
                                      max(n // 3, 20)) for name, query in LIST_QUERIES.items()}
                 wall = time.perf_counter() - t0
                 cpu = server_cpu(server.pid) - cpu0
