@@ -51,3 +51,21 @@ def test_customers_summary_counts(crm_app):
     result = run(crm_app, "customers.summary")
     assert result["rows"] == [["purchase", 2]]
     assert result["totals"] == {"customers": 2, "interactions": 2}
+
+
+def test_retention_counts_last_years_buyers_who_bought_again_in_the_last_12_months(crm_app):
+    a, b, c, d = (make_customer(crm_app, name) for name in ("الف", "ب", "پ", "ت"))
+    record_purchase(crm_app, a, 1_000, at="2023-06-01 10:00")
+    record_purchase(crm_app, a, 1_000, at="2024-06-01 10:00")  # retained
+    record_purchase(crm_app, b, 1_000, at="2023-09-01 10:00")  # lost
+    record_purchase(crm_app, c, 1_000, at="2024-10-01 10:00")  # new this year: not in the base
+    record_purchase(crm_app, d, 1_000, at="2022-01-01 10:00")  # bought two years ago: not in the base
+    record_purchase(crm_app, d, 1_000, at="2024-05-01 10:00")
+    record_purchase(crm_app, a, 1_000, at="2024-03-21 23:00", kind="refund")  # refunds are not purchases
+    result = run(crm_app, "customers.retention")  # the clock stands at 2025-03-21
+    assert result["rows"] == [["2024-03-22", "2025-03-21", 2, 1, "50.0"]]
+    assert result["totals"]["benchmarks_pct"] == {"retail": 63, "it_services": 81, "professional_services": 84}
+    ranged = run(crm_app, "customers.retention", start=date(2024, 7, 1), end=date(2025, 3, 21))
+    # the year before 2024-07-01 holds a, b and d; none of them bought after it
+    assert ranged["totals"]["customers_before"] == 3 and ranged["totals"]["bought_again"] == 0
+    assert ranged["totals"]["retention_pct"] == "0.0"

@@ -76,3 +76,47 @@ def crm_web_lead_received(uow, customer, created, form):
         submission; raising rolls it back (the visitor, or the person accepting, is asked to try
         again).
     """
+
+
+@hookspec
+def crm_web_segment_actions():
+    """Offer an action on a whole segment of customers in the customer list (``/customers``),
+    beside the kernel's bulk actions (tag, assign an owner, export): e.g. hand the segment to a
+    messaging campaign.
+
+    :return: a list of :class:`crmcore.web.contrib.SegmentAction`: ``key``, ``label``
+        (``label_fa``), ``fields`` (:class:`crmcore.web.contrib.SegmentField`: what the user fills
+        in, ``options(uow)`` for a drop-down), ``access`` (the user's level for the plugin needed
+        to see and run it) and ``run(uow, clauses, values) -> str``: called in a writing unit of
+        work acting as the user with the segment's ``--where`` clauses (the same clauses
+        ``crm customers export --where`` reads) and the filled fields; returns the message shown
+        to the user. Raise ``ValidationError``/``Conflict`` to refuse: nothing is stored and the
+        user sees the message.
+    :when: once, when the web application is built; ``run`` when a user applies the action.
+    """
+
+
+@hookspec
+def crm_web_dashboard_widgets(uow, user, dashboard):
+    """Add widgets to the dashboard at ``/`` (the page a user opens first: today's work and the
+    business's figures). Called for users whose level for the plugin reaches ``read``; show or
+    hide more by role with ``user.can(level)`` / ``user.can(level, plugin)`` and narrow to the
+    user's own work with ``user.username``.
+
+    :param uow: a read-only unit of work acting as the user.
+    :param user: the :class:`crmcore.web.auth.Principal` looking at the page.
+    :param dashboard: a :class:`crmcore.web.dashboard.Dashboard`: ``dashboard.today`` and
+        ``dashboard.month(back=0)`` (first and last day of this month, Jalali when the reader's
+        calendar is), ``dashboard.month_period``, and ``dashboard.stat(label, report, path,
+        kind=…, start=…, end=…, period=…, options=…)``, which runs one of the reports
+        (``crm reports run REPORT --json``, the plugin's own or another's) and returns a
+        :class:`crmcore.ui.Stat` showing the value at ``path`` (``totals.overdue``) that links to
+        that report's page with the same parameters. Take every figure through it, so the
+        dashboard always equals the report behind it (a test compares them with the CLI);
+        ``dashboard.value(...)`` gives a raw value for charts and hints.
+    :return: a list of :class:`crmcore.ui.Panel` (``key``, ``title``, ``order``: lower first; the
+        kernel's sales are 10, customers 20, retention 30), holding :class:`crmcore.ui.Stat`,
+        ``Progress``, ``Chart``, ``Table`` or ``Link`` components. A widget that raises is left out
+        and the page says which plugin failed; the error is logged with the plugin's name.
+    :when: each time a user opens the dashboard.
+    """

@@ -107,8 +107,11 @@ def report_registry(uow) -> dict[str, Report]:
     return dict(sorted(registry.items()))
 
 
-def run_report(uow, name: str, params: ReportParams) -> dict[str, Any]:
-    registry = report_registry(uow)
+def run_report(uow, name: str, params: ReportParams, *,
+               registry: dict[str, Report] | None = None) -> dict[str, Any]:
+    """Run a report (``crm reports run``); ``registry`` from :func:`report_registry` when running
+    several."""
+    registry = registry if registry is not None else report_registry(uow)
     report = registry.get(name)
     if report is None:
         raise NotFound(f"unknown report {name!r} (available: {', '.join(registry)})", field="report")

@@ -69,6 +69,58 @@ def sales_by_period(uow, params: ReportParams) -> ReportResult:
                                            "calendar": params.calendar})
 
 
+#: customer retention rates the club documents cite, per industry (percent of last year's customers
+#: who buy again)
+RETENTION_BENCHMARKS = {"retail": 63, "it_services": 81, "professional_services": 84}
+
+
+def customers_retention(uow, params: ReportParams) -> ReportResult:
+    """Of the customers who bought in the year before ``--from``, the share who bought again from
+    ``--from`` to ``--to`` (by default the 12 months up to today), beside the industry figures."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    today = uow.now().astimezone(ZoneInfo(params.timezone)).date()
+    end = params.end or today
+    start = params.start or _months_before(end, 12) + timedelta(days=1)
+    window = ReportParams(start=start, end=end, timezone=params.timezone)
+    before = ReportParams(start=_months_before(start, 12), end=start - timedelta(days=1),
+                          timezone=params.timezone)
+
+    def buyers(p: ReportParams):
+        lo, hi = p.utc_bounds()
+        return (select(Interaction.customer_id)
+                .where(Interaction.kind == "purchase", Interaction.occurred_at >= lo,
+                       Interaction.occurred_at < hi).distinct())
+
+    base_q = buyers(before).subquery()
+    base = uow.session.scalar(select(func.count()).select_from(base_q)) or 0
+    again_q = buyers(window).where(Interaction.customer_id.in_(select(base_q.c.customer_id)))
+    retained = uow.session.scalar(select(func.count()).select_from(again_q.subquery())) or 0
+    rate = _percent(retained, base)
+    rows = [[start.isoformat(), end.isoformat(), base, retained, rate]]
+    return ReportResult(columns=["from", "to", "customers_before", "bought_again", "retention_pct"],
+                        rows=rows, totals={"customers_before": base, "bought_again": retained,
+                                           "retention_pct": rate,
+                                           "benchmarks_pct": dict(RETENTION_BENCHMARKS)})
+
+
+def _months_before(day, months: int):
+    import calendar as _calendar
+
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    last = _calendar.monthrange(year, month + 1)[1]
+    return day.replace(year=year, month=month + 1, day=min(day.day, last))
+
+
+def _percent(part: int, whole: int) -> str | None:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if not whole:
+        return None
+    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def _dec(minor: int, currency: str) -> str:
     return str(Money(minor, currency).amount)
 
@@ -80,4 +132,8 @@ KERNEL_REPORTS = [
     Report("sales.by_period", "Sales by period",
            "Purchases, refunds and net amount per day, week, month or Jalali month, per currency.", sales_by_period,
            title_fa="فروش به تفکیک دوره"),
+    Report("customers.retention", "Customer retention",
+           "Of the customers who bought in the year before --from, the share who bought again "
+           "up to --to (default: the last 12 months), beside retail 63%, IT services 81%, "
+           "professional services 84%.", customers_retention, title_fa="نرخ نگهداشت مشتری"),
 ]

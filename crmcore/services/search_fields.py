@@ -19,6 +19,9 @@ class SearchField:
 
     With ``with_uow=True`` the condition is called as ``condition(op, value, uow)``, for fields whose meaning
     depends on stored configuration (a tier ladder) or on the unit of work's clock (overdue tasks).
+    ``choices(uow)``, when given, lists the values a person picks from
+    (``[(value, label, label_fa)]``): the customer list of ``crm web`` shows the field as a
+    drop-down filter.
     """
 
     name: str
@@ -27,6 +30,9 @@ class SearchField:
     type: str = "str"
     ops: tuple[str, ...] = OPS
     with_uow: bool = False
+    choices: Callable[[Any], list[tuple[str, str, str | None]]] | None = None
+    label: str | None = None
+    label_fa: str | None = None
 
 
 def parse_clause(text: str) -> tuple[str, str, str]:
@@ -86,6 +92,55 @@ def _purchases(op: str, value: str):
     return compare(count, op, n)
 
 
+DATE_OPS = ("=", "!=", ">", ">=", "<", "<=")
+
+
+def _last_purchase(op: str, value: str):
+    from datetime import timedelta
+
+    from ..domain.dates import parse_date, parse_datetime
+    from ..storage.models import Customer, Interaction
+
+    day = parse_date(value, field="last_purchase")
+    start, next_start = parse_datetime(day), parse_datetime(day + timedelta(days=1))
+    last = (select(func.max(Interaction.occurred_at)).where(
+        Interaction.customer_id == Customer.id, Interaction.kind == "purchase").scalar_subquery())
+    return {"<": last < start, "<=": last < next_start, ">": last >= next_start,
+            ">=": last >= start, "=": (last >= start) & (last < next_start),
+            "!=": (last < start) | (last >= next_start)}[op]
+
+
+def spent_minor():
+    """A customer's purchases minus refunds in the default currency's minor unit (rials), as a
+    correlated subquery."""
+    from sqlalchemy import case
+
+    from ..domain.money import DEFAULT_CURRENCY
+    from ..storage.models import Customer, Interaction
+
+    signed = case((Interaction.kind == "refund", -Interaction.amount_minor),
+                  else_=Interaction.amount_minor)
+    return (select(func.coalesce(func.sum(signed), 0)).where(
+        Interaction.customer_id == Customer.id, Interaction.kind.in_(("purchase", "refund")),
+        Interaction.currency == DEFAULT_CURRENCY).scalar_subquery())
+
+
+def _spent(op: str, value: str):
+    from ..domain.money import parse_money
+
+    return compare(spent_minor(), op, parse_money(value, field="spent").minor)
+
+
+def _consent(op: str, value: str):
+    from ..storage.models import Customer
+
+    columns = {"sms": Customer.consent_sms, "email": Customer.consent_email}
+    column = columns.get(value.strip().lower())
+    if column is None:
+        raise ValidationError(f"consent is sms or email, not {value!r}", field="consent")
+    return column.is_(op == "=")
+
+
 def _kind(op: str, value: str):
     from ..storage.models import Customer
 
@@ -98,6 +153,12 @@ KERNEL_FIELDS = [
     SearchField("owner", "the responsible user", _text_column("owner")),
     SearchField("kind", "person or organisation", _kind),
     SearchField("purchases", "number of purchases (purchases>=3)", _purchases, type="int"),
+    SearchField("last_purchase", "local date of the last purchase (last_purchase<1403-01-01)",
+                _last_purchase, type="date", ops=DATE_OPS),
+    SearchField("spent", "purchases minus refunds in rials (spent>=50000000)", _spent, type="money",
+                ops=DATE_OPS),
+    SearchField("consent", "agreed to promotional messages on a channel (consent=sms)",
+                _consent, ops=("=", "!=")),
 ]
 
 

@@ -273,11 +273,25 @@ class ImportRun(Base):
     __table_args__ = (Index("ix_import_runs_kind_status", "kind", "status", "id"),)
 
 
+class Segment(Base):
+    """A saved customer segment: a name and the ``--where`` clauses that select its customers
+    (evaluated when used, so the segment follows the data)."""
+
+    __tablename__ = "customer_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    clauses: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_by: Mapped[Optional[str]] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
 from ..web import models as _web_models  # noqa: E402,F401
 # The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
 from ..outbox import models as _outbox_models  # noqa: E402,F401
 from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
+
 
 # Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search).
 from ..services.search_plan import PHONE_REVERSED as _PHONE_REVERSED  # noqa: E402

@@ -62,7 +62,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | No
 
 def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     """Build the web application for ``crm`` (a :class:`crmcore.app.CRM`)."""
-    from . import account_pages, api, events, lead_review, pages, plugin_routes, public
+    from . import (account_pages, api, customer_list, dashboard, events, forms, lead_review, pages,
+                   plugin_routes, public, shell)
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)
@@ -123,7 +124,11 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(public.build_router())
     app.include_router(lead_review.build_router())
     app.include_router(plugin_routes.build_board_router())
+    app.include_router(dashboard.build_router())
+    app.include_router(customer_list.build_router())
     app.include_router(pages.build_router())
+    app.include_router(shell.build_router())
+    app.include_router(forms.build_router())
     plugin_routes.mount_plugins(app, web)
     static = importlib.resources.files("crmcore.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

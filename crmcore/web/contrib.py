@@ -144,3 +144,28 @@ class WebContext:
         """An HTML page: ``template`` (``"package:path.html"``) inside the site layout, auto-escaped."""
         assert self.renderer is not None
         return self.renderer(template, title=title, **variables)
+
+
+@attrs.frozen
+class SegmentField:
+    """A value a segment action asks for: free text, or one of
+    ``options(uow) -> [(value, label)]``."""
+
+    name: str
+    label: str
+    label_fa: str | None = None
+    options: Callable[[Any], list[tuple[str, str]]] | None = None
+    required: bool = True
+
+
+@attrs.frozen
+class SegmentAction:
+    """An action on the customers a segment's ``--where`` clauses select (see
+    ``crm_web_segment_actions``)."""
+
+    key: str
+    label: str
+    run: Callable[[Any, list[str], dict[str, str]], str]
+    label_fa: str | None = None
+    fields: tuple[SegmentField, ...] = ()
+    access: str = attrs.field(default="write", validator=_access)

@@ -20,7 +20,6 @@ from .deps import WebError, form_text, page_user, state
 from ..reports.display import label_of, totals_lines
 from .i18n import translate
 from .panels import gather_panels, render_panels
-from .search import instant_search
 from .reports_view import report_titles, run_named, to_csv
 from .view import redirect, render
 
@@ -30,22 +29,7 @@ CUSTOMER_FIELDS = ("name", "phone", "email", "tags", "city", "address", "birthda
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    @r.get("/")
-    def home(user: Principal = Depends(page_user())):
-        return redirect("/customers")
-
-    # --- customers ------------------------------------------------------------------------------
-    @r.get("/customers")
-    def customers(request: Request, q: str = "", cursor: str = "",
-                  user: Principal = Depends(page_user())):
-        web = state(request)
-        q = q[:200]
-        with web.unit(user, readonly=True) as uow:
-            page = instant_search(uow, q, 30, cursor[:60] or None) if q.strip() else None
-        return render(request, "customers.html", user, title="Customers", q=q,
-                      results=page.results if page else [],
-                      next_cursor=page.next_cursor if page else None)
-
+    # --- customers (the list is in customer_list.py) -----------------------------------------------
     @r.get("/customers/new")
     def new_customer(request: Request, phone: str = "", user: Principal = Depends(page_user("write"))):
         return render(request, "customer_form.html", user, title="New customer", form={"phone": phone[:40]},

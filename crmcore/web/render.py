@@ -126,7 +126,16 @@ def make_environment() -> Environment:
         show."""
         return formatter_of(ctx).format(v, kind, places=places)
 
+    @pass_context
+    def parsed_phone(ctx, raw: Any) -> dict[str, Any]:
+        """The kernel's reading of a typed phone number, shown beside the field
+        (``forms.phone_preview``)."""
+        from .forms import phone_preview
+
+        return phone_preview(raw if isinstance(raw, str) else "", _lang(ctx))
+
     env.globals["t"] = t
+    env.globals["parsed_phone"] = parsed_phone
     env.globals["columns"] = table_columns
     env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num,
                        money=money, value=value, humanise=label, fmt=fmt_value)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..errors import PluginHookError
 from ..formatting import Formatter, money_unit_of
 from .auth import Principal, bearer_of, principal_from, session_cookie_name
-from .contrib import MenuItem, WebBoard, WebMount, WebPanel, WebRoute
+from .contrib import MenuItem, SegmentAction, WebBoard, WebMount, WebPanel, WebRoute
 from .i18n import LANGUAGES, translate
 from .render import make_environment
 from .settings import WebSettings
@@ -35,11 +35,13 @@ class Contributions:
     panels: dict[str, tuple[str, WebPanel]] = attrs.field(factory=dict)
     menu: list[tuple[str, MenuItem]] = attrs.field(factory=list)
     boards: dict[tuple[str, str], WebBoard] = attrs.field(factory=dict)
+    segment_actions: list[tuple[str, SegmentAction]] = attrs.field(factory=list)
 
     @classmethod
     def collect(cls, pm) -> "Contributions":
         found = cls()
-        for hook_name in ("crm_web_routes", "crm_web_panels", "crm_web_menu", "crm_web_boards"):
+        for hook_name in ("crm_web_routes", "crm_web_panels", "crm_web_menu", "crm_web_boards",
+                          "crm_web_segment_actions"):
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 plugin = impl.plugin_name
                 try:
@@ -52,7 +54,8 @@ class Contributions:
 
     def _add(self, plugin: str, hook_name: str, item: Any) -> None:
         expected = {"crm_web_routes": (WebRoute, WebMount), "crm_web_panels": (WebPanel,),
-                    "crm_web_menu": (MenuItem,), "crm_web_boards": (WebBoard,)}[hook_name]
+                    "crm_web_menu": (MenuItem,), "crm_web_boards": (WebBoard,),
+                    "crm_web_segment_actions": (SegmentAction,)}[hook_name]
         if not isinstance(item, expected):
             raise PluginHookError(plugin, hook_name, TypeError(
                 f"returned {type(item).__name__}; expected {' or '.join(t.__name__ for t in expected)}"))
@@ -67,6 +70,8 @@ class Contributions:
             self.panels[item.section] = (plugin, item)
         elif isinstance(item, MenuItem):
             self.menu.append((plugin, item))
+        elif isinstance(item, SegmentAction):
+            self.segment_actions.append((plugin, item))
         else:
             if (plugin, item.key) in self.boards:
                 raise PluginHookError(plugin, hook_name, ValueError(f"two boards named {item.key!r}"))
@@ -174,7 +179,8 @@ class WebState:
     def menu(self, principal: Principal | None, lang: str) -> list[dict[str, str]]:
         if principal is None:
             return []
-        items = [("/customers", "Customers"), ("/reports", "Reports"), ("/calls", "Calls")]
+        items = [("/", "Dashboard"), ("/customers", "Customers"), ("/reports", "Reports"),
+                 ("/calls", "Calls")]
         for (plugin, key), board in sorted(self.contributions.boards.items()):
             if principal.can("read", plugin):
                 title = board.title_fa if lang == "fa" and board.title_fa else board.title

@@ -37,7 +37,7 @@ def redirect(url: str, ok: str | None = None) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def safe_next(value: str | None, default: str = "/customers") -> str:
+def safe_next(value: str | None, default: str = "/") -> str:
     """A local path to go back to (never another site: ``//evil.example`` and ``https://…`` are refused)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
         return default

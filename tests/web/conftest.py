@@ -73,3 +73,42 @@ def bearer(token: str) -> dict[str, str]:
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log in through the form; returns the session's CSRF token."""
     return shared_login(client, username, password)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """The demo business (``crm demo``, every installed plugin), built once per session on SQLite with a web
+    user per role (``owner`` admin, ``manager``, ``sara`` agent: the demo's tasks and tickets name her,
+    ``viewer`` read-only). Tests that change it work on a copy (:func:`demo_copy`)."""
+    from argon2 import PasswordHasher, profiles
+
+    from crmcore.app import CRM
+    from crmcore.demo import build_demo
+    from crmcore.web import users as web_users
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_demo(path)
+    app = CRM(f"sqlite:///{path}")
+    original = web_users._hasher
+    web_users._hasher = lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    try:
+        with app.unit_of_work(actor="setup") as uow:
+            for name, role in DEMO_USERS.items():
+                web_users.add_user(uow, name, PASSWORD, role, display_name=name.title())
+    finally:
+        web_users._hasher = original
+        app.dispose()
+    return path
+
+
+DEMO_USERS = {"owner": "admin", "manager": "manager", "sara": "agent", "viewer": "read-only"}
+
+
+@pytest.fixture
+def demo_copy(demo_database, tmp_path):
+    """A private copy of the demo database (a SQLite URL) for a test that changes it."""
+    import shutil
+
+    target = tmp_path / "demo.db"
+    shutil.copy(demo_database, target)
+    return f"sqlite:///{target}"

@@ -65,7 +65,7 @@ def test_customer_page_is_rtl_and_jalali_in_persian_and_ltr_gregorian_in_english
     assert str(en.url).endswith(f"/customers/{cid}")
     assert '<html lang="en" dir="ltr">' in en.text
     assert "1991-08-03" in en.text and "Recent interactions" in en.text
-    assert client.get("/lang/fa?next=https://evil.example/").url.path == "/customers"
+    assert client.get("/lang/fa?next=https://evil.example/").url.path == "/"
 
 
 def test_unsafe_html_in_customer_fields_is_escaped_everywhere(client, users, crm_app):

@@ -50,8 +50,8 @@ def test_charts_use_the_first_numeric_column_exactly():
 
 
 @pytest.mark.parametrize("target, expected", [
-    ("/customers/4?q=x", "/customers/4?q=x"), ("//evil.example/x", "/customers"), ("https://evil.example", "/customers"),
-    ("/\\evil.example", "/customers"), ("", "/customers"), (None, "/customers")])
+    ("/customers/4?q=x", "/customers/4?q=x"), ("//evil.example/x", "/"), ("https://evil.example", "/"),
+    ("/\\evil.example", "/"), ("", "/"), (None, "/")])
 def test_only_local_paths_are_followed_after_login(target, expected):
     assert safe_next(target) == expected
 

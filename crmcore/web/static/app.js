@@ -120,3 +120,91 @@
     });
   }
 })();
+
+// --- installable app: the service worker keeps the app shell --------------------------------------------
+(function () {
+  if ("serviceWorker" in navigator && document.body.getAttribute("data-sw") === "yes") {
+    navigator.serviceWorker.register("/sw.js", {scope: "/"}).catch(function () { /* the site works without it */ });
+  }
+})();
+
+// --- forms that fit Iran: dates, phones, amounts -----------------------------------------------------------
+(function () {
+  var body = document.body;
+  var fa = body.getAttribute("data-lang") === "fa";
+  var PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
+  function ascii(text) {
+    return String(text || "").replace(/[۰-۹]/g, function (d) { return PERSIAN.indexOf(d); })
+      .replace(/[٠-٩]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩".indexOf(d); });
+  }
+  function local(text) {
+    return fa ? String(text).replace(/[0-9]/g, function (d) { return PERSIAN[d]; }) : String(text);
+  }
+
+  // Dates: the Jalali picker (vendor/jalalidatepicker) on Persian pages; the browser's own Gregorian picker
+  // on English pages. The server reads either calendar, with Persian or Latin digits.
+  var dates = document.querySelectorAll("input[data-date]");
+  if (dates.length && fa && window.jalaliDatepicker) {
+    dates.forEach(function (input) {
+      input.setAttribute("data-jdp", "");
+      // the picker writes Latin digits; the page shows Persian ones (the server reads both)
+      input.addEventListener("change", function () {
+        var shown = local(input.value);
+        if (shown !== input.value) input.value = shown;
+      });
+    });
+    window.jalaliDatepicker.startWatch({persianDigits: true, autoReadOnlyInput: false, showTodayBtn: true,
+                                        showEmptyBtn: true, useDropDownYears: true, zIndex: 20,
+                                        separatorChars: {date: "/"}});
+  } else if (dates.length && !fa) {
+    dates.forEach(function (input) {
+      if (!input.value || /^\d{4}-\d{2}-\d{2}$/.test(input.value)) input.type = "date";
+    });
+  }
+
+  // Phones: any format is accepted; beside the field, the number as it will be stored (the server parses it).
+  document.querySelectorAll("input[data-phone]").forEach(function (input) {
+    var out = document.getElementById(input.getAttribute("aria-describedby"));
+    var timer = null, seq = 0;
+    if (!out) return;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var mine = ++seq, text = input.value.trim();
+        if (!text) { out.textContent = ""; out.classList.remove("bad"); return; }
+        fetch("/api/phone?number=" + encodeURIComponent(text), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) {
+            if (!data || mine !== seq) return;
+            out.textContent = data.text;
+            out.classList.toggle("bad", data.ok === false);
+          });
+      }, 250);
+    });
+  });
+
+  // Amounts: digits grouped in threes as they are typed (the server strips the separators and reads the
+  // amount exactly); the caret stays after the same digit.
+  var GROUP = fa ? "٬" : ",";
+  function group(text) {
+    var clean = ascii(text).replace(/[^0-9.]/g, "");
+    var parts = clean.split(".");
+    var whole = parts[0].replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return local((whole + (parts.length > 1 ? "." + parts.slice(1).join("") : "")).replace(/,/g, GROUP));
+  }
+  document.querySelectorAll("input[data-money]").forEach(function (input) {
+    if (input.value) input.value = group(input.value);
+    input.addEventListener("input", function () {
+      var caret = input.selectionStart || 0;
+      var digitsBefore = ascii(input.value.slice(0, caret)).replace(/[^0-9.]/g, "").length;
+      var shown = group(input.value);
+      input.value = shown;
+      var pos = 0, seen = 0;
+      while (pos < shown.length && seen < digitsBefore) {
+        if (/[0-9.۰-۹]/.test(shown[pos])) seen++;
+        pos++;
+      }
+      input.setSelectionRange(pos, pos);
+    });
+  });
+})();

@@ -17,17 +17,17 @@ def crm_reports():
 
 
 @hookimpl
+def crm_web_segment_actions():
+    from .web import SEGMENT_ACTIONS
+
+    return SEGMENT_ACTIONS
+
+
+@hookimpl
 def crm_jobs():
     from .jobs import JOBS
 
     return JOBS
-
-
-@hookimpl
-def crm_search_fields():
-    from .search_fields import FIELDS
-
-    return FIELDS
 
 
 @hookimpl

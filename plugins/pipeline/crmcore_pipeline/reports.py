@@ -151,6 +151,40 @@ def forecast(uow, params: ReportParams) -> ReportResult:
                 "period": params.period, "calendar": params.calendar})
 
 
+def stages(uow, params: ReportParams) -> ReportResult:
+    """Open deals now, per open stage of a pipeline: count, amount and weighted amount per
+    currency."""
+    pipe = get_pipeline(uow, params.option("pipeline"))
+    weighted_sum = func.sum(Deal.amount_minor * func.coalesce(Deal.probability, Stage.probability))
+    q = (select(Deal.stage_id, Deal.currency, func.count(Deal.id),
+                func.coalesce(func.sum(Deal.amount_minor), 0), func.coalesce(weighted_sum, 0))
+         .join(Stage, Stage.id == Deal.stage_id)
+         .where(Deal.status == "open", Deal.pipeline_id == pipe.id)
+         .group_by(Deal.stage_id, Deal.currency))
+    if params.option("owner"):
+        q = q.where(Deal.owner_id == get_rep(uow, params.option("owner")).id)
+    found = {(stage_id, cur): (n, amount, weighted)
+             for stage_id, cur, n, amount, weighted in uow.session.execute(q)}
+    currencies = sorted({cur for _, cur in found}) or ["IRR"]
+    rows, totals = [], {}
+    for stage in (s for s in pipe.stages if s.kind == "open"):
+        for cur in currencies:
+            n, amount, weighted = found.get((stage.id, cur), (0, 0, 0))
+            rows.append([stage.code, stage.name, stage.name_en, cur, n, _amount(amount, cur),
+                         _amount(weighted_minor(weighted), cur)])
+            t = totals.setdefault(cur, [0, 0, 0])
+            t[0] += n
+            t[1] += amount
+            t[2] += weighted
+    by_currency = {cur: {"deals": n, "amount": _amount(a, cur),
+                         "weighted_amount": _amount(weighted_minor(w), cur)}
+                   for cur, (n, a, w) in sorted(totals.items())}
+    return ReportResult(
+        columns=["stage", "stage_name", "stage_name_en", "currency", "deals", "amount",
+                 "weighted_amount"],
+        rows=rows, totals={"pipeline": pipe.code, "by_currency": by_currency})
+
+
 def sources(uow, params: ReportParams) -> ReportResult:
     """Leads created in the range per source: converted, disqualified, conversion rate, deals won and amount."""
     ensure_defaults(uow)
@@ -257,6 +291,9 @@ REPORTS = [
     Report("pipeline.forecast", "Sales forecast",
            "Open deals per expected-close month (Jalali with --calendar jalali): amount and weighted amount "
            "(options pipeline=CODE, owner=USER).", forecast, title_fa="پیش‌بینی فروش"),
+    Report("pipeline.stages", "Open deals per stage",
+           "Open deals now in each open stage: count, amount and weighted amount (options "
+           "pipeline=CODE, owner=USER).", stages, title_fa="معاملات باز در هر مرحله"),
     Report("pipeline.sources", "Lead sources",
            "Leads created per source: converted, conversion rate, deals won and won amount (option currency=IRR).",
            sources, title_fa="منابع سرنخ"),

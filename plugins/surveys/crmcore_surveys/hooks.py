@@ -88,3 +88,10 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_web_dashboard_widgets(uow, user, dashboard):
+    from .web import dashboard_widgets
+
+    return dashboard_widgets(uow, user, dashboard)

@@ -63,3 +63,10 @@ def crm_search_fields():
     from .search import FIELDS
 
     return FIELDS
+
+
+@hookimpl
+def crm_web_dashboard_widgets(uow, user, dashboard):
+    from .web import dashboard_widgets
+
+    return dashboard_widgets(uow, user, dashboard)

@@ -101,3 +101,10 @@ def crm_web_boards():
     from .web import boards
 
     return boards()
+
+
+@hookimpl
+def crm_web_dashboard_widgets(uow, user, dashboard):
+    from .web import dashboard_widgets
+
+    return dashboard_widgets(uow, user, dashboard)

@@ -69,3 +69,31 @@ def move(uow, card: str, column: str) -> Ticket:
 
 def boards() -> list[WebBoard]:
     return [WebBoard(key="queue", title="Ticket queue", title_fa="صف تیکت‌ها", load=load, move=move)]
+
+
+def dashboard_widgets(uow, user, dashboard) -> list:
+    """Tickets due or breaching: the unsolved backlog, how many are past a target, and this month's
+    SLA compliance (figures from ``tickets.backlog`` and ``tickets.sla``); the backlog per agent
+    for managers."""
+    from crmcore.api import ui
+
+    from .reports import NONE_LABEL
+
+    first, last = dashboard.month()
+    unsolved = dashboard.stat(ui.Label("Unsolved", "حل‌نشده"), "tickets.backlog", "totals.total")
+    breaching = dashboard.stat(ui.Label("Due or breaching", "سررسیده یا نقض‌شده"),
+                               "tickets.backlog", "totals.overdue", tone="danger")
+    sla = dashboard.stat(ui.Label("Resolved on time this month", "حل‌شده در موعد این ماه"),
+                         "tickets.sla", "totals.resolution_pct", kind="percent", start=first,
+                         end=last, period=dashboard.month_period, default=None)
+    items: list = [unsolved, breaching, sla]
+    if user.can("manage", "tickets"):
+        rows = dashboard.report("tickets.backlog")["rows"]
+        if rows:
+            unassigned = ui.Label("Unassigned", "بدون کارشناس")
+            bars = [(unassigned if row[0] == NONE_LABEL else row[0], row[4]) for row in rows]
+            items.append(ui.Chart(bars, title=ui.Label("Unsolved per agent",
+                                                       "حل‌نشده به تفکیک کارشناس")))
+    items.append(ui.Link(ui.Label("Open the queue", "باز کردن صف تیکت‌ها"), "/boards/tickets/queue"))
+    return [ui.Panel(key="tickets", title=ui.Label("Support tickets", "تیکت‌های پشتیبانی"),
+                     order=8, items=items)]

@@ -204,6 +204,11 @@ def _rank_condition(op: str, value: str):
     return Customer.id.in_(select(TierMember.customer_id).where(compare(TierMember.rank, op, rank)))
 
 
+def _tier_choices(uow) -> list[tuple[str, str, str | None]]:
+    ladder = ladder_of(uow)
+    return [(t.name, t.title, t.title_fa) for t in ladder.tiers] if ladder is not None else []
+
+
 SEARCH_FIELDS = [
     SearchField(
         name="tier",
@@ -211,6 +216,9 @@ SEARCH_FIELDS = [
         condition=_tier_condition,
         ops=("=", "!=", ">", ">=", "<", "<="),
         with_uow=True,
+        choices=_tier_choices,
+        label="Tier",
+        label_fa="سطح عضویت",
     ),
     SearchField(
         name="tier_rank",
