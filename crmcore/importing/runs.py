@@ -275,10 +275,13 @@ class ImportRun:
         if self.errors is not None:
             self.errors.flush()
         done = chunk.is_last()
+        summary = self.summary.state()
+        if done:  # rejected rows' cells (personal data) are kept only while a resume may need them
+            summary["rejections"] = [[r[0], r[1], r[2], []] for r in summary["rejections"]]
         values: dict[str, Any] = {
             "chunks": ImportRunRow.chunks + 1,
             "updated_at": uow.now(),
-            "state": {"summary": self.summary.state(), "extra": self.extra},
+            "state": {"summary": summary, "extra": self.extra},
         }
         if chunk.last_row is not None:
             values["last_row"] = chunk.last_row

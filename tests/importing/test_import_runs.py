@@ -115,6 +115,19 @@ def test_chunks_are_committed_and_recorded(crm_app, tmp_path):
     )
 
 
+def test_a_finished_run_keeps_no_cells_of_its_rejected_rows(crm_app, tmp_path):
+    """The cells of rejected rows are personal data kept only so that a killed import can resume;
+    a finished run drops them (a forgotten person's phone does not stay in import_runs)."""
+    path = write_csv(tmp_path / "c.csv", [["name", "mobile"], ["سارا", "09121234567"],
+                                          ["", "09357654321"]])
+    s = import_customers(crm_app, path)
+    assert s.rejected == 1
+    with crm_app.unit_of_work(readonly=True) as uow:
+        (run,) = uow.session.scalars(select(ImportRun))
+    assert run.status == "done" and len(run.state["summary"]["rejections"]) == 1
+    assert "09357654321" not in str(run.state)
+
+
 def test_dry_run_stores_nothing_and_records_no_run(crm_app, tmp_path):
     s = import_customers(
         crm_app, customers_file(tmp_path / "c.csv"), dry_run=True, chunk_rows=100, batch_size=50
