@@ -228,13 +228,6 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
         end=last,
         period=d.month_period,
     )
-    new_before = d.value(
-        "customers.summary",
-        "totals.customers",
-        start=prev_first,
-        end=prev_last,
-        period=d.month_period,
-    )
     new_then = d.stat(
         ui.Label("Last month", "ماه گذشته"),
         "customers.summary",
@@ -243,6 +236,7 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
         end=prev_last,
         period=d.month_period,
     )
+    new_before = new_then.value
     panels.append(
         ui.Panel(
             key="customers",
