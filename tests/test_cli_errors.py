@@ -288,17 +288,18 @@ def test_an_unreachable_broker_is_one_line(database, tmp_path):
 
 
 def test_an_older_database_says_run_init(database, tmp_path):
-    """crmcore upgraded, `crm init` not run yet: the import's table is missing; the user is told what to
-    do (and `crm init` does it)."""
+    """crmcore upgraded, `crm init` not run yet: the import's table (and the revisions after it) are
+    missing; the user is told what to do (and `crm init` does it)."""
+    from alembic import command
+
+    from crmcore.storage.migrate import alembic_config
     from crmcore.storage.schema import kernel_revisions
 
+    revisions = kernel_revisions()
+    old = revisions[revisions.index("k0009_import_runs") - 1]
     engine = create_engine(database)
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE import_runs"))
-        conn.execute(
-            text("UPDATE alembic_version SET version_num = :old WHERE version_num = :new"),
-            {"old": kernel_revisions()[-2], "new": kernel_revisions()[-1]},
-        )
+        command.downgrade(alembic_config(conn), old)
     engine.dispose()
     sample = tmp_path / "c.csv"
     sample.write_text("name,mobile\nAli,09121234567\n", encoding="utf-8")
@@ -306,8 +307,8 @@ def test_an_older_database_says_run_init(database, tmp_path):
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
         [
-            f"Error: this database is older than this crmcore (database {kernel_revisions()[-2]}, this "
-            f"crmcore {kernel_revisions()[-1]}); run: crm init"
+            f"Error: this database is older than this crmcore (database {old}, this "
+            f"crmcore {revisions[-1]}); run: crm init"
         ],
     )
     assert CliRunner().invoke(cli, ["--db", database, "init"]).exit_code == 0
