@@ -11,7 +11,10 @@ import hashlib
 import hmac
 import secrets
 
-from crmcore.api import ValidationError, get_setting, set_setting, to_ascii_digits
+from sqlalchemy import String, column, insert, select, table
+from sqlalchemy.exc import IntegrityError
+
+from crmcore.api import JSONType, ValidationError, get_setting, to_ascii_digits
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 characters: no 0, 1, I, L, O
 BODY = 7  # 31**7 > 2**32
@@ -75,13 +78,31 @@ def decode(key: bytes, text: str) -> int:
 
 
 def code_key(uow) -> bytes:
-    """This database's code key, made on first use (the migration stores one; this covers copies)."""
+    """This database's code key. The plugin's migration stores one; a database whose settings were
+    emptied gets a new one, written in its own short transaction (so that read-only commands can
+    show codes) and read back, so two processes doing this at once agree."""
     cached = uow.cache.get("referrals.code_key")
     if cached is not None:
         return cached
     stored = get_setting(uow, *KEY_SETTING)
     if stored is None:
-        stored = secrets.token_hex(16)
-        set_setting(uow, *KEY_SETTING, stored)
+        stored = _make_key(uow.app.engine)
     uow.cache["referrals.code_key"] = key = bytes.fromhex(stored)
     return key
+
+
+_SETTINGS = table("crm_settings", column("namespace", String), column("key", String),
+                  column("value", JSONType))
+
+
+def _make_key(engine) -> str:
+    namespace, name = KEY_SETTING
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(_SETTINGS).values(namespace=namespace, key=name,
+                                                  value=secrets.token_hex(16)))
+    except IntegrityError:  # another process made it first: use theirs
+        pass
+    with engine.connect() as conn:
+        return conn.scalar(select(_SETTINGS.c.value).where(_SETTINGS.c.namespace == namespace,
+                                                            _SETTINGS.c.key == name))

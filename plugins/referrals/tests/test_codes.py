@@ -45,3 +45,19 @@ def test_every_single_typo_is_caught():
             typo = code[:i] + ch + code[i + 1:]
             with pytest.raises(ValidationError):
                 codes.decode(KEY, typo)
+
+
+def test_a_database_without_its_key_makes_one_even_for_a_read(crm_app):
+    from sqlalchemy import text
+
+    from crmcore.testing import make_customer
+    from crmcore_referrals import service
+
+    cid = make_customer(crm_app, "علی")
+    with crm_app.engine.begin() as conn:
+        conn.execute(text("DELETE FROM crm_settings WHERE namespace = 'referrals'"))
+    with crm_app.unit_of_work(readonly=True) as uow:
+        first = service.code_of(uow, cid)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert service.code_of(uow, cid) == first
+        assert service.referrer_of_code(uow, first).id == cid
