@@ -138,6 +138,7 @@ class CRM:
         engine = self.engine.execution_options(crm_begin="DEFERRED") if readonly else self.engine
         session = self.sessionmaker(bind=engine)
         uow = UnitOfWork(self, session, actor or self.actor)
+        uow.readonly = readonly
         assert plugins is not None
         try:
             yield uow

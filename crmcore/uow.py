@@ -31,6 +31,8 @@ class UnitOfWork:
         self.app = app
         self.session = session
         self.actor = actor
+        #: a read-only unit's writes are discarded at its end (``CRM.unit_of_work(readonly=True)``)
+        self.readonly = False
         #: the user this unit acts for, whose record rules apply (crmcore.services.access); None:
         #: unrestricted
         self.viewer = None

@@ -63,5 +63,6 @@ def test_an_interaction_with_a_refused_value_is_422_with_the_field(client, users
     assert response.json()["field"] == field
     assert count(crm_app, Interaction.id) == 0
     largest = client.post(f"/api/customers/{cid}/interactions", json={"kind": "purchase",
-                          "amount": "9223372036854775807"}, headers=bearer(users["agent"]))
-    assert largest.status_code == 201 and largest.json()["amount"] == "9223372036854775807"
+                          "amount": "999999999999999"}, headers=bearer(users["agent"]))
+    # the API's description allows 15 digits (exact for schemathesis); the kernel stores up to BIGINT
+    assert largest.status_code == 201 and largest.json()["amount"] == "999999999999999", largest.text

@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import String, column, insert, select, table
 from sqlalchemy.exc import IntegrityError
 
-from crmcore.api import JSONType, ValidationError, get_setting, to_ascii_digits
+from crmcore.api import JSONType, ValidationError, get_setting, set_setting, to_ascii_digits
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 characters: no 0, 1, I, L, O
 BODY = 7  # 31**7 > 2**32
@@ -78,14 +78,19 @@ def decode(key: bytes, text: str) -> int:
 
 
 def code_key(uow) -> bytes:
-    """This database's code key. The plugin's migration stores one; a database whose settings were
-    emptied gets a new one, written in its own short transaction (so that read-only commands can
-    show codes) and read back, so two processes doing this at once agree."""
+    """This database's code key, made on first use (not by the migration: a database loaded with
+    ``crm import all`` keeps the key its codes were made with), in a short transaction of its own
+    and read back, so that read-only units can show codes and two processes agree (a writing unit
+    on SQLite, which holds the database's write lock, writes it in its own transaction)."""
     cached = uow.cache.get("referrals.code_key")
     if cached is not None:
         return cached
     stored = get_setting(uow, *KEY_SETTING)
-    if stored is None:
+    if stored is None and not uow.readonly and uow.app.engine.dialect.name == "sqlite":
+        # this unit holds SQLite's write lock (another connection would wait for it): write here
+        stored = secrets.token_hex(16)
+        set_setting(uow, *KEY_SETTING, stored)
+    elif stored is None:  # a transaction of its own: read-only units too, and racing units agree
         stored = _make_key(uow.app.engine)
     uow.cache["referrals.code_key"] = key = bytes.fromhex(stored)
     return key

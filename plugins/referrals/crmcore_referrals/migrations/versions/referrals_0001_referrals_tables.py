@@ -8,7 +8,6 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
 import crmcore.storage.base
-import secrets
 
 
 revision = 'referrals_0001'
@@ -80,11 +79,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_referrals_rewards_interaction', ['interaction_id'], unique=False)
 
     # ### end Alembic commands ###
-    # the key of this database's referral codes (crmcore_referrals.codes)
-    settings = sa.table("crm_settings", sa.column("namespace", sa.String), sa.column("key", sa.String),
-                        sa.column("value", crmcore.storage.base.JSONType))
-    op.bulk_insert(settings, [{"namespace": "referrals", "key": "code_key",
-                               "value": secrets.token_hex(16)}])
 
 
 def downgrade() -> None:
