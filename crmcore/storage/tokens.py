@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from sqlalchemy import delete, text
+from sqlalchemy import Integer, String, column, delete, table, text
 
 from .bulk import insert_values
 from .models import CustomerSearchToken
 
+_COUNTS = table("customer_search_token_counts", column("token", String), column("customers", Integer))
 _ADD = text("INSERT INTO customer_search_token_counts AS counted (token, customers) "
             "VALUES (:token, :n) ON CONFLICT (token) "
             "DO UPDATE SET customers = counted.customers + excluded.customers")
@@ -34,7 +35,11 @@ def remove_tokens(session, customer_ids: Iterable[int]) -> None:
     table = CustomerSearchToken.__table__
     removed = session.execute(delete(table).where(table.c.customer_id.in_(ids))
                               .returning(table.c.token))
-    count_tokens(session, Counter({token: -n for token, n in Counter(removed.scalars()).items()}))
+    gone = Counter(removed.scalars())
+    count_tokens(session, Counter({token: -n for token, n in gone.items()}))
+    # a word nobody has any more is not kept (a forgotten person's name must not stay readable)
+    counts = _COUNTS
+    session.execute(delete(counts).where(counts.c.token.in_(sorted(gone)), counts.c.customers <= 0))
 
 
 def count_tokens(session, counts: Counter) -> None:
