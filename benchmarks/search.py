@@ -26,7 +26,6 @@ import argparse
 import os
 import random
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType, TracebackType

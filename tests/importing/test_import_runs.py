@@ -3,7 +3,6 @@ them, a killed import resumed with exact totals, one import at a time (no duplic
 imports)."""
 
 import csv
-import os
 import signal
 import subprocess
 import sys

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from crmcore.api import ProfileSection, add_customer, hookimpl, hookspec, list_interactions, update_customer
 from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events, record_purchase
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crmcore_voip.events import CallEvent
 from crmcore_voip.models import Call, FollowUp
