@@ -293,9 +293,23 @@ from ..outbox import models as _outbox_models  # noqa: E402,F401
 from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
 
 
-# Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search).
+# Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search). One index
+# object whose expression compiles per dialect: two same-named indexes (one per dialect) made
+# migration comparisons depend on which of them the metadata happened to list last.
+from sqlalchemy.ext.compiler import compiles  # noqa: E402
+from sqlalchemy.sql.expression import ColumnElement  # noqa: E402
+
 from ..services.search_plan import PHONE_REVERSED as _PHONE_REVERSED  # noqa: E402
 
-PHONE_REVERSED_INDEXES = tuple(
-    Index("ix_customer_phones_e164_reversed", text(expression), _table=CustomerPhone.__table__)
-    .ddl_if(dialect=dialect) for dialect, expression in _PHONE_REVERSED.items())
+
+class _PhoneReversed(ColumnElement):
+    inherit_cache = True
+
+
+@compiles(_PhoneReversed)
+def _compile_phone_reversed(element, compiler, **kw):
+    return _PHONE_REVERSED[compiler.dialect.name]
+
+
+PHONE_REVERSED_INDEX = Index("ix_customer_phones_e164_reversed", _PhoneReversed(),
+                             _table=CustomerPhone.__table__)
