@@ -2,6 +2,7 @@
 and the pluggy PluginManager built for the enabled set."""
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 from functools import lru_cache
@@ -151,7 +152,27 @@ class PluginHost:
             modname = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
             self._prefixes[modname + "."] = name
             self._prefixes[modname] = name
+        self._check_unknown_hooks(pm)
         return pm
+
+    def _check_unknown_hooks(self, pm: pluggy.PluginManager) -> None:
+        """Refuse an implementation of a hook nobody declares (a misspelled ``crm_customer_merged``
+        would otherwise register silently and never be called). A hook declared by an installed
+        plugin that is not enabled is an optional one (transfers answering referrals' question)."""
+        unknown = [(impl.plugin_name, name) for name, caller in vars(pm.hook).items()
+                   if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+                   for impl in caller.get_hookimpls() if not impl.optionalhook]
+        if not unknown:
+            return
+        declared = set(_spec_names(SPEC_MODULES))
+        declared.update(_spec_names(m.hookspecs for m in self.manifests.values() if m.hookspecs))
+        for plugin, name in unknown:
+            if name in declared:
+                continue
+            near = difflib.get_close_matches(name, sorted(declared), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise PluginError(f"plugin {plugin!r} implements {name!r}, which no hook specification "
+                              f"declares{hint}")
 
     @property
     def hook(self):
@@ -250,3 +271,11 @@ def check_can_disable(name: str, enabled: Iterable[str], manifests: dict[str, Pl
     if dependants:
         raise PluginError(f"plugin {name!r} is required by {', '.join(dependants)}; disable "
                           f"{'it' if len(dependants) == 1 else 'them'} first")
+
+
+def _spec_names(modules: Iterable[str]) -> Iterable[str]:
+    for mod in modules:
+        module = importlib.import_module(mod)
+        for attr in dir(module):
+            if hasattr(getattr(module, attr), f"{PROJECT}_spec"):
+                yield attr

@@ -184,3 +184,25 @@ def test_before_commit_work_runs_once_inside_the_transaction(crm_app):
         uow.before_commit(flush_batch)  # registered twice, runs once
     assert seen == [c.id]
     assert [e["event"] for e in outbox_events(crm_app)] == ["crm_customer_created", "crm_customer_updated"]
+
+
+def test_a_misspelled_hook_fails_at_startup_naming_the_plugin_and_the_near_hook(monkeypatch):
+    typo = types.ModuleType("typo_hooks")
+
+    @hookimpl
+    def crm_customer_merged(uow, kept, merged):  # the spec is crm_customers_merged
+        pass
+
+    typo.crm_customer_merged = crm_customer_merged
+    monkeypatch.setitem(sys.modules, "typo_hooks", typo)
+    manifests = {"typo": PluginManifest("typo", "1", "t", hooks="typo_hooks")}
+    with pytest.raises(PluginError) as info:
+        PluginHost(["typo"], manifests=manifests).pm
+    assert str(info.value) == ("plugin 'typo' implements 'crm_customer_merged', which no hook "
+                               "specification declares (did you mean 'crm_customers_merged'?)")
+
+
+def test_a_hook_declared_by_an_installed_but_disabled_plugin_is_an_optional_one():
+    """transfers answers a question of referrals; with referrals disabled it still starts."""
+    host = PluginHost(["loyalty", "transfers"])
+    assert "transfers" in [host.pm.get_name(p) for p in host.pm.get_plugins()]
