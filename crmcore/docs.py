@@ -36,6 +36,12 @@ def _section(title: str, module) -> list[str]:
             out += ["*firstresult: the first non-None result is used.*", ""]
         out.append(inspect.getdoc(fn) or "(undocumented)")
         out.append("")
+    events = getattr(module, "OUTBOX_EVENTS", {})
+    if events:
+        out += ["### Outbox-only events (no hook is called; workers and triggers read them)", "",
+                "| event | payload |", "| --- | --- |"]
+        out += [f"| `{name}` | {text} |" for name, text in events.items()]
+        out.append("")
     return out
 
 

@@ -108,6 +108,7 @@ class PluginHost:
         self._extra = list(extra_plugins)
         self._pm: pluggy.PluginManager | None = None
         self._prefixes: dict[str, str] = {}
+        self._events: frozenset[str] | None = None
 
     # --- the pluggy manager -------------------------------------------------------------------------
     @property
@@ -177,6 +178,31 @@ class PluginHost:
     @property
     def hook(self):
         return self.pm.hook
+
+    @property
+    def events(self) -> frozenset[str]:
+        """Every event name a unit of work may emit: the hook specifications and the outbox-only
+        events the enabled plugins declare (``OUTBOX_EVENTS`` in their hookspecs module)."""
+        if self._events is None:
+            names = {name for name, caller in vars(self.pm.hook).items()
+                     if isinstance(caller, pluggy.HookCaller) and caller.has_spec()}
+            for name in self.enabled:
+                if self.manifests[name].hookspecs:
+                    module = importlib.import_module(self.manifests[name].hookspecs)
+                    names.update(getattr(module, "OUTBOX_EVENTS", ()))
+            for _name, obj, specs in self._extra:
+                names.update(getattr(specs, "OUTBOX_EVENTS", ()), getattr(obj, "OUTBOX_EVENTS", ()))
+            self._events = frozenset(names)
+        return self._events
+
+    def check_event(self, name: str) -> None:
+        """Refuse an event nobody declared: a misspelled ``emit`` would otherwise start a new kind
+        of outbox row that no worker or trigger ever reads."""
+        if name not in self.events:
+            near = difflib.get_close_matches(name, sorted(self.events), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise PluginError(f"no hook specification or OUTBOX_EVENTS entry declares the event "
+                              f"{name!r}{hint}")
 
     def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook; if an implementation raises, raise :class:`PluginHookError` naming the plugin."""

@@ -44,6 +44,7 @@ class UnitOfWork:
         #: whether the person shown what this unit reads may see a plugin's data: the web sets it
         #: from the user's per-plugin permissions; elsewhere (the CLI) everything may be shown
         self.may_read: Callable[[str], bool] = _everything
+        self._emitted: set[str] = set()  # event names already checked against the declared ones
         self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
 
     # -- plugins ----------------------------------------------------------------------------------------
@@ -61,6 +62,7 @@ class UnitOfWork:
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
              **kwargs: Any) -> list[Any]:
         """Announce a domain event: append it to the outbox, then call the hook of the same name."""
+        self._check_event(hook_name)
         self._outbox.append((hook_name, customer_id, data or {}))
         if len(self._outbox) >= OUTBOX_BATCH:
             self.flush_outbox()
@@ -71,6 +73,7 @@ class UnitOfWork:
         """:meth:`emit` for many events of one hook, in order. ``events`` are ``(customer_id, data)``; each
         keyword argument is a sequence holding that hook argument for each event. When nobody listens, only
         the outbox rows are added (the same rows, flushed at the same points), without a call per event."""
+        self._check_event(hook_name)
         if self.listened(hook_name):
             for i, (customer_id, data) in enumerate(events):
                 self.emit(hook_name, customer_id=customer_id, data=data, **{k: v[i] for k, v in kwargs.items()})
@@ -82,6 +85,11 @@ class UnitOfWork:
             done += len(chunk)
             if len(self._outbox) >= OUTBOX_BATCH:
                 self.flush_outbox()
+
+    def _check_event(self, hook_name: str) -> None:
+        if hook_name not in self._emitted:
+            self.app.plugins.check_event(hook_name)
+            self._emitted.add(hook_name)
 
     def listened(self, hook_name: str) -> bool:
         """Whether a plugin (or the kernel) implements the hook (plugins don't change within a unit of work)."""

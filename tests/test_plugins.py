@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crmcore.api import CRM, PluginError, PluginHookError, PluginManifest, add_customer, hookimpl, hookspec
-from crmcore.plugin_host import PluginHost, check_can_disable, check_can_enable, dependency_order
+from crmcore.plugin_host import PluginHost, installed_manifests, check_can_disable, check_can_enable, dependency_order
 from crmcore.storage.models import Customer
 from crmcore.testing import outbox_events
 
@@ -206,3 +206,29 @@ def test_a_hook_declared_by_an_installed_but_disabled_plugin_is_an_optional_one(
     """transfers answers a question of referrals; with referrals disabled it still starts."""
     host = PluginHost(["loyalty", "transfers"])
     assert "transfers" in [host.pm.get_name(p) for p in host.pm.get_plugins()]
+
+
+def test_emitting_an_undeclared_event_is_refused_naming_the_nearest(crm_app):
+    with pytest.raises(PluginError) as info:
+        with crm_app.unit_of_work() as uow:
+            uow.emit("crm_customer_updatd", data={})
+    assert "'crm_customer_updatd'" in str(info.value)
+    assert "did you mean 'crm_customer_updated'?" in str(info.value)
+
+
+def test_every_event_the_plugins_emit_is_declared(crm_app_factory):
+    """Every literal event name in the kernel's and the plugins' code is a spec or an OUTBOX_EVENTS entry
+    (a misspelled one would otherwise fail only when its command runs)."""
+    import importlib
+    import pathlib
+    import re
+
+    app = crm_app_factory(plugins=list(installed_manifests()))
+    roots = [pathlib.Path(importlib.import_module("crmcore").__file__).parent]
+    roots += [pathlib.Path(importlib.import_module(m.package).__file__).parent
+              for m in installed_manifests().values()]
+    names = {name for root in roots for f in root.rglob("*.py")
+             for name in re.findall(r'\.emit(?:_many)?\(\s*"([a-z_]+)"', f.read_text())}
+    assert "lottery_entries_frozen" in names and len(names) > 30
+    for name in sorted(names):
+        app.plugins.check_event(name)

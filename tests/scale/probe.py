@@ -4,6 +4,8 @@ import time
 from crmcore.workers import on_event
 
 EVENT = "scale_probe_event"
+OUTBOX_EVENTS = {EVENT: "a probe: leaves one audit row", "scale_other_event": "another probe",
+                 "scale_unhandled_event": "a probe no handler listens to"}
 
 
 @on_event(EVENT)

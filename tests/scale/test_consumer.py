@@ -77,7 +77,7 @@ def test_a_failing_hook_rolls_back_and_after_the_last_attempt_is_recorded_as_fai
 def test_on_event_handlers_receive_only_their_events(probe_app):
     probe_event = emit(probe_app, None, seq=1)
     other = emit(probe_app, None, name="scale_other_event")
-    unrelated = emit(probe_app, None, name="pipeline_deal_won")  # no async handler for it
+    unrelated = emit(probe_app, None, name="scale_unhandled_event")  # no async handler
     for event in (probe_event, other, unrelated):
         assert handle_event(probe_app, event, worker="w") == DONE
     assert effects(probe_app) == [probe_event.id]

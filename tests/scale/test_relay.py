@@ -27,6 +27,13 @@ class Recorder:
             self.events.append(event)
 
 
+
+@pytest.fixture
+def crm_app(probe_app):
+    """The relay tests emit the probe plugin's declared outbox-only events."""
+    return probe_app
+
+
 def emit_many(app, customers, per_customer, name="scale_probe_event"):
     with app.unit_of_work() as uow:
         for seq in range(per_customer):

@@ -1,12 +1,21 @@
 """Events the lottery plugin announces (each is also written to the outbox under the same name).
 
-Besides this hook, closing a campaign writes an outbox-only event ``lottery_entries_frozen`` whose payload is
-the published material (``campaign``, ``list_sha256``, ``seed_commitment``, ``rules_sha256``, ``closed_at``,
-``eligible``, ``entries``): publish it to members before the draw.
+Closing a campaign writes the outbox-only event ``lottery_entries_frozen`` (see ``OUTBOX_EVENTS``):
+publish its payload to members before the draw.
 """
 from __future__ import annotations
 
 from crmcore.api import hookspec
+
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "lottery_entries_frozen": (
+        "A campaign was closed: ``data`` is the published material (``campaign``, "
+        "``list_sha256``, ``seed_commitment``, ``rules_sha256``, ``closed_at``, ``eligible``, "
+        "``entries``) to publish to members before the draw."
+    ),
+}
 
 
 @hookspec

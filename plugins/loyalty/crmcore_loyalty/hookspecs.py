@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from crmcore.api import hookspec
 
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "loyalty_points_expired": (
+        "A lot's remaining points expired (the expiry job): ``data`` is the ledger entry."
+    ),
+    "loyalty_points_reversed": (
+        "A refund took back the points its purchase had earned: ``data`` is the ledger entry."
+    ),
+    "loyalty_voucher_used": (
+        "A voucher was used at the counter: ``data`` is the voucher."
+    ),
+}
+
 
 @hookspec
 def loyalty_program_sections():

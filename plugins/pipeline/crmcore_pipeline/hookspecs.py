@@ -3,6 +3,18 @@ from __future__ import annotations
 
 from crmcore.api import hookspec
 
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "pipeline_deal_stale": (
+        "An open deal has been idle longer than its stage allows (the stale job): ``deal_id``, "
+        "``title``, ``stage``, ``idle_days``, ``owner``."
+    ),
+    "pipeline_lead_created": (
+        "A lead was added: ``lead_id``, ``title``, ``source``, ``owner``."
+    ),
+}
+
 
 @hookspec
 def pipeline_deal_stage_changed(uow, deal, old_stage, new_stage):

@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from crmcore.api import hookspec
 
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "tasks_task_created": (
+        "A task was added: the task's event data (id, title, due time, assignee, customer)."
+    ),
+    "tasks_task_snoozed": (
+        "A task's due time was moved later: the task's event data."
+    ),
+    "tasks_task_cancelled": (
+        "A task was cancelled: the task's event data and ``reason``."
+    ),
+}
+
 
 @hookspec(firstresult=True)
 def tasks_create_follow_up(uow, customer_id, title, kind, due_at, dedup_key, source, reference):

@@ -7,6 +7,21 @@ from __future__ import annotations
 
 from crmcore.api import hookspec
 
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "tickets_csat_recorded": (
+        "A customer's satisfaction score for a closed ticket: ``ticket_id``, ``score``."
+    ),
+    "tickets_sla_warning": (
+        "A ticket nears an SLA target (the SLA job): ``ticket_id``, ``target``, ``due_at``, "
+        "``business_minutes_left``, ``assignee``."
+    ),
+    "tickets_ticket_merged": (
+        "Two tickets became one: ``kept``, ``merged`` (ticket ids)."
+    ),
+}
+
 
 @hookspec
 def tickets_ticket_opened(uow, ticket, customer):

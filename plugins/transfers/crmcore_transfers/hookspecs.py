@@ -1,14 +1,37 @@
 """Events of the transfers plugin (implement them with ``@hookimpl`` in your plugin).
 
 Each is called inside the unit of work that caused it and also written to the outbox (same name). Raising
-rolls the whole command back. Outbox-only events (no hook): ``transfers_transfer_requested`` (a pending
-transfer awaits the recipient), ``transfers_transfer_declined``, ``transfers_transfer_cancelled``,
-``transfers_transfer_expired``, ``transfers_transfer_reversed``, ``transfers_family_joined``,
-``transfers_family_left``.
+rolls the whole command back. The events written to the outbox only are listed in ``OUTBOX_EVENTS``.
 """
 from __future__ import annotations
 
 from crmcore.api import hookspec
+
+#: Events written to the outbox only (no hook is called): name → what its payload holds.
+#: ``uow.emit`` refuses a name that is neither here nor a hook specification.
+OUTBOX_EVENTS = {
+    "transfers_transfer_requested": (
+        "A pending transfer awaits the recipient's acceptance: ``data`` is the transfer."
+    ),
+    "transfers_transfer_declined": (
+        "The recipient declined a pending transfer: the transfer."
+    ),
+    "transfers_transfer_cancelled": (
+        "The sender cancelled a pending transfer: the transfer."
+    ),
+    "transfers_transfer_expired": (
+        "A pending transfer was not accepted in time: the transfer."
+    ),
+    "transfers_transfer_reversed": (
+        "A completed transfer was reversed by a manager: the transfer."
+    ),
+    "transfers_family_joined": (
+        "A customer joined (or founded) a family group: ``family_id``, ``role``."
+    ),
+    "transfers_family_left": (
+        "A customer left a family group: ``family_id``."
+    ),
+}
 
 
 @hookspec
