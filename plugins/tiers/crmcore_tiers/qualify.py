@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from crmcore.api import Interaction, jalali_year_bounds
 
@@ -53,11 +53,16 @@ def year_days(window: Window, year: int) -> tuple[date, date]:
 class Measurer:
     """Measures one member's activity in windows, remembering what it already asked within one check."""
 
-    def __init__(self, uow, customer_id: int, currency: str, tz: str):
+    def __init__(self, uow, customer_id: int, currency: str, tz: str,
+                 cut: tuple[datetime, int] | None = None):
         self.uow = uow
         self.customer_id = customer_id
         self.currency = currency
         self.tz = tz
+        #: ``(moment, interaction id)``: of the interactions at that very moment, only those recorded
+        #: up to this one count. A history file gives several purchases one date; the one that
+        #: crosses a threshold must be found in file order, as live recording would find it.
+        self.cut = cut
         self._seen: dict[tuple[str, datetime, datetime], int] = {}
 
     def value(self, metric: str, start: datetime, end: datetime) -> int:
@@ -73,6 +78,9 @@ class Measurer:
             return loyalty.points_earned_between(self.uow, self.customer_id, start, end)
         where = (Interaction.customer_id == self.customer_id, Interaction.occurred_at >= start,
                  Interaction.occurred_at < end)
+        if self.cut is not None and start <= self.cut[0] < end:
+            at, last = self.cut
+            where += (or_(Interaction.occurred_at != at, Interaction.id <= last),)
         if metric == "purchases":
             return int(self.uow.session.scalar(select(func.count(Interaction.id)).where(
                 *where, Interaction.kind == "purchase")) or 0)

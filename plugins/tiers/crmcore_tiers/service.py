@@ -41,8 +41,8 @@ def currency_of(uow) -> str:
     return loyalty.active_program(uow).currency
 
 
-def measurer(uow, customer_id: int) -> Measurer:
-    return Measurer(uow, customer_id, currency_of(uow), uow.app.timezone)
+def measurer(uow, customer_id: int, cut: tuple[datetime, int] | None = None) -> Measurer:
+    return Measurer(uow, customer_id, currency_of(uow), uow.app.timezone, cut)
 
 
 MEMBERS = "tiers.members"
@@ -130,7 +130,7 @@ def check_upgrade(uow, ladder: Ladder, customer_id: int, at: datetime, *, intera
         return None
     if not any(c.metric in metrics for t in ladder.above(member.tier) for c in t.criteria):
         return None
-    m = measurer(uow, customer_id)
+    m = measurer(uow, customer_id, None if interaction_id is None else (at, interaction_id))
     tier, evidence = qualified_tier(ladder, m, at + TICK, above_rank=current, metrics=metrics)
     if tier is None:
         return None

@@ -1,8 +1,10 @@
 """Upgrades happen when a purchase crosses a threshold; the new multiplier applies from the next purchase."""
+from itertools import count
+
 from crmcore.api import hookimpl
 from crmcore.testing import make_customer, outbox_events
 
-from tiers_helpers import buy, buy_many, days_ago, earned, history, load_ladder, tier
+from tiers_helpers import buy, buy_many, days_ago, earned, history, load_ladder, tier, utc
 
 
 def test_crossing_purchase_upgrades_at_once_and_multiplier_applies_from_the_next(crm_app, crm_cli, tmp_path):
@@ -100,3 +102,62 @@ def test_other_plugins_hear_tier_changes(crm_app_factory, crm_cli, tmp_path):
     cid = make_customer(app)
     buy(app, cid, 3_500_000)
     assert listener.calls == [(cid, "red", "silver", "up")]
+
+
+def _import_purchases(crm_cli, tmp_path, rows):
+    path = tmp_path / "history.csv"
+    path.write_text("customer,kind,date,amount,currency\n" + "".join(
+        f"{code},purchase,{day},{rials},IRR\n" for code, day, rials in rows), encoding="utf-8")
+    result = crm_cli("--timezone", "UTC", "interactions", "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_imported_same_day_purchase_that_crosses_is_the_one_the_upgrade_is_pinned_to(
+        crm_app, crm_cli, tmp_path):
+    """Two purchases with one date (a history file): the second crosses the spend threshold, so it
+    carries the upgrade and earns at the old rate, as when the two are recorded live."""
+    load_ladder(crm_cli, tmp_path, silver_extra='or_spend = "3000000"')
+    cid = make_customer(crm_app, "الف", external_id="H-1")
+    _import_purchases(crm_cli, tmp_path, [("H-1", "2024-03-01", 1_000_000),
+                                          ("H-1", "2024-03-01", 2_500_000),
+                                          ("H-1", "2024-03-02", 1_000_000)])
+    assert earned(crm_app, cid) == [100, 250, 150]
+    assert history(crm_app, cid) == [(None, "red", "join"), ("red", "silver", "up")]
+
+
+def test_an_imported_same_day_purchase_that_crosses_a_points_threshold_earns_the_old_rate(
+        crm_app, crm_cli, tmp_path):
+    load_ladder(crm_cli, tmp_path)
+    cid = make_customer(crm_app, "ب", external_id="H-2")
+    _import_purchases(crm_cli, tmp_path, [("H-2", "2024-03-01", 1_000_000),
+                                          ("H-2", "2024-03-01", 2_500_000),
+                                          ("H-2", "2024-03-01", 1_000_000)])
+    assert earned(crm_app, cid) == [100, 250, 150]
+    assert history(crm_app, cid) == [(None, "red", "join"), ("red", "silver", "up")]
+
+
+def test_batch_and_live_accrual_agree_on_random_same_day_purchases(crm_app, crm_cli, tmp_path):
+    """The same purchases (many sharing a date) imported as a history file and recorded live one by
+    one give the same points per purchase and the same tier history."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    load_ladder(crm_cli, tmp_path, silver_extra='or_spend = "4000000"')
+    codes = count(1)
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 40).map(lambda n: n * 100_000)),
+                    min_size=2, max_size=8))
+    def check(purchases):
+        n = next(codes)
+        imported = make_customer(crm_app, f"imported {n}", external_id=f"P-{n}")
+        live = make_customer(crm_app, f"live {n}")
+        purchases = sorted(purchases, key=lambda p: p[0])  # a history file in date order
+        _import_purchases(crm_cli, tmp_path, [(f"P-{n}", f"2024-03-0{1 + day}", rials)
+                                              for day, rials in purchases])
+        for day, rials in purchases:
+            buy(crm_app, live, rials, utc(2024, 3, 1 + day))
+        assert earned(crm_app, imported) == earned(crm_app, live)
+        assert history(crm_app, imported) == history(crm_app, live)
+
+    check()
