@@ -51,6 +51,10 @@ from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
 from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F401
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401
+from .web.contrib import (  # noqa: F401
+    BoardCard, BoardColumn, BoardData, MenuItem, SegmentAction, SegmentField, WebBoard, WebContext,
+    WebMount, WebPanel, WebRoute,
+)
 from . import ui  # noqa: F401
 from .ui import (  # noqa: F401
     Action,
@@ -69,3 +73,17 @@ from .ui import (  # noqa: F401
     Table,
     TimelineEntry,
 )
+
+#: what a plugin's CLI module needs from the ``crm`` command, imported when first asked for (the
+#: web server and the workers import this module without loading click)
+_CLI_NAMES = {"get_app": "get_app", "echo_json": "echo_json", "pass_app": "pass_app",
+              "cli_console": "console", "CLIState": "CLIState"}
+
+
+def __getattr__(name: str):
+    if name in _CLI_NAMES:
+        from .cli import context
+
+        return getattr(context, _CLI_NAMES[name])
+    raise AttributeError(f"module 'crmcore.api' has no attribute {name!r}")
+

@@ -24,6 +24,9 @@ class PluginManifest:
     description: str
     #: names of plugins that must be enabled first (transfers requires ("loyalty",))
     requires: tuple[str, ...] = ()
+    #: plugins whose public ``api`` this one calls when they are enabled too (lottery sells entries
+    #: for loyalty points when loyalty is there); everything else works without them
+    uses: tuple[str, ...] = ()
     #: PEP 440 range of kernel versions this plugin is built for
     kernel: str = ">=0.1,<0.2"
     #: module holding the ``@hookimpl`` functions (imported when the plugin is enabled)

@@ -31,3 +31,24 @@ from .helpers import (  # noqa: F401
 from .panels import (  # noqa: F401,E402
     assert_persian_panel, panel_html, panel_text, persian_panel_problems,
 )
+
+#: the kernel's internals a plugin's tests drive (users, jobs, the demo, the web application),
+#: imported when first asked for so that loading this pytest plugin stays cheap
+_LAZY = {
+    "run_jobs": "crmcore.jobs", "build_demo": "crmcore.demo", "cli": "crmcore.cli.main",
+    "add_user": "crmcore.web.users", "create_token": "crmcore.web.users",
+    "set_permission": "crmcore.web.users", "add_team": "crmcore.web.users",
+    "set_membership": "crmcore.web.users", "set_role_scope": "crmcore.services.access",
+    "viewer_for": "crmcore.services.access", "enable_plugin": "crmcore.services.plugins",
+    "installed_manifests": "crmcore.plugin_host", "import_customers": "crmcore.importing",
+    "create_app": "crmcore.web.app", "WebSettings": "crmcore.web.settings",
+    "AuditEntry": "crmcore.storage.models",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'crmcore.testing' has no attribute {name!r}")

@@ -15,6 +15,8 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     include_object=config.attributes.get("include_object"),
     compare_type=True,
+    # new revisions name the kernel's column types through the public API plugins import
+    user_module_prefix="crmcore.api.",
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -6,7 +6,7 @@ from . import __version__
 manifest = PluginManifest(
     name="lottery", version=__version__,
     description="Raffles: entries from purchases, points and lottery cards; auditable commit-reveal draws",
-    requires=(),  # loyalty is optional: points-bought entries need it, everything else works without it
+    requires=(), uses=("loyalty",),  # points-bought entries need loyalty; the rest works without
     kernel=">=0.1,<0.2",
     hooks="crmcore_lottery.hooks", hookspecs="crmcore_lottery.hookspecs", models="crmcore_lottery.models",
     cli="crmcore_lottery.cli:lottery",

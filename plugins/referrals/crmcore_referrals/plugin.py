@@ -6,7 +6,7 @@ from . import __version__
 manifest = PluginManifest(
     name="referrals", version=__version__,
     description="Customer networking: referral codes, rules with levels and caps, rewards, abuse checks",
-    requires=(),  # loyalty is optional: with it rewards are points, without it they go to a hook
+    requires=(), uses=("loyalty",),  # with loyalty rewards are points; without, they go to a hook
     kernel=">=0.1,<0.2",
     hooks="crmcore_referrals.hooks", hookspecs="crmcore_referrals.hookspecs",
     models="crmcore_referrals.models",
