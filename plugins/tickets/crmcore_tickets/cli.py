@@ -64,17 +64,22 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
 @click.option("--agent", help="Assign to this agent (username).")
 @click.option("--team", help="Assign within this team (its round-robin or least-loaded rule).")
 @click.option("--follow-up-of", type=int, help="The closed ticket this one follows up.")
+@click.option("--at", "at", help="When the customer asked, if in the past (importing old tickets): ISO 8601 or "
+              "Jalali '1403-07-15 14:30', local time unless an offset is given. SLA targets count from it.")
 @click.option("--json", "as_json", is_flag=True)
-def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of, as_json):
+def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of, at,
+             as_json):
     """Open a ticket for CUSTOMER (id, external id, phone or email); prints the ticket number."""
-    from crmcore.api import resolve_customer
+    from crmcore.api import parse_datetime, resolve_customer
 
     from .service import open_ticket
 
-    with get_app().unit_of_work() as uow:
+    app = get_app()
+    with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
+        moment = parse_datetime(at, tz=app.timezone, field="at") if at else None
         t = open_ticket(uow, c, subject=subject, body=body, channel=channel, priority=priority, category=category,
-                        tags=tags, agent=agent, team=team, follow_up_of=follow_up_of)
+                        tags=tags, agent=agent, team=team, follow_up_of=follow_up_of, at=moment)
         if as_json:
             _show(t, as_json)
         else:

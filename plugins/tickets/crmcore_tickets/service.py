@@ -152,8 +152,11 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                 priority: str | None = "normal", category: str | None = None, tags: Iterable[str] = (),
                 agent: str | None = None, team: str | None = None, dedup_key: str | None = None,
                 source: str | None = None, follow_up_of: int | None = None, email_message_id: str | None = None,
-                email_from: str | None = None) -> Ticket:
-    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns the existing one."""
+                email_from: str | None = None, at: datetime | None = None) -> Ticket:
+    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns the existing one.
+
+    ``at``: when the customer asked, if earlier than now (an imported old ticket, an email's ``Date``); the SLA
+    due times count from it, so a target already past is breached at the next ``crm jobs run``."""
     if not isinstance(customer, Customer):
         customer = get_customer(uow.session, customer)
     subject = " ".join(_text(subject, "subject", 300).split())
@@ -168,7 +171,7 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
         if existing is not None:
             return existing
     previous = get_ticket(uow.session, follow_up_of) if follow_up_of is not None else None
-    now = uow.now()
+    now = check_moment(uow, at) if at is not None else uow.now()
     ticket = Ticket(customer_id=customer.id, subject=subject, channel=channel, priority=priority, category=category,
                     state="new", source=(source or None), dedup_key=dedup_key, created_at=now, updated_at=now,
                     follow_up_of_id=previous.id if previous else None, paused_seconds=0, reopen_count=0)
@@ -189,6 +192,15 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                    "assignee": ticket.assignee.username if ticket.assignee else None},
              ticket=ticket, customer=customer)
     return ticket
+
+
+def check_moment(uow, at: datetime) -> datetime:
+    """A past moment for ``--at``: aware, and not in the future."""
+    if at.tzinfo is None:
+        raise ValidationError("the time needs a time zone", field="at")
+    if at > uow.now():
+        raise ValidationError("the ticket cannot be opened in the future (--at is later than now)", field="at")
+    return at
 
 
 def _replied(uow, ticket: Ticket, message: TicketMessage) -> None:
@@ -215,6 +227,9 @@ def agent_reply(uow, ticket_id: int | str, body: str, *, agent: str, pending: bo
     message = _add_message(uow, ticket, kind="reply", author="agent", body=body, agent=replier,
                            email_message_id=email_message_id, at=now)
     sla.record_first_response(uow, ticket, now)
+    from .delivery import queue, ticket_customer
+
+    queue(uow, ticket, message, ticket_customer(uow, ticket))
     _replied(uow, ticket, message)
     return message
 

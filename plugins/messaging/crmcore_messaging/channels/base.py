@@ -19,6 +19,8 @@ class Outgoing:
     body: str
     subject: str | None = None
     idempotency_key: str = ""
+    #: email headers the sender decided (a ticket reply's Message-ID, In-Reply-To, References for threading)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
