@@ -25,7 +25,7 @@ def tickets():
 def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
     from crmcore.api import format_datetime
 
-    from .views import ticket_line, ticket_to_dict
+    from .views import delivery_line, ticket_line, ticket_to_dict
 
     app = get_app()
     if as_json:
@@ -51,6 +51,8 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
         who = m.agent.username if m.agent else m.author
         label = "note" if m.kind == "note" else "reply"
         click.echo(f"  [{when(m.created_at)}] {who} ({label}): {m.body}")
+        if m.delivery_channel:
+            click.echo(f"      {delivery_line(m)}")
 
 
 @tickets.command("open")

@@ -47,7 +47,7 @@ def queue(uow, ticket: Ticket, message: TicketMessage, customer) -> None:
     message.delivery_attempts = 0
     to = recipient(customer, ticket, channel)
     if to is None:
-        what = "a mobile phone for SMS" if channel == "sms" else "an email address"
+        what = "mobile phone for SMS" if channel == "sms" else "email address"
         message.delivery_status = "failed"
         message.delivery_error = f"customer {customer.id} has no {what}; the reply was not sent"
         return
