@@ -328,14 +328,19 @@ def set_state(uow, ticket_id: int | str, state: str) -> Ticket:
     return ticket
 
 
-def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
-    ticket = editable_ticket(uow, ticket_id)
+def check_score(score: int | str) -> int:
     try:
         value = int(to_ascii_digits(str(score)).strip())
     except ValueError:
         raise ValidationError(f"{score!r} is not a CSAT score (a whole number 1–5)", field="score") from None
     if not 1 <= value <= 5:
         raise ValidationError(f"a CSAT score is 1–5, not {value}", field="score")
+    return value
+
+
+def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
+    ticket = editable_ticket(uow, ticket_id)
+    value = check_score(score)
     if ticket.state != "closed" or ticket.merged_into_id is not None:
         what = f"merged into #{ticket.merged_into_id}" if ticket.merged_into_id else ticket.state
         raise Conflict(f"ticket #{ticket.id} is {what}; CSAT is asked after a ticket is closed", field="ticket")
