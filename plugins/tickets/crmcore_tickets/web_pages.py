@@ -379,7 +379,7 @@ def ticket_page(ctx, tid, *, error: tuple[str, Exception] | None = None, values:
             L(f"asked by {t.csat_by}", f"پرسیده‌شده توسط {t.csat_by}") if t.csat_by else None)),
     ])
     where, exc = error if error else (None, None)
-    forms = _forms(uow, t, {where: values or {}} if where else {})
+    forms = _forms(uow, t, {where: values or {}} if where else {}) if _may_edit(uow, t) else {}
     response = ctx.render(
         "crmcore_tickets:templates/ticket.html", title=f"#{t.id} {t.subject}", ticket=t, badges=badges,
         links=links, details=details, sla=_sla_fields(uow, t), conversation=conversation(t), forms=forms,
@@ -390,6 +390,17 @@ def ticket_page(ctx, tid, *, error: tuple[str, Exception] | None = None, values:
     if error is not None:
         response.status_code = 422
     return response
+
+
+def _may_edit(uow, t: Ticket) -> bool:
+    """Whether the record rules let the user change this ticket (forms are offered only then)."""
+    from crmcore.api import Forbidden
+
+    try:
+        service.editable_ticket(uow, t.id)
+    except Forbidden:
+        return False
+    return True
 
 
 def show_page(ctx):
