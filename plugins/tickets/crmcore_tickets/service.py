@@ -67,7 +67,7 @@ def get_ticket(session, ticket_id: int | str) -> Ticket:
         tid = int(to_ascii_digits(str(ticket_id)).strip().lstrip("#"))
     except ValueError:
         raise NotFound(f"{ticket_id!r} is not a ticket number", field="ticket") from None
-    ticket = session.get(Ticket, tid)
+    ticket = session.get(Ticket, tid) if 0 < tid < 2**31 else None  # beyond the column: no such ticket
     if ticket is None:
         raise NotFound(f"no ticket #{tid}", field="ticket")
     return ticket

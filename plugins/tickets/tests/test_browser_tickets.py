@@ -148,6 +148,15 @@ def test_an_agent_closes_a_ticket_within_sla_from_the_queue(crm_app, crm_cli, de
         no_overflow(page, f"the ticket page at {width}px")
         shoot(page, f"ticket-{width}", tmp_path)
 
+        # a refused action: the CLI's reason beside its form, nothing changed
+        page.fill("#action-merge input[name=duplicate]", "۹۹۹")
+        page.click("#action-merge button")
+        page.wait_for_selector("#action-merge p.error")
+        assert page.locator("#action-merge p.error").inner_text() == "no ticket #999"
+        assert page.locator("#action-merge input[name=duplicate]").input_value() == "۹۹۹"
+        no_overflow(page, f"the refused merge at {width}px")
+        shoot(page, f"ticket-refused-{width}", tmp_path)
+
         page.select_option("#action-close select[name=score]", "5")
         page.fill("#action-close input[name=comment]", "سریع و دقیق")
         page.click("#action-close button")
