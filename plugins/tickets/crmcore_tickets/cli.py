@@ -66,11 +66,12 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
 @click.option("--agent", help="Assign to this agent (username).")
 @click.option("--team", help="Assign within this team (its round-robin or least-loaded rule).")
 @click.option("--follow-up-of", type=int, help="The closed ticket this one follows up.")
-@click.option("--at", "at", help="When the customer asked, if in the past (importing old tickets): ISO 8601 or "
-              "Jalali '1403-07-15 14:30', local time unless an offset is given. SLA targets count from it.")
+@click.option("--at", "at", help="When the customer asked, if in the past (importing old "
+              "tickets): ISO 8601 or Jalali '1403-07-15 14:30', local time unless an offset is "
+              "given. SLA targets count from it.")
 @click.option("--json", "as_json", is_flag=True)
-def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of, at,
-             as_json):
+def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of,
+             at, as_json):
     """Open a ticket for CUSTOMER (id, external id, phone or email); prints the ticket number."""
     from crmcore.api import parse_datetime, resolve_customer
 

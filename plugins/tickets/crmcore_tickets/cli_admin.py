@@ -221,8 +221,8 @@ def email():
 def email_import(paths, include_seen, as_json):
     """Turn messages into tickets or replies; unreadable ones are listed and left unseen.
 
-    A new ticket is dated by the message's own Date header (if not in the future). Exit code 1 when any
-    message was rejected (the others are imported)."""
+    A new ticket is dated by the message's own Date header (if not in the future). Exit code 1
+    when any message was rejected (the others are imported)."""
     from .email_in import import_emails
 
     result = import_emails(get_app(), paths, include_seen=include_seen)

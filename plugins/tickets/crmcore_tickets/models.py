@@ -148,7 +148,7 @@ class TicketMessage(Base):
     #: RFC 5322 Message-ID of an email (incoming, or the id given to an outgoing reply) for threading
     email_message_id: Mapped[Optional[str]] = mapped_column(String(300), unique=True)
     email_from: Mapped[Optional[str]] = mapped_column(String(254))
-    # an agent's public reply sent to the customer by the ticket's channel (crmcore_tickets.delivery):
+    # an agent's public reply sent to the customer by the ticket's channel (.delivery):
     # queued → sending → sent, or failed / unknown with the reason; None: not sent anywhere
     delivery_channel: Mapped[Optional[str]] = mapped_column(String(10))  # email | sms
     delivery_to: Mapped[Optional[str]] = mapped_column(String(254))

@@ -67,7 +67,8 @@ def get_ticket(session, ticket_id: int | str) -> Ticket:
         tid = int(to_ascii_digits(str(ticket_id)).strip().lstrip("#"))
     except ValueError:
         raise NotFound(f"{ticket_id!r} is not a ticket number", field="ticket") from None
-    ticket = session.get(Ticket, tid) if 0 < tid < 2**31 else None  # beyond the column: no such ticket
+    # a number beyond the column's range names no ticket (and must not reach the database)
+    ticket = session.get(Ticket, tid) if 0 < tid < 2**31 else None
     if ticket is None:
         raise NotFound(f"no ticket #{tid}", field="ticket")
     return ticket
@@ -153,10 +154,12 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                 agent: str | None = None, team: str | None = None, dedup_key: str | None = None,
                 source: str | None = None, follow_up_of: int | None = None, email_message_id: str | None = None,
                 email_from: str | None = None, at: datetime | None = None) -> Ticket:
-    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns the existing one.
+    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns
+    the existing one.
 
-    ``at``: when the customer asked, if earlier than now (an imported old ticket, an email's ``Date``); the SLA
-    due times count from it, so a target already past is breached at the next ``crm jobs run``."""
+    ``at``: when the customer asked, if earlier than now (an imported old ticket, an email's
+    ``Date``); the SLA due times count from it, so a target already past is breached at the next
+    ``crm jobs run``."""
     if not isinstance(customer, Customer):
         customer = get_customer(uow.session, customer)
     subject = " ".join(_text(subject, "subject", 300).split())
@@ -199,7 +202,8 @@ def check_moment(uow, at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValidationError("the time needs a time zone", field="at")
     if at > uow.now():
-        raise ValidationError("the ticket cannot be opened in the future (--at is later than now)", field="at")
+        raise ValidationError("the ticket cannot be opened in the future (--at is later than now)",
+                              field="at")
     return at
 
 

@@ -41,8 +41,8 @@ def delivery_to_dict(m) -> dict[str, Any] | None:
     if m.delivery_channel is None:
         return None
     return {"channel": m.delivery_channel, "to": m.delivery_to, "status": m.delivery_status,
-            "error": m.delivery_error, "attempts": m.delivery_attempts or 0, "sent_at": _iso(m.sent_at),
-            "ref": m.delivery_ref}
+            "error": m.delivery_error, "attempts": m.delivery_attempts or 0,
+            "sent_at": _iso(m.sent_at), "ref": m.delivery_ref}
 
 
 def delivery_line(m) -> str:

@@ -68,7 +68,8 @@ def move(uow, card: str, column: str) -> Ticket:
 
 
 def boards() -> list[WebBoard]:
-    return [WebBoard(key="queue", title="Ticket board", title_fa="تابلوی تیکت‌ها", load=load, move=move)]
+    return [WebBoard(key="queue", title="Ticket board", title_fa="تابلوی تیکت‌ها", load=load,
+                     move=move)]
 
 
 def dashboard_widgets(uow, user, dashboard) -> list:

@@ -1,7 +1,8 @@
-"""An agent's day at the help desk in a real browser (Playwright driving Debian's Chromium), at 1366 and
-390 px: open a ticket from the queue, reply, close it within SLA with the customer's CSAT; then the CLI's
-``crm tickets show --json`` says the same. Screenshots of the queue and the ticket are kept in the test's
-directory (and in ``$TICKETS_SCREENSHOTS`` when set, for the README)."""
+"""An agent's day at the help desk in a real browser (Playwright driving Debian's Chromium), at 1366
+and 390 px: open a ticket from the queue, reply, close it within SLA with the customer's CSAT; then
+the CLI's ``crm tickets show --json`` says the same. Screenshots of the queue and the ticket are
+kept in the test's directory (and in ``$TICKETS_SCREENSHOTS`` when set, for the README)."""
+
 from __future__ import annotations
 
 import os
@@ -18,15 +19,30 @@ from crmcore_tickets import service
 from tickets_helpers import at, standard_setup
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "a long enough password"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="browser tests need Debian's chromium"
+)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
-SUBJECTS = [("سفارش ۴۵۲۱ هنوز نرسیده", "urgent"), ("مبلغ دو بار از کارت کسر شد", "high"),
-            ("درخواست فاکتور رسمی", "normal"), ("تعویض سایز کفش", "normal"), ("آدرس ارسال اشتباه است", "low"),
-            ("کد تخفیف کار نمی‌کند", "normal"), ("سؤال دربارهٔ گارانتی", "low")]
+SUBJECTS = [
+    ("سفارش ۴۵۲۱ هنوز نرسیده", "urgent"),
+    ("مبلغ دو بار از کارت کسر شد", "high"),
+    ("درخواست فاکتور رسمی", "normal"),
+    ("تعویض سایز کفش", "normal"),
+    ("آدرس ارسال اشتباه است", "low"),
+    ("کد تخفیف کار نمی‌کند", "normal"),
+    ("سؤال دربارهٔ گارانتی", "low"),
+]
 
 
 def free_port() -> int:
@@ -39,7 +55,9 @@ def free_port() -> int:
 def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
@@ -50,25 +68,45 @@ def desk(crm_app):
 
     standard_setup(crm_app)
     at(crm_app, 2025, 1, 4, 9, 0)
-    people = [make_customer(crm_app, name, phones=[phone], emails=[mail]) for name, phone, mail in (
-        ("مریم رضایی", "09121234567", "maryam@example.ir"), ("علی کاظمی", "09351234567", "ali@example.ir"),
-        ("زهرا احمدی", "09131112233", "zahra@example.ir"), ("رضا محمدی", "09191112233", "reza@example.ir"),
-        ("لیلا حسینی", "09301112233", "leila@example.ir"))]
+    people = [
+        make_customer(crm_app, name, phones=[phone], emails=[mail])
+        for name, phone, mail in (
+            ("مریم رضایی", "09121234567", "maryam@example.ir"),
+            ("علی کاظمی", "09351234567", "ali@example.ir"),
+            ("زهرا احمدی", "09131112233", "zahra@example.ir"),
+            ("رضا محمدی", "09191112233", "reza@example.ir"),
+            ("لیلا حسینی", "09301112233", "leila@example.ir"),
+        )
+    ]
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "sara", PASSWORD, "agent", display_name="سارا موسوی")
         from crmcore_tickets.models import Agent
         from sqlalchemy import select
 
-        uow.session.scalar(select(Agent).where(Agent.username == "sara")).display_name = "سارا موسوی"
+        uow.session.scalar(
+            select(Agent).where(Agent.username == "sara")
+        ).display_name = "سارا موسوی"
         ids = []
         for i, (subject, priority) in enumerate(SUBJECTS):
-            ids.append(service.open_ticket(uow, people[i % len(people)], subject=subject, priority=priority,
-                                           body="لطفاً پیگیری کنید", channel="web",
-                                           agent="reza" if i == 2 else "sara").id)
+            ids.append(
+                service.open_ticket(
+                    uow,
+                    people[i % len(people)],
+                    subject=subject,
+                    priority=priority,
+                    body="لطفاً پیگیری کنید",
+                    channel="web",
+                    agent="reza" if i == 2 else "sara",
+                ).id
+            )
         set_agent(uow, "nima", active=False)
-    at(crm_app, 2025, 1, 4, 9, 40)  # the urgent ticket is 10 business minutes past its 30-minute target
+    at(
+        crm_app, 2025, 1, 4, 9, 40
+    )  # the urgent ticket is 10 business minutes past its 30-minute target
     with crm_app.unit_of_work(actor="setup") as uow:
-        service.agent_reply(uow, ids[3], "سایز ۴۲ موجود است، ارسال کنیم؟", agent="sara", pending=True)
+        service.agent_reply(
+            uow, ids[3], "سایز ۴۲ موجود است، ارسال کنیم؟", agent="sara", pending=True
+        )
     at(crm_app, 2025, 1, 4, 10, 0)
     return ids
 
@@ -81,8 +119,14 @@ def server(crm_app):
     from crmcore.web.settings import WebSettings
 
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="browser-tickets")),
-                                        host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(crm_app, WebSettings(secret="browser-tickets")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -109,17 +153,24 @@ def shoot(page, name, tmp_path):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_an_agent_closes_a_ticket_within_sla_from_the_queue(crm_app, crm_cli, desk, server, width, tmp_path):
-    chosen = desk[5]  # «کد تخفیف کار نمی‌کند», sara's, normal priority: first response due in 2 business hours
+def test_an_agent_closes_a_ticket_within_sla_from_the_queue(
+    crm_app, crm_cli, desk, server, width, tmp_path
+):
+    chosen = desk[
+        5
+    ]  # «کد تخفیف کار نمی‌کند», sara's, normal priority: first response due in 2 business hours
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": width, "height": 860}, locale="fa-IR",
-                                      service_workers="block")
+        context = browser.new_context(
+            viewport={"width": width, "height": 860}, locale="fa-IR", service_workers="block"
+        )
         page = context.new_page()
         page.set_default_timeout(15000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+        page.on(
+            "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None
+        )
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(server + "/login")
         page.fill("input[name=username]", "sara")
@@ -132,7 +183,9 @@ def test_an_agent_closes_a_ticket_within_sla_from_the_queue(crm_app, crm_cli, de
         rows = page.locator("#tickets tbody tr")
         assert rows.count() == len(SUBJECTS)
         first_row = rows.first.inner_text()
-        assert "سفارش ۴۵۲۱ هنوز نرسیده" in first_row and "گذشته از موعد" in first_row  # breached, on top
+        assert (
+            "سفارش ۴۵۲۱ هنوز نرسیده" in first_row and "گذشته از موعد" in first_row
+        )  # breached, on top
         assert page.locator("#tickets tbody tr .ui-badge.tone-danger").count() >= 1
         no_overflow(page, f"the queue at {width}px")
         shoot(page, f"queue-{width}", tmp_path)
@@ -172,7 +225,13 @@ def test_an_agent_closes_a_ticket_within_sla_from_the_queue(crm_app, crm_cli, de
     data = shown.json()
     assert (data["state"], data["assignee"]) == ("closed", "sara")
     assert data["csat"]["score"] == 5 and data["csat"]["comment"] == "سریع و دقیق"
-    assert data["sla"]["first_response_breached"] is False and data["sla"]["resolution_breached"] is False
+    assert (
+        data["sla"]["first_response_breached"] is False
+        and data["sla"]["resolution_breached"] is False
+    )
     assert data["sla"]["first_response_at"] == "2025-01-04T06:30:00+00:00"
     assert [(m["author"], m["agent"], m["body"]) for m in data["messages"]][-1] == (
-        "agent", "sara", "کد جدید را پیامک کردیم.")
+        "agent",
+        "sara",
+        "کد جدید را پیامک کردیم.",
+    )

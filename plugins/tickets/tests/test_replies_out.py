@@ -1,6 +1,7 @@
-"""Agents' replies reach the customer by the ticket's channel, end to end through the CLI: email to a real SMTP
-server on 127.0.0.1 (aiosmtpd) with threading headers, the customer's answer threading back through the email
-import; SMS for phone tickets; failures shown on the ticket."""
+"""Agents' replies reach the customer by the ticket's channel, end to end through the CLI: email to
+a real SMTP server on 127.0.0.1 (aiosmtpd) with threading headers, the customer's answer threading
+back through the email import; SMS for phone tickets; failures shown on the ticket."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content,
-                                                                          policy=policy.default)))
+        self.messages.append(
+            (list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 OK"
 
 
@@ -58,9 +60,25 @@ def desk(crm_app, crm_cli, monkeypatch):
 
 
 def add_smtp(cli, port):
-    result = cli("messages", "providers", "add", "mail", "--kind", "smtp", "--channel", "email", "--default",
-                 "--option", "host=127.0.0.1", "--option", f"port={port}", "--option", "security=none",
-                 "--option", "sender=support@shop.example")
+    result = cli(
+        "messages",
+        "providers",
+        "add",
+        "mail",
+        "--kind",
+        "smtp",
+        "--channel",
+        "email",
+        "--default",
+        "--option",
+        "host=127.0.0.1",
+        "--option",
+        f"port={port}",
+        "--option",
+        "security=none",
+        "--option",
+        "sender=support@shop.example",
+    )
     assert result.exit_code == 0, result.stderr
 
 
@@ -79,15 +97,23 @@ def test_reply_arrives_threaded_and_the_customers_answer_threads_back(desk, smtp
     # the ticket is dated by the message's own Date header (09:12:33 +03:30), not by the import
     assert ticket["created_at"] == "2025-01-04T05:42:33+00:00"
 
-    replied = desk("tickets", "reply", "1", "--agent", "sara", "--body", "کد رهگیری: ۱۲۳۴۵", "--pending")
+    replied = desk(
+        "tickets", "reply", "1", "--agent", "sara", "--body", "کد رهگیری: ۱۲۳۴۵", "--pending"
+    )
     assert replied.exit_code == 0, replied.stderr
     assert len(inbox.messages) == 1
     rcpt, mail = inbox.messages[0]
     assert rcpt == ["leila.ahmadi@example.ir"]
     ours = show(desk, 1)["messages"][-1]
-    assert ours["delivery"] == {"channel": "email", "to": "leila.ahmadi@example.ir", "status": "sent",
-                                "error": None, "attempts": 1, "sent_at": "2025-01-04T06:30:00+00:00",
-                                "ref": ours["delivery"]["ref"]}
+    assert ours["delivery"] == {
+        "channel": "email",
+        "to": "leila.ahmadi@example.ir",
+        "status": "sent",
+        "error": None,
+        "attempts": 1,
+        "sent_at": "2025-01-04T06:30:00+00:00",
+        "ref": ours["delivery"]["ref"],
+    }
     assert mail["Message-ID"] == ours["email_message_id"]
     assert ours["email_message_id"].endswith("@tickets.shop.example>")
     assert mail["In-Reply-To"] == "<CAF3x9k1-order4521@mail.example.ir>"
@@ -99,23 +125,31 @@ def test_reply_arrives_threaded_and_the_customers_answer_threads_back(desk, smtp
     # the customer answers from her mail program: In-Reply-To our reply, References the whole thread
     answer = tmp_path / "answer.eml"
     answer.write_bytes(
-        ("From: Leila <leila.ahmadi@example.ir>\nTo: support@shop.example\n"
-         f"Subject: Re: {mail['Subject']}\nDate: Sat, 04 Jan 2025 11:00:00 +0330\n"
-         "Message-ID: <answer-1@mail.example.ir>\n"
-         f"In-Reply-To: {mail['Message-ID']}\nReferences: {mail['References']} {mail['Message-ID']}\n"
-         "Content-Type: text/plain; charset=utf-8\n\nرسید، ممنون\n\n> کد رهگیری: ۱۲۳۴۵\n").encode())
+        (
+            "From: Leila <leila.ahmadi@example.ir>\nTo: support@shop.example\n"
+            f"Subject: Re: {mail['Subject']}\nDate: Sat, 04 Jan 2025 11:00:00 +0330\n"
+            "Message-ID: <answer-1@mail.example.ir>\n"
+            f"In-Reply-To: {mail['Message-ID']}\n"
+            f"References: {mail['References']} {mail['Message-ID']}\n"
+            "Content-Type: text/plain; charset=utf-8\n\nرسید، ممنون\n\n> کد رهگیری: ۱۲۳۴۵\n"
+        ).encode()
+    )
     threaded = desk("tickets", "email", "import", str(answer))
     assert threaded.exit_code == 0 and threaded.stdout.startswith("replied #1"), threaded.stdout
     after = show(desk, 1)
     assert after["state"] == "open"  # the customer's answer resumed the pending ticket
     assert [(m["author"], m["body"]) for m in after["messages"]][-1] == ("customer", "رسید، ممنون")
 
-    # the second reply carries the customer's answer as In-Reply-To and the whole thread in References
+    # the second reply carries the customer's answer as In-Reply-To and the whole thread in
+    # References
     assert desk("tickets", "reply", "1", "--agent", "sara", "--body", "خواهش می‌کنم").exit_code == 0
     second = inbox.messages[1][1]
     assert second["In-Reply-To"] == "<answer-1@mail.example.ir>"
-    assert second["References"].split() == ["<CAF3x9k1-order4521@mail.example.ir>", mail["Message-ID"],
-                                            "<answer-1@mail.example.ir>"]
+    assert second["References"].split() == [
+        "<CAF3x9k1-order4521@mail.example.ir>",
+        mail["Message-ID"],
+        "<answer-1@mail.example.ir>",
+    ]
 
 
 def test_a_server_that_is_down_is_retried_and_the_failure_shows_on_the_ticket(desk, crm_app, smtp):
@@ -140,14 +174,39 @@ def test_a_server_that_is_down_is_retried_and_the_failure_shows_on_the_ticket(de
 
 def test_phone_tickets_are_answered_by_sms(desk, crm_app, tmp_path):
     sms_log = tmp_path / "sms.jsonl"
-    assert desk("messages", "providers", "add", "dev", "--kind", "file", "--channel", "sms",
-                "--option", f"path={sms_log}").exit_code == 0
+    assert (
+        desk(
+            "messages",
+            "providers",
+            "add",
+            "dev",
+            "--kind",
+            "file",
+            "--channel",
+            "sms",
+            "--option",
+            f"path={sms_log}",
+        ).exit_code
+        == 0
+    )
     cid = make_customer(crm_app, "مریم رضایی", phones=["09121234567"])
-    assert desk("tickets", "open", str(cid), "--subject", "سفارش نرسیده", "--channel", "phone").exit_code == 0
-    assert desk("tickets", "note", "1", "--agent", "sara", "--body", "داخلی: مشتری بدحساب است").exit_code == 0
+    assert (
+        desk(
+            "tickets", "open", str(cid), "--subject", "سفارش نرسیده", "--channel", "phone"
+        ).exit_code
+        == 0
+    )
+    assert (
+        desk(
+            "tickets", "note", "1", "--agent", "sara", "--body", "داخلی: مشتری بدحساب است"
+        ).exit_code
+        == 0
+    )
     assert desk("tickets", "reply", "1", "--agent", "sara", "--body", "فردا می‌رسد").exit_code == 0
     lines = [json.loads(line) for line in sms_log.read_text().splitlines()]
-    assert [(m["channel"], m["to"], m["body"]) for m in lines] == [("sms", "+989121234567", "فردا می‌رسد")]
+    assert [(m["channel"], m["to"], m["body"]) for m in lines] == [
+        ("sms", "+989121234567", "فردا می‌رسد")
+    ]
     messages = show(desk, 1)["messages"]
     assert messages[0]["delivery"] is None  # the internal note is never sent anywhere
     assert messages[1]["delivery"]["status"] == "sent"
@@ -159,7 +218,9 @@ def test_without_an_address_or_a_provider_the_reply_fails_visibly(desk, crm_app)
     assert desk("tickets", "reply", "1", "--agent", "sara", "--body", "سلام").exit_code == 0
     delivery = show(desk, 1)["messages"][-1]["delivery"]
     assert delivery["status"] == "failed"
-    assert delivery["error"] == f"customer {cid} has no mobile phone for SMS; the reply was not sent"
+    assert (
+        delivery["error"] == f"customer {cid} has no mobile phone for SMS; the reply was not sent"
+    )
 
     assert desk("tickets", "email", "import", str(FIXTURES / "01_new_request.eml")).exit_code == 0
     assert desk("tickets", "reply", "2", "--agent", "sara", "--body", "سلام").exit_code == 0
@@ -170,7 +231,9 @@ def test_without_an_address_or_a_provider_the_reply_fails_visibly(desk, crm_app)
 
 def test_open_at_a_past_time(desk, crm_app):
     cid = make_customer(crm_app, "x")
-    opened = desk("tickets", "open", str(cid), "--subject", "old", "--at", "1403-10-12 09:30", "--json")
+    opened = desk(
+        "tickets", "open", str(cid), "--subject", "old", "--at", "1403-10-12 09:30", "--json"
+    )
     assert opened.exit_code == 0, opened.stderr
     assert opened.json()["created_at"] == "2025-01-01T06:00:00+00:00"
     future = desk("tickets", "open", str(cid), "--subject", "later", "--at", "1403-10-20 09:30")
