@@ -5,7 +5,9 @@ kept in the test's directory (and in ``$TICKETS_SCREENSHOTS`` when set, for the 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -138,9 +140,28 @@ def server(crm_app):
     thread.join(timeout=10)
 
 
+#: Latin words a Persian page may show: standards' names and the switch to English
+ALLOWED_LATIN = {"SLA", "CSAT", "SMS", "English"}
+LABELS = ("h1, h2, h3, th, dt, label, summary, button, nav a, .ui-badge, .pager, legend, "
+          "select:not([name=agent]) option")
+LATIN_DATE = re.compile(r"\b(19|20)\d\d[-/]\d\d?[-/]\d\d?\b|\b1[34]\d\d[-/]\d\d[-/]\d\d\b")
+
+
 def no_overflow(page, where):
+    """No wider than the window; labels Persian (data such as names aside); dates Jalali in Persian
+    digits."""
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{where} is {overflow}px wider than the window"
+    labels = page.evaluate(f"""() => [...document.querySelectorAll({json.dumps(LABELS)})]
+        .filter(e => e.offsetParent !== null || e.tagName === 'OPTION')
+        .map(e => e.tagName === 'OPTION' ? e.textContent
+                  : e.tagName === 'LABEL' ? e.firstChild.textContent : e.innerText)""")
+    for text in labels:
+        stray = [w for w in re.findall(r"[A-Za-z_]{2,}", text or "") if w not in ALLOWED_LATIN]
+        assert not stray or re.search(r"[؀-ۿ]", text) and len(stray) < 2, (
+            f"{where}: a label in English on a Persian page: {text!r}")
+    visible = page.evaluate("() => document.querySelector('main').innerText")
+    assert not LATIN_DATE.search(visible), f"{where}: a date in Latin digits or Gregorian"
 
 
 def shoot(page, name, tmp_path):
