@@ -104,12 +104,21 @@ def reply(ticket, body, agent, from_customer, pending, as_json):
         raise click.UsageError("give exactly one of --agent NAME or --customer")
     if pending and from_customer:
         raise click.UsageError("--pending is for an agent's reply")
-    with get_app().unit_of_work() as uow:
+    app = get_app()
+    with app.unit_of_work() as uow:
         if from_customer:
-            customer_reply(uow, ticket, body)
+            message_id = customer_reply(uow, ticket, body).id
         else:
-            agent_reply(uow, ticket, body, agent=agent, pending=pending)
+            message_id = agent_reply(uow, ticket, body, agent=agent, pending=pending).id
         _show(get_ticket(uow.session, ticket), as_json)
+    if not as_json and not from_customer:  # sent right after the commit: say how it went
+        from .models import TicketMessage
+        from .views import delivery_line
+
+        with app.unit_of_work(readonly=True) as uow:
+            line = delivery_line(uow.session.get(TicketMessage, message_id))
+        if line:
+            click.echo(f"  reply {line}")
 
 
 @tickets.command("note")

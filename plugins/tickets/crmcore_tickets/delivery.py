@@ -14,6 +14,7 @@ have taken it (never resent). Temporary failures are retried with back-off by ``
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,8 @@ STALE = timedelta(minutes=15)
 #: how many earlier ids a reply's ``References`` header carries (RFC 5322 lets it be shortened)
 REFERENCES_KEPT = 20
 CHANNEL_OF = {"email": "email", "phone": "sms"}
+_REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fwd?|aw|پاسخ)\s*:\s*)+", re.IGNORECASE)
+_TICKET_TAG = re.compile(r"\s*\[\s*#\s*[0-9۰-۹]+\s*\]")
 
 
 def recipient(customer, ticket: Ticket, channel: str) -> str | None:
@@ -76,6 +79,13 @@ def _deliver_quietly(app, ids: list[int]) -> None:
         deliver(app, ids=list(ids))
     except Exception:  # noqa: BLE001 - the agent's reply is stored; the job retries
         log.exception("tickets: sending a reply after commit failed; `crm jobs run` retries")
+
+
+def reply_subject(ticket: Ticket) -> str:
+    """``Re: <subject> [#12]``: one ``Re:`` however many the customer's mail had, and the tag that
+    threads the answer even when a mail program drops the reply headers."""
+    subject = _REPLY_PREFIX.sub("", ticket.subject).strip()
+    return f"Re: {_TICKET_TAG.sub('', subject).strip()} [#{ticket.id}]"
 
 
 def email_headers(ticket: Ticket, message: TicketMessage) -> dict[str, str]:
@@ -177,9 +187,7 @@ def _claim(app, now: datetime, ids: list[int] | None) -> tuple[list[dict[str, An
                     "send": send,
                     "to": message.delivery_to,
                     "channel": channel,
-                    "subject": f"Re: {ticket.subject} [#{ticket.id}]"
-                    if channel == "email"
-                    else None,
+                    "subject": reply_subject(ticket) if channel == "email" else None,
                     "body": message.body,
                     "attempts": (message.delivery_attempts or 0) + 1,
                     "headers": email_headers(ticket, message) if channel == "email" else {},

@@ -101,6 +101,7 @@ def test_reply_arrives_threaded_and_the_customers_answer_threads_back(desk, smtp
         "tickets", "reply", "1", "--agent", "sara", "--body", "کد رهگیری: ۱۲۳۴۵", "--pending"
     )
     assert replied.exit_code == 0, replied.stderr
+    assert replied.stdout.splitlines()[-1] == "  reply sent by email to leila.ahmadi@example.ir"
     assert len(inbox.messages) == 1
     rcpt, mail = inbox.messages[0]
     assert rcpt == ["leila.ahmadi@example.ir"]
@@ -118,7 +119,7 @@ def test_reply_arrives_threaded_and_the_customers_answer_threads_back(desk, smtp
     assert ours["email_message_id"].endswith("@tickets.shop.example>")
     assert mail["In-Reply-To"] == "<CAF3x9k1-order4521@mail.example.ir>"
     assert mail["References"] == "<CAF3x9k1-order4521@mail.example.ir>"
-    assert "[#1]" in mail["Subject"] and mail["To"] == "leila.ahmadi@example.ir"
+    assert mail["Subject"] == f"Re: {ticket['subject']} [#1]" and mail["To"] == "leila.ahmadi@example.ir"
     assert mail.get_body(("plain",)).get_content().strip() == "کد رهگیری: ۱۲۳۴۵"
     assert parsedate_to_datetime(mail["Date"]) is not None
 
