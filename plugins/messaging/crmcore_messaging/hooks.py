@@ -115,3 +115,11 @@ def referrals_referral_attached(uow, referral, friend, referrer):
 @hookimpl(optionalhook=True)
 def referrals_reward_earned(uow, reward, beneficiary, friend):
     triggers.referral_reward(uow, reward, beneficiary, friend)
+
+
+@hookimpl(optionalhook=True)
+def tickets_reply_sender(uow, channel):
+    """An agent's ticket reply goes out through this business's provider for the channel."""
+    from .ticket_replies import reply_sender
+
+    return reply_sender(uow, channel)

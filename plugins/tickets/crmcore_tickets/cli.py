@@ -25,7 +25,7 @@ def tickets():
 def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
     from crmcore.api import format_datetime
 
-    from .views import ticket_line, ticket_to_dict
+    from .views import delivery_line, ticket_line, ticket_to_dict
 
     app = get_app()
     if as_json:
@@ -51,6 +51,8 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
         who = m.agent.username if m.agent else m.author
         label = "note" if m.kind == "note" else "reply"
         click.echo(f"  [{when(m.created_at)}] {who} ({label}): {m.body}")
+        if m.delivery_channel:
+            click.echo(f"      {delivery_line(m)}")
 
 
 @tickets.command("open")
@@ -64,17 +66,23 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
 @click.option("--agent", help="Assign to this agent (username).")
 @click.option("--team", help="Assign within this team (its round-robin or least-loaded rule).")
 @click.option("--follow-up-of", type=int, help="The closed ticket this one follows up.")
+@click.option("--at", "at", help="When the customer asked, if in the past (importing old "
+              "tickets): ISO 8601 or Jalali '1403-07-15 14:30', local time unless an offset is "
+              "given. SLA targets count from it.")
 @click.option("--json", "as_json", is_flag=True)
-def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of, as_json):
+def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of,
+             at, as_json):
     """Open a ticket for CUSTOMER (id, external id, phone or email); prints the ticket number."""
-    from crmcore.api import resolve_customer
+    from crmcore.api import parse_datetime, resolve_customer
 
     from .service import open_ticket
 
-    with get_app().unit_of_work() as uow:
+    app = get_app()
+    with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
+        moment = parse_datetime(at, tz=app.timezone, field="at") if at else None
         t = open_ticket(uow, c, subject=subject, body=body, channel=channel, priority=priority, category=category,
-                        tags=tags, agent=agent, team=team, follow_up_of=follow_up_of)
+                        tags=tags, agent=agent, team=team, follow_up_of=follow_up_of, at=moment)
         if as_json:
             _show(t, as_json)
         else:
@@ -96,12 +104,21 @@ def reply(ticket, body, agent, from_customer, pending, as_json):
         raise click.UsageError("give exactly one of --agent NAME or --customer")
     if pending and from_customer:
         raise click.UsageError("--pending is for an agent's reply")
-    with get_app().unit_of_work() as uow:
+    app = get_app()
+    with app.unit_of_work() as uow:
         if from_customer:
-            customer_reply(uow, ticket, body)
+            message_id = customer_reply(uow, ticket, body).id
         else:
-            agent_reply(uow, ticket, body, agent=agent, pending=pending)
+            message_id = agent_reply(uow, ticket, body, agent=agent, pending=pending).id
         _show(get_ticket(uow.session, ticket), as_json)
+    if not as_json and not from_customer:  # sent right after the commit: say how it went
+        from .models import TicketMessage
+        from .views import delivery_line
+
+        with app.unit_of_work(readonly=True) as uow:
+            line = delivery_line(uow.session.get(TicketMessage, message_id))
+        if line:
+            click.echo(f"  reply {line}")
 
 
 @tickets.command("note")

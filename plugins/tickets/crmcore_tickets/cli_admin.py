@@ -219,15 +219,20 @@ def email():
 @click.option("--include-seen", is_flag=True, help="Also Maildir messages already marked seen (duplicates skip).")
 @click.option("--json", "as_json", is_flag=True)
 def email_import(paths, include_seen, as_json):
-    """Turn messages into tickets or replies; unreadable ones are listed and left unseen."""
+    """Turn messages into tickets or replies; unreadable ones are listed and left unseen.
+
+    A new ticket is dated by the message's own Date header (if not in the future). Exit code 1
+    when any message was rejected (the others are imported)."""
     from .email_in import import_emails
 
     result = import_emails(get_app(), paths, include_seen=include_seen)
     if as_json:
         echo_json(result)
-        return
-    for r in result["imported"]:
-        ticket = f" #{r['ticket']}" if r["ticket"] else ""
-        click.echo(f"{r['action']}{ticket}\t{r['source']}")
-    for r in result["rejected"]:
-        click.echo(f"rejected\t{r['source']}: {r['reason']}", err=True)
+    else:
+        for r in result["imported"]:
+            ticket = f" #{r['ticket']}" if r["ticket"] else ""
+            click.echo(f"{r['action']}{ticket}\t{r['source']}")
+        for r in result["rejected"]:
+            click.echo(f"rejected\t{r['source']}: {r['reason']}", err=True)
+    if result["rejected"]:
+        raise SystemExit(1)

@@ -171,8 +171,11 @@ def import_message(uow, mail: IncomingEmail) -> dict:
         customer_reply(uow, ticket.id, mail.body, channel="email", **common)
         action, tid = "replied", ticket.id
     else:
+        sent = mail.sent_at.astimezone(timezone.utc) if mail.sent_at else None
+        # the message's own Date, unless a wrong clock put it in the future
         new = open_ticket(uow, customer, subject=mail.subject, body=mail.body, channel="email", source="email",
-                          follow_up_of=ticket.id if ticket is not None else None, **common)
+                          follow_up_of=ticket.id if ticket is not None else None,
+                          at=sent if sent is not None and sent <= uow.now() else None, **common)
         action, tid = ("follow_up" if ticket is not None else "opened"), new.id
     return {"source": mail.source, "action": action, "ticket": tid, "customer": customer.id,
             "new_customer": created}

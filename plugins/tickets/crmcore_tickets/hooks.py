@@ -104,6 +104,20 @@ def crm_web_boards():
 
 
 @hookimpl
+def crm_web_routes():
+    from .web_pages import routes
+
+    return routes()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web_pages import menu
+
+    return menu()
+
+
+@hookimpl
 def crm_web_dashboard_widgets(uow, user, dashboard):
     from .web import dashboard_widgets
 

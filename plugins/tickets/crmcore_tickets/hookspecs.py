@@ -77,3 +77,24 @@ def tickets_create_ticket(uow, customer_id, subject, body, channel, priority, de
     :return: the :class:`crmcore_tickets.models.Ticket` (new or existing).
     :when: any time inside a unit of work; check ``uow.has_plugin("tickets")`` first.
     """
+
+
+@hookspec(firstresult=True)
+def tickets_reply_sender(uow, channel):
+    """Offer a way to send an agent's public reply to the customer (the messaging plugin
+    implements it with its configured providers).
+
+    :param channel: ``"email"`` (tickets whose channel is email) or ``"sms"`` (phone tickets).
+    :return: ``None`` when nothing can send on ``channel``; otherwise a callable
+        ``send(recipient, subject, body, headers) -> str | None`` that hands one message to the
+        provider and returns the provider's id for it. ``recipient`` is an email address or an
+        E.164 phone; ``subject`` is ``None`` for SMS; ``headers`` (email only) holds
+        ``Message-ID``, ``In-Reply-To`` and ``References``, which the sender must put on the
+        message unchanged so the customer's answer threads back into the ticket. It raises on
+        failure: an exception with ``retryable = True`` is tried again later, one with
+        ``ambiguous = True`` (the provider may have taken it) is never resent. The callable is
+        called after the unit of work has committed, outside any transaction, so it must not use
+        ``uow``.
+    :when: when replies are delivered: right after the replying command commits, and in
+        ``crm jobs run`` (job ``tickets.replies``) for retries.
+    """

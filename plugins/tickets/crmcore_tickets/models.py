@@ -148,6 +148,16 @@ class TicketMessage(Base):
     #: RFC 5322 Message-ID of an email (incoming, or the id given to an outgoing reply) for threading
     email_message_id: Mapped[Optional[str]] = mapped_column(String(300), unique=True)
     email_from: Mapped[Optional[str]] = mapped_column(String(254))
+    # an agent's public reply sent to the customer by the ticket's channel (.delivery):
+    # queued → sending → sent, or failed / unknown with the reason; None: not sent anywhere
+    delivery_channel: Mapped[Optional[str]] = mapped_column(String(10))  # email | sms
+    delivery_to: Mapped[Optional[str]] = mapped_column(String(254))
+    delivery_status: Mapped[Optional[str]] = mapped_column(String(10), index=True)
+    delivery_error: Mapped[Optional[str]] = mapped_column(Text)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_next_at: Mapped[Optional[datetime]]
+    delivery_ref: Mapped[Optional[str]] = mapped_column(String(300))
+    sent_at: Mapped[Optional[datetime]]
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     agent: Mapped[Optional[Agent]] = relationship()
 

@@ -67,7 +67,8 @@ def get_ticket(session, ticket_id: int | str) -> Ticket:
         tid = int(to_ascii_digits(str(ticket_id)).strip().lstrip("#"))
     except ValueError:
         raise NotFound(f"{ticket_id!r} is not a ticket number", field="ticket") from None
-    ticket = session.get(Ticket, tid)
+    # a number beyond the column's range names no ticket (and must not reach the database)
+    ticket = session.get(Ticket, tid) if 0 < tid < 2**31 else None
     if ticket is None:
         raise NotFound(f"no ticket #{tid}", field="ticket")
     return ticket
@@ -152,8 +153,13 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                 priority: str | None = "normal", category: str | None = None, tags: Iterable[str] = (),
                 agent: str | None = None, team: str | None = None, dedup_key: str | None = None,
                 source: str | None = None, follow_up_of: int | None = None, email_message_id: str | None = None,
-                email_from: str | None = None) -> Ticket:
-    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns the existing one."""
+                email_from: str | None = None, at: datetime | None = None) -> Ticket:
+    """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns
+    the existing one.
+
+    ``at``: when the customer asked, if earlier than now (an imported old ticket, an email's
+    ``Date``); the SLA due times count from it, so a target already past is breached at the next
+    ``crm jobs run``."""
     if not isinstance(customer, Customer):
         customer = get_customer(uow.session, customer)
     subject = " ".join(_text(subject, "subject", 300).split())
@@ -168,7 +174,7 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
         if existing is not None:
             return existing
     previous = get_ticket(uow.session, follow_up_of) if follow_up_of is not None else None
-    now = uow.now()
+    now = check_moment(uow, at) if at is not None else uow.now()
     ticket = Ticket(customer_id=customer.id, subject=subject, channel=channel, priority=priority, category=category,
                     state="new", source=(source or None), dedup_key=dedup_key, created_at=now, updated_at=now,
                     follow_up_of_id=previous.id if previous else None, paused_seconds=0, reopen_count=0)
@@ -189,6 +195,16 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                    "assignee": ticket.assignee.username if ticket.assignee else None},
              ticket=ticket, customer=customer)
     return ticket
+
+
+def check_moment(uow, at: datetime) -> datetime:
+    """A past moment for ``--at``: aware, and not in the future."""
+    if at.tzinfo is None:
+        raise ValidationError("the time needs a time zone", field="at")
+    if at > uow.now():
+        raise ValidationError("the ticket cannot be opened in the future (--at is later than now)",
+                              field="at")
+    return at
 
 
 def _replied(uow, ticket: Ticket, message: TicketMessage) -> None:
@@ -215,6 +231,9 @@ def agent_reply(uow, ticket_id: int | str, body: str, *, agent: str, pending: bo
     message = _add_message(uow, ticket, kind="reply", author="agent", body=body, agent=replier,
                            email_message_id=email_message_id, at=now)
     sla.record_first_response(uow, ticket, now)
+    from .delivery import queue, ticket_customer
+
+    queue(uow, ticket, message, ticket_customer(uow, ticket))
     _replied(uow, ticket, message)
     return message
 
@@ -313,14 +332,19 @@ def set_state(uow, ticket_id: int | str, state: str) -> Ticket:
     return ticket
 
 
-def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
-    ticket = editable_ticket(uow, ticket_id)
+def check_score(score: int | str) -> int:
     try:
         value = int(to_ascii_digits(str(score)).strip())
     except ValueError:
         raise ValidationError(f"{score!r} is not a CSAT score (a whole number 1–5)", field="score") from None
     if not 1 <= value <= 5:
         raise ValidationError(f"a CSAT score is 1–5, not {value}", field="score")
+    return value
+
+
+def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
+    ticket = editable_ticket(uow, ticket_id)
+    value = check_score(score)
     if ticket.state != "closed" or ticket.merged_into_id is not None:
         what = f"merged into #{ticket.merged_into_id}" if ticket.merged_into_id else ticket.state
         raise Conflict(f"ticket #{ticket.id} is {what}; CSAT is asked after a ticket is closed", field="ticket")

@@ -36,10 +36,34 @@ def sla_to_dict(t) -> dict[str, Any]:
     }
 
 
+def delivery_to_dict(m) -> dict[str, Any] | None:
+    """How an agent's reply went out to the customer (``None``: it is not sent anywhere)."""
+    if m.delivery_channel is None:
+        return None
+    return {"channel": m.delivery_channel, "to": m.delivery_to, "status": m.delivery_status,
+            "error": m.delivery_error, "attempts": m.delivery_attempts or 0,
+            "sent_at": _iso(m.sent_at), "ref": m.delivery_ref}
+
+
+def delivery_line(m) -> str:
+    """The delivery of a reply in a few words, for people: ``sent by email to …``, ``FAILED: …``."""
+    d = delivery_to_dict(m)
+    if d is None:
+        return ""
+    by = "SMS" if d["channel"] == "sms" else "email"
+    if d["status"] == "sent":
+        return f"sent by {by} to {d['to']}"
+    if d["status"] == "queued" and d["error"]:
+        return f"not sent yet (attempt {d['attempts']}): {d['error']}"
+    if d["status"] in ("queued", "sending"):
+        return f"sending by {by} to {d['to']}"
+    return f"{d['status'].upper()}: {d['error'] or 'the provider may or may not have taken it'}"
+
+
 def message_to_dict(m) -> dict[str, Any]:
     return {"id": m.id, "kind": m.kind, "author": m.author, "agent": m.agent.username if m.agent else None,
             "body": m.body, "channel": m.channel, "at": _iso(m.created_at), "email_message_id": m.email_message_id,
-            "email_from": m.email_from}
+            "email_from": m.email_from, "delivery": delivery_to_dict(m)}
 
 
 def ticket_to_dict(t, *, messages: bool = False) -> dict[str, Any]:

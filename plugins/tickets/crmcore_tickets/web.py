@@ -68,7 +68,8 @@ def move(uow, card: str, column: str) -> Ticket:
 
 
 def boards() -> list[WebBoard]:
-    return [WebBoard(key="queue", title="Ticket queue", title_fa="صف تیکت‌ها", load=load, move=move)]
+    return [WebBoard(key="queue", title="Ticket board", title_fa="تابلوی تیکت‌ها", load=load,
+                     move=move)]
 
 
 def dashboard_widgets(uow, user, dashboard) -> list:
@@ -94,6 +95,6 @@ def dashboard_widgets(uow, user, dashboard) -> list:
             bars = [(unassigned if row[0] == NONE_LABEL else row[0], row[4]) for row in rows]
             items.append(ui.Chart(bars, title=ui.Label("Unsolved per agent",
                                                        "حل‌نشده به تفکیک کارشناس")))
-    items.append(ui.Link(ui.Label("Open the queue", "باز کردن صف تیکت‌ها"), "/boards/tickets/queue"))
+    items.append(ui.Link(ui.Label("Open the queue", "باز کردن صف تیکت‌ها"), "/p/tickets/queue"))
     return [ui.Panel(key="tickets", title=ui.Label("Support tickets", "تیکت‌های پشتیبانی"),
                      order=8, items=items)]

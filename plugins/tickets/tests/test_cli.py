@@ -88,8 +88,12 @@ def test_email_import_and_jobs_through_the_cli(crm_app, crm_cli):
     fixtures = Path(__file__).parent / "fixtures" / "email"
     result = crm_cli("tickets", "email", "import", str(fixtures / "01_new_request.eml"),
                      str(fixtures / "05_no_sender.eml"))
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # one file was rejected; the other is imported all the same
     assert result.stdout.startswith("opened #1\t") and "05_no_sender.eml: the message has no From address" in result.stderr
+    assert crm_cli("tickets", "show", "1", "--json").json()["state"] == "new"
+    assert crm_cli("tickets", "email", "import", "/etc/hostname").exit_code == 1
+    again = crm_cli("tickets", "email", "import", str(fixtures / "01_new_request.eml"))
+    assert again.exit_code == 0 and again.stdout.startswith("duplicate")
     jobs = crm_cli("jobs", "run", "--only", "tickets.sla", "--json")
     assert jobs.json()[0]["summary"] == {"breached": 0, "warned": 0, "checked": 0}  # no SLA policy yet
     agents = crm_cli("tickets", "agent", "list", "--json")

@@ -82,7 +82,7 @@ def states(app, ids):
 def test_the_queue_shows_unsolved_and_resolved_tickets_most_urgent_first(crm_app, client, tickets):
     login(client, "omid")
     page = client.get(QUEUE)
-    assert page.status_code == 200 and "<h1>صف تیکت‌ها</h1>" in page.text and f'href="{QUEUE}"' in page.text
+    assert page.status_code == 200 and "<h1>تابلوی تیکت‌ها</h1>" in page.text and f'href="{QUEUE}"' in page.text
     assert columns(page.text) == {"new": [tickets["urgent"], tickets["normal"]], "open": [tickets["open"]],
                                   "pending_customer": [tickets["pending"]], "resolved": [tickets["resolved"]]}
     assert "در انتظار مشتری" in page.text and f"#{tickets['urgent']} پرداخت دو بار کسر شد" in page.text
@@ -93,7 +93,7 @@ def test_the_queue_shows_unsolved_and_resolved_tickets_most_urgent_first(crm_app
     assert 'class="move"' not in page.text  # read-only: no move buttons
     client.cookies.set("crm_lang", "en")
     english = client.get(QUEUE).text
-    assert "<h1>Ticket queue</h1>" in english and "Waiting on the customer" in english and "2025-01-01" in english
+    assert "<h1>Ticket board</h1>" in english and "Waiting on the customer" in english and "2025-01-01" in english
 
 
 def test_moving_a_card_changes_the_state_through_the_state_machine(crm_app, client, tickets):

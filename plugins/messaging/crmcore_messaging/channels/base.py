@@ -19,6 +19,9 @@ class Outgoing:
     body: str
     subject: str | None = None
     idempotency_key: str = ""
+    #: email headers the sender decided (a ticket reply's Message-ID, In-Reply-To and References,
+    #: so the customer's answer threads back)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen

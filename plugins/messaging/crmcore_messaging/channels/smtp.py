@@ -34,6 +34,9 @@ class SMTPChannel:
         digest = hashlib.sha256(out.idempotency_key.encode()).hexdigest()[:24]
         # a stable Message-ID: receiving servers can drop a duplicate of the same message
         msg["Message-ID"] = f"<crm-{out.message_id}-{digest}@{sender.rsplit('@', 1)[-1]}>"
+        for name, value in out.headers:
+            del msg[name]
+            msg[name] = value
         msg.set_content(out.body)
         return msg
 
