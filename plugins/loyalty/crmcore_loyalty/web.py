@@ -75,7 +75,7 @@ def _money(uow, minor: int | None):
 def _reward_rows(uow, program, balance: int | None = None) -> list[dict]:
     rows = []
     for w in program.rewards.values():
-        value = (f"{w.percent}%" if w.percent is not None else _money(uow, w.amount_minor)
+        value = (L(f"{w.percent}%", f"{w.percent}٪") if w.percent is not None else _money(uow, w.amount_minor)
                  if w.amount_minor is not None else w.sku or "")
         rows.append({"code": w.code, "title": L(w.title, w.title_fa or w.title), "cost": w.cost,
                      "value": value, "kind": w.kind,
@@ -95,7 +95,7 @@ def _search_form(q: str = "") -> "Form":
 
 def counter_page(ctx):
     """The cashier's page: find a member by phone; one match opens their redemption at once."""
-    from crmcore.api import customer_clause, find_customers
+    from crmcore.api import Phone, customer_clause, find_customers
     from fastapi.responses import RedirectResponse
 
     from .ledger import balance
@@ -109,7 +109,7 @@ def counter_page(ctx):
             return RedirectResponse(f"{PREFIX}/members/{found[0].customer.id}/redeem", 303)
         rows = [{"name": ui.Link(m.customer.display_name,
                                  f"{PREFIX}/members/{m.customer.id}/redeem"),
-                 "phone": m.customer.phones[0].number if m.customer.phones else None,
+                 "phone": Phone(m.customer.phones[0].e164).national() if m.customer.phones else None,
                  "balance": balance(ctx.uow, m.customer.id)} for m in found]
         blocks.append(Block(L("Members found", "اعضای یافته"), [ui.Table(
             columns=[ui.Column("name", L("Member", "عضو"), "link"),
@@ -273,7 +273,7 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
     from .models import LoyaltyAccount
     from .rewards import customer_vouchers, voucher_to_dict
     from .summary import expiry_summary
-    from .webkit import Block, page
+    from .webkit import Block, Form, page
 
     customer = _customer(ctx)
     try:
@@ -305,10 +305,11 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
                "reward": v["reward"], "status": _status_badge(v["status"]),
                "until": v["_v"].valid_until} for v in vouchers[:20]],
         title=L("Vouchers", "کوپن‌ها"), empty=L("No vouchers.", "کوپنی نیست."), total=len(vouchers))
-    blocks = [Block(customer.display_name, [*stats, ui.Link(L("Redeem a reward", "استفاده از جایزه"),
-                                                            f"{PREFIX}/members/{customer.id}/redeem"),
-                                            ui.Link(L("360° page", "پرونده مشتری"),
-                                                    f"/customers/{customer.id}"), expiring]),
+    redeem = Form(f"{PREFIX}/members/{customer.id}/redeem", [], L("Redeem a reward", "استفاده از جایزه"),
+                  method="get", key="redeem", tone="success")
+    blocks = [Block(customer.display_name, [*stats, expiring, ui.Link(L("360° page", "پرونده مشتری"),
+                                                                      f"/customers/{customer.id}")],
+                    forms=[redeem]),
               Block(None, [_history_table(ctx.uow, customer.id, limit)], wide=True),
               Block(None, [voucher_table])]
     if ctx.user.can("manage", "loyalty"):
@@ -369,7 +370,8 @@ def vouchers_page(ctx, *, refusal=None, status: int = 200):
                 ui.Field(L("Member", "عضو"), ui.Link(owner.display_name,
                                                      f"{PREFIX}/members/{owner.id}")),
                 ui.Field(L("Reward", "جایزه"), v["reward"]),
-                ui.Field(L("Value", "ارزش"), f"{v['percent']}%" if v["percent"] is not None
+                ui.Field(L("Value", "ارزش"), L(f"{v['percent']}%", f"{v['percent']}٪")
+                         if v["percent"] is not None
                          else _money(ctx.uow, found.amount_minor) if found.amount_minor is not None
                          else (v["sku"] or None)),
                 ui.Field(L("Issued", "صدور"), found.issued_at, kind="moment"),
@@ -495,7 +497,7 @@ def program_page(ctx):
         ui.Field(L("Program", "برنامه"), program.name),
         ui.Field(L("Version", "نسخه"), program.version, kind="number"),
         ui.Field(L("Currency", "ارز"), fmt.money_unit_name(program.currency)),
-        ui.Field(L("Points expire", "انقضای امتیاز"), program.expiry.describe())])
+        ui.Field(L("Points expire", "انقضای امتیاز"), expiry_label(program))])
     q = ctx.query
     sim = Form(f"{PREFIX}/program", [
         Input("customer", L("Member (phone or id)", "عضو (تلفن یا شماره)"), "tel", q.get("customer", ""),
@@ -522,7 +524,7 @@ def program_page(ctx):
             from crmcore.api import Money
 
             money = Money(int(out["amount"]), out["currency"])
-            blocks[1].items = [
+            blocks.append(Block(L("What it would earn", "امتیاز این خرید"), [
                 ui.Stat(L("Purchase", "خرید"), money, kind="money"),
                 ui.Stat(L("Points earned", "امتیاز"), out["points"], kind="number", tone="success"),
                 ui.Stat(L("Balance after", "مانده پس از آن"), out["balance_after"], kind="number"),
@@ -533,8 +535,19 @@ def program_page(ctx):
                          rows=[{"rule": f["rule"], "fired": ui.Badge(L("yes", "بله"), "success")
                                 if f["fired"] else ui.Badge(L("no", "خیر")),
                                 "points": f["points"], "why": f["why"]} for f in out["rules"]],
-                         title=L("Rules", "قواعد"))]
+                         title=L("Rules", "قواعد"))]))
     return page(ctx, L("Program rules", "قواعد برنامه"), blocks, status=status)
+
+
+def expiry_label(program) -> ui.Label:
+    """The program's expiry rule in both languages: "12 months" / "۱۲ ماه پس از کسب"."""
+    rule = program.expiry
+    if rule.unit == "never":
+        return L("never", "هرگز")
+    if rule.unit == "end_of_year":
+        return L("at the end of the year", "پایان سال")
+    unit_fa = {"months": "ماه", "days": "روز"}.get(rule.unit, rule.unit)
+    return L(f"{rule.count} {rule.unit} after earning", f"{rule.count} {unit_fa} پس از کسب")
 
 
 # -- the JSON API: the same service functions as the CLI ----------------------------------------
