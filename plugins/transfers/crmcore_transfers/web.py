@@ -121,6 +121,16 @@ def recipient_options(ctx, sender_id: int) -> list[tuple[str, Any]]:
                for i in approved])
 
 
+def limit_label(limit, calendar: str) -> ui.Label:
+    """A period limit in both languages: "4 transfers sent per Jalali month" / "حداکثر ۴ انتقال …"."""
+    jalali = limit.period == "jalali_month" or (limit.period == "month" and calendar == "jalali")
+    period = "هفته" if limit.period == "week" else ("ماه شمسی" if jalali else "ماه میلادی")
+    caps = [f"{limit.max_count} انتقال" if limit.max_count else "",
+            f"{limit.max_points:,} امتیاز".replace(",", "٬") if limit.max_points else ""]
+    way = "ارسالی" if limit.direction == "sent" else "دریافتی"
+    return L(limit.describe(calendar), f"حداکثر {' و '.join(c for c in caps if c)} {way} در هر {period}")
+
+
 def limits_items(ctx, policy, customer_id: int) -> list:
     """What the sender may send, shown before they submit: bounds, fee, what each limit leaves."""
     from crmcore_loyalty import api as loyalty
@@ -135,22 +145,26 @@ def limits_items(ctx, policy, customer_id: int) -> list:
              ui.Field(L("Largest transfer", "بیشترین انتقال"), policy.max_points, kind="number"),
              ui.Field(L("Fee", "کارمزد"), L(fee, fee.replace("points", "امتیاز")
                                                 .replace("none", "ندارد")
-                                                .replace("rounded up", "گرد به بالا"))),
+                                                .replace("rounded up", "گرد به بالا").replace("%", "٪"))),
              ui.Field(L("Recipient must accept", "پذیرش گیرنده لازم است"),
                       L("yes, within " f"{policy.accept_within_days} days",
                         f"بله، تا {policy.accept_within_days} روز") if policy.requires_acceptance
                       else L("no", "خیر"))]
-    rows = allowance(ctx.uow, policy, policy_calendar(ctx.uow, policy), customer_id, ctx.uow.now())
+    from datetime import datetime
+
+    calendar = policy_calendar(ctx.uow, policy)
+    rows = allowance(ctx.uow, policy, calendar, customer_id, ctx.uow.now())
     items: list = [ui.FieldList(facts)]
     if rows:
         items.append(ui.Table(
             columns=[ui.Column("limit", L("Limit", "سقف"), "text"),
-                     ui.Column("period", L("Period", "دوره"), "text"),
                      ui.Column("used", L("Used", "مصرف‌شده"), "number"),
                      ui.Column("left", L("Points left", "امتیاز باقی‌مانده"), "number"),
-                     ui.Column("count_left", L("Transfers left", "انتقال باقی‌مانده"), "number")],
-            rows=[{"limit": r["limit"], "period": r["label"], "used": r["points"],
-                   "left": r["points_left"], "count_left": r["count_left"]} for r in rows],
+                     ui.Column("count_left", L("Transfers left", "انتقال باقی‌مانده"), "number"),
+                     ui.Column("until", L("Renews on", "تازه می‌شود در"), "moment")],
+            rows=[{"limit": limit_label(limit, calendar), "used": r["points"], "left": r["points_left"],
+                   "count_left": r["count_left"], "until": datetime.fromisoformat(r["until"])}
+                  for limit, r in zip(policy.limits, rows)],
             title=L("Your limits now", "سقف‌های شما در این دوره")))
     return items
 
@@ -222,11 +236,11 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200, action_err
             actions = ([("accept", L("Accept", "پذیرش"), "success"),
                         ("decline", L("Decline", "رد"), "danger")] if incoming
                        else [("cancel", L("Cancel", "لغو"), "neutral")])
-            for name, label, tone in actions if may_write else ():
+            for i, (name, label, tone) in enumerate(actions if may_write else ()):
                 forms.append(Form(f"{PREFIX}/transfers/{t.id}/{name}",
                                   [Input("back", "", "hidden", customer.id)], L(f"{label.en} #{t.id}",
                                                                                   f"{label.fa} #{t.id}"),
-                                  tone=tone, key=f"{name}-{t.id}", note=text))
+                                  tone=tone, key=f"{name}-{t.id}", note=None if i else text))
         block = Block(L("Waiting for an answer", "در انتظار پاسخ"), forms=forms,
                       items=[] if may_write else [history_table(ctx, customer.id, "pending")])
         if action_error:
