@@ -408,15 +408,28 @@ def vouchers_list(customer, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def vouchers_show(code, as_json):
     """One voucher by its code."""
+    from crmcore.api import Money
+
     from .rewards import get_voucher, voucher_to_dict
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        out = voucher_to_dict(get_voucher(uow, code), uow.now())
+        v = get_voucher(uow, code)
+        out = voucher_to_dict(v, uow.now())
+        fmt = _money_formatter(app, uow)
+        value = (f"{v.percent}% off" if v.percent is not None
+                 else fmt.money(Money(v.amount_minor, v.currency)) + " off"
+                 if v.amount_minor is not None else f"item {v.sku}" if v.sku else v.kind)
+        when = {k: _date(app, getattr(v, k)) if getattr(v, k) else None
+                for k in ("issued_at", "valid_until", "used_at")}
     if as_json:
         echo_json(out)
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in out.items() if v is not None))
+        return
+    click.echo(f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, {out['status']}")
+    click.echo(f"  issued {when['issued_at']}"
+               + (f", valid until {when['valid_until']}" if when["valid_until"] else "")
+               + (f", used {when['used_at']}" if when["used_at"] else "")
+               + (f" on purchase {out['used_purchase']}" if out["used_purchase"] else ""))
 
 
 @vouchers.command("use")

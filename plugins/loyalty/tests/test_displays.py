@@ -85,3 +85,21 @@ def test_balance_summarises_lots_and_lists_them_on_request(crm_app, crm_cli):
     assert "220  later, in 4 more lots (--lots lists them all)" in text[-1]
     assert len(crm_cli("loyalty", "balance", str(cid), "--lots").stdout.splitlines()) == 8
     assert len(crm_cli("loyalty", "balance", str(cid), "--json").json()["lots"]) == 7
+
+
+def test_voucher_show_reads_as_a_sentence_with_money_in_dollars(crm_app, crm_cli):
+    load(crm_app, USD + """
+[[rewards]]
+code = "five"
+kind = "fixed_discount"
+amount = "5.50"
+cost = 20
+valid_days = 10
+""")
+    cid = make_customer(crm_app, "Ann")
+    with crm_app.unit_of_work() as uow:
+        api.credit(uow, cid, 30, kind="earn", reason="x")
+        code = api.voucher_of(uow, api.redeem(uow, cid, "five")).code
+    text = crm_cli("loyalty", "vouchers", "show", code).stdout
+    assert text.startswith(f"{code}: five (5.50 USD off) for customer {cid}, active")
+    assert "valid until" in text and "=" not in text
