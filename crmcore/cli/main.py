@@ -85,7 +85,8 @@ class CRMGroup(click.Group):
 
 
 def _asks_help(ctx: click.Context) -> bool:
-    """Whether the rest of the command line asks for a subcommand's help (``crm loyalty earn -h``)."""
+    """Whether the rest of the command line asks for a subcommand's help
+    (``crm loyalty earn -h``)."""
     protected = getattr(ctx, "_protected_args", None) or []
     rest = [*protected, *ctx.args]
     names = ctx.help_option_names or ["--help"]

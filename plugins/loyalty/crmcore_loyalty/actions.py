@@ -13,16 +13,30 @@ from .ledger import PROGRAM_EXPIRY, credit, debit
 from .program import Program, Rule
 
 
-def earn_points(uow, customer_id: int, points: int, *, reason: str, key: str | None = None,
-                expires_at: Any = PROGRAM_EXPIRY):
-    """Give ``points`` by hand (a goodwill gesture, a campaign). A negative amount is refused with the
-    command that removes points; an expiry must lie in the future."""
+def earn_points(
+    uow,
+    customer_id: int,
+    points: int,
+    *,
+    reason: str,
+    key: str | None = None,
+    expires_at: Any = PROGRAM_EXPIRY,
+):
+    """Give ``points`` by hand (a goodwill gesture, a campaign). A negative amount is refused
+    with the command that removes points; an expiry must lie in the future."""
     if isinstance(points, int) and not isinstance(points, bool) and points < 0:
-        raise ValidationError(f"earn gives points; to remove {-points} points use an adjustment "
-                              f"(crm loyalty adjust CUSTOMER {points} --reason …)", field="points")
+        raise ValidationError(
+            f"earn gives points; to remove {-points} points use an adjustment "
+            f"(crm loyalty adjust CUSTOMER {points} --reason …)",
+            field="points",
+        )
     if isinstance(expires_at, datetime) and expires_at <= uow.now():
-        raise ValidationError("the expiry is in the past: points would expire at once", field="expires")
-    return credit(uow, customer_id, points, kind="earn", reason=reason, key=key, expires_at=expires_at)
+        raise ValidationError(
+            "the expiry is in the past: points would expire at once", field="expires"
+        )
+    return credit(
+        uow, customer_id, points, kind="earn", reason=reason, key=key, expires_at=expires_at
+    )
 
 
 def adjust_points(uow, customer_id: int, points: int, *, reason: str, key: str | None = None):
@@ -37,8 +51,13 @@ def adjust_points(uow, customer_id: int, points: int, *, reason: str, key: str |
         entry = credit(uow, customer_id, points, kind="adjust", reason=reason, key=key)
     else:
         entry = debit(uow, customer_id, -points, kind="adjust", reason=reason, key=key)
-    uow.audit("adjust", "loyalty_points", entry.id, {"points": points, "reason": reason},
-              customer_id=customer_id)
+    uow.audit(
+        "adjust",
+        "loyalty_points",
+        entry.id,
+        {"points": points, "reason": reason},
+        customer_id=customer_id,
+    )
     return entry
 
 
@@ -56,6 +75,7 @@ def parse_points(raw: Any, field: str = "points") -> int:
 
 def rule_text(rule: Rule, program: Program, fmt: Formatter) -> str:
     """What a rule does, amounts in the currency's major unit: ``1 point per 1.00 USD``."""
+
     def money(minor: int) -> str:
         return fmt.money(Money(minor, program.currency))
 
@@ -66,16 +86,25 @@ def rule_text(rule: Rule, program: Program, fmt: Formatter) -> str:
         return f"{n(rule.points)} امتیاز به ازای هر {per}" if fa else f"{n(rule.points)} per {per}"
     if rule.kind == "per_sku":
         skus = ", ".join(rule.skus)
-        return (f"{n(rule.points)} امتیاز به ازای هر {per} از {skus}" if fa
-                else f"{n(rule.points)} per {per} of {skus}")
+        return (
+            f"{n(rule.points)} امتیاز به ازای هر {per} از {skus}"
+            if fa
+            else f"{n(rule.points)} per {per} of {skus}"
+        )
     if rule.kind == "per_category":
         cats = ", ".join(rule.categories)
-        return (f"{n(rule.points)} امتیاز به ازای هر {per} در {cats}" if fa
-                else f"{n(rule.points)} per {per} in {cats}")
+        return (
+            f"{n(rule.points)} امتیاز به ازای هر {per} در {cats}"
+            if fa
+            else f"{n(rule.points)} per {per} in {cats}"
+        )
     if rule.kind == "multiplier":
         on = ", ".join(rule.applies_to)
         return f"× {fmt.number(rule.factor)}" + ((" روی " if fa else " on ") + on if on else "")
     if rule.kind == "threshold":
-        return (f"هر {money(rule.every_minor)} خرید ← {rule.reward}" if fa
-                else f"every {money(rule.every_minor)} spent → {rule.reward}")
+        return (
+            f"هر {money(rule.every_minor)} خرید ← {rule.reward}"
+            if fa
+            else f"every {money(rule.every_minor)} spent → {rule.reward}"
+        )
     return f"{n(rule.points)} امتیاز" if fa else f"{n(rule.points)} points"

@@ -425,7 +425,8 @@ def vouchers_show(code, as_json):
     if as_json:
         echo_json(out)
         return
-    click.echo(f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, {out['status']}")
+    click.echo(f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, "
+               f"{out['status']}")
     click.echo(f"  issued {when['issued_at']}"
                + (f", valid until {when['valid_until']}" if when["valid_until"] else "")
                + (f", used {when['used_at']}" if when["used_at"] else "")

@@ -110,7 +110,8 @@ def balance(uow, customer_id: int) -> int:
 
 
 def expired_unwritten(uow, customer_id: int, now: datetime | None = None) -> int:
-    """Points in the member's lots whose expiry has passed but whose ``expire`` entry is not written."""
+    """Points in the member's lots whose expiry has passed but whose ``expire`` entry is not
+    written."""
     value = uow.session.scalar(select(func.coalesce(func.sum(LoyaltyLot.remaining), 0)).where(
         LoyaltyLot.customer_id == customer_id, LoyaltyLot.remaining > 0,
         LoyaltyLot.expires_at.is_not(None), LoyaltyLot.expires_at <= (now or uow.now())))
@@ -291,10 +292,10 @@ def debit(uow, customer_id: int, points: int, *, kind: str, reason: str, key: st
     if repeated is not None:
         return repeated
     program = program or active_program(uow)
-    if points > account.balance - expired_unwritten(uow, customer_id):
+    spendable = account.balance - expired_unwritten(uow, customer_id)
+    if points > spendable:
         # refused before anything is written; a spend that goes ahead first expires what is due
-        raise ValidationError(f"customer {customer_id} has "
-                              f"{max(account.balance - expired_unwritten(uow, customer_id), 0)} points; "
+        raise ValidationError(f"customer {customer_id} has {max(spendable, 0)} points; "
                               f"cannot take {points}", field="points")
     expire_due(uow, customer_id, program)
     entry = _debit_lots(uow, account, points, kind=kind, program=program, occurred_at=occurred_at,

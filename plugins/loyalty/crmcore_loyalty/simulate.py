@@ -26,8 +26,8 @@ def simulation_lines(amount: int, currency: str, skus: list[str], categories: li
     if given > amount:
         from .rules import _money
 
-        raise ValidationError(f"the lines add up to {_money(given, currency)}, more than the amount "
-                              f"{_money(amount, currency)}", field="amount")
+        raise ValidationError(f"the lines add up to {_money(given, currency)}, more than the "
+                              f"amount {_money(amount, currency)}", field="amount")
     open_lines = [ln for ln in lines if ln["amount"] is None]
     for ln, part in zip(open_lines, allocate(amount - given, [1] * len(open_lines))):
         ln["amount"] = part

@@ -25,13 +25,17 @@ class ExpirySummary:
     rest_lots: int
 
 
-def expiry_summary(lots: list[LoyaltyLot], *, days: int = 3, tz: str = "Asia/Tehran") -> ExpirySummary:
+def expiry_summary(
+    lots: list[LoyaltyLot], *, days: int = 3, tz: str = "Asia/Tehran"
+) -> ExpirySummary:
     """The first ``days`` expiry days (soonest first, "never" last) and what comes after them."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(tz)
     grouped: "OrderedDict[date | None, list[int]]" = OrderedDict()
-    ordered = sorted(lots, key=lambda lot: (lot.expires_at is None, lot.expires_at or lot.earned_at))
+    ordered = sorted(
+        lots, key=lambda lot: (lot.expires_at is None, lot.expires_at or lot.earned_at)
+    )
     for lot in ordered:
         day = lot.expires_at.astimezone(zone).date() if lot.expires_at else None
         grouped.setdefault(day, []).append(lot.remaining)
@@ -46,10 +50,20 @@ def balance_data(uow, customer) -> dict:
     from .models import LoyaltyAccount
 
     account = uow.session.get(LoyaltyAccount, customer.id)
-    return {"customer_id": customer.id, "name": customer.display_name,
-            "balance": balance(uow, customer.id),
-            "owed": account.owed if account else 0, "deficit": account.deficit if account else 0,
-            "lots": [{"id": lot.id, "remaining": lot.remaining, "points": lot.points,
-                      "earned_at": lot.earned_at.isoformat(),
-                      "expires_at": lot.expires_at.isoformat() if lot.expires_at else None}
-                     for lot in lots(uow, customer.id)]}
+    return {
+        "customer_id": customer.id,
+        "name": customer.display_name,
+        "balance": balance(uow, customer.id),
+        "owed": account.owed if account else 0,
+        "deficit": account.deficit if account else 0,
+        "lots": [
+            {
+                "id": lot.id,
+                "remaining": lot.remaining,
+                "points": lot.points,
+                "earned_at": lot.earned_at.isoformat(),
+                "expires_at": lot.expires_at.isoformat() if lot.expires_at else None,
+            }
+            for lot in lots(uow, customer.id)
+        ],
+    }

@@ -78,7 +78,8 @@ class Block:
 
 
 def attempt(uow, action: Callable[[], Any]) -> tuple[Any, CRMError | None]:
-    """Run a service call in a savepoint: its result, or the refusal it raised with its writes undone."""
+    """Run a service call in a savepoint: its result, or the refusal it raised with its writes
+    undone."""
     try:
         with uow.session.begin_nested():
             return action(), None
@@ -88,12 +89,24 @@ def attempt(uow, action: Callable[[], Any]) -> tuple[Any, CRMError | None]:
         return None, exc
 
 
-def page(ctx, title: ui.Label, blocks: list[Block], *, status: int = 200,
-         lead: ui.Label | str | None = None, fmt=None):
+def page(
+    ctx,
+    title: ui.Label,
+    blocks: list[Block],
+    *,
+    status: int = 200,
+    lead: ui.Label | str | None = None,
+    fmt=None,
+):
     """The page: ``title`` in the reader's language, then ``blocks`` as cards."""
     heading = ui.text_of(title, ctx.lang)
-    variables: dict[str, Any] = {"heading": heading, "blocks": blocks, "lead": lead,
-                                 "plugin": ctx.plugin, "may": lambda level: ctx.user.can(level, ctx.plugin)}
+    variables: dict[str, Any] = {
+        "heading": heading,
+        "blocks": blocks,
+        "lead": lead,
+        "plugin": ctx.plugin,
+        "may": lambda level: ctx.user.can(level, ctx.plugin),
+    }
     if fmt is not None:
         variables["fmt"] = fmt
     response = ctx.render(TEMPLATE, title=heading, **variables)

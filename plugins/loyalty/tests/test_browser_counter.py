@@ -16,8 +16,15 @@ from crmcore.testing import make_customer
 from crmcore_loyalty import api
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 PASSWORD = "a long enough password"
 PROGRAM = """
@@ -46,10 +53,13 @@ percent = 20
 cost = 400
 """
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
-                                reason="browser tests need Debian's chromium")
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="browser tests need the playwright package")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() or shutil.which("chromium") is None,
+    reason="browser tests need Debian's chromium",
+)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
 
 
 def free_port() -> int:
@@ -81,8 +91,14 @@ def counter(crm_app, monkeypatch):
     with crm_app.unit_of_work() as uow:
         api.credit(uow, member, 250, kind="adjust", reason="خرید افتتاحیه")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="counter")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(crm_app, WebSettings(secret="counter")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -98,8 +114,9 @@ def counter(crm_app, monkeypatch):
 
 
 def open_as_cashier(counter, width: int):
-    context = counter["browser"].new_context(viewport={"width": width, "height": 844},
-                                             locale="fa-IR", service_workers="block")
+    context = counter["browser"].new_context(
+        viewport={"width": width, "height": 844}, locale="fa-IR", service_workers="block"
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     errors: list[str] = []
@@ -136,7 +153,9 @@ def test_cashier_redeems_a_reward_on_a_phone(counter, crm_app, crm_cli):
     shot(page, "choose-phone")
     page.click("form[data-form=choose-coffee] button")
     page.wait_for_selector("form[data-form=confirm]")
-    assert "۱۵۰" in page.inner_text("form[data-form=confirm]")  # the balance after, before confirming
+    assert "۱۵۰" in page.inner_text(
+        "form[data-form=confirm]"
+    )  # the balance after, before confirming
     within_window(page, "confirm")
     page.click("form[data-form=confirm] button")
     page.wait_for_selector("[data-code]")
@@ -158,9 +177,12 @@ def test_cashier_redeems_a_reward_on_a_phone(counter, crm_app, crm_cli):
 def test_member_pages_fit_phone_and_desktop(counter):
     for width, name in ((390, "phone"), (1366, "desktop")):
         context, page, errors = open_as_cashier(counter, width)
-        for path, label in ((f"/p/loyalty/members/{counter['member']}", "member"),
-                            ("/p/loyalty/program?customer=09121234567&amount=2500000", "program"),
-                            ("/p/loyalty/rewards", "rewards"), ("/p/loyalty/?q=مریم", "search")):
+        for path, label in (
+            (f"/p/loyalty/members/{counter['member']}", "member"),
+            ("/p/loyalty/program?customer=09121234567&amount=2500000", "program"),
+            ("/p/loyalty/rewards", "rewards"),
+            ("/p/loyalty/?q=مریم", "search"),
+        ):
             response = page.goto(counter["url"] + path)
             assert response.status == 200, path
             within_window(page, f"{path} at {width}")

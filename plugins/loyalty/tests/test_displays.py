@@ -48,7 +48,9 @@ def test_expired_lots_neither_count_nor_spend_before_the_job(crm_app, crm_cli):
     load(crm_app, USD)
     cid = make_customer(crm_app, "Ann")
     with crm_app.unit_of_work() as uow:
-        api.credit(uow, cid, 40, kind="earn", reason="old", expires_at=uow.now() + timedelta(days=1))
+        api.credit(
+            uow, cid, 40, kind="earn", reason="old", expires_at=uow.now() + timedelta(days=1)
+        )
         api.credit(uow, cid, 5, kind="earn", reason="new", expires_at=None)
     crm_app.clock.advance(days=2)
     assert balance(crm_app, cid) == 5
@@ -78,8 +80,14 @@ def test_balance_summarises_lots_and_lists_them_on_request(crm_app, crm_cli):
     cid = make_customer(crm_app, "Ann")
     with crm_app.unit_of_work() as uow:
         for day in range(1, 8):
-            api.credit(uow, cid, 10 * day, kind="earn", reason="d",
-                       expires_at=uow.now() + timedelta(days=day))
+            api.credit(
+                uow,
+                cid,
+                10 * day,
+                kind="earn",
+                reason="d",
+                expires_at=uow.now() + timedelta(days=day),
+            )
     text = crm_cli("loyalty", "balance", str(cid)).stdout.splitlines()
     assert text[0].endswith(": 280 points") and len(text) == 5
     assert "220  later, in 4 more lots (--lots lists them all)" in text[-1]
@@ -88,14 +96,18 @@ def test_balance_summarises_lots_and_lists_them_on_request(crm_app, crm_cli):
 
 
 def test_voucher_show_reads_as_a_sentence_with_money_in_dollars(crm_app, crm_cli):
-    load(crm_app, USD + """
+    load(
+        crm_app,
+        USD
+        + """
 [[rewards]]
 code = "five"
 kind = "fixed_discount"
 amount = "5.50"
 cost = 20
 valid_days = 10
-""")
+""",
+    )
     cid = make_customer(crm_app, "Ann")
     with crm_app.unit_of_work() as uow:
         api.credit(uow, cid, 30, kind="earn", reason="x")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from crmcore.api import Customer, Formatter, Money, formatter_for, money_unit_of, ui
+from crmcore.api import Customer, Formatter, Money, formatter_for, ui
 
 PREFIX = "/p/tiers"
 L = ui.Label
@@ -23,7 +23,9 @@ def _counts(uow) -> dict[str, int]:
 
     from .models import TierMember
 
-    return dict(uow.session.execute(select(TierMember.tier, func.count()).group_by(TierMember.tier)).all())
+    return dict(
+        uow.session.execute(select(TierMember.tier, func.count()).group_by(TierMember.tier)).all()
+    )
 
 
 def rule_text(tier, currency: str, fmt: Formatter) -> str:
@@ -54,23 +56,49 @@ def ladder_page(ctx):
     currency = currency_of(ctx.uow)
     fmt = formatter_for(ctx.uow, ctx.lang)
     counts = _counts(ctx.uow)
-    rows = [{"tier": ui.Link(_title(t), f"{PREFIX}/members?tier={t.name}"),
-             "rule": rule_text(t, currency, fmt), "multiplier": t.multiplier,
-             "discount": t.discount_percent or None, "grace": t.grace_days or None,
-             "members": counts.get(t.name, 0)} for t in ladder.tiers]
-    table = ui.Table(columns=[ui.Column("tier", L("Tier", "سطح"), "link"),
-                              ui.Column("rule", L("How to reach it", "شرط رسیدن"), "text"),
-                              ui.Column("multiplier", L("Points ×", "ضریب امتیاز"), "number"),
-                              ui.Column("discount", L("Discount", "تخفیف"), "percent"),
-                              ui.Column("grace", L("Grace (days)", "مهلت (روز)"), "number"),
-                              ui.Column("members", L("Members", "اعضا"), "number")],
-                     rows=rows, title=L("The ladder", "نردبان سطح‌ها"))
-    chart = ui.Chart([(_title(t), counts.get(t.name, 0)) for t in ladder.tiers],
-                     title=L("Members per tier", "اعضا در هر سطح"))
-    return page(ctx, L("Membership tiers", "سطح‌های عضویت"), [
-        Block(None, [table], wide=True),
-        Block(None, [chart, ui.Link(L("Members and their progress", "اعضا و پیشرفتشان"),
-                                    f"{PREFIX}/members")])])
+    rows = [
+        {
+            "tier": ui.Link(_title(t), f"{PREFIX}/members?tier={t.name}"),
+            "rule": rule_text(t, currency, fmt),
+            "multiplier": t.multiplier,
+            "discount": t.discount_percent or None,
+            "grace": t.grace_days or None,
+            "members": counts.get(t.name, 0),
+        }
+        for t in ladder.tiers
+    ]
+    table = ui.Table(
+        columns=[
+            ui.Column("tier", L("Tier", "سطح"), "link"),
+            ui.Column("rule", L("How to reach it", "شرط رسیدن"), "text"),
+            ui.Column("multiplier", L("Points ×", "ضریب امتیاز"), "number"),
+            ui.Column("discount", L("Discount", "تخفیف"), "percent"),
+            ui.Column("grace", L("Grace (days)", "مهلت (روز)"), "number"),
+            ui.Column("members", L("Members", "اعضا"), "number"),
+        ],
+        rows=rows,
+        title=L("The ladder", "نردبان سطح‌ها"),
+    )
+    chart = ui.Chart(
+        [(_title(t), counts.get(t.name, 0)) for t in ladder.tiers],
+        title=L("Members per tier", "اعضا در هر سطح"),
+    )
+    return page(
+        ctx,
+        L("Membership tiers", "سطح‌های عضویت"),
+        [
+            Block(None, [table], wide=True),
+            Block(
+                None,
+                [
+                    chart,
+                    ui.Link(
+                        L("Members and their progress", "اعضا و پیشرفتشان"), f"{PREFIX}/members"
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def member_rows(ctx, tier_name: str | None, offset: int) -> tuple[list[dict], int]:
@@ -91,8 +119,9 @@ def member_rows(ctx, tier_name: str | None, offset: int) -> tuple[list[dict], in
     if tier_name:
         q = q.where(TierMember.tier == tier_name)
     total = ctx.uow.session.scalar(select(func.count()).select_from(q.subquery()))
-    ids = list(ctx.uow.session.scalars(q.order_by(TierMember.customer_id)
-                                       .offset(offset).limit(PAGE_SIZE)))
+    ids = list(
+        ctx.uow.session.scalars(q.order_by(TierMember.customer_id).offset(offset).limit(PAGE_SIZE))
+    )
     rows = []
     for cid in ids:
         customer = ctx.uow.session.get(Customer, cid)
@@ -106,11 +135,17 @@ def _progress_cell(row, currency: str):
         return None
     step = min(nxt["progress"], key=lambda s: s["needed"] / max(s["threshold"], 1))
     if step["metric"] == "spend":
-        return ui.Progress(L("Spend", "خرید"), Money(int(step["have"]), currency),
-                           Money(int(step["threshold"]), currency), kind="money")
+        return ui.Progress(
+            L("Spend", "خرید"),
+            Money(int(step["have"]), currency),
+            Money(int(step["threshold"]), currency),
+            kind="money",
+        )
     from .profile import METRICS
 
-    return ui.Progress(METRICS.get(step["metric"], L(step["metric"])), step["have"], step["threshold"])
+    return ui.Progress(
+        METRICS.get(step["metric"], L(step["metric"])), step["have"], step["threshold"]
+    )
 
 
 def members_page(ctx):
@@ -131,32 +166,59 @@ def members_page(ctx):
     table_rows = []
     for r in rows:
         nxt = r.get("next_tier")
-        table_rows.append({
-            "name": ui.Link(r["customer"].display_name, f"/customers/{r['customer'].id}"),
-            "tier": ui.Badge(L(r["title"] or r["tier"], r["title_fa"] or r["title"] or r["tier"]),
-                             tone="success" if r["rank"] else "info"),
-            "progress": _progress_cell(r, currency),
-            "next": L(nxt["text"], nxt["text_fa"]) if nxt and nxt["text"] else None,
-            "downgrade": date.fromisoformat(r["downgrade_on"]) if r["downgrade_on"] else None,
-            "grace": ui.Badge(L("in grace", "در مهلت"), "warning") if r["in_grace"] else None})
-    table = ui.Table(columns=[ui.Column("name", L("Member", "عضو"), "link"),
-                              ui.Column("tier", L("Tier", "سطح"), "badge"),
-                              ui.Column("progress", L("Toward the next tier", "تا سطح بعد"),
-                                        "progress"),
-                              ui.Column("next", L("Still needed", "مانده"), "text"),
-                              ui.Column("downgrade", L("Downgrade on", "تنزل در"), "date"),
-                              ui.Column("grace", L("Grace", "مهلت"), "badge")],
-                     rows=table_rows, total=total,
-                     more_href=(f"{PREFIX}/members?offset={offset + PAGE_SIZE}"
-                                + (f"&tier={tier_name}" if tier_name else ""))
-                     if offset + PAGE_SIZE < total else None,
-                     empty=L("No members yet.", "هنوز عضوی نیست."))
-    choose = Form(f"{PREFIX}/members", [
-        Input("tier", L("Tier", "سطح"), "select", tier_name or "",
-              options=[("", L("All tiers", "همه سطح‌ها"))] + [(t.name, _title(t)) for t in ladder.tiers])],
-        L("Show", "نمایش"), method="get", key="tier")
-    return page(ctx, L("Members and their tiers", "اعضا و سطحشان"),
-                [Block(None, [table], forms=[choose], wide=True)])
+        table_rows.append(
+            {
+                "name": ui.Link(r["customer"].display_name, f"/customers/{r['customer'].id}"),
+                "tier": ui.Badge(
+                    L(r["title"] or r["tier"], r["title_fa"] or r["title"] or r["tier"]),
+                    tone="success" if r["rank"] else "info",
+                ),
+                "progress": _progress_cell(r, currency),
+                "next": L(nxt["text"], nxt["text_fa"]) if nxt and nxt["text"] else None,
+                "downgrade": date.fromisoformat(r["downgrade_on"]) if r["downgrade_on"] else None,
+                "grace": ui.Badge(L("in grace", "در مهلت"), "warning") if r["in_grace"] else None,
+            }
+        )
+    table = ui.Table(
+        columns=[
+            ui.Column("name", L("Member", "عضو"), "link"),
+            ui.Column("tier", L("Tier", "سطح"), "badge"),
+            ui.Column("progress", L("Toward the next tier", "تا سطح بعد"), "progress"),
+            ui.Column("next", L("Still needed", "مانده"), "text"),
+            ui.Column("downgrade", L("Downgrade on", "تنزل در"), "date"),
+            ui.Column("grace", L("Grace", "مهلت"), "badge"),
+        ],
+        rows=table_rows,
+        total=total,
+        more_href=(
+            f"{PREFIX}/members?offset={offset + PAGE_SIZE}"
+            + (f"&tier={tier_name}" if tier_name else "")
+        )
+        if offset + PAGE_SIZE < total
+        else None,
+        empty=L("No members yet.", "هنوز عضوی نیست."),
+    )
+    choose = Form(
+        f"{PREFIX}/members",
+        [
+            Input(
+                "tier",
+                L("Tier", "سطح"),
+                "select",
+                tier_name or "",
+                options=[("", L("All tiers", "همه سطح‌ها"))]
+                + [(t.name, _title(t)) for t in ladder.tiers],
+            )
+        ],
+        L("Show", "نمایش"),
+        method="get",
+        key="tier",
+    )
+    return page(
+        ctx,
+        L("Members and their tiers", "اعضا و سطحشان"),
+        [Block(None, [table], forms=[choose], wide=True)],
+    )
 
 
 def api_ladder(ctx):
@@ -164,8 +226,10 @@ def api_ladder(ctx):
 
     ladder = require_ladder(ctx.uow)
     counts = _counts(ctx.uow)
-    return {"currency": currency_of(ctx.uow),
-            "tiers": [t.to_dict() | {"members": counts.get(t.name, 0)} for t in ladder.tiers]}
+    return {
+        "currency": currency_of(ctx.uow),
+        "tiers": [t.to_dict() | {"members": counts.get(t.name, 0)} for t in ladder.tiers],
+    }
 
 
 def api_members(ctx):
@@ -179,8 +243,11 @@ def api_members(ctx):
     except ValueError:
         raise ValidationError("offset is a whole number", field="offset") from None
     rows, total = member_rows(ctx, ctx.query.get("tier") or None, offset)
-    return {"total": total, "offset": offset,
-            "members": [{"customer_id": r.pop("customer").id, **r} for r in rows]}
+    return {
+        "total": total,
+        "offset": offset,
+        "members": [{"customer_id": r.pop("customer").id, **r} for r in rows],
+    }
 
 
 def api_member(ctx):
@@ -195,20 +262,31 @@ def api_member(ctx):
         raise NotFound(f"no customer with id {ctx.path_params['customer_id']}", field="customer")
     check_customer(ctx.uow, customer)
     ctx.uow.may_read = lambda plugin: ctx.user.can("read", plugin)
-    return {"customer_id": customer.id, "name": customer.display_name,
-            **profile_section(ctx.uow, customer).data}
+    return {
+        "customer_id": customer.id,
+        "name": customer.display_name,
+        **profile_section(ctx.uow, customer).data,
+    }
 
 
 def routes() -> list:
     from crmcore.web.contrib import WebRoute as R
 
-    return [R("/", ladder_page, kind="page"),
-            R("/members", members_page, kind="page"),
-            R("/ladder", api_ladder, summary="The tier ladder with members per tier"),
-            R("/members", api_members,
-              summary="Members with their tier, progress and downgrade day (?tier=&offset=)"),
-            R("/members/{customer_id:int}", api_member,
-              summary="One member's tier, progress and downgrade day (as crm tiers show --json)")]
+    return [
+        R("/", ladder_page, kind="page"),
+        R("/members", members_page, kind="page"),
+        R("/ladder", api_ladder, summary="The tier ladder with members per tier"),
+        R(
+            "/members",
+            api_members,
+            summary="Members with their tier, progress and downgrade day (?tier=&offset=)",
+        ),
+        R(
+            "/members/{customer_id:int}",
+            api_member,
+            summary="One member's tier, progress and downgrade day (as crm tiers show --json)",
+        ),
+    ]
 
 
 def menu() -> list:

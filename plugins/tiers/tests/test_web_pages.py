@@ -51,30 +51,47 @@ def test_ladder_and_members_pages(crm_app, crm_cli, tmp_path, tokens):
         assert "علی رضایی" not in jalali
         downgrade = re.findall(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", jalali)
         assert downgrade, "the downgrade day is shown in Jalali"
-        data = client.get(f"/api/p/tiers/members/{a}",
-                          headers={"Authorization": f"Bearer {tokens['sara']}"}).json()
+        data = client.get(
+            f"/api/p/tiers/members/{a}", headers={"Authorization": f"Bearer {tokens['sara']}"}
+        ).json()
         assert data["downgrade_on"] == shown["downgrade_on"] and data["tier"] == "silver"
-        listed = client.get("/api/p/tiers/members", params={"tier": "silver"},
-                            headers={"Authorization": f"Bearer {tokens['sara']}"}).json()
+        listed = client.get(
+            "/api/p/tiers/members",
+            params={"tier": "silver"},
+            headers={"Authorization": f"Bearer {tokens['sara']}"},
+        ).json()
         assert [m["customer_id"] for m in listed["members"]] == [a] and listed["total"] == 1
-        spec = client.get("/api/openapi.json",
-                          headers={"Authorization": f"Bearer {tokens['sara']}"}).json()
+        spec = client.get(
+            "/api/openapi.json", headers={"Authorization": f"Bearer {tokens['sara']}"}
+        ).json()
         assert {"/api/p/tiers/ladder", "/api/p/tiers/members"} <= set(spec["paths"])
-        assert client.get("/api/p/tiers/ladder",
-                          headers={"Authorization": f"Bearer {tokens['neda']}"}).status_code == 403
+        assert (
+            client.get(
+                "/api/p/tiers/ladder", headers={"Authorization": f"Bearer {tokens['neda']}"}
+            ).status_code
+            == 403
+        )
     with web_client(crm_app) as client:
         login(client, "neda", PASSWORD)
         assert "/p/tiers/" not in client.get("/customers").text
         assert client.get("/p/tiers/members").status_code == 403
 
 
-USD = PROGRAM.replace('currency = "IRR"', 'currency = "USD"').replace(
-    'calendar = "jalali"', 'calendar = "gregorian"').replace('per = "10000"', 'per = "1"')
+USD = (
+    PROGRAM.replace('currency = "IRR"', 'currency = "USD"')
+    .replace('calendar = "jalali"', 'calendar = "gregorian"')
+    .replace('per = "10000"', 'per = "1"')
+)
 SPEND = LADDER.replace('metric = "points"\nthreshold = 300', 'metric = "spend"\nthreshold = "640"')
 
 
 def test_persian_progress_is_in_dollars_not_cents(crm_app, crm_cli, tmp_path, tokens):
-    assert load_program(crm_cli, tmp_path, USD + SPEND.format(silver_extra="", gold_extra="")).exit_code == 0
+    assert (
+        load_program(
+            crm_cli, tmp_path, USD + SPEND.format(silver_extra="", gold_extra="")
+        ).exit_code
+        == 0
+    )
     cid = make_customer(crm_app, "Ann")
     shown = crm_cli("tiers", "show", str(cid), "--json").json()
     assert shown["next_tier"]["text"] == "640.00 USD more to Silver"

@@ -30,7 +30,8 @@ def _line(app, t: dict) -> str:
 
 
 #: the roles of a transfer's ledger entries, as a person reads them
-ROLES = {"out": "sent", "fee": "fee", "in": "received", "return": "returned", "reversal": "reversed"}
+ROLES = {"out": "sent", "fee": "fee", "in": "received", "return": "returned",
+         "reversal": "reversed"}
 
 
 def entries_text(entries: dict) -> str:
