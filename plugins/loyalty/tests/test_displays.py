@@ -55,6 +55,8 @@ def test_expired_lots_neither_count_nor_spend_before_the_job(crm_app, crm_cli):
     crm_app.clock.advance(days=2)
     assert balance(crm_app, cid) == 5
     assert crm_cli("loyalty", "balance", str(cid), "--json").json()["balance"] == 5
+    summary = crm_cli("reports", "run", "loyalty.summary", "--json").json()
+    assert summary["totals"]["outstanding"] == 5
     refused = crm_cli("loyalty", "redeem", str(cid), "mug")
     assert refused.exit_code == 1 and "has 5 points; cannot take 10" in refused.stderr
     assert [k for k, _ in kinds(crm_app, cid)] == ["earn", "earn"]  # refused: nothing written
