@@ -404,6 +404,8 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
     from .ledger import balance, lots
     from .models import LoyaltyAccount
     from .rewards import customer_vouchers, voucher_to_dict
+    from crmcore.api import formatter_for
+
     from .summary import expiry_summary
     from .webkit import Block, Form, page
 
@@ -424,22 +426,24 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
     ]
     if account is not None and account.owed:
         stats.append(ui.Stat(L("Owed", "بدهی امتیاز"), account.owed, kind="number", tone="danger"))
-    expiring = ui.Table(
-        columns=[
-            ui.Column("day", L("Expires on", "تاریخ انقضا"), "date"),
-            ui.Column("points", L("Points", "امتیاز"), "number"),
-        ],
-        rows=[
-            {"day": s.day if s.day else L("never", "هرگز"), "points": s.points}
-            for s in summary.first
+    fmt = formatter_for(ctx.uow, ctx.lang)
+    expiring = ui.Section(
+        L("When points expire", "زمان انقضای امتیازها"),
+        [
+            ui.FieldList(
+                [
+                    ui.Field(fmt.date(s.day) if s.day else L("never", "هرگز"), s.points, "number")
+                    for s in summary.first
+                ]
+                + (
+                    [ui.Field(L("later", "بعدها"), summary.rest_points, "number")]
+                    if summary.rest_lots
+                    else []
+                )
+            )
         ]
-        + (
-            [{"day": L("later", "بعدها"), "points": summary.rest_points}]
-            if summary.rest_lots
-            else []
-        ),
-        title=L("When points expire", "زمان انقضای امتیازها"),
-        empty=L("No open points.", "امتیاز بازی نیست."),
+        if summary.first
+        else [ui.Badge(L("No open points.", "امتیاز بازی نیست."))],
     )
     now = ctx.uow.now()
     vouchers = [
@@ -450,7 +454,7 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
             ui.Column("code", L("Code", "کد"), "link"),
             ui.Column("reward", L("Reward", "جایزه"), "text"),
             ui.Column("status", L("Status", "وضعیت"), "badge"),
-            ui.Column("until", L("Valid until", "معتبر تا"), "moment"),
+            ui.Column("until", L("Valid until", "معتبر تا"), "date"),
         ],
         rows=[
             {
@@ -483,8 +487,7 @@ def member_page(ctx, *, values=None, refusal=None, status: int = 200):
             ],
             forms=[redeem],
         ),
-        Block(None, [_history_table(ctx.uow, customer.id, limit)], wide=True),
-        Block(None, [voucher_table]),
+        Block(None, [_history_table(ctx.uow, customer.id, limit), voucher_table], wide=True),
     ]
     if ctx.user.can("manage", "loyalty"):
         blocks[0].forms.append(_adjust_form(customer.id, values, refusal))
