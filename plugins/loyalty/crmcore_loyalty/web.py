@@ -207,6 +207,22 @@ def _redeem_blocks(ctx, customer, chosen: str | None, form_values=None, refusal=
             )
         )
         return blocks
+    if not ctx.user.can("write", "loyalty"):  # read access: the reward is shown, not redeemed
+        blocks.append(
+            Block(
+                L("Confirm", "تأیید"),
+                [
+                    ui.Badge(
+                        L(
+                            "Redeeming needs write access to loyalty.",
+                            "برای ثبت استفاده از جایزه دسترسی نوشتن باشگاه لازم است.",
+                        ),
+                        "warning",
+                    )
+                ],
+            )
+        )
+        return blocks
     inputs = [
         Input("reward", L("Reward", "جایزه"), "hidden", reward.code),
         Input("key", "", "hidden", (form_values or {}).get("key") or _new_key()),

@@ -48,7 +48,8 @@ def users(crm_app, monkeypatch):
         add_user(uow, "boss", PASSWORD, "manager")
         add_user(uow, "clerk", PASSWORD, "agent")
         set_permission(uow, "clerk", "loyalty", "none")
-        for name in ("cashier", "boss", "clerk"):
+        add_user(uow, "viewer", PASSWORD, "read-only")
+        for name in ("cashier", "boss", "clerk", "viewer"):
             tokens[name] = create_token(uow, name, "tests")[1]
     return tokens
 
@@ -242,3 +243,15 @@ def test_api_routes_are_in_openapi_and_403_without_permission(crm_app, users, me
         assert csrf
         assert "/p/loyalty/" not in client.get("/customers").text
         assert client.get("/p/loyalty/").status_code == 403
+
+
+def test_read_access_sees_the_reward_but_cannot_redeem(crm_app, users, member):
+    with web_client(crm_app) as client:
+        csrf = login(client, "viewer", PASSWORD)
+        page = client.get(f"/p/loyalty/members/{member}/redeem", params={"reward": "coffee"})
+        assert page.status_code == 200 and 'data-form="confirm"' not in page.text
+        refused = client.post(
+            f"/p/loyalty/members/{member}/redeem",
+            data={"csrf_token": csrf, "reward": "coffee", "key": "k"},
+        )
+        assert refused.status_code == 403 and balance(crm_app, member) == 250
