@@ -84,12 +84,23 @@ class CRMGroup(click.Group):
             raise click.ClickException(message) from exc
 
 
+def _asks_help(ctx: click.Context) -> bool:
+    """Whether the rest of the command line asks for a subcommand's help
+    (``crm loyalty earn -h``)."""
+    protected = getattr(ctx, "_protected_args", None) or []
+    rest = [*protected, *ctx.args]
+    names = ctx.help_option_names or ["--help"]
+    return any(arg in names for arg in rest if isinstance(arg, str))
+
+
 def _guard_enabled(group: click.Command, plugin: str) -> click.Command:
     if getattr(group, "_crm_guarded", False):
         return group
     original = group.invoke
 
     def invoke(ctx):
+        if _asks_help(ctx):  # help needs no database: none is opened (or created) for it
+            return original(ctx)
         app = get_app(ctx)
         if not app.plugins.is_enabled(plugin):
             raise click.ClickException(

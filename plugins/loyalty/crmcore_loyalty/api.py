@@ -122,3 +122,7 @@ __all__ = [
     "points_earned_between", "take_back", "active_program", "load_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
     "LoyaltyAccount", "LoyaltyEntry", "LoyaltyLot", "LoyaltyRedemption", "LoyaltyVoucher",
 ]
+
+
+# -- pages on the kernel's UI contract, shared by the club's plugins (tiers, transfers) ----------
+from .webkit import Block, Form, Input, attempt, form_value, page, refused_status  # noqa: E402,F401

@@ -21,6 +21,13 @@ def _day(app, day) -> str:
     return Formatter.for_app(app).date(day)
 
 
+def _money_formatter(app, uow):
+    """The CLI reader's formatter with the business's rial/toman choice: amounts in major units."""
+    from crmcore.api import Formatter, money_unit_of
+
+    return Formatter.for_app(app, money_unit=money_unit_of(uow))
+
+
 @click.group()
 def loyalty():
     """Customer club points, rewards and vouchers (باشگاه مشتریان)."""
@@ -59,6 +66,7 @@ def program_show(version, source, as_json):
     """Show the active program (or --version N)."""
     from sqlalchemy import select
 
+    from .actions import rule_text
     from .models import LoyaltyProgram
     from .programs import active_program, program_to_dict, program_version
 
@@ -72,6 +80,7 @@ def program_show(version, source, as_json):
                                      "source_name": row.source_name, "sha256": row.sha256}
         text = row.source
         loaded = _date(app, row.loaded_at)
+        fmt = _money_formatter(app, uow)
     if as_json:
         echo_json(data | ({"source": text} if source else {}))
         return
@@ -86,13 +95,9 @@ def program_show(version, source, as_json):
         click.echo(f"  caps: per purchase {caps['per_purchase'] or '-'}, "
                    f"per {caps['period']} {caps['per_period'] or '-'}")
     for r in p.rules:
-        what = {"per_amount": f"{r.points} per {r.per_minor:,}",
-                "per_sku": f"{r.points} per {r.per_minor:,} of {', '.join(r.skus)}",
-                "per_category": f"{r.points} per {r.per_minor:,} in {', '.join(r.categories)}",
-                "multiplier": f"× {r.factor}" + (f" on {', '.join(r.applies_to)}" if r.applies_to else ""),
-                "threshold": f"every {r.every_minor:,} spent → {r.reward}"}.get(r.kind, f"{r.points} points")
         when = f" ({_day(app, r.starts)} to {_day(app, r.ends)})" if r.starts or r.ends else ""
-        click.echo(f"  rule {r.name}: {r.kind}, {what}, priority {r.priority}, {r.stacking}{when}")
+        click.echo(f"  rule {r.name}: {r.kind}, {rule_text(r, p, fmt)}, priority {r.priority}, "
+                   f"{r.stacking}{when}")
     for w in p.rewards.values():
         click.echo(f"  reward {w.code}: {w.title_fa or w.title} ({w.kind}), {w.cost} points")
     for name in data["sections"]:
@@ -121,33 +126,41 @@ def program_versions_cmd(as_json):
 # -- balances and history ----------------------------------------------------------------------------------
 @loyalty.command()
 @click.argument("customer")
+@click.option("--lots", "all_lots", is_flag=True, help="List every open lot with its expiry.")
 @click.option("--json", "as_json", is_flag=True)
-def balance(customer, as_json):
-    """A member's balance and open lots (with their expiry)."""
+def balance(customer, all_lots, as_json):
+    """A member's balance, what expires next (--lots: every open lot)."""
     from crmcore.api import resolve_customer
 
-    from .ledger import balance as get_balance, lots
-    from .models import LoyaltyAccount
+    from .ledger import lots
+    from .summary import balance_data, expiry_summary
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         c = resolve_customer(uow.session, customer)
-        account = uow.session.get(LoyaltyAccount, c.id)
         open_lots = lots(uow, c.id)
-        data = {"customer_id": c.id, "name": c.display_name, "balance": get_balance(uow, c.id),
-                "owed": account.owed if account else 0, "deficit": account.deficit if account else 0,
-                "lots": [{"id": lot.id, "remaining": lot.remaining, "points": lot.points,
-                          "earned_at": lot.earned_at.isoformat(),
-                          "expires_at": lot.expires_at.isoformat() if lot.expires_at else None} for lot in open_lots]}
-        shown = [(lot.remaining, _date(app, lot.expires_at) if lot.expires_at else "never") for lot in open_lots]
+        data = balance_data(uow, c)
+        shown = [(lot.remaining, _date(app, lot.expires_at) if lot.expires_at else "never")
+                 for lot in open_lots]
+        summary = expiry_summary(open_lots, tz=app.timezone)
+        days = [(_day(app, s.day) if s.day else "never", s.points, s.lots) for s in summary.first]
     if as_json:
         echo_json(data)
         return
     click.echo(f"{data['name']} (#{data['customer_id']}): {data['balance']:,} points")
     if data["owed"]:
         click.echo(f"  {data['owed']:,} points owed from refunds (taken from the next earnings)")
-    for remaining, expires in shown:
-        click.echo(f"  {remaining:>8,}  expires {expires}")
+    if all_lots:
+        for remaining, expires in shown:
+            click.echo(f"  {remaining:>8,}  expires {expires}")
+        return
+    for day, points, count in days:
+        lots_text = f" ({count:,} lots)" if count > 1 else ""
+        click.echo(f"  {points:>8,}  expire{'s' if points == 1 else ''} {day}{lots_text}"
+                   if day != "never" else f"  {points:>8,}  never expire{lots_text}")
+    if summary.rest_lots:
+        click.echo(f"  {summary.rest_points:>8,}  later, in {summary.rest_lots:,} more lots "
+                   f"(--lots lists them all)")
 
 
 @loyalty.command()
@@ -188,50 +201,48 @@ def _expiry_option(app, value):
     return parse_datetime(value, tz=app.timezone, field="expires")
 
 
-@loyalty.command()
+@loyalty.command(context_settings={"ignore_unknown_options": True})  # "-50" is refused clearly
 @click.argument("customer")
-@click.argument("points", type=int)
+@click.argument("points")
 @click.option("--reason", required=True, help="Why (shown in the history).")
 @click.option("--key", help="Idempotency key: the same key never earns twice.")
 @click.option("--expires", help="Expiry date (Jalali or Gregorian) or 'never' (default: the program's rule).")
 @click.option("--json", "as_json", is_flag=True)
 def earn(customer, points, reason, key, expires, as_json):
-    """Give POINTS to a member (a goodwill gesture, a campaign)."""
+    """Give POINTS to a member (a goodwill gesture, a campaign); to remove points use adjust."""
     from crmcore.api import resolve_customer
 
-    from .ledger import credit, entry_to_dict
+    from .actions import earn_points, parse_points
+    from .ledger import entry_to_dict
 
     app = get_app()
+    amount = parse_points(points)
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        e = credit(uow, c.id, points, kind="earn", reason=reason, key=key, expires_at=_expiry_option(app, expires))
+        e = earn_points(uow, c.id, amount, reason=reason, key=key,
+                        expires_at=_expiry_option(app, expires))
         out = entry_to_dict(e)
     echo_json(out) if as_json else click.echo(f"{out['points']:+,} points; balance {out['balance_after']:,}")
 
 
 @loyalty.command(context_settings={"ignore_unknown_options": True})
 @click.argument("customer")
-@click.argument("points", type=int)
+@click.argument("points")
 @click.option("--reason", required=True, help="Why (required: adjustments are audited).")
 @click.option("--key", help="Idempotency key.")
 @click.option("--json", "as_json", is_flag=True)
 def adjust(customer, points, reason, key, as_json):
     """Correct a balance by POINTS (negative to remove; never below zero)."""
-    from crmcore.api import ValidationError, resolve_customer
+    from crmcore.api import resolve_customer
 
-    from .ledger import credit, debit, entry_to_dict
+    from .actions import adjust_points, parse_points
+    from .ledger import entry_to_dict
 
-    if points == 0:
-        raise ValidationError("an adjustment of 0 points changes nothing", field="points")
+    amount = parse_points(points)
     app = get_app()
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        if points > 0:
-            e = credit(uow, c.id, points, kind="adjust", reason=reason, key=key)
-        else:
-            e = debit(uow, c.id, -points, kind="adjust", reason=reason, key=key)
-        uow.audit("adjust", "loyalty_points", e.id, {"points": points, "reason": reason}, customer_id=c.id)
-        out = entry_to_dict(e)
+        out = entry_to_dict(adjust_points(uow, c.id, amount, reason=reason, key=key))
     echo_json(out) if as_json else click.echo(f"{out['points']:+,} points; balance {out['balance_after']:,}")
 
 
@@ -271,7 +282,7 @@ def redeem(customer, reward, points, key, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def simulate(customer, amount, skus, categories, at, as_json):
     """Show which rules would fire for a purchase, and why — without writing anything."""
-    from crmcore.api import parse_datetime, resolve_customer
+    from crmcore.api import Money, parse_datetime, resolve_customer
 
     from .simulate import simulate as run
 
@@ -280,10 +291,15 @@ def simulate(customer, amount, skus, categories, at, as_json):
         c = resolve_customer(uow.session, customer)
         when = parse_datetime(at, tz=app.timezone, field="at") if at else None
         out = run(uow, c, amount=amount, skus=list(skus), categories=list(categories), at=when)
+        fmt = _money_formatter(app, uow)
     if as_json:
         echo_json(out)
         return
-    click.echo(f"a purchase of {int(out['amount']):,} {out['currency']} would earn {out['points']:,} points "
+
+    def money(minor) -> str:
+        return fmt.money(Money(int(minor), out["currency"]))
+
+    click.echo(f"a purchase of {money(out['amount'])} would earn {out['points']:,} points "
                f"(program version {out['program_version']})")
     for f in out["rules"]:
         mark = "✓" if f["fired"] else "·"
@@ -291,7 +307,7 @@ def simulate(customer, amount, skus, categories, at, as_json):
         click.echo(f"  {mark} {f['rule']} ({f['kind']}){pts}: {f['why']}")
     for t in out["thresholds"]:
         click.echo(f"  threshold {t['rule']}: {t['rewards_granted']} × {t['reward']}, then "
-                   f"{t['progress_after']:,} of {t['every']:,}")
+                   f"{money(t['progress_after'])} of {money(t['every'])}")
     if out["clawed_back"]:
         click.echo(f"  {out['clawed_back']:,} of them would pay back points owed from a refund")
     click.echo(f"  balance {out['balance_before']:,} → {out['balance_after']:,}")
@@ -392,15 +408,29 @@ def vouchers_list(customer, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def vouchers_show(code, as_json):
     """One voucher by its code."""
+    from crmcore.api import Money
+
     from .rewards import get_voucher, voucher_to_dict
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        out = voucher_to_dict(get_voucher(uow, code), uow.now())
+        v = get_voucher(uow, code)
+        out = voucher_to_dict(v, uow.now())
+        fmt = _money_formatter(app, uow)
+        value = (f"{v.percent}% off" if v.percent is not None
+                 else fmt.money(Money(v.amount_minor, v.currency)) + " off"
+                 if v.amount_minor is not None else f"item {v.sku}" if v.sku else v.kind)
+        when = {k: _date(app, getattr(v, k)) if getattr(v, k) else None
+                for k in ("issued_at", "valid_until", "used_at")}
     if as_json:
         echo_json(out)
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in out.items() if v is not None))
+        return
+    click.echo(f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, "
+               f"{out['status']}")
+    click.echo(f"  issued {when['issued_at']}"
+               + (f", valid until {when['valid_until']}" if when["valid_until"] else "")
+               + (f", used {when['used_at']}" if when["used_at"] else "")
+               + (f" on purchase {out['used_purchase']}" if out["used_purchase"] else ""))
 
 
 @vouchers.command("use")

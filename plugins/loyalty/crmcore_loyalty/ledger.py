@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from crmcore.api import Conflict, Customer, NotFound, ValidationError
 
@@ -98,11 +98,40 @@ def _insert_for(session):
 
 
 def balance(uow, customer_id: int) -> int:
+    """What the member may spend now: lots already past their expiry do not count, even before the
+    ``loyalty.expiry`` job has written their ``expire`` entry."""
     cached = _accounts(uow).get(customer_id)
     if cached is not None:
-        return cached.balance
-    value = uow.session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.customer_id == customer_id))
+        value = cached.balance
+    else:
+        value = uow.session.scalar(select(LoyaltyAccount.balance)
+                                   .where(LoyaltyAccount.customer_id == customer_id))
+    return int(value or 0) - expired_unwritten(uow, customer_id)
+
+
+def expired_unwritten(uow, customer_id: int, now: datetime | None = None) -> int:
+    """Points in the member's lots whose expiry has passed but whose ``expire`` entry is not
+    written."""
+    value = uow.session.scalar(select(func.coalesce(func.sum(LoyaltyLot.remaining), 0)).where(
+        LoyaltyLot.customer_id == customer_id, LoyaltyLot.remaining > 0,
+        LoyaltyLot.expires_at.is_not(None), LoyaltyLot.expires_at <= (now or uow.now())))
     return int(value or 0)
+
+
+def expire_due(uow, customer_id: int, program: Program) -> LoyaltyEntry | None:
+    """Write the ``expire`` entry of the member's lots past their expiry now (as the job would), so
+    that a spend never takes points that have expired."""
+    now = uow.now()
+    due = list(uow.session.scalars(select(LoyaltyLot).where(
+        LoyaltyLot.customer_id == customer_id, LoyaltyLot.remaining > 0,
+        LoyaltyLot.expires_at.is_not(None), LoyaltyLot.expires_at <= now)
+        .order_by(LoyaltyLot.expires_at, LoyaltyLot.id)))
+    if not due:
+        return None
+    entry = expire_lots(uow, customer_id, due, now, program)
+    if entry is not None:
+        uow.emit("loyalty_points_expired", customer_id=customer_id, data=entry_to_dict(entry))
+    return entry
 
 
 # -- the hash chain ----------------------------------------------------------------------------------------
@@ -262,10 +291,13 @@ def debit(uow, customer_id: int, points: int, *, kind: str, reason: str, key: st
     repeated = _repeat(uow, key, customer_id, kind, -points)
     if repeated is not None:
         return repeated
-    if points > account.balance:
-        raise ValidationError(f"customer {customer_id} has {max(account.balance, 0)} points; "
-                              f"cannot take {points}", field="points")
     program = program or active_program(uow)
+    spendable = account.balance - expired_unwritten(uow, customer_id)
+    if points > spendable:
+        # refused before anything is written; a spend that goes ahead first expires what is due
+        raise ValidationError(f"customer {customer_id} has {max(spendable, 0)} points; "
+                              f"cannot take {points}", field="points")
+    expire_due(uow, customer_id, program)
     entry = _debit_lots(uow, account, points, kind=kind, program=program, occurred_at=occurred_at,
                         reason=reason.strip(), ref=ref, key=key, interaction_id=interaction_id,
                         details=details or {})
@@ -365,9 +397,11 @@ def points_earned_between(uow, customer_id: int, start: datetime, end: datetime)
 
 
 def lots(uow, customer_id: int, *, open_only: bool = True) -> list[LoyaltyLot]:
+    """The member's lots; ``open_only``: those with points left that have not expired."""
     q = select(LoyaltyLot).where(LoyaltyLot.customer_id == customer_id)
     if open_only:
-        q = q.where(LoyaltyLot.remaining > 0)
+        q = q.where(LoyaltyLot.remaining > 0, or_(LoyaltyLot.expires_at.is_(None),
+                                                  LoyaltyLot.expires_at > uow.now()))
     return list(uow.session.scalars(q.order_by(LoyaltyLot.expires_at, LoyaltyLot.id)))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from crmcore.api import Customer, SearchField, ValidationError, compare, to_ascii_digits, ui
 
-from .ledger import entry_to_dict, ledger, lots
+from .ledger import balance, entry_to_dict, ledger, lots
 from .models import LoyaltyAccount
 from .programs import active_program
 
@@ -54,8 +54,9 @@ def profile_section(uow, customer) -> ui.Panel | None:
         if lot.expires_at is not None and lot.expires_at <= horizon
     ]
     entries = ledger(uow, customer.id, limit=5, newest_first=True)
+    spendable = balance(uow, customer.id)  # lots past their expiry no longer count
     data = {
-        "balance": account.balance,
+        "balance": spendable,
         "owed": account.owed,
         "expiring_soon": [
             {"points": lot.remaining, "expires_at": lot.expires_at.isoformat()} for lot in soon_lots
@@ -70,7 +71,8 @@ def profile_section(uow, customer) -> ui.Panel | None:
             for e in entries
         ],
     }
-    stats = [ui.Stat(L("Points balance", "مانده امتیاز"), account.balance, kind="number")]
+    stats = [ui.Stat(L("Points balance", "مانده امتیاز"), spendable, kind="number",
+                     href=f"/p/loyalty/members/{customer.id}")]
     if soon_lots:
         stats.append(
             ui.Stat(

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crmcore.api import Report, ReportParams, ReportResult
 
-from .models import LoyaltyAccount, LoyaltyEntry
+from .models import LoyaltyAccount, LoyaltyEntry, LoyaltyLot
 from .programs import active_program
 
 SPEND_KINDS = ("redeem",)
@@ -44,6 +44,10 @@ def run_summary(uow, params: ReportParams) -> ReportResult:
     outstanding, owed, absorbed = uow.session.execute(select(
         func.coalesce(func.sum(LoyaltyAccount.balance), 0), func.coalesce(func.sum(LoyaltyAccount.owed), 0),
         func.coalesce(func.sum(LoyaltyAccount.absorbed), 0))).one()
+    # lots past their expiry are no longer owed, even before the job writes their expire entry
+    outstanding -= uow.session.scalar(select(func.coalesce(func.sum(LoyaltyLot.remaining), 0)).where(
+        LoyaltyLot.remaining > 0, LoyaltyLot.expires_at.is_not(None),
+        LoyaltyLot.expires_at <= uow.now())) or 0
     out_rows = [[k, *v] for k, v in sorted(rows.items())]
     totals = {c: sum(r[i + 1] for r in out_rows) for i, c in enumerate(columns[1:])}
     totals.update({"outstanding": int(outstanding), "owed": int(owed), "absorbed": int(absorbed),

@@ -103,12 +103,21 @@ def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _why_amount(rule: Rule, base: int, units: int, points: int, matched: list[int]) -> str:
-    what = (f"amount {base:,}" if rule.kind == "per_amount"
-            else f"lines with SKU {', '.join(rule.skus)} worth {base:,}" if rule.kind == "per_sku"
-            else f"lines in category {', '.join(rule.categories)} worth {base:,}")
-    return (f"{what}: {units} × {rule.points} point(s) per {rule.per_minor:,}" if points
-            else f"{what}: less than {rule.per_minor:,}" if matched else "no matching line")
+def _money(minor: int, currency: str) -> str:
+    """An amount in the currency's major unit (``75.50 USD``), as every display shows it."""
+    from crmcore.api import Formatter, Money
+
+    return Formatter.for_language("en").money(Money(minor, currency))
+
+
+def _why_amount(rule: Rule, base: int, units: int, points: int, matched: list[int],
+                currency: str) -> str:
+    worth, per = _money(base, currency), _money(rule.per_minor, currency)
+    what = (f"amount {worth}" if rule.kind == "per_amount"
+            else f"lines with SKU {', '.join(rule.skus)} worth {worth}" if rule.kind == "per_sku"
+            else f"lines in category {', '.join(rule.categories)} worth {worth}")
+    return (f"{what}: {units} × {rule.points} point(s) per {per}" if points
+            else f"{what}: less than {per}" if matched else "no matching line")
 
 
 def compute_earning(program: Program, *, amount: int, lines: list[Line], day: date, first_purchase: bool,
@@ -147,7 +156,8 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             points = units * rule.points
             for i in matched:
                 weights[i] = lines[i].amount
-            why = _why_amount(rule, base, units, points, matched) if explain else ""
+            why = (_why_amount(rule, base, units, points, matched, program.currency)
+                   if explain else "")
         elif rule.kind == "fixed":
             points, bonus, why = rule.points, rule.points, "every purchase"
         elif rule.kind == "first_purchase":

@@ -24,7 +24,10 @@ def simulation_lines(amount: int, currency: str, skus: list[str], categories: li
             lines.append({field: name.strip(), "amount": minor})
     given = sum(ln["amount"] for ln in lines if ln["amount"] is not None)
     if given > amount:
-        raise ValidationError(f"the lines add up to {given:,}, more than the amount {amount:,}", field="amount")
+        from .rules import _money
+
+        raise ValidationError(f"the lines add up to {_money(given, currency)}, more than the "
+                              f"amount {_money(amount, currency)}", field="amount")
     open_lines = [ln for ln in lines if ln["amount"] is None]
     for ln, part in zip(open_lines, allocate(amount - given, [1] * len(open_lines))):
         ln["amount"] = part

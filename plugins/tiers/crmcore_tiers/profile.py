@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, Money, SearchField, ValidationError, compare, normalize, to_ascii_digits, ui,
+    Customer, Money, SearchField, ValidationError, compare, money_unit_of, normalize,
+    to_ascii_digits, ui,
 )
 
 from .models import TierMember
@@ -73,7 +74,8 @@ def profile_section(uow, customer) -> ui.Panel | None:
         if steps:
             closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
             text, text_fa = more_to(
-                closest["metric"], closest["needed"], currency, upper.title, upper.title_fa
+                closest["metric"], closest["needed"], currency, upper.title, upper.title_fa,
+                money_unit_of(uow),
             )
         data["next_tier"] = {
             "name": upper.name,

@@ -29,6 +29,22 @@ def _line(app, t: dict) -> str:
             f"{_when(app, t['created_at'])}{due}")
 
 
+#: the roles of a transfer's ledger entries, as a person reads them
+ROLES = {"out": "sent", "fee": "fee", "in": "received", "return": "returned",
+         "reversal": "reversed"}
+
+
+def entries_text(entries: dict) -> str:
+    """``sent #12, fee #13, received #14`` (the loyalty ledger's entry ids, by role)."""
+    parts = []
+    for role, label in ROLES.items():
+        ids = entries.get(role)
+        ids = [ids] if isinstance(ids, int) else [i for i in ids or () if isinstance(i, int)]
+        if ids:
+            parts.append(f"{label} " + ", ".join(f"#{i}" for i in ids))
+    return "; ".join(parts) or "none"
+
+
 def _done(t: dict, as_json: bool, message: str) -> None:
     echo_json(t) if as_json else click.echo(message)
 
@@ -148,7 +164,7 @@ def show(transfer_id, as_json):
     click.echo(_line(app, t))
     if t["note"]:
         click.echo(f"  note: {t['note']}")
-    click.echo(f"  allowed as: {t['circle']}; ledger entries: {t['entries']}")
+    click.echo(f"  allowed as: {t['circle']}; ledger entries: {entries_text(t['entries'])}")
     for h in t["history"]:
         reason = f" — {h['reason']}" if h["reason"] else ""
         click.echo(f"  {_when(app, h['at'])}  {h['event']:<10} by {h['actor']}{reason}")

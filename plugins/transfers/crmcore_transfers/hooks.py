@@ -61,3 +61,17 @@ def referrals_same_household(uow, first, second):
 
     a, b = membership(uow, first.id), membership(uow, second.id)
     return "one family group" if a is not None and b is not None and a.family_id == b.family_id else None
+
+
+@hookimpl
+def crm_web_routes():
+    from .web import routes
+
+    return routes()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import menu
+
+    return menu()

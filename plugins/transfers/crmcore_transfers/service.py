@@ -85,6 +85,13 @@ def expiry_groups(consumed: list[list[Any]], cap: datetime | None = None) -> lis
     return sorted(totals.items(), key=lambda kv: (kv[0] is None, kv[0] or datetime.min.replace(tzinfo=timezone.utc)))
 
 
+def _id_of(uow, entry) -> int:
+    """A ledger entry's id (a debit's entry gets it when the session is flushed)."""
+    if entry.id is None:
+        uow.session.flush()
+    return entry.id
+
+
 def _credit_groups(uow, transfer: Transfer, customer_id: int, groups, *, kind: str, role: str,
                    reason: str) -> list[int]:
     ids = []
@@ -185,12 +192,12 @@ def send(uow, sender_id: int, recipient_id: int, points: int, *, key: str | None
     out = loyalty.debit(uow, sender.id, points, kind="transfer_out", key=f"{ref}:out", ref=ref,
                         reason=f"transfer {transfer.id} to customer {recipient.id}",
                         details={"transfer_id": transfer.id, "recipient_id": recipient.id})
-    entries: dict[str, Any] = {"out": out.id, "fee": None}
+    entries: dict[str, Any] = {"out": _id_of(uow, out), "fee": None}
     transfer.consumed = _lots(out)
     if fee:
         fee_entry = loyalty.debit(uow, sender.id, fee, kind="transfer_fee", key=f"{ref}:fee", ref=ref,
                                   reason=f"fee of transfer {transfer.id}", details={"transfer_id": transfer.id})
-        entries["fee"] = fee_entry.id
+        entries["fee"] = _id_of(uow, fee_entry)
         transfer.fee_consumed = _lots(fee_entry)
     transfer.entries = entries
     _step(uow, transfer, "requested")
@@ -308,7 +315,7 @@ def reverse(uow, transfer_id: int, reason: str) -> Transfer:
     if transfer.fee:
         back += _credit_groups(uow, transfer, transfer.sender_id, expiry_groups(transfer.fee_consumed),
                                kind="transfer_fee_refund", role="fee_refund", reason=f"{why}: fee refunded")
-    transfer.entries = {**transfer.entries, "reversal": [taken.id, *back],
+    transfer.entries = {**transfer.entries, "reversal": [_id_of(uow, taken), *back],
                         "reversal_lots": _lots(taken)}
     transfer.status = "reversed"
     transfer.reversed_at = uow.now()

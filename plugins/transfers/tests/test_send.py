@@ -147,3 +147,21 @@ def test_a_repeated_key_returns_the_first_transfer_and_changes_nothing(crm_app, 
         send(crm_app, a, c, 30, key="app-req-1")
     assert err.value.field == "key"
     assert balance(crm_app, a) == 69
+
+
+def test_show_names_the_ledger_entries_and_prints_no_dict(crm_app, crm_cli, tmp_path, members):
+    from crmcore_loyalty import api as loyalty
+
+    load_policy(crm_cli, tmp_path, 'fee = 5')
+    a, b, _ = members
+    give(crm_app, a, 300)
+    t = send(crm_app, a, b, 100)
+    shown = crm_cli("transfers", "show", str(t["id"]), "--json").json()
+    with crm_app.unit_of_work(readonly=True) as uow:
+        ids = {e.kind: e.id for e in loyalty.ledger(uow, a) + loyalty.ledger(uow, b)}
+    assert shown["entries"] == {"out": ids["transfer_out"], "fee": ids["transfer_fee"],
+                                "in": [ids["transfer_in"]]}
+    text = crm_cli("transfers", "show", str(t["id"])).stdout
+    assert "{" not in text and "'" not in text
+    assert (f"sent #{ids['transfer_out']}; fee #{ids['transfer_fee']}; "
+            f"received #{ids['transfer_in']}") in text

@@ -1,0 +1,99 @@
+"""The tiers pages (issue 28): the ladder with members per tier, each member's progress toward the
+next tier and the day a downgrade would happen, the API routes in OpenAPI, 403 without the
+permission; amounts in the currency's major unit on Persian pages (issue 34)."""
+
+import re
+
+import pytest
+from crmcore.testing import make_customer
+from crmcore.testing.web import login, web_client
+
+from tiers_helpers import PROGRAM, buy, days_ago, load_ladder, load_program, LADDER
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def tokens(crm_app, monkeypatch):
+    from argon2 import PasswordHasher, profiles
+    from crmcore.web.users import add_user, create_token, set_permission
+
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
+    out = {}
+    with crm_app.unit_of_work(actor="setup") as uow:
+        for name in ("sara", "neda"):
+            add_user(uow, name, PASSWORD, "agent")
+            out[name] = create_token(uow, name, "tests")[1]
+        set_permission(uow, "neda", "tiers", "none")
+    return out
+
+
+def test_ladder_and_members_pages(crm_app, crm_cli, tmp_path, tokens):
+    load_ladder(crm_cli, tmp_path, silver_extra="grace_days = 30")
+    a = make_customer(crm_app, "نرگس کریمی")
+    b = make_customer(crm_app, "علی رضایی")
+    buy(crm_app, a, 3_500_000, days_ago(crm_app, 20))  # 350 points: silver
+    buy(crm_app, b, 1_000_000, days_ago(crm_app, 5))
+    crm_cli("tiers", "evaluate", "--include-base")
+    shown = crm_cli("tiers", "show", str(a), "--json").json()
+    with web_client(crm_app) as client:
+        login(client, "sara", PASSWORD)
+        ladder = client.get("/p/tiers/")
+        assert ladder.status_code == 200
+        assert "نقره‌ای" in ladder.text and "۳۰۰ امتیاز در ۳۶۵ روز اخیر" in ladder.text
+        members = client.get("/p/tiers/members")
+        assert members.status_code == 200
+        assert "نرگس کریمی" in members.text and "علی رضایی" in members.text
+        assert shown["next_tier"]["text_fa"] in members.text
+        jalali = client.get("/p/tiers/members", params={"tier": "silver"}).text
+        assert "علی رضایی" not in jalali
+        downgrade = re.findall(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", jalali)
+        assert downgrade, "the downgrade day is shown in Jalali"
+        data = client.get(
+            f"/api/p/tiers/members/{a}", headers={"Authorization": f"Bearer {tokens['sara']}"}
+        ).json()
+        assert data["downgrade_on"] == shown["downgrade_on"] and data["tier"] == "silver"
+        listed = client.get(
+            "/api/p/tiers/members",
+            params={"tier": "silver"},
+            headers={"Authorization": f"Bearer {tokens['sara']}"},
+        ).json()
+        assert [m["customer_id"] for m in listed["members"]] == [a] and listed["total"] == 1
+        spec = client.get(
+            "/api/openapi.json", headers={"Authorization": f"Bearer {tokens['sara']}"}
+        ).json()
+        assert {"/api/p/tiers/ladder", "/api/p/tiers/members"} <= set(spec["paths"])
+        assert (
+            client.get(
+                "/api/p/tiers/ladder", headers={"Authorization": f"Bearer {tokens['neda']}"}
+            ).status_code
+            == 403
+        )
+    with web_client(crm_app) as client:
+        login(client, "neda", PASSWORD)
+        assert "/p/tiers/" not in client.get("/customers").text
+        assert client.get("/p/tiers/members").status_code == 403
+
+
+USD = (
+    PROGRAM.replace('currency = "IRR"', 'currency = "USD"')
+    .replace('calendar = "jalali"', 'calendar = "gregorian"')
+    .replace('per = "10000"', 'per = "1"')
+)
+SPEND = LADDER.replace('metric = "points"\nthreshold = 300', 'metric = "spend"\nthreshold = "640"')
+
+
+def test_persian_progress_is_in_dollars_not_cents(crm_app, crm_cli, tmp_path, tokens):
+    assert (
+        load_program(
+            crm_cli, tmp_path, USD + SPEND.format(silver_extra="", gold_extra="")
+        ).exit_code
+        == 0
+    )
+    cid = make_customer(crm_app, "Ann")
+    shown = crm_cli("tiers", "show", str(cid), "--json").json()
+    assert shown["next_tier"]["text"] == "640.00 USD more to Silver"
+    assert shown["next_tier"]["text_fa"].startswith("۶۴۰٫۰۰ ")
+    assert "۶۴٬۰۰۰" not in shown["next_tier"]["text_fa"]
