@@ -17,6 +17,10 @@ OUTBOX_EVENTS = {
         "A ticket nears an SLA target (the SLA job): ``ticket_id``, ``target``, ``due_at``, "
         "``business_minutes_left``, ``assignee``."
     ),
+    "tickets_reply_failed": (
+        "An agent's public reply could not be delivered after its last attempt: ``ticket_id``, "
+        "``message_id``, ``error``."
+    ),
     "tickets_ticket_merged": (
         "Two tickets became one: ``kept``, ``merged`` (ticket ids)."
     ),
