@@ -64,7 +64,7 @@ def test_customer_page_is_rtl_and_jalali_in_persian_and_ltr_gregorian_in_english
     en = client.get(f"/lang/en?next=/customers/{cid}")
     assert str(en.url).endswith(f"/customers/{cid}")
     assert '<html lang="en" dir="ltr">' in en.text
-    assert "1991-08-03" in en.text and "Recent interactions" in en.text
+    assert "1991-08-03" in en.text and "Timeline" in en.text
     assert client.get("/lang/fa?next=https://evil.example/").url.path == "/"
 
 
@@ -146,7 +146,7 @@ def test_new_customer_form_shows_the_bad_field_and_keeps_what_was_typed(client, 
     good = client.post("/customers/new", data={"name": "رضا", "phone": "09121110000", "tags": "vip، lead",
                                                 "csrf_token": csrf})
     assert re.search(r"/customers/\d+\?ok=saved$", str(good.url))
-    assert "<span class=\"tag\">lead</span>" in good.text
+    assert "<span class=\"ui-badge tone-info\">lead</span>" in good.text
 
 
 def test_read_only_users_see_no_forms_and_cannot_post(client, users, crm_app):

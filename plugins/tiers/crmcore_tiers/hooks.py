@@ -99,3 +99,17 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_customer_summary(uow, customer):
+    from .profile import summary_badge
+
+    return summary_badge(uow, customer)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .profile import timeline_entries
+
+    return timeline_entries(uow, customer, before, limit)
