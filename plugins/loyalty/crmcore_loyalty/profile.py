@@ -27,6 +27,10 @@ KIND_LABELS = {
     "merge_out": ("merged out", "ادغام (خروج)"),
     "transfer_in": ("transfer received", "انتقال دریافتی"),
     "transfer_out": ("transfer sent", "انتقال ارسالی"),
+    "transfer_fee": ("transfer fee", "کارمزد انتقال"),
+    "transfer_fee_refund": ("transfer fee refunded", "بازگشت کارمزد انتقال"),
+    "transfer_return": ("transfer returned", "برگشت انتقال"),
+    "transfer_reversal": ("transfer reversed", "لغو انتقال"),
 }
 L = ui.Label
 
