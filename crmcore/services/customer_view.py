@@ -60,7 +60,7 @@ def _checked(plugin: str, hook: str, result: Any, allowed: tuple[type, ...]) -> 
     return items
 
 
-# --- the header ------------------------------------------------------------------------------------
+# --- the header -----------------------------------------------------------------------------
 @attrs.frozen
 class Contributed:
     """What one plugin gave one of the hooks (its components), or the error that left it out."""
@@ -99,7 +99,7 @@ def _gather(uow, hook, kwargs, may_read, allowed) -> list[Contributed]:
     return sorted(out, key=lambda c: (_kernel_last(c.plugin), c.plugin))
 
 
-# --- the timeline ----------------------------------------------------------------------------------
+# --- the timeline ---------------------------------------------------------------------------
 def moment_of(at: datetime | date) -> datetime:
     """An entry's ``at`` as an aware UTC datetime (a plain date counts from its midnight, UTC)."""
     if isinstance(at, datetime):
@@ -154,7 +154,7 @@ def timeline(uow, customer, *, before: datetime | None = None, limit: int = TIME
     return TimelinePage([(p, e) for _, p, e in shown], more, sources, failed)
 
 
-# --- the kernel's own parts (hook implementations in crmcore.kernel_hooks) -----------------------
+# --- the kernel's own parts (hook implementations in crmcore.kernel_hooks) ------------------
 def kernel_summary(uow, customer) -> list:
     from .access import assignment_of
 

@@ -250,7 +250,6 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
             failed.append(c.plugin)
     stats = [i for i in head if not isinstance(i, ui.Badge)]
     badges = [i for i in head if isinstance(i, ui.Badge)]
-    entries = []
     by_plugin: dict[str, list] = {}
     for plugin, entry in page.entries:
         by_plugin.setdefault(plugin, []).append(entry)
@@ -267,8 +266,8 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
         elif c.items:
             actions.append(html)
     titles = {p.plugin: p.title for p in shown if not p.error}
-    sources = [(p, titles.get(p, p)) for p in sorted(set(page.sources) | ({only} if only else set()))
-               if p != customer_view.KERNEL]
+    shown_sources = set(page.sources) | ({only} if only else set())
+    sources = [(p, titles.get(p, p)) for p in sorted(shown_sources) if p != customer_view.KERNEL]
     return render(request, "customer.html", user, status=status, title="Customer", c=data,
                   panels=shown, error=error, can_write=may_write, fmt=fmt,
                   head_stats=stats, head_badges=badges, timeline=entries, sources=sources,
