@@ -160,17 +160,20 @@ def kernel_summary(uow, customer) -> list:
 
     session = uow.session
     totals: dict[str, int] = {}
-    for currency, kind, minor in session.execute(
-            select(Interaction.currency, Interaction.kind, func.sum(Interaction.amount_minor))
+    last = None
+    # one query: lifetime value per currency and the last purchase
+    for currency, kind, minor, latest in session.execute(
+            select(Interaction.currency, Interaction.kind, func.sum(Interaction.amount_minor),
+                   func.max(Interaction.occurred_at))
             .where(Interaction.customer_id == customer.id,
                    Interaction.kind.in_(("purchase", "refund")),
                    Interaction.currency.is_not(None))
             .group_by(Interaction.currency, Interaction.kind)):
         sign = -1 if kind == "refund" else 1
         totals[currency] = totals.get(currency, 0) + sign * int(minor or 0)
-    last = session.scalar(select(func.max(Interaction.occurred_at))
-                          .where(Interaction.customer_id == customer.id,
-                                 Interaction.kind == "purchase"))
+        if kind == "purchase" and latest is not None:
+            latest = moment_of(latest)
+            last = latest if last is None or latest > last else last
     owner = assignment_of(session, customer)
     items: list = [
         ui.Stat(L("Lifetime value", "ارزش طول عمر"),
