@@ -158,12 +158,14 @@ def summary(name: str, ms: list[float], target: float | None = None, baseline: f
 
 
 def in_process(url: str, demo_ids: list[int], queries: list[str], rounds: int) -> tuple[list[float], list[float]]:
-    """The same work without HTTP: profile + panels + interactions + template; the search service."""
+    """The same work without HTTP: profile, panels, header facts, timeline, actions, template; the
+    search service."""
     from starlette.requests import Request
 
     from crmcore.app import CRM
     from crmcore.services.customers import customer_to_dict, get_customer
-    from crmcore.services.interactions import list_interactions
+    from crmcore import ui
+    from crmcore.services import customer_view
     from crmcore.services.search import find_customers, match_to_dict
     from crmcore.web.panels import gather_panels
     from crmcore.web.render import make_environment, table_columns
@@ -178,10 +180,17 @@ def in_process(url: str, demo_ids: list[int], queries: list[str], rounds: int) -
             c = get_customer(uow.session, demo_ids[i % len(demo_ids)])
             data = customer_to_dict(c, with_sections=False)
             panels = gather_panels(uow, c, lambda p: True)
-            interactions = list_interactions(uow.session, c.id, limit=20)
+            facts = [x for f in customer_view.summary(uow, c) for x in f.items]
+            timeline = customer_view.timeline(uow, c)
+            customer_view.actions(uow, c)
         template.render(lang="fa", dir="rtl", tz=app.timezone, user=None, menu=[], csrf="x", path="/", here="/",
-                        title="", notice=None, columns=table_columns, c=data, panels=panels, interactions=interactions,
-                        panel_templates={}, error=None, can_write=True, request=request)
+                        title="", notice=None, columns=table_columns, c=data, panels=panels,
+                        head_stats=[x for x in facts if not isinstance(x, ui.Badge)],
+                        head_badges=[x for x in facts if isinstance(x, ui.Badge)],
+                        timeline=[e for _, e in timeline.entries], sources=[], only=None, before=None,
+                        older=timeline.before, failed=[], actions=[], currencies=["IRR"], sale={},
+                        money_unit="ریال", panel_templates={}, error=None, can_write=True,
+                        request=request)
 
     def search(i: int) -> None:
         with app.unit_of_work(readonly=True) as uow:

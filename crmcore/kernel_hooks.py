@@ -37,3 +37,17 @@ def crm_jobs():
 
     return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION "
                 "(30d)", prune_job)]
+
+
+@hookimpl
+def crm_customer_summary(uow, customer):
+    from .services.customer_view import kernel_summary
+
+    return kernel_summary(uow, customer)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .services.customer_view import kernel_timeline
+
+    return kernel_timeline(uow, customer, before, limit)

@@ -214,7 +214,8 @@ class Progress:
 class TimelineEntry:
     """Something that happened (or will) at ``at`` (aware UTC ``datetime``, or a ``date``): a title,
     an
-    optional detail line, a kind word shown as a badge, a link."""
+    optional detail line, a kind word shown as a badge, a link, and a typed ``value`` shown beside
+    the title (the amount of a purchase as :class:`Money`, points as a number: ``value_kind``)."""
 
     at: datetime | date
     title: Text = attrs.field(validator=_text)
@@ -222,6 +223,8 @@ class TimelineEntry:
     kind: Text | None = attrs.field(default=None, validator=_text)
     tone: str = attrs.field(default="neutral", validator=_one_of(TONES))
     href: str | None = attrs.field(default=None, validator=_href)
+    value: Any = None
+    value_kind: str = attrs.field(default="auto", validator=_one_of(VALUE_KINDS))
 
 
 @attrs.frozen
@@ -403,9 +406,11 @@ def components_data(items: Sequence[Any]) -> dict[str, Any]:
         elif isinstance(item, Progress):
             out[text_of(item.label, "en")] = _plain(item)
         elif isinstance(item, TimelineEntry):
-            out.setdefault("timeline", []).append(
-                {"at": _plain(item.at), "title": _plain(item.title), "detail": _plain(item.detail)}
-            )
+            entry = {"at": _plain(item.at), "title": _plain(item.title),
+                     "detail": _plain(item.detail)}
+            if item.value is not None:
+                entry["value"] = _plain(item.value)
+            out.setdefault("timeline", []).append(entry)
         elif isinstance(item, (Badge, Link)):
             out.setdefault("badges", []).append(_plain(item))
         elif isinstance(item, Chart):

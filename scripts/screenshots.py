@@ -39,6 +39,7 @@ PASSWORD = "screenshots only, not a real password"
 PAGES = [
     ("dashboard", "/"),
     ("customer", "/customers/{customer}"),
+    ("customers", "/customers"),
     ("board", "/boards/pipeline/deals"),
 ]
 

@@ -109,3 +109,16 @@ def test_json_keeps_the_machine_form(app, crm_cli):
     cid = make_customer(app, "مریم")
     shown = crm_cli("customers", "show", str(cid), "--json").json()
     assert shown["sections"]["club"] == {"points": 1250}
+
+
+def test_the_360_header_facts_head_the_text_form(app, crm_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("CRM_LANG", "fa")
+    cid = make_customer(app, "مریم", tags=["vip"])
+    record_purchase(app, cid, "1250000", at="1403-07-15 10:00")
+    record_purchase(app, cid, "250000", kind="refund", at="1403-07-16 10:00")
+    out = crm_cli("customers", "show", str(cid)).stdout
+    head = out.split("تلفن‌ها")[0] if "تلفن‌ها" in out else out[:600]
+    assert "ارزش طول عمر ۱٬۰۰۰٬۰۰۰ ریال" in head  # purchases minus refunds
+    assert "آخرین خرید ۱۴۰۳/۰۷/۱۵" in head and "[بدون پیامک]" in head and "[vip]" in head
+    assert all(len(line) <= 80 for line in out.splitlines())

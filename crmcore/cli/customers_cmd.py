@@ -121,10 +121,13 @@ def show(customer, as_json):
             ]
             echo_json(data)
             return
+        from ..services.customer_view import summary
+
         data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
         panels = gather_panels(uow, c)
+        facts = summary(uow, c)
         fmt = Formatter.for_app(app, money_unit=money_unit_of(uow))
-        _print_profile(data, c, panels, recent, fmt)
+        _print_profile(data, c, panels, recent, fmt, facts)
 
 
 _FIELDS = {
@@ -143,7 +146,24 @@ _FIELDS = {
 }
 
 
-def _print_profile(data, customer, panels, recent, fmt):
+def _summary_lines(facts, fmt, width: int) -> list:
+    """The 360° header's facts as text: a line of figures, a line of badges; a plugin whose values
+    cannot be shown is left out (the web page names it)."""
+    from .. import ui
+    from .panels import renderables
+
+    stats, badges = [], []
+    for c in facts:
+        try:
+            renderables(c.items, fmt, width)
+        except Exception:  # noqa: BLE001 - one plugin's bad value must not cost the profile
+            continue
+        stats += [i for i in c.items if not isinstance(i, ui.Badge)]
+        badges += [i for i in c.items if isinstance(i, ui.Badge)]
+    return renderables(stats, fmt, width) + renderables(badges, fmt, width)
+
+
+def _print_profile(data, customer, panels, recent, fmt, facts=()):
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
@@ -167,6 +187,8 @@ def _print_profile(data, customer, panels, recent, fmt):
     if data["kind"] != "person":
         head.append(f"  ({data['kind']})")
     con.print(head)
+    for line in _summary_lines(facts, fmt, con.width):
+        con.print(line)
     consent = (
         f"{'SMS' if not fmt.persian else 'پیامک'} {fmt.yes_no(data['consent']['sms'])} · "
         f"{'email' if not fmt.persian else 'ایمیل'} {fmt.yes_no(data['consent']['email'])}"

@@ -203,6 +203,8 @@ def renderables(items, fmt: Formatter, width: int = 76) -> list[RenderableType]:
                 if e.kind:
                     line.append(f"[{_text(e.kind, fmt)}] ", style=TONE_STYLES[e.tone])
                 line.append(_text(e.title, fmt))
+                if e.value is not None:
+                    line.append("  ").append_text(shown(e.value, fmt, e.value_kind, None))
                 if e.detail:
                     line.append(" — " + _text(e.detail, fmt), style="dim")
                 grid.add_row(fmt.moment(e.at), line)

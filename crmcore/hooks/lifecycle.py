@@ -104,3 +104,54 @@ def crm_customer_profile(uow, customer):
         plugin (the panel of a plugin the user may not read is not asked for at all).
     :when: each time a profile is shown; must only read.
     """
+
+
+@hookspec
+def crm_customer_summary(uow, customer):
+    """Add facts to the header of the customer's 360° page (and ``crm customers show``): the
+    figures a person wants before anything else (points balance, tier, open tickets…).
+
+    :param customer: the :class:`crmcore.storage.models.Customer`.
+    :return: a list of :class:`crmcore.ui.Stat` (a labelled figure: ``Stat(Label("Points",
+        "امتیاز"), 1250, kind="number")``) and :class:`crmcore.ui.Badge` (a status word beside the
+        name: the tier), or ``None``. The kernel adds its own (lifetime value, last purchase, owner,
+        consent, tags) after the plugins'. A plugin the viewer may not read is not asked; one whose
+        hook raises or whose values cannot be formatted is left out of the header and logged with
+        its name. Keep it to one or two cheap queries: it runs on every customer page.
+    :when: each time a profile is shown; must only read.
+    """
+
+
+@hookspec
+def crm_customer_timeline(uow, customer, before, limit):
+    """Add the plugin's events to the customer's unified timeline on the 360° page (interactions,
+    notes, tickets, deals, points, calls… in one list, newest first).
+
+    :param customer: the :class:`crmcore.storage.models.Customer`.
+    :param before: an aware UTC ``datetime``: give only events that happened strictly before it
+        (the page's "more" asks again with the oldest moment already shown), or ``None`` for the
+        newest.
+    :param limit: give at most this many events, the newest ones before ``before``.
+    :return: a list of :class:`crmcore.ui.TimelineEntry` (``at`` an aware UTC ``datetime``,
+        ``title``, ``kind`` as a ``ui.Label`` shown as a badge, ``detail``, ``tone``, ``href``,
+        ``value`` with ``value_kind``: an amount or points), or ``None``. The kernel merges every
+        source by ``at`` and formats each moment in the reader's calendar and zone. A plugin the
+        viewer may not read is not asked; a failing one is left out (the page says which).
+    :when: each time the customer page or a page of its timeline is shown; must only read.
+    """
+
+
+@hookspec
+def crm_customer_actions(uow, customer):
+    """Offer quick actions on the customer's 360° page beside the kernel's (add a note, record a
+    sale): new task, new deal, open a ticket…
+
+    :param customer: the :class:`crmcore.storage.models.Customer`.
+    :return: a list of :class:`crmcore.ui.Action`, each posting (with CSRF) to one of the plugin's
+        page routes (``crm_web_routes`` ``kind="page"``, ``methods=("POST",)``), with the form's
+        ``fields`` and the ``access`` level it needs (shown only to users whose level for the
+        plugin reaches it, and only when they may write this customer under the record rules), or
+        ``None``. The route runs the same service function as the CLI and redirects back to
+        ``/customers/<id>``.
+    :when: each time the customer page is shown to a user who may write the customer.
+    """

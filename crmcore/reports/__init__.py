@@ -95,6 +95,13 @@ class Report:
     description: str
     run: Callable[[Any, ReportParams], ReportResult]
     title_fa: str | None = None
+    #: the column holding each row's customer id, for reports with a row per customer (or per
+    #: record of one): rows of customers the reader may not read (record rules,
+    #: :mod:`crmcore.services.access`) are left out wherever the report is shown or downloaded.
+    #: Such a report should also narrow its own query with ``customer_clause(uow, "read")`` so
+    #: that its totals count only what the reader may see; when the kernel had to leave rows out,
+    #: it drops the totals rather than show figures made from hidden rows.
+    customer_column: str | None = None
 
 
 def report_registry(uow) -> dict[str, Report]:
@@ -121,7 +128,34 @@ def run_report(uow, name: str, params: ReportParams, *,
         raise ValidationError(f"unknown calendar {params.calendar!r} (gregorian or jalali)", field="calendar")
     if params.start and params.end and params.start > params.end:
         raise ValidationError("--from is after --to", field="from")
-    return report.run(uow, params).to_json(name)
+    result = report.run(uow, params).to_json(name)
+    if report.customer_column:
+        restrict_rows(uow, result, report.customer_column)
+    return result
+
+
+def restrict_rows(uow, result: dict[str, Any], column: str) -> None:
+    """Leave out of ``result`` the rows whose customer (in ``column``) the unit of work's viewer
+    may not read; a result that lost rows loses its totals too (they counted them)."""
+    from sqlalchemy import select
+
+    from ..services.access import customer_clause
+    from ..storage.models import Customer
+
+    clause = customer_clause(uow, "read")
+    if clause is None or column not in result["columns"]:
+        return
+    at = result["columns"].index(column)
+    ids = {row[at] for row in result["rows"] if isinstance(row[at], int)}
+    readable: set[int] = set()
+    chunk = sorted(ids)
+    for i in range(0, len(chunk), 500):
+        readable.update(uow.session.scalars(
+            select(Customer.id).where(Customer.id.in_(chunk[i:i + 500]), clause)))
+    kept = [row for row in result["rows"] if row[at] in readable]
+    if len(kept) != len(result["rows"]):
+        result["rows"] = kept
+        result["totals"] = {}
 
 
 def write_csv(fh, result: dict[str, Any], *, totals: bool = True, raw: bool = False) -> None:

@@ -36,6 +36,7 @@ class CustomerRow:
     name: str
     phone: str | None
     city: str | None
+    #: the username owning the customer under the record rules
     owner: str | None
     tags: tuple[str, ...]
     consent_sms: bool
@@ -137,7 +138,7 @@ def rows_for(uow, ids: list[int]) -> list[CustomerRow]:
                 Customer.id,
                 Customer.display_name,
                 Customer.city,
-                Customer.owner,
+                Customer.owner_id,
                 Customer.consent_sms,
                 Customer.consent_email,
             ).where(Customer.id.in_(ids))
@@ -168,6 +169,11 @@ def rows_for(uow, ids: list[int]) -> list[CustomerRow]:
     spent = dict(
         session.execute(select(Customer.id, spent_minor()).where(Customer.id.in_(ids))).all()
     )
+    from ..web.models import WebUser
+
+    owner_ids = {r.owner_id for r in base.values() if r.owner_id is not None}
+    usernames = dict(session.execute(select(WebUser.id, WebUser.username)
+                                     .where(WebUser.id.in_(owner_ids))).all()) if owner_ids else {}
     rows = []
     for cid in ids:
         r = base.get(cid)
@@ -179,7 +185,7 @@ def rows_for(uow, ids: list[int]) -> list[CustomerRow]:
                 name=r.display_name,
                 phone=phones.get(cid),
                 city=r.city,
-                owner=r.owner,
+                owner=usernames.get(r.owner_id),
                 tags=tuple(tags.get(cid, ())),
                 consent_sms=bool(r.consent_sms),
                 consent_email=bool(r.consent_email),

@@ -5,7 +5,7 @@ import re
 from typing import Any, Callable
 
 import attrs
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..errors import ValidationError
 
@@ -147,10 +147,24 @@ def _kind(op: str, value: str):
     return compare(Customer.kind, op, value)
 
 
+def _assigned(op: str, value: str):
+    """The user owning the record under the record rules (``crm customers assign``)."""
+    from ..storage.models import Customer
+    from ..web.models import WebUser
+
+    users = select(WebUser.id).where(WebUser.username == value.strip().lower())
+    if op == "=":
+        return Customer.owner_id.in_(users)
+    return or_(Customer.owner_id.is_(None), Customer.owner_id.not_in(users))
+
+
 KERNEL_FIELDS = [
     SearchField("tag", "has the tag (tag=vip)", _tag),
     SearchField("city", "city, case-insensitive (city=Tehran, city~teh)", _text_column("city")),
-    SearchField("owner", "the responsible user", _text_column("owner")),
+    SearchField("owner", "the responsible person as text (imported, free form)",
+                _text_column("owner")),
+    SearchField("assigned", "the user owning the customer under the record rules "
+                "(assigned=reza)", _assigned, ops=("=", "!=")),
     SearchField("kind", "person or organisation", _kind),
     SearchField("purchases", "number of purchases (purchases>=3)", _purchases, type="int"),
     SearchField("last_purchase", "local date of the last purchase (last_purchase<1403-01-01)",

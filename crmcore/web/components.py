@@ -176,3 +176,26 @@ def render_panel(
             raise
         log.exception("the panel of plugin %r could not be rendered", plugin)
         return failed(plugin, lang)
+
+
+def renders(
+    env: Environment,
+    plugin: str,
+    items,
+    *,
+    lang: str,
+    variables: dict[str, Any],
+    may: Callable[[str], bool] = lambda access: False,
+) -> Markup | None:
+    """``items`` of one plugin (components of :mod:`crmcore.ui`) as HTML, or ``None`` when they
+    cannot be shown (logged with the plugin's name): the customer page checks each plugin's part
+    of its header and timeline this way before showing them together."""
+    try:
+        return Markup(
+            env.get_template("_ui_items.html").render(
+                variables, lang=lang, plugin=plugin, components=list(items), may=may
+            )
+        )
+    except Exception:  # noqa: BLE001 - one plugin's bad values must not cost the page
+        log.exception("the components of plugin %r could not be rendered", plugin)
+        return None

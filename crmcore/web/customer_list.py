@@ -25,6 +25,7 @@ from ..services.customer_list import (
     list_segments,
     save_segment,
 )
+from ..services.access import assign_customer
 from ..services.customers import update_customer
 from ..services.search_fields import search_fields
 from .auth import Principal
@@ -35,7 +36,7 @@ from .view import redirect, render
 SIMPLE = (
     ("tag", "tag={}"),
     ("city", "city={}"),
-    ("owner", "owner={}"),
+    ("owner", "assigned={}"),
     ("consent", "consent={}"),
     ("last_from", "last_purchase>={}"),
     ("last_to", "last_purchase<={}"),
@@ -255,8 +256,8 @@ def build_router() -> APIRouter:
                 for cid in ids:
                     if action == "tag":
                         update_customer(uow, cid, add_tags=[value])
-                    else:
-                        update_customer(uow, cid, owner=value)
+                    else:  # the record rules' owner, as `crm customers assign --user`
+                        assign_customer(uow, cid, user=value)
                 return len(ids)
 
         await run_in_threadpool(store)

@@ -200,6 +200,13 @@ class Dashboard:
         )
 
 
+def fmt_currency(code: str) -> str:
+    """A currency's Persian name (``ریال``), or its code."""
+    from ..formatting import CURRENCY_NAMES_FA
+
+    return CURRENCY_NAMES_FA.get(code, code)
+
+
 def change_hint(now: Any, before: Any, label: ui.Label) -> ui.Label | None:
     """ "+12% on last month" from two figures (nothing when there is nothing to compare with)."""
     now, before = Decimal(str(now or 0)), Decimal(str(before or 0))
@@ -259,56 +266,42 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
     )
     if not user.can("manage"):
         return panels
-    net = "totals.by_currency.IRR.net"
-    sales_now = d.stat(
-        ui.Label("Sales this month", "فروش این ماه"),
-        "sales.by_period",
-        net,
-        kind="money",
-        currency="IRR",
-        start=first,
-        end=last,
-        period=d.month_period,
-    )
-    sales_then = d.stat(
-        ui.Label("Last month", "ماه گذشته"),
-        "sales.by_period",
-        net,
-        kind="money",
-        currency="IRR",
-        start=prev_first,
-        end=prev_last,
-        period=d.month_period,
-    )
-    purchases = d.stat(
-        ui.Label("Purchases this month", "تعداد خرید این ماه"),
-        "sales.by_period",
-        "totals.by_currency.IRR.purchases",
-        start=first,
-        end=last,
-        period=d.month_period,
-    )
-    panels.append(
-        ui.Panel(
-            key="sales",
-            title=ui.Label("Sales", "فروش"),
-            order=10,
-            items=[
-                ui.Stat(
-                    sales_now.label,
-                    sales_now.value,
-                    kind="money",
-                    href=sales_now.href,
-                    hint=change_hint(
-                        sales_now.value.amount,
-                        sales_then.value.amount,
-                        ui.Label("on last month", "نسبت به ماه گذشته"),
-                    ),
-                ),
-                sales_then,
-                purchases,
-            ],
+    # every currency sold in this month or the last (rials always, so an empty month shows 0)
+    currencies = {"IRR"}
+    for a, b in ((first, last), (prev_first, prev_last)):
+        found = d.value("sales.by_period", "totals.by_currency", start=a, end=b,
+                        period=d.month_period, default={})
+        currencies.update(found if isinstance(found, dict) else {})
+    items: list = []
+    for currency in sorted(currencies, key=lambda c: (c != "IRR", c)):
+        net = f"totals.by_currency.{currency}.net"
+        suffix = len(currencies) > 1
+        sales_now = d.stat(
+            ui.Label(f"Sales this month ({currency})" if suffix else "Sales this month",
+                     f"فروش این ماه ({fmt_currency(currency)})" if suffix else "فروش این ماه"),
+            "sales.by_period", net, kind="money", currency=currency, start=first, end=last,
+            period=d.month_period,
         )
+        sales_then = d.stat(
+            ui.Label("Last month", "ماه گذشته"), "sales.by_period", net, kind="money",
+            currency=currency, start=prev_first, end=prev_last, period=d.month_period,
+        )
+        purchases = d.stat(
+            ui.Label("Purchases this month", "تعداد خرید این ماه"),
+            "sales.by_period", f"totals.by_currency.{currency}.purchases",
+            start=first, end=last, period=d.month_period,
+        )
+        items += [
+            ui.Stat(
+                sales_now.label, sales_now.value, kind="money", href=sales_now.href,
+                hint=change_hint(sales_now.value.amount, sales_then.value.amount,
+                                 ui.Label("on last month", "نسبت به ماه گذشته")),
+            ),
+            sales_then,
+            purchases,
+        ]
+    panels.append(
+        ui.Panel(key="sales", title=ui.Label("Sales", "فروش"), order=10, items=items)
     )
     rate = d.stat(
         ui.Label("Retention, last 12 months", "نگهداشت مشتری، ۱۲ ماه اخیر"),

@@ -96,6 +96,15 @@ FA: dict[str, str] = {
     "every customer in the list": "همه مشتریان فهرست", "Apply": "اجرا", "Choose": "انتخاب", "Spent": "جمع خرید",
     "Pages": "صفحه‌ها", "Page {p} of {n}": "صفحه {p} از {n}", "Previous": "قبلی", "Next page": "بعدی",
 }
+# the customer 360° page: header, timeline and quick actions
+FA.update({
+    "Timeline": "رویدادها", "All": "همه", "Interactions and notes": "تعاملات و یادداشت‌ها",
+    "Older": "قدیمی‌تر", "Newest": "جدیدترین", "Quick actions": "اقدام سریع",
+    "Record a sale": "ثبت فروش", "Amount ({unit})": "مبلغ ({unit})", "Currency": "ارز",
+    "Receipt number (optional)": "شماره فاکتور (اختیاری)",
+    "Some parts from {plugins} could not be shown.": "بخشی از {plugins} نمایش داده نشد.",
+    "No events yet.": "هنوز رویدادی ثبت نشده است.",
+})
 
 
 def translate(text: str, lang: str) -> str:

@@ -2,6 +2,7 @@
 the audit log. Reads open read-only units of work; every change is one unit acting as the user."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -9,13 +10,17 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from .. import ui
+from ..domain.money import DEFAULT_CURRENCY
 from ..errors import CRMError, Forbidden
 from ..services.access import check_customer, customer_allowed
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services.interactions import interactions_table, list_interactions, record_interaction
-from ..storage.models import AuditEntry
+from ..services import customer_view
+from ..services.interactions import record_interaction
+from ..storage.models import AuditEntry, Interaction
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
+from .components import renders
 from .deps import WebError, form_text, page_user, state
 from ..reports.display import label_of, totals_lines
 from .i18n import translate
@@ -100,6 +105,33 @@ def build_router() -> APIRouter:
             return _customer_page(request, user, customer_id, error=str(exc), status=422)
         return redirect(f"/customers/{customer_id}", "saved")
 
+    @r.post("/customers/{customer_id:int}/sale")
+    async def record_sale(request: Request, customer_id: int,
+                          user: Principal = Depends(page_user("write"))):
+        form = await request.form()
+        values = {k: form_text(form, k, limit=100) for k in ("amount", "currency", "receipt")}
+        unit = state(request).formatter("en").money_unit
+
+        def store() -> None:
+            with state(request).unit(user) as uow:
+                customer = get_customer(uow.session, customer_id)
+                check_customer(uow, customer, "write")
+                currency = values["currency"] or DEFAULT_CURRENCY
+                sale = record_interaction(
+                    uow, customer, kind="purchase", channel="web", amount=values["amount"],
+                    currency=currency, unit=unit if currency == "IRR" else None,
+                    external_id=values["receipt"] or None)
+                uow.audit("record", "interaction", sale.id, {"kind": "purchase"},
+                          customer_id=customer.id)
+        try:
+            await run_in_threadpool(store)
+        except Forbidden:
+            raise
+        except CRMError as exc:
+            return _customer_page(request, user, customer_id, error=str(exc), status=422,
+                                  sale=values)
+        return redirect(f"/customers/{customer_id}", "saved")
+
     # --- reports --------------------------------------------------------------------------------
     @r.get("/reports")
     def reports(request: Request, user: Principal = Depends(page_user())):
@@ -173,24 +205,81 @@ def _run(request: Request, user: Principal, name: str) -> dict[str, Any]:
                      [o for o in q.getlist("option")[:20] if o])
 
 
+def _before(request: Request) -> datetime | None:
+    """The timeline page's ``?before=`` (an ISO moment; one without a zone is UTC)."""
+    raw = request.query_params.get("before", "")[:40]
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise WebError(422, f"{raw!r} is not a moment (ISO 8601)", field="before") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _customer_page(request: Request, user: Principal, customer_id: int, *, error: str | None = None,
-                   status: int = 200):
+                   status: int = 200, sale: dict[str, str] | None = None):
     web = state(request)
     lang = web.language(request, user)
+    before = _before(request)
+    only = request.query_params.get("only", "")[:60] or None
+    may_read = lambda plugin: user.can("read", plugin)  # noqa: E731
     with web.unit(user, readonly=True) as uow:
         customer = get_customer(uow.session, customer_id)
         check_customer(uow, customer, "read")
         data = customer_to_dict(customer, with_sections=False)
         may_write = user.can("write") and customer_allowed(uow, customer, "write")
-        panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
-        interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
+        panels = gather_panels(uow, customer, may_read)
+        facts = customer_view.summary(uow, customer, may_read)
+        page = customer_view.timeline(uow, customer, before=before, only=only, may_read=may_read)
+        quick = customer_view.actions(uow, customer, may_read) if may_write else []
+        currencies = customer_currencies(uow, customer.id) if may_write else []
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
     fmt = web.formatter(lang)
+    variables = {"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf, "customer": data}
     shown = render_panels(web, panels, lang=lang,
-                          may=lambda plugin, access: user.can(access, plugin),
-                          variables={"fmt": fmt, "tz": web.crm.timezone, "csrf": user.csrf,
-                                     "customer": data})
+                          may=lambda plugin, access: user.can(access, plugin), variables=variables)
+    failed = [c.plugin for c in facts if c.error] + page.failed
+    head: list = []
+    for c in facts:  # each plugin's facts are checked on their own, then shown together
+        if c.items and renders(web.templates, c.plugin, c.items, lang=lang,
+                               variables=variables) is not None:
+            head += c.items
+        elif c.items:
+            failed.append(c.plugin)
+    stats = [i for i in head if not isinstance(i, ui.Badge)]
+    badges = [i for i in head if isinstance(i, ui.Badge)]
+    by_plugin: dict[str, list] = {}
+    for plugin, entry in page.entries:
+        by_plugin.setdefault(plugin, []).append(entry)
+    bad = {p for p, items in by_plugin.items()
+           if renders(web.templates, p, items, lang=lang, variables=variables) is None}
+    entries = [e for p, e in page.entries if p not in bad]
+    failed += sorted(bad)
+    actions = []
+    for c in quick:
+        html = renders(web.templates, c.plugin, c.items, lang=lang, variables=variables,
+                       may=lambda access, plugin=c.plugin: user.can(access, plugin))
+        if html is None or c.error:
+            failed.append(c.plugin)
+        elif c.items:
+            actions.append(html)
+    titles = {p.plugin: p.title for p in shown if not p.error}
+    shown_sources = set(page.sources) | ({only} if only else set())
+    sources = [(p, titles.get(p, p)) for p in sorted(shown_sources) if p != customer_view.KERNEL]
     return render(request, "customer.html", user, status=status, title="Customer", c=data,
-                  panels=shown, interactions=interactions, error=error,
-                  can_write=may_write, fmt=fmt)
+                  panels=shown, error=error, can_write=may_write, fmt=fmt,
+                  head_stats=stats, head_badges=badges, timeline=entries, sources=sources,
+                  only=only, before=before, older=page.before, failed=sorted(set(failed)),
+                  actions=actions, currencies=currencies, sale=sale or {},
+                  money_unit=fmt.money_unit_name("IRR"))
+
+
+def customer_currencies(uow, customer_id: int) -> list[str]:
+    """The currencies a sale may be recorded in: the default first, then those the customer has
+    bought in."""
+    used = uow.session.scalars(select(Interaction.currency).distinct()
+                               .where(Interaction.customer_id == customer_id,
+                                      Interaction.currency.is_not(None)))
+    return [DEFAULT_CURRENCY, *sorted(c for c in used if c != DEFAULT_CURRENCY)]

@@ -225,7 +225,8 @@ def test_a_quick_action_on_the_360_page_changes_what_the_cli_shows(workspace):
     cid = workspace["customer"]
     page.goto(f"{workspace['url']}/customers/{cid}")
     note = "مشتری برای پنجشنبه وقت خواست"
-    page.fill("form[action$='/note'] input[name=text]", note)
+    page.click("details.quick:has(form[action$='/note']) summary")
+    page.fill("form[action$='/note'] textarea[name=text]", note)
     page.click("form[action$='/note'] button")
     playwright_api.expect(page.locator(".notice")).to_be_visible()
     listed = run_cli(
@@ -233,6 +234,60 @@ def test_a_quick_action_on_the_360_page_changes_what_the_cli_shows(workspace):
     )
     assert listed[0]["payload"]["text"] == note
     check_page(page, "the 360° page after a note")
+    context.close()
+    assert errors == []
+
+
+def test_the_360_header_timeline_and_sale_action_and_the_list_as_cards_on_a_phone(workspace):
+    context, page, errors = open_as(workspace, "manager", WIDTHS["phone"])
+    cid = workspace["customer"]
+    url = f"{workspace['url']}/customers/{cid}"
+    page.goto(url)
+    head = page.locator("header.customer-head")
+    labels = head.locator(".ui-stat-label").all_inner_texts()
+    assert {"مانده امتیاز", "ارزش طول عمر", "آخرین خرید", "مسئول"} <= set(labels), labels
+    assert head.locator(".ui-badge").count() >= 3  # tier, SMS and email consent
+    assert PERSIAN_DATE.search(head.locator(".ui-stat", has_text="آخرین خرید").inner_text())
+    entries = page.locator("#timeline .ui-timeline li")
+    # a page of 20, or a few more when several events share the moment the page ends at
+    assert entries.count() >= 20
+    kinds = set(page.locator("#timeline .ui-timeline li .ui-badge").all_inner_texts())
+    assert {"امتیاز", "تعامل"} <= kinds, kinds  # interactions and loyalty's points, merged
+    moments = page.eval_on_selector_all(
+        "#timeline .ui-timeline time", "els => els.map(e => e.getAttribute('datetime'))"
+    )
+    first_page = moments
+    assert all(a >= b for a, b in zip(moments, moments[1:])), moments  # newest first
+    page.click("#timeline a.more")
+    older = page.eval_on_selector_all(
+        "#timeline .ui-timeline time", "els => els.map(e => e.getAttribute('datetime'))"
+    )
+    assert older and older[0] < first_page[-1]  # strictly older: nothing shown twice
+    check_page(page, "the 360° page's older events")
+    page.click("#timeline .chips a[href*='only=loyalty']")
+    assert set(page.locator("#timeline .ui-timeline li .ui-badge").all_inner_texts()) == {"امتیاز"}
+
+    page.goto(url)
+    page.click("details.quick:has(form[action$='/sale']) summary")
+    page.fill("form[action$='/sale'] input[name=amount]", "۲۵۰۰۰۰")
+    page.fill("form[action$='/sale'] input[name=receipt]", "WS-360-1")
+    page.click("form[action$='/sale'] button")
+    playwright_api.expect(page.locator(".notice")).to_be_visible()
+    bought = run_cli(
+        workspace["app"].url, "interactions", "list", str(cid), "--kind", "purchase", "--json"
+    )
+    assert bought[0]["external_id"] == "WS-360-1" and bought[0]["channel"] == "web"
+    assert page.locator("#timeline .ui-timeline li").first.locator(".ui-badge").inner_text() in (
+        "تعامل", "امتیاز")
+    check_page(page, "the 360° page after a sale")
+
+    page.goto(workspace["url"] + "/customers")
+    card = page.locator("table.customers tr[data-customer]").first
+    assert card.evaluate("e => getComputedStyle(e).display") == "grid"
+    assert page.locator("table.customers thead").evaluate(
+        "e => getComputedStyle(e).display") == "none"
+    assert card.locator(".c-name a").is_visible() and card.locator(".c-last").is_visible()
+    check_page(page, "the customer list as cards")
     context.close()
     assert errors == []
 

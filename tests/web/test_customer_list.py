@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from crmcore.api import Customer, SearchField, hookimpl
 from crmcore.services.customers import get_customer
+from crmcore.web.models import WebUser
 from crmcore.testing import make_customer, record_purchase
 
 from .conftest import csrf_of, login
@@ -157,7 +158,7 @@ def test_bulk_tag_and_owner_change_the_chosen_or_all_listed_customers(
         data={
             "csrf_token": csrf,
             "action": "owner",
-            "value": "reza",
+            "value": "manager",
             "scope": "all",
             "clause": ["tag=vip"],
         },
@@ -165,8 +166,18 @@ def test_bulk_tag_and_owner_change_the_chosen_or_all_listed_customers(
     assert r.status_code == 200
     with crm_app.unit_of_work(readonly=True) as uow:
         assert [t.tag for t in get_customer(uow.session, shop["sara"]).tags] == ["نوروز"]
-        owners = dict(uow.session.execute(select(Customer.id, Customer.owner)).all())
-    assert owners == {shop["maryam"]: "reza", shop["ali"]: "reza", shop["sara"]: None}
+        owners = dict(uow.session.execute(select(Customer.id, Customer.owner_id)).all())
+        manager = uow.session.scalar(select(WebUser.id).where(WebUser.username == "manager"))
+    # the owner of the record rules (as `crm customers assign --user`), not the free-text owner
+    assert owners == {shop["maryam"]: manager, shop["ali"]: manager, shop["sara"]: None}
+    listing = client.get("/customers", params={"owner": "manager"}).text
+    assert sorted(listed(listing)) == sorted([shop["maryam"], shop["ali"]])
+    assert '<td class="c-owner">manager</td>' in listing
+    unknown = client.post(
+        "/customers/bulk",
+        data={"csrf_token": csrf, "action": "owner", "value": "nobody", "id": [str(shop["sara"])]},
+    )
+    assert unknown.status_code == 404 and "no user" in unknown.text
     other = make_client(crm_app)
     viewer = login(other, "viewer")
     denied = other.post(

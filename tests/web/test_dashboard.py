@@ -147,3 +147,22 @@ def test_a_failing_widget_costs_only_itself_and_names_its_plugin(
     assert "بخش افزونهٔ «broken» نمایش داده نشد" in page.text
     assert 'id="widget-customers"' in page.text
     assert any("broken" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_sales_show_every_currency_sold_not_rials_only(client, users, crm_app):
+    from crmcore.testing import make_customer, record_purchase
+
+    cid = make_customer(crm_app, "Sam Lee")
+    record_purchase(crm_app, cid, "1,500,000")
+    record_purchase(crm_app, cid, "75.50", currency="USD")
+    login(client, "manager")
+    figures = client.get("/api/dashboard").json()["figures"]
+    sales = {f["path"]: f["value"] for f in figures if f["report"] == "sales.by_period"
+             and f["from"] and f["from"] == max(g["from"] for g in figures
+                                                 if g["report"] == "sales.by_period")}
+    assert sales["totals.by_currency.USD.net"] == "75.50"
+    assert sales["totals.by_currency.IRR.net"] == "1500000"
+    assert sales["totals.by_currency.USD.purchases"] == 1
+    page = client.get("/").text
+    assert "۷۵٫۵۰ دلار" in page and "۱٬۵۰۰٬۰۰۰ ریال" in page
+    assert "فروش این ماه (دلار)" in page

@@ -64,7 +64,7 @@ def test_customer_page_is_rtl_and_jalali_in_persian_and_ltr_gregorian_in_english
     en = client.get(f"/lang/en?next=/customers/{cid}")
     assert str(en.url).endswith(f"/customers/{cid}")
     assert '<html lang="en" dir="ltr">' in en.text
-    assert "1991-08-03" in en.text and "Recent interactions" in en.text
+    assert "1991-08-03" in en.text and "Timeline" in en.text
     assert client.get("/lang/fa?next=https://evil.example/").url.path == "/"
 
 
@@ -146,7 +146,7 @@ def test_new_customer_form_shows_the_bad_field_and_keeps_what_was_typed(client, 
     good = client.post("/customers/new", data={"name": "رضا", "phone": "09121110000", "tags": "vip، lead",
                                                 "csrf_token": csrf})
     assert re.search(r"/customers/\d+\?ok=saved$", str(good.url))
-    assert "<span class=\"tag\">lead</span>" in good.text
+    assert "<span class=\"ui-badge tone-info\">lead</span>" in good.text
 
 
 def test_read_only_users_see_no_forms_and_cannot_post(client, users, crm_app):
@@ -220,3 +220,65 @@ def test_report_totals_are_formatted_not_dicts(client, users, crm_app):
     totals = page[page.index("<h2>جمع‌ها</h2>") :]
     assert "۱٬۲۵۰٬۰۰۰ ریال" in totals and "IRR" in totals
     assert "{" not in totals.split("</dl>")[0] and "None" not in totals
+
+
+def test_the_360_header_timeline_and_actions_take_each_plugins_part_on_its_own(
+        crm_app_factory, make_client, users):
+    from datetime import datetime, timezone
+
+    from crmcore.api import Money, ui
+    from crmcore.testing import record_purchase
+
+    L = ui.Label
+
+    class Visits:
+        @hookimpl
+        def crm_customer_summary(self, uow, customer):
+            return [ui.Stat(L("Visits", "مراجعه‌ها"), 7, kind="number"),
+                    ui.Badge(L("Regular", "همیشگی"), tone="success")]
+
+        @hookimpl
+        def crm_customer_timeline(self, uow, customer, before, limit):
+            at = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+            if before is not None and at >= before:
+                return []
+            return [ui.TimelineEntry(at, L("Visited the shop", "مراجعه حضوری"),
+                                     kind=L("visit", "مراجعه"))]
+
+        @hookimpl
+        def crm_customer_actions(self, uow, customer):
+            return [ui.Action(L("Book a visit", "رزرو مراجعه"), f"/visits/{customer.id}")]
+
+    class Broken:
+        @hookimpl
+        def crm_customer_summary(self, uow, customer):
+            return [ui.Stat(L("Bad", "بد"), "not a number", kind="number")]
+
+        @hookimpl
+        def crm_customer_timeline(self, uow, customer, before, limit):
+            raise RuntimeError("the broken plugin's table is away")
+
+    app = crm_app_factory(extra_plugins=[("visits", Visits(), None), ("broken", Broken(), None)])
+    cid = make_customer(app, "مریم")
+    record_purchase(app, cid, "1,500,000", at="2025-03-02 10:00")
+    record_purchase(app, cid, "20", currency="USD", at="2025-03-03 10:00")
+    client = make_client(app)
+    login(client, "agent")
+    page = client.get(f"/customers/{cid}").text
+    head = page[page.index('<header class="customer-head'):page.index("</header>", page.index(
+        '<header class="customer-head'))]
+    assert "مراجعه‌ها" in head and "۷" in head and "همیشگی" in head
+    assert "۱٬۵۰۰٬۰۰۰ ریال" in head and "۲۰٫۰۰ دلار" in head  # lifetime value per currency
+    assert "۱۴۰۳/۱۲/۱۳" in head  # the last purchase, in the reader's calendar
+    assert ">بد<" not in head and "broken" in head  # the broken plugin is named, not shown
+    timeline = page[page.index('id="timeline"'):]
+    assert timeline.index("مراجعه حضوری") > timeline.index("خرید")  # merged, newest first
+    assert 'action="/p/visits/visits/' in page and "رزرو مراجعه" in page
+    only = client.get(f"/customers/{cid}", params={"only": "visits"}).text
+    assert "مراجعه حضوری" in only[only.index('id="timeline"'):]
+    assert "۱٬۵۰۰٬۰۰۰" not in only[only.index('id="timeline"'):]
+    bad = client.get(f"/customers/{cid}", params={"before": "yesterday"})
+    assert bad.status_code == 422 and "before" in bad.text
+    viewer = make_client(app)
+    login(viewer, "viewer")
+    assert "رزرو مراجعه" not in viewer.get(f"/customers/{cid}").text  # may not write: no actions

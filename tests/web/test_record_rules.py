@@ -8,6 +8,7 @@ import csv
 
 import pytest
 
+from crmcore.api import hookimpl
 from crmcore.services.access import set_role_scope, set_unassigned
 from crmcore.testing import make_customer
 from crmcore.web.users import add_team, add_user, create_token, set_membership
@@ -213,3 +214,50 @@ def test_services_enforce_the_rule_for_the_unit_of_works_viewer(crm_app, reps):
                 action()
     with crm_app.unit_of_work() as uow:  # no viewer (command line, jobs): unrestricted
         update_customer(uow, a, city="کرج")
+
+
+class PerCustomer:
+    """A plugin whose report has a row per customer and does not narrow its own query: the
+    kernel's record rules must still keep other agents' rows out of every download."""
+
+    @hookimpl
+    def crm_reports(self):
+        from sqlalchemy import select
+
+        from crmcore.reports import Report, ReportResult
+        from crmcore.storage.models import Customer
+
+        def run(uow, params):
+            rows = [[cid, name] for cid, name in uow.session.execute(
+                select(Customer.id, Customer.display_name).order_by(Customer.id))]
+            return ReportResult(["customer_id", "name"], rows, {"customers": len(rows)})
+
+        return [Report("percustomer.list", "Customers one by one", "", run,
+                       customer_column="customer_id")]
+
+
+def test_report_downloads_follow_the_record_rules(reps, crm_app, crm_app_factory, make_client):
+    app = crm_app_factory(extra_plugins=[("percustomer", PerCustomer(), None)])
+    client = make_client(app)
+    mine = created_by(client, reps["reza"], "رضا کریمی")
+    theirs = created_by(client, reps["sima"], "=HYPERLINK(\"x\")")
+
+    def download(who: str) -> list[list[str]]:
+        web = make_client(app)
+        login(web, who)
+        r = web.get("/reports/percustomer.list.csv")
+        assert r.status_code == 200, r.text
+        return list(csv.reader(r.text.lstrip("\ufeff").splitlines()))
+
+    # by default every role reads every customer
+    assert [row[0] for row in download("reza")[1:] if row] == [str(mine), str(theirs), "customers"]
+    scope(app, "agent", read="own")
+    restricted = download("reza")
+    assert restricted == [["customer_id", "name"], [str(mine), "رضا کریمی"]]  # no totals
+    assert [row[0] for row in download("sima")[1:]] == [str(theirs)]
+    assert [row[0] for row in download("manager")[1:3]] == [str(mine), str(theirs)]
+    login(client, "reza")
+    page = client.get("/reports/percustomer.list")
+    assert page.status_code == 200 and "رضا کریمی" in page.text and "HYPERLINK" not in page.text
+    api = client.get("/api/reports/percustomer.list", headers=bearer(reps["reza"]))
+    assert api.status_code == 200 and [r[0] for r in api.json()["rows"]] == [mine]

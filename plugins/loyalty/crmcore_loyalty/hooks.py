@@ -85,3 +85,17 @@ def crm_web_menu():
     from .web import menu
 
     return menu()
+
+
+@hookimpl
+def crm_customer_summary(uow, customer):
+    from .profile import summary_facts
+
+    return summary_facts(uow, customer)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .profile import timeline_entries
+
+    return timeline_entries(uow, customer, before, limit)

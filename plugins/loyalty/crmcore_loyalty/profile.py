@@ -27,6 +27,10 @@ KIND_LABELS = {
     "merge_out": ("merged out", "ادغام (خروج)"),
     "transfer_in": ("transfer received", "انتقال دریافتی"),
     "transfer_out": ("transfer sent", "انتقال ارسالی"),
+    "transfer_fee": ("transfer fee", "کارمزد انتقال"),
+    "transfer_fee_refund": ("transfer fee refunded", "بازگشت کارمزد انتقال"),
+    "transfer_return": ("transfer returned", "برگشت انتقال"),
+    "transfer_reversal": ("transfer reversed", "لغو انتقال"),
 }
 L = ui.Label
 
@@ -166,3 +170,33 @@ POINTS_FIELD = SearchField(
     type="int",
     ops=("=", "!=", ">", ">=", "<", "<="),
 )
+
+
+def summary_facts(uow, customer) -> list:
+    """The points balance for the header of the customer page (none before the first points)."""
+    account = uow.session.get(LoyaltyAccount, customer.id)
+    if account is None:
+        return []
+    facts = [ui.Stat(L("Points balance", "مانده امتیاز"), account.balance, kind="number",
+                     href=f"/customers/{customer.id}?only=loyalty#timeline")]
+    if account.owed:
+        facts.append(ui.Stat(L("Points owed", "بدهی امتیاز"), account.owed, kind="number",
+                             tone="danger"))
+    return facts
+
+
+def timeline_entries(uow, customer, before, limit: int) -> list:
+    """The member's ledger entries (points earned, spent, expired…) for the unified timeline."""
+    from .models import LoyaltyEntry
+
+    q = select(LoyaltyEntry).where(LoyaltyEntry.customer_id == customer.id)
+    if before is not None:
+        q = q.where(LoyaltyEntry.occurred_at < before)
+    q = q.order_by(LoyaltyEntry.occurred_at.desc(), LoyaltyEntry.seq.desc()).limit(limit)
+    out = []
+    for e in uow.session.scalars(q):
+        badge = kind_badge(e.kind)
+        out.append(ui.TimelineEntry(
+            e.occurred_at, badge.text, kind=L("points", "امتیاز"), tone=badge.tone,
+            value=e.points, value_kind="number"))
+    return out

@@ -14,7 +14,7 @@ from crmcore.api import Customer, Money, Report, ReportParams, ReportResult, Val
 from sqlalchemy import and_, func, select
 
 from .catalog import ensure_defaults, get_pipeline
-from .deals import weighted_minor
+from .deals import readable_deals, weighted_minor
 from .models import Deal, Lead, LeadSource, SalesRep, SalesTarget, Stage, StageHistory
 from .reps import get_rep
 
@@ -272,6 +272,9 @@ def stale(uow, params: ReportParams) -> ReportResult:
         q = q.where(Deal.pipeline_id == get_pipeline(uow, params.option("pipeline")).id)
     if params.option("owner"):
         q = q.where(Deal.owner_id == get_rep(uow, params.option("owner")).id)
+    readable = readable_deals(uow)  # record rules: deals follow their rep
+    if readable is not None:
+        q = q.where(readable)
     found = []
     for deal_id, title, name, stage, owner, last, minor, currency in uow.session.execute(q):
         idle = (now - last).days

@@ -1,7 +1,7 @@
 from datetime import date, datetime, timezone
 
 import pytest
-from crmcore.api import Conflict, NotFound, ValidationError
+from crmcore.api import Conflict, Money, NotFound, ValidationError
 from crmcore.testing import make_customer, outbox_events
 from sqlalchemy import select
 
@@ -285,3 +285,24 @@ def test_businesses_define_their_own_pipelines(crm_app, run, customer):
         run(service.create_pipeline, "b2b", "x")
     with crm_app.unit_of_work(readonly=True) as uow:
         assert uow.session.scalar(select(Stage.id).where(Stage.code == "contract")) is not None
+
+
+def test_deals_join_the_customers_timeline_when_opened_and_closed(crm_app, at):
+    from crmcore.services.customer_view import timeline
+    from crmcore.services.customers import get_customer
+
+    cid = make_customer(crm_app, "مریم رضایی")
+    at(2025, 4, 1, 9)
+    with crm_app.unit_of_work() as uow:
+        won = service.create_deal(uow, customer=cid, title="قرارداد سالانه", amount="5000000").id
+    at(2025, 4, 9, 8)
+    with crm_app.unit_of_work() as uow:
+        service.win_deal(uow, won, reason="کیفیت محصول")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        page = timeline(uow, get_customer(uow.session, cid))
+        deals = [(e.at.day, e.detail.en, e.value) for p, e in page.entries if p == "pipeline"]
+        older = timeline(uow, get_customer(uow.session, cid),
+                         before=datetime(2025, 4, 5, tzinfo=timezone.utc), only="pipeline")
+    assert deals == [(9, "won", Money(5_000_000, "IRR")),
+                     (1, "opened", Money(5_000_000, "IRR"))]
+    assert [(e.at.day, e.detail.en) for _, e in older.entries] == [(1, "opened")]

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import Integer, and_, func, select
 
-from crmcore.api import Customer, Interaction, Report, ReportParams, ReportResult, currency_exponent
+from crmcore.api import (
+    Customer, Interaction, Report, ReportParams, ReportResult, currency_exponent, customer_clause,
+)
 
 from .models import Referral, ReferralReward
 
@@ -28,6 +30,9 @@ def run_top(uow, params: ReportParams) -> ReportResult:
     query = _between(select(Referral.referrer_id, Customer.display_name, func.count(Referral.id),
                             qualified)
                      .join(Customer, Customer.id == Referral.referrer_id), Referral.attached_at, params)
+    readable = customer_clause(uow, "read")  # record rules: the reader's customers only
+    if readable is not None:
+        query = query.where(readable)
     rows = uow.session.execute(query.group_by(Referral.referrer_id, Customer.display_name)
                                .order_by(func.count(Referral.id).desc(), Referral.referrer_id)
                                .limit(limit)).all()
@@ -98,7 +103,7 @@ def run_by_period(uow, params: ReportParams) -> ReportResult:
 REPORTS = [
     Report("referrals.top_referrers", "Top referrers",
            "Members by friends brought, qualified friends and referral points (--option limit=20)",
-           run_top, title_fa="معرف‌های برتر"),
+           run_top, title_fa="معرف‌های برتر", customer_column="customer_id"),
     Report("referrals.conversion", "Referral conversion",
            "Referred friends → first purchase → qualified → repeat purchase", run_conversion,
            title_fa="تبدیل معرفی‌ها"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from sqlalchemy import select
 
-from crmcore.api import Customer, Report, ReportResult, ValidationError
+from crmcore.api import Customer, Report, ReportResult, ValidationError, customer_clause
 
 from .display import format_due
 from .models import Task, TaskCompletion
@@ -27,7 +27,7 @@ def _overdue(uow, params) -> ReportResult:
         q = q.where(Task.due_at >= lo)
     if hi:
         q = q.where(Task.due_at < hi)
-    q = _narrowed(q, params)
+    q = _readable(uow, _narrowed(q, params))
     rows, per_user = [], defaultdict(int)
     for task, name in uow.session.execute(q):
         days = (now - task.overdue_at).days
@@ -51,6 +51,12 @@ def _narrowed(q, params):
     return q
 
 
+def _readable(uow, q):
+    """Tasks of customers the reader may read (record rules): the rows and their totals."""
+    clause = customer_clause(uow, "read")
+    return q if clause is None else q.where(clause)
+
+
 def _due(uow, params) -> ReportResult:
     lo, hi = params.utc_bounds()
     if lo is None and hi is None:
@@ -63,7 +69,7 @@ def _due(uow, params) -> ReportResult:
     if hi is not None:
         q = q.where(Task.due_at < hi)
     rows, per_kind = [], defaultdict(int)
-    for task, name in uow.session.execute(_narrowed(q, params)):
+    for task, name in uow.session.execute(_readable(uow, _narrowed(q, params))):
         rows.append([task.id, task.customer_id, name, task.assignee or UNASSIGNED, task.kind,
                      task.title, format_due(task, params.calendar, params.timezone)])
         per_kind[task.kind] += 1
@@ -96,11 +102,11 @@ REPORTS = [
     Report(name="tasks.overdue", title="Overdue tasks", title_fa="کارهای عقب‌افتاده",
            description="Open tasks past due now, oldest first (--option user=U, kind=K; "
                        "--from/--to filter the due date)",
-           run=_overdue),
+           run=_overdue, customer_column="customer"),
     Report(name="tasks.due", title="Open tasks due", title_fa="کارهای سررسید",
            description="Open tasks due from --from to --to (default: today), earliest first "
                        "(--option user=U, kind=K)",
-           run=_due),
+           run=_due, customer_column="customer"),
     Report(name="tasks.completed", title="Completed tasks per user and period", title_fa="کارهای انجام‌شده",
            description="Completed occurrences per assignee and period, on time and late (--option user=U)",
            run=_completed),

@@ -139,3 +139,26 @@ def test_search_fields_count_open_and_overdue_tasks(crm_app, customer, h):
     assert find("overdue_tasks=0") == [other]
     with pytest.raises(ValidationError, match="not a whole number"):
         find("open_tasks>many")
+
+
+def test_task_reports_follow_the_record_rules_of_the_reader(crm_app, users, customer, h):
+    from crmcore.services.access import assign_customer, set_role_scope, viewer_for
+    from crmcore.web.users import add_user as add_web_user
+
+    other = make_customer(crm_app, "Ali")
+    mine = h.add(customer, title="mine", due="2025-03-15 10:00", assignee="sara")
+    h.add(other, title="theirs", due="2025-03-15 11:00", assignee="reza")
+    with crm_app.unit_of_work() as uow:
+        add_web_user(uow, "sara", "a long enough password", "agent")
+        add_web_user(uow, "reza", "a long enough password", "agent")
+        assign_customer(uow, customer, user="sara")
+        assign_customer(uow, other, user="reza")
+        set_role_scope(uow, "agent", read="own")
+    with crm_app.unit_of_work(readonly=True) as uow:
+        uow.viewer = viewer_for(uow.session, "sara")
+        overdue = run_report(uow, "tasks.overdue", ReportParams())
+        due = run_report(uow, "tasks.due", ReportParams(start=date(2025, 3, 15),
+                                                         end=date(2025, 3, 15)))
+    assert [r[0] for r in overdue["rows"]] == [mine] and overdue["totals"]["overdue"] == 1
+    assert [r[0] for r in due["rows"]] == [mine] and due["totals"]["due"] == 1
+    assert len(report(crm_app, "tasks.overdue")["rows"]) == 2  # the command line reads all

@@ -122,3 +122,10 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
     from .web import dashboard_widgets
 
     return dashboard_widgets(uow, user, dashboard)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .timeline import timeline_entries
+
+    return timeline_entries(uow, customer, before, limit)

@@ -236,3 +236,20 @@ def test_notes_are_internal_and_do_not_count_as_first_response(app):
     assert t.first_response_at is None and t.state == "new"
     assert [(m.kind, m.author) for m in t.messages] == [("reply", "customer"), ("note", "agent")]
     assert outbox_events(app, "tickets_ticket_replied") == []
+
+
+def test_tickets_join_the_customers_timeline_with_their_state(app):
+    from crmcore.services.customer_view import timeline
+    from crmcore.services.customers import get_customer
+
+    cid = make_customer(app, "مریم رضایی", phones=["09121234567"])
+    first = open_one(app, customer=cid, subject="سفارش نرسیده")
+    app.clock.advance(hours=2)
+    open_one(app, customer=cid, subject="فاکتور اشتباه")
+    with app.unit_of_work() as uow:
+        service.resolve(uow, first)
+    with app.unit_of_work(readonly=True) as uow:
+        page = timeline(uow, get_customer(uow.session, cid), only="tickets")
+    shown = [(e.title, e.detail.fa, e.kind.fa) for _, e in page.entries]
+    assert shown == [("فاکتور اشتباه", "جدید", "تیکت"), ("سفارش نرسیده", "حل‌شده", "تیکت")]
+    assert page.before is None  # nothing older

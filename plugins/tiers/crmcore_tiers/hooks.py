@@ -113,3 +113,17 @@ def crm_web_menu():
     from .web import menu
 
     return menu()
+
+
+@hookimpl
+def crm_customer_summary(uow, customer):
+    from .profile import summary_badge
+
+    return summary_badge(uow, customer)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .profile import timeline_entries
+
+    return timeline_entries(uow, customer, before, limit)

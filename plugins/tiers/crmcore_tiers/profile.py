@@ -230,3 +230,35 @@ SEARCH_FIELDS = [
         ops=("=", "!=", ">", ">=", "<", "<="),
     ),
 ]
+
+
+def summary_badge(uow, customer) -> list:
+    """The member's tier as a badge beside the name on the customer page."""
+    ladder = ladder_of(uow)
+    if ladder is None:
+        return []
+    member = get_member(uow, customer.id)
+    tier = (ladder.get(member.tier) if member else None) or ladder.base
+    return [ui.Badge(_title(tier), tone="info" if tier.is_base else "success")]
+
+
+def timeline_entries(uow, customer, before, limit: int) -> list:
+    """The member's tier changes for the unified timeline."""
+    from .models import TierChange
+
+    ladder = ladder_of(uow)
+    if ladder is None:
+        return []
+    q = select(TierChange).where(TierChange.customer_id == customer.id)
+    if before is not None:
+        q = q.where(TierChange.occurred_at < before)
+    q = q.order_by(TierChange.occurred_at.desc(), TierChange.id.desc()).limit(limit)
+    return [_timeline_entry(ladder, c) for c in uow.session.scalars(q)]
+
+
+def _timeline_entry(ladder, change) -> ui.TimelineEntry:
+    new = ladder.get(change.new_tier)
+    title = _title(new) if new is not None else L(change.new_tier)
+    word, tone = DIRECTIONS.get(change.direction, (L(change.direction), "neutral"))
+    return ui.TimelineEntry(change.occurred_at, title, kind=L("tier", "سطح"), tone=tone,
+                            detail=word)
