@@ -86,3 +86,25 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
     from .web import dashboard_widgets
 
     return dashboard_widgets(uow, user, dashboard)
+
+
+@hookimpl
+def crm_web_lead_received(uow, customer, created, form):
+    from .leads import lead_from_web_form
+
+    lead_from_web_form(uow, customer, form)
+
+
+@hookimpl
+def crm_web_routes():
+    from .web_api import routes as api
+    from .web_pages import routes as pages
+
+    return api() + pages()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web_pages import menu
+
+    return menu()
