@@ -211,9 +211,11 @@ def deal_forms(uow, deal, lang: str) -> list[Form]:
 def _day(value: date | None, lang: str) -> str | None:
     if value is None:
         return None
-    from crmcore.api import format_date
+    from crmcore.api import format_date, to_persian_digits
 
-    return format_date(value, "jalali" if lang == "fa" else "gregorian")
+    if lang != "fa":
+        return format_date(value, "gregorian")
+    return to_persian_digits(format_date(value, "jalali").replace("-", "/"))
 
 
 def _deal_action(run: Callable[[Any, int, dict], Any], form: str):
@@ -274,7 +276,7 @@ def leads_page(ctx):
     rows = [{"id": ui.Link(f"#{lead.id}", f"{P}/leads/{lead.id}"), "title":
              ui.Link(lead.title, f"{P}/leads/{lead.id}"),
              "contact": lead.contact_name or lead.company or lead.email,
-             "phone": lead.phone, "source": named(lead.source.name, lead.source.name_en, lang),
+             "phone": _phone(lead.phone, lang), "source": named(lead.source.name, lead.source.name_en, lang),
              "owner": lead.owner.name if lead.owner else None, "created": lead.created_at,
              "status": status_badge(lead.status)} for lead in reversed(leads)]
     table = ui.Table(columns=[ui.Column("id", "#", "link"), ui.Column("title", L("Lead", "سرنخ"), "link"),
@@ -411,19 +413,21 @@ def forecast_page(ctx):
                            for r in rows],
                      empty=L("No open deals with an amount and an expected close.",
                              "معاملهٔ بازی با مبلغ و تاریخ بسته‌شدن نیست."))
-    totals: dict[str, list] = {}
+    totals: dict[str, int] = {}
     for r in rows:
-        t = totals.setdefault(r["currency"], [0, Money.of("0", r["currency"])])
-        t[0] += Money.of(r["weighted_amount"], r["currency"]).minor
+        totals[r["currency"]] = totals.get(r["currency"], 0) + \
+            Money.of(r["weighted_amount"], r["currency"]).minor
     stats = [ui.Stat(L("Weighted forecast", "پیش‌بینی وزنی") if cur == "IRR" else
                      L(f"Weighted forecast ({cur})", f"پیش‌بینی وزنی ({cur})"),
                      Money(minor, cur), kind="money")
-             for cur, (minor, _) in sorted(totals.items())]
-    chart = ui.Chart([(f"{r['rep_name']} · {_month(r['period'], ctx.lang)}",
-                       Money.of(r["weighted_amount"], "IRR")) for r in rows
-                      if r["currency"] == "IRR"],
-                     title=L("Weighted forecast per rep and month", "پیش‌بینی وزنی هر فروشنده در هر ماه"),
-                     kind="money")
+             for cur, minor in sorted(totals.items())]
+    months: dict[str, int] = {}
+    for r in rows:
+        if r["currency"] == "IRR":
+            months[r["period"]] = months.get(r["period"], 0) + \
+                Money.of(r["weighted_amount"], "IRR").minor
+    chart = ui.Chart([(_month(m, ctx.lang), Money(v, "IRR")) for m, v in sorted(months.items())],
+                     title=L("Weighted forecast per month", "پیش‌بینی وزنی هر ماه"), kind="money")
     items = stats + ([chart] if chart.bars else []) + [table]
     return page(ctx, L("Sales forecast", "پیش‌بینی فروش"), items,
                 nav=_rep_nav(uow, f"{P}/forecast", rep)

@@ -86,14 +86,14 @@ def test_winning_from_the_page_needs_an_amount_and_records_the_purchase(crm_app,
     url = f"/p/pipeline/deals/{shop['deal']}"
     refused = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "-5", "reason": ""})
     assert refused.status_code == 422
-    beside = re.search(r'<label>مبلغ نهایی .*?</label>\s*<p class="error field-error" role="alert" '
-                       r'data-field="amount">([^<]+)</p>', refused.text, re.S)
+    beside = re.search(r'<label>مبلغ نهایی <input name="amount"[^>]*><span class="error field-error" '
+                       r'role="alert" data-field="amount">([^<]+)</span></label>', refused.text)
     assert beside and "amount" in beside.group(1)
     assert 'value="-5"' in refused.text  # what was typed is kept
     assert deal_of(crm_app, shop["deal"]) == ("open", "lead", 125000000, None)
     refused = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "", "reason": "nope"})
     assert refused.status_code == 422 and "data-field=\"reason\"" in refused.text
-    assert "unknown won reason &#39;nope&#39;" in refused.text or "nope" in refused.text
+    assert "unknown won reason &#39;nope&#39;" in refused.text
     won = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "۱۳۰٬۰۰۰٬۰۰۰",
                                           "reason": "quality", "note": "قرارداد امضا شد"})
     assert won.status_code == 200 and str(won.url).endswith(f"{url}?ok=saved")
