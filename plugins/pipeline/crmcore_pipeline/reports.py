@@ -186,8 +186,9 @@ def stages(uow, params: ReportParams) -> ReportResult:
 
 
 def sources(uow, params: ReportParams) -> ReportResult:
-    """Leads created in the range per source: converted, disqualified, conversion rate; deals opened
-    with the source and no lead (``deals add --source phone``); deals won from either, and amount."""
+    """Leads created in the range per source: converted, disqualified, conversion rate; deals
+    opened with the source and no lead (``deals add --source phone``); deals won from either, and
+    their amount."""
     ensure_defaults(uow)
     currency = (params.option("currency") or "IRR").upper()
     lo, hi = params.utc_bounds()

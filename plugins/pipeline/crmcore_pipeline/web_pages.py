@@ -23,8 +23,9 @@ STATUS = {"open": (L("Open", "باز"), "info"), "won": (L("Won", "برنده"),
           "lost": (L("Lost", "بازنده"), "danger"), "new": (L("New", "جدید"), "info"),
           "converted": (L("Converted", "تبدیل‌شده"), "success"),
           "disqualified": (L("Disqualified", "ردشده"), "neutral")}
-KINDS = {"note": L("Note", "یادداشت"), "call": L("Call", "تماس"), "meeting": L("Meeting", "جلسه"),
-         "email": L("Email", "ایمیل"), "message": L("Message", "پیام"), "visit": L("Visit", "بازدید")}
+KINDS = {"note": L("Note", "یادداشت"), "call": L("Call", "تماس"),
+         "meeting": L("Meeting", "جلسه"), "email": L("Email", "ایمیل"),
+         "message": L("Message", "پیام"), "visit": L("Visit", "بازدید")}
 
 
 def status_badge(status: str) -> ui.Badge:
@@ -96,10 +97,11 @@ def deal_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
 
     purchase = purchase_of(uow, deal)
     money = deal.money
-    weighted = (Money(service.weighted_minor(money.minor * deal.effective_probability), money.currency)
-                if money else None)
+    weighted = (Money(service.weighted_minor(money.minor * deal.effective_probability),
+                      money.currency) if money else None)
     fields = [
-        ui.Field(L("Customer", "مشتری"), ui.Link(customer.display_name, f"/customers/{customer.id}")),
+        ui.Field(L("Customer", "مشتری"),
+                 ui.Link(customer.display_name, f"/customers/{customer.id}")),
         ui.Field(L("Stage", "مرحله"), named(deal.stage.name, deal.stage.name_en, lang)),
         ui.Field(L("Owner", "مسئول"), deal.owner.name if deal.owner else None),
         ui.Field(L("Amount", "مبلغ"), money, kind="money"),
@@ -139,7 +141,8 @@ def deal_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
                  ui.Column("note", L("Note", "یادداشت")), ui.Column("actor", L("By", "توسط"))],
         rows=[{"at": a.at, "kind": ui.Badge(KINDS.get(a.kind, a.kind)), "note": a.note,
                "actor": a.actor} for a in reversed(service.deal_activities(uow, deal))],
-        title=L("Activities", "فعالیت‌ها"), empty=L("No activity logged yet.", "هنوز فعالیتی ثبت نشده."))
+        title=L("Activities", "فعالیت‌ها"),
+        empty=L("No activity logged yet.", "هنوز فعالیتی ثبت نشده."))
     items = [ui.FieldList(fields), ui.Section(L("Stage history", "تاریخچهٔ مراحل"), history),
              activities]
     forms = deal_forms(uow, deal, lang)
@@ -183,7 +186,8 @@ def deal_forms(uow, deal, lang: str) -> list[Form]:
              tone="success"),
         Form("lose", L("Lost", "از دست رفت"), f"{path}/lose", [
             ui.ActionField("reason", L("Reason", "دلیل"), "select",
-                           options=_options(lost, lang, blank=L("choose a reason", "دلیل را انتخاب کنید"))),
+                           options=_options(lost, lang, blank=L("choose a reason",
+                                                                "دلیل را انتخاب کنید"))),
             ui.ActionField("note", L("Note", "یادداشت"))], L("Mark as lost", "ثبت باخت"),
              tone="danger"),
         Form("log", L("Log an activity", "ثبت فعالیت"), f"{path}/log", [
@@ -276,10 +280,12 @@ def leads_page(ctx):
     rows = [{"id": ui.Link(f"#{lead.id}", f"{P}/leads/{lead.id}"), "title":
              ui.Link(lead.title, f"{P}/leads/{lead.id}"),
              "contact": lead.contact_name or lead.company or lead.email,
-             "phone": _phone(lead.phone, lang), "source": named(lead.source.name, lead.source.name_en, lang),
+             "phone": _phone(lead.phone, lang),
+             "source": named(lead.source.name, lead.source.name_en, lang),
              "owner": lead.owner.name if lead.owner else None, "created": lead.created_at,
              "status": status_badge(lead.status)} for lead in reversed(leads)]
-    table = ui.Table(columns=[ui.Column("id", "#", "link"), ui.Column("title", L("Lead", "سرنخ"), "link"),
+    table = ui.Table(columns=[ui.Column("id", "#", "link"),
+                              ui.Column("title", L("Lead", "سرنخ"), "link"),
                               ui.Column("contact", L("Contact", "تماس‌گیرنده")),
                               ui.Column("phone", L("Phone", "تلفن")),
                               ui.Column("source", L("Source", "منبع")),
@@ -287,7 +293,8 @@ def leads_page(ctx):
                               ui.Column("created", L("Received", "دریافت"), "moment"),
                               ui.Column("status", L("Status", "وضعیت"), "badge")],
                      rows=rows, empty=L("No leads here.", "سرنخی اینجا نیست."))
-    nav = [ui.Link(label, f"{P}/leads?status={key}") for key, label in LEAD_FILTERS if key != status]
+    nav = [ui.Link(label, f"{P}/leads?status={key}") for key, label in LEAD_FILTERS
+           if key != status]
     return page(ctx, L("Sales leads", "سرنخ‌های فروش"), [table], nav=nav,
                 badges=[ui.Badge(dict(LEAD_FILTERS).get(status, status), "info")])
 
@@ -307,7 +314,8 @@ def lead_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
               ui.Field(L("Note", "یادداشت"), lead.note)]
     if lead.customer_id:
         fields.insert(0, ui.Field(L("Customer", "مشتری"),
-                                  ui.Link(f"#{lead.customer_id}", f"/customers/{lead.customer_id}")))
+                                  ui.Link(f"#{lead.customer_id}",
+                                          f"/customers/{lead.customer_id}")))
     if data["deal_id"]:
         fields.append(ui.Field(L("Deal", "معامله"),
                                ui.Link(f"#{data['deal_id']}", f"{P}/deals/{data['deal_id']}")))

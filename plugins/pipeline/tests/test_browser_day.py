@@ -19,7 +19,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "a long enough password"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="browser tests need Debian's chromium")
 playwright_api = pytest.importorskip("playwright.sync_api",
                                      reason="browser tests need the playwright package")
 

@@ -1,5 +1,6 @@
-"""A won deal is a sale (issue 33): the purchase it records is seen by the kernel's sales report and
-by loyalty, once per deal, unless its pipeline turns it off; deal sources count in pipeline.sources."""
+"""A won deal is a sale (issue 33): the purchase it records is seen by the kernel's sales report
+and by loyalty, once per deal, unless its pipeline turns it off; deal sources count in
+pipeline.sources."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -35,8 +36,9 @@ def sale(crm_app, crm_cli):
     crm_app.clock.set(datetime(2025, 4, 20, 9, tzinfo=timezone.utc))
     ok(crm_cli("pipeline", "reps", "add", "sara", "سارا احمدی"))
     ok(crm_cli("customers", "add", "--name", "مریم کریمی", "--phone", "09121234567"))
-    return ok(crm_cli("pipeline", "deals", "add", "--customer", "09121234567", "--title", "قرارداد چای",
-                      "--amount", "۲۵٬۰۰۰٬۰۰۰", "--source", "phone", "--json")).json()
+    return ok(crm_cli("pipeline", "deals", "add", "--customer", "09121234567", "--title",
+                      "قرارداد چای", "--amount", "۲۵٬۰۰۰٬۰۰۰", "--source", "phone",
+                      "--json")).json()
 
 
 def _sales(crm_cli) -> dict:
