@@ -55,10 +55,13 @@ class Form:
 
 def page(ctx, heading: str | ui.Label, items: list, *, forms: list[Form] = (),
          error: CRMError | None = None, failed: str | None = None, status: int = 200,
-         nav: list[ui.Link] = (), badges: list = ()):
+         nav: list[ui.Link] = (), badges: list = (), cards: list[list] | None = None):
+    """A page: ``items`` in one wide card (tables), or ``cards`` side by side where there is
+    room (a deal's fields, its history), then the forms."""
     lang = ctx.lang
     title = ui.text_of(heading, lang)
     response = ctx.render(TEMPLATE, title=title, heading=heading, items=items, forms=forms,
+                          cards=cards or [],
                           nav=nav, badges=badges, plugin="pipeline",
                           may=lambda level: ctx.user.can(level, "pipeline"),
                           error=error, failed=failed,
@@ -143,12 +146,12 @@ def deal_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
                "actor": a.actor} for a in reversed(service.deal_activities(uow, deal))],
         title=L("Activities", "فعالیت‌ها"),
         empty=L("No activity logged yet.", "هنوز فعالیتی ثبت نشده."))
-    items = [ui.FieldList(fields), ui.Section(L("Stage history", "تاریخچهٔ مراحل"), history),
-             activities]
+    cards = [[ui.FieldList(fields)],
+             [ui.Section(L("Stage history", "تاریخچهٔ مراحل"), history), activities]]
     forms = deal_forms(uow, deal, lang)
     if failed and values is not None:
         forms = [f.keep(values) if f.key == failed else f for f in forms]
-    return page(ctx, deal.title, items, forms=forms, error=error, failed=failed,
+    return page(ctx, deal.title, [], cards=cards, forms=forms, error=error, failed=failed,
                 status=422 if error else 200, badges=[status_badge(deal.status)],
                 nav=[ui.Link(L("Board", "برد فروش"), "/boards/pipeline/deals")])
 
@@ -336,7 +339,8 @@ def lead_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
                  L("Disqualify", "رد کردن"), tone="danger")]
     if failed and values is not None:
         forms = [f.keep(values) if f.key == failed else f for f in forms]
-    return page(ctx, lead.title, [ui.FieldList(fields)], forms=forms, error=error, failed=failed,
+    return page(ctx, lead.title, [], cards=[[ui.FieldList(fields)]], forms=forms, error=error,
+                failed=failed,
                 status=422 if error else 200, badges=[status_badge(lead.status)],
                 nav=[ui.Link(L("All leads", "همهٔ سرنخ‌ها"), f"{P}/leads")])
 
@@ -347,7 +351,8 @@ def _phone(e164: str | None, lang: str) -> str | None:
     from crmcore.api import parse_phone, to_persian_digits
 
     text = parse_phone(e164).national() if e164.startswith("+98") else e164
-    return to_persian_digits(text) if lang == "fa" else text
+    # isolated left to right: the groups of a number keep their order inside Persian text
+    return "\u2066" + (to_persian_digits(text) if lang == "fa" else text) + "\u2069"
 
 
 def convert_endpoint(ctx):
