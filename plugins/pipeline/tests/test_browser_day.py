@@ -51,8 +51,10 @@ def server(crm_app, crm_cli):
     for args in (("reps", "add", "sara", "سارا احمدی"), ("reps", "add", "ali", "علی محمدی"),
                  ("targets", "set", "sara", "--period", "1404-02", "--amount", "900,000,000"),
                  ("deals", "add", "--customer", "09121234567", "--title", "قرارداد سالانهٔ چای",
-                  "--amount", "250,000,000", "--owner", "ali", "--expected-close", "1404-02-28")):
-        if args[0] == "deals":
+                  "--amount", "250,000,000", "--owner", "ali", "--expected-close", "1404-02-28"),
+                 ("deals", "add", "--customer", "09121234567", "--title", "سبد هدیهٔ نوروز",
+                  "--amount", "40,000,000", "--owner", "sara")):
+        if args[:2] == ("deals", "add") and "ali" in args:
             assert crm_cli("customers", "add", "--name", "شرکت بازرگانی کریمی", "--phone",
                            "09121234567").exit_code == 0
         result = crm_cli("pipeline", *args)
@@ -146,8 +148,33 @@ def test_a_salesperson_wins_a_deal_from_a_web_lead(crm_app, crm_cli, server):
             shoot(page, f"targets-{'desktop' if width == 1366 else 'phone'}")
             assert errors == []
             context.close()
+        # the board without script: each card's Move form moves the deal
+        plain = browser.new_context(viewport={"width": 390, "height": 860}, locale="fa-IR",
+                                    java_script_enabled=False)
+        page = plain.new_page()
+        page.goto(server + "/login")
+        page.fill("input[name=username]", "sara")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login button")
+        page.goto(server + "/boards/pipeline/deals")
+        # ali's deal is not hers to move (the record rules): refused with the reason, unchanged
+        card = page.locator("article[data-card='1']")
+        card.locator("select[name=column]").select_option("proforma")
+        card.locator("form.move button").click()
+        assert "assigned to ali" in page.inner_text("#board-error")
+        card = page.locator("article[data-card='2']")
+        card.locator("select[name=column]").select_option("proforma")
+        card.locator("form.move button").click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/boards/pipeline/deals?ok=moved"), page.url
+        assert page.locator("section[data-column=proforma] article[data-card='2']").count() == 1
+        shoot(page, "board-phone-noscript")
+        plain.close()
         browser.close()
 
+    assert crm_cli("pipeline", "deals", "show", "1", "--json").json()["stage"] == "lead"
+    moved = crm_cli("pipeline", "deals", "show", "2", "--json").json()
+    assert (moved["stage"], moved["history"][-1]["actor"]) == ("proforma", "sara")
     deal_id = deal_url.rsplit("/", 1)[1]
     deal = crm_cli("pipeline", "deals", "show", deal_id, "--json").json()
     assert (deal["status"], deal["amount"], deal["close_reason"], deal["source"]) == \
