@@ -232,3 +232,16 @@ def test_a_web_form_lead_arrives_with_its_source(crm_app, client, shop, crm_cli)
     assert all(lead["customer_id"] for lead in web)
     with crm_app.unit_of_work(readonly=True) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Lead)) == 3
+
+
+def test_the_pages_in_english_with_gregorian_dates(crm_app, client, shop):
+    login(client, "sara")
+    client.cookies.set("crm_lang", "en")
+    deal = client.get(f"/p/pipeline/deals/{shop['deal']}").text
+    assert '<html lang="en" dir="ltr">' in deal
+    assert "Mark as won" in deal and "Stage history" in deal and "125,000,000 IRR" in deal
+    assert "2025-05-10" in deal  # 1404/02/20 in the Gregorian calendar
+    forecast = client.get("/p/pipeline/forecast").text
+    assert "Ordibehesht 1404" in forecast and "Sales forecast" in forecast
+    leads = client.get("/p/pipeline/leads").text
+    assert "Sales leads" in leads and "0935 123 4567" in leads
