@@ -316,9 +316,9 @@ def lead_page(ctx, *, error: CRMError | None = None, failed: str | None = None,
               ui.Field(L("Received", "دریافت"), lead.created_at, kind="moment"),
               ui.Field(L("Note", "یادداشت"), lead.note)]
     if lead.customer_id:
+        name = uow.session.get(Customer, lead.customer_id).display_name
         fields.insert(0, ui.Field(L("Customer", "مشتری"),
-                                  ui.Link(f"#{lead.customer_id}",
-                                          f"/customers/{lead.customer_id}")))
+                                  ui.Link(name, f"/customers/{lead.customer_id}")))
     if data["deal_id"]:
         fields.append(ui.Field(L("Deal", "معامله"),
                                ui.Link(f"#{data['deal_id']}", f"{P}/deals/{data['deal_id']}")))
