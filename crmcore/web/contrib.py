@@ -83,6 +83,8 @@ class BoardCard:
     #: a short figure: an amount (``Money``), a priority, a due date (``date``); shown by the
     #: formatting layer
     badge: Any = None
+    #: the card's own page (``/p/pipeline/deals/7``), linked from its title
+    href: str | None = None
 
 
 @attrs.frozen

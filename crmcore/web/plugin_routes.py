@@ -18,6 +18,15 @@ from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link
 from .view import redirect, render, render_plugin_page
 
 
+class _Refused(Exception):
+    """An endpoint answered with an error status (e.g. its form again, the reason beside the
+    field): its unit of work is rolled back."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def _endpoint(plugin: str, route: WebRoute):
     readonly = route.access == "read" and all(m in SAFE_METHODS for m in route.methods)
     dependency = api_user(route.access, plugin) if route.kind == "api" else page_user(route.access, plugin)
@@ -39,16 +48,25 @@ def _endpoint(plugin: str, route: WebRoute):
 
         def run():
             lang = web.language(request, user)
-            with web.unit(user, readonly=readonly) as uow:
-                ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
-                                 path_params=dict(request.path_params), query=dict(request.query_params), body=body,
-                                 lang=lang, renderer=lambda template, title="", **v: render_plugin_page(
-                                     request, user, template, title, **v), limit=limit, after=after)
-                result = route.endpoint(ctx)
-                if not readonly:
-                    uow.audit(f"web.{request.method.lower()}", plugin, request.url.path[:60],
-                              {"path": request.url.path, "query": str(request.url.query)[:500]})
-                return result, ctx.next_key
+            try:
+                with web.unit(user, readonly=readonly) as uow:
+                    ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
+                                     path_params=dict(request.path_params),
+                                     query=dict(request.query_params), body=body, lang=lang,
+                                     renderer=lambda template, title="", **v: render_plugin_page(
+                                         request, user, template, title, **v),
+                                     limit=limit, after=after)
+                    result = route.endpoint(ctx)
+                    if isinstance(result, Response) and result.status_code >= 400:
+                        # a page showing a refusal beside its field: nothing it did is stored
+                        raise _Refused(result)
+                    if not readonly:
+                        uow.audit(f"web.{request.method.lower()}", plugin, request.url.path[:60],
+                                  {"path": request.url.path,
+                                   "query": str(request.url.query)[:500]})
+                    return result, ctx.next_key
+            except _Refused as refused:
+                return refused.response, None
         result, next_key = await run_in_threadpool(run)
         if isinstance(result, Response):
             return result

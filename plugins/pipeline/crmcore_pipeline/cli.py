@@ -54,9 +54,12 @@ def stages_list(pipeline_ref, as_json):
     """Every pipeline and its stages, in order."""
     from .service import get_pipeline, list_pipelines, pipeline_to_dict
 
+    from .sales import records_purchase
+
     with get_app().unit_of_work() as uow:
-        items = [pipeline_to_dict(get_pipeline(uow, pipeline_ref))] if pipeline_ref else \
-            [pipeline_to_dict(p) for p in list_pipelines(uow)]
+        pipes = [get_pipeline(uow, pipeline_ref)] if pipeline_ref else list_pipelines(uow)
+        items = [{**pipeline_to_dict(p), "record_purchase": records_purchase(uow, p)}
+                 for p in pipes]
     if as_json:
         echo_json(items)
         return
@@ -66,7 +69,8 @@ def stages_list(pipeline_ref, as_json):
 
     for p in items:
         table = Table("#", "code", "name", "name (en)", "probability", "kind",
-                      title=f"{p['name']} ({p['code']}){' — default' if p['default'] else ''}")
+                      title=f"{p['name']} ({p['code']}){' — default' if p['default'] else ''}"
+                      f"{'' if p['record_purchase'] else ' — wins not recorded as purchases'}")
         for s in p["stages"]:
             table.add_row(str(s["position"] + 1), s["code"], s["name"], s["name_en"] or "", f"{s['probability']}%",
                           s["kind"])
@@ -130,6 +134,19 @@ def stages_add_pipeline(code, name, make_default):
         p = create_pipeline(uow, code, name, default=make_default)
     click.echo(f"pipeline {p.code} created; add stages: crm pipeline stages add CODE NAME --probability P "
                f"--pipeline {p.code}")
+
+
+@stages.command("record-purchase")
+@click.argument("pipeline_ref", metavar="PIPELINE")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def stages_record_purchase(pipeline_ref, state):
+    """Whether winning a deal of PIPELINE records a purchase for its customer (on by default)."""
+    from .sales import set_records_purchase
+
+    with get_app().unit_of_work() as uow:
+        p = set_records_purchase(uow, pipeline_ref, state == "on")
+    click.echo(f"won deals of pipeline {p.code} {'are' if state == 'on' else 'are not'} "
+               "recorded as purchases")
 
 
 @stages.command("set-default")

@@ -20,6 +20,10 @@ def _dict(uow, deal, app, *, history: bool = False) -> dict:
     name = uow.session.get(Customer, deal.customer_id).display_name
     data = deal_to_dict(deal, customer_name=name, calendar=app.calendar, tz=app.timezone)
     if history:
+        from .sales import purchase_of
+
+        purchase = purchase_of(uow, deal)
+        data["purchase_id"] = purchase.id if purchase else None
         data["history"] = [history_to_dict(h, calendar=app.calendar, tz=app.timezone)
                            for h in deal_history(uow, deal)]
     return data

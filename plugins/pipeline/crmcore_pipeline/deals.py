@@ -209,7 +209,10 @@ def update_deal(uow, deal_id: int | str, **changes: Any) -> dict[str, list[Any]]
 
 def win_deal(uow, deal_id: int | str, *, reason: str | None = None, amount: str | int | None = None,
              note: str | None = None) -> Deal:
-    """Close an open deal as won; it must have a positive amount (given here or before)."""
+    """Close an open deal as won; it must have a positive amount (given here or before).
+
+    Unless its pipeline says not to, the win is also recorded as a purchase of the customer
+    (:func:`.sales.record_sale`)."""
     deal = get_deal(uow, deal_id, lock=True, access="write")
     _require_open(deal, "win")
     if amount not in (None, ""):
@@ -246,6 +249,10 @@ def _close(uow, deal: Deal, status: str, reason, note: str | None) -> Deal:
     uow.audit(status, "pipeline_deal", deal.id, {"reason": reason.code if reason else None,
                                                  "amount": str(deal.money) if deal.money else None},
               customer_id=deal.customer_id)
+    if status == "won":
+        from .sales import record_sale
+
+        record_sale(uow, deal)
     uow.emit(f"pipeline_deal_{status}", customer_id=deal.customer_id,
              data=_event_data(deal, reason=reason.code if reason else None), deal=deal, reason=reason)
     return deal

@@ -93,3 +93,25 @@ def crm_customer_timeline(uow, customer, before, limit):
     from .timeline import timeline_entries
 
     return timeline_entries(uow, customer, before, limit)
+
+
+@hookimpl
+def crm_web_lead_received(uow, customer, created, form):
+    from .leads import lead_from_web_form
+
+    lead_from_web_form(uow, customer, form)
+
+
+@hookimpl
+def crm_web_routes():
+    from .web_api import routes as api
+    from .web_pages import routes as pages
+
+    return api() + pages()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web_pages import menu
+
+    return menu()

@@ -147,3 +147,36 @@ def lead_to_dict(uow, lead: Lead) -> dict[str, Any]:
             "status": lead.status, "note": lead.note, "disqualify_reason": lead.disqualify_reason,
             "deal_id": deal_id, "created_at": lead.created_at.isoformat(),
             "closed_at": lead.closed_at.isoformat() if lead.closed_at else None}
+
+
+#: the source of web-form leads whose ``?source=`` names no lead source
+WEB_FORM_SOURCE = "website"
+
+
+def lead_from_web_form(uow, customer: Customer, form: dict[str, Any]) -> Lead:
+    """A lead for a visitor of the public lead form, filed under ``customer``.
+
+    Its source is the lead source the form's ``source`` names (its code or name: embed the form
+    with ``?source=exhibition``, or add your own: ``crm pipeline sources add nowruz-landing …``);
+    any other value files it under ``website`` and keeps the value in the note."""
+    from .catalog import ensure_defaults
+
+    ensure_defaults(uow)
+    tag = (form.get("source") or "").strip()
+    try:
+        source = get_source(uow, tag) if tag else get_source(uow, WEB_FORM_SOURCE)
+        unknown = None
+    except NotFound:
+        source, unknown = get_source(uow, WEB_FORM_SOURCE), tag
+    message = (form.get("message") or "").strip()
+    first = message.splitlines()[0].strip() if message else ""
+    name = (form.get("name") or "").strip()
+    title = first[:120] or (f"فرم وب: {name}" if name else f"فرم وب: {customer.display_name}")
+    notes = [message] if message else []
+    if unknown:
+        notes.append(f"form source: {unknown}")
+    if form.get("page"):
+        notes.append(f"page: {form['page']}")
+    return create_lead(uow, title=title, source=source.code, contact_name=name or None,
+                       phone=form.get("phone") or None, email=form.get("email") or None,
+                       customer=customer, note="\n".join(notes) or None)

@@ -186,44 +186,61 @@ def stages(uow, params: ReportParams) -> ReportResult:
 
 
 def sources(uow, params: ReportParams) -> ReportResult:
-    """Leads created in the range per source: converted, disqualified, conversion rate, deals won and amount."""
+    """Leads created in the range per source: converted, disqualified, conversion rate; deals
+    opened with the source and no lead (``deals add --source phone``); deals won from either, and
+    their amount."""
     ensure_defaults(uow)
     currency = (params.option("currency") or "IRR").upper()
     lo, hi = params.utc_bounds()
     q = (select(Lead.source_id, Lead.status, Deal.status, Deal.amount_minor, Deal.currency)
          .outerjoin(Deal, Deal.lead_id == Lead.id))
+    direct = (select(Deal.source_id, Deal.status, Deal.amount_minor, Deal.currency)
+              .where(Deal.lead_id.is_(None), Deal.source_id.is_not(None)))
     if lo is not None:
         q = q.where(Lead.created_at >= lo)
+        direct = direct.where(Deal.created_at >= lo)
     if hi is not None:
         q = q.where(Lead.created_at < hi)
-    stats: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+        direct = direct.where(Deal.created_at < hi)
+    # per source: leads, converted, disqualified, won deals, won amount, deals without a lead
+    stats: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     other: dict[str, int] = defaultdict(int)
-    for source_id, lead_status, deal_status, minor, cur in uow.session.execute(q):
-        s = stats[source_id]
-        s[0] += 1
-        s[1] += lead_status == "converted"
-        s[2] += lead_status == "disqualified"
+
+    def won(s: list[int], deal_status, minor, cur) -> None:
         if deal_status == "won":
             s[3] += 1
             if cur == currency:
                 s[4] += minor
             else:
                 other[cur] += minor
+
+    for source_id, lead_status, deal_status, minor, cur in uow.session.execute(q):
+        s = stats[source_id]
+        s[0] += 1
+        s[1] += lead_status == "converted"
+        s[2] += lead_status == "disqualified"
+        won(s, deal_status, minor, cur)
+    for source_id, deal_status, minor, cur in uow.session.execute(direct):
+        s = stats[source_id]
+        s[5] += 1
+        won(s, deal_status, minor, cur)
     rows = []
-    total = [0, 0, 0, 0, 0]
+    total = [0, 0, 0, 0, 0, 0]
     for src in uow.session.scalars(select(LeadSource).order_by(LeadSource.id)):
         if src.id not in stats and not src.active:
             continue
-        leads, converted, disq, won, amount = stats.get(src.id, [0, 0, 0, 0, 0])
-        rows.append([src.code, src.name, leads, converted, disq, percent(converted, leads), won,
-                     _amount(amount, currency)])
-        total = [a + b for a, b in zip(total, (leads, converted, disq, won, amount), strict=True)]
+        leads, converted, disq, won_deals, amount, direct_deals = stats.get(src.id, [0] * 6)
+        rows.append([src.code, src.name, leads, converted, disq, percent(converted, leads),
+                     direct_deals, won_deals, _amount(amount, currency)])
+        total = [a + b for a, b in zip(total, (leads, converted, disq, won_deals, amount,
+                                               direct_deals), strict=True)]
     return ReportResult(
-        columns=["source", "source_name", "leads", "converted", "disqualified", "conversion_pct", "won_deals",
-                 "won_amount"], rows=rows,
+        columns=["source", "source_name", "leads", "converted", "disqualified", "conversion_pct",
+                 "direct_deals", "won_deals", "won_amount"], rows=rows,
         totals={"leads": total[0], "converted": total[1], "disqualified": total[2],
-                "conversion_pct": percent(total[1], total[0]), "won_deals": total[3],
-                "won_amount": _amount(total[4], currency), "currency": currency,
+                "conversion_pct": percent(total[1], total[0]), "direct_deals": total[5],
+                "won_deals": total[3], "won_amount": _amount(total[4], currency),
+                "currency": currency,
                 "won_in_other_currencies": {c: _amount(m, c) for c, m in sorted(other.items())}})
 
 

@@ -16,7 +16,8 @@ def load(uow, params: dict[str, str]) -> BoardData:
         BoardColumn(key=c["stage"], title=c.get("name_en") or c["name"], title_fa=c["name"],
                     summary=[Money.of(t["amount"], cur) for cur, t in c["totals"].items()],
                     cards=[BoardCard(id=str(d["id"]), title=d["title"], subtitle=d["customer"],
-                                     badge=_amount(d)) for d in c["deals"]])
+                                     badge=_amount(d),
+                                     href=f"/p/pipeline/deals/{d['id']}") for d in c["deals"]])
         for c in b["columns"]])
 
 

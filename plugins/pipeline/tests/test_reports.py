@@ -145,16 +145,17 @@ def test_forecast_per_gregorian_month_filtered_by_owner_and_range(crm_app, datas
 def test_sources_leads_conversion_and_won_amount(crm_app, dataset):
     r = report(crm_app, "pipeline.sources")
     assert r["columns"] == ["source", "source_name", "leads", "converted", "disqualified", "conversion_pct",
-                            "won_deals", "won_amount"]
+                            "direct_deals", "won_deals", "won_amount"]
     assert [row[:1] + row[2:] for row in r["rows"]] == [
-        ["website", 2, 2, 0, "100.0", 1, "100000000"],
-        ["referral", 2, 1, 1, "50.0", 0, "0"],
-        ["exhibition", 1, 0, 0, "0.0", 0, "0"],
-        ["phone", 0, 0, 0, None, 0, "0"],
-        ["social", 0, 0, 0, None, 0, "0"],
-        ["campaign", 1, 1, 0, "100.0", 1, "0"],
+        ["website", 2, 2, 0, "100.0", 0, 1, "100000000"],
+        ["referral", 2, 1, 1, "50.0", 0, 0, "0"],
+        ["exhibition", 1, 0, 0, "0.0", 0, 0, "0"],
+        ["phone", 0, 0, 0, None, 0, 0, "0"],
+        ["social", 0, 0, 0, None, 0, 0, "0"],
+        ["campaign", 1, 1, 0, "100.0", 0, 1, "0"],
     ]
-    assert r["totals"] == {"leads": 6, "converted": 4, "disqualified": 1, "conversion_pct": "66.7", "won_deals": 2,
+    assert r["totals"] == {"leads": 6, "converted": 4, "disqualified": 1, "conversion_pct": "66.7",
+                           "direct_deals": 0, "won_deals": 2,
                            "won_amount": "100000000", "currency": "IRR",
                            "won_in_other_currencies": {"USD": "500.00"}}
     r = report(crm_app, "pipeline.sources", start=date(2025, 4, 21), options={"currency": "USD"})

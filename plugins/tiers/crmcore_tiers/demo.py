@@ -8,7 +8,7 @@ from importlib import resources
 
 from sqlalchemy import func, select
 
-from crmcore.api import record_interaction
+from crmcore.api import Customer, record_interaction
 
 from .evaluation import at_risk, evaluate
 from .models import TierMember
@@ -44,7 +44,8 @@ def seed(uow, customers, rng) -> list[str]:
             return progress(ladder, gold, Measurer(uow, member.customer_id, currency, uow.app.timezone),
                             uow.now())[0]["needed"]
         member = min(silver, key=gap)
-        customer = next(c for c in customers if c.id == member.customer_id)
+        # members include customers other plugins' demos added (leads converted, deals won)
+        customer = uow.session.get(Customer, member.customer_id)
         points = gap(member)
         amount = (points + 10) * 10_000
         record_interaction(uow, customer, kind="purchase", channel="store", amount=str(amount), currency="IRR",
