@@ -13,6 +13,8 @@ from .conftest import PASSWORD, login
 
 
 class Notes:
+    OUTBOX_EVENTS = {"notes_saved": "a note was saved: ``value``"}
+
     @hookimpl
     def crm_web_routes(self):
         def save(ctx):
