@@ -118,6 +118,31 @@
         list.prepend(li);
       }
     });
+    // a staff notification for this user: a pop linking to it, and the bell's count goes up
+    source.addEventListener("notice", function (e) {
+      var notice = JSON.parse(e.data);
+      var node = template.content.firstElementChild.cloneNode(true);
+      node.classList.add("notice-pop");
+      node.setAttribute("data-notice", notice.notification);
+      node.querySelector(".pop-title").textContent = notice.title || "";
+      node.querySelector(".pop-number").remove();
+      node.querySelector(".pop-summary").remove();
+      var link = node.querySelector(".pop-link");
+      link.href = notice.link || "/notifications";
+      link.textContent = i18n.notice_open || "Open";
+      node.querySelector(".pop-close").addEventListener("click", function () { node.remove(); });
+      pops.prepend(node);
+      setTimeout(function () { node.remove(); }, 60000);
+      var bell = document.getElementById("bell");
+      if (bell) {
+        var count = bell.querySelector(".bell-count");
+        if (!count) { count = el("span", "", {"class": "bell-count"}); bell.appendChild(count); }
+        var n = Number(count.getAttribute("data-unread") || 0) + 1;
+        count.setAttribute("data-unread", n);
+        count.textContent = digits(n);
+        bell.classList.add("has-unread");
+      }
+    });
   }
 })();
 
