@@ -167,3 +167,26 @@ def mark_read(uow, username: str, ids: list[int] | None = None) -> int:
             raise NotFound(f"{username} has no notification {min(wanted - mine)}", field="id")
         q = q.where(UserNotification.id.in_(wanted))
     return uow.session.execute(q.values(read_at=uow.now())).rowcount or 0
+
+
+def users_with(session, plugin: str, access: str = "manage") -> list[WebUser]:
+    """Active users whose level for ``plugin`` reaches ``access`` (their grant for the plugin, else
+    their role's), e.g. those who may approve a plugin's queue."""
+    from ..web.users import ROLES, rank
+
+    found = []
+    for user in session.scalars(select(WebUser).where(WebUser.active.is_(True)).order_by(WebUser.id)):
+        level = (user.permissions or {}).get(plugin) or ROLES.get(user.role, "read")
+        if level != "none" and rank(level) >= rank(access):
+            found.append(user)
+    return found
+
+
+def notify_managers(uow, plugin: str, title: str, body: str | None = None, *, link: str | None = None,
+                    kind: str = "info", key: str | None = None,
+                    access: str = "manage") -> list[UserNotification]:
+    """:func:`notify_user` for every active user with ``access`` to ``plugin`` (a transfer waiting
+    for approval reaches those who may approve it)."""
+    sent = [notify_user(uow, u.username, title, body, link=link, kind=kind, key=key)
+            for u in users_with(uow.session, plugin, access)]
+    return [n for n in sent if n is not None]
