@@ -336,7 +336,7 @@ def page_mine(ctx):
                      tone="danger" if groups["overdue"] else "neutral"),
              ui.Stat(ui.Label("Today", "امروز"), len(groups["today"]), kind="number"),
              ui.Stat(ui.Label("Next 7 days", "۷ روز آینده"), len(groups["upcoming"]), kind="number")]
-    return ctx.render("crmcore_tasks:web/mine.html", title="My tasks", groups=groups, stats=stats,
+    return ctx.render("crmcore_tasks:templates/mine.html", title=fmt.pick("My tasks", "کارهای من"), groups=groups, stats=stats,
                       assignee=assignee, known=assignee is not None, plugin="tasks",
                       may=lambda a: ctx.user.can(a, "tasks"), back=_back(ctx, "/p/tasks/mine"),
                       user_query=_user_query(ctx, assignee), error=None, error_task=None)
@@ -352,7 +352,7 @@ def page_calendar(ctx, *, error: str | None = None, error_task: int | None = Non
     assignee = whose(ctx)
     view = "month" if ctx.query.get("view") == "month" else "week"
     data = calendar_view(ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx), view=view, day=_query_day(ctx))
-    return ctx.render("crmcore_tasks:web/calendar.html", title="Calendar", cal=data, assignee=assignee,
+    return ctx.render("crmcore_tasks:templates/calendar.html", title=fmt.pick("Calendar", "تقویم"), cal=data, assignee=assignee,
                       known=assignee is not None, plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"),
                       back=_back(ctx, "/p/tasks/calendar"), user_query=_user_query(ctx, assignee),
                       error=error, error_task=error_task)
@@ -398,7 +398,9 @@ def post_move(ctx):
     except CRMError as exc:
         if _wants_json(ctx):
             return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
-        ctx.query = _next_query(_form(ctx).get("next"))
+        # the calendar again, at the task's own day: its form shows the refusal beside it
+        local_day = task.due_at.astimezone(ZoneInfo(task.timezone)).date().isoformat()
+        ctx.query = {**_next_query(_form(ctx).get("next")), "day": local_day}
         response = page_calendar(ctx, error=exc.message, error_task=task.id)
         response.status_code = 422
         return response
@@ -435,8 +437,7 @@ def page_task(ctx, *, error: str | None = None, field: str | None = None, form: 
         "reminders": ", ".join(_short_minutes(r.minutes_before) for r in task.reminders),
     }
     facts = ui.FieldList([
-        ui.Field(ui.Label("Customer", "مشتری"), ui.Link(c["customer"], f"/customers/{task.customer_id}"),
-                 kind="link"),
+        ui.Field(ui.Label("Customer", "مشتری"), ui.Link(c["customer"], f"/customers/{task.customer_id}")),
         ui.Field(ui.Label("Kind", "نوع"), c["kind_label"]),
         ui.Field(ui.Label("Due", "سررسید"), format_due(task, fmt.calendar, task.timezone) if not fmt.persian
                  else c["when"]),
@@ -448,7 +449,7 @@ def page_task(ctx, *, error: str | None = None, field: str | None = None, form: 
         ui.Field(ui.Label("Reminders", "یادآوری‌ها"), fmt.join(c["reminders"]) if c["reminders"]
                  else ui.Label("None", "ندارد")),
     ])
-    return ctx.render("crmcore_tasks:web/task.html", title=task.title, task=task, c=c, facts=[facts],
+    return ctx.render("crmcore_tasks:templates/task.html", title=task.title, task=task, c=c, facts=[facts],
                       form=values, error=error, field=field, repeats=REPEATS, priorities=PRIORITIES,
                       plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"))
 
