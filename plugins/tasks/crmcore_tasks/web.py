@@ -262,7 +262,8 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
         first = grid_start = _week_start(day, fmt)
         after = grid_end = first + timedelta(days=7)
         prev_day, next_day = first - timedelta(days=7), after
-        title = f"{fmt.date(first, long=True)} – {fmt.date(after - timedelta(days=1), long=True)}"
+        title = fmt.pick("{} – {}", "{} تا {}").format(fmt.date(first, long=True),
+                                                      fmt.date(after - timedelta(days=1), long=True))
     start, end = local_midnight(grid_start, tz), local_midnight(grid_end, tz)
     tasks = _open_tasks(uow, assignee, start, end)
     series = [t for t in _open_tasks(uow, assignee, None, end) if t.rrule]
