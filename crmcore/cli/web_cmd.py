@@ -10,8 +10,9 @@ from .context import echo_json, get_app
 
 ROLE_CHOICE = click.Choice(["admin", "manager", "agent", "read-only"])
 LEVEL_CHOICE = click.Choice(["read", "write", "manage", "admin"])
-NOTIFY_HELP = ("Channels of staff notifications besides the web list: email, sms, pop (comma-separated; "
-               "'web' = the list only; '' = every channel the user has an address for).")
+NOTIFY_HELP = ("Channels of staff notifications besides the web list: email, sms, pop "
+               "(comma-separated; 'web' = the list only; '' = every channel the user has an address "
+               "for).")
 
 
 @click.command("web")
@@ -75,8 +76,8 @@ def add(username, role, display_name, extension, locale, email, phone, notify, p
 
     password = _password(password_stdin)
     with get_app().unit_of_work() as uow:
-        user = add_user(uow, username, password, role, display_name=display_name, extension=extension, locale=locale,
-                        email=email, phone=phone, notify=notify)
+        user = add_user(uow, username, password, role, display_name=display_name, extension=extension,
+                        locale=locale, email=email, phone=phone, notify=notify)
         click.echo(f"user {user.username} added ({user.role})")
 
 
@@ -110,8 +111,8 @@ def list_(as_json):
 @click.option("--phone", help="The user's own mobile ('' clears it).")
 @click.option("--notify", metavar="CHANNELS", help=NOTIFY_HELP)
 def set_(username, role, active, display_name, extension, locale, email, phone, notify):
-    """Change a user's role, state, name, extension, language, own email/mobile or notification channels
-    (role and state changes end their sessions)."""
+    """Change a user's role, state, name, extension, language, own email/mobile or notification
+    channels (role and state changes end their sessions)."""
     from ..web.users import update_user
 
     with get_app().unit_of_work() as uow:
@@ -132,8 +133,8 @@ def notifications(username, unread, limit, as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        rows = [notification_to_dict(n) for n in list_notifications(uow.session, username, unread=unread,
-                                                                    limit=limit)]
+        found = list_notifications(uow.session, username, unread=unread, limit=limit)
+        rows = [notification_to_dict(n) for n in found]
     if as_json:
         echo_json(rows)
         return
@@ -144,7 +145,8 @@ def notifications(username, unread, limit, as_json):
     for n in rows:
         mark = " " if n["read_at"] else "*"
         sent = ", ".join(f"{k}: {v}" for k, v in n["deliveries"].items())
-        click.echo(f"{mark} {n['id']:>5}  {fmt.moment(n['created_at'])}  [{n['kind']}] {n['title']}")
+        when = fmt.moment(n["created_at"])
+        click.echo(f"{mark} {n['id']:>5}  {when}  [{n['kind']}] {n['title']}")
         if n["body"]:
             click.echo(f"         {n['body']}")
         click.echo(f"         {n['link'] + ' · ' if n['link'] else ''}{sent}")

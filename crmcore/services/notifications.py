@@ -35,7 +35,8 @@ def find_user(session, username: str | None) -> WebUser | None:
 
 
 def channels_of(user: WebUser) -> list[str]:
-    """The channels this user is notified on: their choice, or every one they have an address for."""
+    """The channels this user is notified on: their choice, or every one they have an address
+    for."""
     chosen = user.notify_channels
     return [c for c in CHANNELS if c in chosen] if chosen is not None else list(CHANNELS)
 
@@ -51,8 +52,8 @@ def parse_channels(raw: str | list[str] | None) -> list[str] | None:
         if item == "web" or not item:
             continue
         if item not in CHANNELS:
-            raise ValidationError(f"{item!r} is not a notification channel (web, {', '.join(CHANNELS)})",
-                                  field="notify")
+            known = ", ".join(("web",) + CHANNELS)
+            raise ValidationError(f"{item!r} is not a notification channel ({known})", field="notify")
         if item not in picked:
             picked.append(item)
     return picked
@@ -69,8 +70,8 @@ def _check_link(link: str | None) -> str | None:
     if link is None or link == "":
         return None
     if not link.startswith("/") or link.startswith("//") or len(link) > 500:
-        raise ValidationError(f"a notification links to a page of this site (/…), not {link[:60]!r}",
-                              field="link")
+        raise ValidationError(
+            f"a notification links to a page of this site (/…), not {link[:60]!r}", field="link")
     return link
 
 
@@ -175,15 +176,16 @@ def users_with(session, plugin: str, access: str = "manage") -> list[WebUser]:
     from ..web.users import ROLES, rank
 
     found = []
-    for user in session.scalars(select(WebUser).where(WebUser.active.is_(True)).order_by(WebUser.id)):
+    active = select(WebUser).where(WebUser.active.is_(True)).order_by(WebUser.id)
+    for user in session.scalars(active):
         level = (user.permissions or {}).get(plugin) or ROLES.get(user.role, "read")
         if level != "none" and rank(level) >= rank(access):
             found.append(user)
     return found
 
 
-def notify_managers(uow, plugin: str, title: str, body: str | None = None, *, link: str | None = None,
-                    kind: str = "info", key: str | None = None,
+def notify_managers(uow, plugin: str, title: str, body: str | None = None, *,
+                    link: str | None = None, kind: str = "info", key: str | None = None,
                     access: str = "manage") -> list[UserNotification]:
     """:func:`notify_user` for every active user with ``access`` to ``plugin`` (a transfer waiting
     for approval reaches those who may approve it)."""

@@ -23,7 +23,8 @@ from .auth import Principal
 from .deps import api_user, state
 
 EVENT = "voip_incoming_call"
-#: a staff notification (crmcore.services.notifications): popped to its user alone, as event "notice"
+#: a staff notification (crmcore.services.notifications): popped to its user alone, as a
+#: "notice" event
 NOTICE = "crm_user_notified"
 BATCH = 50
 
@@ -72,9 +73,10 @@ def notice_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
 def pops_after(uow, user: Principal, after: int, limit: int = BATCH) -> tuple[list[dict[str, Any]], int]:
     """Pops newer than outbox row ``after`` this user may see (calls, and their own notifications),
     and the last row id looked at."""
-    rows = uow.session.execute(select(OutboxEvent.id, OutboxEvent.event, OutboxEvent.payload)
-                               .where(OutboxEvent.event.in_((EVENT, NOTICE)), OutboxEvent.id > after)
-                               .order_by(OutboxEvent.id).limit(limit)).all()
+    rows = uow.session.execute(
+        select(OutboxEvent.id, OutboxEvent.event, OutboxEvent.payload)
+        .where(OutboxEvent.event.in_((EVENT, NOTICE)), OutboxEvent.id > after)
+        .order_by(OutboxEvent.id).limit(limit)).all()
     last = rows[-1].id if rows else after
     pops = []
     for r in rows:
@@ -116,8 +118,8 @@ def build_router() -> APIRouter:
             quiet_since = time.monotonic()
             while time.monotonic() < deadline:
                 for pop in pops:
-                    kind = pop.get("type", "call")
-                    yield f"id: {pop['id']}\nevent: {kind}\ndata: {json.dumps(pop, ensure_ascii=False)}\n\n"
+                    kind, data = pop.get("type", "call"), json.dumps(pop, ensure_ascii=False)
+                    yield f"id: {pop['id']}\nevent: {kind}\ndata: {data}\n\n"
                     quiet_since = time.monotonic()
                 if time.monotonic() - quiet_since > settings.sse_keepalive:
                     yield ": keepalive\n\n"

@@ -98,9 +98,13 @@ FA: dict[str, str] = {
     # staff notifications
     "Notifications": "اعلان‌ها", "Mark all read": "همه خوانده شد", "Mark read": "خوانده شد",
     "No notifications.": "اعلانی ندارید.", "Go to it": "رفتن به آن", "reminder": "یادآوری",
-    "sla_warning": "هشدار مهلت", "sla_breach": "مهلت گذشت", "ticket_assigned": "تیکت به شما سپرده شد",
+    "sla_warning": "هشدار مهلت", "sla_breach": "مهلت گذشت",
+    "ticket_assigned": "تیکت به شما سپرده شد",
     "deal_assigned": "معامله به شما سپرده شد", "transfer_pending": "انتقال در انتظار تأیید",
-    "info": "اطلاع",
+    "info": "اطلاع", "My notifications": "اعلان‌های من", "Mobile": "تلفن همراه", "Channels": "کانال‌ها",
+    "Task reminders, SLA warnings and what is given to you: always in your list; also here:":
+        "یادآوری کارها، هشدار مهلت‌ها و آنچه به شما سپرده می‌شود همیشه در فهرست اعلان‌هایتان است؛ و همچنین:",
+    "Pop-up on open pages": "پنجرهٔ روی صفحه‌های باز",
 }
 
 

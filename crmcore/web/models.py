@@ -99,8 +99,9 @@ class UserTeamMember(Base):
 
 
 class UserNotification(Base):
-    """A staff notification (a task reminder, an SLA warning, a ticket or deal assigned, a transfer to
-    approve) addressed to one user; shown in their web list until read, and sent to their own channels."""
+    """A staff notification (a task reminder, an SLA warning, a ticket or deal assigned, a
+    transfer to approve) addressed to one user; shown in their web list until read, and sent to
+    their own channels."""
 
     __tablename__ = "user_notifications"
 

@@ -1,6 +1,7 @@
-"""The user's own staff notifications: the list at ``/notifications`` (newest first, unread marked),
-marking them read (one or all), the unread count the header's bell shows, and the same through the API
-(``GET /api/notifications``, ``POST /api/notifications/read``). Each user sees only their own."""
+"""The user's own staff notifications: the list at ``/notifications`` (newest first, unread
+marked), marking them read (one or all), the unread count the header's bell shows, and the same
+through the API (``GET /api/notifications``, ``POST /api/notifications/read``). Each user sees only
+their own."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError
 from ..services.notifications import list_notifications, mark_read, notification_to_dict
+from .api import ERRORS, NOT_FOUND
 from .auth import Principal
 from .deps import WebError, api_user, form_text, page_user, state
 from .view import redirect, render
@@ -20,7 +22,8 @@ SHOWN = 100
 
 class ReadBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] | None = Field(None, description="the notifications to mark read; all unread when absent")
+    ids: list[int] | None = Field(
+        None, description="the notifications to mark read; all unread when absent")
 
 
 def build_router() -> APIRouter:
@@ -54,11 +57,13 @@ def build_router() -> APIRouter:
             return redirect(target)
         return redirect("/notifications", "saved")
 
-    @r.get("/api/notifications", tags=["notifications"], summary="My staff notifications, newest first")
+    @r.get("/api/notifications", tags=["notifications"], responses=ERRORS,
+           summary="My staff notifications, newest first")
     def api_list(request: Request, unread: bool = False, user: Principal = Depends(api_user())):
         return rows(request, user, unread)
 
-    @r.post("/api/notifications/read", tags=["notifications"], summary="Mark my notifications read")
+    @r.post("/api/notifications/read", tags=["notifications"], responses={**ERRORS, **NOT_FOUND},
+            summary="Mark my notifications read")
     def api_read(request: Request, body: ReadBody, user: Principal = Depends(api_user())):
         with state(request).unit(user) as uow:
             return {"marked": mark_read(uow, user.username, body.ids)}

@@ -93,12 +93,12 @@ def add_user(uow, username: str, password: str, role: str, *, display_name: str 
 
 
 def update_user(uow, username: str, *, role: str | None = None, active: bool | None = None,
-                display_name: str | None = None, extension: str | None = None, locale: str | None = None,
-                email: str | None = None, phone: str | None = None,
+                display_name: str | None = None, extension: str | None = None,
+                locale: str | None = None, email: str | None = None, phone: str | None = None,
                 notify: str | list[str] | None = None) -> WebUser:
-    """Change a user; ``None`` leaves a field, ``""`` clears display name, extension, email, phone or the
-    notification channels (back to every channel the user has an address for). Deactivating a user
-    or changing their role ends their sessions."""
+    """Change a user; ``None`` leaves a field, ``""`` clears display name, extension, email, phone
+    or the notification channels (back to every channel the user has an address for). Deactivating
+    a user or changing their role ends their sessions."""
     from ..services.notifications import clean_contact, parse_channels
 
     user = get_user(uow.session, username)

@@ -80,10 +80,11 @@
     });
   }
 
-  // --- drag to a drop target (a plugin's calendar) ----------------------------------------------------------
-  // A container [data-drop-field] holds drop targets [data-drop-value] and cards [data-drag-action]; a card
-  // dropped on a target POSTs {field: value} to its action (Accept: JSON) and the page reloads; a refusal
-  // shows in #drop-error. Without script, each card keeps its own form.
+  // --- drag to a drop target (a plugin's calendar) -------------------------------------------
+  // A container [data-drop-field] holds drop targets [data-drop-value] and cards
+  // [data-drag-action]; a card dropped on a target POSTs {field: value} to its action (Accept:
+  // JSON) and the page reloads; a refusal shows in #drop-error. Without script, each card keeps
+  // its own form.
   var zone = document.querySelector("[data-drop-field]");
   if (zone) {
     var carried = null, dropError = document.getElementById("drop-error");
@@ -92,7 +93,9 @@
       if (carried) e.dataTransfer.setData("text/plain", carried.getAttribute("data-drag-action"));
     });
     zone.querySelectorAll("[data-drop-value]").forEach(function (target) {
-      target.addEventListener("dragover", function (e) { if (carried) { e.preventDefault(); target.classList.add("drop"); } });
+      target.addEventListener("dragover", function (e) {
+        if (carried) { e.preventDefault(); target.classList.add("drop"); }
+      });
       target.addEventListener("dragleave", function () { target.classList.remove("drop"); });
       target.addEventListener("drop", function (e) {
         e.preventDefault();
@@ -102,11 +105,18 @@
         form.append("csrf_token", csrf);
         form.append(zone.getAttribute("data-drop-field"), target.getAttribute("data-drop-value"));
         target.appendChild(carried);
-        fetch(carried.getAttribute("data-drag-action"), {method: "POST", body: form, credentials: "same-origin",
-                                                         headers: {"Accept": "application/json"}})
-          .then(function (r) { return r.json().then(function (data) { return {ok: r.ok, data: data}; }); })
+        fetch(carried.getAttribute("data-drag-action"),
+              {method: "POST", body: form, credentials: "same-origin",
+               headers: {"Accept": "application/json"}})
+          .then(function (r) {
+            return r.json().then(function (data) { return {ok: r.ok, data: data}; });
+          })
           .then(function (res) {
-            if (!res.ok) { dropError.textContent = res.data.error || "error"; dropError.hidden = false; return; }
+            if (!res.ok) {
+              dropError.textContent = res.data.error || "error";
+              dropError.hidden = false;
+              return;
+            }
             location.reload();
           });
       });

@@ -112,11 +112,12 @@ def referrals_reward_earned(uow, reward, beneficiary, friend):
     triggers.referral_reward(uow, reward, beneficiary, friend)
 
 
-# --- staff notifications (the kernel's notify_user) -------------------------------------------------------
+# --- staff notifications (the kernel's notify_user) ---------------------------------------------
 @hookimpl
 def crm_staff_message(uow, channel, address, subject, body, key):
-    """A staff notification to the user's own address by the channel's default provider, after the
-    commit: not a customer message (no consent, template or customer log; task reminders go here)."""
+    """A staff notification to the user's own address by the channel's default provider, after
+    the commit: not a customer message (no consent, template or customer log; task reminders go
+    here)."""
     from .service import provider_for
 
     provider = provider_for(uow, channel)

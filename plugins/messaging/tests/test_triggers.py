@@ -138,18 +138,21 @@ def test_other_plugins_events_send_their_template_once(others, customer, setup, 
     assert len(sent_lines(outbox_file)) == 1
 
 
-def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, customer, setup, outbox_file):
-    """Each event trigger messages the customer the event is about, at the customer's own number; a
-    task reminder (internal: «داخلی: …») is for staff (the kernel's notify_user) and reaches no customer,
-    even with a template written for it."""
+def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, customer, setup,
+                                                                         outbox_file):
+    """Each event trigger messages the customer the event is about, at the customer's own number;
+    a task reminder (internal: «داخلی: …») is for staff (the kernel's notify_user) and reaches no
+    customer."""
     from crmcore.api import Customer
     from crmcore_messaging.service import EVENT_TRIGGERS
 
     assert "reminder_due" not in EVENT_TRIGGERS
-    assert {e[0] for e in EVENTS} | {"purchase"} == set(EVENT_TRIGGERS), "every trigger kind is sent here"
+    sent_here = {e[0] for e in EVENTS} | {"purchase"}
+    assert sent_here == set(EVENT_TRIGGERS), "every trigger kind is sent by this test"
     setup(lambda uow: set_setting(uow, "survey_base_url", "https://s.shop.ir/s/"))
     for event, body, _emit, _expected in EVENTS:
-        setup(lambda uow, event=event, body=body: save_template(uow, name=event, channel="sms", body=body))
+        setup(lambda uow, event=event, body=body: save_template(uow, name=event, channel="sms",
+                                                                body=body))
         setup(lambda uow, event=event: set_trigger(uow, event=event, template=event, channel="sms"))
     setup(lambda uow: save_template(uow, name="thanks", channel="sms", body="ممنون"))
     setup(lambda uow: set_trigger(uow, event="purchase", template="thanks", channel="sms"))
@@ -158,9 +161,11 @@ def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, 
         for _event, _body, emit, _expected in EVENTS:
             hook, kwargs = emit(get_customer(uow.session, customer))
             uow.emit(hook, customer_id=customer, data={}, **kwargs)
-        uow.emit("tasks_reminder_due", customer_id=customer, data={}, reminder=SimpleNamespace(id=1),
-                 task=SimpleNamespace(id=5, customer_id=customer, title="تماس", notes="داخلی: مشتری بدحساب است",
-                                      due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc)))
+        task = SimpleNamespace(id=5, customer_id=customer, title="تماس",
+                               notes="داخلی: مشتری بدحساب است",
+                               due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc))
+        uow.emit("tasks_reminder_due", customer_id=customer, data={}, task=task,
+                 reminder=SimpleNamespace(id=1))
     with others.unit_of_work(readonly=True) as uow:
         rows = list(uow.session.scalars(select(Message)))
         phones = {p.e164 for p in uow.session.get(Customer, customer).phones}

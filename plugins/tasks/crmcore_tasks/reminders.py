@@ -56,6 +56,7 @@ def remind_assignee(uow, task: Task, reminder: TaskReminder) -> int:
     when = fmt.date(task.due_at) if task.all_day else fmt.moment(task.due_at)
     who = customer.display_name if customer is not None else ""
     title = f"یادآوری: {task.title}، {who}، {when}"
+    key = f"task:{task.id}:r{reminder.minutes_before}@{task.due_at.isoformat()}"
     sent = notify_user(uow, task.assignee, title, task.notes, link=f"/p/tasks/tasks/{task.id}",
-                       kind="reminder", key=f"task:{task.id}:r{reminder.minutes_before}@{task.due_at.isoformat()}")
+                       kind="reminder", key=key)
     return 1 if sent is not None else 0

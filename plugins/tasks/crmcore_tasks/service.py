@@ -267,9 +267,10 @@ def snooze_task(uow, task_id: int | str, *, by: Any = None, until: Any = None) -
 
 
 def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
-    """Move the current occurrence to another local ``day`` (``1403-07-16``, ``2024-10-07``, a date),
-    keeping its time of day: the calendar's drag and drop and ``crm tasks move``. A recurring series
-    keeps its rule (only this occurrence moves, like a snooze). A day before today is refused."""
+    """Move the current occurrence to another local ``day`` (``1403-07-16``, ``2024-10-07``, a
+    date), keeping its time of day: the calendar's drag and drop and ``crm tasks move``. A recurring
+    series keeps its rule (only this occurrence moves, like a snooze). A day before today is
+    refused."""
     from datetime import date as date_type
 
     from crmcore.api import parse_date
@@ -282,13 +283,15 @@ def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
     target = day if isinstance(day, date_type) else parse_date(str(day or "").strip(), field="day")
     today = uow.now().astimezone(zone).date()
     if target < today:
-        raise ValidationError("a task can be moved to today or a later day, not into the past", field="day")
+        raise ValidationError("a task can be moved to today or a later day, not into the past",
+                              field="day")
     old = task.due_at
     local = old.astimezone(zone)
     if task.all_day:
         new = local_midnight(target, task.timezone)
     else:
-        new = datetime.combine(target, local.timetz().replace(tzinfo=None), zone).astimezone(old.tzinfo)
+        clock = local.timetz().replace(tzinfo=None)
+        new = datetime.combine(target, clock, zone).astimezone(old.tzinfo)
     if new == old:
         return task
     _set_due(task, new)
@@ -302,10 +305,10 @@ def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
 def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str | None = None,
                 priority: str | None = None, due: Any = None, rrule: str | None = None,
                 reminders: Iterable[Any] | None = None) -> Task:
-    """Change an open task; ``None`` leaves a field. ``rrule=""`` ends the recurrence (the task becomes
-    a one-off at its current occurrence); a new rule starts its series at the (new) due moment, which
-    must be one of its occurrences. ``reminders`` replaces the reminders (``["15m", "1d"]``, ``[]``
-    none); a kept offset is not announced twice for the same due moment."""
+    """Change an open task; ``None`` leaves a field. ``rrule=""`` ends the recurrence (the task
+    becomes a one-off at its current occurrence); a new rule starts its series at the (new) due
+    moment, which must be one of its occurrences. ``reminders`` replaces the reminders (``["15m",
+    "1d"]``, ``[]`` none); a kept offset is not announced twice for the same due moment."""
     task = get_task(uow, task_id, for_update=True)
     _require_open(task, "changed")
     before = {**task_event_data(task), "rrule": task.rrule, "notes": task.notes}
@@ -327,9 +330,11 @@ def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str
             rule = recurrence.normalize_rule(rrule, tz=task.timezone)
             first = recurrence.check_has_occurrence(rule, task.due_at, task.timezone)
             if first != task.due_at:
-                local = lambda m: f"{m.astimezone(ZoneInfo(task.timezone)):%Y-%m-%d %H:%M}"  # noqa: E731
-                raise ValidationError(f"the due moment {local(task.due_at)} is not an occurrence of "
-                                      f"{rule!r} (the first is {local(first)})", field="rrule")
+                zone = ZoneInfo(task.timezone)
+                due_text = f"{task.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
+                raise ValidationError(
+                    f"the due moment {due_text} is not an occurrence of {rule!r} (the first is "
+                    f"{first.astimezone(zone):%Y-%m-%d %H:%M})", field="rrule")
             if rule != task.rrule:
                 task.rrule, task.series_start, task.occurrence_at = rule, task.due_at, task.due_at
                 task.exdates = []

@@ -1,7 +1,7 @@
-"""What tasks adds to ``crm web``: the dashboard widget of today's work, the salesperson's own tasks
-(overdue, today, upcoming; complete one), a week and month calendar (Jalali on Persian pages) where a
-task is dragged to another day (or moved with a small form without script), a task's page with its
-recurrence and reminders to edit, and the same through ``/api/p/tasks/…``.
+"""What tasks adds to ``crm web``: the dashboard widget of today's work, the salesperson's own
+tasks (overdue, today, upcoming; complete one), a week and month calendar (Jalali on Persian pages)
+where a task is dragged to another day (or moved with a small form without script), a task's page
+with its recurrence and reminders to edit, and the same through ``/api/p/tasks/…``.
 
 Every action calls the service functions ``crm tasks done/move/edit`` call, so the web refuses what
 the CLI refuses, with the same message. Agents see and change their own tasks; users who may manage
@@ -32,14 +32,16 @@ BYDAY_FA = {"SA": "شنبه", "SU": "یکشنبه", "MO": "دوشنبه", "TU": 
             "TH": "پنجشنبه", "FR": "جمعه"}
 FREQ_FA = {"DAILY": ("روزانه", "روز"), "WEEKLY": ("هفتگی", "هفته"), "MONTHLY": ("ماهانه", "ماه"),
            "YEARLY": ("سالانه", "سال")}
-REPEATS = (("", ui.Label("Does not repeat", "تکرار نمی‌شود")), ("daily", ui.Label("Daily", "روزانه")),
-           ("weekly", ui.Label("Weekly", "هفتگی")), ("monthly", ui.Label("Monthly", "ماهانه")),
-           ("yearly", ui.Label("Yearly", "سالانه")), ("custom", ui.Label("Custom rule", "قاعدهٔ دلخواه")))
+REPEATS = (("", ui.Label("Does not repeat", "تکرار نمی‌شود")),
+           ("daily", ui.Label("Daily", "روزانه")), ("weekly", ui.Label("Weekly", "هفتگی")),
+           ("monthly", ui.Label("Monthly", "ماهانه")), ("yearly", ui.Label("Yearly", "سالانه")),
+           ("custom", ui.Label("Custom rule", "قاعدهٔ دلخواه")))
+STATES_FA = {"open": "باز", "done": "انجام شد", "cancelled": "لغو شد"}
 PRIORITIES = (("low", ui.Label("Low", "کم")), ("normal", ui.Label("Normal", "عادی")),
               ("high", ui.Label("High", "زیاد")), ("urgent", ui.Label("Urgent", "فوری")))
 
 
-# --- the dashboard widget -------------------------------------------------------------------------------
+# --- the dashboard widget -------------------------------------------------------------------------
 def dashboard_widgets(uow, user, dashboard) -> list[ui.Panel]:
     mine = {} if user.can("manage", "tasks") else {"user": user.username}
     today = dashboard.today
@@ -105,7 +107,7 @@ def dashboard_widgets(uow, user, dashboard) -> list[ui.Panel]:
     ]
 
 
-# --- reading ---------------------------------------------------------------------------------------------
+# --- reading --------------------------------------------------------------------------------------
 def _tz(ctx) -> str:
     return ctx.uow.app.timezone
 
@@ -117,7 +119,8 @@ def own_username(uow, web_username: str) -> str | None:
 
 
 def whose(ctx) -> str | None:
-    """Whose tasks the page shows: ``?user=`` for those who may manage tasks, else the user's own."""
+    """Whose tasks the page shows: ``?user=`` for those who may manage tasks, else the user's
+    own."""
     asked = (ctx.query.get("user") or "").strip()
     if asked and asked.lower() != ctx.user.username:
         if not ctx.user.can("manage", "tasks"):
@@ -128,7 +131,8 @@ def whose(ctx) -> str | None:
     return own_username(ctx.uow, ctx.user.username)
 
 
-def _open_tasks(uow, assignee: str | None, start: datetime | None, end: datetime | None) -> list[Task]:
+def _open_tasks(uow, assignee: str | None, start: datetime | None,
+                end: datetime | None) -> list[Task]:
     if assignee is None:
         return []
     q = (select(Task).options(selectinload(Task.reminders))
@@ -172,7 +176,8 @@ def describe_rule(rule: str | None, fmt: Formatter, tz: str) -> str | None:
 
 
 def describe_minutes(minutes: int, fmt: Formatter) -> str:
-    for size, en, fa in ((10080, "w", "هفته"), (1440, "d", "روز"), (60, "h", "ساعت"), (1, "m", "دقیقه")):
+    units = ((10080, "w", "هفته"), (1440, "d", "روز"), (60, "h", "ساعت"), (1, "m", "دقیقه"))
+    for size, en, fa in units:
         if minutes >= size and minutes % size == 0 or size == 1:
             n = minutes // size
             return fmt.digits(f"{n} {fa} قبل" if fmt.persian else f"{n}{en} before")
@@ -219,7 +224,7 @@ def my_tasks(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: str) 
     return groups
 
 
-# --- the calendar ----------------------------------------------------------------------------------------
+# --- the calendar ---------------------------------------------------------------------------------
 def _week_start(day: date, fmt: Formatter) -> date:
     """Persian weeks start on Saturday, English ones on Monday."""
     first = 5 if fmt.persian else 0  # date.weekday(): Monday 0 … Saturday 5
@@ -262,8 +267,9 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
         first = grid_start = _week_start(day, fmt)
         after = grid_end = first + timedelta(days=7)
         prev_day, next_day = first - timedelta(days=7), after
+        last = after - timedelta(days=1)
         title = fmt.pick("{} – {}", "{} تا {}").format(fmt.date(first, long=True),
-                                                      fmt.date(after - timedelta(days=1), long=True))
+                                                      fmt.date(last, long=True))
     start, end = local_midnight(grid_start, tz), local_midnight(grid_end, tz)
     tasks = _open_tasks(uow, assignee, start, end)
     series = [t for t in _open_tasks(uow, assignee, None, end) if t.rrule]
@@ -286,8 +292,9 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
     d = grid_start
     while d < grid_end:
         items = sorted(by_day.get(d.isoformat(), []), key=lambda c: (c["time"] or "", c["id"]))
+        names = WEEKDAYS_FA if fmt.persian else WEEKDAYS_EN
         days.append({"iso": d.isoformat(), "number": _day_number(d, fmt), "label": fmt.date(d),
-                     "weekday": (WEEKDAYS_FA if fmt.persian else WEEKDAYS_EN)[(d.weekday() + 2) % 7],
+                     "weekday": names[(d.weekday() + 2) % 7],
                      "inside": first <= d < after, "today": d == today, "past": d < today,
                      "tasks": items})
         d += timedelta(days=1)
@@ -297,7 +304,7 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
             "prev": prev_day.isoformat(), "next": next_day.isoformat(), "today": today.isoformat()}
 
 
-# --- endpoints -------------------------------------------------------------------------------------------
+# --- endpoints ------------------------------------------------------------------------------------
 def _fmt(ctx) -> Formatter:
     return Formatter.for_language(ctx.lang, tz=_tz(ctx))
 
@@ -336,8 +343,10 @@ def page_mine(ctx):
     stats = [ui.Stat(ui.Label("Overdue", "عقب‌افتاده"), len(groups["overdue"]), kind="number",
                      tone="danger" if groups["overdue"] else "neutral"),
              ui.Stat(ui.Label("Today", "امروز"), len(groups["today"]), kind="number"),
-             ui.Stat(ui.Label("Next 7 days", "۷ روز آینده"), len(groups["upcoming"]), kind="number")]
-    return ctx.render("crmcore_tasks:templates/mine.html", title=fmt.pick("My tasks", "کارهای من"), groups=groups, stats=stats,
+             ui.Stat(ui.Label("Next 7 days", "۷ روز آینده"), len(groups["upcoming"]),
+                     kind="number")]
+    return ctx.render("crmcore_tasks:templates/mine.html", title=fmt.pick("My tasks", "کارهای من"),
+                      groups=groups, stats=stats,
                       assignee=assignee, known=assignee is not None, plugin="tasks",
                       may=lambda a: ctx.user.can(a, "tasks"), back=_back(ctx, "/p/tasks/mine"),
                       user_query=_user_query(ctx, assignee), error=None, error_task=None)
@@ -352,9 +361,11 @@ def page_calendar(ctx, *, error: str | None = None, error_task: int | None = Non
     fmt = _fmt(ctx)
     assignee = whose(ctx)
     view = "month" if ctx.query.get("view") == "month" else "week"
-    data = calendar_view(ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx), view=view, day=_query_day(ctx))
-    return ctx.render("crmcore_tasks:templates/calendar.html", title=fmt.pick("Calendar", "تقویم"), cal=data, assignee=assignee,
-                      known=assignee is not None, plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"),
+    data = calendar_view(ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx), view=view,
+                         day=_query_day(ctx))
+    return ctx.render("crmcore_tasks:templates/calendar.html", title=fmt.pick("Calendar", "تقویم"),
+                      cal=data, assignee=assignee, known=assignee is not None, plugin="tasks",
+                      may=lambda a: ctx.user.can(a, "tasks"),
                       back=_back(ctx, "/p/tasks/calendar"), user_query=_user_query(ctx, assignee),
                       error=error, error_task=error_task)
 
@@ -438,21 +449,22 @@ def page_task(ctx, *, error: str | None = None, field: str | None = None, form: 
         "reminders": ", ".join(_short_minutes(r.minutes_before) for r in task.reminders),
     }
     facts = ui.FieldList([
-        ui.Field(ui.Label("Customer", "مشتری"), ui.Link(c["customer"], f"/customers/{task.customer_id}")),
+        ui.Field(ui.Label("Customer", "مشتری"),
+                 ui.Link(c["customer"], f"/customers/{task.customer_id}")),
         ui.Field(ui.Label("Kind", "نوع"), c["kind_label"]),
-        ui.Field(ui.Label("Due", "سررسید"), format_due(task, fmt.calendar, task.timezone) if not fmt.persian
-                 else c["when"]),
+        ui.Field(ui.Label("Due", "سررسید"),
+                 c["when"] if fmt.persian else format_due(task, fmt.calendar, task.timezone)),
         ui.Field(ui.Label("Assignee", "مسئول"), task.assignee or "—"),
         ui.Field(ui.Label("State", "وضعیت"), ui.Badge(
-            ui.Label(task.state, {"open": "باز", "done": "انجام شد", "cancelled": "لغو شد"}[task.state]),
+            ui.Label(task.state, STATES_FA[task.state]),
             "danger" if c["overdue"] else ("ok" if task.state == "done" else "neutral"))),
         ui.Field(ui.Label("Repeats", "تکرار"), c["recurrence"] or ui.Label("No", "ندارد")),
         ui.Field(ui.Label("Reminders", "یادآوری‌ها"), fmt.join(c["reminders"]) if c["reminders"]
                  else ui.Label("None", "ندارد")),
     ])
-    return ctx.render("crmcore_tasks:templates/task.html", title=task.title, task=task, c=c, facts=[facts],
-                      form=values, error=error, field=field, repeats=REPEATS, priorities=PRIORITIES,
-                      plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"))
+    return ctx.render("crmcore_tasks:templates/task.html", title=task.title, task=task, c=c,
+                      facts=[facts], form=values, error=error, field=field, repeats=REPEATS,
+                      priorities=PRIORITIES, plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"))
 
 
 def _short_minutes(minutes: int) -> str:
@@ -470,9 +482,10 @@ def edit_values(form: dict[str, str]) -> dict[str, Any]:
     clock = to_ascii_digits(form.get("time") or "").strip()
     repeat = (form.get("repeat") or "").strip()
     rule = (form.get("rrule") or "").strip() if repeat == "custom" else repeat
-    reminders = [r for r in to_ascii_digits(form.get("reminders") or "").replace("،", ",").split(",")
-                 if r.strip()]
-    return {"title": form.get("title"), "notes": form.get("notes"), "priority": form.get("priority"),
+    typed = to_ascii_digits(form.get("reminders") or "").replace("،", ",")
+    reminders = [r for r in typed.split(",") if r.strip()]
+    return {"title": form.get("title"), "notes": form.get("notes"),
+            "priority": form.get("priority"),
             "due": f"{day} {clock}" if day and clock else (day or None), "rrule": rule,
             "reminders": [r.strip() for r in reminders]}
 
@@ -487,7 +500,8 @@ def post_task(ctx):
             update_task(ctx.uow, task.id, **edit_values(form))
     except CRMError as exc:
         ctx.uow.session.expire_all()
-        field = {"due": "day", "remind": "reminders", "until": "day"}.get(exc.field or "", exc.field)
+        names = {"due": "day", "remind": "reminders", "until": "day"}
+        field = names.get(exc.field or "", exc.field)
         response = page_task(ctx, error=exc.message, field=field, form=dict(form))
         response.status_code = 422
         return response
@@ -496,20 +510,23 @@ def post_task(ctx):
     return RedirectResponse(f"/p/tasks/tasks/{task.id}?ok=saved", status_code=303)
 
 
-# --- the API ---------------------------------------------------------------------------------------------
+# --- the API --------------------------------------------------------------------------------------
 def _dicts(ctx, tasks) -> list[dict[str, Any]]:
     names = _customers(ctx.uow, tasks)
     cal = "jalali" if ctx.lang == "fa" else "gregorian"
-    return [task_to_dict(t, calendar=cal, tz=_tz(ctx), now=ctx.uow.now(), customer_name=names.get(t.customer_id))
-            for t in tasks]
+    return [task_to_dict(t, calendar=cal, tz=_tz(ctx), now=ctx.uow.now(),
+                         customer_name=names.get(t.customer_id)) for t in tasks]
 
 
 def api_list(ctx):
     from crmcore.api import parse_datetime
 
     assignee = whose(ctx)
-    start = parse_datetime(ctx.query["from"], tz=_tz(ctx), field="from") if ctx.query.get("from") else None
-    end = parse_datetime(ctx.query["to"], tz=_tz(ctx), field="to") if ctx.query.get("to") else None
+    def moment(name: str):
+        raw = ctx.query.get(name)
+        return parse_datetime(raw, tz=_tz(ctx), field=name) if raw else None
+
+    start, end = moment("from"), moment("to")
     return _dicts(ctx, _open_tasks(ctx.uow, assignee, start, end))
 
 
@@ -581,15 +598,18 @@ def routes():
         WebRoute(task, post_task, kind="page", methods=("POST",), access="write"),
         WebRoute(task + "/done", post_done, kind="page", methods=("POST",), access="write"),
         WebRoute(task + "/move", post_move, kind="page", methods=("POST",), access="write"),
-        WebRoute("/tasks", api_list, summary="Open tasks (mine, or ?user= for managers); ?from=&to="),
+        WebRoute("/tasks", api_list,
+                 summary="Open tasks (mine, or ?user= for managers); ?from=&to="),
         WebRoute("/mine", api_mine, summary="My open tasks: overdue, today, the next 7 days"),
         WebRoute(task, api_show, summary="One task"),
         WebRoute(task, api_update, methods=("PATCH",), access="write",
-                 summary="Change a task: title, notes, priority, due, rrule ('' ends it), reminders"),
+                 summary="Change a task: title, notes, priority, due, rrule ('' ends it), "
+                         "reminders"),
         WebRoute(task + "/done", api_done, methods=("POST",), access="write",
                  summary="Complete a task (a recurring one moves to its next occurrence)"),
         WebRoute(task + "/move", api_move, methods=("POST",), access="write",
-                 summary="Move a task's current occurrence to another day {\"day\": \"1403-07-16\"}"),
+                 summary="Move a task's current occurrence to another day "
+                         "{\"day\": \"1403-07-16\"}"),
     ]
 
 

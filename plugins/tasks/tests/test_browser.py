@@ -19,10 +19,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 PASSWORD = "a long enough password"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="browser tests need Debian's chromium")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
-#: Wednesday 1404-01-06, 12:30 in Tehran: the Jalali week runs Saturday 1404-01-02 … Friday 1404-01-08
+#: Wednesday 1404-01-06, 12:30 in Tehran: the Jalali week runs from Saturday 1404-01-02 to
+#: Friday 1404-01-08
 NOW = datetime(2025, 3, 26, 9, 0, tzinfo=timezone.utc)
 
 
@@ -92,12 +94,13 @@ def no_overflow(page, where):
     assert overflow <= 1, f"{where}: {overflow}px wider than the window"
 
 
-def test_a_salesperson_drags_a_task_to_another_day_and_completes_one(server, browser, crm_app, crm_cli,
-                                                                       h, customer):
+def test_a_salesperson_drags_a_task_to_another_day_and_completes_one(server, browser, crm_app,
+                                                                       crm_cli, h, customer):
     other = make_customer(crm_app, "رضا احمدی", phones=["09125550001"])
-    call = h.add(customer, title="تماس با مریم برای تمدید", kind="call_back", due="1404-01-06 14:00",
-                 assignee="sara", reminders=["15m"])
-    quote = h.add(other, title="ارسال پیش‌فاکتور", kind="email", due="1404-01-06 16:30", assignee="sara")
+    call = h.add(customer, title="تماس با مریم برای تمدید", kind="call_back",
+                 due="1404-01-06 14:00", assignee="sara", reminders=["15m"])
+    quote = h.add(other, title="ارسال پیش‌فاکتور", kind="email", due="1404-01-06 16:30",
+                  assignee="sara")
     h.add(other, title="جلسه هفتگی فروش", kind="meeting", due="1404-01-07 10:00", assignee="sara",
           rrule="weekly")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

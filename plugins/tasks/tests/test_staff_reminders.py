@@ -1,7 +1,7 @@
-"""A task reminder reaches the assigned salesperson — their web notification list, an email at a real
-SMTP server on 127.0.0.1 and an SMS through messaging's file channel — and never the customer, whose
-consented phone and email get nothing (the task's internal notes stay inside). End to end through
-the CLI."""
+"""A task reminder reaches the assigned salesperson — their web notification list, an email at a
+real SMTP server on 127.0.0.1 and an SMS through messaging's file channel — and never the customer,
+whose consented phone and email get nothing (the task's internal notes stay inside). End to end
+through the CLI."""
 import json
 import socket
 
@@ -55,8 +55,11 @@ def smtp():
 def test_a_reminder_reaches_the_assignee_and_never_the_customer(crm_cli, crm_app, smtp, tmp_path):
     port, inbox = smtp
     sms_file = tmp_path / "sms.jsonl"
-    ok = lambda *args, **kw: (lambda r: (r.exit_code == 0 or pytest.fail(str(r)), r)[1])(  # noqa: E731
-        crm_cli(*args, **kw))
+    def ok(*args, **kw):
+        result = crm_cli(*args, **kw)
+        assert result.exit_code == 0, result
+        return result
+
     ok("messages", "providers", "add", "mail", "--kind", "smtp", "--channel", "email", "--default",
        "--option", "host=127.0.0.1", "--option", f"port={port}", "--option", "security=none",
        "--option", "sender=crm@shop.ir")
@@ -65,22 +68,24 @@ def test_a_reminder_reaches_the_assignee_and_never_the_customer(crm_cli, crm_app
     ok("users", "add", "sara", "--role", "agent", "--name", "سارا احمدی", "--email", "sara@shop.ir",
        "--phone", "0912 111 0000", "--password-stdin", input=PASSWORD + "\n")
     ok("tasks", "users", "add", "sara")
-    customer = make_customer(crm_app, "مریم کریمی", phones=[CUSTOMER_PHONE], emails=["maryam@example.ir"],
-                             consent_sms=True, consent_email=True)
+    customer = make_customer(crm_app, "مریم کریمی", phones=[CUSTOMER_PHONE],
+                             emails=["maryam@example.ir"], consent_sms=True, consent_email=True)
     # the old way — a customer trigger for reminders — no longer exists
-    ok("messages", "templates", "add", "remind", "--channel", "sms", "--body", "یادآوری: {{ first_name }}")
+    ok("messages", "templates", "add", "remind", "--channel", "sms",
+       "--body", "یادآوری: {{ first_name }}")
     refused = crm_cli("messages", "triggers", "set", "reminder_due", "--template", "remind")
     assert refused.exit_code == 1 and "reminder_due" in refused.stderr
-    task = ok("tasks", "add", str(customer), "--title", "تماس برای تمدید قرارداد", "--kind", "call_back",
-              "--notes", "داخلی: مشتری بدحساب است", "--due", "+20m", "--user", "sara", "--remind", "30m",
-              "--json").json()
+    task = ok("tasks", "add", str(customer), "--title", "تماس برای تمدید قرارداد",
+              "--kind", "call_back", "--notes", "داخلی: مشتری بدحساب است", "--due", "+20m",
+              "--user", "sara", "--remind", "30m", "--json").json()
     ran = {j["job"]: j["summary"] for j in ok("jobs", "run", "--json").json()}
     assert ran["tasks.reminders"] == {"announced": 1, "superseded": 0, "tasks": 1, "notified": 1}
     [note] = ok("users", "notifications", "sara", "--json").json()
     assert note["kind"] == "reminder" and note["link"] == f"/p/tasks/tasks/{task['id']}"
     assert note["title"].startswith("یادآوری: تماس برای تمدید قرارداد، مریم کریمی، ")
     assert note["body"] == "داخلی: مشتری بدحساب است"
-    assert note["deliveries"] == {"web": "listed", "email": "queued", "sms": "queued", "pop": "published"}
+    assert note["deliveries"] == {"web": "listed", "email": "queued", "sms": "queued",
+                                  "pop": "published"}
     # the salesperson's own email and phone; nothing for the customer
     [(to, email)] = inbox.messages
     assert to == ["sara@shop.ir"] and email["Subject"] == note["title"]

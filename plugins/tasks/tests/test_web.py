@@ -1,7 +1,7 @@
-"""Tasks on ``crm web``: my tasks (overdue, today, upcoming), the Jalali calendar with moves (JSON for
-drag and drop, a form without script), a task's recurrence and reminders edited, completing, the API
-routes; the same refusals as the CLI, beside the field, with nothing stored; no menu and 403 without
-access. Through the in-process web client logged in as real users."""
+"""Tasks on ``crm web``: my tasks (overdue, today, upcoming), the Jalali calendar with moves
+(JSON for drag and drop, a form without script), a task's recurrence and reminders edited,
+completing, the API routes; the same refusals as the CLI, beside the field, with nothing stored; no
+menu and 403 without access. Through the in-process web client logged in as real users."""
 import html
 import re
 import warnings
@@ -57,7 +57,8 @@ def day(crm_app, h, customer, people):
     one in three days, and Reza's one."""
     now = crm_app.clock()
     return {
-        "late": h.add(customer, title="پیگیری چک برگشتی", due=now - timedelta(hours=2), assignee="sara"),
+        "late": h.add(customer, title="پیگیری چک برگشتی", due=now - timedelta(hours=2),
+                      assignee="sara"),
         "today": h.add(customer, title="تماس برای پیش‌فاکتور", kind="call_back",
                        due=now + timedelta(hours=3), assignee="sara", reminders=["15m"]),
         "soon": h.add(customer, title="جلسه معرفی محصول", kind="meeting",
@@ -118,14 +119,15 @@ def test_the_week_calendar_is_jalali_and_starts_on_saturday(client, day):
 def test_moving_by_drag_and_by_the_form_keeps_the_time(client, day, h, crm_app):
     csrf = login(client, "sara")
     before = datetime.fromisoformat(h.get(day["today"])["due_at"])
-    r = client.post(f"/p/tasks/tasks/{day['today']}/move", data={"csrf_token": csrf, "day": "2025-03-24"},
-                    headers=JSON)
+    move = f"/p/tasks/tasks/{day['today']}/move"
+    r = client.post(move, data={"csrf_token": csrf, "day": "2025-03-24"}, headers=JSON)
     assert r.status_code == 200 and r.json()["ok"] is True
     after = datetime.fromisoformat(h.get(day["today"])["due_at"])
     assert after - before == timedelta(days=3)
     # without script: the form with a Jalali date in Persian digits, back to the calendar
     r = client.post(f"/p/tasks/tasks/{day['soon']}/move",
-                    data={"csrf_token": csrf, "day": "۱۴۰۴/۰۱/۰۵", "next": "/p/tasks/calendar?view=week"})
+                    data={"csrf_token": csrf, "day": "۱۴۰۴/۰۱/۰۵",
+                          "next": "/p/tasks/calendar?view=week"})
     assert r.status_code == 200 and str(r.url).endswith("/p/tasks/calendar?view=week")
     assert h.get(day["soon"], calendar="jalali")["due"].startswith("1404-01-05")
 
@@ -133,13 +135,13 @@ def test_moving_by_drag_and_by_the_form_keeps_the_time(client, day, h, crm_app):
 def test_moving_into_the_past_is_refused_beside_the_task_and_nothing_changes(client, day, h):
     csrf = login(client, "sara")
     before = h.get(day["today"])["due_at"]
-    r = client.post(f"/p/tasks/tasks/{day['today']}/move", data={"csrf_token": csrf, "day": "1403-12-20",
-                                                                  "next": "/p/tasks/calendar?day=1403-12-20"})
+    move = f"/p/tasks/tasks/{day['today']}/move"
+    r = client.post(move, data={"csrf_token": csrf, "day": "1403-12-20",
+                                "next": "/p/tasks/calendar?day=1403-12-20"})
     assert r.status_code == 422
     assert f'id="move-error-{day["today"]}"' in r.text
     assert "not into the past" in r.text
-    r = client.post(f"/p/tasks/tasks/{day['today']}/move", data={"csrf_token": csrf, "day": "1404-13-01"},
-                    headers=JSON)
+    r = client.post(move, data={"csrf_token": csrf, "day": "1404-13-01"}, headers=JSON)
     assert r.status_code == 422 and r.json()["field"] == "day"
     assert h.get(day["today"])["due_at"] == before
 
@@ -173,7 +175,8 @@ def test_editing_recurrence_and_reminders(client, day, h):
 
 def test_completing_from_the_list(client, day, h):
     csrf = login(client, "sara")
-    r = client.post(f"/p/tasks/tasks/{day['today']}/done", data={"csrf_token": csrf, "next": "/p/tasks/mine"})
+    r = client.post(f"/p/tasks/tasks/{day['today']}/done",
+                    data={"csrf_token": csrf, "next": "/p/tasks/mine"})
     assert r.status_code == 200 and str(r.url).endswith("/p/tasks/mine")
     assert h.get(day["today"])["state"] == "done"
     assert "تماس برای پیش‌فاکتور" not in text_of(r.text)
@@ -193,14 +196,16 @@ def test_the_api_routes(client, day, h, users, crm_app):
     assert r.json()["reminders_minutes_before"] == [30]
     r = client.patch(f"/api/p/tasks/tasks/{day['today']}", headers=auth, json={"colour": "red"})
     assert r.status_code == 422 and r.json()["field"] == "colour"
-    r = client.post(f"/api/p/tasks/tasks/{day['late']}/move", headers=auth, json={"day": "1404-01-02"})
+    r = client.post(f"/api/p/tasks/tasks/{day['late']}/move", headers=auth,
+                    json={"day": "1404-01-02"})
     assert r.status_code == 200 and r.json()["due"].startswith("1404-01-02")
     r = client.post(f"/api/p/tasks/tasks/{day['late']}/done", headers=auth, json={})
     assert r.status_code == 200 and r.json()["state"] == "done"
-    assert client.post(f"/api/p/tasks/tasks/{day['reza']}/done", headers=auth, json={}).status_code == 403
+    r = client.post(f"/api/p/tasks/tasks/{day['reza']}/done", headers=auth, json={})
+    assert r.status_code == 403
     paths = client.get("/api/openapi.json", headers=auth).json()["paths"]
-    assert {"/api/p/tasks/mine", "/api/p/tasks/tasks/{task_id}", "/api/p/tasks/tasks/{task_id}/move",
-            "/api/p/tasks/tasks/{task_id}/done"} <= set(paths)
+    assert {"/api/p/tasks/mine", "/api/p/tasks/tasks/{task_id}",
+            "/api/p/tasks/tasks/{task_id}/move", "/api/p/tasks/tasks/{task_id}/done"} <= set(paths)
 
 
 def test_the_cli_moves_and_edits_with_the_same_rules(crm_cli, day, h):

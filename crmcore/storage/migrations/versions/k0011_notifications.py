@@ -33,8 +33,8 @@ def upgrade() -> None:
     sa.Column('deliveries', JSON, nullable=False),
     sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('read_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'],
-                            name=op.f('fk_user_notifications_user_id_web_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], ondelete='CASCADE',
+                            name=op.f('fk_user_notifications_user_id_web_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_notifications'))
     )
     op.create_index('ix_user_notifications_user_read', 'user_notifications',
