@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 
 from crmcore.api import Customer, Formatter, notify_user
 
-from .models import Task, TaskReminder
+from .models import Task, TaskReminder, TaskUser
 from .service import task_event_data
 
 
@@ -59,4 +59,12 @@ def remind_assignee(uow, task: Task, reminder: TaskReminder) -> int:
     key = f"task:{task.id}:r{reminder.minutes_before}@{task.due_at.isoformat()}"
     sent = notify_user(uow, task.assignee, title, task.notes, link=f"/p/tasks/tasks/{task.id}",
                        kind="reminder", key=key)
-    return 1 if sent is not None else 0
+    if sent is not None:
+        return 1
+    # a tasks user without a login: their own address on the tasks user, if any
+    user = uow.session.get(TaskUser, task.assignee)
+    if user is None or not user.email:
+        return 0
+    outcome = uow.call("crm_staff_message", channel="email", address=user.email, subject=title,
+                       body=task.notes, key=f"{key}:email")
+    return 1 if outcome else 0

@@ -97,3 +97,18 @@ def test_a_reminder_reaches_the_assignee_and_never_the_customer(crm_cli, crm_app
     ok("jobs", "run")
     assert len(ok("users", "notifications", "sara", "--json").json()) == 1
     assert len(inbox.messages) == 1 and len(sms_file.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_a_tasks_user_without_a_login_is_reminded_at_their_own_address(crm_cli, crm_app, smtp):
+    port, inbox = smtp
+    assert crm_cli("messages", "providers", "add", "mail", "--kind", "smtp", "--channel", "email",
+                   "--default", "--option", "host=127.0.0.1", "--option", f"port={port}",
+                   "--option", "security=none", "--option", "sender=crm@shop.ir").exit_code == 0
+    assert crm_cli("tasks", "users", "add", "reza", "--email", "reza@shop.ir").exit_code == 0
+    customer = make_customer(crm_app, "مریم کریمی", phones=[CUSTOMER_PHONE], consent_sms=True)
+    assert crm_cli("tasks", "add", str(customer), "--title", "ارسال نمونه", "--due", "+10m",
+                   "--user", "reza", "--remind", "15m").exit_code == 0
+    ran = {j["job"]: j["summary"] for j in crm_cli("jobs", "run", "--json").json()}
+    assert ran["tasks.reminders"]["notified"] == 1
+    [(to, email)] = inbox.messages
+    assert to == ["reza@shop.ir"] and email["Subject"].startswith("یادآوری: ارسال نمونه، مریم کریمی")
