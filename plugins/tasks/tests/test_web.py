@@ -215,3 +215,16 @@ def test_the_cli_moves_and_edits_with_the_same_rules(crm_cli, day, h):
     assert result.exit_code == 0, result
     assert h.get(day["today"])["rrule"] == "FREQ=WEEKLY"
 
+
+
+def test_english_pages_are_gregorian_and_start_the_week_on_monday(client, day):
+    login(client, "sara")
+    page = client.get("/lang/en?next=/p/tasks/calendar?view=week%26day=2025-03-21")
+    assert page.status_code == 200 and 'lang="en"' in page.text
+    days = re.findall(r'data-day="([\d-]+)"', page.text)
+    assert days[0] == "2025-03-17"  # Monday
+    assert "March 2025" in text_of(page.text) and "فروردین" not in page.text
+    mine = client.get("/p/tasks/mine")
+    assert "My tasks" in mine.text and "15m before" in text_of(mine.text)
+    task = client.get(f"/p/tasks/tasks/{day['soon']}")
+    assert task.status_code == 200 and 'value="2025-03-24"' in task.text
