@@ -95,7 +95,7 @@ def dashboard_widgets(uow, user, dashboard) -> list[ui.Panel]:
         ],
         total=len(result["rows"]),
         empty=ui.Label("Nothing due today.", "امروز کاری سررسید نیست."),
-        more_href="/p/tasks/mine",
+        more_href=due.href,
     )
     return [
         ui.Panel(
