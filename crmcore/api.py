@@ -42,6 +42,9 @@ from .services.customers import (  # noqa: F401
 from .services.interactions import (  # noqa: F401
     PreparedInteraction, interaction_to_dict, list_interactions, prepare_interaction, record_interaction,
 )
+from .services.notifications import (  # noqa: F401
+    list_notifications, mark_read, notification_to_dict, notify_managers, notify_user,
+)
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import Match, find_customers, search_customers  # noqa: F401
 from .services.search_plan import SCORE_EXACT_CONTACT, Page  # noqa: F401

@@ -10,6 +10,9 @@ from .context import echo_json, get_app
 
 ROLE_CHOICE = click.Choice(["admin", "manager", "agent", "read-only"])
 LEVEL_CHOICE = click.Choice(["read", "write", "manage", "admin"])
+NOTIFY_HELP = ("Channels of staff notifications besides the web list: email, sms, pop "
+               "(comma-separated; 'web' = the list only; '' = every channel the user has an address "
+               "for).")
 
 
 @click.command("web")
@@ -63,14 +66,18 @@ def _password(password_stdin: bool) -> str:
 @click.option("--name", "display_name", help="The name shown in the interface.")
 @click.option("--extension", help="Phone extension whose caller-ID pops this user sees.")
 @click.option("--locale", type=click.Choice(["fa", "en"]))
+@click.option("--email", help="The user's own address, for staff notifications.")
+@click.option("--phone", help="The user's own mobile, for staff notifications by SMS.")
+@click.option("--notify", metavar="CHANNELS", help=NOTIFY_HELP)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
-def add(username, role, display_name, extension, locale, password_stdin):
+def add(username, role, display_name, extension, locale, email, phone, notify, password_stdin):
     """Add a user (asks for the password)."""
     from ..web.users import add_user
 
     password = _password(password_stdin)
     with get_app().unit_of_work() as uow:
-        user = add_user(uow, username, password, role, display_name=display_name, extension=extension, locale=locale)
+        user = add_user(uow, username, password, role, display_name=display_name, extension=extension,
+                        locale=locale, email=email, phone=phone, notify=notify)
         click.echo(f"user {user.username} added ({user.role})")
 
 
@@ -100,14 +107,61 @@ def list_(as_json):
 @click.option("--name", "display_name")
 @click.option("--extension", help="'' clears it.")
 @click.option("--locale", type=click.Choice(["fa", "en", ""]))
-def set_(username, role, active, display_name, extension, locale):
-    """Change a user's role, state, name, extension or language (role and state changes end their sessions)."""
+@click.option("--email", help="The user's own address ('' clears it).")
+@click.option("--phone", help="The user's own mobile ('' clears it).")
+@click.option("--notify", metavar="CHANNELS", help=NOTIFY_HELP)
+def set_(username, role, active, display_name, extension, locale, email, phone, notify):
+    """Change a user's role, state, name, extension, language, own email/mobile or notification
+    channels (role and state changes end their sessions)."""
     from ..web.users import update_user
 
     with get_app().unit_of_work() as uow:
         user = update_user(uow, username, role=role, active=active, display_name=display_name, extension=extension,
-                           locale=locale)
+                           locale=locale, email=email, phone=phone, notify=notify)
         click.echo(f"user {user.username}: {user.role}{'' if user.active else ', inactive'}")
+
+
+@users.command("notifications")
+@click.argument("username")
+@click.option("--unread", is_flag=True, help="Only those not read yet.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+def notifications(username, unread, limit, as_json):
+    """A user's staff notifications (task reminders, SLA warnings, assignments…), newest first."""
+    from ..formatting import Formatter
+    from ..services.notifications import list_notifications, notification_to_dict
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        found = list_notifications(uow.session, username, unread=unread, limit=limit)
+        rows = [notification_to_dict(n) for n in found]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"no {'unread ' if unread else ''}notifications for {username}")
+        return
+    fmt = Formatter.for_app(app)
+    for n in rows:
+        mark = " " if n["read_at"] else "*"
+        sent = ", ".join(f"{k}: {v}" for k, v in n["deliveries"].items())
+        when = fmt.moment(n["created_at"])
+        click.echo(f"{mark} {n['id']:>5}  {when}  [{n['kind']}] {n['title']}")
+        if n["body"]:
+            click.echo(f"         {n['body']}")
+        click.echo(f"         {n['link'] + ' · ' if n['link'] else ''}{sent}")
+
+
+@users.command("read")
+@click.argument("username")
+@click.argument("ids", nargs=-1, type=int)
+def read_notifications(username, ids):
+    """Mark a user's notifications IDS read (all unread ones when none is given)."""
+    from ..services.notifications import mark_read
+
+    with get_app().unit_of_work() as uow:
+        changed = mark_read(uow, username, list(ids) if ids else None)
+    click.echo(f"{changed} notification(s) of {username} marked read")
 
 
 @users.command("passwd")

@@ -73,3 +73,31 @@ def crm_interaction_recorded(uow, interaction, customer):
     :param customer: its :class:`~crmcore.storage.models.Customer`.
     :when: inside the recording unit of work, after the interaction row is flushed.
     """
+
+
+@hookspec(firstresult=True)
+def crm_staff_message(uow, channel, address, subject, body, key):
+    """Send a staff notification (:func:`crmcore.api.notify_user`) to a user's own address: a plugin
+    with providers (messaging) takes it and sends it after the commit.
+
+    :param channel: ``"email"`` or ``"sms"``.
+    :param address: the user's email address or E.164 mobile number (a staff member's, never a
+        customer's: these messages may carry internal notes).
+    :param subject: a short line (the email's subject; an SMS starts with it).
+    :param body: the text, or ``None``.
+    :param key: a unique key of this notification and channel (``notification:17:sms``), for the
+        provider's de-duplication.
+    :return: the outcome to record (``"queued"``), or ``None`` when no provider serves the channel.
+    :when: inside the unit of work that notifies, once per channel of the notification.
+    """
+
+
+@hookspec
+def crm_user_notified(uow, notification, user):
+    """A staff notification was stored for ``user`` (shown in their list; its pop goes out through
+    the outbox row of the same name).
+
+    :param notification: the :class:`crmcore.web.models.UserNotification` (flushed).
+    :param user: the :class:`crmcore.web.models.WebUser` it is for.
+    :when: inside the notifying unit of work, after the row is flushed and sent to the channels.
+    """

@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from ..domain.phones import Phone
 from ..errors import CRMError
 from .auth import Principal
 from .contrib import LEVELS
 from .deps import WebError, client_address, current_principal, form_text, page_user, state
 from .i18n import LANGUAGES
-from .models import ApiToken
+from .models import ApiToken, WebUser
 from .state import LANG_COOKIE
 from .throttle import HashingBusy
 from .users import (
@@ -24,6 +25,8 @@ from .users import (
 from .view import redirect, render, safe_next
 
 FORM_MAX_AGE = 2 * 3600
+#: the channels of staff notifications a user picks on their account page (the web list is always on)
+NOTIFY_CHANNELS = ("email", "sms", "pop")
 #: the lifetimes offered on the account page (the API and the CLI take any, e.g. 45d)
 TOKEN_LIFETIMES = ("30d", "90d", "365d", "")
 BUSY = "The server is busy; try again in a moment."
@@ -109,15 +112,37 @@ def build_router() -> APIRouter:
 
     # --- the user's own account -----------------------------------------------------------------
     def account_page(request: Request, user: Principal, *, new_token: str | None = None, error: str | None = None,
-                     status: int = 200):
+                     status: int = 200, field: str | None = None, contact: dict | None = None):
         with state(request).unit(user, readonly=True) as uow:
             tokens = list(uow.session.scalars(select(ApiToken).where(ApiToken.user_id == user.user_id)
                                               .order_by(ApiToken.id)))
             now = uow.now()
+            me = uow.session.get(WebUser, user.user_id)
+            mine = {"email": me.email or "", "phone": Phone(me.phone).national() if me.phone else "",
+                    "channels": me.notify_channels}
         levels = [lv for lv in LEVELS[1:] if user.can(lv)]
         return render(request, "account.html", user, status=status, title="Account", tokens=tokens,
                       new_token=new_token, error=error, levels=levels, lifetimes=TOKEN_LIFETIMES,
-                      states={t.id: token_state(t, now) for t in tokens})
+                      states={t.id: token_state(t, now) for t in tokens}, field=field,
+                      contact=contact or mine, channels=NOTIFY_CHANNELS)
+
+    @r.post("/account/contact")
+    async def contact(request: Request, user: Principal = Depends(page_user())):
+        """The user's own email, mobile and notification channels (staff notifications)."""
+        form = await request.form()
+        values = {"email": form_text(form, "email", limit=254), "phone": form_text(form, "phone", limit=40),
+                  "channels": [c for c in NOTIFY_CHANNELS if form.get(f"notify_{c}") == "on"]}
+
+        def store() -> None:
+            with state(request).unit(user) as uow:
+                update_user(uow, user.username, email=values["email"], phone=values["phone"],
+                            notify=values["channels"] or "web")
+        try:
+            await run_in_threadpool(store)
+        except CRMError as exc:
+            return account_page(request, user, error=str(exc), status=422, field=exc.field,
+                                contact=values)
+        return redirect("/account", "saved")
 
     @r.get("/account")
     def account(request: Request, user: Principal = Depends(page_user())):

@@ -204,6 +204,11 @@ class TokenIn(Strict):
                                                "revoked")
 
 
+NOTIFY_PATTERN = r"^$|^(web|email|sms|pop)(,(web|email|sms|pop))*$"
+NOTIFY_DOC = ("channels of staff notifications besides the web list: email, sms, pop "
+              "(comma-separated); 'web' the list only; '' every channel the user has an address for")
+
+
 class UserIn(Strict):
     username: str = documented(USERNAME_PATTERN, min_length=2, max_length=60)
     password: str = Field(min_length=MIN_PASSWORD, max_length=200)
@@ -211,6 +216,14 @@ class UserIn(Strict):
     display_name: Optional[str] = Field(default=None, max_length=200)
     extension: Optional[str] = Field(default=None, max_length=20)
     locale: Optional[Literal["fa", "en"]] = None
+    email: Optional[str] = documented(
+        f"^$|{EMAIL}", default=None, max_length=254,
+        description="the user's own address, for staff notifications")
+    phone: Optional[str] = documented(
+        f"^$|{PHONE}", default=None, max_length=40,
+        description="the user's own mobile, for staff notifications by SMS")
+    notify: Optional[str] = documented(NOTIFY_PATTERN, default=None, max_length=40,
+                                       description=NOTIFY_DOC)
 
 
 Permission = Literal["none", "read", "write", "manage", "inherit"]
@@ -222,6 +235,12 @@ class UserPatch(Strict):
     display_name: Optional[str] = Field(default=None, max_length=200)
     extension: Optional[str] = Field(default=None, max_length=20)
     locale: Optional[Literal["fa", "en", ""]] = None
+    email: Optional[str] = documented(f"^$|{EMAIL}", default=None, max_length=254,
+                                      description="the user's own address ('' clears it)")
+    phone: Optional[str] = documented(f"^$|{PHONE}", default=None, max_length=40,
+                                      description="the user's own mobile ('' clears it)")
+    notify: Optional[str] = documented(NOTIFY_PATTERN, default=None, max_length=40,
+                                       description=NOTIFY_DOC)
     permissions: dict[Annotated[str, documented(SOME_TEXT, max_length=100)],
                       Permission] = Field(default_factory=dict)
 
@@ -486,7 +505,8 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user) as uow:
             return user_to_dict(add_user(uow, body.username, body.password, body.role, display_name=body.display_name,
-                                         extension=body.extension, locale=body.locale))
+                                         extension=body.extension, locale=body.locale, email=body.email,
+                                         phone=body.phone, notify=body.notify))
 
     @r.patch("/users/{username}", tags=["users"], responses={**NOT_FOUND, **CONFLICT},
              summary="Change a user's role, state, extension or per-plugin permissions (admins)")
@@ -497,7 +517,8 @@ def build_router() -> APIRouter:
         web = state(request)
         with web.unit(user) as uow:
             changed = update_user(uow, username, role=body.role, active=body.active, display_name=body.display_name,
-                                  extension=body.extension, locale=body.locale)
+                                  extension=body.extension, locale=body.locale, email=body.email,
+                                  phone=body.phone, notify=body.notify)
             for plugin, level in body.permissions.items():
                 changed = set_permission(uow, username, plugin, level)
             return user_to_dict(changed)

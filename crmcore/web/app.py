@@ -62,8 +62,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | No
 
 def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     """Build the web application for ``crm`` (a :class:`crmcore.app.CRM`)."""
-    from . import (account_pages, api, customer_list, dashboard, events, forms, lead_review, pages,
-                   plugin_routes, public, shell)
+    from . import (account_pages, api, customer_list, dashboard, events, forms, lead_review,
+                   notifications, pages, plugin_routes, public, shell)
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)
@@ -120,6 +120,7 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
 
     app.include_router(api.build_router())
     app.include_router(events.build_router())
+    app.include_router(notifications.build_router())
     app.include_router(account_pages.build_router())
     app.include_router(public.build_router())
     app.include_router(lead_review.build_router())

@@ -23,6 +23,9 @@ from .auth import Principal
 from .deps import api_user, state
 
 EVENT = "voip_incoming_call"
+#: a staff notification (crmcore.services.notifications): popped to its user alone, as a
+#: "notice" event
+NOTICE = "crm_user_notified"
 BATCH = 50
 
 
@@ -62,13 +65,28 @@ def newest_id(uow) -> int:
     return uow.session.scalar(select(func.max(OutboxEvent.id))) or 0
 
 
+def notice_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row_id, "type": "notice", "notification": payload.get("id"),
+            "kind": payload.get("kind"), "title": payload.get("title"), "link": payload.get("link")}
+
+
 def pops_after(uow, user: Principal, after: int, limit: int = BATCH) -> tuple[list[dict[str, Any]], int]:
-    """Pops newer than outbox row ``after`` this user may see, and the last row id looked at."""
-    rows = uow.session.execute(select(OutboxEvent.id, OutboxEvent.payload)
-                               .where(OutboxEvent.event == EVENT, OutboxEvent.id > after)
-                               .order_by(OutboxEvent.id).limit(limit)).all()
+    """Pops newer than outbox row ``after`` this user may see (calls, and their own notifications),
+    and the last row id looked at."""
+    rows = uow.session.execute(
+        select(OutboxEvent.id, OutboxEvent.event, OutboxEvent.payload)
+        .where(OutboxEvent.event.in_((EVENT, NOTICE)), OutboxEvent.id > after)
+        .order_by(OutboxEvent.id).limit(limit)).all()
     last = rows[-1].id if rows else after
-    return [pop_for_browser(r.id, r.payload or {}) for r in rows if _visible(user, r.payload or {})], last
+    pops = []
+    for r in rows:
+        payload = r.payload or {}
+        if r.event == NOTICE:
+            if payload.get("username") == user.username and payload.get("pop"):
+                pops.append(notice_for_browser(r.id, payload))
+        elif _visible(user, payload):
+            pops.append(pop_for_browser(r.id, payload))
+    return pops, last
 
 
 def recent_pops(uow, user: Principal, limit: int = 20) -> list[dict[str, Any]]:
@@ -100,7 +118,8 @@ def build_router() -> APIRouter:
             quiet_since = time.monotonic()
             while time.monotonic() < deadline:
                 for pop in pops:
-                    yield f"id: {pop['id']}\nevent: call\ndata: {json.dumps(pop, ensure_ascii=False)}\n\n"
+                    kind, data = pop.get("type", "call"), json.dumps(pop, ensure_ascii=False)
+                    yield f"id: {pop['id']}\nevent: {kind}\ndata: {data}\n\n"
                     quiet_since = time.monotonic()
                 if time.monotonic() - quiet_since > settings.sse_keepalive:
                     yield ": keepalive\n\n"

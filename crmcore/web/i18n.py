@@ -95,6 +95,16 @@ FA: dict[str, str] = {
     "Export CSV": "خروجی CSV", "Tag or owner": "برچسب یا مسئول",
     "every customer in the list": "همه مشتریان فهرست", "Apply": "اجرا", "Choose": "انتخاب", "Spent": "جمع خرید",
     "Pages": "صفحه‌ها", "Page {p} of {n}": "صفحه {p} از {n}", "Previous": "قبلی", "Next page": "بعدی",
+    # staff notifications
+    "Notifications": "اعلان‌ها", "Mark all read": "همه خوانده شد", "Mark read": "خوانده شد",
+    "No notifications.": "اعلانی ندارید.", "Go to it": "رفتن به آن", "reminder": "یادآوری",
+    "sla_warning": "هشدار مهلت", "sla_breach": "مهلت گذشت",
+    "ticket_assigned": "تیکت به شما سپرده شد",
+    "deal_assigned": "معامله به شما سپرده شد", "transfer_pending": "انتقال در انتظار تأیید",
+    "info": "اطلاع", "My notifications": "اعلان‌های من", "Mobile": "تلفن همراه", "Channels": "کانال‌ها",
+    "Task reminders, SLA warnings and what is given to you: always in your list; also here:":
+        "یادآوری کارها، هشدار مهلت‌ها و آنچه به شما سپرده می‌شود همیشه در فهرست اعلان‌هایتان است؛ و همچنین:",
+    "Pop-up on open pages": "پنجرهٔ روی صفحه‌های باز",
 }
 # the customer 360° page: header, timeline and quick actions
 FA.update({

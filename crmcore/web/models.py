@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.dates import utcnow
@@ -28,6 +28,12 @@ class WebUser(Base):
     #: the phone extension whose caller-ID pops this user sees (none: every incoming call)
     extension: Mapped[Optional[str]] = mapped_column(String(20))
     locale: Mapped[Optional[str]] = mapped_column(String(8))
+    #: the user's own address and mobile for staff notifications (never a customer's)
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    #: channels beyond the web list: any of "email", "sms", "pop"; none means every channel the user
+    #: has an address for
+    notify_channels: Mapped[Optional[list[Any]]] = mapped_column(JSONType)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
@@ -90,3 +96,29 @@ class UserTeamMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"),
                                          primary_key=True,
                                          index=True)
+
+
+class UserNotification(Base):
+    """A staff notification (a task reminder, an SLA warning, a ticket or deal assigned, a
+    transfer to approve) addressed to one user; shown in their web list until read, and sent to
+    their own channels."""
+
+    __tablename__ = "user_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[Optional[str]] = mapped_column(Text)
+    link: Mapped[Optional[str]] = mapped_column(String(500))
+    #: the happening it announces (``task:5:r2@…``): a rerun job notifies nobody twice
+    dedup_key: Mapped[Optional[str]] = mapped_column(String(200))
+    #: channel → outcome ("web": "listed", "email": "queued", "sms": "no phone"…)
+    deliveries: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[Optional[datetime]]
+
+    __table_args__ = (
+        Index("ix_user_notifications_user_read", "user_id", "read_at", "id"),
+        Index("ix_user_notifications_user_key", "user_id", "dedup_key", unique=True),
+    )

@@ -70,7 +70,10 @@ def get_user(session, username: str) -> WebUser:
 
 
 def add_user(uow, username: str, password: str, role: str, *, display_name: str | None = None,
-             extension: str | None = None, locale: str | None = None) -> WebUser:
+             extension: str | None = None, locale: str | None = None, email: str | None = None,
+             phone: str | None = None, notify: str | list[str] | None = None) -> WebUser:
+    from ..services.notifications import clean_contact, parse_channels
+
     name = clean_username(username)
     check_role(role)
     check_password(password)
@@ -81,6 +84,8 @@ def add_user(uow, username: str, password: str, role: str, *, display_name: str 
     user = WebUser(username=name, display_name=(display_name or "").strip() or None, role=role, permissions={},
                    password_hash=hash_password(password), extension=(extension or "").strip() or None,
                    locale=locale, active=True, created_at=uow.now())
+    user.email, user.phone = clean_contact(email, phone)
+    user.notify_channels = parse_channels(notify)
     uow.session.add(user)
     uow.session.flush()
     uow.audit("create", "web_user", name, {"role": role})
@@ -88,9 +93,14 @@ def add_user(uow, username: str, password: str, role: str, *, display_name: str 
 
 
 def update_user(uow, username: str, *, role: str | None = None, active: bool | None = None,
-                display_name: str | None = None, extension: str | None = None, locale: str | None = None) -> WebUser:
-    """Change a user; ``None`` leaves a field, ``""`` clears display name or extension. Deactivating a user
-    or changing their role ends their sessions."""
+                display_name: str | None = None, extension: str | None = None,
+                locale: str | None = None, email: str | None = None, phone: str | None = None,
+                notify: str | list[str] | None = None) -> WebUser:
+    """Change a user; ``None`` leaves a field, ``""`` clears display name, extension, email, phone
+    or the notification channels (back to every channel the user has an address for). Deactivating
+    a user or changing their role ends their sessions."""
+    from ..services.notifications import clean_contact, parse_channels
+
     user = get_user(uow.session, username)
     was_admin = user.role == "admin" and user.active
     changes: dict[str, Any] = {}
@@ -110,6 +120,17 @@ def update_user(uow, username: str, *, role: str | None = None, active: bool | N
         if new != user.extension:
             changes["extension"] = [user.extension, new]
             user.extension = new
+    for name, raw in (("email", email), ("phone", phone)):
+        if raw is not None:
+            new = clean_contact(raw, None)[0] if name == "email" else clean_contact(None, raw)[1]
+            if new != getattr(user, name):
+                changes[name] = [getattr(user, name), new]
+                setattr(user, name, new)
+    if notify is not None:
+        new_channels = parse_channels(notify)
+        if new_channels != user.notify_channels:
+            changes["notify"] = [user.notify_channels, new_channels]
+            user.notify_channels = new_channels
     if locale is not None:
         if locale not in ("fa", "en", ""):
             raise ValidationError(f"{locale!r} is not a language (fa or en)", field="locale")
@@ -178,7 +199,8 @@ def delete_user(uow, username: str) -> None:
 def user_to_dict(user: WebUser) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
             "level": ROLES[user.role], "permissions": dict(user.permissions or {}), "extension": user.extension,
-            "locale": user.locale, "active": user.active,
+            "locale": user.locale, "active": user.active, "email": user.email, "phone": user.phone,
+            "notify": user.notify_channels,
             "created_at": user.created_at.isoformat() if user.created_at else None,
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None}
 

@@ -23,12 +23,22 @@ def render(request: Request, template: str, principal: Principal | None, *, stat
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     notice = NOTICES.get(request.query_params.get("ok", ""))
     variables.setdefault("fmt", web.formatter(lang))
+    if principal is not None and "unread" not in variables:
+        variables["unread"] = unread_of(web, principal)
     html = web.templates.get_template(template).render(
         lang=lang, dir="rtl" if lang == "fa" else "ltr", tz=web.crm.timezone, user=principal,
         menu=web.menu(principal, lang), csrf=principal.csrf if principal else None, path=request.url.path,
         here=quote(here, safe="/?=&"), title=translate(title, lang) if title else "", notice=notice,
         columns=table_columns, **variables)
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def unread_of(web, principal: Principal) -> int:
+    """The header's bell: how many of the user's notifications are unread (one indexed count)."""
+    from ..services.notifications import unread_count
+
+    with web.crm.unit_of_work(readonly=True) as uow:
+        return unread_count(uow.session, principal.user_id)
 
 
 def redirect(url: str, ok: str | None = None) -> RedirectResponse:

@@ -80,6 +80,49 @@
     });
   }
 
+  // --- drag to a drop target (a plugin's calendar) -------------------------------------------
+  // A container [data-drop-field] holds drop targets [data-drop-value] and cards
+  // [data-drag-action]; a card dropped on a target POSTs {field: value} to its action (Accept:
+  // JSON) and the page reloads; a refusal shows in #drop-error. Without script, each card keeps
+  // its own form.
+  var zone = document.querySelector("[data-drop-field]");
+  if (zone) {
+    var carried = null, dropError = document.getElementById("drop-error");
+    zone.addEventListener("dragstart", function (e) {
+      carried = e.target.closest("[data-drag-action]");
+      if (carried) e.dataTransfer.setData("text/plain", carried.getAttribute("data-drag-action"));
+    });
+    zone.querySelectorAll("[data-drop-value]").forEach(function (target) {
+      target.addEventListener("dragover", function (e) {
+        if (carried) { e.preventDefault(); target.classList.add("drop"); }
+      });
+      target.addEventListener("dragleave", function () { target.classList.remove("drop"); });
+      target.addEventListener("drop", function (e) {
+        e.preventDefault();
+        target.classList.remove("drop");
+        if (!carried || carried.closest("[data-drop-value]") === target) return;
+        var form = new FormData();
+        form.append("csrf_token", csrf);
+        form.append(zone.getAttribute("data-drop-field"), target.getAttribute("data-drop-value"));
+        target.appendChild(carried);
+        fetch(carried.getAttribute("data-drag-action"),
+              {method: "POST", body: form, credentials: "same-origin",
+               headers: {"Accept": "application/json"}})
+          .then(function (r) {
+            return r.json().then(function (data) { return {ok: r.ok, data: data}; });
+          })
+          .then(function (res) {
+            if (!res.ok) {
+              dropError.textContent = res.data.error || "error";
+              dropError.hidden = false;
+              return;
+            }
+            location.reload();
+          });
+      });
+    });
+  }
+
   // --- caller-ID pops -------------------------------------------------------------------------------------
   var stream = body.getAttribute("data-calls");
   var pops = document.getElementById("call-pops");
@@ -116,6 +159,31 @@
         if (pop.customer) li.appendChild(el("a", pop.customer.name, {href: "/customers/" + pop.customer.id}));
         else li.appendChild(document.createTextNode(i18n.unknown || "Unknown caller"));
         list.prepend(li);
+      }
+    });
+    // a staff notification for this user: a pop linking to it, and the bell's count goes up
+    source.addEventListener("notice", function (e) {
+      var notice = JSON.parse(e.data);
+      var node = template.content.firstElementChild.cloneNode(true);
+      node.classList.add("notice-pop");
+      node.setAttribute("data-notice", notice.notification);
+      node.querySelector(".pop-title").textContent = notice.title || "";
+      node.querySelector(".pop-number").remove();
+      node.querySelector(".pop-summary").remove();
+      var link = node.querySelector(".pop-link");
+      link.href = notice.link || "/notifications";
+      link.textContent = i18n.notice_open || "Open";
+      node.querySelector(".pop-close").addEventListener("click", function () { node.remove(); });
+      pops.prepend(node);
+      setTimeout(function () { node.remove(); }, 60000);
+      var bell = document.getElementById("bell");
+      if (bell) {
+        var count = bell.querySelector(".bell-count");
+        if (!count) { count = el("span", "", {"class": "bell-count"}); bell.appendChild(count); }
+        var n = Number(count.getAttribute("data-unread") || 0) + 1;
+        count.setAttribute("data-unread", n);
+        count.textContent = digits(n);
+        bell.classList.add("has-unread");
       }
     });
   }

@@ -103,11 +103,6 @@ def surveys_invitation_created(uow, invitation, customer, url_token):
 
 
 @hookimpl(optionalhook=True)
-def tasks_reminder_due(uow, task, reminder):
-    triggers.reminder_due(uow, task, reminder)
-
-
-@hookimpl(optionalhook=True)
 def referrals_referral_attached(uow, referral, friend, referrer):
     triggers.referral_joined(uow, referral, friend, referrer)
 
@@ -123,3 +118,32 @@ def tickets_reply_sender(uow, channel):
     from .ticket_replies import reply_sender
 
     return reply_sender(uow, channel)
+
+
+# --- staff notifications (the kernel's notify_user) ---------------------------------------------
+@hookimpl
+def crm_staff_message(uow, channel, address, subject, body, key):
+    """A staff notification to the user's own address by the channel's default provider, after
+    the commit: not a customer message (no consent, template or customer log; task reminders go
+    here)."""
+    from .service import provider_for
+
+    provider = provider_for(uow, channel)
+    if provider is None:
+        return None
+    kind, options = provider.kind, dict(provider.options)
+    text = f"{subject}\n{body}" if body else subject
+
+    def send() -> None:
+        import logging
+
+        from .channels import Outgoing, build_channel
+
+        try:
+            build_channel(kind, options).send(Outgoing(
+                message_id=0, channel=channel, recipient=address, body=text,
+                subject=subject if channel == "email" else None, idempotency_key=key))
+        except Exception:  # noqa: BLE001 - the notification is in the user's web list regardless
+            logging.getLogger(__name__).exception("messaging: staff notification %s not sent", key)
+    uow.after_commit(send)
+    return "queued"

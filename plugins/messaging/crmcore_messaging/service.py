@@ -14,7 +14,7 @@ from .policy import check_channel
 from .templating import BASE_FIELDS, TRIGGER_FIELDS, check_source, used_fields_of
 
 EVENT_TRIGGERS = ("purchase", "points_expiring", "tier_changed", "ticket_closed", "winners_drawn",
-                  "survey_invitation", "reminder_due", "referral_joined", "referral_reward")
+                  "survey_invitation", "referral_joined", "referral_reward")
 DATE_TRIGGERS = ("birthday", "anniversary")
 _NAME = re.compile(r"^[\w.-]{1,100}$", re.UNICODE)
 

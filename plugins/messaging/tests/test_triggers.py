@@ -11,6 +11,7 @@ from crmcore.testing import make_customer, record_purchase
 from crmcore_messaging.jobs import run_dates
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_occasion, add_provider, save_template, set_trigger
+from crmcore_messaging.settings import set_setting
 
 from .conftest import at_tehran
 from .other_plugins import SPECS, Nothing
@@ -108,11 +109,6 @@ EVENTS = [
     ("survey_invitation", "نظر شما: {{ survey_url }}",
      lambda c: ("surveys_invitation_created", dict(invitation=SimpleNamespace(id=11), customer=c, url_token="tok9")),
      "نظر شما: https://s.shop.ir/s/tok9"),
-    ("reminder_due", "یادآوری: {{ task_title }} در {{ due_at|jalali }}",
-     lambda c: ("tasks_reminder_due", dict(task=SimpleNamespace(id=5, customer_id=c.id, title="تحویل سفارش",
-                                                                due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc)),
-                                           reminder=SimpleNamespace(id=1))),
-     "یادآوری: تحویل سفارش در 1404-01-02"),
     ("referral_joined", "{{ friend_name }} با کد معرف شما عضو شد؛ با اولین خریدش امتیاز می‌گیرید",
      lambda c: ("referrals_referral_attached", dict(referral=SimpleNamespace(id=4), referrer=c,
                                                     friend=SimpleNamespace(display_name="سارا کریمی"))),
@@ -140,6 +136,44 @@ def test_other_plugins_events_send_their_template_once(others, customer, setup, 
             uow.emit(hook, customer_id=customer, data={}, **kwargs)
     assert messages(others) == [(customer, event, "delivered", expected)]
     assert len(sent_lines(outbox_file)) == 1
+
+
+def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, customer, setup,
+                                                                         outbox_file):
+    """Each event trigger messages the customer the event is about, at the customer's own number;
+    a task reminder (internal: «داخلی: …») is for staff (the kernel's notify_user) and reaches no
+    customer."""
+    from crmcore.api import Customer
+    from crmcore_messaging.service import EVENT_TRIGGERS
+
+    assert "reminder_due" not in EVENT_TRIGGERS
+    sent_here = {e[0] for e in EVENTS} | {"purchase"}
+    assert sent_here == set(EVENT_TRIGGERS), "every trigger kind is sent by this test"
+    setup(lambda uow: set_setting(uow, "survey_base_url", "https://s.shop.ir/s/"))
+    for event, body, _emit, _expected in EVENTS:
+        setup(lambda uow, event=event, body=body: save_template(uow, name=event, channel="sms",
+                                                                body=body))
+        setup(lambda uow, event=event: set_trigger(uow, event=event, template=event, channel="sms"))
+    setup(lambda uow: save_template(uow, name="thanks", channel="sms", body="ممنون"))
+    setup(lambda uow: set_trigger(uow, event="purchase", template="thanks", channel="sms"))
+    record_purchase(others, customer, "1000")
+    with others.unit_of_work() as uow:
+        for _event, _body, emit, _expected in EVENTS:
+            hook, kwargs = emit(get_customer(uow.session, customer))
+            uow.emit(hook, customer_id=customer, data={}, **kwargs)
+        task = SimpleNamespace(id=5, customer_id=customer, title="تماس",
+                               notes="داخلی: مشتری بدحساب است",
+                               due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc))
+        uow.emit("tasks_reminder_due", customer_id=customer, data={}, task=task,
+                 reminder=SimpleNamespace(id=1))
+    with others.unit_of_work(readonly=True) as uow:
+        rows = list(uow.session.scalars(select(Message)))
+        phones = {p.e164 for p in uow.session.get(Customer, customer).phones}
+    assert {m.trigger for m in rows} == set(EVENT_TRIGGERS)
+    for m in rows:
+        assert (m.customer_id, m.recipient in phones) == (customer, True), m.trigger
+        assert "داخلی" not in m.body
+    assert {line["to"] for line in sent_lines(outbox_file)} == phones
 
 
 def test_events_without_a_trigger_send_nothing(others, customer, outbox_file):

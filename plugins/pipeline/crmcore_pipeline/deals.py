@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from .catalog import closing_stage, find_stage, first_open_stage, get_pipeline, get_reason, get_source
 from .models import DEAL_STATUSES, Deal, DealActivity, Lead, SalesRep, Stage, StageHistory
+from . import notices
 from .reps import choose_owner, get_rep
 from .values import optional_text, parse_amount, parse_name, parse_optional_date, parse_probability
 
@@ -124,6 +125,7 @@ def create_deal(uow, *, customer: Customer | int | str, title: str, amount: str 
     uow.session.flush()
     uow.audit("create", "pipeline_deal", deal.id, {"title": title, "stage": first.code}, customer_id=cust.id)
     _enter_stage(uow, deal, first, optional_text(note, field="note"), first=True)
+    notices.assigned(uow, deal)
     return deal
 
 
@@ -191,7 +193,9 @@ def update_deal(uow, deal_id: int | str, **changes: Any) -> dict[str, list[Any]]
     if "owner" in changes:
         rep = choose_owner(uow, changes["owner"], round_robin=False) if changes["owner"] else None
         record("owner", deal.owner.username if deal.owner else None, rep.username if rep else None)
-        deal.owner = rep
+        changed, deal.owner = rep is not deal.owner, rep
+        if changed:
+            notices.assigned(uow, deal)
     if "next_activity" in changes:
         new = optional_text(changes["next_activity"], field="next_activity", limit=300)
         record("next_activity", deal.next_activity, new)

@@ -150,6 +150,57 @@ def snooze(task_id, by, until, as_json):
         click.echo(f"task {data['id']} now due {data['due']}")
 
 
+@tasks.command("move")
+@click.argument("task_id")
+@click.option("--to", "day", required=True,
+              help="The new day: 1403-07-16 (Jalali) or 2024-10-07; the time stays.")
+@click.option("--json", "as_json", is_flag=True)
+def move(task_id, day, as_json):
+    """Move a task's current occurrence to another day (as dragging it in the web calendar
+    does)."""
+    from .service import reschedule_task
+
+    app = get_app()
+    with app.unit_of_work() as uow:
+        data = _dicts(uow, app, [reschedule_task(uow, task_id, day=day)])[0]
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"task {data['id']} now due {data['due']}")
+
+
+@tasks.command("edit")
+@click.argument("task_id")
+@click.option("--title")
+@click.option("--notes", help="Internal notes ('' clears them).")
+@click.option("--priority", help="low, normal, high or urgent.")
+@click.option("--due", help="A new due moment: 1403-07-15 14:30, 2024-10-06T14:30, a date.")
+@click.option("--repeat", "rrule",
+              help="A new RRULE or daily/weekly/monthly/yearly; '' ends the recurrence.")
+@click.option("--remind", "reminders", multiple=True,
+              help="Replace the reminders: 15m, 1h, 1d (repeatable).")
+@click.option("--no-reminders", is_flag=True, help="Remove every reminder.")
+@click.option("--json", "as_json", is_flag=True)
+def edit(task_id, title, notes, priority, due, rrule, reminders, no_reminders, as_json):
+    """Change an open task: title, notes, priority, due moment, recurrence, reminders."""
+    from crmcore.api import ValidationError
+
+    from .service import update_task
+
+    if reminders and no_reminders:
+        raise ValidationError("give --remind or --no-reminders, not both", field="remind")
+    app = get_app()
+    with app.unit_of_work() as uow:
+        task = update_task(uow, task_id, title=title, notes=notes, priority=priority, due=due,
+                           rrule=rrule, reminders=[] if no_reminders else (list(reminders) or None))
+        data = _dicts(uow, app, [task])[0]
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"task {data['id']} changed; due {data['due']}"
+                   + (f", repeats {data['recurrence']}" if data["recurrence"] else ""))
+
+
 @tasks.command("cancel")
 @click.argument("task_id")
 @click.option("--reason")

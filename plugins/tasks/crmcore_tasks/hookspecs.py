@@ -54,7 +54,9 @@ def tasks_task_completed(uow, task):
 
 @hookspec
 def tasks_reminder_due(uow, task, reminder):
-    """A reminder of an open task is due: tell its assignee (messaging sends an SMS or email).
+    """A reminder of an open task is due. Tasks itself tells the assignee (a staff notification:
+    ``crmcore.api.notify_user``); implement this to do more for staff. Never message the customer:
+    the task is internal (its title and notes may say «مشتری بدحساب است»).
 
     :param task: the open :class:`crmcore_tasks.models.Task` (``due_at``, ``assignee``, ``title``…).
     :param reminder: the :class:`crmcore_tasks.models.TaskReminder` (``minutes_before``).

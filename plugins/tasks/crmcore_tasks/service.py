@@ -266,6 +266,95 @@ def snooze_task(uow, task_id: int | str, *, by: Any = None, until: Any = None) -
     return task
 
 
+def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
+    """Move the current occurrence to another local ``day`` (``1403-07-16``, ``2024-10-07``, a
+    date), keeping its time of day: the calendar's drag and drop and ``crm tasks move``. A recurring
+    series keeps its rule (only this occurrence moves, like a snooze). A day before today is
+    refused."""
+    from datetime import date as date_type
+
+    from crmcore.api import parse_date
+
+    from .values import local_midnight
+
+    task = get_task(uow, task_id, for_update=True)
+    _require_open(task, "moved")
+    zone = ZoneInfo(task.timezone)
+    target = day if isinstance(day, date_type) else parse_date(str(day or "").strip(), field="day")
+    today = uow.now().astimezone(zone).date()
+    if target < today:
+        raise ValidationError("a task can be moved to today or a later day, not into the past",
+                              field="day")
+    old = task.due_at
+    local = old.astimezone(zone)
+    if task.all_day:
+        new = local_midnight(target, task.timezone)
+    else:
+        clock = local.timetz().replace(tzinfo=None)
+        new = datetime.combine(target, clock, zone).astimezone(old.tzinfo)
+    if new == old:
+        return task
+    _set_due(task, new)
+    _touch(uow, task)
+    uow.audit("move", "task", task.id, {"due_at": [old.isoformat(), new.isoformat()]},
+              customer_id=task.customer_id)
+    uow.emit("tasks_task_snoozed", customer_id=task.customer_id, data=task_event_data(task))
+    return task
+
+
+def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str | None = None,
+                priority: str | None = None, due: Any = None, rrule: str | None = None,
+                reminders: Iterable[Any] | None = None) -> Task:
+    """Change an open task; ``None`` leaves a field. ``rrule=""`` ends the recurrence (the task
+    becomes a one-off at its current occurrence); a new rule starts its series at the (new) due
+    moment, which must be one of its occurrences. ``reminders`` replaces the reminders (``["15m",
+    "1d"]``, ``[]`` none); a kept offset is not announced twice for the same due moment."""
+    task = get_task(uow, task_id, for_update=True)
+    _require_open(task, "changed")
+    before = {**task_event_data(task), "rrule": task.rrule, "notes": task.notes}
+    if title is not None:
+        task.title = _title(title)
+    if notes is not None:
+        task.notes = notes.strip() or None
+    if priority is not None:
+        task.priority = parse_priority(priority)
+    if due not in (None, ""):
+        when = parse_due(due, now=uow.now(), tz=task.timezone)
+        task.all_day = when.all_day
+        _set_due(task, when.at)
+    if rrule is not None:
+        if not rrule.strip():
+            task.rrule = task.series_start = task.occurrence_at = None
+            task.exdates = []
+        else:
+            rule = recurrence.normalize_rule(rrule, tz=task.timezone)
+            first = recurrence.check_has_occurrence(rule, task.due_at, task.timezone)
+            if first != task.due_at:
+                zone = ZoneInfo(task.timezone)
+                due_text = f"{task.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
+                raise ValidationError(
+                    f"the due moment {due_text} is not an occurrence of {rule!r} (the first is "
+                    f"{first.astimezone(zone):%Y-%m-%d %H:%M})", field="rrule")
+            if rule != task.rrule:
+                task.rrule, task.series_start, task.occurrence_at = rule, task.due_at, task.due_at
+                task.exdates = []
+    if reminders is not None:
+        offsets = sorted({parse_minutes(r, field="remind", allow_zero=True) for r in reminders},
+                         reverse=True)
+        kept = {r.minutes_before: r for r in task.reminders}
+        task.reminders = [kept.get(m) or TaskReminder(minutes_before=m) for m in offsets]
+        arm_reminders(task)
+    _touch(uow, task)
+    uow.session.flush()
+    after = {**task_event_data(task), "rrule": task.rrule, "notes": task.notes}
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if reminders is not None:
+        changes["reminders"] = [r.minutes_before for r in task.reminders]
+    uow.audit("update", "task", task.id, changes, customer_id=task.customer_id)
+    uow.emit("tasks_task_updated", customer_id=task.customer_id, data=after)
+    return task
+
+
 def cancel_task(uow, task_id: int | str, *, reason: str | None = None) -> Task:
     task = get_task(uow, task_id, for_update=True)
     _require_open(task, "cancelled")

@@ -25,7 +25,7 @@ from crmcore.api import (
     normalize, to_ascii_digits,
 )
 
-from . import sla
+from . import notices, sla
 from .agents import get_agent, get_team, pick_agent
 from .models import CHANNELS, STATES, UNSOLVED, Agent, Ticket, TicketMessage, TicketTag
 
@@ -194,6 +194,7 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
                    "category": category, "source": ticket.source,
                    "assignee": ticket.assignee.username if ticket.assignee else None},
              ticket=ticket, customer=customer)
+    notices.assigned(uow, ticket)
     return ticket
 
 
@@ -281,6 +282,7 @@ def assign(uow, ticket_id: int | str, *, agent: str | None = None, team: str | N
     ticket.updated_at = uow.now()
     uow.audit("assign", "ticket", ticket.id, {"assignee": [before, ticket.assignee.username]},
               customer_id=ticket.customer_id)
+    notices.assigned(uow, ticket)
     return ticket
 
 

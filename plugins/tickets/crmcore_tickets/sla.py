@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from crmcore.api import Conflict, NotFound, ValidationError, to_ascii_digits
 
+from . import notices
 from .businesshours import BusinessCalendar, resume_due
 from .calendars import business_calendar, get_calendar
 from .models import PRIORITIES, BusinessCalendarRow, SlaPolicy, Ticket
@@ -190,6 +191,7 @@ def breach(uow, ticket: Ticket, target: str, now: datetime) -> None:
              data={"ticket_id": ticket.id, "target": target, "due_at": due.isoformat(),
                    "assignee": ticket.assignee.username if ticket.assignee else None},
              ticket=ticket, target=target, due_at=due)
+    notices.sla(uow, ticket, target, due, breached=True)
 
 
 def check_tickets(uow, now: datetime) -> dict[str, int]:
@@ -217,5 +219,6 @@ def check_tickets(uow, now: datetime) -> dict[str, int]:
                          data={"ticket_id": ticket.id, "target": target, "due_at": due.isoformat(),
                                "business_minutes_left": int(cal.between(now, due).total_seconds()) // 60,
                                "assignee": ticket.assignee.username if ticket.assignee else None})
+                notices.sla(uow, ticket, target, due, breached=False)
                 counts["warned"] += 1
     return counts

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, get_customer
+from crmcore.api import Conflict, NotFound, ValidationError, get_customer, notify_managers
 
 from .models import ApprovedRecipient
 
@@ -33,6 +33,10 @@ def register(uow, sender_id: int, recipient_id: int, note: str | None = None) ->
     row.note = (note or "").strip()[:300] or None
     uow.session.flush()
     uow.audit("register", "transfers_recipient", row.id, {"recipient": recipient_id}, customer_id=sender_id)
+    names = [get_customer(uow.session, c).display_name for c in (sender_id, recipient_id)]
+    notify_managers(uow, "transfers", f"گیرندهٔ انتقال در انتظار تأیید: {names[1]} برای {names[0]}",
+                    row.note, link=f"/customers/{sender_id}", kind="transfer_pending",
+                    key=f"transfers:recipient:{row.id}@{now.isoformat()}")
     return row, True
 
 
