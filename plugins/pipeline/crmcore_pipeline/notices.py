@@ -10,5 +10,5 @@ def assigned(uow, deal) -> None:
     if rep is None or (uow.actor or "").split(" ")[0].lower() == rep.username.lower():
         return
     notify_user(uow, rep.username, f"معامله #{deal.id} به شما سپرده شد: {deal.title}",
-                link=f"/customers/{deal.customer_id}", kind="deal_assigned",
+                link=f"/p/pipeline/deals/{deal.id}", kind="deal_assigned",
                 key=f"deal:{deal.id}:owner:{rep.username}@{uow.now().isoformat()}")

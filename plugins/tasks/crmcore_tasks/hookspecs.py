@@ -16,6 +16,10 @@ OUTBOX_EVENTS = {
     "tasks_task_snoozed": (
         "A task's due time was moved later: the task's event data."
     ),
+    "tasks_task_updated": (
+        "A task's title, time, recurrence or reminders were changed: the task's event data after "
+        "the change."
+    ),
     "tasks_task_cancelled": (
         "A task was cancelled: the task's event data and ``reason``."
     ),

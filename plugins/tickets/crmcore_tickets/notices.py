@@ -10,7 +10,7 @@ TARGETS_FA = {"first_response": "پاسخ اول", "resolution": "حل"}
 
 
 def _link(ticket) -> str:
-    return f"/customers/{ticket.customer_id}"
+    return f"/p/tickets/tickets/{ticket.id}"
 
 
 def assigned(uow, ticket) -> None:

@@ -29,11 +29,11 @@ def test_assignment_warning_and_breach_reach_the_agent(crm_app, monkeypatch):
     with crm_app.unit_of_work(readonly=True) as uow:
         got = [(n.kind, n.title, n.link) for n in reversed(list_notifications(uow.session, "reza"))]
     assert got == [
-        ("ticket_assigned", f"تیکت #{tid} به شما سپرده شد: کالا معیوب است", f"/customers/{cid}"),
+        ("ticket_assigned", f"تیکت #{tid} به شما سپرده شد: کالا معیوب است", f"/p/tickets/tickets/{tid}"),
         ("sla_warning", f"مهلت پاسخ اول تیکت #{tid} نزدیک است (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
-         f"/customers/{cid}"),
+         f"/p/tickets/tickets/{tid}"),
         ("sla_breach", f"مهلت پاسخ اول تیکت #{tid} گذشت (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
-         f"/customers/{cid}"),
+         f"/p/tickets/tickets/{tid}"),
     ]
     # an agent who takes a ticket themselves is not told about it
     with crm_app.unit_of_work(actor="reza") as uow:
