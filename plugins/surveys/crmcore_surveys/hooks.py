@@ -100,3 +100,17 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
     from .web import dashboard_widgets
 
     return dashboard_widgets(uow, user, dashboard)
+
+
+@hookimpl
+def crm_web_routes():
+    from .web import routes
+
+    return routes()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import menu
+
+    return menu()
