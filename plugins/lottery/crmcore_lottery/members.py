@@ -21,7 +21,8 @@ def format_code(code: int | None, persian: bool = False) -> str:
     from crmcore.api import to_persian_digits
 
     text = f"{str(code)[:4]}-{str(code)[4:]}"
-    return to_persian_digits(text) if persian else text
+    # isolated left to right (LRI … PDI), so a right-to-left line does not swap the two groups
+    return f"\u2066{to_persian_digits(text)}\u2069" if persian else text
 
 
 def parse_code(text: str) -> int | None:

@@ -22,10 +22,10 @@ ENTRY_ROWS = 100
 
 
 def _render(ctx, heading: ui.Label | str, panels: list[ui.Panel], *, error: str | None = None,
-            status: int = 200):
+            status: int = 200, hashes: list[tuple[ui.Label, str]] = ()):
     response = ctx.render(PAGE, title=ui.text_of(heading, ctx.lang), heading=heading, panels=panels,
                           plugin="lottery", may=lambda level: ctx.user.can(level, "lottery"),
-                          error=error)
+                          error=error, hashes=hashes)
     response.status_code = status
     return response
 
@@ -92,9 +92,7 @@ def campaign_panels(ctx, campaign) -> list[ui.Panel]:
                        L(f"{data['participants']:,} / {data['entries']:,}",
                          f"{_n(data['participants'], 'fa')} / {_n(data['entries'], 'fa')}"))]
     if campaign.closed_at is not None:
-        fields += [ui.Field(L("Closed", "بسته شد"), campaign.closed_at, kind="moment"),
-                   ui.Field(L("Entry list SHA-256", "هش فهرست شانس‌ها"), campaign.list_sha256),
-                   ui.Field(L("Seed commitment", "تعهد بذر"), campaign.seed_commitment)]
+        fields.append(ui.Field(L("Closed", "بسته شد"), campaign.closed_at, kind="moment"))
     if campaign.status == "closed":
         fields.append(ui.Field(L("Draw possible from", "قرعه‌کشی ممکن از"),
                                earliest_draw(ctx.uow, campaign), kind="moment"))
@@ -127,12 +125,12 @@ def campaign_panels(ctx, campaign) -> list[ui.Panel]:
         rows = []
         for w in winners(ctx.uow, campaign):
             d = winner_to_dict(ctx.uow, w)
-            rows.append({"slot": w.slot + 1, "prize": L(d["prize"], d["prize_fa"] or d["prize"]),
+            rows.append({"prize": L(d["prize"], d["prize_fa"] or d["prize"]),
                          "code": L(format_code(d["lottery_code"]), format_code(d["lottery_code"], True))
                          if d["lottery_code"] else str(d["participant"]),
                          "customer": ui.Link(d["name"] or f"#{w.customer_id}", f"/customers/{w.customer_id}")})
         panels.append(ui.Panel(key="winners", title=L("Winners", "برندگان"), items=[ui.Table(
-            columns=[ui.Column("slot", L("Draw", "نوبت"), "number"), ui.Column("prize", L("Prize", "جایزه")),
+            columns=[ui.Column("prize", L("Prize", "جایزه")),
                      ui.Column("code", L("Lottery code", "کد قرعه‌کشی")),
                      ui.Column("customer", L("Customer", "مشتری"), "link")], rows=rows)]))
     people = participant_totals(ctx.uow, campaign)
@@ -155,7 +153,18 @@ def campaign_panels(ctx, campaign) -> list[ui.Panel]:
 def campaign_page(ctx, *, error: str | None = None, status: int = 200):
     campaign = get_campaign(ctx.uow, ctx.path_params["name"])
     return _render(ctx, _title(campaign, ctx.lang), campaign_panels(ctx, campaign), error=error,
-                   status=status)
+                   status=status, hashes=published_hashes(campaign))
+
+
+def published_hashes(campaign) -> list[tuple[ui.Label, str]]:
+    """What was published, shown as typed (Latin hex, left to right), never with Persian digits."""
+    out = [(L("Rules SHA-256", "هش قوانین رسمی"), campaign.rules_sha256)]
+    if campaign.closed_at is not None:
+        out += [(L("Entry list SHA-256", "هش فهرست شانس‌ها"), campaign.list_sha256),
+                (L("Seed commitment", "تعهد بذر (هش بذر)"), campaign.seed_commitment)]
+    if campaign.status == "drawn" and campaign.seed:
+        out.append((L("Revealed seed", "بذر آشکارشده"), campaign.seed))
+    return out
 
 
 def _act(ctx, action):

@@ -50,8 +50,7 @@ def verify_page(ctx):
     fa = ctx.lang == "fa"
     title = L(campaign.title, campaign.title_fa or campaign.title)
     facts = [ui.Field(L("Status", "وضعیت"), ui.Badge(*STATUSES[campaign.status])),
-             ui.Field(L("Draw", "زمان قرعه‌کشی"), campaign.draw_at, kind="moment"),
-             ui.Field(L("Rules SHA-256", "هش قوانین رسمی"), campaign.rules_sha256)]
+             ui.Field(L("Draw", "زمان قرعه‌کشی"), campaign.draw_at, kind="moment")]
     panels: list[ui.Panel] = []
     error = None
     if campaign.status == "open":
@@ -59,12 +58,9 @@ def verify_page(ctx):
                               L("published when entries close", "پس از بسته شدن ثبت شانس منتشر می‌شود")))
         panels.append(ui.Panel(key="published", title=title, items=[ui.FieldList(facts)]))
         return _render(ctx, title, panels)
-    facts += [ui.Field(L("Closed", "بسته شد"), campaign.closed_at, kind="moment"),
-              ui.Field(L("Entry list SHA-256", "هش فهرست شانس‌ها"), campaign.list_sha256),
-              ui.Field(L("Seed commitment", "تعهد بذر (هش بذر)"), campaign.seed_commitment)]
+    facts.append(ui.Field(L("Closed", "بسته شد"), campaign.closed_at, kind="moment"))
     if campaign.status == "drawn":
-        facts += [ui.Field(L("Revealed seed", "بذر آشکارشده"), campaign.seed),
-                  ui.Field(L("Drawn", "قرعه‌کشی شد"), campaign.drawn_at, kind="moment")]
+        facts.append(ui.Field(L("Drawn", "قرعه‌کشی شد"), campaign.drawn_at, kind="moment"))
     downloads = [ui.Link(L("Entry list (list.txt)", "فهرست شانس‌ها (list.txt)"),
                          f"/p/lottery/verify/{campaign.name}/list.txt")]
     if campaign.status == "drawn":
@@ -84,11 +80,11 @@ def verify_page(ctx):
         verdict = ui.Badge(L("Verification passed", "بررسی موفق بود") if result.ok
                            else L("Verification FAILED", "بررسی ناموفق بود"),
                            "success" if result.ok else "danger")
+        columns = [ui.Column("check", L("Check", "بررسی")), ui.Column("result", L("Result", "نتیجه"), "badge")]
+        if ctx.lang != "fa":  # the details are the CLI's English sentences (crm lottery verify)
+            columns.append(ui.Column("detail", L("Detail", "جزئیات")))
         panels.append(ui.Panel(key="checks", title=L("Check the draw", "بررسی قرعه‌کشی"), items=[
-            verdict,
-            ui.Table(columns=[ui.Column("check", L("Check", "بررسی")),
-                              ui.Column("result", L("Result", "نتیجه"), "badge"),
-                              ui.Column("detail", L("Detail", "جزئیات"))], rows=rows)]))
+            verdict, ui.Table(columns=columns, rows=rows)]))
     mine = _my_line(ctx, campaign, fa)
     if mine is not None:
         panels.append(mine)
@@ -130,9 +126,12 @@ def _my_line(ctx, campaign, fa: bool) -> ui.Panel | None:
 
 
 def _render(ctx, title, panels, *, error=None, form=False, campaign=None):
+    from .pages import published_hashes
+
     return ctx.render("crmcore_lottery:web/verify.html", title=ui.text_of(title, ctx.lang), heading=title,
                       panels=panels, plugin="lottery", may=lambda _level: False, error=error, form=form,
-                      campaign=campaign, query=ctx.query)
+                      campaign=campaign, query=ctx.query,
+                      hashes=published_hashes(_campaign(ctx)))
 
 
 def list_file(ctx):

@@ -4,6 +4,7 @@ with its "done" action (:func:`crmcore_surveys.followups.close_followup`, as ``c
 followup-done``)."""
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..service import get_survey
 L = ui.Label
 PAGE = "crmcore_surveys:web/page.html"
 TREND_PERIODS = 12
+STATUS_WORDS = {"active": L("active", "فعال"), "paused": L("paused", "متوقف"), "closed": L("closed", "بسته")}
 
 
 def _params(ctx, *, options: dict[str, str] | None = None) -> ReportParams:
@@ -55,7 +57,8 @@ def overview(ctx) -> ui.Panel:
     for row in result["rows"]:
         r = dict(zip(cols, row))
         rows.append({"survey": ui.Link(r["survey"], f"/p/surveys/results?survey={r['survey']}"),
-                     "status": ui.Badge(r["status"], "success" if r["status"] == "active" else "neutral"),
+                     "status": ui.Badge(STATUS_WORDS.get(r["status"], r["status"]),
+                                        "success" if r["status"] == "active" else "neutral"),
                      "sent": r["invitations_sent"], "responses": r["responses"],
                      "rate": _dec(r["response_rate_pct"]), "nps": _dec(r["nps"]),
                      "csat": _dec(r["csat_pct"]), "detractors": r["detractors"]})
@@ -106,9 +109,10 @@ def survey_panel(ctx, name: str) -> list[ui.Panel]:
                       for c in q["choices"]]))
         elif "latest" in q:
             items.append(ui.Table(
-                title=text, columns=[ui.Column("at", L("When", "زمان")),
+                title=text, columns=[ui.Column("at", L("When", "زمان"), "moment"),
                                      ui.Column("text", L("Comment", "نظر"))],
-                rows=[{"at": c["answered_at"], "text": c["text"]} for c in q["latest"]],
+                rows=[{"at": datetime.fromisoformat(c["answered_at_utc"]), "text": c["text"]}
+                      for c in q["latest"]],
                 empty=L("No comments yet.", "هنوز نظری ثبت نشده است.")))
     return [ui.Panel(key=f"survey-{survey.name}", title=title or survey.name, items=items)]
 
