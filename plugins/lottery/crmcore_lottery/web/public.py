@@ -93,12 +93,11 @@ def verify_page(ctx):
             LotteryPrize.campaign_id == campaign.id))}
         rows = [{"slot": w.slot + 1, "prize": L(prizes[w.prize_id].name,
                                                 prizes[w.prize_id].name_fa or prizes[w.prize_id].name),
-                 "code": _who(campaign, w.participant, fa), "position": w.position, "ticket": w.ticket}
+                 "code": _who(campaign, w.participant, fa)}
                 for w in winners(ctx.uow, campaign)]
         panels.append(ui.Panel(key="winners", title=L("Winners", "برندگان"), items=[ui.Table(
             columns=[ui.Column("slot", L("Draw", "نوبت"), "number"), ui.Column("prize", L("Prize", "جایزه")),
-                     ui.Column("code", L("Lottery code", "کد قرعه‌کشی")),
-                     ui.Column("position", L("Line in the list", "ردیف در فهرست"), "number")],
+                     ui.Column("code", L("Lottery code", "کد قرعه‌کشی"))],
             rows=rows)]))
     return _render(ctx, title, panels, error=error, form=True, campaign=campaign)
 
