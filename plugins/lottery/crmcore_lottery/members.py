@@ -15,14 +15,16 @@ LOW, SPAN = 10_000_000, 90_000_000  # eight digits, never a leading zero
 
 
 def format_code(code: int | None, persian: bool = False) -> str:
-    """``4827-1635`` (``۴۸۲۷-۱۶۳۵`` for Persian readers): two groups of four are easy to read out."""
+    """``4827-1635`` (``۴۸۲۷ ۱۶۳۵`` for Persian readers, where a dash would read as a date): two groups
+    of four are easy to read out."""
     if code is None:
         return "—"
     from crmcore.api import to_persian_digits
 
-    text = f"{str(code)[:4]}-{str(code)[4:]}"
+    if not persian:
+        return f"{str(code)[:4]}-{str(code)[4:]}"
     # isolated left to right (LRI … PDI), so a right-to-left line does not swap the two groups
-    return f"\u2066{to_persian_digits(text)}\u2069" if persian else text
+    return f"\u2066{to_persian_digits(str(code)[:4])} {to_persian_digits(str(code)[4:])}\u2069"
 
 
 def parse_code(text: str) -> int | None:

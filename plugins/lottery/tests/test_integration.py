@@ -47,7 +47,9 @@ def test_profile_shows_entries_and_prizes(crm_app):
     record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
     with crm_app.unit_of_work(readonly=True) as uow:
         (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+        code = section.data.pop("lottery_code")
         assert section.data == {"entries": [{"campaign": "spring", "status": "open", "entries": 1}], "prizes_won": []}
+        assert code == uow.session.get(LotteryMember, cid).code  # the member's code is on their card
         assert not [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"]
     close(crm_app)
     draw(crm_app)
@@ -57,6 +59,7 @@ def test_profile_shows_entries_and_prizes(crm_app):
     html = panel_html(crm_app, cid, "lottery", lang="fa")
     assert_persian_panel(html)
     assert "برندهٔ" in html and "<time" in html  # the prize won, on the panel's timeline
+    assert "کد قرعه‌کشی" in html
     assert "Gold coin" in panel_text(crm_app, cid, "lottery", lang="en")
 
 

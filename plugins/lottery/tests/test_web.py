@@ -31,7 +31,11 @@ def test_a_manager_closes_and_draws_and_anyone_verifies(crm_app):
         listing = client.get("/p/lottery/campaigns")
         assert "قرعه‌کشی بهار" in listing.text
         page = client.get("/p/lottery/campaigns/spring")
-        shown = f"{str(code)[:4]}-{str(code)[4:]}".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+        from crmcore_lottery.members import format_code
+
+        shown = format_code(code, persian=True)
+        assert shown.strip("\u2066\u2069") == "{} {}".format(*(
+            s.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")) for s in (str(code)[:4], str(code)[4:])))
         assert shown in page.text
         refused = client.post("/p/lottery/campaigns/spring/close", data={"csrf_token": csrf, "early": "no"})
         assert refused.status_code == 422 and "--early" in refused.text
