@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from crmcore.api import (
-    Conflict, Money, NotFound, ValidationError, format_datetime, jalali_month_bounds, jalali_year_bounds, parse_date,
+    Conflict, Money, NotFound, ValidationError, format_datetime, jalali_month_bounds,
+    jalali_year_bounds, parse_date,
     parse_money, search_fields, to_ascii_digits, where_conditions,
 )
 

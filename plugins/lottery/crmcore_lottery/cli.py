@@ -296,7 +296,8 @@ def entries_cmd(campaign, customer, limit, as_json):
     else:
         for r in shown:
             sources = ", ".join(f"{k} {v}" for k, v in sorted(r["by_source"].items()))
-            click.echo(f"{r['customer_id']:>7}  {format_code(r['lottery_code']):>9} {r['entries']:>6}  "
+            code = format_code(r["lottery_code"])
+            click.echo(f"{r['customer_id']:>7}  {code:>9} {r['entries']:>6}  "
                        f"{r['name'] or ''}  ({sources})")
         if not rows:
             click.echo("no entries")
@@ -306,7 +307,8 @@ def entries_cmd(campaign, customer, limit, as_json):
 
 
 @lottery.command("settings")
-@click.option("--min-draw-gap", help="The least time between closing and the draw: 45m, 24h, 2d (0: none).")
+@click.option("--min-draw-gap",
+              help="The least time between closing and the draw: 45m, 24h, 2d (0: none).")
 @click.option("--json", "as_json", is_flag=True)
 def settings_cmd(min_draw_gap, as_json):
     """Show or change the lottery's settings."""
@@ -365,7 +367,8 @@ def draw_cmd(campaign, seed, as_json):
         click.echo(f"{out['campaign']} drawn; revealed seed: {out['seed']}")
         for w in out["winners"]:
             code = f", lottery code {w['lottery_code']}" if w.get("lottery_code") else ""
-            click.echo(f"  prize {w['prize_rank']} ({w['prize']}): customer {w['customer_id']}{code} "
+            click.echo(f"  prize {w['prize_rank']} ({w['prize']}): "
+                       f"customer {w['customer_id']}{code} "
                        f"(list position {w['position']}, ticket {w['ticket']})")
     if out.get("warning"):
         _warn([out["warning"]] + [f"prize {u['rank']} ({u['name']}): {u['not_awarded']} not awarded"

@@ -46,7 +46,8 @@ def earliest_draw(uow, campaign: LotteryCampaign):
     return moment
 
 
-def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None, now=None) -> dict[str, Any]:
+def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None,
+                  now=None) -> dict[str, Any]:
     """Reveal the seed and draw the winners of a closed campaign (locked by the caller); ``now``:
     the moment of the draw (the job's ``--now``), by default the clock's."""
     calendar, tz = uow.app.calendar, uow.app.timezone
@@ -64,12 +65,12 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None, no
     if now < earliest_draw(uow, campaign):
         from .settings import gap_text, min_draw_gap
 
-        raise ValidationError(f"campaign {campaign.name!r} closed on "
-                              f"{format_datetime(campaign.closed_at, calendar, tz=tz)}; the draw waits at "
-                              f"least {gap_text(min_draw_gap(uow))} after closing (until "
-                              f"{format_datetime(earliest_draw(uow, campaign), calendar, tz=tz)}) so the "
-                              "published hashes are out first (crm lottery settings --min-draw-gap)",
-                              field="campaign")
+        closed = format_datetime(campaign.closed_at, calendar, tz=tz)
+        until = format_datetime(earliest_draw(uow, campaign), calendar, tz=tz)
+        raise ValidationError(
+            f"campaign {campaign.name!r} closed on {closed}; the draw waits at least "
+            f"{gap_text(min_draw_gap(uow))} after closing (until {until}) so the published "
+            "hashes are out first (crm lottery settings --min-draw-gap)", field="campaign")
     seed = _revealed_seed(campaign, seed)
     document = frozen_document(uow, campaign)
     if proof.sha256_hex(document) != campaign.list_sha256:
@@ -151,7 +152,8 @@ def winner_to_dict(uow, winner: LotteryWinner, *, with_name: bool = True) -> dic
     prize = uow.session.get(LotteryPrize, winner.prize_id)
     out = {"slot": winner.slot, "prize_rank": winner.prize_rank, "prize": prize.name, "prize_fa": prize.name_fa,
            "participant": winner.participant, "customer_id": winner.customer_id, "position": winner.position,
-           "lottery_code": None if campaign_of(uow, winner).participants_by != "code" else winner.participant,
+           "lottery_code": (winner.participant
+                            if campaign_of(uow, winner).participants_by == "code" else None),
            "ticket": winner.ticket}
     if with_name:
         customer = uow.session.get(Customer, winner.customer_id)

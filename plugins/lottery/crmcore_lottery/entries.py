@@ -62,9 +62,10 @@ def _add(uow, campaign: LotteryCampaign, customer_id: int, *, source: str, weigh
 # -- purchases ----------------------------------------------------------------------------------------------
 def purchase_weight(campaign: LotteryCampaign, amount_minor: int | None, currency: str | None,
                     refunded: int = 0) -> int:
-    """Entries a purchase of ``amount_minor`` earns, as the README's formula says: ``per_purchase`` plus
-    one per ``per_amount`` of its net amount (``amount - refunded``), per-amount only in the campaign's
-    currency. A $0 purchase earns the per-purchase entries; a purchase refunded in full earns nothing."""
+    """Entries a purchase of ``amount_minor`` earns, as the README's formula says:
+    ``per_purchase`` plus one per ``per_amount`` of its net amount (``amount - refunded``),
+    per-amount only in the campaign's currency. A $0 purchase earns the per-purchase entries; a
+    purchase refunded in full earns nothing."""
     amount = amount_minor or 0
     net = amount - (refunded or 0)
     if amount < 0 or (refunded and net <= 0):

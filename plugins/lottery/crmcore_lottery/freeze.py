@@ -120,7 +120,8 @@ def close_campaign(uow, campaign: LotteryCampaign, *, early: bool = False,
         named = {codes[cid]: weight for cid, weight in eligible.items()}
     else:
         named = dict(eligible)
-    frozen = [proof.FrozenEntry(position, who, named[who]) for position, who in enumerate(sorted(named), 1)]
+    frozen = [proof.FrozenEntry(position, who, named[who])
+              for position, who in enumerate(sorted(named), 1)]
     document = proof.frozen_document(draw_spec(campaign), frozen)
     rows = [{"campaign_id": campaign.id, "position": e.position, "participant": e.participant, "weight": e.weight}
             for e in frozen]

@@ -36,7 +36,8 @@ def draw_due(uow, now: datetime) -> dict:
             LotteryCampaign.status == "closed", LotteryCampaign.draw_at <= now, LotteryCampaign.seed.is_not(None))
             .order_by(LotteryCampaign.id).with_for_update()):
         if now < earliest_draw(uow, campaign):  # the minimum gap after closing has not passed
-            waiting.append(f"{campaign.name}: not before {earliest_draw(uow, campaign).isoformat()}")
+            when = earliest_draw(uow, campaign).isoformat()
+            waiting.append(f"{campaign.name}: not before {when}")
             continue
         result = draw_campaign(uow, campaign, now=now)
         drawn.append({"campaign": campaign.name, "awarded": result["awarded"]})

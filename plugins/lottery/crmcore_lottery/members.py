@@ -1,6 +1,7 @@
 """Members' lottery codes: eight random digits per customer, made when first needed (an entry, a
 close, the profile), shown on the member's card and in messages, and used as the participant of the
 published entry lists instead of the internal customer id."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,8 +16,8 @@ LOW, SPAN = 10_000_000, 90_000_000  # eight digits, never a leading zero
 
 
 def format_code(code: int | None, persian: bool = False) -> str:
-    """``4827-1635`` (``۴۸۲۷ ۱۶۳۵`` for Persian readers, where a dash would read as a date): two groups
-    of four are easy to read out."""
+    """``4827-1635``, or ``۴۸۲۷ ۱۶۳۵`` for Persian readers (a dash would read as a date): two
+    groups of four are easy to read out."""
     if code is None:
         return "—"
     from crmcore.api import to_persian_digits
@@ -39,9 +40,14 @@ def codes_of(uow, customer_ids: list[int] | set[int], *, create: bool = True) ->
     ids = sorted(set(customer_ids))
     found: dict[int, int] = {}
     for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
-        found.update(uow.session.execute(select(LotteryMember.customer_id, LotteryMember.code)
-                                         .where(LotteryMember.customer_id.in_(chunk))).all())
+        chunk = ids[start : start + 1000]
+        found.update(
+            uow.session.execute(
+                select(LotteryMember.customer_id, LotteryMember.code).where(
+                    LotteryMember.customer_id.in_(chunk)
+                )
+            ).all()
+        )
     missing = [cid for cid in ids if cid not in found]
     if not missing or not create:
         return found
@@ -51,13 +57,20 @@ def codes_of(uow, customer_ids: list[int] | set[int], *, create: bool = True) ->
         clash = set()
         candidates = sorted(taken)
         for start in range(0, len(candidates), 1000):
-            clash.update(uow.session.scalars(select(LotteryMember.code).where(
-                LotteryMember.code.in_(candidates[start:start + 1000]))))
+            clash.update(
+                uow.session.scalars(
+                    select(LotteryMember.code).where(
+                        LotteryMember.code.in_(candidates[start : start + 1000])
+                    )
+                )
+            )
         taken -= clash
     now = uow.now()
-    rows = [{"customer_id": cid, "code": code, "created_at": now} for cid, code in zip(missing, taken)]
+    rows = [
+        {"customer_id": cid, "code": code, "created_at": now} for cid, code in zip(missing, taken)
+    ]
     for start in range(0, len(rows), 2000):
-        uow.session.execute(insert(LotteryMember), rows[start:start + 2000])
+        uow.session.execute(insert(LotteryMember), rows[start : start + 2000])
     found.update({r["customer_id"]: r["code"] for r in rows})
     return found
 
@@ -67,10 +80,16 @@ def code_of(uow, customer_id: int, *, create: bool = True) -> int | None:
 
 
 def holders(uow, codes: list[int]) -> dict[int, int]:
-    """Lottery code → the customer holding it now (a merged member's code goes to the kept customer)."""
+    """Lottery code → the customer holding it now (a merged member's code goes to the kept
+    customer)."""
     out: dict[int, int] = {}
-    rows = dict(uow.session.execute(select(LotteryMember.code, LotteryMember.customer_id)
-                                    .where(LotteryMember.code.in_(list(set(codes))))).all())
+    rows = dict(
+        uow.session.execute(
+            select(LotteryMember.code, LotteryMember.customer_id).where(
+                LotteryMember.code.in_(list(set(codes)))
+            )
+        ).all()
+    )
     for code in codes:
         cid = rows.get(code)
         for _ in range(20):

@@ -64,8 +64,8 @@ class LotteryCampaign(Base):
     drawn_at: Mapped[Optional[datetime]]
     #: what the close found: participants, entries, exclusions by reason
     close_summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    #: what the frozen list names members by: ``code`` (their lottery code, which they know from their
-    #: card and messages) or ``customer`` (the internal id: campaigns created before codes existed)
+    #: what the frozen list names members by: ``code`` (their lottery code, which they know from
+    #: their card and messages) or ``customer`` (the internal id: campaigns created before codes)
     participants_by: Mapped[str] = mapped_column(String(16), default="code")
 
     prizes: Mapped[list["LotteryPrize"]] = relationship(back_populates="campaign", order_by="LotteryPrize.rank")

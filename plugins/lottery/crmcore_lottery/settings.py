@@ -1,4 +1,5 @@
 """The lottery's settings (the kernel's settings, namespace ``lottery``)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,9 @@ UNITS = {"m": 1, "h": 60, "d": 1440}
 
 
 def min_draw_gap(uow) -> timedelta:
-    return timedelta(minutes=int(get_setting(uow, "lottery", "min_draw_gap_minutes",
-                                             DEFAULT_GAP_MINUTES)))
+    return timedelta(
+        minutes=int(get_setting(uow, "lottery", "min_draw_gap_minutes", DEFAULT_GAP_MINUTES))
+    )
 
 
 def parse_gap(text: str) -> int:
@@ -21,8 +23,10 @@ def parse_gap(text: str) -> int:
     raw = to_ascii_digits(str(text or "")).strip().lower()
     match = re.fullmatch(r"(\d{1,6})\s*([mhd]?)", raw)
     if match is None:
-        raise ValidationError(f"{text!r} is not a gap: give minutes, hours or days such as 45m, 24h, 2d",
-                              field="min_draw_gap")
+        raise ValidationError(
+            f"{text!r} is not a gap: give minutes, hours or days such as 45m, 24h, 2d",
+            field="min_draw_gap",
+        )
     minutes = int(match.group(1)) * UNITS[match.group(2) or "m"]
     if minutes > 366 * 1440:
         raise ValidationError("the minimum gap is at most a year", field="min_draw_gap")

@@ -1,4 +1,6 @@
-"""A live ``crm web`` on a test's app for the browser tests (Playwright driving Debian's Chromium)."""
+"""A live ``crm web`` on a test's app for the browser tests (Playwright driving Debian's
+Chromium)."""
+
 from __future__ import annotations
 
 import socket
@@ -8,8 +10,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--font-render-hinting=none"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--font-render-hinting=none",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 
 
@@ -27,9 +37,15 @@ def live_web(app):
     from crmcore.web.settings import WebSettings
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, WebSettings(secret="browser-test")),
-                                           host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app, WebSettings(secret="browser-test")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -55,7 +55,8 @@ def codes(app):
     from crmcore_lottery.models import LotteryMember
 
     with app.unit_of_work(readonly=True) as uow:
-        return dict(uow.session.execute(select(LotteryMember.customer_id, LotteryMember.code)).all())
+        rows = uow.session.execute(select(LotteryMember.customer_id, LotteryMember.code))
+        return dict(rows.all())
 
 
 def by_customer(app, participants):

@@ -1,5 +1,6 @@
 """Rules around the draw: $0 purchases earn what the README's formula says, amounts in major units,
 a minimum gap between closing and the draw, and the draw job at ``crm jobs run --now``."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -29,8 +30,23 @@ def test_a_zero_purchase_earns_the_per_purchase_entries_and_a_full_refund_none(c
 
 
 def test_amounts_are_shown_in_the_currencys_major_unit(crm_cli):
-    out = crm_cli("lottery", "create", "usd", "--title", "USD raffle", "--rules", "one per $50",
-                  "--period", "2025-04", "--currency", "USD", "--per-amount", "50.00", "--prize", "Mug=1")
+    out = crm_cli(
+        "lottery",
+        "create",
+        "usd",
+        "--title",
+        "USD raffle",
+        "--rules",
+        "one per $50",
+        "--period",
+        "2025-04",
+        "--currency",
+        "USD",
+        "--per-amount",
+        "50.00",
+        "--prize",
+        "Mug=1",
+    )
     assert out.exit_code == 0, out
     shown = crm_cli("lottery", "show", "usd", env={"CRM_LANG": "en"})
     assert "one per 50.00 USD spent" in shown.stdout and "5000" not in shown.stdout
@@ -42,7 +58,12 @@ def test_the_draw_waits_the_minimum_gap_after_closing(crm_app, crm_cli):
     from crmcore_lottery.campaigns import get_campaign
     from crmcore_lottery.drawing import draw_campaign
 
-    assert crm_cli("lottery", "settings", "--min-draw-gap", "۲۴h", "--json").json()["min_draw_gap_minutes"] == 1440
+    assert (
+        crm_cli("lottery", "settings", "--min-draw-gap", "۲۴h", "--json").json()[
+            "min_draw_gap_minutes"
+        ]
+        == 1440
+    )
     bad = crm_cli("lottery", "settings", "--min-draw-gap", "soon")
     assert bad.exit_code == 1 and "45m, 24h, 2d" in bad.stderr
     new_campaign(crm_app)
@@ -62,10 +83,12 @@ def test_the_draw_job_honours_now(crm_app, crm_cli):
     new_campaign(crm_app, draw_at=datetime(2025, 4, 10, tzinfo=UTC))
     record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
     # the real clock of the test is 2025-03-21: only --now makes the window and the draw time pass
-    closed = crm_cli("jobs", "run", "--only", "lottery.close_due", "--now", "2025-04-01T00:00:00+00:00",
-                     "--json")
+    closed = crm_cli(
+        "jobs", "run", "--only", "lottery.close_due", "--now", "2025-04-01T00:00:00+00:00", "--json"
+    )
     assert closed.exit_code == 0, closed
-    drawn = crm_cli("jobs", "run", "--only", "lottery.draw_due", "--now", "2025-04-10T12:00:00+00:00",
-                    "--json")
+    drawn = crm_cli(
+        "jobs", "run", "--only", "lottery.draw_due", "--now", "2025-04-10T12:00:00+00:00", "--json"
+    )
     assert drawn.exit_code == 0, drawn
     assert crm_cli("lottery", "show", "spring", "--json").json()["status"] == "drawn"

@@ -49,7 +49,7 @@ def test_profile_shows_entries_and_prizes(crm_app):
         (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
         code = section.data.pop("lottery_code")
         assert section.data == {"entries": [{"campaign": "spring", "status": "open", "entries": 1}], "prizes_won": []}
-        assert code == uow.session.get(LotteryMember, cid).code  # the member's code is on their card
+        assert code == uow.session.get(LotteryMember, cid).code  # the member's code, on their card
         assert not [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"]
     close(crm_app)
     draw(crm_app)
@@ -101,7 +101,8 @@ def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[0]["summary"] == {"closed": ["spring"], "not_closed": ["no-prizes: no prizes yet"]}
     # the draw waits the minimum gap after closing (an hour by default), so the hashes are out first
-    assert results[1]["summary"] == {"drawn": [], "waiting": ["spring: not before 2025-04-01T01:00:00+00:00"]}
+    assert results[1]["summary"] == {"drawn": [],
+                                     "waiting": ["spring: not before 2025-04-01T01:00:00+00:00"]}
     crm_app.clock.set(END + timedelta(hours=1))
     results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}

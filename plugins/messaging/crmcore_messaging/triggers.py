@@ -116,7 +116,8 @@ def survey_invitation(uow, invitation, customer, url_token, url=None) -> dict[st
     survey = _get(invitation, "survey", default=None)
     name = _get(invitation, "survey_name", "survey_title", default=None) or (
         _get(survey, "name", "title", default="") if survey is not None else "")
-    messages = fire(uow, "survey_invitation", customer, f"s{_get(invitation, 'id', default=url_token)}",
+    occurrence = f"s{_get(invitation, 'id', default=url_token)}"
+    messages = fire(uow, "survey_invitation", customer, occurrence,
                     {"survey_url": str(url), "survey_name": str(name)})
     queued = [m for m in messages if m.status in ("queued", "sending", "sent", "delivered")]
     if queued:

@@ -107,8 +107,8 @@ EVENTS = [
      "شما برندهٔ سکه طلا در قرعه‌کشی یلدا شدید"),
     ("survey_invitation", "نظر شما: {{ survey_url }}",
      # the surveys link setting wins over messaging's old survey_base_url (set to s.shop.ir below)
-     lambda c: ("surveys_invitation_created", dict(invitation=SimpleNamespace(id=11), customer=c, url_token="tok9",
-                                                   url="https://shop.ir/s/tok9")),
+     lambda c: ("surveys_invitation_created", dict(invitation=SimpleNamespace(id=11), customer=c,
+                                                   url_token="tok9", url="https://shop.ir/s/tok9")),
      "نظر شما: https://shop.ir/s/tok9"),
     ("reminder_due", "یادآوری: {{ task_title }} در {{ due_at|jalali }}",
      lambda c: ("tasks_reminder_due", dict(task=SimpleNamespace(id=5, customer_id=c.id, title="تحویل سفارش",

@@ -369,10 +369,10 @@ def results(survey, start, end, lang, as_json):
 
 @surveys.command("invitations")
 @click.argument("survey")
-@click.option("--status", type=click.Choice(["created", "queued", "sent", "delivered", "failed", "answered",
-                                             "expired", "cancelled"]),
-              help="created: no channel has it yet; queued: a channel will send it; sent/delivered/failed: "
-                   "what the channel reported.")
+@click.option("--status", type=click.Choice(["created", "queued", "sent", "delivered", "failed",
+                                             "answered", "expired", "cancelled"]),
+              help="created: no channel has it yet; queued: a channel will send it; "
+                   "sent/delivered/failed: what the channel reported.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def invitations_cmd(survey, status, limit, as_json):
@@ -389,8 +389,8 @@ def invitations_cmd(survey, status, limit, as_json):
         click.echo("no invitations" + (f" with status {status}" if status else ""))
     for r in rows:
         note = f"  ({r['note']})" if r["note"] and r["status"] == "created" else ""
-        click.echo(f"{r['id']}\t#{r['customer_id']}\t{r['status']}\t{r['channel']}\t{r['send_at']}\t"
-                   f"{r['trigger']}{note}")
+        click.echo(f"{r['id']}\t#{r['customer_id']}\t{r['status']}\t{r['channel']}\t"
+                   f"{r['send_at']}\t{r['trigger']}{note}")
 
 
 @surveys.command("cancel")

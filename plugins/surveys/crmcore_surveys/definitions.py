@@ -151,8 +151,8 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
     """Check answers against a question set; returns them normalised (ints, choice keys, trimmed text).
 
     Out-of-range ratings, unknown questions or choices and missing required answers are refused, naming the
-    question (``answers.nps``). ``partial`` (an SMS reply, which can only carry a score and a comment):
-    only the first rating question is required.
+    question (``answers.nps``). ``partial`` (an SMS reply, which can only carry a score and a
+    comment): only the first rating question is required.
     """
     first = first_rating(questions) if partial else None
     by_key = {q["key"]: q for q in questions}

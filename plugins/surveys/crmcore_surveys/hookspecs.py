@@ -42,7 +42,8 @@ def surveys_invitation_created(uow, invitation, customer, url_token, url):
     :param url_token: the unguessable token to put in the survey link (answers are recorded against it).
     :param url: the survey link built from ``crm surveys settings --link-template`` (the one link
         setting every channel uses), or ``None`` when no template is set.
-    :return: what the implementation did with it, a dict: ``{"status": "queued", "log": EXTERNAL_ID}``
+    :return: what the implementation did with it, a dict:
+        ``{"status": "queued", "log": EXTERNAL_ID}``
         when it queued a message (``log``: the ``external_id`` of the interaction it will write when
         the message is sent, whose payload ``status`` it keeps current: ``sent``, ``delivered``,
         ``failed``), or ``{"status": "blocked", "reason": "…"}`` when it could not; ``None`` when it

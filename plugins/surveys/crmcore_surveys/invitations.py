@@ -134,14 +134,16 @@ def send_invitation(uow, invitation: Invitation, customer: Customer) -> None:
                        data={"invitation_id": invitation.id, "survey": invitation.survey.name,
                              "channel": invitation.channel, "token": invitation.token, "url": url,
                              "expires_at": invitation.expires_at.isoformat()},
-                       invitation=invitation, customer=customer, url_token=invitation.token, url=url)
+                       invitation=invitation, customer=customer, url_token=invitation.token,
+                       url=url)
     taken = [r for r in (results or []) if isinstance(r, dict) and r.get("status") == "queued"]
     if taken:
         invitation.status = "queued"
         invitation.delivery_ref = str(taken[0].get("log") or "")[:100] or None
         invitation.delivery_note = None
         return
-    refused = [str(r.get("reason") or r.get("status")) for r in (results or []) if isinstance(r, dict)]
+    refused = [str(r.get("reason") or r.get("status"))
+               for r in (results or []) if isinstance(r, dict)]
     invitation.delivery_note = (
         "; ".join(refused) if refused
         else "no channel sent it: add a survey_invitation message trigger "
@@ -243,9 +245,9 @@ def list_invitations(uow, survey_ref: str, *, status: str | None = None, limit: 
     survey = get_survey(uow.session, survey_ref)
     now = uow.now()
     q = select(Invitation).where(Invitation.survey_id == survey.id)
-    stored = {"created": ["created"], "queued": ["queued"], "sent": ["queued"], "delivered": ["queued"],
-              "failed": ["queued"], "answered": ["answered"], "cancelled": ["cancelled"],
-              "expired": ["created", "queued"]}
+    stored = {"created": ["created"], "queued": ["queued"], "sent": ["queued"],
+              "delivered": ["queued"], "failed": ["queued"], "answered": ["answered"],
+              "cancelled": ["cancelled"], "expired": ["created", "queued"]}
     if status:
         q = q.where(Invitation.status.in_(stored[status]))
         if status == "expired":

@@ -75,7 +75,7 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(16), default="created")
     created_at: Mapped[datetime]
     send_at: Mapped[datetime]
-    #: when it was handed to the channels (``surveys_invitation_created``), whether or not one took it
+    #: when it was handed to the channels (``surveys_invitation_created``), taken or not
     sent_at: Mapped[Optional[datetime]]
     #: the interaction log entry the channel will write for its message (its delivery status)
     delivery_ref: Mapped[Optional[str]] = mapped_column(String(100))

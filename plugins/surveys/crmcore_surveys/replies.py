@@ -1,9 +1,12 @@
-"""Answers sent back as an SMS reply: «۹», «9 عالی بود», «٨ - خوب» (Persian, Arabic or Latin digits).
+"""Answers sent back as an SMS reply: «۹», «9 عالی بود», «٨ - خوب» (Persian, Arabic or Latin
+digits).
 
-Messaging records every inbound SMS as an incoming ``message`` interaction of the customers with that
-phone; surveys hears it through the kernel's ``crm_interaction_recorded`` and answers the customer's
-latest open SMS invitation with the leading number as its score and the rest as the comment.
+Messaging records every inbound SMS as an incoming ``message`` interaction of the customers with
+that phone; surveys hears it through the kernel's ``crm_interaction_recorded`` and answers the
+customer's latest open SMS invitation with the leading number as its score and the rest as the
+comment.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,15 +35,23 @@ def parse_reply(text: str | None) -> tuple[int, str | None] | None:
 def open_sms_invitation(uow, customer_id: int, at) -> Invitation | None:
     """The customer's most recently sent SMS invitation that can still be answered."""
     return uow.session.scalar(
-        select(Invitation).where(Invitation.customer_id == customer_id, Invitation.channel == "sms",
-                                 Invitation.status.in_(("created", "queued")),
-                                 Invitation.sent_at.is_not(None), Invitation.sent_at <= at,
-                                 Invitation.expires_at > at)
-        .order_by(Invitation.sent_at.desc(), Invitation.id.desc()).limit(1))
+        select(Invitation)
+        .where(
+            Invitation.customer_id == customer_id,
+            Invitation.channel == "sms",
+            Invitation.status.in_(("created", "queued")),
+            Invitation.sent_at.is_not(None),
+            Invitation.sent_at <= at,
+            Invitation.expires_at > at,
+        )
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
+        .limit(1)
+    )
 
 
 def on_inbound_sms(uow, interaction, customer) -> dict[str, Any] | None:
-    """Answer the open SMS invitation with the reply; the outcome is noted on the SMS's log entry."""
+    """Answer the open SMS invitation with the reply; the outcome is noted on the SMS's log
+    entry."""
     from .answers import record_answer
 
     payload = dict(interaction.payload or {})
@@ -62,8 +73,14 @@ def on_inbound_sms(uow, interaction, customer) -> dict[str, Any] | None:
     if comment and text_question is not None:
         answers[text_question["key"]] = comment
     try:
-        response = record_answer(uow, invitation.token, answers, answered_at=interaction.occurred_at,
-                                 channel="sms", partial=True)
+        response = record_answer(
+            uow,
+            invitation.token,
+            answers,
+            answered_at=interaction.occurred_at,
+            channel="sms",
+            partial=True,
+        )
     except CRMError as exc:
         outcome = {"invitation": invitation.id, "recorded": False, "reason": str(exc)}
     else:

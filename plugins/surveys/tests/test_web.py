@@ -1,4 +1,5 @@
 """The answer page (public: the token is the key), the JSON answer route, results and follow-ups."""
+
 import re
 
 import pytest
@@ -41,7 +42,11 @@ def test_a_customer_answers_on_the_public_page_once(crm_app, invited):
         assert 'id="survey-thanks"' in done.text
         again = client.post(f"/p/surveys/s/{invited}", data={"nps": "3"})
         assert again.status_code == 409 and "پیش‌تر پاسخ داده‌اید" in again.text
-        assert client.get("/p/surveys/assets/answer.css").headers["content-type"].startswith("text/css")
+        assert (
+            client.get("/p/surveys/assets/answer.css")
+            .headers["content-type"]
+            .startswith("text/css")
+        )
     assert _responses(crm_app) == [(9, "ارسال سریع بود", "web")]
 
 
@@ -76,7 +81,12 @@ def test_results_and_followups_need_access_and_close_like_the_cli(crm_app, invit
         add_user(uow, "manager", "secret-pass-1", "manager")
         add_user(uow, "seller", "secret-pass-2", "agent")
     with web_client(crm_app) as client:
-        assert client.post(f"/api/p/surveys/answers/{invited}", json={"answers": {"nps": 3}}).status_code == 200
+        assert (
+            client.post(
+                f"/api/p/surveys/answers/{invited}", json={"answers": {"nps": 3}}
+            ).status_code
+            == 200
+        )
         assert client.get("/p/surveys/results", follow_redirects=False).status_code in (302, 303)
         csrf = login(client, "manager", "secret-pass-1")
         results = client.get("/p/surveys/results?survey=nps")
@@ -84,12 +94,17 @@ def test_results_and_followups_need_access_and_close_like_the_cli(crm_app, invit
         page = client.get("/p/surveys/followups")
         assert "مریم رضایی" in page.text
         followup = re.search(r'action="/p/surveys/followups/(\d+)/done"', page.text).group(1)
-        done = client.post(f"/p/surveys/followups/{followup}/done",
-                           data={"csrf_token": csrf, "note": "تماس گرفته شد"})
+        done = client.post(
+            f"/p/surveys/followups/{followup}/done",
+            data={"csrf_token": csrf, "note": "تماس گرفته شد"},
+        )
         assert done.status_code == 200 and "موردی برای پیگیری نیست" in done.text
         again = client.post(f"/p/surveys/followups/{followup}/done", data={"csrf_token": csrf})
         assert again.status_code == 422 and "already closed" in again.text
         paths = client.get("/api/openapi.json").json()["paths"]
-        assert "/api/p/surveys/answers/{token}" in paths and "post" in paths["/api/p/surveys/answers/{token}"]
+        assert (
+            "/api/p/surveys/answers/{token}" in paths
+            and "post" in paths["/api/p/surveys/answers/{token}"]
+        )
         api = client.get("/api/p/surveys/followups?status=all").json()
         assert [(f["status"], f["note"]) for f in api] == [("done", "تماس گرفته شد")]

@@ -59,7 +59,7 @@ def dashboard_widgets(uow, user, dashboard) -> list[ui.Panel]:
     ]
 
 
-# --- the pages, API routes and menu (crm_web_routes, crm_web_menu) ---------------------------------------
+# --- the pages, API routes and menu (crm_web_routes, crm_web_menu) --------------------------------
 def routes():
     from crmcore.web.contrib import WebRoute
 

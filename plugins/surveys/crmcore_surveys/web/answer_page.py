@@ -1,6 +1,8 @@
-"""The customer's side: the answer page an invitation's link opens (no login: the unguessable token is
-the key), its thank-you page, and the same through JSON (``/api/p/surveys/answers/{token}``).
-Answers go through :func:`crmcore_surveys.answers.record_answer`, as on the command line."""
+"""The customer's side: the answer page an invitation's link opens (no login: the unguessable
+token is the key), its thank-you page, and the same through JSON
+(``/api/p/surveys/answers/{token}``). Answers go through
+:func:`crmcore_surveys.answers.record_answer`, as on the command line."""
+
 from __future__ import annotations
 
 import importlib.resources
@@ -23,14 +25,21 @@ ENDS = {
 }
 TEXT = {
     "closed": ("This survey is closed", "این نظرسنجی بسته شده است"),
-    "expired": ("This link has expired. Thank you all the same.",
-                "مهلت پاسخ به این نظرسنجی تمام شده است. از توجه شما سپاسگزاریم."),
+    "expired": (
+        "This link has expired. Thank you all the same.",
+        "مهلت پاسخ به این نظرسنجی تمام شده است. از توجه شما سپاسگزاریم.",
+    ),
     "cancelled": ("This survey was withdrawn.", "این نظرسنجی لغو شده است."),
     "answered": ("You have already answered. Thank you!", "شما پیش‌تر پاسخ داده‌اید. سپاسگزاریم!"),
     "thanks": ("Thank you for your answer!", "از پاسخ شما سپاسگزاریم!"),
-    "thanks_more": ("Your opinion helps us serve you better.", "نظر شما به ما کمک می‌کند بهتر خدمت کنیم."),
-    "unknown": ("This survey link is not valid. Check that it was copied whole.",
-                "این پیوند نظرسنجی معتبر نیست. بررسی کنید که کامل کپی شده باشد."),
+    "thanks_more": (
+        "Your opinion helps us serve you better.",
+        "نظر شما به ما کمک می‌کند بهتر خدمت کنیم.",
+    ),
+    "unknown": (
+        "This survey link is not valid. Check that it was copied whole.",
+        "این پیوند نظرسنجی معتبر نیست. بررسی کنید که کامل کپی شده باشد.",
+    ),
     "send": ("Send", "ارسال پاسخ"),
     "optional": ("optional", "اختیاری"),
     "until": ("Open until", "مهلت پاسخ تا"),
@@ -53,14 +62,23 @@ def questions_view(questions: list[dict[str, Any]], lang: str) -> list[dict[str,
     in order (0 to 10, laid out by the page's direction: 0 at the right on a Persian page)."""
     out = []
     for q in questions:
-        item = {"key": q["key"], "type": q["type"], "required": q.get("required", True),
-                "text": _wording(q["text"], lang)}
+        item = {
+            "key": q["key"],
+            "type": q["type"],
+            "required": q.get("required", True),
+            "text": _wording(q["text"], lang),
+        }
         if q["type"] in RATINGS:
             lo, hi = RATINGS[q["type"]]
-            item["points"] = [(n, to_persian_digits(str(n)) if lang == "fa" else str(n))
-                              for n in range(lo, hi + 1)]
+            item["points"] = [
+                (n, to_persian_digits(str(n)) if lang == "fa" else str(n))
+                for n in range(lo, hi + 1)
+            ]
             low, high = ENDS[q["type"]]
-            item["ends"] = (low[1] if lang == "fa" else low[0], high[1] if lang == "fa" else high[0])
+            item["ends"] = (
+                low[1] if lang == "fa" else low[0],
+                high[1] if lang == "fa" else high[0],
+            )
         if q["type"] in ("single", "multiple"):
             item["choices"] = [(c["key"], _wording(c["text"], lang)) for c in q["choices"]]
         out.append(item)
@@ -90,34 +108,62 @@ def _persian_error(message: str, questions: list[dict[str, Any]], key: str) -> s
         return "لطفاً به این پرسش پاسخ دهید."
     if question["type"] in RATINGS:
         lo, hi = RATINGS[question["type"]]
-        return f"یک عدد از {to_persian_digits(str(lo))} تا {to_persian_digits(str(hi))} انتخاب کنید."
+        return (
+            f"یک عدد از {to_persian_digits(str(lo))} تا {to_persian_digits(str(hi))} انتخاب کنید."
+        )
     return "این پاسخ پذیرفته نیست؛ یکی از گزینه‌ها را انتخاب کنید."
 
 
-def _page(ctx, invitation: Invitation | None, *, values: dict[str, Any] | None = None,
-          error: str | None = None, field: str | None = None, status: int = 200, done: bool = False):
+def _page(
+    ctx,
+    invitation: Invitation | None,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+    field: str | None = None,
+    status: int = 200,
+    done: bool = False,
+):
     lang = ctx.lang
     state = "thanks" if done else _state(ctx, invitation)
     title = ""
     questions: list[dict[str, Any]] = []
     if invitation is not None:
         survey = invitation.survey
-        title = (survey.title_fa or survey.title) if lang == "fa" else (survey.title or survey.title_fa)
+        title = (
+            (survey.title_fa or survey.title) if lang == "fa" else (survey.title or survey.title_fa)
+        )
         questions = questions_view(invitation.version_row.questions, lang)
         if error and field and lang == "fa":
-            error = _persian_error(error, invitation.version_row.questions, field.removeprefix("answers."))
-    response = ctx.render(TEMPLATE, title=title or _t("closed", lang), heading=title, state=state,
-                          questions=questions, values=values or {}, error=error,
-                          error_field=(field or "").removeprefix("answers."),
-                          token=ctx.path_params["token"], words={k: _t(k, lang) for k in TEXT},
-                          expires_at=invitation.expires_at if invitation is not None else None)
+            error = _persian_error(
+                error, invitation.version_row.questions, field.removeprefix("answers.")
+            )
+    response = ctx.render(
+        TEMPLATE,
+        title=title or _t("closed", lang),
+        heading=title,
+        state=state,
+        questions=questions,
+        values=values or {},
+        error=error,
+        error_field=(field or "").removeprefix("answers."),
+        token=ctx.path_params["token"],
+        words={k: _t(k, lang) for k in TEXT},
+        expires_at=invitation.expires_at if invitation is not None else None,
+    )
     response.status_code = status
     return response
 
 
 def show(ctx):
     invitation = _invitation(ctx)
-    status = 404 if invitation is None else 410 if _state(ctx, invitation) in ("expired", "cancelled") else 200
+    status = (
+        404
+        if invitation is None
+        else 410
+        if _state(ctx, invitation) in ("expired", "cancelled")
+        else 200
+    )
     return _page(ctx, invitation, status=status)
 
 
@@ -163,17 +209,24 @@ def stylesheet(ctx):
     from starlette.responses import Response as HTTPResponse
 
     css = importlib.resources.files("crmcore_surveys").joinpath("web/answer.css").read_text("utf-8")
-    return HTTPResponse(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+    return HTTPResponse(
+        css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
-# --- JSON -------------------------------------------------------------------------------------------------
+# --- JSON -----------------------------------------------------------------------------------------
 def api_questions(ctx) -> dict[str, Any]:
     invitation = find_invitation(ctx.uow.session, ctx.path_params["token"])
     survey = invitation.survey
     status = status_of(invitation, ctx.uow.now(), delivery_states(ctx.uow, [invitation]))
-    return {"survey": survey.name, "title": survey.title, "title_fa": survey.title_fa,
-            "status": status, "expires_at": invitation.expires_at,
-            "questions": invitation.version_row.questions}
+    return {
+        "survey": survey.name,
+        "title": survey.title,
+        "title_fa": survey.title_fa,
+        "status": status,
+        "expires_at": invitation.expires_at,
+        "questions": invitation.version_row.questions,
+    }
 
 
 def api_answer(ctx) -> dict[str, Any]:
@@ -184,7 +237,12 @@ def api_answer(ctx) -> dict[str, Any]:
         raise ValidationError('send a JSON object: {"answers": {"nps": 9}}', field="answers")
     answers = body.get("answers", body)
     if not isinstance(answers, dict):
-        raise ValidationError('answers is an object of question key → answer', field="answers")
+        raise ValidationError("answers is an object of question key → answer", field="answers")
     response: Response = record_answer(ctx.uow, ctx.path_params["token"], answers, channel="web")
-    return {"response_id": response.id, "survey": response.survey_name, "score": response.score,
-            "detractor": response.detractor, "answered_at": response.answered_at}
+    return {
+        "response_id": response.id,
+        "survey": response.survey_name,
+        "score": response.score,
+        "detractor": response.detractor,
+        "answered_at": response.answered_at,
+    }
