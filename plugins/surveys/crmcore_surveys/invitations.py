@@ -146,8 +146,7 @@ def send_invitation(uow, invitation: Invitation, customer: Customer) -> None:
                for r in (results or []) if isinstance(r, dict)]
     invitation.delivery_note = (
         "; ".join(refused) if refused
-        else "no channel sent it: add a survey_invitation message trigger "
-             "(crm messages triggers set survey_invitation …)")[:300]
+        else "no channel took it: no survey_invitation message trigger")[:300]
 
 
 def send_due(uow, now: datetime) -> dict[str, int]:

@@ -33,13 +33,14 @@ def parse_reply(text: str | None) -> tuple[int, str | None] | None:
 
 
 def open_sms_invitation(uow, customer_id: int, at) -> Invitation | None:
-    """The customer's most recently sent SMS invitation that can still be answered."""
+    """The customer's latest SMS invitation a channel queued that can still be answered (a «۹»
+    with no survey SMS behind it is someone else's message)."""
     return uow.session.scalar(
         select(Invitation)
         .where(
             Invitation.customer_id == customer_id,
             Invitation.channel == "sms",
-            Invitation.status.in_(("created", "queued")),
+            Invitation.status == "queued",
             Invitation.sent_at.is_not(None),
             Invitation.sent_at <= at,
             Invitation.expires_at > at,

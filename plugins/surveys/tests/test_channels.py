@@ -118,3 +118,17 @@ def test_replies_that_are_not_answers_change_nothing(crm_app, crm_cli, sms_file)
         ]
     assert notes[:2] == [None, None] and notes[3] is None
     assert notes[2]["recorded"] is False and "out of range" in notes[2]["reason"]
+
+
+def test_a_reply_answers_nothing_when_no_survey_sms_was_queued(crm_app, crm_cli, sms_file):
+    from sqlalchemy import select
+
+    from crmcore_surveys.models import Response
+
+    customer = new_customer(crm_app, "مریم رضایی", phone="09121234567")
+    make_survey(crm_app, "nps", channel="sms")
+    invite_customer(crm_app, "nps", customer)  # no survey_invitation trigger: nothing was sent
+    assert crm_cli("messages", "inbound", "--from", "+989121234567", "--text", "9").exit_code == 0
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert list(uow.session.scalars(select(Response))) == []
+    assert [s for s, _n in _invitations(crm_cli)] == ["created"]
