@@ -230,8 +230,8 @@ def test_mounted_apps_are_public_only_when_declared(crm_app_factory, make_client
     assert client.post("/hooks/pbx/private/ping", headers=bearer(users["agent"])).status_code == 200
 
 
-def test_public_plugin_routes_need_no_login_or_csrf_and_are_rate_limited(crm_app_factory, make_client,
-                                                                          users):
+def test_public_plugin_routes_need_no_login_or_csrf_and_are_rate_limited(crm_app_factory,
+                                                                          make_client, users):
     seen = []
 
     def answer(ctx):

@@ -141,10 +141,11 @@ def show_cmd(campaign, with_rules, as_json):
     click.echo(f"earning: {e['per_purchase']} per purchase; one per {step} spent; "
                f"points per entry {e['points_per_entry'] or '-'}")
     g = out["eligibility"]
-    click.echo(f"eligibility: where {'; '.join(g['where']) or '-'}; min tier {g['min_tier'] or '-'}; "
-               f"staff tags {', '.join(g['staff_tags']) or '-'}; min entries {g['min_entries']}; one prize per person "
-               f"{'yes' if g['one_prize_per_person'] else 'no'}; winners of last {g['exclude_winners_of_last_draws']} "
-               "draws excluded")
+    where, staff = "; ".join(g["where"]) or "-", ", ".join(g["staff_tags"]) or "-"
+    click.echo(f"eligibility: where {where}; min tier {g['min_tier'] or '-'}; staff tags {staff}; "
+               f"min entries {g['min_entries']}; one prize per person "
+               f"{'yes' if g['one_prize_per_person'] else 'no'}; winners of last "
+               f"{g['exclude_winners_of_last_draws']} draws excluded")
     for p in out["prizes"]:
         click.echo(f"  prize {p['rank']}: {p['name']}" + (f" / {p['name_fa']}" if p["name_fa"] else "")
                    + f" × {p['quantity']} (stock {p['stock']}, awarded {p['awarded']})")
