@@ -9,6 +9,7 @@ from crmcore.api import Conflict, Customer, OutboxEvent, ValidationError, format
 
 from . import proof
 from .campaigns import draw_spec
+from .members import format_code
 from .models import LotteryCampaign, LotteryFrozenEntry, LotteryPrize, LotteryWinner
 
 PROOF_FORMAT = "crmcore-lottery-proof-v1"
@@ -93,6 +94,8 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None,
         row = LotteryWinner(campaign_id=campaign.id, slot=w.slot, prize_id=prize.id, prize_rank=w.prize_rank,
                             participant=w.participant, customer_id=current[w.participant], position=w.position,
                             ticket=w.ticket, drawn_at=now)
+        # for messages to the winner (not a column)
+        row.lottery_code = format_code(w.participant) if campaign.participants_by == "code" else None
         uow.session.add(row)
         rows.append(row)
     campaign.seed = seed

@@ -92,3 +92,26 @@ def test_the_draw_job_honours_now(crm_app, crm_cli):
     )
     assert drawn.exit_code == 0, drawn
     assert crm_cli("lottery", "show", "spring", "--json").json()["status"] == "drawn"
+
+
+def test_the_winners_sms_carries_the_lottery_code_of_the_published_list(crm_app_factory):
+    from sqlalchemy import select
+
+    from crmcore_messaging.models import Message
+    from crmcore_messaging.service import save_template, set_trigger
+
+    from lottery_test_helpers import codes, draw
+
+    app = crm_app_factory(plugins=["lottery", "messaging"])
+    with app.unit_of_work() as uow:
+        save_template(uow, name="won", channel="sms", body="برنده شدید! کد شما {{ lottery_code }}")
+        set_trigger(uow, event="winners_drawn", template="won", channel="sms")
+    new_campaign(app)
+    winner = make_customer(app, "مریم", phones=["09121234567"], consent_sms=True)
+    record_purchase(app, winner, "1000", at=IN_WINDOW)
+    close(app)
+    draw(app)
+    code = codes(app)[winner]
+    with app.unit_of_work(readonly=True) as uow:
+        bodies = [m.body for m in uow.session.scalars(select(Message))]
+    assert bodies == [f"برنده شدید! کد شما {str(code)[:4]}-{str(code)[4:]}"]
