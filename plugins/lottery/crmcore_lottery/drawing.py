@@ -95,7 +95,8 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None,
                             participant=w.participant, customer_id=current[w.participant], position=w.position,
                             ticket=w.ticket, drawn_at=now)
         # for messages to the winner (not a column)
-        row.lottery_code = format_code(w.participant) if campaign.participants_by == "code" else None
+        row.lottery_code = (format_code(w.participant) if campaign.participants_by == "code"
+                            else None)
         uow.session.add(row)
         rows.append(row)
     campaign.seed = seed

@@ -16,9 +16,10 @@ def lottery_winners_drawn(uow, campaign, winners):
     :param campaign: the :class:`crmcore_lottery.models.LotteryCampaign` (``name``, ``title``, ``title_fa``,
         ``seed`` now revealed, ``list_sha256``, ``seed_commitment``, ``drawn_at``, ``prizes``).
     :param winners: the flushed :class:`crmcore_lottery.models.LotteryWinner` rows in draw order: ``slot``,
-        ``prize_id`` and ``prize_rank``, ``customer_id`` (the customer to congratulate), ``participant`` (as named
-        in the frozen list), ``lottery_code`` (``"4827-1635"``, the member's code in the published
-        list; ``None`` for campaigns listed by customer id), ``ticket``. Fewer winners than prizes when too few members were eligible.
+        ``prize_id`` and ``prize_rank``, ``customer_id`` (the customer to congratulate), ``participant`` (the id
+        in the frozen list), ``ticket``. Fewer winners than prizes when too few members were eligible.
+        ``lottery_code`` (``"4827-1635"``): the member's code in the published list (``None`` for
+        campaigns listed by customer id).
     :when: once per campaign, inside the unit of work of ``crm lottery draw`` (or the job ``lottery.draw_due``),
         after the winners are stored. Raising rolls the draw back.
     """

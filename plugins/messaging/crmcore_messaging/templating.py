@@ -58,9 +58,9 @@ SAMPLE: dict[str, Any] = {
     "campaign": "بهار", "amount": 12_500_000, "currency": "IRR", "purchased_at": date(2025, 3, 20),
     "purchase_id": 1, "points": 500, "expires_on": date(2025, 4, 20), "old_tier": "silver", "new_tier": "gold",
     "direction": "up", "ticket_id": 1, "ticket_subject": "ارسال سفارش", "lottery": "قرعه‌کشی نوروز",
-    "prize": "سکه", "lottery_code": "4827-1635", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
+    "prize": "سکه", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
     "due_at": date(2025, 3, 22), "age": 34, "years": 2, "occasion": "nowruz",
-    "friend_name": "سارا کریمی", "role": "referrer",
+    "friend_name": "سارا کریمی", "role": "referrer", "lottery_code": "4827-1635",
 }
 
 

@@ -101,7 +101,8 @@ def winners_drawn(uow, campaign, winners) -> None:
         if customer is not None:
             prize = _get(winner, "prize", "reward", default="")
             fire(uow, "winners_drawn", customer, f"l{lottery_id}",
-                 {"lottery": lottery, "prize": str(_get(prize, "name", "title", default=prize) or ""),
+                 {"lottery": lottery,
+                  "prize": str(_get(prize, "name", "title", default=prize) or ""),
                   "lottery_code": str(_get(winner, "lottery_code", default="") or "")})
 
 
