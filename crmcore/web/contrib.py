@@ -27,7 +27,11 @@ class WebRoute:
     Path parameters use Starlette syntax (``/deals/{deal_id:int}``) and arrive in
     ``ctx.path_params``. ``paged=True`` (a GET api route returning a list): the endpoint returns
     ``ctx.page(select, order)`` and the kernel takes ``?limit=`` and ``?cursor=`` and sends the next
-    page's ``Link``, as on its own lists."""
+    page's ``Link``, as on its own lists. ``public=True``: served without a login, for people who
+    are not users (a customer answering a survey, a visitor checking a draw); ``access`` is then
+    ignored, ``ctx.user`` is ``None`` unless someone logged in opens it, unsafe methods need no
+    CSRF token and are rate-limited per address (``CRM_WEB_LEAD_RATE``): the endpoint authenticates
+    its caller itself, e.g. by an unguessable token in the path."""
 
     path: str = attrs.field(validator=_path)
     endpoint: Callable[["WebContext"], Any]
@@ -36,6 +40,7 @@ class WebRoute:
     access: str = attrs.field(default="read", validator=_access)
     summary: str | None = None
     paged: bool = False
+    public: bool = False
 
 
 @attrs.frozen

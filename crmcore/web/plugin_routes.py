@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import CRMError, Forbidden
 from .auth import SAFE_METHODS, Principal
 from .contrib import WebContext, WebRoute
-from .deps import WebError, api_user, form_text, page_user, state
+from .deps import (
+    WebError, api_user, client_address, current_principal, form_text, page_user, state,
+)
 from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link
 from .view import redirect, render, render_plugin_page
 
@@ -29,11 +31,20 @@ class _Refused(Exception):
 
 def _endpoint(plugin: str, route: WebRoute):
     readonly = route.access == "read" and all(m in SAFE_METHODS for m in route.methods)
-    dependency = api_user(route.access, plugin) if route.kind == "api" else page_user(route.access, plugin)
+    if route.public:
+        readonly = all(m in SAFE_METHODS for m in route.methods)
+        dependency = current_principal
+    else:
+        dependency = (api_user(route.access, plugin) if route.kind == "api"
+                      else page_user(route.access, plugin))
 
-    async def serve(request: Request, user: Principal, limit: int = 100, cursor: str | None = None):
+    async def serve(request: Request, user: Principal | None, limit: int = 100,
+                    cursor: str | None = None):
         web = state(request)
         body: Any = None
+        if route.public and request.method not in SAFE_METHODS and not web.allow(
+                web.settings.lead_rate, f"public:{plugin}", client_address(request)):
+            raise WebError(429, "Too many attempts; wait a minute and try again.")
         if request.method not in SAFE_METHODS:
             if route.kind == "api":
                 raw = await request.body()
@@ -48,8 +59,9 @@ def _endpoint(plugin: str, route: WebRoute):
 
         def run():
             lang = web.language(request, user)
+            actor = f"public:{plugin}" if route.public and user is None else None
             try:
-                with web.unit(user, readonly=readonly) as uow:
+                with web.unit(user, readonly=readonly, actor=actor) as uow:
                     ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
                                      path_params=dict(request.path_params),
                                      query=dict(request.query_params), body=body, lang=lang,
@@ -83,7 +95,7 @@ def _endpoint(plugin: str, route: WebRoute):
                                                          description=CURSOR_HELP)):
             return await serve(request, user, limit, cursor)
     else:
-        async def endpoint(request: Request, user: Principal = Depends(dependency)):
+        async def endpoint(request: Request, user: Optional[Principal] = Depends(dependency)):
             return await serve(request, user)
 
     endpoint.__name__ = f"{plugin}_{route.path.strip('/').replace('/', '_') or 'root'}"

@@ -228,3 +228,29 @@ def test_mounted_apps_are_public_only_when_declared(crm_app_factory, make_client
     assert client.post("/hooks/pbx/private/ping").status_code == 401
     assert client.post("/hooks/pbx/private/ping", headers=bearer(users["viewer"])).status_code == 403
     assert client.post("/hooks/pbx/private/ping", headers=bearer(users["agent"])).status_code == 200
+
+
+def test_public_plugin_routes_need_no_login_or_csrf_and_are_rate_limited(crm_app_factory,
+                                                                          make_client, users):
+    seen = []
+
+    def answer(ctx):
+        seen.append((ctx.user, ctx.uow.actor))
+        return {"token": ctx.path_params["token"], "body": ctx.body}
+
+    class Hooks:
+        @hookimpl
+        def crm_web_routes(self):
+            return [WebRoute("/answers/{token}", answer, methods=("POST",), public=True),
+                    WebRoute("/private", answer, methods=("POST",), access="write")]
+
+    client = make_client(crm_app_factory(extra_plugins=[("poll", Hooks(), None)]))
+    ok = client.post("/api/p/poll/answers/abc", json={"nps": 9})
+    assert ok.status_code == 200 and ok.json() == {"token": "abc", "body": {"nps": 9}}
+    assert seen == [(None, "public:poll")]
+    assert client.post("/api/p/poll/private", json={}).status_code == 401
+    # CRM_WEB_LEAD_RATE (3/minute in these tests) per address: a public form cannot be hammered
+    codes = [client.post("/api/p/poll/answers/abc", json={}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    spec = client.get("/api/openapi.json", headers=bearer(users["admin"])).json()
+    assert "post" in spec["paths"]["/api/p/poll/answers/{token}"]

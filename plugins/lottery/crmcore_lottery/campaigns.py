@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from crmcore.api import (
-    Conflict, NotFound, ValidationError, format_datetime, jalali_month_bounds, jalali_year_bounds, parse_date,
+    Conflict, Money, NotFound, ValidationError, format_datetime, jalali_month_bounds,
+    jalali_year_bounds, parse_date,
     parse_money, search_fields, to_ascii_digits, where_conditions,
 )
 
@@ -225,6 +226,13 @@ def draw_spec(campaign: LotteryCampaign) -> proof.DrawSpec:
                           tuple((p.rank, p.slots or 0) for p in campaign.prizes))
 
 
+def per_amount_major(campaign: LotteryCampaign) -> str | None:
+    """The per-amount step in the currency's major unit (``"50.00"`` for 5000 cents), as typed."""
+    if campaign.per_amount is None:
+        return None
+    return str(Money(campaign.per_amount, campaign.currency).amount)
+
+
 def prize_to_dict(prize: LotteryPrize) -> dict[str, Any]:
     return {"rank": prize.rank, "name": prize.name, "name_fa": prize.name_fa, "quantity": prize.quantity,
             "stock": prize.stock, "slots": prize.slots, "awarded": prize.awarded}
@@ -242,7 +250,8 @@ def campaign_to_dict(uow, campaign: LotteryCampaign, *, calendar: str = "gregori
         "draw_at": format_datetime(campaign.draw_at, calendar, tz=tz),
         "entry_start_utc": campaign.entry_start.isoformat(), "entry_end_utc": campaign.entry_end.isoformat(),
         "earning": {"currency": campaign.currency, "per_purchase": campaign.per_purchase,
-                    "per_amount": None if campaign.per_amount is None else str(campaign.per_amount),
+                    "per_amount": per_amount_major(campaign),
+                    "per_amount_minor": campaign.per_amount,
                     "points_per_entry": campaign.points_per_entry},
         "eligibility": {"where": list(campaign.where_clauses or []), "min_tier": campaign.min_tier,
                         "staff_tags": list(campaign.staff_tags or []), "min_entries": campaign.min_entries,

@@ -133,13 +133,19 @@ def show_cmd(campaign, with_rules, as_json):
     click.echo(f"status: {out['status']}; entries {out['entries_from']} → {out['entries_until']}; "
                f"draw {out['draw_at']}")
     e = out["earning"]
-    click.echo(f"earning: {e['per_purchase']} per purchase; per amount {e['per_amount'] or '-'} {e['currency']}; "
+    step = "-"
+    if e["per_amount_minor"] is not None:
+        from crmcore.api import Formatter, Money
+
+        step = Formatter.for_app(app).money(Money(e["per_amount_minor"], e["currency"]))
+    click.echo(f"earning: {e['per_purchase']} per purchase; one per {step} spent; "
                f"points per entry {e['points_per_entry'] or '-'}")
     g = out["eligibility"]
-    click.echo(f"eligibility: where {g['where'] or '-'}; min tier {g['min_tier'] or '-'}; staff tags "
-               f"{g['staff_tags'] or '-'}; min entries {g['min_entries']}; one prize per person "
-               f"{'yes' if g['one_prize_per_person'] else 'no'}; winners of last {g['exclude_winners_of_last_draws']} "
-               "draws excluded")
+    where, staff = "; ".join(g["where"]) or "-", ", ".join(g["staff_tags"]) or "-"
+    click.echo(f"eligibility: where {where}; min tier {g['min_tier'] or '-'}; staff tags {staff}; "
+               f"min entries {g['min_entries']}; one prize per person "
+               f"{'yes' if g['one_prize_per_person'] else 'no'}; winners of last "
+               f"{g['exclude_winners_of_last_draws']} draws excluded")
     for p in out["prizes"]:
         click.echo(f"  prize {p['rank']}: {p['name']}" + (f" / {p['name_fa']}" if p["name_fa"] else "")
                    + f" × {p['quantity']} (stock {p['stock']}, awarded {p['awarded']})")
@@ -270,27 +276,53 @@ def enter_cmd(campaign, customer, code, points_entries, key, purchases, as_json)
 @lottery.command("entries")
 @click.argument("campaign")
 @click.option("--customer", help="Only this customer.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(0, None), default=50, show_default=True,
+              help="Members to list (0: all).")
 @click.option("--json", "as_json", is_flag=True)
 def entries_cmd(campaign, customer, limit, as_json):
-    """Entries per member (most first)."""
+    """Entries per member (most first), with each member's lottery code."""
     from crmcore.api import resolve_customer
 
     from .campaigns import get_campaign
     from .entries import participant_totals
+    from .members import format_code
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         cid = resolve_customer(uow.session, customer).id if customer else None
         rows = participant_totals(uow, get_campaign(uow, campaign), cid)
+    shown = rows[:limit] if limit else rows
     if as_json:
-        echo_json(rows[:limit] if limit else rows)
+        echo_json(shown)
+    else:
+        for r in shown:
+            sources = ", ".join(f"{k} {v}" for k, v in sorted(r["by_source"].items()))
+            code = format_code(r["lottery_code"])
+            click.echo(f"{r['customer_id']:>7}  {code:>9} {r['entries']:>6}  "
+                       f"{r['name'] or ''}  ({sources})")
+        if not rows:
+            click.echo("no entries")
+    if len(shown) < len(rows):  # on stderr, so --json stays a list
+        click.echo(f"showing {len(shown)} of {len(rows)} members (most entries first); "
+                   "--limit 0 lists all", err=True)
+
+
+@lottery.command("settings")
+@click.option("--min-draw-gap",
+              help="The least time between closing and the draw: 45m, 24h, 2d (0: none).")
+@click.option("--json", "as_json", is_flag=True)
+def settings_cmd(min_draw_gap, as_json):
+    """Show or change the lottery's settings."""
+    from .settings import all_settings, set_min_draw_gap
+
+    with get_app().unit_of_work() as uow:
+        if min_draw_gap is not None:
+            set_min_draw_gap(uow, min_draw_gap)
+        out = all_settings(uow)
+    if as_json:
+        echo_json(out)
         return
-    for r in rows[:limit] if limit else rows:
-        sources = ", ".join(f"{k} {v}" for k, v in sorted(r["by_source"].items()))
-        click.echo(f"{r['customer_id']:>7} {r['entries']:>6}  {r['name'] or ''}  ({sources})")
-    if not rows:
-        click.echo("no entries")
+    click.echo(f"minimum gap between closing and the draw: {out['min_draw_gap']}")
 
 
 # -- close, draw, verify ------------------------------------------------------------------------------------
@@ -335,7 +367,9 @@ def draw_cmd(campaign, seed, as_json):
     else:
         click.echo(f"{out['campaign']} drawn; revealed seed: {out['seed']}")
         for w in out["winners"]:
-            click.echo(f"  prize {w['prize_rank']} ({w['prize']}): customer {w['customer_id']} "
+            code = f", lottery code {w['lottery_code']}" if w.get("lottery_code") else ""
+            click.echo(f"  prize {w['prize_rank']} ({w['prize']}): "
+                       f"customer {w['customer_id']}{code} "
                        f"(list position {w['position']}, ticket {w['ticket']})")
     if out.get("warning"):
         _warn([out["warning"]] + [f"prize {u['rank']} ({u['name']}): {u['not_awarded']} not awarded"
@@ -408,7 +442,8 @@ def winners_cmd(campaign, as_json):
         return
     for w in rows:
         prize = w["prize"] + (f" / {w['prize_fa']}" if w["prize_fa"] else "")
-        click.echo(f"{w['slot'] + 1:>3}. {prize}: {w['name']} (customer {w['customer_id']})")
+        code = f", lottery code {w['lottery_code']}" if w.get("lottery_code") else ""
+        click.echo(f"{w['slot'] + 1:>3}. {prize}: {w['name']} (customer {w['customer_id']}{code})")
 
 
 @lottery.command("export")

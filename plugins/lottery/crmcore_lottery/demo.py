@@ -34,7 +34,9 @@ def seed(uow, customers, rng) -> list[str]:
     today = _local_midnight(now.astimezone(ZoneInfo(tz)).date(), tz)
     past = create_campaign(
         uow, name="season-raffle", title="Season raffle", title_fa="قرعه‌کشی فصل", rules_text=RULES_PAST,
-        entry_start=today - timedelta(days=120), entry_end=today, per_purchase=1, per_amount="1000000",
+        entry_start=today - timedelta(days=121), entry_end=today - timedelta(days=1),
+        per_purchase=1,
+        per_amount="1000000",
         prizes=[{"name": "Bahar Azadi gold coin", "name_fa": "سکه بهار آزادی", "quantity": 1},
                 {"name": "Gift card 5,000,000 IRR", "name_fa": "کارت هدیه ۵ میلیون ریالی", "quantity": 3}])
     if customers:
@@ -42,7 +44,8 @@ def seed(uow, customers, rng) -> list[str]:
 
         update_customer(uow, customers[0].id, add_tags=["staff"])  # the shop's own cashier, a customer too
     collected = collect_purchases(uow, past)
-    closed = close_campaign(uow, get_campaign(uow, past.name, lock=True))
+    # closed when its window ended (yesterday): the draw now respects the minimum gap
+    closed = close_campaign(uow, get_campaign(uow, past.name, lock=True), now=past.entry_end)
     drawn = draw_campaign(uow, past)
     verified = verify_campaign(uow, past).ok
     nowruz = create_campaign(

@@ -9,6 +9,7 @@ from crmcore.api import Conflict, Customer, OutboxEvent, ValidationError, format
 
 from . import proof
 from .campaigns import draw_spec
+from .members import format_code
 from .models import LotteryCampaign, LotteryFrozenEntry, LotteryPrize, LotteryWinner
 
 PROOF_FORMAT = "crmcore-lottery-proof-v1"
@@ -35,8 +36,21 @@ def winners(uow, campaign: LotteryCampaign) -> list[LotteryWinner]:
 
 
 # -- the draw -----------------------------------------------------------------------------------------------
-def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None) -> dict[str, Any]:
-    """Reveal the seed and draw the winners of a closed campaign (locked by the caller)."""
+def earliest_draw(uow, campaign: LotteryCampaign):
+    """The first moment the campaign may be drawn: its draw time, and at least the minimum gap
+    (``crm lottery settings --min-draw-gap``) after it closed, so the hashes are public first."""
+    from .settings import min_draw_gap
+
+    moment = campaign.draw_at
+    if campaign.closed_at is not None:
+        moment = max(moment, campaign.closed_at + min_draw_gap(uow))
+    return moment
+
+
+def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None,
+                  now=None) -> dict[str, Any]:
+    """Reveal the seed and draw the winners of a closed campaign (locked by the caller); ``now``:
+    the moment of the draw (the job's ``--now``), by default the clock's."""
     calendar, tz = uow.app.calendar, uow.app.timezone
     if campaign.status == "open":
         raise Conflict(f"campaign {campaign.name!r} is still open: close it first (crm lottery close "
@@ -44,11 +58,20 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None) ->
     if campaign.status == "drawn":
         raise Conflict(f"campaign {campaign.name!r} was already drawn on "
                        f"{format_datetime(campaign.drawn_at, calendar, tz=tz)}", field="campaign")
-    now = uow.now()
+    now = now or uow.now()
     if now < campaign.draw_at:
         raise ValidationError(f"the draw of {campaign.name!r} is set for "
                               f"{format_datetime(campaign.draw_at, calendar, tz=tz)} in the official rules",
                               field="campaign")
+    if now < earliest_draw(uow, campaign):
+        from .settings import gap_text, min_draw_gap
+
+        closed = format_datetime(campaign.closed_at, calendar, tz=tz)
+        until = format_datetime(earliest_draw(uow, campaign), calendar, tz=tz)
+        raise ValidationError(
+            f"campaign {campaign.name!r} closed on {closed}; the draw waits at least "
+            f"{gap_text(min_draw_gap(uow))} after closing (until {until}) so the published "
+            "hashes are out first (crm lottery settings --min-draw-gap)", field="campaign")
     seed = _revealed_seed(campaign, seed)
     document = frozen_document(uow, campaign)
     if proof.sha256_hex(document) != campaign.list_sha256:
@@ -57,7 +80,12 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None) ->
     spec = draw_spec(campaign)
     wins = proof.draw(spec, frozen_entries(uow, campaign), seed, campaign.list_sha256)
     prizes = {p.rank: p for p in campaign.prizes}
-    current = _current_customers(uow, [w.participant for w in wins])
+    if campaign.participants_by == "code":
+        from .members import holders
+
+        current = holders(uow, [w.participant for w in wins])
+    else:
+        current = _current_customers(uow, [w.participant for w in wins])
     rows = []
     for w in wins:
         prize = prizes[w.prize_rank]
@@ -66,6 +94,9 @@ def draw_campaign(uow, campaign: LotteryCampaign, *, seed: str | None = None) ->
         row = LotteryWinner(campaign_id=campaign.id, slot=w.slot, prize_id=prize.id, prize_rank=w.prize_rank,
                             participant=w.participant, customer_id=current[w.participant], position=w.position,
                             ticket=w.ticket, drawn_at=now)
+        # for messages to the winner (not a column)
+        row.lottery_code = (format_code(w.participant) if campaign.participants_by == "code"
+                            else None)
         uow.session.add(row)
         rows.append(row)
     campaign.seed = seed
@@ -117,10 +148,16 @@ def _current_customers(uow, participants: list[int]) -> dict[int, int]:
     return out
 
 
+def campaign_of(uow, winner: LotteryWinner) -> LotteryCampaign:
+    return uow.session.get(LotteryCampaign, winner.campaign_id)
+
+
 def winner_to_dict(uow, winner: LotteryWinner, *, with_name: bool = True) -> dict[str, Any]:
     prize = uow.session.get(LotteryPrize, winner.prize_id)
     out = {"slot": winner.slot, "prize_rank": winner.prize_rank, "prize": prize.name, "prize_fa": prize.name_fa,
            "participant": winner.participant, "customer_id": winner.customer_id, "position": winner.position,
+           "lottery_code": (winner.participant
+                            if campaign_of(uow, winner).participants_by == "code" else None),
            "ticket": winner.ticket}
     if with_name:
         customer = uow.session.get(Customer, winner.customer_id)

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 
 from crmcore.api import Conflict, Customer, Interaction, ValidationError, format_datetime
 
+from .members import codes_of
 from .models import LotteryCampaign, LotteryEntry
 
 
@@ -54,21 +55,24 @@ def _add(uow, campaign: LotteryCampaign, customer_id: int, *, source: str, weigh
                          occurred_at=occurred_at, created_at=uow.now(), details=extra.pop("details", {}), **extra)
     uow.session.add(entry)
     uow.session.flush()
+    codes_of(uow, [customer_id])
     return entry
 
 
 # -- purchases ----------------------------------------------------------------------------------------------
-def purchase_weight(campaign: LotteryCampaign, amount_minor: int | None, currency: str | None) -> int:
-    """Entries a purchase of ``amount_minor`` earns: ``per_purchase`` plus one per ``per_amount`` spent.
-
-    A purchase refunded in full (net amount 0) earns nothing; a purchase in another currency only earns the
-    per-purchase entries."""
+def purchase_weight(campaign: LotteryCampaign, amount_minor: int | None, currency: str | None,
+                    refunded: int = 0) -> int:
+    """Entries a purchase of ``amount_minor`` earns, as the README's formula says:
+    ``per_purchase`` plus one per ``per_amount`` of its net amount (``amount - refunded``),
+    per-amount only in the campaign's currency. A $0 purchase earns the per-purchase entries; a
+    purchase refunded in full earns nothing."""
     amount = amount_minor or 0
-    if amount_minor is not None and amount <= 0:
+    net = amount - (refunded or 0)
+    if amount < 0 or (refunded and net <= 0):
         return 0
     weight = campaign.per_purchase
-    if campaign.per_amount and currency == campaign.currency and amount > 0:
-        weight += amount // campaign.per_amount
+    if campaign.per_amount and currency == campaign.currency and net > 0:
+        weight += net // campaign.per_amount
     return weight
 
 
@@ -128,6 +132,7 @@ def drain(uow) -> None:
         rows, pending[:] = list(pending), []
         for start in range(0, len(rows), 2000):
             uow.session.execute(insert(LotteryEntry), rows[start:start + 2000])
+        codes_of(uow, {r["customer_id"] for r in rows})
 
 
 def on_refund(uow, refund: Interaction) -> None:
@@ -140,10 +145,11 @@ def on_refund(uow, refund: Interaction) -> None:
     if not entries:
         return
     purchase = uow.session.get(Interaction, refund.related_id)
-    net = (purchase.amount_minor or 0) - _refunded(uow, purchase.id)
+    refunded = _refunded(uow, purchase.id)
+    net = (purchase.amount_minor or 0) - refunded
     for entry in entries:
         campaign = uow.session.get(LotteryCampaign, entry.campaign_id)
-        new_weight = purchase_weight(campaign, net, purchase.currency)
+        new_weight = purchase_weight(campaign, purchase.amount_minor, purchase.currency, refunded)
         if new_weight != entry.weight:
             details = dict(entry.details or {})
             entry.details = {**details, "net_amount": str(net),
@@ -182,7 +188,7 @@ def collect_purchases(uow, campaign: LotteryCampaign) -> dict[str, int]:
         if key in existing:
             continue
         net = None if amount is None else amount - int(refunded or 0)
-        weight = purchase_weight(campaign, net, currency)
+        weight = purchase_weight(campaign, amount, currency, int(refunded or 0))
         if weight <= 0:
             skipped += 1
             continue
@@ -194,6 +200,7 @@ def collect_purchases(uow, campaign: LotteryCampaign) -> dict[str, int]:
                     "details": details})
     for start in range(0, len(new), 2000):
         session.execute(insert(LotteryEntry), new[start:start + 2000])
+    codes_of(uow, {r["customer_id"] for r in new})
     uow.audit("collect_purchases", "lottery_campaign", campaign.id, {"purchases": purchases, "new": len(new)})
     return {"purchases": purchases, "new_entries": len(new), "entries": sum(r["weight"] for r in new),
             "already_entered": purchases - len(new) - skipped, "earned_nothing": skipped}
@@ -269,8 +276,10 @@ def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None =
         row["by_source"][source] = int(weight)
     names = dict(uow.session.execute(select(Customer.id, Customer.display_name)
                                      .where(Customer.id.in_(list(people)))).all()) if people else {}
+    codes = codes_of(uow, list(people), create=False) if people else {}
     for cid, row in people.items():
         row["name"] = names.get(cid)
+        row["lottery_code"] = codes.get(cid)
     return sorted(people.values(), key=lambda r: (-r["entries"], r["customer_id"]))
 
 

@@ -85,17 +85,20 @@ def _warnings(campaign: LotteryCampaign, eligible: dict[int, int]) -> list[str]:
 
 
 def close_campaign(uow, campaign: LotteryCampaign, *, early: bool = False,
-                   seed_commitment: str | None = None) -> dict[str, Any]:
+                   seed_commitment: str | None = None, now=None) -> dict[str, Any]:
     """Freeze the entries of ``campaign`` (locked by the caller) and publish the list hash and seed commitment.
 
     ``seed_commitment``: the SHA-256 of a seed the operator keeps (given back at the draw); by default a seed
-    is generated here with :mod:`secrets` and kept until the draw reveals it.
+    is generated here with :mod:`secrets` and kept until the draw reveals it. ``now``: the moment of
+    closing (the job's ``--now``), by default the clock's.
+
+    The list names members by their lottery code (:mod:`crmcore_lottery.members`), in code order.
     """
     calendar, tz = uow.app.calendar, uow.app.timezone
     if campaign.status != "open":
         raise Conflict(f"campaign {campaign.name!r} was already closed on "
                        f"{format_datetime(campaign.closed_at, calendar, tz=tz)}", field="campaign")
-    now = uow.now()
+    now = now or uow.now()
     if now < campaign.entry_end and not early:
         raise ValidationError(f"entries of campaign {campaign.name!r} are open until "
                               f"{format_datetime(campaign.entry_end, calendar, tz=tz)}; "
@@ -110,7 +113,15 @@ def close_campaign(uow, campaign: LotteryCampaign, *, early: bool = False,
     eligible, excluded = eligibility(uow, campaign)
     for p in campaign.prizes:
         p.slots = min(p.quantity, p.stock)
-    frozen = [proof.FrozenEntry(position, cid, eligible[cid]) for position, cid in enumerate(sorted(eligible), 1)]
+    if campaign.participants_by == "code":
+        from .members import codes_of
+
+        codes = codes_of(uow, eligible)
+        named = {codes[cid]: weight for cid, weight in eligible.items()}
+    else:
+        named = dict(eligible)
+    frozen = [proof.FrozenEntry(position, who, named[who])
+              for position, who in enumerate(sorted(named), 1)]
     document = proof.frozen_document(draw_spec(campaign), frozen)
     rows = [{"campaign_id": campaign.id, "position": e.position, "participant": e.participant, "weight": e.weight}
             for e in frozen]

@@ -56,3 +56,17 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
+
+
+@hookimpl
+def crm_web_routes():
+    from .web import routes
+
+    return routes()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import menu
+
+    return menu()

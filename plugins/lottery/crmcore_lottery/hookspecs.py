@@ -27,6 +27,8 @@ def lottery_winners_drawn(uow, campaign, winners):
     :param winners: the flushed :class:`crmcore_lottery.models.LotteryWinner` rows in draw order: ``slot``,
         ``prize_id`` and ``prize_rank``, ``customer_id`` (the customer to congratulate), ``participant`` (the id
         in the frozen list), ``ticket``. Fewer winners than prizes when too few members were eligible.
+        ``lottery_code`` (``"4827-1635"``): the member's code in the published list (``None`` for
+        campaigns listed by customer id).
     :when: once per campaign, inside the unit of work of ``crm lottery draw`` (or the job ``lottery.draw_due``),
         after the winners are stored. Raising rolls the draw back.
     """

@@ -21,7 +21,7 @@ def close_due(uow, now: datetime) -> dict:
         if not campaign.prizes:  # closing would be refused: say so and let the others close
             waiting.append(f"{campaign.name}: no prizes yet")
             continue
-        close_campaign(uow, campaign)
+        close_campaign(uow, campaign, now=now)
         closed.append(campaign.name)
     return {"closed": closed, **({"not_closed": waiting} if waiting else {})}
 
@@ -29,15 +29,19 @@ def close_due(uow, now: datetime) -> dict:
 def draw_due(uow, now: datetime) -> dict:
     """Draw every closed campaign whose draw time has come and whose seed the CRM keeps (campaigns with an
     operator-kept seed wait for ``crm lottery draw --seed``)."""
-    from .drawing import draw_campaign
+    from .drawing import draw_campaign, earliest_draw
 
-    drawn = []
+    drawn, waiting = [], []
     for campaign in uow.session.scalars(select(LotteryCampaign).where(
             LotteryCampaign.status == "closed", LotteryCampaign.draw_at <= now, LotteryCampaign.seed.is_not(None))
             .order_by(LotteryCampaign.id).with_for_update()):
-        result = draw_campaign(uow, campaign)
+        if now < earliest_draw(uow, campaign):  # the minimum gap after closing has not passed
+            when = earliest_draw(uow, campaign).isoformat()
+            waiting.append(f"{campaign.name}: not before {when}")
+            continue
+        result = draw_campaign(uow, campaign, now=now)
         drawn.append({"campaign": campaign.name, "awarded": result["awarded"]})
-    return {"drawn": drawn}
+    return {"drawn": drawn, **({"waiting": waiting} if waiting else {})}
 
 
 JOBS = [

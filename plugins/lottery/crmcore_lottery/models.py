@@ -64,6 +64,9 @@ class LotteryCampaign(Base):
     drawn_at: Mapped[Optional[datetime]]
     #: what the close found: participants, entries, exclusions by reason
     close_summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: what the frozen list names members by: ``code`` (their lottery code, which they know from
+    #: their card and messages) or ``customer`` (the internal id: campaigns created before codes)
+    participants_by: Mapped[str] = mapped_column(String(16), default="code")
 
     prizes: Mapped[list["LotteryPrize"]] = relationship(back_populates="campaign", order_by="LotteryPrize.rank")
 
@@ -176,3 +179,14 @@ class LotteryWinner(Base):
     drawn_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("campaign_id", "slot"),)
+
+
+class LotteryMember(Base):
+    """A member's lottery code: eight random digits shown on their card, in messages and in every
+    published entry list, so they can find their own entry without an internal id."""
+
+    __tablename__ = "lottery_members"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    code: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime]

@@ -56,7 +56,11 @@ def customer_section(uow, customer) -> ui.Panel | None:
     if not entries and not wins:
         return None
     cal, tz = uow.app.calendar, uow.app.timezone
+    from .members import code_of, format_code
+
+    code = code_of(uow, customer.id, create=False)
     data = {
+        "lottery_code": code,
         "entries": [
             {"campaign": name, "status": status, "entries": int(weight)}
             for name, _t, _tfa, status, weight in entries
@@ -72,6 +76,8 @@ def customer_section(uow, customer) -> ui.Panel | None:
         ],
     }
     items: list = [
+        ui.Stat(L("Lottery code", "کد قرعه‌کشی"), L(format_code(code), format_code(code, True)),
+                hint=L("in every published entry list", "در فهرست منتشرشده شانس‌ها")),
         ui.Table(
             columns=[
                 ui.Column("campaign", L("Campaign", "قرعه‌کشی")),

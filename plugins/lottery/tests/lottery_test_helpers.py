@@ -48,3 +48,18 @@ def weights(app, name="spring"):
 
     with app.unit_of_work(readonly=True) as uow:
         return {r["customer_id"]: r["entries"] for r in participant_totals(uow, get_campaign(uow, name))}
+
+
+def codes(app):
+    """{customer id: lottery code}: what the frozen lists name members by."""
+    from crmcore_lottery.models import LotteryMember
+
+    with app.unit_of_work(readonly=True) as uow:
+        rows = uow.session.execute(select(LotteryMember.customer_id, LotteryMember.code))
+        return dict(rows.all())
+
+
+def by_customer(app, participants):
+    """Frozen-list participants (lottery codes) → customer ids, in the same order."""
+    owner = {code: cid for cid, code in codes(app).items()}
+    return [owner[p] for p in participants]

@@ -83,9 +83,14 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     purchases = crm_cli("lottery", "enter", "nowruz", "--purchases", "--json").json()
     assert purchases["new_entries"] == 0 and purchases["already_entered"] == 5  # the hook already entered them
     table = crm_cli("lottery", "entries", "nowruz", "--json").json()
+    codes = {r["customer_id"]: r.pop("lottery_code") for r in table}
+    assert all(10_000_000 <= c <= 99_999_999 for c in codes.values())
+    assert len(set(codes.values())) == 5
     assert table[0] == {"customer_id": people[4], "entries": 6, "by_source": {"purchase": 6}, "name": "مشتری 4"}
     assert next(r for r in table if r["customer_id"] == people[0]) == {
         "customer_id": people[0], "entries": 5, "by_source": {"card": 3, "purchase": 2}, "name": "مشتری 0"}
+    cut = crm_cli("lottery", "entries", "nowruz", "--limit", "2")
+    assert len(cut.stdout.splitlines()) == 2 and "showing 2 of 5 members" in cut.stderr
     too_early = crm_cli("lottery", "draw", "nowruz")
     assert too_early.exit_code == 1 and "still open: close it first" in too_early.stderr
     not_yet = crm_cli("lottery", "close", "nowruz")
@@ -108,6 +113,10 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     list_file, proof_file = tmp_path / "list.txt", tmp_path / "proof.json"
     assert crm_cli("lottery", "export", "nowruz", "--list", str(list_file), "--proof", str(proof_file)).exit_code == 0
     assert hashlib.sha256(list_file.read_bytes()).hexdigest() == published["list_sha256"]
+    # the published list names members by the lottery code they know, never by an internal id
+    listed = {int(line.split()[2]): int(line.split()[3])
+              for line in list_file.read_text().splitlines() if line.startswith("entry ")}
+    assert listed == {codes[r["customer_id"]]: r["entries"] for r in table}
     assert crm_cli("lottery", "verify", "--proof", str(proof_file)).exit_code == 0
 
     data = json.loads(proof_file.read_text())

@@ -1,5 +1,5 @@
 """The lottery inside the CRM: migrations, the report, the profile, merges, jobs and the demo."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections
 from crmcore.jobs import run_jobs
@@ -8,7 +8,7 @@ from crmcore.testing import (
     assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text,
     record_purchase,
 )
-from crmcore_lottery.models import LotteryCampaign, LotteryWinner
+from crmcore_lottery.models import LotteryCampaign, LotteryMember, LotteryWinner
 
 from lottery_test_helpers import END, IN_WINDOW, close, count, draw, new_campaign, weights
 
@@ -47,7 +47,9 @@ def test_profile_shows_entries_and_prizes(crm_app):
     record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
     with crm_app.unit_of_work(readonly=True) as uow:
         (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+        code = section.data.pop("lottery_code")
         assert section.data == {"entries": [{"campaign": "spring", "status": "open", "entries": 1}], "prizes_won": []}
+        assert code == uow.session.get(LotteryMember, cid).code  # the member's code, on their card
         assert not [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"]
     close(crm_app)
     draw(crm_app)
@@ -57,6 +59,7 @@ def test_profile_shows_entries_and_prizes(crm_app):
     html = panel_html(crm_app, cid, "lottery", lang="fa")
     assert_persian_panel(html)
     assert "برندهٔ" in html and "<time" in html  # the prize won, on the panel's timeline
+    assert "کد قرعه‌کشی" in html
     assert "Gold coin" in panel_text(crm_app, cid, "lottery", lang="en")
 
 
@@ -70,7 +73,8 @@ def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app
         merge_customers(uow, keep, dup)
     with crm_app.unit_of_work(readonly=True) as uow:
         winner = uow.session.query(LotteryWinner).one()
-        assert (winner.participant, winner.customer_id) == (dup, keep)
+        dup_code = uow.session.get(LotteryMember, dup).code
+        assert (winner.participant, winner.customer_id) == (dup_code, keep)
     from lottery_test_helpers import new_campaign as again
 
     again(crm_app, name="later", entry_start=END, entry_end=datetime(2025, 5, 1, tzinfo=UTC))
@@ -96,6 +100,11 @@ def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     crm_app.clock.set(END)
     results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[0]["summary"] == {"closed": ["spring"], "not_closed": ["no-prizes: no prizes yet"]}
+    # the draw waits the minimum gap after closing (an hour by default), so the hashes are out first
+    assert results[1]["summary"] == {"drawn": [],
+                                     "waiting": ["spring: not before 2025-04-01T01:00:00+00:00"]}
+    crm_app.clock.set(END + timedelta(hours=1))
+    results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}
     assert count(crm_app, LotteryCampaign, LotteryCampaign.status == "drawn") == 1
 

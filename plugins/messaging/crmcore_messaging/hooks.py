@@ -98,8 +98,8 @@ def lottery_winners_drawn(uow, campaign, winners):
 
 
 @hookimpl(optionalhook=True)
-def surveys_invitation_created(uow, invitation, customer, url_token):
-    triggers.survey_invitation(uow, invitation, customer, url_token)
+def surveys_invitation_created(uow, invitation, customer, url_token, url):
+    return triggers.survey_invitation(uow, invitation, customer, url_token, url)
 
 
 @hookimpl(optionalhook=True)

@@ -100,7 +100,9 @@ SPECS: dict[str, SettingSpec] = {
                                     "inbound SMS words that opt the sender out of SMS"),
     "stale_sending_minutes": SettingSpec(15, _positive_int("stale_sending_minutes"),
                                          "a message 'sending' longer than this is marked unknown, never resent"),
-    "survey_base_url": SettingSpec("", _text, "base of survey links: {{ survey_url }} = base + '/' + token"),
+    "survey_base_url": SettingSpec(
+        "", _text, "base of survey links only when surveys has no link template "
+                   "(crm surveys settings --link-template)"),
     "webhook_token": SettingSpec("", _text, "secret the provider callbacks must carry as ?token=…"),
 }
 

@@ -39,7 +39,8 @@ TRIGGER_FIELDS: dict[str, dict[str, str]] = {
     "points_expiring": {"points": "points about to expire", "expires_on": "date they expire"},
     "tier_changed": {"old_tier": "previous tier", "new_tier": "new tier", "direction": "up or down"},
     "ticket_closed": {"ticket_id": "ticket id", "ticket_subject": "ticket subject"},
-    "winners_drawn": {"lottery": "lottery campaign name", "prize": "what was won (may be empty)"},
+    "winners_drawn": {"lottery": "lottery campaign name", "prize": "what was won (may be empty)",
+                      "lottery_code": "the member's lottery code in the published list"},
     "survey_invitation": {"survey_url": "link to the survey", "survey_name": "survey title"},
     "reminder_due": {"task_title": "task title", "due_at": "local date the task is due"},
     "referral_joined": {"friend_name": "the friend who joined with the member's code"},
@@ -59,7 +60,7 @@ SAMPLE: dict[str, Any] = {
     "direction": "up", "ticket_id": 1, "ticket_subject": "ارسال سفارش", "lottery": "قرعه‌کشی نوروز",
     "prize": "سکه", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
     "due_at": date(2025, 3, 22), "age": 34, "years": 2, "occasion": "nowruz",
-    "friend_name": "سارا کریمی", "role": "referrer",
+    "friend_name": "سارا کریمی", "role": "referrer", "lottery_code": "4827-1635",
 }
 
 

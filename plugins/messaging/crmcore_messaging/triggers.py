@@ -101,17 +101,30 @@ def winners_drawn(uow, campaign, winners) -> None:
         if customer is not None:
             prize = _get(winner, "prize", "reward", default="")
             fire(uow, "winners_drawn", customer, f"l{lottery_id}",
-                 {"lottery": lottery, "prize": str(_get(prize, "name", "title", default=prize) or "")})
+                 {"lottery": lottery,
+                  "prize": str(_get(prize, "name", "title", default=prize) or ""),
+                  "lottery_code": str(_get(winner, "lottery_code", default="") or "")})
 
 
-def survey_invitation(uow, invitation, customer, url_token) -> None:
-    if triggers_for(uow, "survey_invitation"):
+def survey_invitation(uow, invitation, customer, url_token, url=None) -> dict[str, Any] | None:
+    """Queue the invitation; the link is the surveys plugin's (``crm surveys settings
+    --link-template``); ``survey_base_url`` only serves a surveys plugin that sends no link.
+    Tells surveys whether a message was queued and which log entry will say it was sent."""
+    if not triggers_for(uow, "survey_invitation"):
+        return None
+    if not url:
         base = get_settings(uow)["survey_base_url"].rstrip("/")
-        survey = _get(invitation, "survey", default=None)
-        name = _get(invitation, "survey_name", "survey_title", default=None) or (
-            _get(survey, "name", "title", default="") if survey is not None else "")
-        fire(uow, "survey_invitation", customer, f"s{_get(invitation, 'id', default=url_token)}",
-             {"survey_url": f"{base}/{url_token}" if base else str(url_token), "survey_name": str(name)})
+        url = f"{base}/{url_token}" if base else str(url_token)
+    survey = _get(invitation, "survey", default=None)
+    name = _get(invitation, "survey_name", "survey_title", default=None) or (
+        _get(survey, "name", "title", default="") if survey is not None else "")
+    occurrence = f"s{_get(invitation, 'id', default=url_token)}"
+    messages = fire(uow, "survey_invitation", customer, occurrence,
+                    {"survey_url": str(url), "survey_name": str(name)})
+    queued = [m for m in messages if m.status in ("queued", "sending", "sent", "delivered")]
+    if queued:
+        return {"status": "queued", "log": f"messaging-{queued[0].id}", "message_id": queued[0].id}
+    return {"status": "blocked", "reason": "; ".join(m.error or m.status for m in messages)}
 
 
 def reminder_due(uow, task, reminder) -> None:

@@ -26,7 +26,7 @@ def lottery_winners_drawn(uow, campaign, winners):
 
 
 @hookspec
-def surveys_invitation_created(uow, invitation, customer, url_token):
+def surveys_invitation_created(uow, invitation, customer, url_token, url):
     """surveys: an invitation is to be sent."""
 
 

@@ -107,8 +107,10 @@ EVENTS = [
                                               winners=[SimpleNamespace(customer_id=c.id, prize="سکه طلا")])),
      "شما برندهٔ سکه طلا در قرعه‌کشی یلدا شدید"),
     ("survey_invitation", "نظر شما: {{ survey_url }}",
-     lambda c: ("surveys_invitation_created", dict(invitation=SimpleNamespace(id=11), customer=c, url_token="tok9")),
-     "نظر شما: https://s.shop.ir/s/tok9"),
+     # the surveys link setting wins over messaging's old survey_base_url (set to s.shop.ir below)
+     lambda c: ("surveys_invitation_created", dict(invitation=SimpleNamespace(id=11), customer=c,
+                                                   url_token="tok9", url="https://shop.ir/s/tok9")),
+     "نظر شما: https://shop.ir/s/tok9"),
     ("referral_joined", "{{ friend_name }} با کد معرف شما عضو شد؛ با اولین خریدش امتیاز می‌گیرید",
      lambda c: ("referrals_referral_attached", dict(referral=SimpleNamespace(id=4), referrer=c,
                                                     friend=SimpleNamespace(display_name="سارا کریمی"))),

@@ -21,7 +21,8 @@ INTERACTION_KIND = "survey_answer"
 
 
 def record_answer(uow, token: str, raw_answers: dict[str, Any], *, answered_at: str | datetime | None = None,
-                  channel: str | None = None, calendar: str = "gregorian") -> Response:
+                  channel: str | None = None, calendar: str = "gregorian",
+                  partial: bool = False) -> Response:
     """Record the answers to the invitation holding ``token``.
 
     Refused (nothing stored) when the token is unknown, already used, cancelled or expired, or an answer is
@@ -48,7 +49,7 @@ def record_answer(uow, token: str, raw_answers: dict[str, Any], *, answered_at: 
                        f"{format_datetime(invitation.expires_at, calendar, tz=tz)}", field="token")
     customer = get_customer(session, invitation.customer_id)
     questions = invitation.version_row.questions
-    answers = validate_answers(questions, raw_answers)
+    answers = validate_answers(questions, raw_answers, partial=partial)
     scores = {kind: next((answers.get(q["key"]) for q in questions if q["type"] == kind), None) for kind in RATINGS}
     primary = first_rating(questions)
     comment = next((answers[q["key"]] for q in questions if q["type"] == "text" and q["key"] in answers), None)

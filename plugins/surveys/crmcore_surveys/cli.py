@@ -369,30 +369,28 @@ def results(survey, start, end, lang, as_json):
 
 @surveys.command("invitations")
 @click.argument("survey")
-@click.option("--status", type=click.Choice(["scheduled", "sent", "answered", "cancelled"]))
+@click.option("--status", type=click.Choice(["created", "queued", "sent", "delivered", "failed",
+                                             "answered", "expired", "cancelled"]),
+              help="created: no channel has it yet; queued: a channel will send it; "
+                   "sent/delivered/failed: what the channel reported.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def invitations_cmd(survey, status, limit, as_json):
     """SURVEY's invitations, newest first."""
-    from sqlalchemy import select
-
-    from .invitations import invitation_to_dict
-    from .models import Invitation
-    from .service import get_survey
+    from .invitations import list_invitations
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        s = get_survey(uow.session, survey)
-        q = select(Invitation).where(Invitation.survey_id == s.id)
-        if status:
-            q = q.where(Invitation.status == status)
-        q = q.order_by(Invitation.send_at.desc(), Invitation.id.desc()).limit(limit)
-        rows = [invitation_to_dict(uow, i, calendar=app.calendar) for i in uow.session.scalars(q)]
+        rows = list_invitations(uow, survey, status=status, limit=limit, calendar=app.calendar)
     if as_json:
         echo_json(rows)
         return
+    if not rows:
+        click.echo("no invitations" + (f" with status {status}" if status else ""))
     for r in rows:
-        click.echo(f"{r['id']}\t{r['customer_id']}\t{r['status']}\t{r['channel']}\t{r['send_at']}\t{r['trigger']}")
+        note = f"  ({r['note']})" if r["note"] and r["status"] == "created" else ""
+        click.echo(f"{r['id']}\t#{r['customer_id']}\t{r['status']}\t{r['channel']}\t"
+                   f"{r['send_at']}\t{r['trigger']}{note}")
 
 
 @surveys.command("cancel")

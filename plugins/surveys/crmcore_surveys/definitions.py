@@ -146,12 +146,15 @@ def _choice(question: dict[str, Any], value: Any, field: str) -> str:
     raise ValidationError(f"{value!r} is not a choice of this question ({known})", field=field)
 
 
-def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
+def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
+                     partial: bool = False) -> dict[str, Any]:
     """Check answers against a question set; returns them normalised (ints, choice keys, trimmed text).
 
     Out-of-range ratings, unknown questions or choices and missing required answers are refused, naming the
-    question (``answers.nps``).
+    question (``answers.nps``). ``partial`` (an SMS reply, which can only carry a score and a
+    comment): only the first rating question is required.
     """
+    first = first_rating(questions) if partial else None
     by_key = {q["key"]: q for q in questions}
     unknown = [k for k in raw if k not in by_key]
     if unknown:
@@ -162,7 +165,7 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any]) -> di
         key, field = q["key"], f"answers.{q['key']}"
         value = raw.get(key)
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:
-            if q["required"]:
+            if q["required"] and (not partial or q is first):
                 raise ValidationError("this question must be answered", field=field)
             continue
         if q["type"] in RATINGS:

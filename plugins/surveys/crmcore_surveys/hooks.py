@@ -34,6 +34,11 @@ def crm_interaction_recorded(uow, interaction, customer):
         from .triggers import on_purchase
 
         on_purchase(uow, interaction, customer)
+    elif (interaction.kind == "message" and interaction.channel == "sms"
+          and interaction.direction == "in"):
+        from .replies import on_inbound_sms
+
+        on_inbound_sms(uow, interaction, customer)
 
 
 @hookimpl(optionalhook=True)
@@ -72,7 +77,7 @@ def crm_customer_forgotten(uow, customer):
         r.comment = None
     uow.session.execute(update(FollowUp).where(FollowUp.customer_id == customer.id).values(note=None))
     uow.session.execute(update(Invitation).where(Invitation.customer_id == customer.id,
-                                                 Invitation.status.in_(("scheduled", "sent")))
+                                                 Invitation.status.in_(("created", "queued")))
                         .values(status="cancelled"))
 
 
@@ -95,3 +100,17 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
     from .web import dashboard_widgets
 
     return dashboard_widgets(uow, user, dashboard)
+
+
+@hookimpl
+def crm_web_routes():
+    from .web import routes
+
+    return routes()
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import menu
+
+    return menu()

@@ -33,13 +33,22 @@ def surveys_detractor(uow, response, customer):
 
 
 @hookspec
-def surveys_invitation_created(uow, invitation, customer, url_token):
+def surveys_invitation_created(uow, invitation, customer, url_token, url):
     """An invitation is due to be sent: messaging sends it on the invitation's channel.
 
     :param invitation: the :class:`crmcore_surveys.models.Invitation` (``id``, ``survey_name``, ``channel``
         ``sms`` or ``email``, ``send_at``, ``expires_at``, ``trigger``).
     :param customer: the invited :class:`crmcore.api.Customer` (consent for the channel already checked).
     :param url_token: the unguessable token to put in the survey link (answers are recorded against it).
+    :param url: the survey link built from ``crm surveys settings --link-template`` (the one link
+        setting every channel uses), or ``None`` when no template is set.
+    :return: what the implementation did with it, a dict:
+        ``{"status": "queued", "log": EXTERNAL_ID}``
+        when it queued a message (``log``: the ``external_id`` of the interaction it will write when
+        the message is sent, whose payload ``status`` it keeps current: ``sent``, ``delivered``,
+        ``failed``), or ``{"status": "blocked", "reason": "…"}`` when it could not; ``None`` when it
+        has nothing to send this on. The invitation shows ``queued`` only when one implementation
+        queued it, ``sent``/``delivered`` once that log entry says so, and ``created`` otherwise.
     :when: when the invitation is created if its survey has no delay, otherwise when the job
         ``surveys.send_due`` finds it due; once per invitation.
     """

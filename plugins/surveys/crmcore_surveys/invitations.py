@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 from sqlalchemy import select
 
-from crmcore.api import Conflict, Customer, format_datetime
+from crmcore.api import Conflict, Customer, Interaction, format_datetime
 
 from .models import Invitation, Survey
 from .service import current_version
@@ -110,7 +110,7 @@ def invite(uow, survey: Survey, customer: Customer, *, trigger: str, source_key:
     version = current_version(session, survey)
     invitation = Invitation(
         survey_id=survey.id, version_id=version.id, customer_id=customer.id, token=new_token(), channel=channel,
-        trigger=trigger, source_key=source_key, status="scheduled", created_at=now, send_at=send_at,
+        trigger=trigger, source_key=source_key, status="created", created_at=now, send_at=send_at,
         expires_at=send_at + timedelta(days=survey.expire_days))
     invitation.survey = survey
     session.add(invitation)
@@ -123,21 +123,38 @@ def invite(uow, survey: Survey, customer: Customer, *, trigger: str, source_key:
 
 
 def send_invitation(uow, invitation: Invitation, customer: Customer) -> None:
-    """Mark the invitation sent and announce ``surveys_invitation_created`` (messaging delivers it)."""
-    invitation.status = "sent"
+    """Announce ``surveys_invitation_created`` (messaging queues it) and record what took it over.
+
+    The invitation becomes ``queued`` only when an implementation says it queued a message for it;
+    otherwise it stays ``created`` with the reason, so nothing claims a message that was never sent.
+    """
     invitation.sent_at = uow.now()
-    uow.emit("surveys_invitation_created", customer_id=customer.id,
-             data={"invitation_id": invitation.id, "survey": invitation.survey.name, "channel": invitation.channel,
-                   "token": invitation.token, "url": survey_link(uow, invitation.token),
-                   "expires_at": invitation.expires_at.isoformat()},
-             invitation=invitation, customer=customer, url_token=invitation.token)
+    url = survey_link(uow, invitation.token)
+    results = uow.emit("surveys_invitation_created", customer_id=customer.id,
+                       data={"invitation_id": invitation.id, "survey": invitation.survey.name,
+                             "channel": invitation.channel, "token": invitation.token, "url": url,
+                             "expires_at": invitation.expires_at.isoformat()},
+                       invitation=invitation, customer=customer, url_token=invitation.token,
+                       url=url)
+    taken = [r for r in (results or []) if isinstance(r, dict) and r.get("status") == "queued"]
+    if taken:
+        invitation.status = "queued"
+        invitation.delivery_ref = str(taken[0].get("log") or "")[:100] or None
+        invitation.delivery_note = None
+        return
+    refused = [str(r.get("reason") or r.get("status"))
+               for r in (results or []) if isinstance(r, dict)]
+    invitation.delivery_note = (
+        "; ".join(refused) if refused
+        else "no channel took it: no survey_invitation message trigger")[:300]
 
 
 def send_due(uow, now: datetime) -> dict[str, int]:
     """Send scheduled invitations whose time has come; cancel those whose customer withdrew consent or left."""
     sent = cancelled = 0
     due = list(uow.session.scalars(select(Invitation).where(
-        Invitation.status == "scheduled", Invitation.send_at <= now).order_by(Invitation.send_at, Invitation.id)))
+        Invitation.status == "created", Invitation.sent_at.is_(None), Invitation.send_at <= now)
+        .order_by(Invitation.send_at, Invitation.id)))
     for invitation in due:
         customer = uow.session.get(Customer, invitation.customer_id)
         channel, _why = pick_channel(invitation.survey, customer) if customer.active else (None, "")
@@ -165,18 +182,88 @@ def cancel_invitation(uow, token: str) -> Invitation:
     invitation = find_invitation(uow.session, token)
     if invitation.status in ("answered", "cancelled"):
         raise Conflict(f"invitation {invitation.id} is already {invitation.status}", field="token")
+    if invitation.expires_at <= uow.now():
+        raise Conflict(f"invitation {invitation.id} has expired", field="token")
     invitation.status = "cancelled"
     uow.audit("cancel", "survey_invitation", invitation.id, customer_id=invitation.customer_id)
     return invitation
 
 
-def invitation_to_dict(uow, invitation: Invitation, *, calendar: str = "gregorian") -> dict[str, Any]:
+def delivery_states(uow, invitations: list[Invitation]) -> dict[str, str]:
+    """The channel's word on each queued invitation: its message's entry in the customer's
+    interaction log (``external_id`` as the channel gave it), whose ``status`` the channel keeps
+    current (``sent``, then ``delivered`` or ``failed`` from delivery reports)."""
+    refs = {i.delivery_ref for i in invitations if i.delivery_ref}
+    if not refs:
+        return {}
+    out: dict[str, str] = {}
+    for start in range(0, len(refs), 500):
+        chunk = sorted(refs)[start:start + 500]
+        for ref, payload in uow.session.execute(
+                select(Interaction.external_id, Interaction.payload).where(
+                    Interaction.external_id.in_(chunk), Interaction.kind == "message")):
+            out[ref] = str((payload or {}).get("status") or "sent")
+    return out
+
+
+def status_of(invitation: Invitation, now: datetime, delivery: dict[str, str]) -> str:
+    """created, queued, sent (the channel confirmed), delivered (a delivery report), failed,
+    answered, expired or cancelled."""
+    if invitation.status in ("answered", "cancelled"):
+        return invitation.status
+    if invitation.expires_at <= now:
+        return "expired"
+    if invitation.status == "queued":
+        said = delivery.get(invitation.delivery_ref or "")
+        if said in ("sent", "delivered", "failed"):
+            return said
+    return invitation.status
+
+
+def invitation_to_dict(uow, invitation: Invitation, *, calendar: str = "gregorian",
+                       delivery: dict[str, str] | None = None) -> dict[str, Any]:
     tz = uow.app.timezone
+    if delivery is None:
+        delivery = delivery_states(uow, [invitation])
     return {
         "id": invitation.id, "survey": invitation.survey.name, "customer_id": invitation.customer_id,
         "token": invitation.token, "url": survey_link(uow, invitation.token), "channel": invitation.channel,
-        "trigger": invitation.trigger, "source": invitation.source_key, "status": invitation.status,
+        "trigger": invitation.trigger, "source": invitation.source_key,
+        "status": status_of(invitation, uow.now(), delivery), "note": invitation.delivery_note,
         "send_at": format_datetime(invitation.send_at, calendar, tz=tz),
         "expires_at": format_datetime(invitation.expires_at, calendar, tz=tz),
         "answered_at": format_datetime(invitation.answered_at, calendar, tz=tz) or None,
     }
+
+
+def list_invitations(uow, survey_ref: str, *, status: str | None = None, limit: int = 100,
+                     calendar: str = "gregorian") -> list[dict[str, Any]]:
+    """A survey's invitations, newest first, with the statuses people see (:func:`status_of`)."""
+    from .service import get_survey
+
+    survey = get_survey(uow.session, survey_ref)
+    now = uow.now()
+    q = select(Invitation).where(Invitation.survey_id == survey.id)
+    stored = {"created": ["created"], "queued": ["queued"], "sent": ["queued"],
+              "delivered": ["queued"], "failed": ["queued"], "answered": ["answered"],
+              "cancelled": ["cancelled"], "expired": ["created", "queued"]}
+    if status:
+        q = q.where(Invitation.status.in_(stored[status]))
+        if status == "expired":
+            q = q.where(Invitation.expires_at <= now)
+        elif status != "cancelled" and status != "answered":
+            q = q.where(Invitation.expires_at > now)
+    q = q.order_by(Invitation.send_at.desc(), Invitation.id.desc())
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while len(out) < limit:
+        batch = list(uow.session.scalars(q.offset(offset).limit(max(limit, 200))))
+        if not batch:
+            break
+        offset += len(batch)
+        delivery = delivery_states(uow, batch)
+        for invitation in batch:
+            row = invitation_to_dict(uow, invitation, calendar=calendar, delivery=delivery)
+            if status is None or row["status"] == status:
+                out.append(row)
+    return out[:limit]

@@ -12,7 +12,9 @@ from crmcore.api import Base, JSONType
 
 SURVEY_STATUSES = ("active", "paused", "closed")
 CHANNELS = ("sms", "email", "any")
-INVITATION_STATUSES = ("scheduled", "sent", "answered", "cancelled")
+#: stored statuses; ``sent``, ``delivered``, ``failed`` (the channel's word on a queued one) and
+#: ``expired`` are read at display time (:func:`crmcore_surveys.invitations.status_of`)
+INVITATION_STATUSES = ("created", "queued", "answered", "cancelled")
 
 
 class Survey(Base):
@@ -70,10 +72,15 @@ class Invitation(Base):
     trigger: Mapped[str] = mapped_column(String(40))
     #: the triggering event (purchase:12, ticket:5); one invitation per survey, customer and event
     source_key: Mapped[Optional[str]] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[str] = mapped_column(String(16), default="created")
     created_at: Mapped[datetime]
     send_at: Mapped[datetime]
+    #: when it was handed to the channels (``surveys_invitation_created``), taken or not
     sent_at: Mapped[Optional[datetime]]
+    #: the interaction log entry the channel will write for its message (its delivery status)
+    delivery_ref: Mapped[Optional[str]] = mapped_column(String(100))
+    #: why no channel took it (no trigger, no consent…)
+    delivery_note: Mapped[Optional[str]] = mapped_column(String(300))
     expires_at: Mapped[datetime]
     answered_at: Mapped[Optional[datetime]]
 

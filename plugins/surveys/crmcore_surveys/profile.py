@@ -31,7 +31,8 @@ def customer_section(uow, customer) -> ui.Panel | None:
     pending = (
         session.scalar(
             select(func.count(Invitation.id)).where(
-                Invitation.customer_id == customer.id, Invitation.status.in_(("scheduled", "sent"))
+                Invitation.customer_id == customer.id,
+                Invitation.status.in_(("created", "queued")), Invitation.expires_at > uow.now()
             )
         )
         or 0

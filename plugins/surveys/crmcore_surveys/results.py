@@ -53,7 +53,8 @@ def survey_results(uow, survey: Survey, *, start: datetime | None = None, end: d
         else:
             latest = [r for r in responses if key in r.answers][-comments:] if comments else []
             item["latest"] = [{"customer_id": r.customer_id, "text": r.answers[key],
-                               "answered_at": format_datetime(r.answered_at, calendar, tz=tz)}
+                               "answered_at": format_datetime(r.answered_at, calendar, tz=tz),
+                               "answered_at_utc": r.answered_at.isoformat()}
                               for r in reversed(latest)]
         out_questions.append(item)
     counts = survey_counts(session, [survey.id]).get(survey.id, {"sent": 0, "responses": 0})

@@ -161,9 +161,11 @@ def revise_survey(uow, ref: str | int, questions: list[dict[str, Any]]) -> Surve
 
 
 def survey_counts(session, survey_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    """Invitations sent (or answered) and responses per survey, for response rates."""
+    """Invitations handed to the channels (not cancelled) and responses per survey, for response
+    rates."""
     inv = select(Invitation.survey_id, func.count(Invitation.id)).where(
-        Invitation.status.in_(("sent", "answered"))).group_by(Invitation.survey_id)
+        Invitation.sent_at.is_not(None), Invitation.status != "cancelled"
+    ).group_by(Invitation.survey_id)
     res = select(Response.survey_id, func.count(Response.id)).group_by(Response.survey_id)
     if survey_ids is not None:
         inv = inv.where(Invitation.survey_id.in_(survey_ids))

@@ -130,7 +130,7 @@ def test_update_settings_and_invitations_listing(crm_app, crm_cli):
     assert bad.exit_code == 1 and "must contain {token}" in bad.stderr
     crm_cli("surveys", "invite", "nps", "1")
     rows = crm_cli("surveys", "invitations", "nps", "--json").json()
-    assert [(r["status"], r["trigger"]) for r in rows] == [("scheduled", "manual")]
+    assert [(r["status"], r["trigger"]) for r in rows] == [("created", "manual")]
     assert rows[0]["url"] == f"https://shop.ir/s/{rows[0]['token']}"
     jalali = crm_cli("--calendar", "jalali", "surveys", "invitations", "nps", "--json").json()
     assert re.fullmatch(r"14\d\d-\d\d-\d\d \d\d:\d\d", jalali[0]["send_at"])  # a Jalali year

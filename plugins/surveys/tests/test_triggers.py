@@ -24,7 +24,7 @@ def test_purchase_of_a_listed_sku_invites_and_announces_the_invitation(crm_app, 
     record_purchase(crm_app, customer, 450000, payload=TEA)
     assert invitations(crm_app) == []
     pid = record_purchase(crm_app, customer, 2800000, payload=SAFFRON)
-    assert invitations(crm_app) == [("after-saffron", customer, "purchase", f"purchase:{pid}", "sent")]
+    assert invitations(crm_app) == [("after-saffron", customer, "purchase", f"purchase:{pid}", "created")]
     [event] = outbox_events(crm_app, "surveys_invitation_created")
     assert event["customer_id"] == customer
     assert event["payload"]["channel"] == "sms" and len(event["payload"]["token"]) == 32
@@ -45,7 +45,7 @@ def test_spending_threshold_invites_once_when_crossed_within_the_window(crm_app,
     assert invitations(crm_app) == []
     crm_app.clock.advance(days=10)
     crossing = record_purchase(crm_app, customer, 2000000)  # 5,000,000 within 30 days: crossed now
-    assert invitations(crm_app) == [("big-spender", customer, "spend", f"spend:{crossing}", "sent")]
+    assert invitations(crm_app) == [("big-spender", customer, "spend", f"spend:{crossing}", "created")]
     crm_app.clock.advance(days=1)
     record_purchase(crm_app, customer, 1000000)  # already above: no second invitation
     assert len(invitations(crm_app)) == 1
@@ -70,8 +70,8 @@ def test_closed_ticket_and_won_deal_invite_through_optional_hooks(crm_app, custo
     emit_event(crm_app, "tickets_ticket_closed", customer_id=customer, ticket=SimpleNamespace(id=41, customer_id=customer))
     emit_event(crm_app, "pipeline_deal_won", customer_id=customer, deal=SimpleNamespace(id=7, customer_id=customer))
     emit_event(crm_app, "tickets_ticket_closed", customer_id=customer, ticket=SimpleNamespace(id=41, customer_id=customer))
-    assert invitations(crm_app) == [("support", customer, "ticket_closed", "ticket:41", "sent"),
-                                    ("sales", customer, "deal_won", "deal:7", "sent")]
+    assert invitations(crm_app) == [("support", customer, "ticket_closed", "ticket:41", "created"),
+                                    ("sales", customer, "deal_won", "deal:7", "created")]
 
 
 def test_first_purchase_trigger_fires_from_the_job_n_days_later_once(crm_app, customer):
@@ -84,7 +84,7 @@ def test_first_purchase_trigger_fires_from_the_job_n_days_later_once(crm_app, cu
     record_purchase(crm_app, other, 100000)  # other's first purchase is today: not due yet
     [result] = run_jobs(crm_app, only=["surveys.first_purchase"])
     assert result["summary"] == {"invited": 1, "skipped": 0}
-    assert invitations(crm_app) == [("welcome", customer, "first_purchase", "first_purchase", "sent")]
+    assert invitations(crm_app) == [("welcome", customer, "first_purchase", "first_purchase", "created")]
     crm_app.clock.advance(days=1)
     run_jobs(crm_app, only=["surveys.first_purchase"])
     assert len(invitations(crm_app)) == 1
@@ -93,13 +93,13 @@ def test_first_purchase_trigger_fires_from_the_job_n_days_later_once(crm_app, cu
 def test_delay_schedules_and_the_job_sends_when_due(crm_app, customer):
     make_survey(crm_app, "later", triggers=["purchase"], delay="2d")
     record_purchase(crm_app, customer, 450000)
-    assert [i[4] for i in invitations(crm_app)] == ["scheduled"]
+    assert [i[4] for i in invitations(crm_app)] == ["created"]
     assert outbox_events(crm_app, "surveys_invitation_created") == []
     crm_app.clock.advance(days=1)
     assert run_jobs(crm_app, only=["surveys.send_due"])[0]["summary"] == {"sent": 0, "cancelled": 0}
     crm_app.clock.advance(days=1)
     assert run_jobs(crm_app, only=["surveys.send_due"])[0]["summary"] == {"sent": 1, "cancelled": 0}
-    assert [i[4] for i in invitations(crm_app)] == ["sent"]
+    assert [i[4] for i in invitations(crm_app)] == ["created"]
     assert len(outbox_events(crm_app, "surveys_invitation_created")) == 1
 
 
