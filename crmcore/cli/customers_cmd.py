@@ -124,7 +124,9 @@ def show(customer, as_json):
         data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
         panels = gather_panels(uow, c)
         fmt = Formatter.for_app(app, money_unit=money_unit_of(uow))
-        _print_profile(data, c, panels, recent, fmt)
+        from ..services.interactions import interaction_details
+
+        _print_profile(data, c, panels, recent, fmt, interaction_details(uow, recent))
 
 
 _FIELDS = {
@@ -143,7 +145,7 @@ _FIELDS = {
 }
 
 
-def _print_profile(data, customer, panels, recent, fmt):
+def _print_profile(data, customer, panels, recent, fmt, details=None):
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
@@ -205,7 +207,7 @@ def _print_profile(data, customer, panels, recent, fmt):
         con.print(Text(label("recent"), style="bold underline"))
         con.print(
             Padding(
-                table_renderable(interactions_table(recent), fmt, con.width - 2),
+                table_renderable(interactions_table(recent, details=details), fmt, con.width - 2),
                 (0, 0, 0, 2),
                 expand=False,
             )

@@ -129,6 +129,8 @@ class WebContext:
     limit: int = 100
     after: list[Any] | None = None
     next_key: list[Any] | None = None
+    #: ``url_after(key)``: this list's URL for the page after ``key`` (set by the kernel)
+    url_after: Callable[[list[Any] | None], str | None] | None = None
 
     def page(self, stmt, order: list[tuple[Any, bool]]) -> list[Any]:
         """One page of ``stmt`` (a select of ORM rows) in ``order``: ``(column, descending)`` pairs,
@@ -139,6 +141,11 @@ class WebContext:
         rows, self.next_key = page_of_query(self.uow.session, stmt, order, self.limit, self.after,
                                             lambda row: [getattr(row, c.key) for c, _d in order])
         return rows
+
+    def next_page_url(self) -> str | None:
+        """After :meth:`page`: the URL of the next page (for a paged page route's "more" link),
+        ``None`` on the last page."""
+        return self.url_after(self.next_key) if self.url_after and self.next_key else None
 
     def render(self, template: str, title: str = "", **variables: Any):
         """An HTML page: ``template`` (``"package:path.html"``) inside the site layout, auto-escaped."""

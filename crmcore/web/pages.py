@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import CRMError, Forbidden
 from ..services.access import check_customer, customer_allowed
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services.interactions import interactions_table, list_interactions, record_interaction
+from ..services.interactions import (interaction_details, interactions_table, list_interactions,
+                                     record_interaction)
 from ..storage.models import AuditEntry
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
@@ -183,7 +184,8 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
         data = customer_to_dict(customer, with_sections=False)
         may_write = user.can("write") and customer_allowed(uow, customer, "write")
         panels = gather_panels(uow, customer, lambda plugin: user.can("read", plugin))
-        interactions = interactions_table(list_interactions(uow.session, customer.id, limit=20))
+        recent = list_interactions(uow.session, customer.id, limit=20)
+        interactions = interactions_table(recent, details=interaction_details(uow, recent))
     if customer.id != customer_id:
         return redirect(f"/customers/{customer.id}")
     fmt = web.formatter(lang)

@@ -14,7 +14,7 @@ from ..errors import CRMError, Forbidden
 from .auth import SAFE_METHODS, Principal
 from .contrib import WebContext, WebRoute
 from .deps import WebError, api_user, form_text, page_user, state
-from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link
+from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url
 from .view import redirect, render, render_plugin_page
 
 
@@ -43,7 +43,8 @@ def _endpoint(plugin: str, route: WebRoute):
                 ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
                                  path_params=dict(request.path_params), query=dict(request.query_params), body=body,
                                  lang=lang, renderer=lambda template, title="", **v: render_plugin_page(
-                                     request, user, template, title, **v), limit=limit, after=after)
+                                     request, user, template, title, **v), limit=limit, after=after,
+                                 url_after=lambda key: next_url(request, web, scope, key))
                 result = route.endpoint(ctx)
                 if not readonly:
                     uow.audit(f"web.{request.method.lower()}", plugin, request.url.path[:60],

@@ -103,8 +103,13 @@ def lookup(number, as_json):
     from .lookup import customers_with_number
     from .numbers import normalize_caller
 
+    from crmcore.api import ValidationError
+
     app = get_app()
     caller = normalize_caller(number, _config())
+    if caller.e164 is None and caller.kind in ("invalid", "withheld"):
+        raise ValidationError(caller.reason if caller.kind == "invalid"
+                              else f"{number!r} is not a phone number", field="number")
     with app.unit_of_work(readonly=True) as uow:
         found = [{"id": c.id, "name": c.display_name}
                  for c in customers_with_number(uow, caller.e164)]

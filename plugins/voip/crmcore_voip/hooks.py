@@ -27,6 +27,14 @@ def crm_customer_profile(uow, customer):
 
 
 @hookimpl
+def crm_interaction_details(interaction):
+    """A call's outcome in the customer's history: answered and for how long, or missed."""
+    from .profile import call_outcome
+
+    return call_outcome(interaction)
+
+
+@hookimpl
 def crm_demo_seed(uow, customers, rng):
     from .demo import seed_demo
 
