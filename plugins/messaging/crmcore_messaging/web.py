@@ -232,13 +232,13 @@ def _campaign_rows(uow) -> list[dict[str, Any]]:
 def _campaigns_page(ctx, form: dict[str, str], *, error: CRMError | None = None,
                     status: int = 200, sent: str | None = None):
     counts = segment = None
-    if error is None:
-        try:
-            segment = _segment(ctx, form["segment"])
-            if segment is not None:
-                counts = audience_counts(ctx.uow, list(segment.clauses),
-                                         _choice(form["channel"], CHANNELS, "channel"))
-        except CRMError as exc:
+    try:
+        segment = _segment(ctx, form["segment"])
+        if segment is not None:
+            counts = audience_counts(ctx.uow, list(segment.clauses),
+                                     _choice(form["channel"], CHANNELS, "channel"))
+    except CRMError as exc:
+        if error is None:
             error, status = exc, 422
     templates = [(t.name, t.name) for t in list_templates(ctx.uow)
                  if t.channel == form["channel"] and t.category == "promotional"]
@@ -367,7 +367,7 @@ def log_page(ctx):
                "why": m.error} for m in rows],
         empty=L("No message matches.", "پیامی با این شرایط نیست."))
     return _page(ctx, "log", L("Delivery log", "گزارش ارسال"), status=422 if error else 200,
-                 table=table, error=error, next_url=ctx.next_page_url(),
+                 log_table=table, error=error, next_url=ctx.next_page_url(),
                  filters={"status": ctx.query.get("status", ""), "channel": ctx.query.get("channel", "")},
                  statuses=STATUSES, channels=CHANNELS, status_labels=STATUS_LABELS,
                  channel_labels=CHANNEL_LABELS)
