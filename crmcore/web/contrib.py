@@ -176,3 +176,18 @@ class SegmentAction:
     label_fa: str | None = None
     fields: tuple[SegmentField, ...] = ()
     access: str = attrs.field(default="write", validator=_access)
+
+
+@attrs.frozen
+class PhoneAction:
+    """A button beside each phone number of a customer (the customer page): a form posting
+    ``customer_id`` and ``phone`` (E.164) with the session's CSRF token to the plugin's page route
+    ``/p/<plugin><path>``; shown to users whose level for the plugin reaches ``access``, and only
+    while ``available(crm)`` says so (e.g. a telephony adapter is configured)."""
+
+    key: str
+    label: str
+    path: str = attrs.field(validator=_path)
+    label_fa: str | None = None
+    access: str = attrs.field(default="write", validator=_access)
+    available: Callable[[Any], bool] | None = None

@@ -79,9 +79,25 @@ def crm_customer_forgotten(uow, customer):
 @hookimpl
 def crm_web_routes():
     """The Twilio and JSON webhooks inside ``crm web``, at ``/hooks/voip/voip/twilio`` and ``…/voip/webhook``:
-    public (no login), because every request must carry a valid signature (see :mod:`.webapp`)."""
+    public (no login), because every request must carry a valid signature (see :mod:`.webapp`); the
+    call log, missed calls and click-to-call pages and API (:mod:`.web`)."""
     from crmcore.web.contrib import WebMount
 
     from . import webapp
+    from .web import routes
 
-    return [WebMount("/", factory=lambda crm: webapp.create_app(crm), public=True)]
+    return routes(WebMount("/", factory=lambda crm: webapp.create_app(crm), public=True))
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import MENU
+
+    return MENU
+
+
+@hookimpl
+def crm_web_phone_actions():
+    from .web import PHONE_ACTIONS
+
+    return PHONE_ACTIONS
