@@ -368,7 +368,7 @@ def log_page(ctx):
         empty=L("No message matches.", "پیامی با این شرایط نیست."))
     return _page(ctx, "log", L("Delivery log", "گزارش ارسال"), status=422 if error else 200,
                  log_table=table, error=error, next_url=ctx.next_page_url(),
-                 filters={"status": ctx.query.get("status", ""), "channel": ctx.query.get("channel", "")},
+                 filters={k: ctx.query.get(k, "")[:100] for k in ("status", "channel", "campaign")},
                  statuses=STATUSES, channels=CHANNELS, status_labels=STATUS_LABELS,
                  channel_labels=CHANNEL_LABELS)
 
