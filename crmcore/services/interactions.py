@@ -217,8 +217,8 @@ def channel_label(channel: str | None):
 
 
 def interaction_details(uow, interactions) -> dict[int, Any]:
-    """``{interaction id: Label or str}``: what the plugins say about each (``crm_interaction_details``),
-    else the payload's ``text``."""
+    """``{interaction id: Label or str}``: what the plugins say about each
+    (``crm_interaction_details``), else the payload's ``text``."""
     found: dict[int, Any] = {}
     for i in interactions:
         said = [d for d in uow.call("crm_interaction_details", interaction=i) if d]

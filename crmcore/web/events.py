@@ -4,8 +4,8 @@ The voip plugin writes each incoming call's screen pop to the outbox in the tran
 (whichever process listens to the PBX or receives the webhooks). ``GET /events/calls`` polls the outbox for
 newer rows and sends each as an event ``call`` with the row id as the event id, so a browser reconnecting with
 ``Last-Event-ID`` misses nothing; a new stream starts after the newest row (old calls are not replayed). A user
-with an extension only sees calls ringing that extension (or calls for no extension in particular), and
-a caller who is a customer the user may not read (record rules) is shown without a name.
+with an extension only sees calls ringing that extension (or calls for no extension in particular),
+and a caller who is a customer the user may not read (record rules) is shown without a name.
 """
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def _hide_unreadable(uow, pops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from ..storage.models import Customer
 
     clause = customer_clause(uow, "read")
-    ids = {p["customer"]["id"] for p in pops if p["customer"] and p["customer"].get("id") is not None}
+    ids = {p["customer"]["id"] for p in pops
+           if p["customer"] and p["customer"].get("id") is not None}
     if clause is None or not ids:
         return pops
     readable = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_(ids), clause)))

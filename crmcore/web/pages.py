@@ -196,7 +196,8 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
     phone_actions = [{"href": f"/p/{plugin}{a.path}", "key": a.key,
                       "label": a.label_fa if lang == "fa" and a.label_fa else a.label}
                      for plugin, a in web.contributions.phone_actions
-                     if user.can(a.access, plugin) and (a.available is None or a.available(web.crm))]
+                     if user.can(a.access, plugin)
+                     and (a.available is None or a.available(web.crm))]
     return render(request, "customer.html", user, status=status, title="Customer", c=data,
                   panels=shown, interactions=interactions, error=error,
                   can_write=may_write, fmt=fmt, phone_actions=phone_actions)

@@ -74,11 +74,12 @@ def count_campaign(uow, campaign: Campaign) -> dict[str, int]:
     return audience_counts(uow, campaign.where, campaign.channel, campaign_id=campaign.id)
 
 
-def audience_counts(uow, where: list[str], channel: str, *, campaign_id: int | None = None) -> dict[str, int]:
+def audience_counts(uow, where: list[str], channel: str, *,
+                    campaign_id: int | None = None) -> dict[str, int]:
     """Who a campaign on ``where`` would reach on ``channel``: ``matching`` customers, those
     ``with_consent`` and without (``no_consent``), consenting ones with no number or address
-    (``no_recipient``), those over the frequency cap, those the campaign already queued, and how many
-    would be sent now (``would_send``)."""
+    (``no_recipient``), those over the frequency cap, those the campaign already queued, and how
+    many would be sent now (``would_send``)."""
     check_channel(channel)
     matching = segment_ids(uow, where)
     reach = set(segment_ids(uow, where, reachable(channel)))
@@ -92,9 +93,10 @@ def audience_counts(uow, where: list[str], channel: str, *, campaign_id: int | N
     if campaign_id is not None:
         already = uow.session.scalar(select(func.count()).select_from(Message).where(
             Message.campaign_id == campaign_id)) or 0
-    return {"matching": len(matching), "with_consent": len(matching) - no_consent, "no_consent": no_consent,
-            "no_recipient": len(matching) - no_consent - len(reach), "frequency_capped": capped,
-            "already_queued": already, "would_send": max(len(reach) - capped - already, 0)}
+    return {"matching": len(matching), "with_consent": len(matching) - no_consent,
+            "no_consent": no_consent, "no_recipient": len(matching) - no_consent - len(reach),
+            "frequency_capped": capped, "already_queued": already,
+            "would_send": max(len(reach) - capped - already, 0)}
 
 
 def preview_campaign(uow, campaign: Campaign, customer) -> dict[str, Any]:

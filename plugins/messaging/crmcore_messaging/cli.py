@@ -366,7 +366,8 @@ def triggers():
 
 @triggers.command("set")
 @click.argument("event")
-@click.option("--template", help="The template to send; transfer triggers have a Persian default text.")
+@click.option("--template",
+              help="The template to send; transfer triggers have a Persian default text.")
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
 def triggers_set(event, template, channel):
     """Send TEMPLATE on EVENT (the template may only use the fields the event provides)."""

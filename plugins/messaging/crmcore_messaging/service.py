@@ -177,8 +177,8 @@ def provider_to_dict(p: Provider) -> dict[str, Any]:
 
 # --- triggers and occasions -----------------------------------------------------------------------------
 def set_trigger(uow, *, event: str, template: str | None, channel: str) -> Trigger:
-    """Send ``template`` on ``event``; without one, a trigger with a Persian default text uses the SMS
-    template named after it (saved from :data:`.templating.DEFAULT_TEMPLATES` when missing)."""
+    """Send ``template`` on ``event``; without one, a trigger with a Persian default text uses the
+    SMS template named after it (saved from :data:`.templating.DEFAULT_TEMPLATES` when missing)."""
     if event not in EVENT_TRIGGERS + DATE_TRIGGERS:
         raise ValidationError(f"unknown trigger {event!r} ({', '.join(EVENT_TRIGGERS + DATE_TRIGGERS)})",
                               field="event")
@@ -200,7 +200,8 @@ def set_trigger(uow, *, event: str, template: str | None, channel: str) -> Trigg
 def _default_template(uow, event: str, channel: str) -> str:
     if event not in DEFAULT_TEMPLATES or channel != "sms":
         raise ValidationError(f"name the template the {event} trigger sends (--template); only "
-                              f"{', '.join(DEFAULT_TEMPLATES)} have a default SMS text", field="template")
+                              f"{', '.join(DEFAULT_TEMPLATES)} have a default SMS text",
+                              field="template")
     exists = uow.session.scalar(select(Template.id).where(
         Template.name == event, Template.channel == "sms", Template.language == "fa"))
     if exists is None:
@@ -281,9 +282,9 @@ def template_to_dict(t: Template) -> dict[str, Any]:
 
 def preview_text(uow, *, body: str, subject: str | None = None, channel: str = "sms",
                  customer=None) -> dict[str, Any]:
-    """A template's text (not yet saved) rendered as ``customer`` would get it — sample values for
-    the fields events add — or, without a customer, for the sample customer. Checked as saving checks
-    it (syntax, unknown fields, the sandbox, the channel's length)."""
+    """A template's text (not yet saved) rendered as ``customer`` would get it — sample values
+    for the fields events add — or, without a customer, for the sample customer. Checked as saving
+    checks it (syntax, unknown fields, the sandbox, the channel's length)."""
     from .fields import customer_fields
     from .templating import SAMPLE, render_source
 
@@ -296,6 +297,7 @@ def preview_text(uow, *, body: str, subject: str | None = None, channel: str = "
     if subject:
         check_source(subject, field="subject")
     context = dict(SAMPLE) | (customer_fields(uow, customer) if customer is not None else {})
-    return {"customer_id": customer.id if customer is not None else None,
-            "subject": render_source(subject, context, field="subject", channel="email") if subject else None,
+    shown_subject = (render_source(subject, context, field="subject", channel="email")
+                     if subject else None)
+    return {"customer_id": customer.id if customer is not None else None, "subject": shown_subject,
             "body": render_source(body, context, field="body", channel=channel)}

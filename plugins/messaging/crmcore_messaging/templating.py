@@ -50,7 +50,8 @@ TRIGGER_FIELDS: dict[str, dict[str, str]] = {
                "sender_name": "who sent the points", "recipient_name": "who receives them",
                "respond_by": "date the recipient must accept by (None unless pending)",
                "role": "sender or recipient: which side this message goes to"}
-       for event in ("transfer_received", "transfer_pending", "transfer_expired", "transfer_reversed")},
+       for event in ("transfer_received", "transfer_pending", "transfer_expired",
+                     "transfer_reversed")},
     "birthday": {"age": "age in years, or None when the birth year is unknown"},
     "anniversary": {"years": "whole years of membership"},
     "occasion": {"occasion": "the occasion's name (nowruz, yalda…)"},
@@ -69,19 +70,21 @@ SAMPLE: dict[str, Any] = {
     "sender_name": "نرگس احمدی", "recipient_name": "کیان احمدی", "respond_by": date(2025, 3, 24),
 }
 
-#: Persian texts a trigger uses when it is set without a template of its own (``crm messages triggers
-#: set transfer_received``): saved as the SMS template named after the trigger
+#: Persian texts a trigger uses when it is set without a template of its own (``crm messages
+#: triggers set transfer_received``): saved as the SMS template named after the trigger
 DEFAULT_TEMPLATES: dict[str, str] = {
-    "transfer_received": "{{ first_name }} عزیز، {{ points|number|fa }} امتیاز از {{ sender_name }} "
-                         "به حساب باشگاه شما منتقل شد.",
-    "transfer_pending": "{{ first_name }} عزیز، {{ sender_name }} {{ points|number|fa }} امتیاز برای شما "
-                        "فرستاده است؛ لطفاً تا {{ respond_by|jalali(true)|fa }} آن را بپذیرید.",
-    "transfer_expired": "{{ first_name }} عزیز، انتقال {{ points|number|fa }} امتیاز به {{ recipient_name }} "
-                        "در مهلت پذیرفته نشد و امتیازها به حساب شما برگشت.",
-    "transfer_reversed": "{% if role == 'sender' %}{{ first_name }} عزیز، انتقال {{ points|number|fa }} "
-                         "امتیاز به {{ recipient_name }} برگشت خورد و امتیازها به حساب شما بازگشت."
-                         "{% else %}{{ first_name }} عزیز، انتقال {{ points|number|fa }} امتیاز از "
-                         "{{ sender_name }} برگشت خورد و از حساب شما کسر شد.{% endif %}",
+    "transfer_received": "{{ first_name }} عزیز، {{ points|number|fa }} امتیاز از "
+                         "{{ sender_name }} به حساب باشگاه شما منتقل شد.",
+    "transfer_pending": "{{ first_name }} عزیز، {{ sender_name }} {{ points|number|fa }} امتیاز "
+                        "برای شما فرستاده است؛ لطفاً تا {{ respond_by|jalali(true)|fa }} آن را "
+                        "بپذیرید.",
+    "transfer_expired": "{{ first_name }} عزیز، انتقال {{ points|number|fa }} امتیاز به "
+                        "{{ recipient_name }} در مهلت پذیرفته نشد و امتیازها به حساب شما برگشت.",
+    "transfer_reversed": "{% if role == 'sender' %}{{ first_name }} عزیز، انتقال "
+                         "{{ points|number|fa }} امتیاز به {{ recipient_name }} برگشت خورد و "
+                         "امتیازها به حساب شما بازگشت.{% else %}{{ first_name }} عزیز، انتقال "
+                         "{{ points|number|fa }} امتیاز از {{ sender_name }} برگشت خورد و از حساب "
+                         "شما کسر شد.{% endif %}",
 }
 
 
@@ -142,8 +145,8 @@ def f_gregorian(value: Any) -> str:
 
 
 def _strict(fn):
-    """A filter given a missing field reports the field (``'amount' is undefined``), not its own type
-    error about an Undefined value."""
+    """A filter given a missing field reports the field (``'amount' is undefined``), not its own
+    type error about an Undefined value."""
     def wrapper(value, *args):
         if isinstance(value, Undefined):
             value._fail_with_undefined_error()

@@ -1,7 +1,7 @@
-"""What messaging adds to ``crm web``: the template editor with a live preview for a chosen customer,
-the campaign composer on a saved segment (recipients with and without consent counted before
-sending), the delivery log, their API routes under ``/api/p/messaging/…``, and the customer list's
-segment handed to a draft campaign.
+"""What messaging adds to ``crm web``: the template editor with a live preview for a chosen
+customer, the campaign composer on a saved segment (recipients with and without consent counted
+before sending), the delivery log, their API routes under ``/api/p/messaging/…``, and the customer
+list's segment handed to a draft campaign.
 
 Levels: reading the log and previewing needs ``read``; saving templates ``write``; sending a
 campaign ``manage``. Every action calls the services the CLI calls (same refusals)."""
@@ -21,8 +21,8 @@ from crmcore.api import (
 from crmcore.web.contrib import MenuItem, SegmentAction, SegmentField, WebRoute
 
 from .campaigns import (
-    audience_counts, campaign_stats, campaign_to_dict, count_campaign, create_campaign, get_campaign,
-    run_campaign,
+    audience_counts, campaign_stats, campaign_to_dict, count_campaign, create_campaign,
+    get_campaign, run_campaign,
 )
 from .models import CATEGORIES, CHANNELS, LANGUAGES, STATUSES, Campaign, Message, Template
 from .service import list_templates, preview_text, save_template, template_to_dict
@@ -167,8 +167,8 @@ def templates_page(ctx):
 def templates_save(ctx):
     """Save the form's template (``do=save``) or only show its preview (``do=preview``)."""
     body = ctx.body or {}
-    form = {k: _text(body, k) for k in ("name", "channel", "language", "category", "subject", "body",
-                                          "customer")}
+    form = {k: _text(body, k) for k in ("name", "channel", "language", "category", "subject",
+                                          "body", "customer")}
     if body.get("do") != "save":
         return _templates_page(ctx, form)
     try:
@@ -248,10 +248,12 @@ def _campaigns_page(ctx, form: dict[str, str], *, error: CRMError | None = None,
         done = campaign_to_dict(campaign) if campaign is not None else None
     count_stats = [
         ui.Stat(L("In the segment", "در این بخش"), counts["matching"], kind="number"),
-        ui.Stat(L("With consent", "با رضایت"), counts["with_consent"], kind="number", tone="success"),
+        ui.Stat(L("With consent", "با رضایت"), counts["with_consent"], kind="number",
+                tone="success"),
         ui.Stat(L("Without consent", "بدون رضایت"), counts["no_consent"], kind="number",
                 tone="danger" if counts["no_consent"] else "neutral"),
-        ui.Stat(L("Will be sent", "ارسال می‌شود"), counts["would_send"], kind="number", tone="info"),
+        ui.Stat(L("Will be sent", "ارسال می‌شود"), counts["would_send"], kind="number",
+                tone="info"),
     ] if counts else []
     return _page(ctx, "campaigns", L("Campaigns", "کمپین‌ها"), status=status, form=form,
                  count_stats=count_stats,
@@ -362,7 +364,8 @@ def log_page(ctx):
         rows=[{"at": m.created_at,
                "customer": ui.Link(names.get(m.customer_id, f"#{m.customer_id}"),
                                    f"/customers/{m.customer_id}"),
-               "channel": CHANNEL_LABELS.get(m.channel, m.channel), "template": m.template or m.trigger,
+               "channel": CHANNEL_LABELS.get(m.channel, m.channel),
+               "template": m.template or m.trigger,
                "status": ui.Badge(*STATUS_LABELS.get(m.status, (L(m.status), "neutral"))),
                "why": m.error} for m in rows],
         empty=L("No message matches.", "پیامی با این شرایط نیست."))

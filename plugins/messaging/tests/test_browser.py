@@ -21,7 +21,8 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web" / "me
 PASSWORD = "a long enough password"
 WIDTHS = {"desktop": 1366, "phone": 390}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="browser tests need Debian's chromium")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 
@@ -99,7 +100,8 @@ def calls(app) -> None:
 
     def ev(kind, call_id, seconds, caller, **kw):
         return CallEvent(kind=kind, source="webhook", call_id=call_id, caller=caller,
-                         at=start + timedelta(seconds=seconds), callee="02191001000", direction="in", **kw)
+                         at=start + timedelta(seconds=seconds), callee="02191001000",
+                         direction="in", **kw)
 
     with app.unit_of_work() as uow:
         for e in (ev("ringing", "a", 0, "09120000000", extension="101"),
@@ -155,7 +157,8 @@ def test_a_manager_previews_a_template_and_sends_a_campaign_on_a_segment(shop, c
     page.wait_for_selector("#preview-error:not([hidden])")
     assert page.inner_text("#preview-error").startswith("unknown field 'nickname'")
     fits(page, f"templates at {width}")
-    page.fill("textarea[name=body]", "{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
+    page.fill("textarea[name=body]",
+              "{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
     expect(page.locator("#preview-body")).to_contain_text("سارا عزیز، شب یلدا")
     shot(page, f"templates-{width}")
 

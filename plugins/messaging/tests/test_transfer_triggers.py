@@ -32,7 +32,8 @@ def members(crm_app, crm_cli, tmp_path):
                      options={"path": str(tmp_path / "sms.jsonl")})
     for event in ("transfer_received", "transfer_pending", "transfer_expired", "transfer_reversed"):
         result = crm_cli("messages", "triggers", "set", event)
-        assert result.exit_code == 0 and result.stdout.strip() == f"{event} → {event} (sms)", result.stderr
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.strip() == f"{event} → {event} (sms)"
     sender = make_customer(crm_app, "نرگس احمدی", phones=["09121110000"], consent_sms=True)
     recipient = make_customer(crm_app, "کیان احمدی", phones=["09122220000"], consent_sms=True)
     from crmcore_loyalty import api as loyalty
@@ -54,7 +55,8 @@ def transfer(crm_cli, *args) -> dict:
     return result.json()
 
 
-def test_pending_then_expired_transfer_texts_the_recipient_then_the_sender(crm_app, crm_cli, members):
+def test_pending_then_expired_transfer_texts_the_recipient_then_the_sender(crm_app, crm_cli,
+                                                                           members):
     policy, sender, recipient = members
     policy(PENDING)
     t = transfer(crm_cli, "send", str(sender), str(recipient), "250")
@@ -64,8 +66,8 @@ def test_pending_then_expired_transfer_texts_the_recipient_then_the_sender(crm_a
     crm_app.clock.advance(days=3, minutes=1)
     assert crm_cli("jobs", "run", "--only", "transfers.expire").exit_code == 0
     assert texts(crm_app)[1:] == [(sender, "transfer_expired",
-                                   "نرگس عزیز، انتقال ۲۵۰ امتیاز به کیان احمدی در مهلت پذیرفته نشد و "
-                                   "امتیازها به حساب شما برگشت.")]
+                                   "نرگس عزیز، انتقال ۲۵۰ امتیاز به کیان احمدی در مهلت "
+                                   "پذیرفته نشد و امتیازها به حساب شما برگشت.")]
     assert transfer(crm_cli, "show", str(t["id"]))["status"] == "expired"
 
 

@@ -23,8 +23,8 @@ def transfers_transfer_completed(uow, transfer):
 
 @hookspec
 def transfers_transfer_requested(uow, transfer):
-    """A transfer waits for the recipient to accept it (the policy requires acceptance); the sender's
-    points are held until ``transfer.respond_by``.
+    """A transfer waits for the recipient to accept it (the policy requires acceptance); the
+    sender's points are held until ``transfer.respond_by``.
 
     :param transfer: the :class:`crmcore_transfers.models.Transfer` (``status == "pending"``).
     :when: inside the unit of work of ``crm transfers send``; not again for a repeated request.

@@ -1,5 +1,6 @@
-"""What a person does with calls, from the CLI and the web alike: mark a missed call's follow-up done
-(the caller was called back) and click-to-call (ring the agent's extension, then the customer)."""
+"""What a person does with calls, from the CLI and the web alike: mark a missed call's follow-up
+done (the caller was called back) and click-to-call (ring the agent's extension, then the
+customer)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,12 +22,14 @@ def mark_follow_up_done(uow, follow_up_id: int) -> FollowUp:
 
         check_customer(uow, get_customer(uow.session, f.customer_id), "read")
     if f.status == "done":
-        raise Conflict(f"follow-up {follow_up_id} is already done (by {f.done_by})", field="follow_up")
-    if f.via != "voip":
-        raise Conflict(f"follow-up {follow_up_id} was handed to {f.via} ({f.reference}); close it there",
+        raise Conflict(f"follow-up {follow_up_id} is already done (by {f.done_by})",
                        field="follow_up")
+    if f.via != "voip":
+        raise Conflict(f"follow-up {follow_up_id} was handed to {f.via} ({f.reference}); "
+                       "close it there", field="follow_up")
     f.status, f.done_at, f.done_by = "done", uow.now(), uow.actor
-    uow.audit("done", "voip_follow_up", f.id, {"status": ["open", "done"]}, customer_id=f.customer_id)
+    uow.audit("done", "voip_follow_up", f.id, {"status": ["open", "done"]},
+              customer_id=f.customer_id)
     return f
 
 
@@ -44,10 +47,15 @@ def call_target(cfg: VoipConfig, customer, number: str | None) -> tuple[str, str
             raise ValidationError(f"{number!r} is not one of {customer.display_name}'s numbers "
                                   f"({', '.join(phones) or 'none'})", field="number")
     elif not phones:
-        raise ValidationError(f"customer {customer.display_name} has no phone number", field="number")
+        raise ValidationError(f"customer {customer.display_name} has no phone number",
+                              field="number")
     else:
         target = phones[0]
-    dial = Phone(target).national().replace(" ", "") if target.startswith("+98") else "00" + target[1:]
+    # Iranian numbers as dialled inside Iran (09121234567), others with the international prefix
+    if target.startswith("+98"):
+        dial = Phone(target).national().replace(" ", "")
+    else:
+        dial = "00" + target[1:]
     return target, dial
 
 
@@ -66,8 +74,8 @@ def click_to_call(cfg: VoipConfig, *, extension: str | None, customer, number: s
     target, dial = call_target(cfg, customer, number)
     try:
         reply = asyncio.run(originate(cfg.ami_host, cfg.ami_port, cfg.ami_username, cfg.ami_secret,
-                                      channel=cfg.ami_channel.format(extension=extension), exten=dial,
-                                      context=cfg.ami_context,
+                                      channel=cfg.ami_channel.format(extension=extension),
+                                      exten=dial, context=cfg.ami_context,
                                       caller_id=f"{customer.display_name} <{dial}>"))
     except AMIError as exc:
         raise Conflict(f"the PBX refused the call: {exc}", field="number") from None

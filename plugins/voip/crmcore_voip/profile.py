@@ -113,8 +113,8 @@ def _duration(seconds: int | None) -> str | None:
 
 
 def call_outcome(interaction) -> ui.Label | None:
-    """``answered · 3:05`` / ``missed`` for a call interaction voip recorded (its payload has the call's
-    status); ``None`` for anything else."""
+    """``answered · 3:05`` / ``missed`` for a call interaction voip recorded (its payload has the
+    call's status); ``None`` for anything else."""
     payload = interaction.payload if isinstance(interaction.payload, dict) else {}
     if interaction.kind != "call" or "call_key" not in payload or "status" not in payload:
         return None

@@ -85,7 +85,8 @@ def _who(call: Call, names: dict[int, str], hidden: set[int]):
     if call.customer_id in hidden:
         return HIDDEN
     if call.customer_id is not None:
-        return ui.Link(names.get(call.customer_id, f"#{call.customer_id}"), f"/customers/{call.customer_id}")
+        return ui.Link(names.get(call.customer_id, f"#{call.customer_id}"),
+                       f"/customers/{call.customer_id}")
     return L("Unknown caller", "تماس‌گیرنده ناشناس")
 
 
@@ -218,7 +219,8 @@ def _back(referer: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(referer)
-    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/calls"
+    own = parts.path.startswith("/") and not parts.path.startswith("//")
+    path = parts.path if own else "/calls"
     return path + (f"?{parts.query}" if parts.query else "")
 
 
@@ -229,8 +231,10 @@ ROUTES = [
              methods=("POST",), access="write"),
     WebRoute("/call", call_page, kind="page", methods=("POST",), access="write"),
     WebRoute("/calls", api_calls, paged=True,
-             summary="voip: the call log, newest first (?status=, ?direction=, ?who=unknown|customers)"),
-    WebRoute("/follow-ups", api_follow_ups, summary="voip: open missed-call follow-ups, soonest due"),
+             summary="voip: the call log, newest first (?status=, ?direction=, "
+                     "?who=unknown|customers)"),
+    WebRoute("/follow-ups", api_follow_ups,
+             summary="voip: open missed-call follow-ups, soonest due"),
     WebRoute("/follow-ups/{follow_up_id:int}/done", api_follow_up_done, methods=("POST",),
              access="write", summary="voip: mark a missed-call follow-up done (called back)"),
     WebRoute("/call", api_call, methods=("POST",), access="write",

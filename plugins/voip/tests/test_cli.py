@@ -126,7 +126,8 @@ def test_interactions_list_shows_answered_and_missed_calls_with_duration(app, cr
 
     cid = make_customer(app, "مریم", phones=["09121234567"])
     with app.unit_of_work() as uow:
-        for e in answered_call("a1") + [ev("ringing", "m1", 600, extension="101"), ev("hangup", "m1", 630)]:
+        missed = [ev("ringing", "m1", 600, extension="101"), ev("hangup", "m1", 630)]
+        for e in answered_call("a1") + missed:
             handle_call_event(uow, e)
     lines = crm_cli("interactions", "list", str(cid), env={"CRM_LANG": "en"}).stdout.splitlines()
     assert [line.split("\t")[-1] for line in lines] == ["missed", "answered · 2:00"]
