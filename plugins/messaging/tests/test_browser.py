@@ -160,6 +160,7 @@ def test_a_manager_previews_a_template_and_sends_a_campaign_on_a_segment(shop, c
     page.fill("textarea[name=body]",
               "{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
     expect(page.locator("#preview-body")).to_contain_text("سارا عزیز، شب یلدا")
+    page.locator("#preview").scroll_into_view_if_needed()
     shot(page, f"templates-{width}")
 
     page.goto(url + "/p/messaging/campaigns")
