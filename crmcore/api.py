@@ -47,6 +47,7 @@ from .services.notifications import (  # noqa: F401
 )
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import Match, find_customers, search_customers  # noqa: F401
+from .services.customer_list import get_segment, list_segments  # noqa: F401
 from .services.search_plan import SCORE_EXACT_CONTACT, Page  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
 from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401

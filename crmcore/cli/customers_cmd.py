@@ -127,7 +127,9 @@ def show(customer, as_json):
         panels = gather_panels(uow, c)
         facts = summary(uow, c)
         fmt = Formatter.for_app(app, money_unit=money_unit_of(uow))
-        _print_profile(data, c, panels, recent, fmt, facts)
+        from ..services.interactions import interaction_details
+
+        _print_profile(data, c, panels, recent, fmt, facts, interaction_details(uow, recent))
 
 
 _FIELDS = {
@@ -163,7 +165,7 @@ def _summary_lines(facts, fmt, width: int) -> list:
     return renderables(stats, fmt, width) + renderables(badges, fmt, width)
 
 
-def _print_profile(data, customer, panels, recent, fmt, facts=()):
+def _print_profile(data, customer, panels, recent, fmt, facts=(), details=None):
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
@@ -227,7 +229,7 @@ def _print_profile(data, customer, panels, recent, fmt, facts=()):
         con.print(Text(label("recent"), style="bold underline"))
         con.print(
             Padding(
-                table_renderable(interactions_table(recent), fmt, con.width - 2),
+                table_renderable(interactions_table(recent, details=details), fmt, con.width - 2),
                 (0, 0, 0, 2),
                 expand=False,
             )

@@ -56,7 +56,9 @@ def list_cmd(customer, kind, limit, as_json):
     """A customer's interactions, newest first."""
     from ..domain.dates import format_datetime
     from ..services.customers import resolve_customer
-    from ..services.interactions import interaction_to_dict, list_interactions
+    from ..formatting import cli_language
+    from ..services.interactions import interaction_details, interaction_to_dict, list_interactions
+    from ..ui import text_of
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
@@ -64,12 +66,16 @@ def list_cmd(customer, kind, limit, as_json):
         items = list_interactions(uow.session, c.id, kind=kind, limit=limit)
         rows = [interaction_to_dict(i, calendar=app.calendar, tz=app.timezone) for i in items]
         shown = [format_datetime(i.occurred_at, app.calendar, tz=app.timezone) for i in items]
+        details = interaction_details(uow, items) if not as_json else {}
     if as_json:
         echo_json(rows)
         return
+    lang = cli_language()
     for r, when in zip(rows, shown):
         amount = f"\t{r['amount']} {r['currency']}" if r["amount"] else ""
-        click.echo(f"{r['id']}\t{when}\t{r['kind']}\t{r['channel'] or ''}{amount}")
+        said = text_of(details.get(r["id"]), lang)
+        click.echo(f"{r['id']}\t{when}\t{r['kind']}\t{r['channel'] or ''}{amount}"
+                   + (f"\t{said}" if said else ""))
 
 
 # bulk import of histories (crmcore.importing)

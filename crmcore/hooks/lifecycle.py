@@ -74,6 +74,19 @@ def crm_interaction_kinds():
 
 
 @hookspec
+def crm_interaction_details(interaction):
+    """Describe an interaction the plugin recorded in a few words, for ``crm interactions list``
+    and the interactions table of the customer page and ``crm customers show`` (a call: answered
+    and how long, or missed).
+
+    :param interaction: the :class:`crmcore.storage.models.Interaction`.
+    :return: a :class:`crmcore.ui.Label` (or ``str``), or ``None`` for interactions the plugin
+        did not record; the first answer is shown.
+    :when: each time such a list is shown.
+    """
+
+
+@hookspec
 def crm_demo_seed(uow, customers, rng):
     """Add the plugin's part of ``crm demo`` to a fresh database of a Persian sample business.
 

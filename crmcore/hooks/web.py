@@ -97,6 +97,18 @@ def crm_web_segment_actions():
 
 
 @hookspec
+def crm_web_phone_actions():
+    """Offer a button beside every phone number on the customer page, e.g. click-to-call through
+    the business's PBX.
+
+    :return: a list of :class:`crmcore.web.contrib.PhoneAction` (``key``, ``label``/``label_fa``,
+        ``path`` of the plugin's page route that receives the POST of ``customer_id`` and ``phone``
+        (E.164) with CSRF, ``access`` needed, ``available(crm)`` deciding whether to show it now).
+    :when: once, when the web application is built; ``available`` each time the page is drawn.
+    """
+
+
+@hookspec
 def crm_web_dashboard_widgets(uow, user, dashboard):
     """Add widgets to the dashboard at ``/`` (the page a user opens first: today's work and the
     business's figures). Called for users whose level for the plugin reaches ``read``; show or

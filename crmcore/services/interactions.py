@@ -216,9 +216,21 @@ def channel_label(channel: str | None):
     return Label(en, fa)
 
 
-def interactions_table(interactions, *, title=None):
+def interaction_details(uow, interactions) -> dict[int, Any]:
+    """``{interaction id: Label or str}``: what the plugins say about each
+    (``crm_interaction_details``), else the payload's ``text``."""
+    found: dict[int, Any] = {}
+    for i in interactions:
+        said = [d for d in uow.call("crm_interaction_details", interaction=i) if d]
+        text = (i.payload or {}).get("text") if isinstance(i.payload, dict) else None
+        if said or text:
+            found[i.id] = said[0] if said else text
+    return found
+
+
+def interactions_table(interactions, *, title=None, details: dict[int, Any] | None = None):
     """Recent interactions as a :class:`crmcore.ui.Table` (the customer page and ``crm customers
-    show``)."""
+    show``); ``details`` from :func:`interaction_details`."""
     from ..ui import Badge, Column, Label, Table
 
     return Table(
@@ -235,7 +247,8 @@ def interactions_table(interactions, *, title=None):
                 "kind": Badge(kind_label(i.kind)),
                 "channel": channel_label(i.channel),
                 "amount": i.money,
-                "details": (i.payload or {}).get("text") if isinstance(i.payload, dict) else None,
+                "details": details.get(i.id) if details is not None else (
+                    (i.payload or {}).get("text") if isinstance(i.payload, dict) else None),
             }
             for i in interactions
         ],

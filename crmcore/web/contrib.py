@@ -136,6 +136,8 @@ class WebContext:
     limit: int = 100
     after: list[Any] | None = None
     next_key: list[Any] | None = None
+    #: ``url_after(key)``: this list's URL for the page after ``key`` (set by the kernel)
+    url_after: Callable[[list[Any] | None], str | None] | None = None
 
     def page(self, stmt, order: list[tuple[Any, bool]]) -> list[Any]:
         """One page of ``stmt`` (a select of ORM rows) in ``order``: ``(column, descending)`` pairs,
@@ -146,6 +148,11 @@ class WebContext:
         rows, self.next_key = page_of_query(self.uow.session, stmt, order, self.limit, self.after,
                                             lambda row: [getattr(row, c.key) for c, _d in order])
         return rows
+
+    def next_page_url(self) -> str | None:
+        """After :meth:`page`: the URL of the next page (for a paged page route's "more" link),
+        ``None`` on the last page."""
+        return self.url_after(self.next_key) if self.url_after and self.next_key else None
 
     def render(self, template: str, title: str = "", **variables: Any):
         """An HTML page: ``template`` (``"package:path.html"``) inside the site layout, auto-escaped."""
@@ -176,3 +183,18 @@ class SegmentAction:
     label_fa: str | None = None
     fields: tuple[SegmentField, ...] = ()
     access: str = attrs.field(default="write", validator=_access)
+
+
+@attrs.frozen
+class PhoneAction:
+    """A button beside each phone number of a customer (the customer page): a form posting
+    ``customer_id`` and ``phone`` (E.164) with the session's CSRF token to the plugin's page route
+    ``/p/<plugin><path>``; shown to users whose level for the plugin reaches ``access``, and only
+    while ``available(crm)`` says so (e.g. a telephony adapter is configured)."""
+
+    key: str
+    label: str
+    path: str = attrs.field(validator=_path)
+    label_fa: str | None = None
+    access: str = attrs.field(default="write", validator=_access)
+    available: Callable[[Any], bool] | None = None

@@ -4,7 +4,8 @@ The voip plugin writes each incoming call's screen pop to the outbox in the tran
 (whichever process listens to the PBX or receives the webhooks). ``GET /events/calls`` polls the outbox for
 newer rows and sends each as an event ``call`` with the row id as the event id, so a browser reconnecting with
 ``Last-Event-ID`` misses nothing; a new stream starts after the newest row (old calls are not replayed). A user
-with an extension only sees calls ringing that extension (or calls for no extension in particular).
+with an extension only sees calls ringing that extension (or calls for no extension in particular),
+and a caller who is a customer the user may not read (record rules) is shown without a name.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def pop_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
             "summary": {k: summary[k] for k in ("tier", "points", "open_tickets") if k in summary},
             "last_purchase": summary.get("last_purchase"),
             "others": len(payload.get("other_matches") or []),
-            "suggestion": {"phone": suggestion.get("phone")} if suggestion else None}
+            "suggestion": {"phone": suggestion.get("phone")} if suggestion else None,
+            "restricted": False}
 
 
 def _national(number: Any) -> str | None:
@@ -61,6 +63,24 @@ def _visible(user: Principal, payload: dict[str, Any]) -> bool:
     return not user.extension or not ext or str(ext) == user.extension
 
 
+def _hide_unreadable(uow, pops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The record rules on pops: a caller who is a customer the user may not read is shown without
+    name, link or profile facts (``restricted``), as on the customer's own page (403)."""
+    from ..services.access import customer_clause
+    from ..storage.models import Customer
+
+    clause = customer_clause(uow, "read")
+    ids = {p["customer"]["id"] for p in pops
+           if p["customer"] and p["customer"].get("id") is not None}
+    if clause is None or not ids:
+        return pops
+    readable = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_(ids), clause)))
+    for pop in pops:
+        if pop["customer"] and pop["customer"].get("id") not in readable:
+            pop.update(customer=None, restricted=True, summary={}, last_purchase=None, others=0)
+    return pops
+
+
 def newest_id(uow) -> int:
     return uow.session.scalar(select(func.max(OutboxEvent.id))) or 0
 
@@ -78,21 +98,23 @@ def pops_after(uow, user: Principal, after: int, limit: int = BATCH) -> tuple[li
         .where(OutboxEvent.event.in_((EVENT, NOTICE)), OutboxEvent.id > after)
         .order_by(OutboxEvent.id).limit(limit)).all()
     last = rows[-1].id if rows else after
-    pops = []
+    calls, notices = [], []
     for r in rows:
         payload = r.payload or {}
         if r.event == NOTICE:
             if payload.get("username") == user.username and payload.get("pop"):
-                pops.append(notice_for_browser(r.id, payload))
+                notices.append(notice_for_browser(r.id, payload))
         elif _visible(user, payload):
-            pops.append(pop_for_browser(r.id, payload))
-    return pops, last
+            calls.append(pop_for_browser(r.id, payload))
+    pops = _hide_unreadable(uow, calls) + notices
+    return sorted(pops, key=lambda p: p["id"]), last
 
 
 def recent_pops(uow, user: Principal, limit: int = 20) -> list[dict[str, Any]]:
     rows = uow.session.execute(select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.event == EVENT)
                                .order_by(OutboxEvent.id.desc()).limit(limit * 3)).all()
-    return [pop_for_browser(r.id, r.payload or {}) for r in rows if _visible(user, r.payload or {})][:limit]
+    return _hide_unreadable(uow, [pop_for_browser(r.id, r.payload or {}) for r in rows
+                                  if _visible(user, r.payload or {})][:limit])
 
 
 def build_router() -> APIRouter:

@@ -25,7 +25,8 @@ FA: dict[str, str] = {
     "Incoming call": "تماس ورودی", "Unknown caller": "تماس‌گیرنده ناشناس", "Open the customer": "پرونده مشتری",
     "Add as customer": "افزودن به مشتریان", "Live calls": "تماس‌های زنده",
     "Waiting for calls…": "در انتظار تماس…", "Tier": "سطح", "Points": "امتیاز", "Open tickets": "تیکت‌های باز",
-    "Last purchase": "آخرین خرید",
+    "Last purchase": "آخرین خرید", "A colleague's customer": "مشتری همکار",
+    "Call": "تماس", "Call this number": "تماس با این شماره",
     # keys plugins commonly use in their profile data (shown by the generic panel)
     "Balance": "مانده", "Expires": "انقضا", "Expiring": "در حال انقضا", "Open": "باز", "Status": "وضعیت",
     "Score": "امتیاز نظرسنجی", "Nps": "NPS", "Deals": "معاملات", "Tickets": "تیکت‌ها", "Stage": "مرحله",

@@ -268,12 +268,17 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
     titles = {p.plugin: p.title for p in shown if not p.error}
     shown_sources = set(page.sources) | ({only} if only else set())
     sources = [(p, titles.get(p, p)) for p in sorted(shown_sources) if p != customer_view.KERNEL]
+    phone_actions = [{"href": f"/p/{plugin}{a.path}", "key": a.key,
+                      "label": a.label_fa if lang == "fa" and a.label_fa else a.label}
+                     for plugin, a in web.contributions.phone_actions
+                     if user.can(a.access, plugin)
+                     and (a.available is None or a.available(web.crm))]
     return render(request, "customer.html", user, status=status, title="Customer", c=data,
                   panels=shown, error=error, can_write=may_write, fmt=fmt,
                   head_stats=stats, head_badges=badges, timeline=entries, sources=sources,
                   only=only, before=before, older=page.before, failed=sorted(set(failed)),
                   actions=actions, currencies=currencies, sale=sale or {},
-                  money_unit=fmt.money_unit_name("IRR"))
+                  money_unit=fmt.money_unit_name("IRR"), phone_actions=phone_actions)
 
 
 def customer_currencies(uow, customer_id: int) -> list[str]:

@@ -16,7 +16,7 @@ from .contrib import WebContext, WebRoute
 from .deps import (
     WebError, api_user, client_address, current_principal, form_text, page_user, state,
 )
-from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link
+from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url
 from .view import redirect, render, render_plugin_page
 
 
@@ -67,7 +67,8 @@ def _endpoint(plugin: str, route: WebRoute):
                                      query=dict(request.query_params), body=body, lang=lang,
                                      renderer=lambda template, title="", **v: render_plugin_page(
                                          request, user, template, title, **v),
-                                     limit=limit, after=after)
+                                     limit=limit, after=after,
+                                     url_after=lambda key: next_url(request, web, scope, key))
                     result = route.endpoint(ctx)
                     if isinstance(result, Response) and result.status_code >= 400:
                         # a page showing a refusal beside its field: nothing it did is stored

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..errors import PluginHookError
 from ..formatting import Formatter, money_unit_of
 from .auth import Principal, bearer_of, principal_from, session_cookie_name
-from .contrib import MenuItem, SegmentAction, WebBoard, WebMount, WebPanel, WebRoute
+from .contrib import MenuItem, PhoneAction, SegmentAction, WebBoard, WebMount, WebPanel, WebRoute
 from .i18n import LANGUAGES, translate
 from .render import make_environment
 from .settings import WebSettings
@@ -36,12 +36,13 @@ class Contributions:
     menu: list[tuple[str, MenuItem]] = attrs.field(factory=list)
     boards: dict[tuple[str, str], WebBoard] = attrs.field(factory=dict)
     segment_actions: list[tuple[str, SegmentAction]] = attrs.field(factory=list)
+    phone_actions: list[tuple[str, PhoneAction]] = attrs.field(factory=list)
 
     @classmethod
     def collect(cls, pm) -> "Contributions":
         found = cls()
         for hook_name in ("crm_web_routes", "crm_web_panels", "crm_web_menu", "crm_web_boards",
-                          "crm_web_segment_actions"):
+                          "crm_web_segment_actions", "crm_web_phone_actions"):
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 plugin = impl.plugin_name
                 try:
@@ -55,7 +56,8 @@ class Contributions:
     def _add(self, plugin: str, hook_name: str, item: Any) -> None:
         expected = {"crm_web_routes": (WebRoute, WebMount), "crm_web_panels": (WebPanel,),
                     "crm_web_menu": (MenuItem,), "crm_web_boards": (WebBoard,),
-                    "crm_web_segment_actions": (SegmentAction,)}[hook_name]
+                    "crm_web_segment_actions": (SegmentAction,),
+                    "crm_web_phone_actions": (PhoneAction,)}[hook_name]
         if not isinstance(item, expected):
             raise PluginHookError(plugin, hook_name, TypeError(
                 f"returned {type(item).__name__}; expected {' or '.join(t.__name__ for t in expected)}"))
@@ -72,6 +74,8 @@ class Contributions:
             self.menu.append((plugin, item))
         elif isinstance(item, SegmentAction):
             self.segment_actions.append((plugin, item))
+        elif isinstance(item, PhoneAction):
+            self.phone_actions.append((plugin, item))
         else:
             if (plugin, item.key) in self.boards:
                 raise PluginHookError(plugin, hook_name, ValueError(f"two boards named {item.key!r}"))

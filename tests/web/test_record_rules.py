@@ -261,3 +261,26 @@ def test_report_downloads_follow_the_record_rules(reps, crm_app, crm_app_factory
     assert page.status_code == 200 and "رضا کریمی" in page.text and "HYPERLINK" not in page.text
     api = client.get("/api/reports/percustomer.list", headers=bearer(reps["reza"]))
     assert api.status_code == 200 and [r[0] for r in api.json()["rows"]] == [mine]
+
+
+def test_caller_id_pops_hide_customers_the_user_may_not_read(client, reps, crm_app):
+    """The pops (``/events/calls``, ``/calls``) follow the read scope: another agent's customer
+    calls in as "a colleague's customer", without name, link or profile facts."""
+    from crmcore.testing import emit_event
+
+    from .test_boards_and_calls import events_of, pop
+
+    mine = created_by(client, reps["reza"], "علی نوری", phones=["09127654321"])
+    theirs = created_by(client, reps["sima"], "مریم رضایی", phones=["09121234567"])
+    for cid, name, number in ((theirs, "مریم رضایی", "+989121234567"),
+                              (mine, "علی نوری", "+989127654321")):
+        emit_event(crm_app, "voip_incoming_call", customer_id=cid, data=pop(cid, name, number))
+    scope(crm_app, "agent", read="own")
+    seen = events_of(client.get("/events/calls?after=0", headers=bearer(reps["reza"])).text)
+    assert [(p["customer"], p["restricted"], p["summary"]) for p in seen] == [
+        (None, True, {}), ({"id": mine, "name": "علی نوری"}, False, {"tier": "gold", "points": 1200})]
+    manager = events_of(client.get("/events/calls?after=0", headers=bearer(reps["manager"])).text)
+    assert [p["customer"]["name"] for p in manager] == ["مریم رضایی", "علی نوری"]
+    login(client, "reza")
+    page = client.get("/calls").text
+    assert "مریم رضایی" not in page and "مشتری همکار" in page and "علی نوری" in page

@@ -134,7 +134,9 @@
       var node = template.content.firstElementChild.cloneNode(true);
       node.setAttribute("data-call", pop.id);
       node.querySelector(".pop-title").textContent = (i18n.incoming || "Incoming call") + " · " +
-        (pop.customer ? pop.customer.name : (i18n.unknown || "Unknown caller"));
+        (pop.customer ? pop.customer.name
+          : pop.restricted ? (i18n.restricted || "A colleague's customer")
+          : (i18n.unknown || "Unknown caller"));
       var number = node.querySelector(".pop-number");
       number.textContent = digits(pop.number_display || pop.number || "");
       number.setAttribute("dir", "ltr");
@@ -157,7 +159,8 @@
         li.appendChild(el("bdi", digits(pop.number_display || pop.number || ""), {dir: "ltr"}));
         li.appendChild(document.createTextNode(" "));
         if (pop.customer) li.appendChild(el("a", pop.customer.name, {href: "/customers/" + pop.customer.id}));
-        else li.appendChild(document.createTextNode(i18n.unknown || "Unknown caller"));
+        else li.appendChild(document.createTextNode(pop.restricted
+          ? (i18n.restricted || "A colleague's customer") : (i18n.unknown || "Unknown caller")));
         list.prepend(li);
       }
     });

@@ -71,19 +71,32 @@ def get_campaign(uow, name: str) -> Campaign:
 
 def count_campaign(uow, campaign: Campaign) -> dict[str, int]:
     """Dry run: how many customers match, how many cannot be reached and why, how many would be sent."""
-    matching = segment_ids(uow, campaign.where)
-    reach = set(segment_ids(uow, campaign.where, reachable(campaign.channel)))
-    consent_col = Customer.consent_sms if campaign.channel == "sms" else Customer.consent_email
-    no_consent = len(segment_ids(uow, campaign.where, consent_col.is_not(True)))
+    return audience_counts(uow, campaign.where, campaign.channel, campaign_id=campaign.id)
+
+
+def audience_counts(uow, where: list[str], channel: str, *,
+                    campaign_id: int | None = None) -> dict[str, int]:
+    """Who a campaign on ``where`` would reach on ``channel``: ``matching`` customers, those
+    ``with_consent`` and without (``no_consent``), consenting ones with no number or address
+    (``no_recipient``), those over the frequency cap, those the campaign already queued, and how
+    many would be sent now (``would_send``)."""
+    check_channel(channel)
+    matching = segment_ids(uow, where)
+    reach = set(segment_ids(uow, where, reachable(channel)))
+    consent_col = Customer.consent_sms if channel == "sms" else Customer.consent_email
+    no_consent = len(segment_ids(uow, where, consent_col.is_not(True)))
     settings = get_settings(uow)
     cap = frequency_cap(settings)
     counts = promotional_counts(uow, reach, uow.now(), settings)
     capped = sum(1 for cid in reach if cap and counts.get(cid, 0) >= cap[0])
-    already = uow.session.scalar(select(func.count()).select_from(Message).where(
-        Message.campaign_id == campaign.id)) or 0
-    return {"matching": len(matching), "no_consent": no_consent,
-            "no_recipient": len(matching) - no_consent - len(reach), "frequency_capped": capped,
-            "already_queued": already, "would_send": max(len(reach) - capped - already, 0)}
+    already = 0
+    if campaign_id is not None:
+        already = uow.session.scalar(select(func.count()).select_from(Message).where(
+            Message.campaign_id == campaign_id)) or 0
+    return {"matching": len(matching), "with_consent": len(matching) - no_consent,
+            "no_consent": no_consent, "no_recipient": len(matching) - no_consent - len(reach),
+            "frequency_capped": capped, "already_queued": already,
+            "would_send": max(len(reach) - capped - already, 0)}
 
 
 def preview_campaign(uow, campaign: Campaign, customer) -> dict[str, Any]:

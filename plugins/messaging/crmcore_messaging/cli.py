@@ -366,14 +366,15 @@ def triggers():
 
 @triggers.command("set")
 @click.argument("event")
-@click.option("--template", required=True)
+@click.option("--template",
+              help="The template to send; transfer triggers have a Persian default text.")
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
 def triggers_set(event, template, channel):
     """Send TEMPLATE on EVENT (the template may only use the fields the event provides)."""
     from .service import set_trigger
 
     with get_app().unit_of_work() as uow:
-        set_trigger(uow, event=event, template=template, channel=channel)
+        template = set_trigger(uow, event=event, template=template, channel=channel).template
     click.echo(f"{event} → {template} ({channel})")
 
 

@@ -24,6 +24,20 @@ def crm_web_segment_actions():
 
 
 @hookimpl
+def crm_web_routes():
+    from .web import ROUTES
+
+    return ROUTES
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import MENU
+
+    return MENU
+
+
+@hookimpl
 def crm_jobs():
     from .jobs import JOBS
 
@@ -147,3 +161,22 @@ def crm_staff_message(uow, channel, address, subject, body, key):
             logging.getLogger(__name__).exception("messaging: staff notification %s not sent", key)
     uow.after_commit(send)
     return "queued"
+
+
+def transfers_transfer_completed(uow, transfer):
+    triggers.transfer_event(uow, "transfer_received", transfer)
+
+
+@hookimpl(optionalhook=True)
+def transfers_transfer_requested(uow, transfer):
+    triggers.transfer_event(uow, "transfer_pending", transfer)
+
+
+@hookimpl(optionalhook=True)
+def transfers_transfer_expired(uow, transfer):
+    triggers.transfer_event(uow, "transfer_expired", transfer)
+
+
+@hookimpl(optionalhook=True)
+def transfers_transfer_reversed(uow, transfer):
+    triggers.transfer_event(uow, "transfer_reversed", transfer)

@@ -11,10 +11,11 @@ from crmcore.api import Conflict, NotFound, ValidationError, to_ascii_digits, wh
 from .channels import validate_options
 from .models import CATEGORIES, LANGUAGES, Campaign, Occasion, Provider, Template, Trigger
 from .policy import check_channel
-from .templating import BASE_FIELDS, TRIGGER_FIELDS, check_source, used_fields_of
+from .templating import BASE_FIELDS, DEFAULT_TEMPLATES, TRIGGER_FIELDS, check_source, used_fields_of
 
 EVENT_TRIGGERS = ("purchase", "points_expiring", "tier_changed", "ticket_closed", "winners_drawn",
-                  "survey_invitation", "referral_joined", "referral_reward")
+                  "survey_invitation", "referral_joined", "referral_reward",
+                  "transfer_received", "transfer_pending", "transfer_expired", "transfer_reversed")
 DATE_TRIGGERS = ("birthday", "anniversary")
 _NAME = re.compile(r"^[\w.-]{1,100}$", re.UNICODE)
 
@@ -175,11 +176,15 @@ def provider_to_dict(p: Provider) -> dict[str, Any]:
 
 
 # --- triggers and occasions -----------------------------------------------------------------------------
-def set_trigger(uow, *, event: str, template: str, channel: str) -> Trigger:
+def set_trigger(uow, *, event: str, template: str | None, channel: str) -> Trigger:
+    """Send ``template`` on ``event``; without one, a trigger with a Persian default text uses the
+    SMS template named after it (saved from :data:`.templating.DEFAULT_TEMPLATES` when missing)."""
     if event not in EVENT_TRIGGERS + DATE_TRIGGERS:
         raise ValidationError(f"unknown trigger {event!r} ({', '.join(EVENT_TRIGGERS + DATE_TRIGGERS)})",
                               field="event")
     check_channel(channel)
+    if not template:
+        template = _default_template(uow, event, channel)
     check_template_for(uow, template, channel, event)
     row = uow.session.scalar(select(Trigger).where(Trigger.event == event, Trigger.channel == channel))
     if row is None:
@@ -190,6 +195,18 @@ def set_trigger(uow, *, event: str, template: str, channel: str) -> Trigger:
     uow.cache.get("messaging", {}).pop("triggers", None)
     uow.audit("set", "messaging_trigger", row.id, {"event": event, "channel": channel, "template": template})
     return row
+
+
+def _default_template(uow, event: str, channel: str) -> str:
+    if event not in DEFAULT_TEMPLATES or channel != "sms":
+        raise ValidationError(f"name the template the {event} trigger sends (--template); only "
+                              f"{', '.join(DEFAULT_TEMPLATES)} have a default SMS text",
+                              field="template")
+    exists = uow.session.scalar(select(Template.id).where(
+        Template.name == event, Template.channel == "sms", Template.language == "fa"))
+    if exists is None:
+        save_template(uow, name=event, channel="sms", language="fa", body=DEFAULT_TEMPLATES[event])
+    return event
 
 
 def remove_trigger(uow, event: str, channel: str) -> None:
@@ -261,3 +278,26 @@ def remove_occasion(uow, name: str) -> None:
 def template_to_dict(t: Template) -> dict[str, Any]:
     return {"name": t.name, "channel": t.channel, "language": t.language, "category": t.category,
             "subject": t.subject, "body": t.body, "updated_at": t.updated_at.isoformat()}
+
+
+def preview_text(uow, *, body: str, subject: str | None = None, channel: str = "sms",
+                 customer=None) -> dict[str, Any]:
+    """A template's text (not yet saved) rendered as ``customer`` would get it — sample values
+    for the fields events add — or, without a customer, for the sample customer. Checked as saving
+    checks it (syntax, unknown fields, the sandbox, the channel's length)."""
+    from .fields import customer_fields
+    from .templating import SAMPLE, render_source
+
+    check_channel(channel)
+    if not (body or "").strip():
+        raise ValidationError("the template body is empty", field="body")
+    if channel == "sms" and subject:
+        raise ValidationError("an SMS has no subject", field="subject")
+    check_source(body, field="body")
+    if subject:
+        check_source(subject, field="subject")
+    context = dict(SAMPLE) | (customer_fields(uow, customer) if customer is not None else {})
+    shown_subject = (render_source(subject, context, field="subject", channel="email")
+                     if subject else None)
+    return {"customer_id": customer.id if customer is not None else None, "subject": shown_subject,
+            "body": render_source(body, context, field="body", channel=channel)}

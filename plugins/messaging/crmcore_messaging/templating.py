@@ -8,11 +8,12 @@ template cannot exhaust memory. An unknown field is an error (StrictUndefined), 
 from __future__ import annotations
 
 import operator
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -46,6 +47,12 @@ TRIGGER_FIELDS: dict[str, dict[str, str]] = {
     "referral_joined": {"friend_name": "the friend who joined with the member's code"},
     "referral_reward": {"points": "points of the reward", "friend_name": "the friend whose purchase "
                         "qualified", "role": "referrer or friend"},
+    **{event: {"points": "points moved", "fee": "fee the sender paid", "transfer_id": "transfer id",
+               "sender_name": "who sent the points", "recipient_name": "who receives them",
+               "respond_by": "date the recipient must accept by (None unless pending)",
+               "role": "sender or recipient: which side this message goes to"}
+       for event in ("transfer_received", "transfer_pending", "transfer_expired",
+                     "transfer_reversed")},
     "birthday": {"age": "age in years, or None when the birth year is unknown"},
     "anniversary": {"years": "whole years of membership"},
     "occasion": {"occasion": "the occasion's name (nowruz, yalda…)"},
@@ -60,7 +67,25 @@ SAMPLE: dict[str, Any] = {
     "direction": "up", "ticket_id": 1, "ticket_subject": "ارسال سفارش", "lottery": "قرعه‌کشی نوروز",
     "prize": "سکه", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
     "due_at": date(2025, 3, 22), "age": 34, "years": 2, "occasion": "nowruz",
-    "friend_name": "سارا کریمی", "role": "referrer", "lottery_code": "4827-1635",
+    "friend_name": "سارا کریمی", "role": "referrer", "lottery_code": "4827-1635", "fee": 10, "transfer_id": 1,
+    "sender_name": "نرگس احمدی", "recipient_name": "کیان احمدی", "respond_by": date(2025, 3, 24),
+}
+
+#: Persian texts a trigger uses when it is set without a template of its own (``crm messages
+#: triggers set transfer_received``): saved as the SMS template named after the trigger
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "transfer_received": "{{ first_name }} عزیز، {{ points|number|fa }} امتیاز از "
+                         "{{ sender_name }} به حساب باشگاه شما منتقل شد.",
+    "transfer_pending": "{{ first_name }} عزیز، {{ sender_name }} {{ points|number|fa }} امتیاز "
+                        "برای شما فرستاده است؛ لطفاً تا {{ respond_by|jalali(true)|fa }} آن را "
+                        "بپذیرید.",
+    "transfer_expired": "{{ first_name }} عزیز، انتقال {{ points|number|fa }} امتیاز به "
+                        "{{ recipient_name }} در مهلت پذیرفته نشد و امتیازها به حساب شما برگشت.",
+    "transfer_reversed": "{% if role == 'sender' %}{{ first_name }} عزیز، انتقال "
+                         "{{ points|number|fa }} امتیاز به {{ recipient_name }} برگشت خورد و "
+                         "امتیازها به حساب شما بازگشت.{% else %}{{ first_name }} عزیز، انتقال "
+                         "{{ points|number|fa }} امتیاز از {{ sender_name }} برگشت خورد و از حساب "
+                         "شما کسر شد.{% endif %}",
 }
 
 
@@ -120,8 +145,35 @@ def f_gregorian(value: Any) -> str:
     return format_date(_as_date(value), "gregorian")
 
 
-FILTERS = {"fa": f_fa, "number": f_number, "toman": f_toman, "rial": f_rial, "money": f_money,
-           "jalali": f_jalali, "gregorian": f_gregorian}
+def _strict(fn):
+    """A filter given a missing field reports the field (``'amount' is undefined``), not its own
+    type error about an Undefined value."""
+    def wrapper(value, *args):
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return fn(value, *args)
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+FILTERS = {name: _strict(fn) for name, fn in {
+    "fa": f_fa, "number": f_number, "toman": f_toman, "rial": f_rial, "money": f_money,
+    "jalali": f_jalali, "gregorian": f_gregorian}.items()}
+
+
+def missing_field_message(exc: UndefinedError) -> str:
+    """One line naming the missing field and the triggers that provide it."""
+    match = re.match(r"'([^']+)' is undefined", exc.message or "")
+    if match is None:
+        return f"the template uses a field that is not available: {exc.message}"
+    name = match[1]
+    givers = [t for t, fields in TRIGGER_FIELDS.items() if name in fields]
+    where = ""
+    if givers:
+        where = (f" (only the {givers[0]} trigger provides it)" if len(givers) == 1
+                 else f" (only the {', '.join(givers)} triggers provide it)")
+    return f"the template needs the field {name!r}, which this message does not have{where}"
 
 
 # --- the sandbox -----------------------------------------------------------------------------------------
@@ -193,8 +245,7 @@ def render_compiled(compiled, context: dict[str, Any], *, field: str = "body", c
         raise ValidationError(f"the template tries to reach something the sandbox forbids ({exc})",
                               field=field) from None
     except UndefinedError as exc:
-        raise ValidationError(f"the template uses a field that is not available: {exc.message}",
-                              field=field) from None
+        raise ValidationError(missing_field_message(exc), field=field) from None
     except TemplateError as exc:
         raise ValidationError(f"the template could not be rendered: {exc}", field=field) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:

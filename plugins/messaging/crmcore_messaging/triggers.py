@@ -156,3 +156,31 @@ def referral_reward(uow, reward, beneficiary, friend) -> None:
     fire(uow, "referral_reward", beneficiary, f"w{_get(reward, 'id')}",
          {"points": int(_get(reward, "points", default=0)), "role": str(_get(reward, "role", default="")),
           "friend_name": str(_get(friend, "display_name", default=""))})
+
+
+# --- transfers (points moved between members) ------------------------------------------------
+def _transfer_fields(uow, transfer, sender, recipient) -> dict[str, Any]:
+    respond_by = _get(transfer, "respond_by", default=None)
+    return {"points": int(_get(transfer, "points", default=0)),
+            "fee": int(_get(transfer, "fee", default=0)), "transfer_id": _get(transfer, "id"),
+            "sender_name": sender.display_name if sender else "",
+            "recipient_name": recipient.display_name if recipient else "",
+            "respond_by": _local_date(respond_by, uow)}
+
+
+def transfer_event(uow, event: str, transfer) -> None:
+    """``transfer_received`` and ``transfer_pending`` go to the recipient, ``transfer_expired`` to
+    the sender, ``transfer_reversed`` to both (``role`` tells which side reads it)."""
+    if not triggers_for(uow, event):
+        return
+    sender = _customer(uow, _get(transfer, "sender_id"))
+    recipient = _customer(uow, _get(transfer, "recipient_id"))
+    fields = _transfer_fields(uow, transfer, sender, recipient)
+    occurrence = f"x{fields['transfer_id']}"
+    readers = {"transfer_received": [("recipient", recipient)],
+               "transfer_pending": [("recipient", recipient)],
+               "transfer_expired": [("sender", sender)],
+               "transfer_reversed": [("sender", sender), ("recipient", recipient)]}[event]
+    for role, customer in readers:
+        if customer is not None:
+            fire(uow, event, customer, occurrence, {**fields, "role": role})

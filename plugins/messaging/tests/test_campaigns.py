@@ -52,8 +52,8 @@ def test_dry_run_count_explains_who_is_left_out(crm_app, shop):
     make(crm_app, ["tag=vip", "city=تهران"])
     with crm_app.unit_of_work(readonly=True) as uow:
         assert count_campaign(uow, get_campaign(uow, "spring")) == {
-            "matching": 3, "no_consent": 1, "no_recipient": 1, "frequency_capped": 0, "already_queued": 0,
-            "would_send": 1}
+            "matching": 3, "with_consent": 2, "no_consent": 1, "no_recipient": 1,
+            "frequency_capped": 0, "already_queued": 0, "would_send": 1}
     assert sent_to(crm_app) == []
 
 

@@ -63,7 +63,7 @@ def _step(uow, transfer: Transfer, event: str, reason: str | None = None) -> Non
 
 
 def _emit(uow, record: Transfer, name: str) -> None:
-    """Outbox row and hook ``transfers_transfer_<name>`` (only ``completed`` has a hook spec)."""
+    """Outbox row and hook ``transfers_transfer_<name>`` (declined and cancelled have no spec)."""
     uow.session.flush()
     uow.emit(f"transfers_transfer_{name}", customer_id=record.sender_id, data=transfer_to_dict(record),
              transfer=record)

@@ -103,8 +103,13 @@ def lookup(number, as_json):
     from .lookup import customers_with_number
     from .numbers import normalize_caller
 
+    from crmcore.api import ValidationError
+
     app = get_app()
     caller = normalize_caller(number, _config())
+    if caller.e164 is None and caller.kind in ("invalid", "withheld"):
+        raise ValidationError(caller.reason if caller.kind == "invalid"
+                              else f"{number!r} is not a phone number", field="number")
     with app.unit_of_work(readonly=True) as uow:
         found = [{"id": c.id, "name": c.display_name}
                  for c in customers_with_number(uow, caller.e164)]
@@ -198,22 +203,10 @@ def follow_ups_list(show_all, as_json):
 @click.argument("follow_up_id", type=int)
 def follow_ups_done(follow_up_id):
     """Mark a follow-up done (the caller was called back)."""
-    from crmcore.api import Conflict, NotFound
+    from .actions import mark_follow_up_done
 
-    from .models import FollowUp
-
-    app = get_app()
-    with app.unit_of_work() as uow:
-        f = uow.session.get(FollowUp, follow_up_id)
-        if f is None:
-            raise NotFound(f"no follow-up with id {follow_up_id}", field="follow_up")
-        if f.status == "done":
-            raise Conflict(f"follow-up {follow_up_id} is already done (by {f.done_by})", field="follow_up")
-        if f.via != "voip":
-            raise Conflict(f"follow-up {follow_up_id} was handed to {f.via} ({f.reference}); close it there",
-                           field="follow_up")
-        f.status, f.done_at, f.done_by = "done", uow.now(), uow.actor
-        uow.audit("done", "voip_follow_up", f.id, {"status": ["open", "done"]}, customer_id=f.customer_id)
+    with get_app().unit_of_work() as uow:
+        mark_follow_up_done(uow, follow_up_id)
     click.echo(f"follow-up {follow_up_id} done")
 
 
@@ -227,40 +220,14 @@ def follow_ups_done(follow_up_id):
 @click.option("--secret")
 def click_to_call(customer, extension, number, host, port, username, secret):
     """Click-to-call: ring EXTENSION, then dial the customer (AMI Originate)."""
-    import asyncio
+    from crmcore.api import resolve_customer
 
-    from crmcore.api import ValidationError, resolve_customer
-
-    from .adapters.ami_client import AMIError, originate
-    from .numbers import normalize_caller
+    from .actions import click_to_call as dial
 
     cfg = _config(ami_host=host, ami_port=port, ami_username=username, ami_secret=secret)
-    if not cfg.ami_username or not cfg.ami_secret:
-        raise ValidationError("AMI username and secret are needed (--username/--secret or CRM_VOIP_AMI_USERNAME "
-                              "and CRM_VOIP_AMI_SECRET)", field="secret")
-    if not extension.isdigit():
-        raise ValidationError(f"extension {extension!r} is not digits", field="extension")
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         c = resolve_customer(uow.session, customer)
-        phones = [p.e164 for p in c.phones]
+        placed = dial(cfg, extension=extension, customer=c, number=number)
         name = c.display_name
-    if number:
-        target = normalize_caller(number, cfg).e164
-        if target is None or target not in phones:
-            raise ValidationError(f"{number!r} is not one of {name}'s numbers ({', '.join(phones) or 'none'})",
-                                  field="number")
-    elif not phones:
-        raise ValidationError(f"customer {name} has no phone number", field="number")
-    else:
-        target = phones[0]
-    from crmcore.api import Phone
-
-    dial = Phone(target).national().replace(" ", "") if target.startswith("+98") else "00" + target[1:]
-    try:
-        reply = asyncio.run(originate(cfg.ami_host, cfg.ami_port, cfg.ami_username, cfg.ami_secret,
-                                      channel=cfg.ami_channel.format(extension=extension), exten=dial,
-                                      context=cfg.ami_context, caller_id=f"{name} <{dial}>"))
-    except AMIError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"ringing {extension}, then {dial} ({name}): {reply.get('Message') or 'queued'}")
+    click.echo(f"ringing {extension}, then {placed['dial']} ({name}): {placed['message']}")

@@ -27,6 +27,14 @@ def crm_customer_profile(uow, customer):
 
 
 @hookimpl
+def crm_interaction_details(interaction):
+    """A call's outcome in the customer's history: answered and for how long, or missed."""
+    from .profile import call_outcome
+
+    return call_outcome(interaction)
+
+
+@hookimpl
 def crm_demo_seed(uow, customers, rng):
     from .demo import seed_demo
 
@@ -71,9 +79,25 @@ def crm_customer_forgotten(uow, customer):
 @hookimpl
 def crm_web_routes():
     """The Twilio and JSON webhooks inside ``crm web``, at ``/hooks/voip/voip/twilio`` and ``…/voip/webhook``:
-    public (no login), because every request must carry a valid signature (see :mod:`.webapp`)."""
+    public (no login), because every request must carry a valid signature (see :mod:`.webapp`); the
+    call log, missed calls and click-to-call pages and API (:mod:`.web`)."""
     from crmcore.web.contrib import WebMount
 
     from . import webapp
+    from .web import routes
 
-    return [WebMount("/", factory=lambda crm: webapp.create_app(crm), public=True)]
+    return routes(WebMount("/", factory=lambda crm: webapp.create_app(crm), public=True))
+
+
+@hookimpl
+def crm_web_menu():
+    from .web import MENU
+
+    return MENU
+
+
+@hookimpl
+def crm_web_phone_actions():
+    from .web import PHONE_ACTIONS
+
+    return PHONE_ACTIONS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crmcore.api import ui
+from crmcore.api import to_persian_digits, ui
 
 from .models import COMPLETED, MISSED, Call, FollowUp
 
@@ -110,3 +110,16 @@ def _duration(seconds: int | None) -> str | None:
     if not seconds:
         return None
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def call_outcome(interaction) -> ui.Label | None:
+    """``answered · 3:05`` / ``missed`` for a call interaction voip recorded (its payload has the
+    call's status); ``None`` for anything else."""
+    payload = interaction.payload if isinstance(interaction.payload, dict) else {}
+    if interaction.kind != "call" or "call_key" not in payload or "status" not in payload:
+        return None
+    status, _tone = STATUSES.get(payload["status"], (L(str(payload["status"])), "neutral"))
+    talk = _duration(payload.get("duration_seconds"))
+    if not talk:
+        return status
+    return L(f"{status.en} · {talk}", f"{status.fa} · {to_persian_digits(talk)}")

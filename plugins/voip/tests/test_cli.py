@@ -1,5 +1,6 @@
 """``crm voip …`` in-process; ``crm voip listen`` against the simulated PBX (a real AMI TCP server)."""
 import json
+import pytest
 
 from crmcore.testing import make_customer, record_purchase
 from sqlalchemy import select
@@ -106,3 +107,29 @@ def test_click_to_call(app, crm_cli, fake_pbx):
     assert (sent["Channel"], sent["Exten"], sent["Context"]) == ("PJSIP/101", "02188888888", "from-internal")
     bad = crm_cli("voip", "call", str(cid), "--extension", "101", "--number", "09350000000", env=ami_env(pbx))
     assert bad.exit_code == 1 and "is not one of مریم's numbers" in bad.stderr
+
+
+@pytest.mark.parametrize("number, message", [
+    ("abc", "'abc' is not a phone number (it has characters other than digits)"),
+    ("anonymous", "'anonymous' is not a phone number"),
+])
+def test_lookup_of_something_that_is_no_number_fails(app, crm_cli, number, message):
+    result = crm_cli("voip", "lookup", number)
+    assert result.exit_code == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_interactions_list_shows_answered_and_missed_calls_with_duration(app, crm_cli):
+    from crmcore_voip.service import handle_call_event
+
+    from .test_calls import answered_call, ev
+
+    cid = make_customer(app, "مریم", phones=["09121234567"])
+    with app.unit_of_work() as uow:
+        missed = [ev("ringing", "m1", 600, extension="101"), ev("hangup", "m1", 630)]
+        for e in answered_call("a1") + missed:
+            handle_call_event(uow, e)
+    lines = crm_cli("interactions", "list", str(cid), env={"CRM_LANG": "en"}).stdout.splitlines()
+    assert [line.split("\t")[-1] for line in lines] == ["missed", "answered · 2:00"]
+    fa = crm_cli("interactions", "list", str(cid), env={"CRM_LANG": "fa"}).stdout.splitlines()
+    assert fa[-1].split("\t")[-1] == "پاسخ داده شد · ۲:۰۰"
