@@ -21,6 +21,7 @@ and ``crm customers show`` render it, and what is wrong with it on a Persian pag
 
 from .helpers import (  # noqa: F401
     FrozenClock,
+    cheap_passwords,
     assert_migrations_match_models,
     emit_event,
     make_customer,
@@ -42,7 +43,9 @@ _LAZY = {
     "viewer_for": "crmcore.services.access", "enable_plugin": "crmcore.services.plugins",
     "installed_manifests": "crmcore.plugin_host", "import_customers": "crmcore.importing",
     "create_app": "crmcore.web.app", "WebSettings": "crmcore.web.settings",
-    "AuditEntry": "crmcore.storage.models",
+    "AuditEntry": "crmcore.storage.models", "save_segment": "crmcore.services.customer_list",
+    "assign_customer": "crmcore.services.access", "set_unassigned": "crmcore.services.access",
+    "customer_timeline": ("crmcore.services.customer_view", "timeline"),
 }
 
 
@@ -50,5 +53,6 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attr = _LAZY[name] if isinstance(_LAZY[name], tuple) else (_LAZY[name], name)
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'crmcore.testing' has no attribute {name!r}")

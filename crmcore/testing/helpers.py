@@ -1,6 +1,7 @@
 """Helpers for tests of the kernel and of plugins."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -122,3 +123,18 @@ def emit_event(app, hook_name: str, *, customer_id: int | None = None, data: dic
     written and every implementation runs; returns the implementations' results."""
     with app.unit_of_work() as uow:
         return uow.emit(hook_name, customer_id=customer_id, data=data or {}, **kwargs)
+
+
+@contextmanager
+def cheap_passwords():
+    """Web users added inside get the cheapest argon2 parameters (a real hash costs ~0.6 s)."""
+    from argon2 import PasswordHasher, profiles
+
+    from ..web import users
+
+    original = users._hasher
+    users._hasher = lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    try:
+        yield
+    finally:
+        users._hasher = original

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crmcore.testing import make_customer, record_purchase
-from crmcore.web.users import add_user
+from crmcore.testing import add_user
 
 from browser_helpers import ARGS, CHROMIUM, live_web, login, overflow, shoot
 

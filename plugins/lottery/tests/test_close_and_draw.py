@@ -102,7 +102,7 @@ class FakeTiers:
     @hookimpl
     def crm_search_fields(self):
         from crmcore.api import Customer, SearchField, compare
-        from crmcore.storage.models import CustomerTag
+        from crmcore.api import CustomerTag
 
         def condition(op, value):
             if value not in self.LADDER:

@@ -2,8 +2,8 @@
 from datetime import datetime, timedelta, timezone
 
 from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections
-from crmcore.jobs import run_jobs
-from crmcore.reports import run_report
+from crmcore.testing import run_jobs
+from crmcore.api import run_report
 from crmcore.testing import (
     assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text,
     record_purchase,
@@ -110,7 +110,7 @@ def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
 
 
 def test_demo_part(tmp_path):
-    from crmcore.demo import build_demo
+    from crmcore.testing import build_demo
 
     summary = build_demo(tmp_path / "demo.db", customers=25)
     lines = [line for line in summary["lines"] if line.startswith("lottery:")]

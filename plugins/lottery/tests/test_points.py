@@ -3,7 +3,7 @@ CRMCORE_PLUGINS_ONLY=loyalty,lottery)."""
 import pytest
 
 from crmcore.api import Conflict, ValidationError, get_customer
-from crmcore.plugin_host import installed_manifests
+from crmcore.testing import installed_manifests
 from crmcore_lottery.campaigns import get_campaign
 from crmcore_lottery.entries import buy_with_points
 from crmcore_lottery.models import LotteryEntry

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from crmcore.testing import make_customer, record_purchase
 from crmcore.testing.web import login, web_client
-from crmcore.web.users import add_user
+from crmcore.testing import add_user
 
 from lottery_test_helpers import END, IN_WINDOW, codes, new_campaign
 

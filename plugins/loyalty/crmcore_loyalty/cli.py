@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 
 def _date(app, moment) -> str:

@@ -1019,7 +1019,7 @@ def api_simulate(ctx):
 
 
 def routes() -> list:
-    from crmcore.web.contrib import WebRoute as R
+    from crmcore.api import WebRoute as R
 
     member = "/members/{customer_id:int}"
     return [
@@ -1076,6 +1076,6 @@ def routes() -> list:
 
 
 def menu() -> list:
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Loyalty club", f"{PREFIX}/", label_fa="باشگاه مشتریان")]

@@ -74,9 +74,9 @@ def free_port() -> int:
 def counter(crm_app, monkeypatch):
     import uvicorn
     from argon2 import PasswordHasher, profiles
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
-    from crmcore.web.users import add_user
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
+    from crmcore.testing import add_user
 
     from crmcore_loyalty.testing import load
 

@@ -37,7 +37,7 @@ PASSWORD = "a long enough password"
 @pytest.fixture
 def users(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
-    from crmcore.web.users import add_user, create_token, set_permission
+    from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(
         "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 CHANNEL = click.Choice(["sms", "email"])
 

@@ -18,7 +18,7 @@ from crmcore.api import (
     Customer, CRMError, NotFound, ValidationError, check_customer, customer_clause, get_segment,
     list_segments, resolve_customer, ui,
 )
-from crmcore.web.contrib import MenuItem, SegmentAction, SegmentField, WebRoute
+from crmcore.api import MenuItem, SegmentAction, SegmentField, WebRoute
 
 from .campaigns import (
     audience_counts, campaign_stats, campaign_to_dict, count_campaign, create_campaign,

@@ -42,12 +42,10 @@ def shop(crm_app, tmp_path):
     """Twelve VIP customers (eight opted in to SMS, one of them without a mobile), a saved segment,
     a promotional template, a manager; served by ``crm web`` on a free port."""
     import uvicorn
-    from argon2 import PasswordHasher, profiles
 
-    from crmcore.services.customer_list import save_segment
-    from crmcore.web import users as web_users
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
+    from crmcore.testing import add_user, cheap_passwords, save_segment
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
     from crmcore_messaging.service import add_provider, save_template
 
     names = ["مریم رضایی", "سارا کریمی", "زهرا احمدی", "علی نوری", "رضا محمدی", "نرگس موسوی",
@@ -60,18 +58,14 @@ def shop(crm_app, tmp_path):
     from crmcore_voip.config import VoipConfig
 
     crm_app.voip_config = VoipConfig(ami_username="crm", ami_secret="s3cret")  # click-to-call shown
-    original = web_users._hasher
-    web_users._hasher = lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
-    try:
+    with cheap_passwords():
         with crm_app.unit_of_work(actor="setup") as uow:
-            web_users.add_user(uow, "manager", PASSWORD, "manager", display_name="Manager")
+            add_user(uow, "manager", PASSWORD, "manager", display_name="Manager")
             segment = save_segment(uow, "مشتریان ویژه تهران", ["tag=vip", "city=تهران"]).id
             add_provider(uow, name="dev", kind="file", channel="sms",
                          options={"path": str(tmp_path / "sms.jsonl")})
             save_template(uow, name="yalda", channel="sms", category="promotional",
                           body="{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
-    finally:
-        web_users._hasher = original
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="browser-msg")),
                                            host="127.0.0.1", port=port, log_level="warning"))

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from crmcore.api import ValidationError, get_customer
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import make_customer, record_purchase
 from crmcore_messaging.campaigns import (
     cancel_campaign, count_campaign, create_campaign, get_campaign, preview_campaign, run_campaign,

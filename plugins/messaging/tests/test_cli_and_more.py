@@ -188,7 +188,7 @@ def test_webhooks_apply_delivery_reports_and_inbound_opt_outs(crm_app, customer,
 
 
 def test_demo_seed(tmp_path):
-    from crmcore.demo import build_demo
+    from crmcore.testing import build_demo
 
     result = build_demo(tmp_path / "demo.db", customers=15)
     [line] = [x for x in result["lines"] if x.startswith("messaging:")]

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from crmcore.services.customer_list import save_segment
+from crmcore.testing import save_segment
 from crmcore.testing import make_customer
 from crmcore.testing.web import login as form_login, web_client
-from crmcore.web.users import add_user, create_token, set_permission
+from crmcore.testing import add_user, create_token, set_permission
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_provider, save_template
 
@@ -145,7 +145,7 @@ def test_only_managers_send_and_users_without_the_plugin_get_403_and_no_menu(crm
 
 
 def test_the_delivery_log_filters_pages_and_follows_the_record_rules(crm_app, site, crm_cli):
-    from crmcore.services.access import assign_customer, set_role_scope, set_unassigned
+    from crmcore.testing import assign_customer, set_role_scope, set_unassigned
 
     client, ids = site
     from crmcore.api import get_customer

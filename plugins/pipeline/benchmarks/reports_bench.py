@@ -24,8 +24,8 @@ def best_of(fn, runs: int = 3) -> float:
 
 
 def main(n_deals: int = 20_000) -> None:
-    from crmcore.app import CRM
-    from crmcore.reports import ReportParams, run_report
+    from crmcore.api import CRM
+    from crmcore.api import ReportParams, run_report
     from sqlalchemy import insert
 
     from crmcore_pipeline import service

@@ -3,7 +3,7 @@ sibling ``cli_*`` modules and are attached here."""
 from __future__ import annotations
 
 import click
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 from .cli_admin import reasons, reps, sources, targets
 from .cli_deals import deals

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 
 @click.group()

@@ -6,7 +6,7 @@ from typing import Any
 
 
 def console():
-    from crmcore.cli.context import console as kernel_console
+    from crmcore.api import cli_console as kernel_console
 
     return kernel_console()
 

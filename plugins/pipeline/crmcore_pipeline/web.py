@@ -4,7 +4,7 @@ closed deal or a closing stage is refused with the plugin's own message (win or 
 from __future__ import annotations
 
 from crmcore.api import Money
-from crmcore.web.contrib import BoardCard, BoardColumn, BoardData, WebBoard
+from crmcore.api import BoardCard, BoardColumn, BoardData, WebBoard
 
 from .board import board
 from .deals import move_deal

@@ -140,7 +140,7 @@ def set_target(ctx):
 
 
 def routes():
-    from crmcore.web.contrib import WebRoute
+    from crmcore.api import WebRoute
 
     deal = "/deals/{deal_id:int}"
     lead = "/leads/{lead_id:int}"

@@ -510,7 +510,7 @@ def set_target_endpoint(ctx):
 
 
 def routes():
-    from crmcore.web.contrib import WebRoute
+    from crmcore.api import WebRoute
 
     post = {"kind": "page", "methods": ("POST",), "access": "write"}
     deal = "/deals/{deal_id:int}"
@@ -534,7 +534,7 @@ def routes():
 
 
 def menu():
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Sales leads", f"{P}/leads", "سرنخ‌های فروش"),
             MenuItem("Forecast", f"{P}/forecast", "پیش‌بینی فروش"),

@@ -39,9 +39,9 @@ def free_port() -> int:
 @pytest.fixture
 def server(crm_app, crm_cli):
     import uvicorn
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
-    from crmcore.web.users import add_user
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
+    from crmcore.testing import add_user
 
     from datetime import datetime, timezone
 

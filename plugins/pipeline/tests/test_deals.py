@@ -288,8 +288,8 @@ def test_businesses_define_their_own_pipelines(crm_app, run, customer):
 
 
 def test_deals_join_the_customers_timeline_when_opened_and_closed(crm_app, at):
-    from crmcore.services.customer_view import timeline
-    from crmcore.services.customers import get_customer
+    from crmcore.api import get_customer
+    from crmcore.testing import customer_timeline as timeline
 
     cid = make_customer(crm_app, "مریم رضایی")
     at(2025, 4, 1, 9)

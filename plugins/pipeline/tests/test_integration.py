@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from crmcore.api import forget_customer, merge_customers, where_conditions
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import make_customer, outbox_events
 from sqlalchemy import select
 
@@ -116,12 +116,12 @@ def test_the_demo_seeds_a_pipeline(tmp_path, monkeypatch, crm_backend):
     if crm_backend != "sqlite":
         pytest.skip("the demo always builds its own SQLite file")
     monkeypatch.setenv("CRMCORE_PLUGINS_ONLY", "pipeline")
-    from crmcore.demo import build_demo
+    from crmcore.testing import build_demo
 
     result = build_demo(tmp_path / "demo.db", customers=12)
     line = next(x for x in result["lines"] if x.startswith("pipeline:"))
     assert "3 sales reps, 30 leads" in line and "won" in line
-    from crmcore.app import CRM
+    from crmcore.api import CRM
 
     app = CRM(f"sqlite:///{tmp_path / 'demo.db'}")
     with app.unit_of_work(readonly=True) as uow:
@@ -131,8 +131,8 @@ def test_the_demo_seeds_a_pipeline(tmp_path, monkeypatch, crm_backend):
 
 
 def test_the_plugin_installs_and_enables_alone_on_a_kernel_database(crm_empty_database_url, monkeypatch):
-    from crmcore.app import CRM
-    from crmcore.services.plugins import enable_plugin
+    from crmcore.api import CRM
+    from crmcore.testing import enable_plugin
 
     kernel = CRM(crm_empty_database_url, plugins=[])
     kernel.init()

@@ -11,7 +11,7 @@ PASSWORD = "a long enough password"
 def test_a_rep_hears_of_deals_given_to_them(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     monkeypatch.setattr("crmcore.web.users._hasher",
                         lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))

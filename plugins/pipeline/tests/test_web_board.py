@@ -29,7 +29,7 @@ def cheap_password_hashing(monkeypatch):
 @pytest.fixture
 def deals(crm_app):
     """Three open deals in two stages and one won deal; returns their ids by name."""
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     cid = make_customer(crm_app, "شرکت بازرگانی کریمی", phones=["09121234567"])
     with crm_app.unit_of_work(actor="setup") as uow:
@@ -165,7 +165,7 @@ def test_an_agent_moves_only_deals_of_their_own_or_their_team(crm_app, client, d
     assert page.status_code == 403
     assert stage_of(crm_app, deals["pistachio"]) == ("proforma", "open")
     with crm_app.unit_of_work(actor="setup") as uow:
-        from crmcore.web.users import add_team, add_user, set_membership
+        from crmcore.testing import add_team, add_user, set_membership
 
         add_user(uow, "ali", PASSWORD, "agent")
         add_team(uow, "sales")
@@ -182,7 +182,7 @@ def test_an_agent_moves_only_deals_of_their_own_or_their_team(crm_app, client, d
 
 
 def test_an_own_read_scope_shows_only_the_users_deals(crm_app, client, deals):
-    from crmcore.services.access import set_role_scope
+    from crmcore.testing import set_role_scope
 
     with crm_app.unit_of_work(actor="setup") as uow:
         set_role_scope(uow, "agent", read="own")

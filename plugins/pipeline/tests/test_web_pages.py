@@ -30,7 +30,7 @@ def cheap_password_hashing(monkeypatch):
 
 @pytest.fixture
 def shop(crm_app):
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     crm_app.clock.set(__import__("datetime").datetime(2025, 4, 22, 8, tzinfo=__import__(
         "datetime").timezone.utc))
@@ -40,7 +40,7 @@ def shop(crm_app):
         add_user(uow, "mina", PASSWORD, "manager")
         add_user(uow, "reza", PASSWORD, "read-only")
         add_user(uow, "neda", PASSWORD, "agent")
-        from crmcore.web.users import set_permission
+        from crmcore.testing import set_permission
 
         set_permission(uow, "neda", "pipeline", "none")
         service.add_rep(uow, "sara", "سارا احمدی")

@@ -53,7 +53,7 @@ def run(tmp: Path, source: Path, plugins: list[str], n: int) -> tuple[float, int
     from sqlalchemy import func, select
 
     from crmcore.api import CRM
-    from crmcore.importing import import_customers
+    from crmcore.testing import import_customers
 
     app = CRM(f"sqlite:///{tmp / f'r-{time.time_ns()}.db'}", plugins=["referrals"], actor="bench")
     app.init()

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 STATUS_CHOICE = click.Choice(["active", "paused", "closed"])
 CHANNEL_CHOICE = click.Choice(["sms", "email", "any"])

@@ -33,8 +33,8 @@ def free_port() -> int:
 def live_web(app):
     import uvicorn
 
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
 
     port = free_port()
     server = uvicorn.Server(

@@ -3,7 +3,7 @@ a manager reads the results at 1366 and 390 px; the CLI's --json then shows the 
 
 import pytest
 
-from crmcore.web.users import add_user
+from crmcore.testing import add_user
 
 from browser_helpers import ARGS, CHROMIUM, live_web, login, overflow, shoot
 from surveys_test_helpers import new_customer

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from crmcore.api import ReportParams, ValidationError, forget_customer, merge_customers
-from crmcore.reports import run_report
+from crmcore.api import run_report
 from crmcore.testing import assert_migrations_match_models
 from crmcore_surveys.settings import set_setting
 from surveys_test_helpers import answer, invite_customer, make_survey, new_customer
@@ -89,7 +89,7 @@ def test_report_options_are_checked(crm_app):
 
 def test_profile_shows_last_scores(crm_app, customer):
     from crmcore.api import get_customer
-    from crmcore.services.profile import profile_sections
+    from crmcore.api import profile_sections
 
     make_survey(crm_app, "nps")
     make_survey(crm_app, "csat", template="csat")

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import emit_event, outbox_events, record_purchase
 from crmcore_surveys.models import Invitation
 from surveys_test_helpers import make_survey, new_customer

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from crmcore.testing.web import login, web_client
-from crmcore.web.users import add_user
+from crmcore.testing import add_user
 
 from surveys_test_helpers import invite_customer, make_survey, new_customer
 

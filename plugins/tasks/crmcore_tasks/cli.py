@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 
 class _DryRun(Exception):
@@ -11,7 +11,7 @@ class _DryRun(Exception):
 
 
 def _calendar(app) -> str:
-    from crmcore.cli.context import CLIState
+    from crmcore.api import CLIState
 
     from .display import display_calendar
 

@@ -1,5 +1,5 @@
 """The manifest of the ``tasks`` plugin (cheap to import: no SQLAlchemy, no models)."""
-from crmcore.plugin import PluginManifest
+from crmcore.api import PluginManifest
 
 from . import __version__
 

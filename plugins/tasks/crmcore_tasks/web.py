@@ -588,7 +588,7 @@ def api_update(ctx):
 
 
 def routes():
-    from crmcore.web.contrib import WebRoute
+    from crmcore.api import WebRoute
 
     task = "/tasks/{task_id:int}"
     return [
@@ -614,7 +614,7 @@ def routes():
 
 
 def menu():
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem(label="My tasks", label_fa="کارهای من", href="/p/tasks/mine")]
 

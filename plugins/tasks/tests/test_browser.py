@@ -42,9 +42,9 @@ def server(crm_app, users):
 
     import uvicorn
 
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
-    from crmcore.web.users import add_user
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
+    from crmcore.testing import add_user
 
     crm_app.clock.set(NOW)
     with crm_app.unit_of_work(actor="setup") as uow:

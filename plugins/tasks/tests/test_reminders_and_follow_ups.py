@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crmcore.api import hookimpl, record_interaction
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import make_customer, outbox_events
 from crmcore_tasks.models import Task
 from crmcore_tasks.service import complete_task, snooze_task

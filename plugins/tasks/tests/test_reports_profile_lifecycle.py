@@ -4,8 +4,8 @@ import pytest
 from datetime import date, datetime, timezone
 
 from crmcore.api import ReportParams, forget_customer, merge_customers
-from crmcore.reports import run_report
-from crmcore.services.profile import profile_sections
+from crmcore.api import run_report
+from crmcore.api import profile_sections
 from crmcore.testing import make_customer
 from crmcore_tasks.models import Task, TaskCompletion
 from crmcore_tasks.service import complete_task
@@ -142,8 +142,8 @@ def test_search_fields_count_open_and_overdue_tasks(crm_app, customer, h):
 
 
 def test_task_reports_follow_the_record_rules_of_the_reader(crm_app, users, customer, h):
-    from crmcore.services.access import assign_customer, set_role_scope, viewer_for
-    from crmcore.web.users import add_user as add_web_user
+    from crmcore.testing import assign_customer, set_role_scope, viewer_for
+    from crmcore.testing import add_user as add_web_user
 
     other = make_customer(crm_app, "Ali")
     mine = h.add(customer, title="mine", due="2025-03-15 10:00", assignee="sara")

@@ -27,7 +27,7 @@ def cheap_password_hashing(monkeypatch):
 
 @pytest.fixture
 def people(crm_app, users):
-    from crmcore.web.users import add_user, set_permission
+    from crmcore.testing import add_user, set_permission
 
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "sara", PASSWORD, "agent")
@@ -183,7 +183,7 @@ def test_completing_from_the_list(client, day, h):
 
 
 def test_the_api_routes(client, day, h, users, crm_app):
-    from crmcore.web.users import create_token
+    from crmcore.testing import create_token
 
     with crm_app.unit_of_work(actor="setup") as uow:
         token = create_token(uow, "sara", "tests", level="write")[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 from .models import CHANNELS, PRIORITIES, STATES
 

@@ -1,5 +1,5 @@
 """The manifest of the tickets plugin (cheap to import: no models, no SQLAlchemy)."""
-from crmcore.plugin import PluginManifest
+from crmcore.api import PluginManifest
 
 from . import __version__
 

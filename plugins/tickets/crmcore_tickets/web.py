@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcore.api import Customer, ValidationError
-from crmcore.web.contrib import BoardCard, BoardColumn, BoardData, WebBoard
+from crmcore.api import BoardCard, BoardColumn, BoardData, WebBoard
 from sqlalchemy import case, func, select
 
 from .agents import get_agent

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from crmcore.api import Conflict, Customer, NotFound, ValidationError, ui
-from crmcore.web.contrib import MenuItem, WebRoute
+from crmcore.api import MenuItem, WebRoute
 
 from . import delivery, queue, service
 from .models import PRIORITIES, STATES, Ticket

@@ -65,7 +65,7 @@ def cheap_password_hashing(monkeypatch):
 @pytest.fixture
 def desk(crm_app):
     """A help desk on Saturday 09:00: seven tickets of five customers, sara (agent) answers them."""
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
     from crmcore_tickets.agents import set_agent
 
     standard_setup(crm_app)
@@ -117,8 +117,8 @@ def desk(crm_app):
 def server(crm_app):
     import uvicorn
 
-    from crmcore.web.app import create_app
-    from crmcore.web.settings import WebSettings
+    from crmcore.testing import create_app
+    from crmcore.testing import WebSettings
 
     port = free_port()
     srv = uvicorn.Server(

@@ -239,8 +239,8 @@ def test_notes_are_internal_and_do_not_count_as_first_response(app):
 
 
 def test_tickets_join_the_customers_timeline_with_their_state(app):
-    from crmcore.services.customer_view import timeline
-    from crmcore.services.customers import get_customer
+    from crmcore.api import get_customer
+    from crmcore.testing import customer_timeline as timeline
 
     cid = make_customer(app, "مریم رضایی", phones=["09121234567"])
     first = open_one(app, customer=cid, subject="سفارش نرسیده")

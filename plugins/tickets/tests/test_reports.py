@@ -2,9 +2,9 @@
 import pytest
 
 from crmcore.api import ReportParams, ValidationError, get_customer, where_conditions
-from crmcore.jobs import run_jobs
-from crmcore.reports import run_report
-from crmcore.services.profile import profile_sections
+from crmcore.testing import run_jobs
+from crmcore.api import run_report
+from crmcore.api import profile_sections
 from crmcore.testing import make_customer
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from crmcore.api import Conflict, NotFound, ValidationError
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events
 from crmcore_tickets import service
 from crmcore_tickets.calendars import add_holiday, get_calendar, remove_holiday, set_calendar

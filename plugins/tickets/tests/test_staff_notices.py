@@ -1,7 +1,7 @@
 """The staff side of tickets: a ticket given to an agent, an SLA about to break and one broken reach
 the assignee's own notifications (the kernel's notify_user) — once each, never the customer."""
 from crmcore.api import list_notifications
-from crmcore.jobs import run_jobs
+from crmcore.testing import run_jobs
 from crmcore.testing import make_customer
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran
@@ -12,7 +12,7 @@ PASSWORD = "a long enough password"
 def test_assignment_warning_and_breach_reach_the_agent(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     monkeypatch.setattr("crmcore.web.users._hasher",
                         lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))

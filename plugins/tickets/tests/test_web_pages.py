@@ -68,7 +68,7 @@ def test_queue_lists_unsolved_tickets_most_urgent_first_with_countdowns(crm_app,
 
 
 def test_queue_pages_through_hundreds_of_tickets(crm_app, client):
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     standard_setup(crm_app)
     at(crm_app, 2025, 1, 1, 9, 0)
@@ -176,7 +176,7 @@ def test_a_refused_action_shows_the_cli_reason_beside_its_form_and_stores_nothin
 
 
 def test_permissions_hide_the_menu_and_refuse_the_routes(crm_app, tickets, client):
-    from crmcore.web.users import set_permission
+    from crmcore.testing import set_permission
 
     with crm_app.unit_of_work() as uow:
         set_permission(uow, "sara", "tickets", "none")

@@ -10,7 +10,7 @@ from crmcore.testing.web import board_columns, web_client
 from crmcore.testing.web import login as shared_login
 from sqlalchemy import select
 
-from crmcore.storage.models import AuditEntry
+from crmcore.testing import AuditEntry
 from crmcore_tickets import service
 from crmcore_tickets.models import Ticket
 from tickets_helpers import at, standard_setup
@@ -32,7 +32,7 @@ def cheap_password_hashing(monkeypatch):
 @pytest.fixture
 def tickets(crm_app):
     """One ticket per state (two new ones of different priority), a closed and a merged one; ids by name."""
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     standard_setup(crm_app)
     at(crm_app, 2025, 1, 1, 9, 0)  # Wednesday 1403/10/12
@@ -175,7 +175,7 @@ def test_an_agent_changes_only_their_own_or_their_teams_tickets(crm_app, client,
                        data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
     assert mine.status_code == 200
     from crmcore.api import Forbidden
-    from crmcore.services.access import viewer_for
+    from crmcore.testing import viewer_for
 
     with pytest.raises(Forbidden):  # the service refuses, whatever the route
         with crm_app.unit_of_work() as uow:
@@ -184,7 +184,7 @@ def test_an_agent_changes_only_their_own_or_their_teams_tickets(crm_app, client,
 
 
 def test_an_own_read_scope_shows_only_the_agents_tickets(crm_app, client, tickets):
-    from crmcore.services.access import set_role_scope
+    from crmcore.testing import set_role_scope
 
     with crm_app.unit_of_work(actor="setup") as uow:
         set_role_scope(uow, "agent", read="own")

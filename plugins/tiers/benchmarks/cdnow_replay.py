@@ -30,7 +30,7 @@ def run(rows, plugins: list[str], directory: str) -> tuple[float, float | None, 
     program = cd.PROGRAM if "tiers" in plugins else cd.PROGRAM.split("[[tiers]]")[0]
     from click.testing import CliRunner
 
-    from crmcore.cli.main import cli
+    from crmcore.testing import cli
 
     path = Path(directory) / "program.toml"
     path.write_text(program, encoding="utf-8")
@@ -68,7 +68,7 @@ def main() -> None:
         base_s, _, base_app = run(rows, ["loyalty"], directory)
         tiers_s, eval_s, app = run(rows, ["loyalty", "tiers"], directory)
         from crmcore.api import ReportParams
-        from crmcore.reports import run_report
+        from crmcore.api import run_report
 
         want, _ups, _downs = cd.expected(rows)
         with app.unit_of_work(readonly=True) as uow:

@@ -270,7 +270,7 @@ def api_member(ctx):
 
 
 def routes() -> list:
-    from crmcore.web.contrib import WebRoute as R
+    from crmcore.api import WebRoute as R
 
     return [
         R("/", ladder_page, kind="page"),
@@ -290,6 +290,6 @@ def routes() -> list:
 
 
 def menu() -> list:
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Tiers", f"{PREFIX}/", label_fa="سطح‌های عضویت")]

@@ -148,7 +148,7 @@ def test_cdnow_tier_counts_match_an_independent_computation(crm_app, crm_cli, tm
     replay(crm_app, rows)
     result = crm_cli("tiers", "evaluate", "--as-of", AS_OF.isoformat(), "--json")
     assert result.exit_code == 0, result
-    from crmcore.reports import run_report
+    from crmcore.api import run_report
 
     with crm_app.unit_of_work(readonly=True) as uow:
         members = run_report(uow, "tiers.members", ReportParams(end=AS_OF))

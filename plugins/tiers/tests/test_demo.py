@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crmcore.api import CRM
-from crmcore.demo import build_demo
+from crmcore.testing import build_demo
 
 
 def test_demo_summary_line(tmp_path):

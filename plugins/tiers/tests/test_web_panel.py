@@ -12,7 +12,7 @@ from tiers_helpers import buy, days_ago, load_ladder
 @pytest.fixture
 def tokens(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
-    from crmcore.web.users import add_user, create_token, set_permission
+    from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(
         "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)

@@ -727,7 +727,7 @@ def api_family(ctx):
 
 
 def routes() -> list:
-    from crmcore.web.contrib import WebRoute as R
+    from crmcore.api import WebRoute as R
 
     member = "/members/{customer_id:int}"
     settle = "/transfers/{transfer_id:int}/{action:str}"
@@ -769,6 +769,6 @@ def routes() -> list:
 
 
 def menu() -> list:
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Transfers", f"{PREFIX}/", label_fa="انتقال امتیاز")]

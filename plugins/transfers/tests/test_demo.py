@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from crmcore.api import CRM
-from crmcore.demo import build_demo
+from crmcore.testing import build_demo
 
 
 def test_demo_seeds_a_family_an_approved_colleague_and_transfers(tmp_path):

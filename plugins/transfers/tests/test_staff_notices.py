@@ -10,7 +10,7 @@ PASSWORD = "a long enough password"
 def test_managers_hear_of_recipients_waiting_for_approval(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     monkeypatch.setattr("crmcore.web.users._hasher",
                         lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))

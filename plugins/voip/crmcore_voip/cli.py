@@ -6,7 +6,7 @@ import logging
 import sys
 
 import click
-from crmcore.cli import echo_json, get_app
+from crmcore.api import echo_json, get_app
 
 
 def _config(**overrides):

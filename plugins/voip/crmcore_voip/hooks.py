@@ -81,7 +81,7 @@ def crm_web_routes():
     """The Twilio and JSON webhooks inside ``crm web``, at ``/hooks/voip/voip/twilio`` and ``…/voip/webhook``:
     public (no login), because every request must carry a valid signature (see :mod:`.webapp`); the
     call log, missed calls and click-to-call pages and API (:mod:`.web`)."""
-    from crmcore.web.contrib import WebMount
+    from crmcore.api import WebMount
 
     from . import webapp
     from .web import routes

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from crmcore.api import (
     Customer, CRMError, ValidationError, customer_clause, get_customer, check_customer, ui,
 )
-from crmcore.web.contrib import MenuItem, PhoneAction, WebMount, WebRoute
+from crmcore.api import MenuItem, PhoneAction, WebMount, WebRoute
 
 from .actions import click_to_call, mark_follow_up_done, telephony_configured
 from .config import config_for

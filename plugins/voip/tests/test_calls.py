@@ -302,7 +302,7 @@ def test_profile_section(app):
 
 def test_calls_report_per_agent_and_period(app):
     from crmcore.api import ReportParams
-    from crmcore.reports import run_report
+    from crmcore.api import run_report
 
     make_customer(app, "مریم", phones=["09121234567"])
     feed(app, *answered_call("r1", 0, "101"), *answered_call("r2", 400, "101"), *answered_call("r3", 800, "102"),
@@ -319,7 +319,7 @@ def test_calls_report_per_agent_and_period(app):
 
 
 def test_stale_call_job_closes_calls_whose_hangup_never_came(app):
-    from crmcore.jobs import run_jobs
+    from crmcore.testing import run_jobs
 
     make_customer(app, "مریم", phones=["09121234567"])
     feed(app, ev("ringing", "z1", 0), ev("ringing", "z2", 0), ev("answered", "z2", 10))

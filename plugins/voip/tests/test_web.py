@@ -10,11 +10,11 @@ import re
 import attrs
 import pytest
 
-from crmcore.services.access import assign_customer, set_role_scope, set_unassigned
+from crmcore.testing import assign_customer, set_role_scope, set_unassigned
 from crmcore.testing import make_customer
 from crmcore.testing.web import login as form_login, web_client
-from crmcore.web.settings import WebSettings
-from crmcore.web.users import add_user, set_permission, update_user
+from crmcore.testing import WebSettings
+from crmcore.testing import add_user, set_permission, update_user
 from crmcore_voip.models import FollowUp
 from crmcore_voip.service import handle_call_event
 

@@ -16,8 +16,8 @@ from crmcore_voip.models import Call
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from starlette.testclient import TestClient  # noqa: E402
 
-from crmcore.web.app import create_app  # noqa: E402
-from crmcore.web.settings import WebSettings  # noqa: E402
+from crmcore.testing import create_app  # noqa: E402
+from crmcore.testing import WebSettings  # noqa: E402
 
 TOKEN = "twilio-token-123"
 BASE = "http://testserver"

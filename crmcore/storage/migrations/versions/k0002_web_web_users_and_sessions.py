@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:13:41.350073
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'k0002_web'
@@ -28,8 +28,8 @@ def upgrade() -> None:
     sa.Column('extension', sa.String(length=20), nullable=True),
     sa.Column('locale', sa.String(length=8), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_users')),
     sa.UniqueConstraint('username', name=op.f('uq_web_users_username'))
     )
@@ -39,9 +39,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('level', sa.String(length=16), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_web_api_tokens_user_id_web_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_api_tokens_token_hash'))
@@ -54,8 +54,8 @@ def upgrade() -> None:
     sa.Column('id_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('csrf_token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('client', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_web_sessions_user_id_web_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_sessions'))

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:20:01.867079
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.exc import DBAPIError
 
 TRIGRAM_INDEXES = {  # crmcore.storage.postgres.TRIGRAM_INDEXES: name -> (table, column)
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=10), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('processed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('worker', sa.String(length=120), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_outbox_processed_events'))
     )
@@ -40,9 +40,9 @@ def upgrade() -> None:
     op.create_table('outbox_relay_partitions',
     sa.Column('partition_no', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('holder', sa.String(length=120), nullable=True),
-    sa.Column('lease_until', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('last_published_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_published_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('partition_no', name=op.f('pk_outbox_relay_partitions'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:

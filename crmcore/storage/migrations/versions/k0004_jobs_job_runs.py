@@ -7,7 +7,7 @@ Create Date: 2026-11-25 20:34:52.311186
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'k0004_jobs'
@@ -22,16 +22,16 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.String(length=36), nullable=False),
     sa.Column('job', sa.String(length=100), nullable=False),
-    sa.Column('moment', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('moment', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('via', sa.String(length=10), nullable=False),
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('worker', sa.String(length=120), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('queued_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('queued_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
     sa.UniqueConstraint('run_id', name=op.f('uq_job_runs_run_id'))
     )

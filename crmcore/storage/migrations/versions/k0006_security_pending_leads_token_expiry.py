@@ -7,7 +7,7 @@ Create Date: 2026-12-07 18:22:50.966427
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 
 
 revision = 'k0006_security'
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('source', sa.String(length=60), nullable=True),
     sa.Column('page', sa.String(length=500), nullable=True),
-    sa.Column('received_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_pending_leads_customer_id_customers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_leads'))
     )
@@ -36,7 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pending_leads_customer_id'), ['customer_id'], unique=False)
 
     with op.batch_alter_table('web_api_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expires_at', crmcore.api.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

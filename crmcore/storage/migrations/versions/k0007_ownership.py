@@ -7,7 +7,7 @@ Create Date: 2026-12-07 18:21:21.310002
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 
 
 revision = 'k0007_ownership'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table('crm_teams',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_teams')),
     sa.UniqueConstraint('name', name=op.f('uq_crm_teams_name'))
     )

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 18:22:39.634197
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'k0009_import_runs'
@@ -30,9 +30,9 @@ def upgrade() -> None:
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
               nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=True),
-    sa.Column('started_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
     )
     with op.batch_alter_table('import_runs', schema=None) as batch_op:

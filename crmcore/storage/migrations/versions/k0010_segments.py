@@ -6,7 +6,7 @@ Create Date: 2026-12-07 18:45:00
 """
 from alembic import op
 import sqlalchemy as sa
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'k0010_segments'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('clauses', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
               nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_segments')),
     sa.UniqueConstraint('name', name=op.f('uq_customer_segments_name'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-12-07 21:40:00
 """
 from alembic import op
 import sqlalchemy as sa
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'k0011_notifications'
@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('link', sa.String(length=500), nullable=True),
     sa.Column('dedup_key', sa.String(length=200), nullable=True),
     sa.Column('deliveries', JSON, nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], ondelete='CASCADE',
                             name=op.f('fk_user_notifications_user_id_web_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_notifications'))

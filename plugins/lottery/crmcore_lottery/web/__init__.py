@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def routes():
-    from crmcore.web.contrib import WebRoute
+    from crmcore.api import WebRoute
 
     from . import pages, public
 
@@ -61,6 +61,6 @@ def routes():
 
 
 def menu():
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Lottery", "/p/lottery/campaigns", "قرعه‌کشی")]

@@ -61,7 +61,7 @@ def dashboard_widgets(uow, user, dashboard) -> list[ui.Panel]:
 
 # --- the pages, API routes and menu (crm_web_routes, crm_web_menu) --------------------------------
 def routes():
-    from crmcore.web.contrib import WebRoute
+    from crmcore.api import WebRoute
 
     from . import answer_page, staff_pages
 
@@ -87,7 +87,7 @@ def routes():
 
 
 def menu():
-    from crmcore.web.contrib import MenuItem
+    from crmcore.api import MenuItem
 
     return [MenuItem("Surveys", "/p/surveys/results", "نظرسنجی‌ها"),
             MenuItem("Follow-ups", "/p/surveys/followups", "پیگیری ناراضیان")]

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:18:00.439132
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'lottery_0001'
@@ -26,9 +26,9 @@ def upgrade() -> None:
     sa.Column('rules_text', sa.Text(), nullable=False),
     sa.Column('rules_sha256', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('entry_start', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('entry_end', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('draw_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('entry_start', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('entry_end', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('draw_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('per_purchase', sa.Integer(), nullable=False),
     sa.Column('per_amount', sa.BigInteger(), nullable=True),
@@ -39,13 +39,13 @@ def upgrade() -> None:
     sa.Column('min_entries', sa.Integer(), nullable=False),
     sa.Column('one_prize_per_person', sa.Boolean(), nullable=False),
     sa.Column('exclude_recent_winners', sa.Integer(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=True),
-    sa.Column('closed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('list_sha256', sa.String(length=64), nullable=True),
     sa.Column('seed_commitment', sa.String(length=64), nullable=True),
     sa.Column('seed', sa.String(length=64), nullable=True),
-    sa.Column('drawn_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('drawn_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lottery_campaigns')),
     sa.UniqueConstraint('name', name=op.f('uq_lottery_campaigns_name'))
@@ -56,7 +56,7 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=200), nullable=True),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Integer(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['lottery_campaigns.id'], name=op.f('fk_lottery_card_batches_campaign_id_lottery_campaigns')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lottery_card_batches'))
@@ -97,7 +97,7 @@ def upgrade() -> None:
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('code_sha256', sa.String(length=64), nullable=False),
     sa.Column('hint', sa.String(length=8), nullable=False),
-    sa.Column('redeemed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('redeemed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('entry_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['lottery_card_batches.id'], name=op.f('fk_lottery_cards_batch_id_lottery_card_batches')),
@@ -120,8 +120,8 @@ def upgrade() -> None:
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('loyalty_entry_id', sa.Integer(), nullable=True),
     sa.Column('card_id', sa.Integer(), nullable=True),
-    sa.Column('occurred_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['lottery_campaigns.id'], name=op.f('fk_lottery_entries_campaign_id_lottery_campaigns')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_lottery_entries_customer_id_customers')),
@@ -143,7 +143,7 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('ticket', sa.BigInteger(), nullable=False),
-    sa.Column('drawn_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('drawn_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['lottery_campaigns.id'], name=op.f('fk_lottery_winners_campaign_id_lottery_campaigns')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_lottery_winners_customer_id_customers')),
     sa.ForeignKeyConstraint(['prize_id'], ['lottery_prizes.id'], name=op.f('fk_lottery_winners_prize_id_lottery_prizes')),

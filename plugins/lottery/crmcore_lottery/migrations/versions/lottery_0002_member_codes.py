@@ -6,7 +6,7 @@ Revises: lottery_0001
 
 from alembic import op
 import sqlalchemy as sa
-import crmcore.storage.base
+import crmcore.api
 
 revision = "lottery_0002"
 down_revision = "lottery_0001"
@@ -19,7 +19,7 @@ def upgrade() -> None:
         "lottery_members",
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("code", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", crmcore.api.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_lottery_members_customer_id_customers")
         ),

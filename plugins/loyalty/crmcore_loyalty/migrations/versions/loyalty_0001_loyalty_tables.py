@@ -7,7 +7,7 @@ Create Date: 2026-11-25 17:54:41.989694
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'loyalty_0001'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('source_name', sa.String(length=300), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('loaded_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('loaded_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('loaded_by', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loyalty_programs')),
     sa.UniqueConstraint('version', name=op.f('uq_loyalty_programs_version'))
@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('entry_count', sa.Integer(), nullable=False),
     sa.Column('chain_head', sa.String(length=64), nullable=False),
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loyalty_accounts_customer_id_customers')),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_loyalty_accounts'))
     )
@@ -57,8 +57,8 @@ def upgrade() -> None:
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('program_version', sa.Integer(), nullable=True),
-    sa.Column('occurred_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('consumed_lots', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
@@ -100,9 +100,9 @@ def upgrade() -> None:
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('points', sa.BigInteger(), nullable=False),
     sa.Column('remaining', sa.BigInteger(), nullable=False),
-    sa.Column('earned_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('warned_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('earned_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('warned_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loyalty_lots_customer_id_customers')),
     sa.ForeignKeyConstraint(['entry_id'], ['loyalty_ledger.id'], name=op.f('fk_loyalty_lots_entry_id_loyalty_ledger')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loyalty_lots'))
@@ -118,7 +118,7 @@ def upgrade() -> None:
     sa.Column('points', sa.BigInteger(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=True),
     sa.Column('program_version', sa.Integer(), nullable=False),
-    sa.Column('redeemed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('redeemed_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=True),
     sa.Column('source', sa.String(length=30), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loyalty_redemptions_customer_id_customers')),
@@ -141,10 +141,10 @@ def upgrade() -> None:
     sa.Column('amount_minor', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('sku', sa.String(length=100), nullable=True),
-    sa.Column('issued_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('valid_until', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('issued_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_until', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('used_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('used_interaction_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loyalty_vouchers_customer_id_customers')),
     sa.ForeignKeyConstraint(['redemption_id'], ['loyalty_redemptions.id'], name=op.f('fk_loyalty_vouchers_redemption_id_loyalty_redemptions')),

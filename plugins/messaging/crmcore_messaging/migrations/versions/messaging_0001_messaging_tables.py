@@ -7,7 +7,7 @@ Create Date: 2026-11-25 17:56:28.747769
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'messaging_0001'
@@ -24,10 +24,10 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('template', sa.String(length=100), nullable=False),
     sa.Column('where', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('scheduled_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scheduled_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_campaigns')),
     sa.UniqueConstraint('name', name=op.f('uq_messaging_campaigns_name'))
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('template', sa.String(length=100), nullable=False),
     sa.Column('where', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_occasions')),
     sa.UniqueConstraint('name', name=op.f('uq_messaging_occasions_name'))
     )
@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('rate_per_minute', sa.Integer(), nullable=True),
     sa.Column('is_default', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_providers')),
     sa.UniqueConstraint('name', name=op.f('uq_messaging_providers_name'))
     )
@@ -70,8 +70,8 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=16), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_templates')),
     sa.UniqueConstraint('name', 'channel', 'language', name=op.f('uq_messaging_templates_name_channel_language'))
     )
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('template', sa.String(length=100), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_triggers')),
     sa.UniqueConstraint('event', 'channel', name=op.f('uq_messaging_triggers_event_channel'))
     )
@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.Column('granted', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('detail', sa.Text(), nullable=True),
-    sa.Column('at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_messaging_consent_changes_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_consent_changes'))
     )
@@ -117,10 +117,10 @@ def upgrade() -> None:
     sa.Column('provider', sa.String(length=60), nullable=True),
     sa.Column('provider_message_id', sa.String(length=100), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['messaging_campaigns.id'], name=op.f('fk_messaging_messages_campaign_id_messaging_campaigns')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_messaging_messages_customer_id_customers')),

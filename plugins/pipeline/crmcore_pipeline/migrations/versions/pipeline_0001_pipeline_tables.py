@@ -7,7 +7,7 @@ Create Date: 2026-11-25 17:56:09.977581
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 
 
 revision = 'pipeline_0001'
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('is_default', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pipeline_pipelines')),
     sa.UniqueConstraint('code', name=op.f('uq_pipeline_pipelines_code'))
     )
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('last_assigned_seq', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pipeline_reps')),
     sa.UniqueConstraint('username', name=op.f('uq_pipeline_reps_username'))
     )
@@ -69,8 +69,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('disqualify_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_pipeline_leads_customer_id_customers')),
     sa.ForeignKeyConstraint(['owner_id'], ['pipeline_reps.id'], name=op.f('fk_pipeline_leads_owner_id_pipeline_reps')),
     sa.ForeignKeyConstraint(['source_id'], ['pipeline_sources.id'], name=op.f('fk_pipeline_leads_source_id_pipeline_sources')),
@@ -126,11 +126,11 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('close_reason_id', sa.Integer(), nullable=True),
     sa.Column('close_note', sa.Text(), nullable=True),
-    sa.Column('closed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('stage_entered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_activity_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('stale_notified_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stage_entered_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_activity_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stale_notified_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount_minor IS NULL OR amount_minor >= 0', name=op.f('ck_pipeline_deals_amount_not_negative')),
     sa.CheckConstraint('probability IS NULL OR (probability >= 0 AND probability <= 100)', name=op.f('ck_pipeline_deals_probability_range')),
     sa.ForeignKeyConstraint(['close_reason_id'], ['pipeline_close_reasons.id'], name=op.f('fk_pipeline_deals_close_reason_id_pipeline_close_reasons')),
@@ -151,7 +151,7 @@ def upgrade() -> None:
     op.create_table('pipeline_activities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('deal_id', sa.Integer(), nullable=False),
-    sa.Column('at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=False),
@@ -166,7 +166,7 @@ def upgrade() -> None:
     sa.Column('deal_id', sa.Integer(), nullable=False),
     sa.Column('from_stage_id', sa.Integer(), nullable=True),
     sa.Column('to_stage_id', sa.Integer(), nullable=False),
-    sa.Column('at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['deal_id'], ['pipeline_deals.id'], name=op.f('fk_pipeline_stage_history_deal_id_pipeline_deals')),

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 18:23:13.084576
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 
 
 revision = 'referrals_0001'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('source_name', sa.String(length=300), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('loaded_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('loaded_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('loaded_by', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_referrals_programs'))
     )
@@ -34,13 +34,13 @@ def upgrade() -> None:
     sa.Column('referrer_id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=12), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
-    sa.Column('attached_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attached_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attached_by', sa.String(length=100), nullable=True),
     sa.Column('device', sa.String(length=64), nullable=True),
     sa.Column('phone_digest', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('spent_minor', sa.BigInteger(), nullable=False),
-    sa.Column('qualified_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('qualified_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('program_version', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['friend_id'], ['customers.id'], name=op.f('fk_referrals_referrals_friend_id_customers')),
@@ -62,13 +62,13 @@ def upgrade() -> None:
     sa.Column('points', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=False),
-    sa.Column('earned_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('earned_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('program_version', sa.Integer(), nullable=False),
-    sa.Column('reversed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['beneficiary_id'], ['customers.id'], name=op.f('fk_referrals_rewards_beneficiary_id_customers')),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals_referrals.id'], name=op.f('fk_referrals_rewards_referral_id_referrals_referrals')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals_rewards')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 17:55:07.549218
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'surveys_0001'
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('expire_days', sa.Integer(), nullable=False),
     sa.Column('triggers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('current_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_surveys_surveys')),
     sa.UniqueConstraint('name', name=op.f('uq_surveys_surveys_name'))
@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('survey_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('questions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys_surveys.id'], name=op.f('fk_surveys_versions_survey_id_surveys_surveys')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_surveys_versions')),
     sa.UniqueConstraint('survey_id', 'version', name=op.f('uq_surveys_versions_survey_id_version'))
@@ -63,11 +63,11 @@ def upgrade() -> None:
     sa.Column('trigger', sa.String(length=40), nullable=False),
     sa.Column('source_key', sa.String(length=100), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('send_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('expires_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('send_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_surveys_invitations_customer_id_customers')),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys_surveys.id'], name=op.f('fk_surveys_invitations_survey_id_surveys_surveys')),
     sa.ForeignKeyConstraint(['version_id'], ['surveys_versions.id'], name=op.f('fk_surveys_invitations_version_id_surveys_versions')),
@@ -85,7 +85,7 @@ def upgrade() -> None:
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('invitation_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('answered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=True),
     sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('score', sa.Integer(), nullable=True),
@@ -113,8 +113,8 @@ def upgrade() -> None:
     sa.Column('response_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('done_by', sa.String(length=100), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_surveys_followups_customer_id_customers')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:06:48.649614
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'tasks_0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('username', name=op.f('pk_tasks_users'))
     )
     op.create_table('tasks_tasks',
@@ -39,12 +39,12 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('all_day', sa.Boolean(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('due_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('overdue_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('overdue_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=True),
     sa.Column('rrule', sa.String(length=500), nullable=True),
-    sa.Column('series_start', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('occurrence_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('series_start', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('occurrence_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('exdates', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('ref_type', sa.String(length=40), nullable=True),
     sa.Column('ref_id', sa.String(length=100), nullable=True),
@@ -52,10 +52,10 @@ def upgrade() -> None:
     sa.Column('dedup_key', sa.String(length=200), nullable=True),
     sa.Column('open_dedup_key', sa.String(length=200), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=True),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['assignee'], ['tasks_users.username'], name=op.f('fk_tasks_tasks_assignee_tasks_users')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_tasks_tasks_customer_id_customers')),
@@ -77,8 +77,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('assignee', sa.String(length=100), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('due_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('completed_by', sa.String(length=100), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
@@ -95,8 +95,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
     sa.Column('minutes_before', sa.Integer(), nullable=False),
-    sa.Column('announced_for', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('announced_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('announced_for', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('announced_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks_tasks.id'], name=op.f('fk_tasks_reminders_task_id_tasks_tasks'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks_reminders'))
     )

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 21:40:00
 
 from alembic import op
 import sqlalchemy as sa
-import crmcore.storage.base
+import crmcore.api
 
 
 revision = 'tickets_0002'
@@ -28,7 +28,7 @@ COLUMNS = (
 
 
 def upgrade() -> None:
-    moment = crmcore.storage.base.UTCDateTime(timezone=True)
+    moment = crmcore.api.UTCDateTime(timezone=True)
     with op.batch_alter_table('tickets_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('delivery_channel', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('delivery_to', sa.String(length=254), nullable=True))

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:19:07.828191
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'tiers_0001'
@@ -21,8 +21,8 @@ def upgrade() -> None:
     op.create_table('tiers_evaluations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('moment', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ran_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('moment', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ran_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tiers_evaluations'))
@@ -39,8 +39,8 @@ def upgrade() -> None:
     sa.Column('new_rank', sa.Integer(), nullable=False),
     sa.Column('direction', sa.String(length=8), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('occurred_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -55,13 +55,13 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('tier', sa.String(length=40), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
-    sa.Column('since', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('joined_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('since', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('joined_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('previous_tier', sa.String(length=40), nullable=True),
     sa.Column('cause_interaction_id', sa.Integer(), nullable=True),
     sa.Column('grace_until', sa.Date(), nullable=True),
     sa.Column('warned_for', sa.Date(), nullable=True),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_tiers_members_customer_id_customers')),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_tiers_members'))
     )

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 18:12:12.109934
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'transfers_0001'
@@ -22,8 +22,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('dissolved_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('dissolved_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['customers.id'], name=op.f('fk_transfers_families_owner_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfers_families'))
     )
@@ -32,8 +32,8 @@ def upgrade() -> None:
     sa.Column('sender_id', sa.Integer(), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('requested_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('requested_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.String(length=100), nullable=True),
     sa.Column('note', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['recipient_id'], ['customers.id'], name=op.f('fk_transfers_recipients_recipient_id_customers')),
@@ -56,10 +56,10 @@ def upgrade() -> None:
     sa.Column('circle', sa.String(length=16), nullable=False),
     sa.Column('program_version', sa.Integer(), nullable=True),
     sa.Column('expiry_days', sa.Integer(), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('respond_by', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('settled_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reversed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('respond_by', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consumed', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('fee_consumed', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('entries', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -78,7 +78,7 @@ def upgrade() -> None:
     sa.Column('transfer_id', sa.Integer(), nullable=False),
     sa.Column('event', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['transfer_id'], ['transfers_transfers.id'], name=op.f('fk_transfers_events_transfer_id_transfers_transfers')),
@@ -93,8 +93,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('invited_by_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_transfers_family_invitations_customer_id_customers')),
     sa.ForeignKeyConstraint(['family_id'], ['transfers_families.id'], name=op.f('fk_transfers_family_invitations_family_id_transfers_families')),
     sa.ForeignKeyConstraint(['invited_by_id'], ['customers.id'], name=op.f('fk_transfers_family_invitations_invited_by_id_customers')),
@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('family_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=10), nullable=False),
-    sa.Column('joined_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('joined_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_transfers_family_members_customer_id_customers')),
     sa.ForeignKeyConstraint(['family_id'], ['transfers_families.id'], name=op.f('fk_transfers_family_members_family_id_transfers_families')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfers_family_members')),

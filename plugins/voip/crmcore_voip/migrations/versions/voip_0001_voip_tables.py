@@ -7,7 +7,7 @@ Create Date: 2026-11-25 17:57:29.052738
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.storage.base
+import crmcore.api
 from sqlalchemy.dialects import postgresql
 
 revision = 'voip_0001'
@@ -30,9 +30,9 @@ def upgrade() -> None:
     sa.Column('callee', sa.String(length=80), nullable=True),
     sa.Column('extension', sa.String(length=40), nullable=True),
     sa.Column('answered_by', sa.String(length=100), nullable=True),
-    sa.Column('started_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ring_seconds', sa.Integer(), nullable=True),
     sa.Column('talk_seconds', sa.Integer(), nullable=True),
     sa.Column('end_cause', sa.String(length=60), nullable=True),
@@ -40,8 +40,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_voip_calls_customer_id_customers')),
     sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], name=op.f('fk_voip_calls_interaction_id_interactions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_voip_calls')),
@@ -55,20 +55,20 @@ def upgrade() -> None:
     op.create_table('voip_follow_ups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('caller_e164', sa.String(length=20), nullable=False),
-    sa.Column('first_missed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_missed_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('call_id', sa.Integer(), nullable=False),
     sa.Column('dedup_key', sa.String(length=160), nullable=False),
     sa.Column('via', sa.String(length=16), nullable=False),
     sa.Column('reference', sa.String(length=60), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('due_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('missed_calls', sa.Integer(), nullable=False),
-    sa.Column('last_missed_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_missed_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('done_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('done_by', sa.String(length=100), nullable=True),
-    sa.Column('created_at', crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crmcore.api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['call_id'], ['voip_calls.id'], name=op.f('fk_voip_follow_ups_call_id_voip_calls')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_voip_follow_ups_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_voip_follow_ups')),
