@@ -56,7 +56,8 @@ from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F40
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401
 from .web.contrib import (  # noqa: F401
-    BoardCard, BoardColumn, BoardData, MenuItem, SegmentAction, SegmentField, WebBoard, WebContext,
+    BoardCard, BoardColumn, BoardData, MenuItem, PhoneAction, SegmentAction, SegmentField, WebBoard,
+    WebContext,
     WebMount, WebPanel, WebRoute,
 )
 from . import ui  # noqa: F401

@@ -110,6 +110,20 @@ def _cursor_scope(plugin: str, route: WebRoute, request: Request) -> str:
     return json.dumps([plugin, route.path, sorted(request.path_params.items()), query], default=str)
 
 
+def _documented(route: WebRoute) -> dict:
+    """The answers a plugin route can give besides 200: the service's refusals (a plugin raises
+    ValidationError, NotFound, Conflict, Forbidden), authentication, and the public routes' limit."""
+    from .api import CONFLICT, ERRORS, NOT_FOUND, ErrorOut
+
+    responses: dict = {**ERRORS, **NOT_FOUND, **CONFLICT}
+    if route.public:
+        responses.pop(401)
+        responses[429] = {"model": ErrorOut, "description": "too many attempts from this address"}
+    if route.paged:
+        responses[200] = {"headers": LINK_HEADER}
+    return responses
+
+
 def mount_plugins(app: FastAPI, web) -> None:
     c = web.contributions
     for plugin, route in c.routes:
@@ -117,7 +131,7 @@ def mount_plugins(app: FastAPI, web) -> None:
         app.add_api_route(prefix + route.path, _endpoint(plugin, route), methods=list(route.methods),
                           include_in_schema=route.kind == "api", tags=[plugin],
                           summary=route.summary or f"{plugin}: {route.path}",
-                          responses={200: {"headers": LINK_HEADER}} if route.paged else None)
+                          responses=_documented(route))
     for plugin, mount in c.mounts:
         app.mount(f"/hooks/{plugin}{mount.path.rstrip('/')}", _guarded(mount.build(web.crm), plugin, mount, web))
 
