@@ -256,9 +256,11 @@ def email_poll(names, once, interval, as_json):
     """Read new mail of the email sources (all, or NAMES) into tickets.
 
     Without --once it keeps watching: IMAP folders wait in IDLE where the server offers it and
-    read a new mail at once, the others are polled every --interval seconds; Ctrl-C stops.
+    read a new mail at once, the others are polled every --interval seconds; Ctrl-C or
+    SIGTERM stops.
     A failing source is reported in one line and the others go on; with --once the exit code
     is 1 when any source failed."""
+    import signal
     import threading
 
     from .mail_sources import get_source, list_sources, poll_all, watch
@@ -279,15 +281,15 @@ def email_poll(names, once, interval, as_json):
     if not sources:
         raise click.ClickException("no email sources: add one with crm tickets email sources add")
     stop = threading.Event()
+    # Ctrl-C or a service manager's SIGTERM ends the watch after the message being stored
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
 
     def report(result) -> None:
         if result["error"] or result["imported"] or result["rejected"]:
             _poll_line(result)
 
-    try:
-        watch(app, sources, report, stop, interval=interval)
-    except KeyboardInterrupt:
-        stop.set()
+    watch(app, sources, report, stop, interval=interval)
 
 
 @email.group("sources")
@@ -367,7 +369,7 @@ def sources_test(names, as_json):
         try:
             results.append({**check_source(s), "error": None})
         except SOURCE_ERRORS as exc:
-            results.append({"source": s.name, "error": reason(exc)})
+            results.append({"source": s.name, "error": reason(exc, s)})
     if as_json:
         echo_json(results)
     for r in results if not as_json else ():

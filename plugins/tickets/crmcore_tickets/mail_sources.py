@@ -46,6 +46,7 @@ DEFAULT_PORT = {"tls": 993, "starttls": 143, "none": 143}
 MAX_IDLE_SECONDS = 25 * 60
 BATCH = 200
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+_BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""")
 _ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -296,12 +297,30 @@ SOURCE_ERRORS = (SourceError, OSError, imaplib.IMAP4.error, ssl.SSLError, socket
                  ValidationError)
 
 
-def reason(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, CRMError) else str(exc)
+def reason(exc: BaseException, source: Source | None = None) -> str:
+    """Why a source failed, in words a shop owner can act on."""
+    from imapclient.exceptions import LoginError
+
+    where = f"{source.host}:{source.port}" if source is not None and source.host else "the server"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the certificate of {where} is not trusted ({exc.verify_message}); "
+                "give --ca-file for a server with its own certificate")
+    if isinstance(exc, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot connect to {where}: unknown host"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"{where} did not answer in time"
+    text = exc.message if isinstance(exc, CRMError) else exc.args[0] if exc.args else ""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     text = " ".join(str(text).split()) or type(exc).__name__
-    return text if isinstance(exc, (SourceError, CRMError)) else f"{type(exc).__name__}: {text}"
+    if isinstance(exc, LoginError):  # imapclient wraps the server's bytes in str(): b'[…] …'
+        said = _BYTES_REPR.sub(r"\2", text)
+        return f"login refused by {where}: {said}"
+    if isinstance(exc, (SourceError, CRMError)):
+        return text
+    return f"{type(exc).__name__}: {text}"
 
 
 def _maildir_items(source: Source):
@@ -320,7 +339,8 @@ def poll_source(app, source: Source, *, timeout: float = 30) -> dict[str, Any]:
         finally:
             _close(client)
     except SOURCE_ERRORS as exc:
-        return {"source": source.name, "imported": [], "rejected": [], "error": reason(exc)}
+        return {"source": source.name, "imported": [], "rejected": [],
+                "error": reason(exc, source)}
 
 
 def poll_all(app, names: Iterable[str] = (), *, timeout: float = 30) -> list[dict[str, Any]]:
@@ -349,7 +369,8 @@ def summary(result: dict[str, Any]) -> str:
     counts: dict[str, int] = {}
     for row in result["imported"]:
         counts[row["action"]] = counts.get(row["action"], 0) + 1
-    parts = [f"{n} {action.replace('_', '-')}" for action, n in sorted(counts.items())]
+    order = ("opened", "replied", "follow_up", "duplicate")
+    parts = [f"{counts[action]} {action.replace('_', '-')}" for action in order if action in counts]
     if result["rejected"]:
         parts.append(f"{len(result['rejected'])} rejected")
     return f"{result['source']}: {', '.join(parts) or 'no new mail'}"
@@ -388,5 +409,6 @@ def _watch_one(app, source, report, stop, interval, timeout, lock) -> None:
             finally:
                 _close(client)
         except Exception as exc:  # noqa: BLE001 — one failing mailbox must not stop the others
-            report({"source": source.name, "imported": [], "rejected": [], "error": reason(exc)})
+            report({"source": source.name, "imported": [], "rejected": [],
+                    "error": reason(exc, source)})
             stop.wait(interval)
