@@ -251,7 +251,7 @@ def _stored_already(app, message_id: str | None) -> bool:
 
 
 def _import(app, source: Source, items: Iterable[tuple[str, bytes, Callable, Callable]],
-            lock: threading.Lock | None = None) -> dict[str, Any]:
+            lock: threading.Lock | None = None, actor: str | None = None) -> dict[str, Any]:
     parsed: list[tuple[IncomingEmail, Callable]] = []
     rejected: list[dict] = []
     for label, raw, done, reject in items:
@@ -269,7 +269,7 @@ def _import(app, source: Source, items: Iterable[tuple[str, bytes, Callable, Cal
     imported: list[dict] = []
     for mail, done in parsed:
         try:
-            with lock or _NO_LOCK, app.unit_of_work() as uow:
+            with lock or _NO_LOCK, app.unit_of_work(actor) as uow:
                 imported.append(import_message(uow, mail))
         except IntegrityError:
             # another poller of the same mailbox stored it between our check and our insert
@@ -328,14 +328,15 @@ def _maildir_items(source: Source):
         yield label, raw, done, done
 
 
-def poll_source(app, source: Source, *, timeout: float = 30) -> dict[str, Any]:
+def poll_source(app, source: Source, *, timeout: float = 30,
+                actor: str | None = None) -> dict[str, Any]:
     """Import the unseen messages of one mailbox; a failure is returned as ``error``, not raised."""
     try:
         if source.kind == "maildir":
-            return _import(app, source, list(_maildir_items(source)))
+            return _import(app, source, list(_maildir_items(source)), actor=actor)
         client = open_imap(source, timeout=timeout)
         try:
-            return _import(app, source, _imap_items(client, source))
+            return _import(app, source, _imap_items(client, source), actor=actor)
         finally:
             _close(client)
     except SOURCE_ERRORS as exc:
@@ -343,11 +344,13 @@ def poll_source(app, source: Source, *, timeout: float = 30) -> dict[str, Any]:
                 "error": reason(exc, source)}
 
 
-def poll_all(app, names: Iterable[str] = (), *, timeout: float = 30) -> list[dict[str, Any]]:
-    """One poll of every source (or the named ones), each on its own."""
+def poll_all(app, names: Iterable[str] = (), *, timeout: float = 30,
+             actor: str | None = None) -> list[dict[str, Any]]:
+    """One poll of every source (or the named ones), each on its own. Opens its own transactions:
+    call it outside any (on SQLite a writer inside one would wait for itself)."""
     with app.unit_of_work(readonly=True) as uow:
         sources = [get_source(uow, n) for n in names] if names else list_sources(uow)
-    return [poll_source(app, s, timeout=timeout) for s in sources]
+    return [poll_source(app, s, timeout=timeout, actor=actor) for s in sources]
 
 
 def check_source(source: Source, *, timeout: float = 30) -> dict[str, Any]:

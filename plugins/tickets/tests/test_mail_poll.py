@@ -268,3 +268,43 @@ def test_watching_with_idle_reads_a_new_mail_at_once(desk, crm_app, dovecot, ima
         watcher.join(10)
     assert not watcher.is_alive()
     assert len(tickets(crm_app)) == 1
+
+
+@needs_dovecot
+def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap, monkeypatch):
+    from argon2 import PasswordHasher, profiles
+    from crmcore.testing.web import login, web_client
+    from crmcore.web.users import add_user
+
+    monkeypatch.setattr("crmcore.web.users._hasher",
+                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    username, customer = imap
+    with crm_app.unit_of_work(actor="setup") as uow:
+        add_user(uow, "mina", "a long enough password", "manager")
+        add_user(uow, "sara", "a long enough password", "agent")
+    with web_client(crm_app) as client:
+        csrf = login(client, "mina", "a long enough password")
+        assert 'id="check-mail"' not in client.get("/p/tickets/queue").text  # no source yet
+        add_imap(desk, dovecot, username)
+        desk("tickets", "email", "sources", "add", "down", "--host", "127.0.0.1", "--port",
+             str(free_port()), "--username", "x", "--password", f"env:{PASSWORD_VAR}")
+        drop(customer, "01_new_request.eml")
+        page = client.get("/p/tickets/queue")
+        assert 'action="/p/tickets/queue/check-mail"' in page.text
+        checked = client.post("/p/tickets/queue/check-mail", data={"csrf_token": csrf})
+        assert checked.status_code == 200
+        report = checked.text.split('id="mail-report"')[1].split("</ul>")[0]
+        assert "<bdi>shop</bdi>:" in report and "۱ تیکت تازه" in report
+        assert "cannot connect to 127.0.0.1:" in report  # 'down' is one line, 'shop' still read
+        assert "سفارش ۴۵۲۱ نرسیده" in checked.text  # the new ticket is in the queue below
+        again = client.post("/p/tickets/queue/check-mail", data={"csrf_token": csrf})
+        assert "ایمیل تازه‌ای نیست" in again.text.split('id="mail-report"')[1]
+        api = client.post("/api/p/tickets/mail/check", headers={"X-CSRF-Token": csrf})
+        assert api.status_code == 200, api.text
+        assert {r["source"]: r["imported"] for r in api.json()}["shop"] == []
+        client.post("/logout", data={"csrf_token": csrf})
+        csrf = login(client, "sara", "a long enough password")  # an agent answers tickets but does not run the mailboxes
+        assert 'id="check-mail"' not in client.get("/p/tickets/queue").text
+        refused = client.post("/p/tickets/queue/check-mail", data={"csrf_token": csrf})
+        assert refused.status_code == 403
+    assert len(tickets(crm_app)) == 1
