@@ -293,7 +293,7 @@ def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap,
         assert 'action="/p/tickets/queue/check-mail"' in page.text
         checked = client.post("/p/tickets/queue/check-mail", data={"csrf_token": csrf})
         assert checked.status_code == 200
-        report = checked.text.split('id="mail-report"')[1].split("</ul>")[0]
+        report = checked.text.split('id="mail-report"')[1].split("</section>")[0]
         assert "<bdi>shop</bdi>:" in report and "۱ تیکت تازه" in report
         assert "cannot connect to 127.0.0.1:" in report  # 'down' is one line, 'shop' still read
         assert "سفارش ۴۵۲۱ نرسیده" in checked.text  # the new ticket is in the queue below
