@@ -211,7 +211,7 @@ def sla_list(as_json):
 # --- incoming email --------------------------------------------------------------------------------------
 @click.group()
 def email():
-    """Incoming email to tickets (.eml files, Maildir directories)."""
+    """Incoming email to tickets: .eml files and Maildirs (import), IMAP and Maildir sources (poll)."""
 
 
 @email.command("import")
@@ -317,8 +317,11 @@ def sources_add(name, kind, host, port, security, username, password, folder, mo
                 path, replace):
     """Add the email source NAME, e.g.
 
-    crm tickets email sources add shop --host imap.shop.ir --username support@shop.ir
-    --password env:SHOP_IMAP_PASSWORD"""
+    \b
+    crm tickets email sources add shop --host imap.shop.ir \\
+        --username support@shop.ir --password env:SHOP_IMAP_PASSWORD
+    crm tickets email sources add local --kind maildir --path /var/mail/support
+    """
     from .mail_sources import add_source
 
     with get_app().unit_of_work() as uow:
