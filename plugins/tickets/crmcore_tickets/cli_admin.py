@@ -211,7 +211,7 @@ def sla_list(as_json):
 # --- incoming email --------------------------------------------------------------------------------------
 @click.group()
 def email():
-    """Incoming email to tickets (.eml files, Maildir directories)."""
+    """Incoming email to tickets: .eml files and Maildirs (import), IMAP and Maildir sources (poll)."""
 
 
 @email.command("import")
@@ -235,4 +235,151 @@ def email_import(paths, include_seen, as_json):
         for r in result["rejected"]:
             click.echo(f"rejected\t{r['source']}: {r['reason']}", err=True)
     if result["rejected"]:
+        raise SystemExit(1)
+
+
+def _poll_line(result) -> None:
+    from .mail_sources import summary
+
+    click.echo(summary(result), err=bool(result["error"]))
+    for r in result["rejected"]:
+        click.echo(f"  rejected\t{r['source']}: {r['reason']}", err=True)
+
+
+@email.command("poll")
+@click.argument("names", nargs=-1)
+@click.option("--once", is_flag=True, help="Poll each source once and exit (for cron or the job).")
+@click.option("--interval", type=click.IntRange(min=5), default=60, show_default=True,
+              help="Seconds between polls of a source without IMAP IDLE.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: the results as JSON.")
+def email_poll(names, once, interval, as_json):
+    """Read new mail of the email sources (all, or NAMES) into tickets.
+
+    Without --once it keeps watching: IMAP folders wait in IDLE where the server offers it and
+    read a new mail at once, the others are polled every --interval seconds; Ctrl-C or
+    SIGTERM stops.
+    A failing source is reported in one line and the others go on; with --once the exit code
+    is 1 when any source failed."""
+    import signal
+    import threading
+
+    from .mail_sources import get_source, list_sources, poll_all, watch
+
+    app = get_app()
+    if once:
+        results = poll_all(app, names)
+        if as_json:
+            echo_json(results)
+        else:
+            for result in results:
+                _poll_line(result)
+        if any(r["error"] for r in results):
+            raise SystemExit(1)
+        return
+    with app.unit_of_work(readonly=True) as uow:
+        sources = [get_source(uow, n) for n in names] if names else list_sources(uow)
+    if not sources:
+        raise click.ClickException("no email sources: add one with crm tickets email sources add")
+    stop = threading.Event()
+    # Ctrl-C or a service manager's SIGTERM ends the watch after the message being stored
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def report(result) -> None:
+        if result["error"] or result["imported"] or result["rejected"]:
+            _poll_line(result)
+
+    watch(app, sources, report, stop, interval=interval)
+
+
+@email.group("sources")
+def email_sources():
+    """Mailboxes polled for tickets: IMAP folders and Maildir directories."""
+
+
+@email_sources.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["imap", "maildir"]), default="imap", show_default=True)
+@click.option("--host")
+@click.option("--port", type=int, help="Default 993 for tls, 143 for starttls and none.")
+@click.option("--security", type=click.Choice(["tls", "starttls", "none"]), default="tls",
+              show_default=True)
+@click.option("--username")
+@click.option("--password", metavar="env:NAME",
+              help="The environment variable holding the password (the password is never stored).")
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--move-to", help="Move a message here once it is a ticket (default: mark it seen).")
+@click.option("--ca-file", type=click.Path(),
+              help="CA certificates to trust (a self-signed server).")
+@click.option("--path", type=click.Path(), help="The Maildir directory (kind maildir).")
+@click.option("--replace", is_flag=True, help="Change the existing source NAME.")
+def sources_add(name, kind, host, port, security, username, password, folder, move_to, ca_file,
+                path, replace):
+    """Add the email source NAME, e.g.
+
+    \b
+    crm tickets email sources add shop --host imap.shop.ir \\
+        --username support@shop.ir --password env:SHOP_IMAP_PASSWORD
+    crm tickets email sources add local --kind maildir --path /var/mail/support
+    """
+    from .mail_sources import add_source
+
+    with get_app().unit_of_work() as uow:
+        source = add_source(uow, name, kind=kind, host=host, port=port, security=security,
+                            username=username, password=password, folder=folder, move_to=move_to,
+                            ca_file=ca_file, path=path, replace=replace)
+    click.echo(f"{source.name}\t{source.describe()}")
+
+
+@email_sources.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def sources_list(as_json):
+    """The email sources (passwords appear as the env:NAME they are read from)."""
+    from .mail_sources import list_sources, source_to_dict
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        sources = list_sources(uow)
+    if as_json:
+        echo_json([source_to_dict(s) for s in sources])
+        return
+    for s in sources:
+        click.echo(f"{s.name}\t{s.describe()}")
+
+
+@email_sources.command("remove")
+@click.argument("name")
+def sources_remove(name):
+    from .mail_sources import remove_source
+
+    with get_app().unit_of_work() as uow:
+        remove_source(uow, name)
+
+
+@email_sources.command("test")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True)
+def sources_test(names, as_json):
+    """Connect to each source (all, or NAMES) and count the messages waiting; nothing is read.
+    Exit code 1 when any source fails."""
+    from .mail_sources import (
+        SOURCE_ERRORS, check_source, get_source, list_sources, reason,
+    )
+
+    with get_app().unit_of_work(readonly=True) as uow:
+        sources = [get_source(uow, n) for n in names] if names else list_sources(uow)
+    results = []
+    for s in sources:
+        try:
+            results.append({**check_source(s), "error": None})
+        except SOURCE_ERRORS as exc:
+            results.append({"source": s.name, "error": reason(exc, s)})
+    if as_json:
+        echo_json(results)
+    for r in results if not as_json else ():
+        if r["error"]:
+            click.echo(f"{r['source']}: failed: {r['error']}", err=True)
+        else:
+            idle = " (IDLE)" if r.get("idle") else ""
+            click.echo(f"{r['source']}: ok, {r['waiting']} waiting{idle}")
+    if any(r["error"] for r in results):
         raise SystemExit(1)

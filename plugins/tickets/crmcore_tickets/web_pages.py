@@ -221,7 +221,54 @@ def _names(session, ids) -> dict[int, str]:
     )
 
 
-def queue_page(ctx):
+MAIL_ACTIONS = {
+    "opened": L("new tickets", "تیکت تازه"),
+    "replied": L("replies", "پاسخ"),
+    "follow_up": L("follow-up tickets", "تیکت پیگیری"),
+    "duplicate": L("already stored", "تکراری"),
+}
+
+
+def _mail_action(uow) -> ui.Action | None:
+    from .mail_sources import list_sources
+
+    if not list_sources(uow):
+        return None
+    return ui.Action(L("Check mail now", "بررسی ایمیل‌ها"), "/queue/check-mail", tone="info",
+                     access="manage")
+
+
+def _mail_report(results: list[dict]) -> list[dict[str, Any]]:
+    """Per source: its counts as (number, label) pairs, or its failure (the CLI's line)."""
+    out = []
+    for r in results:
+        counts: dict[str, int] = {}
+        for row in r["imported"]:
+            counts[row["action"]] = counts.get(row["action"], 0) + 1
+        parts = [(counts[a], label) for a, label in MAIL_ACTIONS.items() if a in counts]
+        if r["rejected"]:
+            parts.append((len(r["rejected"]), L("not turned into tickets", "رد شده")))
+        out.append({"source": r["source"], "parts": parts, "error": r["error"]})
+    return out
+
+
+def check_mail_page(ctx):
+    """A manager's "check mail now": the same poll as ``crm tickets email poll --once``, then the
+    queue with what it found."""
+    from .mail_sources import poll_all
+
+    # before this request's transaction begins: the poll stores each message in its own one
+    results = poll_all(ctx.uow.app, actor=ctx.uow.actor)
+    return queue_page(ctx, mail=_mail_report(results))
+
+
+def api_check_mail(ctx):
+    from .mail_sources import poll_all
+
+    return poll_all(ctx.uow.app, actor=ctx.uow.actor)
+
+
+def queue_page(ctx, mail: list[dict[str, Any]] | None = None):
     uow, lang = ctx.uow, ctx.lang
     error = None
     try:
@@ -304,6 +351,8 @@ def queue_page(ctx):
         plugin="tickets",
         may=lambda level: ctx.user.can(level, "tickets"),
         label=L,
+        check_mail=_mail_action(uow),
+        mail=mail,
     )
     if error is not None:
         response.status_code = 422
@@ -660,6 +709,11 @@ def routes() -> list[WebRoute]:
             summary="A ticket with its SLA, countdown and conversation (notes included)",
         ),
         WebRoute("/queue", queue_page, kind="page"),
+        WebRoute("/queue/check-mail", check_mail_page, kind="page", methods=("POST",),
+                 access="manage"),
+        WebRoute("/mail/check", api_check_mail, methods=("POST",), access="manage",
+                 summary="Read new mail of the email sources now (as crm tickets email poll "
+                 "--once): per source what became tickets and replies, or why it failed"),
         WebRoute(one, show_page, kind="page"),
     ]
     for name in ACTIONS:
