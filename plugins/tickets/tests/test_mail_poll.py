@@ -274,7 +274,7 @@ def test_watching_with_idle_reads_a_new_mail_at_once(desk, crm_app, dovecot, ima
 def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap, monkeypatch):
     from argon2 import PasswordHasher, profiles
     from crmcore.testing.web import login, web_client
-    from crmcore.web.users import add_user
+    from crmcore.testing import add_user
 
     monkeypatch.setattr("crmcore.web.users._hasher",
                         lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
