@@ -455,12 +455,13 @@ def occasions_remove(name):
 # --- providers, settings, consent, inbound --------------------------------------------------------------
 @messages.group()
 def providers():
-    """Delivery providers: smtp, kavenegar, twilio, file (development)."""
+    """Delivery providers: smtp, kavenegar, ghasedak, smsir, melipayamak, twilio, file (development)."""
 
 
 @providers.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["smtp", "kavenegar", "twilio", "file"]), required=True)
+@click.option("--kind", type=click.Choice(["smtp", "kavenegar", "ghasedak", "smsir", "melipayamak", "twilio",
+                                           "file"]), required=True)
 @click.option("--channel", type=CHANNEL, required=True)
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="host=…, api_key=env:KAVENEGAR_KEY (read from the environment), url=…, sender=…")
