@@ -104,3 +104,17 @@ def crm_customer_profile(uow, customer):
         plugin (the panel of a plugin the user may not read is not asked for at all).
     :when: each time a profile is shown; must only read.
     """
+
+
+@hookspec
+def crm_integrations(uow):
+    """List the plugin's configured live integrations for ``crm integrations list|test|status``.
+
+    :param uow: a read-only :class:`crmcore.uow.UnitOfWork` (read the plugin's own settings).
+    :return: a list of :class:`crmcore.integrations.Integration`: name (namespaced by the plugin), kind, a
+        one-line summary, the settings as they may be shown (secrets as ``env:NAME`` or ``***``, see
+        :func:`crmcore.integrations.shown_settings`), a ``test()`` callable making a read-only call to the
+        remote service (returns a short result, raises with a clear message), a ``status(uow)`` callable
+        returning recent activity, and the secrets' values to scrub from test messages.
+    :when: on every ``crm integrations`` command; ``test()`` runs after the unit of work is closed.
+    """

@@ -234,3 +234,45 @@ def test_wrong_credentials_are_a_clear_permanent_failure(crm_app, customer, setu
     m = message(crm_app, queue(crm_app, customer))
     assert m.status == "failed" and m.attempts == 1, m.error
     assert "nope" not in m.error and not gw.sms
+
+
+# --- crm integrations -----------------------------------------------------------------------------------
+def test_integrations_list_test_and_status_never_print_secrets(crm_app, crm_cli, customer, setup, gateway,
+                                                                monkeypatch):
+    kn, gh, mp = gateway("kavenegar"), gateway("ghasedak"), gateway("melipayamak")
+    monkeypatch.setenv("GHASEDAK_KEY", "KEY")
+    configure(crm_app, setup, kn)  # api_key stored literally: shown as ***
+    setup(lambda uow: add_provider(uow, name="gh", kind="ghasedak", channel="sms",
+                                   options=gh.options(api_key="env:GHASEDAK_KEY")))
+    setup(lambda uow: add_provider(uow, name="mp", kind="melipayamak", channel="sms",
+                                   options=mp.options(password="S3cretPass")))
+    queue(crm_app, customer)
+    kn.settle("delivered")
+    poll_reports(crm_app, crm_app.now())
+
+    listed = crm_cli("integrations", "list")
+    assert listed.exit_code == 0
+    text = listed.stdout
+    assert "messaging.gw  (kavenegar)  sms provider (default), service line 30005006" in text
+    assert "api_key: ***" in text and "api_key: env:GHASEDAK_KEY" in text and "password: ***" in text
+    assert ": KEY\n" not in text and "S3cretPass" not in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+    as_json = crm_cli("integrations", "list", "--json").json()
+    assert [i["name"] for i in as_json] == ["messaging.gh", "messaging.gw", "messaging.mp"]
+
+    tested = crm_cli("integrations", "test", "--json")
+    assert tested.exit_code == 1  # the Melipayamak password is wrong
+    results = {r["name"]: r for r in tested.json()}
+    assert results["messaging.gw"] == {"name": "messaging.gw", "kind": "kavenegar", "ok": True,
+                                       "detail": "credit 125000"}
+    assert results["messaging.gh"]["ok"] and results["messaging.gh"]["detail"] == "credit 98000"
+    assert not results["messaging.mp"]["ok"] and "InvalidUserPass" in results["messaging.mp"]["detail"]
+    one = crm_cli("integrations", "test", "messaging.gh")
+    assert (one.exit_code, one.stdout) == (0, "messaging.gh: ok - credit 98000\n")
+    missing = crm_cli("integrations", "test", "messaging.nope")
+    assert missing.exit_code == 1 and "unknown integration 'messaging.nope'" in missing.stderr
+
+    status = {r["name"]: r for r in crm_cli("integrations", "status", "--json").json()}
+    assert status["messaging.gw"]["delivered"] == 1 and status["messaging.gh"]["sent"] == 0
+    text = crm_cli("integrations", "status", "messaging.gw").stdout
+    assert text.startswith("messaging.gw  (kavenegar)  days 30, queued 0, sending 0, sent 0, delivered 1")
