@@ -1,6 +1,8 @@
 """``crm integrations``: the live integrations plugins contribute (SMS gateways, calendars, mailboxes…)."""
 from __future__ import annotations
 
+import textwrap
+
 import click
 
 from .context import echo_json, get_app
@@ -25,7 +27,8 @@ def list_cmd(as_json):
     if not items:
         click.echo("no integrations are configured")
     for item in items:
-        click.echo(f"{item['name']}  ({item['kind']})  {item['summary']}")
+        click.echo(f"{item['name']} ({item['kind']})")
+        click.echo(f"    {item['summary']}")
         for key, value in item["settings"].items():
             click.echo(f"    {key}: {value}")
 
@@ -44,7 +47,9 @@ def test_cmd(names, as_json):
         if not results:
             click.echo("no integrations are configured")
         for r in results:
-            click.echo(f"{r['name']}: {'ok' if r['ok'] else 'FAILED'} - {r['detail']}")
+            click.echo(f"{r['name']}: {'ok' if r['ok'] else 'FAILED'}")
+            click.echo(textwrap.fill(r["detail"], width=78, initial_indent="    ",
+                                     subsequent_indent="    ", break_long_words=False))
     if any(not r["ok"] for r in results):
         raise click.exceptions.Exit(1)
 
@@ -66,5 +71,11 @@ def status_cmd(names, as_json):
     if not results:
         click.echo("no integrations are configured")
     for r in results:
-        details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.items() if k not in ("name", "kind"))
-        click.echo(f"{r['name']}  ({r['kind']})  {details}")
+        # a no-break space inside each "name value" pair: lines wrap between pairs only
+        details = ", ".join(f"{k.replace('_', ' ')}\u00a0{v}" for k, v in r.items()
+                            if k not in ("name", "kind", "days"))
+        if "days" in r:
+            details = f"last {r['days']} days: {details}"
+        click.echo(f"{r['name']} ({r['kind']})")
+        click.echo(textwrap.fill(details, width=78, initial_indent="    ",
+                                 subsequent_indent="    ").replace("\u00a0", " "))

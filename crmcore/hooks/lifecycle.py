@@ -115,6 +115,7 @@ def crm_integrations(uow):
         one-line summary, the settings as they may be shown (secrets as ``env:NAME`` or ``***``, see
         :func:`crmcore.integrations.shown_settings`), a ``test()`` callable making a read-only call to the
         remote service (returns a short result, raises with a clear message), a ``status(uow)`` callable
-        returning recent activity, and the secrets' values to scrub from test messages.
+        returning recent activity as a flat dict (a ``days`` key names the period it covers), and the
+        secrets' values to scrub from test messages.
     :when: on every ``crm integrations`` command; ``test()`` runs after the unit of work is closed.
     """

@@ -40,6 +40,6 @@ JOBS = [
         run_dates),
     Job("messaging.deliver", "Send due messages: retries with back-off, quiet hours, provider rate limits.",
         run_delivery),
-    Job("messaging.delivery_reports", "Ask the SMS gateways whether sent messages were delivered (failures "
-        "with the gateway's reason; advertising blacklist withdraws SMS marketing consent).", run_reports),
+    Job("messaging.delivery_reports", "Ask the SMS gateways whether sent messages were delivered.",
+        run_reports),
 ]

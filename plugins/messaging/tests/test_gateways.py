@@ -253,10 +253,10 @@ def test_integrations_list_test_and_status_never_print_secrets(crm_app, crm_cli,
     listed = crm_cli("integrations", "list")
     assert listed.exit_code == 0
     text = listed.stdout
-    assert "messaging.gw  (kavenegar)  sms provider (default), service line 30005006" in text
+    assert "messaging.gw (kavenegar)\n    sms provider (default), service line 30005006" in text
     assert "api_key: ***" in text and "api_key: env:GHASEDAK_KEY" in text and "password: ***" in text
     assert ": KEY\n" not in text and "S3cretPass" not in text
-    assert all(len(line) <= 100 for line in text.splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines())
     as_json = crm_cli("integrations", "list", "--json").json()
     assert [i["name"] for i in as_json] == ["messaging.gh", "messaging.gw", "messaging.mp"]
 
@@ -268,11 +268,12 @@ def test_integrations_list_test_and_status_never_print_secrets(crm_app, crm_cli,
     assert results["messaging.gh"]["ok"] and results["messaging.gh"]["detail"] == "credit 98000"
     assert not results["messaging.mp"]["ok"] and "InvalidUserPass" in results["messaging.mp"]["detail"]
     one = crm_cli("integrations", "test", "messaging.gh")
-    assert (one.exit_code, one.stdout) == (0, "messaging.gh: ok - credit 98000\n")
+    assert (one.exit_code, one.stdout) == (0, "messaging.gh: ok\n    credit 98000\n")
     missing = crm_cli("integrations", "test", "messaging.nope")
     assert missing.exit_code == 1 and "unknown integration 'messaging.nope'" in missing.stderr
 
     status = {r["name"]: r for r in crm_cli("integrations", "status", "--json").json()}
     assert status["messaging.gw"]["delivered"] == 1 and status["messaging.gh"]["sent"] == 0
     text = crm_cli("integrations", "status", "messaging.gw").stdout
-    assert text.startswith("messaging.gw  (kavenegar)  days 30, queued 0, sending 0, sent 0, delivered 1")
+    assert text == ("messaging.gw (kavenegar)\n    last 30 days: queued 0, sending 0, sent 0, delivered 1, "
+                    "failed 0,\n    unknown 0\n")
