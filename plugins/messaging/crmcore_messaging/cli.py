@@ -186,6 +186,37 @@ def send(customer, template, channel, key, as_json):
         click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
 
 
+@messages.command("lookup")
+@click.argument("customer")
+@click.argument("template")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A template variable (repeatable, in the template's order).")
+@click.option("--key", help="Idempotency key: the same key is never sent twice (default: a new message).")
+@click.option("--json", "as_json", is_flag=True)
+def lookup_cmd(customer, template, params, key, as_json):
+    """Send a gateway template (verify lookup, OTP, pattern) to one customer now, on the service route."""
+    import uuid
+
+    from .lookup import send_lookup
+    from .models import Message
+
+    values = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--param {item!r} is not NAME=VALUE")
+        values[name.strip()] = value
+    app = get_app()
+    mid = send_lookup(app, customer, template=template, params=values,
+                      key=f"lookup:{key or uuid.uuid4().hex}")
+    with app.unit_of_work(readonly=True) as uow:
+        out = _message_dict(app, uow.session.get(Message, mid))
+    if as_json:
+        echo_json(out)
+    else:
+        click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
+
+
 def _message_dict(app, m) -> dict:
     return {"id": m.id, "customer_id": m.customer_id, "channel": m.channel, "category": m.category,
             "recipient": m.recipient, "template": m.template, "language": m.language, "trigger": m.trigger,
@@ -602,4 +633,5 @@ def serve_webhooks(host, port):
     app = get_app()
     with make_server(host, port, WebhookApp(app)) as server:
         click.echo(f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…")
+        click.echo("  gateway delivery reports: /messaging/<ghasedak|smsir|melipayamak>/status?token=…")
         server.serve_forever()

@@ -213,7 +213,7 @@ def _handler(gw: FakeGateway):
                 if s is None:
                     return self.reply(400, {"status": 0, "message": "پیامک یافت نشد", "data": None})
                 return ok({"messageId": int(s["id"]), "mobile": int(s["receptor"]), "messageText": s["text"],
-                           "sendDateTime": 1765101600, "lineNumber": int(s["line"]), "cost": 1.0,
+                           "sendDateTime": 1765101600, "lineNumber": s["line"], "cost": 1.0,
                            "deliveryState": s["code"], "deliveryDateTime": None})
             if path.endswith("/credit"):
                 return ok(1250.5)

@@ -277,3 +277,25 @@ def test_integrations_list_test_and_status_never_print_secrets(crm_app, crm_cli,
     text = crm_cli("integrations", "status", "messaging.gw").stdout
     assert text == ("messaging.gw (kavenegar)\n    last 30 days: queued 0, sending 0, sent 0, delivered 1, "
                     "failed 0,\n    unknown 0\n")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lookup_command_sends_a_gateway_template_once(crm_app, crm_cli, customer, setup, gateway, kind):
+    gw = gateway(kind)
+    configure(crm_app, setup, gw)
+    args = ("messages", "lookup", str(customer), TEMPLATES[kind], "--param", "Code=7305", "--key", "otp-1")
+    first = crm_cli(*args, "--json")
+    assert first.exit_code == 0, first.stderr
+    out = first.json()
+    assert (out["status"], out["trigger"], out["provider_message_id"]) == ("sent", "lookup", gw.sms[0]["id"])
+    assert "7305" not in out["body"] and "7305" in gw.sms[0]["text"]  # one-time codes are not stored
+    assert crm_cli(*args).stdout == f"message {out['id']}: sent\n" and len(gw.sms) == 1
+    gw.settle("delivered")
+    poll_reports(crm_app, crm_app.now())
+    assert message(crm_app, out["id"]).status == "delivered"
+    with crm_app.unit_of_work() as uow:
+        from crmcore.api import update_customer
+
+        update_customer(uow, customer, consent_sms=False)
+    refused = crm_cli("messages", "lookup", str(customer), TEMPLATES[kind], "--param", "Code=1")
+    assert refused.exit_code == 1 and "has not opted in to sms" in refused.stderr and len(gw.sms) == 1
