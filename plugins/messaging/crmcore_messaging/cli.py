@@ -582,16 +582,26 @@ def settings_set(key, value):
 @click.option("--channel", type=CHANNEL, required=True)
 @click.option("--opt-in/--opt-out", "granted", required=True)
 @click.option("--note", help="Where the consent was given or withdrawn (form, call…).")
-def consent(customer, channel, granted, note):
+@click.option("--advertising", is_flag=True,
+              help="Only advertising SMS (e.g. the customer lifted their *800# block and asked again).")
+def consent(customer, channel, granted, note, advertising):
     """Record a customer's opt-in or opt-out of a channel (kept as proof)."""
     from crmcore.api import resolve_customer
 
     from .policy import set_consent
 
+    if advertising and channel != "sms":
+        raise click.UsageError("--advertising applies to --channel sms")
     with get_app().unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        set_consent(uow, c, channel, granted, source="cli", detail=note)
-    click.echo(f"customer {c.id}: {channel} {'opted in' if granted else 'opted out'}")
+        if advertising:
+            from .delivery import set_marketing
+
+            set_marketing(uow, c.id, granted, source="cli", detail=note)
+        else:
+            set_consent(uow, c, channel, granted, source="cli", detail=note)
+    what = "advertising sms" if advertising else channel
+    click.echo(f"customer {c.id}: {what} {'opted in' if granted else 'opted out'}")
 
 
 @messages.command("inbound")

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MARKETING = "sms_promo"  # consent channel of advertising SMS (on top of the customer's SMS consent)
 POLL_DAYS = 3  # gateways keep reports for a few days; older 'sent' messages are left as they are
 POLL_CHUNK = 100
+#: gateways that can be asked about a message by our own id (Kavenegar localid, Ghasedak clientReferenceId)
+LOCAL_ID_KINDS = ("kavenegar", "ghasedak")
 
 
 def marketing_withdrawn(uow) -> set[int]:
@@ -50,11 +52,18 @@ def withdraw_marketing(uow, customer_id: int, *, source: str, detail: str) -> bo
     """Record that the customer blocked advertising SMS; returns False when already recorded."""
     if customer_id in marketing_withdrawn(uow):
         return False
-    uow.session.add(ConsentChange(customer_id=customer_id, channel=MARKETING, granted=False, source=source,
+    return set_marketing(uow, customer_id, False, source=source, detail=detail)
+
+
+def set_marketing(uow, customer_id: int, granted: bool, *, source: str, detail: str | None) -> bool:
+    """Grant or withdraw SMS marketing consent (always logged); returns True when it changed."""
+    withdrawn = marketing_withdrawn(uow)
+    changed = (customer_id in withdrawn) == granted
+    uow.session.add(ConsentChange(customer_id=customer_id, channel=MARKETING, granted=granted, source=source,
                                   detail=detail, at=uow.now()))
     uow.session.flush()
-    uow.cache["messaging"]["marketing_withdrawn"].add(customer_id)
-    return True
+    (withdrawn.discard if granted else withdrawn.add)(customer_id)
+    return changed
 
 
 def apply_report(uow, provider_kind: str, report: DeliveryReport, *, via: str) -> dict[str, Any]:
@@ -109,7 +118,7 @@ def apply_callback(uow, provider_kind: str, data: Any) -> dict[str, Any]:
 
 def poll_reports(app, now: datetime) -> dict[str, int]:
     """Ask every gateway provider about its messages still ``sent`` (sent in the last few days)."""
-    totals = {"asked": 0, "delivered": 0, "failed": 0, "errors": 0}
+    totals = {"asked": 0, "delivered": 0, "failed": 0, "found": 0, "errors": 0}
     with app.unit_of_work(actor="messaging") as uow:
         providers = [(p.name, p.kind, dict(p.options)) for p in uow.session.scalars(select(Provider))]
     for name, kind, options in providers:
@@ -123,8 +132,42 @@ def poll_reports(app, now: datetime) -> dict[str, int]:
     return totals
 
 
+def _resolve_unknown(app, channel: GatewayChannel, name: str, now: datetime, totals: dict[str, int]) -> None:
+    """Messages left ``unknown`` (the process stopped while sending) on a gateway that knows our local id:
+    those it has are ``sent`` after all and get their gateway id (and later their delivery report). Those
+    it does not have stay ``unknown``: the request may still be on its way, so nothing is resent."""
+    with app.unit_of_work(actor="messaging") as uow:
+        ids = list(uow.session.scalars(select(Message.id).where(
+            Message.provider == name, Message.status == "unknown", Message.provider_message_id.is_(None),
+            Message.created_at >= now - timedelta(days=POLL_DAYS)).order_by(Message.id)))
+    for start in range(0, len(ids), POLL_CHUNK):
+        try:
+            found = channel.find_local(ids[start:start + POLL_CHUNK])
+        except Exception as exc:  # noqa: BLE001
+            log.warning("messaging: looking up unknown messages at %s failed: %s", name, exc)
+            totals["errors"] += 1
+            continue
+        if not found:
+            continue
+        from .outbox import _log_interaction  # the outbox imports this module
+
+        with app.unit_of_work(actor="messaging") as uow:
+            for mid, provider_id in found.items():
+                msg = uow.session.get(Message, mid)
+                if msg is None or msg.status != "unknown":
+                    continue
+                msg.status, msg.provider_message_id = "sent", provider_id
+                msg.error = None
+                msg.sent_at = msg.sent_at or now
+                if msg.interaction_id is None:
+                    _log_interaction(uow, msg)
+                totals["found"] += 1
+
+
 def _poll_provider(app, channel: GatewayChannel, name: str, kind: str, now: datetime,
                    totals: dict[str, int]) -> None:
+    if kind in LOCAL_ID_KINDS:
+        _resolve_unknown(app, channel, name, now, totals)
     with app.unit_of_work(actor="messaging") as uow:
         ids = list(uow.session.scalars(select(Message.provider_message_id).where(
             Message.provider == name, Message.status == "sent", Message.provider_message_id.is_not(None),

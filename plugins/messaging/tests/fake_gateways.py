@@ -145,6 +145,13 @@ def _handler(gw: FakeGateway):
             if op == "lookup.json":
                 sid = gw.new_sms(body["receptor"], body.get("token"), "service", template=body["template"])
                 return self.reply(200, {"return": ok, "entries": [{"messageid": int(sid), "status": 1}]})
+            if op == "statuslocalmessageid.json":
+                entries = []
+                for local in body["localid"].split(","):
+                    s = next((s for s in gw.sms if s["ref"] == local), None)
+                    entries.append({"messageid": int(s["id"]) if s else 0, "localid": local,
+                                    "status": s["code"] if s else 100})
+                return self.reply(200, {"return": ok, "entries": entries})
             if op == "status.json":
                 entries = [{"messageid": int(i), "status": gw.find(i)["code"], "statustext": ""}
                            for i in body["messageid"].split(",") if gw.find(i)]

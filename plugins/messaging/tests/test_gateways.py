@@ -86,7 +86,8 @@ def test_sent_sms_reaches_delivered_by_polling(crm_app, customer, setup, gateway
     assert poll_reports(crm_app, crm_app.now())["delivered"] == 0  # still on its way
     assert message(crm_app, mid).status == "sent"
     gw.settle("delivered")
-    assert poll_reports(crm_app, crm_app.now()) == {"asked": 1, "delivered": 1, "failed": 0, "errors": 0}
+    assert poll_reports(crm_app, crm_app.now()) == {"asked": 1, "delivered": 1, "failed": 0, "found": 0,
+                                                    "errors": 0}
     m = message(crm_app, mid)
     assert m.status == "delivered" and m.delivered_at is not None
     assert poll_reports(crm_app, crm_app.now())["asked"] == 0  # delivered messages are not asked again
@@ -299,3 +300,43 @@ def test_lookup_command_sends_a_gateway_template_once(crm_app, crm_cli, customer
         update_customer(uow, customer, consent_sms=False)
     refused = crm_cli("messages", "lookup", str(customer), TEMPLATES[kind], "--param", "Code=1")
     assert refused.exit_code == 1 and "has not opted in to sms" in refused.stderr and len(gw.sms) == 1
+
+
+def test_advertising_consent_can_be_given_back_by_hand(crm_app, crm_cli, customer, setup, gateway):
+    gw = gateway("smsir")
+    configure(crm_app, setup, gw)
+    out = crm_cli("messages", "consent", str(customer), "--channel", "sms", "--opt-out", "--advertising")
+    assert out.stdout == f"customer {customer}: advertising sms opted out\n"
+    assert message(crm_app, queue(crm_app, customer, template="sale")).status == "blocked"
+    assert message(crm_app, queue(crm_app, customer, key="k2")).status == "sent"
+    crm_cli("messages", "consent", str(customer), "--channel", "sms", "--opt-in", "--advertising",
+            "--note", "lifted *800#")
+    assert message(crm_app, queue(crm_app, customer, template="sale", key="k3")).status == "sent"
+    with crm_app.unit_of_work(readonly=True) as uow:
+        rows = uow.session.scalars(select(ConsentChange).order_by(ConsentChange.id)).all()
+        assert [(r.channel, r.granted, r.source) for r in rows] == [("sms_promo", False, "cli"),
+                                                                     ("sms_promo", True, "cli")]
+        assert get_customer(uow.session, customer).consent_sms is True
+    bad = crm_cli("messages", "consent", str(customer), "--channel", "email", "--opt-in", "--advertising")
+    assert bad.exit_code == 2 and "--advertising applies to --channel sms" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", ["kavenegar", "ghasedak"])
+def test_unknown_message_the_gateway_has_is_found_by_local_id(crm_app, customer, setup, gateway, kind):
+    gw = gateway(kind)
+    configure(crm_app, setup, gw)
+    setup(lambda uow: set_setting(uow, "send_after_commit", "no"))
+    taken, lost = queue(crm_app, customer), queue(crm_app, customer, key="k2")
+    deliver(crm_app, ids=[taken])
+    with crm_app.unit_of_work() as uow:  # the process stopped after the gateway took one, before recording
+        for mid in (taken, lost):
+            m = uow.session.get(Message, mid)
+            m.status, m.provider_message_id, m.error = "unknown", None, "the sending process stopped"
+    totals = poll_reports(crm_app, crm_app.now())
+    assert totals["found"] == 1
+    found = message(crm_app, taken)
+    assert (found.status, found.provider_message_id, found.error) == ("sent", gw.sms[0]["id"], None)
+    assert message(crm_app, lost).status == "unknown" and len(gw.sms) == 1  # never resent
+    gw.settle("delivered")
+    poll_reports(crm_app, crm_app.now())
+    assert message(crm_app, taken).status == "delivered"

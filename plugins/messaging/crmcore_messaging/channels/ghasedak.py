@@ -65,11 +65,17 @@ class GhasedakChannel(GatewayChannel):
         """On a retry: the message id Ghasedak gave our client reference id, if the first try got through."""
         if out.attempt <= 1:
             return None
-        found = self._call("GET", "CheckSmsStatus", params={"Type": "2", "Ids": str(out.message_id)})
+        return self.find_local([out.message_id]).get(out.message_id)
+
+    def find_local(self, message_ids: list[int]) -> dict[int, str]:
+        found = self._call("GET", "CheckSmsStatus", params={"Type": "2", "Ids": [str(m) for m in message_ids]})
+        wanted = {str(m): m for m in message_ids}
+        out = {}
         for item in items_of(found):
-            if str(field(item, "clientReferenceId") or "") == str(out.message_id) and field(item, "messageId"):
-                return str(field(item, "messageId"))
-        return None
+            ref, mid = str(field(item, "clientReferenceId") or ""), field(item, "messageId")
+            if ref in wanted and mid:
+                out[wanted[ref]] = str(mid)
+        return out
 
     def send(self, out: Outgoing) -> SendResult:
         earlier = self._already_sent(out)

@@ -109,6 +109,10 @@ class GatewayChannel(HttpApiChannel):
     def parse_callback(self, data: Any) -> list[DeliveryReport]:
         raise NotImplementedError
 
+    def find_local(self, message_ids: list[int]) -> dict[int, str]:
+        """For gateways that know our local id: our message id → the gateway's id, for those it has."""
+        raise NotImplementedError
+
     def check(self) -> str:
         """A read-only call proving the credentials work (credit/account); returns a short summary."""
         raise NotImplementedError

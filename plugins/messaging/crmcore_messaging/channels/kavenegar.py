@@ -6,6 +6,8 @@ kavenegar/kavenegar-python: answers ``{"return": {"status", "message"}, "entries
 - plain: ``sms/send.json`` ``{receptor, message, sender, localid}`` → ``entries[0].messageid``
 - bulk: ``sms/sendarray.json`` with JSON arrays ``receptor``, ``sender``, ``message``, ``localmessageids``
 - template/OTP: ``verify/lookup.json`` ``{receptor, template, token, token2, token3, …}``
+- by our id: ``sms/statuslocalmessageid.json`` ``{localid: "1,2,…"}`` → entries ``{messageid, localid,
+  status}`` (status 100: unknown id)
 - status: ``sms/status.json`` ``{messageid: "1,2,…"}`` → entries ``{messageid, status, statustext}``:
   10 delivered; 6 failed at the operator, 11 not delivered, 13 cancelled, 14 blocked by the recipient
   (advertising SMS blocked, *800#); 1, 2, 4, 5 on the way
@@ -96,6 +98,15 @@ class KavenegarChannel(GatewayChannel):
 
     def poll(self, provider_message_ids: list[str]) -> list[DeliveryReport]:
         return self.parse_callback(self._call("sms/status", {"messageid": ",".join(provider_message_ids)}))
+
+    def find_local(self, message_ids: list[int]) -> dict[int, str]:
+        entries = self._call("sms/statuslocalmessageid", {"localid": ",".join(str(m) for m in message_ids)})
+        out = {}
+        for item in items_of(entries):
+            local, mid = str(field(item, "localid") or ""), field(item, "messageid")
+            if local.isdigit() and int(local) in message_ids and mid and str(field(item, "status")) != "100":
+                out[int(local)] = str(mid)
+        return out
 
     def parse_callback(self, data: Any) -> list[DeliveryReport]:
         out = []
