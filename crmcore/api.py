@@ -26,6 +26,7 @@ from .errors import (  # noqa: F401
 )
 from .hooks import hookimpl, hookspec  # noqa: F401
 from .jobs import Job  # noqa: F401
+from .integrations import Integration, shown_settings  # noqa: F401
 from .outbox.event import Event  # noqa: F401
 from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401

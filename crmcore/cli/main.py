@@ -15,6 +15,8 @@ KERNEL_COMMANDS = {
     "interactions": ("crmcore.cli.interactions_cmd:interactions", "Record and list purchases, calls, visits…"),
     "reports": ("crmcore.cli.reports_cmd:reports", "List and run reports (JSON, CSV, tables)."),
     "jobs": ("crmcore.cli.jobs_cmd:jobs", "Run scheduled jobs (cron-friendly)."),
+    "integrations": ("crmcore.cli.integrations_cmd:integrations",
+                     "Live integrations (SMS gateways, calendars…): list, test, status."),
     "demo": ("crmcore.cli.demo_cmd:demo", "Build a demo database of a Persian sample business and summarise it."),
     "dev": ("crmcore.cli.dev_cmd:dev", "Developer tools: hook reference, plugin migrations."),
     "worker": ("crmcore.cli.worker_cmd:worker", "Run a background worker (async hooks, handed-off jobs)."),

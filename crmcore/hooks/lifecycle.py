@@ -168,3 +168,18 @@ def crm_customer_actions(uow, customer):
         ``/customers/<id>``.
     :when: each time the customer page is shown to a user who may write the customer.
     """
+
+
+@hookspec
+def crm_integrations(uow):
+    """List the plugin's configured live integrations for ``crm integrations list|test|status``.
+
+    :param uow: a read-only :class:`crmcore.uow.UnitOfWork` (read the plugin's own settings).
+    :return: a list of :class:`crmcore.integrations.Integration`: name (namespaced by the plugin), kind, a
+        one-line summary, the settings as they may be shown (secrets as ``env:NAME`` or ``***``, see
+        :func:`crmcore.integrations.shown_settings`), a ``test()`` callable making a read-only call to the
+        remote service (returns a short result, raises with a clear message), a ``status(uow)`` callable
+        returning recent activity as a flat dict (a ``days`` key names the period it covers), and the
+        secrets' values to scrub from test messages.
+    :when: on every ``crm integrations`` command; ``test()`` runs after the unit of work is closed.
+    """

@@ -186,6 +186,37 @@ def send(customer, template, channel, key, as_json):
         click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
 
 
+@messages.command("lookup")
+@click.argument("customer")
+@click.argument("template")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A template variable (repeatable, in the template's order).")
+@click.option("--key", help="Idempotency key: the same key is never sent twice (default: a new message).")
+@click.option("--json", "as_json", is_flag=True)
+def lookup_cmd(customer, template, params, key, as_json):
+    """Send a gateway template (verify lookup, OTP, pattern) to one customer now, on the service route."""
+    import uuid
+
+    from .lookup import send_lookup
+    from .models import Message
+
+    values = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--param {item!r} is not NAME=VALUE")
+        values[name.strip()] = value
+    app = get_app()
+    mid = send_lookup(app, customer, template=template, params=values,
+                      key=f"lookup:{key or uuid.uuid4().hex}")
+    with app.unit_of_work(readonly=True) as uow:
+        out = _message_dict(app, uow.session.get(Message, mid))
+    if as_json:
+        echo_json(out)
+    else:
+        click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
+
+
 def _message_dict(app, m) -> dict:
     return {"id": m.id, "customer_id": m.customer_id, "channel": m.channel, "category": m.category,
             "recipient": m.recipient, "template": m.template, "language": m.language, "trigger": m.trigger,
@@ -456,12 +487,13 @@ def occasions_remove(name):
 # --- providers, settings, consent, inbound --------------------------------------------------------------
 @messages.group()
 def providers():
-    """Delivery providers: smtp, kavenegar, twilio, file (development)."""
+    """Delivery providers: smtp, kavenegar, ghasedak, smsir, melipayamak, twilio, file (development)."""
 
 
 @providers.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["smtp", "kavenegar", "twilio", "file"]), required=True)
+@click.option("--kind", type=click.Choice(["smtp", "kavenegar", "ghasedak", "smsir", "melipayamak", "twilio",
+                                           "file"]), required=True)
 @click.option("--channel", type=CHANNEL, required=True)
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="host=…, api_key=env:KAVENEGAR_KEY (read from the environment), url=…, sender=…")
@@ -551,16 +583,26 @@ def settings_set(key, value):
 @click.option("--channel", type=CHANNEL, required=True)
 @click.option("--opt-in/--opt-out", "granted", required=True)
 @click.option("--note", help="Where the consent was given or withdrawn (form, call…).")
-def consent(customer, channel, granted, note):
+@click.option("--advertising", is_flag=True,
+              help="Only advertising SMS (e.g. the customer lifted their *800# block and asked again).")
+def consent(customer, channel, granted, note, advertising):
     """Record a customer's opt-in or opt-out of a channel (kept as proof)."""
     from crmcore.api import resolve_customer
 
     from .policy import set_consent
 
+    if advertising and channel != "sms":
+        raise click.UsageError("--advertising applies to --channel sms")
     with get_app().unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        set_consent(uow, c, channel, granted, source="cli", detail=note)
-    click.echo(f"customer {c.id}: {channel} {'opted in' if granted else 'opted out'}")
+        if advertising:
+            from .delivery import set_marketing
+
+            set_marketing(uow, c.id, granted, source="cli", detail=note)
+        else:
+            set_consent(uow, c, channel, granted, source="cli", detail=note)
+    what = "advertising sms" if advertising else channel
+    click.echo(f"customer {c.id}: {what} {'opted in' if granted else 'opted out'}")
 
 
 @messages.command("inbound")
@@ -602,4 +644,5 @@ def serve_webhooks(host, port):
     app = get_app()
     with make_server(host, port, WebhookApp(app)) as server:
         click.echo(f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…")
+        click.echo("  gateway delivery reports: /messaging/<ghasedak|smsir|melipayamak>/status?token=…")
         server.serve_forever()

@@ -45,6 +45,13 @@ def crm_jobs():
 
 
 @hookimpl
+def crm_integrations(uow):
+    from .integrations import integrations
+
+    return integrations(uow)
+
+
+@hookimpl
 def crm_customer_attributes():
     return [AttributeSpec("language", choices=("fa", "en"), help="language of the messages the customer gets")]
 

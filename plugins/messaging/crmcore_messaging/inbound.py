@@ -72,6 +72,11 @@ def update_delivery_status(uow, provider_kind: str, provider_message_id: str, pr
         if status == "failed":
             msg.error = detail or KAVENEGAR_TEXT.get(raw) or f"{provider_kind} reported {provider_status}"
         _update_log(uow, msg)
+    if provider_kind == "kavenegar" and raw == "14":  # blocked by the recipient: the advertising blacklist
+        from .delivery import withdraw_marketing
+
+        withdraw_marketing(uow, msg.customer_id, source="blacklist:kavenegar:callback",
+                           detail=f"{msg.recipient}: {KAVENEGAR_TEXT[raw]} (message {msg.id})")
     return {"message_id": msg.id, "status": msg.status, "changed": changed}
 
 

@@ -27,10 +27,19 @@ def run_delivery(uow, now: datetime) -> dict[str, Any]:
     return deliver(uow.app, now=now)
 
 
+def run_reports(uow, now: datetime) -> dict[str, Any]:
+    """Asks the gateways outside any transaction, like delivery."""
+    from .delivery import poll_reports
+
+    return poll_reports(uow.app, now)
+
+
 JOBS = [
     Job("messaging.campaigns", "Queue the messages of campaigns whose scheduled time has come.", run_campaigns),
     Job("messaging.dates", "Queue birthday (Jalali), membership anniversary and occasion greetings for today.",
         run_dates),
     Job("messaging.deliver", "Send due messages: retries with back-off, quiet hours, provider rate limits.",
         run_delivery),
+    Job("messaging.delivery_reports", "Ask the SMS gateways whether sent messages were delivered.",
+        run_reports),
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from crmcore.api import Conflict, CRMError, ValidationError, get_customer, record_interaction
 
 from .channels import DeliveryError, Outgoing, build_channel
+from .delivery import marketing_reason, marketing_withdrawn
 from .fields import customer_fields, customer_language
 from .models import Message, Provider
 from .policy import (
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 BATCH = 100
 #: at most this many messages of one command are sent right after it commits; the job sends the rest
 AFTER_COMMIT_MAX = 500
+#: provider kinds whose channel sends a batch in one request (``send_bulk``)
+BULK_KINDS = ("kavenegar", "ghasedak", "smsir", "melipayamak")
 
 
 def existing_message(uow, key: str) -> Message | None:
@@ -103,6 +106,8 @@ def queue_message(uow, customer, *, template: str, channel: str, trigger: str, k
         return refuse("blocked", missing_recipient_reason(customer, channel))
     if not has_consent(customer, channel):
         return refuse("blocked", no_consent_reason(customer, channel))
+    if row.category == "promotional" and channel == "sms" and customer.id in marketing_withdrawn(uow):
+        return refuse("blocked", marketing_reason(customer))
     cap = frequency_cap(settings)
     if row.category == "promotional" and cap is not None:
         counts = cap_counts if cap_counts is not None else promotional_counts(uow, [customer.id], now, settings)
@@ -164,7 +169,7 @@ def _deliver_batches(app, now, ids, remaining, channels, totals) -> None:
             totals[k] += v
         if not claimed:
             break
-        results = [(msg, _send(channels, provider, msg)) for msg, provider in claimed]
+        results = _send_all(channels, claimed)
         with app.unit_of_work(actor="messaging") as uow:
             # hold the batch's rows: the session's identity map only keeps weak references
             held = (uow.session.scalars(select(Message).where(Message.id.in_([m["id"] for m, _ in results]))).all(),
@@ -214,6 +219,11 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
                 msg.status, msg.error = "blocked", no_consent_reason(customer, msg.channel) + " before sending"
                 counts["blocked"] += 1
                 continue
+            if msg.category == "promotional" and msg.channel == "sms" \
+                    and customer.id in marketing_withdrawn(uow):
+                msg.status, msg.error = "blocked", marketing_reason(customer) + " before sending"
+                counts["blocked"] += 1
+                continue
             if msg.category == "promotional" and msg.channel == "sms" and quiet is not None:
                 msg.next_attempt_at = quiet
                 counts["deferred"] += 1
@@ -241,7 +251,8 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
                 continue
             claimed.append(({"id": msg.id, "customer_id": customer.id, "channel": msg.channel,
                              "recipient": msg.recipient, "subject": msg.subject, "body": msg.body,
-                             "key": msg.idempotency_key, "attempts": msg.attempts + 1},
+                             "key": msg.idempotency_key, "attempts": msg.attempts + 1,
+                             "category": msg.category},
                             {"name": provider.name, "kind": provider.kind, "options": dict(provider.options)}))
     return claimed, counts
 
@@ -255,9 +266,40 @@ def _rate_budget(uow, provider: Provider, now: datetime) -> int | None:
     return max(provider.rate_per_minute - (used or 0), 0)
 
 
+def _outgoing(msg: dict[str, Any]) -> Outgoing:
+    return Outgoing(message_id=msg["id"], channel=msg["channel"], recipient=msg["recipient"], body=msg["body"],
+                    subject=msg["subject"], idempotency_key=msg["key"], category=msg["category"],
+                    attempt=msg["attempts"])
+
+
+def _send_all(channels: dict[str, Any], claimed: list) -> list:
+    """Send a claimed batch: through a gateway's bulk request when it has one, else one by one."""
+    outcome: dict[int, Any] = {}
+    by_provider: dict[str, list] = {}
+    for msg, provider in claimed:
+        by_provider.setdefault(provider["name"], []).append((msg, provider))
+    for name, items in by_provider.items():
+        provider = items[0][1]
+        if len(items) > 1 and provider["kind"] in BULK_KINDS:
+            try:
+                if name not in channels:
+                    channels[name] = build_channel(provider["kind"], provider["options"])
+                results = channels[name].send_bulk([_outgoing(m) for m, _ in items])
+            except DeliveryError as exc:
+                results = [exc] * len(items)
+            except Exception as exc:  # noqa: BLE001 - as in _send: never leave messages 'sending'
+                results = [DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False, ambiguous=True)
+                           ] * len(items)
+            for (msg, _), result in zip(items, results):
+                outcome[msg["id"]] = result
+        else:
+            for msg, prov in items:
+                outcome[msg["id"]] = _send(channels, prov, msg)
+    return [(msg, outcome[msg["id"]]) for msg, _ in claimed]
+
+
 def _send(channels: dict[str, Any], provider: dict[str, Any], msg: dict[str, Any]):
-    out = Outgoing(message_id=msg["id"], channel=msg["channel"], recipient=msg["recipient"], body=msg["body"],
-                   subject=msg["subject"], idempotency_key=msg["key"])
+    out = _outgoing(msg)
     try:
         if provider["name"] not in channels:
             channels[provider["name"]] = build_channel(provider["kind"], provider["options"])

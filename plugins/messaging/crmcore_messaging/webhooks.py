@@ -5,6 +5,9 @@ Routes (POST form or GET query), each requiring ``?token=`` equal to the ``webho
 - ``/messaging/kavenegar/status``  (messageid, status)     ``/messaging/kavenegar/inbound`` (from, message)
 - ``/messaging/twilio/status``     (MessageSid, MessageStatus, ErrorCode)
 - ``/messaging/twilio/inbound``    (From, Body)
+- ``/messaging/<ghasedak|smsir|melipayamak>/status``: delivery reports, a form or a JSON body (one report
+  or a list) with the fields of the gateway's own status answer (see each adapter in ``channels/``):
+  Ghasedak ``messageId, status``; SMS.ir ``messageId, deliveryState``; Melipayamak ``recId, status``.
 """
 from __future__ import annotations
 
@@ -15,8 +18,12 @@ from urllib.parse import parse_qs
 
 from crmcore.api import CRMError
 
+from .delivery import apply_callback
 from .inbound import handle_inbound_sms, update_delivery_status
 from .settings import get_settings
+
+#: gateways whose delivery reports arrive at /messaging/<kind>/status (see crmcore_messaging.delivery)
+GATEWAY_REPORTS = ("ghasedak", "smsir", "melipayamak")
 
 MAX_BODY = 64 * 1024
 
@@ -33,17 +40,26 @@ class WebhookApp:
 
     def handle(self, environ: dict[str, Any]) -> tuple[str, str, str]:
         parts = environ.get("PATH_INFO", "").strip("/").split("/")
-        if len(parts) != 3 or parts[0] != "messaging" or parts[1] not in ("kavenegar", "twilio") \
-                or parts[2] not in ("status", "inbound"):
+        if len(parts) != 3 or parts[0] != "messaging":
+            return _json("404 Not Found", {"error": "unknown route"})
+        gateway = parts[1] in GATEWAY_REPORTS and parts[2] == "status"
+        if not gateway and (parts[1] not in ("kavenegar", "twilio") or parts[2] not in ("status", "inbound")):
             return _json("404 Not Found", {"error": "unknown route"})
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         form = dict(query)
+        body: Any = None
         if environ.get("REQUEST_METHOD") == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > MAX_BODY:
                 return _json("413 Payload Too Large", {"error": "body too large"})
             raw = environ["wsgi.input"].read(length).decode("utf-8", "replace")
-            form.update({k: v[0] for k, v in parse_qs(raw).items()})
+            if environ.get("CONTENT_TYPE", "").startswith("application/json"):
+                try:
+                    body = json.loads(raw or "null")
+                except ValueError:
+                    return _json("400 Bad Request", {"error": "the body is not JSON"})
+            else:
+                form.update({k: v[0] for k, v in parse_qs(raw).items()})
         provider, what = parts[1], parts[2]
         try:
             with self.app.unit_of_work(actor=f"webhook:{provider}") as uow:
@@ -52,6 +68,9 @@ class WebhookApp:
                     return _json("403 Forbidden", {"error": "set the webhook_token setting first"})
                 if not hmac.compare_digest(str(query.get("token", "")), expected):
                     return _json("403 Forbidden", {"error": "bad token"})
+                if gateway:
+                    data = body if body is not None else {k: v for k, v in form.items() if k != "token"}
+                    return _json("200 OK", apply_callback(uow, provider, data))
                 if what == "status":
                     if provider == "kavenegar":
                         out = update_delivery_status(uow, "kavenegar", form.get("messageid", ""),

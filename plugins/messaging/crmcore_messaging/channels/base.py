@@ -1,6 +1,7 @@
 """The channel interface, delivery errors, and the registry of provider kinds."""
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ class Outgoing:
     #: email headers the sender decided (a ticket reply's Message-ID, In-Reply-To and References,
     #: so the customer's answer threads back)
     headers: tuple[tuple[str, str], ...] = ()
+    category: str = "transactional"  # promotional messages go out on an advertising line
+    attempt: int = 1  # > 1: a retry (gateways that can look up our id check before sending again)
 
 
 @attrs.frozen
@@ -66,7 +69,11 @@ def secret(options: dict[str, Any], key: str, *, required: bool = True) -> str |
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "smtp": (("email",), ("host", "sender"),
              ("port", "security", "username", "password", "sender_name", "timeout", "ca_file")),
-    "kavenegar": (("sms",), ("api_key",), ("url", "sender", "timeout")),
+    "kavenegar": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
+    "ghasedak": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
+    "smsir": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
+    "melipayamak": (("sms",), ("username", "password"),
+                    ("url", "sender", "service_line", "advertising_line", "timeout")),
     "twilio": (("sms",), ("account_sid", "auth_token"),
                ("url", "sender", "messaging_service_sid", "status_callback", "timeout")),
     "file": (("sms", "email"), ("path",), ()),
@@ -99,6 +106,13 @@ def validate_options(kind: str, channel: str, options: dict[str, Any]) -> dict[s
     return dict(options)
 
 
+#: Iranian gateways: kind → (module, class); each offers send, bulk, template, poll and callbacks
+GATEWAYS = {"ghasedak": ("ghasedak", "GhasedakChannel"), "smsir": ("smsir", "SmsIrChannel"),
+            "melipayamak": ("melipayamak", "MelipayamakChannel")}
+#: option names whose values are secrets (shown as *** unless they name an environment variable)
+SECRET_OPTIONS = ("api_key", "auth_token", "password")
+
+
 def build_channel(kind: str, options: dict[str, Any]) -> Channel:
     if kind == "smtp":
         from .smtp import SMTPChannel
@@ -108,6 +122,9 @@ def build_channel(kind: str, options: dict[str, Any]) -> Channel:
         from .kavenegar import KavenegarChannel
 
         return KavenegarChannel(options)
+    if kind in GATEWAYS:
+        module, cls = GATEWAYS[kind]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), cls)(options)
     if kind == "twilio":
         from .twilio import TwilioChannel
 
