@@ -75,6 +75,11 @@ class UnitOfWork:
             for i, (customer_id, data) in enumerate(events):
                 self.emit(hook_name, customer_id=customer_id, data=data, **{k: v[i] for k, v in kwargs.items()})
             return
+        self.record_events(hook_name, events)
+
+    def record_events(self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
+        """Append events to the outbox without calling their hook (a bulk import calls the hook's batch
+        form itself: :func:`crmcore.batches.announce`)."""
         done = 0
         while done < len(events):
             chunk = events[done:done + OUTBOX_BATCH - len(self._outbox)]

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 import attrs
 from sqlalchemy import func, select
 
+from ..batches import Batch
 from ..domain.dates import parse_datetime
 from ..domain.emails import email_address
 from ..domain.phones import looks_like_phone
@@ -37,7 +38,7 @@ from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
 from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
-from .bulk import add_customers, hooks_implemented, record_interactions, refusals
+from .bulk import add_customers, new_customer_refusals, record_interactions
 from .customers import Progress, batched
 from .fastphone import fast_parse_phone
 from .lookups import active_owners, customers_by_external_id, stored_external_ids
@@ -210,8 +211,7 @@ class InteractionImporter:
         if "start_max" not in run.extra:
             run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0
         self.start_max = run.extra["start_max"]
-        self.kernel_path = hooks_implemented(uow, "crm_interaction_recorded")
-        self.validating = hooks_implemented(uow, "crm_validate_customer")
+        self.batch = Batch("import", file=run.path.name)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -357,16 +357,14 @@ class InteractionImporter:
                 keys.append(ref)
             except CRMError as exc:
                 failed[ref] = f"cannot create customer {ref!r}: {exc}"
-        if self.validating:
-            accepted = []
-            for ref, p in zip(keys, prepared):
-                errors = refusals(self.uow, p)
-                if errors:
-                    failed[ref] = f"cannot create customer {ref!r}: {'; '.join(errors)}"
-                else:
-                    accepted.append((ref, p))
-            keys, prepared = [r for r, _p in accepted], [p for _r, p in accepted]
-        ids = add_customers(self.uow, prepared)
+        refused = new_customer_refusals(self.uow, prepared, self.batch)
+        if refused:
+            for i, ref in enumerate(keys):
+                if i in refused:
+                    failed[ref] = f"cannot create customer {ref!r}: {'; '.join(refused[i])}"
+            keys = [r for i, r in enumerate(keys) if i not in refused]
+            prepared = [p for i, p in enumerate(prepared) if i not in refused]
+        ids = add_customers(self.uow, prepared, batch=self.batch)
         self.summary.customers_created += len(ids)
         return dict(zip(keys, ids)), failed
 
@@ -381,13 +379,14 @@ class InteractionImporter:
                     raise OutOfOrder()
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
-        held = None
-        if self.kernel_path:
-            # plugins listen: hand them each row's customer (held here: the identity map keeps weak references)
-            wanted = {it.customer_id for it in items}
-            held = {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
-        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items], held)
+        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items], self._customers,
+                            batch=self.batch)
         self.summary.recorded += len(items)
+
+    def _customers(self, ids: set[int]) -> dict[int, Customer]:
+        """The ORM customers a plugin with only ``crm_interaction_recorded`` is handed (held here: the
+        identity map keeps weak references)."""
+        return {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
 
     def _new_only(self, items: list[Item]) -> list[Item]:
         session = self.uow.session
