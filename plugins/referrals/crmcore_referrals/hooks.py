@@ -40,6 +40,21 @@ def crm_customer_created(uow, customer):
 
 
 @hookimpl
+def crm_validate_customers(uow, customers):
+    """An import's batch: every code checked with a few queries for the whole batch."""
+    from .bulk import refusals
+
+    return refusals(uow, customers)
+
+
+@hookimpl
+def crm_customers_created(uow, customers, batch):
+    from .bulk import attach_new
+
+    attach_new(uow, customers, batch)
+
+
+@hookimpl
 def crm_interaction_recorded(uow, interaction, customer):
     if interaction.kind == "purchase":
         from . import service
