@@ -163,3 +163,20 @@ def attach_new(uow, customers: list[NewCustomer], batch) -> int:
         uow.emit("referrals_referral_attached", customer_id=r.friend_id, data=referral_to_dict(r),
                  referral=r, friend=people.get(r.friend_id), referrer=people.get(r.referrer_id))
     return len(referrals)
+
+
+def purchases(uow, interactions) -> None:
+    """``crm_interactions_recorded``: the batch's buyers with a pending referral, found with one query,
+    are qualified purchase by purchase as live (the row lock, the program's rules); refunds as live."""
+    from . import service
+
+    buyers = sorted({i.customer_id for i in interactions if i.kind == "purchase"})
+    pending: set[int] = set()
+    for part in _chunks(buyers):
+        pending |= set(uow.session.scalars(select(Referral.friend_id).where(
+            Referral.friend_id.in_(part), Referral.status == "pending")))
+    for i in interactions:
+        if i.kind == "purchase" and i.customer_id in pending:
+            service.on_purchase(uow, i, uow.session.get(Customer, i.customer_id))
+        elif i.kind == "refund" and i.related_id is not None:
+            service.on_refund(uow, i)

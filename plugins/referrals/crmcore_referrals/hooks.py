@@ -67,6 +67,14 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 
 @hookimpl
+def crm_interactions_recorded(uow, interactions):
+    """An import's batch: only the buyers with a pending referral (one query) are looked at."""
+    from .bulk import purchases
+
+    purchases(uow, interactions)
+
+
+@hookimpl
 def crm_web_lead_received(uow, customer, created, form):
     """The public form's ``ref`` (a referral code) attaches a new visitor; a known one cannot be referred."""
     code = (form or {}).get("ref")
