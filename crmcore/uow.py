@@ -45,6 +45,11 @@ class UnitOfWork:
         #: from the user's per-plugin permissions; elsewhere (the CLI) everything may be shown
         self.may_read: Callable[[str], bool] = _everything
         self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
+        #: set by a bulk import around the live services it calls (merges of the slow path): hooks with a
+        #: batch form then reach only the plugins without it (:mod:`crmcore.batches`), and the changes made
+        #: are kept in ``imported_changes`` for the import's ``crm_customers_updated``
+        self.importing = None
+        self.imported_changes: list = []
 
     # -- plugins ----------------------------------------------------------------------------------------
     @property
@@ -56,6 +61,13 @@ class UnitOfWork:
 
     def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook with this unit of work; a raising plugin is named in the :class:`PluginHookError`."""
+        if self.importing is not None:
+            from .batches import BATCH_FORMS
+
+            if hook_name in BATCH_FORMS:
+                caller = self.app.plugins.row_only_caller(hook_name, BATCH_FORMS[hook_name])
+                return [] if caller is None else self.app.plugins.call_caller(caller, hook_name, uow=self,
+                                                                               **kwargs)
         return self.app.plugins.call(hook_name, uow=self, **kwargs)
 
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,

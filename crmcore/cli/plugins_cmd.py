@@ -23,11 +23,19 @@ def list_plugins(as_json):
         return
     from rich.table import Table
 
-    table = Table("plugin", "version", "state", "requires", "hooks")
+    table = Table("plugin", "version", "state", "requires", "hooks", "imports")
     for p in items:
+        slow = p["per_row_import_hooks"]
         table.add_row(p["name"], p["version"], "enabled" if p["enabled"] else "disabled",
-                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])))
+                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])),
+                      "slow: per row" if slow else "batch")
     console().print(table)
+    slow = [p for p in items if p["per_row_import_hooks"]]
+    if slow:
+        click.echo("slow: per row — imports call these plugins once per row with full records "
+                   "(the batch hooks are missing):")
+        for p in slow:
+            click.echo(f"  {p['name']}: {', '.join(p['per_row_import_hooks'])}")
 
 
 @plugins.command("info")
@@ -50,6 +58,9 @@ def info(name, as_json):
                f"{'' if p['compatible'] else ' (INCOMPATIBLE with this kernel)'}")
     click.echo(f"requires: {', '.join(p['requires']) or 'nothing'}")
     click.echo(f"implements: {', '.join(p['hooks']) or 'no hooks'}")
+    if p["per_row_import_hooks"]:
+        click.echo(f"imports: slow path, per row for {', '.join(p['per_row_import_hooks'])} "
+                   "(no batch form)")
     if p["hookspecs"]:
         click.echo(f"declares: {', '.join(p['hookspecs'])}")
 

@@ -247,6 +247,10 @@ class CustomerImporter:
         if self.stored is not None:
             self.stored.write()
         self._store(pending)
+        changed, self.uow.imported_changes = self.uow.imported_changes, []
+        if changed and self.uow.listened("crm_customers_updated"):  # merges of the slow path
+            self.uow.session.flush()
+            self.uow.call("crm_customers_updated", customers=changed, batch=self.batch)
 
     def _place(self, row, cells, data: RowData, lookup: "Lookup", pending: list[Pending], keys: dict[str, int]) -> None:
         p = data.prepared
@@ -344,6 +348,7 @@ class CustomerImporter:
         # only a plugin's crm_validate_customer can refuse a change computed here: then a savepoint keeps a
         # refused merge from leaving half-applied changes behind
         savepoint = session.begin_nested() if self.validating else None
+        self.uow.importing = self.batch  # plugins with the batch forms hear of it with the batch
         try:
             update_customer(self.uow, customer.id, flush=savepoint is not None,  # else one flush per batch
                             **arguments)
@@ -355,6 +360,8 @@ class CustomerImporter:
             savepoint.rollback()
             self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
             return
+        finally:
+            self.uow.importing = None
         self._merged(customer.id, own_keys, lookup_ids)
 
     def _merged(self, customer_id: int, own_keys: list[str], lookup_ids: dict) -> None:
