@@ -119,6 +119,21 @@ class UnitOfWork:
                           [(event, customer_id, payload, now, None, 0) for event, customer_id, payload in events])
 
     # -- audit ------------------------------------------------------------------------------------------
+    def audit_many(self, action: str, entity: str,
+                   entries: Sequence[tuple[Any, dict[str, Any] | None, int | None]]) -> None:
+        """:meth:`audit` for many entries of one action: ``(entity_id, changes, customer_id)`` each,
+        written with one multi-row insert (a bulk import's thousands of entries)."""
+        if not entries:
+            return
+        from .storage.bulk import insert_values
+
+        now = self.now()
+        self.session.flush()
+        insert_values(self.session, AuditEntry.__table__,
+                      ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
+                      [(now, self.actor, action, entity, None if eid is None else str(eid), cid, changes or {})
+                       for eid, changes, cid in entries])
+
     def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
               customer_id: int | None = None) -> None:
         self.session.add(AuditEntry(at=self.now(), actor=self.actor, action=action, entity=entity,

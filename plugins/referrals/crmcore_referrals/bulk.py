@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, CustomerChange, CustomerEmail, CustomerPhone, NewCustomer, Refusal, ValidationError,
+    Customer, CustomerChange, CustomerEmail, CustomerPhone, NewCustomer, Refusal, ValidationError, insert_with_ids,
 )
 
 from . import codes
@@ -44,15 +44,26 @@ def _new_code(record: Any) -> str | None:
 
 def referrers(uow, wanted: dict[int, str]) -> dict[int, int | str]:
     """Index → the referrer id behind its code (following merges), or the refusal message; the codes'
-    customers are read a set at a time."""
+    customers are read a set at a time. Decoded codes are remembered for the unit of work (the batch's
+    validation and attachment decode the same codes; members' codes repeat)."""
     key = codes.code_key(uow)
+    known: dict[str, int | str] = uow.cache.setdefault("referrals.decoded", {})
     out: dict[int, int | str] = {}
     decoded: dict[int, int] = {}
     for i, code in wanted.items():
-        try:
-            decoded[i] = codes.decode(key, code)
-        except ValidationError as exc:
-            out[i] = exc.message
+        found = known.get(code)
+        if found is None:
+            try:
+                found = codes.decode(key, code)
+            except ValidationError as exc:
+                found = exc.message
+            if len(known) > 100_000:
+                known.clear()
+            known[code] = found
+        if isinstance(found, str):
+            out[i] = found
+        else:
+            decoded[i] = found
     state: dict[int, tuple[int | None, Any]] = {}
     todo = set(decoded.values())
     for _ in range(MAX_CHAIN + 1):
@@ -144,25 +155,43 @@ def attach_new(uow, customers: list[NewCustomer], batch) -> int:
         if isinstance(answer, str):
             raise ValidationError(answer, field="code")
     key = codes.code_key(uow)
-    now = uow.now()
-    referrals = [Referral(friend_id=c.id, referrer_id=found[i], code=codes.encode(key, found[i]),
-                          source="signup", attached_at=now, attached_by=uow.actor, device=None,
-                          phone_digest=_digest(sorted(c.phones)[0]) if c.phones else None, status="pending",
-                          spent_minor=0) for i, c in enumerate(coded)]
-    session = uow.session
-    session.add_all(referrals)
-    session.flush()
+    own_codes: dict[int, str] = uow.cache.setdefault("referrals.codes", {})
+    for referrer in set(found.values()):
+        if referrer not in own_codes:
+            own_codes[referrer] = codes.encode(key, referrer)
+    now, actor = uow.now(), uow.actor
+    rows = [{"friend_id": c.id, "referrer_id": found[i], "code": own_codes[found[i]], "source": "signup",
+             "attached_at": now, "attached_by": actor, "device": None,
+             "phone_digest": _digest(min(c.phones)) if c.phones else None, "status": "pending",
+             "spent_minor": 0, "qualified_at": None, "interaction_id": None, "program_version": None}
+            for i, c in enumerate(coded)]
+    ids = insert_with_ids(uow.session, Referral.__table__, rows)
+    uow.audit_many("attach", "referral", [
+        (rid, {"friend": r["friend_id"], "referrer": r["referrer_id"], "source": "signup"}, None)
+        for rid, r in zip(ids, rows)])
+    if not uow.listened("referrals_referral_attached"):  # the outbox rows only
+        uow.record_events("referrals_referral_attached", [
+            (r["friend_id"], referral_to_dict(_Row(**r))) for r in rows])
+        return len(rows)
+    session = uow.session  # its implementations read ORM referrals and customers: one query per table
+    referrals = {r.id: r for part in _chunks(ids)
+                 for r in session.scalars(select(Referral).where(Referral.id.in_(part)))}
     people: dict[int, Customer] = {}
-    if uow.listened("referrals_referral_attached"):  # its implementations read ORM customers
-        ids = sorted({r.friend_id for r in referrals} | {r.referrer_id for r in referrals})
-        for part in _chunks(ids):
-            people.update({c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(part)))})
-    for r in referrals:
-        uow.audit("attach", "referral", str(r.id), {"friend": r.friend_id, "referrer": r.referrer_id,
-                                                    "source": r.source})
-        uow.emit("referrals_referral_attached", customer_id=r.friend_id, data=referral_to_dict(r),
-                 referral=r, friend=people.get(r.friend_id), referrer=people.get(r.referrer_id))
-    return len(referrals)
+    wanted = sorted({r["friend_id"] for r in rows} | {r["referrer_id"] for r in rows})
+    for part in _chunks(wanted):
+        people.update({c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(part)))})
+    for rid, r in zip(ids, rows):
+        referral = referrals[rid]
+        uow.emit("referrals_referral_attached", customer_id=referral.friend_id, data=referral_to_dict(referral),
+                 referral=referral, friend=people[referral.friend_id], referrer=people[referral.referrer_id])
+    return len(rows)
+
+
+class _Row:
+    """A referral row just inserted (with its id), shaped for :func:`.service.referral_to_dict`."""
+
+    def __init__(self, **values: Any):
+        self.__dict__.update(values)
 
 
 def purchases(uow, interactions) -> None:

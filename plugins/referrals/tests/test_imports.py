@@ -1,4 +1,5 @@
 """Imports check and attach a batch's referral codes set-based, and qualify imported purchases."""
+import pytest
 from sqlalchemy import select
 
 from crmcore.importing import import_customers, import_interactions
@@ -71,3 +72,22 @@ def test_imported_purchases_qualify_pending_referrals(crm_app, tmp_path):
     s = import_interactions(crm_app, history, kind="purchase", currency="IRR")
     assert s.recorded == 3
     assert sorted(r[1] for r in rewards(crm_app)) == ["friend", "referrer"]
+
+
+@pytest.mark.crm_plugins("loyalty", "messaging", "referrals")
+def test_an_imported_friend_tells_the_referrer(crm_app, tmp_path):
+    from crmcore_messaging.models import Message
+    from crmcore_messaging.service import add_provider, save_template, set_trigger
+
+    with crm_app.unit_of_work() as uow:
+        add_provider(uow, name="dev", kind="file", channel="sms", options={"path": str(tmp_path / "o")})
+        save_template(uow, name="joined", channel="sms", body="{{ friend_name }} با کد شما عضو شد")
+        set_trigger(uow, event="referral_joined", template="joined", channel="sms")
+    ali = make_customer(crm_app, "علی", phones=["09121111111"], consent_sms=True)
+    sheet = tmp_path / "people.csv"
+    sheet.write_text(f"name,phone,attr.referral_code\nسارا,09122222222,{code(crm_app, ali)}\n"
+                     f"نرگس,09123333333,{code(crm_app, ali)}\n", encoding="utf-8")
+    assert import_customers(crm_app, sheet).created == 2
+    with crm_app.unit_of_work(readonly=True) as uow:
+        sent = [(m.customer_id, m.body) for m in uow.session.scalars(select(Message).order_by(Message.id))]
+    assert sent == [(ali, "سارا با کد شما عضو شد"), (ali, "نرگس با کد شما عضو شد")]
