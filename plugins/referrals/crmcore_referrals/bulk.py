@@ -64,7 +64,9 @@ def referrers(uow, wanted: dict[int, str]) -> dict[int, int | str]:
             out[i] = found
         else:
             decoded[i] = found
-    state: dict[int, tuple[int | None, Any]] = {}
+    #: members' merged / forgotten state, remembered for the unit of work (an import merges and forgets no
+    #: one; the same members' codes come back batch after batch)
+    state: dict[int, tuple[int | None, Any]] = uow.cache.setdefault("referrals.members", {})
     todo = set(decoded.values())
     for _ in range(MAX_CHAIN + 1):
         todo -= set(state)

@@ -88,6 +88,7 @@ def crm_web_lead_received(uow, customer, created, form):
 def crm_customers_merged(uow, kept, merged):
     from .merge import merge
 
+    uow.cache.pop("referrals.members", None)  # the batch hooks' memory of members (bulk.py)
     merge(uow, kept, merged)
 
 
@@ -95,6 +96,7 @@ def crm_customers_merged(uow, kept, merged):
 def crm_customer_forgotten(uow, customer):
     from .merge import forget
 
+    uow.cache.pop("referrals.members", None)
     forget(uow, customer)
 
 
