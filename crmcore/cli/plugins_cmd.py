@@ -23,17 +23,19 @@ def list_plugins(as_json):
         return
     from rich.table import Table
 
+    from ..batches import BATCH_FORMS
+
+    import_hooks = set(BATCH_FORMS) | set(BATCH_FORMS.values())
     table = Table("plugin", "version", "state", "requires", "hooks", "imports")
     for p in items:
-        slow = p["per_row_import_hooks"]
+        path = ("slow: per row" if p["per_row_import_hooks"] else "batch" if import_hooks & set(p["hooks"])
+                else "-")
         table.add_row(p["name"], p["version"], "enabled" if p["enabled"] else "disabled",
-                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])),
-                      "slow: per row" if slow else "batch")
+                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])), path)
     console().print(table)
     slow = [p for p in items if p["per_row_import_hooks"]]
-    if slow:
-        click.echo("slow: per row — imports call these plugins once per row with full records "
-                   "(the batch hooks are missing):")
+    if slow:  # imports load full records and call these row by row: several times slower
+        click.echo("slow: per row — imports call it once per row (no batch form of):")
         for p in slow:
             click.echo(f"  {p['name']}: {', '.join(p['per_row_import_hooks'])}")
 

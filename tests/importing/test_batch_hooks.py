@@ -148,3 +148,11 @@ def test_plugins_list_marks_the_per_row_only_ones(crm_app_factory):
     slow = import_paths(app)
     assert slow["watcher"] == ["crm_customer_created", "crm_interaction_recorded", "crm_validate_customer"]
     assert "batch" not in slow
+
+
+def test_a_plugin_is_slow_for_each_per_row_hook_without_its_batch_form():
+    from crmcore.services.plugins import per_row_only
+
+    assert per_row_only(["crm_customer_created", "crm_customers_created", "crm_interaction_recorded",
+                         "crm_reports"]) == ["crm_interaction_recorded"]
+    assert per_row_only(["crm_customers_merged", "crm_jobs"]) == []
