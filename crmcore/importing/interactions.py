@@ -71,10 +71,11 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                         channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
                         on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
                         on_wait: Callable[[str], None] | None = None,
-                        chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+                        chunk_rows: int = CHUNK_ROWS, history: bool = False) -> ImportSummary:
     """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
     told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
-    columns the file lacks (or cells left empty)."""
+    columns the file lacks (or cells left empty). ``history``: the rows are past events; plugins see
+    it as ``batch.history`` in the batch hooks (:class:`crmcore.batches.Batch`)."""
     defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     try:
@@ -85,12 +86,12 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
     finally:
         table.close()
     options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
-               "delimiter": delimiter, "sheet": sheet, **defaults}
+               "delimiter": delimiter, "sheet": sheet, **defaults, **({"history": True} if history else {})}
     run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                     chunk_rows=chunk_rows)
     args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
                 delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
-                progress=progress, on_open=on_open, cmap=cmap)
+                progress=progress, on_open=on_open, cmap=cmap, history=history)
     with run.held(), fewer_collections():
         if not in_memory:
             try:
@@ -123,7 +124,7 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
 
 
 def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
-             delimiter, sheet, defaults, batch_size, progress, on_open, cmap) -> ImportSummary:
+             delimiter, sheet, defaults, batch_size, progress, on_open, cmap, history) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
     row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
     of them validated, sorted and stored in one transaction."""
@@ -135,7 +136,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                                          keep_through=run.last_row if run.last_row > 1 else None)
         if on_open:
             on_open(table)
-        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors)
+        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors,
+                                  history=history)
         for chunk in run.chunks(batched(run.remaining(table.rows), batch_size), whole=in_memory):
             with run.transaction(chunk) as uow, background_inserts(uow.session):
                 imp.bind(uow, run)
@@ -185,7 +187,8 @@ def _payload_value(text: str) -> Any:
 
 class InteractionImporter:
     def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
-                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile):
+                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *, history: bool = False):
+        self.history = history
         self.fields = cmap.fields
         self.width = len(headers)
         self.defaults = defaults
@@ -211,7 +214,7 @@ class InteractionImporter:
         if "start_max" not in run.extra:
             run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0
         self.start_max = run.extra["start_max"]
-        self.batch = Batch("import", file=run.path.name)
+        self.batch = Batch("import", history=self.history, file=run.path.name)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)

@@ -19,6 +19,7 @@ class BatchWatcher:
         self.refuse = refuse
         self.batches: list[tuple[str, list]] = []
         self.per_row: list[str] = []
+        self.history: list[bool] = []
 
     @hookimpl
     def crm_validate_customers(self, uow, customers, batch):
@@ -33,7 +34,7 @@ class BatchWatcher:
 
     @hookimpl
     def crm_customers_created(self, uow, customers, batch):
-        assert isinstance(batch, Batch) and batch.source == "import" and not batch.history
+        assert isinstance(batch, Batch) and batch.source == "import"
         assert all(isinstance(c, NewCustomer) and c.id for c in customers)
         self.batches.append(("created", customers))
 
@@ -45,6 +46,7 @@ class BatchWatcher:
     def crm_interactions_recorded(self, uow, interactions, batch):
         assert all(isinstance(i, RecordedInteraction) for i in interactions)
         self.batches.append(("recorded", interactions))
+        self.history.append(batch.history)
 
     @hookimpl
     def crm_validate_customer(self, uow, customer, changes):
@@ -156,3 +158,14 @@ def test_a_plugin_is_slow_for_each_per_row_hook_without_its_batch_form():
     assert per_row_only(["crm_customer_created", "crm_customers_created", "crm_interaction_recorded",
                          "crm_reports"]) == ["crm_interaction_recorded"]
     assert per_row_only(["crm_customers_merged", "crm_jobs"]) == []
+
+
+def test_a_history_import_says_so_to_the_batch_hooks(crm_app_factory, tmp_path):
+    watcher = BatchWatcher()
+    app = crm_app_factory(extra_plugins=[("batch", watcher, None)])
+    rows = [["customer", "date", "amount", "currency"], ["C1", "2020-01-01", "5", "USD"]]
+    import_interactions(app, write_csv(tmp_path / "old.csv", rows), create_customers=True, kind="purchase",
+                        history=True)
+    import_interactions(app, write_csv(tmp_path / "new.csv", rows[:1] + [["C1", "2024-01-01", "5", "USD"]]),
+                        kind="purchase")
+    assert watcher.history == [True, False]
