@@ -1,17 +1,15 @@
 """Batched writes that store exactly what the kernel's one-at-a-time services store.
 
 ``add_customers`` = :func:`crmcore.services.customers.add_customer` for many customers: the same rows
-(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same event
-(``crm_customer_created`` with the same outbox payload), written with Core multi-row inserts.
+(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same outbox event
+(``crm_customer_created`` with the same payload), written with Core multi-row inserts.
 ``record_interactions`` = :func:`crmcore.services.interactions.record_interaction` for many interactions:
-the same row and ``crm_interaction_recorded`` with the same payload, in the order given.
+the same row and ``crm_interaction_recorded`` outbox event, in the order given.
 
-Plugins still get every hook: ``crm_validate_customer`` is asked about each new customer before anything is
-written (:func:`refusals`), and ``crm_customer_created`` receives the stored customers after their batch.
-Interactions are inserted a batch at a time, then announced one by one in order (outbox row, then the hook
-with the stored interaction and its customer), so plugins react to history as to live purchases. Tests
-check that this path and ``record_interaction`` store the same thing. The driver-level inserts are
-:mod:`crmcore.storage.bulk`.
+Plugins hear of a batch once, through the batch hooks (``crm_validate_customers`` before anything is
+written, ``crm_customers_created`` / ``crm_interactions_recorded`` after), with light records
+(:mod:`crmcore.batches`); a plugin with only the per-row hook still gets it for every row, in order. The
+driver-level inserts are :mod:`crmcore.storage.bulk`.
 """
 from __future__ import annotations
 
@@ -20,7 +18,6 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlalchemy import select
 
 from ..batches import Batch, NewCustomer, RecordedInteraction, announce, batch_refusals
-from ..domain.money import Money
 from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
@@ -130,21 +127,6 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callabl
     return ids
 
 
-class StoredInteraction:
-    """The stored values of an interaction, shaped like the model for :func:`interaction_to_dict`."""
-
-    __slots__ = ("id", "customer_id", "kind", "channel", "direction", "occurred_at", "amount_minor", "currency",
-                 "external_id", "related_id", "payload", "recorded_at", "recorded_by")
-
-    def __init__(self, **values: Any):
-        for k, v in values.items():
-            setattr(self, k, v)
-
-    @property
-    def money(self) -> Money | None:
-        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
-
-
 def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[str, Any]:
     return {"customer_id": customer_id, "kind": p.kind, "channel": p.channel, "direction": p.direction,
             "occurred_at": p.occurred_at, "amount_minor": p.money.minor if p.money else None,
@@ -166,18 +148,15 @@ def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]],
     if not rows:
         return 0
     ids = insert_with_ids(uow.session, Interaction.__table__, rows)
-    stored = [StoredInteraction(id=iid, **{k: row[k] for k in StoredInteraction.__slots__ if k != "id"})
-              for iid, row in zip(ids, rows)]
+    # the same light record for both kinds of plugin (and for the outbox payload)
+    stored = [RecordedInteraction(iid, r["customer_id"], r["kind"], r["occurred_at"], r["channel"], r["direction"],
+                                  r["amount_minor"], r["currency"], r["external_id"], r["related_id"],
+                                  r["payload"] or {}, r["recorded_at"], r["recorded_by"]) for iid, r in zip(ids, rows)]
 
     def per_row() -> list[dict[str, Any]]:
         held = customers({s.customer_id for s in stored}) if customers else {}
         return [{"interaction": s, "customer": held.get(s.customer_id)} for s in stored]
 
-    def records() -> list[RecordedInteraction]:
-        return [RecordedInteraction(s.id, s.customer_id, s.kind, s.occurred_at, s.channel, s.direction,
-                                    s.amount_minor, s.currency, s.external_id, s.related_id, s.payload or {},
-                                    s.recorded_at, s.recorded_by) for s in stored]
-
     announce(uow, "crm_interaction_recorded", [(s.customer_id, interaction_to_dict(s)) for s in stored],
-             batch, records, per_row)
+             batch, lambda: stored, per_row)
     return len(rows)
