@@ -121,7 +121,8 @@ def crm_customers_created(uow, customers, batch):
     :param batch: the :class:`crmcore.batches.Batch`: ``source`` (``"import"``), ``history`` (true when
         the rows load past events: send no customer messages for them), ``file``.
     :when: inside the import chunk's unit of work, once per batch (≈2,000 rows), after the batch's rows
-        are written; raising rolls the chunk back and names the plugin.
+        are written; raising rolls the chunk back and names the plugin. Do not create or merge customers
+        here: the import numbers the rows of the customer, phone and email tables itself while it runs.
     """
 
 
