@@ -1,10 +1,11 @@
 """What a bulk import hands plugins: light records of a batch, and the batch's context.
 
 The batch hooks (:func:`crmcore.hooks.events.crm_customers_created`, ``crm_customers_updated``,
-``crm_interactions_recorded``, ``crm_validate_customers``) receive these frozen records instead of ORM
-objects: loading thousands of ORM customers so that a hook can read their phones costs an import more
-than writing them. A plugin that implements only the per-row form of a hook still gets one call per row
-with the ORM object, on a slower path (:func:`announce`); ``crm plugins list`` marks such plugins.
+``crm_interactions_recorded``, ``crm_validate_customers``) receive these frozen records instead of
+ORM objects: loading thousands of ORM customers so that a hook can read their phones costs an import
+more than writing them. A plugin that implements only the per-row form of a hook still gets one call
+per row with the ORM object, on a slower path (:func:`announce`); ``crm plugins list`` marks such
+plugins.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import attrs
 
 from .domain.money import Money
 
-#: per-row hook → its batch form (a plugin implementing the batch form gets no per-row call from imports)
+#: per-row hook → its batch form (a plugin implementing the batch form gets no per-row call from
+#: imports)
 BATCH_FORMS = {
     "crm_validate_customer": "crm_validate_customers",
     "crm_customer_created": "crm_customers_created",
@@ -28,10 +30,10 @@ BATCH_FORMS = {
 class Batch:
     """Where a batch comes from and how plugins should treat it.
 
-    ``source``: ``"import"`` (``crm customers import`` / ``crm interactions import``) or another bulk
-    writer's name. ``history``: the rows are past events being loaded (issue 34's history mode): react
-    as of each row's own date and send no customer messages for them. ``file``: the imported file's
-    name, for notes."""
+    ``source``: ``"import"`` (``crm customers import`` / ``crm interactions import``) or another
+    bulk writer's name. ``history``: the rows are past events being loaded (issue 34's history
+    mode): react as of each row's own date and send no customer messages for them. ``file``: the
+    imported file's name, for notes."""
 
     source: str = "import"
     history: bool = False
@@ -40,9 +42,9 @@ class Batch:
 
 @attrs.frozen
 class NewCustomer:
-    """A customer as stored by a bulk import (``id`` is set), or as it would be stored when validated
-    (``id`` is ``None``). ``phones`` hold E.164 numbers, ``emails`` lower-case addresses; both in
-    position order."""
+    """A customer as stored by a bulk import (``id`` is set), or as it would be stored when
+    validated (``id`` is ``None``). ``phones`` hold E.164 numbers, ``emails`` lower-case addresses;
+    both in position order."""
 
     id: int | None
     name: str
@@ -107,17 +109,18 @@ class Refusal:
 
 
 def row_only_plugins(plugins, row_hook: str) -> list[str]:
-    """The enabled plugins implementing ``row_hook`` but not its batch form (they make imports slower)."""
+    """The enabled plugins implementing ``row_hook`` but not its batch form (they make imports
+    slower)."""
     return plugins.row_only_plugins(row_hook, BATCH_FORMS[row_hook])
 
 
 def announce(uow, row_hook: str, events: Sequence[tuple[int | None, dict[str, Any]]], batch: Batch,
              records: Callable[[], list[Any]], row_arguments: Callable[[], list[dict[str, Any]]]) -> None:
-    """Announce a batch of one event: ``events`` (``(customer_id, data)``, one per row) go to the outbox
-    under ``row_hook``'s name; the plugins implementing only ``row_hook`` get it once per row, right
-    after that row's outbox event (exactly as live commands emit it), with ``row_arguments()[i]``
-    (built only when such a plugin exists: it loads ORM objects); then the plugins implementing its
-    batch form get one call with ``records()``."""
+    """Announce a batch of one event: ``events`` (``(customer_id, data)``, one per row) go to the
+    outbox under ``row_hook``'s name; the plugins implementing only ``row_hook`` get it once per
+    row, right after that row's outbox event (exactly as live commands emit it), with
+    ``row_arguments()[i]`` (built only when such a plugin exists: it loads ORM objects); then the
+    plugins implementing its batch form get one call with ``records()``."""
     if not events:
         return
     caller = uow.plugins.row_only_caller(row_hook, BATCH_FORMS[row_hook])
@@ -134,8 +137,8 @@ def announce(uow, row_hook: str, events: Sequence[tuple[int | None, dict[str, An
 def batch_refusals(uow, records: Sequence[Any], batch: Batch,
                    row_arguments: Callable[[], list[dict[str, Any]]]) -> dict[int, list[str]]:
     """What the validators say about records to create or change: index → messages (none: accepted).
-    ``crm_validate_customers`` is asked once; a plugin implementing only ``crm_validate_customer`` is
-    asked per record with ``row_arguments()[i]``."""
+    ``crm_validate_customers`` is asked once; a plugin implementing only ``crm_validate_customer``
+    is asked per record with ``row_arguments()[i]``."""
     found: dict[int, list[str]] = {}
     if not records:
         return found

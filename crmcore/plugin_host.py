@@ -185,8 +185,9 @@ class PluginHost:
             raise PluginHookError(impl.plugin_name, hook_name, exc) from exc
 
     def row_only_caller(self, row_hook: str, batch_hook: str):
-        """A caller of ``row_hook`` for the plugins that do not implement ``batch_hook`` (its batch form:
-        they get it instead), or ``None`` when there are none. Pluggy's subset caller keeps the order."""
+        """A caller of ``row_hook`` for the plugins that do not implement ``batch_hook`` (its batch
+        form: they get it instead), or ``None`` when there are none. Pluggy's subset caller keeps
+        the order."""
         key = (row_hook, batch_hook)
         if key not in self._row_only:
             pm = self.pm

@@ -45,9 +45,10 @@ class UnitOfWork:
         #: from the user's per-plugin permissions; elsewhere (the CLI) everything may be shown
         self.may_read: Callable[[str], bool] = _everything
         self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
-        #: set by a bulk import around the live services it calls (merges of the slow path): hooks with a
-        #: batch form then reach only the plugins without it (:mod:`crmcore.batches`), and the changes made
-        #: are kept in ``imported_changes`` for the import's ``crm_customers_updated``
+        #: set by a bulk import around the live services it calls (merges of the slow path): hooks
+        #: with a batch form then reach only the plugins without it (:mod:`crmcore.batches`), and
+        #: the changes made are kept in ``imported_changes`` for the import's
+        #: ``crm_customers_updated``
         self.importing = None
         self.imported_changes: list = []
 
@@ -90,8 +91,8 @@ class UnitOfWork:
         self.record_events(hook_name, events)
 
     def record_events(self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
-        """Append events to the outbox without calling their hook (a bulk import calls the hook's batch
-        form itself: :func:`crmcore.batches.announce`)."""
+        """Append events to the outbox without calling their hook (a bulk import calls the hook's
+        batch form itself: :func:`crmcore.batches.announce`)."""
         done = 0
         while done < len(events):
             chunk = events[done:done + OUTBOX_BATCH - len(self._outbox)]

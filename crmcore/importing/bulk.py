@@ -1,15 +1,15 @@
 """Batched writes that store exactly what the kernel's one-at-a-time services store.
 
 ``add_customers`` = :func:`crmcore.services.customers.add_customer` for many customers: the same rows
-(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same outbox event
-(``crm_customer_created`` with the same payload), written with Core multi-row inserts.
+(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same outbox
+event (``crm_customer_created`` with the same payload), written with Core multi-row inserts.
 ``record_interactions`` = :func:`crmcore.services.interactions.record_interaction` for many interactions:
 the same row and ``crm_interaction_recorded`` outbox event, in the order given.
 
 Plugins hear of a batch once, through the batch hooks (``crm_validate_customers`` before anything is
 written, ``crm_customers_created`` / ``crm_interactions_recorded`` after), with light records
-(:mod:`crmcore.batches`); a plugin with only the per-row hook still gets it for every row, in order. The
-driver-level inserts are :mod:`crmcore.storage.bulk`.
+(:mod:`crmcore.batches`); a plugin with only the per-row hook still gets it for every row, in order.
+The driver-level inserts are :mod:`crmcore.storage.bulk`.
 """
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ def hooks_implemented(uow, *names: str) -> bool:
 
 def new_customer_refusals(uow, prepared: Sequence[PreparedCustomer], batch: Batch) -> dict[int, list[str]]:
     """What the plugins say about new customers: index → messages (absent: accepted). The batch form
-    ``crm_validate_customers`` gets :class:`~crmcore.batches.NewCustomer` records; a plugin with only
-    ``crm_validate_customer`` is asked exactly as ``add_customer`` asks (a transient :class:`Customer`
-    with its phones, emails and tags, all fields as changes)."""
+    ``crm_validate_customers`` gets :class:`~crmcore.batches.NewCustomer` records; a plugin with
+    only ``crm_validate_customer`` is asked exactly as ``add_customer`` asks (a transient
+    :class:`Customer` with its phones, emails and tags, all fields as changes)."""
     return batch_refusals(uow, [new_customer(None, p) for p in prepared], batch,
                           lambda: [_transient(p) for p in prepared])
 
@@ -69,9 +69,10 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callabl
                   batch: Batch = Batch()) -> list[int]:
     """Store new customers (already checked: unique external ids, clean attributes, plugins' validation);
     returns their ids. After the batch is written, plugins get ``crm_customers_created`` once with
-    :class:`~crmcore.batches.NewCustomer` records; a plugin with only ``crm_customer_created`` gets each
-    stored customer, loaded with its phones, emails and tags (:func:`crmcore.batches.announce`).
-    ``reserve``: how ids are reserved (:func:`~crmcore.storage.bulk.reserve_ids`, or an import's
+    :class:`~crmcore.batches.NewCustomer` records; a plugin with only ``crm_customer_created`` gets
+    each stored customer, loaded with its phones, emails and tags
+    (:func:`crmcore.batches.announce`). ``reserve``: how ids are reserved
+    (:func:`~crmcore.storage.bulk.reserve_ids`, or an import's
     :class:`~crmcore.storage.bulk.IdCounter`)."""
     if not prepared:
         return []
@@ -137,8 +138,8 @@ def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[
 def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]],
                         customers: Callable[[set[int]], dict[int, Customer]] | None = None, *,
                         batch: Batch = Batch()) -> int:
-    """Store ``(customer_id, prepared)`` pairs in the given order with one multi-row insert, then announce
-    them (:func:`crmcore.batches.announce`): one outbox row each; for a plugin with only
+    """Store ``(customer_id, prepared)`` pairs in the given order with one multi-row insert, then
+    announce them (:func:`crmcore.batches.announce`): one outbox row each; for a plugin with only
     ``crm_interaction_recorded``, that hook per row in order, with the interaction and its customer
     (``customers(ids)`` loads them, only then); ``crm_interactions_recorded`` once with
     :class:`~crmcore.batches.RecordedInteraction` records. Returns the count.

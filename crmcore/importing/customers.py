@@ -11,10 +11,11 @@ rejected: merging them is a decision for a person (``crm customers duplicates``)
 phone, email or code is new unless an identical record (same name, city, birthday and address, no
 contacts) exists — names alone never merge.
 
-Plugins get each batch through the batch hooks (``crm_validate_customers``, ``crm_customers_created``,
-``crm_customers_updated``: :mod:`crmcore.batches`). On SQLite, unless a plugin implements only a per-row
-form of those hooks (the slow path, marked by ``crm plugins list``), batches overlap (:meth:`CustomerImporter.run`): a
-batch's lookups run on the background writer's thread while the next batch is read and checked.
+Plugins get each batch through the batch hooks (``crm_validate_customers``,
+``crm_customers_created``, ``crm_customers_updated``: :mod:`crmcore.batches`). On SQLite, unless a
+plugin implements only a per-row form of those hooks (the slow path, marked by ``crm plugins
+list``), batches overlap (:meth:`CustomerImporter.run`): a batch's lookups run on the background
+writer's thread while the next batch is read and checked.
 """
 from __future__ import annotations
 
@@ -150,8 +151,9 @@ class CustomerImporter:
         self.row_validating = has_row_only(uow, "crm_validate_customer")
         self.validating = self.row_validating or uow.listened("crm_validate_customers")
         batched_merges = not (self.row_validating or has_row_only(uow, "crm_customer_updated"))
-        #: batches overlap (:meth:`run`) on SQLite unless a plugin wants ORM customers; the ids of new
-        #: customers, phones and emails are then counted here (nothing else inserts into those tables meanwhile)
+        #: batches overlap (:meth:`run`) on SQLite unless a plugin wants ORM customers; the ids of
+        #: new customers, phones and emails are then counted here (nothing else inserts into those
+        #: tables meanwhile)
         self.overlapping = (batched_merges and not has_row_only(uow, "crm_customer_created")
                             and uow.session.get_bind().dialect.name == "sqlite")
         self.reserve = IdCounter() if self.overlapping else reserve_ids

@@ -387,8 +387,8 @@ class InteractionImporter:
         self.summary.recorded += len(items)
 
     def _customers(self, ids: set[int]) -> dict[int, Customer]:
-        """The ORM customers a plugin with only ``crm_interaction_recorded`` is handed (held here: the
-        identity map keeps weak references)."""
+        """The ORM customers a plugin with only ``crm_interaction_recorded`` is handed (held here:
+        the identity map keeps weak references)."""
         return {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
 
     def _new_only(self, items: list[Item]) -> list[Item]:

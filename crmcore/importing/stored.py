@@ -8,10 +8,11 @@ an import a sixth of its time for the one row in twenty that repeats a stored pe
 customers are read with one query per table (:func:`load_stored_customers`) and their changes written once
 per batch (:meth:`StoredCustomerUpdates.write`).
 
-Plugins check each change with ``crm_validate_customers`` (one :class:`~crmcore.batches.CustomerChange`
-before it is made) and hear of the batch's changes with ``crm_customers_updated`` once they are written.
-The importer takes this path unless a plugin implements only the per-row ``crm_customer_updated`` or
-``crm_validate_customer``, which receive the ORM customer.
+Plugins check each change with ``crm_validate_customers`` (one
+:class:`~crmcore.batches.CustomerChange` before it is made) and hear of the batch's changes with
+``crm_customers_updated`` once they are written. The importer takes this path unless a plugin
+implements only the per-row ``crm_customer_updated`` or ``crm_validate_customer``, which receive the
+ORM customer.
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ class StoredCustomerUpdates:
     def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None, batch: Batch = Batch()):
         self.uow = uow
         self.batch = batch
-        #: plugins check each change (the batch form: no ORM customer); the per-row form takes the ORM path
+        #: plugins check each change (the batch form: no ORM customer); the per-row form takes the
+        #: ORM path
         self.validating = uow.listened("crm_validate_customers")
         #: ids for the new phones and emails (an import's IdCounter); ``None``: the database numbers them
         self.reserve = reserve

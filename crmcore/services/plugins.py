@@ -79,8 +79,8 @@ def declared_hooks(module_name: str | None) -> list[str]:
 
 
 def per_row_only(hooks: list[str]) -> list[str]:
-    """Of these implemented hooks, the per-row ones whose batch form is missing: bulk imports call them
-    row by row with ORM objects (the slower path, :mod:`crmcore.batches`)."""
+    """Of these implemented hooks, the per-row ones whose batch form is missing: bulk imports call
+    them row by row with ORM objects (the slower path, :mod:`crmcore.batches`)."""
     from ..batches import BATCH_FORMS
 
     return sorted(h for h in hooks if h in BATCH_FORMS and BATCH_FORMS[h] not in hooks)

@@ -1,5 +1,6 @@
-"""Imports announce batches: a plugin with the batch forms gets one call per batch with light records (and
-no per-row call); a plugin with only the per-row hooks still sees every customer and interaction."""
+"""Imports announce batches: a plugin with the batch forms gets one call per batch with light
+records (and no per-row call); a plugin with only the per-row hooks still sees every customer and
+interaction."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -13,7 +14,8 @@ from .conftest import Watcher, write_csv
 
 
 class BatchWatcher:
-    """Implements the batch forms (and the per-row ones, for live commands); refuses a name and a code."""
+    """Implements the batch forms (and the per-row ones, for live commands); refuses a name and a
+    code."""
 
     def __init__(self, refuse: str = "Mallory"):
         self.refuse = refuse

@@ -20,7 +20,8 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_interactions_recorded(uow, interactions):
-    """An import's batch: entries are queued (written with one multi-row insert), refunds adjusted."""
+    """An import's batch: entries are queued (written with one multi-row insert), refunds
+    adjusted."""
     from .entries import on_purchase, on_refund
 
     for interaction in interactions:

@@ -1,5 +1,5 @@
-"""Imported purchases: a thank-you for recent ones (the batch form of the purchase trigger), none for
-history (older than the thank-you age, or an import marked as history)."""
+"""Imported purchases: a thank-you for recent ones (the batch form of the purchase trigger), none
+for history (older than the thank-you age, or an import marked as history)."""
 from datetime import timedelta
 
 from crmcore.importing import import_interactions

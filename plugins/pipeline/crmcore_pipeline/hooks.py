@@ -76,7 +76,8 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_interactions_recorded(uow, interactions):
-    """An import's batch: one UPDATE freshens the open deals of every customer with contact in it."""
+    """An import's batch: one UPDATE freshens the open deals of every customer with contact in
+    it."""
     latest: dict[int, object] = {}
     for i in interactions:
         if i.kind in ACTIVITY_INTERACTIONS and (i.customer_id not in latest or i.occurred_at > latest[i.customer_id]):

@@ -1,11 +1,12 @@
-"""The batch forms of the referrals hooks for imports: a batch's codes checked and attached set-based.
+"""The batch forms of the referrals hooks for imports: a batch's codes checked and attached
+set-based.
 
-The rules are :func:`.service.attach`'s for a brand-new customer: such a friend has no referral yet, no
-purchase and stands above nobody, so what remains is the code (known, not expired, not the customer's
-own), a phone or email shared with the referrer, and a phone already used by a referred friend; each
-is one query for the whole batch. A refusal rejects the row in the import (the live path refuses the
-command). When a plugin implements ``referrals_same_household`` (it needs ORM customers) the batch's
-friends are attached one by one through :func:`.service.attach`.
+The rules are :func:`.service.attach`'s for a brand-new customer: such a friend has no referral yet,
+no purchase and stands above nobody, so what remains is the code (known, not expired, not the
+customer's own), a phone or email shared with the referrer, and a phone already used by a referred
+friend; each is one query for the whole batch. A refusal rejects the row in the import (the live
+path refuses the command). When a plugin implements ``referrals_same_household`` (it needs ORM
+customers) the batch's friends are attached one by one through :func:`.service.attach`.
 """
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ def _new_code(record: Any) -> str | None:
 
 
 def referrers(uow, wanted: dict[int, str]) -> dict[int, int | str]:
-    """Index → the referrer id behind its code (following merges), or the refusal message; the codes'
-    customers are read a set at a time. Decoded codes are remembered for the unit of work (the batch's
-    validation and attachment decode the same codes; members' codes repeat)."""
+    """Index → the referrer id behind its code (following merges), or the refusal message; the
+    codes' customers are read a set at a time. Decoded codes are remembered for the unit of work
+    (the batch's validation and attachment decode the same codes; members' codes repeat)."""
     key = codes.code_key(uow)
     known: dict[str, int | str] = uow.cache.setdefault("referrals.decoded", {})
     out: dict[int, int | str] = {}
@@ -64,8 +65,8 @@ def referrers(uow, wanted: dict[int, str]) -> dict[int, int | str]:
             out[i] = found
         else:
             decoded[i] = found
-    #: members' merged / forgotten state, remembered for the unit of work (an import merges and forgets no
-    #: one; the same members' codes come back batch after batch)
+    #: members' merged / forgotten state, remembered for the unit of work (an import merges and
+    #: forgets no one; the same members' codes come back batch after batch)
     state: dict[int, tuple[int | None, Any]] = uow.cache.setdefault("referrals.members", {})
     todo = set(decoded.values())
     for _ in range(MAX_CHAIN + 1):
@@ -197,8 +198,9 @@ class _Row:
 
 
 def purchases(uow, interactions) -> None:
-    """``crm_interactions_recorded``: the batch's buyers with a pending referral, found with one query,
-    are qualified purchase by purchase as live (the row lock, the program's rules); refunds as live."""
+    """``crm_interactions_recorded``: the batch's buyers with a pending referral, found with one
+    query, are qualified purchase by purchase as live (the row lock, the program's rules); refunds
+    as live."""
     from . import service
 
     buyers = sorted({i.customer_id for i in interactions if i.kind == "purchase"})

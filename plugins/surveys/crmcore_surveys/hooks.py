@@ -38,8 +38,8 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_interactions_recorded(uow, interactions):
-    """An import's batch: nothing to do without a purchase or spend trigger (asked once); otherwise the
-    recent purchases' customers are read with one query."""
+    """An import's batch: nothing to do without a purchase or spend trigger (asked once); otherwise
+    the recent purchases' customers are read with one query."""
     from .triggers import on_purchase_batch
 
     on_purchase_batch(uow, interactions)

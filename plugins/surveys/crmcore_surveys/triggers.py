@@ -109,8 +109,9 @@ def first_purchase_due(uow, now: datetime) -> dict[str, int]:
 
 
 def on_purchase_batch(uow, interactions) -> list[Decision]:
-    """:func:`on_purchase` for an import's batch (:class:`crmcore.api.RecordedInteraction` records): the
-    triggers are asked once, stale history is left out, the rest's customers read with one query."""
+    """:func:`on_purchase` for an import's batch (:class:`crmcore.api.RecordedInteraction` records):
+    the triggers are asked once, stale history is left out, the rest's customers read with one
+    query."""
     if not (_surveys_with(uow, "purchase") or _surveys_with(uow, "spend")):
         return []
     recent = [i for i in interactions if i.kind == "purchase" and not _stale(uow, i.occurred_at)]

@@ -1,4 +1,5 @@
-"""The batch forms of voip's customer hooks: imports link past calls to a whole batch of customers at once."""
+"""The batch forms of voip's customer hooks: imports link past calls to a whole batch of customers
+at once."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -10,10 +11,11 @@ from .models import Call
 
 
 def link_calls_to_numbers(uow, owners: Iterable[tuple[int, Iterable[str]]]) -> int:
-    """Give the calls without a customer from these ``(customer id, E.164 numbers)`` their customer: one
-    query finds the batch's unlinked calls (none, usually), one ``UPDATE`` links them all; the finished
-    ones are then logged on their customer's history, as :func:`.service.link_calls_to_customer` does
-    for one customer. A number of two customers goes to the first, as creating them one by one would."""
+    """Give the calls without a customer from these ``(customer id, E.164 numbers)`` their customer:
+    one query finds the batch's unlinked calls (none, usually), one ``UPDATE`` links them all; the
+    finished ones are then logged on their customer's history, as
+    :func:`.service.link_calls_to_customer` does for one customer. A number of two customers goes to
+    the first, as creating them one by one would."""
     first: dict[str, int] = {}
     for cid, numbers in owners:
         for number in numbers:
