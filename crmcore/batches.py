@@ -7,6 +7,7 @@ more than writing them. A plugin that implements only the per-row form of a hook
 per row with the ORM object, on a slower path (:func:`announce`); ``crm plugins list`` marks such
 plugins.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -97,7 +98,9 @@ class RecordedInteraction:
 
     @property
     def money(self) -> Money | None:
-        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+        return (
+            None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+        )
 
 
 @attrs.frozen
@@ -114,8 +117,14 @@ def row_only_plugins(plugins, row_hook: str) -> list[str]:
     return plugins.row_only_plugins(row_hook, BATCH_FORMS[row_hook])
 
 
-def announce(uow, row_hook: str, events: Sequence[tuple[int | None, dict[str, Any]]], batch: Batch,
-             records: Callable[[], list[Any]], row_arguments: Callable[[], list[dict[str, Any]]]) -> None:
+def announce(
+    uow,
+    row_hook: str,
+    events: Sequence[tuple[int | None, dict[str, Any]]],
+    batch: Batch,
+    records: Callable[[], list[Any]],
+    row_arguments: Callable[[], list[dict[str, Any]]],
+) -> None:
     """Announce a batch of one event: ``events`` (``(customer_id, data)``, one per row) go to the
     outbox under ``row_hook``'s name; the plugins implementing only ``row_hook`` get it once per
     row, right after that row's outbox event (exactly as live commands emit it), with
@@ -134,8 +143,9 @@ def announce(uow, row_hook: str, events: Sequence[tuple[int | None, dict[str, An
         uow.call(BATCH_FORMS[row_hook], **{_BATCH_ARGUMENT[row_hook]: records()}, batch=batch)
 
 
-def batch_refusals(uow, records: Sequence[Any], batch: Batch,
-                   row_arguments: Callable[[], list[dict[str, Any]]]) -> dict[int, list[str]]:
+def batch_refusals(
+    uow, records: Sequence[Any], batch: Batch, row_arguments: Callable[[], list[dict[str, Any]]]
+) -> dict[int, list[str]]:
     """What the validators say about records to create or change: index → messages (none: accepted).
     ``crm_validate_customers`` is asked once; a plugin implementing only ``crm_validate_customer``
     is asked per record with ``row_arguments()[i]``."""
@@ -149,7 +159,9 @@ def batch_refusals(uow, records: Sequence[Any], batch: Batch,
     caller = uow.plugins.row_only_caller("crm_validate_customer", "crm_validate_customers")
     if caller is not None:
         for i, kwargs in enumerate(row_arguments()):
-            for answer in uow.plugins.call_caller(caller, "crm_validate_customer", uow=uow, **kwargs):
+            for answer in uow.plugins.call_caller(
+                caller, "crm_validate_customer", uow=uow, **kwargs
+            ):
                 if answer:
                     found.setdefault(i, []).extend(answer)
     return found
@@ -160,5 +172,9 @@ def has_row_only(uow, row_hook: str) -> bool:
     return uow.plugins.row_only_caller(row_hook, BATCH_FORMS[row_hook]) is not None
 
 
-_BATCH_ARGUMENT = {"crm_validate_customer": "customers", "crm_customer_created": "customers",
-                   "crm_customer_updated": "customers", "crm_interaction_recorded": "interactions"}
+_BATCH_ARGUMENT = {
+    "crm_validate_customer": "customers",
+    "crm_customer_created": "customers",
+    "crm_customer_updated": "customers",
+    "crm_interaction_recorded": "interactions",
+}

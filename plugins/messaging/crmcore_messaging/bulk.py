@@ -1,4 +1,5 @@
 """The batch form of messaging's purchase trigger, for imports."""
+
 from __future__ import annotations
 
 from datetime import timedelta

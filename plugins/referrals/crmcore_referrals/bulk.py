@@ -8,6 +8,7 @@ friend; each is one query for the whole batch. A refusal rejects the row in the 
 path refuses the command). When a plugin implements ``referrals_same_household`` (it needs ORM
 customers) the batch's friends are attached one by one through :func:`.service.attach`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -15,7 +16,14 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, CustomerChange, CustomerEmail, CustomerPhone, NewCustomer, Refusal, ValidationError, insert_with_ids,
+    Customer,
+    CustomerChange,
+    CustomerEmail,
+    CustomerPhone,
+    NewCustomer,
+    Refusal,
+    ValidationError,
+    insert_with_ids,
 )
 
 from . import codes
@@ -29,7 +37,7 @@ CHUNK = 5000
 
 def _chunks(values: list) -> Iterable[list]:
     for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
+        yield values[start : start + CHUNK]
 
 
 def _new_code(record: Any) -> str | None:
@@ -74,8 +82,11 @@ def referrers(uow, wanted: dict[int, str]) -> dict[int, int | str]:
         if not todo:
             break
         for part in _chunks(sorted(todo)):
-            for cid, merged, forgotten in uow.session.execute(select(
-                    Customer.id, Customer.merged_into_id, Customer.forgotten_at).where(Customer.id.in_(part))):
+            for cid, merged, forgotten in uow.session.execute(
+                select(Customer.id, Customer.merged_into_id, Customer.forgotten_at).where(
+                    Customer.id.in_(part)
+                )
+            ):
                 state[cid] = (merged, forgotten)
         todo = {merged for merged, _f in state.values() if merged is not None}
     for i, cid in decoded.items():
@@ -95,11 +106,17 @@ def _contacts(uow, ids: set[int]) -> tuple[dict[int, set[str]], dict[int, set[st
     phones: dict[int, set[str]] = {}
     emails: dict[int, set[str]] = {}
     for part in _chunks(sorted(ids)):
-        for cid, e164 in uow.session.execute(select(CustomerPhone.customer_id, CustomerPhone.e164)
-                                             .where(CustomerPhone.customer_id.in_(part))):
+        for cid, e164 in uow.session.execute(
+            select(CustomerPhone.customer_id, CustomerPhone.e164).where(
+                CustomerPhone.customer_id.in_(part)
+            )
+        ):
             phones.setdefault(cid, set()).add(e164)
-        for cid, email in uow.session.execute(select(CustomerEmail.customer_id, CustomerEmail.email)
-                                              .where(CustomerEmail.customer_id.in_(part))):
+        for cid, email in uow.session.execute(
+            select(CustomerEmail.customer_id, CustomerEmail.email).where(
+                CustomerEmail.customer_id.in_(part)
+            )
+        ):
             emails.setdefault(cid, set()).add(email)
     return phones, emails
 
@@ -115,11 +132,19 @@ def refusals(uow, customers: list) -> list[Refusal]:
     if not good:
         return out
     phones, emails = _contacts(uow, set(good.values()))
-    digests = {_digest(p): i for i in good if isinstance(customers[i], NewCustomer)
-               for p in customers[i].phones}
+    digests = {
+        _digest(p): i
+        for i in good
+        if isinstance(customers[i], NewCustomer)
+        for p in customers[i].phones
+    }
     used = set()
     for part in _chunks(sorted(digests)):
-        used |= set(uow.session.scalars(select(Referral.phone_digest).where(Referral.phone_digest.in_(part))))
+        used |= set(
+            uow.session.scalars(
+                select(Referral.phone_digest).where(Referral.phone_digest.in_(part))
+            )
+        )
     for i, referrer in good.items():
         record = customers[i]
         if record.id is not None and record.id == referrer:
@@ -130,14 +155,24 @@ def refusals(uow, customers: list) -> list[Refusal]:
         name = record.name
         shared = set(record.phones) & phones.get(referrer, set())
         if shared:
-            out.append(Refusal(i, f"self-referral: {name} and the referrer share the phone {sorted(shared)[0]}"))
+            out.append(
+                Refusal(
+                    i, f"self-referral: {name} and the referrer share the phone {sorted(shared)[0]}"
+                )
+            )
             continue
         shared = set(record.emails) & emails.get(referrer, set())
         if shared:
-            out.append(Refusal(i, f"self-referral: {name} and the referrer share the email {sorted(shared)[0]}"))
+            out.append(
+                Refusal(
+                    i, f"self-referral: {name} and the referrer share the email {sorted(shared)[0]}"
+                )
+            )
             continue
         if any(_digest(p) in used for p in record.phones):
-            out.append(Refusal(i, f"the phone of {name} was already used by another referred friend"))
+            out.append(
+                Refusal(i, f"the phone of {name} was already used by another referred friend")
+            )
     return sorted(out, key=lambda r: r.index)
 
 
@@ -151,7 +186,9 @@ def attach_new(uow, customers: list[NewCustomer], batch) -> int:
         from . import service
 
         for c in coded:
-            service.attach(uow, uow.session.get(Customer, c.id), c.attributes[ATTRIBUTE], source="signup")
+            service.attach(
+                uow, uow.session.get(Customer, c.id), c.attributes[ATTRIBUTE], source="signup"
+            )
         return len(coded)
     found = referrers(uow, {i: c.attributes[ATTRIBUTE] for i, c in enumerate(coded)})
     for i, answer in found.items():
@@ -163,30 +200,67 @@ def attach_new(uow, customers: list[NewCustomer], batch) -> int:
         if referrer not in own_codes:
             own_codes[referrer] = codes.encode(key, referrer)
     now, actor = uow.now(), uow.actor
-    rows = [{"friend_id": c.id, "referrer_id": found[i], "code": own_codes[found[i]], "source": "signup",
-             "attached_at": now, "attached_by": actor, "device": None,
-             "phone_digest": _digest(min(c.phones)) if c.phones else None, "status": "pending",
-             "spent_minor": 0, "qualified_at": None, "interaction_id": None, "program_version": None}
-            for i, c in enumerate(coded)]
+    rows = [
+        {
+            "friend_id": c.id,
+            "referrer_id": found[i],
+            "code": own_codes[found[i]],
+            "source": "signup",
+            "attached_at": now,
+            "attached_by": actor,
+            "device": None,
+            "phone_digest": _digest(min(c.phones)) if c.phones else None,
+            "status": "pending",
+            "spent_minor": 0,
+            "qualified_at": None,
+            "interaction_id": None,
+            "program_version": None,
+        }
+        for i, c in enumerate(coded)
+    ]
     ids = insert_with_ids(uow.session, Referral.__table__, rows)
-    uow.audit_many("attach", "referral", [
-        (rid, {"friend": r["friend_id"], "referrer": r["referrer_id"], "source": "signup"}, None)
-        for rid, r in zip(ids, rows)])
+    uow.audit_many(
+        "attach",
+        "referral",
+        [
+            (
+                rid,
+                {"friend": r["friend_id"], "referrer": r["referrer_id"], "source": "signup"},
+                None,
+            )
+            for rid, r in zip(ids, rows)
+        ],
+    )
     if not uow.listened("referrals_referral_attached"):  # the outbox rows only
-        uow.record_events("referrals_referral_attached", [
-            (r["friend_id"], referral_to_dict(_Row(**r))) for r in rows])
+        uow.record_events(
+            "referrals_referral_attached",
+            [(r["friend_id"], referral_to_dict(_Row(**r))) for r in rows],
+        )
         return len(rows)
-    session = uow.session  # its implementations read ORM referrals and customers: one query per table
-    referrals = {r.id: r for part in _chunks(ids)
-                 for r in session.scalars(select(Referral).where(Referral.id.in_(part)))}
+    session = (
+        uow.session
+    )  # its implementations read ORM referrals and customers: one query per table
+    referrals = {
+        r.id: r
+        for part in _chunks(ids)
+        for r in session.scalars(select(Referral).where(Referral.id.in_(part)))
+    }
     people: dict[int, Customer] = {}
     wanted = sorted({r["friend_id"] for r in rows} | {r["referrer_id"] for r in rows})
     for part in _chunks(wanted):
-        people.update({c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(part)))})
+        people.update(
+            {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(part)))}
+        )
     for rid, r in zip(ids, rows):
         referral = referrals[rid]
-        uow.emit("referrals_referral_attached", customer_id=referral.friend_id, data=referral_to_dict(referral),
-                 referral=referral, friend=people[referral.friend_id], referrer=people[referral.referrer_id])
+        uow.emit(
+            "referrals_referral_attached",
+            customer_id=referral.friend_id,
+            data=referral_to_dict(referral),
+            referral=referral,
+            friend=people[referral.friend_id],
+            referrer=people[referral.referrer_id],
+        )
     return len(rows)
 
 
@@ -206,8 +280,13 @@ def purchases(uow, interactions) -> None:
     buyers = sorted({i.customer_id for i in interactions if i.kind == "purchase"})
     pending: set[int] = set()
     for part in _chunks(buyers):
-        pending |= set(uow.session.scalars(select(Referral.friend_id).where(
-            Referral.friend_id.in_(part), Referral.status == "pending")))
+        pending |= set(
+            uow.session.scalars(
+                select(Referral.friend_id).where(
+                    Referral.friend_id.in_(part), Referral.status == "pending"
+                )
+            )
+        )
     for i in interactions:
         if i.kind == "purchase" and i.customer_id in pending:
             service.on_purchase(uow, i, uow.session.get(Customer, i.customer_id))
