@@ -192,7 +192,8 @@ class PluginHost:
         if key not in self._row_only:
             pm = self.pm
             batch_caller = getattr(pm.hook, batch_hook, None)
-            batched = {i.plugin_name for i in (batch_caller.get_hookimpls() if batch_caller else [])}
+            impls = batch_caller.get_hookimpls() if batch_caller else []
+            batched = {i.plugin_name for i in impls}
             row_caller = getattr(pm.hook, row_hook)
             rest = [i for i in row_caller.get_hookimpls() if i.plugin_name not in batched]
             self._row_only[key] = (pm.subset_hook_caller(row_hook, remove_plugins=[

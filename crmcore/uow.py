@@ -67,8 +67,9 @@ class UnitOfWork:
 
             if hook_name in BATCH_FORMS:
                 caller = self.app.plugins.row_only_caller(hook_name, BATCH_FORMS[hook_name])
-                return [] if caller is None else self.app.plugins.call_caller(caller, hook_name, uow=self,
-                                                                               **kwargs)
+                if caller is None:
+                    return []
+                return self.app.plugins.call_caller(caller, hook_name, uow=self, **kwargs)
         return self.app.plugins.call(hook_name, uow=self, **kwargs)
 
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
@@ -90,7 +91,8 @@ class UnitOfWork:
             return
         self.record_events(hook_name, events)
 
-    def record_events(self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
+    def record_events(self, hook_name: str,
+                      events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
         """Append events to the outbox without calling their hook (a bulk import calls the hook's
         batch form itself: :func:`crmcore.batches.announce`)."""
         done = 0
@@ -132,8 +134,8 @@ class UnitOfWork:
         self.session.flush()
         insert_values(self.session, AuditEntry.__table__,
                       ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
-                      [(now, self.actor, action, entity, None if eid is None else str(eid), cid, changes or {})
-                       for eid, changes, cid in entries])
+                      [(now, self.actor, action, entity, None if eid is None else str(eid), cid,
+                        changes or {}) for eid, changes, cid in entries])
 
     def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
               customer_id: int | None = None) -> None:

@@ -28,8 +28,8 @@ def list_plugins(as_json):
     import_hooks = set(BATCH_FORMS) | set(BATCH_FORMS.values())
     table = Table("plugin", "version", "state", "requires", "hooks", "imports")
     for p in items:
-        path = ("slow: per row" if p["per_row_import_hooks"] else "batch" if import_hooks & set(p["hooks"])
-                else "-")
+        path = ("slow: per row" if p["per_row_import_hooks"]
+                else "batch" if import_hooks & set(p["hooks"]) else "-")
         table.add_row(p["name"], p["version"], "enabled" if p["enabled"] else "disabled",
                       ", ".join(p["requires"]) or "-", str(len(p["hooks"])), path)
     console().print(table)

@@ -34,7 +34,8 @@ def hooks_implemented(uow, *names: str) -> bool:
     return any(getattr(hook, n).get_hookimpls() for n in names if hasattr(hook, n))
 
 
-def new_customer_refusals(uow, prepared: Sequence[PreparedCustomer], batch: Batch) -> dict[int, list[str]]:
+def new_customer_refusals(uow, prepared: Sequence[PreparedCustomer],
+                          batch: Batch) -> dict[int, list[str]]:
     """What the plugins say about new customers: index → messages (absent: accepted). The batch form
     ``crm_validate_customers`` gets :class:`~crmcore.batches.NewCustomer` records; a plugin with
     only ``crm_validate_customer`` is asked exactly as ``add_customer`` asks (a transient
@@ -57,7 +58,8 @@ def _transient(p: PreparedCustomer) -> dict[str, Any]:
 
 def new_customer(cid: int | None, p: PreparedCustomer) -> NewCustomer:
     return NewCustomer(cid, p.name, p.kind, p.external_id, p.birthday, p.city, p.address, p.owner,
-                       p.consent_sms, p.consent_email, p.attributes, tuple(ph.e164 for ph in p.phones),
+                       p.consent_sms, p.consent_email, p.attributes,
+                       tuple(ph.e164 for ph in p.phones),
                        tuple(p.emails), tuple(p.tags))
 
 
@@ -114,7 +116,7 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callabl
     insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
                                                   "changes"), audit)
 
-    def orm_customers() -> list[dict[str, Any]]:  # for plugins with only crm_customer_created (slow)
+    def orm_customers() -> list[dict[str, Any]]:  # plugins with only crm_customer_created (slow)
         from sqlalchemy.orm import selectinload
 
         loaded = {c.id: c for c in session.scalars(
@@ -150,14 +152,16 @@ def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]],
         return 0
     ids = insert_with_ids(uow.session, Interaction.__table__, rows)
     # the same light record for both kinds of plugin (and for the outbox payload)
-    stored = [RecordedInteraction(iid, r["customer_id"], r["kind"], r["occurred_at"], r["channel"], r["direction"],
-                                  r["amount_minor"], r["currency"], r["external_id"], r["related_id"],
-                                  r["payload"] or {}, r["recorded_at"], r["recorded_by"]) for iid, r in zip(ids, rows)]
+    stored = [RecordedInteraction(iid, r["customer_id"], r["kind"], r["occurred_at"], r["channel"],
+                                  r["direction"], r["amount_minor"], r["currency"],
+                                  r["external_id"], r["related_id"], r["payload"] or {},
+                                  r["recorded_at"], r["recorded_by"]) for iid, r in zip(ids, rows)]
 
     def per_row() -> list[dict[str, Any]]:
         held = customers({s.customer_id for s in stored}) if customers else {}
         return [{"interaction": s, "customer": held.get(s.customer_id)} for s in stored]
 
-    announce(uow, "crm_interaction_recorded", [(s.customer_id, interaction_to_dict(s)) for s in stored],
+    announce(uow, "crm_interaction_recorded",
+             [(s.customer_id, interaction_to_dict(s)) for s in stored],
              batch, lambda: stored, per_row)
     return len(rows)

@@ -138,8 +138,8 @@ class Target:
 
 
 class CustomerImporter:
-    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary, errors: ErrorsFile,
-                 batch: Batch = Batch()):
+    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary,
+                 errors: ErrorsFile, batch: Batch = Batch()):
         self.uow = uow
         self.reader = reader
         self.on_duplicate = on_duplicate
@@ -157,8 +157,9 @@ class CustomerImporter:
         self.overlapping = (batched_merges and not has_row_only(uow, "crm_customer_created")
                             and uow.session.get_bind().dialect.name == "sqlite")
         self.reserve = IdCounter() if self.overlapping else reserve_ids
-        self.stored = (StoredCustomerUpdates(uow, reserve=self.reserve if self.overlapping else None,
-                                             batch=batch) if batched_merges else None)
+        self.stored = (StoredCustomerUpdates(uow, batch=batch,
+                                             reserve=self.reserve if self.overlapping else None)
+                       if batched_merges else None)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)

@@ -86,7 +86,8 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
     finally:
         table.close()
     options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
-               "delimiter": delimiter, "sheet": sheet, **defaults, **({"history": True} if history else {})}
+               "delimiter": delimiter, "sheet": sheet, **defaults,
+               **({"history": True} if history else {})}
     run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                     chunk_rows=chunk_rows)
     args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
@@ -124,7 +125,8 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
 
 
 def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
-             delimiter, sheet, defaults, batch_size, progress, on_open, cmap, history) -> ImportSummary:
+             delimiter, sheet, defaults, batch_size, progress, on_open, cmap,
+             history) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
     row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
     of them validated, sorted and stored in one transaction."""
@@ -187,7 +189,8 @@ def _payload_value(text: str) -> Any:
 
 class InteractionImporter:
     def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
-                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *, history: bool = False):
+                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *,
+                 history: bool = False):
         self.history = history
         self.fields = cmap.fields
         self.width = len(headers)
@@ -382,14 +385,16 @@ class InteractionImporter:
                     raise OutOfOrder()
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
-        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items], self._customers,
+        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items],
+                            self._customers,
                             batch=self.batch)
         self.summary.recorded += len(items)
 
     def _customers(self, ids: set[int]) -> dict[int, Customer]:
         """The ORM customers a plugin with only ``crm_interaction_recorded`` is handed (held here:
         the identity map keeps weak references)."""
-        return {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+        found = self.uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))
+        return {c.id: c for c in found}
 
     def _new_only(self, items: list[Item]) -> list[Item]:
         session = self.uow.session

@@ -99,7 +99,8 @@ class StoredCustomerUpdates:
     :meth:`update` changes the :class:`StoredCustomer`, records the audit entry and emits the event at
     once (later rows of the batch see the change); :meth:`write` writes the batch's rows."""
 
-    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None, batch: Batch = Batch()):
+    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None,
+                 batch: Batch = Batch()):
         self.uow = uow
         self.batch = batch
         #: plugins check each change (the batch form: no ORM customer); the per-row form takes the
@@ -129,8 +130,9 @@ class StoredCustomerUpdates:
         if self.validating and plan.changes:
             after = plan.columns.get("attributes", customer.attributes)
             proposed = CustomerChange(customer.id, plan.changes,
-                                      (*customer.phones, *(ph.e164 for ph, _p in plan.phones_added)),
-                                      (*customer.emails, *(e for e, _p in plan.emails_added)), dict(after or {}))
+                                      (*customer.phones, *(p.e164 for p, _i in plan.phones_added)),
+                                      (*customer.emails, *(e for e, _i in plan.emails_added)),
+                                      dict(after or {}))
             refused = batch_refusals(self.uow, [proposed], self.batch, list)
             if refused:
                 raise ValidationError("; ".join(refused[0]))
@@ -157,8 +159,10 @@ class StoredCustomerUpdates:
         if "display_name" in changes:
             self._renamed.add(customer.id)
         self._audit.append((now, uow.actor, "update", "customer", str(customer.id), customer.id, changes))
-        uow.record_events("crm_customer_updated", [(customer.id, {"customer_id": customer.id, "changes": changes})])
-        self._announced.append(CustomerChange(customer.id, changes, tuple(customer.phones), tuple(customer.emails),
+        uow.record_events("crm_customer_updated",
+                          [(customer.id, {"customer_id": customer.id, "changes": changes})])
+        self._announced.append(CustomerChange(customer.id, changes, tuple(customer.phones),
+                                              tuple(customer.emails),
                                               dict(customer.attributes or {})))
         return changes
 

@@ -106,7 +106,8 @@ def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any],
     if uow.importing is not None and change is not None:  # an import's merge: the batch form too
         from ..batches import batch_refusals
 
-        for messages in batch_refusals(uow, [_change_record(customer, change)], uow.importing, list).values():
+        record = _change_record(customer, change)
+        for messages in batch_refusals(uow, [record], uow.importing, list).values():
             errors.extend(messages)
     if errors:
         raise ValidationError("; ".join(errors))
@@ -228,7 +229,9 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     changes = plan.changes
     if not changes:
         return customer
-    _validate_with_plugins(uow, customer, {k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed")) else v for k, v in changes.items()}, changes)
+    _validate_with_plugins(uow, customer, {
+        k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed"))
+        else v for k, v in changes.items()}, changes)
     customer.updated_at = uow.now()
     if flush:
         session.flush()

@@ -80,7 +80,8 @@ def crm_interactions_recorded(uow, interactions):
     it."""
     latest: dict[int, object] = {}
     for i in interactions:
-        if i.kind in ACTIVITY_INTERACTIONS and (i.customer_id not in latest or i.occurred_at > latest[i.customer_id]):
+        if i.kind in ACTIVITY_INTERACTIONS and (i.customer_id not in latest
+                                                or i.occurred_at > latest[i.customer_id]):
             latest[i.customer_id] = i.occurred_at
     if not latest:
         return
@@ -89,10 +90,12 @@ def crm_interactions_recorded(uow, interactions):
     from .models import Deal
 
     column_type = Deal.__table__.c.last_activity_at.type  # bound as the column stores its times
-    newest = case({cid: literal(at, column_type) for cid, at in latest.items()}, value=Deal.customer_id)
+    newest = case({cid: literal(at, column_type) for cid, at in latest.items()},
+                  value=Deal.customer_id)
     uow.session.execute(update(Deal).where(
         Deal.customer_id.in_(list(latest)), Deal.status == "open", Deal.last_activity_at < newest,
-    ).values(last_activity_at=newest, stale_notified_at=None).execution_options(synchronize_session=False))
+    ).values(last_activity_at=newest, stale_notified_at=None).execution_options(
+        synchronize_session=False))
 
 
 @hookimpl
