@@ -10,6 +10,7 @@ models, the errors, the UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.S
 plugin's records assigned to a user).
 """
 from .app import CRM  # noqa: F401
+from .batches import Batch, CustomerChange, NewCustomer, RecordedInteraction, Refusal  # noqa: F401
 from .domain.dates import (  # noqa: F401
     JALALI_MONTHS, format_date, format_datetime, jalali_month_bounds, jalali_month_key, jalali_year_bounds,
     parse_date, parse_datetime, to_local, utcnow,

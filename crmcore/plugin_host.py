@@ -109,6 +109,7 @@ class PluginHost:
         self._pm: pluggy.PluginManager | None = None
         self._prefixes: dict[str, str] = {}
         self._events: frozenset[str] | None = None
+        self._row_only: dict[tuple[str, str], Any] = {}
 
     # --- the pluggy manager -------------------------------------------------------------------------
     @property
@@ -229,6 +230,40 @@ class PluginHost:
             if impl.plugin_name == KERNEL:
                 raise
             raise PluginHookError(impl.plugin_name, hook_name, exc) from exc
+
+    def row_only_caller(self, row_hook: str, batch_hook: str):
+        """A caller of ``row_hook`` for the plugins that do not implement ``batch_hook`` (its batch
+        form: they get it instead), or ``None`` when there are none. Pluggy's subset caller keeps
+        the order."""
+        key = (row_hook, batch_hook)
+        if key not in self._row_only:
+            pm = self.pm
+            batch_caller = getattr(pm.hook, batch_hook, None)
+            impls = batch_caller.get_hookimpls() if batch_caller else []
+            batched = {i.plugin_name for i in impls}
+            row_caller = getattr(pm.hook, row_hook)
+            rest = [i for i in row_caller.get_hookimpls() if i.plugin_name not in batched]
+            self._row_only[key] = (pm.subset_hook_caller(row_hook, remove_plugins=[
+                pm.get_plugin(name) for name in batched]) if rest else None)
+        return self._row_only[key]
+
+    def row_only_plugins(self, row_hook: str, batch_hook: str) -> list[str]:
+        """The plugins implementing ``row_hook`` but not ``batch_hook`` (kernel excluded)."""
+        caller = self.row_only_caller(row_hook, batch_hook)
+        return [] if caller is None else [i.plugin_name for i in caller.get_hookimpls()
+                                          if i.plugin_name != KERNEL]
+
+    def call_caller(self, caller, hook_name: str, **kwargs: Any) -> list[Any]:
+        """:meth:`call` through a caller of :meth:`row_only_caller`."""
+        try:
+            return caller(**kwargs)
+        except PluginHookError:
+            raise
+        except Exception as exc:
+            plugin = self.blame(exc.__traceback__)
+            if plugin is None or plugin == KERNEL:
+                raise
+            raise PluginHookError(plugin, hook_name, exc) from exc
 
     def blame(self, tb: TracebackType | None) -> str | None:
         """The plugin whose code raised: the outermost traceback frame inside a registered plugin."""

@@ -46,6 +46,12 @@ class UnitOfWork:
         self.may_read: Callable[[str], bool] = _everything
         self._emitted: set[str] = set()  # event names already checked against the declared ones
         self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
+        #: set by a bulk import around the live services it calls (merges of the slow path): hooks
+        #: with a batch form then reach only the plugins without it (:mod:`crmcore.batches`), and
+        #: the changes made are kept in ``imported_changes`` for the import's
+        #: ``crm_customers_updated``
+        self.importing = None
+        self.imported_changes: list = []
 
     # -- plugins ----------------------------------------------------------------------------------------
     @property
@@ -57,6 +63,14 @@ class UnitOfWork:
 
     def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook with this unit of work; a raising plugin is named in the :class:`PluginHookError`."""
+        if self.importing is not None:
+            from .batches import BATCH_FORMS
+
+            if hook_name in BATCH_FORMS:
+                caller = self.app.plugins.row_only_caller(hook_name, BATCH_FORMS[hook_name])
+                if caller is None:
+                    return []
+                return self.app.plugins.call_caller(caller, hook_name, uow=self, **kwargs)
         return self.app.plugins.call(hook_name, uow=self, **kwargs)
 
     def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
@@ -78,6 +92,12 @@ class UnitOfWork:
             for i, (customer_id, data) in enumerate(events):
                 self.emit(hook_name, customer_id=customer_id, data=data, **{k: v[i] for k, v in kwargs.items()})
             return
+        self.record_events(hook_name, events)
+
+    def record_events(self, hook_name: str,
+                      events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
+        """Append events to the outbox without calling their hook (a bulk import calls the hook's
+        batch form itself: :func:`crmcore.batches.announce`)."""
         done = 0
         while done < len(events):
             chunk = events[done:done + OUTBOX_BATCH - len(self._outbox)]
@@ -110,6 +130,21 @@ class UnitOfWork:
                           [(event, customer_id, payload, now, None, 0) for event, customer_id, payload in events])
 
     # -- audit ------------------------------------------------------------------------------------------
+    def audit_many(self, action: str, entity: str,
+                   entries: Sequence[tuple[Any, dict[str, Any] | None, int | None]]) -> None:
+        """:meth:`audit` for many entries of one action: ``(entity_id, changes, customer_id)`` each,
+        written with one multi-row insert (a bulk import's thousands of entries)."""
+        if not entries:
+            return
+        from .storage.bulk import insert_values
+
+        now = self.now()
+        self.session.flush()
+        insert_values(self.session, AuditEntry.__table__,
+                      ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
+                      [(now, self.actor, action, entity, None if eid is None else str(eid), cid,
+                        changes or {}) for eid, changes, cid in entries])
+
     def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
               customer_id: int | None = None) -> None:
         self.session.add(AuditEntry(at=self.now(), actor=self.actor, action=action, entity=entity,

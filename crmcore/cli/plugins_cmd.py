@@ -23,11 +23,21 @@ def list_plugins(as_json):
         return
     from rich.table import Table
 
-    table = Table("plugin", "version", "state", "requires", "hooks")
+    from ..batches import BATCH_FORMS
+
+    import_hooks = set(BATCH_FORMS) | set(BATCH_FORMS.values())
+    table = Table("plugin", "version", "state", "requires", "hooks", "imports")
     for p in items:
+        path = ("slow: per row" if p["per_row_import_hooks"]
+                else "batch" if import_hooks & set(p["hooks"]) else "-")
         table.add_row(p["name"], p["version"], "enabled" if p["enabled"] else "disabled",
-                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])))
+                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])), path)
     console().print(table)
+    slow = [p for p in items if p["per_row_import_hooks"]]
+    if slow:  # imports load full records and call these row by row: several times slower
+        click.echo("slow: per row — imports call it once per row (no batch form of):")
+        for p in slow:
+            click.echo(f"  {p['name']}: {', '.join(p['per_row_import_hooks'])}")
 
 
 @plugins.command("info")
@@ -50,6 +60,9 @@ def info(name, as_json):
                f"{'' if p['compatible'] else ' (INCOMPATIBLE with this kernel)'}")
     click.echo(f"requires: {', '.join(p['requires']) or 'nothing'}")
     click.echo(f"implements: {', '.join(p['hooks']) or 'no hooks'}")
+    if p["per_row_import_hooks"]:
+        click.echo(f"imports: slow path, per row for {', '.join(p['per_row_import_hooks'])} "
+                   "(no batch form)")
     if p["hookspecs"]:
         click.echo(f"declares: {', '.join(p['hookspecs'])}")
 

@@ -1,17 +1,15 @@
 """Batched writes that store exactly what the kernel's one-at-a-time services store.
 
 ``add_customers`` = :func:`crmcore.services.customers.add_customer` for many customers: the same rows
-(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same event
-(``crm_customer_created`` with the same outbox payload), written with Core multi-row inserts.
+(customer, phones, emails, tags, name search tokens, a ``create`` audit entry) and the same outbox
+event (``crm_customer_created`` with the same payload), written with Core multi-row inserts.
 ``record_interactions`` = :func:`crmcore.services.interactions.record_interaction` for many interactions:
-the same row and ``crm_interaction_recorded`` with the same payload, in the order given.
+the same row and ``crm_interaction_recorded`` outbox event, in the order given.
 
-Plugins still get every hook: ``crm_validate_customer`` is asked about each new customer before anything is
-written (:func:`refusals`), and ``crm_customer_created`` receives the stored customers after their batch.
-Interactions are inserted a batch at a time, then announced one by one in order (outbox row, then the hook
-with the stored interaction and its customer), so plugins react to history as to live purchases. Tests
-check that this path and ``record_interaction`` store the same thing. The driver-level inserts are
-:mod:`crmcore.storage.bulk`.
+Plugins hear of a batch once, through the batch hooks (``crm_validate_customers`` before anything is
+written, ``crm_customers_created`` / ``crm_interactions_recorded`` after), with light records
+(:mod:`crmcore.batches`); a plugin with only the per-row hook still gets it for every row, in order.
+The driver-level inserts are :mod:`crmcore.storage.bulk`.
 """
 from __future__ import annotations
 
@@ -19,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import select
 
-from ..domain.money import Money
+from ..batches import Batch, NewCustomer, RecordedInteraction, announce, batch_refusals
 from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
@@ -36,34 +34,48 @@ def hooks_implemented(uow, *names: str) -> bool:
     return any(getattr(hook, n).get_hookimpls() for n in names if hasattr(hook, n))
 
 
-def refusals(uow, prepared: PreparedCustomer) -> list[str]:
-    """What the plugins' ``crm_validate_customer`` say about a new customer, asked exactly as
-    ``add_customer`` asks (a transient :class:`Customer` with its phones, emails and tags, all fields as
-    changes); ``[]`` when they accept it."""
+def new_customer_refusals(uow, prepared: Sequence[PreparedCustomer],
+                          batch: Batch) -> dict[int, list[str]]:
+    """What the plugins say about new customers: index → messages (absent: accepted). The batch form
+    ``crm_validate_customers`` gets :class:`~crmcore.batches.NewCustomer` records; a plugin with
+    only ``crm_validate_customer`` is asked exactly as ``add_customer`` asks (a transient
+    :class:`Customer` with its phones, emails and tags, all fields as changes)."""
+    return batch_refusals(uow, [new_customer(None, p) for p in prepared], batch,
+                          lambda: [_transient(p) for p in prepared])
+
+
+def _transient(p: PreparedCustomer) -> dict[str, Any]:
     from ..services.customers import customer_to_dict
 
-    p = prepared
     customer = Customer(kind=p.kind, display_name=p.name, search_key=normalize(p.name)[:300], external_id=p.external_id,
                         birthday=p.birthday, city=p.city, address=p.address, owner=p.owner,
                         consent_sms=p.consent_sms, consent_email=p.consent_email, attributes=dict(p.attributes))
     customer.phones = [CustomerPhone(e164=ph.e164, kind=ph.kind, position=i) for i, ph in enumerate(p.phones)]
     customer.emails = [CustomerEmail(email=e, position=i) for i, e in enumerate(p.emails)]
     customer.tags = [CustomerTag(tag=t) for t in p.tags]
-    errors: list[str] = []
-    for result in uow.call("crm_validate_customer", customer=customer, changes=customer_to_dict(customer, with_sections=False)):
-        errors.extend(result or ())
-    return errors
+    return {"customer": customer, "changes": customer_to_dict(customer, with_sections=False)}
+
+
+def new_customer(cid: int | None, p: PreparedCustomer) -> NewCustomer:
+    return NewCustomer(cid, p.name, p.kind, p.external_id, p.birthday, p.city, p.address, p.owner,
+                       p.consent_sms, p.consent_email, p.attributes,
+                       tuple(ph.e164 for ph in p.phones),
+                       tuple(p.emails), tuple(p.tags))
 
 
 CUSTOMER_COLUMNS = ("id", "kind", "display_name", "search_key", "external_id", "birthday", "city", "address", "owner",
                     "consent_sms", "consent_email", "attributes", "created_at", "updated_at")
 
 
-def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callable = reserve_ids) -> list[int]:
+def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callable = reserve_ids,
+                  batch: Batch = Batch()) -> list[int]:
     """Store new customers (already checked: unique external ids, clean attributes, plugins' validation);
-    returns their ids. When a plugin implements ``crm_customer_created`` it receives each stored customer
-    (loaded with its phones, emails and tags) after the batch is written. ``reserve``: how ids are reserved
-    (:func:`~crmcore.storage.bulk.reserve_ids`, or an import's :class:`~crmcore.storage.bulk.IdCounter`)."""
+    returns their ids. After the batch is written, plugins get ``crm_customers_created`` once with
+    :class:`~crmcore.batches.NewCustomer` records; a plugin with only ``crm_customer_created`` gets
+    each stored customer, loaded with its phones, emails and tags
+    (:func:`crmcore.batches.announce`). ``reserve``: how ids are reserved
+    (:func:`~crmcore.storage.bulk.reserve_ids`, or an import's
+    :class:`~crmcore.storage.bulk.IdCounter`)."""
     if not prepared:
         return []
     session = uow.session
@@ -103,31 +115,19 @@ def add_customers(uow, prepared: Sequence[PreparedCustomer], *, reserve: Callabl
     add_tokens(session, tokens)
     insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
                                                   "changes"), audit)
-    loaded: dict[int, Customer] = {}
-    if hooks_implemented(uow, "crm_customer_created"):
+
+    def orm_customers() -> list[dict[str, Any]]:  # plugins with only crm_customer_created (slow)
         from sqlalchemy.orm import selectinload
 
         loaded = {c.id: c for c in session.scalars(
             select(Customer).where(Customer.id.in_(ids))
             .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))}
-    uow.emit_many("crm_customer_created", [(cid, {"customer_id": cid, "name": p.name}) for cid, p in zip(ids, prepared)],
-                  customer=[loaded.get(cid) for cid in ids])
+        return [{"customer": loaded[cid]} for cid in ids]
+
+    announce(uow, "crm_customer_created", [(cid, {"customer_id": cid, "name": p.name})
+                                           for cid, p in zip(ids, prepared)], batch,
+             lambda: [new_customer(cid, p) for cid, p in zip(ids, prepared)], orm_customers)
     return ids
-
-
-class StoredInteraction:
-    """The stored values of an interaction, shaped like the model for :func:`interaction_to_dict`."""
-
-    __slots__ = ("id", "customer_id", "kind", "channel", "direction", "occurred_at", "amount_minor", "currency",
-                 "external_id", "related_id", "payload", "recorded_at", "recorded_by")
-
-    def __init__(self, **values: Any):
-        for k, v in values.items():
-            setattr(self, k, v)
-
-    @property
-    def money(self) -> Money | None:
-        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
 
 
 def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[str, Any]:
@@ -137,22 +137,31 @@ def interaction_row(uow, customer_id: int, p: PreparedInteraction, now) -> dict[
             "related_id": p.related_id, "payload": p.payload, "recorded_at": now, "recorded_by": uow.actor}
 
 
-def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]], customers: dict | None = None) -> int:
-    """Store ``(customer_id, prepared)`` pairs in the given order with one multi-row insert, then announce each
-    one exactly as :func:`crmcore.services.interactions.record_interaction` does (outbox row, then
-    ``crm_interaction_recorded`` with the interaction and its customer); returns the count.
-
-    ``customers`` maps ids to loaded :class:`Customer` objects for the hook; the importer passes them when a
-    plugin listens (without listeners, ``customer`` is ``None``: nobody reads it).
+def record_interactions(uow, items: Iterable[tuple[int, PreparedInteraction]],
+                        customers: Callable[[set[int]], dict[int, Customer]] | None = None, *,
+                        batch: Batch = Batch()) -> int:
+    """Store ``(customer_id, prepared)`` pairs in the given order with one multi-row insert, then
+    announce them (:func:`crmcore.batches.announce`): one outbox row each; for a plugin with only
+    ``crm_interaction_recorded``, that hook per row in order, with the interaction and its customer
+    (``customers(ids)`` loads them, only then); ``crm_interactions_recorded`` once with
+    :class:`~crmcore.batches.RecordedInteraction` records. Returns the count.
     """
     now = uow.now()
     rows = [interaction_row(uow, cid, p, now) for cid, p in items]
     if not rows:
         return 0
     ids = insert_with_ids(uow.session, Interaction.__table__, rows)
-    customers = customers or {}
-    for iid, row in zip(ids, rows):
-        stored = StoredInteraction(id=iid, **{k: row[k] for k in StoredInteraction.__slots__ if k != "id"})
-        uow.emit("crm_interaction_recorded", customer_id=row["customer_id"], data=interaction_to_dict(stored),
-                 interaction=stored, customer=customers.get(row["customer_id"]))
+    # the same light record for both kinds of plugin (and for the outbox payload)
+    stored = [RecordedInteraction(iid, r["customer_id"], r["kind"], r["occurred_at"], r["channel"],
+                                  r["direction"], r["amount_minor"], r["currency"],
+                                  r["external_id"], r["related_id"], r["payload"] or {},
+                                  r["recorded_at"], r["recorded_by"]) for iid, r in zip(ids, rows)]
+
+    def per_row() -> list[dict[str, Any]]:
+        held = customers({s.customer_id for s in stored}) if customers else {}
+        return [{"interaction": s, "customer": held.get(s.customer_id)} for s in stored]
+
+    announce(uow, "crm_interaction_recorded",
+             [(s.customer_id, interaction_to_dict(s)) for s in stored],
+             batch, lambda: stored, per_row)
     return len(rows)

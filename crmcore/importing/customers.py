@@ -11,8 +11,11 @@ rejected: merging them is a decision for a person (``crm customers duplicates``)
 phone, email or code is new unless an identical record (same name, city, birthday and address, no
 contacts) exists — names alone never merge.
 
-On SQLite, when no plugin hook runs during the import, batches overlap (:meth:`CustomerImporter.run`): a
-batch's lookups run on the background writer's thread while the next batch is read and checked.
+Plugins get each batch through the batch hooks (``crm_validate_customers``,
+``crm_customers_created``, ``crm_customers_updated``: :mod:`crmcore.batches`). On SQLite, unless a
+plugin implements only a per-row form of those hooks (the slow path, marked by ``crm plugins
+list``), batches overlap (:meth:`CustomerImporter.run`): a batch's lookups run on the background
+writer's thread while the next batch is read and checked.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import attrs
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import selectinload
 
+from ..batches import Batch, has_row_only
 from ..domain.text import normalize
 from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
@@ -32,7 +36,7 @@ from ..services.customers import PreparedCustomer, update_customer
 from ..storage.background import BackgroundWriter, Call, background_inserts
 from ..storage.bulk import IdCounter, reserve_ids
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
-from .bulk import add_customers, hooks_implemented, refusals
+from .bulk import add_customers, new_customer_refusals
 from .customer_rows import CustomerRowReader, RowData
 from .lookups import active_owners, customers_by_external_id, json_param
 from .sqlite_lookups import SqliteBatchLookups
@@ -100,7 +104,8 @@ def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_
                         run.extra["first_new"] = (uow.session.scalar(
                             select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
                     reader = CustomerRowReader(uow, cmap, table.headers)
-                    importer = CustomerImporter(uow, reader, on_duplicate, summary, errors)
+                    importer = CustomerImporter(uow, reader, on_duplicate, summary, errors,
+                                                Batch("import", file=Path(path).name))
                     importer.run(chunk, after_batch, writer)
                     if chunk.is_last():
                         importer.report_name_duplicates(run.extra["first_new"])
@@ -133,21 +138,27 @@ class Target:
 
 
 class CustomerImporter:
-    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary, errors: ErrorsFile):
+    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary,
+                 errors: ErrorsFile, batch: Batch = Batch()):
         self.uow = uow
         self.reader = reader
         self.on_duplicate = on_duplicate
         self.summary = summary
         self.errors = errors
-        self.validating = hooks_implemented(uow, "crm_validate_customer")
-        #: merges into stored customers: written a batch at a time, unless a plugin wants the ORM customer
-        batched_merges = not (self.validating or hooks_implemented(uow, "crm_customer_updated"))
-        #: batches overlap (:meth:`run`) on SQLite when no plugin hook runs during them; the ids of new
-        #: customers, phones and emails are then counted here (nothing else inserts into those tables meanwhile)
-        self.overlapping = (batched_merges and not hooks_implemented(uow, "crm_customer_created")
+        self.batch = batch
+        #: a plugin with only the per-row crm_validate_customer / crm_customer_updated wants the ORM
+        #: customer: merges then go through update_customer (savepoints), the slow path
+        self.row_validating = has_row_only(uow, "crm_validate_customer")
+        self.validating = self.row_validating or uow.listened("crm_validate_customers")
+        batched_merges = not (self.row_validating or has_row_only(uow, "crm_customer_updated"))
+        #: batches overlap (:meth:`run`) on SQLite unless a plugin wants ORM customers; the ids of
+        #: new customers, phones and emails are then counted here (nothing else inserts into those
+        #: tables meanwhile)
+        self.overlapping = (batched_merges and not has_row_only(uow, "crm_customer_created")
                             and uow.session.get_bind().dialect.name == "sqlite")
         self.reserve = IdCounter() if self.overlapping else reserve_ids
-        self.stored = (StoredCustomerUpdates(uow, reserve=self.reserve if self.overlapping else None)
+        self.stored = (StoredCustomerUpdates(uow, batch=batch,
+                                             reserve=self.reserve if self.overlapping else None)
                        if batched_merges else None)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
@@ -239,6 +250,10 @@ class CustomerImporter:
         if self.stored is not None:
             self.stored.write()
         self._store(pending)
+        changed, self.uow.imported_changes = self.uow.imported_changes, []
+        if changed and self.uow.listened("crm_customers_updated"):  # merges of the slow path
+            self.uow.session.flush()
+            self.uow.call("crm_customers_updated", customers=changed, batch=self.batch)
 
     def _place(self, row, cells, data: RowData, lookup: "Lookup", pending: list[Pending], keys: dict[str, int]) -> None:
         p = data.prepared
@@ -323,14 +338,20 @@ class CustomerImporter:
                      "add_emails": fields.get("emails", ()), "add_tags": fields.get("tags", ()),
                      "attributes": fields.get("attributes") or None,
                      **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields}}
-        if self.stored is not None:  # no plugin can refuse it: conflicts were ruled out above
-            self.stored.update(customer, **arguments)
+        if self.stored is not None:  # conflicts were ruled out above; a batch validator may refuse
+            try:
+                self.stored.update(customer, **arguments)
+            except CRMError as exc:
+                self.reject(row, cells, exc.field,
+                            f"merging into customer {customer.id} was refused: {exc.message}")
+                return
             self._merged(customer.id, own_keys, lookup_ids)
             return
         session = self.uow.session
         # only a plugin's crm_validate_customer can refuse a change computed here: then a savepoint keeps a
         # refused merge from leaving half-applied changes behind
         savepoint = session.begin_nested() if self.validating else None
+        self.uow.importing = self.batch  # plugins with the batch forms hear of it with the batch
         try:
             update_customer(self.uow, customer.id, flush=savepoint is not None,  # else one flush per batch
                             **arguments)
@@ -342,6 +363,8 @@ class CustomerImporter:
             savepoint.rollback()
             self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
             return
+        finally:
+            self.uow.importing = None
         self._merged(customer.id, own_keys, lookup_ids)
 
     def _merged(self, customer_id: int, own_keys: list[str], lookup_ids: dict) -> None:
@@ -353,9 +376,11 @@ class CustomerImporter:
     def _store(self, pending: list[Pending]) -> None:
         if not pending:
             return
+        refused = (new_customer_refusals(self.uow, [p.prepared for p in pending], self.batch)
+                   if self.validating else {})
         accepted = []
-        for p in pending:
-            errors = refusals(self.uow, p.prepared) if self.validating else []
+        for i, p in enumerate(pending):
+            errors = refused.get(i)
             if not errors:
                 accepted.append(p.prepared)
                 continue
@@ -363,7 +388,7 @@ class CustomerImporter:
                 self.reject(row, cells, None, "; ".join(errors))
                 if outcome != "created":
                     setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
-        add_customers(self.uow, accepted, reserve=self.reserve)
+        add_customers(self.uow, accepted, reserve=self.reserve, batch=self.batch)
         self.summary.created += len(accepted)
 
     # -- lookups ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 import attrs
 from sqlalchemy import func, select
 
+from ..batches import Batch
 from ..domain.dates import parse_datetime
 from ..domain.emails import email_address
 from ..domain.phones import looks_like_phone
@@ -37,7 +38,7 @@ from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
 from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
-from .bulk import add_customers, hooks_implemented, record_interactions, refusals
+from .bulk import add_customers, new_customer_refusals, record_interactions
 from .customers import Progress, batched
 from .fastphone import fast_parse_phone
 from .lookups import active_owners, customers_by_external_id, stored_external_ids
@@ -70,10 +71,11 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                         channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
                         on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
                         on_wait: Callable[[str], None] | None = None,
-                        chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+                        chunk_rows: int = CHUNK_ROWS, history: bool = False) -> ImportSummary:
     """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
     told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
-    columns the file lacks (or cells left empty)."""
+    columns the file lacks (or cells left empty). ``history``: the rows are past events; plugins see
+    it as ``batch.history`` in the batch hooks (:class:`crmcore.batches.Batch`)."""
     defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     try:
@@ -84,12 +86,13 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
     finally:
         table.close()
     options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
-               "delimiter": delimiter, "sheet": sheet, **defaults}
+               "delimiter": delimiter, "sheet": sheet, **defaults,
+               **({"history": True} if history else {})}
     run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                     chunk_rows=chunk_rows)
     args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
                 delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
-                progress=progress, on_open=on_open, cmap=cmap)
+                progress=progress, on_open=on_open, cmap=cmap, history=history)
     with run.held(), fewer_collections():
         if not in_memory:
             try:
@@ -122,7 +125,8 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
 
 
 def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
-             delimiter, sheet, defaults, batch_size, progress, on_open, cmap) -> ImportSummary:
+             delimiter, sheet, defaults, batch_size, progress, on_open, cmap,
+             history) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
     row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
     of them validated, sorted and stored in one transaction."""
@@ -134,7 +138,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                                          keep_through=run.last_row if run.last_row > 1 else None)
         if on_open:
             on_open(table)
-        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors)
+        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors,
+                                  history=history)
         for chunk in run.chunks(batched(run.remaining(table.rows), batch_size), whole=in_memory):
             with run.transaction(chunk) as uow, background_inserts(uow.session):
                 imp.bind(uow, run)
@@ -184,7 +189,9 @@ def _payload_value(text: str) -> Any:
 
 class InteractionImporter:
     def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
-                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile):
+                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *,
+                 history: bool = False):
+        self.history = history
         self.fields = cmap.fields
         self.width = len(headers)
         self.defaults = defaults
@@ -210,8 +217,7 @@ class InteractionImporter:
         if "start_max" not in run.extra:
             run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0
         self.start_max = run.extra["start_max"]
-        self.kernel_path = hooks_implemented(uow, "crm_interaction_recorded")
-        self.validating = hooks_implemented(uow, "crm_validate_customer")
+        self.batch = Batch("import", history=self.history, file=run.path.name)
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -357,16 +363,14 @@ class InteractionImporter:
                 keys.append(ref)
             except CRMError as exc:
                 failed[ref] = f"cannot create customer {ref!r}: {exc}"
-        if self.validating:
-            accepted = []
-            for ref, p in zip(keys, prepared):
-                errors = refusals(self.uow, p)
-                if errors:
-                    failed[ref] = f"cannot create customer {ref!r}: {'; '.join(errors)}"
-                else:
-                    accepted.append((ref, p))
-            keys, prepared = [r for r, _p in accepted], [p for _r, p in accepted]
-        ids = add_customers(self.uow, prepared)
+        refused = new_customer_refusals(self.uow, prepared, self.batch)
+        if refused:
+            for i, ref in enumerate(keys):
+                if i in refused:
+                    failed[ref] = f"cannot create customer {ref!r}: {'; '.join(refused[i])}"
+            keys = [r for i, r in enumerate(keys) if i not in refused]
+            prepared = [p for i, p in enumerate(prepared) if i not in refused]
+        ids = add_customers(self.uow, prepared, batch=self.batch)
         self.summary.customers_created += len(ids)
         return dict(zip(keys, ids)), failed
 
@@ -381,13 +385,16 @@ class InteractionImporter:
                     raise OutOfOrder()
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
-        held = None
-        if self.kernel_path:
-            # plugins listen: hand them each row's customer (held here: the identity map keeps weak references)
-            wanted = {it.customer_id for it in items}
-            held = {c.id: c for c in self.uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
-        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items], held)
+        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items],
+                            self._customers,
+                            batch=self.batch)
         self.summary.recorded += len(items)
+
+    def _customers(self, ids: set[int]) -> dict[int, Customer]:
+        """The ORM customers a plugin with only ``crm_interaction_recorded`` is handed (held here:
+        the identity map keeps weak references)."""
+        found = self.uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))
+        return {c.id: c for c in found}
 
     def _new_only(self, items: list[Item]) -> list[Item]:
         session = self.uow.session

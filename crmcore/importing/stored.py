@@ -8,9 +8,11 @@ an import a sixth of its time for the one row in twenty that repeats a stored pe
 customers are read with one query per table (:func:`load_stored_customers`) and their changes written once
 per batch (:meth:`StoredCustomerUpdates.write`).
 
-The importer takes this path only when no plugin implements ``crm_customer_updated`` or
-``crm_validate_customer``, the two hooks that receive the ORM customer. Tests check that both paths store
-the same rows and events.
+Plugins check each change with ``crm_validate_customers`` (one
+:class:`~crmcore.batches.CustomerChange` before it is made) and hear of the batch's changes with
+``crm_customers_updated`` once they are written. The importer takes this path unless a plugin
+implements only the per-row ``crm_customer_updated`` or ``crm_validate_customer``, which receive the
+ORM customer.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ import attrs
 from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
+from ..batches import Batch, CustomerChange, batch_refusals
 from ..domain.text import search_tokens
+from ..errors import ValidationError
 from ..services.customer_changes import plan_update
 from ..storage.bulk import insert_values, update_rows
 from ..storage.tokens import add_tokens, remove_tokens
@@ -95,8 +99,13 @@ class StoredCustomerUpdates:
     :meth:`update` changes the :class:`StoredCustomer`, records the audit entry and emits the event at
     once (later rows of the batch see the change); :meth:`write` writes the batch's rows."""
 
-    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None):
+    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None,
+                 batch: Batch = Batch()):
         self.uow = uow
+        self.batch = batch
+        #: plugins check each change (the batch form: no ORM customer); the per-row form takes the
+        #: ORM path
+        self.validating = uow.listened("crm_validate_customers")
         #: ids for the new phones and emails (an import's IdCounter); ``None``: the database numbers them
         self.reserve = reserve
         self._reset()
@@ -109,6 +118,7 @@ class StoredCustomerUpdates:
         self._tags: list[tuple[int, str]] = []
         self._audit: list[tuple] = []
         self._codes: dict[str, int] = {}  # customer codes given this batch, not written yet
+        self._announced: list[CustomerChange] = []  # for crm_customers_updated after the write
 
     def update(self, customer: StoredCustomer, **arguments: Any) -> dict[str, list[Any]]:
         """Change ``customer`` as ``update_customer(uow, customer.id, **arguments)`` would; returns the
@@ -117,6 +127,15 @@ class StoredCustomerUpdates:
                            external_id_owner=self._code_owner, **arguments)
         if plan.phones_removed or plan.emails_removed or plan.tags_removed:  # pragma: no cover - not an import's
             raise NotImplementedError("an import never removes phones, emails or tags")
+        if self.validating and plan.changes:
+            after = plan.columns.get("attributes", customer.attributes)
+            proposed = CustomerChange(customer.id, plan.changes,
+                                      (*customer.phones, *(p.e164 for p, _i in plan.phones_added)),
+                                      (*customer.emails, *(e for e, _i in plan.emails_added)),
+                                      dict(after or {}))
+            refused = batch_refusals(self.uow, [proposed], self.batch, list)
+            if refused:
+                raise ValidationError("; ".join(refused[0]))
         for column, value in plan.columns.items():
             setattr(customer, column, value)
         if "external_id" in plan.columns and customer.external_id:
@@ -140,8 +159,11 @@ class StoredCustomerUpdates:
         if "display_name" in changes:
             self._renamed.add(customer.id)
         self._audit.append((now, uow.actor, "update", "customer", str(customer.id), customer.id, changes))
-        uow.emit("crm_customer_updated", customer_id=customer.id,
-                 data={"customer_id": customer.id, "changes": changes}, customer=None, changes=changes)
+        uow.record_events("crm_customer_updated",
+                          [(customer.id, {"customer_id": customer.id, "changes": changes})])
+        self._announced.append(CustomerChange(customer.id, changes, tuple(customer.phones),
+                                              tuple(customer.emails),
+                                              dict(customer.attributes or {})))
         return changes
 
     def _code_owner(self, code: str, customer_id: int) -> int | None:
@@ -183,4 +205,7 @@ class StoredCustomerUpdates:
             loaded = session.identity_map.get(identity_key(Customer, cid))
             if loaded is not None:
                 session.expire(loaded)
+        announced = self._announced
         self._reset()
+        if announced and self.uow.listened("crm_customers_updated"):
+            self.uow.call("crm_customers_updated", customers=announced, batch=self.batch)

@@ -98,10 +98,17 @@ def customer_today(uow) -> date:
     return local_today(uow.now(), uow.app.timezone)
 
 
-def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any]) -> None:
+def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any],
+                           change: dict[str, Any] | None = None) -> None:
     errors: list[str] = []
     for result in uow.call("crm_validate_customer", customer=customer, changes=changes):
         errors.extend(result or ())
+    if uow.importing is not None and change is not None:  # an import's merge: the batch form too
+        from ..batches import batch_refusals
+
+        record = _change_record(customer, change)
+        for messages in batch_refusals(uow, [record], uow.importing, list).values():
+            errors.extend(messages)
     if errors:
         raise ValidationError("; ".join(errors))
 
@@ -222,7 +229,9 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     changes = plan.changes
     if not changes:
         return customer
-    _validate_with_plugins(uow, customer, {k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed")) else v for k, v in changes.items()})
+    _validate_with_plugins(uow, customer, {
+        k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed"))
+        else v for k, v in changes.items()}, changes)
     customer.updated_at = uow.now()
     if flush:
         session.flush()
@@ -231,7 +240,16 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     uow.audit("update", "customer", customer.id, changes, customer_id=customer.id)
     uow.emit("crm_customer_updated", customer_id=customer.id, data={"customer_id": customer.id, "changes": changes},
              customer=customer, changes=changes)
+    if uow.importing is not None:
+        uow.imported_changes.append(_change_record(customer, changes))
     return customer
+
+
+def _change_record(customer: Customer, changes: dict[str, Any]):
+    from ..batches import CustomerChange
+
+    return CustomerChange(customer.id, changes, tuple(p.e164 for p in customer.phones),
+                          tuple(e.email for e in customer.emails), dict(customer.attributes or {}))
 
 
 def merge_customers(uow, keep_id: int, other_id: int) -> Customer:

@@ -78,6 +78,26 @@ def declared_hooks(module_name: str | None) -> list[str]:
     return _marked(module_name, "spec")
 
 
+def per_row_only(hooks: list[str]) -> list[str]:
+    """Of these implemented hooks, the per-row ones whose batch form is missing: bulk imports call
+    them row by row with ORM objects (the slower path, :mod:`crmcore.batches`)."""
+    from ..batches import BATCH_FORMS
+
+    return sorted(h for h in hooks if h in BATCH_FORMS and BATCH_FORMS[h] not in hooks)
+
+
+def import_paths(app) -> dict[str, list[str]]:
+    """Enabled plugin → the per-row hooks it implements without their batch form (only plugins with
+    some)."""
+    from ..batches import BATCH_FORMS
+
+    out: dict[str, list[str]] = {}
+    for row_hook, batch_hook in BATCH_FORMS.items():
+        for name in app.plugins.row_only_plugins(row_hook, batch_hook):
+            out.setdefault(name, []).append(row_hook)
+    return {name: sorted(hooks) for name, hooks in out.items()}
+
+
 def describe_plugins(app, *, with_hooks: bool = True) -> list[dict[str, Any]]:
     states = _states(app)
     out = []
@@ -93,5 +113,6 @@ def describe_plugins(app, *, with_hooks: bool = True) -> list[dict[str, Any]]:
         if with_hooks:
             item["hooks"] = implemented_hooks(m.hooks)
             item["hookspecs"] = declared_hooks(m.hookspecs)
+            item["per_row_import_hooks"] = per_row_only(item["hooks"])
         out.append(item)
     return out

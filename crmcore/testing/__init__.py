@@ -43,6 +43,7 @@ _LAZY = {
     "set_role_scope": "crmcore.services.access",
     "viewer_for": "crmcore.services.access", "enable_plugin": "crmcore.services.plugins",
     "installed_manifests": "crmcore.plugin_host", "import_customers": "crmcore.importing",
+    "import_interactions": "crmcore.importing",
     "create_app": "crmcore.web.app", "WebSettings": "crmcore.web.settings",
     "AuditEntry": "crmcore.storage.models", "save_segment": "crmcore.services.customer_list",
     "assign_customer": "crmcore.services.access", "set_unassigned": "crmcore.services.access",

@@ -19,6 +19,19 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 
 @hookimpl
+def crm_interactions_recorded(uow, interactions):
+    """An import's batch: entries are queued (written with one multi-row insert), refunds
+    adjusted."""
+    from .entries import on_purchase, on_refund
+
+    for interaction in interactions:
+        if interaction.kind == "purchase":
+            on_purchase(uow, interaction)
+        elif interaction.kind == "refund":
+            on_refund(uow, interaction)
+
+
+@hookimpl
 def crm_customers_merged(uow, kept, merged):
     """Entries, cards and prizes follow the surviving customer; frozen lists keep their participant ids (they
     are covered by published hashes), and winners keep theirs in ``participant``."""

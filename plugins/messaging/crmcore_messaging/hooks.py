@@ -77,6 +77,13 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 
 @hookimpl
+def crm_interactions_recorded(uow, interactions, batch):
+    from .bulk import purchases
+
+    purchases(uow, interactions, batch)
+
+
+@hookimpl
 def crm_customers_merged(uow, kept, merged):
     from .models import ConsentChange, Message
 

@@ -75,6 +75,30 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 
 @hookimpl
+def crm_interactions_recorded(uow, interactions):
+    """An import's batch: one UPDATE freshens the open deals of every customer with contact in
+    it."""
+    latest: dict[int, object] = {}
+    for i in interactions:
+        if i.kind in ACTIVITY_INTERACTIONS and (i.customer_id not in latest
+                                                or i.occurred_at > latest[i.customer_id]):
+            latest[i.customer_id] = i.occurred_at
+    if not latest:
+        return
+    from sqlalchemy import case, literal, update
+
+    from .models import Deal
+
+    column_type = Deal.__table__.c.last_activity_at.type  # bound as the column stores its times
+    newest = case({cid: literal(at, column_type) for cid, at in latest.items()},
+                  value=Deal.customer_id)
+    uow.session.execute(update(Deal).where(
+        Deal.customer_id.in_(list(latest)), Deal.status == "open", Deal.last_activity_at < newest,
+    ).values(last_activity_at=newest, stale_notified_at=None).execution_options(
+        synchronize_session=False))
+
+
+@hookimpl
 def crm_web_boards():
     from .web import boards
 

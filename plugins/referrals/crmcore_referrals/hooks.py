@@ -40,6 +40,21 @@ def crm_customer_created(uow, customer):
 
 
 @hookimpl
+def crm_validate_customers(uow, customers):
+    """An import's batch: every code checked with a few queries for the whole batch."""
+    from .bulk import refusals
+
+    return refusals(uow, customers)
+
+
+@hookimpl
+def crm_customers_created(uow, customers, batch):
+    from .bulk import attach_new
+
+    attach_new(uow, customers, batch)
+
+
+@hookimpl
 def crm_interaction_recorded(uow, interaction, customer):
     if interaction.kind == "purchase":
         from . import service
@@ -49,6 +64,14 @@ def crm_interaction_recorded(uow, interaction, customer):
         from . import service
 
         service.on_refund(uow, interaction)
+
+
+@hookimpl
+def crm_interactions_recorded(uow, interactions):
+    """An import's batch: only the buyers with a pending referral (one query) are looked at."""
+    from .bulk import purchases
+
+    purchases(uow, interactions)
 
 
 @hookimpl
@@ -65,6 +88,7 @@ def crm_web_lead_received(uow, customer, created, form):
 def crm_customers_merged(uow, kept, merged):
     from .merge import merge
 
+    uow.cache.pop("referrals.members", None)  # the batch hooks' memory of members (bulk.py)
     merge(uow, kept, merged)
 
 
@@ -72,6 +96,7 @@ def crm_customers_merged(uow, kept, merged):
 def crm_customer_forgotten(uow, customer):
     from .merge import forget
 
+    uow.cache.pop("referrals.members", None)
     forget(uow, customer)
 
 

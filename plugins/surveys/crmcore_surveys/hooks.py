@@ -41,6 +41,15 @@ def crm_interaction_recorded(uow, interaction, customer):
         on_inbound_sms(uow, interaction, customer)
 
 
+@hookimpl
+def crm_interactions_recorded(uow, interactions):
+    """An import's batch: nothing to do without a purchase or spend trigger (asked once); otherwise
+    the recent purchases' customers are read with one query."""
+    from .triggers import on_purchase_batch
+
+    on_purchase_batch(uow, interactions)
+
+
 @hookimpl(optionalhook=True)
 def tickets_ticket_closed(uow, ticket):
     from .triggers import on_other_event

@@ -106,3 +106,22 @@ def first_purchase_due(uow, now: datetime) -> dict[str, int]:
             decision = invite(uow, survey, customer, trigger="first_purchase", source_key="first_purchase")
             counts["invited" if decision.invitation else "skipped"] += 1
     return counts
+
+
+def on_purchase_batch(uow, interactions) -> list[Decision]:
+    """:func:`on_purchase` for an import's batch (:class:`crmcore.api.RecordedInteraction` records):
+    the triggers are asked once, stale history is left out, the rest's customers read with one
+    query."""
+    if not (_surveys_with(uow, "purchase") or _surveys_with(uow, "spend")):
+        return []
+    recent = [i for i in interactions if i.kind == "purchase" and not _stale(uow, i.occurred_at)]
+    if not recent:
+        return []
+    from sqlalchemy import select
+
+    ids = sorted({i.customer_id for i in recent})
+    customers = {c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+    decisions = []
+    for i in recent:
+        decisions += on_purchase(uow, i, customers[i.customer_id])
+    return decisions

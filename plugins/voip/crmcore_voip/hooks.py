@@ -58,6 +58,22 @@ def crm_customer_updated(uow, customer, changes):
 
 
 @hookimpl
+def crm_customers_created(uow, customers):
+    """An import's batch: past calls from the new customers' numbers, found and linked set-based."""
+    from .bulk import link_calls_to_numbers
+
+    link_calls_to_numbers(uow, [(c.id, c.phones) for c in customers])
+
+
+@hookimpl
+def crm_customers_updated(uow, customers):
+    from .bulk import link_calls_to_numbers
+
+    link_calls_to_numbers(uow, [(c.id, c.changes["phones_added"]) for c in customers
+                                if "phones_added" in c.changes])
+
+
+@hookimpl
 def crm_customers_merged(uow, kept, merged):
     from .models import Call, FollowUp
 
