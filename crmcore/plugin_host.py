@@ -188,8 +188,9 @@ class PluginHost:
             names = {name for name, caller in vars(self.pm.hook).items()
                      if isinstance(caller, pluggy.HookCaller) and caller.has_spec()}
             for name in self.enabled:
-                if self.manifests[name].hookspecs:
-                    module = importlib.import_module(self.manifests[name].hookspecs)
+                manifest = self.manifests.get(name)
+                if manifest is not None and manifest.hookspecs:
+                    module = importlib.import_module(manifest.hookspecs)
                     names.update(getattr(module, "OUTBOX_EVENTS", ()))
             for _name, obj, specs in self._extra:
                 names.update(getattr(specs, "OUTBOX_EVENTS", ()), getattr(obj, "OUTBOX_EVENTS", ()))

@@ -177,6 +177,7 @@ def crm_staff_message(uow, channel, address, subject, body, key):
     return "queued"
 
 
+@hookimpl(optionalhook=True)
 def transfers_transfer_completed(uow, transfer):
     triggers.transfer_event(uow, "transfer_received", transfer)
 

@@ -36,6 +36,26 @@ def tasks_reminder_due(uow, task, reminder):
 
 
 @hookspec
+def transfers_transfer_completed(uow, transfer):
+    """transfers: points reached the recipient."""
+
+
+@hookspec
+def transfers_transfer_requested(uow, transfer):
+    """transfers: a transfer waits for the recipient's acceptance."""
+
+
+@hookspec
+def transfers_transfer_expired(uow, transfer):
+    """transfers: a pending transfer was not accepted in time."""
+
+
+@hookspec
+def transfers_transfer_reversed(uow, transfer):
+    """transfers: a completed transfer was reversed."""
+
+
+@hookspec
 def referrals_referral_attached(uow, referral, friend, referrer):
     """referrals: a friend joined with a member's code."""
 

@@ -121,6 +121,15 @@ EVENTS = [
                                 earned_at=datetime.now(timezone.utc)),
          beneficiary=c, friend=SimpleNamespace(display_name="سارا کریمی"))),
      "۱۰۰۰ امتیاز هدیهٔ معرفی سارا کریمی به حساب شما نشست"),
+] + [
+    # a transfer between two of the customer's own records: each side is the customer
+    (event, f"{event}: {{{{ points|fa }}}} امتیاز، {{{{ role }}}}",
+     lambda c, hook=hook: (hook, dict(transfer=SimpleNamespace(id=7, sender_id=c.id, recipient_id=c.id,
+                                                               points=300, fee=0))),
+     f"{event}: ۳۰۰ امتیاز، {role}")
+    for event, hook, role in (("transfer_received", "transfers_transfer_completed", "recipient"),
+                              ("transfer_pending", "transfers_transfer_requested", "recipient"),
+                              ("transfer_expired", "transfers_transfer_expired", "sender"))
 ]
 
 
@@ -149,7 +158,7 @@ def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, 
     from crmcore_messaging.service import EVENT_TRIGGERS
 
     assert "reminder_due" not in EVENT_TRIGGERS
-    sent_here = {e[0] for e in EVENTS} | {"purchase"}
+    sent_here = {e[0] for e in EVENTS} | {"purchase", "transfer_reversed"}  # reversed: both sides
     assert sent_here == set(EVENT_TRIGGERS), "every trigger kind is sent by this test"
     setup(lambda uow: set_setting(uow, "survey_base_url", "https://s.shop.ir/s/"))
     for event, body, _emit, _expected in EVENTS:
@@ -158,11 +167,15 @@ def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, 
         setup(lambda uow, event=event: set_trigger(uow, event=event, template=event, channel="sms"))
     setup(lambda uow: save_template(uow, name="thanks", channel="sms", body="ممنون"))
     setup(lambda uow: set_trigger(uow, event="purchase", template="thanks", channel="sms"))
+    setup(lambda uow: set_trigger(uow, event="transfer_reversed", template=None, channel="sms"))
     record_purchase(others, customer, "1000")
     with others.unit_of_work() as uow:
         for _event, _body, emit, _expected in EVENTS:
             hook, kwargs = emit(get_customer(uow.session, customer))
             uow.emit(hook, customer_id=customer, data={}, **kwargs)
+        uow.emit("transfers_transfer_reversed", customer_id=customer, data={},
+                 transfer=SimpleNamespace(id=8, sender_id=customer, recipient_id=customer,
+                                          points=50, fee=0))
         task = SimpleNamespace(id=5, customer_id=customer, title="تماس",
                                notes="داخلی: مشتری بدحساب است",
                                due_at=datetime(2025, 3, 22, 6, tzinfo=timezone.utc))
