@@ -61,7 +61,7 @@ FA: dict[str, str] = {
     "Accept": "پذیرش", "Reject": "رد", "matched by": "یافته با", "phone": "تلفن", "email": "ایمیل",
     "The panel of plugin {plugin} could not be shown.": "بخش افزونهٔ «{plugin}» نمایش داده نشد.",
     "{shown} of {total}": "{shown} از {total}", "Show all": "نمایش همه", "Goal": "هدف",
-    "Dashboard": "پیشخوان", "Gregorian": "میلادی",
+    "Dashboard": "پیشخوان", "Gregorian": "میلادی", "More": "بیشتر",
     # report columns, as headings (humanised keys) on report pages
     "Period": "دوره", "Currency": "ارز", "Purchases": "خریدها", "Refunds": "مرجوعی‌ها", "Refunded": "مبلغ مرجوعی",
     "Net": "خالص", "Interactions": "تعاملات", "Customers before": "خریداران سال قبل",

@@ -180,28 +180,40 @@ class WebState:
             self._money_unit = (unit, now)
         return Formatter.for_language(lang, tz=self.crm.timezone, money_unit=self._money_unit[0])
 
-    def menu(self, principal: Principal | None, lang: str) -> list[dict[str, str]]:
+    def menu(self, principal: Principal | None, lang: str) -> list[dict[str, Any]]:
+        """The navigation: the kernel's pages, then one entry per plugin (its boards and pages; a
+        plugin with several is a group opening on hover, focus or tap), then the rarer pages
+        grouped under "More". On a phone every link sits in the bar that scrolls sideways."""
         if principal is None:
             return []
-        items = [("/", "Dashboard"), ("/customers", "Customers"), ("/reports", "Reports"),
-                 ("/calls", "Calls")]
+
+        def link(href: str, label: str) -> dict[str, Any]:
+            return {"href": href, "label": translate(label, lang)}
+
+        items: list[dict[str, Any]] = [link("/", "Dashboard"), link("/customers", "Customers"),
+                                       link("/reports", "Reports"), link("/calls", "Calls")]
+        by_plugin: dict[str, list[dict[str, Any]]] = {}
         for (plugin, key), board in sorted(self.contributions.boards.items()):
             if principal.can("read", plugin):
                 title = board.title_fa if lang == "fa" and board.title_fa else board.title
-                items.append((f"/boards/{plugin}/{key}", title))
+                by_plugin.setdefault(plugin, []).append(link(f"/boards/{plugin}/{key}", title))
         for plugin, item in self.contributions.menu:
             if principal.can(item.access, plugin):
-                items.append(
-                    (item.href, item.label_fa if lang == "fa" and item.label_fa else item.label)
-                )
+                by_plugin.setdefault(plugin, []).append(
+                    link(item.href, item.label_fa if lang == "fa" and item.label_fa else item.label))
+        for links in by_plugin.values():
+            items.append(links[0] if len(links) == 1 else
+                         {"label": links[0]["label"], "children": links})
+        more = []
         if principal.can("write"):
-            items.append(("/leads", "Pending leads"))
+            more.append(link("/leads", "Pending leads"))
         if principal.can("manage"):
-            items.append(("/audit", "Audit log"))
+            more.append(link("/audit", "Audit log"))
         if principal.can("admin"):
-            items.append(("/admin/users", "Users"))
-        items.append(("/account", "Account"))
-        return [{"href": href, "label": translate(label, lang)} for href, label in items]
+            more.append(link("/admin/users", "Users"))
+        more.append(link("/account", "Account"))
+        items.append({"label": translate("More", lang), "children": more})
+        return items
 
     def plugin_names(self) -> list[str]:
         return list(self.crm.plugins.enabled)
