@@ -28,7 +28,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import attrs
-from sqlalchemy import JSON, String, Text, delete, false, or_, select, tuple_, update
+from sqlalchemy import (
+    JSON, String, Text, cast, delete, false, literal, or_, select, tuple_, update,
+)
 from sqlalchemy.orm import Mapper
 
 from .base import Base
@@ -53,6 +55,11 @@ class CustomerData:
     via: str | None = None
     #: an extra condition on the erased rows: ``f(model) -> SQL`` (e.g. messages the customer wrote)
     where: Callable[[type], Any] | None = None
+
+
+def numbered(prefix: str) -> Callable[[type], Any]:
+    """An ``erase`` value naming the row by its id: ``numbered("lead ")`` writes ``lead 42``."""
+    return lambda model: literal(prefix) + cast(model.id, String)
 
 
 def customer_columns(model: type) -> list:
@@ -104,6 +111,7 @@ def erase_declared(session, packages: Iterable[str], customer_ids: Iterable[int]
     ids = list(customer_ids)
     if not ids:
         return
+    session.flush()
     for model, decl in declared_models(packages):
         if not decl.erase:
             continue
@@ -114,6 +122,7 @@ def erase_declared(session, packages: Iterable[str], customer_ids: Iterable[int]
             where = where & decl.where(model)
         session.execute(update(model).where(where).values(values)
                         .execution_options(synchronize_session=False))
+    session.expire_all()  # loaded rows would show the erased values to the hooks that follow
 
 
 def repoint_declared(session, packages: Iterable[str], kept_id: int, merged_id: int) -> None:
@@ -127,7 +136,7 @@ def repoint_declared(session, packages: Iterable[str], kept_id: int, merged_id: 
                 _drop_duplicates(session, model, column, kept_id, merged_id)
             session.execute(update(model).where(column == merged_id).values({column.key: kept_id})
                             .execution_options(synchronize_session=False))
-    session.expire_all()
+    session.expire_all()  # loaded rows would still name the merged customer
 
 
 def _drop_duplicates(session, model: type, column, kept_id: int, merged_id: int) -> None:

@@ -69,13 +69,6 @@ def crm_customers_merged(uow, kept, merged):
 
 
 @hookimpl
-def crm_customer_forgotten(uow, customer):
-    from .merge import forget
-
-    forget(uow, customer)
-
-
-@hookimpl
 def crm_reports():
     from .reports import REPORTS
 
