@@ -122,7 +122,7 @@ def erase_declared(session, packages: Iterable[str], customer_ids: Iterable[int]
             where = where & decl.where(model)
         session.execute(update(model).where(where).values(values)
                         .execution_options(synchronize_session=False))
-    session.expire_all()  # loaded rows would show the erased values to the hooks that follow
+    _expire(session, [model for model, _decl in declared_models(packages)])
 
 
 def repoint_declared(session, packages: Iterable[str], kept_id: int, merged_id: int) -> None:
@@ -136,7 +136,15 @@ def repoint_declared(session, packages: Iterable[str], kept_id: int, merged_id: 
                 _drop_duplicates(session, model, column, kept_id, merged_id)
             session.execute(update(model).where(column == merged_id).values({column.key: kept_id})
                             .execution_options(synchronize_session=False))
-    session.expire_all()  # loaded rows would still name the merged customer
+    _expire(session, [model for model, _decl in declared_models(packages)])
+
+
+def _expire(session, models: list[type]) -> None:
+    """Reload the plugin rows the session holds: they would show what the UPDATEs replaced."""
+    models_ = tuple(models)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, models_):
+            session.expire(obj)
 
 
 def _drop_duplicates(session, model: type, column, kept_id: int, merged_id: int) -> None:

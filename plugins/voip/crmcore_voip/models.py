@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData
+from crmcore.api import CustomerData, numbered
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,8 +67,10 @@ class FollowUp(Base):
 
     __tablename__ = "voip_follow_ups"
     __customer_data__ = CustomerData(
-        erase={"caller_e164": "forgotten", "title": "(forgotten)"},
-        keep=("dedup_key", "via", "reference", "status", "done_by"))
+        # the key names the caller's number; unique, so numbered
+        erase={"caller_e164": "forgotten", "title": "(forgotten)",
+               "dedup_key": numbered("voip:forgotten:")},
+        keep=("via", "reference", "status", "done_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     caller_e164: Mapped[str] = mapped_column(String(20))
