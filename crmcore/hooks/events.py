@@ -43,7 +43,8 @@ def crm_customer_updated(uow, customer, changes):
 
 @hookspec
 def crm_customers_merged(uow, kept, merged):
-    """Two customers became one: combine here what cannot simply move (balances, one-per-customer rows).
+    """Two customers became one: combine here what cannot simply move (balances, one row per
+    customer).
 
     The kernel re-points the rows of every model that declares ``__customer_data__``
     (:mod:`crmcore.storage.customer_data`) right after this hook; implement it only for models

@@ -236,9 +236,10 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
 
 
 def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
-    """Merge ``other`` into ``keep``: fill keep's empty fields, add phones/emails/tags, move interactions,
-    call ``crm_customers_merged`` (plugins combine what must be combined), re-point the plugins' rows as
-    their models declare (:mod:`crmcore.storage.customer_data`), and leave ``other`` as a tombstone."""
+    """Merge ``other`` into ``keep``: fill keep's empty fields, add phones/emails/tags, move
+    interactions, call ``crm_customers_merged`` (plugins combine what must be combined), re-point
+    the plugins' rows as their models declare (:mod:`crmcore.storage.customer_data`), and leave
+    ``other`` as a tombstone."""
     session = uow.session
     keep = get_customer(session, keep_id, follow_merges=False)
     other = get_customer(session, other_id, follow_merges=False)

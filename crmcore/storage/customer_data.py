@@ -1,7 +1,7 @@
 """What a plugin's model holds about customers, declared once so the kernel can merge and forget it.
 
-A plugin model that refers to ``customers.id`` (directly, or through a parent row that does) says how
-with a class attribute::
+A plugin model that refers to ``customers.id`` (directly, or through a parent row that does) says
+how with a class attribute::
 
     class Message(Base):
         __customer_data__ = CustomerData(
@@ -10,17 +10,18 @@ with a class attribute::
         )
 
 ``crm customers merge`` then re-points its customer columns (``merge="repoint"``), or drops the
-absorbed customer's row where the kept customer already has one (``merge="delete_duplicate"``: the
-row would break a unique constraint or relate the customer with themselves), or leaves the rows to the
-plugin's ``crm_customers_merged`` hook (``merge="hook"``: balances to combine) or to the tombstone
-(``merge="keep"``: hash-chained ledgers). ``crm customers forget`` writes the ``erase`` values into the
-rows of the customer and of every customer merged into them. Every text and JSON column of such a
-model is either erased or listed in ``keep`` (not personal: codes, statuses, staff names), and
-:func:`undeclared` reports what is neither; the hooks remain for what no declaration can say
-(cancelling queued messages, removing the text answers from a JSON document).
+absorbed customer's row where the kept customer already has one (``merge="delete_duplicate"``:
+the row would break a unique constraint or relate the customer with themselves), or leaves the
+rows to the plugin's ``crm_customers_merged`` hook (``merge="hook"``: balances to combine) or to
+the tombstone (``merge="keep"``: hash-chained ledgers). ``crm customers forget`` writes the
+``erase`` values into the rows of the customer and of every customer merged into them. Every
+text and JSON column of such a model is either erased or listed in ``keep`` (not personal: codes,
+statuses, staff names), and :func:`undeclared` reports what is neither; the hooks remain for what
+no declaration can say (cancelling queued messages, removing the text answers from a JSON
+document).
 
-An ``erase`` value is a constant or a function of the model class returning an SQL expression (e.g.
-``lambda m: "lead " + cast(m.id, String)``), evaluated in one ``UPDATE`` per model.
+An ``erase`` value is a constant or a function of the model class returning an SQL expression
+(``numbered("lead ")``, ``lambda m: case(...)``), evaluated in one ``UPDATE`` per model.
 """
 from __future__ import annotations
 

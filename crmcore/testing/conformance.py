@@ -98,7 +98,7 @@ class PluginConformance:
         assert_migrations_match_models(crm_app, self.plugin)
 
     def seed_demo(self, app) -> list[str]:
-        """The kernel's customers with a year of purchases, then every plugin's ``crm_demo_seed``."""
+        """Customers with a year of purchases, then every plugin's ``crm_demo_seed``."""
         from ..demo import SKUS
         from ..services.customers import add_customer
         from ..services.interactions import record_interaction

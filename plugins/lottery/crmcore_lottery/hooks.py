@@ -19,9 +19,9 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_customers_merged(uow, kept, merged):
-    """Buffered entries are written before the kernel moves entries, cards and prizes to the surviving
-    customer (models.py); frozen lists keep their participant ids (they are covered by published
-    hashes), and winners keep theirs in ``participant``."""
+    """Buffered entries are written before the kernel moves entries, cards and prizes to the
+    surviving customer (models.py); frozen lists keep their participant ids (they are covered by
+    published hashes), and winners keep theirs in ``participant``."""
     from .entries import drain
 
     drain(uow)

@@ -1,6 +1,6 @@
-"""Merging two customers: the absorbed member's points (with their lots' expiry) and debts move to the
-kept member, through ledger entries on both chains; the kernel then moves accruals, redemptions and
-vouchers as models.py declares."""
+"""Merging two customers: the absorbed member's points (with their lots' expiry) and debts move to
+the kept member, through ledger entries on both chains; the kernel then moves accruals,
+redemptions and vouchers as models.py declares."""
 from __future__ import annotations
 
 from .ledger import _debit_lots, credit, lock_account, take_back

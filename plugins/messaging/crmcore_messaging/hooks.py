@@ -57,7 +57,7 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_customer_forgotten(uow, customer):
-    """Nothing queued goes out to a forgotten customer (the texts are erased as models.py declares)."""
+    """Nothing queued goes out to a forgotten customer (models.py declares the erased texts)."""
     from .models import Message
 
     uow.session.execute(update(Message).where(Message.customer_id == customer.id,

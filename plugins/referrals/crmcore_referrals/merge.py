@@ -8,7 +8,8 @@ from .models import Referral
 
 def merge(uow, kept, merged) -> None:
     """The kept customer inherits the merged one's friends, rewards and — when it had none of its own —
-    the referral that brought the merged one (the kernel moves the rewards, models.py). A referral that would now bring the kept customer to
+    the referral that brought the merged one (the kernel moves the rewards,
+    models.py). A referral that would now bring the kept customer to
     themselves is dropped with its pending state (it could never qualify honestly)."""
     s = uow.session
     s.execute(update(Referral).where(Referral.referrer_id == merged.id).values(referrer_id=kept.id))

@@ -94,7 +94,9 @@ class Invitation(Base):
 
 class Response(Base):
     __tablename__ = "surveys_responses"
-    __customer_data__ = CustomerData(erase={"comment": None}, keep=("channel", "answers", "followup"))
+    # crm_customer_forgotten prunes the text answers from ``answers``; the scores stay
+    __customer_data__ = CustomerData(erase={"comment": None},
+                                     keep=("channel", "answers", "followup"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))

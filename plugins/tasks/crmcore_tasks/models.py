@@ -111,7 +111,8 @@ class TaskCompletion(Base):
     """One completed occurrence (a one-off task has one; a recurring series one per occurrence done)."""
 
     __tablename__ = "tasks_completions"
-    __customer_data__ = CustomerData(erase={"note": None}, keep=("assignee", "kind", "completed_by"))
+    __customer_data__ = CustomerData(erase={"note": None},
+                                     keep=("assignee", "kind", "completed_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)

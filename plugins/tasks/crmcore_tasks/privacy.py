@@ -1,5 +1,5 @@
 """Forgetting a customer: their open tasks are cancelled, and every task of theirs is re-issued to
-calendar subscribers (the free text is erased as models.py declares); kinds, dates and counts stay."""
+calendar subscribers (models.py declares the erased text); kinds, dates and counts stay."""
 from __future__ import annotations
 
 from sqlalchemy import select

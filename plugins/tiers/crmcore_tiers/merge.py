@@ -1,5 +1,5 @@
-"""Customer merges: the kept customer keeps the higher of the two tiers and both histories (the kernel
-moves the merged one's tier changes, models.py)."""
+"""Customer merges: the kept customer keeps the higher of the two tiers and both histories (the
+kernel moves the merged one's tier changes, models.py)."""
 from __future__ import annotations
 
 from .models import TierChange, TierMember
