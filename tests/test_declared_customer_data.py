@@ -25,6 +25,12 @@ def crm_plugins():
     return ALL
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(monkeypatch, tmp_path):
+    # the messaging demo writes its messages to the working directory on PostgreSQL
+    monkeypatch.chdir(tmp_path)
+
+
 def all_packages() -> list[str]:
     host = PluginHost(ALL)
     host.pm  # imports every plugin's models

@@ -61,6 +61,11 @@ class PluginConformance:
     #: customers the demo seed gets (some plugins' demos need a few dozen to fill every table)
     demo_customers: int = 12
 
+    @pytest.fixture(autouse=True)
+    def _in_tmp_path(self, monkeypatch, tmp_path):
+        # demo seeds write files beside a SQLite database, in the working directory otherwise
+        monkeypatch.chdir(tmp_path)
+
     @pytest.fixture
     def crm_plugins(self):
         return _with_requirements(self.plugin)
