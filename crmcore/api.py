@@ -54,6 +54,7 @@ from .services.search_plan import SCORE_EXACT_CONTACT, Page  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
 from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
+from .storage.customer_data import CustomerData, numbered  # noqa: F401
 from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F401
 from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
 from .uow import UnitOfWork  # noqa: F401

@@ -48,7 +48,12 @@ def crm_customer_updated(uow, customer, changes):
 
 @hookspec
 def crm_customers_merged(uow, kept, merged):
-    """Two customers became one: re-point every plugin row from ``merged.id`` to ``kept.id`` here.
+    """Two customers became one: combine here what cannot simply move (balances, one row per
+    customer).
+
+    The kernel re-points the rows of every model that declares ``__customer_data__``
+    (:mod:`crmcore.storage.customer_data`) right after this hook; implement it only for models
+    declared with ``merge="hook"`` or for work that must precede the move (draining buffers).
 
     :param kept: the surviving :class:`~crmcore.storage.models.Customer`.
     :param merged: the absorbed customer; it stays as a tombstone with ``merged_into_id = kept.id``.
@@ -58,9 +63,12 @@ def crm_customers_merged(uow, kept, merged):
 
 @hookspec
 def crm_customer_forgotten(uow, customer):
-    """A customer asked to be forgotten: erase the personal data the plugin holds about them.
+    """A customer asked to be forgotten: what the declarations cannot say (cancel what was queued
+    for them, prune a JSON document).
 
-    Keep anonymised aggregates (amounts, counts, dates); erase names, contact details, free text.
+    The kernel has already written the declared ``erase`` values of every plugin model
+    (:mod:`crmcore.storage.customer_data`) into the customer's rows and those of customers merged
+    into them. Keep anonymised aggregates (amounts, counts, dates).
 
     :param customer: the customer, already stripped of personal data by the kernel (id kept).
     :when: inside ``crm customers forget``'s unit of work.

@@ -12,6 +12,7 @@ from ..domain.emails import email_address
 from ..domain.phones import Phone, parse_phone
 from ..domain.text import check_text, find_control, normalize, search_tokens
 from ..errors import Conflict, NotFound, ValidationError
+from ..storage.customer_data import erase_declared, repoint_declared
 from ..storage.engine import release_erased_pages
 from ..storage.models import (
     Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction,
@@ -20,7 +21,7 @@ from ..storage.tokens import add_tokens, remove_tokens
 from .access import check_customer, default_assignment
 from .attributes import clean_attributes
 from .customer_changes import KINDS, clean_tag, jsonable, plan_update
-from .erasure import merged_away_ids, scrub_kernel_records, scrub_merged_away
+from .erasure import merged_away_ids, plugin_packages, scrub_kernel_records, scrub_merged_away
 
 
 @attrs.frozen(slots=False)  # an instance dict: cheaper to build than slots (benchmarks/row_checks.py)
@@ -253,8 +254,10 @@ def _change_record(customer: Customer, changes: dict[str, Any]):
 
 
 def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
-    """Merge ``other`` into ``keep``: fill keep's empty fields, add phones/emails/tags, move interactions,
-    let plugins re-point their rows (hook ``crm_customers_merged``), and leave ``other`` as a tombstone."""
+    """Merge ``other`` into ``keep``: fill keep's empty fields, add phones/emails/tags, move
+    interactions, call ``crm_customers_merged`` (plugins combine what must be combined), re-point
+    the plugins' rows as their models declare (:mod:`crmcore.storage.customer_data`), and leave
+    ``other`` as a tombstone."""
     session = uow.session
     keep = get_customer(session, keep_id, follow_merges=False)
     other = get_customer(session, other_id, follow_merges=False)
@@ -304,6 +307,8 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
               customer_id=keep.id)
     uow.emit("crm_customers_merged", customer_id=keep.id, data={"kept": keep.id, "merged": other.id},
              kept=keep, merged=other)
+    # after the hooks: they drain buffered rows and combine balances before the rows move
+    repoint_declared(session, plugin_packages(uow.app), keep.id, other.id)
     return keep
 
 
@@ -335,6 +340,7 @@ def forget_customer(uow, customer_id: int) -> Customer:
     scrub_merged_away(session, merged_away)
     scrub_kernel_records(session, [cid, *merged_away])
     session.flush()
+    erase_declared(session, plugin_packages(uow.app), [cid, *merged_away])
     uow.audit("forget", "customer", cid, {"erased": True}, customer_id=cid)
     uow.emit("crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer)
     uow.after_commit(lambda: release_erased_pages(uow.app.engine))

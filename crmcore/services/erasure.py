@@ -2,7 +2,8 @@
 outbox.
 
 :func:`crmcore.services.customers.forget_customer` uses these; they are separate so that any erasure
-of a customer (and later the declared erasure of plugin tables) scrubs the kernel's records the same
+of a customer (and the declared erasure of plugin tables,
+:mod:`crmcore.storage.customer_data`) scrubs the kernel's records the same
 way. Row versions the database keeps after an update are a storage matter: SQLite connections run
 with ``secure_delete`` (:mod:`crmcore.storage.engine`) and
 :func:`crmcore.storage.engine.release_erased_pages` empties the ``-wal`` file; PostgreSQL needs
@@ -28,6 +29,12 @@ from ..storage.models import (
 )
 
 ERASED = {"erased": True}
+
+
+def plugin_packages(app) -> list[str]:
+    """The top-level packages of the enabled plugins (whose models declare their customer data)."""
+    host = app.plugins
+    return [host.manifests[name].package for name in host.enabled]
 
 
 def merged_away_ids(session, customer_id: int) -> list[int]:

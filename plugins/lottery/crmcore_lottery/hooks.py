@@ -1,7 +1,6 @@
 """Hook implementations of the lottery plugin: purchase entries, merges, registries, profile, demo."""
 from __future__ import annotations
 
-from sqlalchemy import update
 
 from crmcore.api import hookimpl
 
@@ -33,14 +32,12 @@ def crm_interactions_recorded(uow, interactions):
 
 @hookimpl
 def crm_customers_merged(uow, kept, merged):
-    """Entries, cards and prizes follow the surviving customer; frozen lists keep their participant ids (they
-    are covered by published hashes), and winners keep theirs in ``participant``."""
+    """Buffered entries are written before the kernel moves entries, cards and prizes to the
+    surviving customer (models.py); frozen lists keep their participant ids (they are covered by
+    published hashes), and winners keep theirs in ``participant``."""
     from .entries import drain
-    from .models import LotteryCard, LotteryEntry, LotteryWinner
 
     drain(uow)
-    for model in (LotteryEntry, LotteryCard, LotteryWinner):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
 
 
 @hookimpl

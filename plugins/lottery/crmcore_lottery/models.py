@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
 
 #: open: entries accepted; closed: the entry list is frozen and its hash published; drawn: winners known
 STATUSES = ("open", "closed", "drawn")
@@ -97,6 +98,7 @@ class LotteryEntry(Base):
     """Entries (weight = how many) a customer earned in a campaign, one row per source event."""
 
     __tablename__ = "lottery_entries"
+    __customer_data__ = CustomerData(keep=("source", "key", "details"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("lottery_campaigns.id"))
@@ -134,6 +136,7 @@ class LotteryCard(Base):
     """A lottery card: only the SHA-256 of its code is stored, so a copy of the database reveals no code."""
 
     __tablename__ = "lottery_cards"
+    __customer_data__ = CustomerData(keep=("code_sha256", "hint"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("lottery_card_batches.id"), index=True)
@@ -163,6 +166,7 @@ class LotteryFrozenEntry(Base):
 
 class LotteryWinner(Base):
     __tablename__ = "lottery_winners"
+    __customer_data__ = CustomerData()
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("lottery_campaigns.id"), index=True)

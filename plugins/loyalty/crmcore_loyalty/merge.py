@@ -1,11 +1,10 @@
-"""Merging two customers: the absorbed member's points (with their lots' expiry), debts, accruals and
-vouchers move to the kept member, through ledger entries on both chains."""
+"""Merging two customers: the absorbed member's points (with their lots' expiry) and debts move to
+the kept member, through ledger entries on both chains; the kernel then moves accruals,
+redemptions and vouchers as models.py declares."""
 from __future__ import annotations
 
-from sqlalchemy import update
-
 from .ledger import _debit_lots, credit, lock_account, take_back
-from .models import LoyaltyAccount, LoyaltyAccrual, LoyaltyRedemption, LoyaltyVoucher
+from .models import LoyaltyAccount
 from .programs import active_program
 
 
@@ -14,8 +13,6 @@ def merge_members(uow, kept, merged) -> None:
 
     drain(uow)
     if uow.session.get(LoyaltyAccount, merged.id) is None:
-        for model in (LoyaltyAccrual, LoyaltyRedemption, LoyaltyVoucher):
-            uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
         return
     program = active_program(uow)
     for customer_id in sorted((kept.id, merged.id)):  # lock in id order: no deadlock with other writers
@@ -45,5 +42,3 @@ def merge_members(uow, kept, merged) -> None:
     for key, value in (source.state or {}).items():
         state[key] = int(state.get(key, 0)) + int(value)
     target.state, source.state = state, {}
-    for model in (LoyaltyAccrual, LoyaltyRedemption, LoyaltyVoucher):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))

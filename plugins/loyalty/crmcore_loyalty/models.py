@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
 
 
 class LoyaltyProgram(Base):
@@ -31,6 +32,7 @@ class LoyaltyAccount(Base):
     """The cached balance of a member, and the row every write locks (``SELECT … FOR UPDATE``)."""
 
     __tablename__ = "loyalty_accounts"
+    __customer_data__ = CustomerData(merge="hook", keep=("chain_head", "state"))
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     #: sum of the member's ledger entries (may be negative only under the ``allow_negative`` policy)
@@ -52,6 +54,9 @@ class LoyaltyEntry(Base):
     """One change of a member's balance. Never updated or deleted; each row links to the previous one's hash."""
 
     __tablename__ = "loyalty_ledger"
+    __customer_data__ = CustomerData(
+        merge="keep", keep=("kind", "reason", "key", "ref", "actor", "consumed_lots", "details",
+                            "prev_hash", "hash"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -92,6 +97,7 @@ class LoyaltyLot(Base):
     """Points earned together, with their own expiry; debits take from lots in the program's spend order."""
 
     __tablename__ = "loyalty_lots"
+    __customer_data__ = CustomerData(merge="keep")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -113,6 +119,7 @@ class LoyaltyAccrual(Base):
     """What one purchase earned, line by line, and how much of it refunds have reversed."""
 
     __tablename__ = "loyalty_accruals"
+    __customer_data__ = CustomerData(keep=("lines", "refund_ids"))
 
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -134,6 +141,7 @@ class LoyaltyRedemption(Base):
     """A reward taken by a member: the points debited and the voucher issued."""
 
     __tablename__ = "loyalty_redemptions"
+    __customer_data__ = CustomerData(keep=("reward_code", "key", "source"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -150,6 +158,8 @@ class LoyaltyVoucher(Base):
     """A voucher code unique to one member, with its value and validity."""
 
     __tablename__ = "loyalty_vouchers"
+    __customer_data__ = CustomerData(
+        keep=("code", "reward_code", "kind", "currency", "sku", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -84,24 +84,13 @@ def crm_interactions_recorded(uow, interactions, batch):
 
 
 @hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from .models import ConsentChange, Message
-
-    for model in (Message, ConsentChange):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
 def crm_customer_forgotten(uow, customer):
-    """Keep counts and dates; erase recipients, texts and consent notes."""
-    from .models import ConsentChange, Message
+    """Nothing queued goes out to a forgotten customer (models.py declares the erased texts)."""
+    from .models import Message
 
-    uow.session.execute(update(Message).where(Message.customer_id == customer.id).values(
-        recipient=None, subject=None, body="", error=None))
     uow.session.execute(update(Message).where(Message.customer_id == customer.id,
                                               Message.status == "queued").values(
         status="blocked", error="customer forgotten"))
-    uow.session.execute(update(ConsentChange).where(ConsentChange.customer_id == customer.id).values(detail=None))
 
 
 # --- other plugins' events (the catalogue in docs/writing-plugins.md) ----------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
 
 CHANNELS = ("sms", "email")
 CATEGORIES = ("transactional", "promotional")
@@ -97,6 +98,10 @@ class Message(Base):
     """One message to one customer: the outbox row, then its delivery record."""
 
     __tablename__ = "messaging_messages"
+    __customer_data__ = CustomerData(
+        erase={"recipient": None, "subject": None, "body": "", "error": None},
+        keep=("channel", "category", "template", "language", "trigger", "idempotency_key",
+              "status", "provider", "provider_message_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -131,6 +136,7 @@ class ConsentChange(Base):
     """Proof of consent: every opt-in and opt-out, with where it came from (CLI, inbound SMS keyword…)."""
 
     __tablename__ = "messaging_consent_changes"
+    __customer_data__ = CustomerData(erase={"detail": None}, keep=("channel", "source"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

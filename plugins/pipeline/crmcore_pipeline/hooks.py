@@ -44,23 +44,6 @@ def crm_demo_seed(uow, customers, rng):
 
 
 @hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from sqlalchemy import update
-
-    from .models import Deal, Lead
-
-    for model in (Deal, Lead):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
-def crm_customer_forgotten(uow, customer):
-    from .privacy import forget
-
-    forget(uow, customer)
-
-
-@hookimpl
 def crm_interaction_recorded(uow, interaction, customer):
     if interaction.kind not in ACTIVITY_INTERACTIONS:
         return

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Optional
 
 from crmcore.api import Base, Money, utcnow
+from crmcore.api import CustomerData, numbered
+from sqlalchemy import case
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -87,6 +89,12 @@ class Lead(Base):
     """An unqualified prospect; converting it creates a deal (and a customer when needed)."""
 
     __tablename__ = "pipeline_leads"
+    __customer_data__ = CustomerData(
+        erase={"title": numbered("lead "), "contact_name": None, "phone": None, "email": None,
+               "company": None, "note": None,
+               "disqualify_reason": lambda m: case((m.disqualify_reason != "", "-"),
+                                                   else_=m.disqualify_reason)},
+        keep=("status",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -109,6 +117,9 @@ class Lead(Base):
 
 class Deal(Base):
     __tablename__ = "pipeline_deals"
+    __customer_data__ = CustomerData(
+        erase={"title": numbered("deal "), "next_activity": None, "close_note": None},
+        keep=("currency", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -167,6 +178,7 @@ class StageHistory(Base):
     """Every stage a deal entered, with when and by whom (``from_stage_id`` is NULL for the first)."""
 
     __tablename__ = "pipeline_stage_history"
+    __customer_data__ = CustomerData(via="deal_id", erase={"note": None}, keep=("actor",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("pipeline_deals.id"), index=True)
@@ -186,6 +198,7 @@ class DealActivity(Base):
     """Something done on a deal (a call, a meeting, a note); it keeps the deal from going stale."""
 
     __tablename__ = "pipeline_activities"
+    __customer_data__ = CustomerData(via="deal_id", erase={"note": None}, keep=("kind", "actor"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("pipeline_deals.id"), index=True)

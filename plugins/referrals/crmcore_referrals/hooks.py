@@ -93,14 +93,6 @@ def crm_customers_merged(uow, kept, merged):
 
 
 @hookimpl
-def crm_customer_forgotten(uow, customer):
-    from .merge import forget
-
-    uow.cache.pop("referrals.members", None)
-    forget(uow, customer)
-
-
-@hookimpl
 def crm_reports():
     from .reports import REPORTS
 

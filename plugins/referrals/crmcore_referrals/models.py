@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crmcore.api import Base, UTCDateTime
+from crmcore.api import CustomerData
 
 # Personal data these tables hold, scrubbed when a customer is forgotten.
 PERSONAL_COLUMNS = {"referrals_referrals": ("device", "phone_digest")}
@@ -17,6 +18,9 @@ class Referral(Base):
     """A friend brought by a referrer. A customer is brought once: ``friend_id`` is unique."""
 
     __tablename__ = "referrals_referrals"
+    __customer_data__ = CustomerData(
+        merge="hook", erase={"device": None, "phone_digest": None}, erase_for=("friend_id",),
+        keep=("code", "source", "attached_by", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     friend_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
@@ -47,6 +51,7 @@ class ReferralReward(Base):
     """
 
     __tablename__ = "referrals_rewards"
+    __customer_data__ = CustomerData(keep=("role", "status", "note", "month", "currency"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals_referrals.id"))

@@ -65,17 +65,10 @@ def pipeline_deal_won(uow, deal):
 
 
 @hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from .models import FollowUp, Invitation, Response
-
-    for model in (Invitation, Response, FollowUp):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
 def crm_customer_forgotten(uow, customer):
-    """Keep scores and dates (anonymous aggregates); erase free-text answers, comments and follow-up notes."""
-    from .models import FollowUp, Invitation, Response, SurveyVersion
+    """Keep scores and dates (anonymous aggregates); drop the free-text answers (comments and notes
+    are erased as models.py declares) and cancel pending invitations."""
+    from .models import Invitation, Response, SurveyVersion
 
     text_keys = {}
     for r in uow.session.scalars(select(Response).where(Response.customer_id == customer.id)):
@@ -83,8 +76,6 @@ def crm_customer_forgotten(uow, customer):
             version = uow.session.get(SurveyVersion, r.version_id)
             text_keys[r.version_id] = {q["key"] for q in version.questions if q["type"] == "text"}
         r.answers = {k: v for k, v in (r.answers or {}).items() if k not in text_keys[r.version_id]}
-        r.comment = None
-    uow.session.execute(update(FollowUp).where(FollowUp.customer_id == customer.id).values(note=None))
     uow.session.execute(update(Invitation).where(Invitation.customer_id == customer.id,
                                                  Invitation.status.in_(("created", "queued")))
                         .values(status="cancelled"))

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
 
 SURVEY_STATUSES = ("active", "paused", "closed")
 CHANNELS = ("sms", "email", "any")
@@ -60,6 +61,7 @@ class SurveyVersion(Base):
 
 class Invitation(Base):
     __tablename__ = "surveys_invitations"
+    __customer_data__ = CustomerData(keep=("token", "channel", "trigger", "source_key", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))
@@ -99,6 +101,9 @@ class Invitation(Base):
 
 class Response(Base):
     __tablename__ = "surveys_responses"
+    # crm_customer_forgotten prunes the text answers from ``answers``; the scores stay
+    __customer_data__ = CustomerData(erase={"comment": None},
+                                     keep=("channel", "answers", "followup"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))
@@ -138,6 +143,7 @@ class FollowUp(Base):
     """A detractor's answer no plugin took over (tickets not installed): someone should call them back."""
 
     __tablename__ = "surveys_followups"
+    __customer_data__ = CustomerData(erase={"note": None}, keep=("status", "done_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("surveys_responses.id"), unique=True)

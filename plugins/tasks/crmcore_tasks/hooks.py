@@ -14,16 +14,6 @@ def tasks_create_follow_up(uow, customer_id, title, kind, due_at, dedup_key, sou
 
 
 @hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from sqlalchemy import update
-
-    from .models import Task, TaskCompletion
-
-    for model in (Task, TaskCompletion):
-        uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
 def crm_customer_forgotten(uow, customer):
     from .privacy import forget_customer_tasks
 

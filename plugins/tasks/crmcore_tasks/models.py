@@ -9,6 +9,10 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType, utcnow
+from crmcore.api import CustomerData
+from sqlalchemy import case
+
+from .values import KIND_LABELS_FA
 
 
 class TaskUser(Base):
@@ -29,6 +33,11 @@ class Task(Base):
     ``due_at`` is when it is due (later than ``occurrence_at`` when snoozed)."""
 
     __tablename__ = "tasks_tasks"
+    __customer_data__ = CustomerData(
+        erase={"title": lambda m: case(KIND_LABELS_FA, value=m.kind, else_=m.kind), "notes": None,
+               "location": None, "dedup_key": None, "open_dedup_key": None},
+        keep=("uid", "kind", "priority", "state", "timezone", "rrule", "exdates", "ref_type",
+              "ref_id", "source", "created_by", "closed_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: stable iCalendar UID (``task-<uuid>@crmcore``, or the UID of the imported event)
@@ -85,6 +94,7 @@ class TaskReminder(Base):
     """A reminder ``minutes_before`` the task is due, announced once per occurrence by the reminders job."""
 
     __tablename__ = "tasks_reminders"
+    __customer_data__ = CustomerData(via="task_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
@@ -101,6 +111,8 @@ class TaskCompletion(Base):
     """One completed occurrence (a one-off task has one; a recurring series one per occurrence done)."""
 
     __tablename__ = "tasks_completions"
+    __customer_data__ = CustomerData(erase={"note": None},
+                                     keep=("assignee", "kind", "completed_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)

@@ -1,7 +1,7 @@
 """Hook implementations of the tickets plugin: lifecycle contributions, kernel events, other plugins' events."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from crmcore.api import Customer, SearchField, ValidationError, compare, hookimpl, to_ascii_digits
 
@@ -53,25 +53,6 @@ def crm_demo_seed(uow, customers, rng):
     from .demo import seed
 
     return seed(uow, customers, rng)
-
-
-@hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from .models import Ticket
-
-    uow.session.execute(update(Ticket).where(Ticket.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
-def crm_customer_forgotten(uow, customer):
-    """Erase what the customer wrote and their email address; keep subjects' existence, counts, SLA figures."""
-    from .models import Ticket, TicketMessage
-
-    ids = select(Ticket.id).where(Ticket.customer_id == customer.id)
-    uow.session.execute(update(Ticket).where(Ticket.customer_id == customer.id)
-                        .values(subject="[forgotten]", csat_comment=None))
-    uow.session.execute(update(TicketMessage).where(TicketMessage.ticket_id.in_(ids), TicketMessage.author == "customer")
-                        .values(body="[forgotten]", email_from=None))
 
 
 @hookimpl

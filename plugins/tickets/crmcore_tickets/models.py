@@ -9,6 +9,8 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
+from sqlalchemy import case
 
 CHANNELS = ("phone", "email", "web", "chat", "in_person", "social")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -83,6 +85,9 @@ class Agent(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets_tickets"
+    __customer_data__ = CustomerData(
+        erase={"subject": "[forgotten]", "csat_comment": None},
+        keep=("channel", "priority", "category", "state", "source", "dedup_key", "csat_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -136,6 +141,14 @@ class TicketMessage(Base):
     """A public reply (customer or agent) or an internal note (agents only)."""
 
     __tablename__ = "tickets_messages"
+    __customer_data__ = CustomerData(
+        via="ticket_id",
+        # what the customer wrote, and where replies went; the agents' replies stay
+        erase={"body": lambda m: case((m.author == "customer", "[forgotten]"), else_=m.body),
+               "email_from": lambda m: case((m.author == "customer", None), else_=m.email_from),
+               "delivery_to": None, "delivery_error": None},
+        keep=("kind", "author", "channel", "email_message_id", "delivery_channel",
+              "delivery_status", "delivery_ref"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets_tickets.id", ondelete="CASCADE"), index=True)
@@ -164,6 +177,7 @@ class TicketMessage(Base):
 
 class TicketTag(Base):
     __tablename__ = "tickets_ticket_tags"
+    __customer_data__ = CustomerData(via="ticket_id", keep=("tag",))
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets_tickets.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)

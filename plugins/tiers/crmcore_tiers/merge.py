@@ -1,7 +1,6 @@
-"""Customer merges: the kept customer keeps the higher of the two tiers and both histories."""
+"""Customer merges: the kept customer keeps the higher of the two tiers and both histories (the
+kernel moves the merged one's tier changes, models.py)."""
 from __future__ import annotations
-
-from sqlalchemy import update
 
 from .models import TierChange, TierMember
 from .service import change_tier, forget_member, ladder_of
@@ -14,7 +13,6 @@ def merge_members(uow, kept, merged) -> None:
     gone = session.get(TierMember, merged.id)
     if gone is None:
         return
-    session.execute(update(TierChange).where(TierChange.customer_id == merged.id).values(customer_id=kept.id))
     member = session.get(TierMember, kept.id)
     ladder = ladder_of(uow)
     if member is None:

@@ -8,12 +8,14 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData
 
 
 class TierMember(Base):
     """A member's current tier (one row per member, created at their first purchase or points)."""
 
     __tablename__ = "tiers_members"
+    __customer_data__ = CustomerData(merge="hook", keep=("tier", "previous_tier"))
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     tier: Mapped[str] = mapped_column(String(40), index=True)
@@ -35,6 +37,8 @@ class TierChange(Base):
     """One change of a member's tier (joining the base tier included). Append-only."""
 
     __tablename__ = "tiers_changes"
+    __customer_data__ = CustomerData(
+        keep=("old_tier", "new_tier", "direction", "reason", "actor", "details"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

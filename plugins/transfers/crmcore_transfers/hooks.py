@@ -33,20 +33,6 @@ def crm_customer_profile(uow, customer):
     return profile_section(uow, customer)
 
 
-@hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from .merge import merge_members
-
-    merge_members(uow, kept, merged)
-
-
-@hookimpl
-def crm_customer_forgotten(uow, customer):
-    from .merge import forget_member
-
-    forget_member(uow, customer)
-
-
 @hookimpl(trylast=True)  # after loyalty's part (pluggy calls later-registered plugins first)
 def crm_demo_seed(uow, customers, rng):
     from .demo import seed

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData, numbered
 
 #: transfers in these states use up the period allowance (declined, cancelled, expired, reversed give it back)
 COUNTED_STATUSES = ("pending", "completed")
@@ -23,6 +24,9 @@ class Transfer(Base):
     """Points one member gives another: pending (awaiting the recipient) or completed, or undone."""
 
     __tablename__ = "transfers_transfers"
+    __customer_data__ = CustomerData(
+        erase={"note": None},
+        keep=("status", "key", "circle", "consumed", "fee_consumed", "entries"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -58,6 +62,7 @@ class TransferEvent(Base):
     """One step of a transfer's life: requested, accepted, completed, declined, cancelled, expired, reversed."""
 
     __tablename__ = "transfers_events"
+    __customer_data__ = CustomerData(via="transfer_id", keep=("event", "status", "actor", "reason"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers_transfers.id"), index=True)
@@ -73,6 +78,7 @@ class Family(Base):
     """A family or household group (گروه خانواده): its members may give each other points."""
 
     __tablename__ = "transfers_families"
+    __customer_data__ = CustomerData(erase={"name": numbered("family ")}, erase_for=("owner_id",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -85,6 +91,7 @@ class FamilyMember(Base):
     """A customer's current family (one at most); leaving deletes the row (the audit log keeps the history)."""
 
     __tablename__ = "transfers_family_members"
+    __customer_data__ = CustomerData(merge="delete_duplicate", keep=("role",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     family_id: Mapped[int] = mapped_column(ForeignKey("transfers_families.id"), index=True)
@@ -97,6 +104,7 @@ class FamilyInvitation(Base):
     """An invitation to join a family: open until accepted, declined or withdrawn."""
 
     __tablename__ = "transfers_family_invitations"
+    __customer_data__ = CustomerData(keep=("status",))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     family_id: Mapped[int] = mapped_column(ForeignKey("transfers_families.id"), index=True)
@@ -111,6 +119,8 @@ class ApprovedRecipient(Base):
     """Someone a sender registered as a recipient; the club approves or rejects it."""
 
     __tablename__ = "transfers_recipients"
+    __customer_data__ = CustomerData(
+        merge="delete_duplicate", erase={"note": None}, keep=("status", "decided_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

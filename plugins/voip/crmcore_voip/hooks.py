@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from crmcore.api import hookimpl
-from sqlalchemy import update
 
 
 @hookimpl
@@ -71,25 +70,6 @@ def crm_customers_updated(uow, customers):
 
     link_calls_to_numbers(uow, [(c.id, c.changes["phones_added"]) for c in customers
                                 if "phones_added" in c.changes])
-
-
-@hookimpl
-def crm_customers_merged(uow, kept, merged):
-    from .models import Call, FollowUp
-
-    uow.session.execute(update(Call).where(Call.customer_id == merged.id).values(customer_id=kept.id))
-    uow.session.execute(update(FollowUp).where(FollowUp.customer_id == merged.id).values(customer_id=kept.id))
-
-
-@hookimpl
-def crm_customer_forgotten(uow, customer):
-    """Erase the numbers and recordings of the customer's calls; keep times, durations and outcomes."""
-    from .models import Call, FollowUp
-
-    uow.session.execute(update(Call).where(Call.customer_id == customer.id).values(
-        caller=None, callee=None, party_e164=None, recording_url=None, details={}))
-    uow.session.execute(update(FollowUp).where(FollowUp.customer_id == customer.id).values(
-        caller_e164="forgotten", title="(forgotten)"))
 
 
 @hookimpl

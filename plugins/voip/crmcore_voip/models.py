@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from crmcore.api import Base, JSONType
+from crmcore.api import CustomerData, numbered
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +19,11 @@ class Call(Base):
     ``twilio:<CallSid>``, ``webhook:<call_id>``) so repeated or late events update the same row."""
 
     __tablename__ = "voip_calls"
+    __customer_data__ = CustomerData(
+        erase={"caller": None, "callee": None, "party_e164": None, "recording_url": None,
+               "details": {}},
+        keep=("call_key", "source", "direction", "status", "party_kind", "extension",
+              "answered_by", "end_cause"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -60,6 +66,11 @@ class FollowUp(Base):
     the same caller it covers. Also the ledger behind "at most one follow-up per caller per hour"."""
 
     __tablename__ = "voip_follow_ups"
+    __customer_data__ = CustomerData(
+        # the key names the caller's number; unique, so numbered
+        erase={"caller_e164": "forgotten", "title": "(forgotten)",
+               "dedup_key": numbered("voip:forgotten:")},
+        keep=("via", "reference", "status", "done_by"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     caller_e164: Mapped[str] = mapped_column(String(20))

@@ -23,18 +23,6 @@ def crm_customer_updated(uow, customer, changes):
 def crm_interaction_recorded(uow, interaction, customer):
     """Note every interaction by kind."""
     service.note_event(uow, customer.id, "interaction_recorded", interaction.kind)
-{% endif %}{% if cookiecutter.has_tables == "yes" %}
-
-@hookimpl
-def crm_customers_merged(uow, kept, merged):
-    """Move this plugin's rows to the surviving customer."""
-    service.move_notes(uow, merged.id, kept.id)
-
-
-@hookimpl
-def crm_customer_forgotten(uow, customer):
-    """Erase the free text this plugin kept about the customer."""
-    service.erase_details(uow, customer.id)
 {% endif %}
 
 @hookimpl

@@ -6,13 +6,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmcore.api import Base
+from crmcore.api import Base, CustomerData
 
 
 class EventNote(Base):
     """One kernel event this plugin saw for a customer."""
 
     __tablename__ = "{{ cookiecutter.plugin_name }}_event_notes"
+    # the kernel moves the rows on `crm customers merge` and erases `detail` on `forget`
+    __customer_data__ = CustomerData(erase={"detail": ""}, keep=("event",))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 {% if cookiecutter.has_tables == "yes" %}
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from .models import EventNote
 
@@ -18,16 +18,6 @@ def summary(uow, customer_id: int) -> dict[str, Any]:
     rows = uow.session.execute(select(EventNote.event, func.count(EventNote.id))
                                .where(EventNote.customer_id == customer_id).group_by(EventNote.event))
     return {"events": {event: count for event, count in rows}}
-
-
-def move_notes(uow, from_customer: int, to_customer: int) -> int:
-    result = uow.session.execute(update(EventNote).where(EventNote.customer_id == from_customer)
-                                 .values(customer_id=to_customer))
-    return result.rowcount
-
-
-def erase_details(uow, customer_id: int) -> None:
-    uow.session.execute(update(EventNote).where(EventNote.customer_id == customer_id).values(detail=""))
 {% else %}
 
 def note_event(uow, customer_id: int, event: str, detail: str = "") -> None:
