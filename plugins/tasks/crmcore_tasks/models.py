@@ -137,7 +137,7 @@ class CalendarConnection(Base):
 
 class CalendarItem(Base):
     """Where one task lives in its user's CalDAV calendar: the object's href and the ETag seen last, and
-    the task's ``updated_at`` when the two sides last agreed (a later one means a change to send)."""
+    the task's ``sequence`` when the two sides last agreed (a higher one means a change to send)."""
 
     __tablename__ = "tasks_calendar_items"
 
@@ -147,7 +147,7 @@ class CalendarItem(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
     href: Mapped[str] = mapped_column(String(1000))
     etag: Mapped[Optional[str]] = mapped_column(String(200))
-    synced_updated_at: Mapped[Optional[datetime]]
+    synced_sequence: Mapped[Optional[int]] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("username", "task_id", name="uq_tasks_calendar_items_username_task_id"),

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('task_id', sa.Integer(), nullable=False),
     sa.Column('href', sa.String(length=1000), nullable=False),
     sa.Column('etag', sa.String(length=200), nullable=True),
-    sa.Column('synced_updated_at', crmcore.api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('synced_sequence', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks_tasks.id'],
                             name=op.f('fk_tasks_calendar_items_task_id_tasks_tasks'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['username'], ['tasks_calendar_connections.username'],
