@@ -16,8 +16,9 @@ One sync of a user:
    wins. A deletion in the calendar always cancels the task.
 3. **To the calendar:** every task changed in the CRM since it was last in step is written to its
    object (new tasks get one at ``<collection>/<uid>.ics``); overrides the calendar holds for other
-   occurrences of a recurring task are kept. The ETags returned are stored, and the sync token is moved
-   past our own writes, so the next sync with nothing changed transfers nothing.
+   occurrences of a recurring task are kept; a task given to another user leaves this calendar. The
+   ETags returned are stored, and the sync token is moved past our own writes, so the next sync with
+   nothing changed transfers nothing.
 """
 from __future__ import annotations
 
@@ -60,19 +61,23 @@ class SyncResult:
     #: from the CRM to the calendar
     pushed_new: list[int] = attrs.field(factory=list)
     pushed_changed: list[int] = attrs.field(factory=list)
+    #: tasks no longer this user's (reassigned): their objects were deleted from the calendar
+    pushed_removed: list[int] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"user": self.user,
                 "from_calendar": {"moved": self.moved, "completed": self.completed,
                                   "cancelled": self.cancelled, "updated": self.updated,
                                   "created": self.created, "skipped": self.skipped},
-                "to_calendar": {"created": self.pushed_new, "updated": self.pushed_changed},
+                "to_calendar": {"created": self.pushed_new, "updated": self.pushed_changed,
+                                "removed": self.pushed_removed},
                 "conflicts": self.conflicts}
 
     @property
     def transferred(self) -> int:
         return sum(len(x) for x in (self.moved, self.completed, self.cancelled, self.updated,
-                                    self.created, self.pushed_new, self.pushed_changed))
+                                    self.created, self.pushed_new, self.pushed_changed,
+                                    self.pushed_removed))
 
 
 def _check_url(url: str) -> str:
@@ -259,10 +264,16 @@ def _pull(uow, conn: CalendarConnection, calendar, result: SyncResult) -> str:
             continue  # our own write
         if not obj.data:
             continue
-        if item is None:
-            _remote_new(uow, conn, obj, result)
-        else:
-            _remote_changed(uow, item, obj, result)
+        try:
+            # one unreadable object is reported and skipped; it does not stop the others
+            with uow.session.begin_nested():
+                if item is None:
+                    _remote_new(uow, conn, obj, result)
+                else:
+                    _remote_changed(uow, item, obj, result)
+        except (CRMError, ValueError) as exc:
+            result.skipped.append({"uid": href.rsplit("/", 1)[-1], "title": "",
+                                   "reason": str(exc)[:300]})
     return changes.sync_token
 
 
@@ -411,6 +422,13 @@ def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -
     q = (select(Task, Customer.display_name).join(Customer, Customer.id == Task.customer_id)
          .where(Task.assignee == conn.username).order_by(Task.id))
     pushed: set[str] = set()
+    for item in list(items.values()):
+        task = uow.session.get(Task, item.task_id)
+        if task is None or task.assignee != conn.username:  # reassigned: leaves this calendar
+            client.delete(item.href)
+            uow.session.delete(item)
+            items.pop(item.task_id)
+            result.pushed_removed.append(item.task_id)
     for task, customer_name in uow.session.execute(q):
         item = items.get(task.id)
         if item is None and task.state != "open":

@@ -410,8 +410,8 @@ def _sync_line(r) -> str:
     back = d["from_calendar"]
     parts = [f"{len(back[k])} {k}" for k in ("moved", "completed", "cancelled", "updated", "created")
              if back[k]]
-    out = [f"{len(d['to_calendar'][k])} {'new' if k == 'created' else 'changed'}"
-           for k in ("created", "updated") if d["to_calendar"][k]]
+    words = {"created": "new", "updated": "changed", "removed": "removed"}
+    out = [f"{len(d['to_calendar'][k])} {word}" for k, word in words.items() if d["to_calendar"][k]]
     line = (f"{r.user}: from the calendar {', '.join(parts) or 'nothing'}; "
             f"to the calendar {', '.join(out) or 'nothing'}")
     if r.conflicts:

@@ -124,7 +124,7 @@ def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
     idle = _sync(crm_cli)  # nothing changed on either side: the sync token says so
     assert idle["from_calendar"] == {"moved": [], "completed": [], "cancelled": [], "updated": [],
                                      "created": [], "skipped": []}
-    assert idle["to_calendar"] == {"created": [], "updated": []}
+    assert idle["to_calendar"] == {"created": [], "updated": [], "removed": []}
 
     # in the calendar: the meeting moved a day later, the call completed, the sample deleted
     _, meeting_due, _ = _task(crm_app, meeting)
@@ -140,7 +140,7 @@ def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
     assert back["from_calendar"]["moved"] == [meeting]
     assert back["from_calendar"]["completed"] == [call]
     assert back["from_calendar"]["cancelled"] == [gone]
-    assert back["to_calendar"] == {"created": [], "updated": []}
+    assert back["to_calendar"] == {"created": [], "updated": [], "removed": []}
     assert _task(crm_app, meeting)[:2] == ("open", meeting_due + timedelta(days=1))
     assert _task(crm_app, call)[0] == "done"
     assert _task(crm_app, gone)[0] == "cancelled"
@@ -159,10 +159,10 @@ def test_a_task_moved_in_the_crm_moves_in_the_calendar(crm_app, crm_cli, connect
         uid = uow.session.get(Task, tid).uid
         reschedule_task(uow, tid, day="1404-01-10")
     out = _sync(crm_cli)
-    assert out["to_calendar"] == {"created": [], "updated": [tid]}
+    assert out["to_calendar"] == {"created": [], "updated": [tid], "removed": []}
     start = _remote_object(connected, uid).icalendar_component["DTSTART"].dt
     assert start.isoformat() == "2025-03-30T10:30:00+03:30"
-    assert _sync(crm_cli)["to_calendar"] == {"created": [], "updated": []}
+    assert _sync(crm_cli)["to_calendar"] == {"created": [], "updated": [], "removed": []}
 
 
 def test_conflict_the_later_change_wins(crm_app, crm_cli, connected, customer, h):
@@ -258,3 +258,37 @@ def test_job_syncs_every_connected_calendar(crm_app, connected, customer, h, mon
     runs = run_jobs(crm_app, only=["tasks.calendar_sync"])
     assert runs[0]["summary"] == {"synced": 1, "transferred": 1, "failed": []}, runs
     assert h.count(CalendarItem) == 1
+
+
+def test_events_made_in_the_calendar_become_tasks_and_reassigned_tasks_leave(
+        crm_app, crm_cli, connected, customer, h):
+    from crmcore_tasks.service import get_task
+
+    with_customer = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:booked-1@example.ir\r\nDTSTAMP:20250321T090000Z\r\n"
+        "DTSTART;TZID=Asia/Tehran:20250325T150000\r\nDTEND;TZID=Asia/Tehran:20250325T160000\r\n"
+        "SUMMARY:Fitting\r\nATTENDEE:mailto:maryam@example.ir\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    stranger = with_customer.replace("booked-1", "booked-2").replace("maryam@", "nobody@")
+    connected.add_event(with_customer)
+    connected.add_event(stranger)
+    out = _sync(crm_cli)
+    [created] = out["from_calendar"]["created"]
+    assert [s["reason"] for s in out["from_calendar"]["skipped"]] == ["no matching customer"]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        task = get_task(uow, created)
+        assert (task.customer_id, task.assignee, task.uid) == (customer, "sara", "booked-1@example.ir")
+    assert _sync(crm_cli)["from_calendar"]["created"] == []
+
+    # the task is given to reza: it leaves sara's calendar
+    with crm_app.unit_of_work() as uow:
+        task = get_task(uow, created)
+        task.assignee = "reza"
+        task.sequence += 1
+    out = _sync(crm_cli)
+    assert out["to_calendar"]["removed"] == [created]
+    with pytest.raises(caldav.lib.error.NotFoundError):
+        connected.object_by_uid("booked-1@example.ir")
+    text = crm_cli("tasks", "calendar", "sync")
+    assert text.exit_code == 0
+    assert text.stdout == "sara: from the calendar nothing; to the calendar nothing\n"
