@@ -1,4 +1,4 @@
-"""Two-way sync of each user's tasks with a CalDAV calendar (Nextcloud, Fastmail, iCloud, Radicale…).
+"""Two-way sync of each user's tasks with a CalDAV calendar (Nextcloud, Fastmail, Radicale…).
 
 The iCalendar mapping is the one of the ``.ics`` export and import (:mod:`.ical_export`,
 :mod:`.ical_import`); this module only moves those objects over CalDAV with the ``caldav`` library.
@@ -8,18 +8,20 @@ One sync of a user:
 1. **From the calendar:** the changes since the stored sync token (RFC 6578 ``sync-collection``; the
    first sync reads everything). An object whose ETag is the one stored was written by us and is
    skipped. A changed object moves, completes (VTODO ``STATUS:COMPLETED``) or cancels
-   (``STATUS:CANCELLED``) its task; a deleted object cancels its task; an override (RECURRENCE-ID) of
-   the current occurrence moves that occurrence only, cancelled overrides and EXDATEs remove
-   occurrences. A new object becomes a task of the customer named by its attendees (as an import).
-2. **Conflicts** (the task changed in the CRM and the object in the calendar since the last sync): the
-   later change wins, the calendar's LAST-MODIFIED against the task's ``updated_at``; on a tie the CRM
-   wins. A deletion in the calendar always cancels the task.
+   (``STATUS:CANCELLED``) its task; a deleted object cancels its task; an override
+   (RECURRENCE-ID) of the current occurrence moves that occurrence only, cancelled overrides
+   and EXDATEs remove occurrences. A new object becomes a task of the customer named by its
+   attendees (as an import).
+2. **Conflicts** (the task changed in the CRM and the object in the calendar since the last
+   sync): the later change wins, the calendar's LAST-MODIFIED against the task's ``updated_at``; on
+   a tie the CRM wins. A deletion in the calendar always cancels the task.
 3. **To the calendar:** every task changed in the CRM since it was last in step is written to its
    object (new tasks get one at ``<collection>/<uid>.ics``); overrides the calendar holds for other
    occurrences of a recurring task are kept; a task given to another user leaves this calendar. The
    ETags returned are stored, and the sync token is moved past our own writes, so the next sync with
    nothing changed transfers nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,19 +67,39 @@ class SyncResult:
     pushed_removed: list[int] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"user": self.user,
-                "from_calendar": {"moved": self.moved, "completed": self.completed,
-                                  "cancelled": self.cancelled, "updated": self.updated,
-                                  "created": self.created, "skipped": self.skipped},
-                "to_calendar": {"created": self.pushed_new, "updated": self.pushed_changed,
-                                "removed": self.pushed_removed},
-                "conflicts": self.conflicts}
+        return {
+            "user": self.user,
+            "from_calendar": {
+                "moved": self.moved,
+                "completed": self.completed,
+                "cancelled": self.cancelled,
+                "updated": self.updated,
+                "created": self.created,
+                "skipped": self.skipped,
+            },
+            "to_calendar": {
+                "created": self.pushed_new,
+                "updated": self.pushed_changed,
+                "removed": self.pushed_removed,
+            },
+            "conflicts": self.conflicts,
+        }
 
     @property
     def transferred(self) -> int:
-        return sum(len(x) for x in (self.moved, self.completed, self.cancelled, self.updated,
-                                    self.created, self.pushed_new, self.pushed_changed,
-                                    self.pushed_removed))
+        return sum(
+            len(x)
+            for x in (
+                self.moved,
+                self.completed,
+                self.cancelled,
+                self.updated,
+                self.created,
+                self.pushed_new,
+                self.pushed_changed,
+                self.pushed_removed,
+            )
+        )
 
 
 def _check_url(url: str) -> str:
@@ -93,8 +115,9 @@ def _check_password_ref(ref: str | None) -> str | None:
         return None
     if not ref.startswith("env:") or not ref[4:].strip():
         # a password typed on the command line ends up in shell history and in the database
-        raise ValidationError("give the password as env:NAME (the environment variable holding it)",
-                              field="password")
+        raise ValidationError(
+            "give the password as env:NAME (the environment variable holding it)", field="password"
+        )
     return ref
 
 
@@ -104,8 +127,10 @@ def _password(conn: CalendarConnection) -> str | None:
     name = conn.password_ref[4:]
     value = os.environ.get(name)
     if value is None:
-        raise ValidationError(f"environment variable {name} (the calendar password of "
-                              f"{conn.username}) is not set", field="password")
+        raise ValidationError(
+            f"environment variable {name} (the calendar password of {conn.username}) is not set",
+            field="password",
+        )
     return value
 
 
@@ -124,11 +149,14 @@ def _open(conn: CalendarConnection):
     try:
         import caldav
     except ImportError:
-        raise CRMError("calendar sync needs the caldav library: pip install 'crmcore-tasks[caldav]'",
-                       field="url") from None
+        raise CRMError(
+            "calendar sync needs the caldav library: pip install 'crmcore-tasks[caldav]'",
+            field="url",
+        ) from None
 
-    client = caldav.DAVClient(url=conn.url, username=conn.login or None, password=_password(conn),
-                              timeout=30)
+    client = caldav.DAVClient(
+        url=conn.url, username=conn.login or None, password=_password(conn), timeout=30
+    )
     calendar = client.calendar(url=conn.url)
     try:
         calendar.get_supported_components()
@@ -141,18 +169,31 @@ def get_connection(uow, username: str) -> CalendarConnection:
     user = check_assignee(uow, username)
     conn = uow.session.get(CalendarConnection, user)
     if conn is None:
-        raise NotFound(f"{user} has no calendar connected (crm tasks calendar connect {user} --url …)",
-                       field="user")
+        raise NotFound(
+            f"{user} has no calendar connected (crm tasks calendar connect {user} --url …)",
+            field="user",
+        )
     return conn
 
 
-def connect(uow, username: str, *, url: str, login: str | None = None, password: str | None = None,
-            style: str = "mixed", check: bool = True) -> CalendarConnection:
-    """Connect (or re-connect) ``username``'s tasks to the CalDAV collection at ``url``. ``password`` is
-    ``env:NAME``. With ``check`` the server must answer as a calendar first. A new URL starts afresh."""
+def connect(
+    uow,
+    username: str,
+    *,
+    url: str,
+    login: str | None = None,
+    password: str | None = None,
+    style: str = "mixed",
+    check: bool = True,
+) -> CalendarConnection:
+    """Connect (or re-connect) ``username``'s tasks to the CalDAV collection at ``url``.
+    ``password`` is ``env:NAME``. With ``check`` the server must answer as a calendar first. A new
+    URL starts afresh."""
     user = check_assignee(uow, username)
     if style not in STYLES:
-        raise ValidationError(f"{style!r} is not a calendar style ({', '.join(STYLES)})", field="style")
+        raise ValidationError(
+            f"{style!r} is not a calendar style ({', '.join(STYLES)})", field="style"
+        )
     conn = uow.session.get(CalendarConnection, user)
     url = _check_url(url)
     if conn is None:
@@ -176,14 +217,28 @@ def status(uow) -> list[dict[str, Any]]:
     """Each connected calendar: URL, login, last sync and error, tasks in step (no password)."""
     from sqlalchemy import func
 
-    counts = dict(uow.session.execute(select(CalendarItem.username, func.count())
-                                      .group_by(CalendarItem.username)).all())
+    counts = dict(
+        uow.session.execute(
+            select(CalendarItem.username, func.count()).group_by(CalendarItem.username)
+        ).all()
+    )
     rows = []
-    for conn in uow.session.scalars(select(CalendarConnection).order_by(CalendarConnection.username)):
-        rows.append({"user": conn.username, "url": conn.url, "login": conn.login, "style": conn.style,
-                     "password": conn.password_ref, "synced": conn.sync_token is not None,
-                     "last_sync_at": conn.last_sync_at.isoformat() if conn.last_sync_at else None,
-                     "last_error": conn.last_error, "tasks": counts.get(conn.username, 0)})
+    for conn in uow.session.scalars(
+        select(CalendarConnection).order_by(CalendarConnection.username)
+    ):
+        rows.append(
+            {
+                "user": conn.username,
+                "url": conn.url,
+                "login": conn.login,
+                "style": conn.style,
+                "password": conn.password_ref,
+                "synced": conn.sync_token is not None,
+                "last_sync_at": conn.last_sync_at.isoformat() if conn.last_sync_at else None,
+                "last_error": conn.last_error,
+                "tasks": counts.get(conn.username, 0),
+            }
+        )
     return rows
 
 
@@ -203,7 +258,9 @@ def _last_modified(component) -> datetime | None:
         prop = component.get(key)
         if prop is not None and isinstance(prop.dt, datetime):
             value = prop.dt
-            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(
+                timezone.utc
+            )
     return None
 
 
@@ -247,10 +304,15 @@ def sync_user(uow, username: str) -> SyncResult:
 
 
 def _pull(uow, conn: CalendarConnection, calendar, result: SyncResult) -> str:
-    changes = calendar.get_objects_by_sync_token(conn.sync_token, load_objects=True,
-                                                 disable_fallback=True)
-    items = {i.href: i for i in uow.session.scalars(
-        select(CalendarItem).where(CalendarItem.username == conn.username))}
+    changes = calendar.get_objects_by_sync_token(
+        conn.sync_token, load_objects=True, disable_fallback=True
+    )
+    items = {
+        i.href: i
+        for i in uow.session.scalars(
+            select(CalendarItem).where(CalendarItem.username == conn.username)
+        )
+    }
     deleted = {str(u) for u in changes.deleted_urls}
     for obj in changes.objects:
         href = _href(obj)
@@ -272,8 +334,9 @@ def _pull(uow, conn: CalendarConnection, calendar, result: SyncResult) -> str:
                 else:
                     _remote_changed(uow, item, obj, result)
         except (CRMError, ValueError) as exc:
-            result.skipped.append({"uid": href.rsplit("/", 1)[-1], "title": "",
-                                   "reason": str(exc)[:300]})
+            result.skipped.append(
+                {"uid": href.rsplit("/", 1)[-1], "title": "", "reason": str(exc)[:300]}
+            )
     return changes.sync_token
 
 
@@ -293,21 +356,36 @@ def _remote_new(uow, conn: CalendarConnection, obj, result: SyncResult) -> None:
     task = uow.session.scalar(select(Task).where(Task.uid == uid)) if uid else None
     if task is not None and task.assignee == conn.username:
         # a task that was in the calendar before (or put there by another client): link and compare
-        item = uow.session.scalar(select(CalendarItem).where(
-            CalendarItem.username == conn.username, CalendarItem.task_id == task.id))
+        item = uow.session.scalar(
+            select(CalendarItem).where(
+                CalendarItem.username == conn.username, CalendarItem.task_id == task.id
+            )
+        )
         if item is None:
             item = CalendarItem(username=conn.username, task_id=task.id, href=_href(obj))
             uow.session.add(item)
         item.href, item.synced_sequence = _href(obj), None
         _remote_changed(uow, item, obj, result)
         return
-    summary = import_calendar(uow, obj.data, name=f"calendar object {_href(obj)}", assignee=conn.username,
-                              skip_unmatched=True)
+    summary = import_calendar(
+        uow,
+        obj.data,
+        name=f"calendar object {_href(obj)}",
+        assignee=conn.username,
+        skip_unmatched=True,
+    )
     result.skipped += summary.skipped
     for task_id in summary.created:
         task = uow.session.get(Task, task_id)
-        uow.session.add(CalendarItem(username=conn.username, task_id=task_id, href=_href(obj),
-                                     etag=_etag(obj), synced_sequence=task.sequence))
+        uow.session.add(
+            CalendarItem(
+                username=conn.username,
+                task_id=task_id,
+                href=_href(obj),
+                etag=_etag(obj),
+                synced_sequence=task.sequence,
+            )
+        )
         result.created.append(task_id)
 
 
@@ -321,9 +399,14 @@ def _remote_changed(uow, item: CalendarItem, obj, result: SyncResult) -> None:
     remote_at = _last_modified(main)
     if local_changed and item.synced_sequence is not None:
         crm_wins = remote_at is None or remote_at <= task.updated_at
-        result.conflicts.append({"task_id": task.id, "winner": "crm" if crm_wins else "calendar",
-                                 "crm_updated_at": task.updated_at.isoformat(),
-                                 "calendar_modified_at": remote_at.isoformat() if remote_at else None})
+        result.conflicts.append(
+            {
+                "task_id": task.id,
+                "winner": "crm" if crm_wins else "calendar",
+                "crm_updated_at": task.updated_at.isoformat(),
+                "calendar_modified_at": remote_at.isoformat() if remote_at else None,
+            }
+        )
         if crm_wins:
             return  # the push below writes the CRM's version over the calendar's
     _apply(uow, task, main, overrides, result)
@@ -362,8 +445,9 @@ def _apply(uow, task: Task, main, overrides: list[Any], result: SyncResult) -> N
 
 
 def _apply_exceptions(uow, task: Task, item: dict[str, Any], overrides: list[Any]) -> bool:
-    """EXDATEs and cancelled overrides remove occurrences; a moved override of the current occurrence
-    moves it (like a snooze). Overrides of other occurrences stay in the calendar (kept on push)."""
+    """EXDATEs and cancelled overrides remove occurrences; a moved override of the current
+    occurrence moves it (like a snooze). Overrides of other occurrences stay in the calendar
+    (kept on push)."""
     exdates = {e.isoformat() for e in item["exdates"]}
     current = task.occurrence_at
     moved_to = None
@@ -371,7 +455,11 @@ def _apply_exceptions(uow, task: Task, item: dict[str, Any], overrides: list[Any
         rid = _as_utc(override["RECURRENCE-ID"], task.timezone).isoformat()
         if str(override.get("STATUS", "")).upper() == "CANCELLED":
             exdates.add(rid)
-        elif current is not None and rid == current.isoformat() and override.get("DTSTART") is not None:
+        elif (
+            current is not None
+            and rid == current.isoformat()
+            and override.get("DTSTART") is not None
+        ):
             moved_to = _as_utc(override["DTSTART"], task.timezone)
     changed = False
     if sorted(exdates) != sorted(task.exdates or []):
@@ -380,8 +468,9 @@ def _apply_exceptions(uow, task: Task, item: dict[str, Any], overrides: list[Any
         if current is not None and current.isoformat() in exdates:
             from . import recurrence
 
-            following = recurrence.next_occurrence(task.rrule, task.series_start, task.timezone, current,
-                                                   task.exdates)
+            following = recurrence.next_occurrence(
+                task.rrule, task.series_start, task.timezone, current, task.exdates
+            )
             if following is None:
                 cancel_task(uow, task.id, reason="its last occurrence was removed in the calendar")
                 return True
@@ -392,9 +481,13 @@ def _apply_exceptions(uow, task: Task, item: dict[str, Any], overrides: list[Any
         changed = True
     if changed:
         _touch(uow, task)
-        uow.audit("calendar-update", "task", task.id, {"due_at": task.due_at.isoformat(),
-                                                       "exdates": task.exdates},
-                  customer_id=task.customer_id)
+        uow.audit(
+            "calendar-update",
+            "task",
+            task.id,
+            {"due_at": task.due_at.isoformat(), "exdates": task.exdates},
+            customer_id=task.customer_id,
+        )
     return changed
 
 
@@ -417,10 +510,18 @@ def _ical(task: Task, customer_name: str, style: str, kept: list[Any]) -> tuple[
 
 
 def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -> set[str]:
-    items = {i.task_id: i for i in uow.session.scalars(
-        select(CalendarItem).where(CalendarItem.username == conn.username))}
-    q = (select(Task, Customer.display_name).join(Customer, Customer.id == Task.customer_id)
-         .where(Task.assignee == conn.username).order_by(Task.id))
+    items = {
+        i.task_id: i
+        for i in uow.session.scalars(
+            select(CalendarItem).where(CalendarItem.username == conn.username)
+        )
+    }
+    q = (
+        select(Task, Customer.display_name)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(Task.assignee == conn.username)
+        .order_by(Task.id)
+    )
     pushed: set[str] = set()
     for item in list(items.values()):
         task = uow.session.get(Task, item.task_id)
@@ -439,15 +540,20 @@ def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -
         if item is not None and task.rrule:
             kept = _remote_overrides(client, item.href, task)
         data, _ = _ical(task, customer_name, conn.style, kept)
-        href = item.href if item is not None else str(
-            calendar.url.join(quote(task.uid, safe="") + ".ics").canonical())
+        href = (
+            item.href
+            if item is not None
+            else str(calendar.url.join(quote(task.uid, safe="") + ".ics").canonical())
+        )
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
         if item is None:
             headers["If-None-Match"] = "*"
         response = client.put(href, data, headers)
         if response.status not in (200, 201, 204):
-            raise CalendarServerError(f"calendar server {_host(conn.url)} refused task {task.id}: "
-                                      f"HTTP {response.status}", field="url")
+            raise CalendarServerError(
+                f"calendar server {_host(conn.url)} refused task {task.id}: HTTP {response.status}",
+                field="url",
+            )
         etag = response.headers.get("ETag")
         if item is None:
             item = CalendarItem(username=conn.username, task_id=task.id, href=href)
@@ -468,13 +574,14 @@ def _remote_overrides(client, href: str, task: Task) -> list[Any]:
         return []
     _, overrides = _components(response.raw)
     current = task.occurrence_at.isoformat() if task.occurrence_at else None
-    return [o for o in overrides
-            if _as_utc(o["RECURRENCE-ID"], task.timezone).isoformat() != current]
+    return [
+        o for o in overrides if _as_utc(o["RECURRENCE-ID"], task.timezone).isoformat() != current
+    ]
 
 
 def _after_push(conn: CalendarConnection, calendar, token: str, pushed: set[str]) -> str:
-    """The token past our own writes, when nothing else changed meanwhile (else the token before them,
-    so the next sync still sees the others' changes)."""
+    """The token past our own writes, when nothing else changed meanwhile (else the token before
+    them, so the next sync still sees the others' changes)."""
     if not pushed:
         return token
     changes = calendar.get_objects_by_sync_token(token, load_objects=False, disable_fallback=True)
@@ -483,14 +590,18 @@ def _after_push(conn: CalendarConnection, calendar, token: str, pushed: set[str]
 
 
 def sync_all(uow_factory, *, user: str | None = None) -> tuple[list[SyncResult], list[str]]:
-    """Sync ``user`` (or every connected user, each in its own unit of work). Returns the results and
-    one error line per user whose server failed (their error is kept for ``calendar status``)."""
+    """Sync ``user`` (or every connected user, each in its own unit of work). Returns the results
+    and one error line per user whose server failed (their error is kept for ``calendar
+    status``)."""
     if user is not None:
         with uow_factory() as uow:
             return [sync_user(uow, user)], []
     with uow_factory(readonly=True) as uow:
-        names = list(uow.session.scalars(select(CalendarConnection.username)
-                                         .order_by(CalendarConnection.username)))
+        names = list(
+            uow.session.scalars(
+                select(CalendarConnection.username).order_by(CalendarConnection.username)
+            )
+        )
     results, errors = [], []
     for name in names:
         try:
@@ -508,8 +619,11 @@ def sync_all(uow_factory, *, user: str | None = None) -> tuple[list[SyncResult],
 def sync_all_in(uow) -> dict[str, Any]:
     """The job's sync: every connected user in one unit of work, each in a savepoint, so a failing
     server rolls back that user's sync only and is noted as the connection's ``last_error``."""
-    names = list(uow.session.scalars(select(CalendarConnection.username)
-                                     .order_by(CalendarConnection.username)))
+    names = list(
+        uow.session.scalars(
+            select(CalendarConnection.username).order_by(CalendarConnection.username)
+        )
+    )
     summary: dict[str, Any] = {"synced": 0, "transferred": 0, "failed": []}
     for name in names:
         try:

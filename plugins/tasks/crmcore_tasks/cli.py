@@ -367,8 +367,9 @@ def calendar():
 
 @calendar.command("connect")
 @click.argument("user")
-@click.option("--url", required=True, help="The CalDAV collection, e.g. https://cloud.example.ir/remote.php/"
-              "dav/calendars/sara/crm/")
+@click.option("--url", required=True,
+              help="The CalDAV collection, e.g. https://cloud.example.ir/remote.php/dav/calendars/"
+                   "sara/crm/")
 @click.option("--username", "login", help="Login on the CalDAV server.")
 @click.option("--password", help="env:NAME — the environment variable holding the password.")
 @click.option("--style", type=click.Choice(["mixed", "events"]), default="mixed", show_default=True,
@@ -408,8 +409,8 @@ def calendar_sync(user, as_json):
 def _sync_line(r) -> str:
     d = r.to_dict()
     back = d["from_calendar"]
-    parts = [f"{len(back[k])} {k}" for k in ("moved", "completed", "cancelled", "updated", "created")
-             if back[k]]
+    kinds = ("moved", "completed", "cancelled", "updated", "created")
+    parts = [f"{len(back[k])} {k}" for k in kinds if back[k]]
     words = {"created": "new", "updated": "changed", "removed": "removed"}
     out = [f"{len(d['to_calendar'][k])} {word}" for k, word in words.items() if d["to_calendar"][k]]
     line = (f"{r.user}: from the calendar {', '.join(parts) or 'nothing'}; "
@@ -436,6 +437,9 @@ def calendar_status(as_json):
     if not rows:
         click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
     for row in rows:
-        when = row["last_sync_at"][:16].replace("T", " ") + " UTC" if row["last_sync_at"] else "never"
+        when = "never"
+        if row["last_sync_at"]:
+            when = row["last_sync_at"][:16].replace("T", " ") + " UTC"
+        error = f", error: {row['last_error']}" if row["last_error"] else ""
         click.echo(f"{row['user']}: {row['url']} ({row['style']}), {row['tasks']} task(s) in step, "
-                   f"last sync {when}" + (f", error: {row['last_error']}" if row["last_error"] else ""))
+                   f"last sync {when}{error}")

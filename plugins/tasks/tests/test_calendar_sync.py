@@ -1,4 +1,5 @@
 """Two-way CalDAV sync against a real Radicale server the tests start (no protocol mocks)."""
+
 import socket
 import subprocess
 import sys
@@ -9,9 +10,14 @@ import pytest
 
 from crmcore_tasks.models import CalendarItem, Task
 
-caldav = pytest.importorskip("caldav", reason="the caldav client is not installed (tasks[test] extra)")
-pytest.importorskip("radicale", reason="radicale (the test CalDAV server) is not installed: "
-                    "pip install -e 'plugins/tasks[test]'")
+caldav = pytest.importorskip(
+    "caldav", reason="the caldav client is not installed (tasks[test] extra)"
+)
+pytest.importorskip(
+    "radicale",
+    reason="radicale (the test CalDAV server) is not installed: "
+    "pip install -e 'plugins/tasks[test]'",
+)
 
 from icalendar import Calendar  # noqa: E402
 
@@ -29,10 +35,24 @@ def radicale(tmp_path_factory):
     folder = tmp_path_factory.mktemp("radicale")
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--storage-filesystem-folder", str(folder / "collections"),
-         "--server-hosts", f"127.0.0.1:{port}", "--auth-type", "none", "--rights-type", "owner_only",
-         "--logging-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--storage-filesystem-folder",
+            str(folder / "collections"),
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--rights-type",
+            "owner_only",
+            "--logging-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -52,16 +72,29 @@ def remote(radicale, request, monkeypatch):
     """A fresh calendar of sara on the server, and a client acting as her calendar app."""
     monkeypatch.setenv("CRM_TEST_CALDAV_PW", "secret-pw")
     client = caldav.DAVClient(url=radicale + "/", username="sara", password="secret-pw")
-    cal_id = f"crm-{request.node.name[:40].replace('[', '-').replace(']', '')}-{time.monotonic_ns()}"
+    cal_id = (
+        f"crm-{request.node.name[:40].replace('[', '-').replace(']', '')}-{time.monotonic_ns()}"
+    )
     calendar = client.principal().make_calendar(
-        name="CRM", cal_id=cal_id, supported_calendar_component_set=["VEVENT", "VTODO"])
+        name="CRM", cal_id=cal_id, supported_calendar_component_set=["VEVENT", "VTODO"]
+    )
     return calendar
 
 
 @pytest.fixture
 def connected(crm_app, crm_cli, users, remote):
-    result = crm_cli("tasks", "calendar", "connect", "sara", "--url", str(remote.url), "--username", "sara",
-                     "--password", "env:CRM_TEST_CALDAV_PW")
+    result = crm_cli(
+        "tasks",
+        "calendar",
+        "connect",
+        "sara",
+        "--url",
+        str(remote.url),
+        "--username",
+        "sara",
+        "--password",
+        "env:CRM_TEST_CALDAV_PW",
+    )
     assert result.exit_code == 0, result.stderr
     return remote
 
@@ -80,7 +113,9 @@ def _edit(calendar, uid, change, *, modified: datetime | None = None):
     """Change the object of ``uid`` as a calendar app would (a new LAST-MODIFIED)."""
     obj = _remote_object(calendar, uid)
     cal = Calendar.from_ical(obj.data)
-    main = next(c for c in cal.walk() if c.name in ("VEVENT", "VTODO") and c.get("RECURRENCE-ID") is None)
+    main = next(
+        c for c in cal.walk() if c.name in ("VEVENT", "VTODO") and c.get("RECURRENCE-ID") is None
+    )
     change(cal, main)
     if "LAST-MODIFIED" in main:
         del main["LAST-MODIFIED"]
@@ -98,6 +133,7 @@ def _shift(key, delta):
             end = comp["DTEND"].dt
             del comp["DTEND"]
             comp.add("dtend", end + delta)
+
     return change
 
 
@@ -108,8 +144,11 @@ def _task(crm_app, task_id):
 
 
 def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
-        crm_app, crm_cli, connected, customer, h):
-    call = h.add(customer, title="تماس با مشتری", kind="call_back", due="1404-01-05 10:30", assignee="sara")
+    crm_app, crm_cli, connected, customer, h
+):
+    call = h.add(
+        customer, title="تماس با مشتری", kind="call_back", due="1404-01-05 10:30", assignee="sara"
+    )
     meeting = h.add(customer, title="جلسه", kind="meeting", due="1404-01-06 16:00", assignee="sara")
     gone = h.add(customer, title="ارسال نمونه", kind="task", due="1404-01-07", assignee="sara")
     first = _sync(crm_cli)
@@ -118,12 +157,20 @@ def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
     with crm_app.unit_of_work(readonly=True) as uow:
         for tid in (call, meeting, gone):
             uids[tid] = uow.session.get(Task, tid).uid
-    kinds = {tid: _remote_object(connected, uid).icalendar_component.name for tid, uid in uids.items()}
+    kinds = {
+        tid: _remote_object(connected, uid).icalendar_component.name for tid, uid in uids.items()
+    }
     assert kinds == {call: "VTODO", meeting: "VEVENT", gone: "VTODO"}
 
     idle = _sync(crm_cli)  # nothing changed on either side: the sync token says so
-    assert idle["from_calendar"] == {"moved": [], "completed": [], "cancelled": [], "updated": [],
-                                     "created": [], "skipped": []}
+    assert idle["from_calendar"] == {
+        "moved": [],
+        "completed": [],
+        "cancelled": [],
+        "updated": [],
+        "created": [],
+        "skipped": [],
+    }
     assert idle["to_calendar"] == {"created": [], "updated": [], "removed": []}
 
     # in the calendar: the meeting moved a day later, the call completed, the sample deleted
@@ -133,6 +180,7 @@ def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
     def complete(cal, comp):
         comp["STATUS"] = "COMPLETED"
         comp.add("completed", datetime.now(timezone.utc))
+
     _edit(connected, uids[call], complete)
     _remote_object(connected, uids[gone]).delete()
 
@@ -177,21 +225,41 @@ def test_conflict_the_later_change_wins(crm_app, crm_cli, connected, customer, h
         reschedule_task(uow, b, day="1404-01-08")
         crm_moment = uow.now()
     # a: the calendar's change is later → calendar wins; b: earlier → the CRM wins
-    _edit(connected, uids[a], _shift("DTSTART", timedelta(days=2)), modified=crm_moment + timedelta(hours=1))
-    _edit(connected, uids[b], _shift("DTSTART", timedelta(days=2)), modified=crm_moment - timedelta(hours=1))
+    _edit(
+        connected,
+        uids[a],
+        _shift("DTSTART", timedelta(days=2)),
+        modified=crm_moment + timedelta(hours=1),
+    )
+    _edit(
+        connected,
+        uids[b],
+        _shift("DTSTART", timedelta(days=2)),
+        modified=crm_moment - timedelta(hours=1),
+    )
     out = _sync(crm_cli)
     winners = {c["task_id"]: c["winner"] for c in out["conflicts"]}
     assert winners == {a: "calendar", b: "crm"}
-    assert _task(crm_app, a)[1].isoformat() == "2025-03-27T06:30:00+00:00"  # 1404-01-07 10:00 Tehran
-    assert _task(crm_app, b)[1].isoformat() == "2025-03-28T08:30:00+00:00"  # 1404-01-08 12:00 as in CRM
+    assert (
+        _task(crm_app, a)[1].isoformat() == "2025-03-27T06:30:00+00:00"
+    )  # 1404-01-07 10:00 Tehran
+    assert (
+        _task(crm_app, b)[1].isoformat() == "2025-03-28T08:30:00+00:00"
+    )  # 1404-01-08 12:00 as in CRM
     assert out["to_calendar"]["updated"] == [b]
     remote_b = _remote_object(connected, uids[b]).icalendar_component["DTSTART"].dt
     assert remote_b.isoformat() == "2025-03-28T12:00:00+03:30"
 
 
 def test_recurrence_exceptions_are_kept(crm_app, crm_cli, connected, customer, h):
-    tid = h.add(customer, title="جلسه هفتگی", kind="meeting", due="1404-01-05 10:00", assignee="sara",
-                rrule="FREQ=WEEKLY;COUNT=6")
+    tid = h.add(
+        customer,
+        title="جلسه هفتگی",
+        kind="meeting",
+        due="1404-01-05 10:00",
+        assignee="sara",
+        rrule="FREQ=WEEKLY;COUNT=6",
+    )
     _sync(crm_cli)
     with crm_app.unit_of_work(readonly=True) as uow:
         task = uow.session.get(Task, tid)
@@ -202,6 +270,7 @@ def test_recurrence_exceptions_are_kept(crm_app, crm_cli, connected, customer, h
     main = next(c for c in cal.walk("VEVENT"))
     from icalendar import Event
     from zoneinfo import ZoneInfo
+
     local = first.astimezone(ZoneInfo(TEHRAN))
     override = Event()
     override.add("uid", uid)
@@ -223,6 +292,7 @@ def test_recurrence_exceptions_are_kept(crm_app, crm_cli, connected, customer, h
     assert exdates == [(first + timedelta(days=14)).isoformat()]
     # completing the moved occurrence in the CRM sends the series on to its next occurrence
     from crmcore_tasks.service import complete_task
+
     with crm_app.unit_of_work() as uow:
         complete_task(uow, tid)
     assert _sync(crm_cli)["to_calendar"]["updated"] == [tid]
@@ -231,15 +301,35 @@ def test_recurrence_exceptions_are_kept(crm_app, crm_cli, connected, customer, h
     assert "FREQ=WEEKLY" in main["RRULE"].to_ical().decode()
 
 
-def test_status_hides_the_password_and_a_dead_server_is_one_line(crm_app, crm_cli, users, radicale,
-                                                                  monkeypatch):
+def test_status_hides_the_password_and_a_dead_server_is_one_line(
+    crm_app, crm_cli, users, radicale, monkeypatch
+):
     monkeypatch.setenv("CRM_TEST_CALDAV_PW", "secret-pw")
-    bad = crm_cli("tasks", "calendar", "connect", "sara", "--url", radicale + "/sara/x/", "--password",
-                  "plain-secret")
+    bad = crm_cli(
+        "tasks",
+        "calendar",
+        "connect",
+        "sara",
+        "--url",
+        radicale + "/sara/x/",
+        "--password",
+        "plain-secret",
+    )
     assert bad.exit_code == 1 and "env:NAME" in bad.stderr and "plain-secret" not in bad.stderr
     port = _free_port()
-    ok = crm_cli("tasks", "calendar", "connect", "sara", "--url", f"http://127.0.0.1:{port}/cal/",
-                 "--username", "sara", "--password", "env:CRM_TEST_CALDAV_PW", "--no-check")
+    ok = crm_cli(
+        "tasks",
+        "calendar",
+        "connect",
+        "sara",
+        "--url",
+        f"http://127.0.0.1:{port}/cal/",
+        "--username",
+        "sara",
+        "--password",
+        "env:CRM_TEST_CALDAV_PW",
+        "--no-check",
+    )
     assert ok.exit_code == 0, ok.stderr
     failed = crm_cli("tasks", "calendar", "sync")
     assert failed.exit_code == 1
@@ -261,14 +351,16 @@ def test_job_syncs_every_connected_calendar(crm_app, connected, customer, h, mon
 
 
 def test_events_made_in_the_calendar_become_tasks_and_reassigned_tasks_leave(
-        crm_app, crm_cli, connected, customer, h):
+    crm_app, crm_cli, connected, customer, h
+):
     from crmcore_tasks.service import get_task
 
     with_customer = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
         "UID:booked-1@example.ir\r\nDTSTAMP:20250321T090000Z\r\n"
         "DTSTART;TZID=Asia/Tehran:20250325T150000\r\nDTEND;TZID=Asia/Tehran:20250325T160000\r\n"
-        "SUMMARY:Fitting\r\nATTENDEE:mailto:maryam@example.ir\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        "SUMMARY:Fitting\r\nATTENDEE:mailto:maryam@example.ir\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
     stranger = with_customer.replace("booked-1", "booked-2").replace("maryam@", "nobody@")
     connected.add_event(with_customer)
     connected.add_event(stranger)
@@ -277,7 +369,11 @@ def test_events_made_in_the_calendar_become_tasks_and_reassigned_tasks_leave(
     assert [s["reason"] for s in out["from_calendar"]["skipped"]] == ["no matching customer"]
     with crm_app.unit_of_work(readonly=True) as uow:
         task = get_task(uow, created)
-        assert (task.customer_id, task.assignee, task.uid) == (customer, "sara", "booked-1@example.ir")
+        assert (task.customer_id, task.assignee, task.uid) == (
+            customer,
+            "sara",
+            "booked-1@example.ir",
+        )
     assert _sync(crm_cli)["from_calendar"]["created"] == []
 
     # the task is given to reza: it leaves sara's calendar
