@@ -165,9 +165,10 @@ def _open(conn: CalendarConnection):
     return client, calendar
 
 
-def get_connection(uow, username: str) -> CalendarConnection:
+def get_connection(uow, username: str, *, for_update: bool = False) -> CalendarConnection:
     user = check_assignee(uow, username)
-    conn = uow.session.get(CalendarConnection, user)
+    # the row lock keeps a cron sync and a hand-started one of the same user from interleaving
+    conn = uow.session.get(CalendarConnection, user, with_for_update=for_update or None)
     if conn is None:
         raise NotFound(
             f"{user} has no calendar connected (crm tasks calendar connect {user} --url …)",
@@ -283,7 +284,7 @@ def _as_utc(prop, tz: str) -> datetime:
 
 def sync_user(uow, username: str) -> SyncResult:
     """One two-way sync of ``username``'s tasks (see the module's doc for the rules)."""
-    conn = get_connection(uow, username)
+    conn = get_connection(uow, username, for_update=True)
     result = SyncResult(user=conn.username)
     try:
         client, calendar = _open(conn)
@@ -410,7 +411,9 @@ def _remote_changed(uow, item: CalendarItem, obj, result: SyncResult) -> None:
         if crm_wins:
             return  # the push below writes the CRM's version over the calendar's
     _apply(uow, task, main, overrides, result)
-    item.synced_sequence = task.sequence
+    if not (task.id in result.completed and task.state == "open"):
+        # a series completed in the calendar moved on to its next occurrence: that goes back
+        item.synced_sequence = task.sequence
 
 
 def _apply(uow, task: Task, main, overrides: list[Any], result: SyncResult) -> None:
@@ -509,7 +512,7 @@ def _ical(task: Task, customer_name: str, style: str, kept: list[Any]) -> tuple[
     return cal.to_ical().decode("utf-8"), kind
 
 
-def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -> set[str]:
+def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -> dict[str, CalendarItem]:
     items = {
         i.task_id: i
         for i in uow.session.scalars(
@@ -522,7 +525,7 @@ def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -
         .where(Task.assignee == conn.username)
         .order_by(Task.id)
     )
-    pushed: set[str] = set()
+    pushed: dict[str, CalendarItem] = {}
     for item in list(items.values()):
         task = uow.session.get(Task, item.task_id)
         if task is None or task.assignee != conn.username:  # reassigned: leaves this calendar
@@ -563,7 +566,7 @@ def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -
             result.pushed_changed.append(task.id)
         item.etag = etag
         item.synced_sequence = task.sequence
-        pushed.add(href)
+        pushed[href] = item
     uow.session.flush()
     return pushed
 
@@ -579,14 +582,23 @@ def _remote_overrides(client, href: str, task: Task) -> list[Any]:
     ]
 
 
-def _after_push(conn: CalendarConnection, calendar, token: str, pushed: set[str]) -> str:
+def _after_push(
+    conn: CalendarConnection, calendar, token: str, pushed: dict[str, CalendarItem]
+) -> str:
     """The token past our own writes, when nothing else changed meanwhile (else the token before
-    them, so the next sync still sees the others' changes)."""
+    them, so the next sync still sees the others' changes). ETags a server did not return on PUT
+    are taken from here."""
     if not pushed:
         return token
     changes = calendar.get_objects_by_sync_token(token, load_objects=False, disable_fallback=True)
-    others = {_href(o) for o in changes.objects} - pushed
-    return changes.sync_token if not others else token
+    others = False
+    for obj in changes.objects:
+        item = pushed.get(_href(obj))
+        if item is None:
+            others = True
+        elif item.etag is None:
+            item.etag = _etag(obj)
+    return token if others else changes.sync_token
 
 
 def sync_all(uow_factory, *, user: str | None = None) -> tuple[list[SyncResult], list[str]]:

@@ -401,6 +401,8 @@ def calendar_sync(user, as_json):
     else:
         for r in results:
             click.echo(_sync_line(r))
+        if not results and not errors:
+            click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
     if errors:
         raise CRMError(errors[0] if len(errors) == 1 else
                        f"{len(errors)} calendars failed; first: {errors[0]}")

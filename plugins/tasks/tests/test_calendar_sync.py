@@ -317,6 +317,10 @@ def test_status_hides_the_password_and_a_dead_server_is_one_line(
     )
     assert bad.exit_code == 1 and "env:NAME" in bad.stderr and "plain-secret" not in bad.stderr
     port = _free_port()
+    dead = crm_cli("tasks", "calendar", "connect", "sara", "--url", f"http://127.0.0.1:{port}/cal/",
+                   "--password", "env:CRM_TEST_CALDAV_PW")
+    assert dead.exit_code == 1 and len(dead.stderr.strip().splitlines()) == 1
+    assert crm_cli("tasks", "calendar", "status", "--json").json() == []
     ok = crm_cli(
         "tasks",
         "calendar",
@@ -388,3 +392,26 @@ def test_events_made_in_the_calendar_become_tasks_and_reassigned_tasks_leave(
     text = crm_cli("tasks", "calendar", "sync")
     assert text.exit_code == 0
     assert text.stdout == "sara: from the calendar nothing; to the calendar nothing\n"
+
+
+def test_a_recurring_todo_completed_in_the_calendar_moves_on_in_both(
+    crm_app, crm_cli, connected, customer, h
+):
+    tid = h.add(customer, title="پیگیری ماهانه", kind="follow_up", due="1404-01-05 10:00",
+                assignee="sara", rrule="FREQ=WEEKLY;COUNT=3")
+    _sync(crm_cli)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        uid, first = uow.session.get(Task, tid).uid, uow.session.get(Task, tid).due_at
+
+    def complete(cal, comp):
+        comp["STATUS"] = "COMPLETED"
+
+    _edit(connected, uid, complete)
+    out = _sync(crm_cli)
+    assert out["from_calendar"]["completed"] == [tid]
+    assert out["to_calendar"]["updated"] == [tid]  # the next occurrence goes back
+    assert _task(crm_app, tid)[:2] == ("open", first + timedelta(days=7))
+    todo = _remote_object(connected, uid).icalendar_component
+    assert str(todo["STATUS"]) == "NEEDS-ACTION"
+    assert todo["DUE"].dt.isoformat() == "2025-04-01T10:00:00+03:30"
+    assert _sync(crm_cli)["to_calendar"]["updated"] == []
