@@ -139,9 +139,28 @@ def _host(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
+def _describe(exc: BaseException) -> str:
+    """What went wrong, in a few words a shop owner can act on (no URL with a password, no repr)."""
+    status = getattr(exc, "status", None)
+    if status in (401, 403):
+        return f"refused the login (HTTP {status})"
+    if status == 404:
+        return "has no calendar at this URL (HTTP 404)"
+    if isinstance(status, int):
+        return f"answered HTTP {status}"
+    text = " ".join(str(exc).split())
+    for needle, words in (("Connection refused", "cannot be reached (connection refused)"),
+                          ("Name or service not known", "cannot be reached (unknown host)"),
+                          ("Temporary failure in name resolution", "cannot be reached (unknown host)"),
+                          ("timed out", "did not answer in time"),
+                          ("CERTIFICATE_VERIFY_FAILED", "has a TLS certificate that is not trusted")):
+        if needle in text:
+            return words
+    return text[:160] or exc.__class__.__name__
+
+
 def _server_error(conn_url: str, exc: Exception) -> CalendarServerError:
-    text = " ".join(str(exc).split())[:160] or exc.__class__.__name__
-    return CalendarServerError(f"calendar server {_host(conn_url)} failed: {text}", field="url")
+    return CalendarServerError(f"calendar server {_host(conn_url)} {_describe(exc)}", field="url")
 
 
 def _open(conn: CalendarConnection):
@@ -203,7 +222,11 @@ def connect(
     elif conn.url != url:
         for item in uow.session.scalars(select(CalendarItem).where(CalendarItem.username == user)):
             uow.session.delete(item)
-        conn.sync_token = None
+        conn.sync_token = conn.last_sync_at = None
+    elif conn.style != style and conn.sync_token is not None:
+        # the objects already there would have to change from to-dos to events (or back)
+        raise ValidationError(f"{user}'s tasks are in this calendar as {conn.style}; to use {style}, "
+                              "connect to another (empty) calendar", field="style")
     conn.url, conn.login, conn.style = url, (login or "").strip() or None, style
     conn.password_ref = _check_password_ref(password)
     conn.last_error = None
@@ -305,9 +328,15 @@ def sync_user(uow, username: str) -> SyncResult:
 
 
 def _pull(uow, conn: CalendarConnection, calendar, result: SyncResult) -> str:
-    changes = calendar.get_objects_by_sync_token(
-        conn.sync_token, load_objects=True, disable_fallback=True
-    )
+    try:
+        changes = calendar.get_objects_by_sync_token(
+            conn.sync_token, load_objects=True, disable_fallback=True
+        )
+    except Exception as exc:  # noqa: BLE001
+        if "{DAV:}valid-sync-token" not in (getattr(exc, "preconditions", None) or ()):
+            raise
+        # RFC 6578 3.2: the server forgot our token; read everything again (ETags avoid re-applying)
+        changes = calendar.get_objects_by_sync_token(None, load_objects=True, disable_fallback=True)
     items = {
         i.href: i
         for i in uow.session.scalars(
@@ -624,7 +653,7 @@ def sync_all(uow_factory, *, user: str | None = None) -> tuple[list[SyncResult],
             with uow_factory() as uow:
                 conn = uow.session.get(CalendarConnection, name)
                 if conn is not None:
-                    conn.last_error = str(exc)[:500]
+                    conn.last_error = exc.message[:500]
     return results, errors
 
 
@@ -645,6 +674,6 @@ def sync_all_in(uow) -> dict[str, Any]:
             summary["transferred"] += result.transferred
         except CRMError as exc:
             conn = uow.session.get(CalendarConnection, name)
-            conn.last_error = str(exc)[:500]
+            conn.last_error = exc.message[:500]
             summary["failed"].append(name)
     return summary

@@ -429,19 +429,24 @@ def _sync_line(r) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def calendar_status(as_json):
     """The connected calendars, their last sync and error (passwords are never shown)."""
+    from crmcore.api import cli_language, formatter_for
+
     from .calendar_sync import status
 
-    with get_app().unit_of_work(readonly=True) as uow:
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
         rows = status(uow)
+        fmt = formatter_for(uow, cli_language(), calendar=_calendar(app))
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
     for row in rows:
-        when = "never"
-        if row["last_sync_at"]:
-            when = row["last_sync_at"][:16].replace("T", " ") + " UTC"
-        error = f", error: {row['last_error']}" if row["last_error"] else ""
-        click.echo(f"{row['user']}: {row['url']} ({row['style']}), {row['tasks']} task(s) in step, "
-                   f"last sync {when}{error}")
+        when = fmt.moment(row["last_sync_at"]) if row["last_sync_at"] else fmt.pick("never", "هرگز")
+        click.echo(f"{row['user']}: {row['url']} ({row['style']})")
+        count = fmt.number(row["tasks"])
+        click.echo("  " + fmt.pick(f"{count} task(s) in step, last sync {when}",
+                                   f"{count} کار هماهنگ، آخرین هماهنگی {when}"))
+        if row["last_error"]:
+            click.echo("  " + fmt.pick("last error: ", "آخرین خطا: ") + row["last_error"])
