@@ -163,6 +163,11 @@ def test_round_trip_moves_completes_cancels_and_idle_sync_transfers_nothing(
     assert kinds == {call: "VTODO", meeting: "VEVENT", gone: "VTODO"}
 
     idle = _sync(crm_cli)  # nothing changed on either side: the sync token says so
+    from crmcore_tasks.models import CalendarConnection
+
+    with crm_app.unit_of_work(readonly=True) as uow:
+        token = uow.session.get(CalendarConnection, "sara").sync_token
+    assert token and list(connected.get_objects_by_sync_token(token, disable_fallback=True)) == []
     assert idle["from_calendar"] == {
         "moved": [],
         "completed": [],
