@@ -139,6 +139,15 @@ def _host(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
+_FAILURES = (
+    ("Connection refused", "cannot be reached (connection refused)"),
+    ("Name or service not known", "cannot be reached (unknown host)"),
+    ("Temporary failure in name resolution", "cannot be reached (unknown host)"),
+    ("timed out", "did not answer in time"),
+    ("CERTIFICATE_VERIFY_FAILED", "has a TLS certificate that is not trusted"),
+)
+
+
 def _describe(exc: BaseException) -> str:
     """What went wrong, in a few words a shop owner can act on (no URL with a password, no repr)."""
     status = getattr(exc, "status", None)
@@ -149,11 +158,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(status, int):
         return f"answered HTTP {status}"
     text = " ".join(str(exc).split())
-    for needle, words in (("Connection refused", "cannot be reached (connection refused)"),
-                          ("Name or service not known", "cannot be reached (unknown host)"),
-                          ("Temporary failure in name resolution", "cannot be reached (unknown host)"),
-                          ("timed out", "did not answer in time"),
-                          ("CERTIFICATE_VERIFY_FAILED", "has a TLS certificate that is not trusted")):
+    for needle, words in _FAILURES:
         if needle in text:
             return words
     return text[:160] or exc.__class__.__name__
@@ -225,8 +230,9 @@ def connect(
         conn.sync_token = conn.last_sync_at = None
     elif conn.style != style and conn.sync_token is not None:
         # the objects already there would have to change from to-dos to events (or back)
-        raise ValidationError(f"{user}'s tasks are in this calendar as {conn.style}; to use {style}, "
-                              "connect to another (empty) calendar", field="style")
+        raise ValidationError(
+            f"{user}'s tasks are in this calendar as {conn.style}; to use {style}, connect to "
+            "another (empty) calendar", field="style")
     conn.url, conn.login, conn.style = url, (login or "").strip() or None, style
     conn.password_ref = _check_password_ref(password)
     conn.last_error = None
@@ -314,9 +320,6 @@ def sync_user(uow, username: str) -> SyncResult:
         token = _pull(uow, conn, calendar, result)
         pushed = _push(uow, conn, client, calendar, result)
         conn.sync_token = _after_push(conn, calendar, token, pushed)
-    except CalendarServerError as exc:
-        conn.last_error = exc.message[:500]
-        raise
     except CRMError:
         raise
     except Exception as exc:  # noqa: BLE001  network and protocol failures: one line, no traceback
@@ -523,14 +526,12 @@ def _apply_exceptions(uow, task: Task, item: dict[str, Any], overrides: list[Any
     return changed
 
 
-def _ical(task: Task, customer_name: str, style: str, kept: list[Any]) -> tuple[str, str]:
+def _ical(task: Task, customer_name: str, style: str, kept: list[Any]) -> str:
     cal = Calendar()
     cal.add("prodid", "-//crmcore//crmcore-tasks calendar sync//EN")
     cal.add("version", "2.0")
-    kind = "VEVENT"
     current = set()
     for component in task_components(task, customer_name, style=style):
-        kind = component.name if component.get("RECURRENCE-ID") is None else kind
         if component.get("RECURRENCE-ID") is not None:
             current.add(component["RECURRENCE-ID"].dt)
         cal.add_component(component)
@@ -538,10 +539,12 @@ def _ical(task: Task, customer_name: str, style: str, kept: list[Any]) -> tuple[
         if override["RECURRENCE-ID"].dt not in current:
             cal.add_component(override)
     cal.add_missing_timezones()
-    return cal.to_ical().decode("utf-8"), kind
+    return cal.to_ical().decode("utf-8")
 
 
-def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -> dict[str, CalendarItem]:
+def _push(
+    uow, conn: CalendarConnection, client, calendar, result: SyncResult
+) -> dict[str, CalendarItem]:
     items = {
         i.task_id: i
         for i in uow.session.scalars(
@@ -571,16 +574,23 @@ def _push(uow, conn: CalendarConnection, client, calendar, result: SyncResult) -
         kept = []
         if item is not None and task.rrule:
             kept = _remote_overrides(client, item.href, task)
-        data, _ = _ical(task, customer_name, conn.style, kept)
+        data = _ical(task, customer_name, conn.style, kept)
         href = (
             item.href
             if item is not None
             else str(calendar.url.join(quote(task.uid, safe="") + ".ics").canonical())
         )
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        # never overwrite what changed in the calendar since we read it: the next sync reads it
         if item is None:
             headers["If-None-Match"] = "*"
+        elif item.etag:
+            headers["If-Match"] = item.etag
         response = client.put(href, data, headers)
+        if response.status == 412:
+            result.skipped.append({"uid": task.uid, "title": task.title,
+                                   "reason": "changed in the calendar meanwhile; the next sync"})
+            continue
         if response.status not in (200, 201, 204):
             raise CalendarServerError(
                 f"calendar server {_host(conn.url)} refused task {task.id}: HTTP {response.status}",
