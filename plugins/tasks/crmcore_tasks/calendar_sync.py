@@ -17,9 +17,9 @@ One sync of a user:
    a tie the CRM wins. A deletion in the calendar always cancels the task.
 3. **To the calendar:** every task changed in the CRM since it was last in step is written to its
    object (new tasks get one at ``<collection>/<uid>.ics``); overrides the calendar holds for other
-   occurrences of a recurring task are kept; a task given to another user leaves this calendar. The
-   ETags returned are stored, and the sync token is moved past our own writes, so the next sync with
-   nothing changed transfers nothing.
+   occurrences of a recurring task are kept; a task given to another user, or of a forgotten
+   customer, leaves this calendar. The ETags returned are stored, and the sync token is moved past
+   our own writes, so the next sync with nothing changed transfers nothing.
 """
 
 from __future__ import annotations
@@ -552,7 +552,7 @@ def _push(
         )
     }
     q = (
-        select(Task, Customer.display_name)
+        select(Task, Customer.display_name, Customer.forgotten_at)
         .join(Customer, Customer.id == Task.customer_id)
         .where(Task.assignee == conn.username)
         .order_by(Task.id)
@@ -565,8 +565,14 @@ def _push(
             uow.session.delete(item)
             items.pop(item.task_id)
             result.pushed_removed.append(item.task_id)
-    for task, customer_name in uow.session.execute(q):
+    for task, customer_name, forgotten in uow.session.execute(q):
         item = items.get(task.id)
+        if forgotten is not None:  # a forgotten customer leaves no trace in calendars either
+            if item is not None:
+                client.delete(item.href)
+                uow.session.delete(item)
+                result.pushed_removed.append(task.id)
+            continue
         if item is None and task.state != "open":
             continue
         if item is not None and item.synced_sequence == task.sequence:

@@ -420,3 +420,16 @@ def test_a_recurring_todo_completed_in_the_calendar_moves_on_in_both(
     assert str(todo["STATUS"]) == "NEEDS-ACTION"
     assert todo["DUE"].dt.isoformat() == "2025-04-01T10:00:00+03:30"
     assert _sync(crm_cli)["to_calendar"]["updated"] == []
+
+
+def test_a_forgotten_customer_leaves_the_calendar(crm_app, crm_cli, connected, customer, h):
+    tid = h.add(customer, title="تماس با مریم رضایی", due="1404-01-05 10:30", assignee="sara")
+    _sync(crm_cli)
+    with crm_app.unit_of_work(readonly=True) as uow:
+        uid = uow.session.get(Task, tid).uid
+    assert "مریم" in _remote_object(connected, uid).data
+    assert crm_cli("customers", "forget", str(customer), "--yes").exit_code == 0
+    assert _sync(crm_cli)["to_calendar"]["removed"] == [tid]
+    with pytest.raises(caldav.lib.error.NotFoundError):
+        _remote_object(connected, uid)
+    assert h.count(CalendarItem) == 0
