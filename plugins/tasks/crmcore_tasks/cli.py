@@ -1,4 +1,5 @@
-"""``crm tasks …``: add, list, show, done, snooze, cancel, agenda, ical export, ics import, and users."""
+"""``crm tasks …``: add, list, show, done, snooze, cancel, agenda, ical export, ics import, users, and
+CalDAV calendar sync."""
 from __future__ import annotations
 
 import click
