@@ -1,4 +1,5 @@
-"""``crm tasks …``: add, list, show, done, snooze, cancel, agenda, ical export, ics import, and users."""
+"""``crm tasks …``: add, list, show, done, snooze, cancel, agenda, ical export, ics import, users, and
+CalDAV calendar sync."""
 from __future__ import annotations
 
 import click
@@ -358,3 +359,95 @@ def users_deactivate(username):
     with get_app().unit_of_work() as uow:
         set_active(uow, username, False)
     click.echo(f"{username} deactivated")
+
+
+@tasks.group("calendar")
+def calendar():
+    """Two-way sync of each user's tasks with a CalDAV calendar (Nextcloud, Fastmail, iCloud…)."""
+
+
+@calendar.command("connect")
+@click.argument("user")
+@click.option("--url", required=True,
+              help="The CalDAV collection, e.g. https://cloud.example.ir/remote.php/dav/calendars/"
+                   "sara/crm/")
+@click.option("--username", "login", help="Login on the CalDAV server.")
+@click.option("--password", help="env:NAME — the environment variable holding the password.")
+@click.option("--style", type=click.Choice(["mixed", "events"]), default="mixed", show_default=True,
+              help="mixed: to-dos for tasks, events for appointments; events: every task an event.")
+@click.option("--no-check", is_flag=True, help="Store without asking the server first.")
+def calendar_connect(user, url, login, password, style, no_check):
+    """Connect USER's tasks to a CalDAV calendar (the next sync sends them all)."""
+    from .calendar_sync import connect
+
+    with get_app().unit_of_work() as uow:
+        conn = connect(uow, user, url=url, login=login, password=password, style=style,
+                       check=not no_check)
+        click.echo(f"{conn.username}: connected to {conn.url}")
+
+
+@calendar.command("sync")
+@click.argument("user", required=False)
+@click.option("--json", "as_json", is_flag=True)
+def calendar_sync(user, as_json):
+    """Sync USER's tasks (or every connected user's) both ways; prints what moved each way."""
+    from crmcore.api import CRMError
+
+    from .calendar_sync import sync_all
+
+    app = get_app()
+    results, errors = sync_all(app.unit_of_work, user=user)
+    if as_json:
+        echo_json({"results": [r.to_dict() for r in results], "errors": errors})
+    else:
+        for r in results:
+            click.echo(_sync_line(r))
+        if not results and not errors:
+            click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
+    if errors:
+        raise CRMError(errors[0] if len(errors) == 1 else
+                       f"{len(errors)} calendars failed; first: {errors[0]}")
+
+
+def _sync_line(r) -> str:
+    d = r.to_dict()
+    back = d["from_calendar"]
+    kinds = ("moved", "completed", "cancelled", "updated", "created")
+    parts = [f"{len(back[k])} {k}" for k in kinds if back[k]]
+    words = {"created": "new", "updated": "changed", "removed": "removed"}
+    out = [f"{len(d['to_calendar'][k])} {word}" for k, word in words.items() if d["to_calendar"][k]]
+    line = (f"{r.user}: from the calendar {', '.join(parts) or 'nothing'}; "
+            f"to the calendar {', '.join(out) or 'nothing'}")
+    if r.conflicts:
+        won = sum(1 for c in r.conflicts if c["winner"] == "crm")
+        line += f"; {len(r.conflicts)} conflict(s), CRM kept {won}"
+    if back["skipped"]:
+        line += f"; {len(back['skipped'])} calendar item(s) skipped"
+    return line
+
+
+@calendar.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def calendar_status(as_json):
+    """The connected calendars, their last sync and error (passwords are never shown)."""
+    from crmcore.api import cli_language, formatter_for
+
+    from .calendar_sync import status
+
+    app = get_app()
+    with app.unit_of_work(readonly=True) as uow:
+        rows = status(uow)
+        fmt = formatter_for(uow, cli_language(), calendar=_calendar(app))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
+    for row in rows:
+        when = fmt.moment(row["last_sync_at"]) if row["last_sync_at"] else fmt.pick("never", "هرگز")
+        click.echo(f"{row['user']}: {row['url']} ({row['style']})")
+        count = fmt.number(row["tasks"])
+        click.echo("  " + fmt.pick(f"{count} task(s) in step, last sync {when}",
+                                   f"{count} کار هماهنگ، آخرین هماهنگی {when}"))
+        if row["last_error"]:
+            click.echo("  " + fmt.pick("last error: ", "آخرین خطا: ") + row["last_error"])

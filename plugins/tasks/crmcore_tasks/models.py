@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmcore.api import Base, JSONType, utcnow
@@ -125,3 +125,43 @@ class TaskCompletion(Base):
     #: completed after the occurrence had become overdue
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class CalendarConnection(Base):
+    """A user's CalDAV calendar (``crm tasks calendar connect``): where their tasks are kept in step.
+    ``password_ref`` is a reference (``env:NAME``), never the password itself."""
+
+    __tablename__ = "tasks_calendar_connections"
+
+    username: Mapped[str] = mapped_column(
+        ForeignKey("tasks_users.username", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    login: Mapped[Optional[str]] = mapped_column(String(200))
+    password_ref: Mapped[Optional[str]] = mapped_column(String(200))
+    #: ``events`` (every task a VEVENT) or ``mixed`` (VTODO for tasks that are not appointments)
+    style: Mapped[str] = mapped_column(String(10), default="mixed")
+    #: the RFC 6578 token of the last sync; NULL until the first one
+    sync_token: Mapped[Optional[str]] = mapped_column(String(500))
+    last_sync_at: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CalendarItem(Base):
+    """Where one task lives in its user's CalDAV calendar: the object's href and the ETag seen last, and
+    the task's ``sequence`` when the two sides last agreed (a higher one means a change to send)."""
+
+    __tablename__ = "tasks_calendar_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("tasks_calendar_connections.username", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
+    href: Mapped[str] = mapped_column(String(1000))
+    etag: Mapped[Optional[str]] = mapped_column(String(200))
+    synced_sequence: Mapped[Optional[int]] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("username", "task_id", name="uq_tasks_calendar_items_username_task_id"),
+        UniqueConstraint("username", "href", name="uq_tasks_calendar_items_username_href"),
+    )
