@@ -153,6 +153,10 @@ class CalendarItem(Base):
 
     __tablename__ = "tasks_calendar_items"
 
+    # the calendar copy of a task (its href names the task's UID, not the person): deleted from
+    # the calendar with the task; nothing personal here
+    __customer_data__ = CustomerData(via="task_id", keep=("username", "href", "etag"))
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(
         ForeignKey("tasks_calendar_connections.username", ondelete="CASCADE"), index=True)
