@@ -100,6 +100,14 @@ def fill_what_the_demo_leaves_empty(uow, customers) -> None:
             select(FollowUp.id).where(FollowUp.response_id == response.id)) is None:
         s.add(FollowUp(response_id=response.id, customer_id=response.customer_id, status="open",
                        created_at=uow.now(), note="unhappy with the courier, call back"))
+    from crmcore_tasks.models import CalendarConnection, CalendarItem, Task
+
+    task = s.scalars(select(Task).where(Task.assignee.is_not(None)).order_by(Task.id)).first()
+    username = task.assignee
+    if s.get(CalendarConnection, username) is None:
+        s.add(CalendarConnection(username=username, url="http://127.0.0.1:1/cal/",
+                                 password_ref="env:CAL", created_at=uow.now()))
+    s.add(CalendarItem(username=username, task_id=task.id, href=f"/cal/{task.uid}.ics", etag='"1"'))
     friend = add_customer(uow, name="دوست تازه", phones=["09390001122"])
     attach(uow, friend, code_of(uow, customers[2].id), device="device-fingerprint-77")
     record_interaction(uow, friend, kind="purchase", amount="9000000", currency="IRR",

@@ -61,7 +61,8 @@ class SurveyVersion(Base):
 
 class Invitation(Base):
     __tablename__ = "surveys_invitations"
-    __customer_data__ = CustomerData(keep=("token", "channel", "trigger", "source_key", "status"))
+    __customer_data__ = CustomerData(keep=("token", "channel", "trigger", "source_key", "status",
+                                           "delivery_ref", "delivery_note"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))
