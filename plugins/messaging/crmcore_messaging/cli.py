@@ -603,3 +603,8 @@ def serve_webhooks(host, port):
     with make_server(host, port, WebhookApp(app)) as server:
         click.echo(f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…")
         server.serve_forever()
+
+
+from .chat_cli import chat as _chat  # noqa: E402  (the chat bot's commands)
+
+messages.add_command(_chat)

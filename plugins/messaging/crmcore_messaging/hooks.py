@@ -25,9 +25,10 @@ def crm_web_segment_actions():
 
 @hookimpl
 def crm_web_routes():
+    from .chat_web import ROUTES as CHAT_ROUTES
     from .web import ROUTES
 
-    return ROUTES
+    return [*ROUTES, *CHAT_ROUTES]
 
 
 @hookimpl
@@ -129,6 +130,10 @@ def referrals_reward_earned(uow, reward, beneficiary, friend):
 @hookimpl(optionalhook=True)
 def tickets_reply_sender(uow, channel):
     """An agent's ticket reply goes out through this business's provider for the channel."""
+    if channel == "chat":
+        from .chat import reply_sender as chat_sender
+
+        return chat_sender(uow)
     from .ticket_replies import reply_sender
 
     return reply_sender(uow, channel)
