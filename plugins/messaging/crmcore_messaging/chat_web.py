@@ -55,12 +55,23 @@ def create_app(crm) -> Starlette:
 
 
 def reply_from_page(ctx):
-    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
-    text = (ctx.body or {}).get("text", "")
-    send_to_customer(ctx.uow, customer, text)
+    """The 360° page's form: sent, back to the customer; refused, the form again with the reason
+    beside the field (422, nothing stored)."""
     from starlette.responses import RedirectResponse
 
-    return RedirectResponse(f"/customers/{customer.id}", status_code=303)
+    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
+    text = str((ctx.body or {}).get("text", ""))
+    try:
+        with ctx.uow.session.begin_nested():
+            send_to_customer(ctx.uow, customer, text)
+    except CRMError as exc:
+        response = ctx.render("crmcore_messaging:web/chat_reply.html",
+                              title="پیام چت" if ctx.lang == "fa" else "Chat message",
+                              customer=customer, text=text, error=exc.message,
+                              tr=lambda en, fa: fa if ctx.lang == "fa" else en)
+        response.status_code = 422
+        return response
+    return RedirectResponse(f"/customers/{customer.id}?ok=chat_sent", status_code=303)
 
 
 def api_reply(ctx):
@@ -76,3 +87,24 @@ ROUTES = [
     WebRoute("/chat/{customer_id:int}", api_reply, methods=("POST",), access="write",
              summary="messaging: send a chat message to the customer's linked chat ({text})"),
 ]
+
+
+def profile_items(uow, customer) -> tuple[list, dict | None]:
+    """The chat lines of messaging's customer panel: the linked chat and the form to write to it."""
+    from sqlalchemy import select
+
+    from crmcore.api import ui
+
+    from .chat_models import ChatLink
+
+    L = ui.Label
+    link = uow.session.scalar(select(ChatLink).where(ChatLink.customer_id == customer.id)
+                              .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1))
+    if link is None:
+        return [], None
+    fields = ui.FieldList([ui.Field(L("Chat linked", "چت وصل‌شده"),
+                                    [link.name or link.chat_id, link.linked_at])])
+    form = ui.Action(L("Send on chat", "ارسال در چت"), f"/chat/{customer.id}", tone="info",
+                     fields=[ui.ActionField("text", L("Chat message", "پیام چت"), "textarea",
+                                            required=True)])
+    return [fields, form], {"chat_id": link.chat_id, "linked_at": link.linked_at.isoformat()}

@@ -239,3 +239,33 @@ def test_the_webhook_needs_the_secret_token_and_applies_updates_once(
         assert client.post(url, json=text, headers=headers).json()["outcome"] == "recorded"
         assert client.post(url, json=text, headers=headers).json()["outcome"] == "duplicate"
     assert interactions(crm_app, shop["maryam"]) == [("message", "in", "قیمت این کالا؟")]
+
+
+def test_an_agent_writes_to_the_linked_chat_from_the_customer_page(crm_app, bot_api, shop):
+    from crmcore.testing import add_user
+    from crmcore.testing.web import login
+    from crmcore_messaging.chat import handle_update
+
+    with crm_app.unit_of_work(actor="setup") as uow:
+        add_user(uow, "agent", "a-long-pass-phrase-1", "agent")
+        add_user(uow, "viewer", "a-long-pass-phrase-1", "read-only")
+    with crm_app.unit_of_work() as uow:
+        assert handle_update(uow, message(40, contact=own_contact()))["outcome"] == "linked"
+    maryam = shop["maryam"]
+    with web_client(crm_app) as client:
+        csrf = login(client, "agent", "a-long-pass-phrase-1")
+        page = client.get(f"/customers/{maryam}")
+        assert "ارسال در چت" in page.text and "چت وصل‌شده" in page.text
+        empty = client.post(f"/p/messaging/chat/{maryam}", data={"csrf_token": csrf, "text": " "})
+        assert empty.status_code == 422
+        assert 'id="text-error">write the message</span>' in empty.text
+        sent = client.post(f"/p/messaging/chat/{maryam}",
+                           data={"csrf_token": csrf, "text": "سفارش شما ارسال شد"})
+        assert sent.status_code == 200 and str(sent.url).endswith(f"/customers/{maryam}?ok=chat_sent")
+        assert bot_api.sent[-1] == {"chat_id": "7001", "text": "سفارش شما ارسال شد"}
+        client.cookies.clear()
+        csrf = login(client, "viewer", "a-long-pass-phrase-1")
+        assert "ارسال در چت" not in client.get(f"/customers/{maryam}").text
+        refused = client.post(f"/p/messaging/chat/{maryam}", data={"csrf_token": csrf, "text": "x"})
+        assert refused.status_code == 403
+    assert interactions(crm_app, maryam) == [("message", "out", "سفارش شما ارسال شد")]
