@@ -26,6 +26,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 from typing import Any, Callable
 
 import attrs
@@ -292,6 +293,10 @@ def set_webhook(uow, url: str | None) -> dict[str, Any]:
     if not config.secret:
         raise ValidationError("set chat_webhook_secret (env:NAME) first: the webhook refuses "
                               "updates without it", field="chat_webhook_secret")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", config.secret):
+        raise ValidationError("the bot API takes a secret token of 1-256 letters, digits, _ and -; "
+                              "change the variable chat_webhook_secret names",
+                              field="chat_webhook_secret")
     api.call("setWebhook", {"url": url, "secret_token": config.secret,
                             "allowed_updates": ALLOWED_UPDATES})
     return {"webhook": url}
