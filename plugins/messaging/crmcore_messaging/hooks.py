@@ -72,9 +72,9 @@ def crm_interaction_recorded(uow, interaction, customer):
 
 @hookimpl
 def crm_customers_merged(uow, kept, merged):
-    from .models import ConsentChange, Message
+    from .models import ChatLink, ChatMessage, ConsentChange, Message
 
-    for model in (Message, ConsentChange):
+    for model in (Message, ConsentChange, ChatLink, ChatMessage):
         uow.session.execute(update(model).where(model.customer_id == merged.id).values(customer_id=kept.id))
 
 
@@ -89,6 +89,13 @@ def crm_customer_forgotten(uow, customer):
                                               Message.status == "queued").values(
         status="blocked", error="customer forgotten"))
     uow.session.execute(update(ConsentChange).where(ConsentChange.customer_id == customer.id).values(detail=None))
+    from .models import ChatLink, ChatMessage
+
+    # the chat is unlinked (a new contact must be shared) and its texts erased
+    uow.session.execute(update(ChatMessage).where(ChatMessage.customer_id == customer.id).values(
+        text="", error=None))
+    uow.session.execute(update(ChatLink).where(ChatLink.customer_id == customer.id).values(
+        customer_id=None, phone_e164=None, name=None, linked_at=None))
 
 
 # --- other plugins' events (the catalogue in docs/writing-plugins.md) ----------------------------------

@@ -269,3 +269,25 @@ def test_an_agent_writes_to_the_linked_chat_from_the_customer_page(crm_app, bot_
         refused = client.post(f"/p/messaging/chat/{maryam}", data={"csrf_token": csrf, "text": "x"})
         assert refused.status_code == 403
     assert interactions(crm_app, maryam) == [("message", "out", "سفارش شما ارسال شد")]
+
+
+def test_a_forgotten_customer_is_unlinked_and_their_chat_texts_erased(crm_app, crm_cli, bot_api,
+                                                                      shop):
+    from crmcore.api import forget_customer
+    from crmcore_messaging.chat import handle_update
+    from crmcore_messaging.chat_models import ChatLink, ChatMessage
+
+    with crm_app.unit_of_work() as uow:
+        handle_update(uow, message(50, contact=own_contact()))
+        handle_update(uow, message(51, text="آدرس من: تهران، خیابان ولیعصر"))
+    with crm_app.unit_of_work() as uow:
+        forget_customer(uow, shop["maryam"])
+    with crm_app.unit_of_work(readonly=True) as uow:
+        link = uow.session.scalar(select(ChatLink))
+        assert (link.customer_id, link.phone_e164, link.name) == (None, None, None)
+        texts = uow.session.scalars(select(ChatMessage.text).where(
+            ChatMessage.direction == "in")).all()
+        assert "آدرس من: تهران، خیابان ولیعصر" not in texts
+    # the next message asks for the contact again
+    with crm_app.unit_of_work() as uow:
+        assert handle_update(uow, message(52, text="سلام"))["outcome"] == "asked_contact"
