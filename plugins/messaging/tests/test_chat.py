@@ -170,6 +170,7 @@ def test_a_chat_message_becomes_a_ticket_and_the_agents_reply_reaches_the_bot(
     replied = crm_cli("tickets", "reply", str(ticket["id"]), "--agent", "sara",
                       "--body", "ارسال شد؛ فردا می‌رسد")
     assert replied.exit_code == 0, replied.stderr
+    assert replied.stdout.splitlines()[-1] == "  reply sent by chat to customer:1"
     assert bot_api.sent[-1] == {"chat_id": "7001", "text": "ارسال شد؛ فردا می‌رسد"}
     delivery = crm_cli("tickets", "show", str(ticket["id"]), "--json").json()["messages"][-1]
     assert delivery["delivery"]["status"] == "sent"
