@@ -329,7 +329,8 @@ def _send_now(app, config: BotConfig, row_id: int, chat_id: str, text: str,
         log.warning("chat: message %s not sent: %s", row_id, exc)
     with app.unit_of_work(actor="messaging:chat") as uow:
         row = uow.session.get(ChatMessage, row_id)
-        row.status, row.error, row.provider_message_id = status, error, ref
+        if row is not None:  # None: its savepoint was rolled back after it was queued
+            row.status, row.error, row.provider_message_id = status, error, ref
 
 
 def customer_chat(uow, customer: Customer) -> ChatLink:

@@ -8,6 +8,13 @@ import click
 from crmcore.api import echo_json, get_app
 
 
+def _bot_error(exc) -> Exception:
+    """The bot API's refusal as the one-line error every command prints (the token never in it)."""
+    from crmcore.api import CRMError
+
+    return CRMError(str(exc), field="bot")
+
+
 @click.group()
 def chat():
     """The shop's chat bot (Telegram-compatible Bot API; Bale at https://tapi.bale.ai)."""
@@ -20,11 +27,17 @@ def chat():
 @click.option("--json", "as_json", is_flag=True)
 def poll(once, wait, as_json):
     """Fetch new messages from the bot API (for servers the bot API cannot call)."""
+    from .channels.base import DeliveryError
     from .chat import poll_once
 
     app = get_app()
     while True:
-        out = poll_once(app, wait=0 if once else wait)
+        try:
+            out = poll_once(app, wait=0 if once else wait)
+        except DeliveryError as exc:
+            raise _bot_error(exc) from None
+        except KeyboardInterrupt:
+            return
         if as_json:
             echo_json(out)
         else:
@@ -44,12 +57,16 @@ def webhook(url, delete):
     chat_webhook_secret as its secret token."""
     from crmcore.api import ValidationError
 
+    from .channels.base import DeliveryError
     from .chat import set_webhook
 
     if not delete and not url:
         raise ValidationError("give the webhook URL, or --delete", field="url")
-    with get_app().unit_of_work() as uow:
-        out = set_webhook(uow, None if delete else url)
+    try:
+        with get_app().unit_of_work() as uow:
+            out = set_webhook(uow, None if delete else url)
+    except DeliveryError as exc:
+        raise _bot_error(exc) from None
     click.echo("webhook removed; poll with `crm messages chat poll`" if delete
                else f"the bot API now sends updates to {out['webhook']}")
 

@@ -292,3 +292,15 @@ def test_a_forgotten_customer_is_unlinked_and_their_chat_texts_erased(crm_app, c
     # the next message asks for the contact again
     with crm_app.unit_of_work() as uow:
         assert handle_update(uow, message(52, text="سلام"))["outcome"] == "asked_contact"
+
+
+def test_a_bot_api_refusal_is_one_line_without_the_token(crm_app, crm_cli, bot_api, shop,
+                                                         monkeypatch):
+    monkeypatch.setenv("TEST_BOT_TOKEN", "999:wrong-token")
+    out = crm_cli("messages", "chat", "poll", "--once")
+    assert out.exit_code == 1
+    assert out.stderr.strip().splitlines()[-1].endswith("(getUpdates) refused: 401 Unauthorized")
+    assert "wrong-token" not in out.stdout + out.stderr
+    monkeypatch.delenv("TEST_BOT_TOKEN")
+    out = crm_cli("messages", "chat", "poll", "--once")
+    assert out.exit_code == 1 and "TEST_BOT_TOKEN, which is not set" in out.stderr
