@@ -27,14 +27,20 @@ import hmac
 import logging
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 import httpx
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, ValidationError, get_customer, parse_phone, record_interaction, to_ascii_digits,
+    Customer,
+    ValidationError,
+    get_customer,
+    parse_phone,
+    record_interaction,
+    to_ascii_digits,
 )
 
 from .channels.base import DeliveryError
@@ -337,8 +343,8 @@ def customer_chat(uow, customer: Customer) -> ChatLink:
     link = uow.session.scalar(select(ChatLink).where(ChatLink.customer_id == customer.id)
                               .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1))
     if link is None:
-        raise ValidationError(f"customer {customer.id} has not linked a chat: they write to the bot "
-                              "and share their phone contact first", field="customer")
+        raise ValidationError(f"customer {customer.id} has not linked a chat: they write to the "
+                              "bot and share their phone contact first", field="customer")
     return link
 
 

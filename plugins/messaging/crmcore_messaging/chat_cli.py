@@ -21,7 +21,8 @@ def chat():
 
 
 @chat.command("poll")
-@click.option("--once", is_flag=True, help="One getUpdates call, then stop (else poll until Ctrl-C).")
+@click.option("--once", is_flag=True,
+              help="One getUpdates call, then stop (else poll until Ctrl-C).")
 @click.option("--wait", type=click.IntRange(0, 50), default=25, show_default=True,
               help="Seconds each getUpdates call waits for new messages (long polling).")
 @click.option("--json", "as_json", is_flag=True)
@@ -41,7 +42,8 @@ def poll(once, wait, as_json):
         if as_json:
             echo_json(out)
         else:
-            done = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(out["outcomes"].items()))
+            done = ", ".join(f"{n} {k.replace('_', ' ')}"
+                             for k, n in sorted(out["outcomes"].items()))
             click.echo(f"{out['updates']} update(s)" + (f": {done}" if done else ""))
         if once:
             return
@@ -77,9 +79,9 @@ def status(as_json):
     """The bot's settings (secrets only by their variable name) and its chats."""
     from sqlalchemy import func, select
 
+    from .chat import OFFSET_KEY
     from .chat_models import ChatLink, ChatMessage
     from .models import SettingValue
-    from .chat import OFFSET_KEY
     from .settings import get_settings
 
     with get_app().unit_of_work(readonly=True) as uow:
@@ -128,4 +130,5 @@ def send(customer, text):
         from .chat_models import ChatMessage
 
         row = uow.session.get(ChatMessage, row_id)
-        click.echo(f"chat message {row.id}: {row.status}" + (f" ({row.error})" if row.error else ""))
+        error = f" ({row.error})" if row.error else ""
+        click.echo(f"chat message {row.id}: {row.status}{error}")

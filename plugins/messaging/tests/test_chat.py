@@ -1,5 +1,5 @@
-"""The chat channel against a fake Telegram-shaped Bot API on 127.0.0.1 (``POST /bot<token>/<method>``
-with JSON, answers ``{"ok": …, "result"|"error_code"/"description"}``, ``getUpdates`` honouring
+"""The chat channel against a fake Telegram-shaped Bot API on 127.0.0.1
+(``POST /bot<token>/<method>`` with JSON, answers ``{"ok": …, "result"|"error_code"/"description"}``, ``getUpdates`` honouring
 ``offset``): customers link their chat by sharing their own contact, their messages become
 interactions and chat tickets, agents' replies reach ``sendMessage``; the webhook checks the
 secret-token header; polling twice records nothing twice."""
@@ -243,9 +243,10 @@ def test_the_webhook_needs_the_secret_token_and_applies_updates_once(
 
 
 def test_an_agent_writes_to_the_linked_chat_from_the_customer_page(crm_app, bot_api, shop):
+    from crmcore_messaging.chat import handle_update
+
     from crmcore.testing import add_user
     from crmcore.testing.web import login
-    from crmcore_messaging.chat import handle_update
 
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "agent", "a-long-pass-phrase-1", "agent")
@@ -262,7 +263,8 @@ def test_an_agent_writes_to_the_linked_chat_from_the_customer_page(crm_app, bot_
         assert 'id="text-error">write the message</span>' in empty.text
         sent = client.post(f"/p/messaging/chat/{maryam}",
                            data={"csrf_token": csrf, "text": "سفارش شما ارسال شد"})
-        assert sent.status_code == 200 and str(sent.url).endswith(f"/customers/{maryam}?ok=chat_sent")
+        assert sent.status_code == 200
+        assert str(sent.url).endswith(f"/customers/{maryam}?ok=chat_sent")
         assert bot_api.sent[-1] == {"chat_id": "7001", "text": "سفارش شما ارسال شد"}
         client.cookies.clear()
         csrf = login(client, "viewer", "a-long-pass-phrase-1")
@@ -274,9 +276,10 @@ def test_an_agent_writes_to_the_linked_chat_from_the_customer_page(crm_app, bot_
 
 def test_a_forgotten_customer_is_unlinked_and_their_chat_texts_erased(crm_app, crm_cli, bot_api,
                                                                       shop):
-    from crmcore.api import forget_customer
     from crmcore_messaging.chat import handle_update
     from crmcore_messaging.chat_models import ChatLink, ChatMessage
+
+    from crmcore.api import forget_customer
 
     with crm_app.unit_of_work() as uow:
         handle_update(uow, message(50, contact=own_contact()))
