@@ -646,3 +646,8 @@ def serve_webhooks(host, port):
         click.echo(f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…")
         click.echo("  gateway delivery reports: /messaging/<ghasedak|smsir|melipayamak>/status?token=…")
         server.serve_forever()
+
+
+from .chat_cli import chat as _chat  # noqa: E402  (the chat bot's commands)
+
+messages.add_command(_chat)

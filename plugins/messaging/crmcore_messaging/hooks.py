@@ -25,9 +25,10 @@ def crm_web_segment_actions():
 
 @hookimpl
 def crm_web_routes():
+    from .chat_web import ROUTES as CHAT_ROUTES
     from .web import ROUTES
 
-    return ROUTES
+    return [*ROUTES, *CHAT_ROUTES]
 
 
 @hookimpl
@@ -91,6 +92,11 @@ def crm_customer_forgotten(uow, customer):
     uow.session.execute(update(Message).where(Message.customer_id == customer.id,
                                               Message.status == "queued").values(
         status="blocked", error="customer forgotten"))
+    from .models import ChatLink
+
+    # the chat is unlinked (a new contact must be shared); its texts are erased by declaration
+    uow.session.execute(update(ChatLink).where(ChatLink.customer_id == customer.id).values(
+        customer_id=None, phone_e164=None, name=None, linked_at=None))
 
 
 # --- other plugins' events (the catalogue in docs/writing-plugins.md) ----------------------------------
@@ -132,6 +138,10 @@ def referrals_reward_earned(uow, reward, beneficiary, friend):
 @hookimpl(optionalhook=True)
 def tickets_reply_sender(uow, channel):
     """An agent's ticket reply goes out through this business's provider for the channel."""
+    if channel == "chat":
+        from .chat import reply_sender as chat_sender
+
+        return chat_sender(uow)
     from .ticket_replies import reply_sender
 
     return reply_sender(uow, channel)

@@ -34,6 +34,23 @@ def run_reports(uow, now: datetime) -> dict[str, Any]:
     return poll_reports(uow.app, now)
 
 
+def run_chat_poll(uow, now: datetime) -> dict[str, Any]:
+    """Fetch the chat bot's waiting updates (servers without a public URL); nothing to do when no
+    bot is set or the bot API delivers by webhook."""
+    from .channels.base import DeliveryError
+    from .chat import poll_once
+    from .settings import get_settings
+
+    if not get_settings(uow)["chat_bot_token"]:
+        return {"skipped": "no chat bot"}
+    try:
+        return poll_once(uow.app)
+    except DeliveryError as exc:
+        if getattr(exc, "code", None) == 409:  # getUpdates is refused while a webhook is set
+            return {"skipped": "the bot API delivers by webhook"}
+        raise
+
+
 JOBS = [
     Job("messaging.campaigns", "Queue the messages of campaigns whose scheduled time has come.", run_campaigns),
     Job("messaging.dates", "Queue birthday (Jalali), membership anniversary and occasion greetings for today.",
@@ -42,4 +59,6 @@ JOBS = [
         run_delivery),
     Job("messaging.delivery_reports", "Ask the SMS gateways whether sent messages were delivered.",
         run_reports),
+    Job("messaging.chat_poll", "Fetch the chat bot's new messages (getUpdates) when no webhook is set.",
+        run_chat_poll),
 ]

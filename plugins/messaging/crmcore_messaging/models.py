@@ -152,3 +152,6 @@ class SettingValue(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[Any] = mapped_column(JSONType)
+
+
+from .chat_models import ChatLink, ChatMessage  # noqa: E402,F401  (the chat channel's tables)

@@ -130,6 +130,10 @@ def profile_section(uow, customer) -> ui.Panel:
             total=sum(counts.values()),
         )
     )
+    from .chat_web import profile_items
+
+    chat_items, data["chat"] = profile_items(uow, customer)
+    items += chat_items
     return ui.Panel(
         key="messaging", title=L("Messages", "پیام‌ها"), order=60, items=items, data=data
     )

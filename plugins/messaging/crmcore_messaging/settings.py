@@ -78,6 +78,27 @@ def _text(raw: Any) -> str:
     return str(raw).strip()
 
 
+def _env_ref(name: str) -> Callable[[Any], str]:
+    """Secrets are named, never stored: ``env:NAME`` reads the environment variable NAME."""
+    def parse(raw: Any) -> str:
+        text = str(raw).strip()
+        if text.lower() in ("", "off", "none"):
+            return ""
+        if not re.fullmatch(r"env:[A-Za-z_][A-Za-z0-9_]*", text):
+            raise ValidationError("give the environment variable holding it, like env:CRM_BOT_TOKEN "
+                                  "(the secret itself is never stored)", field=name)
+        return text
+    return parse
+
+
+def _base_url(raw: Any) -> str:
+    text = str(raw).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValidationError(f"{raw!r} is not a base URL like https://api.telegram.org",
+                              field="chat_api_url")
+    return text
+
+
 @attrs.frozen
 class SettingSpec:
     default: Any
@@ -104,6 +125,12 @@ SPECS: dict[str, SettingSpec] = {
         "", _text, "base of survey links only when surveys has no link template "
                    "(crm surveys settings --link-template)"),
     "webhook_token": SettingSpec("", _text, "secret the provider callbacks must carry as ?token=…"),
+    "chat_bot_token": SettingSpec("", _env_ref("chat_bot_token"),
+                                  "the chat bot's token as env:NAME (Telegram's BotFather, Bale's)"),
+    "chat_api_url": SettingSpec("https://api.telegram.org", _base_url,
+                                "the bot API: https://api.telegram.org, or https://tapi.bale.ai"),
+    "chat_webhook_secret": SettingSpec("", _env_ref("chat_webhook_secret"),
+                                       "env:NAME of the secret the bot API sends with each update"),
 }
 
 

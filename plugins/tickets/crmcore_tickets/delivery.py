@@ -1,7 +1,7 @@
 """Agents' public replies out to the customer, by the ticket's channel: email tickets by email
-(threaded with ``Message-ID``/``In-Reply-To``/``References``), phone tickets by SMS. Tickets of
-other channels (web, chat, in person, social) are answered where the customer is and are not sent
-anywhere.
+(threaded with ``Message-ID``/``In-Reply-To``/``References``), phone tickets by SMS, chat tickets
+to the chat the customer linked. Tickets of other channels (web, in person, social) are answered
+where the customer is and are not sent anywhere.
 
 The sender comes from another plugin through the hook ``tickets_reply_sender`` (messaging offers
 its providers). A reply is queued in the replying transaction, *claimed* (queued → sending) in a
@@ -29,7 +29,7 @@ RETRY_SECONDS = 60
 STALE = timedelta(minutes=15)
 #: how many earlier ids a reply's ``References`` header carries (RFC 5322 lets it be shortened)
 REFERENCES_KEPT = 20
-CHANNEL_OF = {"email": "email", "phone": "sms"}
+CHANNEL_OF = {"email": "email", "phone": "sms", "chat": "chat"}
 _REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fwd?|aw|پاسخ)\s*:\s*)+", re.IGNORECASE)
 _TICKET_TAG = re.compile(r"\s*\[\s*#\s*[0-9۰-۹]+\s*\]")
 
@@ -39,6 +39,9 @@ def recipient(customer, ticket: Ticket, channel: str) -> str | None:
     address; the first mobile phone for SMS."""
     if channel == "sms":
         return next((p.e164 for p in customer.phones if p.kind == "mobile"), None)
+    if channel == "chat":
+        # the sender (messaging) knows which chat the customer linked; tickets does not
+        return f"customer:{customer.id}"
     last = next(
         (
             m.email_from

@@ -63,6 +63,13 @@ def tickets_create_ticket(uow, customer_id, subject, body, channel, priority, de
                        priority=priority or "normal", dedup_key=dedup_key, source=source)
 
 
+@hookimpl
+def tickets_customer_message(uow, customer_id, body, channel, subject, source):
+    from .service import customer_message
+
+    return customer_message(uow, customer_id, body, channel=channel, subject=subject, source=source)
+
+
 @hookimpl(optionalhook=True)
 def surveys_detractor(uow, response, customer):
     """A detractor's survey answer becomes a high-priority ticket (once per response)."""

@@ -88,7 +88,9 @@ def tickets_reply_sender(uow, channel):
     """Offer a way to send an agent's public reply to the customer (the messaging plugin
     implements it with its configured providers).
 
-    :param channel: ``"email"`` (tickets whose channel is email) or ``"sms"`` (phone tickets).
+    :param channel: ``"email"`` (tickets whose channel is email), ``"sms"`` (phone tickets) or
+        ``"chat"`` (chat tickets; ``recipient`` is then ``customer:<id>`` and the sender finds the
+        chat that customer linked).
     :return: ``None`` when nothing can send on ``channel``; otherwise a callable
         ``send(recipient, subject, body, headers) -> str | None`` that hands one message to the
         provider and returns the provider's id for it. ``recipient`` is an email address or an
@@ -101,4 +103,18 @@ def tickets_reply_sender(uow, channel):
         ``uow``.
     :when: when replies are delivered: right after the replying command commits, and in
         ``crm jobs run`` (job ``tickets.replies``) for retries.
+    """
+
+
+@hookspec(firstresult=True)
+def tickets_customer_message(uow, customer_id, body, channel, subject, source):
+    """The customer wrote on ``channel`` (a chat message, say): the message is added as the
+    customer's reply to their newest ticket on that channel that is not closed (a resolved one
+    reopens), otherwise a new ticket is opened with ``subject`` and the message as its first one.
+    Tickets implements it.
+
+    :param channel: one of ``phone, email, web, chat, in_person, social``.
+    :param source: the calling plugin's name, stored on a new ticket.
+    :return: ``(ticket, opened)``: the :class:`crmcore_tickets.models.Ticket` and whether it is new.
+    :when: inside a unit of work; check ``uow.has_plugin("tickets")`` first.
     """

@@ -259,6 +259,22 @@ def customer_reply(uow, ticket_id: int | str, body: str, *, channel: str | None 
     return message
 
 
+def customer_message(uow, customer_id: int, body: str, *, channel: str, subject: str,
+                     source: str | None = None) -> tuple[Ticket, bool]:
+    """A message the customer sent on ``channel``: a reply on their newest ticket of that channel
+    that is not closed, else a new ticket (the rule other plugins' channels, e.g. chat, use)."""
+    channel = check_channel(channel)
+    ticket = uow.session.scalar(
+        select(Ticket).where(Ticket.customer_id == int(customer_id), Ticket.channel == channel,
+                             Ticket.state != "closed", Ticket.merged_into_id.is_(None))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
+    if ticket is not None:
+        customer_reply(uow, ticket.id, body, channel=channel)
+        return ticket, False
+    return open_ticket(uow, int(customer_id), subject=subject, body=body, channel=channel,
+                       source=source), True
+
+
 def add_note(uow, ticket_id: int | str, body: str, *, agent: str) -> TicketMessage:
     """An internal note: never shown to the customer, no effect on state or SLA."""
     ticket = editable_ticket(uow, ticket_id)

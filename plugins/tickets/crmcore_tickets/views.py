@@ -50,7 +50,7 @@ def delivery_line(m) -> str:
     d = delivery_to_dict(m)
     if d is None:
         return ""
-    by = "SMS" if d["channel"] == "sms" else "email"
+    by = {"sms": "SMS", "chat": "chat"}.get(d["channel"], "email")
     if d["status"] == "sent":
         return f"sent by {by} to {d['to']}"
     if d["status"] == "queued" and d["error"]:

@@ -379,7 +379,8 @@ def _delivery_badge(m) -> ui.Badge | None:
     d = m.delivery_status
     if m.delivery_channel is None:
         return None
-    by = L("SMS", "پیامک") if m.delivery_channel == "sms" else L("email", "ایمیل")
+    by = {"sms": L("SMS", "پیامک"), "chat": L("chat", "چت")}.get(
+        m.delivery_channel, L("email", "ایمیل"))
     if d == "sent":
         return ui.Badge(L(f"sent by {by.en}", f"با {by.fa} ارسال شد"), "success")
     if d in ("queued", "sending") and not m.delivery_error:
