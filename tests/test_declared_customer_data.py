@@ -108,6 +108,14 @@ def fill_what_the_demo_leaves_empty(uow, customers) -> None:
         s.add(CalendarConnection(username=username, url="http://127.0.0.1:1/cal/",
                                  password_ref="env:CAL", created_at=uow.now()))
     s.add(CalendarItem(username=username, task_id=task.id, href=f"/cal/{task.uid}.ics", etag='"1"'))
+    from crmcore_messaging.chat_models import ChatLink, ChatMessage
+
+    s.add(ChatLink(chat_id="7001", user_id="7001", name="chat name of the customer",
+                   customer_id=customers[3].id, phone_e164="+989121110003", created_at=uow.now(),
+                   linked_at=uow.now()))
+    s.add(ChatMessage(chat_id="7001", update_id=99001, direction="in", customer_id=customers[3].id,
+                      text="my order 5512 never came, my address is Vanak", status="received",
+                      created_at=uow.now()))
     friend = add_customer(uow, name="دوست تازه", phones=["09390001122"])
     attach(uow, friend, code_of(uow, customers[2].id), device="device-fingerprint-77")
     record_interaction(uow, friend, kind="purchase", amount="9000000", currency="IRR",
