@@ -305,8 +305,9 @@ def new_deal_endpoint(ctx):
     except CRMError as exc:
         form = Form("new", L("New deal", "معاملهٔ جدید"), f"/customers/{customer.id}/deals",
                     new_deal_fields(values), L("Open the deal", "ثبت معامله"))
-        back = [ui.Link(customer.display_name, f"/customers/{customer.id}")]
-        return page(ctx, L(f"New deal for {customer.display_name}", f"معاملهٔ جدید برای {customer.display_name}"),
+        name = customer.display_name
+        back = [ui.Link(name, f"/customers/{customer.id}")]
+        return page(ctx, L(f"New deal for {name}", f"معاملهٔ جدید برای {name}"),
                     [], forms=[form], error=exc, failed="new", status=422, nav=back)
     return RedirectResponse(f"/customers/{customer.id}#timeline", status_code=303)
 
