@@ -194,18 +194,20 @@ def kernel_summary(uow, customer) -> list:
 
 
 def kernel_timeline(uow, customer, before: datetime | None, limit: int) -> list:
-    from .interactions import channel_label, kind_label
+    from .interactions import channel_label, interaction_details, kind_label
 
     q = select(Interaction).where(Interaction.customer_id == customer.id)
     if before is not None:
         q = q.where(Interaction.occurred_at < before)
     q = q.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
     out = []
-    for i in uow.session.scalars(q):
-        payload = i.payload if isinstance(i.payload, dict) else {}
-        text = payload.get("text")
+    found = list(uow.session.scalars(q))
+    # what the recording plugin says (a call: answered and how long, or missed), else the text
+    said = interaction_details(uow, found)
+    for i in found:
+        text = said.get(i.id)
         channel = channel_label(i.channel)
-        detail = str(text)[:300] if text else channel
+        detail = (str(text)[:300] if isinstance(text, str) else text) if text else channel
         tone = {"purchase": "success", "refund": "warning", "note": "info"}.get(i.kind, "neutral")
         out.append(ui.TimelineEntry(
             i.occurred_at, kind_label(i.kind), detail=detail, tone=tone,
