@@ -271,7 +271,7 @@ def _log(uow, deal_id, v):
                          next_activity_on=_text(v, "next_activity_on"))
 
 
-# --- a new deal from the customer's 360° page -------------------------------------------------------
+# --- a new deal from the customer's 360° page ----------------------------------------------------
 def new_deal_fields(values: dict | None = None) -> list[ui.ActionField]:
     v = values or {}
     return [ui.ActionField("title", L("Title", "عنوان"), value=v.get("title"), required=True),

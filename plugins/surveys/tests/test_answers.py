@@ -216,4 +216,5 @@ def test_an_answer_on_the_customer_timeline_shows_its_score_and_comment(crm_app,
         page = customer_timeline(uow, get_customer(uow.session, customer), only="kernel")
         [(plugin, entry)] = [(p, e) for p, e in page.entries if e.title.en == "survey answer"]
     assert plugin == "kernel"
-    assert (entry.detail.en, entry.detail.fa) == ("score 9 · “ارسال سریع”", "امتیاز ۹ · «ارسال سریع»")
+    assert entry.detail.en == "score 9 · “ارسال سریع”"
+    assert entry.detail.fa == "امتیاز ۹ · «ارسال سریع»"
