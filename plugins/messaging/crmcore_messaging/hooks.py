@@ -187,3 +187,10 @@ def crm_interaction_details(interaction):
     from .profile import message_details
 
     return message_details(interaction)
+
+
+@hookimpl
+def crm_customer_actions(uow, customer):
+    from .web import customer_actions
+
+    return customer_actions(uow, customer)

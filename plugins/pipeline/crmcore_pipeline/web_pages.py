@@ -309,7 +309,7 @@ def new_deal_endpoint(ctx):
         back = [ui.Link(name, f"/customers/{customer.id}")]
         return page(ctx, L(f"New deal for {name}", f"معاملهٔ جدید برای {name}"),
                     [], forms=[form], error=exc, failed="new", status=422, nav=back)
-    return RedirectResponse(f"/customers/{customer.id}#timeline", status_code=303)
+    return RedirectResponse(f"/customers/{customer.id}?ok=saved#timeline", status_code=303)
 
 
 # --- leads ----------------------------------------------------------------------------------------

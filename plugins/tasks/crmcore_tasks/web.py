@@ -564,7 +564,7 @@ def post_new_task(ctx):
             field=names.get(exc.field or "", exc.field), plugin="tasks")
         response.status_code = 422
         return response
-    return RedirectResponse(f"/customers/{customer.id}#timeline", status_code=303)
+    return RedirectResponse(f"/customers/{customer.id}?ok=saved#timeline", status_code=303)
 
 
 # --- the API --------------------------------------------------------------------------------------
