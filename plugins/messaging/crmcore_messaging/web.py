@@ -171,6 +171,7 @@ def send_one(ctx):
         fields = send_fields(ctx.uow, form)
         response = ctx.render("crmcore_messaging:web/send.html",
                               title=L("Send a message", "ارسال پیام").text(ctx.lang),
+                              heading=L("Send a message", "ارسال پیام"),
                               customer=customer, fields=fields, error=exc.message,
                               field=exc.field, button=L("Send", "ارسال"), plugin="messaging")
         response.status_code = 422

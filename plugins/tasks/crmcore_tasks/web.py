@@ -558,7 +558,8 @@ def post_new_task(ctx):
         fmt = _fmt(ctx)
         response = ctx.render(
             "crmcore_tasks:templates/new.html",
-            title=fmt.pick("New task", "کار جدید"), customer=customer,
+            title=fmt.pick("New task", "کار جدید"), heading=ui.Label("New task", "کار جدید"),
+            customer=customer,
             fields=new_task_fields(form), error=exc.message,
             button=ui.Label("Add the task", "ثبت کار"),
             field=names.get(exc.field or "", exc.field), plugin="tasks")

@@ -685,7 +685,8 @@ def new_ticket_page(ctx):
         ctx.uow.session.expire_all()
         response = ctx.render(
             "crmcore_tickets:templates/new.html",
-            title=ui.text_of(L("Open a ticket", "ثبت تیکت"), ctx.lang), customer=customer,
+            title=ui.text_of(L("Open a ticket", "ثبت تیکت"), ctx.lang),
+            heading=L("Open a ticket", "ثبت تیکت"), customer=customer,
             fields=new_ticket_fields(values), error=exc.message, field=exc.field,
             button=L("Open the ticket", "ثبت تیکت"), plugin="tickets")
         response.status_code = 422
