@@ -132,3 +132,18 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
         and the page says which plugin failed; the error is logged with the plugin's name.
     :when: each time a user opens the dashboard.
     """
+
+
+@hookspec
+def crm_web_customer_badges(uow, customer_ids):
+    """Add one short badge per customer beside the name in the customer list (``/customers``):
+    the tier, a status.
+
+    :param uow: the page's read-only :class:`crmcore.uow.UnitOfWork`, acting as the viewer.
+    :param customer_ids: the ids of the customers on the page (at most one page: 200).
+    :return: ``{customer id: crmcore.ui.Badge}`` for those that get one, or ``None``. Ask for the
+        whole page in one query (``WHERE customer_id IN (...)``), never one per row. A plugin the
+        viewer may not read is not asked; one that raises or answers something else is left out
+        and logged with its name (the list still shows).
+    :when: each time a page of the customer list is shown.
+    """

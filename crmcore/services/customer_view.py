@@ -99,6 +99,37 @@ def _gather(uow, hook, kwargs, may_read, allowed) -> list[Contributed]:
     return sorted(out, key=lambda c: (_kernel_last(c.plugin), c.plugin))
 
 
+# --- the customer list's badges ---------------------------------------------------------------
+def list_badges(uow, customer_ids: list[int],
+                may_read: Callable[[str], bool] = lambda plugin: True
+                ) -> dict[int, list[tuple[str, ui.Badge]]]:
+    """``{customer id: [(plugin, badge)]}`` for a page of the customer list, from every plugin's
+    ``crm_web_customer_badges`` the viewer may read (each in its own savepoint; one that fails or
+    answers something else is logged with its name and left out)."""
+    out: dict[int, list[tuple[str, ui.Badge]]] = {}
+    if not customer_ids:
+        return out
+    hook = uow.plugins.hook.crm_web_customer_badges
+    for impl in sorted(hook.get_hookimpls(), key=lambda i: i.plugin_name):
+        plugin = impl.plugin_name
+        if not may_read(plugin):
+            continue
+        try:
+            with uow.session.begin_nested():
+                found = impl.function(*[{"uow": uow, "customer_ids": list(customer_ids)}[a]
+                                        for a in impl.argnames]) or {}
+            if not isinstance(found, dict) or not all(
+                    isinstance(b, ui.Badge) for b in found.values()):
+                raise ui.ComponentError(f"crm_web_customer_badges of plugin {plugin!r} must "
+                                        "answer {customer id: crmcore.ui.Badge}")
+        except Exception:  # noqa: BLE001 - one broken plugin must not hide the list
+            log.exception("crm_web_customer_badges of plugin %r failed", plugin)
+            continue
+        for cid, badge in found.items():
+            out.setdefault(cid, []).append((plugin, badge))
+    return out
+
+
 # --- the timeline ---------------------------------------------------------------------------
 def moment_of(at: datetime | date) -> datetime:
     """An entry's ``at`` as an aware UTC datetime (a plain date counts from its midnight, UTC)."""
@@ -194,18 +225,20 @@ def kernel_summary(uow, customer) -> list:
 
 
 def kernel_timeline(uow, customer, before: datetime | None, limit: int) -> list:
-    from .interactions import channel_label, kind_label
+    from .interactions import channel_label, interaction_details, kind_label
 
     q = select(Interaction).where(Interaction.customer_id == customer.id)
     if before is not None:
         q = q.where(Interaction.occurred_at < before)
     q = q.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
     out = []
-    for i in uow.session.scalars(q):
-        payload = i.payload if isinstance(i.payload, dict) else {}
-        text = payload.get("text")
+    found = list(uow.session.scalars(q))
+    # what the recording plugin says (a call: answered and how long, or missed), else the text
+    said = interaction_details(uow, found)
+    for i in found:
+        text = said.get(i.id)
         channel = channel_label(i.channel)
-        detail = str(text)[:300] if text else channel
+        detail = (str(text)[:300] if isinstance(text, str) else text) if text else channel
         tone = {"purchase": "success", "refund": "warning", "note": "info"}.get(i.kind, "neutral")
         out.append(ui.TimelineEntry(
             i.occurred_at, kind_label(i.kind), detail=detail, tone=tone,

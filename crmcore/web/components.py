@@ -186,13 +186,15 @@ def renders(
     lang: str,
     variables: dict[str, Any],
     may: Callable[[str], bool] = lambda access: False,
+    template: str = "_ui_items.html",
 ) -> Markup | None:
     """``items`` of one plugin (components of :mod:`crmcore.ui`) as HTML, or ``None`` when they
     cannot be shown (logged with the plugin's name): the customer page checks each plugin's part
-    of its header and timeline this way before showing them together."""
+    of its header and timeline this way before showing them together (its quick actions with
+    ``template="_ui_quick.html"``: each a folded form)."""
     try:
         return Markup(
-            env.get_template("_ui_items.html").render(
+            env.get_template(template).render(
                 variables, lang=lang, plugin=plugin, components=list(items), may=may
             )
         )

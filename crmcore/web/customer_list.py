@@ -26,6 +26,7 @@ from ..services.customer_list import (
     save_segment,
 )
 from ..services.access import assign_customer
+from ..services.customer_view import list_badges
 from ..services.customers import update_customer
 from ..services.search_fields import search_fields
 from .auth import Principal
@@ -128,6 +129,7 @@ def build_router() -> APIRouter:
         page = _int(params.get("page"), 1)
         per_page = _int(params.get("per_page"), 50)
         error, status, listing, segment = None, 200, None, None
+        badges: dict = {}
         with web.unit(user, readonly=True) as uow:
             filters = plugin_filters(uow, lang)
             names = [f["name"] for f in filters]
@@ -141,6 +143,8 @@ def build_router() -> APIRouter:
                 listing = list_customers(
                     uow, clauses, query=q, sort=sort, page=page, per_page=per_page
                 )
+                badges = list_badges(uow, [row.id for row in listing.rows],
+                                     lambda plugin: user.can("read", plugin))
             except CRMError as exc:
                 clauses = clauses if "clauses" in locals() else []
                 error, status = str(exc), 422
@@ -166,6 +170,7 @@ def build_router() -> APIRouter:
             sorts=list(SORTS),
             sort_labels=SORT_LABELS,
             listing=listing,
+            badges=badges,
             error=error,
             form=form,
             filters=filters,

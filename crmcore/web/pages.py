@@ -260,7 +260,8 @@ def _customer_page(request: Request, user: Principal, customer_id: int, *, error
     actions = []
     for c in quick:
         html = renders(web.templates, c.plugin, c.items, lang=lang, variables=variables,
-                       may=lambda access, plugin=c.plugin: user.can(access, plugin))
+                       may=lambda access, plugin=c.plugin: user.can(access, plugin),
+                       template="_ui_quick.html")
         if html is None or c.error:
             failed.append(c.plugin)
         elif c.items:

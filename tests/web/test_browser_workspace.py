@@ -319,3 +319,42 @@ def test_forms_pick_jalali_dates_preview_phones_and_group_amounts(workspace):
     assert "spent" in page.url and page.locator("#list-error").count() == 0
     context.close()
     assert errors == []
+
+
+def test_a_task_and_a_deal_from_the_360_page_show_on_its_timeline(workspace):
+    """The tasks and pipeline quick actions on a phone: each folded form posts to the plugin's
+    route (the CLI's service function); the new task and deal are then on the timeline, and the
+    CLI lists them."""
+    expect = playwright_api.expect
+    context, page, errors = open_as(workspace, "manager", WIDTHS["phone"])
+    cid = workspace["customer"]
+    url = f"{workspace['url']}/customers/{cid}"
+    page.goto(url)
+    task = page.locator(f"form[action='/p/tasks/customers/{cid}/tasks']")
+    page.click("details.quick[data-plugin=tasks] summary")
+    task.locator("input[name=title]").fill("ارسال نمونهٔ زعفران")
+    task.locator("select[name=kind]").select_option("call_back")
+    task.locator("input[name=day]").click()  # the Jalali picker: the month's last day
+    page.locator("jdp-container .jdp-day:not(.not-in-month)").last.click()
+    day = task.locator("input[name=day]").input_value()
+    assert re.fullmatch(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", day), day
+    task.locator("button").click()
+    page.wait_for_url(re.compile(rf"/customers/{cid}"))
+    deal = page.locator(f"form[action='/p/pipeline/customers/{cid}/deals']")
+    page.click("details.quick[data-plugin=pipeline] summary")
+    deal.locator("input[name=title]").fill("خرید عمدهٔ نوروزی")
+    deal.locator("input[name=amount]").press_sequentially("75000000", delay=5)
+    deal.locator("button").click()
+    page.wait_for_url(re.compile(rf"/customers/{cid}"))
+    timeline = page.locator("#timeline .ui-timeline")
+    expect(timeline.locator("li", has_text="خرید عمدهٔ نوروزی")).to_be_visible()
+    expect(timeline.locator("li", has_text="ارسال نمونهٔ زعفران")).to_be_visible()
+    assert "تماس مجدد ثبت شد" in timeline.locator("li", has_text="ارسال نمونهٔ زعفران").inner_text()
+    check_page(page, "the 360° page after a task and a deal")
+    tasks = run_cli(workspace["app"].url, "tasks", "list", "--customer", str(cid), "--json")
+    assert any(t["title"] == "ارسال نمونهٔ زعفران" and t["kind"] == "call_back" for t in tasks)
+    deals = run_cli(workspace["app"].url, "pipeline", "deals", "list", "--json")
+    [made] = [d for d in deals if d["title"] == "خرید عمدهٔ نوروزی"]
+    assert made["customer_id"] == cid and made["amount"] in (75000000, "75000000")
+    context.close()
+    assert errors == []

@@ -95,6 +95,13 @@ def crm_customer_summary(uow, customer):
 
 
 @hookimpl
+def crm_customer_actions(uow, customer):
+    from .web import customer_actions
+
+    return customer_actions(uow, customer)
+
+
+@hookimpl
 def crm_customer_timeline(uow, customer, before, limit):
     from .profile import timeline_entries
 

@@ -1018,6 +1018,38 @@ def api_simulate(ctx):
     return simulate(ctx.uow, c, amount=(ctx.query.get("amount") or "")[:40])
 
 
+def customer_actions(uow, customer) -> list[ui.Action]:
+    """The 360° page's quick actions (``crm_customer_actions``): redeem a reward the member can
+    afford (the counter's confirmation: it posts to the member's redeem route, which shows the
+    voucher), and a manager's adjustment (back to the member's page)."""
+    from crmcore.api import to_persian_digits
+
+    from .models import LoyaltyAccount
+
+    account = uow.session.get(LoyaltyAccount, customer.id)
+    points = account.balance if account is not None else 0
+    member = f"/members/{customer.id}"
+    out = []
+    rewards = [w for w in active_program(uow).rewards.values() if w.cost <= points]
+    if rewards:
+        options = []
+        for w in rewards:
+            fa_cost = to_persian_digits(f"{w.cost:,}".replace(",", "٬"))
+            options.append((w.code, L(f"{w.title} · {w.cost:,} points",
+                                      f"{w.title_fa or w.title} · {fa_cost} امتیاز")))
+        out.append(ui.Action(L("Redeem a reward", "استفاده از جایزه"), f"{member}/redeem", fields=[
+            ui.ActionField("reward", L("Reward", "جایزه"), "select", options=options,
+                           required=True),
+            ui.ActionField("key", "", "hidden", value=_new_key())], access="write"))
+    out.append(ui.Action(L("Adjust points", "اصلاح امتیاز"), f"{member}/adjust", fields=[
+        ui.ActionField("points", L("Points (negative removes)", "امتیاز (منفی برای کسر)"),
+                       "number", required=True),
+        ui.ActionField("reason", L("Reason", "دلیل"), required=True),
+        ui.ActionField("key", "", "hidden", value=_new_key().replace("redeem", "adjust"))],
+        access="manage"))
+    return out
+
+
 def routes() -> list:
     from crmcore.api import WebRoute as R
 

@@ -255,3 +255,33 @@ def test_read_access_sees_the_reward_but_cannot_redeem(crm_app, users, member):
             data={"csrf_token": csrf, "reward": "coffee", "key": "k"},
         )
         assert refused.status_code == 403 and balance(crm_app, member) == 250
+
+
+def test_quick_actions_on_the_customer_page_redeem_and_adjust(crm_app, users, member):
+    """The 360° page offers the cashier "redeem a reward" (affordable rewards only) and the
+    manager also "adjust points"; both post to the member's routes (the CLI's functions)."""
+    with web_client(crm_app) as client:
+        csrf = login(client, "cashier", PASSWORD)
+        page = client.get(f"/customers/{member}").text
+        assert f'action="/p/loyalty/members/{member}/redeem"' in page
+        assert "قهوه رایگان · ۱۰۰ امتیاز" in page
+        assert f'action="/p/loyalty/members/{member}/adjust"' not in page  # managers only
+        key = re.search(r'name="key"\s+value="(web-redeem-[^"]+)"', page).group(1)
+        done = client.post(f"/p/loyalty/members/{member}/redeem",
+                           data={"csrf_token": csrf, "reward": "coffee", "key": key})
+        assert done.status_code == 200 and balance(crm_app, member) == 150
+        client.post("/logout", data={"csrf_token": csrf})
+        csrf = login(client, "boss", PASSWORD)
+        page = client.get(f"/customers/{member}").text
+        assert f'action="/p/loyalty/members/{member}/adjust"' in page
+        assert "قهوه رایگان" in page  # 150 points still buy a coffee
+        key = re.search(r'name="key"\s+value="(web-adjust-[^"]+)"', page).group(1)
+        done = client.post(f"/p/loyalty/members/{member}/adjust",
+                           data={"csrf_token": csrf, "points": "-100", "reason": "خطا", "key": key},
+                           follow_redirects=False)
+        assert done.status_code == 303 and balance(crm_app, member) == 50
+        page = client.get(f"/customers/{member}").text
+        assert f'action="/p/loyalty/members/{member}/redeem"' not in page  # cannot afford one
+        client.post("/logout", data={"csrf_token": csrf})
+        login(client, "clerk", PASSWORD)  # no loyalty permission: no loyalty action at all
+        assert "/p/loyalty/members/" not in client.get(f"/customers/{member}").text

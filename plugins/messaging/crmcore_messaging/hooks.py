@@ -194,3 +194,17 @@ def transfers_transfer_expired(uow, transfer):
 @hookimpl(optionalhook=True)
 def transfers_transfer_reversed(uow, transfer):
     triggers.transfer_event(uow, "transfer_reversed", transfer)
+
+
+@hookimpl
+def crm_interaction_details(interaction):
+    from .profile import message_details
+
+    return message_details(interaction)
+
+
+@hookimpl
+def crm_customer_actions(uow, customer):
+    from .web import customer_actions
+
+    return customer_actions(uow, customer)

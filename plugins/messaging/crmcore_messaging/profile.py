@@ -137,3 +137,22 @@ def profile_section(uow, customer) -> ui.Panel:
     return ui.Panel(
         key="messaging", title=L("Messages", "پیام‌ها"), order=60, items=items, data=data
     )
+
+
+def message_details(interaction) -> ui.Label | None:
+    """A message messaging sent, in the customer's history and timeline
+    (``crm_interaction_details``): its delivery status now (receipts update it) and its start;
+    ``None`` for any other interaction."""
+    from .web import STATUS_LABELS
+
+    payload = interaction.payload if isinstance(interaction.payload, dict) else {}
+    if interaction.kind != "message" or "message_id" not in payload:
+        return None
+    status = payload.get("status") or "unknown"
+    word = STATUS_LABELS.get(status, (ui.Label(status, status), "neutral"))[0]
+    preview = " ".join(str(payload.get("subject") or payload.get("preview") or "").split())
+    if not preview:
+        return word
+    if len(preview) > 80:
+        preview = preview[:79] + "…"
+    return ui.Label(f"{word.en} · {preview}", f"{word.fa} · {preview}")

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, CRMError, NotFound, ValidationError, check_customer, customer_clause, get_segment,
+    Customer, CRMError, NotFound, ValidationError, check_customer, customer_clause, get_customer,
+    get_segment,
     list_segments, resolve_customer, ui,
 )
 from crmcore.api import MenuItem, SegmentAction, SegmentField, WebRoute
@@ -123,6 +124,59 @@ def _page(ctx, tab: str, title: L, status: int = 200, **variables):
                           may_manage=ctx.user.can("manage", "messaging"), **variables)
     response.status_code = status
     return response
+
+
+# --- one message to one customer, from the 360° page ------------------------------------------
+def send_fields(uow, values: dict[str, str] | None = None) -> list[ui.ActionField]:
+    import uuid
+
+    v = values or {}
+    names = list(dict.fromkeys(uow.session.scalars(select(Template.name).order_by(Template.name))))
+    return [ui.ActionField("template", L("Template", "قالب"), "select", value=v.get("template"),
+                           options=[(n, n) for n in names], required=True),
+            ui.ActionField("channel", L("Channel", "کانال"), "select",
+                           value=v.get("channel") or "sms", options=list(CHANNEL_LABELS.items())),
+            ui.ActionField("key", "", "hidden", value=v.get("key") or uuid.uuid4().hex)]
+
+
+def customer_actions(uow, customer) -> list[ui.Action]:
+    """The 360° page's "send a message" (``crm_customer_actions``): a template to this customer
+    now, as ``crm messaging messages send``; offered once there is a template."""
+    if uow.session.scalar(select(Template.id).limit(1)) is None:
+        return []
+    return [ui.Action(L("Send a message", "ارسال پیام"), f"/customers/{customer.id}/send",
+                      fields=send_fields(uow), access="write")]
+
+
+def send_one(ctx):
+    """Queue the template for the customer of the path (:func:`.outbox.queue_message`, strict:
+    no consent, no recipient or the frequency cap refuse and store nothing, as the CLI), then back
+    to the customer's page; a refusal shows the form again with the reason beside its field."""
+    from .outbox import queue_message
+
+    form = ctx.body or {}
+    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
+    check_customer(ctx.uow, customer, "write")
+    key = _text(form, "key", 100).strip()
+    try:
+        with ctx.uow.session.begin_nested():
+            if not key:
+                raise ValidationError("the form is missing its key; open the page again",
+                                      field="template")
+            queue_message(ctx.uow, customer, template=_text(form, "template", 100).strip(),
+                          channel=_choice(_text(form, "channel", 10), CHANNELS, "channel", "sms"),
+                          trigger="manual", key=f"manual:web-{key}", strict=True)
+    except CRMError as exc:
+        ctx.uow.session.expire_all()
+        fields = send_fields(ctx.uow, form)
+        response = ctx.render("crmcore_messaging:web/send.html",
+                              title=L("Send a message", "ارسال پیام").text(ctx.lang),
+                              heading=L("Send a message", "ارسال پیام"),
+                              customer=customer, fields=fields, error=exc.message,
+                              field=exc.field, button=L("Send", "ارسال"), plugin="messaging")
+        response.status_code = 422
+        return response
+    return _redirect(f"/customers/{customer.id}?ok=saved#timeline")
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -385,6 +439,8 @@ def editor_script(ctx):
 
 ROUTES = [
     WebRoute("/log", log_page, kind="page", paged=True),
+    WebRoute("/customers/{customer_id:int}/send", send_one, kind="page", methods=("POST",),
+             access="write"),
     WebRoute("/templates", templates_page, kind="page"),
     WebRoute("/templates", templates_save, kind="page", methods=("POST",), access="write"),
     WebRoute("/campaigns", campaigns_page, kind="page"),

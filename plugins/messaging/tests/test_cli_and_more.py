@@ -179,6 +179,13 @@ def test_webhooks_apply_delivery_reports_and_inbound_opt_outs(crm_app, customer,
         m = uow.session.get(Message, mid)
         assert m.status == "delivered" and m.delivered_at is not None
         assert uow.session.get(Interaction, m.interaction_id).payload["status"] == "delivered"
+        # the 360° timeline's entry for the message says it was delivered (crm_interaction_details)
+        from crmcore.testing import customer_timeline
+
+        page = customer_timeline(uow, get_customer(uow.session, customer), only="kernel")
+        [entry] = [e for _p, e in page.entries if e.title.en == "message"]
+        assert (entry.detail.en, entry.detail.fa) == ("delivered · سفارش آماده است",
+                                                      "رسید · سفارش آماده است")
     code, body = post(f"{webhooks}/messaging/kavenegar/status?token=t0ken", {"messageid": "404", "status": "10"})
     assert code == 400 and "no message sent through kavenegar" in json.loads(body)["error"]
     code, body = post(f"{webhooks}/messaging/twilio/inbound?token=t0ken", {"From": "+989121234567", "Body": "Stop"})

@@ -195,3 +195,36 @@ def test_the_api_routes_are_in_the_openapi_description(crm_app, site):
             "/api/p/messaging/campaigns",
             "/api/p/messaging/segments/{segment_id}/counts"} <= set(paths)
     assert not any(p.startswith("/p/messaging") for p in paths)
+
+
+def test_a_message_to_one_customer_from_the_360_page(crm_app, site):
+    """The 360° page's "send a message" queues the template through the CLI's strict
+    ``queue_message``: refused without consent (the reason shown, nothing stored); read-only users
+    and those without messaging get no form and 403."""
+    client, ids = site
+    csrf = login(client, "agent", PASSWORD)
+    url = f"/p/messaging/customers/{ids['zahra']}/send"
+    page = client.get(f"/customers/{ids['zahra']}").text
+    assert f'action="{url}"' in page and "ارسال پیام" in page
+    key = re.search(r'name="key"\s+value="([0-9a-f]{32})"', page).group(1)
+    refused = client.post(url, data={"csrf_token": csrf, "template": "spring", "channel": "sms",
+                                      "key": key})
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert messages(crm_app) == []
+    unknown = client.post(f"/p/messaging/customers/{ids['maryam']}/send", data={
+        "csrf_token": csrf, "template": "autumn", "channel": "sms", "key": key})
+    assert unknown.status_code == 422 and messages(crm_app) == []
+    sent = client.post(f"/p/messaging/customers/{ids['maryam']}/send", data={
+        "csrf_token": csrf, "template": "spring", "channel": "sms", "key": key},
+        follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith(
+        f"/customers/{ids['maryam']}")
+    [(who, _status, body)] = messages(crm_app)
+    assert who == ids["maryam"] and body.startswith("مریم عزیز")
+    again = client.post(f"/p/messaging/customers/{ids['maryam']}/send", data={
+        "csrf_token": csrf, "template": "spring", "channel": "sms", "key": key})
+    assert again.status_code == 422 and len(messages(crm_app)) == 1  # the same form: once
+    for name in ("viewer", "outsider"):
+        csrf = login(client, name, PASSWORD)
+        assert url not in client.get(f"/customers/{ids['zahra']}").text
+        assert client.post(url, data={"csrf_token": csrf, "template": "spring"}).status_code == 403

@@ -103,6 +103,13 @@ def crm_customer_timeline(uow, customer, before, limit):
 
 
 @hookimpl
+def crm_customer_actions(uow, customer):
+    from .web_pages import customer_actions
+
+    return customer_actions(uow, customer)
+
+
+@hookimpl
 def crm_web_lead_received(uow, customer, created, form):
     from .leads import lead_from_web_form
 

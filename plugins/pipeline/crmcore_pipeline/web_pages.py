@@ -271,6 +271,47 @@ def _log(uow, deal_id, v):
                          next_activity_on=_text(v, "next_activity_on"))
 
 
+# --- a new deal from the customer's 360° page ----------------------------------------------------
+def new_deal_fields(values: dict | None = None) -> list[ui.ActionField]:
+    v = values or {}
+    return [ui.ActionField("title", L("Title", "عنوان"), value=v.get("title"), required=True),
+            ui.ActionField("amount", L("Amount", "مبلغ"), "money", value=v.get("amount")),
+            ui.ActionField("expected_close", L("Expected close", "تاریخ بسته‌شدن"), "date",
+                           value=v.get("expected_close"))]
+
+
+def customer_actions(uow, customer) -> list[ui.Action]:
+    """The 360° page's "new deal" (``crm_customer_actions``)."""
+    return [ui.Action(L("New deal", "معاملهٔ جدید"), f"/customers/{customer.id}/deals",
+                      fields=new_deal_fields(), access="write")]
+
+
+def new_deal_endpoint(ctx):
+    """Open a deal for the customer of the path (:func:`.deals.create_deal`, as ``crm pipeline
+    deals add``), then back to the customer's page; a refusal shows the form again with the
+    reason beside its field."""
+    from fastapi.responses import RedirectResponse
+
+    from crmcore.api import check_customer, get_customer
+
+    values = ctx.body or {}
+    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
+    check_customer(ctx.uow, customer, "write")
+    try:
+        with ctx.uow.session.begin_nested():
+            service.create_deal(ctx.uow, customer=customer, title=values.get("title") or "",
+                                amount=_text(values, "amount"),
+                                expected_close=_text(values, "expected_close"), source=None)
+    except CRMError as exc:
+        form = Form("new", L("New deal", "معاملهٔ جدید"), f"/customers/{customer.id}/deals",
+                    new_deal_fields(values), L("Open the deal", "ثبت معامله"))
+        name = customer.display_name
+        back = [ui.Link(name, f"/customers/{customer.id}")]
+        return page(ctx, L(f"New deal for {name}", f"معاملهٔ جدید برای {name}"),
+                    [], forms=[form], error=exc, failed="new", status=422, nav=back)
+    return RedirectResponse(f"/customers/{customer.id}?ok=saved#timeline", status_code=303)
+
+
 # --- leads ----------------------------------------------------------------------------------------
 LEAD_FILTERS = (("new", L("New", "جدید")), ("converted", L("Converted", "تبدیل‌شده")),
                 ("disqualified", L("Disqualified", "ردشده")), ("all", L("All", "همه")))
@@ -523,6 +564,7 @@ def routes():
         WebRoute(f"{deal}/lose", _deal_action(_lose, "lose"), **post),
         WebRoute(f"{deal}/reopen", _deal_action(_reopen, "reopen"), **post),
         WebRoute(f"{deal}/log", _deal_action(_log, "log"), **post),
+        WebRoute("/customers/{customer_id:int}/deals", new_deal_endpoint, **post),
         WebRoute("/leads", leads_page, kind="page"),
         WebRoute(lead, lead_page, kind="page"),
         WebRoute(f"{lead}/convert", convert_endpoint, **post),

@@ -245,3 +245,29 @@ def test_the_pages_in_english_with_gregorian_dates(crm_app, client, shop):
     assert "Ordibehesht 1404" in forecast and "Sales forecast" in forecast
     leads = client.get("/p/pipeline/leads").text
     assert "Sales leads" in leads and "0935 123 4567" in leads
+
+
+def test_a_new_deal_from_the_customer_page(crm_app, client, shop, count):
+    """The 360° page's quick action opens a deal through the CLI's ``create_deal``; a refusal is
+    shown beside its field and stores nothing; without the plugin's write level no form."""
+    csrf = login(client, "sara")
+    cid = shop["customer"]
+    page = client.get(f"/customers/{cid}").text
+    assert f'action="/p/pipeline/customers/{cid}/deals"' in page and "معاملهٔ جدید" in page
+    url = f"/p/pipeline/customers/{cid}/deals"
+    before = count(Deal)
+    refused = client.post(url, data={"csrf_token": csrf, "title": "", "amount": "۵۰٬۰۰۰"})
+    assert refused.status_code == 422 and 'data-field="title"' in refused.text
+    assert count(Deal) == before
+    bad = client.post(url, data={"csrf_token": csrf, "title": "زعفران", "amount": "-1"})
+    assert bad.status_code == 422 and 'data-field="amount"' in bad.text and count(Deal) == before
+    ok = client.post(url, data={"csrf_token": csrf, "title": "پسته برای نوروز",
+                                "amount": "۵۰٬۰۰۰٬۰۰۰"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].startswith(f"/customers/{cid}")
+    assert count(Deal) == before + 1
+    timeline = client.get(f"/customers/{cid}").text
+    assert "پسته برای نوروز" in timeline
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "reza")
+    assert f"/p/pipeline/customers/{cid}/deals" not in client.get(f"/customers/{cid}").text
+    assert client.post(url, data={"csrf_token": csrf, "title": "x"}).status_code == 403

@@ -69,7 +69,7 @@ def record_answer(uow, token: str, raw_answers: dict[str, Any], *, answered_at: 
         uow, customer, kind=INTERACTION_KIND, channel=response.channel, direction="in", occurred_at=at,
         external_id=f"survey-invitation-{invitation.id}",
         payload={"survey": invitation.survey.name, "version": response.version, "response_id": response.id,
-                 "score": response.score, "answers": answers})
+                 "score": response.score, "comment": response.comment, "answers": answers})
     response.interaction_id = interaction.id
     session.flush()
     data = response_event_data(response)

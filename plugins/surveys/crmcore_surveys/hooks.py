@@ -114,3 +114,10 @@ def crm_web_menu():
     from .web import menu
 
     return menu()
+
+
+@hookimpl
+def crm_interaction_details(interaction):
+    from .profile import answer_details
+
+    return answer_details(interaction)

@@ -106,3 +106,24 @@ def customer_section(uow, customer) -> ui.Panel | None:
     return ui.Panel(
         key="surveys", title=L("Surveys", "نظرسنجی‌ها"), order=60, items=items, data=data
     )
+
+
+def answer_details(interaction) -> ui.Label | None:
+    """A survey answer in the customer's history and timeline (``crm_interaction_details``): its
+    score and its written comment; ``None`` for any other interaction."""
+    from crmcore.api import to_persian_digits
+
+    from .answers import INTERACTION_KIND
+
+    payload = interaction.payload if isinstance(interaction.payload, dict) else {}
+    if interaction.kind != INTERACTION_KIND or "response_id" not in payload:
+        return None
+    score = payload.get("score")
+    comment = " ".join(str(payload.get("comment") or "").split())
+    if len(comment) > 80:
+        comment = comment[:79] + "…"
+    en = f"score {score}" if score is not None else "answered"
+    fa = f"امتیاز {to_persian_digits(str(score))}" if score is not None else "پاسخ داد"
+    if comment:
+        en, fa = f"{en} · “{comment}”", f"{fa} · «{comment}»"
+    return ui.Label(en, fa)

@@ -203,3 +203,18 @@ def test_csv_without_token_column_is_refused(crm_app, tmp_path):
     with pytest.raises(ValidationError, match="no 'token' column"):
         with crm_app.unit_of_work() as uow:
             import_answers(uow, f)
+
+
+def test_an_answer_on_the_customer_timeline_shows_its_score_and_comment(crm_app, customer, token):
+    """The kernel's survey-answer interaction on the 360° timeline says what surveys says about
+    it (``crm_interaction_details``): the score and the comment, in both languages."""
+    from crmcore.api import get_customer
+    from crmcore.testing import customer_timeline
+
+    answer(crm_app, token, {"nps": "۹", "why": "ارسال سریع"})
+    with crm_app.unit_of_work(readonly=True) as uow:
+        page = customer_timeline(uow, get_customer(uow.session, customer), only="kernel")
+        [(plugin, entry)] = [(p, e) for p, e in page.entries if e.title.en == "survey answer"]
+    assert plugin == "kernel"
+    assert entry.detail.en == "score 9 · “ارسال سریع”"
+    assert entry.detail.fa == "امتیاز ۹ · «ارسال سریع»"

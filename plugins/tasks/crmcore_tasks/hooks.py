@@ -63,6 +63,20 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
 
 
 @hookimpl
+def crm_customer_actions(uow, customer):
+    from .web import customer_actions
+
+    return customer_actions(uow, customer)
+
+
+@hookimpl
+def crm_customer_timeline(uow, customer, before, limit):
+    from .profile import timeline_entries
+
+    return timeline_entries(uow, customer, before, limit)
+
+
+@hookimpl
 def crm_web_routes():
     from .web import routes
 

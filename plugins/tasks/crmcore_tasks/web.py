@@ -510,6 +510,64 @@ def post_task(ctx):
     return RedirectResponse(f"/p/tasks/tasks/{task.id}?ok=saved", status_code=303)
 
 
+# --- a new task from the customer's 360° page -----------------------------------------------------
+KIND_EN = {"call_back": "Call back", "meeting": "Meeting", "follow_up": "Follow-up",
+           "visit": "Visit", "email": "Email", "task": "Task"}
+
+
+def new_task_fields(values: dict[str, str] | None = None) -> list[ui.ActionField]:
+    v = values or {}
+    kinds = [(k, ui.Label(en, KIND_LABELS_FA[k])) for k, en in KIND_EN.items()]
+    return [ui.ActionField("title", ui.Label("Title", "عنوان"), value=v.get("title"),
+                           required=True),
+            ui.ActionField("kind", ui.Label("Kind", "نوع"), "select",
+                           value=v.get("kind") or "follow_up", options=kinds),
+            ui.ActionField("day", ui.Label("Day", "روز"), "date", value=v.get("day"),
+                           required=True),
+            ui.ActionField("time", ui.Label("Time (optional)", "ساعت (اختیاری)"),
+                           value=v.get("time"))]
+
+
+def customer_actions(uow, customer) -> list[ui.Action]:
+    """The 360° page's "new task" (``crm_customer_actions``), assigned to whoever adds it."""
+    return [ui.Action(ui.Label("New task", "کار جدید"), f"/customers/{customer.id}/tasks",
+                      fields=new_task_fields(), access="write")]
+
+
+def post_new_task(ctx):
+    """Add a task for the customer of the path (:func:`.service.add_task`, as ``crm tasks
+    add``), assigned to the user adding it when they are a tasks user; a refusal shows the form
+    again with the reason beside its field."""
+    from fastapi.responses import RedirectResponse
+
+    from crmcore.api import check_customer, get_customer
+
+    from .service import add_task
+
+    form = _form(ctx)
+    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
+    check_customer(ctx.uow, customer, "write")
+    due = edit_values(form)["due"]
+    try:
+        with ctx.uow.session.begin_nested():
+            add_task(ctx.uow, customer=customer, kind=form.get("kind") or "follow_up",
+                     title=form.get("title") or "", due=due,
+                     assignee=own_username(ctx.uow, ctx.user.username), source="web")
+    except CRMError as exc:
+        names = {"due": "day", "assignee": "title"}
+        fmt = _fmt(ctx)
+        response = ctx.render(
+            "crmcore_tasks:templates/new.html",
+            title=fmt.pick("New task", "کار جدید"), heading=ui.Label("New task", "کار جدید"),
+            customer=customer,
+            fields=new_task_fields(form), error=exc.message,
+            button=ui.Label("Add the task", "ثبت کار"),
+            field=names.get(exc.field or "", exc.field), plugin="tasks")
+        response.status_code = 422
+        return response
+    return RedirectResponse(f"/customers/{customer.id}?ok=saved#timeline", status_code=303)
+
+
 # --- the API --------------------------------------------------------------------------------------
 def _dicts(ctx, tasks) -> list[dict[str, Any]]:
     names = _customers(ctx.uow, tasks)
@@ -597,6 +655,8 @@ def routes():
         WebRoute(task, page_task, kind="page"),
         WebRoute(task, post_task, kind="page", methods=("POST",), access="write"),
         WebRoute(task + "/done", post_done, kind="page", methods=("POST",), access="write"),
+        WebRoute("/customers/{customer_id:int}/tasks", post_new_task, kind="page",
+                 methods=("POST",), access="write"),
         WebRoute(task + "/move", post_move, kind="page", methods=("POST",), access="write"),
         WebRoute("/tasks", api_list,
                  summary="Open tasks (mine, or ?user= for managers); ?from=&to="),

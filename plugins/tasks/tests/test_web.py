@@ -228,3 +228,43 @@ def test_english_pages_are_gregorian_and_start_the_week_on_monday(client, day):
     assert "My tasks" in mine.text and "15m before" in text_of(mine.text)
     task = client.get(f"/p/tasks/tasks/{day['soon']}")
     assert task.status_code == 200 and 'value="2025-03-24"' in task.text
+
+
+def test_a_new_task_from_the_customer_page_and_on_its_timeline(crm_app, client, day, customer):
+    """The 360° page's quick action adds a task through the CLI's ``add_task`` (assigned to the
+    user adding it); a refusal is shown beside its field and stores nothing; the task shows on
+    the timeline when added and again when done; without access to tasks no form and 403."""
+    from crmcore_tasks.models import Task
+    from sqlalchemy import func, select
+
+    def count():
+        with crm_app.unit_of_work(readonly=True) as uow:
+            return uow.session.scalar(select(func.count()).select_from(Task))
+
+    csrf = login(client, "sara")
+    url = f"/p/tasks/customers/{customer}/tasks"
+    page = client.get(f"/customers/{customer}").text
+    assert f'action="{url}"' in page and "کار جدید" in page
+    before = count()
+    refused = client.post(url, data={"csrf_token": csrf, "title": "ارسال کاتالوگ",
+                                     "kind": "follow_up", "day": "۱۴۰۴/۱۳/۴۰"})
+    assert refused.status_code == 422 and 'data-field="day"' in refused.text
+    assert "ارسال کاتالوگ" in refused.text and count() == before
+    ok = client.post(url, data={"csrf_token": csrf, "title": "ارسال کاتالوگ",
+                                "kind": "follow_up", "day": "۱۴۰۴/۰۱/۰۵", "time": "۱۰:۳۰"},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].startswith(f"/customers/{customer}")
+    assert count() == before + 1
+    with crm_app.unit_of_work(readonly=True) as uow:
+        task = uow.session.scalars(select(Task).where(Task.title == "ارسال کاتالوگ")).one()
+        assert task.assignee == "sara" and task.kind == "follow_up"
+        task_id = task.id
+    timeline = text_of(client.get(f"/customers/{customer}?only=tasks").text)
+    assert "ارسال کاتالوگ" in timeline and "پیگیری ثبت شد" in timeline
+    client.post(f"/p/tasks/tasks/{task_id}/done",
+                data={"csrf_token": csrf, "next": f"/customers/{customer}"})
+    assert "انجام شد" in text_of(client.get(f"/customers/{customer}?only=tasks").text)
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "neda")
+    assert url not in client.get(f"/customers/{customer}").text
+    assert client.post(url, data={"csrf_token": csrf, "title": "x"}).status_code == 403

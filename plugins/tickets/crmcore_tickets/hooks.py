@@ -113,6 +113,13 @@ def crm_web_dashboard_widgets(uow, user, dashboard):
 
 
 @hookimpl
+def crm_customer_actions(uow, customer):
+    from .web_pages import customer_actions
+
+    return customer_actions(uow, customer)
+
+
+@hookimpl
 def crm_customer_timeline(uow, customer, before, limit):
     from .timeline import timeline_entries
 

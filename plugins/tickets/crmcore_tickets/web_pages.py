@@ -693,9 +693,62 @@ def page_action(name: str):
     return endpoint
 
 
+# --- a new ticket from the customer's 360° page ---------------------------------------------------
+def new_ticket_fields(values: dict | None = None) -> list[ui.ActionField]:
+    v = values or {}
+    return [
+        ui.ActionField("subject", L("Subject", "موضوع"), value=v.get("subject"), required=True),
+        ui.ActionField("body", L("What the customer said", "گفتهٔ مشتری"), "textarea",
+                       value=v.get("body")),
+        ui.ActionField("channel", L("Channel", "کانال"), "select",
+                       value=v.get("channel") or "phone", options=list(CHANNEL_LABELS.items())),
+        ui.ActionField("priority", L("Priority", "اولویت"), "select",
+                       value=v.get("priority") or "normal",
+                       options=list(PRIORITY_LABELS.items())),
+    ]
+
+
+def customer_actions(uow, customer) -> list[ui.Action]:
+    """The 360° page's "open a ticket" (``crm_customer_actions``)."""
+    return [ui.Action(L("Open a ticket", "ثبت تیکت"), f"/customers/{customer.id}/tickets",
+                      fields=new_ticket_fields(), access="write")]
+
+
+def new_ticket_page(ctx):
+    """Open a ticket for the customer of the path (:func:`.service.open_ticket`, as ``crm
+    tickets open``), then go to it; a refusal shows the form again with the reason beside its
+    field."""
+    from fastapi.responses import RedirectResponse
+
+    from crmcore.api import CRMError, check_customer, get_customer
+
+    values = ctx.body or {}
+    customer = get_customer(ctx.uow.session, ctx.path_params["customer_id"])
+    check_customer(ctx.uow, customer, "write")
+    try:
+        with ctx.uow.session.begin_nested():
+            t = service.open_ticket(ctx.uow, customer, subject=values.get("subject") or "",
+                                    body=_text(values, "body") or None,
+                                    channel=values.get("channel") or "phone",
+                                    priority=values.get("priority") or "normal", source="web")
+    except CRMError as exc:
+        ctx.uow.session.expire_all()
+        response = ctx.render(
+            "crmcore_tickets:templates/new.html",
+            title=ui.text_of(L("Open a ticket", "ثبت تیکت"), ctx.lang),
+            heading=L("Open a ticket", "ثبت تیکت"), customer=customer,
+            fields=new_ticket_fields(values), error=exc.message, field=exc.field,
+            button=L("Open the ticket", "ثبت تیکت"), plugin="tickets")
+        response.status_code = 422
+        return response
+    return RedirectResponse(f"/p/tickets/tickets/{t.id}?done=open", status_code=303)
+
+
 def routes() -> list[WebRoute]:
     one = "/tickets/{ticket_id:int}"
     out = [
+        WebRoute("/customers/{customer_id:int}/tickets", new_ticket_page, kind="page",
+                 methods=("POST",), access="write"),
         WebRoute(
             "/tickets",
             api_list,

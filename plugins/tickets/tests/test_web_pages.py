@@ -216,3 +216,35 @@ def test_api_routes_are_in_openapi(crm_app, tickets, client):
         one["countdown"]["target"] == "first_response"
         and one["messages"][0]["author"] == "customer"
     )
+
+
+def test_a_ticket_opened_from_the_customer_page(crm_app, tickets, client):
+    """The 360° page's quick action opens a ticket through the CLI's ``open_ticket``; a refusal
+    shows the reason beside its field and stores nothing; a read-only user gets no form and 403."""
+    with crm_app.unit_of_work(readonly=True) as uow:
+        cid = uow.session.get(Ticket, tickets["normal"]).customer_id
+
+    def count():
+        with crm_app.unit_of_work(readonly=True) as uow:
+            return uow.session.scalar(select(func.count()).select_from(Ticket))
+
+    csrf = login(client, "sara")
+    url = f"/p/tickets/customers/{cid}/tickets"
+    assert f'action="{url}"' in page_of(client, f"/customers/{cid}")
+    before = count()
+    refused = client.post(url, data={"csrf_token": csrf, "subject": "ضمانت", "channel": "fax"})
+    assert refused.status_code == 422 and 'data-field="channel"' in refused.text
+    assert "ضمانت" in refused.text and count() == before
+    ok = client.post(url, data={"csrf_token": csrf, "subject": "درخواست گارانتی",
+                                "body": "کتری خراب شده", "channel": "phone",
+                                "priority": "high"}, follow_redirects=False)
+    assert ok.status_code == 303 and count() == before + 1
+    tid = int(re.search(r"/p/tickets/tickets/(\d+)", ok.headers["location"]).group(1))
+    with crm_app.unit_of_work(readonly=True) as uow:
+        t = uow.session.get(Ticket, tid)
+        assert (t.customer_id, t.subject, t.priority) == (cid, "درخواست گارانتی", "high")
+    assert "درخواست گارانتی" in page_of(client, f"/customers/{cid}?only=tickets")
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "omid")
+    assert url not in page_of(client, f"/customers/{cid}")
+    assert client.post(url, data={"csrf_token": csrf, "subject": "x"}).status_code == 403

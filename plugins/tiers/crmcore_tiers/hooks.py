@@ -123,6 +123,13 @@ def crm_customer_summary(uow, customer):
 
 
 @hookimpl
+def crm_web_customer_badges(uow, customer_ids):
+    from .profile import list_badges
+
+    return list_badges(uow, customer_ids)
+
+
+@hookimpl
 def crm_customer_timeline(uow, customer, before, limit):
     from .profile import timeline_entries
 

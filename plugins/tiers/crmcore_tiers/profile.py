@@ -262,3 +262,19 @@ def _timeline_entry(ladder, change) -> ui.TimelineEntry:
     word, tone = DIRECTIONS.get(change.direction, (L(change.direction), "neutral"))
     return ui.TimelineEntry(change.occurred_at, title, kind=L("tier", "سطح"), tone=tone,
                             detail=word)
+
+
+def list_badges(uow, customer_ids: list[int]) -> dict[int, ui.Badge]:
+    """Each member's tier beside the name in the customer list (``crm_web_customer_badges``):
+    one query for the page; customers who are not members get none (no row of base tiers)."""
+    ladder = ladder_of(uow)
+    if ladder is None:
+        return {}
+    out = {}
+    for cid, code in uow.session.execute(
+            select(TierMember.customer_id, TierMember.tier)
+            .where(TierMember.customer_id.in_(customer_ids))):
+        tier = ladder.get(code)
+        if tier is not None:
+            out[cid] = ui.Badge(_title(tier), tone="info" if tier.is_base else "success")
+    return out

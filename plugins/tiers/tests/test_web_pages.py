@@ -97,3 +97,39 @@ def test_persian_progress_is_in_dollars_not_cents(crm_app, crm_cli, tmp_path, to
     assert shown["next_tier"]["text"] == "640.00 USD more to Silver"
     assert shown["next_tier"]["text_fa"].startswith("۶۴۰٫۰۰ ")
     assert "۶۴٬۰۰۰" not in shown["next_tier"]["text_fa"]
+
+
+def test_the_customer_list_shows_each_members_tier_in_one_query(crm_app, crm_cli, tmp_path,
+                                                                  tokens):
+    from sqlalchemy import event
+
+    load_ladder(crm_cli, tmp_path)
+    a = make_customer(crm_app, "نرگس کریمی")
+    b = make_customer(crm_app, "علی رضایی")
+    c = make_customer(crm_app, "مهسا نوری")
+    buy(crm_app, a, 3_500_000, days_ago(crm_app, 20))  # silver
+    buy(crm_app, b, 12_000_000, days_ago(crm_app, 5))  # gold
+    crm_cli("tiers", "evaluate")
+    asked = []
+
+    def seen(conn, cursor, statement, *args):
+        if "tiers_members" in statement:
+            asked.append(statement)
+
+    with web_client(crm_app) as client:
+        login(client, "sara", PASSWORD)
+        event.listen(crm_app.engine, "before_cursor_execute", seen)
+        try:
+            page = client.get("/customers").text
+        finally:
+            event.remove(crm_app.engine, "before_cursor_execute", seen)
+        rows = {int(cid): row for cid, row in re.findall(
+            r'<tr data-customer="(\d+)">(.*?)</tr>', page, re.S)}
+        names = {cid: re.search(r'class="c-name">(.*?)</td>', row, re.S).group(1)
+                 for cid, row in rows.items()}
+        assert "نقره‌ای" in names[a] and "طلایی" in names[b]
+        assert 'data-plugin="tiers"' not in names[c]  # not a member: no badge
+        assert len(asked) == 1  # the whole page at once, not one query per row
+    with web_client(crm_app) as client:
+        login(client, "neda", PASSWORD)  # no tiers permission: no tier beside the names
+        assert 'data-plugin="tiers"' not in client.get("/customers").text

@@ -329,3 +329,20 @@ def test_stale_call_job_closes_calls_whose_hangup_never_came(app):
     assert result["summary"] == {"closed": 2, "missed": 1}
     assert [(c.status, c.details["closed_by"][:20]) for c in rows(app, Call)] == [
         ("missed", "no hang-up from the "), ("completed", "no hang-up from the ")]
+
+
+def test_calls_on_the_customer_timeline_say_answered_and_how_long_or_missed(app):
+    """The kernel's call interactions on the 360° timeline carry voip's outcome
+    (``crm_interaction_details``)."""
+    from crmcore.testing import customer_timeline
+
+    cid = make_customer(app, "مریم", phones=["09121234567"])
+    feed(app, *answered_call("c1"))
+    feed(app, ev("ringing", "c2", 600), ev("hangup", "c2", 630))
+    with app.unit_of_work(readonly=True) as uow:
+        from crmcore.api import get_customer
+
+        page = customer_timeline(uow, get_customer(uow.session, cid), only="kernel")
+        details = [entry.detail for _plugin, entry in page.entries]
+    assert [(d.en, d.fa) for d in details] == [("missed", "بی‌پاسخ"),
+                                               ("answered · 2:00", "پاسخ داده شد · ۲:۰۰")]
