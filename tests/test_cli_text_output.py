@@ -69,7 +69,7 @@ CHANGES = {
     "loyalty vouchers show", "transfers family show", "messages lookup",
 }
 #: read commands whose text is not yet through the output helper (issue 32): wider than 80
-#: columns, a repr or an ISO moment, or nothing at all for an empty list. 
+#: columns, a repr or an ISO moment, or nothing at all for an empty list.
 NOT_YET = {
     "lottery campaigns", "lottery cards list", "lottery show", "lottery winners",
     "loyalty program show", "loyalty simulate", "messages campaigns show", "messages log",
