@@ -71,7 +71,7 @@ CHANGES = {
 #: read commands whose text is not yet through the output helper (issue 32): wider than 80
 #: columns, a repr or an ISO moment, or nothing at all for an empty list.
 NOT_YET = {
-    "lottery campaigns", "lottery cards list", "lottery show", "lottery winners",
+    "lottery cards list", "lottery show",
     "loyalty program show", "loyalty simulate", "messages campaigns show", "messages log",
     "messages settings show", "messages templates fields", "messages templates list",
     "pipeline leads show", "plugins info", "referrals code", "surveys list", "surveys results",
