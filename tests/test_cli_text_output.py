@@ -74,7 +74,7 @@ NOT_YET = {
     "lottery cards list", "lottery show",
     "loyalty program show", "loyalty simulate", "messages campaigns show", "messages log",
     "messages settings show", "messages templates fields", "messages templates list",
-    "pipeline leads show", "plugins info", "referrals code", "surveys list", "surveys results",
+    "pipeline leads show", "referrals code", "surveys list", "surveys results",
     "surveys show", "tasks agenda", "tasks show", "tickets email sources list", "tickets show",
     "tickets sla list", "tiers history", "tiers ladder", "transfers allowance", "transfers policy",
     "transfers show", "voip follow-ups list", "lottery verify", "referrals simulate",

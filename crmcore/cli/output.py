@@ -57,7 +57,9 @@ def render(*items: RenderableType | str, width: int | None = None) -> str:
     )
     for item in items:
         console.print(item, markup=False) if isinstance(item, str) else console.print(item)
-    return console.file.getvalue()
+    text = console.file.getvalue()
+    # rich pads every line of a table to its width: trailing blanks only get in a pipe's way
+    return text if tty else "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def formatter(app=None) -> Formatter:
