@@ -76,7 +76,7 @@ NOT_YET = {
     "messages settings show", "messages templates fields", "messages templates list",
     "pipeline leads show", "referrals code", "surveys list", "surveys results",
     "surveys show", "tasks agenda", "tasks show", "tickets email sources list", "tickets show",
-    "tickets sla list", "tiers history", "tiers ladder",
+    "tickets sla list",
     "voip follow-ups list", "lottery verify", "referrals simulate",
 }
 #: what text for people never holds
