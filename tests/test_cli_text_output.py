@@ -1,5 +1,5 @@
-"""Every read command of the kernel and the plugins, run on the demo business with stdout piped at 80
-columns: text for people (no line wider than 80 columns, no Python reprs, no ``None``, no ISO UTC
+"""Every read command of the kernel and the plugins, run on the demo business with stdout piped
+at 80 columns: text for people (no line wider than 80 columns, no Python reprs, no ``None``, no ISO UTC
 timestamps) and ``--json`` that parses. A new command with ``--json`` must be listed here as a read
 (checked) or as a change (not run)."""
 
@@ -21,7 +21,8 @@ READS = [
     "customers show 8", "integrations list", "integrations status", "interactions list 1",
     "jobs list", "jobs runs", "lottery campaigns", "lottery cards list season-raffle",
     "lottery entries season-raffle", "lottery settings", "lottery show season-raffle",
-    "lottery verify season-raffle", "lottery winners season-raffle", "loyalty balance 1", "loyalty check",
+    "lottery verify season-raffle", "lottery winners season-raffle", "loyalty balance 1",
+    "loyalty check",
     "loyalty history 1", "loyalty program show", "loyalty program versions",
     "loyalty rewards list", "loyalty simulate 1 --amount 5000000", "loyalty vouchers list 1",
     "messages campaigns count vip-saffron", "messages campaigns list",

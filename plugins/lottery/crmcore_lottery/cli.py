@@ -301,7 +301,8 @@ def entries_cmd(campaign, customer, limit, as_json):
         out = []
         for r in shown:
             sources = fmt.join(f"{k} {fmt.number(v)}" for k, v in sorted(r["by_source"].items()))
-            out.append(f"{fmt.digits(r['customer_id']):>7}  {fmt.digits(format_code(r['lottery_code'])):>9} "
+            code = fmt.digits(format_code(r["lottery_code"]))
+            out.append(f"{fmt.digits(r['customer_id']):>7}  {code:>9} "
                        f"{fmt.number(r['entries']):>6}  {r['name'] or ''}  ({sources})")
         return "\n".join(out) if out else fmt.pick("no entries", "ورودی‌ای نیست")
 

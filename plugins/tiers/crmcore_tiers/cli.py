@@ -56,7 +56,9 @@ def ladder(as_json):
                 rule += "; surplus rolls over"
         perks = f"; perks: {', '.join(t.perks)}" if t.perks else ""
         discount = f", {t.discount_percent}% off" if t.discount_percent else ""
-        lines.append(f"{t.rank:>3}  {t.name:<10} {title}: {rule}; earns ×{t.multiplier}{discount}{perks}")
+        lines.append(
+            f"{t.rank:>3}  {t.name:<10} {title}: {rule}; earns ×{t.multiplier}{discount}{perks}"
+        )
     output({"currency": currency, "tiers": [t.to_dict() for t in lad.tiers]}, as_json,
            text=lambda _data, _fmt: lines)
 
@@ -127,8 +129,8 @@ def history(customer, limit, as_json):
         if ch["direction"] == "join":
             lines.append(f"{_moment(app, row.occurred_at)}  join  {ch['new_tier']}")
         else:
-            lines.append(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} {ch['old_tier']} → {ch['new_tier']}: "
-                         f"{ch['reason']}")
+            lines.append(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} "
+                         f"{ch['old_tier']} → {ch['new_tier']}: {ch['reason']}")
     output(out, as_json, text=lambda _data, _fmt: lines)
 
 

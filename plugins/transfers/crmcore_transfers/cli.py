@@ -194,10 +194,14 @@ def allowance(customer, as_json):
     def lines(data, fmt):
         out = []
         for r in data["limits"]:
-            left = [_transfers(r["count_left"], fmt) if r["count_left"] is not None else "",
-                    f"{fmt.number(r['points_left'])} points" if r["points_left"] is not None else ""]
-            out.append(f"{r['limit']} ({fmt.period(r['label'])}): used {_transfers(r['count'], fmt)}, "
-                       f"{fmt.number(r['points'])} points; left {' and '.join(x for x in left if x)}")
+            left = [
+                _transfers(r["count_left"], fmt) if r["count_left"] is not None else "",
+                f"{fmt.number(r['points_left'])} points" if r["points_left"] is not None else "",
+            ]
+            left_text = " and ".join(x for x in left if x)
+            out.append(f"{r['limit']} ({fmt.period(r['label'])}): "
+                       f"used {_transfers(r['count'], fmt)}, {fmt.number(r['points'])} points; "
+                       f"left {left_text}")
         return out or "the policy sets no period limits"
 
     output({"customer_id": c.id, "limits": rows}, as_json, text=lines)
@@ -227,7 +231,8 @@ def policy(example, as_json):
 
     def lines(data, fmt):
         most = "no maximum" if data["max_points"] is None else fmt.number(data["max_points"])
-        within = f" within {data['accept_within_days']} days" if data["acceptance"] == "required" else ""
+        within = (f" within {data['accept_within_days']} days"
+                  if data["acceptance"] == "required" else "")
         expiry = (f"{data['expiry_days']} days after receipt or with their original lot"
                   if data["expiry_days"] else "with their original lot")
         return [

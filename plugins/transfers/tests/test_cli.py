@@ -40,7 +40,8 @@ def test_family_send_accept_list_show_through_the_cli(crm_app, crm_cli, club):
     listed = ok(crm_cli("--calendar", "jalali", "transfers", "list", "--customer", "09121110002")).stdout
     header, _rule, row = listed.splitlines()[:3]
     assert header.split() == ["#", "Status", "From", "To", "Points", "Fee", "Asked"]
-    assert row.split() == [str(sent["id"]), "completed", str(a), str(b), "100", "2", "1404-01-08", "12:30"]
+    assert row.split() == [
+        str(sent["id"]), "completed", str(a), str(b), "100", "2", "1404-01-08", "12:30"]
     detail = ok(crm_cli("transfers", "show", str(sent["id"]), "--json")).json()
     assert [h["event"] for h in detail["history"]] == ["requested", "accepted"]
     allowance = ok(crm_cli("transfers", "allowance", str(a), "--json")).json()
