@@ -86,6 +86,10 @@ from .ui import (  # noqa: F401
 #: web server and the workers import this module without loading click)
 _CLI_NAMES = {"get_app": "get_app", "echo_json": "echo_json", "pass_app": "pass_app",
               "cli_console": "console", "CLIState": "CLIState"}
+#: the CLI output helper (:mod:`crmcore.cli.output`): ``output``, ``json_option``…
+_OUTPUT_NAMES = {"output": "output", "json_option": "json_option", "cli_table": "table",
+                 "cli_fields": "fields", "cli_render": "render", "cli_plain": "plain",
+                 "cli_formatter": "formatter", "cut_line": "cut_line"}
 
 
 def __getattr__(name: str):
@@ -93,5 +97,9 @@ def __getattr__(name: str):
         from .cli import context
 
         return getattr(context, _CLI_NAMES[name])
+    if name in _OUTPUT_NAMES:
+        from .cli import output
+
+        return getattr(output, _OUTPUT_NAMES[name])
     raise AttributeError(f"module 'crmcore.api' has no attribute {name!r}")
 

@@ -25,4 +25,4 @@ def test_demo_runs_with_every_installed_plugin(tmp_path):
 def test_demo_prints_a_readable_summary(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--path", str(tmp_path / "d.db"), "--customers", "10"])
     assert result.exit_code == 0, result.output
-    assert "crmcore demo" in result.stdout and "sales.by_period" in result.stdout
+    assert "crmcore demo" in result.stdout and "Sales by month" in result.stdout

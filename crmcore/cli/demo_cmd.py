@@ -1,6 +1,9 @@
 import click
 
-from .context import console, echo_json
+from .. import ui
+from ..domain.money import Money
+from ..formatting import EMPTY, Formatter, cli_language
+from .output import json_option, output, table
 
 
 @click.command()
@@ -8,30 +11,59 @@ from .context import console, echo_json
               help="SQLite file to create (replaced if it exists).")
 @click.option("--customers", default=60, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--seed", default=1403, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def demo(path, customers, seed, as_json):
     """Build a demo database of a Persian sample business, with every installed plugin, and summarise it."""
     from ..demo import build_demo
-    from ..domain.money import Money, format_money
 
     result = build_demo(path, seed=seed, customers=customers)
-    if as_json:
-        echo_json(result)
-        return
-    from rich.table import Table
+    output(result, as_json, text=_summary, fmt=Formatter.for_language(cli_language()))
 
-    con = console()
-    con.rule("[bold]crmcore demo[/bold]")
-    con.print(f"database: {result['database']}  (try: crm --db sqlite:///{result['database']} customers find 'علی')")
-    con.print(f"plugins enabled: {', '.join(result['plugins']) or 'none (kernel only)'}")
-    for line in result["lines"]:
-        con.print(f"  • {line}", markup=False)
+
+def _summary(result, fmt: Formatter):
+    """The demo for people, in the reader's language: the plugins' lines, the customers and the
+    last six Jalali months of sales in tomans."""
+    from rich.rule import Rule
+
+    fa = fmt.persian
+    money = fmt.with_unit("toman")
     s = result["summary"]
-    con.print(f"customers: {s['totals']['customers']}, interactions: {s['totals']['interactions']} "
-              f"({', '.join(f'{k}: {v}' for k, v in s['rows'])})")
-    table = Table("ماه (Jalali month)", "purchases", "amount (toman)", title="sales.by_period")
-    for row in result["sales"]["rows"][-6:]:
-        table.add_row(row[0], str(row[2]), format_money(Money(int(row[3]), "IRR"), unit="toman", persian_digits=True))
-    con.print(table)
+    totals = s["totals"]
+    kinds = fmt.join(f"{k}: {fmt.number(v)}" for k, v in s["rows"])
+    db = result["database"]
+    parts = [
+        Rule("crmcore demo"),
+        fmt.pick(f"database: {db}", f"پایگاه داده: {db}"),
+        fmt.pick(f"try: crm --db sqlite:///{db} customers find 'علی'",
+                 f"امتحان کنید: crm --db sqlite:///{db} customers find 'علی'"),
+        fmt.pick("plugins enabled: ", "افزونه‌های فعال: ")
+        + (fmt.join(result["plugins"]) or fmt.pick("none (kernel only)", "هیچ (فقط هسته)")),
+        *[f"  • {line}" for line in result["lines"]],
+        fmt.pick(
+            f"customers: {fmt.number(totals['customers'])}, "
+            f"interactions: {fmt.number(totals['interactions'])} ({kinds})",
+            f"مشتریان: {fmt.number(totals['customers'])}، "
+            f"تعامل‌ها: {fmt.number(totals['interactions'])} ({kinds})",
+        ),
+    ]
+    rows = [
+        {"month": row[0], "purchases": row[2], "amount": Money(int(row[3]), "IRR")}
+        for row in result["sales"]["rows"][-6:]
+    ]
+    parts.append(table(
+        rows,
+        [
+            ui.Column("month", ui.Label("Month (Jalali)", "ماه"), "text"),
+            ui.Column("purchases", ui.Label("Purchases", "خرید"), "number"),
+            ui.Column("amount", ui.Label("Amount", "مبلغ"), "money"),
+        ],
+        money,
+        title=fmt.pick("Sales by month", "فروش ماه به ماه"),
+    ))
     q = result["search"]
-    con.print(f"search {q['query']!r} (Arabic letters) finds: " + ", ".join(f"#{i} {n}" for i, n in q["results"]))
+    found = fmt.join(f"#{fmt.number(i)} {n}" for i, n in q["results"]) or EMPTY
+    parts.append(fmt.pick(
+        f"search «{q['query']}» (typed with Arabic letters) finds: {found}",
+        f"جستجوی «{q['query']}» (با حروف عربی) پیدا می‌کند: {found}",
+    ))
+    return parts

@@ -1,6 +1,7 @@
 import click
 
 from .context import echo_json, get_app
+from .output import output, plain
 from .worker_cmd import BROKER_HELP, QUEUE_HELP
 
 
@@ -16,11 +17,8 @@ def list_jobs(as_json):
     from ..jobs import job_registry
 
     items = [{"name": j.name, "description": j.description} for j in job_registry(get_app()).values()]
-    if as_json:
-        echo_json(items)
-        return
-    for j in items:
-        click.echo(f"{j['name']}\t{j['description']}")
+    output(items, as_json, columns=[("name", "job"), ("description", "what it does")],
+           empty="no jobs: no enabled plugin contributes one")
 
 
 @jobs.command("run")
@@ -61,12 +59,15 @@ def run(only, now, via_workers, wait, broker, queue, as_json):
 
 
 def _report(results, as_json):
-    if as_json:
-        echo_json(results)
-        return
-    for r in results:
-        status = "ok" if r["ok"] else f"FAILED: {r['error']}"
-        click.echo(f"{r['job']}: {status} {r.get('summary') or ''}".rstrip())
+    def lines(results, fmt):
+        # a job's summary is whatever it returned (often a dict of counts): shown as labelled values
+        return [
+            f"{r['job']}: " + ("ok" if r["ok"] else f"FAILED: {r['error']}")
+            + (f" {plain(r['summary'], fmt)}" if r.get("summary") not in (None, "", {}) else "")
+            for r in results
+        ]
+
+    output(results, as_json, text=lines)
 
 
 def _run_via_workers(app, only, moment, wait, broker, queue, as_json):

@@ -1,6 +1,7 @@
 import click
 
 from .context import console, echo_json, get_app
+from .output import fields, json_option, output
 
 
 @click.group()
@@ -42,7 +43,7 @@ def list_plugins(as_json):
 
 @plugins.command("info")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def info(name, as_json):
     """Everything about one plugin: version, state, requirements, hooks implemented and declared."""
     from ..errors import PluginError
@@ -52,19 +53,28 @@ def info(name, as_json):
     if name not in items:
         raise PluginError(f"unknown plugin {name!r} (installed: {', '.join(items) or 'none'})")
     p = items[name]
-    if as_json:
-        echo_json(p)
-        return
-    click.echo(f"{p['name']} {p['version']} ({'enabled' if p['enabled'] else 'disabled'}) — {p['description']}")
-    click.echo(f"distribution: {p['distribution']}; kernel: {p['kernel']}"
-               f"{'' if p['compatible'] else ' (INCOMPATIBLE with this kernel)'}")
-    click.echo(f"requires: {', '.join(p['requires']) or 'nothing'}")
-    click.echo(f"implements: {', '.join(p['hooks']) or 'no hooks'}")
-    if p["per_row_import_hooks"]:
-        click.echo(f"imports: slow path, per row for {', '.join(p['per_row_import_hooks'])} "
-                   "(no batch form)")
-    if p["hookspecs"]:
-        click.echo(f"declares: {', '.join(p['hookspecs'])}")
+
+    def shown(p, fmt):
+        state = "enabled" if p["enabled"] else "disabled"
+        kernel = p["kernel"] + ("" if p["compatible"] else " (INCOMPATIBLE with this kernel)")
+        facts = {
+            "plugin": f"{p['name']} {p['version']} ({state})",
+            "about": p["description"],
+            "distribution": p["distribution"],
+            "kernel": kernel,
+            "requires": p["requires"] or "nothing",
+            # one hook a line: a comma-joined list is a few hundred columns
+            "implements": "\n".join(p["hooks"]) or "no hooks",
+        }
+        if p["per_row_import_hooks"]:
+            facts["imports"] = (
+                f"slow path, per row for {fmt.join(p['per_row_import_hooks'])} (no batch form)"
+            )
+        if p["hookspecs"]:
+            facts["declares"] = "\n".join(p["hookspecs"])
+        return fields(facts, fmt)
+
+    output(p, as_json, text=shown)
 
 
 @plugins.command("enable")

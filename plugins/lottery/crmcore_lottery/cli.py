@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crmcore.api import echo_json, get_app
+from crmcore.api import Label, cut_line, echo_json, get_app, json_option, output
 
 
 @click.group()
@@ -40,7 +40,7 @@ def _warn(lines) -> None:
 # -- campaigns ----------------------------------------------------------------------------------------------
 @lottery.command("campaigns")
 @click.option("--status", type=click.Choice(["open", "closed", "drawn"]))
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def campaigns_cmd(status, as_json):
     """List campaigns."""
     from .campaigns import campaign_to_dict, list_campaigns
@@ -48,15 +48,14 @@ def campaigns_cmd(status, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         rows = [campaign_to_dict(uow, c, calendar=app.calendar, tz=app.timezone) for c in list_campaigns(uow, status)]
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("no campaigns")
-    for r in rows:
-        title = f"{r['title']}" + (f" / {r['title_fa']}" if r["title_fa"] else "")
-        click.echo(f"{r['name']:<20} {r['status']:<7} {r['entries_from'][:10]} → {r['entries_until'][:10]}  "
-                   f"draw {r['draw_at']}  {r['participants']} members, {r['entries']} entries  {title}")
+    output(rows, as_json, empty="no campaigns", columns=[
+        ("name", Label("Campaign", "کمپین")), ("status", Label("Status", "وضعیت")),
+        ("entries_from", Label("Entries from", "ورود از")),
+        ("entries_until", Label("until", "تا")), ("draw_at", Label("Draw", "قرعه‌کشی")),
+        ("participants", Label("Members", "اعضا"), "number"),
+        ("entries", Label("Entries", "ورودی"), "number"),
+        ("title", Label("Title", "عنوان")), ("title_fa", Label("Title (fa)", "عنوان فارسی")),
+    ])
 
 
 @lottery.command("create")
@@ -294,17 +293,29 @@ def entries_cmd(campaign, customer, limit, as_json):
     shown = rows[:limit] if limit else rows
     if as_json:
         echo_json(shown)
-    else:
+        if len(shown) < len(rows):  # on stderr, so --json stays a list
+            click.echo(cut_line(len(shown), len(rows), _fmt()), err=True)
+        return
+
+    def lines(shown, fmt):
+        out = []
         for r in shown:
-            sources = ", ".join(f"{k} {v}" for k, v in sorted(r["by_source"].items()))
-            code = format_code(r["lottery_code"])
-            click.echo(f"{r['customer_id']:>7}  {code:>9} {r['entries']:>6}  "
-                       f"{r['name'] or ''}  ({sources})")
-        if not rows:
-            click.echo("no entries")
-    if len(shown) < len(rows):  # on stderr, so --json stays a list
-        click.echo(f"showing {len(shown)} of {len(rows)} members (most entries first); "
-                   "--limit 0 lists all", err=True)
+            sources = fmt.join(f"{k} {fmt.number(v)}" for k, v in sorted(r["by_source"].items()))
+            code = fmt.digits(format_code(r["lottery_code"]))
+            out.append(f"{fmt.digits(r['customer_id']):>7}  {code:>9} "
+                       f"{fmt.number(r['entries']):>6}  {r['name'] or ''}  ({sources})")
+        return "\n".join(out) if out else fmt.pick("no entries", "ورودی‌ای نیست")
+
+    output(shown, as_json, text=lines)
+    more = cut_line(len(shown), len(rows), _fmt())
+    if more:
+        click.echo(more)
+
+
+def _fmt():
+    from crmcore.api import cli_formatter
+
+    return cli_formatter()
 
 
 @lottery.command("settings")
@@ -437,13 +448,19 @@ def winners_cmd(campaign, as_json):
         if c.status != "drawn":
             raise Conflict(f"campaign {c.name!r} is {c.status}: no winners yet", field="campaign")
         rows = [winner_to_dict(uow, w) for w in winners(uow, c)]
-    if as_json:
-        echo_json(rows)
-        return
+    output(rows, as_json, text=_winner_lines)
+
+
+def _winner_lines(rows, fmt):
+    lines = []
     for w in rows:
-        prize = w["prize"] + (f" / {w['prize_fa']}" if w["prize_fa"] else "")
-        code = f", lottery code {w['lottery_code']}" if w.get("lottery_code") else ""
-        click.echo(f"{w['slot'] + 1:>3}. {prize}: {w['name']} (customer {w['customer_id']}{code})")
+        prize = fmt.pick(w["prize"], w["prize_fa"])
+        code = fmt.pick(", lottery code ", "، کد قرعه‌کشی ") + fmt.digits(w["lottery_code"]) \
+            if w.get("lottery_code") else ""
+        who = fmt.pick("customer", "مشتری")
+        lines.append(f"{fmt.number(w['slot'] + 1):>3}. {prize}: {w['name']}")
+        lines.append(f"     ({who} {fmt.digits(w['customer_id'])}{code})")
+    return "\n".join(lines) if lines else fmt.pick("no winners", "برنده‌ای نیست")
 
 
 @lottery.command("export")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crmcore.api import echo_json, get_app
+from crmcore.api import echo_json, get_app, output
 
 
 def _day(app, value) -> str:
@@ -42,9 +42,7 @@ def ladder(as_json):
     with app.unit_of_work(readonly=True) as uow:
         lad = require_ladder(uow)
         currency = currency_of(uow)
-    if as_json:
-        echo_json({"currency": currency, "tiers": [t.to_dict() for t in lad.tiers]})
-        return
+    lines = []
     for t in lad.tiers:
         title = f"{t.title} ({t.title_fa})" if t.title_fa else t.title
         if t.is_base:
@@ -58,7 +56,11 @@ def ladder(as_json):
                 rule += "; surplus rolls over"
         perks = f"; perks: {', '.join(t.perks)}" if t.perks else ""
         discount = f", {t.discount_percent}% off" if t.discount_percent else ""
-        click.echo(f"{t.rank:>3}  {t.name:<10} {title}: {rule}; earns ×{t.multiplier}{discount}{perks}")
+        lines.append(
+            f"{t.rank:>3}  {t.name:<10} {title}: {rule}; earns ×{t.multiplier}{discount}{perks}"
+        )
+    output({"currency": currency, "tiers": [t.to_dict() for t in lad.tiers]}, as_json,
+           text=lambda _data, _fmt: lines)
 
 
 @tiers.command()
@@ -122,17 +124,14 @@ def history(customer, limit, as_json):
         if limit:
             rows.reverse()
         out = [change_to_dict(ch) for ch in rows]
-    if as_json:
-        echo_json(out)
-        return
-    if not out:
-        click.echo(f"#{c.id} has no tier history yet")
+    lines = [] if out else [f"#{c.id} has no tier history yet"]
     for ch, row in zip(out, rows):
         if ch["direction"] == "join":
-            click.echo(f"{_moment(app, row.occurred_at)}  join  {ch['new_tier']}")
+            lines.append(f"{_moment(app, row.occurred_at)}  join  {ch['new_tier']}")
         else:
-            click.echo(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} {ch['old_tier']} → {ch['new_tier']}: "
-                       f"{ch['reason']}")
+            lines.append(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} "
+                         f"{ch['old_tier']} → {ch['new_tier']}: {ch['reason']}")
+    output(out, as_json, text=lambda _data, _fmt: lines)
 
 
 @tiers.command()

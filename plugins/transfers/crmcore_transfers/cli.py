@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crmcore.api import echo_json, get_app
+from crmcore.api import Label, cli_fields, cli_table, echo_json, get_app, json_option, output
 
 
 def _when(app, iso: str | None) -> str:
@@ -20,13 +20,6 @@ def parse_points(raw: str) -> int:
     if not text.lstrip("-").isdigit():
         raise ValidationError(f"{raw!r} is not a whole number of points", field="points")
     return int(text)
-
-
-def _line(app, t: dict) -> str:
-    extra = f"  fee {t['fee']:,}" if t["fee"] else ""
-    due = f"  answer by {_when(app, t['respond_by'])}" if t["status"] == "pending" else ""
-    return (f"#{t['id']}\t{t['status']}\t{t['sender_id']} → {t['recipient_id']}\t{t['points']:,} points{extra}\t"
-            f"{_when(app, t['created_at'])}{due}")
 
 
 #: the roles of a transfer's ledger entries, as a person reads them
@@ -128,7 +121,7 @@ def reverse(transfer_id, reason, as_json):
 @click.option("--customer", help="Only transfers this customer sent or received.")
 @click.option("--status", type=click.Choice(["pending", "completed", "declined", "cancelled", "expired", "reversed"]))
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def list_cmd(customer, status, limit, as_json):
     """Transfers, newest first."""
     from crmcore.api import resolve_customer
@@ -139,18 +132,20 @@ def list_cmd(customer, status, limit, as_json):
     with app.unit_of_work(readonly=True) as uow:
         cid = resolve_customer(uow.session, customer).id if customer else None
         rows = [transfer_to_dict(t) for t in list_transfers(uow, customer_id=cid, status=status, limit=limit)]
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("no transfers")
-    for t in rows:
-        click.echo(_line(app, t))
+    output(rows, as_json, columns=COLUMNS, empty="no transfers")
+
+
+#: a transfer as a table row
+COLUMNS = [
+    ("id", "#"), ("status", Label("Status", "وضعیت")), ("sender_id", Label("From", "از")),
+    ("recipient_id", Label("To", "به")), ("points", Label("Points", "امتیاز"), "number"),
+    ("fee", Label("Fee", "کارمزد"), "number"), ("created_at", Label("Asked", "درخواست"), "moment"),
+]
 
 
 @transfers.command()
 @click.argument("transfer_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def show(transfer_id, as_json):
     """One transfer with its status history and ledger entries."""
     from .service import get_transfer, transfer_to_dict
@@ -158,21 +153,31 @@ def show(transfer_id, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         t = transfer_to_dict(get_transfer(uow, transfer_id), history=True)
-    if as_json:
-        echo_json(t)
-        return
-    click.echo(_line(app, t))
-    if t["note"]:
-        click.echo(f"  note: {t['note']}")
-    click.echo(f"  allowed as: {t['circle']}; ledger entries: {entries_text(t['entries'])}")
-    for h in t["history"]:
-        reason = f" — {h['reason']}" if h["reason"] else ""
-        click.echo(f"  {_when(app, h['at'])}  {h['event']:<10} by {h['actor']}{reason}")
+
+    def shown(t, fmt):
+        facts = {
+            "transfer": f"#{fmt.digits(t['id'])} {t['status']}",
+            "from → to": f"{fmt.digits(t['sender_id'])} → {fmt.digits(t['recipient_id'])}",
+            "points": fmt.number(t["points"]), "fee": fmt.number(t["fee"]),
+            "asked": fmt.moment(t["created_at"]), "note": t["note"], "allowed as": t["circle"],
+            "ledger entries": entries_text(t["entries"]),
+        }
+        if t["status"] == "pending":
+            facts["answer by"] = fmt.moment(t["respond_by"])
+        history = [
+            {"at": h["at"], "event": h["event"], "by": h["actor"], "reason": h["reason"]}
+            for h in t["history"]
+        ]
+        return [cli_fields(facts, fmt), cli_table(history, [
+            ("at", Label("When", "زمان"), "moment"), ("event", Label("Event", "رویداد")),
+            ("by", Label("By", "توسط")), ("reason", Label("Reason", "دلیل"))], fmt)]
+
+    output(t, as_json, text=shown)
 
 
 @transfers.command()
 @click.argument("customer")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def allowance(customer, as_json):
     """What CUSTOMER may still send and receive under each period limit."""
     from crmcore.api import resolve_customer
@@ -185,25 +190,30 @@ def allowance(customer, as_json):
         c = resolve_customer(uow.session, customer)
         policy = active_policy(uow)
         rows = compute(uow, policy, policy_calendar(uow, policy), c.id, uow.now())
-    if as_json:
-        echo_json({"customer_id": c.id, "limits": rows})
-        return
-    if not rows:
-        click.echo("the policy sets no period limits")
-    for r in rows:
-        left = [_transfers(r["count_left"]) if r["count_left"] is not None else "",
-                f"{r['points_left']:,} points" if r["points_left"] is not None else ""]
-        click.echo(f"{r['limit']} ({r['label']}): used {_transfers(r['count'])}, {r['points']:,} points; "
-                   f"left {' and '.join(x for x in left if x)}")
+
+    def lines(data, fmt):
+        out = []
+        for r in data["limits"]:
+            left = [
+                _transfers(r["count_left"], fmt) if r["count_left"] is not None else "",
+                f"{fmt.number(r['points_left'])} points" if r["points_left"] is not None else "",
+            ]
+            left_text = " and ".join(x for x in left if x)
+            out.append(f"{r['limit']} ({fmt.period(r['label'])}): "
+                       f"used {_transfers(r['count'], fmt)}, {fmt.number(r['points'])} points; "
+                       f"left {left_text}")
+        return out or "the policy sets no period limits"
+
+    output({"customer_id": c.id, "limits": rows}, as_json, text=lines)
 
 
-def _transfers(n: int) -> str:
-    return f"{n} transfer" + ("" if n == 1 else "s")
+def _transfers(n: int, fmt) -> str:
+    return f"{fmt.number(n)} transfer" + ("" if n == 1 else "s")
 
 
 @transfers.command()
 @click.option("--example", is_flag=True, help="Print a commented [transfers] section to paste into the program.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def policy(example, as_json):
     """The active transfer policy (the [transfers] section of the loyalty program)."""
     from importlib import resources
@@ -218,19 +228,24 @@ def policy(example, as_json):
     with app.unit_of_work(readonly=True) as uow:
         p = active_policy(uow)
         data = p.to_dict(policy_calendar(uow, p))
-    if as_json:
-        echo_json(data)
-        return
-    click.echo(f"recipients: {', '.join(data['recipients'])}; per transfer {data['min_points']:,} to "
-               f"{'no maximum' if data['max_points'] is None else format(data['max_points'], ',')} points; "
-               f"fee: {data['fee']}")
-    click.echo(f"acceptance: {data['acceptance']}" + (f" within {data['accept_within_days']} days"
-                                                      if data["acceptance"] == "required" else ""))
-    click.echo("received points expire " + (f"{data['expiry_days']} days after receipt or with their original lot"
-                                            if data["expiry_days"] else "with their original lot"))
-    click.echo(f"family: cooling-off {data['family_cooling_days']} days, at most {data['family_max_members']} members")
-    for lim in data["limits"]:
-        click.echo(f"limit: {lim['text']}")
+
+    def lines(data, fmt):
+        most = "no maximum" if data["max_points"] is None else fmt.number(data["max_points"])
+        within = (f" within {data['accept_within_days']} days"
+                  if data["acceptance"] == "required" else "")
+        expiry = (f"{data['expiry_days']} days after receipt or with their original lot"
+                  if data["expiry_days"] else "with their original lot")
+        return [
+            f"recipients: {fmt.join(data['recipients'])}; per transfer "
+            f"{fmt.number(data['min_points'])} to {most} points; fee: {data['fee']}",
+            f"acceptance: {data['acceptance']}{within}",
+            f"received points expire {expiry}",
+            f"family: cooling-off {data['family_cooling_days']} days, "
+            f"at most {data['family_max_members']} members",
+            *[f"limit: {lim['text']}" for lim in data["limits"]],
+        ]
+
+    output(data, as_json, text=lines)
 
 
 from .cli_circles import family, recipients  # noqa: E402
