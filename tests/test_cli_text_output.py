@@ -17,6 +17,7 @@ from crmcore.cli.main import cli
 
 #: read commands with the arguments that name something in the demo business
 READS = [
+    "messages chat status", "tasks calendar status",
     "customers duplicates", "customers find علی", "customers leads list", "customers show 1",
     "customers show 8", "integrations list", "integrations status", "interactions list 1",
     "jobs list", "jobs runs", "lottery campaigns", "lottery cards list season-raffle",
@@ -65,7 +66,7 @@ CHANGES = {
     "transfers accept", "transfers cancel", "transfers decline", "transfers family create",
     "transfers recipients add", "transfers recipients approve", "transfers recipients reject",
     "transfers recipients remove", "transfers reverse", "transfers send", "users notifications",
-    "users token list", "voip listen", "voip serve",
+    "users token list", "voip listen", "voip serve", "messages chat poll", "tasks calendar sync",
     # reads that need a value the demo does not print: not run here
     "loyalty vouchers show", "transfers family show", "messages lookup",
 }
