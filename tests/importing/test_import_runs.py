@@ -3,6 +3,7 @@ them, a killed import resumed with exact totals, one import at a time (no duplic
 imports)."""
 
 import csv
+import random
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from crmcore.api import CRM
 from crmcore.importing import import_customers, import_interactions
 from crmcore.storage.models import Customer, CustomerPhone, ImportRun, Interaction, OutboxEvent
-from crmcore.testing import make_customer
+from crmcore.testing import make_customer, outbox_events
 
 from .conftest import write_csv
 
@@ -46,9 +47,10 @@ def expected_customers(n: int = N) -> dict:
     return {"rows": n, "created": n - rejected - merged, "merged": merged, "rejected": rejected}
 
 
-def history_file(path: Path, customers: int, per_customer: int) -> Path:
+def history_file(path: Path, customers: int, per_customer: int, *, shuffled: bool = False) -> Path:
     """Purchases of the first ``customers`` people of :func:`customers_file` (by customer code),
-    sorted by date; every other one with an invoice number (external id)."""
+    sorted by date (``shuffled``: in no order); every other one with an invoice number (external
+    id)."""
     codes = [f"C{i:05d}" for i in range(customers * 2) if i % 10 != 5][:customers]
     rows = [["customer", "kind", "date", "amount", "invoice"]]
     k = 0
@@ -65,6 +67,10 @@ def history_file(path: Path, customers: int, per_customer: int) -> Path:
                     f"F-{k}" if k % 2 else "",
                 ]
             )
+    if shuffled:
+        body = rows[1:]
+        random.Random(35).shuffle(body)
+        rows = rows[:1] + body
     return write_csv(path, rows)
 
 
@@ -145,7 +151,7 @@ def _slow(progress_started: threading.Event, delay: float):
     return progress
 
 
-@pytest.mark.parametrize("kind", ["customers", "interactions"])
+@pytest.mark.parametrize("kind", ["customers", "interactions", "unsorted interactions"])
 def test_a_purchase_is_recorded_while_an_import_runs(
     crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path, kind
 ):
@@ -159,7 +165,7 @@ def test_a_purchase_is_recorded_while_an_import_runs(
         path = customers_file(tmp_path / "c.csv", 800, bad=False)
     else:
         import_customers(crm_app, customers_file(tmp_path / "c.csv", 20, bad=False))
-        path = history_file(tmp_path / "h.csv", 10, 80)
+        path = history_file(tmp_path / "h.csv", 10, 80, shuffled=kind.startswith("unsorted"))
     importer = crm_app_factory(clock=None)
     started, failure = threading.Event(), []
 
@@ -261,11 +267,17 @@ def test_a_killed_customer_import_resumes_with_exact_totals(crm_app, crm_cli, tm
     assert "resumed" not in text.stdout
 
 
-def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp_path):
+@pytest.mark.parametrize("shuffled", [False, True], ids=["sorted", "unsorted"])
+def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp_path, shuffled):
+    """An unsorted file is imported sorted by date from a spool, in chunks as well: a killed run
+    resumes within the sorted rows."""
     import_customers(crm_app, customers_file(tmp_path / "c.csv", 30, bad=False))
-    path = history_file(tmp_path / "h.csv", 20, 30)  # 600 purchases
+    path = history_file(tmp_path / "h.csv", 20, 30, shuffled=shuffled)  # 600 purchases
     _kill_mid_file(crm_app.url, "interactions", path, 3)
     assert 0 < count(crm_app, Interaction) < 600
+    with crm_app.unit_of_work(readonly=True) as uow:
+        (run,) = uow.session.scalars(select(ImportRun).where(ImportRun.kind == "interactions"))
+    assert (run.state["extra"].get("sorted_done", 0) > 0) == shuffled
     result = crm_cli("interactions", "import", str(path), "--json")
     assert result.exit_code == 0, result.stdout[-3000:]
     out = result.json()
@@ -281,6 +293,12 @@ def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp
         total = uow.session.scalar(select(func.sum(Interaction.amount_minor)))
     assert total == sum(1000 + k for k in range(1, 601))
     assert count(crm_app, OutboxEvent, OutboxEvent.event == "crm_interaction_recorded") == 600
+    if shuffled:  # each customer's purchases announced in date order, across the resume
+        events = outbox_events(crm_app, "crm_interaction_recorded")
+        per_customer: dict = {}
+        for e in sorted(events, key=lambda e: e["id"]):
+            per_customer.setdefault(e["customer_id"], []).append(e["payload"]["occurred_at"])
+        assert all(seen == sorted(seen) for seen in per_customer.values())
 
 
 # --- imports at the same time
