@@ -199,6 +199,52 @@ def test_a_purchase_is_recorded_while_an_import_runs(
     assert count(crm_app, Interaction, Interaction.amount_minor == 1000) == 1
 
 
+@pytest.mark.parametrize("kind", ["customers", "interactions"])
+def test_a_dry_run_never_makes_a_purchase_wait(
+    crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path, kind
+):
+    """A dry run is one rolled-back transaction; on SQLite it runs on a copy of the database, so
+    the till's `crm interactions record` (waiting at most 1 s) goes through while it runs."""
+    if crm_backend != "sqlite":
+        pytest.skip("SQLite only")
+    make_customer(crm_app, "Cashier's customer", phones=["09350000000"])
+    if kind == "customers":
+        path = customers_file(tmp_path / "c.csv", 800, bad=False)
+    else:
+        import_customers(crm_app, customers_file(tmp_path / "c.csv", 20, bad=False))
+        path = history_file(tmp_path / "h.csv", 10, 80)
+    before = count(crm_app, Interaction), count(crm_app, Customer)
+    importer = crm_app_factory(clock=None)
+    started, failure, summaries = threading.Event(), [], []
+
+    def run():
+        try:
+            fn = import_customers if kind == "customers" else import_interactions
+            summaries.append(fn(importer, path, dry_run=True, batch_size=20,
+                                progress=_slow(started, 0.05)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(10), failure
+    result = crm_cli("interactions", "record", "09350000000", "--kind", "purchase",
+                     "--amount", "1000", env={"CRM_LOCK_WAIT": "1"})
+    still_running = thread.is_alive()
+    thread.join()
+    assert not failure
+    assert result.exit_code == 0, result.stderr
+    assert still_running
+    (summary,) = summaries
+    if kind == "customers":
+        assert (summary.created, summary.merged) == (720, 80)  # every tenth row is a repeat
+    else:
+        assert summary.recorded == 800
+    assert count(crm_app, Interaction) == before[0] + 1  # only the till's purchase
+    assert count(crm_app, Customer) == before[1]
+    assert count(crm_app, ImportRun, ImportRun.kind == kind) == 0
+
+
 # --- a killed import goes on where it stopped
 # ---------------------------------------------------------------
 def _kill_mid_file(
