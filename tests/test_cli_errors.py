@@ -147,6 +147,15 @@ def check_one_line(outcomes, *, warning: str | None = None) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_the_matrix_reaches_every_plugins_commands():
+    """The error matrix walks the ``crm`` tree: every installed plugin's group is in it, with
+    commands (a group that failed to load would silently leave its commands untested)."""
+    groups = {path[0] for path, _ in leaf_commands() if len(path) > 1}
+    wanted = {m.cli_name or m.name for m in installed_manifests().values() if m.cli}
+    assert wanted and wanted <= groups, wanted - groups
+    assert {"tickets", "tasks", "pipeline", "messages", "surveys", "transfers"} <= wanted
+
+
 @pytest.fixture
 def crm_plugins():
     return list(installed_manifests())
