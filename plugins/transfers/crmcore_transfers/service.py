@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, check_text, format_datetime, get_customer
+from crmcore.api import (
+    Conflict, NotFound, ValidationError, check_text, format_datetime, get_customer,
+)
 from crmcore_loyalty import api as loyalty
 
 from .circles import admitting_circle
