@@ -18,7 +18,9 @@ from .domain.dates import (  # noqa: F401
 from .domain.emails import Email, parse_email  # noqa: F401
 from .domain.money import Money, currency_exponent, format_money, parse_money  # noqa: F401
 from .domain.phones import Phone, looks_like_phone, parse_phone  # noqa: F401
-from .domain.text import compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens  # noqa: F401
+from .domain.text import (  # noqa: F401
+    check_text, compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens,
+)
 from .formatting import (  # noqa: F401
     EMPTY, Formatter, FormattingError, cli_language, formatter_for, money_unit_of,
 )

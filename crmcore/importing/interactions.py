@@ -8,9 +8,10 @@ customer, so plugins (loyalty, tiers, surveys) react to history as to live purch
 Order: rows are handled in chunks sorted by (customer, occurred_at). Files sorted by date or by customer (the
 usual exports) stream in one pass. If a later chunk holds a row older than one already announced for the
 same customer, that chunk's transaction is rolled back and the rest of the file (all of it, unless
-chunks were already committed: :mod:`.runs`) is read again, validated whole and sorted in memory
-first, and stored in one transaction — so the guarantee holds for any file, at the cost of memory
-for unsorted ones.
+chunks were already committed: :mod:`.runs`) is first copied into a temporary SQLite file sorted by
+date (:class:`Spool`; memory stays flat), then imported from there in chunks like a sorted file — so
+the guarantee holds for any file, other commands keep their turn between chunks, and a killed import
+resumes (the run keeps where the sorted part began and how many of its rows are committed).
 
 Re-import: a row whose (kind, external id) is already stored is counted as already imported. A row without an
 external id is taken as already imported when an interaction stored before this run has the same customer,
@@ -19,10 +20,14 @@ kept across a resume, so a resumed import does not count its own earlier chunks 
 """
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+import tempfile
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 from sqlalchemy import func, select
@@ -94,7 +99,7 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                 delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
                 progress=progress, on_open=on_open, cmap=cmap, history=history)
     with run.held(), fewer_collections():
-        if not in_memory:
+        if not in_memory and SORTED_FROM not in run.extra:
             try:
                 return _attempt(app, path, run, in_memory=False, **args)
             except OutOfOrder:
@@ -128,42 +133,99 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
              delimiter, sheet, defaults, batch_size, progress, on_open, cmap,
              history) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
-    row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``: all
-    of them validated, sorted and stored in one transaction."""
+    row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``:
+    sorted by date first (:class:`Spool`), then a chunk per transaction as well."""
     summary = run.summary
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    errors = None
+    errors = spool = None
     try:
+        done = 0
+        if in_memory:
+            run.extra.setdefault(SORTED_FROM, run.last_row)
+            done = run.extra.setdefault(SORTED_DONE, 0)
+            spool = Spool(cmap, app.timezone)
+            spool.fill(r for r in table.rows if r[0] > run.extra[SORTED_FROM])
+            rows: Iterable[tuple[int, list[str]]] = spool.rows(skip=done)
+            keep = (run.extra[SORTED_FROM] if run.extra[SORTED_FROM] > 1 or done else None,
+                    spool.first_rows(done))
+        else:
+            rows = run.remaining(table.rows)
+            keep = (run.last_row if run.last_row > 1 else None, frozenset())
         errors = run.errors = ErrorsFile(errors_path, table.headers, source=path,
-                                         keep_through=run.last_row if run.last_row > 1 else None)
+                                         keep_through=keep[0], keep_rows=keep[1])
         if on_open:
             on_open(table)
         imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors,
                                   history=history)
-        for chunk in run.chunks(batched(run.remaining(table.rows), batch_size), whole=in_memory):
+        for chunk in run.chunks(batched(rows, batch_size)):
             with run.transaction(chunk) as uow, background_inserts(uow.session):
                 imp.bind(uow, run)
-                held: list[Item] = []
                 for batch in chunk:
-                    items = imp.resolve(imp.validate(batch))
-                    if in_memory:
-                        held.extend(items)
-                    else:
-                        imp.store(items, check_order=True)
+                    # sorted by date (in_memory): one customer's rows come in order, but may be
+                    # older than rows committed before the sorted part began
+                    imp.store(imp.resolve(imp.validate(batch)), check_order=not in_memory)
+                    done += len(batch)
                     if progress:
                         progress(summary.rows + summary.blank, table.position())
                 if in_memory:
-                    held.sort(key=lambda it: (it.customer_id, it.prepared.occurred_at, it.row))
-                    for part in batched(held, batch_size):
-                        imp.store(part, check_order=False)
+                    run.extra[SORTED_DONE] = done
+                    chunk.last_row = run.extra[SORTED_FROM]  # a resume starts from the spool
                 if chunk.is_last():
                     uow.audit("import", "interactions", None,
                               {"file": Path(path).name, **dict(summary.counts())})
     finally:
         if errors:
             errors.close()
+        if spool:
+            spool.close()
         table.close()
     return summary.finish()
+
+
+SORTED_FROM, SORTED_DONE = "sorted_from", "sorted_done"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class Spool:
+    """The rows of an unsorted file in a temporary SQLite file, given back sorted by date (rows
+    whose date cannot be read first: they are refused), then by row number. The order depends only
+    on the file, so a resumed import skips the rows its committed chunks took."""
+
+    def __init__(self, cmap: ColumnMap, tz: str):
+        self._dir = tempfile.TemporaryDirectory(prefix="crm-import-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "spool.db")
+        self._db.execute("CREATE TABLE spool (at INTEGER, row INTEGER, cells TEXT)")
+        self._at = cmap.fields.index("occurred_at")
+        self._tz = tz
+
+    def _key(self, cells: list[str]) -> int | None:
+        raw = cells[self._at].strip() if len(cells) > self._at and cells[self._at] else ""
+        try:
+            return (parse_datetime(raw, tz=self._tz) - _EPOCH) // timedelta(microseconds=1)
+        except (CRMError, ValueError, TypeError, OverflowError):
+            return None
+
+    def fill(self, rows: Iterable[tuple[int, list[str]]]) -> None:
+        for part in batched(rows, BATCH):
+            self._db.executemany("INSERT INTO spool VALUES (?, ?, ?)",
+                                 [(self._key(c), r, json.dumps(c)) for r, c in part])
+        self._db.commit()
+
+    def _sorted(self, skip: int, limit: int = -1):
+        return self._db.execute("SELECT row, cells FROM spool ORDER BY at, row LIMIT ? OFFSET ?",
+                                (limit, skip))
+
+    def rows(self, *, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+        for row, cells in self._sorted(skip):
+            yield row, json.loads(cells)
+
+    def first_rows(self, n: int) -> frozenset[int]:
+        """The row numbers of the first ``n`` sorted rows."""
+        return frozenset(r for r, _ in self._sorted(0, n)) if n else frozenset()
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
 
 
 def _as_phone(ref: str) -> str | None:

@@ -15,21 +15,25 @@ crash.
   disk was full) is resumed by the same command on the same file (same SHA-256) with the same
   options: the rows up to its last committed row are skipped and its summary goes on, so the totals
   are those of one whole run.
-- **Dry run**: the whole file is one transaction, rolled back (nothing to resume; on SQLite it holds
-  the write lock throughout).
+- **Dry run**: the whole file is one transaction, rolled back (nothing to resume). On SQLite it
+  runs on a copy taken with the online backup API (:func:`sandbox`: a snapshot read while writers go
+  on), so the shop's database is only read and a cashier never waits for a dry run; the copy needs
+  as much free space in the temporary folder as the database takes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, update
 
 from ..storage.locks import exclusive
 from ..storage.models import ImportRun as ImportRunRow
@@ -50,6 +54,32 @@ WAIT_NAME_SECONDS = 1.0
 
 class DryRun(Exception):
     """Raised inside the unit of work to roll a dry run back."""
+
+
+@contextmanager
+def sandbox(app) -> Iterator[Any]:
+    """``app`` itself on PostgreSQL (a transaction there holds no lock others wait for); on SQLite
+    an app on a temporary copy of its database, with the same plugins and settings."""
+    if app.engine.dialect.name != "sqlite" or not make_url(app.url).database or \
+            make_url(app.url).database == ":memory:":
+        yield app
+        return
+    from ..app import CRM
+
+    source = Path(make_url(app.url).database)
+    with tempfile.TemporaryDirectory(prefix="crm-dry-run-") as folder:
+        copy = Path(folder) / "dry-run.db"
+        with closing(sqlite3.connect(source, timeout=30)) as src, \
+                closing(sqlite3.connect(copy)) as target:
+            src.backup(target)  # one step: a snapshot, while writers go on (WAL)
+        twin = CRM(make_url(app.url).set(database=str(copy)).render_as_string(hide_password=False),
+                   plugins=app._plugin_override, extra_plugins=app._extra,
+                   timezone=app.timezone, calendar=app.calendar, clock=app.clock,
+                   actor=app.actor, future_margin=app.future_margin)
+        try:
+            yield twin
+        finally:
+            twin.dispose()
 
 
 def file_digest(path: str | Path) -> str:
@@ -153,7 +183,9 @@ class ImportRun:
         """Take the import lock (waiting, with a message, while another import runs), then resume
         this file's interrupted run or start a new one."""
         if self.dry_run:
-            yield self
+            with sandbox(self.app) as app:
+                self.app = app
+                yield self
             return
         with exclusive(self.app.engine, LOCK, on_wait=self._waiting):
             self._start()

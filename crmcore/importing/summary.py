@@ -5,7 +5,7 @@ import csv
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import attrs
 
@@ -33,10 +33,11 @@ class ErrorsFile:
     case-insensitive disk)."""
 
     def __init__(self, path: str | Path | None, headers: list[str], *,
-                 source: str | Path | None = None, keep_through: int | None = None):
+                 source: str | Path | None = None, keep_through: int | None = None,
+                 keep_rows: Collection[int] = ()):
         """``source``: the file being imported (refused as the errors file). ``keep_through``: a
         resumed import keeps the rows the file already holds up to this row number (those of its
-        committed chunks) and writes the rest anew."""
+        committed chunks), and those numbered in ``keep_rows``, and writes the rest anew."""
         self.path = Path(path) if path else None
         self._file = None
         self._writer = None
@@ -46,7 +47,8 @@ class ErrorsFile:
                 raise ValidationError(f"the errors file {str(self.path)!r} is the file being "
                                       "imported; give another file for the rejected rows",
                                       field="errors")
-            kept = self._kept(keep_through) if keep_through is not None else []
+            kept = (self._kept(keep_through, keep_rows)
+                    if keep_through is not None or keep_rows else [])
             try:
                 self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             except OSError as exc:
@@ -56,12 +58,13 @@ class ErrorsFile:
             self._writer.writerow(["row", "field", "reason", *headers])
             self._writer.writerows(kept)
 
-    def _kept(self, through: int) -> list[list[str]]:
+    def _kept(self, through: int | None, rows: Collection[int]) -> list[list[str]]:
         if not self.path or not self.path.is_file():
             return []
         with open(self.path, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))[1:]
-        return [r for r in rows if r and r[0].isdigit() and int(r[0]) <= through]
+            found = list(csv.reader(f))[1:]
+        return [r for r in found if r and r[0].isdigit()
+                and ((through is not None and int(r[0]) <= through) or int(r[0]) in rows)]
 
     def write(self, r: Rejection) -> None:
         if self._writer:

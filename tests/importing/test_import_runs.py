@@ -3,6 +3,7 @@ them, a killed import resumed with exact totals, one import at a time (no duplic
 imports)."""
 
 import csv
+import random
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from crmcore.api import CRM
 from crmcore.importing import import_customers, import_interactions
 from crmcore.storage.models import Customer, CustomerPhone, ImportRun, Interaction, OutboxEvent
-from crmcore.testing import make_customer
+from crmcore.testing import make_customer, outbox_events
 
 from .conftest import write_csv
 
@@ -46,9 +47,10 @@ def expected_customers(n: int = N) -> dict:
     return {"rows": n, "created": n - rejected - merged, "merged": merged, "rejected": rejected}
 
 
-def history_file(path: Path, customers: int, per_customer: int) -> Path:
+def history_file(path: Path, customers: int, per_customer: int, *, shuffled: bool = False) -> Path:
     """Purchases of the first ``customers`` people of :func:`customers_file` (by customer code),
-    sorted by date; every other one with an invoice number (external id)."""
+    sorted by date (``shuffled``: in no order); every other one with an invoice number (external
+    id)."""
     codes = [f"C{i:05d}" for i in range(customers * 2) if i % 10 != 5][:customers]
     rows = [["customer", "kind", "date", "amount", "invoice"]]
     k = 0
@@ -65,6 +67,10 @@ def history_file(path: Path, customers: int, per_customer: int) -> Path:
                     f"F-{k}" if k % 2 else "",
                 ]
             )
+    if shuffled:
+        body = rows[1:]
+        random.Random(35).shuffle(body)
+        rows = rows[:1] + body
     return write_csv(path, rows)
 
 
@@ -145,7 +151,7 @@ def _slow(progress_started: threading.Event, delay: float):
     return progress
 
 
-@pytest.mark.parametrize("kind", ["customers", "interactions"])
+@pytest.mark.parametrize("kind", ["customers", "interactions", "unsorted interactions"])
 def test_a_purchase_is_recorded_while_an_import_runs(
     crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path, kind
 ):
@@ -159,7 +165,7 @@ def test_a_purchase_is_recorded_while_an_import_runs(
         path = customers_file(tmp_path / "c.csv", 800, bad=False)
     else:
         import_customers(crm_app, customers_file(tmp_path / "c.csv", 20, bad=False))
-        path = history_file(tmp_path / "h.csv", 10, 80)
+        path = history_file(tmp_path / "h.csv", 10, 80, shuffled=kind.startswith("unsorted"))
     importer = crm_app_factory(clock=None)
     started, failure = threading.Event(), []
 
@@ -191,6 +197,52 @@ def test_a_purchase_is_recorded_while_an_import_runs(
     assert result.exit_code == 0, result.stderr
     assert still_importing and waited < 1.5
     assert count(crm_app, Interaction, Interaction.amount_minor == 1000) == 1
+
+
+@pytest.mark.parametrize("kind", ["customers", "interactions"])
+def test_a_dry_run_never_makes_a_purchase_wait(
+    crm_backend, crm_app, crm_cli, crm_app_factory, tmp_path, kind
+):
+    """A dry run is one rolled-back transaction; on SQLite it runs on a copy of the database, so
+    the till's `crm interactions record` (waiting at most 1 s) goes through while it runs."""
+    if crm_backend != "sqlite":
+        pytest.skip("SQLite only")
+    make_customer(crm_app, "Cashier's customer", phones=["09350000000"])
+    if kind == "customers":
+        path = customers_file(tmp_path / "c.csv", 800, bad=False)
+    else:
+        import_customers(crm_app, customers_file(tmp_path / "c.csv", 20, bad=False))
+        path = history_file(tmp_path / "h.csv", 10, 80)
+    before = count(crm_app, Interaction), count(crm_app, Customer)
+    importer = crm_app_factory(clock=None)
+    started, failure, summaries = threading.Event(), [], []
+
+    def run():
+        try:
+            fn = import_customers if kind == "customers" else import_interactions
+            summaries.append(fn(importer, path, dry_run=True, batch_size=20,
+                                progress=_slow(started, 0.05)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(10), failure
+    result = crm_cli("interactions", "record", "09350000000", "--kind", "purchase",
+                     "--amount", "1000", env={"CRM_LOCK_WAIT": "1"})
+    still_running = thread.is_alive()
+    thread.join()
+    assert not failure
+    assert result.exit_code == 0, result.stderr
+    assert still_running
+    (summary,) = summaries
+    if kind == "customers":
+        assert (summary.created, summary.merged) == (720, 80)  # every tenth row is a repeat
+    else:
+        assert summary.recorded == 800
+    assert count(crm_app, Interaction) == before[0] + 1  # only the till's purchase
+    assert count(crm_app, Customer) == before[1]
+    assert count(crm_app, ImportRun, ImportRun.kind == kind) == 0
 
 
 # --- a killed import goes on where it stopped
@@ -261,11 +313,17 @@ def test_a_killed_customer_import_resumes_with_exact_totals(crm_app, crm_cli, tm
     assert "resumed" not in text.stdout
 
 
-def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp_path):
+@pytest.mark.parametrize("shuffled", [False, True], ids=["sorted", "unsorted"])
+def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp_path, shuffled):
+    """An unsorted file is imported sorted by date from a spool, in chunks as well: a killed run
+    resumes within the sorted rows."""
     import_customers(crm_app, customers_file(tmp_path / "c.csv", 30, bad=False))
-    path = history_file(tmp_path / "h.csv", 20, 30)  # 600 purchases
+    path = history_file(tmp_path / "h.csv", 20, 30, shuffled=shuffled)  # 600 purchases
     _kill_mid_file(crm_app.url, "interactions", path, 3)
     assert 0 < count(crm_app, Interaction) < 600
+    with crm_app.unit_of_work(readonly=True) as uow:
+        (run,) = uow.session.scalars(select(ImportRun).where(ImportRun.kind == "interactions"))
+    assert (run.state["extra"].get("sorted_done", 0) > 0) == shuffled
     result = crm_cli("interactions", "import", str(path), "--json")
     assert result.exit_code == 0, result.stdout[-3000:]
     out = result.json()
@@ -281,6 +339,12 @@ def test_a_killed_history_import_resumes_with_exact_totals(crm_app, crm_cli, tmp
         total = uow.session.scalar(select(func.sum(Interaction.amount_minor)))
     assert total == sum(1000 + k for k in range(1, 601))
     assert count(crm_app, OutboxEvent, OutboxEvent.event == "crm_interaction_recorded") == 600
+    if shuffled:  # each customer's purchases announced in date order, across the resume
+        events = outbox_events(crm_app, "crm_interaction_recorded")
+        per_customer: dict = {}
+        for e in sorted(events, key=lambda e: e["id"]):
+            per_customer.setdefault(e["customer_id"], []).append(e["payload"]["occurred_at"])
+        assert all(seen == sorted(seen) for seen in per_customer.values())
 
 
 # --- imports at the same time

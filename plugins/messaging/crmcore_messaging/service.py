@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, to_ascii_digits, where_conditions
+from crmcore.api import (
+    Conflict, NotFound, ValidationError, check_text, to_ascii_digits, where_conditions,
+)
 
 from .channels import validate_options
 from .models import CATEGORIES, LANGUAGES, Campaign, Occasion, Provider, Template, Trigger
@@ -40,6 +42,8 @@ def save_template(uow, *, name: str, channel: str, body: str, language: str = "f
         raise ValidationError(f"{category!r} is not a category ({', '.join(CATEGORIES)})", field="category")
     if not (body or "").strip():
         raise ValidationError("the template body is empty", field="body")
+    check_text(body, "body")
+    check_text(subject or "", "subject")
     if channel == "email" and not (subject or "").strip():
         raise ValidationError("an email template needs a subject", field="subject")
     if channel == "sms" and subject:

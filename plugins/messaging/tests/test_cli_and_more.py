@@ -202,3 +202,14 @@ def test_demo_seed(tmp_path):
     assert "campaign vip-saffron" in line
     sent = (tmp_path / "demo.messages.jsonl").read_text(encoding="utf-8").splitlines()
     assert sent and all(json.loads(x)["body"] for x in sent)
+
+
+def test_a_nul_in_a_template_body_is_refused_and_nothing_stored(crm_app, crm_cli):
+    from crmcore_messaging.models import Template
+
+    result = crm_cli("messages", "templates", "add", "welcome", "--body", "سلام\x00 {{ first_name }}")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "field body" in lines[0] and "U+0000" in lines[0]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalars(select(Template)).first() is None

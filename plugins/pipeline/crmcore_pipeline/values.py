@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from crmcore.api import Money, ValidationError, jalali_month_bounds, jalali_year_bounds, parse_date, parse_money
-from crmcore.api import to_ascii_digits
+from crmcore.api import check_text, to_ascii_digits
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _PERIOD = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?$")
@@ -21,7 +21,7 @@ def parse_code(raw: str | None, *, field: str = "code") -> str:
 
 
 def parse_name(raw: str | None, *, field: str = "name", limit: int = 200) -> str:
-    text = " ".join((raw or "").split())
+    text = " ".join(check_text(raw or "", field).split())
     if not text:
         raise ValidationError(f"a {field.replace('_', ' ')} is required", field=field)
     if len(text) > limit:
@@ -30,7 +30,7 @@ def parse_name(raw: str | None, *, field: str = "name", limit: int = 200) -> str
 
 
 def optional_text(raw: str | None, *, field: str, limit: int | None = None) -> str | None:
-    text = (raw or "").strip()
+    text = check_text((raw or "").strip(), field)
     if not text:
         return None
     if limit and len(text) > limit:

@@ -110,3 +110,14 @@ def test_the_group_is_refused_while_the_plugin_is_disabled(crm_app, crm_cli):
     ok(crm_cli("plugins", "disable", "pipeline"))
     result = crm_cli("pipeline", "board")
     assert result.exit_code == 1 and "crm plugins enable pipeline" in result.stderr
+
+
+def test_a_nul_in_a_deal_title_is_refused_and_nothing_stored(crm_app, crm_cli):
+    ok(crm_cli("pipeline", "reps", "add", "sara", "سارا احمدی"))
+    make_customer(crm_app, "مهسا", phones=["09121234567"])
+    result = crm_cli("pipeline", "deals", "add", "--customer", "09121234567", "--title", "قرارداد\x00")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "field title" in lines[0] and "U+0000" in lines[0]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalars(select(Deal)).first() is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crmcore.api import ValidationError, normalize, parse_money, to_ascii_digits
+from crmcore.api import ValidationError, check_text, normalize, parse_money, to_ascii_digits
 
 #: rating question types and their inclusive ranges
 RATINGS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -60,7 +60,8 @@ def _wording(raw: Any, field: str) -> dict[str, str]:
     unknown = set(raw) - {"en", "fa"}
     if unknown:
         raise ValidationError(f"unknown language {sorted(unknown)[0]!r} (en or fa)", field=field)
-    out = {lang: " ".join(str(v).split()) for lang, v in raw.items() if v is not None and str(v).strip()}
+    out = {lang: " ".join(check_text(str(v), field).split())
+           for lang, v in raw.items() if v is not None and str(v).strip()}
     if not out:
         raise ValidationError("wording is empty; give it in Persian (fa), English (en) or both", field=field)
     return out
@@ -182,7 +183,7 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
             picked = [_choice(q, v, field) for v in items if str(v).strip()]
             answers[key] = list(dict.fromkeys(picked))
         else:
-            text = str(value).strip()
+            text = check_text(str(value).strip(), field)
             if len(text) > MAX_TEXT:
                 raise ValidationError(f"the answer is longer than {MAX_TEXT} characters", field=field)
             answers[key] = text

@@ -134,3 +134,19 @@ def test_update_settings_and_invitations_listing(crm_app, crm_cli):
     assert rows[0]["url"] == f"https://shop.ir/s/{rows[0]['token']}"
     jalali = crm_cli("--calendar", "jalali", "surveys", "invitations", "nps", "--json").json()
     assert re.fullmatch(r"14\d\d-\d\d-\d\d \d\d:\d\d", jalali[0]["send_at"])  # a Jalali year
+
+
+def test_a_nul_in_a_comment_is_refused_and_nothing_stored(crm_app, crm_cli):
+    from crmcore_surveys.models import Response
+    from sqlalchemy import select
+
+    new_customer(crm_app, "مریم", phone="09121234567")
+    assert crm_cli("surveys", "create", "nps", "--template", "nps", "--title", "Us").exit_code == 0
+    token = crm_cli("surveys", "invite", "nps", "09121234567").stdout.strip()
+    r = crm_cli("surveys", "answer", token, "-a", "nps=5", "-a", "why=دیر\x00رسید")
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "U+0000" in lines[0] and "why" in lines[0]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalars(select(Response)).first() is None
+    assert crm_cli("surveys", "answer", token, "-a", "nps=5", "-a", "why=دیر").exit_code == 0

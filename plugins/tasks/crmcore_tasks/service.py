@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crmcore.api import Conflict, Customer, NotFound, ValidationError, get_customer, resolve_customer
+from crmcore.api import (
+    Conflict, Customer, NotFound, ValidationError, check_text, get_customer, resolve_customer,
+)
 
 from . import recurrence
 from .models import Task, TaskCompletion, TaskReminder
@@ -49,7 +51,7 @@ def get_task(uow, task_id: int | str, *, for_update: bool = False) -> Task:
 
 
 def _title(raw: str | None) -> str:
-    title = " ".join(str(raw or "").split())
+    title = " ".join(check_text(str(raw or ""), "title").split())
     if not title:
         raise ValidationError("a title is required", field="title")
     if len(title) > MAX_TITLE:
@@ -96,7 +98,8 @@ def prepare_task(uow, *, customer: Customer | int | str, kind: str, title: str, 
     now = uow.now()
     task = Task(
         uid=(uid or "").strip() or new_uid(), customer_id=c.id, kind=kind, title=_title(title),
-        notes=(notes or "").strip() or None, location=(location or "").strip()[:300] or None,
+        notes=check_text((notes or "").strip(), "notes") or None,
+        location=check_text((location or "").strip()[:300], "location") or None,
         assignee=check_assignee(uow, assignee), priority=parse_priority(priority), state="open",
         all_day=when.all_day, timezone=tz, due_at=when.at, overdue_at=when.overdue_at(tz),
         duration_minutes=minutes, rrule=rule, series_start=when.at if rule else None,
@@ -315,7 +318,7 @@ def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str
     if title is not None:
         task.title = _title(title)
     if notes is not None:
-        task.notes = notes.strip() or None
+        task.notes = check_text(notes.strip(), "notes") or None
     if priority is not None:
         task.priority = parse_priority(priority)
     if due not in (None, ""):

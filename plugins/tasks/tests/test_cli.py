@@ -94,3 +94,13 @@ def test_reports_run_through_the_kernel_cli(crm_cli, crm_app, customer, h):
     report = crm_cli("reports", "run", "tasks.overdue", "--json").json()
     assert report["rows"][0][5] == "late" and report["rows"][0][7] == 2
     assert report["totals"] == {"overdue": 1, "by_assignee": {"sara": 1}}
+
+
+def test_a_nul_in_a_title_or_notes_is_refused_and_nothing_stored(crm_cli, customer, h):
+    for args, field in ((["--title", "تماس\x00"], "title"),
+                        (["--title", "تماس", "--notes", "یادداشت\x00"], "notes")):
+        result = crm_cli("tasks", "add", str(customer), "--due", "+1h", *args)
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"field {field}" in lines[0] and "U+0000" in lines[0]
+    assert h.count(Task) == 0

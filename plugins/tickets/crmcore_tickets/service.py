@@ -21,6 +21,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 
 from crmcore.api import (
+    check_text,
     Conflict, Customer, NotFound, ValidationError, assignee_clause, check_assignee, get_customer,
     normalize, to_ascii_digits,
 )
@@ -40,7 +41,7 @@ EMAIL_DOMAIN_ENV = "CRM_TICKETS_EMAIL_DOMAIN"
 
 
 def _text(value: str | None, field: str, limit: int, *, required: bool = True) -> str:
-    text = (value or "").strip()
+    text = check_text((value or "").strip(), field)
     if required and not text:
         raise ValidationError(f"a {field} is required", field=field)
     if len(text) > limit:

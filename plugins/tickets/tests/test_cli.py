@@ -100,3 +100,19 @@ def test_email_import_and_jobs_through_the_cli(crm_app, crm_cli):
     assert agents.json() == []
     reports = crm_cli("reports", "list", "--json").json()
     assert {"tickets.backlog", "tickets.sla", "tickets.response_times"} <= {r["name"] for r in reports}
+
+
+def test_a_nul_in_a_subject_or_body_is_refused_and_nothing_stored(crm_app, crm_cli):
+    from crmcore_tickets.models import Ticket, TicketMessage
+    from sqlalchemy import func, select
+
+    make_customer(crm_app, "مهسا یزدانی", phones=["09121112233"])
+    for args, field in ((["--subject", "گار\x00انتی", "--body", "x"], "subject"),
+                        (["--subject", "گارانتی", "--body", "روشن\x00نمی‌شود"], "body")):
+        result = crm_cli("tickets", "open", "09121112233", *args)
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"field {field}" in lines[0] and "U+0000" in lines[0]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Ticket)) == 0
+        assert uow.session.scalar(select(func.count()).select_from(TicketMessage)) == 0

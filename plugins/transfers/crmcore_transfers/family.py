@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crmcore.api import Conflict, NotFound, ValidationError, get_customer
+from crmcore.api import Conflict, NotFound, ValidationError, check_text, get_customer
 
 from .models import Family, FamilyInvitation, FamilyMember
 
@@ -51,6 +51,7 @@ def create(uow, owner_id: int, name: str) -> Family:
     _active(uow, owner_id, "customer")
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("a family group needs a name", field="name")
+    check_text(name, "name")
     _not_in_family(uow, owner_id, "customer")
     now = uow.now()
     family = Family(name=name.strip()[:200], owner_id=owner_id, created_at=now)

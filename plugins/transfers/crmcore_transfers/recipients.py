@@ -5,7 +5,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, get_customer, notify_managers
+from crmcore.api import (
+    Conflict, NotFound, ValidationError, check_text, get_customer, notify_managers,
+)
 
 from .models import ApprovedRecipient
 
@@ -30,7 +32,7 @@ def register(uow, sender_id: int, recipient_id: int, note: str | None = None) ->
         row = ApprovedRecipient(sender_id=sender_id, recipient_id=recipient_id, requested_at=now)
         uow.session.add(row)
     row.status, row.requested_at, row.decided_at, row.decided_by = "requested", now, None, None
-    row.note = (note or "").strip()[:300] or None
+    row.note = check_text((note or "").strip()[:300], "note") or None
     uow.session.flush()
     uow.audit("register", "transfers_recipient", row.id, {"recipient": recipient_id}, customer_id=sender_id)
     names = [get_customer(uow.session, c).display_name for c in (sender_id, recipient_id)]

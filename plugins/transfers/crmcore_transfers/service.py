@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, format_datetime, get_customer
+from crmcore.api import (
+    Conflict, NotFound, ValidationError, check_text, format_datetime, get_customer,
+)
 from crmcore_loyalty import api as loyalty
 
 from .circles import admitting_circle
@@ -183,7 +185,8 @@ def send(uow, sender_id: int, recipient_id: int, points: int, *, key: str | None
                               field="points")
     program = loyalty.active_program(uow)
     transfer = Transfer(sender_id=sender.id, recipient_id=recipient.id, points=points, fee=fee, status="pending",
-                        key=key.strip() if key else None, note=(note or "").strip()[:500] or None, circle=circle,
+                        key=key.strip() if key else None,
+                        note=check_text((note or "").strip()[:500], "note") or None, circle=circle,
                         program_version=program.version, expiry_days=policy.expiry_days, created_at=now,
                         consumed=[], fee_consumed=[], entries={})
     uow.session.add(transfer)

@@ -100,3 +100,15 @@ def test_policy_shows_the_section_and_an_example(crm_cli, club):
 
 def test_migrations_match_models(crm_app):
     assert_migrations_match_models(crm_app, "transfers")
+
+
+def test_a_nul_in_a_family_name_is_refused_and_nothing_stored(crm_app, crm_cli, club):
+    from crmcore_transfers.models import Family
+    from sqlalchemy import select
+
+    result = crm_cli("transfers", "family", "create", "09121110001", "خانواده\x00احمدی")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "field name" in lines[0] and "U+0000" in lines[0]
+    with crm_app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalars(select(Family)).first() is None
