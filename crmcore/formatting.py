@@ -125,11 +125,14 @@ def _zone(_instance, _attribute, value: str) -> None:
         ) from None
 
 
+#: web and email addresses inside a text (kept as typed when digits are shown in Persian)
+_ADDRESS = re.compile(r"((?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+
+
 @attrs.frozen
 class Formatter:
     """The reader's way of seeing values. Build one with :meth:`for_language`, :meth:`for_app` (CLI)
-    or
-    :func:`formatter_for` (a unit of work, which also reads the business's money unit); then call
+    or :func:`formatter_for` (a unit of work, which also reads the business's money unit); then call
     :meth:`moment`, :meth:`date`, :meth:`money`, :meth:`number`, :meth:`percent` or
     :meth:`value`."""
 
@@ -181,9 +184,13 @@ class Formatter:
     # --- text
     # ------------------------------------------------------------------------------------------
     def digits(self, text: Any) -> str:
-        """``text`` with Persian digits on a Persian page (and unchanged otherwise)."""
+        """``text`` with Persian digits on a Persian page (and unchanged otherwise); web addresses
+        and email addresses in it keep their Latin digits, so they still work when copied."""
         text = "" if text is None else str(text)
-        return to_persian_digits(text) if self.persian else text
+        if not self.persian:
+            return text
+        parts = _ADDRESS.split(text)  # odd positions are the addresses
+        return "".join(p if i % 2 else to_persian_digits(p) for i, p in enumerate(parts))
 
     def pick(self, en: str | None, fa: str | None = None) -> str:
         """The text for this language: ``fa`` on a Persian page when given, else ``en``."""
@@ -322,8 +329,7 @@ class Formatter:
     # -------------------------------------------------------------------------------------
     def value(self, value: Any) -> str:
         """Any scalar by its type: money, moments, dates, numbers, yes/no; text as it is (digits of
-        the
-        language); nothing as :data:`EMPTY`."""
+        the language); nothing as :data:`EMPTY`."""
         if value is None or value == "":
             return EMPTY
         if isinstance(value, bool):

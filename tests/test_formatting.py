@@ -162,3 +162,13 @@ def test_report_period_keys_keep_their_calendar():
     assert FA.value("1403-07") == "۱۴۰۳/۰۷" and FA.value("1403-07-15") == "۱۴۰۳/۰۷/۱۵"
     assert EN.value("1403-07-15") == "1403-07-15"  # already Jalali: never read as a Gregorian day
     assert FA.period("2024") == "۲۰۲۴" and FA.period(None) == EMPTY
+
+
+def test_addresses_keep_latin_digits_on_a_persian_page():
+    from crmcore.formatting import Formatter
+
+    fa = Formatter.for_language("fa")
+    text = "کد 574Q-4YNK: https://shop.ir/forms/lead?ref=574Q4YNK یا sara.1370@shop.ir"
+    assert fa.digits(text) == ("کد ۵۷۴Q-۴YNK: https://shop.ir/forms/lead?ref=574Q4YNK یا "
+                               "sara.1370@shop.ir")
+    assert Formatter.for_language("en").digits(text) == text
