@@ -330,7 +330,7 @@ def cdnow_part(args, tmp: Path) -> None:
     if CDNOW.is_file():
         kernel = run("cdnow", CDNOW, args.db_url, tmp)
         core = run("cdnow_core", CDNOW, args.db_url, tmp)
-        print(f"\nCDNOW interactions import (69,659 purchases, 23,570 customers created)")
+        print("\nCDNOW interactions import (69,659 purchases, 23,570 customers created)")
         print(f"  kernel alone         : {rate(kernel)}")
         print(f"  plain Core insert    : {rate(core)}")
         if "error" not in kernel and "error" not in core:

@@ -162,10 +162,10 @@ def in_process(url: str, demo_ids: list[int], queries: list[str], rounds: int) -
     search service."""
     from starlette.requests import Request
 
-    from crmcore.app import CRM
-    from crmcore.services.customers import customer_to_dict, get_customer
     from crmcore import ui
+    from crmcore.app import CRM
     from crmcore.services import customer_view
+    from crmcore.services.customers import customer_to_dict, get_customer
     from crmcore.services.search import find_customers, match_to_dict
     from crmcore.web.panels import gather_panels
     from crmcore.web.render import make_environment, table_columns

@@ -9,63 +9,108 @@ models, the errors, the UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.S
 (``customer_clause``/``check_customer`` for customers, ``assignee_clause``/``check_assignee`` for a
 plugin's records assigned to a user).
 """
+from . import ui  # noqa: F401
 from .app import CRM  # noqa: F401
 from .batches import Batch, CustomerChange, NewCustomer, RecordedInteraction, Refusal  # noqa: F401
 from .domain.dates import (  # noqa: F401
-    JALALI_MONTHS, format_date, format_datetime, jalali_month_bounds, jalali_month_key, jalali_year_bounds,
-    parse_date, parse_datetime, to_local, utcnow,
+    JALALI_MONTHS,
+    format_date,
+    format_datetime,
+    jalali_month_bounds,
+    jalali_month_key,
+    jalali_year_bounds,
+    parse_date,
+    parse_datetime,
+    to_local,
+    utcnow,
 )
 from .domain.emails import Email, parse_email  # noqa: F401
 from .domain.money import Money, currency_exponent, format_money, parse_money  # noqa: F401
 from .domain.phones import Phone, looks_like_phone, parse_phone  # noqa: F401
 from .domain.text import (  # noqa: F401
-    check_text, compact, normalize, search_tokens, to_ascii_digits, to_persian_digits, tokens,
-)
-from .formatting import (  # noqa: F401
-    EMPTY, Formatter, FormattingError, cli_language, formatter_for, money_unit_of,
+    check_text,
+    compact,
+    normalize,
+    search_tokens,
+    to_ascii_digits,
+    to_persian_digits,
+    tokens,
 )
 from .errors import (  # noqa: F401
-    CRMError, Conflict, Forbidden, NotFound, PluginError, PluginHookError, ValidationError,
+    Conflict,
+    CRMError,
+    Forbidden,
+    NotFound,
+    PluginError,
+    PluginHookError,
+    ValidationError,
+)
+from .formatting import (  # noqa: F401
+    EMPTY,
+    Formatter,
+    FormattingError,
+    cli_language,
+    formatter_for,
+    money_unit_of,
 )
 from .hooks import hookimpl, hookspec  # noqa: F401
-from .jobs import Job  # noqa: F401
 from .integrations import Integration, shown_settings  # noqa: F401
+from .jobs import Job  # noqa: F401
 from .outbox.event import Event  # noqa: F401
-from .workers.markers import on_event  # noqa: F401
 from .plugin import PluginManifest  # noqa: F401
 from .reports import Report, ReportParams, ReportResult, period_key, run_report  # noqa: F401
 from .services.access import (  # noqa: F401
-    Viewer, assignee_clause, check_assignee, check_customer, customer_allowed, customer_clause,
+    Viewer,
+    assignee_clause,
+    check_assignee,
+    check_customer,
+    customer_allowed,
+    customer_clause,
     reach,
 )
 from .services.attributes import AttributeSpec  # noqa: F401
+from .services.customer_list import get_segment, list_segments  # noqa: F401
 from .services.customers import (  # noqa: F401
-    PreparedCustomer, add_customer, customer_to_dict, get_customer, merge_customers, forget_customer,
-    prepare_customer, resolve_customer, update_customer,
+    PreparedCustomer,
+    add_customer,
+    customer_to_dict,
+    forget_customer,
+    get_customer,
+    merge_customers,
+    prepare_customer,
+    resolve_customer,
+    update_customer,
 )
 from .services.interactions import (  # noqa: F401
-    PreparedInteraction, interaction_to_dict, list_interactions, prepare_interaction, record_interaction,
+    PreparedInteraction,
+    interaction_to_dict,
+    list_interactions,
+    prepare_interaction,
+    record_interaction,
 )
 from .services.notifications import (  # noqa: F401
-    list_notifications, mark_read, notification_to_dict, notify_managers, notify_user,
+    list_notifications,
+    mark_read,
+    notification_to_dict,
+    notify_managers,
+    notify_user,
 )
 from .services.profile import ProfileSection, profile_sections  # noqa: F401
 from .services.search import Match, find_customers, search_customers  # noqa: F401
-from .services.customer_list import get_segment, list_segments  # noqa: F401
+from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .services.search_plan import SCORE_EXACT_CONTACT, Page  # noqa: F401
 from .services.settings import get_setting, set_setting, settings_of  # noqa: F401
-from .services.search_fields import SearchField, compare, search_fields, where_conditions  # noqa: F401
 from .storage.base import Base, JSONType, UTCDateTime  # noqa: F401
-from .storage.customer_data import CustomerData, numbered  # noqa: F401
 from .storage.bulk import insert_rows, insert_with_ids, update_rows  # noqa: F401
-from .storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction, OutboxEvent  # noqa: F401
-from .uow import UnitOfWork  # noqa: F401
-from .web.contrib import (  # noqa: F401
-    BoardCard, BoardColumn, BoardData, MenuItem, PhoneAction, SegmentAction, SegmentField, WebBoard,
-    WebContext,
-    WebMount, WebPanel, WebRoute,
+from .storage.customer_data import CustomerData, numbered  # noqa: F401
+from .storage.models import (  # noqa: F401
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
+    Interaction,
+    OutboxEvent,
 )
-from . import ui  # noqa: F401
 from .ui import (  # noqa: F401
     Action,
     ActionField,
@@ -83,6 +128,22 @@ from .ui import (  # noqa: F401
     Table,
     TimelineEntry,
 )
+from .uow import UnitOfWork  # noqa: F401
+from .web.contrib import (  # noqa: F401
+    BoardCard,
+    BoardColumn,
+    BoardData,
+    MenuItem,
+    PhoneAction,
+    SegmentAction,
+    SegmentField,
+    WebBoard,
+    WebContext,
+    WebMount,
+    WebPanel,
+    WebRoute,
+)
+from .workers.markers import on_event  # noqa: F401
 
 #: what a plugin's CLI module needs from the ``crm`` command, imported when first asked for (the
 #: web server and the workers import this module without loading click)

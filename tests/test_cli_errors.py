@@ -3,7 +3,6 @@ of the ``crm`` tree (kernel and plugins) is run against a locked database, a dat
 schema, a database newer than this code, a broken plugin install and an unreachable broker."""
 
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import click
@@ -11,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from crmcore.api import CRM
 from crmcore.cli.main import cli
 from crmcore.plugin_host import _discover, installed_manifests
 

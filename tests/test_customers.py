@@ -2,8 +2,15 @@ import pytest
 from sqlalchemy import func, select
 
 from crmcore.api import (
-    Conflict, NotFound, ValidationError, add_customer, find_customers, forget_customer, get_customer,
-    merge_customers, update_customer,
+    Conflict,
+    NotFound,
+    ValidationError,
+    add_customer,
+    find_customers,
+    forget_customer,
+    get_customer,
+    merge_customers,
+    update_customer,
 )
 from crmcore.storage.models import AuditEntry, Customer, Interaction
 from crmcore.testing import make_customer, outbox_events, record_purchase

@@ -12,10 +12,13 @@ from crmcore.api import add_customer, record_interaction
 from crmcore.demo import SKUS
 from crmcore.plugin_host import PluginHost, installed_manifests
 from crmcore.services.erasure import plugin_packages
-from crmcore.storage.models import OutboxEvent
 from crmcore.storage.customer_data import (
-    _rows_of, customer_columns, declared_models, undeclared,
+    _rows_of,
+    customer_columns,
+    declared_models,
+    undeclared,
 )
+from crmcore.storage.models import OutboxEvent
 
 ALL = sorted(installed_manifests())
 

@@ -2,11 +2,21 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmcore.api import (
-    Money, ValidationError, format_date, format_money, normalize, parse_date, parse_datetime, parse_email,
-    parse_money, parse_phone, search_tokens,
+    Money,
+    ValidationError,
+    format_date,
+    format_money,
+    normalize,
+    parse_date,
+    parse_datetime,
+    parse_email,
+    parse_money,
+    parse_phone,
+    search_tokens,
 )
 
 

@@ -1,10 +1,11 @@
 """``uow.emit_many``: the same outbox rows, flushed at the same points, and the same hook calls as ``emit``
 one event at a time."""
+from sqlalchemy import select
+
 from crmcore.api import hookimpl
 from crmcore.storage.models import OutboxEvent
 from crmcore.testing import make_customer
 from crmcore.uow import OUTBOX_BATCH
-from sqlalchemy import select
 
 
 class Listener:

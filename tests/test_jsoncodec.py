@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmcore.storage.jsoncodec import dumps, loads
 

@@ -6,8 +6,22 @@ import types
 import pytest
 from sqlalchemy import func, select
 
-from crmcore.api import CRM, PluginError, PluginHookError, PluginManifest, add_customer, hookimpl, hookspec
-from crmcore.plugin_host import PluginHost, installed_manifests, check_can_disable, check_can_enable, dependency_order
+from crmcore.api import (
+    CRM,
+    PluginError,
+    PluginHookError,
+    PluginManifest,
+    add_customer,
+    hookimpl,
+    hookspec,
+)
+from crmcore.plugin_host import (
+    PluginHost,
+    check_can_disable,
+    check_can_enable,
+    dependency_order,
+    installed_manifests,
+)
 from crmcore.storage.models import Customer
 from crmcore.testing import outbox_events
 

@@ -11,7 +11,11 @@ from sqlalchemy import func, select
 
 from crmcore.app import CRM
 from crmcore.domain.dates import (
-    check_birthday, check_moment, local_today, parse_date, parse_datetime,
+    check_birthday,
+    check_moment,
+    local_today,
+    parse_date,
+    parse_datetime,
 )
 from crmcore.domain.money import MAX_MINOR, parse_money
 from crmcore.domain.text import check_text, escape_controls, printable

@@ -1,12 +1,18 @@
 """The search's ranking rules, against a brute-force reference over every active customer; paging,
 the ``restrict`` clause, the token counts the search plans with, and the phone-suffix index."""
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from crmcore.api import Customer, ValidationError
 from crmcore.domain.text import normalize, search_tokens, to_persian_digits
-from crmcore.services.customers import add_customer, forget_customer, merge_customers, update_customer
+from crmcore.services.customers import (
+    add_customer,
+    forget_customer,
+    merge_customers,
+    update_customer,
+)
 from crmcore.services.search import find_customers, search_customers
 from crmcore.services.search_plan import plan
 from crmcore.testing import make_customer

@@ -51,7 +51,8 @@ def restore(path, yes, as_json):
 
     Stop `crm web`, the workers and the relay first: they would keep working on the old data.
     """
-    from ..storage.backup import check_backup, restore as run
+    from ..storage.backup import check_backup
+    from ..storage.backup import restore as run
 
     app = get_app()
     check_backup(app, path)  # a wrong or damaged file is refused before the question

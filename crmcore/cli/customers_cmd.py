@@ -337,7 +337,8 @@ def forget(customer_id, yes):
 
 
 # bulk import, export and duplicates (crmcore.importing)
-from .export_cmd import duplicates as _duplicates, export_customers as _export_customers  # noqa: E402
+from .export_cmd import duplicates as _duplicates  # noqa: E402
+from .export_cmd import export_customers as _export_customers
 from .import_cmd import import_customers as _import_customers  # noqa: E402
 
 customers.add_command(_import_customers, "import")

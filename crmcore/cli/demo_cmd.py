@@ -25,7 +25,6 @@ def _summary(result, fmt: Formatter):
     last six Jalali months of sales in tomans."""
     from rich.rule import Rule
 
-    fa = fmt.persian
     money = fmt.with_unit("toman")
     s = result["summary"]
     totals = s["totals"]

@@ -55,8 +55,8 @@ def record(customer, kind, channel, direction, amount, currency, occurred_at, ex
 def list_cmd(customer, kind, limit, as_json):
     """A customer's interactions, newest first."""
     from ..domain.dates import format_datetime
-    from ..services.customers import resolve_customer
     from ..formatting import cli_language
+    from ..services.customers import resolve_customer
     from ..services.interactions import interaction_details, interaction_to_dict, list_interactions
     from ..ui import text_of
 

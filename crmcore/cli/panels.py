@@ -14,8 +14,8 @@ import re
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
 from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text

@@ -22,10 +22,15 @@ from ..domain.text import normalize, search_tokens
 from ..services.customers import PreparedCustomer
 from ..services.interactions import PreparedInteraction, interaction_to_dict
 from ..storage.bulk import insert_values, insert_with_ids, reserve_ids
-from ..storage.tokens import add_tokens
 from ..storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction,
+    AuditEntry,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
+    Interaction,
 )
+from ..storage.tokens import add_tokens
 
 
 def hooks_implemented(uow, *names: str) -> bool:

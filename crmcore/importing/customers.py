@@ -38,12 +38,12 @@ from ..storage.bulk import IdCounter, reserve_ids
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from .bulk import add_customers, new_customer_refusals
 from .customer_rows import CustomerRowReader, RowData
-from .lookups import active_owners, customers_by_external_id, json_param
-from .sqlite_lookups import SqliteBatchLookups
-from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .headers import CUSTOMER_ALIASES, map_columns, parse_mapping
+from .lookups import active_owners, customers_by_external_id, json_param
 from .runs import CHUNK_ROWS, DryRun, ImportRun  # noqa: F401  (DryRun: re-exported)
 from .sources import open_table
+from .sqlite_lookups import SqliteBatchLookups
+from .stored import StoredCustomer, StoredCustomerUpdates, load_stored_customers
 from .summary import ErrorsFile, ImportSummary, Rejection
 
 ON_DUPLICATE = ("merge", "skip", "update")

@@ -46,9 +46,16 @@ from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, new_customer_refusals, record_interactions
 from .customers import Progress, batched
 from .fastphone import fast_parse_phone
+from .headers import (
+    INTERACTION_ALIASES,
+    INTERACTION_CUSTOMER_FALLBACK,
+    ColumnMap,
+    header_key,
+    map_columns,
+    parse_mapping,
+)
 from .lookups import active_owners, customers_by_external_id, stored_external_ids
 from .runs import CHUNK_ROWS, ImportRun
-from .headers import INTERACTION_ALIASES, INTERACTION_CUSTOMER_FALLBACK, ColumnMap, header_key, map_columns, parse_mapping
 from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
 

@@ -28,10 +28,14 @@ from ..domain.text import search_tokens
 from ..errors import ValidationError
 from ..services.customer_changes import plan_update
 from ..storage.bulk import insert_values, update_rows
-from ..storage.tokens import add_tokens, remove_tokens
 from ..storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerTag,
+    AuditEntry,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
 )
+from ..storage.tokens import add_tokens, remove_tokens
 
 #: the columns an import may change, written for every changed customer (one statement shape)
 COLUMNS = ("display_name", "search_key", "kind", "external_id", "birthday", "city", "address", "owner",

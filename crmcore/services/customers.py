@@ -15,7 +15,11 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..storage.customer_data import erase_declared, repoint_declared
 from ..storage.engine import release_erased_pages
 from ..storage.models import (
-    Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
+    Interaction,
 )
 from ..storage.tokens import add_tokens, remove_tokens
 from .access import check_customer, default_assignment

@@ -16,7 +16,11 @@ from sqlalchemy import select
 from ..errors import Conflict, ValidationError
 from ..storage.models import CustomerEmail, CustomerPhone
 from .customers import (
-    PreparedCustomer, add_customer, get_customer, prepare_customer, update_customer,
+    PreparedCustomer,
+    add_customer,
+    get_customer,
+    prepare_customer,
+    update_customer,
 )
 
 ON_DUPLICATE = ("refuse", "merge", "create")

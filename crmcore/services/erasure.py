@@ -17,7 +17,6 @@ from typing import Iterable
 from sqlalchemy import and_, delete, or_, select, update
 
 from ..outbox.models import ProcessedEvent
-from ..storage.tokens import remove_tokens
 from ..storage.models import (
     AuditEntry,
     Customer,
@@ -27,6 +26,7 @@ from ..storage.models import (
     Interaction,
     OutboxEvent,
 )
+from ..storage.tokens import remove_tokens
 
 ERASED = {"erased": True}
 

@@ -7,11 +7,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..errors import PluginError
 from ..hooks import PROJECT
 from ..plugin_host import (
-    check_can_disable, check_can_enable, check_kernel_compatible, installed_manifests, set_state, stored_states,
+    check_can_disable,
+    check_can_enable,
+    check_kernel_compatible,
+    installed_manifests,
+    set_state,
+    stored_states,
 )
-from ..errors import PluginError
 
 
 def _states(app) -> dict[str, bool]:

@@ -30,7 +30,17 @@ from typing import Any, Literal
 
 import attrs
 from sqlalchemy import (
-    JSON, String, Text, cast, delete, false, literal, or_, select, tuple_, update,
+    JSON,
+    String,
+    Text,
+    cast,
+    delete,
+    false,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
 )
 from sqlalchemy.orm import Mapper
 

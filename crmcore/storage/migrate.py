@@ -12,7 +12,11 @@ from alembic import command
 from alembic.config import Config
 
 from ..plugin_host import (
-    check_kernel_compatible, dependency_order, installed_manifests, set_state, stored_states,
+    check_kernel_compatible,
+    dependency_order,
+    installed_manifests,
+    set_state,
+    stored_states,
 )
 
 if TYPE_CHECKING:  # pragma: no cover

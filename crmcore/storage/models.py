@@ -6,7 +6,14 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
-    BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -287,19 +294,17 @@ class Segment(Base):
 
 
 # The web interface's users, sessions and API tokens are kernel tables too (one metadata, one migration branch).
-from ..web import models as _web_models  # noqa: E402,F401
-# The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
-from ..outbox import models as _outbox_models  # noqa: E402,F401
-from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
-
-
 # Phone numbers by their reversed digits, for "numbers ending with 1234567" (the search). One index
 # object whose expression compiles per dialect: two same-named indexes (one per dialect) made
 # migration comparisons depend on which of them the metadata happened to list last.
 from sqlalchemy.ext.compiler import compiles  # noqa: E402
 from sqlalchemy.sql.expression import ColumnElement  # noqa: E402
 
+# The outbox relay's partitions and the workers' processed events (crmcore.outbox, crmcore.workers).
+from ..outbox import models as _outbox_models  # noqa: E402,F401
 from ..services.search_plan import PHONE_REVERSED as _PHONE_REVERSED  # noqa: E402
+from ..web import models as _web_models  # noqa: E402,F401
+from . import postgres as _postgres_indexes  # noqa: E402,F401  (trigram indexes, PostgreSQL only)
 
 
 class _PhoneReversed(ColumnElement):

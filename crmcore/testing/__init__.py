@@ -21,8 +21,8 @@ and ``crm customers show`` render it, and what is wrong with it on a Persian pag
 
 from .helpers import (  # noqa: F401
     FrozenClock,
-    cheap_passwords,
     assert_migrations_match_models,
+    cheap_passwords,
     emit_event,
     make_customer,
     migration_differences,
@@ -30,7 +30,10 @@ from .helpers import (  # noqa: F401
     record_purchase,
 )
 from .panels import (  # noqa: F401,E402
-    assert_persian_panel, panel_html, panel_text, persian_panel_problems,
+    assert_persian_panel,
+    panel_html,
+    panel_text,
+    persian_panel_problems,
 )
 
 #: the kernel's internals a plugin's tests drive (users, jobs, the demo, the web application),

@@ -19,8 +19,19 @@ from .models import ApiToken, WebUser
 from .state import LANG_COOKIE
 from .throttle import HashingBusy
 from .users import (
-    ROLES, add_user, authenticate, create_session, create_token, end_session, list_users,
-    parse_lifetime, revoke_token, set_password, set_permission, token_state, update_user,
+    ROLES,
+    add_user,
+    authenticate,
+    create_session,
+    create_token,
+    end_session,
+    list_users,
+    parse_lifetime,
+    revoke_token,
+    set_password,
+    set_permission,
+    token_state,
+    update_user,
 )
 from .view import redirect, render, safe_next
 

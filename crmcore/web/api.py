@@ -9,16 +9,25 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from ..domain.money import CURRENCY_EXPONENTS
 from ..services.access import assign_customer, check_customer
 from ..services.customers import customer_to_dict, get_customer, update_customer
-from ..domain.money import CURRENCY_EXPONENTS
 from ..services.interactions import (
-    MONEY_KINDS, interaction_to_dict, list_interactions, record_interaction,
+    MONEY_KINDS,
+    interaction_to_dict,
+    list_interactions,
+    record_interaction,
 )
 from .auth import Principal
 from .deps import WebError, api_user, state
 from .paging import (
-    CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url, page_of_list, page_of_query,
+    CURSOR_HELP,
+    LINK_HEADER,
+    decode_cursor,
+    next_link,
+    next_url,
+    page_of_list,
+    page_of_query,
 )
 from .panels import gather_panels, sections_json
 from .search import search_page

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import CRMError, Conflict, Forbidden, NotFound, PluginHookError
+from ..errors import Conflict, CRMError, Forbidden, NotFound, PluginHookError
 from .deps import LoginRequired, WebError, api_user
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import WebSettings
@@ -62,8 +62,20 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | No
 
 def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     """Build the web application for ``crm`` (a :class:`crmcore.app.CRM`)."""
-    from . import (account_pages, api, customer_list, dashboard, events, forms, lead_review,
-                   notifications, pages, plugin_routes, public, shell)
+    from . import (
+        account_pages,
+        api,
+        customer_list,
+        dashboard,
+        events,
+        forms,
+        lead_review,
+        notifications,
+        pages,
+        plugin_routes,
+        public,
+        shell,
+    )
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)

@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import CRMError, ValidationError
+from ..services.access import assign_customer
 from ..services.customer_list import (
     PER_PAGE,
     SORTS,
@@ -25,7 +26,6 @@ from ..services.customer_list import (
     list_segments,
     save_segment,
 )
-from ..services.access import assign_customer
 from ..services.customer_view import list_badges
 from ..services.customers import update_customer
 from ..services.search_fields import search_fields

@@ -13,16 +13,16 @@ from starlette.concurrency import run_in_threadpool
 from .. import ui
 from ..domain.money import DEFAULT_CURRENCY
 from ..errors import CRMError, Forbidden
+from ..reports.display import label_of, totals_lines
+from ..services import customer_view
 from ..services.access import check_customer, customer_allowed
 from ..services.customers import add_customer, customer_to_dict, get_customer, update_customer
-from ..services import customer_view
 from ..services.interactions import record_interaction
 from ..storage.models import AuditEntry, Interaction
 from .auth import Principal
 from .charts import bar_chart, numeric_columns
 from .components import renders
 from .deps import WebError, form_text, page_user, state
-from ..reports.display import label_of, totals_lines
 from .i18n import translate
 from .panels import gather_panels, render_panels
 from .reports_view import report_titles, run_named, to_csv

@@ -14,7 +14,13 @@ from ..errors import CRMError, Forbidden
 from .auth import SAFE_METHODS, Principal
 from .contrib import WebContext, WebRoute
 from .deps import (
-    WebError, api_user, client_address, current_principal, form_text, page_user, state,
+    WebError,
+    api_user,
+    client_address,
+    current_principal,
+    form_text,
+    page_user,
+    state,
 )
 from .paging import CURSOR_HELP, LINK_HEADER, decode_cursor, next_link, next_url
 from .view import redirect, render, render_plugin_page

@@ -7,7 +7,14 @@ import importlib.resources
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound, pass_context
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    TemplateNotFound,
+    pass_context,
+)
 from markupsafe import Markup
 
 from ..domain.money import Money

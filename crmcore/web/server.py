@@ -12,9 +12,8 @@ def application():
 
 def check_ready(crm) -> list[str]:
     """Warnings to print before serving: no schema yet, no users yet."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
     from sqlalchemy import func, select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from .models import WebUser
 

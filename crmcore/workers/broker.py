@@ -79,7 +79,13 @@ def make_broker(settings: BrokerSettings, *, retries=None, confirm_delivery: boo
     the relay's publisher turns it off and commits each batch as a transaction instead.
     """
     from dramatiq.middleware import (
-        AgeLimit, Callbacks, CurrentMessage, Pipelines, Retries, ShutdownNotifications, TimeLimit,
+        AgeLimit,
+        Callbacks,
+        CurrentMessage,
+        Pipelines,
+        Retries,
+        ShutdownNotifications,
+        TimeLimit,
     )
 
     middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(),

@@ -18,8 +18,19 @@ import attrs
 from ..domain.dates import utcnow
 from ..errors import CRMError, ValidationError
 from ..jobs import (
-    DUPLICATE, FAILED, FINISHED, OK, QUEUED, VIA_WORKERS, HandOffNotRecorded, job_registry, new_run_id,
-    run_handed_off, runs_by_id, select_jobs, utc,
+    DUPLICATE,
+    FAILED,
+    FINISHED,
+    OK,
+    QUEUED,
+    VIA_WORKERS,
+    HandOffNotRecorded,
+    job_registry,
+    new_run_id,
+    run_handed_off,
+    runs_by_id,
+    select_jobs,
+    utc,
 )
 from .broker import BrokerSettings, make_broker
 

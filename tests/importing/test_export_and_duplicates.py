@@ -4,7 +4,12 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from crmcore.api import customer_to_dict
-from crmcore.importing import export_customers, find_duplicates, import_customers, merge_certain_duplicates
+from crmcore.importing import (
+    export_customers,
+    find_duplicates,
+    import_customers,
+    merge_certain_duplicates,
+)
 from crmcore.storage.models import Customer, CustomerSearchToken, Interaction, Setting
 from crmcore.testing import make_customer, outbox_events, record_purchase
 

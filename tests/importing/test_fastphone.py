@@ -1,5 +1,6 @@
 """The import's phone fast path must give exactly what the kernel's parse_phone gives, errors included."""
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcore.api import ValidationError, parse_phone
 from crmcore.importing.fastphone import fast_parse_phone

@@ -8,7 +8,13 @@ from crmcore.api import AttributeSpec, hookimpl
 from crmcore.importing import import_customers
 from crmcore.storage.base import Base
 from crmcore.storage.models import (
-    AuditEntry, Customer, CustomerEmail, CustomerPhone, CustomerSearchToken, CustomerTag, OutboxEvent,
+    AuditEntry,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerSearchToken,
+    CustomerTag,
+    OutboxEvent,
 )
 from crmcore.testing import make_customer
 

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 from crmcore.importing.lookups import active_owners, customers_by_external_id, stored_external_ids
+from crmcore.services.customers import add_customer
 from crmcore.storage.bulk import insert_with_ids
 from crmcore.storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
-from crmcore.services.customers import add_customer
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -6,7 +6,6 @@ from sqlalchemy import event, func, select
 
 from crmcore.importing import import_customers
 from crmcore.importing.duplicates import _all_name_groups, _near_name_groups, iter_name_groups
-
 from crmcore.storage.models import Customer
 
 from .conftest import write_csv

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crmcore.errors import ValidationError
 from crmcore.importing import import_customers, import_interactions

@@ -12,10 +12,17 @@ def test_cdnow_history_import_earns_the_independently_computed_points(crm_app, t
 
     if "loyalty" not in installed_manifests():
         pytest.skip("needs the loyalty plugin installed")
+    from crmcore_loyalty.models import LoyaltyAccount
+    from crmcore_loyalty.testing import (
+        CDNOW_PROGRAM,
+        cdnow_expected_points,
+        cdnow_path,
+        cdnow_rows,
+        load,
+    )
+
     from crmcore.importing.interactions import import_interactions
     from crmcore.storage.models import Customer
-    from crmcore_loyalty.models import LoyaltyAccount
-    from crmcore_loyalty.testing import CDNOW_PROGRAM, cdnow_expected_points, cdnow_path, cdnow_rows, load
 
     if cdnow_path() is None:
         pytest.skip("shared/data/cdnow is not beside the repository")

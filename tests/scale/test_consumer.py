@@ -3,7 +3,7 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crmcore.errors import ValidationError
 from crmcore.outbox.event import Event

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from crmcore.api import Customer, SearchField, hookimpl
 from crmcore.services.customers import get_customer
-from crmcore.web.models import WebUser
 from crmcore.testing import make_customer, record_purchase
+from crmcore.web.models import WebUser
 
-from .conftest import csrf_of, login
+from .conftest import login
 
 
 def listed(html: str) -> list[int]:

@@ -226,7 +226,7 @@ def test_the_360_header_timeline_and_actions_take_each_plugins_part_on_its_own(
         crm_app_factory, make_client, users):
     from datetime import datetime, timezone
 
-    from crmcore.api import Money, ui
+    from crmcore.api import ui
     from crmcore.testing import record_purchase
 
     L = ui.Label

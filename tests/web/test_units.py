@@ -5,12 +5,13 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
+from crmcore.api import Formatter, Money
 from crmcore.web.auth import Principal
 from crmcore.web.charts import bar_chart, numeric_columns
 from crmcore.web.contrib import LEVELS, WebRoute
-from crmcore.api import Formatter, Money
 from crmcore.web.view import safe_next
 
 

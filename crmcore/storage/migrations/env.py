@@ -1,8 +1,8 @@
 """Alembic environment shared by the kernel and every plugin branch (run through crmcore.storage.migrate)."""
 from alembic import context
 
-from crmcore.storage.base import Base
 import crmcore.storage.models  # noqa: F401  (kernel tables on the metadata)
+from crmcore.storage.base import Base
 
 config = context.config
 connection = config.attributes.get("connection")

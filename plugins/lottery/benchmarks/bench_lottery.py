@@ -66,8 +66,9 @@ def bench_cards() -> None:
 
 
 def bench_purchases() -> None:
-    from crmcore.api import CRM, add_customer, record_interaction
     from crmcore_lottery.campaigns import create_campaign
+
+    from crmcore.api import CRM, add_customer, record_interaction
 
     now = datetime.now(timezone.utc)
 

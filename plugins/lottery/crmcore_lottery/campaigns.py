@@ -8,9 +8,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from crmcore.api import (
-    Conflict, Money, NotFound, ValidationError, format_datetime, jalali_month_bounds,
-    jalali_year_bounds, parse_date,
-    parse_money, search_fields, to_ascii_digits, where_conditions,
+    Conflict,
+    Money,
+    NotFound,
+    ValidationError,
+    format_datetime,
+    jalali_month_bounds,
+    jalali_year_bounds,
+    parse_date,
+    parse_money,
+    search_fields,
+    to_ascii_digits,
+    where_conditions,
 )
 
 from . import proof

@@ -90,7 +90,13 @@ def create_cmd(name, title, title_fa, rules_file, rules_text, period, start, end
     """Create campaign NAME with its official rules (recorded now, before any entry)."""
     from crmcore.api import ValidationError, parse_datetime
 
-    from .campaigns import DEFAULT_STAFF_TAGS, campaign_to_dict, create_campaign, entry_window, parse_prize
+    from .campaigns import (
+        DEFAULT_STAFF_TAGS,
+        campaign_to_dict,
+        create_campaign,
+        entry_window,
+        parse_prize,
+    )
 
     if rules_file and rules_text:
         raise ValidationError("give the rules either with --rules-file or with --rules", field="rules")

@@ -1,7 +1,6 @@
 """Hook implementations of the lottery plugin: purchase entries, merges, registries, profile, demo."""
 from __future__ import annotations
 
-
 from crmcore.api import hookimpl
 
 

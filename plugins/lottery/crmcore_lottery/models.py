@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData
+from crmcore.api import Base, CustomerData, JSONType
 
 #: open: entries accepted; closed: the entry list is frozen and its hash published; drawn: winners known
 STATUSES = ("open", "closed", "drawn")

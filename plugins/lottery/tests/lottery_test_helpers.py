@@ -1,11 +1,10 @@
 """Shared helpers of the lottery tests: a campaign in March 2025 (the test clock starts on 2025-03-21)."""
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
-
 from crmcore_lottery.campaigns import create_campaign, get_campaign
 from crmcore_lottery.drawing import draw_campaign
 from crmcore_lottery.freeze import close_campaign
+from sqlalchemy import func, select
 
 UTC = timezone.utc
 START = datetime(2025, 3, 1, tzinfo=UTC)

@@ -2,14 +2,12 @@
 the public page with the hashes that were published and finds their own lottery code; the
 CLI's --json then agrees. Screenshots at 1366 and 390 px."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-
-from crmcore.testing import make_customer, record_purchase
-from crmcore.testing import add_user
-
 from browser_helpers import ARGS, CHROMIUM, live_web, login, overflow, shoot
+
+from crmcore.testing import add_user, make_customer, record_purchase
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="browser tests need Debian's chromium"

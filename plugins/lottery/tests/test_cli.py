@@ -3,12 +3,11 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
+from crmcore_lottery.models import LotteryCampaign, LotteryEntry, LotteryFrozenEntry
+from lottery_test_helpers import count
 from sqlalchemy import update
 
 from crmcore.testing import make_customer, record_purchase
-from crmcore_lottery.models import LotteryCampaign, LotteryEntry, LotteryFrozenEntry
-
-from lottery_test_helpers import count
 
 UTC = timezone.utc
 # Jalali 1403-12 (Esfand) is 2025-02-19 .. 2025-03-20; the test clock starts on 2025-03-21 09:00 UTC (1404-01-01)

@@ -3,16 +3,15 @@ tampering, the winners hook."""
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select, update
-
-from crmcore.api import Conflict, ValidationError, forget_customer, hookimpl, update_customer
-from crmcore.testing import make_customer, outbox_events, record_purchase
 from crmcore_lottery import proof
 from crmcore_lottery.campaigns import get_campaign
 from crmcore_lottery.drawing import draw_campaign, frozen_document, verify_campaign, winners
 from crmcore_lottery.models import LotteryCampaign, LotteryFrozenEntry, LotteryWinner
-
 from lottery_test_helpers import END, IN_WINDOW, by_customer, close, count, draw, new_campaign
+from sqlalchemy import select, update
+
+from crmcore.api import Conflict, ValidationError, forget_customer, hookimpl, update_customer
+from crmcore.testing import make_customer, outbox_events, record_purchase
 
 UTC = timezone.utc
 
@@ -101,8 +100,7 @@ class FakeTiers:
 
     @hookimpl
     def crm_search_fields(self):
-        from crmcore.api import Customer, SearchField, compare
-        from crmcore.api import CustomerTag
+        from crmcore.api import Customer, CustomerTag, SearchField, compare
 
         def condition(op, value):
             if value not in self.LADDER:

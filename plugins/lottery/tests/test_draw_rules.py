@@ -4,11 +4,10 @@ a minimum gap between closing and the draw, and the draw job at ``crm jobs run -
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from lottery_test_helpers import END, IN_WINDOW, close, new_campaign, weights
 
 from crmcore.api import ValidationError
 from crmcore.testing import make_customer, record_purchase
-
-from lottery_test_helpers import END, IN_WINDOW, close, new_campaign, weights
 
 UTC = timezone.utc
 
@@ -95,12 +94,10 @@ def test_the_draw_job_honours_now(crm_app, crm_cli):
 
 
 def test_the_winners_sms_carries_the_lottery_code_of_the_published_list(crm_app_factory):
-    from sqlalchemy import select
-
     from crmcore_messaging.models import Message
     from crmcore_messaging.service import save_template, set_trigger
-
     from lottery_test_helpers import codes, draw
+    from sqlalchemy import select
 
     app = crm_app_factory(plugins=["lottery", "messaging"])
     with app.unit_of_work() as uow:

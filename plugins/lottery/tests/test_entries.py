@@ -2,16 +2,15 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import Conflict, ValidationError
-from crmcore.testing import make_customer, record_purchase
 from crmcore_lottery.campaigns import get_campaign
 from crmcore_lottery.cards import check_symbol, generate_batch, normalize_code
 from crmcore_lottery.entries import collect_purchases, redeem_card
 from crmcore_lottery.models import LotteryCard, LotteryEntry
-
 from lottery_test_helpers import IN_WINDOW, close, count, new_campaign, weights
+from sqlalchemy import select
+
+from crmcore.api import Conflict, ValidationError
+from crmcore.testing import make_customer, record_purchase
 
 UTC = timezone.utc
 
@@ -170,8 +169,9 @@ def test_cards_cannot_be_redeemed_outside_the_window(crm_app):
 
 
 def test_purchases_and_refunds_in_one_unit_of_work_are_entered_together(crm_app):
-    from crmcore.api import get_customer, record_interaction
     from crmcore_lottery.entries import participant_totals
+
+    from crmcore.api import get_customer, record_interaction
 
     new_campaign(crm_app, per_purchase=1, per_amount="1000000")
     cid = make_customer(crm_app)

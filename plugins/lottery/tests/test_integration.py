@@ -1,16 +1,19 @@
 """The lottery inside the CRM: migrations, the report, the profile, merges, jobs and the demo."""
 from datetime import datetime, timedelta, timezone
 
-from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections
-from crmcore.testing import run_jobs
-from crmcore.api import run_report
-from crmcore.testing import (
-    assert_migrations_match_models, assert_persian_panel, make_customer, panel_html, panel_text,
-    record_purchase,
-)
 from crmcore_lottery.models import LotteryCampaign, LotteryMember, LotteryWinner
-
 from lottery_test_helpers import END, IN_WINDOW, close, count, draw, new_campaign, weights
+
+from crmcore.api import ReportParams, get_customer, merge_customers, profile_sections, run_report
+from crmcore.testing import (
+    assert_migrations_match_models,
+    assert_persian_panel,
+    make_customer,
+    panel_html,
+    panel_text,
+    record_purchase,
+    run_jobs,
+)
 
 UTC = timezone.utc
 
@@ -80,8 +83,8 @@ def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app
     again(crm_app, name="later", entry_start=END, entry_end=datetime(2025, 5, 1, tzinfo=UTC))
     record_purchase(crm_app, keep, "1000", at=datetime(2025, 4, 2, tzinfo=UTC))
     assert weights(crm_app, "later") == {keep: 1}
-    from crmcore_lottery.drawing import verify_campaign
     from crmcore_lottery.campaigns import get_campaign
+    from crmcore_lottery.drawing import verify_campaign
 
     with crm_app.unit_of_work(readonly=True) as uow:
         assert verify_campaign(uow, get_campaign(uow, "spring")).ok  # merges do not disturb the proof

@@ -1,14 +1,13 @@
 """Entries bought with loyalty points (runs when the loyalty plugin is installed:
 CRMCORE_PLUGINS_ONLY=loyalty,lottery)."""
 import pytest
-
-from crmcore.api import Conflict, ValidationError, get_customer
-from crmcore.testing import installed_manifests
 from crmcore_lottery.campaigns import get_campaign
 from crmcore_lottery.entries import buy_with_points
 from crmcore_lottery.models import LotteryEntry
-
 from lottery_test_helpers import close, count, new_campaign, weights
+
+from crmcore.api import Conflict, ValidationError, get_customer
+from crmcore.testing import installed_manifests
 
 pytestmark = [pytest.mark.skipif("loyalty" not in installed_manifests(), reason="the loyalty plugin is not installed"),
               pytest.mark.crm_plugins("loyalty", "lottery")]
@@ -41,8 +40,9 @@ def buy(app, cid, n, key=None, campaign="spring"):
 
 
 def test_entries_bought_with_points_debit_the_ledger_once_per_key(crm_app):
-    from crmcore.testing import make_customer
     from crmcore_loyalty import api
+
+    from crmcore.testing import make_customer
 
     new_campaign(crm_app, points_per_entry=250)
     cid = make_customer(crm_app)

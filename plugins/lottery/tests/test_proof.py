@@ -3,10 +3,9 @@ import hashlib
 import itertools
 
 import pytest
+from crmcore_lottery import proof
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from crmcore_lottery import proof
 
 RULES = hashlib.sha256("rules".encode()).hexdigest()
 SEED = "ab" * 32

@@ -4,11 +4,10 @@ verification page a logged-out visitor opens."""
 import re
 from datetime import timedelta
 
-from crmcore.testing import make_customer, record_purchase
-from crmcore.testing.web import login, web_client
-from crmcore.testing import add_user
-
 from lottery_test_helpers import END, IN_WINDOW, codes, new_campaign
+
+from crmcore.testing import add_user, make_customer, record_purchase
+from crmcore.testing.web import login, web_client
 
 
 def test_a_manager_closes_and_draws_and_anyone_verifies(crm_app):

@@ -54,10 +54,17 @@ def replay(app, rows, ids, batch: int) -> float:
 
 
 def main() -> None:
-    from crmcore.api import CRM
     from crmcore_loyalty import batch as loyalty_batch
     from crmcore_loyalty.models import LoyaltyAccount
-    from crmcore_loyalty.testing import CDNOW_PROGRAM, cdnow_expected_points, cdnow_path, cdnow_rows, load
+    from crmcore_loyalty.testing import (
+        CDNOW_PROGRAM,
+        cdnow_expected_points,
+        cdnow_path,
+        cdnow_rows,
+        load,
+    )
+
+    from crmcore.api import CRM
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, help="only customers 1..N (default: all 23,570)")

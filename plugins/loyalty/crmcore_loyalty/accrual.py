@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from crmcore.api import Customer, Interaction, ValidationError, jalali_month_bounds, jalali_year_bounds
+from crmcore.api import (
+    Customer,
+    Interaction,
+    ValidationError,
+    jalali_month_bounds,
+    jalali_year_bounds,
+)
 
 from .ledger import lock_account, take_back
 from .models import LoyaltyAccrual, LoyaltyEntry

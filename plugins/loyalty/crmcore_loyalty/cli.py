@@ -257,7 +257,7 @@ def redeem(customer, reward, points, key, as_json):
     from crmcore.api import resolve_customer
 
     from .ledger import balance as get_balance
-    from .rewards import redemption_to_dict, redeem_reward, voucher_of, voucher_to_dict
+    from .rewards import redeem_reward, redemption_to_dict, voucher_of, voucher_to_dict
 
     app = get_app()
     with app.unit_of_work() as uow:

@@ -12,7 +12,6 @@ from .ledger import balance, entry_to_dict, ledger, lots
 from .models import LoyaltyAccount
 from .programs import active_program
 
-
 #: the ledger's entry kinds as a member reads them
 KIND_LABELS = {
     "earn": ("earned", "کسب"),

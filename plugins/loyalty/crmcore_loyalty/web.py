@@ -55,8 +55,7 @@ PREFIX = "/p/loyalty"
 
 def _customer(ctx, access: str = "read"):
     """The member named in the path, within the user's record rules."""
-    from crmcore.api import check_customer
-    from crmcore.api import Customer, NotFound
+    from crmcore.api import Customer, NotFound, check_customer
 
     cid = ctx.path_params.get("customer_id")
     customer = ctx.uow.session.get(Customer, cid)
@@ -113,8 +112,9 @@ def _search_form(q: str = ""):
 
 def counter_page(ctx):
     """The cashier's page: find a member by phone; one match opens their redemption at once."""
-    from crmcore.api import Phone, customer_clause, find_customers
     from fastapi.responses import RedirectResponse
+
+    from crmcore.api import Phone, customer_clause, find_customers
 
     from .ledger import balance
     from .webkit import Block, page
@@ -417,11 +417,11 @@ def _adjust_form(customer_id: int, values=None, refusal=None):
 
 
 def member_page(ctx, *, values=None, refusal=None, status: int = 200):
+    from crmcore.api import formatter_for
+
     from .ledger import balance, lots
     from .models import LoyaltyAccount
     from .rewards import customer_vouchers, voucher_to_dict
-    from crmcore.api import formatter_for
-
     from .summary import expiry_summary
     from .webkit import Block, Form, page
 
@@ -542,10 +542,10 @@ def adjust_post(ctx):
 
 
 def vouchers_page(ctx, *, refusal=None, status: int = 200):
+    from crmcore.api import to_ascii_digits
+
     from .rewards import get_voucher, voucher_to_dict
     from .webkit import Block, Form, Input, attempt, page
-
-    from crmcore.api import to_ascii_digits
 
     code = to_ascii_digits(ctx.query.get("code") or ctx.path_params.get("code") or "")
     code = code.strip().upper()[:40]
@@ -623,8 +623,9 @@ def vouchers_page(ctx, *, refusal=None, status: int = 200):
 
 def voucher_use_post(ctx):
     """The same :func:`use_voucher` as ``crm loyalty vouchers use``."""
-    from crmcore.api import resolve_customer
     from fastapi.responses import RedirectResponse
+
+    from crmcore.api import resolve_customer
 
     from .rewards import use_voucher
     from .webkit import attempt, form_value, refused_status

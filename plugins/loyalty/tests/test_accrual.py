@@ -1,13 +1,12 @@
 from datetime import datetime, timezone
 
 import pytest
-from crmcore.api import PluginHookError, get_customer, record_interaction
-from crmcore.testing import make_customer, record_purchase
-
 from crmcore_loyalty import api
 from crmcore_loyalty.check import check_ledger
-
 from crmcore_loyalty.testing import balance, kinds, load, load_base
+
+from crmcore.api import PluginHookError, get_customer, record_interaction
+from crmcore.testing import make_customer, record_purchase
 
 LINES = {"lines": [{"sku": "TEA-01", "category": "tea", "quantity": 2, "amount": "300000"},
                    {"sku": "SAF-05", "category": "spice", "quantity": 1, "amount": "700000"}]}
@@ -42,8 +41,9 @@ def test_redelivered_purchase_event_earns_nothing_twice(crm_app):
     load_base(crm_app)
     cid = make_customer(crm_app)
     pid = record_purchase(crm_app, cid, "100000")
-    from crmcore.api import Interaction
     from crmcore_loyalty.accrual import accrue_purchase
+
+    from crmcore.api import Interaction
 
     with crm_app.unit_of_work() as uow:
         interaction = uow.session.get(Interaction, pid)

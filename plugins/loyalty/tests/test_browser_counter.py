@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from crmcore.testing import make_customer
-
 from crmcore_loyalty import api
+
+from crmcore.testing import make_customer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -74,11 +74,9 @@ def free_port() -> int:
 def counter(crm_app, monkeypatch):
     import uvicorn
     from argon2 import PasswordHasher, profiles
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
-    from crmcore.testing import add_user
-
     from crmcore_loyalty.testing import load
+
+    from crmcore.testing import WebSettings, add_user, create_app
 
     monkeypatch.setattr(
         "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)

@@ -1,10 +1,16 @@
 """Replaying real purchase history (CDNOW) earns exactly what an independent computation says."""
 import pytest
-from sqlalchemy import select
-
 from crmcore_loyalty.check import check_ledger
 from crmcore_loyalty.models import LoyaltyAccount
-from crmcore_loyalty.testing import CDNOW_PROGRAM, cdnow_expected_points, cdnow_path, cdnow_replay, cdnow_rows, load
+from crmcore_loyalty.testing import (
+    CDNOW_PROGRAM,
+    cdnow_expected_points,
+    cdnow_path,
+    cdnow_replay,
+    cdnow_rows,
+    load,
+)
+from sqlalchemy import select
 
 CUSTOMERS = 500  # customers 1..500 of 23,570 (about 1,600 purchases): the full replay is the benchmark's
 

@@ -1,10 +1,10 @@
 import json
 from importlib import resources
 
-from crmcore.testing import make_customer, record_purchase
-
 from crmcore_loyalty.jobs import run_expiry
 from crmcore_loyalty.testing import load_base
+
+from crmcore.testing import make_customer, record_purchase
 
 
 def sample(tmp_path):
@@ -99,9 +99,8 @@ def test_simulate_explains_and_writes_nothing(crm_app, crm_cli, tmp_path):
 
 
 def test_check_detects_an_edited_and_a_deleted_row(crm_app, crm_cli):
-    from sqlalchemy import delete, select, update
-
     from crmcore_loyalty.models import LoyaltyAccrual, LoyaltyEntry, LoyaltyLot
+    from sqlalchemy import delete, select, update
 
     load_base(crm_app)
     cid = make_customer(crm_app)

@@ -1,11 +1,11 @@
 """Several processes spend from one balance at the same moment: never an overspend, never a lost entry."""
 import multiprocessing
 
-from crmcore.testing import make_customer
-
 from crmcore_loyalty import api
 from crmcore_loyalty.check import check_ledger
 from crmcore_loyalty.testing import spend_worker
+
+from crmcore.testing import make_customer
 
 WORKERS = 4
 ATTEMPTS = 5

@@ -3,10 +3,10 @@ the job runs, clear refusals for a negative earn and a past expiry, a summarised
 
 from datetime import timedelta
 
-from crmcore.testing import make_customer
-
 from crmcore_loyalty import api
 from crmcore_loyalty.testing import balance, kinds, load
+
+from crmcore.testing import make_customer
 
 USD = """
 [program]

@@ -1,10 +1,10 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from crmcore_loyalty import api
+
 from crmcore.api import Conflict, NotFound, ValidationError
 from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events
-
-from crmcore_loyalty import api
 
 
 def test_migrations_match_models(crm_app):

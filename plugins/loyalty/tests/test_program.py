@@ -1,9 +1,9 @@
 import pytest
-from crmcore.api import ValidationError, hookimpl
-
 from crmcore_loyalty import api
-from crmcore_loyalty.program import validate_program, parse_toml
+from crmcore_loyalty.program import parse_toml, validate_program
 from crmcore_loyalty.testing import load, load_base
+
+from crmcore.api import ValidationError, hookimpl
 
 
 @pytest.mark.parametrize("text, field, reason", [

@@ -1,19 +1,18 @@
 """Property: for any sequence of earn, redeem, expire, purchase, refund and adjust, the balance equals the sum
 of the ledger, never goes negative (unless the program allows it), and refunded points are never kept."""
-from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from crmcore_loyalty import api
+from crmcore_loyalty.check import check_ledger
+from crmcore_loyalty.jobs import run_expiry
+from crmcore_loyalty.models import LoyaltyAccrual
+from crmcore_loyalty.testing import load
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from crmcore.api import ValidationError
 from crmcore.testing import make_customer, record_purchase
-
-from crmcore_loyalty import api
-from crmcore_loyalty.check import check_ledger
-from crmcore_loyalty.jobs import run_expiry
-from crmcore_loyalty.models import LoyaltyAccrual, LoyaltyEntry
-from crmcore_loyalty.testing import load
 
 PROGRAM = """
 [program]

@@ -1,12 +1,12 @@
 from datetime import date, datetime, timezone
 
 import pytest
-from crmcore.api import ValidationError, hookimpl
-from crmcore.testing import make_customer, outbox_events
-
 from crmcore_loyalty import api
 from crmcore_loyalty.jobs import run_expiry
 from crmcore_loyalty.testing import balance, kinds, load
+
+from crmcore.api import ValidationError, hookimpl
+from crmcore.testing import make_customer, outbox_events
 
 REWARDS = """
 [program]

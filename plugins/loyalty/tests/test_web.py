@@ -5,11 +5,11 @@ OpenAPI, refusals beside their field with nothing stored, and 403 without the pe
 import re
 
 import pytest
-from crmcore.testing import make_customer
-from crmcore.testing.web import login, web_client
-
 from crmcore_loyalty import api
 from crmcore_loyalty.testing import balance, kinds, load
+
+from crmcore.testing import make_customer
+from crmcore.testing.web import login, web_client
 
 PROGRAM = """
 [program]
@@ -37,6 +37,7 @@ PASSWORD = "a long enough password"
 @pytest.fixture
 def users(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
+
     from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(

@@ -31,8 +31,9 @@ def show(label: str, n: int, seconds: float, baseline: float) -> None:
 
 
 def bench_render(n: int = 20_000) -> None:
-    from crmcore.api import format_money, Money, to_persian_digits
     from crmcore_messaging.templating import SAMPLE, compile_source, f_jalali, render_compiled
+
+    from crmcore.api import Money, format_money, to_persian_digits
 
     source = "{{ first_name }} عزیز، خرید {{ amount|toman(true) }} در {{ purchased_at|jalali(true)|fa }} ثبت شد"
     compiled = compile_source(source)
@@ -49,14 +50,14 @@ def bench_render(n: int = 20_000) -> None:
 
 
 def bench_campaign_and_delivery(customers: int) -> None:
-    from sqlalchemy import insert
-
-    from crmcore.api import CRM, add_customer
     from crmcore_messaging.campaigns import create_campaign, get_campaign, run_campaign
     from crmcore_messaging.models import Message
     from crmcore_messaging.outbox import deliver
     from crmcore_messaging.service import add_provider, save_template
     from crmcore_messaging.settings import set_setting
+    from sqlalchemy import insert
+
+    from crmcore.api import CRM, add_customer
 
     with tempfile.TemporaryDirectory() as tmp:
         app = CRM(f"sqlite:///{tmp}/bench.db", plugins=["messaging"])

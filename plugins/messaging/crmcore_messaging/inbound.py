@@ -6,7 +6,14 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, Interaction, NotFound, ValidationError, normalize, parse_phone, record_interaction, to_ascii_digits,
+    Customer,
+    Interaction,
+    NotFound,
+    ValidationError,
+    normalize,
+    parse_phone,
+    record_interaction,
+    to_ascii_digits,
 )
 
 from .models import Message, Provider

@@ -8,8 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData
+from crmcore.api import Base, CustomerData, JSONType
 
 CHANNELS = ("sms", "email")
 CATEGORIES = ("transactional", "promotional")

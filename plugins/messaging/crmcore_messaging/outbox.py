@@ -20,7 +20,12 @@ from .delivery import marketing_reason, marketing_withdrawn
 from .fields import customer_fields, customer_language
 from .models import Message, Provider
 from .policy import (
-    has_consent, missing_recipient_reason, no_consent_reason, promotional_counts, quiet_until, recipient,
+    has_consent,
+    missing_recipient_reason,
+    no_consent_reason,
+    promotional_counts,
+    quiet_until,
+    recipient,
 )
 from .service import find_template, provider_for
 from .settings import frequency_cap, get_settings
@@ -172,8 +177,10 @@ def _deliver_batches(app, now, ids, remaining, channels, totals) -> None:
         results = _send_all(channels, claimed)
         with app.unit_of_work(actor="messaging") as uow:
             # hold the batch's rows: the session's identity map only keeps weak references
-            held = (uow.session.scalars(select(Message).where(Message.id.in_([m["id"] for m, _ in results]))).all(),
-                    _preload_customers(uow, [m["customer_id"] for m, _ in results]))  # noqa: F841
+            ids = [m["id"] for m, _ in results]
+            held = (  # noqa: F841 - kept alive until the rows are recorded
+                uow.session.scalars(select(Message).where(Message.id.in_(ids))).all(),
+                _preload_customers(uow, [m["customer_id"] for m, _ in results]))
             for msg, outcome in results:
                 totals[_record(uow, msg, outcome, now)] += 1
         remaining -= len(claimed)

@@ -7,7 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Conflict, NotFound, ValidationError, check_text, to_ascii_digits, where_conditions,
+    Conflict,
+    NotFound,
+    ValidationError,
+    check_text,
+    to_ascii_digits,
+    where_conditions,
 )
 
 from .channels import validate_options

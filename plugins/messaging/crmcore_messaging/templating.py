@@ -18,7 +18,13 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from crmcore.api import (
-    JALALI_MONTHS, Money, ValidationError, format_date, format_money, to_local, to_persian_digits,
+    JALALI_MONTHS,
+    Money,
+    ValidationError,
+    format_date,
+    format_money,
+    to_local,
+    to_persian_digits,
 )
 
 MAX_OUTPUT = {"sms": 1000, "email": 100_000}

@@ -9,21 +9,37 @@ campaign ``manage``. Every action calls the services the CLI calls (same refusal
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, CRMError, NotFound, ValidationError, check_customer, customer_clause, get_customer,
+    CRMError,
+    Customer,
+    MenuItem,
+    NotFound,
+    SegmentAction,
+    SegmentField,
+    ValidationError,
+    WebRoute,
+    check_customer,
+    customer_clause,
+    get_customer,
     get_segment,
-    list_segments, resolve_customer, ui,
+    list_segments,
+    resolve_customer,
+    ui,
 )
-from crmcore.api import MenuItem, SegmentAction, SegmentField, WebRoute
 
 from .campaigns import (
-    audience_counts, campaign_stats, campaign_to_dict, count_campaign, create_campaign,
-    get_campaign, run_campaign,
+    audience_counts,
+    campaign_stats,
+    campaign_to_dict,
+    count_campaign,
+    create_campaign,
+    get_campaign,
+    run_campaign,
 )
 from .models import CATEGORIES, CHANNELS, LANGUAGES, STATUSES, Campaign, Message, Template
 from .service import list_templates, preview_text, save_template, template_to_dict

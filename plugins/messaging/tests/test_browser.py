@@ -42,11 +42,9 @@ def shop(crm_app, tmp_path):
     """Twelve VIP customers (eight opted in to SMS, one of them without a mobile), a saved segment,
     a promotional template, a manager; served by ``crm web`` on a free port."""
     import uvicorn
-
-    from crmcore.testing import add_user, cheap_passwords, save_segment
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
     from crmcore_messaging.service import add_provider, save_template
+
+    from crmcore.testing import WebSettings, add_user, cheap_passwords, create_app, save_segment
 
     names = ["مریم رضایی", "سارا کریمی", "زهرا احمدی", "علی نوری", "رضا محمدی", "نرگس موسوی",
              "کیان حسینی", "مهسا جعفری", "حسین قاسمی", "لیلا صادقی", "امیر رحیمی", "فاطمه کاظمی"]

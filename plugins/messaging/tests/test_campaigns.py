@@ -2,16 +2,20 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import ValidationError, get_customer
-from crmcore.testing import run_jobs
-from crmcore.testing import make_customer, record_purchase
 from crmcore_messaging.campaigns import (
-    cancel_campaign, count_campaign, create_campaign, get_campaign, preview_campaign, run_campaign,
+    cancel_campaign,
+    count_campaign,
+    create_campaign,
+    get_campaign,
+    preview_campaign,
+    run_campaign,
 )
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_provider, save_template
+from sqlalchemy import select
+
+from crmcore.api import ValidationError, get_customer
+from crmcore.testing import make_customer, record_purchase, run_jobs
 
 from .conftest import at_tehran
 

@@ -2,12 +2,12 @@
 server shaped like the Kavenegar and Twilio SMS APIs."""
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from crmcore.api import Interaction, get_customer
 from crmcore_messaging.models import Message
 from crmcore_messaging.outbox import deliver, queue_message
 from crmcore_messaging.service import add_provider, save_template
+from sqlalchemy import select
+
+from crmcore.api import Interaction, get_customer
 
 
 def queue(crm_app, customer_id, channel="sms", template="hello", key="k1"):

@@ -6,12 +6,12 @@ import urllib.request
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import get_customer, merge_customers, forget_customer, profile_sections
-from crmcore.testing import make_customer
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_provider, save_template
+from sqlalchemy import select
+
+from crmcore.api import forget_customer, get_customer, merge_customers, profile_sections
+from crmcore.testing import make_customer
 
 from .conftest import at_tehran
 

@@ -7,16 +7,16 @@ import threading
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import get_customer
-from crmcore.testing import make_customer
 from crmcore_messaging.channels import Outgoing, build_channel
 from crmcore_messaging.delivery import poll_reports
 from crmcore_messaging.models import ConsentChange, Message
 from crmcore_messaging.outbox import deliver, queue_message
 from crmcore_messaging.service import add_provider, save_template
 from crmcore_messaging.settings import set_setting
+from sqlalchemy import select
+
+from crmcore.api import get_customer
+from crmcore.testing import make_customer
 
 from .conftest import at_tehran
 from .fake_gateways import start

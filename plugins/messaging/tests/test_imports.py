@@ -3,8 +3,9 @@ for history (older than the thank-you age, or an import marked as history)."""
 
 from datetime import timedelta
 
-from crmcore.testing import import_interactions
 from crmcore_messaging.service import save_template, set_trigger
+
+from crmcore.testing import import_interactions
 
 from .conftest import MOBILE
 from .test_triggers import messages, outbox_file  # noqa: F401  (a fixture)

@@ -1,16 +1,16 @@
 """Consent, opt-out keywords, quiet hours, frequency cap, rate limits, idempotency and stale sends."""
 
 import pytest
-from sqlalchemy import func, select
-
-from crmcore.api import Conflict, Interaction, ValidationError, get_customer
-from crmcore.testing import make_customer
 from crmcore_messaging.inbound import handle_inbound_sms
 from crmcore_messaging.models import ConsentChange, Message
 from crmcore_messaging.outbox import deliver, queue_message
 from crmcore_messaging.policy import set_consent
 from crmcore_messaging.service import add_provider, save_template
 from crmcore_messaging.settings import set_setting
+from sqlalchemy import func, select
+
+from crmcore.api import Conflict, Interaction, ValidationError, get_customer
+from crmcore.testing import make_customer
 
 from .conftest import at_tehran
 

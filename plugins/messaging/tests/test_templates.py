@@ -1,15 +1,16 @@
 from datetime import date
 
 import pytest
-from hypothesis import given, settings, strategies as st
-from sqlalchemy import func, select
-
-from crmcore.api import Conflict, ValidationError, update_customer
-from crmcore.testing import assert_migrations_match_models, make_customer
 from crmcore_messaging.models import Template
 from crmcore_messaging.outbox import render_for
 from crmcore_messaging.service import save_template, set_trigger
 from crmcore_messaging.templating import SAMPLE, render_source
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from crmcore.api import Conflict, ValidationError, update_customer
+from crmcore.testing import assert_migrations_match_models, make_customer
 
 
 def templates_count(app):

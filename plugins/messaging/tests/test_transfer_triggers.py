@@ -4,11 +4,11 @@ are missing says which field is missing."""
 from __future__ import annotations
 
 import pytest
+from crmcore_messaging.models import Message
+from crmcore_messaging.service import add_provider, save_template
 from sqlalchemy import select
 
 from crmcore.testing import make_customer
-from crmcore_messaging.models import Message
-from crmcore_messaging.service import add_provider, save_template
 
 PENDING = 'acceptance = "required"\naccept_within_days = 3'
 

@@ -4,14 +4,14 @@ from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import get_customer, record_interaction
-from crmcore.testing import make_customer, record_purchase
 from crmcore_messaging.jobs import run_dates
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_occasion, add_provider, save_template, set_trigger
 from crmcore_messaging.settings import set_setting
+from sqlalchemy import select
+
+from crmcore.api import get_customer, record_interaction
+from crmcore.testing import make_customer, record_purchase
 
 from .conftest import at_tehran
 from .other_plugins import SPECS, Nothing
@@ -45,8 +45,9 @@ def test_purchase_thank_you_is_sent_after_commit_once(crm_app, customer, setup, 
     assert [line["body"] for line in sent_lines(outbox_file)] == ["مریم عزیز، از خرید ۱٬۲۵۰٬۰۰۰ تومان سپاسگزاریم"]
     # the same event replayed (an outbox consumer, a rerun) queues nothing new
     with crm_app.unit_of_work() as uow:
-        from crmcore.api import Interaction
         from crmcore_messaging.triggers import purchase
+
+        from crmcore.api import Interaction
 
         purchase(uow, uow.session.get(Interaction, pid), get_customer(uow.session, customer))
     assert len(messages(crm_app)) == 1 and len(sent_lines(outbox_file)) == 1
@@ -154,8 +155,9 @@ def test_every_trigger_kind_goes_to_the_customer_and_reminders_never_do(others, 
     """Each event trigger messages the customer the event is about, at the customer's own number;
     a task reminder (internal: «داخلی: …») is for staff (the kernel's notify_user) and reaches no
     customer."""
-    from crmcore.api import Customer
     from crmcore_messaging.service import EVENT_TRIGGERS
+
+    from crmcore.api import Customer
 
     assert "reminder_due" not in EVENT_TRIGGERS
     sent_here = {e[0] for e in EVENTS} | {"purchase", "transfer_reversed"}  # reversed: both sides

@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.testing import save_segment
-from crmcore.testing import make_customer
-from crmcore.testing.web import login as form_login, web_client
-from crmcore.testing import add_user, create_token, set_permission
 from crmcore_messaging.models import Message
 from crmcore_messaging.service import add_provider, save_template
+from sqlalchemy import select
+
+from crmcore.testing import add_user, create_token, make_customer, save_segment, set_permission
+from crmcore.testing.web import login as form_login
+from crmcore.testing.web import web_client
 
 PASSWORD = "a long enough password"
 
@@ -148,8 +147,9 @@ def test_the_delivery_log_filters_pages_and_follows_the_record_rules(crm_app, si
     from crmcore.testing import assign_customer, set_role_scope, set_unassigned
 
     client, ids = site
-    from crmcore.api import get_customer
     from crmcore_messaging.outbox import queue_message
+
+    from crmcore.api import get_customer
 
     for who in ("maryam", "sara", "zahra", "ali"):  # zahra gave no consent: blocked, and logged
         with crm_app.unit_of_work() as uow:

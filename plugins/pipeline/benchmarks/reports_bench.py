@@ -24,12 +24,11 @@ def best_of(fn, runs: int = 3) -> float:
 
 
 def main(n_deals: int = 20_000) -> None:
-    from crmcore.api import CRM
-    from crmcore.api import ReportParams, run_report
-    from sqlalchemy import insert
-
     from crmcore_pipeline import service
     from crmcore_pipeline.models import Deal, StageHistory
+    from sqlalchemy import insert
+
+    from crmcore.api import CRM, ReportParams, run_report
 
     tmp = Path(tempfile.mkdtemp())
     url = f"sqlite:///{tmp / 'bench.db'}"

@@ -5,8 +5,9 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crmcore.api import Customer, Money
 from sqlalchemy import select
+
+from crmcore.api import Customer, Money
 
 from .catalog import get_pipeline
 from .deals import readable_deals, weighted_minor

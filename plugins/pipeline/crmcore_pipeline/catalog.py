@@ -2,8 +2,9 @@
 seeded on first use, and lookups by code or name (Persian names match however they are typed)."""
 from __future__ import annotations
 
-from crmcore.api import NotFound, normalize
 from sqlalchemy import select
+
+from crmcore.api import NotFound, normalize
 
 from .models import CloseReason, LeadSource, Pipeline, Stage
 

@@ -3,6 +3,7 @@ sibling ``cli_*`` modules and are attached here."""
 from __future__ import annotations
 
 import click
+
 from crmcore.api import echo_json, get_app
 
 from .cli_admin import reasons, reps, sources, targets
@@ -52,9 +53,8 @@ def stages():
 @click.option("--json", "as_json", is_flag=True)
 def stages_list(pipeline_ref, as_json):
     """Every pipeline and its stages, in order."""
-    from .service import get_pipeline, list_pipelines, pipeline_to_dict
-
     from .sales import records_purchase
+    from .service import get_pipeline, list_pipelines, pipeline_to_dict
 
     with get_app().unit_of_work() as uow:
         pipes = [get_pipeline(uow, pipeline_ref)] if pipeline_ref else list_pipelines(uow)

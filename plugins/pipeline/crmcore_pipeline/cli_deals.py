@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+
 from crmcore.api import echo_json, get_app
 
 from .cli_show import render_deal, render_deals
@@ -13,9 +14,9 @@ def deals():
 
 
 def _dict(uow, deal, app, *, history: bool = False) -> dict:
-    from .service import deal_history, deal_to_dict, history_to_dict
-
     from crmcore.api import Customer
+
+    from .service import deal_history, deal_to_dict, history_to_dict
 
     name = uow.session.get(Customer, deal.customer_id).display_name
     data = deal_to_dict(deal, customer_name=name, calendar=app.calendar, tz=app.timezone)

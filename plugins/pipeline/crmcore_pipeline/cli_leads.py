@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+
 from crmcore.api import echo_json, get_app
 
 

@@ -10,13 +10,31 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from crmcore.api import Conflict, Customer, Money, NotFound, ValidationError, format_date, resolve_customer
-from crmcore.api import assignee_clause, check_assignee, currency_exponent
 from sqlalchemy import func, select
 
-from .catalog import closing_stage, find_stage, first_open_stage, get_pipeline, get_reason, get_source
-from .models import DEAL_STATUSES, Deal, DealActivity, Lead, SalesRep, Stage, StageHistory
+from crmcore.api import (
+    Conflict,
+    Customer,
+    Money,
+    NotFound,
+    ValidationError,
+    assignee_clause,
+    check_assignee,
+    currency_exponent,
+    format_date,
+    resolve_customer,
+)
+
 from . import notices
+from .catalog import (
+    closing_stage,
+    find_stage,
+    first_open_stage,
+    get_pipeline,
+    get_reason,
+    get_source,
+)
+from .models import DEAL_STATUSES, Deal, DealActivity, Lead, SalesRep, Stage, StageHistory
 from .reps import choose_owner, get_rep
 from .values import optional_text, parse_amount, parse_name, parse_optional_date, parse_probability
 

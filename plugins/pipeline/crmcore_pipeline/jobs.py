@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from crmcore.api import Job, ValidationError
 from sqlalchemy import select
+
+from crmcore.api import Job, ValidationError
 
 from .models import Deal
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from crmcore.api import (
-    Conflict, Customer, NotFound, ValidationError, add_customer, parse_email, parse_phone, resolve_customer,
-)
 from sqlalchemy import select
+
+from crmcore.api import (
+    Conflict,
+    Customer,
+    NotFound,
+    ValidationError,
+    add_customer,
+    parse_email,
+    parse_phone,
+    resolve_customer,
+)
 
 from .catalog import get_source
 from .deals import create_deal

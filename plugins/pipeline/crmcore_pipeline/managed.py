@@ -1,8 +1,9 @@
 """The managed lists people extend: lead sources and won/lost reasons (retire instead of delete)."""
 from __future__ import annotations
 
-from crmcore.api import Conflict, ValidationError
 from sqlalchemy import select
+
+from crmcore.api import Conflict, ValidationError
 
 from .catalog import ensure_defaults
 from .models import CloseReason, LeadSource

@@ -10,8 +10,17 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from crmcore.api import Customer, Money, Report, ReportParams, ReportResult, ValidationError, format_date
 from sqlalchemy import and_, func, select
+
+from crmcore.api import (
+    Customer,
+    Money,
+    Report,
+    ReportParams,
+    ReportResult,
+    ValidationError,
+    format_date,
+)
 
 from .catalog import ensure_defaults, get_pipeline
 from .deals import readable_deals, weighted_minor

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from crmcore.api import Conflict, NotFound, ValidationError
 from sqlalchemy import func, select
+
+from crmcore.api import Conflict, NotFound, ValidationError
 
 from .models import SalesRep
 from .values import parse_name

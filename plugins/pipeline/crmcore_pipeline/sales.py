@@ -6,8 +6,9 @@ reopening records nothing new. Each pipeline can turn it off (``crm pipeline sta
 CODE off``), e.g. a pipeline of deals whose invoices reach the CRM from the accounting system."""
 from __future__ import annotations
 
-from crmcore.api import Customer, Interaction, get_setting, record_interaction, set_setting
 from sqlalchemy import select
+
+from crmcore.api import Customer, Interaction, get_setting, record_interaction, set_setting
 
 from .catalog import get_pipeline
 from .models import Deal, Pipeline

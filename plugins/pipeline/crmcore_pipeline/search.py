@@ -5,8 +5,9 @@ from crmcore.api import SearchField, ValidationError, compare, to_ascii_digits
 
 
 def _open_deals(op: str, value: str):
-    from crmcore.api import Customer
     from sqlalchemy import func, select
+
+    from crmcore.api import Customer
 
     from .models import Deal
 

@@ -1,8 +1,9 @@
 """Pipelines and their ordered stages: create, add, change, reorder and remove stages."""
 from __future__ import annotations
 
-from crmcore.api import Conflict, ValidationError
 from sqlalchemy import func, or_, select
+
+from crmcore.api import Conflict, ValidationError
 
 from .catalog import ensure_defaults, find_stage, get_pipeline
 from .models import Deal, Pipeline, Stage, StageHistory

@@ -1,8 +1,9 @@
 """Sales targets: what each rep should win in a Jalali or Gregorian month or year."""
 from __future__ import annotations
 
-from crmcore.api import ValidationError
 from sqlalchemy import select
+
+from crmcore.api import ValidationError
 
 from .models import SalesTarget
 from .reps import get_rep

@@ -4,8 +4,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from crmcore.api import Money, ValidationError, jalali_month_bounds, jalali_year_bounds, parse_date, parse_money
-from crmcore.api import check_text, to_ascii_digits
+from crmcore.api import (
+    Money,
+    ValidationError,
+    check_text,
+    jalali_month_bounds,
+    jalali_year_bounds,
+    parse_date,
+    parse_money,
+    to_ascii_digits,
+)
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _PERIOD = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?$")

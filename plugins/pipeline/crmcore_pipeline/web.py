@@ -3,8 +3,7 @@ one column per open stage with its totals; moving a card moves the deal through 
 closed deal or a closing stage is refused with the plugin's own message (win or lose a deal from its card)."""
 from __future__ import annotations
 
-from crmcore.api import Money
-from crmcore.api import BoardCard, BoardColumn, BoardData, WebBoard
+from crmcore.api import BoardCard, BoardColumn, BoardData, Money, WebBoard
 
 from .board import board
 from .deals import move_deal

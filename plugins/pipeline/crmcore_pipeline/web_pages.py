@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 from crmcore.api import CRMError, Customer, Money, ui
 
-
 from . import service
 
 P = "/p/pipeline"

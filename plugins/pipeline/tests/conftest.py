@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from crmcore.api import hookimpl
 from sqlalchemy import func, select
+
+from crmcore.api import hookimpl
 
 
 @pytest.fixture

@@ -38,12 +38,11 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(crm_app, crm_cli):
-    import uvicorn
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
-    from crmcore.testing import add_user
-
     from datetime import datetime, timezone
+
+    import uvicorn
+
+    from crmcore.testing import WebSettings, add_user, create_app
 
     crm_app.clock.set(datetime(2025, 5, 3, 6, 30, tzinfo=timezone.utc))  # 1404/02/13
     with crm_app.unit_of_work(actor="setup") as uow:

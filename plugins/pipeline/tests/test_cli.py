@@ -1,7 +1,7 @@
-from crmcore.testing import make_customer
+from crmcore_pipeline.models import Deal, StageHistory
 from sqlalchemy import select
 
-from crmcore_pipeline.models import Deal, StageHistory
+from crmcore.testing import make_customer
 
 
 def ok(result):

@@ -1,12 +1,12 @@
 from datetime import date, datetime, timezone
 
 import pytest
-from crmcore.api import Conflict, Money, NotFound, ValidationError
-from crmcore.testing import make_customer, outbox_events
-from sqlalchemy import select
-
 from crmcore_pipeline import service
 from crmcore_pipeline.models import Deal, Pipeline, Stage, StageHistory
+from sqlalchemy import select
+
+from crmcore.api import Conflict, Money, NotFound, ValidationError
+from crmcore.testing import make_customer, outbox_events
 
 
 def history(app, deal_id):

@@ -3,14 +3,12 @@ and installing it alone on a kernel database."""
 from datetime import timedelta
 
 import pytest
-
-from crmcore.api import forget_customer, merge_customers, where_conditions
-from crmcore.testing import run_jobs
-from crmcore.testing import make_customer, outbox_events
-from sqlalchemy import select
-
 from crmcore_pipeline import service
 from crmcore_pipeline.models import Deal, DealActivity, Lead, StageHistory
+from sqlalchemy import select
+
+from crmcore.api import forget_customer, merge_customers, where_conditions
+from crmcore.testing import make_customer, outbox_events, run_jobs
 
 
 def test_the_profile_shows_open_deals_in_the_apps_calendar(crm_app_factory, crm_app, run):

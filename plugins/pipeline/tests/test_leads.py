@@ -1,9 +1,9 @@
 import pytest
-from crmcore.api import Conflict, Customer, NotFound, ValidationError
-from crmcore.testing import make_customer, outbox_events
-
 from crmcore_pipeline import service
 from crmcore_pipeline.models import Deal, Lead
+
+from crmcore.api import Conflict, Customer, NotFound, ValidationError
+from crmcore.testing import make_customer, outbox_events
 
 
 def lead_state(app, lead_id):

@@ -16,10 +16,10 @@ The data set (times UTC; Farvardin 1404 = 2025-03-21..04-20, Ordibehesht 1404 st
 from datetime import date, datetime, timezone
 
 import pytest
+from crmcore_pipeline import service
+
 from crmcore.api import ReportParams, run_report
 from crmcore.testing import make_customer
-
-from crmcore_pipeline import service
 
 
 def utc(*args):

@@ -1,12 +1,12 @@
 from collections import Counter
 
 import pytest
-from crmcore.api import NotFound, ValidationError
+from crmcore_pipeline import service
+from crmcore_pipeline.models import Deal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore_pipeline import service
-from crmcore_pipeline.models import Deal
+from crmcore.api import NotFound, ValidationError
 
 
 def assign(app, n):

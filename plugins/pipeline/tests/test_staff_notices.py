@@ -1,9 +1,9 @@
 """A deal given to a rep (round-robin, a name given, a change of owner) reaches the rep's own
 notifications (the kernel's notify_user), unless the rep took it themselves."""
+from crmcore_pipeline import service
+
 from crmcore.api import list_notifications
 from crmcore.testing import make_customer
-
-from crmcore_pipeline import service
 
 PASSWORD = "a long enough password"
 

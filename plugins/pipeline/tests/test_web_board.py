@@ -5,13 +5,13 @@ import re
 import warnings
 
 import pytest
+from crmcore_pipeline import service
+from crmcore_pipeline.models import Deal, StageHistory
+from sqlalchemy import select
+
 from crmcore.testing import make_customer
 from crmcore.testing.web import board_columns, web_client
 from crmcore.testing.web import login as shared_login
-from sqlalchemy import select
-
-from crmcore_pipeline import service
-from crmcore_pipeline.models import Deal, StageHistory
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 

@@ -6,14 +6,14 @@ import re
 import warnings
 
 import pytest
+from crmcore_pipeline import service
+from crmcore_pipeline.models import Deal, DealActivity, Lead, SalesTarget
+from sqlalchemy import func, select
+
 from crmcore.api import Interaction
 from crmcore.testing import make_customer
 from crmcore.testing.web import form_token, web_client
 from crmcore.testing.web import login as shared_login
-from sqlalchemy import func, select
-
-from crmcore_pipeline import service
-from crmcore_pipeline.models import Deal, DealActivity, Lead, SalesTarget
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 

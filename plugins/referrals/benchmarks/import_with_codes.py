@@ -28,8 +28,9 @@ def kernel_generator():
 
 
 def members(app, n: int = 1000) -> list[str]:
-    from crmcore.api import add_customer
     from crmcore_referrals import service
+
+    from crmcore.api import add_customer
 
     with app.unit_of_work() as uow:
         ids = [add_customer(uow, name=f"عضو {i}", external_id=f"M{i}").id for i in range(n)]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 
 def build(url: str, people: int):
+    from crmcore_referrals.models import Referral
     from sqlalchemy import insert
 
     from crmcore.api import CRM, Customer
-    from crmcore_referrals.models import Referral
 
     app = CRM(url, plugins=["referrals"])
     app.init()

@@ -184,7 +184,7 @@ def rules_show(as_json):
 
 
 def describe(prog) -> list[str]:
-    from crmcore.api import format_money, Money
+    from crmcore.api import Money, format_money
 
     amount = format_money(Money(prog.min_amount_minor, prog.currency))
     when = (f"the friend's first purchase of at least {amount}" if prog.event == "first_purchase"

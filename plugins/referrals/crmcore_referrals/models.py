@@ -7,8 +7,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmcore.api import Base, UTCDateTime
-from crmcore.api import CustomerData
+from crmcore.api import Base, CustomerData, UTCDateTime
 
 # Personal data these tables hold, scrubbed when a customer is forgotten.
 PERSONAL_COLUMNS = {"referrals_referrals": ("device", "phone_digest")}

@@ -8,7 +8,13 @@ from decimal import Decimal
 from sqlalchemy import Integer, and_, func, select
 
 from crmcore.api import (
-    Customer, Interaction, Report, ReportParams, ReportResult, currency_exponent, customer_clause,
+    Customer,
+    Interaction,
+    Report,
+    ReportParams,
+    ReportResult,
+    currency_exponent,
+    customer_clause,
 )
 
 from .models import Referral, ReferralReward

@@ -13,11 +13,18 @@ from typing import Any
 from sqlalchemy import exists, func, literal, select
 
 from crmcore.api import (
-    Customer, CustomerEmail, CustomerPhone, Interaction, NotFound, ValidationError, jalali_month_key,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Interaction,
+    NotFound,
+    ValidationError,
+    jalali_month_key,
     to_local,
 )
 
-from . import codes, program as programs
+from . import codes
+from . import program as programs
 from .models import Referral, ReferralReward
 
 SOURCES = ("signup", "staff", "form", "import")

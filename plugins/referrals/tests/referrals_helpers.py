@@ -1,6 +1,7 @@
 """Helpers of the referrals tests."""
-from crmcore.api import get_customer
 from crmcore_referrals import program, service
+
+from crmcore.api import get_customer
 
 PROGRAM = """
 [program]
@@ -43,9 +44,8 @@ def attach(app, friend_id: int, referrer_id: int, *, source="staff", device=None
 
 
 def rewards(app, **where):
-    from sqlalchemy import select
-
     from crmcore_referrals.models import ReferralReward
+    from sqlalchemy import select
 
     with app.unit_of_work(readonly=True) as uow:
         q = select(ReferralReward).order_by(ReferralReward.id)

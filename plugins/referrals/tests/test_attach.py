@@ -1,13 +1,12 @@
 """Attaching friends: at signup with a code (CLI, import, API, web form) or by staff, and every abuse
 check explained when it refuses, with nothing stored then."""
 import pytest
+from crmcore_referrals.models import Referral
+from referrals_helpers import attach, code
 from sqlalchemy import func, select
 
 from crmcore.api import Customer, ValidationError
 from crmcore.testing import make_customer, record_purchase
-from crmcore_referrals.models import Referral
-
-from referrals_helpers import attach, code
 
 
 def referral_count(app) -> int:

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import Customer, add_customer, get_customer, record_interaction
 from crmcore_loyalty.testing import cdnow_path, cdnow_rows
 from crmcore_referrals import program, service
 from crmcore_referrals.models import ReferralReward
+from sqlalchemy import select
+
+from crmcore.api import Customer, add_customer, get_customer, record_interaction
 
 CUSTOMERS = 400
 RULES = """

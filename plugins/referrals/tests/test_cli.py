@@ -1,10 +1,9 @@
 """The CLI: every read command has --json; the text is for people (80 columns, grouped numbers, the chosen
 calendar); mistakes are one line on stderr with exit 1."""
 import pytest
+from referrals_helpers import attach, code, load_rules
 
 from crmcore.testing import assert_migrations_match_models, make_customer, record_purchase
-
-from referrals_helpers import attach, code, load_rules
 
 
 @pytest.fixture

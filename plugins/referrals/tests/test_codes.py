@@ -1,9 +1,10 @@
 """Referral codes: every customer has one, readable and typable, decoded back exactly; typos are caught."""
 import pytest
-from hypothesis import given, settings, strategies as st
+from crmcore_referrals import codes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcore.api import ValidationError
-from crmcore_referrals import codes
 
 KEY = bytes(range(16))
 
@@ -48,10 +49,10 @@ def test_every_single_typo_is_caught():
 
 
 def test_a_database_without_its_key_makes_one_even_for_a_read(crm_app):
+    from crmcore_referrals import service
     from sqlalchemy import text
 
     from crmcore.testing import make_customer
-    from crmcore_referrals import service
 
     cid = make_customer(crm_app, "علی")
     with crm_app.engine.begin() as conn:

@@ -1,13 +1,11 @@
 """Imports check and attach a batch's referral codes set-based, and qualify imported purchases."""
 
 import pytest
+from crmcore_referrals.models import Referral
+from referrals_helpers import code, load_rules, rewards
 from sqlalchemy import select
 
-from crmcore.testing import import_customers, import_interactions
-from crmcore.testing import make_customer
-from crmcore_referrals.models import Referral
-
-from referrals_helpers import code, load_rules, rewards
+from crmcore.testing import import_customers, import_interactions, make_customer
 
 
 def referrals(app):

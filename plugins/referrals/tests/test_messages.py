@@ -3,11 +3,10 @@ for imported history (a reward for last year's purchase sends nothing today)."""
 from datetime import timedelta
 
 import pytest
+from referrals_helpers import attach, load_rules
 from sqlalchemy import select
 
 from crmcore.testing import make_customer, record_purchase
-
-from referrals_helpers import attach, load_rules
 
 
 @pytest.mark.crm_plugins("loyalty", "messaging", "referrals")

@@ -3,10 +3,10 @@ released together by a barrier): the referral rewards once. SQLite serialises wr
 IMMEDIATE; PostgreSQL locks the referral row."""
 import threading
 
+from referrals_helpers import attach, balance, load_rules, rewards
+
 from crmcore.api import CRM, get_customer, record_interaction
 from crmcore.testing import make_customer
-
-from referrals_helpers import attach, balance, load_rules, rewards
 
 WORKERS = 4
 

@@ -3,12 +3,11 @@ the monthly cap per Jalali month, reversal on refunds, and refusal of impossible
 from datetime import datetime, timezone
 
 import pytest
+from crmcore_referrals import program
+from referrals_helpers import PROGRAM, attach, balance, load_rules, rewards
 
 from crmcore.api import ValidationError
 from crmcore.testing import make_customer, outbox_events, record_purchase
-from crmcore_referrals import program
-
-from referrals_helpers import PROGRAM, attach, balance, load_rules, rewards
 
 
 @pytest.mark.parametrize("change, message", [

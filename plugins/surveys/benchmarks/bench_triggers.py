@@ -57,10 +57,9 @@ def main() -> None:
             create_survey(uow, name="spend", title="x", questions=definition_from_template("csat"),
                           triggers=["spend at_least=20000000 days=30"])
         triggered = record_purchases(app)
-        from sqlalchemy import select
-
         from crmcore_surveys.answers import record_answer
         from crmcore_surveys.models import Invitation
+        from sqlalchemy import select
 
         with app.unit_of_work() as uow:
             tokens = list(uow.session.scalars(select(Invitation.token)))

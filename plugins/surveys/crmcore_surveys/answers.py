@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Conflict, CRMError, ValidationError, format_datetime, get_customer, parse_datetime, record_interaction,
+    Conflict,
+    CRMError,
+    ValidationError,
+    format_datetime,
+    get_customer,
+    parse_datetime,
+    record_interaction,
 )
 
 from .definitions import RATINGS, first_rating, is_detractor, validate_answers

@@ -9,7 +9,13 @@ from sqlalchemy import func, select
 from crmcore.api import Conflict, NotFound, ValidationError, format_datetime
 
 from .definitions import (
-    TEMPLATES, TRIGGER_EVENTS, describe_trigger, format_delay, parse_delay, parse_questions, parse_trigger,
+    TEMPLATES,
+    TRIGGER_EVENTS,
+    describe_trigger,
+    format_delay,
+    parse_delay,
+    parse_questions,
+    parse_trigger,
 )
 from .models import CHANNELS, SURVEY_STATUSES, Invitation, Response, Survey, SurveyVersion
 

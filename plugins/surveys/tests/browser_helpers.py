@@ -33,8 +33,7 @@ def free_port() -> int:
 def live_web(app):
     import uvicorn
 
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
+    from crmcore.testing import WebSettings, create_app
 
     port = free_port()
     server = uvicorn.Server(

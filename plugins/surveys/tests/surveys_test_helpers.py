@@ -22,9 +22,10 @@ def make_survey(app, name="nps", *, template="nps", **kwargs):
 
 def invite_customer(app, survey_name, customer_id, **kwargs):
     """Invite manually; returns the Decision (invitation detached, token readable)."""
-    from crmcore.api import get_customer
     from crmcore_surveys.invitations import invite
     from crmcore_surveys.service import get_survey
+
+    from crmcore.api import get_customer
 
     kwargs.setdefault("sample", False)
     with app.unit_of_work() as uow:

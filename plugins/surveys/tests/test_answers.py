@@ -1,13 +1,12 @@
 """Answers: stored as responses and interactions, tokens used once, detractor follow-up with and without
 tickets, versions, CSV import."""
-from sqlalchemy import func, select
-
 import pytest
+from crmcore_surveys.models import FollowUp, Invitation, Response
+from sqlalchemy import func, select
+from surveys_test_helpers import answer, invite_customer, make_survey, new_customer
 
 from crmcore.api import Conflict, Interaction, NotFound, ValidationError, hookimpl
 from crmcore.testing import outbox_events
-from crmcore_surveys.models import FollowUp, Invitation, Response
-from surveys_test_helpers import answer, invite_customer, make_survey, new_customer
 
 
 def count(app, model):

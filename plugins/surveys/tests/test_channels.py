@@ -5,7 +5,6 @@ digits)."""
 import json
 
 import pytest
-
 from surveys_test_helpers import invite_customer, make_survey, new_customer
 
 
@@ -71,9 +70,8 @@ def test_statuses_are_honest_and_the_link_setting_reaches_the_sms(crm_app, crm_c
 def test_an_sms_reply_answers_the_open_invitation(
     crm_app, crm_cli, sms_file, reply, score, comment
 ):
-    from sqlalchemy import select
-
     from crmcore_surveys.models import Response
+    from sqlalchemy import select
 
     customer = new_customer(crm_app, "مریم رضایی", phone="09121234567")
     make_survey(crm_app, "nps", channel="sms")
@@ -93,10 +91,10 @@ def test_an_sms_reply_answers_the_open_invitation(
 
 
 def test_replies_that_are_not_answers_change_nothing(crm_app, crm_cli, sms_file):
+    from crmcore_surveys.models import Response
     from sqlalchemy import select
 
     from crmcore.api import Interaction
-    from crmcore_surveys.models import Response
 
     customer = new_customer(crm_app, "مریم رضایی", phone="09121234567")
     make_survey(crm_app, "nps", channel="sms")
@@ -121,9 +119,8 @@ def test_replies_that_are_not_answers_change_nothing(crm_app, crm_cli, sms_file)
 
 
 def test_a_reply_answers_nothing_when_no_survey_sms_was_queued(crm_app, crm_cli, sms_file):
-    from sqlalchemy import select
-
     from crmcore_surveys.models import Response
+    from sqlalchemy import select
 
     customer = new_customer(crm_app, "مریم رضایی", phone="09121234567")
     make_survey(crm_app, "nps", channel="sms")

@@ -1,8 +1,9 @@
 """The `crm surveys` commands: JSON output, one-line errors with exit code 1, nothing changed on bad input."""
 import re
 
-from crmcore.testing import outbox_events
 from surveys_test_helpers import new_customer
+
+from crmcore.testing import outbox_events
 
 DEFINITION = """
 title: After-visit survey

@@ -1,9 +1,14 @@
 import pytest
+from crmcore_surveys.definitions import (
+    TEMPLATES,
+    is_detractor,
+    parse_delay,
+    parse_questions,
+    parse_trigger,
+    validate_answers,
+)
 
 from crmcore.api import ValidationError
-from crmcore_surveys.definitions import (
-    TEMPLATES, is_detractor, parse_delay, parse_questions, parse_trigger, validate_answers,
-)
 
 CHOICE = {"key": "reason", "type": "single", "text": {"en": "Why?", "fa": "چرا؟"},
           "choices": [{"key": "price", "text": {"en": "Price", "fa": "قیمت"}}, "quality"]}

@@ -1,8 +1,7 @@
 """Consent, the fatigue window across surveys, and tokens."""
 import pytest
-from sqlalchemy import func, select
-
 from crmcore_surveys.models import Invitation
+from sqlalchemy import func, select
 from surveys_test_helpers import invite_customer, make_survey, new_customer
 
 

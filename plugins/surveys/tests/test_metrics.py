@@ -1,9 +1,9 @@
 from decimal import Decimal
 from fractions import Fraction
 
-from hypothesis import given, strategies as st
-
 from crmcore_surveys.metrics import ces_breakdown, csat_breakdown, nps_breakdown, percent
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_nps_on_known_answers():

@@ -2,12 +2,11 @@
 from datetime import timedelta
 
 import pytest
-
-from crmcore.api import ReportParams, ValidationError, forget_customer, merge_customers
-from crmcore.api import run_report
-from crmcore.testing import assert_migrations_match_models
 from crmcore_surveys.settings import set_setting
 from surveys_test_helpers import answer, invite_customer, make_survey, new_customer
+
+from crmcore.api import ReportParams, ValidationError, forget_customer, merge_customers, run_report
+from crmcore.testing import assert_migrations_match_models
 
 
 def no_fatigue(app):
@@ -88,8 +87,7 @@ def test_report_options_are_checked(crm_app):
 
 
 def test_profile_shows_last_scores(crm_app, customer):
-    from crmcore.api import get_customer
-    from crmcore.api import profile_sections
+    from crmcore.api import get_customer, profile_sections
 
     make_survey(crm_app, "nps")
     make_survey(crm_app, "csat", template="csat")
@@ -115,9 +113,8 @@ def test_profile_shows_last_scores(crm_app, customer):
 
 
 def test_merge_moves_invitations_responses_and_followups(crm_app, customer):
-    from sqlalchemy import select
-
     from crmcore_surveys.models import FollowUp, Invitation, Response
+    from sqlalchemy import select
 
     other = new_customer(crm_app, "مریم رضائی", phone="09129999999")
     make_survey(crm_app, "nps")
@@ -130,9 +127,8 @@ def test_merge_moves_invitations_responses_and_followups(crm_app, customer):
 
 
 def test_forget_erases_free_text_and_keeps_scores(crm_app, customer):
-    from sqlalchemy import select
-
     from crmcore_surveys.models import Invitation, Response
+    from sqlalchemy import select
 
     make_survey(crm_app, "nps")
     answered(crm_app, "nps", customer, {"nps": 9, "why": "شماره من ۰۹۱۲…"})
@@ -149,8 +145,9 @@ def test_forget_erases_free_text_and_keeps_scores(crm_app, customer):
 def test_demo_seed_adds_surveys_answers_and_a_summary_line(crm_app):
     import random
 
-    from crmcore.api import get_customer
     from crmcore_surveys.demo import seed
+
+    from crmcore.api import get_customer
 
     ids = [new_customer(crm_app, f"مشتری {n}", phone=f"0912300{n:04d}", sms=n % 4 != 0) for n in range(20)]
     with crm_app.unit_of_work() as uow:

@@ -2,12 +2,11 @@
 from datetime import timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select
-
-from crmcore.testing import run_jobs
-from crmcore.testing import emit_event, outbox_events, record_purchase
 from crmcore_surveys.models import Invitation
+from sqlalchemy import select
 from surveys_test_helpers import make_survey, new_customer
+
+from crmcore.testing import emit_event, outbox_events, record_purchase, run_jobs
 
 TEA = {"lines": [{"sku": "TEA-01", "category": "چای", "quantity": 1, "amount": "450000"}]}
 SAFFRON = {"lines": [{"sku": "SAF-05", "category": "زعفران", "quantity": 1, "amount": "2800000"}]}

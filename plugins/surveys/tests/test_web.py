@@ -3,11 +3,10 @@
 import re
 
 import pytest
+from surveys_test_helpers import invite_customer, make_survey
 
-from crmcore.testing.web import login, web_client
 from crmcore.testing import add_user
-
-from surveys_test_helpers import invite_customer, make_survey, new_customer
+from crmcore.testing.web import login, web_client
 
 
 @pytest.fixture
@@ -17,9 +16,8 @@ def invited(crm_app, customer):
 
 
 def _responses(app):
-    from sqlalchemy import select
-
     from crmcore_surveys.models import Response
+    from sqlalchemy import select
 
     with app.unit_of_work(readonly=True) as uow:
         return [(r.nps_score, r.comment, r.channel) for r in uow.session.scalars(select(Response))]

@@ -32,12 +32,12 @@ def show(label: str, n: int, seconds: float, baseline: float) -> None:
 
 
 def build(path: Path, export_tasks: int, all_tasks: int):
+    from crmcore_tasks.models import Task, TaskReminder
+    from crmcore_tasks.users import add_user
     from sqlalchemy import insert
 
     from crmcore.api import CRM, add_customer
     from crmcore.testing import FrozenClock
-    from crmcore_tasks.models import Task, TaskReminder
-    from crmcore_tasks.users import add_user
 
     now = datetime(2025, 3, 21, 9, 0, tzinfo=timezone.utc)
     app = CRM(f"sqlite:///{path}", plugins=["tasks"], clock=FrozenClock(now))
@@ -65,12 +65,11 @@ def build(path: Path, export_tasks: int, all_tasks: int):
 
 
 def main() -> None:
-    from icalendar import Calendar, Event
-    from sqlalchemy import select, text
-
     from crmcore_tasks.ical_export import export_calendar
     from crmcore_tasks.models import Task
     from crmcore_tasks.reminders import due_reminders
+    from icalendar import Calendar, Event
+    from sqlalchemy import select, text
 
     export_tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
     all_tasks = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000

@@ -33,7 +33,7 @@ import attrs
 from icalendar import Calendar
 from sqlalchemy import select
 
-from crmcore.api import Customer, CRMError, NotFound, ValidationError
+from crmcore.api import CRMError, Customer, NotFound, ValidationError
 
 from .ical_export import task_components
 from .ical_import import ImportSummary, _current_due, _read, _update, import_calendar

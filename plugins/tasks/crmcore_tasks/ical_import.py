@@ -26,7 +26,15 @@ from crmcore.api import CRMError, Customer, CustomerEmail, ValidationError, get_
 
 from . import recurrence
 from .models import Task, TaskReminder
-from .service import _announce_created, _customer, _insert, _touch, arm_reminders, cancel_task, prepare_task
+from .service import (
+    _announce_created,
+    _customer,
+    _insert,
+    _touch,
+    arm_reminders,
+    cancel_task,
+    prepare_task,
+)
 from .values import KINDS, Due, overdue_moment, parse_kind
 
 MAX_BYTES = 20 * 1024 * 1024

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, case
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crmcore.api import Base, JSONType, utcnow
-from crmcore.api import CustomerData
-from sqlalchemy import case
+from crmcore.api import Base, CustomerData, JSONType, utcnow
 
 from .values import KIND_LABELS_FA
 

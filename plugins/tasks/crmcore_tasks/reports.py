@@ -3,7 +3,6 @@ by default today) and ``tasks.completed`` (per user and period)."""
 from __future__ import annotations
 
 from collections import defaultdict
-
 from zoneinfo import ZoneInfo
 
 import attrs

@@ -16,15 +16,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crmcore.api import (
-    Conflict, Customer, NotFound, ValidationError, check_text, get_customer, resolve_customer,
+    Conflict,
+    Customer,
+    NotFound,
+    ValidationError,
+    check_text,
+    get_customer,
+    resolve_customer,
 )
 
 from . import recurrence
 from .models import Task, TaskCompletion, TaskReminder
 from .users import check_assignee
 from .values import (
-    APPOINTMENT_KINDS, DEFAULT_APPOINTMENT_MINUTES, PRIORITY_RANK, Due, check_timezone, overdue_moment, parse_due,
-    parse_kind, parse_minutes, parse_priority, parse_reference,
+    APPOINTMENT_KINDS,
+    DEFAULT_APPOINTMENT_MINUTES,
+    PRIORITY_RANK,
+    Due,
+    check_timezone,
+    overdue_moment,
+    parse_due,
+    parse_kind,
+    parse_minutes,
+    parse_priority,
+    parse_reference,
 )
 
 UID_DOMAIN = "crmcore"

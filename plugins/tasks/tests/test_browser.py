@@ -42,9 +42,7 @@ def server(crm_app, users):
 
     import uvicorn
 
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
-    from crmcore.testing import add_user
+    from crmcore.testing import WebSettings, add_user, create_app
 
     crm_app.clock.set(NOW)
     with crm_app.unit_of_work(actor="setup") as uow:

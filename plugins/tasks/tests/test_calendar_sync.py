@@ -7,7 +7,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from crmcore_tasks.models import CalendarItem, Task
 
 caldav = pytest.importorskip(
@@ -273,8 +272,9 @@ def test_recurrence_exceptions_are_kept(crm_app, crm_cli, connected, customer, h
     obj = _remote_object(connected, uid)
     cal = Calendar.from_ical(obj.data)
     main = next(c for c in cal.walk("VEVENT"))
-    from icalendar import Event
     from zoneinfo import ZoneInfo
+
+    from icalendar import Event
 
     local = first.astimezone(ZoneInfo(TEHRAN))
     override = Event()

@@ -1,8 +1,7 @@
 from pathlib import Path
 
-from icalendar import Calendar
-
 from crmcore_tasks.models import Task
+from icalendar import Calendar
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

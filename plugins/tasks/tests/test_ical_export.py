@@ -2,11 +2,11 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from crmcore_tasks.ical_export import export_calendar
+from crmcore_tasks.service import complete_task, snooze_task
 from icalendar import Calendar
 
 from crmcore.api import ValidationError
-from crmcore_tasks.ical_export import export_calendar
-from crmcore_tasks.service import complete_task, snooze_task
 
 UTC = timezone.utc
 TEHRAN = ZoneInfo("Asia/Tehran")

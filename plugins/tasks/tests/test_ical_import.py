@@ -3,14 +3,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from crmcore.api import ValidationError
-from crmcore.testing import make_customer
 from crmcore_tasks.display import task_to_dict
 from crmcore_tasks.ical_export import export_calendar
 from crmcore_tasks.ical_import import import_calendar
 from crmcore_tasks.models import Task
 from crmcore_tasks.service import list_tasks
+
+from crmcore.api import ValidationError
+from crmcore.testing import make_customer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UTC = timezone.utc

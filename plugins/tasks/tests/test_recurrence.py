@@ -2,14 +2,14 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from crmcore_tasks import recurrence
+from crmcore_tasks.models import TaskCompletion
+from crmcore_tasks.service import complete_task, snooze_task
 from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcore.api import ValidationError
-from crmcore_tasks import recurrence
-from crmcore_tasks.models import TaskCompletion
-from crmcore_tasks.service import complete_task, snooze_task
 
 UTC = timezone.utc
 TEHRAN = ZoneInfo("Asia/Tehran")

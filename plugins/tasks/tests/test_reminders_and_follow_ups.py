@@ -1,12 +1,11 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from crmcore.api import hookimpl, record_interaction
-from crmcore.testing import run_jobs
-from crmcore.testing import make_customer, outbox_events
 from crmcore_tasks.models import Task
 from crmcore_tasks.service import complete_task, snooze_task
+
+from crmcore.api import hookimpl, record_interaction
+from crmcore.testing import make_customer, outbox_events, run_jobs
 
 UTC = timezone.utc
 

@@ -1,14 +1,12 @@
 import random
-
-import pytest
 from datetime import date, datetime, timezone
 
-from crmcore.api import ReportParams, forget_customer, merge_customers
-from crmcore.api import run_report
-from crmcore.api import profile_sections
-from crmcore.testing import make_customer
+import pytest
 from crmcore_tasks.models import Task, TaskCompletion
 from crmcore_tasks.service import complete_task
+
+from crmcore.api import ReportParams, forget_customer, merge_customers, profile_sections, run_report
+from crmcore.testing import make_customer
 
 UTC = timezone.utc
 
@@ -100,8 +98,9 @@ def test_forget_erases_free_text_and_closes_open_tasks(crm_app, customer, h):
 
 
 def test_demo_seed_adds_persian_sample_tasks(crm_app):
-    from crmcore.api import Customer
     from crmcore_tasks.demo import seed
+
+    from crmcore.api import Customer
 
     ids = [make_customer(crm_app, f"مشتری {n}") for n in range(9)]
     with crm_app.unit_of_work() as uow:
@@ -142,8 +141,8 @@ def test_search_fields_count_open_and_overdue_tasks(crm_app, customer, h):
 
 
 def test_task_reports_follow_the_record_rules_of_the_reader(crm_app, users, customer, h):
-    from crmcore.testing import assign_customer, set_role_scope, viewer_for
     from crmcore.testing import add_user as add_web_user
+    from crmcore.testing import assign_customer, set_role_scope, viewer_for
 
     other = make_customer(crm_app, "Ali")
     mine = h.add(customer, title="mine", due="2025-03-15 10:00", assignee="sara")

@@ -1,11 +1,11 @@
 from datetime import datetime, timezone
 
 import pytest
+from crmcore_tasks.models import Task, TaskCompletion
+from crmcore_tasks.service import agenda, cancel_task, complete_task, list_tasks, snooze_task
 
 from crmcore.api import Conflict, NotFound, ValidationError
 from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events
-from crmcore_tasks.models import Task, TaskCompletion
-from crmcore_tasks.service import agenda, cancel_task, complete_task, list_tasks, snooze_task
 
 UTC = timezone.utc
 

@@ -8,6 +8,7 @@ import warnings
 from datetime import datetime, timedelta
 
 import pytest
+
 from crmcore.testing.web import login as shared_login
 from crmcore.testing.web import web_client
 

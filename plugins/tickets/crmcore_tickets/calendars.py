@@ -7,10 +7,23 @@ from typing import Iterable
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, NotFound, ValidationError, format_date, parse_date, to_ascii_digits
+from crmcore.api import (
+    Conflict,
+    NotFound,
+    ValidationError,
+    format_date,
+    parse_date,
+    to_ascii_digits,
+)
 
 from .businesshours import (
-    DEFAULT_HOURS, DEFAULT_TIMEZONE, WEEKDAYS, BusinessCalendar, check_timezone, format_hours, parse_hours,
+    DEFAULT_HOURS,
+    DEFAULT_TIMEZONE,
+    WEEKDAYS,
+    BusinessCalendar,
+    check_timezone,
+    format_hours,
+    parse_hours,
 )
 from .models import BusinessCalendarRow, Holiday
 

@@ -362,7 +362,11 @@ def sources_test(names, as_json):
     """Connect to each source (all, or NAMES) and count the messages waiting; nothing is read.
     Exit code 1 when any source fails."""
     from .mail_sources import (
-        SOURCE_ERRORS, check_source, get_source, list_sources, reason,
+        SOURCE_ERRORS,
+        check_source,
+        get_source,
+        list_sources,
+        reason,
     )
 
     with get_app().unit_of_work(readonly=True) as uow:

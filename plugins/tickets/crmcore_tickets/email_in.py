@@ -16,8 +16,8 @@ import email
 import email.policy
 import mailbox
 import re
-from email.message import EmailMessage
 from datetime import datetime, timezone
+from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,7 +27,14 @@ import attrs
 from sqlalchemy import select
 
 from crmcore.api import (
-    CRMError, Customer, NotFound, ValidationError, add_customer, parse_email, resolve_customer, to_ascii_digits,
+    CRMError,
+    Customer,
+    NotFound,
+    ValidationError,
+    add_customer,
+    parse_email,
+    resolve_customer,
+    to_ascii_digits,
 )
 
 from .models import Ticket, TicketMessage

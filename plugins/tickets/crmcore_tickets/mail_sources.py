@@ -24,9 +24,9 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs

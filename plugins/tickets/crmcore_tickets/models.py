@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData
-from sqlalchemy import case
+from crmcore.api import Base, CustomerData, JSONType
 
 CHANNELS = ("phone", "email", "web", "chat", "in_person", "social")
 PRIORITIES = ("low", "normal", "high", "urgent")

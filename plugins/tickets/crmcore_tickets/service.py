@@ -21,9 +21,16 @@ from typing import Iterable
 from sqlalchemy import func, select
 
 from crmcore.api import (
+    Conflict,
+    Customer,
+    NotFound,
+    ValidationError,
+    assignee_clause,
+    check_assignee,
     check_text,
-    Conflict, Customer, NotFound, ValidationError, assignee_clause, check_assignee, get_customer,
-    normalize, to_ascii_digits,
+    get_customer,
+    normalize,
+    to_ascii_digits,
 )
 
 from . import notices, sla

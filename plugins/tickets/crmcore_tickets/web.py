@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcore.api import Customer, ValidationError
-from crmcore.api import BoardCard, BoardColumn, BoardData, WebBoard
 from sqlalchemy import case, func, select
+
+from crmcore.api import BoardCard, BoardColumn, BoardData, Customer, ValidationError, WebBoard
 
 from .agents import get_agent
 from .models import PRIORITIES, Ticket

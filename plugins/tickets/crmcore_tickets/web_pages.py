@@ -16,8 +16,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from crmcore.api import Conflict, Customer, NotFound, ValidationError, ui
-from crmcore.api import MenuItem, WebRoute
+from crmcore.api import Conflict, Customer, MenuItem, NotFound, ValidationError, WebRoute, ui
 
 from . import delivery, queue, service
 from .models import PRIORITIES, STATES, Ticket
@@ -572,7 +571,7 @@ def _forms(uow, t: Ticket, kept: dict[str, Any]) -> dict[str, ui.Action]:
 def ticket_page(
     ctx, tid, *, error: tuple[str, Exception] | None = None, values: dict | None = None
 ):
-    uow, lang = ctx.uow, ctx.lang
+    uow = ctx.uow
     t = service.get_ticket(uow.session, tid)
     _readable(uow, t)
     now = uow.now()

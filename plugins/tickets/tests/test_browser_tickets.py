@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from crmcore.testing import make_customer
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup
+
+from crmcore.testing import make_customer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -65,8 +65,9 @@ def cheap_password_hashing(monkeypatch):
 @pytest.fixture
 def desk(crm_app):
     """A help desk on Saturday 09:00: seven tickets of five customers, sara (agent) answers them."""
-    from crmcore.testing import add_user
     from crmcore_tickets.agents import set_agent
+
+    from crmcore.testing import add_user
 
     standard_setup(crm_app)
     at(crm_app, 2025, 1, 4, 9, 0)
@@ -117,8 +118,7 @@ def desk(crm_app):
 def server(crm_app):
     import uvicorn
 
-    from crmcore.testing import create_app
-    from crmcore.testing import WebSettings
+    from crmcore.testing import WebSettings, create_app
 
     port = free_port()
     srv = uvicorn.Server(
@@ -200,7 +200,7 @@ def test_an_agent_closes_a_ticket_within_sla_from_the_queue(
         page.wait_for_url(server + "/")
 
         page.goto(server + "/p/tickets/queue")  # the menu's «تیکت‌ها» entry
-        assert page.locator(f'nav a[href="/p/tickets/queue"]').count() >= 1
+        assert page.locator('nav a[href="/p/tickets/queue"]').count() >= 1
         rows = page.locator("#tickets tbody tr")
         assert rows.count() == len(SUBJECTS)
         first_row = rows.first.inner_text()

@@ -3,11 +3,12 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from crmcore_tickets.businesshours import BusinessCalendar, format_hours, parse_hours, resume_due
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tickets_reference import ref_add, ref_between
 
 from crmcore.api import ValidationError
-from crmcore_tickets.businesshours import BusinessCalendar, format_hours, parse_hours, resume_due
-from tickets_reference import ref_add, ref_between
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

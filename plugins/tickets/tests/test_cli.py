@@ -2,9 +2,9 @@
 from pathlib import Path
 
 import pytest
+from tickets_helpers import at
 
 from crmcore.testing import make_customer
-from tickets_helpers import at
 
 
 @pytest.fixture(autouse=True)

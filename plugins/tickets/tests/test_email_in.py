@@ -3,14 +3,14 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import Customer, ValidationError
-from crmcore.testing import make_customer, outbox_events
 from crmcore_tickets import service
 from crmcore_tickets.email_in import import_emails, parse_message
 from crmcore_tickets.models import Ticket
+from sqlalchemy import select
 from tickets_helpers import at
+
+from crmcore.api import Customer, ValidationError
+from crmcore.testing import make_customer, outbox_events
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
 

@@ -1,11 +1,11 @@
 """The ticket state machine, the SLA clock through it, and refusals that change nothing."""
 import pytest
-
-from crmcore.api import Conflict, NotFound, ValidationError
-from crmcore.testing import make_customer, outbox_events
 from crmcore_tickets import service
 from crmcore_tickets.models import Ticket, TicketMessage
 from tickets_helpers import at, count, standard_setup, tehran
+
+from crmcore.api import Conflict, NotFound, ValidationError
+from crmcore.testing import make_customer, outbox_events
 
 
 @pytest.fixture

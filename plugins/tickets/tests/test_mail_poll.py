@@ -11,13 +11,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
-from sqlalchemy import select
-
 from crmcore_tickets import service
 from crmcore_tickets.mail_sources import list_sources, watch
 from crmcore_tickets.models import Ticket
 from imap_server import MISSING, free_port, start_dovecot
+from imapclient import IMAPClient
+from sqlalchemy import select
 from tickets_helpers import at
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
@@ -273,8 +272,9 @@ def test_watching_with_idle_reads_a_new_mail_at_once(desk, crm_app, dovecot, ima
 @needs_dovecot
 def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap, monkeypatch):
     from argon2 import PasswordHasher, profiles
-    from crmcore.testing.web import login, web_client
+
     from crmcore.testing import add_user
+    from crmcore.testing.web import login, web_client
 
     monkeypatch.setattr("crmcore.web.users._hasher",
                         lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))

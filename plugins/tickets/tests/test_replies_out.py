@@ -11,9 +11,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from tickets_helpers import at
 
 from crmcore.testing import make_customer
-from tickets_helpers import at
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
 

@@ -1,13 +1,17 @@
 """Reports with exact figures, a profile section and a search field, on a small known history."""
 import pytest
-
-from crmcore.api import ReportParams, ValidationError, get_customer, where_conditions
-from crmcore.testing import run_jobs
-from crmcore.api import run_report
-from crmcore.api import profile_sections
-from crmcore.testing import make_customer
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran
+
+from crmcore.api import (
+    ReportParams,
+    ValidationError,
+    get_customer,
+    profile_sections,
+    run_report,
+    where_conditions,
+)
+from crmcore.testing import make_customer, run_jobs
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
 """SLA policies, calendars and holidays as stored configuration; breach detection by `crm jobs run`."""
 import pytest
-from sqlalchemy import select
-
-from crmcore.api import Conflict, NotFound, ValidationError
-from crmcore.testing import run_jobs
-from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events
 from crmcore_tickets import service
 from crmcore_tickets.calendars import add_holiday, get_calendar, remove_holiday, set_calendar
 from crmcore_tickets.models import BusinessCalendarRow, Holiday, SlaPolicy, Ticket
 from crmcore_tickets.sla import policy_for, set_policy
+from sqlalchemy import select
 from tickets_helpers import at, count, standard_setup, tehran
+
+from crmcore.api import Conflict, NotFound, ValidationError
+from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events, run_jobs
 
 
 def test_migrations_match_models(crm_app):

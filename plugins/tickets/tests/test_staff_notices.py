@@ -1,10 +1,10 @@
 """The staff side of tickets: a ticket given to an agent, an SLA about to break and one broken reach
 the assignee's own notifications (the kernel's notify_user) — once each, never the customer."""
-from crmcore.api import list_notifications
-from crmcore.testing import run_jobs
-from crmcore.testing import make_customer
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran
+
+from crmcore.api import list_notifications
+from crmcore.testing import make_customer, run_jobs
 
 PASSWORD = "a long enough password"
 

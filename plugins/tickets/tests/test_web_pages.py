@@ -5,15 +5,13 @@ permissions."""
 import html
 import re
 
-import pytest
-from sqlalchemy import func, select
-
-from crmcore.testing import make_customer
-from crmcore.testing.web import csrf_of
 from crmcore_tickets import service
 from crmcore_tickets.models import Ticket, TicketMessage
+from sqlalchemy import func, select
 from test_web_queue import PASSWORD, cheap_password_hashing, client, login, tickets  # noqa: F401
 from tickets_helpers import at, standard_setup
+
+from crmcore.testing import make_customer
 
 QUEUE = "/p/tickets/queue"
 

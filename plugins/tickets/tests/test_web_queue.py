@@ -5,15 +5,14 @@ import re
 import warnings
 
 import pytest
-from crmcore.testing import make_customer
-from crmcore.testing.web import board_columns, web_client
-from crmcore.testing.web import login as shared_login
-from sqlalchemy import select
-
-from crmcore.testing import AuditEntry
 from crmcore_tickets import service
 from crmcore_tickets.models import Ticket
+from sqlalchemy import select
 from tickets_helpers import at, standard_setup
+
+from crmcore.testing import AuditEntry, make_customer
+from crmcore.testing.web import board_columns, web_client
+from crmcore.testing.web import login as shared_login
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 

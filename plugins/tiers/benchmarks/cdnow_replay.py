@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def run(rows, plugins: list[str], directory: str) -> tuple[float, float | None, object]:
+    import test_cdnow as cd
+    from crmcore_loyalty import api as loyalty  # noqa: F401  (loyalty must be installed)
+
     from crmcore.api import CRM
     from crmcore.testing import FrozenClock
     from crmcore.testing.database import migrate_all
-    from crmcore_loyalty import api as loyalty  # noqa: F401  (loyalty must be installed)
-
-    import test_cdnow as cd
 
     url = f"sqlite:///{directory}/{'-'.join(plugins)}.db"
     migrate_all(url)
@@ -67,8 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         base_s, _, base_app = run(rows, ["loyalty"], directory)
         tiers_s, eval_s, app = run(rows, ["loyalty", "tiers"], directory)
-        from crmcore.api import ReportParams
-        from crmcore.api import run_report
+        from crmcore.api import ReportParams, run_report
 
         want, _ups, _downs = cd.expected(rows)
         with app.unit_of_work(readonly=True) as uow:

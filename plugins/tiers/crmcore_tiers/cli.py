@@ -115,7 +115,8 @@ def history(customer, limit, as_json):
     """Every tier change of the member (joining, ups and downs) with reason and date, oldest first."""
     from crmcore.api import resolve_customer
 
-    from .service import change_to_dict, history as changes
+    from .service import change_to_dict
+    from .service import history as changes
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:

@@ -22,7 +22,6 @@ def _ladder_text() -> str:
 
 def seed(uow, customers, rng) -> list[str]:
     import tomli_w
-
     from crmcore_loyalty import api as loyalty
 
     load = getattr(loyalty, "load_program", None)

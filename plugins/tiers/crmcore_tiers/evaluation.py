@@ -22,7 +22,16 @@ from crmcore.api import Customer, Interaction, ValidationError, format_date
 
 from .ladder import Ladder
 from .models import TierEvaluation, TierMember
-from .qualify import TICK, Measurer, end_of_day, lapse_day, local_day, qualified_tier, shortfall, tier_evidence
+from .qualify import (
+    TICK,
+    Measurer,
+    end_of_day,
+    lapse_day,
+    local_day,
+    qualified_tier,
+    shortfall,
+    tier_evidence,
+)
 from .service import change_tier, currency_of, describe, ensure_member, require_ladder
 
 

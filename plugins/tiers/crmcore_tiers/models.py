@@ -7,8 +7,7 @@ from typing import Any, Optional
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData
+from crmcore.api import Base, CustomerData, JSONType
 
 
 class TierMember(Base):

@@ -6,15 +6,21 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, Money, SearchField, ValidationError, compare, money_unit_of, normalize,
-    to_ascii_digits, ui,
+    Customer,
+    Money,
+    SearchField,
+    ValidationError,
+    compare,
+    money_unit_of,
+    normalize,
+    to_ascii_digits,
+    ui,
 )
 
 from .models import TierMember
 from .qualify import TICK, Measurer, lapse_day, local_day, progress
 from .service import change_to_dict, currency_of, get_member, history, ladder_of
 from .texts import more_to
-
 
 L = ui.Label
 METRICS = {

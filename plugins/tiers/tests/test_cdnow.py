@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert
+from tiers_helpers import load_program
 
 from crmcore.api import Customer, ReportParams, record_interaction, utcnow
-
-from tiers_helpers import load_program
 
 AS_OF = date(1998, 6, 30)
 MULTIPLIER = {0: Decimal(1), 1: Decimal("1.5"), 2: Decimal(2)}

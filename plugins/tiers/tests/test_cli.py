@@ -1,10 +1,10 @@
 """The CLI, the profile section, the ``tier`` search field, the reports and customer merges."""
 from datetime import timedelta
 
+from tiers_helpers import buy, days_ago, history, load_ladder, tier
+
 from crmcore.api import format_date
 from crmcore.testing import assert_migrations_match_models, make_customer
-
-from tiers_helpers import buy, days_ago, history, load_ladder, tier
 
 
 def near_gold(crm_app, crm_cli, tmp_path) -> int:

@@ -2,11 +2,10 @@
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from tiers_helpers import PROGRAM, RED, buy, days_ago, history, load_ladder, load_program, tier, utc
 
 from crmcore.api import format_date
 from crmcore.testing import make_customer, outbox_events
-
-from tiers_helpers import PROGRAM, RED, buy, days_ago, history, load_ladder, load_program, tier, utc
 
 
 def evaluate(crm_cli, *args):
@@ -41,7 +40,7 @@ def test_requalifying_during_grace_keeps_the_tier(crm_app, crm_cli, tmp_path):
     load_ladder(crm_cli, tmp_path, silver_extra="grace_days = 30")
     cid = make_customer(crm_app)
     buy(crm_app, cid, 3_500_000, days_ago(crm_app, 400))
-    first = evaluate(crm_cli)
+    evaluate(crm_cli)
     crm_app.clock.advance(days=10)
     buy(crm_app, cid, 3_000_000)  # 300 × 1.5 = 450 points in the window again
     summary = evaluate(crm_cli)

@@ -2,11 +2,10 @@
 from decimal import Decimal
 
 import pytest
+from crmcore_tiers.ladder import validate_section
+from tiers_helpers import LADDER, PROGRAM, RED, load_program
 
 from crmcore.api import ValidationError
-from crmcore_tiers.ladder import validate_section
-
-from tiers_helpers import LADDER, PROGRAM, RED, load_program
 
 SILVER = {"name": "silver", "rank": 1, "metric": "points", "threshold": 300, "window": "rolling 365 days"}
 GOLD = {"name": "gold", "rank": 2, "metric": "points", "threshold": 1000, "window": "rolling 365 days"}

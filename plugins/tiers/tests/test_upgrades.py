@@ -1,10 +1,10 @@
 """Upgrades happen when a purchase crosses a threshold; the new multiplier applies from the next purchase."""
 from itertools import count
 
+from tiers_helpers import buy, buy_many, days_ago, earned, history, load_ladder, tier, utc
+
 from crmcore.api import hookimpl
 from crmcore.testing import make_customer, outbox_events
-
-from tiers_helpers import buy, buy_many, days_ago, earned, history, load_ladder, tier, utc
 
 
 def test_crossing_purchase_upgrades_at_once_and_multiplier_applies_from_the_next(crm_app, crm_cli, tmp_path):

@@ -5,10 +5,10 @@ permission; amounts in the currency's major unit on Persian pages (issue 34)."""
 import re
 
 import pytest
+from tiers_helpers import LADDER, PROGRAM, buy, days_ago, load_ladder, load_program
+
 from crmcore.testing import make_customer
 from crmcore.testing.web import login, web_client
-
-from tiers_helpers import PROGRAM, buy, days_ago, load_ladder, load_program, LADDER
 
 PASSWORD = "a long enough password"
 
@@ -16,6 +16,7 @@ PASSWORD = "a long enough password"
 @pytest.fixture
 def tokens(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
+
     from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(

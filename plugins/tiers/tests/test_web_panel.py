@@ -3,15 +3,16 @@
 import json
 
 import pytest
+from tiers_helpers import buy, days_ago, load_ladder
+
 from crmcore.testing import make_customer
 from crmcore.testing.web import web_client
-
-from tiers_helpers import buy, days_ago, load_ladder
 
 
 @pytest.fixture
 def tokens(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
+
     from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(

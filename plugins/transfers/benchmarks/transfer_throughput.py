@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from crmcore.api import CRM, add_customer
 from crmcore_loyalty import api as loyalty
 from crmcore_transfers import service
 from crmcore_transfers.policy import validate_section
+
+from crmcore.api import CRM, add_customer
 
 POLICY = validate_section({"fee": "1%", "recipients": "any",
                            "limits": [{"period": "month", "max_count": 10**6, "max_points": 10**9},

@@ -58,7 +58,8 @@ def send(sender, recipient, points, key, note, as_json):
     """Give POINTS from SENDER to RECIPIENT under the program's [transfers] policy."""
     from crmcore.api import resolve_customer
 
-    from .service import send as send_points, transfer_to_dict
+    from .service import send as send_points
+    from .service import transfer_to_dict
 
     app = get_app()
     amount = parse_points(points)

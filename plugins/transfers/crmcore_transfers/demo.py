@@ -6,8 +6,9 @@ import tomllib
 from datetime import timedelta
 from importlib import resources
 
-from crmcore.api import Customer
 from crmcore_loyalty import api as loyalty
+
+from crmcore.api import Customer
 
 from . import family, recipients, service
 from .policy import Policy, validate_section

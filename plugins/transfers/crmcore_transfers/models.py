@@ -12,8 +12,7 @@ from typing import Any, Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData, numbered
+from crmcore.api import Base, CustomerData, JSONType, numbered
 
 #: transfers in these states use up the period allowance (declined, cancelled, expired, reversed give it back)
 COUNTED_STATUSES = ("pending", "completed")

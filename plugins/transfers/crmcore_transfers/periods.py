@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from crmcore.api import ValidationError, format_date, jalali_month_bounds, jalali_month_key, to_local
+from crmcore.api import (
+    ValidationError,
+    format_date,
+    jalali_month_bounds,
+    jalali_month_key,
+    to_local,
+)
 
 
 @attrs.frozen

@@ -11,7 +11,6 @@ from .limits import allowance, used
 from .models import Family, Transfer
 from .periods import period_of
 
-
 L = ui.Label
 PERIODS = {
     "day": ("today", "امروز"),

@@ -6,7 +6,12 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Conflict, NotFound, ValidationError, check_text, get_customer, notify_managers,
+    Conflict,
+    NotFound,
+    ValidationError,
+    check_text,
+    get_customer,
+    notify_managers,
 )
 
 from .models import ApprovedRecipient

@@ -15,12 +15,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from crmcore_loyalty import api as loyalty
 from sqlalchemy import select
 
 from crmcore.api import (
-    Conflict, NotFound, ValidationError, check_text, format_datetime, get_customer,
+    Conflict,
+    NotFound,
+    ValidationError,
+    check_text,
+    format_datetime,
+    get_customer,
 )
-from crmcore_loyalty import api as loyalty
 
 from .circles import admitting_circle
 from .limits import check_limits

@@ -87,9 +87,10 @@ def history_table(ctx, customer_id: int | None, status: str | None = None, limit
 
 def index_page(ctx):
     """Find a member (by phone or name) to open their transfers; every transfer, newest first."""
-    from crmcore.api import customer_clause, find_customers
     from crmcore_loyalty.api import Block, Form, Input, page
     from fastapi.responses import RedirectResponse
+
+    from crmcore.api import customer_clause, find_customers
 
     q = (ctx.query.get("q") or "").strip()[:100]
     status = ctx.query.get("status") if ctx.query.get("status") in STATUS else None
@@ -409,9 +410,8 @@ def _error_form(refusal):
 
 def family_block(ctx, customer, refusal=None):
     """The family group's admin: create one, invite, answer an invitation, leave."""
-    from sqlalchemy import select
-
     from crmcore_loyalty.api import Block, Form, Input
+    from sqlalchemy import select
 
     from . import family as fam
     from .models import FamilyInvitation
@@ -521,8 +521,9 @@ def family_block(ctx, customer, refusal=None):
 
 
 def _sender_and_points(ctx, sender_id: int):
-    from crmcore.api import ValidationError, resolve_customer
     from crmcore_loyalty.api import form_value
+
+    from crmcore.api import ValidationError, resolve_customer
 
     from .cli import parse_points
 
@@ -597,10 +598,11 @@ def settle_post(ctx):
 
 def family_post(ctx):
     """``crm transfers family create|invite|accept|decline|leave`` for the member of the page."""
-    from crmcore.api import resolve_customer
     from crmcore_loyalty import api as loyalty
     from crmcore_loyalty.api import attempt, form_value, refused_status
     from fastapi.responses import RedirectResponse
+
+    from crmcore.api import resolve_customer
 
     from . import family as fam
     from .policy import Policy

@@ -7,8 +7,9 @@ def run(url: str, now_iso: str, plan: list[tuple[int, int, int, str | None]], ba
     after every worker reached the barrier; report ``(ok, refusals, unexpected)`` on ``results``."""
     from datetime import datetime
 
-    from crmcore.api import CRM, CRMError
     from crmcore_transfers import service
+
+    from crmcore.api import CRM, CRMError
 
     moment = datetime.fromisoformat(now_iso)
     app = CRM(url, plugins=["loyalty", "transfers"], clock=lambda: moment, actor="worker")

@@ -1,10 +1,10 @@
 """Who may receive: family groups (one per member, cooling-off) and approved recipients."""
 import pytest
+from crmcore_transfers import family, recipients
+from transfers_helpers import balance, give, load_policy, send
 
 from crmcore.api import Conflict, NotFound, ValidationError
 from crmcore.testing import make_customer
-from crmcore_transfers import family, recipients
-from transfers_helpers import balance, give, load_policy, send
 
 FAMILY = 'recipients = "family"\nfamily_cooling_days = 14\nfamily_max_members = 3'
 

@@ -1,8 +1,8 @@
 """`crm transfers …` end to end: exit codes, one-line errors that change nothing, --json, Jalali display."""
 import pytest
+from transfers_helpers import balance, give, load_policy
 
 from crmcore.testing import assert_migrations_match_models, make_customer
-from transfers_helpers import balance, give, load_policy
 
 
 def ok(result):

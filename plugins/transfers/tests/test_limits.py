@@ -2,11 +2,11 @@
 from datetime import datetime, timezone
 
 import pytest
+from crmcore_transfers.periods import period_of
+from transfers_helpers import act, balance, give, load_policy, send
 
 from crmcore.api import ValidationError
 from crmcore.testing import make_customer
-from crmcore_transfers.periods import period_of
-from transfers_helpers import act, balance, give, load_policy, send
 
 UTC = timezone.utc
 TEHRAN = "Asia/Tehran"

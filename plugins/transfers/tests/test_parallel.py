@@ -3,13 +3,13 @@ double-spend, no period limit exceeded, points conserved minus fees, no negative
 idempotency key. Runs on SQLite (serialised by BEGIN IMMEDIATE) and on PostgreSQL (row locks)."""
 import multiprocessing
 
-from sqlalchemy import func, select
-
-from crmcore.testing import make_customer
+import parallel_worker
 from crmcore_loyalty import api as loyalty
 from crmcore_transfers.models import COUNTED_STATUSES, Transfer
-import parallel_worker
+from sqlalchemy import func, select
 from transfers_helpers import give, load_policy
+
+from crmcore.testing import make_customer
 
 WORKERS = 4
 POLICY = """fee = 1

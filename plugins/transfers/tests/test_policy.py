@@ -2,10 +2,10 @@
 from decimal import Decimal
 
 import pytest
-
-from crmcore.api import ValidationError
 from crmcore_transfers.policy import Limit, validate_section
 from transfers_helpers import PROGRAM
+
+from crmcore.api import ValidationError
 
 
 def test_defaults_are_an_instant_transfer_to_anyone_without_fee_or_limits():

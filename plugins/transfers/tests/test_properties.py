@@ -3,14 +3,15 @@
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from crmcore.api import CRMError
-from crmcore.testing import make_customer
 from crmcore_loyalty import api as loyalty
 from crmcore_transfers import service
 from crmcore_transfers.models import Transfer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from transfers_helpers import give, load_policy
+
+from crmcore.api import CRMError
+from crmcore.testing import make_customer
 
 STEPS = st.lists(st.tuples(st.sampled_from(["send", "accept", "decline", "cancel", "reverse"]),
                            st.integers(0, 3), st.integers(0, 3), st.integers(1, 120)), min_size=1, max_size=12)

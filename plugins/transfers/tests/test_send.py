@@ -3,12 +3,12 @@ received points, idempotency."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from crmcore_transfers.models import Transfer
 from sqlalchemy import func, select
+from transfers_helpers import act, balance, give, kinds, load_policy, open_lots, send, show
 
 from crmcore.api import Conflict, NotFound, ValidationError
 from crmcore.testing import make_customer, outbox_events
-from crmcore_transfers.models import Transfer
-from transfers_helpers import act, balance, give, kinds, load_policy, open_lots, send, show
 
 UTC = timezone.utc
 
@@ -39,8 +39,9 @@ def test_instant_transfer_writes_out_fee_and_in_entries_linked_to_one_record(crm
 
 
 def test_the_completed_hook_sees_both_ledgers_written(crm_app_factory, crm_cli, tmp_path, crm_app):
-    from crmcore.api import hookimpl
     from crmcore_loyalty import api as loyalty
+
+    from crmcore.api import hookimpl
 
     seen = []
 

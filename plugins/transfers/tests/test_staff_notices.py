@@ -1,8 +1,9 @@
 """A recipient waiting for the club's approval reaches those who may manage transfers (the kernel's
 notify_managers), once per request."""
+from crmcore_transfers import recipients
+
 from crmcore.api import list_notifications
 from crmcore.testing import make_customer
-from crmcore_transfers import recipients
 
 PASSWORD = "a long enough password"
 

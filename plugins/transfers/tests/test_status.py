@@ -2,10 +2,10 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from transfers_helpers import act, balance, give, kinds, load_policy, open_lots, send, show
 
 from crmcore.api import Conflict, ValidationError
 from crmcore.testing import make_customer, outbox_events
-from transfers_helpers import act, balance, give, kinds, load_policy, open_lots, send, show
 
 UTC = timezone.utc
 PENDING = 'acceptance = "required"\naccept_within_days = 3\nfee = "10%"'

@@ -1,10 +1,11 @@
 """The profile section, the transfers.summary report, and customer merges and forgetting."""
 from datetime import datetime, timezone
 
-from crmcore.api import forget_customer, get_customer, merge_customers, profile_sections
-from crmcore.testing import make_customer
 from crmcore_transfers import family
 from transfers_helpers import act, balance, give, load_policy, send, show
+
+from crmcore.api import forget_customer, get_customer, merge_customers, profile_sections
+from crmcore.testing import make_customer
 
 UTC = timezone.utc
 POLICY = ('acceptance = "required"\n[[transfers.limits]]\nperiod = "month"\nmax_count = 5\nmax_points = 300\n'

@@ -6,10 +6,10 @@ routes are in OpenAPI and answer 403 without the permission."""
 import re
 
 import pytest
+from transfers_helpers import balance, give, kinds, load_policy
+
 from crmcore.testing import make_customer
 from crmcore.testing.web import login, web_client
-
-from transfers_helpers import balance, give, kinds, load_policy
 
 PASSWORD = "a long enough password"
 POLICY = """recipients = ["family"]
@@ -27,6 +27,7 @@ max_points = 300
 @pytest.fixture
 def tokens(crm_app, monkeypatch):
     from argon2 import PasswordHasher, profiles
+
     from crmcore.testing import add_user, create_token, set_permission
 
     monkeypatch.setattr(

@@ -6,7 +6,6 @@ import itertools
 from datetime import datetime
 
 from crmcore_loyalty import api as loyalty
-
 from crmcore_transfers import service
 
 PROGRAM = """

@@ -14,12 +14,12 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
-from crmcore.api import CRM, add_customer, record_interaction
-
 from crmcore_voip.adapters.ami_events import AMICallTracker
 from crmcore_voip.adapters.ami_protocol import FrameParser
 from crmcore_voip.config import VoipConfig
 from crmcore_voip.service import handle_call_event
+
+from crmcore.api import CRM, add_customer, record_interaction
 
 T0 = datetime(2025, 3, 21, 9, 0, tzinfo=timezone.utc)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from crmcore.api import Customer
 from sqlalchemy import case, select, update
+
+from crmcore.api import Customer
 
 from .models import Call
 

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import click
+
 from crmcore.api import echo_json, get_app
 
 
@@ -100,10 +101,10 @@ def serve(host, port, as_json, verbose):
 @click.option("--json", "as_json", is_flag=True)
 def lookup(number, as_json):
     """Who has NUMBER (any format: 0912…, +98…, 0098…, ۰۹۱۲…, 8-digit landline, trunk prefixes)?"""
+    from crmcore.api import ValidationError
+
     from .lookup import customers_with_number
     from .numbers import normalize_caller
-
-    from crmcore.api import ValidationError
 
     app = get_app()
     caller = normalize_caller(number, _config())
@@ -133,8 +134,9 @@ def lookup(number, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def calls(customer, status, unknown, limit, as_json):
     """The call log, newest first."""
-    from crmcore.api import format_datetime, resolve_customer
     from sqlalchemy import select
+
+    from crmcore.api import format_datetime, resolve_customer
 
     from .models import Call
     from .service import call_to_dict
@@ -173,8 +175,9 @@ def follow_ups():
 @click.option("--json", "as_json", is_flag=True)
 def follow_ups_list(show_all, as_json):
     """Open follow-ups, soonest due first."""
-    from crmcore.api import format_datetime
     from sqlalchemy import select
+
+    from crmcore.api import format_datetime
 
     from .models import FollowUp
 

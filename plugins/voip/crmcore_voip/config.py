@@ -23,6 +23,7 @@ import os
 from typing import Mapping
 
 import attrs
+
 from crmcore.api import ValidationError
 
 

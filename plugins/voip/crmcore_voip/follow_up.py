@@ -6,8 +6,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from crmcore.api import Phone
 from sqlalchemy import select
+
+from crmcore.api import Phone
 
 from .config import VoipConfig
 from .models import Call, FollowUp

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 import attrs
-from crmcore.api import CRMError
 from sqlalchemy import select
+
+from crmcore.api import CRMError
 
 from .adapters.ami_client import AMIError, AMISession, Backoff
 from .adapters.ami_events import AMICallTracker

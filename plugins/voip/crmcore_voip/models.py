@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from crmcore.api import Base, JSONType
-from crmcore.api import CustomerData, numbered
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from crmcore.api import Base, CustomerData, JSONType, numbered
 
 #: the states of a call; ``completed`` and ``missed`` are final
 RINGING, IN_PROGRESS, COMPLETED, MISSED = "ringing", "in_progress", "completed", "missed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import attrs
+
 from crmcore.api import ValidationError, parse_phone, to_ascii_digits
 
 from .config import VoipConfig

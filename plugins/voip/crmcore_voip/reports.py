@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from crmcore.api import Report, ReportParams, ReportResult, ValidationError
 from sqlalchemy import select
+
+from crmcore.api import Report, ReportParams, ReportResult, ValidationError
 
 from .models import COMPLETED, FINAL_STATUSES, MISSED, Call
 

@@ -9,14 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-from crmcore.api import Customer, Interaction, record_interaction
 from sqlalchemy import select
+
+from crmcore.api import Customer, Interaction, record_interaction
 
 from .config import VoipConfig, config_for
 from .events import ANSWERED, HANGUP, INFO, MISSED, RINGING, CallEvent
 from .follow_up import follow_up_missed_call
 from .lookup import customers_with_number
-from .models import COMPLETED, IN_PROGRESS, MISSED as MISSED_STATUS, RINGING as RINGING_STATUS, Call
+from .models import COMPLETED, IN_PROGRESS, Call
+from .models import MISSED as MISSED_STATUS
+from .models import RINGING as RINGING_STATUS
 from .numbers import normalize_caller
 from .screen_pop import build_screen_pop
 

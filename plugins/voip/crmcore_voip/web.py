@@ -11,9 +11,18 @@ from typing import Any
 from sqlalchemy import select
 
 from crmcore.api import (
-    Customer, CRMError, ValidationError, customer_clause, get_customer, check_customer, ui,
+    CRMError,
+    Customer,
+    MenuItem,
+    PhoneAction,
+    ValidationError,
+    WebMount,
+    WebRoute,
+    check_customer,
+    customer_clause,
+    get_customer,
+    ui,
 )
-from crmcore.api import MenuItem, PhoneAction, WebMount, WebRoute
 
 from .actions import click_to_call, mark_follow_up_done, telephony_configured
 from .config import config_for

@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Callable
 from urllib.parse import parse_qsl
 
-from crmcore.api import CRMError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from crmcore.api import CRMError
 
 from .adapters import generic_webhook, twilio
 from .config import VoipConfig, config_for

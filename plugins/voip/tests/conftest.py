@@ -8,7 +8,6 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-
 from crmcore_voip.adapters.ami_protocol import FrameParser
 from crmcore_voip.config import VoipConfig
 

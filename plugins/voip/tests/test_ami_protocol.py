@@ -1,6 +1,6 @@
-from hypothesis import given, strategies as st
-
 from crmcore_voip.adapters.ami_protocol import FrameParser, encode_action
+from hypothesis import given
+from hypothesis import strategies as st
 
 STREAM = (b"Event: Newchannel\r\nPrivilege: call,all\r\nUniqueid: 1.1\r\nCallerIDNum: 09121234567\r\n\r\n"
           b"Response: Success\r\nActionID: crm-1\r\nMessage: Authentication accepted\r\n\r\n"

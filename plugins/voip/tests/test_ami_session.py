@@ -4,7 +4,6 @@ import itertools
 import random
 
 import pytest
-
 from crmcore_voip.adapters.ami_client import AMIAuthError, AMIError, AMISession, Backoff, originate
 
 FAST = Backoff(initial=0.01, maximum=0.05)
@@ -84,7 +83,7 @@ def test_answered_keepalive_keeps_the_connection(fake_pbx, ami_frame):
         await asyncio.wait_for(task, 5)
         return s
 
-    session = asyncio.run(main())
+    asyncio.run(main())
     assert pbx.action_names().count("Ping") >= 3 and pbx.connections == 1
 
 

@@ -2,13 +2,25 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from crmcore.api import ProfileSection, add_customer, hookimpl, hookspec, list_interactions, update_customer
-from crmcore.testing import assert_migrations_match_models, make_customer, outbox_events, record_purchase
-from sqlalchemy import select
-
 from crmcore_voip.events import CallEvent
 from crmcore_voip.models import Call, FollowUp
 from crmcore_voip.service import handle_call_event
+from sqlalchemy import select
+
+from crmcore.api import (
+    ProfileSection,
+    add_customer,
+    hookimpl,
+    hookspec,
+    list_interactions,
+    update_customer,
+)
+from crmcore.testing import (
+    assert_migrations_match_models,
+    make_customer,
+    outbox_events,
+    record_purchase,
+)
 
 T0 = datetime(2025, 3, 21, 9, 0, tzinfo=timezone.utc)  # the tests' frozen clock (conftest)
 
@@ -301,8 +313,7 @@ def test_profile_section(app):
 
 
 def test_calls_report_per_agent_and_period(app):
-    from crmcore.api import ReportParams
-    from crmcore.api import run_report
+    from crmcore.api import ReportParams, run_report
 
     make_customer(app, "مریم", phones=["09121234567"])
     feed(app, *answered_call("r1", 0, "101"), *answered_call("r2", 400, "101"), *answered_call("r3", 800, "102"),

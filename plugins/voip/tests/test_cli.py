@@ -1,11 +1,11 @@
 """``crm voip …`` in-process; ``crm voip listen`` against the simulated PBX (a real AMI TCP server)."""
 import json
-import pytest
 
-from crmcore.testing import make_customer, record_purchase
+import pytest
+from crmcore_voip.models import Call, FollowUp
 from sqlalchemy import select
 
-from crmcore_voip.models import Call, FollowUp
+from crmcore.testing import make_customer, record_purchase
 
 
 def ami_env(pbx, secret="s3cret"):

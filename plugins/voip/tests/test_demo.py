@@ -1,10 +1,10 @@
 import random
 
-from crmcore.api import get_customer
-from crmcore.testing import make_customer
+from crmcore_voip.models import Call
 from sqlalchemy import func, select
 
-from crmcore_voip.models import Call
+from crmcore.api import get_customer
+from crmcore.testing import make_customer
 
 
 def test_demo_seed_logs_calls_through_the_live_path(app):

@@ -1,8 +1,8 @@
 """Imports link past calls a batch at a time (the batch forms of voip's customer hooks)."""
 
-from crmcore.testing import import_customers
-
 from crmcore_voip.models import Call
+
+from crmcore.testing import import_customers
 
 from .test_calls import answered_call, calls_of, ev, feed, rows
 

@@ -1,6 +1,6 @@
-from crmcore.testing import make_customer
-
 from crmcore_voip.lookup import customers_with_number
+
+from crmcore.testing import make_customer
 
 
 def test_the_callers_with_the_number_most_recently_updated_first(app):

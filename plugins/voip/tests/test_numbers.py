@@ -1,8 +1,8 @@
 import pytest
-from hypothesis import given, strategies as st
-
 from crmcore_voip.config import VoipConfig
 from crmcore_voip.numbers import normalize_caller
+from hypothesis import given
+from hypothesis import strategies as st
 
 CFG = VoipConfig(area_code="21", trunk_prefixes=("9",))
 

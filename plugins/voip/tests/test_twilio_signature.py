@@ -1,8 +1,8 @@
 """Our X-Twilio-Signature check against the official twilio package's RequestValidator."""
-from hypothesis import given, settings, strategies as st
-from twilio.request_validator import RequestValidator
-
 from crmcore_voip.adapters.twilio import compute_signature, valid_signature
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
 
 names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x6ff, exclude_characters="&="),
                 min_size=1, max_size=12)

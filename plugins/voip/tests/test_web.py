@@ -9,14 +9,21 @@ import re
 
 import attrs
 import pytest
-
-from crmcore.testing import assign_customer, set_role_scope, set_unassigned
-from crmcore.testing import make_customer
-from crmcore.testing.web import login as form_login, web_client
-from crmcore.testing import WebSettings
-from crmcore.testing import add_user, set_permission, update_user
 from crmcore_voip.models import FollowUp
 from crmcore_voip.service import handle_call_event
+
+from crmcore.testing import (
+    WebSettings,
+    add_user,
+    assign_customer,
+    make_customer,
+    set_permission,
+    set_role_scope,
+    set_unassigned,
+    update_user,
+)
+from crmcore.testing.web import login as form_login
+from crmcore.testing.web import web_client
 
 from .test_calls import answered_call, ev, rows
 

@@ -6,18 +6,20 @@ from urllib.parse import urlencode
 
 import attrs
 import pytest
-from crmcore.testing import make_customer, outbox_events
+from crmcore_voip.adapters.generic_webhook import sign
+from crmcore_voip.models import Call
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from crmcore_voip.adapters.generic_webhook import sign
-from crmcore_voip.models import Call
+from crmcore.testing import make_customer, outbox_events
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from starlette.testclient import TestClient  # noqa: E402
 
-from crmcore.testing import create_app  # noqa: E402
-from crmcore.testing import WebSettings  # noqa: E402
+from crmcore.testing import (
+    WebSettings,  # noqa: E402
+    create_app,  # noqa: E402
+)
 
 TOKEN = "twilio-token-123"
 BASE = "http://testserver"

@@ -10,13 +10,13 @@ import attrs
 import httpx
 import pytest
 import uvicorn
-from crmcore.testing import make_customer, outbox_events
-from sqlalchemy import select
-from twilio.request_validator import RequestValidator
-
 from crmcore_voip.adapters.generic_webhook import sign
 from crmcore_voip.models import Call, FollowUp
 from crmcore_voip.webapp import create_app
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from crmcore.testing import make_customer, outbox_events
 
 TOKEN = "twilio-token-123"
 

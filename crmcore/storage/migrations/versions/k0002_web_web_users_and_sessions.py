@@ -4,11 +4,12 @@ Revision ID: k0002_web
 Revises: k0001_kernel
 Create Date: 2026-11-25 18:13:41.350073
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'k0002_web'
 down_revision = 'k0001_kernel'

@@ -4,11 +4,12 @@ Revision ID: k0003_workers
 Revises: k0002_web
 Create Date: 2026-11-25 18:20:01.867079
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 from sqlalchemy.exc import DBAPIError
+
+import crmcore.api
 
 TRIGRAM_INDEXES = {  # crmcore.storage.postgres.TRIGRAM_INDEXES: name -> (table, column)
     "ix_customers_search_key_trgm": ("customers", "search_key"),

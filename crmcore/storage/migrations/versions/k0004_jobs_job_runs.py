@@ -4,11 +4,12 @@ Revision ID: k0004_jobs
 Revises: k0003_workers
 Create Date: 2026-11-25 20:34:52.311186
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'k0004_jobs'
 down_revision = 'k0003_workers'

@@ -6,7 +6,6 @@ Create Date: 2026-11-26 03:21:48.458798
 """
 from alembic import op
 
-
 revision = 'k0005_contacts'
 down_revision = 'k0004_jobs'
 branch_labels = None

@@ -4,11 +4,11 @@ Revision ID: k0006_security
 Revises: k0005_contacts
 Create Date: 2026-12-07 18:22:50.966427
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 
+import crmcore.api
 
 revision = 'k0006_security'
 down_revision = 'k0005_contacts'

@@ -4,11 +4,11 @@ Revision ID: k0007_ownership
 Revises: k0006_security
 Create Date: 2026-12-07 18:21:21.310002
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 
+import crmcore.api
 
 revision = 'k0007_ownership'
 down_revision = 'k0006_security'

@@ -4,8 +4,8 @@ Revision ID: k0008_search
 Revises: k0007_ownership
 Create Date: 2026-12-07 18:40:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = 'k0008_search'
 down_revision = 'k0007_ownership'

@@ -4,11 +4,12 @@ Revision ID: k0009_import_runs
 Revises: k0008_search
 Create Date: 2026-12-07 18:22:39.634197
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'k0009_import_runs'
 down_revision = 'k0008_search'

@@ -4,10 +4,11 @@ Revision ID: k0010_segments
 Revises: k0009_import_runs
 Create Date: 2026-12-07 18:45:00
 """
-from alembic import op
 import sqlalchemy as sa
-import crmcore.api
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'k0010_segments'
 down_revision = 'k0009_import_runs'

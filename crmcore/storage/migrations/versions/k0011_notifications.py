@@ -4,10 +4,11 @@ Revision ID: k0011_notifications
 Revises: k0010_segments
 Create Date: 2026-12-07 21:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-import crmcore.api
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'k0011_notifications'
 down_revision = 'k0010_segments'

@@ -99,7 +99,7 @@ def _earning(campaign, lang: str) -> ui.Label:
     if campaign.per_amount:
         step = Money(campaign.per_amount, campaign.currency)
         parts_en.append(f"one per {step.amount} {campaign.currency} spent")
-        parts_fa.append(f"یک شانس به ازای هر {{money}} خرید")
+        parts_fa.append("یک شانس به ازای هر {money} خرید")
     if campaign.points_per_entry:
         parts_en.append(f"{campaign.points_per_entry} points buy one")
         parts_fa.append(f"هر {_n(campaign.points_per_entry, 'fa')} امتیاز یک شانس")

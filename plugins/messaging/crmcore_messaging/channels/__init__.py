@@ -1,2 +1,10 @@
 """Delivery channels behind one interface: ``send(Outgoing) -> SendResult`` or raise ``DeliveryError``."""
-from .base import KINDS, Channel, DeliveryError, Outgoing, SendResult, build_channel, validate_options  # noqa: F401
+from .base import (  # noqa: F401
+    KINDS,
+    Channel,
+    DeliveryError,
+    Outgoing,
+    SendResult,
+    build_channel,
+    validate_options,
+)

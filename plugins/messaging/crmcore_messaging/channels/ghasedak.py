@@ -24,7 +24,15 @@ from __future__ import annotations
 from typing import Any
 
 from .base import DeliveryError, Outgoing, SendResult, secret
-from .iran import DeliveryReport, GatewayChannel, field, items_of, line_for, local_mobile, report_from
+from .iran import (
+    DeliveryReport,
+    GatewayChannel,
+    field,
+    items_of,
+    line_for,
+    local_mobile,
+    report_from,
+)
 
 DEFAULT_URL = "https://gw.ghasedak.me/Rest/api/v1/WebService"
 STATUS: dict[str, tuple[str, str]] = {

@@ -23,7 +23,15 @@ import json
 from typing import Any
 
 from .base import DeliveryError, Outgoing, SendResult, secret
-from .iran import DeliveryReport, GatewayChannel, field, items_of, line_for, local_mobile, report_from
+from .iran import (
+    DeliveryReport,
+    GatewayChannel,
+    field,
+    items_of,
+    line_for,
+    local_mobile,
+    report_from,
+)
 
 DEFAULT_URL = "https://api.kavenegar.com"
 TEMPORARY = {409, 429}

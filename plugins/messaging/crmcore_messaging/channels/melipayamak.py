@@ -22,7 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 from .base import DeliveryError, Outgoing, SendResult, secret
-from .iran import DeliveryReport, GatewayChannel, field, items_of, line_for, local_mobile, report_from
+from .iran import (
+    DeliveryReport,
+    GatewayChannel,
+    field,
+    items_of,
+    line_for,
+    local_mobile,
+    report_from,
+)
 
 DEFAULT_URL = "https://rest.payamak-panel.com/api/SendSMS"
 STATUS: dict[str, tuple[str, str]] = {

@@ -9,8 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from crmcore.api import ReportParams, run_report, to_persian_digits, ui
 from starlette.responses import RedirectResponse
+
+from crmcore.api import ReportParams, run_report, to_persian_digits, ui
 
 from ..followups import close_followup, followup_to_dict, list_followups
 from ..models import FollowUp

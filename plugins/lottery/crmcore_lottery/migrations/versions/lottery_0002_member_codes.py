@@ -4,8 +4,9 @@ Revision ID: lottery_0002
 Revises: lottery_0001
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import crmcore.api
 
 revision = "lottery_0002"

@@ -4,8 +4,9 @@ Revision ID: messaging_0002
 Revises: messaging_0001
 Create Date: 2026-12-07 22:50:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import crmcore.api
 
 revision = 'messaging_0002'

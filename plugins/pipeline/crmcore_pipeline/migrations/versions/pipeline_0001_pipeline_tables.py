@@ -4,11 +4,11 @@ Revision ID: pipeline_0001
 Revises: 
 Create Date: 2026-11-25 17:56:09.977581
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 
+import crmcore.api
 
 revision = 'pipeline_0001'
 down_revision = None

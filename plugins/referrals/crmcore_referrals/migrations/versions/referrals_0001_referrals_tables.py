@@ -4,11 +4,11 @@ Revision ID: referrals_0001
 Revises: 
 Create Date: 2026-12-07 18:23:13.084576
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 
+import crmcore.api
 
 revision = 'referrals_0001'
 down_revision = None

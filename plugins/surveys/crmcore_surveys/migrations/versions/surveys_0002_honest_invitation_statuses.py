@@ -4,8 +4,8 @@ Revision ID: surveys_0002
 Revises: surveys_0001
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "surveys_0002"
 down_revision = "surveys_0001"

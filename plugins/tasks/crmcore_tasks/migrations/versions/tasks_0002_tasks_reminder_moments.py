@@ -4,11 +4,11 @@ Revision ID: tasks_0002
 Revises: tasks_0001
 Create Date: 2026-11-25 18:18:55.506208
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 
+import crmcore.api
 
 revision = 'tasks_0002'
 down_revision = 'tasks_0001'

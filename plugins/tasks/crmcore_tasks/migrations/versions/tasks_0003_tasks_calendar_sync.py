@@ -5,10 +5,10 @@ Revises: tasks_0002
 Create Date: 2026-12-07 22:50:00.000000
 """
 
-from alembic import op
 import sqlalchemy as sa
-import crmcore.api
+from alembic import op
 
+import crmcore.api
 
 revision = "tasks_0003"
 down_revision = "tasks_0002"

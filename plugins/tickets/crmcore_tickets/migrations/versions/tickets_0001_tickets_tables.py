@@ -4,11 +4,12 @@ Revision ID: tickets_0001
 Revises: 
 Create Date: 2026-11-25 17:55:25.683474
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders Text() for JSONB)
-import crmcore.api
 from sqlalchemy.dialects import postgresql
+
+import crmcore.api
 
 revision = 'tickets_0001'
 down_revision = None

@@ -5,10 +5,10 @@ Revises: tickets_0001
 Create Date: 2026-12-07 21:40:00
 """
 
-from alembic import op
 import sqlalchemy as sa
-import crmcore.api
+from alembic import op
 
+import crmcore.api
 
 revision = 'tickets_0002'
 down_revision = 'tickets_0001'
