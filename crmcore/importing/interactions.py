@@ -159,6 +159,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                 if chunk.is_last():
                     uow.audit("import", "interactions", None,
                               {"file": Path(path).name, **dict(summary.counts())})
+            # counted up to the commit: plugins may accrue what a chunk recorded just before it
+            summary.add_suppressed(uow.suppressed)
     finally:
         if errors:
             errors.close()
