@@ -108,3 +108,28 @@ def test_history_import_upgrades_tiers_without_a_message_and_says_so(
     s = import_interactions(crm_app, path, kind="purchase")
     assert s.suppressed == {}
     assert [(c, t) for c, t, _s, _b in messages(crm_app)] == [(other, "tier_changed")]
+
+
+@pytest.mark.parametrize("crm_plugins", [["loyalty", "tiers", "messaging"]])
+def test_rows_older_than_the_kernel_setting_are_history(crm_app, customer, tiered, outbox_file,
+                                                        setup, tmp_path):
+    from crmcore.api import set_setting
+
+    setup(lambda uow: set_setting(uow, "kernel", "import.history_days", 5))
+    today = crm_app.now().date()
+    day = lambda n: (today - timedelta(days=n)).isoformat()  # noqa: E731
+    # the crossing purchase is 10 days old: history, no SMS
+    s = import_interactions(
+        crm_app, history_file(tmp_path / "a.csv", [(day(20), "2000000"), (day(10), "1500000")]),
+        kind="purchase",
+    )
+    assert s.recorded == 2 and messages(crm_app) == [] and s.suppressed == {"tier_changed": 1}
+    other = make_customer(crm_app, "دیگری", phones=["09127654321"], consent_sms=True)
+    path = tmp_path / "b.csv"
+    path.write_text("customer,date,amount\n"
+                    f"09127654321,{day(20)},2000000\n09127654321,{day(1)},1500000\n",
+                    encoding="utf-8")
+    # the crossing purchase is a day old: a current event; the file's older row is still history
+    s = import_interactions(crm_app, path, kind="purchase")
+    assert s.suppressed == {}
+    assert [(c, t) for c, t, _s, _b in messages(crm_app)] == [(other, "tier_changed")]
