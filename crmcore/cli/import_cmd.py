@@ -65,8 +65,9 @@ def import_customers(file, on_duplicate, dry_run, errors_path, mapping, encoding
               help="Rows older than DAYS days are history, newer ones current events (default: the "
                    "kernel setting import.history_days, if set).")
 @_file_options
-def import_interactions(file, create_customers, kind, currency, unit, channel, history, history_days,
-                        dry_run, errors_path, mapping, encoding, delimiter, sheet, as_json, progress):
+def import_interactions(file, create_customers, kind, currency, unit, channel, history,
+                        history_days, dry_run, errors_path, mapping, encoding, delimiter, sheet,
+                        as_json, progress):
     """Import an interaction history (customer, kind, occurred_at, amount, currency, channel, external_id; other
     columns go into the payload) from a CSV or XLSX FILE. Each row is announced like a live recording, in time
     order per customer. Run again on the same file, an interrupted import goes on after its last

@@ -133,15 +133,16 @@ def redeem_reward(uow, customer_id: int, code: str, *, points: int | None = None
 
 def grant_reward(uow, customer_id: int, code: str, *, key: str, program: Program,
                  source: str = "threshold", at: datetime | None = None) -> LoyaltyRedemption:
-    """Give a reward without spending points (spending thresholds). Repeated ``key``: the first grant.
-    ``at``: when it was earned, if not now (imported history): its voucher's validity runs from then."""
+    """Give a reward without spending points (spending thresholds). Repeated ``key``: the first
+    grant. ``at``: when it was earned, if not now (imported history): its voucher's validity runs
+    from then."""
     repeated = _repeat(uow, key, customer_id, code)
     if repeated is not None:
         return repeated
     reward = find_reward(program, code)
     redemption = LoyaltyRedemption(customer_id=customer_id, reward_code=code, points=0,
-                                   program_version=program.version, redeemed_at=at or uow.now(), key=key,
-                                   source=source)
+                                   program_version=program.version,
+                                   redeemed_at=at or uow.now(), key=key, source=source)
     uow.session.add(redemption)
     uow.session.flush()
     voucher = _issue_voucher(uow, redemption, reward, program, 0, at)

@@ -17,8 +17,9 @@ from .settings import get_settings
 
 
 def fire(uow, event: str, customer, occurrence: str, extra: dict[str, Any]) -> list:
-    """Queue the event's templates for ``customer``; ``occurrence`` identifies this happening of the event.
-    Nothing for an event caused by imported history (``uow.history``): counted as withheld instead."""
+    """Queue the event's templates for ``customer``; ``occurrence`` identifies this happening of
+    the event. Nothing for an event caused by imported history (``uow.history``): counted as
+    withheld instead."""
     queued = []
     if getattr(uow, "history", False):
         if triggers_for(uow, event):
