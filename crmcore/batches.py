@@ -132,6 +132,14 @@ def announce(
     plugins implementing its batch form get one call with ``records()``."""
     if not events:
         return
+    was, uow.history = uow.history, uow.history or batch.history
+    try:
+        _announce(uow, row_hook, events, batch, records, row_arguments)
+    finally:
+        uow.history = was
+
+
+def _announce(uow, row_hook, events, batch, records, row_arguments) -> None:
     caller = uow.plugins.row_only_caller(row_hook, BATCH_FORMS[row_hook])
     if caller is None:
         uow.record_events(row_hook, events)

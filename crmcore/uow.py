@@ -52,6 +52,15 @@ class UnitOfWork:
         #: ``crm_customers_updated``
         self.importing = None
         self.imported_changes: list = []
+        #: True while the hooks of a history batch run (``Batch.history``, issue 34): what they
+        #: cause belongs to the past, so no customer message may leave for it
+        self.history = False
+        #: customer messages withheld for history, by kind (the import's summary reports them)
+        self.suppressed: dict[str, int] = {}
+
+    def suppress(self, kind: str, count: int = 1) -> None:
+        """Count a customer message of ``kind`` not sent because it belongs to imported history."""
+        self.suppressed[kind] = self.suppressed.get(kind, 0) + count
 
     # -- plugins ----------------------------------------------------------------------------------------
     @property

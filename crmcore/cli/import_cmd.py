@@ -58,9 +58,16 @@ def import_customers(file, on_duplicate, dry_run, errors_path, mapping, encoding
 @click.option("--currency", help="Currency for rows without one (IRR default; TOMAN is IRR × 10).")
 @click.option("--unit", type=click.Choice(["rial", "toman"]), help="IRR amounts are in this unit.")
 @click.option("--channel", help="Channel for rows without one.")
+@click.option("--history", is_flag=True,
+              help="The rows are past events: plugins react as of each row's date and no customer "
+                   "message is sent for them (the summary counts what was held back).")
+@click.option("--history-days", type=click.IntRange(0), metavar="DAYS",
+              help="Rows older than DAYS days are history, newer ones current events (default: the "
+                   "kernel setting import.history_days, if set).")
 @_file_options
-def import_interactions(file, create_customers, kind, currency, unit, channel, dry_run, errors_path, mapping,
-                        encoding, delimiter, sheet, as_json, progress):
+def import_interactions(file, create_customers, kind, currency, unit, channel, history,
+                        history_days, dry_run, errors_path, mapping, encoding, delimiter, sheet,
+                        as_json, progress):
     """Import an interaction history (customer, kind, occurred_at, amount, currency, channel, external_id; other
     columns go into the payload) from a CSV or XLSX FILE. Each row is announced like a live recording, in time
     order per customer. Run again on the same file, an interrupted import goes on after its last
@@ -71,5 +78,5 @@ def import_interactions(file, create_customers, kind, currency, unit, channel, d
         summary = run(get_app(), file, create_customers=create_customers, dry_run=dry_run, mapping=mapping,
                       errors_path=errors_path, encoding=encoding, delimiter=delimiter, sheet=sheet, kind=kind,
                       currency=currency, unit=unit, channel=channel, progress=tick, on_open=on_open,
-                      on_wait=_say)
+                      on_wait=_say, history=history, history_days=history_days)
     print_summary(summary, as_json)

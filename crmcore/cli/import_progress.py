@@ -75,6 +75,9 @@ def print_summary(summary, as_json: bool) -> None:
             click.echo(printable(note))
         if len(summary.notes) > 10:
             click.echo(f"… {len(summary.notes) - 10} more notes (--json lists them)")
+        if summary.suppressed:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.suppressed.items()))
+            click.echo(f"history: customer messages not sent: {kinds}")
         if summary.possible_duplicates:
             click.echo(f"{summary.possible_duplicates} groups of possible duplicates by name (crm customers duplicates)")
     if summary.rejected:

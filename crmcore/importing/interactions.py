@@ -41,6 +41,7 @@ from ..errors import CRMError, ValidationError
 from ..gc_tuning import fewer_collections
 from ..services.customers import prepare_customer
 from ..services.interactions import PreparedInteraction, interaction_kinds, prepare_interaction
+from ..services.settings import get_setting
 from ..storage.background import background_inserts
 from ..storage.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from .bulk import add_customers, new_customer_refusals, record_interactions
@@ -60,6 +61,9 @@ from .sources import open_table
 from .summary import ErrorsFile, ImportSummary, Rejection
 
 BATCH = 5000
+#: kernel setting: imported rows older than this many days are history (no customer messages;
+#: plugins react as of each row's date); unset: only ``--history`` makes rows history
+HISTORY_DAYS_SETTING = "import.history_days"
 
 
 class OutOfOrder(Exception):
@@ -83,11 +87,14 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
                         channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
                         on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
                         on_wait: Callable[[str], None] | None = None,
-                        chunk_rows: int = CHUNK_ROWS, history: bool = False) -> ImportSummary:
+                        chunk_rows: int = CHUNK_ROWS, history: bool = False,
+                        history_days: int | None = None) -> ImportSummary:
     """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
     told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
     columns the file lacks (or cells left empty). ``history``: the rows are past events; plugins see
-    it as ``batch.history`` in the batch hooks (:class:`crmcore.batches.Batch`)."""
+    it as ``batch.history`` in the batch hooks (:class:`crmcore.batches.Batch`). Without it, rows
+    older than ``history_days`` days (else the kernel setting :data:`HISTORY_DAYS_SETTING`, if set)
+    are history and the newer ones current events."""
     defaults = {"kind": kind, "currency": currency, "unit": unit, "channel": channel}
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     try:
@@ -99,12 +106,14 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
         table.close()
     options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
                "delimiter": delimiter, "sheet": sheet, **defaults,
-               **({"history": True} if history else {})}
+               **({"history": True} if history else {}),
+               **({"history_days": history_days} if history_days is not None else {})}
     run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
                     chunk_rows=chunk_rows)
     args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
                 delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
-                progress=progress, on_open=on_open, cmap=cmap, history=history)
+                progress=progress, on_open=on_open, cmap=cmap, history=history,
+                history_days=history_days)
     with run.held(), fewer_collections():
         if not in_memory and SORTED_FROM not in run.extra:
             try:
@@ -138,7 +147,7 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
 
 def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
              delimiter, sheet, defaults, batch_size, progress, on_open, cmap,
-             history) -> ImportSummary:
+             history, history_days) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
     row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``:
     sorted by date first (:class:`Spool`), then a chunk per transaction as well."""
@@ -163,7 +172,7 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
         if on_open:
             on_open(table)
         imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors,
-                                  history=history)
+                                  history=history, history_days=history_days)
         for chunk in run.chunks(batched(rows, batch_size)):
             with run.transaction(chunk) as uow, background_inserts(uow.session):
                 imp.bind(uow, run)
@@ -180,6 +189,8 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                 if chunk.is_last():
                     uow.audit("import", "interactions", None,
                               {"file": Path(path).name, **dict(summary.counts())})
+            # counted up to the commit: plugins may accrue what a chunk recorded just before it
+            summary.add_suppressed(uow.suppressed)
     finally:
         if errors:
             errors.close()
@@ -259,8 +270,9 @@ def _payload_value(text: str) -> Any:
 class InteractionImporter:
     def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
                  create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *,
-                 history: bool = False):
+                 history: bool = False, history_days: int | None = None):
         self.history = history
+        self.history_days = history_days
         self.fields = cmap.fields
         self.width = len(headers)
         self.defaults = defaults
@@ -287,6 +299,12 @@ class InteractionImporter:
             run.extra["start_max"] = uow.session.scalar(select(func.max(Interaction.id))) or 0
         self.start_max = run.extra["start_max"]
         self.batch = Batch("import", history=self.history, file=run.path.name)
+        self.past = Batch("import", history=True, file=run.path.name)
+        days = self.history_days
+        if days is None and not self.history:
+            days = get_setting(uow, "kernel", HISTORY_DAYS_SETTING)
+        #: rows before this moment are history (an import not marked history as a whole)
+        self.cutoff = None if self.history or days is None else self.now - timedelta(days=int(days))
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
@@ -454,9 +472,16 @@ class InteractionImporter:
                     raise OutOfOrder()
         for it in items:
             self.last_at[it.customer_id] = it.prepared.occurred_at
+        if self.cutoff is not None:
+            # history first: each customer's older rows precede the newer ones, so order holds
+            past = [it for it in items if it.prepared.occurred_at < self.cutoff]
+            items = [it for it in items if it.prepared.occurred_at >= self.cutoff]
+            self._record(past, self.past)
+        self._record(items, self.batch)
+
+    def _record(self, items: list[Item], batch: Batch) -> None:
         record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items],
-                            self._customers,
-                            batch=self.batch)
+                            self._customers, batch=batch)
         self.summary.recorded += len(items)
 
     def _customers(self, ids: set[int]) -> dict[int, Customer]:

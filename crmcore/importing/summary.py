@@ -112,6 +112,8 @@ class ImportSummary:
     hook_seconds: float = 0.0
     import_id: int | None = None  # the run in import_runs (none for a dry run)
     resumed_after: int | None = None  # a resumed import: the last row its earlier run committed
+    #: customer messages not sent because their rows are history (message kind → count)
+    suppressed: dict[str, int] = attrs.field(factory=dict)
 
     def reject(self, rejection: Rejection, errors: ErrorsFile) -> None:
         self.rejected += 1
@@ -132,7 +134,7 @@ class ImportSummary:
     #: again)
     _STATE = ("rows", "blank", "created", "merged", "unchanged", "skipped", "recorded",
               "already_imported", "customers_created", "rejected", "possible_duplicates", "notes",
-              "duplicates")
+              "duplicates", "suppressed")
 
     def state(self) -> dict[str, Any]:
         """The summary so far, as JSON values: an import records it with each committed chunk."""
@@ -169,5 +171,9 @@ class ImportSummary:
             "rows_per_second": round(self.rows_per_second), "errors_file": self.errors_file,
             "rejections": [r.to_dict() for r in self.rejections], "notes": self.notes,
             "possible_duplicate_list": self.duplicates, "import_id": self.import_id,
-            "resumed_after_row": self.resumed_after,
+            "resumed_after_row": self.resumed_after, "suppressed_messages": self.suppressed,
         }
+
+    def add_suppressed(self, counts: dict[str, int]) -> None:
+        for kind, n in counts.items():
+            self.suppressed[kind] = self.suppressed.get(kind, 0) + n

@@ -136,6 +136,8 @@ def advance_thresholds(uow, program: Program, account, interaction) -> None:
     state = dict(account.state or {})
     day = local_day(interaction.occurred_at, uow.app.timezone)
     amount = interaction.amount_minor or 0
+    # imported history: the reward was earned on the purchase's day, and its validity runs from then
+    earned_at = interaction.occurred_at if getattr(uow, "history", False) else None
     for rule in program.thresholds:
         if not rule.active_on(day):
             continue
@@ -144,7 +146,7 @@ def advance_thresholds(uow, program: Program, account, interaction) -> None:
         state[f"threshold:{rule.name}"] = progress - times * rule.every_minor
         for n in range(times):
             grant_reward(uow, account.customer_id, rule.reward, key=f"threshold:{interaction.id}:{rule.name}:{n}",
-                         program=program, source="threshold")
+                         program=program, source="threshold", at=earned_at)
     account.state = state
 
 

@@ -48,7 +48,9 @@ def enqueue_purchase(uow, interaction) -> None:
             uow.flush_outbox()
 
         event.listen(session, "before_commit", before_commit)
-    pending.append(interaction)
+    # whether it is imported history travels with it: accrual (tier changes, rewards) happens later,
+    # when messages for it must still be withheld
+    pending.append((interaction, bool(getattr(uow, "history", False))))
     if len(pending) >= DRAIN_AT:  # an imported history: accrue as it streams in (flat memory), in order
         drain(uow)
 
@@ -58,7 +60,18 @@ def drain(uow) -> None:
     pending = uow.cache.get(QUEUE)
     while pending:
         items, pending[:] = list(pending), []
-        accrue_many(uow, items)
+        start = 0
+        while start < len(items):  # consecutive runs of live and of history purchases, in order
+            history = items[start][1]
+            end = start
+            while end < len(items) and items[end][1] == history:
+                end += 1
+            was, uow.history = getattr(uow, "history", False), history
+            try:
+                accrue_many(uow, [i for i, _h in items[start:end]])
+            finally:
+                uow.history = was
+            start = end
 
 
 def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int], changed: set[int]) -> dict[int, int]:

@@ -68,8 +68,10 @@ def new_voucher_code(uow) -> str:
 
 
 def _issue_voucher(uow, redemption: LoyaltyRedemption, reward: Reward, program: Program,
-                   points_paid: int) -> LoyaltyVoucher:
-    now = uow.now()
+                   points_paid: int, at: datetime | None = None) -> LoyaltyVoucher:
+    """``at``: when it was earned (imported history: the purchase's time); valid from then, and
+    recorded as expired if that validity is already over."""
+    now = uow.now() if at is None else at
     amount = reward.amount_minor
     if reward.kind == "points_payment":
         amount = points_paid * program.point_value_minor
@@ -78,6 +80,7 @@ def _issue_voucher(uow, redemption: LoyaltyRedemption, reward: Reward, program: 
         reward_code=reward.code, kind=reward.kind, percent=reward.percent, amount_minor=amount,
         currency=program.currency if amount is not None else None, sku=reward.sku, issued_at=now,
         valid_until=now + timedelta(days=reward.valid_days) if reward.valid_days else None, status="active")
+    voucher.status = _effective_status(voucher, uow.now())
     uow.session.add(voucher)
     uow.session.flush()
     return voucher
@@ -129,17 +132,20 @@ def redeem_reward(uow, customer_id: int, code: str, *, points: int | None = None
 
 
 def grant_reward(uow, customer_id: int, code: str, *, key: str, program: Program,
-                 source: str = "threshold") -> LoyaltyRedemption:
-    """Give a reward without spending points (spending thresholds). Repeated ``key``: the first grant."""
+                 source: str = "threshold", at: datetime | None = None) -> LoyaltyRedemption:
+    """Give a reward without spending points (spending thresholds). Repeated ``key``: the first
+    grant. ``at``: when it was earned, if not now (imported history): its voucher's validity runs
+    from then."""
     repeated = _repeat(uow, key, customer_id, code)
     if repeated is not None:
         return repeated
     reward = find_reward(program, code)
     redemption = LoyaltyRedemption(customer_id=customer_id, reward_code=code, points=0,
-                                   program_version=program.version, redeemed_at=uow.now(), key=key, source=source)
+                                   program_version=program.version,
+                                   redeemed_at=at or uow.now(), key=key, source=source)
     uow.session.add(redemption)
     uow.session.flush()
-    voucher = _issue_voucher(uow, redemption, reward, program, 0)
+    voucher = _issue_voucher(uow, redemption, reward, program, 0, at)
     _announce(uow, redemption, voucher)
     return redemption
 

@@ -16,7 +16,12 @@ def purchases(uow, interactions, batch) -> None:
     """Thank-you messages for an import's recent purchases: the trigger is asked once; history
     (older than the thank-you age, or a batch marked ``history``) sends nothing; the customers of
     the rest are read with one query."""
-    if (batch is not None and batch.history) or not triggers.triggers_for(uow, "purchase"):
+    if not triggers.triggers_for(uow, "purchase"):
+        return
+    if batch is not None and batch.history:
+        bought = sum(1 for i in interactions if i.kind == "purchase")
+        if bought:
+            uow.suppress("purchase", bought)
         return
     max_age = timedelta(hours=get_settings(uow)["thank_you_max_age_hours"])
     now = uow.now()

@@ -17,8 +17,14 @@ from .settings import get_settings
 
 
 def fire(uow, event: str, customer, occurrence: str, extra: dict[str, Any]) -> list:
-    """Queue the event's templates for ``customer``; ``occurrence`` identifies this happening of the event."""
+    """Queue the event's templates for ``customer``; ``occurrence`` identifies this happening of
+    the event. Nothing for an event caused by imported history (``uow.history``): counted as
+    withheld instead."""
     queued = []
+    if getattr(uow, "history", False):
+        if triggers_for(uow, event):
+            uow.suppress(event)
+        return queued
     for trig in triggers_for(uow, event):
         key = f"{event}:{occurrence}:c{customer.id}:{trig.template}:{trig.channel}"
         queued.append(queue_message(uow, customer, template=trig.template, channel=trig.channel, trigger=event,
