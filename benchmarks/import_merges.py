@@ -10,6 +10,7 @@ importer takes `update_customer` when a plugin implements `crm_customer_updated`
 such a plugin (doing nothing), the other way none. The ways alternate, so a slow moment of the machine hits
 both; printed: the best wall and CPU time of each and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ class ListensToUpdates:
 
 
 def sheets(tmp: Path, n: int) -> tuple[Path, Path]:
-    spec = importlib.util.spec_from_file_location("import_benchmark", ROOT / "benchmarks" / "import.py")
+    spec = importlib.util.spec_from_file_location(
+        "import_benchmark", ROOT / "benchmarks" / "import.py"
+    )
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     first = tmp / "customers.csv"
@@ -42,7 +45,7 @@ def sheets(tmp: Path, n: int) -> tuple[Path, Path]:
         rows = list(csv.reader(f))
     header = rows[0]
     tag, email = header.index("برچسب"), header.index("ایمیل")
-    again = [header] + [[*r[:tag], "جدید", *r[tag + 1:]] for r in rows[1:]]
+    again = [header] + [[*r[:tag], "جدید", *r[tag + 1 :]] for r in rows[1:]]
     for n_row, r in enumerate(again[1:]):
         r[email] = r[email] or f"again{n_row}@mail.ir"
     second = tmp / "again.csv"
@@ -56,7 +59,12 @@ def run_once(tmp: Path, first: Path, second: Path, through_orm: bool) -> tuple[f
     from crmcore.importing import import_customers
 
     extra = [("listens_to_updates", ListensToUpdates(), None)] if through_orm else []
-    app = CRM(f"sqlite:///{tmp / f'merges-{time.time_ns()}.db'}", plugins=[], actor="bench", extra_plugins=extra)
+    app = CRM(
+        f"sqlite:///{tmp / f'merges-{time.time_ns()}.db'}",
+        plugins=[],
+        actor="bench",
+        extra_plugins=extra,
+    )
     app.init()
     import_customers(app, first)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -78,17 +86,25 @@ def main() -> None:
         merged = set()
         for _ in range(args.repeat):
             for way in times:
-                wall, cpu, count = run_once(tmp, first, second, through_orm=way == "update_customer")
+                wall, cpu, count = run_once(
+                    tmp, first, second, through_orm=way == "update_customer"
+                )
                 times[way].append((wall, cpu))
                 merged.add(count)
-    print(f"{args.customers:,} rows, each merged into a stored customer ({', '.join(map(str, sorted(merged)))} "
-          "merges with a change)")
+    print(
+        f"{args.customers:,} rows, each merged into a stored customer ({', '.join(map(str, sorted(merged)))} "
+        "merges with a change)"
+    )
     best = {way: min(runs) for way, runs in times.items()}
     for way, runs in times.items():
         wall, cpu = best[way]
-        print(f"  {way:16s}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {args.customers / wall:8,.0f} rows/s "
-              f"(runs: {'/'.join(f'{w:.2f}' for w, _c in runs)})")
-    print(f"  ratio update_customer/batched: {best['update_customer'][0] / best['batched'][0]:.2f}x wall")
+        print(
+            f"  {way:16s}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {args.customers / wall:8,.0f} rows/s "
+            f"(runs: {'/'.join(f'{w:.2f}' for w, _c in runs)})"
+        )
+    print(
+        f"  ratio update_customer/batched: {best['update_customer'][0] / best['batched'][0]:.2f}x wall"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ The baseline is the same rows through the same `insert_rows` without `index_orde
 seconds of the token inserts and the commit (best of --repeat, each run on a fresh database file; the two
 ways alternate so that a slow moment of the machine hits both).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,24 @@ def run(customers: int, sorted_: bool, tmp: Path) -> float:
         session = uow.session
         for start in range(1, customers + 1, BATCH):
             ids = range(start, min(start + BATCH, customers + 1))
-            insert_rows(session, Customer.__table__, [  # the tokens' customers (not timed)
-                {"id": cid, "kind": "person", "display_name": "x", "search_key": "x", "attributes": {},
-                 "consent_sms": False, "consent_email": False, "created_at": now, "updated_at": now} for cid in ids])
+            insert_rows(
+                session,
+                Customer.__table__,
+                [  # the tokens' customers (not timed)
+                    {
+                        "id": cid,
+                        "kind": "person",
+                        "display_name": "x",
+                        "search_key": "x",
+                        "attributes": {},
+                        "consent_sms": False,
+                        "consent_email": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for cid in ids
+                ],
+            )
             rows = []
             for cid in ids:
                 first, last = rng.sample(pool, 2)
@@ -68,11 +84,17 @@ def main() -> None:
             plain.append(run(args.customers, False, Path(d)))
             ordered.append(run(args.customers, True, Path(d)))
     tokens = 3 * args.customers
-    print(f"name tokens into customer_search_tokens on SQLite: {args.customers:,} customers, {tokens:,} rows")
-    print(f"  in the order they come (baseline): {min(plain):6.2f} s CPU, {tokens / min(plain):>9,.0f} rows/s "
-          f"(runs: {'/'.join(f'{x:.2f}' for x in plain)})")
-    print(f"  in index order                   : {min(ordered):6.2f} s CPU, {tokens / min(ordered):>9,.0f} rows/s "
-          f"(runs: {'/'.join(f'{x:.2f}' for x in ordered)})")
+    print(
+        f"name tokens into customer_search_tokens on SQLite: {args.customers:,} customers, {tokens:,} rows"
+    )
+    print(
+        f"  in the order they come (baseline): {min(plain):6.2f} s CPU, {tokens / min(plain):>9,.0f} rows/s "
+        f"(runs: {'/'.join(f'{x:.2f}' for x in plain)})"
+    )
+    print(
+        f"  in index order                   : {min(ordered):6.2f} s CPU, {tokens / min(ordered):>9,.0f} rows/s "
+        f"(runs: {'/'.join(f'{x:.2f}' for x in ordered)})"
+    )
     print(f"  ratio index order / baseline     : {min(ordered) / min(plain):.2f}x")
 
 

@@ -11,6 +11,7 @@ each run. Printed: the best wall time of --repeat runs of each way (the ways alt
 the machine hits all of them) and the ratios to `executemany`. The writer thread cannot use `executemany`
 itself: it would need Python's GIL back after every row while the import's main thread is busy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,25 @@ BATCH = 2000
 
 def rows(n: int) -> list[tuple]:
     now = "2026-11-26 10:00:00.000000"
-    return [(i, "person", f"علی محمدی {i}", f"علی محمدی {i % 5000}", f"C{i:07d}" if i % 3 == 0 else None,
-             f"19{60 + i % 40}-0{1 + i % 9}-1{i % 10}", "تهران" if i % 2 else "Tehran", None, None, 0, 0, "{}",
-             now, now)
-            for i in range(1, n + 1)]
+    return [
+        (
+            i,
+            "person",
+            f"علی محمدی {i}",
+            f"علی محمدی {i % 5000}",
+            f"C{i:07d}" if i % 3 == 0 else None,
+            f"19{60 + i % 40}-0{1 + i % 9}-1{i % 10}",
+            "تهران" if i % 2 else "Tehran",
+            None,
+            None,
+            0,
+            0,
+            "{}",
+            now,
+            now,
+        )
+        for i in range(1, n + 1)
+    ]
 
 
 def main() -> None:
@@ -46,9 +62,27 @@ def main() -> None:
         app = CRM(f"sqlite:///{path}", plugins=[], actor="bench")
         app.init()
         with app.engine.connect() as conn:
-            sql, names, _convert, json_insert = _shape(conn, Customer.__table__, (
-                "id", "kind", "display_name", "search_key", "external_id", "birthday", "city", "address", "owner",
-                "consent_sms", "consent_email", "attributes", "created_at", "updated_at"), tuples=True)
+            sql, names, _convert, json_insert = _shape(
+                conn,
+                Customer.__table__,
+                (
+                    "id",
+                    "kind",
+                    "display_name",
+                    "search_key",
+                    "external_id",
+                    "birthday",
+                    "city",
+                    "address",
+                    "owner",
+                    "consent_sms",
+                    "consent_email",
+                    "attributes",
+                    "created_at",
+                    "updated_at",
+                ),
+                tuples=True,
+            )
         app.dispose()
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA cache_size=-32768")
@@ -63,17 +97,20 @@ def main() -> None:
 
         def constants_bound() -> None:
             for start in range(0, len(data), BATCH):
-                json_insert.submit(Sink(), data[start:start + BATCH])
+                json_insert.submit(Sink(), data[start : start + BATCH])
 
         def all_in_json() -> None:
             for start in range(0, len(data), BATCH):
-                db.execute(every_column, (BackgroundWriter.encode(data[start:start + BATCH]),))
+                db.execute(every_column, (BackgroundWriter.encode(data[start : start + BATCH]),))
 
         def executemany() -> None:
             db.executemany(sql, data)
 
-        ways = {"executemany (baseline)": executemany, "every column in the JSON": all_in_json,
-                "batch-wide values bound": constants_bound}
+        ways = {
+            "executemany (baseline)": executemany,
+            "every column in the JSON": all_in_json,
+            "batch-wide values bound": constants_bound,
+        }
         times: dict[str, list[float]] = {name: [] for name in ways}
         for _ in range(args.repeat):
             for name, way in ways.items():
@@ -85,10 +122,14 @@ def main() -> None:
                 db.execute("ROLLBACK")
         db.close()
     base = min(times["executemany (baseline)"])
-    print(f"{len(data):,} customers into customers on SQLite {sqlite3.sqlite_version}, batches of {BATCH:,}")
+    print(
+        f"{len(data):,} customers into customers on SQLite {sqlite3.sqlite_version}, batches of {BATCH:,}"
+    )
     for name, spent in times.items():
-        print(f"  {name:26}: {min(spent):6.3f} s, {len(data) / min(spent):>9,.0f} rows/s, "
-              f"{min(spent) / base:.2f}x executemany (runs: {'/'.join(f'{x:.2f}' for x in spent)})")
+        print(
+            f"  {name:26}: {min(spent):6.3f} s, {len(data) / min(spent):>9,.0f} rows/s, "
+            f"{min(spent) / base:.2f}x executemany (runs: {'/'.join(f'{x:.2f}' for x in spent)})"
+        )
 
 
 if __name__ == "__main__":

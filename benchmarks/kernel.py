@@ -3,6 +3,7 @@
 Run: .venv/bin/python benchmarks/kernel.py [--customers 100000]
 Each figure is printed next to a raw baseline measured in the same run, with the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def bench_hooks(n_plugins: int = 10, calls: int = 20000) -> None:
         def crm_interaction_recorded(self, uow, interaction, customer):
             return None
 
-    host = PluginHost([], manifests={}, extra_plugins=[(f"p{i}", Impl(), None) for i in range(n_plugins)])
+    host = PluginHost(
+        [], manifests={}, extra_plugins=[(f"p{i}", Impl(), None) for i in range(n_plugins)]
+    )
     host.pm  # build
 
     class Spec:
@@ -52,10 +55,16 @@ def bench_hooks(n_plugins: int = 10, calls: int = 20000) -> None:
             best = min(best, (time.perf_counter() - t) / calls)
         return best * 1e6
 
-    raw = timeit(lambda: bare.hook.crm_interaction_recorded(uow=None, interaction=None, customer=None))
-    ours = timeit(lambda: host.call("crm_interaction_recorded", uow=None, interaction=None, customer=None))
-    print(f"hook dispatch, {n_plugins} plugins: crmcore {ours:.2f} µs/event, bare pluggy {raw:.2f} µs/event, "
-          f"ratio {ours / raw:.2f}")
+    raw = timeit(
+        lambda: bare.hook.crm_interaction_recorded(uow=None, interaction=None, customer=None)
+    )
+    ours = timeit(
+        lambda: host.call("crm_interaction_recorded", uow=None, interaction=None, customer=None)
+    )
+    print(
+        f"hook dispatch, {n_plugins} plugins: crmcore {ours:.2f} µs/event, bare pluggy {raw:.2f} µs/event, "
+        f"ratio {ours / raw:.2f}"
+    )
 
 
 def bench_startup(db: str, runs: int = 7) -> None:
@@ -71,15 +80,59 @@ def bench_startup(db: str, runs: int = 7) -> None:
     crm = str(BIN / "crm")
     helptime = median_wall([crm, "--help"])
     findtime = median_wall([crm, "--db", db, "customers", "find", "علی کریمی", "--json"])
-    print(f"start-up: python -c pass {baseline * 1000:.0f} ms; crm --help {helptime * 1000:.0f} ms "
-          f"(ratio {helptime / baseline:.1f}); crm customers find {findtime * 1000:.0f} ms "
-          f"(ratio {findtime / baseline:.1f}); target < 300 ms each")
+    print(
+        f"start-up: python -c pass {baseline * 1000:.0f} ms; crm --help {helptime * 1000:.0f} ms "
+        f"(ratio {helptime / baseline:.1f}); crm customers find {findtime * 1000:.0f} ms "
+        f"(ratio {findtime / baseline:.1f}); target < 300 ms each"
+    )
 
 
-FIRST = ["علی", "محمد", "رضا", "حسین", "مهدی", "زهرا", "فاطمه", "مریم", "سارا", "نرگس", "امیر", "علیرضا",
-         "کیان", "نازنین", "پریسا", "حمید", "یاسمن", "مهسا", "آرش", "شیرین", "Sara", "John", "Reza", "Ali"]
-LAST = ["محمدی", "حسینی", "کریمی", "رضایی", "احمدی", "موسوی", "جعفری", "کاظمی", "رحیمی", "قاسمی", "صادقی",
-        "نوروزی", "یزدانی", "شریفی", "طاهری", "Ahmadi", "Smith", "Karimi"]
+FIRST = [
+    "علی",
+    "محمد",
+    "رضا",
+    "حسین",
+    "مهدی",
+    "زهرا",
+    "فاطمه",
+    "مریم",
+    "سارا",
+    "نرگس",
+    "امیر",
+    "علیرضا",
+    "کیان",
+    "نازنین",
+    "پریسا",
+    "حمید",
+    "یاسمن",
+    "مهسا",
+    "آرش",
+    "شیرین",
+    "Sara",
+    "John",
+    "Reza",
+    "Ali",
+]
+LAST = [
+    "محمدی",
+    "حسینی",
+    "کریمی",
+    "رضایی",
+    "احمدی",
+    "موسوی",
+    "جعفری",
+    "کاظمی",
+    "رحیمی",
+    "قاسمی",
+    "صادقی",
+    "نوروزی",
+    "یزدانی",
+    "شریفی",
+    "طاهری",
+    "Ahmadi",
+    "Smith",
+    "Karimi",
+]
 
 
 def populate(url: str, n: int) -> None:
@@ -101,10 +154,22 @@ def populate(url: str, n: int) -> None:
             for i in range(start + 1, min(n, start + 10000) + 1):
                 name = f"{rng.choice(FIRST)} {rng.choice(FIRST) if rng.random() < 0.2 else ''} {rng.choice(LAST)}"
                 name = " ".join(name.split())
-                rows.append({"id": i, "kind": "person", "display_name": name, "search_key": normalize(name),
-                             "consent_sms": False, "consent_email": False, "attributes": {}, "created_at": now,
-                             "updated_at": now})
-                phones.append({"customer_id": i, "e164": f"+98912{i:07d}", "kind": "mobile", "position": 0})
+                rows.append(
+                    {
+                        "id": i,
+                        "kind": "person",
+                        "display_name": name,
+                        "search_key": normalize(name),
+                        "consent_sms": False,
+                        "consent_email": False,
+                        "attributes": {},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                phones.append(
+                    {"customer_id": i, "e164": f"+98912{i:07d}", "kind": "mobile", "position": 0}
+                )
                 emails.append({"customer_id": i, "email": f"c{i}@example.ir", "position": 0})
                 toks.extend({"customer_id": i, "token": t} for t in search_tokens(name))
             conn.execute(insert(Customer), rows)
@@ -144,14 +209,18 @@ def bench_find(url: str, path: str, n: int, repeats: int = 200) -> None:
     raw = []
     for q in queries:
         t = time.perf_counter()
-        con.execute("SELECT id, display_name FROM customers WHERE search_key >= ? AND search_key < ? LIMIT 20",
-                    (q, q + "\U0010ffff")).fetchall()
+        con.execute(
+            "SELECT id, display_name FROM customers WHERE search_key >= ? AND search_key < ? LIMIT 20",
+            (q, q + "\U0010ffff"),
+        ).fetchall()
         raw.append(time.perf_counter() - t)
     con.close()
     med, p90 = statistics.median(times) * 1000, sorted(times)[int(len(times) * 0.9)] * 1000
     raw_med = statistics.median(raw) * 1000
-    print(f"customers find on {n:,} customers (SQLite): median {med:.2f} ms, p90 {p90:.2f} ms; raw indexed "
-          f"prefix SELECT median {raw_med:.3f} ms; ratio {med / raw_med:.1f}; target median < 20 ms")
+    print(
+        f"customers find on {n:,} customers (SQLite): median {med:.2f} ms, p90 {p90:.2f} ms; raw indexed "
+        f"prefix SELECT median {raw_med:.3f} ms; ratio {med / raw_med:.1f}; target median < 20 ms"
+    )
 
 
 def main() -> None:

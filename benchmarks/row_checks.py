@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/row_checks.py [--repeat 5]
   a row matches (`key_reason`), vs each key with its reason worded for every row.
 Printed: microseconds per call, the best of --repeat runs (the two ways alternate), and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,21 @@ def main() -> None:
         attributes: dict = attrs.field(factory=dict)
 
     def prepared(cls):
-        return lambda: cls(name="علی رضایی", kind="person", phones=(), emails=("a@x.ir",), tags=("vip",),
-                           external_id=None, birthday=None, city="تهران", address=None, owner=None,
-                           consent_sms=False, consent_email=False, attributes={})
+        return lambda: cls(
+            name="علی رضایی",
+            kind="person",
+            phones=(),
+            emails=("a@x.ir",),
+            tags=("vip",),
+            external_id=None,
+            birthday=None,
+            city="تهران",
+            address=None,
+            owner=None,
+            consent_sms=False,
+            consent_email=False,
+            attributes={},
+        )
 
     def keys_with_reasons(p):  # before: every key with its reason worded
         keys = [("x:" + p.external_id, f"customer code {p.external_id}")] if p.external_id else []
@@ -66,15 +79,29 @@ def main() -> None:
         keys += [("e:" + e, f"email {e}") for e in p.emails]
         return keys
 
-    person = prepare_customer(name="علی رضایی", phones=["09121234567"], emails=["ali@mail.ir"], external_id="C0001")
+    person = prepare_customer(
+        name="علی رضایی", phones=["09121234567"], emails=["ali@mail.ir"], external_id="C0001"
+    )
     cases = [
-        ("Jalali date", len(days),
-         lambda: [jdatetime.date(*d).togregorian() for d in days], lambda: [jalali_to_gregorian(*d) for d in days]),
-        ("phone cleaning", len(phones),
-         lambda: [separators.sub("", p.translate(_CLEAN).strip()) for p in phones],
-         lambda: [p.translate(_COMPACT) for p in phones]),
+        (
+            "Jalali date",
+            len(days),
+            lambda: [jdatetime.date(*d).togregorian() for d in days],
+            lambda: [jalali_to_gregorian(*d) for d in days],
+        ),
+        (
+            "phone cleaning",
+            len(phones),
+            lambda: [separators.sub("", p.translate(_CLEAN).strip()) for p in phones],
+            lambda: [p.translate(_COMPACT) for p in phones],
+        ),
         ("PreparedCustomer", 1, prepared(SlottedPreparedCustomer), prepared(PreparedCustomer)),
-        ("email check", 1, lambda: parse_email("User1@Mail.ir").address, lambda: email_address("User1@Mail.ir")),
+        (
+            "email check",
+            1,
+            lambda: parse_email("User1@Mail.ir").address,
+            lambda: email_address("User1@Mail.ir"),
+        ),
         ("row keys", 1, lambda: keys_with_reasons(person), lambda: row_keys(person)),
     ]
     print("per call, best of", args.repeat, "(before → now)")
@@ -83,8 +110,12 @@ def main() -> None:
         best = {"before": float("inf"), "now": float("inf")}
         for _ in range(args.repeat):
             for way, fn in (("before", before), ("now", now)):
-                best[way] = min(best[way], timeit.timeit(fn, number=number) / (number * per_run) * 1e6)
-        print(f"  {label:17s}: {best['before']:6.2f} µs → {best['now']:5.2f} µs ({best['before'] / best['now']:.1f}x)")
+                best[way] = min(
+                    best[way], timeit.timeit(fn, number=number) / (number * per_run) * 1e6
+                )
+        print(
+            f"  {label:17s}: {best['before']:6.2f} µs → {best['now']:5.2f} µs ({best['before'] / best['now']:.1f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ the bare indexed lookup that any search of that kind must at least do (one index
 CPU time of this process per search (on SQLite the whole search's work; on PostgreSQL the client's
 part only: it tells how much of the wall time a loaded machine added), and the process's peak RSS
 before and after (memory flat: the search keeps nothing per customer)."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,22 +35,174 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BENCH = Path("/tmp/crm-search-bench")
-FIRST = ["علی", "محمد", "رضا", "حسین", "مهدی", "زهرا", "فاطمه", "مریم", "سارا", "نرگس", "امیر", "علیرضا",
-         "کیان", "نازنین", "پریسا", "حمید", "یاسمن", "مهسا", "آرش", "شیرین", "بهرام", "لیلا", "کاوه", "نیما",
-         "الهام", "محمدرضا", "مصطفی", "جواد", "سعید", "حسن", "فرزانه", "مینا", "شهرام", "بابک", "کامران",
-         "پرستو", "سمیرا", "هادی", "یوسف", "ابراهیم", "اکبر", "منصور", "نسرین", "طاهره", "معصومه", "رقیه",
-         "مهناز", "ژاله", "پیمان", "سینا", "Ali", "Sara", "Reza", "Maryam", "Omid", "Neda", "Babak", "Shirin",
-         "Kourosh", "Roya", "Arash", "Parisa", "Mina", "Hamid", "Leila", "Nima", "Kaveh", "Elham", "Dariush",
-         "Azadeh"]
-STEMS = ["محمد", "حسین", "کریم", "رضا", "احمد", "موسو", "جعفر", "کاظم", "رحیم", "قاسم", "صادق", "نوروز",
-         "یزدان", "شریف", "طاهر", "اکبر", "باقر", "کیان", "مراد", "عباس", "تهران", "شیراز", "اصفهان", "کرمان",
-         "تبریز", "قزوین", "رشت", "ساری", "بهار", "نیک", "فرهاد", "جمال", "کمال", "سلیم", "حکیم", "امین",
-         "نصیر", "منصور", "ناصر", "ظفر", "فتح", "غلام", "علو", "فاطم", "زمان", "سلطان", "خسرو", "داور", "سبحان",
-         "رحمان", "مهر", "ماه", "شاه", "ملک", "میر", "آقا", "حاج", "بیگ", "خان", "دهقان"]
-SUFFIXES = ["ی", "یان", " زاده", "پور", " نژاد", "ی فر", "یه", "لو", "وند", "ی نیا", "ی مقدم", " راد", "ی پناه",
-            "کیا", "ی منش", "ی زاده", "نیا", "ی فرد", "ی اصل", "ی راد"]
-LAST = [s + x for s in STEMS for x in SUFFIXES] + ["Karimi", "Ahmadi", "Tehrani", "Shirazi", "Rahimi",
-                                                    "Yazdani", "Mousavi", "Hosseini", "Smith", "Jones"]
+FIRST = [
+    "علی",
+    "محمد",
+    "رضا",
+    "حسین",
+    "مهدی",
+    "زهرا",
+    "فاطمه",
+    "مریم",
+    "سارا",
+    "نرگس",
+    "امیر",
+    "علیرضا",
+    "کیان",
+    "نازنین",
+    "پریسا",
+    "حمید",
+    "یاسمن",
+    "مهسا",
+    "آرش",
+    "شیرین",
+    "بهرام",
+    "لیلا",
+    "کاوه",
+    "نیما",
+    "الهام",
+    "محمدرضا",
+    "مصطفی",
+    "جواد",
+    "سعید",
+    "حسن",
+    "فرزانه",
+    "مینا",
+    "شهرام",
+    "بابک",
+    "کامران",
+    "پرستو",
+    "سمیرا",
+    "هادی",
+    "یوسف",
+    "ابراهیم",
+    "اکبر",
+    "منصور",
+    "نسرین",
+    "طاهره",
+    "معصومه",
+    "رقیه",
+    "مهناز",
+    "ژاله",
+    "پیمان",
+    "سینا",
+    "Ali",
+    "Sara",
+    "Reza",
+    "Maryam",
+    "Omid",
+    "Neda",
+    "Babak",
+    "Shirin",
+    "Kourosh",
+    "Roya",
+    "Arash",
+    "Parisa",
+    "Mina",
+    "Hamid",
+    "Leila",
+    "Nima",
+    "Kaveh",
+    "Elham",
+    "Dariush",
+    "Azadeh",
+]
+STEMS = [
+    "محمد",
+    "حسین",
+    "کریم",
+    "رضا",
+    "احمد",
+    "موسو",
+    "جعفر",
+    "کاظم",
+    "رحیم",
+    "قاسم",
+    "صادق",
+    "نوروز",
+    "یزدان",
+    "شریف",
+    "طاهر",
+    "اکبر",
+    "باقر",
+    "کیان",
+    "مراد",
+    "عباس",
+    "تهران",
+    "شیراز",
+    "اصفهان",
+    "کرمان",
+    "تبریز",
+    "قزوین",
+    "رشت",
+    "ساری",
+    "بهار",
+    "نیک",
+    "فرهاد",
+    "جمال",
+    "کمال",
+    "سلیم",
+    "حکیم",
+    "امین",
+    "نصیر",
+    "منصور",
+    "ناصر",
+    "ظفر",
+    "فتح",
+    "غلام",
+    "علو",
+    "فاطم",
+    "زمان",
+    "سلطان",
+    "خسرو",
+    "داور",
+    "سبحان",
+    "رحمان",
+    "مهر",
+    "ماه",
+    "شاه",
+    "ملک",
+    "میر",
+    "آقا",
+    "حاج",
+    "بیگ",
+    "خان",
+    "دهقان",
+]
+SUFFIXES = [
+    "ی",
+    "یان",
+    " زاده",
+    "پور",
+    " نژاد",
+    "ی فر",
+    "یه",
+    "لو",
+    "وند",
+    "ی نیا",
+    "ی مقدم",
+    " راد",
+    "ی پناه",
+    "کیا",
+    "ی منش",
+    "ی زاده",
+    "نیا",
+    "ی فرد",
+    "ی اصل",
+    "ی راد",
+]
+LAST = [s + x for s in STEMS for x in SUFFIXES] + [
+    "Karimi",
+    "Ahmadi",
+    "Tehrani",
+    "Shirazi",
+    "Rahimi",
+    "Yazdani",
+    "Mousavi",
+    "Hosseini",
+    "Smith",
+    "Jones",
+]
 
 
 def phone(i: int) -> str:
@@ -78,8 +231,10 @@ def ready(url: str, n: int) -> bool:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM customer_search_token_counts")).scalar() > 0 and \
-                conn.execute(text("SELECT max(id) FROM customers")).scalar() == n
+            return (
+                conn.execute(text("SELECT count(*) FROM customer_search_token_counts")).scalar() > 0
+                and conn.execute(text("SELECT max(id) FROM customers")).scalar() == n
+            )
     except Exception:
         return False
     finally:
@@ -115,21 +270,42 @@ def build(db: str, url: str, n: int) -> None:
             customers, phones, emails, tokens = [], [], [], []
             for i in range(start, min(n, start + step - 1) + 1):
                 name = name_of(rng)
-                customers.append((i, "person", name, normalize(name)[:300], f"C{i:07d}" if i % 3 == 0 else None,
-                                  False, False, "{}", now, now))
+                customers.append(
+                    (
+                        i,
+                        "person",
+                        name,
+                        normalize(name)[:300],
+                        f"C{i:07d}" if i % 3 == 0 else None,
+                        False,
+                        False,
+                        "{}",
+                        now,
+                        now,
+                    )
+                )
                 phones.append((i, i, phone(i), "mobile", 0))
                 emails.append((i, i, f"user{i}@mail.ir", 0))
                 tokens.extend((i, t) for t in search_tokens(name))
             tokens.sort(key=lambda r: r[1])
-            _insert(db, cur, "customers", "id, kind, display_name, search_key, external_id, consent_sms, "
-                    "consent_email, attributes, created_at, updated_at", customers)
+            _insert(
+                db,
+                cur,
+                "customers",
+                "id, kind, display_name, search_key, external_id, consent_sms, "
+                "consent_email, attributes, created_at, updated_at",
+                customers,
+            )
             _insert(db, cur, "customer_phones", "id, customer_id, e164, kind, position", phones)
             _insert(db, cur, "customer_emails", "id, customer_id, email, position", emails)
             _insert(db, cur, "customer_search_tokens", "customer_id, token", tokens)
         recount_tokens(conn)
         if db == "postgresql":
-            cur.execute("SELECT setval(pg_get_serial_sequence(t, 'id'), %s) FROM unnest(array['customers', "
-                        "'customer_phones', 'customer_emails']) AS t", (n,))
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence(t, 'id'), %s) FROM unnest(array['customers', "
+                "'customer_phones', 'customer_emails']) AS t",
+                (n,),
+            )
     with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE" if db == "sqlite" else "VACUUM ANALYZE")
     app.dispose()
@@ -147,16 +323,25 @@ def _insert(db: str, cur, table: str, columns: str, rows: list[tuple]) -> None:
 
 
 # --- measuring -------------------------------------------------------------------------------------------------
-def queries(n: int, count: int, seed: int = 7) -> tuple[dict[str, list[tuple[str, str, tuple]]], dict]:
+def queries(
+    n: int, count: int, seed: int = 7
+) -> tuple[dict[str, list[tuple[str, str, tuple]]], dict]:
     """Per kind: (query, bare SQL with ? marks, its parameters)."""
     from crmcore.domain.text import normalize
     from crmcore.services.search_plan import PHONE_REVERSED, TOP
 
     rng = random.Random(seed)
     picks = [rng.randrange(1, n + 1) for _ in range(count)]
-    token_range = "SELECT customer_id FROM customer_search_tokens WHERE token >= ? AND token < ? LIMIT 20"
-    kinds: dict[str, list] = {"two-word Persian name prefix": [], "one contained word": [],
-                              "full phone": [], "7-digit phone suffix": [], "email prefix": []}
+    token_range = (
+        "SELECT customer_id FROM customer_search_tokens WHERE token >= ? AND token < ? LIMIT 20"
+    )
+    kinds: dict[str, list] = {
+        "two-word Persian name prefix": [],
+        "one contained word": [],
+        "full phone": [],
+        "7-digit phone suffix": [],
+        "email prefix": [],
+    }
     persian_first = [f for f in FIRST if not f.isascii()]
     for i in picks:
         q = f"{rng.choice(persian_first)} {rng.choice(LAST[:-10])[:3]}"
@@ -164,14 +349,25 @@ def queries(n: int, count: int, seed: int = 7) -> tuple[dict[str, list[tuple[str
         kinds["two-word Persian name prefix"].append((q, token_range, (word, word + TOP)))
         word = normalize(rng.choice(LAST)).split(" ")[0]
         kinds["one contained word"].append((word, token_range, (word, word + TOP)))
-        kinds["full phone"].append((f"0912{i:07d}", "SELECT customer_id FROM customer_phones WHERE e164 = ?",
-                                    (phone(i),)))
+        kinds["full phone"].append(
+            (f"0912{i:07d}", "SELECT customer_id FROM customer_phones WHERE e164 = ?", (phone(i),))
+        )
         digits = f"{i:07d}"[::-1]
-        kinds["7-digit phone suffix"].append((f"{i:07d}", "SELECT customer_id FROM customer_phones WHERE {r} >= ? "
-                                              "AND {r} < ? LIMIT 20", (digits, digits + TOP)))
+        kinds["7-digit phone suffix"].append(
+            (
+                f"{i:07d}",
+                "SELECT customer_id FROM customer_phones WHERE {r} >= ? AND {r} < ? LIMIT 20",
+                (digits, digits + TOP),
+            )
+        )
         email = f"user{i}@mail"
-        kinds["email prefix"].append((email, "SELECT customer_id FROM customer_emails WHERE email >= ? "
-                                      "AND email < ? LIMIT 20", (email, email + TOP)))
+        kinds["email prefix"].append(
+            (
+                email,
+                "SELECT customer_id FROM customer_emails WHERE email >= ? AND email < ? LIMIT 20",
+                (email, email + TOP),
+            )
+        )
     return kinds, PHONE_REVERSED
 
 
@@ -181,7 +377,9 @@ def measure(db: str, url: str, n: int, count: int) -> list[tuple]:
 
     kinds, reversed_ = queries(n, count)
     warm, _ = queries(n, 40, seed=8)
-    if db == "sqlite":  # the file in the OS cache, as on a server that has been answering for a while
+    if (
+        db == "sqlite"
+    ):  # the file in the OS cache, as on a server that has been answering for a while
         with open(url.split(":///", 1)[1], "rb") as f:
             while f.read(1 << 24):
                 pass
@@ -193,7 +391,9 @@ def measure(db: str, url: str, n: int, count: int) -> list[tuple]:
         mark = "?" if db == "sqlite" else "%s"
         for label, items in kinds.items():
             ours, bare, cpu = [], [], []
-            for q, *_ in warm[label]:  # other queries of the kind: the code paths and the index roots warm
+            for q, *_ in warm[
+                label
+            ]:  # other queries of the kind: the code paths and the index roots warm
                 with app.unit_of_work(readonly=True) as uow:
                     search_customers(uow, q)
             for q, sql, params in items:
@@ -209,15 +409,25 @@ def measure(db: str, url: str, n: int, count: int) -> list[tuple]:
                 bare.append(time.perf_counter() - t)
                 if not found:
                     raise SystemExit(f"{label}: no result for {q!r}")
-            rows.append((label, _p(ours, 50), _p(ours, 95), _p(bare, 50), _p(bare, 95), _p(cpu, 50)))
+            rows.append(
+                (label, _p(ours, 50), _p(ours, 95), _p(bare, 50), _p(bare, 95), _p(cpu, 50))
+            )
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     app.dispose()
     for label, p50, p95, b50, b95, c50 in rows:
-        print(f"| {label}, {db}, {n:,} | {p50:.2f} ms (p95 {p95:.2f}) | {c50:.2f} ms | {b50:.3f} ms "
-              f"(p95 {b95:.3f}) | {p50 / b50:.0f}× |", flush=True)
-    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end", flush=True)
-    print(f"  peak RSS {rss_before / 1024:.0f} MB before the queries, {rss_after / 1024:.0f} MB after "
-          f"({len(rows) * (count + 40):,} searches)", flush=True)
+        print(
+            f"| {label}, {db}, {n:,} | {p50:.2f} ms (p95 {p95:.2f}) | {c50:.2f} ms | {b50:.3f} ms "
+            f"(p95 {b95:.3f}) | {p50 / b50:.0f}× |",
+            flush=True,
+        )
+    print(
+        f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end", flush=True
+    )
+    print(
+        f"  peak RSS {rss_before / 1024:.0f} MB before the queries, {rss_after / 1024:.0f} MB after "
+        f"({len(rows) * (count + 40):,} searches)",
+        flush=True,
+    )
     return rows
 
 
@@ -229,13 +439,21 @@ def _p(values: list[float], pct: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
-    parser.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "CRM_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    print("| query, customers | search_customers p50 (p95) | its CPU p50 | bare indexed SQL p50 (p95) | ratio |")
+    print(
+        "| query, customers | search_customers p50 (p95) | its CPU p50 | bare indexed SQL p50 (p95) | ratio |"
+    )
     print("|---|---|---|---|---|")
     for db in args.db:
         for n in args.customers:

@@ -19,6 +19,7 @@ with each page's ratio to it. Targets: dashboard and customer page < 30 ms media
 list < 30 ms for filters with an index (tag, city, consent, sort by name), search < 30 ms. The
 machine may be shared: CPU time of the server is printed beside wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,19 +37,66 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FIRST = ["علی", "محمد", "رضا", "حسین", "مهدی", "زهرا", "فاطمه", "مریم", "سارا", "نرگس", "امیر", "علیرضا", "کیان",
-         "نازنین", "پریسا", "حمید", "یاسمن", "مهسا", "آرش", "شیرین", "Ali", "Sara", "Reza", "Maryam", "Omid"]
-LAST = ["محمدی", "حسینی", "کریمی", "رضایی", "احمدی", "موسوی", "جعفری", "کاظمی", "رحیمی", "قاسمی", "صادقی",
-        "نوروزی", "یزدانی", "شریفی", "طاهری", "Karimi", "Ahmadi", "Tehrani", "Shirazi"]
+FIRST = [
+    "علی",
+    "محمد",
+    "رضا",
+    "حسین",
+    "مهدی",
+    "زهرا",
+    "فاطمه",
+    "مریم",
+    "سارا",
+    "نرگس",
+    "امیر",
+    "علیرضا",
+    "کیان",
+    "نازنین",
+    "پریسا",
+    "حمید",
+    "یاسمن",
+    "مهسا",
+    "آرش",
+    "شیرین",
+    "Ali",
+    "Sara",
+    "Reza",
+    "Maryam",
+    "Omid",
+]
+LAST = [
+    "محمدی",
+    "حسینی",
+    "کریمی",
+    "رضایی",
+    "احمدی",
+    "موسوی",
+    "جعفری",
+    "کاظمی",
+    "رحیمی",
+    "قاسمی",
+    "صادقی",
+    "نوروزی",
+    "یزدانی",
+    "شریفی",
+    "طاهری",
+    "Karimi",
+    "Ahmadi",
+    "Tehrani",
+    "Shirazi",
+]
 CITIES = ["تهران", "اصفهان", "شیراز", "مشهد", "تبریز", "کرج", "رشت", "یزد"]
 TOKEN_NAME = "benchmark"
 #: the customer list's filters measured; INDEXED: those an index serves (the target applies to them)
-LIST_QUERIES = {"newest first": {}, "tag": {"tag": "bench"},
-                "city + sort by name": {"city": "اصفهان", "sort": "name"},
-                "consent": {"consent": "sms"}, "tag + page 40": {"tag": "bench", "page": "40"},
-                "spent range (aggregate, no index)": {"spent_min": "20,000,000",
-                                                      "spent_max": "60,000,000"},
-                "last purchase (aggregate, no index)": {"last_from": "1404-01-01"}}
+LIST_QUERIES = {
+    "newest first": {},
+    "tag": {"tag": "bench"},
+    "city + sort by name": {"city": "اصفهان", "sort": "name"},
+    "consent": {"consent": "sms"},
+    "tag + page 40": {"tag": "bench", "page": "40"},
+    "spent range (aggregate, no index)": {"spent_min": "20,000,000", "spent_max": "60,000,000"},
+    "last purchase (aggregate, no index)": {"last_from": "1404-01-01"},
+}
 INDEXED = ("newest first", "tag", "city + sort by name", "consent", "tag + page 40")
 
 
@@ -75,7 +123,9 @@ def build(url: str, path: Path | None, n: int) -> tuple[str, list[int], list[str
         app.init()
         plugins = list(app.plugins.enabled)
         app.dispose()
-    print(f"demo business built in {time.perf_counter() - t0:.1f} s; plugins: {', '.join(plugins) or 'none'}")
+    print(
+        f"demo business built in {time.perf_counter() - t0:.1f} s; plugins: {', '.join(plugins) or 'none'}"
+    )
     kernel = CRM(url, plugins=[], actor="benchmark")
     rng = random.Random(1403)
     t0 = time.perf_counter()
@@ -88,8 +138,14 @@ def build(url: str, path: Path | None, n: int) -> tuple[str, list[int], list[str
         demo_ids = list(uow.session.scalars(select(Customer.id).order_by(Customer.id).limit(60)))
     batch: list = []
     for i in range(have, n):
-        batch.append(prepare_customer(name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", phones=[f"0912{2000000 + i:07d}"],
-                                      city=rng.choice(CITIES), tags=["bench"] if i % 10 == 0 else []))
+        batch.append(
+            prepare_customer(
+                name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                phones=[f"0912{2000000 + i:07d}"],
+                city=rng.choice(CITIES),
+                tags=["bench"] if i % 10 == 0 else [],
+            )
+        )
         if len(batch) == 5000 or i == n - 1:
             with kernel.unit_of_work() as uow:
                 add_customers(uow, batch)
@@ -102,8 +158,18 @@ def build(url: str, path: Path | None, n: int) -> tuple[str, list[int], list[str
         add_user(uow, "bench", "benchmark password", "admin")
         token = create_token(uow, "bench", TOKEN_NAME)[1]
     kernel.dispose()
-    queries = ["مريم كريمي", "علیرضا", "کاظمی", "Sara Ahmadi", "۰۹۱۲۲۰۰۵۰۰۰", "+98 912 200 7777", "شیر", "محمد حس",
-               "09122012345", "نرگس"]
+    queries = [
+        "مريم كريمي",
+        "علیرضا",
+        "کاظمی",
+        "Sara Ahmadi",
+        "۰۹۱۲۲۰۰۵۰۰۰",
+        "+98 912 200 7777",
+        "شیر",
+        "محمد حس",
+        "09122012345",
+        "نرگس",
+    ]
     return token, demo_ids, queries
 
 
@@ -124,11 +190,19 @@ def add_purchases(kernel, first: int, rng: random.Random) -> int:
     rows: list[dict] = []
     for cid in ids:
         for _ in range(rng.randrange(0, 4)):
-            rows.append({"customer_id": cid, "kind": "purchase", "channel": "store", "amount_minor":
-                         rng.randrange(10, 500) * 100_000, "currency": "IRR", "payload": {},
-                         "occurred_at": now - timedelta(days=rng.randrange(0, 730),
-                                                        minutes=rng.randrange(0, 600)),
-                         "recorded_at": now})
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "kind": "purchase",
+                    "channel": "store",
+                    "amount_minor": rng.randrange(10, 500) * 100_000,
+                    "currency": "IRR",
+                    "payload": {},
+                    "occurred_at": now
+                    - timedelta(days=rng.randrange(0, 730), minutes=rng.randrange(0, 600)),
+                    "recorded_at": now,
+                }
+            )
         if len(rows) >= 20_000 or cid == ids[-1]:
             with kernel.unit_of_work() as uow:
                 uow.session.execute(insert(Interaction), rows)
@@ -146,7 +220,9 @@ def timed(fn, rounds: int) -> list[float]:
     return out
 
 
-def summary(name: str, ms: list[float], target: float | None = None, baseline: float | None = None) -> str:
+def summary(
+    name: str, ms: list[float], target: float | None = None, baseline: float | None = None
+) -> str:
     med = statistics.median(ms)
     p95 = sorted(ms)[int(len(ms) * 0.95) - 1]
     parts = [f"{name:<44} median {med:7.2f} ms   p95 {p95:7.2f} ms   n={len(ms)}"]
@@ -157,7 +233,9 @@ def summary(name: str, ms: list[float], target: float | None = None, baseline: f
     return "   ".join(parts)
 
 
-def in_process(url: str, demo_ids: list[int], queries: list[str], rounds: int) -> tuple[list[float], list[float]]:
+def in_process(
+    url: str, demo_ids: list[int], queries: list[str], rounds: int
+) -> tuple[list[float], list[float]]:
     """The same work without HTTP: profile, panels, header facts, timeline, actions, template; the
     search service."""
     from starlette.requests import Request
@@ -183,14 +261,37 @@ def in_process(url: str, demo_ids: list[int], queries: list[str], rounds: int) -
             facts = [x for f in customer_view.summary(uow, c) for x in f.items]
             timeline = customer_view.timeline(uow, c)
             customer_view.actions(uow, c)
-        template.render(lang="fa", dir="rtl", tz=app.timezone, user=None, menu=[], csrf="x", path="/", here="/",
-                        title="", notice=None, columns=table_columns, c=data, panels=panels,
-                        head_stats=[x for x in facts if not isinstance(x, ui.Badge)],
-                        head_badges=[x for x in facts if isinstance(x, ui.Badge)],
-                        timeline=[e for _, e in timeline.entries], sources=[], only=None, before=None,
-                        older=timeline.before, failed=[], actions=[], currencies=["IRR"], sale={},
-                        money_unit="ریال", panel_templates={}, error=None, can_write=True,
-                        request=request)
+        template.render(
+            lang="fa",
+            dir="rtl",
+            tz=app.timezone,
+            user=None,
+            menu=[],
+            csrf="x",
+            path="/",
+            here="/",
+            title="",
+            notice=None,
+            columns=table_columns,
+            c=data,
+            panels=panels,
+            head_stats=[x for x in facts if not isinstance(x, ui.Badge)],
+            head_badges=[x for x in facts if isinstance(x, ui.Badge)],
+            timeline=[e for _, e in timeline.entries],
+            sources=[],
+            only=None,
+            before=None,
+            older=timeline.before,
+            failed=[],
+            actions=[],
+            currencies=["IRR"],
+            sale={},
+            money_unit="ریال",
+            panel_templates={},
+            error=None,
+            can_write=True,
+            request=request,
+        )
 
     def search(i: int) -> None:
         with app.unit_of_work(readonly=True) as uow:
@@ -214,7 +315,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--db-url", help="PostgreSQL database to use (emptied first by you); default a SQLite file")
+    parser.add_argument(
+        "--db-url", help="PostgreSQL database to use (emptied first by you); default a SQLite file"
+    )
     args = parser.parse_args()
 
     import httpx
@@ -225,9 +328,24 @@ def main() -> None:
         token, demo_ids, queries = build(url, path, args.customers)
         port = free_port()
         env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_WEB_SECRET": "benchmark"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "crmcore.web.server:application", "--factory",
-                                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                   "--no-access-log"], env=env, cwd=tmp)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "crmcore.web.server:application",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=tmp,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             headers = {"Authorization": f"Bearer {token}"}
@@ -238,7 +356,9 @@ def main() -> None:
                             break
                     except httpx.TransportError:
                         time.sleep(0.1)
-                for cid in demo_ids[:5]:  # warm up: templates compiled, plugins loaded, caches filled
+                for cid in demo_ids[
+                    :5
+                ]:  # warm up: templates compiled, plugins loaded, caches filled
                     assert client.get(f"/customers/{cid}").status_code == 200
                     assert client.get("/").status_code == 200
                     for query in LIST_QUERIES.values():
@@ -248,15 +368,32 @@ def main() -> None:
                 t0 = time.perf_counter()
                 n = args.requests
                 health = timed(lambda i: client.get("/health"), n)
-                page = timed(lambda i: client.get(f"/customers/{demo_ids[i % len(demo_ids)]}").raise_for_status(), n)
-                api_customer = timed(lambda i: client.get(f"/api/customers/{demo_ids[i % len(demo_ids)]}")
-                                     .raise_for_status(), n)
-                search = timed(lambda i: client.get("/api/customers", params={"q": queries[i % len(queries)]})
-                               .raise_for_status(), n)
+                page = timed(
+                    lambda i: client.get(
+                        f"/customers/{demo_ids[i % len(demo_ids)]}"
+                    ).raise_for_status(),
+                    n,
+                )
+                api_customer = timed(
+                    lambda i: client.get(
+                        f"/api/customers/{demo_ids[i % len(demo_ids)]}"
+                    ).raise_for_status(),
+                    n,
+                )
+                search = timed(
+                    lambda i: client.get(
+                        "/api/customers", params={"q": queries[i % len(queries)]}
+                    ).raise_for_status(),
+                    n,
+                )
                 dashboard = timed(lambda i: client.get("/").raise_for_status(), max(n // 3, 20))
-                lists = {name: timed(lambda i, q=query: client.get("/customers", params=q)
-                                     .raise_for_status(),
-                                     max(n // 3, 20)) for name, query in LIST_QUERIES.items()}
+                lists = {
+                    name: timed(
+                        lambda i, q=query: client.get("/customers", params=q).raise_for_status(),
+                        max(n // 3, 20),
+                    )
+                    for name, query in LIST_QUERIES.items()
+                }
                 wall = time.perf_counter() - t0
                 cpu = server_cpu(server.pid) - cpu0
                 sample = client.get(f"/api/customers/{demo_ids[0]}").json()
@@ -268,9 +405,12 @@ def main() -> None:
                 with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
                     for i in range(n // 4):
                         c.get(f"/customers/{demo_ids[(i + k) % len(demo_ids)]}").raise_for_status()
-                        c.get("/api/customers", params={"q": queries[(i + k) % len(queries)]}).raise_for_status()
+                        c.get(
+                            "/api/customers", params={"q": queries[(i + k) % len(queries)]}
+                        ).raise_for_status()
                         with lock:
                             done[0] += 2
+
             t1 = time.perf_counter()
             threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
             for th in threads:
@@ -283,24 +423,34 @@ def main() -> None:
             server.wait(timeout=10)
         raw_page, raw_search = in_process(url, demo_ids, queries, n)
 
-    print(f"\ncustomers: {args.customers:,}; panels on the measured pages: {', '.join(sample['sections']) or 'none'}")
-    print(f"backend: {'PostgreSQL' if args.db_url else 'SQLite'}; sequential requests per endpoint: {n}")
+    print(
+        f"\ncustomers: {args.customers:,}; panels on the measured pages: {', '.join(sample['sections']) or 'none'}"
+    )
+    print(
+        f"backend: {'PostgreSQL' if args.db_url else 'SQLite'}; sequential requests per endpoint: {n}"
+    )
     floor = statistics.median(health)
     print(summary("GET /health (bare FastAPI endpoint, floor)", health))
     print(summary("GET / (dashboard, every widget)", dashboard, 30, floor))
     print(summary("GET /customers/{id} (HTML, every panel)", page, 30, floor))
     for name, ms in lists.items():
         print(summary(f"GET /customers ({name})", ms, 30 if name in INDEXED else None, floor))
-    print(f"(×N: median over the bare endpoint's median; the in-process customer page is "
-          f"{statistics.median(raw_page):.2f} ms)")
+    print(
+        f"(×N: median over the bare endpoint's median; the in-process customer page is "
+        f"{statistics.median(raw_page):.2f} ms)"
+    )
     print(summary("GET /api/customers/{id} (JSON 360°)", api_customer, 50))
     print(summary("GET /api/customers?q= (search)", search, 30, statistics.median(raw_search)))
     print(summary("in-process customer page (baseline)", raw_page))
     print(summary("in-process search (baseline)", raw_search))
-    print(f"server CPU {cpu:.1f} s over {wall:.1f} s wall for the sequential run "
-          f"({cpu / wall * 100:.0f} % of one core; the rest is the client and the machine's other work)")
-    print(f"4 concurrent clients: {done[0]} requests (pages + searches) in {concurrent_s:.1f} s = "
-          f"{done[0] / concurrent_s:.0f} requests/s")
+    print(
+        f"server CPU {cpu:.1f} s over {wall:.1f} s wall for the sequential run "
+        f"({cpu / wall * 100:.0f} % of one core; the rest is the client and the machine's other work)"
+    )
+    print(
+        f"4 concurrent clients: {done[0]} requests (pages + searches) in {concurrent_s:.1f} s = "
+        f"{done[0] / concurrent_s:.0f} requests/s"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ models, the errors, the UI components of :mod:`crmcore.ui` (``ui.Panel``, ``ui.S
 (``customer_clause``/``check_customer`` for customers, ``assignee_clause``/``check_assignee`` for a
 plugin's records assigned to a user).
 """
+
 from . import ui  # noqa: F401
 from .app import CRM  # noqa: F401
 from .batches import Batch, CustomerChange, NewCustomer, RecordedInteraction, Refusal  # noqa: F401
@@ -147,12 +148,24 @@ from .workers.markers import on_event  # noqa: F401
 
 #: what a plugin's CLI module needs from the ``crm`` command, imported when first asked for (the
 #: web server and the workers import this module without loading click)
-_CLI_NAMES = {"get_app": "get_app", "echo_json": "echo_json", "pass_app": "pass_app",
-              "cli_console": "console", "CLIState": "CLIState"}
+_CLI_NAMES = {
+    "get_app": "get_app",
+    "echo_json": "echo_json",
+    "pass_app": "pass_app",
+    "cli_console": "console",
+    "CLIState": "CLIState",
+}
 #: the CLI output helper (:mod:`crmcore.cli.output`): ``output``, ``json_option``…
-_OUTPUT_NAMES = {"output": "output", "json_option": "json_option", "cli_table": "table",
-                 "cli_fields": "fields", "cli_render": "render", "cli_plain": "plain",
-                 "cli_formatter": "formatter", "cut_line": "cut_line"}
+_OUTPUT_NAMES = {
+    "output": "output",
+    "json_option": "json_option",
+    "cli_table": "table",
+    "cli_fields": "fields",
+    "cli_render": "render",
+    "cli_plain": "plain",
+    "cli_formatter": "formatter",
+    "cut_line": "cut_line",
+}
 
 
 def __getattr__(name: str):
@@ -165,4 +178,3 @@ def __getattr__(name: str):
 
         return getattr(output, _OUTPUT_NAMES[name])
     raise AttributeError(f"module 'crmcore.api' has no attribute {name!r}")
-

@@ -1,4 +1,5 @@
 """The application object: database, plugins, settings, and units of work."""
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,9 @@ def _clock_from_environment() -> Callable[[], datetime] | None:
         return None
     from .domain.dates import parse_datetime
 
-    moment = parse_datetime(value, tz=os.environ.get("CRM_TIMEZONE") or DEFAULT_TIMEZONE, field="CRM_NOW")
+    moment = parse_datetime(
+        value, tz=os.environ.get("CRM_TIMEZONE") or DEFAULT_TIMEZONE, field="CRM_NOW"
+    )
     return lambda: moment
 
 
@@ -37,8 +40,9 @@ def _future_margin_from_environment() -> timedelta:
     except ValueError:
         hours = -1.0
     if not 0 <= hours <= 24 * 366:
-        raise ValidationError(f"{value!r} is not a number of hours from 0 to 8784",
-                              field="CRM_FUTURE_MARGIN_HOURS")
+        raise ValidationError(
+            f"{value!r} is not a number of hours from 0 to 8784", field="CRM_FUTURE_MARGIN_HOURS"
+        )
     return timedelta(hours=hours)
 
 
@@ -54,10 +58,18 @@ class CRM:
         (``$CRM_FUTURE_MARGIN_HOURS``, else a day).
     """
 
-    def __init__(self, url: str | None = None, *, plugins: Iterable[str] | None = None,
-                 extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = (),
-                 timezone: str | None = None, calendar: str | None = None, clock: Callable[[], datetime] | None = None,
-                 actor: str | None = None, future_margin: timedelta | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        plugins: Iterable[str] | None = None,
+        extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = (),
+        timezone: str | None = None,
+        calendar: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        actor: str | None = None,
+        future_margin: timedelta | None = None,
+    ):
         self.url = resolve_url(url)
         self._plugin_override = None if plugins is None else list(plugins)
         self._extra = list(extra_plugins)
@@ -68,8 +80,9 @@ class CRM:
         self.calendar = calendar or os.environ.get("CRM_CALENDAR") or "gregorian"
         self.clock = clock or _clock_from_environment() or utcnow
         self.actor = actor or os.environ.get("CRM_ACTOR") or os.environ.get("USER") or "cli"
-        self.future_margin = (future_margin if future_margin is not None
-                              else _future_margin_from_environment())
+        self.future_margin = (
+            future_margin if future_margin is not None else _future_margin_from_environment()
+        )
 
     # -- storage ----------------------------------------------------------------------------------------
     @property
@@ -114,7 +127,9 @@ class CRM:
             return self._plugin_override
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        reading = self.engine.execution_options(crm_begin="DEFERRED")  # SQLite: no write lock to wait for
+        reading = self.engine.execution_options(
+            crm_begin="DEFERRED"
+        )  # SQLite: no write lock to wait for
         try:
             with self.sessionmaker(bind=reading) as session, session.begin():
                 states = stored_states(session)
@@ -132,7 +147,9 @@ class CRM:
 
     # -- units of work ----------------------------------------------------------------------------------
     @contextmanager
-    def unit_of_work(self, actor: str | None = None, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+    def unit_of_work(
+        self, actor: str | None = None, *, readonly: bool = False
+    ) -> Iterator[UnitOfWork]:
         """One transaction. Commits at the end of the ``with`` block, rolls back on any exception."""
         plugins = self.plugins  # build before the transaction: loading plugins may query state
         engine = self.engine.execution_options(crm_begin="DEFERRED") if readonly else self.engine

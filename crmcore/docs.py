@@ -1,4 +1,5 @@
 """Generate the hook reference from the hook specifications' docstrings (``crm dev hooks-doc``)."""
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,11 @@ the command that caused them: raising rolls the whole command back and names you
 
 
 def _spec_functions(module) -> list:
-    return [obj for name, obj in sorted(vars(module).items())
-            if callable(obj) and getattr(obj, f"{PROJECT}_spec", None) is not None]
+    return [
+        obj
+        for name, obj in sorted(vars(module).items())
+        if callable(obj) and getattr(obj, f"{PROJECT}_spec", None) is not None
+    ]
 
 
 def _section(title: str, module) -> list[str]:
@@ -38,8 +42,12 @@ def _section(title: str, module) -> list[str]:
         out.append("")
     events = getattr(module, "OUTBOX_EVENTS", {})
     if events:
-        out += ["### Outbox-only events (no hook is called; workers and triggers read them)", "",
-                "| event | payload |", "| --- | --- |"]
+        out += [
+            "### Outbox-only events (no hook is called; workers and triggers read them)",
+            "",
+            "| event | payload |",
+            "| --- | --- |",
+        ]
         out += [f"| `{name}` | {text} |" for name, text in events.items()]
         out.append("")
     return out
@@ -53,5 +61,8 @@ def hooks_markdown() -> str:
         lines += _section(f"Kernel: `{modname}`", importlib.import_module(modname))
     for name, manifest in installed_manifests().items():
         if manifest.hookspecs:
-            lines += _section(f"Plugin `{name}`: `{manifest.hookspecs}`", importlib.import_module(manifest.hookspecs))
+            lines += _section(
+                f"Plugin `{name}`: `{manifest.hookspecs}`",
+                importlib.import_module(manifest.hookspecs),
+            )
     return "\n".join(lines).rstrip() + "\n"

@@ -3,6 +3,7 @@
 Every :class:`CRMError` is a *user error*: the CLI prints its message on one line on stderr, exits with
 code 1, and the unit of work it happened in is rolled back, so nothing is stored.
 """
+
 from __future__ import annotations
 
 

@@ -9,6 +9,7 @@ between collections: 119 MB against 129 MB peak at 300,000 customers); the older
 ratios, reference counting still frees everything at once, and the previous thresholds come back when the
 block ends (also on error).
 """
+
 from __future__ import annotations
 
 import gc

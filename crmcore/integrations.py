@@ -5,6 +5,7 @@ work, and see how it has been doing — with secrets never shown.
 Secrets are configured as ``env:NAME`` (read from the environment when used) and shown only by that name; a
 secret stored literally is shown as ``***``, and its value is scrubbed from any test message.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -39,7 +40,9 @@ class Integration:
     secret_values: tuple[str, ...] = ()
 
 
-def shown_settings(options: dict[str, Any], secret_keys: tuple[str, ...] | list[str]) -> dict[str, str]:
+def shown_settings(
+    options: dict[str, Any], secret_keys: tuple[str, ...] | list[str]
+) -> dict[str, str]:
     """Settings as they may be printed: ``env:NAME`` stays (a name, not a value); other secrets → ``***``."""
     shown = {}
     for key, value in sorted(options.items()):
@@ -67,8 +70,10 @@ def integration_registry(app) -> dict[str, Integration]:
 def pick(registry: dict[str, Integration], names: list[str]) -> list[Integration]:
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise NotFound(f"unknown integration {unknown[0]!r} (configured: {', '.join(registry) or 'none'})",
-                       field="integration")
+        raise NotFound(
+            f"unknown integration {unknown[0]!r} (configured: {', '.join(registry) or 'none'})",
+            field="integration",
+        )
     return [i for n, i in registry.items() if not names or n in names]
 
 
@@ -79,8 +84,18 @@ def run_test(item: Integration) -> dict[str, Any]:
         ok = True
     except Exception as exc:  # noqa: BLE001 - any failure of the remote side is the test's answer
         detail, ok = str(exc) or type(exc).__name__, False
-    return {"name": item.name, "kind": item.kind, "ok": ok, "detail": scrub(str(detail), item.secret_values)}
+    return {
+        "name": item.name,
+        "kind": item.kind,
+        "ok": ok,
+        "detail": scrub(str(detail), item.secret_values),
+    }
 
 
 def to_dict(item: Integration) -> dict[str, Any]:
-    return {"name": item.name, "kind": item.kind, "summary": item.summary, "settings": dict(item.settings)}
+    return {
+        "name": item.name,
+        "kind": item.kind,
+        "summary": item.summary,
+        "settings": dict(item.settings),
+    }

@@ -5,6 +5,7 @@ or in a worker (``crm jobs run --via-workers``, :mod:`crmcore.workers.jobs`). Ev
 ``job_runs`` (:class:`crmcore.storage.models.JobRun`) in the same transaction as the job's effects; a failed
 job is rolled back and its failure recorded in a transaction of its own. ``crm jobs runs`` lists them.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,10 @@ def select_jobs(registry: dict[str, Job], only: Optional[list[str]] = None) -> l
     if only:
         unknown = [n for n in only if n not in registry]
         if unknown:
-            raise NotFound(f"unknown job {unknown[0]!r} (available: {', '.join(registry) or 'none'})", field="job")
+            raise NotFound(
+                f"unknown job {unknown[0]!r} (available: {', '.join(registry) or 'none'})",
+                field="job",
+            )
     return [name for name in registry if not only or name in only]
 
 
@@ -87,7 +91,9 @@ def _error_text(exc: BaseException) -> str:
     return text[:2000]
 
 
-def run_jobs(app, *, now: datetime | None = None, only: list[str] | None = None) -> list[dict[str, Any]]:
+def run_jobs(
+    app, *, now: datetime | None = None, only: list[str] | None = None
+) -> list[dict[str, Any]]:
     """Run each job in its own unit of work; a failing job is rolled back and reported, the others run.
 
     Each run is recorded in ``job_runs`` (``via="process"``): ``ok`` with its summary in the job's own
@@ -104,7 +110,11 @@ def run_jobs(app, *, now: datetime | None = None, only: list[str] | None = None)
             with app.unit_of_work(actor=f"job:{name}") as uow:
                 moment = now or uow.now()
                 summary = job.run(uow, moment) or {}
-                uow.session.add(_process_run(run_id, name, moment, OK, started, summary=storable_summary(summary)))
+                uow.session.add(
+                    _process_run(
+                        run_id, name, moment, OK, started, summary=storable_summary(summary)
+                    )
+                )
             results.append({"job": name, "ok": True, "summary": summary})
         except Exception as exc:
             _record_process_failure(app, run_id, name, moment or app.now(), started, exc)
@@ -114,17 +124,32 @@ def run_jobs(app, *, now: datetime | None = None, only: list[str] | None = None)
     return results
 
 
-def _process_run(run_id: str, name: str, moment: datetime, status: str, started: datetime, **fields):
+def _process_run(
+    run_id: str, name: str, moment: datetime, status: str, started: datetime, **fields
+):
     from .storage.models import JobRun
 
-    return JobRun(run_id=run_id, job=name, moment=moment, status=status, via=VIA_PROCESS, worker=process_name(),
-                  attempts=1, queued_at=started, started_at=started, finished_at=utcnow(), **fields)
+    return JobRun(
+        run_id=run_id,
+        job=name,
+        moment=moment,
+        status=status,
+        via=VIA_PROCESS,
+        worker=process_name(),
+        attempts=1,
+        queued_at=started,
+        started_at=started,
+        finished_at=utcnow(),
+        **fields,
+    )
 
 
 def _record_process_failure(app, run_id, name, moment, started, exc) -> None:
     try:
         with app.unit_of_work(actor=f"job:{name}") as uow:
-            uow.session.add(_process_run(run_id, name, moment, FAILED, started, error=_error_text(exc)))
+            uow.session.add(
+                _process_run(run_id, name, moment, FAILED, started, error=_error_text(exc))
+            )
     except Exception:  # the failure of the job is what the caller must see
         log.exception("could not record the failure of job %s", name)
 
@@ -135,8 +160,10 @@ class HandOffNotRecorded(CRMError):
 
     def __init__(self, run_id: str, job: str):
         self.run_id = run_id
-        super().__init__(f"run {run_id} of job {job!r} is not recorded (yet): the hand-off has not committed, "
-                         "or it failed and was rolled back")
+        super().__init__(
+            f"run {run_id} of job {job!r} is not recorded (yet): the hand-off has not committed, "
+            "or it failed and was rolled back"
+        )
 
 
 def start_handed_off(app, run_id: str, job: str, *, worker: str) -> bool:
@@ -155,14 +182,25 @@ def start_handed_off(app, run_id: str, job: str, *, worker: str) -> bool:
             return False
         # waits for (PostgreSQL: the row lock of) a worker that is running it now, then sees it finished
         started = uow.session.execute(
-            update(JobRun).where(JobRun.run_id == run_id, JobRun.status.in_((QUEUED, RUNNING)))
-            .values(status=RUNNING, worker=worker, started_at=utcnow(), attempts=JobRun.attempts + 1)
-            .execution_options(synchronize_session=False))
+            update(JobRun)
+            .where(JobRun.run_id == run_id, JobRun.status.in_((QUEUED, RUNNING)))
+            .values(
+                status=RUNNING, worker=worker, started_at=utcnow(), attempts=JobRun.attempts + 1
+            )
+            .execution_options(synchronize_session=False)
+        )
         return started.rowcount == 1
 
 
-def run_handed_off(app, run_id: str, name: str, moment: datetime, *, worker: str,
-                   registry: Optional[dict[str, Job]] = None) -> str:
+def run_handed_off(
+    app,
+    run_id: str,
+    name: str,
+    moment: datetime,
+    *,
+    worker: str,
+    registry: Optional[dict[str, Job]] = None,
+) -> str:
     """Run a handed-off job exactly once in effect; return ``ok``, ``failed`` or ``duplicate``.
 
     The run's row is claimed (``running`` → ``ok``) first in the job's own unit of work, so its effects and
@@ -176,7 +214,9 @@ def run_handed_off(app, run_id: str, name: str, moment: datetime, *, worker: str
         return DUPLICATE
     log.info("job %s (run %s, for %s): started by %s", name, run_id, moment.isoformat(), worker)
     registry = job_registry(app) if registry is None else registry
-    this_run = update(JobRun).where(JobRun.run_id == run_id).execution_options(synchronize_session=False)
+    this_run = (
+        update(JobRun).where(JobRun.run_id == run_id).execution_options(synchronize_session=False)
+    )
     claim = this_run.where(JobRun.status == RUNNING)
     try:
         with app.unit_of_work(actor=f"job:{name}") as uow:
@@ -184,29 +224,51 @@ def run_handed_off(app, run_id: str, name: str, moment: datetime, *, worker: str
                 return DUPLICATE
             job = registry.get(name)
             if job is None:
-                raise NotFound(f"job {name!r} is not a job of this worker's enabled plugins "
-                               f"(available: {', '.join(registry) or 'none'})", field="job")
+                raise NotFound(
+                    f"job {name!r} is not a job of this worker's enabled plugins "
+                    f"(available: {', '.join(registry) or 'none'})",
+                    field="job",
+                )
             summary = storable_summary(job.run(uow, moment))
             uow.session.execute(this_run.values(summary=summary, finished_at=utcnow()))
         return OK
     except Exception as exc:
         error = _error_text(exc)
-        log.error("job %s (run %s) failed: %s", name, run_id, error, exc_info=not isinstance(exc, CRMError))
+        log.error(
+            "job %s (run %s) failed: %s",
+            name,
+            run_id,
+            error,
+            exc_info=not isinstance(exc, CRMError),
+        )
         with app.unit_of_work(actor=f"worker:{worker}") as uow:
-            failed = uow.session.execute(claim.values(status=FAILED, error=error, finished_at=utcnow()))
+            failed = uow.session.execute(
+                claim.values(status=FAILED, error=error, finished_at=utcnow())
+            )
         return FAILED if failed.rowcount == 1 else DUPLICATE
 
 
 # -- reading runs ------------------------------------------------------------------------------------------
 def run_as_dict(row) -> dict[str, Any]:
-    return {"run_id": row.run_id, "job": row.job, "moment": row.moment, "status": row.status, "via": row.via,
-            "worker": row.worker, "attempts": row.attempts, "queued_at": row.queued_at,
-            "started_at": row.started_at, "finished_at": row.finished_at, "summary": row.summary,
-            "error": row.error}
+    return {
+        "run_id": row.run_id,
+        "job": row.job,
+        "moment": row.moment,
+        "status": row.status,
+        "via": row.via,
+        "worker": row.worker,
+        "attempts": row.attempts,
+        "queued_at": row.queued_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "summary": row.summary,
+        "error": row.error,
+    }
 
 
-def list_job_runs(app, *, limit: int = 20, job: Optional[str] = None,
-                  status: Optional[str] = None) -> list[dict[str, Any]]:
+def list_job_runs(
+    app, *, limit: int = 20, job: Optional[str] = None, status: Optional[str] = None
+) -> list[dict[str, Any]]:
     """The most recent runs first (hand-offs and in-process runs), optionally of one job or status."""
     from .storage.models import JobRun
 
@@ -223,9 +285,11 @@ def runs_by_id(app, run_ids: list[str]) -> dict[str, dict[str, Any]]:
     from .storage.models import JobRun
 
     with app.unit_of_work(readonly=True) as uow:
-        return {r.run_id: run_as_dict(r) for r in uow.session.scalars(select(JobRun).where(JobRun.run_id.in_(run_ids)))}
+        return {
+            r.run_id: run_as_dict(r)
+            for r in uow.session.scalars(select(JobRun).where(JobRun.run_id.in_(run_ids)))
+        }
 
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
-

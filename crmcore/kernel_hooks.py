@@ -1,4 +1,5 @@
 """The kernel's own hook implementations (registered as the plugin ``kernel``)."""
+
 from __future__ import annotations
 
 from .hooks import hookimpl
@@ -35,8 +36,13 @@ def crm_jobs():
     from .jobs import Job
     from .outbox.repair import prune_job
 
-    return [Job("outbox.prune", "Delete processed outbox events older than CRM_OUTBOX_RETENTION "
-                "(30d)", prune_job)]
+    return [
+        Job(
+            "outbox.prune",
+            "Delete processed outbox events older than CRM_OUTBOX_RETENTION (30d)",
+            prune_job,
+        )
+    ]
 
 
 @hookimpl

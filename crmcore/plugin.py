@@ -9,6 +9,7 @@ and ``crmcore_loyalty/plugin.py`` builds a :class:`PluginManifest`. The manifest
 import (no SQLAlchemy models): ``crm --help`` reads every manifest, and the plugin's hook implementations,
 CLI group and hook specs are only imported when they are used (dotted paths below).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

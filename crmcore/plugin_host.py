@@ -1,5 +1,6 @@
 """The plugin host: discovery through entry points, enable/disable state, dependency and version checks,
 and the pluggy PluginManager built for the enabled set."""
+
 from __future__ import annotations
 
 import difflib
@@ -50,16 +51,18 @@ def _discover() -> tuple[dict[str, PluginManifest], dict[str, str]]:
         except Exception as exc:  # noqa: BLE001 - any import failure: that plugin is unusable
             dist = getattr(getattr(ep, "dist", None), "name", None) or ep.name
             detail = " ".join(str(exc).split()) or type(exc).__name__
-            broken[ep.name] = (f"plugin {ep.name!r} is installed (distribution {dist}) but cannot "
-                               f"be imported ({type(exc).__name__}: {detail}); remove it with: "
-                               f"pip uninstall {dist}")
+            broken[ep.name] = (
+                f"plugin {ep.name!r} is installed (distribution {dist}) but cannot "
+                f"be imported ({type(exc).__name__}: {detail}); remove it with: "
+                f"pip uninstall {dist}"
+            )
             continue
         if not isinstance(manifest, PluginManifest):
-            raise PluginError(f"entry point {ep.name!r} ({ep.value}) is not a crmcore PluginManifest")
+            raise PluginError(
+                f"entry point {ep.name!r} ({ep.value}) is not a crmcore PluginManifest"
+            )
         found[manifest.name] = manifest
     return dict(sorted(found.items())), broken
-
-
 
 
 def check_kernel_compatible(manifest: PluginManifest) -> None:
@@ -69,11 +72,14 @@ def check_kernel_compatible(manifest: PluginManifest) -> None:
     try:
         spec = SpecifierSet(manifest.kernel)
     except InvalidSpecifier:
-        raise PluginError(f"plugin {manifest.name!r} declares an invalid kernel range {manifest.kernel!r}") from None
+        raise PluginError(
+            f"plugin {manifest.name!r} declares an invalid kernel range {manifest.kernel!r}"
+        ) from None
     if Version(__version__) not in spec:
         raise PluginError(
             f"plugin {manifest.name!r} {manifest.version} is built for crmcore {manifest.kernel}, "
-            f"but this kernel is {__version__}; install a matching version of the plugin")
+            f"but this kernel is {__version__}; install a matching version of the plugin"
+        )
 
 
 def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest]) -> list[str]:
@@ -86,9 +92,13 @@ def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest])
         if name in seen:
             return
         if name in stack:
-            raise PluginError(f"plugins require each other in a cycle: {' -> '.join(stack + (name,))}")
+            raise PluginError(
+                f"plugins require each other in a cycle: {' -> '.join(stack + (name,))}"
+            )
         for req in manifests[name].requires:
-            if req in wanted:  # order only what was asked for; a missing requirement is reported elsewhere
+            if (
+                req in wanted
+            ):  # order only what was asked for; a missing requirement is reported elsewhere
                 visit(req, stack + (name,))
         seen.add(name)
         ordered.append(name)
@@ -101,8 +111,12 @@ def dependency_order(names: Iterable[str], manifests: dict[str, PluginManifest])
 class PluginHost:
     """Knows the installed plugins, which are enabled, and owns the pluggy manager for the enabled ones."""
 
-    def __init__(self, enabled: Iterable[str], manifests: dict[str, PluginManifest] | None = None,
-                 extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = ()):
+    def __init__(
+        self,
+        enabled: Iterable[str],
+        manifests: dict[str, PluginManifest] | None = None,
+        extra_plugins: Iterable[tuple[str, object, ModuleType | None]] = (),
+    ):
         self.manifests = installed_manifests() if manifests is None else manifests
         self.enabled = dependency_order(list(enabled), self.manifests)
         self._extra = list(extra_plugins)
@@ -142,7 +156,8 @@ class PluginHost:
                 if req not in self.enabled:
                     raise PluginError(
                         f"plugin {name!r} requires {req!r}, which is not "
-                        f"{'enabled' if req in self.manifests else 'installed'}")
+                        f"{'enabled' if req in self.manifests else 'installed'}"
+                    )
             if m.models:
                 importlib.import_module(m.models)
             if m.hooks:
@@ -161,9 +176,13 @@ class PluginHost:
         """Refuse an implementation of a hook nobody declares (a misspelled ``crm_customer_merged``
         would otherwise register silently and never be called). A hook declared by an installed
         plugin that is not enabled is an optional one (transfers answering referrals' question)."""
-        unknown = [(impl.plugin_name, name) for name, caller in vars(pm.hook).items()
-                   if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
-                   for impl in caller.get_hookimpls() if not impl.optionalhook]
+        unknown = [
+            (impl.plugin_name, name)
+            for name, caller in vars(pm.hook).items()
+            if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+            for impl in caller.get_hookimpls()
+            if not impl.optionalhook
+        ]
         if not unknown:
             return
         declared = set(_spec_names(SPEC_MODULES))
@@ -173,8 +192,9 @@ class PluginHost:
                 continue
             near = difflib.get_close_matches(name, sorted(declared), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise PluginError(f"plugin {plugin!r} implements {name!r}, which no hook specification "
-                              f"declares{hint}")
+            raise PluginError(
+                f"plugin {plugin!r} implements {name!r}, which no hook specification declares{hint}"
+            )
 
     @property
     def hook(self):
@@ -185,8 +205,11 @@ class PluginHost:
         """Every event name a unit of work may emit: the hook specifications and the outbox-only
         events the enabled plugins declare (``OUTBOX_EVENTS`` in their hookspecs module)."""
         if self._events is None:
-            names = {name for name, caller in vars(self.pm.hook).items()
-                     if isinstance(caller, pluggy.HookCaller) and caller.has_spec()}
+            names = {
+                name
+                for name, caller in vars(self.pm.hook).items()
+                if isinstance(caller, pluggy.HookCaller) and caller.has_spec()
+            }
             for name in self.enabled:
                 manifest = self.manifests.get(name)
                 if manifest is not None and manifest.hookspecs:
@@ -203,8 +226,9 @@ class PluginHost:
         if name not in self.events:
             near = difflib.get_close_matches(name, sorted(self.events), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise PluginError(f"no hook specification or OUTBOX_EVENTS entry declares the event "
-                              f"{name!r}{hint}")
+            raise PluginError(
+                f"no hook specification or OUTBOX_EVENTS entry declares the event {name!r}{hint}"
+            )
 
     def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook; if an implementation raises, raise :class:`PluginHookError` naming the plugin."""
@@ -244,15 +268,23 @@ class PluginHost:
             batched = {i.plugin_name for i in impls}
             row_caller = getattr(pm.hook, row_hook)
             rest = [i for i in row_caller.get_hookimpls() if i.plugin_name not in batched]
-            self._row_only[key] = (pm.subset_hook_caller(row_hook, remove_plugins=[
-                pm.get_plugin(name) for name in batched]) if rest else None)
+            self._row_only[key] = (
+                pm.subset_hook_caller(
+                    row_hook, remove_plugins=[pm.get_plugin(name) for name in batched]
+                )
+                if rest
+                else None
+            )
         return self._row_only[key]
 
     def row_only_plugins(self, row_hook: str, batch_hook: str) -> list[str]:
         """The plugins implementing ``row_hook`` but not ``batch_hook`` (kernel excluded)."""
         caller = self.row_only_caller(row_hook, batch_hook)
-        return [] if caller is None else [i.plugin_name for i in caller.get_hookimpls()
-                                          if i.plugin_name != KERNEL]
+        return (
+            []
+            if caller is None
+            else [i.plugin_name for i in caller.get_hookimpls() if i.plugin_name != KERNEL]
+        )
 
     def call_caller(self, caller, hook_name: str, **kwargs: Any) -> list[Any]:
         """:meth:`call` through a caller of :meth:`row_only_caller`."""
@@ -271,7 +303,9 @@ class PluginHost:
         while tb is not None:
             modname = tb.tb_frame.f_globals.get("__name__", "")
             for prefix, plugin in self._prefixes.items():
-                if plugin != KERNEL and (modname + ".").startswith(prefix if prefix.endswith(".") else prefix + "."):
+                if plugin != KERNEL and (modname + ".").startswith(
+                    prefix if prefix.endswith(".") else prefix + "."
+                ):
                     return plugin
             tb = tb.tb_next
         return None
@@ -309,7 +343,9 @@ def set_state(session: "Session", name: str, enabled: bool, version: str | None)
     state.changed_at = utcnow()
 
 
-def check_can_enable(name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]) -> PluginManifest:
+def check_can_enable(
+    name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]
+) -> PluginManifest:
     if name not in manifests:
         known = ", ".join(manifests) or "none installed"
         raise PluginError(f"unknown plugin {name!r} (installed: {known})")
@@ -319,20 +355,33 @@ def check_can_enable(name: str, enabled: Iterable[str], manifests: dict[str, Plu
     missing = [r for r in m.requires if r not in enabled]
     if missing:
         req = missing[0]
-        how = (f"enable it first: crm plugins enable {req}" if req in manifests
-               else f"install it first: pip install crmcore-{req}")
-        raise PluginError(f"plugin {name!r} requires {req!r}, which is not "
-                          f"{'enabled' if req in manifests else 'installed'}; {how}")
+        how = (
+            f"enable it first: crm plugins enable {req}"
+            if req in manifests
+            else f"install it first: pip install crmcore-{req}"
+        )
+        raise PluginError(
+            f"plugin {name!r} requires {req!r}, which is not "
+            f"{'enabled' if req in manifests else 'installed'}; {how}"
+        )
     return m
 
 
-def check_can_disable(name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]) -> None:
+def check_can_disable(
+    name: str, enabled: Iterable[str], manifests: dict[str, PluginManifest]
+) -> None:
     if name not in manifests:
         raise PluginError(f"unknown plugin {name!r} (installed: {', '.join(manifests) or 'none'})")
-    dependants = [n for n in enabled if n != name and name in manifests.get(n, PluginManifest(n, "", "")).requires]
+    dependants = [
+        n
+        for n in enabled
+        if n != name and name in manifests.get(n, PluginManifest(n, "", "")).requires
+    ]
     if dependants:
-        raise PluginError(f"plugin {name!r} is required by {', '.join(dependants)}; disable "
-                          f"{'it' if len(dependants) == 1 else 'them'} first")
+        raise PluginError(
+            f"plugin {name!r} is required by {', '.join(dependants)}; disable "
+            f"{'it' if len(dependants) == 1 else 'them'} first"
+        )
 
 
 def _spec_names(modules: Iterable[str]) -> Iterable[str]:

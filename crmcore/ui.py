@@ -406,8 +406,11 @@ def components_data(items: Sequence[Any]) -> dict[str, Any]:
         elif isinstance(item, Progress):
             out[text_of(item.label, "en")] = _plain(item)
         elif isinstance(item, TimelineEntry):
-            entry = {"at": _plain(item.at), "title": _plain(item.title),
-                     "detail": _plain(item.detail)}
+            entry = {
+                "at": _plain(item.at),
+                "title": _plain(item.title),
+                "detail": _plain(item.detail),
+            }
             if item.value is not None:
                 entry["value"] = _plain(item.value)
             out.setdefault("timeline", []).append(entry)

@@ -4,6 +4,7 @@ Hook implementations run inside it (they receive the ``uow`` and write through `
 exception rolls the whole transaction back. Every domain event is appended to the outbox in the same
 transaction.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,7 +37,9 @@ class UnitOfWork:
         #: the user this unit acts for, whose record rules apply (crmcore.services.access); None:
         #: unrestricted
         self.viewer = None
-        self._outbox: list[tuple[str, int | None, dict[str, Any]]] = []  # (event, customer id, payload)
+        self._outbox: list[
+            tuple[str, int | None, dict[str, Any]]
+        ] = []  # (event, customer id, payload)
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], None]] = []
         #: a place for plugins to cache per-transaction data (keyed by plugin name)
@@ -45,7 +48,9 @@ class UnitOfWork:
         #: from the user's per-plugin permissions; elsewhere (the CLI) everything may be shown
         self.may_read: Callable[[str], bool] = _everything
         self._emitted: set[str] = set()  # event names already checked against the declared ones
-        self._listened: dict[str, bool] = {}  # hook name → has implementations (plugins don't change mid-way)
+        self._listened: dict[
+            str, bool
+        ] = {}  # hook name → has implementations (plugins don't change mid-way)
         #: set by a bulk import around the live services it calls (merges of the slow path): hooks
         #: with a batch form then reach only the plugins without it (:mod:`crmcore.batches`), and
         #: the changes made are kept in ``imported_changes`` for the import's
@@ -82,8 +87,14 @@ class UnitOfWork:
                 return self.app.plugins.call_caller(caller, hook_name, uow=self, **kwargs)
         return self.app.plugins.call(hook_name, uow=self, **kwargs)
 
-    def emit(self, hook_name: str, *, customer_id: int | None = None, data: dict[str, Any] | None = None,
-             **kwargs: Any) -> list[Any]:
+    def emit(
+        self,
+        hook_name: str,
+        *,
+        customer_id: int | None = None,
+        data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
         """Announce a domain event: append it to the outbox, then call the hook of the same name."""
         self._check_event(hook_name)
         self._outbox.append((hook_name, customer_id, data or {}))
@@ -91,26 +102,38 @@ class UnitOfWork:
             self.flush_outbox()
         return self.call(hook_name, **kwargs) if self.listened(hook_name) else []
 
-    def emit_many(self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]],
-                  **kwargs: Sequence[Any]) -> None:
+    def emit_many(
+        self,
+        hook_name: str,
+        events: Sequence[tuple[int | None, dict[str, Any]]],
+        **kwargs: Sequence[Any],
+    ) -> None:
         """:meth:`emit` for many events of one hook, in order. ``events`` are ``(customer_id, data)``; each
         keyword argument is a sequence holding that hook argument for each event. When nobody listens, only
         the outbox rows are added (the same rows, flushed at the same points), without a call per event."""
         self._check_event(hook_name)
         if self.listened(hook_name):
             for i, (customer_id, data) in enumerate(events):
-                self.emit(hook_name, customer_id=customer_id, data=data, **{k: v[i] for k, v in kwargs.items()})
+                self.emit(
+                    hook_name,
+                    customer_id=customer_id,
+                    data=data,
+                    **{k: v[i] for k, v in kwargs.items()},
+                )
             return
         self.record_events(hook_name, events)
 
-    def record_events(self, hook_name: str,
-                      events: Sequence[tuple[int | None, dict[str, Any]]]) -> None:
+    def record_events(
+        self, hook_name: str, events: Sequence[tuple[int | None, dict[str, Any]]]
+    ) -> None:
         """Append events to the outbox without calling their hook (a bulk import calls the hook's
         batch form itself: :func:`crmcore.batches.announce`)."""
         done = 0
         while done < len(events):
-            chunk = events[done:done + OUTBOX_BATCH - len(self._outbox)]
-            self._outbox.extend([(hook_name, customer_id, data or {}) for customer_id, data in chunk])
+            chunk = events[done : done + OUTBOX_BATCH - len(self._outbox)]
+            self._outbox.extend(
+                [(hook_name, customer_id, data or {}) for customer_id, data in chunk]
+            )
             done += len(chunk)
             if len(self._outbox) >= OUTBOX_BATCH:
                 self.flush_outbox()
@@ -125,7 +148,9 @@ class UnitOfWork:
         listened = self._listened.get(hook_name)
         if listened is None:
             caller = getattr(self.app.plugins.hook, hook_name, None)
-            listened = self._listened[hook_name] = caller is not None and bool(caller.get_hookimpls())
+            listened = self._listened[hook_name] = caller is not None and bool(
+                caller.get_hookimpls()
+            )
         return listened
 
     def flush_outbox(self) -> None:
@@ -133,14 +158,27 @@ class UnitOfWork:
             from .storage.bulk import insert_values
 
             events, self._outbox = self._outbox, []
-            now = self.now()  # one stamp per flush (at most OUTBOX_BATCH events, or the commit): order is the id
+            now = (
+                self.now()
+            )  # one stamp per flush (at most OUTBOX_BATCH events, or the commit): order is the id
             self.session.flush()  # rows this event refers to first, then the events (driver-level insert)
-            insert_values(self.session, OutboxEvent.__table__, OUTBOX_COLUMNS,
-                          [(event, customer_id, payload, now, None, 0) for event, customer_id, payload in events])
+            insert_values(
+                self.session,
+                OutboxEvent.__table__,
+                OUTBOX_COLUMNS,
+                [
+                    (event, customer_id, payload, now, None, 0)
+                    for event, customer_id, payload in events
+                ],
+            )
 
     # -- audit ------------------------------------------------------------------------------------------
-    def audit_many(self, action: str, entity: str,
-                   entries: Sequence[tuple[Any, dict[str, Any] | None, int | None]]) -> None:
+    def audit_many(
+        self,
+        action: str,
+        entity: str,
+        entries: Sequence[tuple[Any, dict[str, Any] | None, int | None]],
+    ) -> None:
         """:meth:`audit` for many entries of one action: ``(entity_id, changes, customer_id)`` each,
         written with one multi-row insert (a bulk import's thousands of entries)."""
         if not entries:
@@ -149,16 +187,43 @@ class UnitOfWork:
 
         now = self.now()
         self.session.flush()
-        insert_values(self.session, AuditEntry.__table__,
-                      ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
-                      [(now, self.actor, action, entity, None if eid is None else str(eid), cid,
-                        changes or {}) for eid, changes, cid in entries])
+        insert_values(
+            self.session,
+            AuditEntry.__table__,
+            ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
+            [
+                (
+                    now,
+                    self.actor,
+                    action,
+                    entity,
+                    None if eid is None else str(eid),
+                    cid,
+                    changes or {},
+                )
+                for eid, changes, cid in entries
+            ],
+        )
 
-    def audit(self, action: str, entity: str, entity_id: Any = None, changes: dict[str, Any] | None = None,
-              customer_id: int | None = None) -> None:
-        self.session.add(AuditEntry(at=self.now(), actor=self.actor, action=action, entity=entity,
-                                    entity_id=None if entity_id is None else str(entity_id),
-                                    customer_id=customer_id, changes=changes or {}))
+    def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        changes: dict[str, Any] | None = None,
+        customer_id: int | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=self.now(),
+                actor=self.actor,
+                action=action,
+                entity=entity,
+                entity_id=None if entity_id is None else str(entity_id),
+                customer_id=customer_id,
+                changes=changes or {},
+            )
+        )
 
     # -- time and after-commit work ----------------------------------------------------------------------
     def now(self) -> datetime:

@@ -1,12 +1,27 @@
 """The CLI contract: ids and --json on stdout, exit 1 with one line on stderr for bad input, exit 2 for usage."""
+
 import json
 
 from crmcore.testing import outbox_events
 
 
 def test_add_show_find_round_trip(crm_cli):
-    r = crm_cli("customers", "add", "--name", "علی‌رضا كريمي", "--phone", "۰۹۱۲۱۲۳۴۵۶۷", "--email", "Ali@X.ir",
-                "--tag", "vip", "--birthday", "1370/05/12", "--city", "تهران")
+    r = crm_cli(
+        "customers",
+        "add",
+        "--name",
+        "علی‌رضا كريمي",
+        "--phone",
+        "۰۹۱۲۱۲۳۴۵۶۷",
+        "--email",
+        "Ali@X.ir",
+        "--tag",
+        "vip",
+        "--birthday",
+        "1370/05/12",
+        "--city",
+        "تهران",
+    )
     assert r.exit_code == 0, r
     cid = int(r.stdout.strip())
     shown = crm_cli("customers", "show", str(cid), "--json").json()
@@ -44,12 +59,36 @@ def test_usage_errors_exit_2(crm_cli):
 
 
 def test_interactions_record_and_list(crm_cli):
-    cid = crm_cli("customers", "add", "--name", "Sara Ahmadi", "--phone", "09351112233").stdout.strip()
-    r = crm_cli("interactions", "record", "09351112233", "--kind", "purchase", "--amount", "۲٬۵۰۰٬۰۰۰",
-                "--at", "1403-07-15 14:30", "--payload", json.dumps({"lines": [{"sku": "SAF-05"}]}), "--json")
+    cid = crm_cli(
+        "customers", "add", "--name", "Sara Ahmadi", "--phone", "09351112233"
+    ).stdout.strip()
+    r = crm_cli(
+        "interactions",
+        "record",
+        "09351112233",
+        "--kind",
+        "purchase",
+        "--amount",
+        "۲٬۵۰۰٬۰۰۰",
+        "--at",
+        "1403-07-15 14:30",
+        "--payload",
+        json.dumps({"lines": [{"sku": "SAF-05"}]}),
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert r.json()["amount"] == "2500000"
-    crm_cli("interactions", "record", cid, "--kind", "call", "--direction", "in", "--at", "2024-10-07T10:00:00Z")
+    crm_cli(
+        "interactions",
+        "record",
+        cid,
+        "--kind",
+        "call",
+        "--direction",
+        "in",
+        "--at",
+        "2024-10-07T10:00:00Z",
+    )
     items = crm_cli("interactions", "list", cid, "--json").json()
     assert [i["kind"] for i in items] == ["call", "purchase"]
     jalali = crm_cli("--calendar", "jalali", "interactions", "list", cid)
@@ -70,7 +109,17 @@ def test_update_merge_and_forget_commands(crm_cli):
 
 def test_reports_list_and_run_json_shape(crm_cli):
     cid = crm_cli("customers", "add", "--name", "x", "--phone", "09120000003").stdout.strip()
-    crm_cli("interactions", "record", cid, "--kind", "purchase", "--amount", "1000", "--at", "1403-01-01 10:00")
+    crm_cli(
+        "interactions",
+        "record",
+        cid,
+        "--kind",
+        "purchase",
+        "--amount",
+        "1000",
+        "--at",
+        "1403-01-01 10:00",
+    )
     names = [r["name"] for r in crm_cli("reports", "list", "--json").json()]
     assert {"customers.summary", "sales.by_period"} <= set(names)
     summary = crm_cli("reports", "run", "customers.summary", "--json").json()

@@ -240,7 +240,8 @@ def test_every_command_on_a_newer_database(newer_database, tmp_path):
     usage = {n for n, (code, _) in outcomes.items() if code == 2}  # said before any database
     others = set(outcomes) - set(newer) - usage
     assert others <= NO_DATABASE - {"plugins list", "plugins info"}, {
-        n: outcomes[n] for n in others - NO_DATABASE}
+        n: outcomes[n] for n in others - NO_DATABASE
+    }
 
 
 @pytest.fixture

@@ -23,9 +23,15 @@ def count(app, model):
 
 def test_add_normalises_phones_emails_tags_and_keeps_name_as_typed(crm_app):
     with crm_app.unit_of_work() as uow:
-        c = add_customer(uow, name="  علی‌رضا   كريمي ", phones=["۰۹۱۲۱۲۳۴۵۶۷", "0098 21 8888 8888", "+989121234567"],
-                         emails=["Ali@Example.IR"], tags=["VIP", "vip"], birthday="1370/05/12",
-                         external_id="C-1")
+        c = add_customer(
+            uow,
+            name="  علی‌رضا   كريمي ",
+            phones=["۰۹۱۲۱۲۳۴۵۶۷", "0098 21 8888 8888", "+989121234567"],
+            emails=["Ali@Example.IR"],
+            tags=["VIP", "vip"],
+            birthday="1370/05/12",
+            external_id="C-1",
+        )
         cid = c.id
     with crm_app.unit_of_work(readonly=True) as uow:
         c = get_customer(uow.session, cid)
@@ -38,16 +44,19 @@ def test_add_normalises_phones_emails_tags_and_keeps_name_as_typed(crm_app):
         assert c.search_key == "علی رضا کریمی"
 
 
-@pytest.mark.parametrize("fields, field, reason", [
-    ({"name": ""}, "name", "required"),
-    ({"phones": ["12345"]}, "phone", "not a valid phone"),
-    ({"phones": ["0912abc"]}, "phone", "not a phone number"),
-    ({"emails": ["ali@"]}, "email", "not a valid email"),
-    ({"birthday": "1404/12/30"}, "birthday", "Jalali calendar"),
-    ({"birthday": "2023-02-29"}, "birthday", "Gregorian calendar"),
-    ({"kind": "robot"}, "kind", "not a customer kind"),
-    ({"attributes": {"national_id": "1"}}, "attributes.national_id", "unknown attribute"),
-])
+@pytest.mark.parametrize(
+    "fields, field, reason",
+    [
+        ({"name": ""}, "name", "required"),
+        ({"phones": ["12345"]}, "phone", "not a valid phone"),
+        ({"phones": ["0912abc"]}, "phone", "not a phone number"),
+        ({"emails": ["ali@"]}, "email", "not a valid email"),
+        ({"birthday": "1404/12/30"}, "birthday", "Jalali calendar"),
+        ({"birthday": "2023-02-29"}, "birthday", "Gregorian calendar"),
+        ({"kind": "robot"}, "kind", "not a customer kind"),
+        ({"attributes": {"national_id": "1"}}, "attributes.national_id", "unknown attribute"),
+    ],
+)
 def test_bad_input_is_refused_with_the_field_and_nothing_is_stored(crm_app, fields, field, reason):
     fields = {"name": "سارا", **fields}
     with pytest.raises(ValidationError) as err:
@@ -75,13 +84,22 @@ def test_create_writes_audit_and_outbox_in_the_same_transaction(crm_app):
     assert events[0]["customer_id"] == cid
     with crm_app.unit_of_work(readonly=True) as uow:
         audit = uow.session.scalars(select(AuditEntry)).all()
-        assert [(a.action, a.entity, a.entity_id) for a in audit] == [("create", "customer", str(cid))]
+        assert [(a.action, a.entity, a.entity_id) for a in audit] == [
+            ("create", "customer", str(cid))
+        ]
 
 
 def test_update_records_changes_and_validates(crm_app):
     cid = make_customer(crm_app, "رضا", phones=["09121112233"])
     with crm_app.unit_of_work() as uow:
-        update_customer(uow, cid, name="رضا محمدی", add_phones=["+98 935 111 2233"], add_tags=["عمده"], city="تهران")
+        update_customer(
+            uow,
+            cid,
+            name="رضا محمدی",
+            add_phones=["+98 935 111 2233"],
+            add_tags=["عمده"],
+            city="تهران",
+        )
     with crm_app.unit_of_work(readonly=True) as uow:
         c = get_customer(uow.session, cid)
         assert [p.e164 for p in c.phones] == ["+989121112233", "+989351112233"]
@@ -96,8 +114,14 @@ def test_update_records_changes_and_validates(crm_app):
 
 def test_merge_moves_contacts_and_interactions_and_leaves_a_tombstone(crm_app):
     a = make_customer(crm_app, "سارا احمدی", phones=["09121110000"], tags=["vip"])
-    b = make_customer(crm_app, "سارا احمدي", phones=["09351110000"], emails=["sara@x.ir"], city="شیراز",
-                      external_id="OLD-7")
+    b = make_customer(
+        crm_app,
+        "سارا احمدي",
+        phones=["09351110000"],
+        emails=["sara@x.ir"],
+        city="شیراز",
+        external_id="OLD-7",
+    )
     record_purchase(crm_app, b, 1_000_000)
     with crm_app.unit_of_work() as uow:
         merge_customers(uow, a, b)
@@ -118,8 +142,15 @@ def test_merge_moves_contacts_and_interactions_and_leaves_a_tombstone(crm_app):
 
 
 def test_forget_erases_personal_data_but_keeps_aggregates(crm_app):
-    cid = make_customer(crm_app, "نازنین کاظمی", phones=["09127778899"], emails=["n@x.ir"], birthday="1375-01-01",
-                        city="رشت", external_id="N-1")
+    cid = make_customer(
+        crm_app,
+        "نازنین کاظمی",
+        phones=["09127778899"],
+        emails=["n@x.ir"],
+        birthday="1375-01-01",
+        city="رشت",
+        external_id="N-1",
+    )
     record_purchase(crm_app, cid, 500_000, payload={"note": "تحویل به نازنین"})
     with crm_app.unit_of_work() as uow:
         forget_customer(uow, cid)

@@ -20,10 +20,21 @@ from crmcore.api import (
 )
 
 
-@pytest.mark.parametrize("raw", [
-    "09121234567", "9121234567", "00989121234567", "+989121234567", "+98 912 123 4567", "0912-123-4567",
-    "۰۹۱۲۱۲۳۴۵۶۷", "٠٩١٢١٢٣٤٥٦٧", "(0912) 123 4567", "۰۰۹۸ ۹۱۲ ۱۲۳ ۴۵۶۷",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "09121234567",
+        "9121234567",
+        "00989121234567",
+        "+989121234567",
+        "+98 912 123 4567",
+        "0912-123-4567",
+        "۰۹۱۲۱۲۳۴۵۶۷",
+        "٠٩١٢١٢٣٤٥٦٧",
+        "(0912) 123 4567",
+        "۰۰۹۸ ۹۱۲ ۱۲۳ ۴۵۶۷",
+    ],
+)
 def test_every_iranian_mobile_format_gives_one_e164(raw):
     phone = parse_phone(raw)
     assert phone.e164 == "+989121234567" and phone.kind == "mobile"
@@ -36,10 +47,16 @@ def test_landlines_with_area_codes_and_foreign_numbers():
     assert parse_phone("+1 650 253 0000").e164 == "+16502530000"
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("12345", "not a valid phone number"), ("0912abc4567", "not a phone number"), ("", "required"),
-    ("912", "too short"), ("6502530000", "read as IR numbers"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("12345", "not a valid phone number"),
+        ("0912abc4567", "not a phone number"),
+        ("", "required"),
+        ("912", "too short"),
+        ("6502530000", "read as IR numbers"),
+    ],
+)
 def test_bad_phones_say_why(raw, reason):
     with pytest.raises(ValidationError, match=reason) as err:
         parse_phone(raw)
@@ -84,10 +101,13 @@ def test_money_is_exact_and_respects_currency_decimals():
     with pytest.raises(ValidationError, match="not a float"):
         parse_money(1.5, "USD")
     assert format_money(Money(12_500_000, "IRR"), unit="toman") == "1,250,000 toman"
-    assert format_money(Money(12_500_000, "IRR"), unit="toman", persian_digits=True) == "۱٬۲۵۰٬۰۰۰ تومان"
+    assert (
+        format_money(Money(12_500_000, "IRR"), unit="toman", persian_digits=True)
+        == "۱٬۲۵۰٬۰۰۰ تومان"
+    )
 
 
-@given(st.integers(min_value=-10**15, max_value=10**15), st.sampled_from(["IRR", "USD", "KWD"]))
+@given(st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from(["IRR", "USD", "KWD"]))
 def test_money_round_trips_through_its_text(minor, currency):
     m = Money(minor, currency)
     assert parse_money(str(m.amount), currency) == m
@@ -109,8 +129,12 @@ def test_dates_in_both_calendars():
 
 def test_datetimes_are_read_in_the_local_zone_and_stored_in_utc():
     assert parse_datetime("1403-07-15 14:30") == datetime(2024, 10, 6, 11, 0, tzinfo=timezone.utc)
-    assert parse_datetime("2024-10-06T14:30:00Z") == datetime(2024, 10, 6, 14, 30, tzinfo=timezone.utc)
-    assert parse_datetime("2024-10-06T14:30+03:30") == datetime(2024, 10, 6, 11, 0, tzinfo=timezone.utc)
+    assert parse_datetime("2024-10-06T14:30:00Z") == datetime(
+        2024, 10, 6, 14, 30, tzinfo=timezone.utc
+    )
+    assert parse_datetime("2024-10-06T14:30+03:30") == datetime(
+        2024, 10, 6, 11, 0, tzinfo=timezone.utc
+    )
     assert parse_datetime("2024-10-06", tz="UTC") == datetime(2024, 10, 6, tzinfo=timezone.utc)
     with pytest.raises(ValidationError, match="impossible time"):
         parse_datetime("2024-10-06 25:00")

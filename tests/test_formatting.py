@@ -169,6 +169,7 @@ def test_addresses_keep_latin_digits_on_a_persian_page():
 
     fa = Formatter.for_language("fa")
     text = "کد 574Q-4YNK: https://shop.ir/forms/lead?ref=574Q4YNK یا sara.1370@shop.ir"
-    assert fa.digits(text) == ("کد ۵۷۴Q-۴YNK: https://shop.ir/forms/lead?ref=574Q4YNK یا "
-                               "sara.1370@shop.ir")
+    assert fa.digits(text) == (
+        "کد ۵۷۴Q-۴YNK: https://shop.ir/forms/lead?ref=574Q4YNK یا sara.1370@shop.ir"
+    )
     assert Formatter.for_language("en").digits(text) == text

@@ -1,6 +1,7 @@
 """The import rules of the architecture, checked on the source: the kernel imports no plugin; a
 plugin imports the kernel only through ``crmcore.api`` (and ``crmcore.testing`` in its tests) and
 another plugin only through the ``api`` module of a plugin it requires."""
+
 from __future__ import annotations
 
 import ast
@@ -32,9 +33,12 @@ def imported_modules(path: pathlib.Path) -> list[tuple[int, str]]:
 
 def test_the_kernel_imports_no_plugin():
     plugins = {m.package for m in installed_manifests().values()}
-    wrong = [f"{f.relative_to(ROOT)}:{line} imports {mod}"
-             for f in (ROOT / "crmcore").rglob("*.py") for line, mod in imported_modules(f)
-             if mod.split(".")[0] in plugins]
+    wrong = [
+        f"{f.relative_to(ROOT)}:{line} imports {mod}"
+        for f in (ROOT / "crmcore").rglob("*.py")
+        for line, mod in imported_modules(f)
+        if mod.split(".")[0] in plugins
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -53,8 +57,11 @@ def test_a_plugin_imports_only_the_public_api(name):
         for line, mod in imported_modules(f):
             top = mod.split(".")[0]
             where = f"{f.relative_to(ROOT)}:{line} imports {mod}"
-            if top == "crmcore" and mod != "crmcore" and not any(
-                    mod == ok or mod.startswith(ok + ".") for ok in allowed):
+            if (
+                top == "crmcore"
+                and mod != "crmcore"
+                and not any(mod == ok or mod.startswith(ok + ".") for ok in allowed)
+            ):
                 wrong.append(where)
             elif top == "crmcore" and mod == "crmcore":
                 wrong.append(where + " (import names from crmcore.api)")
@@ -64,6 +71,8 @@ def test_a_plugin_imports_only_the_public_api(name):
                     continue  # a plugin's tests may set up the plugins it works with
                 declared = manifest.requires + manifest.uses
                 if other not in declared or mod != f"{top}.api":
-                    wrong.append(where + f" (only the api of a plugin it requires or uses: "
-                                 f"{', '.join(declared) or 'none'})")
+                    wrong.append(
+                        where + f" (only the api of a plugin it requires or uses: "
+                        f"{', '.join(declared) or 'none'})"
+                    )
     assert not wrong, "\n".join(sorted(wrong))

@@ -13,23 +13,37 @@ def _record(app, cid, **fields):
 
 def test_purchase_is_stored_exactly_in_utc_and_announced(crm_app):
     cid = make_customer(crm_app)
-    iid = _record(crm_app, cid, kind="purchase", amount="1,250,000", occurred_at="1403-07-15 14:30",
-                  external_id="INV-1", payload={"lines": [{"sku": "TEA-01", "quantity": 2, "amount": "1250000"}]})
+    iid = _record(
+        crm_app,
+        cid,
+        kind="purchase",
+        amount="1,250,000",
+        occurred_at="1403-07-15 14:30",
+        external_id="INV-1",
+        payload={"lines": [{"sku": "TEA-01", "quantity": 2, "amount": "1250000"}]},
+    )
     with crm_app.unit_of_work(readonly=True) as uow:
         i = uow.session.get(Interaction, iid)
-        assert (i.amount_minor, i.currency, i.occurred_at.isoformat()) == (1_250_000, "IRR", "2024-10-06T11:00:00+00:00")
+        assert (i.amount_minor, i.currency, i.occurred_at.isoformat()) == (
+            1_250_000,
+            "IRR",
+            "2024-10-06T11:00:00+00:00",
+        )
     event = outbox_events(crm_app, "crm_interaction_recorded")[0]
     assert event["customer_id"] == cid and event["payload"]["amount"] == "1250000"
 
 
-@pytest.mark.parametrize("fields, field, reason", [
-    ({"kind": "purchase"}, "amount", "needs an amount"),
-    ({"kind": "purchase", "amount": "12.345", "currency": "USD"}, "amount", "more decimals"),
-    ({"kind": "purchase", "amount": "-5"}, "amount", "positive"),
-    ({"kind": "teleport"}, "kind", "unknown interaction kind"),
-    ({"kind": "call", "direction": "sideways"}, "direction", "not a direction"),
-    ({"kind": "visit", "occurred_at": "1404/12/30"}, "occurred_at", "Jalali"),
-])
+@pytest.mark.parametrize(
+    "fields, field, reason",
+    [
+        ({"kind": "purchase"}, "amount", "needs an amount"),
+        ({"kind": "purchase", "amount": "12.345", "currency": "USD"}, "amount", "more decimals"),
+        ({"kind": "purchase", "amount": "-5"}, "amount", "positive"),
+        ({"kind": "teleport"}, "kind", "unknown interaction kind"),
+        ({"kind": "call", "direction": "sideways"}, "direction", "not a direction"),
+        ({"kind": "visit", "occurred_at": "1404/12/30"}, "occurred_at", "Jalali"),
+    ],
+)
 def test_bad_interactions_are_refused_and_nothing_is_stored(crm_app, fields, field, reason):
     cid = make_customer(crm_app)
     with pytest.raises(ValidationError, match=reason) as err:

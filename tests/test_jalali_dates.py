@@ -1,4 +1,5 @@
 """The Jalali → Gregorian conversion of dates typed into the CRM, against jdatetime itself."""
+
 import jdatetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,8 +23,13 @@ def outcome(y: int, m: int, d: int):
 
 def test_every_day_and_every_impossible_day_of_five_centuries():
     """Years 1200–1699 (1821–2321), months 0–13, days 0–32: the same date, or the same refusal."""
-    mismatches = [(y, m, d) for y in range(1200, 1700) for m in range(14) for d in range(33)
-                  if outcome(y, m, d) != jdatetime_outcome(y, m, d)]
+    mismatches = [
+        (y, m, d)
+        for y in range(1200, 1700)
+        for m in range(14)
+        for d in range(33)
+        if outcome(y, m, d) != jdatetime_outcome(y, m, d)
+    ]
     assert mismatches == []
 
 

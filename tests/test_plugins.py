@@ -1,5 +1,6 @@
 """The plugin host: a plugin written here declares a hook spec and implements it; failures roll back; the
 dependency and version checks refuse with clear messages."""
+
 import sys
 import types
 
@@ -43,8 +44,13 @@ class ReferralPlugin:
     def crm_customer_created(self, uow, customer):
         ref = (customer.attributes or {}).get("referred_by")
         if ref:
-            uow.emit("referral_rewarded", customer_id=ref, data={"referrer": ref, "newcomer": customer.id},
-                     referrer_id=ref, newcomer_id=customer.id)
+            uow.emit(
+                "referral_rewarded",
+                customer_id=ref,
+                data={"referrer": ref, "newcomer": customer.id},
+                referrer_id=ref,
+                newcomer_id=customer.id,
+            )
 
     @hookimpl
     def crm_customer_attributes(self):
@@ -76,14 +82,23 @@ def _spec_module():
 
 def test_a_plugin_declares_a_spec_and_another_implements_it(crm_database_url):
     listener = RewardListener()
-    app = CRM(crm_database_url, plugins=[], extra_plugins=[
-        ("referral", ReferralPlugin(), _spec_module()), ("listener", listener, None)])
+    app = CRM(
+        crm_database_url,
+        plugins=[],
+        extra_plugins=[
+            ("referral", ReferralPlugin(), _spec_module()),
+            ("listener", listener, None),
+        ],
+    )
     with app.unit_of_work() as uow:
         a = add_customer(uow, name="معرف")
         b = add_customer(uow, name="تازه‌وارد", attributes={"referred_by": a.id})
     assert listener.seen == [(a.id, b.id)]
-    assert [e["event"] for e in outbox_events(app)] == ["crm_customer_created", "crm_customer_created",
-                                                         "referral_rewarded"]
+    assert [e["event"] for e in outbox_events(app)] == [
+        "crm_customer_created",
+        "crm_customer_created",
+        "referral_rewarded",
+    ]
     app.dispose()
 
 
@@ -111,7 +126,9 @@ M = {
 
 
 def test_enabling_without_the_requirement_says_what_to_do():
-    with pytest.raises(PluginError, match="'transfers' requires 'loyalty', which is not enabled; enable it first"):
+    with pytest.raises(
+        PluginError, match="'transfers' requires 'loyalty', which is not enabled; enable it first"
+    ):
         check_can_enable("transfers", [], M)
     assert check_can_enable("transfers", ["loyalty"], M).name == "transfers"
     with pytest.raises(PluginError, match="unknown plugin 'nope'"):
@@ -130,7 +147,11 @@ def test_disabling_a_requirement_of_an_enabled_plugin_is_refused():
 
 
 def test_dependency_order_puts_requirements_first():
-    assert dependency_order(["transfers", "tiers", "loyalty"], M) == ["loyalty", "tiers", "transfers"]
+    assert dependency_order(["transfers", "tiers", "loyalty"], M) == [
+        "loyalty",
+        "tiers",
+        "transfers",
+    ]
 
 
 def test_the_host_refuses_to_load_an_enabled_plugin_whose_requirement_is_missing():
@@ -176,8 +197,12 @@ def test_hooks_run_in_dependency_order_requirements_first(crm_database_url, monk
     crm_customer_created_dep.__name__ = "crm_customer_created"
     sys.modules["order_base_hooks"] = base
     sys.modules["order_dependant_hooks"] = dependant
-    manifests = {"base": PluginManifest("base", "1", "b", hooks="order_base_hooks"),
-                 "dependant": PluginManifest("dependant", "1", "d", requires=("base",), hooks="order_dependant_hooks")}
+    manifests = {
+        "base": PluginManifest("base", "1", "b", hooks="order_base_hooks"),
+        "dependant": PluginManifest(
+            "dependant", "1", "d", requires=("base",), hooks="order_dependant_hooks"
+        ),
+    }
     host = PluginHost(["dependant", "base"], manifests=manifests)
     host.call("crm_customer_created", uow=None, customer=None)
     assert calls == ["base", "dependant"]
@@ -192,12 +217,21 @@ def test_before_commit_work_runs_once_inside_the_transaction(crm_app):
 
         def flush_batch():
             seen.append(c.id)
-            uow.emit("crm_customer_updated", customer_id=c.id, data={"batched": True}, customer=c, changes={})
+            uow.emit(
+                "crm_customer_updated",
+                customer_id=c.id,
+                data={"batched": True},
+                customer=c,
+                changes={},
+            )
 
         uow.before_commit(flush_batch)
         uow.before_commit(flush_batch)  # registered twice, runs once
     assert seen == [c.id]
-    assert [e["event"] for e in outbox_events(crm_app)] == ["crm_customer_created", "crm_customer_updated"]
+    assert [e["event"] for e in outbox_events(crm_app)] == [
+        "crm_customer_created",
+        "crm_customer_updated",
+    ]
 
 
 def test_a_misspelled_hook_fails_at_startup_naming_the_plugin_and_the_near_hook(monkeypatch):
@@ -212,8 +246,10 @@ def test_a_misspelled_hook_fails_at_startup_naming_the_plugin_and_the_near_hook(
     manifests = {"typo": PluginManifest("typo", "1", "t", hooks="typo_hooks")}
     with pytest.raises(PluginError) as info:
         PluginHost(["typo"], manifests=manifests).pm
-    assert str(info.value) == ("plugin 'typo' implements 'crm_customer_merged', which no hook "
-                               "specification declares (did you mean 'crm_customers_merged'?)")
+    assert str(info.value) == (
+        "plugin 'typo' implements 'crm_customer_merged', which no hook "
+        "specification declares (did you mean 'crm_customers_merged'?)"
+    )
 
 
 def test_a_hook_declared_by_an_installed_but_disabled_plugin_is_an_optional_one():
@@ -239,10 +275,16 @@ def test_every_event_the_plugins_emit_is_declared(crm_app_factory):
 
     app = crm_app_factory(plugins=list(installed_manifests()))
     roots = [pathlib.Path(importlib.import_module("crmcore").__file__).parent]
-    roots += [pathlib.Path(importlib.import_module(m.package).__file__).parent
-              for m in installed_manifests().values()]
-    names = {name for root in roots for f in root.rglob("*.py")
-             for name in re.findall(r'\.emit(?:_many)?\(\s*"([a-z_]+)"', f.read_text())}
+    roots += [
+        pathlib.Path(importlib.import_module(m.package).__file__).parent
+        for m in installed_manifests().values()
+    ]
+    names = {
+        name
+        for root in roots
+        for f in root.rglob("*.py")
+        for name in re.findall(r'\.emit(?:_many)?\(\s*"([a-z_]+)"', f.read_text())
+    }
     assert "lottery_entries_frozen" in names and len(names) > 30
     for name in sorted(names):
         app.plugins.check_event(name)

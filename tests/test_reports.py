@@ -25,11 +25,18 @@ def test_sales_by_jalali_month_uses_tehran_local_time(crm_app):
         ["1403-07", "IRR", 2, "6500000", 1, "1500000", "5000000"],
         ["1403-07", "USD", 1, "19.99", 0, "0.00", "19.99"],
     ]
-    assert result["totals"]["by_currency"]["IRR"] == {"purchases": 3, "amount": "7500000", "refunds": 1,
-                                                      "refunded": "1500000", "net": "6000000"}
+    assert result["totals"]["by_currency"]["IRR"] == {
+        "purchases": 3,
+        "amount": "7500000",
+        "refunds": 1,
+        "refunded": "1500000",
+        "net": "6000000",
+    }
     monthly = run(crm_app, "sales.by_period", period="month")
     assert [r[0] for r in monthly["rows"]] == ["2024-09", "2024-10", "2024-10"]
-    ranged = run(crm_app, "sales.by_period", period="month", start=date(2024, 9, 22), end=date(2024, 10, 31))
+    ranged = run(
+        crm_app, "sales.by_period", period="month", start=date(2024, 9, 22), end=date(2024, 10, 31)
+    )
     assert ranged["totals"]["by_currency"]["IRR"]["purchases"] == 2
 
 
@@ -59,12 +66,20 @@ def test_retention_counts_last_years_buyers_who_bought_again_in_the_last_12_mont
     record_purchase(crm_app, a, 1_000, at="2024-06-01 10:00")  # retained
     record_purchase(crm_app, b, 1_000, at="2023-09-01 10:00")  # lost
     record_purchase(crm_app, c, 1_000, at="2024-10-01 10:00")  # new this year: not in the base
-    record_purchase(crm_app, d, 1_000, at="2022-01-01 10:00")  # bought two years ago: not in the base
+    record_purchase(
+        crm_app, d, 1_000, at="2022-01-01 10:00"
+    )  # bought two years ago: not in the base
     record_purchase(crm_app, d, 1_000, at="2024-05-01 10:00")
-    record_purchase(crm_app, a, 1_000, at="2024-03-21 23:00", kind="refund")  # refunds are not purchases
+    record_purchase(
+        crm_app, a, 1_000, at="2024-03-21 23:00", kind="refund"
+    )  # refunds are not purchases
     result = run(crm_app, "customers.retention")  # the clock stands at 2025-03-21
     assert result["rows"] == [["2024-03-22", "2025-03-21", 2, 1, "50.0"]]
-    assert result["totals"]["benchmarks_pct"] == {"retail": 63, "it_services": 81, "professional_services": 84}
+    assert result["totals"]["benchmarks_pct"] == {
+        "retail": 63,
+        "it_services": 81,
+        "professional_services": 84,
+    }
     ranged = run(crm_app, "customers.retention", start=date(2024, 7, 1), end=date(2025, 3, 21))
     # the year before 2024-07-01 holds a, b and d; none of them bought after it
     assert ranged["totals"]["customers_before"] == 3 and ranged["totals"]["bought_again"] == 0

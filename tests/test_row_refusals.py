@@ -2,6 +2,7 @@
 so the CLI, the API and the imports refuse them alike: amounts beyond the BIGINT columns, control
 characters in text, birthdays in the future or before 1900, interactions dated beyond the clock's
 margin. What is shown on a terminal has its control characters escaped."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -35,26 +36,32 @@ def refusal(fn, *args, **kwargs) -> ValidationError:
 
 
 # --- amounts --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("raw, currency, unit, minor", [
-    ("9223372036854775807", "IRR", None, MAX_MINOR),
-    ("92,233,720,368,547,758.07", "USD", None, MAX_MINOR),
-    ("922337203685477580", "IRR", "toman", 9223372036854775800),
-    ("-9223372036854775807", "IRR", None, -MAX_MINOR),
-    ("۱٬۲۵۰٬۰۰۰", "IRR", None, 1_250_000),
-])
+@pytest.mark.parametrize(
+    "raw, currency, unit, minor",
+    [
+        ("9223372036854775807", "IRR", None, MAX_MINOR),
+        ("92,233,720,368,547,758.07", "USD", None, MAX_MINOR),
+        ("922337203685477580", "IRR", "toman", 9223372036854775800),
+        ("-9223372036854775807", "IRR", None, -MAX_MINOR),
+        ("۱٬۲۵۰٬۰۰۰", "IRR", None, 1_250_000),
+    ],
+)
 def test_amounts_up_to_what_a_bigint_holds_are_read(raw, currency, unit, minor):
     assert parse_money(raw, currency, unit=unit).minor == minor
 
 
-@pytest.mark.parametrize("raw, currency, unit", [
-    ("99999999999999999999", "IRR", None),
-    ("9223372036854775808", "IRR", None),
-    ("92233720368547758.08", "USD", None),
-    ("922337203685477581", "IRR", "toman"),
-    ("922337203685477581", "TOMAN", None),
-    ("-9223372036854775808", "IRR", None),
-    ("9" * 5000, "IRR", None),
-])
+@pytest.mark.parametrize(
+    "raw, currency, unit",
+    [
+        ("99999999999999999999", "IRR", None),
+        ("9223372036854775808", "IRR", None),
+        ("92233720368547758.08", "USD", None),
+        ("922337203685477581", "IRR", "toman"),
+        ("922337203685477581", "TOMAN", None),
+        ("-9223372036854775808", "IRR", None),
+        ("9" * 5000, "IRR", None),
+    ],
+)
 def test_amounts_beyond_what_a_bigint_holds_are_refused_naming_the_field(raw, currency, unit):
     error = refusal(parse_money, raw, currency, unit=unit, field="per_amount")
     assert error.field == "per_amount"
@@ -68,9 +75,15 @@ def test_an_amount_with_more_digits_than_decimal_keeps_is_refused_not_rounded():
 
 
 # --- text -----------------------------------------------------------------------------------------
-PERSIAN_FORMAT = ["علی\u200cرضا", "پیش\u200dنمایش", "\u200fمریم\u200e", "\u061c۱۲۳",
-                  "\u2067شرکت\u2069",
-                  "نرم\u00adافزار", "خیابان ولیعصر\nکوچه ۳\tپلاک ۲"]
+PERSIAN_FORMAT = [
+    "علی\u200cرضا",
+    "پیش\u200dنمایش",
+    "\u200fمریم\u200e",
+    "\u061c۱۲۳",
+    "\u2067شرکت\u2069",
+    "نرم\u00adافزار",
+    "خیابان ولیعصر\nکوچه ۳\tپلاک ۲",
+]
 
 
 @pytest.mark.parametrize("text", PERSIAN_FORMAT)
@@ -79,9 +92,10 @@ def test_persian_format_characters_and_line_breaks_are_text(text):
     assert escape_controls(text) == text
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f",
-                                  "\x85", "\x9b",
-                                  "\ud800"])
+@pytest.mark.parametrize(
+    "char",
+    ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9b", "\ud800"],
+)
 def test_control_characters_are_refused_naming_field_and_position(char):
     error = refusal(check_text, f"Ali{char}Reza", "city")
     assert error.field == "city"
@@ -115,8 +129,9 @@ def test_prepare_interaction_refuses_control_characters_in_its_text_and_payload(
     bad = refusal(prepare_interaction, payload={"lines": [{"sku": "\x1b"}]}, **base)
     assert bad.field == "payload.lines[0].sku"
     assert refusal(prepare_interaction, payload={"a\x00": 1}, **base).field == "payload"
-    ok = prepare_interaction(payload={"شعبه": "ونک\u200cشمالی", "n": 3, "lines": [{"sku": "A-1"}]},
-                             **base)
+    ok = prepare_interaction(
+        payload={"شعبه": "ونک\u200cشمالی", "n": 3, "lines": [{"sku": "A-1"}]}, **base
+    )
     assert ok.payload["شعبه"] == "ونک\u200cشمالی"
 
 
@@ -137,8 +152,9 @@ def test_a_birthday_before_1900_is_refused_in_either_calendar(raw):
     assert "is before 1900-01-01 (Jalali 1278-10-11)" in error.message
 
 
-@pytest.mark.parametrize("raw", ["2025-03-21", "1404-01-01", "1900-01-01", "1278-10-11",
-                                 "1370/05/12"])
+@pytest.mark.parametrize(
+    "raw", ["2025-03-21", "1404-01-01", "1900-01-01", "1278-10-11", "1370/05/12"]
+)
 def test_a_birthday_from_1900_to_today_is_kept(raw):
     assert check_birthday(parse_date(raw), TODAY) == parse_date(raw)
 
@@ -149,16 +165,19 @@ def test_today_is_the_local_day():
     assert local_today(evening, "UTC") == date(2025, 3, 20)
 
 
-@pytest.mark.parametrize("raw, ok", [
-    ("2025-03-22 09:00Z", True),             # exactly one day ahead
-    ("2025-03-22 09:01Z", False),
-    ("1404-01-02 12:30", True),              # local time in Tehran: 09:00 UTC
-    ("1404-01-02 12:31", False),
-    ("9999-12-31", False),
-    ("1900-01-01", True),                    # local midnight, before 1900 in UTC
-    ("1899-12-31 23:59", False),
-    ("1278-10-10", False),
-])
+@pytest.mark.parametrize(
+    "raw, ok",
+    [
+        ("2025-03-22 09:00Z", True),  # exactly one day ahead
+        ("2025-03-22 09:01Z", False),
+        ("1404-01-02 12:30", True),  # local time in Tehran: 09:00 UTC
+        ("1404-01-02 12:31", False),
+        ("9999-12-31", False),
+        ("1900-01-01", True),  # local midnight, before 1900 in UTC
+        ("1899-12-31 23:59", False),
+        ("1278-10-10", False),
+    ],
+)
 def test_an_interaction_may_be_dated_from_1900_to_a_day_ahead(raw, ok):
     at = parse_datetime(raw, tz="Asia/Tehran")
     if ok:
@@ -199,14 +218,17 @@ def customers(app) -> int:
         return uow.session.scalar(select(func.count(Customer.id)))
 
 
-@pytest.mark.parametrize("args, field", [
-    (["--amount", "99999999999999999999"], "amount"),
-    (["--amount", "1000", "--at", "9999-12-31"], "occurred_at"),
-    (["--amount", "1000", "--at", "1404-01-03"], "occurred_at"),
-    (["--amount", "1000", "--at", "1850-01-01"], "occurred_at"),
-    (["--amount", "1000", "--channel", "store\x1b[2J"], "channel"),
-    (["--amount", "1000", "--payload", '{"note": "\\u0000"}'], "payload.note"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--amount", "99999999999999999999"], "amount"),
+        (["--amount", "1000", "--at", "9999-12-31"], "occurred_at"),
+        (["--amount", "1000", "--at", "1404-01-03"], "occurred_at"),
+        (["--amount", "1000", "--at", "1850-01-01"], "occurred_at"),
+        (["--amount", "1000", "--channel", "store\x1b[2J"], "channel"),
+        (["--amount", "1000", "--payload", '{"note": "\\u0000"}'], "payload.note"),
+    ],
+)
 def test_interactions_record_refuses_in_one_line_and_stores_nothing(crm_app, crm_cli, args, field):
     cid = make_customer(crm_app, "مریم رضایی", phones=["09121234567"])
     result = crm_cli("interactions", "record", str(cid), "--kind", "purchase", *args)
@@ -214,19 +236,34 @@ def test_interactions_record_refuses_in_one_line_and_stores_nothing(crm_app, crm
     assert result.stderr.count("\n") == 1 and f"field {field}:" in result.stderr
     assert "Traceback" not in result.stderr and "\x1b" not in result.stderr
     assert interactions(crm_app) == 0
-    assert crm_cli("interactions", "record", str(cid), "--kind", "purchase", "--amount",
-                   "9223372036854775807", "--at", "1404-01-02").exit_code == 0
+    assert (
+        crm_cli(
+            "interactions",
+            "record",
+            str(cid),
+            "--kind",
+            "purchase",
+            "--amount",
+            "9223372036854775807",
+            "--at",
+            "1404-01-02",
+        ).exit_code
+        == 0
+    )
     assert interactions(crm_app) == 1
 
 
-@pytest.mark.parametrize("args, field", [
-    (["--name", "مریم\x00رضایی"], "name"),
-    (["--name", "مریم", "--city", "تهران\x1b[31m"], "city"),
-    (["--name", "مریم", "--birthday", "2099-01-01"], "birthday"),
-    (["--name", "مریم", "--birthday", "1404/01/02"], "birthday"),
-    (["--name", "مریم", "--birthday", "1250/01/01"], "birthday"),
-    (["--name", "مریم", "--tag", "vip\x07"], "tag"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--name", "مریم\x00رضایی"], "name"),
+        (["--name", "مریم", "--city", "تهران\x1b[31m"], "city"),
+        (["--name", "مریم", "--birthday", "2099-01-01"], "birthday"),
+        (["--name", "مریم", "--birthday", "1404/01/02"], "birthday"),
+        (["--name", "مریم", "--birthday", "1250/01/01"], "birthday"),
+        (["--name", "مریم", "--tag", "vip\x07"], "tag"),
+    ],
+)
 def test_customers_add_refuses_in_one_line_and_stores_nothing(crm_app, crm_cli, args, field):
     result = crm_cli("customers", "add", *args)
     assert result.exit_code == 1, result
@@ -237,13 +274,20 @@ def test_customers_add_refuses_in_one_line_and_stores_nothing(crm_app, crm_cli, 
 
 def test_customers_update_refuses_the_same_values(crm_app, crm_cli):
     cid = make_customer(crm_app, "مریم رضایی")
-    for args, field in ((["--name", "مر\x00یم"], "name"), (["--address", "ونک\x1b"], "address"),
-                        (["--birthday", "2099-01-01"], "birthday"),
-                        (["--external-id", "C\x00"], "external_id")):
+    for args, field in (
+        (["--name", "مر\x00یم"], "name"),
+        (["--address", "ونک\x1b"], "address"),
+        (["--birthday", "2099-01-01"], "birthday"),
+        (["--external-id", "C\x00"], "external_id"),
+    ):
         result = crm_cli("customers", "update", str(cid), *args)
         assert result.exit_code == 1 and f"field {field}:" in result.stderr, (args, result)
-    assert crm_cli("customers", "update", str(cid), "--birthday", "1404-01-01", "--address",
-                   "ونک\nپلاک ۲").exit_code == 0
+    assert (
+        crm_cli(
+            "customers", "update", str(cid), "--birthday", "1404-01-01", "--address", "ونک\nپلاک ۲"
+        ).exit_code
+        == 0
+    )
 
 
 def test_persian_names_with_their_format_characters_are_stored(crm_app, crm_cli):

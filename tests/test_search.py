@@ -7,11 +7,19 @@ from crmcore.testing import make_customer, record_purchase
 @pytest.fixture
 def people(crm_app):
     ids = {
-        "alireza": make_customer(crm_app, "علی‌رضا کریمی", phones=["09121234567"], emails=["alireza@x.ir"],
-                                 tags=["vip"], city="تهران"),
+        "alireza": make_customer(
+            crm_app,
+            "علی‌رضا کریمی",
+            phones=["09121234567"],
+            emails=["alireza@x.ir"],
+            tags=["vip"],
+            city="تهران",
+        ),
         "ali": make_customer(crm_app, "علی کریمی", phones=["09351234567"], city="شیراز"),
         "arabic": make_customer(crm_app, "فاطمة رضائي", phones=["02188887777"], city="تهران"),
-        "english": make_customer(crm_app, "Sara Ahmadi", emails=["sara@example.com"], external_id="EXT-9"),
+        "english": make_customer(
+            crm_app, "Sara Ahmadi", emails=["sara@example.com"], external_id="EXT-9"
+        ),
         "karimian": make_customer(crm_app, "مهدی کریمیان"),
     }
     record_purchase(crm_app, ids["ali"], 1000)
@@ -34,7 +42,10 @@ def test_ranking_puts_the_exact_name_first_then_prefixes(crm_app, people):
     result = ids_for(crm_app, "علی کریمی")
     assert result[0] == people["ali"]  # exact name
     assert set(result) == {people["ali"], people["alireza"]}
-    assert ids_for(crm_app, "کریمی")[:2] == [people["ali"], people["alireza"]]  # whole word before prefix
+    assert ids_for(crm_app, "کریمی")[:2] == [
+        people["ali"],
+        people["alireza"],
+    ]  # whole word before prefix
     assert people["karimian"] in ids_for(crm_app, "کریمی")  # word prefix still matches
 
 
@@ -66,8 +77,24 @@ def test_limit(crm_app, people):
     assert len(ids_for(crm_app, "کریمی", limit=1)) == 1
 
 
-@pytest.mark.parametrize("query", ["علیرضا", "علي رضا كريمي", "کریمی", "کری", "09121234567", "1234567", "sara@",
-                                   "SARA@example.com", "EXT-9", "sara ahm", "", "nobody", "فاطمه رضایی"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "علیرضا",
+        "علي رضا كريمي",
+        "کریمی",
+        "کری",
+        "09121234567",
+        "1234567",
+        "sara@",
+        "SARA@example.com",
+        "EXT-9",
+        "sara ahm",
+        "",
+        "nobody",
+        "فاطمه رضایی",
+    ],
+)
 def test_the_cli_fast_path_answers_exactly_like_the_full_search(crm_app, people, query):
     from crmcore.services.quickfind import quick_find
     from crmcore.services.search import match_to_dict
@@ -86,18 +113,26 @@ def common_names(crm_app):
     return prefixed, whole
 
 
-def test_more_matches_than_candidates_still_rank_whole_words_first(crm_app, common_names, monkeypatch):
+def test_more_matches_than_candidates_still_rank_whole_words_first(
+    crm_app, common_names, monkeypatch
+):
     from crmcore.services import quickfind, search_plan
 
     prefixed, whole = common_names
     monkeypatch.setattr(search_plan, "CANDIDATES", 3)  # as if thousands of customers matched
     assert ids_for(crm_app, "کریمی علی")[0] == whole  # words reversed: only the word scan finds it
     assert ids_for(crm_app, "علی کریمی")[0] == whole
-    assert ids_for(crm_app, "کریمی علی", limit=20) == [whole] + prefixed[:2]  # the cap bounds the scan
-    assert [r["id"] for r in quickfind.quick_find(crm_app.url, "کریمی علی")] == [whole] + prefixed[:2]
+    assert (
+        ids_for(crm_app, "کریمی علی", limit=20) == [whole] + prefixed[:2]
+    )  # the cap bounds the scan
+    assert [r["id"] for r in quickfind.quick_find(crm_app.url, "کریمی علی")] == [whole] + prefixed[
+        :2
+    ]
 
 
-@pytest.mark.parametrize("query", ["کریمی علی", "علی کریمی", "علی کر", "عل کریمیان ۳", "علی علی", "کریمیان"])
+@pytest.mark.parametrize(
+    "query", ["کریمی علی", "علی کریمی", "علی کر", "عل کریمیان ۳", "علی علی", "کریمیان"]
+)
 def test_both_paths_agree_on_multi_word_queries(crm_app, common_names, query):
     from crmcore.services.quickfind import quick_find
     from crmcore.services.search import match_to_dict

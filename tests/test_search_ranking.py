@@ -1,5 +1,6 @@
 """The search's ranking rules, against a brute-force reference over every active customer; paging,
 the ``restrict`` clause, the token counts the search plans with, and the phone-suffix index."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,8 +45,11 @@ def reference(customers: list[dict], query: str) -> list[tuple[int, int, str]]:
         toks = search_tokens(c["name"])
         words = sp.words
         joined = [sp.compact] + ([words[1] + words[0]] if len(words) == 2 else [])
-        if words and (all(any(t.startswith(w) for t in toks) for w in words) or key.startswith(sp.key)
-                      or (len(words) > 1 and any(t.startswith(j) for t in toks for j in joined))):
+        if words and (
+            all(any(t.startswith(w) for t in toks) for w in words)
+            or key.startswith(sp.key)
+            or (len(words) > 1 and any(t.startswith(j) for t in toks for j in joined))
+        ):
             if key == sp.key:
                 score = 90
             elif key.startswith(sp.key) or key.replace(" ", "").startswith(sp.compact):
@@ -64,32 +68,57 @@ def reference(customers: list[dict], query: str) -> list[tuple[int, int, str]]:
 
 def active_customers(app) -> list[dict]:
     with app.unit_of_work(readonly=True) as uow:
-        return [{"id": c.id, "name": c.display_name, "phones": [p.e164 for p in c.phones],
-                 "emails": [e.email for e in c.emails], "external_id": c.external_id}
-                for c in uow.session.scalars(select(Customer).where(Customer.merged_into_id.is_(None),
-                                                                    Customer.forgotten_at.is_(None)))]
+        return [
+            {
+                "id": c.id,
+                "name": c.display_name,
+                "phones": [p.e164 for p in c.phones],
+                "emails": [e.email for e in c.emails],
+                "external_id": c.external_id,
+            }
+            for c in uow.session.scalars(
+                select(Customer).where(
+                    Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None)
+                )
+            )
+        ]
 
 
 def searched(app, query: str, limit: int = 500, **kw) -> list[tuple[int, int, str]]:
     with app.unit_of_work(readonly=True) as uow:
-        return [(r["id"], r["score"], r["matched"]) for r in search_customers(uow, query, limit=limit, **kw).results]
+        return [
+            (r["id"], r["score"], r["matched"])
+            for r in search_customers(uow, query, limit=limit, **kw).results
+        ]
 
 
 # --- the rules, one by one ------------------------------------------------------------------------------------
 def test_the_ranking_rules(crm_app):
-    ids = {label: make_customer(crm_app, name, **kw) for label, name, kw in [
-        ("word prefix", "رضا علیزاده", {}),
-        ("whole word", "رضا علی", {}),
-        ("long prefix", "علی اکبری نژاد", {}),
-        ("prefix", "علی رضایی", {}),
-        ("joined prefix", "علي‌رضا", {}),  # Arabic yeh, ZWNJ: "علیرضا" is typed as one word or two
-        ("exact", "علی", {}),
-        ("code", "Someone", {"external_id": "علی"}),
-    ]}
+    ids = {
+        label: make_customer(crm_app, name, **kw)
+        for label, name, kw in [
+            ("word prefix", "رضا علیزاده", {}),
+            ("whole word", "رضا علی", {}),
+            ("long prefix", "علی اکبری نژاد", {}),
+            ("prefix", "علی رضایی", {}),
+            (
+                "joined prefix",
+                "علي‌رضا",
+                {},
+            ),  # Arabic yeh, ZWNJ: "علیرضا" is typed as one word or two
+            ("exact", "علی", {}),
+            ("code", "Someone", {"external_id": "علی"}),
+        ]
+    }
     assert searched(crm_app, "علی") == [
-        (ids["code"], 100, "external_id"), (ids["exact"], 90, "name"), (ids["joined prefix"], 80, "name"),
-        (ids["prefix"], 80, "name"), (ids["long prefix"], 80, "name"), (ids["whole word"], 70, "name"),
-        (ids["word prefix"], 60, "name")]
+        (ids["code"], 100, "external_id"),
+        (ids["exact"], 90, "name"),
+        (ids["joined prefix"], 80, "name"),
+        (ids["prefix"], 80, "name"),
+        (ids["long prefix"], 80, "name"),
+        (ids["whole word"], 70, "name"),
+        (ids["word prefix"], 60, "name"),
+    ]
     assert searched(crm_app, "علیرضا")[0] == (ids["joined prefix"], 80, "name")
 
 
@@ -98,7 +127,10 @@ def test_an_exact_phone_comes_before_numbers_ending_the_same(crm_app):
     other = make_customer(crm_app, "Al", phones=["09112345678"])  # holds 1234567 inside
     suffix = make_customer(crm_app, "Bo", phones=["09351234567"])
     assert searched(crm_app, "۰۹۱۲ ۱۲۳ ۴۵۶۷") == [(owner, 100, "phone")]
-    assert searched(crm_app, "1234567") == [(suffix, 65, "phone"), (owner, 65, "phone")]  # shorter name first
+    assert searched(crm_app, "1234567") == [
+        (suffix, 65, "phone"),
+        (owner, 65, "phone"),
+    ]  # shorter name first
     assert searched(crm_app, "۰۰۰۰") == []
     assert other  # a number that merely contains the digits is no match
 
@@ -110,8 +142,28 @@ def test_a_phone_suffix_with_leading_zeros(crm_app):
 
 
 # --- against the reference, on random customers and queries --------------------------------------------------
-WORDS = ["علی", "علي", "رضا", "کریم", "كريم", "کریمی", "زهرا", "محمد", "م", "ع", "Ali", "ALI", "ali", "sara", "s",
-         "Reza", "حسین", "ح", "نازنین", "سارا"]
+WORDS = [
+    "علی",
+    "علي",
+    "رضا",
+    "کریم",
+    "كريم",
+    "کریمی",
+    "زهرا",
+    "محمد",
+    "م",
+    "ع",
+    "Ali",
+    "ALI",
+    "ali",
+    "sara",
+    "s",
+    "Reza",
+    "حسین",
+    "ح",
+    "نازنین",
+    "سارا",
+]
 JOIN = st.sampled_from([" ", " ", "\u200c", "  "])
 
 
@@ -131,34 +183,59 @@ def people(draw):
     count = draw(st.integers(1, 8))
     out = []
     for i in range(count):
-        phones = [f"09{draw(st.sampled_from(['12', '35']))}{draw(st.integers(0, 10**7 - 1)):07d}"
-                  for _ in range(draw(st.integers(0, 2)))]
-        emails = sorted({f"{draw(st.sampled_from(['ali', 'sara', 'reza.k', 'a']))}{i}@"
-                         f"{draw(st.sampled_from(['x.ir', 'mail.com']))}" for _ in range(draw(st.integers(0, 2)))})
+        phones = [
+            f"09{draw(st.sampled_from(['12', '35']))}{draw(st.integers(0, 10**7 - 1)):07d}"
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        emails = sorted(
+            {
+                f"{draw(st.sampled_from(['ali', 'sara', 'reza.k', 'a']))}{i}@"
+                f"{draw(st.sampled_from(['x.ir', 'mail.com']))}"
+                for _ in range(draw(st.integers(0, 2)))
+            }
+        )
         external_id = draw(st.sampled_from([None, None, f"C{i}", f"Ali{i}"]))
-        out.append({"name": draw(names()), "phones": phones, "emails": emails, "external_id": external_id})
+        out.append(
+            {"name": draw(names()), "phones": phones, "emails": emails, "external_id": external_id}
+        )
     return out
 
 
 def queries_for(draw, batch: list[dict]) -> list[str]:
     some = draw(st.sampled_from(batch))
     word = draw(st.sampled_from(some["name"].replace("\u200c", " ").split()))
-    qs = [word, word[:draw(st.integers(1, len(word)))], some["name"], " ".join(reversed(some["name"].split())),
-          draw(names()), draw(st.sampled_from(WORDS)), "", "nobody"]
+    qs = [
+        word,
+        word[: draw(st.integers(1, len(word)))],
+        some["name"],
+        " ".join(reversed(some["name"].split())),
+        draw(names()),
+        draw(st.sampled_from(WORDS)),
+        "",
+        "nobody",
+    ]
     if some["phones"]:
         number = draw(st.sampled_from(some["phones"]))
-        qs += [number, to_persian_digits(number), number[-draw(st.integers(4, 10)):],
-               to_persian_digits(number[-7:]), "+98 " + number[1:]]
+        qs += [
+            number,
+            to_persian_digits(number),
+            number[-draw(st.integers(4, 10)) :],
+            to_persian_digits(number[-7:]),
+            "+98 " + number[1:],
+        ]
     if some["emails"]:
         email = draw(st.sampled_from(some["emails"]))
-        qs += [email.upper(), email[:draw(st.integers(1, len(email)))]]
+        qs += [email.upper(), email[: draw(st.integers(1, len(email)))]]
     if some["external_id"]:
         qs.append(some["external_id"])
     return qs
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_search_ranks_like_the_brute_force_reference(crm_app, data):
     batch = data.draw(people())
@@ -167,8 +244,15 @@ def test_search_ranks_like_the_brute_force_reference(crm_app, data):
         for i, person in enumerate(batch):
             if person["external_id"] in {p["external_id"] for p in batch[:i]}:
                 person["external_id"] = None
-            ids.append(add_customer(uow, name=person["name"], phones=person["phones"], emails=person["emails"],
-                                    external_id=person["external_id"]).id)
+            ids.append(
+                add_customer(
+                    uow,
+                    name=person["name"],
+                    phones=person["phones"],
+                    emails=person["emails"],
+                    external_id=person["external_id"],
+                ).id
+            )
     try:
         customers = active_customers(crm_app)
         for query in queries_for(data.draw, batch):
@@ -213,11 +297,14 @@ def test_restrict_limits_the_results_to_the_customers_allowed(crm_app):
     own = Customer.owner == "agent1"
     assert [r[0] for r in searched(crm_app, "علی", restrict=own)] == [mine]
     assert [r[0] for r in searched(crm_app, "1111", restrict=own)] == [mine]
-    assert [r[0] for r in searched(crm_app, "1111", restrict=Customer.owner.in_(["agent1", "agent2"]))] == \
-        [mine, theirs]
+    assert [
+        r[0] for r in searched(crm_app, "1111", restrict=Customer.owner.in_(["agent1", "agent2"]))
+    ] == [mine, theirs]
     assert searched(crm_app, "علی", restrict=own, where=["tag=vip"]) == []
     with crm_app.unit_of_work(readonly=True) as uow:  # the ORM form too
-        assert [m.customer.id for m in find_customers(uow, "کریمی", restrict=Customer.owner == "agent2")] == [theirs]
+        assert [
+            m.customer.id for m in find_customers(uow, "کریمی", restrict=Customer.owner == "agent2")
+        ] == [theirs]
 
 
 def test_the_cli_path_runs_the_same_search(crm_app):
@@ -234,10 +321,18 @@ def test_the_cli_path_runs_the_same_search(crm_app):
 # --- what the search plans with ----------------------------------------------------------------------------
 def stored_counts(app) -> tuple[dict, dict]:
     with app.unit_of_work(readonly=True) as uow:
-        kept = dict(uow.session.execute(text(
-            "SELECT token, customers FROM customer_search_token_counts WHERE customers <> 0")).all())
-        actual = dict(uow.session.execute(text(
-            "SELECT token, count(*) FROM customer_search_tokens GROUP BY token")).all())
+        kept = dict(
+            uow.session.execute(
+                text(
+                    "SELECT token, customers FROM customer_search_token_counts WHERE customers <> 0"
+                )
+            ).all()
+        )
+        actual = dict(
+            uow.session.execute(
+                text("SELECT token, count(*) FROM customer_search_tokens GROUP BY token")
+            ).all()
+        )
     return kept, actual
 
 
@@ -251,7 +346,9 @@ def test_token_counts_follow_every_change_of_names(crm_app, tmp_path):
         update_customer(uow, a, name="علی کریم")
         merge_customers(uow, b, c)
     sheet = tmp_path / "people.csv"
-    sheet.write_text("name,phone\nعلی کریمی,09121231234\nسارا کریمی,09121231235\n", encoding="utf-8")
+    sheet.write_text(
+        "name,phone\nعلی کریمی,09121231234\nسارا کریمی,09121231235\n", encoding="utf-8"
+    )
     import_customers(crm_app, sheet)
     kept, actual = stored_counts(crm_app)
     assert kept == actual and actual["علی"] == 3 and actual["کریمی"] == 2
@@ -288,11 +385,17 @@ def test_phone_suffixes_use_the_reversed_digits_index(crm_app):
         expression = PHONE_REVERSED[conn.dialect.name]
         sql = f"SELECT customer_id FROM customer_phones WHERE {expression} >= :a AND {expression} < :b"
         if conn.dialect.name == "sqlite":
-            plan_text = " ".join(str(r) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql),
-                                                              {"a": "7654", "b": "7654" + TOP}))
+            plan_text = " ".join(
+                str(r)
+                for r in conn.execute(
+                    text("EXPLAIN QUERY PLAN " + sql), {"a": "7654", "b": "7654" + TOP}
+                )
+            )
         else:
             conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan_text = " ".join(r[0] for r in conn.execute(text("EXPLAIN " + sql), {"a": "7654", "b": "7654" + TOP}))
+            plan_text = " ".join(
+                r[0] for r in conn.execute(text("EXPLAIN " + sql), {"a": "7654", "b": "7654" + TOP})
+            )
         assert "ix_customer_phones_e164_reversed" in plan_text
         assert conn.execute(text(sql), {"a": "7654", "b": "7654" + TOP}).scalar() is not None
         assert uow.session.scalar(select(func.count()).select_from(Customer)) == 1

@@ -1,4 +1,5 @@
 """The after-commit hook the worker benchmark runs for each event: one audit row (a small, real write)."""
+
 from crmcore.workers import on_event
 
 EVENT = "bench_event"

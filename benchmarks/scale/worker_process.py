@@ -1,4 +1,5 @@
 """One benchmark worker process: python worker_process.py DB_URL BROKER_URL QUEUE NAMESPACE THREADS"""
+
 import importlib.util
 import logging
 import signal
@@ -12,15 +13,24 @@ from crmcore.workers.runner import run_worker
 
 
 def main(url, broker_url, queue, namespace, threads):
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("crmcore.workers").setLevel(logging.INFO)
-    spec = importlib.util.spec_from_file_location("bench_effect", Path(__file__).with_name("effect_plugin.py"))
+    spec = importlib.util.spec_from_file_location(
+        "bench_effect", Path(__file__).with_name("effect_plugin.py")
+    )
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
     app = CRM(url, plugins=[], extra_plugins=[("bench_effect", plugin, None)])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_worker(app, BrokerSettings(url=broker_url, queue=queue, namespace=namespace), stop, threads=int(threads))
+    run_worker(
+        app,
+        BrokerSettings(url=broker_url, queue=queue, namespace=namespace),
+        stop,
+        threads=int(threads),
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Printed per worker count: time to emit the events (outbox writes), relay publish
 (relay start → every event processed: one unit of work + one audit row per event), and the ratio to the bare
 broker's consume rate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,9 @@ def bare_broker(settings, n: int, size: int, batch: int = 1000) -> tuple[float, 
         r.rpush(q, body)
     publish = n / (time.perf_counter() - t)
     t = time.perf_counter()
-    for _ in range(n):  # reliable-queue pattern: move to an in-progress list, then remove (the "ack")
+    for _ in range(
+        n
+    ):  # reliable-queue pattern: move to an in-progress list, then remove (the "ack")
         item = r.lmove(q, q + ".ack", "LEFT", "RIGHT")
         r.lrem(q + ".ack", 1, item)
     consume = n / (time.perf_counter() - t)
@@ -99,16 +102,36 @@ def run_round(app, settings, workers: int, threads: int, events: int, customers:
     t = time.perf_counter()
     with app.unit_of_work() as uow:
         for i in range(events):
-            uow.emit("bench_event", customer_id=1 + i % customers, data={"n": i, "note": "سفارش آنلاین"})
+            uow.emit(
+                "bench_event", customer_id=1 + i % customers, data={"n": i, "note": "سفارش آنلاین"}
+            )
     emit_s = time.perf_counter() - t
     procs, logs = [], []
     for w in range(workers):
         log = open(tempfile.mktemp(prefix=f"bench-worker{w}-", suffix=".log"), "w")
         logs.append(log.name)
-        procs.append(subprocess.Popen([sys.executable, str(HERE / "worker_process.py"), app.url, settings.url,
-                                       settings.queue, settings.namespace, str(threads)], stdout=log, stderr=log))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(HERE / "worker_process.py"),
+                    app.url,
+                    settings.url,
+                    settings.queue,
+                    settings.namespace,
+                    str(threads),
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        )
     for p, log in zip(procs, logs):
-        if not wait_until(lambda: "threads on" in Path(log).read_text() or p.poll() is not None, 60) or p.poll():
+        if (
+            not wait_until(
+                lambda: "threads on" in Path(log).read_text() or p.poll() is not None, 60
+            )
+            or p.poll()
+        ):
             raise SystemExit(f"worker failed to start:\n{Path(log).read_text()}")
     broker = make_broker(settings)
     try:
@@ -131,18 +154,29 @@ def run_round(app, settings, workers: int, threads: int, events: int, customers:
         broker.close()
         for log in logs:
             os.unlink(log)
-    return {"workers": workers, "emit_rate": events / emit_s, "relay_rate": events / relay_s,
-            "end_to_end_rate": events / total_s}
+    return {
+        "workers": workers,
+        "emit_rate": events / emit_s,
+        "relay_rate": events / relay_s,
+        "end_to_end_rate": events / total_s,
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--customers", type=int, default=5_000)
     ap.add_argument("--threads", type=int, default=4, help="threads per worker process")
     ap.add_argument("--workers", default="1,2,4")
-    ap.add_argument("--broker", default=os.environ.get("CRM_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
-    ap.add_argument("--db-url", help="PostgreSQL URL; a scratch schema is created in it and dropped afterwards")
+    ap.add_argument(
+        "--broker",
+        default=os.environ.get("CRM_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+    )
+    ap.add_argument(
+        "--db-url", help="PostgreSQL URL; a scratch schema is created in it and dropped afterwards"
+    )
     args = ap.parse_args()
 
     from crmcore.app import CRM
@@ -161,18 +195,31 @@ def main() -> None:
         migrate_all(url)
     app = CRM(url, plugins=[])
     try:
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; database "
-              f"{app.engine.dialect.name}; {settings.describe()}")
-        print(f"{args.events} events over {args.customers} customers; {args.threads} threads per worker")
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; database "
+            f"{app.engine.dialect.name}; {settings.describe()}"
+        )
+        print(
+            f"{args.events} events over {args.customers} customers; {args.threads} threads per worker"
+        )
         publish, consume = bare_broker(settings, args.events, 220)
-        how = "persistent, transactions of 1000" if settings.kind == "rabbitmq" else "RPUSH one by one"
-        print(f"bare broker (same run, client library only, no database): publish {publish:,.0f} msg/s "
-              f"({how}), consume {consume:,.0f} msg/s (acked one by one)")
+        how = (
+            "persistent, transactions of 1000"
+            if settings.kind == "rabbitmq"
+            else "RPUSH one by one"
+        )
+        print(
+            f"bare broker (same run, client library only, no database): publish {publish:,.0f} msg/s "
+            f"({how}), consume {consume:,.0f} msg/s (acked one by one)"
+        )
         for workers in [int(w) for w in args.workers.split(",")]:
             r = run_round(app, settings, workers, args.threads, args.events, args.customers)
-            print(f"{workers} worker(s): emit {r['emit_rate']:,.0f} events/s, relay {r['relay_rate']:,.0f} events/s "
-                  f"({r['relay_rate'] / publish:.2f}x bare publish), end-to-end {r['end_to_end_rate']:,.0f} "
-                  f"events/s ({r['end_to_end_rate'] / consume:.3f}x bare consume)", flush=True)
+            print(
+                f"{workers} worker(s): emit {r['emit_rate']:,.0f} events/s, relay {r['relay_rate']:,.0f} events/s "
+                f"({r['relay_rate'] / publish:.2f}x bare publish), end-to-end {r['end_to_end_rate']:,.0f} "
+                f"events/s ({r['end_to_end_rate'] / consume:.3f}x bare consume)",
+                flush=True,
+            )
     finally:
         app.dispose()
         if schemas is not None:

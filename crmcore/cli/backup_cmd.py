@@ -57,7 +57,7 @@ def restore(path, yes, as_json):
     app = get_app()
     check_backup(app, path)  # a wrong or damaged file is refused before the question
     if not yes and not click.confirm(
-        f"Replace every row of {app.engine.url.render_as_string()} with the " f"backup {path}?",
+        f"Replace every row of {app.engine.url.render_as_string()} with the backup {path}?",
         default=False,
         err=True,
     ):

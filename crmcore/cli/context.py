@@ -1,4 +1,5 @@
 """Shared CLI plumbing: the lazily created application, JSON output, error translation."""
+
 from __future__ import annotations
 
 import functools
@@ -36,9 +37,11 @@ def get_app(ctx: click.Context | None = None):
 
 def pass_app(fn):
     """Decorator: call the command with the application as first argument."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(get_app(), *args, **kwargs)
+
     return wrapper
 
 

@@ -20,8 +20,12 @@ def _attrs(values):
 
 @customers.command("add")
 @click.option("--name", required=True, help="Display name, as typed (Persian or English).")
-@click.option("--kind", type=click.Choice(["person", "organisation"]), default="person", show_default=True)
-@click.option("--phone", "phones", multiple=True, help="Any format: 0912…, +98…, 0098…, Persian digits.")
+@click.option(
+    "--kind", type=click.Choice(["person", "organisation"]), default="person", show_default=True
+)
+@click.option(
+    "--phone", "phones", multiple=True, help="Any format: 0912…, +98…, 0098…, Persian digits."
+)
 @click.option("--email", "emails", multiple=True)
 @click.option("--tag", "tags", multiple=True)
 @click.option("--external-id")
@@ -31,18 +35,51 @@ def _attrs(values):
 @click.option("--owner", help="The responsible user.")
 @click.option("--consent-sms/--no-consent-sms", default=False)
 @click.option("--consent-email/--no-consent-email", default=False)
-@click.option("--attr", "attributes", multiple=True, metavar="NAME=VALUE", help="A custom attribute a plugin declares.")
+@click.option(
+    "--attr",
+    "attributes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A custom attribute a plugin declares.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stored record instead of the id.")
-def add(name, kind, phones, emails, tags, external_id, birthday, city, address, owner, consent_sms, consent_email,
-        attributes, as_json):
+def add(
+    name,
+    kind,
+    phones,
+    emails,
+    tags,
+    external_id,
+    birthday,
+    city,
+    address,
+    owner,
+    consent_sms,
+    consent_email,
+    attributes,
+    as_json,
+):
     """Add a customer; prints the new id."""
     from ..services.customers import add_customer, customer_to_dict
 
     app = get_app()
     with app.unit_of_work() as uow:
-        c = add_customer(uow, name=name, kind=kind, phones=phones, emails=emails, tags=tags, external_id=external_id,
-                         birthday=birthday, city=city, address=address, owner=owner, consent_sms=consent_sms,
-                         consent_email=consent_email, attributes=_attrs(attributes))
+        c = add_customer(
+            uow,
+            name=name,
+            kind=kind,
+            phones=phones,
+            emails=emails,
+            tags=tags,
+            external_id=external_id,
+            birthday=birthday,
+            city=city,
+            address=address,
+            owner=owner,
+            consent_sms=consent_sms,
+            consent_email=consent_email,
+            attributes=_attrs(attributes),
+        )
         data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
     if as_json:
         echo_json(data)
@@ -69,18 +106,51 @@ def add(name, kind, phones, emails, tags, external_id, birthday, city, address, 
 @click.option("--consent-email", type=click.BOOL)
 @click.option("--attr", "attributes", multiple=True, metavar="NAME=VALUE")
 @click.option("--json", "as_json", is_flag=True)
-def update(customer_id, name, kind, add_phone, remove_phone, add_email, remove_email, add_tag, remove_tag,
-           external_id, birthday, city, address, owner, consent_sms, consent_email, attributes, as_json):
+def update(
+    customer_id,
+    name,
+    kind,
+    add_phone,
+    remove_phone,
+    add_email,
+    remove_email,
+    add_tag,
+    remove_tag,
+    external_id,
+    birthday,
+    city,
+    address,
+    owner,
+    consent_sms,
+    consent_email,
+    attributes,
+    as_json,
+):
     """Change a customer's fields, phones, emails, tags or attributes."""
     from ..services.customers import customer_to_dict, update_customer
 
     app = get_app()
     with app.unit_of_work() as uow:
-        c = update_customer(uow, customer_id, name=name, add_phones=add_phone, remove_phones=remove_phone,
-                            add_emails=add_email, remove_emails=remove_email, add_tags=add_tag, remove_tags=remove_tag,
-                            attributes=_attrs(attributes), kind=kind, external_id=external_id, birthday=birthday,
-                            city=city, address=address, owner=owner, consent_sms=consent_sms,
-                            consent_email=consent_email)
+        c = update_customer(
+            uow,
+            customer_id,
+            name=name,
+            add_phones=add_phone,
+            remove_phones=remove_phone,
+            add_emails=add_email,
+            remove_emails=remove_email,
+            add_tags=add_tag,
+            remove_tags=remove_tag,
+            attributes=_attrs(attributes),
+            kind=kind,
+            external_id=external_id,
+            birthday=birthday,
+            city=city,
+            address=address,
+            owner=owner,
+            consent_sms=consent_sms,
+            consent_email=consent_email,
+        )
         data = customer_to_dict(c, calendar=app.calendar, tz=app.timezone, with_sections=False)
     if as_json:
         echo_json(data)
@@ -204,8 +274,10 @@ def _print_profile(data, customer, panels, recent, fmt, facts=(), details=None):
         ("city", data["city"] or ""),
         ("address", data["address"] or ""),
         ("owner", data["owner"] or ""),
-        ("assigned", " / ".join(x for x in (data["assigned"]["user"], data["assigned"]["team"])
-                                if x)),
+        (
+            "assigned",
+            " / ".join(x for x in (data["assigned"]["user"], data["assigned"]["team"]) if x),
+        ),
         ("consent", consent),
         ("created", fmt.date(customer.created_at) if customer.created_at else ""),
     ]
@@ -303,8 +375,9 @@ def assign(customers_, user, team, as_json):
         echo_json(rows)
         return
     for r in rows:
-        click.echo(f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, "
-                   f"team {r['team'] or '-'}")
+        click.echo(
+            f"customer {r['id']} ({r['name']}): user {r['user'] or '-'}, team {r['team'] or '-'}"
+        )
 
 
 @customers.command("merge")

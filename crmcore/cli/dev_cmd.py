@@ -7,7 +7,9 @@ def dev():
 
 
 @dev.command("hooks-doc")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout)."
+)
 @click.option("--check", is_flag=True, help="Exit 1 if --output is not current.")
 def hooks_doc(output, check):
     """Generate the hook reference (docs/hooks.md) from the hook-spec docstrings."""
@@ -17,7 +19,9 @@ def hooks_doc(output, check):
     if check:
         current = open(output, encoding="utf-8").read() if output else ""
         if current != text:
-            raise click.ClickException(f"{output} is out of date; run: crm dev hooks-doc --output {output}")
+            raise click.ClickException(
+                f"{output} is out of date; run: crm dev hooks-doc --output {output}"
+            )
         click.echo(f"{output} is current")
         return
     if output:

@@ -1,4 +1,5 @@
 """A rich progress bar (rows, rows/s, elapsed) on stderr for long imports, and the summary table."""
+
 from __future__ import annotations
 
 import sys
@@ -19,9 +20,15 @@ def import_progress(enabled: bool | None, label: str):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                   TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     state: dict = {}
 
     def on_open(table) -> None:
@@ -50,27 +57,35 @@ def print_summary(summary, as_json: bool) -> None:
         from rich.table import Table
 
         con = console()
-        title = (f"{summary.what} import{' (dry run: nothing stored)' if summary.dry_run else ''}: "
-                 f"{escape(printable(summary.file))}")
+        title = (
+            f"{summary.what} import{' (dry run: nothing stored)' if summary.dry_run else ''}: "
+            f"{escape(printable(summary.file))}"
+        )
         t = Table(title=title, show_header=False)
         for key, value in summary.counts():
             t.add_row(key.replace("_", " "), f"{value:,}")
         t.add_row("rows/s", f"{summary.rows_per_second:,.0f}")
         con.print(t)
         if summary.resumed_after is not None:
-            click.echo(f"resumed import #{summary.import_id}: rows up to {summary.resumed_after:,} "
-                       "were imported by its interrupted run (counted above)")
+            click.echo(
+                f"resumed import #{summary.import_id}: rows up to {summary.resumed_after:,} "
+                "were imported by its interrupted run (counted above)"
+            )
         if summary.ignored_columns:
-            click.echo(f"ignored columns: {printable(', '.join(summary.ignored_columns))} "
-                       "(map them with --mapping COLUMN=FIELD)")
+            click.echo(
+                f"ignored columns: {printable(', '.join(summary.ignored_columns))} "
+                "(map them with --mapping COLUMN=FIELD)"
+            )
         for r in summary.rejections[:10]:
             click.echo(printable(f"row {r.row}: {r.field + ': ' if r.field else ''}{r.reason}"))
         if summary.rejected > 10:
             click.echo(f"… and {summary.rejected - 10:,} more rejected rows")
         if summary.rejected:
-            click.echo(f"rejected rows are in {printable(summary.errors_file)}"
-                       if summary.errors_file
-                       else "give --errors FILE.csv to get every rejected row with its reason")
+            click.echo(
+                f"rejected rows are in {printable(summary.errors_file)}"
+                if summary.errors_file
+                else "give --errors FILE.csv to get every rejected row with its reason"
+            )
         for note in summary.notes[:10]:
             click.echo(printable(note))
         if len(summary.notes) > 10:
@@ -79,6 +94,8 @@ def print_summary(summary, as_json: bool) -> None:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.suppressed.items()))
             click.echo(f"history: customer messages not sent: {kinds}")
         if summary.possible_duplicates:
-            click.echo(f"{summary.possible_duplicates} groups of possible duplicates by name (crm customers duplicates)")
+            click.echo(
+                f"{summary.possible_duplicates} groups of possible duplicates by name (crm customers duplicates)"
+            )
     if summary.rejected:
         raise click.exceptions.Exit(1)

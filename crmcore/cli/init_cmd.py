@@ -13,7 +13,9 @@ def init(as_json):
     app = get_app()
     done = app.init()
     if as_json:
-        echo_json({"database": app.engine.url.render_as_string(hide_password=True), "migrated": done})
+        echo_json(
+            {"database": app.engine.url.render_as_string(hide_password=True), "migrated": done}
+        )
     else:
         click.echo(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
         click.echo(f"schema up to date for: {', '.join(done)}")

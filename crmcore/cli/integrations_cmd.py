@@ -1,4 +1,5 @@
 """``crm integrations``: the live integrations plugins contribute (SMS gateways, calendars, mailboxes…)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -48,8 +49,15 @@ def test_cmd(names, as_json):
             click.echo("no integrations are configured")
         for r in results:
             click.echo(f"{r['name']}: {'ok' if r['ok'] else 'FAILED'}")
-            click.echo(textwrap.fill(r["detail"], width=78, initial_indent="    ",
-                                     subsequent_indent="    ", break_long_words=False))
+            click.echo(
+                textwrap.fill(
+                    r["detail"],
+                    width=78,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                )
+            )
     if any(not r["ok"] for r in results):
         raise click.exceptions.Exit(1)
 
@@ -72,10 +80,16 @@ def status_cmd(names, as_json):
         click.echo("no integrations are configured")
     for r in results:
         # a no-break space inside each "name value" pair: lines wrap between pairs only
-        details = ", ".join(f"{k.replace('_', ' ')}\u00a0{v}" for k, v in r.items()
-                            if k not in ("name", "kind", "days"))
+        details = ", ".join(
+            f"{k.replace('_', ' ')}\u00a0{v}"
+            for k, v in r.items()
+            if k not in ("name", "kind", "days")
+        )
         if "days" in r:
             details = f"last {r['days']} days: {details}"
         click.echo(f"{r['name']} ({r['kind']})")
-        click.echo(textwrap.fill(details, width=78, initial_indent="    ",
-                                 subsequent_indent="    ").replace("\u00a0", " "))
+        click.echo(
+            textwrap.fill(
+                details, width=78, initial_indent="    ", subsequent_indent="    "
+            ).replace("\u00a0", " ")
+        )

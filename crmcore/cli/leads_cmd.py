@@ -1,5 +1,6 @@
 """``crm customers leads``: lead-form submissions that matched a stored customer, waiting for a
 person."""
+
 from __future__ import annotations
 
 import click
@@ -23,8 +24,10 @@ def list_(limit, as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        rows = [lead_to_dict(uow.session, lead, calendar=app.calendar, tz=app.timezone)
-                for lead in pending_leads(uow.session, limit=limit)]
+        rows = [
+            lead_to_dict(uow.session, lead, calendar=app.calendar, tz=app.timezone)
+            for lead in pending_leads(uow.session, limit=limit)
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -36,9 +39,11 @@ def list_(limit, as_json):
         c = r["customer"]
         given = ", ".join(x for x in (r["phone"], r["email"]) if x)
         has = ", ".join(c["phones"] + c["emails"]) or "no contacts"
-        for line in (f"#{r['id']}  {r['received']}  {r['name']} — {given}",
-                     f"  matches customer #{c['id']} {c['name']} by {r['matched_by']} (has: {has})",
-                     *([f"  {r['message']}"] if r["message"] else [])):
+        for line in (
+            f"#{r['id']}  {r['received']}  {r['name']} — {given}",
+            f"  matches customer #{c['id']} {c['name']} by {r['matched_by']} (has: {has})",
+            *([f"  {r['message']}"] if r["message"] else []),
+        ):
             con.print(line, markup=False, highlight=False)
     click.echo(f"{len(rows)} pending; crm customers leads accept ID | reject ID")
 

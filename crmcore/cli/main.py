@@ -1,4 +1,5 @@
 """The root ``crm`` group: global options, lazy kernel and plugin subcommands, error handling."""
+
 from __future__ import annotations
 
 import importlib
@@ -9,20 +10,43 @@ import click
 from .context import CLIState, get_app
 
 KERNEL_COMMANDS = {
-    "init": ("crmcore.cli.init_cmd:init", "Create or upgrade the schema of the kernel and enabled plugins."),
+    "init": (
+        "crmcore.cli.init_cmd:init",
+        "Create or upgrade the schema of the kernel and enabled plugins.",
+    ),
     "plugins": ("crmcore.cli.plugins_cmd:plugins", "List, inspect, enable and disable plugins."),
-    "customers": ("crmcore.cli.customers_cmd:customers", "Add, show, find, update, merge and forget customers."),
-    "interactions": ("crmcore.cli.interactions_cmd:interactions", "Record and list purchases, calls, visits…"),
+    "customers": (
+        "crmcore.cli.customers_cmd:customers",
+        "Add, show, find, update, merge and forget customers.",
+    ),
+    "interactions": (
+        "crmcore.cli.interactions_cmd:interactions",
+        "Record and list purchases, calls, visits…",
+    ),
     "reports": ("crmcore.cli.reports_cmd:reports", "List and run reports (JSON, CSV, tables)."),
     "jobs": ("crmcore.cli.jobs_cmd:jobs", "Run scheduled jobs (cron-friendly)."),
-    "integrations": ("crmcore.cli.integrations_cmd:integrations",
-                     "Live integrations (SMS gateways, calendars…): list, test, status."),
-    "demo": ("crmcore.cli.demo_cmd:demo", "Build a demo database of a Persian sample business and summarise it."),
+    "integrations": (
+        "crmcore.cli.integrations_cmd:integrations",
+        "Live integrations (SMS gateways, calendars…): list, test, status.",
+    ),
+    "demo": (
+        "crmcore.cli.demo_cmd:demo",
+        "Build a demo database of a Persian sample business and summarise it.",
+    ),
     "dev": ("crmcore.cli.dev_cmd:dev", "Developer tools: hook reference, plugin migrations."),
-    "worker": ("crmcore.cli.worker_cmd:worker", "Run a background worker (async hooks, handed-off jobs)."),
-    "outbox": ("crmcore.cli.worker_cmd:outbox", "Relay domain events to the message broker; show the backlog."),
+    "worker": (
+        "crmcore.cli.worker_cmd:worker",
+        "Run a background worker (async hooks, handed-off jobs).",
+    ),
+    "outbox": (
+        "crmcore.cli.worker_cmd:outbox",
+        "Relay domain events to the message broker; show the backlog.",
+    ),
     "web": ("crmcore.cli.web_cmd:web", "Serve the HTTP API and the web interface."),
-    "users": ("crmcore.cli.web_cmd:users", "Users of the web interface: roles, permissions, API tokens."),
+    "users": (
+        "crmcore.cli.web_cmd:users",
+        "Users of the web interface: roles, permissions, API tokens.",
+    ),
     "backup": ("crmcore.cli.backup_cmd:backup", "Back up the database while it is in use."),
     "restore": ("crmcore.cli.backup_cmd:restore", "Restore a backup and verify it."),
     "export": ("crmcore.cli.portable_cmd:export", "Write every table to JSON lines (export all)."),
@@ -106,7 +130,8 @@ def _guard_enabled(group: click.Command, plugin: str) -> click.Command:
         app = get_app(ctx)
         if not app.plugins.is_enabled(plugin):
             raise click.ClickException(
-                f"plugin {plugin!r} is installed but not enabled; run: crm plugins enable {plugin}")
+                f"plugin {plugin!r} is installed but not enabled; run: crm plugins enable {plugin}"
+            )
         return original(ctx)
 
     group.invoke = invoke
@@ -115,12 +140,25 @@ def _guard_enabled(group: click.Command, plugin: str) -> click.Command:
 
 
 @click.group(cls=CRMGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="CRM_DATABASE_URL", metavar="URL",
-              help="Database URL (default: $CRM_DATABASE_URL, else sqlite:///crm.db).")
-@click.option("--calendar", type=click.Choice(["gregorian", "jalali"]), envvar="CRM_CALENDAR",
-              help="Calendar for dates shown (default gregorian; $CRM_CALENDAR).")
-@click.option("--timezone", "tz", envvar="CRM_TIMEZONE", metavar="ZONE",
-              help="Time zone for dates shown and read (default Asia/Tehran; $CRM_TIMEZONE).")
+@click.option(
+    "--db",
+    envvar="CRM_DATABASE_URL",
+    metavar="URL",
+    help="Database URL (default: $CRM_DATABASE_URL, else sqlite:///crm.db).",
+)
+@click.option(
+    "--calendar",
+    type=click.Choice(["gregorian", "jalali"]),
+    envvar="CRM_CALENDAR",
+    help="Calendar for dates shown (default gregorian; $CRM_CALENDAR).",
+)
+@click.option(
+    "--timezone",
+    "tz",
+    envvar="CRM_TIMEZONE",
+    metavar="ZONE",
+    help="Time zone for dates shown and read (default Asia/Tehran; $CRM_TIMEZONE).",
+)
 @click.version_option(package_name="crmcore", prog_name="crm")
 @click.pass_context
 def cli(ctx, db, calendar, tz):

@@ -32,6 +32,7 @@ json_option = click.option(
 #: the width text is laid out for when stdout is not a terminal
 PIPE_WIDTH = 80
 
+
 def text_width() -> int:
     """The terminal's width, or :data:`PIPE_WIDTH` when stdout is not a terminal (``COLUMNS``
     narrower than that wins, so a test or a narrow pager gets what it asks for)."""

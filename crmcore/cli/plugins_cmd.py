@@ -29,10 +29,21 @@ def list_plugins(as_json):
     import_hooks = set(BATCH_FORMS) | set(BATCH_FORMS.values())
     table = Table("plugin", "version", "state", "requires", "hooks", "imports")
     for p in items:
-        path = ("slow: per row" if p["per_row_import_hooks"]
-                else "batch" if import_hooks & set(p["hooks"]) else "-")
-        table.add_row(p["name"], p["version"], "enabled" if p["enabled"] else "disabled",
-                      ", ".join(p["requires"]) or "-", str(len(p["hooks"])), path)
+        path = (
+            "slow: per row"
+            if p["per_row_import_hooks"]
+            else "batch"
+            if import_hooks & set(p["hooks"])
+            else "-"
+        )
+        table.add_row(
+            p["name"],
+            p["version"],
+            "enabled" if p["enabled"] else "disabled",
+            ", ".join(p["requires"]) or "-",
+            str(len(p["hooks"])),
+            path,
+        )
     console().print(table)
     slow = [p for p in items if p["per_row_import_hooks"]]
     if slow:  # imports load full records and call these row by row: several times slower
@@ -99,15 +110,33 @@ def disable(name):
 
 @plugins.command("new")
 @click.argument("name")
-@click.option("--output-dir", default="plugins", show_default=True, type=click.Path(file_okay=False),
-              help="Where the new distribution's folder is created.")
+@click.option(
+    "--output-dir",
+    default="plugins",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the new distribution's folder is created.",
+)
 @click.option("--description", help="One line saying what the plugin does.")
 @click.option("--author")
-@click.option("--events", help="Kernel events to handle, comma-separated (customer_created,interaction_recorded…).")
-@click.option("--tables/--no-tables", default=True, show_default=True, help="Whether the plugin stores tables.")
-@click.option("--no-input", is_flag=True, help="Do not ask; use the options and the template's defaults.")
-@click.option("--template", type=click.Path(exists=True, file_okay=False),
-              help="The cookiecutter template (default: templates/plugin of this checkout).")
+@click.option(
+    "--events",
+    help="Kernel events to handle, comma-separated (customer_created,interaction_recorded…).",
+)
+@click.option(
+    "--tables/--no-tables",
+    default=True,
+    show_default=True,
+    help="Whether the plugin stores tables.",
+)
+@click.option(
+    "--no-input", is_flag=True, help="Do not ask; use the options and the template's defaults."
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, file_okay=False),
+    help="The cookiecutter template (default: templates/plugin of this checkout).",
+)
 def new(name, output_dir, description, author, events, tables, no_input, template):
     """Scaffold a new plugin distribution NAME from the cookiecutter template."""
     from pathlib import Path
@@ -118,7 +147,9 @@ def new(name, output_dir, description, author, events, tables, no_input, templat
         from cookiecutter.exceptions import FailedHookException
         from cookiecutter.main import cookiecutter
     except ImportError:
-        raise ValidationError("the plugin template needs cookiecutter: pip install cookiecutter") from None
+        raise ValidationError(
+            "the plugin template needs cookiecutter: pip install cookiecutter"
+        ) from None
     if template is None:
         template = Path(__file__).resolve().parents[2] / "templates" / "plugin"
         if not template.is_dir():
@@ -127,13 +158,24 @@ def new(name, output_dir, description, author, events, tables, no_input, templat
 
     # the template's pre-generation hook checks the same, for people running cookiecutter directly
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", name):
-        raise ValidationError(f"plugin name {name!r} must be lower case letters, digits and _ "
-                              "(2-31 characters, starting with a letter)", field="name")
-    known = {"customer_created", "customer_updated", "customers_merged", "customer_forgotten", "interaction_recorded"}
+        raise ValidationError(
+            f"plugin name {name!r} must be lower case letters, digits and _ "
+            "(2-31 characters, starting with a letter)",
+            field="name",
+        )
+    known = {
+        "customer_created",
+        "customer_updated",
+        "customers_merged",
+        "customer_forgotten",
+        "interaction_recorded",
+    }
     unknown = [e.strip() for e in (events or "").split(",") if e.strip() and e.strip() not in known]
     if unknown:
-        raise ValidationError(f"unknown kernel event(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}",
-                              field="events")
+        raise ValidationError(
+            f"unknown kernel event(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}",
+            field="events",
+        )
     context = {"plugin_name": name, "has_tables": "yes" if tables else "no"}
     if description:
         context["description"] = description
@@ -142,7 +184,9 @@ def new(name, output_dir, description, author, events, tables, no_input, templat
     if events is not None:
         context["handles_events"] = events
     try:
-        path = cookiecutter(str(template), no_input=no_input, extra_context=context, output_dir=output_dir)
+        path = cookiecutter(
+            str(template), no_input=no_input, extra_context=context, output_dir=output_dir
+        )
     except FailedHookException as exc:
         raise ValidationError(f"the template refused these answers: {exc}") from None
     click.echo(f"created {path}")

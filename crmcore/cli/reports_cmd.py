@@ -15,8 +15,10 @@ def list_reports(as_json):
     from ..reports import report_registry
 
     with get_app().unit_of_work(readonly=True) as uow:
-        items = [{"name": r.name, "title": r.title, "title_fa": r.title_fa, "description": r.description}
-                 for r in report_registry(uow).values()]
+        items = [
+            {"name": r.name, "title": r.title, "title_fa": r.title_fa, "description": r.description}
+            for r in report_registry(uow).values()
+        ]
     if as_json:
         echo_json(items)
         return
@@ -28,16 +30,32 @@ def list_reports(as_json):
 @click.argument("name")
 @click.option("--from", "start", help="First day (Jalali or Gregorian).")
 @click.option("--to", "end", help="Last day, included.")
-@click.option("--period", type=click.Choice(["day", "week", "month", "jalali_month", "year", "jalali_year"]),
-              default="month", show_default=True)
-@click.option("--calendar", type=click.Choice(["gregorian", "jalali"]), help="Calendar of period labels.")
-@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="A report-specific option.")
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month", "jalali_month", "year", "jalali_year"]),
+    default="month",
+    show_default=True,
+)
+@click.option(
+    "--calendar", type=click.Choice(["gregorian", "jalali"]), help="Calendar of period labels."
+)
+@click.option(
+    "--option", "options", multiple=True, metavar="NAME=VALUE", help="A report-specific option."
+)
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Write rows to a CSV file.")
-@click.option("--raw", is_flag=True,
-              help="With --csv: values exactly as stored, for programs. Without it, text a "
-                   "spreadsheet program would run as a formula gets a leading ' ; a raw file must "
-                   "not be opened in a spreadsheet program.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write rows to a CSV file.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="With --csv: values exactly as stored, for programs. Without it, text a "
+    "spreadsheet program would run as a formula gets a leading ' ; a raw file must "
+    "not be opened in a spreadsheet program.",
+)
 def run(name, start, end, period, calendar, options, as_json, csv_path, raw):
     """Run report NAME."""
     from ..domain.dates import parse_date
@@ -50,9 +68,14 @@ def run(name, start, end, period, calendar, options, as_json, csv_path, raw):
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--option")
         k, v = item.split("=", 1)
         opts[k] = v
-    params = ReportParams(start=parse_date(start, field="from") if start else None,
-                          end=parse_date(end, field="to") if end else None,
-                          calendar=calendar or app.calendar, period=period, timezone=app.timezone, options=opts)
+    params = ReportParams(
+        start=parse_date(start, field="from") if start else None,
+        end=parse_date(end, field="to") if end else None,
+        calendar=calendar or app.calendar,
+        period=period,
+        timezone=app.timezone,
+        options=opts,
+    )
     with app.unit_of_work(readonly=True) as uow:
         result = run_report(uow, name, params)
     if csv_path:

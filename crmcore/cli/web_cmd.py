@@ -1,5 +1,6 @@
 """``crm web`` (serve the HTTP API and the web interface) and ``crm users …`` (users, roles, per-plugin
 permissions, API tokens)."""
+
 from __future__ import annotations
 
 import sys
@@ -10,21 +11,37 @@ from .context import echo_json, get_app
 
 ROLE_CHOICE = click.Choice(["admin", "manager", "agent", "read-only"])
 LEVEL_CHOICE = click.Choice(["read", "write", "manage", "admin"])
-NOTIFY_HELP = ("Channels of staff notifications besides the web list: email, sms, pop "
-               "(comma-separated; 'web' = the list only; '' = every channel the user has an address "
-               "for).")
+NOTIFY_HELP = (
+    "Channels of staff notifications besides the web list: email, sms, pop "
+    "(comma-separated; 'web' = the list only; '' = every channel the user has an address "
+    "for)."
+)
 
 
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--secure-cookies/--no-secure-cookies", default=None,
-              help="Send cookies over HTTPS only (behind a TLS proxy); default $CRM_WEB_SECURE_COOKIES.")
-@click.option("--locale", type=click.Choice(["fa", "en"]), help="Language before anyone chooses (default fa).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Processes (rate limits are counted per process).")
-@click.option("--proxy", "forwarded", metavar="ADDRESSES",
-              help="Trust X-Forwarded-For/Proto from these proxy addresses (e.g. 127.0.0.1).")
+@click.option(
+    "--secure-cookies/--no-secure-cookies",
+    default=None,
+    help="Send cookies over HTTPS only (behind a TLS proxy); default $CRM_WEB_SECURE_COOKIES.",
+)
+@click.option(
+    "--locale", type=click.Choice(["fa", "en"]), help="Language before anyone chooses (default fa)."
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes (rate limits are counted per process).",
+)
+@click.option(
+    "--proxy",
+    "forwarded",
+    metavar="ADDRESSES",
+    help="Trust X-Forwarded-For/Proto from these proxy addresses (e.g. 127.0.0.1).",
+)
 def web(host, port, secure_cookies, locale, workers, forwarded):
     """Serve the JSON API (/api/, OpenAPI at /api/openapi.json) and the web interface."""
     import os
@@ -44,9 +61,17 @@ def web(host, port, secure_cookies, locale, workers, forwarded):
     for line in check_ready(app):
         click.echo(line, err=True)
     click.echo(f"crm web: http://{host}:{port}/ (API: /api/, OpenAPI: /api/openapi.json)", err=True)
-    uvicorn.run("crmcore.web.server:application", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded or None, log_level="info",
-                server_header=False)
+    uvicorn.run(
+        "crmcore.web.server:application",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=bool(forwarded),
+        forwarded_allow_ips=forwarded or None,
+        log_level="info",
+        server_header=False,
+    )
 
 
 @click.group()
@@ -69,15 +94,27 @@ def _password(password_stdin: bool) -> str:
 @click.option("--email", help="The user's own address, for staff notifications.")
 @click.option("--phone", help="The user's own mobile, for staff notifications by SMS.")
 @click.option("--notify", metavar="CHANNELS", help=NOTIFY_HELP)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
 def add(username, role, display_name, extension, locale, email, phone, notify, password_stdin):
     """Add a user (asks for the password)."""
     from ..web.users import add_user
 
     password = _password(password_stdin)
     with get_app().unit_of_work() as uow:
-        user = add_user(uow, username, password, role, display_name=display_name, extension=extension,
-                        locale=locale, email=email, phone=phone, notify=notify)
+        user = add_user(
+            uow,
+            username,
+            password,
+            role,
+            display_name=display_name,
+            extension=extension,
+            locale=locale,
+            email=email,
+            phone=phone,
+            notify=notify,
+        )
         click.echo(f"user {user.username} added ({user.role})")
 
 
@@ -116,8 +153,18 @@ def set_(username, role, active, display_name, extension, locale, email, phone, 
     from ..web.users import update_user
 
     with get_app().unit_of_work() as uow:
-        user = update_user(uow, username, role=role, active=active, display_name=display_name, extension=extension,
-                           locale=locale, email=email, phone=phone, notify=notify)
+        user = update_user(
+            uow,
+            username,
+            role=role,
+            active=active,
+            display_name=display_name,
+            extension=extension,
+            locale=locale,
+            email=email,
+            phone=phone,
+            notify=notify,
+        )
         click.echo(f"user {user.username}: {user.role}{'' if user.active else ', inactive'}")
 
 
@@ -278,8 +325,11 @@ SCOPE_CHOICE = click.Choice(["all", "team", "own"])
 @click.argument("role", required=False, type=click.Choice(["manager", "agent", "read-only"]))
 @click.option("--read", type=SCOPE_CHOICE, help="Customers (and deals, tickets) the role may see.")
 @click.option("--write", type=SCOPE_CHOICE, help="Those it may change.")
-@click.option("--unassigned", type=click.Choice(["shared", "private"]),
-              help="Records without owner or team: everyone's (shared) or only for 'all' scopes.")
+@click.option(
+    "--unassigned",
+    type=click.Choice(["shared", "private"]),
+    help="Records without owner or team: everyone's (shared) or only for 'all' scopes.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def scope(role, read, write, unassigned, as_json):
     """Record rules: show them, or set ROLE's scopes (all, team: own and the team's, own)."""
@@ -313,9 +363,12 @@ def token():
 @click.argument("username")
 @click.argument("name")
 @click.option("--level", type=LEVEL_CHOICE, help="At most the user's level (default: the user's).")
-@click.option("--expires", metavar="LIFETIME",
-              help="Stop working after this long: 90d (days), 12h (hours), 4w (weeks). "
-                   "Default: until revoked.")
+@click.option(
+    "--expires",
+    metavar="LIFETIME",
+    help="Stop working after this long: 90d (days), 12h (hours), 4w (weeks). "
+    "Default: until revoked.",
+)
 def token_create(username, name, level, expires):
     """Create a token NAME for USERNAME; prints the secret once."""
     from ..web.users import create_token, parse_lifetime
@@ -327,8 +380,10 @@ def token_create(username, name, level, expires):
         level, until = tok.level, tok.expires_at
     click.echo(secret)
     lasts = f"until {_when(app, until)}" if until else "until revoked"
-    click.echo(f"token {name!r} for {username} ({level}, {lasts}); store it now, it is not shown "
-               "again", err=True)
+    click.echo(
+        f"token {name!r} for {username} ({level}, {lasts}); store it now, it is not shown again",
+        err=True,
+    )
 
 
 def _when(app, moment) -> str:
@@ -348,8 +403,10 @@ def token_list(username, as_json):
     with app.unit_of_work(readonly=True) as uow:
         tokens = get_user(uow.session, username).tokens
         rows = [token_to_dict(t, uow.now()) for t in tokens]
-        shown = [(t.name, t.level, row["state"], _when(app, t.last_used_at),
-                  _when(app, t.expires_at)) for t, row in zip(tokens, rows)]
+        shown = [
+            (t.name, t.level, row["state"], _when(app, t.last_used_at), _when(app, t.expires_at))
+            for t, row in zip(tokens, rows)
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -362,8 +419,12 @@ def token_list(username, as_json):
 @token.command("revoke")
 @click.argument("username")
 @click.argument("name", required=False)
-@click.option("--all", "every", is_flag=True,
-              help="Revoke every token of USERNAME (a leaked password, a leaver).")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Revoke every token of USERNAME (a leaked password, a leaver).",
+)
 def token_revoke(username, name, every):
     """Revoke the token NAME of USERNAME, or with --all every one of their tokens."""
     from ..web.users import revoke_token, revoke_tokens

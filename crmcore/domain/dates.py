@@ -1,4 +1,5 @@
 """Dates and times: Jalali and Gregorian input, UTC storage, display in the user's calendar and zone."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ from .text import to_ascii_digits
 
 DEFAULT_TIMEZONE = "Asia/Tehran"
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-_DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATETIME = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 #: the earliest day a birthday or an interaction may fall on (1278-10-11 in the Jalali calendar): an
 #: earlier one is a typing slip (a Jalali year typed where a Gregorian one was meant, a day and year
 #: swapped)
@@ -22,7 +25,20 @@ EARLIEST_DATE = date(1900, 1, 1)
 #: zone ahead of the application's); ``CRM(future_margin=…)`` or ``$CRM_FUTURE_MARGIN_HOURS`` sets
 #: another
 FUTURE_MARGIN = timedelta(days=1)
-JALALI_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"]
+JALALI_MONTHS = [
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+]
 
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
@@ -35,8 +51,10 @@ def parse_duration(raw: str | timedelta, *, field: str = "duration") -> timedelt
         return raw
     m = _DURATION.match(to_ascii_digits(str(raw or "")).strip().lower())
     if not m:
-        raise ValidationError(f"{raw!r} is not a duration (a number and s, m, h or d: 45s, 10m, "
-                              "12h, 30d)", field=field)
+        raise ValidationError(
+            f"{raw!r} is not a duration (a number and s, m, h or d: 45s, 10m, 12h, 30d)",
+            field=field,
+        )
     try:
         return timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
     except OverflowError:
@@ -79,11 +97,15 @@ def _gregorian_date(y: int, m: int, d: int, raw: str, field: str) -> date:
         try:
             return jalali_to_gregorian(y, m, d)
         except ValueError:
-            raise ValidationError(f"{raw!r} is not a date in the Jalali calendar", field=field) from None
+            raise ValidationError(
+                f"{raw!r} is not a date in the Jalali calendar", field=field
+            ) from None
     try:
         return date(y, m, d)
     except ValueError:
-        raise ValidationError(f"{raw!r} is not a date in the Gregorian calendar", field=field) from None
+        raise ValidationError(
+            f"{raw!r} is not a date in the Gregorian calendar", field=field
+        ) from None
 
 
 def parse_date(raw: str | date, *, field: str = "date") -> date:
@@ -100,13 +122,17 @@ def parse_date(raw: str | date, *, field: str = "date") -> date:
     if not m:
         compact = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
         if not compact:
-            raise ValidationError(f"{raw!r} is not a date (expected YYYY-MM-DD, Jalali or Gregorian)", field=field)
+            raise ValidationError(
+                f"{raw!r} is not a date (expected YYYY-MM-DD, Jalali or Gregorian)", field=field
+            )
         m = compact
     y, mo, d = (int(x) for x in m.groups())
     return _gregorian_date(y, mo, d, str(raw), field)
 
 
-def parse_datetime(raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, field: str = "at") -> datetime:
+def parse_datetime(
+    raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, field: str = "at"
+) -> datetime:
     """Read a moment and return it in UTC. Naive input is local time in ``tz``; a bare date is local midnight.
 
     Accepts ISO 8601 (``2024-10-06T14:30:00+03:30``, ``...Z``) and Jalali (``1403-07-15 14:30``).
@@ -114,8 +140,9 @@ def parse_datetime(raw: str | datetime | date, *, tz: str = DEFAULT_TIMEZONE, fi
     try:
         return _parse_datetime(raw, tz, field)
     except OverflowError:  # 9999-12-31 23:00 in a zone behind UTC: past Python's last datetime
-        raise ValidationError(f"{raw!r} is past the last moment that can be stored",
-                              field=field) from None
+        raise ValidationError(
+            f"{raw!r} is past the last moment that can be stored", field=field
+        ) from None
 
 
 def _parse_datetime(raw: str | datetime | date, tz: str, field: str) -> datetime:
@@ -127,7 +154,9 @@ def _parse_datetime(raw: str | datetime | date, tz: str, field: str) -> datetime
     text = to_ascii_digits(str(raw or "")).strip()
     m = _DATETIME.match(text)
     if not m:
-        return datetime.combine(parse_date(text, field=field), time(0), ZoneInfo(tz)).astimezone(timezone.utc)
+        return datetime.combine(parse_date(text, field=field), time(0), ZoneInfo(tz)).astimezone(
+            timezone.utc
+        )
     y, mo, d, hh, mm, ss, offset = m.groups()
     day = _gregorian_date(int(y), int(mo), int(d), str(raw), field)
     try:
@@ -167,8 +196,9 @@ def check_birthday(day: date, today: date, *, field: str = "birthday") -> date:
         return day
     if day > today:
         raise ValidationError(f"{_in_both_calendars(day)} is in the future", field=field)
-    raise ValidationError(f"{_in_both_calendars(day)} is before "
-                          f"{_in_both_calendars(EARLIEST_DATE)}", field=field)
+    raise ValidationError(
+        f"{_in_both_calendars(day)} is before {_in_both_calendars(EARLIEST_DATE)}", field=field
+    )
 
 
 @lru_cache(maxsize=64)
@@ -178,24 +208,39 @@ def _earliest_moment(tz: str) -> datetime:
 
 #: a moment after the first midnight of EARLIEST_DATE in every zone (UTC-12 at the latest): later
 #: ones need no look at their zone
-_AFTER_EARLIEST_EVERYWHERE = (datetime.combine(EARLIEST_DATE, time(0), timezone.utc)
-                              + timedelta(days=1))
+_AFTER_EARLIEST_EVERYWHERE = datetime.combine(EARLIEST_DATE, time(0), timezone.utc) + timedelta(
+    days=1
+)
 
 
-def check_moment(at: datetime, now: datetime, *, tz: str = DEFAULT_TIMEZONE,
-                 margin: timedelta = FUTURE_MARGIN, field: str = "occurred_at") -> datetime:
+def check_moment(
+    at: datetime,
+    now: datetime,
+    *,
+    tz: str = DEFAULT_TIMEZONE,
+    margin: timedelta = FUTURE_MARGIN,
+    field: str = "occurred_at",
+) -> datetime:
     """``at`` (UTC) if something can have happened then: at most ``margin`` after ``now`` and not
     before :data:`EARLIEST_DATE` in ``tz``; else :class:`ValidationError` naming the local day in
     both calendars."""
     if at > now + margin:
         hours = margin / timedelta(hours=1)
-        ahead = (f"{hours / 24:g} day{'s' if hours != 24 else ''}" if hours % 24 == 0
-                 else f"{hours:g} hours")
-        raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is more than {ahead} "
-                              "in the future", field=field)
+        ahead = (
+            f"{hours / 24:g} day{'s' if hours != 24 else ''}"
+            if hours % 24 == 0
+            else f"{hours:g} hours"
+        )
+        raise ValidationError(
+            f"{_in_both_calendars(to_local(at, tz).date())} is more than {ahead} in the future",
+            field=field,
+        )
     if at < _AFTER_EARLIEST_EVERYWHERE and at < _earliest_moment(tz):
-        raise ValidationError(f"{_in_both_calendars(to_local(at, tz).date())} is before "
-                              f"{_in_both_calendars(EARLIEST_DATE)}", field=field)
+        raise ValidationError(
+            f"{_in_both_calendars(to_local(at, tz).date())} is before "
+            f"{_in_both_calendars(EARLIEST_DATE)}",
+            field=field,
+        )
     return at
 
 
@@ -210,7 +255,9 @@ class CalendarDate:
         return format_date(self.value, self.calendar)
 
 
-def format_date(value: date | datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE) -> str:
+def format_date(
+    value: date | datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE
+) -> str:
     """``2024-10-06`` or, in the Jalali calendar, ``1403-07-15``. Datetimes are first put in ``tz``."""
     if value is None:
         return ""
@@ -222,11 +269,15 @@ def format_date(value: date | datetime | None, calendar: str = "gregorian", *, t
         j = jdatetime.date.fromgregorian(date=value)
         return f"{j.year:04d}-{j.month:02d}-{j.day:02d}"
     if calendar != "gregorian":
-        raise ValidationError(f"unknown calendar {calendar!r} (gregorian or jalali)", field="calendar")
+        raise ValidationError(
+            f"unknown calendar {calendar!r} (gregorian or jalali)", field="calendar"
+        )
     return value.isoformat()
 
 
-def format_datetime(value: datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE) -> str:
+def format_datetime(
+    value: datetime | None, calendar: str = "gregorian", *, tz: str = DEFAULT_TIMEZONE
+) -> str:
     if value is None:
         return ""
     local = to_local(value, tz)

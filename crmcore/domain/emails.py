@@ -1,4 +1,5 @@
 """Email addresses, stored lower-case after a syntax check."""
+
 from __future__ import annotations
 
 import re

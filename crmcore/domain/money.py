@@ -3,6 +3,7 @@
 Rial has no minor unit; a toman is 10 rials and is a display unit only (``format_money(...,
 unit="toman")``).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,32 @@ from .text import to_ascii_digits
 
 #: ISO 4217 minor-unit exponents of the currencies a business here meets.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "IRR": 0, "USD": 2, "EUR": 2, "GBP": 2, "AED": 2, "TRY": 2, "CNY": 2, "RUB": 2, "CHF": 2, "CAD": 2,
-    "AUD": 2, "SAR": 2, "QAR": 2, "AFN": 2, "INR": 2, "AMD": 2, "AZN": 2, "GEL": 2, "PKR": 2, "JPY": 0,
-    "KRW": 0, "IQD": 3, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
+    "IRR": 0,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "AED": 2,
+    "TRY": 2,
+    "CNY": 2,
+    "RUB": 2,
+    "CHF": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "SAR": 2,
+    "QAR": 2,
+    "AFN": 2,
+    "INR": 2,
+    "AMD": 2,
+    "AZN": 2,
+    "GEL": 2,
+    "PKR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "IQD": 3,
+    "KWD": 3,
+    "BHD": 3,
+    "OMR": 3,
+    "JOD": 3,
 }
 DEFAULT_CURRENCY = "IRR"
 #: the largest amount, in minor units, that an amount column holds: every one is a BIGINT (signed 64
@@ -55,7 +79,9 @@ class Money:
 
     def __add__(self, other: "Money") -> "Money":
         if other.currency != self.currency:
-            raise ValidationError(f"cannot add {other.currency} to {self.currency}", field="currency")
+            raise ValidationError(
+                f"cannot add {other.currency} to {self.currency}", field="currency"
+            )
         return Money(self.minor + other.minor, self.currency)
 
     @classmethod
@@ -66,8 +92,13 @@ class Money:
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, field: str = "amount",
-                unit: str | None = None) -> Money:
+def parse_money(
+    raw: str | int | Decimal,
+    currency: str = DEFAULT_CURRENCY,
+    *,
+    field: str = "amount",
+    unit: str | None = None,
+) -> Money:
     """Parse an amount typed by a person: Persian digits, thousands separators (1,250,000 or
     ۱٬۲۵۰٬۰۰۰).
 
@@ -80,8 +111,17 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
         currency, unit = "IRR", "toman"
     exp = currency_exponent(currency)
     if isinstance(raw, float):
-        raise ValidationError("amounts must be exact (a string, int or Decimal), not a float", field=field)
-    text = to_ascii_digits(str(raw)).strip().replace("٬", "").replace(",", "").replace("_", "").replace(" ", "")
+        raise ValidationError(
+            "amounts must be exact (a string, int or Decimal), not a float", field=field
+        )
+    text = (
+        to_ascii_digits(str(raw))
+        .strip()
+        .replace("٬", "")
+        .replace(",", "")
+        .replace("_", "")
+        .replace(" ", "")
+    )
     text = text.replace("٫", ".")
     if not _AMOUNT.match(text):
         raise ValidationError(f"{raw!r} is not an amount", field=field)
@@ -98,11 +138,15 @@ def parse_money(raw: str | int | Decimal, currency: str = DEFAULT_CURRENCY, *, f
     if scaled is None or abs(scaled) > _MAX_MINOR:
         typed = str(raw)
         shown = repr(typed) if len(typed) <= 40 else f"{typed[:30]!r}… ({len(typed)} characters)"
-        raise ValidationError(f"{shown} is out of range: the largest amount that can be stored is "
-                              f"{format_money(Money(MAX_MINOR, currency))}", field=field)
+        raise ValidationError(
+            f"{shown} is out of range: the largest amount that can be stored is "
+            f"{format_money(Money(MAX_MINOR, currency))}",
+            field=field,
+        )
     if scaled != scaled.to_integral_value():
         raise ValidationError(
-            f"{raw!r} has more decimals than {currency} allows ({exp})", field=field)
+            f"{raw!r} has more decimals than {currency} allows ({exp})", field=field
+        )
     return Money(int(scaled), currency)
 
 

@@ -3,6 +3,7 @@
 Uses the phonenumbers library (libphonenumber's metadata) with IR as the default region, after folding
 Persian/Arabic digits and the 0098 international prefix.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,9 @@ class Phone:
         """National format as Iranians write it: 0912 123 4567."""
         import phonenumbers
 
-        return phonenumbers.format_number(phonenumbers.parse(self.e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(self.e164), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
 
 
 def parse_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "phone") -> Phone:
@@ -47,7 +50,10 @@ def parse_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "phone")
     text = to_ascii_digits(str(raw)).strip()
     text = text.replace("\u200c", "").replace("\u200f", "").replace("\u200e", "")
     if not _ALLOWED.match(text):
-        raise ValidationError(f"{raw!r} is not a phone number (only digits, spaces, dashes and + are allowed)", field=field)
+        raise ValidationError(
+            f"{raw!r} is not a phone number (only digits, spaces, dashes and + are allowed)",
+            field=field,
+        )
     digits = re.sub(r"\D", "", text)
     if text.startswith("00"):
         text = "+" + digits[2:]
@@ -62,7 +68,11 @@ def parse_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "phone")
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(f"{raw!r} is not a phone number: {exc._msg}", field=field) from None
     if not phonenumbers.is_valid_number(number):
-        hint = "" if text.startswith("+") else f" (numbers without a country code are read as {region} numbers)"
+        hint = (
+            ""
+            if text.startswith("+")
+            else f" (numbers without a country code are read as {region} numbers)"
+        )
         raise ValidationError(f"{raw!r} is not a valid phone number{hint}", field=field)
     kind = phone_kind(phonenumbers.number_type(number))
     return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)

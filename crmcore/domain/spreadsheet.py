@@ -15,6 +15,7 @@ import`` reads back.
 
 Machine exports may ask for the values unchanged (``--raw``); files written so must not be opened in
 a spreadsheet program."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ The original text is always kept for display; these keys are only compared. They
 Persian keyboards and Arabic-script sources mix freely: Arabic yeh/kaf, heh with yeh/teh marbuta, alef
 variants, Persian and Arabic-Indic digits, ZWNJ and other invisible joiners, tatweel, diacritics, and case.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,18 @@ _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
 
 _LETTERS = {
-    "ي": "ی", "ى": "ی", "ئ": "ی",
+    "ي": "ی",
+    "ى": "ی",
+    "ئ": "ی",
     "ك": "ک",
-    "ۀ": "ه", "ة": "ه", "ہ": "ه", "ە": "ه",
-    "أ": "ا", "إ": "ا", "ٱ": "ا", "آ": "ا",
+    "ۀ": "ه",
+    "ة": "ه",
+    "ہ": "ه",
+    "ە": "ه",
+    "أ": "ا",
+    "إ": "ا",
+    "ٱ": "ا",
+    "آ": "ا",
     "ؤ": "و",
     "ـ": "",  # tatweel
 }
@@ -55,8 +64,11 @@ def check_text(value: str, field: str) -> str:
     found = _CONTROL.search(value)
     if found is None:
         return value
-    raise ValidationError(f"the control character U+{ord(found.group()):04X} (at character "
-                          f"{found.start() + 1}) is not allowed in text", field=field)
+    raise ValidationError(
+        f"the control character U+{ord(found.group()):04X} (at character "
+        f"{found.start() + 1}) is not allowed in text",
+        field=field,
+    )
 
 
 def _escaped(found: re.Match) -> str:
@@ -97,7 +109,9 @@ def normalize(text: str | None) -> str:
     return _normalized(text)
 
 
-@lru_cache(maxsize=65_536)  # names, cities and tags repeat: an import normalises the same text many times
+@lru_cache(
+    maxsize=65_536
+)  # names, cities and tags repeat: an import normalises the same text many times
 def _normalized(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_TABLE)
@@ -124,7 +138,9 @@ def search_tokens(text: str | None) -> frozenset[str]:
     return _search_tokens(normalize(text))
 
 
-@lru_cache(maxsize=65_536)  # names repeat across a customer list: an import indexes the same names many times
+@lru_cache(
+    maxsize=65_536
+)  # names repeat across a customer list: an import indexes the same names many times
 def _search_tokens(normalized: str) -> frozenset[str]:
     words = normalized.split(" ") if normalized else []
     out = set(words)

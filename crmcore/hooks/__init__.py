@@ -8,10 +8,16 @@ Plugins implement hooks with :data:`hookimpl`; plugins that announce their own e
 - :mod:`crmcore.hooks.web` — routes, pages, panels, boards and menu entries of the web interface.
 - :mod:`crmcore.hooks.async_events` — work done after commit by the background workers.
 """
+
 import pluggy
 
 PROJECT = "crmcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-SPEC_MODULES = ("crmcore.hooks.lifecycle", "crmcore.hooks.events", "crmcore.hooks.web", "crmcore.hooks.async_events")
+SPEC_MODULES = (
+    "crmcore.hooks.lifecycle",
+    "crmcore.hooks.events",
+    "crmcore.hooks.web",
+    "crmcore.hooks.async_events",
+)

@@ -1,4 +1,5 @@
 """Events delivered after commit, in background workers (``crm worker``; see ``docs/performance.md``)."""
+
 from __future__ import annotations
 
 from . import hookspec

@@ -5,6 +5,7 @@ write through the same ``uow.session``, and if it raises, the whole command is r
 told which plugin failed and why. Each event is also appended to the outbox table in the same transaction
 (event name = hook name) for external consumers.
 """
+
 from __future__ import annotations
 
 from . import hookspec

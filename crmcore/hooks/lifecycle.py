@@ -1,4 +1,5 @@
 """Lifecycle hooks: what a plugin contributes to the application (called outside domain events)."""
+
 from __future__ import annotations
 
 from . import hookspec

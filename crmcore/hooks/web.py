@@ -1,5 +1,6 @@
 """Web hooks: what a plugin adds to ``crm web`` (routes, pages, profile panels, boards, menu entries) and the
 event of the public lead form. The value types live in :mod:`crmcore.web.contrib`; see ``docs/web.md``."""
+
 from __future__ import annotations
 
 from . import hookspec

@@ -6,6 +6,7 @@
 - :func:`export_customers` — ``crm customers export``, which import reads back.
 - :func:`find_duplicates`, :func:`merge_certain_duplicates` — ``crm customers duplicates``.
 """
+
 from .customers import import_customers  # noqa: F401
 from .duplicates import find_duplicates, merge_certain_duplicates  # noqa: F401
 from .export import export_customers  # noqa: F401

@@ -1,5 +1,6 @@
 """One spreadsheet row → a :class:`~crmcore.services.customers.PreparedCustomer`, validated by the kernel's
 ``prepare_customer`` (and the plugins' attribute specs). Any invalid field rejects the whole row."""
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,20 @@ from .headers import ColumnMap
 _SEPARATOR = r"[;,،؛|\n]"
 SPLIT = re.compile(rf"\s*{_SEPARATOR}\s*")
 _HAS_SEPARATOR = re.compile(_SEPARATOR)
-KINDS = {"person": "person", "individual": "person", "شخص": "person", "حقیقی": "person", "فرد": "person",
-         "organisation": "organisation", "organization": "organisation", "company": "organisation",
-         "business": "organisation", "شرکت": "organisation", "سازمان": "organisation", "حقوقی": "organisation"}
+KINDS = {
+    "person": "person",
+    "individual": "person",
+    "شخص": "person",
+    "حقیقی": "person",
+    "فرد": "person",
+    "organisation": "organisation",
+    "organization": "organisation",
+    "company": "organisation",
+    "business": "organisation",
+    "شرکت": "organisation",
+    "سازمان": "organisation",
+    "حقوقی": "organisation",
+}
 YES = {"1", "true", "yes", "y", "x", "on", "بله", "آری", "اری", "اره", "دارد", "✓", "✔"}
 NO = {"0", "false", "no", "n", "off", "خیر", "نه", "ندارد", "-"}
 MULTI = ("phone", "email", "tags")  # fields a cell may hold several of
@@ -65,7 +77,9 @@ class CustomerRowReader:
         if self._attributes:
             try:
                 self._specs = attribute_specs(uow)
-            except CRMError as exc:  # two plugins disagree: every row with an attribute is rejected, as before
+            except (
+                CRMError
+            ) as exc:  # two plugins disagree: every row with an attribute is rejected, as before
                 self._specs = exc
 
     def is_blank(self, cells: list[str]) -> bool:
@@ -73,9 +87,12 @@ class CustomerRowReader:
 
     def read(self, cells: list[str]) -> RowData:
         """Validate ``cells``; raise :class:`ValidationError` naming the first bad field."""
-        if len(cells) > self.width and any(c.strip() for c in cells[self.width:]):
-            raise ValidationError(f"the row has {len(cells)} values but the header has {self.width} columns "
-                                  "(an unquoted delimiter inside a value?)", field="row")
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            raise ValidationError(
+                f"the row has {len(cells)} values but the header has {self.width} columns "
+                "(an unquoted delimiter inside a value?)",
+                field="row",
+            )
         if len(cells) < self.width:  # a short row: the missing cells are empty
             cells = cells + [""] * (self.width - len(cells))
         single: dict[str, str] = {}
@@ -103,19 +120,38 @@ class CustomerRowReader:
         phones = list(map(fast_parse_phone, multi["phone"]))
         kind_raw = single.get("kind")
         kind = KINDS.get(normalize(kind_raw), kind_raw) if kind_raw else "person"
-        sms = parse_yes_no(single["consent_sms"], "consent_sms") if "consent_sms" in single else None
-        mail = parse_yes_no(single["consent_email"], "consent_email") if "consent_email" in single else None
+        sms = (
+            parse_yes_no(single["consent_sms"], "consent_sms") if "consent_sms" in single else None
+        )
+        mail = (
+            parse_yes_no(single["consent_email"], "consent_email")
+            if "consent_email" in single
+            else None
+        )
         if attributes:
             if isinstance(self._specs, CRMError):
                 raise type(self._specs)(self._specs.message, field=self._specs.field)
-            attributes = {k: v for k, v in clean_attributes(self.uow, attributes, specs=self._specs).items()
-                          if v is not None}
+            attributes = {
+                k: v
+                for k, v in clean_attributes(self.uow, attributes, specs=self._specs).items()
+                if v is not None
+            }
         prepared = prepare_customer(
-            name=name, kind=kind, phones=phones, emails=multi["email"], tags=multi["tags"],
-            external_id=single.get("external_id"), birthday=self._birthday(single.get("birthday")),
-            city=single.get("city"), address=single.get("address"), owner=single.get("owner"),
-            consent_sms=bool(sms), consent_email=bool(mail), attributes=attributes,
-            today=self.today)
+            name=name,
+            kind=kind,
+            phones=phones,
+            emails=multi["email"],
+            tags=multi["tags"],
+            external_id=single.get("external_id"),
+            birthday=self._birthday(single.get("birthday")),
+            city=single.get("city"),
+            address=single.get("address"),
+            owner=single.get("owner"),
+            consent_sms=bool(sms),
+            consent_email=bool(mail),
+            attributes=attributes,
+            today=self.today,
+        )
         given = frozenset(single)
         if (sms is None and "consent_sms" in given) or (mail is None and "consent_email" in given):
             # a consent cell saying neither yes nor no gives nothing

@@ -17,6 +17,7 @@ plugin implements only a per-row form of those hooks (the slow path, marked by `
 list``), batches overlap (:meth:`CustomerImporter.run`): a batch's lookups run on the background
 writer's thread while the next batch is read and checked.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -51,8 +52,12 @@ FILLABLE = ("external_id", "birthday", "city", "address", "owner")
 BATCH = 2000
 #: the tables a batch's lookups read (the name search tokens, audit entries and outbox rows of the previous
 #: batch may still be waiting to be written)
-LOOKUP_TABLES = (Customer.__tablename__, CustomerPhone.__tablename__, CustomerEmail.__tablename__,
-                 CustomerTag.__tablename__)
+LOOKUP_TABLES = (
+    Customer.__tablename__,
+    CustomerPhone.__tablename__,
+    CustomerEmail.__tablename__,
+    CustomerTag.__tablename__,
+)
 
 
 Progress = Callable[[int, int], None]  # (rows so far, position in the file)
@@ -64,53 +69,111 @@ def batched(it: Iterable, n: int) -> Iterator[list]:
         yield chunk
 
 
-def import_customers(app, path: str | Path, *, on_duplicate: str = "merge", dry_run: bool = False,
-                     mapping: Iterable[str] = (), errors_path: str | Path | None = None, encoding: str | None = None,
-                     delimiter: str | None = None, sheet: str | None = None, batch_size: int = BATCH,
-                     progress: Progress | None = None, on_open: Callable[[Any], None] | None = None,
-                     on_wait: Callable[[str], None] | None = None,
-                     chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+def import_customers(
+    app,
+    path: str | Path,
+    *,
+    on_duplicate: str = "merge",
+    dry_run: bool = False,
+    mapping: Iterable[str] = (),
+    errors_path: str | Path | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    batch_size: int = BATCH,
+    progress: Progress | None = None,
+    on_open: Callable[[Any], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ImportSummary:
     """Import customers from a CSV or XLSX file, a chunk of rows per transaction (:mod:`.runs`: one
     import at a time, ``on_wait`` told when this one waits for another; an interrupted run of the
     same file is resumed); returns the summary (rejected rows are in ``summary.rejections`` and, if
     ``errors_path`` is given, in that CSV file)."""
     if on_duplicate not in ON_DUPLICATE:
-        raise ValidationError(f"{on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}", field="on_duplicate")
+        raise ValidationError(
+            f"{on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}", field="on_duplicate"
+        )
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     errors = None
     try:
-        cmap = map_columns(table.headers, CUSTOMER_ALIASES, parse_mapping(mapping), extra_prefixes=("attr.",))
+        cmap = map_columns(
+            table.headers, CUSTOMER_ALIASES, parse_mapping(mapping), extra_prefixes=("attr.",)
+        )
         if not cmap.used() & {"name", "first_name", "last_name"}:
             raise ValidationError(
                 f"no name column among {', '.join(h for h in table.headers if h)}; name one with --mapping "
-                "COLUMN=name (or first_name / last_name)", field="mapping")
-        summary = ImportSummary("customers", str(path), format=table.format, encoding=table.encoding,
-                                delimiter=table.delimiter, dry_run=dry_run, ignored_columns=list(cmap.ignored),
-                                errors_file=str(errors_path) if errors_path else None)
-        options = {"on_duplicate": on_duplicate, "mapping": list(mapping), "encoding": encoding,
-                   "delimiter": delimiter, "sheet": sheet}
-        run = ImportRun(app, "customers", path, options, summary, dry_run=dry_run, on_wait=on_wait,
-                        chunk_rows=chunk_rows)
+                "COLUMN=name (or first_name / last_name)",
+                field="mapping",
+            )
+        summary = ImportSummary(
+            "customers",
+            str(path),
+            format=table.format,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            dry_run=dry_run,
+            ignored_columns=list(cmap.ignored),
+            errors_file=str(errors_path) if errors_path else None,
+        )
+        options = {
+            "on_duplicate": on_duplicate,
+            "mapping": list(mapping),
+            "encoding": encoding,
+            "delimiter": delimiter,
+            "sheet": sheet,
+        }
+        run = ImportRun(
+            app,
+            "customers",
+            path,
+            options,
+            summary,
+            dry_run=dry_run,
+            on_wait=on_wait,
+            chunk_rows=chunk_rows,
+        )
         with run.held(), fewer_collections():
-            errors = run.errors = ErrorsFile(errors_path, table.headers, source=path,
-                                             keep_through=run.last_row if run.resumed else None)
+            errors = run.errors = ErrorsFile(
+                errors_path,
+                table.headers,
+                source=path,
+                keep_through=run.last_row if run.resumed else None,
+            )
             if on_open:
                 on_open(table)
-            after_batch = ((lambda: progress(summary.rows + summary.blank, table.position()))
-                           if progress else None)
+            after_batch = (
+                (lambda: progress(summary.rows + summary.blank, table.position()))
+                if progress
+                else None
+            )
             for chunk in run.chunks(batched(run.remaining(table.rows), batch_size)):
                 with run.transaction(chunk) as uow, background_inserts(uow.session) as writer:
                     if "first_new" not in run.extra:  # this run's first new customer (name twins)
-                        run.extra["first_new"] = (uow.session.scalar(
-                            select(Customer.id).order_by(Customer.id.desc()).limit(1)) or 0) + 1
+                        run.extra["first_new"] = (
+                            uow.session.scalar(
+                                select(Customer.id).order_by(Customer.id.desc()).limit(1)
+                            )
+                            or 0
+                        ) + 1
                     reader = CustomerRowReader(uow, cmap, table.headers)
-                    importer = CustomerImporter(uow, reader, on_duplicate, summary, errors,
-                                                Batch("import", file=Path(path).name))
+                    importer = CustomerImporter(
+                        uow,
+                        reader,
+                        on_duplicate,
+                        summary,
+                        errors,
+                        Batch("import", file=Path(path).name),
+                    )
                     importer.run(chunk, after_batch, writer)
                     if chunk.is_last():
                         importer.report_name_duplicates(run.extra["first_new"])
-                        uow.audit("import", "customers", None,
-                                  {"file": Path(path).name, **dict(summary.counts())})
+                        uow.audit(
+                            "import",
+                            "customers",
+                            None,
+                            {"file": Path(path).name, **dict(summary.counts())},
+                        )
     finally:
         if errors:
             errors.close()
@@ -129,7 +192,7 @@ class Pending:
 @attrs.define
 class Target:
     kind: str  # "db" | "new"
-    ref: int   # customer id | index in the batch's pending list
+    ref: int  # customer id | index in the batch's pending list
     why: str
 
     @property
@@ -138,8 +201,15 @@ class Target:
 
 
 class CustomerImporter:
-    def __init__(self, uow, reader: CustomerRowReader, on_duplicate: str, summary: ImportSummary,
-                 errors: ErrorsFile, batch: Batch = Batch()):
+    def __init__(
+        self,
+        uow,
+        reader: CustomerRowReader,
+        on_duplicate: str,
+        summary: ImportSummary,
+        errors: ErrorsFile,
+        batch: Batch = Batch(),
+    ):
         self.uow = uow
         self.reader = reader
         self.on_duplicate = on_duplicate
@@ -154,19 +224,30 @@ class CustomerImporter:
         #: batches overlap (:meth:`run`) on SQLite unless a plugin wants ORM customers; the ids of
         #: new customers, phones and emails are then counted here (nothing else inserts into those
         #: tables meanwhile)
-        self.overlapping = (batched_merges and not has_row_only(uow, "crm_customer_created")
-                            and uow.session.get_bind().dialect.name == "sqlite")
+        self.overlapping = (
+            batched_merges
+            and not has_row_only(uow, "crm_customer_created")
+            and uow.session.get_bind().dialect.name == "sqlite"
+        )
         self.reserve = IdCounter() if self.overlapping else reserve_ids
-        self.stored = (StoredCustomerUpdates(uow, batch=batch,
-                                             reserve=self.reserve if self.overlapping else None)
-                       if batched_merges else None)
+        self.stored = (
+            StoredCustomerUpdates(
+                uow, batch=batch, reserve=self.reserve if self.overlapping else None
+            )
+            if batched_merges
+            else None
+        )
 
     def reject(self, row: int, cells: list[str], field: str | None, reason: str) -> None:
         self.summary.reject(Rejection(row, field, reason, list(cells)), self.errors)
 
     # -- batches ---------------------------------------------------------------------------------------------
-    def run(self, batches: Iterable[list[tuple[int, list[str]]]], after_batch: Callable[[], None] | None,
-            writer: BackgroundWriter | None) -> None:
+    def run(
+        self,
+        batches: Iterable[list[tuple[int, list[str]]]],
+        after_batch: Callable[[], None] | None,
+        writer: BackgroundWriter | None,
+    ) -> None:
         """Import every batch, one after the other (:meth:`process`), or overlapping (:attr:`overlapping`,
         with a background writer): a batch's lookups are queued on the writer thread after the previous
         batch's inserts into the tables they read (:data:`LOOKUP_TABLES`, ahead of its name tokens, audit
@@ -188,23 +269,35 @@ class CustomerImporter:
                 self.finish(waiting[0], self._collected(waiting[1], lookups))
             self.uow.session.flush()  # the ORM holds nothing to write: the connection is the writer's now
             prepared = [d.prepared for _r, _c, d in read.items]
-            waiting = read, self._queue_lookup(writer, lookups, prepared, connection) if prepared else None
+            waiting = (
+                read,
+                self._queue_lookup(writer, lookups, prepared, connection) if prepared else None,
+            )
             if after_batch:
                 after_batch()
         if waiting is not None:
             self.finish(waiting[0], self._collected(waiting[1], lookups))
 
-    def _queue_lookup(self, writer: BackgroundWriter, lookups: SqliteBatchLookups, prepared: list[PreparedCustomer],
-                      connection) -> Call:
+    def _queue_lookup(
+        self,
+        writer: BackgroundWriter,
+        lookups: SqliteBatchLookups,
+        prepared: list[PreparedCustomer],
+        connection,
+    ) -> Call:
         """Queue :meth:`_lookup`'s queries for these rows on the writer thread: as :mod:`.sqlite_lookups`'
         raw queries, or (a row without phone, email or code, a value with a NUL character: rare)
         :meth:`_lookup` itself."""
         fallback = partial(self._lookup, prepared, connection)
         params = [json_param(sorted(values)) for values in batch_keys(prepared)]
         if None in params or any(not (p.external_id or p.phones or p.emails) for p in prepared):
-            return writer.submit_call(fallback, reads=LOOKUP_TABLES)  # a NUL character; a row without contacts
+            return writer.submit_call(
+                fallback, reads=LOOKUP_TABLES
+            )  # a NUL character; a row without contacts
         dbapi_connection = connection.connection.dbapi_connection
-        return writer.submit_call(partial(lookups.fetch, dbapi_connection, *params, fallback), reads=LOOKUP_TABLES)
+        return writer.submit_call(
+            partial(lookups.fetch, dbapi_connection, *params, fallback), reads=LOOKUP_TABLES
+        )
 
     def _collected(self, call: Call | None, lookups: SqliteBatchLookups) -> "Lookup | None":
         if call is None:
@@ -218,8 +311,12 @@ class CustomerImporter:
     def process(self, batch: list[tuple[int, list[str]]]) -> None:
         """One batch: read and check its rows, look their keys up, place and store them."""
         read = self.read(batch)
-        self.finish(read, self._lookup([d.prepared for _r, _c, d in read.items], self.uow.session)
-                    if read.items else None)
+        self.finish(
+            read,
+            self._lookup([d.prepared for _r, _c, d in read.items], self.uow.session)
+            if read.items
+            else None,
+        )
 
     def read(self, batch: list[tuple[int, list[str]]]) -> "ReadBatch":
         """The batch's rows checked by the reader; the rows it rejects are reported by :meth:`finish`, in
@@ -255,7 +352,15 @@ class CustomerImporter:
             self.uow.session.flush()
             self.uow.call("crm_customers_updated", customers=changed, batch=self.batch)
 
-    def _place(self, row, cells, data: RowData, lookup: "Lookup", pending: list[Pending], keys: dict[str, int]) -> None:
+    def _place(
+        self,
+        row,
+        cells,
+        data: RowData,
+        lookup: "Lookup",
+        pending: list[Pending],
+        keys: dict[str, int],
+    ) -> None:
         p = data.prepared
         targets: dict[tuple[str, int], Target] = {}
 
@@ -276,8 +381,13 @@ class CustomerImporter:
                 add("new", keys[ident], "the same name, city, birthday and address")
         if len(targets) > 1:
             described = "; ".join(self._describe(t, pending) for t in targets.values())
-            self.reject(row, cells, "row", f"it matches different customers ({described}); merge them first "
-                        "(crm customers duplicates) or correct the row")
+            self.reject(
+                row,
+                cells,
+                "row",
+                f"it matches different customers ({described}); merge them first "
+                "(crm customers duplicates) or correct the row",
+            )
             return
         if not targets:
             index = len(pending)
@@ -294,7 +404,9 @@ class CustomerImporter:
         if target.kind == "new":
             self._merge_into_pending(row, cells, data, pending[target.ref], target, keys)
         else:
-            self._merge_into_customer(row, cells, data, own_keys, lookup.customers[target.ref], lookup.ids)
+            self._merge_into_customer(
+                row, cells, data, own_keys, lookup.customers[target.ref], lookup.ids
+            )
 
     def _describe(self, t: Target, pending: list[Pending]) -> str:
         if t.kind == "db":
@@ -302,7 +414,9 @@ class CustomerImporter:
         return f"row {pending[t.ref].rows[0][0]} by {t.why}"
 
     # -- merging -------------------------------------------------------------------------------------------
-    def _merge_into_pending(self, row, cells, data: RowData, into: Pending, target: Target, keys) -> None:
+    def _merge_into_pending(
+        self, row, cells, data: RowData, into: Pending, target: Target, keys
+    ) -> None:
         current = into.prepared
         state = customer_state(current)
         change = merge_changes(state, data, self.on_duplicate)
@@ -322,8 +436,15 @@ class CustomerImporter:
             keys[key] = target.ref
         self.summary.merged += 1
 
-    def _merge_into_customer(self, row, cells, data: RowData, own_keys: list[str],
-                             customer: Customer | StoredCustomer, lookup_ids: dict) -> None:
+    def _merge_into_customer(
+        self,
+        row,
+        cells,
+        data: RowData,
+        own_keys: list[str],
+        customer: Customer | StoredCustomer,
+        lookup_ids: dict,
+    ) -> None:
         change = merge_changes(customer_state(customer), data, self.on_duplicate)
         if isinstance(change, str):
             self.reject(row, cells, "external_id", change.format(who=f"customer {customer.id}"))
@@ -334,16 +455,28 @@ class CustomerImporter:
         if not fields:
             self.summary.unchanged += 1
             return
-        arguments = {"name": fields.get("name"), "add_phones": fields.get("phones", ()),
-                     "add_emails": fields.get("emails", ()), "add_tags": fields.get("tags", ()),
-                     "attributes": fields.get("attributes") or None,
-                     **{k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields}}
+        arguments = {
+            "name": fields.get("name"),
+            "add_phones": fields.get("phones", ()),
+            "add_emails": fields.get("emails", ()),
+            "add_tags": fields.get("tags", ()),
+            "attributes": fields.get("attributes") or None,
+            **{
+                k: fields[k]
+                for k in (*FILLABLE, "kind", "consent_sms", "consent_email")
+                if k in fields
+            },
+        }
         if self.stored is not None:  # conflicts were ruled out above; a batch validator may refuse
             try:
                 self.stored.update(customer, **arguments)
             except CRMError as exc:
-                self.reject(row, cells, exc.field,
-                            f"merging into customer {customer.id} was refused: {exc.message}")
+                self.reject(
+                    row,
+                    cells,
+                    exc.field,
+                    f"merging into customer {customer.id} was refused: {exc.message}",
+                )
                 return
             self._merged(customer.id, own_keys, lookup_ids)
             return
@@ -353,15 +486,24 @@ class CustomerImporter:
         savepoint = session.begin_nested() if self.validating else None
         self.uow.importing = self.batch  # plugins with the batch forms hear of it with the batch
         try:
-            update_customer(self.uow, customer.id, flush=savepoint is not None,  # else one flush per batch
-                            **arguments)
+            update_customer(
+                self.uow,
+                customer.id,
+                flush=savepoint is not None,  # else one flush per batch
+                **arguments,
+            )
             if savepoint is not None:
                 savepoint.commit()
         except CRMError as exc:
             if savepoint is None:
                 raise
             savepoint.rollback()
-            self.reject(row, cells, exc.field, f"merging into customer {customer.id} was refused: {exc.message}")
+            self.reject(
+                row,
+                cells,
+                exc.field,
+                f"merging into customer {customer.id} was refused: {exc.message}",
+            )
             return
         finally:
             self.uow.importing = None
@@ -376,15 +518,22 @@ class CustomerImporter:
     def _store(self, pending: list[Pending]) -> None:
         if not pending:
             return
-        refused = (new_customer_refusals(self.uow, [p.prepared for p in pending], self.batch)
-                   if self.validating else {})
+        refused = (
+            new_customer_refusals(self.uow, [p.prepared for p in pending], self.batch)
+            if self.validating
+            else {}
+        )
         accepted = []
         for i, p in enumerate(pending):
             errors = refused.get(i)
             if not errors:
                 accepted.append(p.prepared)
                 continue
-            for row, cells, outcome in p.rows:  # a plugin refused the customer: every row of it is rejected
+            for (
+                row,
+                cells,
+                outcome,
+            ) in p.rows:  # a plugin refused the customer: every row of it is rejected
                 self.reject(row, cells, None, "; ".join(errors))
                 if outcome != "created":
                     setattr(self.summary, outcome, getattr(self.summary, outcome) - 1)
@@ -408,20 +557,37 @@ class CustomerImporter:
                     ids.setdefault("x:" + ext, set()).add(cid)
                 else:
                     tomb[ext] = merged
-            for ext, cid in tomb.items():  # a code kept on a merged-away record leads to the survivor
+            for (
+                ext,
+                cid,
+            ) in tomb.items():  # a code kept on a merged-away record leads to the survivor
                 ids.setdefault("x:" + ext, set()).add(self._survivor(cid, session))
         for e164, cid in active_owners(session, CustomerPhone.e164, phones):
             ids.setdefault("p:" + e164, set()).add(cid)
         for email, cid in active_owners(session, CustomerEmail.email, emails):
             ids.setdefault("e:" + email, set()).add(cid)
         identical: dict[str, int] = {}
-        keyless = {normalize(p.name)[:300] for p in prepared if not (p.external_id or p.phones or p.emails)}
+        keyless = {
+            normalize(p.name)[:300] for p in prepared if not (p.external_id or p.phones or p.emails)
+        }
         if keyless:
-            stmt = (select(Customer.id, Customer.display_name, Customer.city, Customer.birthday, Customer.address)
-                    .where(Customer.search_key.in_(keyless), active, Customer.external_id.is_(None),
-                           ~exists().where(CustomerPhone.customer_id == Customer.id),
-                           ~exists().where(CustomerEmail.customer_id == Customer.id))
-                    .order_by(Customer.id))
+            stmt = (
+                select(
+                    Customer.id,
+                    Customer.display_name,
+                    Customer.city,
+                    Customer.birthday,
+                    Customer.address,
+                )
+                .where(
+                    Customer.search_key.in_(keyless),
+                    active,
+                    Customer.external_id.is_(None),
+                    ~exists().where(CustomerPhone.customer_id == Customer.id),
+                    ~exists().where(CustomerEmail.customer_id == Customer.id),
+                )
+                .order_by(Customer.id)
+            )
             for cid, *identity in session.execute(stmt):
                 identical.setdefault(_identity_key(*identity), cid)
         wanted = {cid for s in ids.values() for cid in s} | set(identical.values())
@@ -429,8 +595,15 @@ class CustomerImporter:
         if wanted and self.stored is not None:
             customers = load_stored_customers(session, wanted)
         elif wanted:
-            stmt = (select(Customer).where(Customer.id.in_(wanted))
-                    .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)))
+            stmt = (
+                select(Customer)
+                .where(Customer.id.in_(wanted))
+                .options(
+                    selectinload(Customer.phones),
+                    selectinload(Customer.emails),
+                    selectinload(Customer.tags),
+                )
+            )
             customers = {c.id: c for c in session.scalars(stmt)}
         return Lookup(ids, identical, customers)
 
@@ -472,8 +645,11 @@ class Lookup:
 
 def batch_keys(prepared: list[PreparedCustomer]) -> tuple[set[str], set[str], set[str]]:
     """The customer codes, phones (E.164) and emails of a batch's rows, to look up."""
-    return ({p.external_id for p in prepared if p.external_id}, {ph.e164 for p in prepared for ph in p.phones},
-            {e for p in prepared for e in p.emails})
+    return (
+        {p.external_id for p in prepared if p.external_id},
+        {ph.e164 for p in prepared for ph in p.phones},
+        {e for p in prepared for e in p.emails},
+    )
 
 
 def row_keys(p: PreparedCustomer) -> list[str]:
@@ -501,8 +677,14 @@ def identity_key(p: PreparedCustomer) -> str:
 
 
 def _identity_key(name: str, city: str | None, birthday, address: str | None) -> str:
-    return "n:" + "\x1f".join([normalize(name), normalize(city), birthday.isoformat() if birthday else "",
-                               normalize(address)])
+    return "n:" + "\x1f".join(
+        [
+            normalize(name),
+            normalize(city),
+            birthday.isoformat() if birthday else "",
+            normalize(address),
+        ]
+    )
 
 
 # --- field-level merge rules ------------------------------------------------------------------------------
@@ -511,15 +693,41 @@ def customer_state(c: Customer | StoredCustomer | PreparedCustomer) -> dict[str,
         if isinstance(c, StoredCustomer):
             phones, emails, tags = list(c.phones), list(c.emails), list(c.tags)
         else:
-            phones, emails, tags = [p.e164 for p in c.phones], [e.email for e in c.emails], [t.tag for t in c.tags]
-        return {"name": c.display_name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday,
-                "city": c.city, "address": c.address, "owner": c.owner, "consent_sms": bool(c.consent_sms),
-                "consent_email": bool(c.consent_email), "attributes": dict(c.attributes or {}),
-                "phones": phones, "emails": emails, "tags": tags}
-    return {"name": c.name, "kind": c.kind, "external_id": c.external_id, "birthday": c.birthday, "city": c.city,
-            "address": c.address, "owner": c.owner, "consent_sms": c.consent_sms, "consent_email": c.consent_email,
-            "attributes": dict(c.attributes), "phones": [p.e164 for p in c.phones], "emails": list(c.emails),
-            "tags": list(c.tags)}
+            phones, emails, tags = (
+                [p.e164 for p in c.phones],
+                [e.email for e in c.emails],
+                [t.tag for t in c.tags],
+            )
+        return {
+            "name": c.display_name,
+            "kind": c.kind,
+            "external_id": c.external_id,
+            "birthday": c.birthday,
+            "city": c.city,
+            "address": c.address,
+            "owner": c.owner,
+            "consent_sms": bool(c.consent_sms),
+            "consent_email": bool(c.consent_email),
+            "attributes": dict(c.attributes or {}),
+            "phones": phones,
+            "emails": emails,
+            "tags": tags,
+        }
+    return {
+        "name": c.name,
+        "kind": c.kind,
+        "external_id": c.external_id,
+        "birthday": c.birthday,
+        "city": c.city,
+        "address": c.address,
+        "owner": c.owner,
+        "consent_sms": c.consent_sms,
+        "consent_email": c.consent_email,
+        "attributes": dict(c.attributes),
+        "phones": [p.e164 for p in c.phones],
+        "emails": list(c.emails),
+        "tags": list(c.tags),
+    }
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -528,16 +736,25 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def merge_changes(state: dict[str, Any], data: RowData, mode: str) -> tuple[dict[str, Any], list[str]] | str:
+def merge_changes(
+    state: dict[str, Any], data: RowData, mode: str
+) -> tuple[dict[str, Any], list[str]] | str:
     """What the row adds to a customer: ``(fields, notes)``, or a refusal message (customer codes differ)."""
     p = data.prepared
     if p.external_id and state["external_id"] and p.external_id != state["external_id"]:
-        return (f"the row's customer code {p.external_id!r} differs from {state['external_id']!r} of {{who}}, "
-                "which has the same phone or email")
+        return (
+            f"the row's customer code {p.external_id!r} differs from {state['external_id']!r} of {{who}}, "
+            "which has the same phone or email"
+        )
     fields: dict[str, Any] = {}
     notes: list[str] = []
-    new = {"external_id": p.external_id, "birthday": p.birthday, "city": p.city, "address": p.address,
-           "owner": p.owner}
+    new = {
+        "external_id": p.external_id,
+        "birthday": p.birthday,
+        "city": p.city,
+        "address": p.address,
+        "owner": p.owner,
+    }
     for field, value in new.items():
         if value in (None, ""):
             continue
@@ -581,7 +798,9 @@ def merge_changes(state: dict[str, Any], data: RowData, mode: str) -> tuple[dict
 
 
 def apply_to_prepared(p: PreparedCustomer, fields: dict[str, Any]) -> PreparedCustomer:
-    changes: dict[str, Any] = {k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields}
+    changes: dict[str, Any] = {
+        k: fields[k] for k in (*FILLABLE, "kind", "consent_sms", "consent_email") if k in fields
+    }
     if "name" in fields:
         changes["name"] = fields["name"]
     if "attributes" in fields:

@@ -6,6 +6,7 @@ reported for a person to decide, never merged automatically. The finder over the
 query per kind (a sort in the database); after an import that added few customers to a large table, their
 name twins are looked up through the name-token index instead (see :func:`iter_name_groups`).
 """
+
 from __future__ import annotations
 
 from itertools import chain, islice
@@ -23,22 +24,44 @@ ACTIVE = and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None)
 def _members(session, ids: list[int]) -> dict[int, dict[str, Any]]:
     out = {}
     for cid, name, city, birthday, ext in session.execute(
-            select(Customer.id, Customer.display_name, Customer.city, Customer.birthday, Customer.external_id)
-            .where(Customer.id.in_(ids))):
-        out[cid] = {"id": cid, "name": name, "city": city, "birthday": birthday.isoformat() if birthday else None,
-                    "external_id": ext}
+        select(
+            Customer.id,
+            Customer.display_name,
+            Customer.city,
+            Customer.birthday,
+            Customer.external_id,
+        ).where(Customer.id.in_(ids))
+    ):
+        out[cid] = {
+            "id": cid,
+            "name": name,
+            "city": city,
+            "birthday": birthday.isoformat() if birthday else None,
+            "external_id": ext,
+        }
     return out
 
 
 def contact_groups(session) -> list[dict[str, Any]]:
     """Customers sharing a phone or an email: ``{"match": "phone", "value": "+98…", "customers": [...]}``."""
     groups: list[dict[str, Any]] = []
-    for model, column, label in ((CustomerPhone, CustomerPhone.e164, "phone"),
-                                 (CustomerEmail, CustomerEmail.email, "email")):
-        shared = (select(column).join(Customer, Customer.id == model.customer_id).where(ACTIVE)
-                  .group_by(column).having(func.count(func.distinct(model.customer_id)) > 1))
-        rows = session.execute(select(column, model.customer_id).join(Customer, Customer.id == model.customer_id)
-                               .where(ACTIVE, column.in_(shared)).order_by(column, model.customer_id)).all()
+    for model, column, label in (
+        (CustomerPhone, CustomerPhone.e164, "phone"),
+        (CustomerEmail, CustomerEmail.email, "email"),
+    ):
+        shared = (
+            select(column)
+            .join(Customer, Customer.id == model.customer_id)
+            .where(ACTIVE)
+            .group_by(column)
+            .having(func.count(func.distinct(model.customer_id)) > 1)
+        )
+        rows = session.execute(
+            select(column, model.customer_id)
+            .join(Customer, Customer.id == model.customer_id)
+            .where(ACTIVE, column.in_(shared))
+            .order_by(column, model.customer_id)
+        ).all()
         by_value: dict[str, list[int]] = {}
         for value, cid in rows:
             if cid not in by_value.setdefault(value, []):
@@ -82,12 +105,21 @@ def _all_name_groups(session, *, min_id: int | None = None) -> Iterator[dict[str
     for column, label in ((Customer.city, "name_city"), (Customer.birthday, "name_birthday")):
         # one GROUP BY (one sort of the table), where a join on the computed key would compare every pair;
         # the group's ids come as one aggregated string (group_concat / string_agg)
-        stmt = (select(key.label("k"), column.label("v"), func.aggregate_strings(cast(Customer.id, String), ","))
-                .where(ACTIVE, column.is_not(None), Customer.search_key != "")
-                .group_by(key, column).having(func.count() > 1))
+        stmt = (
+            select(
+                key.label("k"),
+                column.label("v"),
+                func.aggregate_strings(cast(Customer.id, String), ","),
+            )
+            .where(ACTIVE, column.is_not(None), Customer.search_key != "")
+            .group_by(key, column)
+            .having(func.count() > 1)
+        )
         if min_id is not None:
             stmt = stmt.having(func.max(Customer.id) >= min_id)
-        for _k, value, ids in session.execute(stmt.order_by(key, column).execution_options(yield_per=2000)):
+        for _k, value, ids in session.execute(
+            stmt.order_by(key, column).execution_options(yield_per=2000)
+        ):
             yield _name_group(label, value, sorted(map(int, ids.split(","))))
 
 
@@ -98,16 +130,20 @@ def _near_name_groups(session, min_id: int) -> list[dict[str, Any]] | None:
     count = session.scalar(select(func.count()).select_from(Customer).where(*newer))
     if not count:
         return []
-    if count > NEAR_SHARE * (min_id - 1):  # decided before reading them: a large import's names stay unread
+    if count > NEAR_SHARE * (
+        min_id - 1
+    ):  # decided before reading them: a large import's names stay unread
         return None
     new = session.execute(select(Customer.id, Customer.search_key).where(*newer)).all()
     keys = sorted({skey.replace(" ", "") for _cid, skey in new})
     if any(len(k) >= LONGEST_TOKEN_KEY for k in keys):
         return None
     wanted = set(keys)
-    twins: dict[int, tuple[str, Any, Any]] = {}  # a token equal to a key may be another name's word or pair
+    twins: dict[
+        int, tuple[str, Any, Any]
+    ] = {}  # a token equal to a key may be another name's word or pair
     for start in range(0, len(keys), 500):
-        for cid, skey, city, birthday in _token_twins(session, keys[start:start + 500]):
+        for cid, skey, city, birthday in _token_twins(session, keys[start : start + 500]):
             key = skey.replace(" ", "")
             if key in wanted:
                 twins[cid] = (key, city, birthday)
@@ -126,18 +162,29 @@ def _near_name_groups(session, min_id: int) -> list[dict[str, Any]] | None:
 def _token_twins(session, keys: list[str]):
     """``(id, search key, city, birthday)`` of the active customers holding one of ``keys`` as a name token."""
     columns = (Customer.id, Customer.search_key, Customer.city, Customer.birthday)
-    if is_postgresql(session):  # a probe of the token index per key, whatever the statistics say (lookups.py)
+    if is_postgresql(
+        session
+    ):  # a probe of the token index per key, whatever the statistics say (lookups.py)
         wanted = values_as_rows(keys, String, "keys")
-        found = (select(*columns).join(CustomerSearchToken, CustomerSearchToken.customer_id == Customer.id)
-                 .where(CustomerSearchToken.token == wanted.c.value, ACTIVE).offset(0).lateral("found"))
+        found = (
+            select(*columns)
+            .join(CustomerSearchToken, CustomerSearchToken.customer_id == Customer.id)
+            .where(CustomerSearchToken.token == wanted.c.value, ACTIVE)
+            .offset(0)
+            .lateral("found")
+        )
         return session.execute(select(found).select_from(wanted).join(found, true())).all()
     holders = select(CustomerSearchToken.customer_id).where(CustomerSearchToken.token.in_(keys))
     return session.execute(select(*columns).where(Customer.id.in_(holders), ACTIVE)).all()
 
 
 def _name_group(label: str, value: Any, ids: list[int]) -> dict[str, Any]:
-    return {"match": label, "value": value.isoformat() if hasattr(value, "isoformat") else value, "ids": ids,
-            "certain": False}
+    return {
+        "match": label,
+        "value": value.isoformat() if hasattr(value, "isoformat") else value,
+        "ids": ids,
+        "certain": False,
+    }
 
 
 def find_duplicates(uow, *, limit: int | None = None) -> list[dict[str, Any]]:

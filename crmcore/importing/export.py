@@ -9,6 +9,7 @@ Persian correctly) unless another encoding is asked for.
 Text a spreadsheet program would run as a formula is neutralised (:mod:`crmcore.domain.spreadsheet`)
 unless ``raw`` is asked for.
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,21 +47,26 @@ YIELD = 1000
 
 def _active(where: list[str], uow):
     readable = customer_clause(uow, "read")  # record rules of the user exporting (``--as``)
-    return and_(Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None),
-                *where_conditions(uow, where),
-                *([] if readable is None else [readable]))
+    return and_(
+        Customer.merged_into_id.is_(None),
+        Customer.forgotten_at.is_(None),
+        *where_conditions(uow, where),
+        *([] if readable is None else [readable]),
+    )
 
 
 def _attribute_names(uow, condition) -> list[str]:
     names: set[str] = set()
-    for attributes in uow.session.scalars(select(Customer.attributes).where(condition)
-                                          .execution_options(yield_per=YIELD)):
+    for attributes in uow.session.scalars(
+        select(Customer.attributes).where(condition).execution_options(yield_per=YIELD)
+    ):
         names.update(attributes or {})
     return sorted(names)
 
 
-def customer_rows(uow, *, persian: bool = False, calendar: str = "gregorian", where: Iterable[str] = ()) \
-        -> tuple[list[str], Iterator[list[str]]]:
+def customer_rows(
+    uow, *, persian: bool = False, calendar: str = "gregorian", where: Iterable[str] = ()
+) -> tuple[list[str], Iterator[list[str]]]:
     """The header and a lazy iterator of rows (text cells) of the active customers matching ``where``."""
     condition = _active(list(where), uow)
     attributes = _attribute_names(uow, condition)
@@ -69,16 +75,31 @@ def customer_rows(uow, *, persian: bool = False, calendar: str = "gregorian", wh
     tz = uow.app.timezone
 
     def rows() -> Iterator[list[str]]:
-        stmt = (select(Customer).where(condition).order_by(Customer.id)
-                .options(selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags))
-                .execution_options(yield_per=YIELD))
+        stmt = (
+            select(Customer)
+            .where(condition)
+            .order_by(Customer.id)
+            .options(
+                selectinload(Customer.phones),
+                selectinload(Customer.emails),
+                selectinload(Customer.tags),
+            )
+            .execution_options(yield_per=YIELD)
+        )
         for c in uow.session.scalars(stmt):
             data: dict[str, Any] = {
-                "external_id": c.external_id or "", "name": c.display_name, "kind": values.get(c.kind, c.kind),
-                "phones": "; ".join(p.e164 for p in c.phones), "emails": "; ".join(e.email for e in c.emails),
-                "tags": "; ".join(t.tag for t in c.tags), "city": c.city or "", "address": c.address or "",
-                "birthday": format_date(c.birthday, calendar, tz=tz) if c.birthday else "", "owner": c.owner or "",
-                "consent_sms": values[bool(c.consent_sms)], "consent_email": values[bool(c.consent_email)],
+                "external_id": c.external_id or "",
+                "name": c.display_name,
+                "kind": values.get(c.kind, c.kind),
+                "phones": "; ".join(p.e164 for p in c.phones),
+                "emails": "; ".join(e.email for e in c.emails),
+                "tags": "; ".join(t.tag for t in c.tags),
+                "city": c.city or "",
+                "address": c.address or "",
+                "birthday": format_date(c.birthday, calendar, tz=tz) if c.birthday else "",
+                "owner": c.owner or "",
+                "consent_sms": values[bool(c.consent_sms)],
+                "consent_email": values[bool(c.consent_email)],
             }
             row = [data[f] for f, _en, _fa in COLUMNS]
             row += [_text((c.attributes or {}).get(a)) for a in attributes]
@@ -95,9 +116,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def export_customers(uow, path: str | Path, *, persian: bool = False, calendar: str = "gregorian",
-                     where: Iterable[str] = (), encoding: str = "utf-8-sig", fmt: str | None = None,
-                     raw: bool = False) -> int:
+def export_customers(
+    uow,
+    path: str | Path,
+    *,
+    persian: bool = False,
+    calendar: str = "gregorian",
+    where: Iterable[str] = (),
+    encoding: str = "utf-8-sig",
+    fmt: str | None = None,
+    raw: bool = False,
+) -> int:
     """Write the customers to ``path`` (``.csv`` or ``.xlsx``, or ``fmt``); returns how many were
     written. ``raw``: cells exactly as stored, for programs (never to open in a spreadsheet)."""
     path = Path(path)
@@ -127,8 +156,11 @@ def export_customers(uow, path: str | Path, *, persian: bool = False, calendar: 
                 writer.writerow(safe_row(row, raw=raw))
                 count += 1
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"a value cannot be written in {encoding}: {exc.object[exc.start:exc.end]!r}; "
-                              "use UTF-8", field="encoding") from None
+        raise ValidationError(
+            f"a value cannot be written in {encoding}: {exc.object[exc.start : exc.end]!r}; "
+            "use UTF-8",
+            field="encoding",
+        ) from None
     except LookupError:
         raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
     return count

@@ -7,6 +7,7 @@ on Iran's metadata patterns compiled once here (:func:`iran_number_type` follows
 ``phonenumbers.number_type`` step by step; a property test compares the two). Anything else, and anything
 the checks refuse, goes to the kernel's ``parse_phone`` so its exact error message is kept.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ from ..domain.text import to_ascii_digits
 
 _INVISIBLE = {0x200C: None, 0x200E: None, 0x200F: None}  # exactly what parse_phone drops
 #: to_ascii_digits and dropping the invisible marks in one pass (to_ascii_digits maps nothing else)
-_CLEAN = str.maketrans({**{ord(c): to_ascii_digits(c) for c in "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩"}, **_INVISIBLE})
+_CLEAN = str.maketrans(
+    {**{ord(c): to_ascii_digits(c) for c in "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩"}, **_INVISIBLE}
+)
 #: what people type between the digits: every whitespace character (none lies beyond U+3000) and - . ( ) /
 _SEPARATORS = "-.()/" + "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 #: _CLEAN and dropping the separators, in one pass: one ``str.translate`` instead of a translate, a strip
@@ -48,22 +51,40 @@ def _iran_patterns():
         return (f"(?=(?:{lengths})\\Z)" if lengths else "") + f"(?:{d.national_number_pattern})"
 
     same = bool(md.same_mobile_and_fixed_line_pattern)
-    typed = [(getattr(t, name), source(getattr(md, attr))) for name, attr in (
-        ("PREMIUM_RATE", "premium_rate"), ("TOLL_FREE", "toll_free"), ("SHARED_COST", "shared_cost"),
-        ("VOIP", "voip"), ("PERSONAL_NUMBER", "personal_number"), ("PAGER", "pager"), ("UAN", "uan"),
-        ("VOICEMAIL", "voicemail"), ("FIXED_LINE", "fixed_line"))]
+    typed = [
+        (getattr(t, name), source(getattr(md, attr)))
+        for name, attr in (
+            ("PREMIUM_RATE", "premium_rate"),
+            ("TOLL_FREE", "toll_free"),
+            ("SHARED_COST", "shared_cost"),
+            ("VOIP", "voip"),
+            ("PERSONAL_NUMBER", "personal_number"),
+            ("PAGER", "pager"),
+            ("UAN", "uan"),
+            ("VOICEMAIL", "voicemail"),
+            ("FIXED_LINE", "fixed_line"),
+        )
+    ]
     if not same:
         typed.append((t.MOBILE, source(md.mobile)))
     typed = [(kind, src) for kind, src in typed if src is not None]
     alternation = re.compile("|".join(f"(?P<t{i}>{src})" for i, (_kind, src) in enumerate(typed)))
     kinds = {f"t{i}": kind for i, (kind, _src) in enumerate(typed)}
     general, mobile = source(md.general_desc), source(md.mobile)
-    return (re.compile(general) if general else None, alternation, kinds,
-            re.compile(mobile) if mobile else None, same, t)
+    return (
+        re.compile(general) if general else None,
+        alternation,
+        kinds,
+        re.compile(mobile) if mobile else None,
+        same,
+        t,
+    )
 
 
 _PATTERNS: list = []  # _iran_patterns() once loaded (a cached call costs more than the lookups below)
-_KINDS: dict[int, str] = {}  # number type → the kernel's kind (phone_kind), filled as valid types are met
+_KINDS: dict[
+    int, str
+] = {}  # number type → the kernel's kind (phone_kind), filled as valid types are met
 
 
 def _load_patterns() -> tuple:
@@ -80,7 +101,9 @@ def iran_number_type(nsn: str) -> int:
     if m is None:
         return t.UNKNOWN
     kind = kinds[m.lastgroup]
-    if kind == t.FIXED_LINE and (same or (mobile is not None and mobile.fullmatch(nsn) is not None)):
+    if kind == t.FIXED_LINE and (
+        same or (mobile is not None and mobile.fullmatch(nsn) is not None)
+    ):
         return t.FIXED_LINE_OR_MOBILE
     return kind
 
@@ -98,8 +121,9 @@ def fast_parse_phone(raw: str, *, field: str = "phone") -> Phone:
     if kind is None:  # a type met for the first time, or no type at all
         import phonenumbers
 
-        if ntype == phonenumbers.PhoneNumberType.UNKNOWN:  # not valid: parse_phone gives its exact error
+        if (
+            ntype == phonenumbers.PhoneNumberType.UNKNOWN
+        ):  # not valid: parse_phone gives its exact error
             return parse_phone(raw, region=DEFAULT_REGION, field=field)
         kind = _KINDS[ntype] = phone_kind(ntype)
     return Phone("+98" + national, kind)
-

@@ -18,6 +18,7 @@ external id is taken as already imported when an interaction stored before this 
 kind, time, amount and currency (each stored interaction answers for one row); "before this run" is
 kept across a resume, so a resumed import does not count its own earlier chunks as already imported.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,15 +81,30 @@ class Item:
     customer_id: int | None = None
 
 
-def import_interactions(app, path: str | Path, *, create_customers: bool = False, dry_run: bool = False,
-                        mapping: Iterable[str] = (), errors_path: str | Path | None = None,
-                        encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
-                        kind: str | None = None, currency: str | None = None, unit: str | None = None,
-                        channel: str | None = None, batch_size: int = BATCH, progress: Progress | None = None,
-                        on_open: Callable[[Any], None] | None = None, in_memory: bool = False,
-                        on_wait: Callable[[str], None] | None = None,
-                        chunk_rows: int = CHUNK_ROWS, history: bool = False,
-                        history_days: int | None = None) -> ImportSummary:
+def import_interactions(
+    app,
+    path: str | Path,
+    *,
+    create_customers: bool = False,
+    dry_run: bool = False,
+    mapping: Iterable[str] = (),
+    errors_path: str | Path | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    kind: str | None = None,
+    currency: str | None = None,
+    unit: str | None = None,
+    channel: str | None = None,
+    batch_size: int = BATCH,
+    progress: Progress | None = None,
+    on_open: Callable[[Any], None] | None = None,
+    in_memory: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    history: bool = False,
+    history_days: int | None = None,
+) -> ImportSummary:
     """Import an interaction history, a chunk of rows per transaction (:mod:`.runs`; ``on_wait`` is
     told when this import waits for another); ``kind``/``currency``/``unit``/``channel`` fill
     columns the file lacks (or cells left empty). ``history``: the rows are past events; plugins see
@@ -99,21 +115,51 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
     table = open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     try:
         cmap = _column_map(table.headers, list(mapping), defaults)
-        summary = ImportSummary("interactions", str(path), format=table.format,
-                                encoding=table.encoding, delimiter=table.delimiter, dry_run=dry_run,
-                                errors_file=str(errors_path) if errors_path else None)
+        summary = ImportSummary(
+            "interactions",
+            str(path),
+            format=table.format,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            dry_run=dry_run,
+            errors_file=str(errors_path) if errors_path else None,
+        )
     finally:
         table.close()
-    options = {"create_customers": create_customers, "mapping": list(mapping), "encoding": encoding,
-               "delimiter": delimiter, "sheet": sheet, **defaults,
-               **({"history": True} if history else {}),
-               **({"history_days": history_days} if history_days is not None else {})}
-    run = ImportRun(app, "interactions", path, options, summary, dry_run=dry_run, on_wait=on_wait,
-                    chunk_rows=chunk_rows)
-    args = dict(create_customers=create_customers, errors_path=errors_path, encoding=encoding,
-                delimiter=delimiter, sheet=sheet, defaults=defaults, batch_size=batch_size,
-                progress=progress, on_open=on_open, cmap=cmap, history=history,
-                history_days=history_days)
+    options = {
+        "create_customers": create_customers,
+        "mapping": list(mapping),
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "sheet": sheet,
+        **defaults,
+        **({"history": True} if history else {}),
+        **({"history_days": history_days} if history_days is not None else {}),
+    }
+    run = ImportRun(
+        app,
+        "interactions",
+        path,
+        options,
+        summary,
+        dry_run=dry_run,
+        on_wait=on_wait,
+        chunk_rows=chunk_rows,
+    )
+    args = dict(
+        create_customers=create_customers,
+        errors_path=errors_path,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        defaults=defaults,
+        batch_size=batch_size,
+        progress=progress,
+        on_open=on_open,
+        cmap=cmap,
+        history=history,
+        history_days=history_days,
+    )
     with run.held(), fewer_collections():
         if not in_memory and SORTED_FROM not in run.extra:
             try:
@@ -125,7 +171,9 @@ def import_interactions(app, path: str | Path, *, create_customers: bool = False
 
 def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]) -> ColumnMap:
     hand = parse_mapping(mapping)
-    cmap = map_columns(headers, INTERACTION_ALIASES, hand, extra_prefixes=("payload.",), catch_all="payload.")
+    cmap = map_columns(
+        headers, INTERACTION_ALIASES, hand, extra_prefixes=("payload.",), catch_all="payload."
+    )
     fields = list(cmap.fields)
     if "customer" not in fields:
         fallback = {header_key(a) for a in INTERACTION_CUSTOMER_FALLBACK}
@@ -134,20 +182,43 @@ def _column_map(headers: list[str], mapping: list[str], defaults: dict[str, Any]
                 fields[i] = "customer"
                 break
         else:
-            raise ValidationError(f"no customer column among {', '.join(h for h in headers if h)}; name it with "
-                                  "--mapping COLUMN=customer (a customer code, phone or email)", field="mapping")
+            raise ValidationError(
+                f"no customer column among {', '.join(h for h in headers if h)}; name it with "
+                "--mapping COLUMN=customer (a customer code, phone or email)",
+                field="mapping",
+            )
     if "occurred_at" not in fields:
-        raise ValidationError("no date column (occurred_at, date, تاریخ…); name it with --mapping COLUMN=occurred_at",
-                              field="mapping")
+        raise ValidationError(
+            "no date column (occurred_at, date, تاریخ…); name it with --mapping COLUMN=occurred_at",
+            field="mapping",
+        )
     if "kind" not in fields and not defaults["kind"]:
-        raise ValidationError("no kind column; give --kind (purchase, refund, call, visit…) or --mapping COLUMN=kind",
-                              field="mapping")
+        raise ValidationError(
+            "no kind column; give --kind (purchase, refund, call, visit…) or --mapping COLUMN=kind",
+            field="mapping",
+        )
     return ColumnMap(tuple(fields), cmap.ignored)
 
 
-def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, errors_path, encoding,
-             delimiter, sheet, defaults, batch_size, progress, on_open, cmap,
-             history, history_days) -> ImportSummary:
+def _attempt(
+    app,
+    path,
+    run: ImportRun,
+    *,
+    in_memory: bool,
+    create_customers,
+    errors_path,
+    encoding,
+    delimiter,
+    sheet,
+    defaults,
+    batch_size,
+    progress,
+    on_open,
+    cmap,
+    history,
+    history_days,
+) -> ImportSummary:
     """Import the rows after the run's last committed one: streamed, a chunk per transaction; or (a
     row older than one already announced for its customer: :class:`OutOfOrder`) ``in_memory``:
     sorted by date first (:class:`Spool`), then a chunk per transaction as well."""
@@ -162,17 +233,28 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
             spool = Spool(cmap, app.timezone)
             spool.fill(r for r in table.rows if r[0] > run.extra[SORTED_FROM])
             rows: Iterable[tuple[int, list[str]]] = spool.rows(skip=done)
-            keep = (run.extra[SORTED_FROM] if run.extra[SORTED_FROM] > 1 or done else None,
-                    spool.first_rows(done))
+            keep = (
+                run.extra[SORTED_FROM] if run.extra[SORTED_FROM] > 1 or done else None,
+                spool.first_rows(done),
+            )
         else:
             rows = run.remaining(table.rows)
             keep = (run.last_row if run.last_row > 1 else None, frozenset())
-        errors = run.errors = ErrorsFile(errors_path, table.headers, source=path,
-                                         keep_through=keep[0], keep_rows=keep[1])
+        errors = run.errors = ErrorsFile(
+            errors_path, table.headers, source=path, keep_through=keep[0], keep_rows=keep[1]
+        )
         if on_open:
             on_open(table)
-        imp = InteractionImporter(cmap, table.headers, defaults, create_customers, summary, errors,
-                                  history=history, history_days=history_days)
+        imp = InteractionImporter(
+            cmap,
+            table.headers,
+            defaults,
+            create_customers,
+            summary,
+            errors,
+            history=history,
+            history_days=history_days,
+        )
         for chunk in run.chunks(batched(rows, batch_size)):
             with run.transaction(chunk) as uow, background_inserts(uow.session):
                 imp.bind(uow, run)
@@ -187,8 +269,12 @@ def _attempt(app, path, run: ImportRun, *, in_memory: bool, create_customers, er
                     run.extra[SORTED_DONE] = done
                     chunk.last_row = run.extra[SORTED_FROM]  # a resume starts from the spool
                 if chunk.is_last():
-                    uow.audit("import", "interactions", None,
-                              {"file": Path(path).name, **dict(summary.counts())})
+                    uow.audit(
+                        "import",
+                        "interactions",
+                        None,
+                        {"file": Path(path).name, **dict(summary.counts())},
+                    )
             # counted up to the commit: plugins may accrue what a chunk recorded just before it
             summary.add_suppressed(uow.suppressed)
     finally:
@@ -225,13 +311,16 @@ class Spool:
 
     def fill(self, rows: Iterable[tuple[int, list[str]]]) -> None:
         for part in batched(rows, BATCH):
-            self._db.executemany("INSERT INTO spool VALUES (?, ?, ?)",
-                                 [(self._key(c), r, json.dumps(c)) for r, c in part])
+            self._db.executemany(
+                "INSERT INTO spool VALUES (?, ?, ?)",
+                [(self._key(c), r, json.dumps(c)) for r, c in part],
+            )
         self._db.commit()
 
     def _sorted(self, skip: int, limit: int = -1):
-        return self._db.execute("SELECT row, cells FROM spool ORDER BY at, row LIMIT ? OFFSET ?",
-                                (limit, skip))
+        return self._db.execute(
+            "SELECT row, cells FROM spool ORDER BY at, row LIMIT ? OFFSET ?", (limit, skip)
+        )
 
     def rows(self, *, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
         for row, cells in self._sorted(skip):
@@ -262,15 +351,29 @@ def _as_phone(ref: str) -> str | None:
 
 def _payload_value(text: str) -> Any:
     """Whole numbers become ints (``"3"`` → 3, not ``"007"``); everything else stays exact text."""
-    if text.isdigit() and text.isascii() and (text == "0" or not text.startswith("0")) and len(text) < 16:
+    if (
+        text.isdigit()
+        and text.isascii()
+        and (text == "0" or not text.startswith("0"))
+        and len(text) < 16
+    ):
         return int(text)
     return text
 
 
 class InteractionImporter:
-    def __init__(self, cmap: ColumnMap, headers: list[str], defaults: dict[str, Any],
-                 create_customers: bool, summary: ImportSummary, errors: ErrorsFile, *,
-                 history: bool = False, history_days: int | None = None):
+    def __init__(
+        self,
+        cmap: ColumnMap,
+        headers: list[str],
+        defaults: dict[str, Any],
+        create_customers: bool,
+        summary: ImportSummary,
+        errors: ErrorsFile,
+        *,
+        history: bool = False,
+        history_days: int | None = None,
+    ):
         self.history = history
         self.history_days = history_days
         self.fields = cmap.fields
@@ -324,9 +427,11 @@ class InteractionImporter:
         return items
 
     def read(self, row: int, cells: list[str]) -> Item:
-        if len(cells) > self.width and any(c.strip() for c in cells[self.width:]):
-            raise ValidationError(f"the row has {len(cells)} values but the header has {self.width} columns",
-                                  field="row")
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            raise ValidationError(
+                f"the row has {len(cells)} values but the header has {self.width} columns",
+                field="row",
+            )
         values: dict[str, str] = {}
         payload: dict[str, Any] = {}
         for field, cell in zip(self.fields, cells):
@@ -339,7 +444,9 @@ class InteractionImporter:
                 values[field] = value
         ref = values.get("customer", "")
         if not ref:
-            raise ValidationError("the customer is missing (a customer code, phone or email)", field="customer")
+            raise ValidationError(
+                "the customer is missing (a customer code, phone or email)", field="customer"
+            )
         # looked up (PostgreSQL refuses a NUL even there) and maybe stored
         check_text(ref, "customer")
         name = values.get("customer_name")
@@ -348,16 +455,25 @@ class InteractionImporter:
         if not values.get("occurred_at"):
             raise ValidationError("the date is missing", field="occurred_at")
         kind = values.get("kind") or self.defaults["kind"]
-        p = prepare_interaction(kind=kind, occurred_at=self._moment(values["occurred_at"]), now=self.now, tz=self.tz,
-                                channel=values.get("channel") or self.defaults["channel"],
-                                direction=values.get("direction"), amount=values.get("amount"),
-                                currency=values.get("currency") or self.defaults["currency"],
-                                external_id=values.get("external_id"), payload=payload,
-                                unit=values.get("unit") or self.defaults["unit"],
-                                margin=self.margin)
+        p = prepare_interaction(
+            kind=kind,
+            occurred_at=self._moment(values["occurred_at"]),
+            now=self.now,
+            tz=self.tz,
+            channel=values.get("channel") or self.defaults["channel"],
+            direction=values.get("direction"),
+            amount=values.get("amount"),
+            currency=values.get("currency") or self.defaults["currency"],
+            external_id=values.get("external_id"),
+            payload=payload,
+            unit=values.get("unit") or self.defaults["unit"],
+            margin=self.margin,
+        )
         if p.kind not in self.kinds:
-            raise ValidationError(f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
-                                  field="kind")
+            raise ValidationError(
+                f"unknown interaction kind {p.kind!r} (known: {', '.join(sorted(self.kinds))})",
+                field="kind",
+            )
         return Item(row, cells, ref, name, p)
 
     def _moment(self, raw: str):
@@ -385,15 +501,22 @@ class InteractionImporter:
                 self.refs.update(created)
                 problems.update(failed)
             for ref in unknown - set(self.refs) - set(problems):
-                problems[ref] = (f"no customer has the code, phone or email {ref!r} "
-                                 "(give --create-customers to create missing customers)")
+                problems[ref] = (
+                    f"no customer has the code, phone or email {ref!r} "
+                    "(give --create-customers to create missing customers)"
+                )
         else:
             problems = {}
         kept = []
         for it in items:
             cid = self.refs.get(it.ref)
             if cid is None:
-                self.reject(it.row, it.cells, "customer", problems.get(it.ref, f"unknown customer {it.ref!r}"))
+                self.reject(
+                    it.row,
+                    it.cells,
+                    "customer",
+                    problems.get(it.ref, f"unknown customer {it.ref!r}"),
+                )
                 continue
             it.customer_id = cid
             kept.append(it)
@@ -405,8 +528,11 @@ class InteractionImporter:
         problems: dict[str, str] = {}
         for cid, ext, merged, forgotten in customers_by_external_id(session, refs):
             while merged is not None:
-                cid, merged, forgotten = session.execute(select(Customer.id, Customer.merged_into_id,
-                                                                Customer.forgotten_at).where(Customer.id == merged)).one()
+                cid, merged, forgotten = session.execute(
+                    select(Customer.id, Customer.merged_into_id, Customer.forgotten_at).where(
+                        Customer.id == merged
+                    )
+                ).one()
             if forgotten is None:
                 found[ext] = cid
         rest = refs - set(found)
@@ -431,11 +557,15 @@ class InteractionImporter:
                 if len(ids) == 1:
                     found[ref] = next(iter(ids))
                 else:
-                    problems[ref] = (f"{value} belongs to customers {', '.join(map(str, sorted(ids)))}; "
-                                     "merge them first (crm customers duplicates)")
+                    problems[ref] = (
+                        f"{value} belongs to customers {', '.join(map(str, sorted(ids)))}; "
+                        "merge them first (crm customers duplicates)"
+                    )
         return found, problems
 
-    def _create(self, refs: list[str], names: dict[str, str | None]) -> tuple[dict[str, int], dict[str, str]]:
+    def _create(
+        self, refs: list[str], names: dict[str, str | None]
+    ) -> tuple[dict[str, int], dict[str, str]]:
         prepared, keys, failed = [], [], {}
         for ref in refs:
             fields: dict[str, Any] = {"name": names.get(ref) or ref}
@@ -480,8 +610,9 @@ class InteractionImporter:
         self._record(items, self.batch)
 
     def _record(self, items: list[Item], batch: Batch) -> None:
-        record_interactions(self.uow, [(it.customer_id, it.prepared) for it in items],
-                            self._customers, batch=batch)
+        record_interactions(
+            self.uow, [(it.customer_id, it.prepared) for it in items], self._customers, batch=batch
+        )
         self.summary.recorded += len(items)
 
     def _customers(self, ids: set[int]) -> dict[int, Customer]:
@@ -493,7 +624,9 @@ class InteractionImporter:
     def _new_only(self, items: list[Item]) -> list[Item]:
         session = self.uow.session
         session.flush()
-        exts = {(it.prepared.kind, it.prepared.external_id) for it in items if it.prepared.external_id}
+        exts = {
+            (it.prepared.kind, it.prepared.external_id) for it in items if it.prepared.external_id
+        }
         stored: dict[tuple[str, str], int] = {}
         by_kind: dict[str, set[str]] = {}
         for k, ext in exts:
@@ -501,7 +634,9 @@ class InteractionImporter:
         for k, wanted in by_kind.items():
             for ext, iid in stored_external_ids(session, k, wanted).items():
                 stored[(k, ext)] = iid
-        need = {it.customer_id for it in items if not it.prepared.external_id} - set(self.seen_before)
+        need = {it.customer_id for it in items if not it.prepared.external_id} - set(
+            self.seen_before
+        )
         if need and self.start_max:
             self._load_fingerprints(need)
         kept, in_chunk = [], set()
@@ -514,14 +649,23 @@ class InteractionImporter:
                     self.summary.already_imported += 1
                     continue
                 if iid is not None or key in in_chunk:
-                    self.reject(it.row, it.cells, "external_id",
-                                f"another row of this file already has {p.kind} external id {p.external_id!r}")
+                    self.reject(
+                        it.row,
+                        it.cells,
+                        "external_id",
+                        f"another row of this file already has {p.kind} external id {p.external_id!r}",
+                    )
                     continue
                 in_chunk.add(key)
             else:
                 seen = self.seen_before.get(it.customer_id)
                 if seen:
-                    fp = (p.kind, p.occurred_at, p.money.minor if p.money else None, p.money.currency if p.money else None)
+                    fp = (
+                        p.kind,
+                        p.occurred_at,
+                        p.money.minor if p.money else None,
+                        p.money.currency if p.money else None,
+                    )
                     if seen[fp] > 0:
                         seen[fp] -= 1
                         self.summary.already_imported += 1
@@ -533,11 +677,26 @@ class InteractionImporter:
         for cid in customer_ids:
             self.seen_before[cid] = Counter()
         rows = self.uow.session.execute(
-            select(Interaction.customer_id, Interaction.kind, Interaction.occurred_at, Interaction.amount_minor,
-                   Interaction.currency, func.count())
-            .where(Interaction.customer_id.in_(customer_ids), Interaction.id <= self.start_max,
-                   Interaction.external_id.is_(None))
-            .group_by(Interaction.customer_id, Interaction.kind, Interaction.occurred_at, Interaction.amount_minor,
-                      Interaction.currency))
+            select(
+                Interaction.customer_id,
+                Interaction.kind,
+                Interaction.occurred_at,
+                Interaction.amount_minor,
+                Interaction.currency,
+                func.count(),
+            )
+            .where(
+                Interaction.customer_id.in_(customer_ids),
+                Interaction.id <= self.start_max,
+                Interaction.external_id.is_(None),
+            )
+            .group_by(
+                Interaction.customer_id,
+                Interaction.kind,
+                Interaction.occurred_at,
+                Interaction.amount_minor,
+                Interaction.currency,
+            )
+        )
         for cid, kind, at, minor, cur, n in rows:
             self.seen_before[cid][(kind, at, minor, cur)] = n

@@ -13,6 +13,7 @@ a new statement for every batch.
 Each lookup takes the unit of work's session or its connection (the customer import runs them on the
 background writer's thread with the connection when a batch needs more than :mod:`.sqlite_lookups` does).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -32,8 +33,11 @@ def is_postgresql(db) -> bool:
 
 def values_as_rows(values: list[Any], sql_type, name: str):
     """``unnest(:values) AS wanted(value)`` — the values as rows, for a lateral probe per value."""
-    return func.unnest(bindparam(name, values, type_=ARRAY(sql_type))).table_valued("value").render_derived(
-        name="wanted")
+    return (
+        func.unnest(bindparam(name, values, type_=ARRAY(sql_type)))
+        .table_valued("value")
+        .render_derived(name="wanted")
+    )
 
 
 def json_param(values: list[Any]) -> str | None:
@@ -67,14 +71,23 @@ def active_owners(session, column, values: Iterable[str]) -> list[tuple[str, int
         wanted = values_as_rows(values, String, "values")
         # OFFSET 0 keeps the planner from flattening the probe into a join it would plan from estimates
         owner = select(model.customer_id).where(column == wanted.c.value).offset(0).lateral("owner")
-        pairs = session.execute(select(wanted.c.value, owner.c.customer_id).select_from(wanted)
-                                .join(owner, true())).all()
-    elif (as_json := json_values(values)) is not None:  # one statement, the customers' state included
+        pairs = session.execute(
+            select(wanted.c.value, owner.c.customer_id).select_from(wanted).join(owner, true())
+        ).all()
+    elif (
+        as_json := json_values(values)
+    ) is not None:  # one statement, the customers' state included
         wanted, params = as_json
         alive = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
-        return [tuple(r) for r in session.execute(
-            select(column, model.customer_id).join(Customer, Customer.id == model.customer_id)
-            .where(column.in_(wanted), *alive), params)]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(column, model.customer_id)
+                .join(Customer, Customer.id == model.customer_id)
+                .where(column.in_(wanted), *alive),
+                params,
+            )
+        ]
     else:
         pairs = session.execute(select(column, model.customer_id).where(column.in_(values))).all()
     if not pairs:
@@ -91,7 +104,12 @@ def active_customers(session, ids: Iterable[int]) -> set[int]:
     alive = (Customer.merged_into_id.is_(None), Customer.forgotten_at.is_(None))
     if is_postgresql(session):
         wanted = values_as_rows(ids, BigInteger, "ids")
-        found = select(Customer.id).where(Customer.id == wanted.c.value, *alive).offset(0).lateral("found")
+        found = (
+            select(Customer.id)
+            .where(Customer.id == wanted.c.value, *alive)
+            .offset(0)
+            .lateral("found")
+        )
         return set(session.scalars(select(found.c.id).select_from(wanted).join(found, true())))
     return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), *alive)))
 
@@ -104,18 +122,37 @@ def stored_external_ids(session, kind: str, external_ids: Iterable[str]) -> dict
         return {}
     if is_postgresql(session):
         values = values_as_rows(wanted, String, "exts")
-        found = (select(Interaction.id).where(Interaction.kind == kind, Interaction.external_id == values.c.value)
-                 .limit(1).lateral("found"))
-        return dict(session.execute(select(values.c.value, found.c.id).select_from(values).join(found, true())).all())
+        found = (
+            select(Interaction.id)
+            .where(Interaction.kind == kind, Interaction.external_id == values.c.value)
+            .limit(1)
+            .lateral("found")
+        )
+        return dict(
+            session.execute(
+                select(values.c.value, found.c.id).select_from(values).join(found, true())
+            ).all()
+        )
     columns = (Interaction.external_id, Interaction.id)
     if (as_json := json_values(wanted)) is not None:
-        return dict(session.execute(select(*columns).where(Interaction.kind == kind,
-                                                           Interaction.external_id.in_(as_json[0])), as_json[1]).all())
-    return dict(session.execute(select(*columns).where(Interaction.kind == kind,
-                                                       Interaction.external_id.in_(wanted))).all())
+        return dict(
+            session.execute(
+                select(*columns).where(
+                    Interaction.kind == kind, Interaction.external_id.in_(as_json[0])
+                ),
+                as_json[1],
+            ).all()
+        )
+    return dict(
+        session.execute(
+            select(*columns).where(Interaction.kind == kind, Interaction.external_id.in_(wanted))
+        ).all()
+    )
 
 
-def customers_by_external_id(session, external_ids: Iterable[str]) -> list[tuple[int, str, int | None, Any]]:
+def customers_by_external_id(
+    session, external_ids: Iterable[str]
+) -> list[tuple[int, str, int | None, Any]]:
     """``(id, external id, merged into, forgotten at)`` of the customers with these codes (merged and
     forgotten ones included: the caller follows merges)."""
     wanted = sorted(set(external_ids))
@@ -124,9 +161,19 @@ def customers_by_external_id(session, external_ids: Iterable[str]) -> list[tuple
     columns = (Customer.id, Customer.external_id, Customer.merged_into_id, Customer.forgotten_at)
     if is_postgresql(session):
         values = values_as_rows(wanted, String, "codes")
-        found = select(*columns).where(Customer.external_id == values.c.value).limit(1).lateral("found")
-        return [tuple(r) for r in session.execute(select(found).select_from(values).join(found, true()))]
+        found = (
+            select(*columns).where(Customer.external_id == values.c.value).limit(1).lateral("found")
+        )
+        return [
+            tuple(r) for r in session.execute(select(found).select_from(values).join(found, true()))
+        ]
     if (as_json := json_values(wanted)) is not None:
-        return [tuple(r) for r in session.execute(select(*columns).where(Customer.external_id.in_(as_json[0])),
-                                                  as_json[1])]
-    return [tuple(r) for r in session.execute(select(*columns).where(Customer.external_id.in_(wanted)))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(*columns).where(Customer.external_id.in_(as_json[0])), as_json[1]
+            )
+        ]
+    return [
+        tuple(r) for r in session.execute(select(*columns).where(Customer.external_id.in_(wanted)))
+    ]

@@ -60,8 +60,11 @@ class DryRun(Exception):
 def sandbox(app) -> Iterator[Any]:
     """``app`` itself on PostgreSQL (a transaction there holds no lock others wait for); on SQLite
     an app on a temporary copy of its database, with the same plugins and settings."""
-    if app.engine.dialect.name != "sqlite" or not make_url(app.url).database or \
-            make_url(app.url).database == ":memory:":
+    if (
+        app.engine.dialect.name != "sqlite"
+        or not make_url(app.url).database
+        or make_url(app.url).database == ":memory:"
+    ):
         yield app
         return
     from ..app import CRM
@@ -69,13 +72,21 @@ def sandbox(app) -> Iterator[Any]:
     source = Path(make_url(app.url).database)
     with tempfile.TemporaryDirectory(prefix="crm-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
-        with closing(sqlite3.connect(source, timeout=30)) as src, \
-                closing(sqlite3.connect(copy)) as target:
+        with (
+            closing(sqlite3.connect(source, timeout=30)) as src,
+            closing(sqlite3.connect(copy)) as target,
+        ):
             src.backup(target)  # one step: a snapshot, while writers go on (WAL)
-        twin = CRM(make_url(app.url).set(database=str(copy)).render_as_string(hide_password=False),
-                   plugins=app._plugin_override, extra_plugins=app._extra,
-                   timezone=app.timezone, calendar=app.calendar, clock=app.clock,
-                   actor=app.actor, future_margin=app.future_margin)
+        twin = CRM(
+            make_url(app.url).set(database=str(copy)).render_as_string(hide_password=False),
+            plugins=app._plugin_override,
+            extra_plugins=app._extra,
+            timezone=app.timezone,
+            calendar=app.calendar,
+            clock=app.clock,
+            actor=app.actor,
+            future_margin=app.future_margin,
+        )
         try:
             yield twin
         finally:

@@ -11,6 +11,7 @@ one line before it fills the memory.
 Row numbers are what a spreadsheet shows: the header is row 1, the first data row is row 2. Control
 characters in column names are written as escapes (``\\x1b``): the names are shown on terminals.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -28,10 +29,27 @@ import attrs
 from ..domain.text import escape_controls
 from ..errors import ValidationError
 
-DELIMITERS = {",": ",", ";": ";", "\t": "\t", "|": "|", "tab": "\t", "comma": ",", "semicolon": ";",
-              "pipe": "|", "space": " ", "whitespace": " ", " ": " "}
-ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "cp1256": "cp1256",
-             "windows-1256": "cp1256", "utf-16": "utf-16"}
+DELIMITERS = {
+    ",": ",",
+    ";": ";",
+    "\t": "\t",
+    "|": "|",
+    "tab": "\t",
+    "comma": ",",
+    "semicolon": ";",
+    "pipe": "|",
+    "space": " ",
+    "whitespace": " ",
+    " ": " ",
+}
+ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "cp1256": "cp1256",
+    "windows-1256": "cp1256",
+    "utf-16": "utf-16",
+}
 #: Windows-1256 has no Persian yeh (ی) and Persian Windows writes it as Arabic yeh (ي): give it back
 CP1256_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی"})
 SAMPLE_BYTES = 64 * 1024
@@ -80,8 +98,14 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_table(path: str | os.PathLike, *, encoding: str | None = None, delimiter: str | None = None,
-               sheet: str | None = None, xlsx_limits: "XlsxLimits | None" = None) -> Table:
+def open_table(
+    path: str | os.PathLike,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    xlsx_limits: "XlsxLimits | None" = None,
+) -> Table:
     """Open ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``) and read its header row.
     ``xlsx_limits``: by default :meth:`XlsxLimits.from_environment`."""
     path = Path(path)
@@ -91,8 +115,10 @@ def open_table(path: str | os.PathLike, *, encoding: str | None = None, delimite
     if suffix in (".xlsx", ".xlsm"):
         return _open_xlsx(path, sheet, xlsx_limits or XlsxLimits.from_environment())
     if suffix in (".xls", ".ods"):
-        raise ValidationError(f"{path.name}: {suffix} files are not read; save the sheet as .xlsx or .csv",
-                              field="file")
+        raise ValidationError(
+            f"{path.name}: {suffix} files are not read; save the sheet as .xlsx or .csv",
+            field="file",
+        )
     return _open_csv(path, encoding, delimiter)
 
 
@@ -144,7 +170,9 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
     if encoding:
         enc = ENCODINGS.get(encoding.lower())
         if enc is None:
-            raise ValidationError(f"unknown encoding {encoding!r} (known: {', '.join(ENCODINGS)})", field="encoding")
+            raise ValidationError(
+                f"unknown encoding {encoding!r} (known: {', '.join(ENCODINGS)})", field="encoding"
+            )
     else:
         enc = detect_encoding(path)
     with open(path, "rb") as f:
@@ -152,7 +180,9 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
     if delimiter:
         delim = DELIMITERS.get(delimiter if delimiter in DELIMITERS else delimiter.lower())
         if delim is None:
-            raise ValidationError(f"unknown delimiter {delimiter!r} (use , ; tab | or space)", field="delimiter")
+            raise ValidationError(
+                f"unknown delimiter {delimiter!r} (use , ; tab | or space)", field="delimiter"
+            )
     else:
         delim = detect_delimiter(sample.lstrip("\ufeff"))
     counting = _CountingReader(open(path, "rb"))
@@ -172,27 +202,43 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
             break
     except UnicodeDecodeError as exc:
         text.close()
-        raise ValidationError(f"{path.name} is not {enc} text ({exc.reason}); give --encoding", field="file") from None
+        raise ValidationError(
+            f"{path.name} is not {enc} text ({exc.reason}); give --encoding", field="file"
+        ) from None
     except csv.Error as exc:
         text.close()
         raise ValidationError(f"{path.name} is not readable CSV: {exc}", field="file") from None
     if not any(headers):
         text.close()
-        raise ValidationError(f"{path.name} is empty: the first row must hold the column names", field="file")
+        raise ValidationError(
+            f"{path.name} is empty: the first row must hold the column names", field="file"
+        )
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             yield from numbered
         except UnicodeDecodeError as exc:
-            raise ValidationError(f"{path.name} is not {enc} text after byte {counting.count} ({exc.reason}); "
-                                  "give --encoding", field="file") from None
+            raise ValidationError(
+                f"{path.name} is not {enc} text after byte {counting.count} ({exc.reason}); "
+                "give --encoding",
+                field="file",
+            ) from None
         except csv.Error as exc:
             raise ValidationError(f"{path.name} is not readable CSV: {exc}", field="file") from None
         finally:
             text.close()
 
-    return Table(headers=headers, rows=rows(), format="csv", encoding=enc, delimiter=delim,
-                 size=path.stat().st_size, unit="bytes", position=lambda: counting.count, close=text.close)
+    return Table(
+        headers=headers,
+        rows=rows(),
+        format="csv",
+        encoding=enc,
+        delimiter=delim,
+        size=path.stat().st_size,
+        unit="bytes",
+        position=lambda: counting.count,
+        close=text.close,
+    )
 
 
 # --- XLSX -------------------------------------------------------------------------------------------------
@@ -207,7 +253,9 @@ def cell_text(value) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return str(Decimal(repr(value)))  # the shortest text that reads back as this float, never its noise
+        return str(
+            Decimal(repr(value))
+        )  # the shortest text that reads back as this float, never its noise
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -239,8 +287,11 @@ class XlsxLimits:
     cell: int = 32_767
     rows: int = 1_048_576
 
-    ENVIRONMENT = (("unpacked", "CRM_XLSX_MAX_UNPACKED_MB", 1 << 20),
-                   ("cell", "CRM_XLSX_MAX_CELL", 1), ("rows", "CRM_XLSX_MAX_ROWS", 1))
+    ENVIRONMENT = (
+        ("unpacked", "CRM_XLSX_MAX_UNPACKED_MB", 1 << 20),
+        ("cell", "CRM_XLSX_MAX_CELL", 1),
+        ("rows", "CRM_XLSX_MAX_ROWS", 1),
+    )
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> "XlsxLimits":
@@ -302,8 +353,11 @@ class _CheckedPart:
         self._run = len(data) - last - 1
 
     def _too_big(self) -> ValidationError:
-        return ValidationError(f"{self._file} has a cell of more than {self._limits.cell:,} "
-                               f"characters ({self._limits.hint('cell')})", field="file")
+        return ValidationError(
+            f"{self._file} has a cell of more than {self._limits.cell:,} "
+            f"characters ({self._limits.hint('cell')})",
+            field="file",
+        )
 
     def close(self) -> None:
         self._raw.close()
@@ -329,15 +383,19 @@ def _checked_archive(path: Path, limits: XlsxLimits):
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > limits.unpacked:
         archive.close()
-        raise ValidationError(f"{path.name} unpacks to {unpacked / (1 << 20):,.0f} MB, more than "
-                              f"the {limits.unpacked / (1 << 20):,.0f} MB an .xlsx may "
-                              f"({limits.hint('unpacked')})", field="file")
+        raise ValidationError(
+            f"{path.name} unpacks to {unpacked / (1 << 20):,.0f} MB, more than "
+            f"the {limits.unpacked / (1 << 20):,.0f} MB an .xlsx may "
+            f"({limits.hint('unpacked')})",
+            field="file",
+        )
     return archive
 
 
 _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
 _DIMENSION = re.compile(
-    rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=[\"'][A-Z]*(\d+)(?::[A-Z]*(\d+))?[\"']")
+    rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=[\"'][A-Z]*(\d+)(?::[A-Z]*(\d+))?[\"']"
+)
 _SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData[\s/>]")
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
@@ -377,8 +435,9 @@ def _worksheet_parts(archive) -> list[str]:
         types = fromstring(archive.read("[Content_Types].xml"))
     except (KeyError, SyntaxError):
         return []  # openpyxl says what is wrong with the file
-    return [o.get("PartName", "").lstrip("/") for o in types
-            if o.get("ContentType") == WORKSHEET_TYPE]
+    return [
+        o.get("PartName", "").lstrip("/") for o in types if o.get("ContentType") == WORKSHEET_TYPE
+    ]
 
 
 def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
@@ -395,8 +454,10 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
             if member in archive.NameToInfo:
                 sheet_rows[member] = _sheet_rows(archive, member, limits.rows)
         if max(sheet_rows.values(), default=0) > limits.rows:
-            raise ValidationError(f"{path.name}: a sheet has more than {limits.rows:,} rows "
-                                  f"({limits.hint('rows')})", field="file")
+            raise ValidationError(
+                f"{path.name}: a sheet has more than {limits.rows:,} rows ({limits.hint('rows')})",
+                field="file",
+            )
         # load_workbook(path, read_only=True, data_only=True), reading through the checked archive
         reader = ExcelReader(path, read_only=True, data_only=True)
         reader.archive.close()
@@ -408,8 +469,9 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
             archive.close()
         # openpyxl's own messages run over several lines
         detail = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ValidationError(f"{path.name} is not a readable XLSX workbook: {detail}",
-                              field="file") from None
+        raise ValidationError(
+            f"{path.name} is not a readable XLSX workbook: {detail}", field="file"
+        ) from None
     except ValidationError:
         if archive is not None:
             archive.close()
@@ -417,8 +479,10 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
     try:
         if sheet:
             if sheet not in wb.sheetnames:
-                raise ValidationError(f"no sheet {sheet!r} in {path.name} "
-                                      f"(sheets: {', '.join(wb.sheetnames)})", field="sheet")
+                raise ValidationError(
+                    f"no sheet {sheet!r} in {path.name} (sheets: {', '.join(wb.sheetnames)})",
+                    field="sheet",
+                )
             ws = wb[sheet]
         else:
             ws = wb.worksheets[0]
@@ -438,30 +502,47 @@ def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits) -> Table:
         headers.pop()
     if not any(headers):
         wb.close()
-        raise ValidationError(f"{path.name} is empty: the first row must hold the column names", field="file")
+        raise ValidationError(
+            f"{path.name} is empty: the first row must hold the column names", field="file"
+        )
     if any(len(h) > limits.cell for h in headers):
         wb.close()
-        raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} characters "
-                              f"({limits.hint('cell')})", field="file")
+        raise ValidationError(
+            f"{path.name} has a cell of more than {limits.cell:,} characters "
+            f"({limits.hint('cell')})",
+            field="file",
+        )
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             for values in it:
                 counter["row"] += 1
                 if counter["row"] > limits.rows:
-                    raise ValidationError(f"{path.name}: the sheet has more than "
-                                          f"{limits.rows:,} rows ({limits.hint('rows')})",
-                                          field="file")
+                    raise ValidationError(
+                        f"{path.name}: the sheet has more than "
+                        f"{limits.rows:,} rows ({limits.hint('rows')})",
+                        field="file",
+                    )
                 cells = [cell_text(v) for v in values]
                 while cells and not cells[-1]:
                     cells.pop()
                 if cells and max(map(len, cells)) > limits.cell:
-                    raise ValidationError(f"{path.name} has a cell of more than {limits.cell:,} "
-                                          f"characters in row {counter['row']} "
-                                          f"({limits.hint('cell')})", field="file")
+                    raise ValidationError(
+                        f"{path.name} has a cell of more than {limits.cell:,} "
+                        f"characters in row {counter['row']} "
+                        f"({limits.hint('cell')})",
+                        field="file",
+                    )
                 yield counter["row"], cells
         finally:
             wb.close()
 
-    return Table(headers=headers, rows=rows(), format="xlsx", size=declared, unit="rows",
-                 position=lambda: counter["row"], close=wb.close)
+    return Table(
+        headers=headers,
+        rows=rows(),
+        format="xlsx",
+        size=declared,
+        unit="rows",
+        position=lambda: counter["row"],
+        close=wb.close,
+    )

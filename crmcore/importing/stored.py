@@ -14,6 +14,7 @@ Plugins check each change with ``crm_validate_customers`` (one
 implements only the per-row ``crm_customer_updated`` or ``crm_validate_customer``, which receive the
 ORM customer.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,8 +39,20 @@ from ..storage.models import (
 from ..storage.tokens import add_tokens, remove_tokens
 
 #: the columns an import may change, written for every changed customer (one statement shape)
-COLUMNS = ("display_name", "search_key", "kind", "external_id", "birthday", "city", "address", "owner",
-           "consent_sms", "consent_email", "attributes", "updated_at")
+COLUMNS = (
+    "display_name",
+    "search_key",
+    "kind",
+    "external_id",
+    "birthday",
+    "city",
+    "address",
+    "owner",
+    "consent_sms",
+    "consent_email",
+    "attributes",
+    "updated_at",
+)
 
 
 @attrs.define(eq=False)
@@ -66,9 +79,11 @@ class StoredCustomer:
 
 
 #: what a stored customer holds besides its columns: (attribute, table, value, sort keys after the customer id)
-CHILDREN = (("phones", CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
-            ("emails", CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
-            ("tags", CustomerTag, CustomerTag.tag, (CustomerTag.tag,)))
+CHILDREN = (
+    ("phones", CustomerPhone, CustomerPhone.e164, (CustomerPhone.position, CustomerPhone.id)),
+    ("emails", CustomerEmail, CustomerEmail.email, (CustomerEmail.position, CustomerEmail.id)),
+    ("tags", CustomerTag, CustomerTag.tag, (CustomerTag.tag,)),
+)
 
 
 def stored_customers_select():
@@ -77,7 +92,9 @@ def stored_customers_select():
     return select(c.id, *(c[name] for name in COLUMNS))
 
 
-def build_stored_customers(rows: Iterable, children: dict[str, Iterable]) -> dict[int, StoredCustomer]:
+def build_stored_customers(
+    rows: Iterable, children: dict[str, Iterable]
+) -> dict[int, StoredCustomer]:
     """:class:`StoredCustomer` values from the customers' rows and, for each of :data:`CHILDREN`, rows of
     ``(customer id, value)`` in the order to keep."""
     found = {row[0]: StoredCustomer(*row) for row in rows}
@@ -93,9 +110,15 @@ def load_stored_customers(session, ids: Iterable[int]) -> dict[int, StoredCustom
     ids = list(ids)
     return build_stored_customers(
         session.execute(stored_customers_select().where(Customer.id.in_(ids))),
-        {what: session.execute(select(model.customer_id, value).where(model.customer_id.in_(ids))
-                               .order_by(model.customer_id, *order))
-         for what, model, value, order in CHILDREN})
+        {
+            what: session.execute(
+                select(model.customer_id, value)
+                .where(model.customer_id.in_(ids))
+                .order_by(model.customer_id, *order)
+            )
+            for what, model, value, order in CHILDREN
+        },
+    )
 
 
 class StoredCustomerUpdates:
@@ -103,8 +126,9 @@ class StoredCustomerUpdates:
     :meth:`update` changes the :class:`StoredCustomer`, records the audit entry and emits the event at
     once (later rows of the batch see the change); :meth:`write` writes the batch's rows."""
 
-    def __init__(self, uow, *, reserve: Callable[..., list[int]] | None = None,
-                 batch: Batch = Batch()):
+    def __init__(
+        self, uow, *, reserve: Callable[..., list[int]] | None = None, batch: Batch = Batch()
+    ):
         self.uow = uow
         self.batch = batch
         #: plugins check each change (the batch form: no ORM customer); the per-row form takes the
@@ -127,16 +151,28 @@ class StoredCustomerUpdates:
     def update(self, customer: StoredCustomer, **arguments: Any) -> dict[str, list[Any]]:
         """Change ``customer`` as ``update_customer(uow, customer.id, **arguments)`` would; returns the
         ``changes`` (empty: nothing changed)."""
-        plan = plan_update(self.uow, customer, customer.phones, customer.emails, customer.tags,
-                           external_id_owner=self._code_owner, **arguments)
-        if plan.phones_removed or plan.emails_removed or plan.tags_removed:  # pragma: no cover - not an import's
+        plan = plan_update(
+            self.uow,
+            customer,
+            customer.phones,
+            customer.emails,
+            customer.tags,
+            external_id_owner=self._code_owner,
+            **arguments,
+        )
+        if (
+            plan.phones_removed or plan.emails_removed or plan.tags_removed
+        ):  # pragma: no cover - not an import's
             raise NotImplementedError("an import never removes phones, emails or tags")
         if self.validating and plan.changes:
             after = plan.columns.get("attributes", customer.attributes)
-            proposed = CustomerChange(customer.id, plan.changes,
-                                      (*customer.phones, *(p.e164 for p, _i in plan.phones_added)),
-                                      (*customer.emails, *(e for e, _i in plan.emails_added)),
-                                      dict(after or {}))
+            proposed = CustomerChange(
+                customer.id,
+                plan.changes,
+                (*customer.phones, *(p.e164 for p, _i in plan.phones_added)),
+                (*customer.emails, *(e for e, _i in plan.emails_added)),
+                dict(after or {}),
+            )
             refused = batch_refusals(self.uow, [proposed], self.batch, list)
             if refused:
                 raise ValidationError("; ".join(refused[0]))
@@ -154,7 +190,9 @@ class StoredCustomerUpdates:
             customer.tags.append(tag)
             self._tags.append((customer.id, tag))
         changes = plan.changes
-        if plan.columns or changes:  # a name whose normalised form alone differs changes only search_key
+        if (
+            plan.columns or changes
+        ):  # a name whose normalised form alone differs changes only search_key
             self._changed[customer.id] = customer
         if not changes:
             return changes
@@ -162,20 +200,31 @@ class StoredCustomerUpdates:
         customer.updated_at = now = uow.now()
         if "display_name" in changes:
             self._renamed.add(customer.id)
-        self._audit.append((now, uow.actor, "update", "customer", str(customer.id), customer.id, changes))
-        uow.record_events("crm_customer_updated",
-                          [(customer.id, {"customer_id": customer.id, "changes": changes})])
-        self._announced.append(CustomerChange(customer.id, changes, tuple(customer.phones),
-                                              tuple(customer.emails),
-                                              dict(customer.attributes or {})))
+        self._audit.append(
+            (now, uow.actor, "update", "customer", str(customer.id), customer.id, changes)
+        )
+        uow.record_events(
+            "crm_customer_updated",
+            [(customer.id, {"customer_id": customer.id, "changes": changes})],
+        )
+        self._announced.append(
+            CustomerChange(
+                customer.id,
+                changes,
+                tuple(customer.phones),
+                tuple(customer.emails),
+                dict(customer.attributes or {}),
+            )
+        )
         return changes
 
     def _code_owner(self, code: str, customer_id: int) -> int | None:
         owner = self._codes.get(code)
         if owner is not None and owner != customer_id:
             return owner
-        return self.uow.session.scalar(select(Customer.id).where(Customer.external_id == code,
-                                                                 Customer.id != customer_id))
+        return self.uow.session.scalar(
+            select(Customer.id).where(Customer.external_id == code, Customer.id != customer_id)
+        )
 
     def write(self) -> None:
         """Write the rows of the updates since the last write: the customers' new values, their new phones,
@@ -183,29 +232,70 @@ class StoredCustomerUpdates:
         if not self._changed and not self._audit:
             return
         session = self.uow.session
-        update_rows(session, Customer.__table__, "id", [
-            {"id": cid, **{name: getattr(customer, name) for name in COLUMNS}}
-            for cid, customer in self._changed.items()])
+        update_rows(
+            session,
+            Customer.__table__,
+            "id",
+            [
+                {"id": cid, **{name: getattr(customer, name) for name in COLUMNS}}
+                for cid, customer in self._changed.items()
+            ],
+        )
         phones, emails = self._phones, self._emails
         if self.reserve is None:
-            insert_values(session, CustomerPhone.__table__, ("customer_id", "e164", "kind", "position"), phones)
-            insert_values(session, CustomerEmail.__table__, ("customer_id", "email", "position"), emails)
+            insert_values(
+                session,
+                CustomerPhone.__table__,
+                ("customer_id", "e164", "kind", "position"),
+                phones,
+            )
+            insert_values(
+                session, CustomerEmail.__table__, ("customer_id", "email", "position"), emails
+            )
         else:
-            insert_values(session, CustomerPhone.__table__, ("id", "customer_id", "e164", "kind", "position"),
-                          [(i, *row) for i, row in zip(self.reserve(session, CustomerPhone.__table__, len(phones)),
-                                                       phones)])
-            insert_values(session, CustomerEmail.__table__, ("id", "customer_id", "email", "position"),
-                          [(i, *row) for i, row in zip(self.reserve(session, CustomerEmail.__table__, len(emails)),
-                                                       emails)])
+            insert_values(
+                session,
+                CustomerPhone.__table__,
+                ("id", "customer_id", "e164", "kind", "position"),
+                [
+                    (i, *row)
+                    for i, row in zip(
+                        self.reserve(session, CustomerPhone.__table__, len(phones)), phones
+                    )
+                ],
+            )
+            insert_values(
+                session,
+                CustomerEmail.__table__,
+                ("id", "customer_id", "email", "position"),
+                [
+                    (i, *row)
+                    for i, row in zip(
+                        self.reserve(session, CustomerEmail.__table__, len(emails)), emails
+                    )
+                ],
+            )
         insert_values(session, CustomerTag.__table__, ("customer_id", "tag"), self._tags)
         if self._renamed:
             renamed = sorted(self._renamed)
             remove_tokens(session, renamed)
-            add_tokens(session, [
-                (cid, token) for cid in renamed for token in search_tokens(self._changed[cid].display_name)])
-        insert_values(session, AuditEntry.__table__, ("at", "actor", "action", "entity", "entity_id", "customer_id",
-                                                      "changes"), self._audit)
-        for cid in self._changed:  # an ORM copy a plugin loaded earlier in this unit of work is out of date
+            add_tokens(
+                session,
+                [
+                    (cid, token)
+                    for cid in renamed
+                    for token in search_tokens(self._changed[cid].display_name)
+                ],
+            )
+        insert_values(
+            session,
+            AuditEntry.__table__,
+            ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes"),
+            self._audit,
+        )
+        for cid in (
+            self._changed
+        ):  # an ORM copy a plugin loaded earlier in this unit of work is out of date
             loaded = session.identity_map.get(identity_key(Customer, cid))
             if loaded is not None:
                 session.expire(loaded)

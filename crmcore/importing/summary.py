@@ -1,4 +1,5 @@
 """What an import did: counts, rejected rows (and the errors file), notes, possible duplicates."""
+
 from __future__ import annotations
 
 import csv
@@ -32,9 +33,15 @@ class ErrorsFile:
     ``source``, the file being imported (by any name: a link, ``./``, another case on a
     case-insensitive disk)."""
 
-    def __init__(self, path: str | Path | None, headers: list[str], *,
-                 source: str | Path | None = None, keep_through: int | None = None,
-                 keep_rows: Collection[int] = ()):
+    def __init__(
+        self,
+        path: str | Path | None,
+        headers: list[str],
+        *,
+        source: str | Path | None = None,
+        keep_through: int | None = None,
+        keep_rows: Collection[int] = (),
+    ):
         """``source``: the file being imported (refused as the errors file). ``keep_through``: a
         resumed import keeps the rows the file already holds up to this row number (those of its
         committed chunks), and those numbered in ``keep_rows``, and writes the rest anew."""
@@ -44,16 +51,21 @@ class ErrorsFile:
         self.headers = headers
         if self.path:
             if source is not None and self.path.exists() and os.path.samefile(self.path, source):
-                raise ValidationError(f"the errors file {str(self.path)!r} is the file being "
-                                      "imported; give another file for the rejected rows",
-                                      field="errors")
-            kept = (self._kept(keep_through, keep_rows)
-                    if keep_through is not None or keep_rows else [])
+                raise ValidationError(
+                    f"the errors file {str(self.path)!r} is the file being "
+                    "imported; give another file for the rejected rows",
+                    field="errors",
+                )
+            kept = (
+                self._kept(keep_through, keep_rows) if keep_through is not None or keep_rows else []
+            )
             try:
                 self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             except OSError as exc:
-                raise ValidationError(f"cannot write the errors file {str(self.path)!r}: "
-                                      f"{exc.strerror}", field="errors") from None
+                raise ValidationError(
+                    f"cannot write the errors file {str(self.path)!r}: {exc.strerror}",
+                    field="errors",
+                ) from None
             self._writer = csv.writer(self._file)
             self._writer.writerow(["row", "field", "reason", *headers])
             self._writer.writerows(kept)
@@ -63,8 +75,13 @@ class ErrorsFile:
             return []
         with open(self.path, encoding="utf-8-sig", newline="") as f:
             found = list(csv.reader(f))[1:]
-        return [r for r in found if r and r[0].isdigit()
-                and ((through is not None and int(r[0]) <= through) or int(r[0]) in rows)]
+        return [
+            r
+            for r in found
+            if r
+            and r[0].isdigit()
+            and ((through is not None and int(r[0]) <= through) or int(r[0]) in rows)
+        ]
 
     def write(self, r: Rejection) -> None:
         if self._writer:
@@ -94,10 +111,10 @@ class ImportSummary:
     rows: int = 0
     blank: int = 0
     created: int = 0
-    merged: int = 0           # rows whose data went into an existing customer or an earlier row
-    unchanged: int = 0        # rows already fully present (a re-import)
-    skipped: int = 0          # duplicates left alone (--on-duplicate skip)
-    recorded: int = 0         # interactions stored
+    merged: int = 0  # rows whose data went into an existing customer or an earlier row
+    unchanged: int = 0  # rows already fully present (a re-import)
+    skipped: int = 0  # duplicates left alone (--on-duplicate skip)
+    recorded: int = 0  # interactions stored
     already_imported: int = 0  # interactions found stored before this run
     customers_created: int = 0
     rejected: int = 0
@@ -132,14 +149,29 @@ class ImportSummary:
 
     #: what :meth:`state` keeps: the counts and the lists (the file's format comes from the file
     #: again)
-    _STATE = ("rows", "blank", "created", "merged", "unchanged", "skipped", "recorded",
-              "already_imported", "customers_created", "rejected", "possible_duplicates", "notes",
-              "duplicates", "suppressed")
+    _STATE = (
+        "rows",
+        "blank",
+        "created",
+        "merged",
+        "unchanged",
+        "skipped",
+        "recorded",
+        "already_imported",
+        "customers_created",
+        "rejected",
+        "possible_duplicates",
+        "notes",
+        "duplicates",
+        "suppressed",
+    )
 
     def state(self) -> dict[str, Any]:
         """The summary so far, as JSON values: an import records it with each committed chunk."""
-        return {**{k: getattr(self, k) for k in self._STATE},
-                "rejections": [[r.row, r.field, r.reason, r.values] for r in self.rejections]}
+        return {
+            **{k: getattr(self, k) for k in self._STATE},
+            "rejections": [[r.row, r.field, r.reason, r.values] for r in self.rejections],
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Go on from :meth:`state` (a resumed import)."""
@@ -158,20 +190,39 @@ class ImportSummary:
 
     def counts(self) -> list[tuple[str, int]]:
         if self.what == "customers":
-            keys = ["rows", "created", "merged", "unchanged", "skipped", "rejected", "possible_duplicates"]
+            keys = [
+                "rows",
+                "created",
+                "merged",
+                "unchanged",
+                "skipped",
+                "rejected",
+                "possible_duplicates",
+            ]
         else:
             keys = ["rows", "recorded", "already_imported", "customers_created", "rejected"]
         return [(k, getattr(self, k)) for k in keys]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "what": self.what, "file": self.file, "format": self.format, "encoding": self.encoding,
-            "delimiter": self.delimiter, "dry_run": self.dry_run, **dict(self.counts()), "blank_rows": self.blank,
-            "ignored_columns": self.ignored_columns, "seconds": round(self.seconds, 3),
-            "rows_per_second": round(self.rows_per_second), "errors_file": self.errors_file,
-            "rejections": [r.to_dict() for r in self.rejections], "notes": self.notes,
-            "possible_duplicate_list": self.duplicates, "import_id": self.import_id,
-            "resumed_after_row": self.resumed_after, "suppressed_messages": self.suppressed,
+            "what": self.what,
+            "file": self.file,
+            "format": self.format,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "dry_run": self.dry_run,
+            **dict(self.counts()),
+            "blank_rows": self.blank,
+            "ignored_columns": self.ignored_columns,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second),
+            "errors_file": self.errors_file,
+            "rejections": [r.to_dict() for r in self.rejections],
+            "notes": self.notes,
+            "possible_duplicate_list": self.duplicates,
+            "import_id": self.import_id,
+            "resumed_after_row": self.resumed_after,
+            "suppressed_messages": self.suppressed,
         }
 
     def add_suppressed(self, counts: dict[str, int]) -> None:

@@ -10,6 +10,7 @@ even with several relays on several machines:
   (``holder`` until ``lease_until``), renews it with each batch and releases it when it stops. A dead relay's
   lease runs out after ``lease_seconds``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -44,13 +45,21 @@ def ensure_partitions(session) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(RelayPartition).values([{"partition_no": n} for n in missing]).on_conflict_do_nothing())
+    session.execute(
+        insert(RelayPartition)
+        .values([{"partition_no": n} for n in missing])
+        .on_conflict_do_nothing()
+    )
 
 
 def pending_partitions(session, peek: int) -> list[int]:
     """The partitions of the oldest ``peek`` unpublished events, oldest first (so no partition starves)."""
-    rows = session.scalars(select(OutboxEvent.customer_id).where(OutboxEvent.published_at.is_(None))
-                           .order_by(OutboxEvent.id).limit(peek))
+    rows = session.scalars(
+        select(OutboxEvent.customer_id)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(peek)
+    )
     return list(dict.fromkeys(partition_of(c) for c in rows))
 
 
@@ -62,43 +71,75 @@ def lock_free_partitions(session, among: list[int], limit: Optional[int] = None)
     """PostgreSQL: row-lock those of ``among`` that no other relay is publishing, for this transaction."""
     if not among:
         return []
-    query = (select(RelayPartition.partition_no).where(RelayPartition.partition_no.in_(among))
-             .order_by(_in_order_of(among)).with_for_update(skip_locked=True))
+    query = (
+        select(RelayPartition.partition_no)
+        .where(RelayPartition.partition_no.in_(among))
+        .order_by(_in_order_of(among))
+        .with_for_update(skip_locked=True)
+    )
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
 
 
-def lease_partitions(session, holder: str, lease_seconds: float, among: list[int], limit: Optional[int] = None,
-                     now: Optional[datetime] = None) -> list[int]:
+def lease_partitions(
+    session,
+    holder: str,
+    lease_seconds: float,
+    among: list[int],
+    limit: Optional[int] = None,
+    now: Optional[datetime] = None,
+) -> list[int]:
     """SQLite: lease those of ``among`` that are free, expired or already ours; give up our other leases."""
     now = now or utcnow()
     numbers: list[int] = []
     if among:
-        takeable = or_(RelayPartition.holder.is_(None), RelayPartition.holder == holder,
-                       RelayPartition.lease_until < now)
-        candidates = (select(RelayPartition.partition_no).where(RelayPartition.partition_no.in_(among), takeable)
-                      .order_by(_in_order_of(among)))
+        takeable = or_(
+            RelayPartition.holder.is_(None),
+            RelayPartition.holder == holder,
+            RelayPartition.lease_until < now,
+        )
+        candidates = (
+            select(RelayPartition.partition_no)
+            .where(RelayPartition.partition_no.in_(among), takeable)
+            .order_by(_in_order_of(among))
+        )
         if limit:
             candidates = candidates.limit(limit)
         numbers = list(session.scalars(candidates))
-    session.execute(update(RelayPartition).where(RelayPartition.holder == holder,
-                                                 RelayPartition.partition_no.not_in(numbers))
-                    .values(holder=None, lease_until=None))
+    session.execute(
+        update(RelayPartition)
+        .where(RelayPartition.holder == holder, RelayPartition.partition_no.not_in(numbers))
+        .values(holder=None, lease_until=None)
+    )
     if numbers:
-        session.execute(update(RelayPartition).where(RelayPartition.partition_no.in_(numbers))
-                        .values(holder=holder, lease_until=now + timedelta(seconds=lease_seconds)))
+        session.execute(
+            update(RelayPartition)
+            .where(RelayPartition.partition_no.in_(numbers))
+            .values(holder=holder, lease_until=now + timedelta(seconds=lease_seconds))
+        )
     return numbers
 
 
-def still_leased(session, holder: str, numbers: Iterable[int], now: Optional[datetime] = None) -> bool:
+def still_leased(
+    session, holder: str, numbers: Iterable[int], now: Optional[datetime] = None
+) -> bool:
     numbers = list(numbers)
-    held = session.scalar(select(func.count()).select_from(RelayPartition).where(
-        RelayPartition.partition_no.in_(numbers), RelayPartition.holder == holder,
-        RelayPartition.lease_until >= (now or utcnow())))
+    held = session.scalar(
+        select(func.count())
+        .select_from(RelayPartition)
+        .where(
+            RelayPartition.partition_no.in_(numbers),
+            RelayPartition.holder == holder,
+            RelayPartition.lease_until >= (now or utcnow()),
+        )
+    )
     return held == len(numbers)
 
 
 def release_leases(session, holder: str) -> None:
-    session.execute(update(RelayPartition).where(RelayPartition.holder == holder)
-                    .values(holder=None, lease_until=None))
+    session.execute(
+        update(RelayPartition)
+        .where(RelayPartition.holder == holder)
+        .values(holder=None, lease_until=None)
+    )

@@ -1,4 +1,5 @@
 """Kernel tables of the outbox relay and of the workers (imported at the end of :mod:`crmcore.storage.models`)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -7,6 +7,7 @@ idempotent by event id (:mod:`crmcore.workers.consumer`). If the broker refuses 
 are marked published, the refused one has its ``attempts`` increased, and :class:`RelayPublishError` is raised.
 Between batches the relay also re-publishes events the broker lost (:mod:`crmcore.outbox.repair`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,10 @@ class RelayPublishError(CRMError):
     def __init__(self, event_id: int, published: int, error: BaseException):
         self.event_id = event_id
         self.published = published
-        super().__init__(f"the broker refused outbox event {event_id} ({type(error).__name__}: {error}); "
-                         f"{published} events before it were published, it and the later ones stay pending")
+        super().__init__(
+            f"the broker refused outbox event {event_id} ({type(error).__name__}: {error}); "
+            f"{published} events before it were published, it and the later ones stay pending"
+        )
 
 
 @attrs.frozen
@@ -71,9 +74,17 @@ class OutboxRelay:
         (default ``CRM_OUTBOX_REPUBLISH_AFTER``, else 10 minutes; see :mod:`crmcore.outbox.repair`).
     """
 
-    def __init__(self, app, publisher: Publisher, *, batch_size: int = DEFAULT_BATCH,
-                 max_partitions: Optional[int] = None, lease_seconds: float = 30.0,
-                 name: Optional[str] = None, republish_after: Optional[timedelta] = None):
+    def __init__(
+        self,
+        app,
+        publisher: Publisher,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        max_partitions: Optional[int] = None,
+        lease_seconds: float = 30.0,
+        name: Optional[str] = None,
+        republish_after: Optional[timedelta] = None,
+    ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.app = app
@@ -125,27 +136,40 @@ class OutboxRelay:
                 return done, exc
         return len(events), None
 
-    def _mark(self, session, events: list[Event], published: int, error: Optional[BaseException]) -> None:
+    def _mark(
+        self, session, events: list[Event], published: int, error: Optional[BaseException]
+    ) -> None:
         now = utcnow()
         sent = events[:published]
         if sent:
             ids = [e.id for e in sent]
-            session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids))
-                            .values(published_at=now, attempts=OutboxEvent.attempts + 1))
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(ids))
+                .values(published_at=now, attempts=OutboxEvent.attempts + 1)
+            )
             last_by_partition: dict[int, int] = {}
             for e in sent:
                 last_by_partition[claims.partition_of(e.customer_id)] = e.id
             for number, last_id in last_by_partition.items():
-                session.execute(update(RelayPartition).where(RelayPartition.partition_no == number)
-                                .values(last_event_id=last_id, last_published_at=now))
+                session.execute(
+                    update(RelayPartition)
+                    .where(RelayPartition.partition_no == number)
+                    .values(last_event_id=last_id, last_published_at=now)
+                )
         if error is not None:
-            session.execute(update(OutboxEvent).where(OutboxEvent.id == events[published].id)
-                            .values(attempts=OutboxEvent.attempts + 1))
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == events[published].id)
+                .values(attempts=OutboxEvent.attempts + 1)
+            )
 
     def _finish(self, events, published, error, partitions) -> BatchResult:
         if error is not None:
             raise RelayPublishError(events[published].id, published, error) from error
-        return BatchResult(published, tuple(partitions), events[published - 1].id if published else None)
+        return BatchResult(
+            published, tuple(partitions), events[published - 1].id if published else None
+        )
 
     def _batch_with_row_locks(self) -> BatchResult:
         with self.app.sessionmaker() as session, session.begin():
@@ -161,8 +185,9 @@ class OutboxRelay:
     def _batch_with_lease(self) -> BatchResult:
         with self.app.sessionmaker() as session, session.begin():
             wanted = claims.pending_partitions(session, self.batch_size)
-            partitions = claims.lease_partitions(session, self.name, self.lease_seconds, wanted,
-                                                 self.max_partitions)
+            partitions = claims.lease_partitions(
+                session, self.name, self.lease_seconds, wanted, self.max_partitions
+            )
         if not partitions:
             return BatchResult(0, ())
         with self.app.sessionmaker() as session, session.begin():
@@ -170,8 +195,12 @@ class OutboxRelay:
         published, error = self._publish(events)
         with self.app.sessionmaker() as session, session.begin():
             if not claims.still_leased(session, self.name, partitions):
-                log.warning("relay %s: the lease on partitions %s ran out while publishing; another relay may "
-                            "publish some events again (consumers ignore repeats)", self.name, partitions)
+                log.warning(
+                    "relay %s: the lease on partitions %s ran out while publishing; another relay may "
+                    "publish some events again (consumers ignore repeats)",
+                    self.name,
+                    partitions,
+                )
             self._mark(session, events, published, error)
         return self._finish(events, published, error, partitions)
 
@@ -204,8 +233,14 @@ class OutboxRelay:
         finally:
             self.release()
 
-    def run_forever(self, stop: threading.Event, *, idle_seconds: float = 0.5, max_backoff: float = 30.0,
-                    on_batch=None) -> int:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        idle_seconds: float = 0.5,
+        max_backoff: float = 30.0,
+        on_batch=None,
+    ) -> int:
         """Relay until ``stop`` is set: full batches back to back, a pause of ``idle_seconds`` when idle, and a
         growing pause (up to ``max_backoff``) while the broker or the database fails."""
         total, failures = 0, 0
@@ -216,7 +251,7 @@ class OutboxRelay:
                     self.republish_lost()
                 except Exception as exc:  # keep relaying through broker and database outages
                     failures += 1
-                    pause = min(max_backoff, idle_seconds * 2 ** failures)
+                    pause = min(max_backoff, idle_seconds * 2**failures)
                     log.error("relay %s: %s; retrying in %.1f s", self.name, exc, pause)
                     stop.wait(pause)
                     continue

@@ -3,6 +3,7 @@
 Every report returns the same JSON shape: ``{"report": NAME, "columns": [...], "rows": [[...], ...],
 "totals": {...}}``. Amounts are exact decimal strings.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -30,9 +31,18 @@ class ReportParams:
     def utc_bounds(self) -> tuple[datetime | None, datetime | None]:
         """UTC moments of local midnight at ``start`` and local midnight after ``end``."""
         zone = ZoneInfo(self.timezone)
-        lo = datetime.combine(self.start, time(0), zone).astimezone(ZoneInfo("UTC")) if self.start else None
-        hi = (datetime.combine(self.end + timedelta(days=1), time(0), zone).astimezone(ZoneInfo("UTC"))
-              if self.end else None)
+        lo = (
+            datetime.combine(self.start, time(0), zone).astimezone(ZoneInfo("UTC"))
+            if self.start
+            else None
+        )
+        hi = (
+            datetime.combine(self.end + timedelta(days=1), time(0), zone).astimezone(
+                ZoneInfo("UTC")
+            )
+            if self.end
+            else None
+        )
         return lo, hi
 
     def period_key(self, moment: datetime | date) -> str:
@@ -84,8 +94,12 @@ class ReportResult:
     totals: dict[str, Any] = attrs.field(factory=dict)
 
     def to_json(self, name: str) -> dict[str, Any]:
-        return {"report": name, "columns": list(self.columns), "rows": [list(r) for r in self.rows],
-                "totals": dict(self.totals)}
+        return {
+            "report": name,
+            "columns": list(self.columns),
+            "rows": [list(r) for r in self.rows],
+            "totals": dict(self.totals),
+        }
 
 
 @attrs.frozen
@@ -114,18 +128,25 @@ def report_registry(uow) -> dict[str, Report]:
     return dict(sorted(registry.items()))
 
 
-def run_report(uow, name: str, params: ReportParams, *,
-               registry: dict[str, Report] | None = None) -> dict[str, Any]:
+def run_report(
+    uow, name: str, params: ReportParams, *, registry: dict[str, Report] | None = None
+) -> dict[str, Any]:
     """Run a report (``crm reports run``); ``registry`` from :func:`report_registry` when running
     several."""
     registry = registry if registry is not None else report_registry(uow)
     report = registry.get(name)
     if report is None:
-        raise NotFound(f"unknown report {name!r} (available: {', '.join(registry)})", field="report")
+        raise NotFound(
+            f"unknown report {name!r} (available: {', '.join(registry)})", field="report"
+        )
     if params.period not in PERIODS:
-        raise ValidationError(f"unknown period {params.period!r} ({', '.join(PERIODS)})", field="period")
+        raise ValidationError(
+            f"unknown period {params.period!r} ({', '.join(PERIODS)})", field="period"
+        )
     if params.calendar not in ("gregorian", "jalali"):
-        raise ValidationError(f"unknown calendar {params.calendar!r} (gregorian or jalali)", field="calendar")
+        raise ValidationError(
+            f"unknown calendar {params.calendar!r} (gregorian or jalali)", field="calendar"
+        )
     if params.start and params.end and params.start > params.end:
         raise ValidationError("--from is after --to", field="from")
     result = report.run(uow, params).to_json(name)
@@ -150,8 +171,11 @@ def restrict_rows(uow, result: dict[str, Any], column: str) -> None:
     readable: set[int] = set()
     chunk = sorted(ids)
     for i in range(0, len(chunk), 500):
-        readable.update(uow.session.scalars(
-            select(Customer.id).where(Customer.id.in_(chunk[i:i + 500]), clause)))
+        readable.update(
+            uow.session.scalars(
+                select(Customer.id).where(Customer.id.in_(chunk[i : i + 500]), clause)
+            )
+        )
     kept = [row for row in result["rows"] if row[at] in readable]
     if len(kept) != len(result["rows"]):
         result["rows"] = kept

@@ -18,6 +18,7 @@ applies to a unit of work that acts for a user (``uow.viewer``, set by ``crm web
 customers export --as``); a unit of work without a viewer (the command line, jobs, workers) is
 unrestricted.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -89,8 +90,9 @@ def role_scopes(uow) -> dict[str, Any]:
     return result
 
 
-def set_role_scope(uow, role: str, *, read: str | None = None,
-                   write: str | None = None) -> dict[str, str]:
+def set_role_scope(
+    uow, role: str, *, read: str | None = None, write: str | None = None
+) -> dict[str, str]:
     """Change a role's scopes (``None`` keeps one); admins stay ``all``."""
     if role not in DEFAULT_SCOPES:
         raise ValidationError(f"{role!r} is not a role ({', '.join(DEFAULT_SCOPES)})", field="role")
@@ -112,8 +114,9 @@ def set_role_scope(uow, role: str, *, read: str | None = None,
 
 def set_unassigned(uow, value: str) -> None:
     if value not in UNASSIGNED:
-        raise ValidationError(f"{value!r} is not a choice ({', '.join(UNASSIGNED)})",
-                              field="unassigned")
+        raise ValidationError(
+            f"{value!r} is not a choice ({', '.join(UNASSIGNED)})", field="unassigned"
+        )
     from .settings import set_setting
 
     set_setting(uow, NAMESPACE, "unassigned", value)
@@ -137,21 +140,38 @@ def reach(uow, access: str = "read") -> Reach:
     if scope == "all":
         found = Reach(everyone=True)
     elif scope == "own":
-        found = Reach(everyone=False, user_ids=frozenset({viewer.user_id}),
-                      usernames=frozenset({viewer.username}), unassigned=unassigned, scope=scope)
+        found = Reach(
+            everyone=False,
+            user_ids=frozenset({viewer.user_id}),
+            usernames=frozenset({viewer.username}),
+            unassigned=unassigned,
+            scope=scope,
+        )
     else:
         from ..web.models import UserTeamMember, WebUser
 
-        teams = frozenset(uow.session.scalars(select(UserTeamMember.team_id)
-                                              .where(UserTeamMember.user_id == viewer.user_id)))
-        mates = uow.session.execute(
-            select(WebUser.id, WebUser.username)
-            .join(UserTeamMember, UserTeamMember.user_id == WebUser.id)
-            .where(UserTeamMember.team_id.in_(teams))).all() if teams else []
-        found = Reach(everyone=False, user_ids=frozenset({viewer.user_id, *(i for i, _ in mates)}),
-                      usernames=frozenset({viewer.username,
-                                           *(n for _, n in mates)}), team_ids=teams,
-                      unassigned=unassigned, scope=scope)
+        teams = frozenset(
+            uow.session.scalars(
+                select(UserTeamMember.team_id).where(UserTeamMember.user_id == viewer.user_id)
+            )
+        )
+        mates = (
+            uow.session.execute(
+                select(WebUser.id, WebUser.username)
+                .join(UserTeamMember, UserTeamMember.user_id == WebUser.id)
+                .where(UserTeamMember.team_id.in_(teams))
+            ).all()
+            if teams
+            else []
+        )
+        found = Reach(
+            everyone=False,
+            user_ids=frozenset({viewer.user_id, *(i for i, _ in mates)}),
+            usernames=frozenset({viewer.username, *(n for _, n in mates)}),
+            team_ids=teams,
+            unassigned=unassigned,
+            scope=scope,
+        )
     cache[access] = found
     return found
 
@@ -185,9 +205,10 @@ def check_customer(uow, customer, access: str = "read") -> None:
     if not customer_allowed(uow, customer, access):
         r = reach(uow, access)
         whose = "your own" if r.scope == "own" else "your own or your team's"
-        raise Forbidden(f"customer {customer.id} is not yours to {access}: "
-                        f"you may {access} {whose} customers",
-                        field="customer")
+        raise Forbidden(
+            f"customer {customer.id} is not yours to {access}: you may {access} {whose} customers",
+            field="customer",
+        )
 
 
 def assignee_clause(uow, access: str, username_column):
@@ -209,8 +230,10 @@ def check_assignee(uow, access: str, username: str | None, what: str) -> None:
     if r.everyone or (r.unassigned if username is None else username in r.usernames):
         return
     whose = "your own" if r.scope == "own" else "your own or your team's"
-    raise Forbidden(f"{what} is assigned to {username or 'nobody'}: you may {access} only {whose}",
-                    field="assignee")
+    raise Forbidden(
+        f"{what} is assigned to {username or 'nobody'}: you may {access} only {whose}",
+        field="assignee",
+    )
 
 
 # --- ownership ------------------------------------------------------------------------------------
@@ -222,8 +245,11 @@ def default_assignment(uow) -> tuple[int | None, int | None]:
         return None, None
     from ..web.models import UserTeamMember
 
-    teams = list(uow.session.scalars(select(UserTeamMember.team_id)
-                                     .where(UserTeamMember.user_id == viewer.user_id).limit(2)))
+    teams = list(
+        uow.session.scalars(
+            select(UserTeamMember.team_id).where(UserTeamMember.user_id == viewer.user_id).limit(2)
+        )
+    )
     return viewer.user_id, teams[0] if len(teams) == 1 else None
 
 
@@ -244,8 +270,10 @@ def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str
             if found is None:
                 raise NotFound(f"no user {user!r}", field="user")
         if (found.id if found else None) != customer.owner_id:
-            changes["owner"] = [_username(uow, customer.owner_id),
-                                found.username if found else None]
+            changes["owner"] = [
+                _username(uow, customer.owner_id),
+                found.username if found else None,
+            ]
             customer.owner_id = found.id if found else None
     if team is not None:
         found_team = None
@@ -255,8 +283,10 @@ def assign_customer(uow, customer_id: int, *, user: str | None = None, team: str
             if found_team is None:
                 raise NotFound(f"no team {team!r}", field="team")
         if (found_team.id if found_team else None) != customer.team_id:
-            changes["team"] = [_team_name(uow, customer.team_id),
-                               found_team.name if found_team else None]
+            changes["team"] = [
+                _team_name(uow, customer.team_id),
+                found_team.name if found_team else None,
+            ]
             customer.team_id = found_team.id if found_team else None
     if changes:
         customer.updated_at = uow.now()
@@ -285,8 +315,14 @@ def assignment_of(session, customer) -> dict[str, str | None]:
     """``{"user": username, "team": name}`` of a customer (for its JSON form)."""
     from ..web.models import UserTeam, WebUser
 
-    user = session.scalar(select(WebUser.username).where(WebUser.id == customer.owner_id)) \
-        if customer.owner_id is not None else None
-    team = session.scalar(select(UserTeam.name).where(UserTeam.id == customer.team_id)) \
-        if customer.team_id is not None else None
+    user = (
+        session.scalar(select(WebUser.username).where(WebUser.id == customer.owner_id))
+        if customer.owner_id is not None
+        else None
+    )
+    team = (
+        session.scalar(select(UserTeam.name).where(UserTeam.id == customer.team_id))
+        if customer.team_id is not None
+        else None
+    )
     return {"user": user, "team": team}

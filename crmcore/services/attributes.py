@@ -5,6 +5,7 @@ an optional sign; thousands separators, underscores, ``NaN`` and infinities are 
 person means by a number, and NaN would not survive as JSON). Two plugins declaring the same attribute name
 with different specs is refused with both names: one would silently override the other's rules.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ def _number_text(value: Any) -> str:
     if isinstance(value, bool):  # True is an int to Python, not a number to a person
         return str(value)
     return to_ascii_digits(str(value)).strip().replace("\u066b", ".")
+
 
 TYPES = ("str", "int", "bool", "date", "decimal")
 
@@ -78,22 +80,29 @@ def attribute_specs(uow) -> dict[str, AttributeSpec]:
     specs: dict[str, AttributeSpec] = {}
     owners: dict[str, str] = {}
     caller = uow.plugins.hook.crm_customer_attributes
-    for impl in caller.get_hookimpls():  # registration order: the error names the earlier plugin first
+    for (
+        impl
+    ) in caller.get_hookimpls():  # registration order: the error names the earlier plugin first
         if impl.hookwrapper or impl.wrapper:
             continue
         group = uow.plugins.call_one(impl, "crm_customer_attributes", uow=uow)
         for spec in group or ():
             known = specs.get(spec.name)
             if known is not None and known != spec:
-                raise PluginError(f"attribute {spec.name!r} is declared by both {owners[spec.name]!r} and "
-                                  f"{impl.plugin_name!r} with different rules; one would silently override the "
-                                  "other: rename one of them or disable one plugin", field=f"attributes.{spec.name}")
+                raise PluginError(
+                    f"attribute {spec.name!r} is declared by both {owners[spec.name]!r} and "
+                    f"{impl.plugin_name!r} with different rules; one would silently override the "
+                    "other: rename one of them or disable one plugin",
+                    field=f"attributes.{spec.name}",
+                )
             specs.setdefault(spec.name, spec)
             owners.setdefault(spec.name, impl.plugin_name)
     return specs
 
 
-def clean_attributes(uow, values: dict[str, Any], *, specs: dict[str, AttributeSpec] | None = None) -> dict[str, Any]:
+def clean_attributes(
+    uow, values: dict[str, Any], *, specs: dict[str, AttributeSpec] | None = None
+) -> dict[str, Any]:
     """``values`` checked and converted by the enabled plugins' attribute specs (``specs``: as
     :func:`attribute_specs` gave them earlier in this unit of work; an import asks once)."""
     if specs is None:
@@ -103,6 +112,8 @@ def clean_attributes(uow, values: dict[str, Any], *, specs: dict[str, AttributeS
         spec = specs.get(name)
         if spec is None:
             known = ", ".join(sorted(specs)) or "none are declared by the enabled plugins"
-            raise ValidationError(f"unknown attribute {name!r} (known: {known})", field=f"attributes.{name}")
+            raise ValidationError(
+                f"unknown attribute {name!r} (known: {known})", field=f"attributes.{name}"
+            )
         cleaned[name] = spec.clean(value)
     return cleaned

@@ -7,6 +7,7 @@ position is the count before it), attributes merged, and the ``changes`` that th
 applies the plans of thousands of merges to rows read and written with Core statements
 (:mod:`crmcore.importing.stored`). One set of rules, two ways of writing.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -56,12 +57,24 @@ def clean_tag(tag: str) -> str:
     return t
 
 
-def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[str], *,
-                external_id_owner: Callable[[str, int], int | None], name: str | None = None,
-                add_phones: Iterable[str | Phone] = (), remove_phones: Iterable[str] = (),
-                add_emails: Iterable[str] = (), remove_emails: Iterable[str] = (), add_tags: Iterable[str] = (),
-                remove_tags: Iterable[str] = (), attributes: dict[str, Any] | None = None,
-                **fields: Any) -> CustomerUpdate:
+def plan_update(
+    uow,
+    customer,
+    phones: list[str],
+    emails: list[str],
+    tags: list[str],
+    *,
+    external_id_owner: Callable[[str, int], int | None],
+    name: str | None = None,
+    add_phones: Iterable[str | Phone] = (),
+    remove_phones: Iterable[str] = (),
+    add_emails: Iterable[str] = (),
+    remove_emails: Iterable[str] = (),
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    attributes: dict[str, Any] | None = None,
+    **fields: Any,
+) -> CustomerUpdate:
     """Plan a change of ``customer`` (anything with the customer's column attributes: the ORM model or an
     import's stored row) whose phones, emails and tags are the given values in position order.
 
@@ -91,29 +104,60 @@ def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[
             continue
         if field == "kind":
             if raw not in KINDS:
-                raise ValidationError(f"{raw!r} is not a customer kind ({', '.join(KINDS)})", field="kind")
+                raise ValidationError(
+                    f"{raw!r} is not a customer kind ({', '.join(KINDS)})", field="kind"
+                )
             change("kind", raw)
         elif field == "external_id":
             ext = check_text(str(raw), "external_id").strip() or None
             if ext:
                 other = external_id_owner(ext, customer.id)
                 if other is not None:
-                    raise Conflict(f"external id {ext!r} already belongs to customer {other}", field="external_id")
+                    raise Conflict(
+                        f"external id {ext!r} already belongs to customer {other}",
+                        field="external_id",
+                    )
             change("external_id", ext)
         elif field == "birthday":
-            change("birthday", None if raw == "" else check_birthday(
-                parse_date(raw, field="birthday"), local_today(uow.now(), uow.app.timezone)))
+            change(
+                "birthday",
+                None
+                if raw == ""
+                else check_birthday(
+                    parse_date(raw, field="birthday"), local_today(uow.now(), uow.app.timezone)
+                ),
+            )
         elif field in ("city", "address", "owner"):
             change(field, " ".join(check_text(str(raw), field).split()) or None)
         elif field in ("consent_sms", "consent_email"):
             change(field, bool(raw))
         else:
             raise ValidationError(f"unknown customer field {field!r}", field=field)
-    _plan_list(plan.phones_added, plan.phones_removed, changes, customer.id, "phone", list(phones), add_phones,
-               remove_phones, lambda raw: raw if isinstance(raw, Phone) else parse_phone(raw),
-               lambda raw: parse_phone(raw).e164, key=lambda ph: ph.e164)
-    _plan_list(plan.emails_added, plan.emails_removed, changes, customer.id, "email", list(emails), add_emails,
-               remove_emails, email_address, email_address)
+    _plan_list(
+        plan.phones_added,
+        plan.phones_removed,
+        changes,
+        customer.id,
+        "phone",
+        list(phones),
+        add_phones,
+        remove_phones,
+        lambda raw: raw if isinstance(raw, Phone) else parse_phone(raw),
+        lambda raw: parse_phone(raw).e164,
+        key=lambda ph: ph.e164,
+    )
+    _plan_list(
+        plan.emails_added,
+        plan.emails_removed,
+        changes,
+        customer.id,
+        "email",
+        list(emails),
+        add_emails,
+        remove_emails,
+        email_address,
+        email_address,
+    )
     current_tags = list(tags)
     for raw in add_tags:
         t = clean_tag(raw)
@@ -139,9 +183,19 @@ def plan_update(uow, customer, phones: list[str], emails: list[str], tags: list[
     return plan
 
 
-def _plan_list(added: list, removed: list[str], changes: dict, customer_id: int, what: str, current: list[str],
-               add: Iterable, remove: Iterable, parse_added: Callable[[Any], Any], parse_removed: Callable[[Any], str],
-               key: Callable[[Any], str] = lambda value: value) -> None:
+def _plan_list(
+    added: list,
+    removed: list[str],
+    changes: dict,
+    customer_id: int,
+    what: str,
+    current: list[str],
+    add: Iterable,
+    remove: Iterable,
+    parse_added: Callable[[Any], Any],
+    parse_removed: Callable[[Any], str],
+    key: Callable[[Any], str] = lambda value: value,
+) -> None:
     """Phones or emails: each new value goes last (its position is the count before it), then removals
     drop the first row holding each value; removing a value the customer lacks is :class:`NotFound`."""
     for raw in add:

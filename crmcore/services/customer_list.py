@@ -72,8 +72,16 @@ def customer_ids(uow, clauses: list[str], query: str = "") -> Any:
     ``query``, best matches first)."""
     readable = _readable(uow)
     if query.strip():
-        ids = [m.customer.id for m in find_customers(uow, query, where=clauses, limit=SEARCH_LIMIT,
-                                                     restrict=readable[0] if readable else None)]
+        ids = [
+            m.customer.id
+            for m in find_customers(
+                uow,
+                query,
+                where=clauses,
+                limit=SEARCH_LIMIT,
+                restrict=readable[0] if readable else None,
+            )
+        ]
         return select(Customer.id).where(Customer.id.in_(ids or [-1]))
     return select(Customer.id).where(*active(), *where_conditions(uow, clauses), *readable)
 
@@ -98,8 +106,13 @@ def list_customers(
     if query.strip():
         ranked = [
             m.customer.id
-            for m in find_customers(uow, query, where=clauses, limit=SEARCH_LIMIT,
-                                    restrict=readable[0] if readable else None)
+            for m in find_customers(
+                uow,
+                query,
+                where=clauses,
+                limit=SEARCH_LIMIT,
+                restrict=readable[0] if readable else None,
+            )
         ]
         total = len(ranked)
         if sort != "newest":  # the default keeps the search's own order: best match first
@@ -165,15 +178,24 @@ def rows_for(uow, ids: list[int]) -> list[CustomerRow]:
         .where(Interaction.customer_id == Customer.id, Interaction.kind == "purchase")
         .scalar_subquery()
     )
-    last = dict(session.execute(select(Customer.id, last_purchase).where(Customer.id.in_(ids))).all())
+    last = dict(
+        session.execute(select(Customer.id, last_purchase).where(Customer.id.in_(ids))).all()
+    )
     spent = dict(
         session.execute(select(Customer.id, spent_minor()).where(Customer.id.in_(ids))).all()
     )
     from ..web.models import WebUser
 
     owner_ids = {r.owner_id for r in base.values() if r.owner_id is not None}
-    usernames = dict(session.execute(select(WebUser.id, WebUser.username)
-                                     .where(WebUser.id.in_(owner_ids))).all()) if owner_ids else {}
+    usernames = (
+        dict(
+            session.execute(
+                select(WebUser.id, WebUser.username).where(WebUser.id.in_(owner_ids))
+            ).all()
+        )
+        if owner_ids
+        else {}
+    )
     rows = []
     for cid in ids:
         r = base.get(cid)

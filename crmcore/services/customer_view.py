@@ -4,6 +4,7 @@ and every plugin through ``crm_customer_summary``, ``crm_customer_timeline`` and
 ``kernel``). Each plugin's contribution is taken on its own: one that raises, or returns something
 that is not a component the hook expects, is left out and named in ``failed`` (logged with its
 name), never costing the page."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,9 @@ TIMELINE_PAGE = 20
 L = ui.Label
 
 
-def _each(uow, hook: str, kwargs: dict[str, Any],
-          may_read: Callable[[str], bool]) -> Iterator[tuple[str, Any, str | None]]:
+def _each(
+    uow, hook: str, kwargs: dict[str, Any], may_read: Callable[[str], bool]
+) -> Iterator[tuple[str, Any, str | None]]:
     """``(plugin, result, error)`` of every implementation of ``hook`` the viewer may read, each
     in its own savepoint."""
     for impl in getattr(uow.plugins.hook, hook).get_hookimpls():
@@ -37,8 +39,9 @@ def _each(uow, hook: str, kwargs: dict[str, Any],
             with uow.session.begin_nested():
                 result = impl.function(*[kwargs[a] for a in impl.argnames])
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the customer
-            log.exception("%s of plugin %r failed for customer %s", hook, plugin,
-                          kwargs["customer"].id)
+            log.exception(
+                "%s of plugin %r failed for customer %s", hook, plugin, kwargs["customer"].id
+            )
             yield plugin, None, f"{type(exc).__name__}: {exc}"[:300]
             continue
         yield plugin, result, None
@@ -56,7 +59,8 @@ def _checked(plugin: str, hook: str, result: Any, allowed: tuple[type, ...]) -> 
         if not isinstance(item, allowed):
             raise ui.ComponentError(
                 f"{hook} of plugin {plugin!r} returned {type(item).__name__}, not "
-                + " or ".join(f"crmcore.ui.{t.__name__}" for t in allowed))
+                + " or ".join(f"crmcore.ui.{t.__name__}" for t in allowed)
+            )
     return items
 
 
@@ -70,18 +74,26 @@ class Contributed:
     error: str | None = None
 
 
-def summary(uow, customer, may_read: Callable[[str], bool] = lambda plugin: True
-            ) -> list[Contributed]:
+def summary(
+    uow, customer, may_read: Callable[[str], bool] = lambda plugin: True
+) -> list[Contributed]:
     """The header's facts (``ui.Stat`` and ``ui.Badge``), plugins' first and the kernel's last."""
-    return _gather(uow, "crm_customer_summary", {"uow": uow, "customer": customer}, may_read,
-                   (ui.Stat, ui.Badge))
+    return _gather(
+        uow,
+        "crm_customer_summary",
+        {"uow": uow, "customer": customer},
+        may_read,
+        (ui.Stat, ui.Badge),
+    )
 
 
-def actions(uow, customer, may_read: Callable[[str], bool] = lambda plugin: True
-            ) -> list[Contributed]:
+def actions(
+    uow, customer, may_read: Callable[[str], bool] = lambda plugin: True
+) -> list[Contributed]:
     """The plugins' quick actions (``ui.Action``) for the customer."""
-    return _gather(uow, "crm_customer_actions", {"uow": uow, "customer": customer}, may_read,
-                   (ui.Action,))
+    return _gather(
+        uow, "crm_customer_actions", {"uow": uow, "customer": customer}, may_read, (ui.Action,)
+    )
 
 
 def _gather(uow, hook, kwargs, may_read, allowed) -> list[Contributed]:
@@ -100,9 +112,9 @@ def _gather(uow, hook, kwargs, may_read, allowed) -> list[Contributed]:
 
 
 # --- the customer list's badges ---------------------------------------------------------------
-def list_badges(uow, customer_ids: list[int],
-                may_read: Callable[[str], bool] = lambda plugin: True
-                ) -> dict[int, list[tuple[str, ui.Badge]]]:
+def list_badges(
+    uow, customer_ids: list[int], may_read: Callable[[str], bool] = lambda plugin: True
+) -> dict[int, list[tuple[str, ui.Badge]]]:
     """``{customer id: [(plugin, badge)]}`` for a page of the customer list, from every plugin's
     ``crm_web_customer_badges`` the viewer may read (each in its own savepoint; one that fails or
     answers something else is logged with its name and left out)."""
@@ -116,12 +128,22 @@ def list_badges(uow, customer_ids: list[int],
             continue
         try:
             with uow.session.begin_nested():
-                found = impl.function(*[{"uow": uow, "customer_ids": list(customer_ids)}[a]
-                                        for a in impl.argnames]) or {}
+                found = (
+                    impl.function(
+                        *[
+                            {"uow": uow, "customer_ids": list(customer_ids)}[a]
+                            for a in impl.argnames
+                        ]
+                    )
+                    or {}
+                )
             if not isinstance(found, dict) or not all(
-                    isinstance(b, ui.Badge) for b in found.values()):
-                raise ui.ComponentError(f"crm_web_customer_badges of plugin {plugin!r} must "
-                                        "answer {customer id: crmcore.ui.Badge}")
+                isinstance(b, ui.Badge) for b in found.values()
+            ):
+                raise ui.ComponentError(
+                    f"crm_web_customer_badges of plugin {plugin!r} must "
+                    "answer {customer id: crmcore.ui.Badge}"
+                )
         except Exception:  # noqa: BLE001 - one broken plugin must not hide the list
             log.exception("crm_web_customer_badges of plugin %r failed", plugin)
             continue
@@ -150,9 +172,15 @@ class TimelinePage:
     failed: list[str]
 
 
-def timeline(uow, customer, *, before: datetime | None = None, limit: int = TIMELINE_PAGE,
-             only: str | None = None,
-             may_read: Callable[[str], bool] = lambda plugin: True) -> TimelinePage:
+def timeline(
+    uow,
+    customer,
+    *,
+    before: datetime | None = None,
+    limit: int = TIMELINE_PAGE,
+    only: str | None = None,
+    may_read: Callable[[str], bool] = lambda plugin: True,
+) -> TimelinePage:
     """The customer's events before ``before`` from every source (``only``: one plugin's, or
     ``kernel`` for interactions and notes), newest first, ``limit`` of them (more when several
     happened at the very moment the page ends, so that none is skipped by the next page)."""
@@ -194,12 +222,19 @@ def kernel_summary(uow, customer) -> list:
     last = None
     # one query: lifetime value per currency and the last purchase
     for currency, kind, minor, latest in session.execute(
-            select(Interaction.currency, Interaction.kind, func.sum(Interaction.amount_minor),
-                   func.max(Interaction.occurred_at))
-            .where(Interaction.customer_id == customer.id,
-                   Interaction.kind.in_(("purchase", "refund")),
-                   Interaction.currency.is_not(None))
-            .group_by(Interaction.currency, Interaction.kind)):
+        select(
+            Interaction.currency,
+            Interaction.kind,
+            func.sum(Interaction.amount_minor),
+            func.max(Interaction.occurred_at),
+        )
+        .where(
+            Interaction.customer_id == customer.id,
+            Interaction.kind.in_(("purchase", "refund")),
+            Interaction.currency.is_not(None),
+        )
+        .group_by(Interaction.currency, Interaction.kind)
+    ):
         sign = -1 if kind == "refund" else 1
         totals[currency] = totals.get(currency, 0) + sign * int(minor or 0)
         if kind == "purchase" and latest is not None:
@@ -207,19 +242,32 @@ def kernel_summary(uow, customer) -> list:
             last = latest if last is None or latest > last else last
     owner = assignment_of(session, customer)
     items: list = [
-        ui.Stat(L("Lifetime value", "ارزش طول عمر"),
-                [Money(totals[c], c) for c in sorted(totals)], kind="money",
-                href=f"/customers/{customer.id}?only=kernel#timeline"),
+        ui.Stat(
+            L("Lifetime value", "ارزش طول عمر"),
+            [Money(totals[c], c) for c in sorted(totals)],
+            kind="money",
+            href=f"/customers/{customer.id}?only=kernel#timeline",
+        ),
         ui.Stat(L("Last purchase", "آخرین خرید"), last, kind="date"),
-        ui.Stat(L("Owner", "مسئول"), owner["user"] or L("unassigned", "بدون مسئول"),
-                kind="text", hint=owner["team"]),
+        ui.Stat(
+            L("Owner", "مسئول"),
+            owner["user"] or L("unassigned", "بدون مسئول"),
+            kind="text",
+            hint=owner["team"],
+        ),
     ]
-    for channel, allowed in ((L("SMS", "پیامک"), customer.consent_sms),
-                             (L("email", "ایمیل"), customer.consent_email)):
-        items.append(ui.Badge(
-            L(f"{channel.en} allowed", f"{channel.fa} مجاز") if allowed
-            else L(f"no {channel.en}", f"بدون {channel.fa}"),
-            tone="success" if allowed else "neutral"))
+    for channel, allowed in (
+        (L("SMS", "پیامک"), customer.consent_sms),
+        (L("email", "ایمیل"), customer.consent_email),
+    ):
+        items.append(
+            ui.Badge(
+                L(f"{channel.en} allowed", f"{channel.fa} مجاز")
+                if allowed
+                else L(f"no {channel.en}", f"بدون {channel.fa}"),
+                tone="success" if allowed else "neutral",
+            )
+        )
     items += [ui.Badge(tag.tag, tone="info") for tag in customer.tags]
     return items
 
@@ -240,8 +288,15 @@ def kernel_timeline(uow, customer, before: datetime | None, limit: int) -> list:
         channel = channel_label(i.channel)
         detail = (str(text)[:300] if isinstance(text, str) else text) if text else channel
         tone = {"purchase": "success", "refund": "warning", "note": "info"}.get(i.kind, "neutral")
-        out.append(ui.TimelineEntry(
-            i.occurred_at, kind_label(i.kind), detail=detail, tone=tone,
-            kind=L("interaction", "تعامل") if i.kind != "note" else L("note", "یادداشت"),
-            value=i.money, value_kind="money" if i.money is not None else "auto"))
+        out.append(
+            ui.TimelineEntry(
+                i.occurred_at,
+                kind_label(i.kind),
+                detail=detail,
+                tone=tone,
+                kind=L("interaction", "تعامل") if i.kind != "note" else L("note", "یادداشت"),
+                value=i.money,
+                value_kind="money" if i.money is not None else "auto",
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """Customers: add, update, look up, merge and forget."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,7 +29,9 @@ from .customer_changes import KINDS, clean_tag, jsonable, plan_update
 from .erasure import merged_away_ids, plugin_packages, scrub_kernel_records, scrub_merged_away
 
 
-@attrs.frozen(slots=False)  # an instance dict: cheaper to build than slots (benchmarks/row_checks.py)
+@attrs.frozen(
+    slots=False
+)  # an instance dict: cheaper to build than slots (benchmarks/row_checks.py)
 class PreparedCustomer:
     """A customer's fields validated and normalised, before any database access (import uses it row by row)."""
 
@@ -47,12 +50,23 @@ class PreparedCustomer:
     attributes: dict[str, Any] = attrs.field(factory=dict)
 
 
-def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable[str | Phone] = (),
-                     emails: Iterable[str] = (), tags: Iterable[str] = (), external_id: str | None = None,
-                     birthday: str | date | None = None, city: str | None = None, address: str | None = None,
-                     owner: str | None = None, consent_sms: bool = False, consent_email: bool = False,
-                     attributes: dict[str, Any] | None = None,
-                     today: date | None = None) -> PreparedCustomer:
+def prepare_customer(
+    *,
+    name: str | None,
+    kind: str = "person",
+    phones: Iterable[str | Phone] = (),
+    emails: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    external_id: str | None = None,
+    birthday: str | date | None = None,
+    city: str | None = None,
+    address: str | None = None,
+    owner: str | None = None,
+    consent_sms: bool = False,
+    consent_email: bool = False,
+    attributes: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> PreparedCustomer:
     """Validate and normalise every field; raise :class:`ValidationError` naming the first bad field.
 
     ``phones`` are raw text or already parsed :class:`Phone` values (an importer parses them its own
@@ -60,8 +74,13 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
     the clock's in Tehran)."""
     # one search over the text fields: the row check is on an import's hot path
     if find_control(f"{name or ''}{external_id or ''}{city or ''}{address or ''}{owner or ''}"):
-        for field, text in (("name", name), ("external_id", external_id), ("city", city),
-                            ("address", address), ("owner", owner)):
+        for field, text in (
+            ("name", name),
+            ("external_id", external_id),
+            ("city", city),
+            ("address", address),
+            ("owner", owner),
+        ):
             if text:
                 check_text(text, field)
     display = " ".join((name or "").split())
@@ -90,11 +109,20 @@ def prepare_customer(*, name: str | None, kind: str = "person", phones: Iterable
         bday = birthday if type(birthday) is date else parse_date(birthday, field="birthday")
         check_birthday(bday, today or local_today(utcnow()))
     return PreparedCustomer(
-        name=display, kind=kind, phones=tuple(parsed_phones), emails=tuple(parsed_emails),
-        tags=tuple(dict.fromkeys(map(clean_tag, tags))) if tags else (), external_id=ext, birthday=bday,
-        city=(" ".join(city.split()) or None) if city else None, address=(address or "").strip() or None,
-        owner=(owner or "").strip() or None, consent_sms=bool(consent_sms), consent_email=bool(consent_email),
-        attributes=dict(attributes or {}))
+        name=display,
+        kind=kind,
+        phones=tuple(parsed_phones),
+        emails=tuple(parsed_emails),
+        tags=tuple(dict.fromkeys(map(clean_tag, tags))) if tags else (),
+        external_id=ext,
+        birthday=bday,
+        city=(" ".join(city.split()) or None) if city else None,
+        address=(address or "").strip() or None,
+        owner=(owner or "").strip() or None,
+        consent_sms=bool(consent_sms),
+        consent_email=bool(consent_email),
+        attributes=dict(attributes or {}),
+    )
 
 
 def customer_today(uow) -> date:
@@ -103,8 +131,9 @@ def customer_today(uow) -> date:
     return local_today(uow.now(), uow.app.timezone)
 
 
-def _validate_with_plugins(uow, customer: Customer, changes: dict[str, Any],
-                           change: dict[str, Any] | None = None) -> None:
+def _validate_with_plugins(
+    uow, customer: Customer, changes: dict[str, Any], change: dict[str, Any] | None = None
+) -> None:
     errors: list[str] = []
     for result in uow.call("crm_validate_customer", customer=customer, changes=changes):
         errors.extend(result or ())
@@ -130,15 +159,33 @@ def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -
     if p.external_id is not None:
         existing = session.scalar(select(Customer.id).where(Customer.external_id == p.external_id))
         if existing is not None:
-            raise Conflict(f"external id {p.external_id!r} already belongs to customer {existing}", field="external_id")
+            raise Conflict(
+                f"external id {p.external_id!r} already belongs to customer {existing}",
+                field="external_id",
+            )
     attributes = clean_attributes(uow, p.attributes) if p.attributes else {}
     now = uow.now()
     owner_id, team_id = default_assignment(uow)
-    customer = Customer(owner_id=owner_id, team_id=team_id,
-        kind=p.kind, display_name=p.name, search_key=normalize(p.name)[:300], external_id=p.external_id,
-        birthday=p.birthday, city=p.city, address=p.address, owner=p.owner, consent_sms=p.consent_sms,
-        consent_email=p.consent_email, attributes=attributes, created_at=now, updated_at=now)
-    customer.phones = [CustomerPhone(e164=ph.e164, kind=ph.kind, position=i) for i, ph in enumerate(p.phones)]
+    customer = Customer(
+        owner_id=owner_id,
+        team_id=team_id,
+        kind=p.kind,
+        display_name=p.name,
+        search_key=normalize(p.name)[:300],
+        external_id=p.external_id,
+        birthday=p.birthday,
+        city=p.city,
+        address=p.address,
+        owner=p.owner,
+        consent_sms=p.consent_sms,
+        consent_email=p.consent_email,
+        attributes=attributes,
+        created_at=now,
+        updated_at=now,
+    )
+    customer.phones = [
+        CustomerPhone(e164=ph.e164, kind=ph.kind, position=i) for i, ph in enumerate(p.phones)
+    ]
     customer.emails = [CustomerEmail(email=e, position=i) for i, e in enumerate(p.emails)]
     customer.tags = [CustomerTag(tag=t) for t in p.tags]
     _validate_with_plugins(uow, customer, customer_to_dict(customer, with_sections=False))
@@ -146,12 +193,18 @@ def add_customer(uow, prepared: PreparedCustomer | None = None, **fields: Any) -
     session.flush()
     _index_name(session, customer.id, p.name)
     uow.audit("create", "customer", customer.id, {"name": p.name}, customer_id=customer.id)
-    uow.emit("crm_customer_created", customer_id=customer.id, data={"customer_id": customer.id, "name": p.name},
-             customer=customer)
+    uow.emit(
+        "crm_customer_created",
+        customer_id=customer.id,
+        data={"customer_id": customer.id, "name": p.name},
+        customer=customer,
+    )
     return customer
 
 
-def get_customer(session, customer_id: int | str, *, follow_merges: bool = True, allow_forgotten: bool = False) -> Customer:
+def get_customer(
+    session, customer_id: int | str, *, follow_merges: bool = True, allow_forgotten: bool = False
+) -> Customer:
     """The customer with this id (following merges to the survivor) or :class:`NotFound`."""
     try:
         cid = int(str(customer_id).strip())
@@ -182,7 +235,9 @@ def resolve_customer(session, ref: str | int) -> Customer:
     if cid is not None:
         return get_customer(session, cid)
     if "@" in text:
-        cid = session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == text.lower()).limit(1))
+        cid = session.scalar(
+            select(CustomerEmail.customer_id).where(CustomerEmail.email == text.lower()).limit(1)
+        )
         if cid is not None:
             return get_customer(session, cid)
     else:
@@ -191,16 +246,31 @@ def resolve_customer(session, ref: str | int) -> Customer:
         except ValidationError:
             e164 = None
         if e164:
-            cid = session.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164).limit(1))
+            cid = session.scalar(
+                select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164).limit(1)
+            )
             if cid is not None:
                 return get_customer(session, cid)
-    raise NotFound(f"no customer matches {text!r} (id, external id, phone or email)", field="customer")
+    raise NotFound(
+        f"no customer matches {text!r} (id, external id, phone or email)", field="customer"
+    )
 
 
-def update_customer(uow, customer_id: int, *, name: str | None = None, add_phones: Iterable[str | Phone] = (),
-                    remove_phones: Iterable[str] = (), add_emails: Iterable[str] = (),
-                    remove_emails: Iterable[str] = (), add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
-                    attributes: dict[str, Any] | None = None, flush: bool = True, **fields: Any) -> Customer:
+def update_customer(
+    uow,
+    customer_id: int,
+    *,
+    name: str | None = None,
+    add_phones: Iterable[str | Phone] = (),
+    remove_phones: Iterable[str] = (),
+    add_emails: Iterable[str] = (),
+    remove_emails: Iterable[str] = (),
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    attributes: dict[str, Any] | None = None,
+    flush: bool = True,
+    **fields: Any,
+) -> Customer:
     """Change a customer. ``fields`` may hold kind, external_id, birthday, city, address, owner, consent_sms,
     consent_email (``None`` leaves a field as it is; ``""`` clears it). ``add_phones`` may hold parsed
     :class:`Phone` values. The rules live in :func:`crmcore.services.customer_changes.plan_update`.
@@ -211,13 +281,28 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     customer = get_customer(session, customer_id, follow_merges=False)
     check_customer(uow, customer, "write")
     if customer.merged_into_id is not None:
-        raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; change that one")
-    plan = plan_update(uow, customer, [p.e164 for p in customer.phones], [e.email for e in customer.emails],
-                       [t.tag for t in customer.tags], external_id_owner=lambda code, cid: session.scalar(
-                           select(Customer.id).where(Customer.external_id == code, Customer.id != cid)),
-                       name=name, add_phones=add_phones, remove_phones=remove_phones, add_emails=add_emails,
-                       remove_emails=remove_emails, add_tags=add_tags, remove_tags=remove_tags,
-                       attributes=attributes, **fields)
+        raise Conflict(
+            f"customer {customer.id} was merged into {customer.merged_into_id}; change that one"
+        )
+    plan = plan_update(
+        uow,
+        customer,
+        [p.e164 for p in customer.phones],
+        [e.email for e in customer.emails],
+        [t.tag for t in customer.tags],
+        external_id_owner=lambda code, cid: session.scalar(
+            select(Customer.id).where(Customer.external_id == code, Customer.id != cid)
+        ),
+        name=name,
+        add_phones=add_phones,
+        remove_phones=remove_phones,
+        add_emails=add_emails,
+        remove_emails=remove_emails,
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+        attributes=attributes,
+        **fields,
+    )
     for column, value in plan.columns.items():
         setattr(customer, column, value)
     for ph, position in plan.phones_added:
@@ -234,17 +319,30 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
     changes = plan.changes
     if not changes:
         return customer
-    _validate_with_plugins(uow, customer, {
-        k: v[1] if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed"))
-        else v for k, v in changes.items()}, changes)
+    _validate_with_plugins(
+        uow,
+        customer,
+        {
+            k: v[1]
+            if isinstance(v, list) and len(v) == 2 and not k.endswith(("added", "removed"))
+            else v
+            for k, v in changes.items()
+        },
+        changes,
+    )
     customer.updated_at = uow.now()
     if flush:
         session.flush()
     if "display_name" in changes:
         _index_name(session, customer.id, customer.display_name)
     uow.audit("update", "customer", customer.id, changes, customer_id=customer.id)
-    uow.emit("crm_customer_updated", customer_id=customer.id, data={"customer_id": customer.id, "changes": changes},
-             customer=customer, changes=changes)
+    uow.emit(
+        "crm_customer_updated",
+        customer_id=customer.id,
+        data={"customer_id": customer.id, "changes": changes},
+        customer=customer,
+        changes=changes,
+    )
     if uow.importing is not None:
         uow.imported_changes.append(_change_record(customer, changes))
     return customer
@@ -253,8 +351,13 @@ def update_customer(uow, customer_id: int, *, name: str | None = None, add_phone
 def _change_record(customer: Customer, changes: dict[str, Any]):
     from ..batches import CustomerChange
 
-    return CustomerChange(customer.id, changes, tuple(p.e164 for p in customer.phones),
-                          tuple(e.email for e in customer.emails), dict(customer.attributes or {}))
+    return CustomerChange(
+        customer.id,
+        changes,
+        tuple(p.e164 for p in customer.phones),
+        tuple(e.email for e in customer.emails),
+        dict(customer.attributes or {}),
+    )
 
 
 def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
@@ -271,7 +374,9 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
     check_customer(uow, other, "write")
     for c in (keep, other):
         if c.merged_into_id is not None:
-            raise Conflict(f"customer {c.id} was already merged into {c.merged_into_id}", field="customer")
+            raise Conflict(
+                f"customer {c.id} was already merged into {c.merged_into_id}", field="customer"
+            )
     filled: dict[str, Any] = {}
     for field in ("birthday", "city", "address", "owner"):
         if getattr(keep, field) in (None, "") and getattr(other, field) not in (None, ""):
@@ -301,16 +406,27 @@ def merge_customers(uow, keep_id: int, other_id: int) -> Customer:
     other.tags.clear()
     _validate_with_plugins(uow, keep, filled)
     session.flush()
-    moved = session.execute(update(Interaction).where(Interaction.customer_id == other.id)
-                            .values(customer_id=keep.id)).rowcount
+    moved = session.execute(
+        update(Interaction).where(Interaction.customer_id == other.id).values(customer_id=keep.id)
+    ).rowcount
     remove_tokens(session, [other.id])
     other.merged_into_id = keep.id
     keep.updated_at = other.updated_at = uow.now()
     session.flush()
-    uow.audit("merge", "customer", keep.id, {"merged": other.id, "filled": filled, "interactions_moved": moved},
-              customer_id=keep.id)
-    uow.emit("crm_customers_merged", customer_id=keep.id, data={"kept": keep.id, "merged": other.id},
-             kept=keep, merged=other)
+    uow.audit(
+        "merge",
+        "customer",
+        keep.id,
+        {"merged": other.id, "filled": filled, "interactions_moved": moved},
+        customer_id=keep.id,
+    )
+    uow.emit(
+        "crm_customers_merged",
+        customer_id=keep.id,
+        data={"kept": keep.id, "merged": other.id},
+        kept=keep,
+        merged=other,
+    )
     # after the hooks: they drain buffered rows and combine balances before the rows move
     repoint_declared(session, plugin_packages(uow.app), keep.id, other.id)
     return keep
@@ -322,7 +438,9 @@ def forget_customer(uow, customer_id: int) -> Customer:
     customer = get_customer(session, customer_id, follow_merges=False)
     check_customer(uow, customer, "write")
     if customer.merged_into_id is not None:
-        raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}; forget that one")
+        raise Conflict(
+            f"customer {customer.id} was merged into {customer.merged_into_id}; forget that one"
+        )
     cid = customer.id
     customer.display_name = f"forgotten customer #{cid}"
     customer.search_key = ""
@@ -346,7 +464,9 @@ def forget_customer(uow, customer_id: int) -> Customer:
     session.flush()
     erase_declared(session, plugin_packages(uow.app), [cid, *merged_away])
     uow.audit("forget", "customer", cid, {"erased": True}, customer_id=cid)
-    uow.emit("crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer)
+    uow.emit(
+        "crm_customer_forgotten", customer_id=cid, data={"customer_id": cid}, customer=customer
+    )
     uow.after_commit(lambda: release_erased_pages(uow.app.engine))
     return customer
 
@@ -362,8 +482,14 @@ def _assigned(customer: Customer) -> dict[str, str | None]:
     return assignment_of(session, customer)
 
 
-def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str | None = None,
-                     with_sections: bool = True, uow=None) -> dict[str, Any]:
+def customer_to_dict(
+    customer: Customer,
+    *,
+    calendar: str = "gregorian",
+    tz: str | None = None,
+    with_sections: bool = True,
+    uow=None,
+) -> dict[str, Any]:
     """The JSON form of a customer (``crm customers show --json``, the API)."""
     from ..domain.dates import DEFAULT_TIMEZONE, format_date
 
@@ -387,7 +513,9 @@ def customer_to_dict(customer: Customer, *, calendar: str = "gregorian", tz: str
         "forgotten": customer.forgotten_at is not None,
     }
     if calendar == "jalali" and customer.birthday:
-        data["birthday_jalali"] = format_date(customer.birthday, "jalali", tz=tz or DEFAULT_TIMEZONE)
+        data["birthday_jalali"] = format_date(
+            customer.birthday, "jalali", tz=tz or DEFAULT_TIMEZONE
+        )
     if with_sections and uow is not None:
         from .profile import profile_sections
 

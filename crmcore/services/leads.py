@@ -7,6 +7,7 @@ their messages or pass as them on a call. Such a submission is kept as a
 :class:`~crmcore.storage.models.PendingLead` linked to the matched customer until a person decides:
 accepting adds its phone, email and message to the customer (and tells the plugins, as for a new
 lead); rejecting drops it. Every step is in the audit log."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,20 +34,33 @@ def file_lead(uow, fields: dict[str, Any]):
     phones, emails = _listed(fields["phone"]), _listed(fields["email"])
     matches = contact_matches(session, phones, emails)
     if not matches:
-        customer = add_customer(uow, name=fields["name"], phones=phones, emails=emails,
-                                tags=list(LEAD_TAGS))
+        customer = add_customer(
+            uow, name=fields["name"], phones=phones, emails=emails, tags=list(LEAD_TAGS)
+        )
         _file_message(uow, customer, fields)
         uow.call("crm_web_lead_received", customer=customer, created=True, form=dict(fields))
         return customer, True
     cid, matched_by = matches[0].customer_id, matches[0].by
-    lead = PendingLead(customer_id=cid, matched_by=matched_by, name=fields["name"],
-                       phone=fields["phone"] or None, email=fields["email"] or None,
-                       message=fields["message"] or "", source=fields["source"] or None,
-                       page=fields["page"] or None, received_at=uow.now())
+    lead = PendingLead(
+        customer_id=cid,
+        matched_by=matched_by,
+        name=fields["name"],
+        phone=fields["phone"] or None,
+        email=fields["email"] or None,
+        message=fields["message"] or "",
+        source=fields["source"] or None,
+        page=fields["page"] or None,
+        received_at=uow.now(),
+    )
     session.add(lead)
     session.flush()
-    uow.audit("hold", "pending_lead", lead.id, {"matched_by": matched_by, "source": lead.source},
-              customer_id=cid)
+    uow.audit(
+        "hold",
+        "pending_lead",
+        lead.id,
+        {"matched_by": matched_by, "source": lead.source},
+        customer_id=cid,
+    )
     return lead, False
 
 
@@ -55,10 +69,21 @@ def _listed(value: str | None) -> list[str]:
 
 
 def _file_message(uow, customer, fields: dict[str, Any], at=None) -> None:
-    payload = {"text": fields["message"], "source": fields["source"], "page": fields["page"],
-               "name_given": fields["name"]}
-    record_interaction(uow, customer, kind="note", channel="web-form", direction="in",
-                       occurred_at=at, payload=payload)
+    payload = {
+        "text": fields["message"],
+        "source": fields["source"],
+        "page": fields["page"],
+        "name_given": fields["name"],
+    }
+    record_interaction(
+        uow,
+        customer,
+        kind="note",
+        channel="web-form",
+        direction="in",
+        occurred_at=at,
+        payload=payload,
+    )
 
 
 def pending_leads(session, *, limit: int = 200) -> list[PendingLead]:
@@ -84,11 +109,21 @@ def accept_lead(uow, lead_id: int | str):
     lead = get_pending_lead(uow.session, lead_id)
     customer = get_customer(uow.session, lead.customer_id)
     fields = _fields(lead)
-    customer = update_customer(uow, customer.id, add_tags=["lead"], add_phones=_listed(lead.phone),
-                               add_emails=_listed(lead.email))
+    customer = update_customer(
+        uow,
+        customer.id,
+        add_tags=["lead"],
+        add_phones=_listed(lead.phone),
+        add_emails=_listed(lead.email),
+    )
     _file_message(uow, customer, fields, at=lead.received_at)
-    uow.audit("accept", "pending_lead", lead.id, {"phone": lead.phone, "email": lead.email},
-              customer_id=customer.id)
+    uow.audit(
+        "accept",
+        "pending_lead",
+        lead.id,
+        {"phone": lead.phone, "email": lead.email},
+        customer_id=customer.id,
+    )
     uow.session.delete(lead)
     uow.call("crm_web_lead_received", customer=customer, created=False, form=fields)
     return customer
@@ -108,19 +143,37 @@ def forget_pending_leads(uow, customer_id: int) -> None:
 
 
 def _fields(lead: PendingLead) -> dict[str, Any]:
-    return {"name": lead.name, "phone": lead.phone or "", "email": lead.email or "",
-            "message": lead.message, "source": lead.source or "", "page": lead.page or ""}
+    return {
+        "name": lead.name,
+        "phone": lead.phone or "",
+        "email": lead.email or "",
+        "message": lead.message,
+        "source": lead.source or "",
+        "page": lead.page or "",
+    }
 
 
-def lead_to_dict(session, lead: PendingLead, *, calendar: str = "gregorian",
-                 tz: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+def lead_to_dict(
+    session, lead: PendingLead, *, calendar: str = "gregorian", tz: str = DEFAULT_TIMEZONE
+) -> dict[str, Any]:
     """A pending lead with the customer it matched (their name and current phones and emails, to
     compare)."""
     customer = get_customer(session, lead.customer_id)
-    return {"id": lead.id, "received_at": lead.received_at.isoformat(),
-            "received": format_datetime(lead.received_at, calendar, tz=tz),
-            "matched_by": lead.matched_by, "name": lead.name, "phone": lead.phone,
-            "email": lead.email, "message": lead.message, "source": lead.source, "page": lead.page,
-            "customer": {"id": customer.id, "name": customer.display_name,
-                         "phones": [p.e164 for p in customer.phones],
-                         "emails": [e.email for e in customer.emails]}}
+    return {
+        "id": lead.id,
+        "received_at": lead.received_at.isoformat(),
+        "received": format_datetime(lead.received_at, calendar, tz=tz),
+        "matched_by": lead.matched_by,
+        "name": lead.name,
+        "phone": lead.phone,
+        "email": lead.email,
+        "message": lead.message,
+        "source": lead.source,
+        "page": lead.page,
+        "customer": {
+            "id": customer.id,
+            "name": customer.display_name,
+            "phones": [p.e164 for p in customer.phones],
+            "emails": [e.email for e in customer.emails],
+        },
+    }

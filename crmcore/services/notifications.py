@@ -7,6 +7,7 @@ notifications``), a pop on the pages they have open (an outbox row ``crm_user_no
 ``/events/calls`` streams to them alone) and, through the ``crm_staff_message`` hook a messaging
 plugin implements, an email to the user's own address and an SMS to their own mobile.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,15 @@ from ..errors import NotFound, ValidationError
 from ..web.models import UserNotification, WebUser
 
 #: what a notification is about (shown as its badge; plugins may use others of the same shape)
-KINDS = ("reminder", "sla_warning", "sla_breach", "ticket_assigned", "deal_assigned",
-         "transfer_pending", "info")
+KINDS = (
+    "reminder",
+    "sla_warning",
+    "sla_breach",
+    "ticket_assigned",
+    "deal_assigned",
+    "transfer_pending",
+    "info",
+)
 #: channels a user may choose beyond the web list, which every notification is in
 CHANNELS = ("email", "sms", "pop")
 EVENT = "crm_user_notified"
@@ -53,7 +61,9 @@ def parse_channels(raw: str | list[str] | None) -> list[str] | None:
             continue
         if item not in CHANNELS:
             known = ", ".join(("web",) + CHANNELS)
-            raise ValidationError(f"{item!r} is not a notification channel ({known})", field="notify")
+            raise ValidationError(
+                f"{item!r} is not a notification channel ({known})", field="notify"
+            )
         if item not in picked:
             picked.append(item)
     return picked
@@ -71,13 +81,21 @@ def _check_link(link: str | None) -> str | None:
         return None
     if not link.startswith("/") or link.startswith("//") or len(link) > 500:
         raise ValidationError(
-            f"a notification links to a page of this site (/…), not {link[:60]!r}", field="link")
+            f"a notification links to a page of this site (/…), not {link[:60]!r}", field="link"
+        )
     return link
 
 
-def notify_user(uow, username: str | None, title: str, body: str | None = None, *,
-                link: str | None = None, kind: str = "info",
-                key: str | None = None) -> UserNotification | None:
+def notify_user(
+    uow,
+    username: str | None,
+    title: str,
+    body: str | None = None,
+    *,
+    link: str | None = None,
+    kind: str = "info",
+    key: str | None = None,
+) -> UserNotification | None:
     """Tell the user ``username`` something, on every channel they have.
 
     :param title: one line (``"یادآوری: تماس با مریم کریمی · ۱۴:۳۰"``); at most 300 characters kept.
@@ -98,13 +116,23 @@ def notify_user(uow, username: str | None, title: str, body: str | None = None, 
         raise ValidationError("a notification needs a title", field="title")
     dedup = (key or "").strip()[:200] or None
     if dedup is not None:
-        found = uow.session.scalar(select(UserNotification).where(
-            UserNotification.user_id == user.id, UserNotification.dedup_key == dedup))
+        found = uow.session.scalar(
+            select(UserNotification).where(
+                UserNotification.user_id == user.id, UserNotification.dedup_key == dedup
+            )
+        )
         if found is not None:
             return found
-    row = UserNotification(user_id=user.id, kind=(kind or "info")[:40], title=text[:MAX_TITLE],
-                           body=(body or "").strip() or None, link=_check_link(link),
-                           dedup_key=dedup, created_at=uow.now(), deliveries={"web": "listed"})
+    row = UserNotification(
+        user_id=user.id,
+        kind=(kind or "info")[:40],
+        title=text[:MAX_TITLE],
+        body=(body or "").strip() or None,
+        link=_check_link(link),
+        dedup_key=dedup,
+        created_at=uow.now(),
+        deliveries={"web": "listed"},
+    )
     uow.session.add(row)
     uow.session.flush()
     deliveries = {"web": "listed"}
@@ -115,22 +143,38 @@ def notify_user(uow, username: str | None, title: str, body: str | None = None, 
         if not address:
             deliveries[channel] = f"no {'email address' if channel == 'email' else 'mobile'}"
             continue
-        outcome = uow.call("crm_staff_message", channel=channel, address=address, subject=row.title,
-                           body=row.body, key=f"notification:{row.id}:{channel}")
+        outcome = uow.call(
+            "crm_staff_message",
+            channel=channel,
+            address=address,
+            subject=row.title,
+            body=row.body,
+            key=f"notification:{row.id}:{channel}",
+        )
         deliveries[channel] = outcome or "no provider"
     if "pop" in chosen:
         deliveries["pop"] = "published"
     row.deliveries = deliveries
-    uow.emit(EVENT, data={**notification_to_dict(row), "username": user.username,
-                          "pop": "pop" in chosen}, notification=row, user=user)
+    uow.emit(
+        EVENT,
+        data={**notification_to_dict(row), "username": user.username, "pop": "pop" in chosen},
+        notification=row,
+        user=user,
+    )
     return row
 
 
 def notification_to_dict(n: UserNotification) -> dict[str, Any]:
-    return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
-            "created_at": n.created_at.isoformat() if n.created_at else None,
-            "read_at": n.read_at.isoformat() if n.read_at else None,
-            "deliveries": dict(n.deliveries or {})}
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "created_at": n.created_at.isoformat() if n.created_at else None,
+        "read_at": n.read_at.isoformat() if n.read_at else None,
+        "deliveries": dict(n.deliveries or {}),
+    }
 
 
 def _user(session, username: str) -> WebUser:
@@ -140,8 +184,9 @@ def _user(session, username: str) -> WebUser:
     return user
 
 
-def list_notifications(session, username: str, *, unread: bool = False,
-                       limit: int = 50) -> list[UserNotification]:
+def list_notifications(
+    session, username: str, *, unread: bool = False, limit: int = 50
+) -> list[UserNotification]:
     user = _user(session, username)
     q = select(UserNotification).where(UserNotification.user_id == user.id)
     if unread:
@@ -150,20 +195,32 @@ def list_notifications(session, username: str, *, unread: bool = False,
 
 
 def unread_count(session, user_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(UserNotification).where(
-        UserNotification.user_id == user_id, UserNotification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(UserNotification)
+            .where(UserNotification.user_id == user_id, UserNotification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_read(uow, username: str, ids: list[int] | None = None) -> int:
     """Mark the user's notifications ``ids`` (all unread when None) read; returns how many changed.
     Another user's ids are refused, not silently skipped."""
     user = _user(uow.session, username)
-    q = update(UserNotification).where(UserNotification.user_id == user.id,
-                                       UserNotification.read_at.is_(None))
+    q = update(UserNotification).where(
+        UserNotification.user_id == user.id, UserNotification.read_at.is_(None)
+    )
     if ids is not None:
         wanted = set(ids)
-        mine = set(uow.session.scalars(select(UserNotification.id).where(
-            UserNotification.user_id == user.id, UserNotification.id.in_(wanted))))
+        mine = set(
+            uow.session.scalars(
+                select(UserNotification.id).where(
+                    UserNotification.user_id == user.id, UserNotification.id.in_(wanted)
+                )
+            )
+        )
         if wanted - mine:
             raise NotFound(f"{username} has no notification {min(wanted - mine)}", field="id")
         q = q.where(UserNotification.id.in_(wanted))
@@ -184,11 +241,21 @@ def users_with(session, plugin: str, access: str = "manage") -> list[WebUser]:
     return found
 
 
-def notify_managers(uow, plugin: str, title: str, body: str | None = None, *,
-                    link: str | None = None, kind: str = "info", key: str | None = None,
-                    access: str = "manage") -> list[UserNotification]:
+def notify_managers(
+    uow,
+    plugin: str,
+    title: str,
+    body: str | None = None,
+    *,
+    link: str | None = None,
+    kind: str = "info",
+    key: str | None = None,
+    access: str = "manage",
+) -> list[UserNotification]:
     """:func:`notify_user` for every active user with ``access`` to ``plugin`` (a transfer waiting
     for approval reaches those who may approve it)."""
-    sent = [notify_user(uow, u.username, title, body, link=link, kind=kind, key=key)
-            for u in users_with(uow.session, plugin, access)]
+    sent = [
+        notify_user(uow, u.username, title, body, link=link, kind=kind, key=key)
+        for u in users_with(uow.session, plugin, access)
+    ]
     return [n for n in sent if n is not None]

@@ -1,4 +1,5 @@
 """Enable, disable and describe plugins (``crm plugins …``)."""
+
 from __future__ import annotations
 
 import importlib
@@ -71,8 +72,11 @@ def _marked(module_name: str | None, marker: str) -> list[str]:
     if not module_name:
         return []
     module = importlib.import_module(module_name)
-    return sorted(name for name, obj in vars(module).items()
-                  if inspect.isfunction(obj) and isinstance(getattr(obj, f"{PROJECT}_{marker}", None), dict))
+    return sorted(
+        name
+        for name, obj in vars(module).items()
+        if inspect.isfunction(obj) and isinstance(getattr(obj, f"{PROJECT}_{marker}", None), dict)
+    )
 
 
 def implemented_hooks(module_name: str | None) -> list[str]:
@@ -112,9 +116,16 @@ def describe_plugins(app, *, with_hooks: bool = True) -> list[dict[str, Any]]:
             compatible = True
         except PluginError:
             compatible = False
-        item = {"name": name, "version": m.version, "description": m.description, "enabled": bool(states.get(name)),
-                "requires": list(m.requires), "kernel": m.kernel, "compatible": compatible,
-                "distribution": m.distribution or f"crmcore-{name}"}
+        item = {
+            "name": name,
+            "version": m.version,
+            "description": m.description,
+            "enabled": bool(states.get(name)),
+            "requires": list(m.requires),
+            "kernel": m.kernel,
+            "compatible": compatible,
+            "distribution": m.distribution or f"crmcore-{name}",
+        }
         if with_hooks:
             item["hooks"] = implemented_hooks(m.hooks)
             item["hookspecs"] = declared_hooks(m.hookspecs)

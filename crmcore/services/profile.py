@@ -4,6 +4,7 @@ Plugins return a :class:`crmcore.ui.Panel` of typed components. The older :class
 dict
 shown as a generic key/value list) is accepted for one more release with a
 ``DeprecationWarning``."""
+
 from __future__ import annotations
 
 import logging

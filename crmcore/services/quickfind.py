@@ -4,6 +4,7 @@ same statements as everywhere else) run through the DB-API driver alone.
 Importing SQLAlchemy and the kernel's models takes 0.6 s on a small machine, the whole answer of
 this path 0.13 s (measured 2026-12-07), so the CLI's plain search (no ``--where``: those fields come
 from plugins and need the full application) connects with the driver directly."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,9 +28,14 @@ def connect(url: str):
         import psycopg
 
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        kwargs: dict[str, Any] = {"dbname": unquote(parts.path.lstrip("/")) or None, "host": parts.hostname,
-                                  "port": parts.port, "user": unquote(parts.username) if parts.username else None,
-                                  "password": unquote(parts.password) if parts.password else None, **query}
+        kwargs: dict[str, Any] = {
+            "dbname": unquote(parts.path.lstrip("/")) or None,
+            "host": parts.hostname,
+            "port": parts.port,
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+            **query,
+        }
         con = psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None})
         return con, "postgresql", "pyformat"
     raise ValueError(f"no fast path for {scheme!r} databases")

@@ -2,6 +2,7 @@
 :mod:`crmcore.services.search_plan` (the ranking and its rules) with the ``--where`` fields of the
 kernel and plugins and an optional ``restrict`` clause (e.g. record rules: which customers the user
 may see) added to them."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -25,9 +26,16 @@ class Match:
     matched: str  # phone | email | external_id | name | all
 
 
-def search_customers(uow, query: str | None = None, *, where: list[str] | None = None,
-                     restrict: Any = None, limit: int = 20, cursor: str | None = None,
-                     contacts: bool = True) -> Page:
+def search_customers(
+    uow,
+    query: str | None = None,
+    *,
+    where: list[str] | None = None,
+    restrict: Any = None,
+    limit: int = 20,
+    cursor: str | None = None,
+    contacts: bool = True,
+) -> Page:
     """A page of customers matching ``query`` (name words, a phone number in any format or its last
     digits, an email or its start, an external id), every ``where`` clause and ``restrict`` (a
     SQLAlchemy condition on ``customers``), best first (see :mod:`crmcore.services.search_plan`).
@@ -48,8 +56,16 @@ def search_customers(uow, query: str | None = None, *, where: list[str] | None =
         stmt = _text(sql).bindparams(*binds) if with_extra else _text(sql)
         return connection.execute(stmt, params).all()
 
-    return search_plan.search(execute, connection.dialect.name, style, query, limit=limit,
-                              cursor=cursor, extra=extra, contacts=contacts)
+    return search_plan.search(
+        execute,
+        connection.dialect.name,
+        style,
+        query,
+        limit=limit,
+        cursor=cursor,
+        extra=extra,
+        contacts=contacts,
+    )
 
 
 @lru_cache(maxsize=256)  # a statement's text depends on the query's shape, not on its values
@@ -57,21 +73,33 @@ def _text(sql: str):
     return text(sql)
 
 
-def find_customers(uow, query: str | None = None, *, where: list[str] | None = None,
-                   restrict: Any = None, limit: int = 20,
-                   cursor: str | None = None) -> list[Match]:
-    """:func:`search_customers` as loaded customers (with their phones and emails) and their scores.
-    """
-    page = search_customers(uow, query, where=where, restrict=restrict, limit=limit, cursor=cursor,
-                            contacts=False)
+def find_customers(
+    uow,
+    query: str | None = None,
+    *,
+    where: list[str] | None = None,
+    restrict: Any = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> list[Match]:
+    """:func:`search_customers` as loaded customers (with their phones and emails) and their scores."""
+    page = search_customers(
+        uow, query, where=where, restrict=restrict, limit=limit, cursor=cursor, contacts=False
+    )
     if not page.results:
         return []
     ids = [r["id"] for r in page.results]
-    loaded = {c.id: c for c in uow.session.scalars(
-        select(Customer).where(Customer.id.in_(ids))
-        .options(selectinload(Customer.phones), selectinload(Customer.emails)))}
-    return [Match(loaded[r["id"]], r["score"], r["matched"])
-            for r in page.results if r["id"] in loaded]
+    loaded = {
+        c.id: c
+        for c in uow.session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(ids))
+            .options(selectinload(Customer.phones), selectinload(Customer.emails))
+        )
+    }
+    return [
+        Match(loaded[r["id"]], r["score"], r["matched"]) for r in page.results if r["id"] in loaded
+    ]
 
 
 def _extra(conditions: list[Any], dialect) -> tuple[str | None, list]:
@@ -87,13 +115,21 @@ def _extra(conditions: list[Any], dialect) -> tuple[str | None, list]:
     named.bind_typing = BindTyping.NONE  # no casts after the names (psycopg's :x::VARCHAR)
     compiled = clause.compile(dialect=named, compile_kwargs={"render_postcompile": True})
     types = {name: bind.type for name, bind in compiled.binds.items()}
-    binds = [bindparam(name, value, type_=types.get(name))
-             for name, value in compiled.params.items()]
+    binds = [
+        bindparam(name, value, type_=types.get(name)) for name, value in compiled.params.items()
+    ]
     return str(compiled), binds
 
 
 def match_to_dict(m: Match) -> dict[str, Any]:
     c = m.customer
-    return {"id": c.id, "name": c.display_name, "phones": [p.e164 for p in c.phones],
-            "emails": [e.email for e in c.emails], "external_id": c.external_id, "city": c.city,
-            "score": m.score, "matched": m.matched}
+    return {
+        "id": c.id,
+        "name": c.display_name,
+        "phones": [p.e164 for p in c.phones],
+        "emails": [e.email for e in c.emails],
+        "external_id": c.external_id,
+        "city": c.city,
+        "score": m.score,
+        "matched": m.matched,
+    }

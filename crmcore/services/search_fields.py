@@ -1,4 +1,5 @@
 """Fields usable in ``--where`` clauses and segments: the kernel's, and those plugins add."""
+
 from __future__ import annotations
 
 import re
@@ -38,14 +39,22 @@ class SearchField:
 def parse_clause(text: str) -> tuple[str, str, str]:
     m = _CLAUSE.match(text or "")
     if not m:
-        raise ValidationError(f"{text!r} is not a condition (FIELD OP VALUE, e.g. tier=gold or points>=500)",
-                              field="where")
+        raise ValidationError(
+            f"{text!r} is not a condition (FIELD OP VALUE, e.g. tier=gold or points>=500)",
+            field="where",
+        )
     return m.group(1).lower(), m.group(2), m.group(3)
 
 
 def compare(column, op: str, value: Any):
-    return {"=": column == value, "!=": column != value, ">": column > value, ">=": column >= value,
-            "<": column < value, "<=": column <= value}[op]
+    return {
+        "=": column == value,
+        "!=": column != value,
+        ">": column > value,
+        ">=": column >= value,
+        "<": column < value,
+        "<=": column <= value,
+    }[op]
 
 
 def _int(value: str, field: str) -> int:
@@ -80,6 +89,7 @@ def _text_column(name: str):
         if op in ("=", "!="):  # case does not matter (Tehran = tehran)
             return compare(func.lower(col), op, value.lower())
         raise ValidationError(f"{name} takes =, != or ~", field=name)
+
     return condition
 
 
@@ -87,8 +97,11 @@ def _purchases(op: str, value: str):
     from ..storage.models import Customer, Interaction
 
     n = _int(value, "purchases")
-    count = (select(func.count(Interaction.id)).where(Interaction.customer_id == Customer.id,
-                                                      Interaction.kind == "purchase").scalar_subquery())
+    count = (
+        select(func.count(Interaction.id))
+        .where(Interaction.customer_id == Customer.id, Interaction.kind == "purchase")
+        .scalar_subquery()
+    )
     return compare(count, op, n)
 
 
@@ -103,11 +116,19 @@ def _last_purchase(op: str, value: str):
 
     day = parse_date(value, field="last_purchase")
     start, next_start = parse_datetime(day), parse_datetime(day + timedelta(days=1))
-    last = (select(func.max(Interaction.occurred_at)).where(
-        Interaction.customer_id == Customer.id, Interaction.kind == "purchase").scalar_subquery())
-    return {"<": last < start, "<=": last < next_start, ">": last >= next_start,
-            ">=": last >= start, "=": (last >= start) & (last < next_start),
-            "!=": (last < start) | (last >= next_start)}[op]
+    last = (
+        select(func.max(Interaction.occurred_at))
+        .where(Interaction.customer_id == Customer.id, Interaction.kind == "purchase")
+        .scalar_subquery()
+    )
+    return {
+        "<": last < start,
+        "<=": last < next_start,
+        ">": last >= next_start,
+        ">=": last >= start,
+        "=": (last >= start) & (last < next_start),
+        "!=": (last < start) | (last >= next_start),
+    }[op]
 
 
 def spent_minor():
@@ -118,11 +139,18 @@ def spent_minor():
     from ..domain.money import DEFAULT_CURRENCY
     from ..storage.models import Customer, Interaction
 
-    signed = case((Interaction.kind == "refund", -Interaction.amount_minor),
-                  else_=Interaction.amount_minor)
-    return (select(func.coalesce(func.sum(signed), 0)).where(
-        Interaction.customer_id == Customer.id, Interaction.kind.in_(("purchase", "refund")),
-        Interaction.currency == DEFAULT_CURRENCY).scalar_subquery())
+    signed = case(
+        (Interaction.kind == "refund", -Interaction.amount_minor), else_=Interaction.amount_minor
+    )
+    return (
+        select(func.coalesce(func.sum(signed), 0))
+        .where(
+            Interaction.customer_id == Customer.id,
+            Interaction.kind.in_(("purchase", "refund")),
+            Interaction.currency == DEFAULT_CURRENCY,
+        )
+        .scalar_subquery()
+    )
 
 
 def _spent(op: str, value: str):
@@ -161,18 +189,37 @@ def _assigned(op: str, value: str):
 KERNEL_FIELDS = [
     SearchField("tag", "has the tag (tag=vip)", _tag),
     SearchField("city", "city, case-insensitive (city=Tehran, city~teh)", _text_column("city")),
-    SearchField("owner", "the responsible person as text (imported, free form)",
-                _text_column("owner")),
-    SearchField("assigned", "the user owning the customer under the record rules "
-                "(assigned=reza)", _assigned, ops=("=", "!=")),
+    SearchField(
+        "owner", "the responsible person as text (imported, free form)", _text_column("owner")
+    ),
+    SearchField(
+        "assigned",
+        "the user owning the customer under the record rules (assigned=reza)",
+        _assigned,
+        ops=("=", "!="),
+    ),
     SearchField("kind", "person or organisation", _kind),
     SearchField("purchases", "number of purchases (purchases>=3)", _purchases, type="int"),
-    SearchField("last_purchase", "local date of the last purchase (last_purchase<1403-01-01)",
-                _last_purchase, type="date", ops=DATE_OPS),
-    SearchField("spent", "purchases minus refunds in rials (spent>=50000000)", _spent, type="money",
-                ops=DATE_OPS),
-    SearchField("consent", "agreed to promotional messages on a channel (consent=sms)",
-                _consent, ops=("=", "!=")),
+    SearchField(
+        "last_purchase",
+        "local date of the last purchase (last_purchase<1403-01-01)",
+        _last_purchase,
+        type="date",
+        ops=DATE_OPS,
+    ),
+    SearchField(
+        "spent",
+        "purchases minus refunds in rials (spent>=50000000)",
+        _spent,
+        type="money",
+        ops=DATE_OPS,
+    ),
+    SearchField(
+        "consent",
+        "agreed to promotional messages on a channel (consent=sms)",
+        _consent,
+        ops=("=", "!="),
+    ),
 ]
 
 
@@ -191,8 +238,14 @@ def where_conditions(uow, clauses: list[str]) -> list[Any]:
         name, op, value = parse_clause(clause)
         field = fields.get(name)
         if field is None:
-            raise ValidationError(f"unknown search field {name!r} (known: {', '.join(sorted(fields))})", field="where")
+            raise ValidationError(
+                f"unknown search field {name!r} (known: {', '.join(sorted(fields))})", field="where"
+            )
         if op not in field.ops:
-            raise ValidationError(f"{name} does not take {op} (it takes {' '.join(field.ops)})", field="where")
-        conditions.append(field.condition(op, value, uow) if field.with_uow else field.condition(op, value))
+            raise ValidationError(
+                f"{name} does not take {op} (it takes {' '.join(field.ops)})", field="where"
+            )
+        conditions.append(
+            field.condition(op, value, uow) if field.with_uow else field.condition(op, value)
+        )
     return conditions

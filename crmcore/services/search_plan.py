@@ -19,6 +19,7 @@ the page, and a second one loads the page's phones and emails. Word frequencies 
 word is so common that a source reaches its cap, the customers past the cap in index order are not
 ranked (names are in token order there, so the whole word comes before longer words that start with
 it)."""
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,15 @@ def plan(query: str | None) -> SearchPlan:
             d = d.lstrip("0")
         digits = d if len(d) >= 4 else None
     key = normalize(q)
-    return SearchPlan(text=q, email=email, phone_e164=e164, phone_digits=digits,
-                      words=tuple(dict.fromkeys(tokens(q))), key=key, compact=key.replace(" ", ""))
+    return SearchPlan(
+        text=q,
+        email=email,
+        phone_e164=e164,
+        phone_digits=digits,
+        words=tuple(dict.fromkeys(tokens(q))),
+        key=key,
+        compact=key.replace(" ", ""),
+    )
 
 
 @attrs.frozen
@@ -101,8 +109,9 @@ def parse_cursor(cursor: str | None) -> tuple[int, int, int] | None:
     try:
         grade, length, cid = (int(x) for x in cursor.split("."))
     except ValueError:
-        raise ValidationError(f"{cursor!r} is not a search cursor (use a page's next_cursor)",
-                              field="cursor") from None
+        raise ValidationError(
+            f"{cursor!r} is not a search cursor (use a page's next_cursor)", field="cursor"
+        ) from None
     return grade, length, cid
 
 
@@ -128,9 +137,12 @@ def frequency_sql(words: Iterable[str], style: str) -> tuple[str, dict[str, Any]
     """One row: for each word, how many distinct tokens start with it (counted up to ``COUNTED``)
     and how many names have them."""
     p = Params(style)
-    cols = [f"(SELECT count(*) * {p(1 << 32)} + coalesce(sum(customers), 0) FROM (SELECT customers "
-            f"FROM customer_search_token_counts WHERE {_prefix('token', w, p)} "
-            f"LIMIT {p(COUNTED)}) AS f{i})" for i, w in enumerate(words)]
+    cols = [
+        f"(SELECT count(*) * {p(1 << 32)} + coalesce(sum(customers), 0) FROM (SELECT customers "
+        f"FROM customer_search_token_counts WHERE {_prefix('token', w, p)} "
+        f"LIMIT {p(COUNTED)}) AS f{i})"
+        for i, w in enumerate(words)
+    ]
     return f"SELECT {', '.join(cols)}", p.values
 
 
@@ -138,15 +150,24 @@ def word_order(words: Iterable[str], counts: Iterable[int]) -> list[str]:
     """The query's words, the one to scan the name tokens by first: the rarest (ties: the longer
     word). A word starting ``COUNTED`` distinct tokens or more is common, whatever the customers
     counted."""
+
     def key(item):
         word, n = item
         return (n >> 32) >= COUNTED, n & 0xFFFFFFFF, -len(word)
+
     return [w for w, _ in sorted(zip(words, counts), key=key)]
 
 
-def ranked_sql(sp: SearchPlan, words: list[str], dialect: str, style: str, *, limit: int,
-               after: tuple[int, int, int] | None = None,
-               extra: str | None = None) -> tuple[str, dict]:
+def ranked_sql(
+    sp: SearchPlan,
+    words: list[str],
+    dialect: str,
+    style: str,
+    *,
+    limit: int,
+    after: tuple[int, int, int] | None = None,
+    extra: str | None = None,
+) -> tuple[str, dict]:
     """The statement returning the page: (id, display_name, external_id, city, grade) rows, best
     first. ``words``: the plan's words, the driving one first. ``extra``: SQL conditions on ``c``
     (customers)."""
@@ -155,65 +176,96 @@ def ranked_sql(sp: SearchPlan, words: list[str], dialect: str, style: str, *, li
     where += f" AND ({extra})" if extra else ""
     if not sp.text:
         cursor = f" AND c.id > {p(after[2])}" if after else ""
-        return (f"SELECT c.id, c.display_name, c.external_id, c.city, 0 AS grade FROM customers c "
-                f"WHERE {where}{cursor} ORDER BY c.id LIMIT {p(limit)}"), p.values
+        return (
+            f"SELECT c.id, c.display_name, c.external_id, c.city, 0 AS grade FROM customers c "
+            f"WHERE {where}{cursor} ORDER BY c.id LIMIT {p(limit)}"
+        ), p.values
     sources: list[str] = []
 
     def source(select: str, grade: int) -> None:
-        sources.append(f"SELECT id, {grade} AS grade FROM ({select} LIMIT {p(CANDIDATES)}) "
-                       f"AS s{len(sources)}")
+        sources.append(
+            f"SELECT id, {grade} AS grade FROM ({select} LIMIT {p(CANDIDATES)}) AS s{len(sources)}"
+        )
 
     if sp.email:
-        source(f"SELECT customer_id AS id FROM customer_emails WHERE email = {p(sp.email)}",
-               SCORE_EXACT_CONTACT * 10 + _HOW["email"])
-        source(f"SELECT customer_id AS id FROM customer_emails WHERE "
-               f"{_prefix('email', sp.email, p)} ORDER BY email",
-               SCORE_EMAIL_PREFIX * 10 + _HOW["email"])
+        source(
+            f"SELECT customer_id AS id FROM customer_emails WHERE email = {p(sp.email)}",
+            SCORE_EXACT_CONTACT * 10 + _HOW["email"],
+        )
+        source(
+            f"SELECT customer_id AS id FROM customer_emails WHERE "
+            f"{_prefix('email', sp.email, p)} ORDER BY email",
+            SCORE_EMAIL_PREFIX * 10 + _HOW["email"],
+        )
     if sp.phone_e164:
-        source(f"SELECT customer_id AS id FROM customer_phones WHERE e164 = {p(sp.phone_e164)}",
-               SCORE_EXACT_CONTACT * 10 + _HOW["phone"])
+        source(
+            f"SELECT customer_id AS id FROM customer_phones WHERE e164 = {p(sp.phone_e164)}",
+            SCORE_EXACT_CONTACT * 10 + _HOW["phone"],
+        )
     if sp.phone_digits:
         reversed_ = PHONE_REVERSED[dialect]
-        source(f"SELECT customer_id AS id FROM customer_phones WHERE "
-               f"{_prefix(reversed_, sp.phone_digits[::-1], p)} ORDER BY {reversed_}",
-               SCORE_PHONE_SUFFIX * 10 + _HOW["phone"])
-    source(f"SELECT id FROM customers WHERE external_id = {p(sp.text)}",
-           SCORE_EXACT_CONTACT * 10 + _HOW["external_id"])
+        source(
+            f"SELECT customer_id AS id FROM customer_phones WHERE "
+            f"{_prefix(reversed_, sp.phone_digits[::-1], p)} ORDER BY {reversed_}",
+            SCORE_PHONE_SUFFIX * 10 + _HOW["phone"],
+        )
+    source(
+        f"SELECT id FROM customers WHERE external_id = {p(sp.text)}",
+        SCORE_EXACT_CONTACT * 10 + _HOW["external_id"],
+    )
     if words:  # name candidates get grade 0 here and their score from their name below
-        source(f"SELECT id FROM customers WHERE {_prefix('search_key', sp.key, p)} "
-               f"ORDER BY search_key, id", 0)
+        source(
+            f"SELECT id FROM customers WHERE {_prefix('search_key', sp.key, p)} "
+            f"ORDER BY search_key, id",
+            0,
+        )
         driver, *others = words
         if not others:
-            source(f"SELECT customer_id AS id FROM {TOKENS} WHERE {_prefix('token', driver, p)} "
-                   f"ORDER BY token, customer_id", 0)
+            source(
+                f"SELECT customer_id AS id FROM {TOKENS} WHERE {_prefix('token', driver, p)} "
+                f"ORDER BY token, customer_id",
+                0,
+            )
         else:  # the first SCANNED tokens of the rarest word, kept when the customer has the others
             also = " AND ".join(
                 f"EXISTS (SELECT 1 FROM {TOKENS} o{i} WHERE o{i}.customer_id = t.id AND "
-                f"{_prefix(f'o{i}.token', w, p)})" for i, w in enumerate(others))
-            source(f"SELECT id FROM (SELECT customer_id AS id FROM {TOKENS} WHERE "
-                   f"{_prefix('token', driver, p)} ORDER BY token, customer_id "
-                   f"LIMIT {p(SCANNED)}) AS t WHERE {also}", 0)
+                f"{_prefix(f'o{i}.token', w, p)})"
+                for i, w in enumerate(others)
+            )
+            source(
+                f"SELECT id FROM (SELECT customer_id AS id FROM {TOKENS} WHERE "
+                f"{_prefix('token', driver, p)} ORDER BY token, customer_id "
+                f"LIMIT {p(SCANNED)}) AS t WHERE {also}",
+                0,
+            )
             # adjacent words as typed ("علیرضا" typed as "علی رضا"), and two words the other way
             # round ("کریمی علی" for "علی کریمی"): a name's tokens hold its adjacent words joined
             joined = [sp.compact] + ([sp.words[1] + sp.words[0]] if len(sp.words) == 2 else [])
             for j in joined:
-                source(f"SELECT customer_id AS id FROM {TOKENS} WHERE {_prefix('token', j, p)} "
-                       f"ORDER BY token, customer_id", 0)
+                source(
+                    f"SELECT customer_id AS id FROM {TOKENS} WHERE {_prefix('token', j, p)} "
+                    f"ORDER BY token, customer_id",
+                    0,
+                )
     name = _name_grade(sp, dialect, p) if words else "0"
     cursor = ""
     if after:
         g, n, i = (p(x) for x in after)
-        cursor = (f" WHERE grade < {g} OR (grade = {g} AND (length(display_name) > {n} OR "
-                  f"(length(display_name) = {n} AND id > {i})))")
+        cursor = (
+            f" WHERE grade < {g} OR (grade = {g} AND (length(display_name) > {n} OR "
+            f"(length(display_name) = {n} AND id > {i})))"
+        )
     # each candidate once before its row is read (sources overlap); grade 0: a name candidate
     bigger = "max" if dialect == "sqlite" else "greatest"
-    return (f"WITH cand (id, grade) AS ({' UNION ALL '.join(sources)}), "
-            f"best (id, grade, lowest) AS (SELECT id, max(grade), min(grade) FROM cand GROUP BY id) "
-            f"SELECT id, display_name, external_id, city, grade FROM ("
-            f"SELECT c.id, c.display_name, c.external_id, c.city, CASE WHEN best.lowest = 0 "
-            f"THEN {bigger}(best.grade, {name}) ELSE best.grade END AS grade "
-            f"FROM best JOIN customers c ON c.id = best.id WHERE {where}) AS ranked{cursor} "
-            f"ORDER BY grade DESC, length(display_name), id LIMIT {p(limit)}"), p.values
+    return (
+        f"WITH cand (id, grade) AS ({' UNION ALL '.join(sources)}), "
+        f"best (id, grade, lowest) AS (SELECT id, max(grade), min(grade) FROM cand GROUP BY id) "
+        f"SELECT id, display_name, external_id, city, grade FROM ("
+        f"SELECT c.id, c.display_name, c.external_id, c.city, CASE WHEN best.lowest = 0 "
+        f"THEN {bigger}(best.grade, {name}) ELSE best.grade END AS grade "
+        f"FROM best JOIN customers c ON c.id = best.id WHERE {where}) AS ranked{cursor} "
+        f"ORDER BY grade DESC, length(display_name), id LIMIT {p(limit)}"
+    ), p.values
 
 
 _COMPACT_KEY = "replace(c.search_key, ' ', '')"
@@ -222,14 +274,17 @@ _COMPACT_KEY = "replace(c.search_key, ' ', '')"
 def _name_grade(sp: SearchPlan, dialect: str, p: Params) -> str:
     how = _HOW["name"]
     find = "instr({0}, {1})" if dialect == "sqlite" else "strpos({0}, {1})"
-    whole = " AND ".join(find.format("' ' || c.search_key || ' '", p(f" {w} ")) + " > 0"
-                         for w in sp.words)
-    return (f"CASE WHEN c.search_key = {p(sp.key)} THEN {SCORE_NAME_EXACT * 10 + how} "
-            f"WHEN ({_prefix('c.search_key', sp.key, p)}) OR "
-            f"({_prefix(_COMPACT_KEY, sp.compact, p)})"
-            f" THEN {SCORE_NAME_PREFIX * 10 + how} "
-            f"WHEN {whole} THEN {SCORE_NAME_WORDS * 10 + how} "
-            f"ELSE {SCORE_NAME_WORD_PREFIXES * 10 + how} END")
+    whole = " AND ".join(
+        find.format("' ' || c.search_key || ' '", p(f" {w} ")) + " > 0" for w in sp.words
+    )
+    return (
+        f"CASE WHEN c.search_key = {p(sp.key)} THEN {SCORE_NAME_EXACT * 10 + how} "
+        f"WHEN ({_prefix('c.search_key', sp.key, p)}) OR "
+        f"({_prefix(_COMPACT_KEY, sp.compact, p)})"
+        f" THEN {SCORE_NAME_PREFIX * 10 + how} "
+        f"WHEN {whole} THEN {SCORE_NAME_WORDS * 10 + how} "
+        f"ELSE {SCORE_NAME_WORD_PREFIXES * 10 + how} END"
+    )
 
 
 def contacts_sql(ids: list[int], style: str) -> tuple[str, dict[str, Any]]:
@@ -237,17 +292,28 @@ def contacts_sql(ids: list[int], style: str) -> tuple[str, dict[str, Any]]:
     p = Params(style)
     marks = ", ".join(p(i) for i in ids)
     marks2 = ", ".join(p(i) for i in ids)
-    return (f"SELECT customer_id, 'p' AS kind, e164 AS value, position, id FROM customer_phones "
-            f"WHERE customer_id IN ({marks}) UNION ALL "
-            f"SELECT customer_id, 'e', email, position, id FROM customer_emails "
-            f"WHERE customer_id IN ({marks2}) ORDER BY 1, 2, 4, 5"), p.values
+    return (
+        f"SELECT customer_id, 'p' AS kind, e164 AS value, position, id FROM customer_phones "
+        f"WHERE customer_id IN ({marks}) UNION ALL "
+        f"SELECT customer_id, 'e', email, position, id FROM customer_emails "
+        f"WHERE customer_id IN ({marks2}) ORDER BY 1, 2, 4, 5"
+    ), p.values
 
 
 Execute = Callable[[str, dict[str, Any], bool], list[tuple]]
 
 
-def search(execute: Execute, dialect: str, style: str, query: str | None, *, limit: int = 20,
-           cursor: str | None = None, extra: str | None = None, contacts: bool = True) -> Page:
+def search(
+    execute: Execute,
+    dialect: str,
+    style: str,
+    query: str | None,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    extra: str | None = None,
+    contacts: bool = True,
+) -> Page:
     """Run a search: ``execute(sql, params, with_extra)`` returns the rows of one statement
     (``with_extra``: the statement contains ``extra``, whose own parameters the caller adds)."""
     if limit < 1:
@@ -266,9 +332,18 @@ def search(execute: Execute, dialect: str, style: str, query: str | None, *, lim
         sql, params = contacts_sql([r[0] for r in rows], style)
         for cid, kind, value, *_ in execute(sql, params, False):
             (phones if kind == "p" else emails).setdefault(cid, []).append(value)
-    results = [{"id": cid, "name": name, "phones": phones.get(cid, []),
-                "emails": emails.get(cid, []), "external_id": external_id, "city": city,
-                "score": grade // 10, "matched": MATCHED[grade % 10]}
-               for cid, name, external_id, city, grade in rows]
+    results = [
+        {
+            "id": cid,
+            "name": name,
+            "phones": phones.get(cid, []),
+            "emails": emails.get(cid, []),
+            "external_id": external_id,
+            "city": city,
+            "score": grade // 10,
+            "matched": MATCHED[grade % 10],
+        }
+        for cid, name, external_id, city, grade in rows
+    ]
     last = rows[-1] if len(rows) == limit else None
     return Page(results, f"{last[4]}.{len(last[1])}.{last[0]}" if last else None)

@@ -1,4 +1,5 @@
 """Settings stored in the database, by namespace (a plugin's name, or ``kernel``) and key; values are JSON."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,4 +26,7 @@ def set_setting(uow, namespace: str, key: str, value: Any) -> None:
 def settings_of(uow, namespace: str) -> dict[str, Any]:
     from sqlalchemy import select
 
-    return {s.key: s.value for s in uow.session.scalars(select(Setting).where(Setting.namespace == namespace))}
+    return {
+        s.key: s.value
+        for s in uow.session.scalars(select(Setting).where(Setting.namespace == namespace))
+    }

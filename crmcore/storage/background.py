@@ -29,6 +29,7 @@ it has collected the result (:meth:`Call.result`); the statements such a call ru
 (they are its turn). An update of many rows joins the queue as one ``UPDATE … FROM json_each(?)``
 (:func:`crmcore.storage.bulk.update_rows`).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,9 @@ MAX_QUEUED = 32
 #: in scattered key order, and with the default cache their pages are written out and read back again and
 #: again; the larger cache is bounded (memory stays flat whatever the file's size) and given back afterwards
 IMPORT_CACHE_KIB = 16_384
-_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_json_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False
+).encode
 #: orjson writes a batch about 4 times faster; dates, times and dataclasses it would write its own way are
 #: refused as by :mod:`json` (they never reach here: they are bound as text)
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -108,7 +111,9 @@ class BackgroundWriter:
         self._error: BaseException | None = None
         self._failed_statement: str | None = None
         self.statements = 0  #: inserts (or COPYs) run so far
-        self._thread = threading.Thread(target=self._run, name="crmcore-background-inserts", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="crmcore-background-inserts", daemon=True
+        )
         self._thread.start()
 
     @staticmethod
@@ -123,8 +128,14 @@ class BackgroundWriter:
             return None
         return payload
 
-    def submit_json(self, statement: str, payload: str, params: tuple, count: int | None,
-                    table: str | None = None) -> None:
+    def submit_json(
+        self,
+        statement: str,
+        payload: str,
+        params: tuple,
+        count: int | None,
+        table: str | None = None,
+    ) -> None:
         """SQLite: queue ``statement`` with ``payload`` (from :meth:`encode`) as its first parameter and
         ``params`` after it; ``count`` rows are expected to be inserted into ``table`` (``None``: an update,
         whatever it changes; ``table`` ``None``: unknown)."""
@@ -134,7 +145,9 @@ class BackgroundWriter:
         """PostgreSQL: queue ``COPY … FROM STDIN`` with its rows as COPY text."""
         self._queue(("copy", statement, text, count, table))
 
-    def submit_call(self, function: Callable[[], Any], *, reads: Iterable[str] | None = None) -> Call:
+    def submit_call(
+        self, function: Callable[[], Any], *, reads: Iterable[str] | None = None
+    ) -> Call:
         """Queue ``function`` to run on the writer thread (it may run statements on the connection). It runs
         after every statement queued so far; with ``reads`` (the tables it reads), only after those writing
         one of these tables (or a table not named): it goes ahead of the waiting inserts into other tables,
@@ -157,7 +170,11 @@ class BackgroundWriter:
             else:
                 jobs = self._jobs
                 position = len(jobs)
-                while position and jobs[position - 1][4] is not None and jobs[position - 1][4] not in reads:
+                while (
+                    position
+                    and jobs[position - 1][4] is not None
+                    and jobs[position - 1][4] not in reads
+                ):
                     position -= 1
                 jobs.insert(position, job)
                 self._lock.notify_all()
@@ -169,9 +186,13 @@ class BackgroundWriter:
 
     def _queue(self, job: tuple[str, str, Any, int | None, str | None]) -> None:
         with self._lock:
-            while len(self._jobs) >= MAX_QUEUED and self._error is None:  # memory stays flat if Python runs ahead
+            while (
+                len(self._jobs) >= MAX_QUEUED and self._error is None
+            ):  # memory stays flat if Python runs ahead
                 self._lock.wait()
-            if self._error is None:  # after a failure nothing more is written: the transaction is lost
+            if (
+                self._error is None
+            ):  # after a failure nothing more is written: the transaction is lost
                 self._jobs.append(job)
                 self._lock.notify_all()
             else:
@@ -230,8 +251,10 @@ class BackgroundWriter:
                     self.statements += 1
                 # rows left out by the WHERE of bulk.JsonInsert (an update's count is None: not checked)
                 if inserted is not None and count is not None and inserted != count:
-                    raise OverflowError(f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
-                                        "beyond SQLite's 64-bit range")
+                    raise OverflowError(
+                        f"{statement.split()[2]}: {count - inserted} of {count} rows hold an integer "
+                        "beyond SQLite's 64-bit range"
+                    )
             except BaseException as error:  # noqa: BLE001 - handed to the main thread by drain()
                 with self._lock:
                     self._error, self._failed_statement = error, statement
@@ -310,8 +333,11 @@ def background_inserts(session) -> Iterator[BackgroundWriter | None]:
         if not writer.on_writer_thread:  # a queued call's own statements run in their turn
             writer.drain()
 
-    listeners = [(conn, "before_cursor_execute", before_statement), (conn, "commit", before_statement),
-                 (conn, "rollback", before_statement)]
+    listeners = [
+        (conn, "before_cursor_execute", before_statement),
+        (conn, "commit", before_statement),
+        (conn, "rollback", before_statement),
+    ]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
     _WRITERS[id(dbapi_connection)] = writer

@@ -343,13 +343,16 @@ def check_backup(app, path: str | Path) -> None:
         try:
             problems = sqlite_integrity(source)
         except sqlite3.DatabaseError as exc:  # not a database at all: a wrong file was named
-            raise BackupError(f"{path} is not a SQLite backup ({exc}); nothing was restored",
-                              field="path") from None
+            raise BackupError(
+                f"{path} is not a SQLite backup ({exc}); nothing was restored", field="path"
+            ) from None
         finally:
             source.close()
         if problems:
-            raise BackupError(f"{path} fails its integrity check ({problems[0]}); nothing was "
-                              "restored", field="path")
+            raise BackupError(
+                f"{path} fails its integrity check ({problems[0]}); nothing was restored",
+                field="path",
+            )
 
 
 def restore(app, path: str | Path) -> RestoreReport:
@@ -401,8 +404,9 @@ def _restore_sqlite(app, path: Path, manifest) -> tuple[dict[str, int], list[str
         try:
             problems = sqlite_integrity(source)
         except sqlite3.DatabaseError as exc:  # not a database at all: a wrong file was named
-            raise BackupError(f"{path} is not a SQLite backup ({exc}); nothing was restored",
-                              field="path") from None
+            raise BackupError(
+                f"{path} is not a SQLite backup ({exc}); nothing was restored", field="path"
+            ) from None
         if problems:
             raise BackupError(
                 f"{path} fails its integrity check ({problems[0]}); nothing was restored",
@@ -507,8 +511,7 @@ def _restore_postgres(app, path: Path, manifest) -> tuple[dict[str, int], list[s
             )
         if loader.returncode != 0:
             raise BackupError(
-                f"psql refused the backup, nothing was restored: "
-                f"{_last_line(loader.stderr.read())}"
+                f"psql refused the backup, nothing was restored: {_last_line(loader.stderr.read())}"
             )
     finally:
         entries.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 Plugins define their tables on this same :class:`Base` (names prefixed with the plugin's name, e.g.
 ``loyalty_ledger``) so one metadata describes the whole database and Alembic can compare it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,6 +1,7 @@
 """Driver-level multi-row inserts: exactly the values SQLAlchemy would send, without its per-row bookkeeping
 (SQLite ``executemany`` or, during an import, a writer thread; PostgreSQL ``COPY``). Used by bulk imports and
 by the unit of work's outbox flush."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,8 +14,14 @@ from sqlalchemy import JSON, func, insert, select, text
 from .background import writer_for
 
 
-def insert_with_ids(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None,
-                    ids: list[int] | None = None) -> list[int]:
+def insert_with_ids(
+    session,
+    table,
+    rows: list[dict[str, Any]],
+    *,
+    index_order: str | None = None,
+    ids: list[int] | None = None,
+) -> list[int]:
     """Insert ``rows`` into ``table`` and return their new ids, in order.
 
     The ids are assigned before the insert, so the rows go in with one driver ``executemany`` (SQLAlchemy
@@ -28,7 +35,11 @@ def insert_with_ids(session, table, rows: list[dict[str, Any]], *, index_order: 
     if ids is None:
         ids = reserve_ids(session, table, len(rows))
         if ids is None:  # pragma: no cover - other databases are not supported by the kernel
-            return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+            return list(
+                session.execute(
+                    insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+                ).scalars()
+            )
     for new_id, row in zip(ids, rows):
         row["id"] = new_id
     insert_rows(session, table, rows, index_order=index_order)
@@ -44,9 +55,14 @@ def reserve_ids(session, table, count: int) -> list[int] | None:
         start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
         return list(range(start, start + count))
     if dialect == "postgresql":
-        return sorted(session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": count}).scalars())
+        return sorted(
+            session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"t": table.name, "n": count},
+            ).scalars()
+        )
     return None  # pragma: no cover
 
 
@@ -77,7 +93,9 @@ def _copy(conn, table, names, convert, rows) -> None:
     of a type this formatter does not know sends the rows through ``write_row`` instead."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
-    statement = f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    statement = (
+        f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    )
     try:
         lines = ["\t".join([_copy_text(v) for v in convert(row)]) for row in rows]
     except _NotCopyText:
@@ -97,7 +115,7 @@ def _copy(conn, table, names, convert, rows) -> None:
                     write_row(convert(row))
                 return
             for start in range(0, len(lines), 1000):
-                copy.write("\n".join(lines[start:start + 1000]) + "\n")
+                copy.write("\n".join(lines[start : start + 1000]) + "\n")
 
 
 class _NotCopyText(TypeError):
@@ -106,7 +124,12 @@ class _NotCopyText(TypeError):
 
 def _escaped(text: str) -> str:
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 
@@ -125,7 +148,9 @@ def _copy_text(value: Any) -> str:
         return value.isoformat()
     if kind is Decimal:
         return str(value)
-    wrapped = getattr(value, "obj", _MISSING)  # psycopg's Json / Jsonb wrapper, as SQLAlchemy's JSON binds it
+    wrapped = getattr(
+        value, "obj", _MISSING
+    )  # psycopg's Json / Jsonb wrapper, as SQLAlchemy's JSON binds it
     if wrapped is not _MISSING and type(value).__module__.startswith("psycopg"):
         from .jsoncodec import dumps
 
@@ -180,7 +205,9 @@ _SHAPES: dict[tuple, tuple] = {}
 _JSON_SAFE = (int, str, bool, dict, list, date, datetime)
 
 
-def _row_converter(names: list[str], procs: list, positions: dict[str, int] | None = None) -> Callable[[Any], tuple]:
+def _row_converter(
+    names: list[str], procs: list, positions: dict[str, int] | None = None
+) -> Callable[[Any], tuple]:
     """``row → tuple of driver values`` as one generated function: a plain tuple display of ``row[name]`` or
     ``proc(row[name])``, with no per-value generator or ``zip`` (this is the hot loop of every import).
     With ``positions`` the rows are tuples and ``row[position]`` is read instead."""
@@ -203,16 +230,29 @@ def _shape(conn, table, keys: tuple[str, ...], *, tuples: bool = False):
     cache_key = (table, dialect.name, keys, tuples)
     shape = _SHAPES.get(cache_key)
     if shape is None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        compiled = insert(table).compile(
+            dialect=dialect, column_keys=list(keys), for_executemany=True
+        )
         names = list(compiled.positiontup if compiled.positional else compiled.binds)
-        if any(name not in keys for name in names) or not compiled.positional and dialect.name != "postgresql":
-            shape = (compiled.string, names, None, None)  # a column default would have to be computed: SQLAlchemy
+        if (
+            any(name not in keys for name in names)
+            or not compiled.positional
+            and dialect.name != "postgresql"
+        ):
+            shape = (
+                compiled.string,
+                names,
+                None,
+                None,
+            )  # a column default would have to be computed: SQLAlchemy
         else:
             procs = [_processor(table.c[n], dialect) for n in names]
             if tuples and names == list(keys) and not any(procs):
                 convert = _as_is  # the given tuples are the driver values
             else:
-                convert = _row_converter(names, procs, {k: i for i, k in enumerate(keys)} if tuples else None)
+                convert = _row_converter(
+                    names, procs, {k: i for i, k in enumerate(keys)} if tuples else None
+                )
             json_insert = _json_insert(conn, table, names) if dialect.name == "sqlite" else None
             shape = (compiled.string, names, convert, json_insert)
         if len(_SHAPES) > 500:
@@ -225,7 +265,9 @@ def _as_is(row: tuple) -> tuple:
     return row
 
 
-def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str | None = None) -> None:
+def insert_rows(
+    session, table, rows: list[dict[str, Any]], *, index_order: str | None = None
+) -> None:
     """A multi-row insert of rows that all have the same keys.
 
     The values go through each column type's own bind processor (exactly what SQLAlchemy would send)
@@ -252,8 +294,9 @@ def insert_rows(session, table, rows: list[dict[str, Any]], *, index_order: str 
         _send(conn, table, shape, rows)
 
 
-def insert_values(session, table, columns: tuple[str, ...], rows: list[tuple], *,
-                  index_order: str | None = None) -> None:
+def insert_values(
+    session, table, columns: tuple[str, ...], rows: list[tuple], *, index_order: str | None = None
+) -> None:
     """:func:`insert_rows` for rows given as tuples of the ``columns``' values: no dict per row, and no
     conversion at all when the columns need none (name tokens, tags, phone numbers: most of an import's rows)."""
     if not rows:
@@ -297,14 +340,17 @@ def _json_insert(conn, table, names: list[str]) -> "JsonInsert | None":
         return None
     quote = conn.dialect.identifier_preparer.quote
     auto = table.autoincrement_column
-    return JsonInsert(f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
-                      f"({', '.join(quote(n) for n in names)})", table.name,
-                      integers=frozenset(i for i, n in enumerate(names) if _python_type(table.c[n]) is int),
-                      ordered=auto is not None and auto.name not in names)
+    return JsonInsert(
+        f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(n) for n in names)})",
+        table.name,
+        integers=frozenset(i for i, n in enumerate(names) if _python_type(table.c[n]) is int),
+        ordered=auto is not None and auto.name not in names,
+    )
 
 
 #: SQLite's integers
-_INT64 = (-2 ** 63, 2 ** 63 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class JsonInsert:
@@ -330,8 +376,11 @@ class JsonInsert:
     def submit(self, writer, values: list[tuple]) -> bool:
         """Hand the rows to ``writer``; ``False`` when they cannot travel as JSON (the caller writes them)."""
         count, first, last = len(values), values[0], values[-1]
-        constant = tuple(i for i, value in enumerate(first)
-                         if value == last[i] and list(map(itemgetter(i), values)).count(value) == count)
+        constant = tuple(
+            i
+            for i, value in enumerate(first)
+            if value == last[i] and list(map(itemgetter(i), values)).count(value) == count
+        )
         varying = [i for i in range(len(first)) if i not in constant]
         if not constant:
             rows: list = values
@@ -343,8 +392,13 @@ class JsonInsert:
         if payload is None:
             return False
         guarded = not all(_fits_64_bits(values, i) for i in varying if i in self._integers)
-        writer.submit_json(self._statement(constant, guarded, len(first)), payload,
-                           tuple(first[i] for i in constant), count, self._table)
+        writer.submit_json(
+            self._statement(constant, guarded, len(first)),
+            payload,
+            tuple(first[i] for i in constant),
+            count,
+            self._table,
+        )
         return True
 
     def _statement(self, constant: tuple[int, ...], guarded: bool, width: int) -> str:
@@ -361,8 +415,9 @@ class JsonInsert:
                     checks.append(f"typeof(value->>{position}) <> 'real'")
                 position += 1
             where = f" WHERE {' AND '.join(checks)}" if checks else ""
-            statement = self._statements[key] = (f"{self._head} SELECT {', '.join(selected)} FROM json_each(?1)"
-                                                 f"{where}{self._order}")
+            statement = self._statements[key] = (
+                f"{self._head} SELECT {', '.join(selected)} FROM json_each(?1){where}{self._order}"
+            )
         return statement
 
 
@@ -372,7 +427,9 @@ def _fits_64_bits(values: list[tuple], i: int) -> bool:
     low, high = _INT64
     try:
         return low <= min(column) and max(column) <= high
-    except TypeError:  # NULLs among them (or values of another type, which are not integers too long)
+    except (
+        TypeError
+    ):  # NULLs among them (or values of another type, which are not integers too long)
         return all(not isinstance(v, int) or low <= v <= high for v in column)
 
 
@@ -402,9 +459,16 @@ def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
     writer = writer_for(conn.connection.dbapi_connection) if json_update else None
     # one row per key (executemany's later rows would win, a join picks any) and every integer within 64 bits
     # (executemany raises OverflowError; JSON would turn it into a float)
-    payload = (writer.encode(values) if writer is not None and len({row[key] for row in rows}) == len(rows)
-               and all(_fits_64_bits(values, i) for i in range(len(values[0]))) else None)
-    if payload is not None:  # one statement in the queue's order, without waiting for it (background.py)
+    payload = (
+        writer.encode(values)
+        if writer is not None
+        and len({row[key] for row in rows}) == len(rows)
+        and all(_fits_64_bits(values, i) for i in range(len(values[0])))
+        else None
+    )
+    if (
+        payload is not None
+    ):  # one statement in the queue's order, without waiting for it (background.py)
         writer.submit_json(json_update, payload, (), None, table.name)
     else:
         conn.exec_driver_sql(statement, values)
@@ -413,8 +477,11 @@ def update_rows(session, table, key: str, rows: list[dict[str, Any]]) -> None:
 def _update_shape(dialect, table, key: str, keys: tuple[str, ...]):
     from sqlalchemy import bindparam, update
 
-    stmt = (update(table).where(table.c[key] == bindparam(f"b_{key}"))
-            .values({c: bindparam(f"b_{c}") for c in keys if c != key}))
+    stmt = (
+        update(table)
+        .where(table.c[key] == bindparam(f"b_{key}"))
+        .values({c: bindparam(f"b_{c}") for c in keys if c != key})
+    )
     compiled = stmt.compile(dialect=dialect)
     binds = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
     if any(not b.startswith("b_") for b in binds):  # an onupdate default must be computed per row
@@ -434,10 +501,16 @@ def _json_update(dialect, table, key: str, names: list[str]) -> str | None:
     """SQLite: the update of many rows as one ``UPDATE … FROM json_each(?)`` for the writer thread (a driver
     ``executemany`` there would wait for the GIL after every row); ``None`` when a column's values would not
     travel exactly as JSON."""
-    if dialect.name != "sqlite" or not all(issubclass(_python_type(table.c[n]), _JSON_SAFE) for n in names):
+    if dialect.name != "sqlite" or not all(
+        issubclass(_python_type(table.c[n]), _JSON_SAFE) for n in names
+    ):
         return None
     quote = dialect.identifier_preparer.quote
     name = dialect.identifier_preparer.format_table(table)
-    assignments = ", ".join(f"{quote(n)} = json_rows.value->>{i}" for i, n in enumerate(names) if n != key)
-    return (f"UPDATE {name} SET {assignments} FROM json_each(?1) AS json_rows "
-            f"WHERE {name}.{quote(key)} = json_rows.value->>{names.index(key)}")
+    assignments = ", ".join(
+        f"{quote(n)} = json_rows.value->>{i}" for i, n in enumerate(names) if n != key
+    )
+    return (
+        f"UPDATE {name} SET {assignments} FROM json_each(?1) AS json_rows "
+        f"WHERE {name}.{quote(key)} = json_rows.value->>{names.index(key)}"
+    )

@@ -23,6 +23,7 @@ document).
 An ``erase`` value is a constant or a function of the model class returning an SQL expression
 (``numbered("lead ")``, ``lambda m: case(...)``), evaluated in one ``UPDATE`` per model.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -75,8 +76,11 @@ def numbered(prefix: str) -> Callable[[type], Any]:
 
 def customer_columns(model: type) -> list:
     """The model's columns with a foreign key to ``customers.id``."""
-    return [c for c in model.__table__.columns
-            if any(fk.target_fullname == CUSTOMERS for fk in c.foreign_keys)]
+    return [
+        c
+        for c in model.__table__.columns
+        if any(fk.target_fullname == CUSTOMERS for fk in c.foreign_keys)
+    ]
 
 
 def declared_models(packages: Iterable[str]) -> list[tuple[type, CustomerData]]:
@@ -91,8 +95,11 @@ def declared_models(packages: Iterable[str]) -> list[tuple[type, CustomerData]]:
 
 
 def _mappers(packages: set[str]) -> list[Mapper]:
-    return [m for m in Base.registry.mappers
-            if m.class_.__module__.split(".")[0] in packages and m.local_table is not None]
+    return [
+        m
+        for m in Base.registry.mappers
+        if m.class_.__module__.split(".")[0] in packages and m.local_table is not None
+    ]
 
 
 def _parent_of(model: type, decl: CustomerData) -> type:
@@ -126,13 +133,15 @@ def erase_declared(session, packages: Iterable[str], customer_ids: Iterable[int]
     for model, decl in declared_models(packages):
         if not decl.erase:
             continue
-        values = {name: value(model) if callable(value) else value
-                  for name, value in decl.erase.items()}
+        values = {
+            name: value(model) if callable(value) else value for name, value in decl.erase.items()
+        }
         where = _rows_of(model, decl, ids, erasing=True)
         if decl.where is not None:
             where = where & decl.where(model)
-        session.execute(update(model).where(where).values(values)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(model).where(where).values(values).execution_options(synchronize_session=False)
+        )
     _expire(session, [model for model, _decl in declared_models(packages)])
 
 
@@ -145,8 +154,12 @@ def repoint_declared(session, packages: Iterable[str], kept_id: int, merged_id: 
         for column in customer_columns(model):
             if decl.merge == "delete_duplicate":
                 _drop_duplicates(session, model, column, kept_id, merged_id)
-            session.execute(update(model).where(column == merged_id).values({column.key: kept_id})
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(model)
+                .where(column == merged_id)
+                .values({column.key: kept_id})
+                .execution_options(synchronize_session=False)
+            )
     _expire(session, [model for model, _decl in declared_models(packages)])
 
 
@@ -173,13 +186,19 @@ def _drop_duplicates(session, model: type, column, kept_id: int, merged_id: int)
         else:
             clashes.append(select(column).where(column == kept_id).exists())
     if clashes:
-        session.execute(delete(table).where(column == merged_id, or_(*clashes))
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            delete(table)
+            .where(column == merged_id, or_(*clashes))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _unique_keys(table) -> list[tuple[str, ...]]:
-    keys = [tuple(c.name for c in con.columns) for con in table.constraints
-            if con.__class__.__name__ == "UniqueConstraint"]
+    keys = [
+        tuple(c.name for c in con.columns)
+        for con in table.constraints
+        if con.__class__.__name__ == "UniqueConstraint"
+    ]
     keys += [tuple(c.name for c in ix.columns) for ix in table.indexes if ix.unique]
     keys += [(c.name,) for c in table.columns if c.unique]
     if len(table.primary_key.columns) > 0:
@@ -192,9 +211,12 @@ def _texty(column) -> bool:
 
 
 def _reaches_customers(table, tables_reaching: set[str]) -> bool:
-    return any(fk.target_fullname == CUSTOMERS or fk.column.table.name in tables_reaching
-               for c in table.columns for fk in c.foreign_keys
-               if fk.column.table is not table)
+    return any(
+        fk.target_fullname == CUSTOMERS or fk.column.table.name in tables_reaching
+        for c in table.columns
+        for fk in c.foreign_keys
+        if fk.column.table is not table
+    )
 
 
 def undeclared(packages: Iterable[str]) -> list[str]:
@@ -228,7 +250,11 @@ def undeclared(packages: Iterable[str]) -> list[str]:
         if decl.via is None and not customer_columns(model):
             problems.append(f"{where} reaches customers only through a parent: declare via=")
         for c in table.columns:
-            if _texty(c) and not c.foreign_keys and c.name not in decl.erase \
-                    and c.name not in decl.keep:
+            if (
+                _texty(c)
+                and not c.foreign_keys
+                and c.name not in decl.erase
+                and c.name not in decl.keep
+            ):
                 problems.append(f"{where}: column {c.name!r} is neither erased nor kept")
     return problems

@@ -1,4 +1,5 @@
 """Engines for SQLite (the embedded default, WAL) and PostgreSQL (production)."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ def begin_immediate(dbapi_connection, wait: float) -> None:
             if time.monotonic() >= deadline:
                 from ..errors import DatabaseBusy
 
-                raise DatabaseBusy("the database is busy: another command is writing; "
-                                   "try again") from None
+                raise DatabaseBusy(
+                    "the database is busy: another command is writing; try again"
+                ) from None
         time.sleep(LOCK_POLL)
 
 
@@ -64,8 +66,9 @@ def create_engine(url: str, **kwargs) -> Engine:
         # check_same_thread: a long import hands its inserts to a second thread on the same connection
         # (storage/background.py, which orders every use of it); SQLAlchemy already sets it for files
         wait = lock_wait()
-        engine = sa_create_engine(url, connect_args={"timeout": wait, "check_same_thread": False},
-                                  **kwargs)
+        engine = sa_create_engine(
+            url, connect_args={"timeout": wait, "check_same_thread": False}, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
@@ -116,5 +119,9 @@ def release_erased_pages(engine: Engine) -> bool:
 
 
 def is_sqlite(url_or_engine) -> bool:
-    name = url_or_engine.dialect.name if hasattr(url_or_engine, "dialect") else make_url(url_or_engine).get_backend_name()
+    name = (
+        url_or_engine.dialect.name
+        if hasattr(url_or_engine, "dialect")
+        else make_url(url_or_engine).get_backend_name()
+    )
     return name == "sqlite"

@@ -8,6 +8,7 @@ stays readable in the database instead of ``\\uXXXX`` escapes); both encodings r
 NaN or infinity is refused (``ValueError``): orjson would store ``null`` in its place and :mod:`json` would
 write ``NaN``, which is not JSON and which PostgreSQL refuses; amounts are never floats in crmcore.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Every installed plugin's ``versions`` directory is on the version path (so a disabled plugin's applied
 revisions stay resolvable); only the branches of enabled plugins are upgraded.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

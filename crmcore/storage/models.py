@@ -1,5 +1,6 @@
 """The kernel's tables: customers and their phones, emails, tags and search tokens; interactions; the audit
 log; the outbox; plugin state and settings."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,10 +39,12 @@ class Customer(Base):
     #: ``owner_id``/``team_id``
     owner: Mapped[Optional[str]] = mapped_column(String(100))
     #: the user owning the record and the team sharing it (record rules: crmcore.services.access)
-    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"),
-                                                    index=True)
-    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_teams.id", ondelete="SET NULL"),
-                                                   index=True)
+    owner_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("web_users.id", ondelete="SET NULL"), index=True
+    )
+    team_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("crm_teams.id", ondelete="SET NULL"), index=True
+    )
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -51,11 +54,14 @@ class Customer(Base):
     forgotten_at: Mapped[Optional[datetime]]
 
     phones: Mapped[list["CustomerPhone"]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.position")
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.position"
+    )
     emails: Mapped[list["CustomerEmail"]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.position")
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.position"
+    )
     tags: Mapped[list["CustomerTag"]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag")
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag"
+    )
 
     __table_args__ = (Index("ix_customers_search_key", "search_key", "id"),)
 
@@ -92,7 +98,9 @@ class CustomerEmail(Base):
 class CustomerTag(Base):
     __tablename__ = "customer_tags"
 
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     customer: Mapped[Customer] = relationship(back_populates="tags")
 
@@ -102,7 +110,9 @@ class CustomerSearchToken(Base):
 
     __tablename__ = "customer_search_tokens"
 
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
     token: Mapped[str] = mapped_column(String(300), primary_key=True)
     __table_args__ = (Index("ix_customer_search_tokens_token", "token", "customer_id"),)
 
@@ -147,7 +157,9 @@ class Interaction(Base):
     def money(self):
         from ..domain.money import Money
 
-        return None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+        return (
+            None if self.amount_minor is None else Money(self.amount_minor, self.currency or "IRR")
+        )
 
 
 class AuditEntry(Base):
@@ -224,7 +236,10 @@ class JobRun(Base):
     started_at: Mapped[Optional[datetime]]
     finished_at: Mapped[Optional[datetime]]
 
-    __table_args__ = (Index("ix_job_runs_job", "job", "id"), Index("ix_job_runs_status", "status", "id"))
+    __table_args__ = (
+        Index("ix_job_runs_job", "job", "id"),
+        Index("ix_job_runs_status", "status", "id"),
+    )
 
 
 class PendingLead(Base):
@@ -237,8 +252,9 @@ class PendingLead(Base):
     __tablename__ = "pending_leads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
-                                             index=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     matched_by: Mapped[str] = mapped_column(String(8))  # phone | email
     name: Mapped[str] = mapped_column(String(300))
     phone: Mapped[Optional[str]] = mapped_column(String(20))
@@ -256,7 +272,7 @@ class ImportRun(Base):
     An import commits a chunk of rows at a time and records here, in the chunk's transaction, the
     last row committed and the summary so far; a run left ``running`` by a killed process is resumed
     by the same command on the same file (same ``digest``) with the same options
-    (``options_digest``). """
+    (``options_digest``)."""
 
     __tablename__ = "import_runs"
 
@@ -316,5 +332,6 @@ def _compile_phone_reversed(element, compiler, **kw):
     return _PHONE_REVERSED[compiler.dialect.name]
 
 
-PHONE_REVERSED_INDEX = Index("ix_customer_phones_e164_reversed", _PhoneReversed(),
-                             _table=CustomerPhone.__table__)
+PHONE_REVERSED_INDEX = Index(
+    "ix_customer_phones_e164_reversed", _PhoneReversed(), _table=CustomerPhone.__table__
+)

@@ -13,6 +13,7 @@ digits through ``ix_customer_phones_e164_reversed``). They are declared here as
 PostgreSQL-only expression indexes so Alembic's comparison of models and migrations skips them where they
 cannot exist (SQLite, or PostgreSQL without the extension).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,16 @@ def pool_options_from_environment(environ=os.environ) -> dict[str, int]:
 
 
 TRIGRAM_INDEXES = (
-    Index("ix_customers_search_key_trgm", text("search_key gin_trgm_ops"), _table=Customer.__table__,
-          postgresql_using="gin").ddl_if(dialect="postgresql"),
-    Index("ix_customer_phones_e164_trgm", text("e164 gin_trgm_ops"), _table=CustomerPhone.__table__,
-          postgresql_using="gin").ddl_if(dialect="postgresql"),
+    Index(
+        "ix_customers_search_key_trgm",
+        text("search_key gin_trgm_ops"),
+        _table=Customer.__table__,
+        postgresql_using="gin",
+    ).ddl_if(dialect="postgresql"),
+    Index(
+        "ix_customer_phones_e164_trgm",
+        text("e164 gin_trgm_ops"),
+        _table=CustomerPhone.__table__,
+        postgresql_using="gin",
+    ).ddl_if(dialect="postgresql"),
 )

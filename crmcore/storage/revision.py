@@ -1,4 +1,5 @@
 """Autogenerate a plugin's (or the kernel's) next migration against a scratch database at all heads."""
+
 from __future__ import annotations
 
 import tempfile
@@ -16,7 +17,10 @@ def table_owner(table_name: str) -> str:
     """The plugin (or ``kernel``) whose models define ``table_name``."""
     owners = {m.package: n for n, m in installed_manifests().items()}
     for mapper in Base.registry.mappers:
-        if getattr(mapper, "local_table", None) is not None and mapper.local_table.name == table_name:
+        if (
+            getattr(mapper, "local_table", None) is not None
+            and mapper.local_table.name == table_name
+        ):
             module = mapper.class_.__module__
             if module.startswith("crmcore."):
                 return "kernel"
@@ -39,7 +43,9 @@ def autogenerate_revision(plugin: str, message: str, *, rev_id: str | None = Non
         else:
             version_path = manifests[plugin].migrations_path()
             if version_path is None:
-                raise PluginError(f"plugin {plugin!r} declares no migrations package in its manifest")
+                raise PluginError(
+                    f"plugin {plugin!r} declares no migrations package in its manifest"
+                )
             version_path.mkdir(parents=True, exist_ok=True)
         has_revisions = any(Path(version_path).glob("*.py"))
 
@@ -55,9 +61,19 @@ def autogenerate_revision(plugin: str, message: str, *, rev_id: str | None = Non
         with app.engine.begin() as conn:
             cfg = alembic_config(conn)
             cfg.attributes["include_object"] = include_object
-            kwargs = {"head": f"{plugin}@head"} if has_revisions else {"head": "base", "branch_label": plugin}
-            script = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id,
-                                      version_path=str(version_path), **kwargs)
+            kwargs = (
+                {"head": f"{plugin}@head"}
+                if has_revisions
+                else {"head": "base", "branch_label": plugin}
+            )
+            script = command.revision(
+                cfg,
+                message=message,
+                autogenerate=True,
+                rev_id=rev_id,
+                version_path=str(version_path),
+                **kwargs,
+            )
         app.dispose()
     if script is None:
         return None
@@ -67,5 +83,7 @@ def autogenerate_revision(plugin: str, message: str, *, rev_id: str | None = Non
     if "pass\n\n\ndef downgrade" in text and "op." not in text.split("def downgrade")[0]:
         Path(path).unlink()
         return None
-    Path(path).write_text(text.replace("astext_type=Text()", "astext_type=sa.Text()"), encoding="utf-8")
+    Path(path).write_text(
+        text.replace("astext_type=Text()", "astext_type=sa.Text()"), encoding="utf-8"
+    )
     return path

@@ -55,8 +55,10 @@ def older_message(engine) -> str | None:
     known = kernel_revisions()
     for revision in stored:
         if revision in known and revision != known[-1]:
-            return (f"this database is older than this crmcore (database {revision}, this crmcore "
-                    f"{known[-1]}); run: crm init")
+            return (
+                f"this database is older than this crmcore (database {revision}, this crmcore "
+                f"{known[-1]}); run: crm init"
+            )
     return None
 
 

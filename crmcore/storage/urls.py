@@ -1,4 +1,5 @@
 """Database URLs, without importing SQLAlchemy (the CLI's fast paths use this)."""
+
 from __future__ import annotations
 
 import os
@@ -10,5 +11,5 @@ def resolve_url(url: str | None) -> str:
     """``--db`` wins, then ``CRM_DATABASE_URL``, then ``sqlite:///crm.db`` in the working directory."""
     url = url or os.environ.get("CRM_DATABASE_URL") or DEFAULT_URL
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url

@@ -11,6 +11,7 @@ implementations are known hooks (the plugin host refuses unknown ones at start-u
 create exactly its models and come down and up again, its demo seed runs, and every read command of
 its CLI answers ``--json`` with JSON on the seeded data (or a one-line refusal).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -112,16 +113,29 @@ class PluginConformance:
         with app.unit_of_work(actor="demo") as uow:
             people = []
             for n in range(self.demo_customers):
-                c = add_customer(uow, name=f"مشتری {n}", phones=[f"0912{n:07d}"],
-                                 consent_sms=True, consent_email=True,
-                                 emails=[f"demo{n}@example.ir"])
+                c = add_customer(
+                    uow,
+                    name=f"مشتری {n}",
+                    phones=[f"0912{n:07d}"],
+                    consent_sms=True,
+                    consent_email=True,
+                    emails=[f"demo{n}@example.ir"],
+                )
                 for _ in range(rng.randrange(1, 6)):
                     sku, title, price = rng.choice(SKUS)
                     record_interaction(
-                        uow, c, kind="purchase", amount=str(price), currency="IRR",
-                        payload={"lines": [{"sku": sku, "title": title, "quantity": 1,
-                                            "amount": str(price)}]},
-                        occurred_at=uow.now() - timedelta(days=rng.randrange(1, 365)))
+                        uow,
+                        c,
+                        kind="purchase",
+                        amount=str(price),
+                        currency="IRR",
+                        payload={
+                            "lines": [
+                                {"sku": sku, "title": title, "quantity": 1, "amount": str(price)}
+                            ]
+                        },
+                        occurred_at=uow.now() - timedelta(days=rng.randrange(1, 365)),
+                    )
                 people.append(c)
             lines = []
             for result in uow.call("crm_demo_seed", customers=people, rng=rng):

@@ -1,5 +1,6 @@
 """Databases for tests: a migrated SQLite template copied per test, or a PostgreSQL schema per test session
 truncated after each test. Both are created and dropped by the fixtures; nothing outlives the run."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ def postgres_base_url() -> str | None:
     if not url:
         return None
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -68,9 +69,15 @@ class PostgresSchemas:
         self.url = with_search_path(base_url, self.schema)
         migrate_all(self.url)
         with self.admin.connect() as conn:
-            self.tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename <> 'alembic_version'"),
-                {"s": self.schema})]
+            self.tables = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename <> 'alembic_version'"
+                    ),
+                    {"s": self.schema},
+                )
+            ]
 
     def _create(self, schema: str) -> None:
         with self.admin.connect() as conn:
@@ -89,12 +96,24 @@ class PostgresSchemas:
         with self.admin.connect() as conn:
             if self._probe is None:
                 self._probe = " UNION ALL ".join(
-                    f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{self.schema}\".\"{t}\")" for t in self.tables)
-                seqs = [r[0] for r in conn.execute(text(
-                    "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = :s"),
-                    {"s": self.schema})]
-                self._reset = ("SELECT " + ", ".join(f"setval('\"{self.schema}\".\"{q}\"', 1, false)" for q in seqs)
-                               if seqs else None)
+                    f'SELECT \'{t}\' WHERE EXISTS (SELECT 1 FROM "{self.schema}"."{t}")'
+                    for t in self.tables
+                )
+                seqs = [
+                    r[0]
+                    for r in conn.execute(
+                        text(
+                            "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = :s"
+                        ),
+                        {"s": self.schema},
+                    )
+                ]
+                self._reset = (
+                    "SELECT "
+                    + ", ".join(f'setval(\'"{self.schema}"."{q}"\', 1, false)' for q in seqs)
+                    if seqs
+                    else None
+                )
             dirty = [r[0] for r in conn.execute(text(self._probe))]
             if dirty:
                 names = ", ".join(f'"{self.schema}"."{t}"' for t in dirty)

@@ -1,4 +1,5 @@
 """Helpers for tests of the kernel and of plugins."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -27,7 +28,9 @@ class FrozenClock:
         return self.now
 
 
-def outbox_events(app, event: str | None = None, customer_id: int | None = None) -> list[dict[str, Any]]:
+def outbox_events(
+    app, event: str | None = None, customer_id: int | None = None
+) -> list[dict[str, Any]]:
     """The outbox rows (oldest first), optionally only of one event name or customer."""
     from ..storage.models import OutboxEvent
 
@@ -37,8 +40,10 @@ def outbox_events(app, event: str | None = None, customer_id: int | None = None)
             q = q.where(OutboxEvent.event == event)
         if customer_id is not None:
             q = q.where(OutboxEvent.customer_id == customer_id)
-        return [{"id": o.id, "event": o.event, "customer_id": o.customer_id, "payload": o.payload}
-                for o in uow.session.scalars(q)]
+        return [
+            {"id": o.id, "event": o.event, "customer_id": o.customer_id, "payload": o.payload}
+            for o in uow.session.scalars(q)
+        ]
 
 
 def make_customer(app, name: str = "مریم رضایی", **fields: Any) -> int:
@@ -49,17 +54,35 @@ def make_customer(app, name: str = "مریم رضایی", **fields: Any) -> int:
         return add_customer(uow, name=name, **fields).id
 
 
-def record_purchase(app, customer_id: int, amount: str | int, *, currency: str = "IRR", at: Any = None,
-                    external_id: str | None = None, payload: dict | None = None, kind: str = "purchase",
-                    related_id: int | None = None) -> int:
+def record_purchase(
+    app,
+    customer_id: int,
+    amount: str | int,
+    *,
+    currency: str = "IRR",
+    at: Any = None,
+    external_id: str | None = None,
+    payload: dict | None = None,
+    kind: str = "purchase",
+    related_id: int | None = None,
+) -> int:
     """Record a purchase (or ``kind="refund"``) in its own unit of work, emitting the kernel event; returns the id."""
     from ..services.customers import get_customer
     from ..services.interactions import record_interaction
 
     with app.unit_of_work() as uow:
         c = get_customer(uow.session, customer_id)
-        return record_interaction(uow, c, kind=kind, amount=str(amount), currency=currency, occurred_at=at,
-                                  external_id=external_id, payload=payload, related_id=related_id).id
+        return record_interaction(
+            uow,
+            c,
+            kind=kind,
+            amount=str(amount),
+            currency=currency,
+            occurred_at=at,
+            external_id=external_id,
+            payload=payload,
+            related_id=related_id,
+        ).id
 
 
 def migration_differences(app, owner: str) -> list:
@@ -80,7 +103,9 @@ def migration_differences(app, owner: str) -> list:
         return table_owner(tname) == owner
 
     with app.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": False})
+        ctx = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": False}
+        )
         diff = compare_metadata(ctx, Base.metadata)
         if conn.dialect.name == "sqlite":
             diff = _without_inline_sqlite_fks(conn, diff)
@@ -94,8 +119,11 @@ def _without_inline_sqlite_fks(conn, diff: list) -> list:
     from sqlalchemy import text
 
     def key(fk) -> tuple:
-        return (fk.table.name,
-                tuple(c.name for c in fk.columns), tuple(e.target_fullname for e in fk.elements))
+        return (
+            fk.table.name,
+            tuple(c.name for c in fk.columns),
+            tuple(e.target_fullname for e in fk.elements),
+        )
 
     removed = {key(d[1]): d for d in diff if d[0] == "remove_fk" and d[1].name is None}
     kept = []
@@ -108,8 +136,11 @@ def _without_inline_sqlite_fks(conn, diff: list) -> list:
                 removed[key(d[1])] = None
                 continue
         kept.append(d)
-    return [d for d in kept
-            if not (d[0] == "remove_fk" and d[1].name is None and removed.get(key(d[1])) is None)]
+    return [
+        d
+        for d in kept
+        if not (d[0] == "remove_fk" and d[1].name is None and removed.get(key(d[1])) is None)
+    ]
 
 
 def assert_migrations_match_models(app, owner: str) -> None:
@@ -118,7 +149,9 @@ def assert_migrations_match_models(app, owner: str) -> None:
     assert not diff, f"migrations of {owner!r} differ from its models: {diff}"
 
 
-def emit_event(app, hook_name: str, *, customer_id: int | None = None, data: dict | None = None, **kwargs: Any) -> list:
+def emit_event(
+    app, hook_name: str, *, customer_id: int | None = None, data: dict | None = None, **kwargs: Any
+) -> list:
     """Announce an event (kernel or plugin hook) in its own unit of work, as the kernel would: the outbox row is
     written and every implementation runs; returns the implementations' results."""
     with app.unit_of_work() as uow:

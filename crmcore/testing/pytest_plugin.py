@@ -1,4 +1,5 @@
 """pytest fixtures for crmcore and plugin authors (entry point ``pytest11``; see :mod:`crmcore.testing`)."""
+
 from __future__ import annotations
 
 import json as _json
@@ -143,7 +144,9 @@ def crm_cli(crm_app):
         runner = CliRunner()
         # the command sees the test's clock: CRM_NOW freezes it at crm_app's current moment
         env = {"CRM_NOW": crm_app.clock().isoformat(), **(env or {})}
-        result = runner.invoke(cli, ["--db", crm_app.url, *args], input=input, env=env, catch_exceptions=True)
+        result = runner.invoke(
+            cli, ["--db", crm_app.url, *args], input=input, env=env, catch_exceptions=True
+        )
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return CLIResult(result)

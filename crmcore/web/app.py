@@ -1,5 +1,6 @@
 """The ASGI application of ``crm web``: the JSON API, the pages, the public form, the caller-ID stream, what
 plugins add, and the static assets (served from the package: no CDN, no build step)."""
+
 from __future__ import annotations
 
 import importlib.resources
@@ -43,14 +44,26 @@ def _error(request: Request, status: int, message: str, field: str | None = None
 
     principal = getattr(request.state, "principal", None)
     title = {404: "Not found", 403: "Forbidden"}.get(status, "CRM")
-    return render(request, "error.html", principal, status=status, title=title, message=message, headers=headers)
+    return render(
+        request,
+        "error.html",
+        principal,
+        status=status,
+        title=title,
+        message=message,
+        headers=headers,
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | None]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         first = next(e for e in errors if e.get("type") == "json_invalid")
-        return 400, f"the body is not valid JSON: {first.get('ctx', {}).get('error', 'cannot parse it')}", None
+        return (
+            400,
+            f"the body is not valid JSON: {first.get('ctx', {}).get('error', 'cannot parse it')}",
+            None,
+        )
     parts, field = [], None
     for e in errors[:5]:
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
@@ -79,8 +92,14 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
 
     settings = settings or WebSettings.from_env()
     web = WebState(crm, settings)
-    app = FastAPI(title="crmcore", version=__version__, description=DESCRIPTION, openapi_url=None,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="crmcore",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.web = web
 
     @app.exception_handler(WebError)
@@ -99,7 +118,9 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
         if isinstance(exc, PluginHookError):
             log.error("plugin failure: %s", exc, exc_info=exc.cause)
             return _error(request, 500, str(exc))
-        return _error(request, STATUS.get(type(exc), 422), exc.message if exc.field else str(exc), exc.field)
+        return _error(
+            request, STATUS.get(type(exc), 422), exc.message if exc.field else str(exc), exc.field
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -111,7 +132,9 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
         message = exc.detail if isinstance(exc.detail, str) else "error"
         headers = getattr(exc, "headers", None)
         if exc.status_code == 404:
-            message = "Page not found." if not _wants_json(request) else f"no route {request.url.path}"
+            message = (
+                "Page not found." if not _wants_json(request) else f"no route {request.url.path}"
+            )
         elif exc.status_code == 405:  # every method of the path, not only the first route's
             from .openapi import allowed_methods
 
@@ -145,7 +168,8 @@ def create_app(crm, settings: WebSettings | None = None) -> FastAPI:
     plugin_routes.mount_plugins(app, web)
     static = importlib.resources.files("crmcore.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(SecurityHeaders, form_ancestors=settings.form_ancestors,
-                       hsts=settings.secure_cookies)
+    app.add_middleware(
+        SecurityHeaders, form_ancestors=settings.form_ancestors, hsts=settings.secure_cookies
+    )
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     return app

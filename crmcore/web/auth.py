@@ -1,5 +1,6 @@
 """Who is calling: a browser session (cookie) or an API token (``Authorization: Bearer crm_…``), and what they
 may do: the role's level, a per-plugin grant replacing it for that plugin, capped by the token's level."""
+
 from __future__ import annotations
 
 import hmac
@@ -34,7 +35,11 @@ class Principal:
     @property
     def actor(self) -> str:
         """The name written to the audit log for what this caller changes."""
-        return self.username if self.via == "session" else f"{self.username} (token {self.token_name})"[:100]
+        return (
+            self.username
+            if self.via == "session"
+            else f"{self.username} (token {self.token_name})"[:100]
+        )
 
     @property
     def level(self) -> str:
@@ -48,8 +53,11 @@ class Principal:
         if plugin and plugin in self.permissions:
             granted = self.permissions[plugin]
             if granted in LEVELS[:-1]:
-                level = granted if self.token_level is None or rank(granted) <= rank(self.token_level) \
+                level = (
+                    granted
+                    if self.token_level is None or rank(granted) <= rank(self.token_level)
                     else self.token_level
+                )
         return level
 
     def can(self, access: str, plugin: str | None = None) -> bool:
@@ -67,14 +75,24 @@ class Principal:
         level = self.level_for(plugin)
         where = f" to {plugin}" if plugin else ""
         if self.token_level is not None and level == self.token_level:
-            return (f"the token {self.token_name!r} of {self.username} has {level} access: "
-                    f"this needs {access} access{where}")
+            return (
+                f"the token {self.token_name!r} of {self.username} has {level} access: "
+                f"this needs {access} access{where}"
+            )
         return f"{self.username} ({self.role}) may not do this: it needs {access} access{where}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "display_name": self.display_name, "role": self.role,
-                "level": self.level, "permissions": dict(self.permissions), "via": self.via,
-                "token": self.token_name, "extension": self.extension, "locale": self.locale}
+        return {
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "level": self.level,
+            "permissions": dict(self.permissions),
+            "via": self.via,
+            "token": self.token_name,
+            "extension": self.extension,
+            "locale": self.locale,
+        }
 
 
 def session_cookie_name(secure: bool) -> str:
@@ -90,16 +108,35 @@ def principal_from(session, *, bearer: str | None, cookie: str | None, now) -> P
         user, token = found
         # last use is recorded coarsely (by the caller, in its own write) so reads stay read-only
         stale = token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300
-        return Principal(user.id, user.username, user.display_name, user.role, dict(user.permissions or {}),
-                         "token", token_name=token.name, token_level=token.level, extension=user.extension,
-                         locale=user.locale, token_id=token.id if stale else None)
+        return Principal(
+            user.id,
+            user.username,
+            user.display_name,
+            user.role,
+            dict(user.permissions or {}),
+            "token",
+            token_name=token.name,
+            token_level=token.level,
+            extension=user.extension,
+            locale=user.locale,
+            token_id=token.id if stale else None,
+        )
     if cookie:
         found = find_session(session, cookie, now)
         if found is None:
             return None
         user, row = found
-        return Principal(user.id, user.username, user.display_name, user.role, dict(user.permissions or {}),
-                         "session", csrf=row.csrf_token, extension=user.extension, locale=user.locale)
+        return Principal(
+            user.id,
+            user.username,
+            user.display_name,
+            user.role,
+            dict(user.permissions or {}),
+            "session",
+            csrf=row.csrf_token,
+            extension=user.extension,
+            locale=user.locale,
+        )
     return None
 
 

@@ -3,6 +3,7 @@
 A report's first column labels the bars; the chart shows one numeric column (the first one whose values are
 all numbers, or the one asked for). Values stay exact (Decimal) until they become bar lengths.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -56,8 +57,9 @@ def numeric_columns(columns: list[str], rows: list[list[Any]]) -> list[str]:
     return found
 
 
-def bar_chart(columns: list[str], rows: list[list[Any]], column: str | None = None,
-              row_height: int = 26) -> Chart | None:
+def bar_chart(
+    columns: list[str], rows: list[list[Any]], column: str | None = None, row_height: int = 26
+) -> Chart | None:
     """The chart of ``column`` (default: the first numeric column), or ``None`` when nothing is numeric."""
     candidates = numeric_columns(columns, rows)
     if not candidates:
@@ -65,11 +67,26 @@ def bar_chart(columns: list[str], rows: list[list[Any]], column: str | None = No
     if column not in candidates:
         column = candidates[0]
     index = columns.index(column)
-    values = [(str(r[0]) if r else "", _number(r[index]) or Decimal(0)) for r in rows if index < len(r)]
+    values = [
+        (str(r[0]) if r else "", _number(r[index]) or Decimal(0)) for r in rows if index < len(r)
+    ]
     truncated = max(0, len(values) - MAX_BARS)
     values = values[:MAX_BARS]
     largest = max((abs(v) for _, v in values), default=Decimal(0)) or Decimal(1)
-    bars = [Bar(label=label, value=v, y=i * row_height, width=float(abs(v) / largest * 100), negative=v < 0)
-            for i, (label, v) in enumerate(values)]
-    return Chart(column=column, bars=bars, height=max(row_height, len(bars) * row_height), row_height=row_height,
-                 truncated=truncated)
+    bars = [
+        Bar(
+            label=label,
+            value=v,
+            y=i * row_height,
+            width=float(abs(v) / largest * 100),
+            negative=v < 0,
+        )
+        for i, (label, v) in enumerate(values)
+    ]
+    return Chart(
+        column=column,
+        bars=bars,
+        height=max(row_height, len(bars) * row_height),
+        row_height=row_height,
+        truncated=truncated,
+    )

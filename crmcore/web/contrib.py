@@ -1,5 +1,6 @@
 """What plugins give the web interface through the hooks of :mod:`crmcore.hooks.web`, and the context their
 endpoints receive. Cheap to import (no web framework): plugins import these from ``crmcore.web.contrib``."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -145,8 +146,14 @@ class WebContext:
         routes."""
         from .paging import page_of_query
 
-        rows, self.next_key = page_of_query(self.uow.session, stmt, order, self.limit, self.after,
-                                            lambda row: [getattr(row, c.key) for c, _d in order])
+        rows, self.next_key = page_of_query(
+            self.uow.session,
+            stmt,
+            order,
+            self.limit,
+            self.after,
+            lambda row: [getattr(row, c.key) for c, _d in order],
+        )
         return rows
 
     def next_page_url(self) -> str | None:

@@ -143,8 +143,9 @@ def build_router() -> APIRouter:
                 listing = list_customers(
                     uow, clauses, query=q, sort=sort, page=page, per_page=per_page
                 )
-                badges = list_badges(uow, [row.id for row in listing.rows],
-                                     lambda plugin: user.can("read", plugin))
+                badges = list_badges(
+                    uow, [row.id for row in listing.rows], lambda plugin: user.can("read", plugin)
+                )
             except CRMError as exc:
                 clauses = clauses if "clauses" in locals() else []
                 error, status = str(exc), 422
@@ -178,8 +179,12 @@ def build_router() -> APIRouter:
             segment=segment,
             clauses=clauses,
             state_query=state_query,
-            page_link=lambda n: "/customers?"
-            + _query(clauses, q, sort=sort, page=n, per_page=listing.per_page if listing else 50),
+            page_link=lambda n: (
+                "/customers?"
+                + _query(
+                    clauses, q, sort=sort, page=n, per_page=listing.per_page if listing else 50
+                )
+            ),
             sort_link=lambda key: "/customers?" + _query(clauses, q, sort=key),
             per_pages=PER_PAGE,
             actions=actions,

@@ -47,8 +47,7 @@ class Dashboard:
 
     # --- periods ----------------------------------------------------------------------------------
     def month(self, back: int = 0) -> tuple[date, date]:
-        """First and last day of this month (``back`` months earlier), Jalali when the calendar is.
-        """
+        """First and last day of this month (``back`` months earlier), Jalali when the calendar is."""
         if self.calendar == "jalali":
             year, month = (int(x) for x in jalali_month_key(self.today).split("-"))
             year, month = divmod(year * 12 + month - 1 - back, 12)
@@ -269,40 +268,66 @@ def kernel_widgets(d: Dashboard) -> list[ui.Panel]:
     # every currency sold in this month or the last (rials always, so an empty month shows 0)
     currencies = {"IRR"}
     for a, b in ((first, last), (prev_first, prev_last)):
-        found = d.value("sales.by_period", "totals.by_currency", start=a, end=b,
-                        period=d.month_period, default={})
+        found = d.value(
+            "sales.by_period",
+            "totals.by_currency",
+            start=a,
+            end=b,
+            period=d.month_period,
+            default={},
+        )
         currencies.update(found if isinstance(found, dict) else {})
     items: list = []
     for currency in sorted(currencies, key=lambda c: (c != "IRR", c)):
         net = f"totals.by_currency.{currency}.net"
         suffix = len(currencies) > 1
         sales_now = d.stat(
-            ui.Label(f"Sales this month ({currency})" if suffix else "Sales this month",
-                     f"فروش این ماه ({fmt_currency(currency)})" if suffix else "فروش این ماه"),
-            "sales.by_period", net, kind="money", currency=currency, start=first, end=last,
+            ui.Label(
+                f"Sales this month ({currency})" if suffix else "Sales this month",
+                f"فروش این ماه ({fmt_currency(currency)})" if suffix else "فروش این ماه",
+            ),
+            "sales.by_period",
+            net,
+            kind="money",
+            currency=currency,
+            start=first,
+            end=last,
             period=d.month_period,
         )
         sales_then = d.stat(
-            ui.Label("Last month", "ماه گذشته"), "sales.by_period", net, kind="money",
-            currency=currency, start=prev_first, end=prev_last, period=d.month_period,
+            ui.Label("Last month", "ماه گذشته"),
+            "sales.by_period",
+            net,
+            kind="money",
+            currency=currency,
+            start=prev_first,
+            end=prev_last,
+            period=d.month_period,
         )
         purchases = d.stat(
             ui.Label("Purchases this month", "تعداد خرید این ماه"),
-            "sales.by_period", f"totals.by_currency.{currency}.purchases",
-            start=first, end=last, period=d.month_period,
+            "sales.by_period",
+            f"totals.by_currency.{currency}.purchases",
+            start=first,
+            end=last,
+            period=d.month_period,
         )
         items += [
             ui.Stat(
-                sales_now.label, sales_now.value, kind="money", href=sales_now.href,
-                hint=change_hint(sales_now.value.amount, sales_then.value.amount,
-                                 ui.Label("on last month", "نسبت به ماه گذشته")),
+                sales_now.label,
+                sales_now.value,
+                kind="money",
+                href=sales_now.href,
+                hint=change_hint(
+                    sales_now.value.amount,
+                    sales_then.value.amount,
+                    ui.Label("on last month", "نسبت به ماه گذشته"),
+                ),
             ),
             sales_then,
             purchases,
         ]
-    panels.append(
-        ui.Panel(key="sales", title=ui.Label("Sales", "فروش"), order=10, items=items)
-    )
+    panels.append(ui.Panel(key="sales", title=ui.Label("Sales", "فروش"), order=10, items=items))
     rate = d.stat(
         ui.Label("Retention, last 12 months", "نگهداشت مشتری، ۱۲ ماه اخیر"),
         "customers.retention",
@@ -433,8 +458,7 @@ def build_router() -> APIRouter:
 
     @r.get("/api/dashboard")
     def dashboard_json(request: Request, user: Principal = Depends(api_user())):
-        """The dashboard's figures, each with the report, parameters and JSON path it was read from.
-        """
+        """The dashboard's figures, each with the report, parameters and JSON path it was read from."""
         lang = state(request).language(request, user)
         d, widgets = gather(request, user, lang)
         return {

@@ -1,5 +1,6 @@
 """FastAPI dependencies: the authenticated caller of an API call or a page, with CSRF and level checks, and
 the errors the handlers raise (turned into JSON for the API, into pages for the browser)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,14 +11,24 @@ from starlette.concurrency import run_in_threadpool
 
 from .auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Principal, csrf_ok
 
-bearer_scheme = HTTPBearer(auto_error=False, description="An API token from `crm users token create` or /account "
-                                                          "(`Authorization: Bearer crm_…`).")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token from `crm users token create` or /account "
+    "(`Authorization: Bearer crm_…`).",
+)
 
 
 class WebError(Exception):
     """An HTTP error with a message for people: JSON ``{"error", "field"}`` for the API, a page otherwise."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -56,14 +67,23 @@ async def _csrf_given(request: Request) -> str | None:
 def api_user(access: str = "read", plugin: str | None = None):
     """Dependency: an API caller with at least ``access`` (for ``plugin`` when given); 401/403 otherwise."""
 
-    async def dependency(request: Request,
-                         _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)) -> Principal:
+    async def dependency(
+        request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
+    ) -> Principal:
         principal = await current_principal(request)
         if principal is None:
-            raise WebError(401, "authentication required: send `Authorization: Bearer <API token>` or log in",
-                           headers={"WWW-Authenticate": "Bearer"})
-        if request.method not in SAFE_METHODS and not csrf_ok(principal, await _csrf_given(request)):
-            raise WebError(403, f"missing or wrong CSRF token (send the {CSRF_HEADER} header with session cookies)")
+            raise WebError(
+                401,
+                "authentication required: send `Authorization: Bearer <API token>` or log in",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if request.method not in SAFE_METHODS and not csrf_ok(
+            principal, await _csrf_given(request)
+        ):
+            raise WebError(
+                403,
+                f"missing or wrong CSRF token (send the {CSRF_HEADER} header with session cookies)",
+            )
         if not principal.can(access, plugin):
             raise WebError(403, principal.refusal(access, plugin))
         return principal
@@ -78,7 +98,9 @@ def page_user(access: str = "read", plugin: str | None = None):
         principal = await current_principal(request)
         if principal is None:
             raise LoginRequired()
-        if request.method not in SAFE_METHODS and not csrf_ok(principal, await _csrf_given(request)):
+        if request.method not in SAFE_METHODS and not csrf_ok(
+            principal, await _csrf_given(request)
+        ):
             raise WebError(403, "This form expired; reload the page and send it again.")
         if not principal.can(access, plugin):
             raise WebError(403, "You may not do this.")

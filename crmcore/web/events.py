@@ -7,6 +7,7 @@ newer rows and sends each as an event ``call`` with the row id as the event id, 
 with an extension only sees calls ringing that extension (or calls for no extension in particular),
 and a caller who is a customer the user may not read (record rules) is shown without a name.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,14 +37,19 @@ def pop_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     suggestion = payload.get("suggestion") if isinstance(payload.get("suggestion"), dict) else None
     summary = payload.get("summary") if isinstance(payload.get("summary"), dict) else {}
     number = payload.get("number") or payload.get("caller")
-    return {"id": row_id, "at": payload.get("at"), "number": number, "number_display": _national(number),
-            "extension": payload.get("extension"),
-            "customer": {"id": customer.get("id"), "name": customer.get("name")} if customer else None,
-            "summary": {k: summary[k] for k in ("tier", "points", "open_tickets") if k in summary},
-            "last_purchase": summary.get("last_purchase"),
-            "others": len(payload.get("other_matches") or []),
-            "suggestion": {"phone": suggestion.get("phone")} if suggestion else None,
-            "restricted": False}
+    return {
+        "id": row_id,
+        "at": payload.get("at"),
+        "number": number,
+        "number_display": _national(number),
+        "extension": payload.get("extension"),
+        "customer": {"id": customer.get("id"), "name": customer.get("name")} if customer else None,
+        "summary": {k: summary[k] for k in ("tier", "points", "open_tickets") if k in summary},
+        "last_purchase": summary.get("last_purchase"),
+        "others": len(payload.get("other_matches") or []),
+        "suggestion": {"phone": suggestion.get("phone")} if suggestion else None,
+        "restricted": False,
+    }
 
 
 def _national(number: Any) -> str | None:
@@ -70,8 +76,9 @@ def _hide_unreadable(uow, pops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from ..storage.models import Customer
 
     clause = customer_clause(uow, "read")
-    ids = {p["customer"]["id"] for p in pops
-           if p["customer"] and p["customer"].get("id") is not None}
+    ids = {
+        p["customer"]["id"] for p in pops if p["customer"] and p["customer"].get("id") is not None
+    }
     if clause is None or not ids:
         return pops
     readable = set(uow.session.scalars(select(Customer.id).where(Customer.id.in_(ids), clause)))
@@ -86,17 +93,27 @@ def newest_id(uow) -> int:
 
 
 def notice_for_browser(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row_id, "type": "notice", "notification": payload.get("id"),
-            "kind": payload.get("kind"), "title": payload.get("title"), "link": payload.get("link")}
+    return {
+        "id": row_id,
+        "type": "notice",
+        "notification": payload.get("id"),
+        "kind": payload.get("kind"),
+        "title": payload.get("title"),
+        "link": payload.get("link"),
+    }
 
 
-def pops_after(uow, user: Principal, after: int, limit: int = BATCH) -> tuple[list[dict[str, Any]], int]:
+def pops_after(
+    uow, user: Principal, after: int, limit: int = BATCH
+) -> tuple[list[dict[str, Any]], int]:
     """Pops newer than outbox row ``after`` this user may see (calls, and their own notifications),
     and the last row id looked at."""
     rows = uow.session.execute(
         select(OutboxEvent.id, OutboxEvent.event, OutboxEvent.payload)
         .where(OutboxEvent.event.in_((EVENT, NOTICE)), OutboxEvent.id > after)
-        .order_by(OutboxEvent.id).limit(limit)).all()
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    ).all()
     last = rows[-1].id if rows else after
     calls, notices = [], []
     for r in rows:
@@ -111,10 +128,18 @@ def pops_after(uow, user: Principal, after: int, limit: int = BATCH) -> tuple[li
 
 
 def recent_pops(uow, user: Principal, limit: int = 20) -> list[dict[str, Any]]:
-    rows = uow.session.execute(select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.event == EVENT)
-                               .order_by(OutboxEvent.id.desc()).limit(limit * 3)).all()
-    return _hide_unreadable(uow, [pop_for_browser(r.id, r.payload or {}) for r in rows
-                                  if _visible(user, r.payload or {})][:limit])
+    rows = uow.session.execute(
+        select(OutboxEvent.id, OutboxEvent.payload)
+        .where(OutboxEvent.event == EVENT)
+        .order_by(OutboxEvent.id.desc())
+        .limit(limit * 3)
+    ).all()
+    return _hide_unreadable(
+        uow,
+        [pop_for_browser(r.id, r.payload or {}) for r in rows if _visible(user, r.payload or {})][
+            :limit
+        ],
+    )
 
 
 def build_router() -> APIRouter:
@@ -152,7 +177,10 @@ def build_router() -> APIRouter:
                 pops, after = await run_in_threadpool(read, after)
             yield f"id: {after}\nevent: bye\ndata: {{}}\n\n"
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     return r

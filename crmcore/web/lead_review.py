@@ -1,6 +1,7 @@
 """The review page of pending leads (``/leads``): lead-form submissions that matched a stored
 customer, shown beside that customer, to accept (their contacts and message go to the customer) or
 reject (dropped). Needs write access; decisions are forms carrying the session's CSRF token."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -16,14 +17,24 @@ from .view import redirect, render
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    def leads_page(request: Request, user: Principal, *, error: str | None = None,
-                   status: int = 200):
+    def leads_page(
+        request: Request, user: Principal, *, error: str | None = None, status: int = 200
+    ):
         web = state(request)
         with web.unit(user, readonly=True) as uow:
-            leads = [lead_to_dict(uow.session, lead, tz=web.crm.timezone)
-                     for lead in pending_leads(uow.session)]
-        return render(request, "leads.html", user, status=status, title="Pending leads",
-                      leads=leads, error=error)
+            leads = [
+                lead_to_dict(uow.session, lead, tz=web.crm.timezone)
+                for lead in pending_leads(uow.session)
+            ]
+        return render(
+            request,
+            "leads.html",
+            user,
+            status=status,
+            title="Pending leads",
+            leads=leads,
+            error=error,
+        )
 
     @r.get("/leads")
     def leads(request: Request, user: Principal = Depends(page_user("write"))):
@@ -33,6 +44,7 @@ def build_router() -> APIRouter:
         def store() -> None:
             with state(request).unit(user) as uow:
                 decision(uow, lead_id)
+
         try:
             await run_in_threadpool(store)
         except CRMError as exc:

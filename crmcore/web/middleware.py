@@ -1,4 +1,5 @@
 """ASGI middleware: refuse oversized bodies before anyone reads them, and send security headers."""
+
 from __future__ import annotations
 
 import json
@@ -48,10 +49,20 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send):
-        body = json.dumps({"error": f"the request body is larger than {self.max_body} bytes", "field": None}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        body = json.dumps(
+            {"error": f"the request body is larger than {self.max_body} bytes", "field": None}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -83,11 +94,18 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {k.lower() for k, _ in headers}
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
                 if b"content-security-policy" not in present:
-                    extra.append((b"content-security-policy",
-                                  b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                  b"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"))
+                    extra.append(
+                        (
+                            b"content-security-policy",
+                            b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                            b"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
+                        )
+                    )
                     extra.append((b"x-frame-options", b"DENY"))
                 if not path.startswith("/static/") and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))

@@ -3,6 +3,7 @@ API tokens.
 
 Secrets are never stored: session ids and API tokens are kept as SHA-256 digests, passwords as argon2 hashes.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,7 +39,9 @@ class WebUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
 
-    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    tokens: Mapped[list["ApiToken"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
 
 class WebSession(Base):
@@ -89,13 +92,14 @@ class UserTeam(Base):
 class UserTeamMember(Base):
     __tablename__ = "crm_team_members"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("crm_teams.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_teams.id", ondelete="CASCADE"), primary_key=True
+    )
     # the primary key's (team_id, user_id) order serves "members of a team"; this serves "teams of a
     # user"
-    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"),
-                                         primary_key=True,
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("web_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class UserNotification(Base):

@@ -5,6 +5,7 @@ The description is checked by running schemathesis over it in the test suite
 (tests/web/test_schemathesis.py): every request the schema allows must be accepted, and the
 responses must be the ones it documents.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,7 @@ def _attribute_schema(spec) -> dict[str, Any]:
     else:
         schema = {
             "str": {"type": "string", "maxLength": 1000},
-            "int": {"type": "integer", "minimum": -(10 ** 15), "maximum": 10 ** 15},
+            "int": {"type": "integer", "minimum": -(10**15), "maximum": 10**15},
             "bool": {"type": "boolean"},
             "date": {"type": "string", "pattern": DATE},
             "decimal": {"type": "string", "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"},
@@ -38,17 +39,20 @@ def exact_openapi(app, web) -> dict[str, Any]:
     from ..services.attributes import attribute_specs
     from ..services.interactions import interaction_kinds
 
-    schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes)
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     with web.crm.unit_of_work(readonly=True) as uow:
         kinds = sorted(interaction_kinds(uow))
         specs = attribute_specs(uow)
     components = schema.get("components", {}).get("schemas", {})
     if "InteractionIn" in components:
         components["InteractionIn"]["properties"]["kind"]["enum"] = kinds
-    attributes = {"type": "object", "additionalProperties": False,
-                  "properties": {name: _attribute_schema(spec)
-                                 for name, spec in sorted(specs.items())}}
+    attributes = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: _attribute_schema(spec) for name, spec in sorted(specs.items())},
+    }
     for model in ("CustomerIn", "CustomerPatch"):
         if model in components:
             prop = components[model]["properties"]["attributes"]
@@ -67,5 +71,8 @@ METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 def allowed_methods(app, scope) -> list[str]:
     """Every method some route of ``app`` serves at the path of ``scope`` (for ``Allow``)."""
-    return [m for m in METHODS
-            if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in app.router.routes)]
+    return [
+        m
+        for m in METHODS
+        if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in app.router.routes)
+    ]

@@ -6,6 +6,7 @@ signed with the site's key and bound to the list it came from, so records added 
 never make a page repeat or skip an item that was there before; a changed or foreign cursor is
 refused with 400.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,10 +17,15 @@ from sqlalchemy import and_, or_
 from .deps import WebError
 
 #: the cursor parameter's description in the OpenAPI schema
-CURSOR_HELP = ("the `next` cursor of the previous page (from its `Link` header); "
-               "omit for the first page")
-LINK_HEADER = {"Link": {"description": 'the next page: `<URL>; rel="next"` (none on the last)',
-                        "schema": {"type": "string"}}}
+CURSOR_HELP = (
+    "the `next` cursor of the previous page (from its `Link` header); omit for the first page"
+)
+LINK_HEADER = {
+    "Link": {
+        "description": 'the next page: `<URL>; rel="next"` (none on the last)',
+        "schema": {"type": "string"},
+    }
+}
 
 
 def _plain(value: Any) -> Any:
@@ -50,13 +56,17 @@ def decode_cursor(web, scope: str, cursor: str | None) -> list[Any] | None:
 
     try:
         data = _serializer(web).loads(cursor)
-        if not isinstance(data, dict) or data.get("s") != scope or \
-                not isinstance(data.get("k"), list):
+        if (
+            not isinstance(data, dict)
+            or data.get("s") != scope
+            or not isinstance(data.get("k"), list)
+        ):
             raise BadData("foreign cursor")
         return [_typed(v) for v in data["k"]]
     except (BadData, ValueError, TypeError):
-        raise WebError(400, "the cursor is not one this list gave (start again without it)",
-                       field="cursor") from None
+        raise WebError(
+            400, "the cursor is not one this list gave (start again without it)", field="cursor"
+        ) from None
 
 
 def after(order: Sequence[tuple[Any, bool]], key: Sequence[Any]):
@@ -68,23 +78,33 @@ def after(order: Sequence[tuple[Any, bool]], key: Sequence[Any]):
     return or_(*terms)
 
 
-def page_of_query(session, stmt, order: Sequence[tuple[Any, bool]], limit: int,
-                  key: list[Any] | None,
-                  row_key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], list[Any] | None]:
+def page_of_query(
+    session,
+    stmt,
+    order: Sequence[tuple[Any, bool]],
+    limit: int,
+    key: list[Any] | None,
+    row_key: Callable[[Any], Sequence[Any]],
+) -> tuple[list[Any], list[Any] | None]:
     """One page of ``stmt`` (a select of ORM rows) sorted by ``order`` after ``key``:
     ``(rows, next key)``."""
     if key is not None:
         if len(key) != len(order):
-            raise WebError(400, "the cursor is not one this list gave (start again without it)",
-                           field="cursor")
+            raise WebError(
+                400, "the cursor is not one this list gave (start again without it)", field="cursor"
+            )
         stmt = stmt.where(after(order, key))
     stmt = stmt.order_by(*[c.desc() if d else c.asc() for c, d in order]).limit(limit + 1)
     rows = list(session.scalars(stmt))
     return page_of_list(rows, limit, None, row_key)
 
 
-def page_of_list(items: Sequence[Any], limit: int, key: list[Any] | None,
-                 item_key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], list[Any] | None]:
+def page_of_list(
+    items: Sequence[Any],
+    limit: int,
+    key: list[Any] | None,
+    item_key: Callable[[Any], Sequence[Any]],
+) -> tuple[list[Any], list[Any] | None]:
     """One page of ``items`` (in ``item_key`` order) after ``key``: ``(items, next key)``."""
     if key is not None:
         items = [i for i in items if list(item_key(i)) > key]

@@ -4,6 +4,7 @@ gave it (so
 per-plugin permissions apply). A plugin that fails, in its hook or when its panel is rendered, costs
 its own
 panel, never the page."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Serving what plugins contributed: their API routes and pages (``crm_web_routes``), mounted ASGI apps such as
 signed webhooks, and boards (``crm_web_boards``) with moves by drag or buttons."""
+
 from __future__ import annotations
 
 import json
@@ -41,15 +42,22 @@ def _endpoint(plugin: str, route: WebRoute):
         readonly = all(m in SAFE_METHODS for m in route.methods)
         dependency = current_principal
     else:
-        dependency = (api_user(route.access, plugin) if route.kind == "api"
-                      else page_user(route.access, plugin))
+        dependency = (
+            api_user(route.access, plugin)
+            if route.kind == "api"
+            else page_user(route.access, plugin)
+        )
 
-    async def serve(request: Request, user: Principal | None, limit: int = 100,
-                    cursor: str | None = None):
+    async def serve(
+        request: Request, user: Principal | None, limit: int = 100, cursor: str | None = None
+    ):
         web = state(request)
         body: Any = None
-        if route.public and request.method not in SAFE_METHODS and not web.allow(
-                web.settings.lead_rate, f"public:{plugin}", client_address(request)):
+        if (
+            route.public
+            and request.method not in SAFE_METHODS
+            and not web.allow(web.settings.lead_rate, f"public:{plugin}", client_address(request))
+        ):
             raise WebError(429, "Too many attempts; wait a minute and try again.")
         if request.method not in SAFE_METHODS:
             if route.kind == "api":
@@ -68,40 +76,58 @@ def _endpoint(plugin: str, route: WebRoute):
             actor = f"public:{plugin}" if route.public and user is None else None
             try:
                 with web.unit(user, readonly=readonly, actor=actor) as uow:
-                    ctx = WebContext(request=request, user=user, uow=uow, plugin=plugin,
-                                     path_params=dict(request.path_params),
-                                     query=dict(request.query_params), body=body, lang=lang,
-                                     renderer=lambda template, title="", **v: render_plugin_page(
-                                         request, user, template, title, **v),
-                                     limit=limit, after=after,
-                                     url_after=lambda key: next_url(request, web, scope, key))
+                    ctx = WebContext(
+                        request=request,
+                        user=user,
+                        uow=uow,
+                        plugin=plugin,
+                        path_params=dict(request.path_params),
+                        query=dict(request.query_params),
+                        body=body,
+                        lang=lang,
+                        renderer=lambda template, title="", **v: render_plugin_page(
+                            request, user, template, title, **v
+                        ),
+                        limit=limit,
+                        after=after,
+                        url_after=lambda key: next_url(request, web, scope, key),
+                    )
                     result = route.endpoint(ctx)
                     if isinstance(result, Response) and result.status_code >= 400:
                         # a page showing a refusal beside its field: nothing it did is stored
                         raise _Refused(result)
                     if not readonly:
-                        uow.audit(f"web.{request.method.lower()}", plugin, request.url.path[:60],
-                                  {"path": request.url.path,
-                                   "query": str(request.url.query)[:500]})
+                        uow.audit(
+                            f"web.{request.method.lower()}",
+                            plugin,
+                            request.url.path[:60],
+                            {"path": request.url.path, "query": str(request.url.query)[:500]},
+                        )
                     return result, ctx.next_key
             except _Refused as refused:
                 return refused.response, None
+
         result, next_key = await run_in_threadpool(run)
         if isinstance(result, Response):
             return result
         if route.kind == "page":
             return HTMLResponse(str(result))
-        return JSONResponse(jsonable_encoder(result),
-                            headers=next_link(request, web, scope, next_key) if route.paged
-                            else None)
+        return JSONResponse(
+            jsonable_encoder(result),
+            headers=next_link(request, web, scope, next_key) if route.paged else None,
+        )
 
     if route.paged:
-        async def endpoint(request: Request, user: Principal = Depends(dependency),
-                           limit: int = Query(100, ge=1, le=500, description="items per page"),
-                           cursor: Optional[str] = Query(None, max_length=1000,
-                                                         description=CURSOR_HELP)):
+
+        async def endpoint(
+            request: Request,
+            user: Principal = Depends(dependency),
+            limit: int = Query(100, ge=1, le=500, description="items per page"),
+            cursor: Optional[str] = Query(None, max_length=1000, description=CURSOR_HELP),
+        ):
             return await serve(request, user, limit, cursor)
     else:
+
         async def endpoint(request: Request, user: Optional[Principal] = Depends(dependency)):
             return await serve(request, user)
 
@@ -111,8 +137,9 @@ def _endpoint(plugin: str, route: WebRoute):
 
 def _cursor_scope(plugin: str, route: WebRoute, request: Request) -> str:
     """What a paged route's cursor is bound to: the route, its path parameters, its other query."""
-    query = sorted((k, v) for k, v in request.query_params.multi_items()
-                   if k not in ("limit", "cursor"))
+    query = sorted(
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "cursor")
+    )
     return json.dumps([plugin, route.path, sorted(request.path_params.items()), query], default=str)
 
 
@@ -134,12 +161,20 @@ def mount_plugins(app: FastAPI, web) -> None:
     c = web.contributions
     for plugin, route in c.routes:
         prefix = f"/api/p/{plugin}" if route.kind == "api" else f"/p/{plugin}"
-        app.add_api_route(prefix + route.path, _endpoint(plugin, route), methods=list(route.methods),
-                          include_in_schema=route.kind == "api", tags=[plugin],
-                          summary=route.summary or f"{plugin}: {route.path}",
-                          responses=_documented(route))
+        app.add_api_route(
+            prefix + route.path,
+            _endpoint(plugin, route),
+            methods=list(route.methods),
+            include_in_schema=route.kind == "api",
+            tags=[plugin],
+            summary=route.summary or f"{plugin}: {route.path}",
+            responses=_documented(route),
+        )
     for plugin, mount in c.mounts:
-        app.mount(f"/hooks/{plugin}{mount.path.rstrip('/')}", _guarded(mount.build(web.crm), plugin, mount, web))
+        app.mount(
+            f"/hooks/{plugin}{mount.path.rstrip('/')}",
+            _guarded(mount.build(web.crm), plugin, mount, web),
+        )
 
 
 def _guarded(inner, plugin: str, mount, web):
@@ -155,8 +190,14 @@ def _guarded(inner, plugin: str, mount, web):
             principal = await run_in_threadpool(web.authenticate, request.headers, request.cookies)
             if principal is None or not principal.can(mount.access, plugin):
                 status = 401 if principal is None else 403
-                response = JSONResponse({"error": "authentication required" if status == 401 else
-                                         f"needs {mount.access} access to {plugin}"}, status_code=status)
+                response = JSONResponse(
+                    {
+                        "error": "authentication required"
+                        if status == 401
+                        else f"needs {mount.access} access to {plugin}"
+                    },
+                    status_code=status,
+                )
                 await response(scope, receive, send)
                 return
         await inner(scope, receive, send)
@@ -173,8 +214,15 @@ def build_board_router() -> APIRouter:
             raise WebError(404, "Page not found.")
         return board
 
-    def board_page(request: Request, user: Principal, plugin: str, key: str, *, error: str | None = None,
-                   status: int = 200):
+    def board_page(
+        request: Request,
+        user: Principal,
+        plugin: str,
+        key: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+    ):
         board = board_or_404(request, plugin, key)
         if not user.can("read", plugin):
             raise WebError(403, "You may not do this.")
@@ -182,9 +230,19 @@ def build_board_router() -> APIRouter:
         with state(request).unit(user, readonly=True) as uow:
             data = board.load(uow, params)
         lang = state(request).language(request, user)
-        return render(request, "board.html", user, status=status, title="Boards", board=board, data=data,
-                      plugin=plugin, heading=board.title_fa if lang == "fa" and board.title_fa else board.title,
-                      can_move=user.can("write", plugin), error=error)
+        return render(
+            request,
+            "board.html",
+            user,
+            status=status,
+            title="Boards",
+            board=board,
+            data=data,
+            plugin=plugin,
+            heading=board.title_fa if lang == "fa" and board.title_fa else board.title,
+            can_move=user.can("write", plugin),
+            error=error,
+        )
 
     @r.get("/boards/{plugin}/{key}")
     def show(request: Request, plugin: str, key: str, user: Principal = Depends(page_user())):
@@ -201,10 +259,14 @@ def build_board_router() -> APIRouter:
 
         def store() -> None:
             if not card or not column:
-                raise CRMError("name the card and the column to move it to", field="card" if not card else "column")
+                raise CRMError(
+                    "name the card and the column to move it to",
+                    field="card" if not card else "column",
+                )
             with state(request).unit(user) as uow:
                 board.move(uow, card, column)
                 uow.audit("move", f"{plugin}.{key}", card, {"column": column})
+
         try:
             await run_in_threadpool(store)
         except CRMError as exc:

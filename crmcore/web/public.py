@@ -7,6 +7,7 @@ phones and emails. A visitor whose phone or email is already known never changes
 submission waits as a pending lead for a person to accept or reject (:mod:`crmcore.services.leads`).
 The visitor is thanked the same way either way, so the form does not tell who is a customer.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,10 +28,15 @@ ACTOR = "public-form"
 
 
 def _clean(form) -> dict[str, Any]:
-    fields = {"name": form_text(form, "name", limit=300), "phone": form_text(form, "phone", limit=40),
-              "email": form_text(form, "email", limit=254), "message": form_text(form, "message", limit=2000),
-              "source": form_text(form, "source", limit=60), "page": form_text(form, "page", limit=500),
-              "ref": form_text(form, "ref", limit=40)}
+    fields = {
+        "name": form_text(form, "name", limit=300),
+        "phone": form_text(form, "phone", limit=40),
+        "email": form_text(form, "email", limit=254),
+        "message": form_text(form, "message", limit=2000),
+        "source": form_text(form, "source", limit=60),
+        "page": form_text(form, "page", limit=500),
+        "ref": form_text(form, "ref", limit=40),
+    }
     if not fields["name"]:
         raise ValidationError("a name is required", field="name")
     if not fields["phone"] and not fields["email"]:
@@ -45,15 +51,33 @@ def _clean(form) -> dict[str, Any]:
 def build_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    def page(request: Request, *, values: dict[str, str] | None = None, error: str | None = None,
-             done: bool = False, status: int = 200):
+    def page(
+        request: Request,
+        *,
+        values: dict[str, str] | None = None,
+        error: str | None = None,
+        done: bool = False,
+        status: int = 200,
+    ):
         web = state(request)
         token = web.serializer("lead").dumps("lead")
         headers = {"Content-Security-Policy": _csp(web.settings.form_ancestors)}
-        return render(request, "lead_form.html", None, status=status, title="Contact us", headers=headers,
-                      values=values or {"source": request.query_params.get("source", "")[:60],
-                                                "ref": request.query_params.get("ref", "")[:40]},
-                      error=error, done=done, form_token=token)
+        return render(
+            request,
+            "lead_form.html",
+            None,
+            status=status,
+            title="Contact us",
+            headers=headers,
+            values=values
+            or {
+                "source": request.query_params.get("source", "")[:60],
+                "ref": request.query_params.get("ref", "")[:40],
+            },
+            error=error,
+            done=done,
+            form_token=token,
+        )
 
     @r.get("/forms/lead")
     def form(request: Request):
@@ -65,23 +89,37 @@ def build_router() -> APIRouter:
 
         web = state(request)
         form = await request.form()
-        values = {k: form_text(form, k, limit=2000) for k in ("name", "phone", "email", "message", "source",
-                                                               "ref")}
+        values = {
+            k: form_text(form, k, limit=2000)
+            for k in ("name", "phone", "email", "message", "source", "ref")
+        }
         try:
             web.serializer("lead").loads(form_text(form, "form_token"), max_age=FORM_MAX_AGE)
         except BadData:
-            return page(request, values=values, status=403,
-                        error="This form expired; reload the page and send it again.")
+            return page(
+                request,
+                values=values,
+                status=403,
+                error="This form expired; reload the page and send it again.",
+            )
         if not web.allow(web.settings.lead_rate, "lead", client_address(request)):
-            return page(request, values=values, status=429, error="Too many attempts; wait a minute and try again.")
+            return page(
+                request,
+                values=values,
+                status=429,
+                error="Too many attempts; wait a minute and try again.",
+            )
         if form_text(form, HONEYPOT):
-            return page(request, done=True)  # a robot filled the hidden field: thank it, store nothing
+            return page(
+                request, done=True
+            )  # a robot filled the hidden field: thank it, store nothing
 
         def store() -> None:
             fields = _clean(form)
             fields["device"] = device_of(request)
             with web.unit(None, actor=ACTOR) as uow:
                 file_lead(uow, fields)
+
         try:
             await run_in_threadpool(store)
         except CRMError as exc:
@@ -101,5 +139,7 @@ def device_of(request: Request) -> str:
 
 
 def _csp(ancestors: str) -> str:
-    return ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}")
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}"
+    )

@@ -1,6 +1,7 @@
 """Server-side HTML: the Jinja2 environment (auto-escaped everywhere), its filters for dates, digits and money
 in the user's language (all through the page's :class:`crmcore.formatting.Formatter`), plugin
 templates named ``"package:path.html"``, and the generic profile panel."""
+
 from __future__ import annotations
 
 import importlib.resources
@@ -29,7 +30,11 @@ class PackageTemplateLoader(BaseLoader):
 
     def get_source(self, environment, template):
         package, sep, path = template.partition(":")
-        if not sep or not package.replace("_", "").replace(".", "").isalnum() or ".." in path.split("/"):
+        if (
+            not sep
+            or not package.replace("_", "").replace(".", "").isalnum()
+            or ".." in path.split("/")
+        ):
             raise TemplateNotFound(template)
         try:
             resource = importlib.resources.files(package).joinpath(path)
@@ -57,8 +62,13 @@ def humanise(key: Any) -> str:
 
 
 def make_environment() -> Environment:
-    env = Environment(loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageTemplateLoader()]),
-                      autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageTemplateLoader()]),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
 
     @pass_context
     def t(ctx, text: str) -> str:
@@ -144,15 +154,29 @@ def make_environment() -> Environment:
     env.globals["t"] = t
     env.globals["parsed_phone"] = parsed_phone
     env.globals["columns"] = table_columns
-    env.filters.update(phone=phone, jdate=jdate, jdatetime=jdatetime, hhmm=hhmm, num=num,
-                       money=money, value=value, humanise=label, fmt=fmt_value)
+    env.filters.update(
+        phone=phone,
+        jdate=jdate,
+        jdatetime=jdatetime,
+        hhmm=hhmm,
+        num=num,
+        money=money,
+        value=value,
+        humanise=label,
+        fmt=fmt_value,
+    )
     env.tests["mapping"] = lambda v: isinstance(v, dict)
-    env.tests["pair"] = lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and not any(
-        isinstance(x, (dict, list)) for x in v)
-    env.tests["sequence_of_mappings"] = lambda v: isinstance(v, list) and bool(v) and all(
-        isinstance(x, dict) for x in v)
-    env.tests["scalar_list"] = lambda v: isinstance(v, list) and all(
-        not isinstance(x, (dict, list)) for x in v)
+    env.tests["pair"] = lambda v: (
+        isinstance(v, (list, tuple))
+        and len(v) == 2
+        and not any(isinstance(x, (dict, list)) for x in v)
+    )
+    env.tests["sequence_of_mappings"] = lambda v: (
+        isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+    )
+    env.tests["scalar_list"] = lambda v: (
+        isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+    )
     from .components import install
 
     install(env)

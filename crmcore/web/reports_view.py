@@ -1,4 +1,5 @@
 """Reports on the web: run one with the page's or the API's parameters, and write its rows as CSV."""
+
 from __future__ import annotations
 
 import io
@@ -20,15 +21,34 @@ def parse_options(items: list[str]) -> dict[str, str]:
     return options
 
 
-def params_from(start: str | None, end: str | None, period: str, calendar: str, timezone: str,
-                options: list[str] = ()) -> ReportParams:
-    return ReportParams(start=parse_date(start, field="from") if start else None,
-                        end=parse_date(end, field="to") if end else None,
-                        calendar=calendar, period=period, timezone=timezone, options=parse_options(list(options)))
+def params_from(
+    start: str | None,
+    end: str | None,
+    period: str,
+    calendar: str,
+    timezone: str,
+    options: list[str] = (),
+) -> ReportParams:
+    return ReportParams(
+        start=parse_date(start, field="from") if start else None,
+        end=parse_date(end, field="to") if end else None,
+        calendar=calendar,
+        period=period,
+        timezone=timezone,
+        options=parse_options(list(options)),
+    )
 
 
-def run_named(web, user, name: str, start: str | None, end: str | None, period: str, calendar: str,
-              options: list[str] = ()) -> dict[str, Any]:
+def run_named(
+    web,
+    user,
+    name: str,
+    start: str | None,
+    end: str | None,
+    period: str,
+    calendar: str,
+    options: list[str] = (),
+) -> dict[str, Any]:
     params = params_from(start, end, period, calendar, web.crm.timezone, options)
     with web.unit(user, readonly=True) as uow:
         return run_report(uow, name, params)

@@ -1,4 +1,5 @@
 """Running the application under uvicorn (``crm web``): the app factory reads the same environment as ``crm``."""
+
 from __future__ import annotations
 
 

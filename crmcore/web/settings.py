@@ -21,6 +21,7 @@ Against password spraying and floods of logins (docs/web.md, Security):
 - ``CRM_WEB_HASH_CONCURRENCY``: password checks (argon2) at once in a process (default ``2``);
 - ``CRM_WEB_HASH_WAIT``: seconds a password check waits for a turn before a 503 (default ``2``).
 """
+
 from __future__ import annotations
 
 import os

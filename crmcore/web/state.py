@@ -1,5 +1,6 @@
 """What every request handler shares: the CRM, the settings, the plugins' contributions, the templates, the
 rate limiter and the signing key; and the helpers to authenticate a caller and open their unit of work."""
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,14 @@ class Contributions:
     @classmethod
     def collect(cls, pm) -> "Contributions":
         found = cls()
-        for hook_name in ("crm_web_routes", "crm_web_panels", "crm_web_menu", "crm_web_boards",
-                          "crm_web_segment_actions", "crm_web_phone_actions"):
+        for hook_name in (
+            "crm_web_routes",
+            "crm_web_panels",
+            "crm_web_menu",
+            "crm_web_boards",
+            "crm_web_segment_actions",
+            "crm_web_phone_actions",
+        ):
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 plugin = impl.plugin_name
                 try:
@@ -54,21 +61,35 @@ class Contributions:
         return found
 
     def _add(self, plugin: str, hook_name: str, item: Any) -> None:
-        expected = {"crm_web_routes": (WebRoute, WebMount), "crm_web_panels": (WebPanel,),
-                    "crm_web_menu": (MenuItem,), "crm_web_boards": (WebBoard,),
-                    "crm_web_segment_actions": (SegmentAction,),
-                    "crm_web_phone_actions": (PhoneAction,)}[hook_name]
+        expected = {
+            "crm_web_routes": (WebRoute, WebMount),
+            "crm_web_panels": (WebPanel,),
+            "crm_web_menu": (MenuItem,),
+            "crm_web_boards": (WebBoard,),
+            "crm_web_segment_actions": (SegmentAction,),
+            "crm_web_phone_actions": (PhoneAction,),
+        }[hook_name]
         if not isinstance(item, expected):
-            raise PluginHookError(plugin, hook_name, TypeError(
-                f"returned {type(item).__name__}; expected {' or '.join(t.__name__ for t in expected)}"))
+            raise PluginHookError(
+                plugin,
+                hook_name,
+                TypeError(
+                    f"returned {type(item).__name__}; expected {' or '.join(t.__name__ for t in expected)}"
+                ),
+            )
         if isinstance(item, WebRoute):
             self.routes.append((plugin, item))
         elif isinstance(item, WebMount):
             self.mounts.append((plugin, item))
         elif isinstance(item, WebPanel):
             if item.section in self.panels:
-                raise PluginHookError(plugin, hook_name, ValueError(
-                    f"the panel of section {item.section!r} is already given by {self.panels[item.section][0]!r}"))
+                raise PluginHookError(
+                    plugin,
+                    hook_name,
+                    ValueError(
+                        f"the panel of section {item.section!r} is already given by {self.panels[item.section][0]!r}"
+                    ),
+                )
             self.panels[item.section] = (plugin, item)
         elif isinstance(item, MenuItem):
             self.menu.append((plugin, item))
@@ -78,7 +99,9 @@ class Contributions:
             self.phone_actions.append((plugin, item))
         else:
             if (plugin, item.key) in self.boards:
-                raise PluginHookError(plugin, hook_name, ValueError(f"two boards named {item.key!r}"))
+                raise PluginHookError(
+                    plugin, hook_name, ValueError(f"two boards named {item.key!r}")
+                )
             self.boards[(plugin, item.key)] = item
 
 
@@ -147,7 +170,9 @@ class WebState:
         return principal
 
     @contextmanager
-    def unit(self, principal: Principal | None, *, readonly: bool = False, actor: str | None = None) -> Iterator[Any]:
+    def unit(
+        self, principal: Principal | None, *, readonly: bool = False, actor: str | None = None
+    ) -> Iterator[Any]:
         who = actor or (principal.actor if principal else "web")
         with self.crm.unit_of_work(actor=who, readonly=readonly) as uow:
             if principal is not None:
@@ -190,8 +215,12 @@ class WebState:
         def link(href: str, label: str) -> dict[str, Any]:
             return {"href": href, "label": translate(label, lang)}
 
-        items: list[dict[str, Any]] = [link("/", "Dashboard"), link("/customers", "Customers"),
-                                       link("/reports", "Reports"), link("/calls", "Calls")]
+        items: list[dict[str, Any]] = [
+            link("/", "Dashboard"),
+            link("/customers", "Customers"),
+            link("/reports", "Reports"),
+            link("/calls", "Calls"),
+        ]
         by_plugin: dict[str, list[dict[str, Any]]] = {}
         for (plugin, key), board in sorted(self.contributions.boards.items()):
             if principal.can("read", plugin):
@@ -200,10 +229,12 @@ class WebState:
         for plugin, item in self.contributions.menu:
             if principal.can(item.access, plugin):
                 by_plugin.setdefault(plugin, []).append(
-                    link(item.href, item.label_fa if lang == "fa" and item.label_fa else item.label))
+                    link(item.href, item.label_fa if lang == "fa" and item.label_fa else item.label)
+                )
         for links in by_plugin.values():
-            items.append(links[0] if len(links) == 1 else
-                         {"label": links[0]["label"], "children": links})
+            items.append(
+                links[0] if len(links) == 1 else {"label": links[0]["label"], "children": links}
+            )
         more = []
         if principal.can("write"):
             more.append(link("/leads", "Pending leads"))

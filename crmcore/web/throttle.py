@@ -2,6 +2,7 @@
 core on purpose; without a cap, a flood of logins (even each from its own address) would keep every
 core busy. A check beyond the cap waits its turn for a short while — asynchronously, holding no
 worker thread — and is then refused with 503 without hashing anything."""
+
 from __future__ import annotations
 
 import threading

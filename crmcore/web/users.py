@@ -1,5 +1,6 @@
 """Users, roles, per-plugin permissions, login sessions and API tokens (the service behind ``crm users`` and the
 admin pages). Every change is written to the audit log with the acting user."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,14 +44,19 @@ def digest(secret: str) -> str:
 def clean_username(raw: str) -> str:
     name = (raw or "").strip().lower()
     if not USERNAME.match(name):
-        raise ValidationError(f"{raw!r} is not a username (2-60 of a-z, 0-9, '.', '_', '-'; starting with a letter "
-                              "or digit)", field="username")
+        raise ValidationError(
+            f"{raw!r} is not a username (2-60 of a-z, 0-9, '.', '_', '-'; starting with a letter "
+            "or digit)",
+            field="username",
+        )
     return name
 
 
 def check_password(password: str | None) -> str:
     if not password or len(password) < MIN_PASSWORD:
-        raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters", field="password")
+        raise ValidationError(
+            f"the password must have at least {MIN_PASSWORD} characters", field="password"
+        )
     if len(password) > 200:
         raise ValidationError("the password is longer than 200 characters", field="password")
     return password
@@ -63,15 +69,27 @@ def check_role(role: str) -> str:
 
 
 def get_user(session, username: str) -> WebUser:
-    user = session.scalar(select(WebUser).where(WebUser.username == (username or "").strip().lower()))
+    user = session.scalar(
+        select(WebUser).where(WebUser.username == (username or "").strip().lower())
+    )
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
     return user
 
 
-def add_user(uow, username: str, password: str, role: str, *, display_name: str | None = None,
-             extension: str | None = None, locale: str | None = None, email: str | None = None,
-             phone: str | None = None, notify: str | list[str] | None = None) -> WebUser:
+def add_user(
+    uow,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None = None,
+    extension: str | None = None,
+    locale: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    notify: str | list[str] | None = None,
+) -> WebUser:
     from ..services.notifications import clean_contact, parse_channels
 
     name = clean_username(username)
@@ -81,9 +99,17 @@ def add_user(uow, username: str, password: str, role: str, *, display_name: str 
         raise ValidationError(f"{locale!r} is not a language (fa or en)", field="locale")
     if uow.session.scalar(select(WebUser.id).where(WebUser.username == name)) is not None:
         raise Conflict(f"the user {name!r} already exists", field="username")
-    user = WebUser(username=name, display_name=(display_name or "").strip() or None, role=role, permissions={},
-                   password_hash=hash_password(password), extension=(extension or "").strip() or None,
-                   locale=locale, active=True, created_at=uow.now())
+    user = WebUser(
+        username=name,
+        display_name=(display_name or "").strip() or None,
+        role=role,
+        permissions={},
+        password_hash=hash_password(password),
+        extension=(extension or "").strip() or None,
+        locale=locale,
+        active=True,
+        created_at=uow.now(),
+    )
     user.email, user.phone = clean_contact(email, phone)
     user.notify_channels = parse_channels(notify)
     uow.session.add(user)
@@ -92,10 +118,19 @@ def add_user(uow, username: str, password: str, role: str, *, display_name: str 
     return user
 
 
-def update_user(uow, username: str, *, role: str | None = None, active: bool | None = None,
-                display_name: str | None = None, extension: str | None = None,
-                locale: str | None = None, email: str | None = None, phone: str | None = None,
-                notify: str | list[str] | None = None) -> WebUser:
+def update_user(
+    uow,
+    username: str,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+    extension: str | None = None,
+    locale: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    notify: str | list[str] | None = None,
+) -> WebUser:
     """Change a user; ``None`` leaves a field, ``""`` clears display name, extension, email, phone
     or the notification channels (back to every channel the user has an address for). Deactivating
     a user or changing their role ends their sessions."""
@@ -150,10 +185,15 @@ def _refuse_last_admin(uow, user: WebUser) -> None:
     """``user`` was an active admin: refuse when the change leaves nobody able to manage users."""
     if user.role == "admin" and user.active:
         return
-    other = uow.session.scalars(select(WebUser.id).where(WebUser.role == "admin", WebUser.active.is_(True),
-                                                         WebUser.id != user.id)).first()
+    other = uow.session.scalars(
+        select(WebUser.id).where(
+            WebUser.role == "admin", WebUser.active.is_(True), WebUser.id != user.id
+        )
+    ).first()
     if other is None:
-        raise Conflict(f"{user.username} is the last active admin; make another user admin first", field="role")
+        raise Conflict(
+            f"{user.username} is the last active admin; make another user admin first", field="role"
+        )
 
 
 def set_password(uow, username: str, password: str) -> WebUser:
@@ -163,8 +203,12 @@ def set_password(uow, username: str, password: str) -> WebUser:
     user.password_hash = hash_password(check_password(password))
     end_sessions(uow, user)
     revoked = _revoke_all(uow, user)
-    uow.audit("set_password", "web_user", user.username,
-              {"sessions_ended": True, "tokens_revoked": revoked})
+    uow.audit(
+        "set_password",
+        "web_user",
+        user.username,
+        {"sessions_ended": True, "tokens_revoked": revoked},
+    )
     return user
 
 
@@ -175,7 +219,9 @@ def set_permission(uow, username: str, plugin: str, level: str) -> WebUser:
     if not plugin:
         raise ValidationError("name a plugin", field="plugin")
     if level != "inherit" and level not in LEVELS[:-1]:
-        raise ValidationError(f"{level!r} is not a permission ({', '.join(LEVELS[:-1])} or inherit)", field="level")
+        raise ValidationError(
+            f"{level!r} is not a permission ({', '.join(LEVELS[:-1])} or inherit)", field="level"
+        )
     perms = dict(user.permissions or {})
     old = perms.get(plugin, "inherit")
     if level == "inherit":
@@ -183,7 +229,9 @@ def set_permission(uow, username: str, plugin: str, level: str) -> WebUser:
     else:
         perms[plugin] = level
     user.permissions = perms
-    uow.audit("set_permission", "web_user", user.username, {"plugin": plugin, "level": [old, level]})
+    uow.audit(
+        "set_permission", "web_user", user.username, {"plugin": plugin, "level": [old, level]}
+    )
     return user
 
 
@@ -197,12 +245,21 @@ def delete_user(uow, username: str) -> None:
 
 
 def user_to_dict(user: WebUser) -> dict[str, Any]:
-    return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "level": ROLES[user.role], "permissions": dict(user.permissions or {}), "extension": user.extension,
-            "locale": user.locale, "active": user.active, "email": user.email, "phone": user.phone,
-            "notify": user.notify_channels,
-            "created_at": user.created_at.isoformat() if user.created_at else None,
-            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "level": ROLES[user.role],
+        "permissions": dict(user.permissions or {}),
+        "extension": user.extension,
+        "locale": user.locale,
+        "active": user.active,
+        "email": user.email,
+        "phone": user.phone,
+        "notify": user.notify_channels,
+        "created_at": user.created_at.isoformat() if user.created_at else None,
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+    }
 
 
 def list_users(session) -> list[WebUser]:
@@ -218,7 +275,9 @@ def authenticate(uow, username: str, password: str) -> WebUser | None:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _hasher()
-    user = uow.session.scalar(select(WebUser).where(WebUser.username == (username or "").strip().lower()))
+    user = uow.session.scalar(
+        select(WebUser).where(WebUser.username == (username or "").strip().lower())
+    )
     if user is None or not user.active:
         if not _DUMMY_HASH:
             _DUMMY_HASH.append(hasher.hash("not a password of anyone"))
@@ -237,13 +296,23 @@ def authenticate(uow, username: str, password: str) -> WebUser | None:
     return user
 
 
-def create_session(uow, user: WebUser, *, hours: float, client: str | None = None) -> tuple[str, WebSession]:
+def create_session(
+    uow, user: WebUser, *, hours: float, client: str | None = None
+) -> tuple[str, WebSession]:
     raw = secrets.token_urlsafe(32)
     now = uow.now()
-    row = WebSession(id_hash=digest(raw), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now,
-                     expires_at=now + timedelta(hours=hours), client=(client or "")[:100] or None)
+    row = WebSession(
+        id_hash=digest(raw),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+        client=(client or "")[:100] or None,
+    )
     uow.session.add(row)
-    uow.session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now))
+    uow.session.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now)
+    )
     uow.audit("login", "web_user", user.username, {"client": row.client})
     return raw, row
 
@@ -285,45 +354,72 @@ def parse_lifetime(text: str | None, *, field: str = "expires") -> timedelta | N
         return None
     found = LIFETIME.match(raw)
     if not found or int(found.group(1)) == 0:
-        raise ValidationError(f"{text!r} is not a lifetime: write e.g. 90d (days), 12h (hours) or "
-                              "4w (weeks)", field=field)
+        raise ValidationError(
+            f"{text!r} is not a lifetime: write e.g. 90d (days), 12h (hours) or 4w (weeks)",
+            field=field,
+        )
     lifetime = timedelta(**{LIFETIME_UNITS[found.group(2)]: int(found.group(1))})
     if lifetime > MAX_LIFETIME:
-        raise ValidationError(f"{text!r} is longer than ten years; leave it empty for no expiry",
-                              field=field)
+        raise ValidationError(
+            f"{text!r} is longer than ten years; leave it empty for no expiry", field=field
+        )
     return lifetime
 
 
-def create_token(uow, username: str, name: str, *, level: str | None = None,
-                 expires: timedelta | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    uow, username: str, name: str, *, level: str | None = None, expires: timedelta | None = None
+) -> tuple[ApiToken, str]:
     """A new token for ``username`` (shown once; only its digest is stored). ``level`` defaults to
     the user's; ``expires``: how long it works (none: until revoked)."""
     user = get_user(uow.session, username)
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
-        raise ValidationError("name the token (1-100 characters), e.g. the integration using it", field="name")
+        raise ValidationError(
+            "name the token (1-100 characters), e.g. the integration using it", field="name"
+        )
     role_level = ROLES[user.role]
     level = level or role_level
     if level not in LEVELS[1:]:
-        raise ValidationError(f"{level!r} is not a token level ({', '.join(LEVELS[1:])})", field="level")
+        raise ValidationError(
+            f"{level!r} is not a token level ({', '.join(LEVELS[1:])})", field="level"
+        )
     if rank(level) > rank(role_level):
-        raise ValidationError(f"a token cannot exceed its user's level ({role_level})", field="level")
-    if uow.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)) is not None:
+        raise ValidationError(
+            f"a token cannot exceed its user's level ({role_level})", field="level"
+        )
+    if (
+        uow.session.scalar(
+            select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)
+        )
+        is not None
+    ):
         raise Conflict(f"{user.username} already has a token named {name!r}", field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = uow.now()
-    token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), level=level,
-                     created_at=now, expires_at=now + expires if expires else None)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=digest(secret),
+        level=level,
+        created_at=now,
+        expires_at=now + expires if expires else None,
+    )
     uow.session.add(token)
     uow.session.flush()
-    uow.audit("create_token", "web_user", user.username, {"token": name, "level": level,
-                                                          "expires_at": _iso(token.expires_at)})
+    uow.audit(
+        "create_token",
+        "web_user",
+        user.username,
+        {"token": name, "level": level, "expires_at": _iso(token.expires_at)},
+    )
     return token, secret
 
 
 def revoke_token(uow, username: str, name: str) -> ApiToken:
     user = get_user(uow.session, username)
-    token = uow.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.name == name))
+    token = uow.session.scalar(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.name == name)
+    )
     if token is None:
         raise NotFound(f"{user.username} has no token named {name!r}", field="name")
     if token.revoked_at is None:
@@ -373,10 +469,16 @@ def token_state(token: ApiToken, now: datetime) -> str:
 
 
 def token_to_dict(token: ApiToken, now: datetime) -> dict[str, Any]:
-    return {"id": token.id, "name": token.name, "level": token.level,
-            "created_at": _iso(token.created_at), "last_used_at": _iso(token.last_used_at),
-            "expires_at": _iso(token.expires_at),
-            "revoked": token.revoked_at is not None, "state": token_state(token, now)}
+    return {
+        "id": token.id,
+        "name": token.name,
+        "level": token.level,
+        "created_at": _iso(token.created_at),
+        "last_used_at": _iso(token.last_used_at),
+        "expires_at": _iso(token.expires_at),
+        "revoked": token.revoked_at is not None,
+        "state": token_state(token, now),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -435,8 +537,13 @@ def set_membership(uow, team_name: str, username: str, member: bool) -> UserTeam
 
 def list_teams(session) -> list[dict[str, Any]]:
     members: dict[int, list[str]] = {}
-    for team_id, username in session.execute(select(UserTeamMember.team_id, WebUser.username).join(
-            WebUser, WebUser.id == UserTeamMember.user_id).order_by(WebUser.username)):
+    for team_id, username in session.execute(
+        select(UserTeamMember.team_id, WebUser.username)
+        .join(WebUser, WebUser.id == UserTeamMember.user_id)
+        .order_by(WebUser.username)
+    ):
         members.setdefault(team_id, []).append(username)
-    return [{"name": t.name, "members": members.get(t.id, [])}
-            for t in session.scalars(select(UserTeam).order_by(UserTeam.name))]
+    return [
+        {"name": t.name, "members": members.get(t.id, [])}
+        for t in session.scalars(select(UserTeam).order_by(UserTeam.name))
+    ]

@@ -1,4 +1,5 @@
 """Rendering a page inside the site layout, in the user's language and direction."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,16 @@ from .render import table_columns
 NOTICES = {"saved": "Saved.", "moved": "Moved."}
 
 
-def render(request: Request, template: str, principal: Principal | None, *, status: int = 200, title: str = "",
-           headers: dict[str, str] | None = None, **variables: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status: int = 200,
+    title: str = "",
+    headers: dict[str, str] | None = None,
+    **variables: Any,
+) -> HTMLResponse:
     web = state(request)
     lang = web.language(request, principal)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -26,10 +35,19 @@ def render(request: Request, template: str, principal: Principal | None, *, stat
     if principal is not None and "unread" not in variables:
         variables["unread"] = unread_of(web, principal)
     html = web.templates.get_template(template).render(
-        lang=lang, dir="rtl" if lang == "fa" else "ltr", tz=web.crm.timezone, user=principal,
-        menu=web.menu(principal, lang), csrf=principal.csrf if principal else None, path=request.url.path,
-        here=quote(here, safe="/?=&"), title=translate(title, lang) if title else "", notice=notice,
-        columns=table_columns, **variables)
+        lang=lang,
+        dir="rtl" if lang == "fa" else "ltr",
+        tz=web.crm.timezone,
+        user=principal,
+        menu=web.menu(principal, lang),
+        csrf=principal.csrf if principal else None,
+        path=request.url.path,
+        here=quote(here, safe="/?=&"),
+        title=translate(title, lang) if title else "",
+        notice=notice,
+        columns=table_columns,
+        **variables,
+    )
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
@@ -49,22 +67,35 @@ def redirect(url: str, ok: str | None = None) -> RedirectResponse:
 
 def safe_next(value: str | None, default: str = "/") -> str:
     """A local path to go back to (never another site: ``//evil.example`` and ``https://…`` are refused)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or "\n" in value
+    ):
         return default
     return value
 
 
-def render_plugin_page(request: Request, principal: Principal | None, template: str, title: str = "",
-                       **variables: Any) -> HTMLResponse:
+def render_plugin_page(
+    request: Request, principal: Principal | None, template: str, title: str = "", **variables: Any
+) -> HTMLResponse:
     """A plugin's page: its template (auto-escaped, with the same filters) inside the site layout."""
     from markupsafe import Markup
 
     web = state(request)
     lang = web.language(request, principal)
     fmt = variables.pop("fmt", None) or web.formatter(lang)
-    inner = web.templates.get_template(template).render(lang=lang, tz=web.crm.timezone,
-                                                        user=principal, fmt=fmt,
-                                                        csrf=principal.csrf if principal else None,
-                                                        columns=table_columns, **variables)
-    return render(request, "plugin_page.html", principal, title=title, content=Markup(inner),
-                  fmt=fmt)
+    inner = web.templates.get_template(template).render(
+        lang=lang,
+        tz=web.crm.timezone,
+        user=principal,
+        fmt=fmt,
+        csrf=principal.csrf if principal else None,
+        columns=table_columns,
+        **variables,
+    )
+    return render(
+        request, "plugin_page.html", principal, title=title, content=Markup(inner), fmt=fmt
+    )

@@ -6,4 +6,5 @@ event to :func:`crmcore.workers.consumer.handle_event`: in its own unit of work,
 caused the event committed, idempotent by event id (``outbox_processed_events``) and in order per customer.
 Plugins mark a hook implementation "after commit / async" with :func:`on_event`.
 """
+
 from .markers import on_event  # noqa: F401

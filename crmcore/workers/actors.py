@@ -1,4 +1,5 @@
 """The Dramatiq actor that receives outbox events, and its retry policy."""
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,9 @@ def retries_middleware():
     return Retries(min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS, retry_when=should_retry)
 
 
-def declare_deliver_actor(broker, queue: str, app, worker: str, *, hook_attempts: int = HOOK_ATTEMPTS):
+def declare_deliver_actor(
+    broker, queue: str, app, worker: str, *, hook_attempts: int = HOOK_ATTEMPTS
+):
     """Declare ``crm_deliver_event`` on ``broker`` for ``queue``: each message is handled by ``app``."""
     import dramatiq
     from dramatiq.middleware import CurrentMessage
@@ -47,8 +50,13 @@ def declare_deliver_actor(broker, queue: str, app, worker: str, *, hook_attempts
         message = CurrentMessage.get_current_message()
         failures = message.options.get(FAILURES_OPTION, 0) if message is not None else 0
         try:
-            outcome = handle_event(app, event, worker=worker, attempt=failures + 1,
-                                   final_attempt=failures + 1 >= hook_attempts)
+            outcome = handle_event(
+                app,
+                event,
+                worker=worker,
+                attempt=failures + 1,
+                final_attempt=failures + 1 >= hook_attempts,
+            )
         except WaitForPredecessor as wait:
             log.debug("%s", wait)
             raise dramatiq.Retry(delay=ORDER_WAIT_MS) from None
@@ -59,9 +67,17 @@ def declare_deliver_actor(broker, queue: str, app, worker: str, *, hook_attempts
         if outcome == DUPLICATE:
             log.info("event %s was already handled; repeat delivery ignored", event.id)
         elif outcome == PRUNED:
-            log.info("event %s was processed and pruned from the outbox; repeat delivery ignored",
-                     event.id)
+            log.info(
+                "event %s was processed and pruned from the outbox; repeat delivery ignored",
+                event.id,
+            )
         return None
 
-    return dramatiq.Actor(crm_deliver_event, broker=broker, actor_name=DELIVER_ACTOR, queue_name=queue,
-                          priority=0, options={})
+    return dramatiq.Actor(
+        crm_deliver_event,
+        broker=broker,
+        actor_name=DELIVER_ACTOR,
+        queue_name=queue,
+        priority=0,
+        options={},
+    )

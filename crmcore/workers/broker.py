@@ -6,6 +6,7 @@ or ``redis://host:6379/0``; default ``amqp://guest:guest@127.0.0.1:5672/%2F``), 
 ``CRM_BROKER_NAMESPACE`` (key prefix, default ``crm``) and ``CRM_BROKER_HEARTBEAT_MS`` (after how long without
 a heartbeat a dead worker's messages are handed to another worker, default 60000).
 """
+
 from __future__ import annotations
 
 import os
@@ -45,20 +46,28 @@ class BrokerSettings:
             return "rabbitmq"
         if scheme in REDIS_SCHEMES:
             return "redis"
-        raise ValidationError(f"broker URL {self.url!r}: unknown scheme {scheme!r} (use amqp:// for RabbitMQ "
-                              "or redis:// for Redis)", field="broker")
+        raise ValidationError(
+            f"broker URL {self.url!r}: unknown scheme {scheme!r} (use amqp:// for RabbitMQ "
+            "or redis:// for Redis)",
+            field="broker",
+        )
 
     @classmethod
-    def from_environment(cls, url: Optional[str] = None, queue: Optional[str] = None,
-                         environ=os.environ) -> "BrokerSettings":
+    def from_environment(
+        cls, url: Optional[str] = None, queue: Optional[str] = None, environ=os.environ
+    ) -> "BrokerSettings":
         heartbeat = environ.get("CRM_BROKER_HEARTBEAT_MS", "").strip()
         if heartbeat and not heartbeat.isdigit():
-            raise ValidationError(f"CRM_BROKER_HEARTBEAT_MS must be a number of milliseconds, not {heartbeat!r}",
-                                  field="CRM_BROKER_HEARTBEAT_MS")
-        settings = cls(url=url or environ.get("CRM_BROKER_URL") or DEFAULT_BROKER_URL,
-                       queue=queue or environ.get("CRM_QUEUE") or DEFAULT_QUEUE,
-                       namespace=environ.get("CRM_BROKER_NAMESPACE") or "crm",
-                       heartbeat_ms=int(heartbeat) if heartbeat else 60_000)
+            raise ValidationError(
+                f"CRM_BROKER_HEARTBEAT_MS must be a number of milliseconds, not {heartbeat!r}",
+                field="CRM_BROKER_HEARTBEAT_MS",
+            )
+        settings = cls(
+            url=url or environ.get("CRM_BROKER_URL") or DEFAULT_BROKER_URL,
+            queue=queue or environ.get("CRM_QUEUE") or DEFAULT_QUEUE,
+            namespace=environ.get("CRM_BROKER_NAMESPACE") or "crm",
+            heartbeat_ms=int(heartbeat) if heartbeat else 60_000,
+        )
         settings.kind  # validate the scheme now
         return settings
 
@@ -88,16 +97,30 @@ def make_broker(settings: BrokerSettings, *, retries=None, confirm_delivery: boo
         TimeLimit,
     )
 
-    middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(),
-                  retries or Retries(), CurrentMessage()]
+    middleware = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        retries or Retries(),
+        CurrentMessage(),
+    ]
     if settings.kind == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        return RabbitmqBroker(url=settings.url, confirm_delivery=confirm_delivery, middleware=middleware)
+        return RabbitmqBroker(
+            url=settings.url, confirm_delivery=confirm_delivery, middleware=middleware
+        )
     from dramatiq.brokers.redis import RedisBroker
 
-    return RedisBroker(url=settings.url, namespace=settings.namespace, heartbeat_timeout=settings.heartbeat_ms,
-                       maintenance_chance=settings.maintenance_chance, middleware=middleware)
+    return RedisBroker(
+        url=settings.url,
+        namespace=settings.namespace,
+        heartbeat_timeout=settings.heartbeat_ms,
+        maintenance_chance=settings.maintenance_chance,
+        middleware=middleware,
+    )
 
 
 def queue_counts(broker, settings: BrokerSettings, queue: Optional[str] = None) -> dict[str, int]:
@@ -108,8 +131,11 @@ def queue_counts(broker, settings: BrokerSettings, queue: Optional[str] = None) 
         ready, delayed, dead = broker.get_queue_message_counts(q)
         return {"ready": ready, "delayed": delayed, "dead": dead}
     client, ns = broker.client, settings.namespace
-    return {"ready": client.llen(f"{ns}:{q}"), "delayed": client.llen(f"{ns}:{q}.DQ"),
-            "dead": client.zcard(f"{ns}:{q}.XQ")}
+    return {
+        "ready": client.llen(f"{ns}:{q}"),
+        "delayed": client.llen(f"{ns}:{q}.DQ"),
+        "dead": client.zcard(f"{ns}:{q}.XQ"),
+    }
 
 
 def delete_queue(broker, settings: BrokerSettings) -> None:

@@ -11,6 +11,7 @@
 - Failures: an exception rolls the unit back and is raised for the broker to retry; on the last attempt the
   event is recorded as ``failed`` with the error, so the customer's next events can proceed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,10 @@ class WaitForPredecessor(CRMError):
     def __init__(self, event: Event, predecessor_id: int):
         self.event_id = event.id
         self.predecessor_id = predecessor_id
-        super().__init__(f"event {event.id} of customer {event.customer_id} waits for the customer's earlier "
-                         f"event {predecessor_id}")
+        super().__init__(
+            f"event {event.id} of customer {event.customer_id} waits for the customer's earlier "
+            f"event {predecessor_id}"
+        )
 
 
 def pending_predecessor(session, event: Event) -> Optional[int]:
@@ -46,7 +49,9 @@ def pending_predecessor(session, event: Event) -> Optional[int]:
         select(OutboxEvent.id, ProcessedEvent.event_id)
         .outerjoin(ProcessedEvent, ProcessedEvent.event_id == OutboxEvent.id)
         .where(OutboxEvent.customer_id == event.customer_id, OutboxEvent.id < event.id)
-        .order_by(OutboxEvent.id.desc()).limit(1)).first()
+        .order_by(OutboxEvent.id.desc())
+        .limit(1)
+    ).first()
     if row is None or row[1] is not None:
         return None
     return row[0]
@@ -57,7 +62,9 @@ def is_processed(app, event_id: int) -> bool:
         return session.get(ProcessedEvent, event_id) is not None
 
 
-def handle_event(app, event: Event, *, worker: str, attempt: int = 1, final_attempt: bool = False) -> str:
+def handle_event(
+    app, event: Event, *, worker: str, attempt: int = 1, final_attempt: bool = False
+) -> str:
     """Handle ``event`` once in effect; return ``done``, ``duplicate`` (already handled),
     ``pruned`` (a late repeat of an event processed and pruned since, see
     :mod:`crmcore.outbox.repair`) or ``failed``.
@@ -76,8 +83,17 @@ def handle_event(app, event: Event, *, worker: str, attempt: int = 1, final_atte
             if waiting_for is not None:
                 raise WaitForPredecessor(event, waiting_for)
             # claim the event before running the hooks: a concurrent handler of it blocks or fails here
-            session.add(ProcessedEvent(event_id=event.id, event=event.name, customer_id=event.customer_id,
-                                       outcome=DONE, attempts=attempt, processed_at=utcnow(), worker=worker))
+            session.add(
+                ProcessedEvent(
+                    event_id=event.id,
+                    event=event.name,
+                    customer_id=event.customer_id,
+                    outcome=DONE,
+                    attempts=attempt,
+                    processed_at=utcnow(),
+                    worker=worker,
+                )
+            )
             session.flush()
             uow.call("crm_async_event", event=event)
         return DONE
@@ -105,9 +121,18 @@ def _record_failure(app, event: Event, worker: str, attempt: int) -> str:
         with app.unit_of_work(actor=f"worker:{worker}") as uow:
             if uow.session.get(ProcessedEvent, event.id) is not None:
                 return DUPLICATE
-            uow.session.add(ProcessedEvent(event_id=event.id, event=event.name, customer_id=event.customer_id,
-                                           outcome=FAILED, error=error, attempts=attempt, processed_at=utcnow(),
-                                           worker=worker))
+            uow.session.add(
+                ProcessedEvent(
+                    event_id=event.id,
+                    event=event.name,
+                    customer_id=event.customer_id,
+                    outcome=FAILED,
+                    error=error,
+                    attempts=attempt,
+                    processed_at=utcnow(),
+                    worker=worker,
+                )
+            )
     except IntegrityError:
         return DUPLICATE
     return FAILED

@@ -6,6 +6,7 @@ the job's name, the moment it runs for and a unique run id. The hand-off records
 worker runs the job like ``crm jobs run`` does (its own unit of work, actor ``job:NAME``) and writes the run's
 outcome in the job's transaction (:func:`crmcore.jobs.run_handed_off`), so a repeated delivery changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,24 +61,34 @@ class JobMessage:
 
     @classmethod
     def from_message(cls, body: Any) -> "JobMessage":
-        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k]
-                                                 for k in ("job", "moment", "run_id")):
-            raise ValidationError(f"not a job message (expected job, moment, run_id): {str(body)[:200]}",
-                                  field="message")
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), str) and body[k] for k in ("job", "moment", "run_id")
+        ):
+            raise ValidationError(
+                f"not a job message (expected job, moment, run_id): {str(body)[:200]}",
+                field="message",
+            )
         try:
             moment = datetime.fromisoformat(body["moment"])
         except ValueError:
-            raise ValidationError(f"job message {body['run_id']}: moment {body['moment']!r} is not an ISO 8601 "
-                                  "moment", field="moment") from None
+            raise ValidationError(
+                f"job message {body['run_id']}: moment {body['moment']!r} is not an ISO 8601 "
+                "moment",
+                field="moment",
+            ) from None
         if moment.tzinfo is None:
-            raise ValidationError(f"job message {body['run_id']}: moment {body['moment']!r} has no time zone",
-                                  field="moment")
+            raise ValidationError(
+                f"job message {body['run_id']}: moment {body['moment']!r} has no time zone",
+                field="moment",
+            )
         return cls(job=body["job"], moment=moment, run_id=body["run_id"])
 
     def broker_message(self, queue: str):
         from dramatiq import Message
 
-        return Message(queue_name=queue, actor_name=JOB_ACTOR, args=(self.to_message(),), kwargs={}, options={})
+        return Message(
+            queue_name=queue, actor_name=JOB_ACTOR, args=(self.to_message(),), kwargs={}, options={}
+        )
 
 
 def _connect(broker, settings: BrokerSettings) -> None:
@@ -94,8 +105,13 @@ def enqueue_job_messages(broker, settings: BrokerSettings, messages: list[JobMes
         broker.enqueue(m.broker_message(settings.jobs_queue))
 
 
-def hand_off_jobs(app, settings: BrokerSettings, *, now: Optional[datetime] = None,
-                  only: Optional[list[str]] = None) -> list[dict[str, Any]]:
+def hand_off_jobs(
+    app,
+    settings: BrokerSettings,
+    *,
+    now: Optional[datetime] = None,
+    only: Optional[list[str]] = None,
+) -> list[dict[str, Any]]:
     """Publish one message per job (all, or ``only`` these) for the workers and record each run ``queued``.
 
     One transaction: the runs are inserted, the messages published (each confirmed by the broker), then the
@@ -118,8 +134,20 @@ def hand_off_jobs(app, settings: BrokerSettings, *, now: Optional[datetime] = No
             raise _unavailable(settings, exc) from exc
         with app.unit_of_work() as uow:
             queued_at = utcnow()
-            uow.session.add_all([JobRun(run_id=m.run_id, job=m.job, moment=m.moment, status=QUEUED, via=VIA_WORKERS,
-                                        attempts=0, queued_at=queued_at) for m in messages])
+            uow.session.add_all(
+                [
+                    JobRun(
+                        run_id=m.run_id,
+                        job=m.job,
+                        moment=m.moment,
+                        status=QUEUED,
+                        via=VIA_WORKERS,
+                        attempts=0,
+                        queued_at=queued_at,
+                    )
+                    for m in messages
+                ]
+            )
             uow.session.flush()
             try:
                 enqueue_job_messages(broker, settings, messages)
@@ -135,13 +163,17 @@ def hand_off_jobs(app, settings: BrokerSettings, *, now: Optional[datetime] = No
 
 def _unavailable(settings: BrokerSettings, exc: BaseException) -> BrokerUnavailable:
     detail = str(exc) or type(exc).__name__
-    return BrokerUnavailable(f"cannot hand the jobs to the workers: the broker ({settings.describe()}) is not "
-                             f"reachable or refused them ({type(exc).__name__}: {detail[:300]}); nothing was "
-                             "handed off", field="broker")
+    return BrokerUnavailable(
+        f"cannot hand the jobs to the workers: the broker ({settings.describe()}) is not "
+        f"reachable or refused them ({type(exc).__name__}: {detail[:300]}); nothing was "
+        "handed off",
+        field="broker",
+    )
 
 
-def wait_for_runs(app, handed: list[dict[str, Any]], timeout: float, *,
-                  interval: float = 0.2) -> list[dict[str, Any]]:
+def wait_for_runs(
+    app, handed: list[dict[str, Any]], timeout: float, *, interval: float = 0.2
+) -> list[dict[str, Any]]:
     """Wait up to ``timeout`` seconds for the handed-off runs to finish; the outcome of each, in order.
 
     Each result has ``job``, ``run_id``, ``status``, ``ok`` and ``summary`` (finished ``ok``) or ``error``
@@ -158,7 +190,12 @@ def wait_for_runs(app, handed: list[dict[str, Any]], timeout: float, *,
     results = []
     for h in handed:
         run = runs.get(h["run_id"]) or {"status": QUEUED}
-        r = {"job": h["job"], "run_id": h["run_id"], "status": run["status"], "ok": run["status"] == OK}
+        r = {
+            "job": h["job"],
+            "run_id": h["run_id"],
+            "status": run["status"],
+            "ok": run["status"] == OK,
+        }
         if run["status"] == OK:
             r["summary"] = run.get("summary") or {}
         elif run["status"] == FAILED:
@@ -216,5 +253,11 @@ def declare_job_actor(broker, queue: str, app, worker: str):
             log.info("job %s (run %s): %s", body.get("job"), body.get("run_id"), outcome)
         return None
 
-    return dramatiq.Actor(crm_run_job, broker=broker, actor_name=JOB_ACTOR, queue_name=queue, priority=0,
-                          options={"retry_when": job_should_retry, "time_limit": JOB_TIME_LIMIT_MS})
+    return dramatiq.Actor(
+        crm_run_job,
+        broker=broker,
+        actor_name=JOB_ACTOR,
+        queue_name=queue,
+        priority=0,
+        options={"retry_when": job_should_retry, "time_limit": JOB_TIME_LIMIT_MS},
+    )

@@ -1,4 +1,5 @@
 """Marking hook implementations "after commit / async": they run in a worker, not in the command's transaction."""
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,9 @@ def on_event(*event_names: str) -> Callable:
     (``crm outbox status``).
     """
     if not event_names or not all(isinstance(n, str) and n for n in event_names):
-        raise ValueError("on_event needs the names of the events to handle, e.g. on_event('crm_customer_created')")
+        raise ValueError(
+            "on_event needs the names of the events to handle, e.g. on_event('crm_customer_created')"
+        )
     wanted = frozenset(event_names)
 
     def decorate(fn: Callable) -> Callable:

@@ -5,6 +5,7 @@ only once the broker holds every message of the batch (one disk sync per batch i
 trip per message). If the connection is lost during the batch, none of it counts as published and the
 relay publishes it again. On Redis each enqueue is an atomic script call that returns once stored.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -32,8 +33,13 @@ class DramatiqPublisher:
     def _message(self, event: Event):
         from dramatiq import Message
 
-        return Message(queue_name=self.queue, actor_name=DELIVER_ACTOR, args=(event.to_message(),), kwargs={},
-                       options={})
+        return Message(
+            queue_name=self.queue,
+            actor_name=DELIVER_ACTOR,
+            args=(event.to_message(),),
+            kwargs={},
+            options={},
+        )
 
     def publish(self, event: Event) -> None:
         self.publish_batch([event])
@@ -49,8 +55,12 @@ class DramatiqPublisher:
             channel._crm_transactional = True
         for event in events:
             self.broker.enqueue(self._message(event))
-        if self.broker.channel is not channel:  # dramatiq reconnected: the uncommitted part of the batch is gone
-            raise BatchLost("the connection to RabbitMQ was reset during the batch; it will be published again")
+        if (
+            self.broker.channel is not channel
+        ):  # dramatiq reconnected: the uncommitted part of the batch is gone
+            raise BatchLost(
+                "the connection to RabbitMQ was reset during the batch; it will be published again"
+            )
         channel.tx_commit()
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
 """Running a worker process (``crm worker``) and, optionally, a relay beside it."""
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,16 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_worker(app, settings: BrokerSettings, stop: threading.Event, *, threads: int = 4,
-               with_relay: bool = False, name: Optional[str] = None, shutdown_timeout_ms: int = 30_000) -> None:
+def run_worker(
+    app,
+    settings: BrokerSettings,
+    stop: threading.Event,
+    *,
+    threads: int = 4,
+    with_relay: bool = False,
+    name: Optional[str] = None,
+    shutdown_timeout_ms: int = 30_000,
+) -> None:
     """Consume ``settings.queue`` (events) and ``settings.jobs_queue`` (scheduled jobs handed over by
     ``crm jobs run --via-workers``) with ``threads`` threads until ``stop`` is set, then finish the work in hand.
 
@@ -35,15 +44,26 @@ def run_worker(app, settings: BrokerSettings, stop: threading.Event, *, threads:
     broker = make_broker(settings, retries=retries_middleware())
     declare_deliver_actor(broker, settings.queue, app, name)
     declare_job_actor(broker, settings.jobs_queue, app, name)
-    worker = dramatiq.Worker(broker, queues={settings.queue, settings.jobs_queue}, worker_threads=threads,
-                             worker_timeout=250)
+    worker = dramatiq.Worker(
+        broker,
+        queues={settings.queue, settings.jobs_queue},
+        worker_threads=threads,
+        worker_timeout=250,
+    )
     relay_thread = None
     worker.start()
-    log.info("worker %s: %d threads on %s (and jobs queue %s)", name, threads, settings.describe(),
-             settings.jobs_queue)
+    log.info(
+        "worker %s: %d threads on %s (and jobs queue %s)",
+        name,
+        threads,
+        settings.describe(),
+        settings.jobs_queue,
+    )
     try:
         if with_relay:
-            relay_thread = threading.Thread(target=_relay, args=(app, settings, stop), name="crm-relay", daemon=True)
+            relay_thread = threading.Thread(
+                target=_relay, args=(app, settings, stop), name="crm-relay", daemon=True
+            )
             relay_thread.start()
         stop.wait()
     finally:

@@ -1,4 +1,5 @@
 """Helpers for the import tests: write CSV and XLSX files, a test plugin that watches the kernel's events."""
+
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from crmcore.api import hookimpl
 
 
-def write_csv(path: Path, rows: list[list], *, encoding: str = "utf-8", delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path, rows: list[list], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
     """Write ``rows``; in Windows-1256, Persian ی is written as Arabic ي, as Persian Windows does."""
     if encoding == "cp1256":
         rows = [[str(c).replace("ی", "ي") for c in row] for row in rows]
@@ -73,6 +76,8 @@ class Watcher:
 @pytest.fixture
 def watcher_app(crm_app_factory):
     """``make(watcher)`` → an app with the Watcher registered as a plugin."""
+
     def make(watcher: Watcher):
         return crm_app_factory(extra_plugins=[("watcher", watcher, None)])
+
     return make

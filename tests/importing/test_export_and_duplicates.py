@@ -18,7 +18,9 @@ from .conftest import Watcher
 
 def active(app):
     with app.unit_of_work(readonly=True) as uow:
-        rows = uow.session.scalars(select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id))
+        rows = uow.session.scalars(
+            select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id)
+        )
         out = []
         for c in rows:
             d = customer_to_dict(c, with_sections=False)
@@ -29,14 +31,31 @@ def active(app):
 
 
 def seed(app):
-    make_customer(app, "علی‌رضا کریمی", phones=["09121234567", "02188888888"], emails=["ali@x.ir"], tags=["vip", "عمده"],
-                  external_id="C-1", birthday="1370-05-12", city="تهران", address="ونک، کوچه ۳", consent_sms=True)
+    make_customer(
+        app,
+        "علی‌رضا کریمی",
+        phones=["09121234567", "02188888888"],
+        emails=["ali@x.ir"],
+        tags=["vip", "عمده"],
+        external_id="C-1",
+        birthday="1370-05-12",
+        city="تهران",
+        address="ونک، کوچه ۳",
+        consent_sms=True,
+    )
     make_customer(app, "Acme Trading", kind="organisation", emails=["info@acme.com"], owner="sara")
     make_customer(app, "فقط نام")
 
 
-@pytest.mark.parametrize("suffix, persian, calendar", [("csv", False, "gregorian"), ("csv", True, "jalali"),
-                                                       ("xlsx", True, "gregorian"), ("xlsx", False, "jalali")])
+@pytest.mark.parametrize(
+    "suffix, persian, calendar",
+    [
+        ("csv", False, "gregorian"),
+        ("csv", True, "jalali"),
+        ("xlsx", True, "gregorian"),
+        ("xlsx", False, "jalali"),
+    ],
+)
 def test_export_round_trips_with_import(crm_app_factory, tmp_path, suffix, persian, calendar):
     app = crm_app_factory()
     seed(app)
@@ -65,7 +84,9 @@ def test_persian_headers_and_values_in_the_file(crm_app, tmp_path):
     with open(path, encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0])[:4] == ["کد مشتری", "نام و نام خانوادگی", "نوع", "تلفن"]
-    assert rows[0]["تلفن"] == "+989121234567; +982188888888" and rows[0]["تاریخ تولد"] == "1370-05-12"
+    assert (
+        rows[0]["تلفن"] == "+989121234567; +982188888888" and rows[0]["تاریخ تولد"] == "1370-05-12"
+    )
     assert rows[0]["رضایت پیامک"] == "بله" and rows[1]["نوع"] == "حقوقی"
 
 
@@ -81,17 +102,22 @@ def test_export_cli_with_where_and_encoding(crm_app, crm_cli, tmp_path):
 
 def test_duplicates_lists_certain_and_possible_groups(crm_app, crm_cli):
     a = make_customer(crm_app, "سارا احمدی", phones=["09120000001"], city="کرج")
-    b = make_customer(crm_app, "Sara A.", phones=["09120000001"])           # forced in by the API: same phone
-    c = make_customer(crm_app, "سارا احمدي", city="کرج")                    # same name (Arabic yeh), same city
-    d = make_customer(crm_app, "سارا  احمدی", birthday="1370-01-01")        # same name, other city
-    make_customer(crm_app, "سارااحمدی", birthday="1370-01-01")             # spacing differs: same name
+    b = make_customer(
+        crm_app, "Sara A.", phones=["09120000001"]
+    )  # forced in by the API: same phone
+    c = make_customer(crm_app, "سارا احمدي", city="کرج")  # same name (Arabic yeh), same city
+    d = make_customer(crm_app, "سارا  احمدی", birthday="1370-01-01")  # same name, other city
+    make_customer(crm_app, "سارااحمدی", birthday="1370-01-01")  # spacing differs: same name
     groups = find_duplicates_json(crm_cli)
     by_match = {(g["match"], g["certain"]): [x["id"] for x in g["customers"]] for g in groups}
     assert by_match[("phone", True)] == [a, b]
     assert by_match[("name_city", False)] == [a, c]
     assert by_match[("name_birthday", False)] == [d, d + 1]
     text = crm_cli("customers", "duplicates")
-    assert "certain — same phone: +989120000001" in text.stdout and "possible — same name and city" in text.stdout
+    assert (
+        "certain — same phone: +989120000001" in text.stdout
+        and "possible — same name and city" in text.stdout
+    )
 
 
 def find_duplicates_json(crm_cli):
@@ -106,24 +132,31 @@ def test_merging_moves_interactions_and_plugin_data_and_leaves_names_alone(watch
     a = make_customer(app, "Nima", phones=["09120000001"])
     b = make_customer(app, "Nima Y.", phones=["09350000002"], emails=["n@x.ir"])
     c = make_customer(app, "N. Yazdani", emails=["N@X.IR"], phones=["09120000001"])  # links a and b
-    lone = make_customer(app, "Nima", city="Rasht")                                  # name only: stays
+    lone = make_customer(app, "Nima", city="Rasht")  # name only: stays
     record_purchase(app, b, 100)
     with app.unit_of_work() as uow:  # "plugin data" of the watcher: a row per customer
         for cid in (a, b, c):
-            uow.session.add(Setting(namespace="watcher", key=f"row-{cid}", value={"customer_id": cid}))
+            uow.session.add(
+                Setting(namespace="watcher", key=f"row-{cid}", value={"customer_id": cid})
+            )
     with app.unit_of_work() as uow:
         merged = merge_certain_duplicates(uow)
     assert merged == [{"kept": a, "merged": [b, c]}]
     assert sorted(watcher.merged) == [(a, b), (a, c)]
     with app.unit_of_work(readonly=True) as uow:
         assert uow.session.scalar(select(func.count()).where(Interaction.customer_id == a)) == 1
-        values = [s.value["customer_id"] for s in uow.session.scalars(select(Setting).where(Setting.namespace == "watcher"))]
+        values = [
+            s.value["customer_id"]
+            for s in uow.session.scalars(select(Setting).where(Setting.namespace == "watcher"))
+        ]
         assert values == [a, a, a]
         kept = uow.session.get(Customer, a)
         assert {p.e164 for p in kept.phones} == {"+989120000001", "+989350000002"}
         assert uow.session.get(Customer, lone).merged_into_id is None
     with app.unit_of_work(readonly=True) as uow:
-        assert [g["match"] for g in find_duplicates(uow)] == []  # "Nima" twice, but no shared city/birthday
+        assert [
+            g["match"] for g in find_duplicates(uow)
+        ] == []  # "Nima" twice, but no shared city/birthday
 
 
 def test_duplicates_merge_cli(crm_app, crm_cli):

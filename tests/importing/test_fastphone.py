@@ -1,4 +1,5 @@
 """The import's phone fast path must give exactly what the kernel's parse_phone gives, errors included."""
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +16,12 @@ def outcome(fn, raw):
 
 PREFIXES = st.sampled_from(["", "0", "+98", "0098", "98", "+98 ", "0098 ", "+", "00", "+980", "09"])
 DIGITS = st.text(alphabet="0123456789", min_size=6, max_size=12)
-SEPARATED = st.builds(lambda p, d, sep: p + sep.join([d[:3], d[3:6], d[6:]]), PREFIXES, DIGITS,
-                      st.sampled_from(["", " ", "-", ".", " - "]))
+SEPARATED = st.builds(
+    lambda p, d, sep: p + sep.join([d[:3], d[3:6], d[6:]]),
+    PREFIXES,
+    DIGITS,
+    st.sampled_from(["", " ", "-", ".", " - "]),
+)
 PERSIAN = SEPARATED.map(lambda t: t.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
 MOBILES = st.builds(lambda p, n: p + n, PREFIXES, st.from_regex(r"9[0-9]{9}", fullmatch=True))
 
@@ -28,7 +33,14 @@ def test_fast_path_equals_parse_phone(raw):
 
 
 def test_known_shapes():
-    for raw in ["09121234567", "+98 912 123 4567", "۰۹۱۲۱۲۳۴۵۶۷", "00989121234567", "9121234567", "0912-123-4567"]:
+    for raw in [
+        "09121234567",
+        "+98 912 123 4567",
+        "۰۹۱۲۱۲۳۴۵۶۷",
+        "00989121234567",
+        "9121234567",
+        "0912-123-4567",
+    ]:
         assert fast_parse_phone(raw).e164 == "+989121234567"
     assert fast_parse_phone("021 8888 8888").kind == "landline"
     assert outcome(fast_parse_phone, "12345") == outcome(parse_phone, "12345")
@@ -77,5 +89,10 @@ def test_the_one_pass_compaction_equals_cleaning_stripping_and_dropping_separato
     separators = re.compile(r"[\s\-.()/]+")
     assert not [c for c in range(0x3001, sys.maxunicode + 1) if chr(c).isspace()]
     text = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
-    for chunk in (text, " ۰۹۱۲ (123) 45-67 ", "\u2003+98\u200c912.123/4567\n", "\u3000a b\tc\u00a0"):
+    for chunk in (
+        text,
+        " ۰۹۱۲ (123) 45-67 ",
+        "\u2003+98\u200c912.123/4567\n",
+        "\u3000a b\tc\u00a0",
+    ):
         assert chunk.translate(_COMPACT) == separators.sub("", chunk.translate(_CLEAN).strip())

@@ -123,8 +123,9 @@ def test_chunks_are_committed_and_recorded(crm_app, tmp_path):
 def test_a_finished_run_keeps_no_cells_of_its_rejected_rows(crm_app, tmp_path):
     """The cells of rejected rows are personal data kept only so that a killed import can resume;
     a finished run drops them (a forgotten person's phone does not stay in import_runs)."""
-    path = write_csv(tmp_path / "c.csv", [["name", "mobile"], ["سارا", "09121234567"],
-                                          ["", "09357654321"]])
+    path = write_csv(
+        tmp_path / "c.csv", [["name", "mobile"], ["سارا", "09121234567"], ["", "09357654321"]]
+    )
     s = import_customers(crm_app, path)
     assert s.rejected == 1
     with crm_app.unit_of_work(readonly=True) as uow:
@@ -220,16 +221,25 @@ def test_a_dry_run_never_makes_a_purchase_wait(
     def run():
         try:
             fn = import_customers if kind == "customers" else import_interactions
-            summaries.append(fn(importer, path, dry_run=True, batch_size=20,
-                                progress=_slow(started, 0.05)))
+            summaries.append(
+                fn(importer, path, dry_run=True, batch_size=20, progress=_slow(started, 0.05))
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             failure.append(exc)
 
     thread = threading.Thread(target=run)
     thread.start()
     assert started.wait(10), failure
-    result = crm_cli("interactions", "record", "09350000000", "--kind", "purchase",
-                     "--amount", "1000", env={"CRM_LOCK_WAIT": "1"})
+    result = crm_cli(
+        "interactions",
+        "record",
+        "09350000000",
+        "--kind",
+        "purchase",
+        "--amount",
+        "1000",
+        env={"CRM_LOCK_WAIT": "1"},
+    )
     still_running = thread.is_alive()
     thread.join()
     assert not failure

@@ -1,6 +1,7 @@
 """Overlapping batches (SQLite, no plugin hook during the import): a batch's lookups run on the writer thread
 (crmcore.importing.sqlite_lookups) while the next batch is read. They find what the importer's own lookup
 finds, and the import stores what one batch after the other stores."""
+
 import time
 from contextlib import contextmanager
 from unittest import mock
@@ -39,9 +40,17 @@ def sqlite_only(crm_backend):
 def seed(app) -> dict[str, int]:
     ids = {
         # phones and emails whose positions are not their alphabetical order
-        "kaveh": make_customer(app, "کاوه", phones=["09350001111", "02188880000", "09120000001"],
-                               emails=["z@x.ir", "a@x.ir"], tags=["vip", "آنلاین", "عمده"], birthday="1370-01-02",
-                               city="رشت", consent_sms=True, attributes={"member_no": "7"}),
+        "kaveh": make_customer(
+            app,
+            "کاوه",
+            phones=["09350001111", "02188880000", "09120000001"],
+            emails=["z@x.ir", "a@x.ir"],
+            tags=["vip", "آنلاین", "عمده"],
+            birthday="1370-01-02",
+            city="رشت",
+            consent_sms=True,
+            attributes={"member_no": "7"},
+        ),
         "sara": make_customer(app, "Sara Amini", emails=["sara@x.ir"], external_id="S-1"),
         "old": make_customer(app, "Old Sara", phones=["09121110000"], external_id="O-1"),
         "gone": make_customer(app, "Gone", phones=["09125550000"], emails=["gone@x.ir"]),
@@ -50,11 +59,16 @@ def seed(app) -> dict[str, int]:
     with app.unit_of_work() as uow:
         merge_customers(uow, ids["sara"], ids["old"])  # O-1 stays on the merged-away record
         # updated_at given: the column's onupdate would stamp the row with the real clock, not the frozen one
-        uow.session.execute(update(Customer).where(Customer.id == ids["gone"])
-                            .values(forgotten_at=uow.now(), updated_at=uow.now()))
+        uow.session.execute(
+            update(Customer)
+            .where(Customer.id == ids["gone"])
+            .values(forgotten_at=uow.now(), updated_at=uow.now())
+        )
         # the same for the merge's UPDATE of the merged-away row: its updated_at, set to the frozen clock's
         # unchanged value, is left out of the SET and the onupdate fills it in
-        uow.session.execute(update(Customer).where(Customer.id == ids["old"]).values(updated_at=uow.now()))
+        uow.session.execute(
+            update(Customer).where(Customer.id == ids["old"]).values(updated_at=uow.now())
+        )
     return ids
 
 
@@ -64,7 +78,9 @@ def test_the_sqlite_lookups_find_what_the_importers_own_lookup_finds(sqlite_only
     prepared = [
         prepare_customer(name="x", phones=["02188880000"], emails=["SARA@X.IR"]),
         prepare_customer(name="y", external_id="S-1", emails=["a@x.ir"]),
-        prepare_customer(name="z", phones=["09125550000", "09129999999"], emails=["gone@x.ir", "new@x.ir"]),
+        prepare_customer(
+            name="z", phones=["09125550000", "09129999999"], emails=["gone@x.ir", "new@x.ir"]
+        ),
         prepare_customer(name="w", external_id="NEW-1"),
     ]
     codes = json_param(sorted({p.external_id for p in prepared if p.external_id}))
@@ -76,10 +92,15 @@ def test_the_sqlite_lookups_find_what_the_importers_own_lookup_finds(sqlite_only
         connection = uow.session.connection()
         lookups = SqliteBatchLookups(connection.dialect)
         dbapi_connection = connection.connection.dbapi_connection
-        found = lookups.fetch(dbapi_connection, codes, phones, emails, lambda: pytest.fail("no fallback expected"))
+        found = lookups.fetch(
+            dbapi_connection, codes, phones, emails, lambda: pytest.fail("no fallback expected")
+        )
         got_ids, got_customers = lookups.assemble(found)
         # a code kept by a merged-away customer leaves the batch to the importer's lookup
-        assert lookups.fetch(dbapi_connection, json_param(["O-1"]), "[]", "[]", lambda: "fallback") == "fallback"
+        assert (
+            lookups.fetch(dbapi_connection, json_param(["O-1"]), "[]", "[]", lambda: "fallback")
+            == "fallback"
+        )
         # so do a row without phone, email or code, and a value with a NUL character (JSON text
         # ends there; prepare_customer refuses it, so the importer never meets one: built here)
         queued = []
@@ -87,15 +108,33 @@ def test_the_sqlite_lookups_find_what_the_importers_own_lookup_finds(sqlite_only
         nul = attrs.evolve(prepared[3], external_id="C\x001")
         for rows in ([prepare_customer(name="بی‌تماس")], [nul], prepared):
             importer._queue_lookup(writer, lookups, rows, connection)
-        assert [getattr(f.func, "__name__", None) for f in queued] == ["_lookup", "_lookup", "fetch"]
+        assert [getattr(f.func, "__name__", None) for f in queued] == [
+            "_lookup",
+            "_lookup",
+            "fetch",
+        ]
     assert got_ids == expected.ids
-    assert set(got_ids) == {"p:+982188880000", "e:sara@x.ir", "x:S-1", "e:a@x.ir"}  # not the forgotten one's
+    assert set(got_ids) == {
+        "p:+982188880000",
+        "e:sara@x.ir",
+        "x:S-1",
+        "e:a@x.ir",
+    }  # not the forgotten one's
     assert {cid: attrs.asdict(c) for cid, c in got_customers.items()} == {
-        cid: attrs.asdict(c) for cid, c in expected.customers.items()}
+        cid: attrs.asdict(c) for cid, c in expected.customers.items()
+    }
     kaveh = got_customers[ids["kaveh"]]
     assert kaveh.phones == ["+989350001111", "+982188880000", "+989120000001"]
-    assert kaveh.emails == ["z@x.ir", "a@x.ir"] and len(kaveh.tags) == 3 and kaveh.tags == sorted(kaveh.tags)
-    assert (kaveh.consent_sms, kaveh.attributes, kaveh.birthday.isoformat()) == (True, {"member_no": 7}, "1991-03-22")
+    assert (
+        kaveh.emails == ["z@x.ir", "a@x.ir"]
+        and len(kaveh.tags) == 3
+        and kaveh.tags == sorted(kaveh.tags)
+    )
+    assert (kaveh.consent_sms, kaveh.attributes, kaveh.birthday.isoformat()) == (
+        True,
+        {"member_no": 7},
+        "1991-03-22",
+    )
     app.dispose()
 
 
@@ -105,13 +144,32 @@ HEADER = ["name", "mobile", "email", "tags", "city", "birthday", "customer code"
 def sheet(tmp_path):
     rows = [HEADER]
     for i in range(40):
-        rows.append([f"مشتری {i}", f"0912{i:07d}", f"c{i}@mail.ir", ["vip", "", "عمده"][i % 3], "تهران" if i % 2 else "",
-                     "", f"K-{i}" if i % 4 == 0 else "", str(i) if i % 5 == 0 else ""])
+        rows.append(
+            [
+                f"مشتری {i}",
+                f"0912{i:07d}",
+                f"c{i}@mail.ir",
+                ["vip", "", "عمده"][i % 3],
+                "تهران" if i % 2 else "",
+                "",
+                f"K-{i}" if i % 4 == 0 else "",
+                str(i) if i % 5 == 0 else "",
+            ]
+        )
         if i >= 2:  # a row of the batch before (mostly) again: another format, something new
             j = i - 1 - i % 2
-            rows.append([f"مشتري {j}", f"+98 912 {j:07d}" if i % 3 != 1 else "", f"C{j}@Mail.IR" if i % 3 else "",
-                         "جدید", "شیراز", "1365-01-0" + str(1 + i % 9), f"K-{j}" if j % 4 == 0 and i % 5 == 0 else "",
-                         ""])
+            rows.append(
+                [
+                    f"مشتري {j}",
+                    f"+98 912 {j:07d}" if i % 3 != 1 else "",
+                    f"C{j}@Mail.IR" if i % 3 else "",
+                    "جدید",
+                    "شیراز",
+                    "1365-01-0" + str(1 + i % 9),
+                    f"K-{j}" if j % 4 == 0 and i % 5 == 0 else "",
+                    "",
+                ]
+            )
         if i % 7 == 0:  # stored customers: a fill, a new phone, a code of a merged-away customer
             rows.append(["Kaveh", "09350001111; 0912 888 " + f"{i:04d}", "", "", "", "", "", ""])
             rows.append(["Sara", "", "SARA@x.ir", "تازه", "کرج", "", "", ""])
@@ -143,18 +201,36 @@ def one_batch_after_another():
 
 def run(app, path) -> tuple[dict, list]:
     seed(app)
-    summaries = [import_customers(app, path, batch_size=4),
-                 import_customers(app, path, batch_size=5, on_duplicate="update"),
-                 import_customers(app, path, batch_size=3)]  # once more: nothing changes
+    summaries = [
+        import_customers(app, path, batch_size=4),
+        import_customers(app, path, batch_size=5, on_duplicate="update"),
+        import_customers(app, path, batch_size=3),
+    ]  # once more: nothing changes
     with app.unit_of_work(readonly=True) as uow:
-        first_id = min(uow.session.scalars(Customer.__table__.select().with_only_columns(Customer.id)))
-    outcome = [(s.rows, s.blank, s.created, s.merged, s.unchanged, s.skipped, s.rejected,
-                [(r.row, r.field, r.reason.replace(str(first_id), "#")) for r in s.rejections],
-                len(s.notes), s.possible_duplicates) for s in summaries]
+        first_id = min(
+            uow.session.scalars(Customer.__table__.select().with_only_columns(Customer.id))
+        )
+    outcome = [
+        (
+            s.rows,
+            s.blank,
+            s.created,
+            s.merged,
+            s.unchanged,
+            s.skipped,
+            s.rejected,
+            [(r.row, r.field, r.reason.replace(str(first_id), "#")) for r in s.rejections],
+            len(s.notes),
+            s.possible_duplicates,
+        )
+        for s in summaries
+    ]
     return dump(app), outcome
 
 
-def test_overlapping_batches_store_what_one_batch_after_another_stores(sqlite_only, crm_app_factory, tmp_path):
+def test_overlapping_batches_store_what_one_batch_after_another_stores(
+    sqlite_only, crm_app_factory, tmp_path
+):
     path = sheet(tmp_path)
     with one_batch_after_another():
         app = crm_app_factory(extra_plugins=[("club", Club(), None)])
@@ -173,20 +249,26 @@ def test_overlapping_batches_store_what_one_batch_after_another_stores(sqlite_on
         fallbacks.append(session)
         return original_lookup(self, prepared, session)
 
-    def slow_execute(self, how, statement, payload):  # the inserts lag behind: lookups find them queued
+    def slow_execute(
+        self, how, statement, payload
+    ):  # the inserts lag behind: lookups find them queued
         if how != "call":
             time.sleep(0.003)
         return original_execute(self, how, statement, payload)
 
     original_execute = BackgroundWriter._execute
-    with mock.patch.object(SqliteBatchLookups, "fetch", counting_fetch), \
-            mock.patch.object(CustomerImporter, "_lookup", counting_lookup), \
-            mock.patch.object(BackgroundWriter, "_execute", slow_execute):
+    with (
+        mock.patch.object(SqliteBatchLookups, "fetch", counting_fetch),
+        mock.patch.object(CustomerImporter, "_lookup", counting_lookup),
+        mock.patch.object(BackgroundWriter, "_execute", slow_execute),
+    ):
         app = crm_app_factory(extra_plugins=[("club", Club(), None)])
         got, outcome = run(app, path)
         app.dispose()
     assert len(fetched) > 30 and fallbacks  # both ways of looking up ran on the writer thread
-    assert all(session is not None and not hasattr(session, "identity_map") for session in fallbacks)
+    assert all(
+        session is not None and not hasattr(session, "identity_map") for session in fallbacks
+    )
     assert outcome == expected_outcome
     first = outcome[0]
     assert first[2] > 40 and first[3] > 10 and first[6] >= 6  # created, merged, rejected

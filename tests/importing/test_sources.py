@@ -8,7 +8,11 @@ from crmcore.importing.sources import cell_text, detect_delimiter, open_table
 
 from .conftest import write_csv, write_xlsx
 
-ROWS = [["نام", "موبایل", "شهر"], ["علی رضایی", "09121234567", "تهران"], ["سارا", "09351234567", "شیراز"]]
+ROWS = [
+    ["نام", "موبایل", "شهر"],
+    ["علی رضایی", "09121234567", "تهران"],
+    ["سارا", "09351234567", "شیراز"],
+]
 
 
 def read_all(path, **kw):
@@ -16,9 +20,15 @@ def read_all(path, **kw):
     return t, t.headers, list(t.rows)
 
 
-@pytest.mark.parametrize("encoding, expected", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1256", "cp1256"), ("utf-16", "utf-16"),
-])
+@pytest.mark.parametrize(
+    "encoding, expected",
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("cp1256", "cp1256"),
+        ("utf-16", "utf-16"),
+    ],
+)
 def test_encoding_is_detected_and_persian_survives(tmp_path, encoding, expected):
     path = write_csv(tmp_path / "c.csv", ROWS, encoding=encoding)
     t, headers, rows = read_all(path)
@@ -37,7 +47,11 @@ def test_windows_1256_bytes_are_what_persian_excel_writes(tmp_path):
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiter_is_detected(tmp_path, delimiter):
-    rows = [["name", "phone", "city"], ["Ali, Jr.", "0912 123 4567", "Tehran"], ["Sara", "0935", "Karaj"]]
+    rows = [
+        ["name", "phone", "city"],
+        ["Ali, Jr.", "0912 123 4567", "Tehran"],
+        ["Sara", "0935", "Karaj"],
+    ]
     path = write_csv(tmp_path / "c.csv", rows, delimiter=delimiter)
     t, headers, got = read_all(path)
     assert t.delimiter == delimiter
@@ -46,7 +60,9 @@ def test_delimiter_is_detected(tmp_path, delimiter):
 
 def test_space_aligned_files_are_read_as_whitespace_separated(tmp_path):
     path = tmp_path / "cd.txt"
-    path.write_text(" customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  5   77.00\n")
+    path.write_text(
+        " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  5   77.00\n"
+    )
     t, headers, rows = read_all(path)
     assert t.delimiter == " "
     assert headers == ["customer_id", "date", "number_of_cds", "dollar_value"]
@@ -88,12 +104,20 @@ def test_unreadable_files_are_refused_clearly(tmp_path):
 def test_xlsx_cells_become_the_text_a_person_sees(tmp_path):
     from datetime import date, datetime
 
-    path = write_xlsx(tmp_path / "c.xlsx", [["name", "mobile", "birthday", "amount", None],
-                                            ["Ali", 9121234567, date(1991, 8, 3), 11.77, None],
-                                            ["Sara", 9351234567.0, datetime(1990, 1, 2, 0, 0), 3, None]])
+    path = write_xlsx(
+        tmp_path / "c.xlsx",
+        [
+            ["name", "mobile", "birthday", "amount", None],
+            ["Ali", 9121234567, date(1991, 8, 3), 11.77, None],
+            ["Sara", 9351234567.0, datetime(1990, 1, 2, 0, 0), 3, None],
+        ],
+    )
     t, headers, rows = read_all(path)
     assert t.format == "xlsx" and headers == ["name", "mobile", "birthday", "amount"]
-    assert rows == [(2, ["Ali", "9121234567", "1991-08-03", "11.77"]), (3, ["Sara", "9351234567", "1990-01-02", "3"])]
+    assert rows == [
+        (2, ["Ali", "9121234567", "1991-08-03", "11.77"]),
+        (3, ["Sara", "9351234567", "1990-01-02", "3"]),
+    ]
     assert cell_text(0.1 + 0.2) == "0.30000000000000004"  # shown as stored, never rounded silently
     assert cell_text(True) == "yes" and cell_text(None) == ""
 
@@ -113,14 +137,55 @@ def test_xlsx_sheet_by_name(tmp_path):
         open_table(tmp_path / "s.xlsx", sheet="x")
 
 
-@pytest.mark.parametrize("headers, fields", [
-    (["نام", "نام خانوادگی", "موبایل", "تلفن", "ایمیل", "شهر", "آدرس", "تاریخ تولد", "برچسب", "کد مشتری"],
-     ["first_name", "last_name", "phone", "phone", "email", "city", "address", "birthday", "tags", "external_id"]),
-    (["Name", "Mobile", "Phone 2", "E-mail", "City", "Date of Birth", "Tags", "Customer Code", "Notes"],
-     ["name", "phone", "phone", "email", "city", "birthday", "tags", "external_id", None]),
-    (["نام", "تلفن‌همراه", "ايميل", "برچسب‌ها", "attr.national_id"],
-     ["name", "phone", "email", "tags", "attr.national_id"]),
-])
+@pytest.mark.parametrize(
+    "headers, fields",
+    [
+        (
+            [
+                "نام",
+                "نام خانوادگی",
+                "موبایل",
+                "تلفن",
+                "ایمیل",
+                "شهر",
+                "آدرس",
+                "تاریخ تولد",
+                "برچسب",
+                "کد مشتری",
+            ],
+            [
+                "first_name",
+                "last_name",
+                "phone",
+                "phone",
+                "email",
+                "city",
+                "address",
+                "birthday",
+                "tags",
+                "external_id",
+            ],
+        ),
+        (
+            [
+                "Name",
+                "Mobile",
+                "Phone 2",
+                "E-mail",
+                "City",
+                "Date of Birth",
+                "Tags",
+                "Customer Code",
+                "Notes",
+            ],
+            ["name", "phone", "phone", "email", "city", "birthday", "tags", "external_id", None],
+        ),
+        (
+            ["نام", "تلفن‌همراه", "ايميل", "برچسب‌ها", "attr.national_id"],
+            ["name", "phone", "email", "tags", "attr.national_id"],
+        ),
+    ],
+)
 def test_headers_are_recognised_in_english_and_persian(headers, fields):
     cmap = map_columns(headers, CUSTOMER_ALIASES, {}, extra_prefixes=("attr.",))
     assert list(cmap.fields) == fields
@@ -128,7 +193,9 @@ def test_headers_are_recognised_in_english_and_persian(headers, fields):
 
 def test_hand_mapping_wins_and_is_checked():
     headers = ["Full", "Cell", "Name"]
-    cmap = map_columns(headers, CUSTOMER_ALIASES, parse_mapping(["Full=name", "Cell=phone", "Name=ignore"]))
+    cmap = map_columns(
+        headers, CUSTOMER_ALIASES, parse_mapping(["Full=name", "Cell=phone", "Name=ignore"])
+    )
     assert list(cmap.fields) == ["name", "phone", None]
     with pytest.raises(ValidationError, match="names column 'nope'"):
         map_columns(headers, CUSTOMER_ALIASES, parse_mapping(["nope=name"]))

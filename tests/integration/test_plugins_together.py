@@ -1,4 +1,5 @@
 """The real plugins working together through hooks only (each plugin's own tests use stand-ins)."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -27,10 +28,28 @@ def test_a_missed_call_becomes_one_real_call_back_task(crm_app, crm_cli):
 
     def missed(call_id, seconds):
         at = T0 + timedelta(seconds=seconds)
-        return [CallEvent(kind="ringing", source="webhook", call_id=call_id, at=at, caller="09121234567",
-                          callee="02191001000", direction="in", extension="101"),
-                CallEvent(kind="missed", source="webhook", call_id=call_id, at=at + timedelta(seconds=20),
-                          caller="09121234567", callee="02191001000", direction="in", cause="no-answer")]
+        return [
+            CallEvent(
+                kind="ringing",
+                source="webhook",
+                call_id=call_id,
+                at=at,
+                caller="09121234567",
+                callee="02191001000",
+                direction="in",
+                extension="101",
+            ),
+            CallEvent(
+                kind="missed",
+                source="webhook",
+                call_id=call_id,
+                at=at + timedelta(seconds=20),
+                caller="09121234567",
+                callee="02191001000",
+                direction="in",
+                cause="no-answer",
+            ),
+        ]
 
     for call_id, seconds in (("a", 0), ("b", 600)):  # two misses within the hour: one call-back
         with crm_app.unit_of_work() as uow:
@@ -45,11 +64,18 @@ def test_a_missed_call_becomes_one_real_call_back_task(crm_app, crm_cli):
 
 
 @pytest.mark.crm_plugins("surveys", "tickets")
-def test_a_detractor_answer_opens_a_real_ticket_and_nothing_waits_in_the_follow_up_list(crm_app, crm_cli):
+def test_a_detractor_answer_opens_a_real_ticket_and_nothing_waits_in_the_follow_up_list(
+    crm_app, crm_cli
+):
     _installed("surveys", "tickets")
     crm_app.clock.set(T0)
     make_customer(crm_app, "Sara Ahmadi", phones=["09351112233"], consent_sms=True)
-    assert crm_cli("surveys", "create", "nps", "--template", "nps", "--title", "How did we do?").exit_code == 0
+    assert (
+        crm_cli(
+            "surveys", "create", "nps", "--template", "nps", "--title", "How did we do?"
+        ).exit_code
+        == 0
+    )
     invite = crm_cli("surveys", "invite", "nps", "09351112233")
     assert invite.exit_code == 0, invite
     token = invite.stdout.strip().split()[-1]
@@ -71,7 +97,10 @@ def test_the_kernel_keeps_transfers_and_loyalty_together(crm_app, crm_cli):
     assert crm_cli("plugins", "disable", "loyalty").exit_code == 0
     again = crm_cli("plugins", "enable", "transfers")
     assert again.exit_code == 1
-    assert "requires 'loyalty', which is not enabled; enable it first: crm plugins enable loyalty" in again.stderr
+    assert (
+        "requires 'loyalty', which is not enabled; enable it first: crm plugins enable loyalty"
+        in again.stderr
+    )
     assert crm_cli("plugins", "enable", "loyalty").exit_code == 0
     assert crm_cli("plugins", "enable", "transfers").exit_code == 0
     info = crm_cli("plugins", "info", "transfers", "--json").json()

@@ -1,4 +1,5 @@
 """Fixtures of the scale tests: the probe plugin, and a broker (RabbitMQ, Redis) with a queue of its own."""
+
 import importlib.util
 import os
 import socket
@@ -48,8 +49,13 @@ def jobs_cli(crm_cli, crm_app_factory, monkeypatch):
 
     def app(self):
         if self._app is None:  # clock=None: the command reads CRM_NOW like a real `crm`
-            self._app = crm_app_factory(plugins=[], extra_plugins=[("scale_jobs_probe", JOBS_PROBE, None)],
-                                        clock=None, calendar=self.calendar, timezone=self.timezone)
+            self._app = crm_app_factory(
+                plugins=[],
+                extra_plugins=[("scale_jobs_probe", JOBS_PROBE, None)],
+                clock=None,
+                calendar=self.calendar,
+                timezone=self.timezone,
+            )
         return self._app
 
     monkeypatch.setattr(CLIState, "app", property(app))
@@ -58,7 +64,10 @@ def jobs_cli(crm_cli, crm_app_factory, monkeypatch):
 
 def broker_unreachable(url: str) -> str | None:
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or (5672 if parts.scheme.startswith("amqp") else 6379)
+    host, port = (
+        parts.hostname or "127.0.0.1",
+        parts.port or (5672 if parts.scheme.startswith("amqp") else 6379),
+    )
     try:
         socket.create_connection((host, port), timeout=1).close()
     except OSError as exc:
@@ -72,7 +81,9 @@ def settings_for(kind: str) -> BrokerSettings:
     if reason:
         pytest.skip(reason)
     token = f"crm_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    return BrokerSettings(url=url, queue=token, namespace=token, heartbeat_ms=1500, maintenance_chance=1_000_000)
+    return BrokerSettings(
+        url=url, queue=token, namespace=token, heartbeat_ms=1500, maintenance_chance=1_000_000
+    )
 
 
 @pytest.fixture(params=["rabbitmq", "redis"])

@@ -6,6 +6,7 @@
 - ``probe.broken``: leaves an effect, then raises a bug (RuntimeError): everything is rolled back.
 - ``probe.refuses``: leaves an effect, then refuses with a CRMError: everything is rolled back.
 """
+
 import time
 
 from crmcore.errors import ValidationError
@@ -44,7 +45,9 @@ def refuses(uow, now):
 
 @hookimpl
 def crm_jobs():
-    return [Job("probe.tally", "Tally the moment it ran for", tally),
-            Job("probe.slow", "A job that takes 4 seconds", slow),
-            Job("probe.broken", "A job with a bug", broken),
-            Job("probe.refuses", "A job that refuses with a clear error", refuses)]
+    return [
+        Job("probe.tally", "Tally the moment it ran for", tally),
+        Job("probe.slow", "A job that takes 4 seconds", slow),
+        Job("probe.broken", "A job with a bug", broken),
+        Job("probe.refuses", "A job that refuses with a clear error", refuses),
+    ]

@@ -1,4 +1,5 @@
 """`crm outbox status`, `crm outbox relay`, `crm worker` options; broker and pool settings."""
+
 import pytest
 
 from crmcore.errors import ValidationError
@@ -19,8 +20,11 @@ def test_status_shows_pending_events_and_json(crm_cli, crm_app):
 
 def test_relay_once_publishes_to_the_broker(crm_cli, crm_app, broker_settings):
     make_customer(crm_app, "سارا")
-    env = {"CRM_BROKER_URL": broker_settings.url, "CRM_QUEUE": broker_settings.queue,
-           "CRM_BROKER_NAMESPACE": broker_settings.namespace}
+    env = {
+        "CRM_BROKER_URL": broker_settings.url,
+        "CRM_QUEUE": broker_settings.queue,
+        "CRM_BROKER_NAMESPACE": broker_settings.namespace,
+    }
     result = crm_cli("outbox", "relay", "--once", "--json", env=env)
     assert result.exit_code == 0, result
     assert result.json()["published"] == 1
@@ -37,7 +41,10 @@ def test_relay_once_publishes_to_the_broker(crm_cli, crm_app, broker_settings):
 def test_an_unknown_broker_scheme_is_refused_clearly(crm_cli):
     result = crm_cli("worker", "--broker", "kafka://127.0.0.1:9092")
     assert result.exit_code == 1
-    assert "broker URL 'kafka://127.0.0.1:9092': unknown scheme 'kafka' (use amqp:// for RabbitMQ" in result.stderr
+    assert (
+        "broker URL 'kafka://127.0.0.1:9092': unknown scheme 'kafka' (use amqp:// for RabbitMQ"
+        in result.stderr
+    )
 
 
 def test_help_lists_the_worker_and_outbox_commands(crm_cli):
@@ -47,20 +54,28 @@ def test_help_lists_the_worker_and_outbox_commands(crm_cli):
 
 
 def test_broker_settings_hide_the_password_and_read_the_environment():
-    s = BrokerSettings.from_environment(environ={"CRM_BROKER_URL": "amqp://crm:s3cret@mq.example:5672/crm",
-                                                 "CRM_QUEUE": "events"})
+    s = BrokerSettings.from_environment(
+        environ={"CRM_BROKER_URL": "amqp://crm:s3cret@mq.example:5672/crm", "CRM_QUEUE": "events"}
+    )
     assert s.kind == "rabbitmq" and s.queue == "events"
     assert s.describe() == "rabbitmq amqp://mq.example:5672/crm queue events"
-    r = BrokerSettings.from_environment(environ={"CRM_BROKER_URL": "redis://:pw@127.0.0.1:6379/2",
-                                                 "CRM_BROKER_HEARTBEAT_MS": "5000"})
+    r = BrokerSettings.from_environment(
+        environ={
+            "CRM_BROKER_URL": "redis://:pw@127.0.0.1:6379/2",
+            "CRM_BROKER_HEARTBEAT_MS": "5000",
+        }
+    )
     assert (r.kind, r.heartbeat_ms, r.namespace) == ("redis", 5000, "crm")
-    with pytest.raises(ValidationError, match="CRM_BROKER_HEARTBEAT_MS must be a number of milliseconds"):
+    with pytest.raises(
+        ValidationError, match="CRM_BROKER_HEARTBEAT_MS must be a number of milliseconds"
+    ):
         BrokerSettings.from_environment(environ={"CRM_BROKER_HEARTBEAT_MS": "5s"})
 
 
 def test_pool_settings_come_from_the_environment():
     assert pool_options_from_environment({}) == {}
-    assert pool_options_from_environment({"CRM_DB_POOL_SIZE": "20", "CRM_DB_POOL_RECYCLE": "1800"}) == {
-        "pool_size": 20, "pool_recycle": 1800}
+    assert pool_options_from_environment(
+        {"CRM_DB_POOL_SIZE": "20", "CRM_DB_POOL_RECYCLE": "1800"}
+    ) == {"pool_size": 20, "pool_recycle": 1800}
     with pytest.raises(ValueError, match="CRM_DB_MAX_OVERFLOW must be a whole number, not 'many'"):
         pool_options_from_environment({"CRM_DB_MAX_OVERFLOW": "many"})

@@ -1,4 +1,5 @@
 """Handling delivered events: once in effect, in order per customer, failures recorded; the on_event marker."""
+
 import threading
 from datetime import datetime, timezone
 
@@ -25,8 +26,14 @@ def emit(app, customer_id, name="scale_probe_event", **data):
 
 def effects(app, action="probe-effect"):
     with app.sessionmaker() as s:
-        return [int(e) for e in s.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == action)
-                                          .order_by(AuditEntry.id))]
+        return [
+            int(e)
+            for e in s.scalars(
+                select(AuditEntry.entity_id)
+                .where(AuditEntry.action == action)
+                .order_by(AuditEntry.id)
+            )
+        ]
 
 
 def processed(app):
@@ -47,11 +54,17 @@ def test_a_customers_next_event_waits_until_the_previous_one_is_processed(probe_
     first = emit(probe_app, 7, seq=1)
     other_customer = emit(probe_app, 8, seq=1)
     second = emit(probe_app, 7, seq=2)
-    with pytest.raises(WaitForPredecessor, match=f"event {second.id} of customer 7 waits for the customer's "
-                                                 f"earlier event {first.id}"):
+    with pytest.raises(
+        WaitForPredecessor,
+        match=f"event {second.id} of customer 7 waits for the customer's earlier event {first.id}",
+    ):
         handle_event(probe_app, second, worker="w")
-    assert effects(probe_app) == [] and processed(probe_app) == {}  # nothing of the refused attempt is kept
-    assert handle_event(probe_app, other_customer, worker="w") == DONE  # other customers are not held up
+    assert (
+        effects(probe_app) == [] and processed(probe_app) == {}
+    )  # nothing of the refused attempt is kept
+    assert (
+        handle_event(probe_app, other_customer, worker="w") == DONE
+    )  # other customers are not held up
     assert handle_event(probe_app, first, worker="w") == DONE
     assert handle_event(probe_app, second, worker="w") == DONE
     assert effects(probe_app) == [other_customer.id, first.id, second.id]
@@ -86,14 +99,19 @@ def test_on_event_handlers_receive_only_their_events(probe_app):
 
 
 def test_concurrent_deliveries_of_one_event_leave_one_effect(probe_app, crm_app_factory):
-    event = emit(probe_app, 7, seq=1, sleep_ms=200)  # the first handler is still inside its transaction
+    event = emit(
+        probe_app, 7, seq=1, sleep_ms=200
+    )  # the first handler is still inside its transaction
     other_app = crm_app_factory(plugins=[], extra_plugins=probe_app._extra)
     outcomes = []
 
     def deliver(app, name):
         outcomes.append(handle_event(app, event, worker=name))
 
-    threads = [threading.Thread(target=deliver, args=(a, n)) for a, n in ((probe_app, "a"), (other_app, "b"))]
+    threads = [
+        threading.Thread(target=deliver, args=(a, n))
+        for a, n in ((probe_app, "a"), (other_app, "b"))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -105,7 +123,9 @@ def test_concurrent_deliveries_of_one_event_leave_one_effect(probe_app, crm_app_
 def test_a_message_that_is_not_an_outbox_event_is_refused_clearly():
     with pytest.raises(ValidationError, match="not an outbox event message"):
         Event.from_message({"hello": 1})
-    with pytest.raises(ValidationError, match="outbox event 3: created_at 'yesterday' is not an ISO 8601"):
+    with pytest.raises(
+        ValidationError, match="outbox event 3: created_at 'yesterday' is not an ISO 8601"
+    ):
         Event.from_message({"id": 3, "event": "x", "created_at": "yesterday"})
     event = Event(id=3, name="x", customer_id=None, payload={"a": "۱"}, created_at=AT)
     assert Event.from_message(event.to_message()) == event

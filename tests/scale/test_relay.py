@@ -1,4 +1,5 @@
 """The outbox relay: order, marking, broker refusals, several relays (row locks on PostgreSQL, leases on SQLite)."""
+
 import threading
 from collections import defaultdict
 
@@ -27,7 +28,6 @@ class Recorder:
             self.events.append(event)
 
 
-
 @pytest.fixture
 def crm_app(probe_app):
     """The relay tests emit the probe plugin's declared outbox-only events."""
@@ -43,8 +43,11 @@ def emit_many(app, customers, per_customer, name="scale_probe_event"):
 
 def outbox_rows(app):
     with app.sessionmaker() as s:
-        return s.execute(select(OutboxEvent.id, OutboxEvent.published_at, OutboxEvent.attempts)
-                         .order_by(OutboxEvent.id)).all()
+        return s.execute(
+            select(OutboxEvent.id, OutboxEvent.published_at, OutboxEvent.attempts).order_by(
+                OutboxEvent.id
+            )
+        ).all()
 
 
 def test_relay_publishes_pending_events_in_id_order_and_marks_them(crm_app):
@@ -53,35 +56,53 @@ def test_relay_publishes_pending_events_in_id_order_and_marks_them(crm_app):
     relay = OutboxRelay(crm_app, recorder, batch_size=5)
     assert relay.run_until_empty() == 12
     assert [e.id for e in recorder.events] == list(range(1, 13))
-    assert recorder.events[0].name == "scale_probe_event" and recorder.events[0].payload == {"seq": 0}
-    assert all(published is not None and attempts == 1 for _, published, attempts in outbox_rows(crm_app))
+    assert recorder.events[0].name == "scale_probe_event" and recorder.events[0].payload == {
+        "seq": 0
+    }
+    assert all(
+        published is not None and attempts == 1 for _, published, attempts in outbox_rows(crm_app)
+    )
     assert relay.run_until_empty() == 0 and len(recorder.events) == 12
     status = outbox_status(crm_app)
     assert (status["pending"], status["published"], status["awaiting_workers"]) == (0, 12, 12)
     with crm_app.sessionmaker() as s:  # customers 1 and 17 share a partition (17 % 16 == 1)
-        last = dict(s.execute(select(RelayPartition.partition_no, RelayPartition.last_event_id)).all())
+        last = dict(
+            s.execute(select(RelayPartition.partition_no, RelayPartition.last_event_id)).all()
+        )
     assert last[1] == 11 and last[2] == 10 and last[0] == 12
 
 
 def test_a_refused_event_stays_pending_and_those_before_it_are_published(crm_app):
     emit_many(crm_app, [1], 5)
     relay = OutboxRelay(crm_app, Recorder(refuse={3}))
-    with pytest.raises(RelayPublishError, match=r"refused outbox event 3 \(ConnectionError: broker went away\); "
-                                                r"2 events before it were published"):
+    with pytest.raises(
+        RelayPublishError,
+        match=r"refused outbox event 3 \(ConnectionError: broker went away\); "
+        r"2 events before it were published",
+    ):
         relay.run_until_empty()
     rows = outbox_rows(crm_app)
     assert [(i, p is not None, a) for i, p, a in rows] == [
-        (1, True, 1), (2, True, 1), (3, False, 1), (4, False, 0), (5, False, 0)]
+        (1, True, 1),
+        (2, True, 1),
+        (3, False, 1),
+        (4, False, 0),
+        (5, False, 0),
+    ]
     assert outbox_status(crm_app)["pending"] == 3
     again = Recorder()
     assert OutboxRelay(crm_app, again).run_until_empty() == 3
     assert [e.id for e in again.events] == [3, 4, 5]
 
 
-def test_two_relays_at_once_publish_each_event_once_and_each_customer_in_order(crm_app, crm_app_factory):
+def test_two_relays_at_once_publish_each_event_once_and_each_customer_in_order(
+    crm_app, crm_app_factory
+):
     emit_many(crm_app, list(range(1, 41)), 10)
     recorder = Recorder()
-    relays = [OutboxRelay(crm_app_factory(), recorder, batch_size=7, max_partitions=5) for _ in range(2)]
+    relays = [
+        OutboxRelay(crm_app_factory(), recorder, batch_size=7, max_partitions=5) for _ in range(2)
+    ]
     errors = []
 
     def run(relay):
@@ -107,7 +128,9 @@ def test_two_relays_at_once_publish_each_event_once_and_each_customer_in_order(c
     assert all(seq == sorted(seq) for seq in by_customer.values())
 
 
-def test_on_sqlite_a_partition_leased_by_one_relay_waits_for_it(crm_app, crm_app_factory, crm_backend):
+def test_on_sqlite_a_partition_leased_by_one_relay_waits_for_it(
+    crm_app, crm_app_factory, crm_backend
+):
     if crm_backend != "sqlite":
         pytest.skip("leases are the SQLite mechanism; PostgreSQL uses row locks (next tests)")
     emit_many(crm_app, [1, 2], 2)  # ids 1 (customer 1), 2 (customer 2), 3 (1), 4 (2)
@@ -116,7 +139,10 @@ def test_on_sqlite_a_partition_leased_by_one_relay_waits_for_it(crm_app, crm_app
     second_recorder = Recorder()
     second = OutboxRelay(crm_app_factory(), second_recorder)
     assert second.run_until_empty() == 2
-    assert [e.id for e in second_recorder.events] == [2, 4]  # customer 1's event 3 waits for the lease
+    assert [e.id for e in second_recorder.events] == [
+        2,
+        4,
+    ]  # customer 1's event 3 waits for the lease
     assert [lease["partitions"] for lease in outbox_status(crm_app)["relay_leases"]] == [1]
     first.release()
     assert second.run_until_empty() == 1
@@ -128,12 +154,16 @@ def test_on_sqlite_an_expired_lease_is_taken_over(crm_app, crm_app_factory, crm_
     if crm_backend != "sqlite":
         pytest.skip("leases are the SQLite mechanism")
     emit_many(crm_app, [1], 3)
-    dead = OutboxRelay(crm_app, Recorder(), batch_size=1, lease_seconds=-1)  # its lease is over at once
+    dead = OutboxRelay(
+        crm_app, Recorder(), batch_size=1, lease_seconds=-1
+    )  # its lease is over at once
     assert dead.run_once().published == 1
     assert OutboxRelay(crm_app_factory(), Recorder()).run_until_empty() == 2
 
 
-def test_on_postgresql_partitions_locked_by_another_relay_are_skipped(crm_app, crm_app_factory, crm_backend):
+def test_on_postgresql_partitions_locked_by_another_relay_are_skipped(
+    crm_app, crm_app_factory, crm_backend
+):
     if crm_backend != "postgresql":
         pytest.skip("row locks (SELECT … FOR UPDATE SKIP LOCKED) are the PostgreSQL mechanism")
     emit_many(crm_app, [1, 2], 2)  # partitions 1 and 2
@@ -141,7 +171,10 @@ def test_on_postgresql_partitions_locked_by_another_relay_are_skipped(crm_app, c
     recorder = Recorder()
     other = crm_app_factory()
     with other.sessionmaker() as busy, busy.begin():
-        assert claims.lock_free_partitions(busy, [1, 0]) == [1, 0]  # "another relay" works on 1 and 0
+        assert claims.lock_free_partitions(busy, [1, 0]) == [
+            1,
+            0,
+        ]  # "another relay" works on 1 and 0
         assert OutboxRelay(crm_app, recorder).run_until_empty() == 2
         assert {e.customer_id for e in recorder.events} == {2}
     assert OutboxRelay(crm_app, recorder).run_until_empty() == 2
@@ -159,7 +192,9 @@ class BatchRecorder(Recorder):
 
 def test_a_lost_batch_is_not_marked_and_is_published_again(crm_app):
     emit_many(crm_app, [1, 2], 3)
-    with pytest.raises(RelayPublishError, match=r"refused outbox event 1 .*0 events before it were published"):
+    with pytest.raises(
+        RelayPublishError, match=r"refused outbox event 1 .*0 events before it were published"
+    ):
         OutboxRelay(crm_app, BatchRecorder(refuse={4})).run_until_empty()
     assert [(p is None, a) for _, p, a in outbox_rows(crm_app)] == [(True, 1)] + [(True, 0)] * 5
     again = BatchRecorder()

@@ -1,4 +1,5 @@
 """The plugin of docs/tutorial.md works: the referrer earns points once, after the newcomer's first purchase."""
+
 import importlib
 
 import pytest

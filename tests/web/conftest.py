@@ -1,5 +1,6 @@
 """Fixtures for the web tests: the application on the test database, users of every role with API tokens,
 and a browser-like client that logs in."""
+
 from __future__ import annotations
 
 import warnings
@@ -24,13 +25,21 @@ def cheap_password_hashing(monkeypatch):
     """argon2's cheapest parameters: the same code path, in milliseconds instead of ~100 ms per hash."""
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
 def web_settings() -> WebSettings:
-    return WebSettings(secret="test-secret", sse_poll=0.02, sse_max_seconds=0.4, sse_keepalive=0.1,
-                       lead_rate="3/minute", login_rate="5/minute")
+    return WebSettings(
+        secret="test-secret",
+        sse_poll=0.02,
+        sse_max_seconds=0.4,
+        sse_keepalive=0.1,
+        lead_rate="3/minute",
+        login_rate="5/minute",
+    )
 
 
 @pytest.fixture
@@ -51,8 +60,11 @@ def make_client(web_settings):
     clients = []
 
     def make(app, settings: WebSettings | None = None) -> TestClient:
-        client = TestClient(create_app(app, settings or web_settings), base_url="http://testserver",
-                            follow_redirects=True)
+        client = TestClient(
+            create_app(app, settings or web_settings),
+            base_url="http://testserver",
+            follow_redirects=True,
+        )
         clients.append(client)
         return client
 

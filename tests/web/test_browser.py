@@ -4,6 +4,7 @@ caller-ID pop arrive, switch to English. Screenshots of every step go to ``test-
 
 Needs ``apt-get install -y chromium`` (``/usr/bin/chromium``) and the ``playwright`` package; skipped otherwise.
 """
+
 from __future__ import annotations
 
 import socket
@@ -25,19 +26,34 @@ from .test_boards_and_calls import DealsBoard, pop, stage_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium: "
-                                                               "apt-get install -y chromium")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="browser tests need Debian's chromium: apt-get install -y chromium",
+)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
 
 
 class Club:
     @hookimpl
     def crm_customer_profile(self, uow, customer):
-        return ProfileSection(key="club", title="Club", title_fa="باشگاه مشتریان",
-                              data={"tier": "طلایی", "points": 1250, "expires": "2025-06-01"})
+        return ProfileSection(
+            key="club",
+            title="Club",
+            title_fa="باشگاه مشتریان",
+            data={"tier": "طلایی", "points": 1250, "expires": "2025-06-01"},
+        )
 
 
 def free_port() -> int:
@@ -55,12 +71,23 @@ def live_server(crm_app_factory, users, crm_backend):
     make_customer(first, "مهسا کاظمی‌نژاد")
     app = crm_app_factory(extra_plugins=[("deals", DealsBoard(cid), None), ("club", Club(), None)])
     with app.unit_of_work() as uow:
-        uow.session.add_all([Setting(namespace="deals", key="d1", value="new"),
-                             Setting(namespace="deals", key="d2", value="new")])
+        uow.session.add_all(
+            [
+                Setting(namespace="deals", key="d1", value="new"),
+                Setting(namespace="deals", key="d2", value="new"),
+            ]
+        )
     settings = WebSettings(secret="browser-test", sse_poll=0.1, sse_max_seconds=60)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, settings), host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app, settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -82,7 +109,9 @@ def page(live_server):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on(
+            "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
         yield page
         browser.close()
         assert errors == [], f"browser errors: {errors}"
@@ -105,7 +134,9 @@ def test_a_day_at_the_desk(live_server, page):
     page.click("#login button")
     expect(page).to_have_url(base + "/customers")
 
-    page.locator("#q").press_sequentially("مهدي كاظمي", delay=20)  # Arabic ي and ك, as many keyboards type
+    page.locator("#q").press_sequentially(
+        "مهدي كاظمي", delay=20
+    )  # Arabic ي and ك, as many keyboards type
     result = page.locator("#results a").first
     expect(result).to_have_text("مهدی کاظمی")
     expect(page.locator("#results li")).to_have_count(1)
@@ -134,7 +165,9 @@ def test_a_day_at_the_desk(live_server, page):
     page.goto(base + "/calls")
     time.sleep(0.5)  # the stream is open and has read where the outbox ends
     cid = live_server["customer"]
-    emit_event(app, "voip_incoming_call", customer_id=cid, data=pop(cid, "مهدی کاظمی", "+989351112233"))
+    emit_event(
+        app, "voip_incoming_call", customer_id=cid, data=pop(cid, "مهدی کاظمی", "+989351112233")
+    )
     popped = page.locator("#call-pops .pop")
     expect(popped).to_contain_text("مهدی کاظمی")
     expect(popped).to_contain_text("۰")

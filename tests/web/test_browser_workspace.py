@@ -141,9 +141,9 @@ def check_page(page, where: str) -> None:
         ), f"{where}: a label in English or a raw key on a Persian page: {text!r}"
     visible = page.evaluate("() => document.querySelector('main').innerText")
     latin = LATIN_DATE.findall(visible)
-    assert (
-        not latin
-    ), f"{where}: a date in Latin digits or the Gregorian calendar: {LATIN_DATE.search(visible)[0]}"
+    assert not latin, (
+        f"{where}: a date in Latin digits or the Gregorian calendar: {LATIN_DATE.search(visible)[0]}"
+    )
     for date_text in PERSIAN_DATE.findall(visible):
         assert date_text[:2] in (
             "۱۳",
@@ -277,14 +277,17 @@ def test_the_360_header_timeline_and_sale_action_and_the_list_as_cards_on_a_phon
     )
     assert bought[0]["external_id"] == "WS-360-1" and bought[0]["channel"] == "web"
     assert page.locator("#timeline .ui-timeline li").first.locator(".ui-badge").inner_text() in (
-        "تعامل", "امتیاز")
+        "تعامل",
+        "امتیاز",
+    )
     check_page(page, "the 360° page after a sale")
 
     page.goto(workspace["url"] + "/customers")
     card = page.locator("table.customers tr[data-customer]").first
     assert card.evaluate("e => getComputedStyle(e).display") == "grid"
-    assert page.locator("table.customers thead").evaluate(
-        "e => getComputedStyle(e).display") == "none"
+    assert (
+        page.locator("table.customers thead").evaluate("e => getComputedStyle(e).display") == "none"
+    )
     assert card.locator(".c-name a").is_visible() and card.locator(".c-last").is_visible()
     check_page(page, "the customer list as cards")
     context.close()

@@ -1,25 +1,61 @@
 """``crm users …`` and ``crm web``."""
+
 from __future__ import annotations
 
 from .conftest import bearer
 
 
-def test_users_are_added_listed_changed_and_given_tokens_from_the_cli(crm_cli, crm_app, make_client):
-    added = crm_cli("users", "add", "Sara", "--role", "admin", "--name", "سارا", "--password-stdin",
-                    input="a long enough password\n")
+def test_users_are_added_listed_changed_and_given_tokens_from_the_cli(
+    crm_cli, crm_app, make_client
+):
+    added = crm_cli(
+        "users",
+        "add",
+        "Sara",
+        "--role",
+        "admin",
+        "--name",
+        "سارا",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
     assert added.exit_code == 0, added.stderr
     assert "user sara added (admin)" in added.stdout
-    assert crm_cli("users", "add", "sara", "--role", "agent", "--password-stdin", input="another long one\n").stderr \
-        .strip() == "Error: field username: the user 'sara' already exists"
+    assert (
+        crm_cli(
+            "users",
+            "add",
+            "sara",
+            "--role",
+            "agent",
+            "--password-stdin",
+            input="another long one\n",
+        ).stderr.strip()
+        == "Error: field username: the user 'sara' already exists"
+    )
     short = crm_cli("users", "add", "omid", "--role", "agent", "--password-stdin", input="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.stderr
-    assert crm_cli("users", "add", "omid", "--role", "agent", "--extension", "101", "--password-stdin",
-                   input="a long enough password\n").exit_code == 0
+    assert (
+        crm_cli(
+            "users",
+            "add",
+            "omid",
+            "--role",
+            "agent",
+            "--extension",
+            "101",
+            "--password-stdin",
+            input="a long enough password\n",
+        ).exit_code
+        == 0
+    )
     assert crm_cli("users", "permit", "omid", "loyalty", "read").exit_code == 0
     assert crm_cli("users", "set", "omid", "--role", "manager").exit_code == 0
     listed = crm_cli("users", "list", "--json").json()
     assert [(u["username"], u["role"], u["permissions"], u["extension"]) for u in listed] == [
-        ("omid", "manager", {"loyalty": "read"}, "101"), ("sara", "admin", {}, None)]
+        ("omid", "manager", {"loyalty": "read"}, "101"),
+        ("sara", "admin", {}, None),
+    ]
     demote = crm_cli("users", "set", "sara", "--role", "agent")
     assert demote.exit_code == 1 and "last active admin" in demote.stderr
 

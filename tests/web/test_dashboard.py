@@ -157,9 +157,13 @@ def test_sales_show_every_currency_sold_not_rials_only(client, users, crm_app):
     record_purchase(crm_app, cid, "75.50", currency="USD")
     login(client, "manager")
     figures = client.get("/api/dashboard").json()["figures"]
-    sales = {f["path"]: f["value"] for f in figures if f["report"] == "sales.by_period"
-             and f["from"] and f["from"] == max(g["from"] for g in figures
-                                                 if g["report"] == "sales.by_period")}
+    sales = {
+        f["path"]: f["value"]
+        for f in figures
+        if f["report"] == "sales.by_period"
+        and f["from"]
+        and f["from"] == max(g["from"] for g in figures if g["report"] == "sales.by_period")
+    }
     assert sales["totals.by_currency.USD.net"] == "75.50"
     assert sales["totals.by_currency.IRR.net"] == "1500000"
     assert sales["totals.by_currency.USD.purchases"] == 1

@@ -2,6 +2,7 @@
 marking read (page, API, CLI), the user's own channels (email and SMS through
 ``crm_staff_message``, the pop on their open pages), de-duplication, the managers of a plugin, and
 refusals of bad input."""
+
 from __future__ import annotations
 
 import json
@@ -46,14 +47,23 @@ def _set(app, username, **fields):
 def test_a_notification_reaches_the_users_own_channels_once(app, users, courier):
     _set(app, "agent", email="Agent@Shop.ir", phone="0912 111 0000")
     with app.unit_of_work() as uow:
-        first = notify_user(uow, "agent", "یادآوری: تماس با مریم", "داخلی: بدحساب",
-                            link="/customers/1", kind="reminder", key="task:1:r15")
+        first = notify_user(
+            uow,
+            "agent",
+            "یادآوری: تماس با مریم",
+            "داخلی: بدحساب",
+            link="/customers/1",
+            kind="reminder",
+            key="task:1:r15",
+        )
         again = notify_user(uow, "AGENT", "یادآوری: تماس با مریم", key="task:1:r15")
         assert again.id == first.id
         deliveries = dict(first.deliveries)
     assert deliveries == {"web": "listed", "email": "queued", "sms": "queued", "pop": "published"}
-    assert [(c, a) for c, a, *_ in courier.sent] == [("email", "agent@shop.ir"),
-                                                     ("sms", "+989121110000")]
+    assert [(c, a) for c, a, *_ in courier.sent] == [
+        ("email", "agent@shop.ir"),
+        ("sms", "+989121110000"),
+    ]
     assert courier.sent[0][2:4] == ("یادآوری: تماس با مریم", "داخلی: بدحساب")
 
 
@@ -106,8 +116,10 @@ def test_managers_of_a_plugin(crm_app, users):
 
 def test_the_list_the_bell_and_marking_read(crm_app, users, client, crm_cli):
     with crm_app.unit_of_work() as uow:
-        mine = [notify_user(uow, "agent", f"کار {i}", link=f"/customers/{i}", kind="reminder").id
-                for i in (1, 2)]
+        mine = [
+            notify_user(uow, "agent", f"کار {i}", link=f"/customers/{i}", kind="reminder").id
+            for i in (1, 2)
+        ]
         other = notify_user(uow, "manager", "تیکت #۳ به شما سپرده شد", kind="ticket_assigned").id
     csrf = login(client, "agent")
     home = client.get("/")
@@ -115,8 +127,11 @@ def test_the_list_the_bell_and_marking_read(crm_app, users, client, crm_cli):
     page = client.get("/notifications")
     assert "کار 1" in page.text and "کار 2" in page.text and "تیکت" not in page.text
     # opening one marks it read and goes to its page
-    r = client.post("/notifications/read", data={"csrf_token": csrf, "id": str(mine[0]),
-                                                 "next": "/customers/1"}, follow_redirects=False)
+    r = client.post(
+        "/notifications/read",
+        data={"csrf_token": csrf, "id": str(mine[0]), "next": "/customers/1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/customers/1"
     assert 'data-unread="1"' in client.get("/").text
     # someone else's notification cannot be marked
@@ -155,44 +170,84 @@ def test_the_pop_goes_to_its_user_alone(crm_app, users, client):
         notify_user(uow, "manager", "بی‌صدا")
 
     def who(name):
-        return Principal(user_id=0, username=name, display_name=None, role="agent", permissions={},
-                         via="session")
+        return Principal(
+            user_id=0, username=name, display_name=None, role="agent", permissions={}, via="session"
+        )
+
     with crm_app.unit_of_work(readonly=True) as uow:
         agent, _ = pops_after(uow, who("agent"), 0)
         manager, _ = pops_after(uow, who("manager"), 0)
     assert [(p["type"], p["title"], p["link"]) for p in agent] == [
-        ("notice", "یادآوری: تماس", "/customers/4")]
+        ("notice", "یادآوری: تماس", "/customers/4")
+    ]
     assert manager == []  # chose the list only
     json.dumps(agent)  # what the stream sends
 
 
 def test_users_get_their_own_contact_fields(crm_cli, crm_app):
-    r = crm_cli("users", "add", "sara", "--role", "agent", "--email", "sara@shop.ir",
-                "--phone", "۰۹۱۲۱۲۳۴۵۶۷", "--notify", "sms", "--password-stdin",
-                input=PASSWORD + "\n")
+    r = crm_cli(
+        "users",
+        "add",
+        "sara",
+        "--role",
+        "agent",
+        "--email",
+        "sara@shop.ir",
+        "--phone",
+        "۰۹۱۲۱۲۳۴۵۶۷",
+        "--notify",
+        "sms",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert r.exit_code == 0, r
     [user] = crm_cli("users", "list", "--json").json()
-    assert (user["email"], user["phone"], user["notify"]) == ("sara@shop.ir", "+989121234567",
-                                                              ["sms"])
-    r = crm_cli("users", "add", "reza", "--role", "agent", "--email", "not-an-email",
-                "--password-stdin", input=PASSWORD + "\n")
+    assert (user["email"], user["phone"], user["notify"]) == (
+        "sara@shop.ir",
+        "+989121234567",
+        ["sms"],
+    )
+    r = crm_cli(
+        "users",
+        "add",
+        "reza",
+        "--role",
+        "agent",
+        "--email",
+        "not-an-email",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert r.exit_code == 1 and "email" in r.stderr
     assert len(crm_cli("users", "list", "--json").json()) == 1
 
 
-def test_users_set_their_own_address_mobile_and_channels_on_the_account_page(crm_app, users,
-                                                                              client):
+def test_users_set_their_own_address_mobile_and_channels_on_the_account_page(
+    crm_app, users, client
+):
     csrf = login(client, "agent")
-    r = client.post("/account/contact", data={"csrf_token": csrf, "email": "agent@shop.ir",
-                                              "phone": "0912 111 0000", "notify_sms": "on"})
+    r = client.post(
+        "/account/contact",
+        data={
+            "csrf_token": csrf,
+            "email": "agent@shop.ir",
+            "phone": "0912 111 0000",
+            "notify_sms": "on",
+        },
+    )
     assert r.status_code == 200
     from crmcore.web.users import get_user
 
     with crm_app.unit_of_work(readonly=True) as uow:
         me = get_user(uow.session, "agent")
-        assert (me.email, me.phone, me.notify_channels) == ("agent@shop.ir", "+989121110000", ["sms"])
-    r = client.post("/account/contact", data={"csrf_token": csrf, "email": "agent@shop.ir",
-                                              "phone": "12345"})
+        assert (me.email, me.phone, me.notify_channels) == (
+            "agent@shop.ir",
+            "+989121110000",
+            ["sms"],
+        )
+    r = client.post(
+        "/account/contact", data={"csrf_token": csrf, "email": "agent@shop.ir", "phone": "12345"}
+    )
     assert r.status_code == 422 and 'aria-invalid="true"' in r.text and 'value="12345"' in r.text
     with crm_app.unit_of_work(readonly=True) as uow:
         assert get_user(uow.session, "agent").notify_channels == ["sms"]  # nothing stored

@@ -1,5 +1,6 @@
 """A plugin page that answers an error status (its form drawn again with the refusal beside the
 field) stores nothing of what its endpoint did: no row, no outbox event, no audit entry."""
+
 from __future__ import annotations
 
 from fastapi.responses import HTMLResponse
@@ -31,10 +32,14 @@ class Notes:
 
 def counts(app) -> tuple[int, int, int]:
     with app.unit_of_work(readonly=True) as uow:
-        return tuple(uow.session.scalar(select(func.count()).select_from(m).where(*w))
-                     for m, w in ((Setting, [Setting.namespace == "notes"]),
-                                  (OutboxEvent, [OutboxEvent.event == "notes_saved"]),
-                                  (AuditEntry, [AuditEntry.entity == "notes"])))
+        return tuple(
+            uow.session.scalar(select(func.count()).select_from(m).where(*w))
+            for m, w in (
+                (Setting, [Setting.namespace == "notes"]),
+                (OutboxEvent, [OutboxEvent.event == "notes_saved"]),
+                (AuditEntry, [AuditEntry.entity == "notes"]),
+            )
+        )
 
 
 def test_an_error_answer_rolls_the_page_back(crm_app_factory, make_client):

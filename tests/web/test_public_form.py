@@ -1,4 +1,5 @@
 """The public lead form: visitors become leads; forged, robotic, repeated or invalid posts store nothing."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -18,8 +19,10 @@ def send(client, **fields):
 
 def lead_customers(app):
     with app.unit_of_work(readonly=True) as uow:
-        return [(c.display_name, sorted(t.tag for t in c.tags), [p.e164 for p in c.phones])
-                for c in uow.session.scalars(select(Customer).order_by(Customer.id))]
+        return [
+            (c.display_name, sorted(t.tag for t in c.tags), [p.e164 for p in c.phones])
+            for c in uow.session.scalars(select(Customer).order_by(Customer.id))
+        ]
 
 
 def test_a_visitor_becomes_a_lead_and_plugins_hear_of_it(crm_app_factory, make_client):
@@ -35,7 +38,13 @@ def test_a_visitor_becomes_a_lead_and_plugins_hear_of_it(crm_app_factory, make_c
     page = client.get("/forms/lead?source=nowruz")
     assert "frame-ancestors *" in page.headers["content-security-policy"]
     assert "x-frame-options" not in page.headers
-    done = send(client, name="  نازنین  کریمی ", phone="۰۹۱۲۳۳۳۴۴۵۵", message="قیمت بسته طلایی؟", source="nowruz")
+    done = send(
+        client,
+        name="  نازنین  کریمی ",
+        phone="۰۹۱۲۳۳۳۴۴۵۵",
+        message="قیمت بسته طلایی؟",
+        source="nowruz",
+    )
     assert done.status_code == 200 and "سپاس" in done.text
     assert lead_customers(app) == [("نازنین کریمی", ["lead", "web-form"], ["+989123334455"])]
     assert heard == [(1, True, "nowruz", "قیمت بسته طلایی؟")]
@@ -58,23 +67,32 @@ def test_a_known_phone_or_email_never_changes_the_customer(client, crm_app):
     with crm_app.unit_of_work(readonly=True) as uow:
         assert [e.email for e in uow.session.get(Customer, cid).emails] == ["naz@example.ir"]
         assert uow.session.scalars(select(Interaction)).all() == []
-        held = [(p.customer_id, p.matched_by, p.phone, p.email) for p in uow.session.scalars(
-            select(PendingLead).order_by(PendingLead.id))]
-    assert held == [(cid, "phone", "+989123334455", "attacker@evil.example"),
-                    (cid, "email", "+989350001122", "naz@example.ir")]
+        held = [
+            (p.customer_id, p.matched_by, p.phone, p.email)
+            for p in uow.session.scalars(select(PendingLead).order_by(PendingLead.id))
+        ]
+    assert held == [
+        (cid, "phone", "+989123334455", "attacker@evil.example"),
+        (cid, "email", "+989350001122", "naz@example.ir"),
+    ]
     assert audit(crm_app, "hold") == [("public-form", "hold", "pending_lead")] * 2
 
 
 def test_posts_not_loaded_from_the_form_are_refused(client, crm_app):
     forged = client.post("/forms/lead", data={"name": "x", "phone": "09120000000"})
     assert forged.status_code == 403 and "منقضی" in forged.text
-    tampered = client.post("/forms/lead", data={"name": "x", "phone": "09120000000", "form_token": "abc.def.ghi"})
+    tampered = client.post(
+        "/forms/lead", data={"name": "x", "phone": "09120000000", "form_token": "abc.def.ghi"}
+    )
     assert tampered.status_code == 403
     assert count_customers(crm_app) == 0
 
 
 def test_robots_filling_the_hidden_field_are_thanked_and_ignored(client, crm_app):
-    assert send(client, name="bot", phone="09120000000", website="http://spam.example").status_code == 200
+    assert (
+        send(client, name="bot", phone="09120000000", website="http://spam.example").status_code
+        == 200
+    )
     assert count_customers(crm_app) == 0
 
 

@@ -2,6 +2,7 @@
 has an owner and a team; each role's scope (all, team, own) for reading and writing decides, on the
 API, the pages, the search, the export and the services; ``crm users scope`` and ``crm users team``
 set them up."""
+
 from __future__ import annotations
 
 import csv
@@ -55,47 +56,81 @@ def test_the_creator_owns_a_customer_and_only_owner_or_team_may_change_it(client
     refused = client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h)
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"].startswith(f"customer {cid} is not yours to write")
-    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"},
-                       headers=h).status_code == 403
-    assert client.put(f"/api/customers/{cid}/assignment", json={"user": "agent"},
-                      headers=h).status_code == 403
+    assert (
+        client.post(
+            f"/api/customers/{cid}/interactions", json={"kind": "note"}, headers=h
+        ).status_code
+        == 403
+    )
+    assert (
+        client.put(
+            f"/api/customers/{cid}/assignment", json={"user": "agent"}, headers=h
+        ).status_code
+        == 403
+    )
     assert client.get(f"/api/customers/{cid}", headers=h).json()["city"] is None  # nothing stored
 
-    assert client.patch(f"/api/customers/{cid}", json={"city": "قم"},
-                        headers=bearer(reps["reza"])).status_code == 200
-    assert client.patch(f"/api/customers/{cid}", json={"city": "کرج"},
-                        headers=bearer(reps["manager"])).status_code == 200  # managers write all
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "قم"}, headers=bearer(reps["reza"])
+        ).status_code
+        == 200
+    )
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "کرج"}, headers=bearer(reps["manager"])
+        ).status_code
+        == 200
+    )  # managers write all
 
     team(crm_app, "north", "reza", "agent")  # a teammate of the owner may now change it
     assert client.patch(f"/api/customers/{cid}", json={"city": "ری"}, headers=h).status_code == 200
-    assert client.post(f"/api/customers/{cid}/interactions", json={"kind": "note"},
-                       headers=h).status_code == 201
-    assert client.patch(f"/api/customers/{cid}", json={"city": "ری"},
-                        headers=bearer(reps["sima"])).status_code == 403
+    assert (
+        client.post(
+            f"/api/customers/{cid}/interactions", json={"kind": "note"}, headers=h
+        ).status_code
+        == 201
+    )
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "ری"}, headers=bearer(reps["sima"])
+        ).status_code
+        == 403
+    )
 
 
 def test_a_customer_of_a_team_is_its_members_and_is_reassigned(client, reps, crm_app, crm_cli):
     team(crm_app, "south", "sima")
     cid = created_by(client, reps["sima"], "زهرا احمدی")
-    assert client.get(f"/api/customers/{cid}", headers=bearer(reps["sima"])).json()["assigned"] == \
-        {"user": "sima", "team": "south"}  # a creator in exactly one team shares with it
-    given = client.put(f"/api/customers/{cid}/assignment", json={"user": "reza"},
-                       headers=bearer(reps["sima"]))
-    assert given.status_code == 200 and given.json()["assigned"] == {"user": "reza",
-                                                                     "team": "south"}
+    assert client.get(f"/api/customers/{cid}", headers=bearer(reps["sima"])).json()["assigned"] == {
+        "user": "sima",
+        "team": "south",
+    }  # a creator in exactly one team shares with it
+    given = client.put(
+        f"/api/customers/{cid}/assignment", json={"user": "reza"}, headers=bearer(reps["sima"])
+    )
+    assert given.status_code == 200 and given.json()["assigned"] == {
+        "user": "reza",
+        "team": "south",
+    }
     # still the team's: sima keeps writing, reza as owner too; agent is in neither
     for who, status in (("sima", 200), ("reza", 200), ("agent", 403)):
         r = client.patch(f"/api/customers/{cid}", json={"city": "یزد"}, headers=bearer(reps[who]))
         assert r.status_code == status, (who, r.text)
-    unknown = client.put(f"/api/customers/{cid}/assignment", json={"team": "west"},
-                         headers=bearer(reps["sima"]))
+    unknown = client.put(
+        f"/api/customers/{cid}/assignment", json={"team": "west"}, headers=bearer(reps["sima"])
+    )
     assert unknown.status_code == 404 and unknown.json()["field"] == "team"
 
     out = crm_cli("customers", "assign", str(cid), "--user", "agent", "--team", "", "--json")
     assert out.exit_code == 0, out.stderr
     assert out.json() == [{"id": cid, "name": "زهرا احمدی", "user": "agent", "team": None}]
-    assert client.patch(f"/api/customers/{cid}", json={"city": "یزد"},
-                        headers=bearer(reps["sima"])).status_code == 403
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "یزد"}, headers=bearer(reps["sima"])
+        ).status_code
+        == 403
+    )
     bad = crm_cli("customers", "assign", str(cid), "--user", "nobody")
     assert bad.exit_code == 1 and "no user 'nobody'" in bad.stderr
 
@@ -111,11 +146,13 @@ def test_own_read_scope_hides_other_customers_everywhere(client, reps, crm_app, 
     for q in ("رضا", "", "09120000002"):
         found = client.get("/api/customers", params={"q": q}, headers=h).json()["results"]
         assert theirs not in [m["id"] for m in found], q
-    assert [m["id"] for m in client.get("/api/customers", params={"q": "رضا"},
-                                        headers=h).json()["results"]] \
-        == [mine]
-    both = client.get("/api/customers", params={"q": "رضا"},
-                      headers=bearer(reps["manager"])).json()["results"]
+    assert [
+        m["id"]
+        for m in client.get("/api/customers", params={"q": "رضا"}, headers=h).json()["results"]
+    ] == [mine]
+    both = client.get(
+        "/api/customers", params={"q": "رضا"}, headers=bearer(reps["manager"])
+    ).json()["results"]
     assert sorted(m["id"] for m in both) == sorted([mine, theirs])
 
     login(client, "reza")
@@ -141,33 +178,41 @@ def test_pages_refuse_changes_to_another_agents_customer(client, reps, crm_app):
     assert edit.status_code == 403
     note = client.post(f"/customers/{theirs}/note", data={"text": "سلام", "csrf_token": csrf})
     assert note.status_code == 403
-    assert client.get(f"/api/customers/{theirs}",
-                      headers=bearer(reps["sima"])).json()["city"] is None
+    assert (
+        client.get(f"/api/customers/{theirs}", headers=bearer(reps["sima"])).json()["city"] is None
+    )
     made = client.post("/customers/new", data={"name": "امید", "csrf_token": csrf_of(page.text)})
     assert made.status_code == 200
     cid = int(str(made.url).rstrip("/").split("/")[-1].split("?")[0])
-    assert client.get(f"/api/customers/{cid}",
-                      headers=bearer(reps["reza"])).json()["assigned"]["user"] == "reza"
+    assert (
+        client.get(f"/api/customers/{cid}", headers=bearer(reps["reza"])).json()["assigned"]["user"]
+        == "reza"
+    )
 
 
 def test_unassigned_customers_are_shared_unless_made_private(client, reps, crm_app, crm_cli):
-    cid = make_customer(crm_app,
-                        "مشتری بی‌صاحب")  # e.g. from an import or the lead form: no owner, no team
+    cid = make_customer(
+        crm_app, "مشتری بی‌صاحب"
+    )  # e.g. from an import or the lead form: no owner, no team
     h = bearer(reps["agent"])
     assert client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h).status_code == 200
     with crm_app.unit_of_work(actor="setup") as uow:
         set_unassigned(uow, "private")
     assert client.patch(f"/api/customers/{cid}", json={"city": "قم"}, headers=h).status_code == 403
-    assert client.patch(f"/api/customers/{cid}", json={"city": "کرج"},
-                        headers=bearer(reps["manager"])) \
-        .status_code == 200
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "کرج"}, headers=bearer(reps["manager"])
+        ).status_code
+        == 200
+    )
 
 
 def test_scopes_and_teams_are_set_from_the_cli(crm_cli, reps, crm_app, client):
     assert crm_cli("users", "team", "add", "north").exit_code == 0
     assert crm_cli("users", "team", "join", "north", "reza", "sima").exit_code == 0
-    assert crm_cli("users", "team", "list", "--json").json() == [{"name": "north",
-                                                                  "members": ["reza", "sima"]}]
+    assert crm_cli("users", "team", "list", "--json").json() == [
+        {"name": "north", "members": ["reza", "sima"]}
+    ]
     assert crm_cli("users", "team", "leave", "north", "sima").exit_code == 0
     assert crm_cli("users", "team", "list").stdout == "north: reza\n"
     set_ = crm_cli("users", "scope", "agent", "--read", "team", "--write", "own", "--json")
@@ -176,8 +221,9 @@ def test_scopes_and_teams_are_set_from_the_cli(crm_cli, reps, crm_app, client):
     assert set_.json()["admin"] == {"read": "all", "write": "all"}
     shown = crm_cli("users", "scope").stdout
     assert "agent      read team  write own" in shown and "unassigned records: shared" in shown
-    assert crm_cli("users", "scope", "admin", "--read",
-                   "own").exit_code == 2  # admins always reach all
+    assert (
+        crm_cli("users", "scope", "admin", "--read", "own").exit_code == 2
+    )  # admins always reach all
     assert crm_cli("users", "scope", "--read", "own").exit_code == 2
     bad = crm_cli("users", "team", "join", "west", "reza")
     assert bad.exit_code == 1 and "no team 'west'" in bad.stderr
@@ -187,8 +233,12 @@ def test_scopes_and_teams_are_set_from_the_cli(crm_cli, reps, crm_app, client):
     assert crm_cli("users", "team", "join", "north", "sima").exit_code == 0
     assert client.get(f"/api/customers/{cid}", headers=bearer(reps["reza"])).status_code == 200
     # write own: a teammate reads but does not change
-    assert client.patch(f"/api/customers/{cid}", json={"city": "قم"},
-                        headers=bearer(reps["reza"])).status_code == 403
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"city": "قم"}, headers=bearer(reps["reza"])
+        ).status_code
+        == 403
+    )
 
 
 def test_services_enforce_the_rule_for_the_unit_of_works_viewer(crm_app, reps):
@@ -207,9 +257,11 @@ def test_services_enforce_the_rule_for_the_unit_of_works_viewer(crm_app, reps):
         assert customer_clause(uow, "read") is None
         assert customer_clause(uow, "write") is not None
         update_customer(uow, b, city="قم")
-        for action in (lambda: update_customer(uow, a, city="قم"), lambda: merge_customers(uow, b,
-                                                                                           a),
-                       lambda: forget_customer(uow, a)):
+        for action in (
+            lambda: update_customer(uow, a, city="قم"),
+            lambda: merge_customers(uow, b, a),
+            lambda: forget_customer(uow, a),
+        ):
             with pytest.raises(Forbidden):
                 action()
     with crm_app.unit_of_work() as uow:  # no viewer (command line, jobs): unrestricted
@@ -228,19 +280,26 @@ class PerCustomer:
         from crmcore.storage.models import Customer
 
         def run(uow, params):
-            rows = [[cid, name] for cid, name in uow.session.execute(
-                select(Customer.id, Customer.display_name).order_by(Customer.id))]
+            rows = [
+                [cid, name]
+                for cid, name in uow.session.execute(
+                    select(Customer.id, Customer.display_name).order_by(Customer.id)
+                )
+            ]
             return ReportResult(["customer_id", "name"], rows, {"customers": len(rows)})
 
-        return [Report("percustomer.list", "Customers one by one", "", run,
-                       customer_column="customer_id")]
+        return [
+            Report(
+                "percustomer.list", "Customers one by one", "", run, customer_column="customer_id"
+            )
+        ]
 
 
 def test_report_downloads_follow_the_record_rules(reps, crm_app, crm_app_factory, make_client):
     app = crm_app_factory(extra_plugins=[("percustomer", PerCustomer(), None)])
     client = make_client(app)
     mine = created_by(client, reps["reza"], "رضا کریمی")
-    theirs = created_by(client, reps["sima"], "=HYPERLINK(\"x\")")
+    theirs = created_by(client, reps["sima"], '=HYPERLINK("x")')
 
     def download(who: str) -> list[list[str]]:
         web = make_client(app)
@@ -272,13 +331,17 @@ def test_caller_id_pops_hide_customers_the_user_may_not_read(client, reps, crm_a
 
     mine = created_by(client, reps["reza"], "علی نوری", phones=["09127654321"])
     theirs = created_by(client, reps["sima"], "مریم رضایی", phones=["09121234567"])
-    for cid, name, number in ((theirs, "مریم رضایی", "+989121234567"),
-                              (mine, "علی نوری", "+989127654321")):
+    for cid, name, number in (
+        (theirs, "مریم رضایی", "+989121234567"),
+        (mine, "علی نوری", "+989127654321"),
+    ):
         emit_event(crm_app, "voip_incoming_call", customer_id=cid, data=pop(cid, name, number))
     scope(crm_app, "agent", read="own")
     seen = events_of(client.get("/events/calls?after=0", headers=bearer(reps["reza"])).text)
     assert [(p["customer"], p["restricted"], p["summary"]) for p in seen] == [
-        (None, True, {}), ({"id": mine, "name": "علی نوری"}, False, {"tier": "gold", "points": 1200})]
+        (None, True, {}),
+        ({"id": mine, "name": "علی نوری"}, False, {"tier": "gold", "points": 1200}),
+    ]
     manager = events_of(client.get("/events/calls?after=0", headers=bearer(reps["manager"])).text)
     assert [p["customer"]["name"] for p in manager] == ["مریم رضایی", "علی نوری"]
     login(client, "reza")

@@ -6,6 +6,7 @@ is allowed.
 (Run through schemathesis' engine rather than ``schemathesis.pytest.from_fixture``, which does not
 run under pytest 9. The stateful phase is off: the API declares no links between operations.)
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,10 @@ def run_schemathesis(app, headers: dict[str, str], max_examples: int) -> tuple[i
                         interaction = event.recorder.interactions.get(case_id)
                         body = interaction.request.body if interaction else None
                         sent = body[:300] if body else b""
-                        failures.append(f"{event.recorder.label} {node.name}: "
-                                        f"{str(node.failure_info.failure)[:300]} {sent!r}")
+                        failures.append(
+                            f"{event.recorder.label} {node.name}: "
+                            f"{str(node.failure_info.failure)[:300]} {sent!r}"
+                        )
         elif isinstance(event, events.NonFatalError):
             failures.append(f"error: {str(event.info)[:300]}")
     return checked, failures
@@ -54,10 +57,12 @@ def test_schemathesis_finds_nothing_the_description_does_not_say(client, users, 
 def test_a_method_a_path_does_not_serve_is_405_with_every_method_it_does(client, users, crm_app):
     cid = make_customer(crm_app, "مریم رضایی")
     h = bearer(users["admin"])
-    for path, method, allowed in (("/api/customers", "DELETE", "GET, POST"),
-                                  (f"/api/customers/{cid}", "PUT", "GET, PATCH"),
-                                  (f"/api/customers/{cid}/interactions", "OPTIONS", "GET, POST"),
-                                  ("/api/tokens", "PATCH", "GET, POST")):
+    for path, method, allowed in (
+        ("/api/customers", "DELETE", "GET, POST"),
+        (f"/api/customers/{cid}", "PUT", "GET, PATCH"),
+        (f"/api/customers/{cid}/interactions", "OPTIONS", "GET, POST"),
+        ("/api/tokens", "PATCH", "GET, POST"),
+    ):
         response = client.request(method, path, headers=h)
         assert response.status_code == 405, (path, response.text)
         assert response.headers["allow"] == allowed, path
@@ -69,9 +74,18 @@ def test_the_description_states_the_real_constraints(client, users, crm_app):
     doc = client.get("/api/openapi.json", headers=h).json()
     schemas = doc["components"]["schemas"]
     date = re.compile(schemas["CustomerIn"]["properties"]["birthday"]["anyOf"][0]["pattern"])
-    assert [d for d in ("2024-02-29", "2025-02-29", "1403-12-30", "1404-12-30", "1403-07-31",
-                        "1403-06-31")
-            if date.fullmatch(d)] == ["2024-02-29", "1403-12-30", "1403-06-31"]
+    assert [
+        d
+        for d in (
+            "2024-02-29",
+            "2025-02-29",
+            "1403-12-30",
+            "1404-12-30",
+            "1403-07-31",
+            "1403-06-31",
+        )
+        if date.fullmatch(d)
+    ] == ["2024-02-29", "1403-12-30", "1403-06-31"]
     assert schemas["UserIn"]["properties"]["password"]["minLength"] == 10
     kinds = schemas["InteractionIn"]["properties"]["kind"]["enum"]
     assert {"purchase", "refund", "note", "call"} <= set(kinds)
@@ -80,19 +94,31 @@ def test_the_description_states_the_real_constraints(client, users, crm_app):
         assert {"400", "401", "403", "422"} <= set(doc["paths"][path][op]["responses"])
     assert "Link" in doc["paths"]["/api/customers"]["get"]["responses"]["200"]["headers"]
     admin = bearer(users["admin"])
-    for body in ({"username": "omid", "password": "short", "role": "agent"},
-                 {"username": "omid", "password": "a long enough password", "role": "boss"}):
+    for body in (
+        {"username": "omid", "password": "short", "role": "agent"},
+        {"username": "omid", "password": "a long enough password", "role": "boss"},
+    ):
         assert client.post("/api/users", json=body, headers=admin).status_code == 422
     cid = make_customer(crm_app, "سارا")
     refused = client.patch(f"/api/customers/{cid}", json={"birthday": "2025-02-29"}, headers=admin)
     assert refused.status_code == 422 and refused.json()["field"] == "birthday"
-    assert client.patch(f"/api/customers/{cid}", json={"birthday": "1403-12-30"},
-                        headers=admin).status_code == 200
+    assert (
+        client.patch(
+            f"/api/customers/{cid}", json={"birthday": "1403-12-30"}, headers=admin
+        ).status_code
+        == 200
+    )
     wrong_type = client.patch(f"/api/customers/{cid}", json={"consent_sms": "true"}, headers=admin)
     assert wrong_type.status_code == 422 and wrong_type.json()["field"] == "consent_sms"
-    rial_cents = client.post(f"/api/customers/{cid}/interactions", headers=admin,
-                             json={"kind": "purchase", "amount": "12.5"})
+    rial_cents = client.post(
+        f"/api/customers/{cid}/interactions",
+        headers=admin,
+        json={"kind": "purchase", "amount": "12.5"},
+    )
     assert rial_cents.status_code == 422
-    dollars = client.post(f"/api/customers/{cid}/interactions", headers=admin,
-                          json={"kind": "purchase", "amount": "12.50", "currency": "USD"})
+    dollars = client.post(
+        f"/api/customers/{cid}/interactions",
+        headers=admin,
+        json={"kind": "purchase", "amount": "12.50", "currency": "USD"},
+    )
     assert dollars.status_code == 201, dollars.text

@@ -1,5 +1,5 @@
-"""The customer search a page at a time: the API's cursor and the list page's link to the next page.
-"""
+"""The customer search a page at a time: the API's cursor and the list page's link to the next page."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +29,7 @@ def test_the_customer_list_links_to_the_next_page(client, users, crm_app):
     login(client, "viewer")
     first = client.get("/customers", params={"q": "کیان", "per_page": 25}).text
     link = re.search(r'rel="next" href="([^"]+)"', first)
-    assert link and f"/customers/{ids[24]}\"" in first and f"/customers/{ids[25]}\"" not in first
+    assert link and f'/customers/{ids[24]}"' in first and f'/customers/{ids[25]}"' not in first
     second = client.get(link.group(1).replace("&amp;", "&")).text
-    assert f"/customers/{ids[30]}\"" in second and f"/customers/{ids[0]}\"" not in second
+    assert f'/customers/{ids[30]}"' in second and f'/customers/{ids[0]}"' not in second
     assert 'rel="next"' not in second

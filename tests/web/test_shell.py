@@ -31,8 +31,9 @@ def test_manifest_makes_the_app_installable(client):
     for icon in m["icons"]:
         got = client.get(icon["src"])
         assert got.status_code == 200 and got.content[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = int.from_bytes(got.content[16:20], "big"), int.from_bytes(
-            got.content[20:24], "big"
+        width, height = (
+            int.from_bytes(got.content[16:20], "big"),
+            int.from_bytes(got.content[20:24], "big"),
         )
         assert f"{width}x{height}" == icon["sizes"]
 

@@ -1,4 +1,5 @@
 """Pure parts of the web layer: levels and per-plugin grants, charts, safe redirects, dates and digits."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -16,8 +17,15 @@ from crmcore.web.view import safe_next
 
 
 def principal(role="agent", permissions=None, token_level=None):
-    return Principal(1, "u", None, role, permissions or {}, "token" if token_level else "session",
-                     token_level=token_level)
+    return Principal(
+        1,
+        "u",
+        None,
+        role,
+        permissions or {},
+        "token" if token_level else "session",
+        token_level=token_level,
+    )
 
 
 def test_roles_grant_levels_and_plugin_grants_replace_them():
@@ -31,8 +39,11 @@ def test_roles_grant_levels_and_plugin_grants_replace_them():
     assert principal("admin").can("admin") and not principal("manager").can("admin")
 
 
-@given(role=st.sampled_from(["admin", "manager", "agent", "read-only"]),
-       grant=st.sampled_from(LEVELS[:-1]), token=st.sampled_from(LEVELS[1:]))
+@given(
+    role=st.sampled_from(["admin", "manager", "agent", "read-only"]),
+    grant=st.sampled_from(LEVELS[:-1]),
+    token=st.sampled_from(LEVELS[1:]),
+)
 def test_a_token_never_does_more_than_its_level(role, grant, token):
     p = principal(role, {"club": grant}, token_level=token)
     for plugin in (None, "club", "other"):
@@ -45,14 +56,24 @@ def test_charts_use_the_first_numeric_column_exactly():
     assert numeric_columns(columns, rows) == ["purchases", "net"]
     chart = bar_chart(columns, rows, "net")
     assert [(b.label, b.value, b.negative) for b in chart.bars] == [
-        ("1403-07", Decimal("1250000.50"), False), ("1403-08", Decimal("-500000"), True)]
+        ("1403-07", Decimal("1250000.50"), False),
+        ("1403-08", Decimal("-500000"), True),
+    ]
     assert chart.bars[0].width == 100.0 and 39.9 < chart.bars[1].width < 40.0
     assert bar_chart(["kind"], [["a"]]) is None
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/customers/4?q=x", "/customers/4?q=x"), ("//evil.example/x", "/"), ("https://evil.example", "/"),
-    ("/\\evil.example", "/"), ("", "/"), (None, "/")])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/customers/4?q=x", "/customers/4?q=x"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
 def test_only_local_paths_are_followed_after_login(target, expected):
     assert safe_next(target) == expected
 

@@ -1,4 +1,5 @@
 """Alembic environment shared by the kernel and every plugin branch (run through crmcore.storage.migrate)."""
+
 from alembic import context
 
 import crmcore.storage.models  # noqa: F401  (kernel tables on the metadata)
@@ -7,7 +8,9 @@ from crmcore.storage.base import Base
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `crm init` / crmcore.storage.migrate, which pass a connection")
+    raise RuntimeError(
+        "run migrations through `crm init` / crmcore.storage.migrate, which pass a connection"
+    )
 
 context.configure(
     connection=connection,

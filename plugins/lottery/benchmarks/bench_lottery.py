@@ -10,6 +10,7 @@
 
 Run: CRMCORE_PLUGINS_ONLY=lottery .venv/bin/python plugins/lottery/benchmarks/bench_lottery.py [N]
 """
+
 from __future__ import annotations
 
 import random
@@ -36,8 +37,10 @@ def timed(fn):
 
 
 def line(label: str, seconds: float, baseline: float, unit: str) -> None:
-    print(f"{label:<44} {seconds * 1000:9.1f} ms   baseline {baseline * 1000:8.1f} ms   "
-          f"ratio {seconds / baseline:6.1f}×   ({unit})")
+    print(
+        f"{label:<44} {seconds * 1000:9.1f} ms   baseline {baseline * 1000:8.1f} ms   "
+        f"ratio {seconds / baseline:6.1f}×   ({unit})"
+    )
 
 
 def bench_draw() -> None:
@@ -52,11 +55,23 @@ def bench_draw() -> None:
     t_base, _ = timed(lambda: random.Random(seed).choices(entries, weights=weights, k=PRIZES))
     line(f"draw {PRIZES} prizes from {N:,} members", t_draw, t_base, "random.choices")
     claimed = [(w.slot, w.prize_rank, w.participant) for w in wins]
-    t_verify, result = timed(lambda: proof.verify(document, seed, list_sha256=list_hash,
-                                                  seed_commitment=proof.commitment(seed), winners=claimed))
+    t_verify, result = timed(
+        lambda: proof.verify(
+            document,
+            seed,
+            list_sha256=list_hash,
+            seed_commitment=proof.commitment(seed),
+            winners=claimed,
+        )
+    )
     assert result.ok
     t_hash, _ = timed(lambda: proof.sha256_hex(document))
-    line(f"verify it ({len(document) / 1e6:.1f} MB frozen list)", t_verify, t_hash, "SHA-256 of the list")
+    line(
+        f"verify it ({len(document) / 1e6:.1f} MB frozen list)",
+        t_verify,
+        t_hash,
+        "SHA-256 of the list",
+    )
 
 
 def bench_cards() -> None:
@@ -76,19 +91,34 @@ def bench_purchases() -> None:
         app = CRM(f"sqlite:///{tmp / name}.db", plugins=plugins)
         app.init()
         with app.unit_of_work() as uow:
-            people = [add_customer(uow, name=f"مشتری {n}", phones=[f"0912{n:07d}"]) for n in range(200)]
+            people = [
+                add_customer(uow, name=f"مشتری {n}", phones=[f"0912{n:07d}"]) for n in range(200)
+            ]
             if plugins:
-                create_campaign(uow, name="bench", title="bench", rules_text="rules",
-                                entry_start=now - timedelta(days=30), entry_end=now + timedelta(days=30),
-                                per_purchase=1, per_amount="1000000", prizes=[{"name": "coin", "quantity": 1}])
+                create_campaign(
+                    uow,
+                    name="bench",
+                    title="bench",
+                    rules_text="rules",
+                    entry_start=now - timedelta(days=30),
+                    entry_end=now + timedelta(days=30),
+                    per_purchase=1,
+                    per_amount="1000000",
+                    prizes=[{"name": "coin", "quantity": 1}],
+                )
         with app.unit_of_work() as uow:
             from crmcore.api import get_customer
 
             people = [get_customer(uow.session, p.id) for p in people]
             start = time.perf_counter()
             for k in range(PURCHASES):
-                record_interaction(uow, people[k % 200], kind="purchase", amount=str(900_000 + 1000 * k),
-                                   occurred_at=now - timedelta(minutes=k))
+                record_interaction(
+                    uow,
+                    people[k % 200],
+                    kind="purchase",
+                    amount=str(900_000 + 1000 * k),
+                    occurred_at=now - timedelta(minutes=k),
+                )
             seconds = time.perf_counter() - start
         app.dispose()
         return seconds

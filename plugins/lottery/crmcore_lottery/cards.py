@@ -5,6 +5,7 @@ symbol (Luhn mod 32), printed as ``XXXX-XXXX-XXXX-XXXX``. People may type it in 
 dashes or spaces, in Persian digits, and with O for 0 or I/L for 1. Only the SHA-256 of the normalised code is
 stored: a copy of the database reveals no unredeemed code.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -35,13 +36,15 @@ def check_symbol(body: str) -> str:
 
 
 def new_code() -> str:
-    bits = int.from_bytes(secrets.token_bytes(10), "big") >> 5  # 80 random bits, 75 kept: 15 symbols of 5
+    bits = (
+        int.from_bytes(secrets.token_bytes(10), "big") >> 5
+    )  # 80 random bits, 75 kept: 15 symbols of 5
     body = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_SYMBOLS))
     return body + check_symbol(body)
 
 
 def display(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def normalize_code(raw: str) -> str:
@@ -52,14 +55,22 @@ def normalize_code(raw: str) -> str:
     text = text.translate(_CONFUSABLE)
     bad = sorted({ch for ch in text if ch not in _VALUE})
     if bad:
-        raise ValidationError(f"card code {raw!r} has characters that are not in card codes: {' '.join(bad)}",
-                              field="code")
+        raise ValidationError(
+            f"card code {raw!r} has characters that are not in card codes: {' '.join(bad)}",
+            field="code",
+        )
     if len(text) != RANDOM_SYMBOLS + 1:
-        raise ValidationError(f"card code {raw!r} has {len(text)} symbols; a card code has {RANDOM_SYMBOLS + 1} "
-                              "(XXXX-XXXX-XXXX-XXXX)", field="code")
+        raise ValidationError(
+            f"card code {raw!r} has {len(text)} symbols; a card code has {RANDOM_SYMBOLS + 1} "
+            "(XXXX-XXXX-XXXX-XXXX)",
+            field="code",
+        )
     if check_symbol(text[:-1]) != text[-1]:
-        raise ValidationError(f"card code {raw!r} is mistyped (its check symbol does not match); "
-                              "please read it again from the card", field="code")
+        raise ValidationError(
+            f"card code {raw!r} is mistyped (its check symbol does not match); "
+            "please read it again from the card",
+            field="code",
+        )
     return text
 
 
@@ -67,11 +78,14 @@ def code_hash(code: str) -> str:
     return proof.sha256_hex(code.encode("ascii"))
 
 
-def generate_batch(uow, campaign: LotteryCampaign, count: int, *, weight: int = 1,
-                   label: str | None = None) -> tuple[LotteryCardBatch, list[str]]:
+def generate_batch(
+    uow, campaign: LotteryCampaign, count: int, *, weight: int = 1, label: str | None = None
+) -> tuple[LotteryCardBatch, list[str]]:
     """Create ``count`` new cards; returns the batch and the codes (shown this once, never stored)."""
     if campaign.status != "open":
-        raise Conflict(f"campaign {campaign.name!r} is {campaign.status}: no new cards", field="campaign")
+        raise Conflict(
+            f"campaign {campaign.name!r} is {campaign.status}: no new cards", field="campaign"
+        )
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
         raise ValidationError(f"a batch has 1 to {MAX_BATCH:,} cards, not {count!r}", field="count")
     if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
@@ -81,48 +95,88 @@ def generate_batch(uow, campaign: LotteryCampaign, count: int, *, weight: int = 
         codes.add(new_code())
     ordered = sorted(codes)
     now = uow.now()
-    batch = LotteryCardBatch(campaign_id=campaign.id, label=(label or "").strip() or None, count=count,
-                             weight=weight, created_at=now, created_by=uow.actor)
+    batch = LotteryCardBatch(
+        campaign_id=campaign.id,
+        label=(label or "").strip() or None,
+        count=count,
+        weight=weight,
+        created_at=now,
+        created_by=uow.actor,
+    )
     uow.session.add(batch)
     uow.session.flush()
     from sqlalchemy import insert
 
-    rows = [{"batch_id": batch.id, "campaign_id": campaign.id, "code_sha256": code_hash(c), "hint": c[-4:]}
-            for c in ordered]
+    rows = [
+        {
+            "batch_id": batch.id,
+            "campaign_id": campaign.id,
+            "code_sha256": code_hash(c),
+            "hint": c[-4:],
+        }
+        for c in ordered
+    ]
     for start in range(0, len(rows), 5000):
-        uow.session.execute(insert(LotteryCard), rows[start:start + 5000])
-    uow.audit("generate_cards", "lottery_campaign", campaign.id, {"batch": batch.id, "count": count,
-                                                                   "weight": weight})
+        uow.session.execute(insert(LotteryCard), rows[start : start + 5000])
+    uow.audit(
+        "generate_cards",
+        "lottery_campaign",
+        campaign.id,
+        {"batch": batch.id, "count": count, "weight": weight},
+    )
     return batch, [display(c) for c in ordered]
 
 
 def find_card(uow, campaign: LotteryCampaign, raw_code: str) -> LotteryCard:
     """The card of a typed code, locked; refuses unknown codes, other campaigns' cards and used cards."""
     code = normalize_code(raw_code)
-    card = uow.session.scalar(select(LotteryCard).where(LotteryCard.code_sha256 == code_hash(code))
-                              .with_for_update())
+    card = uow.session.scalar(
+        select(LotteryCard).where(LotteryCard.code_sha256 == code_hash(code)).with_for_update()
+    )
     if card is None:
-        raise ValidationError(f"card code {display(code)} is not a valid lottery card", field="code")
+        raise ValidationError(
+            f"card code {display(code)} is not a valid lottery card", field="code"
+        )
     if card.campaign_id != campaign.id:
         other = uow.session.get(LotteryCampaign, card.campaign_id)
-        raise ValidationError(f"card code {display(code)} belongs to campaign {other.name!r}, not {campaign.name!r}",
-                              field="code")
+        raise ValidationError(
+            f"card code {display(code)} belongs to campaign {other.name!r}, not {campaign.name!r}",
+            field="code",
+        )
     if card.redeemed_at is not None:
         from crmcore.api import format_datetime
 
-        raise Conflict(f"card code …{card.hint} was already redeemed on "
-                       f"{format_datetime(card.redeemed_at, uow.app.calendar, tz=uow.app.timezone)}"
-                       f" (customer {card.customer_id})", field="code")
+        raise Conflict(
+            f"card code …{card.hint} was already redeemed on "
+            f"{format_datetime(card.redeemed_at, uow.app.calendar, tz=uow.app.timezone)}"
+            f" (customer {card.customer_id})",
+            field="code",
+        )
     return card
 
 
 def batches(uow, campaign: LotteryCampaign) -> list[dict[str, Any]]:
-    redeemed = dict(uow.session.execute(
-        select(LotteryCard.batch_id, func.count(LotteryCard.id))
-        .where(LotteryCard.campaign_id == campaign.id, LotteryCard.redeemed_at.is_not(None))
-        .group_by(LotteryCard.batch_id)).all())
-    rows = uow.session.scalars(select(LotteryCardBatch).where(LotteryCardBatch.campaign_id == campaign.id)
-                               .order_by(LotteryCardBatch.id))
-    return [{"batch": b.id, "label": b.label, "cards": b.count, "weight": b.weight,
-             "redeemed": int(redeemed.get(b.id, 0)), "created_at": b.created_at.isoformat(),
-             "created_by": b.created_by} for b in rows]
+    redeemed = dict(
+        uow.session.execute(
+            select(LotteryCard.batch_id, func.count(LotteryCard.id))
+            .where(LotteryCard.campaign_id == campaign.id, LotteryCard.redeemed_at.is_not(None))
+            .group_by(LotteryCard.batch_id)
+        ).all()
+    )
+    rows = uow.session.scalars(
+        select(LotteryCardBatch)
+        .where(LotteryCardBatch.campaign_id == campaign.id)
+        .order_by(LotteryCardBatch.id)
+    )
+    return [
+        {
+            "batch": b.id,
+            "label": b.label,
+            "cards": b.count,
+            "weight": b.weight,
+            "redeemed": int(redeemed.get(b.id, 0)),
+            "created_at": b.created_at.isoformat(),
+            "created_by": b.created_by,
+        }
+        for b in rows
+    ]

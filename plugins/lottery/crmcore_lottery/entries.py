@@ -1,5 +1,6 @@
 """Entries: from purchases (per purchase and per amount spent, net of refunds), bought with loyalty points,
 and from redeemed lottery cards. Every source event gives entries at most once (a unique key per campaign)."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,8 +22,11 @@ def _when(uow, moment: datetime) -> str:
 
 def require_open(uow, campaign: LotteryCampaign) -> None:
     if campaign.status != "open":
-        raise Conflict(f"entries of campaign {campaign.name!r} closed on {_when(uow, campaign.closed_at)}; "
-                       "its entry list is frozen", field="campaign")
+        raise Conflict(
+            f"entries of campaign {campaign.name!r} closed on {_when(uow, campaign.closed_at)}; "
+            "its entry list is frozen",
+            field="campaign",
+        )
 
 
 def require_open_now(uow, campaign: LotteryCampaign) -> datetime:
@@ -30,29 +34,54 @@ def require_open_now(uow, campaign: LotteryCampaign) -> datetime:
     require_open(uow, campaign)
     now = uow.now()
     if now < campaign.entry_start:
-        raise ValidationError(f"entries of campaign {campaign.name!r} open on {_when(uow, campaign.entry_start)}",
-                              field="campaign")
+        raise ValidationError(
+            f"entries of campaign {campaign.name!r} open on {_when(uow, campaign.entry_start)}",
+            field="campaign",
+        )
     if now >= campaign.entry_end:
-        raise Conflict(f"entries of campaign {campaign.name!r} ended on {_when(uow, campaign.entry_end)}",
-                       field="campaign")
+        raise Conflict(
+            f"entries of campaign {campaign.name!r} ended on {_when(uow, campaign.entry_end)}",
+            field="campaign",
+        )
     return now
 
 
 def _active_customer(customer: Customer) -> None:
     if not customer.active:
-        raise Conflict(f"customer {customer.id} is {'merged' if customer.merged_into_id else 'forgotten'}",
-                       field="customer")
+        raise Conflict(
+            f"customer {customer.id} is {'merged' if customer.merged_into_id else 'forgotten'}",
+            field="customer",
+        )
 
 
 def _existing(uow, campaign_id: int, key: str) -> LotteryEntry | None:
-    return uow.session.scalar(select(LotteryEntry).where(LotteryEntry.campaign_id == campaign_id,
-                                                         LotteryEntry.key == key))
+    return uow.session.scalar(
+        select(LotteryEntry).where(LotteryEntry.campaign_id == campaign_id, LotteryEntry.key == key)
+    )
 
 
-def _add(uow, campaign: LotteryCampaign, customer_id: int, *, source: str, weight: int, key: str,
-         occurred_at: datetime, **extra: Any) -> LotteryEntry:
-    entry = LotteryEntry(campaign_id=campaign.id, customer_id=customer_id, source=source, weight=weight, key=key,
-                         occurred_at=occurred_at, created_at=uow.now(), details=extra.pop("details", {}), **extra)
+def _add(
+    uow,
+    campaign: LotteryCampaign,
+    customer_id: int,
+    *,
+    source: str,
+    weight: int,
+    key: str,
+    occurred_at: datetime,
+    **extra: Any,
+) -> LotteryEntry:
+    entry = LotteryEntry(
+        campaign_id=campaign.id,
+        customer_id=customer_id,
+        source=source,
+        weight=weight,
+        key=key,
+        occurred_at=occurred_at,
+        created_at=uow.now(),
+        details=extra.pop("details", {}),
+        **extra,
+    )
     uow.session.add(entry)
     uow.session.flush()
     codes_of(uow, [customer_id])
@@ -60,8 +89,9 @@ def _add(uow, campaign: LotteryCampaign, customer_id: int, *, source: str, weigh
 
 
 # -- purchases ----------------------------------------------------------------------------------------------
-def purchase_weight(campaign: LotteryCampaign, amount_minor: int | None, currency: str | None,
-                    refunded: int = 0) -> int:
+def purchase_weight(
+    campaign: LotteryCampaign, amount_minor: int | None, currency: str | None, refunded: int = 0
+) -> int:
     """Entries a purchase of ``amount_minor`` earns, as the README's formula says:
     ``per_purchase`` plus one per ``per_amount`` of its net amount (``amount - refunded``),
     per-amount only in the campaign's currency. A $0 purchase earns the per-purchase entries; a
@@ -81,17 +111,29 @@ def _open_campaigns(uow) -> list[LotteryCampaign]:
     if cached is None:
         # FOR SHARE (PostgreSQL): a close running at the same time waits for this transaction, and this one
         # waits for a close already under way and then no longer sees the campaign as open
-        cached = list(uow.session.scalars(select(LotteryCampaign).where(
-            LotteryCampaign.status == "open",
-            (LotteryCampaign.per_purchase > 0) | LotteryCampaign.per_amount.is_not(None))
-            .with_for_update(read=True)))
+        cached = list(
+            uow.session.scalars(
+                select(LotteryCampaign)
+                .where(
+                    LotteryCampaign.status == "open",
+                    (LotteryCampaign.per_purchase > 0) | LotteryCampaign.per_amount.is_not(None),
+                )
+                .with_for_update(read=True)
+            )
+        )
         uow.cache["lottery.open"] = cached
     return cached
 
 
 def _refunded(uow, purchase_id: int) -> int:
-    return int(uow.session.scalar(select(func.coalesce(func.sum(Interaction.amount_minor), 0)).where(
-        Interaction.kind == "refund", Interaction.related_id == purchase_id)) or 0)
+    return int(
+        uow.session.scalar(
+            select(func.coalesce(func.sum(Interaction.amount_minor), 0)).where(
+                Interaction.kind == "refund", Interaction.related_id == purchase_id
+            )
+        )
+        or 0
+    )
 
 
 PENDING = "lottery.pending"
@@ -108,11 +150,22 @@ def on_purchase(uow, interaction: Interaction) -> None:
             continue
         weight = purchase_weight(campaign, interaction.amount_minor, interaction.currency)
         if weight > 0:  # a new interaction id: no entry can have its key yet
-            _pending(uow).append({
-                "campaign_id": campaign.id, "customer_id": interaction.customer_id, "source": "purchase",
-                "weight": weight, "key": f"purchase:{interaction.id}", "interaction_id": interaction.id,
-                "occurred_at": interaction.occurred_at, "created_at": uow.now(),
-                "details": {"amount": str(interaction.amount_minor or 0), "currency": interaction.currency}})
+            _pending(uow).append(
+                {
+                    "campaign_id": campaign.id,
+                    "customer_id": interaction.customer_id,
+                    "source": "purchase",
+                    "weight": weight,
+                    "key": f"purchase:{interaction.id}",
+                    "interaction_id": interaction.id,
+                    "occurred_at": interaction.occurred_at,
+                    "created_at": uow.now(),
+                    "details": {
+                        "amount": str(interaction.amount_minor or 0),
+                        "currency": interaction.currency,
+                    },
+                }
+            )
 
 
 def _pending(uow) -> list[dict[str, Any]]:
@@ -131,7 +184,7 @@ def drain(uow) -> None:
     if pending:
         rows, pending[:] = list(pending), []
         for start in range(0, len(rows), 2000):
-            uow.session.execute(insert(LotteryEntry), rows[start:start + 2000])
+            uow.session.execute(insert(LotteryEntry), rows[start : start + 2000])
         codes_of(uow, {r["customer_id"] for r in rows})
 
 
@@ -140,8 +193,16 @@ def on_refund(uow, refund: Interaction) -> None:
     if refund.related_id is None:
         return
     drain(uow)
-    entries = list(uow.session.scalars(select(LotteryEntry).join(LotteryCampaign).where(
-        LotteryEntry.key == f"purchase:{refund.related_id}", LotteryCampaign.status == "open")))
+    entries = list(
+        uow.session.scalars(
+            select(LotteryEntry)
+            .join(LotteryCampaign)
+            .where(
+                LotteryEntry.key == f"purchase:{refund.related_id}",
+                LotteryCampaign.status == "open",
+            )
+        )
+    )
     if not entries:
         return
     purchase = uow.session.get(Interaction, refund.related_id)
@@ -152,8 +213,11 @@ def on_refund(uow, refund: Interaction) -> None:
         new_weight = purchase_weight(campaign, purchase.amount_minor, purchase.currency, refunded)
         if new_weight != entry.weight:
             details = dict(entry.details or {})
-            entry.details = {**details, "net_amount": str(net),
-                             "before_refunds": details.get("before_refunds", entry.weight)}
+            entry.details = {
+                **details,
+                "net_amount": str(net),
+                "before_refunds": details.get("before_refunds", entry.weight),
+            }
             entry.weight = new_weight
 
 
@@ -164,22 +228,43 @@ def collect_purchases(uow, campaign: LotteryCampaign) -> dict[str, int]:
     require_open(uow, campaign)
     drain(uow)
     if not (campaign.per_purchase or campaign.per_amount):
-        raise ValidationError(f"campaign {campaign.name!r} gives no entries for purchases", field="campaign")
+        raise ValidationError(
+            f"campaign {campaign.name!r} gives no entries for purchases", field="campaign"
+        )
     session = uow.session
-    existing = set(session.scalars(select(LotteryEntry.key).where(LotteryEntry.campaign_id == campaign.id,
-                                                                   LotteryEntry.source == "purchase")))
-    refunds = (select(Interaction.related_id, func.sum(Interaction.amount_minor).label("refunded"))
-               .where(Interaction.kind == "refund", Interaction.related_id.is_not(None))
-               .group_by(Interaction.related_id).subquery())
+    existing = set(
+        session.scalars(
+            select(LotteryEntry.key).where(
+                LotteryEntry.campaign_id == campaign.id, LotteryEntry.source == "purchase"
+            )
+        )
+    )
+    refunds = (
+        select(Interaction.related_id, func.sum(Interaction.amount_minor).label("refunded"))
+        .where(Interaction.kind == "refund", Interaction.related_id.is_not(None))
+        .group_by(Interaction.related_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(Interaction.id, Interaction.customer_id, Interaction.amount_minor, Interaction.currency,
-               Interaction.occurred_at, refunds.c.refunded)
+        select(
+            Interaction.id,
+            Interaction.customer_id,
+            Interaction.amount_minor,
+            Interaction.currency,
+            Interaction.occurred_at,
+            refunds.c.refunded,
+        )
         .join(Customer, Customer.id == Interaction.customer_id)
         .outerjoin(refunds, refunds.c.related_id == Interaction.id)
-        .where(Interaction.kind == "purchase", Interaction.occurred_at >= campaign.entry_start,
-               Interaction.occurred_at < campaign.entry_end, Customer.merged_into_id.is_(None),
-               Customer.forgotten_at.is_(None))
-        .order_by(Interaction.occurred_at, Interaction.id))
+        .where(
+            Interaction.kind == "purchase",
+            Interaction.occurred_at >= campaign.entry_start,
+            Interaction.occurred_at < campaign.entry_end,
+            Customer.merged_into_id.is_(None),
+            Customer.forgotten_at.is_(None),
+        )
+        .order_by(Interaction.occurred_at, Interaction.id)
+    )
     now = uow.now()
     new, purchases, skipped = [], 0, 0
     for iid, cid, amount, currency, occurred, refunded in rows:
@@ -195,31 +280,58 @@ def collect_purchases(uow, campaign: LotteryCampaign) -> dict[str, int]:
         details = {"amount": str(amount or 0), "currency": currency}
         if refunded:
             details["net_amount"] = str(net)
-        new.append({"campaign_id": campaign.id, "customer_id": cid, "source": "purchase", "weight": weight,
-                    "key": key, "interaction_id": iid, "occurred_at": occurred, "created_at": now,
-                    "details": details})
+        new.append(
+            {
+                "campaign_id": campaign.id,
+                "customer_id": cid,
+                "source": "purchase",
+                "weight": weight,
+                "key": key,
+                "interaction_id": iid,
+                "occurred_at": occurred,
+                "created_at": now,
+                "details": details,
+            }
+        )
     for start in range(0, len(new), 2000):
-        session.execute(insert(LotteryEntry), new[start:start + 2000])
+        session.execute(insert(LotteryEntry), new[start : start + 2000])
     codes_of(uow, {r["customer_id"] for r in new})
-    uow.audit("collect_purchases", "lottery_campaign", campaign.id, {"purchases": purchases, "new": len(new)})
-    return {"purchases": purchases, "new_entries": len(new), "entries": sum(r["weight"] for r in new),
-            "already_entered": purchases - len(new) - skipped, "earned_nothing": skipped}
+    uow.audit(
+        "collect_purchases",
+        "lottery_campaign",
+        campaign.id,
+        {"purchases": purchases, "new": len(new)},
+    )
+    return {
+        "purchases": purchases,
+        "new_entries": len(new),
+        "entries": sum(r["weight"] for r in new),
+        "already_entered": purchases - len(new) - skipped,
+        "earned_nothing": skipped,
+    }
 
 
 # -- points -------------------------------------------------------------------------------------------------
-def buy_with_points(uow, campaign: LotteryCampaign, customer: Customer, count: int, *,
-                    key: str | None = None) -> LotteryEntry:
+def buy_with_points(
+    uow, campaign: LotteryCampaign, customer: Customer, count: int, *, key: str | None = None
+) -> LotteryEntry:
     """Spend ``count × points_per_entry`` loyalty points for ``count`` entries.
 
     ``key`` makes a retry safe: the same key returns the entry bought the first time and spends nothing more.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError(f"the number of entries is a positive whole number, not {count!r}", field="entries")
+        raise ValidationError(
+            f"the number of entries is a positive whole number, not {count!r}", field="entries"
+        )
     if not campaign.points_per_entry:
-        raise ValidationError(f"campaign {campaign.name!r} does not sell entries for points", field="points")
+        raise ValidationError(
+            f"campaign {campaign.name!r} does not sell entries for points", field="points"
+        )
     if not uow.has_plugin("loyalty"):
-        raise ValidationError("entries bought with points need the loyalty plugin, which is not enabled",
-                              field="points")
+        raise ValidationError(
+            "entries bought with points need the loyalty plugin, which is not enabled",
+            field="points",
+        )
     _active_customer(customer)
     entry_key = f"points:{key or uuid.uuid4().hex}"
     if len(entry_key) > 200:
@@ -227,19 +339,37 @@ def buy_with_points(uow, campaign: LotteryCampaign, customer: Customer, count: i
     repeated = _existing(uow, campaign.id, entry_key)
     if repeated is not None:
         if repeated.customer_id != customer.id or repeated.weight != count:
-            raise Conflict(f"the key {key!r} was already used for {repeated.weight} entries of customer "
-                           f"{repeated.customer_id}", field="key")
+            raise Conflict(
+                f"the key {key!r} was already used for {repeated.weight} entries of customer "
+                f"{repeated.customer_id}",
+                field="key",
+            )
         return repeated
     now = require_open_now(uow, campaign)
     from crmcore_loyalty import api as loyalty  # optional dependency: imported only on this path
 
     points = count * campaign.points_per_entry
-    spent = loyalty.debit(uow, customer.id, points, kind="lottery",
-                          reason=f"{count} entries in lottery {campaign.name}",
-                          key=f"lottery:{campaign.id}:{entry_key}", ref=f"lottery:{campaign.name}",
-                          details={"campaign": campaign.name, "entries": count})
-    return _add(uow, campaign, customer.id, source="points", weight=count, key=entry_key, occurred_at=now,
-                loyalty_entry_id=spent.id, details={"points": points})
+    spent = loyalty.debit(
+        uow,
+        customer.id,
+        points,
+        kind="lottery",
+        reason=f"{count} entries in lottery {campaign.name}",
+        key=f"lottery:{campaign.id}:{entry_key}",
+        ref=f"lottery:{campaign.name}",
+        details={"campaign": campaign.name, "entries": count},
+    )
+    return _add(
+        uow,
+        campaign,
+        customer.id,
+        source="points",
+        weight=count,
+        key=entry_key,
+        occurred_at=now,
+        loyalty_entry_id=spent.id,
+        details={"points": points},
+    )
 
 
 # -- cards --------------------------------------------------------------------------------------------------
@@ -252,8 +382,17 @@ def redeem_card(uow, campaign: LotteryCampaign, customer: Customer, code: str) -
     now = require_open_now(uow, campaign)
     card = find_card(uow, campaign, code)
     batch = uow.session.get(LotteryCardBatch, card.batch_id)
-    entry = _add(uow, campaign, customer.id, source="card", weight=batch.weight, key=f"card:{card.id}",
-                 occurred_at=now, card_id=card.id, details={"card": f"…{card.hint}", "batch": batch.id})
+    entry = _add(
+        uow,
+        campaign,
+        customer.id,
+        source="card",
+        weight=batch.weight,
+        key=f"card:{card.id}",
+        occurred_at=now,
+        card_id=card.id,
+        details={"card": f"…{card.hint}", "batch": batch.id},
+    )
     card.redeemed_at = now
     card.customer_id = customer.id
     card.entry_id = entry.id
@@ -261,12 +400,16 @@ def redeem_card(uow, campaign: LotteryCampaign, customer: Customer, code: str) -
 
 
 # -- reading ------------------------------------------------------------------------------------------------
-def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None = None) -> list[dict[str, Any]]:
+def participant_totals(
+    uow, campaign: LotteryCampaign, customer_id: int | None = None
+) -> list[dict[str, Any]]:
     """Entries per customer (by source), most entries first."""
     drain(uow)
-    q = (select(LotteryEntry.customer_id, LotteryEntry.source, func.sum(LotteryEntry.weight))
-         .where(LotteryEntry.campaign_id == campaign.id, LotteryEntry.weight > 0)
-         .group_by(LotteryEntry.customer_id, LotteryEntry.source))
+    q = (
+        select(LotteryEntry.customer_id, LotteryEntry.source, func.sum(LotteryEntry.weight))
+        .where(LotteryEntry.campaign_id == campaign.id, LotteryEntry.weight > 0)
+        .group_by(LotteryEntry.customer_id, LotteryEntry.source)
+    )
     if customer_id is not None:
         q = q.where(LotteryEntry.customer_id == customer_id)
     people: dict[int, dict[str, Any]] = {}
@@ -274,8 +417,15 @@ def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None =
         row = people.setdefault(cid, {"customer_id": cid, "entries": 0, "by_source": {}})
         row["entries"] += int(weight)
         row["by_source"][source] = int(weight)
-    names = dict(uow.session.execute(select(Customer.id, Customer.display_name)
-                                     .where(Customer.id.in_(list(people)))).all()) if people else {}
+    names = (
+        dict(
+            uow.session.execute(
+                select(Customer.id, Customer.display_name).where(Customer.id.in_(list(people)))
+            ).all()
+        )
+        if people
+        else {}
+    )
     codes = codes_of(uow, list(people), create=False) if people else {}
     for cid, row in people.items():
         row["name"] = names.get(cid)
@@ -284,6 +434,13 @@ def participant_totals(uow, campaign: LotteryCampaign, customer_id: int | None =
 
 
 def entry_to_dict(entry: LotteryEntry) -> dict[str, Any]:
-    return {"id": entry.id, "campaign_id": entry.campaign_id, "customer_id": entry.customer_id,
-            "source": entry.source, "entries": entry.weight, "key": entry.key,
-            "occurred_at": entry.occurred_at.isoformat(), "details": entry.details or {}}
+    return {
+        "id": entry.id,
+        "campaign_id": entry.campaign_id,
+        "customer_id": entry.customer_id,
+        "source": entry.source,
+        "entries": entry.weight,
+        "key": entry.key,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "details": entry.details or {},
+    }

@@ -1,4 +1,5 @@
 """Hook implementations of the lottery plugin: purchase entries, merges, registries, profile, demo."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl

@@ -3,6 +3,7 @@
 Closing a campaign writes the outbox-only event ``lottery_entries_frozen`` (see ``OUTBOX_EVENTS``):
 publish its payload to members before the draw.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec

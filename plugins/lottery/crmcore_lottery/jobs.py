@@ -1,4 +1,5 @@
 """Scheduled jobs (``crm jobs run``): freeze campaigns whose entry window ended; draw those whose time came."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,9 +16,12 @@ def close_due(uow, now: datetime) -> dict:
     from .freeze import close_campaign
 
     closed, waiting = [], []
-    for campaign in uow.session.scalars(select(LotteryCampaign).where(
-            LotteryCampaign.status == "open", LotteryCampaign.entry_end <= now)
-            .order_by(LotteryCampaign.id).with_for_update()):
+    for campaign in uow.session.scalars(
+        select(LotteryCampaign)
+        .where(LotteryCampaign.status == "open", LotteryCampaign.entry_end <= now)
+        .order_by(LotteryCampaign.id)
+        .with_for_update()
+    ):
         if not campaign.prizes:  # closing would be refused: say so and let the others close
             waiting.append(f"{campaign.name}: no prizes yet")
             continue
@@ -32,9 +36,16 @@ def draw_due(uow, now: datetime) -> dict:
     from .drawing import draw_campaign, earliest_draw
 
     drawn, waiting = [], []
-    for campaign in uow.session.scalars(select(LotteryCampaign).where(
-            LotteryCampaign.status == "closed", LotteryCampaign.draw_at <= now, LotteryCampaign.seed.is_not(None))
-            .order_by(LotteryCampaign.id).with_for_update()):
+    for campaign in uow.session.scalars(
+        select(LotteryCampaign)
+        .where(
+            LotteryCampaign.status == "closed",
+            LotteryCampaign.draw_at <= now,
+            LotteryCampaign.seed.is_not(None),
+        )
+        .order_by(LotteryCampaign.id)
+        .with_for_update()
+    ):
         if now < earliest_draw(uow, campaign):  # the minimum gap after closing has not passed
             when = earliest_draw(uow, campaign).isoformat()
             waiting.append(f"{campaign.name}: not before {when}")
@@ -45,6 +56,14 @@ def draw_due(uow, now: datetime) -> dict:
 
 
 JOBS = [
-    Job("lottery.close_due", "Freeze the entry lists of campaigns whose entry window has ended.", close_due),
-    Job("lottery.draw_due", "Draw closed campaigns whose draw time has come (seed kept by the CRM).", draw_due),
+    Job(
+        "lottery.close_due",
+        "Freeze the entry lists of campaigns whose entry window has ended.",
+        close_due,
+    ),
+    Job(
+        "lottery.draw_due",
+        "Draw closed campaigns whose draw time has come (seed kept by the CRM).",
+        draw_due,
+    ),
 ]

@@ -1,5 +1,6 @@
 """The lottery plugin's tables: campaigns and their prizes, entries, lottery cards, the frozen entry list and
 the winners. Every table is named ``lottery_…``; amounts are integers of the minor unit, weights are ints."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -77,7 +78,9 @@ class LotteryCampaign(Base):
     #: their card and messages) or ``customer`` (the internal id: campaigns created before codes)
     participants_by: Mapped[str] = mapped_column(String(16), default="code")
 
-    prizes: Mapped[list["LotteryPrize"]] = relationship(back_populates="campaign", order_by="LotteryPrize.rank")
+    prizes: Mapped[list["LotteryPrize"]] = relationship(
+        back_populates="campaign", order_by="LotteryPrize.rank"
+    )
 
 
 class LotteryPrize(Base):
@@ -123,8 +126,10 @@ class LotteryEntry(Base):
     created_at: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
-    __table_args__ = (UniqueConstraint("campaign_id", "key"),
-                      Index("ix_lottery_entries_campaign_customer", "campaign_id", "customer_id"))
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "key"),
+        Index("ix_lottery_entries_campaign_customer", "campaign_id", "customer_id"),
+    )
 
 
 class LotteryCardBatch(Base):

@@ -76,8 +76,11 @@ def customer_section(uow, customer) -> ui.Panel | None:
         ],
     }
     items: list = [
-        ui.Stat(L("Lottery code", "کد قرعه‌کشی"), L(format_code(code), format_code(code, True)),
-                hint=L("in every published entry list", "در فهرست منتشرشده شانس‌ها")),
+        ui.Stat(
+            L("Lottery code", "کد قرعه‌کشی"),
+            L(format_code(code), format_code(code, True)),
+            hint=L("in every published entry list", "در فهرست منتشرشده شانس‌ها"),
+        ),
         ui.Table(
             columns=[
                 ui.Column("campaign", L("Campaign", "قرعه‌کشی")),
@@ -93,7 +96,7 @@ def customer_section(uow, customer) -> ui.Panel | None:
                 for name, title, title_fa, status, weight in entries
             ],
             empty=L("No entries.", "شانسی ندارد."),
-        )
+        ),
     ]
     items += [
         ui.TimelineEntry(

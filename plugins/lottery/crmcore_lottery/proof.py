@@ -23,6 +23,7 @@ the algorithm in words). Summary:
   winner's weight becomes 0; otherwise it drops by 1 (that ticket is used up). When ``T`` is 0 the remaining
   prizes are not awarded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,8 +66,14 @@ class Win(NamedTuple):
     total: int
 
     def as_dict(self) -> dict:
-        return {"slot": self.slot, "prize_rank": self.prize_rank, "position": self.position,
-                "participant": self.participant, "ticket": self.ticket, "pool": self.total}
+        return {
+            "slot": self.slot,
+            "prize_rank": self.prize_rank,
+            "position": self.position,
+            "participant": self.participant,
+            "ticket": self.ticket,
+            "pool": self.total,
+        }
 
 
 @dataclass
@@ -82,7 +89,10 @@ class Verification:
         return bool(self.checks) and all(ok for _, ok, _ in self.checks)
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "checks": [{"check": n, "ok": ok, "detail": d} for n, ok, d in self.checks]}
+        return {
+            "ok": self.ok,
+            "checks": [{"check": n, "ok": ok, "detail": d} for n, ok, d in self.checks],
+        }
 
 
 # -- hashes ------------------------------------------------------------------------------------------------
@@ -117,9 +127,15 @@ def commitment(seed: str) -> str:
 # -- the frozen document ------------------------------------------------------------------------------------
 def frozen_document(spec: DrawSpec, entries: list[FrozenEntry]) -> str:
     if not NAME.match(spec.campaign):
-        raise ProofError(f"campaign name {spec.campaign!r} cannot go in a frozen document (no spaces or ':')")
-    lines = [FORMAT, f"campaign {spec.campaign}", f"rules-sha256 {spec.rules_sha256}",
-             f"one-prize-per-person {'yes' if spec.one_prize_per_person else 'no'}"]
+        raise ProofError(
+            f"campaign name {spec.campaign!r} cannot go in a frozen document (no spaces or ':')"
+        )
+    lines = [
+        FORMAT,
+        f"campaign {spec.campaign}",
+        f"rules-sha256 {spec.rules_sha256}",
+        f"one-prize-per-person {'yes' if spec.one_prize_per_person else 'no'}",
+    ]
     lines += [f"prize {rank} {slots}" for rank, slots in spec.prizes]
     lines += [f"entry {e.position} {e.participant} {e.weight}" for e in entries]
     return "\n".join(lines) + "\n"
@@ -146,7 +162,9 @@ def parse_document(text: str) -> tuple[DrawSpec, list[FrozenEntry]]:
     if len(lines) < 4 or lines[0] != FORMAT:
         raise ProofError(f"not a frozen document (the first line must be {FORMAT!r})")
     head = {}
-    for no, (line, key) in enumerate(zip(lines[1:4], ("campaign", "rules-sha256", "one-prize-per-person")), 2):
+    for no, (line, key) in enumerate(
+        zip(lines[1:4], ("campaign", "rules-sha256", "one-prize-per-person")), 2
+    ):
         parts = line.split(" ")
         if len(parts) != 2 or parts[0] != key:
             raise ProofError(f"line {no}: expected '{key} …', found {line[:60]!r}")
@@ -160,7 +178,9 @@ def parse_document(text: str) -> tuple[DrawSpec, list[FrozenEntry]]:
         if fast:  # the common, well-formed entry line; anything else takes the slower path with its message
             position, participant, weight = int(fast[1]), int(fast[2]), int(fast[3])
             if position != len(entries) + 1:
-                raise ProofError(f"line {no}: entry position {position} out of order (expected {len(entries) + 1})")
+                raise ProofError(
+                    f"line {no}: entry position {position} out of order (expected {len(entries) + 1})"
+                )
             entries.append(FrozenEntry(position, participant, weight))
             continue
         parts = line.split(" ")
@@ -172,11 +192,19 @@ def parse_document(text: str) -> tuple[DrawSpec, list[FrozenEntry]]:
         elif parts[0] == "entry" and len(parts) == 4:
             position = _int(parts[1], no, "position", 1)
             if position != len(entries) + 1:
-                raise ProofError(f"line {no}: entry position {position} out of order (expected {len(entries) + 1})")
-            entries.append(FrozenEntry(position, _int(parts[2], no, "participant", 1), _int(parts[3], no, "weight", 1)))
+                raise ProofError(
+                    f"line {no}: entry position {position} out of order (expected {len(entries) + 1})"
+                )
+            entries.append(
+                FrozenEntry(
+                    position, _int(parts[2], no, "participant", 1), _int(parts[3], no, "weight", 1)
+                )
+            )
         else:
             raise ProofError(f"line {no}: not a prize or entry line: {line[:60]!r}")
-    spec = DrawSpec(head["campaign"], head["rules-sha256"], head["one-prize-per-person"] == "yes", tuple(prizes))
+    spec = DrawSpec(
+        head["campaign"], head["rules-sha256"], head["one-prize-per-person"] == "yes", tuple(prizes)
+    )
     if frozen_document(spec, entries) != text:
         raise ProofError("the document is not in canonical form")
     return spec, entries
@@ -190,7 +218,9 @@ def uniform_ticket(seed: str, list_sha256: str, slot: int, total: int) -> int:
     bound = SPACE - SPACE % total
     attempt = 0
     while True:
-        x = int.from_bytes(hashlib.sha256(f"{seed}:{list_sha256}:{slot}:{attempt}".encode("ascii")).digest(), "big")
+        x = int.from_bytes(
+            hashlib.sha256(f"{seed}:{list_sha256}:{slot}:{attempt}".encode("ascii")).digest(), "big"
+        )
         if x < bound:
             return x % total
         attempt += 1
@@ -259,8 +289,14 @@ def total_slots(spec: DrawSpec) -> int:
 
 
 # -- verification -------------------------------------------------------------------------------------------
-def verify(document: str, seed: str, *, list_sha256: str, seed_commitment: str,
-           winners: list[tuple[int, int, int]]) -> Verification:
+def verify(
+    document: str,
+    seed: str,
+    *,
+    list_sha256: str,
+    seed_commitment: str,
+    winners: list[tuple[int, int, int]],
+) -> Verification:
     """Check published material: the document's hash, the seed against its commitment, and the winners
     ``[(slot, prize_rank, participant), …]`` against a fresh draw."""
     result = Verification()
@@ -270,28 +306,44 @@ def verify(document: str, seed: str, *, list_sha256: str, seed_commitment: str,
         result.check("frozen list", False, str(exc))
         return result
     actual = sha256_hex(document)
-    result.check("frozen list", actual == list_sha256,
-                 f"SHA-256 of the frozen list is {actual}" + ("" if actual == list_sha256 else
-                                                             f", but {list_sha256} was published"))
+    result.check(
+        "frozen list",
+        actual == list_sha256,
+        f"SHA-256 of the frozen list is {actual}"
+        + ("" if actual == list_sha256 else f", but {list_sha256} was published"),
+    )
     try:
         seed = check_seed(seed)
         seed_ok = commitment(seed) == seed_commitment
-        result.check("seed", seed_ok, "the revealed seed matches the published commitment" if seed_ok else
-                     f"SHA-256 of the revealed seed is {commitment(seed)}, but {seed_commitment} was published")
+        result.check(
+            "seed",
+            seed_ok,
+            "the revealed seed matches the published commitment"
+            if seed_ok
+            else f"SHA-256 of the revealed seed is {commitment(seed)}, but {seed_commitment} was published",
+        )
     except ProofError as exc:
         result.check("seed", False, str(exc))
         return result
     recomputed = [(w.slot, w.prize_rank, w.participant) for w in draw(spec, entries, seed, actual)]
     claimed = [tuple(w) for w in winners]
     if recomputed == claimed:
-        result.check("winners", True, f"{len(claimed)} winners recomputed from the list and the seed")
+        result.check(
+            "winners", True, f"{len(claimed)} winners recomputed from the list and the seed"
+        )
     else:
-        diff = next((i for i, (a, b) in enumerate(zip(recomputed, claimed)) if a != b),
-                    min(len(recomputed), len(claimed)))
+        diff = next(
+            (i for i, (a, b) in enumerate(zip(recomputed, claimed)) if a != b),
+            min(len(recomputed), len(claimed)),
+        )
         got = recomputed[diff] if diff < len(recomputed) else None
         said = claimed[diff] if diff < len(claimed) else None
-        result.check("winners", False, f"draw {diff} differs: the recomputed draw gives {_win_text(got)}, "
-                                       f"the recorded winners say {_win_text(said)}")
+        result.check(
+            "winners",
+            False,
+            f"draw {diff} differs: the recomputed draw gives {_win_text(got)}, "
+            f"the recorded winners say {_win_text(said)}",
+        )
     return result
 
 

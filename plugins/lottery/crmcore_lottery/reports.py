@@ -1,4 +1,5 @@
 """Report ``lottery.campaigns``: one row per campaign whose entry window overlaps the report's range."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +10,19 @@ from crmcore.api import Report, ReportParams, ReportResult, format_datetime
 
 from .models import LotteryCampaign, LotteryEntry, LotteryPrize, LotteryWinner
 
-COLUMNS = ["campaign", "status", "entries_from", "entries_until", "draw_at", "participants", "entries",
-           "eligible", "prizes", "awarded", "list_sha256"]
+COLUMNS = [
+    "campaign",
+    "status",
+    "entries_from",
+    "entries_until",
+    "draw_at",
+    "participants",
+    "entries",
+    "eligible",
+    "prizes",
+    "awarded",
+    "list_sha256",
+]
 
 
 def campaigns_report(uow, params: ReportParams) -> ReportResult:
@@ -27,16 +39,32 @@ def campaigns_report(uow, params: ReportParams) -> ReportResult:
         q = q.where(LotteryCampaign.status == params.option("status"))
     campaigns = list(uow.session.scalars(q))
     ids = [c.id for c in campaigns]
-    entries = {cid: (int(p), int(w)) for cid, p, w in uow.session.execute(
-        select(LotteryEntry.campaign_id, func.count(func.distinct(LotteryEntry.customer_id)),
-               func.coalesce(func.sum(LotteryEntry.weight), 0))
-        .where(LotteryEntry.campaign_id.in_(ids), LotteryEntry.weight > 0).group_by(LotteryEntry.campaign_id))}
-    prizes = dict(uow.session.execute(select(LotteryPrize.campaign_id, func.sum(LotteryPrize.quantity))
-                                      .where(LotteryPrize.campaign_id.in_(ids))
-                                      .group_by(LotteryPrize.campaign_id)).all())
-    awarded = dict(uow.session.execute(select(LotteryWinner.campaign_id, func.count(LotteryWinner.id))
-                                       .where(LotteryWinner.campaign_id.in_(ids))
-                                       .group_by(LotteryWinner.campaign_id)).all())
+    entries = {
+        cid: (int(p), int(w))
+        for cid, p, w in uow.session.execute(
+            select(
+                LotteryEntry.campaign_id,
+                func.count(func.distinct(LotteryEntry.customer_id)),
+                func.coalesce(func.sum(LotteryEntry.weight), 0),
+            )
+            .where(LotteryEntry.campaign_id.in_(ids), LotteryEntry.weight > 0)
+            .group_by(LotteryEntry.campaign_id)
+        )
+    }
+    prizes = dict(
+        uow.session.execute(
+            select(LotteryPrize.campaign_id, func.sum(LotteryPrize.quantity))
+            .where(LotteryPrize.campaign_id.in_(ids))
+            .group_by(LotteryPrize.campaign_id)
+        ).all()
+    )
+    awarded = dict(
+        uow.session.execute(
+            select(LotteryWinner.campaign_id, func.count(LotteryWinner.id))
+            .where(LotteryWinner.campaign_id.in_(ids))
+            .group_by(LotteryWinner.campaign_id)
+        ).all()
+    )
     rows = []
     totals = {"campaigns": 0, "entries": 0, "prizes": 0, "awarded": 0}
     cal, tz = params.calendar, params.timezone
@@ -44,9 +72,19 @@ def campaigns_report(uow, params: ReportParams) -> ReportResult:
         people, weight = entries.get(c.id, (0, 0))
         eligible = (c.close_summary or {}).get("eligible") if c.status != "open" else None
         last_moment = c.entry_end - timedelta(seconds=1)  # the window is half-open
-        row = [c.name, c.status, format_datetime(c.entry_start, cal, tz=tz), format_datetime(last_moment, cal, tz=tz),
-               format_datetime(c.draw_at, cal, tz=tz), people, weight, eligible, int(prizes.get(c.id) or 0),
-               int(awarded.get(c.id) or 0), c.list_sha256]
+        row = [
+            c.name,
+            c.status,
+            format_datetime(c.entry_start, cal, tz=tz),
+            format_datetime(last_moment, cal, tz=tz),
+            format_datetime(c.draw_at, cal, tz=tz),
+            people,
+            weight,
+            eligible,
+            int(prizes.get(c.id) or 0),
+            int(awarded.get(c.id) or 0),
+            c.list_sha256,
+        ]
         rows.append(row)
         totals["campaigns"] += 1
         totals["entries"] += weight
@@ -55,7 +93,13 @@ def campaigns_report(uow, params: ReportParams) -> ReportResult:
     return ReportResult(COLUMNS, rows, totals)
 
 
-REPORTS = [Report("lottery.campaigns", "Lottery campaigns",
-                  "Campaigns overlapping the range: status, participants, entries, eligible members, prizes, "
-                  "awarded, published list hash (option status=open|closed|drawn).",
-                  campaigns_report, title_fa="قرعه‌کشی‌ها")]
+REPORTS = [
+    Report(
+        "lottery.campaigns",
+        "Lottery campaigns",
+        "Campaigns overlapping the range: status, participants, entries, eligible members, prizes, "
+        "awarded, published list hash (option status=open|closed|drawn).",
+        campaigns_report,
+        title_fa="قرعه‌کشی‌ها",
+    )
+]

@@ -1,4 +1,5 @@
 """Shared helpers of the lottery tests: a campaign in March 2025 (the test clock starts on 2025-03-21)."""
+
 from datetime import datetime, timedelta, timezone
 
 from crmcore_lottery.campaigns import create_campaign, get_campaign
@@ -16,10 +17,15 @@ def new_campaign(app, name="spring", **fields):
     fields.setdefault("prizes", [{"name": "Gold coin", "quantity": 1}])
     fields.setdefault("per_purchase", 1)
     with app.unit_of_work() as uow:
-        c = create_campaign(uow, name=name, title=fields.pop("title", "Spring raffle"),
-                            rules_text=fields.pop("rules_text", "Official rules: one entry per purchase."),
-                            entry_start=fields.pop("entry_start", START), entry_end=fields.pop("entry_end", END),
-                            **fields)
+        c = create_campaign(
+            uow,
+            name=name,
+            title=fields.pop("title", "Spring raffle"),
+            rules_text=fields.pop("rules_text", "Official rules: one entry per purchase."),
+            entry_start=fields.pop("entry_start", START),
+            entry_end=fields.pop("entry_end", END),
+            **fields,
+        )
         return c.id
 
 
@@ -46,7 +52,9 @@ def weights(app, name="spring"):
     from crmcore_lottery.entries import participant_totals
 
     with app.unit_of_work(readonly=True) as uow:
-        return {r["customer_id"]: r["entries"] for r in participant_totals(uow, get_campaign(uow, name))}
+        return {
+            r["customer_id"]: r["entries"] for r in participant_totals(uow, get_campaign(uow, name))
+        }
 
 
 def codes(app):

@@ -1,4 +1,5 @@
 """``crm lottery …`` end to end: create with a Jalali period, cards, enter, close, draw, verify, export."""
+
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -14,9 +15,28 @@ UTC = timezone.utc
 
 
 def create(crm_cli, *extra, name="nowruz"):
-    return crm_cli("lottery", "create", name, "--title", "Nowruz raffle", "--title-fa", "قرعه‌کشی نوروز",
-                   "--rules", "قوانین رسمی: هر خرید یک شانس.", "--period", "1404-01", "--per-purchase", "1",
-                   "--per-amount", "۱٬۰۰۰٬۰۰۰", "--prize", "سکه طلا=1", "--prize", "Gift card=3/2", *extra)
+    return crm_cli(
+        "lottery",
+        "create",
+        name,
+        "--title",
+        "Nowruz raffle",
+        "--title-fa",
+        "قرعه‌کشی نوروز",
+        "--rules",
+        "قوانین رسمی: هر خرید یک شانس.",
+        "--period",
+        "1404-01",
+        "--per-purchase",
+        "1",
+        "--per-amount",
+        "۱٬۰۰۰٬۰۰۰",
+        "--prize",
+        "سکه طلا=1",
+        "--prize",
+        "Gift card=3/2",
+        *extra,
+    )
 
 
 def test_create_with_a_jalali_period_and_show(crm_cli):
@@ -26,10 +46,17 @@ def test_create_with_a_jalali_period_and_show(crm_cli):
     assert data["entry_start_utc"] == "2025-03-20T20:30:00+00:00"  # 1404-01-01 00:00 Tehran
     assert data["entry_end_utc"] == "2025-04-20T20:30:00+00:00"  # 1404-02-01 00:00 Tehran
     assert data["earning"]["per_amount"] == "1000000"
-    assert [(p["name"], p["quantity"], p["stock"]) for p in data["prizes"]] == [("سکه طلا", 1, 1), ("Gift card", 3, 2)]
-    assert data["rules_sha256"] == hashlib.sha256("قوانین رسمی: هر خرید یک شانس.".encode()).hexdigest()
+    assert [(p["name"], p["quantity"], p["stock"]) for p in data["prizes"]] == [
+        ("سکه طلا", 1, 1),
+        ("Gift card", 3, 2),
+    ]
+    assert (
+        data["rules_sha256"] == hashlib.sha256("قوانین رسمی: هر خرید یک شانس.".encode()).hexdigest()
+    )
     shown = crm_cli("--calendar", "jalali", "lottery", "show", "nowruz", "--json").json()
-    assert shown["entries_from"] == "1404-01-01 00:00" and shown["entries_until"] == "1404-01-31 23:59"
+    assert (
+        shown["entries_from"] == "1404-01-01 00:00" and shown["entries_until"] == "1404-01-31 23:59"
+    )
     text = crm_cli("lottery", "show", "nowruz", "--rules")
     assert "قوانین رسمی" in text.stdout and "prize 2: Gift card × 3 (stock 2" in text.stdout
     listed = crm_cli("lottery", "campaigns", "--json").json()
@@ -46,12 +73,26 @@ def test_bad_campaign_input_is_one_clear_line_and_nothing_is_stored(crm_cli, crm
         (["--points-per-entry", "100"], "need the loyalty plugin"),
     ]
     for extra, message in cases:
-        out = crm_cli("lottery", "create", "x", "--title", "X", "--rules", "r", "--period", "1404-01",
-                      "--prize", "Coin=1", *extra)
+        out = crm_cli(
+            "lottery",
+            "create",
+            "x",
+            "--title",
+            "X",
+            "--rules",
+            "r",
+            "--period",
+            "1404-01",
+            "--prize",
+            "Coin=1",
+            *extra,
+        )
         assert out.exit_code == 1 and message in out.stderr, (extra, out)
     out = crm_cli("lottery", "create", "x", "--title", "X", "--period", "1404-01")
     assert out.exit_code == 1 and "rules text is required" in out.stderr
-    out = crm_cli("lottery", "create", "has space", "--title", "X", "--rules", "r", "--period", "1404")
+    out = crm_cli(
+        "lottery", "create", "has space", "--title", "X", "--rules", "r", "--period", "1404"
+    )
     assert out.exit_code == 1 and "no spaces" in out.stderr
     assert count(crm_app, LotteryCampaign) == 0
     assert create(crm_cli).exit_code == 0
@@ -66,10 +107,24 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     assert create(crm_cli).exit_code == 0
     people = [make_customer(crm_app, f"مشتری {i}", phones=[f"0912000000{i}"]) for i in range(5)]
     for i, cid in enumerate(people):
-        record_purchase(crm_app, cid, str(1_000_000 * (i + 1)), at=datetime(2025, 3, 21, 8, tzinfo=UTC))
+        record_purchase(
+            crm_app, cid, str(1_000_000 * (i + 1)), at=datetime(2025, 3, 21, 8, tzinfo=UTC)
+        )
     codes_file = tmp_path / "codes.txt"
-    out = crm_cli("lottery", "cards", "generate", "nowruz", "--count", "20", "--weight", "3", "--label", "زعفران",
-                  "--out", str(codes_file))
+    out = crm_cli(
+        "lottery",
+        "cards",
+        "generate",
+        "nowruz",
+        "--count",
+        "20",
+        "--weight",
+        "3",
+        "--label",
+        "زعفران",
+        "--out",
+        str(codes_file),
+    )
     assert out.exit_code == 0 and "20 codes written" in out.stdout
     codes = codes_file.read_text().split()
     assert len(codes) == 20
@@ -80,14 +135,25 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     assert used.exit_code == 1 and "already redeemed" in used.stderr
     assert crm_cli("lottery", "cards", "list", "nowruz", "--json").json()[0]["redeemed"] == 1
     purchases = crm_cli("lottery", "enter", "nowruz", "--purchases", "--json").json()
-    assert purchases["new_entries"] == 0 and purchases["already_entered"] == 5  # the hook already entered them
+    assert (
+        purchases["new_entries"] == 0 and purchases["already_entered"] == 5
+    )  # the hook already entered them
     table = crm_cli("lottery", "entries", "nowruz", "--json").json()
     codes = {r["customer_id"]: r.pop("lottery_code") for r in table}
     assert all(10_000_000 <= c <= 99_999_999 for c in codes.values())
     assert len(set(codes.values())) == 5
-    assert table[0] == {"customer_id": people[4], "entries": 6, "by_source": {"purchase": 6}, "name": "مشتری 4"}
+    assert table[0] == {
+        "customer_id": people[4],
+        "entries": 6,
+        "by_source": {"purchase": 6},
+        "name": "مشتری 4",
+    }
     assert next(r for r in table if r["customer_id"] == people[0]) == {
-        "customer_id": people[0], "entries": 5, "by_source": {"card": 3, "purchase": 2}, "name": "مشتری 0"}
+        "customer_id": people[0],
+        "entries": 5,
+        "by_source": {"card": 3, "purchase": 2},
+        "name": "مشتری 0",
+    }
     cut = crm_cli("lottery", "entries", "nowruz", "--limit", "2")
     # the cut is said in the text itself (a pipe to a file keeps it); with --json on stderr
     assert cut.stdout.splitlines()[2:] == ["showing 2 of 5; --limit 0 for all"]
@@ -108,16 +174,31 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     assert drawn.json()["awarded"] == 3  # 1 coin + 2 gift cards in stock
     winners = crm_cli("lottery", "winners", "nowruz", "--json").json()
     assert [w["prize_rank"] for w in winners] == [1, 2, 2]
-    ok = crm_cli("lottery", "verify", "nowruz", "--list-hash", published["list_sha256"],
-                 "--commitment", published["seed_commitment"])
+    ok = crm_cli(
+        "lottery",
+        "verify",
+        "nowruz",
+        "--list-hash",
+        published["list_sha256"],
+        "--commitment",
+        published["seed_commitment"],
+    )
     assert ok.exit_code == 0 and "verification of nowruz passed" in ok.stdout
 
     list_file, proof_file = tmp_path / "list.txt", tmp_path / "proof.json"
-    assert crm_cli("lottery", "export", "nowruz", "--list", str(list_file), "--proof", str(proof_file)).exit_code == 0
+    assert (
+        crm_cli(
+            "lottery", "export", "nowruz", "--list", str(list_file), "--proof", str(proof_file)
+        ).exit_code
+        == 0
+    )
     assert hashlib.sha256(list_file.read_bytes()).hexdigest() == published["list_sha256"]
     # the published list names members by the lottery code they know, never by an internal id
-    listed = {int(line.split()[2]): int(line.split()[3])
-              for line in list_file.read_text().splitlines() if line.startswith("entry ")}
+    listed = {
+        int(line.split()[2]): int(line.split()[3])
+        for line in list_file.read_text().splitlines()
+        if line.startswith("entry ")
+    }
     assert listed == {codes[r["customer_id"]]: r["entries"] for r in table}
     assert crm_cli("lottery", "verify", "--proof", str(proof_file)).exit_code == 0
 
@@ -130,7 +211,9 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
     assert bad.json()["ok"] is False
 
     with crm_app.engine.begin() as conn:
-        conn.execute(update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 1).values(weight=99))
+        conn.execute(
+            update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 1).values(weight=99)
+        )
     tampered = crm_cli("lottery", "verify", "nowruz")
     assert tampered.exit_code == 1 and "FAIL frozen list" in tampered.stdout
     assert "verification of nowruz FAILED (frozen list, winners)" in tampered.stderr
@@ -139,9 +222,12 @@ def test_the_whole_raffle_from_the_command_line(crm_cli, crm_app, tmp_path, monk
 def test_enter_needs_exactly_one_way_in(crm_cli, crm_app):
     assert create(crm_cli).exit_code == 0
     make_customer(crm_app, "سارا", phones=["09121111111"])
-    for args, message in [((), "choose one of"), (("--card", "X", "--purchases"), "choose one of"),
-                          (("--card", "ABCD"), "needs a CUSTOMER"),
-                          (("09121111111", "--points-entries", "2"), "does not sell entries for points")]:
+    for args, message in [
+        ((), "choose one of"),
+        (("--card", "X", "--purchases"), "choose one of"),
+        (("--card", "ABCD"), "needs a CUSTOMER"),
+        (("09121111111", "--points-entries", "2"), "does not sell entries for points"),
+    ]:
         out = crm_cli("lottery", "enter", "nowruz", *args)
         assert out.exit_code == 1 and message in out.stderr, (args, out)
     assert count(crm_app, LotteryEntry) == 0
@@ -159,10 +245,16 @@ def test_winners_and_proof_before_the_draw_are_refused(crm_cli, tmp_path):
 
 def test_prizes_can_be_added_until_close(crm_cli, crm_app):
     assert create(crm_cli).exit_code == 0
-    out = crm_cli("lottery", "add-prize", "nowruz", "Tablet", "--quantity", "2", "--name-fa", "تبلت")
+    out = crm_cli(
+        "lottery", "add-prize", "nowruz", "Tablet", "--quantity", "2", "--name-fa", "تبلت"
+    )
     assert out.exit_code == 0 and "prize 3: Tablet × 2" in out.stdout
     assert crm_cli("lottery", "close", "nowruz", "--early").exit_code == 0
     late = crm_cli("lottery", "add-prize", "nowruz", "Phone")
     assert late.exit_code == 1 and "its prizes are frozen" in late.stderr
     prizes = crm_cli("lottery", "show", "nowruz", "--json").json()["prizes"]
-    assert [(p["name"], p["slots"]) for p in prizes] == [("سکه طلا", 1), ("Gift card", 2), ("Tablet", 2)]
+    assert [(p["name"], p["slots"]) for p in prizes] == [
+        ("سکه طلا", 1),
+        ("Gift card", 2),
+        ("Tablet", 2),
+    ]

@@ -1,5 +1,6 @@
 """Freezing, eligibility, the draw (reproducible, partial, with an operator-kept seed), verification and
 tampering, the winners hook."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -68,10 +69,16 @@ def test_eligibility_rules_exclude_staff_segment_inactive_and_too_few_entries(cr
     out = close(crm_app)
     assert out["excluded"] == {"inactive": 1, "staff": 1, "segment": 1, "too_few_entries": 1}
     with crm_app.unit_of_work(readonly=True) as uow:
-        frozen = [(e.participant, e.weight) for e in uow.session.scalars(
-            select(LotteryFrozenEntry).order_by(LotteryFrozenEntry.position))]
-    assert sorted(zip(by_customer(crm_app, [p for p, _w in frozen]), [w for _p, w in frozen])) == \
-        [(ok[0], 2), (ok[1], 2)]
+        frozen = [
+            (e.participant, e.weight)
+            for e in uow.session.scalars(
+                select(LotteryFrozenEntry).order_by(LotteryFrozenEntry.position)
+            )
+        ]
+    assert sorted(zip(by_customer(crm_app, [p for p, _w in frozen]), [w for _p, w in frozen])) == [
+        (ok[0], 2),
+        (ok[1], 2),
+    ]
 
 
 def test_winners_of_the_last_draws_are_excluded(crm_app):
@@ -79,16 +86,26 @@ def test_winners_of_the_last_draws_are_excluded(crm_app):
     ids = members(crm_app, 4)
     close(crm_app, "first")
     won = {w["customer_id"] for w in draw(crm_app, "first")["winners"]}
-    new_campaign(crm_app, name="second", exclude_recent_winners=1, entry_start=END,
-                 entry_end=datetime(2025, 5, 1, tzinfo=UTC))
+    new_campaign(
+        crm_app,
+        name="second",
+        exclude_recent_winners=1,
+        entry_start=END,
+        entry_end=datetime(2025, 5, 1, tzinfo=UTC),
+    )
     crm_app.clock.set(datetime(2025, 4, 10, 12, tzinfo=UTC))  # the purchases below have happened
     for cid in ids:
         record_purchase(crm_app, cid, "1000", at=datetime(2025, 4, 10, tzinfo=UTC))
     out = close(crm_app, "second")
     assert out["excluded"] == {"recent_winner": 2} and out["eligible"] == 2
     with crm_app.unit_of_work(readonly=True) as uow:
-        frozen = set(uow.session.scalars(select(LotteryFrozenEntry.participant).join(LotteryCampaign)
-                                         .where(LotteryCampaign.name == "second")))
+        frozen = set(
+            uow.session.scalars(
+                select(LotteryFrozenEntry.participant)
+                .join(LotteryCampaign)
+                .where(LotteryCampaign.name == "second")
+            )
+        )
     assert set(by_customer(crm_app, frozen)) == set(ids) - won
 
 
@@ -105,9 +122,16 @@ class FakeTiers:
         def condition(op, value):
             if value not in self.LADDER:
                 raise ValidationError(f"unknown tier {value!r}", field="tier")
-            names = [t for t in self.LADDER if compare(self.LADDER.index(t), op, self.LADDER.index(value)) is True]
-            return Customer.id.in_(select(CustomerTag.customer_id)
-                                   .where(CustomerTag.tag.in_([f"tier-{t}" for t in names])))
+            names = [
+                t
+                for t in self.LADDER
+                if compare(self.LADDER.index(t), op, self.LADDER.index(value)) is True
+            ]
+            return Customer.id.in_(
+                select(CustomerTag.customer_id).where(
+                    CustomerTag.tag.in_([f"tier-{t}" for t in names])
+                )
+            )
 
         return [SearchField("tier", "fake tier", condition, ops=("=", ">=", ">", "<=", "<", "!="))]
 
@@ -115,7 +139,9 @@ class FakeTiers:
 def test_minimum_tier_uses_the_tier_search_field(crm_app_factory):
     app = crm_app_factory(plugins=["lottery"], extra_plugins=[("faketiers", FakeTiers(), None)])
     new_campaign(app, min_tier="silver")
-    gold, silver, bronze = (members(app, 1, tags=[f"tier-{t}"])[0] for t in ("gold", "silver", "bronze"))
+    gold, silver, bronze = (
+        members(app, 1, tags=[f"tier-{t}"])[0] for t in ("gold", "silver", "bronze")
+    )
     plain = members(app, 1)[0]
     out = close(app)
     assert out["excluded"] == {"tier": 2}
@@ -161,12 +187,16 @@ def test_the_draw_is_the_documented_function_of_list_and_seed(crm_app):
         c = get_campaign(uow, "spring")
         spec, entries = proof.parse_document(frozen_document(uow, c))
         stored = [(w.slot, w.prize_rank, w.participant, w.ticket) for w in winners(uow, c)]
-    again = [(w.slot, w.prize_rank, w.participant, w.ticket) for w in proof.draw(spec, entries, result["seed"],
-                                                                                 result["list_sha256"])]
+    again = [
+        (w.slot, w.prize_rank, w.participant, w.ticket)
+        for w in proof.draw(spec, entries, result["seed"], result["list_sha256"])
+    ]
     assert stored == again and len(stored) == 4 and len({s[2] for s in stored}) == 4
 
 
-def test_same_list_and_same_seed_give_the_same_winners_in_another_database(crm_app_factory, tmp_path):
+def test_same_list_and_same_seed_give_the_same_winners_in_another_database(
+    crm_app_factory, tmp_path
+):
     from crmcore.api import CRM
     from crmcore.testing import FrozenClock
 
@@ -206,11 +236,16 @@ def test_an_operator_kept_seed_must_be_given_and_must_match(crm_app):
 
 
 def test_more_prizes_than_eligible_members_draws_what_is_possible_and_says_so(crm_app):
-    new_campaign(crm_app, prizes=[{"name": "Coin", "quantity": 2}, {"name": "Card", "quantity": 3, "stock": 2}])
+    new_campaign(
+        crm_app,
+        prizes=[{"name": "Coin", "quantity": 2}, {"name": "Card", "quantity": 3, "stock": 2}],
+    )
     members(crm_app, 3)
     out = close(crm_app)
-    assert out["warnings"] == ["prize 2 (Card): 3 to award but 2 in stock; 2 will be drawn",
-                               "4 prizes to draw but only 3 eligible members: 3 prizes can be awarded"]
+    assert out["warnings"] == [
+        "prize 2 (Card): 3 to award but 2 in stock; 2 will be drawn",
+        "4 prizes to draw but only 3 eligible members: 3 prizes can be awarded",
+    ]
     result = draw(crm_app)
     assert result["awarded"] == 3 and result["prizes_to_draw"] == 4
     assert result["unawarded"] == [{"rank": 2, "name": "Card", "not_awarded": 1}]
@@ -234,10 +269,19 @@ def test_verify_passes_then_fails_when_anything_is_changed(crm_app):
     published = close(crm_app)
     assert verify(crm_app).ok  # before the draw: the list against its hash
     draw(crm_app)
-    good = verify(crm_app, list_sha256=published["list_sha256"], seed_commitment=published["seed_commitment"])
+    good = verify(
+        crm_app, list_sha256=published["list_sha256"], seed_commitment=published["seed_commitment"]
+    )
     assert good.ok, good.checks
-    assert [c[0] for c in good.checks] == ["published list hash", "published seed commitment", "announcement",
-                                           "rules", "frozen list", "seed", "winners"]
+    assert [c[0] for c in good.checks] == [
+        "published list hash",
+        "published seed commitment",
+        "announcement",
+        "rules",
+        "frozen list",
+        "seed",
+        "winners",
+    ]
 
     def tampered(statement, failing):
         with crm_app.engine.begin() as conn:
@@ -246,16 +290,23 @@ def test_verify_passes_then_fails_when_anything_is_changed(crm_app):
         assert not result.ok
         assert failing in [name for name, ok, _ in result.checks if not ok]
 
-    tampered(update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 2).values(weight=40), "frozen list")
+    tampered(
+        update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 2).values(weight=40),
+        "frozen list",
+    )
     with crm_app.engine.begin() as conn:
-        conn.execute(update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 2).values(weight=1))
+        conn.execute(
+            update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 2).values(weight=1)
+        )
     assert verify(crm_app).ok  # restored
     tampered(update(LotteryCampaign).values(seed="00" * 32), "seed")
     real_seed = next(e["payload"]["seed"] for e in outbox_events(crm_app, "lottery_winners_drawn"))
     with crm_app.engine.begin() as conn:
         conn.execute(update(LotteryCampaign).values(seed=real_seed))
     assert verify(crm_app).ok
-    tampered(update(LotteryWinner).where(LotteryWinner.slot == 0).values(participant=999), "winners")
+    tampered(
+        update(LotteryWinner).where(LotteryWinner.slot == 0).values(participant=999), "winners"
+    )
 
 
 def test_rewriting_the_list_and_its_hash_is_caught_by_the_announcement(crm_app):
@@ -263,15 +314,21 @@ def test_rewriting_the_list_and_its_hash_is_caught_by_the_announcement(crm_app):
     members(crm_app, 4)
     published = close(crm_app)
     with crm_app.engine.begin() as conn:
-        conn.execute(update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 1).values(weight=100))
+        conn.execute(
+            update(LotteryFrozenEntry).where(LotteryFrozenEntry.position == 1).values(weight=100)
+        )
     with crm_app.unit_of_work(readonly=True) as uow:
         forged = proof.sha256_hex(frozen_document(uow, get_campaign(uow, "spring")))
     with crm_app.engine.begin() as conn:
         conn.execute(update(LotteryCampaign).values(list_sha256=forged))
     result = verify(crm_app)
     assert not result.ok and [n for n, ok, _ in result.checks if not ok] == ["announcement"]
-    by_member = verify(crm_app, list_sha256=published["list_sha256"])  # a member kept the announced hash
-    assert not by_member.ok and "published list hash" in [n for n, ok, _ in by_member.checks if not ok]
+    by_member = verify(
+        crm_app, list_sha256=published["list_sha256"]
+    )  # a member kept the announced hash
+    assert not by_member.ok and "published list hash" in [
+        n for n, ok, _ in by_member.checks if not ok
+    ]
     with pytest.raises(Conflict, match="no longer matches the hash published"):
         with crm_app.engine.begin() as conn:
             conn.execute(update(LotteryCampaign).values(list_sha256=published["list_sha256"]))
@@ -305,7 +362,9 @@ def test_winners_drawn_hook_and_outbox_event(crm_app_factory):
     members(app, 3)
     close(app)
     result = draw(app)
-    assert listener.calls == [("spring", [(w["prize_rank"], w["customer_id"]) for w in result["winners"]])]
+    assert listener.calls == [
+        ("spring", [(w["prize_rank"], w["customer_id"]) for w in result["winners"]])
+    ]
     (event,) = outbox_events(app, "lottery_winners_drawn")
     assert event["payload"]["seed"] == result["seed"] and len(event["payload"]["winners"]) == 2
 

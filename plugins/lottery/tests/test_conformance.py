@@ -1,4 +1,5 @@
 """The generic plugin contract (crmcore.testing.conformance) for lottery."""
+
 from crmcore.testing.conformance import PluginConformance
 
 

@@ -1,4 +1,5 @@
 """Entries from purchases (live, imported, refunded, collected afterwards) and from lottery cards."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,8 +21,12 @@ def test_a_purchase_in_the_window_earns_per_purchase_and_per_amount_entries(crm_
     cid = make_customer(crm_app)
     record_purchase(crm_app, cid, "3500000", at=IN_WINDOW)  # 1 + 3
     record_purchase(crm_app, cid, "999999", at=IN_WINDOW)  # 1 + 0
-    record_purchase(crm_app, cid, "5000000", at=datetime(2025, 2, 28, 20, 29, tzinfo=UTC))  # before the window
-    record_purchase(crm_app, cid, "20", currency="USD", at=IN_WINDOW)  # other currency: per purchase only
+    record_purchase(
+        crm_app, cid, "5000000", at=datetime(2025, 2, 28, 20, 29, tzinfo=UTC)
+    )  # before the window
+    record_purchase(
+        crm_app, cid, "20", currency="USD", at=IN_WINDOW
+    )  # other currency: per purchase only
     assert weights(crm_app) == {cid: 4 + 1 + 1}
 
 
@@ -57,7 +62,13 @@ def test_collecting_purchases_recorded_before_the_campaign_is_idempotent(crm_app
     assert weights(crm_app) == {}
     with crm_app.unit_of_work() as uow:
         first = collect_purchases(uow, get_campaign(uow, "spring"))
-    assert first == {"purchases": 2, "new_entries": 1, "entries": 3, "already_entered": 0, "earned_nothing": 1}
+    assert first == {
+        "purchases": 2,
+        "new_entries": 1,
+        "entries": 3,
+        "already_entered": 0,
+        "earned_nothing": 1,
+    }
     with crm_app.unit_of_work() as uow:
         again = collect_purchases(uow, get_campaign(uow, "spring"))
     assert again["new_entries"] == 0 and again["already_entered"] == 1
@@ -67,7 +78,9 @@ def test_collecting_purchases_recorded_before_the_campaign_is_idempotent(crm_app
 def test_cards_are_unique_well_formed_and_only_their_hash_is_stored(crm_app):
     new_campaign(crm_app)
     with crm_app.unit_of_work() as uow:
-        batch, codes = generate_batch(uow, get_campaign(uow, "spring"), 500, weight=2, label="saffron")
+        batch, codes = generate_batch(
+            uow, get_campaign(uow, "spring"), 500, weight=2, label="saffron"
+        )
     assert len(set(codes)) == 500
     for code in codes[:50]:
         assert len(code) == 19 and code.count("-") == 3
@@ -87,8 +100,12 @@ def _redeem(app, customer_id, code, campaign="spring"):
     from crmcore.api import get_customer
 
     with app.unit_of_work() as uow:
-        return redeem_card(uow, get_campaign(uow, campaign, lock=True), get_customer(uow.session, customer_id),
-                           code).weight
+        return redeem_card(
+            uow,
+            get_campaign(uow, campaign, lock=True),
+            get_customer(uow.session, customer_id),
+            code,
+        ).weight
 
 
 def test_a_card_is_redeemed_once_whatever_way_it_is_typed(crm_app):
@@ -103,11 +120,14 @@ def test_a_card_is_redeemed_once_whatever_way_it_is_typed(crm_app):
     assert weights(crm_app) == {cid: 2}
 
 
-@pytest.mark.parametrize("mangle, error", [
-    (lambda c: c[:-1] + ("0" if c[-1] != "0" else "1"), "mistyped"),
-    (lambda c: c[:10], "has 8 symbols"),
-    (lambda c: c.replace(c[0], "#", 1), "not in card codes"),
-])
+@pytest.mark.parametrize(
+    "mangle, error",
+    [
+        (lambda c: c[:-1] + ("0" if c[-1] != "0" else "1"), "mistyped"),
+        (lambda c: c[:10], "has 8 symbols"),
+        (lambda c: c.replace(c[0], "#", 1), "not in card codes"),
+    ],
+)
 def test_mistyped_codes_are_told_apart_from_unknown_ones(crm_app, mangle, error):
     new_campaign(crm_app)
     code = _cards(crm_app)[0]
@@ -134,7 +154,9 @@ def test_unknown_codes_and_other_campaigns_cards_are_refused(crm_app):
 
 def test_code_normalisation_folds_case_dashes_and_confusable_letters():
     body = "ABCDEFGHJKMNPQR"
-    assert normalize_code("abcd-efgh-jkmn-pqr" + check_symbol(body).lower()) == body + check_symbol(body)
+    assert normalize_code("abcd-efgh-jkmn-pqr" + check_symbol(body).lower()) == body + check_symbol(
+        body
+    )
     ones = "111111111111100"
     # I and L read as 1, O as 0, before the check symbol is compared
     assert normalize_code("IIII LLLL 1111 1OO" + check_symbol(ones)) == ones + check_symbol(ones)
@@ -146,7 +168,9 @@ def test_nothing_can_be_entered_after_close(crm_app):
     cid = make_customer(crm_app)
     record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
     close(crm_app)
-    record_purchase(crm_app, cid, "1000", at=IN_WINDOW)  # recorded late: the frozen list does not change
+    record_purchase(
+        crm_app, cid, "1000", at=IN_WINDOW
+    )  # recorded late: the frozen list does not change
     with pytest.raises(Conflict, match="closed on 2025-03-21 .*frozen"):
         _redeem(crm_app, cid, codes[0])
     with pytest.raises(Conflict, match="closed on"):
@@ -157,7 +181,11 @@ def test_nothing_can_be_entered_after_close(crm_app):
 
 
 def test_cards_cannot_be_redeemed_outside_the_window(crm_app):
-    new_campaign(crm_app, entry_start=datetime(2025, 4, 1, tzinfo=UTC), entry_end=datetime(2025, 5, 1, tzinfo=UTC))
+    new_campaign(
+        crm_app,
+        entry_start=datetime(2025, 4, 1, tzinfo=UTC),
+        entry_end=datetime(2025, 5, 1, tzinfo=UTC),
+    )
     code = _cards(crm_app)[0]
     cid = make_customer(crm_app)
     with pytest.raises(ValidationError, match="open on 2025-04-01"):
@@ -177,10 +205,20 @@ def test_purchases_and_refunds_in_one_unit_of_work_are_entered_together(crm_app)
     cid = make_customer(crm_app)
     with crm_app.unit_of_work() as uow:  # as an import of a history does
         customer = get_customer(uow.session, cid)
-        kept = record_interaction(uow, customer, kind="purchase", amount="2000000", occurred_at=IN_WINDOW)
-        returned = record_interaction(uow, customer, kind="purchase", amount="3000000", occurred_at=IN_WINDOW)
-        record_interaction(uow, customer, kind="refund", amount="3000000", related_id=returned.id,
-                           occurred_at=IN_WINDOW)
+        kept = record_interaction(
+            uow, customer, kind="purchase", amount="2000000", occurred_at=IN_WINDOW
+        )
+        returned = record_interaction(
+            uow, customer, kind="purchase", amount="3000000", occurred_at=IN_WINDOW
+        )
+        record_interaction(
+            uow,
+            customer,
+            kind="refund",
+            amount="3000000",
+            related_id=returned.id,
+            occurred_at=IN_WINDOW,
+        )
         assert [r["entries"] for r in participant_totals(uow, get_campaign(uow, "spring"))] == [3]
         record_interaction(uow, customer, kind="purchase", amount="1000000", occurred_at=IN_WINDOW)
         assert kept.id

@@ -6,6 +6,7 @@ installed its ``chisquare`` must agree with the hand computation. The seeds are 
 deterministic: it passes or fails the same way every run. A deliberately biased picker is rejected by the same
 test, showing that the test can fail.
 """
+
 import hashlib
 
 from crmcore_lottery import proof

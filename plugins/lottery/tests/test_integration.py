@@ -1,4 +1,5 @@
 """The lottery inside the CRM: migrations, the report, the profile, merges, jobs and the demo."""
+
 from datetime import datetime, timedelta, timezone
 
 from crmcore_lottery.models import LotteryCampaign, LotteryMember, LotteryWinner
@@ -24,21 +25,33 @@ def test_migrations_match_models(crm_app):
 
 def test_campaigns_report(crm_app):
     new_campaign(crm_app, prizes=[{"name": "Coin", "quantity": 2}])
-    new_campaign(crm_app, name="summer", entry_start=datetime(2025, 6, 1, tzinfo=UTC),
-                 entry_end=datetime(2025, 7, 1, tzinfo=UTC))
+    new_campaign(
+        crm_app,
+        name="summer",
+        entry_start=datetime(2025, 6, 1, tzinfo=UTC),
+        entry_end=datetime(2025, 7, 1, tzinfo=UTC),
+    )
     for i in range(3):
         record_purchase(crm_app, make_customer(crm_app, f"c{i}"), "1000", at=IN_WINDOW)
     close(crm_app)
     draw(crm_app)
     with crm_app.unit_of_work(readonly=True) as uow:
         report = run_report(uow, "lottery.campaigns", ReportParams(calendar="jalali"))
-        march = run_report(uow, "lottery.campaigns", ReportParams(start=datetime(2025, 3, 5).date(),
-                                                                    end=datetime(2025, 3, 6).date()))
+        march = run_report(
+            uow,
+            "lottery.campaigns",
+            ReportParams(start=datetime(2025, 3, 5).date(), end=datetime(2025, 3, 6).date()),
+        )
     assert [r[0] for r in report["rows"]] == ["spring", "summer"]
     spring = dict(zip(report["columns"], report["rows"][0]))
     assert spring["status"] == "drawn" and spring["entries_from"] == "1403-12-11 03:30"
-    assert (spring["participants"], spring["entries"], spring["eligible"], spring["prizes"], spring["awarded"]) == \
-        (3, 3, 3, 2, 2)
+    assert (
+        spring["participants"],
+        spring["entries"],
+        spring["eligible"],
+        spring["prizes"],
+        spring["awarded"],
+    ) == (3, 3, 3, 2, 2)
     assert report["totals"] == {"campaigns": 2, "entries": 3, "prizes": 3, "awarded": 2}
     assert [r[0] for r in march["rows"]] == ["spring"]
 
@@ -49,15 +62,24 @@ def test_profile_shows_entries_and_prizes(crm_app):
     other = make_customer(crm_app, "بی‌شانس")
     record_purchase(crm_app, cid, "1000", at=IN_WINDOW)
     with crm_app.unit_of_work(readonly=True) as uow:
-        (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+        (section,) = [
+            s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"
+        ]
         code = section.data.pop("lottery_code")
-        assert section.data == {"entries": [{"campaign": "spring", "status": "open", "entries": 1}], "prizes_won": []}
+        assert section.data == {
+            "entries": [{"campaign": "spring", "status": "open", "entries": 1}],
+            "prizes_won": [],
+        }
         assert code == uow.session.get(LotteryMember, cid).code  # the member's code, on their card
-        assert not [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"]
+        assert not [
+            s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "lottery"
+        ]
     close(crm_app)
     draw(crm_app)
     with crm_app.unit_of_work(readonly=True) as uow:
-        (section,) = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"]
+        (section,) = [
+            s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "lottery"
+        ]
     assert section.data["prizes_won"][0]["prize"] == "Gold coin" and section.title.fa == "قرعه‌کشی"
     html = panel_html(crm_app, cid, "lottery", lang="fa")
     assert_persian_panel(html)
@@ -87,7 +109,9 @@ def test_merging_moves_entries_and_prizes_but_not_the_frozen_participant(crm_app
     from crmcore_lottery.drawing import verify_campaign
 
     with crm_app.unit_of_work(readonly=True) as uow:
-        assert verify_campaign(uow, get_campaign(uow, "spring")).ok  # merges do not disturb the proof
+        assert verify_campaign(
+            uow, get_campaign(uow, "spring")
+        ).ok  # merges do not disturb the proof
 
 
 LOTTERY_JOBS = ["lottery.close_due", "lottery.draw_due"]
@@ -98,14 +122,20 @@ def test_jobs_close_and_draw_campaigns_when_their_time_comes(crm_app):
     record_purchase(crm_app, make_customer(crm_app), "1000", at=IN_WINDOW)
     assert run_jobs(crm_app, only=LOTTERY_JOBS) == [
         {"job": "lottery.close_due", "ok": True, "summary": {"closed": []}},
-        {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}}]
+        {"job": "lottery.draw_due", "ok": True, "summary": {"drawn": []}},
+    ]
     new_campaign(crm_app, name="no-prizes", prizes=[])
     crm_app.clock.set(END)
     results = run_jobs(crm_app, only=LOTTERY_JOBS)
-    assert results[0]["summary"] == {"closed": ["spring"], "not_closed": ["no-prizes: no prizes yet"]}
+    assert results[0]["summary"] == {
+        "closed": ["spring"],
+        "not_closed": ["no-prizes: no prizes yet"],
+    }
     # the draw waits the minimum gap after closing (an hour by default), so the hashes are out first
-    assert results[1]["summary"] == {"drawn": [],
-                                     "waiting": ["spring: not before 2025-04-01T01:00:00+00:00"]}
+    assert results[1]["summary"] == {
+        "drawn": [],
+        "waiting": ["spring: not before 2025-04-01T01:00:00+00:00"],
+    }
     crm_app.clock.set(END + timedelta(hours=1))
     results = run_jobs(crm_app, only=LOTTERY_JOBS)
     assert results[1]["summary"] == {"drawn": [{"campaign": "spring", "awarded": 1}]}
@@ -153,9 +183,13 @@ def test_the_readme_verifier_checks_an_exported_proof(crm_app, tmp_path):
     good.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     run = subprocess.run([sys.executable, str(script), str(good)], capture_output=True, text=True)
     assert run.stdout.strip() == "verified", run.stderr
-    data["winners"][1]["participant"], data["winners"][2]["participant"] = \
-        data["winners"][2]["participant"], data["winners"][1]["participant"]
+    data["winners"][1]["participant"], data["winners"][2]["participant"] = (
+        data["winners"][2]["participant"],
+        data["winners"][1]["participant"],
+    )
     swapped = tmp_path / "swapped.json"
     swapped.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    run = subprocess.run([sys.executable, str(script), str(swapped)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(script), str(swapped)], capture_output=True, text=True
+    )
     assert run.stdout.strip() == "MISMATCH"

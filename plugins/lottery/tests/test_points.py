@@ -1,5 +1,6 @@
 """Entries bought with loyalty points (runs when the loyalty plugin is installed:
 CRMCORE_PLUGINS_ONLY=loyalty,lottery)."""
+
 import pytest
 from crmcore_lottery.campaigns import get_campaign
 from crmcore_lottery.entries import buy_with_points
@@ -9,8 +10,12 @@ from lottery_test_helpers import close, count, new_campaign, weights
 from crmcore.api import Conflict, ValidationError, get_customer
 from crmcore.testing import installed_manifests
 
-pytestmark = [pytest.mark.skipif("loyalty" not in installed_manifests(), reason="the loyalty plugin is not installed"),
-              pytest.mark.crm_plugins("loyalty", "lottery")]
+pytestmark = [
+    pytest.mark.skipif(
+        "loyalty" not in installed_manifests(), reason="the loyalty plugin is not installed"
+    ),
+    pytest.mark.crm_plugins("loyalty", "lottery"),
+]
 
 
 @pytest.fixture
@@ -34,8 +39,9 @@ def balance(app, cid):
 
 def buy(app, cid, n, key=None, campaign="spring"):
     with app.unit_of_work() as uow:
-        entry = buy_with_points(uow, get_campaign(uow, campaign, lock=True), get_customer(uow.session, cid), n,
-                                key=key)
+        entry = buy_with_points(
+            uow, get_campaign(uow, campaign, lock=True), get_customer(uow.session, cid), n, key=key
+        )
         return entry.id, entry.weight
 
 
@@ -87,7 +93,17 @@ def test_cli_enter_with_points(crm_app, crm_cli):
     new_campaign(crm_app, points_per_entry=100)
     cid = make_customer(crm_app, phones=["09123334444"])
     give_points(crm_app, cid, 300)
-    out = crm_cli("lottery", "enter", "spring", "09123334444", "--points-entries", "2", "--key", "k1", "--json")
+    out = crm_cli(
+        "lottery",
+        "enter",
+        "spring",
+        "09123334444",
+        "--points-entries",
+        "2",
+        "--key",
+        "k1",
+        "--json",
+    )
     assert out.exit_code == 0, out
     assert out.json()["entries"] == 2 and out.json()["details"] == {"points": 200}
     poor = crm_cli("lottery", "enter", "spring", "09123334444", "--points-entries", "2")

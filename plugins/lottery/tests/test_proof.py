@@ -1,4 +1,5 @@
 """The draw and its proof without a database: canonical document, hashes, determinism, tampering."""
+
 import hashlib
 import itertools
 
@@ -30,9 +31,11 @@ def naive_draw(s, es, seed, list_hash):
                 return out
             attempt = 0
             while True:
-                digest = hashlib.sha256(f"{seed}:{list_hash}:{slot}:{attempt}".encode("ascii")).digest()
+                digest = hashlib.sha256(
+                    f"{seed}:{list_hash}:{slot}:{attempt}".encode("ascii")
+                ).digest()
                 x = int.from_bytes(digest, "big")
-                if x < 2 ** 256 - (2 ** 256 % total):
+                if x < 2**256 - (2**256 % total):
                     ticket = x % total
                     break
                 attempt += 1
@@ -49,22 +52,27 @@ def naive_draw(s, es, seed, list_hash):
 
 def test_document_is_canonical_and_round_trips():
     doc = proof.frozen_document(spec(), entries([3, 1, 2]))
-    assert doc == ("crmcore-lottery-v1\ncampaign spring-1404\nrules-sha256 " + RULES + "\n"
-                   "one-prize-per-person yes\nprize 1 1\nprize 2 3\n"
-                   "entry 1 101 3\nentry 2 102 1\nentry 3 103 2\n")
+    assert doc == (
+        "crmcore-lottery-v1\ncampaign spring-1404\nrules-sha256 " + RULES + "\n"
+        "one-prize-per-person yes\nprize 1 1\nprize 2 3\n"
+        "entry 1 101 3\nentry 2 102 1\nentry 3 103 2\n"
+    )
     assert proof.parse_document(doc) == (spec(), entries([3, 1, 2]))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.replace("entry 2 102 1", "entry 3 102 1"), "out of order"),
-    (lambda d: d.replace("entry 2 102 1", "entry 2 102 0"), "below 1"),
-    (lambda d: d.replace("entry 2 102 1", "entry 2 102 01"), "canonical"),
-    (lambda d: d.replace("prize 2 3", "prize 1 3"), "ranks must increase"),
-    (lambda d: d.replace("crmcore-lottery-v1", "lottery"), "first line"),
-    (lambda d: d[:-1], "newline"),
-    (lambda d: d + "extra\n", "not a prize or entry"),
-    (lambda d: d.replace("yes", "maybe"), "yes or no"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.replace("entry 2 102 1", "entry 3 102 1"), "out of order"),
+        (lambda d: d.replace("entry 2 102 1", "entry 2 102 0"), "below 1"),
+        (lambda d: d.replace("entry 2 102 1", "entry 2 102 01"), "canonical"),
+        (lambda d: d.replace("prize 2 3", "prize 1 3"), "ranks must increase"),
+        (lambda d: d.replace("crmcore-lottery-v1", "lottery"), "first line"),
+        (lambda d: d[:-1], "newline"),
+        (lambda d: d + "extra\n", "not a prize or entry"),
+        (lambda d: d.replace("yes", "maybe"), "yes or no"),
+    ],
+)
 def test_malformed_documents_are_refused_with_the_line(change, message):
     doc = change(proof.frozen_document(spec(), entries([3, 1, 2])))
     with pytest.raises(proof.ProofError, match=message):
@@ -88,9 +96,14 @@ def test_draw_is_deterministic_and_depends_on_seed_and_list():
     assert first == proof.draw(spec(), es, SEED, doc_hash)
     assert [w.slot for w in first] == [0, 1, 2, 3] and [w.prize_rank for w in first] == [1, 2, 2, 2]
     assert len({w.participant for w in first}) == 4  # one prize per person
-    others = {tuple(w.participant for w in proof.draw(spec(), es, f"{i:064x}", doc_hash)) for i in range(30)}
+    others = {
+        tuple(w.participant for w in proof.draw(spec(), es, f"{i:064x}", doc_hash))
+        for i in range(30)
+    }
     assert len(others) > 20  # the seed decides
-    other_list = {tuple(w.participant for w in proof.draw(spec(), es, SEED, f"{i:064x}")) for i in range(30)}
+    other_list = {
+        tuple(w.participant for w in proof.draw(spec(), es, SEED, f"{i:064x}")) for i in range(30)
+    }
     assert len(other_list) > 20  # and so does the list (through its hash)
 
 
@@ -105,9 +118,12 @@ def test_more_prizes_than_people_awards_what_is_possible():
 
 
 @settings(max_examples=60, deadline=None)
-@given(weights=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=25),
-       prizes=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=3),
-       one=st.booleans(), seed_int=st.integers(min_value=0, max_value=2 ** 256 - 1))
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=25),
+    prizes=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=3),
+    one=st.booleans(),
+    seed_int=st.integers(min_value=0, max_value=2**256 - 1),
+)
 def test_fast_draw_equals_the_documented_linear_algorithm(weights, prizes, one, seed_int):
     s = spec(prizes=tuple((r, n) for r, n in enumerate(prizes, 1)), one=one)
     es = entries(weights)
@@ -152,8 +168,10 @@ def test_verify_fails_when_the_seed_changes():
     doc, h, c, wins = _published()
     result = proof.verify(doc, "cd" * 32, list_sha256=h, seed_commitment=c, winners=wins)
     assert not result.ok
-    assert "does not" in dict((n, d) for n, _, d in result.checks)["seed"] or \
-        "but" in dict((n, d) for n, _, d in result.checks)["seed"]
+    assert (
+        "does not" in dict((n, d) for n, _, d in result.checks)["seed"]
+        or "but" in dict((n, d) for n, _, d in result.checks)["seed"]
+    )
 
 
 def test_verify_fails_when_a_winner_is_swapped_and_names_the_draw():
@@ -167,7 +185,9 @@ def test_verify_fails_when_a_winner_is_swapped_and_names_the_draw():
 
 def test_each_position_of_a_small_list_can_win():
     es = entries([1, 1, 1])
-    winners = {proof.draw(spec(prizes=((1, 1),)), es, f"{i:064x}", "0" * 64)[0].participant
-               for i in range(40)}
+    winners = {
+        proof.draw(spec(prizes=((1, 1),)), es, f"{i:064x}", "0" * 64)[0].participant
+        for i in range(40)
+    }
     assert winners == {101, 102, 103}
     assert list(itertools.islice(winners, 0)) == []

@@ -12,7 +12,8 @@ from crmcore.testing.web import login, web_client
 
 def test_a_manager_closes_and_draws_and_anyone_verifies(crm_app):
     new_campaign(
-        crm_app, title_fa="قرعه‌کشی بهار",
+        crm_app,
+        title_fa="قرعه‌کشی بهار",
         prizes=[{"name": "Coin", "name_fa": "سکه", "quantity": 1}],
     )
     people = [make_customer(crm_app, f"عضو {i}") for i in range(3)]

@@ -9,6 +9,7 @@ database whose customers were bulk-inserted beforehand (not timed). The loyalty 
 per dollar, a 25-point welcome bonus and a 500-point cap, and its points are checked against an independent
 computation before the figures are printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,24 @@ def bulk_customers(app, externals: list[str]) -> dict[str, int]:
 
     now = utcnow()
     with app.unit_of_work() as uow:
-        uow.session.execute(insert(Customer.__table__), [
-            {"id": i + 1, "kind": "person", "display_name": f"CDNOW {ext}", "search_key": f"cdnow {ext}",
-             "external_id": f"cdnow-{ext}", "attributes": {}, "created_at": now, "updated_at": now,
-             "consent_sms": False, "consent_email": False} for i, ext in enumerate(externals)])
+        uow.session.execute(
+            insert(Customer.__table__),
+            [
+                {
+                    "id": i + 1,
+                    "kind": "person",
+                    "display_name": f"CDNOW {ext}",
+                    "search_key": f"cdnow {ext}",
+                    "external_id": f"cdnow-{ext}",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    "consent_sms": False,
+                    "consent_email": False,
+                }
+                for i, ext in enumerate(externals)
+            ],
+        )
     return {ext: i + 1 for i, ext in enumerate(externals)}
 
 
@@ -41,15 +56,24 @@ def replay(app, rows, ids, batch: int) -> float:
     for start in range(0, len(order), batch):
         with app.unit_of_work() as uow:
             customers: dict[int, Customer] = {}
-            for i in order[start:start + batch]:
+            for i in order[start : start + batch]:
                 cust, day, cds, dollars = rows[i]
                 cid = ids[cust]
                 customer = customers.get(cid)
                 if customer is None:
                     customer = customers[cid] = uow.session.get(Customer, cid)
-                record_interaction(uow, customer, kind="purchase", amount=dollars, currency="USD",
-                                   occurred_at=datetime(int(day[:4]), int(day[4:6]), int(day[6:]), 12, tzinfo=zone),
-                                   external_id=f"cdnow-{i}", payload={"cds": cds})
+                record_interaction(
+                    uow,
+                    customer,
+                    kind="purchase",
+                    amount=dollars,
+                    currency="USD",
+                    occurred_at=datetime(
+                        int(day[:4]), int(day[4:6]), int(day[6:]), 12, tzinfo=zone
+                    ),
+                    external_id=f"cdnow-{i}",
+                    payload={"cds": cds},
+                )
     return time.perf_counter() - started
 
 
@@ -75,7 +99,9 @@ def main() -> None:
         raise SystemExit("shared/data/cdnow/CDNOW_master.txt not found beside the repository")
     rows = cdnow_rows(path, args.customers)
     externals = sorted({r[0] for r in rows})
-    print(f"CDNOW: {len(rows):,} purchases by {len(externals):,} customers, {args.batch} per unit of work, SQLite")
+    print(
+        f"CDNOW: {len(rows):,} purchases by {len(externals):,} customers, {args.batch} per unit of work, SQLite"
+    )
 
     accrual_time = 0.0
     real_accrue = loyalty_batch.accrue_many
@@ -101,14 +127,22 @@ def main() -> None:
             if plugins:
                 expected = cdnow_expected_points(rows)
                 with app.unit_of_work(readonly=True) as uow:
-                    got = dict(uow.session.execute(select(LoyaltyAccount.customer_id, LoyaltyAccount.balance)).all())
+                    got = dict(
+                        uow.session.execute(
+                            select(LoyaltyAccount.customer_id, LoyaltyAccount.balance)
+                        ).all()
+                    )
                     total = uow.session.scalar(select(func.sum(LoyaltyAccount.balance)))
                 wrong = [ext for ext in externals if got.get(ids[ext], 0) != expected.get(ext, 0)]
-                print(f"{'':>13}  points {int(total):,}; independent computation {sum(expected.values()):,}; "
-                      f"{len(wrong)} members differ")
+                print(
+                    f"{'':>13}  points {int(total):,}; independent computation {sum(expected.values()):,}; "
+                    f"{len(wrong)} members differ"
+                )
             app.dispose()
     ratio = results["with loyalty"] / results["kernel only"]
-    print(f"loyalty accrual alone: {accrual_time:.2f} s, {len(rows) / accrual_time:,.0f} purchases/s")
+    print(
+        f"loyalty accrual alone: {accrual_time:.2f} s, {len(rows) / accrual_time:,.0f} purchases/s"
+    )
     print(f"ratio with loyalty / kernel only (time): {ratio:.2f}")
 
 

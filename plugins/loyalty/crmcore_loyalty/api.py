@@ -19,6 +19,7 @@ so concurrent spends from one balance are serialised and never overspend.
 A repeated idempotency ``key`` returns the original entry and changes nothing; the same key for a different
 operation is a :class:`Conflict`.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,41 +42,103 @@ def balance(uow, customer_id: int) -> int:
     return _ledger.balance(uow, customer_id)
 
 
-def credit(uow, customer_id: int, points: int, *, kind: str, reason: str, key: str | None = None,
-           expires_at: Any = PROGRAM_EXPIRY, ref: str | None = None, interaction_id: int | None = None,
-           occurred_at: datetime | None = None, details: dict | None = None) -> LoyaltyEntry:
+def credit(
+    uow,
+    customer_id: int,
+    points: int,
+    *,
+    kind: str,
+    reason: str,
+    key: str | None = None,
+    expires_at: Any = PROGRAM_EXPIRY,
+    ref: str | None = None,
+    interaction_id: int | None = None,
+    occurred_at: datetime | None = None,
+    details: dict | None = None,
+) -> LoyaltyEntry:
     """Add ``points`` (> 0) as a new lot; emits ``loyalty_points_earned``.
 
     ``expires_at``: default the program's expiry rule applied to ``occurred_at`` (default now); a datetime to
     keep a lot's expiry (transfers); ``None`` for never. A repeated ``key`` returns the original entry.
     """
     _drain(uow)
-    return _ledger.credit(uow, customer_id, points, kind=kind, reason=reason, key=key, expires_at=expires_at,
-                          ref=ref, interaction_id=interaction_id, occurred_at=occurred_at, details=details)
+    return _ledger.credit(
+        uow,
+        customer_id,
+        points,
+        kind=kind,
+        reason=reason,
+        key=key,
+        expires_at=expires_at,
+        ref=ref,
+        interaction_id=interaction_id,
+        occurred_at=occurred_at,
+        details=details,
+    )
 
 
-def debit(uow, customer_id: int, points: int, *, kind: str, reason: str, key: str | None = None,
-          ref: str | None = None, interaction_id: int | None = None, occurred_at: datetime | None = None,
-          details: dict | None = None) -> LoyaltyEntry:
+def debit(
+    uow,
+    customer_id: int,
+    points: int,
+    *,
+    kind: str,
+    reason: str,
+    key: str | None = None,
+    ref: str | None = None,
+    interaction_id: int | None = None,
+    occurred_at: datetime | None = None,
+    details: dict | None = None,
+) -> LoyaltyEntry:
     """Spend ``points`` (> 0) from the lots in the program's spend order; emits ``loyalty_points_redeemed``.
 
     Refuses an overspend with ``ValidationError(field="points")``. ``entry.consumed`` lists the lots used as
     ``(lot_id, points, expires_at)``. A repeated ``key`` returns the original entry.
     """
     _drain(uow)
-    return _ledger.debit(uow, customer_id, points, kind=kind, reason=reason, key=key, ref=ref,
-                         interaction_id=interaction_id, occurred_at=occurred_at, details=details)
+    return _ledger.debit(
+        uow,
+        customer_id,
+        points,
+        kind=kind,
+        reason=reason,
+        key=key,
+        ref=ref,
+        interaction_id=interaction_id,
+        occurred_at=occurred_at,
+        details=details,
+    )
 
 
-def take_back(uow, customer_id: int, points: int, *, kind: str, reason: str, key: str | None = None,
-              ref: str | None = None, interaction_id: int | None = None,
-              occurred_at: datetime | None = None, details: dict | None = None) -> LoyaltyEntry | None:
+def take_back(
+    uow,
+    customer_id: int,
+    points: int,
+    *,
+    kind: str,
+    reason: str,
+    key: str | None = None,
+    ref: str | None = None,
+    interaction_id: int | None = None,
+    occurred_at: datetime | None = None,
+    details: dict | None = None,
+) -> LoyaltyEntry | None:
     """Take back ``points`` (> 0) given earlier; the part the member already spent follows the active
     program's negative-balance policy. A repeated ``key`` returns the first reversal."""
     _drain(uow)
-    return _ledger.take_back(uow, customer_id, points, kind=kind, reason=reason, key=key, ref=ref,
-                             interaction_id=interaction_id, occurred_at=occurred_at,
-                             program=active_program(uow), details=details)
+    return _ledger.take_back(
+        uow,
+        customer_id,
+        points,
+        kind=kind,
+        reason=reason,
+        key=key,
+        ref=ref,
+        interaction_id=interaction_id,
+        occurred_at=occurred_at,
+        program=active_program(uow),
+        details=details,
+    )
 
 
 def points_earned_between(uow, customer_id: int, start: datetime, end: datetime) -> int:
@@ -84,7 +147,9 @@ def points_earned_between(uow, customer_id: int, start: datetime, end: datetime)
     return _ledger.points_earned_between(uow, customer_id, start, end)
 
 
-def ledger(uow, customer_id: int, *, limit: int | None = None, newest_first: bool = False) -> list[LoyaltyEntry]:
+def ledger(
+    uow, customer_id: int, *, limit: int | None = None, newest_first: bool = False
+) -> list[LoyaltyEntry]:
     """The member's entries in ``seq`` order (``newest_first`` to reverse)."""
     _drain(uow)
     return _ledger.ledger(uow, customer_id, limit=limit, newest_first=newest_first)
@@ -102,8 +167,9 @@ def lock_account(uow, customer_id: int) -> LoyaltyAccount:
     return _ledger.lock_account(uow, customer_id)
 
 
-def redeem(uow, customer_id: int, reward_code: str, *, points: int | None = None,
-           key: str | None = None) -> LoyaltyRedemption:
+def redeem(
+    uow, customer_id: int, reward_code: str, *, points: int | None = None, key: str | None = None
+) -> LoyaltyRedemption:
     """Redeem a reward of the active program and issue its voucher (``voucher_of``)."""
     from .rewards import redeem_reward
 
@@ -118,9 +184,28 @@ def voucher_of(uow, redemption: LoyaltyRedemption) -> LoyaltyVoucher | None:
 
 
 __all__ = [
-    "PROGRAM_EXPIRY", "balance", "credit", "debit", "entry_to_dict", "ledger", "lock_account", "lots",
-    "points_earned_between", "take_back", "active_program", "load_program", "redeem", "voucher_of", "Program", "Reward", "Rule",
-    "LoyaltyAccount", "LoyaltyEntry", "LoyaltyLot", "LoyaltyRedemption", "LoyaltyVoucher",
+    "PROGRAM_EXPIRY",
+    "balance",
+    "credit",
+    "debit",
+    "entry_to_dict",
+    "ledger",
+    "lock_account",
+    "lots",
+    "points_earned_between",
+    "take_back",
+    "active_program",
+    "load_program",
+    "redeem",
+    "voucher_of",
+    "Program",
+    "Reward",
+    "Rule",
+    "LoyaltyAccount",
+    "LoyaltyEntry",
+    "LoyaltyLot",
+    "LoyaltyRedemption",
+    "LoyaltyVoucher",
 ]
 
 

@@ -8,6 +8,7 @@ each entry extending its member's hash chain exactly as a single credit would. M
 first (points owed under the claw-back policy, or a negative balance) take the one-at-a-time
 :func:`crmcore_loyalty.ledger.credit` path, which settles it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,9 @@ def enqueue_purchase(uow, interaction) -> None:
     program = active_program(uow)
     if program.version is None or not program.rules or interaction.currency != program.currency:
         return
-    purchase_lines(interaction.payload, interaction.amount_minor or 0, program.currency)  # refuse bad lines now
+    purchase_lines(
+        interaction.payload, interaction.amount_minor or 0, program.currency
+    )  # refuse bad lines now
     pending = uow.cache.get(QUEUE)
     if pending is None:
         pending = uow.cache[QUEUE] = []
@@ -51,7 +54,9 @@ def enqueue_purchase(uow, interaction) -> None:
     # whether it is imported history travels with it: accrual (tier changes, rewards) happens later,
     # when messages for it must still be withheld
     pending.append((interaction, bool(getattr(uow, "history", False))))
-    if len(pending) >= DRAIN_AT:  # an imported history: accrue as it streams in (flat memory), in order
+    if (
+        len(pending) >= DRAIN_AT
+    ):  # an imported history: accrue as it streams in (flat memory), in order
         drain(uow)
 
 
@@ -74,7 +79,9 @@ def drain(uow) -> None:
             start = end
 
 
-def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[int], changed: set[int]) -> dict[int, int]:
+def _first_purchases(
+    uow, program: Program, accounts: dict, customer_ids: list[int], changed: set[int]
+) -> dict[int, int]:
     """Each member's first purchase id (earliest ``occurred_at``, then lowest id), remembered on the account
     (its customer id added to ``changed``: written by :func:`_write_accounts`)."""
     if not any(r.kind == "first_purchase" for r in program.rules):
@@ -88,16 +95,20 @@ def _first_purchases(uow, program: Program, accounts: dict, customer_ids: list[i
         else:
             unknown.append(cid)
     for start in range(0, len(unknown), CHUNK):
-        chunk = unknown[start:start + CHUNK]
+        chunk = unknown[start : start + CHUNK]
         # the kind is checked here, not in SQL: filtering on it lets the planner pick the (kind, occurred_at)
         # index and scan every purchase once per chunk instead of each member's own few rows
-        rows = uow.session.execute(select(Interaction.customer_id, Interaction.id, Interaction.kind)
-                                   .where(Interaction.customer_id.in_(chunk))
-                                   .order_by(Interaction.customer_id, Interaction.occurred_at, Interaction.id))
+        rows = uow.session.execute(
+            select(Interaction.customer_id, Interaction.id, Interaction.kind)
+            .where(Interaction.customer_id.in_(chunk))
+            .order_by(Interaction.customer_id, Interaction.occurred_at, Interaction.id)
+        )
         for cid, iid, kind in rows:
             if kind == "purchase" and cid not in first:
                 first[cid] = iid
-                set_committed_value(accounts[cid], "state", {**(accounts[cid].state or {}), "first_purchase": iid})
+                set_committed_value(
+                    accounts[cid], "state", {**(accounts[cid].state or {}), "first_purchase": iid}
+                )
                 changed.add(cid)
     return first
 
@@ -113,9 +124,14 @@ def accrue_many(uow, interactions: list) -> None:
             items.append(i)
     done: set[int] = set()
     for start in range(0, len(items), CHUNK):
-        chunk = [i.id for i in items[start:start + CHUNK]]
-        done.update(session.scalars(select(LoyaltyAccrual.interaction_id)
-                                    .where(LoyaltyAccrual.interaction_id.in_(chunk))))
+        chunk = [i.id for i in items[start : start + CHUNK]]
+        done.update(
+            session.scalars(
+                select(LoyaltyAccrual.interaction_id).where(
+                    LoyaltyAccrual.interaction_id.in_(chunk)
+                )
+            )
+        )
     items = [i for i in items if i.id not in done]
     if not items:
         return
@@ -124,12 +140,15 @@ def accrue_many(uow, interactions: list) -> None:
     session.flush()  # pending ORM changes of these accounts first: from here on this function writes them itself
     changed: set[int] = set()
     first = _first_purchases(uow, program, accounts, customer_ids, changed)
-    needs_customer = (any(r.kind == "birthday_month" for r in program.rules)
-                      or bool(uow.plugins.hook.loyalty_earning_multiplier.get_hookimpls()))
+    needs_customer = any(r.kind == "birthday_month" for r in program.rules) or bool(
+        uow.plugins.hook.loyalty_earning_multiplier.get_hookimpls()
+    )
     customers: dict[int, Customer] = {}
     if needs_customer:
         for start in range(0, len(customer_ids), CHUNK):
-            for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids[start:start + CHUNK]))):
+            for c in session.scalars(
+                select(Customer).where(Customer.id.in_(customer_ids[start : start + CHUNK]))
+            ):
                 customers[c.id] = c
     from .accrual import earning_context
 
@@ -140,22 +159,48 @@ def accrue_many(uow, interactions: list) -> None:
     slow: list = []  # members with debts to settle: one at a time, through credit()
     slow_members: set[int] = set()
     entry_of: dict[int, int] = {}  # interaction id -> index in entries
-    heads: dict[int, list] = {}  # member -> [balance, entry count, chain head] after this batch's entries
+    heads: dict[
+        int, list
+    ] = {}  # member -> [balance, entry count, chain head] after this batch's entries
     now = uow.now()
     from . import expiry as expiry_rules
 
     for interaction in items:
         cid = interaction.customer_id
         account = accounts[cid]
-        earning, lines = earning_context(uow, program, interaction, customer=customers.get(cid),
-                                         first_purchase=first.get(cid) == interaction.id, period_tally=period_tally,
-                                         explain=False)
-        accruals.append({"interaction_id": interaction.id, "customer_id": cid, "entry_id": None,
-                         "program_version": program.version, "amount_minor": interaction.amount_minor or 0,
-                         "refunded_minor": 0, "points": earning.points, "reversed_points": 0,
-                         "bonus_points": earning.bonus_points, "refund_ids": [],
-                         "lines": [{"sku": ln.sku, "category": ln.category, "amount": ln.amount, "points": p,
-                                    "refunded": 0} for ln, p in zip(lines, earning.line_points)]})
+        earning, lines = earning_context(
+            uow,
+            program,
+            interaction,
+            customer=customers.get(cid),
+            first_purchase=first.get(cid) == interaction.id,
+            period_tally=period_tally,
+            explain=False,
+        )
+        accruals.append(
+            {
+                "interaction_id": interaction.id,
+                "customer_id": cid,
+                "entry_id": None,
+                "program_version": program.version,
+                "amount_minor": interaction.amount_minor or 0,
+                "refunded_minor": 0,
+                "points": earning.points,
+                "reversed_points": 0,
+                "bonus_points": earning.bonus_points,
+                "refund_ids": [],
+                "lines": [
+                    {
+                        "sku": ln.sku,
+                        "category": ln.category,
+                        "amount": ln.amount,
+                        "points": p,
+                        "refunded": 0,
+                    }
+                    for ln, p in zip(lines, earning.line_points)
+                ],
+            }
+        )
         if earning.points <= 0:
             continue
         details = {"rules": {f.rule: f.points for f in earning.firings if f.fired and f.points}}
@@ -170,21 +215,46 @@ def accrue_many(uow, interactions: list) -> None:
             head = heads[cid] = [account.balance, account.entry_count, account.chain_head]
         head[0] += earning.points
         head[1] += 1
-        row = {"customer_id": cid, "seq": head[1], "kind": "earn", "points": earning.points,
-               "balance_after": head[0], "reason": f"purchase {interaction.id}",
-               "key": f"accrual:{interaction.id}", "ref": None, "interaction_id": interaction.id,
-               "actor": uow.actor, "program_version": program.version, "occurred_at": interaction.occurred_at,
-               "recorded_at": now, "consumed_lots": [], "details": details, "prev_hash": head[2]}
+        row = {
+            "customer_id": cid,
+            "seq": head[1],
+            "kind": "earn",
+            "points": earning.points,
+            "balance_after": head[0],
+            "reason": f"purchase {interaction.id}",
+            "key": f"accrual:{interaction.id}",
+            "ref": None,
+            "interaction_id": interaction.id,
+            "actor": uow.actor,
+            "program_version": program.version,
+            "occurred_at": interaction.occurred_at,
+            "recorded_at": now,
+            "consumed_lots": [],
+            "details": details,
+            "prev_hash": head[2],
+        }
         row["hash"] = head[2] = entry_digest(_RowView(row))
         entry_of[interaction.id] = len(entries)
         entries.append(row)
-        lots.append({"customer_id": cid, "points": earning.points, "remaining": earning.points,
-                     "earned_at": interaction.occurred_at,
-                     "expires_at": expiry_rules.expiry_for(program, interaction.occurred_at, uow.app.timezone),
-                     "warned_at": None})
+        lots.append(
+            {
+                "customer_id": cid,
+                "points": earning.points,
+                "remaining": earning.points,
+                "earned_at": interaction.occurred_at,
+                "expires_at": expiry_rules.expiry_for(
+                    program, interaction.occurred_at, uow.app.timezone
+                ),
+                "warned_at": None,
+            }
+        )
     for cid, (balance, seq, chain_head) in heads.items():
-        for name, value in (("balance", balance), ("entry_count", seq), ("chain_head", chain_head),
-                            ("updated_at", now)):
+        for name, value in (
+            ("balance", balance),
+            ("entry_count", seq),
+            ("chain_head", chain_head),
+            ("updated_at", now),
+        ):
             set_committed_value(accounts[cid], name, value)
     _write_accounts(session, [accounts[cid] for cid in sorted(changed | set(heads))])
     ids = insert_with_ids(session, LoyaltyEntry.__table__, entries) if entries else []
@@ -196,9 +266,18 @@ def accrue_many(uow, interactions: list) -> None:
         if index is not None:
             acc["entry_id"] = ids[index]
     for interaction, points, details, index in slow:
-        entry = credit(uow, interaction.customer_id, points, kind="earn", reason=f"purchase {interaction.id}",
-                       key=f"accrual:{interaction.id}", interaction_id=interaction.id,
-                       occurred_at=interaction.occurred_at, program=program, details=details)
+        entry = credit(
+            uow,
+            interaction.customer_id,
+            points,
+            kind="earn",
+            reason=f"purchase {interaction.id}",
+            key=f"accrual:{interaction.id}",
+            interaction_id=interaction.id,
+            occurred_at=interaction.occurred_at,
+            program=program,
+            details=details,
+        )
         accruals[index]["entry_id"] = entry.id
     insert_rows(session, LoyaltyAccrual.__table__, accruals)
     _announce(uow, entries, ids)
@@ -212,8 +291,15 @@ def accrue_many(uow, interactions: list) -> None:
 def _write_accounts(session, accounts: list) -> None:
     """Store the cached columns batch accrual set on these accounts (with ``set_committed_value``, so the
     ORM sees nothing to flush): one multi-row UPDATE instead of one ORM UPDATE per member."""
-    update_rows(session, LoyaltyAccount.__table__, "customer_id",
-                [{"customer_id": a.customer_id, **{name: getattr(a, name) for name in ACCOUNT_FIELDS}} for a in accounts])
+    update_rows(
+        session,
+        LoyaltyAccount.__table__,
+        "customer_id",
+        [
+            {"customer_id": a.customer_id, **{name: getattr(a, name) for name in ACCOUNT_FIELDS}}
+            for a in accounts
+        ],
+    )
 
 
 def _announce(uow, entries: list[dict[str, Any]], ids: list[int]) -> None:
@@ -222,7 +308,9 @@ def _announce(uow, entries: list[dict[str, Any]], ids: list[int]) -> None:
     objects: dict[int, LoyaltyEntry] = {}
     if hooked and ids:
         for start in range(0, len(ids), CHUNK):
-            for e in uow.session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.id.in_(ids[start:start + CHUNK]))):
+            for e in uow.session.scalars(
+                select(LoyaltyEntry).where(LoyaltyEntry.id.in_(ids[start : start + CHUNK]))
+            ):
                 objects[e.id] = e
     by_customer: dict[int, Customer] = {}
     for row, entry_id in zip(entries, ids):
@@ -230,10 +318,24 @@ def _announce(uow, entries: list[dict[str, Any]], ids: list[int]) -> None:
         data = entry_to_dict(_RowView(row))
         if hooked:
             cid = row["customer_id"]
-            customer = by_customer.get(cid) or by_customer.setdefault(cid, uow.session.get(Customer, cid))
-            uow.emit("loyalty_points_earned", customer_id=cid, data=data, customer=customer, entry=objects[entry_id])
+            customer = by_customer.get(cid) or by_customer.setdefault(
+                cid, uow.session.get(Customer, cid)
+            )
+            uow.emit(
+                "loyalty_points_earned",
+                customer_id=cid,
+                data=data,
+                customer=customer,
+                entry=objects[entry_id],
+            )
         else:
-            uow.emit("loyalty_points_earned", customer_id=row["customer_id"], data=data, customer=None, entry=None)
+            uow.emit(
+                "loyalty_points_earned",
+                customer_id=row["customer_id"],
+                data=data,
+                customer=None,
+                entry=None,
+            )
 
 
 class _RowView:
@@ -244,7 +346,6 @@ class _RowView:
         self.__dict__.setdefault("id", None)
 
 
-
 def accrue_unaccrued(uow, *, since=None, chunk: int = 5000) -> int:
     """Accrue every stored purchase that has no accrual yet (history recorded before the program was loaded,
     or imported while loyalty was disabled), in ``occurred_at`` order. Returns how many were accrued."""
@@ -252,11 +353,19 @@ def accrue_unaccrued(uow, *, since=None, chunk: int = 5000) -> int:
     if program.version is None:
         from crmcore.api import ValidationError
 
-        raise ValidationError("no program is loaded; run: crm loyalty program load FILE", field="program")
-    query = (select(Interaction).outerjoin(LoyaltyAccrual, LoyaltyAccrual.interaction_id == Interaction.id)
-             .where(Interaction.kind == "purchase", LoyaltyAccrual.interaction_id.is_(None),
-                    Interaction.currency == program.currency)
-             .order_by(Interaction.occurred_at, Interaction.id))
+        raise ValidationError(
+            "no program is loaded; run: crm loyalty program load FILE", field="program"
+        )
+    query = (
+        select(Interaction)
+        .outerjoin(LoyaltyAccrual, LoyaltyAccrual.interaction_id == Interaction.id)
+        .where(
+            Interaction.kind == "purchase",
+            LoyaltyAccrual.interaction_id.is_(None),
+            Interaction.currency == program.currency,
+        )
+        .order_by(Interaction.occurred_at, Interaction.id)
+    )
     if since is not None:
         query = query.where(Interaction.occurred_at >= since)
     done = 0

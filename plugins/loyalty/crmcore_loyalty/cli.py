@@ -1,5 +1,6 @@
 """``crm loyalty …``: balances, history, earning and adjusting, redemption, rewards, vouchers, the program,
 simulation and the ledger check. CUSTOMER is an id, external id, phone or email."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,11 +52,16 @@ def program_load(file, check_only):
     with app.unit_of_work() as uow:
         if check_only:
             p = check_program_text(uow, text)
-            click.echo(f"{file}: valid ({len(p.rules)} rules, {len(p.rewards)} rewards); nothing stored")
+            click.echo(
+                f"{file}: valid ({len(p.rules)} rules, {len(p.rewards)} rewards); nothing stored"
+            )
             return
         p, created = load_program(uow, text, source_name=Path(file).name)
-    click.echo(f"program {p.name!r} loaded as version {p.version}" if created
-               else f"program version {p.version} already has this content; nothing changed")
+    click.echo(
+        f"program {p.name!r} loaded as version {p.version}"
+        if created
+        else f"program version {p.version} already has this content; nothing changed"
+    )
 
 
 @program.command("show")
@@ -76,8 +82,12 @@ def program_show(version, source, as_json):
         if p.version is None:
             raise click.ClickException("no program is loaded; run: crm loyalty program load FILE")
         row = uow.session.scalar(select(LoyaltyProgram).where(LoyaltyProgram.version == p.version))
-        data = program_to_dict(p) | {"loaded_at": row.loaded_at.isoformat(), "loaded_by": row.loaded_by,
-                                     "source_name": row.source_name, "sha256": row.sha256}
+        data = program_to_dict(p) | {
+            "loaded_at": row.loaded_at.isoformat(),
+            "loaded_by": row.loaded_by,
+            "source_name": row.source_name,
+            "sha256": row.sha256,
+        }
         text = row.source
         loaded = _date(app, row.loaded_at)
         fmt = _money_formatter(app, uow)
@@ -87,17 +97,25 @@ def program_show(version, source, as_json):
     if source:
         click.echo(text, nl=False)
         return
-    click.echo(f"{data['name']} — version {data['version']} (loaded {loaded} by {data['loaded_by']})")
-    click.echo(f"  currency {data['currency']}, calendar {data['calendar']}, spend order {data['spend_order']}, "
-               f"negative balance: {data['negative_balance']}, expiry: {data['expiry']}")
+    click.echo(
+        f"{data['name']} — version {data['version']} (loaded {loaded} by {data['loaded_by']})"
+    )
+    click.echo(
+        f"  currency {data['currency']}, calendar {data['calendar']}, spend order {data['spend_order']}, "
+        f"negative balance: {data['negative_balance']}, expiry: {data['expiry']}"
+    )
     caps = data["caps"]
     if caps["per_purchase"] or caps["per_period"]:
-        click.echo(f"  caps: per purchase {caps['per_purchase'] or '-'}, "
-                   f"per {caps['period']} {caps['per_period'] or '-'}")
+        click.echo(
+            f"  caps: per purchase {caps['per_purchase'] or '-'}, "
+            f"per {caps['period']} {caps['per_period'] or '-'}"
+        )
     for r in p.rules:
         when = f" ({_day(app, r.starts)} to {_day(app, r.ends)})" if r.starts or r.ends else ""
-        click.echo(f"  rule {r.name}: {r.kind}, {rule_text(r, p, fmt)}, priority {r.priority}, "
-                   f"{r.stacking}{when}")
+        click.echo(
+            f"  rule {r.name}: {r.kind}, {rule_text(r, p, fmt)}, priority {r.priority}, "
+            f"{r.stacking}{when}"
+        )
     for w in p.rewards.values():
         click.echo(f"  reward {w.code}: {w.title_fa or w.title} ({w.kind}), {w.cost} points")
     for name in data["sections"]:
@@ -112,15 +130,26 @@ def program_versions_cmd(as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        rows = [{"version": r.version, "name": r.name, "source_name": r.source_name, "sha256": r.sha256,
-                 "loaded_at": r.loaded_at.isoformat(), "loaded_by": r.loaded_by, "_at": r.loaded_at}
-                for r in program_versions(uow)]
+        rows = [
+            {
+                "version": r.version,
+                "name": r.name,
+                "source_name": r.source_name,
+                "sha256": r.sha256,
+                "loaded_at": r.loaded_at.isoformat(),
+                "loaded_by": r.loaded_by,
+                "_at": r.loaded_at,
+            }
+            for r in program_versions(uow)
+        ]
     if as_json:
         echo_json([{k: v for k, v in r.items() if k != "_at"} for r in rows])
         return
     for r in rows:
-        click.echo(f"{r['version']:>4}  {_date(app, r['_at'])}  {r['loaded_by']}  {r['name']}  "
-                   f"{r['source_name'] or ''}")
+        click.echo(
+            f"{r['version']:>4}  {_date(app, r['_at'])}  {r['loaded_by']}  {r['name']}  "
+            f"{r['source_name'] or ''}"
+        )
 
 
 # -- balances and history ----------------------------------------------------------------------------------
@@ -140,8 +169,10 @@ def balance(customer, all_lots, as_json):
         c = resolve_customer(uow.session, customer)
         open_lots = lots(uow, c.id)
         data = balance_data(uow, c)
-        shown = [(lot.remaining, _date(app, lot.expires_at) if lot.expires_at else "never")
-                 for lot in open_lots]
+        shown = [
+            (lot.remaining, _date(app, lot.expires_at) if lot.expires_at else "never")
+            for lot in open_lots
+        ]
         summary = expiry_summary(open_lots, tz=app.timezone)
         days = [(_day(app, s.day) if s.day else "never", s.points, s.lots) for s in summary.first]
     if as_json:
@@ -156,11 +187,16 @@ def balance(customer, all_lots, as_json):
         return
     for day, points, count in days:
         lots_text = f" ({count:,} lots)" if count > 1 else ""
-        click.echo(f"  {points:>8,}  expire{'s' if points == 1 else ''} {day}{lots_text}"
-                   if day != "never" else f"  {points:>8,}  never expire{lots_text}")
+        click.echo(
+            f"  {points:>8,}  expire{'s' if points == 1 else ''} {day}{lots_text}"
+            if day != "never"
+            else f"  {points:>8,}  never expire{lots_text}"
+        )
     if summary.rest_lots:
-        click.echo(f"  {summary.rest_points:>8,}  later, in {summary.rest_lots:,} more lots "
-                   f"(--lots lists them all)")
+        click.echo(
+            f"  {summary.rest_points:>8,}  later, in {summary.rest_lots:,} more lots "
+            f"(--lots lists them all)"
+        )
 
 
 @loyalty.command()
@@ -178,7 +214,10 @@ def history(customer, limit, as_json):
         c = resolve_customer(uow.session, customer)
         entries = ledger(uow, c.id, limit=limit, newest_first=True)
         rows = [entry_to_dict(e) for e in entries]
-        shown = [(e.seq, _date(app, e.occurred_at), e.kind, e.points, e.balance_after, e.reason) for e in entries]
+        shown = [
+            (e.seq, _date(app, e.occurred_at), e.kind, e.points, e.balance_after, e.reason)
+            for e in entries
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -206,7 +245,9 @@ def _expiry_option(app, value):
 @click.argument("points")
 @click.option("--reason", required=True, help="Why (shown in the history).")
 @click.option("--key", help="Idempotency key: the same key never earns twice.")
-@click.option("--expires", help="Expiry date (Jalali or Gregorian) or 'never' (default: the program's rule).")
+@click.option(
+    "--expires", help="Expiry date (Jalali or Gregorian) or 'never' (default: the program's rule)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def earn(customer, points, reason, key, expires, as_json):
     """Give POINTS to a member (a goodwill gesture, a campaign); to remove points use adjust."""
@@ -219,10 +260,13 @@ def earn(customer, points, reason, key, expires, as_json):
     amount = parse_points(points)
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        e = earn_points(uow, c.id, amount, reason=reason, key=key,
-                        expires_at=_expiry_option(app, expires))
+        e = earn_points(
+            uow, c.id, amount, reason=reason, key=key, expires_at=_expiry_option(app, expires)
+        )
         out = entry_to_dict(e)
-    echo_json(out) if as_json else click.echo(f"{out['points']:+,} points; balance {out['balance_after']:,}")
+    echo_json(out) if as_json else click.echo(
+        f"{out['points']:+,} points; balance {out['balance_after']:,}"
+    )
 
 
 @loyalty.command(context_settings={"ignore_unknown_options": True})
@@ -243,13 +287,17 @@ def adjust(customer, points, reason, key, as_json):
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
         out = entry_to_dict(adjust_points(uow, c.id, amount, reason=reason, key=key))
-    echo_json(out) if as_json else click.echo(f"{out['points']:+,} points; balance {out['balance_after']:,}")
+    echo_json(out) if as_json else click.echo(
+        f"{out['points']:+,} points; balance {out['balance_after']:,}"
+    )
 
 
 @loyalty.command()
 @click.argument("customer")
 @click.argument("reward")
-@click.option("--points", type=int, help="For a pay-with-points reward: how many points to pay with.")
+@click.option(
+    "--points", type=int, help="For a pay-with-points reward: how many points to pay with."
+)
 @click.option("--key", help="Idempotency key: the same key never redeems twice.")
 @click.option("--json", "as_json", is_flag=True)
 def redeem(customer, reward, points, key, as_json):
@@ -264,20 +312,28 @@ def redeem(customer, reward, points, key, as_json):
         c = resolve_customer(uow.session, customer)
         r = redeem_reward(uow, c.id, reward, points=points, key=key)
         v = voucher_of(uow, r)
-        out = redemption_to_dict(r, v) | {"voucher": voucher_to_dict(v) if v else None,
-                                          "balance": get_balance(uow, c.id)}
+        out = redemption_to_dict(r, v) | {
+            "voucher": voucher_to_dict(v) if v else None,
+            "balance": get_balance(uow, c.id),
+        }
     if as_json:
         echo_json(out)
     else:
         until = f", valid until {_date(app, v.valid_until)}" if v and v.valid_until else ""
-        click.echo(f"voucher {v.code} for {reward} ({r.points:,} points{until}); balance {out['balance']:,}")
+        click.echo(
+            f"voucher {v.code} for {reward} ({r.points:,} points{until}); balance {out['balance']:,}"
+        )
 
 
 @loyalty.command()
 @click.argument("customer")
-@click.option("--amount", required=True, help="Purchase amount in the program's currency (e.g. 1500000).")
+@click.option(
+    "--amount", required=True, help="Purchase amount in the program's currency (e.g. 1500000)."
+)
 @click.option("--sku", "skus", multiple=True, help="SKU[=AMOUNT] of a line (repeatable).")
-@click.option("--category", "categories", multiple=True, help="CATEGORY[=AMOUNT] of a line (repeatable).")
+@click.option(
+    "--category", "categories", multiple=True, help="CATEGORY[=AMOUNT] of a line (repeatable)."
+)
 @click.option("--at", "at", help="When (Jalali or Gregorian; default now).")
 @click.option("--json", "as_json", is_flag=True)
 def simulate(customer, amount, skus, categories, at, as_json):
@@ -299,15 +355,19 @@ def simulate(customer, amount, skus, categories, at, as_json):
     def money(minor) -> str:
         return fmt.money(Money(int(minor), out["currency"]))
 
-    click.echo(f"a purchase of {money(out['amount'])} would earn {out['points']:,} points "
-               f"(program version {out['program_version']})")
+    click.echo(
+        f"a purchase of {money(out['amount'])} would earn {out['points']:,} points "
+        f"(program version {out['program_version']})"
+    )
     for f in out["rules"]:
         mark = "✓" if f["fired"] else "·"
         pts = f" {f['points']:+,}" if f["points"] else ""
         click.echo(f"  {mark} {f['rule']} ({f['kind']}){pts}: {f['why']}")
     for t in out["thresholds"]:
-        click.echo(f"  threshold {t['rule']}: {t['rewards_granted']} × {t['reward']}, then "
-                   f"{money(t['progress_after'])} of {money(t['every'])}")
+        click.echo(
+            f"  threshold {t['rule']}: {t['rewards_granted']} × {t['reward']}, then "
+            f"{money(t['progress_after'])} of {money(t['every'])}"
+        )
     if out["clawed_back"]:
         click.echo(f"  {out['clawed_back']:,} of them would pay back points owed from a refund")
     click.echo(f"  balance {out['balance_before']:,} → {out['balance_after']:,}")
@@ -324,7 +384,9 @@ def accrue(since):
 
     app = get_app()
     with app.unit_of_work() as uow:
-        n = accrue_unaccrued(uow, since=parse_datetime(since, tz=app.timezone, field="since") if since else None)
+        n = accrue_unaccrued(
+            uow, since=parse_datetime(since, tz=app.timezone, field="since") if since else None
+        )
     click.echo(f"{n:,} purchases accrued")
 
 
@@ -342,9 +404,14 @@ def check(as_json):
     else:
         for line in problem_lines(result):
             click.echo(line, err=True)
-        click.echo(f"{result['members']} members, {result['entries']} entries: "
-                   + ("ledger and balances agree, chains intact" if not result["problems"]
-                      else f"{len(result['problems'])} problem(s)"))
+        click.echo(
+            f"{result['members']} members, {result['entries']} entries: "
+            + (
+                "ledger and balances agree, chains intact"
+                if not result["problems"]
+                else f"{len(result['problems'])} problem(s)"
+            )
+        )
     if result["problems"]:
         raise SystemExit(1)
 
@@ -370,10 +437,18 @@ def rewards_list(as_json):
     if not items:
         click.echo("no rewards: load a program with [[rewards]]")
     for w in items:
-        limits = ", ".join(x for x in (f"{w['per_customer_limit']} per member" if w["per_customer_limit"] else "",
-                                       f"{w['global_limit']} in all" if w["global_limit"] else "") if x)
-        click.echo(f"{w['code']:<14} {w['cost']:>7,} points  {w['kind']:<16} {w['title_fa'] or w['title']}"
-                   + (f"  ({limits})" if limits else ""))
+        limits = ", ".join(
+            x
+            for x in (
+                f"{w['per_customer_limit']} per member" if w["per_customer_limit"] else "",
+                f"{w['global_limit']} in all" if w["global_limit"] else "",
+            )
+            if x
+        )
+        click.echo(
+            f"{w['code']:<14} {w['cost']:>7,} points  {w['kind']:<16} {w['title_fa'] or w['title']}"
+            + (f"  ({limits})" if limits else "")
+        )
 
 
 @loyalty.group()
@@ -395,7 +470,10 @@ def vouchers_list(customer, as_json):
         c = resolve_customer(uow.session, customer)
         found = customer_vouchers(uow, c.id)
         rows = [voucher_to_dict(v, uow.now()) for v in found]
-        shown = [(v.code, v.reward_code, _date(app, v.valid_until) if v.valid_until else "-") for v in found]
+        shown = [
+            (v.code, v.reward_code, _date(app, v.valid_until) if v.valid_until else "-")
+            for v in found
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -417,25 +495,39 @@ def vouchers_show(code, as_json):
         v = get_voucher(uow, code)
         out = voucher_to_dict(v, uow.now())
         fmt = _money_formatter(app, uow)
-        value = (f"{v.percent}% off" if v.percent is not None
-                 else fmt.money(Money(v.amount_minor, v.currency)) + " off"
-                 if v.amount_minor is not None else f"item {v.sku}" if v.sku else v.kind)
-        when = {k: _date(app, getattr(v, k)) if getattr(v, k) else None
-                for k in ("issued_at", "valid_until", "used_at")}
+        value = (
+            f"{v.percent}% off"
+            if v.percent is not None
+            else fmt.money(Money(v.amount_minor, v.currency)) + " off"
+            if v.amount_minor is not None
+            else f"item {v.sku}"
+            if v.sku
+            else v.kind
+        )
+        when = {
+            k: _date(app, getattr(v, k)) if getattr(v, k) else None
+            for k in ("issued_at", "valid_until", "used_at")
+        }
     if as_json:
         echo_json(out)
         return
-    click.echo(f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, "
-               f"{out['status']}")
-    click.echo(f"  issued {when['issued_at']}"
-               + (f", valid until {when['valid_until']}" if when["valid_until"] else "")
-               + (f", used {when['used_at']}" if when["used_at"] else "")
-               + (f" on purchase {out['used_purchase']}" if out["used_purchase"] else ""))
+    click.echo(
+        f"{out['code']}: {out['reward']} ({value}) for customer {out['customer_id']}, "
+        f"{out['status']}"
+    )
+    click.echo(
+        f"  issued {when['issued_at']}"
+        + (f", valid until {when['valid_until']}" if when["valid_until"] else "")
+        + (f", used {when['used_at']}" if when["used_at"] else "")
+        + (f" on purchase {out['used_purchase']}" if out["used_purchase"] else "")
+    )
 
 
 @vouchers.command("use")
 @click.argument("code")
-@click.option("--customer", help="The member presenting it (refused if the voucher is someone else's).")
+@click.option(
+    "--customer", help="The member presenting it (refused if the voucher is someone else's)."
+)
 @click.option("--purchase", "purchase_id", type=int, help="The purchase it was used on.")
 def vouchers_use(code, customer, purchase_id):
     """Mark voucher CODE used (once, before it expires)."""

@@ -1,4 +1,5 @@
 """When lots expire: the program's rule applied to the moment points were earned, in the business's zone."""
+
 from __future__ import annotations
 
 import calendar as _calendar
@@ -31,7 +32,9 @@ def expiry_for(program: Program, earned_at: datetime, timezone: str) -> datetime
     local = earned_at.astimezone(zone)
     if rule.unit == "months":
         day = _add_months(local.date(), rule.count)
-        return datetime.combine(day, local.timetz().replace(tzinfo=None), zone).astimezone(ZoneInfo("UTC"))
+        return datetime.combine(day, local.timetz().replace(tzinfo=None), zone).astimezone(
+            ZoneInfo("UTC")
+        )
     # end of year
     if program.calendar == "jalali":
         import jdatetime

@@ -1,5 +1,6 @@
 """The loyalty plugin's hook implementations: purchase accrual and refund reversal, reports, jobs, profile,
 search fields, customer merges, demo data."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl

@@ -3,6 +3,7 @@
 Event hooks are called inside the unit of work that caused them; each is also written to the outbox (same
 name) in that transaction. Raising rolls the whole command back.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec
@@ -16,9 +17,7 @@ OUTBOX_EVENTS = {
     "loyalty_points_reversed": (
         "A refund took back the points its purchase had earned: ``data`` is the ledger entry."
     ),
-    "loyalty_voucher_used": (
-        "A voucher was used at the counter: ``data`` is the voucher."
-    ),
+    "loyalty_voucher_used": ("A voucher was used at the counter: ``data`` is the voucher."),
 }
 
 

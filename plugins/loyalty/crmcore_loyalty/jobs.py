@@ -1,4 +1,5 @@
 """The ``loyalty.expiry`` job (``crm jobs run``): expire due lots, announce points expiring soon, expire vouchers."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,9 +24,15 @@ def run_expiry(uow, now: datetime) -> dict[str, Any]:
     program = active_program(uow)
     session = uow.session
     due: dict[int, list[LoyaltyLot]] = defaultdict(list)
-    for lot in session.scalars(select(LoyaltyLot).where(LoyaltyLot.remaining > 0, LoyaltyLot.expires_at.is_not(None),
-                                                        LoyaltyLot.expires_at <= now)
-                               .order_by(LoyaltyLot.customer_id, LoyaltyLot.expires_at, LoyaltyLot.id)):
+    for lot in session.scalars(
+        select(LoyaltyLot)
+        .where(
+            LoyaltyLot.remaining > 0,
+            LoyaltyLot.expires_at.is_not(None),
+            LoyaltyLot.expires_at <= now,
+        )
+        .order_by(LoyaltyLot.customer_id, LoyaltyLot.expires_at, LoyaltyLot.id)
+    ):
         due[lot.customer_id].append(lot)
     expired_points = 0
     for customer_id in sorted(due):  # lock accounts in id order: no deadlock with other writers
@@ -37,23 +44,46 @@ def run_expiry(uow, now: datetime) -> dict[str, Any]:
     if program.expiry_warning_days:
         horizon = now + timedelta(days=program.expiry_warning_days)
         soon: dict[tuple[int, Any], int] = defaultdict(int)
-        lots = list(session.scalars(select(LoyaltyLot).where(
-            LoyaltyLot.remaining > 0, LoyaltyLot.warned_at.is_(None), LoyaltyLot.expires_at.is_not(None),
-            LoyaltyLot.expires_at > now, LoyaltyLot.expires_at <= horizon).order_by(LoyaltyLot.customer_id,
-                                                                                   LoyaltyLot.expires_at)))
+        lots = list(
+            session.scalars(
+                select(LoyaltyLot)
+                .where(
+                    LoyaltyLot.remaining > 0,
+                    LoyaltyLot.warned_at.is_(None),
+                    LoyaltyLot.expires_at.is_not(None),
+                    LoyaltyLot.expires_at > now,
+                    LoyaltyLot.expires_at <= horizon,
+                )
+                .order_by(LoyaltyLot.customer_id, LoyaltyLot.expires_at)
+            )
+        )
         for lot in lots:
             soon[(lot.customer_id, local_day(lot.expires_at, uow.app.timezone))] += lot.remaining
             lot.warned_at = now
         for (customer_id, day), points in soon.items():
             customer = session.get(Customer, customer_id)
-            uow.emit("loyalty_points_expiring", customer_id=customer_id,
-                     data={"points": points, "expires_on": day.isoformat()},
-                     customer=customer, points=points, expires_on=day)
+            uow.emit(
+                "loyalty_points_expiring",
+                customer_id=customer_id,
+                data={"points": points, "expires_on": day.isoformat()},
+                customer=customer,
+                points=points,
+                expires_on=day,
+            )
             warned += 1
     vouchers = expire_vouchers(uow, now)
-    return {"members_expired": len(due), "points_expired": expired_points, "expiry_notices": warned,
-            "vouchers_expired": vouchers}
+    return {
+        "members_expired": len(due),
+        "points_expired": expired_points,
+        "expiry_notices": warned,
+        "vouchers_expired": vouchers,
+    }
 
 
-JOBS = [Job(name="loyalty.expiry", run=run_expiry,
-            description="Expire due point lots, announce points expiring soon, expire out-of-date vouchers.")]
+JOBS = [
+    Job(
+        name="loyalty.expiry",
+        run=run_expiry,
+        description="Expire due point lots, announce points expiring soon, expire out-of-date vouchers.",
+    )
+]

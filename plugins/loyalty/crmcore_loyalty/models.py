@@ -1,5 +1,6 @@
 """The loyalty tables: program versions, accounts (the locked balance cache), the append-only ledger, lots,
 purchase accruals (what each purchase earned, line by line, for refunds), redemptions and vouchers."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -54,13 +55,26 @@ class LoyaltyEntry(Base):
 
     __tablename__ = "loyalty_ledger"
     __customer_data__ = CustomerData(
-        merge="keep", keep=("kind", "reason", "key", "ref", "actor", "consumed_lots", "details",
-                            "prev_hash", "hash"))
+        merge="keep",
+        keep=(
+            "kind",
+            "reason",
+            "key",
+            "ref",
+            "actor",
+            "consumed_lots",
+            "details",
+            "prev_hash",
+            "hash",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3… per member
-    kind: Mapped[str] = mapped_column(String(30))  # earn, redeem, expire, adjust, reverse, clawback, transfer_in…
+    kind: Mapped[str] = mapped_column(
+        String(30)
+    )  # earn, redeem, expire, adjust, reverse, clawback, transfer_in…
     points: Mapped[int] = mapped_column(BigInteger)  # signed
     balance_after: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(500))
@@ -69,7 +83,9 @@ class LoyaltyEntry(Base):
     interaction_id: Mapped[Optional[int]] = mapped_column(ForeignKey("interactions.id"), index=True)
     actor: Mapped[str] = mapped_column(String(100))
     program_version: Mapped[Optional[int]] = mapped_column(Integer)
-    occurred_at: Mapped[datetime]  # when it counts (the purchase's time for accrual of imported history)
+    occurred_at: Mapped[
+        datetime
+    ]  # when it counts (the purchase's time for accrual of imported history)
     recorded_at: Mapped[datetime]
     #: for debits: [[lot_id, points, expires_at ISO or null], …] in consumption order
     consumed_lots: Mapped[list[Any]] = mapped_column(JSONType, default=list)
@@ -158,14 +174,17 @@ class LoyaltyVoucher(Base):
 
     __tablename__ = "loyalty_vouchers"
     __customer_data__ = CustomerData(
-        keep=("code", "reward_code", "kind", "currency", "sku", "status"))
+        keep=("code", "reward_code", "kind", "currency", "sku", "status")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     redemption_id: Mapped[int] = mapped_column(ForeignKey("loyalty_redemptions.id"))
     reward_code: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[str] = mapped_column(String(30))  # percent_discount, fixed_discount, free_item, points_payment
+    kind: Mapped[str] = mapped_column(
+        String(30)
+    )  # percent_discount, fixed_discount, free_item, points_payment
     percent: Mapped[Optional[int]] = mapped_column(Integer)
     amount_minor: Mapped[Optional[int]] = mapped_column(BigInteger)
     currency: Mapped[Optional[str]] = mapped_column(String(3))

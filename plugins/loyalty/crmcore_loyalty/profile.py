@@ -1,5 +1,6 @@
 """The loyalty part of the customer profile, and the ``points`` search field (``--where
 points>=500``)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -74,8 +75,14 @@ def profile_section(uow, customer) -> ui.Panel | None:
             for e in entries
         ],
     }
-    stats = [ui.Stat(L("Points balance", "مانده امتیاز"), spendable, kind="number",
-                     href=f"/p/loyalty/members/{customer.id}")]
+    stats = [
+        ui.Stat(
+            L("Points balance", "مانده امتیاز"),
+            spendable,
+            kind="number",
+            href=f"/p/loyalty/members/{customer.id}",
+        )
+    ]
     if soon_lots:
         stats.append(
             ui.Stat(
@@ -176,11 +183,18 @@ def summary_facts(uow, customer) -> list:
     account = uow.session.get(LoyaltyAccount, customer.id)
     if account is None:
         return []
-    facts = [ui.Stat(L("Points balance", "مانده امتیاز"), account.balance, kind="number",
-                     href=f"/customers/{customer.id}?only=loyalty#timeline")]
+    facts = [
+        ui.Stat(
+            L("Points balance", "مانده امتیاز"),
+            account.balance,
+            kind="number",
+            href=f"/customers/{customer.id}?only=loyalty#timeline",
+        )
+    ]
     if account.owed:
-        facts.append(ui.Stat(L("Points owed", "بدهی امتیاز"), account.owed, kind="number",
-                             tone="danger"))
+        facts.append(
+            ui.Stat(L("Points owed", "بدهی امتیاز"), account.owed, kind="number", tone="danger")
+        )
     return facts
 
 
@@ -195,7 +209,14 @@ def timeline_entries(uow, customer, before, limit: int) -> list:
     out = []
     for e in uow.session.scalars(q):
         badge = kind_badge(e.kind)
-        out.append(ui.TimelineEntry(
-            e.occurred_at, badge.text, kind=L("points", "امتیاز"), tone=badge.tone,
-            value=e.points, value_kind="number"))
+        out.append(
+            ui.TimelineEntry(
+                e.occurred_at,
+                badge.text,
+                kind=L("points", "امتیاز"),
+                tone=badge.tone,
+                value=e.points,
+                value_kind="number",
+            )
+        )
     return out

@@ -5,6 +5,7 @@ its number is recorded on every ledger entry. Unknown keys, negative rates, unkn
 refused before anything is stored. Sections owned by other plugins (``[tiers]``, ``[transfers]``) are checked
 by the validators they return from the ``loyalty_program_sections`` hook.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -18,15 +19,30 @@ from crmcore.api import ValidationError, parse_date, parse_money
 
 SPEND_ORDERS = ("soonest_expiring", "oldest")
 NEGATIVE_POLICIES = ("allow_negative", "clawback", "absorb")
-EARNING_KINDS = ("per_amount", "per_sku", "per_category", "fixed", "first_purchase", "birthday_month")
+EARNING_KINDS = (
+    "per_amount",
+    "per_sku",
+    "per_category",
+    "fixed",
+    "first_purchase",
+    "birthday_month",
+)
 RULE_KINDS = EARNING_KINDS + ("multiplier", "threshold")
 STACKING = ("stack", "exclusive")
 REWARD_KINDS = ("percent_discount", "fixed_discount", "free_item", "voucher", "points_payment")
 CALENDARS = ("jalali", "gregorian")
 PERIODS = ("month", "year")
 
-PROGRAM_KEYS = {"name", "currency", "calendar", "spend_order", "negative_balance", "expiry",
-                "expiry_warning_days", "point_value"}
+PROGRAM_KEYS = {
+    "name",
+    "currency",
+    "calendar",
+    "spend_order",
+    "negative_balance",
+    "expiry",
+    "expiry_warning_days",
+    "point_value",
+}
 CAPS_KEYS = {"per_purchase", "per_period", "period"}
 RULE_COMMON = {"name", "kind", "priority", "stacking", "description", "starts", "ends"}
 RULE_KEYS = {
@@ -39,8 +55,18 @@ RULE_KEYS = {
     "multiplier": {"factor", "rules"},
     "threshold": {"every", "reward"},
 }
-REWARD_COMMON = {"code", "title", "title_fa", "kind", "cost", "valid_days", "per_customer_limit", "global_limit",
-                 "available_from", "available_until"}
+REWARD_COMMON = {
+    "code",
+    "title",
+    "title_fa",
+    "kind",
+    "cost",
+    "valid_days",
+    "per_customer_limit",
+    "global_limit",
+    "available_from",
+    "available_until",
+}
 REWARD_KEYS = {
     "percent_discount": {"percent"},
     "fixed_discount": {"amount"},
@@ -58,7 +84,9 @@ class Expiry:
     count: int = 0
 
     def describe(self) -> str:
-        return {"never": "never", "end_of_year": "end_of_year"}.get(self.unit, f"{self.count} {self.unit}")
+        return {"never": "never", "end_of_year": "end_of_year"}.get(
+            self.unit, f"{self.count} {self.unit}"
+        )
 
 
 @attrs.frozen
@@ -80,7 +108,9 @@ class Rule:
     description: str = ""
 
     def active_on(self, day: date) -> bool:
-        return (self.starts is None or day >= self.starts) and (self.ends is None or day <= self.ends)
+        return (self.starts is None or day >= self.starts) and (
+            self.ends is None or day <= self.ends
+        )
 
 
 @attrs.frozen
@@ -111,7 +141,9 @@ class Program:
     negative_balance: str = "clawback"
     expiry: Expiry = Expiry()
     expiry_warning_days: int = 30
-    point_value_minor: int = 0  # what one point is worth when paying with points (and for the liability report)
+    point_value_minor: int = (
+        0  # what one point is worth when paying with points (and for the liability report)
+    )
     cap_per_purchase: int | None = None
     cap_per_period: int | None = None
     cap_period: str = "month"
@@ -129,9 +161,15 @@ class Program:
 
     def __attrs_post_init__(self) -> None:
         by_priority = sorted(self.rules, key=lambda r: r.priority)
-        object.__setattr__(self, "earning_rules", tuple(r for r in by_priority if r.kind in EARNING_KINDS))
-        object.__setattr__(self, "multipliers", tuple(r for r in by_priority if r.kind == "multiplier"))
-        object.__setattr__(self, "thresholds", tuple(r for r in self.rules if r.kind == "threshold"))
+        object.__setattr__(
+            self, "earning_rules", tuple(r for r in by_priority if r.kind in EARNING_KINDS)
+        )
+        object.__setattr__(
+            self, "multipliers", tuple(r for r in by_priority if r.kind == "multiplier")
+        )
+        object.__setattr__(
+            self, "thresholds", tuple(r for r in self.rules if r.kind == "threshold")
+        )
 
 
 DEFAULT_PROGRAM = Program()
@@ -144,14 +182,18 @@ def parse_toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"the program file is not valid TOML: {exc}", field="program") from None
+        raise ValidationError(
+            f"the program file is not valid TOML: {exc}", field="program"
+        ) from None
 
 
 def _unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
     extra = sorted(set(table) - allowed)
     if extra:
-        raise ValidationError(f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})",
-                              field=f"{where}.{extra[0]}" if where else extra[0])
+        raise ValidationError(
+            f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})",
+            field=f"{where}.{extra[0]}" if where else extra[0],
+        )
 
 
 def _int(value: Any, field: str, *, minimum: int = 0, allow_none: bool = False) -> int | None:
@@ -175,7 +217,9 @@ def _str(value: Any, field: str, *, choices: tuple[str, ...] | None = None) -> s
 
 def _money(value: Any, currency: str, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationError(f"write amounts as text or whole numbers (\"10000\"), not {value!r}", field=field)
+        raise ValidationError(
+            f'write amounts as text or whole numbers ("10000"), not {value!r}', field=field
+        )
     try:
         minor = parse_money(str(value), currency).minor
     except ValidationError as exc:
@@ -191,12 +235,18 @@ def _date(value: Any, field: str) -> date | None:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise ValidationError(f"must be a date such as 1403-12-25 or 2025-03-15, not {value!r}", field=field)
+        raise ValidationError(
+            f"must be a date such as 1403-12-25 or 2025-03-15, not {value!r}", field=field
+        )
     return parse_date(value, field=field)
 
 
 def _names(value: Any, field: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
         raise ValidationError("must be a non-empty list of texts", field=field)
     return tuple(v.strip() for v in value)
 
@@ -208,13 +258,19 @@ def parse_expiry(value: Any, field: str = "program.expiry") -> Expiry:
         return Expiry("end_of_year")
     if isinstance(value, str):
         parts = value.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1] in ("months", "month", "days", "day"):
+        if (
+            len(parts) == 2
+            and parts[0].isdigit()
+            and parts[1] in ("months", "month", "days", "day")
+        ):
             n = int(parts[0])
             if n <= 0:
                 raise ValidationError("the expiry period must be positive", field=field)
             return Expiry("months" if parts[1].startswith("month") else "days", n)
-    raise ValidationError(f"{value!r} is not an expiry (\"never\", \"12 months\", \"90 days\" or \"end_of_year\")",
-                          field=field)
+    raise ValidationError(
+        f'{value!r} is not an expiry ("never", "12 months", "90 days" or "end_of_year")',
+        field=field,
+    )
 
 
 def _rule(raw: Any, i: int, currency: str) -> Rule:
@@ -224,12 +280,15 @@ def _rule(raw: Any, i: int, currency: str) -> Rule:
     kind = _str(raw.get("kind"), f"{where}.kind", choices=RULE_KINDS)
     _unknown(raw, RULE_COMMON | RULE_KEYS[kind], where)
     name = _str(raw.get("name"), f"{where}.name")
-    fields: dict[str, Any] = {"name": name, "kind": kind,
-                              "priority": _int(raw.get("priority", 100), f"{where}.priority"),
-                              "stacking": _str(raw.get("stacking", "stack"), f"{where}.stacking", choices=STACKING),
-                              "description": str(raw.get("description", "")),
-                              "starts": _date(raw.get("starts"), f"{where}.starts"),
-                              "ends": _date(raw.get("ends"), f"{where}.ends")}
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "priority": _int(raw.get("priority", 100), f"{where}.priority"),
+        "stacking": _str(raw.get("stacking", "stack"), f"{where}.stacking", choices=STACKING),
+        "description": str(raw.get("description", "")),
+        "starts": _date(raw.get("starts"), f"{where}.starts"),
+        "ends": _date(raw.get("ends"), f"{where}.ends"),
+    }
     if fields["starts"] and fields["ends"] and fields["starts"] > fields["ends"]:
         raise ValidationError("starts after it ends", field=f"{where}.starts")
     if kind in EARNING_KINDS:
@@ -238,7 +297,9 @@ def _rule(raw: Any, i: int, currency: str) -> Rule:
         fields["points"] = _int(raw["points"], f"{where}.points", minimum=1)
     if kind in ("per_amount", "per_sku", "per_category"):
         if "per" not in raw:
-            raise ValidationError("is required (the amount that earns `points`)", field=f"{where}.per")
+            raise ValidationError(
+                "is required (the amount that earns `points`)", field=f"{where}.per"
+            )
         fields["per_minor"] = _money(raw["per"], currency, f"{where}.per")
     if kind == "per_sku":
         fields["skus"] = _names(raw.get("skus"), f"{where}.skus")
@@ -248,15 +309,21 @@ def _rule(raw: Any, i: int, currency: str) -> Rule:
         try:
             factor = Decimal(str(raw.get("factor")))
         except InvalidOperation:
-            raise ValidationError(f"{raw.get('factor')!r} is not a number", field=f"{where}.factor") from None
+            raise ValidationError(
+                f"{raw.get('factor')!r} is not a number", field=f"{where}.factor"
+            ) from None
         if isinstance(raw.get("factor"), float) or not factor.is_finite() or factor <= 0:
-            raise ValidationError("must be a positive decimal written as text (\"1.5\")", field=f"{where}.factor")
+            raise ValidationError(
+                'must be a positive decimal written as text ("1.5")', field=f"{where}.factor"
+            )
         fields["factor"] = factor
         if "rules" in raw:
             fields["applies_to"] = _names(raw["rules"], f"{where}.rules")
     if kind == "threshold":
         if "every" not in raw:
-            raise ValidationError("is required (the spending that earns the reward)", field=f"{where}.every")
+            raise ValidationError(
+                "is required (the spending that earns the reward)", field=f"{where}.every"
+            )
         fields["every_minor"] = _money(raw["every"], currency, f"{where}.every")
         fields["reward"] = _str(raw.get("reward"), f"{where}.reward")
     return Rule(**fields)
@@ -270,13 +337,20 @@ def _reward(raw: Any, i: int, currency: str) -> Reward:
     _unknown(raw, REWARD_COMMON | REWARD_KEYS[kind], where)
     code = _str(raw.get("code"), f"{where}.code")
     fields: dict[str, Any] = {
-        "code": code, "kind": kind, "title": _str(raw.get("title", code), f"{where}.title"),
+        "code": code,
+        "kind": kind,
+        "title": _str(raw.get("title", code), f"{where}.title"),
         "title_fa": raw.get("title_fa"),
         "cost": _int(raw.get("cost", 0), f"{where}.cost"),
-        "valid_days": _int(raw.get("valid_days"), f"{where}.valid_days", minimum=1, allow_none=True),
-        "per_customer_limit": _int(raw.get("per_customer_limit"), f"{where}.per_customer_limit", minimum=1,
-                                   allow_none=True),
-        "global_limit": _int(raw.get("global_limit"), f"{where}.global_limit", minimum=1, allow_none=True),
+        "valid_days": _int(
+            raw.get("valid_days"), f"{where}.valid_days", minimum=1, allow_none=True
+        ),
+        "per_customer_limit": _int(
+            raw.get("per_customer_limit"), f"{where}.per_customer_limit", minimum=1, allow_none=True
+        ),
+        "global_limit": _int(
+            raw.get("global_limit"), f"{where}.global_limit", minimum=1, allow_none=True
+        ),
         "available_from": _date(raw.get("available_from"), f"{where}.available_from"),
         "available_until": _date(raw.get("available_until"), f"{where}.available_until"),
     }
@@ -292,21 +366,37 @@ def _reward(raw: Any, i: int, currency: str) -> Reward:
         fields["sku"] = _str(raw.get("sku"), f"{where}.sku")
     if kind == "points_payment":
         fields["min_points"] = _int(raw.get("min_points", 1), f"{where}.min_points", minimum=1)
-    if kind != "points_payment" and kind != "free_item" and fields["cost"] == 0 and "cost" not in raw:
-        raise ValidationError("is required (points the reward costs; 0 for threshold-only rewards)",
-                              field=f"{where}.cost")
+    if (
+        kind != "points_payment"
+        and kind != "free_item"
+        and fields["cost"] == 0
+        and "cost" not in raw
+    ):
+        raise ValidationError(
+            "is required (points the reward costs; 0 for threshold-only rewards)",
+            field=f"{where}.cost",
+        )
     return Reward(**fields)
 
 
-def validate_program(data: dict[str, Any], section_validators: dict[str, Callable[[Any], Any]],
-                     version: int | None = None) -> Program:
+def validate_program(
+    data: dict[str, Any],
+    section_validators: dict[str, Callable[[Any], Any]],
+    version: int | None = None,
+) -> Program:
     """Validate a parsed program file; return the :class:`Program` (raises :class:`ValidationError`)."""
     known = {"program", "caps", "rules", "rewards"} | set(section_validators)
     extra = sorted(set(data) - known)
     if extra:
-        owners = f"; sections of enabled plugins: {', '.join(sorted(section_validators))}" if section_validators else ""
-        raise ValidationError(f"unknown section [{extra[0]}] (allowed: program, caps, rules, rewards{owners})",
-                              field=extra[0])
+        owners = (
+            f"; sections of enabled plugins: {', '.join(sorted(section_validators))}"
+            if section_validators
+            else ""
+        )
+        raise ValidationError(
+            f"unknown section [{extra[0]}] (allowed: program, caps, rules, rewards{owners})",
+            field=extra[0],
+        )
     head = data.get("program", {})
     if not isinstance(head, dict):
         raise ValidationError("must be a table", field="program")
@@ -321,20 +411,34 @@ def validate_program(data: dict[str, Any], section_validators: dict[str, Callabl
         "name": _str(head.get("name", "loyalty"), "program.name"),
         "currency": currency,
         "calendar": _str(head.get("calendar", "jalali"), "program.calendar", choices=CALENDARS),
-        "spend_order": _str(head.get("spend_order", "soonest_expiring"), "program.spend_order", choices=SPEND_ORDERS),
-        "negative_balance": _str(head.get("negative_balance", "clawback"), "program.negative_balance",
-                                 choices=NEGATIVE_POLICIES),
+        "spend_order": _str(
+            head.get("spend_order", "soonest_expiring"), "program.spend_order", choices=SPEND_ORDERS
+        ),
+        "negative_balance": _str(
+            head.get("negative_balance", "clawback"),
+            "program.negative_balance",
+            choices=NEGATIVE_POLICIES,
+        ),
         "expiry": parse_expiry(head.get("expiry", "never")),
-        "expiry_warning_days": _int(head.get("expiry_warning_days", 30), "program.expiry_warning_days"),
-        "point_value_minor": (_money(head["point_value"], currency, "program.point_value")
-                              if "point_value" in head else 0),
+        "expiry_warning_days": _int(
+            head.get("expiry_warning_days", 30), "program.expiry_warning_days"
+        ),
+        "point_value_minor": (
+            _money(head["point_value"], currency, "program.point_value")
+            if "point_value" in head
+            else 0
+        ),
     }
     caps = data.get("caps", {})
     if not isinstance(caps, dict):
         raise ValidationError("must be a table", field="caps")
     _unknown(caps, CAPS_KEYS, "caps")
-    fields["cap_per_purchase"] = _int(caps.get("per_purchase"), "caps.per_purchase", minimum=1, allow_none=True)
-    fields["cap_per_period"] = _int(caps.get("per_period"), "caps.per_period", minimum=1, allow_none=True)
+    fields["cap_per_purchase"] = _int(
+        caps.get("per_purchase"), "caps.per_purchase", minimum=1, allow_none=True
+    )
+    fields["cap_per_period"] = _int(
+        caps.get("per_period"), "caps.per_period", minimum=1, allow_none=True
+    )
     fields["cap_period"] = _str(caps.get("period", "month"), "caps.period", choices=PERIODS)
 
     raw_rules = data.get("rules", [])
@@ -352,22 +456,35 @@ def validate_program(data: dict[str, Any], section_validators: dict[str, Callabl
     for i, raw in enumerate(raw_rewards):
         reward = _reward(raw, i, currency)
         if reward.code in rewards:
-            raise ValidationError(f"two rewards have the code {reward.code!r}", field=f"rewards[{i}].code")
+            raise ValidationError(
+                f"two rewards have the code {reward.code!r}", field=f"rewards[{i}].code"
+            )
         rewards[reward.code] = reward
     for i, rule in enumerate(rules):
         if rule.kind == "threshold" and rule.reward not in rewards:
-            raise ValidationError(f"no reward with code {rule.reward!r} in [[rewards]]", field=f"rules[{i}].reward")
+            raise ValidationError(
+                f"no reward with code {rule.reward!r} in [[rewards]]", field=f"rules[{i}].reward"
+            )
         for target in rule.applies_to:
             if target not in names or target == rule.name:
-                raise ValidationError(f"no earning rule named {target!r}", field=f"rules[{i}].rules")
-    if any(r.kind == "points_payment" for r in rewards.values()) and not fields["point_value_minor"]:
-        raise ValidationError("paying with points needs program.point_value (what one point is worth)",
-                              field="program.point_value")
+                raise ValidationError(
+                    f"no earning rule named {target!r}", field=f"rules[{i}].rules"
+                )
+    if (
+        any(r.kind == "points_payment" for r in rewards.values())
+        and not fields["point_value_minor"]
+    ):
+        raise ValidationError(
+            "paying with points needs program.point_value (what one point is worth)",
+            field="program.point_value",
+        )
     sections: dict[str, Any] = {}
     for name, validator in section_validators.items():
         if name in data:
             try:
                 sections[name] = validator(data[name])
             except ValidationError as exc:
-                raise ValidationError(exc.message, field=f"{name}.{exc.field}" if exc.field else name) from None
+                raise ValidationError(
+                    exc.message, field=f"{name}.{exc.field}" if exc.field else name
+                ) from None
     return Program(**fields, rules=rules, rewards=rewards, sections=sections, config=data)

@@ -1,4 +1,5 @@
 """Program versions in the database: load a file as a new version, read the active one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,9 @@ def active_program(uow) -> Program:
     if cached is not None:
         return cached
     with uow.session.no_autoflush:
-        row = uow.session.scalar(select(LoyaltyProgram).order_by(LoyaltyProgram.version.desc()).limit(1))
+        row = uow.session.scalar(
+            select(LoyaltyProgram).order_by(LoyaltyProgram.version.desc()).limit(1)
+        )
     program = DEFAULT_PROGRAM if row is None else _from_row(uow, row)
     uow.cache["loyalty.program"] = program
     return program
@@ -70,14 +73,25 @@ def load_program(uow, text: str, *, source_name: str | None = None) -> tuple[Pro
     text as the active version again changes nothing (``created`` is False)."""
     check_program_text(uow, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    current = uow.session.scalar(select(LoyaltyProgram).order_by(LoyaltyProgram.version.desc()).limit(1))
+    current = uow.session.scalar(
+        select(LoyaltyProgram).order_by(LoyaltyProgram.version.desc()).limit(1)
+    )
     if current is not None and current.sha256 == digest:
         return _from_row(uow, current), False
     version = (uow.session.scalar(select(func.max(LoyaltyProgram.version))) or 0) + 1
     program = validate_program(parse_toml(text), section_validators(uow), version=version)
-    uow.session.add(LoyaltyProgram(version=version, name=program.name, source=text, source_name=source_name,
-                                   sha256=digest, config=_json_ready(program.config), loaded_at=uow.now(),
-                                   loaded_by=uow.actor))
+    uow.session.add(
+        LoyaltyProgram(
+            version=version,
+            name=program.name,
+            source=text,
+            source_name=source_name,
+            sha256=digest,
+            config=_json_ready(program.config),
+            loaded_at=uow.now(),
+            loaded_by=uow.actor,
+        )
+    )
     uow.session.flush()
     uow.audit("load", "loyalty_program", version, {"name": program.name, "sha256": digest})
     uow.cache["loyalty.program"] = program
@@ -90,21 +104,60 @@ def program_versions(uow) -> list[LoyaltyProgram]:
 
 def program_to_dict(program: Program) -> dict[str, Any]:
     return {
-        "version": program.version, "name": program.name, "currency": program.currency,
-        "calendar": program.calendar, "spend_order": program.spend_order,
-        "negative_balance": program.negative_balance, "expiry": program.expiry.describe(),
-        "expiry_warning_days": program.expiry_warning_days, "point_value": program.point_value_minor,
-        "caps": {"per_purchase": program.cap_per_purchase, "per_period": program.cap_per_period,
-                 "period": program.cap_period},
-        "rules": [_json_ready({"name": r.name, "kind": r.kind, "priority": r.priority, "stacking": r.stacking,
-                               "points": r.points, "per": r.per_minor, "skus": list(r.skus),
-                               "categories": list(r.categories), "factor": str(r.factor),
-                               "rules": list(r.applies_to), "every": r.every_minor, "reward": r.reward,
-                               "starts": r.starts, "ends": r.ends}) for r in program.rules],
-        "rewards": [_json_ready({"code": w.code, "title": w.title, "title_fa": w.title_fa, "kind": w.kind,
-                                 "cost": w.cost, "percent": w.percent, "amount": w.amount_minor, "sku": w.sku,
-                                 "valid_days": w.valid_days, "per_customer_limit": w.per_customer_limit,
-                                 "global_limit": w.global_limit, "available_from": w.available_from,
-                                 "available_until": w.available_until}) for w in program.rewards.values()],
+        "version": program.version,
+        "name": program.name,
+        "currency": program.currency,
+        "calendar": program.calendar,
+        "spend_order": program.spend_order,
+        "negative_balance": program.negative_balance,
+        "expiry": program.expiry.describe(),
+        "expiry_warning_days": program.expiry_warning_days,
+        "point_value": program.point_value_minor,
+        "caps": {
+            "per_purchase": program.cap_per_purchase,
+            "per_period": program.cap_per_period,
+            "period": program.cap_period,
+        },
+        "rules": [
+            _json_ready(
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "priority": r.priority,
+                    "stacking": r.stacking,
+                    "points": r.points,
+                    "per": r.per_minor,
+                    "skus": list(r.skus),
+                    "categories": list(r.categories),
+                    "factor": str(r.factor),
+                    "rules": list(r.applies_to),
+                    "every": r.every_minor,
+                    "reward": r.reward,
+                    "starts": r.starts,
+                    "ends": r.ends,
+                }
+            )
+            for r in program.rules
+        ],
+        "rewards": [
+            _json_ready(
+                {
+                    "code": w.code,
+                    "title": w.title,
+                    "title_fa": w.title_fa,
+                    "kind": w.kind,
+                    "cost": w.cost,
+                    "percent": w.percent,
+                    "amount": w.amount_minor,
+                    "sku": w.sku,
+                    "valid_days": w.valid_days,
+                    "per_customer_limit": w.per_customer_limit,
+                    "global_limit": w.global_limit,
+                    "available_from": w.available_from,
+                    "available_until": w.available_until,
+                }
+            )
+            for w in program.rewards.values()
+        ],
         "sections": sorted(program.sections),
     }

@@ -7,6 +7,7 @@ names (``rules = [...]``) or to all. Factors from other plugins (``loyalty_earni
 apply to all rules. Each rule's points are rounded down after multiplying; then the per-purchase cap and the
 per-period cap cut the total.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -83,8 +84,13 @@ def purchase_lines(payload: dict[str, Any] | None, amount: int, currency: str) -
             raise ValidationError("line amounts are positive", field=f"payload.lines[{i}].amount")
         sku = item.get("sku")
         category = item.get("category")
-        lines.append(Line(str(sku) if sku is not None else None, str(category) if category is not None else None,
-                          minor))
+        lines.append(
+            Line(
+                str(sku) if sku is not None else None,
+                str(category) if category is not None else None,
+                minor,
+            )
+        )
     covered = sum(line.amount for line in lines)
     if covered < amount:
         lines.append(Line(None, None, amount - covered))
@@ -110,34 +116,65 @@ def _money(minor: int, currency: str) -> str:
     return Formatter.for_language("en").money(Money(minor, currency))
 
 
-def _why_amount(rule: Rule, base: int, units: int, points: int, matched: list[int],
-                currency: str) -> str:
+def _why_amount(
+    rule: Rule, base: int, units: int, points: int, matched: list[int], currency: str
+) -> str:
     worth, per = _money(base, currency), _money(rule.per_minor, currency)
-    what = (f"amount {worth}" if rule.kind == "per_amount"
-            else f"lines with SKU {', '.join(rule.skus)} worth {worth}" if rule.kind == "per_sku"
-            else f"lines in category {', '.join(rule.categories)} worth {worth}")
-    return (f"{what}: {units} × {rule.points} point(s) per {per}" if points
-            else f"{what}: less than {per}" if matched else "no matching line")
+    what = (
+        f"amount {worth}"
+        if rule.kind == "per_amount"
+        else f"lines with SKU {', '.join(rule.skus)} worth {worth}"
+        if rule.kind == "per_sku"
+        else f"lines in category {', '.join(rule.categories)} worth {worth}"
+    )
+    return (
+        f"{what}: {units} × {rule.points} point(s) per {per}"
+        if points
+        else f"{what}: less than {per}"
+        if matched
+        else "no matching line"
+    )
 
 
-def compute_earning(program: Program, *, amount: int, lines: list[Line], day: date, first_purchase: bool,
-                    birthday_month: bool, external_factors: list[Decimal] = (),
-                    period_earned: int | None = None, explain: bool = True) -> Earning:
+def compute_earning(
+    program: Program,
+    *,
+    amount: int,
+    lines: list[Line],
+    day: date,
+    first_purchase: bool,
+    birthday_month: bool,
+    external_factors: list[Decimal] = (),
+    period_earned: int | None = None,
+    explain: bool = True,
+) -> Earning:
     """Points a purchase of ``amount`` (minor units) earns on local ``day`` under ``program``.
 
     ``explain=False`` lists only the rules that fired, each with an empty ``why`` (batch accrual records
     only which rules fired and their points; ``crm loyalty simulate`` explains every rule)."""
     firings: list[Firing] = []
-    per_rule: dict[str, tuple[int, list[int], int]] = {}  # rule -> (raw points, per-line weights, bonus)
+    per_rule: dict[
+        str, tuple[int, list[int], int]
+    ] = {}  # rule -> (raw points, per-line weights, bonus)
     stopped_by: str | None = None
     for rule in program.earning_rules:
         if not rule.active_on(day):
             if explain:
-                firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
+                firings.append(
+                    Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar))
+                )
             continue
         if stopped_by:
             if explain:
-                firings.append(Firing(rule.name, rule.kind, False, 0, f"excluded by the exclusive rule {stopped_by!r}"))
+                firings.append(
+                    Firing(
+                        rule.name,
+                        rule.kind,
+                        False,
+                        0,
+                        f"excluded by the exclusive rule {stopped_by!r}",
+                    )
+                )
             continue
         weights = [0] * len(lines)
         bonus = 0
@@ -156,8 +193,9 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
             points = units * rule.points
             for i in matched:
                 weights[i] = lines[i].amount
-            why = (_why_amount(rule, base, units, points, matched, program.currency)
-                   if explain else "")
+            why = (
+                _why_amount(rule, base, units, points, matched, program.currency) if explain else ""
+            )
         elif rule.kind == "fixed":
             points, bonus, why = rule.points, rule.points, "every purchase"
         elif rule.kind == "first_purchase":
@@ -176,34 +214,56 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
         elif explain:
             firings.append(Firing(rule.name, rule.kind, False, 0, why))
 
-    factors: dict[str, Decimal | int] = dict.fromkeys(per_rule, 1)  # Decimal once a multiplier applies
+    factors: dict[str, Decimal | int] = dict.fromkeys(
+        per_rule, 1
+    )  # Decimal once a multiplier applies
     stopped_by = None
     for rule in program.multipliers:
         if not rule.active_on(day):
             if explain:
-                firings.append(Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar)))
+                firings.append(
+                    Firing(rule.name, rule.kind, False, 0, _inactive(rule, day, program.calendar))
+                )
             continue
         if stopped_by:
             if explain:
-                firings.append(Firing(rule.name, rule.kind, False, 0,
-                                      f"excluded by the exclusive multiplier {stopped_by!r}"))
+                firings.append(
+                    Firing(
+                        rule.name,
+                        rule.kind,
+                        False,
+                        0,
+                        f"excluded by the exclusive multiplier {stopped_by!r}",
+                    )
+                )
             continue
         targets = [n for n in per_rule if not rule.applies_to or n in rule.applies_to]
         if not targets:
             if explain:
-                firings.append(Firing(rule.name, rule.kind, False, 0, "none of its rules earned points"))
+                firings.append(
+                    Firing(rule.name, rule.kind, False, 0, "none of its rules earned points")
+                )
             continue
         for name in targets:
             factors[name] *= rule.factor
-        firings.append(Firing(rule.name, rule.kind, True, 0,
-                              f"× {rule.factor} on {', '.join(targets)}" if explain else ""))
+        firings.append(
+            Firing(
+                rule.name,
+                rule.kind,
+                True,
+                0,
+                f"× {rule.factor} on {', '.join(targets)}" if explain else "",
+            )
+        )
         if rule.stacking == "exclusive":
             stopped_by = rule.name
     external: Decimal | int = 1
     for f in external_factors:
         external *= f
     if external != 1 and per_rule:
-        firings.append(Firing("plugins", "multiplier", True, 0, f"× {external} from other plugins (tiers)"))
+        firings.append(
+            Firing("plugins", "multiplier", True, 0, f"× {external} from other plugins (tiers)")
+        )
 
     line_points = [0] * len(lines)
     bonus_points = 0
@@ -221,8 +281,13 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
     if program.cap_per_period is not None and period_earned is not None:
         headroom = max(program.cap_per_period - period_earned, 0)
         if limit > headroom:
-            limit, capped = headroom, (f"per-{program.cap_period} cap {program.cap_per_period:,} "
-                                       f"({period_earned:,} already earned)")
+            limit, capped = (
+                headroom,
+                (
+                    f"per-{program.cap_period} cap {program.cap_per_period:,} "
+                    f"({period_earned:,} already earned)"
+                ),
+            )
     if limit != total:
         scaled = allocate(limit, [f for f, _w, _b in finals])
         finals = [(s, w, b) for s, (_f, w, b) in zip(scaled, finals)]
@@ -233,5 +298,11 @@ def compute_earning(program: Program, *, amount: int, lines: list[Line], day: da
         else:
             for i, part in enumerate(allocate(final, weights)):
                 line_points[i] += part
-    return Earning(points=limit, line_points=tuple(line_points), bonus_points=bonus_points,
-                   firings=tuple(firings), factor=Decimal(external), capped=capped)
+    return Earning(
+        points=limit,
+        line_points=tuple(line_points),
+        bonus_points=bonus_points,
+        firings=tuple(firings),
+        factor=Decimal(external),
+        capped=capped,
+    )

@@ -1,4 +1,5 @@
 """Helpers for tests of loyalty and of plugins built on it: load a program text, read balances and entries."""
+
 from crmcore_loyalty import api
 from crmcore_loyalty.programs import load_program
 
@@ -115,13 +116,21 @@ def cdnow_replay(app, rows, *, batch: int = 1000) -> dict[str, int]:
     for start in range(0, len(ordered), batch):
         with app.unit_of_work() as uow:
             cache: dict[int, Customer] = {}
-            for i in ordered[start:start + batch]:
+            for i in ordered[start : start + batch]:
                 cust, day, cds, dollars = rows[i]
                 cid = ids[cust]
                 customer = cache.get(cid) or cache.setdefault(cid, uow.session.get(Customer, cid))
                 at = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), 12, 0, tzinfo=zone)
-                record_interaction(uow, customer, kind="purchase", amount=dollars, currency="USD", occurred_at=at,
-                                   external_id=f"cdnow-{i}", payload={"cds": cds})
+                record_interaction(
+                    uow,
+                    customer,
+                    kind="purchase",
+                    amount=dollars,
+                    currency="USD",
+                    occurred_at=at,
+                    external_id=f"cdnow-{i}",
+                    payload={"cds": cds},
+                )
     return ids
 
 
@@ -142,7 +151,9 @@ def spend_worker(url: str, customer_id: int, attempts: int, points: int, barrier
         for n in range(attempts):
             try:
                 with app.unit_of_work(actor=f"worker-{os.getpid()}") as uow:
-                    api.debit(uow, customer_id, points, kind="redeem", reason=f"race {os.getpid()}-{n}")
+                    api.debit(
+                        uow, customer_id, points, kind="redeem", reason=f"race {os.getpid()}-{n}"
+                    )
                 spent += 1
             except ValidationError:
                 refused += 1

@@ -1036,18 +1036,45 @@ def customer_actions(uow, customer) -> list[ui.Action]:
         options = []
         for w in rewards:
             fa_cost = to_persian_digits(f"{w.cost:,}".replace(",", "٬"))
-            options.append((w.code, L(f"{w.title} · {w.cost:,} points",
-                                      f"{w.title_fa or w.title} · {fa_cost} امتیاز")))
-        out.append(ui.Action(L("Redeem a reward", "استفاده از جایزه"), f"{member}/redeem", fields=[
-            ui.ActionField("reward", L("Reward", "جایزه"), "select", options=options,
-                           required=True),
-            ui.ActionField("key", "", "hidden", value=_new_key())], access="write"))
-    out.append(ui.Action(L("Adjust points", "اصلاح امتیاز"), f"{member}/adjust", fields=[
-        ui.ActionField("points", L("Points (negative removes)", "امتیاز (منفی برای کسر)"),
-                       "number", required=True),
-        ui.ActionField("reason", L("Reason", "دلیل"), required=True),
-        ui.ActionField("key", "", "hidden", value=_new_key().replace("redeem", "adjust"))],
-        access="manage"))
+            options.append(
+                (
+                    w.code,
+                    L(
+                        f"{w.title} · {w.cost:,} points",
+                        f"{w.title_fa or w.title} · {fa_cost} امتیاز",
+                    ),
+                )
+            )
+        out.append(
+            ui.Action(
+                L("Redeem a reward", "استفاده از جایزه"),
+                f"{member}/redeem",
+                fields=[
+                    ui.ActionField(
+                        "reward", L("Reward", "جایزه"), "select", options=options, required=True
+                    ),
+                    ui.ActionField("key", "", "hidden", value=_new_key()),
+                ],
+                access="write",
+            )
+        )
+    out.append(
+        ui.Action(
+            L("Adjust points", "اصلاح امتیاز"),
+            f"{member}/adjust",
+            fields=[
+                ui.ActionField(
+                    "points",
+                    L("Points (negative removes)", "امتیاز (منفی برای کسر)"),
+                    "number",
+                    required=True,
+                ),
+                ui.ActionField("reason", L("Reason", "دلیل"), required=True),
+                ui.ActionField("key", "", "hidden", value=_new_key().replace("redeem", "adjust")),
+            ],
+            access="manage",
+        )
+    )
     return out
 
 

@@ -8,13 +8,23 @@ from crmcore_loyalty.testing import balance, kinds, load, load_base
 from crmcore.api import PluginHookError, get_customer, record_interaction
 from crmcore.testing import make_customer, record_purchase
 
-LINES = {"lines": [{"sku": "TEA-01", "category": "tea", "quantity": 2, "amount": "300000"},
-                   {"sku": "SAF-05", "category": "spice", "quantity": 1, "amount": "700000"}]}
+LINES = {
+    "lines": [
+        {"sku": "TEA-01", "category": "tea", "quantity": 2, "amount": "300000"},
+        {"sku": "SAF-05", "category": "spice", "quantity": 1, "amount": "700000"},
+    ]
+}
 
 
 def refund(app, cid, purchase, amount, lines=None):
-    return record_purchase(app, cid, amount, kind="refund", related_id=purchase,
-                           payload={"lines": lines} if lines else None)
+    return record_purchase(
+        app,
+        cid,
+        amount,
+        kind="refund",
+        related_id=purchase,
+        payload={"lines": lines} if lines else None,
+    )
 
 
 def test_purchase_earns_one_point_per_10000_rounded_down_and_records_the_program_version(crm_app):
@@ -24,9 +34,15 @@ def test_purchase_earns_one_point_per_10000_rounded_down_and_records_the_program
     assert kinds(crm_app, cid) == [("earn", 12)]
     with crm_app.unit_of_work(readonly=True) as uow:
         entry = api.ledger(uow, cid)[0]
-        assert entry.interaction_id == pid and entry.program_version == 1 and entry.key == f"accrual:{pid}"
+        assert (
+            entry.interaction_id == pid
+            and entry.program_version == 1
+            and entry.key == f"accrual:{pid}"
+        )
         lot = api.lots(uow, cid)[0]
-        assert lot.expires_at == datetime(2026, 3, 21, 9, 0, tzinfo=timezone.utc)  # 12 months after now
+        assert lot.expires_at == datetime(
+            2026, 3, 21, 9, 0, tzinfo=timezone.utc
+        )  # 12 months after now
 
 
 def test_no_program_no_points_and_other_currencies_do_not_earn(crm_app):
@@ -54,7 +70,9 @@ def test_redelivered_purchase_event_earns_nothing_twice(crm_app):
 
 
 def test_full_refund_reverses_everything_partial_refund_by_line(crm_app):
-    load_base(crm_app, extra="""
+    load_base(
+        crm_app,
+        extra="""
 [[rules]]
 name = "saffron"
 kind = "per_sku"
@@ -65,16 +83,20 @@ per = "100000"
 name = "welcome"
 kind = "first_purchase"
 points = 50
-""")
+""",
+    )
     cid = make_customer(crm_app)
     pid = record_purchase(crm_app, cid, "1000000", payload=LINES)
     # base 100 (30 on tea, 70 on saffron) + saffron 35 + welcome 50
     assert kinds(crm_app, cid) == [("earn", 185)]
     refund(crm_app, cid, pid, "700000", lines=[{"sku": "SAF-05", "amount": "700000"}])
-    assert kinds(crm_app, cid)[-1] == ("reverse", -105)   # 70 base + 35 saffron; the welcome bonus stays
+    assert kinds(crm_app, cid)[-1] == (
+        "reverse",
+        -105,
+    )  # 70 base + 35 saffron; the welcome bonus stays
     refund(crm_app, cid, pid, "150000", lines=[{"sku": "TEA-01", "amount": "150000"}])
     assert kinds(crm_app, cid)[-1] == ("reverse", -15)
-    refund(crm_app, cid, pid, "150000")                  # the rest, without lines: everything left
+    refund(crm_app, cid, pid, "150000")  # the rest, without lines: everything left
     assert kinds(crm_app, cid)[-1] == ("reverse", -65)
     assert balance(crm_app, cid) == 0
     with crm_app.unit_of_work(readonly=True) as uow:
@@ -90,11 +112,14 @@ def test_refund_of_an_unknown_line_is_refused_and_nothing_is_stored(crm_app):
     assert kinds(crm_app, cid) == [("earn", 100)]
 
 
-@pytest.mark.parametrize("policy, after_refund, then_earn", [
-    ("allow_negative", [("reverse", -100)], -80 + 30),
-    ("clawback", [("reverse", -20)], 0 + 30 - 30),
-    ("absorb", [("reverse", -20)], 30),
-])
+@pytest.mark.parametrize(
+    "policy, after_refund, then_earn",
+    [
+        ("allow_negative", [("reverse", -100)], -80 + 30),
+        ("clawback", [("reverse", -20)], 0 + 30 - 30),
+        ("absorb", [("reverse", -20)], 30),
+    ],
+)
 def test_buy_redeem_refund_never_keeps_the_points(crm_app, policy, after_refund, then_earn):
     load_base(crm_app, policy)
     cid = make_customer(crm_app)
@@ -105,7 +130,11 @@ def test_buy_redeem_refund_never_keeps_the_points(crm_app, policy, after_refund,
     assert kinds(crm_app, cid)[2:] == after_refund
     with crm_app.unit_of_work(readonly=True) as uow:
         account = uow.session.get(api.LoyaltyAccount, cid)
-        recorded = {"allow_negative": account.deficit, "clawback": account.owed, "absorb": account.absorbed}[policy]
+        recorded = {
+            "allow_negative": account.deficit,
+            "clawback": account.owed,
+            "absorb": account.absorbed,
+        }[policy]
         assert recorded == 80  # the 80 points already spent are accounted for, never silently lost
     record_purchase(crm_app, cid, "300000")
     assert balance(crm_app, cid) == then_earn
@@ -116,7 +145,9 @@ def test_buy_redeem_refund_never_keeps_the_points(crm_app, policy, after_refund,
 
 
 def test_stacking_priority_exclusive_and_multiplier_dates(crm_app):
-    load(crm_app, """
+    load(
+        crm_app,
+        """
 [program]
 expiry = "never"
 [[rules]]
@@ -139,9 +170,12 @@ kind = "multiplier"
 factor = "1.5"
 starts = "2025-03-20"
 ends = "2025-03-21"
-""")
+""",
+    )
     cid = make_customer(crm_app)
-    record_purchase(crm_app, cid, "1000000", payload=LINES)  # spice promo fires (21 × 1.5 = 31), base excluded
+    record_purchase(
+        crm_app, cid, "1000000", payload=LINES
+    )  # spice promo fires (21 × 1.5 = 31), base excluded
     record_purchase(crm_app, cid, "100000")  # no spice: base 10 × 1.5
     crm_app.clock.advance(days=1)
     record_purchase(crm_app, cid, "100000")  # multiplier over
@@ -149,7 +183,9 @@ ends = "2025-03-21"
 
 
 def test_caps_per_purchase_and_per_month(crm_app):
-    load(crm_app, """
+    load(
+        crm_app,
+        """
 [caps]
 per_purchase = 40
 per_period = 60
@@ -158,7 +194,8 @@ name = "base"
 kind = "per_amount"
 points = 1
 per = "10000"
-""")
+""",
+    )
     cid = make_customer(crm_app)
     for _ in range(3):
         record_purchase(crm_app, cid, "1000000")
@@ -166,12 +203,15 @@ per = "10000"
 
 
 def test_birthday_month_in_the_jalali_calendar(crm_app):
-    load(crm_app, """
+    load(
+        crm_app,
+        """
 [[rules]]
 name = "birthday"
 kind = "birthday_month"
 points = 300
-""")
+""",
+    )
     # now is 2025-03-21 = 1404-01-01 (Farvardin)
     born_farvardin = make_customer(crm_app, "سارا", birthday="1370-01-15")
     born_mehr = make_customer(crm_app, "رضا", birthday="1370-07-15")
@@ -181,7 +221,9 @@ points = 300
 
 
 def test_spending_threshold_grants_a_voucher_and_refunds_set_progress_back(crm_app):
-    load(crm_app, """
+    load(
+        crm_app,
+        """
 [[rules]]
 name = "every-500k"
 kind = "threshold"
@@ -192,7 +234,8 @@ code = "free-tea"
 kind = "free_item"
 sku = "TEA-01"
 cost = 0
-""")
+""",
+    )
     from crmcore_loyalty.rewards import customer_vouchers
 
     cid = make_customer(crm_app)
@@ -200,7 +243,9 @@ cost = 0
     record_purchase(crm_app, cid, "800000")  # 1,100,000 spent: two vouchers
     with crm_app.unit_of_work(readonly=True) as uow:
         assert [v.sku for v in customer_vouchers(uow, cid)] == ["TEA-01", "TEA-01"]
-    refund(crm_app, cid, p1, "300000")  # 800,000 counted now: progress 800,000 - 1,000,000 = -200,000
+    refund(
+        crm_app, cid, p1, "300000"
+    )  # 800,000 counted now: progress 800,000 - 1,000,000 = -200,000
     record_purchase(crm_app, cid, "600000")  # 400,000: no new voucher
     with crm_app.unit_of_work(readonly=True) as uow:
         assert len(customer_vouchers(uow, cid)) == 2
@@ -248,7 +293,12 @@ def test_a_member_with_points_owed_settles_them_from_the_next_purchases_in_a_bat
         c = get_customer(uow.session, cid)
         for amount in ("600000", "600000"):
             record_interaction(uow, c, kind="purchase", amount=amount, currency="IRR")
-    assert kinds(crm_app, cid)[3:] == [("earn", 60), ("clawback", -60), ("earn", 60), ("clawback", -40)]
+    assert kinds(crm_app, cid)[3:] == [
+        ("earn", 60),
+        ("clawback", -60),
+        ("earn", 60),
+        ("clawback", -40),
+    ]
     assert balance(crm_app, cid) == 20
 
 
@@ -261,7 +311,10 @@ def test_accrue_command_backfills_history_once(crm_app, crm_cli):
     load_base(crm_app, extra="[[rules]]\nname='welcome'\nkind='first_purchase'\npoints=7\n")
     assert crm_cli("loyalty", "accrue").stdout.strip() == "2 purchases accrued"
     assert crm_cli("loyalty", "accrue").stdout.strip() == "0 purchases accrued"
-    assert kinds(crm_app, cid) == [("earn", 17), ("earn", 30)]  # time order; the April purchase was the first
+    assert kinds(crm_app, cid) == [
+        ("earn", 17),
+        ("earn", 30),
+    ]  # time order; the April purchase was the first
 
 
 def test_merging_customers_moves_points_with_their_expiry(crm_app):

@@ -25,8 +25,9 @@ valid_days = 30
 
 def _import(app, tmp_path, phone, rows, history):
     path = tmp_path / f"{phone}.csv"
-    path.write_text("customer,date,amount\n" + "".join(f"{phone},{d},{a}\n" for d, a in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "customer,date,amount\n" + "".join(f"{phone},{d},{a}\n" for d, a in rows), encoding="utf-8"
+    )
     return import_interactions(app, path, kind="purchase", history=history)
 
 

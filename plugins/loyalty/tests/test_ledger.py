@@ -26,7 +26,11 @@ def test_credit_debit_balance_and_consumed_lots_in_soonest_expiring_order(crm_ap
         assert entry.consumed == [(lot_of[early.id], 50, soon), (lot_of[late.id], 70, later)]
         assert api.balance(uow, cid) == 60
         assert never.points == 30
-    events = [e["event"] for e in outbox_events(crm_app, customer_id=cid) if e["event"].startswith("loyalty")]
+    events = [
+        e["event"]
+        for e in outbox_events(crm_app, customer_id=cid)
+        if e["event"].startswith("loyalty")
+    ]
     assert events == ["loyalty_points_earned"] * 3 + ["loyalty_points_redeemed"]
 
 
@@ -55,10 +59,16 @@ def test_idempotency_key_returns_the_original_entry(crm_app):
             api.credit(uow, cid, 99, kind="adjust", reason="x", key="k1")
 
 
-@pytest.mark.parametrize("points, kind, reason, field", [
-    (0, "adjust", "r", "points"), (-5, "adjust", "r", "points"), (1.5, "adjust", "r", "points"),
-    (5, "Bad Kind", "r", "kind"), (5, "adjust", " ", "reason"),
-])
+@pytest.mark.parametrize(
+    "points, kind, reason, field",
+    [
+        (0, "adjust", "r", "points"),
+        (-5, "adjust", "r", "points"),
+        (1.5, "adjust", "r", "points"),
+        (5, "Bad Kind", "r", "kind"),
+        (5, "adjust", " ", "reason"),
+    ],
+)
 def test_bad_arguments_are_refused(crm_app, points, kind, reason, field):
     cid = make_customer(crm_app)
     with pytest.raises(ValidationError) as err:

@@ -6,24 +6,57 @@ from crmcore_loyalty.testing import load, load_base
 from crmcore.api import ValidationError, hookimpl
 
 
-@pytest.mark.parametrize("text, field, reason", [
-    ("[program]\nnmae = 'x'", "program.nmae", "unknown key 'nmae'"),
-    ("[bonus]\nx = 1", "bonus", "unknown section [bonus]"),
-    ("[[rules]]\nname='b'\nkind='per_amount'\npoints=-1\nper='10000'", "rules[0].points", "at least 1"),
-    ("[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='-10000'", "rules[0].per", "positive"),
-    ("[[rules]]\nname='b'\nkind='per_amount'\npoints=1.5\nper='10000'", "rules[0].points", "whole number"),
-    ("[[rules]]\nname='b'\nkind='magic'", "rules[0].kind", "not one of"),
-    ("[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='10000'\ncolour='red'", "rules[0].colour", "unknown key"),
-    ("[[rules]]\nname='m'\nkind='multiplier'\nfactor=1.5", "rules[0].factor", "as text"),
-    ("[[rules]]\nname='m'\nkind='multiplier'\nfactor='-2'", "rules[0].factor", "positive"),
-    ("[[rules]]\nname='t'\nkind='threshold'\nevery='500000'\nreward='nope'", "rules[0].reward", "no reward"),
-    ("[program]\nexpiry='soon'", "program.expiry", "not an expiry"),
-    ("[program]\nspend_order='random'", "program.spend_order", "not one of"),
-    ("[[rewards]]\ncode='x'\nkind='percent_discount'\npercent=120\ncost=5", "rewards[0].percent", "exceed 100"),
-    ("[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='10000'\nstarts='1403-13-01'", "rules[0].starts", ""),
-    ("[program\nname='x'", "program", "not valid TOML"),
-])
-def test_bad_program_files_are_refused_with_the_key_and_nothing_is_stored(crm_app, text, field, reason):
+@pytest.mark.parametrize(
+    "text, field, reason",
+    [
+        ("[program]\nnmae = 'x'", "program.nmae", "unknown key 'nmae'"),
+        ("[bonus]\nx = 1", "bonus", "unknown section [bonus]"),
+        (
+            "[[rules]]\nname='b'\nkind='per_amount'\npoints=-1\nper='10000'",
+            "rules[0].points",
+            "at least 1",
+        ),
+        (
+            "[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='-10000'",
+            "rules[0].per",
+            "positive",
+        ),
+        (
+            "[[rules]]\nname='b'\nkind='per_amount'\npoints=1.5\nper='10000'",
+            "rules[0].points",
+            "whole number",
+        ),
+        ("[[rules]]\nname='b'\nkind='magic'", "rules[0].kind", "not one of"),
+        (
+            "[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='10000'\ncolour='red'",
+            "rules[0].colour",
+            "unknown key",
+        ),
+        ("[[rules]]\nname='m'\nkind='multiplier'\nfactor=1.5", "rules[0].factor", "as text"),
+        ("[[rules]]\nname='m'\nkind='multiplier'\nfactor='-2'", "rules[0].factor", "positive"),
+        (
+            "[[rules]]\nname='t'\nkind='threshold'\nevery='500000'\nreward='nope'",
+            "rules[0].reward",
+            "no reward",
+        ),
+        ("[program]\nexpiry='soon'", "program.expiry", "not an expiry"),
+        ("[program]\nspend_order='random'", "program.spend_order", "not one of"),
+        (
+            "[[rewards]]\ncode='x'\nkind='percent_discount'\npercent=120\ncost=5",
+            "rewards[0].percent",
+            "exceed 100",
+        ),
+        (
+            "[[rules]]\nname='b'\nkind='per_amount'\npoints=1\nper='10000'\nstarts='1403-13-01'",
+            "rules[0].starts",
+            "",
+        ),
+        ("[program\nname='x'", "program", "not valid TOML"),
+    ],
+)
+def test_bad_program_files_are_refused_with_the_key_and_nothing_is_stored(
+    crm_app, text, field, reason
+):
     with pytest.raises(ValidationError) as err:
         load(crm_app, text)
     assert err.value.field == field
@@ -44,7 +77,11 @@ def test_versions_are_recorded_and_reloading_the_same_text_changes_nothing(crm_a
 def test_the_sample_program_is_valid():
     from importlib import resources
 
-    text = resources.files("crmcore_loyalty.examples").joinpath("program.toml").read_text(encoding="utf-8")
+    text = (
+        resources.files("crmcore_loyalty.examples")
+        .joinpath("program.toml")
+        .read_text(encoding="utf-8")
+    )
     p = validate_program(parse_toml(text), {})
     assert p.expiry.describe() == "12 months" and "free-tea" in p.rewards
 
@@ -57,6 +94,7 @@ def test_other_plugins_own_sections_through_the_hook(crm_app_factory):
                 if not isinstance(raw, dict) or "levels" not in raw:
                     raise ValidationError("is required", field="levels")
                 return tuple(raw["levels"])
+
             return {"tiers": validate}
 
     app = crm_app_factory(extra_plugins=[("tiers_fake", Tiers(), None)])

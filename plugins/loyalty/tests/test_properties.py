@@ -29,15 +29,18 @@ kind = "first_purchase"
 points = 40
 """
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("purchase"), st.integers(0, 3_000_000)),
-    st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100)),
-    st.tuples(st.just("redeem"), st.integers(1, 400)),
-    st.tuples(st.just("spend_all"), st.just(0)),
-    st.tuples(st.just("earn"), st.integers(1, 300)),
-    st.tuples(st.just("adjust"), st.integers(-300, 300).filter(bool)),
-    st.tuples(st.just("expire"), st.integers(1, 120)),
-), max_size=14)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("purchase"), st.integers(0, 3_000_000)),
+        st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100)),
+        st.tuples(st.just("redeem"), st.integers(1, 400)),
+        st.tuples(st.just("spend_all"), st.just(0)),
+        st.tuples(st.just("earn"), st.integers(1, 300)),
+        st.tuples(st.just("adjust"), st.integers(-300, 300).filter(bool)),
+        st.tuples(st.just("expire"), st.integers(1, 120)),
+    ),
+    max_size=14,
+)
 
 
 def _spend(app, cid, points, kind):
@@ -59,7 +62,9 @@ def _balance(app, cid):
 def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
     load(crm_app, PROGRAM.format(policy=policy))
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(ops=OPS)
     def run(ops):
         cid = make_customer(crm_app, "عضو آزمایشی")
@@ -95,11 +100,17 @@ def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
             if policy != "allow_negative":
                 assert min([balance] + [e.balance_after for e in entries]) >= 0
             assert check_ledger(uow)["problems"] == []
-            reversed_due = uow.session.scalar(select(func.coalesce(func.sum(LoyaltyAccrual.reversed_points), 0))
-                                              .where(LoyaltyAccrual.customer_id == cid))
+            reversed_due = uow.session.scalar(
+                select(func.coalesce(func.sum(LoyaltyAccrual.reversed_points), 0)).where(
+                    LoyaltyAccrual.customer_id == cid
+                )
+            )
             taken = -sum(e.points for e in entries if e.kind in ("reverse", "clawback"))
             # every point a refund owed back was taken, is still owed, or was absorbed on the record
-            assert taken + (account.owed if account else 0) + (account.absorbed if account else 0) == reversed_due
+            assert (
+                taken + (account.owed if account else 0) + (account.absorbed if account else 0)
+                == reversed_due
+            )
             for p_id, amount, refunded in purchases:
                 if refunded == amount and amount:
                     accrual = uow.session.get(LoyaltyAccrual, p_id)
@@ -110,10 +121,16 @@ def test_any_sequence_keeps_the_ledger_and_balance_honest(crm_app, policy):
 
 # -- the hash chain's canonical JSON ------------------------------------------------------------------------
 _json_trees = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.text()
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text()
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
-    max_leaves=25)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=500)
@@ -124,5 +141,6 @@ def test_canonical_json_is_byte_for_byte_json(value, sort_keys):
 
     from crmcore_loyalty.ledger import canonical_json
 
-    assert canonical_json(value, sort_keys=sort_keys) == json.dumps(value, sort_keys=sort_keys, separators=(",", ":"),
-                                                                    ensure_ascii=False)
+    assert canonical_json(value, sort_keys=sort_keys) == json.dumps(
+        value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False
+    )

@@ -60,10 +60,18 @@ def test_paying_with_points_issues_a_voucher_worth_the_points(crm_app):
     with pytest.raises(ValidationError, match="at least 50"):
         redeem(crm_app, cid, "pay", points=20)
     r, voucher = redeem(crm_app, cid, "pay", points=300, key="pos-1")
-    assert voucher.amount_minor == 300_000 and voucher.currency == "IRR" and voucher.code.startswith("LY-")
-    again, _ = redeem(crm_app, cid, "pay", points=300, key="pos-1")  # the till retried: nothing twice
+    assert (
+        voucher.amount_minor == 300_000
+        and voucher.currency == "IRR"
+        and voucher.code.startswith("LY-")
+    )
+    again, _ = redeem(
+        crm_app, cid, "pay", points=300, key="pos-1"
+    )  # the till retried: nothing twice
     assert again.id == r.id and balance(crm_app, cid) == 200
-    assert [e["event"] for e in outbox_events(crm_app, "loyalty_reward_redeemed")] == ["loyalty_reward_redeemed"]
+    assert [e["event"] for e in outbox_events(crm_app, "loyalty_reward_redeemed")] == [
+        "loyalty_reward_redeemed"
+    ]
 
 
 def test_expiry_job_expires_due_lots_announces_soon_once_and_is_idempotent(crm_app_factory):
@@ -77,17 +85,17 @@ def test_expiry_job_expires_due_lots_announces_soon_once_and_is_idempotent(crm_a
     app = crm_app_factory(extra_plugins=[("listener", Listener(), None)])
     load(app, REWARDS)
     cid = make_customer(app)
-    give(app, cid, 100)                       # expires in 30 days
+    give(app, cid, 100)  # expires in 30 days
     app.clock.advance(days=10)
-    give(app, cid, 40)                        # expires in 40 days from the start
+    give(app, cid, 40)  # expires in 40 days from the start
     with app.unit_of_work() as uow:
         api.debit(uow, cid, 30, kind="redeem", reason="spend")  # from the soonest-expiring lot
-    app.clock.advance(days=15)                # day 25: the first lot (70 left) expires within 7 days
+    app.clock.advance(days=15)  # day 25: the first lot (70 left) expires within 7 days
     for _ in range(2):
         with app.unit_of_work() as uow:
             summary = run_expiry(uow, uow.now())
     assert seen == [(cid, 70, date(2025, 4, 20))]
-    app.clock.advance(days=6)                 # day 31: the first lot is due
+    app.clock.advance(days=6)  # day 31: the first lot is due
     with app.unit_of_work() as uow:
         summary = run_expiry(uow, uow.now())
     assert summary["points_expired"] == 70 and balance(app, cid) == 40
@@ -95,7 +103,8 @@ def test_expiry_job_expires_due_lots_announces_soon_once_and_is_idempotent(crm_a
         assert run_expiry(uow, uow.now())["points_expired"] == 0
         expired = api.ledger(uow, cid)[-1]
         assert expired.kind == "expire" and [(p, exp) for _lot, p, exp in expired.consumed] == [
-            (70, datetime(2025, 4, 20, 9, 0, tzinfo=timezone.utc))]
+            (70, datetime(2025, 4, 20, 9, 0, tzinfo=timezone.utc))
+        ]
     assert kinds(app, cid)[-1] == ("expire", -70)
 
 

@@ -268,8 +268,10 @@ def test_quick_actions_on_the_customer_page_redeem_and_adjust(crm_app, users, me
         assert "قهوه رایگان · ۱۰۰ امتیاز" in page
         assert f'action="/p/loyalty/members/{member}/adjust"' not in page  # managers only
         key = re.search(r'name="key"\s+value="(web-redeem-[^"]+)"', page).group(1)
-        done = client.post(f"/p/loyalty/members/{member}/redeem",
-                           data={"csrf_token": csrf, "reward": "coffee", "key": key})
+        done = client.post(
+            f"/p/loyalty/members/{member}/redeem",
+            data={"csrf_token": csrf, "reward": "coffee", "key": key},
+        )
         assert done.status_code == 200 and balance(crm_app, member) == 150
         client.post("/logout", data={"csrf_token": csrf})
         csrf = login(client, "boss", PASSWORD)
@@ -277,9 +279,11 @@ def test_quick_actions_on_the_customer_page_redeem_and_adjust(crm_app, users, me
         assert f'action="/p/loyalty/members/{member}/adjust"' in page
         assert "قهوه رایگان" in page  # 150 points still buy a coffee
         key = re.search(r'name="key"\s+value="(web-adjust-[^"]+)"', page).group(1)
-        done = client.post(f"/p/loyalty/members/{member}/adjust",
-                           data={"csrf_token": csrf, "points": "-100", "reason": "خطا", "key": key},
-                           follow_redirects=False)
+        done = client.post(
+            f"/p/loyalty/members/{member}/adjust",
+            data={"csrf_token": csrf, "points": "-100", "reason": "خطا", "key": key},
+            follow_redirects=False,
+        )
         assert done.status_code == 303 and balance(crm_app, member) == 50
         page = client.get(f"/customers/{member}").text
         assert f'action="/p/loyalty/members/{member}/redeem"' not in page  # cannot afford one

@@ -7,6 +7,7 @@
 
 Run: .venv/bin/python plugins/messaging/benchmarks/bench_messaging.py [customers]
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def timed(fn) -> float:
 
 
 def show(label: str, n: int, seconds: float, baseline: float) -> None:
-    print(f"{label:<34} {n / seconds:>10,.0f}/s   baseline {n / baseline:>12,.0f}/s   ratio {seconds / baseline:>6.1f}x")
+    print(
+        f"{label:<34} {n / seconds:>10,.0f}/s   baseline {n / baseline:>12,.0f}/s   ratio {seconds / baseline:>6.1f}x"
+    )
 
 
 def bench_render(n: int = 20_000) -> None:
@@ -43,8 +46,11 @@ def bench_render(n: int = 20_000) -> None:
     def raw():
         for _ in range(n):
             "{} عزیز، خرید {} در {} ثبت شد".format(
-                ctx["first_name"], format_money(Money(ctx["amount"], "IRR"), unit="toman", persian_digits=True),
-                to_persian_digits(f_jalali(ctx["purchased_at"], True)))
+                ctx["first_name"],
+                format_money(Money(ctx["amount"], "IRR"), unit="toman", persian_digits=True),
+                to_persian_digits(f_jalali(ctx["purchased_at"], True)),
+            )
+
     assert render_compiled(compiled, ctx).endswith("ثبت شد")
     show("render (sandbox vs str.format)", n, t, timed(raw))
 
@@ -68,11 +74,22 @@ def bench_campaign_and_delivery(customers: int) -> None:
             set_setting(uow, "quiet_hours", "off")
             set_setting(uow, "frequency_cap", "off")
             add_provider(uow, name="dev", kind="file", channel="sms", options={"path": str(out)})
-            save_template(uow, name="promo", channel="sms", category="promotional",
-                          body="{{ first_name }} عزیز، {{ campaign }}: ۲۰٪ تخفیف")
+            save_template(
+                uow,
+                name="promo",
+                channel="sms",
+                category="promotional",
+                body="{{ first_name }} عزیز، {{ campaign }}: ۲۰٪ تخفیف",
+            )
             for n in range(customers):
-                add_customer(uow, name=f"مشتری {n}", phones=[f"0912{n:07d}"], tags=["vip"], consent_sms=True,
-                             birthday=date(1990, 1, 1 + n % 28))
+                add_customer(
+                    uow,
+                    name=f"مشتری {n}",
+                    phones=[f"0912{n:07d}"],
+                    tags=["vip"],
+                    consent_sms=True,
+                    birthday=date(1990, 1, 1 + n % 28),
+                )
             create_campaign(uow, name="c", template="promo", channel="sms", where=["tag=vip"])
 
         def queue():
@@ -81,21 +98,38 @@ def bench_campaign_and_delivery(customers: int) -> None:
             assert totals["queued"] == customers, totals
 
         t_queue = timed(queue)
-        rows = [{"customer_id": i + 1, "channel": "sms", "category": "promotional", "recipient": f"+98912{i:07d}",
-                 "template": "promo", "body": "x", "trigger": "raw", "idempotency_key": f"raw:{i}",
-                 "status": "skipped", "attempts": 0, "created_at": app.now()} for i in range(customers)]
+        rows = [
+            {
+                "customer_id": i + 1,
+                "channel": "sms",
+                "category": "promotional",
+                "recipient": f"+98912{i:07d}",
+                "template": "promo",
+                "body": "x",
+                "trigger": "raw",
+                "idempotency_key": f"raw:{i}",
+                "status": "skipped",
+                "attempts": 0,
+                "created_at": app.now(),
+            }
+            for i in range(customers)
+        ]
 
         def raw_insert():
             with app.unit_of_work() as uow:
                 uow.session.execute(insert(Message), rows)
+
         show("campaign queue (vs bare INSERT)", customers, t_queue, timed(raw_insert))
 
         def send_all():
             totals = deliver(app, limit=customers)
             assert totals["sent"] == customers, totals
+
         t_send = timed(send_all)
-        lines = [json.dumps({"id": i, "to": r["recipient"], "body": r["body"]}, ensure_ascii=False) for i, r in
-                 enumerate(rows)]
+        lines = [
+            json.dumps({"id": i, "to": r["recipient"], "body": r["body"]}, ensure_ascii=False)
+            for i, r in enumerate(rows)
+        ]
 
         def raw_same_work():  # write the lines, mark the rows sent, insert the log interactions: all in bulk
             from sqlalchemy import update
@@ -106,11 +140,26 @@ def bench_campaign_and_delivery(customers: int) -> None:
                 for line in lines:
                     fh.write(line + "\n")
             with app.unit_of_work() as uow:
-                uow.session.execute(update(Message).where(Message.trigger == "raw").values(status="sent"))
-                uow.session.execute(insert(Interaction), [
-                    {"customer_id": r["customer_id"], "kind": "message", "channel": "sms", "direction": "out",
-                     "occurred_at": app.now(), "external_id": f"raw-{i}", "payload": {}, "recorded_at": app.now()}
-                    for i, r in enumerate(rows)])
+                uow.session.execute(
+                    update(Message).where(Message.trigger == "raw").values(status="sent")
+                )
+                uow.session.execute(
+                    insert(Interaction),
+                    [
+                        {
+                            "customer_id": r["customer_id"],
+                            "kind": "message",
+                            "channel": "sms",
+                            "direction": "out",
+                            "occurred_at": app.now(),
+                            "external_id": f"raw-{i}",
+                            "payload": {},
+                            "recorded_at": app.now(),
+                        }
+                        for i, r in enumerate(rows)
+                    ],
+                )
+
         show("deliver via file channel (vs bulk)", customers, t_send, timed(raw_same_work))
         app.dispose()
 

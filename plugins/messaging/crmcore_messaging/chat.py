@@ -21,6 +21,7 @@ Each ``update_id`` is stored, so a webhook redelivery or an overlapping poll rec
 The bot token is read from the environment (setting ``chat_bot_token = env:NAME``) and never
 printed: errors name the API's base URL and the method, never the request URL.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -56,12 +57,14 @@ OFFSET_KEY = "chat_poll_offset"
 ALLOWED_UPDATES = ["message"]
 MAX_TEXT = 4096  # sendMessage's limit on text
 
-ASK_CONTACT = ("سلام! برای این‌که پیام‌های شما به پرونده‌تان برسد، لطفاً با دکمهٔ زیر شمارهٔ "
-               "تلفن خود را بفرستید.")
+ASK_CONTACT = (
+    "سلام! برای این‌که پیام‌های شما به پرونده‌تان برسد، لطفاً با دکمهٔ زیر شمارهٔ تلفن خود را بفرستید."
+)
 CONTACT_BUTTON = "ارسال شمارهٔ من"
 NOT_OWN = "لطفاً شمارهٔ خودتان را با دکمهٔ زیر بفرستید، نه شمارهٔ شخص دیگری را."
-UNKNOWN_PHONE = ("این شماره در فهرست مشتریان ما نیست. پیام شما را نگه می‌داریم و همکاران ما "
-                 "با شما تماس می‌گیرند.")
+UNKNOWN_PHONE = (
+    "این شماره در فهرست مشتریان ما نیست. پیام شما را نگه می‌داریم و همکاران ما با شما تماس می‌گیرند."
+)
 LINKED = "ممنون! گفت‌وگوی شما به پروندهٔ مشتری‌تان وصل شد. پیام خود را بنویسید."
 
 
@@ -78,8 +81,9 @@ def _env(value: str, setting: str) -> str:
     name = value[4:]
     resolved = os.environ.get(name)
     if not resolved:
-        raise ValidationError(f"{setting} reads the environment variable {name}, which is not set",
-                              field=setting)
+        raise ValidationError(
+            f"{setting} reads the environment variable {name}, which is not set", field=setting
+        )
     return resolved
 
 
@@ -87,12 +91,15 @@ def bot_config(uow) -> BotConfig:
     """The bot's settings with its secrets read from the environment; refused when no token."""
     settings = get_settings(uow)
     if not settings["chat_bot_token"]:
-        raise ValidationError("no chat bot: set its token first "
-                              "(crm messages settings set chat_bot_token env:NAME)",
-                              field="chat_bot_token")
-    return BotConfig(api_url=settings["chat_api_url"],
-                     token=_env(settings["chat_bot_token"], "chat_bot_token"),
-                     secret=_env(settings["chat_webhook_secret"], "chat_webhook_secret"))
+        raise ValidationError(
+            "no chat bot: set its token first (crm messages settings set chat_bot_token env:NAME)",
+            field="chat_bot_token",
+        )
+    return BotConfig(
+        api_url=settings["chat_api_url"],
+        token=_env(settings["chat_bot_token"], "chat_bot_token"),
+        secret=_env(settings["chat_webhook_secret"], "chat_webhook_secret"),
+    )
 
 
 class BotAPI:
@@ -106,25 +113,36 @@ class BotAPI:
     def call(self, method: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
         where = f"the bot API at {self.config.api_url} ({method})"
         try:
-            response = httpx.post(f"{self.config.api_url}/bot{self.config.token}/{method}",
-                                  json=payload, timeout=timeout or self.timeout)
+            response = httpx.post(
+                f"{self.config.api_url}/bot{self.config.token}/{method}",
+                json=payload,
+                timeout=timeout or self.timeout,
+            )
         except httpx.TimeoutException as exc:
             # the Bot API has no idempotency key: a message that timed out may have been sent
-            raise DeliveryError(f"{where} did not answer ({type(exc).__name__})", retryable=False,
-                                ambiguous=method == "sendMessage") from None
+            raise DeliveryError(
+                f"{where} did not answer ({type(exc).__name__})",
+                retryable=False,
+                ambiguous=method == "sendMessage",
+            ) from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"cannot reach {where}: {type(exc).__name__}",
-                                retryable=True) from None
+            raise DeliveryError(
+                f"cannot reach {where}: {type(exc).__name__}", retryable=True
+            ) from None
         try:
             data = response.json()
         except ValueError:
-            raise DeliveryError(f"{where} answered HTTP {response.status_code} with no JSON",
-                                retryable=response.status_code >= 500) from None
+            raise DeliveryError(
+                f"{where} answered HTTP {response.status_code} with no JSON",
+                retryable=response.status_code >= 500,
+            ) from None
         if not isinstance(data, dict) or not data.get("ok"):
             code = data.get("error_code", response.status_code) if isinstance(data, dict) else 0
             text = data.get("description", "") if isinstance(data, dict) else ""
-            error = DeliveryError(f"{where} refused: {code} {text}".strip(),
-                                  retryable=code == 429 or response.status_code >= 500)
+            error = DeliveryError(
+                f"{where} refused: {code} {text}".strip(),
+                retryable=code == 429 or response.status_code >= 500,
+            )
             error.code = code  # type: ignore[attr-defined]
             raise error
         return data.get("result")
@@ -139,8 +157,11 @@ class BotAPI:
 
 def contact_keyboard() -> dict[str, Any]:
     """A ReplyKeyboardMarkup with one button that shares the user's own phone contact."""
-    return {"keyboard": [[{"text": CONTACT_BUTTON, "request_contact": True}]],
-            "resize_keyboard": True, "one_time_keyboard": True}
+    return {
+        "keyboard": [[{"text": CONTACT_BUTTON, "request_contact": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
 
 
 # --- receiving ---------------------------------------------------------------------------------
@@ -153,13 +174,23 @@ def handle_update(uow, update: Any) -> dict[str, Any]:
     if seen is not None:
         return {"update_id": update_id, "outcome": "duplicate"}
     msg = update.get("message")
-    if not isinstance(msg, dict) or not isinstance(msg.get("chat"), dict) \
-            or msg["chat"].get("type") != "private" or not isinstance(msg.get("from"), dict):
+    if (
+        not isinstance(msg, dict)
+        or not isinstance(msg.get("chat"), dict)
+        or msg["chat"].get("type") != "private"
+        or not isinstance(msg.get("from"), dict)
+    ):
         return {"update_id": update_id, "outcome": "ignored"}
     chat_id, sender = str(msg["chat"]["id"]), msg["from"]
     link = _link_for(uow, chat_id, sender)
-    row = ChatMessage(chat_id=chat_id, update_id=update_id, direction="in",
-                      text=_text_of(msg), status="received", created_at=uow.now())
+    row = ChatMessage(
+        chat_id=chat_id,
+        update_id=update_id,
+        direction="in",
+        text=_text_of(msg),
+        status="received",
+        created_at=uow.now(),
+    )
     uow.session.add(row)
     if isinstance(msg.get("contact"), dict):
         return {"update_id": update_id, **_contact(uow, link, row, sender, msg["contact"])}
@@ -167,8 +198,12 @@ def handle_update(uow, update: Any) -> dict[str, Any]:
         queue_out(uow, chat_id, ASK_CONTACT, reply_markup=contact_keyboard())
         return {"update_id": update_id, "outcome": "asked_contact"}
     _record(uow, link, row)
-    return {"update_id": update_id, "outcome": "recorded", "customer_id": link.customer_id,
-            "ticket_id": row.ticket_id}
+    return {
+        "update_id": update_id,
+        "outcome": "recorded",
+        "customer_id": link.customer_id,
+        "ticket_id": row.ticket_id,
+    }
 
 
 def _text_of(msg: dict[str, Any]) -> str:
@@ -176,8 +211,14 @@ def _text_of(msg: dict[str, Any]) -> str:
         return msg["text"]
     if isinstance(msg.get("contact"), dict):
         return f"[contact] {msg['contact'].get('phone_number', '')}"
-    kind = next((k for k in ("photo", "document", "voice", "audio", "video", "sticker", "location")
-                 if k in msg), "message")
+    kind = next(
+        (
+            k
+            for k in ("photo", "document", "voice", "audio", "video", "sticker", "location")
+            if k in msg
+        ),
+        "message",
+    )
     caption = msg.get("caption") if isinstance(msg.get("caption"), str) else ""
     return f"[{kind}] {caption}".strip()
 
@@ -186,8 +227,9 @@ def _link_for(uow, chat_id: str, sender: dict[str, Any]) -> ChatLink:
     link = uow.session.scalar(select(ChatLink).where(ChatLink.chat_id == chat_id))
     name = " ".join(str(sender.get(k) or "") for k in ("first_name", "last_name")).strip() or None
     if link is None:
-        link = ChatLink(chat_id=chat_id, user_id=str(sender.get("id")), name=name,
-                        created_at=uow.now())
+        link = ChatLink(
+            chat_id=chat_id, user_id=str(sender.get("id")), name=name, created_at=uow.now()
+        )
         uow.session.add(link)
         uow.session.flush()
     elif name:
@@ -214,9 +256,16 @@ def _contact(uow, link: ChatLink, row: ChatMessage, sender: dict, contact: dict)
         row.status = "refused"
         queue_out(uow, link.chat_id, UNKNOWN_PHONE)
         return {"outcome": "refused", "reason": "unreadable phone"}
-    customer = uow.session.scalar(select(Customer).where(
-        Customer.phones.any(e164=e164), Customer.merged_into_id.is_(None),
-        Customer.forgotten_at.is_(None)).order_by(Customer.id).limit(1))
+    customer = uow.session.scalar(
+        select(Customer)
+        .where(
+            Customer.phones.any(e164=e164),
+            Customer.merged_into_id.is_(None),
+            Customer.forgotten_at.is_(None),
+        )
+        .order_by(Customer.id)
+        .limit(1)
+    )
     link.phone_e164 = e164
     if customer is None:
         row.status = "unmatched"
@@ -224,13 +273,21 @@ def _contact(uow, link: ChatLink, row: ChatMessage, sender: dict, contact: dict)
         return {"outcome": "unmatched", "phone": e164}
     link.customer_id, link.linked_at = customer.id, uow.now()
     row.status, row.customer_id = "linked", customer.id
-    uow.audit("chat_linked", "customer", customer.id, {"chat_id": link.chat_id},
-              customer_id=customer.id)
-    queue_out(uow, link.chat_id, LINKED, reply_markup={"remove_keyboard": True},
-              customer_id=customer.id)
-    waiting = uow.session.scalars(select(ChatMessage).where(
-        ChatMessage.chat_id == link.chat_id, ChatMessage.direction == "in",
-        ChatMessage.status == "received").order_by(ChatMessage.id)).all()
+    uow.audit(
+        "chat_linked", "customer", customer.id, {"chat_id": link.chat_id}, customer_id=customer.id
+    )
+    queue_out(
+        uow, link.chat_id, LINKED, reply_markup={"remove_keyboard": True}, customer_id=customer.id
+    )
+    waiting = uow.session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.chat_id == link.chat_id,
+            ChatMessage.direction == "in",
+            ChatMessage.status == "received",
+        )
+        .order_by(ChatMessage.id)
+    ).all()
     for earlier in waiting:
         _record(uow, link, earlier)
     return {"outcome": "linked", "customer_id": customer.id, "recorded_earlier": len(waiting)}
@@ -239,13 +296,24 @@ def _contact(uow, link: ChatLink, row: ChatMessage, sender: dict, contact: dict)
 def _record(uow, link: ChatLink, row: ChatMessage) -> None:
     customer = get_customer(uow.session, link.customer_id)
     interaction = record_interaction(
-        uow, customer, kind="message", channel="chat", direction="in",
-        payload={"text": row.text, "chat_id": link.chat_id, "update_id": row.update_id})
+        uow,
+        customer,
+        kind="message",
+        channel="chat",
+        direction="in",
+        payload={"text": row.text, "chat_id": link.chat_id, "update_id": row.update_id},
+    )
     row.customer_id, row.interaction_id, row.status = customer.id, interaction.id, "recorded"
     if uow.has_plugin("tickets"):
         subject = " ".join(row.text.split())[:80] or "پیام چت"
-        result = uow.call("tickets_customer_message", customer_id=customer.id, body=row.text,
-                          channel="chat", subject=f"چت: {subject}", source="messaging")
+        result = uow.call(
+            "tickets_customer_message",
+            customer_id=customer.id,
+            body=row.text,
+            channel="chat",
+            subject=f"چت: {subject}",
+            source="messaging",
+        )
         if isinstance(result, list):  # a host that returns every answer
             result = next((r for r in result if r is not None), None)
         if result is not None:
@@ -297,14 +365,20 @@ def set_webhook(uow, url: str | None) -> dict[str, Any]:
     if not url.startswith("https://"):
         raise ValidationError("the bot API sends webhooks to https:// URLs only", field="url")
     if not config.secret:
-        raise ValidationError("set chat_webhook_secret (env:NAME) first: the webhook refuses "
-                              "updates without it", field="chat_webhook_secret")
+        raise ValidationError(
+            "set chat_webhook_secret (env:NAME) first: the webhook refuses updates without it",
+            field="chat_webhook_secret",
+        )
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", config.secret):
-        raise ValidationError("the bot API takes a secret token of 1-256 letters, digits, _ and -; "
-                              "change the variable chat_webhook_secret names",
-                              field="chat_webhook_secret")
-    api.call("setWebhook", {"url": url, "secret_token": config.secret,
-                            "allowed_updates": ALLOWED_UPDATES})
+        raise ValidationError(
+            "the bot API takes a secret token of 1-256 letters, digits, _ and -; "
+            "change the variable chat_webhook_secret names",
+            field="chat_webhook_secret",
+        )
+    api.call(
+        "setWebhook",
+        {"url": url, "secret_token": config.secret, "allowed_updates": ALLOWED_UPDATES},
+    )
     return {"webhook": url}
 
 
@@ -314,11 +388,25 @@ def check_secret(uow, given: str | None) -> bool:
 
 
 # --- sending -----------------------------------------------------------------------------------
-def queue_out(uow, chat_id: str, text: str, *, reply_markup: dict | None = None,
-              customer_id: int | None = None, interaction_id: int | None = None) -> ChatMessage:
+def queue_out(
+    uow,
+    chat_id: str,
+    text: str,
+    *,
+    reply_markup: dict | None = None,
+    customer_id: int | None = None,
+    interaction_id: int | None = None,
+) -> ChatMessage:
     """Store an outgoing message and send it after the commit (its outcome is stored then)."""
-    row = ChatMessage(chat_id=chat_id, direction="out", text=text, status="queued",
-                      customer_id=customer_id, interaction_id=interaction_id, created_at=uow.now())
+    row = ChatMessage(
+        chat_id=chat_id,
+        direction="out",
+        text=text,
+        status="queued",
+        customer_id=customer_id,
+        interaction_id=interaction_id,
+        created_at=uow.now(),
+    )
     uow.session.add(row)
     uow.session.flush()
     config, app, row_id = bot_config(uow), uow.app, row.id
@@ -326,8 +414,9 @@ def queue_out(uow, chat_id: str, text: str, *, reply_markup: dict | None = None,
     return row
 
 
-def _send_now(app, config: BotConfig, row_id: int, chat_id: str, text: str,
-              reply_markup: dict | None) -> None:
+def _send_now(
+    app, config: BotConfig, row_id: int, chat_id: str, text: str, reply_markup: dict | None
+) -> None:
     try:
         ref, status, error = BotAPI(config).send_message(chat_id, text, reply_markup), "sent", None
     except DeliveryError as exc:
@@ -340,11 +429,18 @@ def _send_now(app, config: BotConfig, row_id: int, chat_id: str, text: str,
 
 
 def customer_chat(uow, customer: Customer) -> ChatLink:
-    link = uow.session.scalar(select(ChatLink).where(ChatLink.customer_id == customer.id)
-                              .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1))
+    link = uow.session.scalar(
+        select(ChatLink)
+        .where(ChatLink.customer_id == customer.id)
+        .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc())
+        .limit(1)
+    )
     if link is None:
-        raise ValidationError(f"customer {customer.id} has not linked a chat: they write to the "
-                              "bot and share their phone contact first", field="customer")
+        raise ValidationError(
+            f"customer {customer.id} has not linked a chat: they write to the "
+            "bot and share their phone contact first",
+            field="customer",
+        )
     return link
 
 
@@ -356,11 +452,17 @@ def send_to_customer(uow, customer: Customer, text: str) -> ChatMessage:
     if len(text) > MAX_TEXT:
         raise ValidationError(f"a chat message has at most {MAX_TEXT} characters", field="text")
     link = customer_chat(uow, customer)
-    interaction = record_interaction(uow, customer, kind="message", channel="chat",
-                                     direction="out", payload={"text": text,
-                                                               "chat_id": link.chat_id})
-    return queue_out(uow, link.chat_id, text, customer_id=customer.id,
-                     interaction_id=interaction.id)
+    interaction = record_interaction(
+        uow,
+        customer,
+        kind="message",
+        channel="chat",
+        direction="out",
+        payload={"text": text, "chat_id": link.chat_id},
+    )
+    return queue_out(
+        uow, link.chat_id, text, customer_id=customer.id, interaction_id=interaction.id
+    )
 
 
 def reply_sender(uow) -> Callable[..., Any] | None:

@@ -1,4 +1,5 @@
 """``crm messages chat …``: the chat bot (poll, webhook, status, send)."""
+
 from __future__ import annotations
 
 import time
@@ -21,10 +22,16 @@ def chat():
 
 
 @chat.command("poll")
-@click.option("--once", is_flag=True,
-              help="One getUpdates call, then stop (else poll until Ctrl-C).")
-@click.option("--wait", type=click.IntRange(0, 50), default=25, show_default=True,
-              help="Seconds each getUpdates call waits for new messages (long polling).")
+@click.option(
+    "--once", is_flag=True, help="One getUpdates call, then stop (else poll until Ctrl-C)."
+)
+@click.option(
+    "--wait",
+    type=click.IntRange(0, 50),
+    default=25,
+    show_default=True,
+    help="Seconds each getUpdates call waits for new messages (long polling).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def poll(once, wait, as_json):
     """Fetch new messages from the bot API (for servers the bot API cannot call)."""
@@ -42,8 +49,9 @@ def poll(once, wait, as_json):
         if as_json:
             echo_json(out)
         else:
-            done = ", ".join(f"{n} {k.replace('_', ' ')}"
-                             for k, n in sorted(out["outcomes"].items()))
+            done = ", ".join(
+                f"{n} {k.replace('_', ' ')}" for k, n in sorted(out["outcomes"].items())
+            )
             click.echo(f"{out['updates']} update(s)" + (f": {done}" if done else ""))
         if once:
             return
@@ -69,8 +77,11 @@ def webhook(url, delete):
             out = set_webhook(uow, None if delete else url)
     except DeliveryError as exc:
         raise _bot_error(exc) from None
-    click.echo("webhook removed; poll with `crm messages chat poll`" if delete
-               else f"the bot API now sends updates to {out['webhook']}")
+    click.echo(
+        "webhook removed; poll with `crm messages chat poll`"
+        if delete
+        else f"the bot API now sends updates to {out['webhook']}"
+    )
 
 
 @chat.command("status")
@@ -92,14 +103,19 @@ def status(as_json):
             "token": s["chat_bot_token"] or None,
             "webhook_secret": s["chat_webhook_secret"] or None,
             "chats": uow.session.scalar(select(func.count()).select_from(ChatLink)),
-            "linked": uow.session.scalar(select(func.count()).select_from(ChatLink)
-                                         .where(ChatLink.customer_id.is_not(None))),
+            "linked": uow.session.scalar(
+                select(func.count()).select_from(ChatLink).where(ChatLink.customer_id.is_not(None))
+            ),
             "waiting_for_contact": uow.session.scalar(
-                select(func.count()).select_from(ChatMessage)
-                .where(ChatMessage.status == "received")),
+                select(func.count())
+                .select_from(ChatMessage)
+                .where(ChatMessage.status == "received")
+            ),
             "failed_out": uow.session.scalar(
-                select(func.count()).select_from(ChatMessage)
-                .where(ChatMessage.direction == "out", ChatMessage.status == "failed")),
+                select(func.count())
+                .select_from(ChatMessage)
+                .where(ChatMessage.direction == "out", ChatMessage.status == "failed")
+            ),
             "poll_offset": offset.value if offset else None,
         }
     if as_json:

@@ -1,6 +1,7 @@
 """Tables of the chat channel (a Telegram-compatible bot): which chat belongs to which customer,
 and every update and message that went through the bot (their ``update_id`` keeps a webhook
 redelivery or a second poll from recording a message twice)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,8 +19,9 @@ class ChatLink(Base):
     __tablename__ = "messaging_chat_links"
 
     # forgetting also unlinks the chat (crm_customer_forgotten): a new contact must be shared
-    __customer_data__ = CustomerData(erase={"name": None, "phone_e164": None},
-                                     keep=("chat_id", "user_id"))
+    __customer_data__ = CustomerData(
+        erase={"name": None, "phone_e164": None}, keep=("chat_id", "user_id")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -36,8 +38,10 @@ class ChatMessage(Base):
 
     __tablename__ = "messaging_chat_messages"
 
-    __customer_data__ = CustomerData(erase={"text": "", "error": None},
-                                     keep=("chat_id", "direction", "status", "provider_message_id"))
+    __customer_data__ = CustomerData(
+        erase={"text": "", "error": None},
+        keep=("chat_id", "direction", "status", "provider_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(40), index=True)

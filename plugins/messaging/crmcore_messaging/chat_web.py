@@ -2,6 +2,7 @@
 update must carry the ``X-Telegram-Bot-Api-Secret-Token`` header set with ``setWebhook``), and the
 agents' reply from the customer's page (``POST /p/messaging/chat/{customer_id}``, level write,
 the same :func:`.chat.send_to_customer` as ``crm messages chat send``)."""
+
 from __future__ import annotations
 
 import json
@@ -65,10 +66,14 @@ def reply_from_page(ctx):
         with ctx.uow.session.begin_nested():
             send_to_customer(ctx.uow, customer, text)
     except CRMError as exc:
-        response = ctx.render("crmcore_messaging:web/chat_reply.html",
-                              title="پیام چت" if ctx.lang == "fa" else "Chat message",
-                              customer=customer, text=text, error=exc.message,
-                              tr=lambda en, fa: fa if ctx.lang == "fa" else en)
+        response = ctx.render(
+            "crmcore_messaging:web/chat_reply.html",
+            title="پیام چت" if ctx.lang == "fa" else "Chat message",
+            customer=customer,
+            text=text,
+            error=exc.message,
+            tr=lambda en, fa: fa if ctx.lang == "fa" else en,
+        )
         response.status_code = 422
         return response
     return RedirectResponse(f"/customers/{customer.id}?ok=chat_sent", status_code=303)
@@ -82,10 +87,16 @@ def api_reply(ctx):
 
 ROUTES = [
     WebMount("/chat", factory=create_app, public=True),
-    WebRoute("/chat/{customer_id:int}", reply_from_page, kind="page", methods=("POST",),
-             access="write"),
-    WebRoute("/chat/{customer_id:int}", api_reply, methods=("POST",), access="write",
-             summary="messaging: send a chat message to the customer's linked chat ({text})"),
+    WebRoute(
+        "/chat/{customer_id:int}", reply_from_page, kind="page", methods=("POST",), access="write"
+    ),
+    WebRoute(
+        "/chat/{customer_id:int}",
+        api_reply,
+        methods=("POST",),
+        access="write",
+        summary="messaging: send a chat message to the customer's linked chat ({text})",
+    ),
 ]
 
 
@@ -98,13 +109,21 @@ def profile_items(uow, customer) -> tuple[list, dict | None]:
     from .chat_models import ChatLink
 
     L = ui.Label
-    link = uow.session.scalar(select(ChatLink).where(ChatLink.customer_id == customer.id)
-                              .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1))
+    link = uow.session.scalar(
+        select(ChatLink)
+        .where(ChatLink.customer_id == customer.id)
+        .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc())
+        .limit(1)
+    )
     if link is None:
         return [], None
-    fields = ui.FieldList([ui.Field(L("Chat linked", "چت وصل‌شده"),
-                                    [link.name or link.chat_id, link.linked_at])])
-    form = ui.Action(L("Send on chat", "ارسال در چت"), f"/chat/{customer.id}", tone="info",
-                     fields=[ui.ActionField("text", L("Chat message", "پیام چت"), "textarea",
-                                            required=True)])
+    fields = ui.FieldList(
+        [ui.Field(L("Chat linked", "چت وصل‌شده"), [link.name or link.chat_id, link.linked_at])]
+    )
+    form = ui.Action(
+        L("Send on chat", "ارسال در چت"),
+        f"/chat/{customer.id}",
+        tone="info",
+        fields=[ui.ActionField("text", L("Chat message", "پیام چت"), "textarea", required=True)],
+    )
     return [fields, form], {"chat_id": link.chat_id, "linked_at": link.linked_at.isoformat()}

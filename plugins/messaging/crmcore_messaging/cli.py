@@ -1,4 +1,5 @@
 """``crm messages …``: templates, send, campaigns, triggers, occasions, providers, settings, consent, log."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,9 @@ def _body(body: str | None, body_file: str | None) -> str:
         try:
             return Path(body_file).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ValidationError(f"cannot read {body_file}: {exc.strerror}", field="body-file") from None
+            raise ValidationError(
+                f"cannot read {body_file}: {exc.strerror}", field="body-file"
+            ) from None
     if body is None:
         raise ValidationError("give the text with --body or --body-file", field="body")
     return body
@@ -45,17 +48,30 @@ def templates():
 
 
 def _template_options(fn):
-    for opt in reversed([
-        click.argument("name"),
-        click.option("--channel", type=CHANNEL, default="sms", show_default=True),
-        click.option("--language", type=click.Choice(["fa", "en"]), default="fa", show_default=True),
-        click.option("--category", type=click.Choice(["transactional", "promotional"]), default="transactional",
-                     show_default=True, help="Promotional messages respect quiet hours and the frequency cap."),
-        click.option("--subject", help="Email subject (a template too)."),
-        click.option("--body", help="The text, e.g. '{{ first_name }} عزیز، از خرید شما سپاسگزاریم'."),
-        click.option("--body-file", help="Read the text from this file ('-' = standard input)."),
-        click.option("--json", "as_json", is_flag=True),
-    ]):
+    for opt in reversed(
+        [
+            click.argument("name"),
+            click.option("--channel", type=CHANNEL, default="sms", show_default=True),
+            click.option(
+                "--language", type=click.Choice(["fa", "en"]), default="fa", show_default=True
+            ),
+            click.option(
+                "--category",
+                type=click.Choice(["transactional", "promotional"]),
+                default="transactional",
+                show_default=True,
+                help="Promotional messages respect quiet hours and the frequency cap.",
+            ),
+            click.option("--subject", help="Email subject (a template too)."),
+            click.option(
+                "--body", help="The text, e.g. '{{ first_name }} عزیز، از خرید شما سپاسگزاریم'."
+            ),
+            click.option(
+                "--body-file", help="Read the text from this file ('-' = standard input)."
+            ),
+            click.option("--json", "as_json", is_flag=True),
+        ]
+    ):
         fn = opt(fn)
     return fn
 
@@ -65,9 +81,21 @@ def _save(replace, name, channel, language, category, subject, body, body_file, 
 
     text = _body(body, body_file)
     with get_app().unit_of_work() as uow:
-        t = template_to_dict(save_template(uow, name=name, channel=channel, language=language, body=text,
-                                           subject=subject, category=category, replace=replace))
-    echo_json(t) if as_json else click.echo(f"{'updated' if replace else 'added'} {channel} template {name} ({language})")
+        t = template_to_dict(
+            save_template(
+                uow,
+                name=name,
+                channel=channel,
+                language=language,
+                body=text,
+                subject=subject,
+                category=category,
+                replace=replace,
+            )
+        )
+    echo_json(t) if as_json else click.echo(
+        f"{'updated' if replace else 'added'} {channel} template {name} ({language})"
+    )
 
 
 @templates.command("add")
@@ -96,7 +124,9 @@ def templates_list(as_json):
         echo_json(items)
         return
     for t in items:
-        click.echo(f"{t['name']}\t{t['channel']}\t{t['language']}\t{t['category']}\t{t['body'][:60]}")
+        click.echo(
+            f"{t['name']}\t{t['channel']}\t{t['language']}\t{t['category']}\t{t['body'][:60]}"
+        )
 
 
 @templates.command("fields")
@@ -109,8 +139,13 @@ def templates_fields(trigger, as_json):
     from .templating import BASE_FIELDS, FILTERS, TRIGGER_FIELDS
 
     if trigger and trigger not in TRIGGER_FIELDS:
-        raise ValidationError(f"unknown trigger {trigger!r} ({', '.join(TRIGGER_FIELDS)})", field="trigger")
-    table = {"all": BASE_FIELDS, **({trigger: TRIGGER_FIELDS[trigger]} if trigger else TRIGGER_FIELDS)}
+        raise ValidationError(
+            f"unknown trigger {trigger!r} ({', '.join(TRIGGER_FIELDS)})", field="trigger"
+        )
+    table = {
+        "all": BASE_FIELDS,
+        **({trigger: TRIGGER_FIELDS[trigger]} if trigger else TRIGGER_FIELDS),
+    }
     if as_json:
         echo_json({"fields": table, "filters": sorted(FILTERS)})
         return
@@ -123,7 +158,9 @@ def templates_fields(trigger, as_json):
 @templates.command("remove")
 @click.argument("name")
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
-@click.option("--language", type=click.Choice(["fa", "en"]), help="Only this language (default: all).")
+@click.option(
+    "--language", type=click.Choice(["fa", "en"]), help="Only this language (default: all)."
+)
 def templates_remove(name, channel, language):
     """Remove a template (refused while a trigger, occasion or pending campaign uses it)."""
     from .service import remove_template
@@ -161,7 +198,9 @@ def templates_preview(name, customer, channel, as_json):
 @click.argument("customer")
 @click.option("--template", required=True)
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
-@click.option("--key", help="Idempotency key: the same key is never sent twice (default: a new message).")
+@click.option(
+    "--key", help="Idempotency key: the same key is never sent twice (default: a new message)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def send(customer, template, channel, key, as_json):
     """Send a template to one customer now (refused without consent, recipient or within the cap)."""
@@ -175,23 +214,39 @@ def send(customer, template, channel, key, as_json):
     app = get_app()
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
-        msg = queue_message(uow, c, template=template, channel=channel, trigger="manual",
-                            key=f"manual:{key or uuid.uuid4().hex}", strict=True)
+        msg = queue_message(
+            uow,
+            c,
+            template=template,
+            channel=channel,
+            trigger="manual",
+            key=f"manual:{key or uuid.uuid4().hex}",
+            strict=True,
+        )
         mid = msg.id
     with app.unit_of_work(readonly=True) as uow:
         out = _message_dict(app, uow.session.get(Message, mid))
     if as_json:
         echo_json(out)
     else:
-        click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
+        click.echo(
+            f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else "")
+        )
 
 
 @messages.command("lookup")
 @click.argument("customer")
 @click.argument("template")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A template variable (repeatable, in the template's order).")
-@click.option("--key", help="Idempotency key: the same key is never sent twice (default: a new message).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A template variable (repeatable, in the template's order).",
+)
+@click.option(
+    "--key", help="Idempotency key: the same key is never sent twice (default: a new message)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def lookup_cmd(customer, template, params, key, as_json):
     """Send a gateway template (verify lookup, OTP, pattern) to one customer now, on the service route."""
@@ -207,31 +262,52 @@ def lookup_cmd(customer, template, params, key, as_json):
             raise click.UsageError(f"--param {item!r} is not NAME=VALUE")
         values[name.strip()] = value
     app = get_app()
-    mid = send_lookup(app, customer, template=template, params=values,
-                      key=f"lookup:{key or uuid.uuid4().hex}")
+    mid = send_lookup(
+        app, customer, template=template, params=values, key=f"lookup:{key or uuid.uuid4().hex}"
+    )
     with app.unit_of_work(readonly=True) as uow:
         out = _message_dict(app, uow.session.get(Message, mid))
     if as_json:
         echo_json(out)
     else:
-        click.echo(f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else ""))
+        click.echo(
+            f"message {mid}: {out['status']}" + (f" ({out['error']})" if out["error"] else "")
+        )
 
 
 def _message_dict(app, m) -> dict:
-    return {"id": m.id, "customer_id": m.customer_id, "channel": m.channel, "category": m.category,
-            "recipient": m.recipient, "template": m.template, "language": m.language, "trigger": m.trigger,
-            "subject": m.subject, "body": m.body, "status": m.status, "error": m.error, "attempts": m.attempts,
-            "provider": m.provider, "provider_message_id": m.provider_message_id,
-            "created_at": m.created_at.isoformat(), "created_local": _when(app, m.created_at),
-            "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
-            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-            "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
+    return {
+        "id": m.id,
+        "customer_id": m.customer_id,
+        "channel": m.channel,
+        "category": m.category,
+        "recipient": m.recipient,
+        "template": m.template,
+        "language": m.language,
+        "trigger": m.trigger,
+        "subject": m.subject,
+        "body": m.body,
+        "status": m.status,
+        "error": m.error,
+        "attempts": m.attempts,
+        "provider": m.provider,
+        "provider_message_id": m.provider_message_id,
+        "created_at": m.created_at.isoformat(),
+        "created_local": _when(app, m.created_at),
+        "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
+        "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
+    }
 
 
 @messages.command("log")
 @click.argument("customer", required=False)
-@click.option("--status", type=click.Choice(["queued", "sending", "sent", "delivered", "failed", "blocked",
-                                             "skipped", "unknown"]))
+@click.option(
+    "--status",
+    type=click.Choice(
+        ["queued", "sending", "sent", "delivered", "failed", "blocked", "skipped", "unknown"]
+    ),
+)
 @click.option("--campaign", help="Only this campaign's messages.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -258,8 +334,10 @@ def log_cmd(customer, status, campaign, limit, as_json):
         echo_json(items)
         return
     for m in items:
-        click.echo(f"{m['id']}\t{m['created_local']}\t{m['customer_id']}\t{m['channel']}\t{m['template'] or ''}\t"
-                   f"{m['status']}\t{m['error'] or ''}")
+        click.echo(
+            f"{m['id']}\t{m['created_local']}\t{m['customer_id']}\t{m['channel']}\t{m['template'] or ''}\t"
+            f"{m['status']}\t{m['error'] or ''}"
+        )
 
 
 @messages.command("deliver")
@@ -282,8 +360,14 @@ def campaigns():
 @click.argument("name")
 @click.option("--template", required=True)
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
-@click.option("--where", multiple=True, help="Segment clause (repeatable): tag=vip, city=تهران, tier=gold…")
-@click.option("--at", "at", help="Start at this local time (ISO or Jalali); without it the campaign is a draft.")
+@click.option(
+    "--where", multiple=True, help="Segment clause (repeatable): tag=vip, city=تهران, tier=gold…"
+)
+@click.option(
+    "--at",
+    "at",
+    help="Start at this local time (ISO or Jalali); without it the campaign is a draft.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def campaigns_create(name, template, channel, where, at, as_json):
     """Create a campaign (a draft to run by hand, or scheduled for the jobs)."""
@@ -294,8 +378,11 @@ def campaigns_create(name, template, channel, where, at, as_json):
     app = get_app()
     with app.unit_of_work() as uow:
         when = parse_datetime(at, tz=app.timezone, field="at") if at else None
-        out = campaign_to_dict(create_campaign(uow, name=name, template=template, channel=channel,
-                                               where=list(where), at=when))
+        out = campaign_to_dict(
+            create_campaign(
+                uow, name=name, template=template, channel=channel, where=list(where), at=when
+            )
+        )
     echo_json(out) if as_json else click.echo(f"campaign {name}: {out['status']}")
 
 
@@ -310,13 +397,20 @@ def campaigns_list(as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        items = [campaign_to_dict(c) for c in uow.session.scalars(select(Campaign).order_by(Campaign.id))]
-        shown = [_when(app, c.scheduled_at) for c in uow.session.scalars(select(Campaign).order_by(Campaign.id))]
+        items = [
+            campaign_to_dict(c) for c in uow.session.scalars(select(Campaign).order_by(Campaign.id))
+        ]
+        shown = [
+            _when(app, c.scheduled_at)
+            for c in uow.session.scalars(select(Campaign).order_by(Campaign.id))
+        ]
     if as_json:
         echo_json(items)
         return
     for c, when in zip(items, shown):
-        click.echo(f"{c['name']}\t{c['status']}\t{c['channel']}\t{c['template']}\t{when}\t{' '.join(c['where'])}")
+        click.echo(
+            f"{c['name']}\t{c['status']}\t{c['channel']}\t{c['template']}\t{when}\t{' '.join(c['where'])}"
+        )
 
 
 @campaigns.command("show")
@@ -359,7 +453,9 @@ def campaigns_preview(name, customer, as_json):
     from .campaigns import get_campaign, preview_campaign
 
     with get_app().unit_of_work(readonly=True) as uow:
-        out = preview_campaign(uow, get_campaign(uow, name), resolve_customer(uow.session, customer))
+        out = preview_campaign(
+            uow, get_campaign(uow, name), resolve_customer(uow.session, customer)
+        )
     if as_json:
         echo_json(out)
     else:
@@ -397,8 +493,9 @@ def triggers():
 
 @triggers.command("set")
 @click.argument("event")
-@click.option("--template",
-              help="The template to send; transfer triggers have a Persian default text.")
+@click.option(
+    "--template", help="The template to send; transfer triggers have a Persian default text."
+)
 @click.option("--channel", type=CHANNEL, default="sms", show_default=True)
 def triggers_set(event, template, channel):
     """Send TEMPLATE on EVENT (the template may only use the fields the event provides)."""
@@ -416,8 +513,10 @@ def triggers_list(as_json):
     from .service import list_triggers
 
     with get_app().unit_of_work(readonly=True) as uow:
-        items = [{"event": t.event, "channel": t.channel, "template": t.template, "enabled": t.enabled}
-                 for t in list_triggers(uow)]
+        items = [
+            {"event": t.event, "channel": t.channel, "template": t.template, "enabled": t.enabled}
+            for t in list_triggers(uow)
+        ]
     if as_json:
         echo_json(items)
         return
@@ -453,7 +552,9 @@ def occasions_add(name, day, template, channel, where):
     from .service import add_occasion
 
     with get_app().unit_of_work() as uow:
-        o = add_occasion(uow, name=name, date=day, template=template, channel=channel, where=list(where))
+        o = add_occasion(
+            uow, name=name, date=day, template=template, channel=channel, where=list(where)
+        )
     click.echo(f"occasion {o.name} on {o.jalali_month:02d}-{o.jalali_day:02d}")
 
 
@@ -464,13 +565,23 @@ def occasions_list(as_json):
     from .service import list_occasions
 
     with get_app().unit_of_work(readonly=True) as uow:
-        items = [{"name": o.name, "date": f"{o.jalali_month:02d}-{o.jalali_day:02d}", "channel": o.channel,
-                  "template": o.template, "where": list(o.where)} for o in list_occasions(uow)]
+        items = [
+            {
+                "name": o.name,
+                "date": f"{o.jalali_month:02d}-{o.jalali_day:02d}",
+                "channel": o.channel,
+                "template": o.template,
+                "where": list(o.where),
+            }
+            for o in list_occasions(uow)
+        ]
     if as_json:
         echo_json(items)
         return
     for o in items:
-        click.echo(f"{o['name']}\t{o['date']}\t{o['channel']}\t{o['template']}\t{' '.join(o['where'])}")
+        click.echo(
+            f"{o['name']}\t{o['date']}\t{o['channel']}\t{o['template']}\t{' '.join(o['where'])}"
+        )
 
 
 @occasions.command("remove")
@@ -492,11 +603,19 @@ def providers():
 
 @providers.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["smtp", "kavenegar", "ghasedak", "smsir", "melipayamak", "twilio",
-                                           "file"]), required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["smtp", "kavenegar", "ghasedak", "smsir", "melipayamak", "twilio", "file"]),
+    required=True,
+)
 @click.option("--channel", type=CHANNEL, required=True)
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="host=…, api_key=env:KAVENEGAR_KEY (read from the environment), url=…, sender=…")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="host=…, api_key=env:KAVENEGAR_KEY (read from the environment), url=…, sender=…",
+)
 @click.option("--rate", type=int, help="At most this many messages a minute.")
 @click.option("--default", "default", is_flag=True, help="The provider of its channel.")
 def providers_add(name, kind, channel, options, rate, default):
@@ -512,8 +631,15 @@ def providers_add(name, kind, channel, options, rate, default):
             raise ValidationError(f"{item!r} is not KEY=VALUE", field="option")
         parsed[key.strip()] = value.strip()
     with get_app().unit_of_work() as uow:
-        add_provider(uow, name=name, kind=kind, channel=channel, options=parsed, rate_per_minute=rate,
-                     default=default)
+        add_provider(
+            uow,
+            name=name,
+            kind=kind,
+            channel=channel,
+            options=parsed,
+            rate_per_minute=rate,
+            default=default,
+        )
     click.echo(f"provider {name} ({kind}, {channel})")
 
 
@@ -529,8 +655,10 @@ def providers_list(as_json):
         echo_json(items)
         return
     for p in items:
-        click.echo(f"{p['name']}\t{p['kind']}\t{p['channel']}\t{'default' if p['default'] else ''}\t"
-                   f"{p['rate_per_minute'] or ''}")
+        click.echo(
+            f"{p['name']}\t{p['kind']}\t{p['channel']}\t{'default' if p['default'] else ''}\t"
+            f"{p['rate_per_minute'] or ''}"
+        )
 
 
 @providers.command("remove")
@@ -583,8 +711,11 @@ def settings_set(key, value):
 @click.option("--channel", type=CHANNEL, required=True)
 @click.option("--opt-in/--opt-out", "granted", required=True)
 @click.option("--note", help="Where the consent was given or withdrawn (form, call…).")
-@click.option("--advertising", is_flag=True,
-              help="Only advertising SMS (e.g. the customer lifted their *800# block and asked again).")
+@click.option(
+    "--advertising",
+    is_flag=True,
+    help="Only advertising SMS (e.g. the customer lifted their *800# block and asked again).",
+)
 def consent(customer, channel, granted, note, advertising):
     """Record a customer's opt-in or opt-out of a channel (kept as proof)."""
     from crmcore.api import resolve_customer
@@ -616,7 +747,8 @@ def inbound(sender, text, as_json):
     with get_app().unit_of_work() as uow:
         out = handle_inbound_sms(uow, sender, text, provider="cli")
     echo_json(out) if as_json else click.echo(
-        f"{len(out['customers'])} customer(s); opted out: {', '.join(map(str, out['opted_out'])) or 'none'}")
+        f"{len(out['customers'])} customer(s); opted out: {', '.join(map(str, out['opted_out'])) or 'none'}"
+    )
 
 
 @messages.command("status")
@@ -643,8 +775,12 @@ def serve_webhooks(host, port):
 
     app = get_app()
     with make_server(host, port, WebhookApp(app)) as server:
-        click.echo(f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…")
-        click.echo("  gateway delivery reports: /messaging/<ghasedak|smsir|melipayamak>/status?token=…")
+        click.echo(
+            f"listening on http://{host}:{port}/messaging/<kavenegar|twilio>/<status|inbound>?token=…"
+        )
+        click.echo(
+            "  gateway delivery reports: /messaging/<ghasedak|smsir|melipayamak>/status?token=…"
+        )
         server.serve_forever()
 
 

@@ -7,6 +7,7 @@ status is never overwritten. When the operator refused a message because the num
 gateway as source. Transactional SMS (receipts, reminders, codes on a service line) still go out;
 promotional SMS to that customer are blocked from then on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,16 +37,20 @@ def marketing_withdrawn(uow) -> set[int]:
     if "marketing_withdrawn" not in cache:
         latest: dict[int, bool] = {}
         for cid, granted in uow.session.execute(
-                select(ConsentChange.customer_id, ConsentChange.granted)
-                .where(ConsentChange.channel == MARKETING).order_by(ConsentChange.id)):
+            select(ConsentChange.customer_id, ConsentChange.granted)
+            .where(ConsentChange.channel == MARKETING)
+            .order_by(ConsentChange.id)
+        ):
             latest[cid] = granted
         cache["marketing_withdrawn"] = {cid for cid, granted in latest.items() if not granted}
     return cache["marketing_withdrawn"]
 
 
 def marketing_reason(customer) -> str:
-    return (f"customer {customer.id} blocked advertising SMS (the operator's blacklist, *800#); "
-            "only service messages reach them")
+    return (
+        f"customer {customer.id} blocked advertising SMS (the operator's blacklist, *800#); "
+        "only service messages reach them"
+    )
 
 
 def withdraw_marketing(uow, customer_id: int, *, source: str, detail: str) -> bool:
@@ -59,8 +64,16 @@ def set_marketing(uow, customer_id: int, granted: bool, *, source: str, detail: 
     """Grant or withdraw SMS marketing consent (always logged); returns True when it changed."""
     withdrawn = marketing_withdrawn(uow)
     changed = (customer_id in withdrawn) == granted
-    uow.session.add(ConsentChange(customer_id=customer_id, channel=MARKETING, granted=granted, source=source,
-                                  detail=detail, at=uow.now()))
+    uow.session.add(
+        ConsentChange(
+            customer_id=customer_id,
+            channel=MARKETING,
+            granted=granted,
+            source=source,
+            detail=detail,
+            at=uow.now(),
+        )
+    )
     uow.session.flush()
     (withdrawn.discard if granted else withdrawn.add)(customer_id)
     return changed
@@ -69,11 +82,16 @@ def set_marketing(uow, customer_id: int, granted: bool, *, source: str, detail: 
 def apply_report(uow, provider_kind: str, report: DeliveryReport, *, via: str) -> dict[str, Any]:
     """Apply one report (``via``: ``poll`` or ``callback``) to the message the gateway gave that id."""
     names = list(uow.session.scalars(select(Provider.name).where(Provider.kind == provider_kind)))
-    msg = uow.session.scalar(select(Message).where(
-        Message.provider_message_id == report.provider_message_id, Message.provider.in_(names)))
+    msg = uow.session.scalar(
+        select(Message).where(
+            Message.provider_message_id == report.provider_message_id, Message.provider.in_(names)
+        )
+    )
     if msg is None:
-        raise NotFound(f"no message sent through {provider_kind} has the id {report.provider_message_id!r}",
-                       field="message")
+        raise NotFound(
+            f"no message sent through {provider_kind} has the id {report.provider_message_id!r}",
+            field="message",
+        )
     changed = msg.status not in FINAL and msg.status != report.status
     if changed:
         msg.status = report.status
@@ -84,10 +102,18 @@ def apply_report(uow, provider_kind: str, report: DeliveryReport, *, via: str) -
         _update_log(uow, msg)
     withdrawn = False
     if report.blacklisted:
-        withdrawn = withdraw_marketing(uow, _current_customer(uow, msg.customer_id),
-                                       source=f"blacklist:{provider_kind}:{via}",
-                                       detail=f"{msg.recipient}: {report.reason} (message {msg.id})")
-    return {"message_id": msg.id, "status": msg.status, "changed": changed, "marketing_withdrawn": withdrawn}
+        withdrawn = withdraw_marketing(
+            uow,
+            _current_customer(uow, msg.customer_id),
+            source=f"blacklist:{provider_kind}:{via}",
+            detail=f"{msg.recipient}: {report.reason} (message {msg.id})",
+        )
+    return {
+        "message_id": msg.id,
+        "status": msg.status,
+        "changed": changed,
+        "marketing_withdrawn": withdrawn,
+    }
 
 
 def _current_customer(uow, customer_id: int) -> int:
@@ -101,12 +127,16 @@ def apply_callback(uow, provider_kind: str, data: Any) -> dict[str, Any]:
     """A gateway's callback body (one report or a list) → the reports applied; unknown ids are counted."""
     channel = build_channel(provider_kind, {})
     if not isinstance(channel, GatewayChannel):
-        raise NotFound(f"no delivery report callbacks for provider kind {provider_kind!r}", field="provider")
+        raise NotFound(
+            f"no delivery report callbacks for provider kind {provider_kind!r}", field="provider"
+        )
     reports = channel.parse_callback(data)
     if not reports:
         from crmcore.api import ValidationError
 
-        raise ValidationError(f"the {provider_kind} callback holds no delivery report", field="status")
+        raise ValidationError(
+            f"the {provider_kind} callback holds no delivery report", field="status"
+        )
     applied, unknown = [], 0
     for report in reports:
         try:
@@ -120,7 +150,9 @@ def poll_reports(app, now: datetime) -> dict[str, int]:
     """Ask every gateway provider about its messages still ``sent`` (sent in the last few days)."""
     totals = {"asked": 0, "delivered": 0, "failed": 0, "found": 0, "errors": 0}
     with app.unit_of_work(actor="messaging") as uow:
-        providers = [(p.name, p.kind, dict(p.options)) for p in uow.session.scalars(select(Provider))]
+        providers = [
+            (p.name, p.kind, dict(p.options)) for p in uow.session.scalars(select(Provider))
+        ]
     for name, kind, options in providers:
         channel = build_channel(kind, options)
         if not isinstance(channel, GatewayChannel):
@@ -132,17 +164,28 @@ def poll_reports(app, now: datetime) -> dict[str, int]:
     return totals
 
 
-def _resolve_unknown(app, channel: GatewayChannel, name: str, now: datetime, totals: dict[str, int]) -> None:
+def _resolve_unknown(
+    app, channel: GatewayChannel, name: str, now: datetime, totals: dict[str, int]
+) -> None:
     """Messages left ``unknown`` (the process stopped while sending) on a gateway that knows our local id:
     those it has are ``sent`` after all and get their gateway id (and later their delivery report). Those
     it does not have stay ``unknown``: the request may still be on its way, so nothing is resent."""
     with app.unit_of_work(actor="messaging") as uow:
-        ids = list(uow.session.scalars(select(Message.id).where(
-            Message.provider == name, Message.status == "unknown", Message.provider_message_id.is_(None),
-            Message.created_at >= now - timedelta(days=POLL_DAYS)).order_by(Message.id)))
+        ids = list(
+            uow.session.scalars(
+                select(Message.id)
+                .where(
+                    Message.provider == name,
+                    Message.status == "unknown",
+                    Message.provider_message_id.is_(None),
+                    Message.created_at >= now - timedelta(days=POLL_DAYS),
+                )
+                .order_by(Message.id)
+            )
+        )
     for start in range(0, len(ids), POLL_CHUNK):
         try:
-            found = channel.find_local(ids[start:start + POLL_CHUNK])
+            found = channel.find_local(ids[start : start + POLL_CHUNK])
         except Exception as exc:  # noqa: BLE001
             log.warning("messaging: looking up unknown messages at %s failed: %s", name, exc)
             totals["errors"] += 1
@@ -164,19 +207,31 @@ def _resolve_unknown(app, channel: GatewayChannel, name: str, now: datetime, tot
                 totals["found"] += 1
 
 
-def _poll_provider(app, channel: GatewayChannel, name: str, kind: str, now: datetime,
-                   totals: dict[str, int]) -> None:
+def _poll_provider(
+    app, channel: GatewayChannel, name: str, kind: str, now: datetime, totals: dict[str, int]
+) -> None:
     if kind in LOCAL_ID_KINDS:
         _resolve_unknown(app, channel, name, now, totals)
     with app.unit_of_work(actor="messaging") as uow:
-        ids = list(uow.session.scalars(select(Message.provider_message_id).where(
-            Message.provider == name, Message.status == "sent", Message.provider_message_id.is_not(None),
-            Message.sent_at >= now - timedelta(days=POLL_DAYS)).order_by(Message.id)))
+        ids = list(
+            uow.session.scalars(
+                select(Message.provider_message_id)
+                .where(
+                    Message.provider == name,
+                    Message.status == "sent",
+                    Message.provider_message_id.is_not(None),
+                    Message.sent_at >= now - timedelta(days=POLL_DAYS),
+                )
+                .order_by(Message.id)
+            )
+        )
     for start in range(0, len(ids), POLL_CHUNK):
-        chunk = ids[start:start + POLL_CHUNK]
+        chunk = ids[start : start + POLL_CHUNK]
         totals["asked"] += len(chunk)
         try:
-            reports = channel.poll(chunk)  # outside any transaction: no lock held while the gateway answers
+            reports = channel.poll(
+                chunk
+            )  # outside any transaction: no lock held while the gateway answers
         except Exception as exc:  # noqa: BLE001 - one gateway's outage must not stop the others
             log.warning("messaging: polling %s failed: %s", name, exc)
             totals["errors"] += 1

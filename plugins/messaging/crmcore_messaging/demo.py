@@ -1,5 +1,6 @@
 """The messaging part of ``crm demo``: Persian templates, a thank-you trigger, Nowruz and Yalda greetings, a
 campaign to VIP customers, messages delivered to a JSON-lines file next to the demo database."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ THANKS = "{{ first_name }} عزیز، از خرید {{ amount|toman(true) }}ی �
 BIRTHDAY = "{{ first_name }} عزیز، زادروزتان خجسته باد! 🎂 هدیهٔ تولد شما در فروشگاه منتظر شماست."
 NOWRUZ = "{{ first_name }} عزیز، نوروزتان پیروز! سال نو را با تخفیف ویژهٔ اعضای باشگاه آغاز کنید."
 YALDA = "{{ first_name }} عزیز، شب یلدا بر شما خوش! آجیل و خشکبار یلدایی با ۱۵٪ تخفیف."
-SPRING = "{{ first_name }} عزیز، مشتری ویژهٔ {{ city or 'ما' }}: تا پایان هفته ۲۰٪ تخفیف زعفران. لغو۱۱"
+SPRING = (
+    "{{ first_name }} عزیز، مشتری ویژهٔ {{ city or 'ما' }}: تا پایان هفته ۲۰٪ تخفیف زعفران. لغو۱۱"
+)
 THANKS_EN = "Dear {{ first_name }}, thank you for your purchase of {{ amount|toman }} on {{ purchased_at|gregorian }}."
 
 
@@ -27,8 +30,12 @@ def _outbox_file(uow) -> str:
 
 def seed(uow, customers, rng) -> list[str]:
     path = _outbox_file(uow)
-    add_provider(uow, name="demo-sms", kind="file", channel="sms", options={"path": path}, default=True)
-    add_provider(uow, name="demo-email", kind="file", channel="email", options={"path": path}, default=True)
+    add_provider(
+        uow, name="demo-sms", kind="file", channel="sms", options={"path": path}, default=True
+    )
+    add_provider(
+        uow, name="demo-email", kind="file", channel="email", options={"path": path}, default=True
+    )
     set_setting(uow, "quiet_hours", "off")  # the demo runs at any hour
     save_template(uow, name="thanks", channel="sms", body=THANKS)
     save_template(uow, name="thanks", channel="sms", language="en", body=THANKS_EN)
@@ -40,9 +47,13 @@ def seed(uow, customers, rng) -> list[str]:
     set_trigger(uow, event="birthday", template="birthday", channel="sms")
     add_occasion(uow, name="nowruz", date="01-01", template="nowruz", channel="sms")
     add_occasion(uow, name="yalda", date="09-30", template="yalda", channel="sms")
-    campaign = create_campaign(uow, name="vip-saffron", template="spring", channel="sms", where=["tag=vip"])
+    campaign = create_campaign(
+        uow, name="vip-saffron", template="spring", channel="sms", where=["tag=vip"]
+    )
     dry = count_campaign(uow, campaign)
     totals = run_campaign(uow, campaign)
-    return [f"messaging: campaign vip-saffron matched {dry['matching']} VIP customers, "
-            f"{totals['queued']} SMS queued ({dry['no_consent']} without SMS consent left out); "
-            f"thank-you, birthday, Nowruz and Yalda messages configured; delivered to {path}"]
+    return [
+        f"messaging: campaign vip-saffron matched {dry['matching']} VIP customers, "
+        f"{totals['queued']} SMS queued ({dry['no_consent']} without SMS consent left out); "
+        f"thank-you, birthday, Nowruz and Yalda messages configured; delivered to {path}"
+    ]

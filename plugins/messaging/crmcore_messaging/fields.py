@@ -1,4 +1,5 @@
 """The per-customer fields a template sees (plain values only: the sandbox never gets ORM objects)."""
+
 from __future__ import annotations
 
 from typing import Any

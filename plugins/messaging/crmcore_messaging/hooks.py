@@ -1,4 +1,5 @@
 """Hook implementations: kernel events, lifecycle contributions, and other plugins' events (optional)."""
+
 from __future__ import annotations
 
 from sqlalchemy import update
@@ -54,7 +55,11 @@ def crm_integrations(uow):
 
 @hookimpl
 def crm_customer_attributes():
-    return [AttributeSpec("language", choices=("fa", "en"), help="language of the messages the customer gets")]
+    return [
+        AttributeSpec(
+            "language", choices=("fa", "en"), help="language of the messages the customer gets"
+        )
+    ]
 
 
 @hookimpl
@@ -89,14 +94,19 @@ def crm_customer_forgotten(uow, customer):
     """Nothing queued goes out to a forgotten customer (models.py declares the erased texts)."""
     from .models import Message
 
-    uow.session.execute(update(Message).where(Message.customer_id == customer.id,
-                                              Message.status == "queued").values(
-        status="blocked", error="customer forgotten"))
+    uow.session.execute(
+        update(Message)
+        .where(Message.customer_id == customer.id, Message.status == "queued")
+        .values(status="blocked", error="customer forgotten")
+    )
     from .models import ChatLink
 
     # the chat is unlinked (a new contact must be shared); its texts are erased by declaration
-    uow.session.execute(update(ChatLink).where(ChatLink.customer_id == customer.id).values(
-        customer_id=None, phone_e164=None, name=None, linked_at=None))
+    uow.session.execute(
+        update(ChatLink)
+        .where(ChatLink.customer_id == customer.id)
+        .values(customer_id=None, phone_e164=None, name=None, linked_at=None)
+    )
 
 
 # --- other plugins' events (the catalogue in docs/writing-plugins.md) ----------------------------------
@@ -167,11 +177,19 @@ def crm_staff_message(uow, channel, address, subject, body, key):
         from .channels import Outgoing, build_channel
 
         try:
-            build_channel(kind, options).send(Outgoing(
-                message_id=0, channel=channel, recipient=address, body=text,
-                subject=subject if channel == "email" else None, idempotency_key=key))
+            build_channel(kind, options).send(
+                Outgoing(
+                    message_id=0,
+                    channel=channel,
+                    recipient=address,
+                    body=text,
+                    subject=subject if channel == "email" else None,
+                    idempotency_key=key,
+                )
+            )
         except Exception:  # noqa: BLE001 - the notification is in the user's web list regardless
             logging.getLogger(__name__).exception("messaging: staff notification %s not sent", key)
+
     uow.after_commit(send)
     return "queued"
 

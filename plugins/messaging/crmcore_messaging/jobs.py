@@ -1,4 +1,5 @@
 """Jobs for ``crm jobs run``: start due campaigns, queue date greetings, deliver the outbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,13 +53,29 @@ def run_chat_poll(uow, now: datetime) -> dict[str, Any]:
 
 
 JOBS = [
-    Job("messaging.campaigns", "Queue the messages of campaigns whose scheduled time has come.", run_campaigns),
-    Job("messaging.dates", "Queue birthday (Jalali), membership anniversary and occasion greetings for today.",
-        run_dates),
-    Job("messaging.deliver", "Send due messages: retries with back-off, quiet hours, provider rate limits.",
-        run_delivery),
-    Job("messaging.delivery_reports", "Ask the SMS gateways whether sent messages were delivered.",
-        run_reports),
-    Job("messaging.chat_poll", "Fetch the chat bot's new messages (getUpdates) when no webhook is set.",
-        run_chat_poll),
+    Job(
+        "messaging.campaigns",
+        "Queue the messages of campaigns whose scheduled time has come.",
+        run_campaigns,
+    ),
+    Job(
+        "messaging.dates",
+        "Queue birthday (Jalali), membership anniversary and occasion greetings for today.",
+        run_dates,
+    ),
+    Job(
+        "messaging.deliver",
+        "Send due messages: retries with back-off, quiet hours, provider rate limits.",
+        run_delivery,
+    ),
+    Job(
+        "messaging.delivery_reports",
+        "Ask the SMS gateways whether sent messages were delivered.",
+        run_reports,
+    ),
+    Job(
+        "messaging.chat_poll",
+        "Fetch the chat bot's new messages (getUpdates) when no webhook is set.",
+        run_chat_poll,
+    ),
 ]

@@ -6,6 +6,7 @@ The message is recorded like any other (idempotency key, status, delivery report
 not stored: they are often one-time codes. A send that failed is not retried by the outbox (a code is only
 useful now); a send with an unclear outcome is ``unknown``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,27 +39,45 @@ def send_lookup(app, customer_ref: Any, *, template: str, params: dict[str, str]
         customer = resolve_customer(uow.session, customer_ref)
         provider = provider_for(uow, "sms")
         if provider is None:
-            raise ValidationError("no sms provider is configured (crm messages providers add)", field="provider")
+            raise ValidationError(
+                "no sms provider is configured (crm messages providers add)", field="provider"
+            )
         channel = build_channel(provider.kind, dict(provider.options))
         if not isinstance(channel, GatewayChannel):
-            raise ValidationError(f"the sms provider {provider.name} ({provider.kind}) has no gateway templates",
-                                  field="provider")
+            raise ValidationError(
+                f"the sms provider {provider.name} ({provider.kind}) has no gateway templates",
+                field="provider",
+            )
         to = recipient(customer, "sms")
         if to is None:
             raise ValidationError(missing_recipient_reason(customer, "sms"), field="customer")
         if not customer.active or not has_consent(customer, "sms"):
             raise Conflict(no_consent_reason(customer, "sms"), field="customer")
         now = uow.now()
-        row = Message(customer_id=customer.id, channel="sms", category="transactional", recipient=to,
-                      template=template[:100], body=f"gateway template {template}"[:2000], trigger="lookup",
-                      idempotency_key=key[:200], status="sending", attempts=1, provider=provider.name,
-                      created_at=now, next_attempt_at=now, sent_at=now)
+        row = Message(
+            customer_id=customer.id,
+            channel="sms",
+            category="transactional",
+            recipient=to,
+            template=template[:100],
+            body=f"gateway template {template}"[:2000],
+            trigger="lookup",
+            idempotency_key=key[:200],
+            status="sending",
+            attempts=1,
+            provider=provider.name,
+            created_at=now,
+            next_attempt_at=now,
+            sent_at=now,
+        )
         uow.session.add(row)
         uow.session.flush()
         mid = row.id
     out = Outgoing(message_id=mid, channel="sms", recipient=to, body="", idempotency_key=key)
     try:
-        outcome: Any = channel.send_template(out, template, {str(k): str(v) for k, v in params.items()})
+        outcome: Any = channel.send_template(
+            out, template, {str(k): str(v) for k, v in params.items()}
+        )
     except DeliveryError as exc:
         outcome = exc
     finally:

@@ -1,5 +1,6 @@
 """Tables of the messaging plugin: providers, templates, triggers, occasions, campaigns, the message outbox,
 consent changes and settings. Every table is named ``messaging_…``."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -87,7 +88,9 @@ class Campaign(Base):
     template: Mapped[str] = mapped_column(String(100))
     where: Mapped[list[str]] = mapped_column(JSONType, default=list)
     scheduled_at: Mapped[Optional[datetime]]
-    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft|scheduled|done|cancelled
+    status: Mapped[str] = mapped_column(
+        String(12), default="draft"
+    )  # draft|scheduled|done|cancelled
     created_at: Mapped[datetime]
     started_at: Mapped[Optional[datetime]]
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -99,8 +102,18 @@ class Message(Base):
     __tablename__ = "messaging_messages"
     __customer_data__ = CustomerData(
         erase={"recipient": None, "subject": None, "body": "", "error": None},
-        keep=("channel", "category", "template", "language", "trigger", "idempotency_key",
-              "status", "provider", "provider_message_id"))
+        keep=(
+            "channel",
+            "category",
+            "template",
+            "language",
+            "trigger",
+            "idempotency_key",
+            "status",
+            "provider",
+            "provider_message_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -111,8 +124,12 @@ class Message(Base):
     language: Mapped[Optional[str]] = mapped_column(String(5))
     subject: Mapped[Optional[str]] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
-    trigger: Mapped[str] = mapped_column(String(60))  # manual | purchase | birthday | campaign:NAME …
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messaging_campaigns.id"), index=True)
+    trigger: Mapped[str] = mapped_column(
+        String(60)
+    )  # manual | purchase | birthday | campaign:NAME …
+    campaign_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("messaging_campaigns.id"), index=True
+    )
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="queued")
     error: Mapped[Optional[str]] = mapped_column(Text)

@@ -5,6 +5,7 @@ A message is sent at most once: its idempotency key is unique, and it is *claime
 committed transaction before the provider is called. If the process dies while sending, the message is
 later marked ``unknown`` and never resent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,28 +48,55 @@ def _compiled(uow, template) -> tuple[Any, Any]:
     cache = uow.cache.setdefault("messaging", {}).setdefault("compiled", {})
     stamp = (template.id, template.updated_at)
     if stamp not in cache:
-        cache[stamp] = (compile_source(template.body, field="body"),
-                        compile_source(template.subject, field="subject") if template.subject else None)
+        cache[stamp] = (
+            compile_source(template.body, field="body"),
+            compile_source(template.subject, field="subject") if template.subject else None,
+        )
     return cache[stamp]
 
 
-def render_for(uow, customer, template_name: str, channel: str, extra: dict[str, Any] | None = None):
+def render_for(
+    uow, customer, template_name: str, channel: str, extra: dict[str, Any] | None = None
+):
     """(template row, subject, body) for this customer, in their language."""
     settings = get_settings(uow)
-    template = find_template(uow, template_name, channel, customer_language(customer, settings),
-                             fallback=settings["default_language"])
+    template = find_template(
+        uow,
+        template_name,
+        channel,
+        customer_language(customer, settings),
+        fallback=settings["default_language"],
+    )
     body_c, subject_c = _compiled(uow, template)
     context = {**customer_fields(uow, customer), **(extra or {})}
-    body = render_compiled(body_c, context, field=f"template {template.name} ({template.language})", channel=channel)
-    subject = (render_compiled(subject_c, context, field=f"template {template.name} subject", channel="email")
-               if subject_c is not None else None)
+    body = render_compiled(
+        body_c, context, field=f"template {template.name} ({template.language})", channel=channel
+    )
+    subject = (
+        render_compiled(
+            subject_c, context, field=f"template {template.name} subject", channel="email"
+        )
+        if subject_c is not None
+        else None
+    )
     return template, subject, body
 
 
-def queue_message(uow, customer, *, template: str, channel: str, trigger: str, key: str,
-                  extra: dict[str, Any] | None = None, promotional: bool | None = None,
-                  campaign_id: int | None = None, strict: bool = False,
-                  cap_counts: dict[int, int] | None = None, known_new: bool = False) -> Message:
+def queue_message(
+    uow,
+    customer,
+    *,
+    template: str,
+    channel: str,
+    trigger: str,
+    key: str,
+    extra: dict[str, Any] | None = None,
+    promotional: bool | None = None,
+    campaign_id: int | None = None,
+    strict: bool = False,
+    cap_counts: dict[int, int] | None = None,
+    known_new: bool = False,
+) -> Message:
     """Queue one message (or return the one already queued under ``key``: never twice).
 
     Refusals are recorded as ``blocked`` (no consent, no recipient), ``skipped`` (frequency cap) or ``failed``
@@ -78,13 +106,24 @@ def queue_message(uow, customer, *, template: str, channel: str, trigger: str, k
     found = None if known_new else existing_message(uow, key)
     if found is not None:
         if strict:
-            raise Conflict(f"message {found.id} was already queued for this ({found.status})", field="key")
+            raise Conflict(
+                f"message {found.id} was already queued for this ({found.status})", field="key"
+            )
         return found
     settings = get_settings(uow)
     now = uow.now()
-    row = Message(customer_id=customer.id, channel=channel, trigger=trigger[:60], idempotency_key=key[:200],
-                  campaign_id=campaign_id, created_at=now, template=template, attempts=0, body="",
-                  category="promotional" if promotional else "transactional")
+    row = Message(
+        customer_id=customer.id,
+        channel=channel,
+        trigger=trigger[:60],
+        idempotency_key=key[:200],
+        campaign_id=campaign_id,
+        created_at=now,
+        template=template,
+        attempts=0,
+        body="",
+        category="promotional" if promotional else "transactional",
+    )
 
     def refuse(status: str, reason: str, exc: type[CRMError] = ValidationError) -> Message:
         if strict:
@@ -111,14 +150,26 @@ def queue_message(uow, customer, *, template: str, channel: str, trigger: str, k
         return refuse("blocked", missing_recipient_reason(customer, channel))
     if not has_consent(customer, channel):
         return refuse("blocked", no_consent_reason(customer, channel))
-    if row.category == "promotional" and channel == "sms" and customer.id in marketing_withdrawn(uow):
+    if (
+        row.category == "promotional"
+        and channel == "sms"
+        and customer.id in marketing_withdrawn(uow)
+    ):
         return refuse("blocked", marketing_reason(customer))
     cap = frequency_cap(settings)
     if row.category == "promotional" and cap is not None:
-        counts = cap_counts if cap_counts is not None else promotional_counts(uow, [customer.id], now, settings)
+        counts = (
+            cap_counts
+            if cap_counts is not None
+            else promotional_counts(uow, [customer.id], now, settings)
+        )
         if counts.get(customer.id, 0) >= cap[0]:
-            return refuse("skipped", f"frequency cap: customer {customer.id} already had {cap[0]} promotional "
-                                     f"messages in {cap[1]} days", Conflict)
+            return refuse(
+                "skipped",
+                f"frequency cap: customer {customer.id} already had {cap[0]} promotional "
+                f"messages in {cap[1]} days",
+                Conflict,
+            )
         if cap_counts is not None:
             cap_counts[customer.id] = cap_counts.get(customer.id, 0) + 1
     row.status = "queued"
@@ -151,7 +202,9 @@ def _deliver_quietly(app, ids: list[int]) -> None:
 
 
 # --- delivery -------------------------------------------------------------------------------------------
-def deliver(app, *, now: datetime | None = None, ids: list[int] | None = None, limit: int = 1000) -> dict[str, int]:
+def deliver(
+    app, *, now: datetime | None = None, ids: list[int] | None = None, limit: int = 1000
+) -> dict[str, int]:
     """Send due messages in batches; returns counts by outcome."""
     totals = {"sent": 0, "retrying": 0, "failed": 0, "unknown": 0, "blocked": 0, "deferred": 0}
     now = now or app.now()
@@ -180,7 +233,8 @@ def _deliver_batches(app, now, ids, remaining, channels, totals) -> None:
             ids = [m["id"] for m, _ in results]
             held = (  # noqa: F841 - kept alive until the rows are recorded
                 uow.session.scalars(select(Message).where(Message.id.in_(ids))).all(),
-                _preload_customers(uow, [m["customer_id"] for m, _ in results]))
+                _preload_customers(uow, [m["customer_id"] for m, _ in results]),
+            )
             for msg, outcome in results:
                 totals[_record(uow, msg, outcome, now)] += 1
         remaining -= len(claimed)
@@ -192,16 +246,23 @@ def _preload_customers(uow, ids: list[int]) -> list:
     """Load a batch's customers in one query; while the caller holds the list, lookups by id need no query."""
     from crmcore.api import Customer
 
-    return list(uow.session.scalars(select(Customer).where(Customer.id.in_(set(ids))))) if ids else []
+    return (
+        list(uow.session.scalars(select(Customer).where(Customer.id.in_(set(ids))))) if ids else []
+    )
 
 
 def _mark_stale(uow, now: datetime) -> int:
     settings = get_settings(uow)
     cutoff = now - timedelta(minutes=settings["stale_sending_minutes"])
     result = uow.session.execute(
-        update(Message).where(Message.status == "sending", Message.next_attempt_at < cutoff)
-        .values(status="unknown", error="the sending process stopped before recording the outcome; "
-                                        "not resent to avoid a duplicate"))
+        update(Message)
+        .where(Message.status == "sending", Message.next_attempt_at < cutoff)
+        .values(
+            status="unknown",
+            error="the sending process stopped before recording the outcome; "
+            "not resent to avoid a duplicate",
+        )
+    )
     return result.rowcount or 0
 
 
@@ -211,8 +272,12 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
     claimed: list[tuple[dict[str, Any], dict[str, Any]]] = []
     with app.unit_of_work(actor="messaging") as uow:
         settings = get_settings(uow)
-        q = (select(Message).where(Message.status == "queued", Message.next_attempt_at <= now)
-             .order_by(Message.next_attempt_at, Message.id).limit(size))
+        q = (
+            select(Message)
+            .where(Message.status == "queued", Message.next_attempt_at <= now)
+            .order_by(Message.next_attempt_at, Message.id)
+            .limit(size)
+        )
         if ids is not None:
             q = q.where(Message.id.in_(ids))
         providers: dict[str, Provider | None] = {}
@@ -221,13 +286,21 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
         due = uow.session.scalars(q).all()
         loaded = _preload_customers(uow, [m.customer_id for m in due])  # noqa: F841 - keeps them in the session
         for msg in due:
-            customer = get_customer(uow.session, msg.customer_id, follow_merges=True, allow_forgotten=True)
+            customer = get_customer(
+                uow.session, msg.customer_id, follow_merges=True, allow_forgotten=True
+            )
             if not customer.active or not has_consent(customer, msg.channel):
-                msg.status, msg.error = "blocked", no_consent_reason(customer, msg.channel) + " before sending"
+                msg.status, msg.error = (
+                    "blocked",
+                    no_consent_reason(customer, msg.channel) + " before sending",
+                )
                 counts["blocked"] += 1
                 continue
-            if msg.category == "promotional" and msg.channel == "sms" \
-                    and customer.id in marketing_withdrawn(uow):
+            if (
+                msg.category == "promotional"
+                and msg.channel == "sms"
+                and customer.id in marketing_withdrawn(uow)
+            ):
                 msg.status, msg.error = "blocked", marketing_reason(customer) + " before sending"
                 counts["blocked"] += 1
                 continue
@@ -239,7 +312,10 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
                 providers[msg.channel] = provider_for(uow, msg.channel)
             provider = providers[msg.channel]
             if provider is None:
-                msg.status, msg.error = "failed", f"no {msg.channel} provider is configured (crm messages providers add)"
+                msg.status, msg.error = (
+                    "failed",
+                    f"no {msg.channel} provider is configured (crm messages providers add)",
+                )
                 counts["failed"] += 1
                 continue
             if provider.name not in budget:
@@ -250,33 +326,68 @@ def _claim(app, now: datetime, ids: list[int] | None, size: int):
                     continue
                 budget[provider.name] -= 1
             taken = uow.session.execute(
-                update(Message).where(Message.id == msg.id, Message.status == "queued")
-                .values(status="sending", attempts=Message.attempts + 1, provider=provider.name,
-                        next_attempt_at=now, sent_at=now)
-                .execution_options(synchronize_session=False))
+                update(Message)
+                .where(Message.id == msg.id, Message.status == "queued")
+                .values(
+                    status="sending",
+                    attempts=Message.attempts + 1,
+                    provider=provider.name,
+                    next_attempt_at=now,
+                    sent_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             if taken.rowcount != 1:  # another process claimed it first
                 continue
-            claimed.append(({"id": msg.id, "customer_id": customer.id, "channel": msg.channel,
-                             "recipient": msg.recipient, "subject": msg.subject, "body": msg.body,
-                             "key": msg.idempotency_key, "attempts": msg.attempts + 1,
-                             "category": msg.category},
-                            {"name": provider.name, "kind": provider.kind, "options": dict(provider.options)}))
+            claimed.append(
+                (
+                    {
+                        "id": msg.id,
+                        "customer_id": customer.id,
+                        "channel": msg.channel,
+                        "recipient": msg.recipient,
+                        "subject": msg.subject,
+                        "body": msg.body,
+                        "key": msg.idempotency_key,
+                        "attempts": msg.attempts + 1,
+                        "category": msg.category,
+                    },
+                    {
+                        "name": provider.name,
+                        "kind": provider.kind,
+                        "options": dict(provider.options),
+                    },
+                )
+            )
     return claimed, counts
 
 
 def _rate_budget(uow, provider: Provider, now: datetime) -> int | None:
     if not provider.rate_per_minute:
         return None
-    used = uow.session.scalar(select(func.count()).select_from(Message).where(
-        Message.provider == provider.name, Message.sent_at > now - timedelta(minutes=1),
-        Message.status.in_(("sending", "sent", "delivered", "unknown"))))
+    used = uow.session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.provider == provider.name,
+            Message.sent_at > now - timedelta(minutes=1),
+            Message.status.in_(("sending", "sent", "delivered", "unknown")),
+        )
+    )
     return max(provider.rate_per_minute - (used or 0), 0)
 
 
 def _outgoing(msg: dict[str, Any]) -> Outgoing:
-    return Outgoing(message_id=msg["id"], channel=msg["channel"], recipient=msg["recipient"], body=msg["body"],
-                    subject=msg["subject"], idempotency_key=msg["key"], category=msg["category"],
-                    attempt=msg["attempts"])
+    return Outgoing(
+        message_id=msg["id"],
+        channel=msg["channel"],
+        recipient=msg["recipient"],
+        body=msg["body"],
+        subject=msg["subject"],
+        idempotency_key=msg["key"],
+        category=msg["category"],
+        attempt=msg["attempts"],
+    )
 
 
 def _send_all(channels: dict[str, Any], claimed: list) -> list:
@@ -295,8 +406,9 @@ def _send_all(channels: dict[str, Any], claimed: list) -> list:
             except DeliveryError as exc:
                 results = [exc] * len(items)
             except Exception as exc:  # noqa: BLE001 - as in _send: never leave messages 'sending'
-                results = [DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False, ambiguous=True)
-                           ] * len(items)
+                results = [
+                    DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False, ambiguous=True)
+                ] * len(items)
             for (msg, _), result in zip(items, results):
                 outcome[msg["id"]] = result
         else:
@@ -328,7 +440,9 @@ def _record(uow, msg: dict[str, Any], outcome, now: datetime) -> str:
         if outcome.retryable and msg["attempts"] < settings["max_attempts"]:
             row.status = "queued"
             row.sent_at = None
-            row.next_attempt_at = now + timedelta(seconds=settings["retry_base_seconds"] * 2 ** (msg["attempts"] - 1))
+            row.next_attempt_at = now + timedelta(
+                seconds=settings["retry_base_seconds"] * 2 ** (msg["attempts"] - 1)
+            )
             return "retrying"
         row.status = "failed"
         row.sent_at = None
@@ -352,8 +466,21 @@ def _log_interaction(uow, row: Message) -> None:
     except CRMError:
         return  # forgotten meanwhile: nothing personal is logged
     interaction = record_interaction(
-        uow, customer, kind="message", channel=row.channel, direction="out", occurred_at=row.sent_at,
+        uow,
+        customer,
+        kind="message",
+        channel=row.channel,
+        direction="out",
+        occurred_at=row.sent_at,
         external_id=f"messaging-{row.id}",
-        payload={"message_id": row.id, "template": row.template, "trigger": row.trigger, "status": row.status,
-                 "provider": row.provider, "subject": row.subject, "preview": row.body[:160]})
+        payload={
+            "message_id": row.id,
+            "template": row.template,
+            "trigger": row.trigger,
+            "status": row.status,
+            "provider": row.provider,
+            "subject": row.subject,
+            "preview": row.body[:160],
+        },
+    )
     row.interaction_id = interaction.id

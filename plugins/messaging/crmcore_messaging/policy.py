@@ -1,4 +1,5 @@
 """Who may be sent what and when: recipients, consent, quiet hours, the promotional frequency cap."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
@@ -37,7 +38,9 @@ def no_consent_reason(customer, channel: str) -> str:
 
 def check_channel(channel: str) -> str:
     if channel not in CHANNELS:
-        raise ValidationError(f"{channel!r} is not a channel ({', '.join(CHANNELS)})", field="channel")
+        raise ValidationError(
+            f"{channel!r} is not a channel ({', '.join(CHANNELS)})", field="channel"
+        )
     return channel
 
 
@@ -64,7 +67,9 @@ def quiet_until(now: datetime, settings: dict[str, Any], tz: str) -> datetime | 
     return until.astimezone(timezone.utc)
 
 
-def promotional_counts(uow, customer_ids: Iterable[int], now: datetime, settings: dict[str, Any]) -> dict[int, int]:
+def promotional_counts(
+    uow, customer_ids: Iterable[int], now: datetime, settings: dict[str, Any]
+) -> dict[int, int]:
     """Promotional messages each customer got (or has queued) inside the cap's window."""
     cap = frequency_cap(settings)
     ids = list(customer_ids)
@@ -73,23 +78,39 @@ def promotional_counts(uow, customer_ids: Iterable[int], now: datetime, settings
     since = now - timedelta(days=cap[1])
     counts: dict[int, int] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows = uow.session.execute(
-            select(Message.customer_id, func.count()).where(
-                Message.customer_id.in_(chunk), Message.category == "promotional",
-                Message.status.in_(COUNTED), Message.created_at >= since).group_by(Message.customer_id))
+            select(Message.customer_id, func.count())
+            .where(
+                Message.customer_id.in_(chunk),
+                Message.category == "promotional",
+                Message.status.in_(COUNTED),
+                Message.created_at >= since,
+            )
+            .group_by(Message.customer_id)
+        )
         counts.update({cid: n for cid, n in rows})
     return counts
 
 
-def set_consent(uow, customer, channel: str, granted: bool, *, source: str, detail: str | None = None) -> bool:
+def set_consent(
+    uow, customer, channel: str, granted: bool, *, source: str, detail: str | None = None
+) -> bool:
     """Opt a customer in or out of a channel; returns True when it changed. Always logged as proof."""
     check_channel(channel)
     changed = has_consent(customer, channel) != granted
     if changed:
         update_customer(uow, customer.id, **{f"consent_{channel}": granted})
-    uow.session.add(ConsentChange(customer_id=customer.id, channel=channel, granted=granted, source=source,
-                                  detail=detail, at=uow.now()))
+    uow.session.add(
+        ConsentChange(
+            customer_id=customer.id,
+            channel=channel,
+            granted=granted,
+            source=source,
+            detail=detail,
+            at=uow.now(),
+        )
+    )
     uow.session.flush()
     return changed
 

@@ -11,8 +11,11 @@ from crmcore.api import ui
 from .models import ConsentChange, Message
 
 L = ui.Label
-CHANNELS = {"sms": L("SMS", "پیامک"), "email": L("Email", "ایمیل"),
-            "sms_promo": L("Advertising SMS", "پیامک تبلیغاتی")}
+CHANNELS = {
+    "sms": L("SMS", "پیامک"),
+    "email": L("Email", "ایمیل"),
+    "sms_promo": L("Advertising SMS", "پیامک تبلیغاتی"),
+}
 STATUSES = {
     "queued": (L("queued", "در صف"), "neutral"),
     "sending": (L("sending", "در حال ارسال"), "info"),

@@ -1,4 +1,5 @@
 """Report ``messages.delivery``: messages by period and channel (or template, trigger) and their outcome."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -27,12 +28,24 @@ def delivery(uow, params: ReportParams) -> ReportResult:
     for created, key, status in uow.session.execute(q):
         table[(params.period_key(created), key or "")][status] += 1
         totals[status] += 1
-    rows = [[period, key, *counts.values(), sum(counts.values())] for (period, key), counts in sorted(table.items())]
-    return ReportResult(columns=["period", group, *STATUSES, "total"], rows=rows,
-                        totals={**totals, "total": sum(totals.values())})
+    rows = [
+        [period, key, *counts.values(), sum(counts.values())]
+        for (period, key), counts in sorted(table.items())
+    ]
+    return ReportResult(
+        columns=["period", group, *STATUSES, "total"],
+        rows=rows,
+        totals={**totals, "total": sum(totals.values())},
+    )
 
 
-REPORTS = [Report("messages.delivery", "Message delivery",
-                  "Messages by period and channel (option group=template|trigger) with their outcome: "
-                  "queued, sent, delivered, failed, blocked (consent/recipient), skipped (cap), unknown.",
-                  delivery, title_fa="گزارش ارسال پیام‌ها")]
+REPORTS = [
+    Report(
+        "messages.delivery",
+        "Message delivery",
+        "Messages by period and channel (option group=template|trigger) with their outcome: "
+        "queued, sent, delivered, failed, blocked (consent/recipient), skipped (cap), unknown.",
+        delivery,
+        title_fa="گزارش ارسال پیام‌ها",
+    )
+]

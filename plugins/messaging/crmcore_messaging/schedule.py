@@ -4,6 +4,7 @@ Each runs for the local day of ``now`` (the app's zone). Keys carry the Jalali y
 day (or a second job process) queues nothing new. A birthday on 30 Esfand is greeted on 29 Esfand in years
 that have no 30th. Run the job at least daily; catch up a missed day with ``crm jobs run --now DAY``.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -36,9 +37,15 @@ def _queue_for(uow, ids: list[int], event: str, jyear: int, extra_for) -> int:
     for trig in triggers_for(uow, event):
         for customers in iter_customers(uow, ids):
             for customer in customers:
-                msg = queue_message(uow, customer, template=trig.template, channel=trig.channel, trigger=event,
-                                    key=f"{event}:{jyear}:c{customer.id}:{trig.template}:{trig.channel}",
-                                    extra=extra_for(customer))
+                msg = queue_message(
+                    uow,
+                    customer,
+                    template=trig.template,
+                    channel=trig.channel,
+                    trigger=event,
+                    key=f"{event}:{jyear}:c{customer.id}:{trig.template}:{trig.channel}",
+                    extra=extra_for(customer),
+                )
                 queued += msg.status == "queued"
     return queued
 
@@ -48,14 +55,21 @@ def birthdays(uow, today: date) -> int:
         return 0
     j = _jalali(today)
     matching: dict[date, int | None] = {}
-    for born in uow.session.scalars(select(Customer.birthday).where(Customer.birthday.is_not(None)).distinct()):
+    for born in uow.session.scalars(
+        select(Customer.birthday).where(Customer.birthday.is_not(None)).distinct()
+    ):
         jb = _jalali(born)
         if _matches((jb.month, jb.day), j):
             matching[born] = j.year - jb.year if jb.year < j.year else None
     if not matching:
         return 0
-    ids = list(uow.session.scalars(select(Customer.id).where(
-        active_customers(), Customer.birthday.in_(list(matching))).order_by(Customer.id)))
+    ids = list(
+        uow.session.scalars(
+            select(Customer.id)
+            .where(active_customers(), Customer.birthday.in_(list(matching)))
+            .order_by(Customer.id)
+        )
+    )
     return _queue_for(uow, ids, "birthday", j.year, lambda c: {"age": matching.get(c.birthday)})
 
 
@@ -65,7 +79,9 @@ def anniversaries(uow, today: date) -> int:
     tz = uow.app.timezone
     j = _jalali(today)
     years: dict[int, int] = {}
-    for cid, created in uow.session.execute(select(Customer.id, Customer.created_at).where(active_customers())):
+    for cid, created in uow.session.execute(
+        select(Customer.id, Customer.created_at).where(active_customers())
+    ):
         jc = _jalali(to_local(created, tz).date())
         if jc.year < j.year and _matches((jc.month, jc.day), j):
             years[cid] = j.year - jc.year
@@ -75,16 +91,24 @@ def anniversaries(uow, today: date) -> int:
 def occasions(uow, today: date) -> dict[str, int]:
     j = _jalali(today)
     done: dict[str, int] = {}
-    for occ in uow.session.scalars(select(Occasion).where(Occasion.enabled.is_(True)).order_by(Occasion.id)):
+    for occ in uow.session.scalars(
+        select(Occasion).where(Occasion.enabled.is_(True)).order_by(Occasion.id)
+    ):
         if not _matches((occ.jalali_month, occ.jalali_day), j):
             continue
         ids = segment_ids(uow, occ.where, reachable(occ.channel))
         queued = 0
         for customers in iter_customers(uow, ids):
             for customer in customers:
-                msg = queue_message(uow, customer, template=occ.template, channel=occ.channel,
-                                    trigger=f"occasion:{occ.name}", key=f"occasion:{occ.name}:{j.year}:c{customer.id}",
-                                    extra={"occasion": occ.name})
+                msg = queue_message(
+                    uow,
+                    customer,
+                    template=occ.template,
+                    channel=occ.channel,
+                    trigger=f"occasion:{occ.name}",
+                    key=f"occasion:{occ.name}:{j.year}:c{customer.id}",
+                    extra={"occasion": occ.name},
+                )
                 queued += msg.status == "queued"
         done[occ.name] = queued
     return done
@@ -92,6 +116,9 @@ def occasions(uow, today: date) -> dict[str, int]:
 
 def run_dates(uow, now: datetime) -> dict[str, Any]:
     today = to_local(now, uow.app.timezone).date()
-    return {"day": jdatetime.date.fromgregorian(date=today).strftime("%Y-%m-%d"),
-            "birthdays": birthdays(uow, today), "anniversaries": anniversaries(uow, today),
-            "occasions": occasions(uow, today)}
+    return {
+        "day": jdatetime.date.fromgregorian(date=today).strftime("%Y-%m-%d"),
+        "birthdays": birthdays(uow, today),
+        "anniversaries": anniversaries(uow, today),
+        "occasions": occasions(uow, today),
+    }

@@ -1,4 +1,5 @@
 """Templates, providers, triggers and occasions: create, change, list, remove (each validated)."""
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,20 @@ from .models import CATEGORIES, LANGUAGES, Campaign, Occasion, Provider, Templat
 from .policy import check_channel
 from .templating import BASE_FIELDS, DEFAULT_TEMPLATES, TRIGGER_FIELDS, check_source, used_fields_of
 
-EVENT_TRIGGERS = ("purchase", "points_expiring", "tier_changed", "ticket_closed", "winners_drawn",
-                  "survey_invitation", "referral_joined", "referral_reward",
-                  "transfer_received", "transfer_pending", "transfer_expired", "transfer_reversed")
+EVENT_TRIGGERS = (
+    "purchase",
+    "points_expiring",
+    "tier_changed",
+    "ticket_closed",
+    "winners_drawn",
+    "survey_invitation",
+    "referral_joined",
+    "referral_reward",
+    "transfer_received",
+    "transfer_pending",
+    "transfer_expired",
+    "transfer_reversed",
+)
 DATE_TRIGGERS = ("birthday", "anniversary")
 _NAME = re.compile(r"^[\w.-]{1,100}$", re.UNICODE)
 
@@ -30,21 +42,36 @@ _NAME = re.compile(r"^[\w.-]{1,100}$", re.UNICODE)
 def _check_name(name: str, what: str, limit: int = 100) -> str:
     name = (name or "").strip()
     if not name or len(name) > limit or not _NAME.match(name):
-        raise ValidationError(f"{name!r} is not a {what} name (letters, digits, '.', '-', '_'; at most {limit})",
-                              field="name")
+        raise ValidationError(
+            f"{name!r} is not a {what} name (letters, digits, '.', '-', '_'; at most {limit})",
+            field="name",
+        )
     return name
 
 
 # --- templates ------------------------------------------------------------------------------------------
-def save_template(uow, *, name: str, channel: str, body: str, language: str = "fa", subject: str | None = None,
-                  category: str = "transactional", replace: bool = False) -> Template:
+def save_template(
+    uow,
+    *,
+    name: str,
+    channel: str,
+    body: str,
+    language: str = "fa",
+    subject: str | None = None,
+    category: str = "transactional",
+    replace: bool = False,
+) -> Template:
     """Add (or with ``replace`` change) a template after checking its syntax, fields and sandbox safety."""
     name = _check_name(name, "template")
     check_channel(channel)
     if language not in LANGUAGES:
-        raise ValidationError(f"{language!r} is not a language ({', '.join(LANGUAGES)})", field="language")
+        raise ValidationError(
+            f"{language!r} is not a language ({', '.join(LANGUAGES)})", field="language"
+        )
     if category not in CATEGORIES:
-        raise ValidationError(f"{category!r} is not a category ({', '.join(CATEGORIES)})", field="category")
+        raise ValidationError(
+            f"{category!r} is not a category ({', '.join(CATEGORIES)})", field="category"
+        )
     if not (body or "").strip():
         raise ValidationError("the template body is empty", field="body")
     check_text(body, "body")
@@ -56,29 +83,53 @@ def save_template(uow, *, name: str, channel: str, body: str, language: str = "f
     check_source(body, field="body")
     if subject:
         check_source(subject, field="subject")
-    for trig in uow.session.scalars(select(Trigger).where(Trigger.template == name, Trigger.channel == channel)):
+    for trig in uow.session.scalars(
+        select(Trigger).where(Trigger.template == name, Trigger.channel == channel)
+    ):
         _check_fields_for(trig.event, [body, subject or ""])
-    existing = uow.session.scalar(select(Template).where(
-        Template.name == name, Template.channel == channel, Template.language == language))
+    existing = uow.session.scalar(
+        select(Template).where(
+            Template.name == name, Template.channel == channel, Template.language == language
+        )
+    )
     now = uow.now()
     if existing is not None and not replace:
-        raise Conflict(f"the {language} {channel} template {name!r} exists; update it instead", field="name")
+        raise Conflict(
+            f"the {language} {channel} template {name!r} exists; update it instead", field="name"
+        )
     if existing is None:
         existing = Template(name=name, channel=channel, language=language, created_at=now)
         uow.session.add(existing)
-    existing.category, existing.subject, existing.body, existing.updated_at = category, subject or None, body, now
+    existing.category, existing.subject, existing.body, existing.updated_at = (
+        category,
+        subject or None,
+        body,
+        now,
+    )
     uow.session.flush()
     uow.cache.get("messaging", {}).pop("templates", None)
-    uow.audit("save", "messaging_template", existing.id, {"name": name, "channel": channel, "language": language})
+    uow.audit(
+        "save",
+        "messaging_template",
+        existing.id,
+        {"name": name, "channel": channel, "language": language},
+    )
     return existing
 
 
-def find_template(uow, name: str, channel: str, language: str | None = None, *, fallback: str = "fa") -> Template:
+def find_template(
+    uow, name: str, channel: str, language: str | None = None, *, fallback: str = "fa"
+) -> Template:
     """The template in ``language`` if there is one, else in ``fallback``, else any language."""
     cache = uow.cache.setdefault("messaging", {}).setdefault("templates", {})
     if (name, channel) not in cache:  # a campaign renders one template for thousands of customers
-        cache[(name, channel)] = list(uow.session.scalars(
-            select(Template).where(Template.name == name, Template.channel == channel).order_by(Template.id)))
+        cache[(name, channel)] = list(
+            uow.session.scalars(
+                select(Template)
+                .where(Template.name == name, Template.channel == channel)
+                .order_by(Template.id)
+            )
+        )
     rows = cache[(name, channel)]
     if not rows:
         raise NotFound(f"no {channel} template named {name!r}", field="template")
@@ -90,7 +141,11 @@ def find_template(uow, name: str, channel: str, language: str | None = None, *, 
 
 
 def list_templates(uow) -> list[Template]:
-    return list(uow.session.scalars(select(Template).order_by(Template.name, Template.channel, Template.language)))
+    return list(
+        uow.session.scalars(
+            select(Template).order_by(Template.name, Template.channel, Template.language)
+        )
+    )
 
 
 def remove_template(uow, name: str, channel: str, language: str | None = None) -> int:
@@ -99,17 +154,36 @@ def remove_template(uow, name: str, channel: str, language: str | None = None) -
         q = q.where(Template.language == language)
     rows = list(uow.session.scalars(q))
     if not rows:
-        raise NotFound(f"no {channel} template named {name!r}" + (f" in {language}" if language else ""),
-                       field="template")
-    remaining = uow.session.scalars(select(Template.language).where(
-        Template.name == name, Template.channel == channel)).all()
+        raise NotFound(
+            f"no {channel} template named {name!r}" + (f" in {language}" if language else ""),
+            field="template",
+        )
+    remaining = uow.session.scalars(
+        select(Template.language).where(Template.name == name, Template.channel == channel)
+    ).all()
     if len(remaining) == len(rows):  # the last language goes: nothing may still use the template
-        users = [f"trigger {t.event}" for t in uow.session.scalars(
-            select(Trigger).where(Trigger.template == name, Trigger.channel == channel))]
-        users += [f"occasion {o.name}" for o in uow.session.scalars(
-            select(Occasion).where(Occasion.template == name, Occasion.channel == channel))]
-        users += [f"campaign {c.name}" for c in uow.session.scalars(select(Campaign).where(
-            Campaign.template == name, Campaign.channel == channel, Campaign.status.in_(("draft", "scheduled"))))]
+        users = [
+            f"trigger {t.event}"
+            for t in uow.session.scalars(
+                select(Trigger).where(Trigger.template == name, Trigger.channel == channel)
+            )
+        ]
+        users += [
+            f"occasion {o.name}"
+            for o in uow.session.scalars(
+                select(Occasion).where(Occasion.template == name, Occasion.channel == channel)
+            )
+        ]
+        users += [
+            f"campaign {c.name}"
+            for c in uow.session.scalars(
+                select(Campaign).where(
+                    Campaign.template == name,
+                    Campaign.channel == channel,
+                    Campaign.status.in_(("draft", "scheduled")),
+                )
+            )
+        ]
         if users:
             raise Conflict(f"template {name!r} is used by {', '.join(users)}", field="template")
     for row in rows:
@@ -124,13 +198,20 @@ def _check_fields_for(trigger: str, sources: list[str]) -> None:
     for source in sources:
         unknown = sorted(used_fields_of(source, "body") - allowed)
         if unknown:
-            raise ValidationError(f"the {trigger} trigger does not provide the field {unknown[0]!r} "
-                                  f"(it provides: {', '.join(sorted(allowed))})", field="template")
+            raise ValidationError(
+                f"the {trigger} trigger does not provide the field {unknown[0]!r} "
+                f"(it provides: {', '.join(sorted(allowed))})",
+                field="template",
+            )
 
 
 def check_template_for(uow, name: str, channel: str, trigger: str) -> None:
     """Every language of the template must only use fields ``trigger`` provides."""
-    rows = list(uow.session.scalars(select(Template).where(Template.name == name, Template.channel == channel)))
+    rows = list(
+        uow.session.scalars(
+            select(Template).where(Template.name == name, Template.channel == channel)
+        )
+    )
     if not rows:
         raise NotFound(f"no {channel} template named {name!r}", field="template")
     for row in rows:
@@ -138,8 +219,16 @@ def check_template_for(uow, name: str, channel: str, trigger: str) -> None:
 
 
 # --- providers ------------------------------------------------------------------------------------------
-def add_provider(uow, *, name: str, kind: str, channel: str, options: dict[str, Any],
-                 rate_per_minute: int | None = None, default: bool = False) -> Provider:
+def add_provider(
+    uow,
+    *,
+    name: str,
+    kind: str,
+    channel: str,
+    options: dict[str, Any],
+    rate_per_minute: int | None = None,
+    default: bool = False,
+) -> Provider:
     name = _check_name(name, "provider", 60)
     check_channel(channel)
     options = validate_options(kind, channel, options)
@@ -151,8 +240,15 @@ def add_provider(uow, *, name: str, kind: str, channel: str, options: dict[str, 
     if default:
         for other in uow.session.scalars(select(Provider).where(Provider.channel == channel)):
             other.is_default = False
-    row = Provider(name=name, kind=kind, channel=channel, options=options, rate_per_minute=rate_per_minute,
-                   is_default=default or first, created_at=uow.now())
+    row = Provider(
+        name=name,
+        kind=kind,
+        channel=channel,
+        options=options,
+        rate_per_minute=rate_per_minute,
+        is_default=default or first,
+        created_at=uow.now(),
+    )
     uow.session.add(row)
     uow.session.flush()
     uow.audit("add", "messaging_provider", row.id, {"name": name, "kind": kind, "channel": channel})
@@ -160,8 +256,13 @@ def add_provider(uow, *, name: str, kind: str, channel: str, options: dict[str, 
 
 
 def provider_for(uow, channel: str) -> Provider | None:
-    rows = list(uow.session.scalars(select(Provider).where(Provider.channel == channel)
-                                    .order_by(Provider.is_default.desc(), Provider.id)))
+    rows = list(
+        uow.session.scalars(
+            select(Provider)
+            .where(Provider.channel == channel)
+            .order_by(Provider.is_default.desc(), Provider.id)
+        )
+    )
     return rows[0] if rows else None
 
 
@@ -179,9 +280,18 @@ def remove_provider(uow, name: str) -> None:
 
 def provider_to_dict(p: Provider) -> dict[str, Any]:
     hidden = {"api_key", "auth_token", "password"}
-    options = {k: (v if k not in hidden or str(v).startswith("env:") else "***") for k, v in p.options.items()}
-    return {"name": p.name, "kind": p.kind, "channel": p.channel, "options": options,
-            "rate_per_minute": p.rate_per_minute, "default": p.is_default}
+    options = {
+        k: (v if k not in hidden or str(v).startswith("env:") else "***")
+        for k, v in p.options.items()
+    }
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "channel": p.channel,
+        "options": options,
+        "rate_per_minute": p.rate_per_minute,
+        "default": p.is_default,
+    }
 
 
 # --- triggers and occasions -----------------------------------------------------------------------------
@@ -189,37 +299,53 @@ def set_trigger(uow, *, event: str, template: str | None, channel: str) -> Trigg
     """Send ``template`` on ``event``; without one, a trigger with a Persian default text uses the
     SMS template named after it (saved from :data:`.templating.DEFAULT_TEMPLATES` when missing)."""
     if event not in EVENT_TRIGGERS + DATE_TRIGGERS:
-        raise ValidationError(f"unknown trigger {event!r} ({', '.join(EVENT_TRIGGERS + DATE_TRIGGERS)})",
-                              field="event")
+        raise ValidationError(
+            f"unknown trigger {event!r} ({', '.join(EVENT_TRIGGERS + DATE_TRIGGERS)})",
+            field="event",
+        )
     check_channel(channel)
     if not template:
         template = _default_template(uow, event, channel)
     check_template_for(uow, template, channel, event)
-    row = uow.session.scalar(select(Trigger).where(Trigger.event == event, Trigger.channel == channel))
+    row = uow.session.scalar(
+        select(Trigger).where(Trigger.event == event, Trigger.channel == channel)
+    )
     if row is None:
         row = Trigger(event=event, channel=channel, template=template, created_at=uow.now())
         uow.session.add(row)
     row.template, row.enabled = template, True
     uow.session.flush()
     uow.cache.get("messaging", {}).pop("triggers", None)
-    uow.audit("set", "messaging_trigger", row.id, {"event": event, "channel": channel, "template": template})
+    uow.audit(
+        "set",
+        "messaging_trigger",
+        row.id,
+        {"event": event, "channel": channel, "template": template},
+    )
     return row
 
 
 def _default_template(uow, event: str, channel: str) -> str:
     if event not in DEFAULT_TEMPLATES or channel != "sms":
-        raise ValidationError(f"name the template the {event} trigger sends (--template); only "
-                              f"{', '.join(DEFAULT_TEMPLATES)} have a default SMS text",
-                              field="template")
-    exists = uow.session.scalar(select(Template.id).where(
-        Template.name == event, Template.channel == "sms", Template.language == "fa"))
+        raise ValidationError(
+            f"name the template the {event} trigger sends (--template); only "
+            f"{', '.join(DEFAULT_TEMPLATES)} have a default SMS text",
+            field="template",
+        )
+    exists = uow.session.scalar(
+        select(Template.id).where(
+            Template.name == event, Template.channel == "sms", Template.language == "fa"
+        )
+    )
     if exists is None:
         save_template(uow, name=event, channel="sms", language="fa", body=DEFAULT_TEMPLATES[event])
     return event
 
 
 def remove_trigger(uow, event: str, channel: str) -> None:
-    row = uow.session.scalar(select(Trigger).where(Trigger.event == event, Trigger.channel == channel))
+    row = uow.session.scalar(
+        select(Trigger).where(Trigger.event == event, Trigger.channel == channel)
+    )
     if row is None:
         raise NotFound(f"no {channel} trigger for {event!r}", field="event")
     uow.session.delete(row)
@@ -231,7 +357,9 @@ def triggers_for(uow, event: str) -> list[Trigger]:
     """Enabled triggers of an event (cached per unit of work: imports call this once per row)."""
     cache = uow.cache.setdefault("messaging", {})
     if "triggers" not in cache:
-        rows = uow.session.scalars(select(Trigger).where(Trigger.enabled.is_(True)).order_by(Trigger.id))
+        rows = uow.session.scalars(
+            select(Trigger).where(Trigger.enabled.is_(True)).order_by(Trigger.id)
+        )
         table: dict[str, list[Trigger]] = {}
         for row in rows:
             table.setdefault(row.event, []).append(row)
@@ -247,7 +375,9 @@ def parse_jalali_day(raw: str) -> tuple[int, int]:
     text = to_ascii_digits(str(raw or "")).strip()
     m = re.fullmatch(r"(\d{1,2})[-/](\d{1,2})", text)
     if not m:
-        raise ValidationError(f"{raw!r} is not a Jalali month and day like 01-01 or 09-30", field="date")
+        raise ValidationError(
+            f"{raw!r} is not a Jalali month and day like 01-01 or 09-30", field="date"
+        )
     month, day = int(m[1]), int(m[2])
     longest = 31 if month <= 6 else 30
     if not 1 <= month <= 12 or not 1 <= day <= longest:
@@ -255,8 +385,9 @@ def parse_jalali_day(raw: str) -> tuple[int, int]:
     return month, day
 
 
-def add_occasion(uow, *, name: str, date: str, template: str, channel: str,
-                 where: list[str] | None = None) -> Occasion:
+def add_occasion(
+    uow, *, name: str, date: str, template: str, channel: str, where: list[str] | None = None
+) -> Occasion:
     name = _check_name(name, "occasion", 60)
     month, day = parse_jalali_day(date)
     check_channel(channel)
@@ -264,8 +395,15 @@ def add_occasion(uow, *, name: str, date: str, template: str, channel: str,
     where_conditions(uow, list(where or []))  # refuse a bad clause now, not on the day
     if uow.session.scalar(select(Occasion.id).where(Occasion.name == name)) is not None:
         raise Conflict(f"an occasion named {name!r} exists", field="name")
-    row = Occasion(name=name, jalali_month=month, jalali_day=day, channel=channel, template=template,
-                   where=list(where or []), created_at=uow.now())
+    row = Occasion(
+        name=name,
+        jalali_month=month,
+        jalali_day=day,
+        channel=channel,
+        template=template,
+        where=list(where or []),
+        created_at=uow.now(),
+    )
     uow.session.add(row)
     uow.session.flush()
     uow.audit("add", "messaging_occasion", row.id, {"name": name, "date": f"{month:02d}-{day:02d}"})
@@ -273,7 +411,9 @@ def add_occasion(uow, *, name: str, date: str, template: str, channel: str,
 
 
 def list_occasions(uow) -> list[Occasion]:
-    return list(uow.session.scalars(select(Occasion).order_by(Occasion.jalali_month, Occasion.jalali_day)))
+    return list(
+        uow.session.scalars(select(Occasion).order_by(Occasion.jalali_month, Occasion.jalali_day))
+    )
 
 
 def remove_occasion(uow, name: str) -> None:
@@ -285,12 +425,20 @@ def remove_occasion(uow, name: str) -> None:
 
 
 def template_to_dict(t: Template) -> dict[str, Any]:
-    return {"name": t.name, "channel": t.channel, "language": t.language, "category": t.category,
-            "subject": t.subject, "body": t.body, "updated_at": t.updated_at.isoformat()}
+    return {
+        "name": t.name,
+        "channel": t.channel,
+        "language": t.language,
+        "category": t.category,
+        "subject": t.subject,
+        "body": t.body,
+        "updated_at": t.updated_at.isoformat(),
+    }
 
 
-def preview_text(uow, *, body: str, subject: str | None = None, channel: str = "sms",
-                 customer=None) -> dict[str, Any]:
+def preview_text(
+    uow, *, body: str, subject: str | None = None, channel: str = "sms", customer=None
+) -> dict[str, Any]:
     """A template's text (not yet saved) rendered as ``customer`` would get it — sample values
     for the fields events add — or, without a customer, for the sample customer. Checked as saving
     checks it (syntax, unknown fields, the sandbox, the channel's length)."""
@@ -306,7 +454,11 @@ def preview_text(uow, *, body: str, subject: str | None = None, channel: str = "
     if subject:
         check_source(subject, field="subject")
     context = dict(SAMPLE) | (customer_fields(uow, customer) if customer is not None else {})
-    shown_subject = (render_source(subject, context, field="subject", channel="email")
-                     if subject else None)
-    return {"customer_id": customer.id if customer is not None else None, "subject": shown_subject,
-            "body": render_source(body, context, field="body", channel=channel)}
+    shown_subject = (
+        render_source(subject, context, field="subject", channel="email") if subject else None
+    )
+    return {
+        "customer_id": customer.id if customer is not None else None,
+        "subject": shown_subject,
+        "body": render_source(body, context, field="body", channel=channel),
+    }

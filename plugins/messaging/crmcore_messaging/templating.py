@@ -5,6 +5,7 @@ functions, no ``range``. The immutable sandbox refuses attributes that lead to P
 (``__class__``, ``__globals__``, ``mro``…), and string or list multiplication and powers are bounded so a
 template cannot exhaust memory. An unknown field is an error (StrictUndefined), never an empty hole.
 """
+
 from __future__ import annotations
 
 import operator
@@ -32,33 +33,62 @@ MAX_SEQUENCE = 10_000
 
 #: fields every template may use
 BASE_FIELDS: dict[str, str] = {
-    "name": "the customer's name as stored", "first_name": "first word of a person's name",
-    "customer_id": "the customer's id", "city": "city (may be empty)", "tags": "list of tags",
-    "today": "today's local date", "birthday": "birthday (date or None)",
+    "name": "the customer's name as stored",
+    "first_name": "first word of a person's name",
+    "customer_id": "the customer's id",
+    "city": "city (may be empty)",
+    "tags": "list of tags",
+    "today": "today's local date",
+    "birthday": "birthday (date or None)",
     "member_since": "local date the customer joined",
 }
 #: fields each trigger adds (the trigger names the event or date that sends the message)
 TRIGGER_FIELDS: dict[str, dict[str, str]] = {
     "manual": {},
     "campaign": {"campaign": "the campaign's name"},
-    "purchase": {"amount": "purchase amount in the minor unit (rials for IRR)", "currency": "ISO code",
-                 "purchased_at": "local date of the purchase", "purchase_id": "interaction id"},
+    "purchase": {
+        "amount": "purchase amount in the minor unit (rials for IRR)",
+        "currency": "ISO code",
+        "purchased_at": "local date of the purchase",
+        "purchase_id": "interaction id",
+    },
     "points_expiring": {"points": "points about to expire", "expires_on": "date they expire"},
-    "tier_changed": {"old_tier": "previous tier", "new_tier": "new tier", "direction": "up or down"},
+    "tier_changed": {
+        "old_tier": "previous tier",
+        "new_tier": "new tier",
+        "direction": "up or down",
+    },
     "ticket_closed": {"ticket_id": "ticket id", "ticket_subject": "ticket subject"},
-    "winners_drawn": {"lottery": "lottery campaign name", "prize": "what was won (may be empty)",
-                      "lottery_code": "the member's lottery code in the published list"},
+    "winners_drawn": {
+        "lottery": "lottery campaign name",
+        "prize": "what was won (may be empty)",
+        "lottery_code": "the member's lottery code in the published list",
+    },
     "survey_invitation": {"survey_url": "link to the survey", "survey_name": "survey title"},
     "reminder_due": {"task_title": "task title", "due_at": "local date the task is due"},
     "referral_joined": {"friend_name": "the friend who joined with the member's code"},
-    "referral_reward": {"points": "points of the reward", "friend_name": "the friend whose purchase "
-                        "qualified", "role": "referrer or friend"},
-    **{event: {"points": "points moved", "fee": "fee the sender paid", "transfer_id": "transfer id",
-               "sender_name": "who sent the points", "recipient_name": "who receives them",
-               "respond_by": "date the recipient must accept by (None unless pending)",
-               "role": "sender or recipient: which side this message goes to"}
-       for event in ("transfer_received", "transfer_pending", "transfer_expired",
-                     "transfer_reversed")},
+    "referral_reward": {
+        "points": "points of the reward",
+        "friend_name": "the friend whose purchase qualified",
+        "role": "referrer or friend",
+    },
+    **{
+        event: {
+            "points": "points moved",
+            "fee": "fee the sender paid",
+            "transfer_id": "transfer id",
+            "sender_name": "who sent the points",
+            "recipient_name": "who receives them",
+            "respond_by": "date the recipient must accept by (None unless pending)",
+            "role": "sender or recipient: which side this message goes to",
+        }
+        for event in (
+            "transfer_received",
+            "transfer_pending",
+            "transfer_expired",
+            "transfer_reversed",
+        )
+    },
     "birthday": {"age": "age in years, or None when the birth year is unknown"},
     "anniversary": {"years": "whole years of membership"},
     "occasion": {"occasion": "the occasion's name (nowruz, yalda…)"},
@@ -66,32 +96,60 @@ TRIGGER_FIELDS: dict[str, dict[str, str]] = {
 ALL_FIELDS = set(BASE_FIELDS).union(*TRIGGER_FIELDS.values())
 
 SAMPLE: dict[str, Any] = {
-    "name": "مریم رضایی", "first_name": "مریم", "customer_id": 1, "city": "تهران", "tags": ["vip"],
-    "today": date(2025, 3, 21), "birthday": date(1990, 8, 3), "member_since": date(2023, 1, 1),
-    "campaign": "بهار", "amount": 12_500_000, "currency": "IRR", "purchased_at": date(2025, 3, 20),
-    "purchase_id": 1, "points": 500, "expires_on": date(2025, 4, 20), "old_tier": "silver", "new_tier": "gold",
-    "direction": "up", "ticket_id": 1, "ticket_subject": "ارسال سفارش", "lottery": "قرعه‌کشی نوروز",
-    "prize": "سکه", "survey_url": "https://example.ir/s/abc", "survey_name": "رضایت", "task_title": "تماس",
-    "due_at": date(2025, 3, 22), "age": 34, "years": 2, "occasion": "nowruz",
-    "friend_name": "سارا کریمی", "role": "referrer", "lottery_code": "4827-1635", "fee": 10, "transfer_id": 1,
-    "sender_name": "نرگس احمدی", "recipient_name": "کیان احمدی", "respond_by": date(2025, 3, 24),
+    "name": "مریم رضایی",
+    "first_name": "مریم",
+    "customer_id": 1,
+    "city": "تهران",
+    "tags": ["vip"],
+    "today": date(2025, 3, 21),
+    "birthday": date(1990, 8, 3),
+    "member_since": date(2023, 1, 1),
+    "campaign": "بهار",
+    "amount": 12_500_000,
+    "currency": "IRR",
+    "purchased_at": date(2025, 3, 20),
+    "purchase_id": 1,
+    "points": 500,
+    "expires_on": date(2025, 4, 20),
+    "old_tier": "silver",
+    "new_tier": "gold",
+    "direction": "up",
+    "ticket_id": 1,
+    "ticket_subject": "ارسال سفارش",
+    "lottery": "قرعه‌کشی نوروز",
+    "prize": "سکه",
+    "survey_url": "https://example.ir/s/abc",
+    "survey_name": "رضایت",
+    "task_title": "تماس",
+    "due_at": date(2025, 3, 22),
+    "age": 34,
+    "years": 2,
+    "occasion": "nowruz",
+    "friend_name": "سارا کریمی",
+    "role": "referrer",
+    "lottery_code": "4827-1635",
+    "fee": 10,
+    "transfer_id": 1,
+    "sender_name": "نرگس احمدی",
+    "recipient_name": "کیان احمدی",
+    "respond_by": date(2025, 3, 24),
 }
 
 #: Persian texts a trigger uses when it is set without a template of its own (``crm messages
 #: triggers set transfer_received``): saved as the SMS template named after the trigger
 DEFAULT_TEMPLATES: dict[str, str] = {
     "transfer_received": "{{ first_name }} عزیز، {{ points|number|fa }} امتیاز از "
-                         "{{ sender_name }} به حساب باشگاه شما منتقل شد.",
+    "{{ sender_name }} به حساب باشگاه شما منتقل شد.",
     "transfer_pending": "{{ first_name }} عزیز، {{ sender_name }} {{ points|number|fa }} امتیاز "
-                        "برای شما فرستاده است؛ لطفاً تا {{ respond_by|jalali(true)|fa }} آن را "
-                        "بپذیرید.",
+    "برای شما فرستاده است؛ لطفاً تا {{ respond_by|jalali(true)|fa }} آن را "
+    "بپذیرید.",
     "transfer_expired": "{{ first_name }} عزیز، انتقال {{ points|number|fa }} امتیاز به "
-                        "{{ recipient_name }} در مهلت پذیرفته نشد و امتیازها به حساب شما برگشت.",
+    "{{ recipient_name }} در مهلت پذیرفته نشد و امتیازها به حساب شما برگشت.",
     "transfer_reversed": "{% if role == 'sender' %}{{ first_name }} عزیز، انتقال "
-                         "{{ points|number|fa }} امتیاز به {{ recipient_name }} برگشت خورد و "
-                         "امتیازها به حساب شما بازگشت.{% else %}{{ first_name }} عزیز، انتقال "
-                         "{{ points|number|fa }} امتیاز از {{ sender_name }} برگشت خورد و از حساب "
-                         "شما کسر شد.{% endif %}",
+    "{{ points|number|fa }} امتیاز به {{ recipient_name }} برگشت خورد و "
+    "امتیازها به حساب شما بازگشت.{% else %}{{ first_name }} عزیز، انتقال "
+    "{{ points|number|fa }} امتیاز از {{ sender_name }} برگشت خورد و از حساب "
+    "شما کسر شد.{% endif %}",
 }
 
 
@@ -154,6 +212,7 @@ def f_gregorian(value: Any) -> str:
 def _strict(fn):
     """A filter given a missing field reports the field (``'amount' is undefined``), not its own
     type error about an Undefined value."""
+
     def wrapper(value, *args):
         if isinstance(value, Undefined):
             value._fail_with_undefined_error()
@@ -163,9 +222,18 @@ def _strict(fn):
     return wrapper
 
 
-FILTERS = {name: _strict(fn) for name, fn in {
-    "fa": f_fa, "number": f_number, "toman": f_toman, "rial": f_rial, "money": f_money,
-    "jalali": f_jalali, "gregorian": f_gregorian}.items()}
+FILTERS = {
+    name: _strict(fn)
+    for name, fn in {
+        "fa": f_fa,
+        "number": f_number,
+        "toman": f_toman,
+        "rial": f_rial,
+        "money": f_money,
+        "jalali": f_jalali,
+        "gregorian": f_gregorian,
+    }.items()
+}
 
 
 def missing_field_message(exc: UndefinedError) -> str:
@@ -177,8 +245,11 @@ def missing_field_message(exc: UndefinedError) -> str:
     givers = [t for t, fields in TRIGGER_FIELDS.items() if name in fields]
     where = ""
     if givers:
-        where = (f" (only the {givers[0]} trigger provides it)" if len(givers) == 1
-                 else f" (only the {', '.join(givers)} triggers provide it)")
+        where = (
+            f" (only the {givers[0]} trigger provides it)"
+            if len(givers) == 1
+            else f" (only the {', '.join(givers)} triggers provide it)"
+        )
     return f"the template needs the field {name!r}, which this message does not have{where}"
 
 
@@ -201,8 +272,13 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
 
 
 def _environment() -> MessageSandbox:
-    env = MessageSandbox(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                         keep_trailing_newline=False)
+    env = MessageSandbox(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     env.globals.clear()
     env.filters.update(FILTERS)
     return env
@@ -218,15 +294,19 @@ def parse(source: str, *, field: str = "body") -> nodes.Template:
         raise ValidationError(f"line {exc.lineno}: {exc.message}", field=field) from None
 
 
-def check_source(source: str, *, field: str, allowed: set[str] | None = None, trigger: str | None = None) -> set[str]:
+def check_source(
+    source: str, *, field: str, allowed: set[str] | None = None, trigger: str | None = None
+) -> set[str]:
     """Refuse a template with a syntax error, an unknown field, or a sandbox violation on sample data."""
     allowed = ALL_FIELDS if allowed is None else allowed
     names = used_fields_of(source, field)
     unknown = sorted(names - allowed)
     if unknown:
         where = f" for the {trigger} trigger" if trigger else ""
-        raise ValidationError(f"unknown field {unknown[0]!r}{where} (known: {', '.join(sorted(allowed))})",
-                              field=field)
+        raise ValidationError(
+            f"unknown field {unknown[0]!r}{where} (known: {', '.join(sorted(allowed))})",
+            field=field,
+        )
     render_source(source, SAMPLE, field=field, channel="email")
     return names
 
@@ -243,13 +323,16 @@ def compile_source(source: str, *, field: str = "body"):
         raise ValidationError(f"line {exc.lineno}: {exc.message}", field=field) from None
 
 
-def render_compiled(compiled, context: dict[str, Any], *, field: str = "body", channel: str = "sms") -> str:
+def render_compiled(
+    compiled, context: dict[str, Any], *, field: str = "body", channel: str = "sms"
+) -> str:
     """Render; every failure becomes a ValidationError that says what went wrong and where."""
     try:
         text = compiled.render(**context)
     except SecurityError as exc:
-        raise ValidationError(f"the template tries to reach something the sandbox forbids ({exc})",
-                              field=field) from None
+        raise ValidationError(
+            f"the template tries to reach something the sandbox forbids ({exc})", field=field
+        ) from None
     except UndefinedError as exc:
         raise ValidationError(missing_field_message(exc), field=field) from None
     except TemplateError as exc:
@@ -259,10 +342,17 @@ def render_compiled(compiled, context: dict[str, Any], *, field: str = "body", c
     text = text.strip()
     limit = MAX_OUTPUT[channel]
     if len(text) > limit:
-        raise ValidationError(f"the rendered text has {len(text)} characters; a {channel} message may have "
-                              f"at most {limit}", field=field)
+        raise ValidationError(
+            f"the rendered text has {len(text)} characters; a {channel} message may have "
+            f"at most {limit}",
+            field=field,
+        )
     return text
 
 
-def render_source(source: str, context: dict[str, Any], *, field: str = "body", channel: str = "sms") -> str:
-    return render_compiled(compile_source(source, field=field), context, field=field, channel=channel)
+def render_source(
+    source: str, context: dict[str, Any], *, field: str = "body", channel: str = "sms"
+) -> str:
+    return render_compiled(
+        compile_source(source, field=field), context, field=field, channel=channel
+    )

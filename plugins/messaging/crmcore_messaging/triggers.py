@@ -4,6 +4,7 @@ Called inside the unit of work of the command that caused the event, so the mess
 back) with it; sending happens after the commit or from the delivery job. The idempotency key names the
 event occurrence, the customer, the template and the channel, so a replayed event sends nothing new.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -27,8 +28,17 @@ def fire(uow, event: str, customer, occurrence: str, extra: dict[str, Any]) -> l
         return queued
     for trig in triggers_for(uow, event):
         key = f"{event}:{occurrence}:c{customer.id}:{trig.template}:{trig.channel}"
-        queued.append(queue_message(uow, customer, template=trig.template, channel=trig.channel, trigger=event,
-                                    key=key, extra=extra))
+        queued.append(
+            queue_message(
+                uow,
+                customer,
+                template=trig.template,
+                channel=trig.channel,
+                trigger=event,
+                key=key,
+                extra=extra,
+            )
+        )
     return queued
 
 
@@ -69,23 +79,46 @@ def purchase(uow, interaction, customer) -> None:
     max_age = timedelta(hours=get_settings(uow)["thank_you_max_age_hours"])
     if uow.now() - interaction.occurred_at > max_age:
         return  # imported history: no thank-you for last year's purchases
-    fire(uow, "purchase", customer, f"i{interaction.id}", {
-        "amount": interaction.amount_minor or 0, "currency": interaction.currency or "IRR",
-        "purchased_at": _local_date(interaction.occurred_at, uow), "purchase_id": interaction.id})
+    fire(
+        uow,
+        "purchase",
+        customer,
+        f"i{interaction.id}",
+        {
+            "amount": interaction.amount_minor or 0,
+            "currency": interaction.currency or "IRR",
+            "purchased_at": _local_date(interaction.occurred_at, uow),
+            "purchase_id": interaction.id,
+        },
+    )
 
 
 def points_expiring(uow, customer, points, expires_on) -> None:
     if triggers_for(uow, "points_expiring"):
         day = _local_date(expires_on, uow)
-        fire(uow, "points_expiring", customer, f"{day.isoformat() if day else expires_on}",
-             {"points": int(points), "expires_on": day})
+        fire(
+            uow,
+            "points_expiring",
+            customer,
+            f"{day.isoformat() if day else expires_on}",
+            {"points": int(points), "expires_on": day},
+        )
 
 
 def tier_changed(uow, customer, old_tier, new_tier, direction) -> None:
     if triggers_for(uow, "tier_changed"):
         name = lambda t: str(_get(t, "name", "code", default=t) or "")  # noqa: E731 - tier row or plain name
-        fire(uow, "tier_changed", customer, f"{name(old_tier)}>{name(new_tier)}@{_today(uow)}",
-             {"old_tier": name(old_tier), "new_tier": name(new_tier), "direction": str(direction or "")})
+        fire(
+            uow,
+            "tier_changed",
+            customer,
+            f"{name(old_tier)}>{name(new_tier)}@{_today(uow)}",
+            {
+                "old_tier": name(old_tier),
+                "new_tier": name(new_tier),
+                "direction": str(direction or ""),
+            },
+        )
 
 
 def ticket_closed(uow, ticket) -> None:
@@ -93,8 +126,16 @@ def ticket_closed(uow, ticket) -> None:
         customer = _customer(uow, _get(ticket, "customer_id"))
         if customer is not None:
             tid = _get(ticket, "id")
-            fire(uow, "ticket_closed", customer, f"t{tid}@{_today(uow)}",
-                 {"ticket_id": tid, "ticket_subject": str(_get(ticket, "subject", "title", default=""))})
+            fire(
+                uow,
+                "ticket_closed",
+                customer,
+                f"t{tid}@{_today(uow)}",
+                {
+                    "ticket_id": tid,
+                    "ticket_subject": str(_get(ticket, "subject", "title", default="")),
+                },
+            )
 
 
 def winners_drawn(uow, campaign, winners) -> None:
@@ -106,10 +147,17 @@ def winners_drawn(uow, campaign, winners) -> None:
         customer = _customer(uow, _get(winner, "customer_id"))
         if customer is not None:
             prize = _get(winner, "prize", "reward", default="")
-            fire(uow, "winners_drawn", customer, f"l{lottery_id}",
-                 {"lottery": lottery,
-                  "prize": str(_get(prize, "name", "title", default=prize) or ""),
-                  "lottery_code": str(_get(winner, "lottery_code", default="") or "")})
+            fire(
+                uow,
+                "winners_drawn",
+                customer,
+                f"l{lottery_id}",
+                {
+                    "lottery": lottery,
+                    "prize": str(_get(prize, "name", "title", default=prize) or ""),
+                    "lottery_code": str(_get(winner, "lottery_code", default="") or ""),
+                },
+            )
 
 
 def survey_invitation(uow, invitation, customer, url_token, url=None) -> dict[str, Any] | None:
@@ -123,10 +171,16 @@ def survey_invitation(uow, invitation, customer, url_token, url=None) -> dict[st
         url = f"{base}/{url_token}" if base else str(url_token)
     survey = _get(invitation, "survey", default=None)
     name = _get(invitation, "survey_name", "survey_title", default=None) or (
-        _get(survey, "name", "title", default="") if survey is not None else "")
+        _get(survey, "name", "title", default="") if survey is not None else ""
+    )
     occurrence = f"s{_get(invitation, 'id', default=url_token)}"
-    messages = fire(uow, "survey_invitation", customer, occurrence,
-                    {"survey_url": str(url), "survey_name": str(name)})
+    messages = fire(
+        uow,
+        "survey_invitation",
+        customer,
+        occurrence,
+        {"survey_url": str(url), "survey_name": str(name)},
+    )
     queued = [m for m in messages if m.status in ("queued", "sending", "sent", "delivered")]
     if queued:
         return {"status": "queued", "log": f"messaging-{queued[0].id}", "message_id": queued[0].id}
@@ -140,15 +194,25 @@ def reminder_due(uow, task, reminder) -> None:
     if customer is not None:
         rid = _get(reminder, "id", default=None) if reminder is not None else None
         due = _get(task, "due_at", default=None)
-        fire(uow, "reminder_due", customer, f"task{_get(task, 'id')}:r{rid if rid is not None else due}",
-             {"task_title": str(_get(task, "title", default="")), "due_at": _local_date(due, uow)})
+        fire(
+            uow,
+            "reminder_due",
+            customer,
+            f"task{_get(task, 'id')}:r{rid if rid is not None else due}",
+            {"task_title": str(_get(task, "title", default="")), "due_at": _local_date(due, uow)},
+        )
 
 
 def referral_joined(uow, referral, friend, referrer) -> None:
     """The member whose code brought a friend hears that the friend joined."""
     if triggers_for(uow, "referral_joined"):
-        fire(uow, "referral_joined", referrer, f"r{_get(referral, 'id')}",
-             {"friend_name": str(_get(friend, "display_name", default=""))})
+        fire(
+            uow,
+            "referral_joined",
+            referrer,
+            f"r{_get(referral, 'id')}",
+            {"friend_name": str(_get(friend, "display_name", default=""))},
+        )
 
 
 def referral_reward(uow, reward, beneficiary, friend) -> None:
@@ -159,19 +223,30 @@ def referral_reward(uow, reward, beneficiary, friend) -> None:
     earned = _get(reward, "earned_at", default=None)
     if earned is not None and uow.now() - earned > max_age:
         return
-    fire(uow, "referral_reward", beneficiary, f"w{_get(reward, 'id')}",
-         {"points": int(_get(reward, "points", default=0)), "role": str(_get(reward, "role", default="")),
-          "friend_name": str(_get(friend, "display_name", default=""))})
+    fire(
+        uow,
+        "referral_reward",
+        beneficiary,
+        f"w{_get(reward, 'id')}",
+        {
+            "points": int(_get(reward, "points", default=0)),
+            "role": str(_get(reward, "role", default="")),
+            "friend_name": str(_get(friend, "display_name", default="")),
+        },
+    )
 
 
 # --- transfers (points moved between members) ------------------------------------------------
 def _transfer_fields(uow, transfer, sender, recipient) -> dict[str, Any]:
     respond_by = _get(transfer, "respond_by", default=None)
-    return {"points": int(_get(transfer, "points", default=0)),
-            "fee": int(_get(transfer, "fee", default=0)), "transfer_id": _get(transfer, "id"),
-            "sender_name": sender.display_name if sender else "",
-            "recipient_name": recipient.display_name if recipient else "",
-            "respond_by": _local_date(respond_by, uow)}
+    return {
+        "points": int(_get(transfer, "points", default=0)),
+        "fee": int(_get(transfer, "fee", default=0)),
+        "transfer_id": _get(transfer, "id"),
+        "sender_name": sender.display_name if sender else "",
+        "recipient_name": recipient.display_name if recipient else "",
+        "respond_by": _local_date(respond_by, uow),
+    }
 
 
 def transfer_event(uow, event: str, transfer) -> None:
@@ -183,10 +258,12 @@ def transfer_event(uow, event: str, transfer) -> None:
     recipient = _customer(uow, _get(transfer, "recipient_id"))
     fields = _transfer_fields(uow, transfer, sender, recipient)
     occurrence = f"x{fields['transfer_id']}"
-    readers = {"transfer_received": [("recipient", recipient)],
-               "transfer_pending": [("recipient", recipient)],
-               "transfer_expired": [("sender", sender)],
-               "transfer_reversed": [("sender", sender), ("recipient", recipient)]}[event]
+    readers = {
+        "transfer_received": [("recipient", recipient)],
+        "transfer_pending": [("recipient", recipient)],
+        "transfer_expired": [("sender", sender)],
+        "transfer_reversed": [("sender", sender), ("recipient", recipient)],
+    }[event]
     for role, customer in readers:
         if customer is not None:
             fire(uow, event, customer, occurrence, {**fields, "role": role})

@@ -9,6 +9,7 @@ Routes (POST form or GET query), each requiring ``?token=`` equal to the ``webho
   or a list) with the fields of the gateway's own status answer (see each adapter in ``channels/``):
   Ghasedak ``messageId, status``; SMS.ir ``messageId, deliveryState``; Melipayamak ``recId, status``.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -43,7 +44,9 @@ class WebhookApp:
         if len(parts) != 3 or parts[0] != "messaging":
             return _json("404 Not Found", {"error": "unknown route"})
         gateway = parts[1] in GATEWAY_REPORTS and parts[2] == "status"
-        if not gateway and (parts[1] not in ("kavenegar", "twilio") or parts[2] not in ("status", "inbound")):
+        if not gateway and (
+            parts[1] not in ("kavenegar", "twilio") or parts[2] not in ("status", "inbound")
+        ):
             return _json("404 Not Found", {"error": "unknown route"})
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         form = dict(query)
@@ -69,17 +72,26 @@ class WebhookApp:
                 if not hmac.compare_digest(str(query.get("token", "")), expected):
                     return _json("403 Forbidden", {"error": "bad token"})
                 if gateway:
-                    data = body if body is not None else {k: v for k, v in form.items() if k != "token"}
+                    data = (
+                        body
+                        if body is not None
+                        else {k: v for k, v in form.items() if k != "token"}
+                    )
                     return _json("200 OK", apply_callback(uow, provider, data))
                 if what == "status":
                     if provider == "kavenegar":
-                        out = update_delivery_status(uow, "kavenegar", form.get("messageid", ""),
-                                                     form.get("status", ""))
+                        out = update_delivery_status(
+                            uow, "kavenegar", form.get("messageid", ""), form.get("status", "")
+                        )
                     else:
                         code = form.get("ErrorCode")
-                        out = update_delivery_status(uow, "twilio", form.get("MessageSid", ""),
-                                                     form.get("MessageStatus", ""),
-                                                     detail=f"Twilio error {code}" if code else None)
+                        out = update_delivery_status(
+                            uow,
+                            "twilio",
+                            form.get("MessageSid", ""),
+                            form.get("MessageStatus", ""),
+                            detail=f"Twilio error {code}" if code else None,
+                        )
                     return _json("200 OK", out)
                 sender = form.get("from") if provider == "kavenegar" else form.get("From")
                 text = form.get("message") if provider == "kavenegar" else form.get("Body")
@@ -87,7 +99,7 @@ class WebhookApp:
         except CRMError as exc:
             return _json("400 Bad Request", {"error": str(exc)})
         if provider == "twilio":
-            return "200 OK", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>", "text/xml"
+            return "200 OK", '<?xml version="1.0" encoding="UTF-8"?><Response/>', "text/xml"
         return _json("200 OK", out)
 
 

@@ -1,5 +1,6 @@
 """Fixtures: the messaging plugin enabled, a real SMTP server (aiosmtpd) and a real HTTP server imitating the
 Kavenegar and Twilio SMS APIs, all on 127.0.0.1."""
+
 from __future__ import annotations
 
 import base64
@@ -36,8 +37,13 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "message": message_from_bytes(envelope.content, policy=policy.default)})
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "message": message_from_bytes(envelope.content, policy=policy.default),
+            }
+        )
         return "250 OK"
 
 
@@ -72,9 +78,11 @@ def smtp_server(tls_files):
         inbox = Inbox()
         kwargs = {}
         if users is not None:
+
             def authenticator(server, session, envelope, mechanism, auth_data):
                 ok = users.get(auth_data.login.decode()) == auth_data.password.decode()
                 return AuthResult(success=ok, handled=False)
+
             kwargs.update(authenticator=authenticator, auth_require_tls=mode != "plain")
         if mode == "starttls":
             kwargs.update(tls_context=_server_tls(tls_files[1]), require_starttls=True)
@@ -109,7 +117,9 @@ class SMSAPI:
     def __init__(self):
         self.requests: list[dict] = []
         self.sent: list[dict] = []
-        self.script: list[tuple] = []  # popped per send request: ("ok",), ("error", http, status, text), ("sleep", s)
+        self.script: list[
+            tuple
+        ] = []  # popped per send request: ("ok",), ("error", http, status, text), ("sleep", s)
         self.localids: dict[str, int] = {}
         self.lock = threading.Lock()
         self.port = 0
@@ -136,7 +146,9 @@ def _handler(api: SMSAPI):
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             with api.lock:
-                api.requests.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization")})
+                api.requests.append(
+                    {"path": self.path, "form": form, "auth": self.headers.get("Authorization")}
+                )
                 step = api.script.pop(0) if api.script else ("ok",)
             if self.path.startswith("/v1/"):
                 self.kavenegar(form, step)
@@ -148,9 +160,14 @@ def _handler(api: SMSAPI):
         def kavenegar(self, form, step):
             key = self.path.split("/")[2]
             if key != "KEY":
-                return self._reply(403, {"return": {"status": 403, "message": "کلید API نامعتبر است"}, "entries": None})
+                return self._reply(
+                    403,
+                    {"return": {"status": 403, "message": "کلید API نامعتبر است"}, "entries": None},
+                )
             if step[0] == "error":
-                return self._reply(step[1], {"return": {"status": step[2], "message": step[3]}, "entries": None})
+                return self._reply(
+                    step[1], {"return": {"status": step[2], "message": step[3]}, "entries": None}
+                )
             with api.lock:  # Kavenegar's localid: a repeated request answers with the first send
                 mid = api.localids.get(form.get("localid"))
                 if mid is None:
@@ -159,9 +176,23 @@ def _handler(api: SMSAPI):
                     api.sent.append(form)
             if step[0] == "sleep":
                 time.sleep(step[1])
-            self._reply(200, {"return": {"status": 200, "message": "تایید شد"}, "entries": [
-                {"messageid": mid, "message": form.get("message"), "status": 1, "statustext": "در صف ارسال",
-                 "sender": form.get("sender"), "receptor": form.get("receptor"), "cost": 120}]})
+            self._reply(
+                200,
+                {
+                    "return": {"status": 200, "message": "تایید شد"},
+                    "entries": [
+                        {
+                            "messageid": mid,
+                            "message": form.get("message"),
+                            "status": 1,
+                            "statustext": "در صف ارسال",
+                            "sender": form.get("sender"),
+                            "receptor": form.get("receptor"),
+                            "cost": 120,
+                        }
+                    ],
+                },
+            )
 
         def twilio(self, form, step):
             sid = self.path.split("/")[3]
@@ -169,13 +200,23 @@ def _handler(api: SMSAPI):
             if self.headers.get("Authorization") != expected:
                 return self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
             if step[0] == "error":
-                return self._reply(step[1], {"code": step[2], "message": step[3], "status": step[1]})
+                return self._reply(
+                    step[1], {"code": step[2], "message": step[3], "status": step[1]}
+                )
             with api.lock:
                 api.sent.append(form)
                 n = len(api.sent)
             if step[0] == "sleep":
                 time.sleep(step[1])
-            self._reply(201, {"sid": f"SM{n:032d}", "status": "queued", "to": form.get("To"), "body": form.get("Body")})
+            self._reply(
+                201,
+                {
+                    "sid": f"SM{n:032d}",
+                    "status": "queued",
+                    "to": form.get("To"),
+                    "body": form.get("Body"),
+                },
+            )
 
     return Handler
 
@@ -186,7 +227,9 @@ def sms_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True
     api.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield api
     server.shutdown()
@@ -198,19 +241,31 @@ def at_tehran(crm_app, y, mo, d, h=12, mi=0):
     """Set the frozen clock to a local Tehran time (UTC+03:30)."""
     from zoneinfo import ZoneInfo
 
-    crm_app.clock.set(datetime(y, mo, d, h, mi, tzinfo=ZoneInfo("Asia/Tehran")).astimezone(timezone.utc))
+    crm_app.clock.set(
+        datetime(y, mo, d, h, mi, tzinfo=ZoneInfo("Asia/Tehran")).astimezone(timezone.utc)
+    )
 
 
 @pytest.fixture
 def customer(crm_app):
-    return make_customer(crm_app, "مریم رضایی", phones=[MOBILE], emails=["maryam@example.ir"],
-                         consent_sms=True, consent_email=True, city="تهران", birthday="1370-05-12")
+    return make_customer(
+        crm_app,
+        "مریم رضایی",
+        phones=[MOBILE],
+        emails=["maryam@example.ir"],
+        consent_sms=True,
+        consent_email=True,
+        city="تهران",
+        birthday="1370-05-12",
+    )
 
 
 @pytest.fixture
 def setup(crm_app):
     """``setup(fn)`` runs fn(uow) in one unit of work (configuration steps of a test)."""
+
     def run(fn):
         with crm_app.unit_of_work() as uow:
             return fn(uow)
+
     return run

@@ -2,6 +2,7 @@
 following the request and response shapes named in its adapter's docstring. A fake keeps every SMS it
 'sent', lets a test settle them (delivered, failed, blacklisted), answers status queries, and can push
 delivery callbacks to a URL the way the gateway's panel would."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,21 @@ CODES = {
     "smsir": {"sent": 3, "delivered": 1, "failed": 2, "blacklisted": 7},
     "melipayamak": {"sent": 0, "delivered": 1, "failed": 2, "blacklisted": 35},
 }
-FIRST_ID = {"kavenegar": 8792343, "ghasedak": 500100, "smsir": 711000, "melipayamak": 3000000000000000001}
+FIRST_ID = {
+    "kavenegar": 8792343,
+    "ghasedak": 500100,
+    "smsir": 711000,
+    "melipayamak": 3000000000000000001,
+}
 
 
 class FakeGateway:
     def __init__(self, kind: str):
         self.kind = kind
         self.requests: list[dict] = []
-        self.sms: list[dict] = []  # what reached phones: {id, receptor, text, line, ref, code, template}
+        self.sms: list[
+            dict
+        ] = []  # what reached phones: {id, receptor, text, line, ref, code, template}
         self.script: list[tuple] = []  # per send request: ("sleep", s) | ("error", http, body)
         self.blacklist: set[str] = set()  # numbers that dialled *800#
         self.lock = threading.Lock()
@@ -35,12 +43,23 @@ class FakeGateway:
     @property
     def url(self) -> str:
         base = f"http://127.0.0.1:{self.port}"
-        return base + {"ghasedak": "/Rest/api/v1/WebService", "smsir": "/v1",
-                       "melipayamak": "/api/SendSMS"}.get(self.kind, "")
+        return base + {
+            "ghasedak": "/Rest/api/v1/WebService",
+            "smsir": "/v1",
+            "melipayamak": "/api/SendSMS",
+        }.get(self.kind, "")
 
     def options(self, **extra) -> dict:
-        creds = {"melipayamak": {"username": "shop", "password": "PASS"}}.get(self.kind, {"api_key": "KEY"})
-        return {"url": self.url, "service_line": "30005006", "advertising_line": "50002000", **creds, **extra}
+        creds = {"melipayamak": {"username": "shop", "password": "PASS"}}.get(
+            self.kind, {"api_key": "KEY"}
+        )
+        return {
+            "url": self.url,
+            "service_line": "30005006",
+            "advertising_line": "50002000",
+            **creds,
+            **extra,
+        }
 
     # --- what tests do --------------------------------------------------------------------------------
     def settle(self, outcome: str = "delivered") -> None:
@@ -58,11 +77,29 @@ class FakeGateway:
             if self.kind == "kavenegar":
                 answers.append(httpx.post(url, data={"messageid": s["id"], "status": s["code"]}))
             elif self.kind == "ghasedak":
-                answers.append(httpx.post(url, json={"messageId": s["id"], "status": s["code"],
-                                                     "clientReferenceId": s["ref"]}))
+                answers.append(
+                    httpx.post(
+                        url,
+                        json={
+                            "messageId": s["id"],
+                            "status": s["code"],
+                            "clientReferenceId": s["ref"],
+                        },
+                    )
+                )
             elif self.kind == "smsir":
-                answers.append(httpx.post(url, json=[{"messageId": int(s["id"]), "mobile": s["receptor"],
-                                                      "deliveryState": s["code"]}]))
+                answers.append(
+                    httpx.post(
+                        url,
+                        json=[
+                            {
+                                "messageId": int(s["id"]),
+                                "mobile": s["receptor"],
+                                "deliveryState": s["code"],
+                            }
+                        ],
+                    )
+                )
             else:
                 answers.append(httpx.post(url, data={"recId": s["id"], "status": s["code"]}))
         return answers
@@ -71,8 +108,17 @@ class FakeGateway:
     def new_sms(self, receptor: str, text: str, line, ref=None, template=None) -> str:
         with self.lock:
             sid = str(FIRST_ID[self.kind] + len(self.sms))
-            self.sms.append({"id": sid, "receptor": receptor, "text": text, "line": str(line), "ref": ref,
-                             "template": template, "code": CODES[self.kind]["sent"]})
+            self.sms.append(
+                {
+                    "id": sid,
+                    "receptor": receptor,
+                    "text": text,
+                    "line": str(line),
+                    "ref": ref,
+                    "template": template,
+                    "code": CODES[self.kind]["sent"],
+                }
+            )
             return sid
 
     def find(self, sid) -> dict | None:
@@ -108,8 +154,14 @@ def _handler(gw: FakeGateway):
             query = parse_qs(parts.query)
             op = parts.path.rstrip("/").split("/")[-1]
             with gw.lock:
-                gw.requests.append({"path": parts.path, "query": query, "body": body,
-                                    "headers": dict(self.headers)})
+                gw.requests.append(
+                    {
+                        "path": parts.path,
+                        "query": query,
+                        "body": body,
+                        "headers": dict(self.headers),
+                    }
+                )
             getattr(self, gw.kind)(parts.path, op, query, body)
 
         def step(self):
@@ -123,8 +175,10 @@ def _handler(gw: FakeGateway):
         # Kavenegar: /v1/{key}/{group}/{method}.json, form bodies
         def kavenegar(self, path, op, query, body):
             if path.split("/")[2] != "KEY":
-                return self.reply(403, {"return": {"status": 403, "message": "کلید API نامعتبر است"},
-                                        "entries": None})
+                return self.reply(
+                    403,
+                    {"return": {"status": 403, "message": "کلید API نامعتبر است"}, "entries": None},
+                )
             ok = {"status": 200, "message": "تایید شد"}
             if op == "send.json":
                 step = self.step()
@@ -132,67 +186,140 @@ def _handler(gw: FakeGateway):
                     return self.reply(step[1], step[2])
                 with gw.lock:
                     s = next((s for s in gw.sms if s["ref"] == body.get("localid")), None)
-                sid = s["id"] if s else gw.new_sms(body["receptor"], body["message"], body.get("sender"),
-                                                   body.get("localid"))
+                sid = (
+                    s["id"]
+                    if s
+                    else gw.new_sms(
+                        body["receptor"], body["message"], body.get("sender"), body.get("localid")
+                    )
+                )
                 self.after(step)
-                return self.reply(200, {"return": ok, "entries": [{"messageid": int(sid), "status": 1}]})
+                return self.reply(
+                    200, {"return": ok, "entries": [{"messageid": int(sid), "status": 1}]}
+                )
             if op == "sendarray.json":
                 receptors, senders = json.loads(body["receptor"]), json.loads(body["sender"])
                 texts, refs = json.loads(body["message"]), json.loads(body["localmessageids"])
-                ids = [gw.new_sms(r, t, s, ref) for r, t, s, ref in zip(receptors, texts, senders, refs)]
-                return self.reply(200, {"return": ok, "entries": [{"messageid": int(i), "status": 1}
-                                                                  for i in ids]})
+                ids = [
+                    gw.new_sms(r, t, s, ref)
+                    for r, t, s, ref in zip(receptors, texts, senders, refs)
+                ]
+                return self.reply(
+                    200,
+                    {"return": ok, "entries": [{"messageid": int(i), "status": 1} for i in ids]},
+                )
             if op == "lookup.json":
-                sid = gw.new_sms(body["receptor"], body.get("token"), "service", template=body["template"])
-                return self.reply(200, {"return": ok, "entries": [{"messageid": int(sid), "status": 1}]})
+                sid = gw.new_sms(
+                    body["receptor"], body.get("token"), "service", template=body["template"]
+                )
+                return self.reply(
+                    200, {"return": ok, "entries": [{"messageid": int(sid), "status": 1}]}
+                )
             if op == "statuslocalmessageid.json":
                 entries = []
                 for local in body["localid"].split(","):
                     s = next((s for s in gw.sms if s["ref"] == local), None)
-                    entries.append({"messageid": int(s["id"]) if s else 0, "localid": local,
-                                    "status": s["code"] if s else 100})
+                    entries.append(
+                        {
+                            "messageid": int(s["id"]) if s else 0,
+                            "localid": local,
+                            "status": s["code"] if s else 100,
+                        }
+                    )
                 return self.reply(200, {"return": ok, "entries": entries})
             if op == "status.json":
-                entries = [{"messageid": int(i), "status": gw.find(i)["code"], "statustext": ""}
-                           for i in body["messageid"].split(",") if gw.find(i)]
+                entries = [
+                    {"messageid": int(i), "status": gw.find(i)["code"], "statustext": ""}
+                    for i in body["messageid"].split(",")
+                    if gw.find(i)
+                ]
                 return self.reply(200, {"return": ok, "entries": entries})
             if op == "info.json":
-                return self.reply(200, {"return": ok, "entries": {"remaincredit": 125000, "type": "master"}})
+                return self.reply(
+                    200, {"return": ok, "entries": {"remaincredit": 125000, "type": "master"}}
+                )
             self.reply(404, {"return": {"status": 404, "message": "not found"}, "entries": None})
 
         # Ghasedak: header ApiKey; {isSuccess, statusCode, message, data}
         def ghasedak(self, path, op, query, body):
             def ok(data):
-                return self.reply(200, {"isSuccess": True, "statusCode": 200, "message": "success", "data": data})
+                return self.reply(
+                    200, {"isSuccess": True, "statusCode": 200, "message": "success", "data": data}
+                )
+
             if self.headers.get("ApiKey") != "KEY":
-                return self.reply(401, {"isSuccess": False, "statusCode": 401, "message": "apikey is invalid"})
+                return self.reply(
+                    401, {"isSuccess": False, "statusCode": 401, "message": "apikey is invalid"}
+                )
             if op in ("SendSingleSMS", "SendPairToPairSMS", "SendOtpSMS"):
                 step = self.step()
                 if step[0] == "error":
                     return self.reply(step[1], step[2])
                 if op == "SendSingleSMS":
-                    sid = gw.new_sms(body["receptor"], body["message"], body["lineNumber"],
-                                     body.get("clientReferenceId"))
+                    sid = gw.new_sms(
+                        body["receptor"],
+                        body["message"],
+                        body["lineNumber"],
+                        body.get("clientReferenceId"),
+                    )
                     self.after(step)
-                    return ok({"receptor": body["receptor"], "lineNumber": body["lineNumber"], "cost": 1,
-                               "messageId": sid, "message": body["message"], "sendDate": "2026-12-07T10:00:00"})
+                    return ok(
+                        {
+                            "receptor": body["receptor"],
+                            "lineNumber": body["lineNumber"],
+                            "cost": 1,
+                            "messageId": sid,
+                            "message": body["message"],
+                            "sendDate": "2026-12-07T10:00:00",
+                        }
+                    )
                 if op == "SendPairToPairSMS":
-                    items = [{"lineNumber": i["lineNumber"], "receptor": i["receptor"], "cost": 1,
-                              "messageId": gw.new_sms(i["receptor"], i["message"], i["lineNumber"],
-                                                      i.get("clientReferenceId")),
-                              "message": i["message"], "sendDate": "2026-12-07T10:00:00"} for i in body["items"]]
+                    items = [
+                        {
+                            "lineNumber": i["lineNumber"],
+                            "receptor": i["receptor"],
+                            "cost": 1,
+                            "messageId": gw.new_sms(
+                                i["receptor"],
+                                i["message"],
+                                i["lineNumber"],
+                                i.get("clientReferenceId"),
+                            ),
+                            "message": i["message"],
+                            "sendDate": "2026-12-07T10:00:00",
+                        }
+                        for i in body["items"]
+                    ]
                     self.after(step)
                     return ok({"items": items})
                 r = body["receptors"][0]
                 text = ",".join(f"{i['param']}={i['value']}" for i in body["inputs"])
-                sid = gw.new_sms(r["mobile"], text, "otp", r.get("clientReferenceId"), body["templateName"])
-                return ok({"lineNumber": "otp", "messageBody": text, "cost": 1,
-                           "items": [{"receptor": r["mobile"], "cost": 1, "messageId": sid}]})
+                sid = gw.new_sms(
+                    r["mobile"], text, "otp", r.get("clientReferenceId"), body["templateName"]
+                )
+                return ok(
+                    {
+                        "lineNumber": "otp",
+                        "messageBody": text,
+                        "cost": 1,
+                        "items": [{"receptor": r["mobile"], "cost": 1, "messageId": sid}],
+                    }
+                )
             if op == "CheckSmsStatus":
                 ids, kind = query.get("Ids", []), query.get("Type", ["1"])[0]
                 found = [s for s in gw.sms if (s["id"] if kind == "1" else s["ref"]) in ids]
-                return ok([{"messageId": s["id"], "clientReferenceId": s["ref"], "status": s["code"],
-                            "statusDescription": "", "receptor": s["receptor"]} for s in found])
+                return ok(
+                    [
+                        {
+                            "messageId": s["id"],
+                            "clientReferenceId": s["ref"],
+                            "status": s["code"],
+                            "statusDescription": "",
+                            "receptor": s["receptor"],
+                        }
+                        for s in found
+                    ]
+                )
             if op == "GetAccountInformation":
                 return ok({"credit": 98000, "expireDate": "2027-03-20T00:00:00", "plan": "silver"})
             self.reply(404, {"isSuccess": False, "statusCode": 404, "message": "not found"})
@@ -201,16 +328,28 @@ def _handler(gw: FakeGateway):
         def smsir(self, path, op, query, body):
             def ok(data):
                 return self.reply(200, {"status": 1, "message": "موفق", "data": data})
+
             if self.headers.get("X-API-KEY") != "KEY":
-                return self.reply(401, {"status": 0, "message": "کلید وب سرویس نامعتبر است", "data": None})
+                return self.reply(
+                    401, {"status": 0, "message": "کلید وب سرویس نامعتبر است", "data": None}
+                )
             if path.endswith("/send/bulk") or path.endswith("/send/likeToLike"):
                 step = self.step()
                 if step[0] == "error":
                     return self.reply(step[1], step[2])
                 texts = body.get("messageTexts") or [body["messageText"]] * len(body["mobiles"])
-                ids = [int(gw.new_sms(m, t, body["lineNumber"])) for m, t in zip(body["mobiles"], texts)]
+                ids = [
+                    int(gw.new_sms(m, t, body["lineNumber"]))
+                    for m, t in zip(body["mobiles"], texts)
+                ]
                 self.after(step)
-                return ok({"packId": "5b7f6a3e-0000-4000-8000-000000000001", "messageIds": ids, "cost": 1.0})
+                return ok(
+                    {
+                        "packId": "5b7f6a3e-0000-4000-8000-000000000001",
+                        "messageIds": ids,
+                        "cost": 1.0,
+                    }
+                )
             if path.endswith("/send/verify"):
                 text = ",".join(f"{p['name']}={p['value']}" for p in body["parameters"])
                 sid = gw.new_sms(body["mobile"], text, "verify", template=str(body["templateId"]))
@@ -219,9 +358,18 @@ def _handler(gw: FakeGateway):
                 s = gw.find(op)
                 if s is None:
                     return self.reply(400, {"status": 0, "message": "پیامک یافت نشد", "data": None})
-                return ok({"messageId": int(s["id"]), "mobile": int(s["receptor"]), "messageText": s["text"],
-                           "sendDateTime": 1765101600, "lineNumber": s["line"], "cost": 1.0,
-                           "deliveryState": s["code"], "deliveryDateTime": None})
+                return ok(
+                    {
+                        "messageId": int(s["id"]),
+                        "mobile": int(s["receptor"]),
+                        "messageText": s["text"],
+                        "sendDateTime": 1765101600,
+                        "lineNumber": s["line"],
+                        "cost": 1.0,
+                        "deliveryState": s["code"],
+                        "deliveryDateTime": None,
+                    }
+                )
             if path.endswith("/credit"):
                 return ok(1250.5)
             self.reply(404, {"status": 0, "message": "not found", "data": None})
@@ -230,8 +378,11 @@ def _handler(gw: FakeGateway):
         def melipayamak(self, path, op, query, body):
             def ok(value):
                 return self.reply(200, {"Value": str(value), "RetStatus": 1, "StrRetStatus": "Ok"})
+
             if (body.get("username"), body.get("password")) != ("shop", "PASS"):
-                return self.reply(200, {"Value": "", "RetStatus": 0, "StrRetStatus": "InvalidUserPass"})
+                return self.reply(
+                    200, {"Value": "", "RetStatus": 0, "StrRetStatus": "InvalidUserPass"}
+                )
             if op == "SendSMS":
                 step = self.step()
                 if step[0] == "error":
@@ -256,5 +407,7 @@ def start(kind: str):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gw))
     server.daemon_threads = True
     gw.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     return gw, server

@@ -1,5 +1,6 @@
 """Hook specs of the events other plugins announce (as in docs/writing-plugins.md), so tests can emit them
 without those plugins installed."""
+
 import sys
 
 from crmcore.api import hookspec

@@ -3,6 +3,7 @@
 change as they type, compose a campaign on a saved segment, read how many recipients have and lack
 consent, send it, and the CLI's ``--json`` then shows exactly those messages. Screenshots of each
 page go to ``test-artifacts/web/messaging`` (the README's come from there)."""
+
 from __future__ import annotations
 
 import socket
@@ -15,14 +16,22 @@ import pytest
 from crmcore.testing import make_customer
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web" / "messaging"
 PASSWORD = "a long enough password"
 WIDTHS = {"desktop": 1366, "phone": 390}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="browser tests need Debian's chromium"
+)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 
@@ -46,8 +55,20 @@ def shop(crm_app, tmp_path):
 
     from crmcore.testing import WebSettings, add_user, cheap_passwords, create_app, save_segment
 
-    names = ["مریم رضایی", "سارا کریمی", "زهرا احمدی", "علی نوری", "رضا محمدی", "نرگس موسوی",
-             "کیان حسینی", "مهسا جعفری", "حسین قاسمی", "لیلا صادقی", "امیر رحیمی", "فاطمه کاظمی"]
+    names = [
+        "مریم رضایی",
+        "سارا کریمی",
+        "زهرا احمدی",
+        "علی نوری",
+        "رضا محمدی",
+        "نرگس موسوی",
+        "کیان حسینی",
+        "مهسا جعفری",
+        "حسین قاسمی",
+        "لیلا صادقی",
+        "امیر رحیمی",
+        "فاطمه کاظمی",
+    ]
     for i, name in enumerate(names):
         phones = [f"0912{i:07d}"] if i != 7 else ["02188000007"]  # a landline: no SMS
         make_customer(crm_app, name, phones=phones, tags=["vip"], consent_sms=i < 8, city="تهران")
@@ -60,13 +81,29 @@ def shop(crm_app, tmp_path):
         with crm_app.unit_of_work(actor="setup") as uow:
             add_user(uow, "manager", PASSWORD, "manager", display_name="Manager")
             segment = save_segment(uow, "مشتریان ویژه تهران", ["tag=vip", "city=تهران"]).id
-            add_provider(uow, name="dev", kind="file", channel="sms",
-                         options={"path": str(tmp_path / "sms.jsonl")})
-            save_template(uow, name="yalda", channel="sms", category="promotional",
-                          body="{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
+            add_provider(
+                uow,
+                name="dev",
+                kind="file",
+                channel="sms",
+                options={"path": str(tmp_path / "sms.jsonl")},
+            )
+            save_template(
+                uow,
+                name="yalda",
+                channel="sms",
+                category="promotional",
+                body="{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱",
+            )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="browser-msg")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(crm_app, WebSettings(secret="browser-msg")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -91,25 +128,35 @@ def calls(app) -> None:
     start = app.now() - timedelta(hours=2)
 
     def ev(kind, call_id, seconds, caller, **kw):
-        return CallEvent(kind=kind, source="webhook", call_id=call_id, caller=caller,
-                         at=start + timedelta(seconds=seconds), callee="02191001000",
-                         direction="in", **kw)
+        return CallEvent(
+            kind=kind,
+            source="webhook",
+            call_id=call_id,
+            caller=caller,
+            at=start + timedelta(seconds=seconds),
+            callee="02191001000",
+            direction="in",
+            **kw,
+        )
 
     with app.unit_of_work() as uow:
-        for e in (ev("ringing", "a", 0, "09120000000", extension="101"),
-                  ev("answered", "a", 6, "09120000000", agent="101"),
-                  ev("hangup", "a", 191, "09120000000"),
-                  ev("ringing", "b", 900, "09120000003", extension="102"),
-                  ev("hangup", "b", 925, "09120000003"),
-                  ev("ringing", "c", 1800, "09351234567", extension="101"),
-                  ev("answered", "c", 1804, "09351234567", agent="101"),
-                  ev("hangup", "c", 1850, "09351234567")):
+        for e in (
+            ev("ringing", "a", 0, "09120000000", extension="101"),
+            ev("answered", "a", 6, "09120000000", agent="101"),
+            ev("hangup", "a", 191, "09120000000"),
+            ev("ringing", "b", 900, "09120000003", extension="102"),
+            ev("hangup", "b", 925, "09120000003"),
+            ev("ringing", "c", 1800, "09351234567", extension="101"),
+            ev("answered", "c", 1804, "09351234567", agent="101"),
+            ev("hangup", "c", 1850, "09351234567"),
+        ):
             handle_call_event(uow, e)
 
 
 def open_as(shop, width: int):
-    context = shop["browser"].new_context(viewport={"width": width, "height": 860}, locale="fa-IR",
-                                          service_workers="block")
+    context = shop["browser"].new_context(
+        viewport={"width": width, "height": 860}, locale="fa-IR", service_workers="block"
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     errors: list[str] = []
@@ -149,8 +196,9 @@ def test_a_manager_previews_a_template_and_sends_a_campaign_on_a_segment(shop, c
     page.wait_for_selector("#preview-error:not([hidden])")
     assert page.inner_text("#preview-error").startswith("unknown field 'nickname'")
     fits(page, f"templates at {width}")
-    page.fill("textarea[name=body]",
-              "{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱")
+    page.fill(
+        "textarea[name=body]", "{{ first_name }} عزیز، شب یلدا با ۲۰٪ تخفیف مهمان ما باشید. لغو۱۱"
+    )
     expect(page.locator("#preview-body")).to_contain_text("سارا عزیز، شب یلدا")
     page.locator("#preview").scroll_into_view_if_needed()
     shot(page, f"templates-{width}")
@@ -158,8 +206,12 @@ def test_a_manager_previews_a_template_and_sends_a_campaign_on_a_segment(shop, c
     page.goto(url + "/p/messaging/campaigns")
     page.select_option("select[name=segment]", str(shop["segment"]))  # recounts by itself
     page.wait_for_selector("#audience-counts")
-    counts = dict(zip(page.locator("#audience-counts .ui-stat-label").all_inner_texts(),
-                      page.locator("#audience-counts .ui-stat-value").all_inner_texts()))
+    counts = dict(
+        zip(
+            page.locator("#audience-counts .ui-stat-label").all_inner_texts(),
+            page.locator("#audience-counts .ui-stat-value").all_inner_texts(),
+        )
+    )
     assert counts == {"در این بخش": "۱۲", "با رضایت": "۸", "بدون رضایت": "۴", "ارسال می‌شود": "۷"}
     fits(page, f"campaigns at {width}")
     shot(page, f"campaigns-{width}")

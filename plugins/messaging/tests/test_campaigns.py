@@ -1,4 +1,5 @@
 """Campaigns: segment (tags, city, last purchase), preview, dry-run count, run, rerun, schedule, cancel."""
+
 from datetime import timedelta
 
 import pytest
@@ -23,19 +24,45 @@ from .conftest import at_tehran
 @pytest.fixture
 def shop(crm_app, setup, tmp_path):
     at_tehran(crm_app, 2025, 5, 1, 12)
-    setup(lambda uow: save_template(uow, name="saffron", channel="sms", category="promotional",
-                                    body="{{ first_name }} عزیز، کمپین {{ campaign }}: زعفران ۲۰٪ ارزان‌تر"))
-    setup(lambda uow: add_provider(uow, name="dev", kind="file", channel="sms",
-                                   options={"path": str(tmp_path / "sms.jsonl")}))
+    setup(
+        lambda uow: save_template(
+            uow,
+            name="saffron",
+            channel="sms",
+            category="promotional",
+            body="{{ first_name }} عزیز، کمپین {{ campaign }}: زعفران ۲۰٪ ارزان‌تر",
+        )
+    )
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="dev",
+            kind="file",
+            channel="sms",
+            options={"path": str(tmp_path / "sms.jsonl")},
+        )
+    )
     ids = {
-        "vip_tehran": make_customer(crm_app, "علی کریمی", phones=["09120000001"], tags=["vip"], city="تهران",
-                                    consent_sms=True),
-        "vip_no_consent": make_customer(crm_app, "زهرا", phones=["09120000002"], tags=["vip"], city="تهران"),
-        "vip_landline": make_customer(crm_app, "شرکت", phones=["02188888888"], tags=["vip"], city="تهران",
-                                      consent_sms=True),
-        "vip_shiraz": make_customer(crm_app, "رضا", phones=["09120000004"], tags=["vip"], city="شیراز",
-                                    consent_sms=True),
-        "plain_tehran": make_customer(crm_app, "سارا", phones=["09120000005"], city="تهران", consent_sms=True),
+        "vip_tehran": make_customer(
+            crm_app,
+            "علی کریمی",
+            phones=["09120000001"],
+            tags=["vip"],
+            city="تهران",
+            consent_sms=True,
+        ),
+        "vip_no_consent": make_customer(
+            crm_app, "زهرا", phones=["09120000002"], tags=["vip"], city="تهران"
+        ),
+        "vip_landline": make_customer(
+            crm_app, "شرکت", phones=["02188888888"], tags=["vip"], city="تهران", consent_sms=True
+        ),
+        "vip_shiraz": make_customer(
+            crm_app, "رضا", phones=["09120000004"], tags=["vip"], city="شیراز", consent_sms=True
+        ),
+        "plain_tehran": make_customer(
+            crm_app, "سارا", phones=["09120000005"], city="تهران", consent_sms=True
+        ),
     }
     record_purchase(crm_app, ids["vip_tehran"], "1000", at=crm_app.now() - timedelta(days=200))
     record_purchase(crm_app, ids["vip_shiraz"], "1000", at=crm_app.now() - timedelta(days=3))
@@ -44,7 +71,9 @@ def shop(crm_app, setup, tmp_path):
 
 def make(crm_app, where, name="spring", at=None):
     with crm_app.unit_of_work() as uow:
-        return create_campaign(uow, name=name, template="saffron", channel="sms", where=where, at=at).id
+        return create_campaign(
+            uow, name=name, template="saffron", channel="sms", where=where, at=at
+        ).id
 
 
 def sent_to(crm_app):
@@ -56,8 +85,14 @@ def test_dry_run_count_explains_who_is_left_out(crm_app, shop):
     make(crm_app, ["tag=vip", "city=تهران"])
     with crm_app.unit_of_work(readonly=True) as uow:
         assert count_campaign(uow, get_campaign(uow, "spring")) == {
-            "matching": 3, "with_consent": 2, "no_consent": 1, "no_recipient": 1,
-            "frequency_capped": 0, "already_queued": 0, "would_send": 1}
+            "matching": 3,
+            "with_consent": 2,
+            "no_consent": 1,
+            "no_recipient": 1,
+            "frequency_capped": 0,
+            "already_queued": 0,
+            "would_send": 1,
+        }
     assert sent_to(crm_app) == []
 
 
@@ -72,7 +107,9 @@ def test_last_purchase_segment(crm_app, shop):
 def test_preview_for_one_customer(crm_app, shop):
     make(crm_app, ["tag=vip"])
     with crm_app.unit_of_work(readonly=True) as uow:
-        out = preview_campaign(uow, get_campaign(uow, "spring"), get_customer(uow.session, shop["vip_tehran"]))
+        out = preview_campaign(
+            uow, get_campaign(uow, "spring"), get_customer(uow.session, shop["vip_tehran"])
+        )
     assert out["body"] == "علی عزیز، کمپین spring: زعفران ۲۰٪ ارزان‌تر"
 
 
@@ -81,8 +118,13 @@ def test_run_sends_to_reachable_members_once_and_a_rerun_adds_only_newcomers(crm
     with crm_app.unit_of_work() as uow:
         totals = run_campaign(uow, get_campaign(uow, "spring"))
     assert totals == {"queued": 2, "skipped": 0, "failed": 0, "blocked": 0, "already": 0}
-    assert sent_to(crm_app) == [(shop["vip_tehran"], "delivered"), (shop["vip_shiraz"], "delivered")]
-    newcomer = make_customer(crm_app, "نرگس", phones=["09120000009"], tags=["vip"], consent_sms=True)
+    assert sent_to(crm_app) == [
+        (shop["vip_tehran"], "delivered"),
+        (shop["vip_shiraz"], "delivered"),
+    ]
+    newcomer = make_customer(
+        crm_app, "نرگس", phones=["09120000009"], tags=["vip"], consent_sms=True
+    )
     with crm_app.unit_of_work() as uow:
         totals = run_campaign(uow, get_campaign(uow, "spring"))
     assert (totals["queued"], totals["already"]) == (1, 2)
@@ -98,7 +140,10 @@ def test_scheduled_campaign_runs_from_the_job_at_its_time_and_respects_quiet_hou
     at_tehran(crm_app, 2025, 5, 1, 23, 5)
     results = {r["job"]: r for r in run_jobs(crm_app)}
     assert results["messaging.campaigns"]["summary"]["spring"]["queued"] == 2
-    assert sent_to(crm_app) == [(shop["vip_tehran"], "queued"), (shop["vip_shiraz"], "queued")]  # night
+    assert sent_to(crm_app) == [
+        (shop["vip_tehran"], "queued"),
+        (shop["vip_shiraz"], "queued"),
+    ]  # night
     at_tehran(crm_app, 2025, 5, 2, 8, 1)
     run_jobs(crm_app, only=["messaging.deliver"])
     assert [s for _, s in sent_to(crm_app)] == ["delivered", "delivered"]
@@ -116,11 +161,14 @@ def test_cancel_skips_unsent_messages(crm_app, shop):
     assert [s for _, s in sent_to(crm_app)] == ["skipped", "skipped"]
 
 
-@pytest.mark.parametrize("where, message", [
-    (["colour=red"], "unknown search field 'colour'"),
-    (["tag>vip"], "tag takes = or !="),
-    (["last_purchase<1404-13-01"], "not a date in the Jalali calendar"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        (["colour=red"], "unknown search field 'colour'"),
+        (["tag>vip"], "tag takes = or !="),
+        (["last_purchase<1404-13-01"], "not a date in the Jalali calendar"),
+    ],
+)
 def test_bad_segments_are_refused(crm_app, shop, where, message):
     with pytest.raises(ValidationError, match=message):
         make(crm_app, where)

@@ -1,5 +1,6 @@
 """Each channel against a real server on 127.0.0.1: SMTP (aiosmtpd; plain, STARTTLS, SSL, auth) and an HTTP
 server shaped like the Kavenegar and Twilio SMS APIs."""
+
 from datetime import timedelta
 
 from crmcore_messaging.models import Message
@@ -13,7 +14,9 @@ from crmcore.api import Interaction, get_customer
 def queue(crm_app, customer_id, channel="sms", template="hello", key="k1"):
     with crm_app.unit_of_work() as uow:
         c = get_customer(uow.session, customer_id)
-        return queue_message(uow, c, template=template, channel=channel, trigger="manual", key=key).id
+        return queue_message(
+            uow, c, template=template, channel=channel, trigger="manual", key=key
+        ).id
 
 
 def message(crm_app, mid):
@@ -24,18 +27,44 @@ def message(crm_app, mid):
 
 
 def templates(setup):
-    setup(lambda uow: save_template(uow, name="hello", channel="sms", body="سلام {{ first_name }}، به باشگاه خوش آمدید"))
-    setup(lambda uow: save_template(uow, name="hello", channel="email", subject="خوش آمدید {{ first_name }}",
-                                    body="{{ name }} عزیز،\nعضویت شما از {{ member_since|jalali }} فعال است."))
+    setup(
+        lambda uow: save_template(
+            uow, name="hello", channel="sms", body="سلام {{ first_name }}، به باشگاه خوش آمدید"
+        )
+    )
+    setup(
+        lambda uow: save_template(
+            uow,
+            name="hello",
+            channel="email",
+            subject="خوش آمدید {{ first_name }}",
+            body="{{ name }} عزیز،\nعضویت شما از {{ member_since|jalali }} فعال است.",
+        )
+    )
 
 
 # --- email ----------------------------------------------------------------------------------------------
 def test_email_over_starttls_with_login(crm_app, customer, setup, smtp_server, tls_files):
     port, inbox = smtp_server("starttls", users={"shop": "s3cret"})
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="mail", kind="smtp", channel="email", options={
-        "host": "127.0.0.1", "port": str(port), "security": "starttls", "username": "shop", "password": "s3cret",
-        "sender": "club@shop.ir", "sender_name": "باشگاه مشتریان", "ca_file": str(tls_files[0])}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="mail",
+            kind="smtp",
+            channel="email",
+            options={
+                "host": "127.0.0.1",
+                "port": str(port),
+                "security": "starttls",
+                "username": "shop",
+                "password": "s3cret",
+                "sender": "club@shop.ir",
+                "sender_name": "باشگاه مشتریان",
+                "ca_file": str(tls_files[0]),
+            },
+        )
+    )
     mid = queue(crm_app, customer, "email")
     m = message(crm_app, mid)
     assert m.status == "sent", m.error
@@ -47,25 +76,54 @@ def test_email_over_starttls_with_login(crm_app, customer, setup, smtp_server, t
     assert got["message"]["Message-ID"] == m.provider_message_id
     with crm_app.unit_of_work(readonly=True) as uow:
         logged = uow.session.scalars(select(Interaction).where(Interaction.kind == "message")).all()
-        assert [(i.channel, i.direction, i.payload["message_id"]) for i in logged] == [("email", "out", mid)]
+        assert [(i.channel, i.direction, i.payload["message_id"]) for i in logged] == [
+            ("email", "out", mid)
+        ]
 
 
 def test_email_over_implicit_tls(crm_app, customer, setup, smtp_server, tls_files):
     port, inbox = smtp_server("ssl")
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="mail", kind="smtp", channel="email", options={
-        "host": "127.0.0.1", "port": str(port), "security": "ssl", "sender": "club@shop.ir",
-        "ca_file": str(tls_files[0])}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="mail",
+            kind="smtp",
+            channel="email",
+            options={
+                "host": "127.0.0.1",
+                "port": str(port),
+                "security": "ssl",
+                "sender": "club@shop.ir",
+                "ca_file": str(tls_files[0]),
+            },
+        )
+    )
     assert message(crm_app, queue(crm_app, customer, "email")).status == "sent"
     assert len(inbox.messages) == 1
 
 
-def test_wrong_smtp_password_fails_once_with_a_clear_error(crm_app, customer, setup, smtp_server, tls_files):
+def test_wrong_smtp_password_fails_once_with_a_clear_error(
+    crm_app, customer, setup, smtp_server, tls_files
+):
     port, inbox = smtp_server("starttls", users={"shop": "s3cret"})
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="mail", kind="smtp", channel="email", options={
-        "host": "127.0.0.1", "port": str(port), "username": "shop", "password": "wrong", "sender": "club@shop.ir",
-        "ca_file": str(tls_files[0])}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="mail",
+            kind="smtp",
+            channel="email",
+            options={
+                "host": "127.0.0.1",
+                "port": str(port),
+                "username": "shop",
+                "password": "wrong",
+                "sender": "club@shop.ir",
+                "ca_file": str(tls_files[0]),
+            },
+        )
+    )
     m = message(crm_app, queue(crm_app, customer, "email"))
     assert (m.status, m.attempts) == ("failed", 1), m.error
     assert "login refused" in m.error
@@ -75,8 +133,15 @@ def test_wrong_smtp_password_fails_once_with_a_clear_error(crm_app, customer, se
 def test_untrusted_certificate_is_refused(crm_app, customer, setup, smtp_server):
     port, inbox = smtp_server("starttls")
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="mail", kind="smtp", channel="email", options={
-        "host": "127.0.0.1", "port": str(port), "sender": "club@shop.ir"}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="mail",
+            kind="smtp",
+            channel="email",
+            options={"host": "127.0.0.1", "port": str(port), "sender": "club@shop.ir"},
+        )
+    )
     m = message(crm_app, queue(crm_app, customer, "email"))
     assert m.status == "failed" and "TLS" in m.error
     assert inbox.messages == []
@@ -87,8 +152,20 @@ def test_smtp_server_down_is_retried_with_back_off_then_sent(crm_app, customer, 
 
     port = free_port()
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="mail", kind="smtp", channel="email", options={
-        "host": "127.0.0.1", "port": str(port), "security": "none", "sender": "club@shop.ir"}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="mail",
+            kind="smtp",
+            channel="email",
+            options={
+                "host": "127.0.0.1",
+                "port": str(port),
+                "security": "none",
+                "sender": "club@shop.ir",
+            },
+        )
+    )
     mid = queue(crm_app, customer, "email")
     m = message(crm_app, mid)
     assert (m.status, m.attempts) == ("queued", 1)
@@ -97,13 +174,22 @@ def test_smtp_server_down_is_retried_with_back_off_then_sent(crm_app, customer, 
     assert deliver(crm_app)["sent"] == 0  # not due yet
     crm_app.clock.advance(seconds=61)
     assert deliver(crm_app)["retrying"] == 1
-    assert message(crm_app, mid).next_attempt_at == crm_app.now() + timedelta(seconds=120)  # doubled
+    assert message(crm_app, mid).next_attempt_at == crm_app.now() + timedelta(
+        seconds=120
+    )  # doubled
 
 
 # --- Kavenegar-shaped API -------------------------------------------------------------------------------
 def kavenegar(setup, sms_api, **extra):
-    setup(lambda uow: add_provider(uow, name="kn", kind="kavenegar", channel="sms", options={
-        "url": sms_api.url, "api_key": "KEY", "sender": "10004346", **extra}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="kn",
+            kind="kavenegar",
+            channel="sms",
+            options={"url": sms_api.url, "api_key": "KEY", "sender": "10004346", **extra},
+        )
+    )
 
 
 def test_kavenegar_sends_with_receptor_sender_and_localid(crm_app, customer, setup, sms_api):
@@ -112,8 +198,14 @@ def test_kavenegar_sends_with_receptor_sender_and_localid(crm_app, customer, set
     mid = queue(crm_app, customer)
     m = message(crm_app, mid)
     assert m.status == "sent" and m.provider_message_id == "8792343"
-    assert sms_api.sent == [{"receptor": "09121234567", "message": "سلام مریم، به باشگاه خوش آمدید",
-                             "localid": str(mid), "sender": "10004346"}]
+    assert sms_api.sent == [
+        {
+            "receptor": "09121234567",
+            "message": "سلام مریم، به باشگاه خوش آمدید",
+            "localid": str(mid),
+            "sender": "10004346",
+        }
+    ]
     assert sms_api.requests[0]["path"] == "/v1/KEY/sms/send.json"
 
 
@@ -131,8 +223,15 @@ def test_kavenegar_permanent_error_is_recorded_not_retried(crm_app, customer, se
 
 def test_kavenegar_bad_key_is_permanent(crm_app, customer, setup, sms_api):
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="kn", kind="kavenegar", channel="sms",
-                                   options={"url": sms_api.url, "api_key": "WRONG"}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="kn",
+            kind="kavenegar",
+            channel="sms",
+            options={"url": sms_api.url, "api_key": "WRONG"},
+        )
+    )
     m = message(crm_app, queue(crm_app, customer))
     assert m.status == "failed" and "403" in m.error
 
@@ -140,7 +239,10 @@ def test_kavenegar_bad_key_is_permanent(crm_app, customer, setup, sms_api):
 def test_kavenegar_server_error_is_retried_until_it_works(crm_app, customer, setup, sms_api):
     templates(setup)
     kavenegar(setup, sms_api)
-    sms_api.script = [("error", 502, 502, "bad gateway"), ("error", 200, 409, "سرور قادر به پاسخگویی نیست")]
+    sms_api.script = [
+        ("error", 502, 502, "bad gateway"),
+        ("error", 200, 409, "سرور قادر به پاسخگویی نیست"),
+    ]
     mid = queue(crm_app, customer)
     assert message(crm_app, mid).status == "queued"
     crm_app.clock.advance(minutes=1, seconds=1)
@@ -169,8 +271,15 @@ def test_kavenegar_timeout_is_retried_safely_thanks_to_localid(crm_app, customer
 
 def test_api_key_from_the_environment(crm_app, customer, setup, sms_api, monkeypatch):
     templates(setup)
-    setup(lambda uow: add_provider(uow, name="kn", kind="kavenegar", channel="sms",
-                                   options={"url": sms_api.url, "api_key": "env:TEST_KN_KEY"}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="kn",
+            kind="kavenegar",
+            channel="sms",
+            options={"url": sms_api.url, "api_key": "env:TEST_KN_KEY"},
+        )
+    )
     mid = queue(crm_app, customer)
     m = message(crm_app, mid)
     assert m.status == "failed" and "TEST_KN_KEY, which is not set" in m.error
@@ -180,9 +289,22 @@ def test_api_key_from_the_environment(crm_app, customer, setup, sms_api, monkeyp
 
 # --- Twilio-shaped API ----------------------------------------------------------------------------------
 def twilio(setup, sms_api, **extra):
-    setup(lambda uow: add_provider(uow, name="tw", kind="twilio", channel="sms", options={
-        "url": sms_api.url, "account_sid": "AC123", "auth_token": "TOKEN", "sender": "+15005550006",
-        "status_callback": "https://crm.example/messaging/twilio/status?token=t", **extra}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="tw",
+            kind="twilio",
+            channel="sms",
+            options={
+                "url": sms_api.url,
+                "account_sid": "AC123",
+                "auth_token": "TOKEN",
+                "sender": "+15005550006",
+                "status_callback": "https://crm.example/messaging/twilio/status?token=t",
+                **extra,
+            },
+        )
+    )
 
 
 def test_twilio_sends_with_basic_auth_and_status_callback(crm_app, customer, setup, sms_api):
@@ -192,19 +314,26 @@ def test_twilio_sends_with_basic_auth_and_status_callback(crm_app, customer, set
     assert m.status == "sent" and m.provider_message_id.startswith("SM")
     req = sms_api.requests[0]
     assert req["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
-    assert req["form"] == {"To": "+989121234567", "From": "+15005550006", "Body": "سلام مریم، به باشگاه خوش آمدید",
-                           "StatusCallback": "https://crm.example/messaging/twilio/status?token=t"}
+    assert req["form"] == {
+        "To": "+989121234567",
+        "From": "+15005550006",
+        "Body": "سلام مریم، به باشگاه خوش آمدید",
+        "StatusCallback": "https://crm.example/messaging/twilio/status?token=t",
+    }
 
 
 def test_twilio_invalid_number_fails_and_rate_limit_retries(crm_app, customer, setup, sms_api):
     templates(setup)
     twilio(setup, sms_api)
-    sms_api.script = [("error", 400, 21211, "The 'To' number is not a valid phone number."),
-                      ("error", 429, 20429, "Too Many Requests")]
+    sms_api.script = [
+        ("error", 400, 21211, "The 'To' number is not a valid phone number."),
+        ("error", 429, 20429, "Too Many Requests"),
+    ]
     first = message(crm_app, queue(crm_app, customer, key="a"))
     assert first.status == "failed"
-    assert first.error == ("Twilio refused the message (HTTP 400): 21211 The 'To' number is not a valid phone "
-                           "number.")
+    assert first.error == (
+        "Twilio refused the message (HTTP 400): 21211 The 'To' number is not a valid phone number."
+    )
     second = queue(crm_app, customer, key="b")
     assert message(crm_app, second).status == "queued"
     crm_app.clock.advance(minutes=5)
@@ -230,8 +359,16 @@ def test_file_channel_for_development(crm_app, customer, setup, tmp_path):
 
     templates(setup)
     path = tmp_path / "out.jsonl"
-    setup(lambda uow: add_provider(uow, name="dev", kind="file", channel="sms", options={"path": str(path)}))
+    setup(
+        lambda uow: add_provider(
+            uow, name="dev", kind="file", channel="sms", options={"path": str(path)}
+        )
+    )
     mid = queue(crm_app, customer)
     assert message(crm_app, mid).status == "delivered"
     line = json.loads(path.read_text(encoding="utf-8"))
-    assert (line["id"], line["to"], line["body"]) == (mid, "+989121234567", "سلام مریم، به باشگاه خوش آمدید")
+    assert (line["id"], line["to"], line["body"]) == (
+        mid,
+        "+989121234567",
+        "سلام مریم، به باشگاه خوش آمدید",
+    )

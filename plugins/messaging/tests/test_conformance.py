@@ -1,4 +1,5 @@
 """The generic plugin contract (crmcore.testing.conformance) for messaging."""
+
 from crmcore.testing.conformance import PluginConformance
 
 

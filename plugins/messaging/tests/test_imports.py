@@ -90,8 +90,10 @@ def test_history_import_upgrades_tiers_without_a_message_and_says_so(
     day = lambda n: (today - timedelta(days=n)).isoformat()  # noqa: E731
     # 200 + 150 points: the second purchase crosses silver's 300
     s = import_interactions(
-        crm_app, history_file(tmp_path / "h.csv", [(day(20), "2000000"), (day(10), "1500000")]),
-        kind="purchase", history=True,
+        crm_app,
+        history_file(tmp_path / "h.csv", [(day(20), "2000000"), (day(10), "1500000")]),
+        kind="purchase",
+        history=True,
     )
     assert s.recorded == 2
     assert messages(crm_app) == []
@@ -102,17 +104,19 @@ def test_history_import_upgrades_tiers_without_a_message_and_says_so(
     # the same purchases of another member imported as current events do send the SMS
     other = make_customer(crm_app, "دیگری", phones=["09127654321"], consent_sms=True)
     path = tmp_path / "live.csv"
-    path.write_text("customer,date,amount\n"
-                    f"09127654321,{day(20)},2000000\n09127654321,{day(10)},1500000\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"customer,date,amount\n09127654321,{day(20)},2000000\n09127654321,{day(10)},1500000\n",
+        encoding="utf-8",
+    )
     s = import_interactions(crm_app, path, kind="purchase")
     assert s.suppressed == {}
     assert [(c, t) for c, t, _s, _b in messages(crm_app)] == [(other, "tier_changed")]
 
 
 @pytest.mark.parametrize("crm_plugins", [["loyalty", "tiers", "messaging"]])
-def test_rows_older_than_the_kernel_setting_are_history(crm_app, customer, tiered, outbox_file,
-                                                        setup, tmp_path):
+def test_rows_older_than_the_kernel_setting_are_history(
+    crm_app, customer, tiered, outbox_file, setup, tmp_path
+):
     from crmcore.api import set_setting
 
     setup(lambda uow: set_setting(uow, "kernel", "import.history_days", 5))
@@ -120,15 +124,17 @@ def test_rows_older_than_the_kernel_setting_are_history(crm_app, customer, tiere
     day = lambda n: (today - timedelta(days=n)).isoformat()  # noqa: E731
     # the crossing purchase is 10 days old: history, no SMS
     s = import_interactions(
-        crm_app, history_file(tmp_path / "a.csv", [(day(20), "2000000"), (day(10), "1500000")]),
+        crm_app,
+        history_file(tmp_path / "a.csv", [(day(20), "2000000"), (day(10), "1500000")]),
         kind="purchase",
     )
     assert s.recorded == 2 and messages(crm_app) == [] and s.suppressed == {"tier_changed": 1}
     other = make_customer(crm_app, "دیگری", phones=["09127654321"], consent_sms=True)
     path = tmp_path / "b.csv"
-    path.write_text("customer,date,amount\n"
-                    f"09127654321,{day(20)},2000000\n09127654321,{day(1)},1500000\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"customer,date,amount\n09127654321,{day(20)},2000000\n09127654321,{day(1)},1500000\n",
+        encoding="utf-8",
+    )
     # the crossing purchase is a day old: a current event; the file's older row is still history
     s = import_interactions(crm_app, path, kind="purchase")
     assert s.suppressed == {}

@@ -17,21 +17,54 @@ from .conftest import at_tehran
 
 @pytest.fixture
 def sms(crm_app, setup, sms_api):
-    setup(lambda uow: save_template(uow, name="promo", channel="sms", body="تخفیف ویژه {{ first_name }}",
-                                    category="promotional"))
+    setup(
+        lambda uow: save_template(
+            uow,
+            name="promo",
+            channel="sms",
+            body="تخفیف ویژه {{ first_name }}",
+            category="promotional",
+        )
+    )
     setup(lambda uow: save_template(uow, name="info", channel="sms", body="سفارش شما آماده است"))
-    setup(lambda uow: save_template(uow, name="promo", channel="email", subject="تخفیف", body="تخفیف ویژه",
-                                    category="promotional"))
-    setup(lambda uow: add_provider(uow, name="kn", kind="kavenegar", channel="sms",
-                                   options={"url": sms_api.url, "api_key": "KEY"}))
-    setup(lambda uow: add_provider(uow, name="dev", kind="file", channel="email", options={"path": "/dev/null"}))
+    setup(
+        lambda uow: save_template(
+            uow,
+            name="promo",
+            channel="email",
+            subject="تخفیف",
+            body="تخفیف ویژه",
+            category="promotional",
+        )
+    )
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="kn",
+            kind="kavenegar",
+            channel="sms",
+            options={"url": sms_api.url, "api_key": "KEY"},
+        )
+    )
+    setup(
+        lambda uow: add_provider(
+            uow, name="dev", kind="file", channel="email", options={"path": "/dev/null"}
+        )
+    )
     return sms_api
 
 
 def queue(app, cid, template="promo", key="k", channel="sms", strict=False):
     with app.unit_of_work() as uow:
-        m = queue_message(uow, get_customer(uow.session, cid), template=template, channel=channel,
-                          trigger="manual", key=key, strict=strict)
+        m = queue_message(
+            uow,
+            get_customer(uow.session, cid),
+            template=template,
+            channel=channel,
+            trigger="manual",
+            key=key,
+            strict=strict,
+        )
         return m.id
 
 
@@ -48,7 +81,10 @@ def count(app, model):
 
 def test_no_consent_is_blocked_and_recorded_or_refused_when_strict(crm_app, sms):
     cid = make_customer(crm_app, "بی‌رضایت", phones=["09120000001"])
-    assert status(crm_app, queue(crm_app, cid)) == ("blocked", f"customer {cid} has not opted in to sms (or opted out)")
+    assert status(crm_app, queue(crm_app, cid)) == (
+        "blocked",
+        f"customer {cid} has not opted in to sms (or opted out)",
+    )
     with pytest.raises(ValidationError, match="has not opted in to sms"):
         queue(crm_app, cid, key="other", strict=True)
     assert count(crm_app, Message) == 1 and sms.requests == []
@@ -65,19 +101,42 @@ def test_opt_out_keyword_from_inbound_sms(crm_app, customer, sms):
     set_setting_quiet_off(crm_app)
     with crm_app.unit_of_work() as uow:
         out = handle_inbound_sms(uow, "+98 912 123 4567", "  لغو  ", provider="kavenegar")
-    assert out == {"from": "+989121234567", "customers": [customer], "opt_out": True, "opted_out": [customer]}
+    assert out == {
+        "from": "+989121234567",
+        "customers": [customer],
+        "opt_out": True,
+        "opted_out": [customer],
+    }
     with crm_app.unit_of_work(readonly=True) as uow:
         assert get_customer(uow.session, customer).consent_sms is False
         change = uow.session.scalars(select(ConsentChange)).one()
-        assert (change.channel, change.granted, change.source) == ("sms", False, "inbound_sms:kavenegar")
-        inbound = uow.session.scalars(select(Interaction).where(Interaction.direction == "in")).one()
+        assert (change.channel, change.granted, change.source) == (
+            "sms",
+            False,
+            "inbound_sms:kavenegar",
+        )
+        inbound = uow.session.scalars(
+            select(Interaction).where(Interaction.direction == "in")
+        ).one()
         assert inbound.payload["text"] == "  لغو  "
     assert status(crm_app, queue(crm_app, customer))[0] == "blocked"
     assert sms.requests == []
 
 
-@pytest.mark.parametrize("text, opted", [("STOP", True), ("stop please", True), ("لغو۱۱", True), ("STOP2", True), ("stopper", False), ("لغو 11", True),
-                                         ("انصراف", True), ("ممنون از پیام", False), ("", False)])
+@pytest.mark.parametrize(
+    "text, opted",
+    [
+        ("STOP", True),
+        ("stop please", True),
+        ("لغو۱۱", True),
+        ("STOP2", True),
+        ("stopper", False),
+        ("لغو 11", True),
+        ("انصراف", True),
+        ("ممنون از پیام", False),
+        ("", False),
+    ],
+)
 def test_opt_out_keywords(crm_app, customer, text, opted):
     with crm_app.unit_of_work() as uow:
         assert handle_inbound_sms(uow, "09121234567", text)["opt_out"] is opted
@@ -110,7 +169,10 @@ def test_quiet_hours_defer_promotional_sms_but_not_transactional_or_email(crm_ap
     with crm_app.unit_of_work(readonly=True) as uow:
         from crmcore.api import to_local
 
-        assert to_local(uow.session.get(Message, promo).next_attempt_at).strftime("%Y-%m-%d %H:%M") == "2025-05-02 08:00"
+        assert (
+            to_local(uow.session.get(Message, promo).next_attempt_at).strftime("%Y-%m-%d %H:%M")
+            == "2025-05-02 08:00"
+        )
     at_tehran(crm_app, 2025, 5, 2, 7, 59)
     deliver(crm_app)
     assert status(crm_app, promo)[0] == "queued"
@@ -125,7 +187,9 @@ def test_frequency_cap_skips_the_fourth_promotion_in_a_week(crm_app, customer, s
     ids = [queue(crm_app, customer, key=f"p{n}") for n in range(4)]
     assert [status(crm_app, i)[0] for i in ids] == ["sent", "sent", "sent", "skipped"]
     assert "frequency cap" in status(crm_app, ids[3])[1]
-    assert status(crm_app, queue(crm_app, customer, template="info", key="t"))[0] == "sent"  # transactional
+    assert (
+        status(crm_app, queue(crm_app, customer, template="info", key="t"))[0] == "sent"
+    )  # transactional
     with pytest.raises(Conflict, match="frequency cap"):
         queue(crm_app, customer, key="strict", strict=True)
     crm_app.clock.advance(days=7, seconds=1)
@@ -159,8 +223,17 @@ def test_idempotency_key_sends_once_even_when_queued_and_delivered_again(crm_app
 def test_provider_rate_limit_spreads_sends_over_minutes(crm_app, sms, setup):
     with crm_app.unit_of_work() as uow:
         set_setting(uow, "send_after_commit", "no")
-    setup(lambda uow: add_provider(uow, name="slow", kind="kavenegar", channel="sms", default=True,
-                                   rate_per_minute=2, options={"url": sms.url, "api_key": "KEY"}))
+    setup(
+        lambda uow: add_provider(
+            uow,
+            name="slow",
+            kind="kavenegar",
+            channel="sms",
+            default=True,
+            rate_per_minute=2,
+            options={"url": sms.url, "api_key": "KEY"},
+        )
+    )
     at_tehran(crm_app, 2025, 5, 1, 12)
     for n in range(5):
         cid = make_customer(crm_app, f"مشتری {n}", phones=[f"0912000000{n}"], consent_sms=True)
@@ -195,9 +268,14 @@ def test_a_send_interrupted_mid_flight_becomes_unknown_and_is_not_resent(crm_app
         set_setting(uow, "send_after_commit", "no")
     at_tehran(crm_app, 2025, 5, 1, 12)
     mid = queue(crm_app, customer, template="info")
-    with crm_app.unit_of_work() as uow:  # a process claimed it and died before recording the outcome
-        uow.session.execute(update(Message).where(Message.id == mid).values(status="sending",
-                                                                             next_attempt_at=crm_app.now()))
+    with (
+        crm_app.unit_of_work() as uow
+    ):  # a process claimed it and died before recording the outcome
+        uow.session.execute(
+            update(Message)
+            .where(Message.id == mid)
+            .values(status="sending", next_attempt_at=crm_app.now())
+        )
     crm_app.clock.advance(minutes=5)
     deliver(crm_app)
     assert status(crm_app, mid)[0] == "sending"
@@ -209,7 +287,10 @@ def test_a_send_interrupted_mid_flight_becomes_unknown_and_is_not_resent(crm_app
 def test_no_provider_is_a_recorded_failure(crm_app, customer, setup):
     setup(lambda uow: save_template(uow, name="info", channel="sms", body="x"))
     mid = queue(crm_app, customer, template="info")
-    assert status(crm_app, mid) == ("failed", "no sms provider is configured (crm messages providers add)")
+    assert status(crm_app, mid) == (
+        "failed",
+        "no sms provider is configured (crm messages providers add)",
+    )
 
 
 def test_two_processes_never_send_the_same_message(crm_app, crm_app_factory, customer, sms):

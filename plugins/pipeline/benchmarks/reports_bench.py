@@ -3,6 +3,7 @@ baseline measured in the same run: one plain SQL pass (sqlite3, no ORM) over the
 
     CRMCORE_PLUGINS_ONLY=pipeline .venv/bin/python plugins/pipeline/benchmarks/reports_bench.py [DEALS]
 """
+
 from __future__ import annotations
 
 import random
@@ -46,33 +47,57 @@ def main(n_deals: int = 20_000) -> None:
         for i in range(1, n_deals + 1):
             created = start + timedelta(hours=rng.randrange(0, 24 * 300))
             depth = rng.randrange(1, 6)
-            path = stages[:min(depth, 4)] + ([stages[4 + rng.randrange(2)]] if depth == 5 else [])
+            path = stages[: min(depth, 4)] + ([stages[4 + rng.randrange(2)]] if depth == 5 else [])
             at = created
             for j, s in enumerate(path):
-                history.append({"deal_id": i, "from_stage_id": path[j - 1].id if j else None, "to_stage_id": s.id,
-                                "at": at, "actor": "bench"})
+                history.append(
+                    {
+                        "deal_id": i,
+                        "from_stage_id": path[j - 1].id if j else None,
+                        "to_stage_id": s.id,
+                        "at": at,
+                        "actor": "bench",
+                    }
+                )
                 at += timedelta(days=rng.randrange(1, 10))
             last = path[-1]
-            deals.append({"id": i, "title": f"deal {i}", "customer_id": rng.choice(customers), "pipeline_id": pipe_id,
-                          "stage_id": last.id, "amount_minor": rng.randrange(1, 1000) * 1_000_000, "currency": "IRR",
-                          "expected_close": date(2025, 1, 1) + timedelta(days=rng.randrange(0, 400)),
-                          "status": last.kind, "created_at": created, "stage_entered_at": at,
-                          "last_activity_at": at, "closed_at": at if last.kind != "open" else None})
+            deals.append(
+                {
+                    "id": i,
+                    "title": f"deal {i}",
+                    "customer_id": rng.choice(customers),
+                    "pipeline_id": pipe_id,
+                    "stage_id": last.id,
+                    "amount_minor": rng.randrange(1, 1000) * 1_000_000,
+                    "currency": "IRR",
+                    "expected_close": date(2025, 1, 1) + timedelta(days=rng.randrange(0, 400)),
+                    "status": last.kind,
+                    "created_at": created,
+                    "stage_entered_at": at,
+                    "last_activity_at": at,
+                    "closed_at": at if last.kind != "open" else None,
+                }
+            )
         uow.session.execute(insert(Deal), deals)
         uow.session.execute(insert(StageHistory), history)
     raw = sqlite3.connect(tmp / "bench.db")
 
     def baseline_history():
-        raw.execute("SELECT deal_id, to_stage_id, at FROM pipeline_stage_history ORDER BY deal_id, at, id").fetchall()
+        raw.execute(
+            "SELECT deal_id, to_stage_id, at FROM pipeline_stage_history ORDER BY deal_id, at, id"
+        ).fetchall()
 
     def baseline_deals():
-        raw.execute("SELECT id, stage_id, amount_minor, currency, expected_close, probability FROM pipeline_deals "
-                    "WHERE status = 'open'").fetchall()
+        raw.execute(
+            "SELECT id, stage_id, amount_minor, currency, expected_close, probability FROM pipeline_deals "
+            "WHERE status = 'open'"
+        ).fetchall()
 
     def report(name, **kw):
         def run():
             with app.unit_of_work() as uow:
                 run_report(uow, name, ReportParams(**kw))
+
         return run
 
     def board():
@@ -80,17 +105,27 @@ def main(n_deals: int = 20_000) -> None:
             service.board(uow)
 
     base_h, base_d = best_of(baseline_history), best_of(baseline_deals)
-    print(f"pipeline reports on {n_deals:,} deals, {len(history):,} stage changes (SQLite, best of 3)")
+    print(
+        f"pipeline reports on {n_deals:,} deals, {len(history):,} stage changes (SQLite, best of 3)"
+    )
     for label, fn, base in [
-        ("pipeline.funnel (jalali months)", report("pipeline.funnel", period="jalali_month", calendar="jalali"),
-         base_h),
-        ("pipeline.forecast (jalali months)", report("pipeline.forecast", period="jalali_month", calendar="jalali"),
-         base_d),
+        (
+            "pipeline.funnel (jalali months)",
+            report("pipeline.funnel", period="jalali_month", calendar="jalali"),
+            base_h,
+        ),
+        (
+            "pipeline.forecast (jalali months)",
+            report("pipeline.forecast", period="jalali_month", calendar="jalali"),
+            base_d,
+        ),
         ("pipeline.stale (14 days)", report("pipeline.stale"), base_d),
         ("board (open deals, all columns)", board, base_d),
     ]:
         t = best_of(fn)
-        print(f"  {label:36s} {t * 1000:8.1f} ms   raw SQL pass {base * 1000:7.1f} ms   ratio {t / base:6.1f}x")
+        print(
+            f"  {label:36s} {t * 1000:8.1f} ms   raw SQL pass {base * 1000:7.1f} ms   ratio {t / base:6.1f}x"
+        )
     raw.close()
     app.dispose()
 

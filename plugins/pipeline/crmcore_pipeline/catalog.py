@@ -1,5 +1,6 @@
 """The managed lists of the pipeline (pipelines and stages, lead sources, close reasons), their defaults
 seeded on first use, and lookups by code or name (Persian names match however they are typed)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -19,15 +20,21 @@ DEFAULT_STAGES = [
     ("lost", "بازنده", "Lost", 0, "lost"),
 ]
 DEFAULT_SOURCES = [
-    ("website", "وب‌سایت", "Website"), ("referral", "معرفی", "Referral"), ("exhibition", "نمایشگاه", "Exhibition"),
-    ("phone", "تماس تلفنی", "Phone"), ("social", "شبکه‌های اجتماعی", "Social media"),
+    ("website", "وب‌سایت", "Website"),
+    ("referral", "معرفی", "Referral"),
+    ("exhibition", "نمایشگاه", "Exhibition"),
+    ("phone", "تماس تلفنی", "Phone"),
+    ("social", "شبکه‌های اجتماعی", "Social media"),
     ("campaign", "کمپین", "Campaign"),
 ]
 DEFAULT_REASONS = [
-    ("lost", "price", "قیمت بالا", "Price too high"), ("lost", "competitor", "انتخاب رقیب", "Chose a competitor"),
-    ("lost", "budget", "نبود بودجه", "No budget"), ("lost", "no_response", "عدم پاسخگویی", "No response"),
+    ("lost", "price", "قیمت بالا", "Price too high"),
+    ("lost", "competitor", "انتخاب رقیب", "Chose a competitor"),
+    ("lost", "budget", "نبود بودجه", "No budget"),
+    ("lost", "no_response", "عدم پاسخگویی", "No response"),
     ("lost", "timing", "زمان نامناسب", "Bad timing"),
-    ("won", "price", "قیمت مناسب", "Good price"), ("won", "quality", "کیفیت محصول", "Product quality"),
+    ("won", "price", "قیمت مناسب", "Good price"),
+    ("won", "quality", "کیفیت محصول", "Product quality"),
     ("won", "relationship", "رابطه و اعتماد", "Relationship and trust"),
     ("won", "speed", "سرعت پاسخگویی", "Fast response"),
 ]
@@ -39,15 +46,23 @@ def ensure_defaults(uow) -> None:
         return
     session = uow.session
     if session.scalar(select(Pipeline.id).limit(1)) is None:
-        pipeline = Pipeline(code=DEFAULT_PIPELINE[0], name=DEFAULT_PIPELINE[1], is_default=True,
-                            created_at=uow.now())
-        pipeline.stages = [Stage(code=c, name=n, name_en=e, probability=p, kind=k, position=i)
-                           for i, (c, n, e, p, k) in enumerate(DEFAULT_STAGES)]
+        pipeline = Pipeline(
+            code=DEFAULT_PIPELINE[0],
+            name=DEFAULT_PIPELINE[1],
+            is_default=True,
+            created_at=uow.now(),
+        )
+        pipeline.stages = [
+            Stage(code=c, name=n, name_en=e, probability=p, kind=k, position=i)
+            for i, (c, n, e, p, k) in enumerate(DEFAULT_STAGES)
+        ]
         session.add(pipeline)
     if session.scalar(select(LeadSource.id).limit(1)) is None:
         session.add_all(LeadSource(code=c, name=n, name_en=e) for c, n, e in DEFAULT_SOURCES)
     if session.scalar(select(CloseReason.id).limit(1)) is None:
-        session.add_all(CloseReason(kind=k, code=c, name=n, name_en=e) for k, c, n, e in DEFAULT_REASONS)
+        session.add_all(
+            CloseReason(kind=k, code=c, name=n, name_en=e) for k, c, n, e in DEFAULT_REASONS
+        )
     session.flush()
     uow.cache["pipeline.defaults"] = True
 
@@ -69,8 +84,10 @@ def get_pipeline(uow, ref: str | None = None) -> Pipeline:
     for p in pipelines:
         if _matches(ref, p.code, p.name):
             return p
-    raise NotFound(f"unknown pipeline {ref!r} (pipelines: {', '.join(p.code for p in pipelines)})",
-                   field="pipeline")
+    raise NotFound(
+        f"unknown pipeline {ref!r} (pipelines: {', '.join(p.code for p in pipelines)})",
+        field="pipeline",
+    )
 
 
 def find_stage(pipeline: Pipeline, ref: str | None, *, field: str = "stage") -> Stage:
@@ -78,8 +95,11 @@ def find_stage(pipeline: Pipeline, ref: str | None, *, field: str = "stage") -> 
     for s in pipeline.stages:
         if ref and _matches(ref, s.code, s.name, s.name_en):
             return s
-    raise NotFound(f"unknown stage {ref!r} in pipeline {pipeline.code!r} "
-                   f"(stages: {', '.join(s.code for s in pipeline.stages)})", field=field)
+    raise NotFound(
+        f"unknown stage {ref!r} in pipeline {pipeline.code!r} "
+        f"(stages: {', '.join(s.code for s in pipeline.stages)})",
+        field=field,
+    )
 
 
 def closing_stage(pipeline: Pipeline, kind: str) -> Stage:
@@ -104,12 +124,17 @@ def get_source(uow, ref: str, *, field: str = "source") -> LeadSource:
 
 def get_reason(uow, kind: str, ref: str, *, field: str = "reason") -> CloseReason:
     ensure_defaults(uow)
-    reasons = uow.session.scalars(select(CloseReason).where(CloseReason.kind == kind).order_by(CloseReason.id)).all()
+    reasons = uow.session.scalars(
+        select(CloseReason).where(CloseReason.kind == kind).order_by(CloseReason.id)
+    ).all()
     for r in reasons:
         if ref and _matches(ref, r.code, r.name, r.name_en):
             if not r.active:
                 raise NotFound(f"{kind} reason {r.code!r} is retired", field=field)
             return r
     active = ", ".join(r.code for r in reasons if r.active)
-    raise NotFound(f"unknown {kind} reason {ref!r} (reasons: {active}; add one with "
-                   f"crm pipeline reasons add {kind} CODE NAME)", field=field)
+    raise NotFound(
+        f"unknown {kind} reason {ref!r} (reasons: {active}; add one with "
+        f"crm pipeline reasons add {kind} CODE NAME)",
+        field=field,
+    )

@@ -1,5 +1,6 @@
 """``crm pipeline …``: the board, pipelines and stages; deals, leads and the managed lists live in the
 sibling ``cli_*`` modules and are attached here."""
+
 from __future__ import annotations
 
 import click
@@ -26,9 +27,13 @@ pipeline.add_command(targets)
 
 
 @pipeline.command("board")
-@click.option("--pipeline", "pipeline_ref", metavar="CODE", help="Pipeline (default: the default pipeline).")
+@click.option(
+    "--pipeline", "pipeline_ref", metavar="CODE", help="Pipeline (default: the default pipeline)."
+)
 @click.option("--owner", metavar="USER", help="Only this rep's deals.")
-@click.option("--limit", type=click.IntRange(1), default=8, show_default=True, help="Deals shown per stage.")
+@click.option(
+    "--limit", type=click.IntRange(1), default=8, show_default=True, help="Deals shown per stage."
+)
 @click.option("--json", "as_json", is_flag=True)
 def board_cmd(pipeline_ref, owner, limit, as_json):
     """The board: open deals as columns per stage, with counts and weighted totals."""
@@ -58,8 +63,9 @@ def stages_list(pipeline_ref, as_json):
 
     with get_app().unit_of_work() as uow:
         pipes = [get_pipeline(uow, pipeline_ref)] if pipeline_ref else list_pipelines(uow)
-        items = [{**pipeline_to_dict(p), "record_purchase": records_purchase(uow, p)}
-                 for p in pipes]
+        items = [
+            {**pipeline_to_dict(p), "record_purchase": records_purchase(uow, p)} for p in pipes
+        ]
     if as_json:
         echo_json(items)
         return
@@ -68,28 +74,47 @@ def stages_list(pipeline_ref, as_json):
     from .cli_show import console
 
     for p in items:
-        table = Table("#", "code", "name", "name (en)", "probability", "kind",
-                      title=f"{p['name']} ({p['code']}){' — default' if p['default'] else ''}"
-                      f"{'' if p['record_purchase'] else ' — wins not recorded as purchases'}")
+        table = Table(
+            "#",
+            "code",
+            "name",
+            "name (en)",
+            "probability",
+            "kind",
+            title=f"{p['name']} ({p['code']}){' — default' if p['default'] else ''}"
+            f"{'' if p['record_purchase'] else ' — wins not recorded as purchases'}",
+        )
         for s in p["stages"]:
-            table.add_row(str(s["position"] + 1), s["code"], s["name"], s["name_en"] or "", f"{s['probability']}%",
-                          s["kind"])
+            table.add_row(
+                str(s["position"] + 1),
+                s["code"],
+                s["name"],
+                s["name_en"] or "",
+                f"{s['probability']}%",
+                s["kind"],
+            )
         console().print(table)
 
 
 @stages.command("add")
 @click.argument("code")
 @click.argument("name")
-@click.option("--probability", required=True, metavar="PERCENT", help="Default win probability, 0–100.")
+@click.option(
+    "--probability", required=True, metavar="PERCENT", help="Default win probability, 0–100."
+)
 @click.option("--name-en", help="English name.")
-@click.option("--before", metavar="STAGE", help="Place it before this stage (default: before won/lost).")
+@click.option(
+    "--before", metavar="STAGE", help="Place it before this stage (default: before won/lost)."
+)
 @click.option("--pipeline", "pipeline_ref", metavar="CODE")
 def stages_add(code, name, probability, name_en, before, pipeline_ref):
     """Add an open stage CODE named NAME."""
     from .service import add_stage
 
     with get_app().unit_of_work() as uow:
-        stage = add_stage(uow, pipeline_ref, code, name, probability, name_en=name_en, before=before)
+        stage = add_stage(
+            uow, pipeline_ref, code, name, probability, name_en=name_en, before=before
+        )
         click.echo(f"stage {stage.code} added at position {stage.position + 1}")
 
 
@@ -105,8 +130,15 @@ def stages_update(stage, name, name_en, probability, before, pipeline_ref):
     from .service import update_stage
 
     with get_app().unit_of_work() as uow:
-        changes = update_stage(uow, pipeline_ref, stage, name=name, name_en=name_en, probability=probability,
-                               before=before)
+        changes = update_stage(
+            uow,
+            pipeline_ref,
+            stage,
+            name=name,
+            name_en=name_en,
+            probability=probability,
+            before=before,
+        )
     click.echo(f"stage {stage} updated: {', '.join(changes) or 'nothing changed'}")
 
 
@@ -132,8 +164,10 @@ def stages_add_pipeline(code, name, make_default):
 
     with get_app().unit_of_work() as uow:
         p = create_pipeline(uow, code, name, default=make_default)
-    click.echo(f"pipeline {p.code} created; add stages: crm pipeline stages add CODE NAME --probability P "
-               f"--pipeline {p.code}")
+    click.echo(
+        f"pipeline {p.code} created; add stages: crm pipeline stages add CODE NAME --probability P "
+        f"--pipeline {p.code}"
+    )
 
 
 @stages.command("record-purchase")
@@ -145,8 +179,10 @@ def stages_record_purchase(pipeline_ref, state):
 
     with get_app().unit_of_work() as uow:
         p = set_records_purchase(uow, pipeline_ref, state == "on")
-    click.echo(f"won deals of pipeline {p.code} {'are' if state == 'on' else 'are not'} "
-               "recorded as purchases")
+    click.echo(
+        f"won deals of pipeline {p.code} {'are' if state == 'on' else 'are not'} "
+        "recorded as purchases"
+    )
 
 
 @stages.command("set-default")

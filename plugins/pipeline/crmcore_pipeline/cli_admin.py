@@ -1,4 +1,5 @@
 """``crm pipeline reps|sources|reasons|targets …``: the people and the managed lists."""
+
 from __future__ import annotations
 
 import click
@@ -44,14 +45,24 @@ def reps_list(as_json):
     from .service import list_reps, rep_to_dict
 
     with get_app().unit_of_work(readonly=True) as uow:
-        counts = dict(uow.session.execute(select(Deal.owner_id, func.count(Deal.id)).where(Deal.status == "open")
-                                          .group_by(Deal.owner_id)).all())
+        counts = dict(
+            uow.session.execute(
+                select(Deal.owner_id, func.count(Deal.id))
+                .where(Deal.status == "open")
+                .group_by(Deal.owner_id)
+            ).all()
+        )
         items = [{**rep_to_dict(r), "open_deals": counts.get(r.id, 0)} for r in list_reps(uow)]
     if as_json:
         echo_json(items)
     else:
-        _table(["username", "name", "active", "open deals"],
-               [[r["username"], r["name"], "yes" if r["active"] else "no", r["open_deals"]] for r in items])
+        _table(
+            ["username", "name", "active", "open deals"],
+            [
+                [r["username"], r["name"], "yes" if r["active"] else "no", r["open_deals"]]
+                for r in items
+            ],
+        )
 
 
 @reps.command("deactivate")
@@ -88,13 +99,17 @@ def sources_list(as_json):
     from .service import list_sources
 
     with get_app().unit_of_work() as uow:
-        items = [{"code": s.code, "name": s.name, "name_en": s.name_en, "active": bool(s.active)}
-                 for s in list_sources(uow)]
+        items = [
+            {"code": s.code, "name": s.name, "name_en": s.name_en, "active": bool(s.active)}
+            for s in list_sources(uow)
+        ]
     if as_json:
         echo_json(items)
     else:
-        _table(["code", "name", "name (en)", "active"],
-               [[s["code"], s["name"], s["name_en"], s["active"]] for s in items])
+        _table(
+            ["code", "name", "name (en)", "active"],
+            [[s["code"], s["name"], s["name_en"], s["active"]] for s in items],
+        )
 
 
 @sources.command("add")
@@ -123,12 +138,23 @@ def reasons_list(kind, as_json):
     from .service import list_reasons
 
     with get_app().unit_of_work() as uow:
-        items = [{"kind": r.kind, "code": r.code, "name": r.name, "name_en": r.name_en, "active": bool(r.active)}
-                 for r in list_reasons(uow, kind)]
+        items = [
+            {
+                "kind": r.kind,
+                "code": r.code,
+                "name": r.name,
+                "name_en": r.name_en,
+                "active": bool(r.active),
+            }
+            for r in list_reasons(uow, kind)
+        ]
     if as_json:
         echo_json(items)
     else:
-        _table(["kind", "code", "name", "name (en)"], [[r["kind"], r["code"], r["name"], r["name_en"]] for r in items])
+        _table(
+            ["kind", "code", "name", "name (en)"],
+            [[r["kind"], r["code"], r["name"], r["name_en"]] for r in items],
+        )
 
 
 @reasons.command("add")
@@ -176,5 +202,7 @@ def targets_list(rep, as_json):
     if as_json:
         echo_json(items)
     else:
-        _table(["rep", "period", "amount", "currency"], [[t["rep"], t["period"], t["amount"], t["currency"]]
-                                                          for t in items])
+        _table(
+            ["rep", "period", "amount", "currency"],
+            [[t["rep"], t["period"], t["amount"], t["currency"]] for t in items],
+        )

@@ -1,4 +1,5 @@
 """``crm pipeline deals …``: add, list, show, move, update, win, lose, reopen, log activities."""
+
 from __future__ import annotations
 
 import click
@@ -25,13 +26,17 @@ def _dict(uow, deal, app, *, history: bool = False) -> dict:
 
         purchase = purchase_of(uow, deal)
         data["purchase_id"] = purchase.id if purchase else None
-        data["history"] = [history_to_dict(h, calendar=app.calendar, tz=app.timezone)
-                           for h in deal_history(uow, deal)]
+        data["history"] = [
+            history_to_dict(h, calendar=app.calendar, tz=app.timezone)
+            for h in deal_history(uow, deal)
+        ]
     return data
 
 
 @deals.command("add")
-@click.option("--customer", required=True, metavar="CUSTOMER", help="Id, external id, phone or email.")
+@click.option(
+    "--customer", required=True, metavar="CUSTOMER", help="Id, external id, phone or email."
+)
 @click.option("--title", required=True)
 @click.option("--amount", help="Exact amount (1,250,000 or ۱٬۲۵۰٬۰۰۰).")
 @click.option("--currency", default="IRR", show_default=True)
@@ -39,34 +44,68 @@ def _dict(uow, deal, app, *, history: bool = False) -> dict:
 @click.option("--pipeline", "pipeline_ref", metavar="CODE")
 @click.option("--stage", metavar="STAGE", help="Open stage to start in (default: the first).")
 @click.option("--owner", metavar="USER", help="Sales rep (default: next by round-robin).")
-@click.option("--no-round-robin", is_flag=True, help="Leave it unassigned when --owner is not given.")
+@click.option(
+    "--no-round-robin", is_flag=True, help="Leave it unassigned when --owner is not given."
+)
 @click.option("--probability", metavar="PERCENT", help="Override the stage's win probability.")
 @click.option("--next-activity", metavar="TEXT")
 @click.option("--next-activity-on", metavar="DATE")
 @click.option("--source", metavar="SOURCE", help="Lead source code (website, referral…).")
 @click.option("--note")
 @click.option("--json", "as_json", is_flag=True, help="Print the new deal as JSON.")
-def add(customer, title, amount, currency, expected_close, pipeline_ref, stage, owner, no_round_robin, probability,
-        next_activity, next_activity_on, source, note, as_json):
+def add(
+    customer,
+    title,
+    amount,
+    currency,
+    expected_close,
+    pipeline_ref,
+    stage,
+    owner,
+    no_round_robin,
+    probability,
+    next_activity,
+    next_activity_on,
+    source,
+    note,
+    as_json,
+):
     """Open a deal for a customer."""
     from .service import create_deal
 
     app = get_app()
     with app.unit_of_work() as uow:
-        deal = create_deal(uow, customer=customer, title=title, amount=amount, currency=currency,
-                           expected_close=expected_close, pipeline=pipeline_ref, stage=stage, owner=owner,
-                           round_robin=not no_round_robin, probability=probability, next_activity=next_activity,
-                           next_activity_on=next_activity_on, source=source, note=note)
+        deal = create_deal(
+            uow,
+            customer=customer,
+            title=title,
+            amount=amount,
+            currency=currency,
+            expected_close=expected_close,
+            pipeline=pipeline_ref,
+            stage=stage,
+            owner=owner,
+            round_robin=not no_round_robin,
+            probability=probability,
+            next_activity=next_activity,
+            next_activity_on=next_activity_on,
+            source=source,
+            note=note,
+        )
         data = _dict(uow, deal, app)
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"deal {data['id']} opened in stage {data['stage']}"
-                   + (f", owner {data['owner']}" if data["owner"] else ", unassigned"))
+        click.echo(
+            f"deal {data['id']} opened in stage {data['stage']}"
+            + (f", owner {data['owner']}" if data["owner"] else ", unassigned")
+        )
 
 
 @deals.command("list")
-@click.option("--status", type=click.Choice(["open", "won", "lost", "all"]), default="open", show_default=True)
+@click.option(
+    "--status", type=click.Choice(["open", "won", "lost", "all"]), default="open", show_default=True
+)
 @click.option("--pipeline", "pipeline_ref", metavar="CODE")
 @click.option("--stage", metavar="STAGE")
 @click.option("--owner", metavar="USER")
@@ -79,10 +118,16 @@ def list_cmd(status, pipeline_ref, stage, owner, customer, as_json):
 
     app = get_app()
     with app.unit_of_work() as uow:
-        found = list_deals(uow, status=status, pipeline=pipeline_ref, stage=stage, owner=owner, customer=customer)
+        found = list_deals(
+            uow, status=status, pipeline=pipeline_ref, stage=stage, owner=owner, customer=customer
+        )
         names = customer_names(uow, found)
-        items = [deal_to_dict(d, customer_name=names.get(d.customer_id), calendar=app.calendar, tz=app.timezone)
-                 for d in found]
+        items = [
+            deal_to_dict(
+                d, customer_name=names.get(d.customer_id), calendar=app.calendar, tz=app.timezone
+            )
+            for d in found
+        ]
     if as_json:
         echo_json(items)
     else:
@@ -124,7 +169,9 @@ def move(deal_id, stage, note):
 @click.option("--amount", help="New amount ('' clears it).")
 @click.option("--currency")
 @click.option("--expected-close", metavar="DATE", help="Jalali or Gregorian ('' clears it).")
-@click.option("--probability", metavar="PERCENT", help="Override ('' returns to the stage's default).")
+@click.option(
+    "--probability", metavar="PERCENT", help="Override ('' returns to the stage's default)."
+)
 @click.option("--owner", metavar="USER", help="Reassign ('' unassigns).")
 @click.option("--next-activity", metavar="TEXT")
 @click.option("--next-activity-on", metavar="DATE")
@@ -137,7 +184,10 @@ def update(deal_id, **options):
         raise click.UsageError("give at least one field to change")
     with get_app().unit_of_work() as uow:
         done = update_deal(uow, deal_id, **changes)
-    click.echo(f"deal {deal_id}: " + (", ".join(f"{k} {v[0]} → {v[1]}" for k, v in done.items()) or "nothing changed"))
+    click.echo(
+        f"deal {deal_id}: "
+        + (", ".join(f"{k} {v[0]} → {v[1]}" for k, v in done.items()) or "nothing changed")
+    )
 
 
 @deals.command("win")
@@ -158,7 +208,9 @@ def win(deal_id, reason, amount, note):
 
 @deals.command("lose")
 @click.argument("deal_id", metavar="DEAL")
-@click.option("--reason", required=True, metavar="REASON", help="Why it was lost (crm pipeline reasons list).")
+@click.option(
+    "--reason", required=True, metavar="REASON", help="Why it was lost (crm pipeline reasons list)."
+)
 @click.option("--note")
 def lose(deal_id, reason, note):
     """Close a deal as lost."""
@@ -184,8 +236,12 @@ def reopen(deal_id, stage, note):
 
 @deals.command("log")
 @click.argument("deal_id", metavar="DEAL")
-@click.option("--kind", type=click.Choice(["note", "call", "meeting", "email", "message", "visit"]), default="note",
-              show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["note", "call", "meeting", "email", "message", "visit"]),
+    default="note",
+    show_default=True,
+)
 @click.option("--note")
 @click.option("--next-activity", metavar="TEXT", help="Plan the next step.")
 @click.option("--next-activity-on", metavar="DATE")
@@ -194,8 +250,14 @@ def log(deal_id, kind, note, next_activity, next_activity_on):
     from .service import log_activity
 
     with get_app().unit_of_work() as uow:
-        log_activity(uow, deal_id, kind=kind, note=note, next_activity=next_activity,
-                     next_activity_on=next_activity_on)
+        log_activity(
+            uow,
+            deal_id,
+            kind=kind,
+            note=note,
+            next_activity=next_activity,
+            next_activity_on=next_activity_on,
+        )
     click.echo(f"{kind} logged on deal {deal_id}")
 
 
@@ -209,10 +271,17 @@ def history(deal_id, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         deal = get_deal(uow, deal_id)
-        data = {"deal": deal.id,
-                "stages": [history_to_dict(h, calendar=app.calendar, tz=app.timezone) for h in deal_history(uow, deal)],
-                "activities": [{"at": a.at.isoformat(), "kind": a.kind, "note": a.note, "actor": a.actor}
-                               for a in deal_activities(uow, deal)]}
+        data = {
+            "deal": deal.id,
+            "stages": [
+                history_to_dict(h, calendar=app.calendar, tz=app.timezone)
+                for h in deal_history(uow, deal)
+            ],
+            "activities": [
+                {"at": a.at.isoformat(), "kind": a.kind, "note": a.note, "actor": a.actor}
+                for a in deal_activities(uow, deal)
+            ],
+        }
     if as_json:
         echo_json(data)
         return

@@ -1,5 +1,6 @@
 """Hook implementations of the pipeline plugin: reports, jobs, profile section, search field, demo data,
 and the kernel events it follows (merges, forgetting, customer contact keeping deals fresh)."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl
@@ -51,10 +52,16 @@ def crm_interaction_recorded(uow, interaction, customer):
 
     from .models import Deal
 
-    uow.session.execute(update(Deal).where(
-        Deal.customer_id == customer.id, Deal.status == "open", Deal.last_activity_at < interaction.occurred_at,
-    ).values(last_activity_at=interaction.occurred_at, stale_notified_at=None).execution_options(
-        synchronize_session=False))
+    uow.session.execute(
+        update(Deal)
+        .where(
+            Deal.customer_id == customer.id,
+            Deal.status == "open",
+            Deal.last_activity_at < interaction.occurred_at,
+        )
+        .values(last_activity_at=interaction.occurred_at, stale_notified_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @hookimpl
@@ -63,8 +70,9 @@ def crm_interactions_recorded(uow, interactions):
     it."""
     latest: dict[int, object] = {}
     for i in interactions:
-        if i.kind in ACTIVITY_INTERACTIONS and (i.customer_id not in latest
-                                                or i.occurred_at > latest[i.customer_id]):
+        if i.kind in ACTIVITY_INTERACTIONS and (
+            i.customer_id not in latest or i.occurred_at > latest[i.customer_id]
+        ):
             latest[i.customer_id] = i.occurred_at
     if not latest:
         return
@@ -73,12 +81,19 @@ def crm_interactions_recorded(uow, interactions):
     from .models import Deal
 
     column_type = Deal.__table__.c.last_activity_at.type  # bound as the column stores its times
-    newest = case({cid: literal(at, column_type) for cid, at in latest.items()},
-                  value=Deal.customer_id)
-    uow.session.execute(update(Deal).where(
-        Deal.customer_id.in_(list(latest)), Deal.status == "open", Deal.last_activity_at < newest,
-    ).values(last_activity_at=newest, stale_notified_at=None).execution_options(
-        synchronize_session=False))
+    newest = case(
+        {cid: literal(at, column_type) for cid, at in latest.items()}, value=Deal.customer_id
+    )
+    uow.session.execute(
+        update(Deal)
+        .where(
+            Deal.customer_id.in_(list(latest)),
+            Deal.status == "open",
+            Deal.last_activity_at < newest,
+        )
+        .values(last_activity_at=newest, stale_notified_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @hookimpl

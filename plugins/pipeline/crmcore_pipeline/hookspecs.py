@@ -1,4 +1,5 @@
 """Events the pipeline plugin announces (each is also written to the outbox under the same name)."""
+
 from __future__ import annotations
 
 from crmcore.api import hookspec
@@ -10,9 +11,7 @@ OUTBOX_EVENTS = {
         "An open deal has been idle longer than its stage allows (the stale job): ``deal_id``, "
         "``title``, ``stage``, ``idle_days``, ``owner``."
     ),
-    "pipeline_lead_created": (
-        "A lead was added: ``lead_id``, ``title``, ``source``, ``owner``."
-    ),
+    "pipeline_lead_created": ("A lead was added: ``lead_id``, ``title``, ``source``, ``owner``."),
 }
 
 

@@ -1,4 +1,5 @@
 """The managed lists people extend: lead sources and won/lost reasons (retire instead of delete)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -17,7 +18,9 @@ def add_source(uow, code: str, name: str, *, name_en: str | None = None) -> Lead
     code = parse_code(code)
     if uow.session.scalar(select(LeadSource.id).where(LeadSource.code == code)) is not None:
         raise Conflict(f"a lead source {code!r} already exists", field="code")
-    source = LeadSource(code=code, name=parse_name(name), name_en=(name_en or "").strip() or None, active=True)
+    source = LeadSource(
+        code=code, name=parse_name(name), name_en=(name_en or "").strip() or None, active=True
+    )
     uow.session.add(source)
     uow.session.flush()
     uow.audit("create", "pipeline_source", source.id, {"code": code})
@@ -34,10 +37,17 @@ def add_reason(uow, kind: str, code: str, name: str, *, name_en: str | None = No
     if kind not in REASON_KINDS:
         raise ValidationError(f"{kind!r} is not a reason kind (won or lost)", field="kind")
     code = parse_code(code)
-    if uow.session.scalar(select(CloseReason.id).where(CloseReason.kind == kind, CloseReason.code == code)):
+    if uow.session.scalar(
+        select(CloseReason.id).where(CloseReason.kind == kind, CloseReason.code == code)
+    ):
         raise Conflict(f"a {kind} reason {code!r} already exists", field="code")
-    reason = CloseReason(kind=kind, code=code, name=parse_name(name), name_en=(name_en or "").strip() or None,
-                         active=True)
+    reason = CloseReason(
+        kind=kind,
+        code=code,
+        name=parse_name(name),
+        name_en=(name_en or "").strip() or None,
+        active=True,
+    )
     uow.session.add(reason)
     uow.session.flush()
     uow.audit("create", "pipeline_reason", reason.id, {"kind": kind, "code": code})

@@ -1,5 +1,6 @@
 """Tables of the pipeline plugin: pipelines and stages, sales reps, lead sources, close reasons, leads, deals,
 stage history, deal activities and sales targets. Money is in minor units; moments are UTC."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -35,7 +36,9 @@ class Pipeline(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    stages: Mapped[list["Stage"]] = relationship(back_populates="pipeline", order_by="Stage.position")
+    stages: Mapped[list["Stage"]] = relationship(
+        back_populates="pipeline", order_by="Stage.position"
+    )
 
 
 class Stage(Base):
@@ -100,11 +103,19 @@ class Lead(Base):
 
     __tablename__ = "pipeline_leads"
     __customer_data__ = CustomerData(
-        erase={"title": numbered("lead "), "contact_name": None, "phone": None, "email": None,
-               "company": None, "note": None,
-               "disqualify_reason": lambda m: case((m.disqualify_reason != "", "-"),
-                                                   else_=m.disqualify_reason)},
-        keep=("status",))
+        erase={
+            "title": numbered("lead "),
+            "contact_name": None,
+            "phone": None,
+            "email": None,
+            "company": None,
+            "note": None,
+            "disqualify_reason": lambda m: case(
+                (m.disqualify_reason != "", "-"), else_=m.disqualify_reason
+            ),
+        },
+        keep=("status",),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -129,7 +140,8 @@ class Deal(Base):
     __tablename__ = "pipeline_deals"
     __customer_data__ = CustomerData(
         erase={"title": numbered("deal "), "next_activity": None, "close_note": None},
-        keep=("currency", "status"))
+        keep=("currency", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -167,8 +179,10 @@ class Deal(Base):
         Index("ix_pipeline_deals_status_stage", "status", "stage_id"),
         Index("ix_pipeline_deals_owner_status", "owner_id", "status"),
         CheckConstraint("amount_minor IS NULL OR amount_minor >= 0", name="amount_not_negative"),
-        CheckConstraint("probability IS NULL OR (probability >= 0 AND probability <= 100)",
-                        name="probability_range"),
+        CheckConstraint(
+            "probability IS NULL OR (probability >= 0 AND probability <= 100)",
+            name="probability_range",
+        ),
     )
 
     @property

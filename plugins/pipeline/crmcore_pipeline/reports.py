@@ -3,6 +3,7 @@
 Amounts are exact decimal strings; percentages are decimal strings with one decimal (half up); weighted
 amounts are summed exactly and rounded half up to the currency's minor unit once, per row and per total.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -31,7 +32,9 @@ from .reps import get_rep
 def percent(part: int, whole: int) -> str | None:
     if not whole:
         return None
-    return str((Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return str(
+        (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    )
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -45,7 +48,9 @@ def _int_option(params: ReportParams, name: str, default: int) -> int:
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise ValidationError(f"option {name} must be a whole number, not {raw!r}", field=name) from None
+        raise ValidationError(
+            f"option {name} must be a whole number, not {raw!r}", field=name
+        ) from None
     if value < 0:
         raise ValidationError(f"option {name} cannot be negative", field=name)
     return value
@@ -74,9 +79,12 @@ def funnel(uow, params: ReportParams) -> ReportResult:
     pipe = get_pipeline(uow, params.option("pipeline"))
     stages = {s.id: s for s in pipe.stages}
     lo, hi = params.utc_bounds()
-    rows_q = (select(StageHistory.deal_id, StageHistory.to_stage_id, StageHistory.at)
-              .join(Stage, Stage.id == StageHistory.to_stage_id).where(Stage.pipeline_id == pipe.id)
-              .order_by(StageHistory.deal_id, StageHistory.at, StageHistory.id))
+    rows_q = (
+        select(StageHistory.deal_id, StageHistory.to_stage_id, StageHistory.at)
+        .join(Stage, Stage.id == StageHistory.to_stage_id)
+        .where(Stage.pipeline_id == pipe.id)
+        .order_by(StageHistory.deal_id, StageHistory.at, StageHistory.id)
+    )
     entries: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     for deal_id, stage_id, at in uow.session.execute(rows_q):
         entries[deal_id].append((stage_id, at))
@@ -93,8 +101,10 @@ def funnel(uow, params: ReportParams) -> ReportResult:
             entered[key].add(deal_id)
             overall_entered[stage_id].add(deal_id)
             here = stages[stage_id]
-            if here.kind == "open" and any(stages[s].kind != "lost" and stages[s].position > here.position
-                                           for s, _ in path[i + 1:]):
+            if here.kind == "open" and any(
+                stages[s].kind != "lost" and stages[s].position > here.position
+                for s, _ in path[i + 1 :]
+            ):
                 advanced[key].add(deal_id)
                 overall_advanced[stage_id].add(deal_id)
     periods = sorted({p for p, _ in entered})
@@ -111,18 +121,36 @@ def funnel(uow, params: ReportParams) -> ReportResult:
     for stage in pipe.stages:
         n = len(overall_entered.get(stage.id, ()))
         m = len(overall_advanced.get(stage.id, ())) if stage.kind == "open" else None
-        by_stage[stage.code] = {"entered": n, "advanced": m, "conversion": percent(m, n) if m is not None else None}
-    return ReportResult(columns=["period", "stage", "stage_name", "entered", "advanced", "conversion_pct"],
-                        rows=rows, totals={"pipeline": pipe.code, "period": params.period,
-                                           "calendar": params.calendar, "by_stage": by_stage})
+        by_stage[stage.code] = {
+            "entered": n,
+            "advanced": m,
+            "conversion": percent(m, n) if m is not None else None,
+        }
+    return ReportResult(
+        columns=["period", "stage", "stage_name", "entered", "advanced", "conversion_pct"],
+        rows=rows,
+        totals={
+            "pipeline": pipe.code,
+            "period": params.period,
+            "calendar": params.calendar,
+            "by_stage": by_stage,
+        },
+    )
 
 
 def forecast(uow, params: ReportParams) -> ReportResult:
     """Open deals per expected-close period and currency: count, amount, and amount weighted by probability."""
     ensure_defaults(uow)
-    q = (select(Deal.amount_minor, Deal.currency, Deal.expected_close,
-                func.coalesce(Deal.probability, Stage.probability))
-         .join(Stage, Stage.id == Deal.stage_id).where(Deal.status == "open"))
+    q = (
+        select(
+            Deal.amount_minor,
+            Deal.currency,
+            Deal.expected_close,
+            func.coalesce(Deal.probability, Stage.probability),
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(Deal.status == "open")
+    )
     if params.option("pipeline"):
         q = q.where(Deal.pipeline_id == get_pipeline(uow, params.option("pipeline")).id)
     if params.option("owner"):
@@ -153,11 +181,24 @@ def forecast(uow, params: ReportParams) -> ReportResult:
         t[1] += amount
         t[2] += weighted
     return ReportResult(
-        columns=["period", "currency", "deals", "amount", "weighted_amount"], rows=rows,
-        totals={"by_currency": {cur: {"deals": n, "amount": _amount(a, cur), "weighted_amount":
-                                      _amount(weighted_minor(w), cur)} for cur, (n, a, w) in sorted(totals.items())},
-                "overdue": overdue, "without_expected_close": undated, "without_amount": no_amount,
-                "period": params.period, "calendar": params.calendar})
+        columns=["period", "currency", "deals", "amount", "weighted_amount"],
+        rows=rows,
+        totals={
+            "by_currency": {
+                cur: {
+                    "deals": n,
+                    "amount": _amount(a, cur),
+                    "weighted_amount": _amount(weighted_minor(w), cur),
+                }
+                for cur, (n, a, w) in sorted(totals.items())
+            },
+            "overdue": overdue,
+            "without_expected_close": undated,
+            "without_amount": no_amount,
+            "period": params.period,
+            "calendar": params.calendar,
+        },
+    )
 
 
 def stages(uow, params: ReportParams) -> ReportResult:
@@ -165,33 +206,65 @@ def stages(uow, params: ReportParams) -> ReportResult:
     currency."""
     pipe = get_pipeline(uow, params.option("pipeline"))
     weighted_sum = func.sum(Deal.amount_minor * func.coalesce(Deal.probability, Stage.probability))
-    q = (select(Deal.stage_id, Deal.currency, func.count(Deal.id),
-                func.coalesce(func.sum(Deal.amount_minor), 0), func.coalesce(weighted_sum, 0))
-         .join(Stage, Stage.id == Deal.stage_id)
-         .where(Deal.status == "open", Deal.pipeline_id == pipe.id)
-         .group_by(Deal.stage_id, Deal.currency))
+    q = (
+        select(
+            Deal.stage_id,
+            Deal.currency,
+            func.count(Deal.id),
+            func.coalesce(func.sum(Deal.amount_minor), 0),
+            func.coalesce(weighted_sum, 0),
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(Deal.status == "open", Deal.pipeline_id == pipe.id)
+        .group_by(Deal.stage_id, Deal.currency)
+    )
     if params.option("owner"):
         q = q.where(Deal.owner_id == get_rep(uow, params.option("owner")).id)
-    found = {(stage_id, cur): (n, amount, weighted)
-             for stage_id, cur, n, amount, weighted in uow.session.execute(q)}
+    found = {
+        (stage_id, cur): (n, amount, weighted)
+        for stage_id, cur, n, amount, weighted in uow.session.execute(q)
+    }
     currencies = sorted({cur for _, cur in found}) or ["IRR"]
     rows, totals = [], {}
     for stage in (s for s in pipe.stages if s.kind == "open"):
         for cur in currencies:
             n, amount, weighted = found.get((stage.id, cur), (0, 0, 0))
-            rows.append([stage.code, stage.name, stage.name_en, cur, n, _amount(amount, cur),
-                         _amount(weighted_minor(weighted), cur)])
+            rows.append(
+                [
+                    stage.code,
+                    stage.name,
+                    stage.name_en,
+                    cur,
+                    n,
+                    _amount(amount, cur),
+                    _amount(weighted_minor(weighted), cur),
+                ]
+            )
             t = totals.setdefault(cur, [0, 0, 0])
             t[0] += n
             t[1] += amount
             t[2] += weighted
-    by_currency = {cur: {"deals": n, "amount": _amount(a, cur),
-                         "weighted_amount": _amount(weighted_minor(w), cur)}
-                   for cur, (n, a, w) in sorted(totals.items())}
+    by_currency = {
+        cur: {
+            "deals": n,
+            "amount": _amount(a, cur),
+            "weighted_amount": _amount(weighted_minor(w), cur),
+        }
+        for cur, (n, a, w) in sorted(totals.items())
+    }
     return ReportResult(
-        columns=["stage", "stage_name", "stage_name_en", "currency", "deals", "amount",
-                 "weighted_amount"],
-        rows=rows, totals={"pipeline": pipe.code, "by_currency": by_currency})
+        columns=[
+            "stage",
+            "stage_name",
+            "stage_name_en",
+            "currency",
+            "deals",
+            "amount",
+            "weighted_amount",
+        ],
+        rows=rows,
+        totals={"pipeline": pipe.code, "by_currency": by_currency},
+    )
 
 
 def sources(uow, params: ReportParams) -> ReportResult:
@@ -201,10 +274,12 @@ def sources(uow, params: ReportParams) -> ReportResult:
     ensure_defaults(uow)
     currency = (params.option("currency") or "IRR").upper()
     lo, hi = params.utc_bounds()
-    q = (select(Lead.source_id, Lead.status, Deal.status, Deal.amount_minor, Deal.currency)
-         .outerjoin(Deal, Deal.lead_id == Lead.id))
-    direct = (select(Deal.source_id, Deal.status, Deal.amount_minor, Deal.currency)
-              .where(Deal.lead_id.is_(None), Deal.source_id.is_not(None)))
+    q = select(
+        Lead.source_id, Lead.status, Deal.status, Deal.amount_minor, Deal.currency
+    ).outerjoin(Deal, Deal.lead_id == Lead.id)
+    direct = select(Deal.source_id, Deal.status, Deal.amount_minor, Deal.currency).where(
+        Deal.lead_id.is_(None), Deal.source_id.is_not(None)
+    )
     if lo is not None:
         q = q.where(Lead.created_at >= lo)
         direct = direct.where(Deal.created_at >= lo)
@@ -239,24 +314,58 @@ def sources(uow, params: ReportParams) -> ReportResult:
         if src.id not in stats and not src.active:
             continue
         leads, converted, disq, won_deals, amount, direct_deals = stats.get(src.id, [0] * 6)
-        rows.append([src.code, src.name, leads, converted, disq, percent(converted, leads),
-                     direct_deals, won_deals, _amount(amount, currency)])
-        total = [a + b for a, b in zip(total, (leads, converted, disq, won_deals, amount,
-                                               direct_deals), strict=True)]
+        rows.append(
+            [
+                src.code,
+                src.name,
+                leads,
+                converted,
+                disq,
+                percent(converted, leads),
+                direct_deals,
+                won_deals,
+                _amount(amount, currency),
+            ]
+        )
+        total = [
+            a + b
+            for a, b in zip(
+                total, (leads, converted, disq, won_deals, amount, direct_deals), strict=True
+            )
+        ]
     return ReportResult(
-        columns=["source", "source_name", "leads", "converted", "disqualified", "conversion_pct",
-                 "direct_deals", "won_deals", "won_amount"], rows=rows,
-        totals={"leads": total[0], "converted": total[1], "disqualified": total[2],
-                "conversion_pct": percent(total[1], total[0]), "direct_deals": total[5],
-                "won_deals": total[3], "won_amount": _amount(total[4], currency),
-                "currency": currency,
-                "won_in_other_currencies": {c: _amount(m, c) for c, m in sorted(other.items())}})
+        columns=[
+            "source",
+            "source_name",
+            "leads",
+            "converted",
+            "disqualified",
+            "conversion_pct",
+            "direct_deals",
+            "won_deals",
+            "won_amount",
+        ],
+        rows=rows,
+        totals={
+            "leads": total[0],
+            "converted": total[1],
+            "disqualified": total[2],
+            "conversion_pct": percent(total[1], total[0]),
+            "direct_deals": total[5],
+            "won_deals": total[3],
+            "won_amount": _amount(total[4], currency),
+            "currency": currency,
+            "won_in_other_currencies": {c: _amount(m, c) for c, m in sorted(other.items())},
+        },
+    )
 
 
 def targets(uow, params: ReportParams) -> ReportResult:
     """Each rep's target per period against what they won (deals closed won in that period, same currency)."""
     zone = ZoneInfo(params.timezone)
-    q = select(SalesTarget).order_by(SalesTarget.starts_on, SalesTarget.rep_id, SalesTarget.currency)
+    q = select(SalesTarget).order_by(
+        SalesTarget.starts_on, SalesTarget.rep_id, SalesTarget.currency
+    )
     if params.start:
         q = q.where(SalesTarget.ends_on > params.start)
     if params.end:
@@ -267,21 +376,55 @@ def targets(uow, params: ReportParams) -> ReportResult:
     for t in uow.session.scalars(q):
         lo = datetime.combine(t.starts_on, time(0), zone)
         hi = datetime.combine(t.ends_on, time(0), zone)
-        won = uow.session.execute(select(Deal.amount_minor).where(
-            Deal.owner_id == t.rep_id, Deal.status == "won", Deal.currency == t.currency,
-            and_(Deal.closed_at >= lo, Deal.closed_at < hi))).scalars().all()
+        won = (
+            uow.session.execute(
+                select(Deal.amount_minor).where(
+                    Deal.owner_id == t.rep_id,
+                    Deal.status == "won",
+                    Deal.currency == t.currency,
+                    and_(Deal.closed_at >= lo, Deal.closed_at < hi),
+                )
+            )
+            .scalars()
+            .all()
+        )
         amount = sum(won)
-        rows.append([t.rep.username, t.rep.name, t.label, t.currency, _amount(t.amount_minor, t.currency),
-                     _amount(amount, t.currency), len(won), percent(amount, t.amount_minor),
-                     _amount(max(t.amount_minor - amount, 0), t.currency)])
+        rows.append(
+            [
+                t.rep.username,
+                t.rep.name,
+                t.label,
+                t.currency,
+                _amount(t.amount_minor, t.currency),
+                _amount(amount, t.currency),
+                len(won),
+                percent(amount, t.amount_minor),
+                _amount(max(t.amount_minor - amount, 0), t.currency),
+            ]
+        )
         tot = totals.setdefault(t.currency, [0, 0])
         tot[0] += t.amount_minor
         tot[1] += amount
     return ReportResult(
-        columns=["rep", "rep_name", "period", "currency", "target", "won", "won_deals", "attainment_pct",
-                 "remaining"], rows=rows,
-        totals={"by_currency": {c: {"target": _amount(a, c), "won": _amount(w, c), "attainment_pct": percent(w, a)}
-                                for c, (a, w) in sorted(totals.items())}})
+        columns=[
+            "rep",
+            "rep_name",
+            "period",
+            "currency",
+            "target",
+            "won",
+            "won_deals",
+            "attainment_pct",
+            "remaining",
+        ],
+        rows=rows,
+        totals={
+            "by_currency": {
+                c: {"target": _amount(a, c), "won": _amount(w, c), "attainment_pct": percent(w, a)}
+                for c, (a, w) in sorted(totals.items())
+            }
+        },
+    )
 
 
 def stale(uow, params: ReportParams) -> ReportResult:
@@ -289,11 +432,22 @@ def stale(uow, params: ReportParams) -> ReportResult:
     days = _int_option(params, "days", 14)
     now = uow.now()
     cutoff = now - timedelta(days=days)
-    q = (select(Deal.id, Deal.title, Customer.display_name, Stage.code, SalesRep.username, Deal.last_activity_at,
-                Deal.amount_minor, Deal.currency)
-         .join(Customer, Customer.id == Deal.customer_id).join(Stage, Stage.id == Deal.stage_id)
-         .outerjoin(SalesRep, SalesRep.id == Deal.owner_id)
-         .where(Deal.status == "open", Deal.last_activity_at < cutoff))
+    q = (
+        select(
+            Deal.id,
+            Deal.title,
+            Customer.display_name,
+            Stage.code,
+            SalesRep.username,
+            Deal.last_activity_at,
+            Deal.amount_minor,
+            Deal.currency,
+        )
+        .join(Customer, Customer.id == Deal.customer_id)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .outerjoin(SalesRep, SalesRep.id == Deal.owner_id)
+        .where(Deal.status == "open", Deal.last_activity_at < cutoff)
+    )
     if params.option("pipeline"):
         q = q.where(Deal.pipeline_id == get_pipeline(uow, params.option("pipeline")).id)
     if params.option("owner"):
@@ -304,32 +458,84 @@ def stale(uow, params: ReportParams) -> ReportResult:
     found = []
     for deal_id, title, name, stage, owner, last, minor, currency in uow.session.execute(q):
         idle = (now - last).days
-        found.append((-idle, deal_id, [deal_id, title, name, stage, owner,
-                                       format_date(last, params.calendar, tz=params.timezone), idle,
-                                       None if minor is None else _amount(minor, currency), currency]))
+        found.append(
+            (
+                -idle,
+                deal_id,
+                [
+                    deal_id,
+                    title,
+                    name,
+                    stage,
+                    owner,
+                    format_date(last, params.calendar, tz=params.timezone),
+                    idle,
+                    None if minor is None else _amount(minor, currency),
+                    currency,
+                ],
+            )
+        )
     rows = [r for _, _, r in sorted(found, key=lambda x: (x[0], x[1]))]
     return ReportResult(
-        columns=["deal", "title", "customer", "stage", "owner", "last_activity", "idle_days", "amount", "currency"],
-        rows=rows, totals={"deals": len(rows), "days": days})
+        columns=[
+            "deal",
+            "title",
+            "customer",
+            "stage",
+            "owner",
+            "last_activity",
+            "idle_days",
+            "amount",
+            "currency",
+        ],
+        rows=rows,
+        totals={"deals": len(rows), "days": days},
+    )
 
 
 REPORTS = [
-    Report("pipeline.funnel", "Sales funnel",
-           "Deals entering each stage per period and the share that went further (option pipeline=CODE).",
-           funnel, title_fa="قیف فروش"),
-    Report("pipeline.forecast", "Sales forecast",
-           "Open deals per expected-close month (Jalali with --calendar jalali): amount and weighted amount "
-           "(options pipeline=CODE, owner=USER).", forecast, title_fa="پیش‌بینی فروش"),
-    Report("pipeline.stages", "Open deals per stage",
-           "Open deals now in each open stage: count, amount and weighted amount (options "
-           "pipeline=CODE, owner=USER).", stages, title_fa="معاملات باز در هر مرحله"),
-    Report("pipeline.sources", "Lead sources",
-           "Leads created per source: converted, conversion rate, deals won and won amount (option currency=IRR).",
-           sources, title_fa="منابع سرنخ"),
-    Report("pipeline.targets", "Targets vs won",
-           "Each rep's target per period against the amount of deals won in it (option rep=USER).",
-           targets, title_fa="هدف در برابر فروش"),
-    Report("pipeline.stale", "Stale deals",
-           "Open deals with no activity for N days (options days=14, pipeline=CODE, owner=USER).",
-           stale, title_fa="معاملات راکد"),
+    Report(
+        "pipeline.funnel",
+        "Sales funnel",
+        "Deals entering each stage per period and the share that went further (option pipeline=CODE).",
+        funnel,
+        title_fa="قیف فروش",
+    ),
+    Report(
+        "pipeline.forecast",
+        "Sales forecast",
+        "Open deals per expected-close month (Jalali with --calendar jalali): amount and weighted amount "
+        "(options pipeline=CODE, owner=USER).",
+        forecast,
+        title_fa="پیش‌بینی فروش",
+    ),
+    Report(
+        "pipeline.stages",
+        "Open deals per stage",
+        "Open deals now in each open stage: count, amount and weighted amount (options "
+        "pipeline=CODE, owner=USER).",
+        stages,
+        title_fa="معاملات باز در هر مرحله",
+    ),
+    Report(
+        "pipeline.sources",
+        "Lead sources",
+        "Leads created per source: converted, conversion rate, deals won and won amount (option currency=IRR).",
+        sources,
+        title_fa="منابع سرنخ",
+    ),
+    Report(
+        "pipeline.targets",
+        "Targets vs won",
+        "Each rep's target per period against the amount of deals won in it (option rep=USER).",
+        targets,
+        title_fa="هدف در برابر فروش",
+    ),
+    Report(
+        "pipeline.stale",
+        "Stale deals",
+        "Open deals with no activity for N days (options days=14, pipeline=CODE, owner=USER).",
+        stale,
+        title_fa="معاملات راکد",
+    ),
 ]

@@ -4,6 +4,7 @@ Round-robin hands each new lead or deal to the active rep whose last turn is the
 first, then by id). Adding or deactivating reps never skips anyone: a newcomer takes the next turn, a
 returning rep waits for the ones who waited longer. Explicit assignments do not use up a turn.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,11 +22,15 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 def add_rep(uow, username: str, name: str) -> SalesRep:
     user = (username or "").strip()
     if not _USERNAME.match(user):
-        raise ValidationError(f"{username!r} is not a username (letters, digits, '.', '_', '@', '-')",
-                              field="username")
+        raise ValidationError(
+            f"{username!r} is not a username (letters, digits, '.', '_', '@', '-')",
+            field="username",
+        )
     if uow.session.scalar(select(SalesRep.id).where(SalesRep.username == user)) is not None:
         raise Conflict(f"a sales rep {user!r} already exists", field="username")
-    rep = SalesRep(username=user, name=parse_name(name), active=True, last_assigned_seq=0, created_at=uow.now())
+    rep = SalesRep(
+        username=user, name=parse_name(name), active=True, last_assigned_seq=0, created_at=uow.now()
+    )
     uow.session.add(rep)
     uow.session.flush()
     uow.audit("create", "pipeline_rep", rep.id, {"username": user, "name": rep.name})
@@ -35,7 +40,10 @@ def add_rep(uow, username: str, name: str) -> SalesRep:
 def get_rep(uow, username: str, *, field: str = "owner") -> SalesRep:
     rep = uow.session.scalar(select(SalesRep).where(SalesRep.username == (username or "").strip()))
     if rep is None:
-        known = ", ".join(uow.session.scalars(select(SalesRep.username).order_by(SalesRep.username))) or "none yet"
+        known = (
+            ", ".join(uow.session.scalars(select(SalesRep.username).order_by(SalesRep.username)))
+            or "none yet"
+        )
         raise NotFound(f"unknown sales rep {username!r} (reps: {known})", field=field)
     return rep
 
@@ -60,9 +68,13 @@ def next_rep(uow) -> SalesRep | None:
     """Take the next round-robin turn: the active rep waiting longest (``None`` when no rep is active)."""
     session = uow.session
     # lock every active rep, then choose: a concurrent assignment waits and sees the updated turns
-    active = session.scalars(select(SalesRep).where(SalesRep.active.is_(True))
-                             .order_by(SalesRep.id).with_for_update()
-                             .execution_options(populate_existing=True)).all()
+    active = session.scalars(
+        select(SalesRep)
+        .where(SalesRep.active.is_(True))
+        .order_by(SalesRep.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     if not active:
         return None
     rep = min(active, key=lambda r: (r.last_assigned_seq, r.id))
@@ -77,8 +89,10 @@ def choose_owner(uow, owner: str | None, *, round_robin: bool = True) -> SalesRe
     if owner:
         rep = get_rep(uow, owner)
         if not rep.active:
-            raise ValidationError(f"sales rep {rep.username!r} is inactive; activate them or choose another",
-                                  field="owner")
+            raise ValidationError(
+                f"sales rep {rep.username!r} is inactive; activate them or choose another",
+                field="owner",
+            )
         return rep
     return next_rep(uow) if round_robin else None
 

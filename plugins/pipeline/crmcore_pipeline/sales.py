@@ -4,6 +4,7 @@ kernel's sales reports, loyalty points and purchase messages see it like a purch
 The deal's id is the purchase's external id (``pipeline-deal-<id>``): winning a deal again after a
 reopening records nothing new. Each pipeline can turn it off (``crm pipeline stages record-purchase
 CODE off``), e.g. a pipeline of deals whose invoices reach the CRM from the accounting system."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -39,8 +40,11 @@ def external_id(deal: Deal) -> str:
 
 def purchase_of(uow, deal: Deal) -> Interaction | None:
     """The purchase recorded for ``deal``, if any."""
-    return uow.session.scalar(select(Interaction).where(
-        Interaction.kind == "purchase", Interaction.external_id == external_id(deal)))
+    return uow.session.scalar(
+        select(Interaction).where(
+            Interaction.kind == "purchase", Interaction.external_id == external_id(deal)
+        )
+    )
 
 
 def record_sale(uow, deal: Deal) -> Interaction | None:
@@ -54,6 +58,13 @@ def record_sale(uow, deal: Deal) -> Interaction | None:
     if customer is None or not customer.active:
         return None
     return record_interaction(
-        uow, customer, kind="purchase", channel=CHANNEL, occurred_at=deal.closed_at,
-        amount=str(deal.money.amount), currency=deal.currency, external_id=external_id(deal),
-        payload={"deal_id": deal.id, "title": deal.title, "pipeline": deal.pipeline.code})
+        uow,
+        customer,
+        kind="purchase",
+        channel=CHANNEL,
+        occurred_at=deal.closed_at,
+        amount=str(deal.money.amount),
+        currency=deal.currency,
+        external_id=external_id(deal),
+        payload={"deal_id": deal.id, "title": deal.title, "pipeline": deal.pipeline.code},
+    )

@@ -3,6 +3,7 @@
 The implementations live in small modules: :mod:`.catalog` (defaults and lookups), :mod:`.stages`,
 :mod:`.reps` (round-robin), :mod:`.leads`, :mod:`.deals`, :mod:`.targets` and :mod:`.board`.
 """
+
 from .board import board  # noqa: F401
 from .catalog import ensure_defaults, find_stage, get_pipeline, get_reason, get_source  # noqa: F401
 from .deals import (  # noqa: F401

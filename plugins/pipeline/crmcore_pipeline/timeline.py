@@ -1,6 +1,7 @@
 """The customer's deals on the unified timeline of the 360° page (``crm_customer_timeline``): a
 deal when it was opened, and again when it was won or lost, with its amount; only deals the reader
 may read (they follow their rep)."""
+
 from __future__ import annotations
 
 from sqlalchemy import or_, select
@@ -27,13 +28,32 @@ def timeline_entries(uow, customer, before, limit: int) -> list[ui.TimelineEntry
         amount = Money(d.amount_minor, d.currency) if d.amount_minor is not None else None
         kind = "money" if amount is not None else "auto"
         if before is None or d.created_at < before:
-            out.append(ui.TimelineEntry(d.created_at, d.title, kind=L("deal", "معامله"),
-                                        detail=L("opened", "ایجاد شد"), value=amount,
-                                        value_kind=kind))
-        if d.closed_at is not None and d.status in OUTCOMES and (
-                before is None or d.closed_at < before):
+            out.append(
+                ui.TimelineEntry(
+                    d.created_at,
+                    d.title,
+                    kind=L("deal", "معامله"),
+                    detail=L("opened", "ایجاد شد"),
+                    value=amount,
+                    value_kind=kind,
+                )
+            )
+        if (
+            d.closed_at is not None
+            and d.status in OUTCOMES
+            and (before is None or d.closed_at < before)
+        ):
             word, tone = OUTCOMES[d.status]
-            out.append(ui.TimelineEntry(d.closed_at, d.title, kind=L("deal", "معامله"),
-                                        detail=word, tone=tone, value=amount, value_kind=kind))
+            out.append(
+                ui.TimelineEntry(
+                    d.closed_at,
+                    d.title,
+                    kind=L("deal", "معامله"),
+                    detail=word,
+                    tone=tone,
+                    value=amount,
+                    value_kind=kind,
+                )
+            )
     out.sort(key=lambda e: e.at, reverse=True)
     return out[:limit]

@@ -1,4 +1,5 @@
 """Reading the values people type for the pipeline: codes, probabilities, amounts, dates, periods."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,10 @@ def parse_code(raw: str | None, *, field: str = "code") -> str:
     """A short identifier: a letter, then letters, digits, ``_`` or ``-`` (at most 40), lower-cased."""
     text = (raw or "").strip().lower()
     if not _CODE.match(text):
-        raise ValidationError(f"{raw!r} is not a code (a letter, then letters, digits, '_' or '-'; at most 40)",
-                              field=field)
+        raise ValidationError(
+            f"{raw!r} is not a code (a letter, then letters, digits, '_' or '-'; at most 40)",
+            field=field,
+        )
     return text
 
 
@@ -33,7 +36,9 @@ def parse_name(raw: str | None, *, field: str = "name", limit: int = 200) -> str
     if not text:
         raise ValidationError(f"a {field.replace('_', ' ')} is required", field=field)
     if len(text) > limit:
-        raise ValidationError(f"the {field.replace('_', ' ')} is longer than {limit} characters", field=field)
+        raise ValidationError(
+            f"the {field.replace('_', ' ')} is longer than {limit} characters", field=field
+        )
     return text
 
 
@@ -42,24 +47,34 @@ def optional_text(raw: str | None, *, field: str, limit: int | None = None) -> s
     if not text:
         return None
     if limit and len(text) > limit:
-        raise ValidationError(f"the {field.replace('_', ' ')} is longer than {limit} characters", field=field)
+        raise ValidationError(
+            f"the {field.replace('_', ' ')} is longer than {limit} characters", field=field
+        )
     return text
 
 
 def parse_probability(raw: str | int | None, *, field: str = "probability") -> int:
     """A whole percent 0–100 (``35``, ``۳۵``, ``35%``)."""
     if isinstance(raw, bool) or isinstance(raw, float):
-        raise ValidationError(f"the probability must be a whole percent from 0 to 100, not {raw!r}", field=field)
+        raise ValidationError(
+            f"the probability must be a whole percent from 0 to 100, not {raw!r}", field=field
+        )
     text = to_ascii_digits(str(raw if raw is not None else "")).strip().rstrip("%٪").strip()
     if not re.fullmatch(r"-?\d+", text):
-        raise ValidationError(f"the probability must be a whole percent from 0 to 100, not {raw!r}", field=field)
+        raise ValidationError(
+            f"the probability must be a whole percent from 0 to 100, not {raw!r}", field=field
+        )
     value = int(text)
     if not 0 <= value <= 100:
-        raise ValidationError(f"the probability must be between 0 and 100, not {value}", field=field)
+        raise ValidationError(
+            f"the probability must be between 0 and 100, not {value}", field=field
+        )
     return value
 
 
-def parse_amount(raw: str | int | None, currency: str | None, *, field: str = "amount") -> Money | None:
+def parse_amount(
+    raw: str | int | None, currency: str | None, *, field: str = "amount"
+) -> Money | None:
     """An exact, non-negative amount in ``currency`` (IRR by default); ``None`` or ``""`` means no amount."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -81,8 +96,10 @@ def parse_period(raw: str, *, field: str = "period") -> tuple[str, date, date]:
     text = to_ascii_digits(str(raw or "")).strip()
     m = _PERIOD.match(text)
     if not m:
-        raise ValidationError(f"{raw!r} is not a period (YYYY-MM or YYYY, Jalali like 1403-07 or Gregorian)",
-                              field=field)
+        raise ValidationError(
+            f"{raw!r} is not a period (YYYY-MM or YYYY, Jalali like 1403-07 or Gregorian)",
+            field=field,
+        )
     year, month = int(m.group(1)), m.group(2)
     jalali = year < 1700
     if month is None:

@@ -2,6 +2,7 @@
 actions, leads (convert, disqualify), the forecast and the targets per rep and month. Each action
 calls the service function the CLI calls; a refusal is ``422 {"error", "field"}`` with the CLI's
 message and nothing stored."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,9 @@ def _body(ctx, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict
         raise ValidationError("the body must be a JSON object", field="body")
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise ValidationError(f"unknown field {unknown[0]!r} (known: {', '.join(allowed)})",
-                              field=unknown[0])
+        raise ValidationError(
+            f"unknown field {unknown[0]!r} (known: {', '.join(allowed)})", field=unknown[0]
+        )
     for name in required:
         if body.get(name) in (None, ""):
             raise ValidationError(f"{name} is required", field=name)
@@ -35,13 +37,16 @@ def _deal(ctx, deal, *, history: bool = True) -> dict[str, Any]:
 
     uow = ctx.uow
     name = uow.session.get(Customer, deal.customer_id).display_name
-    data = service.deal_to_dict(deal, customer_name=name, calendar="jalali",
-                                tz=uow.app.timezone)
+    data = service.deal_to_dict(deal, customer_name=name, calendar="jalali", tz=uow.app.timezone)
     if history:
-        data["history"] = [service.history_to_dict(h, calendar="jalali", tz=uow.app.timezone)
-                           for h in service.deal_history(uow, deal)]
-        data["activities"] = [{"at": a.at.isoformat(), "kind": a.kind, "note": a.note,
-                               "actor": a.actor} for a in service.deal_activities(uow, deal)]
+        data["history"] = [
+            service.history_to_dict(h, calendar="jalali", tz=uow.app.timezone)
+            for h in service.deal_history(uow, deal)
+        ]
+        data["activities"] = [
+            {"at": a.at.isoformat(), "kind": a.kind, "note": a.note, "actor": a.actor}
+            for a in service.deal_activities(uow, deal)
+        ]
         purchase = purchase_of(uow, deal)
         data["purchase_id"] = purchase.id if purchase else None
     return data
@@ -49,9 +54,14 @@ def _deal(ctx, deal, *, history: bool = True) -> dict[str, Any]:
 
 def list_deals(ctx):
     q = ctx.query
-    deals = service.list_deals(ctx.uow, status=q.get("status") or "open",
-                               pipeline=q.get("pipeline") or None, stage=q.get("stage") or None,
-                               owner=q.get("owner") or None, customer=q.get("customer") or None)
+    deals = service.list_deals(
+        ctx.uow,
+        status=q.get("status") or "open",
+        pipeline=q.get("pipeline") or None,
+        stage=q.get("stage") or None,
+        owner=q.get("owner") or None,
+        customer=q.get("customer") or None,
+    )
     return [_deal(ctx, d, history=False) for d in deals]
 
 
@@ -68,8 +78,12 @@ def update_deal(ctx):
 
 def move_deal(ctx):
     body = _body(ctx, ("stage", "note"), ("stage",))
-    return _deal(ctx, service.move_deal(ctx.uow, ctx.path_params["deal_id"], body["stage"],
-                                        note=body.get("note")))
+    return _deal(
+        ctx,
+        service.move_deal(
+            ctx.uow, ctx.path_params["deal_id"], body["stage"], note=body.get("note")
+        ),
+    )
 
 
 def win_deal(ctx):
@@ -79,8 +93,12 @@ def win_deal(ctx):
 
 def lose_deal(ctx):
     body = _body(ctx, ("reason", "note"))
-    return _deal(ctx, service.lose_deal(ctx.uow, ctx.path_params["deal_id"],
-                                        reason=body.get("reason"), note=body.get("note")))
+    return _deal(
+        ctx,
+        service.lose_deal(
+            ctx.uow, ctx.path_params["deal_id"], reason=body.get("reason"), note=body.get("note")
+        ),
+    )
 
 
 def reopen_deal(ctx):
@@ -92,14 +110,24 @@ def log_activity(ctx):
     body = _body(ctx, ("kind", "note", "next_activity", "next_activity_on"))
     body.setdefault("kind", "note")
     activity = service.log_activity(ctx.uow, ctx.path_params["deal_id"], **body)
-    return {"id": activity.id, "deal_id": activity.deal_id, "at": activity.at.isoformat(),
-            "kind": activity.kind, "note": activity.note, "actor": activity.actor}
+    return {
+        "id": activity.id,
+        "deal_id": activity.deal_id,
+        "at": activity.at.isoformat(),
+        "kind": activity.kind,
+        "note": activity.note,
+        "actor": activity.actor,
+    }
 
 
 def list_leads(ctx):
     q = ctx.query
-    leads = service.list_leads(ctx.uow, status=q.get("status") or "new",
-                               source=q.get("source") or None, owner=q.get("owner") or None)
+    leads = service.list_leads(
+        ctx.uow,
+        status=q.get("status") or "new",
+        source=q.get("source") or None,
+        owner=q.get("owner") or None,
+    )
     return [service.lead_to_dict(ctx.uow, lead) for lead in leads]
 
 
@@ -108,8 +136,20 @@ def show_lead(ctx):
 
 
 def convert_lead(ctx):
-    body = _body(ctx, ("customer", "title", "amount", "currency", "expected_close", "pipeline",
-                       "stage", "probability", "owner"))
+    body = _body(
+        ctx,
+        (
+            "customer",
+            "title",
+            "amount",
+            "currency",
+            "expected_close",
+            "pipeline",
+            "stage",
+            "probability",
+            "owner",
+        ),
+    )
     lead, deal, created = service.convert_lead(ctx.uow, ctx.path_params["lead_id"], **body)
     return {**_deal(ctx, deal), "customer_created": created, "lead_id": lead.id}
 
@@ -134,8 +174,9 @@ def targets(ctx):
 
 def set_target(ctx):
     body = _body(ctx, ("rep", "period", "amount", "currency"), ("rep", "period", "amount"))
-    target = service.set_target(ctx.uow, body["rep"], body["period"], body["amount"],
-                                currency=body.get("currency"))
+    target = service.set_target(
+        ctx.uow, body["rep"], body["period"], body["amount"], currency=body.get("currency")
+    )
     return service.target_to_dict(target)
 
 
@@ -148,8 +189,13 @@ def routes():
     return [
         WebRoute("/deals", list_deals, summary="Deals (status, pipeline, stage, owner, customer)"),
         WebRoute(deal, show_deal, summary="A deal with its stage history and activities"),
-        WebRoute(deal, update_deal, methods=("PATCH",), access="write",
-                 summary="Change a deal (crm pipeline deals update)"),
+        WebRoute(
+            deal,
+            update_deal,
+            methods=("PATCH",),
+            access="write",
+            summary="Change a deal (crm pipeline deals update)",
+        ),
         WebRoute(f"{deal}/move", move_deal, summary="Move a deal to an open stage", **post),
         WebRoute(f"{deal}/win", win_deal, summary="Win a deal (amount, reason)", **post),
         WebRoute(f"{deal}/lose", lose_deal, summary="Lose a deal (reason)", **post),
@@ -161,6 +207,11 @@ def routes():
         WebRoute(f"{lead}/disqualify", disqualify_lead, summary="Disqualify a lead", **post),
         WebRoute("/forecast", forecast, summary="Open deals per rep and Jalali month"),
         WebRoute("/targets", targets, summary="Targets against won deals per rep and period"),
-        WebRoute("/targets", set_target, methods=("PUT",), access="manage",
-                 summary="Set a rep's target for a Jalali or Gregorian month or year"),
+        WebRoute(
+            "/targets",
+            set_target,
+            methods=("PUT",),
+            access="manage",
+            summary="Set a rep's target for a Jalali or Gregorian month or year",
+        ),
     ]

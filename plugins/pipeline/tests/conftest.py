@@ -1,4 +1,5 @@
 """Fixtures of the pipeline tests: only this plugin enabled, a runner for service calls, a hook recorder."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,10 +18,12 @@ def crm_plugins():
 @pytest.fixture
 def run(crm_app):
     """``run(fn, *args, **kwargs)``: call a service function in its own unit of work; objects come back as ids."""
+
     def _run(fn, *args, **kwargs):
         with crm_app.unit_of_work() as uow:
             result = fn(uow, *args, **kwargs)
             return getattr(result, "id", result)
+
     return _run
 
 
@@ -29,16 +32,19 @@ def count(crm_app):
     def _count(model, *where) -> int:
         with crm_app.unit_of_work(readonly=True) as uow:
             return uow.session.scalar(select(func.count()).select_from(model).where(*where))
+
     return _count
 
 
 @pytest.fixture
 def at(crm_app):
     """``at(2025, 4, 1, 9)``: set the frozen clock to that UTC moment."""
+
     def _at(*args) -> datetime:
         moment = datetime(*args, tzinfo=timezone.utc)
         crm_app.clock.set(moment)
         return moment
+
     return _at
 
 
@@ -50,7 +56,9 @@ class Recorder:
 
     @hookimpl
     def pipeline_deal_stage_changed(self, uow, deal, old_stage, new_stage):
-        self.calls.append(("stage_changed", deal.id, old_stage.code if old_stage else None, new_stage.code))
+        self.calls.append(
+            ("stage_changed", deal.id, old_stage.code if old_stage else None, new_stage.code)
+        )
 
     @hookimpl
     def pipeline_deal_won(self, uow, deal, reason):

@@ -4,6 +4,7 @@ salesperson converts it into a deal and wins it from the deal's page; the CLI's 
 shows the won deal, its purchase in ``sales.by_period`` and the converted lead. Every pipeline page
 is photographed at 1366 and 390 px (``test-artifacts/pipeline/``) and none is wider than a phone.
 """
+
 from __future__ import annotations
 
 import socket
@@ -15,14 +16,23 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "pipeline"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "a long enough password"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="browser tests need Debian's chromium")
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="browser tests need the playwright package")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="browser tests need Debian's chromium"
+)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
 
 
 @pytest.fixture
@@ -47,20 +57,55 @@ def server(crm_app, crm_cli):
     crm_app.clock.set(datetime(2025, 5, 3, 6, 30, tzinfo=timezone.utc))  # 1404/02/13
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "sara", PASSWORD, "agent", display_name="سارا احمدی")
-    for args in (("reps", "add", "sara", "سارا احمدی"), ("reps", "add", "ali", "علی محمدی"),
-                 ("targets", "set", "sara", "--period", "1404-02", "--amount", "900,000,000"),
-                 ("deals", "add", "--customer", "09121234567", "--title", "قرارداد سالانهٔ چای",
-                  "--amount", "250,000,000", "--owner", "ali", "--expected-close", "1404-02-28"),
-                 ("deals", "add", "--customer", "09121234567", "--title", "سبد هدیهٔ نوروز",
-                  "--amount", "40,000,000", "--owner", "sara")):
+    for args in (
+        ("reps", "add", "sara", "سارا احمدی"),
+        ("reps", "add", "ali", "علی محمدی"),
+        ("targets", "set", "sara", "--period", "1404-02", "--amount", "900,000,000"),
+        (
+            "deals",
+            "add",
+            "--customer",
+            "09121234567",
+            "--title",
+            "قرارداد سالانهٔ چای",
+            "--amount",
+            "250,000,000",
+            "--owner",
+            "ali",
+            "--expected-close",
+            "1404-02-28",
+        ),
+        (
+            "deals",
+            "add",
+            "--customer",
+            "09121234567",
+            "--title",
+            "سبد هدیهٔ نوروز",
+            "--amount",
+            "40,000,000",
+            "--owner",
+            "sara",
+        ),
+    ):
         if args[:2] == ("deals", "add") and "ali" in args:
-            assert crm_cli("customers", "add", "--name", "شرکت بازرگانی کریمی", "--phone",
-                           "09121234567").exit_code == 0
+            assert (
+                crm_cli(
+                    "customers", "add", "--name", "شرکت بازرگانی کریمی", "--phone", "09121234567"
+                ).exit_code
+                == 0
+            )
         result = crm_cli("pipeline", *args)
         assert result.exit_code == 0, result.stderr
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="pipeline-day")),
-                                        host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(crm_app, WebSettings(secret="pipeline-day")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -94,8 +139,9 @@ def test_a_salesperson_wins_a_deal_from_a_web_lead(crm_app, crm_cli, server):
         visitor.close()
 
         for width in (1366, 390):
-            context = browser.new_context(viewport={"width": width, "height": 860},
-                                          locale="fa-IR", service_workers="block")
+            context = browser.new_context(
+                viewport={"width": width, "height": 860}, locale="fa-IR", service_workers="block"
+            )
             page = context.new_page()
             page.set_default_timeout(15000)
             errors: list[str] = []
@@ -148,8 +194,9 @@ def test_a_salesperson_wins_a_deal_from_a_web_lead(crm_app, crm_cli, server):
             assert errors == []
             context.close()
         # the board without script: each card's Move form moves the deal
-        plain = browser.new_context(viewport={"width": 390, "height": 860}, locale="fa-IR",
-                                    java_script_enabled=False)
+        plain = browser.new_context(
+            viewport={"width": 390, "height": 860}, locale="fa-IR", java_script_enabled=False
+        )
         page = plain.new_page()
         page.goto(server + "/login")
         page.fill("input[name=username]", "sara")
@@ -176,14 +223,25 @@ def test_a_salesperson_wins_a_deal_from_a_web_lead(crm_app, crm_cli, server):
     assert (moved["stage"], moved["history"][-1]["actor"]) == ("proforma", "sara")
     deal_id = deal_url.rsplit("/", 1)[1]
     deal = crm_cli("pipeline", "deals", "show", deal_id, "--json").json()
-    assert (deal["status"], deal["amount"], deal["close_reason"], deal["source"]) == \
-        ("won", "125000000", "quality", "exhibition")
+    assert (deal["status"], deal["amount"], deal["close_reason"], deal["source"]) == (
+        "won",
+        "125000000",
+        "quality",
+        "exhibition",
+    )
     assert deal["history"][-1]["actor"] == "sara" and deal["purchase_id"]
     leads = crm_cli("pipeline", "leads", "list", "--status", "all", "--json").json()
-    assert [(x["title"], x["source"], x["status"], x["deal_id"]) for x in leads] == \
-        [("خرید عمده زعفران برای عید", "exhibition", "converted", int(deal_id))]
+    assert [(x["title"], x["source"], x["status"], x["deal_id"]) for x in leads] == [
+        ("خرید عمده زعفران برای عید", "exhibition", "converted", int(deal_id))
+    ]
     sales = crm_cli("reports", "run", "sales.by_period", "--json").json()
     assert "125000000" in str(sales["rows"]) or "125000000" in str(sales["totals"])
     targets = crm_cli("reports", "run", "pipeline.targets", "--json").json()
-    assert targets["rows"][0][:6] == ["sara", "سارا احمدی", "1404-02", "IRR", "900000000",
-                                      "125000000"]
+    assert targets["rows"][0][:6] == [
+        "sara",
+        "سارا احمدی",
+        "1404-02",
+        "IRR",
+        "900000000",
+        "125000000",
+    ]

@@ -25,13 +25,17 @@ def test_round_robin_takes_turns_in_order(crm_app, run):
     assert assign(crm_app, 7) == ["ali", "sara", "reza", "ali", "sara", "reza", "ali"]
 
 
-def test_deactivated_reps_are_skipped_and_a_returning_rep_gets_the_turn_they_waited_for(crm_app, run):
+def test_deactivated_reps_are_skipped_and_a_returning_rep_gets_the_turn_they_waited_for(
+    crm_app, run
+):
     for user in ("ali", "sara", "reza"):
         run(service.add_rep, user, user)
     assert assign(crm_app, 2) == ["ali", "sara"]
     run(service.set_rep_active, "reza", False)
     assert assign(crm_app, 4) == ["ali", "sara", "ali", "sara"]
-    run(service.set_rep_active, "reza", True)  # reza waited longest: his turn comes first, then the cycle
+    run(
+        service.set_rep_active, "reza", True
+    )  # reza waited longest: his turn comes first, then the cycle
     assert assign(crm_app, 3) == ["reza", "ali", "sara"]
 
 
@@ -62,7 +66,9 @@ def test_deals_are_assigned_the_same_way_and_inactive_owners_are_refused(crm_app
     run(service.add_rep, "ali", "a")
     run(service.add_rep, "sara", "s")
     with crm_app.unit_of_work() as uow:
-        owners = [service.create_deal(uow, customer=cid, title=str(i)).owner.username for i in range(3)]
+        owners = [
+            service.create_deal(uow, customer=cid, title=str(i)).owner.username for i in range(3)
+        ]
         unassigned = service.create_deal(uow, customer=cid, title="manual", round_robin=False).owner
     assert owners == ["ali", "sara", "ali"] and unassigned is None
     run(service.set_rep_active, "sara", False)
@@ -75,16 +81,24 @@ def test_deals_are_assigned_the_same_way_and_inactive_owners_are_refused(crm_app
         run(service.add_rep, "علی رضا", "x")
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(reps=st.integers(min_value=1, max_value=5), leads=st.integers(min_value=0, max_value=16),
-       explicit=st.lists(st.integers(min_value=0, max_value=15), max_size=4))
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    reps=st.integers(min_value=1, max_value=5),
+    leads=st.integers(min_value=0, max_value=16),
+    explicit=st.lists(st.integers(min_value=0, max_value=15), max_size=4),
+)
 def test_round_robin_is_fair_for_any_team_and_volume(crm_app, run, reps, leads, explicit):
     """However many reps and leads, and wherever explicit assignments fall in between, the round-robin
     leads differ by at most one between any two active reps."""
     with crm_app.unit_of_work() as uow:  # each example gets a fresh team: retire the previous one
         for rep in service.list_reps(uow):
             service.set_rep_active(uow, rep.username, False)
-        team = [service.add_rep(uow, f"u{len(service.list_reps(uow))}", "x").username for _ in range(reps)]
+        team = [
+            service.add_rep(uow, f"u{len(service.list_reps(uow))}", "x").username
+            for _ in range(reps)
+        ]
     owners = []
     for i in range(leads):
         if i in explicit:

@@ -1,6 +1,7 @@
 """A won deal is a sale (issue 33): the purchase it records is seen by the kernel's sales report
 and by loyalty, once per deal, unless its pipeline turns it off; deal sources count in
 pipeline.sources."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -36,14 +37,37 @@ def sale(crm_app, crm_cli):
     crm_app.clock.set(datetime(2025, 4, 20, 9, tzinfo=timezone.utc))
     ok(crm_cli("pipeline", "reps", "add", "sara", "سارا احمدی"))
     ok(crm_cli("customers", "add", "--name", "مریم کریمی", "--phone", "09121234567"))
-    return ok(crm_cli("pipeline", "deals", "add", "--customer", "09121234567", "--title",
-                      "قرارداد چای", "--amount", "۲۵٬۰۰۰٬۰۰۰", "--source", "phone",
-                      "--json")).json()
+    return ok(
+        crm_cli(
+            "pipeline",
+            "deals",
+            "add",
+            "--customer",
+            "09121234567",
+            "--title",
+            "قرارداد چای",
+            "--amount",
+            "۲۵٬۰۰۰٬۰۰۰",
+            "--source",
+            "phone",
+            "--json",
+        )
+    ).json()
 
 
 def _sales(crm_cli) -> dict:
-    return ok(crm_cli("reports", "run", "sales.by_period", "--from", "2025-04-01", "--to",
-                      "2025-04-30", "--json")).json()
+    return ok(
+        crm_cli(
+            "reports",
+            "run",
+            "sales.by_period",
+            "--from",
+            "2025-04-01",
+            "--to",
+            "2025-04-30",
+            "--json",
+        )
+    ).json()
 
 
 def test_a_won_deal_is_a_purchase_in_sales_and_earns_points(crm_app, crm_cli, tmp_path, sale):
@@ -56,8 +80,9 @@ def test_a_won_deal_is_a_purchase_in_sales_and_earns_points(crm_app, crm_cli, tm
     assert shown["purchase_id"] is not None
     listed = ok(crm_cli("interactions", "list", "09121234567", "--json")).json()
     purchases = [i for i in listed if i["kind"] == "purchase"]
-    assert [(p["amount"], p["currency"], p["external_id"]) for p in purchases] == \
-        [("30000000", "IRR", f"pipeline-deal-{sale['id']}")]
+    assert [(p["amount"], p["currency"], p["external_id"]) for p in purchases] == [
+        ("30000000", "IRR", f"pipeline-deal-{sale['id']}")
+    ]
     after = _sales(crm_cli)
     assert after["totals"] != before["totals"]
     assert after["rows"] and "30000000" in str(after["rows"])
@@ -89,6 +114,10 @@ def test_deal_sources_count_in_the_sources_report(crm_app, crm_cli, sale):
     report = ok(crm_cli("reports", "run", "pipeline.sources", "--json")).json()
     cols = report["columns"]
     phone = dict(zip(cols, next(r for r in report["rows"] if r[0] == "phone"), strict=True))
-    assert (phone["leads"], phone["direct_deals"], phone["won_deals"], phone["won_amount"]) == \
-        (0, 1, 1, "25000000")
+    assert (phone["leads"], phone["direct_deals"], phone["won_deals"], phone["won_amount"]) == (
+        0,
+        1,
+        1,
+        "25000000",
+    )
     assert report["totals"]["direct_deals"] == 1

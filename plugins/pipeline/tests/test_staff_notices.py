@@ -1,5 +1,6 @@
 """A deal given to a rep (round-robin, a name given, a change of owner) reaches the rep's own
 notifications (the kernel's notify_user), unless the rep took it themselves."""
+
 from crmcore_pipeline import service
 
 from crmcore.api import list_notifications
@@ -13,8 +14,9 @@ def test_a_rep_hears_of_deals_given_to_them(crm_app, monkeypatch):
 
     from crmcore.testing import add_user
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
     cid = make_customer(crm_app, "شرکت نگین")
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "sara", PASSWORD, "agent")
@@ -30,5 +32,7 @@ def test_a_rep_hears_of_deals_given_to_them(crm_app, monkeypatch):
         service.update_deal(uow, other, title="پسته صادراتی")  # no new owner: nothing new
     with crm_app.unit_of_work(readonly=True) as uow:
         got = [(n.kind, n.title) for n in reversed(list_notifications(uow.session, "sara"))]
-    assert got == [("deal_assigned", f"معامله #{given} به شما سپرده شد: خرید عمده زعفران"),
-                   ("deal_assigned", f"معامله #{other} به شما سپرده شد: پسته")]
+    assert got == [
+        ("deal_assigned", f"معامله #{given} به شما سپرده شد: خرید عمده زعفران"),
+        ("deal_assigned", f"معامله #{other} به شما سپرده شد: پسته"),
+    ]

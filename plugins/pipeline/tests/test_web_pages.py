@@ -2,6 +2,7 @@
 reopen, log), the lead inbox (convert, disqualify), forecast and targets per rep and Jalali month,
 web-form leads; refusals are the CLI's messages beside the field and store nothing; users without
 the plugin's permission see no menu entry and get 403."""
+
 import re
 import warnings
 
@@ -24,16 +25,18 @@ PASSWORD = "a long enough password"
 def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
 def shop(crm_app):
     from crmcore.testing import add_user
 
-    crm_app.clock.set(__import__("datetime").datetime(2025, 4, 22, 8, tzinfo=__import__(
-        "datetime").timezone.utc))
+    crm_app.clock.set(
+        __import__("datetime").datetime(2025, 4, 22, 8, tzinfo=__import__("datetime").timezone.utc)
+    )
     cid = make_customer(crm_app, "شرکت بازرگانی کریمی", phones=["09121234567"])
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "sara", PASSWORD, "agent")
@@ -44,10 +47,22 @@ def shop(crm_app):
 
         set_permission(uow, "neda", "pipeline", "none")
         service.add_rep(uow, "sara", "سارا احمدی")
-        deal = service.create_deal(uow, customer=cid, title="خرید عمده زعفران", amount="125000000",
-                                   owner="sara", expected_close="1404-02-20")
-        lead = service.create_lead(uow, title="پسته برای عید", source="phone",
-                                   contact_name="کامران صالحی", phone="09351234567", owner="sara")
+        deal = service.create_deal(
+            uow,
+            customer=cid,
+            title="خرید عمده زعفران",
+            amount="125000000",
+            owner="sara",
+            expected_close="1404-02-20",
+        )
+        lead = service.create_lead(
+            uow,
+            title="پسته برای عید",
+            source="phone",
+            contact_name="کامران صالحی",
+            phone="09351234567",
+            owner="sara",
+        )
         return {"customer": cid, "deal": deal.id, "lead": lead.id}
 
 
@@ -87,26 +102,38 @@ def test_winning_from_the_page_needs_an_amount_and_records_the_purchase(crm_app,
     url = f"/p/pipeline/deals/{shop['deal']}"
     refused = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "-5", "reason": ""})
     assert refused.status_code == 422
-    beside = re.search(r'<label>مبلغ نهایی <input name="amount"[^>]*>\s*<span\s+'
-                       r'class="error field-error" role="alert"\s+data-field="amount">([^<]+)'
-                       r'</span></label>', refused.text)
+    beside = re.search(
+        r'<label>مبلغ نهایی <input name="amount"[^>]*>\s*<span\s+'
+        r'class="error field-error" role="alert"\s+data-field="amount">([^<]+)'
+        r"</span></label>",
+        refused.text,
+    )
     assert beside
     assert "amount" in beside.group(1)
     assert 'value="-5"' in refused.text  # what was typed is kept
     assert deal_of(crm_app, shop["deal"]) == ("open", "lead", 125000000, None)
     refused = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "", "reason": "nope"})
-    assert refused.status_code == 422 and "data-field=\"reason\"" in refused.text
+    assert refused.status_code == 422 and 'data-field="reason"' in refused.text
     assert "unknown won reason &#39;nope&#39;" in refused.text
-    won = client.post(f"{url}/win", data={"csrf_token": csrf, "amount": "۱۳۰٬۰۰۰٬۰۰۰",
-                                          "reason": "quality", "note": "قرارداد امضا شد"})
+    won = client.post(
+        f"{url}/win",
+        data={
+            "csrf_token": csrf,
+            "amount": "۱۳۰٬۰۰۰٬۰۰۰",
+            "reason": "quality",
+            "note": "قرارداد امضا شد",
+        },
+    )
     assert won.status_code == 200 and str(won.url).endswith(f"{url}?ok=saved")
     assert "بازگشایی" in won.text and "ثبت برد" not in won.text
     assert deal_of(crm_app, shop["deal"]) == ("won", "won", 130000000, "quality")
     with crm_app.unit_of_work(readonly=True) as uow:
-        purchases = uow.session.scalars(select(Interaction).where(
-            Interaction.kind == "purchase")).all()
-        assert [(p.amount_minor, p.customer_id, p.recorded_by) for p in purchases] == \
-            [(130000000, shop["customer"], "sara")]
+        purchases = uow.session.scalars(
+            select(Interaction).where(Interaction.kind == "purchase")
+        ).all()
+        assert [(p.amount_minor, p.customer_id, p.recorded_by) for p in purchases] == [
+            (130000000, shop["customer"], "sara")
+        ]
 
 
 def test_lose_move_edit_log_and_reopen_from_the_page(crm_app, client, shop, count):
@@ -114,16 +141,32 @@ def test_lose_move_edit_log_and_reopen_from_the_page(crm_app, client, shop, coun
     url = f"/p/pipeline/deals/{shop['deal']}"
     moved = client.post(f"{url}/move", data={"csrf_token": csrf, "stage": "proforma"})
     assert moved.status_code == 200 and deal_of(crm_app, shop["deal"])[1] == "proforma"
-    edited = client.post(f"{url}/edit", data={"csrf_token": csrf, "title": "زعفران نگین",
-                                              "amount": "140,000,000", "probability": "150"})
+    edited = client.post(
+        f"{url}/edit",
+        data={
+            "csrf_token": csrf,
+            "title": "زعفران نگین",
+            "amount": "140,000,000",
+            "probability": "150",
+        },
+    )
     assert edited.status_code == 422 and 'data-field="probability"' in edited.text
     assert deal_of(crm_app, shop["deal"])[2] == 125000000  # nothing stored, not even the amount
-    edited = client.post(f"{url}/edit", data={"csrf_token": csrf, "title": "زعفران نگین",
-                                              "amount": "140,000,000", "probability": "70",
-                                              "expected_close": "1404/03/01", "owner": "sara"})
+    edited = client.post(
+        f"{url}/edit",
+        data={
+            "csrf_token": csrf,
+            "title": "زعفران نگین",
+            "amount": "140,000,000",
+            "probability": "70",
+            "expected_close": "1404/03/01",
+            "owner": "sara",
+        },
+    )
     assert edited.status_code == 200 and "<h1>زعفران نگین</h1>" in edited.text
-    logged = client.post(f"{url}/log", data={"csrf_token": csrf, "kind": "call",
-                                             "note": "تخفیف خواست"})
+    logged = client.post(
+        f"{url}/log", data={"csrf_token": csrf, "kind": "call", "note": "تخفیف خواست"}
+    )
     assert logged.status_code == 200 and "تخفیف خواست" in logged.text
     assert count(DealActivity) == 1
     refused = client.post(f"{url}/lose", data={"csrf_token": csrf, "reason": ""})
@@ -134,8 +177,10 @@ def test_lose_move_edit_log_and_reopen_from_the_page(crm_app, client, shop, coun
     again = client.post(f"{url}/lose", data={"csrf_token": csrf, "reason": "price"})
     assert again.status_code == 422 and "is lost; reopen it before you lose it" in again.text
     reopened = client.post(f"{url}/reopen", data={"csrf_token": csrf, "stage": ""})
-    assert reopened.status_code == 200 and deal_of(crm_app, shop["deal"])[:2] == \
-        ("open", "proforma")
+    assert reopened.status_code == 200 and deal_of(crm_app, shop["deal"])[:2] == (
+        "open",
+        "proforma",
+    )
 
 
 def test_the_lead_inbox_converts_and_disqualifies(crm_app, client, shop, count):
@@ -147,8 +192,10 @@ def test_the_lead_inbox_converts_and_disqualifies(crm_app, client, shop, count):
     refused = client.post(f"{url}/convert", data={"csrf_token": csrf, "amount": "abc"})
     assert refused.status_code == 422 and 'data-field="amount"' in refused.text
     assert count(Deal) == 1 and count(Lead, Lead.status == "new") == 1
-    converted = client.post(f"{url}/convert", data={"csrf_token": csrf, "amount": "80,000,000",
-                                                    "expected_close": "1404/02/25"})
+    converted = client.post(
+        f"{url}/convert",
+        data={"csrf_token": csrf, "amount": "80,000,000", "expected_close": "1404/02/25"},
+    )
     assert converted.status_code == 200 and "<h1>پسته برای عید</h1>" in converted.text
     assert "/p/pipeline/deals/" in str(converted.url)
     assert count(Deal) == 2 and count(Lead, Lead.status == "converted") == 1
@@ -163,16 +210,22 @@ def test_forecast_and_targets_per_rep_and_jalali_month(crm_app, client, shop, co
     assert "اردیبهشت ۱۴۰۴" in forecast.text and "سارا احمدی" in forecast.text
     assert "۱۲۵٬۰۰۰٬۰۰۰ ریال" in forecast.text and "۱۲٬۵۰۰٬۰۰۰ ریال" in forecast.text  # 10%
     assert 'action="/p/pipeline/targets"' not in client.get("/p/pipeline/targets").text
-    refused = client.post("/p/pipeline/targets", data={"csrf_token": csrf, "rep": "sara",
-                                                        "period": "1404-02", "amount": "1"})
+    refused = client.post(
+        "/p/pipeline/targets",
+        data={"csrf_token": csrf, "rep": "sara", "period": "1404-02", "amount": "1"},
+    )
     assert refused.status_code == 403  # setting targets is for managers
     client.post("/logout", data={"csrf_token": csrf})
     csrf = login(client, "mina")
-    bad = client.post("/p/pipeline/targets", data={"csrf_token": csrf, "rep": "sara",
-                                                    "period": "1404-13", "amount": "1,000"})
+    bad = client.post(
+        "/p/pipeline/targets",
+        data={"csrf_token": csrf, "rep": "sara", "period": "1404-13", "amount": "1,000"},
+    )
     assert bad.status_code == 422 and 'data-field="period"' in bad.text and count(SalesTarget) == 0
-    ok = client.post("/p/pipeline/targets", data={"csrf_token": csrf, "rep": "sara",
-                                                   "period": "1404-02", "amount": "500,000,000"})
+    ok = client.post(
+        "/p/pipeline/targets",
+        data={"csrf_token": csrf, "rep": "sara", "period": "1404-02", "amount": "500,000,000"},
+    )
     assert ok.status_code == 200 and "۵۰۰٬۰۰۰٬۰۰۰ ریال" in ok.text and "اردیبهشت ۱۴۰۴" in ok.text
 
 
@@ -180,8 +233,12 @@ def test_the_api_is_in_openapi_and_refuses_like_the_cli(crm_app, client, shop):
     csrf = login(client, "sara")
     headers = {"X-CSRF-Token": csrf}
     spec = client.get("/api/openapi.json").json()
-    assert {"/api/p/pipeline/deals/{deal_id}/win", "/api/p/pipeline/leads/{lead_id}/convert",
-            "/api/p/pipeline/forecast", "/api/p/pipeline/targets"} <= set(spec["paths"])
+    assert {
+        "/api/p/pipeline/deals/{deal_id}/win",
+        "/api/p/pipeline/leads/{lead_id}/convert",
+        "/api/p/pipeline/forecast",
+        "/api/p/pipeline/targets",
+    } <= set(spec["paths"])
     assert not any(p.startswith("/p/pipeline") for p in spec["paths"])
     url = f"/api/p/pipeline/deals/{shop['deal']}"
     refused = client.post(f"{url}/lose", json={}, headers=headers)
@@ -204,15 +261,20 @@ def test_without_the_plugin_permission_no_menu_and_403(crm_app, client, shop):
     assert client.get(f"/p/pipeline/deals/{shop['deal']}").status_code == 403
     assert client.get("/p/pipeline/leads").status_code == 403
     assert client.get("/api/p/pipeline/deals").status_code == 403
-    refused = client.post(f"/p/pipeline/deals/{shop['deal']}/win",
-                          data={"csrf_token": csrf, "amount": "1"})
+    refused = client.post(
+        f"/p/pipeline/deals/{shop['deal']}/win", data={"csrf_token": csrf, "amount": "1"}
+    )
     assert refused.status_code == 403 and deal_of(crm_app, shop["deal"])[0] == "open"
     client.post("/logout", data={"csrf_token": csrf})
     csrf = login(client, "reza")  # read-only: sees the pages, no forms, cannot post
     page = client.get(f"/p/pipeline/deals/{shop['deal']}").text
     assert "/p/pipeline/leads" in page and "ثبت برد" not in page
-    assert client.post(f"/p/pipeline/deals/{shop['deal']}/win",
-                       data={"csrf_token": csrf, "amount": "1"}).status_code == 403
+    assert (
+        client.post(
+            f"/p/pipeline/deals/{shop['deal']}/win", data={"csrf_token": csrf, "amount": "1"}
+        ).status_code
+        == 403
+    )
 
 
 def test_a_web_form_lead_arrives_with_its_source(crm_app, client, shop, crm_cli):
@@ -221,13 +283,22 @@ def test_a_web_form_lead_arrives_with_its_source(crm_app, client, shop, crm_cli)
         assert f'name="source" value="{fields["source"]}"' in form  # the embedding page's tag
         return client.post("/forms/lead", data={"form_token": form_token(form), **fields})
 
-    assert send(name="مریم کریمی", phone="09123334455", message="قیمت عمده زعفران؟\nبرای عید",
-                source="exhibition").status_code == 200
+    assert (
+        send(
+            name="مریم کریمی",
+            phone="09123334455",
+            message="قیمت عمده زعفران؟\nبرای عید",
+            source="exhibition",
+        ).status_code
+        == 200
+    )
     assert send(name="رضا", phone="09124445566", source="landing-nowruz").status_code == 200
     leads = crm_cli("pipeline", "leads", "list", "--json").json()
     web = [lead for lead in leads if lead["phone"] in ("+989123334455", "+989124445566")]
     assert [(lead["title"], lead["source"], lead["contact_name"]) for lead in web] == [
-        ("قیمت عمده زعفران؟", "exhibition", "مریم کریمی"), ("فرم وب: رضا", "website", "رضا")]
+        ("قیمت عمده زعفران؟", "exhibition", "مریم کریمی"),
+        ("فرم وب: رضا", "website", "رضا"),
+    ]
     assert "form source: landing-nowruz" in web[1]["note"]
     assert all(lead["customer_id"] for lead in web)
     with crm_app.unit_of_work(readonly=True) as uow:
@@ -261,8 +332,11 @@ def test_a_new_deal_from_the_customer_page(crm_app, client, shop, count):
     assert count(Deal) == before
     bad = client.post(url, data={"csrf_token": csrf, "title": "زعفران", "amount": "-1"})
     assert bad.status_code == 422 and 'data-field="amount"' in bad.text and count(Deal) == before
-    ok = client.post(url, data={"csrf_token": csrf, "title": "پسته برای نوروز",
-                                "amount": "۵۰٬۰۰۰٬۰۰۰"}, follow_redirects=False)
+    ok = client.post(
+        url,
+        data={"csrf_token": csrf, "title": "پسته برای نوروز", "amount": "۵۰٬۰۰۰٬۰۰۰"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"].startswith(f"/customers/{cid}")
     assert count(Deal) == before + 1
     timeline = client.get(f"/customers/{cid}").text

@@ -7,6 +7,7 @@ imports the same generated customers (benchmarks/import.py's generator): with th
 column left out, since no plugin declares it), and with the referrals plugin (the code column in, a
 referral attached per coded row). Runs alternate; the best of --repeat is printed with the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,10 @@ def members(app, n: int = 1000) -> list[str]:
 
 def with_codes(source: Path, target: Path, codes: list[str], share: float, keep: bool) -> int:
     rng, coded = random.Random(7), 0
-    with open(source, encoding="utf-8") as fi, open(target, "w", encoding="utf-8", newline="") as fo:
+    with (
+        open(source, encoding="utf-8") as fi,
+        open(target, "w", encoding="utf-8", newline="") as fo,
+    ):
         reader, writer = csv.reader(fi), csv.writer(fo)
         header = next(reader)
         writer.writerow(header + (["attr.referral_code"] if keep else []))
@@ -92,12 +96,18 @@ def main() -> None:
             wall, attached = run(tmp, source, ["referrals"], args.customers)
             plugin.append(wall)
         k, p = min(kernel), min(plugin)
-        print(f"customers import, {args.customers:,} rows, 30 % with a referral code "
-              f"({attached:,} referrals attached):")
-        print(f"  kernel alone     : {args.customers / k:9,.0f} rows/s ({k:6.1f} s)  all: "
-              + ", ".join(f"{w:.1f}" for w in kernel))
-        print(f"  with referrals   : {args.customers / p:9,.0f} rows/s ({p:6.1f} s)  all: "
-              + ", ".join(f"{w:.1f}" for w in plugin))
+        print(
+            f"customers import, {args.customers:,} rows, 30 % with a referral code "
+            f"({attached:,} referrals attached):"
+        )
+        print(
+            f"  kernel alone     : {args.customers / k:9,.0f} rows/s ({k:6.1f} s)  all: "
+            + ", ".join(f"{w:.1f}" for w in kernel)
+        )
+        print(
+            f"  with referrals   : {args.customers / p:9,.0f} rows/s ({p:6.1f} s)  all: "
+            + ", ".join(f"{w:.1f}" for w in plugin)
+        )
         print(f"  ratio            : {p / k:.2f}x (target: at most 1.20x)")
 
 

@@ -7,6 +7,7 @@ member brings about 22 friends) with bulk inserts, then times ``service.network`
 the nearest 50 people, as ``crm referrals network`` shows them) and, in the same run, the bare recursive
 CTE counting the same descendants through the raw DB-API connection. Prints p50/p95 of both and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,20 @@ def build(url: str, people: int):
     app.init()
     now = datetime(2025, 1, 1, tzinfo=timezone.utc)
     with app.engine.begin() as conn:
-        conn.execute(insert(Customer), [{"id": i, "display_name": f"member {i}", "search_key": f"m{i}",
-                                         "attributes": {}, "created_at": now, "updated_at": now}
-                                        for i in range(1, people + 2)])
+        conn.execute(
+            insert(Customer),
+            [
+                {
+                    "id": i,
+                    "display_name": f"member {i}",
+                    "search_key": f"m{i}",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(1, people + 2)
+            ],
+        )
         rows, frontier, next_id = [], [1], 2
         while next_id <= people + 1:
             new = []
@@ -38,9 +50,17 @@ def build(url: str, people: int):
                 for _ in range(22):
                     if next_id > people + 1:
                         break
-                    rows.append({"friend_id": next_id, "referrer_id": parent, "code": "X", "source": "import",
-                                 "attached_at": now, "status": "qualified" if next_id % 3 else "pending",
-                                 "spent_minor": 0})
+                    rows.append(
+                        {
+                            "friend_id": next_id,
+                            "referrer_id": parent,
+                            "code": "X",
+                            "source": "import",
+                            "attached_at": now,
+                            "status": "qualified" if next_id % 3 else "pending",
+                            "spent_minor": 0,
+                        }
+                    )
                     new.append(next_id)
                     next_id += 1
             frontier = new
@@ -96,9 +116,11 @@ def main() -> None:
                 data = service.network(uow, 1, depth=3)
             assert data["total"] == args.people, data["total"]
 
-        bare_sql = ("WITH RECURSIVE t(id, lv) AS (SELECT friend_id, 1 FROM referrals_referrals "
-                    "WHERE referrer_id = 1 UNION ALL SELECT r.friend_id, t.lv + 1 FROM referrals_referrals r "
-                    "JOIN t ON r.referrer_id = t.id WHERE t.lv < 3) SELECT lv, count(*) FROM t GROUP BY lv")
+        bare_sql = (
+            "WITH RECURSIVE t(id, lv) AS (SELECT friend_id, 1 FROM referrals_referrals "
+            "WHERE referrer_id = 1 UNION ALL SELECT r.friend_id, t.lv + 1 FROM referrals_referrals r "
+            "JOIN t ON r.referrer_id = t.id WHERE t.lv < 3) SELECT lv, count(*) FROM t GROUP BY lv"
+        )
 
         def bare():
             raw = app.engine.raw_connection()
@@ -115,9 +137,15 @@ def main() -> None:
             ours += timed(report, 1)
             base += timed(bare, 1)
         p = lambda xs, q: statistics.quantiles(xs, n=100)[q - 1]  # noqa: E731
-        print(f"network of one member, {args.people:,} descendants in 3 levels ({url.split(':')[0]}):")
-        print(f"  service.network : p50 {statistics.median(ours):7.1f} ms  p95 {p(ours, 95):7.1f} ms")
-        print(f"  bare CTE (count): p50 {statistics.median(base):7.1f} ms  p95 {p(base, 95):7.1f} ms")
+        print(
+            f"network of one member, {args.people:,} descendants in 3 levels ({url.split(':')[0]}):"
+        )
+        print(
+            f"  service.network : p50 {statistics.median(ours):7.1f} ms  p95 {p(ours, 95):7.1f} ms"
+        )
+        print(
+            f"  bare CTE (count): p50 {statistics.median(base):7.1f} ms  p95 {p(base, 95):7.1f} ms"
+        )
         print(f"  ratio           : {statistics.median(ours) / statistics.median(base):.2f}x")
         app.dispose()
 

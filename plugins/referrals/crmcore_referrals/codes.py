@@ -5,6 +5,7 @@ in the settings table), written in an alphabet without the look-alikes 0/O and 1
 character. So every customer has a code without a table or a write, codes do not reveal how many
 customers a business has, and a mistyped character is caught instead of pointing at someone else.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,12 +64,14 @@ def decode(key: bytes, text: str) -> int:
     """The customer id behind a code; :class:`ValidationError` for anything that is not a code."""
     raw = normalise(text)
     if len(raw) != BODY + 1 or any(ch not in ALPHABET for ch in raw):
-        raise ValidationError(f"{text!r} is not a referral code (8 letters and digits, e.g. K7MX-4QPA)",
-                              field="code")
+        raise ValidationError(
+            f"{text!r} is not a referral code (8 letters and digits, e.g. K7MX-4QPA)", field="code"
+        )
     body, check = raw[:BODY], raw[BODY]
     if _check(body) != check:
-        raise ValidationError(f"referral code {text!r} is mistyped (its check character does not match)",
-                              field="code")
+        raise ValidationError(
+            f"referral code {text!r} is mistyped (its check character does not match)", field="code"
+        )
     value = 0
     for ch in body:
         value = value * len(ALPHABET) + ALPHABET.index(ch)
@@ -96,18 +99,23 @@ def code_key(uow) -> bytes:
     return key
 
 
-_SETTINGS = table("crm_settings", column("namespace", String), column("key", String),
-                  column("value", JSONType))
+_SETTINGS = table(
+    "crm_settings", column("namespace", String), column("key", String), column("value", JSONType)
+)
 
 
 def _make_key(engine) -> str:
     namespace, name = KEY_SETTING
     try:
         with engine.begin() as conn:
-            conn.execute(insert(_SETTINGS).values(namespace=namespace, key=name,
-                                                  value=secrets.token_hex(16)))
+            conn.execute(
+                insert(_SETTINGS).values(namespace=namespace, key=name, value=secrets.token_hex(16))
+            )
     except IntegrityError:  # another process made it first: use theirs
         pass
     with engine.connect() as conn:
-        return conn.scalar(select(_SETTINGS.c.value).where(_SETTINGS.c.namespace == namespace,
-                                                            _SETTINGS.c.key == name))
+        return conn.scalar(
+            select(_SETTINGS.c.value).where(
+                _SETTINGS.c.namespace == namespace, _SETTINGS.c.key == name
+            )
+        )

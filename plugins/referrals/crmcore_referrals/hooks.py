@@ -1,5 +1,6 @@
 """The referrals plugin's hook implementations: the ``referral_code`` attribute a new customer may carry,
 purchases that qualify a referral, refunds that reverse it, merges, forgetting, reports, profile, demo."""
+
 from __future__ import annotations
 
 from crmcore.api import AttributeSpec, ValidationError, hookimpl
@@ -9,8 +10,13 @@ ATTRIBUTE = "referral_code"
 
 @hookimpl
 def crm_customer_attributes():
-    return [AttributeSpec(ATTRIBUTE, "str", help="the referral code of the member who brought this customer"
-                                                 " (کد معرف)")]
+    return [
+        AttributeSpec(
+            ATTRIBUTE,
+            "str",
+            help="the referral code of the member who brought this customer (کد معرف)",
+        )
+    ]
 
 
 @hookimpl

@@ -4,6 +4,7 @@ the implementation ``optionalhook=True`` when your plugin works without referral
 The events are called inside the unit of work that caused them and also written to the outbox (same name).
 Raising rolls the whole command back.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec

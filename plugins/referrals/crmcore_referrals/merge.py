@@ -1,4 +1,5 @@
 """What happens to referrals when two customers are merged."""
+
 from __future__ import annotations
 
 from sqlalchemy import select, update
@@ -19,4 +20,3 @@ def merge(uow, kept, merged) -> None:
         theirs.friend_id = kept.id
     if own is not None and own.referrer_id == kept.id and own.status == "pending":
         s.delete(own)
-

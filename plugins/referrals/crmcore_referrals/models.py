@@ -1,4 +1,5 @@
 """The referrals plugin's tables: who brought whom, the rewards that followed, the program versions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,8 +19,11 @@ class Referral(Base):
 
     __tablename__ = "referrals_referrals"
     __customer_data__ = CustomerData(
-        merge="hook", erase={"device": None, "phone_digest": None}, erase_for=("friend_id",),
-        keep=("code", "source", "attached_by", "status"))
+        merge="hook",
+        erase={"device": None, "phone_digest": None},
+        erase_for=("friend_id",),
+        keep=("code", "source", "attached_by", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     friend_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
@@ -28,10 +32,18 @@ class Referral(Base):
     source: Mapped[str] = mapped_column(String(20))  # signup, staff, form, import
     attached_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attached_by: Mapped[Optional[str]] = mapped_column(String(100))
-    device: Mapped[Optional[str]] = mapped_column(String(64))  # digest of the web form's fingerprint
-    phone_digest: Mapped[Optional[str]] = mapped_column(String(64))  # the friend's phone when attached
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, qualified, reversed
-    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # toward a "spend" qualification
+    device: Mapped[Optional[str]] = mapped_column(
+        String(64)
+    )  # digest of the web form's fingerprint
+    phone_digest: Mapped[Optional[str]] = mapped_column(
+        String(64)
+    )  # the friend's phone when attached
+    status: Mapped[str] = mapped_column(
+        String(12), default="pending"
+    )  # pending, qualified, reversed
+    spent_minor: Mapped[int] = mapped_column(
+        BigInteger, default=0
+    )  # toward a "spend" qualification
     qualified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     interaction_id: Mapped[Optional[int]]  # the qualifying purchase
     program_version: Mapped[Optional[int]]

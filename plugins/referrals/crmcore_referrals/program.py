@@ -20,6 +20,7 @@
 
 Amounts are in the currency's major unit (rials for IRR, dollars for USD); they are kept in minor units.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,13 +63,23 @@ class Program:
 
     def config(self) -> dict[str, Any]:
         return {
-            "version": self.version, "name": self.name, "levels": self.levels,
+            "version": self.version,
+            "name": self.name,
+            "levels": self.levels,
             "attach_window_days": self.attach_window_days,
-            "max_friends_per_device": self.max_friends_per_device, "share_link": self.share_link,
-            "qualify": {"event": self.event, "min_amount": str(self.min_amount()),
-                        "currency": self.currency, "within_days": self.within_days},
-            "rewards": {"referrer": list(self.referrer_points), "friend": self.friend_points,
-                        "monthly_cap": self.monthly_cap},
+            "max_friends_per_device": self.max_friends_per_device,
+            "share_link": self.share_link,
+            "qualify": {
+                "event": self.event,
+                "min_amount": str(self.min_amount()),
+                "currency": self.currency,
+                "within_days": self.within_days,
+            },
+            "rewards": {
+                "referrer": list(self.referrer_points),
+                "friend": self.friend_points,
+                "monthly_cap": self.monthly_cap,
+            },
         }
 
 
@@ -98,20 +109,27 @@ def parse(text: str, *, version: int = 0) -> Program:
         raise ValidationError(f"unknown section [{sorted(unknown)[0]}]", field="program")
     prog, qualify, rewards = (data.get(k, {}) for k in ("program", "qualify", "rewards"))
     for name, section, keys in (
-            ("program", prog, {"name", "levels", "attach_window_days", "max_friends_per_device",
-                         "share_link"}),
-            ("qualify", qualify, {"event", "min_amount", "currency", "within_days"}),
-            ("rewards", rewards, {"referrer", "friend", "monthly_cap"})):
+        (
+            "program",
+            prog,
+            {"name", "levels", "attach_window_days", "max_friends_per_device", "share_link"},
+        ),
+        ("qualify", qualify, {"event", "min_amount", "currency", "within_days"}),
+        ("rewards", rewards, {"referrer", "friend", "monthly_cap"}),
+    ):
         if not isinstance(section, dict):
             raise ValidationError(f"[{name}] must be a table", field=name)
         extra = set(section) - keys
         if extra:
-            raise ValidationError(f"unknown key {sorted(extra)[0]!r} in [{name}]", field=sorted(extra)[0])
+            raise ValidationError(
+                f"unknown key {sorted(extra)[0]!r} in [{name}]", field=sorted(extra)[0]
+            )
     levels = _whole(prog, "levels", 1, low=1, high=MAX_LEVELS)
     event = qualify.get("event", "first_purchase")
     if event not in EVENTS:
-        raise ValidationError(f"qualify.event must be one of {', '.join(EVENTS)}, got {event!r}",
-                              field="event")
+        raise ValidationError(
+            f"qualify.event must be one of {', '.join(EVENTS)}, got {event!r}", field="event"
+        )
     currency = str(qualify.get("currency", "IRR")).upper()
     min_amount = parse_money(str(qualify.get("min_amount", "0")), currency, field="min_amount")
     if min_amount.minor < 0:
@@ -120,35 +138,49 @@ def parse(text: str, *, version: int = 0) -> Program:
     if isinstance(referrer, int) and not isinstance(referrer, bool):
         referrer = [referrer]
     if not isinstance(referrer, list) or not referrer:
-        raise ValidationError("rewards.referrer must be points or a list of points per level",
-                              field="referrer")
+        raise ValidationError(
+            "rewards.referrer must be points or a list of points per level", field="referrer"
+        )
     if len(referrer) > levels:
-        raise ValidationError(f"rewards.referrer names {len(referrer)} levels but the program counts "
-                              f"{levels}", field="referrer")
+        raise ValidationError(
+            f"rewards.referrer names {len(referrer)} levels but the program counts {levels}",
+            field="referrer",
+        )
     points = []
     for i, value in enumerate(referrer, 1):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f"the referrer's reward at level {i} must be whole points ≥ 0, "
-                                  f"got {value!r}", field="referrer")
+            raise ValidationError(
+                f"the referrer's reward at level {i} must be whole points ≥ 0, got {value!r}",
+                field="referrer",
+            )
         points.append(value)
     share_link = prog.get("share_link", "")
     if not isinstance(share_link, str) or (share_link and "{code}" not in share_link):
         raise ValidationError("share_link must be a text containing {code}", field="share_link")
     return Program(
-        version=version, share_link=share_link, name=str(prog.get("name", "referrals")), levels=levels,
+        version=version,
+        share_link=share_link,
+        name=str(prog.get("name", "referrals")),
+        levels=levels,
         attach_window_days=_whole(prog, "attach_window_days", 14, high=3650),
         max_friends_per_device=_whole(prog, "max_friends_per_device", 3, low=1),
-        event=event, min_amount_minor=min_amount.minor, currency=currency,
+        event=event,
+        min_amount_minor=min_amount.minor,
+        currency=currency,
         within_days=_whole(qualify, "within_days", 30, low=1, high=3650),
-        referrer_points=tuple(points), friend_points=_whole(rewards, "friend", 0),
-        monthly_cap=_whole(rewards, "monthly_cap", 0))
+        referrer_points=tuple(points),
+        friend_points=_whole(rewards, "friend", 0),
+        monthly_cap=_whole(rewards, "monthly_cap", 0),
+    )
 
 
 def active(uow) -> Program:
     """The highest loaded version; :data:`DEFAULT` (track referrals, reward nothing) before any load."""
     cached = uow.cache.get("referrals.program")
     if cached is None:
-        row = uow.session.scalar(select(ReferralProgram).order_by(ReferralProgram.version.desc()).limit(1))
+        row = uow.session.scalar(
+            select(ReferralProgram).order_by(ReferralProgram.version.desc()).limit(1)
+        )
         cached = DEFAULT if row is None else parse(row.source, version=row.version)
         uow.cache["referrals.program"] = cached
     return cached
@@ -166,14 +198,24 @@ def load(uow, text: str, *, source_name: str | None = None) -> tuple[Program, bo
     """Store ``text`` as the next version; the same text as the active version changes nothing."""
     parse(text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    current = uow.session.scalar(select(ReferralProgram).order_by(ReferralProgram.version.desc()).limit(1))
+    current = uow.session.scalar(
+        select(ReferralProgram).order_by(ReferralProgram.version.desc()).limit(1)
+    )
     if current is not None and current.sha256 == digest:
         return parse(current.source, version=current.version), False
     version = (uow.session.scalar(select(func.max(ReferralProgram.version))) or 0) + 1
     program = parse(text, version=version)
-    uow.session.add(ReferralProgram(version=version, name=program.name, source=text,
-                                    source_name=source_name, sha256=digest, loaded_at=uow.now(),
-                                    loaded_by=uow.actor))
+    uow.session.add(
+        ReferralProgram(
+            version=version,
+            name=program.name,
+            source=text,
+            source_name=source_name,
+            sha256=digest,
+            loaded_at=uow.now(),
+            loaded_by=uow.actor,
+        )
+    )
     uow.cache.pop("referrals.program", None)
     uow.audit("load", "referrals_program", str(version), {"source": source_name, "sha256": digest})
     return program, True

@@ -1,5 +1,6 @@
 """Attaching friends: at signup with a code (CLI, import, API, web form) or by staff, and every abuse
 check explained when it refuses, with nothing stored then."""
+
 import pytest
 from crmcore_referrals.models import Referral
 from referrals_helpers import attach, code
@@ -22,8 +23,17 @@ def customer_count(app) -> int:
 def test_a_new_customer_added_with_a_code_is_referred(crm_app, crm_cli):
     ali = make_customer(crm_app, "علی رضایی", phones=["09121111111"])
     typed = code(crm_app, ali).lower().translate(str.maketrans("23456789", "۲۳۴۵۶۷۸۹"))
-    r = crm_cli("customers", "add", "--name", "سارا", "--phone", "09122222222",
-                "--attr", f"referral_code={typed}", "--json")
+    r = crm_cli(
+        "customers",
+        "add",
+        "--name",
+        "سارا",
+        "--phone",
+        "09122222222",
+        "--attr",
+        f"referral_code={typed}",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     sara = r.json()["id"]
     shown = crm_cli("referrals", "show", str(sara), "--json").json()
@@ -31,7 +41,9 @@ def test_a_new_customer_added_with_a_code_is_referred(crm_app, crm_cli):
     assert crm_cli("referrals", "show", str(ali), "--json").json()["friends_pending"] == 1
 
 
-@pytest.mark.parametrize("bad, message", [("ZZZZ-ZZZZ", "mistyped"), ("hello", "not a referral code")])
+@pytest.mark.parametrize(
+    "bad, message", [("ZZZZ-ZZZZ", "mistyped"), ("hello", "not a referral code")]
+)
 def test_an_unknown_code_refuses_the_new_customer(crm_app, crm_cli, bad, message):
     make_customer(crm_app, "علی", phones=["09121111111"])
     before = customer_count(crm_app)
@@ -44,8 +56,11 @@ def test_an_unknown_code_refuses_the_new_customer(crm_app, crm_cli, bad, message
 def test_an_import_column_attaches_each_row(crm_app, crm_cli, tmp_path):
     ali = make_customer(crm_app, "علی", phones=["09121111111"])
     sheet = tmp_path / "people.csv"
-    sheet.write_text(f"name,phone,attr.referral_code\nسارا,09122222222,{code(crm_app, ali)}\n"
-                     "نرگس,09123333333,\nرضا,09124444444,ZZZZ-ZZZZ\n", encoding="utf-8")
+    sheet.write_text(
+        f"name,phone,attr.referral_code\nسارا,09122222222,{code(crm_app, ali)}\n"
+        "نرگس,09123333333,\nرضا,09124444444,ZZZZ-ZZZZ\n",
+        encoding="utf-8",
+    )
     r = crm_cli("customers", "import", str(sheet), "--json")
     assert r.exit_code == 1  # a rejected row: the others are imported
     summary = r.json()
@@ -99,7 +114,11 @@ def test_staff_can_attach_only_new_customers_who_never_bought(crm_app):
 
 @pytest.mark.crm_plugins("loyalty", "transfers", "referrals")
 def test_a_family_group_cannot_refer_itself(crm_app, crm_cli):
-    a, b, c = make_customer(crm_app, "پدر"), make_customer(crm_app, "پسر"), make_customer(crm_app, "همسایه")
+    a, b, c = (
+        make_customer(crm_app, "پدر"),
+        make_customer(crm_app, "پسر"),
+        make_customer(crm_app, "همسایه"),
+    )
     for args in (("create", str(a), "خانواده"), ("invite", str(a), str(b)), ("accept", str(b))):
         assert crm_cli("transfers", "family", *args).exit_code == 0
     refused(crm_app, b, a, "self-referral: .* one family group")
@@ -114,8 +133,14 @@ def test_one_device_brings_at_most_the_programs_number_of_friends(crm_app):
     friends = [make_customer(crm_app, f"دوست {i}") for i in range(3)]
     attach(crm_app, friends[0], ali, source="form", device="fp-1")
     attach(crm_app, friends[1], ali, source="form", device="fp-1")
-    refused(crm_app, friends[2], ali, "2 friends already signed up from this device", source="form",
-            device="fp-1")
+    refused(
+        crm_app,
+        friends[2],
+        ali,
+        "2 friends already signed up from this device",
+        source="form",
+        device="fp-1",
+    )
     attach(crm_app, friends[2], ali, source="form", device="fp-2")
 
 
@@ -127,7 +152,9 @@ def test_a_phone_that_was_already_referred_cannot_be_referred_again(crm_app, crm
     again = make_customer(crm_app, "سارا ۲", phones=["09125555555"])
     attach(crm_app, again, ali)  # forgetting erased the digest: a new phone is a new person
     with crm_app.unit_of_work(readonly=True) as uow:
-        digests = uow.session.scalars(select(Referral.phone_digest).where(Referral.friend_id == first))
+        digests = uow.session.scalars(
+            select(Referral.phone_digest).where(Referral.friend_id == first)
+        )
         assert list(digests) == [None]
 
 
@@ -142,11 +169,15 @@ def test_the_public_form_carries_the_code_and_a_known_visitor_is_not_a_new_frien
         page = client.get(f"/forms/lead?ref={typed}")
         assert f'name="ref" value="{typed}"' in page.text
         token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
-        sent = client.post("/forms/lead", data={"form_token": token, "name": "سارا",
-                                                "phone": "09122222222", "ref": typed})
+        sent = client.post(
+            "/forms/lead",
+            data={"form_token": token, "name": "سارا", "phone": "09122222222", "ref": typed},
+        )
         assert sent.status_code == 200
     shown = referral_count(crm_app)
     assert shown == 1
     with crm_app.unit_of_work(readonly=True) as uow:
         referral = uow.session.scalar(select(Referral))
-        assert referral.source == "form" and referral.referrer_id == ali and len(referral.device) == 64
+        assert (
+            referral.source == "form" and referral.referrer_id == ali and len(referral.device) == 64
+        )

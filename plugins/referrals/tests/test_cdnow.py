@@ -1,5 +1,6 @@
 """A referral graph over real customers (CDNOW): the rewards the plugin gives while the purchase history is
 recorded equal an independent computation from the raw file."""
+
 import random
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -33,8 +34,11 @@ monthly_cap = 2
 def graph(customers: list[str], seed: int = 7) -> dict[str, str]:
     """``{friend: referrer}``: about a third of the customers were brought by an earlier one."""
     rng = random.Random(seed)
-    return {c: rng.choice(customers[:i]) for i, c in enumerate(customers)
-            if i > 0 and rng.random() < 0.35}
+    return {
+        c: rng.choice(customers[:i])
+        for i, c in enumerate(customers)
+        if i > 0 and rng.random() < 0.35
+    }
 
 
 def expected_rewards(rows, referrer_of: dict[str, str]) -> list[tuple[str, str, int, int, str]]:
@@ -78,23 +82,35 @@ def test_cdnow_referral_rewards_equal_an_independent_computation(crm_app):
         for ext in customers:
             ids[ext] = add_customer(uow, name=f"CDNOW {ext}", external_id=f"cdnow-{ext}").id
         for friend, referrer in referrer_of.items():
-            service.attach(uow, get_customer(uow.session, ids[friend]),
-                           service.code_of(uow, ids[referrer]), source="import")
+            service.attach(
+                uow,
+                get_customer(uow.session, ids[friend]),
+                service.code_of(uow, ids[referrer]),
+                source="import",
+            )
     crm_app.clock.set(datetime(1999, 1, 1, tzinfo=timezone.utc))  # the history is recorded later
     zone = ZoneInfo("Asia/Tehran")
     order = sorted(range(len(rows)), key=lambda i: (rows[i][1], i))
     for start in range(0, len(order), 500):
         with crm_app.unit_of_work() as uow:
-            for i in order[start:start + 500]:
+            for i in order[start : start + 500]:
                 cust, day, cds, dollars = rows[i]
                 at = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), 12, 0, tzinfo=zone)
-                record_interaction(uow, uow.session.get(Customer, ids[cust]), kind="purchase",
-                                   amount=dollars, currency="USD", occurred_at=at,
-                                   external_id=f"cdnow-{i}")
+                record_interaction(
+                    uow,
+                    uow.session.get(Customer, ids[cust]),
+                    kind="purchase",
+                    amount=dollars,
+                    currency="USD",
+                    occurred_at=at,
+                    external_id=f"cdnow-{i}",
+                )
     by_id = {v: k for k, v in ids.items()}
     with crm_app.unit_of_work(readonly=True) as uow:
-        got = [(by_id[w.beneficiary_id], w.role, w.level, w.points, w.status)
-               for w in uow.session.scalars(select(ReferralReward).order_by(ReferralReward.id))]
+        got = [
+            (by_id[w.beneficiary_id], w.role, w.level, w.points, w.status)
+            for w in uow.session.scalars(select(ReferralReward).order_by(ReferralReward.id))
+        ]
     expected = expected_rewards(rows, referrer_of)
     assert got == expected
     assert len(expected) > 150 and any(w[4] == "capped" for w in expected)

@@ -1,5 +1,6 @@
 """The CLI: every read command has --json; the text is for people (80 columns, grouped numbers, the chosen
 calendar); mistakes are one line on stderr with exit 1."""
+
 import pytest
 from referrals_helpers import attach, code, load_rules
 
@@ -30,14 +31,21 @@ def test_read_commands_as_json_and_text(crm_app, crm_cli, network):
         assert r.exit_code == 0, (args, r.stderr)
         r.json()
         text = crm_cli("--calendar", "jalali", "referrals", *args)
-        assert text.exit_code == 0 and "{" not in text.stdout and "':" not in text.stdout, text.stdout
+        assert text.exit_code == 0 and "{" not in text.stdout and "':" not in text.stdout, (
+            text.stdout
+        )
         assert all(len(line) <= 80 for line in text.stdout.splitlines()), text.stdout
     shown = crm_cli("referrals", "code", "09121111111").stdout
     assert code(crm_app, a) in shown and "کد معرف" in shown
     tree = crm_cli("referrals", "network", str(a), "--json").json()
-    assert [(lv["level"], lv["people"], lv["qualified"]) for lv in tree["levels"]] == [(1, 1, 0), (2, 1, 1)]
-    assert "۱۴۰" in crm_cli("--calendar", "jalali", "referrals", "list").stdout or \
-        "140" in crm_cli("--calendar", "jalali", "referrals", "list").stdout
+    assert [(lv["level"], lv["people"], lv["qualified"]) for lv in tree["levels"]] == [
+        (1, 1, 0),
+        (2, 1, 1),
+    ]
+    assert (
+        "۱۴۰" in crm_cli("--calendar", "jalali", "referrals", "list").stdout
+        or "140" in crm_cli("--calendar", "jalali", "referrals", "list").stdout
+    )
     assert "1,000" in crm_cli("referrals", "show", str(b)).stdout
 
 
@@ -54,10 +62,11 @@ def test_mistakes_are_one_line(crm_app, crm_cli, tmp_path):
     ali = make_customer(crm_app, "علی")
     sara = make_customer(crm_app, "سارا")
     for args, message in [
-            (("attach", str(sara), "ZZZZ-ZZZZ"), "mistyped"),
-            (("attach", str(ali), code(crm_app, ali)), "own referral code"),
-            (("show", "4242"), "4242"),
-            (("simulate", "--amount", "abc"), "amount")]:
+        (("attach", str(sara), "ZZZZ-ZZZZ"), "mistyped"),
+        (("attach", str(ali), code(crm_app, ali)), "own referral code"),
+        (("show", "4242"), "4242"),
+        (("simulate", "--amount", "abc"), "amount"),
+    ]:
         r = crm_cli("referrals", *args)
         assert r.exit_code == 1, (args, r.stdout)
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -83,10 +92,22 @@ def test_reports(crm_app, crm_cli, network):
     assert [row[0] for row in top["rows"]] == [a, b] or [row[0] for row in top["rows"]] == [b, a]
     assert {row[0]: row[4] for row in top["rows"]} == {a: 200, b: 1000}
     funnel = crm_cli("reports", "run", "referrals.conversion", "--json").json()
-    assert [r[:2] for r in funnel["rows"]] == [["referred", 2], ["first_purchase", 1], ["qualified", 1],
-                                                ["repeat", 0]]
-    months = crm_cli("--calendar", "jalali", "reports", "run", "referrals.by_period", "--period",
-                     "jalali_month", "--json").json()
+    assert [r[:2] for r in funnel["rows"]] == [
+        ["referred", 2],
+        ["first_purchase", 1],
+        ["qualified", 1],
+        ["repeat", 0],
+    ]
+    months = crm_cli(
+        "--calendar",
+        "jalali",
+        "reports",
+        "run",
+        "referrals.by_period",
+        "--period",
+        "jalali_month",
+        "--json",
+    ).json()
     assert [(r[1], r[2], r[3], r[4]) for r in months["rows"]] == [("IRR", "700000", 1700, 1)]
 
 

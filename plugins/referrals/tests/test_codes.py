@@ -1,4 +1,5 @@
 """Referral codes: every customer has one, readable and typable, decoded back exactly; typos are caught."""
+
 import pytest
 from crmcore_referrals import codes
 from hypothesis import given, settings
@@ -43,7 +44,7 @@ def test_every_single_typo_is_caught():
         for ch in codes.ALPHABET:
             if ch == code[i]:
                 continue
-            typo = code[:i] + ch + code[i + 1:]
+            typo = code[:i] + ch + code[i + 1 :]
             with pytest.raises(ValidationError):
                 codes.decode(KEY, typo)
 

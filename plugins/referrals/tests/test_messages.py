@@ -1,5 +1,6 @@
 """With messaging enabled: the referrer hears that a friend joined, and a reward is announced — except
 for imported history (a reward for last year's purchase sends nothing today)."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,10 +16,16 @@ def test_friend_joined_and_reward_messages(crm_app, tmp_path):
     from crmcore_messaging.service import add_provider, save_template, set_trigger
 
     with crm_app.unit_of_work() as uow:
-        add_provider(uow, name="dev", kind="file", channel="sms", options={"path": str(tmp_path / "o")})
+        add_provider(
+            uow, name="dev", kind="file", channel="sms", options={"path": str(tmp_path / "o")}
+        )
         save_template(uow, name="joined", channel="sms", body="{{ friend_name }} با کد شما عضو شد")
-        save_template(uow, name="reward", channel="sms",
-                      body="{{ points|fa }} امتیاز هدیهٔ معرفی {{ friend_name }}")
+        save_template(
+            uow,
+            name="reward",
+            channel="sms",
+            body="{{ points|fa }} امتیاز هدیهٔ معرفی {{ friend_name }}",
+        )
         set_trigger(uow, event="referral_joined", template="joined", channel="sms")
         set_trigger(uow, event="referral_reward", template="reward", channel="sms")
     load_rules(crm_app, friend=0)
@@ -32,10 +39,15 @@ def test_friend_joined_and_reward_messages(crm_app, tmp_path):
     record_purchase(crm_app, old, 600_000, at=joined + timedelta(hours=1))  # history, imported late
     record_purchase(crm_app, sara, 600_000)  # live
     with crm_app.unit_of_work(readonly=True) as uow:
-        sent = [(m.customer_id, m.trigger, m.body) for m in
-                uow.session.scalars(select(Message).order_by(Message.id))]
-    assert sent[:2] == [(ali, "referral_joined", "قدیمی با کد شما عضو شد"),
-                        (ali, "referral_joined", "سارا با کد شما عضو شد")]
+        sent = [
+            (m.customer_id, m.trigger, m.body)
+            for m in uow.session.scalars(select(Message).order_by(Message.id))
+        ]
+    assert sent[:2] == [
+        (ali, "referral_joined", "قدیمی با کد شما عضو شد"),
+        (ali, "referral_joined", "سارا با کد شما عضو شد"),
+    ]
     assert (ali, "referral_reward", "۱۰۰۰ امتیاز هدیهٔ معرفی سارا") in sent
     assert [s for s in sent if s[1] == "referral_reward"] == [
-        (ali, "referral_reward", "۱۰۰۰ امتیاز هدیهٔ معرفی سارا")]  # none for the history
+        (ali, "referral_reward", "۱۰۰۰ امتیاز هدیهٔ معرفی سارا")
+    ]  # none for the history

@@ -1,2 +1,3 @@
 """crmcore-surveys: NPS/CSAT/CES surveys triggered by events."""
+
 __version__ = "0.1.0"

@@ -2,6 +2,7 @@
 
 Pure functions on plain data (no database): every refusal is a :class:`ValidationError` naming the field.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,11 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 #: trigger event → the plugin that announces it (None: the kernel's purchases, always available)
 TRIGGER_EVENTS: dict[str, str | None] = {
-    "purchase": None, "spend": None, "first_purchase": None, "ticket_closed": "tickets", "deal_won": "pipeline",
+    "purchase": None,
+    "spend": None,
+    "first_purchase": None,
+    "ticket_closed": "tickets",
+    "deal_won": "pipeline",
 }
 _TRIGGER_KEYS = {
     "purchase": {"sku", "skus", "category", "categories"},
@@ -29,24 +34,58 @@ _TRIGGER_KEYS = {
 
 TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "nps": [
-        {"key": "nps", "type": "nps", "required": True,
-         "text": {"en": "How likely are you to recommend us to a friend or colleague?",
-                  "fa": "چقدر احتمال دارد ما را به دوستان یا همکاران خود پیشنهاد کنید؟"}},
-        {"key": "why", "type": "text", "required": False,
-         "text": {"en": "What is the main reason for your score?", "fa": "دلیل اصلی امتیاز شما چیست؟"}},
+        {
+            "key": "nps",
+            "type": "nps",
+            "required": True,
+            "text": {
+                "en": "How likely are you to recommend us to a friend or colleague?",
+                "fa": "چقدر احتمال دارد ما را به دوستان یا همکاران خود پیشنهاد کنید؟",
+            },
+        },
+        {
+            "key": "why",
+            "type": "text",
+            "required": False,
+            "text": {
+                "en": "What is the main reason for your score?",
+                "fa": "دلیل اصلی امتیاز شما چیست؟",
+            },
+        },
     ],
     "csat": [
-        {"key": "csat", "type": "csat", "required": True,
-         "text": {"en": "How satisfied are you with our service?", "fa": "چقدر از خدمات ما راضی هستید؟"}},
-        {"key": "comment", "type": "text", "required": False,
-         "text": {"en": "Anything we could do better?", "fa": "چه چیزی را می‌توانیم بهتر کنیم؟"}},
+        {
+            "key": "csat",
+            "type": "csat",
+            "required": True,
+            "text": {
+                "en": "How satisfied are you with our service?",
+                "fa": "چقدر از خدمات ما راضی هستید؟",
+            },
+        },
+        {
+            "key": "comment",
+            "type": "text",
+            "required": False,
+            "text": {"en": "Anything we could do better?", "fa": "چه چیزی را می‌توانیم بهتر کنیم؟"},
+        },
     ],
     "ces": [
-        {"key": "ces", "type": "ces", "required": True,
-         "text": {"en": "How easy was it to get what you needed?",
-                  "fa": "دریافت آنچه نیاز داشتید چقدر آسان بود؟"}},
-        {"key": "comment", "type": "text", "required": False,
-         "text": {"en": "What made it hard or easy?", "fa": "چه چیزی آن را سخت یا آسان کرد؟"}},
+        {
+            "key": "ces",
+            "type": "ces",
+            "required": True,
+            "text": {
+                "en": "How easy was it to get what you needed?",
+                "fa": "دریافت آنچه نیاز داشتید چقدر آسان بود؟",
+            },
+        },
+        {
+            "key": "comment",
+            "type": "text",
+            "required": False,
+            "text": {"en": "What made it hard or easy?", "fa": "چه چیزی آن را سخت یا آسان کرد؟"},
+        },
     ],
 }
 
@@ -60,10 +99,15 @@ def _wording(raw: Any, field: str) -> dict[str, str]:
     unknown = set(raw) - {"en", "fa"}
     if unknown:
         raise ValidationError(f"unknown language {sorted(unknown)[0]!r} (en or fa)", field=field)
-    out = {lang: " ".join(check_text(str(v), field).split())
-           for lang, v in raw.items() if v is not None and str(v).strip()}
+    out = {
+        lang: " ".join(check_text(str(v), field).split())
+        for lang, v in raw.items()
+        if v is not None and str(v).strip()
+    }
     if not out:
-        raise ValidationError("wording is empty; give it in Persian (fa), English (en) or both", field=field)
+        raise ValidationError(
+            "wording is empty; give it in Persian (fa), English (en) or both", field=field
+        )
     return out
 
 
@@ -83,23 +127,35 @@ def parse_questions(raw: Any) -> list[dict[str, Any]]:
             raise ValidationError(f"unknown property {sorted(unknown)[0]!r}", field=where)
         key = str(q.get("key") or "").strip().lower()
         if not _KEY.match(key):
-            raise ValidationError(f"key {key!r} must be lowercase letters, digits or _ (starting with a letter)",
-                                  field=f"{where}.key")
+            raise ValidationError(
+                f"key {key!r} must be lowercase letters, digits or _ (starting with a letter)",
+                field=f"{where}.key",
+            )
         if key in seen_keys:
             raise ValidationError(f"the key {key!r} is used twice", field=f"{where}.key")
         qtype = str(q.get("type") or "").strip().lower()
         if qtype not in QUESTION_TYPES:
-            raise ValidationError(f"type {qtype!r} is not one of {', '.join(QUESTION_TYPES)}", field=f"{where}.type")
+            raise ValidationError(
+                f"type {qtype!r} is not one of {', '.join(QUESTION_TYPES)}", field=f"{where}.type"
+            )
         if qtype in RATINGS:
             if qtype in seen_ratings:
-                raise ValidationError(f"a survey has at most one {qtype} question", field=f"{where}.type")
+                raise ValidationError(
+                    f"a survey has at most one {qtype} question", field=f"{where}.type"
+                )
             seen_ratings.add(qtype)
-        out: dict[str, Any] = {"key": key, "type": qtype, "text": _wording(q.get("text"), f"{where}.text"),
-                               "required": bool(q.get("required", qtype in RATINGS))}
+        out: dict[str, Any] = {
+            "key": key,
+            "type": qtype,
+            "text": _wording(q.get("text"), f"{where}.text"),
+            "required": bool(q.get("required", qtype in RATINGS)),
+        }
         choices = q.get("choices")
         if qtype in ("single", "multiple"):
             if not isinstance(choices, list) or len(choices) < 2:
-                raise ValidationError("a choice question needs at least two choices", field=f"{where}.choices")
+                raise ValidationError(
+                    "a choice question needs at least two choices", field=f"{where}.choices"
+                )
             parsed = []
             for m, c in enumerate(choices, start=1):
                 cwhere = f"{where}.choices[{m}]"
@@ -109,11 +165,17 @@ def parse_questions(raw: Any) -> list[dict[str, Any]]:
                     raise ValidationError("a choice is text or {key, text}", field=cwhere)
                 ckey = str(c.get("key") or "").strip().lower()
                 if not _KEY.match(ckey):
-                    raise ValidationError(f"choice key {ckey!r} must be lowercase letters, digits or _",
-                                          field=f"{cwhere}.key")
+                    raise ValidationError(
+                        f"choice key {ckey!r} must be lowercase letters, digits or _",
+                        field=f"{cwhere}.key",
+                    )
                 if ckey in {p["key"] for p in parsed}:
-                    raise ValidationError(f"the choice {ckey!r} is listed twice", field=f"{cwhere}.key")
-                parsed.append({"key": ckey, "text": _wording(c.get("text") or ckey, f"{cwhere}.text")})
+                    raise ValidationError(
+                        f"the choice {ckey!r} is listed twice", field=f"{cwhere}.key"
+                    )
+                parsed.append(
+                    {"key": ckey, "text": _wording(c.get("text") or ckey, f"{cwhere}.text")}
+                )
             out["choices"] = parsed
         elif choices is not None:
             raise ValidationError(f"a {qtype} question has no choices", field=f"{where}.choices")
@@ -147,8 +209,9 @@ def _choice(question: dict[str, Any], value: Any, field: str) -> str:
     raise ValidationError(f"{value!r} is not a choice of this question ({known})", field=field)
 
 
-def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
-                     partial: bool = False) -> dict[str, Any]:
+def validate_answers(
+    questions: list[dict[str, Any]], raw: dict[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
     """Check answers against a question set; returns them normalised (ints, choice keys, trimmed text).
 
     Out-of-range ratings, unknown questions or choices and missing required answers are refused, naming the
@@ -159,8 +222,10 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
     by_key = {q["key"]: q for q in questions}
     unknown = [k for k in raw if k not in by_key]
     if unknown:
-        raise ValidationError(f"no question {unknown[0]!r} in this survey (questions: {', '.join(by_key)})",
-                              field=f"answers.{unknown[0]}")
+        raise ValidationError(
+            f"no question {unknown[0]!r} in this survey (questions: {', '.join(by_key)})",
+            field=f"answers.{unknown[0]}",
+        )
     answers: dict[str, Any] = {}
     for q in questions:
         key, field = q["key"], f"answers.{q['key']}"
@@ -173,8 +238,10 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
             lo, hi = RATINGS[q["type"]]
             score = _int_answer(value, field)
             if not lo <= score <= hi:
-                raise ValidationError(f"{score} is out of range: a {q['type'].upper()} answer is {lo}–{hi}",
-                                      field=field)
+                raise ValidationError(
+                    f"{score} is out of range: a {q['type'].upper()} answer is {lo}–{hi}",
+                    field=field,
+                )
             answers[key] = score
         elif q["type"] == "single":
             answers[key] = _choice(q, value, field)
@@ -185,14 +252,18 @@ def validate_answers(questions: list[dict[str, Any]], raw: dict[str, Any], *,
         else:
             text = check_text(str(value).strip(), field)
             if len(text) > MAX_TEXT:
-                raise ValidationError(f"the answer is longer than {MAX_TEXT} characters", field=field)
+                raise ValidationError(
+                    f"the answer is longer than {MAX_TEXT} characters", field=field
+                )
             answers[key] = text
     return answers
 
 
 def is_detractor(nps_score: int | None, csat_score: int | None) -> bool:
     """A low score asks for a follow-up: NPS 0–6 or CSAT 1–2."""
-    return (nps_score is not None and nps_score <= 6) or (csat_score is not None and csat_score <= 2)
+    return (nps_score is not None and nps_score <= 6) or (
+        csat_score is not None and csat_score <= 2
+    )
 
 
 # --- triggers ------------------------------------------------------------------------------------------
@@ -219,7 +290,9 @@ def parse_trigger(raw: str | dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {"on": parts[0]}
         for part in parts[1:]:
             if "=" not in part:
-                raise ValidationError(f"{part!r} in trigger {raw!r} is not name=value", field="trigger")
+                raise ValidationError(
+                    f"{part!r} in trigger {raw!r} is not name=value", field="trigger"
+                )
             k, v = part.split("=", 1)
             data[k.strip().lower()] = v
     elif isinstance(raw, dict):
@@ -228,13 +301,16 @@ def parse_trigger(raw: str | dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("a trigger is text or a mapping", field="trigger")
     event = str(data.pop("on", "")).strip().lower()
     if event not in TRIGGER_EVENTS:
-        raise ValidationError(f"unknown trigger event {event!r} (known: {', '.join(TRIGGER_EVENTS)})",
-                              field="trigger")
+        raise ValidationError(
+            f"unknown trigger event {event!r} (known: {', '.join(TRIGGER_EVENTS)})", field="trigger"
+        )
     unknown = set(data) - _TRIGGER_KEYS[event]
     if unknown:
         allowed = ", ".join(sorted(_TRIGGER_KEYS[event])) or "none"
-        raise ValidationError(f"{event} trigger does not take {sorted(unknown)[0]!r} (it takes: {allowed})",
-                              field="trigger")
+        raise ValidationError(
+            f"{event} trigger does not take {sorted(unknown)[0]!r} (it takes: {allowed})",
+            field="trigger",
+        )
     out: dict[str, Any] = {"on": event}
     if event == "purchase":
         skus = _split_list(data.get("sku", [])) + _split_list(data.get("skus", []))
@@ -243,12 +319,20 @@ def parse_trigger(raw: str | dict[str, Any]) -> dict[str, Any]:
         out["categories"] = sorted({normalize(c) for c in cats})
     elif event == "spend":
         if "at_least" not in data or "days" not in data:
-            raise ValidationError("a spend trigger needs at_least=AMOUNT and days=N", field="trigger")
-        money = parse_money(str(data["at_least"]), str(data.get("currency") or "IRR"), field="trigger")
+            raise ValidationError(
+                "a spend trigger needs at_least=AMOUNT and days=N", field="trigger"
+            )
+        money = parse_money(
+            str(data["at_least"]), str(data.get("currency") or "IRR"), field="trigger"
+        )
         if money.minor <= 0:
             raise ValidationError("at_least must be more than zero", field="trigger")
-        out.update(at_least_minor=money.minor, currency=money.currency,
-                   at_least=str(money.amount), days=_positive_days(data["days"], "trigger"))
+        out.update(
+            at_least_minor=money.minor,
+            currency=money.currency,
+            at_least=str(money.amount),
+            days=_positive_days(data["days"], "trigger"),
+        )
     elif event == "first_purchase":
         if "days" not in data:
             raise ValidationError("a first_purchase trigger needs days=N", field="trigger")

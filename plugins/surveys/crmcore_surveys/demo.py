@@ -1,5 +1,6 @@
 """The surveys part of ``crm demo``: an NPS survey after purchases of saffron, a CSAT survey after closed
 tickets, invitations under the fatigue rules, and answers with Persian comments."""
+
 from __future__ import annotations
 
 from .answers import record_answer
@@ -13,12 +14,24 @@ COMMENTS_BAD = ["سفارش دیر رسید", "قیمت‌ها بالا رفته
 
 def seed(uow, customers, rng) -> list[str]:
     nps, _ = create_survey(
-        uow, name="nps-after-purchase", title="How did we do?", title_fa="نظر شما درباره خرید",
+        uow,
+        name="nps-after-purchase",
+        title="How did we do?",
+        title_fa="نظر شما درباره خرید",
         questions=definition_from_template("nps"),
         triggers=["purchase category=زعفران", "spend at_least=20000000 days=30"],
-        channel="any", sample_percent=50)
-    create_survey(uow, name="csat-support", title="Support satisfaction", title_fa="رضایت از پشتیبانی",
-                  questions=definition_from_template("csat"), triggers=["ticket_closed"], channel="sms")
+        channel="any",
+        sample_percent=50,
+    )
+    create_survey(
+        uow,
+        name="csat-support",
+        title="Support satisfaction",
+        title_fa="رضایت از پشتیبانی",
+        questions=definition_from_template("csat"),
+        triggers=["ticket_closed"],
+        channel="sms",
+    )
     invited = answered = 0
     scores = []
     for customer in customers:
@@ -33,5 +46,7 @@ def seed(uow, customers, rng) -> list[str]:
             answered += 1
             scores.append(score)
     summary = nps_breakdown(scores)
-    return [f"surveys: 2 surveys, {invited} invitations (consent and fatigue respected), {answered} answers, "
-            f"NPS {summary['nps']} ({summary['detractors']} detractors followed up)"]
+    return [
+        f"surveys: 2 surveys, {invited} invitations (consent and fatigue respected), {answered} answers, "
+        f"NPS {summary['nps']} ({summary['detractors']} detractors followed up)"
+    ]

@@ -1,5 +1,6 @@
 """Hook implementations of the surveys plugin: registries, triggers on domain events (the kernel's purchases,
 tickets' closed tickets and pipeline's won deals, both optional), merges, forgetting, profile, demo."""
+
 from __future__ import annotations
 
 from sqlalchemy import select, update
@@ -34,8 +35,11 @@ def crm_interaction_recorded(uow, interaction, customer):
         from .triggers import on_purchase
 
         on_purchase(uow, interaction, customer)
-    elif (interaction.kind == "message" and interaction.channel == "sms"
-          and interaction.direction == "in"):
+    elif (
+        interaction.kind == "message"
+        and interaction.channel == "sms"
+        and interaction.direction == "in"
+    ):
         from .replies import on_inbound_sms
 
         on_inbound_sms(uow, interaction, customer)
@@ -54,7 +58,9 @@ def crm_interactions_recorded(uow, interactions):
 def tickets_ticket_closed(uow, ticket):
     from .triggers import on_other_event
 
-    on_other_event(uow, "ticket_closed", getattr(ticket, "customer_id", None), f"ticket:{ticket.id}")
+    on_other_event(
+        uow, "ticket_closed", getattr(ticket, "customer_id", None), f"ticket:{ticket.id}"
+    )
 
 
 @hookimpl(optionalhook=True)
@@ -76,9 +82,11 @@ def crm_customer_forgotten(uow, customer):
             version = uow.session.get(SurveyVersion, r.version_id)
             text_keys[r.version_id] = {q["key"] for q in version.questions if q["type"] == "text"}
         r.answers = {k: v for k, v in (r.answers or {}).items() if k not in text_keys[r.version_id]}
-    uow.session.execute(update(Invitation).where(Invitation.customer_id == customer.id,
-                                                 Invitation.status.in_(("created", "queued")))
-                        .values(status="cancelled"))
+    uow.session.execute(
+        update(Invitation)
+        .where(Invitation.customer_id == customer.id, Invitation.status.in_(("created", "queued")))
+        .values(status="cancelled")
+    )
 
 
 @hookimpl

@@ -1,4 +1,5 @@
 """Events the surveys plugin announces (each is also written to the outbox under the same name)."""
+
 from __future__ import annotations
 
 from crmcore.api import hookspec

@@ -1,4 +1,5 @@
 """Invitations: who may be invited (consent, fatigue window, sampling), unguessable tokens, sending when due."""
+
 from __future__ import annotations
 
 import hashlib
@@ -71,13 +72,29 @@ def recent_invitation(uow, customer_id: int, around: datetime) -> Invitation | N
         return None
     window = timedelta(days=days)
     return uow.session.scalar(
-        select(Invitation).where(Invitation.customer_id == customer_id, Invitation.status != "cancelled",
-                                 Invitation.send_at > around - window, Invitation.send_at < around + window)
-        .order_by(Invitation.send_at.desc()).limit(1))
+        select(Invitation)
+        .where(
+            Invitation.customer_id == customer_id,
+            Invitation.status != "cancelled",
+            Invitation.send_at > around - window,
+            Invitation.send_at < around + window,
+        )
+        .order_by(Invitation.send_at.desc())
+        .limit(1)
+    )
 
 
-def invite(uow, survey: Survey, customer: Customer, *, trigger: str, source_key: str | None = None,
-           sample: bool = True, ignore_fatigue: bool = False, calendar: str = "gregorian") -> Decision:
+def invite(
+    uow,
+    survey: Survey,
+    customer: Customer,
+    *,
+    trigger: str,
+    source_key: str | None = None,
+    sample: bool = True,
+    ignore_fatigue: bool = False,
+    calendar: str = "gregorian",
+) -> Decision:
     """Invite ``customer`` to ``survey`` if the rules allow it; the invitation is sent now or after the delay.
 
     Order of checks: survey active, one invitation per survey/customer/event, customer active, consent for
@@ -87,11 +104,17 @@ def invite(uow, survey: Survey, customer: Customer, *, trigger: str, source_key:
     if survey.status != "active":
         return Decision(None, f"survey {survey.name!r} is {survey.status}", "inactive")
     if source_key is not None:
-        existing = session.scalar(select(Invitation.id).where(
-            Invitation.survey_id == survey.id, Invitation.customer_id == customer.id,
-            Invitation.source_key == source_key))
+        existing = session.scalar(
+            select(Invitation.id).where(
+                Invitation.survey_id == survey.id,
+                Invitation.customer_id == customer.id,
+                Invitation.source_key == source_key,
+            )
+        )
         if existing is not None:
-            return Decision(None, f"already invited for {source_key} (invitation {existing})", "duplicate")
+            return Decision(
+                None, f"already invited for {source_key} (invitation {existing})", "duplicate"
+            )
     if not customer.active:
         return Decision(None, f"customer {customer.id} is merged or forgotten", "customer")
     channel, why = pick_channel(survey, customer)
@@ -105,18 +128,36 @@ def invite(uow, survey: Survey, customer: Customer, *, trigger: str, source_key:
         recent = recent_invitation(uow, customer.id, send_at)
         if recent is not None:
             when = format_datetime(recent.send_at, calendar, tz=uow.app.timezone)
-            return Decision(None, f"invited at {when} (invitation {recent.id}); the fatigue window is "
-                                  f"{get_setting(uow, 'fatigue_days')} days", "fatigue")
+            return Decision(
+                None,
+                f"invited at {when} (invitation {recent.id}); the fatigue window is "
+                f"{get_setting(uow, 'fatigue_days')} days",
+                "fatigue",
+            )
     version = current_version(session, survey)
     invitation = Invitation(
-        survey_id=survey.id, version_id=version.id, customer_id=customer.id, token=new_token(), channel=channel,
-        trigger=trigger, source_key=source_key, status="created", created_at=now, send_at=send_at,
-        expires_at=send_at + timedelta(days=survey.expire_days))
+        survey_id=survey.id,
+        version_id=version.id,
+        customer_id=customer.id,
+        token=new_token(),
+        channel=channel,
+        trigger=trigger,
+        source_key=source_key,
+        status="created",
+        created_at=now,
+        send_at=send_at,
+        expires_at=send_at + timedelta(days=survey.expire_days),
+    )
     invitation.survey = survey
     session.add(invitation)
     session.flush()
-    uow.audit("invite", "survey_invitation", invitation.id, {"survey": survey.name, "trigger": trigger,
-                                                             "source": source_key}, customer_id=customer.id)
+    uow.audit(
+        "invite",
+        "survey_invitation",
+        invitation.id,
+        {"survey": survey.name, "trigger": trigger, "source": source_key},
+        customer_id=customer.id,
+    )
     if survey.delay_minutes == 0:
         send_invitation(uow, invitation, customer)
     return Decision(invitation, "invited", "invited")
@@ -130,31 +171,52 @@ def send_invitation(uow, invitation: Invitation, customer: Customer) -> None:
     """
     invitation.sent_at = uow.now()
     url = survey_link(uow, invitation.token)
-    results = uow.emit("surveys_invitation_created", customer_id=customer.id,
-                       data={"invitation_id": invitation.id, "survey": invitation.survey.name,
-                             "channel": invitation.channel, "token": invitation.token, "url": url,
-                             "expires_at": invitation.expires_at.isoformat()},
-                       invitation=invitation, customer=customer, url_token=invitation.token,
-                       url=url)
+    results = uow.emit(
+        "surveys_invitation_created",
+        customer_id=customer.id,
+        data={
+            "invitation_id": invitation.id,
+            "survey": invitation.survey.name,
+            "channel": invitation.channel,
+            "token": invitation.token,
+            "url": url,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+        invitation=invitation,
+        customer=customer,
+        url_token=invitation.token,
+        url=url,
+    )
     taken = [r for r in (results or []) if isinstance(r, dict) and r.get("status") == "queued"]
     if taken:
         invitation.status = "queued"
         invitation.delivery_ref = str(taken[0].get("log") or "")[:100] or None
         invitation.delivery_note = None
         return
-    refused = [str(r.get("reason") or r.get("status"))
-               for r in (results or []) if isinstance(r, dict)]
+    refused = [
+        str(r.get("reason") or r.get("status")) for r in (results or []) if isinstance(r, dict)
+    ]
     invitation.delivery_note = (
-        "; ".join(refused) if refused
-        else "no channel took it: no survey_invitation message trigger")[:300]
+        "; ".join(refused)
+        if refused
+        else "no channel took it: no survey_invitation message trigger"
+    )[:300]
 
 
 def send_due(uow, now: datetime) -> dict[str, int]:
     """Send scheduled invitations whose time has come; cancel those whose customer withdrew consent or left."""
     sent = cancelled = 0
-    due = list(uow.session.scalars(select(Invitation).where(
-        Invitation.status == "created", Invitation.sent_at.is_(None), Invitation.send_at <= now)
-        .order_by(Invitation.send_at, Invitation.id)))
+    due = list(
+        uow.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.status == "created",
+                Invitation.sent_at.is_(None),
+                Invitation.send_at <= now,
+            )
+            .order_by(Invitation.send_at, Invitation.id)
+        )
+    )
     for invitation in due:
         customer = uow.session.get(Customer, invitation.customer_id)
         channel, _why = pick_channel(invitation.survey, customer) if customer.active else (None, "")
@@ -172,7 +234,9 @@ def find_invitation(session, token: str) -> Invitation:
     from crmcore.api import NotFound
 
     text = (token or "").strip()
-    invitation = session.scalar(select(Invitation).where(Invitation.token == text)) if text else None
+    invitation = (
+        session.scalar(select(Invitation).where(Invitation.token == text)) if text else None
+    )
     if invitation is None:
         raise NotFound("no invitation has this token (check it was copied whole)", field="token")
     return invitation
@@ -198,10 +262,12 @@ def delivery_states(uow, invitations: list[Invitation]) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for start in range(0, len(refs), 500):
-        chunk = sorted(refs)[start:start + 500]
+        chunk = sorted(refs)[start : start + 500]
         for ref, payload in uow.session.execute(
-                select(Interaction.external_id, Interaction.payload).where(
-                    Interaction.external_id.in_(chunk), Interaction.kind == "message")):
+            select(Interaction.external_id, Interaction.payload).where(
+                Interaction.external_id.in_(chunk), Interaction.kind == "message"
+            )
+        ):
             out[ref] = str((payload or {}).get("status") or "sent")
     return out
 
@@ -220,33 +286,57 @@ def status_of(invitation: Invitation, now: datetime, delivery: dict[str, str]) -
     return invitation.status
 
 
-def invitation_to_dict(uow, invitation: Invitation, *, calendar: str = "gregorian",
-                       delivery: dict[str, str] | None = None) -> dict[str, Any]:
+def invitation_to_dict(
+    uow,
+    invitation: Invitation,
+    *,
+    calendar: str = "gregorian",
+    delivery: dict[str, str] | None = None,
+) -> dict[str, Any]:
     tz = uow.app.timezone
     if delivery is None:
         delivery = delivery_states(uow, [invitation])
     return {
-        "id": invitation.id, "survey": invitation.survey.name, "customer_id": invitation.customer_id,
-        "token": invitation.token, "url": survey_link(uow, invitation.token), "channel": invitation.channel,
-        "trigger": invitation.trigger, "source": invitation.source_key,
-        "status": status_of(invitation, uow.now(), delivery), "note": invitation.delivery_note,
+        "id": invitation.id,
+        "survey": invitation.survey.name,
+        "customer_id": invitation.customer_id,
+        "token": invitation.token,
+        "url": survey_link(uow, invitation.token),
+        "channel": invitation.channel,
+        "trigger": invitation.trigger,
+        "source": invitation.source_key,
+        "status": status_of(invitation, uow.now(), delivery),
+        "note": invitation.delivery_note,
         "send_at": format_datetime(invitation.send_at, calendar, tz=tz),
         "expires_at": format_datetime(invitation.expires_at, calendar, tz=tz),
         "answered_at": format_datetime(invitation.answered_at, calendar, tz=tz) or None,
     }
 
 
-def list_invitations(uow, survey_ref: str, *, status: str | None = None, limit: int = 100,
-                     calendar: str = "gregorian") -> list[dict[str, Any]]:
+def list_invitations(
+    uow,
+    survey_ref: str,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    calendar: str = "gregorian",
+) -> list[dict[str, Any]]:
     """A survey's invitations, newest first, with the statuses people see (:func:`status_of`)."""
     from .service import get_survey
 
     survey = get_survey(uow.session, survey_ref)
     now = uow.now()
     q = select(Invitation).where(Invitation.survey_id == survey.id)
-    stored = {"created": ["created"], "queued": ["queued"], "sent": ["queued"],
-              "delivered": ["queued"], "failed": ["queued"], "answered": ["answered"],
-              "cancelled": ["cancelled"], "expired": ["created", "queued"]}
+    stored = {
+        "created": ["created"],
+        "queued": ["queued"],
+        "sent": ["queued"],
+        "delivered": ["queued"],
+        "failed": ["queued"],
+        "answered": ["answered"],
+        "cancelled": ["cancelled"],
+        "expired": ["created", "queued"],
+    }
     if status:
         q = q.where(Invitation.status.in_(stored[status]))
         if status == "expired":

@@ -4,6 +4,7 @@
 - CSAT: the share of satisfied answers (4 or 5 on 1–5), as a percentage; and the average score.
 - CES: the average effort score (1–7).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -22,7 +23,9 @@ def percent(part: int, whole: int) -> Decimal:
 def average(scores: list[int]) -> Decimal | None:
     if not scores:
         return None
-    return (Decimal(sum(scores)) / Decimal(len(scores))).quantize(TWO_DECIMALS, rounding=ROUND_HALF_UP)
+    return (Decimal(sum(scores)) / Decimal(len(scores))).quantize(
+        TWO_DECIMALS, rounding=ROUND_HALF_UP
+    )
 
 
 def nps_breakdown(scores: Iterable[int]) -> dict[str, Any]:
@@ -41,7 +44,10 @@ def nps_breakdown(scores: Iterable[int]) -> dict[str, Any]:
             detractors += 1
     total = promoters + passives + detractors
     return {
-        "responses": total, "promoters": promoters, "passives": passives, "detractors": detractors,
+        "responses": total,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
         "promoters_pct": percent(promoters, total) if total else None,
         "detractors_pct": percent(detractors, total) if total else None,
         "nps": percent(promoters - detractors, total) if total else None,
@@ -53,7 +59,8 @@ def csat_breakdown(scores: Iterable[int]) -> dict[str, Any]:
     satisfied = sum(1 for s in values if s >= 4)
     dist = Counter(values)
     return {
-        "responses": len(values), "satisfied": satisfied,
+        "responses": len(values),
+        "satisfied": satisfied,
         "csat": percent(satisfied, len(values)) if values else None,
         "average": average(values),
         "distribution": {str(k): dist.get(k, 0) for k in range(1, 6)},
@@ -63,9 +70,12 @@ def csat_breakdown(scores: Iterable[int]) -> dict[str, Any]:
 def ces_breakdown(scores: Iterable[int]) -> dict[str, Any]:
     values = list(scores)
     dist = Counter(values)
-    return {"responses": len(values), "average": average(values),
-            "easy": sum(1 for s in values if s >= 5),
-            "distribution": {str(k): dist.get(k, 0) for k in range(1, 8)}}
+    return {
+        "responses": len(values),
+        "average": average(values),
+        "easy": sum(1 for s in values if s >= 5),
+        "distribution": {str(k): dist.get(k, 0) for k in range(1, 8)},
+    }
 
 
 def as_text(value: Decimal | None) -> str | None:

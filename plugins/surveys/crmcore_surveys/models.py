@@ -1,5 +1,6 @@
 """The surveys plugin's tables: surveys and their question versions, invitations, responses, follow-ups,
 and the plugin's settings. Every table is named ``surveys_…``."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,7 +41,9 @@ class Survey(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[Optional[str]] = mapped_column(String(100))
 
-    versions: Mapped[list["SurveyVersion"]] = relationship(back_populates="survey", order_by="SurveyVersion.version")
+    versions: Mapped[list["SurveyVersion"]] = relationship(
+        back_populates="survey", order_by="SurveyVersion.version"
+    )
 
 
 class SurveyVersion(Base):
@@ -60,8 +63,17 @@ class SurveyVersion(Base):
 
 class Invitation(Base):
     __tablename__ = "surveys_invitations"
-    __customer_data__ = CustomerData(keep=("token", "channel", "trigger", "source_key", "status",
-                                           "delivery_ref", "delivery_note"))
+    __customer_data__ = CustomerData(
+        keep=(
+            "token",
+            "channel",
+            "trigger",
+            "source_key",
+            "status",
+            "delivery_ref",
+            "delivery_note",
+        )
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))
@@ -102,8 +114,9 @@ class Invitation(Base):
 class Response(Base):
     __tablename__ = "surveys_responses"
     # crm_customer_forgotten prunes the text answers from ``answers``; the scores stay
-    __customer_data__ = CustomerData(erase={"comment": None},
-                                     keep=("channel", "answers", "followup"))
+    __customer_data__ = CustomerData(
+        erase={"comment": None}, keep=("channel", "answers", "followup")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys_surveys.id"))

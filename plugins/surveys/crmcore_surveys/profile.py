@@ -1,5 +1,6 @@
 """The surveys section of the customer profile: last scores, responses, open follow-ups, pending
 invitations."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -10,8 +11,12 @@ from .models import FollowUp, Invitation, Response
 
 
 def _last(session, customer_id: int, column):
-    return session.scalar(select(Response).where(Response.customer_id == customer_id, column.is_not(None))
-                          .order_by(Response.answered_at.desc(), Response.id.desc()).limit(1))
+    return session.scalar(
+        select(Response)
+        .where(Response.customer_id == customer_id, column.is_not(None))
+        .order_by(Response.answered_at.desc(), Response.id.desc())
+        .limit(1)
+    )
 
 
 L = ui.Label
@@ -32,7 +37,8 @@ def customer_section(uow, customer) -> ui.Panel | None:
         session.scalar(
             select(func.count(Invitation.id)).where(
                 Invitation.customer_id == customer.id,
-                Invitation.status.in_(("created", "queued")), Invitation.expires_at > uow.now()
+                Invitation.status.in_(("created", "queued")),
+                Invitation.expires_at > uow.now(),
             )
         )
         or 0

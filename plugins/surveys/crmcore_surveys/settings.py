@@ -1,4 +1,5 @@
 """Plugin-wide settings of surveys, stored in ``surveys_settings``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,9 @@ DEFAULTS: dict[str, Any] = {
 
 def get_setting(uow, key: str) -> Any:
     if key not in DEFAULTS:
-        raise ValidationError(f"unknown surveys setting {key!r} (known: {', '.join(DEFAULTS)})", field="setting")
+        raise ValidationError(
+            f"unknown surveys setting {key!r} (known: {', '.join(DEFAULTS)})", field="setting"
+        )
     cache = uow.cache.setdefault("surveys.settings", {})
     if key not in cache:
         row = uow.session.get(SurveySetting, key)
@@ -29,12 +32,16 @@ def get_setting(uow, key: str) -> Any:
 
 def set_setting(uow, key: str, value: Any) -> None:
     if key not in DEFAULTS:
-        raise ValidationError(f"unknown surveys setting {key!r} (known: {', '.join(DEFAULTS)})", field="setting")
+        raise ValidationError(
+            f"unknown surveys setting {key!r} (known: {', '.join(DEFAULTS)})", field="setting"
+        )
     if key in ("fatigue_days", "max_event_age_days"):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
             raise ValidationError(f"{key} is a number of days between 0 and 3650", field=key)
     if key == "link_template" and value is not None and "{token}" not in str(value):
-        raise ValidationError("the link template must contain {token}, e.g. https://shop.ir/s/{token}", field=key)
+        raise ValidationError(
+            "the link template must contain {token}, e.g. https://shop.ir/s/{token}", field=key
+        )
     row = uow.session.get(SurveySetting, key)
     if row is None:
         uow.session.add(SurveySetting(key=key, value=value))

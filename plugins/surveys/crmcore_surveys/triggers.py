@@ -1,5 +1,6 @@
 """Trigger evaluation on domain events: purchases of SKUs/categories, spending thresholds, tickets closed,
 deals won, and (by the job ``surveys.first_purchase``) N days after a customer's first purchase."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -40,10 +41,18 @@ def purchase_matches(trigger: dict[str, Any], payload: dict[str, Any]) -> bool:
 
 def spent_within(uow, customer_id: int, currency: str, start: datetime, end: datetime) -> int:
     """Purchases minus refunds (minor units) in ``currency`` with start < occurred_at <= end."""
-    signed = case((Interaction.kind == "refund", -Interaction.amount_minor), else_=Interaction.amount_minor)
-    total = uow.session.scalar(select(func.coalesce(func.sum(signed), 0)).where(
-        Interaction.customer_id == customer_id, Interaction.kind.in_(("purchase", "refund")),
-        Interaction.currency == currency, Interaction.occurred_at > start, Interaction.occurred_at <= end))
+    signed = case(
+        (Interaction.kind == "refund", -Interaction.amount_minor), else_=Interaction.amount_minor
+    )
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(signed), 0)).where(
+            Interaction.customer_id == customer_id,
+            Interaction.kind.in_(("purchase", "refund")),
+            Interaction.currency == currency,
+            Interaction.occurred_at > start,
+            Interaction.occurred_at <= end,
+        )
+    )
     return int(total or 0)
 
 
@@ -56,16 +65,27 @@ def on_purchase(uow, interaction: Interaction, customer: Customer) -> list[Decis
     for survey, trigger in candidates:
         if trigger["on"] == "purchase":
             if purchase_matches(trigger, interaction.payload):
-                decisions.append(invite(uow, survey, customer, trigger="purchase",
-                                        source_key=f"purchase:{interaction.id}"))
+                decisions.append(
+                    invite(
+                        uow,
+                        survey,
+                        customer,
+                        trigger="purchase",
+                        source_key=f"purchase:{interaction.id}",
+                    )
+                )
             continue
         if interaction.currency != trigger["currency"]:
             continue
         end = interaction.occurred_at
-        total = spent_within(uow, customer.id, trigger["currency"], end - timedelta(days=trigger["days"]), end)
+        total = spent_within(
+            uow, customer.id, trigger["currency"], end - timedelta(days=trigger["days"]), end
+        )
         before = total - (interaction.amount_minor or 0)
         if before < trigger["at_least_minor"] <= total:  # this purchase crossed the threshold
-            decisions.append(invite(uow, survey, customer, trigger="spend", source_key=f"spend:{interaction.id}"))
+            decisions.append(
+                invite(uow, survey, customer, trigger="spend", source_key=f"spend:{interaction.id}")
+            )
     return decisions
 
 
@@ -84,7 +104,10 @@ def on_other_event(uow, event: str, customer_id: int | None, source_key: str) ->
     customer = _customer(uow, customer_id) if candidates else None
     if customer is None:
         return []
-    return [invite(uow, survey, customer, trigger=event, source_key=source_key) for survey, _t in candidates]
+    return [
+        invite(uow, survey, customer, trigger=event, source_key=source_key)
+        for survey, _t in candidates
+    ]
 
 
 def first_purchase_due(uow, now: datetime) -> dict[str, int]:
@@ -95,15 +118,24 @@ def first_purchase_due(uow, now: datetime) -> dict[str, int]:
     for survey, trigger in _surveys_with(uow, "first_purchase"):
         latest = now - timedelta(days=trigger["days"])
         first = func.min(Interaction.occurred_at)
-        rows = uow.session.execute(
-            select(Interaction.customer_id).where(Interaction.kind == "purchase")
-            .group_by(Interaction.customer_id).having(first <= latest, first > latest - grace)
-            .order_by(Interaction.customer_id)).scalars().all()
+        rows = (
+            uow.session.execute(
+                select(Interaction.customer_id)
+                .where(Interaction.kind == "purchase")
+                .group_by(Interaction.customer_id)
+                .having(first <= latest, first > latest - grace)
+                .order_by(Interaction.customer_id)
+            )
+            .scalars()
+            .all()
+        )
         for customer_id in rows:
             customer = _customer(uow, customer_id)
             if customer is None:
                 continue
-            decision = invite(uow, survey, customer, trigger="first_purchase", source_key="first_purchase")
+            decision = invite(
+                uow, survey, customer, trigger="first_purchase", source_key="first_purchase"
+            )
             counts["invited" if decision.invitation else "skipped"] += 1
     return counts
 

@@ -17,4 +17,3 @@ def crm_plugins():
 def customer(crm_app):
     """A customer who consented to SMS and email."""
     return new_customer(crm_app, "مریم رضایی", phone="09121234567", email="maryam@example.ir")
-

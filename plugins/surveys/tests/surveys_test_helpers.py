@@ -1,4 +1,5 @@
 """Helpers shared by the surveys tests."""
+
 from datetime import datetime, timezone
 
 from crmcore.api import add_customer
@@ -6,8 +7,16 @@ from crmcore.api import add_customer
 
 def new_customer(app, name, *, phone=None, email=None, sms=True, mail=True, tags=(), city=None):
     with app.unit_of_work() as uow:
-        return add_customer(uow, name=name, phones=[phone] if phone else [], emails=[email] if email else [],
-                            consent_sms=sms, consent_email=mail, tags=list(tags), city=city).id
+        return add_customer(
+            uow,
+            name=name,
+            phones=[phone] if phone else [],
+            emails=[email] if email else [],
+            consent_sms=sms,
+            consent_email=mail,
+            tags=list(tags),
+            city=city,
+        ).id
 
 
 def make_survey(app, name="nps", *, template="nps", **kwargs):
@@ -16,7 +25,9 @@ def make_survey(app, name="nps", *, template="nps", **kwargs):
     kwargs.setdefault("title", "How did we do?")
     kwargs.setdefault("title_fa", "نظر شما")
     with app.unit_of_work() as uow:
-        survey, warnings = create_survey(uow, name=name, questions=definition_from_template(template), **kwargs)
+        survey, warnings = create_survey(
+            uow, name=name, questions=definition_from_template(template), **kwargs
+        )
         return survey.id, warnings
 
 
@@ -29,8 +40,13 @@ def invite_customer(app, survey_name, customer_id, **kwargs):
 
     kwargs.setdefault("sample", False)
     with app.unit_of_work() as uow:
-        return invite(uow, get_survey(uow.session, survey_name), get_customer(uow.session, customer_id),
-                      trigger="manual", **kwargs)
+        return invite(
+            uow,
+            get_survey(uow.session, survey_name),
+            get_customer(uow.session, customer_id),
+            trigger="manual",
+            **kwargs,
+        )
 
 
 def answer(app, token, answers, **kwargs):

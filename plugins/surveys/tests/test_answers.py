@@ -1,5 +1,6 @@
 """Answers: stored as responses and interactions, tokens used once, detractor follow-up with and without
 tickets, versions, CSV import."""
+
 import pytest
 from crmcore_surveys.models import FollowUp, Invitation, Response
 from sqlalchemy import func, select
@@ -24,10 +25,23 @@ def test_an_answer_is_stored_as_response_and_interaction_and_announced(crm_app, 
     rid = answer(crm_app, token, {"nps": "۹", "why": "ارسال سریع"})
     with crm_app.unit_of_work(readonly=True) as uow:
         r = uow.session.get(Response, rid)
-        assert (r.score, r.nps_score, r.comment, r.detractor, r.version) == (9, 9, "ارسال سریع", False, 1)
+        assert (r.score, r.nps_score, r.comment, r.detractor, r.version) == (
+            9,
+            9,
+            "ارسال سریع",
+            False,
+            1,
+        )
         i = uow.session.get(Interaction, r.interaction_id)
-        assert (i.kind, i.customer_id, i.channel, i.direction) == ("survey_answer", customer, "sms", "in")
-        assert i.payload["answers"] == {"nps": 9, "why": "ارسال سریع"} and i.payload["survey"] == "nps"
+        assert (i.kind, i.customer_id, i.channel, i.direction) == (
+            "survey_answer",
+            customer,
+            "sms",
+            "in",
+        )
+        assert (
+            i.payload["answers"] == {"nps": 9, "why": "ارسال سریع"} and i.payload["survey"] == "nps"
+        )
         assert uow.session.scalar(select(Invitation.status)) == "answered"
     [event] = outbox_events(crm_app, "surveys_survey_answered")
     assert event["payload"]["score"] == 9 and event["customer_id"] == customer
@@ -101,11 +115,15 @@ class FakeTickets:
 
     @hookimpl
     def surveys_detractor(self, uow, response, customer):
-        self.opened.append((response.id, response.score, response.comment, response.survey_name, customer.id))
+        self.opened.append(
+            (response.id, response.score, response.comment, response.survey_name, customer.id)
+        )
         return Ticket(900 + len(self.opened), f"NPS {response.score}")
 
 
-def test_detractor_with_tickets_installed_becomes_a_ticket_not_a_follow_up(crm_app_factory, crm_app, customer, token):
+def test_detractor_with_tickets_installed_becomes_a_ticket_not_a_follow_up(
+    crm_app_factory, crm_app, customer, token
+):
     tickets = FakeTickets()
     app = crm_app_factory(extra_plugins=[("tickets", tickets, None)], clock=crm_app.clock)
     rid = answer(app, token, {"nps": 2, "why": "قیمت بالا"})
@@ -131,9 +149,14 @@ def test_new_versions_keep_old_invitations_on_their_questions(crm_app, customer,
     from crmcore_surveys.service import revise_survey
 
     with crm_app.unit_of_work() as uow:
-        v = revise_survey(uow, "nps", [{"key": "nps", "type": "nps", "text": {"fa": "امتیاز", "en": "Score"}},
-                                       {"key": "staff", "type": "single", "text": "کارکنان؟",
-                                        "choices": ["kind", "rude"]}])
+        v = revise_survey(
+            uow,
+            "nps",
+            [
+                {"key": "nps", "type": "nps", "text": {"fa": "امتیاز", "en": "Score"}},
+                {"key": "staff", "type": "single", "text": "کارکنان؟", "choices": ["kind", "rude"]},
+            ],
+        )
         assert v.version == 2
     with pytest.raises(ValidationError, match="no question 'staff'"):
         answer(crm_app, token, {"nps": 9, "staff": "kind"})  # sent with version 1
@@ -147,9 +170,19 @@ def test_new_versions_keep_old_invitations_on_their_questions(crm_app, customer,
         assert uow.session.get(Response, rid2).version == 2
     with pytest.raises(ValidationError, match="same as version 2"):
         with crm_app.unit_of_work() as uow:
-            revise_survey(uow, "nps", [{"key": "nps", "type": "nps", "text": {"fa": "امتیاز", "en": "Score"}},
-                                       {"key": "staff", "type": "single", "text": "کارکنان؟",
-                                        "choices": ["kind", "rude"]}])
+            revise_survey(
+                uow,
+                "nps",
+                [
+                    {"key": "nps", "type": "nps", "text": {"fa": "امتیاز", "en": "Score"}},
+                    {
+                        "key": "staff",
+                        "type": "single",
+                        "text": "کارکنان؟",
+                        "choices": ["kind", "rude"],
+                    },
+                ],
+            )
 
 
 def _tokens(app, n):
@@ -165,8 +198,10 @@ def test_csv_import_records_every_row(crm_app, tmp_path):
     t = _tokens(crm_app, 3)
     crm_app.clock.advance(hours=1)  # invited 12:30 Tehran time, imported 13:30
     f = tmp_path / "answers.csv"
-    f.write_text(f"token,answered_at,nps,why\n{t[0]},,10,عالی\n{t[1]},2025-03-21 13:00,6,\n\n{t[2]},,۸,\n",
-                 encoding="utf-8")
+    f.write_text(
+        f"token,answered_at,nps,why\n{t[0]},,10,عالی\n{t[1]},2025-03-21 13:00,6,\n\n{t[2]},,۸,\n",
+        encoding="utf-8",
+    )
     from crmcore_surveys.answers import import_answers
 
     with crm_app.unit_of_work() as uow:
@@ -174,14 +209,19 @@ def test_csv_import_records_every_row(crm_app, tmp_path):
     assert count(crm_app, Response) == 3 and count(crm_app, FollowUp) == 1
 
 
-@pytest.mark.parametrize("rows, row, error, reason", [
-    ("{0},,10,\n{1},,12,\n", 3, ValidationError, "out of range"),
-    ("{0},,10,\n{0},,9,\n", 3, Conflict, "already answered"),
-    ("{0},,10,\nunknown,,9,\n", 3, NotFound, "no invitation has this token"),
-    ("{0},2030-01-01,10,\n", 2, ValidationError, "in the future"),
-    ("{0},,10,\n{1},1403-12-01,10,\n", 3, ValidationError, "before the invitation was made"),
-])
-def test_csv_import_names_the_bad_row_and_stores_nothing(crm_app, tmp_path, rows, row, error, reason):
+@pytest.mark.parametrize(
+    "rows, row, error, reason",
+    [
+        ("{0},,10,\n{1},,12,\n", 3, ValidationError, "out of range"),
+        ("{0},,10,\n{0},,9,\n", 3, Conflict, "already answered"),
+        ("{0},,10,\nunknown,,9,\n", 3, NotFound, "no invitation has this token"),
+        ("{0},2030-01-01,10,\n", 2, ValidationError, "in the future"),
+        ("{0},,10,\n{1},1403-12-01,10,\n", 3, ValidationError, "before the invitation was made"),
+    ],
+)
+def test_csv_import_names_the_bad_row_and_stores_nothing(
+    crm_app, tmp_path, rows, row, error, reason
+):
     from crmcore_surveys.answers import import_answers
 
     t = _tokens(crm_app, 2)

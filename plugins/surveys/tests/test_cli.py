@@ -1,4 +1,5 @@
 """The `crm surveys` commands: JSON output, one-line errors with exit code 1, nothing changed on bad input."""
+
 import re
 
 from surveys_test_helpers import new_customer
@@ -40,7 +41,9 @@ def test_create_from_file_show_and_list(crm_cli, tmp_path):
     assert data["triggers"] == ["purchase category=زعفران", "ticket_closed"]
     assert "warning: trigger 'ticket_closed' waits for the 'tickets' plugin" in r.stderr
     shown = crm_cli("surveys", "show", "visit")
-    assert "* nps [nps] ما را پیشنهاد می‌کنید؟" in shown.stdout and "- staff: کارکنان" in shown.stdout
+    assert (
+        "* nps [nps] ما را پیشنهاد می‌کنید؟" in shown.stdout and "- staff: کارکنان" in shown.stdout
+    )
     assert "Would you recommend us?" in crm_cli("surveys", "show", "visit", "--lang", "en").stdout
     listed = crm_cli("surveys", "list", "--json").json()
     assert [s["name"] for s in listed] == ["visit"] and listed[0]["version"] == 1
@@ -48,14 +51,21 @@ def test_create_from_file_show_and_list(crm_cli, tmp_path):
 
 def test_invite_answer_results_followups_round_trip(crm_app, crm_cli):
     cid = new_customer(crm_app, "مریم", phone="09121234567")
-    assert crm_cli("surveys", "create", "nps", "--template", "nps", "--title-fa", "نظر شما").exit_code == 0
+    assert (
+        crm_cli("surveys", "create", "nps", "--template", "nps", "--title-fa", "نظر شما").exit_code
+        == 0
+    )
     token = crm_cli("surveys", "invite", "nps", "09121234567").stdout.strip()
     assert len(token) == 32
     again = crm_cli("surveys", "invite", "nps", str(cid))
     assert again.exit_code == 1 and "was not invited: invited at" in again.stderr
     r = crm_cli("surveys", "answer", token, "-a", "nps=۵", "-a", "why=دیر رسید", "--json")
     assert r.exit_code == 0, r.stderr
-    assert (r.json()["score"], r.json()["detractor"], r.json()["followup"]) == (5, True, "follow-up list")
+    assert (r.json()["score"], r.json()["detractor"], r.json()["followup"]) == (
+        5,
+        True,
+        "follow-up list",
+    )
     reused = crm_cli("surveys", "answer", token, "-a", "nps=9")
     assert reused.exit_code == 1 and "a token is used once" in reused.stderr
     results = crm_cli("surveys", "results", "nps", "--json").json()
@@ -63,7 +73,10 @@ def test_invite_answer_results_followups_round_trip(crm_app, crm_cli):
     assert results["questions"][1]["latest"][0]["text"] == "دیر رسید"
     follow = crm_cli("surveys", "followups", "--json").json()
     assert [(f["customer_id"], f["score"]) for f in follow] == [(cid, 5)]
-    assert crm_cli("surveys", "followup-done", str(follow[0]["id"]), "--note", "تماس گرفتم").exit_code == 0
+    assert (
+        crm_cli("surveys", "followup-done", str(follow[0]["id"]), "--note", "تماس گرفتم").exit_code
+        == 0
+    )
     assert crm_cli("surveys", "followups", "--json").json() == []
     kinds = [i["kind"] for i in crm_cli("interactions", "list", str(cid), "--json").json()]
     assert kinds == ["survey_answer"]
@@ -77,10 +90,28 @@ def test_bad_input_is_one_line_exit_1_and_changes_nothing(crm_app, crm_cli, tmp_
     empty.write_text("title: x\nquestions: []\n", encoding="utf-8")
     cases = [
         (("surveys", "create", "x", "--file", str(empty)), "a survey needs at least one question"),
-        (("surveys", "create", "x", "--template", "nps", "--title", "x", "--trigger", "tickt_closed"),
-         "unknown trigger event 'tickt_closed'"),
-        (("surveys", "create", "x", "--template", "nps", "--title", "x", "--sample", "0"), "from 1 to 100"),
-        (("surveys", "create", "Bad Name", "--template", "nps", "--title", "x"), "is not a survey name"),
+        (
+            (
+                "surveys",
+                "create",
+                "x",
+                "--template",
+                "nps",
+                "--title",
+                "x",
+                "--trigger",
+                "tickt_closed",
+            ),
+            "unknown trigger event 'tickt_closed'",
+        ),
+        (
+            ("surveys", "create", "x", "--template", "nps", "--title", "x", "--sample", "0"),
+            "from 1 to 100",
+        ),
+        (
+            ("surveys", "create", "Bad Name", "--template", "nps", "--title", "x"),
+            "is not a survey name",
+        ),
         (("surveys", "answer", "no-such-token", "-a", "nps=9"), "no invitation has this token"),
         (("surveys", "invite", "ghost", "1"), "no survey named 'ghost'"),
     ]
@@ -106,8 +137,11 @@ def test_segment_invite_counts_skips_and_import_dry_run(crm_app, crm_cli, tmp_pa
     out = r.json()
     assert len(out["invited"]) == 3 and out["skipped"] == {"consent": 1}
     f = tmp_path / "answers.csv"
-    f.write_text("token,nps,why\n" + "".join(f"{i['token']},{s},\n" for i, s in zip(out["invited"], (10, 9, 2))),
-                 encoding="utf-8")
+    f.write_text(
+        "token,nps,why\n"
+        + "".join(f"{i['token']},{s},\n" for i, s in zip(out["invited"], (10, 9, 2))),
+        encoding="utf-8",
+    )
     dry = crm_cli("surveys", "import-answers", str(f), "--dry-run", "--json")
     assert dry.json() == {"recorded": 3, "detractors": 1, "dry_run": True}
     assert crm_cli("surveys", "results", "nps", "--json").json()["responses"] == 0
@@ -119,14 +153,41 @@ def test_segment_invite_counts_skips_and_import_dry_run(crm_app, crm_cli, tmp_pa
 def test_update_settings_and_invitations_listing(crm_app, crm_cli):
     new_customer(crm_app, "مریم", phone="09121234567")
     crm_cli("surveys", "create", "nps", "--template", "nps", "--title", "x")
-    r = crm_cli("surveys", "update", "nps", "--status", "paused", "--delay", "3h", "--trigger", "deal_won", "--json")
-    assert (r.json()["status"], r.json()["delay"], r.json()["triggers"]) == ("paused", "3h", ["deal_won"])
+    r = crm_cli(
+        "surveys",
+        "update",
+        "nps",
+        "--status",
+        "paused",
+        "--delay",
+        "3h",
+        "--trigger",
+        "deal_won",
+        "--json",
+    )
+    assert (r.json()["status"], r.json()["delay"], r.json()["triggers"]) == (
+        "paused",
+        "3h",
+        ["deal_won"],
+    )
     assert "'pipeline' plugin" in r.stderr
     paused = crm_cli("surveys", "invite", "nps", "1")
     assert paused.exit_code == 1 and "is paused" in paused.stderr
     crm_cli("surveys", "update", "nps", "--status", "active")
-    s = crm_cli("surveys", "settings", "--fatigue-days", "10", "--link-template", "https://shop.ir/s/{token}", "--json")
-    assert s.json() == {"fatigue_days": 10, "max_event_age_days": 7, "link_template": "https://shop.ir/s/{token}"}
+    s = crm_cli(
+        "surveys",
+        "settings",
+        "--fatigue-days",
+        "10",
+        "--link-template",
+        "https://shop.ir/s/{token}",
+        "--json",
+    )
+    assert s.json() == {
+        "fatigue_days": 10,
+        "max_event_age_days": 7,
+        "link_template": "https://shop.ir/s/{token}",
+    }
     bad = crm_cli("surveys", "settings", "--link-template", "https://shop.ir/s/")
     assert bad.exit_code == 1 and "must contain {token}" in bad.stderr
     crm_cli("surveys", "invite", "nps", "1")

@@ -1,4 +1,5 @@
 """Consent, the fatigue window across surveys, and tokens."""
+
 import pytest
 from crmcore_surveys.models import Invitation
 from sqlalchemy import func, select
@@ -43,13 +44,16 @@ def test_fatigue_counts_scheduled_invitations_too(crm_app, customer):
     assert invite_customer(crm_app, "now", customer).code == "fatigue"
 
 
-@pytest.mark.parametrize("channel, sms, mail, phone, email, expected", [
-    ("sms", False, True, "09121234567", "a@example.ir", "no consent to SMS"),
-    ("sms", True, True, None, "a@example.ir", "no phone number"),
-    ("email", True, False, "09121234567", "a@example.ir", "no consent to email"),
-    ("email", True, True, "09121234567", None, "no email address"),
-    ("any", False, False, "09121234567", "a@example.ir", "no consent to SMS or email"),
-])
+@pytest.mark.parametrize(
+    "channel, sms, mail, phone, email, expected",
+    [
+        ("sms", False, True, "09121234567", "a@example.ir", "no consent to SMS"),
+        ("sms", True, True, None, "a@example.ir", "no phone number"),
+        ("email", True, False, "09121234567", "a@example.ir", "no consent to email"),
+        ("email", True, True, "09121234567", None, "no email address"),
+        ("any", False, False, "09121234567", "a@example.ir", "no consent to SMS or email"),
+    ],
+)
 def test_consent_flags_are_respected(crm_app, channel, sms, mail, phone, email, expected):
     cid = new_customer(crm_app, "سارا", phone=phone, email=email, sms=sms, mail=mail)
     make_survey(crm_app, "s", channel=channel)
@@ -59,7 +63,9 @@ def test_consent_flags_are_respected(crm_app, channel, sms, mail, phone, email, 
 
 
 def test_any_channel_falls_back_to_email_when_sms_is_not_allowed(crm_app):
-    cid = new_customer(crm_app, "سارا", phone="09121234567", email="s@example.ir", sms=False, mail=True)
+    cid = new_customer(
+        crm_app, "سارا", phone="09121234567", email="s@example.ir", sms=False, mail=True
+    )
     make_survey(crm_app, "s", channel="any")
     assert invite_customer(crm_app, "s", cid).invitation.channel == "email"
 
@@ -74,7 +80,9 @@ def test_forgotten_customers_are_never_invited(crm_app, customer):
     from crmcore_surveys.service import get_survey
 
     with crm_app.unit_of_work() as uow:
-        d = invite(uow, get_survey(uow.session, "s"), uow.session.get(Customer, customer), trigger="manual")
+        d = invite(
+            uow, get_survey(uow.session, "s"), uow.session.get(Customer, customer), trigger="manual"
+        )
     assert d.code in ("customer", "consent")
     assert count_invitations(crm_app) == 0
 

@@ -28,7 +28,12 @@ def test_nps_rounds_once_from_the_exact_fraction():
 
 def test_csat_and_ces_on_known_answers():
     c = csat_breakdown([5, 4, 4, 3, 1, 2, 5, 5])
-    assert (c["responses"], c["satisfied"], c["csat"], c["average"]) == (8, 5, Decimal("62.5"), Decimal("3.63"))
+    assert (c["responses"], c["satisfied"], c["csat"], c["average"]) == (
+        8,
+        5,
+        Decimal("62.5"),
+        Decimal("3.63"),
+    )
     assert c["distribution"] == {"1": 1, "2": 1, "3": 1, "4": 2, "5": 3}
     e = ces_breakdown([7, 6, 2])
     assert (e["average"], e["easy"]) == (Decimal("5.00"), 2)

@@ -1,4 +1,5 @@
 """Reports (exact NPS/CSAT per period and segment, response rates), profile, merges, forgetting, schema."""
+
 from datetime import timedelta
 
 import pytest
@@ -97,10 +98,18 @@ def test_profile_shows_last_scores(crm_app, customer):
     answered(crm_app, "nps", customer, {"nps": 9})
     answered(crm_app, "csat", customer, {"csat": 4})
     with crm_app.unit_of_work(readonly=True) as uow:
-        [section] = [s for s in profile_sections(uow, get_customer(uow.session, customer)) if s.key == "surveys"]
+        [section] = [
+            s
+            for s in profile_sections(uow, get_customer(uow.session, customer))
+            if s.key == "surveys"
+        ]
     assert section.title.fa == "نظرسنجی‌ها"
     assert section.data["last_scores"]["nps"]["score"] == 9
-    assert section.data["last_scores"]["csat"] == {"score": 4, "survey": "csat", "answered_at": "2025-03-22 12:30"}
+    assert section.data["last_scores"]["csat"] == {
+        "score": 4,
+        "survey": "csat",
+        "answered_at": "2025-03-22 12:30",
+    }
     assert "ces" not in section.data["last_scores"]
     assert (section.data["responses"], section.data["open_followups"]) == (3, 1)
     from crmcore.testing import assert_persian_panel, panel_html, panel_text
@@ -149,7 +158,10 @@ def test_demo_seed_adds_surveys_answers_and_a_summary_line(crm_app):
 
     from crmcore.api import get_customer
 
-    ids = [new_customer(crm_app, f"مشتری {n}", phone=f"0912300{n:04d}", sms=n % 4 != 0) for n in range(20)]
+    ids = [
+        new_customer(crm_app, f"مشتری {n}", phone=f"0912300{n:04d}", sms=n % 4 != 0)
+        for n in range(20)
+    ]
     with crm_app.unit_of_work() as uow:
         lines = seed(uow, [get_customer(uow.session, i) for i in ids], random.Random(1403))
     assert len(lines) == 1 and lines[0].startswith("surveys: 2 surveys, 15 invitations")

@@ -1,4 +1,5 @@
 """Each trigger, sampling, delay and the stale-history guard."""
+
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -14,8 +15,10 @@ SAFFRON = {"lines": [{"sku": "SAF-05", "category": "زعفران", "quantity": 1
 
 def invitations(app):
     with app.unit_of_work(readonly=True) as uow:
-        return [(i.survey.name, i.customer_id, i.trigger, i.source_key, i.status)
-                for i in uow.session.scalars(select(Invitation).order_by(Invitation.id))]
+        return [
+            (i.survey.name, i.customer_id, i.trigger, i.source_key, i.status)
+            for i in uow.session.scalars(select(Invitation).order_by(Invitation.id))
+        ]
 
 
 def test_purchase_of_a_listed_sku_invites_and_announces_the_invitation(crm_app, customer):
@@ -23,7 +26,9 @@ def test_purchase_of_a_listed_sku_invites_and_announces_the_invitation(crm_app, 
     record_purchase(crm_app, customer, 450000, payload=TEA)
     assert invitations(crm_app) == []
     pid = record_purchase(crm_app, customer, 2800000, payload=SAFFRON)
-    assert invitations(crm_app) == [("after-saffron", customer, "purchase", f"purchase:{pid}", "created")]
+    assert invitations(crm_app) == [
+        ("after-saffron", customer, "purchase", f"purchase:{pid}", "created")
+    ]
     [event] = outbox_events(crm_app, "surveys_invitation_created")
     assert event["customer_id"] == customer
     assert event["payload"]["channel"] == "sms" and len(event["payload"]["token"]) == 32
@@ -44,7 +49,9 @@ def test_spending_threshold_invites_once_when_crossed_within_the_window(crm_app,
     assert invitations(crm_app) == []
     crm_app.clock.advance(days=10)
     crossing = record_purchase(crm_app, customer, 2000000)  # 5,000,000 within 30 days: crossed now
-    assert invitations(crm_app) == [("big-spender", customer, "spend", f"spend:{crossing}", "created")]
+    assert invitations(crm_app) == [
+        ("big-spender", customer, "spend", f"spend:{crossing}", "created")
+    ]
     crm_app.clock.advance(days=1)
     record_purchase(crm_app, customer, 1000000)  # already above: no second invitation
     assert len(invitations(crm_app)) == 1
@@ -66,11 +73,28 @@ def test_closed_ticket_and_won_deal_invite_through_optional_hooks(crm_app, custo
         from crmcore_surveys.settings import set_setting
 
         set_setting(uow, "fatigue_days", 0)
-    emit_event(crm_app, "tickets_ticket_closed", customer_id=customer, ticket=SimpleNamespace(id=41, customer_id=customer))
-    emit_event(crm_app, "pipeline_deal_won", customer_id=customer, deal=SimpleNamespace(id=7, customer_id=customer))
-    emit_event(crm_app, "tickets_ticket_closed", customer_id=customer, ticket=SimpleNamespace(id=41, customer_id=customer))
-    assert invitations(crm_app) == [("support", customer, "ticket_closed", "ticket:41", "created"),
-                                    ("sales", customer, "deal_won", "deal:7", "created")]
+    emit_event(
+        crm_app,
+        "tickets_ticket_closed",
+        customer_id=customer,
+        ticket=SimpleNamespace(id=41, customer_id=customer),
+    )
+    emit_event(
+        crm_app,
+        "pipeline_deal_won",
+        customer_id=customer,
+        deal=SimpleNamespace(id=7, customer_id=customer),
+    )
+    emit_event(
+        crm_app,
+        "tickets_ticket_closed",
+        customer_id=customer,
+        ticket=SimpleNamespace(id=41, customer_id=customer),
+    )
+    assert invitations(crm_app) == [
+        ("support", customer, "ticket_closed", "ticket:41", "created"),
+        ("sales", customer, "deal_won", "deal:7", "created"),
+    ]
 
 
 def test_first_purchase_trigger_fires_from_the_job_n_days_later_once(crm_app, customer):
@@ -83,7 +107,9 @@ def test_first_purchase_trigger_fires_from_the_job_n_days_later_once(crm_app, cu
     record_purchase(crm_app, other, 100000)  # other's first purchase is today: not due yet
     [result] = run_jobs(crm_app, only=["surveys.first_purchase"])
     assert result["summary"] == {"invited": 1, "skipped": 0}
-    assert invitations(crm_app) == [("welcome", customer, "first_purchase", "first_purchase", "created")]
+    assert invitations(crm_app) == [
+        ("welcome", customer, "first_purchase", "first_purchase", "created")
+    ]
     crm_app.clock.advance(days=1)
     run_jobs(crm_app, only=["surveys.first_purchase"])
     assert len(invitations(crm_app)) == 1
@@ -102,7 +128,9 @@ def test_delay_schedules_and_the_job_sends_when_due(crm_app, customer):
     assert len(outbox_events(crm_app, "surveys_invitation_created")) == 1
 
 
-def test_scheduled_invitation_is_cancelled_if_consent_is_withdrawn_before_sending(crm_app, customer):
+def test_scheduled_invitation_is_cancelled_if_consent_is_withdrawn_before_sending(
+    crm_app, customer
+):
     from crmcore.api import update_customer
 
     make_survey(crm_app, "later", triggers=["purchase"], delay="1h")
@@ -136,7 +164,11 @@ def test_sampling_is_stable_per_event_and_close_to_the_percentage(crm_app):
     assert 400 <= sum(picks) <= 600  # 25% of 2000 = 500
     assert picks == [sampled_in(s, c, f"purchase:{c * 7}") for c in range(2000)]
     assert all(sampled_in(SimpleNamespace(id=3, sample_percent=100), c, "x") for c in range(200))
-    assert 5 <= sum(sampled_in(SimpleNamespace(id=3, sample_percent=1), c, "x") for c in range(2000)) <= 40
+    assert (
+        5
+        <= sum(sampled_in(SimpleNamespace(id=3, sample_percent=1), c, "x") for c in range(2000))
+        <= 40
+    )
 
 
 def test_sampled_out_events_are_not_invited(crm_app):
@@ -160,7 +192,9 @@ def test_sampled_out_events_are_not_invited(crm_app):
 
 
 def test_trigger_on_a_plugin_that_is_not_enabled_warns_and_never_crashes(crm_app, customer):
-    _sid, warnings = make_survey(crm_app, "support", template="csat", triggers=["ticket_closed", "purchase"])
+    _sid, warnings = make_survey(
+        crm_app, "support", template="csat", triggers=["ticket_closed", "purchase"]
+    )
     assert len(warnings) == 1 and "'tickets' plugin, which is not enabled" in warnings[0]
     record_purchase(crm_app, customer, 1000)  # the rest of the survey works
     assert [i[2] for i in invitations(crm_app)] == ["purchase"]

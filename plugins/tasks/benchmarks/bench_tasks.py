@@ -7,6 +7,7 @@
 
 Run: .venv/bin/python plugins/tasks/benchmarks/bench_tasks.py [export_tasks] [all_tasks]
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,10 @@ def timed(fn) -> float:
 
 
 def show(label: str, n: int, seconds: float, baseline: float) -> None:
-    print(f"{label:<40} {n:>7,} rows  {seconds * 1000:>8.1f} ms   baseline {baseline * 1000:>8.1f} ms   "
-          f"ratio {seconds / baseline:>5.1f}x")
+    print(
+        f"{label:<40} {n:>7,} rows  {seconds * 1000:>8.1f} ms   baseline {baseline * 1000:>8.1f} ms   "
+        f"ratio {seconds / baseline:>5.1f}x"
+    )
 
 
 def build(path: Path, export_tasks: int, all_tasks: int):
@@ -50,17 +53,39 @@ def build(path: Path, export_tasks: int, all_tasks: int):
         rows = []
         for n in range(all_tasks):
             due = now + timedelta(minutes=rng.randrange(-3 * 24 * 60, 30 * 24 * 60))
-            rows.append({"uid": f"task-{n}@crmcore", "customer_id": rng.choice(ids), "kind": "call_back",
-                         "title": f"تماس شماره {n}", "assignee": "sara" if n < export_tasks else "reza",
-                         "priority": "normal", "state": "open", "all_day": False, "timezone": "Asia/Tehran",
-                         "due_at": due, "overdue_at": due, "exdates": [], "sequence": 0, "created_at": now,
-                         "updated_at": now,
-                         "rrule": "FREQ=WEEKLY;COUNT=8" if n % 10 == 0 else None,
-                         "series_start": due if n % 10 == 0 else None, "occurrence_at": due if n % 10 == 0 else None})
+            rows.append(
+                {
+                    "uid": f"task-{n}@crmcore",
+                    "customer_id": rng.choice(ids),
+                    "kind": "call_back",
+                    "title": f"تماس شماره {n}",
+                    "assignee": "sara" if n < export_tasks else "reza",
+                    "priority": "normal",
+                    "state": "open",
+                    "all_day": False,
+                    "timezone": "Asia/Tehran",
+                    "due_at": due,
+                    "overdue_at": due,
+                    "exdates": [],
+                    "sequence": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "rrule": "FREQ=WEEKLY;COUNT=8" if n % 10 == 0 else None,
+                    "series_start": due if n % 10 == 0 else None,
+                    "occurrence_at": due if n % 10 == 0 else None,
+                }
+            )
         uow.session.execute(insert(Task), rows)
-        stored = uow.session.execute(Task.__table__.select().with_only_columns(Task.id, Task.due_at)).all()
-        uow.session.execute(insert(TaskReminder), [
-            {"task_id": t, "minutes_before": 60, "remind_at": due - timedelta(minutes=60)} for t, due in stored])
+        stored = uow.session.execute(
+            Task.__table__.select().with_only_columns(Task.id, Task.due_at)
+        ).all()
+        uow.session.execute(
+            insert(TaskReminder),
+            [
+                {"task_id": t, "minutes_before": 60, "remind_at": due - timedelta(minutes=60)}
+                for t, due in stored
+            ],
+        )
     return app
 
 
@@ -82,7 +107,9 @@ def main() -> None:
 
         def raw():
             with app.engine.connect() as conn:
-                rows = conn.execute(select(Task.uid, Task.due_at, Task.title).where(Task.assignee == "sara")).all()
+                rows = conn.execute(
+                    select(Task.uid, Task.due_at, Task.title).where(Task.assignee == "sara")
+                ).all()
             cal = Calendar()
             cal.add("prodid", "-//bench//")
             cal.add("version", "2.0")
@@ -106,14 +133,25 @@ def main() -> None:
 
         def raw_reminders():
             with app.engine.connect() as conn:
-                return conn.execute(text(
-                    "SELECT t.id, r.id FROM tasks_tasks t JOIN tasks_reminders r ON r.task_id = t.id "
-                    "WHERE t.state = 'open' AND t.overdue_at > :now AND t.due_at <= :soon"),
-                    {"now": now.replace(tzinfo=None), "soon": (now + timedelta(hours=1)).replace(tzinfo=None)}).all()
+                return conn.execute(
+                    text(
+                        "SELECT t.id, r.id FROM tasks_tasks t JOIN tasks_reminders r ON r.task_id = t.id "
+                        "WHERE t.state = 'open' AND t.overdue_at > :now AND t.due_at <= :soon"
+                    ),
+                    {
+                        "now": now.replace(tzinfo=None),
+                        "soon": (now + timedelta(hours=1)).replace(tzinfo=None),
+                    },
+                ).all()
 
         found = reminders()
         assert len(found) == len(raw_reminders()), (len(found), len(raw_reminders()))
-        show(f"due reminders among {all_tasks:,} tasks", len(found), timed(reminders), timed(raw_reminders))
+        show(
+            f"due reminders among {all_tasks:,} tasks",
+            len(found),
+            timed(reminders),
+            timed(raw_reminders),
+        )
         app.dispose()
 
 

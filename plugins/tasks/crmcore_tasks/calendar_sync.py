@@ -232,7 +232,9 @@ def connect(
         # the objects already there would have to change from to-dos to events (or back)
         raise ValidationError(
             f"{user}'s tasks are in this calendar as {conn.style}; to use {style}, connect to "
-            "another (empty) calendar", field="style")
+            "another (empty) calendar",
+            field="style",
+        )
     conn.url, conn.login, conn.style = url, (login or "").strip() or None, style
     conn.password_ref = _check_password_ref(password)
     conn.last_error = None
@@ -594,8 +596,13 @@ def _push(
             headers["If-Match"] = item.etag
         response = client.put(href, data, headers)
         if response.status == 412:
-            result.skipped.append({"uid": task.uid, "title": task.title,
-                                   "reason": "changed in the calendar meanwhile; the next sync"})
+            result.skipped.append(
+                {
+                    "uid": task.uid,
+                    "title": task.title,
+                    "reason": "changed in the calendar meanwhile; the next sync",
+                }
+            )
             continue
         if response.status not in (200, 201, 204):
             raise CalendarServerError(

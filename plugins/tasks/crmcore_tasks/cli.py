@@ -1,5 +1,6 @@
 """``crm tasks …``: add, list, show, done, snooze, cancel, agenda, ical export, ics import, users, and
 CalDAV calendar sync."""
+
 from __future__ import annotations
 
 import click
@@ -30,10 +31,18 @@ def _dicts(uow, app, tasks) -> list[dict]:
     if ids:
         from sqlalchemy import select
 
-        names = dict(uow.session.execute(select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))).all())
+        names = dict(
+            uow.session.execute(
+                select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))
+            ).all()
+        )
     cal = _calendar(app)
-    return [task_to_dict(t, calendar=cal, tz=app.timezone, now=uow.now(), customer_name=names.get(t.customer_id))
-            for t in tasks]
+    return [
+        task_to_dict(
+            t, calendar=cal, tz=app.timezone, now=uow.now(), customer_name=names.get(t.customer_id)
+        )
+        for t in tasks
+    ]
 
 
 @click.group()
@@ -44,29 +53,77 @@ def tasks():
 @tasks.command("add")
 @click.argument("customer")
 @click.option("--title", required=True, help="What to do (Persian or English).")
-@click.option("--kind", default="follow_up", show_default=True,
-              help="call_back, meeting, follow_up, visit, email or task.")
-@click.option("--due", required=True,
-              help="1403-07-15 14:30 (Jalali), 2024-10-06T14:30, a date alone for all day, tomorrow, +2h.")
-@click.option("--duration", help="For appointments: 30m, 1h30m (meetings and visits default to 1h).")
-@click.option("--user", "--assignee", "assignee", help="The user responsible (see crm tasks users list).")
-@click.option("--priority", default="normal", show_default=True, help="low, normal, high or urgent.")
+@click.option(
+    "--kind",
+    default="follow_up",
+    show_default=True,
+    help="call_back, meeting, follow_up, visit, email or task.",
+)
+@click.option(
+    "--due",
+    required=True,
+    help="1403-07-15 14:30 (Jalali), 2024-10-06T14:30, a date alone for all day, tomorrow, +2h.",
+)
+@click.option(
+    "--duration", help="For appointments: 30m, 1h30m (meetings and visits default to 1h)."
+)
+@click.option(
+    "--user", "--assignee", "assignee", help="The user responsible (see crm tasks users list)."
+)
+@click.option(
+    "--priority", default="normal", show_default=True, help="low, normal, high or urgent."
+)
 @click.option("--notes")
 @click.option("--location")
-@click.option("--repeat", "rrule", help="iCalendar RRULE (FREQ=WEEKLY;BYDAY=SA,MO;COUNT=8) or daily/weekly/monthly.")
-@click.option("--remind", "reminders", multiple=True, help="Remind this long before due: 15m, 1h, 1d (repeatable).")
+@click.option(
+    "--repeat",
+    "rrule",
+    help="iCalendar RRULE (FREQ=WEEKLY;BYDAY=SA,MO;COUNT=8) or daily/weekly/monthly.",
+)
+@click.option(
+    "--remind",
+    "reminders",
+    multiple=True,
+    help="Remind this long before due: 15m, 1h, 1d (repeatable).",
+)
 @click.option("--ref", "reference", help="The record it is about: TYPE:ID (deal:17, ticket:42).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored task instead of its id.")
-def add(customer, title, kind, due, duration, assignee, priority, notes, location, rrule, reminders, reference,
-        as_json):
+def add(
+    customer,
+    title,
+    kind,
+    due,
+    duration,
+    assignee,
+    priority,
+    notes,
+    location,
+    rrule,
+    reminders,
+    reference,
+    as_json,
+):
     """Add a task or appointment for CUSTOMER (id, external id, phone or email); prints the new id."""
     from .service import add_task
 
     app = get_app()
     with app.unit_of_work() as uow:
-        task = add_task(uow, customer=customer, kind=kind, title=title, due=due, duration=duration,
-                        assignee=assignee, priority=priority, notes=notes, location=location, rrule=rrule,
-                        reminders=reminders, reference=reference, source="cli")
+        task = add_task(
+            uow,
+            customer=customer,
+            kind=kind,
+            title=title,
+            due=due,
+            duration=duration,
+            assignee=assignee,
+            priority=priority,
+            notes=notes,
+            location=location,
+            rrule=rrule,
+            reminders=reminders,
+            reference=reference,
+            source="cli",
+        )
         data = _dicts(uow, app, [task])[0]
     if as_json:
         echo_json(data)
@@ -77,7 +134,12 @@ def add(customer, title, kind, due, duration, assignee, priority, notes, locatio
 @tasks.command("list")
 @click.option("--user", "assignee", help="Only this user's tasks.")
 @click.option("--customer", help="Only this customer's tasks.")
-@click.option("--state", type=click.Choice(["open", "done", "cancelled", "all"]), default="open", show_default=True)
+@click.option(
+    "--state",
+    type=click.Choice(["open", "done", "cancelled", "all"]),
+    default="open",
+    show_default=True,
+)
 @click.option("--overdue", is_flag=True, help="Only open tasks past due.")
 @click.option("--ref", help="Only tasks about this record (TYPE:ID).")
 @click.option("--limit", type=click.IntRange(1, 10000), default=200, show_default=True)
@@ -88,8 +150,19 @@ def list_cmd(assignee, customer, state, overdue, ref, limit, as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        items = _dicts(uow, app, list_tasks(uow, assignee=assignee, customer=customer, state=state,
-                                            overdue=overdue, ref=ref, limit=limit))
+        items = _dicts(
+            uow,
+            app,
+            list_tasks(
+                uow,
+                assignee=assignee,
+                customer=customer,
+                state=state,
+                overdue=overdue,
+                ref=ref,
+                limit=limit,
+            ),
+        )
     if as_json:
         echo_json(items)
         return
@@ -153,8 +226,12 @@ def snooze(task_id, by, until, as_json):
 
 @tasks.command("move")
 @click.argument("task_id")
-@click.option("--to", "day", required=True,
-              help="The new day: 1403-07-16 (Jalali) or 2024-10-07; the time stays.")
+@click.option(
+    "--to",
+    "day",
+    required=True,
+    help="The new day: 1403-07-16 (Jalali) or 2024-10-07; the time stays.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def move(task_id, day, as_json):
     """Move a task's current occurrence to another day (as dragging it in the web calendar
@@ -176,10 +253,12 @@ def move(task_id, day, as_json):
 @click.option("--notes", help="Internal notes ('' clears them).")
 @click.option("--priority", help="low, normal, high or urgent.")
 @click.option("--due", help="A new due moment: 1403-07-15 14:30, 2024-10-06T14:30, a date.")
-@click.option("--repeat", "rrule",
-              help="A new RRULE or daily/weekly/monthly/yearly; '' ends the recurrence.")
-@click.option("--remind", "reminders", multiple=True,
-              help="Replace the reminders: 15m, 1h, 1d (repeatable).")
+@click.option(
+    "--repeat", "rrule", help="A new RRULE or daily/weekly/monthly/yearly; '' ends the recurrence."
+)
+@click.option(
+    "--remind", "reminders", multiple=True, help="Replace the reminders: 15m, 1h, 1d (repeatable)."
+)
 @click.option("--no-reminders", is_flag=True, help="Remove every reminder.")
 @click.option("--json", "as_json", is_flag=True)
 def edit(task_id, title, notes, priority, due, rrule, reminders, no_reminders, as_json):
@@ -192,14 +271,24 @@ def edit(task_id, title, notes, priority, due, rrule, reminders, no_reminders, a
         raise ValidationError("give --remind or --no-reminders, not both", field="remind")
     app = get_app()
     with app.unit_of_work() as uow:
-        task = update_task(uow, task_id, title=title, notes=notes, priority=priority, due=due,
-                           rrule=rrule, reminders=[] if no_reminders else (list(reminders) or None))
+        task = update_task(
+            uow,
+            task_id,
+            title=title,
+            notes=notes,
+            priority=priority,
+            due=due,
+            rrule=rrule,
+            reminders=[] if no_reminders else (list(reminders) or None),
+        )
         data = _dicts(uow, app, [task])[0]
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"task {data['id']} changed; due {data['due']}"
-                   + (f", repeats {data['recurrence']}" if data["recurrence"] else ""))
+        click.echo(
+            f"task {data['id']} changed; due {data['due']}"
+            + (f", repeats {data['recurrence']}" if data["recurrence"] else "")
+        )
 
 
 @tasks.command("cancel")
@@ -226,8 +315,11 @@ def agenda_cmd(assignee, day, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         found = agenda(uow, assignee=assignee, day=day)
-        data = {"user": assignee, "overdue": _dicts(uow, app, found["overdue"]),
-                "today": _dicts(uow, app, found["today"])}
+        data = {
+            "user": assignee,
+            "overdue": _dicts(uow, app, found["overdue"]),
+            "today": _dicts(uow, app, found["today"]),
+        }
     if as_json:
         echo_json(data)
         return
@@ -248,25 +340,44 @@ def _table(items, *, title, style=None) -> None:
     from .display import kind_label, persian_locale
 
     fa = persian_locale()
-    heads = (["#", "موعد", "نوع", "عنوان", "مشتری", "مسئول", "اولویت"] if fa
-             else ["#", "Due", "Kind", "Title", "Customer", "Assignee", "Priority"])
+    heads = (
+        ["#", "موعد", "نوع", "عنوان", "مشتری", "مسئول", "اولویت"]
+        if fa
+        else ["#", "Due", "Kind", "Title", "Customer", "Assignee", "Priority"]
+    )
     table = Table(title=title, title_style=style, show_lines=False)
     for head in heads:
         table.add_column(head)
     for t in items:
         due = t["due"] + (" ⟳" if t["rrule"] else "")
-        table.add_row(str(t["id"]), f"[red]{due}[/red]" if t.get("overdue") else due, kind_label(t["kind"], fa),
-                      t["title"], t.get("customer_name") or str(t["customer_id"]), t["assignee"] or "-",
-                      t["priority"])
+        table.add_row(
+            str(t["id"]),
+            f"[red]{due}[/red]" if t.get("overdue") else due,
+            kind_label(t["kind"], fa),
+            t["title"],
+            t.get("customer_name") or str(t["customer_id"]),
+            t["assignee"] or "-",
+            t["priority"],
+        )
     Console().print(table)
 
 
 @tasks.command("ical")
 @click.option("--user", "assignee", required=True, help="Whose tasks.")
-@click.option("--style", type=click.Choice(["events", "mixed"]), default="events", show_default=True,
-              help="events: every task a VEVENT (Google Calendar, Outlook); mixed: VTODO for non-appointments.")
+@click.option(
+    "--style",
+    type=click.Choice(["events", "mixed"]),
+    default="events",
+    show_default=True,
+    help="events: every task a VEVENT (Google Calendar, Outlook); mixed: VTODO for non-appointments.",
+)
 @click.option("--include-closed", is_flag=True, help="Also done and cancelled tasks.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of stdout.",
+)
 def ical(assignee, style, include_closed, output):
     """Export a user's tasks as an iCalendar (.ics) file to import or subscribe to."""
     from .ical_export import export_calendar
@@ -282,11 +393,17 @@ def ical(assignee, style, include_closed, output):
 
 @tasks.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--customer", help="Link every event to this customer (else matched by attendee email).")
+@click.option(
+    "--customer", help="Link every event to this customer (else matched by attendee email)."
+)
 @click.option("--user", "assignee", help="Assign the new tasks to this user.")
-@click.option("--kind", help="Kind of the new tasks (default: meeting for events, task for to-dos).")
+@click.option(
+    "--kind", help="Kind of the new tasks (default: meeting for events, task for to-dos)."
+)
 @click.option("--include-past", is_flag=True, help="Also import events that are already over.")
-@click.option("--skip-unmatched", is_flag=True, help="Skip events matching no customer instead of refusing.")
+@click.option(
+    "--skip-unmatched", is_flag=True, help="Skip events matching no customer instead of refusing."
+)
 @click.option("--dry-run", is_flag=True, help="Check and report, store nothing.")
 @click.option("--json", "as_json", is_flag=True)
 def import_cmd(path, customer, assignee, kind, include_past, skip_unmatched, dry_run, as_json):
@@ -299,8 +416,16 @@ def import_cmd(path, customer, assignee, kind, include_past, skip_unmatched, dry
     summary = None
     try:
         with app.unit_of_work() as uow:
-            summary = import_calendar(uow, data, name=path, customer=customer, assignee=assignee, kind=kind,
-                                      include_past=include_past, skip_unmatched=skip_unmatched)
+            summary = import_calendar(
+                uow,
+                data,
+                name=path,
+                customer=customer,
+                assignee=assignee,
+                kind=kind,
+                include_past=include_past,
+                skip_unmatched=skip_unmatched,
+            )
             if dry_run:
                 raise _DryRun()
     except _DryRun:
@@ -310,9 +435,11 @@ def import_cmd(path, customer, assignee, kind, include_past, skip_unmatched, dry
         echo_json(result)
         return
     verb = "would be " if dry_run else ""
-    click.echo(f"{len(summary.created)} {verb}created, {len(summary.updated)} {verb}updated, "
-               f"{len(summary.cancelled)} {verb}cancelled, {len(summary.unchanged)} unchanged, "
-               f"{len(summary.skipped)} skipped")
+    click.echo(
+        f"{len(summary.created)} {verb}created, {len(summary.updated)} {verb}updated, "
+        f"{len(summary.cancelled)} {verb}cancelled, {len(summary.unchanged)} unchanged, "
+        f"{len(summary.skipped)} skipped"
+    )
     for item in summary.skipped:
         click.echo(f"  skipped {item['title'] or item['uid']}: {item['reason']}")
 
@@ -347,7 +474,9 @@ def users_list(as_json):
         echo_json(items)
         return
     for u in items:
-        click.echo(f"{u['username']}\t{u['display_name']}\t{u['email'] or ''}\t{'' if u['active'] else 'inactive'}")
+        click.echo(
+            f"{u['username']}\t{u['display_name']}\t{u['email'] or ''}\t{'' if u['active'] else 'inactive'}"
+        )
 
 
 @users.command("deactivate")
@@ -368,21 +497,29 @@ def calendar():
 
 @calendar.command("connect")
 @click.argument("user")
-@click.option("--url", required=True,
-              help="The CalDAV collection, e.g. https://cloud.example.ir/remote.php/dav/calendars/"
-                   "sara/crm/")
+@click.option(
+    "--url",
+    required=True,
+    help="The CalDAV collection, e.g. https://cloud.example.ir/remote.php/dav/calendars/sara/crm/",
+)
 @click.option("--username", "login", help="Login on the CalDAV server.")
 @click.option("--password", help="env:NAME — the environment variable holding the password.")
-@click.option("--style", type=click.Choice(["mixed", "events"]), default="mixed", show_default=True,
-              help="mixed: to-dos for tasks, events for appointments; events: every task an event.")
+@click.option(
+    "--style",
+    type=click.Choice(["mixed", "events"]),
+    default="mixed",
+    show_default=True,
+    help="mixed: to-dos for tasks, events for appointments; events: every task an event.",
+)
 @click.option("--no-check", is_flag=True, help="Store without asking the server first.")
 def calendar_connect(user, url, login, password, style, no_check):
     """Connect USER's tasks to a CalDAV calendar (the next sync sends them all)."""
     from .calendar_sync import connect
 
     with get_app().unit_of_work() as uow:
-        conn = connect(uow, user, url=url, login=login, password=password, style=style,
-                       check=not no_check)
+        conn = connect(
+            uow, user, url=url, login=login, password=password, style=style, check=not no_check
+        )
         click.echo(f"{conn.username}: connected to {conn.url}")
 
 
@@ -405,8 +542,9 @@ def calendar_sync(user, as_json):
         if not results and not errors:
             click.echo("No calendar connected (crm tasks calendar connect USER --url URL).")
     if errors:
-        raise CRMError(errors[0] if len(errors) == 1 else
-                       f"{len(errors)} calendars failed; first: {errors[0]}")
+        raise CRMError(
+            errors[0] if len(errors) == 1 else f"{len(errors)} calendars failed; first: {errors[0]}"
+        )
 
 
 def _sync_line(r) -> str:
@@ -416,8 +554,10 @@ def _sync_line(r) -> str:
     parts = [f"{len(back[k])} {k}" for k in kinds if back[k]]
     words = {"created": "new", "updated": "changed", "removed": "removed"}
     out = [f"{len(d['to_calendar'][k])} {word}" for k, word in words.items() if d["to_calendar"][k]]
-    line = (f"{r.user}: from the calendar {', '.join(parts) or 'nothing'}; "
-            f"to the calendar {', '.join(out) or 'nothing'}")
+    line = (
+        f"{r.user}: from the calendar {', '.join(parts) or 'nothing'}; "
+        f"to the calendar {', '.join(out) or 'nothing'}"
+    )
     if r.conflicts:
         won = sum(1 for c in r.conflicts if c["winner"] == "crm")
         line += f"; {len(r.conflicts)} conflict(s), CRM kept {won}"
@@ -447,7 +587,12 @@ def calendar_status(as_json):
         when = fmt.moment(row["last_sync_at"]) if row["last_sync_at"] else fmt.pick("never", "هرگز")
         click.echo(f"{row['user']}: {row['url']} ({row['style']})")
         count = fmt.number(row["tasks"])
-        click.echo("  " + fmt.pick(f"{count} task(s) in step, last sync {when}",
-                                   f"{count} کار هماهنگ، آخرین هماهنگی {when}"))
+        click.echo(
+            "  "
+            + fmt.pick(
+                f"{count} task(s) in step, last sync {when}",
+                f"{count} کار هماهنگ، آخرین هماهنگی {when}",
+            )
+        )
         if row["last_error"]:
             click.echo("  " + fmt.pick("last error: ", "آخرین خطا: ") + row["last_error"])

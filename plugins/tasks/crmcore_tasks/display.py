@@ -1,5 +1,6 @@
 """How tasks are shown: JSON-ready dicts for ``--json`` and the web, and due moments in the user's calendar
 (Jalali or Gregorian) and zone."""
+
 from __future__ import annotations
 
 import os
@@ -42,18 +43,39 @@ def kind_label(kind: str, persian: bool) -> str:
     return KIND_LABELS_FA.get(kind, kind) if persian else kind.replace("_", " ")
 
 
-def task_to_dict(task: Task, *, calendar: str = "gregorian", tz: str | None = None, now: datetime | None = None,
-                 customer_name: str | None = None) -> dict[str, Any]:
+def task_to_dict(
+    task: Task,
+    *,
+    calendar: str = "gregorian",
+    tz: str | None = None,
+    now: datetime | None = None,
+    customer_name: str | None = None,
+) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": task.id, "uid": task.uid, "customer_id": task.customer_id, "kind": task.kind, "title": task.title,
-        "notes": task.notes, "location": task.location, "assignee": task.assignee, "priority": task.priority,
-        "state": task.state, "all_day": task.all_day, "due_at": task.due_at.isoformat(),
-        "due": format_due(task, calendar, tz), "timezone": task.timezone, "duration_minutes": task.duration_minutes,
-        "rrule": task.rrule, "recurrence": recurrence.describe(task.rrule) if task.rrule else None,
+        "id": task.id,
+        "uid": task.uid,
+        "customer_id": task.customer_id,
+        "kind": task.kind,
+        "title": task.title,
+        "notes": task.notes,
+        "location": task.location,
+        "assignee": task.assignee,
+        "priority": task.priority,
+        "state": task.state,
+        "all_day": task.all_day,
+        "due_at": task.due_at.isoformat(),
+        "due": format_due(task, calendar, tz),
+        "timezone": task.timezone,
+        "duration_minutes": task.duration_minutes,
+        "rrule": task.rrule,
+        "recurrence": recurrence.describe(task.rrule) if task.rrule else None,
         "series_start": task.series_start.isoformat() if task.series_start else None,
         "reminders_minutes_before": [r.minutes_before for r in task.reminders],
-        "reference": ref_string(task), "source": task.source, "dedup_key": task.dedup_key,
-        "created_at": task.created_at.isoformat(), "closed_at": task.closed_at.isoformat() if task.closed_at else None,
+        "reference": ref_string(task),
+        "source": task.source,
+        "dedup_key": task.dedup_key,
+        "created_at": task.created_at.isoformat(),
+        "closed_at": task.closed_at.isoformat() if task.closed_at else None,
     }
     if customer_name is not None:
         data["customer_name"] = customer_name

@@ -1,5 +1,6 @@
 """Hook implementations of the tasks plugin: the follow-up hook other plugins call, kernel events (merge,
 forget), and the plugin's contributions (reports, jobs, profile section, demo data)."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl
@@ -9,8 +10,16 @@ from crmcore.api import hookimpl
 def tasks_create_follow_up(uow, customer_id, title, kind, due_at, dedup_key, source, reference):
     from .service import create_follow_up
 
-    return create_follow_up(uow, customer_id=customer_id, title=title, kind=kind or "follow_up", due_at=due_at,
-                            dedup_key=dedup_key, source=source, reference=reference)
+    return create_follow_up(
+        uow,
+        customer_id=customer_id,
+        title=title,
+        kind=kind or "follow_up",
+        due_at=due_at,
+        dedup_key=dedup_key,
+        source=source,
+        reference=reference,
+    )
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 Other plugins work without tasks installed: check ``uow.has_plugin("tasks")`` before
 ``uow.call("tasks_create_follow_up", …)``, and implement the events with ``@hookimpl(optionalhook=True)``.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec
@@ -13,16 +14,12 @@ OUTBOX_EVENTS = {
     "tasks_task_created": (
         "A task was added: the task's event data (id, title, due time, assignee, customer)."
     ),
-    "tasks_task_snoozed": (
-        "A task's due time was moved later: the task's event data."
-    ),
+    "tasks_task_snoozed": ("A task's due time was moved later: the task's event data."),
     "tasks_task_updated": (
         "A task's title, time, recurrence or reminders were changed: the task's event data after "
         "the change."
     ),
-    "tasks_task_cancelled": (
-        "A task was cancelled: the task's event data and ``reason``."
-    ),
+    "tasks_task_cancelled": ("A task was cancelled: the task's event data and ``reason``."),
 }
 
 

@@ -8,6 +8,7 @@
   all-day tasks are DATE values. A recurring task is one VEVENT with its RRULE (and EXDATEs); a snoozed
   current occurrence is an override with RECURRENCE-ID. Reminders become VALARMs.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -32,14 +33,22 @@ STATUS_EVENT = {"open": "CONFIRMED", "done": "CONFIRMED", "cancelled": "CANCELLE
 STATUS_TODO = {"open": "NEEDS-ACTION", "done": "COMPLETED", "cancelled": "CANCELLED"}
 
 
-def export_calendar(uow, *, assignee: str, style: str = "events", include_closed: bool = False) -> bytes:
+def export_calendar(
+    uow, *, assignee: str, style: str = "events", include_closed: bool = False
+) -> bytes:
     """The VCALENDAR of ``assignee``'s tasks (open ones; with ``include_closed`` also done and cancelled)."""
     if style not in STYLES:
-        raise ValidationError(f"{style!r} is not an export style ({', '.join(STYLES)})", field="style")
+        raise ValidationError(
+            f"{style!r} is not an export style ({', '.join(STYLES)})", field="style"
+        )
     user = uow.session.get(TaskUser, check_assignee(uow, assignee))
-    q = (select(Task, Customer.display_name).join(Customer, Customer.id == Task.customer_id)
-         .options(selectinload(Task.reminders))
-         .where(Task.assignee == user.username).order_by(Task.due_at, Task.id))
+    q = (
+        select(Task, Customer.display_name)
+        .join(Customer, Customer.id == Task.customer_id)
+        .options(selectinload(Task.reminders))
+        .where(Task.assignee == user.username)
+        .order_by(Task.due_at, Task.id)
+    )
     if not include_closed:
         q = q.where(Task.state == "open")
     cal = Calendar()
@@ -58,11 +67,18 @@ def export_calendar(uow, *, assignee: str, style: str = "events", include_closed
     return cal.to_ical()
 
 
-def task_components(task: Task, customer_name: str, *, style: str = "events") -> Iterable[Event | Todo]:
+def task_components(
+    task: Task, customer_name: str, *, style: str = "events"
+) -> Iterable[Event | Todo]:
     as_todo = style == "mixed" and task.kind not in APPOINTMENT_KINDS
     main = _todo(task, customer_name) if as_todo else _event(task, customer_name)
     yield main
-    moved = task.recurring and task.state == "open" and task.occurrence_at and task.due_at != task.occurrence_at
+    moved = (
+        task.recurring
+        and task.state == "open"
+        and task.occurrence_at
+        and task.due_at != task.occurrence_at
+    )
     if moved and not as_todo:  # the current occurrence was snoozed: override it
         override = _event(task, customer_name, start=task.due_at, recurring=False)
         override.add("recurrence-id", _local(task, task.occurrence_at))
@@ -86,7 +102,9 @@ def _common(component, task: Task, customer_name: str) -> None:
     component.add("description", _description(task, customer_name))
     if task.location:
         component.add("location", task.location)
-    component.add("categories", [task.kind.replace("_", " "), KIND_LABELS_FA.get(task.kind, task.kind)])
+    component.add(
+        "categories", [task.kind.replace("_", " "), KIND_LABELS_FA.get(task.kind, task.kind)]
+    )
     component.add("priority", PRIORITY_ICAL[task.priority])
     component.add("x-crmcore-task-id", str(task.id))
     component.add("x-crmcore-kind", task.kind)
@@ -97,8 +115,10 @@ def _common(component, task: Task, customer_name: str) -> None:
 
 
 def _description(task: Task, customer_name: str) -> str:
-    lines = [f"Customer / مشتری: {customer_name} (#{task.customer_id})",
-             f"Kind / نوع: {task.kind.replace('_', ' ')} / {KIND_LABELS_FA.get(task.kind, task.kind)}"]
+    lines = [
+        f"Customer / مشتری: {customer_name} (#{task.customer_id})",
+        f"Kind / نوع: {task.kind.replace('_', ' ')} / {KIND_LABELS_FA.get(task.kind, task.kind)}",
+    ]
     ref = ref_string(task)
     if ref:
         lines.append(f"Reference / مرجع: {ref}")
@@ -116,7 +136,9 @@ def _alarms(component, task: Task) -> None:
         component.add_component(alarm)
 
 
-def _event(task: Task, customer_name: str, *, start: datetime | None = None, recurring: bool = True) -> Event:
+def _event(
+    task: Task, customer_name: str, *, start: datetime | None = None, recurring: bool = True
+) -> Event:
     event = Event()
     _common(event, task, customer_name)
     begin = start or (task.series_start if task.recurring and recurring else task.due_at)

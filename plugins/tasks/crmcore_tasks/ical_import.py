@@ -11,6 +11,7 @@ task of a customer. The whole file is one unit of work: one bad event refuses th
   ``STATUS:CANCELLED`` cancels the task.
 - Events that are over are skipped unless ``include_past``; VALARMs become reminders.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,13 @@ class ImportSummary:
     skipped: list[dict[str, str]] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "cancelled": self.cancelled, "skipped": self.skipped}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "cancelled": self.cancelled,
+            "skipped": self.skipped,
+        }
 
 
 def parse_calendar(data: bytes | str, *, name: str = "file") -> Calendar:
@@ -58,26 +64,42 @@ def parse_calendar(data: bytes | str, *, name: str = "file") -> Calendar:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_BYTES:
-        raise ValidationError(f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MB", field="file")
+        raise ValidationError(
+            f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MB", field="file"
+        )
     if not data.strip():
         raise ValidationError(f"{name} is empty, not an iCalendar file", field="file")
     if not data.lstrip(b"\xef\xbb\xbf \r\n\t").upper().startswith(b"BEGIN:VCALENDAR"):
-        raise ValidationError(f"{name} is not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
-                              field="file")
+        raise ValidationError(
+            f"{name} is not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
+            field="file",
+        )
     try:
         cal = Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise ValidationError(f"{name} is not a valid iCalendar file: {exc}", field="file") from None
+        raise ValidationError(
+            f"{name} is not a valid iCalendar file: {exc}", field="file"
+        ) from None
     if isinstance(cal, list) or cal.name != "VCALENDAR":
         raise ValidationError(f"{name} does not hold exactly one VCALENDAR", field="file")
     if not list(cal.walk("VEVENT")) and not list(cal.walk("VTODO")):
-        raise ValidationError(f"{name} is a calendar without any event (VEVENT) or to-do (VTODO)", field="file")
+        raise ValidationError(
+            f"{name} is a calendar without any event (VEVENT) or to-do (VTODO)", field="file"
+        )
     return cal
 
 
-def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any = None,
-                    assignee: str | None = None, kind: str | None = None, include_past: bool = False,
-                    skip_unmatched: bool = False) -> ImportSummary:
+def import_calendar(
+    uow,
+    data: bytes | str,
+    *,
+    name: str = "file",
+    customer: Any = None,
+    assignee: str | None = None,
+    kind: str | None = None,
+    include_past: bool = False,
+    skip_unmatched: bool = False,
+) -> ImportSummary:
     cal = parse_calendar(data, name=name)
     fixed_customer = _customer(uow, customer) if customer not in (None, "") else None
     forced_kind = parse_kind(kind) if kind else None
@@ -90,8 +112,13 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
         if item is None:
             continue
         if item["recurrence_id"]:
-            summary.skipped.append({"uid": item["uid"], "title": item["title"],
-                                    "reason": "a changed single occurrence of a recurring event (kept as the series)"})
+            summary.skipped.append(
+                {
+                    "uid": item["uid"],
+                    "title": item["title"],
+                    "reason": "a changed single occurrence of a recurring event (kept as the series)",
+                }
+            )
             continue
         existing = uow.session.scalar(select(Task).where(Task.uid == item["uid"]))
         if item["status"] == "CANCELLED":
@@ -99,24 +126,43 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
                 cancel_task(uow, existing.id, reason=f"cancelled in the imported calendar {name}")
                 summary.cancelled.append(existing.id)
             else:
-                summary.skipped.append({"uid": item["uid"], "title": item["title"], "reason": "cancelled"})
+                summary.skipped.append(
+                    {"uid": item["uid"], "title": item["title"], "reason": "cancelled"}
+                )
             continue
         due = _current_due(uow, item)
-        if due is None or (not include_past and overdue_moment(due, item["all_day"], item["tz"]) <= uow.now()):
-            summary.skipped.append({"uid": item["uid"], "title": item["title"], "reason": "already over"})
+        if due is None or (
+            not include_past and overdue_moment(due, item["all_day"], item["tz"]) <= uow.now()
+        ):
+            summary.skipped.append(
+                {"uid": item["uid"], "title": item["title"], "reason": "already over"}
+            )
             continue
         if existing is not None:
             _update(uow, existing, item, due, summary)
             continue
         who = fixed_customer or _match_customer(uow, item)
         if who is None:
-            unmatched.append({"uid": item["uid"], "title": item["title"], "reason": "no matching customer"})
+            unmatched.append(
+                {"uid": item["uid"], "title": item["title"], "reason": "no matching customer"}
+            )
             continue
         task = prepare_task(
-            uow, customer=who, kind=forced_kind or item["kind"], title=item["title"], notes=item["notes"],
-            location=item["location"], due=Due(at=due, all_day=item["all_day"]), assignee=assignee,
-            priority=item["priority"], duration=item["duration"], reminders=item["reminders"], uid=item["uid"],
-            tz=item["tz"], source="ical")
+            uow,
+            customer=who,
+            kind=forced_kind or item["kind"],
+            title=item["title"],
+            notes=item["notes"],
+            location=item["location"],
+            due=Due(at=due, all_day=item["all_day"]),
+            assignee=assignee,
+            priority=item["priority"],
+            duration=item["duration"],
+            reminders=item["reminders"],
+            uid=item["uid"],
+            tz=item["tz"],
+            source="ical",
+        )
         if item["rrule"]:
             _set_series(task, item, due)
         _insert(uow, task)
@@ -127,7 +173,9 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
         shown += f"; and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
         raise ValidationError(
             f"{len(unmatched)} event(s) in {name} match no customer by attendee email: {shown}. "
-            "Give --customer, or --skip-unmatched to import the others", field="customer")
+            "Give --customer, or --skip-unmatched to import the others",
+            field="customer",
+        )
     summary.skipped += unmatched
     return summary
 
@@ -135,8 +183,9 @@ def import_calendar(uow, data: bytes | str, *, name: str = "file", customer: Any
 def _fail(name: str, component, why: str) -> ValidationError:
     uid = str(component.get("UID", "")) or "without UID"
     title = str(component.get("SUMMARY", ""))
-    return ValidationError(f"{name}: {component.name} {title!r} ({uid}) {why}; nothing was imported",
-                           field="file")
+    return ValidationError(
+        f"{name}: {component.name} {title!r} ({uid}) {why}; nothing was imported", field="file"
+    )
 
 
 def _zone_name(prop, app_tz: str) -> str:
@@ -166,7 +215,11 @@ def _read(uow, component, name: str) -> dict[str, Any] | None:
         raise _fail(name, component, f"has an unreadable {prop}: {why}")
     app_tz = uow.app.timezone
     is_todo = component.name == "VTODO"
-    start_prop = component.get("DUE") if is_todo and component.get("DUE") is not None else component.get("DTSTART")
+    start_prop = (
+        component.get("DUE")
+        if is_todo and component.get("DUE") is not None
+        else component.get("DTSTART")
+    )
     if start_prop is None:
         if is_todo:
             return None  # a to-do without a date is not something to schedule
@@ -174,8 +227,11 @@ def _read(uow, component, name: str) -> dict[str, Any] | None:
     tz = _zone_name(start_prop, app_tz)
     start = start_prop.dt
     all_day = isinstance(start, date) and not isinstance(start, datetime)
-    start_utc = (datetime.combine(start, datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
-                 if all_day else _as_utc(start, tz))
+    start_utc = (
+        datetime.combine(start, datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
+        if all_day
+        else _as_utc(start, tz)
+    )
     duration = None
     if not is_todo and not all_day:
         end = component.get("DTEND")
@@ -191,7 +247,9 @@ def _read(uow, component, name: str) -> dict[str, Any] | None:
         duration = duration or None
     uid = str(component.get("UID", "")).strip()
     if not uid:
-        digest = hashlib.sha256(f"{start_utc.isoformat()}|{component.get('SUMMARY', '')}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{start_utc.isoformat()}|{component.get('SUMMARY', '')}".encode()
+        ).hexdigest()
         uid = f"import-{digest[:32]}@crmcore"
     rrule = None
     if component.get("RRULE") is not None:
@@ -200,29 +258,49 @@ def _read(uow, component, name: str) -> dict[str, Any] | None:
         try:
             rrule = recurrence.normalize_rule(raw_rule.to_ical().decode(), tz=tz)
         except ValidationError as exc:
-            raise _fail(name, component, f"has a recurrence rule that cannot be used: {exc.message}") from None
+            raise _fail(
+                name, component, f"has a recurrence rule that cannot be used: {exc.message}"
+            ) from None
     exdates = []
     ex = component.get("EXDATE")
-    for group in (ex if isinstance(ex, list) else [ex] if ex is not None else []):
+    for group in ex if isinstance(ex, list) else [ex] if ex is not None else []:
         for d in group.dts:
             value = d.dt
-            exdates.append(datetime.combine(value, datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
-                           if not isinstance(value, datetime) else _as_utc(value, tz))
+            exdates.append(
+                datetime.combine(value, datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
+                if not isinstance(value, datetime)
+                else _as_utc(value, tz)
+            )
     kind = "meeting" if not is_todo else "task"
-    title = " ".join(str(component.get("SUMMARY", "")).split()) or ("جلسه" if not is_todo else "کار")
+    title = " ".join(str(component.get("SUMMARY", "")).split()) or (
+        "جلسه" if not is_todo else "کار"
+    )
     notes = str(component.get("DESCRIPTION", "")).strip() or None
-    if component.get("X-CRMCORE-TITLE") is not None:  # our own export: the task's fields as they were
+    if (
+        component.get("X-CRMCORE-TITLE") is not None
+    ):  # our own export: the task's fields as they were
         title = str(component["X-CRMCORE-TITLE"])
         notes = str(component.get("X-CRMCORE-NOTES", "")).strip() or None
         kind = str(component.get("X-CRMCORE-KIND", kind))
         kind = kind if kind in KINDS else "meeting"
     return {
-        "uid": uid, "title": title[:300], "notes": notes,
-        "location": str(component.get("LOCATION", "")).strip() or None, "start": start_utc, "all_day": all_day,
-        "tz": tz, "duration": duration, "rrule": rrule, "exdates": exdates, "kind": kind,
-        "priority": _priority(component.get("PRIORITY")), "reminders": _reminders(component, start_utc),
-        "status": str(component.get("STATUS", "")).upper(), "recurrence_id": component.get("RECURRENCE-ID") is not None,
-        "emails": _emails(component), "crm_customer": str(component.get("X-CRMCORE-CUSTOMER-ID", "")).strip(),
+        "uid": uid,
+        "title": title[:300],
+        "notes": notes,
+        "location": str(component.get("LOCATION", "")).strip() or None,
+        "start": start_utc,
+        "all_day": all_day,
+        "tz": tz,
+        "duration": duration,
+        "rrule": rrule,
+        "exdates": exdates,
+        "kind": kind,
+        "priority": _priority(component.get("PRIORITY")),
+        "reminders": _reminders(component, start_utc),
+        "status": str(component.get("STATUS", "")).upper(),
+        "recurrence_id": component.get("RECURRENCE-ID") is not None,
+        "emails": _emails(component),
+        "crm_customer": str(component.get("X-CRMCORE-CUSTOMER-ID", "")).strip(),
         "sequence": int(component.get("SEQUENCE", 0) or 0),
     }
 
@@ -263,7 +341,7 @@ def _emails(component) -> list[str]:
     found = []
     for key in ("ATTENDEE", "ORGANIZER"):
         values = component.get(key)
-        for value in (values if isinstance(values, list) else [values] if values is not None else []):
+        for value in values if isinstance(values, list) else [values] if values is not None else []:
             text = str(value).strip()
             if text.lower().startswith("mailto:"):
                 found.append(text[7:].strip().lower())
@@ -277,7 +355,9 @@ def _match_customer(uow, item: dict[str, Any]) -> Customer | None:
         except CRMError:  # gone or forgotten here: fall back to the attendees
             pass
     for email in item["emails"]:
-        cid = uow.session.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == email).limit(1))
+        cid = uow.session.scalar(
+            select(CustomerEmail.customer_id).where(CustomerEmail.email == email).limit(1)
+        )
         if cid is not None:
             return get_customer(uow.session, cid)
     return None
@@ -291,10 +371,17 @@ def _current_due(uow, item: dict[str, Any]) -> datetime | None:
     now = uow.now()
     moment = first
     while moment is not None and overdue_moment(moment, item["all_day"], item["tz"]) <= now:
-        moment = recurrence.next_occurrence(item["rrule"], item["start"], item["tz"],
-                                            max(moment, now - timedelta(days=1)), item["exdates"])
+        moment = recurrence.next_occurrence(
+            item["rrule"],
+            item["start"],
+            item["tz"],
+            max(moment, now - timedelta(days=1)),
+            item["exdates"],
+        )
     if moment is not None and moment in item["exdates"]:
-        moment = recurrence.next_occurrence(item["rrule"], item["start"], item["tz"], moment, item["exdates"])
+        moment = recurrence.next_occurrence(
+            item["rrule"], item["start"], item["tz"], moment, item["exdates"]
+        )
     return moment
 
 
@@ -310,14 +397,22 @@ def _update(uow, task: Task, item: dict[str, Any], due: datetime, summary: Impor
     if task.state != "open":
         summary.unchanged.append(task.id)
         return
-    changes = {"title": item["title"], "notes": item["notes"], "location": item["location"],
-               "duration_minutes": item["duration"], "all_day": item["all_day"], "timezone": item["tz"],
-               "rrule": item["rrule"]}
+    changes = {
+        "title": item["title"],
+        "notes": item["notes"],
+        "location": item["location"],
+        "duration_minutes": item["duration"],
+        "all_day": item["all_day"],
+        "timezone": item["tz"],
+        "rrule": item["rrule"],
+    }
     changed = {k: v for k, v in changes.items() if getattr(task, k) != v}
     if task.due_at != due and (not task.rrule or task.occurrence_at != due):
         changed["due_at"] = due
     if sorted(r.minutes_before for r in task.reminders) != item["reminders"]:
-        task.reminders = [TaskReminder(minutes_before=m) for m in sorted(item["reminders"], reverse=True)]
+        task.reminders = [
+            TaskReminder(minutes_before=m) for m in sorted(item["reminders"], reverse=True)
+        ]
         changed["reminders"] = item["reminders"]
     if not changed:
         summary.unchanged.append(task.id)
@@ -335,5 +430,11 @@ def _update(uow, task: Task, item: dict[str, Any], due: datetime, summary: Impor
         task.series_start = task.occurrence_at = None
         task.exdates = []
     _touch(uow, task)
-    uow.audit("import-update", "task", task.id, {k: str(v) for k, v in changed.items()}, customer_id=task.customer_id)
+    uow.audit(
+        "import-update",
+        "task",
+        task.id,
+        {k: str(v) for k, v in changed.items()},
+        customer_id=task.customer_id,
+    )
     summary.updated.append(task.id)

@@ -1,4 +1,5 @@
 """Jobs of ``crm jobs run``: announcing due reminders, keeping CalDAV calendars in step."""
+
 from __future__ import annotations
 
 from crmcore.api import Job
@@ -17,9 +18,15 @@ def _run_calendar_sync(uow, now):
     return sync_all_in(uow)
 
 
-JOBS = [Job(name="tasks.reminders",
-            description="Announce due task reminders (tasks_reminder_due; messaging sends them)",
-            run=_run_reminders),
-        Job(name="tasks.calendar_sync",
-            description="Two-way sync of every connected CalDAV calendar with its user's tasks",
-            run=_run_calendar_sync)]
+JOBS = [
+    Job(
+        name="tasks.reminders",
+        description="Announce due task reminders (tasks_reminder_due; messaging sends them)",
+        run=_run_reminders,
+    ),
+    Job(
+        name="tasks.calendar_sync",
+        description="Two-way sync of every connected CalDAV calendar with its user's tasks",
+        run=_run_calendar_sync,
+    ),
+]

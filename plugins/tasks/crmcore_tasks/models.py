@@ -1,5 +1,6 @@
 """Tables of the tasks plugin: the people tasks are assigned to, tasks (one row per task or recurring series),
 their reminders, and the log of completed occurrences (what ``tasks.completed`` counts)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,10 +33,28 @@ class Task(Base):
 
     __tablename__ = "tasks_tasks"
     __customer_data__ = CustomerData(
-        erase={"title": lambda m: case(KIND_LABELS_FA, value=m.kind, else_=m.kind), "notes": None,
-               "location": None, "dedup_key": None, "open_dedup_key": None},
-        keep=("uid", "kind", "priority", "state", "timezone", "rrule", "exdates", "ref_type",
-              "ref_id", "source", "created_by", "closed_by"))
+        erase={
+            "title": lambda m: case(KIND_LABELS_FA, value=m.kind, else_=m.kind),
+            "notes": None,
+            "location": None,
+            "dedup_key": None,
+            "open_dedup_key": None,
+        },
+        keep=(
+            "uid",
+            "kind",
+            "priority",
+            "state",
+            "timezone",
+            "rrule",
+            "exdates",
+            "ref_type",
+            "ref_id",
+            "source",
+            "created_by",
+            "closed_by",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: stable iCalendar UID (``task-<uuid>@crmcore``, or the UID of the imported event)
@@ -76,7 +95,10 @@ class Task(Base):
     closed_by: Mapped[Optional[str]] = mapped_column(String(100))
 
     reminders: Mapped[list["TaskReminder"]] = relationship(
-        back_populates="task", cascade="all, delete-orphan", order_by="TaskReminder.minutes_before.desc()")
+        back_populates="task",
+        cascade="all, delete-orphan",
+        order_by="TaskReminder.minutes_before.desc()",
+    )
 
     __table_args__ = (
         Index("ix_tasks_tasks_state_assignee_overdue", "state", "assignee", "overdue_at"),
@@ -95,7 +117,9 @@ class TaskReminder(Base):
     __customer_data__ = CustomerData(via="task_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True
+    )
     minutes_before: Mapped[int] = mapped_column(Integer)
     #: when to announce it: the task's ``due_at`` minus ``minutes_before`` (kept in step by ``arm_reminders``)
     remind_at: Mapped[Optional[datetime]] = mapped_column(index=True)
@@ -109,11 +133,14 @@ class TaskCompletion(Base):
     """One completed occurrence (a one-off task has one; a recurring series one per occurrence done)."""
 
     __tablename__ = "tasks_completions"
-    __customer_data__ = CustomerData(erase={"note": None},
-                                     keep=("assignee", "kind", "completed_by"))
+    __customer_data__ = CustomerData(
+        erase={"note": None}, keep=("assignee", "kind", "completed_by")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True
+    )
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     assignee: Mapped[Optional[str]] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
@@ -132,7 +159,8 @@ class CalendarConnection(Base):
     __tablename__ = "tasks_calendar_connections"
 
     username: Mapped[str] = mapped_column(
-        ForeignKey("tasks_users.username", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("tasks_users.username", ondelete="CASCADE"), primary_key=True
+    )
     url: Mapped[str] = mapped_column(String(500))
     login: Mapped[Optional[str]] = mapped_column(String(200))
     password_ref: Mapped[Optional[str]] = mapped_column(String(200))
@@ -157,8 +185,11 @@ class CalendarItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(
-        ForeignKey("tasks_calendar_connections.username", ondelete="CASCADE"), index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True)
+        ForeignKey("tasks_calendar_connections.username", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks_tasks.id", ondelete="CASCADE"), index=True
+    )
     href: Mapped[str] = mapped_column(String(1000))
     etag: Mapped[Optional[str]] = mapped_column(String(200))
     synced_sequence: Mapped[Optional[int]] = mapped_column(Integer)

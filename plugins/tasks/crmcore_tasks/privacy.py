@@ -1,5 +1,6 @@
 """Forgetting a customer: their open tasks are cancelled, and every task of theirs is re-issued to
 calendar subscribers (models.py declares the erased text); kinds, dates and counts stay."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -134,8 +134,11 @@ def timeline_entries(uow, customer, before, limit: int) -> list[ui.TimelineEntry
 
     kind = L("task", "کار")
     added = select(Task).where(Task.customer_id == customer.id)
-    done = select(TaskCompletion, Task.title).join(Task, Task.id == TaskCompletion.task_id).where(
-        TaskCompletion.customer_id == customer.id)
+    done = (
+        select(TaskCompletion, Task.title)
+        .join(Task, Task.id == TaskCompletion.task_id)
+        .where(TaskCompletion.customer_id == customer.id)
+    )
     readable = assignee_clause(uow, "read", func.lower(Task.assignee))
     if readable is not None:
         added, done = added.where(readable), done.where(readable)
@@ -143,19 +146,34 @@ def timeline_entries(uow, customer, before, limit: int) -> list[ui.TimelineEntry
         added = added.where(Task.created_at < before)
         done = done.where(TaskCompletion.completed_at < before)
     out = []
-    for t in uow.session.scalars(added.order_by(Task.created_at.desc(), Task.id.desc())
-                                 .limit(limit)):
+    for t in uow.session.scalars(
+        added.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
+    ):
         what = L(t.kind.replace("_", " "), KIND_LABELS_FA.get(t.kind, t.kind))
-        out.append(ui.TimelineEntry(t.created_at, t.title, kind=kind, detail=L(
-            f"{what.en} added", f"{what.fa} ثبت شد"), href=f"/p/tasks/tasks/{t.id}"))
+        out.append(
+            ui.TimelineEntry(
+                t.created_at,
+                t.title,
+                kind=kind,
+                detail=L(f"{what.en} added", f"{what.fa} ثبت شد"),
+                href=f"/p/tasks/tasks/{t.id}",
+            )
+        )
     for c, title in uow.session.execute(
-            done.order_by(TaskCompletion.completed_at.desc(), TaskCompletion.id.desc())
-            .limit(limit)):
+        done.order_by(TaskCompletion.completed_at.desc(), TaskCompletion.id.desc()).limit(limit)
+    ):
         detail = L("done late", "با تأخیر انجام شد") if c.late else L("done", "انجام شد")
         if c.note:
             detail = L(f"{detail.en}: {c.note}"[:300], f"{detail.fa}: {c.note}"[:300])
-        out.append(ui.TimelineEntry(c.completed_at, title, kind=kind, detail=detail,
-                                    tone="warning" if c.late else "success",
-                                    href=f"/p/tasks/tasks/{c.task_id}"))
+        out.append(
+            ui.TimelineEntry(
+                c.completed_at,
+                title,
+                kind=kind,
+                detail=detail,
+                tone="warning" if c.late else "success",
+                href=f"/p/tasks/tasks/{c.task_id}",
+            )
+        )
     out.sort(key=lambda e: e.at, reverse=True)
     return out[:limit]

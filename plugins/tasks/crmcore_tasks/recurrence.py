@@ -3,6 +3,7 @@
 Rules are checked strictly before they are stored (known parts, values in range, at least one occurrence
 within ten years), because some malformed rules would make dateutil search for centuries or forever.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,27 @@ from icalendar import vRecur
 from crmcore.api import ValidationError
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-SHORTCUTS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY", "yearly": "FREQ=YEARLY",
-             "روزانه": "FREQ=DAILY", "هفتگی": "FREQ=WEEKLY", "ماهانه": "FREQ=MONTHLY", "سالانه": "FREQ=YEARLY"}
-_RANGES = {"INTERVAL": (1, 999), "COUNT": (1, 10000), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31),
-           "BYYEARDAY": (-366, 366), "BYWEEKNO": (-53, 53), "BYSETPOS": (-366, 366), "BYHOUR": (0, 23),
-           "BYMINUTE": (0, 59)}
+SHORTCUTS = {
+    "daily": "FREQ=DAILY",
+    "weekly": "FREQ=WEEKLY",
+    "monthly": "FREQ=MONTHLY",
+    "yearly": "FREQ=YEARLY",
+    "روزانه": "FREQ=DAILY",
+    "هفتگی": "FREQ=WEEKLY",
+    "ماهانه": "FREQ=MONTHLY",
+    "سالانه": "FREQ=YEARLY",
+}
+_RANGES = {
+    "INTERVAL": (1, 999),
+    "COUNT": (1, 10000),
+    "BYMONTH": (1, 12),
+    "BYMONTHDAY": (-31, 31),
+    "BYYEARDAY": (-366, 366),
+    "BYWEEKNO": (-53, 53),
+    "BYSETPOS": (-366, 366),
+    "BYHOUR": (0, 23),
+    "BYMINUTE": (0, 59),
+}
 _SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
 _WEEKDAY = re.compile(r"^[+-]?(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 _ALLOWED = set(_RANGES) | {"FREQ", "UNTIL", "BYDAY", "WKST"}
@@ -75,13 +92,28 @@ def normalize_rule(raw: str, *, tz: str, field: str = "rrule") -> str:
     if "UNTIL" in parts:
         parts["UNTIL"] = _until_utc(parts["UNTIL"], tz, raw, field)
     try:
-        canonical = vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())).to_ical().decode()
+        canonical = (
+            vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())).to_ical().decode()
+        )
     except (ValueError, TypeError) as exc:
         raise _bad(raw, f"does not parse ({exc})", field) from None
     return canonical
 
 
-_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+_MONTH_DAYS = {
+    1: 31,
+    2: 29,
+    3: 31,
+    4: 30,
+    5: 31,
+    6: 30,
+    7: 31,
+    8: 31,
+    9: 30,
+    10: 31,
+    11: 30,
+    12: 31,
+}
 
 
 def _check_combinations(parts: dict[str, str], raw: str, field: str) -> None:
@@ -95,13 +127,20 @@ def _check_combinations(parts: dict[str, str], raw: str, field: str) -> None:
     if "BYMONTHDAY" in parts and freq == "WEEKLY":
         raise _bad(raw, "uses BYMONTHDAY, which RFC 5545 does not allow with FREQ=WEEKLY", field)
     if "BYSETPOS" in parts and (freq == "DAILY" or not ({"BYDAY", "BYMONTHDAY"} & set(parts))):
-        raise _bad(raw, "uses BYSETPOS, which needs FREQ=WEEKLY/MONTHLY/YEARLY and BYDAY or BYMONTHDAY", field)
+        raise _bad(
+            raw,
+            "uses BYSETPOS, which needs FREQ=WEEKLY/MONTHLY/YEARLY and BYDAY or BYMONTHDAY",
+            field,
+        )
     if "BYMONTHDAY" in parts and "BYMONTH" in parts:
         days = [abs(int(d)) for d in parts["BYMONTHDAY"].split(",")]
         months = [int(m) for m in parts["BYMONTH"].split(",")]
         if not any(d <= _MONTH_DAYS[m] for d in days for m in months):
-            raise _bad(raw, f"asks for day {parts['BYMONTHDAY']} of month {parts['BYMONTH']}, which never exists",
-                       field)
+            raise _bad(
+                raw,
+                f"asks for day {parts['BYMONTHDAY']} of month {parts['BYMONTH']}, which never exists",
+                field,
+            )
 
 
 def _until_utc(value: str, tz: str, raw: str, field: str) -> str:
@@ -109,7 +148,9 @@ def _until_utc(value: str, tz: str, raw: str, field: str) -> str:
     try:
         if re.fullmatch(r"\d{8}", value):
             day = datetime.strptime(value, "%Y%m%d").date()
-            moment = datetime.combine(day + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)) - timedelta(seconds=1)
+            moment = datetime.combine(
+                day + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)
+            ) - timedelta(seconds=1)
         elif re.fullmatch(r"\d{8}T\d{6}Z", value):
             moment = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         elif re.fullmatch(r"\d{8}T\d{6}", value):
@@ -117,11 +158,15 @@ def _until_utc(value: str, tz: str, raw: str, field: str) -> str:
         else:
             raise ValueError(value)
     except ValueError:
-        raise _bad(raw, f"has UNTIL={value}, which is not a date (YYYYMMDD or YYYYMMDDTHHMMSSZ)", field) from None
+        raise _bad(
+            raw, f"has UNTIL={value}, which is not a date (YYYYMMDD or YYYYMMDDTHHMMSSZ)", field
+        ) from None
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def build(rule: str, series_start: datetime, tz: str, exdates: Iterable[str | datetime] = ()) -> rruleset:
+def build(
+    rule: str, series_start: datetime, tz: str, exdates: Iterable[str | datetime] = ()
+) -> rruleset:
     """The occurrences of a stored rule from ``series_start`` (expanded in local wall time of ``tz``)."""
     start_local = series_start.astimezone(ZoneInfo(tz))
     rset = rruleset()
@@ -132,34 +177,57 @@ def build(rule: str, series_start: datetime, tz: str, exdates: Iterable[str | da
     return rset
 
 
-def check_has_occurrence(rule: str, series_start: datetime, tz: str, *, field: str = "rrule") -> datetime:
+def check_has_occurrence(
+    rule: str, series_start: datetime, tz: str, *, field: str = "rrule"
+) -> datetime:
     """The first occurrence at or after ``series_start``; refuses a rule with none in the next ten years."""
     horizon = series_start + timedelta(days=366 * PROBE_YEARS)
     probe_parts = [p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
     until = re.search(r"UNTIL=(\d{8}T\d{6}Z)", rule)
     end = horizon
     if until:
-        end = min(horizon, datetime.strptime(until.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+        end = min(
+            horizon,
+            datetime.strptime(until.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc),
+        )
     probe_parts.append("UNTIL=" + end.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
-    first = build(";".join(probe_parts), series_start, tz).after(series_start.astimezone(ZoneInfo(tz)), inc=True)
+    first = build(";".join(probe_parts), series_start, tz).after(
+        series_start.astimezone(ZoneInfo(tz)), inc=True
+    )
     if first is None:
-        raise ValidationError(f"recurrence rule {rule!r} has no occurrence from "
-                              f"{series_start.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M} on", field=field)
+        raise ValidationError(
+            f"recurrence rule {rule!r} has no occurrence from "
+            f"{series_start.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M} on",
+            field=field,
+        )
     return first.astimezone(timezone.utc)
 
 
-def next_occurrence(rule: str, series_start: datetime, tz: str, after: datetime,
-                    exdates: Iterable[str | datetime] = ()) -> datetime | None:
+def next_occurrence(
+    rule: str,
+    series_start: datetime,
+    tz: str,
+    after: datetime,
+    exdates: Iterable[str | datetime] = (),
+) -> datetime | None:
     """The first occurrence strictly after ``after`` (UTC), or None when the series has ended."""
     found = build(rule, series_start, tz, exdates).after(after.astimezone(ZoneInfo(tz)), inc=False)
     return None if found is None else found.astimezone(timezone.utc)
 
 
-def occurrences_between(rule: str, series_start: datetime, tz: str, start: datetime, end: datetime,
-                        exdates: Iterable[str | datetime] = ()) -> list[datetime]:
+def occurrences_between(
+    rule: str,
+    series_start: datetime,
+    tz: str,
+    start: datetime,
+    end: datetime,
+    exdates: Iterable[str | datetime] = (),
+) -> list[datetime]:
     """Occurrences in ``[start, end)`` (UTC), e.g. for an agenda of a day."""
     zone = ZoneInfo(tz)
-    found = build(rule, series_start, tz, exdates).between(start.astimezone(zone), end.astimezone(zone), inc=True)
+    found = build(rule, series_start, tz, exdates).between(
+        start.astimezone(zone), end.astimezone(zone), inc=True
+    )
     return [f.astimezone(timezone.utc) for f in found if f < end]
 
 
@@ -168,8 +236,10 @@ def describe(rule: str) -> str:
     parts = dict(p.split("=", 1) for p in rule.split(";"))
     text = parts["FREQ"].lower()
     if parts.get("INTERVAL", "1") != "1":
-        text = f"every {parts['INTERVAL']} " + {"daily": "days", "weekly": "weeks", "monthly": "months",
-                                                 "yearly": "years"}[text]
+        text = (
+            f"every {parts['INTERVAL']} "
+            + {"daily": "days", "weekly": "weeks", "monthly": "months", "yearly": "years"}[text]
+        )
     if "BYDAY" in parts:
         text += f" on {parts['BYDAY']}"
     if "BYMONTHDAY" in parts:

@@ -1,4 +1,5 @@
 """Search fields for ``crm customers find --where`` and segments: ``open_tasks>0``, ``overdue_tasks>=1``."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -29,8 +30,18 @@ def _count_condition(name: str, overdue: bool):
 
 
 FIELDS = [
-    SearchField(name="open_tasks", description="number of open tasks (tasks plugin)", type="int",
-                condition=_count_condition("open_tasks", overdue=False), ops=NUMERIC_OPS),
-    SearchField(name="overdue_tasks", description="number of overdue open tasks (tasks plugin)", type="int",
-                condition=_count_condition("overdue_tasks", overdue=True), ops=NUMERIC_OPS),
+    SearchField(
+        name="open_tasks",
+        description="number of open tasks (tasks plugin)",
+        type="int",
+        condition=_count_condition("open_tasks", overdue=False),
+        ops=NUMERIC_OPS,
+    ),
+    SearchField(
+        name="overdue_tasks",
+        description="number of overdue open tasks (tasks plugin)",
+        type="int",
+        condition=_count_condition("overdue_tasks", overdue=True),
+        ops=NUMERIC_OPS,
+    ),
 ]

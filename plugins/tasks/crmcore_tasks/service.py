@@ -4,6 +4,7 @@ and de-duplicated follow-ups other plugins create through the ``tasks_create_fol
 Every function takes the unit of work first and writes through ``uow.session``; bad input raises a
 ValidationError/NotFound/Conflict naming the field, and the unit of work's rollback keeps nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -70,7 +71,9 @@ def _title(raw: str | None) -> str:
     if not title:
         raise ValidationError("a title is required", field="title")
     if len(title) > MAX_TITLE:
-        raise ValidationError(f"the title is {len(title)} characters long; at most {MAX_TITLE}", field="title")
+        raise ValidationError(
+            f"the title is {len(title)} characters long; at most {MAX_TITLE}", field="title"
+        )
     return title
 
 
@@ -83,21 +86,41 @@ def new_uid() -> str:
     return f"task-{uuid.uuid4()}@{UID_DOMAIN}"
 
 
-def prepare_task(uow, *, customer: Customer | int | str, kind: str, title: str, due: Any,
-                 notes: str | None = None, location: str | None = None, assignee: str | None = None,
-                 priority: str | None = None, duration: Any = None, rrule: str | None = None,
-                 reminders: Iterable[Any] = (), reference: Any = None, source: str | None = None,
-                 dedup_key: str | None = None, uid: str | None = None, tz: str | None = None,
-                 all_day: bool | None = None, exdates: Iterable[datetime] = ()) -> Task:
+def prepare_task(
+    uow,
+    *,
+    customer: Customer | int | str,
+    kind: str,
+    title: str,
+    due: Any,
+    notes: str | None = None,
+    location: str | None = None,
+    assignee: str | None = None,
+    priority: str | None = None,
+    duration: Any = None,
+    rrule: str | None = None,
+    reminders: Iterable[Any] = (),
+    reference: Any = None,
+    source: str | None = None,
+    dedup_key: str | None = None,
+    uid: str | None = None,
+    tz: str | None = None,
+    all_day: bool | None = None,
+    exdates: Iterable[datetime] = (),
+) -> Task:
     """Check every field and build the Task (not yet added to the session)."""
     tz = check_timezone(tz or uow.app.timezone)
     kind = parse_kind(kind)
     c = _customer(uow, customer)
-    when: Due = due if isinstance(due, Due) else parse_due(due, now=uow.now(), tz=tz, all_day=all_day)
+    when: Due = (
+        due if isinstance(due, Due) else parse_due(due, now=uow.now(), tz=tz, all_day=all_day)
+    )
     minutes = parse_minutes(duration, field="duration") if duration not in (None, "") else None
     if minutes is None and kind in APPOINTMENT_KINDS and not when.all_day:
         minutes = DEFAULT_APPOINTMENT_MINUTES
-    offsets = sorted({parse_minutes(r, field="remind", allow_zero=True) for r in reminders}, reverse=True)
+    offsets = sorted(
+        {parse_minutes(r, field="remind", allow_zero=True) for r in reminders}, reverse=True
+    )
     ref_type, ref_id = parse_reference(reference)
     rule = None
     if rrule not in (None, ""):
@@ -106,22 +129,44 @@ def prepare_task(uow, *, customer: Customer | int | str, kind: str, title: str, 
         if first != when.at:
             raise ValidationError(
                 f"the due moment {when.at.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M} is not an occurrence of "
-                f"{rule!r} (the first is {first.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M})", field="due")
+                f"{rule!r} (the first is {first.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M})",
+                field="due",
+            )
     key = (dedup_key or "").strip() or None
     if key is not None and len(key) > 200:
-        raise ValidationError("the de-duplication key is longer than 200 characters", field="dedup_key")
+        raise ValidationError(
+            "the de-duplication key is longer than 200 characters", field="dedup_key"
+        )
     now = uow.now()
     task = Task(
-        uid=(uid or "").strip() or new_uid(), customer_id=c.id, kind=kind, title=_title(title),
+        uid=(uid or "").strip() or new_uid(),
+        customer_id=c.id,
+        kind=kind,
+        title=_title(title),
         notes=check_text((notes or "").strip(), "notes") or None,
         location=check_text((location or "").strip()[:300], "location") or None,
-        assignee=check_assignee(uow, assignee), priority=parse_priority(priority), state="open",
-        all_day=when.all_day, timezone=tz, due_at=when.at, overdue_at=when.overdue_at(tz),
-        duration_minutes=minutes, rrule=rule, series_start=when.at if rule else None,
+        assignee=check_assignee(uow, assignee),
+        priority=parse_priority(priority),
+        state="open",
+        all_day=when.all_day,
+        timezone=tz,
+        due_at=when.at,
+        overdue_at=when.overdue_at(tz),
+        duration_minutes=minutes,
+        rrule=rule,
+        series_start=when.at if rule else None,
         occurrence_at=when.at if rule else None,
         exdates=[e.isoformat() for e in exdates] if rule else [],
-        ref_type=ref_type, ref_id=ref_id, source=(source or "").strip()[:60] or None,
-        dedup_key=key, open_dedup_key=key, sequence=0, created_at=now, created_by=uow.actor, updated_at=now)
+        ref_type=ref_type,
+        ref_id=ref_id,
+        source=(source or "").strip()[:60] or None,
+        dedup_key=key,
+        open_dedup_key=key,
+        sequence=0,
+        created_at=now,
+        created_by=uow.actor,
+        updated_at=now,
+    )
     task.reminders = [TaskReminder(minutes_before=m) for m in offsets]
     arm_reminders(task)
     return task
@@ -139,15 +184,28 @@ def _insert(uow, task: Task) -> Task:
     if uow.session.scalar(select(Task.id).where(Task.uid == task.uid)) is not None:
         raise Conflict(f"a task with calendar UID {task.uid!r} already exists", field="uid")
     if task.open_dedup_key and find_open_by_key(uow, task.open_dedup_key) is not None:
-        raise Conflict(f"an open task already has the de-duplication key {task.open_dedup_key!r}", field="dedup_key")
+        raise Conflict(
+            f"an open task already has the de-duplication key {task.open_dedup_key!r}",
+            field="dedup_key",
+        )
     uow.session.add(task)
     uow.session.flush()
     return task
 
 
 def _announce_created(uow, task: Task) -> None:
-    uow.audit("create", "task", task.id, {"kind": task.kind, "title": task.title, "due_at": task.due_at.isoformat(),
-                                          "assignee": task.assignee}, customer_id=task.customer_id)
+    uow.audit(
+        "create",
+        "task",
+        task.id,
+        {
+            "kind": task.kind,
+            "title": task.title,
+            "due_at": task.due_at.isoformat(),
+            "assignee": task.assignee,
+        },
+        customer_id=task.customer_id,
+    )
     uow.emit("tasks_task_created", customer_id=task.customer_id, data=task_event_data(task))
 
 
@@ -162,9 +220,18 @@ def find_open_by_key(uow, key: str) -> Task | None:
     return uow.session.scalar(select(Task).where(Task.open_dedup_key == key))
 
 
-def create_follow_up(uow, *, customer_id: int, title: str, kind: str = "follow_up", due_at: Any = None,
-                     dedup_key: str | None = None, source: str | None = None, reference: Any = None,
-                     **extra: Any) -> Task:
+def create_follow_up(
+    uow,
+    *,
+    customer_id: int,
+    title: str,
+    kind: str = "follow_up",
+    due_at: Any = None,
+    dedup_key: str | None = None,
+    source: str | None = None,
+    reference: Any = None,
+    **extra: Any,
+) -> Task:
     """A follow-up another plugin asks for. With a ``dedup_key`` an open task with the same key is returned
     instead of a new one (the same missed caller does not create ten tasks), even under concurrent callers."""
     key = (dedup_key or "").strip() or None
@@ -177,8 +244,18 @@ def create_follow_up(uow, *, customer_id: int, title: str, kind: str = "follow_u
     if assignee is None:
         assignee = _owner_if_assignee(uow, customer)
     due = due_at if due_at is not None else uow.now().replace(second=0, microsecond=0)
-    task = prepare_task(uow, customer=customer, kind=kind, title=title, due=due, dedup_key=key, source=source,
-                        reference=reference, assignee=assignee, **extra)
+    task = prepare_task(
+        uow,
+        customer=customer,
+        kind=kind,
+        title=title,
+        due=due,
+        dedup_key=key,
+        source=source,
+        reference=reference,
+        assignee=assignee,
+        **extra,
+    )
     if key is None:
         return add_task_prepared(uow, task)
     try:
@@ -210,7 +287,9 @@ def _owner_if_assignee(uow, customer: Customer) -> str | None:
 
 def _require_open(task: Task, action: str) -> None:
     if task.state != "open":
-        raise Conflict(f"task {task.id} is {task.state}; only open tasks can be {action}", field="task")
+        raise Conflict(
+            f"task {task.id} is {task.state}; only open tasks can be {action}", field="task"
+        )
 
 
 def _set_due(task: Task, due_at: datetime) -> None:
@@ -233,14 +312,28 @@ def complete_task(uow, task_id: int | str, *, note: str | None = None) -> dict[s
     _require_open(task, "completed")
     now = uow.now()
     done_due = task.due_at
-    uow.session.add(TaskCompletion(task_id=task.id, customer_id=task.customer_id, assignee=task.assignee,
-                                   kind=task.kind, due_at=done_due, completed_at=now, completed_by=uow.actor,
-                                   late=task.overdue_at <= now,
-                                   note=(note or "").strip() or None))
+    uow.session.add(
+        TaskCompletion(
+            task_id=task.id,
+            customer_id=task.customer_id,
+            assignee=task.assignee,
+            kind=task.kind,
+            due_at=done_due,
+            completed_at=now,
+            completed_by=uow.actor,
+            late=task.overdue_at <= now,
+            note=(note or "").strip() or None,
+        )
+    )
     following = None
     if task.recurring:
-        following = recurrence.next_occurrence(task.rrule, task.series_start, task.timezone,
-                                               task.occurrence_at or task.due_at, task.exdates)
+        following = recurrence.next_occurrence(
+            task.rrule,
+            task.series_start,
+            task.timezone,
+            task.occurrence_at or task.due_at,
+            task.exdates,
+        )
     if following is None:
         _close(uow, task, "done")
     else:
@@ -248,11 +341,20 @@ def complete_task(uow, task_id: int | str, *, note: str | None = None) -> dict[s
         _set_due(task, following)
     _touch(uow, task)
     uow.session.flush()
-    result = {"task_id": task.id, "completed_due_at": done_due.isoformat(), "completed_at": now.isoformat(),
-              "next_due_at": following.isoformat() if following else None, "state": task.state}
+    result = {
+        "task_id": task.id,
+        "completed_due_at": done_due.isoformat(),
+        "completed_at": now.isoformat(),
+        "next_due_at": following.isoformat() if following else None,
+        "state": task.state,
+    }
     uow.audit("complete", "task", task.id, result, customer_id=task.customer_id)
-    uow.emit("tasks_task_completed", customer_id=task.customer_id, data={**task_event_data(task), **result},
-             task=task)
+    uow.emit(
+        "tasks_task_completed",
+        customer_id=task.customer_id,
+        data={**task_event_data(task), **result},
+        task=task,
+    )
     return result
 
 
@@ -260,26 +362,40 @@ def snooze_task(uow, task_id: int | str, *, by: Any = None, until: Any = None) -
     """Postpone the current occurrence: ``by`` a duration (``2h``, ``1d``) or ``until`` a moment. Reminders
     are announced again for the new moment."""
     if (by in (None, "")) == (until in (None, "")):
-        raise ValidationError("give either --by (e.g. 2h, 1d) or --until (a date and time)", field="snooze")
+        raise ValidationError(
+            "give either --by (e.g. 2h, 1d) or --until (a date and time)", field="snooze"
+        )
     task = get_task(uow, task_id, for_update=True)
     _require_open(task, "snoozed")
     old = task.due_at
     if by not in (None, ""):
         new = max(task.due_at, uow.now()) + timedelta(minutes=parse_minutes(by, field="by"))
         if task.all_day:
-            new = parse_due(new.astimezone(ZoneInfo(task.timezone)).date(), now=uow.now(), tz=task.timezone).at
+            new = parse_due(
+                new.astimezone(ZoneInfo(task.timezone)).date(), now=uow.now(), tz=task.timezone
+            ).at
     else:
         when = parse_due(until, now=uow.now(), tz=task.timezone, field="until")
         if when.all_day != task.all_day:
             kind = "all-day" if task.all_day else "timed"
-            raise ValidationError(f"task {task.id} is {kind}; give a {'date' if task.all_day else 'date and time'}",
-                                  field="until")
+            raise ValidationError(
+                f"task {task.id} is {kind}; give a {'date' if task.all_day else 'date and time'}",
+                field="until",
+            )
         new = when.at
     if overdue_moment(new, task.all_day, task.timezone) <= uow.now():
-        raise ValidationError("snoozing moves a task to a moment still ahead, not into the past", field="until")
+        raise ValidationError(
+            "snoozing moves a task to a moment still ahead, not into the past", field="until"
+        )
     _set_due(task, new)
     _touch(uow, task)
-    uow.audit("snooze", "task", task.id, {"due_at": [old.isoformat(), new.isoformat()]}, customer_id=task.customer_id)
+    uow.audit(
+        "snooze",
+        "task",
+        task.id,
+        {"due_at": [old.isoformat(), new.isoformat()]},
+        customer_id=task.customer_id,
+    )
     uow.emit("tasks_task_snoozed", customer_id=task.customer_id, data=task_event_data(task))
     return task
 
@@ -301,8 +417,9 @@ def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
     target = day if isinstance(day, date_type) else parse_date(str(day or "").strip(), field="day")
     today = uow.now().astimezone(zone).date()
     if target < today:
-        raise ValidationError("a task can be moved to today or a later day, not into the past",
-                              field="day")
+        raise ValidationError(
+            "a task can be moved to today or a later day, not into the past", field="day"
+        )
     old = task.due_at
     local = old.astimezone(zone)
     if task.all_day:
@@ -314,15 +431,28 @@ def reschedule_task(uow, task_id: int | str, *, day: Any) -> Task:
         return task
     _set_due(task, new)
     _touch(uow, task)
-    uow.audit("move", "task", task.id, {"due_at": [old.isoformat(), new.isoformat()]},
-              customer_id=task.customer_id)
+    uow.audit(
+        "move",
+        "task",
+        task.id,
+        {"due_at": [old.isoformat(), new.isoformat()]},
+        customer_id=task.customer_id,
+    )
     uow.emit("tasks_task_snoozed", customer_id=task.customer_id, data=task_event_data(task))
     return task
 
 
-def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str | None = None,
-                priority: str | None = None, due: Any = None, rrule: str | None = None,
-                reminders: Iterable[Any] | None = None) -> Task:
+def update_task(
+    uow,
+    task_id: int | str,
+    *,
+    title: str | None = None,
+    notes: str | None = None,
+    priority: str | None = None,
+    due: Any = None,
+    rrule: str | None = None,
+    reminders: Iterable[Any] | None = None,
+) -> Task:
     """Change an open task; ``None`` leaves a field. ``rrule=""`` ends the recurrence (the task
     becomes a one-off at its current occurrence); a new rule starts its series at the (new) due
     moment, which must be one of its occurrences. ``reminders`` replaces the reminders (``["15m",
@@ -352,13 +482,16 @@ def update_task(uow, task_id: int | str, *, title: str | None = None, notes: str
                 due_text = f"{task.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
                 raise ValidationError(
                     f"the due moment {due_text} is not an occurrence of {rule!r} (the first is "
-                    f"{first.astimezone(zone):%Y-%m-%d %H:%M})", field="rrule")
+                    f"{first.astimezone(zone):%Y-%m-%d %H:%M})",
+                    field="rrule",
+                )
             if rule != task.rrule:
                 task.rrule, task.series_start, task.occurrence_at = rule, task.due_at, task.due_at
                 task.exdates = []
     if reminders is not None:
-        offsets = sorted({parse_minutes(r, field="remind", allow_zero=True) for r in reminders},
-                         reverse=True)
+        offsets = sorted(
+            {parse_minutes(r, field="remind", allow_zero=True) for r in reminders}, reverse=True
+        )
         kept = {r.minutes_before: r for r in task.reminders}
         task.reminders = [kept.get(m) or TaskReminder(minutes_before=m) for m in offsets]
         arm_reminders(task)
@@ -379,12 +512,24 @@ def cancel_task(uow, task_id: int | str, *, reason: str | None = None) -> Task:
     _close(uow, task, "cancelled")
     _touch(uow, task)
     uow.audit("cancel", "task", task.id, {"reason": reason}, customer_id=task.customer_id)
-    uow.emit("tasks_task_cancelled", customer_id=task.customer_id, data={**task_event_data(task), "reason": reason})
+    uow.emit(
+        "tasks_task_cancelled",
+        customer_id=task.customer_id,
+        data={**task_event_data(task), "reason": reason},
+    )
     return task
 
 
-def list_tasks(uow, *, assignee: str | None = None, customer: Any = None, state: str = "open",
-               overdue: bool = False, ref: Any = None, limit: int = 200) -> list[Task]:
+def list_tasks(
+    uow,
+    *,
+    assignee: str | None = None,
+    customer: Any = None,
+    state: str = "open",
+    overdue: bool = False,
+    ref: Any = None,
+    limit: int = 200,
+) -> list[Task]:
     q = select(Task).options(selectinload(Task.reminders))
     if assignee:
         q = q.where(Task.assignee == check_assignee(uow, assignee))
@@ -392,7 +537,9 @@ def list_tasks(uow, *, assignee: str | None = None, customer: Any = None, state:
         q = q.where(Task.customer_id == _customer(uow, customer).id)
     if state != "all":
         if state not in ("open", "done", "cancelled"):
-            raise ValidationError(f"{state!r} is not a state (open, done, cancelled, all)", field="state")
+            raise ValidationError(
+                f"{state!r} is not a state (open, done, cancelled, all)", field="state"
+            )
         q = q.where(Task.state == state)
     if overdue:
         q = q.where(Task.state == "open", Task.overdue_at <= uow.now())
@@ -411,21 +558,43 @@ def agenda(uow, *, assignee: str, day: Any = None) -> dict[str, list[Task]]:
 
     user = check_assignee(uow, assignee)
     tz = uow.app.timezone
-    local_day = (parse_due(day, now=uow.now(), tz=tz).at if day else uow.now()).astimezone(ZoneInfo(tz)).date()
+    local_day = (
+        (parse_due(day, now=uow.now(), tz=tz).at if day else uow.now())
+        .astimezone(ZoneInfo(tz))
+        .date()
+    )
     start = local_midnight(local_day, tz)
     end = local_midnight(local_day + timedelta(days=1), tz)
-    base = select(Task).options(selectinload(Task.reminders)).where(Task.state == "open", Task.assignee == user)
+    base = (
+        select(Task)
+        .options(selectinload(Task.reminders))
+        .where(Task.state == "open", Task.assignee == user)
+    )
     key = lambda t: (t.due_at, PRIORITY_RANK[t.priority], t.id)  # noqa: E731
-    return {"overdue": sorted(uow.session.scalars(base.where(Task.due_at < start)), key=key),
-            "today": sorted(uow.session.scalars(base.where(Task.due_at >= start, Task.due_at < end)), key=key)}
+    return {
+        "overdue": sorted(uow.session.scalars(base.where(Task.due_at < start)), key=key),
+        "today": sorted(
+            uow.session.scalars(base.where(Task.due_at >= start, Task.due_at < end)), key=key
+        ),
+    }
 
 
 def task_event_data(task: Task) -> dict[str, Any]:
     """The JSON-ready outbox payload of a task event."""
-    return {"task_id": task.id, "uid": task.uid, "kind": task.kind, "title": task.title, "state": task.state,
-            "assignee": task.assignee, "due_at": task.due_at.isoformat(), "all_day": task.all_day,
-            "priority": task.priority, "reference": ref_string(task), "source": task.source,
-            "dedup_key": task.dedup_key}
+    return {
+        "task_id": task.id,
+        "uid": task.uid,
+        "kind": task.kind,
+        "title": task.title,
+        "state": task.state,
+        "assignee": task.assignee,
+        "due_at": task.due_at.isoformat(),
+        "all_day": task.all_day,
+        "priority": task.priority,
+        "reference": ref_string(task),
+        "source": task.source,
+        "dedup_key": task.dedup_key,
+    }
 
 
 def ref_string(task: Task) -> str | None:

@@ -1,4 +1,5 @@
 """The people tasks are assigned to (``crm tasks users …``). Assigning to anyone else is refused."""
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,25 @@ from .models import TaskUser
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
 
-def add_user(uow, username: str, *, display_name: str | None = None, email: str | None = None) -> TaskUser:
+def add_user(
+    uow, username: str, *, display_name: str | None = None, email: str | None = None
+) -> TaskUser:
     name = (username or "").strip()
     if not _USERNAME.match(name):
-        raise ValidationError(f"{username!r} is not a username (letters, digits, . _ @ -; up to 100)",
-                              field="username")
+        raise ValidationError(
+            f"{username!r} is not a username (letters, digits, . _ @ -; up to 100)",
+            field="username",
+        )
     if uow.session.get(TaskUser, name) is not None:
         raise Conflict(f"user {name!r} already exists", field="username")
     address = parse_email(email).address if email else None
-    user = TaskUser(username=name, display_name=" ".join((display_name or name).split()), email=address,
-                    active=True, created_at=uow.now())
+    user = TaskUser(
+        username=name,
+        display_name=" ".join((display_name or name).split()),
+        email=address,
+        active=True,
+        created_at=uow.now(),
+    )
     uow.session.add(user)
     uow.session.flush()
     uow.audit("create", "task_user", name, {"display_name": user.display_name, "email": address})
@@ -49,7 +59,11 @@ def check_assignee(uow, username: str | None, *, field: str = "assignee") -> str
     user = uow.session.get(TaskUser, name)
     if user is None:
         known = [u.username for u in list_users(uow) if u.active]
-        hint = ", ".join(known[:10]) if known else "none yet; add one with: crm tasks users add USERNAME"
+        hint = (
+            ", ".join(known[:10])
+            if known
+            else "none yet; add one with: crm tasks users add USERNAME"
+        )
         raise ValidationError(f"unknown assignee {name!r} (known: {hint})", field=field)
     if not user.active:
         raise ValidationError(f"user {name!r} is deactivated", field=field)
@@ -57,5 +71,9 @@ def check_assignee(uow, username: str | None, *, field: str = "assignee") -> str
 
 
 def user_to_dict(user: TaskUser) -> dict:
-    return {"username": user.username, "display_name": user.display_name, "email": user.email,
-            "active": user.active}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "active": user.active,
+    }

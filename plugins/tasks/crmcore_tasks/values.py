@@ -1,5 +1,6 @@
 """Reading what users type: kinds, priorities, due moments (Jalali or Gregorian, all-day or timed, relative),
 durations, reminder offsets and references. Each bad value raises a ValidationError naming its field."""
+
 from __future__ import annotations
 
 import re
@@ -14,16 +15,33 @@ from crmcore.api import ValidationError, parse_date, parse_datetime, to_ascii_di
 KINDS = ("call_back", "meeting", "follow_up", "visit", "email", "task")
 #: kinds that are appointments: they take time (a duration) and are calendar events
 APPOINTMENT_KINDS = ("meeting", "visit")
-KIND_LABELS_FA = {"call_back": "تماس مجدد", "meeting": "جلسه", "follow_up": "پیگیری", "visit": "بازدید",
-                  "email": "ایمیل", "task": "کار"}
-_KIND_ALIASES = {"callback": "call_back", "call": "call_back", "followup": "follow_up", "todo": "task",
-                 **{v: k for k, v in KIND_LABELS_FA.items()}}
+KIND_LABELS_FA = {
+    "call_back": "تماس مجدد",
+    "meeting": "جلسه",
+    "follow_up": "پیگیری",
+    "visit": "بازدید",
+    "email": "ایمیل",
+    "task": "کار",
+}
+_KIND_ALIASES = {
+    "callback": "call_back",
+    "call": "call_back",
+    "followup": "follow_up",
+    "todo": "task",
+    **{v: k for k, v in KIND_LABELS_FA.items()},
+}
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 #: iCalendar PRIORITY (1 highest … 9 lowest)
 PRIORITY_ICAL = {"urgent": 1, "high": 3, "normal": 5, "low": 9}
-_PRIORITY_ALIASES = {"کم": "low", "عادی": "normal", "زیاد": "high", "بالا": "high", "فوری": "urgent"}
+_PRIORITY_ALIASES = {
+    "کم": "low",
+    "عادی": "normal",
+    "زیاد": "high",
+    "بالا": "high",
+    "فوری": "urgent",
+}
 
 STATES = ("open", "done", "cancelled")
 DEFAULT_APPOINTMENT_MINUTES = 60
@@ -40,7 +58,9 @@ def parse_kind(raw: str | None, *, field: str = "kind") -> str:
     text = to_ascii_digits(str(raw or "")).strip().lower().replace("-", "_").replace(" ", "_")
     text = _KIND_ALIASES.get(text, _KIND_ALIASES.get(str(raw or "").strip(), text))
     if text not in KINDS:
-        raise ValidationError(f"{raw!r} is not a task kind (one of: {', '.join(KINDS)})", field=field)
+        raise ValidationError(
+            f"{raw!r} is not a task kind (one of: {', '.join(KINDS)})", field=field
+        )
     return text
 
 
@@ -50,7 +70,9 @@ def parse_priority(raw: str | None, *, field: str = "priority") -> str:
     text = str(raw).strip()
     text = _PRIORITY_ALIASES.get(text, text.lower())
     if text not in PRIORITIES:
-        raise ValidationError(f"{raw!r} is not a priority (one of: {', '.join(PRIORITIES)})", field=field)
+        raise ValidationError(
+            f"{raw!r} is not a priority (one of: {', '.join(PRIORITIES)})", field=field
+        )
     return text
 
 
@@ -58,7 +80,9 @@ def check_timezone(name: str, *, field: str = "timezone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{name!r} is not a time zone (e.g. Asia/Tehran, Europe/Berlin)", field=field) from None
+        raise ValidationError(
+            f"{name!r} is not a time zone (e.g. Asia/Tehran, Europe/Berlin)", field=field
+        ) from None
     return name
 
 
@@ -86,7 +110,9 @@ def local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
 
 
-def parse_due(raw: Any, *, now: datetime, tz: str, all_day: bool | None = None, field: str = "due") -> Due:
+def parse_due(
+    raw: Any, *, now: datetime, tz: str, all_day: bool | None = None, field: str = "due"
+) -> Due:
     """Read a due moment.
 
     Accepts ``1403-07-15 14:30`` (Jalali) or ``2024-10-06T14:30`` (Gregorian, optional offset), a bare date
@@ -100,8 +126,9 @@ def parse_due(raw: Any, *, now: datetime, tz: str, all_day: bool | None = None, 
         return Due(at=local_midnight(raw, tz), all_day=True if all_day is None else all_day)
     text = to_ascii_digits(str(raw or "")).strip()
     if not text:
-        raise ValidationError("a due date is required (e.g. 1403-07-15 14:30, 2024-10-06, tomorrow, +2h)",
-                              field=field)
+        raise ValidationError(
+            "a due date is required (e.g. 1403-07-15 14:30, 2024-10-06, tomorrow, +2h)", field=field
+        )
     low = text.lower()
     if low in _WORDS:
         day = now.astimezone(ZoneInfo(tz)).date() + timedelta(days=_WORDS[low])
@@ -109,13 +136,17 @@ def parse_due(raw: Any, *, now: datetime, tz: str, all_day: bool | None = None, 
     m = _RELATIVE.match(low)
     if m:
         minutes = int(m.group(1)) * _UNIT_MINUTES[m.group(2)[0]]
-        return Due(at=(now + timedelta(minutes=minutes)).replace(second=0, microsecond=0), all_day=False)
+        return Due(
+            at=(now + timedelta(minutes=minutes)).replace(second=0, microsecond=0), all_day=False
+        )
     if _DATE_ONLY.match(text):
         day = parse_date(text, field=field)
         return Due(at=local_midnight(day, tz), all_day=True if all_day is None else all_day)
     if not re.match(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ T]", text):
         raise ValidationError(
-            f"{raw!r} is not a due date (expected 1403-07-15 14:30, 2024-10-06, tomorrow or +2h)", field=field)
+            f"{raw!r} is not a due date (expected 1403-07-15 14:30, 2024-10-06, tomorrow or +2h)",
+            field=field,
+        )
     return Due(at=parse_datetime(text, tz=tz, field=field), all_day=False)
 
 
@@ -132,7 +163,9 @@ def parse_minutes(raw: Any, *, field: str, allow_zero: bool = False) -> int:
         else:
             parts = re.findall(r"(\d+)(w|d|h|m)", text)
             if not parts or "".join(n + u for n, u in parts) != text:
-                raise ValidationError(f"{raw!r} is not a duration (e.g. 15m, 1h, 1h30m, 2d)", field=field)
+                raise ValidationError(
+                    f"{raw!r} is not a duration (e.g. 15m, 1h, 1h30m, 2d)", field=field
+                )
             minutes = sum(int(n) * _UNIT_MINUTES[u] for n, u in parts)
     if minutes < 0 or (minutes == 0 and not allow_zero):
         raise ValidationError(f"{raw!r} must be more than zero minutes", field=field)
@@ -152,9 +185,13 @@ def parse_reference(raw: Any, *, field: str = "reference") -> tuple[str | None, 
     else:
         kind, sep, ident = str(raw).partition(":")
         if not sep:
-            raise ValidationError(f"{raw!r} is not a reference (expected TYPE:ID, e.g. deal:17)", field=field)
+            raise ValidationError(
+                f"{raw!r} is not a reference (expected TYPE:ID, e.g. deal:17)", field=field
+            )
     kind = str(kind or "").strip().lower()
     ident = str(ident if ident is not None else "").strip()
     if not re.fullmatch(r"[a-z][a-z0-9_.]{0,39}", kind) or not ident or len(ident) > 100:
-        raise ValidationError(f"{raw!r} is not a reference (expected TYPE:ID, e.g. deal:17)", field=field)
+        raise ValidationError(
+            f"{raw!r} is not a reference (expected TYPE:ID, e.g. deal:17)", field=field
+        )
     return kind, ident

@@ -28,17 +28,36 @@ SHOWN = 5
 UPCOMING_DAYS = 7
 WEEKDAYS_FA = ["شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه"]
 WEEKDAYS_EN = ["Sat", "Sun", "Mon", "Tue", "Wed", "Thu", "Fri"]
-BYDAY_FA = {"SA": "شنبه", "SU": "یکشنبه", "MO": "دوشنبه", "TU": "سه‌شنبه", "WE": "چهارشنبه",
-            "TH": "پنجشنبه", "FR": "جمعه"}
-FREQ_FA = {"DAILY": ("روزانه", "روز"), "WEEKLY": ("هفتگی", "هفته"), "MONTHLY": ("ماهانه", "ماه"),
-           "YEARLY": ("سالانه", "سال")}
-REPEATS = (("", ui.Label("Does not repeat", "تکرار نمی‌شود")),
-           ("daily", ui.Label("Daily", "روزانه")), ("weekly", ui.Label("Weekly", "هفتگی")),
-           ("monthly", ui.Label("Monthly", "ماهانه")), ("yearly", ui.Label("Yearly", "سالانه")),
-           ("custom", ui.Label("Custom rule", "قاعدهٔ دلخواه")))
+BYDAY_FA = {
+    "SA": "شنبه",
+    "SU": "یکشنبه",
+    "MO": "دوشنبه",
+    "TU": "سه‌شنبه",
+    "WE": "چهارشنبه",
+    "TH": "پنجشنبه",
+    "FR": "جمعه",
+}
+FREQ_FA = {
+    "DAILY": ("روزانه", "روز"),
+    "WEEKLY": ("هفتگی", "هفته"),
+    "MONTHLY": ("ماهانه", "ماه"),
+    "YEARLY": ("سالانه", "سال"),
+}
+REPEATS = (
+    ("", ui.Label("Does not repeat", "تکرار نمی‌شود")),
+    ("daily", ui.Label("Daily", "روزانه")),
+    ("weekly", ui.Label("Weekly", "هفتگی")),
+    ("monthly", ui.Label("Monthly", "ماهانه")),
+    ("yearly", ui.Label("Yearly", "سالانه")),
+    ("custom", ui.Label("Custom rule", "قاعدهٔ دلخواه")),
+)
 STATES_FA = {"open": "باز", "done": "انجام شد", "cancelled": "لغو شد"}
-PRIORITIES = (("low", ui.Label("Low", "کم")), ("normal", ui.Label("Normal", "عادی")),
-              ("high", ui.Label("High", "زیاد")), ("urgent", ui.Label("Urgent", "فوری")))
+PRIORITIES = (
+    ("low", ui.Label("Low", "کم")),
+    ("normal", ui.Label("Normal", "عادی")),
+    ("high", ui.Label("High", "زیاد")),
+    ("urgent", ui.Label("Urgent", "فوری")),
+)
 
 
 # --- the dashboard widget -------------------------------------------------------------------------
@@ -114,8 +133,9 @@ def _tz(ctx) -> str:
 
 def own_username(uow, web_username: str) -> str | None:
     """The tasks user a web user is (tasks users keep their case; web usernames are lower case)."""
-    return uow.session.scalar(select(TaskUser.username).where(
-        func.lower(TaskUser.username) == web_username.lower()))
+    return uow.session.scalar(
+        select(TaskUser.username).where(func.lower(TaskUser.username) == web_username.lower())
+    )
 
 
 def whose(ctx) -> str | None:
@@ -131,12 +151,16 @@ def whose(ctx) -> str | None:
     return own_username(ctx.uow, ctx.user.username)
 
 
-def _open_tasks(uow, assignee: str | None, start: datetime | None,
-                end: datetime | None) -> list[Task]:
+def _open_tasks(
+    uow, assignee: str | None, start: datetime | None, end: datetime | None
+) -> list[Task]:
     if assignee is None:
         return []
-    q = (select(Task).options(selectinload(Task.reminders))
-         .where(Task.state == "open", Task.assignee == assignee))
+    q = (
+        select(Task)
+        .options(selectinload(Task.reminders))
+        .where(Task.state == "open", Task.assignee == assignee)
+    )
     if start is not None:
         q = q.where(Task.due_at >= start)
     if end is not None:
@@ -148,8 +172,11 @@ def _customers(uow, tasks) -> dict[int, str]:
     ids = {t.customer_id for t in tasks}
     if not ids:
         return {}
-    return dict(uow.session.execute(select(Customer.id, Customer.display_name)
-                                    .where(Customer.id.in_(ids))).all())
+    return dict(
+        uow.session.execute(
+            select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))
+        ).all()
+    )
 
 
 def describe_rule(rule: str | None, fmt: Formatter, tz: str) -> str | None:
@@ -188,11 +215,16 @@ def card(task: Task, names: dict[int, str], fmt: Formatter, now: datetime) -> di
     """What a task shows in a list or a calendar cell, formatted for the reader."""
     zone = ZoneInfo(task.timezone)
     return {
-        "id": task.id, "title": task.title, "kind": task.kind,
-        "kind_label": KIND_LABELS_FA.get(task.kind, task.kind) if fmt.persian
+        "id": task.id,
+        "title": task.title,
+        "kind": task.kind,
+        "kind_label": KIND_LABELS_FA.get(task.kind, task.kind)
+        if fmt.persian
         else task.kind.replace("_", " "),
-        "customer_id": task.customer_id, "customer": names.get(task.customer_id, ""),
-        "all_day": task.all_day, "due_at": task.due_at,
+        "customer_id": task.customer_id,
+        "customer": names.get(task.customer_id, ""),
+        "all_day": task.all_day,
+        "due_at": task.due_at,
         "time": None if task.all_day else fmt.time(task.due_at),
         "when": fmt.date(task.due_at) if task.all_day else fmt.moment(task.due_at),
         "day": task.due_at.astimezone(zone).date().isoformat(),
@@ -253,8 +285,9 @@ def _day_number(day: date, fmt: Formatter) -> str:
     return fmt.digits(day.day)
 
 
-def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: str, *,
-                  view: str, day: date) -> dict[str, Any]:
+def calendar_view(
+    uow, assignee: str | None, fmt: Formatter, now: datetime, tz: str, *, view: str, day: date
+) -> dict[str, Any]:
     """The days of a week or a month with each day's tasks (and the coming occurrences of recurring
     ones, shown but not movable: only the current occurrence of a series is stored)."""
     if view == "month":
@@ -268,8 +301,9 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
         after = grid_end = first + timedelta(days=7)
         prev_day, next_day = first - timedelta(days=7), after
         last = after - timedelta(days=1)
-        title = fmt.pick("{} – {}", "{} تا {}").format(fmt.date(first, long=True),
-                                                      fmt.date(last, long=True))
+        title = fmt.pick("{} – {}", "{} تا {}").format(
+            fmt.date(first, long=True), fmt.date(last, long=True)
+        )
     start, end = local_midnight(grid_start, tz), local_midnight(grid_end, tz)
     tasks = _open_tasks(uow, assignee, start, end)
     series = [t for t in _open_tasks(uow, assignee, None, end) if t.rrule]
@@ -281,11 +315,16 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
     zone = ZoneInfo(tz)
     for t in series:
         after_current = max(start, (t.occurrence_at or t.due_at) + timedelta(seconds=1))
-        for moment in recurrence.occurrences_between(t.rrule, t.series_start, t.timezone,
-                                                     after_current, end, t.exdates)[:62]:
+        for moment in recurrence.occurrences_between(
+            t.rrule, t.series_start, t.timezone, after_current, end, t.exdates
+        )[:62]:
             c = card(t, names, fmt, now)
-            c.update(ghost=True, day=moment.astimezone(zone).date().isoformat(),
-                     time=None if t.all_day else fmt.time(moment), overdue=False)
+            c.update(
+                ghost=True,
+                day=moment.astimezone(zone).date().isoformat(),
+                time=None if t.all_day else fmt.time(moment),
+                overdue=False,
+            )
             by_day.setdefault(c["day"], []).append(c)
     today = now.astimezone(zone).date()
     days = []
@@ -293,15 +332,30 @@ def calendar_view(uow, assignee: str | None, fmt: Formatter, now: datetime, tz: 
     while d < grid_end:
         items = sorted(by_day.get(d.isoformat(), []), key=lambda c: (c["time"] or "", c["id"]))
         names = WEEKDAYS_FA if fmt.persian else WEEKDAYS_EN
-        days.append({"iso": d.isoformat(), "number": _day_number(d, fmt), "label": fmt.date(d),
-                     "weekday": names[(d.weekday() + 2) % 7],
-                     "inside": first <= d < after, "today": d == today, "past": d < today,
-                     "tasks": items})
+        days.append(
+            {
+                "iso": d.isoformat(),
+                "number": _day_number(d, fmt),
+                "label": fmt.date(d),
+                "weekday": names[(d.weekday() + 2) % 7],
+                "inside": first <= d < after,
+                "today": d == today,
+                "past": d < today,
+                "tasks": items,
+            }
+        )
         d += timedelta(days=1)
     names_row = WEEKDAYS_FA if fmt.persian else WEEKDAYS_EN
     header = names_row if fmt.persian else names_row[2:] + names_row[:2]
-    return {"view": view, "title": title, "days": days, "weekdays": header,
-            "prev": prev_day.isoformat(), "next": next_day.isoformat(), "today": today.isoformat()}
+    return {
+        "view": view,
+        "title": title,
+        "days": days,
+        "weekdays": header,
+        "prev": prev_day.isoformat(),
+        "next": next_day.isoformat(),
+        "today": today.isoformat(),
+    }
 
 
 # --- endpoints ------------------------------------------------------------------------------------
@@ -318,8 +372,11 @@ def _task_for(ctx, access: str = "read") -> Task:
     if not ctx.user.can("manage", "tasks"):
         mine = own_username(ctx.uow, ctx.user.username)
         if task.assignee is None or task.assignee != mine:
-            raise Forbidden(f"task {task.id} is assigned to {task.assignee or 'nobody'}: you may "
-                            f"{access} only your own tasks", field="task")
+            raise Forbidden(
+                f"task {task.id} is assigned to {task.assignee or 'nobody'}: you may "
+                f"{access} only your own tasks",
+                field="task",
+            )
     return task
 
 
@@ -340,16 +397,30 @@ def page_mine(ctx):
     fmt = _fmt(ctx)
     assignee = whose(ctx)
     groups = my_tasks(ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx))
-    stats = [ui.Stat(ui.Label("Overdue", "عقب‌افتاده"), len(groups["overdue"]), kind="number",
-                     tone="danger" if groups["overdue"] else "neutral"),
-             ui.Stat(ui.Label("Today", "امروز"), len(groups["today"]), kind="number"),
-             ui.Stat(ui.Label("Next 7 days", "۷ روز آینده"), len(groups["upcoming"]),
-                     kind="number")]
-    return ctx.render("crmcore_tasks:templates/mine.html", title=fmt.pick("My tasks", "کارهای من"),
-                      groups=groups, stats=stats,
-                      assignee=assignee, known=assignee is not None, plugin="tasks",
-                      may=lambda a: ctx.user.can(a, "tasks"), back=_back(ctx, "/p/tasks/mine"),
-                      user_query=_user_query(ctx, assignee), error=None, error_task=None)
+    stats = [
+        ui.Stat(
+            ui.Label("Overdue", "عقب‌افتاده"),
+            len(groups["overdue"]),
+            kind="number",
+            tone="danger" if groups["overdue"] else "neutral",
+        ),
+        ui.Stat(ui.Label("Today", "امروز"), len(groups["today"]), kind="number"),
+        ui.Stat(ui.Label("Next 7 days", "۷ روز آینده"), len(groups["upcoming"]), kind="number"),
+    ]
+    return ctx.render(
+        "crmcore_tasks:templates/mine.html",
+        title=fmt.pick("My tasks", "کارهای من"),
+        groups=groups,
+        stats=stats,
+        assignee=assignee,
+        known=assignee is not None,
+        plugin="tasks",
+        may=lambda a: ctx.user.can(a, "tasks"),
+        back=_back(ctx, "/p/tasks/mine"),
+        user_query=_user_query(ctx, assignee),
+        error=None,
+        error_task=None,
+    )
 
 
 def _back(ctx, default: str) -> str:
@@ -361,13 +432,22 @@ def page_calendar(ctx, *, error: str | None = None, error_task: int | None = Non
     fmt = _fmt(ctx)
     assignee = whose(ctx)
     view = "month" if ctx.query.get("view") == "month" else "week"
-    data = calendar_view(ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx), view=view,
-                         day=_query_day(ctx))
-    return ctx.render("crmcore_tasks:templates/calendar.html", title=fmt.pick("Calendar", "تقویم"),
-                      cal=data, assignee=assignee, known=assignee is not None, plugin="tasks",
-                      may=lambda a: ctx.user.can(a, "tasks"),
-                      back=_back(ctx, "/p/tasks/calendar"), user_query=_user_query(ctx, assignee),
-                      error=error, error_task=error_task)
+    data = calendar_view(
+        ctx.uow, assignee, fmt, ctx.uow.now(), _tz(ctx), view=view, day=_query_day(ctx)
+    )
+    return ctx.render(
+        "crmcore_tasks:templates/calendar.html",
+        title=fmt.pick("Calendar", "تقویم"),
+        cal=data,
+        assignee=assignee,
+        known=assignee is not None,
+        plugin="tasks",
+        may=lambda a: ctx.user.can(a, "tasks"),
+        back=_back(ctx, "/p/tasks/calendar"),
+        user_query=_user_query(ctx, assignee),
+        error=error,
+        error_task=error_task,
+    )
 
 
 def _form(ctx) -> dict[str, str]:
@@ -441,30 +521,55 @@ def page_task(ctx, *, error: str | None = None, field: str | None = None, form: 
     rule = task.rrule or ""
     preset = next((k for k, v in recurrence.SHORTCUTS.items() if v == rule and k.isascii()), None)
     values = form or {
-        "title": task.title, "notes": task.notes or "", "priority": task.priority,
+        "title": task.title,
+        "notes": task.notes or "",
+        "priority": task.priority,
         "day": fmt.date(task.due_at) if fmt.persian else local.date().isoformat(),
         "time": "" if task.all_day else f"{local:%H:%M}",
         "repeat": preset if preset is not None else ("custom" if rule else ""),
         "rrule": rule if preset is None else "",
         "reminders": ", ".join(_short_minutes(r.minutes_before) for r in task.reminders),
     }
-    facts = ui.FieldList([
-        ui.Field(ui.Label("Customer", "مشتری"),
-                 ui.Link(c["customer"], f"/customers/{task.customer_id}")),
-        ui.Field(ui.Label("Kind", "نوع"), c["kind_label"]),
-        ui.Field(ui.Label("Due", "سررسید"),
-                 c["when"] if fmt.persian else format_due(task, fmt.calendar, task.timezone)),
-        ui.Field(ui.Label("Assignee", "مسئول"), task.assignee or "—"),
-        ui.Field(ui.Label("State", "وضعیت"), ui.Badge(
-            ui.Label(task.state, STATES_FA[task.state]),
-            "danger" if c["overdue"] else ("ok" if task.state == "done" else "neutral"))),
-        ui.Field(ui.Label("Repeats", "تکرار"), c["recurrence"] or ui.Label("No", "ندارد")),
-        ui.Field(ui.Label("Reminders", "یادآوری‌ها"), fmt.join(c["reminders"]) if c["reminders"]
-                 else ui.Label("None", "ندارد")),
-    ])
-    return ctx.render("crmcore_tasks:templates/task.html", title=task.title, task=task, c=c,
-                      facts=[facts], form=values, error=error, field=field, repeats=REPEATS,
-                      priorities=PRIORITIES, plugin="tasks", may=lambda a: ctx.user.can(a, "tasks"))
+    facts = ui.FieldList(
+        [
+            ui.Field(
+                ui.Label("Customer", "مشتری"),
+                ui.Link(c["customer"], f"/customers/{task.customer_id}"),
+            ),
+            ui.Field(ui.Label("Kind", "نوع"), c["kind_label"]),
+            ui.Field(
+                ui.Label("Due", "سررسید"),
+                c["when"] if fmt.persian else format_due(task, fmt.calendar, task.timezone),
+            ),
+            ui.Field(ui.Label("Assignee", "مسئول"), task.assignee or "—"),
+            ui.Field(
+                ui.Label("State", "وضعیت"),
+                ui.Badge(
+                    ui.Label(task.state, STATES_FA[task.state]),
+                    "danger" if c["overdue"] else ("ok" if task.state == "done" else "neutral"),
+                ),
+            ),
+            ui.Field(ui.Label("Repeats", "تکرار"), c["recurrence"] or ui.Label("No", "ندارد")),
+            ui.Field(
+                ui.Label("Reminders", "یادآوری‌ها"),
+                fmt.join(c["reminders"]) if c["reminders"] else ui.Label("None", "ندارد"),
+            ),
+        ]
+    )
+    return ctx.render(
+        "crmcore_tasks:templates/task.html",
+        title=task.title,
+        task=task,
+        c=c,
+        facts=[facts],
+        form=values,
+        error=error,
+        field=field,
+        repeats=REPEATS,
+        priorities=PRIORITIES,
+        plugin="tasks",
+        may=lambda a: ctx.user.can(a, "tasks"),
+    )
 
 
 def _short_minutes(minutes: int) -> str:
@@ -484,10 +589,14 @@ def edit_values(form: dict[str, str]) -> dict[str, Any]:
     rule = (form.get("rrule") or "").strip() if repeat == "custom" else repeat
     typed = to_ascii_digits(form.get("reminders") or "").replace("،", ",")
     reminders = [r for r in typed.split(",") if r.strip()]
-    return {"title": form.get("title"), "notes": form.get("notes"),
-            "priority": form.get("priority"),
-            "due": f"{day} {clock}" if day and clock else (day or None), "rrule": rule,
-            "reminders": [r.strip() for r in reminders]}
+    return {
+        "title": form.get("title"),
+        "notes": form.get("notes"),
+        "priority": form.get("priority"),
+        "due": f"{day} {clock}" if day and clock else (day or None),
+        "rrule": rule,
+        "reminders": [r.strip() for r in reminders],
+    }
 
 
 def post_task(ctx):
@@ -511,27 +620,43 @@ def post_task(ctx):
 
 
 # --- a new task from the customer's 360° page -----------------------------------------------------
-KIND_EN = {"call_back": "Call back", "meeting": "Meeting", "follow_up": "Follow-up",
-           "visit": "Visit", "email": "Email", "task": "Task"}
+KIND_EN = {
+    "call_back": "Call back",
+    "meeting": "Meeting",
+    "follow_up": "Follow-up",
+    "visit": "Visit",
+    "email": "Email",
+    "task": "Task",
+}
 
 
 def new_task_fields(values: dict[str, str] | None = None) -> list[ui.ActionField]:
     v = values or {}
     kinds = [(k, ui.Label(en, KIND_LABELS_FA[k])) for k, en in KIND_EN.items()]
-    return [ui.ActionField("title", ui.Label("Title", "عنوان"), value=v.get("title"),
-                           required=True),
-            ui.ActionField("kind", ui.Label("Kind", "نوع"), "select",
-                           value=v.get("kind") or "follow_up", options=kinds),
-            ui.ActionField("day", ui.Label("Day", "روز"), "date", value=v.get("day"),
-                           required=True),
-            ui.ActionField("time", ui.Label("Time (optional)", "ساعت (اختیاری)"),
-                           value=v.get("time"))]
+    return [
+        ui.ActionField("title", ui.Label("Title", "عنوان"), value=v.get("title"), required=True),
+        ui.ActionField(
+            "kind",
+            ui.Label("Kind", "نوع"),
+            "select",
+            value=v.get("kind") or "follow_up",
+            options=kinds,
+        ),
+        ui.ActionField("day", ui.Label("Day", "روز"), "date", value=v.get("day"), required=True),
+        ui.ActionField("time", ui.Label("Time (optional)", "ساعت (اختیاری)"), value=v.get("time")),
+    ]
 
 
 def customer_actions(uow, customer) -> list[ui.Action]:
     """The 360° page's "new task" (``crm_customer_actions``), assigned to whoever adds it."""
-    return [ui.Action(ui.Label("New task", "کار جدید"), f"/customers/{customer.id}/tasks",
-                      fields=new_task_fields(), access="write")]
+    return [
+        ui.Action(
+            ui.Label("New task", "کار جدید"),
+            f"/customers/{customer.id}/tasks",
+            fields=new_task_fields(),
+            access="write",
+        )
+    ]
 
 
 def post_new_task(ctx):
@@ -550,19 +675,29 @@ def post_new_task(ctx):
     due = edit_values(form)["due"]
     try:
         with ctx.uow.session.begin_nested():
-            add_task(ctx.uow, customer=customer, kind=form.get("kind") or "follow_up",
-                     title=form.get("title") or "", due=due,
-                     assignee=own_username(ctx.uow, ctx.user.username), source="web")
+            add_task(
+                ctx.uow,
+                customer=customer,
+                kind=form.get("kind") or "follow_up",
+                title=form.get("title") or "",
+                due=due,
+                assignee=own_username(ctx.uow, ctx.user.username),
+                source="web",
+            )
     except CRMError as exc:
         names = {"due": "day", "assignee": "title"}
         fmt = _fmt(ctx)
         response = ctx.render(
             "crmcore_tasks:templates/new.html",
-            title=fmt.pick("New task", "کار جدید"), heading=ui.Label("New task", "کار جدید"),
+            title=fmt.pick("New task", "کار جدید"),
+            heading=ui.Label("New task", "کار جدید"),
             customer=customer,
-            fields=new_task_fields(form), error=exc.message,
+            fields=new_task_fields(form),
+            error=exc.message,
             button=ui.Label("Add the task", "ثبت کار"),
-            field=names.get(exc.field or "", exc.field), plugin="tasks")
+            field=names.get(exc.field or "", exc.field),
+            plugin="tasks",
+        )
         response.status_code = 422
         return response
     return RedirectResponse(f"/customers/{customer.id}?ok=saved#timeline", status_code=303)
@@ -572,14 +707,19 @@ def post_new_task(ctx):
 def _dicts(ctx, tasks) -> list[dict[str, Any]]:
     names = _customers(ctx.uow, tasks)
     cal = "jalali" if ctx.lang == "fa" else "gregorian"
-    return [task_to_dict(t, calendar=cal, tz=_tz(ctx), now=ctx.uow.now(),
-                         customer_name=names.get(t.customer_id)) for t in tasks]
+    return [
+        task_to_dict(
+            t, calendar=cal, tz=_tz(ctx), now=ctx.uow.now(), customer_name=names.get(t.customer_id)
+        )
+        for t in tasks
+    ]
 
 
 def api_list(ctx):
     from crmcore.api import parse_datetime
 
     assignee = whose(ctx)
+
     def moment(name: str):
         raw = ctx.query.get(name)
         return parse_datetime(raw, tz=_tz(ctx), field=name) if raw else None
@@ -590,9 +730,19 @@ def api_list(ctx):
 
 def api_mine(ctx):
     groups = my_tasks(ctx.uow, whose(ctx), _fmt(ctx), ctx.uow.now(), _tz(ctx))
-    return {k: [{"id": c["id"], "title": c["title"], "due_at": c["due_at"].isoformat(),
-                 "customer_id": c["customer_id"], "overdue": c["overdue"]} for c in v]
-            for k, v in groups.items()}
+    return {
+        k: [
+            {
+                "id": c["id"],
+                "title": c["title"],
+                "due_at": c["due_at"].isoformat(),
+                "customer_id": c["customer_id"],
+                "overdue": c["overdue"],
+            }
+            for c in v
+        ]
+        for k, v in groups.items()
+    }
 
 
 def api_show(ctx):
@@ -613,8 +763,9 @@ def _only(body: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
 
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise ValidationError(f"unknown field {unknown[0]!r} (known: {', '.join(allowed)})",
-                              field=unknown[0])
+        raise ValidationError(
+            f"unknown field {unknown[0]!r} (known: {', '.join(allowed)})", field=unknown[0]
+        )
     return body
 
 
@@ -641,7 +792,7 @@ def api_update(ctx):
     if "reminders" in body and not isinstance(body["reminders"], list):
         from crmcore.api import ValidationError
 
-        raise ValidationError("reminders is a list such as [\"15m\", \"1d\"]", field="reminders")
+        raise ValidationError('reminders is a list such as ["15m", "1d"]', field="reminders")
     return _dicts(ctx, [update_task(ctx.uow, task.id, **body)])[0]
 
 
@@ -655,21 +806,40 @@ def routes():
         WebRoute(task, page_task, kind="page"),
         WebRoute(task, post_task, kind="page", methods=("POST",), access="write"),
         WebRoute(task + "/done", post_done, kind="page", methods=("POST",), access="write"),
-        WebRoute("/customers/{customer_id:int}/tasks", post_new_task, kind="page",
-                 methods=("POST",), access="write"),
+        WebRoute(
+            "/customers/{customer_id:int}/tasks",
+            post_new_task,
+            kind="page",
+            methods=("POST",),
+            access="write",
+        ),
         WebRoute(task + "/move", post_move, kind="page", methods=("POST",), access="write"),
-        WebRoute("/tasks", api_list,
-                 summary="Open tasks (mine, or ?user= for managers); ?from=&to="),
+        WebRoute(
+            "/tasks", api_list, summary="Open tasks (mine, or ?user= for managers); ?from=&to="
+        ),
         WebRoute("/mine", api_mine, summary="My open tasks: overdue, today, the next 7 days"),
         WebRoute(task, api_show, summary="One task"),
-        WebRoute(task, api_update, methods=("PATCH",), access="write",
-                 summary="Change a task: title, notes, priority, due, rrule ('' ends it), "
-                         "reminders"),
-        WebRoute(task + "/done", api_done, methods=("POST",), access="write",
-                 summary="Complete a task (a recurring one moves to its next occurrence)"),
-        WebRoute(task + "/move", api_move, methods=("POST",), access="write",
-                 summary="Move a task's current occurrence to another day "
-                         "{\"day\": \"1403-07-16\"}"),
+        WebRoute(
+            task,
+            api_update,
+            methods=("PATCH",),
+            access="write",
+            summary="Change a task: title, notes, priority, due, rrule ('' ends it), reminders",
+        ),
+        WebRoute(
+            task + "/done",
+            api_done,
+            methods=("POST",),
+            access="write",
+            summary="Complete a task (a recurring one moves to its next occurrence)",
+        ),
+        WebRoute(
+            task + "/move",
+            api_move,
+            methods=("POST",),
+            access="write",
+            summary='Move a task\'s current occurrence to another day {"day": "1403-07-16"}',
+        ),
     ]
 
 
@@ -677,4 +847,3 @@ def menu():
     from crmcore.api import MenuItem
 
     return [MenuItem(label="My tasks", label_fa="کارهای من", href="/p/tasks/mine")]
-

@@ -27,7 +27,9 @@ def users(crm_app):
 
 @pytest.fixture
 def customer(crm_app):
-    return make_customer(crm_app, "مریم رضایی", phones=["09121234567"], emails=["maryam@example.ir"])
+    return make_customer(
+        crm_app, "مریم رضایی", phones=["09121234567"], emails=["maryam@example.ir"]
+    )
 
 
 class Recorder:

@@ -2,6 +2,7 @@
 tasks on "my tasks", one dragged to another day of the Jalali week, one completed; then the CLI's
 ``crm tasks list --json`` shows what the browser did. Pages are checked at 1366 and 390 px (no
 overflow) and photographed into test-artifacts/web/."""
+
 from __future__ import annotations
 
 import threading
@@ -14,13 +15,21 @@ import pytest
 from crmcore.testing import make_customer
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 PASSWORD = "a long enough password"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="browser tests need Debian's chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="browser tests need Debian's chromium"
+)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 #: Wednesday 1404-01-06, 12:30 in Tehran: the Jalali week runs from Saturday 1404-01-02 to
@@ -32,8 +41,9 @@ NOW = datetime(2025, 3, 26, 9, 0, tzinfo=timezone.utc)
 def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
@@ -50,8 +60,14 @@ def server(crm_app, users):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(create_app(crm_app, WebSettings(secret="browser-tasks")),
-                                       host="127.0.0.1", port=port, log_level="warning"))
+    uv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(crm_app, WebSettings(secret="browser-tasks")),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -72,8 +88,9 @@ def browser():
 
 
 def open_as(browser, url, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="fa-IR",
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, locale="fa-IR", service_workers="block"
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     errors: list[str] = []
@@ -92,15 +109,29 @@ def no_overflow(page, where):
     assert overflow <= 1, f"{where}: {overflow}px wider than the window"
 
 
-def test_a_salesperson_drags_a_task_to_another_day_and_completes_one(server, browser, crm_app,
-                                                                       crm_cli, h, customer):
+def test_a_salesperson_drags_a_task_to_another_day_and_completes_one(
+    server, browser, crm_app, crm_cli, h, customer
+):
     other = make_customer(crm_app, "رضا احمدی", phones=["09125550001"])
-    call = h.add(customer, title="تماس با مریم برای تمدید", kind="call_back",
-                 due="1404-01-06 14:00", assignee="sara", reminders=["15m"])
-    quote = h.add(other, title="ارسال پیش‌فاکتور", kind="email", due="1404-01-06 16:30",
-                  assignee="sara")
-    h.add(other, title="جلسه هفتگی فروش", kind="meeting", due="1404-01-07 10:00", assignee="sara",
-          rrule="weekly")
+    call = h.add(
+        customer,
+        title="تماس با مریم برای تمدید",
+        kind="call_back",
+        due="1404-01-06 14:00",
+        assignee="sara",
+        reminders=["15m"],
+    )
+    quote = h.add(
+        other, title="ارسال پیش‌فاکتور", kind="email", due="1404-01-06 16:30", assignee="sara"
+    )
+    h.add(
+        other,
+        title="جلسه هفتگی فروش",
+        kind="meeting",
+        due="1404-01-07 10:00",
+        assignee="sara",
+        rrule="weekly",
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width in (1366, 390):
         context, page, errors = open_as(browser, server, width)
@@ -138,7 +169,9 @@ def test_a_salesperson_drags_a_task_to_another_day_and_completes_one(server, bro
     assert errors == []
     context.close()
 
-    listed = {t["id"]: t for t in crm_cli("--calendar", "jalali", "tasks", "list", "--state", "all",
-                                          "--json").json()}
+    listed = {
+        t["id"]: t
+        for t in crm_cli("--calendar", "jalali", "tasks", "list", "--state", "all", "--json").json()
+    }
     assert listed[quote]["due"] == "1404-01-08 16:30" and listed[quote]["state"] == "open"
     assert listed[call]["state"] == "done"

@@ -322,8 +322,16 @@ def test_status_hides_the_password_and_a_dead_server_is_one_line(
     )
     assert bad.exit_code == 1 and "env:NAME" in bad.stderr and "plain-secret" not in bad.stderr
     port = _free_port()
-    dead = crm_cli("tasks", "calendar", "connect", "sara", "--url", f"http://127.0.0.1:{port}/cal/",
-                   "--password", "env:CRM_TEST_CALDAV_PW")
+    dead = crm_cli(
+        "tasks",
+        "calendar",
+        "connect",
+        "sara",
+        "--url",
+        f"http://127.0.0.1:{port}/cal/",
+        "--password",
+        "env:CRM_TEST_CALDAV_PW",
+    )
     assert dead.exit_code == 1 and len(dead.stderr.strip().splitlines()) == 1
     assert crm_cli("tasks", "calendar", "status", "--json").json() == []
     ok = crm_cli(
@@ -402,8 +410,14 @@ def test_events_made_in_the_calendar_become_tasks_and_reassigned_tasks_leave(
 def test_a_recurring_todo_completed_in_the_calendar_moves_on_in_both(
     crm_app, crm_cli, connected, customer, h
 ):
-    tid = h.add(customer, title="پیگیری ماهانه", kind="follow_up", due="1404-01-05 10:00",
-                assignee="sara", rrule="FREQ=WEEKLY;COUNT=3")
+    tid = h.add(
+        customer,
+        title="پیگیری ماهانه",
+        kind="follow_up",
+        due="1404-01-05 10:00",
+        assignee="sara",
+        rrule="FREQ=WEEKLY;COUNT=3",
+    )
     _sync(crm_cli)
     with crm_app.unit_of_work(readonly=True) as uow:
         uid, first = uow.session.get(Task, tid).uid, uow.session.get(Task, tid).due_at

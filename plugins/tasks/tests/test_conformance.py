@@ -1,4 +1,5 @@
 """The generic plugin contract (crmcore.testing.conformance) for tasks."""
+
 from crmcore.testing.conformance import PluginConformance
 
 

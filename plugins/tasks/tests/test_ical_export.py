@@ -32,11 +32,28 @@ def by_summary(cal, name="VEVENT"):
 @pytest.fixture
 def agenda_of_sara(crm_app, users, customer, h):
     return {
-        "call": h.add(customer, kind="call_back", title="تماس درباره سفارش", due="1404-01-05 10:30",
-                      assignee="sara", reminders=["15m"], priority="urgent", notes="خط دوم", reference="deal:7"),
+        "call": h.add(
+            customer,
+            kind="call_back",
+            title="تماس درباره سفارش",
+            due="1404-01-05 10:30",
+            assignee="sara",
+            reminders=["15m"],
+            priority="urgent",
+            notes="خط دوم",
+            reference="deal:7",
+        ),
         "visit": h.add(customer, kind="visit", title="بازدید", due="1404-01-10", assignee="sara"),
-        "weekly": h.add(customer, kind="meeting", title="جلسه هفتگی", due="1404-01-02 09:00", duration="45m",
-                        assignee="sara", rrule="FREQ=WEEKLY;BYDAY=SA;COUNT=6", location="دفتر"),
+        "weekly": h.add(
+            customer,
+            kind="meeting",
+            title="جلسه هفتگی",
+            due="1404-01-02 09:00",
+            duration="45m",
+            assignee="sara",
+            rrule="FREQ=WEEKLY;BYDAY=SA;COUNT=6",
+            location="دفتر",
+        ),
         "reza": h.add(customer, title="not Sara's", due="+1h", assignee="reza"),
     }
 
@@ -56,7 +73,9 @@ def test_export_is_a_valid_calendar_with_zones_alarms_and_recurrence(crm_app, ag
     [alarm] = call.walk("VALARM")
     assert alarm.decoded("TRIGGER") == -timedelta(minutes=15) and str(alarm["ACTION"]) == "DISPLAY"
     visit = events["بازدید"]
-    assert visit.decoded("DTSTART") == date(2025, 3, 30) and visit.decoded("DTEND") == date(2025, 3, 31)
+    assert visit.decoded("DTSTART") == date(2025, 3, 30) and visit.decoded("DTEND") == date(
+        2025, 3, 31
+    )
     weekly = events["جلسه هفتگی"]
     assert weekly.decoded("DTEND") - weekly.decoded("DTSTART") == timedelta(minutes=45)
     assert weekly["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=SA"
@@ -66,7 +85,9 @@ def test_export_is_a_valid_calendar_with_zones_alarms_and_recurrence(crm_app, ag
 def test_uids_are_stable_across_exports_and_sequence_grows_with_changes(crm_app, agenda_of_sara):
     first = parse(export(crm_app))
     crm_app.clock.advance(hours=3)
-    assert export(crm_app) == first.to_ical()  # nothing changed: the same bytes (DTSTAMP is the last change)
+    assert (
+        export(crm_app) == first.to_ical()
+    )  # nothing changed: the same bytes (DTSTAMP is the last change)
     with crm_app.unit_of_work() as uow:
         snooze_task(uow, agenda_of_sara["call"], by="1d")
     second = parse(export(crm_app))
@@ -89,8 +110,9 @@ def test_a_snoozed_occurrence_of_a_series_is_an_override(crm_app, agenda_of_sara
     assert "RRULE" not in override
 
 
-def test_mixed_style_puts_non_appointments_in_todos_and_closed_tasks_on_request(crm_app, agenda_of_sara, customer,
-                                                                               h):
+def test_mixed_style_puts_non_appointments_in_todos_and_closed_tasks_on_request(
+    crm_app, agenda_of_sara, customer, h
+):
     h.add(customer, title="ارسال پیش‌فاکتور", due="1404-01-03", assignee="sara")
     with crm_app.unit_of_work() as uow:
         complete_task(uow, agenda_of_sara["call"])

@@ -16,9 +16,13 @@ def run_reminders(app, now=None):
     return result["summary"]
 
 
-def test_reminders_are_announced_once_when_due_and_again_after_a_snooze(app_with_recorder, recorder, customer, h):
+def test_reminders_are_announced_once_when_due_and_again_after_a_snooze(
+    app_with_recorder, recorder, customer, h
+):
     app = app_with_recorder
-    tid = h.add(customer, title="تماس", due="2025-03-21 14:00", reminders=["15m", "1h"])  # 10:30 UTC
+    tid = h.add(
+        customer, title="تماس", due="2025-03-21 14:00", reminders=["15m", "1h"]
+    )  # 10:30 UTC
     app.clock.set(datetime(2025, 3, 21, 9, 29, tzinfo=UTC))
     assert run_reminders(app)["announced"] == 0
     app.clock.set(datetime(2025, 3, 21, 9, 30, tzinfo=UTC))  # 1h before
@@ -50,7 +54,13 @@ def test_overdue_and_closed_tasks_are_not_reminded(app_with_recorder, recorder, 
 
 def test_a_recurring_task_is_reminded_for_each_occurrence(app_with_recorder, recorder, customer, h):
     app = app_with_recorder
-    tid = h.add(customer, kind="meeting", due="2025-03-22 10:00", rrule="FREQ=DAILY;COUNT=2", reminders=["1d"])
+    tid = h.add(
+        customer,
+        kind="meeting",
+        due="2025-03-22 10:00",
+        rrule="FREQ=DAILY;COUNT=2",
+        reminders=["1d"],
+    )
     assert run_reminders(app, now=datetime(2025, 3, 21, 6, 30, tzinfo=UTC))["announced"] == 1
     with app.unit_of_work() as uow:
         complete_task(uow, tid)
@@ -70,9 +80,16 @@ class FakeVoip:
             return
         if not uow.has_plugin("tasks"):
             return
-        task = uow.call("tasks_create_follow_up", customer_id=customer.id, title="تماس مجدد: تماس بی‌پاسخ",
-                        kind="call_back", due_at=None, dedup_key=f"fakevoip:missed:{customer.id}",
-                        source="fakevoip", reference=f"interaction:{interaction.id}")
+        task = uow.call(
+            "tasks_create_follow_up",
+            customer_id=customer.id,
+            title="تماس مجدد: تماس بی‌پاسخ",
+            kind="call_back",
+            due_at=None,
+            dedup_key=f"fakevoip:missed:{customer.id}",
+            source="fakevoip",
+            reference=f"interaction:{interaction.id}",
+        )
         self.returned.append(task.id)
 
 
@@ -80,8 +97,13 @@ def missed_call(app, customer_id):
     from crmcore.api import get_customer
 
     with app.unit_of_work() as uow:
-        record_interaction(uow, get_customer(uow.session, customer_id), kind="call", direction="in",
-                           payload={"missed": True})
+        record_interaction(
+            uow,
+            get_customer(uow.session, customer_id),
+            kind="call",
+            direction="in",
+            payload={"missed": True},
+        )
 
 
 @pytest.fixture
@@ -91,11 +113,14 @@ def voip():
 
 @pytest.fixture
 def voip_app(crm_app, crm_app_factory, voip, recorder):
-    return crm_app_factory(extra_plugins=[("fakevoip", voip, None), ("recorder", recorder, None)],
-                           clock=crm_app.clock)
+    return crm_app_factory(
+        extra_plugins=[("fakevoip", voip, None), ("recorder", recorder, None)], clock=crm_app.clock
+    )
 
 
-def test_repeated_missed_calls_create_one_call_back_until_it_is_done(voip_app, voip, recorder, users, h):
+def test_repeated_missed_calls_create_one_call_back_until_it_is_done(
+    voip_app, voip, recorder, users, h
+):
     app = voip_app
     with app.unit_of_work() as uow:
         from crmcore.api import add_customer
@@ -106,8 +131,12 @@ def test_repeated_missed_calls_create_one_call_back_until_it_is_done(voip_app, v
     assert len(set(voip.returned)) == 1 and len(voip.returned) == 3
     [tid] = set(voip.returned)
     t = h.get(tid)
-    assert (t["kind"], t["source"], t["assignee"], t["dedup_key"]) == ("call_back", "fakevoip", "sara",
-                                                                       f"fakevoip:missed:{cid}")
+    assert (t["kind"], t["source"], t["assignee"], t["dedup_key"]) == (
+        "call_back",
+        "fakevoip",
+        "sara",
+        f"fakevoip:missed:{cid}",
+    )
     assert t["reference"].startswith("interaction:")
     assert len(outbox_events(app, "tasks_task_created")) == 1
     with app.unit_of_work() as uow:
@@ -118,7 +147,9 @@ def test_repeated_missed_calls_create_one_call_back_until_it_is_done(voip_app, v
     assert h.count(Task) == 2
 
 
-def test_follow_ups_of_different_callers_are_separate_and_owner_not_a_user_is_left_unassigned(voip_app, voip, h):
+def test_follow_ups_of_different_callers_are_separate_and_owner_not_a_user_is_left_unassigned(
+    voip_app, voip, h
+):
     a = make_customer(voip_app, "A", owner="someone-else")
     b = make_customer(voip_app, "B")
     missed_call(voip_app, a)
@@ -139,19 +170,30 @@ def test_a_follow_up_with_a_bad_kind_rolls_back_the_callers_work(crm_app, custom
 
     with pytest.raises(PluginHookError, match="not a task kind"):
         with crm_app.unit_of_work() as uow:
-            uow.call("tasks_create_follow_up", customer_id=customer, title="x", kind="party", due_at=None,
-                     dedup_key=None, source="test", reference=None)
+            uow.call(
+                "tasks_create_follow_up",
+                customer_id=customer,
+                title="x",
+                kind="party",
+                due_at=None,
+                dedup_key=None,
+                source="test",
+                reference=None,
+            )
     assert h.count(Task) == 0
 
 
-def test_concurrent_creation_with_the_same_key_returns_the_winner(crm_app, crm_app_factory, customer, h,
-                                                                  monkeypatch):
+def test_concurrent_creation_with_the_same_key_returns_the_winner(
+    crm_app, crm_app_factory, customer, h, monkeypatch
+):
     """Two transactions race: the loser's look-ups ran before the winner committed, so its insert clashes
     with the unique open key; it rolls back to a savepoint and returns the winner's task."""
     from crmcore_tasks import service
 
     with crm_app.unit_of_work() as uow:
-        first_id = service.create_follow_up(uow, customer_id=customer, title="t", dedup_key="race").id
+        first_id = service.create_follow_up(
+            uow, customer_id=customer, title="t", dedup_key="race"
+        ).id
     original = service.find_open_by_key
     calls = []
 

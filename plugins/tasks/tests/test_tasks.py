@@ -14,18 +14,36 @@ def test_migrations_match_models(crm_app):
     assert_migrations_match_models(crm_app, "tasks")
 
 
-def test_add_timed_task_with_jalali_due_is_stored_utc_and_shown_in_both_calendars(crm_app, users, customer, h):
-    tid = h.add(customer, kind="call-back", title="تماس درباره سفارش", due="۱۴۰۴/۰۱/۰۵ ۱۰:۳۰", assignee="sara",
-                priority="فوری", reminders=["15m", "1h"], reference="deal:17", notes="  شماره دوم را هم بگیرید ")
+def test_add_timed_task_with_jalali_due_is_stored_utc_and_shown_in_both_calendars(
+    crm_app, users, customer, h
+):
+    tid = h.add(
+        customer,
+        kind="call-back",
+        title="تماس درباره سفارش",
+        due="۱۴۰۴/۰۱/۰۵ ۱۰:۳۰",
+        assignee="sara",
+        priority="فوری",
+        reminders=["15m", "1h"],
+        reference="deal:17",
+        notes="  شماره دوم را هم بگیرید ",
+    )
     t = h.get(tid)
     assert t["due_at"] == "2025-03-25T07:00:00+00:00"  # 10:30 Tehran (+03:30)
     assert t["due"] == "2025-03-25 10:30"
     assert h.get(tid, calendar="jalali")["due"] == "1404-01-05 10:30"
-    assert (t["kind"], t["priority"], t["assignee"], t["reference"]) == ("call_back", "urgent", "sara", "deal:17")
+    assert (t["kind"], t["priority"], t["assignee"], t["reference"]) == (
+        "call_back",
+        "urgent",
+        "sara",
+        "deal:17",
+    )
     assert t["reminders_minutes_before"] == [60, 15]
     assert t["notes"] == "شماره دوم را هم بگیرید"
     assert t["all_day"] is False and t["state"] == "open" and t["uid"].endswith("@crmcore")
-    assert [e["event"] for e in outbox_events(crm_app, "tasks_task_created")] == ["tasks_task_created"]
+    assert [e["event"] for e in outbox_events(crm_app, "tasks_task_created")] == [
+        "tasks_task_created"
+    ]
 
 
 def test_a_date_alone_makes_an_all_day_task_overdue_only_after_that_local_day(crm_app, customer, h):
@@ -48,30 +66,38 @@ def test_relative_and_word_due_moments(crm_app, customer, h):
     assert meeting["duration_minutes"] == 60  # appointments take an hour unless told
 
 
-@pytest.mark.parametrize("fields, field, reason", [
-    ({"due": "1404-12-30 10:00"}, "due", "not a date in the Jalali calendar"),  # 1404 is not a leap year
-    ({"due": "2025-02-29"}, "due", "not a date in the Gregorian calendar"),
-    ({"due": "2025-03-22 25:00"}, "due", "impossible time of day"),
-    ({"due": "next tuesday"}, "due", "not a due date"),
-    ({"due": ""}, "due", "a due date is required"),
-    ({"rrule": "FREQ=WEEKLYY"}, "rrule", "needs FREQ="),
-    ({"rrule": "FREQ=DAILY;INTERVAL=0"}, "rrule", "outside 1..999"),
-    ({"rrule": "FREQ=DAILY;BYMONTH=13"}, "rrule", "outside 1..12"),
-    ({"rrule": "every day"}, "rrule", "not NAME=VALUE"),
-    ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "rrule", "never exists"),
-    ({"rrule": "FREQ=DAILY;UNTIL=20250101"}, "rrule", "has no occurrence"),
-    ({"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20250401"}, "rrule", "both COUNT and UNTIL"),
-    ({"rrule": "FREQ=WEEKLY;BYDAY=XX"}, "rrule", "BYDAY item"),
-    ({"assignee": "nobody"}, "assignee", "unknown assignee 'nobody'"),
-    ({"kind": "party"}, "kind", "not a task kind"),
-    ({"priority": "asap"}, "priority", "not a priority"),
-    ({"title": "   "}, "title", "a title is required"),
-    ({"duration": "an hour"}, "duration", "not a duration"),
-    ({"reminders": ["-5m"]}, "remind", "not a duration"),
-    ({"reference": "deal"}, "reference", "TYPE:ID"),
-])
-def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(crm_app, users, customer, h, fields, field,
-                                                                      reason):
+@pytest.mark.parametrize(
+    "fields, field, reason",
+    [
+        (
+            {"due": "1404-12-30 10:00"},
+            "due",
+            "not a date in the Jalali calendar",
+        ),  # 1404 is not a leap year
+        ({"due": "2025-02-29"}, "due", "not a date in the Gregorian calendar"),
+        ({"due": "2025-03-22 25:00"}, "due", "impossible time of day"),
+        ({"due": "next tuesday"}, "due", "not a due date"),
+        ({"due": ""}, "due", "a due date is required"),
+        ({"rrule": "FREQ=WEEKLYY"}, "rrule", "needs FREQ="),
+        ({"rrule": "FREQ=DAILY;INTERVAL=0"}, "rrule", "outside 1..999"),
+        ({"rrule": "FREQ=DAILY;BYMONTH=13"}, "rrule", "outside 1..12"),
+        ({"rrule": "every day"}, "rrule", "not NAME=VALUE"),
+        ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "rrule", "never exists"),
+        ({"rrule": "FREQ=DAILY;UNTIL=20250101"}, "rrule", "has no occurrence"),
+        ({"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20250401"}, "rrule", "both COUNT and UNTIL"),
+        ({"rrule": "FREQ=WEEKLY;BYDAY=XX"}, "rrule", "BYDAY item"),
+        ({"assignee": "nobody"}, "assignee", "unknown assignee 'nobody'"),
+        ({"kind": "party"}, "kind", "not a task kind"),
+        ({"priority": "asap"}, "priority", "not a priority"),
+        ({"title": "   "}, "title", "a title is required"),
+        ({"duration": "an hour"}, "duration", "not a duration"),
+        ({"reminders": ["-5m"]}, "remind", "not a duration"),
+        ({"reference": "deal"}, "reference", "TYPE:ID"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
+    crm_app, users, customer, h, fields, field, reason
+):
     fields = {"due": "2025-03-22 10:00", **fields}
     with pytest.raises(ValidationError) as err:
         h.add(customer, **fields)
@@ -116,9 +142,12 @@ def test_snooze_by_and_until_and_refusals(crm_app, customer, h):
     with crm_app.unit_of_work() as uow:
         snooze_task(uow, tid, until="1404-01-03 09:00")
     assert h.get(tid)["due"] == "2025-03-23 09:00"
-    for kwargs, reason in [({}, "either --by"), ({"by": "1h", "until": "tomorrow"}, "either --by"),
-                           ({"until": "2025-03-20 10:00"}, "not into the past"),
-                           ({"until": "2025-03-25"}, "give a date and time")]:
+    for kwargs, reason in [
+        ({}, "either --by"),
+        ({"by": "1h", "until": "tomorrow"}, "either --by"),
+        ({"until": "2025-03-20 10:00"}, "not into the past"),
+        ({"until": "2025-03-25"}, "give a date and time"),
+    ]:
         with pytest.raises(ValidationError, match=reason):
             with crm_app.unit_of_work() as uow:
                 snooze_task(uow, tid, **kwargs)
@@ -138,7 +167,9 @@ def test_cancel_frees_the_dedup_key(crm_app, customer, h):
 def test_list_filters_and_agenda(crm_app, users, customer, h):
     other = make_customer(crm_app, "Ali Mohammadi")
     overdue = h.add(customer, due="2025-03-19 10:00", assignee="sara", title="overdue")
-    today_late = h.add(customer, due="2025-03-21 18:00", assignee="sara", title="today", priority="high")
+    today_late = h.add(
+        customer, due="2025-03-21 18:00", assignee="sara", title="today", priority="high"
+    )
     today_all_day = h.add(other, due="2025-03-21", assignee="sara", title="all day")
     h.add(customer, due="2025-03-24 10:00", assignee="sara", title="later")
     h.add(customer, due="2025-03-21 11:00", assignee="reza", title="reza's")

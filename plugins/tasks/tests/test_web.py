@@ -2,6 +2,7 @@
 (JSON for drag and drop, a form without script), a task's recurrence and reminders edited,
 completing, the API routes; the same refusals as the CLI, beside the field, with nothing stored; no
 menu and 403 without access. Through the in-process web client logged in as real users."""
+
 import html
 import re
 import warnings
@@ -22,8 +23,9 @@ JSON = {"Accept": "application/json"}
 def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
@@ -58,12 +60,24 @@ def day(crm_app, h, customer, people):
     one in three days, and Reza's one."""
     now = crm_app.clock()
     return {
-        "late": h.add(customer, title="پیگیری چک برگشتی", due=now - timedelta(hours=2),
-                      assignee="sara"),
-        "today": h.add(customer, title="تماس برای پیش‌فاکتور", kind="call_back",
-                       due=now + timedelta(hours=3), assignee="sara", reminders=["15m"]),
-        "soon": h.add(customer, title="جلسه معرفی محصول", kind="meeting",
-                      due=now + timedelta(days=3), assignee="sara"),
+        "late": h.add(
+            customer, title="پیگیری چک برگشتی", due=now - timedelta(hours=2), assignee="sara"
+        ),
+        "today": h.add(
+            customer,
+            title="تماس برای پیش‌فاکتور",
+            kind="call_back",
+            due=now + timedelta(hours=3),
+            assignee="sara",
+            reminders=["15m"],
+        ),
+        "soon": h.add(
+            customer,
+            title="جلسه معرفی محصول",
+            kind="meeting",
+            due=now + timedelta(days=3),
+            assignee="sara",
+        ),
         "reza": h.add(customer, title="کار رضا", due=now + timedelta(hours=1), assignee="reza"),
     }
 
@@ -74,8 +88,12 @@ def test_my_tasks_shows_overdue_today_and_upcoming_of_the_user_only(client, day)
     assert page.status_code == 200
     body = text_of(page.text)
     assert "کارهای من" in body and "کار رضا" not in body
-    sections = {k: text_of(s) for k, s in re.findall(
-        r'<section class="task-group group-(\w+)"[^>]*>(.*?)</section>', page.text, re.S)}
+    sections = {
+        k: text_of(s)
+        for k, s in re.findall(
+            r'<section class="task-group group-(\w+)"[^>]*>(.*?)</section>', page.text, re.S
+        )
+    }
     assert "پیگیری چک برگشتی" in sections["overdue"]
     assert "تماس برای پیش‌فاکتور" in sections["today"] and "۱۵ دقیقه قبل" in sections["today"]
     assert "جلسه معرفی محصول" in sections["upcoming"]
@@ -112,8 +130,9 @@ def test_the_week_calendar_is_jalali_and_starts_on_saturday(client, day):
     assert "شنبه" in page.text and "فروردین" in page.text
     assert f'data-drag-action="/p/tasks/tasks/{day["today"]}/move"' in page.text
     month = client.get("/p/tasks/calendar?view=month&day=1404-01-10")
-    month_days = re.findall(r'<section class="cal-day(?! outside)[^"]*"[^>]*data-day="([\d-]+)"',
-                            month.text)
+    month_days = re.findall(
+        r'<section class="cal-day(?! outside)[^"]*"[^>]*data-day="([\d-]+)"', month.text
+    )
     assert month_days[0] == "2025-03-21" and len(month_days) == 31  # Farvardin has 31 days
 
 
@@ -126,9 +145,10 @@ def test_moving_by_drag_and_by_the_form_keeps_the_time(client, day, h, crm_app):
     after = datetime.fromisoformat(h.get(day["today"])["due_at"])
     assert after - before == timedelta(days=3)
     # without script: the form with a Jalali date in Persian digits, back to the calendar
-    r = client.post(f"/p/tasks/tasks/{day['soon']}/move",
-                    data={"csrf_token": csrf, "day": "۱۴۰۴/۰۱/۰۵",
-                          "next": "/p/tasks/calendar?view=week"})
+    r = client.post(
+        f"/p/tasks/tasks/{day['soon']}/move",
+        data={"csrf_token": csrf, "day": "۱۴۰۴/۰۱/۰۵", "next": "/p/tasks/calendar?view=week"},
+    )
     assert r.status_code == 200 and str(r.url).endswith("/p/tasks/calendar?view=week")
     assert h.get(day["soon"], calendar="jalali")["due"].startswith("1404-01-05")
 
@@ -137,8 +157,10 @@ def test_moving_into_the_past_is_refused_beside_the_task_and_nothing_changes(cli
     csrf = login(client, "sara")
     before = h.get(day["today"])["due_at"]
     move = f"/p/tasks/tasks/{day['today']}/move"
-    r = client.post(move, data={"csrf_token": csrf, "day": "1403-12-20",
-                                "next": "/p/tasks/calendar?day=1403-12-20"})
+    r = client.post(
+        move,
+        data={"csrf_token": csrf, "day": "1403-12-20", "next": "/p/tasks/calendar?day=1403-12-20"},
+    )
     assert r.status_code == 422
     assert f'id="move-error-{day["today"]}"' in r.text
     assert "not into the past" in r.text
@@ -152,9 +174,17 @@ def test_editing_recurrence_and_reminders(client, day, h):
     url = f"/p/tasks/tasks/{day['soon']}"
     page = client.get(url)
     assert page.status_code == 200 and "تکرار نمی‌شود" in page.text
-    form = {"csrf_token": csrf, "title": "جلسه معرفی محصول", "day": "1404-01-04", "time": "12:30",
-            "repeat": "custom", "rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=4", "reminders": "1h, ۱d",
-            "priority": "high", "notes": "داخلی: مشتری بدحساب است"}
+    form = {
+        "csrf_token": csrf,
+        "title": "جلسه معرفی محصول",
+        "day": "1404-01-04",
+        "time": "12:30",
+        "repeat": "custom",
+        "rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+        "reminders": "1h, ۱d",
+        "priority": "high",
+        "notes": "داخلی: مشتری بدحساب است",
+    }
     r = client.post(url, data=form)
     assert r.status_code == 200
     task = h.get(day["soon"])
@@ -176,8 +206,9 @@ def test_editing_recurrence_and_reminders(client, day, h):
 
 def test_completing_from_the_list(client, day, h):
     csrf = login(client, "sara")
-    r = client.post(f"/p/tasks/tasks/{day['today']}/done",
-                    data={"csrf_token": csrf, "next": "/p/tasks/mine"})
+    r = client.post(
+        f"/p/tasks/tasks/{day['today']}/done", data={"csrf_token": csrf, "next": "/p/tasks/mine"}
+    )
     assert r.status_code == 200 and str(r.url).endswith("/p/tasks/mine")
     assert h.get(day["today"])["state"] == "done"
     assert "تماس برای پیش‌فاکتور" not in text_of(r.text)
@@ -191,22 +222,30 @@ def test_the_api_routes(client, day, h, users, crm_app):
     auth = {"Authorization": f"Bearer {token}"}
     mine = client.get("/api/p/tasks/mine", headers=auth).json()
     assert [t["id"] for t in mine["overdue"]] == [day["late"]]
-    r = client.patch(f"/api/p/tasks/tasks/{day['today']}", headers=auth,
-                     json={"rrule": "daily", "reminders": ["30m"]})
+    r = client.patch(
+        f"/api/p/tasks/tasks/{day['today']}",
+        headers=auth,
+        json={"rrule": "daily", "reminders": ["30m"]},
+    )
     assert r.status_code == 200 and r.json()["rrule"] == "FREQ=DAILY"
     assert r.json()["reminders_minutes_before"] == [30]
     r = client.patch(f"/api/p/tasks/tasks/{day['today']}", headers=auth, json={"colour": "red"})
     assert r.status_code == 422 and r.json()["field"] == "colour"
-    r = client.post(f"/api/p/tasks/tasks/{day['late']}/move", headers=auth,
-                    json={"day": "1404-01-02"})
+    r = client.post(
+        f"/api/p/tasks/tasks/{day['late']}/move", headers=auth, json={"day": "1404-01-02"}
+    )
     assert r.status_code == 200 and r.json()["due"].startswith("1404-01-02")
     r = client.post(f"/api/p/tasks/tasks/{day['late']}/done", headers=auth, json={})
     assert r.status_code == 200 and r.json()["state"] == "done"
     r = client.post(f"/api/p/tasks/tasks/{day['reza']}/done", headers=auth, json={})
     assert r.status_code == 403
     paths = client.get("/api/openapi.json", headers=auth).json()["paths"]
-    assert {"/api/p/tasks/mine", "/api/p/tasks/tasks/{task_id}",
-            "/api/p/tasks/tasks/{task_id}/move", "/api/p/tasks/tasks/{task_id}/done"} <= set(paths)
+    assert {
+        "/api/p/tasks/mine",
+        "/api/p/tasks/tasks/{task_id}",
+        "/api/p/tasks/tasks/{task_id}/move",
+        "/api/p/tasks/tasks/{task_id}/done",
+    } <= set(paths)
 
 
 def test_the_cli_moves_and_edits_with_the_same_rules(crm_cli, day, h):
@@ -215,7 +254,6 @@ def test_the_cli_moves_and_edits_with_the_same_rules(crm_cli, day, h):
     result = crm_cli("tasks", "edit", str(day["today"]), "--repeat", "weekly", "--json")
     assert result.exit_code == 0, result
     assert h.get(day["today"])["rrule"] == "FREQ=WEEKLY"
-
 
 
 def test_english_pages_are_gregorian_and_start_the_week_on_monday(client, day):
@@ -247,13 +285,28 @@ def test_a_new_task_from_the_customer_page_and_on_its_timeline(crm_app, client, 
     page = client.get(f"/customers/{customer}").text
     assert f'action="{url}"' in page and "کار جدید" in page
     before = count()
-    refused = client.post(url, data={"csrf_token": csrf, "title": "ارسال کاتالوگ",
-                                     "kind": "follow_up", "day": "۱۴۰۴/۱۳/۴۰"})
+    refused = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "title": "ارسال کاتالوگ",
+            "kind": "follow_up",
+            "day": "۱۴۰۴/۱۳/۴۰",
+        },
+    )
     assert refused.status_code == 422 and 'data-field="day"' in refused.text
     assert "ارسال کاتالوگ" in refused.text and count() == before
-    ok = client.post(url, data={"csrf_token": csrf, "title": "ارسال کاتالوگ",
-                                "kind": "follow_up", "day": "۱۴۰۴/۰۱/۰۵", "time": "۱۰:۳۰"},
-                     follow_redirects=False)
+    ok = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "title": "ارسال کاتالوگ",
+            "kind": "follow_up",
+            "day": "۱۴۰۴/۰۱/۰۵",
+            "time": "۱۰:۳۰",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"].startswith(f"/customers/{customer}")
     assert count() == before + 1
     with crm_app.unit_of_work(readonly=True) as uow:
@@ -262,8 +315,10 @@ def test_a_new_task_from_the_customer_page_and_on_its_timeline(crm_app, client, 
         task_id = task.id
     timeline = text_of(client.get(f"/customers/{customer}?only=tasks").text)
     assert "ارسال کاتالوگ" in timeline and "پیگیری ثبت شد" in timeline
-    client.post(f"/p/tasks/tasks/{task_id}/done",
-                data={"csrf_token": csrf, "next": f"/customers/{customer}"})
+    client.post(
+        f"/p/tasks/tasks/{task_id}/done",
+        data={"csrf_token": csrf, "next": f"/customers/{customer}"},
+    )
     assert "انجام شد" in text_of(client.get(f"/customers/{customer}?only=tasks").text)
     client.post("/logout", data={"csrf_token": csrf})
     csrf = login(client, "neda")

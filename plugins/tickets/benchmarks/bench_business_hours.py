@@ -4,6 +4,7 @@ Run: CRMCORE_PLUGINS_ONLY=tickets .venv/bin/python plugins/tickets/benchmarks/be
 Prints the time per due-time computation of both, and the ratio (how many times faster the interval
 arithmetic is). Both compute the same answers; the script checks that on every sample it times.
 """
+
 from __future__ import annotations
 
 import random
@@ -33,7 +34,9 @@ def main() -> None:
     slow = [ref_add(cal, s, TARGET_MINUTES) for s in starts]
     t_slow = (time.perf_counter() - t0) / SAMPLES
     assert fast == slow, "the two methods disagree"
-    print(f"due time of a {TARGET_MINUTES // 60} business-hour target, {SAMPLES} random starts in 2025")
+    print(
+        f"due time of a {TARGET_MINUTES // 60} business-hour target, {SAMPLES} random starts in 2025"
+    )
     print(f"  interval arithmetic (BusinessCalendar.add): {t_fast * 1e6:9.1f} µs per ticket")
     print(f"  raw minute-by-minute walk (baseline):       {t_slow * 1e6:9.1f} µs per ticket")
     print(f"  ratio baseline / add: {t_slow / t_fast:.1f}x")

@@ -4,6 +4,7 @@ Run: CRMCORE_PLUGINS_ONLY=tickets .venv/bin/python plugins/tickets/benchmarks/be
 Builds a throwaway SQLite database with N open tickets (default 2000), then times: the raw baseline
 (SELECT of the columns the job reads), and one job run that checks every ticket and flags the breaches.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,19 +28,36 @@ def main(n: int) -> None:
         app.init()
         with app.unit_of_work() as uow:
             cid = add_customer(uow, name="بنچمارک").id
-            policy = set_policy(uow, "normal", priority="normal", first_response="2h", resolution="16h")
+            policy = set_policy(
+                uow, "normal", priority="normal", first_response="2h", resolution="16h"
+            )
             now = uow.now()
-            rows = [{"customer_id": cid, "subject": f"t{i}", "channel": "web", "priority": "normal", "state": "open",
-                     "created_at": now - timedelta(minutes=i % 5000), "updated_at": now,
-                     "sla_policy_id": policy.id, "paused_seconds": 0, "reopen_count": 0,
-                     "first_response_due_at": now + timedelta(minutes=(i % 600) - 300),
-                     "resolution_due_at": now + timedelta(minutes=(i % 3000) - 300)} for i in range(n)]
+            rows = [
+                {
+                    "customer_id": cid,
+                    "subject": f"t{i}",
+                    "channel": "web",
+                    "priority": "normal",
+                    "state": "open",
+                    "created_at": now - timedelta(minutes=i % 5000),
+                    "updated_at": now,
+                    "sla_policy_id": policy.id,
+                    "paused_seconds": 0,
+                    "reopen_count": 0,
+                    "first_response_due_at": now + timedelta(minutes=(i % 600) - 300),
+                    "resolution_due_at": now + timedelta(minutes=(i % 3000) - 300),
+                }
+                for i in range(n)
+            ]
             uow.session.execute(insert(Ticket), rows)
         later = now + timedelta(hours=1)
         with app.unit_of_work(readonly=True) as uow:
             t0 = time.perf_counter()
-            raw = uow.session.execute(select(Ticket.id, Ticket.first_response_due_at, Ticket.resolution_due_at)
-                                      .where(Ticket.state.in_(("new", "open")))).all()
+            raw = uow.session.execute(
+                select(Ticket.id, Ticket.first_response_due_at, Ticket.resolution_due_at).where(
+                    Ticket.state.in_(("new", "open"))
+                )
+            ).all()
             t_raw = time.perf_counter() - t0
         with app.unit_of_work() as uow:
             t0 = time.perf_counter()
@@ -52,7 +70,9 @@ def main(n: int) -> None:
         app.dispose()
     print(f"SLA job over {n} open tickets ({len(raw)} read by the baseline)")
     print(f"  raw SELECT of due times (baseline): {t_raw * 1000:8.1f} ms")
-    print(f"  job run (check, flag, announce):    {t_job * 1000:8.1f} ms   {summary}, {events} outbox rows")
+    print(
+        f"  job run (check, flag, announce):    {t_job * 1000:8.1f} ms   {summary}, {events} outbox rows"
+    )
     print(f"  ratio job / baseline: {t_job / t_raw:.1f}x  ({t_job / n * 1e6:.0f} µs per ticket)")
 
 

@@ -6,6 +6,7 @@ Working hours are wall-clock intervals per weekday in the calendar's zone (defau
 date or every year on a Jalali month and day (Nowruz 01-01…01-04, 11-22, 12-29…). All moments in and out
 are aware datetimes; results are in UTC.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,15 @@ Interval = tuple[int, int]  # minutes after local midnight, [start, end)
 
 def _minutes(text: str, spec: str) -> int:
     m = _CLOCK.match(text.strip())
-    if not m or int(m.group(2)) > 59 or int(m.group(1)) > 24 or (int(m.group(1)) == 24 and m.group(2) != "00"):
-        raise ValidationError(f"{text!r} in {spec!r} is not a time of day (HH:MM, 00:00–24:00)", field="hours")
+    if (
+        not m
+        or int(m.group(2)) > 59
+        or int(m.group(1)) > 24
+        or (int(m.group(1)) == 24 and m.group(2) != "00")
+    ):
+        raise ValidationError(
+            f"{text!r} in {spec!r} is not a time of day (HH:MM, 00:00–24:00)", field="hours"
+        )
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
@@ -43,13 +51,17 @@ def _days(text: str, spec: str) -> list[int]:
         part = part.strip()
         first, _, last = part.partition("-")
         if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise ValidationError(f"{part!r} in {spec!r} is not a weekday or range of weekdays "
-                                  f"({', '.join(WEEK_ORDER)}; ranges follow the week from Saturday, e.g. sat-wed)",
-                                  field="hours")
+            raise ValidationError(
+                f"{part!r} in {spec!r} is not a weekday or range of weekdays "
+                f"({', '.join(WEEK_ORDER)}; ranges follow the week from Saturday, e.g. sat-wed)",
+                field="hours",
+            )
         i, j = WEEK_ORDER.index(first), WEEK_ORDER.index(last or first)
         if j < i:
-            raise ValidationError(f"{part!r} in {spec!r} runs backwards; the week starts on Saturday", field="hours")
-        days.extend(WEEKDAYS[d] for d in WEEK_ORDER[i:j + 1])
+            raise ValidationError(
+                f"{part!r} in {spec!r} runs backwards; the week starts on Saturday", field="hours"
+            )
+        days.extend(WEEKDAYS[d] for d in WEEK_ORDER[i : j + 1])
     return days
 
 
@@ -63,16 +75,23 @@ def parse_hours(specs: Iterable[str]) -> dict[int, tuple[Interval, ...]]:
         text = to_ascii_digits(spec or "").strip()
         days_text, _, ranges_text = text.partition(" ")
         if not ranges_text.strip():
-            raise ValidationError(f"{spec!r} is not DAYS HH:MM-HH:MM (e.g. 'sat-wed 09:00-17:00')", field="hours")
+            raise ValidationError(
+                f"{spec!r} is not DAYS HH:MM-HH:MM (e.g. 'sat-wed 09:00-17:00')", field="hours"
+            )
         intervals = []
         for r in ranges_text.replace(" ", "").split(","):
             start, sep, end = r.partition("-")
             if not sep:
-                raise ValidationError(f"{r!r} in {spec!r} is not a range HH:MM-HH:MM", field="hours")
+                raise ValidationError(
+                    f"{r!r} in {spec!r} is not a range HH:MM-HH:MM", field="hours"
+                )
             a, b = _minutes(start, spec), _minutes(end, spec)
             if a >= b:
-                raise ValidationError(f"{r!r} in {spec!r} ends before it starts (hours cannot cross midnight; "
-                                      f"split them over two days)", field="hours")
+                raise ValidationError(
+                    f"{r!r} in {spec!r} ends before it starts (hours cannot cross midnight; "
+                    f"split them over two days)",
+                    field="hours",
+                )
             intervals.append((a, b))
         for d in _days(days_text, spec):
             week[d].extend(intervals)
@@ -84,8 +103,10 @@ def check_day(weekday: int, intervals: Iterable[Interval]) -> tuple[Interval, ..
     for (a1, b1), (a2, b2) in zip(ordered, ordered[1:]):
         if a2 < b1:
             name = next(n for n, v in WEEKDAYS.items() if v == weekday)
-            raise ValidationError(f"overlapping hours on {name}: {_fmt(a1)}-{_fmt(b1)} and {_fmt(a2)}-{_fmt(b2)}",
-                                  field="hours")
+            raise ValidationError(
+                f"overlapping hours on {name}: {_fmt(a1)}-{_fmt(b1)} and {_fmt(a2)}-{_fmt(b2)}",
+                field="hours",
+            )
     return tuple(ordered)
 
 
@@ -95,14 +116,19 @@ def _fmt(minutes: int) -> str:
 
 def format_hours(week: dict[int, tuple[Interval, ...]]) -> dict[str, list[str]]:
     """``{"sat": ["09:00-17:00"], …, "fri": []}`` in Iranian week order (for JSON and display)."""
-    return {name: [f"{_fmt(a)}-{_fmt(b)}" for a, b in week.get(WEEKDAYS[name], ())] for name in WEEK_ORDER}
+    return {
+        name: [f"{_fmt(a)}-{_fmt(b)}" for a, b in week.get(WEEKDAYS[name], ())]
+        for name in WEEK_ORDER
+    }
 
 
 def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{name!r} is not a time zone (e.g. Asia/Tehran)", field="timezone") from None
+        raise ValidationError(
+            f"{name!r} is not a time zone (e.g. Asia/Tehran)", field="timezone"
+        ) from None
 
 
 @lru_cache(maxsize=4096)
@@ -138,7 +164,9 @@ class BusinessCalendar:
         return ZoneInfo(self.timezone)
 
     def is_holiday(self, day: date) -> bool:
-        return day in self.holidays or (bool(self.yearly_jalali) and jalali_month_day(day) in self.yearly_jalali)
+        return day in self.holidays or (
+            bool(self.yearly_jalali) and jalali_month_day(day) in self.yearly_jalali
+        )
 
     def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The working intervals of a local day as UTC moments (empty on a holiday)."""
@@ -166,8 +194,11 @@ class BusinessCalendar:
                     yield max(start, moment), end
             idle = 0 if found else idle + 1
             if idle > MAX_SEARCH_DAYS:
-                raise ValidationError(f"the calendar has no working time within {MAX_SEARCH_DAYS} days after "
-                                      f"{moment:%Y-%m-%d} (are all those days holidays?)", field="holidays")
+                raise ValidationError(
+                    f"the calendar has no working time within {MAX_SEARCH_DAYS} days after "
+                    f"{moment:%Y-%m-%d} (are all those days holidays?)",
+                    field="holidays",
+                )
             day += timedelta(days=1)
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
@@ -203,7 +234,11 @@ class BusinessCalendar:
     def is_open(self, moment: datetime) -> bool:
         moment = _utc(moment)
         day = moment.astimezone(self.zone).date()
-        return any(s <= moment < e for d in (day - timedelta(days=1), day) for s, e in self.day_intervals(d))
+        return any(
+            s <= moment < e
+            for d in (day - timedelta(days=1), day)
+            for s, e in self.day_intervals(d)
+        )
 
 
 def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
@@ -218,7 +253,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def resume_due(calendar: BusinessCalendar, due: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
+def resume_due(
+    calendar: BusinessCalendar, due: datetime, paused_at: datetime, resumed_at: datetime
+) -> datetime:
     """The new due time of a target whose clock stopped at ``paused_at`` and restarts at ``resumed_at``.
 
     The business time that was left at the pause is added from the resumption. A target already overdue when

@@ -2,6 +2,7 @@
 
 Configuration commands (agents, teams, calendars, SLA policies, email import) live in :mod:`.cli_admin`.
 """
+
 from __future__ import annotations
 
 import click
@@ -37,14 +38,18 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
     d = ticket_to_dict(ticket)
     when = lambda v: format_datetime(v, app.calendar, tz=app.timezone) if v else "-"  # noqa: E731
     click.echo(f"#{ticket.id} {ticket.subject}")
-    click.echo(f"  customer {ticket.customer_id} · {ticket.channel} · {ticket.priority} · {ticket.state}"
-               f" · assignee {d['assignee'] or '-'} · tags {', '.join(d['tags']) or '-'}")
-    click.echo(f"  opened {when(ticket.created_at)} · SLA {d['sla']['policy'] or 'none'}"
-               f" · first response due {when(ticket.first_response_due_at)}"
-               f" ({'done ' + when(ticket.first_response_at) if ticket.first_response_at else 'pending'})"
-               f"{' BREACHED' if d['sla']['first_response_breached'] else ''}"
-               f" · resolution due {when(ticket.resolution_due_at)}"
-               f"{' BREACHED' if d['sla']['resolution_breached'] else ''}")
+    click.echo(
+        f"  customer {ticket.customer_id} · {ticket.channel} · {ticket.priority} · {ticket.state}"
+        f" · assignee {d['assignee'] or '-'} · tags {', '.join(d['tags']) or '-'}"
+    )
+    click.echo(
+        f"  opened {when(ticket.created_at)} · SLA {d['sla']['policy'] or 'none'}"
+        f" · first response due {when(ticket.first_response_due_at)}"
+        f" ({'done ' + when(ticket.first_response_at) if ticket.first_response_at else 'pending'})"
+        f"{' BREACHED' if d['sla']['first_response_breached'] else ''}"
+        f" · resolution due {when(ticket.resolution_due_at)}"
+        f"{' BREACHED' if d['sla']['resolution_breached'] else ''}"
+    )
     if ticket.csat_score:
         click.echo(f"  CSAT {ticket.csat_score}/5 {ticket.csat_comment or ''}".rstrip())
     for m in sorted(ticket.messages, key=lambda m: (m.created_at, m.id)):
@@ -66,12 +71,28 @@ def _show(ticket, as_json: bool, *, messages: bool = False) -> None:
 @click.option("--agent", help="Assign to this agent (username).")
 @click.option("--team", help="Assign within this team (its round-robin or least-loaded rule).")
 @click.option("--follow-up-of", type=int, help="The closed ticket this one follows up.")
-@click.option("--at", "at", help="When the customer asked, if in the past (importing old "
-              "tickets): ISO 8601 or Jalali '1403-07-15 14:30', local time unless an offset is "
-              "given. SLA targets count from it.")
+@click.option(
+    "--at",
+    "at",
+    help="When the customer asked, if in the past (importing old "
+    "tickets): ISO 8601 or Jalali '1403-07-15 14:30', local time unless an offset is "
+    "given. SLA targets count from it.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def open_cmd(customer, subject, body, channel, priority, category, tags, agent, team, follow_up_of,
-             at, as_json):
+def open_cmd(
+    customer,
+    subject,
+    body,
+    channel,
+    priority,
+    category,
+    tags,
+    agent,
+    team,
+    follow_up_of,
+    at,
+    as_json,
+):
     """Open a ticket for CUSTOMER (id, external id, phone or email); prints the ticket number."""
     from crmcore.api import parse_datetime, resolve_customer
 
@@ -81,8 +102,20 @@ def open_cmd(customer, subject, body, channel, priority, category, tags, agent, 
     with app.unit_of_work() as uow:
         c = resolve_customer(uow.session, customer)
         moment = parse_datetime(at, tz=app.timezone, field="at") if at else None
-        t = open_ticket(uow, c, subject=subject, body=body, channel=channel, priority=priority, category=category,
-                        tags=tags, agent=agent, team=team, follow_up_of=follow_up_of, at=moment)
+        t = open_ticket(
+            uow,
+            c,
+            subject=subject,
+            body=body,
+            channel=channel,
+            priority=priority,
+            category=category,
+            tags=tags,
+            agent=agent,
+            team=team,
+            follow_up_of=follow_up_of,
+            at=moment,
+        )
         if as_json:
             _show(t, as_json)
         else:
@@ -93,8 +126,15 @@ def open_cmd(customer, subject, body, channel, priority, category, tags, agent, 
 @click.argument("ticket")
 @click.option("--body", required=True)
 @click.option("--agent", help="The replying agent (username).")
-@click.option("--customer", "from_customer", is_flag=True, help="The reply is the customer's (phone, counter…).")
-@click.option("--pending", is_flag=True, help="Wait for the customer: the SLA clock stops until they answer.")
+@click.option(
+    "--customer",
+    "from_customer",
+    is_flag=True,
+    help="The reply is the customer's (phone, counter…).",
+)
+@click.option(
+    "--pending", is_flag=True, help="Wait for the customer: the SLA clock stops until they answer."
+)
 @click.option("--json", "as_json", is_flag=True)
 def reply(ticket, body, agent, from_customer, pending, as_json):
     """Add a public reply. An agent's first reply is the first response."""
@@ -233,8 +273,14 @@ def list_cmd(states, agent, customer, overdue, limit, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         cid = resolve_customer(uow.session, customer).id if customer else None
-        rows = list_tickets(uow.session, states=states, agent=agent, customer_id=cid,
-                            overdue_at=uow.now() if overdue else None, limit=limit)
+        rows = list_tickets(
+            uow.session,
+            states=states,
+            agent=agent,
+            customer_id=cid,
+            overdue_at=uow.now() if overdue else None,
+            limit=limit,
+        )
         if as_json:
             echo_json([ticket_to_dict(t) for t in rows])
             return

@@ -1,4 +1,5 @@
 """``crm tickets agent|team|calendar|sla|email …``: the configuration of the help desk and email import."""
+
 from __future__ import annotations
 
 import click
@@ -52,7 +53,9 @@ def agent_list(as_json):
         return
     for r in rows:
         state = "" if r["active"] else " (inactive)"
-        click.echo(f"{r['username']}\t{r['name']}\t{r['team'] or '-'}\t{r['open_tickets']} open{state}")
+        click.echo(
+            f"{r['username']}\t{r['name']}\t{r['team'] or '-'}\t{r['open_tickets']} open{state}"
+        )
 
 
 @click.group()
@@ -62,8 +65,12 @@ def team():
 
 @team.command("add")
 @click.argument("name")
-@click.option("--assignment", type=click.Choice(["round_robin", "least_loaded"]), default="round_robin",
-              show_default=True)
+@click.option(
+    "--assignment",
+    type=click.Choice(["round_robin", "least_loaded"]),
+    default="round_robin",
+    show_default=True,
+)
 def team_add(name, assignment):
     from .agents import add_team
 
@@ -79,10 +86,18 @@ def team_list(as_json):
     from .models import Agent, Team
 
     with get_app().unit_of_work(readonly=True) as uow:
-        rows = [{"name": t.name, "assignment": t.assignment,
-                 "agents": list(uow.session.scalars(select(Agent.username).where(Agent.team_id == t.id)
-                                                    .order_by(Agent.username)))}
-                for t in uow.session.scalars(select(Team).order_by(Team.name))]
+        rows = [
+            {
+                "name": t.name,
+                "assignment": t.assignment,
+                "agents": list(
+                    uow.session.scalars(
+                        select(Agent.username).where(Agent.team_id == t.id).order_by(Agent.username)
+                    )
+                ),
+            }
+            for t in uow.session.scalars(select(Team).order_by(Team.name))
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -98,8 +113,13 @@ def calendar():
 
 @calendar.command("set")
 @click.argument("name", default="default")
-@click.option("--hours", "hours", multiple=True, metavar="'DAYS HH:MM-HH:MM[,HH:MM-HH:MM]'",
-              help="e.g. --hours 'sat-wed 09:00-17:00' --hours 'thu 09:00-13:00' (replaces all hours).")
+@click.option(
+    "--hours",
+    "hours",
+    multiple=True,
+    metavar="'DAYS HH:MM-HH:MM[,HH:MM-HH:MM]'",
+    help="e.g. --hours 'sat-wed 09:00-17:00' --hours 'thu 09:00-13:00' (replaces all hours).",
+)
 @click.option("--timezone", "zone", help="e.g. Asia/Tehran")
 def calendar_set(name, hours, zone):
     """Create or change calendar NAME (default: 'default', Sat–Wed 09–17, Thu 09–13, Asia/Tehran)."""
@@ -117,7 +137,9 @@ def calendar_show(name, as_json):
 
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
-        row = find_calendar(uow.session, name) or get_calendar(uow, name)  # 'default' is shown before first use
+        row = find_calendar(uow.session, name) or get_calendar(
+            uow, name
+        )  # 'default' is shown before first use
         data = calendar_to_dict(row)
     if as_json:
         echo_json(data)
@@ -126,24 +148,39 @@ def calendar_show(name, as_json):
     for day, ranges in data["hours"].items():
         click.echo(f"  {day}\t{', '.join(ranges) or 'off'}")
     for h in data["holidays"]:
-        when = f"every year {h['jalali']}" if h["every_year"] else (
-            h["jalali"] if app.calendar == "jalali" else h["date"])
+        when = (
+            f"every year {h['jalali']}"
+            if h["every_year"]
+            else (h["jalali"] if app.calendar == "jalali" else h["date"])
+        )
         click.echo(f"  holiday {when}\t{h['name']}")
 
 
 @calendar.command("holiday-add")
 @click.argument("date")
-@click.option("--calendar", "name", default="default", show_default=True, help="The business calendar.")
+@click.option(
+    "--calendar", "name", default="default", show_default=True, help="The business calendar."
+)
 @click.option("--name", "label", default="", help="e.g. نوروز")
-@click.option("--every-year", is_flag=True, help="DATE is a Jalali MM-DD repeated every year (01-01 for Nowruz).")
-@click.option("--date-calendar", default="auto", show_default=True,
-              help="Calendar DATE is written in: jalali, gregorian, or auto (years before 1700 are Jalali).")
+@click.option(
+    "--every-year",
+    is_flag=True,
+    help="DATE is a Jalali MM-DD repeated every year (01-01 for Nowruz).",
+)
+@click.option(
+    "--date-calendar",
+    default="auto",
+    show_default=True,
+    help="Calendar DATE is written in: jalali, gregorian, or auto (years before 1700 are Jalali).",
+)
 def holiday_add(date, name, label, every_year, date_calendar):
     """Add a holiday: `1403-11-22`, `۱۴۰۳/۱۱/۲۲`, `2025-02-10`, or `--every-year 01-01`."""
     from .calendars import add_holiday
 
     with get_app().unit_of_work() as uow:
-        add_holiday(uow, date, calendar=name, name=label, every_year=every_year, date_calendar=date_calendar)
+        add_holiday(
+            uow, date, calendar=name, name=label, every_year=every_year, date_calendar=date_calendar
+        )
 
 
 @calendar.command("holiday-remove")
@@ -169,15 +206,25 @@ def sla():
 @click.option("--resolution", required=True, help="e.g. 16h")
 @click.option("--priority", help="Only tickets of this priority (default: any).")
 @click.option("--category", help="Only tickets of this category (default: any).")
-@click.option("--warn-before", default="60m", show_default=True, help="Warn this much business time ahead.")
+@click.option(
+    "--warn-before", default="60m", show_default=True, help="Warn this much business time ahead."
+)
 @click.option("--calendar", "cal", default="default", show_default=True)
 def sla_set(name, first_response, resolution, priority, category, warn_before, cal):
     """Create or replace policy NAME (applies to tickets opened from now on)."""
     from .sla import set_policy
 
     with get_app().unit_of_work() as uow:
-        set_policy(uow, name, first_response=first_response, resolution=resolution, priority=priority,
-                   category=category, warn_before=warn_before, calendar=cal)
+        set_policy(
+            uow,
+            name,
+            first_response=first_response,
+            resolution=resolution,
+            priority=priority,
+            category=category,
+            warn_before=warn_before,
+            calendar=cal,
+        )
 
 
 @sla.command("remove")
@@ -198,14 +245,19 @@ def sla_list(as_json):
     from .sla import policy_to_dict
 
     with get_app().unit_of_work(readonly=True) as uow:
-        rows = [policy_to_dict(p) for p in uow.session.scalars(select(SlaPolicy).order_by(SlaPolicy.name))]
+        rows = [
+            policy_to_dict(p)
+            for p in uow.session.scalars(select(SlaPolicy).order_by(SlaPolicy.name))
+        ]
     if as_json:
         echo_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['name']}\tpriority={r['priority'] or 'any'}\tcategory={r['category'] or 'any'}\t"
-                   f"first response {r['first_response_minutes']}m\tresolution {r['resolution_minutes']}m\t"
-                   f"calendar {r['calendar']}")
+        click.echo(
+            f"{r['name']}\tpriority={r['priority'] or 'any'}\tcategory={r['category'] or 'any'}\t"
+            f"first response {r['first_response_minutes']}m\tresolution {r['resolution_minutes']}m\t"
+            f"calendar {r['calendar']}"
+        )
 
 
 # --- incoming email --------------------------------------------------------------------------------------
@@ -216,7 +268,11 @@ def email():
 
 @email.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--include-seen", is_flag=True, help="Also Maildir messages already marked seen (duplicates skip).")
+@click.option(
+    "--include-seen",
+    is_flag=True,
+    help="Also Maildir messages already marked seen (duplicates skip).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def email_import(paths, include_seen, as_json):
     """Turn messages into tickets or replies; unreadable ones are listed and left unseen.
@@ -249,8 +305,13 @@ def _poll_line(result) -> None:
 @email.command("poll")
 @click.argument("names", nargs=-1)
 @click.option("--once", is_flag=True, help="Poll each source once and exit (for cron or the job).")
-@click.option("--interval", type=click.IntRange(min=5), default=60, show_default=True,
-              help="Seconds between polls of a source without IMAP IDLE.")
+@click.option(
+    "--interval",
+    type=click.IntRange(min=5),
+    default=60,
+    show_default=True,
+    help="Seconds between polls of a source without IMAP IDLE.",
+)
 @click.option("--json", "as_json", is_flag=True, help="With --once: the results as JSON.")
 def email_poll(names, once, interval, as_json):
     """Read new mail of the email sources (all, or NAMES) into tickets.
@@ -302,19 +363,25 @@ def email_sources():
 @click.option("--kind", type=click.Choice(["imap", "maildir"]), default="imap", show_default=True)
 @click.option("--host")
 @click.option("--port", type=int, help="Default 993 for tls, 143 for starttls and none.")
-@click.option("--security", type=click.Choice(["tls", "starttls", "none"]), default="tls",
-              show_default=True)
+@click.option(
+    "--security", type=click.Choice(["tls", "starttls", "none"]), default="tls", show_default=True
+)
 @click.option("--username")
-@click.option("--password", metavar="env:NAME",
-              help="The environment variable holding the password (the password is never stored).")
+@click.option(
+    "--password",
+    metavar="env:NAME",
+    help="The environment variable holding the password (the password is never stored).",
+)
 @click.option("--folder", default="INBOX", show_default=True)
 @click.option("--move-to", help="Move a message here once it is a ticket (default: mark it seen).")
-@click.option("--ca-file", type=click.Path(),
-              help="CA certificates to trust (a self-signed server).")
+@click.option(
+    "--ca-file", type=click.Path(), help="CA certificates to trust (a self-signed server)."
+)
 @click.option("--path", type=click.Path(), help="The Maildir directory (kind maildir).")
 @click.option("--replace", is_flag=True, help="Change the existing source NAME.")
-def sources_add(name, kind, host, port, security, username, password, folder, move_to, ca_file,
-                path, replace):
+def sources_add(
+    name, kind, host, port, security, username, password, folder, move_to, ca_file, path, replace
+):
     """Add the email source NAME, e.g.
 
     \b
@@ -325,9 +392,21 @@ def sources_add(name, kind, host, port, security, username, password, folder, mo
     from .mail_sources import add_source
 
     with get_app().unit_of_work() as uow:
-        source = add_source(uow, name, kind=kind, host=host, port=port, security=security,
-                            username=username, password=password, folder=folder, move_to=move_to,
-                            ca_file=ca_file, path=path, replace=replace)
+        source = add_source(
+            uow,
+            name,
+            kind=kind,
+            host=host,
+            port=port,
+            security=security,
+            username=username,
+            password=password,
+            folder=folder,
+            move_to=move_to,
+            ca_file=ca_file,
+            path=path,
+            replace=replace,
+        )
     click.echo(f"{source.name}\t{source.describe()}")
 
 

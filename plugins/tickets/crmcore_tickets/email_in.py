@@ -10,6 +10,7 @@ two robots cannot answer each other forever.
 The whole import is one transaction; messages that cannot be read (no sender, broken address) are reported
 and left unseen in the Maildir, the others are imported.
 """
+
 from __future__ import annotations
 
 import email
@@ -106,8 +107,10 @@ def parse_message(raw: bytes, source: str) -> IncomingEmail:
     msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
     auto = str(msg.get("Auto-Submitted", "no")).strip().lower()
     if auto and auto != "no":
-        raise ValidationError(f"an automatic message (Auto-Submitted: {auto}) is not turned into a ticket",
-                              field="email")
+        raise ValidationError(
+            f"an automatic message (Auto-Submitted: {auto}) is not turned into a ticket",
+            field="email",
+        )
     name, address = parseaddr(str(msg.get("From", "")))
     if not address:
         raise ValidationError("the message has no From address", field="from")
@@ -118,12 +121,20 @@ def parse_message(raw: bytes, source: str) -> IncomingEmail:
     if part is not None:
         content = part.get_content()
         body = html_to_text(content) if part.get_content_type() == "text/html" else content
-    refs = _MSGID.findall(str(msg.get("In-Reply-To", ""))) + _MSGID.findall(str(msg.get("References", "")))
+    refs = _MSGID.findall(str(msg.get("In-Reply-To", ""))) + _MSGID.findall(
+        str(msg.get("References", ""))
+    )
     message_id = (_MSGID.findall(str(msg.get("Message-ID", ""))) or [None])[0]
-    return IncomingEmail(source=source, message_id=message_id, from_address=address,
-                         from_name=" ".join(name.split()), subject=subject,
-                         body=strip_quoted(body) or subject, references=tuple(dict.fromkeys(reversed(refs))),
-                         sent_at=_date(msg.get("Date")))
+    return IncomingEmail(
+        source=source,
+        message_id=message_id,
+        from_address=address,
+        from_name=" ".join(name.split()),
+        subject=subject,
+        body=strip_quoted(body) or subject,
+        references=tuple(dict.fromkeys(reversed(refs))),
+        sent_at=_date(msg.get("Date")),
+    )
 
 
 def _date(header) -> datetime | None:
@@ -153,8 +164,12 @@ def _follow(session, ticket: Ticket) -> Ticket:
 
 def find_thread(session, mail: IncomingEmail, customer: Customer) -> Ticket | None:
     if mail.references:
-        found = session.scalar(select(TicketMessage.ticket_id).where(
-            TicketMessage.email_message_id.in_(mail.references)).order_by(TicketMessage.id.desc()).limit(1))
+        found = session.scalar(
+            select(TicketMessage.ticket_id)
+            .where(TicketMessage.email_message_id.in_(mail.references))
+            .order_by(TicketMessage.id.desc())
+            .limit(1)
+        )
         if found is not None:
             return _follow(session, session.get(Ticket, found))
     tag = _TAG.search(mail.subject)
@@ -168,8 +183,13 @@ def find_thread(session, mail: IncomingEmail, customer: Customer) -> Ticket | No
 def import_message(uow, mail: IncomingEmail) -> dict:
     """Turn one parsed email into a new ticket, a reply, or a follow-up of a closed ticket."""
     session = uow.session
-    if mail.message_id and session.scalar(select(TicketMessage.id).where(
-            TicketMessage.email_message_id == mail.message_id)) is not None:
+    if (
+        mail.message_id
+        and session.scalar(
+            select(TicketMessage.id).where(TicketMessage.email_message_id == mail.message_id)
+        )
+        is not None
+    ):
         return {"source": mail.source, "action": "duplicate", "ticket": None}
     customer, created = _customer(uow, mail)
     ticket = find_thread(session, mail, customer)
@@ -180,12 +200,25 @@ def import_message(uow, mail: IncomingEmail) -> dict:
     else:
         sent = mail.sent_at.astimezone(timezone.utc) if mail.sent_at else None
         # the message's own Date, unless a wrong clock put it in the future
-        new = open_ticket(uow, customer, subject=mail.subject, body=mail.body, channel="email", source="email",
-                          follow_up_of=ticket.id if ticket is not None else None,
-                          at=sent if sent is not None and sent <= uow.now() else None, **common)
+        new = open_ticket(
+            uow,
+            customer,
+            subject=mail.subject,
+            body=mail.body,
+            channel="email",
+            source="email",
+            follow_up_of=ticket.id if ticket is not None else None,
+            at=sent if sent is not None and sent <= uow.now() else None,
+            **common,
+        )
         action, tid = ("follow_up" if ticket is not None else "opened"), new.id
-    return {"source": mail.source, "action": action, "ticket": tid, "customer": customer.id,
-            "new_customer": created}
+    return {
+        "source": mail.source,
+        "action": action,
+        "ticket": tid,
+        "customer": customer.id,
+        "new_customer": created,
+    }
 
 
 Item = tuple[str, bytes, Callable[[], None]]
@@ -196,8 +229,10 @@ def read_sources(paths: Iterable[str | Path], *, include_seen: bool = False) -> 
     for path in map(Path, paths):
         if path.is_dir():
             if not all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-                raise ValidationError(f"{path} is a directory but not a Maildir (it needs cur/, new/ and tmp/)",
-                                      field="path")
+                raise ValidationError(
+                    f"{path} is a directory but not a Maildir (it needs cur/, new/ and tmp/)",
+                    field="path",
+                )
             box = mailbox.Maildir(str(path), factory=None, create=False)
             for key in sorted(box.keys()):
                 message = box.get_message(key)
@@ -216,6 +251,7 @@ def _mark_seen(box: mailbox.Maildir, key: str) -> Callable[[], None]:
         message.set_subdir("cur")
         message.add_flag("S")
         box[key] = message
+
     return done
 
 

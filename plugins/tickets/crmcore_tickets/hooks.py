@@ -1,4 +1,5 @@
 """Hook implementations of the tickets plugin: lifecycle contributions, kernel events, other plugins' events."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -32,13 +33,26 @@ def crm_search_fields():
         try:
             n = int(to_ascii_digits(value).strip())
         except ValueError:
-            raise ValidationError(f"{value!r} is not a whole number", field="open_tickets") from None
-        count = (select(func.count()).select_from(Ticket)
-                 .where(Ticket.customer_id == Customer.id, Ticket.state.in_(UNSOLVED)).scalar_subquery())
+            raise ValidationError(
+                f"{value!r} is not a whole number", field="open_tickets"
+            ) from None
+        count = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.customer_id == Customer.id, Ticket.state.in_(UNSOLVED))
+            .scalar_subquery()
+        )
         return compare(count, op, n)
 
-    return [SearchField(name="open_tickets", description="unsolved support tickets (new, open, pending)",
-                        condition=open_tickets, type="int", ops=("=", "!=", ">=", "<=", ">", "<"))]
+    return [
+        SearchField(
+            name="open_tickets",
+            description="unsolved support tickets (new, open, pending)",
+            condition=open_tickets,
+            type="int",
+            ops=("=", "!=", ">=", "<=", ">", "<"),
+        )
+    ]
 
 
 @hookimpl
@@ -59,8 +73,16 @@ def crm_demo_seed(uow, customers, rng):
 def tickets_create_ticket(uow, customer_id, subject, body, channel, priority, dedup_key, source):
     from .service import open_ticket
 
-    return open_ticket(uow, customer_id, subject=subject, body=body, channel=channel or "phone",
-                       priority=priority or "normal", dedup_key=dedup_key, source=source)
+    return open_ticket(
+        uow,
+        customer_id,
+        subject=subject,
+        body=body,
+        channel=channel or "phone",
+        priority=priority or "normal",
+        dedup_key=dedup_key,
+        source=source,
+    )
 
 
 @hookimpl
@@ -79,9 +101,17 @@ def surveys_detractor(uow, response, customer):
     body = f"امتیاز {response.score} در نظرسنجی «{response.survey_name}» (score {response.score})"
     if comment:
         body += f"\n\n{comment}"
-    return open_ticket(uow, customer, subject=f"مشتری ناراضی: {response.survey_name} ({response.score})", body=body,
-                       channel="web", priority="high", category="survey", dedup_key=f"surveys:response:{response.id}",
-                       source="surveys")
+    return open_ticket(
+        uow,
+        customer,
+        subject=f"مشتری ناراضی: {response.survey_name} ({response.score})",
+        body=body,
+        channel="web",
+        priority="high",
+        category="survey",
+        dedup_key=f"surveys:response:{response.id}",
+        source="surveys",
+    )
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 Each event is called inside the unit of work of the command that caused it (raising rolls it back) and is
 also written to the outbox under the same name with a JSON payload.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec
@@ -21,9 +22,7 @@ OUTBOX_EVENTS = {
         "An agent's public reply could not be delivered after its last attempt: ``ticket_id``, "
         "``message_id``, ``error``."
     ),
-    "tickets_ticket_merged": (
-        "Two tickets became one: ``kept``, ``merged`` (ticket ids)."
-    ),
+    "tickets_ticket_merged": ("Two tickets became one: ``kept``, ``merged`` (ticket ids)."),
 }
 
 

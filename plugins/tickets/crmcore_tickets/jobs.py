@@ -1,5 +1,6 @@
 """Scheduled work for ``crm jobs run``: flag SLA breaches and warn before them; send agents'
 replies; read the mailboxes."""
+
 from __future__ import annotations
 
 from crmcore.api import Job
@@ -35,9 +36,23 @@ def _mail(uow, now):
     return counts
 
 
-JOBS = [Job("tickets.sla", "Flag SLA breaches (event tickets_sla_breached) and warn before due times "
-            "(outbox tickets_sla_warning).", _check),
-        Job("tickets.replies", "Send agents' replies to customers (email or SMS by the ticket's "
-            "channel); retry temporary failures with back-off.", _replies),
-        Job("tickets.mail_poll", "Read new mail of the email sources (IMAP, Maildir) into tickets "
-            "and replies; see crm tickets email sources.", _mail)]
+JOBS = [
+    Job(
+        "tickets.sla",
+        "Flag SLA breaches (event tickets_sla_breached) and warn before due times "
+        "(outbox tickets_sla_warning).",
+        _check,
+    ),
+    Job(
+        "tickets.replies",
+        "Send agents' replies to customers (email or SMS by the ticket's "
+        "channel); retry temporary failures with back-off.",
+        _replies,
+    ),
+    Job(
+        "tickets.mail_poll",
+        "Read new mail of the email sources (IMAP, Maildir) into tickets "
+        "and replies; see crm tickets email sources.",
+        _mail,
+    ),
+]

@@ -14,6 +14,7 @@ become tickets (auto-replies, no sender) are reported once and marked seen, left
 Passwords are never stored: a source keeps ``env:NAME`` and the password is read from the
 environment variable NAME when connecting.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,8 +73,10 @@ class Source:
         if self.kind == "maildir":
             return f"maildir {self.path}"
         then = f", then moved to {self.move_to}" if self.move_to else ", then marked seen"
-        return (f"imap {self.username}@{self.host}:{self.port} ({self.security}) "
-                f"folder {self.folder}{then}")
+        return (
+            f"imap {self.username}@{self.host}:{self.port} ({self.security}) "
+            f"folder {self.folder}{then}"
+        )
 
 
 def source_to_dict(source: Source) -> dict[str, Any]:
@@ -96,15 +99,28 @@ def get_source(uow, name: str) -> Source:
     return Source(**row)
 
 
-def add_source(uow, name: str, *, kind: str, host: str | None = None, port: int | None = None,
-               security: str = "tls", username: str | None = None, password: str | None = None,
-               folder: str = "INBOX", move_to: str | None = None, ca_file: str | None = None,
-               path: str | None = None, replace: bool = False) -> Source:
+def add_source(
+    uow,
+    name: str,
+    *,
+    kind: str,
+    host: str | None = None,
+    port: int | None = None,
+    security: str = "tls",
+    username: str | None = None,
+    password: str | None = None,
+    folder: str = "INBOX",
+    move_to: str | None = None,
+    ca_file: str | None = None,
+    path: str | None = None,
+    replace: bool = False,
+) -> Source:
     """Store a mailbox source; refuses incomplete settings and a password not given as
     ``env:NAME``."""
     if not _NAME.match(name or ""):
-        raise ValidationError("the source name takes letters, digits, '.', '_' and '-' (up to 40)",
-                              field="name")
+        raise ValidationError(
+            "the source name takes letters, digits, '.', '_' and '-' (up to 40)", field="name"
+        )
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
     stored = _stored(uow)
@@ -115,8 +131,9 @@ def add_source(uow, name: str, *, kind: str, host: str | None = None, port: int 
             raise ValidationError("a maildir source needs --path", field="path")
         source = Source(name=name, kind=kind, path=str(Path(path).expanduser().absolute()))
     else:
-        source = _imap_source(name, host, port, security, username, password, folder, move_to,
-                              ca_file)
+        source = _imap_source(
+            name, host, port, security, username, password, folder, move_to, ca_file
+        )
     stored[name] = attrs.asdict(source)
     set_setting(uow, *SETTING, stored)
     return source
@@ -130,17 +147,28 @@ def _imap_source(name, host, port, security, username, password, folder, move_to
         raise ValidationError(f"security must be one of {', '.join(SECURITY)}", field="security")
     if not _ENV.match(password):
         # a password in the database would be readable by anyone with a backup of it
-        raise ValidationError("the password is given as env:NAME (the environment variable "
-                              "holding it)", field="password")
+        raise ValidationError(
+            "the password is given as env:NAME (the environment variable holding it)",
+            field="password",
+        )
     if port is not None and not 0 < int(port) < 65536:
         raise ValidationError("the port is between 1 and 65535", field="port")
     if not (folder or "").strip():
         raise ValidationError("the folder cannot be empty", field="folder")
     if move_to is not None and (not move_to.strip() or move_to == folder):
         raise ValidationError("--move-to names another folder than --folder", field="move_to")
-    return Source(name=name, kind="imap", host=host, port=int(port or DEFAULT_PORT[security]),
-                  security=security, username=username, password=password, folder=folder,
-                  move_to=move_to or None, ca_file=ca_file or None)
+    return Source(
+        name=name,
+        kind="imap",
+        host=host,
+        port=int(port or DEFAULT_PORT[security]),
+        security=security,
+        username=username,
+        password=password,
+        folder=folder,
+        move_to=move_to or None,
+        ca_file=ca_file or None,
+    )
 
 
 def remove_source(uow, name: str) -> None:
@@ -156,8 +184,9 @@ def _password(source: Source) -> str:
     variable = (source.password or "")[4:]
     value = os.environ.get(variable)
     if value is None:
-        raise SourceError(f"the password is read from the environment variable {variable}, "
-                          "which is not set")
+        raise SourceError(
+            f"the password is read from the environment variable {variable}, which is not set"
+        )
     return value
 
 
@@ -168,8 +197,13 @@ def open_imap(source: Source, *, timeout: float = 30):
     context = None
     if source.security != "none":
         context = ssl.create_default_context(cafile=source.ca_file)
-    client = IMAPClient(source.host, port=source.port, ssl=source.security == "tls",
-                        ssl_context=context, timeout=timeout)
+    client = IMAPClient(
+        source.host,
+        port=source.port,
+        ssl=source.security == "tls",
+        ssl_context=context,
+        timeout=timeout,
+    )
     try:
         if source.security == "starttls":
             client.starttls(context)
@@ -210,6 +244,7 @@ def _imap_done(client, source: Source, uid: int) -> Callable[[], None]:
             client.expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
         else:
             client.add_flags([uid], [b"\\Seen"])
+
     return done
 
 
@@ -222,8 +257,16 @@ def _imap_items(client, source: Source) -> list[tuple[str, bytes, Callable, Call
     if not uids:
         return []
     fetched = client.fetch(uids, ["BODY.PEEK[]"])
-    return [(f"{source.name}:{uid}", fetched[uid][b"BODY[]"], _imap_done(client, source, uid),
-             _imap_seen(client, uid)) for uid in uids if uid in fetched]
+    return [
+        (
+            f"{source.name}:{uid}",
+            fetched[uid][b"BODY[]"],
+            _imap_done(client, source, uid),
+            _imap_seen(client, uid),
+        )
+        for uid in uids
+        if uid in fetched
+    ]
 
 
 def _idle(client, seconds: float, stop: threading.Event) -> None:
@@ -246,12 +289,22 @@ def _content_id(raw: bytes) -> str:
 
 def _stored_already(app, message_id: str | None) -> bool:
     with app.unit_of_work(readonly=True) as uow:
-        return message_id is not None and uow.session.scalar(select(TicketMessage.id).where(
-            TicketMessage.email_message_id == message_id)) is not None
+        return (
+            message_id is not None
+            and uow.session.scalar(
+                select(TicketMessage.id).where(TicketMessage.email_message_id == message_id)
+            )
+            is not None
+        )
 
 
-def _import(app, source: Source, items: Iterable[tuple[str, bytes, Callable, Callable]],
-            lock: threading.Lock | None = None, actor: str | None = None) -> dict[str, Any]:
+def _import(
+    app,
+    source: Source,
+    items: Iterable[tuple[str, bytes, Callable, Callable]],
+    lock: threading.Lock | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
     parsed: list[tuple[IncomingEmail, Callable]] = []
     rejected: list[dict] = []
     for label, raw, done, reject in items:
@@ -293,8 +346,14 @@ class _NoLock:
 
 _NO_LOCK = _NoLock()
 #: what a failing mailbox raises: reported in one line, the other sources go on
-SOURCE_ERRORS = (SourceError, OSError, imaplib.IMAP4.error, ssl.SSLError, socket.timeout,
-                 ValidationError)
+SOURCE_ERRORS = (
+    SourceError,
+    OSError,
+    imaplib.IMAP4.error,
+    ssl.SSLError,
+    socket.timeout,
+    ValidationError,
+)
 
 
 def reason(exc: BaseException, source: Source | None = None) -> str:
@@ -303,8 +362,10 @@ def reason(exc: BaseException, source: Source | None = None) -> str:
 
     where = f"{source.host}:{source.port}" if source is not None and source.host else "the server"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"the certificate of {where} is not trusted ({exc.verify_message}); "
-                "give --ca-file for a server with its own certificate")
+        return (
+            f"the certificate of {where} is not trusted ({exc.verify_message}); "
+            "give --ca-file for a server with its own certificate"
+        )
     if isinstance(exc, ConnectionRefusedError):
         return f"cannot connect to {where}: connection refused"
     if isinstance(exc, socket.gaierror):
@@ -328,8 +389,9 @@ def _maildir_items(source: Source):
         yield label, raw, done, done
 
 
-def poll_source(app, source: Source, *, timeout: float = 30,
-                actor: str | None = None) -> dict[str, Any]:
+def poll_source(
+    app, source: Source, *, timeout: float = 30, actor: str | None = None
+) -> dict[str, Any]:
     """Import the unseen messages of one mailbox; a failure is returned as ``error``, not raised."""
     try:
         if source.kind == "maildir":
@@ -340,12 +402,12 @@ def poll_source(app, source: Source, *, timeout: float = 30,
         finally:
             _close(client)
     except SOURCE_ERRORS as exc:
-        return {"source": source.name, "imported": [], "rejected": [],
-                "error": reason(exc, source)}
+        return {"source": source.name, "imported": [], "rejected": [], "error": reason(exc, source)}
 
 
-def poll_all(app, names: Iterable[str] = (), *, timeout: float = 30,
-             actor: str | None = None) -> list[dict[str, Any]]:
+def poll_all(
+    app, names: Iterable[str] = (), *, timeout: float = 30, actor: str | None = None
+) -> list[dict[str, Any]]:
     """One poll of every source (or the named ones), each on its own. Opens its own transactions:
     call it outside any (on SQLite a writer inside one would wait for itself)."""
     with app.unit_of_work(readonly=True) as uow:
@@ -380,14 +442,27 @@ def summary(result: dict[str, Any]) -> str:
 
 
 # --- watching -------------------------------------------------------------------------------------
-def watch(app, sources: list[Source], report: Callable[[dict], None], stop: threading.Event, *,
-          interval: float = 60, timeout: float = 30) -> None:
+def watch(
+    app,
+    sources: list[Source],
+    report: Callable[[dict], None],
+    stop: threading.Event,
+    *,
+    interval: float = 60,
+    timeout: float = 30,
+) -> None:
     """Poll every source until ``stop`` is set, each in its own thread: IMAP folders wait in IDLE
     where offered (a new mail is read at once), otherwise every ``interval`` seconds."""
     lock = threading.Lock()  # one database writer at a time (SQLite allows no more anyway)
-    threads = [threading.Thread(target=_watch_one, name=f"mail-{s.name}", daemon=True,
-                                args=(app, s, report, stop, interval, timeout, lock))
-               for s in sources]
+    threads = [
+        threading.Thread(
+            target=_watch_one,
+            name=f"mail-{s.name}",
+            daemon=True,
+            args=(app, s, report, stop, interval, timeout, lock),
+        )
+        for s in sources
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -412,6 +487,12 @@ def _watch_one(app, source, report, stop, interval, timeout, lock) -> None:
             finally:
                 _close(client)
         except Exception as exc:  # noqa: BLE001 — one failing mailbox must not stop the others
-            report({"source": source.name, "imported": [], "rejected": [],
-                    "error": reason(exc, source)})
+            report(
+                {
+                    "source": source.name,
+                    "imported": [],
+                    "rejected": [],
+                    "error": reason(exc, source),
+                }
+            )
             stop.wait(interval)

@@ -1,5 +1,6 @@
 """Tables of the tickets plugin: business calendars and holidays, SLA policies, teams and agents, tickets,
 their messages (public replies and internal notes) and tags."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,7 +39,8 @@ class BusinessCalendarRow(Base):
     timezone: Mapped[str] = mapped_column(String(60))
     hours: Mapped[dict[str, Any]] = mapped_column(JSONType)
     holidays: Mapped[list["Holiday"]] = relationship(
-        back_populates="calendar", cascade="all, delete-orphan", order_by="Holiday.id")
+        back_populates="calendar", cascade="all, delete-orphan", order_by="Holiday.id"
+    )
 
 
 class Holiday(Base):
@@ -47,7 +49,9 @@ class Holiday(Base):
     __tablename__ = "tickets_holidays"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    calendar_id: Mapped[int] = mapped_column(ForeignKey("tickets_calendars.id", ondelete="CASCADE"), index=True)
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets_calendars.id", ondelete="CASCADE"), index=True
+    )
     day: Mapped[Optional[date]] = mapped_column(Date)
     jalali_month: Mapped[Optional[int]] = mapped_column(SmallInteger)
     jalali_day: Mapped[Optional[int]] = mapped_column(SmallInteger)
@@ -96,7 +100,8 @@ class Ticket(Base):
     __tablename__ = "tickets_tickets"
     __customer_data__ = CustomerData(
         erase={"subject": "[forgotten]", "csat_comment": None},
-        keep=("channel", "priority", "category", "state", "source", "dedup_key", "csat_by"))
+        keep=("channel", "priority", "category", "state", "source", "dedup_key", "csat_by"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -140,8 +145,11 @@ class Ticket(Base):
     team: Mapped[Optional[Team]] = relationship()
     sla_policy: Mapped[Optional[SlaPolicy]] = relationship()
     messages: Mapped[list["TicketMessage"]] = relationship(
-        back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan")
-    tags: Mapped[list["TicketTag"]] = relationship(cascade="all, delete-orphan", order_by="TicketTag.tag")
+        back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
+    )
+    tags: Mapped[list["TicketTag"]] = relationship(
+        cascade="all, delete-orphan", order_by="TicketTag.tag"
+    )
 
     __table_args__ = (Index("ix_tickets_tickets_state_created", "state", "created_at"),)
 
@@ -153,14 +161,27 @@ class TicketMessage(Base):
     __customer_data__ = CustomerData(
         via="ticket_id",
         # what the customer wrote, and where replies went; the agents' replies stay
-        erase={"body": lambda m: case((m.author == "customer", "[forgotten]"), else_=m.body),
-               "email_from": lambda m: case((m.author == "customer", None), else_=m.email_from),
-               "delivery_to": None, "delivery_error": None},
-        keep=("kind", "author", "channel", "email_message_id", "delivery_channel",
-              "delivery_status", "delivery_ref"))
+        erase={
+            "body": lambda m: case((m.author == "customer", "[forgotten]"), else_=m.body),
+            "email_from": lambda m: case((m.author == "customer", None), else_=m.email_from),
+            "delivery_to": None,
+            "delivery_error": None,
+        },
+        keep=(
+            "kind",
+            "author",
+            "channel",
+            "email_message_id",
+            "delivery_channel",
+            "delivery_status",
+            "delivery_ref",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets_tickets.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets_tickets.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(10))  # reply | note
     author: Mapped[str] = mapped_column(String(10))  # customer | agent | system
     agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets_agents.id"))
@@ -188,5 +209,7 @@ class TicketTag(Base):
     __tablename__ = "tickets_ticket_tags"
     __customer_data__ = CustomerData(via="ticket_id", keep=("tag",))
 
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets_tickets.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets_tickets.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)

@@ -1,5 +1,6 @@
 """Staff notifications of tickets (the kernel's ``notify_user``): a ticket given to an agent, an SLA
 about to break or broken — to the ticket's assignee, never to the customer."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,9 +19,14 @@ def assigned(uow, ticket) -> None:
     agent = ticket.assignee
     if agent is None or (uow.actor or "").split(" ")[0].lower() == agent.username.lower():
         return
-    notify_user(uow, agent.username, f"تیکت #{ticket.id} به شما سپرده شد: {ticket.subject}",
-                link=_link(ticket), kind="ticket_assigned",
-                key=f"ticket:{ticket.id}:assigned:{agent.username}@{uow.now().isoformat()}")
+    notify_user(
+        uow,
+        agent.username,
+        f"تیکت #{ticket.id} به شما سپرده شد: {ticket.subject}",
+        link=_link(ticket),
+        kind="ticket_assigned",
+        key=f"ticket:{ticket.id}:assigned:{agent.username}@{uow.now().isoformat()}",
+    )
 
 
 def sla(uow, ticket, target: str, due_at: datetime, *, breached: bool) -> None:
@@ -29,8 +35,16 @@ def sla(uow, ticket, target: str, due_at: datetime, *, breached: bool) -> None:
         return
     when = Formatter.for_language("fa", tz=uow.app.timezone).moment(due_at)
     what = TARGETS_FA.get(target, target)
-    title = (f"مهلت {what} تیکت #{ticket.id} گذشت ({when}): {ticket.subject}" if breached
-             else f"مهلت {what} تیکت #{ticket.id} نزدیک است ({when}): {ticket.subject}")
-    notify_user(uow, ticket.assignee.username, title, link=_link(ticket),
-                kind="sla_breach" if breached else "sla_warning",
-                key=f"ticket:{ticket.id}:{target}:{'breach' if breached else 'warning'}")
+    title = (
+        f"مهلت {what} تیکت #{ticket.id} گذشت ({when}): {ticket.subject}"
+        if breached
+        else f"مهلت {what} تیکت #{ticket.id} نزدیک است ({when}): {ticket.subject}"
+    )
+    notify_user(
+        uow,
+        ticket.assignee.username,
+        title,
+        link=_link(ticket),
+        kind="sla_breach" if breached else "sla_warning",
+        key=f"ticket:{ticket.id}:{target}:{'breach' if breached else 'warning'}",
+    )

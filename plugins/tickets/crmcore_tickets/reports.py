@@ -1,5 +1,6 @@
 """Reports: backlog, SLA compliance, response times in business hours — grouped per period, agent, priority,
 category or team (``--option by=agent``). Tickets merged into another are left out (they are duplicates)."""
+
 from __future__ import annotations
 
 import math
@@ -83,11 +84,20 @@ def backlog(uow, params: ReportParams) -> ReportResult:
     for label, group in _grouped(_tickets(uow, params, unsolved_only=True), key).items():
         counts = {s: sum(t.state == s for t in group) for s in ("new", "open", "pending_customer")}
         overdue = sum(_overdue(t, now) for t in group)
-        row = [label, counts["new"], counts["open"], counts["pending_customer"], len(group), overdue]
+        row = [
+            label,
+            counts["new"],
+            counts["open"],
+            counts["pending_customer"],
+            len(group),
+            overdue,
+        ]
         rows.append(row)
         for name, value in zip(("new", "open", "pending_customer", "total", "overdue"), row[1:]):
             totals[name] += value
-    return ReportResult([by, "new", "open", "pending_customer", "total", "overdue"], rows, dict(totals))
+    return ReportResult(
+        [by, "new", "open", "pending_customer", "total", "overdue"], rows, dict(totals)
+    )
 
 
 def _overdue(t, now) -> bool:
@@ -95,13 +105,17 @@ def _overdue(t, now) -> bool:
         return True
     if t.sla_paused_at is not None:
         return False
-    return bool((t.first_response_at is None and t.first_response_due_at and t.first_response_due_at <= now)
-                or (t.resolution_due_at and t.resolution_due_at <= now))
+    return bool(
+        (t.first_response_at is None and t.first_response_due_at and t.first_response_due_at <= now)
+        or (t.resolution_due_at and t.resolution_due_at <= now)
+    )
 
 
 # --- tickets.sla -----------------------------------------------------------------------------------------
 def _outcomes(group) -> list[int]:
-    fr_met = sum(t.first_response_at is not None and t.first_response_breached_at is None for t in group)
+    fr_met = sum(
+        t.first_response_at is not None and t.first_response_breached_at is None for t in group
+    )
     fr_missed = sum(t.first_response_breached_at is not None for t in group)
     res_met = sum(t.resolved_at is not None and t.resolution_breached_at is None for t in group)
     res_missed = sum(t.resolution_breached_at is not None for t in group)
@@ -116,35 +130,71 @@ def compliance(uow, params: ReportParams) -> ReportResult:
         n, fm, fx, rm, rx = _outcomes(group)
         rows.append([label, n, fm, fx, percent(fm, fm + fx), rm, rx, percent(rm, rm + rx)])
     n, fm, fx, rm, rx = _outcomes(measured)
-    totals = {"tickets": n, "first_response_met": fm, "first_response_missed": fx,
-              "first_response_pct": percent(fm, fm + fx), "resolution_met": rm, "resolution_missed": rx,
-              "resolution_pct": percent(rm, rm + rx)}
+    totals = {
+        "tickets": n,
+        "first_response_met": fm,
+        "first_response_missed": fx,
+        "first_response_pct": percent(fm, fm + fx),
+        "resolution_met": rm,
+        "resolution_missed": rx,
+        "resolution_pct": percent(rm, rm + rx),
+    }
     return ReportResult([by, *totals], rows, totals)
 
 
 # --- tickets.response_times ------------------------------------------------------------------------------
 def _times(group) -> list[Any]:
     fr = [t.first_response_seconds for t in group if t.first_response_seconds is not None]
-    res = [t.resolution_seconds for t in group if t.resolution_seconds is not None and t.resolved_at is not None]
-    return [len(fr), hours(median(fr)), hours(p90(fr)), len(res), hours(median(res)), hours(p90(res))]
+    res = [
+        t.resolution_seconds
+        for t in group
+        if t.resolution_seconds is not None and t.resolved_at is not None
+    ]
+    return [
+        len(fr),
+        hours(median(fr)),
+        hours(p90(fr)),
+        len(res),
+        hours(median(res)),
+        hours(p90(res)),
+    ]
 
 
 def response_times(uow, params: ReportParams) -> ReportResult:
     by, key = _grouper(params, "period")
     tickets = _tickets(uow, params)
     rows = [[label, *_times(group)] for label, group in _grouped(tickets, key).items()]
-    names = ["first_responses", "first_response_median_hours", "first_response_p90_hours", "resolutions",
-             "resolution_median_hours", "resolution_p90_hours"]
+    names = [
+        "first_responses",
+        "first_response_median_hours",
+        "first_response_p90_hours",
+        "resolutions",
+        "resolution_median_hours",
+        "resolution_p90_hours",
+    ]
     return ReportResult([by, *names], rows, dict(zip(names, _times(tickets))))
 
 
 REPORTS = [
-    Report("tickets.backlog", "Ticket backlog", "Unsolved tickets per agent (by=…): new, open, pending, overdue.",
-           backlog, title_fa="تیکت‌های باز"),
-    Report("tickets.sla", "SLA compliance",
-           "First-response and resolution targets met or missed, % per period (by=agent, priority…).",
-           compliance, title_fa="رعایت توافق سطح خدمت"),
-    Report("tickets.response_times", "Response times",
-           "Median and 90th percentile of first response and resolution, in business hours.",
-           response_times, title_fa="زمان پاسخ‌گویی"),
+    Report(
+        "tickets.backlog",
+        "Ticket backlog",
+        "Unsolved tickets per agent (by=…): new, open, pending, overdue.",
+        backlog,
+        title_fa="تیکت‌های باز",
+    ),
+    Report(
+        "tickets.sla",
+        "SLA compliance",
+        "First-response and resolution targets met or missed, % per period (by=agent, priority…).",
+        compliance,
+        title_fa="رعایت توافق سطح خدمت",
+    ),
+    Report(
+        "tickets.response_times",
+        "Response times",
+        "Median and 90th percentile of first response and resolution, in business hours.",
+        response_times,
+        title_fa="زمان پاسخ‌گویی",
+    ),
 ]

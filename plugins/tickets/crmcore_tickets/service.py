@@ -12,6 +12,7 @@ State machine (``crm tickets`` documents it too)::
 - A ``closed`` ticket is final: replies to it are refused (incoming email opens a follow-up ticket instead).
 - The SLA clock runs in ``new`` and ``open`` only.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,9 @@ def _text(value: str | None, field: str, limit: int, *, required: bool = True) -
 def check_channel(channel: str) -> str:
     value = (channel or "").strip().lower().replace("-", "_").replace(" ", "_")
     if value not in CHANNELS:
-        raise ValidationError(f"{channel!r} is not a channel ({', '.join(CHANNELS)})", field="channel")
+        raise ValidationError(
+            f"{channel!r} is not a channel ({', '.join(CHANNELS)})", field="channel"
+        )
     return value
 
 
@@ -86,23 +89,30 @@ def editable_ticket(uow, ticket_id: int | str) -> Ticket:
     """The ticket, if the acting user may change it: tickets follow their assignee (the kernel's
     record rules; a teammate's or an unassigned ticket by default)."""
     ticket = get_ticket(uow.session, ticket_id)
-    check_assignee(uow, "write", ticket.assignee.username.lower() if ticket.assignee else None,
-                   f"ticket #{ticket.id}")
+    check_assignee(
+        uow,
+        "write",
+        ticket.assignee.username.lower() if ticket.assignee else None,
+        f"ticket #{ticket.id}",
+    )
     return ticket
 
 
 def readable_tickets(uow):
     """A clause over tickets the acting user may read (``None``: all): tickets follow their
     assignee."""
-    assignee = (select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id)
-                .scalar_subquery())  # NULL when unassigned
+    assignee = (
+        select(func.lower(Agent.username)).where(Agent.id == Ticket.assignee_id).scalar_subquery()
+    )  # NULL when unassigned
     return assignee_clause(uow, "read", assignee)
 
 
 def _writable(ticket: Ticket, action: str) -> None:
     if ticket.merged_into_id is not None:
-        raise Conflict(f"ticket #{ticket.id} was merged into #{ticket.merged_into_id}; {action} there",
-                       field="ticket")
+        raise Conflict(
+            f"ticket #{ticket.id} was merged into #{ticket.merged_into_id}; {action} there",
+            field="ticket",
+        )
 
 
 def _move(uow, ticket: Ticket, new: str, now: datetime) -> None:
@@ -126,11 +136,29 @@ def _move(uow, ticket: Ticket, new: str, now: datetime) -> None:
     uow.audit("state", "ticket", ticket.id, {"state": [old, new]}, customer_id=ticket.customer_id)
 
 
-def _add_message(uow, ticket: Ticket, *, kind: str, author: str, body: str, agent: Agent | None = None,
-                 channel: str | None = None, email_message_id: str | None = None, email_from: str | None = None,
-                 at: datetime | None = None) -> TicketMessage:
-    message = TicketMessage(kind=kind, author=author, agent=agent, body=body, channel=channel or ticket.channel,
-                            created_at=at or uow.now(), email_message_id=email_message_id, email_from=email_from)
+def _add_message(
+    uow,
+    ticket: Ticket,
+    *,
+    kind: str,
+    author: str,
+    body: str,
+    agent: Agent | None = None,
+    channel: str | None = None,
+    email_message_id: str | None = None,
+    email_from: str | None = None,
+    at: datetime | None = None,
+) -> TicketMessage:
+    message = TicketMessage(
+        kind=kind,
+        author=author,
+        agent=agent,
+        body=body,
+        channel=channel or ticket.channel,
+        created_at=at or uow.now(),
+        email_message_id=email_message_id,
+        email_from=email_from,
+    )
     ticket.messages.append(message)
     uow.session.flush()
     if author == "agent" and kind == "reply" and message.email_message_id is None:
@@ -157,11 +185,25 @@ def find_by_dedup_key(session, dedup_key: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.dedup_key == dedup_key))
 
 
-def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None = None, channel: str = "phone",
-                priority: str | None = "normal", category: str | None = None, tags: Iterable[str] = (),
-                agent: str | None = None, team: str | None = None, dedup_key: str | None = None,
-                source: str | None = None, follow_up_of: int | None = None, email_message_id: str | None = None,
-                email_from: str | None = None, at: datetime | None = None) -> Ticket:
+def open_ticket(
+    uow,
+    customer: Customer | int,
+    *,
+    subject: str,
+    body: str | None = None,
+    channel: str = "phone",
+    priority: str | None = "normal",
+    category: str | None = None,
+    tags: Iterable[str] = (),
+    agent: str | None = None,
+    team: str | None = None,
+    dedup_key: str | None = None,
+    source: str | None = None,
+    follow_up_of: int | None = None,
+    email_message_id: str | None = None,
+    email_from: str | None = None,
+    at: datetime | None = None,
+) -> Ticket:
     """Open a ticket (the customer's first message is ``body``). A repeated ``dedup_key`` returns
     the existing one.
 
@@ -183,25 +225,60 @@ def open_ticket(uow, customer: Customer | int, *, subject: str, body: str | None
             return existing
     previous = get_ticket(uow.session, follow_up_of) if follow_up_of is not None else None
     now = check_moment(uow, at) if at is not None else uow.now()
-    ticket = Ticket(customer_id=customer.id, subject=subject, channel=channel, priority=priority, category=category,
-                    state="new", source=(source or None), dedup_key=dedup_key, created_at=now, updated_at=now,
-                    follow_up_of_id=previous.id if previous else None, paused_seconds=0, reopen_count=0)
+    ticket = Ticket(
+        customer_id=customer.id,
+        subject=subject,
+        channel=channel,
+        priority=priority,
+        category=category,
+        state="new",
+        source=(source or None),
+        dedup_key=dedup_key,
+        created_at=now,
+        updated_at=now,
+        follow_up_of_id=previous.id if previous else None,
+        paused_seconds=0,
+        reopen_count=0,
+    )
     uow.session.add(ticket)
     _assign(uow, ticket, agent=agent, team=team)
     ticket.tags = [TicketTag(tag=t) for t in tag_values]
     uow.session.flush()
     sla.start_clock(uow, ticket)
     if body:
-        _add_message(uow, ticket, kind="reply", author="customer", body=body, email_message_id=email_message_id,
-                     email_from=email_from, at=now)
+        _add_message(
+            uow,
+            ticket,
+            kind="reply",
+            author="customer",
+            body=body,
+            email_message_id=email_message_id,
+            email_from=email_from,
+            at=now,
+        )
     uow.session.flush()
-    uow.audit("open", "ticket", ticket.id, {"subject": subject, "priority": priority, "channel": channel},
-              customer_id=customer.id)
-    uow.emit("tickets_ticket_opened", customer_id=customer.id,
-             data={"ticket_id": ticket.id, "subject": subject, "channel": channel, "priority": priority,
-                   "category": category, "source": ticket.source,
-                   "assignee": ticket.assignee.username if ticket.assignee else None},
-             ticket=ticket, customer=customer)
+    uow.audit(
+        "open",
+        "ticket",
+        ticket.id,
+        {"subject": subject, "priority": priority, "channel": channel},
+        customer_id=customer.id,
+    )
+    uow.emit(
+        "tickets_ticket_opened",
+        customer_id=customer.id,
+        data={
+            "ticket_id": ticket.id,
+            "subject": subject,
+            "channel": channel,
+            "priority": priority,
+            "category": category,
+            "source": ticket.source,
+            "assignee": ticket.assignee.username if ticket.assignee else None,
+        },
+        ticket=ticket,
+        customer=customer,
+    )
     notices.assigned(uow, ticket)
     return ticket
 
@@ -211,34 +288,62 @@ def check_moment(uow, at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValidationError("the time needs a time zone", field="at")
     if at > uow.now():
-        raise ValidationError("the ticket cannot be opened in the future (--at is later than now)",
-                              field="at")
+        raise ValidationError(
+            "the ticket cannot be opened in the future (--at is later than now)", field="at"
+        )
     return at
 
 
 def _replied(uow, ticket: Ticket, message: TicketMessage) -> None:
-    uow.emit("tickets_ticket_replied", customer_id=ticket.customer_id,
-             data={"ticket_id": ticket.id, "message_id": message.id, "author": message.author,
-                   "agent": message.agent.username if message.agent else None, "state": ticket.state},
-             ticket=ticket, message=message)
+    uow.emit(
+        "tickets_ticket_replied",
+        customer_id=ticket.customer_id,
+        data={
+            "ticket_id": ticket.id,
+            "message_id": message.id,
+            "author": message.author,
+            "agent": message.agent.username if message.agent else None,
+            "state": ticket.state,
+        },
+        ticket=ticket,
+        message=message,
+    )
 
 
-def agent_reply(uow, ticket_id: int | str, body: str, *, agent: str, pending: bool = False,
-                email_message_id: str | None = None) -> TicketMessage:
+def agent_reply(
+    uow,
+    ticket_id: int | str,
+    body: str,
+    *,
+    agent: str,
+    pending: bool = False,
+    email_message_id: str | None = None,
+) -> TicketMessage:
     """An agent's public reply: the first response if none yet; the ticket becomes open (or pending_customer)."""
     ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "reply")
     body = _text(body, "body", 100_000)
     replier = get_agent(uow.session, agent)
     if ticket.state == "closed":
-        raise Conflict(f"ticket #{ticket.id} is closed; closed tickets are final, open a follow-up ticket "
-                       f"(crm tickets open … --follow-up-of {ticket.id})", field="ticket")
+        raise Conflict(
+            f"ticket #{ticket.id} is closed; closed tickets are final, open a follow-up ticket "
+            f"(crm tickets open … --follow-up-of {ticket.id})",
+            field="ticket",
+        )
     now = uow.now()
     _move(uow, ticket, "pending_customer" if pending else "open", now)
     if ticket.assignee_id is None:
         ticket.assignee = replier
-    message = _add_message(uow, ticket, kind="reply", author="agent", body=body, agent=replier,
-                           email_message_id=email_message_id, at=now)
+    message = _add_message(
+        uow,
+        ticket,
+        kind="reply",
+        author="agent",
+        body=body,
+        agent=replier,
+        email_message_id=email_message_id,
+        at=now,
+    )
     sla.record_first_response(uow, ticket, now)
     from .delivery import queue, ticket_customer
 
@@ -247,40 +352,67 @@ def agent_reply(uow, ticket_id: int | str, body: str, *, agent: str, pending: bo
     return message
 
 
-def customer_reply(uow, ticket_id: int | str, body: str, *, channel: str | None = None,
-                   email_message_id: str | None = None, email_from: str | None = None) -> TicketMessage:
+def customer_reply(
+    uow,
+    ticket_id: int | str,
+    body: str,
+    *,
+    channel: str | None = None,
+    email_message_id: str | None = None,
+    email_from: str | None = None,
+) -> TicketMessage:
     """The customer wrote again: a resolved ticket reopens, a pending one resumes; a closed one refuses."""
     ticket = get_ticket(uow.session, ticket_id)
     _writable(ticket, "reply")
     body = _text(body, "body", 100_000)
     if ticket.state == "closed":
-        raise Conflict(f"ticket #{ticket.id} is closed; closed tickets are final, open a follow-up ticket "
-                       f"(crm tickets open … --follow-up-of {ticket.id})", field="ticket")
+        raise Conflict(
+            f"ticket #{ticket.id} is closed; closed tickets are final, open a follow-up ticket "
+            f"(crm tickets open … --follow-up-of {ticket.id})",
+            field="ticket",
+        )
     now = uow.now()
     if ticket.state in ("resolved", "pending_customer"):
         _move(uow, ticket, "open", now)
-    message = _add_message(uow, ticket, kind="reply", author="customer", body=body,
-                           channel=check_channel(channel) if channel else None,
-                           email_message_id=email_message_id, email_from=email_from, at=now)
+    message = _add_message(
+        uow,
+        ticket,
+        kind="reply",
+        author="customer",
+        body=body,
+        channel=check_channel(channel) if channel else None,
+        email_message_id=email_message_id,
+        email_from=email_from,
+        at=now,
+    )
     ticket.updated_at = now
     _replied(uow, ticket, message)
     return message
 
 
-def customer_message(uow, customer_id: int, body: str, *, channel: str, subject: str,
-                     source: str | None = None) -> tuple[Ticket, bool]:
+def customer_message(
+    uow, customer_id: int, body: str, *, channel: str, subject: str, source: str | None = None
+) -> tuple[Ticket, bool]:
     """A message the customer sent on ``channel``: a reply on their newest ticket of that channel
     that is not closed, else a new ticket (the rule other plugins' channels, e.g. chat, use)."""
     channel = check_channel(channel)
     ticket = uow.session.scalar(
-        select(Ticket).where(Ticket.customer_id == int(customer_id), Ticket.channel == channel,
-                             Ticket.state != "closed", Ticket.merged_into_id.is_(None))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
+        select(Ticket)
+        .where(
+            Ticket.customer_id == int(customer_id),
+            Ticket.channel == channel,
+            Ticket.state != "closed",
+            Ticket.merged_into_id.is_(None),
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
     if ticket is not None:
         customer_reply(uow, ticket.id, body, channel=channel)
         return ticket, False
-    return open_ticket(uow, int(customer_id), subject=subject, body=body, channel=channel,
-                       source=source), True
+    return open_ticket(
+        uow, int(customer_id), subject=subject, body=body, channel=channel, source=source
+    ), True
 
 
 def add_note(uow, ticket_id: int | str, body: str, *, agent: str) -> TicketMessage:
@@ -290,11 +422,15 @@ def add_note(uow, ticket_id: int | str, body: str, *, agent: str) -> TicketMessa
     body = _text(body, "body", 100_000)
     author = get_agent(uow.session, agent)
     message = _add_message(uow, ticket, kind="note", author="agent", body=body, agent=author)
-    uow.audit("note", "ticket", ticket.id, {"agent": author.username}, customer_id=ticket.customer_id)
+    uow.audit(
+        "note", "ticket", ticket.id, {"agent": author.username}, customer_id=ticket.customer_id
+    )
     return message
 
 
-def assign(uow, ticket_id: int | str, *, agent: str | None = None, team: str | None = None) -> Ticket:
+def assign(
+    uow, ticket_id: int | str, *, agent: str | None = None, team: str | None = None
+) -> Ticket:
     if not agent and not team:
         raise ValidationError("give an agent or a team", field="agent")
     ticket = editable_ticket(uow, ticket_id)
@@ -304,8 +440,13 @@ def assign(uow, ticket_id: int | str, *, agent: str | None = None, team: str | N
     before = ticket.assignee.username if ticket.assignee else None
     _assign(uow, ticket, agent=agent, team=team)
     ticket.updated_at = uow.now()
-    uow.audit("assign", "ticket", ticket.id, {"assignee": [before, ticket.assignee.username]},
-              customer_id=ticket.customer_id)
+    uow.audit(
+        "assign",
+        "ticket",
+        ticket.id,
+        {"assignee": [before, ticket.assignee.username]},
+        customer_id=ticket.customer_id,
+    )
     notices.assigned(uow, ticket)
     return ticket
 
@@ -332,9 +473,12 @@ def close(uow, ticket_id: int | str) -> Ticket:
         sla.record_resolution(uow, ticket, now)
     _move(uow, ticket, "closed", now)
     ticket.closed_at = now
-    results = uow.emit("tickets_ticket_closed", customer_id=ticket.customer_id,
-                       data={"ticket_id": ticket.id, "resolution_seconds": ticket.resolution_seconds},
-                       ticket=ticket)
+    results = uow.emit(
+        "tickets_ticket_closed",
+        customer_id=ticket.customer_id,
+        data={"ticket_id": ticket.id, "resolution_seconds": ticket.resolution_seconds},
+        ticket=ticket,
+    )
     takers = [r for r in results if isinstance(r, str) and r]
     ticket.csat_by = takers[0][:60] if takers else None
     return ticket
@@ -362,33 +506,48 @@ def check_score(score: int | str) -> int:
     try:
         value = int(to_ascii_digits(str(score)).strip())
     except ValueError:
-        raise ValidationError(f"{score!r} is not a CSAT score (a whole number 1–5)", field="score") from None
+        raise ValidationError(
+            f"{score!r} is not a CSAT score (a whole number 1–5)", field="score"
+        ) from None
     if not 1 <= value <= 5:
         raise ValidationError(f"a CSAT score is 1–5, not {value}", field="score")
     return value
 
 
-def record_csat(uow, ticket_id: int | str, score: int | str, *, comment: str | None = None) -> Ticket:
+def record_csat(
+    uow, ticket_id: int | str, score: int | str, *, comment: str | None = None
+) -> Ticket:
     ticket = editable_ticket(uow, ticket_id)
     value = check_score(score)
     if ticket.state != "closed" or ticket.merged_into_id is not None:
         what = f"merged into #{ticket.merged_into_id}" if ticket.merged_into_id else ticket.state
-        raise Conflict(f"ticket #{ticket.id} is {what}; CSAT is asked after a ticket is closed", field="ticket")
+        raise Conflict(
+            f"ticket #{ticket.id} is {what}; CSAT is asked after a ticket is closed", field="ticket"
+        )
     if ticket.csat_by:
-        raise Conflict(f"the CSAT question of ticket #{ticket.id} is handled by the {ticket.csat_by} plugin",
-                       field="ticket")
+        raise Conflict(
+            f"the CSAT question of ticket #{ticket.id} is handled by the {ticket.csat_by} plugin",
+            field="ticket",
+        )
     if ticket.csat_score is not None:
-        raise Conflict(f"ticket #{ticket.id} has a CSAT score already ({ticket.csat_score})", field="ticket")
+        raise Conflict(
+            f"ticket #{ticket.id} has a CSAT score already ({ticket.csat_score})", field="ticket"
+        )
     ticket.csat_score = value
     ticket.csat_comment = _text(comment, "comment", 5000, required=False) or None
     ticket.csat_at = uow.now()
     uow.audit("csat", "ticket", ticket.id, {"score": value}, customer_id=ticket.customer_id)
-    uow.emit("tickets_csat_recorded", customer_id=ticket.customer_id,
-             data={"ticket_id": ticket.id, "score": value})
+    uow.emit(
+        "tickets_csat_recorded",
+        customer_id=ticket.customer_id,
+        data={"ticket_id": ticket.id, "score": value},
+    )
     return ticket
 
 
-def retag(uow, ticket_id: int | str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Ticket:
+def retag(
+    uow, ticket_id: int | str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> Ticket:
     ticket = editable_ticket(uow, ticket_id)
     _writable(ticket, "tag it")
     current = {t.tag for t in ticket.tags}
@@ -397,7 +556,9 @@ def retag(uow, ticket_id: int | str, *, add: Iterable[str] = (), remove: Iterabl
     if missing:
         raise NotFound(f"ticket #{ticket.id} has no tag {sorted(missing)[0]!r}", field="tag")
     wanted = (current - drop) | {clean_tag(t) for t in add}
-    ticket.tags = [t for t in ticket.tags if t.tag in wanted] + [TicketTag(tag=t) for t in sorted(wanted - current)]
+    ticket.tags = [t for t in ticket.tags if t.tag in wanted] + [
+        TicketTag(tag=t) for t in sorted(wanted - current)
+    ]
     uow.audit("tag", "ticket", ticket.id, {"tags": sorted(wanted)}, customer_id=ticket.customer_id)
     return ticket
 
@@ -410,12 +571,20 @@ def merge(uow, keep_id: int | str, other_id: int | str) -> Ticket:
     for t in (keep, other):
         _writable(t, "merge")
     if keep.state == "closed":
-        raise Conflict(f"ticket #{keep.id} is closed; merge into an unclosed ticket", field="ticket")
+        raise Conflict(
+            f"ticket #{keep.id} is closed; merge into an unclosed ticket", field="ticket"
+        )
     if other.state == "closed":
-        raise Conflict(f"ticket #{other.id} is closed already; only unclosed duplicates are merged", field="ticket")
+        raise Conflict(
+            f"ticket #{other.id} is closed already; only unclosed duplicates are merged",
+            field="ticket",
+        )
     if keep.customer_id != other.customer_id:
-        raise Conflict(f"tickets #{keep.id} and #{other.id} belong to different customers "
-                       f"({keep.customer_id} and {other.customer_id})", field="ticket")
+        raise Conflict(
+            f"tickets #{keep.id} and #{other.id} belong to different customers "
+            f"({keep.customer_id} and {other.customer_id})",
+            field="ticket",
+        )
     now = uow.now()
     for message in list(other.messages):
         message.ticket = keep  # re-parented, not orphaned
@@ -428,12 +597,23 @@ def merge(uow, keep_id: int | str, other_id: int | str) -> Ticket:
     keep.updated_at = other.updated_at = now
     uow.session.flush()
     uow.audit("merge", "ticket", keep.id, {"merged": other.id}, customer_id=keep.customer_id)
-    uow.emit("tickets_ticket_merged", customer_id=keep.customer_id, data={"kept": keep.id, "merged": other.id})
+    uow.emit(
+        "tickets_ticket_merged",
+        customer_id=keep.customer_id,
+        data={"kept": keep.id, "merged": other.id},
+    )
     return keep
 
 
-def list_tickets(session, *, states: Iterable[str] = (), agent: str | None = None, customer_id: int | None = None,
-                 overdue_at: datetime | None = None, limit: int | None = 100) -> list[Ticket]:
+def list_tickets(
+    session,
+    *,
+    states: Iterable[str] = (),
+    agent: str | None = None,
+    customer_id: int | None = None,
+    overdue_at: datetime | None = None,
+    limit: int | None = 100,
+) -> list[Ticket]:
     q = select(Ticket).order_by(Ticket.id)
     states = list(states)
     for s in states:
@@ -445,12 +625,18 @@ def list_tickets(session, *, states: Iterable[str] = (), agent: str | None = Non
         q = q.where(Ticket.assignee_id == get_agent(session, agent, active_only=False).id)
     if customer_id is not None:
         q = q.where(Ticket.customer_id == customer_id)
-    if overdue_at is not None:  # breached, or past a due time while the clock runs (as tickets.backlog counts)
+    if (
+        overdue_at is not None
+    ):  # breached, or past a due time while the clock runs (as tickets.backlog counts)
         running_late = Ticket.state.in_(sla.RUNNING) & (
             (Ticket.first_response_at.is_(None) & (Ticket.first_response_due_at <= overdue_at))
-            | (Ticket.resolution_due_at <= overdue_at))
+            | (Ticket.resolution_due_at <= overdue_at)
+        )
         q = q.where(Ticket.state.in_(UNSOLVED)).where(
-            running_late | Ticket.first_response_breached_at.is_not(None) | Ticket.resolution_breached_at.is_not(None))
+            running_late
+            | Ticket.first_response_breached_at.is_not(None)
+            | Ticket.resolution_breached_at.is_not(None)
+        )
     if limit:
         q = q.limit(limit)
     return list(session.scalars(q))

@@ -1,5 +1,6 @@
 """The customer's tickets on the unified timeline of the 360° page (``crm_customer_timeline``):
 each ticket at the moment it was opened, with its state; only tickets the reader may read."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -24,6 +25,9 @@ def timeline_entries(uow, customer, before, limit: int) -> list[ui.TimelineEntry
     out = []
     for t in uow.session.scalars(q):
         state, tone = STATES.get(t.state, (L(t.state), "neutral"))
-        out.append(ui.TimelineEntry(t.created_at, t.subject, kind=L("ticket", "تیکت"),
-                                    detail=state, tone=tone))
+        out.append(
+            ui.TimelineEntry(
+                t.created_at, t.subject, kind=L("ticket", "تیکت"), detail=state, tone=tone
+            )
+        )
     return out

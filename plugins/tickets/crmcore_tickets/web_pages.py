@@ -233,8 +233,9 @@ def _mail_action(uow) -> ui.Action | None:
 
     if not list_sources(uow):
         return None
-    return ui.Action(L("Check mail now", "بررسی ایمیل‌ها"), "/queue/check-mail", tone="info",
-                     access="manage")
+    return ui.Action(
+        L("Check mail now", "بررسی ایمیل‌ها"), "/queue/check-mail", tone="info", access="manage"
+    )
 
 
 def _mail_report(results: list[dict]) -> list[dict[str, Any]]:
@@ -379,7 +380,8 @@ def _delivery_badge(m) -> ui.Badge | None:
     if m.delivery_channel is None:
         return None
     by = {"sms": L("SMS", "پیامک"), "chat": L("chat", "چت")}.get(
-        m.delivery_channel, L("email", "ایمیل"))
+        m.delivery_channel, L("email", "ایمیل")
+    )
     if d == "sent":
         return ui.Badge(L(f"sent by {by.en}", f"با {by.fa} ارسال شد"), "success")
     if d in ("queued", "sending") and not m.delivery_error:
@@ -513,8 +515,7 @@ def _forms(uow, t: Ticket, kept: dict[str, Any]) -> dict[str, ui.Action]:
             f"{base}/merge",
             confirm=L(
                 "Merge the duplicate into this ticket? It is closed and its messages move here.",
-                "تیکت تکراری در این تیکت ادغام شود؟ "
-                "آن تیکت بسته و پیام‌هایش به این‌جا منتقل می‌شود.",
+                "تیکت تکراری در این تیکت ادغام شود؟ آن تیکت بسته و پیام‌هایش به این‌جا منتقل می‌شود.",
             ),
             fields=[
                 ui.ActionField(
@@ -622,9 +623,7 @@ def ticket_page(
                 f"{t.csat_score}/5"
                 if t.csat_score
                 else (
-                    L(f"asked by {t.csat_by}", f"پرسیده‌شده توسط {t.csat_by}")
-                    if t.csat_by
-                    else None
+                    L(f"asked by {t.csat_by}", f"پرسیده‌شده توسط {t.csat_by}") if t.csat_by else None
                 ),
             ),
         ]
@@ -697,20 +696,36 @@ def new_ticket_fields(values: dict | None = None) -> list[ui.ActionField]:
     v = values or {}
     return [
         ui.ActionField("subject", L("Subject", "موضوع"), value=v.get("subject"), required=True),
-        ui.ActionField("body", L("What the customer said", "گفتهٔ مشتری"), "textarea",
-                       value=v.get("body")),
-        ui.ActionField("channel", L("Channel", "کانال"), "select",
-                       value=v.get("channel") or "phone", options=list(CHANNEL_LABELS.items())),
-        ui.ActionField("priority", L("Priority", "اولویت"), "select",
-                       value=v.get("priority") or "normal",
-                       options=list(PRIORITY_LABELS.items())),
+        ui.ActionField(
+            "body", L("What the customer said", "گفتهٔ مشتری"), "textarea", value=v.get("body")
+        ),
+        ui.ActionField(
+            "channel",
+            L("Channel", "کانال"),
+            "select",
+            value=v.get("channel") or "phone",
+            options=list(CHANNEL_LABELS.items()),
+        ),
+        ui.ActionField(
+            "priority",
+            L("Priority", "اولویت"),
+            "select",
+            value=v.get("priority") or "normal",
+            options=list(PRIORITY_LABELS.items()),
+        ),
     ]
 
 
 def customer_actions(uow, customer) -> list[ui.Action]:
     """The 360° page's "open a ticket" (``crm_customer_actions``)."""
-    return [ui.Action(L("Open a ticket", "ثبت تیکت"), f"/customers/{customer.id}/tickets",
-                      fields=new_ticket_fields(), access="write")]
+    return [
+        ui.Action(
+            L("Open a ticket", "ثبت تیکت"),
+            f"/customers/{customer.id}/tickets",
+            fields=new_ticket_fields(),
+            access="write",
+        )
+    ]
 
 
 def new_ticket_page(ctx):
@@ -726,18 +741,28 @@ def new_ticket_page(ctx):
     check_customer(ctx.uow, customer, "write")
     try:
         with ctx.uow.session.begin_nested():
-            t = service.open_ticket(ctx.uow, customer, subject=values.get("subject") or "",
-                                    body=_text(values, "body") or None,
-                                    channel=values.get("channel") or "phone",
-                                    priority=values.get("priority") or "normal", source="web")
+            t = service.open_ticket(
+                ctx.uow,
+                customer,
+                subject=values.get("subject") or "",
+                body=_text(values, "body") or None,
+                channel=values.get("channel") or "phone",
+                priority=values.get("priority") or "normal",
+                source="web",
+            )
     except CRMError as exc:
         ctx.uow.session.expire_all()
         response = ctx.render(
             "crmcore_tickets:templates/new.html",
             title=ui.text_of(L("Open a ticket", "ثبت تیکت"), ctx.lang),
-            heading=L("Open a ticket", "ثبت تیکت"), customer=customer,
-            fields=new_ticket_fields(values), error=exc.message, field=exc.field,
-            button=L("Open the ticket", "ثبت تیکت"), plugin="tickets")
+            heading=L("Open a ticket", "ثبت تیکت"),
+            customer=customer,
+            fields=new_ticket_fields(values),
+            error=exc.message,
+            field=exc.field,
+            button=L("Open the ticket", "ثبت تیکت"),
+            plugin="tickets",
+        )
         response.status_code = 422
         return response
     return RedirectResponse(f"/p/tickets/tickets/{t.id}?done=open", status_code=303)
@@ -746,8 +771,13 @@ def new_ticket_page(ctx):
 def routes() -> list[WebRoute]:
     one = "/tickets/{ticket_id:int}"
     out = [
-        WebRoute("/customers/{customer_id:int}/tickets", new_ticket_page, kind="page",
-                 methods=("POST",), access="write"),
+        WebRoute(
+            "/customers/{customer_id:int}/tickets",
+            new_ticket_page,
+            kind="page",
+            methods=("POST",),
+            access="write",
+        ),
         WebRoute(
             "/tickets",
             api_list,
@@ -762,11 +792,17 @@ def routes() -> list[WebRoute]:
             summary="A ticket with its SLA, countdown and conversation (notes included)",
         ),
         WebRoute("/queue", queue_page, kind="page"),
-        WebRoute("/queue/check-mail", check_mail_page, kind="page", methods=("POST",),
-                 access="manage"),
-        WebRoute("/mail/check", api_check_mail, methods=("POST",), access="manage",
-                 summary="Read new mail of the email sources now (as crm tickets email poll "
-                 "--once): per source what became tickets and replies, or why it failed"),
+        WebRoute(
+            "/queue/check-mail", check_mail_page, kind="page", methods=("POST",), access="manage"
+        ),
+        WebRoute(
+            "/mail/check",
+            api_check_mail,
+            methods=("POST",),
+            access="manage",
+            summary="Read new mail of the email sources now (as crm tickets email poll "
+            "--once): per source what became tickets and replies, or why it failed",
+        ),
         WebRoute(one, show_page, kind="page"),
     ]
     for name in ACTIONS:

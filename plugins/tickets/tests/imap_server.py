@@ -1,6 +1,7 @@
 """A real IMAP server for the tests: Debian's dovecot (``.ci/run`` installs ``dovecot-imapd``),
 started on free local ports with its own configuration, a self-signed certificate (TLS on one
 port, STARTTLS on the other) and one mailbox per test."""
+
 from __future__ import annotations
 
 import grp
@@ -17,8 +18,13 @@ import attrs
 
 DOVECOT = Path("/usr/sbin/dovecot")
 DOVEADM = Path("/usr/bin/doveadm")
-MISSING = None if DOVECOT.exists() and shutil.which("openssl") else (
-    "the IMAP tests need Debian's dovecot (apt-get install dovecot-imapd; .ci/run installs it)")
+MISSING = (
+    None
+    if DOVECOT.exists() and shutil.which("openssl")
+    else (
+        "the IMAP tests need Debian's dovecot (apt-get install dovecot-imapd; .ci/run installs it)"
+    )
+)
 #: not ASCII, so the login has to go through AUTHENTICATE PLAIN (UTF-8)
 PASSWORD = "s3cret-پ"
 MAILBOXES = 50
@@ -45,9 +51,13 @@ class Dovecot:
         return f"shop{number}", PASSWORD
 
     def stop(self) -> None:
-        subprocess.run([str(DOVEADM), "-c", str(self.root / "dovecot.conf"), "stop"],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=30)
+        subprocess.run(
+            [str(DOVEADM), "-c", str(self.root / "dovecot.conf"), "stop"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
 
 
 def _mail_owner() -> tuple[str, str, str, str]:
@@ -61,17 +71,36 @@ def _mail_owner() -> tuple[str, str, str, str]:
 def start_dovecot(root: Path) -> Dovecot:
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"),
-                    "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(root / "key.pem"),
+            "-out",
+            str(root / "cert.pem"),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     home = root / "home"
     home.mkdir()
     os.chmod(home, 0o777)
     # all mailboxes up front: dovecot's auth process may not see lines added to the file later
-    (root / "users").write_text("".join(f"shop{n}:{{PLAIN}}{PASSWORD}\n"
-                                        for n in range(1, MAILBOXES + 1)))
+    (root / "users").write_text(
+        "".join(f"shop{n}:{{PLAIN}}{PASSWORD}\n" for n in range(1, MAILBOXES + 1))
+    )
     internal, login, user, group = _mail_owner()
     starttls_port, tls_port = free_port(), free_port()
     (root / "dovecot.conf").write_text(f"""
@@ -113,8 +142,14 @@ service anvil {{
 """)
     # dovecot forks into the background: its output goes to files, not to pipes we would wait on
     with (root / "start.log").open("wb") as out:
-        subprocess.run([str(DOVECOT), "-c", str(root / "dovecot.conf")], check=True,
-                       stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=30)
+        subprocess.run(
+            [str(DOVECOT), "-c", str(root / "dovecot.conf")],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            timeout=30,
+        )
     server = Dovecot(root, starttls_port, tls_port, root / "cert.pem")
     deadline = time.monotonic() + 15
     while True:
@@ -124,7 +159,8 @@ service anvil {{
         except OSError:
             if time.monotonic() > deadline:
                 server.stop()
-                log = (root / "dovecot.log")
-                raise RuntimeError("dovecot did not start: "
-                                   + (log.read_text() if log.exists() else "no log"))
+                log = root / "dovecot.log"
+                raise RuntimeError(
+                    "dovecot did not start: " + (log.read_text() if log.exists() else "no log")
+                )
             time.sleep(0.1)

@@ -142,8 +142,10 @@ def server(crm_app):
 
 #: Latin words a Persian page may show: standards' names and the switch to English
 ALLOWED_LATIN = {"SLA", "CSAT", "SMS", "English"}
-LABELS = ("h1, h2, h3, th, dt, label, summary, button, nav a, .ui-badge, .pager, legend, "
-          "select:not([name=agent]) option")
+LABELS = (
+    "h1, h2, h3, th, dt, label, summary, button, nav a, .ui-badge, .pager, legend, "
+    "select:not([name=agent]) option"
+)
 LATIN_DATE = re.compile(r"\b(19|20)\d\d[-/]\d\d?[-/]\d\d?\b|\b1[34]\d\d[-/]\d\d[-/]\d\d\b")
 
 
@@ -159,7 +161,8 @@ def no_overflow(page, where):
     for text in labels:
         stray = [w for w in re.findall(r"[A-Za-z_]{2,}", text or "") if w not in ALLOWED_LATIN]
         assert not stray or re.search(r"[؀-ۿ]", text) and len(stray) < 2, (
-            f"{where}: a label in English on a Persian page: {text!r}")
+            f"{where}: a label in English on a Persian page: {text!r}"
+        )
     visible = page.evaluate("() => document.querySelector('main').innerText")
     assert not LATIN_DATE.search(visible), f"{where}: a date in Latin digits or Gregorian"
 

@@ -1,4 +1,5 @@
 """Business-hours arithmetic against a minute-by-minute reference (hypothesis), and worked examples."""
+
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -32,9 +33,13 @@ def test_thursday_is_short_and_friday_is_off():
 
 def test_jalali_holidays_are_skipped():
     # 1403-11-22 (Bahman 22) is 2025-02-10, a Monday
-    cal = BusinessCalendar(parse_hours(["sat-wed 09:00-17:00"]), yearly_jalali=frozenset({(11, 22)}))
+    cal = BusinessCalendar(
+        parse_hours(["sat-wed 09:00-17:00"]), yearly_jalali=frozenset({(11, 22)})
+    )
     assert cal.add(tehran(2025, 2, 9, 16), timedelta(hours=2)) == tehran(2025, 2, 11, 10)
-    one_off = BusinessCalendar(parse_hours(["sat-wed 09:00-17:00"]), holidays=frozenset({date(2025, 2, 10)}))
+    one_off = BusinessCalendar(
+        parse_hours(["sat-wed 09:00-17:00"]), holidays=frozenset({date(2025, 2, 10)})
+    )
     assert one_off.add(tehran(2025, 2, 9, 16), timedelta(hours=2)) == tehran(2025, 2, 11, 10)
 
 
@@ -45,7 +50,9 @@ def test_a_target_ending_exactly_at_closing_time_is_due_then():
 
 def test_start_outside_hours_counts_from_the_next_opening():
     cal = BusinessCalendar.default()
-    assert cal.add(tehran(2025, 1, 3, 10), timedelta(minutes=1)) == tehran(2025, 1, 4, 9, 1)  # Friday → Saturday
+    assert cal.add(tehran(2025, 1, 3, 10), timedelta(minutes=1)) == tehran(
+        2025, 1, 4, 9, 1
+    )  # Friday → Saturday
     assert cal.between(tehran(2025, 1, 3, 0), tehran(2025, 1, 4, 0)) == timedelta(0)
 
 
@@ -53,19 +60,24 @@ def test_pause_shifts_the_due_time_by_the_business_time_left():
     cal = BusinessCalendar.default()
     due = cal.add(tehran(2025, 1, 4, 9), timedelta(hours=4))  # Saturday 13:00
     # paused Saturday 11:00 (2h left), resumed Sunday 16:00 → 1h Sunday, 1h Monday
-    assert resume_due(cal, due, tehran(2025, 1, 4, 11), tehran(2025, 1, 5, 16)) == tehran(2025, 1, 6, 10)
+    assert resume_due(cal, due, tehran(2025, 1, 4, 11), tehran(2025, 1, 5, 16)) == tehran(
+        2025, 1, 6, 10
+    )
     # paused after the due time: the breach stands
     assert resume_due(cal, due, tehran(2025, 1, 4, 14), tehran(2025, 1, 5, 16)) == due
 
 
-@pytest.mark.parametrize("spec, reason", [
-    (["sat-wed 09:00-17:00", "mon 16:00-18:00"], "overlapping hours on mon"),
-    (["sat 17:00-09:00"], "ends before it starts"),
-    (["sat 09:00-25:00"], "not a time of day"),
-    (["funday 09:00-17:00"], "not a weekday"),
-    (["wed-sat 09:00-17:00"], "runs backwards"),
-    (["sat-wed"], "not DAYS HH:MM-HH:MM"),
-])
+@pytest.mark.parametrize(
+    "spec, reason",
+    [
+        (["sat-wed 09:00-17:00", "mon 16:00-18:00"], "overlapping hours on mon"),
+        (["sat 17:00-09:00"], "ends before it starts"),
+        (["sat 09:00-25:00"], "not a time of day"),
+        (["funday 09:00-17:00"], "not a weekday"),
+        (["wed-sat 09:00-17:00"], "runs backwards"),
+        (["sat-wed"], "not DAYS HH:MM-HH:MM"),
+    ],
+)
 def test_bad_hours_are_refused(spec, reason):
     with pytest.raises(ValidationError, match=reason):
         parse_hours(spec)
@@ -84,8 +96,14 @@ def test_a_calendar_without_hours_or_with_only_holidays_is_refused():
 
 def test_hours_render_in_iranian_week_order():
     assert format_hours(BusinessCalendar.default().hours) == {
-        "sat": ["09:00-17:00"], "sun": ["09:00-17:00"], "mon": ["09:00-17:00"], "tue": ["09:00-17:00"],
-        "wed": ["09:00-17:00"], "thu": ["09:00-13:00"], "fri": []}
+        "sat": ["09:00-17:00"],
+        "sun": ["09:00-17:00"],
+        "mon": ["09:00-17:00"],
+        "tue": ["09:00-17:00"],
+        "wed": ["09:00-17:00"],
+        "thu": ["09:00-13:00"],
+        "fri": [],
+    }
 
 
 # --- properties against the minute-by-minute reference ---------------------------------------------------
@@ -106,13 +124,18 @@ def calendars(draw):
     if not any(week.values()):
         week[5] = ((540, 1020),)
     first = date(2023, 1, 1)
-    holidays = frozenset(first + timedelta(days=n) for n in draw(st.lists(st.integers(0, 4 * 366), max_size=40)))
-    yearly = frozenset(draw(st.lists(st.tuples(st.integers(1, 12), st.integers(1, 29)), max_size=6)))
+    holidays = frozenset(
+        first + timedelta(days=n) for n in draw(st.lists(st.integers(0, 4 * 366), max_size=40))
+    )
+    yearly = frozenset(
+        draw(st.lists(st.tuples(st.integers(1, 12), st.integers(1, 29)), max_size=6))
+    )
     return BusinessCalendar(week, holidays=holidays, yearly_jalali=yearly)
 
 
-moments = st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2026, 12, 1),
-                       timezones=st.just(timezone.utc)).map(lambda d: d.replace(second=0, microsecond=0))
+moments = st.datetimes(
+    min_value=datetime(2023, 1, 1), max_value=datetime(2026, 12, 1), timezones=st.just(timezone.utc)
+).map(lambda d: d.replace(second=0, microsecond=0))
 
 
 @settings(max_examples=60, deadline=None)
@@ -129,8 +152,12 @@ def test_between_matches_the_minute_by_minute_reference(cal, start, span):
 
 
 @settings(max_examples=40, deadline=None)
-@given(cal=calendars(), start=moments, minutes=st.integers(1, 1200),
-       pauses=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 3000)), max_size=3))
+@given(
+    cal=calendars(),
+    start=moments,
+    minutes=st.integers(1, 1200),
+    pauses=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 3000)), max_size=3),
+)
 def test_pausing_and_resuming_matches_the_reference(cal, start, minutes, pauses):
     """The service's way (shift the due time at each resumption) equals counting unpaused business minutes."""
     windows, cursor = [], start

@@ -1,4 +1,5 @@
 """`crm tickets …` end to end: exit codes, one-line errors, --json, Jalali display."""
+
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,23 @@ def cli_shares_the_frozen_clock(crm_app, monkeypatch):
 
 
 def setup_desk(crm_cli):
-    for args in (["team", "add", "پشتیبانی", "--assignment", "least_loaded"],
-                 ["agent", "add", "sara", "--name", "سارا", "--team", "پشتیبانی"],
-                 ["agent", "add", "reza", "--team", "پشتیبانی"],
-                 ["calendar", "holiday-add", "۱۴۰۳/۱۰/۱۶", "--name", "تعطیل ویژه"],
-                 ["sla", "set", "عادی", "--priority", "normal", "--first-response", "2h", "--resolution", "16h"]):
+    for args in (
+        ["team", "add", "پشتیبانی", "--assignment", "least_loaded"],
+        ["agent", "add", "sara", "--name", "سارا", "--team", "پشتیبانی"],
+        ["agent", "add", "reza", "--team", "پشتیبانی"],
+        ["calendar", "holiday-add", "۱۴۰۳/۱۰/۱۶", "--name", "تعطیل ویژه"],
+        [
+            "sla",
+            "set",
+            "عادی",
+            "--priority",
+            "normal",
+            "--first-response",
+            "2h",
+            "--resolution",
+            "16h",
+        ],
+    ):
         result = crm_cli("tickets", *args)
         assert result.exit_code == 0, (args, result.stderr)
 
@@ -27,8 +40,20 @@ def test_open_reply_close_csat_through_the_cli(crm_app, crm_cli):
     setup_desk(crm_cli)
     make_customer(crm_app, "مهسا یزدانی", phones=["09121112233"])
     at(crm_app, 2025, 1, 4, 16, 30)  # Saturday 16:30; Sunday 1403-10-16 is a holiday
-    opened = crm_cli("tickets", "open", "۰۹۱۲۱۱۱۲۲۳۳", "--subject", "گارانتی", "--body", "دستگاه روشن نمی‌شود",
-                     "--team", "پشتیبانی", "--tag", "گارانتی", "--json")
+    opened = crm_cli(
+        "tickets",
+        "open",
+        "۰۹۱۲۱۱۱۲۲۳۳",
+        "--subject",
+        "گارانتی",
+        "--body",
+        "دستگاه روشن نمی‌شود",
+        "--team",
+        "پشتیبانی",
+        "--tag",
+        "گارانتی",
+        "--json",
+    )
     assert opened.exit_code == 0, opened.stderr
     t = opened.json()
     assert (t["assignee"], t["state"], t["tags"]) == ("sara", "new", ["گارانتی"])
@@ -36,19 +61,46 @@ def test_open_reply_close_csat_through_the_cli(crm_app, crm_cli):
     listed = crm_cli("--calendar", "jalali", "tickets", "list")
     assert listed.stdout.strip() == f"#{t['id']}\tnew\tnormal\tsara\tگارانتی due 1403-10-17 10:30"
     at(crm_app, 2025, 1, 6, 9)
-    replied = crm_cli("tickets", "reply", str(t["id"]), "--agent", "sara", "--body", "لطفاً فاکتور را بفرستید",
-                      "--pending", "--json")
+    replied = crm_cli(
+        "tickets",
+        "reply",
+        str(t["id"]),
+        "--agent",
+        "sara",
+        "--body",
+        "لطفاً فاکتور را بفرستید",
+        "--pending",
+        "--json",
+    )
     assert replied.json()["state"] == "pending_customer"
-    assert crm_cli("tickets", "note", str(t["id"]), "--agent", "reza", "--body", "قبلاً تعمیر شده").exit_code == 0
-    assert crm_cli("tickets", "reply", str(t["id"]), "--customer", "--body", "فاکتور پیوست شد").exit_code == 0
+    assert (
+        crm_cli(
+            "tickets", "note", str(t["id"]), "--agent", "reza", "--body", "قبلاً تعمیر شده"
+        ).exit_code
+        == 0
+    )
+    assert (
+        crm_cli(
+            "tickets", "reply", str(t["id"]), "--customer", "--body", "فاکتور پیوست شد"
+        ).exit_code
+        == 0
+    )
     assert crm_cli("tickets", "close", str(t["id"])).exit_code == 0
     assert crm_cli("tickets", "csat", str(t["id"]), "۵", "--comment", "عالی").exit_code == 0
     shown = crm_cli("tickets", "show", str(t["id"]), "--json").json()
     assert [(m["author"], m["kind"]) for m in shown["messages"]] == [
-        ("customer", "reply"), ("agent", "reply"), ("agent", "note"), ("customer", "reply")]
+        ("customer", "reply"),
+        ("agent", "reply"),
+        ("agent", "note"),
+        ("customer", "reply"),
+    ]
     assert shown["csat"]["score"] == 5 and shown["state"] == "closed"
     text = crm_cli("--calendar", "jalali", "tickets", "show", str(t["id"])).stdout
-    assert "opened 1403-10-15 16:30" in text and "CSAT 5/5 عالی" in text and "reza (note): قبلاً تعمیر شده" in text
+    assert (
+        "opened 1403-10-15 16:30" in text
+        and "CSAT 5/5 عالی" in text
+        and "reza (note): قبلاً تعمیر شده" in text
+    )
 
 
 def test_errors_are_one_line_exit_1_and_change_nothing(crm_app, crm_cli):
@@ -57,25 +109,50 @@ def test_errors_are_one_line_exit_1_and_change_nothing(crm_app, crm_cli):
     tid = crm_cli("tickets", "open", str(cid), "--subject", "x").stdout.strip()
     crm_cli("tickets", "close", tid)
     cases = [
-        (["reply", tid, "--customer", "--body", "hi"], f"ticket #{tid} is closed; closed tickets are final"),
+        (
+            ["reply", tid, "--customer", "--body", "hi"],
+            f"ticket #{tid} is closed; closed tickets are final",
+        ),
         (["reply", tid, "--agent", "ghost", "--body", "x"], "no agent named 'ghost'"),
-        (["sla", "set", "bad", "--first-response", "-1h", "--resolution", "2h"],
-         "first-response target must be a positive business time"),
-        (["calendar", "set", "shop", "--hours", "sat-wed 09:00-17:00", "--hours", "mon 08:00-10:00"],
-         "overlapping hours on mon"),
-        (["calendar", "holiday-add", "1403-11-22", "--date-calendar", "hijri"], "unknown calendar 'hijri'"),
-        (["calendar", "holiday-add", "1403-11-22", "--calendar", "شعبه ۲"], "no business calendar named 'شعبه ۲'"),
+        (
+            ["sla", "set", "bad", "--first-response", "-1h", "--resolution", "2h"],
+            "first-response target must be a positive business time",
+        ),
+        (
+            [
+                "calendar",
+                "set",
+                "shop",
+                "--hours",
+                "sat-wed 09:00-17:00",
+                "--hours",
+                "mon 08:00-10:00",
+            ],
+            "overlapping hours on mon",
+        ),
+        (
+            ["calendar", "holiday-add", "1403-11-22", "--date-calendar", "hijri"],
+            "unknown calendar 'hijri'",
+        ),
+        (
+            ["calendar", "holiday-add", "1403-11-22", "--calendar", "شعبه ۲"],
+            "no business calendar named 'شعبه ۲'",
+        ),
         (["open", "nobody@example.ir", "--subject", "x"], "no customer matches"),
         (["show", "99"], "no ticket #99"),
     ]
     for args, message in cases:
         result = crm_cli("tickets", *args)
         assert result.exit_code == 1, (args, result.stdout)
-        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, (
+            result.stderr
+        )
     listed = crm_cli("tickets", "list", "--json").json()
     assert [(x["id"], x["state"], x["assignee"]) for x in listed] == [(int(tid), "closed", None)]
     assert crm_cli("tickets", "sla", "list", "--json").json()[0]["name"] == "عادی"
-    assert [c["name"] for c in [crm_cli("tickets", "calendar", "show", "--json").json()]] == ["default"]
+    assert [c["name"] for c in [crm_cli("tickets", "calendar", "show", "--json").json()]] == [
+        "default"
+    ]
 
 
 def test_reply_needs_exactly_one_author(crm_app, crm_cli):
@@ -86,20 +163,34 @@ def test_reply_needs_exactly_one_author(crm_app, crm_cli):
 
 def test_email_import_and_jobs_through_the_cli(crm_app, crm_cli):
     fixtures = Path(__file__).parent / "fixtures" / "email"
-    result = crm_cli("tickets", "email", "import", str(fixtures / "01_new_request.eml"),
-                     str(fixtures / "05_no_sender.eml"))
+    result = crm_cli(
+        "tickets",
+        "email",
+        "import",
+        str(fixtures / "01_new_request.eml"),
+        str(fixtures / "05_no_sender.eml"),
+    )
     assert result.exit_code == 1  # one file was rejected; the other is imported all the same
-    assert result.stdout.startswith("opened #1\t") and "05_no_sender.eml: the message has no From address" in result.stderr
+    assert (
+        result.stdout.startswith("opened #1\t")
+        and "05_no_sender.eml: the message has no From address" in result.stderr
+    )
     assert crm_cli("tickets", "show", "1", "--json").json()["state"] == "new"
     assert crm_cli("tickets", "email", "import", "/etc/hostname").exit_code == 1
     again = crm_cli("tickets", "email", "import", str(fixtures / "01_new_request.eml"))
     assert again.exit_code == 0 and again.stdout.startswith("duplicate")
     jobs = crm_cli("jobs", "run", "--only", "tickets.sla", "--json")
-    assert jobs.json()[0]["summary"] == {"breached": 0, "warned": 0, "checked": 0}  # no SLA policy yet
+    assert jobs.json()[0]["summary"] == {
+        "breached": 0,
+        "warned": 0,
+        "checked": 0,
+    }  # no SLA policy yet
     agents = crm_cli("tickets", "agent", "list", "--json")
     assert agents.json() == []
     reports = crm_cli("reports", "list", "--json").json()
-    assert {"tickets.backlog", "tickets.sla", "tickets.response_times"} <= {r["name"] for r in reports}
+    assert {"tickets.backlog", "tickets.sla", "tickets.response_times"} <= {
+        r["name"] for r in reports
+    }
 
 
 def test_a_nul_in_a_subject_or_body_is_refused_and_nothing_stored(crm_app, crm_cli):
@@ -107,8 +198,10 @@ def test_a_nul_in_a_subject_or_body_is_refused_and_nothing_stored(crm_app, crm_c
     from sqlalchemy import func, select
 
     make_customer(crm_app, "مهسا یزدانی", phones=["09121112233"])
-    for args, field in ((["--subject", "گار\x00انتی", "--body", "x"], "subject"),
-                        (["--subject", "گارانتی", "--body", "روشن\x00نمی‌شود"], "body")):
+    for args, field in (
+        (["--subject", "گار\x00انتی", "--body", "x"], "subject"),
+        (["--subject", "گارانتی", "--body", "روشن\x00نمی‌شود"], "body"),
+    ):
         result = crm_cli("tickets", "open", "09121112233", *args)
         assert result.exit_code == 1
         lines = result.stderr.strip().splitlines()

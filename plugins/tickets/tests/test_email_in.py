@@ -1,4 +1,5 @@
 """Incoming email from real .eml files (tests/fixtures/email) and a Maildir: threading, new customers, rejects."""
+
 import mailbox
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def app(crm_app, monkeypatch):
 def tickets(app):
     with app.unit_of_work(readonly=True) as uow:
         rows = uow.session.scalars(select(Ticket).order_by(Ticket.id)).all()
-        return [(t.id, t.state, t.channel, t.follow_up_of_id, [(m.author, m.body) for m in t.messages])
-                for t in rows]
+        return [
+            (t.id, t.state, t.channel, t.follow_up_of_id, [(m.author, m.body) for m in t.messages])
+            for t in rows
+        ]
 
 
 def test_parse_decodes_headers_and_prefers_plain_text():
@@ -53,19 +56,30 @@ def test_html_in_windows_1256_becomes_text():
 def test_new_request_then_threaded_reply_then_subject_tag(app):
     at(app, 2025, 1, 4, 9, 13)
     result = import_emails(app, [eml("01_new_request.eml")])
-    assert [r["action"] for r in result["imported"]] == ["opened"] and result["imported"][0]["new_customer"]
+    assert [r["action"] for r in result["imported"]] == ["opened"] and result["imported"][0][
+        "new_customer"
+    ]
     with app.unit_of_work(readonly=True) as uow:
         c = uow.session.scalars(select(Customer)).one()
-        assert (c.display_name, [e.email for e in c.emails]) == ("لیلا احمدی", ["leila.ahmadi@example.ir"])
+        assert (c.display_name, [e.email for e in c.emails]) == (
+            "لیلا احمدی",
+            ["leila.ahmadi@example.ir"],
+        )
     at(app, 2025, 1, 4, 10, 5)
     with app.unit_of_work() as uow:
         reply = service.agent_reply(uow, 1, "سفارش شما ارسال شده است.", agent="sara", pending=True)
         assert reply.email_message_id == "<ticket-1-2@tickets.shop.example>"
     at(app, 2025, 1, 4, 11, 40)
     result = import_emails(app, [eml("02_reply_in_thread.eml")])
-    assert result["imported"][0]["action"] == "replied" and not result["imported"][0]["new_customer"]
+    assert (
+        result["imported"][0]["action"] == "replied" and not result["imported"][0]["new_customer"]
+    )
     [(tid, state, channel, _, messages)] = tickets(app)
-    assert (tid, state, channel) == (1, "open", "email")  # the customer's answer resumed the pending ticket
+    assert (tid, state, channel) == (
+        1,
+        "open",
+        "email",
+    )  # the customer's answer resumed the pending ticket
     assert messages[-1] == ("customer", "ممنون، کد رهگیری را هم بفرستید.")  # quoted part dropped
     result = import_emails(app, [eml("03_reply_by_subject_tag.eml")])  # "[#۱]" in Persian digits
     assert result["imported"][0]["action"] == "replied"
@@ -95,13 +109,27 @@ def test_maildir_import_marks_seen_rejects_bad_messages_and_is_idempotent(app, t
     for path in sorted(FIXTURES.glob("*.eml")):
         box.add(mailbox.MaildirMessage(path.read_bytes()))
     result = import_emails(app, [tmp_path / "support"])
-    assert sorted(r["action"] for r in result["imported"]) == ["opened", "opened", "replied", "replied"]
+    assert sorted(r["action"] for r in result["imported"]) == [
+        "opened",
+        "opened",
+        "replied",
+        "replied",
+    ]
     reasons = sorted(r["reason"] for r in result["rejected"])
-    assert reasons == ["an automatic message (Auto-Submitted: auto-replied) is not turned into a ticket",
-                       "the message has no From address"]
+    assert reasons == [
+        "an automatic message (Auto-Submitted: auto-replied) is not turned into a ticket",
+        "the message has no From address",
+    ]
     box = mailbox.Maildir(str(tmp_path / "support"), create=False)
     flags = sorted("S" in box.get_message(k).get_flags() for k in box.keys())
-    assert flags == [False, False, True, True, True, True]  # rejected messages stay unseen for a human
+    assert flags == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]  # rejected messages stay unseen for a human
     again = import_emails(app, [tmp_path / "support"])
     assert again["imported"] == [] and len(again["rejected"]) == 2
     everything = import_emails(app, [tmp_path / "support"], include_seen=True)
@@ -112,8 +140,13 @@ def test_maildir_import_marks_seen_rejects_bad_messages_and_is_idempotent(app, t
 def test_a_failing_message_rolls_back_the_whole_import(app, tmp_path):
     bad = tmp_path / "long.eml"
     body = "x" * 100_001
-    bad.write_text(f"From: a@example.ir\r\nSubject: long\r\nMessage-ID: <l@x>\r\n\r\n{body}\r\n", encoding="ascii")
-    with pytest.raises(ValidationError, match=r"long\.eml: the body is longer than 100000 characters"):
+    bad.write_text(
+        f"From: a@example.ir\r\nSubject: long\r\nMessage-ID: <l@x>\r\n\r\n{body}\r\n",
+        encoding="ascii",
+    )
+    with pytest.raises(
+        ValidationError, match=r"long\.eml: the body is longer than 100000 characters"
+    ):
         import_emails(app, [eml("01_new_request.eml"), bad])
     assert tickets(app) == []
 

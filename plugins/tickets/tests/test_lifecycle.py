@@ -1,4 +1,5 @@
 """The ticket state machine, the SLA clock through it, and refusals that change nothing."""
+
 import pytest
 from crmcore_tickets import service
 from crmcore_tickets.models import Ticket, TicketMessage
@@ -17,8 +18,13 @@ def app(crm_app):
 def open_one(app, **kw):
     cid = kw.pop("customer", None) or make_customer(app, "مریم رضایی", phones=["09121234567"])
     with app.unit_of_work() as uow:
-        t = service.open_ticket(uow, cid, subject=kw.pop("subject", "سفارش نرسیده"),
-                                body=kw.pop("body", "سفارش ۱۲۳ هنوز نرسیده است"), **kw)
+        t = service.open_ticket(
+            uow,
+            cid,
+            subject=kw.pop("subject", "سفارش نرسیده"),
+            body=kw.pop("body", "سفارش ۱۲۳ هنوز نرسیده است"),
+            **kw,
+        )
         return t.id
 
 
@@ -47,12 +53,16 @@ def test_full_cycle_reply_pending_resume_resolve_reopen_close_csat(app):
     tid = open_one(app)
     at(app, 2025, 1, 4, 10)
     with app.unit_of_work() as uow:
-        service.agent_reply(uow, tid, "در حال بررسی هستیم؛ شماره سفارش را بفرستید", agent="sara", pending=True)
+        service.agent_reply(
+            uow, tid, "در حال بررسی هستیم؛ شماره سفارش را بفرستید", agent="sara", pending=True
+        )
     t = ticket(app, tid)
     assert t.state == "pending_customer" and t.assignee.username == "sara"
     assert t.first_response_seconds == 3600 and not t.first_response_breached_at
     assert t.sla_paused_at == tehran(2025, 1, 4, 10)
-    at(app, 2025, 1, 5, 16)  # Sunday 16:00: the customer answers; 15 business hours were left at the pause
+    at(
+        app, 2025, 1, 5, 16
+    )  # Sunday 16:00: the customer answers; 15 business hours were left at the pause
     with app.unit_of_work() as uow:
         service.customer_reply(uow, tid, "شماره سفارش ۱۲۳ است")
     t = ticket(app, tid)
@@ -64,7 +74,9 @@ def test_full_cycle_reply_pending_resume_resolve_reopen_close_csat(app):
     with app.unit_of_work() as uow:
         service.resolve(uow, tid)
     t = ticket(app, tid)
-    assert t.state == "resolved" and t.resolution_seconds == (1 + 1 + 2) * 3600  # Sat 9–10, Sun 16–17, Mon 9–11
+    assert (
+        t.state == "resolved" and t.resolution_seconds == (1 + 1 + 2) * 3600
+    )  # Sat 9–10, Sun 16–17, Mon 9–11
     at(app, 2025, 1, 6, 12)
     with app.unit_of_work() as uow:
         service.customer_reply(uow, tid, "هنوز مشکل دارم")
@@ -79,8 +91,14 @@ def test_full_cycle_reply_pending_resume_resolve_reopen_close_csat(app):
     assert (t.state, t.csat_score, t.csat_comment, t.csat_by) == ("closed", 4, "ممنون", None)
     assert t.resolution_seconds == 6 * 3600  # …and Mon 12–14 after the reopening
     names = [e["event"] for e in outbox_events(app) if e["event"].startswith("tickets_")]
-    assert names == ["tickets_ticket_opened", "tickets_ticket_replied", "tickets_ticket_replied",
-                     "tickets_ticket_replied", "tickets_ticket_closed", "tickets_csat_recorded"]
+    assert names == [
+        "tickets_ticket_opened",
+        "tickets_ticket_replied",
+        "tickets_ticket_replied",
+        "tickets_ticket_replied",
+        "tickets_ticket_closed",
+        "tickets_csat_recorded",
+    ]
 
 
 def test_replies_to_a_closed_ticket_are_refused_and_change_nothing(app):
@@ -89,8 +107,10 @@ def test_replies_to_a_closed_ticket_are_refused_and_change_nothing(app):
     with app.unit_of_work() as uow:
         service.close(uow, tid)
     before = count(app, TicketMessage), len(outbox_events(app))
-    for reply in (lambda uow: service.customer_reply(uow, tid, "سلام دوباره"),
-                  lambda uow: service.agent_reply(uow, tid, "پاسخ", agent="sara")):
+    for reply in (
+        lambda uow: service.customer_reply(uow, tid, "سلام دوباره"),
+        lambda uow: service.agent_reply(uow, tid, "پاسخ", agent="sara"),
+    ):
         with pytest.raises(Conflict, match=f"ticket #{tid} is closed; closed tickets are final"):
             with app.unit_of_work() as uow:
                 reply(uow)
@@ -98,16 +118,43 @@ def test_replies_to_a_closed_ticket_are_refused_and_change_nothing(app):
     assert ticket(app, tid).state == "closed"
 
 
-@pytest.mark.parametrize("action, error, message", [
-    (lambda uow, tid: service.agent_reply(uow, tid, "x", agent="ghost"), NotFound, "no agent named 'ghost'"),
-    (lambda uow, tid: service.assign(uow, tid, agent="ghost"), NotFound, "no agent named 'ghost'"),
-    (lambda uow, tid: service.assign(uow, tid, team="nobody"), NotFound, "no team named 'nobody'"),
-    (lambda uow, tid: service.record_csat(uow, tid, 4), Conflict, "CSAT is asked after a ticket is closed"),
-    (lambda uow, tid: service.agent_reply(uow, tid, "  ", agent="sara"), ValidationError, "a body is required"),
-    (lambda uow, tid: service.retag(uow, tid, remove=["vip"]), NotFound, "has no tag 'vip'"),
-    (lambda uow, tid: service.merge(uow, tid, tid), ValidationError, "merged into itself"),
-    (lambda uow, tid: service.agent_reply(uow, 999, "x", agent="sara"), NotFound, "no ticket #999"),
-])
+@pytest.mark.parametrize(
+    "action, error, message",
+    [
+        (
+            lambda uow, tid: service.agent_reply(uow, tid, "x", agent="ghost"),
+            NotFound,
+            "no agent named 'ghost'",
+        ),
+        (
+            lambda uow, tid: service.assign(uow, tid, agent="ghost"),
+            NotFound,
+            "no agent named 'ghost'",
+        ),
+        (
+            lambda uow, tid: service.assign(uow, tid, team="nobody"),
+            NotFound,
+            "no team named 'nobody'",
+        ),
+        (
+            lambda uow, tid: service.record_csat(uow, tid, 4),
+            Conflict,
+            "CSAT is asked after a ticket is closed",
+        ),
+        (
+            lambda uow, tid: service.agent_reply(uow, tid, "  ", agent="sara"),
+            ValidationError,
+            "a body is required",
+        ),
+        (lambda uow, tid: service.retag(uow, tid, remove=["vip"]), NotFound, "has no tag 'vip'"),
+        (lambda uow, tid: service.merge(uow, tid, tid), ValidationError, "merged into itself"),
+        (
+            lambda uow, tid: service.agent_reply(uow, 999, "x", agent="sara"),
+            NotFound,
+            "no ticket #999",
+        ),
+    ],
+)
 def test_bad_actions_are_refused_with_a_clear_error(app, action, error, message):
     tid = open_one(app)
     before = count(app, TicketMessage), len(outbox_events(app))
@@ -118,10 +165,15 @@ def test_bad_actions_are_refused_with_a_clear_error(app, action, error, message)
     assert ticket(app, tid).state == "new"
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"subject": ""}, "subject"), ({"channel": "pigeon"}, "channel"), ({"priority": "asap"}, "priority"),
-    ({"agent": "ghost"}, "agent"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"subject": ""}, "subject"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"priority": "asap"}, "priority"),
+        ({"agent": "ghost"}, "agent"),
+    ],
+)
 def test_opening_with_bad_fields_stores_nothing(app, fields, field):
     cid = make_customer(app, "علی")
     with pytest.raises((ValidationError, NotFound)) as err:
@@ -202,11 +254,25 @@ def test_create_ticket_hook_deduplicates(app):
     cid = make_customer(app, "کیان")
     with app.unit_of_work() as uow:
         first = uow.plugins.hook.tickets_create_ticket(
-            uow=uow, customer_id=cid, subject="تماس بی‌پاسخ", body="تماس از ۰۹۱۲", channel="phone",
-            priority=None, dedup_key="voip:call:42", source="voip")
+            uow=uow,
+            customer_id=cid,
+            subject="تماس بی‌پاسخ",
+            body="تماس از ۰۹۱۲",
+            channel="phone",
+            priority=None,
+            dedup_key="voip:call:42",
+            source="voip",
+        )
         again = uow.plugins.hook.tickets_create_ticket(
-            uow=uow, customer_id=cid, subject="تماس بی‌پاسخ", body="", channel="phone", priority="high",
-            dedup_key="voip:call:42", source="voip")
+            uow=uow,
+            customer_id=cid,
+            subject="تماس بی‌پاسخ",
+            body="",
+            channel="phone",
+            priority="high",
+            dedup_key="voip:call:42",
+            source="voip",
+        )
         assert again is first and first.source == "voip" and first.priority == "normal"
     assert count(app, Ticket) == 1
     assert len(outbox_events(app, "tickets_ticket_opened")) == 1
@@ -215,7 +281,10 @@ def test_create_ticket_hook_deduplicates(app):
 def test_customer_merge_and_forget_follow_the_kernel(app):
     from crmcore.api import forget_customer, merge_customers
 
-    a, b = make_customer(app, "الف", phones=["09120000001"]), make_customer(app, "ب", phones=["09120000002"])
+    a, b = (
+        make_customer(app, "الف", phones=["09120000001"]),
+        make_customer(app, "ب", phones=["09120000002"]),
+    )
     tid = open_one(app, customer=b)
     with app.unit_of_work() as uow:
         merge_customers(uow, a, b)

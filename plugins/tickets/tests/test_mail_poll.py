@@ -1,6 +1,7 @@
 """Mailbox polling against a real IMAP server (dovecot, started here) and a Maildir: a new mail
 opens a ticket, an answer becomes a reply in its thread, polling twice stores nothing twice, a
 failing source is reported in one line and the others are read."""
+
 import mailbox
 import shutil
 import ssl
@@ -48,18 +49,38 @@ def imap(dovecot, desk, monkeypatch):
     drops mail into it."""
     username, password = dovecot.mailbox()
     monkeypatch.setenv(PASSWORD_VAR, password)
-    client = IMAPClient("127.0.0.1", port=dovecot.tls_port, ssl=True,
-                        ssl_context=ssl.create_default_context(cafile=str(dovecot.ca_file)))
+    client = IMAPClient(
+        "127.0.0.1",
+        port=dovecot.tls_port,
+        ssl=True,
+        ssl_context=ssl.create_default_context(cafile=str(dovecot.ca_file)),
+    )
     client.plain_login(username, password)
     yield username, client
     client.logout()
 
 
 def add_imap(desk, dovecot, username, name="shop", *extra):
-    result = desk("tickets", "email", "sources", "add", name, "--host", "127.0.0.1",
-                  "--port", str(dovecot.starttls_port), "--security", "starttls",
-                  "--username", username, "--password", f"env:{PASSWORD_VAR}",
-                  "--ca-file", str(dovecot.ca_file), *extra)
+    result = desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(dovecot.starttls_port),
+        "--security",
+        "starttls",
+        "--username",
+        username,
+        "--password",
+        f"env:{PASSWORD_VAR}",
+        "--ca-file",
+        str(dovecot.ca_file),
+        *extra,
+    )
     assert result.exit_code == 0, result
     return result
 
@@ -74,8 +95,10 @@ def poll(desk, *args):
 
 def tickets(app):
     with app.unit_of_work(readonly=True) as uow:
-        return [(t.id, t.state, t.created_at, [(m.author, m.body) for m in t.messages])
-                for t in uow.session.scalars(select(Ticket).order_by(Ticket.id))]
+        return [
+            (t.id, t.state, t.created_at, [(m.author, m.body) for m in t.messages])
+            for t in uow.session.scalars(select(Ticket).order_by(Ticket.id))
+        ]
 
 
 def answer_first_ticket(app):
@@ -114,12 +137,16 @@ def test_imap_new_mail_opens_a_ticket_and_the_answer_threads_into_it(desk, crm_a
 
 
 @needs_dovecot
-def test_a_crash_between_storing_and_marking_neither_loses_nor_doubles(desk, crm_app, dovecot,
-                                                                       imap):
+def test_a_crash_between_storing_and_marking_neither_loses_nor_doubles(
+    desk, crm_app, dovecot, imap
+):
     username, customer = imap
     add_imap(desk, dovecot, username)
-    customer.append("INBOX", b"From: Reza <reza@example.ir>\r\nSubject: no id\r\n"
-                             b"Date: Sat, 04 Jan 2025 09:30:00 +0330\r\n\r\nwhere is my order?\r\n")
+    customer.append(
+        "INBOX",
+        b"From: Reza <reza@example.ir>\r\nSubject: no id\r\n"
+        b"Date: Sat, 04 Jan 2025 09:30:00 +0330\r\n\r\nwhere is my order?\r\n",
+    )
     drop(customer, "01_new_request.eml")
     assert poll(desk).stdout == "shop: 2 opened\n"
     customer.select_folder("INBOX")
@@ -137,9 +164,26 @@ def test_a_crash_between_storing_and_marking_neither_loses_nor_doubles(desk, crm
 @needs_dovecot
 def test_implicit_tls_rejects_auto_replies_once_and_the_job_polls(desk, crm_app, dovecot, imap):
     username, customer = imap
-    assert desk("tickets", "email", "sources", "add", "tls", "--host", "127.0.0.1", "--port",
-                str(dovecot.tls_port), "--username", username, "--password", f"env:{PASSWORD_VAR}",
-                "--ca-file", str(dovecot.ca_file)).exit_code == 0
+    assert (
+        desk(
+            "tickets",
+            "email",
+            "sources",
+            "add",
+            "tls",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(dovecot.tls_port),
+            "--username",
+            username,
+            "--password",
+            f"env:{PASSWORD_VAR}",
+            "--ca-file",
+            str(dovecot.ca_file),
+        ).exit_code
+        == 0
+    )
     drop(customer, "06_auto_reply.eml")
     drop(customer, "01_new_request.eml")
     jobs = desk("jobs", "run", "--only", "tickets.mail_poll", "--json").json()
@@ -153,61 +197,149 @@ def test_implicit_tls_rejects_auto_replies_once_and_the_job_polls(desk, crm_app,
 
 
 @needs_dovecot
-def test_a_failing_source_is_one_line_and_the_others_are_read(desk, crm_app, dovecot, imap,
-                                                              tmp_path, monkeypatch):
+def test_a_failing_source_is_one_line_and_the_others_are_read(
+    desk, crm_app, dovecot, imap, tmp_path, monkeypatch
+):
     username, customer = imap
     add_imap(desk, dovecot, username, "good")
     add_imap(desk, dovecot, username, "nopass")
-    desk("tickets", "email", "sources", "add", "wrongpw", "--host", "127.0.0.1", "--port",
-         str(dovecot.starttls_port), "--security", "starttls", "--username", username,
-         "--password", "env:CRM_TEST_WRONG_PW", "--ca-file", str(dovecot.ca_file))
-    desk("tickets", "email", "sources", "add", "down", "--host", "127.0.0.1", "--port",
-         str(free_port()), "--username", "x", "--password", f"env:{PASSWORD_VAR}")
-    desk("tickets", "email", "sources", "add", "notls", "--host", "127.0.0.1", "--port",
-         str(dovecot.tls_port), "--username", username, "--password", f"env:{PASSWORD_VAR}")
+    desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "wrongpw",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(dovecot.starttls_port),
+        "--security",
+        "starttls",
+        "--username",
+        username,
+        "--password",
+        "env:CRM_TEST_WRONG_PW",
+        "--ca-file",
+        str(dovecot.ca_file),
+    )
+    desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "down",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        "--username",
+        "x",
+        "--password",
+        f"env:{PASSWORD_VAR}",
+    )
+    desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "notls",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(dovecot.tls_port),
+        "--username",
+        username,
+        "--password",
+        f"env:{PASSWORD_VAR}",
+    )
     monkeypatch.setenv("CRM_TEST_WRONG_PW", "not-it")
     with crm_app.unit_of_work() as uow:  # the variable of 'nopass' is then taken away
         from crmcore_tickets.mail_sources import add_source
-        add_source(uow, "nopass", kind="imap", host="127.0.0.1", port=dovecot.starttls_port,
-                   security="starttls", username=username, password="env:CRM_TEST_UNSET_PW",
-                   ca_file=str(dovecot.ca_file), replace=True)
+
+        add_source(
+            uow,
+            "nopass",
+            kind="imap",
+            host="127.0.0.1",
+            port=dovecot.starttls_port,
+            security="starttls",
+            username=username,
+            password="env:CRM_TEST_UNSET_PW",
+            ca_file=str(dovecot.ca_file),
+            replace=True,
+        )
     drop(customer, "01_new_request.eml")
     result = poll(desk)
     assert result.exit_code == 1
     assert result.stdout == "good: 1 opened\n"
     lines = dict(line.split(": failed: ", 1) for line in result.stderr.splitlines())
     assert set(lines) == {"down", "nopass", "notls", "wrongpw"}
-    assert lines["nopass"] == ("the password is read from the environment variable "
-                               "CRM_TEST_UNSET_PW, which is not set")
+    assert lines["nopass"] == (
+        "the password is read from the environment variable CRM_TEST_UNSET_PW, which is not set"
+    )
     assert lines["wrongpw"].startswith(f"login refused by 127.0.0.1:{dovecot.starttls_port}: ")
     assert lines["down"].startswith("cannot connect to 127.0.0.1:") and "refused" in lines["down"]
     # a server with its own certificate is not trusted without --ca-file
-    assert lines["notls"] == (f"the certificate of 127.0.0.1:{dovecot.tls_port} is not trusted "
-                              "(self-signed certificate); give --ca-file for a server with its "
-                              "own certificate")
+    assert lines["notls"] == (
+        f"the certificate of 127.0.0.1:{dovecot.tls_port} is not trusted "
+        "(self-signed certificate); give --ca-file for a server with its "
+        "own certificate"
+    )
     test = desk("tickets", "email", "sources", "test")
     assert test.exit_code == 1 and test.stdout == "good: ok, 0 waiting (IDLE)\n"
     assert len(test.stderr.splitlines()) == 4
     assert len(tickets(crm_app)) == 1
 
 
-def test_sources_keep_the_password_out_of_the_database_and_the_output(desk, crm_app,
-                                                                      monkeypatch):
+def test_sources_keep_the_password_out_of_the_database_and_the_output(desk, crm_app, monkeypatch):
     monkeypatch.setenv(PASSWORD_VAR, "very-secret-1403")
-    literal = desk("tickets", "email", "sources", "add", "shop", "--host", "imap.shop.example",
-                   "--username", "support@shop.example", "--password", "very-secret-1403")
+    literal = desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "shop",
+        "--host",
+        "imap.shop.example",
+        "--username",
+        "support@shop.example",
+        "--password",
+        "very-secret-1403",
+    )
     assert literal.exit_code == 1
     assert "the password is given as env:NAME" in literal.stderr
     assert len(literal.stderr.strip().splitlines()) == 1
-    missing = desk("tickets", "email", "sources", "add", "shop", "--host", "imap.shop.example",
-                   "--password", f"env:{PASSWORD_VAR}")
+    missing = desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "shop",
+        "--host",
+        "imap.shop.example",
+        "--password",
+        f"env:{PASSWORD_VAR}",
+    )
     assert missing.exit_code == 1 and "an imap source needs --username" in missing.stderr
     with crm_app.unit_of_work(readonly=True) as uow:
         assert list_sources(uow) == []
-    added = desk("tickets", "email", "sources", "add", "shop", "--host", "imap.shop.example",
-                 "--username", "support@shop.example", "--password", f"env:{PASSWORD_VAR}")
-    assert added.stdout == ("shop\timap support@shop.example@imap.shop.example:993 (tls) "
-                            "folder INBOX, then marked seen\n")
+    added = desk(
+        "tickets",
+        "email",
+        "sources",
+        "add",
+        "shop",
+        "--host",
+        "imap.shop.example",
+        "--username",
+        "support@shop.example",
+        "--password",
+        f"env:{PASSWORD_VAR}",
+    )
+    assert added.stdout == (
+        "shop\timap support@shop.example@imap.shop.example:993 (tls) "
+        "folder INBOX, then marked seen\n"
+    )
     again = desk("tickets", "email", "sources", "add", "shop", "--kind", "maildir", "--path", "x")
     assert again.exit_code == 1 and "exists already" in again.stderr
     listed = desk("tickets", "email", "sources", "list")
@@ -223,8 +355,20 @@ def test_sources_keep_the_password_out_of_the_database_and_the_output(desk, crm_
 def test_a_maildir_source_works_the_same(desk, crm_app, tmp_path):
     box = mailbox.Maildir(str(tmp_path / "support"), create=True)
     box.add(mailbox.MaildirMessage((FIXTURES / "01_new_request.eml").read_bytes()))
-    assert desk("tickets", "email", "sources", "add", "local", "--kind", "maildir", "--path",
-                str(tmp_path / "support")).exit_code == 0
+    assert (
+        desk(
+            "tickets",
+            "email",
+            "sources",
+            "add",
+            "local",
+            "--kind",
+            "maildir",
+            "--path",
+            str(tmp_path / "support"),
+        ).exit_code
+        == 0
+    )
     assert poll(desk).stdout == "local: 1 opened\n"
     answer_first_ticket(crm_app)
     box.add(mailbox.MaildirMessage((FIXTURES / "02_reply_in_thread.eml").read_bytes()))
@@ -250,8 +394,9 @@ def test_watching_with_idle_reads_a_new_mail_at_once(desk, crm_app, dovecot, ima
         sources = list_sources(uow)
     reports, stop = [], threading.Event()
     # a poll every 10 minutes: only IDLE can bring the mail in within the test's few seconds
-    watcher = threading.Thread(target=watch, args=(crm_app, sources, reports.append, stop),
-                               kwargs={"interval": 600})
+    watcher = threading.Thread(
+        target=watch, args=(crm_app, sources, reports.append, stop), kwargs={"interval": 600}
+    )
     watcher.start()
     try:
         deadline = time.monotonic() + 15
@@ -276,8 +421,9 @@ def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap,
     from crmcore.testing import add_user
     from crmcore.testing.web import login, web_client
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
     username, customer = imap
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "mina", "a long enough password", "manager")
@@ -286,8 +432,21 @@ def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap,
         csrf = login(client, "mina", "a long enough password")
         assert 'id="check-mail"' not in client.get("/p/tickets/queue").text  # no source yet
         add_imap(desk, dovecot, username)
-        desk("tickets", "email", "sources", "add", "down", "--host", "127.0.0.1", "--port",
-             str(free_port()), "--username", "x", "--password", f"env:{PASSWORD_VAR}")
+        desk(
+            "tickets",
+            "email",
+            "sources",
+            "add",
+            "down",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+            "--username",
+            "x",
+            "--password",
+            f"env:{PASSWORD_VAR}",
+        )
         drop(customer, "01_new_request.eml")
         page = client.get("/p/tickets/queue")
         assert 'action="/p/tickets/queue/check-mail"' in page.text
@@ -303,7 +462,9 @@ def test_a_manager_checks_mail_from_the_queue_page(desk, crm_app, dovecot, imap,
         assert api.status_code == 200, api.text
         assert {r["source"]: r["imported"] for r in api.json()}["shop"] == []
         client.post("/logout", data={"csrf_token": csrf})
-        csrf = login(client, "sara", "a long enough password")  # an agent answers tickets but does not run the mailboxes
+        csrf = login(
+            client, "sara", "a long enough password"
+        )  # an agent answers tickets but does not run the mailboxes
         assert 'id="check-mail"' not in client.get("/p/tickets/queue").text
         refused = client.post("/p/tickets/queue/check-mail", data={"csrf_token": csrf})
         assert refused.status_code == 403

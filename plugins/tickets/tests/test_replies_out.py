@@ -119,7 +119,10 @@ def test_reply_arrives_threaded_and_the_customers_answer_threads_back(desk, smtp
     assert ours["email_message_id"].endswith("@tickets.shop.example>")
     assert mail["In-Reply-To"] == "<CAF3x9k1-order4521@mail.example.ir>"
     assert mail["References"] == "<CAF3x9k1-order4521@mail.example.ir>"
-    assert mail["Subject"] == f"Re: {ticket['subject']} [#1]" and mail["To"] == "leila.ahmadi@example.ir"
+    assert (
+        mail["Subject"] == f"Re: {ticket['subject']} [#1]"
+        and mail["To"] == "leila.ahmadi@example.ir"
+    )
     assert mail.get_body(("plain",)).get_content().strip() == "کد رهگیری: ۱۲۳۴۵"
     assert parsedate_to_datetime(mail["Date"]) is not None
 

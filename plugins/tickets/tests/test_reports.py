@@ -1,4 +1,5 @@
 """Reports with exact figures, a profile section and a search field, on a small known history."""
+
 import pytest
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran
@@ -25,11 +26,13 @@ def history(crm_app):
     with app.unit_of_work() as uow:
         t1, t2 = (service.open_ticket(uow, cid, subject=s, agent="sara").id for s in ("الف", "ب"))
         t3, t4 = (service.open_ticket(uow, other, subject=s, agent="reza").id for s in ("پ", "ت"))
-    steps = [((2025, 1, 4, 9, 30), lambda uow: service.agent_reply(uow, t3, "r", agent="reza")),
-             ((2025, 1, 4, 10), lambda uow: service.agent_reply(uow, t1, "r", agent="sara")),
-             ((2025, 1, 4, 12), lambda uow: service.agent_reply(uow, t2, "r", agent="sara")),  # late: 3h
-             ((2025, 1, 4, 13), lambda uow: service.resolve(uow, t1)),
-             ((2025, 1, 5, 11), lambda uow: service.close(uow, t2))]
+    steps = [
+        ((2025, 1, 4, 9, 30), lambda uow: service.agent_reply(uow, t3, "r", agent="reza")),
+        ((2025, 1, 4, 10), lambda uow: service.agent_reply(uow, t1, "r", agent="sara")),
+        ((2025, 1, 4, 12), lambda uow: service.agent_reply(uow, t2, "r", agent="sara")),  # late: 3h
+        ((2025, 1, 4, 13), lambda uow: service.resolve(uow, t1)),
+        ((2025, 1, 5, 11), lambda uow: service.close(uow, t2)),
+    ]
     for moment, step in steps:
         at(app, *moment)
         with app.unit_of_work() as uow:
@@ -55,25 +58,57 @@ def report(app, name, **params):
 
 
 def test_sla_compliance_per_jalali_month(history, crm_cli):
-    result = crm_cli("--calendar", "jalali", "reports", "run", "tickets.sla", "--period", "jalali_month", "--json")
+    result = crm_cli(
+        "--calendar",
+        "jalali",
+        "reports",
+        "run",
+        "tickets.sla",
+        "--period",
+        "jalali_month",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert data["columns"] == ["period", "tickets", "first_response_met", "first_response_missed",
-                               "first_response_pct", "resolution_met", "resolution_missed", "resolution_pct"]
-    assert data["rows"] == [["1403-10", 4, 2, 2, "50.0", 2, 0, "100.0"],
-                            ["1403-11", 1, 1, 0, "100.0", 1, 0, "100.0"]]
-    assert data["totals"] == {"tickets": 5, "first_response_met": 3, "first_response_missed": 2,
-                              "first_response_pct": "60.0", "resolution_met": 3, "resolution_missed": 0,
-                              "resolution_pct": "100.0"}
+    assert data["columns"] == [
+        "period",
+        "tickets",
+        "first_response_met",
+        "first_response_missed",
+        "first_response_pct",
+        "resolution_met",
+        "resolution_missed",
+        "resolution_pct",
+    ]
+    assert data["rows"] == [
+        ["1403-10", 4, 2, 2, "50.0", 2, 0, "100.0"],
+        ["1403-11", 1, 1, 0, "100.0", 1, 0, "100.0"],
+    ]
+    assert data["totals"] == {
+        "tickets": 5,
+        "first_response_met": 3,
+        "first_response_missed": 2,
+        "first_response_pct": "60.0",
+        "resolution_met": 3,
+        "resolution_missed": 0,
+        "resolution_pct": "100.0",
+    }
 
 
 def test_response_times_per_agent_in_business_hours(history):
     data = report(history["app"], "tickets.response_times", options={"by": "agent"})
-    assert data["rows"] == [["reza", 2, "0.38", "0.50", 1, "1.00", "1.00"],
-                            ["sara", 2, "2.00", "3.00", 2, "7.00", "10.00"]]
-    assert data["totals"] == {"first_responses": 4, "first_response_median_hours": "0.75",
-                              "first_response_p90_hours": "3.00", "resolutions": 3,
-                              "resolution_median_hours": "4.00", "resolution_p90_hours": "10.00"}
+    assert data["rows"] == [
+        ["reza", 2, "0.38", "0.50", 1, "1.00", "1.00"],
+        ["sara", 2, "2.00", "3.00", 2, "7.00", "10.00"],
+    ]
+    assert data["totals"] == {
+        "first_responses": 4,
+        "first_response_median_hours": "0.75",
+        "first_response_p90_hours": "3.00",
+        "resolutions": 3,
+        "resolution_median_hours": "4.00",
+        "resolution_p90_hours": "10.00",
+    }
 
 
 def test_backlog_per_agent_and_date_range(history):
@@ -92,12 +127,20 @@ def test_profile_section_shows_open_tickets_and_last_csat(history):
     cid, other = history["customers"]
     t1, t2, t3, t4, t5 = history["tickets"]
     with app.unit_of_work(readonly=True) as uow:
-        [section] = [s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "tickets"]
+        [section] = [
+            s for s in profile_sections(uow, get_customer(uow.session, other)) if s.key == "tickets"
+        ]
         assert section.title.fa == "تیکت‌های پشتیبانی"
         assert section.data["open_count"] == 2 and section.data["total"] == 3
         assert [t["id"] for t in section.data["open"]] == [t4, t3]
-        assert section.data["last_csat"] == {"ticket_id": t5, "score": 5, "at": "2025-02-01T06:30:00+00:00"}
-        [mine] = [s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "tickets"]
+        assert section.data["last_csat"] == {
+            "ticket_id": t5,
+            "score": 5,
+            "at": "2025-02-01T06:30:00+00:00",
+        }
+        [mine] = [
+            s for s in profile_sections(uow, get_customer(uow.session, cid)) if s.key == "tickets"
+        ]
         assert mine.data["open_count"] == 0 and mine.data["last_csat"] is None
     from crmcore.testing import assert_persian_panel, panel_html, panel_text
 
@@ -116,7 +159,9 @@ def test_search_field_open_tickets(history):
         from crmcore.api import Customer
 
         def ids(clause):
-            return set(uow.session.scalars(select(Customer.id).where(*where_conditions(uow, [clause]))))
+            return set(
+                uow.session.scalars(select(Customer.id).where(*where_conditions(uow, [clause])))
+            )
 
         assert ids("open_tickets>0") == {other}
         assert ids("open_tickets=0") == {cid}
@@ -129,4 +174,7 @@ def test_overdue_list_matches_the_backlog(history, crm_cli, monkeypatch):
     monkeypatch.setattr("crmcore.app.utcnow", history["app"].clock)
     t1, t2, t3, t4, t5 = history["tickets"]
     listed = crm_cli("tickets", "list", "--overdue", "--json").json()
-    assert [t["id"] for t in listed] == [t3, t4]  # t4 breached; t3's resolution was due 2025-01-05 17:00
+    assert [t["id"] for t in listed] == [
+        t3,
+        t4,
+    ]  # t4 breached; t3's resolution was due 2025-01-05 17:00

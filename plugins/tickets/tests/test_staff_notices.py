@@ -1,5 +1,6 @@
 """The staff side of tickets: a ticket given to an agent, an SLA about to break and one broken reach
 the assignee's own notifications (the kernel's notify_user) — once each, never the customer."""
+
 from crmcore_tickets import service
 from tickets_helpers import at, standard_setup, tehran
 
@@ -14,8 +15,9 @@ def test_assignment_warning_and_breach_reach_the_agent(crm_app, monkeypatch):
 
     from crmcore.testing import add_user
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
     standard_setup(crm_app)
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "reza", PASSWORD, "agent")
@@ -29,11 +31,21 @@ def test_assignment_warning_and_breach_reach_the_agent(crm_app, monkeypatch):
     with crm_app.unit_of_work(readonly=True) as uow:
         got = [(n.kind, n.title, n.link) for n in reversed(list_notifications(uow.session, "reza"))]
     assert got == [
-        ("ticket_assigned", f"تیکت #{tid} به شما سپرده شد: کالا معیوب است", f"/p/tickets/tickets/{tid}"),
-        ("sla_warning", f"مهلت پاسخ اول تیکت #{tid} نزدیک است (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
-         f"/p/tickets/tickets/{tid}"),
-        ("sla_breach", f"مهلت پاسخ اول تیکت #{tid} گذشت (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
-         f"/p/tickets/tickets/{tid}"),
+        (
+            "ticket_assigned",
+            f"تیکت #{tid} به شما سپرده شد: کالا معیوب است",
+            f"/p/tickets/tickets/{tid}",
+        ),
+        (
+            "sla_warning",
+            f"مهلت پاسخ اول تیکت #{tid} نزدیک است (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
+            f"/p/tickets/tickets/{tid}",
+        ),
+        (
+            "sla_breach",
+            f"مهلت پاسخ اول تیکت #{tid} گذشت (۱۴۰۳/۱۰/۱۳ ۱۰:۳۰): کالا معیوب است",
+            f"/p/tickets/tickets/{tid}",
+        ),
     ]
     # an agent who takes a ticket themselves is not told about it
     with crm_app.unit_of_work(actor="reza") as uow:

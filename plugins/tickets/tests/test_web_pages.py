@@ -233,9 +233,17 @@ def test_a_ticket_opened_from_the_customer_page(crm_app, tickets, client):
     refused = client.post(url, data={"csrf_token": csrf, "subject": "ضمانت", "channel": "fax"})
     assert refused.status_code == 422 and 'data-field="channel"' in refused.text
     assert "ضمانت" in refused.text and count() == before
-    ok = client.post(url, data={"csrf_token": csrf, "subject": "درخواست گارانتی",
-                                "body": "کتری خراب شده", "channel": "phone",
-                                "priority": "high"}, follow_redirects=False)
+    ok = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "subject": "درخواست گارانتی",
+            "body": "کتری خراب شده",
+            "channel": "phone",
+            "priority": "high",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and count() == before + 1
     tid = int(re.search(r"/p/tickets/tickets/(\d+)", ok.headers["location"]).group(1))
     with crm_app.unit_of_work(readonly=True) as uow:

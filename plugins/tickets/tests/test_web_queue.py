@@ -1,5 +1,6 @@
 """The ticket queue on ``crm web`` (``/boards/tickets/queue``), through the in-process web client, logged in as
 a real user with the session's CSRF token, like the kernel's tests/web."""
+
 import html
 import re
 import warnings
@@ -25,7 +26,9 @@ QUEUE = "/boards/tickets/queue"
 def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
-    monkeypatch.setattr("crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
 
 
 @pytest.fixture
@@ -45,13 +48,19 @@ def tickets(crm_app):
         def one(customer, subject, **kw):
             return service.open_ticket(uow, customer, subject=subject, body="…", **kw).id
 
-        ids = {"normal": one(maryam, "سفارش نرسیده", agent="sara"), "urgent": one(ali, "پرداخت دو بار کسر شد",
-                                                                            priority="urgent", agent="reza"),
-               "open": one(maryam, "Wrong size", agent="sara"), "pending": one(ali, "فاکتور رسمی", agent="sara"),
-               "resolved": one(maryam, "تغییر آدرس", agent="reza"), "closed": one(ali, "سؤال قیمت", agent="reza"),
-               "duplicate": one(maryam, "سفارش نرسیده (دوباره)", agent="sara")}
+        ids = {
+            "normal": one(maryam, "سفارش نرسیده", agent="sara"),
+            "urgent": one(ali, "پرداخت دو بار کسر شد", priority="urgent", agent="reza"),
+            "open": one(maryam, "Wrong size", agent="sara"),
+            "pending": one(ali, "فاکتور رسمی", agent="sara"),
+            "resolved": one(maryam, "تغییر آدرس", agent="reza"),
+            "closed": one(ali, "سؤال قیمت", agent="reza"),
+            "duplicate": one(maryam, "سفارش نرسیده (دوباره)", agent="sara"),
+        }
         service.agent_reply(uow, ids["open"], "در حال بررسی", agent="sara")
-        service.agent_reply(uow, ids["pending"], "کد اقتصادی را بفرستید", agent="sara", pending=True)
+        service.agent_reply(
+            uow, ids["pending"], "کد اقتصادی را بفرستید", agent="sara", pending=True
+        )
         service.resolve(uow, ids["resolved"])
         service.close(uow, ids["closed"])
         service.merge(uow, ids["normal"], ids["duplicate"])
@@ -81,10 +90,20 @@ def states(app, ids):
 def test_the_queue_shows_unsolved_and_resolved_tickets_most_urgent_first(crm_app, client, tickets):
     login(client, "omid")
     page = client.get(QUEUE)
-    assert page.status_code == 200 and "<h1>تابلوی تیکت‌ها</h1>" in page.text and f'href="{QUEUE}"' in page.text
-    assert columns(page.text) == {"new": [tickets["urgent"], tickets["normal"]], "open": [tickets["open"]],
-                                  "pending_customer": [tickets["pending"]], "resolved": [tickets["resolved"]]}
-    assert "در انتظار مشتری" in page.text and f"#{tickets['urgent']} پرداخت دو بار کسر شد" in page.text
+    assert (
+        page.status_code == 200
+        and "<h1>تابلوی تیکت‌ها</h1>" in page.text
+        and f'href="{QUEUE}"' in page.text
+    )
+    assert columns(page.text) == {
+        "new": [tickets["urgent"], tickets["normal"]],
+        "open": [tickets["open"]],
+        "pending_customer": [tickets["pending"]],
+        "resolved": [tickets["resolved"]],
+    }
+    assert (
+        "در انتظار مشتری" in page.text and f"#{tickets['urgent']} پرداخت دو بار کسر شد" in page.text
+    )
     assert '<a href="/customers/' in page.text and "علی کاظمی" in page.text
     urgent = re.search(rf'data-card="{tickets["urgent"]}"(.*?)</article>', page.text, re.S).group(1)
     # first response due 30 minutes after opening, Tehran time
@@ -92,51 +111,98 @@ def test_the_queue_shows_unsolved_and_resolved_tickets_most_urgent_first(crm_app
     assert 'class="move"' not in page.text  # read-only: no move buttons
     client.cookies.set("crm_lang", "en")
     english = client.get(QUEUE).text
-    assert "<h1>Ticket board</h1>" in english and "Waiting on the customer" in english and "2025-01-01" in english
+    assert (
+        "<h1>Ticket board</h1>" in english
+        and "Waiting on the customer" in english
+        and "2025-01-01" in english
+    )
 
 
 def test_moving_a_card_changes_the_state_through_the_state_machine(crm_app, client, tickets):
     csrf = login(client, "mina")
     at(crm_app, 2025, 1, 1, 10, 0)
-    moved = client.post(f"{QUEUE}/move", data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
+    moved = client.post(
+        f"{QUEUE}/move", data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf}
+    )
     assert moved.status_code == 200 and "منتقل شد" in moved.text
     # unanswered, its first response (due 11:00) comes before the answered ticket's resolution
     assert columns(moved.text)["open"] == [tickets["normal"], tickets["open"]]
     for column in ("pending_customer", "resolved", "open"):  # pausing, resolving and reopening
-        answer = client.post(f"{QUEUE}/move", headers=JSON,
-                             data={"card": str(tickets["normal"]), "column": column, "csrf_token": csrf})
+        answer = client.post(
+            f"{QUEUE}/move",
+            headers=JSON,
+            data={"card": str(tickets["normal"]), "column": column, "csrf_token": csrf},
+        )
         assert answer.json() == {"ok": True, "card": str(tickets["normal"]), "column": column}
     with crm_app.unit_of_work(readonly=True) as uow:
         t = uow.session.get(Ticket, tickets["normal"])
         assert (t.state, t.reopen_count, t.resolved_at, t.sla_paused_at) == ("open", 1, None, None)
-        changes = uow.session.scalars(select(AuditEntry).where(
-            AuditEntry.entity == "ticket", AuditEntry.action == "state",
-            AuditEntry.entity_id == str(tickets["normal"])).order_by(AuditEntry.id)).all()
+        changes = uow.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.entity == "ticket",
+                AuditEntry.action == "state",
+                AuditEntry.entity_id == str(tickets["normal"]),
+            )
+            .order_by(AuditEntry.id)
+        ).all()
         assert [(a.actor, a.changes["state"]) for a in changes] == [
-            ("mina", ["new", "open"]), ("mina", ["open", "pending_customer"]),
-            ("mina", ["pending_customer", "resolved"]), ("mina", ["resolved", "open"])]
+            ("mina", ["new", "open"]),
+            ("mina", ["open", "pending_customer"]),
+            ("mina", ["pending_customer", "resolved"]),
+            ("mina", ["resolved", "open"]),
+        ]
 
 
-@pytest.mark.parametrize("card, column, error, field", [
-    ("open", "new", "ticket #{open} is open; it cannot become new", "state"),
-    ("resolved", "pending_customer", "ticket #{resolved} is resolved; it cannot become pending_customer", "state"),
-    ("closed", "open", "ticket #{closed} is closed; it cannot become open (closed tickets are final: open a "
-                       "follow-up ticket)", "state"),
-    ("resolved", "resolved", "ticket #{resolved} is resolved already", "ticket"),
-    ("urgent", "new", "ticket #{urgent} is new already", "state"),
-    ("duplicate", "open", "ticket #{duplicate} was merged into #{normal}; change it there", "ticket"),
-    ("urgent", "closed", "'closed' is not a column of the queue (new, open, pending_customer, resolved); "
-                         "close a ticket with: crm tickets close {urgent}", "column"),
-    ("9999", "open", "no ticket #9999", "ticket"),
-])
-def test_refused_moves_say_why_and_change_nothing(crm_app, client, tickets, card, column, error, field):
+@pytest.mark.parametrize(
+    "card, column, error, field",
+    [
+        ("open", "new", "ticket #{open} is open; it cannot become new", "state"),
+        (
+            "resolved",
+            "pending_customer",
+            "ticket #{resolved} is resolved; it cannot become pending_customer",
+            "state",
+        ),
+        (
+            "closed",
+            "open",
+            "ticket #{closed} is closed; it cannot become open (closed tickets are final: open a "
+            "follow-up ticket)",
+            "state",
+        ),
+        ("resolved", "resolved", "ticket #{resolved} is resolved already", "ticket"),
+        ("urgent", "new", "ticket #{urgent} is new already", "state"),
+        (
+            "duplicate",
+            "open",
+            "ticket #{duplicate} was merged into #{normal}; change it there",
+            "ticket",
+        ),
+        (
+            "urgent",
+            "closed",
+            "'closed' is not a column of the queue (new, open, pending_customer, resolved); "
+            "close a ticket with: crm tickets close {urgent}",
+            "column",
+        ),
+        ("9999", "open", "no ticket #9999", "ticket"),
+    ],
+)
+def test_refused_moves_say_why_and_change_nothing(
+    crm_app, client, tickets, card, column, error, field
+):
     csrf = login(client, "mina")
     before = states(crm_app, tickets)
     card_id = str(tickets.get(card, card))
-    refused = client.post(f"{QUEUE}/move", headers=JSON, data={"card": card_id, "column": column, "csrf_token": csrf})
+    refused = client.post(
+        f"{QUEUE}/move", headers=JSON, data={"card": card_id, "column": column, "csrf_token": csrf}
+    )
     assert refused.status_code == 422
     assert refused.json() == {"error": error.format(**tickets), "field": field}
-    page = client.post(f"{QUEUE}/move", data={"card": card_id, "column": column, "csrf_token": csrf})
+    page = client.post(
+        f"{QUEUE}/move", data={"card": card_id, "column": column, "csrf_token": csrf}
+    )
     assert page.status_code == 422 and error.format(**tickets) in html.unescape(page.text)
     assert states(crm_app, tickets) == before
 
@@ -154,7 +220,12 @@ def test_moves_need_write_access_and_the_csrf_token(crm_app, client, tickets):
 def test_the_queue_of_one_agent(crm_app, client, tickets):
     login(client, "omid")
     reza = columns(client.get(QUEUE, params={"agent": "reza"}).text)
-    assert reza == {"new": [tickets["urgent"]], "open": [], "pending_customer": [], "resolved": [tickets["resolved"]]}
+    assert reza == {
+        "new": [tickets["urgent"]],
+        "open": [],
+        "pending_customer": [],
+        "resolved": [tickets["resolved"]],
+    }
     unknown = client.get(QUEUE, params={"agent": "nobody"})
     assert unknown.status_code == 404 and "no agent named 'nobody'" in html.unescape(unknown.text)
 
@@ -162,16 +233,23 @@ def test_the_queue_of_one_agent(crm_app, client, tickets):
 def test_an_agent_changes_only_their_own_or_their_teams_tickets(crm_app, client, tickets):
     """Issue 29: any agent edited every ticket. Tickets follow their assignee (record rules)."""
     csrf = login(client, "sara")
-    refused = client.post(f"{QUEUE}/move", headers=JSON,
-                          data={"card": str(tickets["urgent"]), "column": "open",
-                                "csrf_token": csrf})
+    refused = client.post(
+        f"{QUEUE}/move",
+        headers=JSON,
+        data={"card": str(tickets["urgent"]), "column": "open", "csrf_token": csrf},
+    )
     assert refused.status_code == 403
-    assert refused.json() == {"error": f"ticket #{tickets['urgent']} is assigned to reza: "
-                                       "you may write only your own or your team's",
-                              "field": "assignee"}
+    assert refused.json() == {
+        "error": f"ticket #{tickets['urgent']} is assigned to reza: "
+        "you may write only your own or your team's",
+        "field": "assignee",
+    }
     assert states(crm_app, tickets)["urgent"] == "new"
-    mine = client.post(f"{QUEUE}/move", headers=JSON,
-                       data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf})
+    mine = client.post(
+        f"{QUEUE}/move",
+        headers=JSON,
+        data={"card": str(tickets["normal"]), "column": "open", "csrf_token": csrf},
+    )
     assert mine.status_code == 200
     from crmcore.api import Forbidden
     from crmcore.testing import viewer_for
@@ -187,16 +265,21 @@ def test_an_own_read_scope_shows_only_the_agents_tickets(crm_app, client, ticket
 
     with crm_app.unit_of_work(actor="setup") as uow:
         set_role_scope(uow, "agent", read="own")
-        unassigned = service.open_ticket(uow, service.get_ticket(uow.session,
-                                                                 tickets["open"]).customer_id,
-                                         subject="بی‌مسئول", body="…").id
+        unassigned = service.open_ticket(
+            uow,
+            service.get_ticket(uow.session, tickets["open"]).customer_id,
+            subject="بی‌مسئول",
+            body="…",
+        ).id
     login(client, "sara")
     with crm_app.unit_of_work(readonly=True) as uow:
         ali = service.get_ticket(uow.session, tickets["urgent"]).customer_id
     section = client.get(f"/api/customers/{ali}").json()["sections"]["tickets"]
     assert [t["id"] for t in section["open"]] == [tickets["pending"]]  # not reza's urgent one
     assert (section["open_count"], section["total"]) == (1, 3)
-    assert columns(client.get(QUEUE).text) == {"new": [tickets["normal"], unassigned],
-                                               "open": [tickets["open"]],
-                                               "pending_customer": [tickets["pending"]],
-                                               "resolved": []}
+    assert columns(client.get(QUEUE).text) == {
+        "new": [tickets["normal"], unassigned],
+        "open": [tickets["open"]],
+        "pending_customer": [tickets["pending"]],
+        "resolved": [],
+    }

@@ -1,4 +1,5 @@
 """Shared helpers for the tickets tests: local Tehran moments, a standard setup of policies and agents."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,14 @@ def standard_setup(app):
 
     with app.unit_of_work() as uow:
         set_policy(uow, "normal", priority="normal", first_response="2h", resolution="16h")
-        set_policy(uow, "urgent", priority="urgent", first_response="30m", resolution="4h", warn_before="15m")
+        set_policy(
+            uow,
+            "urgent",
+            priority="urgent",
+            first_response="30m",
+            resolution="4h",
+            warn_before="15m",
+        )
         add_team(uow, "support")
         for name in ("sara", "reza", "nima"):
             add_agent(uow, name, team="support")

@@ -1,4 +1,5 @@
 """A deliberately naive minute-by-minute model of business time, the oracle for the property tests."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ def make_oracle(cal: BusinessCalendar):
     @lru_cache(maxsize=None)
     def is_business(moment: datetime) -> bool:
         return business_minute(cal, moment)
+
     return is_business
 
 

@@ -5,6 +5,7 @@ check the tier counts against the independent computation of tests/test_cdnow.py
 Run: CRMCORE_PLUGINS_ONLY=loyalty,tiers .venv/bin/python plugins/tiers/benchmarks/cdnow_replay.py [--customers N]
 (default 1000 customers ≈ 3,000 purchases; --customers all for the whole file, several minutes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,9 @@ def main() -> None:
     if path is None:
         raise SystemExit("shared/data/cdnow/CDNOW_master.txt not found beside the repository")
     rows = cd.read_rows(path, None if args.customers == "all" else int(args.customers))
-    print(f"CDNOW: {len(rows):,} purchases by {len({r[0] for r in rows}):,} customers, SQLite, 2,500 per unit of work")
+    print(
+        f"CDNOW: {len(rows):,} purchases by {len({r[0] for r in rows}):,} customers, SQLite, 2,500 per unit of work"
+    )
     with tempfile.TemporaryDirectory() as directory:
         base_s, _, base_app = run(rows, ["loyalty"], directory)
         tiers_s, eval_s, app = run(rows, ["loyalty", "tiers"], directory)
@@ -71,15 +74,22 @@ def main() -> None:
 
         want, _ups, _downs = cd.expected(rows)
         with app.unit_of_work(readonly=True) as uow:
-            got = {r[0]: r[4] for r in run_report(uow, "tiers.members", ReportParams(end=cd.AS_OF))["rows"]}
+            got = {
+                r[0]: r[4]
+                for r in run_report(uow, "tiers.members", ReportParams(end=cd.AS_OF))["rows"]
+            }
         assert got == dict(want), (got, want)
         base_app.dispose()
         app.dispose()
     print(f"loyalty alone:    {base_s:7.1f} s  {len(rows) / base_s:8.0f} purchases/s")
-    print(f"loyalty + tiers:  {tiers_s:7.1f} s  {len(rows) / tiers_s:8.0f} purchases/s  "
-          f"(ratio {tiers_s / base_s:.2f}× the loyalty-only replay)")
-    print(f"evaluation as of {cd.AS_OF}: {eval_s:.2f} s; tier counts {dict(sorted(got.items()))} "
-          "= the independent computation")
+    print(
+        f"loyalty + tiers:  {tiers_s:7.1f} s  {len(rows) / tiers_s:8.0f} purchases/s  "
+        f"(ratio {tiers_s / base_s:.2f}× the loyalty-only replay)"
+    )
+    print(
+        f"evaluation as of {cd.AS_OF}: {eval_s:.2f} s; tier counts {dict(sorted(got.items()))} "
+        "= the independent computation"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 - :func:`history` — the customer's tier changes, oldest first (``old_tier``, ``new_tier``, ``direction``,
   ``reason``, ``occurred_at``).
 """
+
 from __future__ import annotations
 
 from .ladder import Ladder, Tier  # noqa: F401

@@ -1,5 +1,6 @@
 """``crm tiers …``: the ladder, a member's tier and history, evaluation, members at risk of a downgrade.
 CUSTOMER is an id, external id, phone or email. Dates are read and shown in the calendar of ``crm --calendar``."""
+
 from __future__ import annotations
 
 import click
@@ -59,8 +60,11 @@ def ladder(as_json):
         lines.append(
             f"{t.rank:>3}  {t.name:<10} {title}: {rule}; earns ×{t.multiplier}{discount}{perks}"
         )
-    output({"currency": currency, "tiers": [t.to_dict() for t in lad.tiers]}, as_json,
-           text=lambda _data, _fmt: lines)
+    output(
+        {"currency": currency, "tiers": [t.to_dict() for t in lad.tiers]},
+        as_json,
+        text=lambda _data, _fmt: lines,
+    )
 
 
 @tiers.command()
@@ -84,14 +88,26 @@ def show(customer, as_json):
         return
     title = f"{data['title']} ({data['title_fa']})" if data["title_fa"] else data["title"]
     b = data["benefits"]
-    click.echo(f"#{c.id} {data['name']}: {title}" + (f" since {_moment(app, _parse(data['since']))}"
-                                                     if data["since"] else " (not yet a member)"))
-    click.echo(f"  earns ×{b['multiplier']}, {b['discount_percent']}% off"
-               + (f", perks: {', '.join(b['perks'])}" if b["perks"] else ""))
+    click.echo(
+        f"#{c.id} {data['name']}: {title}"
+        + (
+            f" since {_moment(app, _parse(data['since']))}"
+            if data["since"]
+            else " (not yet a member)"
+        )
+    )
+    click.echo(
+        f"  earns ×{b['multiplier']}, {b['discount_percent']}% off"
+        + (f", perks: {', '.join(b['perks'])}" if b["perks"] else "")
+    )
     if data["next_tier"]:
         click.echo(f"  {data['next_tier']['text']}")
     if data["downgrade_on"]:
-        state = "in grace until" if data["in_grace"] else "keeps the tier unless it lapses; downgrade on"
+        state = (
+            "in grace until"
+            if data["in_grace"]
+            else "keeps the tier unless it lapses; downgrade on"
+        )
         click.echo(f"  {state} {_day(app, _parse_day(data['downgrade_on']))}")
 
 
@@ -130,16 +146,26 @@ def history(customer, limit, as_json):
         if ch["direction"] == "join":
             lines.append(f"{_moment(app, row.occurred_at)}  join  {ch['new_tier']}")
         else:
-            lines.append(f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} "
-                         f"{ch['old_tier']} → {ch['new_tier']}: {ch['reason']}")
+            lines.append(
+                f"{_moment(app, row.occurred_at)}  {ch['direction']:<5} "
+                f"{ch['old_tier']} → {ch['new_tier']}: {ch['reason']}"
+            )
     output(out, as_json, text=lambda _data, _fmt: lines)
 
 
 @tiers.command()
-@click.option("--as-of", "as_of", help="The day to evaluate (Jalali or Gregorian; default today). Not in the future, "
-                                       "not before the last evaluation.")
-@click.option("--include-base", is_flag=True, help="Also check base-tier members for an upgrade (after a ladder "
-                                                 "change lowered the thresholds).")
+@click.option(
+    "--as-of",
+    "as_of",
+    help="The day to evaluate (Jalali or Gregorian; default today). Not in the future, "
+    "not before the last evaluation.",
+)
+@click.option(
+    "--include-base",
+    is_flag=True,
+    help="Also check base-tier members for an upgrade (after a ladder "
+    "change lowered the thresholds).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def evaluate(as_of, include_base, as_json):
     """Downgrade members who no longer qualify (after any grace period) and warn those about to lapse."""
@@ -154,14 +180,20 @@ def evaluate(as_of, include_base, as_json):
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"tiers evaluated as of {_day(app, _parse_day(summary['as_of']))}: {summary['members']} members above "
-               f"the base tier; {summary['downgraded']} down, {summary['upgraded']} up, {summary['kept']} kept, "
-               f"{summary['grace_started']} grace periods started, {summary['notices']} notices")
+    click.echo(
+        f"tiers evaluated as of {_day(app, _parse_day(summary['as_of']))}: {summary['members']} members above "
+        f"the base tier; {summary['downgraded']} down, {summary['upgraded']} up, {summary['kept']} kept, "
+        f"{summary['grace_started']} grace periods started, {summary['notices']} notices"
+    )
 
 
 @tiers.command("at-risk")
-@click.option("--within", "within", type=click.IntRange(min=0),
-              help="Days ahead (default: each tier's notice_days).")
+@click.option(
+    "--within",
+    "within",
+    type=click.IntRange(min=0),
+    help="Days ahead (default: each tier's notice_days).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def at_risk_cmd(within, as_json):
     """Members who will be downgraded soon unless they earn, spend or buy more."""
@@ -179,6 +211,8 @@ def at_risk_cmd(within, as_json):
     if not rows:
         click.echo("no member is at risk of a downgrade in that time")
     for r in rows:
-        click.echo(f"#{r['customer_id']} {r['tier']}: will downgrade on {_day(app, _parse_day(r['downgrade_on']))} "
-                   f"unless {amount_text(r['metric'], r['needed'], currency)} more"
-                   + (" (in grace)" if r["in_grace"] else ""))
+        click.echo(
+            f"#{r['customer_id']} {r['tier']}: will downgrade on {_day(app, _parse_day(r['downgrade_on']))} "
+            f"unless {amount_text(r['metric'], r['needed'], currency)} more"
+            + (" (in grace)" if r["in_grace"] else "")
+        )

@@ -11,6 +11,7 @@ At the end of the evaluated local day (or now, for today) every member above the
 
 Dates in the future and dates before the last evaluation are refused: history only moves forward.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -41,54 +42,106 @@ def evaluation_moment(uow, as_of: date | None) -> tuple[date, datetime]:
     today = local_day(now, uow.app.timezone)
     as_of = as_of or today
     if as_of > today:
-        raise ValidationError(f"{format_date(as_of, uow.app.calendar)} is in the future (today is "
-                              f"{format_date(today, uow.app.calendar)}); tiers are evaluated on what already "
-                              "happened", field="as_of")
+        raise ValidationError(
+            f"{format_date(as_of, uow.app.calendar)} is in the future (today is "
+            f"{format_date(today, uow.app.calendar)}); tiers are evaluated on what already "
+            "happened",
+            field="as_of",
+        )
     last = uow.session.scalar(select(func.max(TierEvaluation.as_of)))
     if last is not None and as_of < last:
-        raise ValidationError(f"tiers were already evaluated as of {format_date(last, uow.app.calendar)}; evaluate "
-                              "that day or a later one (history only moves forward)", field="as_of")
-    return as_of, min(end_of_day(as_of, uow.app.timezone), now + TICK)  # what happened up to now counts
+        raise ValidationError(
+            f"tiers were already evaluated as of {format_date(last, uow.app.calendar)}; evaluate "
+            "that day or a later one (history only moves forward)",
+            field="as_of",
+        )
+    return as_of, min(
+        end_of_day(as_of, uow.app.timezone), now + TICK
+    )  # what happened up to now counts
 
 
-def _warn(uow, member: TierMember, ladder: Ladder, m: Measurer, tier, today: date, lapse: date,
-          summary: dict[str, Any]) -> None:
+def _warn(
+    uow,
+    member: TierMember,
+    ladder: Ladder,
+    m: Measurer,
+    tier,
+    today: date,
+    lapse: date,
+    summary: dict[str, Any],
+) -> None:
     metric, needed = shortfall(ladder, tier, m, today, lapse)
     downgrade_on = member.grace_until or lapse + timedelta(days=tier.grace_days)
     member.warned_for = lapse
     customer = uow.session.get(Customer, member.customer_id)
-    uow.emit("tiers_downgrade_warning", customer_id=member.customer_id,
-             data={"tier": tier.name, "title": tier.title, "title_fa": tier.title_fa,
-                   "downgrade_on": downgrade_on.isoformat(), "needed": needed, "metric": metric,
-                   "currency": m.currency if metric == "spend" else None},
-             customer=customer, tier=tier.name, downgrade_on=downgrade_on, needed=needed, metric=metric)
+    uow.emit(
+        "tiers_downgrade_warning",
+        customer_id=member.customer_id,
+        data={
+            "tier": tier.name,
+            "title": tier.title,
+            "title_fa": tier.title_fa,
+            "downgrade_on": downgrade_on.isoformat(),
+            "needed": needed,
+            "metric": metric,
+            "currency": m.currency if metric == "spend" else None,
+        },
+        customer=customer,
+        tier=tier.name,
+        downgrade_on=downgrade_on,
+        needed=needed,
+        metric=metric,
+    )
     summary["notices"] += 1
 
 
-def _enroll_and_upgrade(uow, ladder: Ladder, moment: datetime, currency: str, include_base: bool,
-                        summary: dict[str, Any]) -> None:
+def _enroll_and_upgrade(
+    uow,
+    ladder: Ladder,
+    moment: datetime,
+    currency: str,
+    include_base: bool,
+    summary: dict[str, Any],
+) -> None:
     """Customers who bought before the ladder existed join now (as of their first purchase); they, and with
     ``include_base`` every base-tier member, move up at once if their activity already qualifies."""
     first = uow.session.execute(
         select(Interaction.customer_id, func.min(Interaction.occurred_at))
-        .where(Interaction.kind == "purchase", Interaction.occurred_at < moment,
-               Interaction.customer_id.not_in(select(TierMember.customer_id)))
-        .group_by(Interaction.customer_id).order_by(Interaction.customer_id)).all()
+        .where(
+            Interaction.kind == "purchase",
+            Interaction.occurred_at < moment,
+            Interaction.customer_id.not_in(select(TierMember.customer_id)),
+        )
+        .group_by(Interaction.customer_id)
+        .order_by(Interaction.customer_id)
+    ).all()
     candidates = []
     for customer_id, at in first:
         candidates.append(ensure_member(uow, ladder, customer_id, at))
         summary["enrolled"] += 1
     if include_base:
         uow.session.flush()
-        candidates = list(uow.session.scalars(select(TierMember).where(
-            TierMember.tier == ladder.base.name, TierMember.since < moment).order_by(TierMember.customer_id)))
+        candidates = list(
+            uow.session.scalars(
+                select(TierMember)
+                .where(TierMember.tier == ladder.base.name, TierMember.since < moment)
+                .order_by(TierMember.customer_id)
+            )
+        )
     for member in candidates:
         m = Measurer(uow, member.customer_id, currency, uow.app.timezone)
         best, evidence = qualified_tier(ladder, m, moment, above_rank=ladder.rank_of(member.tier))
         if best is not None:
-            change_tier(uow, ladder, member, best, direction="up", at=moment,
-                        reason=f"qualified for {best.title} at evaluation: {describe(evidence, currency)}",
-                        details={"evidence": evidence.to_dict()})
+            change_tier(
+                uow,
+                ladder,
+                member,
+                best,
+                direction="up",
+                at=moment,
+                reason=f"qualified for {best.title} at evaluation: {describe(evidence, currency)}",
+                details={"evidence": evidence.to_dict()},
+            )
             summary["upgraded"] += 1
 
 
@@ -101,13 +154,30 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
     day, moment = evaluation_moment(uow, as_of)
     tz = uow.app.timezone
     currency = currency_of(uow)
-    summary: dict[str, Any] = {"as_of": day.isoformat(), "members": 0, "kept": 0, "downgraded": 0, "upgraded": 0,
-                               "grace_started": 0, "grace_ended": 0, "notices": 0, "enrolled": 0}
+    summary: dict[str, Any] = {
+        "as_of": day.isoformat(),
+        "members": 0,
+        "kept": 0,
+        "downgraded": 0,
+        "upgraded": 0,
+        "grace_started": 0,
+        "grace_ended": 0,
+        "notices": 0,
+        "enrolled": 0,
+    }
     present = day == local_day(uow.now(), tz)
     _enroll_and_upgrade(uow, ladder, moment, currency, include_base, summary)
-    members = list(uow.session.scalars(select(TierMember).where(
-        TierMember.since < moment, (TierMember.rank > ladder.base.rank) | TierMember.tier.not_in(
-            [t.name for t in ladder.tiers])).order_by(TierMember.customer_id)))
+    members = list(
+        uow.session.scalars(
+            select(TierMember)
+            .where(
+                TierMember.since < moment,
+                (TierMember.rank > ladder.base.rank)
+                | TierMember.tier.not_in([t.name for t in ladder.tiers]),
+            )
+            .order_by(TierMember.customer_id)
+        )
+    )
     for member in members:
         summary["members"] += 1
         m = Measurer(uow, member.customer_id, currency, tz)
@@ -116,14 +186,28 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
         best = best or ladder.base
         if current is None:  # the tier left the ladder: settle on what the member qualifies for now
             direction = "up" if best.rank > member.rank else "down"
-            change_tier(uow, ladder, member, best, direction=direction, at=moment,
-                        reason=f"tier {member.tier!r} is no longer in the ladder; qualifies for {best.title}")
+            change_tier(
+                uow,
+                ladder,
+                member,
+                best,
+                direction=direction,
+                at=moment,
+                reason=f"tier {member.tier!r} is no longer in the ladder; qualifies for {best.title}",
+            )
             summary["upgraded" if direction == "up" else "downgraded"] += 1
             continue
         if best.rank > current.rank:
-            change_tier(uow, ladder, member, best, direction="up", at=moment,
-                        reason=f"qualified for {best.title} at evaluation: {describe(evidence, currency)}",
-                        details={"evidence": evidence.to_dict()})
+            change_tier(
+                uow,
+                ladder,
+                member,
+                best,
+                direction="up",
+                at=moment,
+                reason=f"qualified for {best.title} at evaluation: {describe(evidence, currency)}",
+                details={"evidence": evidence.to_dict()},
+            )
             summary["upgraded"] += 1
             continue
         if best.rank == current.rank:
@@ -134,7 +218,11 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
                 summary["grace_ended"] += 1
             if present:  # notices look ahead from today only; a past day's evaluation sends none
                 lapse = lapse_day(ladder, current, m, day)
-                if lapse is not None and (lapse - day).days <= current.notice_days and member.warned_for != lapse:
+                if (
+                    lapse is not None
+                    and (lapse - day).days <= current.notice_days
+                    and member.warned_for != lapse
+                ):
                     _warn(uow, member, ladder, m, current, day, lapse, summary)
             continue
         _, seen = tier_evidence(ladder, current, m, moment)
@@ -148,13 +236,25 @@ def evaluate(uow, as_of: date | None = None, *, include_base: bool = False) -> d
         if member.grace_until is not None and day < member.grace_until:
             summary["kept"] += 1
             continue
-        grace = (f" (grace ended {format_date(member.grace_until, uow.app.calendar)})"
-                 if member.grace_until is not None else "")
-        change_tier(uow, ladder, member, best, direction="down", at=moment,
-                    reason=f"below {current.title} at evaluation: {why}{grace}",
-                    details={"evidence": [e.to_dict() for e in seen]})
+        grace = (
+            f" (grace ended {format_date(member.grace_until, uow.app.calendar)})"
+            if member.grace_until is not None
+            else ""
+        )
+        change_tier(
+            uow,
+            ladder,
+            member,
+            best,
+            direction="down",
+            at=moment,
+            reason=f"below {current.title} at evaluation: {why}{grace}",
+            details={"evidence": [e.to_dict() for e in seen]},
+        )
         summary["downgraded"] += 1
-    uow.session.add(TierEvaluation(as_of=day, moment=moment, ran_at=uow.now(), actor=uow.actor, summary=summary))
+    uow.session.add(
+        TierEvaluation(as_of=day, moment=moment, ran_at=uow.now(), actor=uow.actor, summary=summary)
+    )
     uow.audit("evaluate", "tiers", None, summary)
     return summary
 
@@ -167,8 +267,11 @@ def at_risk(uow, within_days: int | None = None) -> list[dict[str, Any]]:
     today = local_day(uow.now(), tz)
     currency = currency_of(uow)
     out = []
-    for member in uow.session.scalars(select(TierMember).where(TierMember.rank > ladder.base.rank)
-                                      .order_by(TierMember.customer_id)):
+    for member in uow.session.scalars(
+        select(TierMember)
+        .where(TierMember.rank > ladder.base.rank)
+        .order_by(TierMember.customer_id)
+    ):
         tier = ladder.get(member.tier)
         if tier is None:
             continue
@@ -185,7 +288,15 @@ def at_risk(uow, within_days: int | None = None) -> list[dict[str, Any]]:
         if (downgrade_on - today).days > horizon:
             continue
         metric, needed = shortfall(ladder, tier, m, today, max(lapse, today))
-        out.append({"customer_id": member.customer_id, "tier": tier.name, "downgrade_on": downgrade_on.isoformat(),
-                    "metric": metric, "needed": needed, "in_grace": member.grace_until is not None,
-                    "currency": currency if metric == "spend" else None})
+        out.append(
+            {
+                "customer_id": member.customer_id,
+                "tier": tier.name,
+                "downgrade_on": downgrade_on.isoformat(),
+                "metric": metric,
+                "needed": needed,
+                "in_grace": member.grace_until is not None,
+                "currency": currency if metric == "spend" else None,
+            }
+        )
     return sorted(out, key=lambda r: (r["downgrade_on"], r["customer_id"]))

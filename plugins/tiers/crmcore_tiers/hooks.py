@@ -1,5 +1,6 @@
 """The tiers plugin's hook implementations: the ladder section of the loyalty program, upgrades on purchases
 and points, the earning multiplier, reports, jobs, search fields, profile, merges, demo."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl
@@ -33,8 +34,15 @@ def crm_interaction_recorded(uow, interaction, customer):
         loyalty.balance(uow, customer.id)  # accrues every purchase queued so far, in order
         undrained.clear()
     undrained.add(customer.id)
-    check_upgrade(uow, ladder, customer.id, interaction.occurred_at, interaction_id=interaction.id,
-                  metrics=NON_POINT_METRICS, customer=customer)
+    check_upgrade(
+        uow,
+        ladder,
+        customer.id,
+        interaction.occurred_at,
+        interaction_id=interaction.id,
+        metrics=NON_POINT_METRICS,
+        customer=customer,
+    )
 
 
 @hookimpl
@@ -48,8 +56,15 @@ def loyalty_points_earned(uow, customer, entry):
     ladder = ladder_of(uow)
     if ladder is None:
         return
-    check_upgrade(uow, ladder, entry.customer_id, entry.occurred_at, interaction_id=entry.interaction_id,
-                  metrics={"points"}, customer=customer)
+    check_upgrade(
+        uow,
+        ladder,
+        entry.customer_id,
+        entry.occurred_at,
+        interaction_id=entry.interaction_id,
+        metrics={"points"},
+        customer=customer,
+    )
 
 
 @hookimpl

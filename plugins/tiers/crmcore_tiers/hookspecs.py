@@ -3,6 +3,7 @@
 Each event is called inside the unit of work that caused it and is also written to the outbox (same name) in
 that transaction. Raising rolls the whole command back.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec

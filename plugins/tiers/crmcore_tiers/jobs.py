@@ -1,4 +1,5 @@
 """The ``tiers.evaluate`` job (``crm jobs run``): downgrades due, grace periods, downgrade notices."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,6 +19,11 @@ def run_evaluation(uow, now: datetime) -> dict[str, Any]:
     return evaluate(uow, local_day(now, uow.app.timezone))
 
 
-JOBS = [Job(name="tiers.evaluate", run=run_evaluation,
-            description="Evaluate tiers as of today: downgrade members below their tier (after any grace period) "
-                        "and warn those whose qualification lapses soon.")]
+JOBS = [
+    Job(
+        name="tiers.evaluate",
+        run=run_evaluation,
+        description="Evaluate tiers as of today: downgrade members below their tier (after any grace period) "
+        "and warn those whose qualification lapses soon.",
+    )
+]

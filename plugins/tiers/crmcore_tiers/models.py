@@ -1,4 +1,5 @@
 """The tiers tables: each member's current tier, the full history of changes, and the evaluation runs."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -37,7 +38,8 @@ class TierChange(Base):
 
     __tablename__ = "tiers_changes"
     __customer_data__ = CustomerData(
-        keep=("old_tier", "new_tier", "direction", "reason", "actor", "details"))
+        keep=("old_tier", "new_tier", "direction", "reason", "actor", "details")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

@@ -1,4 +1,5 @@
 """The tiers part of the customer profile, and the search fields ``tier`` and ``tier_rank``."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -74,13 +75,20 @@ def profile_section(uow, customer) -> ui.Panel | None:
     upper = ladder.next_above(tier.name)
     steps: list = []
     if upper is not None:
-        steps = [s for s in progress(ladder, upper, m, now + TICK)
-                 if points_shown or s["metric"] != "points"]
+        steps = [
+            s
+            for s in progress(ladder, upper, m, now + TICK)
+            if points_shown or s["metric"] != "points"
+        ]
         text = text_fa = None
         if steps:
             closest = min(steps, key=lambda s: s["needed"] / max(s["threshold"], 1))
             text, text_fa = more_to(
-                closest["metric"], closest["needed"], currency, upper.title, upper.title_fa,
+                closest["metric"],
+                closest["needed"],
+                currency,
+                upper.title,
+                upper.title_fa,
                 money_unit_of(uow),
             )
         data["next_tier"] = {
@@ -266,8 +274,9 @@ def _timeline_entry(ladder, change) -> ui.TimelineEntry:
     new = ladder.get(change.new_tier)
     title = _title(new) if new is not None else L(change.new_tier)
     word, tone = DIRECTIONS.get(change.direction, (L(change.direction), "neutral"))
-    return ui.TimelineEntry(change.occurred_at, title, kind=L("tier", "سطح"), tone=tone,
-                            detail=word)
+    return ui.TimelineEntry(
+        change.occurred_at, title, kind=L("tier", "سطح"), tone=tone, detail=word
+    )
 
 
 def list_badges(uow, customer_ids: list[int]) -> dict[int, ui.Badge]:
@@ -278,8 +287,10 @@ def list_badges(uow, customer_ids: list[int]) -> dict[int, ui.Badge]:
         return {}
     out = {}
     for cid, code in uow.session.execute(
-            select(TierMember.customer_id, TierMember.tier)
-            .where(TierMember.customer_id.in_(customer_ids))):
+        select(TierMember.customer_id, TierMember.tier).where(
+            TierMember.customer_id.in_(customer_ids)
+        )
+    ):
         tier = ladder.get(code)
         if tier is not None:
             out[cid] = ui.Badge(_title(tier), tone="info" if tier.is_base else "success")

@@ -6,6 +6,7 @@ qualifies a member for the rest of the year and the whole next year: the current
 does the previous full year. With ``rollover``, the surplus above the threshold of the tier a year reached
 counts toward the next year (one year only, surpluses do not chain).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -53,8 +54,9 @@ def year_days(window: Window, year: int) -> tuple[date, date]:
 class Measurer:
     """Measures one member's activity in windows, remembering what it already asked within one check."""
 
-    def __init__(self, uow, customer_id: int, currency: str, tz: str,
-                 cut: tuple[datetime, int] | None = None):
+    def __init__(
+        self, uow, customer_id: int, currency: str, tz: str, cut: tuple[datetime, int] | None = None
+    ):
         self.uow = uow
         self.customer_id = customer_id
         self.currency = currency
@@ -76,24 +78,44 @@ class Measurer:
             from crmcore_loyalty import api as loyalty
 
             return loyalty.points_earned_between(self.uow, self.customer_id, start, end)
-        where = (Interaction.customer_id == self.customer_id, Interaction.occurred_at >= start,
-                 Interaction.occurred_at < end)
+        where = (
+            Interaction.customer_id == self.customer_id,
+            Interaction.occurred_at >= start,
+            Interaction.occurred_at < end,
+        )
         if self.cut is not None and start <= self.cut[0] < end:
             at, last = self.cut
             where += (or_(Interaction.occurred_at != at, Interaction.id <= last),)
         if metric == "purchases":
-            return int(self.uow.session.scalar(select(func.count(Interaction.id)).where(
-                *where, Interaction.kind == "purchase")) or 0)
-        signed = case((Interaction.kind == "refund", -Interaction.amount_minor), else_=Interaction.amount_minor)
-        return int(self.uow.session.scalar(select(func.coalesce(func.sum(signed), 0)).where(
-            *where, Interaction.kind.in_(("purchase", "refund")), Interaction.currency == self.currency)) or 0)
+            return int(
+                self.uow.session.scalar(
+                    select(func.count(Interaction.id)).where(*where, Interaction.kind == "purchase")
+                )
+                or 0
+            )
+        signed = case(
+            (Interaction.kind == "refund", -Interaction.amount_minor),
+            else_=Interaction.amount_minor,
+        )
+        return int(
+            self.uow.session.scalar(
+                select(func.coalesce(func.sum(signed), 0)).where(
+                    *where,
+                    Interaction.kind.in_(("purchase", "refund")),
+                    Interaction.currency == self.currency,
+                )
+            )
+            or 0
+        )
 
     # -- windows ---------------------------------------------------------------------------------------------
     def rolling_start(self, window: Window, end: datetime) -> datetime:
         day = local_day(end - TICK, self.tz)
         return day_start(day - timedelta(days=window.days - 1), self.tz)
 
-    def year_total(self, ladder: Ladder, window: Window, metric: str, year: int, *, carry: bool = True) -> int:
+    def year_total(
+        self, ladder: Ladder, window: Window, metric: str, year: int, *, carry: bool = True
+    ) -> int:
         lo, hi = year_days(window, year)
         total = self.value(metric, day_start(lo, self.tz), day_start(hi, self.tz))
         return total + (self.carry(ladder, window, metric, year - 1) if carry else 0)
@@ -134,7 +156,9 @@ def _year_label(window: Window, year: int, current: bool) -> str:
     return f"{kind} {year}" + ("" if current else " (previous year)")
 
 
-def criterion_evidence(ladder: Ladder, tier: Tier, c: Criterion, m: Measurer, end: datetime) -> list[Evidence]:
+def criterion_evidence(
+    ladder: Ladder, tier: Tier, c: Criterion, m: Measurer, end: datetime
+) -> list[Evidence]:
     """The measurements deciding ``c`` at ``end`` (exclusive): one for a rolling window, two for a year."""
     window = tier.window
     threshold = c.minor(m.currency)
@@ -143,16 +167,37 @@ def criterion_evidence(ladder: Ladder, tier: Tier, c: Criterion, m: Measurer, en
         return [Evidence(tier.name, c.metric, v, threshold, window.describe(), v >= threshold)]
     year = year_of(window, local_day(end - TICK, m.tz))
     lo, _hi = year_days(window, year)
-    current = m.value(c.metric, day_start(lo, m.tz), end) + m.carry(ladder, window, c.metric, year - 1)
-    out = [Evidence(tier.name, c.metric, current, threshold, _year_label(window, year, True), current >= threshold)]
+    current = m.value(c.metric, day_start(lo, m.tz), end) + m.carry(
+        ladder, window, c.metric, year - 1
+    )
+    out = [
+        Evidence(
+            tier.name,
+            c.metric,
+            current,
+            threshold,
+            _year_label(window, year, True),
+            current >= threshold,
+        )
+    ]
     if current < threshold:
         previous = m.year_total(ladder, window, c.metric, year - 1)
-        out.append(Evidence(tier.name, c.metric, previous, threshold, _year_label(window, year - 1, False),
-                            previous >= threshold))
+        out.append(
+            Evidence(
+                tier.name,
+                c.metric,
+                previous,
+                threshold,
+                _year_label(window, year - 1, False),
+                previous >= threshold,
+            )
+        )
     return out
 
 
-def tier_evidence(ladder: Ladder, tier: Tier, m: Measurer, end: datetime) -> tuple[bool, list[Evidence]]:
+def tier_evidence(
+    ladder: Ladder, tier: Tier, m: Measurer, end: datetime
+) -> tuple[bool, list[Evidence]]:
     """Whether the member qualifies for ``tier`` at ``end``, and the measurements (stops at the first met)."""
     seen: list[Evidence] = []
     for c in tier.criteria:
@@ -163,8 +208,14 @@ def tier_evidence(ladder: Ladder, tier: Tier, m: Measurer, end: datetime) -> tup
     return False, seen
 
 
-def qualified_tier(ladder: Ladder, m: Measurer, end: datetime, *, above_rank: int | None = None,
-                   metrics: set[str] | None = None) -> tuple[Tier | None, Evidence | None]:
+def qualified_tier(
+    ladder: Ladder,
+    m: Measurer,
+    end: datetime,
+    *,
+    above_rank: int | None = None,
+    metrics: set[str] | None = None,
+) -> tuple[Tier | None, Evidence | None]:
     """The highest tier qualified for at ``end`` (only tiers above ``above_rank``; only ``metrics`` checked).
 
     Returns ``(tier, the evidence that met it)``; ``(None, None)`` when no such tier qualifies."""
@@ -183,6 +234,7 @@ def qualified_tier(ladder: Ladder, m: Measurer, end: datetime, *, above_rank: in
 def lapse_day(ladder: Ladder, tier: Tier, m: Measurer, today: date) -> date | None:
     """The first local day after ``today`` at whose end the member no longer qualifies for ``tier`` if nothing
     new happens; ``None`` when they do not qualify today either (already lapsed)."""
+
     def holds(day: date) -> bool:
         return tier_evidence(ladder, tier, m, end_of_day(day, m.tz))[0]
 
@@ -192,7 +244,10 @@ def lapse_day(ladder: Ladder, tier: Tier, m: Measurer, today: date) -> date | No
         return None
     window = tier.window
     if not window.yearly:
-        lo, hi = today + timedelta(days=1), today + timedelta(days=window.days)  # the window is empty at hi
+        lo, hi = (
+            today + timedelta(days=1),
+            today + timedelta(days=window.days),
+        )  # the window is empty at hi
         while lo < hi:  # qualification only shrinks as days pass: find the first day it fails
             mid = lo + (hi - lo) // 2
             if holds(mid):
@@ -215,8 +270,9 @@ def shortfall(ladder: Ladder, tier: Tier, m: Measurer, today: date, lapse: date)
     if tier.window.yearly:
         year = year_of(tier.window, today)
         lo, _hi = year_days(tier.window, year)
-        have = (m.value(c.metric, day_start(lo, m.tz), end_of_day(today, m.tz))
-                + m.carry(ladder, tier.window, c.metric, year - 1))
+        have = m.value(c.metric, day_start(lo, m.tz), end_of_day(today, m.tz)) + m.carry(
+            ladder, tier.window, c.metric, year - 1
+        )
     else:
         end = end_of_day(lapse, m.tz)
         have = m.value(c.metric, m.rolling_start(tier.window, end), end)
@@ -228,6 +284,13 @@ def progress(ladder: Ladder, tier: Tier, m: Measurer, end: datetime) -> list[dic
     out = []
     for c in tier.criteria:
         best = max(criterion_evidence(ladder, tier, c, m, end), key=lambda e: e.value)
-        out.append({"metric": c.metric, "have": best.value, "threshold": best.threshold,
-                    "needed": max(best.threshold - best.value, 0), "period": best.period})
+        out.append(
+            {
+                "metric": c.metric,
+                "have": best.value,
+                "threshold": best.threshold,
+                "needed": max(best.threshold - best.value, 0),
+                "period": best.period,
+            }
+        )
     return out

@@ -1,6 +1,7 @@
 """Readable amounts: "180 points more to Gold" / "۱۸۰ امتیاز دیگر تا طلایی". Money goes through the
 one formatting layer, in the currency's major unit (``640.00 USD``, ``۶۴۰٫۰۰ دلار``) and, for rials,
 the business's rial/toman choice (``unit``)."""
+
 from __future__ import annotations
 
 from crmcore.api import Formatter, Money
@@ -27,8 +28,9 @@ def amount_text_fa(metric: str, value: int, currency: str, unit: str = "rial") -
     return f"{number} {'خرید' if metric == 'purchases' else 'امتیاز'}"
 
 
-def more_to(metric: str, needed: int, currency: str, title: str, title_fa: str | None,
-            unit: str = "rial") -> tuple[str, str]:
+def more_to(
+    metric: str, needed: int, currency: str, title: str, title_fa: str | None, unit: str = "rial"
+) -> tuple[str, str]:
     """("120,000 rials more to Gold", "۱۲۰٬۰۰۰ ریال خرید دیگر تا طلایی")."""
     en = f"{amount_text(metric, needed, currency, unit)} more to {title}"
     fa = f"{amount_text_fa(metric, needed, currency, unit)} دیگر تا {title_fa or title}"

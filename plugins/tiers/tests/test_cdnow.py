@@ -10,6 +10,7 @@ Runs on SQLite only: the replay records each purchase through the kernel with a 
 which over a PostgreSQL connection takes several times longer than the budget allows; the PostgreSQL behaviour of
 the same code paths (upgrades, multipliers, evaluation, reports) is covered by the other tests, which run on both.
 """
+
 from __future__ import annotations
 
 import os
@@ -80,7 +81,11 @@ def read_rows(path: Path, max_customer: int | None = None) -> list[tuple[str, da
     rows = []
     for line in path.read_text(encoding="ascii").splitlines():
         parts = line.split()
-        if len(parts) == 4 and parts[0].isdigit() and (max_customer is None or int(parts[0]) <= max_customer):
+        if (
+            len(parts) == 4
+            and parts[0].isdigit()
+            and (max_customer is None or int(parts[0]) <= max_customer)
+        ):
             d = parts[1]
             rows.append((parts[0], date(int(d[:4]), int(d[4:6]), int(d[6:])), parts[3]))
     return rows
@@ -97,7 +102,9 @@ def expected(rows) -> tuple[Counter, int, int]:
         purchases.sort(key=lambda p: p[0])  # stable: same-day purchases keep file order
         tier, recent = 0, deque()
         for day, dollars in purchases:
-            points = int((int(Decimal(dollars)) * MULTIPLIER[tier]).to_integral_value(rounding=ROUND_FLOOR))
+            points = int(
+                (int(Decimal(dollars)) * MULTIPLIER[tier]).to_integral_value(rounding=ROUND_FLOOR)
+            )
             recent.append((day, points))
             while recent[0][0] <= day - timedelta(days=WINDOW_DAYS):
                 recent.popleft()
@@ -118,22 +125,42 @@ def replay(app, rows, batch: int = 2500) -> None:
     ids = {ext: i + 1 for i, ext in enumerate(externals)}
     now = utcnow()
     with app.unit_of_work() as uow:  # customers in bulk (not under test)
-        uow.session.execute(insert(Customer.__table__), [
-            {"id": ids[ext], "kind": "person", "display_name": f"CDNOW {ext}", "search_key": f"cdnow {ext}",
-             "external_id": f"cdnow-{ext}", "attributes": {}, "created_at": now, "updated_at": now,
-             "consent_sms": False, "consent_email": False} for ext in externals])
+        uow.session.execute(
+            insert(Customer.__table__),
+            [
+                {
+                    "id": ids[ext],
+                    "kind": "person",
+                    "display_name": f"CDNOW {ext}",
+                    "search_key": f"cdnow {ext}",
+                    "external_id": f"cdnow-{ext}",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    "consent_sms": False,
+                    "consent_email": False,
+                }
+                for ext in externals
+            ],
+        )
     zone = ZoneInfo("Asia/Tehran")
     order = sorted(range(len(rows)), key=lambda i: (rows[i][1], i))
     for start in range(0, len(order), batch):
         with app.unit_of_work() as uow:
             cache: dict[int, Customer] = {}
-            for i in order[start:start + batch]:
+            for i in order[start : start + batch]:
                 cust, day, dollars = rows[i]
                 cid = ids[cust]
                 customer = cache.get(cid) or cache.setdefault(cid, uow.session.get(Customer, cid))
-                record_interaction(uow, customer, kind="purchase", amount=dollars, currency="USD",
-                                   occurred_at=datetime(day.year, day.month, day.day, 12, tzinfo=zone),
-                                   external_id=f"cdnow-{i}")
+                record_interaction(
+                    uow,
+                    customer,
+                    kind="purchase",
+                    amount=dollars,
+                    currency="USD",
+                    occurred_at=datetime(day.year, day.month, day.day, 12, tzinfo=zone),
+                    external_id=f"cdnow-{i}",
+                )
 
 
 @pytest.mark.parametrize("crm_backend", ["sqlite"])

@@ -5,6 +5,7 @@ that plain Python over the file computes under the ×1.5 silver rule.
 
 Customers 1–2000 of the file (6,503 purchases) keep it within budget;
 ``TIERS_CDNOW_CUSTOMERS=all`` imports all 69,659 purchases."""
+
 from __future__ import annotations
 
 from collections import defaultdict, deque
@@ -75,8 +76,11 @@ def independent(lines: list[str]) -> tuple[int, int, dict[str, list[date]]]:
         purchases.sort(key=lambda p: p[0])  # stable: a day's purchases in file order
         silver, recent, spent, days = False, deque(), 0, []
         for day, cents in purchases:
-            earned = int((Decimal(cents // 100) * (Decimal("1.5") if silver else 1))
-                         .to_integral_value(rounding=ROUND_FLOOR))
+            earned = int(
+                (Decimal(cents // 100) * (Decimal("1.5") if silver else 1)).to_integral_value(
+                    rounding=ROUND_FLOOR
+                )
+            )
             points += earned
             recent.append((day, earned))
             while recent[0][0] <= day - timedelta(days=365):
@@ -92,7 +96,8 @@ def independent(lines: list[str]) -> tuple[int, int, dict[str, list[date]]]:
 @pytest.mark.slow
 @pytest.mark.crm_plugins("loyalty", "tiers", "lottery", "messaging")
 def test_cdnow_history_import_sends_nothing_and_earns_the_computed_points(
-        crm_app, crm_cli, tmp_path):
+    crm_app, crm_cli, tmp_path
+):
     path = cdnow_file()
     if path is None:
         pytest.skip("shared/data/cdnow/CDNOW_master.txt is not beside the repository")
@@ -106,9 +111,22 @@ def test_cdnow_history_import_sends_nothing_and_earns_the_computed_points(
     with crm_app.unit_of_work() as uow:
         save_template(uow, name="up", channel="sms", body="{{ new_tier }}")
         set_trigger(uow, event="tier_changed", template="up", channel="sms")
-    result = crm_cli("--timezone", "UTC", "interactions", "import", str(subset), "--history",
-                     "--create-customers", "--kind", "purchase", "--currency", "USD",
-                     "--mapping", "dollar_value=amount", "--json")
+    result = crm_cli(
+        "--timezone",
+        "UTC",
+        "interactions",
+        "import",
+        str(subset),
+        "--history",
+        "--create-customers",
+        "--kind",
+        "purchase",
+        "--currency",
+        "USD",
+        "--mapping",
+        "dollar_value=amount",
+        "--json",
+    )
     assert result.exit_code == 0, result.stdout + result.stderr
     summary = result.json()
     assert summary["recorded"] == len(lines)
@@ -118,9 +136,11 @@ def test_cdnow_history_import_sends_nothing_and_earns_the_computed_points(
         assert q.scalar(select(func.count()).select_from(Message)) == 0
         earned = q.scalar(select(func.sum(LoyaltyEntry.points)).where(LoyaltyEntry.kind == "earn"))
         assert earned == want_points
-        vouchers = q.execute(select(LoyaltyVoucher.issued_at, LoyaltyVoucher.valid_until,
-                                    LoyaltyVoucher.status)).all()
+        vouchers = q.execute(
+            select(LoyaltyVoucher.issued_at, LoyaltyVoucher.valid_until, LoyaltyVoucher.status)
+        ).all()
     assert len(vouchers) == sum(len(d) for d in want_vouchers.values())
     assert sorted(i.date() for i, _u, _s in vouchers) == sorted(
-        d for days in want_vouchers.values() for d in days)
+        d for days in want_vouchers.values() for d in days
+    )
     assert all(u - i == timedelta(days=30) and s == "expired" for i, u, s in vouchers)

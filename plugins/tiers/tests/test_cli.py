@@ -1,4 +1,5 @@
 """The CLI, the profile section, the ``tier`` search field, the reports and customer merges."""
+
 from datetime import timedelta
 
 from tiers_helpers import buy, days_ago, history, load_ladder, tier
@@ -21,7 +22,10 @@ def test_ladder_command(crm_app, crm_cli, tmp_path):
     data = crm_cli("tiers", "ladder", "--json").json()
     assert data["currency"] == "IRR"
     assert [(t["name"], t["rank"], t["multiplier"]) for t in data["tiers"]] == [
-        ("red", 0, "1"), ("silver", 1, "1.5"), ("gold", 2, "2")]
+        ("red", 0, "1"),
+        ("silver", 1, "1.5"),
+        ("gold", 2, "2"),
+    ]
     text = crm_cli("tiers", "ladder").stdout
     # wrapped at 80 columns when piped
     assert (
@@ -34,10 +38,17 @@ def test_show_progress_to_the_next_tier(crm_app, crm_cli, tmp_path):
     cid = near_gold(crm_app, crm_cli, tmp_path)
     data = crm_cli("tiers", "show", str(cid), "--json").json()
     assert (data["tier"], data["title_fa"]) == ("silver", "نقره‌ای")
-    assert data["benefits"] == {"multiplier": "1.5", "discount_percent": 5, "perks": ["free delivery"]}
+    assert data["benefits"] == {
+        "multiplier": "1.5",
+        "discount_percent": 5,
+        "perks": ["free delivery"],
+    }
     assert data["next_tier"]["text"] == "120,000 rials more to Gold"
     assert data["next_tier"]["text_fa"] == "۱۲۰٬۰۰۰ ریال خرید دیگر تا طلایی"
-    assert {p["metric"]: p["needed"] for p in data["next_tier"]["progress"]} == {"points": 418, "spend": 120_000}
+    assert {p["metric"]: p["needed"] for p in data["next_tier"]["progress"]} == {
+        "points": 418,
+        "spend": 120_000,
+    }
     lapse = (crm_app.clock() + timedelta(days=345)).date()  # the first purchase leaves the window
     assert data["reevaluated_on"] == lapse.isoformat() and data["downgrade_on"] == lapse.isoformat()
     text = crm_cli("--calendar", "jalali", "tiers", "show", str(cid)).stdout
@@ -70,11 +81,16 @@ def test_profile_section_in_customers_show(crm_app, crm_cli, tmp_path):
 def test_history_command(crm_app, crm_cli, tmp_path):
     cid = near_gold(crm_app, crm_cli, tmp_path)
     rows = crm_cli("tiers", "history", str(cid), "--json").json()
-    assert [(r["old_tier"], r["new_tier"], r["direction"]) for r in rows] == [(None, "red", "join"),
-                                                                             ("red", "silver", "up")]
+    assert [(r["old_tier"], r["new_tier"], r["direction"]) for r in rows] == [
+        (None, "red", "join"),
+        ("red", "silver", "up"),
+    ]
     assert rows[1]["reason"] == "crossed Silver: 300 of 300 points in rolling 365 days"
     text = crm_cli("--calendar", "jalali", "tiers", "history", str(cid)).stdout.splitlines()
-    assert text[1].startswith(format_date(days_ago(crm_app, 20), "jalali")) and "red → silver" in text[1]
+    assert (
+        text[1].startswith(format_date(days_ago(crm_app, 20), "jalali"))
+        and "red → silver" in text[1]
+    )
     assert crm_cli("tiers", "history", "999").exit_code == 1
 
 
@@ -110,13 +126,20 @@ def test_reports(crm_app, crm_cli, tmp_path):
     members = crm_cli("reports", "run", "tiers.members", "--json").json()
     assert [(r[0], r[4]) for r in members["rows"]] == [("gold", 0), ("silver", 1), ("red", 1)]
     assert members["totals"]["members"] == 2
-    before = (days_ago(crm_app, 15)).date().isoformat()  # before the other customer's first purchase
+    before = (
+        (days_ago(crm_app, 15)).date().isoformat()
+    )  # before the other customer's first purchase
     earlier = crm_cli("reports", "run", "tiers.members", "--to", before, "--json").json()
     assert [(r[0], r[4]) for r in earlier["rows"]] == [("gold", 0), ("silver", 1), ("red", 0)]
     crm_app.clock.advance(days=400)
     crm_cli("tiers", "evaluate")
     moves = crm_cli("reports", "run", "tiers.movements", "--period", "month", "--json").json()
-    assert moves["totals"] == {"joined": 2, "up": 1, "down": 1, "moves": {"red→silver": 1, "silver→red": 1}}
+    assert moves["totals"] == {
+        "joined": 2,
+        "up": 1,
+        "down": 1,
+        "moves": {"red→silver": 1, "silver→red": 1},
+    }
     assert tier(crm_app, cid) == "red"
 
 

@@ -3,6 +3,7 @@
 Adding the demo ladder to the demo's loyalty program needs ``crmcore_loyalty.api.load_program`` (asked of
 loyalty). Until loyalty's public API has it, the demo says so in its summary; the second test shows what the
 demo does once it is there, by lending loyalty's own loader to its API for the test."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -36,15 +37,24 @@ def test_demo_with_a_ladder(tmp_path, monkeypatch):
     from crmcore_tiers.models import TierChange, TierMember
 
     with app.unit_of_work(readonly=True) as uow:
-        tiers = dict(uow.session.execute(select(TierMember.tier, func.count()).group_by(TierMember.tier)).all())
+        tiers = dict(
+            uow.session.execute(
+                select(TierMember.tier, func.count()).group_by(TierMember.tier)
+            ).all()
+        )
         from crmcore.api import Interaction
 
-        buyers = uow.session.scalar(select(func.count(func.distinct(Interaction.customer_id)))
-                                    .where(Interaction.kind == "purchase"))
+        buyers = uow.session.scalar(
+            select(func.count(func.distinct(Interaction.customer_id))).where(
+                Interaction.kind == "purchase"
+            )
+        )
         # every customer who bought is a member (other demos add buyers beyond the 30)
         assert sum(tiers.values()) == buyers >= 30
         assert tiers.get("gold", 0) >= 1 and tiers.get("silver", 0) >= 1
-        ups = uow.session.scalar(select(func.count()).select_from(TierChange).where(TierChange.direction == "up"))
+        ups = uow.session.scalar(
+            select(func.count()).select_from(TierChange).where(TierChange.direction == "up")
+        )
         assert ups >= tiers.get("silver", 0) + tiers.get("gold", 0)
     app.dispose()
 

@@ -100,8 +100,7 @@ def test_persian_progress_is_in_dollars_not_cents(crm_app, crm_cli, tmp_path, to
     assert "۶۴٬۰۰۰" not in shown["next_tier"]["text_fa"]
 
 
-def test_the_customer_list_shows_each_members_tier_in_one_query(crm_app, crm_cli, tmp_path,
-                                                                  tokens):
+def test_the_customer_list_shows_each_members_tier_in_one_query(crm_app, crm_cli, tmp_path, tokens):
     from sqlalchemy import event
 
     load_ladder(crm_cli, tmp_path)
@@ -124,10 +123,14 @@ def test_the_customer_list_shows_each_members_tier_in_one_query(crm_app, crm_cli
             page = client.get("/customers").text
         finally:
             event.remove(crm_app.engine, "before_cursor_execute", seen)
-        rows = {int(cid): row for cid, row in re.findall(
-            r'<tr data-customer="(\d+)">(.*?)</tr>', page, re.S)}
-        names = {cid: re.search(r'class="c-name">(.*?)</td>', row, re.S).group(1)
-                 for cid, row in rows.items()}
+        rows = {
+            int(cid): row
+            for cid, row in re.findall(r'<tr data-customer="(\d+)">(.*?)</tr>', page, re.S)
+        }
+        names = {
+            cid: re.search(r'class="c-name">(.*?)</td>', row, re.S).group(1)
+            for cid, row in rows.items()
+        }
         assert "نقره‌ای" in names[a] and "طلایی" in names[b]
         assert 'data-plugin="tiers"' not in names[c]  # not a member: no badge
         assert len(asked) == 1  # the whole page at once, not one query per row

@@ -1,5 +1,6 @@
 """Programs, purchases and reads shared by the tiers tests. Programs are loaded the way an operator does it:
 ``crm loyalty program load FILE``."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -29,7 +30,9 @@ title_fa = "قرمز"
 rank = 0
 """
 
-LADDER = RED + """
+LADDER = (
+    RED
+    + """
 [[tiers]]
 name = "silver"
 title_fa = "نقره‌ای"
@@ -52,6 +55,7 @@ window = "rolling 365 days"
 multiplier = "2"
 {gold_extra}
 """
+)
 
 _files = count()
 
@@ -63,9 +67,12 @@ def load_program(crm_cli, tmp_path, text: str):
     return crm_cli("loyalty", "program", "load", str(path))
 
 
-def load_ladder(crm_cli, tmp_path, silver_extra: str = "", gold_extra: str = "", program: str = PROGRAM):
-    result = load_program(crm_cli, tmp_path, program + LADDER.format(silver_extra=silver_extra,
-                                                                     gold_extra=gold_extra))
+def load_ladder(
+    crm_cli, tmp_path, silver_extra: str = "", gold_extra: str = "", program: str = PROGRAM
+):
+    result = load_program(
+        crm_cli, tmp_path, program + LADDER.format(silver_extra=silver_extra, gold_extra=gold_extra)
+    )
     assert result.exit_code == 0, result
     return result
 
@@ -84,8 +91,11 @@ def buy_many(app, purchases: list[tuple[int, int, datetime]]) -> list[int]:
         ids = []
         for cid, rials, at in purchases:
             c = uow.session.get(Customer, cid)
-            ids.append(record_interaction(uow, c, kind="purchase", amount=str(rials), currency="IRR",
-                                          occurred_at=at).id)
+            ids.append(
+                record_interaction(
+                    uow, c, kind="purchase", amount=str(rials), currency="IRR", occurred_at=at
+                ).id
+            )
         return ids
 
 

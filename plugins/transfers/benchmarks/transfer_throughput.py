@@ -6,6 +6,7 @@ the bare ledger moves (a loyalty debit and a credit in one unit of work, no poli
 Default: 400 transfers on a fresh SQLite file in a temporary directory. Give a PostgreSQL URL with its own empty
 schema (``…?options=-csearch_path=bench``) to measure there.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,9 +20,16 @@ from crmcore_transfers.policy import validate_section
 
 from crmcore.api import CRM, add_customer
 
-POLICY = validate_section({"fee": "1%", "recipients": "any",
-                           "limits": [{"period": "month", "max_count": 10**6, "max_points": 10**9},
-                                      {"period": "week", "direction": "received", "max_points": 10**9}]})
+POLICY = validate_section(
+    {
+        "fee": "1%",
+        "recipients": "any",
+        "limits": [
+            {"period": "month", "max_count": 10**6, "max_points": 10**9},
+            {"period": "week", "direction": "received", "max_points": 10**9},
+        ],
+    }
+)
 
 
 def setup(url: str, members: int) -> tuple[CRM, list[int]]:
@@ -53,8 +61,14 @@ def main() -> None:
             for cid in sorted({a, b}):
                 loyalty.lock_account(uow, cid)
             out = loyalty.debit(uow, a, 10, kind="bench_out", reason="raw move")
-            loyalty.credit(uow, b, 10, kind="bench_in", reason="raw move",
-                           expires_at=out.consumed[0][2] if out.consumed else None)
+            loyalty.credit(
+                uow,
+                b,
+                10,
+                kind="bench_in",
+                reason="raw move",
+                expires_at=out.consumed[0][2] if out.consumed else None,
+            )
 
     def transfer(i: int) -> None:
         a, b = ids[i % 20], ids[(i * 7 + 3) % 20]
@@ -67,9 +81,13 @@ def main() -> None:
     raw_s = timed(raw, n)
     transfer_s = timed(transfer, n)
     print(f"database: {app.engine.dialect.name}, {n} operations each")
-    print(f"raw ledger move (debit + credit):  {n / raw_s:8.1f}/s  ({raw_s / n * 1000:.2f} ms each)")
-    print(f"transfer (policy, limits, fee, record, history, outbox): {n / transfer_s:8.1f}/s  "
-          f"({transfer_s / n * 1000:.2f} ms each)")
+    print(
+        f"raw ledger move (debit + credit):  {n / raw_s:8.1f}/s  ({raw_s / n * 1000:.2f} ms each)"
+    )
+    print(
+        f"transfer (policy, limits, fee, record, history, outbox): {n / transfer_s:8.1f}/s  "
+        f"({transfer_s / n * 1000:.2f} ms each)"
+    )
     print(f"ratio transfer/raw time: {transfer_s / raw_s:.2f}x")
     app.dispose()
 

@@ -1,5 +1,6 @@
 """``crm transfers …``: send, accept, decline, cancel, reverse, list, show, allowance and the policy.
 CUSTOMER arguments take an id, external id, phone or email; POINTS may be written with Persian digits."""
+
 from __future__ import annotations
 
 import click
@@ -23,8 +24,13 @@ def parse_points(raw: str) -> int:
 
 
 #: the roles of a transfer's ledger entries, as a person reads them
-ROLES = {"out": "sent", "fee": "fee", "in": "received", "return": "returned",
-         "reversal": "reversed"}
+ROLES = {
+    "out": "sent",
+    "fee": "fee",
+    "in": "received",
+    "return": "returned",
+    "reversal": "reversed",
+}
 
 
 def entries_text(entries: dict) -> str:
@@ -47,7 +53,9 @@ def transfers():
     """Member-to-member point transfers (انتقال امتیاز باشگاه مشتریان)."""
 
 
-@transfers.command(context_settings={"ignore_unknown_options": True})  # "-5" is an amount to refuse clearly
+@transfers.command(
+    context_settings={"ignore_unknown_options": True}
+)  # "-5" is an amount to refuse clearly
 @click.argument("sender")
 @click.argument("recipient")
 @click.argument("points")
@@ -67,11 +75,17 @@ def send(sender, recipient, points, key, note, as_json):
         a, b = resolve_customer(uow.session, sender), resolve_customer(uow.session, recipient)
         transfer, created = send_points(uow, a.id, b.id, amount, key=key, note=note)
         t = transfer_to_dict(transfer)
-    state = {"pending": f"pending until {_when(app, t['respond_by'])} (the recipient must accept)",
-             "completed": "completed"}.get(t["status"], t["status"])
+    state = {
+        "pending": f"pending until {_when(app, t['respond_by'])} (the recipient must accept)",
+        "completed": "completed",
+    }.get(t["status"], t["status"])
     fee = f" (fee {t['fee']:,})" if t["fee"] else ""
-    _done(t, as_json, f"transfer #{t['id']}: {t['points']:,} points{fee} {t['sender_id']} → {t['recipient_id']}, "
-                      f"{state}" + ("" if created else "; already requested with this key, nothing changed"))
+    _done(
+        t,
+        as_json,
+        f"transfer #{t['id']}: {t['points']:,} points{fee} {t['sender_id']} → {t['recipient_id']}, "
+        f"{state}" + ("" if created else "; already requested with this key, nothing changed"),
+    )
 
 
 def _settle(action: str, transfer_id: int, as_json: bool, *args) -> None:
@@ -111,7 +125,9 @@ def cancel(transfer_id, reason, as_json):
 
 @transfers.command()
 @click.argument("transfer_id", type=int)
-@click.option("--reason", required=True, help="Why the club reverses it (kept in the history and audit log).")
+@click.option(
+    "--reason", required=True, help="Why the club reverses it (kept in the history and audit log)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def reverse(transfer_id, reason, as_json):
     """Undo completed transfer TRANSFER_ID on both sides (refused if the recipient spent the points)."""
@@ -120,7 +136,10 @@ def reverse(transfer_id, reason, as_json):
 
 @transfers.command("list")
 @click.option("--customer", help="Only transfers this customer sent or received.")
-@click.option("--status", type=click.Choice(["pending", "completed", "declined", "cancelled", "expired", "reversed"]))
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "completed", "declined", "cancelled", "expired", "reversed"]),
+)
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @json_option
 def list_cmd(customer, status, limit, as_json):
@@ -132,15 +151,22 @@ def list_cmd(customer, status, limit, as_json):
     app = get_app()
     with app.unit_of_work(readonly=True) as uow:
         cid = resolve_customer(uow.session, customer).id if customer else None
-        rows = [transfer_to_dict(t) for t in list_transfers(uow, customer_id=cid, status=status, limit=limit)]
+        rows = [
+            transfer_to_dict(t)
+            for t in list_transfers(uow, customer_id=cid, status=status, limit=limit)
+        ]
     output(rows, as_json, columns=COLUMNS, empty="no transfers")
 
 
 #: a transfer as a table row
 COLUMNS = [
-    ("id", "#"), ("status", Label("Status", "وضعیت")), ("sender_id", Label("From", "از")),
-    ("recipient_id", Label("To", "به")), ("points", Label("Points", "امتیاز"), "number"),
-    ("fee", Label("Fee", "کارمزد"), "number"), ("created_at", Label("Asked", "درخواست"), "moment"),
+    ("id", "#"),
+    ("status", Label("Status", "وضعیت")),
+    ("sender_id", Label("From", "از")),
+    ("recipient_id", Label("To", "به")),
+    ("points", Label("Points", "امتیاز"), "number"),
+    ("fee", Label("Fee", "کارمزد"), "number"),
+    ("created_at", Label("Asked", "درخواست"), "moment"),
 ]
 
 
@@ -159,8 +185,11 @@ def show(transfer_id, as_json):
         facts = {
             "transfer": f"#{fmt.digits(t['id'])} {t['status']}",
             "from → to": f"{fmt.digits(t['sender_id'])} → {fmt.digits(t['recipient_id'])}",
-            "points": fmt.number(t["points"]), "fee": fmt.number(t["fee"]),
-            "asked": fmt.moment(t["created_at"]), "note": t["note"], "allowed as": t["circle"],
+            "points": fmt.number(t["points"]),
+            "fee": fmt.number(t["fee"]),
+            "asked": fmt.moment(t["created_at"]),
+            "note": t["note"],
+            "allowed as": t["circle"],
             "ledger entries": entries_text(t["entries"]),
         }
         if t["status"] == "pending":
@@ -169,9 +198,19 @@ def show(transfer_id, as_json):
             {"at": h["at"], "event": h["event"], "by": h["actor"], "reason": h["reason"]}
             for h in t["history"]
         ]
-        return [cli_fields(facts, fmt), cli_table(history, [
-            ("at", Label("When", "زمان"), "moment"), ("event", Label("Event", "رویداد")),
-            ("by", Label("By", "توسط")), ("reason", Label("Reason", "دلیل"))], fmt)]
+        return [
+            cli_fields(facts, fmt),
+            cli_table(
+                history,
+                [
+                    ("at", Label("When", "زمان"), "moment"),
+                    ("event", Label("Event", "رویداد")),
+                    ("by", Label("By", "توسط")),
+                    ("reason", Label("Reason", "دلیل")),
+                ],
+                fmt,
+            ),
+        ]
 
     output(t, as_json, text=shown)
 
@@ -200,9 +239,11 @@ def allowance(customer, as_json):
                 f"{fmt.number(r['points_left'])} points" if r["points_left"] is not None else "",
             ]
             left_text = " and ".join(x for x in left if x)
-            out.append(f"{r['limit']} ({fmt.period(r['label'])}): "
-                       f"used {_transfers(r['count'], fmt)}, {fmt.number(r['points'])} points; "
-                       f"left {left_text}")
+            out.append(
+                f"{r['limit']} ({fmt.period(r['label'])}): "
+                f"used {_transfers(r['count'], fmt)}, {fmt.number(r['points'])} points; "
+                f"left {left_text}"
+            )
         return out or "the policy sets no period limits"
 
     output({"customer_id": c.id, "limits": rows}, as_json, text=lines)
@@ -213,7 +254,11 @@ def _transfers(n: int, fmt) -> str:
 
 
 @transfers.command()
-@click.option("--example", is_flag=True, help="Print a commented [transfers] section to paste into the program.")
+@click.option(
+    "--example",
+    is_flag=True,
+    help="Print a commented [transfers] section to paste into the program.",
+)
 @json_option
 def policy(example, as_json):
     """The active transfer policy (the [transfers] section of the loyalty program)."""
@@ -232,10 +277,14 @@ def policy(example, as_json):
 
     def lines(data, fmt):
         most = "no maximum" if data["max_points"] is None else fmt.number(data["max_points"])
-        within = (f" within {data['accept_within_days']} days"
-                  if data["acceptance"] == "required" else "")
-        expiry = (f"{data['expiry_days']} days after receipt or with their original lot"
-                  if data["expiry_days"] else "with their original lot")
+        within = (
+            f" within {data['accept_within_days']} days" if data["acceptance"] == "required" else ""
+        )
+        expiry = (
+            f"{data['expiry_days']} days after receipt or with their original lot"
+            if data["expiry_days"]
+            else "with their original lot"
+        )
         return [
             f"recipients: {fmt.join(data['recipients'])}; per transfer "
             f"{fmt.number(data['min_points'])} to {most} points; fee: {data['fee']}",

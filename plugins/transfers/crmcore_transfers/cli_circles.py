@@ -1,4 +1,5 @@
 """``crm transfers family …`` (family groups) and ``crm transfers recipients …`` (approved recipients)."""
+
 from __future__ import annotations
 
 import click
@@ -45,7 +46,9 @@ def family_invite(inviter, invitee):
 
 @family.command("accept")
 @click.argument("customer")
-@click.option("--family", "family_id", type=int, help="Which family (when invited to more than one).")
+@click.option(
+    "--family", "family_id", type=int, help="Which family (when invited to more than one)."
+)
 def family_accept(customer, family_id):
     """CUSTOMER accepts an invitation and joins the family (the cooling-off period starts now)."""
     from crmcore_loyalty import api as loyalty
@@ -55,7 +58,9 @@ def family_accept(customer, family_id):
 
     with get_app().unit_of_work() as uow:
         cid = _customer(uow, customer)
-        policy = loyalty.active_program(uow).sections.get("transfers") or Policy()  # families may form first
+        policy = (
+            loyalty.active_program(uow).sections.get("transfers") or Policy()
+        )  # families may form first
         member = service.accept(uow, cid, family_id, max_members=policy.family_max_members)
         text = f"customer {cid} joined family #{member.family_id}"
     click.echo(text)
@@ -63,7 +68,9 @@ def family_accept(customer, family_id):
 
 @family.command("decline")
 @click.argument("customer")
-@click.option("--family", "family_id", type=int, help="Which family (when invited to more than one).")
+@click.option(
+    "--family", "family_id", type=int, help="Which family (when invited to more than one)."
+)
 def family_decline(customer, family_id):
     """CUSTOMER declines an invitation."""
     from . import family as service
@@ -83,7 +90,9 @@ def family_leave(customer):
     with get_app().unit_of_work() as uow:
         cid = _customer(uow, customer)
         fam = service.leave(uow, cid)
-        text = f"customer {cid} left family #{fam.id}" + (" (dissolved)" if fam.dissolved_at else "")
+        text = f"customer {cid} left family #{fam.id}" + (
+            " (dissolved)" if fam.dissolved_at else ""
+        )
     click.echo(text)
 
 
@@ -143,7 +152,9 @@ def _recipient_cmd(name: str, doc: str):
                 echo_json(data)
             else:
                 click.echo(f"recipient {recipient}: {data['status'] if data else 'removed'}")
+
         return command
+
     return decorator
 
 

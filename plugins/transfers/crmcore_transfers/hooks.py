@@ -1,5 +1,6 @@
 """The transfers plugin's hook implementations: the program section it owns, reports, jobs, profile,
 customer merges and forgetting, demo data."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl
@@ -46,7 +47,11 @@ def referrals_same_household(uow, first, second):
     from .family import membership
 
     a, b = membership(uow, first.id), membership(uow, second.id)
-    return "one family group" if a is not None and b is not None and a.family_id == b.family_id else None
+    return (
+        "one family group"
+        if a is not None and b is not None and a.family_id == b.family_id
+        else None
+    )
 
 
 @hookimpl

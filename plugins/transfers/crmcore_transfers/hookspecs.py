@@ -3,6 +3,7 @@
 Each is called inside the unit of work that caused it and also written to the outbox (same name). Raising
 rolls the whole command back. The events written to the outbox only are listed in ``OUTBOX_EVENTS``.
 """
+
 from __future__ import annotations
 
 from crmcore.api import hookspec
@@ -10,18 +11,12 @@ from crmcore.api import hookspec
 #: Events written to the outbox only (no hook is called): name → what its payload holds.
 #: ``uow.emit`` refuses a name that is neither here nor a hook specification.
 OUTBOX_EVENTS = {
-    "transfers_transfer_declined": (
-        "The recipient declined a pending transfer: the transfer."
-    ),
-    "transfers_transfer_cancelled": (
-        "The sender cancelled a pending transfer: the transfer."
-    ),
+    "transfers_transfer_declined": ("The recipient declined a pending transfer: the transfer."),
+    "transfers_transfer_cancelled": ("The sender cancelled a pending transfer: the transfer."),
     "transfers_family_joined": (
         "A customer joined (or founded) a family group: ``family_id``, ``role``."
     ),
-    "transfers_family_left": (
-        "A customer left a family group: ``family_id``."
-    ),
+    "transfers_family_left": ("A customer left a family group: ``family_id``."),
 }
 
 

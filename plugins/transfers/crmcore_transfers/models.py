@@ -4,6 +4,7 @@ the recipients a sender registered for the club to approve.
 The points themselves live in the loyalty ledger: a transfer links to its ``transfer_out``, ``transfer_fee`` and
 ``transfer_in`` entries (and to the ``transfer_return``/``transfer_reversal`` entries that undo them).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,20 +26,29 @@ class Transfer(Base):
     __tablename__ = "transfers_transfers"
     __customer_data__ = CustomerData(
         erase={"note": None},
-        keep=("status", "key", "circle", "consumed", "fee_consumed", "entries"))
+        keep=("status", "key", "circle", "consumed", "fee_consumed", "entries"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     points: Mapped[int] = mapped_column(BigInteger)  # what the recipient receives
-    fee: Mapped[int] = mapped_column(BigInteger, default=0)  # paid by the sender on top of ``points``
+    fee: Mapped[int] = mapped_column(
+        BigInteger, default=0
+    )  # paid by the sender on top of ``points``
     #: pending, completed, declined, cancelled, expired, reversed
     status: Mapped[str] = mapped_column(String(16))
-    key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)  # idempotency key of the request
+    key: Mapped[Optional[str]] = mapped_column(
+        String(200), unique=True
+    )  # idempotency key of the request
     note: Mapped[Optional[str]] = mapped_column(String(500))
-    circle: Mapped[str] = mapped_column(String(16))  # why the recipient was allowed: any, family, approved
+    circle: Mapped[str] = mapped_column(
+        String(16)
+    )  # why the recipient was allowed: any, family, approved
     program_version: Mapped[Optional[int]] = mapped_column(Integer)
-    expiry_days: Mapped[Optional[int]] = mapped_column(Integer)  # the policy's rule when the transfer was made
+    expiry_days: Mapped[Optional[int]] = mapped_column(
+        Integer
+    )  # the policy's rule when the transfer was made
     created_at: Mapped[datetime]
     respond_by: Mapped[Optional[datetime]]  # a pending transfer expires then
     settled_at: Mapped[Optional[datetime]]  # completed, declined, cancelled or expired
@@ -48,7 +58,9 @@ class Transfer(Base):
     fee_consumed: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     #: loyalty ledger entry ids by role: {"out": id, "fee": id, "in": [ids], "return": [ids], "reversal": [ids]}
     entries: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    history: Mapped[list["TransferEvent"]] = relationship(order_by="TransferEvent.id", back_populates="transfer")
+    history: Mapped[list["TransferEvent"]] = relationship(
+        order_by="TransferEvent.id", back_populates="transfer"
+    )
 
     __table_args__ = (
         Index("ix_transfers_transfers_sender_created", "sender_id", "created_at"),
@@ -119,7 +131,8 @@ class ApprovedRecipient(Base):
 
     __tablename__ = "transfers_recipients"
     __customer_data__ = CustomerData(
-        merge="delete_duplicate", erase={"note": None}, keep=("status", "decided_by"))
+        merge="delete_duplicate", erase={"note": None}, keep=("status", "decided_by")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

@@ -21,6 +21,7 @@ is loaded or read; errors name the key inside the section (loyalty prefixes ``tr
     max_points = 10000
     direction = "sent"                    # or "received"
 """
+
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -35,8 +36,19 @@ ACCEPTANCE = ("instant", "required")
 PERIODS = ("week", "month", "gregorian_month", "jalali_month")
 DIRECTIONS = ("sent", "received")
 CALENDARS = ("jalali", "gregorian")
-KEYS = {"recipients", "min_points", "max_points", "fee", "expiry_days", "acceptance", "accept_within_days",
-        "family_cooling_days", "family_max_members", "calendar", "limits"}
+KEYS = {
+    "recipients",
+    "min_points",
+    "max_points",
+    "fee",
+    "expiry_days",
+    "acceptance",
+    "accept_within_days",
+    "family_cooling_days",
+    "family_max_members",
+    "calendar",
+    "limits",
+}
 LIMIT_KEYS = {"period", "max_count", "max_points", "direction"}
 
 
@@ -50,11 +62,15 @@ class Limit:
     max_points: int | None = None
 
     def describe(self, calendar: str) -> str:
-        period = {"month": "Jalali month" if calendar == "jalali" else "Gregorian month",
-                  "gregorian_month": "Gregorian month",
-                  "jalali_month": "Jalali month"}.get(self.period, self.period)
-        caps = [f"{self.max_count} transfers" if self.max_count else "", f"{self.max_points:,} points"
-                if self.max_points else ""]
+        period = {
+            "month": "Jalali month" if calendar == "jalali" else "Gregorian month",
+            "gregorian_month": "Gregorian month",
+            "jalali_month": "Jalali month",
+        }.get(self.period, self.period)
+        caps = [
+            f"{self.max_count} transfers" if self.max_count else "",
+            f"{self.max_points:,} points" if self.max_points else "",
+        ]
         return f"{' and '.join(c for c in caps if c)} {self.direction} per {period}"
 
 
@@ -80,22 +96,43 @@ class Policy:
     def fee_for(self, points: int) -> int:
         """The fee the sender pays on top of ``points``: fixed points, or a percent rounded up to a whole point."""
         if self.fee_percent:
-            return self.fee_points + int((self.fee_percent * points / 100).to_integral_value(ROUND_CEILING))
+            return self.fee_points + int(
+                (self.fee_percent * points / 100).to_integral_value(ROUND_CEILING)
+            )
         return self.fee_points
 
     def describe_fee(self) -> str:
         if self.fee_percent:
-            return f"{self.fee_percent}% (rounded up)" + (f" + {self.fee_points}" if self.fee_points else "")
+            return f"{self.fee_percent}% (rounded up)" + (
+                f" + {self.fee_points}" if self.fee_points else ""
+            )
         return f"{self.fee_points} points" if self.fee_points else "none"
 
     def to_dict(self, calendar: str) -> dict[str, Any]:
-        return {"recipients": list(self.recipients), "min_points": self.min_points, "max_points": self.max_points,
-                "fee": self.describe_fee(), "fee_points": self.fee_points, "fee_percent": str(self.fee_percent),
-                "expiry_days": self.expiry_days, "acceptance": self.acceptance,
-                "accept_within_days": self.accept_within_days, "family_cooling_days": self.family_cooling_days,
-                "family_max_members": self.family_max_members, "calendar": calendar,
-                "limits": [{"period": lim.period, "direction": lim.direction, "max_count": lim.max_count,
-                            "max_points": lim.max_points, "text": lim.describe(calendar)} for lim in self.limits]}
+        return {
+            "recipients": list(self.recipients),
+            "min_points": self.min_points,
+            "max_points": self.max_points,
+            "fee": self.describe_fee(),
+            "fee_points": self.fee_points,
+            "fee_percent": str(self.fee_percent),
+            "expiry_days": self.expiry_days,
+            "acceptance": self.acceptance,
+            "accept_within_days": self.accept_within_days,
+            "family_cooling_days": self.family_cooling_days,
+            "family_max_members": self.family_max_members,
+            "calendar": calendar,
+            "limits": [
+                {
+                    "period": lim.period,
+                    "direction": lim.direction,
+                    "max_count": lim.max_count,
+                    "max_points": lim.max_points,
+                    "text": lim.describe(calendar),
+                }
+                for lim in self.limits
+            ],
+        }
 
 
 def _int(raw: dict[str, Any], key: str, default: int | None, minimum: int) -> int | None:
@@ -120,8 +157,10 @@ def parse_fee(value: Any, key: str = "fee") -> tuple[int, Decimal]:
     if value is None or value == 0:
         return 0, Decimal(0)
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValidationError(f"write a fee as whole points (10) or a percent in quotes (\"2%\"), not {value!r}",
-                              field=key)
+        raise ValidationError(
+            f'write a fee as whole points (10) or a percent in quotes ("2%"), not {value!r}',
+            field=key,
+        )
     if isinstance(value, int):
         if value < 0:
             raise ValidationError(f"a fee cannot be negative ({value})", field=key)
@@ -131,14 +170,17 @@ def parse_fee(value: Any, key: str = "fee") -> tuple[int, Decimal]:
         try:
             percent = Decimal(text[:-1].strip())
         except InvalidOperation:
-            raise ValidationError(f"{value!r} is not a percent such as \"2%\"", field=key) from None
+            raise ValidationError(f'{value!r} is not a percent such as "2%"', field=key) from None
         if not percent.is_finite() or percent < 0 or percent >= 100:
-            raise ValidationError(f"a percent fee must be at least 0 and below 100, not {value!r}", field=key)
+            raise ValidationError(
+                f"a percent fee must be at least 0 and below 100, not {value!r}", field=key
+            )
         return 0, percent
     if text.isdigit():
         return int(text), Decimal(0)
-    raise ValidationError(f"{value!r} is not a fee (whole points such as 10, or a percent such as \"2%\")",
-                          field=key)
+    raise ValidationError(
+        f'{value!r} is not a fee (whole points such as 10, or a percent such as "2%")', field=key
+    )
 
 
 def _limit(raw: Any, i: int) -> Limit:
@@ -147,14 +189,18 @@ def _limit(raw: Any, i: int) -> Limit:
         raise ValidationError("each limit is a table ([[transfers.limits]])", field=where)
     extra = sorted(set(raw) - LIMIT_KEYS)
     if extra:
-        raise ValidationError(f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(LIMIT_KEYS))})",
-                              field=f"{where}.{extra[0]}")
+        raise ValidationError(
+            f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(LIMIT_KEYS))})",
+            field=f"{where}.{extra[0]}",
+        )
     if "period" not in raw:
         raise ValidationError(f"is required ({', '.join(PERIODS)})", field=f"{where}.period")
-    limit = Limit(period=_choice(raw["period"], f"{where}.period", PERIODS),
-                  direction=_choice(raw.get("direction", "sent"), f"{where}.direction", DIRECTIONS),
-                  max_count=_int(raw, "max_count", None, 1) if "max_count" in raw else None,
-                  max_points=_int(raw, "max_points", None, 1) if "max_points" in raw else None)
+    limit = Limit(
+        period=_choice(raw["period"], f"{where}.period", PERIODS),
+        direction=_choice(raw.get("direction", "sent"), f"{where}.direction", DIRECTIONS),
+        max_count=_int(raw, "max_count", None, 1) if "max_count" in raw else None,
+        max_points=_int(raw, "max_points", None, 1) if "max_points" in raw else None,
+    )
     if limit.max_count is None and limit.max_points is None:
         raise ValidationError("a limit needs max_count, max_points or both", field=where)
     return limit
@@ -166,18 +212,24 @@ def validate_section(raw: Any) -> Policy:
         raise ValidationError("must be a table ([transfers])", field="")
     extra = sorted(set(raw) - KEYS)
     if extra:
-        raise ValidationError(f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(KEYS))})", field=extra[0])
+        raise ValidationError(
+            f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(KEYS))})", field=extra[0]
+        )
     circles = raw.get("recipients", "any")
     circles = [circles] if isinstance(circles, str) else circles
     if not isinstance(circles, list) or not circles:
-        raise ValidationError("must be \"any\", \"family\", \"approved\" or a list of them", field="recipients")
+        raise ValidationError(
+            'must be "any", "family", "approved" or a list of them', field="recipients"
+        )
     recipients = tuple(dict.fromkeys(_choice(c, "recipients", RECIPIENT_CIRCLES) for c in circles))
     if "any" in recipients:
         recipients = ("any",)
     min_points = _int(raw, "min_points", 1, 1)
     max_points = _int(raw, "max_points", None, 1)
     if max_points is not None and max_points < min_points:
-        raise ValidationError(f"max_points ({max_points}) is below min_points ({min_points})", field="max_points")
+        raise ValidationError(
+            f"max_points ({max_points}) is below min_points ({min_points})", field="max_points"
+        )
     fee_points, fee_percent = parse_fee(raw.get("fee"))
     if not isinstance(raw.get("limits", []), list):
         raise ValidationError("write limits as [[transfers.limits]] tables", field="limits")
@@ -185,14 +237,21 @@ def validate_section(raw: Any) -> Policy:
     seen = set()
     for i, lim in enumerate(with_limits):
         if (lim.period, lim.direction) in seen:
-            raise ValidationError(f"two limits for {lim.direction} per {lim.period}; merge them", field=f"limits[{i}]")
+            raise ValidationError(
+                f"two limits for {lim.direction} per {lim.period}; merge them", field=f"limits[{i}]"
+            )
         seen.add((lim.period, lim.direction))
     return Policy(
-        recipients=recipients, min_points=min_points, max_points=max_points, fee_points=fee_points,
-        fee_percent=fee_percent, expiry_days=_int(raw, "expiry_days", None, 1),
+        recipients=recipients,
+        min_points=min_points,
+        max_points=max_points,
+        fee_points=fee_points,
+        fee_percent=fee_percent,
+        expiry_days=_int(raw, "expiry_days", None, 1),
         acceptance=_choice(raw.get("acceptance", "instant"), "acceptance", ACCEPTANCE),
         accept_within_days=_int(raw, "accept_within_days", 7, 1),
         family_cooling_days=_int(raw, "family_cooling_days", 0, 0),
         family_max_members=_int(raw, "family_max_members", 6, 2),
         calendar=_choice(raw["calendar"], "calendar", CALENDARS) if "calendar" in raw else None,
-        limits=with_limits)
+        limits=with_limits,
+    )

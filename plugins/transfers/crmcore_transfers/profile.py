@@ -1,6 +1,7 @@
 """The transfers part of the customer profile: sent and received this period, the allowance left
 under each
 limit, pending transfers both ways, and the member's family group."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

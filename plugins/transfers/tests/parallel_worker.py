@@ -1,8 +1,11 @@
 """A worker process of the parallel transfer test (spawned: imports nothing from the parent)."""
+
 from __future__ import annotations
 
 
-def run(url: str, now_iso: str, plan: list[tuple[int, int, int, str | None]], barrier, results) -> None:
+def run(
+    url: str, now_iso: str, plan: list[tuple[int, int, int, str | None]], barrier, results
+) -> None:
     """Send each ``(sender, recipient, points, key)`` of ``plan`` in its own unit of work, as fast as possible
     after every worker reached the barrier; report ``(ok, refusals, unexpected)`` on ``results``."""
     from datetime import datetime
@@ -23,7 +26,9 @@ def run(url: str, now_iso: str, plan: list[tuple[int, int, int, str | None]], ba
                 ok.append(transfer.id)
         except CRMError as exc:
             refusals.append(str(exc))
-        except Exception as exc:  # deadlocks, serialisation failures, duplicate keys: the test fails on them
+        except (
+            Exception
+        ) as exc:  # deadlocks, serialisation failures, duplicate keys: the test fails on them
             unexpected.append(f"{type(exc).__name__}: {exc}")
     app.dispose()
     results.put((ok, refusals, unexpected))

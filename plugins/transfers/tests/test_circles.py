@@ -1,4 +1,5 @@
 """Who may receive: family groups (one per member, cooling-off) and approved recipients."""
+
 import pytest
 from crmcore_transfers import family, recipients
 from transfers_helpers import balance, give, load_policy, send
@@ -37,10 +38,15 @@ def test_family_transfers_open_after_the_cooling_off_period(crm_app, crm_cli, tm
     with pytest.raises(ValidationError) as err:
         send(crm_app, dad, mom, 10)
     assert err.value.field == "recipient"
-    assert "joined the family «خانواده رضایی» on 2025-03-21; transfers within it open on 2025-04-04" in str(err.value)
+    assert (
+        "joined the family «خانواده رضایی» on 2025-03-21; transfers within it open on 2025-04-04"
+        in str(err.value)
+    )
     crm_app.clock.advance(days=14)
     assert send(crm_app, dad, mom, 10)["circle"] == "family"
-    with pytest.raises(ValidationError, match=f"customer {neighbour} is not in customer {dad}'s family group"):
+    with pytest.raises(
+        ValidationError, match=f"customer {neighbour} is not in customer {dad}'s family group"
+    ):
         send(crm_app, dad, neighbour, 10)
     assert balance(crm_app, dad) == 490
 
@@ -68,7 +74,10 @@ def test_the_owner_leaving_passes_ownership_and_invitations_can_be_declined(crm_
     with crm_app.unit_of_work(readonly=True) as uow:
         data = family.family_to_dict(uow, family.get_family(uow, fam))
     assert data["owner_id"] == mom
-    assert [(m["customer_id"], m["role"]) for m in data["members"]] == [(mom, "owner"), (son, "member")]
+    assert [(m["customer_id"], m["role"]) for m in data["members"]] == [
+        (mom, "owner"),
+        (son, "member"),
+    ]
     run(crm_app, family.invite, son, neighbour)
     run(crm_app, family.decline, neighbour, fam)
     with pytest.raises(NotFound, match="has no open invitation"):
@@ -82,7 +91,10 @@ def test_approved_recipients_need_the_clubs_approval(crm_app, crm_cli, tmp_path,
     dad, _, _, neighbour = people
     give(crm_app, dad, 100)
     run(crm_app, recipients.register, dad, neighbour, "همکار")
-    with pytest.raises(ValidationError, match="not an approved recipient of customer 1; customer 1 is not in a family"):
+    with pytest.raises(
+        ValidationError,
+        match="not an approved recipient of customer 1; customer 1 is not in a family",
+    ):
         send(crm_app, dad, neighbour, 10)
     run(crm_app, recipients.decide, dad, neighbour, approve=True)
     assert send(crm_app, dad, neighbour, 10)["circle"] == "approved"

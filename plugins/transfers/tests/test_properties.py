@@ -1,5 +1,6 @@
 """Property: whatever sequence of sends, accepts, declines, cancels and reversals happens, points are conserved
 (minus the fees of completed transfers), no balance goes negative, and no received lot outlives its source."""
+
 from datetime import timedelta
 
 import pytest
@@ -13,20 +14,34 @@ from transfers_helpers import give, load_policy
 from crmcore.api import CRMError
 from crmcore.testing import make_customer
 
-STEPS = st.lists(st.tuples(st.sampled_from(["send", "accept", "decline", "cancel", "reverse"]),
-                           st.integers(0, 3), st.integers(0, 3), st.integers(1, 120)), min_size=1, max_size=12)
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["send", "accept", "decline", "cancel", "reverse"]),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.integers(1, 120),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 @pytest.fixture
 def club(crm_app, crm_cli, tmp_path, crm_backend):
     if crm_backend != "sqlite":
         pytest.skip("the property runs on SQLite; PostgreSQL has the parallel test")
-    load_policy(crm_cli, tmp_path, 'acceptance = "required"\nfee = "5%"\nexpiry_days = 20\n'
-                                   '[[transfers.limits]]\nperiod = "week"\nmax_points = 400')
+    load_policy(
+        crm_cli,
+        tmp_path,
+        'acceptance = "required"\nfee = "5%"\nexpiry_days = 20\n'
+        '[[transfers.limits]]\nperiod = "week"\nmax_points = 400',
+    )
     return crm_app
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=STEPS, expiries=st.lists(st.integers(1, 60), min_size=4, max_size=4))
 def test_points_are_conserved_and_never_outlive_their_lot(club, steps, expiries):
     app = club

@@ -1,5 +1,6 @@
 """Sending under an instant policy: both ledgers in one transaction, fees, amount bounds, bad input, expiry of
 received points, idempotency."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,8 +24,10 @@ def transfers_count(app) -> int:
         return uow.session.scalar(select(func.count()).select_from(Transfer))
 
 
-def test_instant_transfer_writes_out_fee_and_in_entries_linked_to_one_record(crm_app, crm_cli, tmp_path, members):
-    load_policy(crm_cli, tmp_path, 'fee = 5')
+def test_instant_transfer_writes_out_fee_and_in_entries_linked_to_one_record(
+    crm_app, crm_cli, tmp_path, members
+):
+    load_policy(crm_cli, tmp_path, "fee = 5")
     a, b, _ = members
     give(crm_app, a, 300)
     t = send(crm_app, a, b, 100, note="تولدت مبارک")
@@ -48,8 +51,13 @@ def test_the_completed_hook_sees_both_ledgers_written(crm_app_factory, crm_cli, 
     class Listener:
         @hookimpl
         def transfers_transfer_completed(self, uow, transfer):
-            seen.append((transfer.status, loyalty.balance(uow, transfer.sender_id),
-                         loyalty.balance(uow, transfer.recipient_id)))
+            seen.append(
+                (
+                    transfer.status,
+                    loyalty.balance(uow, transfer.sender_id),
+                    loyalty.balance(uow, transfer.recipient_id),
+                )
+            )
 
     app = crm_app_factory(extra_plugins=[("listener", Listener(), None)])
     load_policy(crm_cli, tmp_path, 'recipients = "any"')
@@ -59,9 +67,13 @@ def test_the_completed_hook_sees_both_ledgers_written(crm_app_factory, crm_cli, 
     assert seen == [("completed", 30, 20)]
 
 
-@pytest.mark.parametrize("fee, points, expected", [("2%", 100, 2), ("2%", 10, 1), ("2.5%", 100, 3),
-                                                   ("۵٪", 40, 2), (0, 100, 0), (7, 100, 7)])
-def test_fees_in_points_or_percent_rounded_up(crm_app, crm_cli, tmp_path, members, fee, points, expected):
+@pytest.mark.parametrize(
+    "fee, points, expected",
+    [("2%", 100, 2), ("2%", 10, 1), ("2.5%", 100, 3), ("۵٪", 40, 2), (0, 100, 0), (7, 100, 7)],
+)
+def test_fees_in_points_or_percent_rounded_up(
+    crm_app, crm_cli, tmp_path, members, fee, points, expected
+):
     load_policy(crm_cli, tmp_path, f"fee = {fee!r}".replace("'", '"'))
     a, b, _ = members
     give(crm_app, a, 1000)
@@ -69,12 +81,24 @@ def test_fees_in_points_or_percent_rounded_up(crm_app, crm_cli, tmp_path, member
     assert balance(crm_app, a) == 1000 - points - expected
 
 
-@pytest.mark.parametrize("points, field, message", [
-    (0, "points", "must be positive"), (-5, "points", "must be positive"), (True, "points", "whole numbers"),
-    (20, "points", "smallest transfer is 50"), (600, "points", "largest transfer is 500"),
-    (401, "points", "customer 1 has 400 points; cannot send 401 points and a fee of 10 (411 in all)"),
-])
-def test_bad_amounts_are_refused_and_nothing_changes(crm_app, crm_cli, tmp_path, members, points, field, message):
+@pytest.mark.parametrize(
+    "points, field, message",
+    [
+        (0, "points", "must be positive"),
+        (-5, "points", "must be positive"),
+        (True, "points", "whole numbers"),
+        (20, "points", "smallest transfer is 50"),
+        (600, "points", "largest transfer is 500"),
+        (
+            401,
+            "points",
+            "customer 1 has 400 points; cannot send 401 points and a fee of 10 (411 in all)",
+        ),
+    ],
+)
+def test_bad_amounts_are_refused_and_nothing_changes(
+    crm_app, crm_cli, tmp_path, members, points, field, message
+):
     load_policy(crm_cli, tmp_path, "min_points = 50\nmax_points = 500\nfee = 10")
     a, b, _ = members
     give(crm_app, a, 400)
@@ -112,7 +136,9 @@ def test_received_points_keep_the_original_lots_expiry(crm_app, crm_cli, tmp_pat
     assert open_lots(crm_app, b) == [(30, soon), (100, later), (20, None)]
 
 
-def test_policy_expiry_days_caps_received_points_but_never_beyond_the_original(crm_app, crm_cli, tmp_path, members):
+def test_policy_expiry_days_caps_received_points_but_never_beyond_the_original(
+    crm_app, crm_cli, tmp_path, members
+):
     load_policy(crm_cli, tmp_path, "expiry_days = 30")
     a, b, _ = members
     soon = crm_app.clock() + timedelta(days=10)
@@ -136,7 +162,9 @@ def test_received_points_expire_with_the_loyalty_expiry_job(crm_app, crm_cli, tm
     assert kinds(crm_app, b) == [("transfer_in", 60), ("expire", -60)]
 
 
-def test_a_repeated_key_returns_the_first_transfer_and_changes_nothing(crm_app, crm_cli, tmp_path, members):
+def test_a_repeated_key_returns_the_first_transfer_and_changes_nothing(
+    crm_app, crm_cli, tmp_path, members
+):
     load_policy(crm_cli, tmp_path, "fee = 1")
     a, b, c = members
     give(crm_app, a, 100)
@@ -153,16 +181,20 @@ def test_a_repeated_key_returns_the_first_transfer_and_changes_nothing(crm_app, 
 def test_show_names_the_ledger_entries_and_prints_no_dict(crm_app, crm_cli, tmp_path, members):
     from crmcore_loyalty import api as loyalty
 
-    load_policy(crm_cli, tmp_path, 'fee = 5')
+    load_policy(crm_cli, tmp_path, "fee = 5")
     a, b, _ = members
     give(crm_app, a, 300)
     t = send(crm_app, a, b, 100)
     shown = crm_cli("transfers", "show", str(t["id"]), "--json").json()
     with crm_app.unit_of_work(readonly=True) as uow:
         ids = {e.kind: e.id for e in loyalty.ledger(uow, a) + loyalty.ledger(uow, b)}
-    assert shown["entries"] == {"out": ids["transfer_out"], "fee": ids["transfer_fee"],
-                                "in": [ids["transfer_in"]]}
+    assert shown["entries"] == {
+        "out": ids["transfer_out"],
+        "fee": ids["transfer_fee"],
+        "in": [ids["transfer_in"]],
+    }
     text = crm_cli("transfers", "show", str(t["id"])).stdout
     assert "{" not in text and "'" not in text
-    assert (f"sent #{ids['transfer_out']}; fee #{ids['transfer_fee']}; "
-            f"received #{ids['transfer_in']}") in text
+    assert (
+        f"sent #{ids['transfer_out']}; fee #{ids['transfer_fee']}; received #{ids['transfer_in']}"
+    ) in text

@@ -1,5 +1,6 @@
 """A recipient waiting for the club's approval reaches those who may manage transfers (the kernel's
 notify_managers), once per request."""
+
 from crmcore_transfers import recipients
 
 from crmcore.api import list_notifications
@@ -13,8 +14,9 @@ def test_managers_hear_of_recipients_waiting_for_approval(crm_app, monkeypatch):
 
     from crmcore.testing import add_user
 
-    monkeypatch.setattr("crmcore.web.users._hasher",
-                        lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(
+        "crmcore.web.users._hasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+    )
     dad, neighbour = (make_customer(crm_app, n) for n in ("پدر", "همسایه"))
     with crm_app.unit_of_work(actor="setup") as uow:
         add_user(uow, "mina", PASSWORD, "manager")
@@ -26,4 +28,7 @@ def test_managers_hear_of_recipients_waiting_for_approval(crm_app, monkeypatch):
         [note] = list_notifications(uow.session, "mina")
         assert list_notifications(uow.session, "sara") == []
     assert (note.kind, note.title, note.body) == (
-        "transfer_pending", "گیرندهٔ انتقال در انتظار تأیید: همسایه برای پدر", "همکار")
+        "transfer_pending",
+        "گیرندهٔ انتقال در انتظار تأیید: همسایه برای پدر",
+        "همکار",
+    )

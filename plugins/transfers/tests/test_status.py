@@ -1,4 +1,5 @@
 """The accept flow (pending → completed / declined / cancelled / expired) and the admin reversal."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -22,39 +23,61 @@ def test_pending_holds_the_points_until_the_recipient_accepts(crm_app, pair):
     a, b = pair
     give(crm_app, a, 200)
     t = send(crm_app, a, b, 100)
-    assert t["status"] == "pending" and t["respond_by"] == (crm_app.clock() + timedelta(days=3)).isoformat()
-    assert (balance(crm_app, a), balance(crm_app, b)) == (90, 0)  # held: neither can spend them twice
-    assert [e["event"] for e in outbox_events(crm_app) if e["event"].startswith("transfers")] == \
-        ["transfers_transfer_requested"]
+    assert (
+        t["status"] == "pending"
+        and t["respond_by"] == (crm_app.clock() + timedelta(days=3)).isoformat()
+    )
+    assert (balance(crm_app, a), balance(crm_app, b)) == (
+        90,
+        0,
+    )  # held: neither can spend them twice
+    assert [e["event"] for e in outbox_events(crm_app) if e["event"].startswith("transfers")] == [
+        "transfers_transfer_requested"
+    ]
     crm_app.clock.advance(days=1)
     done = act(crm_app, "accept", t["id"])
     assert done["status"] == "completed"
     assert (balance(crm_app, a), balance(crm_app, b)) == (90, 100)
     assert [h["event"] for h in show(crm_app, t["id"])["history"]] == ["requested", "accepted"]
-    with pytest.raises(Conflict, match=f"transfer {t['id']} is completed; only a pending transfer can be accepted"):
+    with pytest.raises(
+        Conflict, match=f"transfer {t['id']} is completed; only a pending transfer can be accepted"
+    ):
         act(crm_app, "accept", t["id"])
 
 
 @pytest.mark.parametrize("action, status", [("decline", "declined"), ("cancel", "cancelled")])
-def test_decline_and_cancel_return_amount_and_fee_with_the_original_expiry(crm_app, pair, action, status):
+def test_decline_and_cancel_return_amount_and_fee_with_the_original_expiry(
+    crm_app, pair, action, status
+):
     a, b = pair
     expiry = datetime(2025, 6, 1, 20, 30, tzinfo=UTC)
     give(crm_app, a, 150, expires_at=expiry)
     give(crm_app, a, 50)
-    t = send(crm_app, a, b, 180)  # 180 + fee 18 = 198: 150 expiring lot + 48 of the never-expiring one
+    t = send(
+        crm_app, a, b, 180
+    )  # 180 + fee 18 = 198: 150 expiring lot + 48 of the never-expiring one
     assert open_lots(crm_app, a) == [(2, None)]
     done = act(crm_app, action, t["id"], "اشتباه شد")
     assert done["status"] == status
     assert open_lots(crm_app, a) == [(150, expiry), (2, None), (18, None), (30, None)]
     assert (balance(crm_app, a), balance(crm_app, b)) == (200, 0)
-    assert kinds(crm_app, a)[-3:] == [("transfer_return", 150), ("transfer_return", 30), ("transfer_fee_refund", 18)]
-    assert show(crm_app, t["id"])["history"][-1] == {**show(crm_app, t["id"])["history"][-1], "event": status,
-                                                     "reason": "اشتباه شد"}
+    assert kinds(crm_app, a)[-3:] == [
+        ("transfer_return", 150),
+        ("transfer_return", 30),
+        ("transfer_fee_refund", 18),
+    ]
+    assert show(crm_app, t["id"])["history"][-1] == {
+        **show(crm_app, t["id"])["history"][-1],
+        "event": status,
+        "reason": "اشتباه شد",
+    }
     with pytest.raises(Conflict, match=f"is {status}; only a pending transfer can be"):
         act(crm_app, "cancel", t["id"])
 
 
-def test_unanswered_transfers_expire_through_the_job_and_cannot_be_accepted_late(crm_app, crm_cli, pair):
+def test_unanswered_transfers_expire_through_the_job_and_cannot_be_accepted_late(
+    crm_app, crm_cli, pair
+):
     a, b = pair
     give(crm_app, a, 100)
     t = send(crm_app, a, b, 50)
@@ -92,7 +115,9 @@ def test_reversal_restores_both_sides_exactly(crm_app, crm_cli, tmp_path):
         act(crm_app, "reverse", t["id"], "again")
 
 
-def test_reversal_is_refused_when_the_recipient_already_spent_the_points(crm_app, crm_cli, tmp_path):
+def test_reversal_is_refused_when_the_recipient_already_spent_the_points(
+    crm_app, crm_cli, tmp_path
+):
     from crmcore_loyalty import api as loyalty
 
     load_policy(crm_cli, tmp_path, "")
@@ -101,10 +126,16 @@ def test_reversal_is_refused_when_the_recipient_already_spent_the_points(crm_app
     t = send(crm_app, a, b, 70)
     with crm_app.unit_of_work() as uow:
         loyalty.debit(uow, b, 25, kind="redeem", reason="خرید با امتیاز")
-    with pytest.raises(Conflict, match=f"customer {b} already spent or lost to expiry 25 of the 70 points") as err:
+    with pytest.raises(
+        Conflict, match=f"customer {b} already spent or lost to expiry 25 of the 70 points"
+    ) as err:
         act(crm_app, "reverse", t["id"], "درخواست مشتری")
     assert "nothing was changed" in str(err.value)
-    assert (balance(crm_app, a), balance(crm_app, b), show(crm_app, t["id"])["status"]) == (30, 45, "completed")
+    assert (balance(crm_app, a), balance(crm_app, b), show(crm_app, t["id"])["status"]) == (
+        30,
+        45,
+        "completed",
+    )
 
 
 def test_a_pending_transfer_cannot_be_reversed_only_cancelled(crm_app, pair):

@@ -1,4 +1,5 @@
 """The profile section, the transfers.summary report, and customer merges and forgetting."""
+
 from datetime import datetime, timezone
 
 from crmcore_transfers import family
@@ -8,8 +9,10 @@ from crmcore.api import forget_customer, get_customer, merge_customers, profile_
 from crmcore.testing import make_customer
 
 UTC = timezone.utc
-POLICY = ('acceptance = "required"\n[[transfers.limits]]\nperiod = "month"\nmax_count = 5\nmax_points = 300\n'
-          '[[transfers.limits]]\nperiod = "week"\ndirection = "received"\nmax_points = 200')
+POLICY = (
+    'acceptance = "required"\n[[transfers.limits]]\nperiod = "month"\nmax_count = 5\nmax_points = 300\n'
+    '[[transfers.limits]]\nperiod = "week"\ndirection = "received"\nmax_points = 200'
+)
 
 
 def profile(app, cid):
@@ -29,12 +32,22 @@ def test_profile_shows_this_periods_totals_allowance_pending_and_family(crm_app,
     act(crm_app, "accept", done["id"])
     waiting = send(crm_app, a, b, 30)
     data = profile(crm_app, a).data
-    assert (data["period"], data["sent"], data["received"]) == ("1404-01", {"count": 2, "points": 150},
-                                                                {"count": 0, "points": 0})
+    assert (data["period"], data["sent"], data["received"]) == (
+        "1404-01",
+        {"count": 2, "points": 150},
+        {"count": 0, "points": 0},
+    )
     monthly = data["allowance"][0]
     assert (monthly["count_left"], monthly["points_left"]) == (3, 150)
-    assert data["pending"] == [{"id": waiting["id"], "direction": "out", "other": b, "points": 30,
-                                "respond_by": waiting["respond_by"]}]
+    assert data["pending"] == [
+        {
+            "id": waiting["id"],
+            "direction": "out",
+            "other": b,
+            "points": 30,
+            "respond_by": waiting["respond_by"],
+        }
+    ]
     assert data["family"]["name"] == "خانواده یزدانی"
     theirs = profile(crm_app, b).data
     assert theirs["received"] == {"count": 2, "points": 150}
@@ -57,22 +70,47 @@ def test_summary_report_per_jalali_month(crm_app, crm_cli, tmp_path):
     act(crm_app, "reverse", reversed_one["id"], "آزمایشی")
     crm_app.clock.set(datetime(2025, 3, 25, 8, tzinfo=UTC))  # Farvardin 1404, still March
     send(crm_app, a, b, 70)
-    result = crm_cli("reports", "run", "transfers.summary", "--period", "jalali_month", "--calendar", "jalali",
-                     "--json")
+    result = crm_cli(
+        "reports",
+        "run",
+        "transfers.summary",
+        "--period",
+        "jalali_month",
+        "--calendar",
+        "jalali",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     report = result.json()
     rows = {r[0]: dict(zip(report["columns"], r)) for r in report["rows"]}
-    assert rows["1403-12"] | {"requested": 2, "completed": 2, "points_transferred": 150, "fees": 2, "reversed": 1,
-                              "points_reversed": 50, "senders": 1} == rows["1403-12"]
+    assert (
+        rows["1403-12"]
+        | {
+            "requested": 2,
+            "completed": 2,
+            "points_transferred": 150,
+            "fees": 2,
+            "reversed": 1,
+            "points_reversed": 50,
+            "senders": 1,
+        }
+        == rows["1403-12"]
+    )
     assert rows["1404-01"]["points_transferred"] == 70
     assert report["totals"]["net_points_transferred"] == 170
     gregorian = crm_cli("reports", "run", "transfers.summary", "--period", "month", "--json").json()
     assert [r[0] for r in gregorian["rows"]] == ["2025-03"]
 
 
-def test_merged_customers_keep_their_transfers_and_forgotten_ones_lose_notes(crm_app, crm_cli, tmp_path):
+def test_merged_customers_keep_their_transfers_and_forgotten_ones_lose_notes(
+    crm_app, crm_cli, tmp_path
+):
     load_policy(crm_cli, tmp_path, "")
-    a, b, dup = make_customer(crm_app, "رضا"), make_customer(crm_app, "نازنین"), make_customer(crm_app, "نازنین ۲")
+    a, b, dup = (
+        make_customer(crm_app, "رضا"),
+        make_customer(crm_app, "نازنین"),
+        make_customer(crm_app, "نازنین ۲"),
+    )
     give(crm_app, a, 100)
     t = send(crm_app, a, dup, 40, note="برای تولد")
     with crm_app.unit_of_work() as uow:

@@ -1,5 +1,6 @@
 """Helpers for the transfers tests: load a program with a [transfers] section through the loyalty CLI, give
 points through the loyalty public API, read balances, lots and transfers."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,16 +21,22 @@ expiry = "{expiry}"
 _files = itertools.count(1)
 
 
-def load_policy(crm_cli, tmp_path, transfers: str, *, calendar: str = "jalali", expiry: str = "never") -> None:
+def load_policy(
+    crm_cli, tmp_path, transfers: str, *, calendar: str = "jalali", expiry: str = "never"
+) -> None:
     path = tmp_path / f"program-{next(_files)}.toml"
-    path.write_text(PROGRAM.format(calendar=calendar, expiry=expiry, transfers=transfers), encoding="utf-8")
+    path.write_text(
+        PROGRAM.format(calendar=calendar, expiry=expiry, transfers=transfers), encoding="utf-8"
+    )
     result = crm_cli("loyalty", "program", "load", str(path))
     assert result.exit_code == 0, result.stderr
 
 
 def give(app, customer_id: int, points: int, expires_at: datetime | None = None) -> None:
     with app.unit_of_work() as uow:
-        loyalty.credit(uow, customer_id, points, kind="adjust", reason="test points", expires_at=expires_at)
+        loyalty.credit(
+            uow, customer_id, points, kind="adjust", reason="test points", expires_at=expires_at
+        )
 
 
 def balance(app, customer_id: int) -> int:
@@ -40,8 +47,10 @@ def balance(app, customer_id: int) -> int:
 def open_lots(app, customer_id: int) -> list[tuple[int, datetime | None]]:
     """``(remaining, expires_at)`` of the member's open lots, soonest expiry first."""
     with app.unit_of_work(readonly=True) as uow:
-        return sorted(((lot.remaining, lot.expires_at) for lot in loyalty.lots(uow, customer_id)),
-                      key=lambda x: (x[1] is None, x[1].timestamp() if x[1] else 0, x[0]))
+        return sorted(
+            ((lot.remaining, lot.expires_at) for lot in loyalty.lots(uow, customer_id)),
+            key=lambda x: (x[1] is None, x[1].timestamp() if x[1] else 0, x[0]),
+        )
 
 
 def kinds(app, customer_id: int) -> list[tuple[str, int]]:

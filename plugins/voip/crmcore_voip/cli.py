@@ -1,4 +1,5 @@
 """``crm voip …``: listen to the PBX, serve the webhooks, read the call log and follow-ups, click-to-call."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ def _config(**overrides):
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _pop_printer(as_json: bool):
@@ -46,16 +50,37 @@ def voip():
 
 @voip.command("listen")
 @click.option("--host", help="AMI host (default $CRM_VOIP_AMI_HOST, else 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), help="AMI port (default $CRM_VOIP_AMI_PORT, else 5038).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="AMI port (default $CRM_VOIP_AMI_PORT, else 5038).",
+)
 @click.option("--username", help="AMI user (default $CRM_VOIP_AMI_USERNAME).")
-@click.option("--secret", help="AMI secret (prefer $CRM_VOIP_AMI_SECRET: command lines are visible to others).")
-@click.option("--count", type=click.IntRange(1), help="Stop after this many screen pops (scripts, tests).")
-@click.option("--keepalive", type=click.FloatRange(0.05), default=20.0, show_default=True,
-              help="Seconds between AMI Pings; a missing Pong reconnects.")
-@click.option("--retry-max", type=click.FloatRange(0.01), default=60.0, show_default=True,
-              help="Longest wait between reconnection attempts (seconds; back-off starts at 1 s and doubles).")
+@click.option(
+    "--secret",
+    help="AMI secret (prefer $CRM_VOIP_AMI_SECRET: command lines are visible to others).",
+)
+@click.option(
+    "--count", type=click.IntRange(1), help="Stop after this many screen pops (scripts, tests)."
+)
+@click.option(
+    "--keepalive",
+    type=click.FloatRange(0.05),
+    default=20.0,
+    show_default=True,
+    help="Seconds between AMI Pings; a missing Pong reconnects.",
+)
+@click.option(
+    "--retry-max",
+    type=click.FloatRange(0.01),
+    default=60.0,
+    show_default=True,
+    help="Longest wait between reconnection attempts (seconds; back-off starts at 1 s and doubles).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pop instead of a line.")
-@click.option("-v", "--verbose", is_flag=True, help="Log every connection and call event on stderr.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log every connection and call event on stderr."
+)
 def listen(host, port, username, secret, count, keepalive, retry_max, as_json, verbose):
     """Follow an Asterisk PBX (AMI) and print one line per incoming call: who is calling, their tier, open
     tickets and last purchase; every call lands in the caller's history."""
@@ -68,8 +93,16 @@ def listen(host, port, username, secret, count, keepalive, retry_max, as_json, v
     cfg = _config(ami_host=host, ami_port=port, ami_username=username, ami_secret=secret)
     backoff = Backoff(initial=min(1.0, retry_max), maximum=retry_max)
     try:
-        asyncio.run(listen_ami(get_app(), config=cfg, on_pop=_pop_printer(as_json), count=count, backoff=backoff,
-                               keepalive=keepalive))
+        asyncio.run(
+            listen_ami(
+                get_app(),
+                config=cfg,
+                on_pop=_pop_printer(as_json),
+                count=count,
+                backoff=backoff,
+                keepalive=keepalive,
+            )
+        )
     except AMIAuthError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:  # pragma: no cover - interactive stop
@@ -90,10 +123,16 @@ def serve(host, port, as_json, verbose):
     _logging(verbose)
     cfg = _config()
     if not cfg.twilio_auth_token and not cfg.webhook_secret:
-        raise click.ClickException("set CRM_VOIP_TWILIO_AUTH_TOKEN and/or CRM_VOIP_WEBHOOK_SECRET first: "
-                                   "unsigned webhooks are refused")
-    uvicorn.run(create_app(get_app(), config=cfg, on_pop=_pop_printer(as_json)), host=host, port=port,
-                log_level="info" if verbose else "warning")
+        raise click.ClickException(
+            "set CRM_VOIP_TWILIO_AUTH_TOKEN and/or CRM_VOIP_WEBHOOK_SECRET first: "
+            "unsigned webhooks are refused"
+        )
+    uvicorn.run(
+        create_app(get_app(), config=cfg, on_pop=_pop_printer(as_json)),
+        host=host,
+        port=port,
+        log_level="info" if verbose else "warning",
+    )
 
 
 @voip.command("lookup")
@@ -109,21 +148,35 @@ def lookup(number, as_json):
     app = get_app()
     caller = normalize_caller(number, _config())
     if caller.e164 is None and caller.kind in ("invalid", "withheld"):
-        raise ValidationError(caller.reason if caller.kind == "invalid"
-                              else f"{number!r} is not a phone number", field="number")
+        raise ValidationError(
+            caller.reason if caller.kind == "invalid" else f"{number!r} is not a phone number",
+            field="number",
+        )
     with app.unit_of_work(readonly=True) as uow:
-        found = [{"id": c.id, "name": c.display_name}
-                 for c in customers_with_number(uow, caller.e164)]
-    out = {"input": number, "number": caller.e164, "kind": caller.kind, "reason": caller.reason, "customers": found}
+        found = [
+            {"id": c.id, "name": c.display_name} for c in customers_with_number(uow, caller.e164)
+        ]
+    out = {
+        "input": number,
+        "number": caller.e164,
+        "kind": caller.kind,
+        "reason": caller.reason,
+        "customers": found,
+    }
     if as_json:
         echo_json(out)
         return
     if caller.e164 is None:
         click.echo(f"{number}: {caller.reason}")
     elif not found:
-        click.echo(f"{caller.e164} ({caller.kind}): no customer — crm customers add --name NAME --phone {caller.e164}")
+        click.echo(
+            f"{caller.e164} ({caller.kind}): no customer — crm customers add --name NAME --phone {caller.e164}"
+        )
     else:
-        click.echo(f"{caller.e164} ({caller.kind}): " + ", ".join(f"{c['name']} (#{c['id']})" for c in found))
+        click.echo(
+            f"{caller.e164} ({caller.kind}): "
+            + ", ".join(f"{c['name']} (#{c['id']})" for c in found)
+        )
 
 
 @voip.command("calls")
@@ -161,8 +214,10 @@ def calls(customer, status, unknown, limit, as_json):
     for d, when in zip(data, shown):
         who = f"customer {d['customer_id']}" if d["customer_id"] else "unknown"
         talk = f"{d['talk_seconds']}s" if d["talk_seconds"] is not None else "-"
-        click.echo(f"{d['id']}\t{when}\t{d['direction']}\t{d['status']}\t{d['number'] or d['number_kind']}\t{who}\t"
-                   f"ext {d['extension'] or '-'}\t{d['answered_by'] or '-'}\t{talk}")
+        click.echo(
+            f"{d['id']}\t{when}\t{d['direction']}\t{d['status']}\t{d['number'] or d['number_kind']}\t{who}\t"
+            f"ext {d['extension'] or '-'}\t{d['answered_by'] or '-'}\t{talk}"
+        )
 
 
 @voip.group("follow-ups")
@@ -171,7 +226,9 @@ def follow_ups():
 
 
 @follow_ups.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Also done ones and those handed to tasks or tickets.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also done ones and those handed to tasks or tickets."
+)
 @click.option("--json", "as_json", is_flag=True)
 def follow_ups_list(show_all, as_json):
     """Open follow-ups, soonest due first."""
@@ -186,12 +243,24 @@ def follow_ups_list(show_all, as_json):
         q = select(FollowUp).order_by(FollowUp.due_at, FollowUp.id)
         if not show_all:
             q = q.where(FollowUp.status == "open")
-        rows = [{"id": f.id, "number": f.caller_e164, "customer_id": f.customer_id, "call_id": f.call_id,
-                 "via": f.via, "reference": f.reference, "title": f.title, "status": f.status,
-                 "missed_calls": f.missed_calls, "due_at": f.due_at.isoformat(),
-                 "due": format_datetime(f.due_at, app.calendar, tz=app.timezone),
-                 "first_missed_at": f.first_missed_at.isoformat(), "last_missed_at": f.last_missed_at.isoformat()}
-                for f in uow.session.scalars(q)]
+        rows = [
+            {
+                "id": f.id,
+                "number": f.caller_e164,
+                "customer_id": f.customer_id,
+                "call_id": f.call_id,
+                "via": f.via,
+                "reference": f.reference,
+                "title": f.title,
+                "status": f.status,
+                "missed_calls": f.missed_calls,
+                "due_at": f.due_at.isoformat(),
+                "due": format_datetime(f.due_at, app.calendar, tz=app.timezone),
+                "first_missed_at": f.first_missed_at.isoformat(),
+                "last_missed_at": f.last_missed_at.isoformat(),
+            }
+            for f in uow.session.scalars(q)
+        ]
     if as_json:
         echo_json(rows)
         return
@@ -199,7 +268,9 @@ def follow_ups_list(show_all, as_json):
         click.echo("no open follow-ups")
     for r in rows:
         via = "" if r["via"] == "voip" else f"\t→ {r['via']} {r['reference'] or ''}"
-        click.echo(f"{r['id']}\tdue {r['due']}\t{r['number']}\t×{r['missed_calls']}\t{r['status']}{via}\t{r['title']}")
+        click.echo(
+            f"{r['id']}\tdue {r['due']}\t{r['number']}\t×{r['missed_calls']}\t{r['status']}{via}\t{r['title']}"
+        )
 
 
 @follow_ups.command("done")

@@ -17,6 +17,7 @@ CRM_VOIP_PUBLIC_URL                the base URL the PBX/Twilio calls (behind a p
 CRM_VOIP_WEBHOOK_SECRET            HMAC secret of the generic JSON webhook                     (none)
 =================================  ==========================================================  =========
 """
+
 from __future__ import annotations
 
 import os
@@ -62,14 +63,21 @@ class VoipConfig:
         env = os.environ if env is None else env
         area = (env.get("CRM_VOIP_AREA_CODE") or "21").strip().lstrip("0")
         if not area.isdigit():
-            raise ValidationError(f"CRM_VOIP_AREA_CODE={area!r} is not an area code (e.g. 21 for Tehran)",
-                                  field="CRM_VOIP_AREA_CODE")
-        prefixes = tuple(p.strip() for p in (env.get("CRM_VOIP_TRUNK_PREFIXES") or "").split(",") if p.strip())
+            raise ValidationError(
+                f"CRM_VOIP_AREA_CODE={area!r} is not an area code (e.g. 21 for Tehran)",
+                field="CRM_VOIP_AREA_CODE",
+            )
+        prefixes = tuple(
+            p.strip() for p in (env.get("CRM_VOIP_TRUNK_PREFIXES") or "").split(",") if p.strip()
+        )
         for p in prefixes:
             if not p.isdigit():
-                raise ValidationError(f"trunk prefix {p!r} is not digits", field="CRM_VOIP_TRUNK_PREFIXES")
+                raise ValidationError(
+                    f"trunk prefix {p!r} is not digits", field="CRM_VOIP_TRUNK_PREFIXES"
+                )
         return cls(
-            area_code=area, trunk_prefixes=prefixes,
+            area_code=area,
+            trunk_prefixes=prefixes,
             max_extension_digits=_int(env, "CRM_VOIP_MAX_EXTENSION_DIGITS", 5, 1),
             follow_up_window_minutes=_int(env, "CRM_VOIP_FOLLOW_UP_WINDOW_MINUTES", 60, 1),
             follow_up_due_minutes=_int(env, "CRM_VOIP_FOLLOW_UP_DUE_MINUTES", 30, 0),

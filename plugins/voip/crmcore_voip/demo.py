@@ -1,4 +1,5 @@
 """The voip part of ``crm demo``: a month of calls to the shop through the same path live calls take."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,15 +19,35 @@ def seed_demo(uow, customers, rng) -> list[str]:
     follow_ups = set()
     with_phone = [c for c in customers if c.phones]
     for n in range(30):
-        start = now - timedelta(days=rng.randrange(0, 30), hours=rng.randrange(0, 9), minutes=rng.randrange(0, 60))
-        caller = rng.choice(UNKNOWN) if n % 6 == 5 or not with_phone else rng.choice(with_phone).phones[0].e164
+        start = now - timedelta(
+            days=rng.randrange(0, 30), hours=rng.randrange(0, 9), minutes=rng.randrange(0, 60)
+        )
+        caller = (
+            rng.choice(UNKNOWN)
+            if n % 6 == 5 or not with_phone
+            else rng.choice(with_phone).phones[0].e164
+        )
         agent = rng.choice(AGENTS)
         call_id = f"demo-{n:03d}"
-        events = [CallEvent(kind=RINGING, source="demo", call_id=call_id, at=start, caller=caller, callee="02191001000",
-                            extension=agent, direction="in")]
+        events = [
+            CallEvent(
+                kind=RINGING,
+                source="demo",
+                call_id=call_id,
+                at=start,
+                caller=caller,
+                callee="02191001000",
+                extension=agent,
+                direction="in",
+            )
+        ]
         ring = timedelta(seconds=rng.randrange(3, 25))
         if rng.random() < 0.75:
-            events.append(CallEvent(kind=ANSWERED, source="demo", call_id=call_id, at=start + ring, agent=agent))
+            events.append(
+                CallEvent(
+                    kind=ANSWERED, source="demo", call_id=call_id, at=start + ring, agent=agent
+                )
+            )
             end = start + ring + timedelta(seconds=rng.randrange(30, 600))
         else:
             end = start + ring
@@ -37,5 +58,7 @@ def seed_demo(uow, customers, rng) -> list[str]:
         if outcome.call.details.get("follow_up_id"):
             follow_ups.add(outcome.call.details["follow_up_id"])
     total = counts["completed"] + counts["missed"]
-    return [f"voip: {total} تماس ثبت شد ({counts['completed']} پاسخ‌داده، {counts['missed']} بی‌پاسخ)، "
-            f"{len(follow_ups)} پیگیری تماس بی‌پاسخ / {total} calls logged, {len(follow_ups)} missed-call follow-ups"]
+    return [
+        f"voip: {total} تماس ثبت شد ({counts['completed']} پاسخ‌داده، {counts['missed']} بی‌پاسخ)، "
+        f"{len(follow_ups)} پیگیری تماس بی‌پاسخ / {total} calls logged, {len(follow_ups)} missed-call follow-ups"
+    ]

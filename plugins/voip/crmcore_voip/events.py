@@ -1,4 +1,5 @@
 """The one shape every telephony adapter produces: a call event."""
+
 from __future__ import annotations
 
 from datetime import datetime

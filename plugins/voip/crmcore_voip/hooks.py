@@ -1,4 +1,5 @@
 """The voip plugin's hook implementations: kernel events, reports, jobs, profile section, demo data."""
+
 from __future__ import annotations
 
 from crmcore.api import hookimpl
@@ -68,8 +69,9 @@ def crm_customers_created(uow, customers):
 def crm_customers_updated(uow, customers):
     from .bulk import link_calls_to_numbers
 
-    link_calls_to_numbers(uow, [(c.id, c.changes["phones_added"]) for c in customers
-                                if "phones_added" in c.changes])
+    link_calls_to_numbers(
+        uow, [(c.id, c.changes["phones_added"]) for c in customers if "phones_added" in c.changes]
+    )
 
 
 @hookimpl

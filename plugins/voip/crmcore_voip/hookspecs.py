@@ -1,5 +1,6 @@
 """Events the voip plugin announces. Each is also written to the outbox (event name = hook name), so a UI
 that follows the outbox shows the screen pop without importing this plugin."""
+
 from __future__ import annotations
 
 from crmcore.api import hookspec

@@ -1,4 +1,5 @@
 """Scheduled jobs of the voip plugin."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,10 +15,16 @@ def close_stale_calls_job(uow, now):
     them."""
     from .service import close_stale_calls
 
-    closed = close_stale_calls(uow, older_than=STALE_AFTER, now=now, reason="no hang-up from the PBX within 6 hours")
+    closed = close_stale_calls(
+        uow, older_than=STALE_AFTER, now=now, reason="no hang-up from the PBX within 6 hours"
+    )
     return {"closed": len(closed), "missed": sum(c.status == "missed" for c in closed)}
 
 
-JOBS = [Job(name="voip.close_stale_calls",
-            description="Close calls still ringing or in progress 6 hours after they started (lost hang-ups)",
-            run=close_stale_calls_job)]
+JOBS = [
+    Job(
+        name="voip.close_stale_calls",
+        description="Close calls still ringing or in progress 6 hours after they started (lost hang-ups)",
+        run=close_stale_calls_job,
+    )
+]

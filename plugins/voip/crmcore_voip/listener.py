@@ -1,5 +1,6 @@
 """Applying call events to the CRM, one unit of work each, and handing screen pops to whoever shows them
 (``crm voip listen`` prints them; the web endpoint's server does too)."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,21 @@ PopHandler = Callable[[dict], None]
 
 
 def _event_json(e: CallEvent) -> str:
-    return json.dumps({"kind": e.kind, "key": e.key, "at": e.at.isoformat(), "caller": e.caller, "callee": e.callee,
-                       "extension": e.extension, "direction": e.direction, "agent": e.agent,
-                       "recording_url": e.recording_url, "cause": e.cause}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "kind": e.kind,
+            "key": e.key,
+            "at": e.at.isoformat(),
+            "caller": e.caller,
+            "callee": e.callee,
+            "extension": e.extension,
+            "direction": e.direction,
+            "agent": e.agent,
+            "recording_url": e.recording_url,
+            "cause": e.cause,
+        },
+        ensure_ascii=False,
+    )
 
 
 @attrs.define
@@ -62,34 +75,54 @@ class CallListener:
             log.exception("call event not stored; replay it: %s", _event_json(event))
         return None
 
-    def reconcile(self, source: str, active_call_ids: set[str], *, ended_at: datetime | None) -> int:
+    def reconcile(
+        self, source: str, active_call_ids: set[str], *, ended_at: datetime | None
+    ) -> int:
         """Close the open calls of ``source`` the PBX no longer has (they ended while we were away)."""
         active = {f"{source}:{cid}" for cid in active_call_ids}
         with self.app.unit_of_work(actor="voip") as uow:
-            open_calls = list(uow.session.scalars(select(Call).where(Call.source == source,
-                                                                     Call.status.notin_(FINAL_STATUSES))))
+            open_calls = list(
+                uow.session.scalars(
+                    select(Call).where(Call.source == source, Call.status.notin_(FINAL_STATUSES))
+                )
+            )
             closed = 0
             for call in open_calls:
                 if call.call_key in active:
                     continue
                 at = ended_at or uow.now()
-                close_call(uow, call, at=max(at, call.answered_at or call.started_at),
-                           reason="ended while the CRM was disconnected from the PBX", config=self.config)
+                close_call(
+                    uow,
+                    call,
+                    at=max(at, call.answered_at or call.started_at),
+                    reason="ended while the CRM was disconnected from the PBX",
+                    config=self.config,
+                )
                 closed += 1
         return closed
 
 
-async def listen_ami(app, *, config: VoipConfig | None = None, on_pop: PopHandler | None = None,
-                     count: int | None = None, backoff: Backoff = Backoff(), keepalive: float = 20.0,
-                     clock: Callable[[], datetime] | None = None,
-                     ready: Callable[[AMISession], None] | None = None) -> CallListener:
+async def listen_ami(
+    app,
+    *,
+    config: VoipConfig | None = None,
+    on_pop: PopHandler | None = None,
+    count: int | None = None,
+    backoff: Backoff = Backoff(),
+    keepalive: float = 20.0,
+    clock: Callable[[], datetime] | None = None,
+    ready: Callable[[AMISession], None] | None = None,
+) -> CallListener:
     """Follow the PBX's events until stopped (or ``count`` pops were shown); reconnects with ``backoff``."""
     cfg = config or config_for(app)
     if not cfg.ami_username or not cfg.ami_secret:
         from crmcore.api import ValidationError
 
-        raise ValidationError("AMI username and secret are needed (--username/--secret or CRM_VOIP_AMI_USERNAME "
-                              "and CRM_VOIP_AMI_SECRET)", field="secret")
+        raise ValidationError(
+            "AMI username and secret are needed (--username/--secret or CRM_VOIP_AMI_USERNAME "
+            "and CRM_VOIP_AMI_SECRET)",
+            field="secret",
+        )
     tracker = AMICallTracker(cfg, clock=clock or app.now)
     listener = CallListener(app, cfg, on_pop)
     last_seen: dict[str, datetime] = {}
@@ -98,7 +131,9 @@ async def listen_ami(app, *, config: VoipConfig | None = None, on_pop: PopHandle
     def handle(msg) -> None:
         last_seen["at"] = tracker._at(msg)
         for event in tracker.feed(msg):
-            if tracker.snapshot is not None:  # seen on this connection: alive, whatever the snapshot says
+            if (
+                tracker.snapshot is not None
+            ):  # seen on this connection: alive, whatever the snapshot says
                 tracker.snapshot.add(event.call_id)
             listener.apply_safely(event)
         if count is not None and listener.pops >= count:
@@ -110,15 +145,26 @@ async def listen_ami(app, *, config: VoipConfig | None = None, on_pop: PopHandle
             await s.action_list("CoreShowChannels", on_item=handle)
         except AMIError as exc:
             tracker.snapshot = None
-            log.warning("AMI: no channel snapshot (%s); open calls are closed by the voip.close_stale_calls job", exc)
+            log.warning(
+                "AMI: no channel snapshot (%s); open calls are closed by the voip.close_stale_calls job",
+                exc,
+            )
             return
         active = tracker.end_snapshot()
         closed = listener.reconcile("ami", active, ended_at=last_seen.get("at"))
         if closed:
             log.warning("AMI: %d call(s) ended while disconnected were closed", closed)
 
-    session = AMISession(cfg.ami_host, cfg.ami_port, cfg.ami_username, cfg.ami_secret, on_event=handle,
-                         on_connected=connected, backoff=backoff, keepalive=keepalive)
+    session = AMISession(
+        cfg.ami_host,
+        cfg.ami_port,
+        cfg.ami_username,
+        cfg.ami_secret,
+        on_event=handle,
+        on_connected=connected,
+        backoff=backoff,
+        keepalive=keepalive,
+    )
     if ready is not None:
         ready(session)
     await session.run()

@@ -1,4 +1,5 @@
 """The voip plugin's tables: the call log and the missed-call follow-up ledger."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,10 +21,24 @@ class Call(Base):
 
     __tablename__ = "voip_calls"
     __customer_data__ = CustomerData(
-        erase={"caller": None, "callee": None, "party_e164": None, "recording_url": None,
-               "details": {}},
-        keep=("call_key", "source", "direction", "status", "party_kind", "extension",
-              "answered_by", "end_cause"))
+        erase={
+            "caller": None,
+            "callee": None,
+            "party_e164": None,
+            "recording_url": None,
+            "details": {},
+        },
+        keep=(
+            "call_key",
+            "source",
+            "direction",
+            "status",
+            "party_kind",
+            "extension",
+            "answered_by",
+            "end_cause",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -68,9 +83,13 @@ class FollowUp(Base):
     __tablename__ = "voip_follow_ups"
     __customer_data__ = CustomerData(
         # the key names the caller's number; unique, so numbered
-        erase={"caller_e164": "forgotten", "title": "(forgotten)",
-               "dedup_key": numbered("voip:forgotten:")},
-        keep=("via", "reference", "status", "done_by"))
+        erase={
+            "caller_e164": "forgotten",
+            "title": "(forgotten)",
+            "dedup_key": numbered("voip:forgotten:"),
+        },
+        keep=("via", "reference", "status", "done_by"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     caller_e164: Mapped[str] = mapped_column(String(20))

@@ -6,6 +6,7 @@ with prefix ``9``), an 8-digit local landline without its area code (``88888888`
 Persian digits from a softphone, SIP URIs (``sip:0912…@pbx``) and display forms (``"Ali" <0912…>``).
 The kernel's :func:`crmcore.api.parse_phone` does the final validation.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,19 @@ from crmcore.api import ValidationError, parse_phone, to_ascii_digits
 
 from .config import VoipConfig
 
-WITHHELD_WORDS = {"", "anonymous", "unknown", "<unknown>", "restricted", "private", "withheld", "unavailable",
-                  "none", "null", "ناشناس"}
+WITHHELD_WORDS = {
+    "",
+    "anonymous",
+    "unknown",
+    "<unknown>",
+    "restricted",
+    "private",
+    "withheld",
+    "unavailable",
+    "none",
+    "null",
+    "ناشناس",
+}
 _ANGLE = re.compile(r"<([^>]*)>")
 _URI = re.compile(r"^(?:sips?|tel):([^@;]*)", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-.()/\u200c\u200e\u200f]")
@@ -66,13 +78,22 @@ def normalize_caller(raw: str | None, config: VoipConfig | None = None) -> Calle
     plus = text.startswith("+")
     digits = text[1:] if plus else text
     if not digits.isdigit():
-        return CallerNumber(raw, None, INVALID, f"{raw!r} is not a phone number (it has characters other than digits)")
+        return CallerNumber(
+            raw,
+            None,
+            INVALID,
+            f"{raw!r} is not a phone number (it has characters other than digits)",
+        )
     if not plus and len(digits) <= cfg.max_extension_digits:
         return CallerNumber(raw, None, INTERNAL, f"{raw!r} is an internal extension")
     if not plus:
         for prefix in sorted(cfg.trunk_prefixes, key=len, reverse=True):
-            rest = digits[len(prefix):]
-            if digits.startswith(prefix) and _plausible_national(rest) and not _plausible_national(digits):
+            rest = digits[len(prefix) :]
+            if (
+                digits.startswith(prefix)
+                and _plausible_national(rest)
+                and not _plausible_national(digits)
+            ):
                 digits = rest
                 break
         if len(digits) == 8 and digits[0] != "0":

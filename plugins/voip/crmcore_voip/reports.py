@@ -1,4 +1,5 @@
 """Reports of the voip plugin (``crm reports run voip.calls``)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -32,17 +33,22 @@ def run_calls(uow, params: ReportParams) -> ReportResult:
     ``in`` | ``out`` | ``all`` (default ``all``)."""
     direction = (params.option("direction", "all") or "all").lower()
     if direction not in ("in", "out", "all"):
-        raise ValidationError(f"direction must be in, out or all, not {direction!r}", field="direction")
+        raise ValidationError(
+            f"direction must be in, out or all, not {direction!r}", field="direction"
+        )
     lo, hi = params.utc_bounds()
-    stmt = select(Call.started_at, Call.status, Call.answered_by, Call.extension, Call.talk_seconds).where(
-        Call.status.in_(FINAL_STATUSES))
+    stmt = select(
+        Call.started_at, Call.status, Call.answered_by, Call.extension, Call.talk_seconds
+    ).where(Call.status.in_(FINAL_STATUSES))
     if direction != "all":
         stmt = stmt.where(Call.direction == direction)
     if lo is not None:
         stmt = stmt.where(Call.started_at >= lo)
     if hi is not None:
         stmt = stmt.where(Call.started_at < hi)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # calls, answered, missed, talk
+    groups: dict[tuple[str, str], list[int]] = defaultdict(
+        lambda: [0, 0, 0, 0]
+    )  # calls, answered, missed, talk
     for started_at, status, answered_by, extension, talk in uow.session.execute(stmt):
         agent = answered_by or extension or NO_AGENT
         g = groups[(params.period_key(started_at), agent)]
@@ -52,18 +58,45 @@ def run_calls(uow, params: ReportParams) -> ReportResult:
             g[3] += talk or 0
         elif status == MISSED:
             g[2] += 1
-    rows = [[period, agent, calls, answered, _pct(answered, calls), missed, _avg(talk, answered), talk]
-            for (period, agent), (calls, answered, missed, talk) in sorted(groups.items())]
+    rows = [
+        [period, agent, calls, answered, _pct(answered, calls), missed, _avg(talk, answered), talk]
+        for (period, agent), (calls, answered, missed, talk) in sorted(groups.items())
+    ]
     calls = sum(r[2] for r in rows)
     answered = sum(r[3] for r in rows)
     talk = sum(r[7] for r in rows)
-    totals = {"calls": calls, "answered": answered, "answered_pct": _pct(answered, calls),
-              "missed": sum(r[5] for r in rows), "avg_handling_seconds": _avg(talk, answered),
-              "talk_seconds": talk, "direction": direction}
-    return ReportResult(columns=["period", "agent", "calls", "answered", "answered_pct", "missed",
-                                 "avg_handling_seconds", "talk_seconds"], rows=rows, totals=totals)
+    totals = {
+        "calls": calls,
+        "answered": answered,
+        "answered_pct": _pct(answered, calls),
+        "missed": sum(r[5] for r in rows),
+        "avg_handling_seconds": _avg(talk, answered),
+        "talk_seconds": talk,
+        "direction": direction,
+    }
+    return ReportResult(
+        columns=[
+            "period",
+            "agent",
+            "calls",
+            "answered",
+            "answered_pct",
+            "missed",
+            "avg_handling_seconds",
+            "talk_seconds",
+        ],
+        rows=rows,
+        totals=totals,
+    )
 
 
-REPORTS = [Report(name="voip.calls", title="Calls by period and agent", title_fa="تماس‌ها به تفکیک دوره و کارشناس",
-                  description="Call volume, answered %, missed calls and average handling time per agent and period "
-                              "(option direction=in|out|all)", run=run_calls)]
+REPORTS = [
+    Report(
+        name="voip.calls",
+        title="Calls by period and agent",
+        title_fa="تماس‌ها به تفکیک دوره و کارشناس",
+        description="Call volume, answered %, missed calls and average handling time per agent and period "
+        "(option direction=in|out|all)",
+        run=run_calls,
+    )
+]

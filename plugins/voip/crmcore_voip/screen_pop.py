@@ -2,6 +2,7 @@
 ``crm_customer_profile`` hook (tier, open tickets… from whichever plugins are installed), or a suggestion to
 add an unknown caller. It is the payload of the ``voip_incoming_call`` outbox event and what
 ``crm voip listen`` prints."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,9 @@ def gather_profile(uow, customer) -> dict[str, Any]:
             if _profile_sections is not None:
                 sections = _profile_sections(uow, customer)
             else:  # pragma: no cover
-                sections = [s for s in uow.call("crm_customer_profile", customer=customer) if s is not None]
+                sections = [
+                    s for s in uow.call("crm_customer_profile", customer=customer) if s is not None
+                ]
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide who is calling
         log.warning("screen pop for customer %s without profile sections: %s", customer.id, exc)
         return {}
@@ -72,22 +75,40 @@ def summarise(sections: dict[str, Any]) -> dict[str, Any]:
 def build_screen_pop(uow, call: Call, customer, others: list | None = None) -> dict[str, Any]:
     """The JSON-ready pop of ``call`` (see the module doc)."""
     pop: dict[str, Any] = {
-        "call_id": call.id, "call_key": call.call_key, "source": call.source, "direction": call.direction,
-        "extension": call.extension, "caller": call.caller if call.direction == "in" else call.callee,
-        "number": call.party_e164, "number_kind": call.party_kind, "at": call.started_at.isoformat(),
-        "customer": None, "summary": {}, "sections": {}, "other_matches": [], "suggestion": None,
+        "call_id": call.id,
+        "call_key": call.call_key,
+        "source": call.source,
+        "direction": call.direction,
+        "extension": call.extension,
+        "caller": call.caller if call.direction == "in" else call.callee,
+        "number": call.party_e164,
+        "number_kind": call.party_kind,
+        "at": call.started_at.isoformat(),
+        "customer": None,
+        "summary": {},
+        "sections": {},
+        "other_matches": [],
+        "suggestion": None,
     }
     if customer is not None:
-        pop["customer"] = {"id": customer.id, "name": customer.display_name, "kind": customer.kind,
-                           "city": customer.city, "tags": [t.tag for t in customer.tags]}
+        pop["customer"] = {
+            "id": customer.id,
+            "name": customer.display_name,
+            "kind": customer.kind,
+            "city": customer.city,
+            "tags": [t.tag for t in customer.tags],
+        }
         sections = gather_profile(uow, customer)
         pop["sections"] = sections
         summary = summarise(sections)
         last = list_interactions(uow.session, customer.id, kind="purchase", limit=1)
         if last:
             p = last[0]
-            summary["last_purchase"] = {"at": p.occurred_at.isoformat(), "amount": str(p.money.amount) if p.money else None,
-                                        "currency": p.currency}
+            summary["last_purchase"] = {
+                "at": p.occurred_at.isoformat(),
+                "amount": str(p.money.amount) if p.money else None,
+                "currency": p.currency,
+            }
         pop["summary"] = summary
         pop["other_matches"] = [{"id": c.id, "name": c.display_name} for c in (others or [])]
     elif call.party_e164:
@@ -99,12 +120,18 @@ def unknown_caller_suggestion(uow, e164: str) -> dict[str, Any]:
     """What to do with a number no customer has: open a lead when the pipeline plugin is there, else add a
     customer (the call joins their history as soon as a customer with this number exists)."""
     if uow.has_plugin("pipeline"):
-        return {"action": "create_lead", "phone": e164,
-                "hint": "unknown caller: open a lead for this number (crm pipeline …), or add a customer",
-                "command": f"crm customers add --name NAME --phone {e164}"}
-    return {"action": "create_customer", "phone": e164,
-            "hint": "unknown caller: add them as a customer; this call is then added to their history",
-            "command": f"crm customers add --name NAME --phone {e164}"}
+        return {
+            "action": "create_lead",
+            "phone": e164,
+            "hint": "unknown caller: open a lead for this number (crm pipeline …), or add a customer",
+            "command": f"crm customers add --name NAME --phone {e164}",
+        }
+    return {
+        "action": "create_customer",
+        "phone": e164,
+        "hint": "unknown caller: add them as a customer; this call is then added to their history",
+        "command": f"crm customers add --name NAME --phone {e164}",
+    }
 
 
 def pop_line(pop: dict[str, Any], *, calendar: str = "gregorian", tz: str = "Asia/Tehran") -> str:

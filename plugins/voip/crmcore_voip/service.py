@@ -1,6 +1,7 @@
 """The call log: every adapter's :class:`CallEvent` goes through :func:`handle_call_event`, which keeps one
 row per call whatever order or how many times the events arrive, logs the finished call as an interaction
 of kind ``call`` on the caller's history, announces the voip events and creates missed-call follow-ups."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,12 @@ def handle_call_event(uow, event: CallEvent, config: VoipConfig | None = None) -
     created = call is None
     recording_changed = False
     if created and event.kind == INFO:
-        log.warning("call %s: ignored an update (%s) for a call we never saw start", event.key,
-                    ", ".join(k for k in ("recording_url", "extension") if getattr(event, k)) or "no fields")
+        log.warning(
+            "call %s: ignored an update (%s) for a call we never saw start",
+            event.key,
+            ", ".join(k for k in ("recording_url", "extension") if getattr(event, k))
+            or "no fields",
+        )
         return Outcome(None, None, "ignored")
     if created:
         call = _new_call(uow, event, cfg)
@@ -72,10 +77,18 @@ def handle_call_event(uow, event: CallEvent, config: VoipConfig | None = None) -
         if not created:
             return Outcome(call, customer, "duplicate")
         pop = build_screen_pop(uow, call, customer, _others(uow, call, customer))
-        call.details = {**(call.details or {}), "pop_customer_id": customer.id if customer else None}
+        call.details = {
+            **(call.details or {}),
+            "pop_customer_id": customer.id if customer else None,
+        }
         if call.direction == "in":
-            uow.emit("voip_incoming_call", customer_id=customer.id if customer else None, data=pop,
-                     call=call, customer=customer)
+            uow.emit(
+                "voip_incoming_call",
+                customer_id=customer.id if customer else None,
+                data=pop,
+                call=call,
+                customer=customer,
+            )
         return Outcome(call, customer, "created", pop)
 
     if event.kind == ANSWERED:
@@ -91,7 +104,11 @@ def handle_call_event(uow, event: CallEvent, config: VoipConfig | None = None) -
 
     if event.kind == INFO:
         call.updated_at = uow.now()
-        return Outcome(call, customer, "created" if created else ("updated" if recording_changed else "duplicate"))
+        return Outcome(
+            call,
+            customer,
+            "created" if created else ("updated" if recording_changed else "duplicate"),
+        )
 
     # HANGUP or MISSED
     if call.final:
@@ -106,10 +123,22 @@ def _new_call(uow, event: CallEvent, cfg: VoipConfig) -> Call:
     if not party.is_outside:
         log.info("call %s: %s", event.key, party.reason)
     now = uow.now()
-    call = Call(call_key=event.key[:160], source=event.source[:16], direction=direction, status=RINGING_STATUS,
-                caller=_clip(event.caller, 80), callee=_clip(event.callee, 80), party_e164=party.e164,
-                party_kind=party.kind, extension=_clip(event.extension, 40), started_at=event.at,
-                recording_url=event.recording_url, details={}, created_at=now, updated_at=now)
+    call = Call(
+        call_key=event.key[:160],
+        source=event.source[:16],
+        direction=direction,
+        status=RINGING_STATUS,
+        caller=_clip(event.caller, 80),
+        callee=_clip(event.callee, 80),
+        party_e164=party.e164,
+        party_kind=party.kind,
+        extension=_clip(event.extension, 40),
+        started_at=event.at,
+        recording_url=event.recording_url,
+        details={},
+        created_at=now,
+        updated_at=now,
+    )
     matches = customers_with_number(uow, party.e164)
     if matches:
         call.customer_id = matches[0].id
@@ -137,32 +166,53 @@ def _finish(uow, call: Call, customer, event: CallEvent, cfg: VoipConfig) -> Non
     call.ended_at = max(event.at, call.answered_at or call.started_at)
     call.end_cause = _clip(event.cause, 60)
     if event.kind == MISSED and call.answered_at is not None:
-        log.warning("call %s: a 'missed' event for an answered call; logged as answered", call.call_key)
+        log.warning(
+            "call %s: a 'missed' event for an answered call; logged as answered", call.call_key
+        )
     answered = call.answered_at is not None
     call.status = COMPLETED if answered else MISSED_STATUS
     call.ring_seconds = _seconds(call.started_at, call.answered_at or call.ended_at)
-    call.talk_seconds = (event.talk_seconds if event.talk_seconds is not None
-                         else _seconds(call.answered_at, call.ended_at)) if answered else None
+    call.talk_seconds = (
+        (
+            event.talk_seconds
+            if event.talk_seconds is not None
+            else _seconds(call.answered_at, call.ended_at)
+        )
+        if answered
+        else None
+    )
     call.updated_at = uow.now()
     if customer is not None:
         _log_interaction(uow, call, customer)
     cid = customer.id if customer else None
     if answered:
-        uow.emit("voip_call_ended", customer_id=cid, data=call_to_dict(call), call=call, customer=customer)
+        uow.emit(
+            "voip_call_ended",
+            customer_id=cid,
+            data=call_to_dict(call),
+            call=call,
+            customer=customer,
+        )
         return
     if call.direction == "in":
         follow_up = follow_up_missed_call(uow, call, customer, cfg)
         if follow_up is not None:
             call.details = {**(call.details or {}), "follow_up_id": follow_up.id}
-    uow.emit("voip_missed_call", customer_id=cid, data=call_to_dict(call), call=call, customer=customer)
+    uow.emit(
+        "voip_missed_call", customer_id=cid, data=call_to_dict(call), call=call, customer=customer
+    )
 
 
 def _late_answer(uow, call: Call, customer, event: CallEvent) -> Outcome:
     """An 'answered' event arriving after the call was closed as missed (webhook retries, reordering):
     correct the log rather than drop what we were told."""
     if call.ended_at is not None and event.at > call.ended_at:
-        log.warning("call %s: ignored an 'answered' event at %s after the call ended at %s", call.call_key,
-                    event.at.isoformat(), call.ended_at.isoformat())
+        log.warning(
+            "call %s: ignored an 'answered' event at %s after the call ended at %s",
+            call.call_key,
+            event.at.isoformat(),
+            call.ended_at.isoformat(),
+        )
         return Outcome(call, customer, "duplicate")
     call.answered_at = max(event.at, call.started_at)
     call.answered_by = _clip(event.agent or event.extension or call.extension, 100)
@@ -171,17 +221,29 @@ def _late_answer(uow, call: Call, customer, event: CallEvent) -> Outcome:
     call.talk_seconds = _seconds(call.answered_at, call.ended_at)
     call.details = {**(call.details or {}), "corrected": "answered event arrived after the hang-up"}
     call.updated_at = uow.now()
-    log.warning("call %s: was logged as missed, corrected to answered by %s", call.call_key, call.answered_by)
+    log.warning(
+        "call %s: was logged as missed, corrected to answered by %s",
+        call.call_key,
+        call.answered_by,
+    )
     _sync_interaction(uow, call)
     return Outcome(call, customer, "corrected")
 
 
 def interaction_payload(call: Call) -> dict[str, Any]:
-    return {"call_key": call.call_key, "source": call.source, "status": call.status,
-            "answered": call.answered_at is not None, "answered_by": call.answered_by,
-            "duration_seconds": call.talk_seconds or 0, "ring_seconds": call.ring_seconds,
-            "extension": call.extension, "number": call.party_e164, "recording_url": call.recording_url,
-            "end_cause": call.end_cause}
+    return {
+        "call_key": call.call_key,
+        "source": call.source,
+        "status": call.status,
+        "answered": call.answered_at is not None,
+        "answered_by": call.answered_by,
+        "duration_seconds": call.talk_seconds or 0,
+        "ring_seconds": call.ring_seconds,
+        "extension": call.extension,
+        "number": call.party_e164,
+        "recording_url": call.recording_url,
+        "end_cause": call.end_cause,
+    }
 
 
 def _external_id(call: Call) -> str:
@@ -193,14 +255,24 @@ def _external_id(call: Call) -> str:
 def _log_interaction(uow, call: Call, customer: Customer) -> None:
     if call.interaction_id is not None:
         return
-    existing = uow.session.scalar(select(Interaction.id).where(Interaction.kind == "call",
-                                                               Interaction.external_id == _external_id(call)))
+    existing = uow.session.scalar(
+        select(Interaction.id).where(
+            Interaction.kind == "call", Interaction.external_id == _external_id(call)
+        )
+    )
     if existing is not None:  # logged before (e.g. the row was re-linked): never twice
         call.interaction_id = existing
         return
-    interaction = record_interaction(uow, customer, kind="call", channel="phone", direction=call.direction,
-                                     occurred_at=call.started_at, external_id=_external_id(call),
-                                     payload=interaction_payload(call))
+    interaction = record_interaction(
+        uow,
+        customer,
+        kind="call",
+        channel="phone",
+        direction=call.direction,
+        occurred_at=call.started_at,
+        external_id=_external_id(call),
+        payload=interaction_payload(call),
+    )
     call.interaction_id = interaction.id
 
 
@@ -218,8 +290,13 @@ def link_calls_to_customer(uow, customer: Customer) -> int:
     numbers = [p.e164 for p in customer.phones]
     if not numbers or not customer.active:
         return 0
-    calls = list(uow.session.scalars(select(Call).where(Call.party_e164.in_(numbers), Call.customer_id.is_(None))
-                                     .order_by(Call.started_at)))
+    calls = list(
+        uow.session.scalars(
+            select(Call)
+            .where(Call.party_e164.in_(numbers), Call.customer_id.is_(None))
+            .order_by(Call.started_at)
+        )
+    )
     for call in calls:
         call.customer_id = customer.id
         if call.final:
@@ -227,40 +304,68 @@ def link_calls_to_customer(uow, customer: Customer) -> int:
     return len(calls)
 
 
-def close_stale_calls(uow, *, older_than: timedelta, now: datetime | None = None, reason: str) -> list[Call]:
+def close_stale_calls(
+    uow, *, older_than: timedelta, now: datetime | None = None, reason: str
+) -> list[Call]:
     """Close calls the PBX never finished (a lost connection, a webhook that never came): ended at the last
     moment we knew of, answered or missed as far as we know. Returns the calls closed."""
     now = now or uow.now()
     cfg = config_for(uow.app)
-    stale = list(uow.session.scalars(select(Call).where(Call.status.in_((RINGING_STATUS, IN_PROGRESS)),
-                                                        Call.started_at < now - older_than).order_by(Call.id)))
+    stale = list(
+        uow.session.scalars(
+            select(Call)
+            .where(
+                Call.status.in_((RINGING_STATUS, IN_PROGRESS)), Call.started_at < now - older_than
+            )
+            .order_by(Call.id)
+        )
+    )
     for call in stale:
         close_call(uow, call, at=call.answered_at or call.started_at, reason=reason, config=cfg)
     return stale
 
 
-def close_call(uow, call: Call, *, at: datetime, reason: str, config: VoipConfig | None = None) -> None:
+def close_call(
+    uow, call: Call, *, at: datetime, reason: str, config: VoipConfig | None = None
+) -> None:
     """Finish ``call`` without a hang-up event from the PBX (recorded in ``details['closed_by']``)."""
     if call.final:
         return
     cfg = config or config_for(uow.app)
     call.details = {**(call.details or {}), "closed_by": reason}
     customer = uow.session.get(Customer, call.customer_id) if call.customer_id else None
-    event = CallEvent(kind=HANGUP, source=call.source, call_id=call.call_key.split(":", 1)[-1], at=at,
-                      cause=reason[:60])
+    event = CallEvent(
+        kind=HANGUP,
+        source=call.source,
+        call_id=call.call_key.split(":", 1)[-1],
+        at=at,
+        cause=reason[:60],
+    )
     _finish(uow, call, customer, event, cfg)
     log.warning("call %s closed without a hang-up from the PBX: %s", call.call_key, reason)
 
 
 def call_to_dict(call: Call) -> dict[str, Any]:
     return {
-        "id": call.id, "call_key": call.call_key, "source": call.source, "direction": call.direction,
-        "status": call.status, "caller": call.caller, "callee": call.callee, "number": call.party_e164,
-        "number_kind": call.party_kind, "extension": call.extension, "answered_by": call.answered_by,
+        "id": call.id,
+        "call_key": call.call_key,
+        "source": call.source,
+        "direction": call.direction,
+        "status": call.status,
+        "caller": call.caller,
+        "callee": call.callee,
+        "number": call.party_e164,
+        "number_kind": call.party_kind,
+        "extension": call.extension,
+        "answered_by": call.answered_by,
         "started_at": call.started_at.isoformat(),
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
-        "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds, "end_cause": call.end_cause,
-        "recording_url": call.recording_url, "customer_id": call.customer_id,
-        "interaction_id": call.interaction_id, "details": call.details or {},
+        "ring_seconds": call.ring_seconds,
+        "talk_seconds": call.talk_seconds,
+        "end_cause": call.end_cause,
+        "recording_url": call.recording_url,
+        "customer_id": call.customer_id,
+        "interaction_id": call.interaction_id,
+        "details": call.details or {},
     }

@@ -7,6 +7,7 @@
 - ``GET /voip/health``: ``{"ok": true}``.
 
 Every request is one unit of work: all its events are stored, or none (and the PBX is told why)."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,9 @@ def _signed_url(request: Request, cfg: VoipConfig) -> str:
 
 def _refuse(status: int, message: str, request: Request) -> JSONResponse:
     client = request.client.host if request.client else "?"
-    log.warning("voip webhook %s from %s refused (%d): %s", request.url.path, client, status, message)
+    log.warning(
+        "voip webhook %s from %s refused (%d): %s", request.url.path, client, status, message
+    )
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
@@ -50,8 +53,13 @@ async def _body(request: Request) -> bytes | None:
     return None if len(body) > MAX_BODY else body
 
 
-def create_app(crm, *, config: VoipConfig | None = None, on_pop: PopHandler | None = None,
-               clock: Callable[[], datetime] | None = None) -> Starlette:
+def create_app(
+    crm,
+    *,
+    config: VoipConfig | None = None,
+    on_pop: PopHandler | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
     cfg = config or config_for(crm)
     listener = CallListener(crm, cfg, on_pop)
     now = clock or crm.now
@@ -63,12 +71,16 @@ def create_app(crm, *, config: VoipConfig | None = None, on_pop: PopHandler | No
             return _refuse(422, str(exc), request)
         except Exception:  # noqa: BLE001 - tell the PBX to retry later; nothing was stored
             log.exception("voip webhook: storing %d event(s) failed", len(events))
-            return JSONResponse({"ok": False, "error": "the CRM could not store the call; retry"}, status_code=503)
+            return JSONResponse(
+                {"ok": False, "error": "the CRM could not store the call; retry"}, status_code=503
+            )
         return None
 
     async def twilio_hook(request: Request) -> Response:
         if not cfg.twilio_auth_token:
-            return _refuse(503, "Twilio is not configured (set CRM_VOIP_TWILIO_AUTH_TOKEN)", request)
+            return _refuse(
+                503, "Twilio is not configured (set CRM_VOIP_TWILIO_AUTH_TOKEN)", request
+            )
         body = await _body(request)
         if body is None:
             return _refuse(413, f"the body is larger than {MAX_BODY} bytes", request)
@@ -80,14 +92,25 @@ def create_app(crm, *, config: VoipConfig | None = None, on_pop: PopHandler | No
         signature = request.headers.get(twilio.SIGNATURE_HEADER)
         if not signature:
             return _refuse(403, f"unsigned request: {twilio.SIGNATURE_HEADER} is missing", request)
-        if not twilio.valid_signature(cfg.twilio_auth_token, _signed_url(request, cfg), params, signature, body=body,
-                                      settings_header=request.headers.get(twilio.SETTINGS_HEADER)):
-            return _refuse(403, f"{twilio.SIGNATURE_HEADER} does not match this request (wrong auth token, "
-                                "changed parameters, or CRM_VOIP_PUBLIC_URL differs from the URL Twilio called)",
-                           request)
+        if not twilio.valid_signature(
+            cfg.twilio_auth_token,
+            _signed_url(request, cfg),
+            params,
+            signature,
+            body=body,
+            settings_header=request.headers.get(twilio.SETTINGS_HEADER),
+        ):
+            return _refuse(
+                403,
+                f"{twilio.SIGNATURE_HEADER} does not match this request (wrong auth token, "
+                "changed parameters, or CRM_VOIP_PUBLIC_URL differs from the URL Twilio called)",
+                request,
+            )
         fields = dict(params)
         try:
-            events = twilio.call_events(fields, now(), extension=request.query_params.get("extension"))
+            events = twilio.call_events(
+                fields, now(), extension=request.query_params.get("extension")
+            )
         except ValueError as exc:
             return _refuse(422, str(exc), request)
         refused = await store(request, events)
@@ -95,13 +118,20 @@ def create_app(crm, *, config: VoipConfig | None = None, on_pop: PopHandler | No
 
     async def generic_hook(request: Request) -> Response:
         if not cfg.webhook_secret:
-            return _refuse(503, "the JSON webhook is not configured (set CRM_VOIP_WEBHOOK_SECRET)", request)
+            return _refuse(
+                503, "the JSON webhook is not configured (set CRM_VOIP_WEBHOOK_SECRET)", request
+            )
         body = await _body(request)
         if body is None:
             return _refuse(413, f"the body is larger than {MAX_BODY} bytes", request)
         try:
-            generic_webhook.verify(cfg.webhook_secret, request.headers.get(generic_webhook.TIMESTAMP_HEADER),
-                                   request.headers.get(generic_webhook.SIGNATURE_HEADER), body, now())
+            generic_webhook.verify(
+                cfg.webhook_secret,
+                request.headers.get(generic_webhook.TIMESTAMP_HEADER),
+                request.headers.get(generic_webhook.SIGNATURE_HEADER),
+                body,
+                now(),
+            )
             events = generic_webhook.parse_events(body, now())
         except generic_webhook.WebhookError as exc:
             return _refuse(exc.status, str(exc), request)
@@ -112,8 +142,12 @@ def create_app(crm, *, config: VoipConfig | None = None, on_pop: PopHandler | No
         # anyone may ask (load balancers do): say nothing about the calls
         return JSONResponse({"ok": True})
 
-    app = Starlette(routes=[Route("/voip/twilio", twilio_hook, methods=["POST"]),
-                            Route("/voip/webhook", generic_hook, methods=["POST"]),
-                            Route("/voip/health", health, methods=["GET"])])
+    app = Starlette(
+        routes=[
+            Route("/voip/twilio", twilio_hook, methods=["POST"]),
+            Route("/voip/webhook", generic_hook, methods=["POST"]),
+            Route("/voip/health", health, methods=["GET"]),
+        ]
+    )
     app.state.listener = listener
     return app

@@ -1,6 +1,7 @@
 """Fixtures of the voip tests: the plugin enabled, its configuration, and a simulated Asterisk PBX (a real
 TCP server speaking AMI: banner, login, scripted events, dropped connections, Ping, CoreShowChannels,
 Originate)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,14 @@ def crm_plugins():
 
 @pytest.fixture
 def voip_config():
-    return VoipConfig(area_code="21", trunk_prefixes=("9",), ami_username="crm", ami_secret="s3cret",
-                      twilio_auth_token="twilio-token-123", webhook_secret="hook-secret")
+    return VoipConfig(
+        area_code="21",
+        trunk_prefixes=("9",),
+        ami_username="crm",
+        ami_secret="s3cret",
+        twilio_auth_token="twilio-token-123",
+        webhook_secret="hook-secret",
+    )
 
 
 @pytest.fixture
@@ -47,8 +54,16 @@ class FakePBX:
     the connection there), or a float (pause, seconds). Every action received is kept in ``actions``.
     """
 
-    def __init__(self, sessions=(), *, username="crm", secret="s3cret", answer_pings=True,
-                 active_channels=(), banner="Asterisk Call Manager/5.0.1"):
+    def __init__(
+        self,
+        sessions=(),
+        *,
+        username="crm",
+        secret="s3cret",
+        answer_pings=True,
+        active_channels=(),
+        banner="Asterisk Call Manager/5.0.1",
+    ):
         self.sessions = [list(s) for s in sessions]
         self.username, self.secret, self.banner = username, secret, banner
         self.answer_pings = answer_pings
@@ -65,7 +80,8 @@ class FakePBX:
     def start(self) -> "FakePBX":
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop).result(5)
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        ).result(5)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -74,6 +90,7 @@ class FakePBX:
             self._server.close()
             for w in self._writers:
                 w.close()
+
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
@@ -123,13 +140,21 @@ class FakePBX:
         if action == "Ping":
             if not self.answer_pings:
                 return None
-            return frame(Response="Success", ActionID=aid, Ping="Pong", Timestamp="1742547600.000000")
+            return frame(
+                Response="Success", ActionID=aid, Ping="Pong", Timestamp="1742547600.000000"
+            )
         if action == "CoreShowChannels":
-            out = frame(Response="Success", ActionID=aid, EventList="start", Message="Channels will follow")
+            out = frame(
+                Response="Success", ActionID=aid, EventList="start", Message="Channels will follow"
+            )
             for ch in self.active_channels:
                 out += frame(Event="CoreShowChannel", ActionID=aid, **ch)
-            out += frame(Event="CoreShowChannelsComplete", ActionID=aid, EventList="Complete",
-                         ListItems=len(self.active_channels))
+            out += frame(
+                Event="CoreShowChannelsComplete",
+                ActionID=aid,
+                EventList="Complete",
+                ListItems=len(self.active_channels),
+            )
             return out
         if action == "Originate":
             if not (fields.get("Channel") or "").startswith("PJSIP/"):
@@ -140,7 +165,7 @@ class FakePBX:
         return frame(Response="Error", ActionID=aid, Message="Invalid/unknown command")
 
     async def _play(self, n, writer):
-        for step in (self.sessions[n] if n < len(self.sessions) else []):
+        for step in self.sessions[n] if n < len(self.sessions) else []:
             if step is DROP:
                 await writer.drain()
                 writer.transport.abort()
@@ -185,43 +210,145 @@ class AMICalls:
     def ts(self, seconds: float) -> str:
         return f"{self.t0 + seconds:.6f}"
 
-    def inbound(self, linkedid: str, caller: str, ext: str = "101", *, answer: bool = True, at: float = 0,
-                talk: float = 95, ring: float = 7) -> list[str]:
+    def inbound(
+        self,
+        linkedid: str,
+        caller: str,
+        ext: str = "101",
+        *,
+        answer: bool = True,
+        at: float = 0,
+        talk: float = 95,
+        ring: float = 7,
+    ) -> list[str]:
         agent_uid = linkedid + "1"
         trunk = f"PJSIP/trunk-{linkedid[-4:]}"
         agent = f"PJSIP/{ext}-{linkedid[-4:]}"
         out = [
-            frame(Event="Newchannel", Privilege="call,all", Timestamp=self.ts(at), Channel=trunk, ChannelState=4,
-                  ChannelStateDesc="Ring", CallerIDNum=caller, CallerIDName="", Exten="02191001000",
-                  Context="from-trunk", Uniqueid=linkedid, Linkedid=linkedid),
-            frame(Event="Newchannel", Timestamp=self.ts(at + 0.1), Channel=agent, ChannelState=0,
-                  ChannelStateDesc="Down", CallerIDNum=ext, Exten="s", Uniqueid=agent_uid, Linkedid=linkedid),
-            frame(Event="DialBegin", Timestamp=self.ts(at + 0.2), Channel=trunk, CallerIDNum=caller,
-                  Uniqueid=linkedid, Linkedid=linkedid, DestChannel=agent, DestCallerIDNum=ext,
-                  DestUniqueid=agent_uid, DestLinkedid=linkedid, DialString=ext),
+            frame(
+                Event="Newchannel",
+                Privilege="call,all",
+                Timestamp=self.ts(at),
+                Channel=trunk,
+                ChannelState=4,
+                ChannelStateDesc="Ring",
+                CallerIDNum=caller,
+                CallerIDName="",
+                Exten="02191001000",
+                Context="from-trunk",
+                Uniqueid=linkedid,
+                Linkedid=linkedid,
+            ),
+            frame(
+                Event="Newchannel",
+                Timestamp=self.ts(at + 0.1),
+                Channel=agent,
+                ChannelState=0,
+                ChannelStateDesc="Down",
+                CallerIDNum=ext,
+                Exten="s",
+                Uniqueid=agent_uid,
+                Linkedid=linkedid,
+            ),
+            frame(
+                Event="DialBegin",
+                Timestamp=self.ts(at + 0.2),
+                Channel=trunk,
+                CallerIDNum=caller,
+                Uniqueid=linkedid,
+                Linkedid=linkedid,
+                DestChannel=agent,
+                DestCallerIDNum=ext,
+                DestUniqueid=agent_uid,
+                DestLinkedid=linkedid,
+                DialString=ext,
+            ),
         ]
         if answer:
             out += [
-                frame(Event="DialEnd", Timestamp=self.ts(at + ring), Channel=trunk, Uniqueid=linkedid,
-                      Linkedid=linkedid, DestChannel=agent, DestCallerIDNum=ext, DestUniqueid=agent_uid,
-                      DialStatus="ANSWER"),
-                frame(Event="BridgeEnter", Timestamp=self.ts(at + ring), BridgeUniqueid="b-" + linkedid,
-                      BridgeNumChannels=1, Channel=trunk, CallerIDNum=caller, Uniqueid=linkedid, Linkedid=linkedid),
-                frame(Event="BridgeEnter", Timestamp=self.ts(at + ring), BridgeUniqueid="b-" + linkedid,
-                      BridgeNumChannels=2, Channel=agent, CallerIDNum=ext, Uniqueid=agent_uid, Linkedid=linkedid),
-                frame(Event="Hangup", Timestamp=self.ts(at + ring + talk), Channel=agent, Uniqueid=agent_uid,
-                      Linkedid=linkedid, CallerIDNum=ext, Cause=16, Cause_txt="Normal Clearing"),
-                frame(Event="Hangup", Timestamp=self.ts(at + ring + talk), Channel=trunk, Uniqueid=linkedid,
-                      Linkedid=linkedid, CallerIDNum=caller, Cause=16, Cause_txt="Normal Clearing"),
+                frame(
+                    Event="DialEnd",
+                    Timestamp=self.ts(at + ring),
+                    Channel=trunk,
+                    Uniqueid=linkedid,
+                    Linkedid=linkedid,
+                    DestChannel=agent,
+                    DestCallerIDNum=ext,
+                    DestUniqueid=agent_uid,
+                    DialStatus="ANSWER",
+                ),
+                frame(
+                    Event="BridgeEnter",
+                    Timestamp=self.ts(at + ring),
+                    BridgeUniqueid="b-" + linkedid,
+                    BridgeNumChannels=1,
+                    Channel=trunk,
+                    CallerIDNum=caller,
+                    Uniqueid=linkedid,
+                    Linkedid=linkedid,
+                ),
+                frame(
+                    Event="BridgeEnter",
+                    Timestamp=self.ts(at + ring),
+                    BridgeUniqueid="b-" + linkedid,
+                    BridgeNumChannels=2,
+                    Channel=agent,
+                    CallerIDNum=ext,
+                    Uniqueid=agent_uid,
+                    Linkedid=linkedid,
+                ),
+                frame(
+                    Event="Hangup",
+                    Timestamp=self.ts(at + ring + talk),
+                    Channel=agent,
+                    Uniqueid=agent_uid,
+                    Linkedid=linkedid,
+                    CallerIDNum=ext,
+                    Cause=16,
+                    Cause_txt="Normal Clearing",
+                ),
+                frame(
+                    Event="Hangup",
+                    Timestamp=self.ts(at + ring + talk),
+                    Channel=trunk,
+                    Uniqueid=linkedid,
+                    Linkedid=linkedid,
+                    CallerIDNum=caller,
+                    Cause=16,
+                    Cause_txt="Normal Clearing",
+                ),
             ]
         else:
             out += [
-                frame(Event="DialEnd", Timestamp=self.ts(at + ring), Channel=trunk, Uniqueid=linkedid,
-                      Linkedid=linkedid, DestChannel=agent, DestUniqueid=agent_uid, DialStatus="NOANSWER"),
-                frame(Event="Hangup", Timestamp=self.ts(at + ring), Channel=agent, Uniqueid=agent_uid,
-                      Linkedid=linkedid, Cause=19, Cause_txt="No answer"),
-                frame(Event="Hangup", Timestamp=self.ts(at + ring), Channel=trunk, Uniqueid=linkedid,
-                      Linkedid=linkedid, CallerIDNum=caller, Cause=19, Cause_txt="No answer"),
+                frame(
+                    Event="DialEnd",
+                    Timestamp=self.ts(at + ring),
+                    Channel=trunk,
+                    Uniqueid=linkedid,
+                    Linkedid=linkedid,
+                    DestChannel=agent,
+                    DestUniqueid=agent_uid,
+                    DialStatus="NOANSWER",
+                ),
+                frame(
+                    Event="Hangup",
+                    Timestamp=self.ts(at + ring),
+                    Channel=agent,
+                    Uniqueid=agent_uid,
+                    Linkedid=linkedid,
+                    Cause=19,
+                    Cause_txt="No answer",
+                ),
+                frame(
+                    Event="Hangup",
+                    Timestamp=self.ts(at + ring),
+                    Channel=trunk,
+                    Uniqueid=linkedid,
+                    Linkedid=linkedid,
+                    CallerIDNum=caller,
+                    Cause=19,
+                    Cause_txt="No answer",
+                ),
             ]
         return out
 
@@ -235,6 +362,7 @@ def ami_calls():
 def app_with(crm_app, crm_app_factory, voip_config):
     """``app_with((name, impl, specs), …)``: a CRM on the test database with fake plugins registered through
     ``extra_plugins`` and reported enabled by ``uow.has_plugin`` (the kernel only counts installed ones)."""
+
     def make(*fakes):
         app = crm_app_factory(extra_plugins=list(fakes))
         app.clock.set(T0)

@@ -2,9 +2,11 @@ from crmcore_voip.adapters.ami_protocol import FrameParser, encode_action
 from hypothesis import given
 from hypothesis import strategies as st
 
-STREAM = (b"Event: Newchannel\r\nPrivilege: call,all\r\nUniqueid: 1.1\r\nCallerIDNum: 09121234567\r\n\r\n"
-          b"Response: Success\r\nActionID: crm-1\r\nMessage: Authentication accepted\r\n\r\n"
-          b"Event: VarSet\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nValue: x: y\r\n\r\n")
+STREAM = (
+    b"Event: Newchannel\r\nPrivilege: call,all\r\nUniqueid: 1.1\r\nCallerIDNum: 09121234567\r\n\r\n"
+    b"Response: Success\r\nActionID: crm-1\r\nMessage: Authentication accepted\r\n\r\n"
+    b"Event: VarSet\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nValue: x: y\r\n\r\n"
+)
 
 
 def test_messages_and_fields():
@@ -35,7 +37,9 @@ def test_bare_newlines_are_accepted():
 
 def test_malformed_lines_are_skipped_and_counted(caplog):
     parser = FrameParser()
-    msgs = parser.feed(b"Event: Hangup\r\nthis is garbage\r\n: no key\r\n\xff\xfe: \x00\r\nUniqueid: 7\r\n\r\n")
+    msgs = parser.feed(
+        b"Event: Hangup\r\nthis is garbage\r\n: no key\r\n\xff\xfe: \x00\r\nUniqueid: 7\r\n\r\n"
+    )
     assert [m.event for m in msgs] == ["Hangup"] and msgs[0].get("Uniqueid") == "7"
     assert parser.malformed_lines == 2
     assert "malformed line" in caplog.text
@@ -49,7 +53,9 @@ def test_messages_without_event_or_response_are_dropped():
 
 def test_oversized_frames_are_dropped_and_the_stream_recovers():
     parser = FrameParser(max_frame_bytes=100)
-    data = b"Event: Big\r\n" + b"".join(b"K%d: %s\r\n" % (i, b"v" * 20) for i in range(20)) + b"\r\n"
+    data = (
+        b"Event: Big\r\n" + b"".join(b"K%d: %s\r\n" % (i, b"v" * 20) for i in range(20)) + b"\r\n"
+    )
     data += b"Event: Small\r\n\r\n"
     assert [m.event for m in parser.feed(data)] == ["Small"]
     assert parser.dropped_frames == 1
@@ -59,8 +65,10 @@ def test_oversized_frames_are_dropped_and_the_stream_recovers():
 
 
 def test_actions_are_encoded_and_refuse_line_breaks():
-    assert encode_action("Login", {"Username": "crm", "Secret": "s", "Events": None}) == \
-        b"Action: Login\r\nUsername: crm\r\nSecret: s\r\n\r\n"
+    assert (
+        encode_action("Login", {"Username": "crm", "Secret": "s", "Events": None})
+        == b"Action: Login\r\nUsername: crm\r\nSecret: s\r\n\r\n"
+    )
     import pytest
 
     with pytest.raises(ValueError, match="line break"):

@@ -1,4 +1,5 @@
 """Call logging, idempotence, out-of-order events, unknown callers and missed-call follow-ups."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,8 +27,16 @@ T0 = datetime(2025, 3, 21, 9, 0, tzinfo=timezone.utc)  # the tests' frozen clock
 
 
 def ev(kind, call_id, seconds=0, *, source="webhook", caller="09121234567", **kw):
-    return CallEvent(kind=kind, source=source, call_id=call_id, at=T0 + timedelta(seconds=seconds), caller=caller,
-                     callee="02191001000", direction=kw.pop("direction", "in"), **kw)
+    return CallEvent(
+        kind=kind,
+        source=source,
+        call_id=call_id,
+        at=T0 + timedelta(seconds=seconds),
+        caller=caller,
+        callee="02191001000",
+        direction=kw.pop("direction", "in"),
+        **kw,
+    )
 
 
 def feed(app, *events):
@@ -50,8 +59,11 @@ def calls_of(app, cid):
 
 
 def answered_call(call_id, at=0, ext="101"):
-    return [ev("ringing", call_id, at, extension=ext), ev("answered", call_id, at + 8, agent=ext),
-            ev("hangup", call_id, at + 128, recording_url="https://pbx.example/rec/1.wav")]
+    return [
+        ev("ringing", call_id, at, extension=ext),
+        ev("answered", call_id, at + 8, agent=ext),
+        ev("hangup", call_id, at + 128, recording_url="https://pbx.example/rec/1.wav"),
+    ]
 
 
 def test_migrations_match_models(app):
@@ -63,11 +75,24 @@ def test_answered_call_becomes_one_interaction_with_duration_and_agent(app):
     outcomes = feed(app, *answered_call("c1"))
     assert [o.action for o in outcomes] == ["created", "updated", "ended"]
     [i] = calls_of(app, cid)
-    assert (i.channel, i.direction, i.occurred_at, i.external_id) == ("phone", "in", T0, "webhook:c1")
+    assert (i.channel, i.direction, i.occurred_at, i.external_id) == (
+        "phone",
+        "in",
+        T0,
+        "webhook:c1",
+    )
     assert i.payload["duration_seconds"] == 120 and i.payload["answered_by"] == "101"
-    assert i.payload["recording_url"] == "https://pbx.example/rec/1.wav" and i.payload["ring_seconds"] == 8
+    assert (
+        i.payload["recording_url"] == "https://pbx.example/rec/1.wav"
+        and i.payload["ring_seconds"] == 8
+    )
     [call] = rows(app, Call)
-    assert (call.status, call.talk_seconds, call.customer_id, call.interaction_id) == ("completed", 120, cid, i.id)
+    assert (call.status, call.talk_seconds, call.customer_id, call.interaction_id) == (
+        "completed",
+        120,
+        cid,
+        i.id,
+    )
     names = [e["event"] for e in outbox_events(app) if e["event"].startswith("voip_")]
     assert names == ["voip_incoming_call", "voip_call_ended"]
 
@@ -112,7 +137,10 @@ def test_recording_arriving_after_the_call_updates_the_interaction(app):
 def test_unknown_caller_gets_a_suggestion_and_joins_history_when_added(app):
     [o, *_] = feed(app, *answered_call("c6"))
     assert o.pop["customer"] is None
-    assert o.pop["suggestion"]["action"] == "create_customer" and o.pop["suggestion"]["phone"] == "+989121234567"
+    assert (
+        o.pop["suggestion"]["action"] == "create_customer"
+        and o.pop["suggestion"]["phone"] == "+989121234567"
+    )
     with app.unit_of_work() as uow:
         cid = add_customer(uow, name="سارا کریمی", phones=["0912 123 4567"]).id
     [i] = calls_of(app, cid)
@@ -142,7 +170,13 @@ def test_screen_pop_gathers_profile_sections_of_other_plugins(app_with):
     cid = make_customer(app, "مریم رضایی", phones=["09121234567"])
     record_purchase(app, cid, "2500000", at="2025-03-01T10:00:00+03:30")
     [o] = feed(app, ev("ringing", "p1", 0, extension="101"))
-    assert o.pop["customer"] == {"id": cid, "name": "مریم رضایی", "kind": "person", "city": None, "tags": []}
+    assert o.pop["customer"] == {
+        "id": cid,
+        "name": "مریم رضایی",
+        "kind": "person",
+        "city": None,
+        "tags": [],
+    }
     assert o.pop["summary"]["tier"] == "gold" and o.pop["summary"]["open_tickets"] == 2
     assert o.pop["summary"]["last_purchase"]["amount"] == "2500000"
     [event] = outbox_events(app, "voip_incoming_call")
@@ -171,20 +205,24 @@ def test_two_customers_sharing_a_number(app):
 
 # --- missed-call follow-up -------------------------------------------------------------------------------
 def missed(call_id, at, caller="09121234567"):
-    return [ev("ringing", call_id, at, caller=caller, extension="101"), ev("missed", call_id, at + 20,
-                                                                            caller=caller, cause="no-answer")]
+    return [
+        ev("ringing", call_id, at, caller=caller, extension="101"),
+        ev("missed", call_id, at + 20, caller=caller, cause="no-answer"),
+    ]
 
 
 def test_missed_call_follow_up_kept_here_once_per_caller_per_hour(app):
     cid = make_customer(app, "مریم", phones=["09121234567"])
     feed(app, *missed("m1", 0))
-    feed(app, *missed("m2", 1800))          # 30 minutes later: same follow-up
+    feed(app, *missed("m2", 1800))  # 30 minutes later: same follow-up
     feed(app, *missed("m3", 600, caller="09350000000"))  # another caller: their own
-    feed(app, *missed("m4", 3700))          # over an hour after the first: a new one
+    feed(app, *missed("m4", 3700))  # over an hour after the first: a new one
     ups = rows(app, FollowUp)
     assert [(f.caller_e164, f.missed_calls, f.via, f.status) for f in ups] == [
-        ("+989121234567", 2, "voip", "open"), ("+989350000000", 1, "voip", "open"),
-        ("+989121234567", 1, "voip", "open")]
+        ("+989121234567", 2, "voip", "open"),
+        ("+989350000000", 1, "voip", "open"),
+        ("+989121234567", 1, "voip", "open"),
+    ]
     assert ups[0].customer_id == cid and ups[1].customer_id is None
     assert ups[0].due_at == T0 + timedelta(minutes=30)
     assert "مریم" in ups[0].title
@@ -193,9 +231,20 @@ def test_missed_call_follow_up_kept_here_once_per_caller_per_hour(app):
 
 def test_outbound_unanswered_calls_need_no_follow_up(app):
     make_customer(app, "مریم", phones=["09121234567"])
-    feed(app, CallEvent(kind="ringing", source="ami", call_id="o1", at=T0, caller="101", callee="09121234567",
-                        extension="101", direction="out"),
-         CallEvent(kind="hangup", source="ami", call_id="o1", at=T0 + timedelta(seconds=30)))
+    feed(
+        app,
+        CallEvent(
+            kind="ringing",
+            source="ami",
+            call_id="o1",
+            at=T0,
+            caller="101",
+            callee="09121234567",
+            extension="101",
+            direction="out",
+        ),
+        CallEvent(kind="hangup", source="ami", call_id="o1", at=T0 + timedelta(seconds=30)),
+    )
     assert rows(app, FollowUp) == [] and rows(app, Call)[0].status == "missed"
     assert outbox_events(app, "voip_incoming_call") == []
 
@@ -209,13 +258,17 @@ def test_withheld_numbers_are_logged_without_follow_up(app):
 
 class TasksSpec:
     @hookspec(firstresult=True)
-    def tasks_create_follow_up(self, uow, customer_id, title, kind, due_at, dedup_key, source, reference):
+    def tasks_create_follow_up(
+        self, uow, customer_id, title, kind, due_at, dedup_key, source, reference
+    ):
         """Return the task (the existing one for a repeated dedup_key)."""
 
 
 class TicketsSpec:
     @hookspec(firstresult=True)
-    def tickets_create_ticket(self, uow, customer_id, subject, body, channel, priority, dedup_key, source):
+    def tickets_create_ticket(
+        self, uow, customer_id, subject, body, channel, priority, dedup_key, source
+    ):
         """Open a ticket."""
 
 
@@ -224,11 +277,22 @@ class FakeTasks:
         self.calls, self.fail = [], fail
 
     @hookimpl
-    def tasks_create_follow_up(self, uow, customer_id, title, kind, due_at, dedup_key, source, reference):
+    def tasks_create_follow_up(
+        self, uow, customer_id, title, kind, due_at, dedup_key, source, reference
+    ):
         if self.fail:
             raise RuntimeError("tasks table is locked")
-        self.calls.append(dict(customer_id=customer_id, title=title, kind=kind, due_at=due_at, dedup_key=dedup_key,
-                               source=source, reference=reference))
+        self.calls.append(
+            dict(
+                customer_id=customer_id,
+                title=title,
+                kind=kind,
+                due_at=due_at,
+                dedup_key=dedup_key,
+                source=source,
+                reference=reference,
+            )
+        )
         return {"id": 41 + len(self.calls)}
 
 
@@ -237,9 +301,20 @@ class FakeTickets:
         self.calls = []
 
     @hookimpl
-    def tickets_create_ticket(self, uow, customer_id, subject, body, channel, priority, dedup_key, source):
-        self.calls.append(dict(customer_id=customer_id, subject=subject, body=body, channel=channel,
-                               priority=priority, dedup_key=dedup_key, source=source))
+    def tickets_create_ticket(
+        self, uow, customer_id, subject, body, channel, priority, dedup_key, source
+    ):
+        self.calls.append(
+            dict(
+                customer_id=customer_id,
+                subject=subject,
+                body=body,
+                channel=channel,
+                priority=priority,
+                dedup_key=dedup_key,
+                source=source,
+            )
+        )
         return type("Ticket", (), {"id": 7})()
 
 
@@ -263,7 +338,12 @@ def test_missed_call_becomes_a_ticket_when_only_tickets_is_installed(app_with):
     cid = make_customer(app, "مریم", phones=["09121234567"])
     feed(app, *missed("k1", 0))
     [t] = tickets.calls
-    assert (t["customer_id"], t["channel"], t["priority"], t["source"]) == (cid, "phone", "normal", "voip")
+    assert (t["customer_id"], t["channel"], t["priority"], t["source"]) == (
+        cid,
+        "phone",
+        "normal",
+        "voip",
+    )
     assert "+989121234567" in t["body"] and "101" in t["body"]
     assert [(f.via, f.reference) for f in rows(app, FollowUp)] == [("tickets", "7")]
 
@@ -286,7 +366,9 @@ def test_merge_moves_calls_and_forget_erases_numbers(app):
     feed(app, *missed("g1", 0, caller="09350000000"))
     with app.unit_of_work() as uow:
         merge_customers(uow, a, b)
-    assert {c.customer_id for c in rows(app, Call)} == {a} and rows(app, FollowUp)[0].customer_id == a
+    assert {c.customer_id for c in rows(app, Call)} == {a} and rows(app, FollowUp)[
+        0
+    ].customer_id == a
     with app.unit_of_work() as uow:
         forget_customer(uow, a)
     [call] = rows(app, Call)
@@ -300,7 +382,11 @@ def test_profile_section(app):
     cid = make_customer(app, "مریم", phones=["09121234567"])
     feed(app, *answered_call("s1"), *missed("s2", 400))
     with app.unit_of_work(readonly=True) as uow:
-        [section] = [s for s in uow.call("crm_customer_profile", customer=get_customer(uow.session, cid)) if s]
+        [section] = [
+            s
+            for s in uow.call("crm_customer_profile", customer=get_customer(uow.session, cid))
+            if s
+        ]
     assert (section.key, section.title.fa) == ("voip", "تماس‌ها")
     assert (section.data["calls"], section.data["answered"], section.data["missed"]) == (2, 1, 1)
     assert section.data["open_follow_ups"] == 1 and section.data["recent"][0]["status"] == "missed"
@@ -316,14 +402,32 @@ def test_calls_report_per_agent_and_period(app):
     from crmcore.api import ReportParams, run_report
 
     make_customer(app, "مریم", phones=["09121234567"])
-    feed(app, *answered_call("r1", 0, "101"), *answered_call("r2", 400, "101"), *answered_call("r3", 800, "102"),
-         *missed("r4", 1200), ev("ringing", "r5", 1300))
+    feed(
+        app,
+        *answered_call("r1", 0, "101"),
+        *answered_call("r2", 400, "101"),
+        *answered_call("r3", 800, "102"),
+        *missed("r4", 1200),
+        ev("ringing", "r5", 1300),
+    )
     with app.unit_of_work(readonly=True) as uow:
         out = run_report(uow, "voip.calls", ReportParams(period="day", options={"direction": "in"}))
-    assert out["columns"][:7] == ["period", "agent", "calls", "answered", "answered_pct", "missed",
-                                  "avg_handling_seconds"]
-    assert [r[1:7] for r in out["rows"]] == [["101", 3, 2, "66.7", 1, 120], ["102", 1, 1, "100.0", 0, 120]]
-    assert out["totals"]["calls"] == 4 and out["totals"]["answered_pct"] == "75.0"  # the ringing call is not done
+    assert out["columns"][:7] == [
+        "period",
+        "agent",
+        "calls",
+        "answered",
+        "answered_pct",
+        "missed",
+        "avg_handling_seconds",
+    ]
+    assert [r[1:7] for r in out["rows"]] == [
+        ["101", 3, 2, "66.7", 1, 120],
+        ["102", 1, 1, "100.0", 0, 120],
+    ]
+    assert (
+        out["totals"]["calls"] == 4 and out["totals"]["answered_pct"] == "75.0"
+    )  # the ringing call is not done
     with pytest.raises(Exception, match="direction must be"):
         with app.unit_of_work(readonly=True) as uow:
             run_report(uow, "voip.calls", ReportParams(options={"direction": "sideways"}))
@@ -339,7 +443,9 @@ def test_stale_call_job_closes_calls_whose_hangup_never_came(app):
     [result] = run_jobs(app, now=T0 + timedelta(hours=7), only=["voip.close_stale_calls"])
     assert result["summary"] == {"closed": 2, "missed": 1}
     assert [(c.status, c.details["closed_by"][:20]) for c in rows(app, Call)] == [
-        ("missed", "no hang-up from the "), ("completed", "no hang-up from the ")]
+        ("missed", "no hang-up from the "),
+        ("completed", "no hang-up from the "),
+    ]
 
 
 def test_calls_on_the_customer_timeline_say_answered_and_how_long_or_missed(app):
@@ -355,5 +461,7 @@ def test_calls_on_the_customer_timeline_say_answered_and_how_long_or_missed(app)
 
         page = customer_timeline(uow, get_customer(uow.session, cid), only="kernel")
         details = [entry.detail for _plugin, entry in page.entries]
-    assert [(d.en, d.fa) for d in details] == [("missed", "بی‌پاسخ"),
-                                               ("answered · 2:00", "پاسخ داده شد · ۲:۰۰")]
+    assert [(d.en, d.fa) for d in details] == [
+        ("missed", "بی‌پاسخ"),
+        ("answered · 2:00", "پاسخ داده شد · ۲:۰۰"),
+    ]

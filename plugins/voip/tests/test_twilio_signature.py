@@ -1,23 +1,40 @@
 """Our X-Twilio-Signature check against the official twilio package's RequestValidator."""
+
 from crmcore_voip.adapters.twilio import compute_signature, valid_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x6ff, exclude_characters="&="),
-                min_size=1, max_size=12)
+names = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=0x6FF, exclude_characters="&="),
+    min_size=1,
+    max_size=12,
+)
 values = st.text(max_size=30)
-urls = st.sampled_from(["https://crm.example.ir/voip/twilio", "https://crm.example.ir:443/voip/twilio?x=1",
-                        "http://127.0.0.1:8088/voip/twilio?extension=101", "http://crm.local/voip/twilio"])
+urls = st.sampled_from(
+    [
+        "https://crm.example.ir/voip/twilio",
+        "https://crm.example.ir:443/voip/twilio?x=1",
+        "http://127.0.0.1:8088/voip/twilio?extension=101",
+        "http://crm.local/voip/twilio",
+    ]
+)
 
 
 @settings(max_examples=60)
-@given(urls, st.dictionaries(names, values, max_size=8), st.sampled_from(["HMAC_SHA1", "HMAC_SHA256"]))
+@given(
+    urls, st.dictionaries(names, values, max_size=8), st.sampled_from(["HMAC_SHA1", "HMAC_SHA256"])
+)
 def test_same_signature_as_twilio(url, params, algorithm):
     official = RequestValidator("secret-token").compute_signature(url, params, algorithm)
     assert compute_signature("secret-token", url, params.items(), algorithm) == official
-    assert valid_signature("secret-token", url, list(params.items()), official,
-                           settings_header=f"key=k,algorithm={algorithm}")
+    assert valid_signature(
+        "secret-token",
+        url,
+        list(params.items()),
+        official,
+        settings_header=f"key=k,algorithm={algorithm}",
+    )
 
 
 @settings(max_examples=40)

@@ -2,6 +2,7 @@
 click-to-call beside every phone number when the PBX login is configured, and the record rules on
 the call log and the caller-ID pops (an agent restricted to their own customers never sees another
 customer's name)."""
+
 from __future__ import annotations
 
 import json
@@ -43,20 +44,30 @@ def csrf(client, path: str) -> str:
 @pytest.fixture
 def site(app):
     with app.unit_of_work(actor="setup") as uow:
-        for name, role in (("manager", "manager"), ("reza", "agent"), ("sima", "agent"),
-                           ("outsider", "agent")):
+        for name, role in (
+            ("manager", "manager"),
+            ("reza", "agent"),
+            ("sima", "agent"),
+            ("outsider", "agent"),
+        ):
             add_user(uow, name, PASSWORD, role)
         set_permission(uow, "outsider", "voip", "none")
         update_user(uow, "reza", extension="101")
-    ids = {"maryam": make_customer(app, "مریم رضایی", phones=["09121234567"]),
-           "ali": make_customer(app, "علی نوری", phones=["09127654321"])}
+    ids = {
+        "maryam": make_customer(app, "مریم رضایی", phones=["09121234567"]),
+        "ali": make_customer(app, "علی نوری", phones=["09127654321"]),
+    }
     with app.unit_of_work(actor="setup") as uow:
         assign_customer(uow, ids["maryam"], user="sima")
         assign_customer(uow, ids["ali"], user="reza")
-        ali_missed = [ev("ringing", "c2", 300, caller="09127654321", extension="101"),
-                      ev("hangup", "c2", 330, caller="09127654321")]
-        unknown = [ev("ringing", "c3", 600, caller="09350001122", extension="101"),
-                   ev("hangup", "c3", 620, caller="09350001122")]
+        ali_missed = [
+            ev("ringing", "c2", 300, caller="09127654321", extension="101"),
+            ev("hangup", "c2", 330, caller="09127654321"),
+        ]
+        unknown = [
+            ev("ringing", "c3", 600, caller="09350001122", extension="101"),
+            ev("hangup", "c3", 620, caller="09350001122"),
+        ]
         for e in answered_call("c1", 0) + ali_missed + unknown:
             handle_call_event(uow, e)
     with web_client(app, SETTINGS) as client:
@@ -74,8 +85,10 @@ def test_the_call_log_filters_and_pages(app, site):
     login(client, "manager")
     page = client.get("/p/voip/calls")
     assert page.status_code == 200
-    assert [n for n in re.findall(r'<a href="/customers/(\d+)">', page.text)] == \
-        [str(ids["ali"]), str(ids["maryam"])]
+    assert [n for n in re.findall(r'<a href="/customers/(\d+)">', page.text)] == [
+        str(ids["ali"]),
+        str(ids["maryam"]),
+    ]
     assert "تماس‌گیرنده ناشناس" in page.text and "۰۹۳۵ ۰۰۰ ۱۱۲۲" in page.text
     missed = client.get("/p/voip/calls", params={"status": "missed"}).text
     assert "علی نوری" in missed and "مریم رضایی" not in missed
@@ -104,7 +117,7 @@ def test_an_agent_restricted_to_own_customers_sees_no_other_names_in_the_log_or_
     live = client.get("/calls").text
     assert "مریم رضایی" not in live and "مشتری همکار" in live and "علی نوری" in live
     stream = client.get("/events/calls", params={"after": 0}).text
-    pops = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {\"")]
+    pops = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith('data: {"')]
     assert [(p["customer"] or {}).get("name") for p in pops] == [None, "علی نوری", None]
     assert [p["restricted"] for p in pops] == [True, False, False]
     assert "مریم" not in stream
@@ -118,12 +131,16 @@ def test_missed_calls_are_marked_called_back_once(app, site, crm_cli):
     login(client, "reza")
     page = client.get("/p/voip/missed").text
     assert f'data-follow-up="{follow_up.id}"' in page and "علی نوری" in page
-    done = client.post(f"/p/voip/follow-ups/{follow_up.id}/done",
-                       data={"csrf_token": csrf(client, "/p/voip/missed")})
+    done = client.post(
+        f"/p/voip/follow-ups/{follow_up.id}/done",
+        data={"csrf_token": csrf(client, "/p/voip/missed")},
+    )
     assert done.status_code == 200 and "به‌عنوان «تماس گرفته شد» ثبت شد." in done.text
     assert f'data-follow-up="{follow_up.id}"' not in done.text
-    again = client.post(f"/p/voip/follow-ups/{follow_up.id}/done",
-                        data={"csrf_token": csrf(client, "/p/voip/missed")})
+    again = client.post(
+        f"/p/voip/follow-ups/{follow_up.id}/done",
+        data={"csrf_token": csrf(client, "/p/voip/missed")},
+    )
     assert again.status_code == 422 and "is already done (by reza)" in again.text
     listed = crm_cli("voip", "follow-ups", "list", "--all", "--json").json()
     assert [f["status"] for f in listed if f["id"] == follow_up.id] == ["done"]
@@ -139,17 +156,24 @@ def test_click_to_call_sits_beside_every_number_when_the_pbx_is_configured(app, 
     app.voip_config = attrs.evolve(app.voip_config, ami_username="crm", ami_port=pbx.port)
     page = client.get(f"/customers/{ids['ali']}").text
     assert page.count('action="/p/voip/call"') == 1 and 'value="+989127654321"' in page
-    placed = client.post("/p/voip/call", data={"csrf_token": csrf(client, "/p/voip/calls"),
-                                               "customer_id": str(ids["ali"]),
-                                               "phone": "+989127654321"},
-                         headers={"Referer": f"http://testserver/customers/{ids['ali']}"})
+    placed = client.post(
+        "/p/voip/call",
+        data={
+            "csrf_token": csrf(client, "/p/voip/calls"),
+            "customer_id": str(ids["ali"]),
+            "phone": "+989127654321",
+        },
+        headers={"Referer": f"http://testserver/customers/{ids['ali']}"},
+    )
     assert placed.status_code == 200 and 'id="dialled"' in placed.text
     assert f'href="/customers/{ids["ali"]}"' in placed.text
     sent = next(a for _, a in pbx.actions if a["Action"] == "Originate")
     assert (sent["Channel"], sent["Exten"]) == ("PJSIP/101", "09127654321")
     login(client, "sima")  # no extension of her own
-    refused = client.post("/p/voip/call", data={"csrf_token": csrf(client, "/p/voip/calls"),
-                                                "customer_id": str(ids["ali"])})
+    refused = client.post(
+        "/p/voip/call",
+        data={"csrf_token": csrf(client, "/p/voip/calls"), "customer_id": str(ids["ali"])},
+    )
     assert refused.status_code == 422
     assert 'id="extension-error">no extension to ring first' in refused.text
     assert len([a for _, a in pbx.actions if a["Action"] == "Originate"]) == 1

@@ -1,5 +1,6 @@
 """Real HTTP requests (httpx) to the webhook endpoint served by uvicorn on 127.0.0.1; Twilio signatures made
 by the official ``twilio`` package's RequestValidator."""
+
 import json
 import socket
 import threading
@@ -59,16 +60,28 @@ def twilio_post(url, params, *, token=TOKEN, algorithm=None, sign_url=None, tamp
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if token is not None:
         validator = RequestValidator(token)
-        headers["X-Twilio-Signature"] = validator.compute_signature(sign_url or url, params, algorithm)
+        headers["X-Twilio-Signature"] = validator.compute_signature(
+            sign_url or url, params, algorithm
+        )
     if algorithm:
-        headers["X-Twilio-Webhooks-Signature-Settings"] = f"key=webhooks_sharedkey_1,algorithm={algorithm}"
+        headers["X-Twilio-Webhooks-Signature-Settings"] = (
+            f"key=webhooks_sharedkey_1,algorithm={algorithm}"
+        )
     body = dict(params, **(tamper or {}))
     return httpx.post(url, content=urlencode(body), headers=headers, timeout=10)
 
 
 def status(sid, call_status, **extra):
-    return {"AccountSid": "AC123", "CallSid": sid, "From": "+989121234567", "To": "+982191001000",
-            "Direction": "inbound", "CallStatus": call_status, "ApiVersion": "2010-04-01", **extra}
+    return {
+        "AccountSid": "AC123",
+        "CallSid": sid,
+        "From": "+989121234567",
+        "To": "+982191001000",
+        "Direction": "inbound",
+        "CallStatus": call_status,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
 
 
 def test_signed_twilio_callbacks_log_the_call_and_pop(app, serve):
@@ -76,16 +89,31 @@ def test_signed_twilio_callbacks_log_the_call_and_pop(app, serve):
     base, pops = serve(app)
     url = base + "/voip/twilio?extension=101"
     r = twilio_post(url, status("CA1", "ringing"))
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml") and "<Response>" in r.text
+    assert (
+        r.status_code == 200
+        and r.headers["content-type"].startswith("text/xml")
+        and "<Response>" in r.text
+    )
     assert [p["customer"]["name"] for p in pops] == ["مریم رضایی"] and pops[0]["extension"] == "101"
-    r = twilio_post(url, status("CA1", "completed", CallDuration="75",
-                                RecordingUrl="https://api.twilio.com/rec/RE1"))
+    r = twilio_post(
+        url,
+        status(
+            "CA1", "completed", CallDuration="75", RecordingUrl="https://api.twilio.com/rec/RE1"
+        ),
+    )
     assert r.status_code == 200
     [call] = calls(app)
-    assert (call.call_key, call.status, call.talk_seconds, call.customer_id, call.answered_by) == \
-        ("twilio:CA1", "completed", 75, cid, "101")
+    assert (call.call_key, call.status, call.talk_seconds, call.customer_id, call.answered_by) == (
+        "twilio:CA1",
+        "completed",
+        75,
+        cid,
+        "101",
+    )
     assert call.recording_url == "https://api.twilio.com/rec/RE1"
-    r = twilio_post(url, status("CA1", "completed", CallDuration="75"))  # Twilio retries: nothing new
+    r = twilio_post(
+        url, status("CA1", "completed", CallDuration="75")
+    )  # Twilio retries: nothing new
     assert r.status_code == 200 and len(calls(app)) == 1
     assert len(outbox_events(app, "voip_call_ended")) == 1
 
@@ -106,12 +134,17 @@ def test_missed_twilio_call_creates_a_follow_up(app, serve):
 
 
 @pytest.mark.parametrize("case", ["unsigned", "tampered", "wrong token", "other url"])
-def test_unsigned_or_tampered_twilio_requests_are_refused_and_nothing_is_stored(app, serve, case, caplog):
+def test_unsigned_or_tampered_twilio_requests_are_refused_and_nothing_is_stored(
+    app, serve, case, caplog
+):
     base, pops = serve(app)
     url = base + "/voip/twilio"
-    kwargs = {"unsigned": dict(token=None), "tampered": dict(tamper={"From": "+989350000000"}),
-              "wrong token": dict(token="not-the-token"),
-              "other url": dict(sign_url=base + "/voip/twilio?extension=999")}[case]
+    kwargs = {
+        "unsigned": dict(token=None),
+        "tampered": dict(tamper={"From": "+989350000000"}),
+        "wrong token": dict(token="not-the-token"),
+        "other url": dict(sign_url=base + "/voip/twilio?extension=999"),
+    }[case]
     r = twilio_post(url, status("CA4", "ringing"), **kwargs)
     assert r.status_code == 403
     assert "X-Twilio-Signature" in r.json()["error"]
@@ -142,11 +175,16 @@ def test_signed_request_with_an_unknown_status_is_refused_clearly(app, serve):
 
 
 # --- the generic JSON webhook ---------------------------------------------------------------------------
-def post_json(base, payload, *, secret="hook-secret", timestamp=None, app=None, body=None, signature=None):
+def post_json(
+    base, payload, *, secret="hook-secret", timestamp=None, app=None, body=None, signature=None
+):
     raw = body if body is not None else json.dumps(payload).encode()
     ts = str(timestamp if timestamp is not None else int(app.now().timestamp()))
-    headers = {"Content-Type": "application/json", "X-CRM-Timestamp": ts,
-               "X-CRM-Signature": signature or sign(secret, ts, raw)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-CRM-Timestamp": ts,
+        "X-CRM-Signature": signature or sign(secret, ts, raw),
+    }
     return httpx.post(base + "/voip/webhook", content=raw, headers=headers, timeout=10)
 
 
@@ -154,16 +192,40 @@ def test_generic_webhook_batch(app, serve):
     cid = make_customer(app, "علی", phones=["02188888888"])
     base, pops = serve(app)
     events = [
-        {"event": "ringing", "call_id": "3cx-1", "at": "2025-03-21T12:30:00+03:30", "caller": "88888888",
-         "extension": "104"},
-        {"event": "answered", "call_id": "3cx-1", "at": "2025-03-21T12:30:09+03:30", "agent": "زهرا"},
-        {"event": "hangup", "call_id": "3cx-1", "at": "2025-03-21T09:03:09Z", "recording_url": "https://pbx/r.wav"},
+        {
+            "event": "ringing",
+            "call_id": "3cx-1",
+            "at": "2025-03-21T12:30:00+03:30",
+            "caller": "88888888",
+            "extension": "104",
+        },
+        {
+            "event": "answered",
+            "call_id": "3cx-1",
+            "at": "2025-03-21T12:30:09+03:30",
+            "agent": "زهرا",
+        },
+        {
+            "event": "hangup",
+            "call_id": "3cx-1",
+            "at": "2025-03-21T09:03:09Z",
+            "recording_url": "https://pbx/r.wav",
+        },
     ]
     r = post_json(base, events, app=app)
     assert r.status_code == 200 and r.json() == {"ok": True, "events": 3}
     [call] = calls(app)
-    assert (call.customer_id, call.answered_by, call.status, call.extension) == (cid, "زهرا", "completed", "104")
-    assert (call.ring_seconds, call.talk_seconds, call.recording_url) == (9, 180, "https://pbx/r.wav")
+    assert (call.customer_id, call.answered_by, call.status, call.extension) == (
+        cid,
+        "زهرا",
+        "completed",
+        "104",
+    )
+    assert (call.ring_seconds, call.talk_seconds, call.recording_url) == (
+        9,
+        180,
+        "https://pbx/r.wav",
+    )
     assert pops[0]["customer"]["id"] == cid
 
 
@@ -175,27 +237,37 @@ def test_generic_webhook_with_a_not_a_number_caller_is_logged(app, serve):
     assert (call.party_kind, call.status, call.caller) == ("invalid", "missed", "unknown-caller!")
 
 
-@pytest.mark.parametrize("case, code, says", [
-    ("unsigned", 401, "unsigned request"),
-    ("tampered", 401, "does not match the body"),
-    ("wrong secret", 401, "does not match the body"),
-    ("replayed", 401, "more than 300 s"),
-    ("not json", 400, "not JSON"),
-    ("bad field", 422, "events[1].direction must be in or out"),
-    ("bad time", 422, "events[0].at '21/03/2025' is not an ISO 8601 time"),
-    ("no call id", 422, "events[0].call_id is required"),
-])
+@pytest.mark.parametrize(
+    "case, code, says",
+    [
+        ("unsigned", 401, "unsigned request"),
+        ("tampered", 401, "does not match the body"),
+        ("wrong secret", 401, "does not match the body"),
+        ("replayed", 401, "more than 300 s"),
+        ("not json", 400, "not JSON"),
+        ("bad field", 422, "events[1].direction must be in or out"),
+        ("bad time", 422, "events[0].at '21/03/2025' is not an ISO 8601 time"),
+        ("no call id", 422, "events[0].call_id is required"),
+    ],
+)
 def test_generic_webhook_refuses_bad_requests_and_stores_nothing(app, serve, case, code, says):
     base, _ = serve(app)
-    good = [{"event": "ringing", "call_id": "g-1", "caller": "09121234567"},
-            {"event": "hangup", "call_id": "g-1"}]
+    good = [
+        {"event": "ringing", "call_id": "g-1", "caller": "09121234567"},
+        {"event": "hangup", "call_id": "g-1"},
+    ]
     now = int(app.now().timestamp())
     if case == "unsigned":
         r = httpx.post(base + "/voip/webhook", json=good, timeout=10)
     elif case == "tampered":
         raw = json.dumps(good).encode()
-        r = post_json(base, None, body=raw.replace(b"0912", b"0935"), signature=sign("hook-secret", str(now), raw),
-                      timestamp=now)
+        r = post_json(
+            base,
+            None,
+            body=raw.replace(b"0912", b"0935"),
+            signature=sign("hook-secret", str(now), raw),
+            timestamp=now,
+        )
     elif case == "wrong secret":
         r = post_json(base, good, secret="guess", app=app)
     elif case == "replayed":
@@ -203,7 +275,9 @@ def test_generic_webhook_refuses_bad_requests_and_stores_nothing(app, serve, cas
     elif case == "not json":
         r = post_json(base, None, body=b"{not json", app=app)
     elif case == "bad field":
-        r = post_json(base, [good[0], {"event": "hangup", "call_id": "g-1", "direction": "sideways"}], app=app)
+        r = post_json(
+            base, [good[0], {"event": "hangup", "call_id": "g-1", "direction": "sideways"}], app=app
+        )
     elif case == "bad time":
         r = post_json(base, [{"event": "ringing", "call_id": "g-2", "at": "21/03/2025"}], app=app)
     else:

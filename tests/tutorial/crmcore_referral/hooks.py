@@ -1,4 +1,5 @@
 """The referral plugin's hook implementations."""
+
 from crmcore.api import AttributeSpec, hookimpl, ui
 
 from . import service
@@ -16,7 +17,11 @@ def crm_validate_customer(uow, customer, changes):
 
 @hookimpl
 def crm_interaction_recorded(uow, interaction, customer):
-    if interaction.kind == "purchase" and customer is not None and service.referrer_of(customer) is not None:
+    if (
+        interaction.kind == "purchase"
+        and customer is not None
+        and service.referrer_of(customer) is not None
+    ):
         if service.is_first_purchase(uow, interaction):
             service.reward(uow, customer)
 

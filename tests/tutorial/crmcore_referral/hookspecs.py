@@ -1,4 +1,5 @@
 """The referral plugin's own event."""
+
 from crmcore.api import hookspec
 
 

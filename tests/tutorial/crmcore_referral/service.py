@@ -1,4 +1,5 @@
 """Referral rewards, written through loyalty's public API only."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -25,9 +26,14 @@ def check_referrer(uow, customer: Customer, referrer_id) -> list[str]:
 
 
 def is_first_purchase(uow, interaction) -> bool:
-    earlier = uow.session.scalar(select(func.count(Interaction.id)).where(
-        Interaction.customer_id == interaction.customer_id, Interaction.kind == "purchase",
-        Interaction.id != interaction.id, Interaction.occurred_at <= interaction.occurred_at))
+    earlier = uow.session.scalar(
+        select(func.count(Interaction.id)).where(
+            Interaction.customer_id == interaction.customer_id,
+            Interaction.kind == "purchase",
+            Interaction.id != interaction.id,
+            Interaction.occurred_at <= interaction.occurred_at,
+        )
+    )
     return earlier == 0
 
 
@@ -40,12 +46,26 @@ def reward(uow, newcomer: Customer) -> int | None:
         return None
     referrer = uow.session.get(Customer, referrer_id)
     if referrer is None or not referrer.active:
-        raise ValidationError(f"the referrer {referrer_id} of customer {newcomer.id} is gone", field="referred_by")
-    loyalty.credit(uow, referrer.id, POINTS, kind=KIND, reason=f"brought customer {newcomer.id}",
-                   key=f"referral:{newcomer.id}", ref=f"customer:{newcomer.id}")
-    uow.emit("referral_rewarded", customer_id=referrer.id,
-             data={"referrer": referrer.id, "newcomer": newcomer.id, "points": POINTS},
-             referrer=referrer, newcomer=newcomer, points=POINTS)
+        raise ValidationError(
+            f"the referrer {referrer_id} of customer {newcomer.id} is gone", field="referred_by"
+        )
+    loyalty.credit(
+        uow,
+        referrer.id,
+        POINTS,
+        kind=KIND,
+        reason=f"brought customer {newcomer.id}",
+        key=f"referral:{newcomer.id}",
+        ref=f"customer:{newcomer.id}",
+    )
+    uow.emit(
+        "referral_rewarded",
+        customer_id=referrer.id,
+        data={"referrer": referrer.id, "newcomer": newcomer.id, "points": POINTS},
+        referrer=referrer,
+        newcomer=newcomer,
+        points=POINTS,
+    )
     return POINTS
 
 

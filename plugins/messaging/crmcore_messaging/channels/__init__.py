@@ -1,4 +1,5 @@
 """Delivery channels behind one interface: ``send(Outgoing) -> SendResult`` or raise ``DeliveryError``."""
+
 from .base import (  # noqa: F401
     KINDS,
     Channel,

@@ -1,4 +1,5 @@
 """The channel interface, delivery errors, and the registry of provider kinds."""
+
 from __future__ import annotations
 
 import importlib
@@ -30,7 +31,9 @@ class Outgoing:
 @attrs.frozen
 class SendResult:
     provider_message_id: str | None
-    status: str = "sent"  # sent | delivered (a channel that knows it is delivered, e.g. the file channel)
+    status: str = (
+        "sent"  # sent | delivered (a channel that knows it is delivered, e.g. the file channel)
+    )
 
 
 class DeliveryError(Exception):
@@ -58,8 +61,10 @@ def secret(options: dict[str, Any], key: str, *, required: bool = True) -> str |
         name = value[4:]
         value = os.environ.get(name)
         if value is None and required:
-            raise DeliveryError(f"option {key!r} reads the environment variable {name}, which is not set",
-                                retryable=False)
+            raise DeliveryError(
+                f"option {key!r} reads the environment variable {name}, which is not set",
+                retryable=False,
+            )
     if (value is None or value == "") and required:
         raise DeliveryError(f"the provider has no {key!r} option", retryable=False)
     return value
@@ -67,15 +72,36 @@ def secret(options: dict[str, Any], key: str, *, required: bool = True) -> str |
 
 #: kind → (channels it serves, required options, optional options)
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "smtp": (("email",), ("host", "sender"),
-             ("port", "security", "username", "password", "sender_name", "timeout", "ca_file")),
-    "kavenegar": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
-    "ghasedak": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
-    "smsir": (("sms",), ("api_key",), ("url", "sender", "service_line", "advertising_line", "timeout")),
-    "melipayamak": (("sms",), ("username", "password"),
-                    ("url", "sender", "service_line", "advertising_line", "timeout")),
-    "twilio": (("sms",), ("account_sid", "auth_token"),
-               ("url", "sender", "messaging_service_sid", "status_callback", "timeout")),
+    "smtp": (
+        ("email",),
+        ("host", "sender"),
+        ("port", "security", "username", "password", "sender_name", "timeout", "ca_file"),
+    ),
+    "kavenegar": (
+        ("sms",),
+        ("api_key",),
+        ("url", "sender", "service_line", "advertising_line", "timeout"),
+    ),
+    "ghasedak": (
+        ("sms",),
+        ("api_key",),
+        ("url", "sender", "service_line", "advertising_line", "timeout"),
+    ),
+    "smsir": (
+        ("sms",),
+        ("api_key",),
+        ("url", "sender", "service_line", "advertising_line", "timeout"),
+    ),
+    "melipayamak": (
+        ("sms",),
+        ("username", "password"),
+        ("url", "sender", "service_line", "advertising_line", "timeout"),
+    ),
+    "twilio": (
+        ("sms",),
+        ("account_sid", "auth_token"),
+        ("url", "sender", "messaging_service_sid", "status_callback", "timeout"),
+    ),
     "file": (("sms", "email"), ("path",), ()),
 }
 
@@ -85,11 +111,15 @@ def validate_options(kind: str, channel: str, options: dict[str, Any]) -> dict[s
         raise ValidationError(f"unknown provider kind {kind!r} ({', '.join(KINDS)})", field="kind")
     channels, required, optional = KINDS[kind]
     if channel not in channels:
-        raise ValidationError(f"a {kind} provider sends {' or '.join(channels)}, not {channel}", field="channel")
+        raise ValidationError(
+            f"a {kind} provider sends {' or '.join(channels)}, not {channel}", field="channel"
+        )
     unknown = sorted(set(options) - set(required) - set(optional))
     if unknown:
-        raise ValidationError(f"unknown option {unknown[0]!r} for {kind} (options: "
-                              f"{', '.join(required + optional)})", field="option")
+        raise ValidationError(
+            f"unknown option {unknown[0]!r} for {kind} (options: {', '.join(required + optional)})",
+            field="option",
+        )
     missing = [k for k in required if not options.get(k)]
     if missing:
         raise ValidationError(f"a {kind} provider needs the option {missing[0]!r}", field="option")
@@ -100,15 +130,20 @@ def validate_options(kind: str, channel: str, options: dict[str, Any]) -> dict[s
             if key in options and not str(options[key]).isdigit():
                 raise ValidationError(f"{key} must be a whole number", field="option")
     if kind == "twilio" and not (options.get("sender") or options.get("messaging_service_sid")):
-        raise ValidationError("a twilio provider needs 'sender' or 'messaging_service_sid'", field="option")
+        raise ValidationError(
+            "a twilio provider needs 'sender' or 'messaging_service_sid'", field="option"
+        )
     if "timeout" in options and not str(options["timeout"]).isdigit():
         raise ValidationError("timeout is a whole number of seconds", field="option")
     return dict(options)
 
 
 #: Iranian gateways: kind → (module, class); each offers send, bulk, template, poll and callbacks
-GATEWAYS = {"ghasedak": ("ghasedak", "GhasedakChannel"), "smsir": ("smsir", "SmsIrChannel"),
-            "melipayamak": ("melipayamak", "MelipayamakChannel")}
+GATEWAYS = {
+    "ghasedak": ("ghasedak", "GhasedakChannel"),
+    "smsir": ("smsir", "SmsIrChannel"),
+    "melipayamak": ("melipayamak", "MelipayamakChannel"),
+}
 #: option names whose values are secrets (shown as *** unless they name an environment variable)
 SECRET_OPTIONS = ("api_key", "auth_token", "password")
 

@@ -1,4 +1,5 @@
 """A development channel: each message becomes one JSON line in a file (``-`` = standard output)."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,18 @@ class FileChannel:
         self.path = str(options["path"])
 
     def send(self, out: Outgoing) -> SendResult:
-        line = json.dumps({"id": out.message_id, "channel": out.channel, "to": out.recipient,
-                           "subject": out.subject, "body": out.body, "key": out.idempotency_key,
-                           "at": datetime.now(timezone.utc).isoformat()}, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "id": out.message_id,
+                "channel": out.channel,
+                "to": out.recipient,
+                "subject": out.subject,
+                "body": out.body,
+                "key": out.idempotency_key,
+                "at": datetime.now(timezone.utc).isoformat(),
+            },
+            ensure_ascii=False,
+        )
         if self.path == "-":
             sys.stdout.write(line + "\n")
         else:
@@ -24,5 +34,7 @@ class FileChannel:
                 with open(self.path, "a", encoding="utf-8") as fh:
                     fh.write(line + "\n")
             except OSError as exc:
-                raise DeliveryError(f"cannot write {self.path}: {exc.strerror}", retryable=True) from None
+                raise DeliveryError(
+                    f"cannot write {self.path}: {exc.strerror}", retryable=True
+                ) from None
         return SendResult(f"file-{out.message_id}", status="delivered")

@@ -19,6 +19,7 @@ Retries: our message id goes out as ``clientReferenceId``. After a timeout the m
 retry first asks ``CheckSmsStatus`` by client reference id: if the first request did reach Ghasedak its
 message id is taken and nothing is sent again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,14 +37,24 @@ from .iran import (
 
 DEFAULT_URL = "https://gw.ghasedak.me/Rest/api/v1/WebService"
 STATUS: dict[str, tuple[str, str]] = {
-    "0": ("sent", "to be confirmed"), "2": ("sent", "to be sent"), "3": ("sent", "sending"),
-    "4": ("sent", "sent"), "5": ("sent", "debug mode"), "9": ("sent", "paused"),
-    "10": ("sent", "sent to the operator"), "11": ("sent", "delivered to the operator"),
-    "17": ("sent", "processing"), "14": ("delivered", "delivered"),
-    "1": ("failed", "rejected"), "6": ("failed", "internal failure"), "7": ("failed", "cancelled"),
+    "0": ("sent", "to be confirmed"),
+    "2": ("sent", "to be sent"),
+    "3": ("sent", "sending"),
+    "4": ("sent", "sent"),
+    "5": ("sent", "debug mode"),
+    "9": ("sent", "paused"),
+    "10": ("sent", "sent to the operator"),
+    "11": ("sent", "delivered to the operator"),
+    "17": ("sent", "processing"),
+    "14": ("delivered", "delivered"),
+    "1": ("failed", "rejected"),
+    "6": ("failed", "internal failure"),
+    "7": ("failed", "cancelled"),
     "8": ("failed", "blacklisted (advertising SMS blocked)"),
     "12": ("failed", "blacklisted by the operator (advertising SMS blocked, *800#)"),
-    "13": ("failed", "not delivered"), "15": ("failed", "blocked"), "16": ("failed", "failed"),
+    "13": ("failed", "not delivered"),
+    "15": ("failed", "blocked"),
+    "16": ("failed", "failed"),
 }
 BLACKLIST = {"8", "12"}
 
@@ -60,13 +71,19 @@ class GhasedakChannel(GatewayChannel):
         response = self.request(method, f"{self.url}/{op}", headers=self._headers(), **kwargs)
         data = self.json_of(response) if response.content else {}
         if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"Ghasedak is busy (HTTP {response.status_code}): "
-                                f"{field(data, 'message') or ''}".rstrip(": "), retryable=True)
+            raise DeliveryError(
+                f"Ghasedak is busy (HTTP {response.status_code}): "
+                f"{field(data, 'message') or ''}".rstrip(": "),
+                retryable=True,
+            )
         if not isinstance(data, dict) or not field(data, "isSuccess"):
             detail = field(data, "message") if isinstance(data, dict) else None
             code = field(data, "statusCode") if isinstance(data, dict) else None
-            raise DeliveryError(f"Ghasedak refused the request ({code or response.status_code}): "
-                                f"{detail or response.text[:200]}", retryable=False)
+            raise DeliveryError(
+                f"Ghasedak refused the request ({code or response.status_code}): "
+                f"{detail or response.text[:200]}",
+                retryable=False,
+            )
         return field(data, "data")
 
     def _already_sent(self, out: Outgoing) -> str | None:
@@ -76,7 +93,9 @@ class GhasedakChannel(GatewayChannel):
         return self.find_local([out.message_id]).get(out.message_id)
 
     def find_local(self, message_ids: list[int]) -> dict[int, str]:
-        found = self._call("GET", "CheckSmsStatus", params={"Type": "2", "Ids": [str(m) for m in message_ids]})
+        found = self._call(
+            "GET", "CheckSmsStatus", params={"Type": "2", "Ids": [str(m) for m in message_ids]}
+        )
         wanted = {str(m): m for m in message_ids}
         out = {}
         for item in items_of(found):
@@ -89,9 +108,18 @@ class GhasedakChannel(GatewayChannel):
         earlier = self._already_sent(out)
         if earlier:
             return SendResult(earlier)
-        data = self._call("POST", "SendSingleSMS", json={
-            "lineNumber": line_for(self.options, out), "receptor": local_mobile(out.recipient),
-            "message": out.body, "clientReferenceId": str(out.message_id), "sendDate": None, "udh": False})
+        data = self._call(
+            "POST",
+            "SendSingleSMS",
+            json={
+                "lineNumber": line_for(self.options, out),
+                "receptor": local_mobile(out.recipient),
+                "message": out.body,
+                "clientReferenceId": str(out.message_id),
+                "sendDate": None,
+                "udh": False,
+            },
+        )
         return SendResult(_message_id(data))
 
     def send_bulk(self, outs: list[Outgoing]) -> list[SendResult | DeliveryError]:
@@ -104,8 +132,15 @@ class GhasedakChannel(GatewayChannel):
             else:
                 todo.append(i)
         if todo:
-            items = [{"lineNumber": line_for(self.options, outs[i]), "receptor": local_mobile(outs[i].recipient),
-                      "message": outs[i].body, "clientReferenceId": str(outs[i].message_id)} for i in todo]
+            items = [
+                {
+                    "lineNumber": line_for(self.options, outs[i]),
+                    "receptor": local_mobile(outs[i].recipient),
+                    "message": outs[i].body,
+                    "clientReferenceId": str(outs[i].message_id),
+                }
+                for i in todo
+            ]
             try:
                 data = self._call("POST", "SendPairToPairSMS", json={"items": items, "udh": False})
             except DeliveryError as exc:
@@ -115,30 +150,55 @@ class GhasedakChannel(GatewayChannel):
                 sent = items_of(data)
                 for n, i in enumerate(todo):
                     mid = field(sent[n], "messageId") if n < len(sent) else None
-                    results[i] = SendResult(str(mid)) if mid else DeliveryError(
-                        "Ghasedak's bulk answer has no message id for this receptor", retryable=True)
+                    results[i] = (
+                        SendResult(str(mid))
+                        if mid
+                        else DeliveryError(
+                            "Ghasedak's bulk answer has no message id for this receptor",
+                            retryable=True,
+                        )
+                    )
         return [r for r in results if r is not None]
 
     def send_template(self, out: Outgoing, template: str, params: dict[str, str]) -> SendResult:
         earlier = self._already_sent(out)
         if earlier:
             return SendResult(earlier)
-        data = self._call("POST", "SendOtpSMS", json={
-            "sendDate": None, "templateName": template, "udh": False,
-            "receptors": [{"mobile": local_mobile(out.recipient), "clientReferenceId": str(out.message_id)}],
-            "inputs": [{"param": k, "value": str(v)} for k, v in params.items()]})
+        data = self._call(
+            "POST",
+            "SendOtpSMS",
+            json={
+                "sendDate": None,
+                "templateName": template,
+                "udh": False,
+                "receptors": [
+                    {
+                        "mobile": local_mobile(out.recipient),
+                        "clientReferenceId": str(out.message_id),
+                    }
+                ],
+                "inputs": [{"param": k, "value": str(v)} for k, v in params.items()],
+            },
+        )
         items = items_of(data)
         return SendResult(_message_id(items[0] if items else data))
 
     def poll(self, provider_message_ids: list[str]) -> list[DeliveryReport]:
-        data = self._call("GET", "CheckSmsStatus", params={"Type": "1", "Ids": list(provider_message_ids)})
+        data = self._call(
+            "GET", "CheckSmsStatus", params={"Type": "1", "Ids": list(provider_message_ids)}
+        )
         return self.parse_callback(data)
 
     def parse_callback(self, data: Any) -> list[DeliveryReport]:
         out = []
         for item in items_of(data):
-            report = report_from(STATUS, BLACKLIST, field(item, "messageId"), field(item, "status"),
-                                 field(item, "statusDescription"))
+            report = report_from(
+                STATUS,
+                BLACKLIST,
+                field(item, "messageId"),
+                field(item, "status"),
+                field(item, "statusDescription"),
+            )
             if report is not None and report.provider_message_id not in ("", "None"):
                 out.append(report)
         return out
@@ -151,6 +211,9 @@ class GhasedakChannel(GatewayChannel):
 def _message_id(data: Any) -> str:
     mid = field(data, "messageId") if isinstance(data, dict) else None
     if not mid:
-        raise DeliveryError("Ghasedak accepted the request but returned no message id",
-                            retryable=False, ambiguous=True)
+        raise DeliveryError(
+            "Ghasedak accepted the request but returned no message id",
+            retryable=False,
+            ambiguous=True,
+        )
     return str(mid)

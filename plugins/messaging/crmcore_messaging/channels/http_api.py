@@ -1,4 +1,5 @@
 """What the HTTP SMS channels share: their options, URL, timeout and one connection pool per delivery run."""
+
 from __future__ import annotations
 
 from typing import Any

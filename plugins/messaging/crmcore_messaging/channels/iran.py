@@ -6,6 +6,7 @@ dialled *800# and the operator's "blacklist") and a *service* line (transactiona
 codes). Campaigns (``category == "promotional"``) go out on ``advertising_line``; everything else on
 ``service_line``; ``sender`` is the fallback for both.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -47,15 +48,25 @@ def local_mobile(e164: str) -> str:
     return "00" + e164.lstrip("+")
 
 
-def report_from(table: dict[str, tuple[str, str]], blacklist_codes: set[str], message_id: str,
-                code: Any, reason: str | None = None) -> DeliveryReport | None:
+def report_from(
+    table: dict[str, tuple[str, str]],
+    blacklist_codes: set[str],
+    message_id: str,
+    code: Any,
+    reason: str | None = None,
+) -> DeliveryReport | None:
     """Map a gateway status code through ``table`` (code → (our status, its meaning)); None if unknown."""
     raw = str(code).strip()
     if raw not in table:
         return None
     status, meaning = table[raw]
-    return DeliveryReport(str(message_id), status, (reason or meaning) if status == "failed" else None,
-                          blacklisted=raw in blacklist_codes, code=raw)
+    return DeliveryReport(
+        str(message_id),
+        status,
+        (reason or meaning) if status == "failed" else None,
+        blacklisted=raw in blacklist_codes,
+        code=raw,
+    )
 
 
 class GatewayChannel(HttpApiChannel):
@@ -70,31 +81,44 @@ class GatewayChannel(HttpApiChannel):
     NAME = ""
     DEDUPLICATES = False
 
-    def request(self, method: str, url: str, *, safe_to_retry: bool | None = None,
-                **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, url: str, *, safe_to_retry: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
         retry_ok = self.DEDUPLICATES if safe_to_retry is None else safe_to_retry
         try:
             return self._http().request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing went out
-            raise DeliveryError(f"cannot reach {self.NAME} at {self.url}: {type(exc).__name__}",
-                                retryable=True) from None
+            raise DeliveryError(
+                f"cannot reach {self.NAME} at {self.url}: {type(exc).__name__}", retryable=True
+            ) from None
         except httpx.TimeoutException as exc:
             if retry_ok:
-                raise DeliveryError(f"{self.NAME} did not answer in {self.timeout}s ({type(exc).__name__}); "
-                                    "the retry is matched by our local id", retryable=True) from None
-            raise DeliveryError(f"{self.NAME} did not answer in {self.timeout}s ({type(exc).__name__}); it "
-                                "may have sent the message, so it is not resent",
-                                retryable=False, ambiguous=True) from None
+                raise DeliveryError(
+                    f"{self.NAME} did not answer in {self.timeout}s ({type(exc).__name__}); "
+                    "the retry is matched by our local id",
+                    retryable=True,
+                ) from None
+            raise DeliveryError(
+                f"{self.NAME} did not answer in {self.timeout}s ({type(exc).__name__}); it "
+                "may have sent the message, so it is not resent",
+                retryable=False,
+                ambiguous=True,
+            ) from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"the request to {self.NAME} failed: {type(exc).__name__}",
-                                retryable=retry_ok, ambiguous=not retry_ok) from None
+            raise DeliveryError(
+                f"the request to {self.NAME} failed: {type(exc).__name__}",
+                retryable=retry_ok,
+                ambiguous=not retry_ok,
+            ) from None
 
     def json_of(self, response: httpx.Response) -> Any:
         try:
             return response.json()
         except ValueError:
-            raise DeliveryError(f"{self.NAME} answered HTTP {response.status_code} with an unreadable body",
-                                retryable=response.status_code >= 500 or response.status_code == 429) from None
+            raise DeliveryError(
+                f"{self.NAME} answered HTTP {response.status_code} with an unreadable body",
+                retryable=response.status_code >= 500 or response.status_code == 429,
+            ) from None
 
     # what every gateway adapter offers besides send()
     def send_template(self, out: Outgoing, template: str, params: dict[str, str]) -> SendResult:

@@ -17,6 +17,7 @@ Kavenegar deduplicates on ``localid`` (our message id), so a request that timed 
 sending twice. ``return.status`` 200 ok; 409 and HTTP 5xx/429 are temporary; the rest (411 bad receptor,
 412 bad sender, 418 no credit…) are permanent.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,13 @@ from .iran import (
 DEFAULT_URL = "https://api.kavenegar.com"
 TEMPORARY = {409, 429}
 STATUS: dict[str, tuple[str, str]] = {
-    "1": ("sent", "queued"), "2": ("sent", "scheduled"), "4": ("sent", "sent to the operator"),
-    "5": ("sent", "sent to the operator"), "10": ("delivered", "delivered"),
-    "6": ("failed", "failed at the operator"), "11": ("failed", "not delivered"),
+    "1": ("sent", "queued"),
+    "2": ("sent", "scheduled"),
+    "4": ("sent", "sent to the operator"),
+    "5": ("sent", "sent to the operator"),
+    "10": ("delivered", "delivered"),
+    "6": ("failed", "failed at the operator"),
+    "11": ("failed", "not delivered"),
     "13": ("failed", "cancelled"),
     "14": ("failed", "blocked by the recipient (advertising SMS blocked, *800#)"),
 }
@@ -63,15 +68,23 @@ class KavenegarChannel(GatewayChannel):
             status = int(data["return"]["status"])
             text = str(data["return"].get("message", ""))
         except (ValueError, KeyError, TypeError):
-            raise DeliveryError(f"Kavenegar answered HTTP {response.status_code} with an unreadable body",
-                                retryable=response.status_code >= 500) from None
+            raise DeliveryError(
+                f"Kavenegar answered HTTP {response.status_code} with an unreadable body",
+                retryable=response.status_code >= 500,
+            ) from None
         if status == 200:
             return data.get("entries")
-        retryable = status in TEMPORARY or response.status_code >= 500 or response.status_code == 429
+        retryable = (
+            status in TEMPORARY or response.status_code >= 500 or response.status_code == 429
+        )
         raise DeliveryError(f"Kavenegar refused the message: {status} {text}", retryable=retryable)
 
     def send(self, out: Outgoing) -> SendResult:
-        form = {"receptor": receptor(out.recipient), "message": out.body, "localid": str(out.message_id)}
+        form = {
+            "receptor": receptor(out.recipient),
+            "message": out.body,
+            "localid": str(out.message_id),
+        }
         line = line_for(self.options, out)
         if line:
             form["sender"] = line
@@ -84,15 +97,22 @@ class KavenegarChannel(GatewayChannel):
         lines = [line_for(self.options, o) for o in outs]
         if not all(lines):  # sendarray needs a sender per message
             return super().send_bulk(outs)
-        form = {"receptor": json.dumps([receptor(o.recipient) for o in outs]),
-                "sender": json.dumps(lines), "message": json.dumps([o.body for o in outs], ensure_ascii=False),
-                "localmessageids": json.dumps([str(o.message_id) for o in outs])}
+        form = {
+            "receptor": json.dumps([receptor(o.recipient) for o in outs]),
+            "sender": json.dumps(lines),
+            "message": json.dumps([o.body for o in outs], ensure_ascii=False),
+            "localmessageids": json.dumps([str(o.message_id) for o in outs]),
+        }
         try:
             entries = self._call("sms/sendarray", form) or []
         except DeliveryError as exc:
             return [exc] * len(outs)
-        return [SendResult(str(entries[i].get("messageid"))) if i < len(entries) else DeliveryError(
-            "Kavenegar's answer has no entry for this message", retryable=True) for i in range(len(outs))]
+        return [
+            SendResult(str(entries[i].get("messageid")))
+            if i < len(entries)
+            else DeliveryError("Kavenegar's answer has no entry for this message", retryable=True)
+            for i in range(len(outs))
+        ]
 
     def send_template(self, out: Outgoing, template: str, params: dict[str, str]) -> SendResult:
         form = {"receptor": receptor(out.recipient), "template": template}
@@ -105,14 +125,23 @@ class KavenegarChannel(GatewayChannel):
         return SendResult(str(entries[0].get("messageid", "")) or None)
 
     def poll(self, provider_message_ids: list[str]) -> list[DeliveryReport]:
-        return self.parse_callback(self._call("sms/status", {"messageid": ",".join(provider_message_ids)}))
+        return self.parse_callback(
+            self._call("sms/status", {"messageid": ",".join(provider_message_ids)})
+        )
 
     def find_local(self, message_ids: list[int]) -> dict[int, str]:
-        entries = self._call("sms/statuslocalmessageid", {"localid": ",".join(str(m) for m in message_ids)})
+        entries = self._call(
+            "sms/statuslocalmessageid", {"localid": ",".join(str(m) for m in message_ids)}
+        )
         out = {}
         for item in items_of(entries):
             local, mid = str(field(item, "localid") or ""), field(item, "messageid")
-            if local.isdigit() and int(local) in message_ids and mid and str(field(item, "status")) != "100":
+            if (
+                local.isdigit()
+                and int(local) in message_ids
+                and mid
+                and str(field(item, "status")) != "100"
+            ):
                 out[int(local)] = str(mid)
         return out
 

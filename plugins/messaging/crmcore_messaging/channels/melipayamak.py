@@ -17,6 +17,7 @@ answer ``{"Value", "RetStatus", "StrRetStatus"}`` with ``RetStatus == 1`` for su
 Melipayamak takes no client-side id, so a request that timed out after it was sent is ambiguous: the message
 is marked ``unknown`` and never resent. ``RetStatus`` 6 (the system is being updated) is retried.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,12 +35,18 @@ from .iran import (
 
 DEFAULT_URL = "https://rest.payamak-panel.com/api/SendSMS"
 STATUS: dict[str, tuple[str, str]] = {
-    "1": ("delivered", "delivered to the phone"), "0": ("sent", "sent to the operator"),
-    "8": ("sent", "delivered to the operator"), "200": ("sent", "sent"), "400": ("sent", "in the send list"),
-    "2": ("failed", "not delivered to the phone"), "3": ("failed", "operator error"),
-    "5": ("failed", "unknown error"), "16": ("failed", "not delivered to the operator"),
+    "1": ("delivered", "delivered to the phone"),
+    "0": ("sent", "sent to the operator"),
+    "8": ("sent", "delivered to the operator"),
+    "200": ("sent", "sent"),
+    "400": ("sent", "in the send list"),
+    "2": ("failed", "not delivered to the phone"),
+    "3": ("failed", "operator error"),
+    "5": ("failed", "unknown error"),
+    "16": ("failed", "not delivered to the operator"),
     "35": ("failed", "the number is on the operator's blacklist (advertising SMS blocked, *800#)"),
-    "300": ("failed", "filtered"), "500": ("failed", "refused"),
+    "300": ("failed", "filtered"),
+    "500": ("failed", "refused"),
 }
 BLACKLIST = {"35"}
 TEMPORARY = {6}
@@ -51,22 +58,36 @@ class MelipayamakChannel(GatewayChannel):
     DEDUPLICATES = False
 
     def _call(self, op: str, form: dict[str, Any], *, safe_to_retry: bool | None = None) -> str:
-        form = {**form, "username": str(secret(self.options, "username")),
-                "password": str(secret(self.options, "password"))}
+        form = {
+            **form,
+            "username": str(secret(self.options, "username")),
+            "password": str(secret(self.options, "password")),
+        }
         response = self.request("POST", f"{self.url}/{op}", data=form, safe_to_retry=safe_to_retry)
         if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"Melipayamak is busy (HTTP {response.status_code})", retryable=True)
+            raise DeliveryError(
+                f"Melipayamak is busy (HTTP {response.status_code})", retryable=True
+            )
         data = self.json_of(response)
         status = field(data, "RetStatus") if isinstance(data, dict) else None
         if str(status) != "1":
             text = field(data, "StrRetStatus") if isinstance(data, dict) else response.text[:200]
             retry = str(status).isdigit() and int(status) in TEMPORARY
-            raise DeliveryError(f"Melipayamak refused the request ({status}): {text}", retryable=retry)
+            raise DeliveryError(
+                f"Melipayamak refused the request ({status}): {text}", retryable=retry
+            )
         return str(field(data, "Value") or "")
 
     def send(self, out: Outgoing) -> SendResult:
-        value = self._call("SendSMS", {"to": local_mobile(out.recipient), "from": line_for(self.options, out),
-                                       "text": out.body, "isFlash": "false"})
+        value = self._call(
+            "SendSMS",
+            {
+                "to": local_mobile(out.recipient),
+                "from": line_for(self.options, out),
+                "text": out.body,
+                "isFlash": "false",
+            },
+        )
         return SendResult(_rec_id(value))
 
     def send_bulk(self, outs: list[Outgoing]) -> list[SendResult | DeliveryError]:
@@ -76,8 +97,15 @@ class MelipayamakChannel(GatewayChannel):
             groups.setdefault((line_for(self.options, out), out.body), []).append(i)
         for (line, text), idx in groups.items():
             try:
-                value = self._call("SendSMS", {"to": ",".join(local_mobile(outs[i].recipient) for i in idx),
-                                               "from": line, "text": text, "isFlash": "false"})
+                value = self._call(
+                    "SendSMS",
+                    {
+                        "to": ",".join(local_mobile(outs[i].recipient) for i in idx),
+                        "from": line,
+                        "text": text,
+                        "isFlash": "false",
+                    },
+                )
             except DeliveryError as exc:
                 for i in idx:
                     results[i] = exc
@@ -85,16 +113,30 @@ class MelipayamakChannel(GatewayChannel):
             ids = [v.strip() for v in value.split(",")]
             for n, i in enumerate(idx):
                 ok = n < len(ids) and ids[n].isdigit() and len(ids) == len(idx)
-                results[i] = SendResult(ids[n]) if ok else DeliveryError(
-                    f"Melipayamak's answer {value!r} does not name one recId per number; it may have sent",
-                    retryable=False, ambiguous=True)
+                results[i] = (
+                    SendResult(ids[n])
+                    if ok
+                    else DeliveryError(
+                        f"Melipayamak's answer {value!r} does not name one recId per number; it may have sent",
+                        retryable=False,
+                        ambiguous=True,
+                    )
+                )
         return [results[i] for i in range(len(outs))]
 
     def send_template(self, out: Outgoing, template: str, params: dict[str, str]) -> SendResult:
         if not str(template).isdigit():
-            raise DeliveryError(f"a Melipayamak bodyId is a number, not {template!r}", retryable=False)
-        value = self._call("BaseServiceNumber", {"text": ";".join(str(v) for v in params.values()),
-                                                 "to": local_mobile(out.recipient), "bodyId": template})
+            raise DeliveryError(
+                f"a Melipayamak bodyId is a number, not {template!r}", retryable=False
+            )
+        value = self._call(
+            "BaseServiceNumber",
+            {
+                "text": ";".join(str(v) for v in params.values()),
+                "to": local_mobile(out.recipient),
+                "bodyId": template,
+            },
+        )
         return SendResult(_rec_id(value))
 
     def poll(self, provider_message_ids: list[str]) -> list[DeliveryReport]:
@@ -109,8 +151,12 @@ class MelipayamakChannel(GatewayChannel):
     def parse_callback(self, data: Any) -> list[DeliveryReport]:
         out = []
         for item in items_of(data):
-            report = report_from(STATUS, BLACKLIST, field(item, "recId"),
-                                 field(item, "status", "deliveryStatus", "Value"))
+            report = report_from(
+                STATUS,
+                BLACKLIST,
+                field(item, "recId"),
+                field(item, "status", "deliveryStatus", "Value"),
+            )
             if report is not None:
                 out.append(report)
         return out

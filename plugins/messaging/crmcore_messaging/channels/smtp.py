@@ -1,4 +1,5 @@
 """Email over SMTP: plain, STARTTLS or implicit TLS (SSL), with optional authentication."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,9 @@ class SMTPChannel:
     def _connect(self) -> smtplib.SMTP:
         try:
             if self.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                         context=self._tls())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=self._tls()
+                )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.security == "starttls":
@@ -54,19 +56,27 @@ class SMTPChannel:
                 client.login(user, secret(self.options, "password") or "")
             return client
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login refused ({exc.smtp_code}): check username and password",
-                                retryable=False) from None
+            raise DeliveryError(
+                f"SMTP login refused ({exc.smtp_code}): check username and password",
+                retryable=False,
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(f"SMTP server {self.host}:{self.port} does not support it: {exc}",
-                                retryable=False) from None
+            raise DeliveryError(
+                f"SMTP server {self.host}:{self.port} does not support it: {exc}", retryable=False
+            ) from None
         except ssl.SSLError as exc:
-            raise DeliveryError(f"TLS with {self.host}:{self.port} failed: {exc.reason or exc}",
-                                retryable=False) from None
+            raise DeliveryError(
+                f"TLS with {self.host}:{self.port} failed: {exc.reason or exc}", retryable=False
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}",
-                                retryable=400 <= exc.smtp_code < 500) from None
+            raise DeliveryError(
+                f"SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}",
+                retryable=400 <= exc.smtp_code < 500,
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"cannot reach SMTP server {self.host}:{self.port}: {exc}", retryable=True) from None
+            raise DeliveryError(
+                f"cannot reach SMTP server {self.host}:{self.port}: {exc}", retryable=True
+            ) from None
 
     def send(self, out: Outgoing) -> SendResult:
         message = self.build(out)
@@ -75,14 +85,22 @@ class SMTPChannel:
             refused = client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            raise DeliveryError(f"recipient {out.recipient} refused: {code} {_text(text)}",
-                                retryable=400 <= code < 500) from None
+            raise DeliveryError(
+                f"recipient {out.recipient} refused: {code} {_text(text)}",
+                retryable=400 <= code < 500,
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}",
-                                retryable=400 <= exc.smtp_code < 500) from None
+            raise DeliveryError(
+                f"SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}",
+                retryable=400 <= exc.smtp_code < 500,
+            ) from None
         except (socket.timeout, OSError, smtplib.SMTPServerDisconnected) as exc:
-            raise DeliveryError(f"the connection to {self.host} broke while sending ({exc}); the server may "
-                                "have accepted the message", retryable=False, ambiguous=True) from None
+            raise DeliveryError(
+                f"the connection to {self.host} broke while sending ({exc}); the server may "
+                "have accepted the message",
+                retryable=False,
+                ambiguous=True,
+            ) from None
         finally:
             try:
                 client.quit()
@@ -90,7 +108,9 @@ class SMTPChannel:
                 pass
         if refused:
             code, text = refused[out.recipient]
-            raise DeliveryError(f"recipient refused: {code} {_text(text)}", retryable=400 <= code < 500)
+            raise DeliveryError(
+                f"recipient refused: {code} {_text(text)}", retryable=400 <= code < 500
+            )
         return SendResult(message["Message-ID"])
 
 

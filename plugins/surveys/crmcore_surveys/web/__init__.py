@@ -70,24 +70,46 @@ def routes():
         WebRoute("/s/{token}", answer_page.submit, kind="page", methods=("POST",), public=True),
         WebRoute("/s/{token}/thanks", answer_page.thanks, kind="page", public=True),
         WebRoute("/assets/answer.css", answer_page.stylesheet, kind="page", public=True),
-        WebRoute("/answers/{token}", answer_page.api_questions, public=True,
-                 summary="surveys: the questions of an invitation (public: the token is the key)"),
-        WebRoute("/answers/{token}", answer_page.api_answer, methods=("POST",), public=True,
-                 summary="surveys: answer an invitation (public: the token is the key); body "
-                         '{"answers": {"nps": 9, "why": "…"}}'),
+        WebRoute(
+            "/answers/{token}",
+            answer_page.api_questions,
+            public=True,
+            summary="surveys: the questions of an invitation (public: the token is the key)",
+        ),
+        WebRoute(
+            "/answers/{token}",
+            answer_page.api_answer,
+            methods=("POST",),
+            public=True,
+            summary="surveys: answer an invitation (public: the token is the key); body "
+            '{"answers": {"nps": 9, "why": "…"}}',
+        ),
         WebRoute("/results", staff_pages.results_page, kind="page"),
-        WebRoute("/results/{survey}", staff_pages.api_results,
-                 summary="surveys: a survey's results question by question (crm surveys results)"),
+        WebRoute(
+            "/results/{survey}",
+            staff_pages.api_results,
+            summary="surveys: a survey's results question by question (crm surveys results)",
+        ),
         WebRoute("/followups", staff_pages.followups_page, kind="page"),
-        WebRoute("/followups", staff_pages.api_followups,
-                 summary="surveys: detractors' follow-ups (crm surveys followups --json)"),
-        WebRoute("/followups/{followup_id:int}/done", staff_pages.followup_done, kind="page",
-                 methods=("POST",), access="write"),
+        WebRoute(
+            "/followups",
+            staff_pages.api_followups,
+            summary="surveys: detractors' follow-ups (crm surveys followups --json)",
+        ),
+        WebRoute(
+            "/followups/{followup_id:int}/done",
+            staff_pages.followup_done,
+            kind="page",
+            methods=("POST",),
+            access="write",
+        ),
     ]
 
 
 def menu():
     from crmcore.api import MenuItem
 
-    return [MenuItem("Surveys", "/p/surveys/results", "نظرسنجی‌ها"),
-            MenuItem("Follow-ups", "/p/surveys/followups", "پیگیری ناراضیان")]
+    return [
+        MenuItem("Surveys", "/p/surveys/results", "نظرسنجی‌ها"),
+        MenuItem("Follow-ups", "/p/surveys/followups", "پیگیری ناراضیان"),
+    ]

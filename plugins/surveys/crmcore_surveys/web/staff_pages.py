@@ -108,8 +108,7 @@ def overview(ctx) -> ui.Panel:
             ui.Column("detractors", L("Detractors", "ناراضی"), "number"),
         ],
         rows=rows,
-        empty=L("No survey yet: crm surveys create …",
-                "هنوز نظرسنجی‌ای نیست: crm surveys create …"),
+        empty=L("No survey yet: crm surveys create …", "هنوز نظرسنجی‌ای نیست: crm surveys create …"),
     )
     return ui.Panel(key="overview", title=L("All surveys", "همه نظرسنجی‌ها"), items=[table])
 

@@ -1,6 +1,7 @@
 """An asyncio AMI session: connect, read the banner, log in, keep alive with ``Ping``, reconnect with
 exponential back-off when the connection drops, and send actions (``Originate`` for click-to-call,
 ``CoreShowChannels`` after each reconnect). Events go to a callback in the order they arrived."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,15 +58,35 @@ class AMISession:
     :param max_attempts: give up after this many failed connection attempts in a row (``None`` = never).
     """
 
-    def __init__(self, host: str, port: int, username: str, secret: str, *, on_event: EventHandler,
-                 on_connected: Callable[["AMISession"], Awaitable[None]] | None = None, events: str = "on",
-                 keepalive: float = 20.0, action_timeout: float = 10.0, connect_timeout: float = 10.0,
-                 backoff: Backoff = Backoff(), max_connections: int | None = None,
-                 max_attempts: int | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        on_event: EventHandler,
+        on_connected: Callable[["AMISession"], Awaitable[None]] | None = None,
+        events: str = "on",
+        keepalive: float = 20.0,
+        action_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        backoff: Backoff = Backoff(),
+        max_connections: int | None = None,
+        max_attempts: int | None = None,
+    ):
         self.host, self.port, self.username, self.secret = host, port, username, secret
         self.on_event, self.on_connected, self.events = on_event, on_connected, events
-        self.keepalive, self.action_timeout, self.connect_timeout = keepalive, action_timeout, connect_timeout
-        self.backoff, self.max_connections, self.max_attempts = backoff, max_connections, max_attempts
+        self.keepalive, self.action_timeout, self.connect_timeout = (
+            keepalive,
+            action_timeout,
+            connect_timeout,
+        )
+        self.backoff, self.max_connections, self.max_attempts = (
+            backoff,
+            max_connections,
+            max_attempts,
+        )
         self.banner: str | None = None
         self.connections = 0  # successful logins so far
         self.failed_attempts = 0
@@ -97,14 +118,21 @@ class AMISession:
                 self.failed_attempts += 1
                 log.warning("AMI %s:%s: %s", self.host, self.port, exc or type(exc).__name__)
             if self.connections > before:
-                delays, failures_in_a_row = self.backoff.delays(), 0  # a session that logged in resets the back-off
+                delays, failures_in_a_row = (
+                    self.backoff.delays(),
+                    0,
+                )  # a session that logged in resets the back-off
             else:
                 failures_in_a_row += 1
-            if self._stop.is_set() or (self.max_connections is not None and self.connections >= self.max_connections):
+            if self._stop.is_set() or (
+                self.max_connections is not None and self.connections >= self.max_connections
+            ):
                 break
             if self.max_attempts is not None and failures_in_a_row >= self.max_attempts:
-                raise AMIError(f"could not connect to the PBX at {self.host}:{self.port} "
-                               f"after {failures_in_a_row} attempt(s)")
+                raise AMIError(
+                    f"could not connect to the PBX at {self.host}:{self.port} "
+                    f"after {failures_in_a_row} attempt(s)"
+                )
             delay = next(delays)
             log.info("AMI: reconnecting to %s:%s in %.2fs", self.host, self.port, delay)
             try:
@@ -113,8 +141,9 @@ class AMISession:
                 pass
 
     async def _connect_and_serve(self) -> None:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
-                                                timeout=self.connect_timeout)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), timeout=self.connect_timeout
+        )
         self._writer = writer
         self.parser = FrameParser()
         try:
@@ -126,11 +155,19 @@ class AMISession:
                 log.warning("AMI: unexpected banner %r (continuing)", self.banner[:100])
             reading = asyncio.create_task(self._read(reader))
             try:
-                reply = await self.action("Login", Username=self.username, Secret=self.secret, Events=self.events)
+                reply = await self.action(
+                    "Login", Username=self.username, Secret=self.secret, Events=self.events
+                )
             except AMIRefused as exc:
                 raise AMIAuthError(f"AMI login as {self.username!r} refused: {exc}") from None
             self.connections += 1
-            log.info("AMI: logged in to %s:%s (%s): %s", self.host, self.port, self.banner, reply.get("Message"))
+            log.info(
+                "AMI: logged in to %s:%s (%s): %s",
+                self.host,
+                self.port,
+                self.banner,
+                reply.get("Message"),
+            )
             keeping = asyncio.create_task(self._keep_alive())
             if self.on_connected is not None:
                 await self.on_connected(self)
@@ -221,7 +258,9 @@ class AMISession:
             raise AMIRefused(reply.get("Message") or f"{name} failed")
         return reply
 
-    async def action_list(self, name: str, on_item: Callable[[AMIMessage], None] | None = None, **fields) -> None:
+    async def action_list(
+        self, name: str, on_item: Callable[[AMIMessage], None] | None = None, **fields
+    ) -> None:
         """Send an action answered by a list of events (``CoreShowChannels``); each item event goes to
         ``on_item`` (default: the session's event handler) as it arrives."""
         if self._writer is None:
@@ -232,17 +271,21 @@ class AMISession:
         self._lists[aid] = []
         previous = self.on_event
         if on_item is not None:
+
             def route(msg, _prev=previous):
                 if msg.action_id == aid:
                     return on_item(msg)
                 return _prev(msg)
+
             self.on_event = route
         try:
             self._writer.write(encode_action(name, {"ActionID": aid, **fields}))
             await self._writer.drain()
             reply = await asyncio.wait_for(fut, timeout=self.action_timeout)
         except asyncio.TimeoutError:
-            raise AMIError(f"no complete answer to {name} within {self.action_timeout:g}s") from None
+            raise AMIError(
+                f"no complete answer to {name} within {self.action_timeout:g}s"
+            ) from None
         finally:
             self._pending.pop(aid, None)
             self._lists.pop(aid, None)
@@ -251,16 +294,34 @@ class AMISession:
             raise AMIRefused(reply.get("Message") or f"{name} failed")
 
 
-async def originate(host: str, port: int, username: str, secret: str, *, channel: str, exten: str, context: str,
-                    caller_id: str | None = None, timeout_ms: int = 30000, variables: dict[str, str] | None = None,
-                    action_timeout: float = 10.0) -> AMIMessage:
+async def originate(
+    host: str,
+    port: int,
+    username: str,
+    secret: str,
+    *,
+    channel: str,
+    exten: str,
+    context: str,
+    caller_id: str | None = None,
+    timeout_ms: int = 30000,
+    variables: dict[str, str] | None = None,
+    action_timeout: float = 10.0,
+) -> AMIMessage:
     """Click-to-call: ring ``channel`` (the agent's phone) and, when answered, dial ``exten`` in ``context``.
     Returns the PBX's response; raises :class:`AMIError` / :class:`AMIAuthError` when refused."""
     result: dict[str, object] = {}
 
     async def connected(session: AMISession) -> None:
-        fields = {"Channel": channel, "Exten": exten, "Context": context, "Priority": 1, "CallerID": caller_id,
-                  "Timeout": timeout_ms, "Async": "true"}
+        fields = {
+            "Channel": channel,
+            "Exten": exten,
+            "Context": context,
+            "Priority": 1,
+            "CallerID": caller_id,
+            "Timeout": timeout_ms,
+            "Async": "true",
+        }
         if variables:
             fields["Variable"] = ",".join(f"{k}={v}" for k, v in variables.items())
         try:
@@ -274,9 +335,19 @@ async def originate(host: str, port: int, username: str, secret: str, *, channel
         finally:
             session.stop()
 
-    session = AMISession(host, port, username, secret, on_event=lambda m: None, on_connected=connected,
-                         events="off", action_timeout=action_timeout, max_connections=1, max_attempts=1,
-                         backoff=Backoff(initial=0.0, maximum=0.0))
+    session = AMISession(
+        host,
+        port,
+        username,
+        secret,
+        on_event=lambda m: None,
+        on_connected=connected,
+        events="off",
+        action_timeout=action_timeout,
+        max_connections=1,
+        max_attempts=1,
+        backoff=Backoff(initial=0.0, maximum=0.0),
+    )
     await session.run()
     if "error" in result:
         raise AMIError(f"the PBX refused the call: {result['error']}")

@@ -6,6 +6,7 @@ Handled: ``Newchannel``, ``DialBegin``/``DialEnd`` and the older ``Dial`` (``Sub
 ``CoreShowChannel`` (the snapshot taken after each reconnect). Duplicated events produce nothing new;
 events of unknown calls start the call with what they carry.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,13 @@ def _ext_of_channel(channel: str | None) -> str | None:
 class AMICallTracker:
     """Feed it AMI messages; it returns the :class:`CallEvent` they mean (often none)."""
 
-    def __init__(self, config: VoipConfig | None = None, *, source: str = "ami",
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        config: VoipConfig | None = None,
+        *,
+        source: str = "ami",
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.config = config or VoipConfig()
         self.source = source
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -85,7 +91,12 @@ class AMICallTracker:
         exten = msg.first("Exten")
         state = CallState(call_id=call_id, root=linkedid or uniqueid, started_at=self._at(msg))
         if self._is_internal(caller) and exten and not self._is_internal(exten):
-            state.direction, state.extension, state.caller, state.callee = "out", caller, caller, exten
+            state.direction, state.extension, state.caller, state.callee = (
+                "out",
+                caller,
+                caller,
+                exten,
+            )
         else:
             state.caller, state.callee = caller, exten
         self.calls[call_id] = state
@@ -93,9 +104,18 @@ class AMICallTracker:
         return state
 
     def _event(self, kind: str, state: CallState, msg: AMIMessage, **extra) -> CallEvent:
-        return CallEvent(kind=kind, source=self.source, call_id=state.call_id, at=self._at(msg), caller=state.caller,
-                         callee=state.callee, extension=state.extension, direction=state.direction,
-                         raw=msg.as_dict(), **extra)
+        return CallEvent(
+            kind=kind,
+            source=self.source,
+            call_id=state.call_id,
+            at=self._at(msg),
+            caller=state.caller,
+            callee=state.callee,
+            extension=state.extension,
+            direction=state.direction,
+            raw=msg.as_dict(),
+            **extra,
+        )
 
     def _ring(self, state: CallState, msg: AMIMessage) -> list[CallEvent]:
         if state.rang:
@@ -139,8 +159,14 @@ class AMICallTracker:
             self._start(msg, uid, lid)
         return []
 
-    def _dial_begin(self, msg: AMIMessage, src_uid: str | None, dest_uid: str | None,
-                    dest_ext: str | None, linkedid: str | None) -> list[CallEvent]:
+    def _dial_begin(
+        self,
+        msg: AMIMessage,
+        src_uid: str | None,
+        dest_uid: str | None,
+        dest_ext: str | None,
+        linkedid: str | None,
+    ) -> list[CallEvent]:
         if not src_uid:
             log.warning("AMI: %s without the source Uniqueid ignored", msg.event)
             return []
@@ -157,13 +183,23 @@ class AMICallTracker:
         return self._ring(state, msg)
 
     def _on_dialbegin(self, msg: AMIMessage) -> list[CallEvent]:
-        dest_ext = msg.first("DestCallerIDNum", "DestExten") or _ext_of_channel(msg.get("DestChannel"))
+        dest_ext = msg.first("DestCallerIDNum", "DestExten") or _ext_of_channel(
+            msg.get("DestChannel")
+        )
         if dest_ext and not dest_ext.isdigit():
             dest_ext = _ext_of_channel(msg.get("DestChannel")) or msg.first("DialString")
-        return self._dial_begin(msg, msg.get("Uniqueid"), msg.get("DestUniqueid"), dest_ext, msg.get("Linkedid"))
+        return self._dial_begin(
+            msg, msg.get("Uniqueid"), msg.get("DestUniqueid"), dest_ext, msg.get("Linkedid")
+        )
 
-    def _dial_end(self, msg: AMIMessage, src_uid: str | None, linkedid: str | None, status: str | None,
-                  agent: str | None) -> list[CallEvent]:
+    def _dial_end(
+        self,
+        msg: AMIMessage,
+        src_uid: str | None,
+        linkedid: str | None,
+        status: str | None,
+        agent: str | None,
+    ) -> list[CallEvent]:
         state = self._call_for(src_uid, linkedid)
         if state is None or (status or "").upper() != "ANSWER":
             return []
@@ -171,7 +207,9 @@ class AMICallTracker:
 
     def _on_dialend(self, msg: AMIMessage) -> list[CallEvent]:
         agent = msg.first("DestCallerIDNum") or _ext_of_channel(msg.get("DestChannel"))
-        return self._dial_end(msg, msg.get("Uniqueid"), msg.get("Linkedid"), msg.get("DialStatus"), agent)
+        return self._dial_end(
+            msg, msg.get("Uniqueid"), msg.get("Linkedid"), msg.get("DialStatus"), agent
+        )
 
     def _on_dial(self, msg: AMIMessage) -> list[CallEvent]:
         """Asterisk 1.8/11 (``SubEvent: Begin|End``) and 1.4 (``Source``/``SrcUniqueID``)."""
@@ -179,7 +217,9 @@ class AMICallTracker:
         src = msg.first("UniqueID", "SrcUniqueID")
         if sub == "begin":
             dest_ext = _ext_of_channel(msg.first("Destination")) or msg.first("Dialstring")
-            return self._dial_begin(msg, src, msg.get("DestUniqueID"), dest_ext, msg.get("Linkedid"))
+            return self._dial_begin(
+                msg, src, msg.get("DestUniqueID"), dest_ext, msg.get("Linkedid")
+            )
         if sub == "end":
             return self._dial_end(msg, src, msg.get("Linkedid"), msg.get("DialStatus"), None)
         return []
@@ -199,7 +239,9 @@ class AMICallTracker:
             agent = msg.first("CallerIDNum") or _ext_of_channel(msg.get("Channel"))
         else:
             agent = msg.first("ConnectedLineNum")
-        return self._answer(state, msg, agent if self._is_internal(agent) or state.direction == "in" else None)
+        return self._answer(
+            state, msg, agent if self._is_internal(agent) or state.direction == "in" else None
+        )
 
     def _link(self, msg: AMIMessage) -> list[CallEvent]:
         uid1, uid2 = msg.get("Uniqueid1"), msg.get("Uniqueid2")
@@ -256,7 +298,9 @@ class AMICallTracker:
         if state is None:
             return []
         out = self._ring(state, msg)
-        if (msg.get("ChannelStateDesc") or "").lower() == "up" and msg.first("BridgeId", "BridgedUniqueID"):
+        if (msg.get("ChannelStateDesc") or "").lower() == "up" and msg.first(
+            "BridgeId", "BridgedUniqueID"
+        ):
             out += self._answer(state, msg, msg.first("ConnectedLineNum"))
         return out
 

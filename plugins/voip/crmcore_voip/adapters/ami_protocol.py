@@ -1,6 +1,7 @@
 """The Asterisk Manager Interface wire format: ``Key: Value`` lines ending in CRLF, a blank line ending each
 message. :class:`FrameParser` is incremental (feed it whatever the socket gave) and never raises on bad
 input: malformed lines are logged and skipped, oversized frames dropped."""
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,12 @@ class AMIMessage:
 class FrameParser:
     """Bytes in, :class:`AMIMessage` out."""
 
-    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES, *, kinds: tuple[str, ...] = ("Event", "Response")):
+    def __init__(
+        self,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        *,
+        kinds: tuple[str, ...] = ("Event", "Response"),
+    ):
         self.max_frame_bytes = max_frame_bytes
         #: a message must have one of these keys (a PBX sends events and responses; a PBX reads actions)
         self.kinds = kinds
@@ -107,8 +113,11 @@ class FrameParser:
             self._lines, self._frame_bytes = [], 0
             if not any(k in message for k in self.kinds):
                 self.dropped_frames += 1
-                log.warning("AMI: dropped a message with no %s: %s", " or ".join(self.kinds),
-                            ", ".join(k for k, _ in message.headers)[:200])
+                log.warning(
+                    "AMI: dropped a message with no %s: %s",
+                    " or ".join(self.kinds),
+                    ", ".join(k for k, _ in message.headers)[:200],
+                )
                 return None
             return message
         if self._skipping:

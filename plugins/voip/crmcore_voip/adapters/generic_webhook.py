@@ -10,6 +10,7 @@ is one event object or a list of them::
 ``event`` is ringing | answered | hangup | missed | info; ``at`` (ISO 8601) defaults to the time of arrival;
 optional: ``agent``, ``recording_url``, ``cause``, ``duration`` (seconds talked, on hangup).
 Requests older than five minutes are refused (a replayed capture)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,19 +40,30 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: datetime) -> None:
+def verify(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: datetime
+) -> None:
     """Raise :class:`WebhookError` (401) unless the request is signed with ``secret`` and recent."""
     if not timestamp or not signature:
-        raise WebhookError(f"unsigned request: {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required", 401)
+        raise WebhookError(
+            f"unsigned request: {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required", 401
+        )
     try:
         sent = int(timestamp)
     except ValueError:
-        raise WebhookError(f"{TIMESTAMP_HEADER} {timestamp[:40]!r} is not unix seconds", 401) from None
+        raise WebhookError(
+            f"{TIMESTAMP_HEADER} {timestamp[:40]!r} is not unix seconds", 401
+        ) from None
     if abs(now.timestamp() - sent) > MAX_SKEW_SECONDS:
-        raise WebhookError(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} s away from now (replayed or "
-                           "the PBX clock is wrong)", 401)
+        raise WebhookError(
+            f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} s away from now (replayed or "
+            "the PBX clock is wrong)",
+            401,
+        )
     if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
-        raise WebhookError("the signature does not match the body (wrong secret or a changed body)", 401)
+        raise WebhookError(
+            "the signature does not match the body (wrong secret or a changed body)", 401
+        )
 
 
 def _text(item: dict[str, Any], key: str, where: str, limit: int = 200) -> str | None:
@@ -81,7 +93,9 @@ def parse_events(body: bytes, now: datetime) -> list[CallEvent]:
             raise WebhookError(f"{where} must be a JSON object", 422)
         kind = (_text(item, "event", where) or "").lower()
         if kind not in KINDS:
-            raise WebhookError(f"{where}.event must be one of {', '.join(KINDS)}, not {item.get('event')!r}", 422)
+            raise WebhookError(
+                f"{where}.event must be one of {', '.join(KINDS)}, not {item.get('event')!r}", 422
+            )
         call_id = _text(item, "call_id", where, 140)
         if not call_id:
             raise WebhookError(f"{where}.call_id is required", 422)
@@ -99,12 +113,25 @@ def parse_events(body: bytes, now: datetime) -> list[CallEvent]:
                 raise WebhookError(f"{where}.at {at_raw!r} has no UTC offset", 422)
             at = at.astimezone(timezone.utc)
         duration = item.get("duration")
-        if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or duration < 0):
+        if duration is not None and (
+            isinstance(duration, bool) or not isinstance(duration, int) or duration < 0
+        ):
             raise WebhookError(f"{where}.duration must be whole seconds (≥ 0)", 422)
-        events.append(CallEvent(kind=kind, source="webhook", call_id=call_id, at=at,
-                                caller=_text(item, "caller", where, 80), callee=_text(item, "callee", where, 80),
-                                extension=_text(item, "extension", where, 40), direction=direction,
-                                agent=_text(item, "agent", where, 100),
-                                recording_url=_text(item, "recording_url", where, 2000),
-                                cause=_text(item, "cause", where, 60), talk_seconds=duration, raw=item))
+        events.append(
+            CallEvent(
+                kind=kind,
+                source="webhook",
+                call_id=call_id,
+                at=at,
+                caller=_text(item, "caller", where, 80),
+                callee=_text(item, "callee", where, 80),
+                extension=_text(item, "extension", where, 40),
+                direction=direction,
+                agent=_text(item, "agent", where, 100),
+                recording_url=_text(item, "recording_url", where, 2000),
+                cause=_text(item, "cause", where, 60),
+                talk_seconds=duration,
+                raw=item,
+            )
+        )
     return events

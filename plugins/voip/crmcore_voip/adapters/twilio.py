@@ -3,6 +3,7 @@ then every POST parameter name and value sorted by name, HMAC with the auth toke
 and without its default port; ``bodySHA256`` for JSON bodies; HMAC-SHA1, or HMAC-SHA256 when the
 ``X-Twilio-Webhooks-Signature-Settings`` header says so) and the mapping of call status callbacks to
 :class:`CallEvent`."""
+
 from __future__ import annotations
 
 import base64
@@ -34,7 +35,9 @@ def signature_algorithm(settings_header: str | None) -> str:
     return "HMAC_SHA1"
 
 
-def compute_signature(token: str, url: str, params: Iterable[tuple[str, str]], algorithm: str = "HMAC_SHA1") -> str:
+def compute_signature(
+    token: str, url: str, params: Iterable[tuple[str, str]], algorithm: str = "HMAC_SHA1"
+) -> str:
     digest = _HASHES.get(algorithm.upper())
     if digest is None:
         raise ValueError(f"unsupported Twilio signature algorithm {algorithm!r}")
@@ -56,8 +59,15 @@ def _with_and_without_port(url: str) -> list[str]:
     return [url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}"))] if host else [url]
 
 
-def valid_signature(token: str, url: str, params: list[tuple[str, str]], signature: str | None, *,
-                    body: bytes | None = None, settings_header: str | None = None) -> bool:
+def valid_signature(
+    token: str,
+    url: str,
+    params: list[tuple[str, str]],
+    signature: str | None,
+    *,
+    body: bytes | None = None,
+    settings_header: str | None = None,
+) -> bool:
     """True when ``signature`` is what Twilio computes for this request. ``params`` are the form fields
     (empty for JSON bodies, which are checked through the URL's ``bodySHA256``)."""
     if not signature or not token:
@@ -68,11 +78,15 @@ def valid_signature(token: str, url: str, params: list[tuple[str, str]], signatu
         return False
     query = parse_qs(urlsplit(url).query)
     if "bodySHA256" in query:
-        if body is None or not hmac.compare_digest(hashlib.sha256(body).hexdigest(), query["bodySHA256"][0]):
+        if body is None or not hmac.compare_digest(
+            hashlib.sha256(body).hexdigest(), query["bodySHA256"][0]
+        ):
             return False
         params = []
-    return any(hmac.compare_digest(compute_signature(token, u, params, algorithm), signature)
-               for u in _with_and_without_port(url))
+    return any(
+        hmac.compare_digest(compute_signature(token, u, params, algorithm), signature)
+        for u in _with_and_without_port(url)
+    )
 
 
 def _at(params: dict[str, str], now: datetime) -> datetime:
@@ -87,7 +101,9 @@ def _at(params: dict[str, str], now: datetime) -> datetime:
     return now
 
 
-def call_events(params: dict[str, str], now: datetime, *, extension: str | None = None) -> list[CallEvent]:
+def call_events(
+    params: dict[str, str], now: datetime, *, extension: str | None = None
+) -> list[CallEvent]:
     """The events of one Twilio voice or status callback. Raises ``ValueError`` naming the missing field."""
     sid = (params.get("CallSid") or "").strip()
     if not sid:
@@ -95,9 +111,16 @@ def call_events(params: dict[str, str], now: datetime, *, extension: str | None 
     status = (params.get("CallStatus") or "").strip().lower()
     direction = "in" if (params.get("Direction") or "inbound").lower() == "inbound" else "out"
     at = _at(params, now)
-    common = dict(source="twilio", call_id=sid, caller=params.get("From") or params.get("Caller"),
-                  callee=params.get("To") or params.get("Called"), direction=direction,
-                  extension=extension, recording_url=params.get("RecordingUrl") or None, raw=dict(params))
+    common = dict(
+        source="twilio",
+        call_id=sid,
+        caller=params.get("From") or params.get("Caller"),
+        callee=params.get("To") or params.get("Called"),
+        direction=direction,
+        extension=extension,
+        recording_url=params.get("RecordingUrl") or None,
+        raw=dict(params),
+    )
     duration = params.get("CallDuration") or params.get("DialCallDuration")
     talk = int(duration) if duration and duration.isdigit() else None
     if status in RINGING_STATUSES:
@@ -106,8 +129,10 @@ def call_events(params: dict[str, str], now: datetime, *, extension: str | None 
         return [CallEvent(kind=ANSWERED, at=at, agent=extension, **common)]
     if status == "completed":
         answered_at = at - timedelta(seconds=talk or 0)
-        return [CallEvent(kind=ANSWERED, at=answered_at, agent=extension, **common),
-                CallEvent(kind=HANGUP, at=at, talk_seconds=talk, cause="completed", **common)]
+        return [
+            CallEvent(kind=ANSWERED, at=answered_at, agent=extension, **common),
+            CallEvent(kind=HANGUP, at=at, talk_seconds=talk, cause="completed", **common),
+        ]
     if status in MISSED_STATUSES:
         return [CallEvent(kind=MISSED, at=at, cause=status, **common)]
     if not status and common["recording_url"]:
