@@ -5,9 +5,9 @@ CLI's --json then agrees. Screenshots at 1366 and 390 px."""
 from datetime import datetime, timezone
 
 import pytest
-from browser_helpers import ARGS, CHROMIUM, live_web, login, overflow, shoot
 
 from crmcore.testing import add_user, make_customer, record_purchase
+from crmcore.testing.browser import ARGS, CHROMIUM, live_web, login, overflow, shoot
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="browser tests need Debian's chromium"

@@ -2,10 +2,10 @@
 a manager reads the results at 1366 and 390 px; the CLI's --json then shows the answer."""
 
 import pytest
-from browser_helpers import ARGS, CHROMIUM, live_web, login, overflow, shoot
 from surveys_test_helpers import new_customer
 
 from crmcore.testing import add_user
+from crmcore.testing.browser import ARGS, CHROMIUM, live_web, login, overflow, shoot
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="browser tests need Debian's chromium"

@@ -20,7 +20,7 @@ ARGS = [
     "--no-first-run",
     "--font-render-hinting=none",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 
 def free_port() -> int:
