@@ -221,8 +221,9 @@ def test_the_jobs_prune_the_outbox_with_the_configured_retention(probe_app, monk
     assert outbox_ids(probe_app) == [old_open.id, new_done.id]
 
 
-def test_prune_command(crm_cli, crm_app):
-    old_and_new_events(crm_app)
+def test_prune_command(crm_cli, crm_app, probe_app):
+    probe_app.clock = crm_app.clock  # the CLI's "now" is crm_app's
+    old_and_new_events(probe_app)  # the probe plugin declares the events
     result = crm_cli("outbox", "prune", "--older-than", "30d")
     assert result.exit_code == 0, result
     assert result.stdout.strip() == "pruned 1 processed outbox event older than 30d"

@@ -1,5 +1,5 @@
 """The manifest crmcore discovers through the ``crmcore.plugins`` entry point (keep this module light)."""
-from crmcore.plugin import PluginManifest
+from crmcore.api import PluginManifest
 
 from . import __version__
 

@@ -18,6 +18,13 @@ def summary(uow, customer_id: int) -> dict[str, Any]:
     rows = uow.session.execute(select(EventNote.event, func.count(EventNote.id))
                                .where(EventNote.customer_id == customer_id).group_by(EventNote.event))
     return {"events": {event: count for event, count in rows}}
+
+
+def totals(uow) -> dict[str, Any]:
+    """How often each event was noted, over all customers."""
+    rows = uow.session.execute(select(EventNote.event, func.count(EventNote.id))
+                               .group_by(EventNote.event))
+    return {"events": {event: count for event, count in rows}}
 {% else %}
 
 def note_event(uow, customer_id: int, event: str, detail: str = "") -> None:
@@ -28,4 +35,12 @@ def note_event(uow, customer_id: int, event: str, detail: str = "") -> None:
 def summary(uow, customer_id: int) -> dict[str, Any]:
     counts = uow.cache.get("{{ cookiecutter.plugin_name }}", {})
     return {"events": {e: n for (c, e), n in counts.items() if c == customer_id}}
+
+
+def totals(uow) -> dict[str, Any]:
+    """How often each event was noted in this unit of work, over all customers."""
+    events: dict[str, int] = {}
+    for (_customer, event), n in uow.cache.get("{{ cookiecutter.plugin_name }}", {}).items():
+        events[event] = events.get(event, 0) + n
+    return {"events": events}
 {% endif %}

@@ -6,7 +6,7 @@ Create Date: 2026-11-25
 """
 from alembic import op
 import sqlalchemy as sa
-import crmcore.storage.base
+import crmcore.api
 
 revision = "{{ cookiecutter.plugin_name }}_0001"
 down_revision = None
@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("event", sa.String(length=60), nullable=False),
         sa.Column("detail", sa.String(length=300), nullable=False),
-        sa.Column("at", crmcore.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", crmcore.api.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
                                 name=op.f("fk_{{ cookiecutter.plugin_name }}_event_notes_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_{{ cookiecutter.plugin_name }}_event_notes")),
