@@ -203,9 +203,9 @@ class LotteryMember(Base):
     published entry list, so they can find their own entry without an internal id."""
 
     __tablename__ = "lottery_members"
-    # a merged-away member's code goes (the kept member's code stays on their card); the code is
-    # random digits, not personal: published lists keep naming the forgotten member's entries
-    __customer_data__ = CustomerData(merge="delete_duplicate")
+    # a merged-away member keeps their code: a frozen list names the entry by it (the kept member
+    # gets a code of their own when they first need one); random digits, nothing personal
+    __customer_data__ = CustomerData(merge="keep")
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     code: Mapped[int] = mapped_column(BigInteger, unique=True)
