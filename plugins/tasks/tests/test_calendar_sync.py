@@ -10,12 +10,12 @@ import pytest
 from crmcore_tasks.models import CalendarItem, Task
 
 caldav = pytest.importorskip(
-    "caldav", reason="the caldav client is not installed (tasks[test] extra)"
+    "caldav", reason="the caldav client is not installed (tasks[calendar-test] extra)"
 )
 pytest.importorskip(
     "radicale",
     reason="radicale (the test CalDAV server) is not installed: "
-    "pip install -e 'plugins/tasks[test]'",
+    "pip install -e 'plugins/tasks[calendar-test]'",
 )
 
 from icalendar import Calendar  # noqa: E402
