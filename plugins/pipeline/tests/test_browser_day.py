@@ -152,6 +152,8 @@ def test_a_salesperson_wins_a_deal_from_a_web_lead(crm_app, crm_cli, server):
             page.click("#login button")
             page.wait_for_url(server + "/")
             if width == 1366:
+                # the pipeline's pages are one menu group: open it, then choose the leads
+                page.hover("nav .menu-group:has(a[href='/p/pipeline/leads']) .group-label")
                 page.click("nav a[href='/p/pipeline/leads']")
                 page.wait_for_url(server + "/p/pipeline/leads")
                 shoot(page, "leads-desktop")
