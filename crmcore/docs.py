@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from .hooks import PROJECT, SPEC_MODULES
+from .hooks import PROJECT, SPEC_MODULES, spec_functions
 
 HEADER = """# Hook reference
 
@@ -18,20 +18,12 @@ the command that caused them: raising rolls the whole command back and names you
 """
 
 
-def _spec_functions(module) -> list:
-    return [
-        obj
-        for name, obj in sorted(vars(module).items())
-        if callable(obj) and getattr(obj, f"{PROJECT}_spec", None) is not None
-    ]
-
-
 def _section(title: str, module) -> list[str]:
     out = [f"## {title}", ""]
     doc = inspect.getdoc(module)
     if doc:
         out += [doc, ""]
-    for fn in _spec_functions(module):
+    for fn in spec_functions(module):
         opts = getattr(fn, f"{PROJECT}_spec")
         sig = str(inspect.signature(fn))
         out.append(f"### `{fn.__name__}{sig}`")

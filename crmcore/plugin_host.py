@@ -15,7 +15,7 @@ import pluggy
 
 from . import __version__
 from .errors import PluginError, PluginHookError
-from .hooks import PROJECT, SPEC_MODULES
+from .hooks import PROJECT, SPEC_MODULES, spec_functions
 from .plugin import PluginManifest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -386,7 +386,4 @@ def check_can_disable(
 
 def _spec_names(modules: Iterable[str]) -> Iterable[str]:
     for mod in modules:
-        module = importlib.import_module(mod)
-        for attr in dir(module):
-            if hasattr(getattr(module, attr), f"{PROJECT}_spec"):
-                yield attr
+        yield from (fn.__name__ for fn in spec_functions(importlib.import_module(mod)))

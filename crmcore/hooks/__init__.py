@@ -21,3 +21,12 @@ SPEC_MODULES = (
     "crmcore.hooks.web",
     "crmcore.hooks.async_events",
 )
+
+
+def spec_functions(module) -> list:
+    """The hook specifications a module declares (``@hookspec`` functions), by name."""
+    return [
+        obj
+        for name, obj in sorted(vars(module).items())
+        if callable(obj) and getattr(obj, f"{PROJECT}_spec", None) is not None
+    ]
