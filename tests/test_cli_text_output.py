@@ -216,14 +216,12 @@ NOT_YET = {
     "surveys list",
     "surveys results",
     "surveys show",
-    "tasks agenda",
     "tasks show",
     "tickets email sources list",
     "tickets show",
     "tickets sla list",
     "voip follow-ups list",
     "lottery verify",
-    "referrals simulate",
 }
 #: what text for people never holds
 REPRS = [
@@ -292,7 +290,7 @@ def text_problems(text: str) -> list[str]:
 @pytest.mark.parametrize("line", READS)
 def test_read_command_text_is_for_people(demo_url, line, lang, request):
     if _name(line) in NOT_YET:
-        request.applymarker(pytest.mark.xfail(strict=False, reason="issue 32: not converted yet"))
+        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 32: not converted yet"))
     result = _run(demo_url, line, lang=lang)
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert result.stdout.strip(), f"`crm {line}` printed nothing"
