@@ -189,6 +189,8 @@ class Formatter:
         text = "" if text is None else str(text)
         if not self.persian:
             return text
+        if "@" not in text and "://" not in text and "www." not in text:
+            return to_persian_digits(text)  # most values: no address to keep (every table cell)
         parts = _ADDRESS.split(text)  # odd positions are the addresses
         return "".join(p if i % 2 else to_persian_digits(p) for i, p in enumerate(parts))
 
